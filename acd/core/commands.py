@@ -1,0 +1,72 @@
+"""Commands: what the core asks the outside world to do, as frozen data.
+
+The runtime hands each command to its adapter (call control over AMI, records through the outbox,
+metrics to Prometheus, timers to the event loop). Tests assert on lists of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from acd.core.records import Record
+
+
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Offer a call to an agent: connect the caller's channel to the agent's endpoint."""
+
+    offer_id: str
+    call_id: str
+    agent_id: str
+    endpoint: str
+    ring_timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOffer:
+    """Stop ringing the agent (the caller hung up, or the offer timed out)."""
+
+    offer_id: str
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowCall:
+    call_id: str
+    target: str
+    reason: str = "max_wait"
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
+
+    key: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCommand:
+    """Write a record (through the durable outbox)."""
+
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class MetricUpdate:
+    """A change to a Prometheus series. ``name`` is a metric from the DESIGN contract."""
+
+    name: str
+    kind: Literal["inc", "observe", "set"]
+    value: float
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+Command = RingAgent | CancelOffer | OverflowCall | StartTimer | CancelTimer | RecordCommand | MetricUpdate

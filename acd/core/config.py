@@ -1,0 +1,74 @@
+"""Routing configuration as frozen values: what the core needs to know about queues and agents.
+
+The TOML loader (``acd.settings``) builds these; the core never reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SkillRequirement:
+    """A queue needs ``skill`` at ``min_proficiency`` (1..5) or better."""
+
+    skill: str
+    min_proficiency: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class WideningStep:
+    """After a call has waited ``after_seconds``, relax the queue's requirements.
+
+    ``min_proficiency_drop`` lowers every minimum proficiency (never below 1); ``extra_skills``
+    adds alternative skills that also make an agent eligible.
+    """
+
+    after_seconds: float
+    min_proficiency_drop: int = 0
+    extra_skills: tuple[SkillRequirement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    name: str
+    skills: tuple[SkillRequirement, ...]
+    sla_threshold_seconds: float = 20.0
+    sla_target_ratio: float = 0.8
+    max_wait_seconds: float = 300.0
+    overflow_target: str = "voicemail"
+    wrapup_seconds: float = 0.0
+    max_handle_seconds: float = 600.0
+    widening: tuple[WideningStep, ...] = ()
+    vip_priority_boost: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    id: str
+    endpoint: str
+    skills: tuple[tuple[str, int], ...]  # (skill, proficiency 1..5), sorted by skill
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """Rules that hold across queues."""
+
+    ring_timeout_seconds: float = 15.0
+    reoffer_cooldown_seconds: float = 30.0
+    max_consecutive_misses: int = 3
+    short_abandon_seconds: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    queues: tuple[QueueConfig, ...]
+    agents: tuple[AgentConfig, ...]
+    policy: RoutingPolicy = field(default_factory=RoutingPolicy)
+
+    def queue(self, name: str) -> QueueConfig | None:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        return None

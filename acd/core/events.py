@@ -1,0 +1,148 @@
+"""Events: everything that can happen to the ACD, as frozen data.
+
+Adapters (AMI, HTTP, timers, the simulator) translate the outside world into these and hand them
+to ``Acd.handle(event, now)``. Ids are strings: calls and offers carry UUIDs the ACD assigns,
+agents carry their configured id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acd.core.config import RoutingConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    name: str
+    tier: str = "standard"
+
+
+@dataclass(frozen=True, slots=True)
+class CallArrived:
+    """A caller entered a queue. ``enqueued_at`` is kept from an earlier enqueue (resync/re-queue)."""
+
+    call_id: str
+    queue: str
+    priority: int
+    caller: str = ""
+    enqueued_at: float | None = None
+    channel: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    customer: Customer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHungUp:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRejected:
+    """The agent declined or was busy."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferUnanswered:
+    """The agent's phone rang out."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFailed:
+    """The agent's phone could not be reached at all (unavailable, congestion)."""
+
+    offer_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """An answered call's conversation ended (either side hung up)."""
+
+    call_id: str
+    reason: str = "hangup"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedIn:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedOut:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaused:
+    agent_id: str
+    reason: str = "break"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResumed:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpDone:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReachability:
+    """SIP presence: the agent's phone is (un)reachable, or busy on a call the ACD did not place."""
+
+    agent_id: str
+    reachable: bool
+    busy_elsewhere: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionSet:
+    """An agent records a disposition code and notes on an interaction."""
+
+    call_id: str
+    code: str
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    config: RoutingConfig
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    key: str
+
+
+Event = (
+    CallArrived
+    | CallerHungUp
+    | OfferAnswered
+    | OfferRejected
+    | OfferUnanswered
+    | OfferFailed
+    | CallEnded
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | AgentPaused
+    | AgentResumed
+    | WrapUpDone
+    | AgentReachability
+    | DispositionSet
+    | ConfigChanged
+    | TimerFired
+)

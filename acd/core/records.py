@@ -1,0 +1,67 @@
+"""Records: what the core asks to be written to Postgres, as frozen data.
+
+Each record is a full snapshot keyed by a UUID; a later snapshot of the same key carries a higher
+``seq`` and replaces the earlier one (idempotent upsert: a replayed or reordered older snapshot
+never overwrites a newer one). Times are seconds since the epoch (floats).
+See docs/kpis.md for how wait, talk and wrap-up are measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Outcome = Literal["answered", "abandoned", "overflowed", "failed"]
+OfferResult = Literal["answered", "rejected", "unanswered", "failed", "cancelled"]
+AgentStateName = Literal["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"]
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRecord:
+    interaction_id: str
+    seq: int
+    queue: str
+    priority: int
+    caller: str
+    arrived_at: float
+    uniqueid: str = ""
+    linkedid: str = ""
+    customer_id: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None  # caller left the ACD (hung up, overflowed, talk ended)
+    outcome: Outcome | None = None  # None while the call is still open
+    agent_id: str | None = None
+    wait_seconds: float | None = None
+    talk_seconds: float | None = None
+    wrapup_seconds: float | None = None
+    within_sla: bool | None = None
+    sla_threshold_seconds: float = 20.0
+    end_reason: str = ""
+    disposition: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRecord:
+    offer_id: str
+    interaction_id: str
+    agent_id: str
+    offered_at: float
+    seq: int = 0
+    ended_at: float | None = None
+    result: OfferResult | None = None
+    ring_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateRecord:
+    interval_id: str
+    agent_id: str
+    state: AgentStateName
+    started_at: float
+    seq: int = 0
+    reason: str = ""
+    ended_at: float | None = None
+
+
+Record = InteractionRecord | OfferRecord | AgentStateRecord
