@@ -1,0 +1,91 @@
+"""The ``acd`` command: one entry point, a sub-command per job.
+
+Sub-commands import their machinery lazily so that ``acd check`` stays instant and a missing
+optional piece never breaks the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import cast
+
+from acd.settings import Settings, SettingsError, load
+
+DEFAULT_CONFIG = "acd.toml"
+
+
+def _load_or_explain(path: str) -> Settings | None:
+    try:
+        return load(path)
+    except SettingsError as exc:
+        print(f"acd: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _load_or_explain(args.config)
+    if settings is None:
+        return 2
+    routing = settings.routing
+    print(
+        f"{args.config}: ok ({len(routing.queues)} queues, {len(routing.agents)} agents)"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _load_or_explain(args.config)
+    if settings is None:
+        return 2
+    if not settings.ami.secret:
+        print("acd: ACD_AMI_SECRET is not set: the AMI password comes from the environment", file=sys.stderr)
+        return 2
+    from acd.service import serve
+
+    return cast(int, serve(settings))
+
+
+def _delegate(module: str) -> Callable[[list[str]], int]:
+    """Sub-commands that own their arguments (simulate, report) get the rest of argv."""
+
+    def run(argv: list[str]) -> int:
+        entry = importlib.import_module(module).main
+        return cast(int, entry(argv))
+
+    return run
+
+
+DELEGATED = {
+    "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
+    "report": ("acd.records.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
+    "mask-callers": ("acd.records.retention", "mask caller numbers older than N days"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return _delegate(DELEGATED[argv[0]][0])(argv[1:])
+    parser = argparse.ArgumentParser(prog="acd", description="Automatic call distributor for Asterisk.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
+    check = sub.add_parser("check", help="check a config file and exit")
+    check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    check.set_defaults(func=_check)
+    run = sub.add_parser("run", help="run the ACD service against Asterisk")
+    run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    run.set_defaults(func=_run)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return cast(int, args.func(args))

@@ -1,0 +1,90 @@
+"""Prometheus series for the ACD: the names of the DESIGN contract, and nothing else.
+
+Counters and histograms move only through the core's ``MetricUpdate`` commands, so the live
+figures follow the same KPI definitions as the records (docs/kpis.md). Gauges are set from the
+core's snapshot. No caller number or uniqueid is ever a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from acd.core.commands import MetricUpdate
+from acd.core.config import QueueConfig
+
+BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
+HANDLE_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
+
+
+def wait_buckets(queues: Iterable[QueueConfig]) -> tuple[float, ...]:
+    """Bucket edges that include every queue's SLA threshold, so SL can be read off the histogram."""
+    edges = set(BASE_WAIT_BUCKETS) | {q.sla_threshold_seconds for q in queues}
+    return tuple(sorted(edges))
+
+
+class Metrics:
+    """One registry per service, so tests and several instances never share series."""
+
+    def __init__(self, queues: Iterable[QueueConfig]) -> None:
+        queues = tuple(queues)
+        self.registry = CollectorRegistry()
+        r = self.registry
+        q = ["queue"]
+        self.counters = {
+            name: Counter(name.removesuffix("_total"), text, q, registry=r)
+            for name, text in (
+                ("acd_calls_offered_total", "Calls that entered a queue"),
+                ("acd_calls_answered_total", "Calls answered by an agent"),
+                ("acd_calls_abandoned_total", "Calls whose caller hung up while waiting (short abandons included)"),
+                ("acd_calls_answered_within_sla_total", "Calls answered within their queue's SLA threshold"),
+                ("acd_calls_overflowed_total", "Calls sent to their queue's overflow target"),
+            )
+        }
+        self.histograms = {
+            "acd_queue_wait_seconds": Histogram(
+                "acd_queue_wait_seconds", "Time from first enqueue to leaving the queue",
+                ["queue", "outcome"], buckets=wait_buckets(queues), registry=r,
+            ),
+            "acd_handle_seconds": Histogram(
+                "acd_handle_seconds", "Talk plus wrap-up per answered call", q, buckets=HANDLE_BUCKETS, registry=r,
+            ),
+        }
+        self.calls_waiting = Gauge("acd_calls_waiting", "Callers waiting now", q, registry=r)
+        self.oldest_wait = Gauge("acd_oldest_wait_seconds", "Wait of the longest-waiting caller", q, registry=r)
+        self.agents = Gauge("acd_agents", "Agents per state", ["state"], registry=r)
+        self.sla_threshold = Gauge("acd_sla_threshold_seconds", "SLA threshold T", q, registry=r)
+        self.sla_target = Gauge("acd_sla_target_ratio", "SLA target ratio", q, registry=r)
+        self.agents_required = Gauge("acd_agents_required", "Erlang C agents needed for the SLA", q, registry=r)
+        self.predicted_sl = Gauge(
+            "acd_predicted_service_level", "Erlang C service level with the agents logged in", q, registry=r
+        )
+        self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link is up", registry=r)
+        self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
+        self.decision_seconds = Histogram(
+            "acd_routing_decision_seconds", "Time the core takes to handle one event",
+            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05), registry=r,
+        )
+        self.ami_events = Counter("acd_ami_events", "AMI events received", registry=r)
+        self.ami_malformed = Counter("acd_ami_malformed", "AMI messages logged and dropped", ["reason"], registry=r)
+        self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
+        for queue in queues:
+            self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
+            self.sla_target.labels(queue.name).set(queue.sla_target_ratio)
+            for counter in self.counters.values():
+                counter.labels(queue.name)  # so every series exists at zero from the start
+            self.calls_waiting.labels(queue.name).set(0)
+            self.oldest_wait.labels(queue.name).set(0)
+        for state in AGENT_STATES:
+            self.agents.labels(state).set(0)
+
+    def apply(self, update: MetricUpdate) -> None:
+        labels = dict(update.labels)
+        if update.kind == "inc" and update.name in self.counters:
+            self.counters[update.name].labels(**labels).inc(update.value)
+        elif update.kind == "observe" and update.name in self.histograms:
+            self.histograms[update.name].labels(**labels).observe(update.value)
+        else:
+            raise ValueError(f"unknown metric update {update.kind} {update.name}")

@@ -1,0 +1,325 @@
+"""Load ``acd.toml`` into typed, frozen settings, or explain every problem in it.
+
+A supervisor editing the file should see all of their mistakes at once, each as
+``file: key: what is wrong``, never a traceback. Secrets never live in the file: they come from
+the environment (``ACD_AMI_SECRET``, ``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acd.core.config import (
+    AgentConfig,
+    QueueConfig,
+    RoutingConfig,
+    RoutingPolicy,
+    SkillRequirement,
+    WideningStep,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+class SettingsError(Exception):
+    """The config file (or the environment) is wrong; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    user: str = "acd"
+    secret: str = field(default="", repr=False)
+    ping_interval: float = 2.0
+    ping_timeout: float = 3.0
+    heartbeat_interval: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str | None = field(default=None, repr=False)  # None: start an embedded PostgreSQL
+    data_dir: str = "var/pg"
+    journal_dir: str = "var/journal"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    ami: AmiSettings
+    http: HttpSettings
+    database: DatabaseSettings
+    routing: RoutingConfig
+    source: str
+
+
+_TOP_KEYS = {"ami", "http", "database", "routing", "skills", "queues", "agents"}
+
+
+class _Reader:
+    """Walks the parsed TOML and collects problems instead of stopping at the first."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message))
+
+    def table(self, data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, Mapping):
+            self.problem(path, f"must be a table, got {type(value).__name__}")
+            return {}
+        return value
+
+    def unknown(self, data: Mapping[str, Any], allowed: set[str], path: str) -> None:
+        for key in sorted(set(data) - allowed):
+            where = f"{path}.{key}" if path else key
+            self.problem(where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def number(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        default: float,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        integer: bool = False,
+    ) -> float:
+        where = f"{path}.{key}" if path else key
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+            integer and not isinstance(value, int)
+        ):
+            kind = "an integer" if integer else "a number"
+            self.problem(where, f"must be {kind}, got {value!r}")
+            return default
+        if low is not None and value < low:
+            self.problem(where, f"must be at least {low:g}, got {value!r}")
+            return default
+        if high is not None and value > high:
+            self.problem(where, f"must be at most {high:g}, got {value!r}")
+            return default
+        return float(value)
+
+    def integer(self, data: Mapping[str, Any], key: str, path: str, default: int, **bounds: float) -> int:
+        return int(self.number(data, key, path, default, integer=True, **bounds))
+
+    def string(self, data: Mapping[str, Any], key: str, path: str, default: str) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str) or not value:
+            self.problem(f"{path}.{key}", f"must be a non-empty string, got {value!r}")
+            return default
+        return value
+
+
+def _skill_levels(
+    r: _Reader, data: Any, path: str, known: set[str]
+) -> tuple[tuple[str, int], ...]:
+    """A ``{skill = proficiency}`` table: known skills only, proficiency 1..5."""
+    if not isinstance(data, Mapping):
+        r.problem(path, "must be a table of skill = proficiency (1..5)")
+        return ()
+    levels: list[tuple[str, int]] = []
+    for skill in sorted(data):
+        if known and skill not in known:  # an undeclared list is reported once, not per skill
+            r.problem(f"{path}.{skill}", f"unknown skill (declared skills: {', '.join(sorted(known))})")
+            continue
+        levels.append((skill, r.integer(data, skill, path, 1, low=1, high=5)))
+    return tuple(levels)
+
+
+_QUEUE_KEYS = {
+    "skills", "sla_threshold", "sla_target", "max_wait", "overflow", "wrapup", "max_handle",
+    "widening", "vip_priority_boost",
+}
+
+
+def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> QueueConfig:
+    path = f"queues.{name}"
+    r.unknown(data, _QUEUE_KEYS, path)
+    if "skills" not in data:
+        r.problem(f"{path}.skills", "missing: a queue needs at least one skill")
+    skills = _skill_levels(r, data.get("skills", {}), f"{path}.skills", known)
+    if "skills" in data and not skills and isinstance(data.get("skills"), Mapping) and not data["skills"]:
+        r.problem(f"{path}.skills", "must name at least one skill")
+    widening: list[WideningStep] = []
+    steps = data.get("widening", [])
+    if not isinstance(steps, list):
+        r.problem(f"{path}.widening", "must be an array of tables")
+        steps = []
+    for i, step in enumerate(steps):
+        spath = f"{path}.widening[{i}]"
+        if not isinstance(step, Mapping):
+            r.problem(spath, "must be a table")
+            continue
+        r.unknown(step, {"after", "min_proficiency_drop", "extra_skills"}, spath)
+        if "after" not in step:
+            r.problem(f"{spath}.after", "missing: seconds of wait before this step applies")
+        extra = _skill_levels(r, step.get("extra_skills", {}), f"{spath}.extra_skills", known)
+        widening.append(
+            WideningStep(
+                after_seconds=r.number(step, "after", spath, 0.0, low=0),
+                min_proficiency_drop=r.integer(step, "min_proficiency_drop", spath, 0, low=0, high=4),
+                extra_skills=tuple(SkillRequirement(s, p) for s, p in extra),
+            )
+        )
+    widening.sort(key=lambda w: w.after_seconds)
+    return QueueConfig(
+        name=name,
+        skills=tuple(SkillRequirement(s, p) for s, p in skills),
+        sla_threshold_seconds=r.number(data, "sla_threshold", path, 20.0, low=1),
+        sla_target_ratio=r.number(data, "sla_target", path, 0.8, low=0, high=1),
+        max_wait_seconds=r.number(data, "max_wait", path, 300.0, low=1),
+        overflow_target=r.string(data, "overflow", path, "voicemail"),
+        wrapup_seconds=r.number(data, "wrapup", path, 0.0, low=0),
+        max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1),
+        widening=tuple(widening),
+        vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
+    )
+
+
+def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) -> AgentConfig:
+    path = f"agents.{agent_id}"
+    r.unknown(data, {"endpoint", "name", "skills"}, path)
+    if "skills" not in data:
+        r.problem(f"{path}.skills", "missing: an agent needs skills (skill = proficiency 1..5)")
+    return AgentConfig(
+        id=agent_id,
+        endpoint=r.string(data, "endpoint", path, agent_id),
+        name=str(data.get("name", "")),
+        skills=_skill_levels(r, data.get("skills", {}), f"{path}.skills", known),
+    )
+
+
+def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Settings:
+    """Turn parsed TOML plus the environment into settings, or raise SettingsError with every problem."""
+    r = _Reader(file)
+    r.unknown(data, _TOP_KEYS, "")
+
+    ami_t = r.table(data, "ami", "ami")
+    r.unknown(ami_t, {"host", "port", "user", "ping_interval", "ping_timeout", "heartbeat_interval"}, "ami")
+    secret = env.get("ACD_AMI_SECRET", "")
+    if "secret" in ami_t:
+        r.problem("ami.secret", "secrets do not belong in the file: set ACD_AMI_SECRET in the environment")
+    ami = AmiSettings(
+        host=r.string(ami_t, "host", "ami", "127.0.0.1"),
+        port=r.integer(ami_t, "port", "ami", 5038, low=1, high=65535),
+        user=r.string(ami_t, "user", "ami", "acd"),
+        secret=secret,
+        ping_interval=r.number(ami_t, "ping_interval", "ami", 2.0, low=0.1),
+        ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1),
+        heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5),
+    )
+
+    http_t = r.table(data, "http", "http")
+    r.unknown(http_t, {"host", "port"}, "http")
+    http = HttpSettings(
+        host=r.string(http_t, "host", "http", "127.0.0.1"),
+        port=r.integer(http_t, "port", "http", 8080, low=0, high=65535),
+    )
+
+    db_t = r.table(data, "database", "database")
+    r.unknown(db_t, {"data_dir", "journal_dir"}, "database")
+    database = DatabaseSettings(
+        url=env.get("DATABASE_URL") or None,
+        data_dir=r.string(db_t, "data_dir", "database", "var/pg"),
+        journal_dir=r.string(db_t, "journal_dir", "database", "var/journal"),
+    )
+
+    rt = r.table(data, "routing", "routing")
+    r.unknown(rt, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon"}, "routing")
+    policy = RoutingPolicy(
+        ring_timeout_seconds=r.number(rt, "ring_timeout", "routing", 15.0, low=1, high=300),
+        reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0),
+        max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1),
+        short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0),
+    )
+
+    raw_skills = data.get("skills", [])
+    known: set[str] = set()
+    if not isinstance(raw_skills, list) or not all(isinstance(s, str) and s for s in raw_skills):
+        r.problem("skills", "must be an array of skill names, e.g. skills = [\"billing\", \"support\"]")
+    else:
+        known = set(raw_skills)
+        if not known:
+            r.problem("skills", "declare at least one skill")
+
+    queues_t = r.table(data, "queues", "queues")
+    if not queues_t:
+        r.problem("queues", "define at least one queue, e.g. [queues.billing]")
+    queues = []
+    for name in sorted(queues_t):
+        q = queues_t[name]
+        if not isinstance(q, Mapping):
+            r.problem(f"queues.{name}", "must be a table")
+            continue
+        queues.append(_queue(r, name, q, known))
+
+    agents_t = r.table(data, "agents", "agents")
+    agents = []
+    endpoints: dict[str, str] = {}
+    for agent_id in sorted(agents_t):
+        a = agents_t[agent_id]
+        if not isinstance(a, Mapping):
+            r.problem(f"agents.{agent_id}", "must be a table")
+            continue
+        agent = _agent(r, agent_id, a, known)
+        if agent.endpoint in endpoints:
+            r.problem(
+                f"agents.{agent_id}.endpoint",
+                f"endpoint {agent.endpoint!r} is already used by agent {endpoints[agent.endpoint]!r}",
+            )
+        endpoints[agent.endpoint] = agent_id
+        agents.append(agent)
+
+    if r.problems:
+        raise SettingsError(r.problems)
+    return Settings(
+        ami=ami,
+        http=http,
+        database=database,
+        routing=RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy),
+        source=file,
+    )
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check a config file. Raises SettingsError listing every problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError([Problem(file, "-", "file not found")]) from None
+    except OSError as exc:
+        raise SettingsError([Problem(file, "-", f"cannot read: {exc.strerror}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([Problem(file, "-", f"not valid TOML: {exc}")]) from None
+    return parse(data, file, os.environ if env is None else env)

@@ -1,0 +1,105 @@
+"""acd.toml: a good file loads; every kind of mistake is reported as file: key: reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from acd.settings import SettingsError, load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """
+skills = ["billing", "support"]
+[ami]
+port = 5038
+[queues.billing]
+skills = { billing = 2 }
+sla_threshold = 20
+[agents.a1]
+endpoint = "agent1"
+skills = { billing = 3 }
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "acd.toml"
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(SettingsError) as info:
+        load(write(tmp_path, text), env={})
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_shipped_example_loads() -> None:
+    settings = load(ROOT / "acd.toml", env={"ACD_AMI_SECRET": "s3cret"})
+    assert [q.name for q in settings.routing.queues] == ["billing", "sales", "support"]
+    assert settings.ami.secret == "s3cret"
+    assert settings.database.url is None
+
+
+def test_good_file_and_database_url_from_environment(tmp_path: Path) -> None:
+    settings = load(write(tmp_path, GOOD), env={"DATABASE_URL": "postgresql+asyncpg://x/y"})
+    assert settings.database.url == "postgresql+asyncpg://x/y"
+    assert settings.routing.agents[0].skills == (("billing", 3),)
+    assert settings.routing.queues[0].skills[0].min_proficiency == 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("billing = 3", "billing = 7"), "agents.a1.skills.billing: must be at most 5, got 7"),
+        (lambda t: t.replace("billing = 3", "billing = 0"), "agents.a1.skills.billing: must be at least 1, got 0"),
+        (lambda t: t.replace("billing = 3", "biling = 3"), "agents.a1.skills.biling: unknown skill"),
+        (lambda t: t.replace("port = 5038", "port = \"x\""), "ami.port: must be an integer, got 'x'"),
+        (lambda t: t.replace("port = 5038", "port = 70000"), "ami.port: must be at most 65535"),
+        (lambda t: t.replace("sla_threshold = 20", "sla_treshold = 20"), "queues.billing.sla_treshold: unknown key"),
+        (lambda t: t.replace("sla_threshold = 20", "sla_target = 1.5"), "queues.billing.sla_target: must be at most 1"),
+        (lambda t: t.replace("skills = { billing = 2 }\n", ""), "queues.billing.skills: missing"),
+        (lambda t: t.replace("port = 5038", "secret = \"pw\""), "ami.secret: secrets do not belong in the file"),
+        (lambda t: t.replace('skills = ["billing", "support"]', ""), "skills: declare at least one skill"),
+        (lambda t: t.replace('["billing", "support"]', '"billing"'), "skills: must be an array of skill names"),
+        (lambda t: t + "[agents.a2]\nendpoint = \"agent1\"\nskills = { billing = 1 }\n",
+         "agents.a2.endpoint: endpoint 'agent1' is already used by agent 'a1'"),
+        (lambda t: t.replace("[queues.billing]", "[queues.billing]\nwidening = [{ min_proficiency_drop = 1 }]"),
+         "queues.billing.widening[0].after: missing"),
+        (lambda t: t + "[bogus]\n", "bogus: unknown key"),
+    ],
+)
+def test_each_mistake_is_named(tmp_path: Path, edit: object, expected: str) -> None:
+    assert callable(edit)
+    found = problems(tmp_path, edit(GOOD))
+    assert any(expected in p for p in found), found
+    assert all(p.startswith(f"{tmp_path / 'acd.toml'}: ") for p in found)
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("billing = 3", "billing = 9").replace("port = 5038", "port = -1")
+    assert len(problems(tmp_path, text)) == 2
+
+
+def test_not_toml_and_missing_file(tmp_path: Path) -> None:
+    assert "not valid TOML" in problems(tmp_path, "[queues\n")[0]
+    with pytest.raises(SettingsError, match="file not found"):
+        load(tmp_path / "nope.toml", env={})
+
+
+def test_cli_check_exits_non_zero_without_traceback(tmp_path: Path) -> None:
+    bad = write(tmp_path, GOOD.replace("billing = 3", "billing = 9"))
+    done = subprocess.run(
+        [sys.executable, "-m", "acd", "check", "-c", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "agents.a1.skills.billing: must be at most 5, got 9" in done.stderr
+    assert "Traceback" not in done.stderr
+    ok = subprocess.run(
+        [sys.executable, "-m", "acd", "check", "-c", str(write(tmp_path, GOOD))],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
