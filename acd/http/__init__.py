@@ -1,0 +1,1 @@
+"""HTTP: the REST API, /metrics for Prometheus and /healthz. Changes go in as core events."""

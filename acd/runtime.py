@@ -1,0 +1,191 @@
+"""The one writer: every event from every source passes through here, one at a time, into the core.
+
+AMI, HTTP and timers only *submit* events; a single task feeds them to ``Acd.handle`` and hands each
+resulting command to its adapter. Because nothing else mutates routing state, no lock or race can
+ever ring an agent twice. Call-control commands go to a second, ordered worker so that a slow AMI
+round-trip never delays the next routing decision, and a failed action comes back as an event so
+the core can recover (a caller is never stranded, an agent never stuck in RESERVED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from acd.core.commands import (
+    CancelOffer,
+    CancelTimer,
+    Command,
+    MetricUpdate,
+    OverflowCall,
+    RecordCommand,
+    RingAgent,
+    StartTimer,
+)
+from acd.core.engine import Acd
+from acd.core.errors import CoreError
+from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
+from acd.core.records import InteractionRecord, Record
+from acd.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class CallControl(Protocol):
+    """What the runtime needs from Asterisk (implemented over AMI by ``acd.ami.control``)."""
+
+    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None: ...
+
+    async def cancel(self, channel: str) -> None: ...
+
+    async def overflow(self, channel: str, target: str) -> None: ...
+
+
+class RecordSink(Protocol):
+    """Where records go (the durable outbox). ``append`` must be fast and never wait on PostgreSQL."""
+
+    def append(self, record: Record) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _ControlJob:
+    command: RingAgent | CancelOffer | OverflowCall
+    channel: str
+
+
+class Runtime:
+    def __init__(
+        self,
+        core: Acd,
+        control: CallControl,
+        records: RecordSink,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.core = core
+        self._control = control
+        self._records = records
+        self._metrics = metrics
+        self._clock = clock
+        self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
+        self._accepting = True
+        self.handled = 0
+        self.refused = 0
+
+    # -- sources -------------------------------------------------------------------------------
+    def submit(self, event: Event) -> bool:
+        """Queue an event for the writer. Returns False once draining has begun."""
+        if not self._accepting:
+            return False
+        self._inbox.put_nowait(event)
+        return True
+
+    def now(self) -> float:
+        return self._clock()
+
+    def channel_of(self, call_id: str) -> str | None:
+        return self._channels.get(call_id)
+
+    # -- the writer ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Process events until ``drain`` is called and the inbox is empty, then finish call control."""
+        worker = asyncio.create_task(self._control_worker(), name="acd-call-control")
+        try:
+            while (event := await self._inbox.get()) is not None:
+                self.handle_now(event)
+        finally:
+            for handle in self._timers.values():
+                handle.cancel()
+            self._timers.clear()
+            self._jobs.put_nowait(None)
+            await worker
+
+    def drain(self) -> None:
+        """Stop taking new events; ``run`` finishes what is queued and returns."""
+        if self._accepting:
+            self._accepting = False
+            self._inbox.put_nowait(None)
+
+    def handle_now(self, event: Event) -> list[Command]:
+        if isinstance(event, CallArrived) and event.channel:
+            self._channels.setdefault(event.call_id, event.channel)
+        started = time.perf_counter()
+        try:
+            commands = self.core.handle(event, self._clock())
+        except CoreError as exc:
+            self.refused += 1
+            self._metrics.refused_events.labels(type(exc).__name__).inc()
+            log.warning("refused %s: %s", type(event).__name__, exc)
+            return []
+        finally:
+            self._metrics.decision_seconds.observe(time.perf_counter() - started)
+        self.handled += 1
+        for command in commands:
+            self._dispatch(command)
+        return commands
+
+    def _dispatch(self, command: Command) -> None:
+        if isinstance(command, RingAgent | CancelOffer | OverflowCall):
+            channel = self._channels.get(command.call_id)
+            if channel is None:
+                log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
+                if isinstance(command, RingAgent):
+                    self.submit(OfferFailed(command.offer_id, "no channel"))
+                return
+            self._jobs.put_nowait(_ControlJob(command, channel))
+        elif isinstance(command, StartTimer):
+            self._start_timer(command)
+        elif isinstance(command, CancelTimer):
+            handle = self._timers.pop(command.key, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(command, RecordCommand):
+            self._record(command.record)
+        elif isinstance(command, MetricUpdate):
+            self._metrics.apply(command)
+
+    def _start_timer(self, command: StartTimer) -> None:
+        old = self._timers.pop(command.key, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, command.at - self._clock())
+        loop = asyncio.get_running_loop()
+        self._timers[command.key] = loop.call_later(delay, self._fire, command.key)
+
+    def _fire(self, key: str) -> None:
+        self._timers.pop(key, None)
+        self.submit(TimerFired(key))
+
+    def _record(self, record: Record) -> None:
+        if isinstance(record, InteractionRecord) and record.ended_at is not None:
+            self._channels.pop(record.interaction_id, None)
+        try:
+            self._records.append(record)
+        except Exception:  # a full disk must not stop routing; the sink has logged what it lost
+            log.exception("could not journal %s %s", type(record).__name__, getattr(record, "seq", ""))
+
+    # -- call control --------------------------------------------------------------------------
+    async def _control_worker(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            await self._execute(job)
+
+    async def _execute(self, job: _ControlJob) -> None:
+        command = job.command
+        try:
+            if isinstance(command, RingAgent):
+                await self._control.ring(job.channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
+            elif isinstance(command, CancelOffer):
+                await self._control.cancel(job.channel)
+            else:
+                await self._control.overflow(job.channel, command.target)
+        except Exception as exc:  # AMI errors come back to the core as events, never as crashes
+            log.warning("%s for call %s failed: %s", type(command).__name__, command.call_id, exc)
+            if isinstance(command, RingAgent):
+                self.submit(OfferFailed(command.offer_id, f"ami: {exc}"))
