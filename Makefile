@@ -1,0 +1,49 @@
+# acd: the two commands a newcomer needs are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PBX := deploy/asterisk/pbx.sh
+
+.PHONY: all install asterisk run test test-unit lint bench clean
+
+all: lint test
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The Asterisk 22 root (Debian sid, by debootstrap), cached outside the repo, with our config in it.
+asterisk:
+	bash $(PBX) build
+	bash $(PBX) install
+
+# The whole local stack until Ctrl-C: embedded PostgreSQL, the PBX, the phone farm with demo
+# traffic, and the ACD service. Everything it started is stopped on exit.
+run: install asterisk
+	bash deploy/local/run.sh
+
+# Every test: unit, simulation, PostgreSQL and the real-Asterisk end-to-end tests.
+# pytest's exit code 5 (no test collected) is a failure here.
+test: install asterisk
+	$(PY) -m pytest -ra tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing" >&2; exit 1; fi; exit $$rc
+
+test-unit: install
+	$(PY) -m pytest -ra tests/unit tests/sim
+
+lint: install
+	$(VENV)/bin/ruff check acd bench tests migrations
+	$(VENV)/bin/mypy
+
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	-bash $(PBX) stop
+	rm -rf $(VENV) var build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
