@@ -27,7 +27,7 @@ from acd.core.commands import (
     StartTimer,
 )
 from acd.core.engine import Acd
-from acd.core.errors import CoreError
+from acd.core.errors import AcdError
 from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
 from acd.core.records import InteractionRecord, Record
 from acd.metrics import Metrics
@@ -119,7 +119,7 @@ class Runtime:
         started = time.perf_counter()
         try:
             commands = self.core.handle(event, self._clock())
-        except CoreError as exc:
+        except AcdError as exc:
             self.refused += 1
             self._metrics.refused_events.labels(type(exc).__name__).inc()
             log.warning("refused %s: %s", type(event).__name__, exc)
