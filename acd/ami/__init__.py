@@ -1,0 +1,84 @@
+"""acd.ami: the ACD's adapter to Asterisk's manager interface (AMI).
+
+What the runtime uses, and how (built once in the bootstrap; nothing connects at import)::
+
+    link = AmiLink(AmiSettings(host=..., port=5038, username="acd", secret=os.environ[...]))
+    link.start()                                   # connects, logs in, reconnects forever
+    translator = Translator(config, acd_has_call=core_has_call_on_agent)
+    control = CallControl(link)
+    async for item in link.events():               # ONE consumer, arrival order
+        if isinstance(item, LinkUp):               # every (re)connect: rebuild what was missed
+            for event in translator.reconcile(await resync(link)): feed(event)
+        elif isinstance(item, LinkDown):
+            ...                                    # acd_ami_connected = 0; keep serving from memory
+        else:
+            for event in translator.translate(item): feed(event)
+    await control.ring(channel, offer_id, endpoint, ring_timeout)   # from RingAgent, etc.
+    await link.close()
+
+Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect, watchdog,
+stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``presence`` + ``roster``
+(AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``control``
+(call-control actions), ``identity`` (call ids), ``fake_server`` (a loopback AMI for tests).
+
+Event filter for the AMI user (manager.conf)
+--------------------------------------------
+The ACD reads six events: UserEvent (``Acd*`` only), Hangup, DialEnd, DeviceStateChange (PJSIP
+devices), ContactStatus, FullyBooted. Two layers keep the rest off the link, which costs Asterisk
+the formatting and the socket and costs us the parse:
+
+- read classes (dialplan/pbx/manager.conf.in: ``read = system,call,user``) already drop the worst:
+  ``Newexten`` and ``VarSet`` (class ``dialplan``: every step of the holding loop, for every
+  waiting caller, every few seconds), ``RTCPSent``/``RTCPReceived`` (``reporting``: every few
+  seconds per media stream), ``Cdr``, ``Cel``, ``Agent*``;
+- the ``call`` class still carries a lot the ACD never decides on: ``Newchannel``, ``Newstate``,
+  ``NewCallerid``, ``NewConnectedLine``, ``DialBegin``, ``DialState``, ``Bridge*``,
+  ``MusicOnHoldStart``/``Stop``, ``HangupRequest``/``SoftHangupRequest``, ``Hold``/``Unhold``,
+  and ``system`` carries ``PeerStatus``/``Registry``. So keep an include list (with only include
+  filters, Asterisk drops every other event)::
+
+    eventfilter(action(include),name(UserEvent),header(UserEvent),method(starts_with)) = Acd
+    eventfilter(action(include),name(Hangup)) =
+    eventfilter(action(include),name(DialEnd)) =
+    eventfilter(action(include),name(DeviceStateChange),header(Device),method(starts_with)) = PJSIP/
+    eventfilter(action(include),name(ContactStatus)) =
+    eventfilter(action(include),name(FullyBooted)) =
+
+  or, on an Asterisk without advanced filters, the legacy regex form
+  ``eventfilter = Event: (UserEvent|Hangup|DialEnd|DeviceStateChange|ContactStatus|FullyBooted)``.
+
+Replies to the ACD's own list actions (CoreShowChannels, PJSIPShowContacts, DeviceStateList) are
+answers to actions, not broadcast events, and are not affected by these filters. Nothing breaks if
+a filtered event arrives anyway: the translator counts it as ignored.
+"""
+
+from acd.ami.control import CallControl
+from acd.ami.errors import AmiActionError, AmiDisconnected, AmiError, AmiTimeout
+from acd.ami.identity import CALL_NAMESPACE, call_id_for
+from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
+from acd.ami.resync import ResyncResult, resync
+from acd.ami.session import LinkCounters
+from acd.ami.settings import AmiSettings
+from acd.ami.translate import TranslateCounters, Translator
+from acd.ami.wire import Message
+
+__all__ = [
+    "CALL_NAMESPACE",
+    "AmiActionError",
+    "AmiDisconnected",
+    "AmiError",
+    "AmiLink",
+    "AmiSettings",
+    "AmiTimeout",
+    "CallControl",
+    "LinkCounters",
+    "LinkDown",
+    "LinkItem",
+    "LinkUp",
+    "Message",
+    "ResyncResult",
+    "TranslateCounters",
+    "Translator",
+    "call_id_for",
+    "resync",
+]

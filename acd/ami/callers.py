@@ -1,0 +1,135 @@
+"""The caller legs the ACD knows about, keyed by Asterisk Uniqueid, and what each Hangup means.
+
+Rule: every change of a leg's phase goes through ``CallerBook._move``, which also keeps the
+offer index and the set of agent endpoints the ACD itself is ringing or has connected (needed
+to tell "busy on our call" from "busy elsewhere"). What a Hangup means is one table,
+``ON_HANGUP``, not an if-chain, so "a hangup after answer is not counted twice" can be read off
+it: once a leg is ENDED or LEFT, its Hangup says nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+
+class Phase(Enum):
+    WAITING = "waiting"  # in acd-hold
+    RINGING = "ringing"  # in acd-connect, the agent's phone rings
+    CONNECTED = "connected"  # the agent answered; conversation under way
+    ENDED = "ended"  # CallEnded already emitted; only the Hangup is still to come
+    LEFT = "left"  # fallback or overflow took it out of the ACD's hands
+
+
+HangupMeaning = Literal["caller_hung_up", "call_ended"] | None
+
+ON_HANGUP: dict[Phase, HangupMeaning] = {
+    Phase.WAITING: "caller_hung_up",
+    Phase.RINGING: "caller_hung_up",
+    Phase.CONNECTED: "call_ended",
+    Phase.ENDED: None,
+    Phase.LEFT: None,
+}
+
+DialOutcome = Literal["ended", "unanswered", "rejected", "failed", "cancelled"]
+
+DIAL_OUTCOMES: dict[str, DialOutcome] = {
+    "ANSWER": "ended",  # Dial returned after a conversation: it is over
+    "NOANSWER": "unanswered",
+    "BUSY": "rejected",
+    "CHANUNAVAIL": "failed",
+    "CONGESTION": "failed",
+    "CANCEL": "cancelled",  # the ACD redirected the caller back, or the caller hung up
+}
+"""``DIALSTATUS`` → what it means for the offer. Anything else (INVALIDARGS…) counts as failed."""
+
+LIVE = frozenset({Phase.WAITING, Phase.RINGING})
+ENGAGING = frozenset({Phase.RINGING, Phase.CONNECTED})
+
+
+@dataclass(slots=True)
+class CallerLeg:
+    call_id: str
+    uniqueid: str
+    channel: str = ""
+    queue: str = ""
+    priority: int = 0
+    phase: Phase = Phase.WAITING
+    offer_id: str = ""
+    endpoint: str = ""
+
+
+class CallerBook:
+    """Mutable index of caller legs. Small and boring on purpose: the translator decides, this records."""
+
+    def __init__(self) -> None:
+        self._legs: dict[str, CallerLeg] = {}
+        self._offers: dict[str, str] = {}
+        self._engaged: Counter[str] = Counter()
+
+    def __iter__(self) -> Iterator[CallerLeg]:
+        return iter(list(self._legs.values()))
+
+    def __len__(self) -> int:
+        return len(self._legs)
+
+    def get(self, uniqueid: str) -> CallerLeg | None:
+        return self._legs.get(uniqueid)
+
+    def by_offer(self, offer_id: str) -> CallerLeg | None:
+        uniqueid = self._offers.get(offer_id)
+        return self._legs.get(uniqueid) if uniqueid is not None else None
+
+    def engaged(self, endpoint: str) -> bool:
+        """True while the ACD rings this endpoint or has it connected to a caller."""
+        return self._engaged[endpoint] > 0
+
+    def add(self, leg: CallerLeg) -> CallerLeg:
+        old = self._legs.get(leg.uniqueid)
+        if old is not None:
+            self._move(old, Phase.LEFT)
+        self._legs[leg.uniqueid] = leg
+        phase, leg.phase = leg.phase, Phase.LEFT
+        self._move(leg, phase, leg.offer_id, leg.endpoint)
+        return leg
+
+    def ring(self, leg: CallerLeg, offer_id: str, endpoint: str) -> None:
+        self._move(leg, Phase.RINGING, offer_id, endpoint)
+
+    def connect(self, leg: CallerLeg) -> None:
+        self._move(leg, Phase.CONNECTED, leg.offer_id, leg.endpoint)
+
+    def back_to_hold(self, leg: CallerLeg) -> None:
+        self._move(leg, Phase.WAITING)
+
+    def end(self, leg: CallerLeg) -> None:
+        self._move(leg, Phase.ENDED)
+
+    def leave(self, leg: CallerLeg) -> None:
+        self._move(leg, Phase.LEFT)
+
+    def remove(self, uniqueid: str) -> CallerLeg | None:
+        leg = self._legs.get(uniqueid)
+        if leg is None:
+            return None
+        phase = leg.phase
+        self._move(leg, Phase.LEFT)
+        leg.phase = phase  # the caller of remove() still needs to know where it was
+        del self._legs[uniqueid]
+        return leg
+
+    def _move(self, leg: CallerLeg, phase: Phase, offer_id: str = "", endpoint: str = "") -> None:
+        if leg.phase in ENGAGING and leg.endpoint:
+            self._engaged[leg.endpoint] -= 1
+            if self._engaged[leg.endpoint] <= 0:
+                del self._engaged[leg.endpoint]
+        if leg.offer_id and self._offers.get(leg.offer_id) == leg.uniqueid:
+            del self._offers[leg.offer_id]
+        leg.phase, leg.offer_id, leg.endpoint = phase, offer_id, endpoint
+        if offer_id:
+            self._offers[offer_id] = leg.uniqueid
+        if phase in ENGAGING and endpoint:
+            self._engaged[endpoint] += 1

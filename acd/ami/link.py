@@ -1,0 +1,270 @@
+"""AmiLink: the ACD's one connection to Asterisk's manager interface.
+
+It gives the runtime three things: one ordered stream of everything that happened (events, plus
+``LinkUp``/``LinkDown`` markers so the runtime resyncs after every (re)connect), request/response
+actions with timeouts and typed errors, and a connection that heals itself.
+
+Why not ``panoramisk.Manager``: version 1.4 resends actions that were pending when the link
+dropped (a stale ``Redirect`` replayed into a new connection can move a caller twice), sends
+Ping without ever checking the reply (a half-open TCP link looks healthy for minutes), raises
+``KeyError`` on a non-``Async`` Originate and loses the connection, and runs event callbacks as
+detached tasks, which gives up arrival order. Its connection loop is the trap-laden part; the
+framing is small, so this package owns both (see ``acd.ami.wire``) and keeps panoramisk only as
+the benchmark's reference point.
+
+The event queue is unbounded on purpose: pausing the socket when the consumer lags would also
+hold back the Pong behind the backlog, and the watchdog would then kill a healthy link. An ACD's
+event rate is far below what the consumer handles (see bench/bench_ami.py); the queue depth is
+worth exporting as a metric (``link.backlog``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from acd.ami.errors import AmiActionError, AmiDisconnected, AmiError, AmiTimeout
+from acd.ami.session import AmiSession, LinkCounters
+from acd.ami.settings import AmiSettings
+from acd.ami.wire import ActionValue, Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """Logged in. Everything after this marker is news from this connection: resync now."""
+
+    generation: int
+    banner: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The connection ``generation`` ended; events may be missing until the next ``LinkUp``."""
+
+    generation: int
+    reason: str
+
+
+LinkItem = Message | LinkUp | LinkDown
+
+
+class _Closed:
+    """Queue sentinel: the link was closed and the stream ends."""
+
+
+class AmiLink:
+    """One logical AMI connection that survives reconnects. Build once; ``start``; ``close``."""
+
+    def __init__(self, settings: AmiSettings) -> None:
+        self.settings = settings
+        self.counters = LinkCounters()
+        self._queue: asyncio.Queue[LinkItem | _Closed] = asyncio.Queue()
+        self._session: AmiSession | None = None
+        self._generation = 0
+        self._runner: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()
+        self._closing = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Begin connecting in the background; the first ``LinkUp`` says when it worked."""
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run(), name="ami-link")
+
+    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout)
+        except TimeoutError:
+            raise AmiTimeout(f"not connected within {timeout} s") from None
+
+    @property
+    def backlog(self) -> int:
+        """Items queued and not yet consumed."""
+        return self._queue.qsize()
+
+    @property
+    def connected(self) -> bool:
+        return self._session is not None and self._session.logged_in
+
+    async def close(self) -> None:
+        """Log off, stop reconnecting, end the event stream. Pending actions fail."""
+        self._closing = True
+        session = self._session
+        if session is not None and session.logged_in:
+            with contextlib.suppress(AmiError):
+                await session.request({"Action": "Logoff"}, timeout=1.0)
+        if session is not None:
+            session.abort("link closed")
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        self._queue.put_nowait(_Closed())
+
+    # -- the stream --------------------------------------------------------------------------
+    async def next_event(self) -> LinkItem:
+        """The next event or marker. Raises ``AmiDisconnected`` once the link is closed."""
+        item = await self._queue.get()
+        if isinstance(item, _Closed):
+            self._queue.put_nowait(item)  # every later reader sees the end too
+            raise AmiDisconnected("link closed")
+        return item
+
+    async def events(self) -> AsyncIterator[LinkItem]:
+        """``async for item in link.events()``: arrival order; ends when the link is closed."""
+        while True:
+            try:
+                yield await self.next_event()
+            except AmiDisconnected:
+                return
+
+    # -- actions -----------------------------------------------------------------------------
+    # The ``timeout`` parameters below are deliberate (ASYNC109): expiry must drop the pending
+    # ActionID and surface as ``AmiTimeout``, which a caller-side ``asyncio.timeout`` cannot do.
+    async def send(
+        self,
+        action: Mapping[str, ActionValue],
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Message:
+        """Send one action and return its reply headers.
+
+        Adds a fresh ActionID; forces ``Async: true`` on Originate (a synchronous Originate blocks
+        its reply for the whole ring time). Raises ``AmiActionError`` for ``Response: Error``,
+        ``AmiTimeout``, or ``AmiDisconnected``; an action is never resent after a reconnect.
+        """
+        result = await self._request(_prepare(action), timeout)
+        assert isinstance(result, dict)
+        return result
+
+    async def send_list(
+        self,
+        action: Mapping[str, ActionValue],
+        complete_event: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[Message]:
+        """Send a list action (CoreShowChannels, PJSIPShowContacts…) and collect its events.
+
+        Returns the item events, without the ``complete_event`` that closes the list. The whole
+        list must arrive within ``timeout``; list events never reach the ``events()`` stream.
+        """
+        result = await self._request(_prepare(action), timeout, complete_event=complete_event)
+        assert isinstance(result, list)
+        return result
+
+    async def _request(
+        self,
+        action: Mapping[str, ActionValue],
+        timeout: float | None,  # noqa: ASYNC109
+        complete_event: str | None = None,
+    ) -> Message | list[Message]:
+        session = self._session
+        if session is None or not session.logged_in:
+            raise AmiDisconnected(f"{action.get('Action', '?')}: not connected")
+        wait = self.settings.action_timeout if timeout is None else timeout
+        return await session.request(action, wait, complete_event=complete_event)
+
+    # -- connection loop ---------------------------------------------------------------------
+    async def _run(self) -> None:
+        s = self.settings
+        delay = s.backoff_initial
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            started = loop.time()
+            try:
+                reason = await self._connect_once()
+            except Exception as exc:  # a bug must not end reconnecting for the process's life
+                log.exception("AMI connection attempt crashed")
+                reason = f"internal error: {exc!r}"
+            if self._closing:
+                return
+            if loop.time() - started >= s.stable_after:
+                delay = s.backoff_initial
+            pause = delay * (1 - s.backoff_jitter * random.random())
+            log.warning("AMI link down (%s); reconnecting in %.2f s", reason, pause)
+            await asyncio.sleep(pause)
+            delay = min(delay * 2, s.backoff_max)
+
+    async def _connect_once(self) -> str:
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        try:
+            _, session = await asyncio.wait_for(
+                loop.create_connection(self._new_session, s.host, s.port), s.connect_timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            return f"connect to {s.host}:{s.port} failed: {exc or 'timeout'}"
+        self._session = session
+        watchdog: asyncio.Task[None] | None = None
+        try:
+            await session.request(
+                {"Action": "Login", "Username": s.username, "Secret": s.secret, "Events": s.events},
+                s.login_timeout,
+                on_success=lambda _reply: self._logged_in(session),
+            )
+            watchdog = loop.create_task(self._watchdog(session), name="ami-ping")
+        except AmiActionError as exc:
+            session.abort(f"login refused: {exc.message}")
+        except AmiError as exc:
+            session.abort(f"login failed: {exc}")
+        try:
+            return await asyncio.shield(session.closed)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            self._session = None
+
+    def _new_session(self) -> AmiSession:
+        return AmiSession(self.counters, self._on_event, self._on_lost)
+
+    def _logged_in(self, session: AmiSession) -> None:
+        # Runs inside data_received, before any event that follows the Login reply is handed
+        # on, so LinkUp precedes every event of the new connection in the queue.
+        session.logged_in = True
+        self._generation += 1
+        self.counters.connects += 1
+        if self._generation > 1:
+            self.counters.reconnects += 1
+        self._up.set()
+        self._queue.put_nowait(LinkUp(self._generation, session.banner))
+        log.info("AMI link up (generation %d, %s)", self._generation, session.banner or "no banner")
+
+    def _on_event(self, msg: Message) -> None:
+        self.counters.events_received += 1
+        self._queue.put_nowait(msg)
+
+    def _on_lost(self, reason: str) -> None:
+        session = self._session
+        if self._up.is_set() and session is not None:
+            self._up.clear()
+            self._queue.put_nowait(LinkDown(self._generation, reason))
+
+    async def _watchdog(self, session: AmiSession) -> None:
+        """Ping every ``ping_interval``; no Pong within ``ping_timeout`` means half-open: drop it."""
+        s = self.settings
+        while True:
+            await asyncio.sleep(s.ping_interval)
+            try:
+                await session.request({"Action": "Ping"}, s.ping_timeout)
+            except AmiTimeout:
+                self.counters.ping_timeouts += 1
+                session.abort(f"no Pong within {s.ping_timeout:g} s")
+                return
+            except AmiDisconnected:
+                return
+            except AmiActionError as exc:
+                log.warning("AMI Ping refused: %s", exc)
+
+
+def _prepare(action: Mapping[str, ActionValue]) -> dict[str, ActionValue]:
+    out = {k: v for k, v in action.items() if k.lower() not in ("actionid", "async")}
+    if str(action.get("Action", "")).lower() == "originate":
+        out["Async"] = "true"
+    else:
+        out.update({k: v for k, v in action.items() if k.lower() == "async"})
+    return out

@@ -1,0 +1,90 @@
+"""Agent phone presence: fold PJSIP contact and device-state news into ``AgentReachability``.
+
+Two sources say overlapping things. Contacts (``ContactStatus``, ``ContactList``) say whether a
+phone is registered and answers qualify; device state (``DeviceStateChange``) says whether it is
+unavailable, idle or in use. An agent is reachable when neither source says otherwise, and
+``busy_elsewhere`` when the device is in use but the ACD has no call on that agent (a personal
+call, or a call the ACD did not place). Only changes are reported, so a chatty qualify loop does
+not flood the core.
+"""
+
+from __future__ import annotations
+
+from acd.core.events import AgentReachability
+
+CONTACT_UP = frozenset({"Reachable", "Created", "Updated", "NonQualified", "Unqualified", "Unknown"})
+CONTACT_DOWN = frozenset({"Unreachable"})
+CONTACT_GONE = frozenset({"Removed"})
+
+DEVICE_DOWN = frozenset({"UNAVAILABLE", "INVALID"})
+DEVICE_BUSY = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD"})
+DEVICE_IDLE = frozenset({"NOT_INUSE", "RINGING"})
+
+
+class Presence:
+    """Per-agent contact and device state, and the last reachability reported for each."""
+
+    def __init__(self) -> None:
+        self._contacts: dict[str, dict[str, bool]] = {}
+        self._device: dict[str, str] = {}
+        self._reported: dict[str, tuple[bool, bool]] = {}
+
+    def contact(self, agent_id: str, uri: str, status: str, engaged: bool) -> AgentReachability | None:
+        """Apply one contact status. ``ValueError`` for a status this table does not know."""
+        contacts = self._contacts.setdefault(agent_id, {})
+        if status in CONTACT_GONE:
+            contacts.pop(uri, None)
+        elif status in CONTACT_UP or status in CONTACT_DOWN:
+            contacts[uri] = status in CONTACT_UP
+        else:
+            raise ValueError(f"unknown contact status {status!r}")
+        return self._report(agent_id, engaged)
+
+    def device(self, agent_id: str, state: str, engaged: bool) -> AgentReachability | None:
+        if state not in DEVICE_DOWN | DEVICE_BUSY | DEVICE_IDLE:
+            return None  # UNKNOWN and friends: no news
+        self._device[agent_id] = state
+        return self._report(agent_id, engaged)
+
+    def load(self, agent_id: str, contacts: list[tuple[str, str]] | None, device_state: str | None) -> None:
+        """Replace what is known of one agent with a snapshot (resync).
+
+        ``contacts=[]``: no registration, unreachable. ``None``: contacts unknown (the AMI user may
+        not be allowed to list them), so device state alone decides.
+        """
+        if contacts is None:
+            self._contacts.pop(agent_id, None)
+        else:
+            self._contacts[agent_id] = {
+                uri: status in CONTACT_UP for uri, status in contacts if status not in CONTACT_GONE
+            }
+        if device_state is not None and device_state in DEVICE_DOWN | DEVICE_BUSY | DEVICE_IDLE:
+            self._device[agent_id] = device_state
+        else:
+            self._device.pop(agent_id, None)
+
+    def forget(self) -> None:
+        """Drop everything; the next snapshot is reported in full (after a reconnect)."""
+        self._contacts.clear()
+        self._device.clear()
+        self._reported.clear()
+
+    def current(self, agent_id: str, engaged: bool) -> AgentReachability:
+        contacts = self._contacts.get(agent_id)
+        state = self._device.get(agent_id)
+        reachable = (contacts is None or any(contacts.values())) and state not in DEVICE_DOWN
+        busy = reachable and state in DEVICE_BUSY and not engaged
+        return AgentReachability(agent_id, reachable, busy)
+
+    def report_all(self, agent_ids: list[str], engaged: dict[str, bool]) -> list[AgentReachability]:
+        out = [self.current(a, engaged.get(a, False)) for a in agent_ids]
+        self._reported.update({r.agent_id: (r.reachable, r.busy_elsewhere) for r in out})
+        return out
+
+    def _report(self, agent_id: str, engaged: bool) -> AgentReachability | None:
+        now = self.current(agent_id, engaged)
+        key = (now.reachable, now.busy_elsewhere)
+        if self._reported.get(agent_id) == key:
+            return None
+        self._reported[agent_id] = key
+        return now

@@ -1,0 +1,132 @@
+"""Reconcile: diff a resync snapshot against the translator's memory, as core events.
+
+While the link was down Asterisk kept going: callers hung up, rang out, were answered. The
+snapshot says where every ACD caller is now; the difference to what we knew becomes the events
+we missed. A leg we knew that is gone becomes the event its Hangup would have produced; a leg we
+knew ringing that is back in holding had its offer end unseen (``OfferFailed(reason="lost")``,
+so the core frees the agent); a caller we never heard of becomes ``CallArrived`` with its
+original ``enqueued_at``. Agent reachability is reported in full, for every configured agent.
+
+Known gap: a caller found already talking to an agent, after an ACD restart, cannot be told to
+the core (there is no "call connected" event); its leg is tracked so its end is still reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from acd.ami.callers import ON_HANGUP, CallerBook, CallerLeg, Phase
+from acd.ami.presence import Presence
+from acd.ami.resync import OfferedCaller, ResyncResult
+from acd.ami.roster import Roster
+from acd.core.events import (
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    Event,
+    OfferAnswered,
+    OfferFailed,
+)
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(
+    book: CallerBook,
+    presence: Presence,
+    roster: Roster,
+    engaged: Callable[[str], bool],
+    result: ResyncResult,
+) -> list[Event]:
+    events: list[Event] = []
+    offered = result.ringing + result.connected
+    present = {c.uniqueid for c in result.waiting} | {o.call.uniqueid for o in offered}
+    for leg in book:
+        if leg.uniqueid not in present:
+            book.remove(leg.uniqueid)
+            meaning = ON_HANGUP[leg.phase]
+            if meaning == "caller_hung_up":
+                events.append(CallerHungUp(leg.call_id))
+            elif meaning == "call_ended":
+                events.append(CallEnded(leg.call_id, reason="hangup"))
+
+    calls: list[Event] = []
+    for call in result.waiting:
+        known = book.get(call.uniqueid)
+        if known is None:
+            if _adopt(book, roster, call) is not None:
+                calls.append(call)
+        elif known.phase is Phase.RINGING:
+            calls.append(OfferFailed(known.offer_id, reason="lost"))
+            book.back_to_hold(known)
+    for o in result.ringing:
+        calls.extend(_ringing(book, roster, o))
+    for o in result.connected:
+        calls.extend(_connected(book, o))
+
+    # Presence after the legs are settled (an agent we ring is not "busy elsewhere"), but
+    # reported before the calls, so the core routes them with up-to-date agent reachability.
+    return events + _presence(presence, roster, engaged, result) + calls
+
+
+def _adopt(book: CallerBook, roster: Roster, call: CallArrived) -> CallerLeg | None:
+    if not roster.has_queue(call.queue):
+        log.warning("resync: %s waits in unknown queue %r; left alone", call.channel, call.queue)
+        return None
+    return book.add(CallerLeg(call.call_id, call.uniqueid, call.channel, call.queue, call.priority))
+
+
+def _ringing(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event]:
+    leg = book.get(o.call.uniqueid)
+    events: list[Event] = []
+    if leg is None:
+        leg = _adopt(book, roster, o.call)
+        if leg is None:
+            return []
+        events.append(o.call)  # its offer is stale: the runtime cancels offers the core does not know
+    elif leg.phase is Phase.RINGING and leg.offer_id == o.offer_id:
+        return []
+    elif leg.phase is Phase.RINGING:
+        events.append(OfferFailed(leg.offer_id, reason="lost"))
+    book.ring(leg, o.offer_id, o.endpoint)
+    return events
+
+
+def _connected(book: CallerBook, o: OfferedCaller) -> list[Event]:
+    leg = book.get(o.call.uniqueid)
+    if leg is None:
+        # Never CallArrived here: the core would queue a caller who is already talking and ring
+        # someone else for them. Track the leg so its end is still reported.
+        c = o.call
+        book.add(CallerLeg(c.call_id, c.uniqueid, c.channel, c.queue, c.priority))
+        leg = book.get(c.uniqueid)
+        assert leg is not None
+        book.ring(leg, o.offer_id, o.endpoint)
+        book.connect(leg)
+        return []
+    if leg.phase is Phase.CONNECTED and leg.offer_id == o.offer_id:
+        return []
+    events: list[Event] = []
+    if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
+        events.append(OfferFailed(leg.offer_id, reason="lost"))
+    book.ring(leg, o.offer_id, o.endpoint)
+    book.connect(leg)
+    events.append(OfferAnswered(o.offer_id))
+    return events
+
+
+def _presence(presence: Presence, roster: Roster, engaged: Callable[[str], bool], result: ResyncResult) -> list[Event]:
+    contacts: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    for c in result.contacts or ():
+        contacts[c.endpoint].append((c.uri, c.status))
+    devices = dict(result.devices)
+    presence.forget()
+    for agent in roster.agent_ids:
+        endpoint = roster.endpoint_of[agent]
+        known = None if result.contacts is None else contacts.get(endpoint, [])
+        presence.load(agent, known, devices.get(endpoint))
+    state = {a: engaged(roster.endpoint_of[a]) for a in roster.agent_ids}
+    reports: list[Event] = list(presence.report_all(roster.agent_ids, state))
+    return reports

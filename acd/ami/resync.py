@@ -1,0 +1,176 @@
+"""Resync: after every (re)connect, read back from Asterisk who is waiting, ringing and talking.
+
+Events missed while the link was down are gone; the channels are not. The dialplan keeps the
+facts the ACD needs on each caller's channel (``ACD_QUEUE``, ``ACD_PRIORITY``, ``ACD_ENQUEUED``,
+``ACD_OFFER``; see docs/dialplan.md), so a snapshot of the channels in ``acd-hold`` and
+``acd-connect`` rebuilds the queue with every caller's original place (``enqueued_at``). Agent
+phones are read from PJSIP contacts and device states. The result is plain data; the runtime
+hands it to ``Translator.reconcile`` (which diffs it against what it knew) and feeds the
+returned events to the core. Run it on every ``LinkUp``, before draining the events queued
+behind that marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from acd.ami.errors import AmiActionError
+from acd.ami.identity import call_id_for
+from acd.ami.wire import ActionValue, Message
+from acd.core.events import CallArrived
+
+log = logging.getLogger(__name__)
+
+HOLD_CONTEXT = "acd-hold"
+CONNECT_CONTEXT = "acd-connect"
+_CONCURRENCY = 16
+
+
+class ActionPort(Protocol):
+    """The part of ``AmiLink`` that resync and call control use; tests pass a fake."""
+
+    async def send(
+        self,
+        action: Mapping[str, ActionValue],
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Message: ...
+
+    async def send_list(
+        self,
+        action: Mapping[str, ActionValue],
+        complete_event: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[Message]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedCaller:
+    """A caller in ``acd-connect``: ringing ``endpoint`` (no bridge yet) or talking to it."""
+
+    call: CallArrived
+    offer_id: str
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSnapshot:
+    endpoint: str
+    uri: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncResult:
+    waiting: tuple[CallArrived, ...] = ()
+    ringing: tuple[OfferedCaller, ...] = ()
+    connected: tuple[OfferedCaller, ...] = ()
+    contacts: tuple[ContactSnapshot, ...] | None = ()  # None: not allowed to list them
+    devices: tuple[tuple[str, str], ...] = ()  # (PJSIP endpoint, device state)
+    skipped: tuple[str, ...] = ()  # why a channel in an ACD context was left out
+
+
+async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  # noqa: ASYNC109
+    """Snapshot channels, variables, contacts and device states. Raises ``AmiError`` if the link fails."""
+    channels = await link.send_list({"Action": "CoreShowChannels"}, "CoreShowChannelsComplete", timeout)
+    ours = [c for c in channels if c.get("Context") in (HOLD_CONTEXT, CONNECT_CONTEXT)]
+    gate = asyncio.Semaphore(_CONCURRENCY)
+
+    async def read(channel: Message) -> tuple[bool, CallArrived | OfferedCaller | str]:
+        async with gate:
+            return await _read_caller(link, channel, timeout)
+
+    callers = await asyncio.gather(*(read(c) for c in ours))
+    contacts = await _optional_list(link, "PJSIPShowContacts", "ContactListComplete", timeout)
+    devices = await _optional_list(link, "DeviceStateList", "DeviceStateListComplete", timeout) or []
+
+    waiting: list[CallArrived] = []
+    ringing: list[OfferedCaller] = []
+    connected: list[OfferedCaller] = []
+    skipped: list[str] = []
+    for bridged, found in callers:
+        if isinstance(found, str):
+            skipped.append(found)
+        elif isinstance(found, CallArrived):
+            waiting.append(found)
+        else:
+            (connected if bridged else ringing).append(found)
+    return ResyncResult(
+        waiting=tuple(sorted(waiting, key=lambda c: (c.enqueued_at or 0.0, c.uniqueid))),
+        ringing=tuple(ringing),
+        connected=tuple(connected),
+        contacts=None
+        if contacts is None
+        else tuple(ContactSnapshot(c.get("Endpoint", ""), c.get("Uri", ""), c.get("Status", "")) for c in contacts),
+        devices=tuple(
+            (d["Device"].partition("/")[2], d.get("State", ""))
+            for d in devices
+            if d.get("Device", "").upper().startswith("PJSIP/")
+        ),
+        skipped=tuple(skipped),
+    )
+
+
+async def _read_caller(
+    link: ActionPort,
+    row: Message,
+    timeout: float,  # noqa: ASYNC109
+) -> tuple[bool, CallArrived | OfferedCaller | str]:
+    """(bridged, caller) or (False, reason it was skipped)."""
+    channel = row.get("Channel", "")
+    in_connect = row.get("Context") == CONNECT_CONTEXT
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + (["ACD_OFFER"] if in_connect else [])
+    try:
+        replies = await asyncio.gather(
+            *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
+        )
+    except AmiActionError as exc:  # hung up while we looked: its Hangup event follows
+        return False, f"{channel}: {exc.message}"
+    values = dict(zip(names, (r.get("Value", "") for r in replies), strict=True))
+    if not values["ACD_QUEUE"]:
+        return False, f"{channel}: no ACD_QUEUE"
+    try:
+        priority = int(values["ACD_PRIORITY"] or 0)
+        enqueued_at = float(values["ACD_ENQUEUED"]) if values["ACD_ENQUEUED"] else None
+    except ValueError:
+        return False, f"{channel}: bad ACD_PRIORITY/ACD_ENQUEUED"
+    uniqueid = row.get("Uniqueid", "")
+    call = CallArrived(
+        call_id=call_id_for(uniqueid),
+        queue=values["ACD_QUEUE"],
+        priority=priority,
+        caller=row.get("CallerIDNum", ""),
+        enqueued_at=enqueued_at,
+        channel=channel,
+        uniqueid=uniqueid,
+        linkedid=row.get("Linkedid", ""),
+    )
+    if not in_connect:
+        return False, call
+    if not values["ACD_OFFER"]:
+        return False, f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
+    return bool(row.get("BridgeId")), OfferedCaller(call, values["ACD_OFFER"], row.get("Exten", ""))
+
+
+async def _optional_list(
+    link: ActionPort,
+    action: str,
+    complete: str,
+    timeout: float,  # noqa: ASYNC109
+) -> list[Message] | None:
+    """An empty PJSIP list may come back as ``Response: Error`` ("No Contacts found"): empty.
+
+    A refusal ("Permission denied": the AMI user was not given ``write=system``, see
+    dialplan/pbx/manager.conf.in) means "unknown", ``None``, never "nobody is registered".
+    """
+    try:
+        return await link.send_list({"Action": action}, complete, timeout)
+    except AmiActionError as exc:
+        message = exc.message.lower()
+        if message.startswith("no ") and message.endswith("found"):
+            return []
+        log.warning("resync: %s refused (%s); carrying on without it", action, exc.message)
+        return None

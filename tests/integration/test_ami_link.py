@@ -1,0 +1,192 @@
+"""AmiLink against a fake AMI server on loopback TCP: ordering, watchdog, no-resend, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from acd.ami.errors import AmiActionError, AmiDisconnected, AmiTimeout
+from acd.ami.fake_server import FakeAmiServer
+from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
+from acd.ami.settings import AmiSettings
+from acd.ami.translate import Translator
+from acd.ami.wire import FrameDecoder
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "ping_interval": 0.1, "ping_timeout": 0.2}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeAmiServer]:
+    srv = FakeAmiServer()
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+async def open_link(server: FakeAmiServer, **overrides: float) -> AmiLink:
+    link = AmiLink(AmiSettings(port=server.port, username="acd", secret="secret", **{**FAST, **overrides}))
+    link.start()
+    await link.wait_connected(timeout=2.0)
+    return link
+
+
+async def take(link: AmiLink, n: int) -> list[LinkItem]:
+    async with asyncio.timeout(3.0):
+        return [await link.next_event() for _ in range(n)]
+
+
+async def test_events_arrive_in_order_after_link_up(server: FakeAmiServer) -> None:
+    link = await open_link(server)
+    server.push(*({"Event": "UserEvent", "UserEvent": "Seq", "N": str(i)} for i in range(500)))
+    items = await take(link, 501)
+    assert items[0] == LinkUp(1, "Asterisk Call Manager/9.0.0")
+    assert [m["N"] for m in items[1:] if isinstance(m, dict)] == [str(i) for i in range(500)]
+    assert link.counters.events_received == 500
+    await link.close()
+
+
+async def test_login_carries_credentials_and_events_on(server: FakeAmiServer) -> None:
+    link = await open_link(server)
+    login = server.actions[0]
+    assert (login["Action"], login["Username"], login["Secret"], login["Events"]) == (
+        "Login",
+        "acd",
+        "secret",
+        "on",
+    )
+    assert link.connected
+    assert "secret" not in repr(link.settings)
+    await link.close()
+
+
+async def test_wrong_secret_never_connects_and_keeps_retrying(server: FakeAmiServer) -> None:
+    server.secret = "other"
+    link = AmiLink(AmiSettings(port=server.port, secret="secret", **FAST))
+    link.start()
+    with pytest.raises(AmiTimeout):
+        await link.wait_connected(timeout=0.5)
+    assert server.count("Login") >= 2 and not link.connected
+    await link.close()
+
+
+async def test_ping_watchdog_drops_a_half_open_link_and_reconnects(server: FakeAmiServer) -> None:
+    link = await open_link(server)
+    assert await take(link, 1) == [LinkUp(1, "Asterisk Call Manager/9.0.0")]
+    server.silent = True  # socket stays open, nothing is answered: half-open from our side
+    down = await take(link, 1)
+    assert isinstance(down[0], LinkDown) and "Pong" in down[0].reason
+    server.silent = False
+    assert await take(link, 1) == [LinkUp(2, "Asterisk Call Manager/9.0.0")]
+    assert link.counters.ping_timeouts == 1 and link.counters.reconnects == 1
+    await link.close()
+
+
+async def test_pending_action_fails_on_disconnect_and_is_never_resent(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    server.unanswered.add("redirect")
+    pending = asyncio.create_task(
+        link.send({"Action": "Redirect", "Channel": "PJSIP/trunk-1", "Context": "acd-hold"}, timeout=5.0)
+    )
+    await server.wait_for("Redirect")
+    server.drop_clients()
+    with pytest.raises(AmiDisconnected):
+        await pending
+    items = await take(link, 3)
+    assert [type(i) for i in items] == [LinkUp, LinkDown, LinkUp]
+    await link.send({"Action": "Ping"})  # the new connection works…
+    await asyncio.sleep(0.1)
+    assert server.count("Redirect") == 1  # …and the Redirect was not replayed into it
+    assert server.count("Login") == 2
+    await link.close()
+
+
+async def test_originate_is_forced_async_and_every_action_gets_a_fresh_id(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    reply = await link.send({"Action": "Originate", "Channel": "PJSIP/agent1", "Async": "false"})
+    assert reply["Message"] == "Originate successfully queued"
+    await link.send({"Action": "Setvar", "Variable": "X", "Value": "1", "ActionID": "mine"})
+    sent = server.actions[1:]
+    assert sent[0]["Async"] == "true"
+    assert sent[1]["ActionID"] != "mine" and len({a["ActionID"] for a in server.actions}) == 3
+    await link.close()
+
+
+async def test_action_timeout_then_late_reply_is_dropped(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    server.unanswered.add("hangup")
+    with pytest.raises(AmiTimeout):
+        await link.send({"Action": "Hangup", "Channel": "PJSIP/x-1"}, timeout=0.1)
+    aid = server.actions[-1]["ActionID"]
+    server.push({"Response": "Success", "ActionID": aid, "Message": "Channel Hungup"})
+    server.push({"Event": "Hangup", "Uniqueid": "1.1"})
+    items = await take(link, 2)
+    assert items[1] == {"Event": "Hangup", "Uniqueid": "1.1"}
+    assert link.counters.orphan_replies == 1
+    await link.close()
+
+
+async def test_error_response_raises_action_error(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    with pytest.raises(AmiActionError) as err:
+        await link.send({"Action": "Getvar", "Channel": "PJSIP/gone-1", "Variable": "ACD_QUEUE"})
+    assert err.value.message == "No such channel"
+    await link.close()
+
+
+async def test_malformed_block_is_counted_and_the_stream_continues(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    server.push_raw(b"garbage without a colon\r\nNoEventHeader: x\r\n\r\n")
+    server.push({"Event": "UserEvent", "UserEvent": "After"})
+    items = await take(link, 2)
+    assert items[1] == {"Event": "UserEvent", "UserEvent": "After"}
+    assert link.counters.malformed == 1
+    await link.close()
+
+
+async def test_event_list_collects_items_and_keeps_them_out_of_the_stream(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    server.channels = [{"Channel": f"PJSIP/trunk-{i}", "Context": "acd-hold"} for i in range(3)]
+    rows = await link.send_list({"Action": "CoreShowChannels"}, "CoreShowChannelsComplete")
+    assert [r["Channel"] for r in rows] == ["PJSIP/trunk-0", "PJSIP/trunk-1", "PJSIP/trunk-2"]
+    server.push({"Event": "FullyBooted"})
+    assert (await take(link, 2))[1] == {"Event": "FullyBooted"}
+    await link.close()
+
+
+async def test_send_while_down_fails_fast_and_close_ends_the_stream(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    await server.stop()
+    with pytest.raises(AmiDisconnected):
+        async with asyncio.timeout(1.0):
+            while True:  # until the drop is noticed
+                await link.send({"Action": "Ping"}, timeout=0.5)
+                await asyncio.sleep(0.01)
+    await link.close()
+    assert [type(i) async for i in link.events()] == [LinkUp, LinkDown]
+
+
+async def test_recorded_trace_over_tcp_translates_like_offline(server: FakeAmiServer) -> None:
+    config = RoutingConfig(
+        queues=(QueueConfig("billing", (SkillRequirement("billing"),)),),
+        agents=(AgentConfig("a1", "agent1", (("billing", 5),)),),
+    )
+    raw = (Path(__file__).parent.parent / "data" / "ami" / "call_answered.txt").read_text()
+    body = raw.split("\n", 1)[1].replace("\n", "\r\n").encode()  # the server sends its own banner
+    offline = Translator(config)
+    expected = [e for m in FrameDecoder().feed(raw.replace("\n", "\r\n").encode()) for e in offline.translate(m)]
+    server.after_login = body * 3  # the same day three times over
+    link = await open_link(server, ping_interval=30.0)
+    online = Translator(config)
+    got = [
+        e
+        for item in await take(link, 1 + 3 * body.count(b"\r\n\r\n"))
+        if isinstance(item, dict)
+        for e in online.translate(item)
+    ]
+    assert got == expected + expected[1:] * 2  # reachability is reported on change only
+    assert link.counters.malformed == 0 and online.counters.malformed == 0
+    await link.close()

@@ -1,0 +1,171 @@
+"""Resync against the fake AMI server, then reconcile against what the translator knew."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from acd.ami.control import CallControl
+from acd.ami.fake_server import FakeAmiServer
+from acd.ami.link import AmiLink
+from acd.ami.resync import ContactSnapshot, OfferedCaller, ResyncResult, resync
+from acd.ami.settings import AmiSettings
+from acd.ami.translate import Translator, call_id_for
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import (
+    AgentReachability,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    OfferAnswered,
+    OfferFailed,
+)
+
+CONFIG = RoutingConfig(
+    queues=(QueueConfig("billing", (SkillRequirement("billing"),)),),
+    agents=(AgentConfig("a1", "agent1", (("billing", 5),)), AgentConfig("a2", "agent2", (("billing", 2),))),
+)
+
+
+def chan(n: int, context: str, exten: str = "s", bridge: str = "") -> dict[str, str]:
+    return {
+        "Channel": f"PJSIP/trunk-0000000{n}",
+        "Context": context,
+        "Exten": exten,
+        "Uniqueid": f"1700.{n}",
+        "Linkedid": f"1700.{n}",
+        "CallerIDNum": f"555000{n}",
+        "BridgeId": bridge,
+    }
+
+
+@pytest.fixture
+async def pbx() -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
+    server = FakeAmiServer()
+    await server.start()
+    link = AmiLink(AmiSettings(port=server.port, secret="secret", ping_interval=30.0))
+    link.start()
+    await link.wait_connected(timeout=2.0)
+    yield server, link
+    await link.close()
+    await server.stop()
+
+
+async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
+    pbx: tuple[FakeAmiServer, AmiLink],
+) -> None:
+    server, link = pbx
+    server.channels = [
+        chan(1, "acd-hold"),
+        chan(2, "acd-hold"),
+        chan(3, "acd-connect", "agent1"),
+        chan(4, "acd-connect", "agent2", bridge="b-1"),
+        chan(5, "agents"),  # an agent leg: not ours to read
+        chan(6, "acd-hold"),  # no ACD_QUEUE: skipped with a reason
+    ]
+    for n, (queue, prio, since) in {1: ("billing", "5", "1000"), 2: ("billing", "9", "900")}.items():
+        for var, value in (("ACD_QUEUE", queue), ("ACD_PRIORITY", prio), ("ACD_ENQUEUED", since)):
+            server.variables[(f"PJSIP/trunk-0000000{n}", var)] = value
+    for n, offer in ((3, "offer-3"), (4, "offer-4")):
+        ch = f"PJSIP/trunk-0000000{n}"
+        server.variables.update({(ch, "ACD_QUEUE"): "billing", (ch, "ACD_PRIORITY"): "5", (ch, "ACD_ENQUEUED"): "950"})
+        server.variables[(ch, "ACD_OFFER")] = offer
+    server.contacts = [{"Endpoint": "agent1", "Uri": "sip:agent1@127.0.0.1:5070", "Status": "Reachable"}]
+    server.devices = [
+        {"Device": "PJSIP/agent1", "State": "INUSE"},
+        {"Device": "PJSIP/agent2", "State": "INUSE"},
+        {"Device": "Queue:billing", "State": "INUSE"},
+    ]
+    result = await resync(link)
+    assert [(c.uniqueid, c.priority, c.enqueued_at, c.caller) for c in result.waiting] == [
+        ("1700.2", 9, 900.0, "5550002"),  # oldest first
+        ("1700.1", 5, 1000.0, "5550001"),
+    ]
+    assert [(o.call.uniqueid, o.offer_id, o.endpoint) for o in result.ringing] == [("1700.3", "offer-3", "agent1")]
+    assert [(o.call.uniqueid, o.offer_id) for o in result.connected] == [("1700.4", "offer-4")]
+    assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
+    assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
+    assert server.count("Getvar") == 2 * 3 + 2 * 4 + 3
+
+    t = Translator(CONFIG)
+    events = t.reconcile(result)
+    assert events[:2] == [AgentReachability("a1", True, False), AgentReachability("a2", False, False)]
+    assert [e.uniqueid for e in events[2:] if isinstance(e, CallArrived)] == ["1700.2", "1700.1", "1700.3"]
+    assert len(events) == 5  # the talking caller is tracked silently, not re-queued
+    assert t.translate({"Event": "Hangup", "Uniqueid": "1700.4"}) == [CallEnded(call_id_for("1700.4"))]
+
+
+def test_reconcile_reports_what_happened_while_away() -> None:
+    t = Translator(CONFIG)
+    enq = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "AcdQueue": "billing", "AcdPriority": "5"}
+    for uid in ("1.1", "1.2", "1.3"):
+        t.translate({**enq, "Uniqueid": uid})
+    t.translate(
+        {"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.2", "AcdOffer": "o2", "AcdAgent": "agent1"}
+    )
+    t.translate(
+        {"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.3", "AcdOffer": "o3", "AcdAgent": "agent2"}
+    )
+    t.translate({"Event": "UserEvent", "UserEvent": "AcdAnswered", "AcdOffer": "o3", "AcdAgent": "agent2"})
+
+    def call(uid: str) -> CallArrived:
+        return CallArrived(call_id_for(uid), "billing", 5, uniqueid=uid)
+
+    # 1.1 hung up unseen; 1.2 rang out and is back in holding; 1.3's call ended; 1.4 is new
+    result = ResyncResult(
+        waiting=(call("1.2"), call("1.4")),
+        contacts=(ContactSnapshot("agent1", "sip:a1", "Reachable"), ContactSnapshot("agent2", "sip:a2", "Reachable")),
+    )
+    assert t.reconcile(result) == [
+        CallerHungUp(call_id_for("1.1")),
+        CallEnded(call_id_for("1.3")),
+        AgentReachability("a1", True, False),
+        AgentReachability("a2", True, False),
+        OfferFailed("o2", reason="lost"),
+        call("1.4"),
+    ]
+    # the same snapshot again is no news, except the full presence report
+    assert [type(e) for e in t.reconcile(result)] == [AgentReachability, AgentReachability]
+    # a ringing caller found connected: the offer was answered
+    t.translate(
+        {"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.4", "AcdOffer": "o4", "AcdAgent": "agent1"}
+    )
+    again = ResyncResult(waiting=(call("1.2"),), connected=(OfferedCaller(call("1.4"), "o4", "agent1"),))
+    assert OfferAnswered("o4") in t.reconcile(again)
+
+
+async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    control = CallControl(link)
+    await control.ring("PJSIP/trunk-00000001", "offer-1", "agent1", ring_timeout=14.2)
+    await control.cancel("PJSIP/trunk-00000001")
+    await control.overflow("PJSIP/trunk-00000001", "voicemail")
+    await control.heartbeat(1700000000)
+    await control.hangup("PJSIP/trunk-00000001")
+    sent = [{k: v for k, v in a.items() if k != "ActionID"} for a in server.actions[1:]]
+    ch = "PJSIP/trunk-00000001"
+    assert sent == [
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER", "Value": "offer-1"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RING_TIMEOUT", "Value": "15"},
+        {"Action": "Redirect", "Channel": ch, "Context": "acd-connect", "Exten": "agent1", "Priority": "1"},
+        {"Action": "Redirect", "Channel": ch, "Context": "acd-hold", "Exten": "s", "Priority": "1"},
+        {"Action": "Redirect", "Channel": ch, "Context": "acd-overflow", "Exten": "voicemail", "Priority": "1"},
+        {"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": "1700000000"},
+        {"Action": "Hangup", "Channel": ch, "Cause": "16"},
+    ]
+
+
+async def test_refused_contact_list_means_unknown_not_unregistered(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    server.handlers["pjsipshowcontacts"] = lambda _a: [{"Response": "Error", "Message": "Permission denied"}]
+    server.devices = [
+        {"Device": "PJSIP/agent1", "State": "NOT_INUSE"},
+        {"Device": "PJSIP/agent2", "State": "UNAVAILABLE"},
+    ]
+    result = await resync(link)
+    assert result.contacts is None
+    assert Translator(CONFIG).reconcile(result) == [
+        AgentReachability("a1", True, False),
+        AgentReachability("a2", False, False),
+    ]

@@ -1,0 +1,150 @@
+"""Translator against recorded AMI traces (tests/data/ami, Asterisk 22 event layout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from acd.ami.translate import Translator, call_id_for
+from acd.ami.wire import FrameDecoder, Message
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import (
+    AgentLoggedIn,
+    AgentPaused,
+    AgentReachability,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    DispositionSet,
+    Event,
+    OfferAnswered,
+    OfferFailed,
+    OfferRejected,
+    OfferUnanswered,
+    WrapUpDone,
+)
+
+DATA = Path(__file__).parent.parent / "data" / "ami"
+
+CONFIG = RoutingConfig(
+    queues=tuple(QueueConfig(q, (SkillRequirement(q),)) for q in ("billing", "support", "sales")),
+    agents=(
+        AgentConfig("a1", "agent1", (("billing", 5),)),
+        AgentConfig("a2", "PJSIP/agent2", (("support", 3),)),
+        AgentConfig("a3", "agent3", (("support", 4),)),
+    ),
+)
+
+
+def load(name: str) -> list[Message]:
+    decoder = FrameDecoder()
+    messages = decoder.feed((DATA / name).read_text().replace("\n", "\r\n").encode())
+    assert decoder.banner == "Asterisk Call Manager/9.0.0" and decoder.malformed == 0
+    return messages
+
+
+def run(name: str, translator: Translator | None = None) -> tuple[Translator, list[Event]]:
+    t = translator or Translator(CONFIG)
+    return t, [event for msg in load(name) for event in t.translate(msg)]
+
+
+def offer(scenario: int, n: int) -> str:
+    return f"0f0e000{scenario}-0000-4000-8000-00000000000{n}"
+
+
+def test_answered_call_ends_once_and_disposition_lands_on_it() -> None:
+    t, events = run("call_answered.txt")
+    call = call_id_for("1700000100.2")
+    assert events == [
+        AgentReachability("a1", reachable=True, busy_elsewhere=False),
+        AgentLoggedIn("a1"),
+        CallArrived(
+            call_id=call,
+            queue="billing",
+            priority=5,
+            caller="5551234",
+            enqueued_at=1700000100.0,
+            channel="PJSIP/trunk-00000002",
+            uniqueid="1700000100.2",
+            linkedid="1700000100.2",
+        ),
+        OfferAnswered(offer(1, 1)),
+        CallEnded(call),  # from AcdDialResult ANSWER; the caller's Hangup after it adds nothing
+        DispositionSet(call, "3"),
+        WrapUpDone("a1"),
+    ]
+    assert t.counters.malformed == 0 and len(t.book) == 0
+
+
+def test_ring_misses_map_to_offer_outcomes_and_abandon_while_ringing() -> None:
+    t, events = run("ring_misses_then_abandon.txt")
+    call = call_id_for("1700000200.10")
+    assert events[0] == CallArrived(
+        call, "support", 9, "5559876", 1700000150.0, "PJSIP/trunk-00000010", "1700000200.10", "1700000200.10"
+    )
+    assert events[1:] == [
+        OfferUnanswered(offer(2, 0)),  # DialEnd settles; the AcdDialResult after it is not counted again
+        OfferRejected(offer(2, 1)),
+        OfferFailed(offer(2, 2), reason="chanunavail"),
+        CallerHungUp(call),  # the CANCEL produced nothing; hanging up while ringing is an abandon
+    ]
+    assert not t.engaged("agent3")
+
+
+def test_presence_fallback_overflow_caller_hangup_after_answer_and_malformed() -> None:
+    t, events = run("presence_overflow_malformed.txt")
+    c, d, e = (call_id_for(f"1700000300.{n}") for n in (20, 21, 22))
+    kinds = [(type(ev).__name__, getattr(ev, "call_id", "")) for ev in events if isinstance(ev, CallArrived)]
+    assert kinds == [("CallArrived", c), ("CallArrived", d), ("CallArrived", e)]
+    assert [ev for ev in events if not isinstance(ev, CallArrived)] == [
+        AgentReachability("a2", reachable=True, busy_elsewhere=True),  # personal call
+        AgentReachability("a2", reachable=True, busy_elsewhere=False),
+        AgentReachability("a3", reachable=False, busy_elsewhere=False),
+        AgentReachability("a3", reachable=True, busy_elsewhere=False),
+        CallerHungUp(c),  # fallback: left holding; AcdOverflowed and Hangup add nothing
+        OfferAnswered(offer(3, 1)),  # INUSE of agent2 while on OUR call is not busy elsewhere
+        CallEnded(e, reason="hangup"),  # caller hung up after answer
+        AgentReachability("a2", reachable=False, busy_elsewhere=False),
+        AgentPaused("a3", "2"),
+    ]
+    # unknown queue, non-int priority, missing AcdQueue, unknown endpoint, unknown action,
+    # disposition with no call: six, each logged and counted, none raised
+    assert t.counters.malformed == 6
+    assert len(t.book) == 0
+
+
+def test_acd_has_call_callback_suppresses_busy_elsewhere() -> None:
+    t = Translator(CONFIG, acd_has_call=lambda agent: agent == "a2")
+    busy = {"Event": "DeviceStateChange", "Device": "PJSIP/agent2", "State": "INUSE"}
+    assert t.translate(busy) == [AgentReachability("a2", True, False)]
+    t2 = Translator(CONFIG)
+    assert t2.translate(busy) == [AgentReachability("a2", True, True)]
+
+
+def test_enqueue_seen_twice_is_reported_once_but_a_requeue_elsewhere_is_news() -> None:
+    t = Translator(CONFIG)
+    enqueue = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdEnqueue",
+        "Uniqueid": "9.1",
+        "AcdQueue": "billing",
+        "AcdPriority": "5",
+        "AcdEnqueued": "100",
+    }
+    assert len(t.translate(enqueue)) == 1
+    assert t.translate(enqueue) == []
+    moved = t.translate({**enqueue, "AcdQueue": "sales"})
+    assert [(type(m).__name__, getattr(m, "queue", "")) for m in moved] == [("CallArrived", "sales")]
+
+
+def test_call_id_is_stable_uuid5() -> None:
+    assert call_id_for("1700000100.2") == call_id_for("1700000100.2")
+    assert call_id_for("1700000100.2") != call_id_for("1700000100.3")
+    assert len(call_id_for("x")) == 36
+
+
+def test_garbage_never_raises() -> None:
+    t = Translator(CONFIG)
+    for msg in ({}, {"Event": "UserEvent"}, {"Event": "Hangup"}, {"Event": "DeviceStateChange"}):
+        assert t.translate(msg) == []
+    assert t.translate({"Event": "ContactStatus", "EndpointName": "agent1", "ContactStatus": "Weird"}) == []
+    assert t.counters.malformed == 2
