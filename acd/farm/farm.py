@@ -1,0 +1,143 @@
+"""Drive the phone farm (the second Asterisk of deploy/farm) over its AMI.
+
+The farm plays the ACD's outside world for the e2e tests and the ``make run`` demo: callers dial the
+PBX's numbers over the trunk, and the agents' SIP phones ring, answer, talk or refuse as told. All of
+it is steered with plain AMI: ``Setvar`` of per-agent globals and ``Originate``. Every step on the farm
+raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_user_event`` watches:
+
+    FarmAgentRinging / FarmAgentAnswered / FarmAgentHangup   FarmAgent, FarmCaller[, FarmMode, FarmCause]
+    FarmCallerAnswered / FarmCallerTalking / FarmCallerAbandon / FarmCallerHangup   FarmCallId, FarmCaller
+    FarmAgentDialed                                         FarmAgent, FarmCode
+    FarmOriginate (synthetic, from OriginateResponse)        FarmCallId, FarmResponse, FarmReason
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import uuid
+from typing import Literal
+
+from acd.farm.ami import AmiClient, AmiError, AmiEvent
+
+log = logging.getLogger(__name__)
+
+AgentMode = Literal["answer", "reject", "noanswer"]
+_AGENT = re.compile(r"^agent[0-9]+$")
+_DIAL = re.compile(r"^[0-9*#]+$")
+
+
+def _agent_prefix(agent: str) -> str:
+    if not _AGENT.match(agent):
+        raise ValueError(f"agent must look like agentN, not {agent!r}")
+    return agent.upper()
+
+
+class Farm:
+    """The phone farm's controller. ``await farm.connect()`` first; ``farm.close()`` at the end."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5039, user: str = "farm", secret: str = "",
+                 *, trunk: str = "acd") -> None:
+        self.ami = AmiClient(host, port, user, secret, name="farm")
+        self.trunk = trunk
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._run = uuid.uuid4().int % 10000
+
+    async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        await self.ami.connect(timeout)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.ami.close()
+
+    async def set_agent(self, agent: str, mode: AgentMode = "answer", delay: float = 1.0,
+                        talk: float = 10.0) -> None:
+        """How agent's phone treats the next calls: answer after ``delay`` s and talk ``talk`` s,
+        reject (busy), or ring without answering."""
+        if mode not in ("answer", "reject", "noanswer"):
+            raise ValueError(f"mode must be answer, reject or noanswer, not {mode!r}")
+        prefix = _agent_prefix(agent)
+        for name, value in (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}")):
+            await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
+
+    def _caller_number(self) -> str:
+        # unique per call of this run: the farm's agent side links the call to its caller by number
+        return f"7{self._run:04d}{next(self._numbers) % 100000:05d}"
+
+    async def place_call(self, did: str, patience_seconds: float, dtmf: str | None = None,
+                         caller_id: str | None = None) -> str:
+        """Call ``did`` over the trunk; send ``dtmf`` once answered; hang up after ``patience_seconds``
+        unless a farm agent answered. Returns the call's id (``FarmCallId`` in the farm's events)."""
+        if not _DIAL.match(did) or (dtmf and not _DIAL.match(dtmf)):
+            raise ValueError(f"bad number or DTMF: {did!r} {dtmf!r}")
+        call_id = uuid.uuid4().hex[:12]
+        number = caller_id or self._caller_number()
+        variables = [f"FARM_CALL_ID={call_id}", f"FARM_PATIENCE={max(1, round(patience_seconds))}",
+                     f"FARM_DTMF={dtmf or ''}"]
+        self._originate(call_id, {
+            "Channel": f"PJSIP/{did}@{self.trunk}", "Context": "farm-caller", "Exten": "s", "Priority": "1",
+            "CallerID": f'"Farm {call_id[:6]}" <{number}>', "Timeout": "30000",
+        }, variables)
+        return call_id
+
+    async def agent_dial(self, agent: str, code: str) -> str:
+        """agent's phone dials ``code`` (a feature code such as ``*50`` or ``*521``) to the PBX."""
+        _agent_prefix(agent)
+        if not _DIAL.match(code):
+            raise ValueError(f"bad code {code!r}")
+        call_id = uuid.uuid4().hex[:12]
+        self._originate(call_id, {
+            "Channel": f"PJSIP/{code}@{agent}", "Context": "farm-agent-dial", "Exten": "s", "Priority": "1",
+            "CallerID": f"<{agent}>", "Timeout": "15000",
+        }, [f"FARM_CALL_ID={call_id}", f"FARM_AGENT={agent}", f"FARM_CODE={code}"])
+        return call_id
+
+    def _originate(self, call_id: str, headers: dict[str, str], variables: list[str]) -> None:
+        """Send an Originate (always Async) and report its result as a FarmOriginate event later."""
+
+        async def run() -> None:
+            response, reason = "Failure", ""
+            try:
+                replies = await self.ami.action(
+                    {"Action": "Originate", "ActionID": f"farm-orig-{call_id}", "Variable": variables, **headers},
+                    timeout=60.0,
+                )
+                final = replies[-1]
+                response, reason = final.get("Response", "Failure"), final.get("Reason", "")
+            except AmiError as exc:
+                reason = str(exc)
+            if response != "Success":
+                log.warning("farm: originate %s on %s failed: %s", call_id, headers["Channel"], reason)
+            self.ami.record({"Event": "UserEvent", "UserEvent": "FarmOriginate", "FarmCallId": call_id,
+                             "FarmResponse": response, "FarmReason": reason})
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"farm-originate-{call_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def hangup_all(self) -> None:
+        """Hang up every channel on the farm (callers and agents' phones)."""
+        try:
+            await self.ami.action({"Action": "Hangup", "Channel": "/.*/"})
+        except AmiError as exc:
+            if "no such channel" not in str(exc).lower():
+                raise
+
+    def mark(self) -> int:
+        return self.ami.mark()
+
+    async def wait_user_event(self, kind: str, timeout: float = 10.0, since: int = 0,  # noqa: ASYNC109
+                              **headers: str) -> AmiEvent:
+        """Wait for ``UserEvent: kind`` whose headers equal ``headers`` (e.g. FarmAgent="agent1")."""
+
+        def match(event: AmiEvent) -> bool:
+            return (event.get("Event") == "UserEvent" and event.get("UserEvent") == kind
+                    and all(event.get(k) == v for k, v in headers.items()))
+
+        return await self.ami.wait_event(match, timeout, since)

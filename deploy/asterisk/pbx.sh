@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# pbx.sh - a real Asterisk 22 for the ACD, and a second Asterisk as its "phone farm".
+#
+# Debian stable ships no asterisk package and CI has no container engine, so Asterisk runs in a
+# Debian sid root made by debootstrap, chrooted, on loopback only. Both instances run from one root:
+# the PBX with /etc/asterisk, the farm with /etc/asterisk-farm (its own run/db/spool/log dirs).
+#
+#   pbx.sh build                 make the sid root (cached; rebuilt only when missing or older than this script)
+#   pbx.sh install               put the project's PBX and farm configuration into the root (secrets made once)
+#   pbx.sh start [pbx|farm|all]  start in the background; wait until booted (and the agents registered)
+#   pbx.sh stop  [pbx|farm|all]  stop; afterwards nothing of ours runs and nothing is mounted
+#   pbx.sh status                what runs, registered agents
+#   pbx.sh rx <pbx|farm> "<cli>" run an Asterisk CLI command
+#   pbx.sh env                   export lines: secrets and AMI connection settings
+#   pbx.sh up                    build + install + start all
+#
+# Environment (all optional):
+#   ACD_ASTERISK_ROOT  the sid root               (default /var/cache/acd/asterisk-root)
+#   ACD_STATE_DIR      pid files, console logs    (default /var/lib/acd; run files in $ACD_STATE_DIR/run)
+#   ACD_SECRETS_FILE   generated secrets, mode 600 (default /var/lib/acd/secrets.env)
+#   ACD_FARM_AGENTS    number of agents agent1..N (default 20; used by install)
+#   ACD_DEBIAN_MIRROR  debootstrap mirror         (default: debootstrap's own)
+#   ACD_START_TIMEOUT  seconds to wait for boot/registration (default 90)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPT="$HERE/$(basename "${BASH_SOURCE[0]}")"
+REPO=$(cd "$HERE/../.." && pwd)
+ROOT=${ACD_ASTERISK_ROOT:-/var/cache/acd/asterisk-root}
+ROOT=${ROOT%/}
+[ -d "$ROOT" ] && ROOT=$(cd "$ROOT" && pwd -P) # /proc/PID/root shows the resolved path
+STATE=${ACD_STATE_DIR:-/var/lib/acd}
+RUN=$STATE/run
+SECRETS=${ACD_SECRETS_FILE:-$STATE/secrets.env}
+AGENTS=${ACD_FARM_AGENTS:-20}
+MIRROR=${ACD_DEBIAN_MIRROR:-}
+START_TIMEOUT=${ACD_START_TIMEOUT:-90}
+SUITE=sid
+PACKAGES=asterisk,asterisk-modules,asterisk-moh-opsound-wav,asterisk-core-sounds-en-wav
+MARKER=$ROOT/.acd-root-built
+FARM_CONF=/etc/asterisk-farm/asterisk.conf   # path inside the root
+
+log() { printf '%s pbx.sh: %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+now_ms() { date +%s%3N; }
+took() { local t0=$1; local ms=$(( $(now_ms) - t0 )); printf '%d.%03ds' $((ms / 1000)) $((ms % 1000)); }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (chroot, debootstrap)"; }
+
+# ---------------------------------------------------------------- instances
+inst_conf_args() { # asterisk CLI args selecting the instance
+    case $1 in
+        pbx) ;;
+        farm) printf '%s\n' -C "$FARM_CONF" ;;
+        *) die "unknown instance '$1' (pbx|farm)" ;;
+    esac
+}
+
+inst_pid() { # prints the pid when the instance runs
+    local f=$RUN/$1.pid pid
+    [ -f "$f" ] || return 1
+    pid=$(cat "$f")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    # the pid must still be an asterisk whose root is ours (pids get reused)
+    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] || return 1
+    grep -qa asterisk "/proc/$pid/cmdline" 2>/dev/null || return 1
+    echo "$pid"
+}
+
+rx() { # rx <inst> <cli command...>
+    local inst=$1; shift
+    local args; mapfile -t args < <(inst_conf_args "$inst")
+    timeout 30 chroot "$ROOT" asterisk "${args[@]}" -rx "$*"
+}
+
+root_pids() { # every process whose root is our sid root
+    find /proc -mindepth 2 -maxdepth 2 -name root -lname "$ROOT" -printf '%h\n' 2>/dev/null |
+        sed -n 's#^/proc/\([0-9][0-9]*\)$#\1#p' || true
+}
+
+mounts_under() { findmnt -rn -o TARGET 2>/dev/null | grep -F "$1" | grep -E "^$1(/|$)" || true; }
+our_mounts() { mounts_under "$ROOT"; }
+
+clear_dir() { # rm -rf a (debootstrap) root, after unmounting what a killed debootstrap left there
+    local m
+    for m in $(mounts_under "$1" | sort -r); do umount "$m" || umount -l "$m"; done
+    [ -z "$(mounts_under "$1")" ] || die "still mounted under $1"
+    rm -rf "$1"
+}
+
+# ---------------------------------------------------------------- build
+root_fresh() { [ -d "$ROOT" ] && [ -f "$MARKER" ] && [ ! "$MARKER" -ot "$SCRIPT" ]; }
+
+tmp_adoptable() { # a finished debootstrap in $ROOT.tmp (e.g. started by hand) with every package
+    local tmp=$1 p
+    [ -x "$tmp/usr/sbin/asterisk" ] && [ ! -d "$tmp/debootstrap" ] || return 1
+    for p in ${PACKAGES//,/ }; do
+        grep -qx "Package: $p" "$tmp/var/lib/dpkg/status" || return 1
+    done
+}
+
+debootstrap_running_into() { pgrep -f "debootstrap .*$1( |$)" >/dev/null 2>&1; }
+
+cmd_build() {
+    need_root
+    local t0; t0=$(now_ms)
+    if root_fresh; then
+        log "build: root $ROOT is up to date (marker $(cat "$MARKER"))"
+        return 0
+    fi
+    if [ -n "$(root_pids)" ]; then die "build: Asterisk runs in $ROOT; run '$0 stop' first"; fi
+    if ! command -v debootstrap >/dev/null 2>&1; then
+        log "build: installing debootstrap"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    fi
+    mkdir -p "$(dirname "$ROOT")" "$STATE"
+    exec 9>"$ROOT.lock"
+    flock 9
+    local tmp=$ROOT.tmp
+    local waited=0
+    while debootstrap_running_into "$tmp"; do # someone else is building it: wait for it
+        [ $waited = 0 ] && log "build: a debootstrap into $tmp is running; waiting for it"
+        waited=1; sleep 2
+    done
+    if tmp_adoptable "$tmp"; then
+        log "build: adopting the finished debootstrap in $tmp"
+    else
+        clear_dir "$tmp"
+        log "build: debootstrap $SUITE into $tmp (log $STATE/debootstrap.log)"
+        local t1; t1=$(now_ms)
+        # shellcheck disable=SC2086
+        if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$tmp" $MIRROR \
+                >"$STATE/debootstrap.log" 2>&1; then
+            tail -n 30 "$STATE/debootstrap.log" >&2
+            die "build: debootstrap failed"
+        fi
+        log "build: debootstrap took $(took "$t1")"
+        tmp_adoptable "$tmp" || die "build: debootstrap finished but packages are missing"
+    fi
+    echo "suite=$SUITE packages=$PACKAGES built=$(date -u +%FT%TZ)" >"$tmp/.acd-root-built"
+    if [ -e "$ROOT" ]; then
+        [ -z "$(our_mounts)" ] || die "build: something is mounted under $ROOT"
+        clear_dir "$ROOT.old"
+        mv "$ROOT" "$ROOT.old"
+    fi
+    mv "$tmp" "$ROOT"
+    clear_dir "$ROOT.old"
+    log "build: root ready in $ROOT ($(took "$t0")); run '$0 install' next"
+}
+
+# ---------------------------------------------------------------- install
+rand_secret() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+ensure_secret() { # ensure_secret NAME: append NAME=<random> to the secrets file unless present
+    grep -q "^$1=" "$SECRETS" 2>/dev/null || echo "$1=$(rand_secret)" >>"$SECRETS"
+}
+
+ensure_secrets() {
+    mkdir -p "$(dirname "$SECRETS")"
+    (umask 077; touch "$SECRETS")
+    chmod 600 "$SECRETS"
+    ensure_secret ACD_AMI_SECRET
+    ensure_secret ACD_FARM_AMI_SECRET
+    ensure_secret ACD_TRUNK_SECRET
+    local i
+    for ((i = 1; i <= AGENTS; i++)); do ensure_secret "ACD_AGENT${i}_SIP_SECRET"; done
+}
+
+secret() { sed -n "s/^$1=//p" "$SECRETS" | head -n1; }
+
+render() { # render <template> <dest>: replace the @ACD_*@ placeholders; dest mode 600
+    local tmpl=$1 dest=$2
+    sed -e "s/@ACD_AMI_SECRET@/$(secret ACD_AMI_SECRET)/g" \
+        -e "s/@ACD_FARM_AMI_SECRET@/$(secret ACD_FARM_AMI_SECRET)/g" \
+        -e "s/@ACD_TRUNK_SECRET@/$(secret ACD_TRUNK_SECRET)/g" "$tmpl" >"$dest.new"
+    chmod 600 "$dest.new"
+    mv "$dest.new" "$dest"
+}
+
+render_pjsip() { # render_pjsip <main template> <per-agent template> <dest>
+    local main=$1 agent=$2 dest=$3 i
+    render "$main" "$dest"
+    for ((i = 1; i <= AGENTS; i++)); do
+        sed -e "s/@AGENT@/agent$i/g" -e "s/@AGENT_SECRET@/$(secret "ACD_AGENT${i}_SIP_SECRET")/g" "$agent"
+    done >>"$dest"
+}
+
+cmd_install() {
+    need_root
+    [ -f "$MARKER" ] || die "install: no root in $ROOT; run '$0 build' first"
+    [[ $AGENTS =~ ^[0-9]+$ ]] && [ "$AGENTS" -ge 1 ] || die "ACD_FARM_AGENTS must be a positive number"
+    local t0; t0=$(now_ms)
+    ensure_secrets
+    local etc=$ROOT/etc/asterisk farm=$ROOT/etc/asterisk-farm f
+    local pbxsrc=$REPO/dialplan/pbx farmsrc=$REPO/deploy/farm
+    mkdir -p "$farm" "$ROOT/var/run/asterisk" "$ROOT/var/run/asterisk-farm" \
+        "$ROOT/var/lib/asterisk-farm" "$ROOT/var/spool/asterisk-farm" "$ROOT/var/log/asterisk-farm" \
+        "$ROOT/var/spool/asterisk/acd-voicemail"
+
+    # PBX: static files, rendered templates, the dialplan
+    for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf; do
+        install -m 644 "$pbxsrc/$f" "$etc/$f"
+    done
+    render "$pbxsrc/manager.conf.in" "$etc/manager.conf"
+    render_pjsip "$pbxsrc/pjsip.conf.in" "$pbxsrc/pjsip-agent.conf.in" "$etc/pjsip.conf"
+    rm -rf "$etc/acd.new"
+    mkdir -p "$etc/acd.new"
+    cp "$REPO"/dialplan/*.conf "$etc/acd.new/"
+    rm -rf "$etc/acd"
+    mv "$etc/acd.new" "$etc/acd"
+    {
+        cat "$pbxsrc/extensions.conf"
+        echo "; --- the project's dialplan (dialplan/*.conf), appended by pbx.sh install ---"
+        for f in "$etc"/acd/*.conf; do echo "#include acd/$(basename "$f")"; done
+    } >"$etc/extensions.conf.new"
+    mv "$etc/extensions.conf.new" "$etc/extensions.conf"
+
+    # farm: its own etc dir; a few stock files it reads from the PBX's
+    for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf extensions.conf; do
+        install -m 644 "$farmsrc/$f" "$farm/$f"
+    done
+    for f in indications.conf ccss.conf features.conf pjproject.conf sorcery.conf stasis.conf udptl.conf acl.conf cdr.conf cel.conf; do
+        [ -f "$etc/$f" ] && install -m 644 "$etc/$f" "$farm/$f"
+    done
+    render "$farmsrc/manager.conf.in" "$farm/manager.conf"
+    render_pjsip "$farmsrc/pjsip.conf.in" "$farmsrc/pjsip-agent.conf.in" "$farm/pjsip.conf"
+    echo "$AGENTS" >"$farm/acd-agents"
+
+    rm -f "$etc/users.conf" # stock file; pbx_config warns that it is deprecated
+
+    # files under the root arrive owned by odd uids; astdb then fails to open
+    chroot "$ROOT" chown -R root:root /var/lib/asterisk /var/spool/asterisk /var/log/asterisk /etc/asterisk \
+        /var/lib/asterisk-farm /var/spool/asterisk-farm /var/log/asterisk-farm /etc/asterisk-farm
+
+    local inst
+    for inst in pbx farm; do # a running instance picks up the new configuration
+        if inst_pid "$inst" >/dev/null; then
+            log "install: reloading the running $inst"
+            rx "$inst" "core reload" >/dev/null || log "install: reload of $inst failed"
+        fi
+    done
+    log "install: $AGENTS agents, secrets in $SECRETS ($(took "$t0"))"
+}
+
+# ---------------------------------------------------------------- start / stop
+agents_installed() { cat "$ROOT/etc/asterisk-farm/acd-agents" 2>/dev/null || echo 0; }
+
+registered_agents() { # agents registered now: the farm's own view (the PBX keeps contacts in astdb across restarts)
+    local farm pbx
+    farm=$(rx farm "pjsip show registrations" 2>/dev/null | grep -cE '^\s*agent[0-9]+-reg/\S+\s+\S+\s+Registered' || true)
+    pbx=$(rx pbx "pjsip show contacts" 2>/dev/null | grep -cE '^\s*Contact:\s+agent[0-9]+/' || true)
+    echo $(( farm < pbx ? farm : pbx ))
+}
+
+start_one() {
+    local inst=$1 pid t0 deadline args
+    t0=$(now_ms)
+    if pid=$(inst_pid "$inst"); then
+        log "start: $inst already runs (pid $pid)"
+    else
+        [ -f "$MARKER" ] || die "start: no root in $ROOT; run '$0 build' first"
+        [ -d "$ROOT/etc/asterisk/acd" ] && [ -f "$ROOT/etc/asterisk-farm/pjsip.conf" ] ||
+            die "start: configuration missing; run '$0 install' first"
+        mkdir -p "$RUN"
+        mapfile -t args < <(inst_conf_args "$inst")
+        [ -f "$RUN/$inst.log" ] && mv -f "$RUN/$inst.log" "$RUN/$inst.log.1" # keep one earlier run
+        # setsid: its own session, so it outlives the caller's terminal and process group
+        setsid chroot "$ROOT" asterisk "${args[@]}" -f -n -U root -G root </dev/null >"$RUN/$inst.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$RUN/$inst.pid"
+        log "start: $inst started (pid $pid, console log $RUN/$inst.log)"
+    fi
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
+    until rx "$inst" "core waitfullybooted" >/dev/null 2>&1; do
+        inst_pid "$inst" >/dev/null || { tail -n 20 "$RUN/$inst.log" >&2; die "start: $inst exited while booting"; }
+        [ "$(date +%s)" -lt "$deadline" ] || die "start: $inst not fully booted after ${START_TIMEOUT}s"
+        sleep 0.2
+    done
+    log "start: $inst fully booted ($(took "$t0"))"
+    if [ "$inst" = farm ]; then
+        local want n
+        want=$(agents_installed)
+        inst_pid pbx >/dev/null || die "start: the PBX does not run, so the farm's agents cannot register"
+        # Asterisk starts each outbound registration after a random 1-10 s delay (and "pjsip send
+        # register" only draws a new delay), so this takes up to about 10 s.
+        until n=$(registered_agents); [ "$n" -ge "$want" ]; do
+            [ "$(date +%s)" -lt "$deadline" ] || die "start: only $n of $want agents registered after ${START_TIMEOUT}s"
+            sleep 0.25
+        done
+        # A contact kept in the PBX's astdb from an earlier run stays "NonQual" (and the phone may show
+        # UNAVAILABLE) until its next qualify, up to 30 s later: qualify those now, until all are Avail.
+        local stale a
+        while stale=$(rx pbx "pjsip show contacts" 2>/dev/null |
+                awk '$1 == "Contact:" && $2 ~ /^agent[0-9]+\// && $4 != "Avail" { split($2, x, "/"); print x[1] }'); \
+              [ -n "$stale" ]; do
+            [ "$(date +%s)" -lt "$deadline" ] || die "start: agents not reachable from the PBX: $(echo $stale)"
+            for a in $stale; do rx pbx "pjsip qualify $a" >/dev/null 2>&1 || true; done
+            sleep 0.3
+        done
+        log "start: farm: $n of $want agents registered and reachable from the PBX ($(took "$t0"))"
+    fi
+}
+
+stop_one() {
+    local inst=$1 pid t0 i
+    t0=$(now_ms)
+    if ! pid=$(inst_pid "$inst"); then
+        rm -f "$RUN/$inst.pid"
+        log "stop: $inst is not running"
+        return 0
+    fi
+    local args; mapfile -t args < <(inst_conf_args "$inst")
+    timeout 10 chroot "$ROOT" asterisk "${args[@]}" -rx "core stop now" >/dev/null 2>&1 || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "stop: $inst (pid $pid) ignored 'core stop now'; sending TERM"
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && { log "stop: killing $inst (pid $pid)"; kill -KILL "$pid" 2>/dev/null || true; }
+    fi
+    rm -f "$RUN/$inst.pid"
+    log "stop: $inst stopped ($(took "$t0"))"
+}
+
+cmd_start() {
+    need_root
+    case ${1:-all} in
+        pbx) start_one pbx ;;
+        farm) start_one farm ;;
+        all) local t0; t0=$(now_ms); start_one pbx; start_one farm; log "start: all up ($(took "$t0"))" ;;
+        *) die "start [pbx|farm|all]" ;;
+    esac
+}
+
+cmd_stop() {
+    need_root
+    local t0 p m; t0=$(now_ms)
+    case ${1:-all} in
+        pbx) stop_one pbx ;;
+        farm) stop_one farm ;;
+        all)
+            stop_one farm & local farm_job=$!
+            stop_one pbx & local pbx_job=$!
+            wait "$farm_job" || true; wait "$pbx_job" || true
+            # anything else still living in our root (e.g. a stray remote console) is ours too
+            for p in $(root_pids); do log "stop: killing leftover pid $p in $ROOT"; kill -KILL "$p" 2>/dev/null || true; done
+            for m in $(our_mounts | sort -r); do log "stop: unmounting $m"; umount "$m" || umount -l "$m"; done
+            sleep 0.1
+            [ -z "$(root_pids)" ] || die "stop: processes still run in $ROOT: $(root_pids | tr '\n' ' ')"
+            [ -z "$(our_mounts)" ] || die "stop: still mounted under $ROOT: $(our_mounts | tr '\n' ' ')"
+            log "stop: all stopped, nothing mounted ($(took "$t0"))"
+            ;;
+        *) die "stop [pbx|farm|all]" ;;
+    esac
+}
+
+cmd_status() {
+    local inst pid rc=0
+    if [ -f "$MARKER" ]; then echo "root: $ROOT ($(cat "$MARKER"))"; else echo "root: missing ($ROOT)"; rc=1; fi
+    for inst in pbx farm; do
+        if pid=$(inst_pid "$inst"); then
+            echo "$inst: running (pid $pid) - $(rx "$inst" "core show uptime seconds" 2>/dev/null | head -n1)"
+        else
+            echo "$inst: stopped"; rc=1
+        fi
+    done
+    if inst_pid pbx >/dev/null && inst_pid farm >/dev/null; then echo "agents registered: $(registered_agents) of $(agents_installed)"; fi
+    local mounts; mounts=$(our_mounts)
+    [ -z "$mounts" ] || echo "mounted: $mounts"
+    return $rc
+}
+
+cmd_env() {
+    [ -f "$SECRETS" ] || die "env: no secrets file $SECRETS; run '$0 install' first"
+    grep -E '^[A-Z0-9_]+=' "$SECRETS" | sed 's/^/export /'
+    cat <<EOF
+export ACD_SECRETS_FILE=$SECRETS
+export ACD_AMI_HOST=127.0.0.1
+export ACD_AMI_PORT=5038
+export ACD_AMI_USER=acd
+export ACD_FARM_AMI_HOST=127.0.0.1
+export ACD_FARM_AMI_PORT=5039
+export ACD_FARM_AMI_USER=farm
+EOF
+}
+
+main() {
+    local cmd=${1:-}
+    [ $# -gt 0 ] && shift
+    case $cmd in
+        build) cmd_build ;;
+        install) cmd_install ;;
+        start) cmd_start "$@" ;;
+        stop) cmd_stop "$@" ;;
+        status) cmd_status ;;
+        rx)
+            [ $# -ge 2 ] || die "rx <pbx|farm> \"<cli command>\""
+            need_root; local inst=$1; shift; rx "$inst" "$@" ;;
+        env) cmd_env ;;
+        up) cmd_build; cmd_install; cmd_start all ;;
+        -h | --help | help | "") sed -n '2,/^set -euo/p' "$SCRIPT" | sed '$d' | sed 's/^# \{0,1\}//' ;;
+        *) die "unknown command '$cmd' (try --help)" ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,72 @@
+"""Fixtures for e2e tests against a real Asterisk PBX and the phone farm (deploy/asterisk/pbx.sh).
+
+``pbx_stack`` (session) builds the sid root if needed, installs the configuration, starts both
+Asterisks, and stops them at the end of the session. If they cannot be brought up the tests FAIL:
+a broken PBX must never look like a green run. Set ACD_E2E_KEEP=1 to leave them running afterwards.
+
+Per test: ``pbx_ami`` (AMI as user ``acd``, like the ACD), ``farm`` (acd.farm.Farm, connected; every
+farm call is hung up afterwards). Every test in this directory gets the ``e2e`` marker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from e2e_stack import PbxStack, StackError, bring_up, tear_down
+
+from acd.farm import AmiClient, Farm
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def pbx_stack() -> Iterator[PbxStack]:
+    problem = ""
+    try:
+        stack = bring_up()
+    except (StackError, OSError, KeyError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem:
+        try:
+            tear_down()
+        except StackError as stop_exc:
+            problem += f"\n{stop_exc}"
+        pytest.fail(f"the PBX and phone farm could not be brought up: {problem}", pytrace=False)
+    try:
+        yield stack
+    finally:
+        if os.environ.get("ACD_E2E_KEEP") != "1":
+            tear_down()
+
+
+@pytest.fixture
+async def pbx_ami(pbx_stack: PbxStack) -> AsyncIterator[AmiClient]:
+    client = pbx_stack.pbx.client("pbx")
+    await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def farm(pbx_stack: PbxStack) -> AsyncIterator[Farm]:
+    info = pbx_stack.farm
+    handle = Farm(info.host, info.port, info.user, info.secret)
+    await handle.connect()
+    try:
+        yield handle
+    finally:
+        try:
+            await handle.hangup_all()
+        finally:
+            await handle.close()

@@ -1,0 +1,150 @@
+"""The real PBX and phone farm for e2e tests: bring-up through deploy/asterisk/pbx.sh, and helpers.
+
+Kept apart from conftest.py so ACD-driven e2e tests can import the helpers
+(``from e2e_stack import PbxStack, enqueue_caller, ...``) as well as use the fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from acd.farm import AmiClient, AmiEvent, Farm
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "deploy" / "asterisk" / "pbx.sh"
+
+
+@dataclass(frozen=True)
+class AmiInfo:
+    host: str
+    port: int
+    user: str
+    secret: str
+
+    def client(self, name: str) -> AmiClient:
+        return AmiClient(self.host, self.port, self.user, self.secret, name=name)
+
+
+@dataclass(frozen=True)
+class PbxStack:
+    """Connection facts of the running PBX and farm (what the ACD's settings need)."""
+
+    pbx: AmiInfo
+    farm: AmiInfo
+    agents: int
+    secrets_file: Path
+
+    def rx(self, instance: str, command: str) -> str:
+        """An Asterisk CLI command on ``pbx`` or ``farm``."""
+        done = subprocess.run([str(SCRIPT), "rx", instance, command], capture_output=True, text=True,
+                              timeout=30, check=True)
+        return done.stdout
+
+    def env(self) -> dict[str, str]:
+        """The ``pbx.sh env`` settings (ACD_AMI_HOST, ACD_AMI_SECRET, ...) as a dict."""
+        done = subprocess.run([str(SCRIPT), "env"], capture_output=True, text=True, timeout=30, check=True)
+        pairs = (line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+        return {k: v for k, v in pairs}
+
+
+class StackError(RuntimeError):
+    """pbx.sh failed; the message holds its output."""
+
+
+def run_script(*args: str, timeout: float = 900) -> str:
+    done = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        raise StackError(f"pbx.sh {' '.join(args)} failed (rc {done.returncode}):\n{output}")
+    return output
+
+
+def read_secrets(path: Path) -> dict[str, str]:
+    pairs = (line.strip().split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k: v for k, v in pairs}
+
+
+def bring_up() -> PbxStack:
+    """build (if needed), install, start all. Raises ``StackError`` with pbx.sh's output."""
+    if os.geteuid() != 0:
+        raise StackError("the e2e stack needs root (debootstrap, chroot)")
+    for step in (("build",), ("install",), ("start", "all")):
+        run_script(*step)
+    secrets_file = Path(os.environ.get("ACD_SECRETS_FILE", "/var/lib/acd/secrets.env"))
+    secrets = read_secrets(secrets_file)
+    return PbxStack(
+        pbx=AmiInfo("127.0.0.1", 5038, "acd", secrets["ACD_AMI_SECRET"]),
+        farm=AmiInfo("127.0.0.1", 5039, "farm", secrets["ACD_FARM_AMI_SECRET"]),
+        agents=int(os.environ.get("ACD_FARM_AGENTS", "20")),
+        secrets_file=secrets_file,
+    )
+
+
+def tear_down() -> str:
+    return run_script("stop", "all", timeout=120)
+
+
+# ---------------------------------------------------------------- event helpers
+
+def user_event(kind: str, **headers: str) -> Callable[[AmiEvent], bool]:
+    """Matches ``UserEvent: kind`` whose headers equal ``headers``."""
+
+    def match(event: AmiEvent) -> bool:
+        return (event.get("Event") == "UserEvent" and event.get("UserEvent") == kind
+                and all(event.get(k) == v for k, v in headers.items()))
+
+    return match
+
+
+def hangup_of(channel: str) -> Callable[[AmiEvent], bool]:
+    return lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel
+
+
+async def set_heartbeat(pbx: AmiClient, epoch: float | None = None) -> None:
+    """Set the global ACD_HEARTBEAT (as the ACD does every 2 s)."""
+    value = int(time.time() if epoch is None else epoch)
+    await pbx.action({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(value)})
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(pbx: AmiClient, every: float = 2.0) -> AsyncIterator[None]:
+    """Play the ACD's heartbeat while the block runs, so holding callers do not fall back."""
+
+    async def beat() -> None:
+        while True:
+            await set_heartbeat(pbx)
+            await asyncio.sleep(every)
+
+    await set_heartbeat(pbx)
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def enqueue_caller(farm: Farm, pbx: AmiClient, did: str, patience: float = 60,
+                         dtmf: str | None = None, timeout: float = 20) -> AmiEvent:  # noqa: ASYNC109
+    """A farm caller dials ``did``; returns the PBX's AcdEnqueue event for it."""
+    mark = pbx.mark()
+    number = f"6{time.time_ns() % 10**9:09d}"
+    await farm.place_call(did, patience, dtmf=dtmf, caller_id=number)
+    return await pbx.wait_event(user_event("AcdEnqueue", AcdCaller=number), timeout, mark)
+
+
+async def offer(pbx: AmiClient, channel: str, offer_id: str, agent: str, ring_timeout: int = 15) -> None:
+    """What the ACD sends to offer a caller to an agent (docs/dialplan.md, "Connecting")."""
+    await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER", "Value": offer_id})
+    await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_RING_TIMEOUT",
+                      "Value": str(ring_timeout)})
+    await pbx.action({"Action": "Redirect", "Channel": channel, "Context": "acd-connect", "Exten": agent,
+                      "Priority": "1"})
