@@ -110,6 +110,9 @@ class EmbeddedPostgres:
         self._run("pg_ctl", ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
                   user=self._server_user())
 
+    def is_running(self) -> bool:
+        return self._running_port() is not None
+
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
         return self

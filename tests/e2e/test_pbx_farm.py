@@ -20,10 +20,10 @@ async def test_farm_agents_register_to_the_pbx(pbx_stack: PbxStack, pbx_ami: Ami
     # FullyBooted reaches the acd user after login only because it has read=system
     await pbx_ami.wait_event(lambda e: e.get("Event") == "FullyBooted", 5)
 
-    contacts = await pbx_ami.action({"Action": "PJSIPShowContacts"})
-    endpoints = {c.get("Endpoint") for c in contacts if c.get("Event") == "ContactList"}
     expected = {f"agent{i}" for i in range(1, pbx_stack.agents + 1)}
-    assert expected <= endpoints
+    contacts = set(re.findall(r"^\s*Contact:\s+(agent\d+)/\S+\s+\S+\s+Avail", pbx_stack.rx("pbx", "pjsip show contacts"),
+                              re.MULTILINE))
+    assert expected <= contacts, contacts
 
     devices = await pbx_ami.action({"Action": "DeviceStateList"})
     states = {d["Device"]: d.get("State") for d in devices if d.get("Event") == "DeviceStateChange"}
@@ -155,8 +155,11 @@ async def test_acd_ami_user_has_what_the_acd_needs_and_no_more(pbx_ami: AmiClien
     await pbx_ami.action({"Action": "Setvar", "Variable": "ACD_E2E_PROBE", "Value": "1"})
     assert (await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_E2E_PROBE"}))[0]["Value"] == "1"
     await pbx_ami.action({"Action": "UserEvent", "UserEvent": "AcdProbe"})
+    await pbx_ami.action({"Action": "DeviceStateList"})
     for refused in ({"Action": "Originate", "Channel": "PJSIP/agent1", "Application": "Wait", "Data": "1"},
-                    {"Action": "Command", "Command": "core show version"}):
+                    {"Action": "Command", "Command": "core show version"},
+                    {"Action": "GetConfig", "Filename": "pjsip.conf"},
+                    {"Action": "PJSIPShowContacts"}):
         with pytest.raises(AmiError, match="Permission denied"):
             await pbx_ami.action(refused)
 
