@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     from acd.service import serve
 
-    return cast(int, serve(settings))
+    return serve(settings)
 
 
 def _delegate(module: str) -> Callable[[list[str]], int]:

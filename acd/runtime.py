@@ -26,10 +26,11 @@ from acd.core.commands import (
     RingAgent,
     StartTimer,
 )
-from acd.core.engine import Acd
+from acd.core.acd import Acd
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
 from acd.core.records import InteractionRecord, Record
+from acd.forecast import Forecaster
 from acd.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Runtime:
         self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
+        self.forecaster = Forecaster()
         self._accepting = True
         self.handled = 0
         self.refused = 0
@@ -127,6 +129,8 @@ class Runtime:
         finally:
             self._metrics.decision_seconds.observe(time.perf_counter() - started)
         self.handled += 1
+        if isinstance(event, CallArrived):
+            log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         for command in commands:
             self._dispatch(command)
         return commands
@@ -139,6 +143,8 @@ class Runtime:
                 if isinstance(command, RingAgent):
                     self.submit(OfferFailed(command.offer_id, "no channel"))
                 return
+            if isinstance(command, RingAgent):
+                log.info("call %s: ringing %s", command.call_id[:8], command.agent_id)
             self._jobs.put_nowait(_ControlJob(command, channel))
         elif isinstance(command, StartTimer):
             self._start_timer(command)
@@ -150,6 +156,7 @@ class Runtime:
             self._record(command.record)
         elif isinstance(command, MetricUpdate):
             self._metrics.apply(command)
+            self.forecaster.observe(command, self._clock())
 
     def _start_timer(self, command: StartTimer) -> None:
         old = self._timers.pop(command.key, None)
@@ -164,8 +171,13 @@ class Runtime:
         self.submit(TimerFired(key))
 
     def _record(self, record: Record) -> None:
-        if isinstance(record, InteractionRecord) and record.ended_at is not None:
-            self._channels.pop(record.interaction_id, None)
+        if isinstance(record, InteractionRecord):
+            if record.ended_at is not None and self._channels.pop(record.interaction_id, None) is not None:
+                log.info(
+                    "call %s: %s after %.1f s in %s%s",
+                    record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,
+                    f" by {record.agent_id}, talked {record.talk_seconds or 0.0:.1f} s" if record.agent_id else "",
+                )
         try:
             self._records.append(record)
         except Exception:  # a full disk must not stop routing; the sink has logged what it lost

@@ -29,7 +29,8 @@ from acd.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 METRICS = web.AppKey("metrics", Metrics)
-HEALTH = web.AppKey("health", Callable[[], Mapping[str, Any]])
+Health = Callable[[], Mapping[str, Any]]
+HEALTH: web.AppKey[Health] = web.AppKey("health")
 
 AGENT_ACTIONS: dict[str, Callable[[str, Mapping[str, Any]], Event]] = {
     "login": lambda a, _: AgentLoggedIn(a),
@@ -44,7 +45,7 @@ def jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]
     if hasattr(value, "value") and hasattr(value, "name"):  # enums

@@ -1,0 +1,158 @@
+"""The one place that builds and connects every part of the running ACD (like cosmicpython's bootstrap).
+
+Nothing connects at import time. ``serve(settings)`` starts, in order: the database (embedded when no
+DATABASE_URL), migrations, the outbox, the core and runtime, the HTTP server and the AMI link; then
+it runs until SIGTERM or SIGINT, and drains in the reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from acd.ami.control import CallControl
+from acd.ami.link import AmiLink, LinkDown, LinkUp
+from acd.ami.resync import resync
+from acd.ami.settings import AmiSettings
+from acd.ami.translate import Translator
+from acd.core.acd import Acd
+from acd.core.states import AgentState
+from acd.http.app import build_app
+from acd.metrics import Metrics
+from acd.records.embedded import EmbeddedPostgres
+from acd.records.migrate import upgrade_head
+from acd.records.outbox import Outbox
+from acd.records.sync_config import sync_config
+from acd.runtime import Runtime
+from acd.settings import Settings
+
+log = logging.getLogger("acd")
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics(settings.routing.queues)
+        self.core = Acd(settings.routing)
+        a = settings.ami
+        self.link = AmiLink(
+            AmiSettings(
+                host=a.host, port=a.port, username=a.user, secret=a.secret,
+                ping_interval=a.ping_interval, ping_timeout=a.ping_timeout,
+            )
+        )
+        self.control = CallControl(self.link)
+        self.translator = Translator(settings.routing, acd_has_call=self._agent_engaged)
+        self.embedded: EmbeddedPostgres | None = None
+        self.outbox: Outbox | None = None
+        self.runtime: Runtime | None = None
+        self._stopping = asyncio.Event()
+
+    def _agent_engaged(self, agent_id: str) -> bool:
+        """Whether the core has a call on this agent (so a busy phone is ours, not a direct call)."""
+        view = self.core.snapshot(time.time()).agents.get(agent_id)
+        return view is not None and view.state in (AgentState.RESERVED, AgentState.ON_CALL)
+
+    def health(self) -> Mapping[str, Any]:
+        backlog = self.outbox.backlog if self.outbox else None
+        return {
+            "ok": self.link.connected and self.runtime is not None,
+            "ami_connected": self.link.connected,
+            "outbox_backlog": backlog,
+            "events_handled": self.runtime.handled if self.runtime else 0,
+        }
+
+    async def _database_url(self) -> str:
+        if self.settings.database.url:
+            return self.settings.database.url
+        self.embedded = EmbeddedPostgres(self.settings.database.data_dir)
+        url = await asyncio.to_thread(self.embedded.start)
+        log.info("embedded PostgreSQL started in %.1f s", self.embedded.last_start_seconds or 0.0)
+        return url
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        url = await self._database_url()
+        await asyncio.to_thread(upgrade_head, url)
+        await sync_config(url, self.settings.routing)
+        self.outbox = Outbox(Path(self.settings.database.journal_dir), url)
+        await self.outbox.start()
+        self.runtime = Runtime(self.core, self.control, self.outbox, self.metrics)
+        runner = web.AppRunner(build_app(self.runtime, self.metrics, self.health), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.http.host, self.settings.http.port)
+        await site.start()
+        log.info("HTTP on %s:%d", self.settings.http.host, self.settings.http.port)
+        writer = asyncio.create_task(self.runtime.run(), name="acd-writer")
+        tasks = [
+            asyncio.create_task(self._pump(), name="acd-ami-pump"),
+            asyncio.create_task(self._heartbeat(), name="acd-heartbeat"),
+            asyncio.create_task(self._gauges(), name="acd-gauges"),
+        ]
+        self.link.start()
+        try:
+            await self._stopping.wait()
+            log.info("draining: no new routing; finishing current commands")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.runtime.drain()
+            await writer
+            await self.outbox.stop()
+            await self.link.close()
+            await runner.cleanup()
+            if self.embedded is not None:
+                await asyncio.to_thread(self.embedded.stop)
+            log.info("stopped cleanly")
+
+    async def _pump(self) -> None:
+        """AMI events, in order, into the runtime; a resync after every (re)connect."""
+        assert self.runtime is not None
+        async for item in self.link.events():
+            if isinstance(item, LinkUp):
+                self.metrics.ami_connected.set(1)
+                try:
+                    picture = await resync(self.link)
+                except Exception as exc:  # a failed resync is retried on the next connect
+                    log.error("resync failed: %s", exc)
+                    continue
+                for event in self.translator.reconcile(picture):
+                    self.runtime.submit(event)
+                continue
+            if isinstance(item, LinkDown):
+                self.metrics.ami_connected.set(0)
+                continue
+            self.metrics.ami_events.inc()
+            for event in self.translator.translate(item):
+                self.runtime.submit(event)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            if self.link.connected:
+                with contextlib.suppress(Exception):
+                    await self.control.heartbeat(int(time.time()))
+            await asyncio.sleep(self.settings.ami.heartbeat_interval)
+
+    async def _gauges(self) -> None:
+        assert self.runtime is not None and self.outbox is not None
+        while True:
+            now = self.runtime.now()
+            self.runtime.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
+            self.metrics.outbox_backlog.set(self.outbox.backlog)
+            await asyncio.sleep(1.0)
+
+
+def serve(settings: Settings) -> int:
+    asyncio.run(Service(settings).run())
+    return 0
