@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from acd_process import AcdProcess
 from e2e_stack import PbxStack, StackError, bring_up, tear_down
 
 from acd.farm import AmiClient, Farm
@@ -70,3 +71,17 @@ async def farm(pbx_stack: PbxStack) -> AsyncIterator[Farm]:
             await handle.hangup_all()
         finally:
             await handle.close()
+
+
+@pytest.fixture
+def acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
+    """A fresh ``acd run`` (own embedded PostgreSQL) against the real PBX; stopped with SIGTERM after."""
+    info = pbx_stack.pbx
+    service = AcdProcess(tmp_path, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
+    service.start()
+    try:
+        yield service
+    finally:
+        code = service.stop()
+        log_tail = service.tail()
+        assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"

@@ -1,0 +1,189 @@
+"""The ACD service as a real process for e2e tests: ``acd run`` with its own embedded PostgreSQL.
+
+Tests talk to it the way operators do: its HTTP API and /metrics, its records in PostgreSQL, and the
+AMI events of the PBX it controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+
+T = TypeVar("T")
+
+CONFIG = """
+skills = ["billing", "support", "sales"]
+
+[ami]
+port = {ami_port}
+user = "{ami_user}"
+ping_interval = 1.0
+ping_timeout = 2.0
+heartbeat_interval = 1.0
+
+[http]
+port = {http_port}
+
+[database]
+data_dir = "{data_dir}/pg"
+journal_dir = "{data_dir}/journal"
+
+[routing]
+ring_timeout = 8
+reoffer_cooldown = 60
+max_consecutive_misses = 2
+short_abandon = 2
+
+[queues.billing]
+skills = {{ billing = 2 }}
+sla_threshold = 20
+max_wait = 120
+wrapup = 1
+
+[queues.support]
+skills = {{ support = 2 }}
+sla_threshold = 30
+max_wait = 120
+wrapup = 1
+
+[queues.sales]
+skills = {{ sales = 1 }}
+sla_threshold = 10
+max_wait = 8
+overflow = "voicemail"
+"""
+
+AGENTS = {
+    # agent: skills; agents 1-4 serve billing, 5-6 support; nobody serves sales
+    "agent1": "{ billing = 5 }",
+    "agent2": "{ billing = 4 }",
+    "agent3": "{ billing = 3 }",
+    "agent4": "{ billing = 3 }",
+    "agent5": "{ support = 4 }",
+    "agent6": "{ support = 3 }",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AcdProcess:
+    def __init__(self, workdir: Path, env: dict[str, str], ami_port: int, ami_user: str) -> None:
+        self.workdir = workdir
+        self.http_port = free_port()
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        text = CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=self.http_port, data_dir=workdir)
+        for agent, skills in AGENTS.items():
+            text += f'\n[agents.{agent}]\nendpoint = "{agent}"\nskills = {skills}\n'
+        self.config = workdir / "acd.toml"
+        self.config.write_text(text)
+        self.log = workdir / "acd.log"
+        self.env = {**os.environ, **env}
+        self.env.pop("DATABASE_URL", None)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "acd", "run", "-c", str(self.config)],
+                stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"acd exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                if self.get("/healthz").get("ami_connected"):
+                    return
+            except (OSError, urllib.error.URLError, ValueError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"acd did not become healthy in {timeout} s:\n{self.tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"acd did not stop within {timeout} s:\n{self.tail()}") from None
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    # -- HTTP ----------------------------------------------------------------------------------
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base + path, timeout=3) as response:
+            return json.loads(response.read())
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        data = json.dumps(body or {}).encode()
+        request = urllib.request.Request(self.base + path, data=data, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=3) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def metric(self, name: str, **labels: str) -> float:
+        with urllib.request.urlopen(self.base + "/metrics", timeout=3) as response:
+            text = response.read().decode()
+        want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        pattern = re.compile(rf"^{re.escape(name)}(?:\{{([^}}]*)\}})? (\S+)$", re.MULTILINE)
+        for found_labels, value in pattern.findall(text):
+            if ",".join(sorted(found_labels.split(","))) == want or (not want and not found_labels):
+                return float(value)
+        raise KeyError(f"{name}{{{want}}} not in /metrics")
+
+    def agent_state(self, agent: str) -> str:
+        return str(self.get("/api/status")["agents"][agent]["state"])
+
+    # -- PostgreSQL ----------------------------------------------------------------------------
+    def database_url(self) -> str:
+        pg = self.workdir / "pg"
+        password = (pg / "password").read_text().strip()
+        port = (pg / "port").read_text().strip()
+        return f"postgresql://postgres:{password}@127.0.0.1:{port}/acd"
+
+    async def rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.database_url(), timeout=10)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,
+                     what: str, every: float = 0.25) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last  # type: ignore[no-any-return]
+        await asyncio.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
