@@ -1,0 +1,44 @@
+"""Run the Alembic migrations in ``migrations/`` from Python.
+
+The service and the tests call this rather than shelling out to ``alembic``; it needs no alembic.ini
+on the working directory's path. ``migrations/`` lives at the repo root, beside the ``acd`` package.
+
+- ``upgrade_head(url)`` is blocking (Alembic's env.py runs its own event loop): call it with
+  ``asyncio.to_thread`` from async code.
+- ``upgrade(engine)`` / ``downgrade(engine)`` run on an existing async engine inside the caller's loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(*, url: str | None = None, connection: Connection | None = None) -> Config:
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser interpolation
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_head(url: str) -> None:
+    command.upgrade(alembic_config(url=url), "head")
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(connection=sync), revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(alembic_config(connection=sync), revision))

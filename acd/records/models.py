@@ -1,0 +1,215 @@
+"""The records schema as typed SQLAlchemy models: the one source that migrations must match.
+
+Config tables (queues, skills, agents and their skills) use the config's own names as keys, so a
+record can reference them without a lookup and a report reads plainly. They are never deleted:
+history references them; ``configured`` says whether the current config still has them.
+
+CHECK constraints state what a valid record is, so bad data cannot enter. Constraint names are
+explicit (``ck_<table>_<rule>``) because the outbox quarantines a refused record with the
+database's message, and a named rule is what an operator can act on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OUTCOMES = ("answered", "abandoned", "overflowed", "failed")
+OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
+AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
+CUSTOMER_TIERS = ("standard", "premium", "vip")
+
+TZ = DateTime(timezone=True)
+
+
+def _in(column: str, values: tuple[str, ...], nullable: bool = True) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    rule = f"{column} IN ({listed})"
+    return f"{column} IS NULL OR {rule}" if nullable else rule
+
+
+def _non_negative(*columns: str) -> list[CheckConstraint]:
+    return [CheckConstraint(f"{c} IS NULL OR {c} >= 0", name=f"{c}_non_negative") for c in columns]
+
+
+def _ordered(earlier: str, later: str) -> CheckConstraint:
+    return CheckConstraint(f"{later} IS NULL OR {later} >= {earlier}", name=f"{later}_after_{earlier}")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+    __table_args__ = (
+        CheckConstraint("sla_target_ratio >= 0 AND sla_target_ratio <= 1", name="sla_target_ratio_range"),
+        *_non_negative("sla_threshold_seconds", "max_wait_seconds", "wrapup_seconds", "max_handle_seconds"),
+    )
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    sla_threshold_seconds: Mapped[float] = mapped_column(Double, server_default=text("20"))
+    sla_target_ratio: Mapped[float] = mapped_column(Double, server_default=text("0.8"))
+    max_wait_seconds: Mapped[float] = mapped_column(Double, server_default=text("300"))
+    overflow_target: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    wrapup_seconds: Mapped[float] = mapped_column(Double, server_default=text("0"))
+    max_handle_seconds: Mapped[float] = mapped_column(Double, server_default=text("600"))
+    configured: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Skill(Base):
+    __tablename__ = "skills"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    configured: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    endpoint: Mapped[str | None] = mapped_column(Text)  # NULL for an agent known only from records
+    configured: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skills"
+    __table_args__ = (CheckConstraint("proficiency BETWEEN 1 AND 5", name="proficiency_range"),)
+
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    skill: Mapped[str] = mapped_column(ForeignKey("skills.name", ondelete="CASCADE"), primary_key=True)
+    proficiency: Mapped[int] = mapped_column(Integer)
+
+
+class QueueSkill(Base):
+    __tablename__ = "queue_skills"
+    __table_args__ = (CheckConstraint("min_proficiency BETWEEN 1 AND 5", name="min_proficiency_range"),)
+
+    queue: Mapped[str] = mapped_column(ForeignKey("queues.name", ondelete="CASCADE"), primary_key=True)
+    skill: Mapped[str] = mapped_column(ForeignKey("skills.name", ondelete="CASCADE"), primary_key=True)
+    min_proficiency: Mapped[int] = mapped_column(Integer)
+
+
+class Customer(Base):
+    """Caller number → customer, shown to agents. History is their interactions (by customer_id)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (CheckConstraint(_in("tier", CUSTOMER_TIERS, nullable=False), name="tier_known"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=func.gen_random_uuid())
+    phone_number: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    tier: Mapped[str] = mapped_column(Text, server_default=text("'standard'"))
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_non_negative"),
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome_known"),
+        CheckConstraint("outcome IS DISTINCT FROM 'answered' OR answered_at IS NOT NULL",
+                        name="answered_has_answered_at"),
+        CheckConstraint("answered_at IS NULL OR outcome = 'answered'", name="answered_at_only_if_answered"),
+        CheckConstraint("ended_at IS NULL OR outcome IS NOT NULL", name="ended_has_outcome"),
+        CheckConstraint("within_sla IS NOT TRUE OR outcome = 'answered'", name="within_sla_only_if_answered"),
+        _ordered("arrived_at", "answered_at"),
+        _ordered("arrived_at", "ended_at"),
+        _ordered("answered_at", "ended_at"),
+        *_non_negative("wait_seconds", "talk_seconds", "wrapup_seconds", "sla_threshold_seconds"),
+        Index("ix_interactions_arrived_at", "arrived_at"),
+        Index("ix_interactions_queue_arrived_at", "queue", "arrived_at"),
+        Index("ix_interactions_agent_id_arrived_at", "agent_id", "arrived_at"),
+        Index("ix_interactions_customer_id_arrived_at", "customer_id", "arrived_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    uniqueid: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    linkedid: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    caller: Mapped[str] = mapped_column(Text)
+    queue: Mapped[str] = mapped_column(ForeignKey("queues.name"))
+    priority: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    arrived_at: Mapped[datetime] = mapped_column(TZ)
+    answered_at: Mapped[datetime | None] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    wait_seconds: Mapped[float | None] = mapped_column(Double)
+    talk_seconds: Mapped[float | None] = mapped_column(Double)
+    wrapup_seconds: Mapped[float | None] = mapped_column(Double)
+    within_sla: Mapped[bool | None] = mapped_column(Boolean)
+    sla_threshold_seconds: Mapped[float] = mapped_column(Double)
+    end_reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    disposition: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_non_negative"),
+        CheckConstraint(_in("result", OFFER_RESULTS), name="result_known"),
+        CheckConstraint("(result IS NULL) = (ended_at IS NULL)", name="result_iff_ended"),
+        _ordered("offered_at", "ended_at"),
+        *_non_negative("ring_seconds"),
+        Index("ix_offers_interaction_id", "interaction_id"),
+        Index("ix_offers_agent_id_offered_at", "agent_id", "offered_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    offered_at: Mapped[datetime] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    result: Mapped[str | None] = mapped_column(Text)
+    ring_seconds: Mapped[float | None] = mapped_column(Double)
+
+
+class AgentState(Base):
+    __tablename__ = "agent_states"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_non_negative"),
+        CheckConstraint(_in("state", AGENT_STATES, nullable=False), name="state_known"),
+        _ordered("started_at", "ended_at"),
+        Index("ix_agent_states_agent_id_started_at", "agent_id", "started_at"),
+        Index("ix_agent_states_started_at", "started_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    state: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    started_at: Mapped[datetime] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)

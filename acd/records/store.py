@@ -1,0 +1,165 @@
+"""Write a batch of records to Postgres with idempotent upserts, in one transaction.
+
+    INSERT ... ON CONFLICT (id) DO UPDATE SET ... WHERE table.seq < excluded.seq
+
+makes a replay harmless (same seq: no change) and an older snapshot arriving after a newer one a no-op.
+
+What this adapter decides, so the outbox does not have to know SQL:
+- **Unknown queue or agent** (not in the config tables): created as a placeholder row
+  (``configured = false``) in the same transaction, with a warning. Records are facts that already
+  happened; a call that was in a queue removed from the config since must still be counted in reports.
+  ``acd.records.sync_config`` fills such a row in if the config later names it.
+- **Id clash** (a record claims an existing id with a different identity, see ``acd.records.rows``):
+  rejected, the stored row wins.
+- **Refused by a constraint** (CHECK, unknown interaction or customer): the batch is retried row by
+  row under savepoints, so only the bad records are rejected, each with the database's message.
+- **Anything else** (connection refused, timeout, server shutting down): ``DatabaseUnavailable``;
+  nothing of the batch is committed and the caller retries it later.
+Rejections go back to the caller, which quarantines them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Table, TextClause, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from acd.core.records import Record
+from acd.records.errors import DatabaseUnavailable
+from acd.records.models import Agent, Queue
+from acd.records.rows import WRITE_ORDER, Row, referenced_agents, referenced_queues, to_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int  # position in the batch given to write()
+    reason: str
+
+
+class RecordStore(Protocol):
+    async def write(self, records: Sequence[Record]) -> list[Rejection]: ...
+
+
+_TRANSIENT = (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+class PostgresRecordStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._upserts = {table: _upsert(table, engine.dialect) for table in WRITE_ORDER}
+
+    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+        rows = [to_row(r) for r in records]
+        try:
+            try:
+                async with self._engine.begin() as conn:
+                    return await self._write(conn, list(records), rows, row_by_row=False)
+            except (IntegrityError, DataError) as exc:
+                log.warning("batch of %d refused (%s); retrying row by row", len(rows), _reason(exc))
+                async with self._engine.begin() as conn:
+                    return await self._write(conn, list(records), rows, row_by_row=True)
+        except _TRANSIENT as exc:
+            raise DatabaseUnavailable(f"could not write {len(rows)} records: {_reason(exc)}") from exc
+
+    async def _write(self, conn: AsyncConnection, records: list[Record], rows: list[Row],
+                     *, row_by_row: bool) -> list[Rejection]:
+        await _ensure_referenced(conn, records)
+        rejections = await _clashes(conn, rows)
+        rejected = {r.index for r in rejections}
+        for table in WRITE_ORDER:
+            latest = _latest_per_id((i, row) for i, row in enumerate(rows)
+                                    if row.table is table and i not in rejected)
+            if not latest:
+                continue
+            stmt = self._upserts[table]
+            if not row_by_row:
+                await conn.execute(stmt, _columns(table, [row for _, row in latest]))
+                continue
+            for index, row in latest:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(stmt, _columns(table, [row]))
+                except (IntegrityError, DataError) as exc:
+                    rejections.append(Rejection(index, f"refused by Postgres: {_reason(exc)}"))
+        return rejections
+
+
+def _upsert(table: Table, dialect: Dialect) -> TextClause:
+    """One statement per batch: the columns travel as arrays and ``unnest`` turns them into rows.
+
+    About 4x faster than an executemany of single-row upserts (see bench/bench_outbox.py).
+    """
+    names = [c.name for c in table.columns]
+    arrays = ", ".join(f"CAST(:{c.name} AS {c.type.compile(dialect=dialect)}[])" for c in table.columns)
+    changes = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+    return text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (id) DO UPDATE SET {changes} WHERE {table.name}.seq < excluded.seq"
+    )
+
+
+def _columns(table: Table, rows: list[Row]) -> dict[str, list[Any]]:
+    return {c.name: [row.values[c.name] for row in rows] for c in table.columns}
+
+
+def _latest_per_id(indexed: Any) -> list[tuple[int, Row]]:
+    """One row per id (Postgres refuses to update a row twice in one statement): highest seq, first on a tie."""
+    best: dict[Any, tuple[int, Row]] = {}
+    for index, row in indexed:
+        if row.id not in best or row.seq > best[row.id][1].seq:
+            best[row.id] = (index, row)
+    return list(best.values())
+
+
+async def _clashes(conn: AsyncConnection, rows: list[Row]) -> list[Rejection]:
+    """Records that claim an id whose identity (stored, or earlier in this batch) differs."""
+    rejections: list[Rejection] = []
+    for table in WRITE_ORDER:
+        mine = [(i, row) for i, row in enumerate(rows) if row.table is table]
+        if not mine:
+            continue
+        identity = mine[0][1].identity
+        columns = [table.c[c] for c in identity]
+        found = await conn.execute(
+            select(table.c.id, *columns).where(table.c.id.in_({row.id for _, row in mine}))
+        )
+        known: dict[Any, tuple[Any, ...]] = {stored[0]: tuple(stored[1:]) for stored in found}
+        for index, row in mine:
+            claimed = known.setdefault(row.id, row.identity_values)
+            if not row.same_identity(claimed):
+                rejections.append(Rejection(index, (
+                    f"id clash: {table.name} {row.id} is already "
+                    f"{dict(zip(identity, claimed, strict=True))}, this record says "
+                    f"{dict(zip(identity, row.identity_values, strict=True))}"
+                )))
+    return rejections
+
+
+async def _ensure_referenced(conn: AsyncConnection, records: list[Record]) -> None:
+    for model, key, names in ((Queue, "name", referenced_queues(records)),
+                              (Agent, "id", referenced_agents(records))):
+        if not names:
+            continue
+        table: Table = model.__table__  # type: ignore[assignment]
+        created = await conn.execute(
+            insert(table).values([{key: n} for n in sorted(names)])
+            .on_conflict_do_nothing().returning(table.c[key])
+        )
+        for (name,) in created:
+            log.warning("records name %s %r that is not in the config: created it unconfigured",
+                        table.name, name)
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
