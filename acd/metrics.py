@@ -39,6 +39,8 @@ class Metrics:
                 ("acd_calls_offered_total", "Calls that entered a queue"),
                 ("acd_calls_answered_total", "Calls answered by an agent"),
                 ("acd_calls_abandoned_total", "Calls whose caller hung up while waiting (short abandons included)"),
+                ("acd_calls_short_abandoned_total", "Abandons before the short-abandon cut-off (docs/kpis.md)"),
+                ("acd_calls_failed_total", "Calls that ended on a technical failure before an answer"),
                 ("acd_calls_answered_within_sla_total", "Calls answered within their queue's SLA threshold"),
                 ("acd_calls_overflowed_total", "Calls sent to their queue's overflow target"),
             )

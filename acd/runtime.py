@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from acd.core.acd import Acd
 from acd.core.commands import (
     CancelOffer,
     CancelTimer,
@@ -26,7 +27,6 @@ from acd.core.commands import (
     RingAgent,
     StartTimer,
 )
-from acd.core.acd import Acd
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
 from acd.core.records import InteractionRecord, Record
@@ -126,6 +126,11 @@ class Runtime:
             self._metrics.refused_events.labels(type(exc).__name__).inc()
             log.warning("refused %s: %s", type(event).__name__, exc)
             return []
+        except Exception:  # a bug must not stop routing for everyone; it is logged with its trace
+            self.refused += 1
+            self._metrics.refused_events.labels("internal").inc()
+            log.exception("the core failed on %r", event)
+            return []
         finally:
             self._metrics.decision_seconds.observe(time.perf_counter() - started)
         self.handled += 1
@@ -155,7 +160,10 @@ class Runtime:
         elif isinstance(command, RecordCommand):
             self._record(command.record)
         elif isinstance(command, MetricUpdate):
-            self._metrics.apply(command)
+            try:
+                self._metrics.apply(command)
+            except ValueError as exc:  # a metric we do not export must never stop routing
+                log.error("%s", exc)
             self.forecaster.observe(command, self._clock())
 
     def _start_timer(self, command: StartTimer) -> None:
@@ -171,13 +179,16 @@ class Runtime:
         self.submit(TimerFired(key))
 
     def _record(self, record: Record) -> None:
-        if isinstance(record, InteractionRecord):
-            if record.ended_at is not None and self._channels.pop(record.interaction_id, None) is not None:
-                log.info(
-                    "call %s: %s after %.1f s in %s%s",
-                    record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,
-                    f" by {record.agent_id}, talked {record.talk_seconds or 0.0:.1f} s" if record.agent_id else "",
-                )
+        if (
+            isinstance(record, InteractionRecord)
+            and record.ended_at is not None
+            and self._channels.pop(record.interaction_id, None) is not None
+        ):
+            log.info(
+                "call %s: %s after %.1f s in %s%s",
+                record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,
+                f" by {record.agent_id}, talked {record.talk_seconds or 0.0:.1f} s" if record.agent_id else "",
+            )
         try:
             self._records.append(record)
         except Exception:  # a full disk must not stop routing; the sink has logged what it lost

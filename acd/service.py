@@ -37,6 +37,10 @@ from acd.settings import Settings
 log = logging.getLogger("acd")
 
 
+class StartupError(Exception):
+    """The service cannot start; the message says what to fix."""
+
+
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -55,6 +59,7 @@ class Service:
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
         self._stopping = asyncio.Event()
+        self.failed = False
 
     def _agent_engaged(self, agent_id: str) -> bool:
         """Whether the core has a call on this agent (so a busy phone is ours, not a direct call)."""
@@ -78,43 +83,62 @@ class Service:
         log.info("embedded PostgreSQL started in %.1f s", self.embedded.last_start_seconds or 0.0)
         return url
 
+    async def _prepare_database(self) -> str:
+        """Start the embedded server if needed, migrate, and write the config tables."""
+        try:
+            url = await self._database_url()
+            await asyncio.to_thread(upgrade_head, url)
+            await sync_config(url, self.settings.routing)
+        except Exception as exc:
+            where = "the embedded PostgreSQL" if self.embedded else "the PostgreSQL at DATABASE_URL"
+            raise StartupError(f"cannot prepare {where}: {type(exc).__name__}: {exc}") from exc
+        return url
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
-        url = await self._database_url()
-        await asyncio.to_thread(upgrade_head, url)
-        await sync_config(url, self.settings.routing)
-        self.outbox = Outbox(Path(self.settings.database.journal_dir), url)
-        await self.outbox.start()
-        self.runtime = Runtime(self.core, self.control, self.outbox, self.metrics)
-        runner = web.AppRunner(build_app(self.runtime, self.metrics, self.health), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.settings.http.host, self.settings.http.port)
-        await site.start()
-        log.info("HTTP on %s:%d", self.settings.http.host, self.settings.http.port)
-        writer = asyncio.create_task(self.runtime.run(), name="acd-writer")
-        tasks = [
-            asyncio.create_task(self._pump(), name="acd-ami-pump"),
-            asyncio.create_task(self._heartbeat(), name="acd-heartbeat"),
-            asyncio.create_task(self._gauges(), name="acd-gauges"),
-        ]
-        self.link.start()
-        try:
+        async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
+            stack.push_async_callback(self._stop_embedded)
+            url = await self._prepare_database()
+            self.outbox = outbox = Outbox(Path(self.settings.database.journal_dir), url)
+            await outbox.start()
+            stack.push_async_callback(outbox.stop)
+            self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
+            runner = web.AppRunner(build_app(runtime, self.metrics, self.health), access_log=None)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            http = self.settings.http
+            try:
+                await web.TCPSite(runner, http.host, http.port).start()
+            except OSError as exc:
+                raise StartupError(f"cannot listen for HTTP on {http.host}:{http.port}: {exc.strerror}") from exc
+            log.info("HTTP on %s:%d", http.host, http.port)
+            stack.push_async_callback(self.link.close)
+            writer = asyncio.create_task(runtime.run(), name="acd-writer")
+            writer.add_done_callback(lambda _: self._stopping.set())  # a dead writer must not go unnoticed
+            tasks = [
+                asyncio.create_task(self._pump(), name="acd-ami-pump"),
+                asyncio.create_task(self._heartbeat(), name="acd-heartbeat"),
+                asyncio.create_task(self._gauges(), name="acd-gauges"),
+            ]
+            self.link.start()
             await self._stopping.wait()
+            if writer.done():
+                self.failed = True
+                log.critical("the routing writer stopped unexpectedly: %r", writer.exception())
             log.info("draining: no new routing; finishing current commands")
-        finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.runtime.drain()
-            await writer
-            await self.outbox.stop()
-            await self.link.close()
-            await runner.cleanup()
-            if self.embedded is not None:
-                await asyncio.to_thread(self.embedded.stop)
-            log.info("stopped cleanly")
+            runtime.drain()
+            with contextlib.suppress(Exception):
+                await writer
+        log.info("stopped cleanly")
+
+    async def _stop_embedded(self) -> None:
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
 
     async def _pump(self) -> None:
         """AMI events, in order, into the runtime; a resync after every (re)connect."""
@@ -154,5 +178,10 @@ class Service:
 
 
 def serve(settings: Settings) -> int:
-    asyncio.run(Service(settings).run())
-    return 0
+    service = Service(settings)
+    try:
+        asyncio.run(service.run())
+    except StartupError as exc:
+        log.critical("%s", exc)
+        return 1
+    return 1 if service.failed else 0

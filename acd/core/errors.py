@@ -1,0 +1,74 @@
+"""The errors the routing core raises, drawn once.
+
+    AcdError                      every error the core raises; carries a stable ``error_id``
+    ├── InvalidTransition         the event is not allowed in the subject's current state
+    │   └── OfferClosed           an offer was answered after the core had already closed it
+    └── UnknownEntity             the event names something the core does not know
+        ├── UnknownQueue
+        ├── UnknownAgent
+        ├── UnknownCall
+        └── UnknownOffer
+
+``Acd.handle`` checks an event completely before it changes anything, so when it raises, the
+core's state is exactly what it was before the call. The HTTP API maps ``error_id`` to its
+error bodies; clients may rely on those ids.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AcdError(Exception):
+    error_id: ClassVar[str] = "acd_error"
+
+
+class InvalidTransition(AcdError):
+    """``event`` cannot happen to ``subject`` (a call or agent id) while it is in ``state``."""
+
+    error_id = "invalid_transition"
+
+    def __init__(self, subject: str, state: str, event: str) -> None:
+        super().__init__(f"{event} is not allowed for {subject} in state {state}")
+        self.subject = subject
+        self.state = state
+        self.event = event
+
+
+class OfferClosed(InvalidTransition):
+    """The adapter reports an answer for an offer the core already closed (timed out, cancelled).
+
+    The runtime must hang up the agent's leg: the caller is back in the queue or gone. Late
+    *misses* (unanswered, rejected, failed) for a closed offer are harmless and ignored instead.
+    """
+
+    error_id = "offer_closed"
+
+
+class UnknownEntity(AcdError):
+    error_id = "unknown_entity"
+    kind: ClassVar[str] = "entity"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no such {self.kind}: {key}")
+        self.key = key
+
+
+class UnknownQueue(UnknownEntity):
+    error_id = "unknown_queue"
+    kind = "queue"
+
+
+class UnknownAgent(UnknownEntity):
+    error_id = "unknown_agent"
+    kind = "agent"
+
+
+class UnknownCall(UnknownEntity):
+    error_id = "unknown_call"
+    kind = "call"
+
+
+class UnknownOffer(UnknownEntity):
+    error_id = "unknown_offer"
+    kind = "offer"

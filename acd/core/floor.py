@@ -1,0 +1,229 @@
+"""The core's mutable state and the primitive moves on it, used by ``Acd.handle``.
+
+The floor holds agents, open calls, open offers, the routing indexes and the armed timers, and
+knows how to make one consistent move (offer a call, close an offer, move an agent, let a call
+leave the queue), emitting the records, metrics and call-control commands that go with it. It does
+not validate events: ``Acd`` checks every transition against ``states`` before it calls a move, so
+a refused event leaves the floor untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+
+from acd.core import metrics
+from acd.core.agent import Agent
+from acd.core.commands import CancelTimer, Command, RecordCommand, RingAgent, StartTimer
+from acd.core.config import RoutingConfig
+from acd.core.decisions import Decision, DecisionLog
+from acd.core.eligibility import next_widening_at
+from acd.core.ids import offer_id
+from acd.core.interaction import Call
+from acd.core.kpis import is_short_abandon
+from acd.core.records import OfferRecord, OfferResult, Outcome, Record
+from acd.core.routing import RoutingIndex
+from acd.core.states import AgentState, CallState
+
+CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and late reports
+
+
+def call_timer(call_id: str) -> str:
+    return f"call:{call_id}"
+
+
+def ring_timer(offer_id: str) -> str:
+    return f"ring:{offer_id}"
+
+
+def wrapup_timer(agent_id: str) -> str:
+    return f"wrapup:{agent_id}"
+
+
+class Floor:
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.agents: dict[str, Agent] = {}  # every agent ever configured; removed ones stay LOGGED_OUT
+        self.configured_ids: set[str] = set()  # agents in the current config, not retiring
+        self.queues = {q.name: q for q in config.queues}
+        self.wrapping: dict[str, Call] = {}  # agent id -> the call the agent is wrapping up
+        self.calls: dict[str, Call] = {}  # WAITING, RINGING, CONNECTED
+        self.closed: OrderedDict[str, Call] = OrderedDict()
+        self.offers: dict[str, OfferRecord] = {}  # open offers
+        self.closed_offers: OrderedDict[str, OfferResult] = OrderedDict()
+        self.index = RoutingIndex(config.queues)
+        self.timers: dict[str, float] = {}
+        self.decisions = DecisionLog()
+        self.step = 0  # counts agent changes; explanations read agent history by it
+        self.intervals = 0  # counts agent-state intervals; part of each interval id
+        self.dirty_agents: dict[str, None] = {}  # insertion-ordered sets, sorted before use
+        self.dirty_calls: dict[str, None] = {}
+        self.out: list[Command] = []
+
+    # -- output -----------------------------------------------------------------------------
+    def emit(self, command: Command) -> None:
+        self.out.append(command)
+
+    def write(self, record: Record) -> None:
+        self.out.append(RecordCommand(record))
+
+    def arm(self, key: str, at: float) -> None:
+        if self.timers.get(key) != at:
+            self.timers[key] = at
+            self.out.append(StartTimer(key, at))
+
+    def disarm(self, key: str) -> None:
+        if self.timers.pop(key, None) is not None:
+            self.out.append(CancelTimer(key))
+
+    # -- agents -----------------------------------------------------------------------------
+    def configured(self, agent_id: str) -> bool:
+        return agent_id in self.configured_ids
+
+    def move_agent(self, agent: Agent, state: AgentState, now: float, reason: str = "") -> None:
+        """Put the agent in ``state`` (already checked), keeping the ready index in step."""
+        if agent.routable:
+            self.index.remove_agent(agent.agent_id)
+        self.intervals += 1
+        for record in agent.enter(state, now, self.intervals, reason):
+            self.write(record)
+        if state is not AgentState.RESERVED:
+            agent.offer_id = None
+        if state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT):
+            agent.call_id = None
+        self._after_agent_change(agent)
+
+    def set_reachability(self, agent: Agent, reachable: bool, busy_elsewhere: bool) -> None:
+        if agent.routable:
+            self.index.remove_agent(agent.agent_id)
+        agent.reachable = reachable
+        agent.busy_elsewhere = busy_elsewhere
+        self._after_agent_change(agent)
+
+    def _after_agent_change(self, agent: Agent) -> None:
+        self.step += 1
+        agent.remember(self.step)
+        if agent.routable:
+            self.index.add_agent(agent.agent_id, agent.idle_since)
+            self.dirty_agents[agent.agent_id] = None
+
+    # -- calls ------------------------------------------------------------------------------
+    def add_call(self, call: Call, now: float) -> None:
+        self.calls[call.call_id] = call
+        self.write(call.record)
+        self.index.add_call(call)
+        self.dirty_calls[call.call_id] = None
+        self.arm_call_timer(call, now)
+
+    def arm_call_timer(self, call: Call, now: float) -> None:
+        """One timer per queued call, at its next moment: widening, cool-down expiry or max wait."""
+        moments = [call.enqueued_at + call.queue.max_wait_seconds]
+        widen = next_widening_at(call.queue, call.level, call.enqueued_at)
+        if widen is not None:
+            moments.append(widen)
+        moments.extend(until for until in call.cooldowns.values() if until > now)
+        self.arm(call_timer(call.call_id), min(moments))
+
+    def requeue(self, call: Call, now: float) -> None:
+        """Back to WAITING with the original enqueue time: the head of its band, in order."""
+        call.state = CallState.WAITING
+        call.offer_id = None
+        self.index.add_call(call)
+        self.dirty_calls[call.call_id] = None
+        self.arm_call_timer(call, now)
+
+    def leave_queue(self, call: Call, outcome: Outcome, reason: str, now: float) -> None:
+        """The caller left without being answered: abandoned, overflowed or failed."""
+        probe = call.left_queue(now, outcome, reason)
+        # Ask kpis whether it is a short abandon, so the definition lives in one place.
+        short = is_short_abandon(probe, self.config.policy.short_abandon_seconds)
+        record = call.reclassify_short_abandon() if short else probe
+        self.write(record)
+        wait = call.waited(now)
+        self.out.extend(metrics.queue_exit(call.queue.name, outcome, wait, within_sla=False, short_abandon=short))
+        self.index.remove_call(call.call_id)
+        self.disarm(call_timer(call.call_id))
+        call.state = CallState.ENDED
+        self.close_call(call)
+
+    def close_call(self, call: Call) -> None:
+        self.calls.pop(call.call_id, None)
+        self.closed[call.call_id] = call
+        while len(self.closed) > CLOSED_KEPT:
+            self.closed.popitem(last=False)
+
+    # -- offers -----------------------------------------------------------------------------
+    def start_offer(self, call: Call, agent: Agent, now: float) -> None:
+        self.index.remove_call(call.call_id)
+        call.attempts += 1
+        oid = offer_id(call.call_id, call.attempts, now)
+        record = OfferRecord(oid, call.call_id, agent.agent_id, now)
+        self.offers[oid] = record
+        call.state = CallState.RINGING
+        call.offer_id = oid
+        self.move_agent(agent, AgentState.RESERVED, now)
+        agent.offer_id = oid
+        agent.call_id = call.call_id
+        timeout = self.config.policy.ring_timeout_seconds
+        self.emit(RingAgent(oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout))
+        self.arm(ring_timer(oid), now + timeout)
+        self.write(record)
+
+    def end_offer(self, oid: str, result: OfferResult, now: float) -> OfferRecord:
+        record = self.offers.pop(oid)
+        closed = dataclasses.replace(
+            record, seq=record.seq + 1, ended_at=now, result=result, ring_seconds=now - record.offered_at
+        )
+        self.write(closed)
+        self.closed_offers[oid] = result
+        while len(self.closed_offers) > CLOSED_KEPT:
+            self.closed_offers.popitem(last=False)
+        self.disarm(ring_timer(oid))
+        return closed
+
+    # -- routing ----------------------------------------------------------------------------
+    def decide(self, call: Call, winner: str | None, now: float) -> None:
+        self.decisions.add(
+            Decision(
+                call_id=call.call_id,
+                step=self.step,
+                at=now,
+                queue=call.queue,
+                priority=call.priority,
+                level=call.level,
+                agents=self.config.agents,
+                cooldowns=tuple(sorted(call.cooldowns.items())),
+                winner=winner,
+            )
+        )
+
+    def dispatch(self, now: float) -> None:
+        """Match what changed: newly routable agents first, then newly routable calls.
+
+        Agents go first so that a freed agent takes the best waiting call in routing order, not a
+        low-priority call that happened to arrive in the same event. Afterwards no routable agent
+        is eligible for a waiting call (cool-downs aside), which is what lets each pass look only
+        at what changed.
+        """
+        for agent_id in sorted(self.dirty_agents):
+            agent = self.agents[agent_id]
+            while agent.routable:
+                call_id = self.index.best_call(agent_id, self.calls, now)
+                if call_id is None:
+                    break
+                call = self.calls[call_id]
+                # Another agent freed in the same event may suit that call better.
+                winner = self.index.best_agent(call, now)
+                assert winner is not None  # at least ``agent`` is eligible
+                self.decide(call, winner, now)
+                self.start_offer(call, self.agents[winner], now)
+        self.dirty_agents.clear()
+        pending = [self.calls[c] for c in self.dirty_calls if c in self.calls]
+        self.dirty_calls.clear()
+        for call in sorted(pending, key=lambda c: c.key):
+            if call.state is not CallState.WAITING:
+                continue
+            winner = self.index.best_agent(call, now)
+            self.decide(call, winner, now)
+            if winner is not None:
+                self.start_offer(call, self.agents[winner], now)

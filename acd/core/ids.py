@@ -1,0 +1,32 @@
+"""Deterministic ids for offers, agent-state intervals and interactions.
+
+The core draws no randomness, yet records need UUIDs that never collide, also across an ACD
+restart (the outbox upserts by id). So every id is a UUIDv5 of inputs that are unique together:
+an offer is (call id, attempt number, time offered); an interval is (agent id, time opened,
+the core's interval counter). A restarted core restarts its counters but not the clock, so the
+time component keeps ids apart; within one process the counter does.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+# Fixed forever: changing it would give every replayed event new record ids.
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:acd:core")
+
+
+def interaction_id(linkedid: str) -> str:
+    """The call id (= interaction id) for an Asterisk call, stable across ACD restarts.
+
+    For the runtime: derive ``CallArrived.call_id`` from the channel's linkedid (or uniqueid), so a
+    resync after a restart announces the same call under the same id.
+    """
+    return str(uuid.uuid5(NAMESPACE, f"interaction/{linkedid}"))
+
+
+def offer_id(call_id: str, attempt: int, now: float) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"offer/{call_id}/{attempt}/{now!r}"))
+
+
+def interval_id(agent_id: str, now: float, counter: int) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"interval/{agent_id}/{now!r}/{counter}"))

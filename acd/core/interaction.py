@@ -1,0 +1,106 @@
+"""A caller's stay in the ACD: the call's routing facts plus its ``InteractionRecord``.
+
+Every change produces a fresh full record with ``seq`` one higher, which the core wraps in a
+``RecordCommand``; the outbox upserts by interaction id and keeps the highest ``seq``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from acd.core.config import QueueConfig
+from acd.core.events import CallArrived
+from acd.core.kpis import within_sla
+from acd.core.records import InteractionRecord, Outcome
+from acd.core.states import CallState
+
+CallKey = tuple[int, float, float, str]  # (-priority, SLA deadline, enqueue time, call id)
+
+
+@dataclass(slots=True)
+class Call:
+    call_id: str
+    queue: QueueConfig  # the config in force; a removed queue's calls keep the old one
+    priority: int
+    enqueued_at: float
+    record: InteractionRecord
+    state: CallState = CallState.WAITING
+    level: int = 0  # widening level
+    attempts: int = 0  # offers made so far; part of each offer id
+    offer_id: str | None = None  # the open offer while RINGING
+    cooldowns: dict[str, float] = field(default_factory=dict)  # agent id -> no re-offer before
+
+    @property
+    def key(self) -> CallKey:
+        """Routing order: higher priority, then nearest SLA breach, then longest wait, then id."""
+        deadline = self.enqueued_at + self.record.sla_threshold_seconds
+        return (-self.priority, deadline, self.enqueued_at, self.call_id)
+
+    @classmethod
+    def arrive(cls, event: CallArrived, queue: QueueConfig, now: float) -> Call:
+        enqueued_at = now if event.enqueued_at is None else event.enqueued_at
+        customer = event.customer
+        vip = customer is not None and customer.tier == "vip"
+        priority = event.priority + (queue.vip_priority_boost if vip else 0)
+        record = InteractionRecord(
+            interaction_id=event.call_id,
+            seq=0,
+            queue=queue.name,
+            priority=priority,  # the priority routing used, boost included
+            caller=event.caller,
+            arrived_at=enqueued_at,
+            uniqueid=event.uniqueid,
+            linkedid=event.linkedid,
+            customer_id=None if customer is None else customer.id,
+            sla_threshold_seconds=queue.sla_threshold_seconds,
+        )
+        return cls(event.call_id, queue, priority, enqueued_at, record)
+
+    def waited(self, now: float) -> float:
+        return now - self.enqueued_at
+
+    def _update(self, **changes: Any) -> InteractionRecord:
+        self.record = dataclasses.replace(self.record, seq=self.record.seq + 1, **changes)
+        return self.record
+
+    def answered(self, now: float, agent_id: str) -> InteractionRecord:
+        wait = self.waited(now)
+        return self._update(
+            answered_at=now,
+            agent_id=agent_id,
+            wait_seconds=wait,
+            within_sla=within_sla(wait, self.record.sla_threshold_seconds),
+        )
+
+    def left_queue(self, now: float, outcome: Outcome, reason: str) -> InteractionRecord:
+        """Closed without an answer: abandoned, overflowed or failed."""
+        return self._update(
+            ended_at=now, outcome=outcome, wait_seconds=self.waited(now), within_sla=False, end_reason=reason
+        )
+
+    def reclassify_short_abandon(self) -> InteractionRecord:
+        """A short abandon is outside the SLA: ``within_sla`` is None, not False (same ``seq``)."""
+        self.record = dataclasses.replace(self.record, within_sla=None)
+        return self.record
+
+    def talk_ended(self, now: float, reason: str, wrapup_seconds: float | None) -> InteractionRecord:
+        """The conversation ended; ``wrapup_seconds`` is known now only when there is no wrap-up."""
+        answered_at = self.record.answered_at
+        assert answered_at is not None  # only a CONNECTED call talks
+        return self._update(
+            ended_at=now,
+            outcome="answered",
+            talk_seconds=now - answered_at,
+            wrapup_seconds=wrapup_seconds,
+            end_reason=reason,
+        )
+
+    def wrapup_ended(self, now: float) -> InteractionRecord:
+        ended_at = self.record.ended_at
+        assert ended_at is not None  # wrap-up follows the end of talk
+        return self._update(wrapup_seconds=now - ended_at)
+
+    def disposition(self, code: str, notes: str) -> InteractionRecord:
+        return self._update(disposition=code, notes=notes)

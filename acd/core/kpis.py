@@ -1,0 +1,192 @@
+"""KPI formulas over records: the code form of docs/kpis.md.
+
+The simulator, the reports and the tests all compute service level, ASA, AHT, abandonment rate,
+occupancy, max wait and handle-time breaches here, so a definition lives in code exactly once.
+Every function takes the *latest* snapshot of each record (see ``latest``); feeding it several
+snapshots of one interaction would count that interaction several times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from acd.core.records import AgentStateName, AgentStateRecord, InteractionRecord, OfferRecord
+
+R = TypeVar("R", InteractionRecord, OfferRecord, AgentStateRecord)
+
+# Occupancy: productive states over productive + available ones (docs/kpis.md, "Occupancy").
+PRODUCTIVE_STATES: frozenset[AgentStateName] = frozenset({"on_call", "wrap_up"})
+AVAILABLE_STATES: frozenset[AgentStateName] = frozenset({"ready", "reserved"})
+
+
+def _record_key(record: InteractionRecord | OfferRecord | AgentStateRecord) -> str:
+    if isinstance(record, InteractionRecord):
+        return record.interaction_id
+    if isinstance(record, OfferRecord):
+        return record.offer_id
+    return record.interval_id
+
+
+def latest(records: Iterable[R]) -> list[R]:
+    """Keep the highest-``seq`` snapshot of each record, in order of first appearance."""
+    best: dict[str, R] = {}
+    for record in records:
+        key = _record_key(record)
+        held = best.get(key)
+        if held is None or record.seq > held.seq:
+            best[key] = record
+    return list(best.values())
+
+
+def within_sla(wait_seconds: float, sla_threshold_seconds: float) -> bool:
+    """An answered call meets the SLA when its wait is at most T (inclusive)."""
+    return wait_seconds <= sla_threshold_seconds
+
+
+def is_short_abandon(record: InteractionRecord, short_abandon_seconds: float) -> bool:
+    """An abandon with a wait strictly below S: left out of SL and abandonment rate."""
+    return (
+        record.outcome == "abandoned"
+        and record.wait_seconds is not None
+        and record.wait_seconds < short_abandon_seconds
+    )
+
+
+def is_offered(record: InteractionRecord) -> bool:
+    """The call has left the queue: answered, or closed with an outcome."""
+    return record.answered_at is not None or record.outcome is not None
+
+
+def is_answered(record: InteractionRecord) -> bool:
+    return record.answered_at is not None
+
+
+def handle_seconds(record: InteractionRecord) -> float | None:
+    """Talk + wrap-up, once both are known; None before that."""
+    if record.talk_seconds is None or record.wrapup_seconds is None:
+        return None
+    return record.talk_seconds + record.wrapup_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKpis:
+    """Counts and ratios for one set of interactions (usually one queue over one interval)."""
+
+    offered: int
+    answered: int
+    answered_within_sla: int
+    abandoned: int
+    short_abandoned: int
+    overflowed: int
+    failed: int
+    handled: int
+    handle_breaches: int
+    service_level: float | None
+    asa: float | None
+    aht: float | None
+    abandonment_rate: float | None
+    max_wait: float | None
+    handle_breach_rate: float | None
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
+def queue_kpis(
+    interactions: Iterable[InteractionRecord],
+    *,
+    short_abandon_seconds: float,
+    max_handle_seconds: float | None = None,
+) -> QueueKpis:
+    """All queue KPIs of docs/kpis.md in one pass over the latest interaction snapshots."""
+    offered = answered = met = abandoned = short = overflowed = failed = handled = breaches = 0
+    wait_answered = 0.0
+    handle_total = 0.0
+    max_wait: float | None = None
+    for record in interactions:
+        if not is_offered(record):
+            continue
+        offered += 1
+        wait = record.wait_seconds
+        if wait is not None and (max_wait is None or wait > max_wait):
+            max_wait = wait
+        if is_answered(record):
+            answered += 1
+            assert wait is not None  # an answered record always carries its wait
+            wait_answered += wait
+            if within_sla(wait, record.sla_threshold_seconds):
+                met += 1
+            handle = handle_seconds(record)
+            if handle is not None:
+                handled += 1
+                handle_total += handle
+                if max_handle_seconds is not None and handle > max_handle_seconds:
+                    breaches += 1
+        elif record.outcome == "abandoned":
+            abandoned += 1
+            if is_short_abandon(record, short_abandon_seconds):
+                short += 1
+        elif record.outcome == "overflowed":
+            overflowed += 1
+        elif record.outcome == "failed":
+            failed += 1
+    base = offered - short
+    return QueueKpis(
+        offered=offered,
+        answered=answered,
+        answered_within_sla=met,
+        abandoned=abandoned,
+        short_abandoned=short,
+        overflowed=overflowed,
+        failed=failed,
+        handled=handled,
+        handle_breaches=breaches,
+        service_level=_ratio(met, base),
+        asa=_ratio(wait_answered, answered),
+        aht=_ratio(handle_total, handled),
+        abandonment_rate=_ratio(abandoned - short, base),
+        max_wait=max_wait,
+        handle_breach_rate=_ratio(breaches, handled) if max_handle_seconds is not None else None,
+    )
+
+
+def service_level(interactions: Iterable[InteractionRecord], short_abandon_seconds: float) -> float | None:
+    """Answered within T / (offered - short abandons)."""
+    return queue_kpis(interactions, short_abandon_seconds=short_abandon_seconds).service_level
+
+
+def asa(interactions: Iterable[InteractionRecord]) -> float | None:
+    """Mean wait of answered calls, from first enqueue to answer."""
+    return queue_kpis(interactions, short_abandon_seconds=0.0).asa
+
+
+def aht(interactions: Iterable[InteractionRecord]) -> float | None:
+    """Mean talk + wrap-up of handled calls."""
+    return queue_kpis(interactions, short_abandon_seconds=0.0).aht
+
+
+def abandonment_rate(interactions: Iterable[InteractionRecord], short_abandon_seconds: float) -> float | None:
+    """(Abandoned - short abandons) / (offered - short abandons)."""
+    return queue_kpis(interactions, short_abandon_seconds=short_abandon_seconds).abandonment_rate
+
+
+def state_seconds(intervals: Iterable[AgentStateRecord], start: float, end: float) -> dict[AgentStateName, float]:
+    """Seconds spent in each state within [start, end]; open intervals run to ``end``."""
+    totals: dict[AgentStateName, float] = {}
+    for interval in intervals:
+        stop = end if interval.ended_at is None else min(interval.ended_at, end)
+        length = stop - max(interval.started_at, start)
+        if length > 0:
+            totals[interval.state] = totals.get(interval.state, 0.0) + length
+    return totals
+
+
+def occupancy(intervals: Iterable[AgentStateRecord], start: float, end: float) -> float | None:
+    """(on_call + wrap_up) / (on_call + wrap_up + ready + reserved) within [start, end]."""
+    totals = state_seconds(intervals, start, end)
+    busy = sum(totals.get(s, 0.0) for s in PRODUCTIVE_STATES)
+    available = sum(totals.get(s, 0.0) for s in AVAILABLE_STATES)
+    return _ratio(busy, busy + available)

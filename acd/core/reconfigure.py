@@ -1,0 +1,95 @@
+"""Applying a new ``RoutingConfig`` to a running floor (``ConfigChanged``, and at start-up).
+
+- Removed agents are logged out safely: a ringing offer is withdrawn (the caller keeps their place),
+  a wrap-up ends; an agent on a call finishes the call and is logged out when it ends.
+- Changed agents keep their state; their eligibility is recomputed.
+- Removed queues overflow their waiting and ringing callers to the old queue's overflow target
+  with reason ``queue_removed``; conversations in progress carry on under the old queue settings.
+- Waiting calls adopt their queue's new settings (widening, max wait) from now on.
+The routing indexes are rebuilt from scratch, which is O(agents + calls) but config changes are rare.
+"""
+
+from __future__ import annotations
+
+from acd.core.agent import Agent
+from acd.core.commands import CancelOffer, OverflowCall
+from acd.core.config import RoutingConfig
+from acd.core.eligibility import level_at
+from acd.core.floor import Floor, wrapup_timer
+from acd.core.interaction import Call
+from acd.core.routing import RoutingIndex
+from acd.core.states import AgentState, CallState
+
+
+def _retire(floor: Floor, agent: Agent, now: float) -> None:
+    if agent.state is AgentState.ON_CALL:
+        agent.retiring = True
+        return
+    if agent.state is AgentState.RESERVED and agent.offer_id is not None:
+        call = floor.calls[floor.offers[agent.offer_id].interaction_id]
+        floor.emit(CancelOffer(agent.offer_id, call.call_id, agent.agent_id))
+        floor.end_offer(agent.offer_id, "cancelled", now)
+        floor.requeue(call, now)
+    elif agent.state is AgentState.WRAP_UP:
+        call = floor.wrapping.pop(agent.agent_id)
+        floor.write(call.wrapup_ended(now))
+        floor.disarm(wrapup_timer(agent.agent_id))
+    if agent.state is not AgentState.LOGGED_OUT:
+        floor.move_agent(agent, AgentState.LOGGED_OUT, now, "removed")
+
+
+def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
+    wanted = {a.id: a for a in config.agents}
+    for agent_id in sorted(floor.configured_ids - wanted.keys()):
+        _retire(floor, floor.agents[agent_id], now)
+    # Leave the old indexes before replacing them, so no stale key survives.
+    for agent in floor.agents.values():
+        if agent.routable:
+            floor.index.remove_agent(agent.agent_id)
+    old_queues = floor.queues
+    floor.config = config
+    floor.queues = {q.name: q for q in config.queues}
+    floor.index = RoutingIndex(config.queues)
+    floor.configured_ids = set(wanted)
+    for agent_id in sorted(wanted):
+        if agent_id not in floor.agents:
+            floor.agents[agent_id] = Agent(wanted[agent_id])
+            floor.step += 1
+            floor.agents[agent_id].remember(floor.step)
+        agent = floor.agents[agent_id]
+        agent.config = wanted[agent_id]
+        agent.retiring = False
+        floor.index.learn_agent(agent.config)
+        if agent.routable:
+            floor.index.add_agent(agent_id, agent.idle_since)
+            floor.dirty_agents[agent_id] = None
+    for call in sorted(floor.calls.values(), key=lambda c: c.key):
+        if call.state is CallState.CONNECTED:
+            continue
+        queue = floor.queues.get(call.queue.name)
+        if queue is None:
+            _drop(floor, call, old_queues[call.queue.name].overflow_target, now)
+            continue
+        call.queue = queue
+        call.level = level_at(queue, call.enqueued_at, now)
+        if now >= call.enqueued_at + queue.max_wait_seconds:
+            _drop(floor, call, queue.overflow_target, now, "max_wait")
+            continue
+        if call.state is CallState.WAITING:
+            floor.index.add_call(call)
+            floor.dirty_calls[call.call_id] = None
+        floor.arm_call_timer(call, now)
+
+
+def _drop(floor: Floor, call: Call, target: str, now: float, reason: str = "queue_removed") -> None:
+    """Overflow a queued or ringing call during a reconfiguration."""
+    if call.offer_id is not None:
+        offer = floor.offers[call.offer_id]
+        agent = floor.agents[offer.agent_id]
+        floor.emit(CancelOffer(offer.offer_id, call.call_id, agent.agent_id))
+        floor.end_offer(offer.offer_id, "cancelled", now)
+        call.offer_id = None
+        if agent.state is AgentState.RESERVED:
+            floor.move_agent(agent, AgentState.READY, now)
+    floor.leave_queue(call, "overflowed", reason, now)
+    floor.emit(OverflowCall(call.call_id, target, reason))

@@ -1,0 +1,143 @@
+"""Call and agent state machines, as tables.
+
+Rule 1 (after h11's ``_state.py``): every state and every allowed transition of a call or an
+agent lives in this file. The core asks ``call_transition`` / ``agent_transition`` for the next
+state *before* it changes anything; a pair missing from the table raises ``InvalidTransition``.
+
+Inputs are named after what happened, not after the event class, because several events map
+to one input (rejected, unanswered and failed are all a MISS for the call) and some inputs are
+the core's own decisions (OFFER, OVERFLOW).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from acd.core.errors import InvalidTransition
+
+
+class CallState(enum.Enum):
+    WAITING = "waiting"  # in the queue, no agent ringing
+    RINGING = "ringing"  # offered to one agent; the caller still hears music
+    CONNECTED = "connected"  # talking to the agent
+    ENDED = "ended"  # left the ACD; only a disposition may still land on it
+
+
+class CallInput(enum.Enum):
+    OFFER = "offer"  # the core picked an agent
+    ANSWER = "answer"  # the agent answered
+    MISS = "miss"  # the agent rejected, did not answer, could not be reached, or the ring timed out
+    WITHDRAW = "withdraw"  # the offer was taken back through no fault of the agent (logout, pause)
+    HANG_UP = "hang_up"  # the caller hung up
+    OVERFLOW = "overflow"  # max wait reached, or the queue was removed
+    END = "end"  # the channel ended: conversation over, or a technical failure before answer
+    DISPOSITION = "disposition"  # the agent recorded a disposition
+    TICK = "tick"  # the call's own timer (widening, cool-down expiry) fired
+
+
+class AgentState(enum.Enum):
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    RESERVED = "reserved"  # a call is ringing on the agent's phone
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+class AgentInput(enum.Enum):
+    LOG_IN = "log_in"
+    LOG_OUT = "log_out"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RESERVE = "reserve"  # the core offered the agent a call
+    ANSWER = "answer"
+    MISS = "miss"  # the offer ended rejected, unanswered or failed (ring timeout included)
+    MISS_AND_PAUSE = "miss_and_pause"  # the K-th consecutive miss: auto-pause with reason "missed"
+    CANCEL = "cancel"  # the offer was cancelled from the caller's side (hang-up, overflow)
+    CALL_END = "call_end"  # the conversation ended and the queue has wrap-up time
+    CALL_END_NO_WRAPUP = "call_end_no_wrapup"  # ... and the queue has none
+    CALL_END_RETIRE = "call_end_retire"  # ... and the agent was removed from the config meanwhile
+    WRAP_UP_DONE = "wrap_up_done"
+
+
+_W, _R, _C, _E = CallState.WAITING, CallState.RINGING, CallState.CONNECTED, CallState.ENDED
+
+CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
+    _W: {
+        CallInput.OFFER: _R,
+        CallInput.HANG_UP: _E,  # abandoned
+        CallInput.OVERFLOW: _E,  # overflowed
+        CallInput.END: _E,  # failed
+        CallInput.TICK: _W,
+    },
+    _R: {
+        CallInput.ANSWER: _C,
+        CallInput.MISS: _W,  # back to the head of its band: it keeps its enqueue time
+        CallInput.WITHDRAW: _W,
+        CallInput.HANG_UP: _E,  # abandoned; the agent leg is cancelled
+        CallInput.OVERFLOW: _E,  # max wait while ringing: cancel the leg, overflow
+        CallInput.END: _E,  # failed
+        CallInput.TICK: _R,
+    },
+    _C: {
+        CallInput.END: _E,  # answered
+        CallInput.HANG_UP: _E,  # answered: the caller ended the conversation
+        CallInput.DISPOSITION: _C,
+    },
+    _E: {
+        CallInput.DISPOSITION: _E,
+    },
+}
+
+_LO, _RD, _RS = AgentState.LOGGED_OUT, AgentState.READY, AgentState.RESERVED
+_ON, _WU, _PA = AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.PAUSED
+
+AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
+    _LO: {
+        AgentInput.LOG_IN: _RD,
+    },
+    _RD: {
+        AgentInput.RESERVE: _RS,
+        AgentInput.PAUSE: _PA,
+        AgentInput.LOG_OUT: _LO,
+    },
+    _RS: {
+        AgentInput.ANSWER: _ON,
+        AgentInput.MISS: _RD,
+        AgentInput.MISS_AND_PAUSE: _PA,
+        AgentInput.CANCEL: _RD,
+        AgentInput.PAUSE: _PA,  # the offer is withdrawn, the caller keeps their place
+        AgentInput.LOG_OUT: _LO,  # likewise
+    },
+    _ON: {
+        # Pause and logout are refused on a call: the ACD cannot drop the conversation.
+        AgentInput.CALL_END: _WU,
+        AgentInput.CALL_END_NO_WRAPUP: _RD,
+        AgentInput.CALL_END_RETIRE: _LO,
+    },
+    _WU: {
+        AgentInput.WRAP_UP_DONE: _RD,
+        AgentInput.PAUSE: _PA,  # ends wrap-up early
+        AgentInput.LOG_OUT: _LO,  # ends wrap-up early
+    },
+    _PA: {
+        AgentInput.RESUME: _RD,
+        AgentInput.LOG_OUT: _LO,
+    },
+}
+
+
+def call_transition(subject: str, state: CallState, what: CallInput, event: str) -> CallState:
+    """The call's next state, or ``InvalidTransition`` naming the state and the event."""
+    nxt = CALL_TRANSITIONS[state].get(what)
+    if nxt is None:
+        raise InvalidTransition(subject, state.value, event)
+    return nxt
+
+
+def agent_transition(subject: str, state: AgentState, what: AgentInput, event: str) -> AgentState:
+    """The agent's next state, or ``InvalidTransition`` naming the state and the event."""
+    nxt = AGENT_TRANSITIONS[state].get(what)
+    if nxt is None:
+        raise InvalidTransition(subject, state.value, event)
+    return nxt

@@ -1,0 +1,1 @@
+"""A discrete-event simulator that drives the routing core on a virtual clock (``acd simulate``)."""

@@ -1,0 +1,185 @@
+"""A discrete-event simulation that drives the real routing core on a virtual clock.
+
+The simulator plays the outside world: callers arrive (Poisson), wait with a patience, talk;
+agents' phones ring, are answered after a delay, ring out or are declined; timers fire when the
+core asked. It hands every event to ``Acd.handle`` exactly as the runtime would and carries out the
+commands it gets back. It never reads the wall clock, and all chance comes from ``random.Random``
+streams seeded from the scenario, so the same scenario and seed give the same figures.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from acd.core.acd import Acd
+from acd.core.commands import CancelOffer, CancelTimer, Command, OverflowCall, RecordCommand, RingAgent, StartTimer
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    Customer,
+    Event,
+    OfferAnswered,
+    OfferRejected,
+    TimerFired,
+)
+from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
+
+Progress = Callable[[float, float], None]  # (virtual seconds done, horizon)
+
+
+@dataclass
+class Recorded:
+    """The latest snapshot of every record the core asked to write."""
+
+    interactions: dict[str, InteractionRecord] = field(default_factory=dict)
+    offers: dict[str, OfferRecord] = field(default_factory=dict)
+    intervals: dict[str, AgentStateRecord] = field(default_factory=dict)
+
+    def keep(self, command: RecordCommand) -> None:
+        r = command.record
+        if isinstance(r, InteractionRecord):
+            self.interactions[r.interaction_id] = r
+        elif isinstance(r, OfferRecord):
+            self.offers[r.offer_id] = r
+        else:
+            self.intervals[r.interval_id] = r
+
+
+def _draw_talk(rng: random.Random, talk: TalkTime) -> float:
+    if talk.distribution == "lognormal":
+        # Choose mu so that the distribution's mean is mean_seconds.
+        mu = math.log(talk.mean_seconds) - talk.sigma**2 / 2
+        return rng.lognormvariate(mu, talk.sigma)
+    return rng.expovariate(1.0 / talk.mean_seconds)
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario, progress: Progress | None = None) -> None:
+        self.scenario = scenario
+        self.acd = Acd(scenario.routing_config())
+        self.recorded = Recorded()
+        self.now = 0.0
+        self.events_handled = 0
+        self._progress = progress
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = 0  # insertion order breaks ties between equal times: deterministic
+        self._timers: dict[str, int] = {}  # key -> seq of the live schedule
+        self._queued: set[str] = set()  # callers still waiting (patience may still run out)
+        self._live_offers: set[str] = set()
+        self._call_traffic: dict[str, Traffic] = {}
+        self._group: dict[str, AgentGroup] = {a: g for g in scenario.agents for a in g.agent_ids()}
+        seed = scenario.seed
+        # Separate streams, so changing the agents does not change the arrivals and vice versa.
+        self._arrival_rng = {t.queue: random.Random(f"{seed}/arrivals/{t.queue}") for t in scenario.traffic}
+        self._caller_rng = {t.queue: random.Random(f"{seed}/callers/{t.queue}") for t in scenario.traffic}
+        self._agent_rng = random.Random(f"{seed}/agents")
+        self._calls_made = 0
+
+    # -- the event list ---------------------------------------------------------------------
+    def _at(self, when: float, action: Callable[[], None]) -> int:
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, action))
+        return self._seq
+
+    def _deliver(self, event: Event) -> None:
+        self.events_handled += 1
+        for command in self.acd.handle(event, self.now):
+            self._carry_out(command)
+
+    def run(self) -> Recorded:
+        for group in self.scenario.agents:
+            for agent_id in group.agent_ids():
+                self._deliver(AgentLoggedIn(agent_id))
+        for traffic in self.scenario.traffic:
+            if traffic.calls_per_minute > 0:
+                self._schedule_arrival(traffic)
+        horizon = self.scenario.horizon_seconds
+        step = horizon / 20  # report progress every 5 % of the horizon
+        next_report = step
+        while self._heap:
+            when, _, action = heapq.heappop(self._heap)
+            self.now = when
+            action()
+            if self._progress is not None and when >= next_report and next_report <= horizon:
+                self._progress(min(when, horizon), horizon)
+                next_report += step
+        return self.recorded
+
+    # -- callers ----------------------------------------------------------------------------
+    def _schedule_arrival(self, traffic: Traffic) -> None:
+        when = self.now + self._arrival_rng[traffic.queue].expovariate(traffic.calls_per_minute / 60.0)
+        if when < self.scenario.horizon_seconds:
+            self._at(when, lambda: self._arrive(traffic))
+
+    def _arrive(self, traffic: Traffic) -> None:
+        rng = self._caller_rng[traffic.queue]
+        self._calls_made += 1
+        call_id = f"{traffic.queue}-{self._calls_made:07d}"
+        vip = traffic.vip_share > 0 and rng.random() < traffic.vip_share
+        customer = Customer(f"cust-{call_id}", "", "vip") if vip else None
+        patience = traffic.patience_mean_seconds
+        self._queued.add(call_id)
+        self._call_traffic[call_id] = traffic
+        if patience is not None:
+            self._at(self.now + rng.expovariate(1.0 / patience), lambda: self._give_up(call_id))
+        self._deliver(CallArrived(call_id, traffic.queue, traffic.priority, caller=call_id, customer=customer))
+        self._schedule_arrival(traffic)
+
+    def _give_up(self, call_id: str) -> None:
+        if call_id in self._queued:
+            self._queued.discard(call_id)
+            self._deliver(CallerHungUp(call_id))
+
+    # -- agents -----------------------------------------------------------------------------
+    def _ring(self, ring: RingAgent) -> None:
+        group = self._group[ring.agent_id]
+        rng = self._agent_rng
+        self._live_offers.add(ring.offer_id)
+        if rng.random() < group.miss_probability:
+            return  # rings out: the core's ring timer handles it
+        reject = rng.random() < group.reject_probability
+        delay = group.answer_delay_seconds * rng.uniform(0.5, 1.5)
+        self._at(self.now + delay, lambda: self._respond(ring, reject))
+
+    def _respond(self, ring: RingAgent, reject: bool) -> None:
+        if ring.offer_id not in self._live_offers:
+            return  # cancelled or timed out meanwhile
+        self._live_offers.discard(ring.offer_id)
+        if reject:
+            self._deliver(OfferRejected(ring.offer_id))
+            return
+        self._queued.discard(ring.call_id)
+        traffic = self._call_traffic[ring.call_id]
+        talk = _draw_talk(self._caller_rng[traffic.queue], traffic.talk)
+        self._deliver(OfferAnswered(ring.offer_id))
+        self._at(self.now + talk, lambda: self._deliver(CallEnded(ring.call_id)))
+
+    # -- commands ---------------------------------------------------------------------------
+    def _carry_out(self, command: Command) -> None:
+        if isinstance(command, RecordCommand):
+            self.recorded.keep(command)
+        elif isinstance(command, RingAgent):
+            self._ring(command)
+        elif isinstance(command, CancelOffer):
+            self._live_offers.discard(command.offer_id)
+        elif isinstance(command, StartTimer):
+            key, token = command.key, self._seq + 1  # the seq _at is about to assign
+            self._timers[key] = token
+            self._at(max(command.at, self.now), lambda: self._fire(key, token))
+        elif isinstance(command, CancelTimer):
+            self._timers.pop(command.key, None)
+        elif isinstance(command, OverflowCall):
+            self._queued.discard(command.call_id)
+
+    def _fire(self, key: str, token: int) -> None:
+        if self._timers.get(key) != token:
+            return  # cancelled or restarted since
+        del self._timers[key]
+        self._deliver(TimerFired(key))

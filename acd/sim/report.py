@@ -1,0 +1,109 @@
+"""The figures a simulation produces, computed with ``acd.core.kpis`` from the records the core
+emitted, so the simulator, the SQL reports and the live metrics agree on every definition.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from acd.core.kpis import QueueKpis, occupancy, queue_kpis
+from acd.core.records import AgentStateRecord, InteractionRecord
+from acd.sim.engine import Recorded
+from acd.sim.scenario import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class SimReport:
+    seed: int
+    hours: float
+    queues: dict[str, QueueKpis]
+    occupancy: dict[str, float | None]  # per agent, over [warm-up, horizon]
+    offers: int
+    offers_answered: int
+    events_handled: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "seed": self.seed,
+            "hours": self.hours,
+            "queues": {name: asdict(k) for name, k in self.queues.items()},
+            "occupancy": self.occupancy,
+            "offers": self.offers,
+            "offers_answered": self.offers_answered,
+            "events_handled": self.events_handled,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, sort_keys=True)
+
+
+def build_report(scenario: Scenario, recorded: Recorded, events_handled: int) -> SimReport:
+    start, end = scenario.warmup_seconds, scenario.horizon_seconds
+    by_queue: dict[str, list[InteractionRecord]] = defaultdict(list)
+    for record in recorded.interactions.values():
+        if record.arrived_at >= start:
+            by_queue[record.queue].append(record)
+    queues = {
+        q.name: queue_kpis(
+            by_queue[q.name],
+            short_abandon_seconds=scenario.policy.short_abandon_seconds,
+            max_handle_seconds=q.max_handle_seconds,
+        )
+        for q in scenario.queues
+    }
+    by_agent: dict[str, list[AgentStateRecord]] = defaultdict(list)
+    for interval in recorded.intervals.values():
+        by_agent[interval.agent_id].append(interval)
+    agent_ids = sorted(a.id for a in scenario.routing_config().agents)
+    return SimReport(
+        seed=scenario.seed,
+        hours=scenario.hours,
+        queues=queues,
+        occupancy={a: occupancy(by_agent[a], start, end) for a in agent_ids},
+        offers=len(recorded.offers),
+        offers_answered=sum(1 for o in recorded.offers.values() if o.result == "answered"),
+        events_handled=events_handled,
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _sec(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def format_table(report: SimReport) -> str:
+    head = ("queue", "offered", "answered", "abandoned", "overflowed", "SL", "ASA s", "AHT s", "abandon", "max wait s")
+    rows = [head]
+    for name, k in report.queues.items():
+        rows.append(
+            (
+                name,
+                str(k.offered),
+                str(k.answered),
+                str(k.abandoned),
+                str(k.overflowed),
+                _pct(k.service_level),
+                _sec(k.asa),
+                _sec(k.aht),
+                _pct(k.abandonment_rate),
+                _sec(k.max_wait),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
+    known = [v for v in report.occupancy.values() if v is not None]
+    mean_occ = sum(known) / len(known) if known else None
+    lines.append("")
+    lines.append(
+        f"agents: {len(report.occupancy)}, mean occupancy {_pct(mean_occ)}; "
+        f"offers {report.offers} ({report.offers_answered} answered); events {report.events_handled}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""What a simulation runs: queues with their traffic, agent groups with their behaviour, a seed.
+
+A scenario is a frozen value, built in code (tests) or loaded from a small TOML file (the CLI).
+Queue keys follow ``acd.toml`` (``sla_threshold``, ``max_wait``, ``wrapup``...) so a production
+queue can be pasted into a scenario; traffic and agent behaviour are the simulator's own.
+See ``bench/scenarios/contact_center.toml`` for a commented example.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement, WideningStep
+
+
+@dataclass(frozen=True, slots=True)
+class TalkTime:
+    """Talk-time distribution with the given mean; ``sigma`` is the log-normal shape."""
+
+    distribution: Literal["exponential", "lognormal"] = "exponential"
+    mean_seconds: float = 180.0
+    sigma: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Poisson arrivals into one queue."""
+
+    queue: str
+    calls_per_minute: float
+    priority: int = 5
+    talk: TalkTime = field(default_factory=TalkTime)
+    patience_mean_seconds: float | None = None  # exponential patience; None: callers never hang up
+    vip_share: float = 0.0  # share of callers whose customer tier is "vip"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentGroup:
+    """``count`` identical agents, logged in from the start, ids ``<name>-001``..."""
+
+    name: str
+    count: int
+    skills: tuple[tuple[str, int], ...]
+    answer_delay_seconds: float = 2.0  # time from ring to answer when the agent answers
+    miss_probability: float = 0.0  # lets the phone ring out
+    reject_probability: float = 0.0  # declines after the answer delay
+
+    def agent_ids(self) -> list[str]:
+        return [f"{self.name}-{i:03d}" for i in range(1, self.count + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    queues: tuple[QueueConfig, ...]
+    traffic: tuple[Traffic, ...]
+    agents: tuple[AgentGroup, ...]
+    policy: RoutingPolicy = field(default_factory=RoutingPolicy)
+    hours: float = 1.0  # arrivals stop after this; calls in progress are then played out
+    seed: int = 1
+    warmup_seconds: float = 0.0  # calls arriving earlier are left out of the figures
+
+    @property
+    def horizon_seconds(self) -> float:
+        return self.hours * 3600.0
+
+    def routing_config(self) -> RoutingConfig:
+        agents = tuple(
+            AgentConfig(agent_id, f"SIM/{agent_id}", tuple(sorted(g.skills)))
+            for g in self.agents
+            for agent_id in g.agent_ids()
+        )
+        return RoutingConfig(self.queues, agents, self.policy)
+
+
+def _skills(data: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((str(k), int(v)) for k, v in data.items()))
+
+
+def _requirements(data: Mapping[str, Any]) -> tuple[SkillRequirement, ...]:
+    return tuple(SkillRequirement(s, p) for s, p in _skills(data))
+
+
+def _check(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {', '.join(unknown)}")
+
+
+_QUEUE_KEYS = {
+    "skills",
+    "sla_threshold",
+    "sla_target",
+    "max_wait",
+    "overflow",
+    "wrapup",
+    "max_handle",
+    "widening",
+    "vip_priority_boost",
+    "traffic",
+}
+_TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share"}
+_AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
+
+
+def _queue(name: str, q: Mapping[str, Any]) -> tuple[QueueConfig, Traffic]:
+    _check(q, _QUEUE_KEYS, f"queues.{name}")
+    widening = tuple(
+        WideningStep(
+            float(w["after"]),
+            int(w.get("min_proficiency_drop", 0)),
+            _requirements(w.get("extra_skills", {})),
+        )
+        for w in q.get("widening", ())
+    )
+    queue = QueueConfig(
+        name=name,
+        skills=_requirements(q.get("skills", {})),
+        sla_threshold_seconds=float(q.get("sla_threshold", 20.0)),
+        sla_target_ratio=float(q.get("sla_target", 0.8)),
+        max_wait_seconds=float(q.get("max_wait", 300.0)),
+        overflow_target=str(q.get("overflow", "voicemail")),
+        wrapup_seconds=float(q.get("wrapup", 0.0)),
+        max_handle_seconds=float(q.get("max_handle", 600.0)),
+        widening=widening,
+        vip_priority_boost=int(q.get("vip_priority_boost", 0)),
+    )
+    t = q.get("traffic", {})
+    _check(t, _TRAFFIC_KEYS, f"queues.{name}.traffic")
+    talk = t.get("talk", {})
+    _check(talk, {"distribution", "mean", "sigma"}, f"queues.{name}.traffic.talk")
+    patience = t.get("patience")
+    traffic = Traffic(
+        queue=name,
+        calls_per_minute=float(t.get("calls_per_minute", 0.0)),
+        priority=int(t.get("priority", 5)),
+        talk=TalkTime(
+            talk.get("distribution", "exponential"), float(talk.get("mean", 180.0)), float(talk.get("sigma", 0.5))
+        ),
+        patience_mean_seconds=None if patience is None else float(patience),
+        vip_share=float(t.get("vip_share", 0.0)),
+    )
+    return queue, traffic
+
+
+def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
+    _check(data, {"seed", "hours", "warmup_minutes", "routing", "queues", "agents"}, "scenario")
+    r = data.get("routing", {})
+    _check(r, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon"}, "routing")
+    policy = RoutingPolicy(
+        ring_timeout_seconds=float(r.get("ring_timeout", 15.0)),
+        reoffer_cooldown_seconds=float(r.get("reoffer_cooldown", 30.0)),
+        max_consecutive_misses=int(r.get("max_consecutive_misses", 3)),
+        short_abandon_seconds=float(r.get("short_abandon", 5.0)),
+    )
+    pairs = [_queue(name, q) for name, q in data.get("queues", {}).items()]
+    groups = []
+    for name, a in data.get("agents", {}).items():
+        _check(a, _AGENT_KEYS, f"agents.{name}")
+        groups.append(
+            AgentGroup(
+                name=name,
+                count=int(a.get("count", 1)),
+                skills=_skills(a.get("skills", {})),
+                answer_delay_seconds=float(a.get("answer_delay", 2.0)),
+                miss_probability=float(a.get("miss_probability", 0.0)),
+                reject_probability=float(a.get("reject_probability", 0.0)),
+            )
+        )
+    return Scenario(
+        queues=tuple(q for q, _ in pairs),
+        traffic=tuple(t for _, t in pairs),
+        agents=tuple(groups),
+        policy=policy,
+        hours=float(data.get("hours", 1.0)),
+        seed=int(data.get("seed", 1)),
+        warmup_seconds=60.0 * float(data.get("warmup_minutes", 0.0)),
+    )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    with open(path, "rb") as f:
+        return scenario_from_dict(tomllib.load(f))
