@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy import Table, TextClause, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Dialect

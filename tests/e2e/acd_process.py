@@ -174,7 +174,7 @@ class AcdProcess:
             await conn.close()
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,
+async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
                      what: str, every: float = 0.25) -> T:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -19,6 +19,7 @@ from acd_process import AcdProcess
 from e2e_stack import PbxStack, StackError, bring_up, tear_down
 
 from acd.farm import AmiClient, Farm
+from acd.records.embedded import EmbeddedPostgres
 
 _HERE = Path(__file__).resolve().parent
 
@@ -84,4 +85,5 @@ def acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
     finally:
         code = service.stop()
         log_tail = service.tail()
+        EmbeddedPostgres(tmp_path / "pg").stop()  # normally already stopped by the ACD itself
         assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"
