@@ -30,6 +30,7 @@ from acd.metrics import Metrics
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
 from acd.records.outbox import Outbox
+from acd.records.presence import last_presence
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.settings import Settings
@@ -105,6 +106,7 @@ class Service:
             await outbox.start()
             stack.push_async_callback(outbox.stop)
             self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
+            await self._restore_presence(outbox, url, runtime)
             runner = web.AppRunner(build_app(runtime, self.metrics, self.health), access_log=None)
             await runner.setup()
             stack.push_async_callback(runner.cleanup)
@@ -135,6 +137,23 @@ class Service:
             with contextlib.suppress(Exception):
                 await writer
         log.info("stopped cleanly")
+
+    async def _restore_presence(self, outbox: Outbox, url: str, runtime: Runtime) -> None:
+        """Agents keep their login and pause across an ACD restart (records first reach PostgreSQL)."""
+        configured = {a.id for a in self.settings.routing.agents}
+        try:
+            await outbox.flush(timeout=5.0)
+            presence = await last_presence(url)
+        except Exception as exc:
+            log.warning("agents start logged out: their last state could not be read (%s)", exc)
+            return
+        restored = 0
+        for agent in presence:
+            if agent.agent_id in configured and agent.events():
+                restored += 1
+                for event in agent.events():
+                    runtime.handle_now(event)
+        log.info("restored the presence of %d agent(s) from the records", restored)
 
     async def _stop_embedded(self) -> None:
         if self.embedded is not None:

@@ -1,0 +1,47 @@
+"""Agent presence after a restart: who was logged in, and who was paused, from the records.
+
+An ACD restart must not log every agent out (app_queue keeps its members in astdb for the same
+reason). The last ``agent_states`` interval of each agent says where they were; the service turns
+that into login and pause events before it routes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.core.events import AgentLoggedIn, AgentPaused, Event
+
+LAST_STATES = text(
+    """
+    SELECT DISTINCT ON (agent_id) agent_id, state, reason
+    FROM agent_states
+    ORDER BY agent_id, started_at DESC, seq DESC
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    agent_id: str
+    state: str
+    reason: str
+
+    def events(self) -> list[Event]:
+        if self.state == "logged_out":
+            return []
+        if self.state == "paused":
+            return [AgentLoggedIn(self.agent_id), AgentPaused(self.agent_id, self.reason or "break")]
+        return [AgentLoggedIn(self.agent_id)]  # ready, reserved, on call or in wrap-up: logged in
+
+
+async def last_presence(url: str) -> list[Presence]:
+    engine = create_async_engine(url, connect_args={"timeout": 10})
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(LAST_STATES)).all()
+    finally:
+        await engine.dispose()
+    return [Presence(r.agent_id, r.state, r.reason or "") for r in rows]
