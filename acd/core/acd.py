@@ -13,16 +13,13 @@ closed are ignored too; a late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from acd.core import metrics
+from acd.core import agent_events, metrics
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, Command, OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
 from acd.core.eligibility import level_at
-from acd.core.errors import InvalidTransition, OfferClosed, UnknownAgent, UnknownCall, UnknownOffer, UnknownQueue
+from acd.core.errors import InvalidTransition, OfferClosed, UnknownCall, UnknownOffer, UnknownQueue
 from acd.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -57,34 +54,53 @@ class Acd:
         self._floor = Floor(config)
         reconfigure(self._floor, config, 0.0)
         self._floor.out.clear()
-        self._handlers: dict[type[Any], Callable[[Any, float], None]] = {
-            CallArrived: self._call_arrived,
-            CallerHungUp: self._caller_hung_up,
-            OfferAnswered: self._offer_answered,
-            OfferRejected: lambda e, now: self._offer_missed(e.offer_id, "rejected", now, "OfferRejected"),
-            OfferUnanswered: lambda e, now: self._offer_missed(e.offer_id, "unanswered", now, "OfferUnanswered"),
-            OfferFailed: lambda e, now: self._offer_missed(e.offer_id, "failed", now, "OfferFailed"),
-            CallEnded: self._call_ended,
-            AgentLoggedIn: self._logged_in,
-            AgentLoggedOut: lambda e, now: self._step_away(e.agent_id, AgentInput.LOG_OUT, "", now),
-            AgentPaused: lambda e, now: self._step_away(e.agent_id, AgentInput.PAUSE, e.reason, now),
-            AgentResumed: self._resumed,
-            WrapUpDone: self._wrapup_done,
-            AgentReachability: self._reachability,
-            DispositionSet: self._disposition,
-            ConfigChanged: lambda e, now: reconfigure(self._floor, e.config, now),
-            TimerFired: self._timer_fired,
-        }
 
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Command]:
         """Apply one event at time ``now``; return the commands to carry out, in order."""
         floor = self._floor
         floor.out = []
-        self._handlers[type(event)](event, now)
+        self._apply(event, now)
         floor.dispatch(now)
         out, floor.out = floor.out, []
         return out
+
+    def _apply(self, event: Event, now: float) -> None:
+        # A match, not a dict of bound lambdas, so that a copied Acd never drives the original.
+        floor = self._floor
+        match event:
+            case CallArrived():
+                self._call_arrived(event, now)
+            case CallerHungUp():
+                self._caller_hung_up(event, now)
+            case OfferAnswered():
+                self._offer_answered(event, now)
+            case OfferRejected():
+                self._offer_missed(event.offer_id, "rejected", now, "OfferRejected")
+            case OfferUnanswered():
+                self._offer_missed(event.offer_id, "unanswered", now, "OfferUnanswered")
+            case OfferFailed():
+                self._offer_missed(event.offer_id, "failed", now, "OfferFailed")
+            case CallEnded():
+                self._call_ended(event, now)
+            case AgentLoggedIn():
+                agent_events.logged_in(floor, event, now)
+            case AgentLoggedOut():
+                agent_events.step_away(floor, event.agent_id, AgentInput.LOG_OUT, "", now)
+            case AgentPaused():
+                agent_events.step_away(floor, event.agent_id, AgentInput.PAUSE, event.reason, now)
+            case AgentResumed():
+                agent_events.resumed(floor, event, now)
+            case WrapUpDone():
+                agent_events.wrapup_done(floor, event, now)
+            case AgentReachability():
+                agent_events.reachability(floor, event, now)
+            case DispositionSet():
+                self._disposition(event, now)
+            case ConfigChanged():
+                reconfigure(floor, event.config, now)
+            case TimerFired():
+                self._timer_fired(event, now)
 
     # -- read-only queries ------------------------------------------------------------------
     @property
@@ -111,11 +127,6 @@ class Acd:
         if not ended_ok:
             raise InvalidTransition(call_id, CallState.ENDED.value, event)
         return closed
-
-    def _agent(self, agent_id: str) -> Agent:
-        if not self._floor.configured(agent_id):
-            raise UnknownAgent(agent_id)
-        return self._floor.agents[agent_id]
 
     # -- calls ------------------------------------------------------------------------------
     def _call_arrived(self, e: CallArrived, now: float) -> None:
@@ -154,7 +165,7 @@ class Acd:
         agent = self._ringing_agent(call)
         if agent is not None:
             agent_transition(agent.agent_id, agent.state, AgentInput.CANCEL, event)
-            self._cancel_ringing(call, agent, now)
+            self._floor.cancel_ringing(call, now)
         self._floor.leave_queue(call, outcome, reason, now)
 
     def _overflow(self, call: Call, reason: str, now: float) -> None:
@@ -166,13 +177,6 @@ class Acd:
         if call.offer_id is None:
             return None
         return self._floor.agents[self._floor.offers[call.offer_id].agent_id]
-
-    def _cancel_ringing(self, call: Call, agent: Agent, now: float) -> None:
-        assert call.offer_id is not None
-        self._floor.emit(CancelOffer(call.offer_id, call.call_id, agent.agent_id))
-        self._floor.end_offer(call.offer_id, "cancelled", now)
-        call.offer_id = None
-        self._floor.move_agent(agent, AgentState.READY, now)
 
     def _end_talk(self, call: Call, reason: str, now: float, event: str) -> None:
         floor = self._floor
@@ -254,57 +258,6 @@ class Acd:
         floor.requeue(call, now)
         floor.move_agent(agent, target, now, AUTO_PAUSE_REASON if pause else "")
 
-    # -- agents -----------------------------------------------------------------------------
-    def _logged_in(self, e: AgentLoggedIn, now: float) -> None:
-        agent = self._agent(e.agent_id)
-        target = agent_transition(agent.agent_id, agent.state, AgentInput.LOG_IN, "AgentLoggedIn")
-        agent.misses = 0
-        self._floor.move_agent(agent, target, now)
-
-    def _resumed(self, e: AgentResumed, now: float) -> None:
-        agent = self._agent(e.agent_id)
-        target = agent_transition(agent.agent_id, agent.state, AgentInput.RESUME, "AgentResumed")
-        agent.misses = 0
-        self._floor.move_agent(agent, target, now)
-
-    def _step_away(self, agent_id: str, what: AgentInput, reason: str, now: float) -> None:
-        """Pause or log out; a ringing offer is withdrawn, a wrap-up ends early."""
-        agent = self._agent(agent_id)
-        event = "AgentLoggedOut" if what is AgentInput.LOG_OUT else "AgentPaused"
-        target = agent_transition(agent.agent_id, agent.state, what, event)
-        self._leave_state(agent, now)
-        self._floor.move_agent(agent, target, now, reason)
-
-    def _leave_state(self, agent: Agent, now: float) -> None:
-        """Tidy up what the agent's current state holds before it moves on."""
-        floor = self._floor
-        if agent.state is AgentState.RESERVED and agent.offer_id is not None:
-            call = floor.calls[floor.offers[agent.offer_id].interaction_id]
-            call_transition(call.call_id, call.state, CallInput.WITHDRAW, "withdraw")
-            floor.emit(CancelOffer(agent.offer_id, call.call_id, agent.agent_id))
-            floor.end_offer(agent.offer_id, "cancelled", now)
-            floor.requeue(call, now)  # withdrawn, not missed: no cool-down, no miss
-        elif agent.state is AgentState.WRAP_UP:
-            self._finish_wrapup(agent, now)
-
-    def _finish_wrapup(self, agent: Agent, now: float) -> None:
-        floor = self._floor
-        call = floor.wrapping.pop(agent.agent_id)
-        record = call.wrapup_ended(now)
-        floor.write(record)
-        floor.emit(metrics.handled(call.queue.name, (record.talk_seconds or 0.0) + (record.wrapup_seconds or 0.0)))
-        floor.disarm(wrapup_timer(agent.agent_id))
-
-    def _wrapup_done(self, e: WrapUpDone, now: float) -> None:
-        agent = self._agent(e.agent_id)
-        target = agent_transition(agent.agent_id, agent.state, AgentInput.WRAP_UP_DONE, "WrapUpDone")
-        self._finish_wrapup(agent, now)
-        self._floor.move_agent(agent, target, now)
-
-    def _reachability(self, e: AgentReachability, now: float) -> None:
-        agent = self._agent(e.agent_id)
-        self._floor.set_reachability(agent, e.reachable, e.busy_elsewhere)
-
     # -- timers -----------------------------------------------------------------------------
     def _timer_fired(self, e: TimerFired, now: float) -> None:
         floor = self._floor
@@ -322,7 +275,7 @@ class Acd:
             agent = floor.agents[ref]
             target = agent_transition(ref, agent.state, AgentInput.WRAP_UP_DONE, "TimerFired")
             del floor.timers[e.key]
-            self._finish_wrapup(agent, now)
+            floor.finish_wrapup(agent, now)
             floor.move_agent(agent, target, now)
         else:
             call = floor.calls[ref]
@@ -342,13 +295,4 @@ class Acd:
             self._overflow(call, "max_wait", now)
             return
         call_transition(call.call_id, call.state, CallInput.TICK, "TimerFired")
-        call.cooldowns = {a: until for a, until in call.cooldowns.items() if until > now}
-        level = level_at(call.queue, call.enqueued_at, now)
-        if call.state is CallState.WAITING:
-            floor.index.remove_call(call.call_id)
-            call.level = level
-            floor.index.add_call(call)
-            floor.dirty_calls[call.call_id] = None
-        else:
-            call.level = level
-        floor.arm_call_timer(call, now)
+        floor.tick(call, now)

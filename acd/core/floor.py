@@ -14,10 +14,10 @@ from collections import OrderedDict
 
 from acd.core import metrics
 from acd.core.agent import Agent
-from acd.core.commands import CancelTimer, Command, RecordCommand, RingAgent, StartTimer
+from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, RingAgent, StartTimer
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Decision, DecisionLog
-from acd.core.eligibility import next_widening_at
+from acd.core.eligibility import level_at, next_widening_at
 from acd.core.ids import offer_id
 from acd.core.interaction import Call
 from acd.core.kpis import is_short_abandon
@@ -124,6 +124,19 @@ class Floor:
         moments.extend(until for until in call.cooldowns.values() if until > now)
         self.arm(call_timer(call.call_id), min(moments))
 
+    def tick(self, call: Call, now: float) -> None:
+        """The call's timer fired before max wait: widen, forget expired cool-downs, re-match."""
+        call.cooldowns = {a: until for a, until in call.cooldowns.items() if until > now}
+        level = level_at(call.queue, call.enqueued_at, now)
+        if call.state is CallState.WAITING:
+            self.index.remove_call(call.call_id)
+            call.level = level
+            self.index.add_call(call)
+            self.dirty_calls[call.call_id] = None
+        else:
+            call.level = level
+        self.arm_call_timer(call, now)
+
     def requeue(self, call: Call, now: float) -> None:
         """Back to WAITING with the original enqueue time: the head of its band, in order."""
         call.state = CallState.WAITING
@@ -180,6 +193,37 @@ class Floor:
             self.closed_offers.popitem(last=False)
         self.disarm(ring_timer(oid))
         return closed
+
+    def cancel_ringing(self, call: Call, now: float) -> None:
+        """The caller's side ends a ringing offer (hang-up, overflow): cancel the leg, free the agent."""
+        assert call.offer_id is not None
+        offer = self.offers[call.offer_id]
+        self.emit(CancelOffer(offer.offer_id, call.call_id, offer.agent_id))
+        self.end_offer(offer.offer_id, "cancelled", now)
+        call.offer_id = None
+        agent = self.agents[offer.agent_id]
+        if agent.state is AgentState.RESERVED:
+            self.move_agent(agent, AgentState.READY, now)
+
+    def withdraw(self, agent: Agent, now: float) -> None:
+        """The agent's side ends a ringing offer (pause, logout, removal): the caller keeps their place.
+
+        Not a miss: no cool-down and no miss count. The caller moves on; the agent's move is the
+        caller's business.
+        """
+        assert agent.offer_id is not None
+        call = self.calls[self.offers[agent.offer_id].interaction_id]
+        self.emit(CancelOffer(agent.offer_id, call.call_id, agent.agent_id))
+        self.end_offer(agent.offer_id, "cancelled", now)
+        self.requeue(call, now)
+
+    def finish_wrapup(self, agent: Agent, now: float) -> None:
+        """Record the end of the agent's wrap-up on its interaction; the agent's move is the caller's."""
+        call = self.wrapping.pop(agent.agent_id)
+        record = call.wrapup_ended(now)
+        self.write(record)
+        self.emit(metrics.handled(call.queue.name, (record.talk_seconds or 0.0) + (record.wrapup_seconds or 0.0)))
+        self.disarm(wrapup_timer(agent.agent_id))
 
     # -- routing ----------------------------------------------------------------------------
     def decide(self, call: Call, winner: str | None, now: float) -> None:

@@ -12,10 +12,10 @@ The routing indexes are rebuilt from scratch, which is O(agents + calls) but con
 from __future__ import annotations
 
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, OverflowCall
+from acd.core.commands import OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.eligibility import level_at
-from acd.core.floor import Floor, wrapup_timer
+from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.routing import RoutingIndex
 from acd.core.states import AgentState, CallState
@@ -25,15 +25,10 @@ def _retire(floor: Floor, agent: Agent, now: float) -> None:
     if agent.state is AgentState.ON_CALL:
         agent.retiring = True
         return
-    if agent.state is AgentState.RESERVED and agent.offer_id is not None:
-        call = floor.calls[floor.offers[agent.offer_id].interaction_id]
-        floor.emit(CancelOffer(agent.offer_id, call.call_id, agent.agent_id))
-        floor.end_offer(agent.offer_id, "cancelled", now)
-        floor.requeue(call, now)
+    if agent.state is AgentState.RESERVED:
+        floor.withdraw(agent, now)
     elif agent.state is AgentState.WRAP_UP:
-        call = floor.wrapping.pop(agent.agent_id)
-        floor.write(call.wrapup_ended(now))
-        floor.disarm(wrapup_timer(agent.agent_id))
+        floor.finish_wrapup(agent, now)
     if agent.state is not AgentState.LOGGED_OUT:
         floor.move_agent(agent, AgentState.LOGGED_OUT, now, "removed")
 
@@ -84,12 +79,6 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
 def _drop(floor: Floor, call: Call, target: str, now: float, reason: str = "queue_removed") -> None:
     """Overflow a queued or ringing call during a reconfiguration."""
     if call.offer_id is not None:
-        offer = floor.offers[call.offer_id]
-        agent = floor.agents[offer.agent_id]
-        floor.emit(CancelOffer(offer.offer_id, call.call_id, agent.agent_id))
-        floor.end_offer(offer.offer_id, "cancelled", now)
-        call.offer_id = None
-        if agent.state is AgentState.RESERVED:
-            floor.move_agent(agent, AgentState.READY, now)
+        floor.cancel_ringing(call, now)
     floor.leave_queue(call, "overflowed", reason, now)
     floor.emit(OverflowCall(call.call_id, target, reason))

@@ -1,0 +1,58 @@
+"""What agents do of their own accord: log in and out, pause and resume, end wrap-up, and what
+their phones' presence says. Each function checks the agent and the transition before it changes
+anything, like every handler behind ``Acd.handle``.
+"""
+
+from __future__ import annotations
+
+from acd.core.agent import Agent
+from acd.core.errors import UnknownAgent
+from acd.core.events import AgentLoggedIn, AgentReachability, AgentResumed, WrapUpDone
+from acd.core.floor import Floor
+from acd.core.states import AgentInput, AgentState, agent_transition
+
+
+def agent_of(floor: Floor, agent_id: str) -> Agent:
+    """A configured agent, or ``UnknownAgent`` (also for one removed from the config)."""
+    if not floor.configured(agent_id):
+        raise UnknownAgent(agent_id)
+    return floor.agents[agent_id]
+
+
+def logged_in(floor: Floor, e: AgentLoggedIn, now: float) -> None:
+    agent = agent_of(floor, e.agent_id)
+    target = agent_transition(agent.agent_id, agent.state, AgentInput.LOG_IN, "AgentLoggedIn")
+    agent.misses = 0
+    floor.move_agent(agent, target, now)
+
+
+def resumed(floor: Floor, e: AgentResumed, now: float) -> None:
+    agent = agent_of(floor, e.agent_id)
+    target = agent_transition(agent.agent_id, agent.state, AgentInput.RESUME, "AgentResumed")
+    agent.misses = 0  # an auto-paused agent starts afresh
+    floor.move_agent(agent, target, now)
+
+
+def step_away(floor: Floor, agent_id: str, what: AgentInput, reason: str, now: float) -> None:
+    """Pause or log out; a ringing offer is withdrawn (the caller keeps their place), a wrap-up ends."""
+    agent = agent_of(floor, agent_id)
+    event = "AgentLoggedOut" if what is AgentInput.LOG_OUT else "AgentPaused"
+    target = agent_transition(agent.agent_id, agent.state, what, event)
+    if agent.state is AgentState.RESERVED:
+        floor.withdraw(agent, now)
+    elif agent.state is AgentState.WRAP_UP:
+        floor.finish_wrapup(agent, now)
+    floor.move_agent(agent, target, now, reason)
+
+
+def wrapup_done(floor: Floor, e: WrapUpDone, now: float) -> None:
+    agent = agent_of(floor, e.agent_id)
+    target = agent_transition(agent.agent_id, agent.state, AgentInput.WRAP_UP_DONE, "WrapUpDone")
+    floor.finish_wrapup(agent, now)
+    floor.move_agent(agent, target, now)
+
+
+def reachability(floor: Floor, e: AgentReachability, now: float) -> None:
+    """Presence changes no state; it only decides whether a READY agent may be offered calls."""
+    agent = agent_of(floor, e.agent_id)
+    floor.set_reachability(agent, e.reachable, e.busy_elsewhere)
