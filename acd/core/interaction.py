@@ -19,6 +19,16 @@ from acd.core.states import CallState
 CallKey = tuple[int, float, float, str]  # (-priority, SLA deadline, enqueue time, call id)
 
 
+def first_seq(now: float) -> int:
+    """The first ``seq`` of an interaction: the arrival time in ms, times 1,000.
+
+    A call keeps its id across an ACD restart (resync re-announces it), but the restarted core has
+    forgotten the old ``seq``. Starting from the clock keeps every later snapshot above every earlier
+    one (the outbox keeps the highest ``seq``), with room for 1,000 changes per millisecond.
+    """
+    return int(now * 1000) * 1000
+
+
 @dataclass(slots=True)
 class Call:
     call_id: str
@@ -46,7 +56,7 @@ class Call:
         priority = event.priority + (queue.vip_priority_boost if vip else 0)
         record = InteractionRecord(
             interaction_id=event.call_id,
-            seq=0,
+            seq=first_seq(now),
             queue=queue.name,
             priority=priority,  # the priority routing used, boost included
             caller=event.caller,
