@@ -1,0 +1,136 @@
+"""The ACD keeps its callers through failures: an AMI link cut mid-traffic, an Asterisk restart, and
+a kill -9 of the ACD itself with callers waiting. Real Asterisk, real SIP phones, real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from pathlib import Path
+
+from acd_process import AcdProcess, eventually
+from e2e_stack import PbxStack, enqueue_caller, run_script, user_event
+from tcp_cut import TcpCut
+
+from acd.ami.identity import call_id_for
+from acd.farm import AmiClient, AmiEvent, Farm
+
+
+def make_acd(stack: PbxStack, workdir: Path, ami_port: int | None = None) -> AcdProcess:
+    info = stack.pbx
+    return AcdProcess(workdir, {"ACD_AMI_SECRET": info.secret}, ami_port or info.port, info.user)
+
+
+async def answered_order(acd: AcdProcess, enqueues: list[AmiEvent], timeout: float) -> list[str]:  # noqa: ASYNC109
+    """Wait until every caller's interaction is answered; return their uniqueids in answer order."""
+    ids = [uuid.UUID(call_id_for(e["Uniqueid"])) for e in enqueues]
+
+    async def all_answered() -> list[str] | None:
+        rows = await acd.rows(
+            "SELECT uniqueid, outcome FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL "
+            "ORDER BY answered_at", ids,
+        )
+        return [r["uniqueid"] for r in rows] if len(rows) == len(ids) else None
+
+    return await eventually(all_answered, timeout, f"all {len(ids)} callers answered", every=0.5)
+
+
+async def test_ami_link_cut_mid_traffic_callers_still_answered_in_order(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    cut = TcpCut(pbx_stack.pbx.host, pbx_stack.pbx.port)
+    await cut.start()
+    acd = make_acd(pbx_stack, tmp_path, cut.port)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=3)
+        assert acd.post("/api/agents/agent1/login")[0] == 202
+        enqueues = []
+        for _ in range(4):
+            enqueues.append(await enqueue_caller(farm, pbx_ami, "200", patience=120))
+        first = enqueues[0]["Uniqueid"]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15)
+
+        cut.blackhole()  # half-open: no FIN, no RST; only the ping watchdog can tell
+        await eventually(lambda: not acd.get("/healthz")["ami_connected"], 10, "the watchdog to notice")
+        await asyncio.sleep(2)
+        cut.restore()
+        await eventually(lambda: acd.get("/healthz")["ami_connected"], 20, "the AMI link to come back")
+
+        cut.close_all()  # and a clean cut while callers still wait
+        await asyncio.sleep(0.5)
+        await eventually(lambda: acd.get("/healthz")["ami_connected"], 20, "the AMI link to come back again")
+
+        order = await answered_order(acd, enqueues, 90)
+        assert order == [e["Uniqueid"] for e in enqueues]
+        assert order[0] == first
+        assert cut.connections >= 3
+        await eventually(lambda: acd.agent_state("agent1") == "ready", 20, "agent1 free again")
+    finally:
+        acd.stop()
+        await cut.stop()
+
+
+async def test_acd_killed_with_callers_waiting_holds_them_and_answers_them_in_order_after_restart(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent2", "answer", delay=1, talk=2)
+        assert acd.post("/api/agents/agent2/login")[0] == 202
+        assert acd.post("/api/agents/agent2/pause", {"reason": "meeting"})[0] == 202
+        await eventually(lambda: acd.agent_state("agent2") == "paused", 10, "agent2 paused")
+        enqueues = [await enqueue_caller(farm, pbx_ami, "200", patience=120) for _ in range(3)]
+        mark = pbx_ami.mark()
+
+        acd.stop(signal.SIGKILL)
+        await asyncio.sleep(4)  # holding goes on without the ACD (the heartbeat limit is 15 s)
+        fallbacks = [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdFallback"]
+        assert fallbacks == []
+
+        acd.start()  # same data folder: same PostgreSQL, same journal
+        await eventually(lambda: acd.agent_state("agent2") == "paused", 10, "agent2's pause restored")
+        status = acd.get("/api/status")
+        assert status["queues"]["billing"]["waiting"] == 3
+        assert acd.post("/api/agents/agent2/resume")[0] == 202
+
+        order = await answered_order(acd, enqueues, 90)
+        assert order == [e["Uniqueid"] for e in enqueues]
+        rows = await acd.rows("SELECT id, count(*) AS n FROM interactions GROUP BY id HAVING count(*) > 1")
+        assert rows == []
+        all_rows = await acd.rows("SELECT uniqueid, outcome, agent_id FROM interactions ORDER BY arrived_at")
+        assert [(r["uniqueid"], r["agent_id"]) for r in all_rows] == [(e["Uniqueid"], "agent2") for e in enqueues]
+    finally:
+        acd.stop()
+
+
+async def test_asterisk_restart_acd_reconnects_and_agents_are_routable_again(
+    pbx_stack: PbxStack, tmp_path: Path
+) -> None:
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        assert acd.post("/api/agents/agent3/login")[0] == 202
+        await asyncio.to_thread(run_script, "stop", "pbx")
+        await eventually(lambda: not acd.get("/healthz")["ami_connected"], 10, "the ACD to see Asterisk go")
+        await asyncio.to_thread(run_script, "start", "all")
+        await eventually(lambda: acd.get("/healthz")["ami_connected"], 45, "the ACD to reconnect")
+
+        pbx = pbx_stack.pbx.client("pbx-after-restart")
+        await pbx.connect()
+        farm = Farm(pbx_stack.farm.host, pbx_stack.farm.port, pbx_stack.farm.user, pbx_stack.farm.secret)
+        await farm.connect()
+        try:
+            await farm.set_agent("agent3", "answer", delay=1, talk=2)
+            mark = pbx.mark()
+            enqueue = await enqueue_caller(farm, pbx, "200", patience=60)
+            answered = await pbx.wait_event(user_event("AcdAnswered", AcdAgent="agent3"), 30, mark)
+            assert answered["AcdOffer"]
+            assert enqueue["AcdQueue"] == "billing"
+        finally:
+            await farm.hangup_all()
+            await farm.close()
+            pbx.close()
+    finally:
+        acd.stop()
