@@ -30,7 +30,7 @@ from acd.metrics import Metrics
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
 from acd.records.outbox import Outbox
-from acd.records.presence import last_presence
+from acd.records.presence import take_over
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.settings import Settings
@@ -143,7 +143,7 @@ class Service:
         configured = {a.id for a in self.settings.routing.agents}
         try:
             await outbox.flush(timeout=5.0)
-            presence = await last_presence(url)
+            presence = await take_over(url, time.time())
         except Exception as exc:
             log.warning("agents start logged out: their last state could not be read (%s)", exc)
             return

@@ -37,11 +37,25 @@ class Presence:
         return [AgentLoggedIn(self.agent_id)]  # ready, reserved, on call or in wrap-up: logged in
 
 
-async def last_presence(url: str) -> list[Presence]:
+CLOSE_OPEN = text(
+    """
+    UPDATE agent_states SET ended_at = greatest(started_at, to_timestamp(:at))
+    WHERE ended_at IS NULL
+    """
+)
+
+
+async def take_over(url: str, at: float) -> list[Presence]:
+    """Read every agent's last state, then close the intervals the previous ACD left open at ``at``.
+
+    The restarted core opens fresh intervals for the agents it restores; without closing the old
+    ones, occupancy reports would count the time the ACD was down as time on a call.
+    """
     engine = create_async_engine(url, connect_args={"timeout": 10})
     try:
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
             rows = (await conn.execute(LAST_STATES)).all()
+            await conn.execute(CLOSE_OPEN, {"at": at})
     finally:
         await engine.dispose()
     return [Presence(r.agent_id, r.state, r.reason or "") for r in rows]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from record_samples import T0, state
+from record_samples import T0, state, uid
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.events import AgentLoggedIn, AgentPaused
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.outbox import Outbox
-from acd.records.presence import last_presence
+from acd.records.presence import take_over
 
 pytestmark = pytest.mark.pg
 
@@ -33,7 +34,14 @@ async def test_last_interval_of_each_agent_decides_login_and_pause(
     assert await box.flush(timeout=10)
     await box.stop()
 
-    presence = {p.agent_id: p for p in await last_presence(pg.url)}
+    presence = {p.agent_id: p for p in await take_over(pg.url, T0 + 60)}
     assert presence["a1"].events() == [AgentLoggedIn("a1"), AgentPaused("a1", "lunch")]
     assert presence["a2"].events() == [AgentLoggedIn("a2")]
     assert presence["a3"].events() == []
+
+    async with engine.connect() as conn:
+        open_rows = (await conn.execute(text("SELECT count(*) FROM agent_states WHERE ended_at IS NULL"))).scalar()
+        closed_at = (await conn.execute(text(
+            "SELECT extract(epoch FROM ended_at) FROM agent_states WHERE id = :id"), {"id": uid("a1-paused")})).scalar()
+    assert open_rows == 0
+    assert float(closed_at) == T0 + 60
