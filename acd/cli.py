@@ -65,6 +65,7 @@ DELEGATED = {
     "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
     "report": ("acd.records.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
     "mask-callers": ("acd.records.retention", "mask caller numbers older than N days"),
+    "customers": ("acd.records.customers_cli", "add or update a customer in the caller directory"),
 }
 
 

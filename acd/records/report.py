@@ -17,11 +17,9 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -29,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.kpis import QueueKpis
-from acd.records.embedded import DEFAULT_DATA_DIR, EmbeddedPostgres
+from acd.records.cli_database import add_database_arguments, database_url
 from acd.records.errors import RecordsError
 
 # Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis.
@@ -198,23 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--by", choices=("queue", "agent"), default="queue")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="embedded server, if no URL")
+    add_database_arguments(parser)
     args = parser.parse_args(argv)
     if args.end <= args.start:
         parser.error("--to must be after --from")
-    server: EmbeddedPostgres | None = None
     try:
-        url = args.database_url
-        if not url:
-            embedded = EmbeddedPostgres(args.data_dir)
-            server = None if embedded.is_running() else embedded  # stop it after only if we started it
-            url = embedded.start()
-        sys.stdout.write(asyncio.run(_report(url, args)))
+        with database_url(args) as url:
+            sys.stdout.write(asyncio.run(_report(url, args)))
     except (RecordsError, SQLAlchemyError, OSError) as exc:
         print(f"acd report: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if server is not None:
-            server.stop()
     return 0

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from acd.records.embedded import DEFAULT_DATA_DIR, EmbeddedPostgres
+from acd.records.cli_database import add_database_arguments, database_url
 from acd.records.errors import RecordsError
 
 KEEP = 2
@@ -65,26 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acd mask-callers", description=__doc__.splitlines()[0])
     parser.add_argument("--older-than-days", type=float, required=True)
     parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="embedded server, if no URL")
+    add_database_arguments(parser)
     args = parser.parse_args(argv)
     if args.older_than_days < 0:
         parser.error("--older-than-days must be >= 0")
     before = datetime.now(UTC) - timedelta(days=args.older_than_days)
-    server: EmbeddedPostgres | None = None
     try:
-        url = args.database_url
-        if not url:
-            embedded = EmbeddedPostgres(args.data_dir)
-            server = None if embedded.is_running() else embedded
-            url = embedded.start()
-        count = asyncio.run(_run(url, before, args.dry_run))
+        with database_url(args) as url:
+            count = asyncio.run(_run(url, before, args.dry_run))
     except (RecordsError, SQLAlchemyError, OSError) as exc:
         print(f"acd mask-callers: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if server is not None:
-            server.stop()
     verb = "would mask" if args.dry_run else "masked"
     print(f"{verb} {count} caller numbers of interactions before {before.isoformat(timespec='seconds')}")
     return 0

@@ -32,6 +32,10 @@ from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
 
 Progress = Callable[[float, float], None]  # (virtual seconds done, horizon)
+# (virtual now, event, the core's commands for it): every step, before the commands are carried out.
+# ``Recorded`` keeps only the latest snapshot of each record; a test that replays every snapshot the
+# core emitted (through the outbox, say) or counts ring attempts needs the full stream.
+Observer = Callable[[float, Event, list[Command]], None]
 
 
 @dataclass
@@ -61,13 +65,15 @@ def _draw_talk(rng: random.Random, talk: TalkTime) -> float:
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, progress: Progress | None = None) -> None:
+    def __init__(self, scenario: Scenario, progress: Progress | None = None,
+                 observer: Observer | None = None) -> None:
         self.scenario = scenario
         self.acd = Acd(scenario.routing_config())
         self.recorded = Recorded()
         self.now = 0.0
         self.events_handled = 0
         self._progress = progress
+        self._observer = observer
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0  # insertion order breaks ties between equal times: deterministic
         self._timers: dict[str, int] = {}  # key -> seq of the live schedule
@@ -90,7 +96,10 @@ class Simulation:
 
     def _deliver(self, event: Event) -> None:
         self.events_handled += 1
-        for command in self.acd.handle(event, self.now):
+        commands = self.acd.handle(event, self.now)
+        if self._observer is not None:
+            self._observer(self.now, event, commands)
+        for command in commands:
             self._carry_out(command)
 
     def run(self) -> Recorded:

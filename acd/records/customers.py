@@ -1,0 +1,176 @@
+"""Caller number → customer, for ``CallArrived.customer`` (the tier drives the VIP boost).
+
+The directory sits on the path from Asterisk to the routing core, so it must never hold a call up
+for long and never fail one: a customer is an enrichment, a call without one is still routed.
+``lookup`` therefore answers within ``timeout`` seconds, and on a timeout or any database error it
+answers None, counts the failure (``failures``) and logs at most once a minute (an outage must not
+flood the log at the call rate). Answers, found or not, are cached for ``cache_seconds``: the same
+caller often calls twice in a row, and a short cache keeps Postgres out of most lookups.
+
+A lookup that times out is not cancelled: cancelling SQLAlchemy half-way through a checkout or a
+query can strand a pooled connection. It goes on in the background (a late answer still fills the
+cache). At most ``max_in_flight`` queries run at once (a hung database keeps them all); beyond that,
+lookups answer None at once without touching the database until some finish. The default leaves
+room for a burst of arrivals (an AMI resync announces every waiting caller at once).
+
+Phone numbers are compared after ``normalise_number``: spaces, tabs and dashes removed, and one
+leading ``+`` removed, so ``+1 555-0100`` and ``15550100`` are the same caller. The ``customers``
+table holds numbers in that form (``upsert_customer`` writes them so); a stored ``+15550100`` written
+by another tool is found too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from acd.core.events import Customer
+from acd.records.errors import DatabaseUnavailable
+from acd.records.models import CUSTOMER_TIERS
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY_SECONDS = 60.0
+MAX_CACHED = 10_000
+
+_LOOKUP_SQL = text("""
+SELECT id::text, name, tier FROM customers
+WHERE phone_number IN (:number, '+' || :number)
+ORDER BY phone_number = :number DESC
+LIMIT 1
+""")
+
+_UPSERT_SQL = text("""
+INSERT INTO customers (phone_number, name, tier) VALUES (:number, :name, :tier)
+ON CONFLICT (phone_number) DO UPDATE SET name = excluded.name, tier = excluded.tier
+RETURNING id::text, xmax = 0 AS inserted
+""")
+
+
+def normalise_number(number: str) -> str:
+    """Spaces, tabs and dashes out, one leading '+' out: the form ``customers.phone_number`` holds."""
+    bare = number.replace(" ", "").replace("\t", "").replace("-", "")
+    return bare.removeprefix("+")
+
+
+class CustomerDirectory:
+    def __init__(
+        self,
+        database: AsyncEngine | str,
+        *,
+        timeout: float = 0.2,
+        cache_seconds: float = 60.0,
+        max_in_flight: int = 32,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._own_engine: AsyncEngine | None = None
+        if isinstance(database, str):
+            # A dead pooled connection is found by the ping, not by a failed lookup; a connect to a
+            # black-holed host gives up after a few seconds, so stragglers do not live for minutes.
+            database = self._own_engine = create_async_engine(
+                database, pool_pre_ping=True, pool_size=4, max_overflow=4,
+                connect_args={"timeout": 5.0, "command_timeout": 5.0})
+        self._engine = database
+        self._timeout = timeout
+        self._cache_seconds = cache_seconds
+        self._max_in_flight = max_in_flight
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Customer | None]] = {}
+        self._running: dict[str, asyncio.Task[Customer | None]] = {}
+        self._last_logged: float | None = None
+        self._unlogged = 0
+        self.failures = 0  # lookups answered None because the directory could not tell
+        self.queries = 0  # lookups that went to Postgres (the rest came from the cache)
+
+    async def lookup(self, number: str) -> Customer | None:
+        """The customer for a caller number, or None: unknown, withheld, or the database failed."""
+        key = normalise_number(number)
+        if not key:
+            return None
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1]
+        task = self._running.get(key)  # the same caller twice at once: one query
+        if task is None:
+            if len(self._running) >= self._max_in_flight:
+                self._failed(f"{len(self._running)} lookups still running")
+                return None
+            task = asyncio.create_task(self._query(key), name="customer-lookup")
+            self._running[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(task)
+        except TimeoutError:
+            self._failed(f"no answer within {self._timeout:.3f}s")
+        except Exception as exc:  # whatever it is, the call must still be routed
+            # The first line only: SQLAlchemy appends the statement's parameters, the caller's number.
+            first_line = next(iter(str(exc).splitlines()), "")
+            self._failed(f"{type(exc).__name__}: {first_line}")
+        return None
+
+    async def close(self) -> None:
+        """Give running lookups a moment, then stop them; dispose the engine if it is ours."""
+        running = list(self._running.values())
+        if running:
+            _, pending = await asyncio.wait(running, timeout=1.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._own_engine is not None:
+            await self._own_engine.dispose()
+
+    async def _query(self, key: str) -> Customer | None:
+        self.queries += 1
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_LOOKUP_SQL, {"number": key})).first()
+        return None if row is None else Customer(row[0], row[1], row[2])
+
+    def _finished(self, key: str, task: asyncio.Task[Customer | None]) -> None:
+        self._running.pop(key, None)
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here, so a straggler's error is never "never retrieved"
+        if exc is not None:
+            log.debug("customer lookup failed: %s", exc)
+            return
+        self._cache.pop(key, None)  # re-inserted at the end: the dict's order is the order of expiry
+        if len(self._cache) >= MAX_CACHED:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = (self._clock() + self._cache_seconds, task.result())
+
+    def _failed(self, reason: str) -> None:
+        self.failures += 1
+        self._unlogged += 1
+        now = self._clock()
+        if self._last_logged is None or now - self._last_logged >= LOG_EVERY_SECONDS:
+            log.warning("customer lookup failed (%s); %d failure(s) since the last warning; calls are "
+                        "routed without customer data", reason, self._unlogged)
+            self._last_logged = now
+            self._unlogged = 0
+
+
+async def upsert_customer(engine: AsyncEngine, number: str, name: str, tier: str) -> tuple[str, bool]:
+    """Add a customer, or update the name and tier of the one with this number. Returns (id, added).
+
+    Raises ValueError for a number that is empty once normalised or an unknown tier, and
+    DatabaseUnavailable when Postgres cannot be reached.
+    """
+    key = normalise_number(number)
+    if not key:
+        raise ValueError(f"{number!r} is not a phone number")
+    if tier not in CUSTOMER_TIERS:
+        raise ValueError(f"tier {tier!r} is not one of {', '.join(CUSTOMER_TIERS)}")
+    try:
+        async with engine.begin() as conn:
+            row: Any = (await conn.execute(_UPSERT_SQL, {"number": key, "name": name, "tier": tier})).one()
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnavailable(f"could not save customer {key}: {exc}") from exc
+    return str(row[0]), bool(row[1])
