@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -24,9 +25,11 @@ from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
 from acd.ami.translate import Translator
 from acd.core.acd import Acd
+from acd.core.events import CallArrived
 from acd.core.states import AgentState
 from acd.http.app import build_app
 from acd.metrics import Metrics
+from acd.records.customers import CustomerDirectory
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
 from acd.records.outbox import Outbox
@@ -59,6 +62,7 @@ class Service:
         self.embedded: EmbeddedPostgres | None = None
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
+        self.customers: CustomerDirectory | None = None
         self._stopping = asyncio.Event()
         self.failed = False
 
@@ -105,6 +109,8 @@ class Service:
             self.outbox = outbox = Outbox(Path(self.settings.database.journal_dir), url)
             await outbox.start()
             stack.push_async_callback(outbox.stop)
+            self.customers = CustomerDirectory(url)
+            stack.push_async_callback(self.customers.close)
             self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
             await self._restore_presence(outbox, url, runtime)
             runner = web.AppRunner(build_app(runtime, self.metrics, self.health), access_log=None)
@@ -178,6 +184,9 @@ class Service:
                 continue
             self.metrics.ami_events.inc()
             for event in self.translator.translate(item):
+                if isinstance(event, CallArrived) and event.caller and self.customers is not None:
+                    # bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it
+                    event = dataclasses.replace(event, customer=await self.customers.lookup(event.caller))
                 self.runtime.submit(event)
 
     async def _heartbeat(self) -> None:
