@@ -76,16 +76,16 @@ class Forecaster:
             if measured is None:
                 continue
             rate, aht = measured
-            staffed = _staffed(queue, config.agents, snapshot)
+            serving = staffed(queue, config.agents, snapshot)
             metrics.agents_required.labels(queue.name).set(
                 agents_required(rate, aht, queue.sla_threshold_seconds, queue.sla_target_ratio)
             )
             metrics.predicted_sl.labels(queue.name).set(
-                service_level(rate, aht, staffed, queue.sla_threshold_seconds)
+                service_level(rate, aht, serving, queue.sla_threshold_seconds)
             )
 
 
-def _staffed(queue: QueueConfig, agents: Iterable[AgentConfig], snapshot: Snapshot) -> int:
+def staffed(queue: QueueConfig, agents: Iterable[AgentConfig], snapshot: Snapshot) -> int:
     count = 0
     for agent in agents:
         view = snapshot.agents.get(agent.id)

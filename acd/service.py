@@ -24,6 +24,7 @@ from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
 from acd.ami.translate import Translator
+from acd.announce import Announcer
 from acd.core.acd import Acd
 from acd.core.events import CallArrived
 from acd.core.states import AgentState
@@ -39,6 +40,7 @@ from acd.runtime import Runtime
 from acd.settings import Settings
 
 log = logging.getLogger("acd")
+ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
 
 
 class StartupError(Exception):
@@ -129,6 +131,7 @@ class Service:
                 asyncio.create_task(self._pump(), name="acd-ami-pump"),
                 asyncio.create_task(self._heartbeat(), name="acd-heartbeat"),
                 asyncio.create_task(self._gauges(), name="acd-gauges"),
+                asyncio.create_task(self._announcements(runtime), name="acd-announcements"),
             ]
             self.link.start()
             await self._stopping.wait()
@@ -195,6 +198,13 @@ class Service:
                 with contextlib.suppress(Exception):
                     await self.control.heartbeat(int(time.time()))
             await asyncio.sleep(self.settings.ami.heartbeat_interval)
+
+    async def _announcements(self, runtime: Runtime) -> None:
+        announcer = Announcer(self.core, self.control, runtime.forecaster, runtime.channel_of)
+        while True:
+            await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
+            if self.link.connected:
+                await announcer.refresh(runtime.now())
 
     async def _gauges(self) -> None:
         assert self.runtime is not None and self.outbox is not None

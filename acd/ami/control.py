@@ -49,6 +49,11 @@ class CallControl:
         """Refresh the global ACD_HEARTBEAT that holding checks to know the ACD is alive."""
         await self._send({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(int(epoch))})
 
+    async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
+        """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""
+        await self._setvar(channel, "ACD_POSITION", str(position))
+        await self._setvar(channel, "ACD_EWT", "" if ewt_seconds is None else str(ewt_seconds))
+
     async def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang up a channel (cause 16: normal clearing)."""
         await self._send({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})

@@ -112,6 +112,21 @@ class Acd:
         agents = (floor.agents[a.id] for a in floor.config.agents)
         return take(now, floor.queues, floor.calls.values(), agents)
 
+    def positions(self) -> dict[str, tuple[str, int]]:
+        """Each waiting caller's queue and place in it (1 = next), in routing order.
+
+        For the holding announcements: a caller ringing an agent has no position.
+        """
+        by_queue: dict[str, list[Call]] = {}
+        for call in self._floor.calls.values():
+            if call.state is CallState.WAITING:
+                by_queue.setdefault(call.queue.name, []).append(call)
+        places: dict[str, tuple[str, int]] = {}
+        for name, calls in by_queue.items():
+            for place, call in enumerate(sorted(calls, key=lambda c: c.key), start=1):
+                places[call.call_id] = (name, place)
+        return places
+
     def explain(self, call_id: str) -> Explanation | None:
         decision = self._floor.decisions.last_for(call_id)
         return None if decision is None else explain(decision, self._floor.agents)

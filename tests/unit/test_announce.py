@@ -1,0 +1,59 @@
+"""Holding announcements: each waiting caller learns their place in routing order, and an estimate
+once an AHT has been measured; only changes are sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from acd.announce import Announcer, estimated_wait
+from acd.core.acd import Acd
+from acd.core.commands import MetricUpdate
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed, CallArrived
+from acd.forecast import Forecaster
+
+CONFIG = RoutingConfig(
+    queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3),)), AgentConfig("a2", "agent2", (("billing", 3),))),
+)
+
+
+@dataclass
+class Told:
+    sent: list[tuple[str, int, int | None]] = field(default_factory=list)
+
+    async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
+        self.sent.append((channel, position, ewt_seconds))
+
+
+def test_estimated_wait() -> None:
+    assert estimated_wait(3, 120.0, 2) == 180
+    assert estimated_wait(1, None, 2) is None
+    assert estimated_wait(1, 120.0, 0) is None
+
+
+async def test_positions_follow_priority_then_arrival_and_only_changes_are_sent() -> None:
+    core = Acd(CONFIG)
+    for agent in ("a1", "a2"):
+        core.handle(AgentLoggedIn(agent), 0.0)
+        core.handle(AgentPaused(agent, "meeting"), 0.0)  # logged in but paused: nobody is offered
+    core.handle(CallArrived("c1", "billing", 5, channel="ch1"), 10.0)
+    core.handle(CallArrived("c2", "billing", 5, channel="ch2"), 11.0)
+    core.handle(CallArrived("c3", "billing", 9, channel="ch3"), 12.0)
+    channels = {"c1": "ch1", "c2": "ch2", "c3": "ch3"}
+    told = Told()
+    forecaster = Forecaster()
+    announcer = Announcer(core, told, forecaster, channels.get)
+
+    assert await announcer.refresh(13.0) == 3
+    assert sorted(told.sent) == [("ch1", 2, None), ("ch2", 3, None), ("ch3", 1, None)]
+    assert await announcer.refresh(14.0) == 0  # nothing changed
+
+    forecaster.observe(MetricUpdate("acd_calls_offered_total", "inc", 1, (("queue", "billing"),)), 0.0)
+    forecaster.observe(MetricUpdate("acd_handle_seconds", "observe", 100.0, (("queue", "billing"),)), 1.0)
+    told.sent.clear()
+    assert await announcer.refresh(15.0) == 0  # both agents paused: nobody serves, still no estimate
+
+    core.handle(AgentResumed("a1"), 16.0)  # a1 takes the priority-9 caller; the others move up
+    await announcer.refresh(17.0)
+    assert sorted(told.sent) == [("ch1", 1, 100), ("ch2", 2, 200)]
