@@ -76,6 +76,7 @@ class Runtime:
         self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
+        self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
         self.forecaster = Forecaster()
         self._accepting = True
         self.handled = 0
@@ -136,8 +137,16 @@ class Runtime:
         self.handled += 1
         if isinstance(event, CallArrived):
             log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
-        for command in commands:
-            self._dispatch(command)
+        try:
+            for command in commands:
+                self._dispatch(command)
+        finally:
+            # Forget a closed call's channel only after all of the event's commands: the closing
+            # record can come before the call control that goes with it (an overflowed call's
+            # record comes before its OverflowCall).
+            for call_id in self._closed:
+                self._channels.pop(call_id, None)
+            self._closed.clear()
         return commands
 
     def _dispatch(self, command: Command) -> None:
@@ -182,8 +191,10 @@ class Runtime:
         if (
             isinstance(record, InteractionRecord)
             and record.ended_at is not None
-            and self._channels.pop(record.interaction_id, None) is not None
+            and record.interaction_id in self._channels
+            and record.interaction_id not in self._closed
         ):
+            self._closed[record.interaction_id] = None
             log.info(
                 "call %s: %s after %.1f s in %s%s",
                 record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,

@@ -7,11 +7,13 @@ AMI events of the PBX it controls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+
+from acd.records.embedded import EmbeddedPostgres
+from acd.records.errors import EmbeddedPostgresError
 
 T = TypeVar("T")
 
@@ -78,6 +83,22 @@ AGENTS = {
 }
 
 
+def grant_traverse(folder: Path) -> None:
+    """Give others traverse (o+x) on ``folder`` and its parents again, where it is missing.
+
+    As root, the embedded PostgreSQL runs as another user, and ``pg_ctl status``/``stop`` (run as that
+    user) must reach its data folder under the test's tmp dir. But every pytest session that starts
+    on this machine meanwhile resets ``/tmp/pytest-of-<user>`` to 0700; the ACD's shutdown and
+    ``EmbeddedPostgres.stop()`` then take the server for stopped already, and it is left running.
+    """
+    if os.geteuid() != 0:
+        return
+    for path in (folder, *folder.parents):
+        mode = path.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            path.chmod(mode | stat.S_IXOTH)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,9 +136,16 @@ class AcdProcess:
             except (OSError, urllib.error.URLError, ValueError):
                 pass
             time.sleep(0.2)
+        # Callers of start() only stop what started: do not leave an unhealthy ACD (and its
+        # embedded PostgreSQL) running behind a failed setup.
+        with contextlib.suppress(RuntimeError):
+            self.stop()
+        with contextlib.suppress(EmbeddedPostgresError):
+            EmbeddedPostgres(self.workdir / "pg").stop()  # in case the ACD had to be killed
         raise RuntimeError(f"acd did not become healthy in {timeout} s:\n{self.tail()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        grant_traverse(self.workdir)  # so that the ACD (and the fixture after it) can stop PostgreSQL
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(sig)
