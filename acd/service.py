@@ -174,6 +174,8 @@ class Service:
         async for item in self.link.events():
             if isinstance(item, LinkUp):
                 self.metrics.ami_connected.set(1)
+                with contextlib.suppress(Exception):  # at once: holding may be close to its limit
+                    await self.control.heartbeat(int(time.time()))
                 try:
                     picture = await resync(self.link)
                 except Exception as exc:  # a failed resync is retried on the next connect

@@ -164,6 +164,13 @@ class AcdProcess:
         with urllib.request.urlopen(self.base + path, timeout=3) as response:
             return json.loads(response.read())
 
+    def health(self) -> dict[str, Any]:
+        """/healthz answers 503 while the AMI link is down; its body says why either way."""
+        try:
+            return dict(self.get("/healthz"))
+        except urllib.error.HTTPError as exc:
+            return dict(json.loads(exc.read()))
+
     def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         data = json.dumps(body or {}).encode()
         request = urllib.request.Request(self.base + path, data=data, method="POST",

@@ -41,7 +41,7 @@ async def test_ami_link_cut_mid_traffic_callers_still_answered_in_order(
     cut = TcpCut(pbx_stack.pbx.host, pbx_stack.pbx.port)
     await cut.start()
     acd = make_acd(pbx_stack, tmp_path, cut.port)
-    acd.start()
+    await asyncio.to_thread(acd.start)  # the relay runs on this event loop: never block it
     try:
         await farm.set_agent("agent1", "answer", delay=1, talk=3)
         assert acd.post("/api/agents/agent1/login")[0] == 202
@@ -52,14 +52,14 @@ async def test_ami_link_cut_mid_traffic_callers_still_answered_in_order(
         await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15)
 
         cut.blackhole()  # half-open: no FIN, no RST; only the ping watchdog can tell
-        await eventually(lambda: not acd.get("/healthz")["ami_connected"], 10, "the watchdog to notice")
+        await eventually(lambda: not acd.health()["ami_connected"], 10, "the watchdog to notice")
         await asyncio.sleep(2)
         cut.restore()
-        await eventually(lambda: acd.get("/healthz")["ami_connected"], 20, "the AMI link to come back")
+        await eventually(lambda: acd.health()["ami_connected"], 20, "the AMI link to come back")
 
         cut.close_all()  # and a clean cut while callers still wait
         await asyncio.sleep(0.5)
-        await eventually(lambda: acd.get("/healthz")["ami_connected"], 20, "the AMI link to come back again")
+        await eventually(lambda: acd.health()["ami_connected"], 20, "the AMI link to come back again")
 
         order = await answered_order(acd, enqueues, 90)
         assert order == [e["Uniqueid"] for e in enqueues]
@@ -67,7 +67,7 @@ async def test_ami_link_cut_mid_traffic_callers_still_answered_in_order(
         assert cut.connections >= 3
         await eventually(lambda: acd.agent_state("agent1") == "ready", 20, "agent1 free again")
     finally:
-        acd.stop()
+        await asyncio.to_thread(acd.stop)
         await cut.stop()
 
 
@@ -112,10 +112,12 @@ async def test_asterisk_restart_acd_reconnects_and_agents_are_routable_again(
     acd.start()
     try:
         assert acd.post("/api/agents/agent3/login")[0] == 202
-        await asyncio.to_thread(run_script, "stop", "pbx")
-        await eventually(lambda: not acd.get("/healthz")["ami_connected"], 10, "the ACD to see Asterisk go")
-        await asyncio.to_thread(run_script, "start", "all")
-        await eventually(lambda: acd.get("/healthz")["ami_connected"], 45, "the ACD to reconnect")
+        try:
+            await asyncio.to_thread(run_script, "stop", "pbx")
+            await eventually(lambda: not acd.health()["ami_connected"], 10, "the ACD to see Asterisk go")
+        finally:
+            await asyncio.to_thread(run_script, "start", "all")  # later tests need the PBX back, whatever happened
+        await eventually(lambda: acd.health()["ami_connected"], 45, "the ACD to reconnect")
 
         pbx = pbx_stack.pbx.client("pbx-after-restart")
         await pbx.connect()
