@@ -14,10 +14,12 @@ import logging
 import signal
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.ami.control import CallControl
 from acd.ami.link import AmiLink, LinkDown, LinkUp
@@ -35,11 +37,13 @@ from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
 from acd.records.outbox import Outbox
 from acd.records.presence import take_over
+from acd.records.retention import mask_callers
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.settings import Settings
 
 log = logging.getLogger("acd")
+RETENTION_EVERY_SECONDS = 86400.0
 ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
 
 
@@ -132,6 +136,7 @@ class Service:
                 asyncio.create_task(self._heartbeat(), name="acd-heartbeat"),
                 asyncio.create_task(self._gauges(), name="acd-gauges"),
                 asyncio.create_task(self._announcements(runtime), name="acd-announcements"),
+                asyncio.create_task(self._retention(url), name="acd-retention"),
             ]
             self.link.start()
             await self._stopping.wait()
@@ -207,6 +212,22 @@ class Service:
             await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
             if self.link.connected:
                 await announcer.refresh(runtime.now())
+
+    async def _retention(self, url: str) -> None:
+        """Mask caller numbers older than ``database.caller_retention_days``, at start and then daily."""
+        days = self.settings.database.caller_retention_days
+        if days <= 0:
+            return
+        while True:
+            engine = create_async_engine(url, connect_args={"timeout": 10})
+            try:
+                masked = await mask_callers(engine, datetime.now(UTC) - timedelta(days=days))
+                log.info("retention: masked the caller number of %d interaction(s) older than %d days", masked, days)
+            except Exception as exc:  # PostgreSQL may be away; the next day tries again
+                log.warning("retention: masking failed: %s", exc)
+            finally:
+                await engine.dispose()
+            await asyncio.sleep(RETENTION_EVERY_SECONDS)
 
     async def _gauges(self) -> None:
         assert self.runtime is not None and self.outbox is not None

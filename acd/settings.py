@@ -64,6 +64,7 @@ class DatabaseSettings:
     url: str | None = field(default=None, repr=False)  # None: start an embedded PostgreSQL
     data_dir: str = "var/pg"
     journal_dir: str = "var/journal"
+    caller_retention_days: int = 0  # 0: keep caller numbers; N: the service masks older ones daily
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +246,12 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     )
 
     db_t = r.table(data, "database", "database")
-    r.unknown(db_t, {"data_dir", "journal_dir"}, "database")
+    r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days"}, "database")
     database = DatabaseSettings(
         url=env.get("DATABASE_URL") or None,
         data_dir=r.string(db_t, "data_dir", "database", "var/pg"),
         journal_dir=r.string(db_t, "journal_dir", "database", "var/journal"),
+        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 0, low=0),
     )
 
     rt = r.table(data, "routing", "routing")
