@@ -176,7 +176,7 @@ async def test_a_later_higher_priority_caller_is_answered_first(live_acd: AcdPro
     mark = pbx_ami.mark()
     # every billing agent is logged out (a fresh ACD): both callers wait
     normal = await enqueue_caller(farm, pbx_ami, "200")
-    await asyncio.sleep(1.2)  # a clearly later arrival (AcdEnqueued has whole seconds)
+    await asyncio.sleep(1.2)  # a clearly later arrival
     premium = await enqueue_caller(farm, pbx_ami, "201")
     assert (normal["AcdPriority"], premium["AcdPriority"]) == ("5", "9")
     await eventually(lambda: status(acd)["queues"]["billing"]["waiting"] == 2, 10, "both callers queued")
@@ -317,7 +317,7 @@ async def test_a_queue_without_agents_overflows_to_voicemail_after_max_wait(live
     overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", Channel=caller["Channel"]), 15, mark)
     waited = time.monotonic() - queued
     assert overflowed["AcdTarget"] == "voicemail"
-    assert 6.0 <= waited <= 10.5, waited  # max_wait 8 s, counted from AcdEnqueued (whole seconds)
+    assert 6.0 <= waited <= 10.5, waited  # max_wait 8 s, counted from AcdEnqueued
     assert ringings(pbx_ami, mark) == []
     assert not [e for e in pbx_ami.events(mark) if user_event("AcdFallback")(e)]
 

@@ -42,7 +42,7 @@ async def test_trunk_call_raises_acd_enqueue(pbx_ami: AmiClient, farm: Farm) -> 
         event = await enqueue_caller(farm, pbx_ami, "200")
     assert event["AcdQueue"] == "billing"
     assert event["AcdPriority"] == "5"
-    assert before - 1 <= int(event["AcdEnqueued"]) <= time.time() + 1
+    assert before - 1 <= float(event["AcdEnqueued"]) <= time.time() + 1
     assert event["Channel"].startswith("PJSIP/trunk-")
     assert event["Uniqueid"] and event["Linkedid"]
 
