@@ -89,6 +89,7 @@ class QueueKpis:
     abandonment_rate: float | None
     max_wait: float | None
     handle_breach_rate: float | None
+    wait_breaches: int = 0
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -100,12 +101,14 @@ def queue_kpis(
     *,
     short_abandon_seconds: float,
     max_handle_seconds: float | None = None,
+    max_wait_seconds: float | None = None,
 ) -> QueueKpis:
     """All queue KPIs of docs/kpis.md in one pass over the latest interaction snapshots."""
     offered = answered = met = abandoned = short = overflowed = failed = handled = breaches = 0
     wait_answered = 0.0
     handle_total = 0.0
     max_wait: float | None = None
+    wait_breaches = 0
     for record in interactions:
         if not is_offered(record):
             continue
@@ -113,6 +116,8 @@ def queue_kpis(
         wait = record.wait_seconds
         if wait is not None and (max_wait is None or wait > max_wait):
             max_wait = wait
+        if wait is not None and max_wait_seconds is not None and wait >= max_wait_seconds:
+            wait_breaches += 1
         if is_answered(record):
             answered += 1
             assert wait is not None  # an answered record always carries its wait
@@ -150,6 +155,7 @@ def queue_kpis(
         abandonment_rate=_ratio(abandoned - short, base),
         max_wait=max_wait,
         handle_breach_rate=_ratio(breaches, handled) if max_handle_seconds is not None else None,
+        wait_breaches=wait_breaches,
     )
 
 

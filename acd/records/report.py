@@ -34,7 +34,7 @@ from acd.records.errors import RecordsError
 _QUEUE_SQL = text("""
 WITH calls AS (
     SELECT i.queue, i.outcome, i.wait_seconds AS wait, i.talk_seconds + i.wrapup_seconds AS handle,
-           q.max_handle_seconds,
+           q.max_handle_seconds, q.max_wait_seconds,
            (i.answered_at IS NOT NULL OR i.outcome IS NOT NULL) AS offered,
            i.answered_at IS NOT NULL AS answered,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AS abandoned,
@@ -55,7 +55,8 @@ SELECT queue,
        count(*) FILTER (WHERE answered AND handle IS NOT NULL) AS handled,
        sum(handle) FILTER (WHERE answered AND handle IS NOT NULL) AS handle_total,
        count(*) FILTER (WHERE answered AND handle > max_handle_seconds) AS handle_breaches,
-       max(wait) FILTER (WHERE offered) AS max_wait
+       max(wait) FILTER (WHERE offered) AS max_wait,
+       count(*) FILTER (WHERE offered AND wait >= max_wait_seconds) AS wait_breaches
 FROM calls GROUP BY queue ORDER BY queue
 """)
 
@@ -123,6 +124,7 @@ async def queue_report(engine: AsyncEngine, start: datetime, end: datetime,
             abandonment_rate=_ratio(r["abandoned"] - r["short_abandoned"], base),
             max_wait=r["max_wait"],
             handle_breach_rate=_ratio(r["handle_breaches"], r["handled"]),
+            wait_breaches=r["wait_breaches"],
         )
     return report
 

@@ -50,6 +50,7 @@ def build_report(scenario: Scenario, recorded: Recorded, events_handled: int) ->
             by_queue[q.name],
             short_abandon_seconds=scenario.policy.short_abandon_seconds,
             max_handle_seconds=q.max_handle_seconds,
+            max_wait_seconds=q.max_wait_seconds,
         )
         for q in scenario.queues
     }

@@ -151,6 +151,7 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     assert billing.overflowed > 0 and support.overflowed > 0
     assert billing.short_abandoned > 0 and support.abandoned > support.short_abandoned
     assert billing.handle_breaches > 0
+    assert billing.wait_breaches >= billing.overflowed > 0  # every max-wait overflow is a wait breach
     results = {r.result for r in latest.values() if isinstance(r, OfferRecord)}
     assert {"answered", "unanswered", "rejected", "cancelled"} <= results
     assert any(isinstance(r, AgentStateRecord) and r.state == "paused" for r in latest.values())
