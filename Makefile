@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PBX := deploy/asterisk/pbx.sh
 
-.PHONY: all install asterisk run test test-unit lint bench clean
+.PHONY: all install asterisk prometheus run test test-unit lint bench clean
 
 all: lint test
 
@@ -28,9 +28,14 @@ asterisk:
 run: install asterisk
 	bash deploy/local/run.sh
 
-# Every test: unit, simulation, PostgreSQL and the real-Asterisk end-to-end tests.
+# Debian's Prometheus, for the test that scrapes the ACD and loads deploy/prometheus/alerts.yml.
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+# Every test: unit, simulation, PostgreSQL, Prometheus and the real-Asterisk end-to-end tests.
 # pytest's exit code 5 (no test collected) is a failure here.
-test: install asterisk
+test: install asterisk prometheus
 	$(PY) -m pytest -ra tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing" >&2; exit 1; fi; exit $$rc
 
