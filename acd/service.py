@@ -44,6 +44,7 @@ from acd.settings import Settings
 
 log = logging.getLogger("acd")
 RETENTION_EVERY_SECONDS = 86400.0
+CUSTOMER_RELOAD_SECONDS = 30.0  # within the directory's 60 s cache: the in-memory copy never expires
 ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
 
 
@@ -115,8 +116,9 @@ class Service:
             self.outbox = outbox = Outbox(Path(self.settings.database.journal_dir), url)
             await outbox.start()
             stack.push_async_callback(outbox.stop)
-            self.customers = CustomerDirectory(url)
-            stack.push_async_callback(self.customers.close)
+            self.customers = customers = CustomerDirectory(url)
+            stack.push_async_callback(customers.close)
+            await customers.refresh()
             self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
             await self._restore_presence(outbox, url, runtime)
             runner = web.AppRunner(build_app(runtime, self.metrics, self.health), access_log=None)
@@ -137,6 +139,7 @@ class Service:
                 asyncio.create_task(self._gauges(), name="acd-gauges"),
                 asyncio.create_task(self._announcements(runtime), name="acd-announcements"),
                 asyncio.create_task(self._retention(url), name="acd-retention"),
+                asyncio.create_task(self._customer_reload(customers), name="acd-customers"),
             ]
             self.link.start()
             await self._stopping.wait()
@@ -212,6 +215,12 @@ class Service:
             await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
             if self.link.connected:
                 await announcer.refresh(runtime.now())
+
+    async def _customer_reload(self, customers: CustomerDirectory) -> None:
+        """Keep the in-memory customer table fresh, so lookups stay off the database on the call path."""
+        while True:
+            await asyncio.sleep(CUSTOMER_RELOAD_SECONDS)
+            await customers.refresh()
 
     async def _retention(self, url: str) -> None:
         """Mask caller numbers older than ``database.caller_retention_days``, at start and then daily."""

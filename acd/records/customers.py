@@ -13,6 +13,11 @@ cache). At most ``max_in_flight`` queries run at once (a hung database keeps the
 lookups answer None at once without touching the database until some finish. The default leaves
 room for a burst of arrivals (an AMI resync announces every waiting caller at once).
 
+Most contact centers know at most some hundred thousand customers: ``refresh`` then holds the whole
+table in memory (reloaded every ``cache_seconds`` by the service), and a lookup is a dictionary read
+that never touches the database on the path of a call. A larger table, or a refresh that failed for
+longer than ``cache_seconds``, falls back to the per-call queries above.
+
 Phone numbers are compared after ``normalise_number``: spaces, tabs and dashes removed, and one
 leading ``+`` removed, so ``+1 555-0100`` and ``15550100`` are the same caller. The ``customers``
 table holds numbers in that form (``upsert_customer`` writes them so); a stored ``+15550100`` written
@@ -46,6 +51,8 @@ WHERE phone_number IN (:number, '+' || :number)
 ORDER BY phone_number = :number DESC
 LIMIT 1
 """)
+
+_ALL_SQL = text("SELECT phone_number, id::text, name, tier FROM customers ORDER BY phone_number LIMIT :limit")
 
 _UPSERT_SQL = text("""
 INSERT INTO customers (phone_number, name, tier) VALUES (:number, :name, :tier)
@@ -86,6 +93,8 @@ class CustomerDirectory:
         self._running: dict[str, asyncio.Task[Customer | None]] = {}
         self._last_logged: float | None = None
         self._unlogged = 0
+        self._everyone: dict[str, Customer] | None = None  # the whole table, when it is small enough
+        self._everyone_until = 0.0
         self.failures = 0  # lookups answered None because the directory could not tell
         self.queries = 0  # lookups that went to Postgres (the rest came from the cache)
 
@@ -94,6 +103,8 @@ class CustomerDirectory:
         key = normalise_number(number)
         if not key:
             return None
+        if self._everyone is not None and self._everyone_until > self._clock():
+            return self._everyone.get(key)
         cached = self._cache.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
@@ -115,6 +126,28 @@ class CustomerDirectory:
             first_line = next(iter(str(exc).splitlines()), "")
             self._failed(f"{type(exc).__name__}: {first_line}")
         return None
+
+    async def refresh(self, limit: int = 200_000) -> bool:
+        """Hold the whole customer table in memory if it has at most ``limit`` rows; True if it does.
+
+        Raises nothing: a failed refresh keeps the previous copy until it expires.
+        """
+        try:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(_ALL_SQL, {"limit": limit + 1})).all()
+        except Exception as exc:
+            log.warning("customer table not reloaded: %s", next(iter(str(exc).splitlines()), ""))
+            return False
+        if len(rows) > limit:
+            self._everyone = None
+            return False
+        everyone = {normalise_number(r[0]): Customer(r[1], r[2], r[3]) for r in rows}
+        for r in rows:  # an exact (normalised) match wins over a '+'-prefixed copy of the same number
+            if not r[0].startswith("+"):
+                everyone[r[0]] = Customer(r[1], r[2], r[3])
+        self._everyone = everyone
+        self._everyone_until = self._clock() + self._cache_seconds
+        return True
 
     async def close(self) -> None:
         """Give running lookups a moment, then stop them; dispose the engine if it is ours."""

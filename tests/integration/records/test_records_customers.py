@@ -267,3 +267,33 @@ async def test_a_disposition_lands_on_the_interaction_and_in_the_customers_histo
 
 def pg_url(engine: AsyncEngine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+async def test_a_small_customer_table_is_held_in_memory_and_lookups_skip_the_database(engine: AsyncEngine) -> None:
+    ada, _ = await upsert_customer(engine, "+1 555-0100", "Ada", "vip")
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO customers (phone_number, name) VALUES ('+15550200', 'Bob')"))
+    clock = [0.0]
+    directory = CustomerDirectory(engine, cache_seconds=60.0, clock=lambda: clock[0])
+    try:
+        assert await directory.refresh(limit=10)
+        assert await directory.lookup("+1-555-0100") == Customer(ada, "Ada", "vip")
+        bob = await directory.lookup("15550200")
+        assert bob is not None and bob.name == "Bob"
+        assert await directory.lookup("15550300") is None
+        assert directory.queries == 0  # every answer, found or not, came from memory
+
+        cy, _ = await upsert_customer(engine, "15550300", "Cy", "standard")
+        assert await directory.lookup("15550300") is None  # until the next reload
+        assert await directory.refresh(limit=10)
+        assert await directory.lookup("15550300") == Customer(cy, "Cy", "standard")
+
+        clock[0] = 61.0  # the copy expired (reloads failed): back to queries, still correct
+        assert await directory.lookup("15550100") == Customer(ada, "Ada", "vip")
+        assert directory.queries == 1
+
+        assert not await directory.refresh(limit=2)  # too many to hold: per-call queries only
+        assert await directory.lookup("15550300") == Customer(cy, "Cy", "standard")
+        assert directory.queries == 2
+    finally:
+        await directory.close()
