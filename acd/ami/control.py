@@ -10,6 +10,7 @@ retried Redirect could move a caller the core has since re-routed.
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from acd.ami.resync import ActionPort
@@ -30,12 +31,21 @@ class CallControl:
     async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
         """Offer the caller on ``channel`` to ``endpoint``: two Setvars, then the Redirect.
 
-        Strictly sequential: the dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment the
-        Redirect lands, so they must be set first. Dial takes whole seconds; round up.
+        The dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment the Redirect lands, so they must
+        be set first. The three actions are pipelined: written back to back, in that order, on the
+        one link, and Asterisk runs one manager session's actions in the order it reads them. So the
+        order holds while the caller waits one round trip instead of three (an agent's phone rings
+        about a millisecond sooner). Dial takes whole seconds; round up.
         """
-        await self._setvar(channel, "ACD_OFFER", offer_id)
-        await self._setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout))))
-        await self._redirect(channel, CONNECT_CONTEXT, endpoint)
+        steps = await asyncio.gather(
+            self._setvar(channel, "ACD_OFFER", offer_id),
+            self._setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
+            self._redirect(channel, CONNECT_CONTEXT, endpoint),
+            return_exceptions=True,
+        )
+        for step in steps:
+            if isinstance(step, BaseException):
+                raise step
 
     async def cancel(self, channel: str) -> None:
         """Stop ringing: send the caller back to holding (Dial ends with CANCEL)."""
