@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiTimeout
 from acd.ami.wire import ActionValue, FrameDecoder, Message, encode_action
@@ -67,8 +68,8 @@ class AmiSession(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a stream transport (uvloop's does not subclass asyncio.Transport, but has its methods)
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         decoder = self._decoder
