@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import uvloop
 from aiohttp import web
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -251,9 +250,7 @@ class Service:
 def serve(settings: Settings) -> int:
     service = Service(settings)
     try:
-        # uvloop: each event-loop hop on the path AMI event -> core -> AMI action costs less (the
-        # ring of an idle agent is about a millisecond sooner; see bench/bench_vs_app_queue.py).
-        uvloop.run(service.run())
+        asyncio.run(service.run())
     except StartupError as exc:
         log.critical("%s", exc)
         return 1

@@ -138,6 +138,7 @@ AGENT_CHANNEL = re.compile(r"^PJSIP/(agent[0-9]+)-")
 AGENT_NAME = re.compile(r"^agent[0-9]+$")
 ACTIVE_CHANNELS = re.compile(r"^([0-9]+) active channels?$", re.MULTILINE)
 INF = math.inf
+OURS = ".acd-bench"  # marker file in the root copy and the state dir: only such folders are ever deleted
 
 
 def log(message: str) -> None:
@@ -199,10 +200,10 @@ def netns_pids(name: str) -> list[int]:
 def stop_stack(paths: Paths) -> None:
     """Stop everything this benchmark may have left: ACD's PostgreSQL, both Asterisks, the namespace."""
     pg = paths.state / "acd" / "pg"
-    if (pg / "pgdata" / "postmaster.pid").exists():
+    if ours(paths.state) and (pg / "pgdata" / "postmaster.pid").exists():
         with contextlib.suppress(EmbeddedPostgresError, OSError):
             EmbeddedPostgres(pg).stop()
-    if (paths.root / "etc" / "asterisk").is_dir():
+    if ours(paths.root) and (paths.root / "etc" / "asterisk").is_dir():
         try:
             pbx_sh(paths if paths.netns and netns_exists(paths.netns) else Paths(paths.root, paths.state, None),
                    "stop", "all", within=120)
@@ -230,24 +231,38 @@ def mounted_under(path: Path) -> list[str]:
     return [p for p in points if p == prefix or p.startswith(prefix + "/")]
 
 
+def ours(folder: Path) -> bool:
+    """A folder this benchmark made (and may delete): it holds the OURS marker."""
+    return (folder / OURS).is_file()
+
+
+def remove(folder: Path) -> None:
+    if folder.exists():
+        if not ours(folder):
+            raise RuntimeError(f"{folder} exists and was not made by this benchmark (no {OURS} in it): not deleting")
+        shutil.rmtree(folder)
+
+
 def prepare_root(paths: Paths, source: Path) -> None:
     """The bench root: a copy of the cached root (mtimes kept), reused only if it is a copy of the same build."""
     marker = source / ".acd-root-built"
     mine = paths.root / ".acd-root-built"
-    if paths.root.exists() and marker.exists() and mine.exists() and mine.read_text() == marker.read_text():
+    if ours(paths.root) and marker.exists() and mine.exists() and mine.read_text() == marker.read_text():
         log(f"reusing the root copy {paths.root}")
         return
     if paths.root.exists():
         log(f"removing an old root copy {paths.root}")
-        shutil.rmtree(paths.root)
+        remove(paths.root)
     if not marker.exists():
         log(f"no built root at {source}: pbx.sh build will debootstrap into {paths.root} (a few minutes)")
+        paths.root.mkdir(parents=True)
+        (paths.root / OURS).touch()
         return
     began = time.monotonic()
     tmp = paths.root.with_name(paths.root.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    remove(tmp)
     subprocess.run(["cp", "-a", str(source), str(tmp)], check=True, timeout=300)
+    (tmp / OURS).touch()
     for db in ("var/lib/asterisk/astdb.sqlite3", "var/lib/asterisk-farm/astdb.sqlite3"):
         (tmp / db).unlink(missing_ok=True)  # the running stack's contacts and state: not ours
     tmp.rename(paths.root)
@@ -273,15 +288,20 @@ def run_isolated(args: argparse.Namespace) -> int:
         except BlockingIOError:
             print(f"another run of this benchmark holds {lock.name}", file=sys.stderr)
             return 1
+        for folder in (root, state):
+            if folder.exists() and not ours(folder):
+                print(f"{folder} exists and was not made by this benchmark (no {OURS} in it): choose "
+                      "another --root / --state-dir", file=sys.stderr)
+                return 2
         began = time.monotonic()
         inner: subprocess.Popen[bytes] | None = None
         try:
             if paths.netns and netns_exists(paths.netns):
                 log(f"a namespace {paths.netns} is left from an earlier run: cleaning it up")
             stop_stack(paths)  # leftovers of a crashed earlier run (we hold the lock: nobody else's)
-            if state.exists():
-                shutil.rmtree(state)
+            remove(state)
             state.mkdir(parents=True)
+            (state / OURS).touch()
             prepare_root(paths, source)
             if paths.netns:
                 subprocess.run(["ip", "netns", "add", paths.netns], check=True, timeout=10)
@@ -316,10 +336,10 @@ def run_isolated(args: argparse.Namespace) -> int:
             if not args.keep:
                 if mounted_under(root):
                     log(f"cleanup: something is mounted under {root}; leaving it")
-                elif root.exists():
-                    shutil.rmtree(root)
-                if state.exists():
-                    shutil.rmtree(state)
+                elif ours(root):
+                    remove(root)
+                if ours(state):
+                    remove(state)
             left = f", kept {root} and {state}" if args.keep else ""
             log(f"cleaned up{left} (run took {time.monotonic() - began:.0f} s)")
 
@@ -999,6 +1019,7 @@ def run_inside(args: argparse.Namespace) -> int:
     try:
         log("pbx.sh build / install (bench root)")
         pbx_sh(paths, "build", within=900)
+        (paths.root / OURS).touch()  # a debootstrap (no root to copy) replaced the folder
         pbx_sh(paths, "install")
         listener_secret = install_bench_config(paths.root, breakdown=not args.no_breakdown)
         log("pbx.sh start all (waits for the farm's agents to register, up to ~10 s)")
