@@ -295,6 +295,11 @@ def run_isolated(args: argparse.Namespace) -> int:
                 return 2
         began = time.monotonic()
         inner: subprocess.Popen[bytes] | None = None
+
+        def terminated(_signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt  # SIGTERM (a CI timeout, kill): clean up as for Ctrl-C
+
+        signal.signal(signal.SIGTERM, terminated)
         try:
             if paths.netns and netns_exists(paths.netns):
                 log(f"a namespace {paths.netns} is left from an earlier run: cleaning it up")
