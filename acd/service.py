@@ -74,9 +74,11 @@ class Service:
         self.failed = False
 
     def _agent_engaged(self, agent_id: str) -> bool:
-        """Whether the core has a call on this agent (so a busy phone is ours, not a direct call)."""
-        view = self.core.snapshot(time.time()).agents.get(agent_id)
-        return view is not None and view.state in (AgentState.RESERVED, AgentState.ON_CALL)
+        """Whether the core has a call on this agent (so a busy phone is ours, not a direct call).
+
+        Called for every device-state event: one lookup, not a snapshot of every agent.
+        """
+        return self.core.agent_state(agent_id) in (AgentState.RESERVED, AgentState.ON_CALL)
 
     def health(self) -> Mapping[str, Any]:
         backlog = self.outbox.backlog if self.outbox else None

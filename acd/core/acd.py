@@ -112,6 +112,11 @@ class Acd:
         agents = (floor.agents[a.id] for a in floor.config.agents)
         return take(now, floor.queues, floor.calls.values(), agents)
 
+    def agent_state(self, agent_id: str) -> AgentState | None:
+        """One agent's state (None for an unknown agent), without building a whole snapshot."""
+        agent = self._floor.agents.get(agent_id)
+        return None if agent is None else agent.state
+
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.
 
