@@ -71,6 +71,10 @@ class Metrics:
         )
         self.ami_events = Counter("acd_ami_events", "AMI events received", registry=r)
         self.ami_malformed = Counter("acd_ami_malformed", "AMI messages logged and dropped", ["reason"], registry=r)
+        self.redirects_lost = Counter(
+            "acd_ami_redirects_lost", "Redirects Asterisk accepted that never landed (then routed or sent again)",
+            ["action"], registry=r,
+        )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
         for queue in queues:
             self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)

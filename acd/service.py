@@ -28,7 +28,7 @@ from acd.ami.settings import AmiSettings
 from acd.ami.translate import Translator
 from acd.announce import Announcer
 from acd.core.acd import Acd
-from acd.core.events import CallArrived
+from acd.core.events import CallArrived, OfferFailed
 from acd.core.states import AgentState
 from acd.http.app import build_app
 from acd.metrics import Metrics
@@ -64,7 +64,11 @@ class Service:
                 ping_interval=a.ping_interval, ping_timeout=a.ping_timeout,
             )
         )
-        self.control = CallControl(self.link)
+        self.control = CallControl(
+            self.link,
+            on_ring_lost=self._ring_lost,
+            on_lost=lambda action: self.metrics.redirects_lost.labels(action).inc(),
+        )
         self.translator = Translator(settings.routing, acd_has_call=self._agent_engaged)
         self.embedded: EmbeddedPostgres | None = None
         self.outbox: Outbox | None = None
@@ -72,6 +76,11 @@ class Service:
         self.customers: CustomerDirectory | None = None
         self._stopping = asyncio.Event()
         self.failed = False
+
+    def _ring_lost(self, offer_id: str) -> None:
+        """An offer's Redirect never landed: the caller still holds; the core routes them again."""
+        if self.runtime is not None:
+            self.runtime.submit(OfferFailed(offer_id, OfferFailed.NOT_STARTED))
 
     def _agent_engaged(self, agent_id: str) -> bool:
         """Whether the core has a call on this agent (so a busy phone is ours, not a direct call).
@@ -196,8 +205,10 @@ class Service:
                 continue
             if isinstance(item, LinkDown):
                 self.metrics.ami_connected.set(0)
+                self.control.link_down()
                 continue
             self.metrics.ami_events.inc()
+            self.control.observe(item)
             for event in self.translator.translate(item):
                 if isinstance(event, CallArrived) and event.caller and self.customers is not None:
                     # bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it

@@ -4,17 +4,26 @@ Each method is one step of the dialplan contract and nothing more; the runtime m
 commands onto them (``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` →
 ``overflow``) and refreshes the heartbeat on a timer. Failures surface as ``AmiError``: most
 often ``AmiActionError("No such channel")`` because the caller hung up a moment ago, which the
-runtime can ignore since the ``Hangup`` event is already on its way. Nothing is retried here: a
-retried Redirect could move a caller the core has since re-routed.
+runtime can ignore since the ``Hangup`` event is already on its way.
+
+A Redirect Asterisk accepted can still be lost (``acd.ami.confirm``). A lost offer is handed back
+(``on_ring_lost``) for the core to route the caller again under a new offer: sending the old one
+again could move a caller the core has since re-routed. A lost overflow is sent again: the core has
+closed that call, so nothing else will ever move the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+from collections.abc import Callable
 
+from acd.ami.confirm import Confirmations, user_event
 from acd.ami.resync import ActionPort
 from acd.ami.wire import Message
+
+log = logging.getLogger(__name__)
 
 HOLD = ("acd-hold", "s")
 CONNECT_CONTEXT = "acd-connect"
@@ -24,9 +33,31 @@ OVERFLOW_CONTEXT = "acd-overflow"
 class CallControl:
     """Issue call-control actions on one link, in order, each within ``timeout`` seconds."""
 
-    def __init__(self, link: ActionPort, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        link: ActionPort,
+        *,
+        timeout: float = 5.0,
+        confirm_within: float = 2.0,
+        overflow_attempts: int = 5,
+        on_ring_lost: Callable[[str], None] | None = None,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
         self._link = link
         self._timeout = timeout
+        self.confirmations = Confirmations(confirm_within)
+        self._overflow_attempts = overflow_attempts
+        self.on_ring_lost = on_ring_lost
+        self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
+        self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def observe(self, msg: Message) -> None:
+        """Every AMI message from the link, in order: settles the Redirects it confirms."""
+        self.confirmations.observe(msg)
+
+    def link_down(self) -> None:
+        self.confirmations.forget()
 
     async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
         """Offer the caller on ``channel`` to ``endpoint``: two Setvars, then the Redirect.
@@ -37,6 +68,9 @@ class CallControl:
         order holds while the caller waits one round trip instead of three (an agent's phone rings
         about a millisecond sooner). Dial takes whole seconds; round up.
         """
+        key = self.confirmations.expect(
+            channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
+        )
         steps = await asyncio.gather(
             self._setvar(channel, "ACD_OFFER", offer_id),
             self._setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
@@ -45,15 +79,54 @@ class CallControl:
         )
         for step in steps:
             if isinstance(step, BaseException):
+                self.confirmations.drop(key)
                 raise step
+
+    def _lost(self, action: str) -> None:
+        self.lost_redirects += 1
+        if self.on_lost is not None:
+            self.on_lost(action)
+
+    def _ring_lost(self, channel: str, offer_id: str) -> None:
+        self._lost("ring")
+        log.warning("offer %s: the Redirect of %s into acd-connect was lost; routing again", offer_id[:8], channel)
+        if self.on_ring_lost is not None:
+            self.on_ring_lost(offer_id)
 
     async def cancel(self, channel: str) -> None:
         """Stop ringing: send the caller back to holding (Dial ends with CANCEL)."""
         await self._redirect(channel, *HOLD)
 
-    async def overflow(self, channel: str, target: str) -> None:
-        """Hand the caller to ``acd-overflow,<target>`` (``voicemail``, ``fallback``, …)."""
-        await self._redirect(channel, OVERFLOW_CONTEXT, target)
+    async def overflow(self, channel: str, target: str, attempt: int = 1) -> None:
+        """Hand the caller to ``acd-overflow,<target>`` (``voicemail``, ``fallback``, …).
+
+        Sent again when it does not land, up to ``overflow_attempts`` times in all.
+        """
+        key = self.confirmations.expect(
+            channel, user_event("AcdOverflowed", AcdTarget=target),
+            lambda: self._overflow_lost(channel, target, attempt),
+        )
+        try:
+            await self._redirect(channel, OVERFLOW_CONTEXT, target)
+        except BaseException:
+            self.confirmations.drop(key)
+            raise
+
+    def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
+        self._lost("overflow")
+        if attempt >= self._overflow_attempts:
+            log.error("overflow of %s to %s was lost %d times; the caller stays in holding", channel, target, attempt)
+            return
+        log.warning("overflow of %s to %s was lost; sending it again", channel, target)
+        task = asyncio.get_running_loop().create_task(self._overflow_again(channel, target, attempt + 1))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _overflow_again(self, channel: str, target: str, attempt: int) -> None:
+        try:
+            await self.overflow(channel, target, attempt)
+        except Exception as exc:  # most often: the caller hung up meanwhile
+            log.warning("overflow of %s to %s, attempt %d: %s", channel, target, attempt, exc)
 
     async def heartbeat(self, epoch: int) -> None:
         """Refresh the global ACD_HEARTBEAT that holding checks to know the ACD is alive."""

@@ -80,7 +80,8 @@ class Acd:
             case OfferUnanswered():
                 self._offer_missed(event.offer_id, "unanswered", now, "OfferUnanswered")
             case OfferFailed():
-                self._offer_missed(event.offer_id, "failed", now, "OfferFailed")
+                cooldown = event.reason != OfferFailed.NOT_STARTED
+                self._offer_missed(event.offer_id, "failed", now, "OfferFailed", cooldown=cooldown)
             case CallEnded():
                 self._call_ended(event, now)
             case AgentLoggedIn():
@@ -259,7 +260,8 @@ class Acd:
         floor.move_agent(agent, AgentState.ON_CALL, now)
         agent.call_id = call.call_id
 
-    def _offer_missed(self, offer_id: str, result: OfferResult, now: float, event: str) -> None:
+    def _offer_missed(self, offer_id: str, result: OfferResult, now: float, event: str, *,
+                      cooldown: bool = True) -> None:
         floor = self._floor
         offer = self._open_offer(offer_id)
         if offer is None:
@@ -274,7 +276,8 @@ class Acd:
         target = agent_transition(agent.agent_id, agent.state, what, event)
         floor.end_offer(offer_id, result, now)
         agent.misses = misses
-        call.cooldowns[agent.agent_id] = now + floor.config.policy.reoffer_cooldown_seconds
+        if cooldown:
+            call.cooldowns[agent.agent_id] = now + floor.config.policy.reoffer_cooldown_seconds
         floor.requeue(call, now)
         floor.move_agent(agent, target, now, AUTO_PAUSE_REASON if pause else "")
 

@@ -8,6 +8,7 @@ agents carry their configured id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from acd.core.config import RoutingConfig
 
@@ -60,10 +61,16 @@ class OfferUnanswered:
 
 @dataclass(frozen=True, slots=True)
 class OfferFailed:
-    """The agent's phone could not be reached at all (unavailable, congestion)."""
+    """The agent's phone could not be reached at all (unavailable, congestion).
+
+    With ``reason`` ``NOT_STARTED`` the offer never reached the PBX (its Redirect was lost): the
+    agent did nothing wrong, so the caller may be offered to them again at once.
+    """
 
     offer_id: str
     reason: str = ""
+
+    NOT_STARTED: ClassVar[str] = "not_started"
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,16 @@ async def enqueue_caller(farm: Farm, pbx: AmiClient, did: str, patience: float =
     return await pbx.wait_event(user_event("AcdEnqueue", AcdCaller=number), timeout, mark)
 
 
+async def holding(pbx: AmiClient, channel: str, since: int, timeout: float = 10) -> None:  # noqa: ASYNC109
+    """Wait until ``channel`` plays the hold music: from then on a Redirect cannot race a dialplan jump.
+
+    The ACD itself does not wait (it confirms each Redirect and resends a lost one, see
+    docs/dialplan.md, "Redirects"); a test that redirects by hand waits instead, to stay exact.
+    """
+    await pbx.wait_event(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == channel,
+                         timeout, since)
+
+
 async def offer(pbx: AmiClient, channel: str, offer_id: str, agent: str, ring_timeout: int = 15) -> None:
     """What the ACD sends to offer a caller to an agent (docs/dialplan.md, "Connecting")."""
     await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER", "Value": offer_id})

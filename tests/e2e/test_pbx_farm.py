@@ -6,12 +6,14 @@ callers and farm agents' phones on the other side of real SIP.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import time
 import uuid
 
 import pytest
-from e2e_stack import PbxStack, enqueue_caller, hangup_of, heartbeat, offer, set_heartbeat, user_event
+from e2e_stack import PbxStack, enqueue_caller, hangup_of, heartbeat, holding, offer, set_heartbeat, user_event
 
 from acd.farm import AmiClient, AmiError, Farm
 
@@ -129,12 +131,36 @@ async def test_stale_heartbeat_sends_the_caller_to_fallback(pbx_ami: AmiClient, 
 
 async def test_overflow_to_voicemail(pbx_ami: AmiClient, farm: Farm) -> None:
     async with heartbeat(pbx_ami):
+        mark = pbx_ami.mark()
         caller = (await enqueue_caller(farm, pbx_ami, "200"))["Channel"]
+        await holding(pbx_ami, caller, mark)
         mark = pbx_ami.mark()
         await pbx_ami.action({"Action": "Redirect", "Channel": caller, "Context": "acd-overflow",
                               "Exten": "voicemail", "Priority": "1"})
         event = await pbx_ami.wait_event(user_event("AcdOverflowed", Channel=caller), 10, mark)
     assert event["AcdTarget"] == "voicemail"
+
+
+async def test_a_storm_of_redirects_never_hangs_a_holding_caller_up(pbx_ami: AmiClient, farm: Farm) -> None:
+    """Redirects that land while holding runs a jump are lost, never fatal (docs/dialplan.md, "Redirects").
+
+    Each Redirect back into acd-hold restarts the few jumps of a holding turn, and the next one comes
+    while they may still run: over a few hundred, some land on a jump. A Gosub there could leave the
+    caller on a priority that does not exist, and Asterisk hung them up.
+    """
+    rng = random.Random(7)
+    async with heartbeat(pbx_ami):
+        mark = pbx_ami.mark()
+        caller = (await enqueue_caller(farm, pbx_ami, "200", patience=120))["Channel"]
+        await holding(pbx_ami, caller, mark)
+        for _ in range(400):
+            await pbx_ami.action({"Action": "Redirect", "Channel": caller, "Context": "acd-hold", "Exten": "s",
+                                  "Priority": "1"})
+            await asyncio.sleep(rng.uniform(0, 0.002))
+        await asyncio.sleep(0.5)
+        assert not any(hangup_of(caller)(e) for e in pbx_ami.events(mark)), "the caller was hung up"
+        await holding(pbx_ami, caller, pbx_ami.mark())  # still holding, and the loop still turns
+        await pbx_ami.action({"Action": "Hangup", "Channel": caller})
 
 
 @pytest.mark.parametrize(("code", "action", "reason"), [

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from acd.ami.control import CallControl
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
 from acd.ami.resync import ContactSnapshot, OfferedCaller, ResyncResult, resync
-from acd.ami.settings import AmiSettings
 from acd.ami.translate import Translator, call_id_for
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
@@ -40,16 +35,6 @@ def chan(n: int, context: str, exten: str = "s", bridge: str = "") -> dict[str, 
     }
 
 
-@pytest.fixture
-async def pbx() -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
-    server = FakeAmiServer()
-    await server.start()
-    link = AmiLink(AmiSettings(port=server.port, secret="secret", ping_interval=30.0))
-    link.start()
-    await link.wait_connected(timeout=2.0)
-    yield server, link
-    await link.close()
-    await server.stop()
 
 
 async def test_resync_rebuilds_waiting_ringing_talking_and_presence(

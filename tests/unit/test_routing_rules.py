@@ -5,7 +5,15 @@ from __future__ import annotations
 from core_builders import Driver, agent, config, queue, widen
 
 from acd.core.commands import CancelOffer, OverflowCall, RingAgent
-from acd.core.events import AgentLoggedIn, AgentPaused, AgentReachability, AgentResumed, CallerHungUp, WrapUpDone
+from acd.core.events import (
+    AgentLoggedIn,
+    AgentPaused,
+    AgentReachability,
+    AgentResumed,
+    CallerHungUp,
+    OfferFailed,
+    WrapUpDone,
+)
 from acd.core.states import AgentState
 
 
@@ -152,6 +160,27 @@ def test_a_rejected_call_returns_to_the_agent_only_after_the_cooldown() -> None:
     d.fire("call:c1")
     assert d.agent_ringing("c1") == "a1"
     assert [r.agent_id for r in d.rings()] == ["a1", "a1"]
+
+
+def test_an_offer_that_never_started_goes_back_to_the_same_agent_at_once() -> None:
+    d = Driver.of(config([queue("q")], [agent("a1")], reoffer_cooldown_seconds=30.0))
+    d.login("a1", now=0.0)
+    d.arrive("c1", 0.0)
+    first = d.offer_of("c1")
+    out = d.send(OfferFailed(first.offer_id, OfferFailed.NOT_STARTED), 2.0)
+    again = [c for c in out if isinstance(c, RingAgent)]
+    assert [(r.call_id, r.agent_id) for r in again] == [("c1", "a1")]  # no cool-down: a1 did nothing wrong
+    assert again[0].offer_id != first.offer_id
+    assert [r.result for r in d.offers() if r.offer_id == first.offer_id][-1] == "failed"
+
+
+def test_an_unreachable_phone_cools_the_agent_down() -> None:
+    d = Driver.of(config([queue("q")], [agent("a1")], reoffer_cooldown_seconds=30.0))
+    d.login("a1", now=0.0)
+    d.arrive("c1", 0.0)
+    d.send(OfferFailed(d.offer_of("c1").offer_id, "chanunavail"), 2.0)
+    assert d.agent_ringing("c1") is None
+    assert d.timers["call:c1"] == 32.0
 
 
 def test_a_missed_caller_keeps_their_place() -> None:

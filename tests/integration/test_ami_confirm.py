@@ -1,0 +1,132 @@
+"""A Redirect Asterisk accepted but never carried out is noticed (docs/dialplan.md, "Redirects").
+
+The fake server answers every Redirect with Success, like Asterisk does, and the test decides
+whether the dialplan's sign (AcdRinging, AcdOverflowed) or the caller's Hangup follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from acd.ami.control import CallControl
+from acd.ami.fake_server import FakeAmiServer
+from acd.ami.link import AmiLink, LinkDown, LinkUp
+
+CALLER = "PJSIP/trunk-00000001"
+
+
+
+
+@contextlib.asynccontextmanager
+async def pumping(link: AmiLink, control: CallControl) -> AsyncIterator[None]:
+    """What the service's pump does with every message: show it to call control."""
+
+    async def pump() -> None:
+        async for item in link.events():
+            if isinstance(item, LinkDown):
+                control.link_down()
+            elif not isinstance(item, LinkUp):
+                control.observe(item)
+
+    task = asyncio.create_task(pump())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def ringing(offer: str, agent: str = "agent1", channel: str = CALLER) -> dict[str, str]:
+    return {"Event": "UserEvent", "UserEvent": "AcdRinging", "Channel": channel, "AcdOffer": offer, "AcdAgent": agent}
+
+
+async def test_an_offer_that_rings_is_settled(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    lost: list[str] = []
+    control = CallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
+    async with pumping(link, control):
+        await control.ring(CALLER, "offer-1", "agent1", 15)
+        server.push(ringing("offer-1"))
+        await asyncio.sleep(0.5)
+    assert lost == []
+    assert len(control.confirmations) == 0
+    assert control.lost_redirects == 0
+
+
+async def test_a_lost_offer_is_handed_back_once(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    lost: list[str] = []
+    kinds: list[str] = []
+    control = CallControl(link, confirm_within=0.3, on_ring_lost=lost.append, on_lost=kinds.append)
+    async with pumping(link, control):
+        await control.ring(CALLER, "offer-1", "agent1", 15)
+        server.push(ringing("offer-other"), ringing("offer-1", channel="PJSIP/trunk-00000002"))  # not its sign
+        await asyncio.sleep(0.6)
+    assert lost == ["offer-1"]
+    assert kinds == ["ring"]
+    assert server.count("Redirect") == 1  # never sent again: the core decides what comes next
+
+
+async def test_a_caller_who_hangs_up_settles_the_offer(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    lost: list[str] = []
+    control = CallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
+    async with pumping(link, control):
+        await control.ring(CALLER, "offer-1", "agent1", 15)
+        server.push({"Event": "Hangup", "Channel": CALLER, "Uniqueid": "1.1", "Cause": "16"})
+        await asyncio.sleep(0.5)
+    assert lost == []
+
+
+async def test_a_lost_overflow_is_sent_again_until_it_lands(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    control = CallControl(link, confirm_within=0.2)
+    async with pumping(link, control):
+        await control.overflow(CALLER, "voicemail")
+        await server.wait_for("Redirect", 3, within=2.0)  # lost twice
+        server.push({"Event": "UserEvent", "UserEvent": "AcdOverflowed", "Channel": CALLER, "AcdTarget": "voicemail"})
+        await asyncio.sleep(0.5)
+    redirects = [a for a in server.actions if a.get("Action") == "Redirect"]
+    assert len(redirects) == 3
+    assert {(a["Context"], a["Exten"], a["Channel"]) for a in redirects} == {("acd-overflow", "voicemail", CALLER)}
+    assert control.lost_redirects == 2
+
+
+async def test_an_overflow_that_never_lands_gives_up_after_its_attempts(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    control = CallControl(link, confirm_within=0.1, overflow_attempts=3)
+    async with pumping(link, control):
+        await control.overflow(CALLER, "fallback")
+        await asyncio.sleep(0.8)
+    assert server.count("Redirect") == 3
+    assert control.lost_redirects == 3
+    assert len(control.confirmations) == 0
+
+
+async def test_a_refused_redirect_is_not_watched(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    server.handlers["redirect"] = lambda _a: [{"Response": "Error", "Message": "Channel does not exist"}]
+    lost: list[str] = []
+    control = CallControl(link, confirm_within=0.2, on_ring_lost=lost.append)
+    async with pumping(link, control):
+        with pytest.raises(Exception, match="Channel does not exist"):
+            await control.ring(CALLER, "offer-1", "agent1", 15)
+        await asyncio.sleep(0.4)
+    assert lost == []  # the runtime reports a refused ring itself (OfferFailed "ami: ...")
+    assert len(control.confirmations) == 0
+
+
+async def test_a_link_that_goes_down_forgets_what_was_pending(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    lost: list[str] = []
+    control = CallControl(link, confirm_within=0.5, on_ring_lost=lost.append)
+    async with pumping(link, control):
+        await control.ring(CALLER, "offer-1", "agent1", 15)
+        server.drop_clients()
+        await asyncio.sleep(0.8)
+    assert lost == []  # the resync after the reconnect decides, from what Asterisk reports
