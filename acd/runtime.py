@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,13 +37,17 @@ log = logging.getLogger(__name__)
 
 
 class CallControl(Protocol):
-    """What the runtime needs from Asterisk (implemented over AMI by ``acd.ami.control``)."""
+    """What the runtime needs from Asterisk (implemented over AMI by ``acd.ami.control``).
 
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None: ...
+    Each method puts its actions on the wire before it returns, or raises if it cannot; what it
+    returns is the wait for Asterisk's replies, which raises the first refusal.
+    """
 
-    async def cancel(self, channel: str) -> None: ...
+    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]: ...
 
-    async def overflow(self, channel: str, target: str) -> None: ...
+    def cancel(self, channel: str) -> Awaitable[None]: ...
+
+    def overflow(self, channel: str, target: str) -> Awaitable[None]: ...
 
 
 class RecordSink(Protocol):
@@ -52,10 +56,13 @@ class RecordSink(Protocol):
     def append(self, record: Record) -> None: ...
 
 
+ControlCommand = RingAgent | CancelOffer | OverflowCall
+
+
 @dataclass(frozen=True, slots=True)
 class _ControlJob:
-    command: RingAgent | CancelOffer | OverflowCall
-    channel: str
+    command: ControlCommand
+    replies: Awaitable[None]
 
 
 class Runtime:
@@ -79,6 +86,7 @@ class Runtime:
         self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
         self.forecaster = Forecaster()
         self._accepting = True
+        self._running = False
         self.handled = 0
         self.refused = 0
 
@@ -90,6 +98,18 @@ class Runtime:
         self._inbox.put_nowait(event)
         return True
 
+    def deliver(self, event: Event) -> bool:
+        """Handle the event here and now when nothing is queued ahead of it; else queue it.
+
+        For the AMI pump: a caller's event reaches the core without a hop through the inbox, so
+        its ring is written a loop turn sooner. The order still holds: with the inbox empty there
+        is nothing earlier to handle, and ``handle_now`` never yields.
+        """
+        if self._running and self._accepting and self._inbox.empty():
+            self.handle_now(event)
+            return True
+        return self.submit(event)
+
     def now(self) -> float:
         return self._clock()
 
@@ -100,10 +120,12 @@ class Runtime:
     async def run(self) -> None:
         """Process events until ``drain`` is called and the inbox is empty, then finish call control."""
         worker = asyncio.create_task(self._control_worker(), name="acd-call-control")
+        self._running = True
         try:
             while (event := await self._inbox.get()) is not None:
                 self.handle_now(event)
         finally:
+            self._running = False
             for handle in self._timers.values():
                 handle.cancel()
             self._timers.clear()
@@ -138,8 +160,13 @@ class Runtime:
         if isinstance(event, CallArrived):
             log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         try:
+            # Call control first, so a ring is on the wire before records, metrics and logs are done.
             for command in commands:
-                self._dispatch(command)
+                if isinstance(command, ControlCommand):
+                    self._control_now(command)
+            for command in commands:
+                if not isinstance(command, ControlCommand):
+                    self._dispatch(command)
         finally:
             # Forget a closed call's channel only after all of the event's commands: the closing
             # record can come before the call control that goes with it (an overflowed call's
@@ -149,18 +176,36 @@ class Runtime:
             self._closed.clear()
         return commands
 
-    def _dispatch(self, command: Command) -> None:
-        if isinstance(command, RingAgent | CancelOffer | OverflowCall):
-            channel = self._channels.get(command.call_id)
-            if channel is None:
-                log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
-                if isinstance(command, RingAgent):
-                    self.submit(OfferFailed(command.offer_id, "no channel"))
-                return
+    def _control_now(self, command: ControlCommand) -> None:
+        """Write the command's actions now; the worker waits for the replies, in order."""
+        channel = self._channels.get(command.call_id)
+        if channel is None:
+            log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
             if isinstance(command, RingAgent):
-                log.info("call %s: ringing %s", command.call_id[:8], command.agent_id)
-            self._jobs.put_nowait(_ControlJob(command, channel))
-        elif isinstance(command, StartTimer):
+                self.submit(OfferFailed(command.offer_id, "no channel"))
+            return
+        try:
+            if isinstance(command, RingAgent):
+                replies = self._control.ring(channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
+            elif isinstance(command, CancelOffer):
+                replies = self._control.cancel(channel)
+            else:
+                replies = self._control.overflow(channel, command.target)
+        except Exception as exc:  # not even written (the link is down): the core hears of it at once
+            self._control_failed(command, exc)
+            return
+        if isinstance(command, RingAgent):
+            log.info("call %s: ringing %s", command.call_id[:8], command.agent_id)
+        self._jobs.put_nowait(_ControlJob(command, replies))
+
+    def _control_failed(self, command: ControlCommand, exc: Exception) -> None:
+        """AMI errors come back to the core as events, never as crashes."""
+        log.warning("%s for call %s failed: %s", type(command).__name__, command.call_id, exc)
+        if isinstance(command, RingAgent):
+            self.submit(OfferFailed(command.offer_id, f"ami: {exc}"))
+
+    def _dispatch(self, command: Command) -> None:
+        if isinstance(command, StartTimer):
             self._start_timer(command)
         elif isinstance(command, CancelTimer):
             handle = self._timers.pop(command.key, None)
@@ -211,15 +256,7 @@ class Runtime:
             await self._execute(job)
 
     async def _execute(self, job: _ControlJob) -> None:
-        command = job.command
         try:
-            if isinstance(command, RingAgent):
-                await self._control.ring(job.channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
-            elif isinstance(command, CancelOffer):
-                await self._control.cancel(job.channel)
-            else:
-                await self._control.overflow(job.channel, command.target)
-        except Exception as exc:  # AMI errors come back to the core as events, never as crashes
-            log.warning("%s for call %s failed: %s", type(command).__name__, command.call_id, exc)
-            if isinstance(command, RingAgent):
-                self.submit(OfferFailed(command.offer_id, f"ami: {exc}"))
+            await job.replies
+        except Exception as exc:
+            self._control_failed(job.command, exc)

@@ -213,7 +213,7 @@ class Service:
                 if isinstance(event, CallArrived) and event.caller and self.customers is not None:
                     # bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it
                     event = dataclasses.replace(event, customer=await self.customers.lookup(event.caller))
-                self.runtime.submit(event)
+                self.runtime.deliver(event)
 
     async def _heartbeat(self) -> None:
         while True:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.resync import ActionPort
@@ -59,28 +59,47 @@ class CallControl:
     def link_down(self) -> None:
         self.confirmations.forget()
 
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
+    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
         """Offer the caller on ``channel`` to ``endpoint``: two Setvars, then the Redirect.
 
-        The dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment the Redirect lands, so they must
-        be set first. The three actions are pipelined: written back to back, in that order, on the
-        one link, and Asterisk runs one manager session's actions in the order it reads them. So the
-        order holds while the caller waits one round trip instead of three (an agent's phone rings
-        about a millisecond sooner). Dial takes whole seconds; round up.
+        Written at once (before this returns); the result is the wait for Asterisk's three replies,
+        which raises the first error. The dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment
+        the Redirect lands, so they must be set first. The three actions are pipelined: written back
+        to back, in that order, on the one link, and Asterisk runs one manager session's actions in
+        the order it reads them. So the order holds while the caller waits one round trip instead of
+        three. Dial takes whole seconds; round up.
         """
         key = self.confirmations.expect(
             channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
         )
-        steps = await asyncio.gather(
-            self._setvar(channel, "ACD_OFFER", offer_id),
-            self._setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
-            self._redirect(channel, CONNECT_CONTEXT, endpoint),
-            return_exceptions=True,
+        return self._write(
+            key,
+            _setvar(channel, "ACD_OFFER", offer_id),
+            _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
+            _redirect(channel, CONNECT_CONTEXT, endpoint),
         )
-        for step in steps:
-            if isinstance(step, BaseException):
+
+    def _write(self, key: int | None, *actions: dict[str, str]) -> Awaitable[None]:
+        """Write ``actions`` now, in order; the wait for their replies stops watching ``key`` on error."""
+        replies: list[Awaitable[Message]] = []
+        try:
+            for action in actions:
+                replies.append(self._link.submit(action, self._timeout))
+        except Exception as exc:
+            if not replies:  # nothing went out: say so at once
+                if key is not None:
+                    self.confirmations.drop(key)
+                raise
+            return self._settle(key, replies, exc)
+        return self._settle(key, replies, None)
+
+    async def _settle(self, key: int | None, replies: list[Awaitable[Message]], error: Exception | None) -> None:
+        results = await asyncio.gather(*replies, return_exceptions=True)
+        failure = error or next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            if key is not None:
                 self.confirmations.drop(key)
-                raise step
+            raise failure
 
     def _lost(self, action: str) -> None:
         self.lost_redirects += 1
@@ -93,12 +112,12 @@ class CallControl:
         if self.on_ring_lost is not None:
             self.on_ring_lost(offer_id)
 
-    async def cancel(self, channel: str) -> None:
-        """Stop ringing: send the caller back to holding (Dial ends with CANCEL)."""
-        await self._redirect(channel, *HOLD)
+    def cancel(self, channel: str) -> Awaitable[None]:
+        """Stop ringing: send the caller back to holding (Dial ends with CANCEL). Written at once."""
+        return self._write(None, _redirect(channel, *HOLD))
 
-    async def overflow(self, channel: str, target: str, attempt: int = 1) -> None:
-        """Hand the caller to ``acd-overflow,<target>`` (``voicemail``, ``fallback``, …).
+    def overflow(self, channel: str, target: str, attempt: int = 1) -> Awaitable[None]:
+        """Hand the caller to ``acd-overflow,<target>`` (``voicemail``, ``fallback``, …). Written at once.
 
         Sent again when it does not land, up to ``overflow_attempts`` times in all.
         """
@@ -106,11 +125,7 @@ class CallControl:
             channel, user_event("AcdOverflowed", AcdTarget=target),
             lambda: self._overflow_lost(channel, target, attempt),
         )
-        try:
-            await self._redirect(channel, OVERFLOW_CONTEXT, target)
-        except BaseException:
-            self.confirmations.drop(key)
-            raise
+        return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, target))
 
     def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
         self._lost("overflow")
@@ -142,12 +157,15 @@ class CallControl:
         await self._send({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
 
     async def _setvar(self, channel: str, variable: str, value: str) -> None:
-        await self._send({"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value})
-
-    async def _redirect(self, channel: str, context: str, exten: str) -> None:
-        await self._send(
-            {"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1"}
-        )
+        await self._send(_setvar(channel, variable, value))
 
     async def _send(self, action: dict[str, str]) -> Message:
         return await self._link.send(action, self._timeout)
+
+
+def _setvar(channel: str, variable: str, value: str) -> dict[str, str]:
+    return {"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value}
+
+
+def _redirect(channel: str, context: str, exten: str) -> dict[str, str]:
+    return {"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1"}

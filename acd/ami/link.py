@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiError, AmiTimeout
@@ -141,6 +141,18 @@ class AmiLink:
         result = await self._request(_prepare(action), timeout)
         assert isinstance(result, dict)
         return result
+
+    def submit(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Awaitable[Message]:
+        """Write the action now; return the wait for its reply (as ``send``), which must be awaited.
+
+        Raises ``AmiDisconnected`` at once when there is no session. Actions written by successive
+        calls reach Asterisk in that order, and Asterisk runs one session's actions in order.
+        """
+        session = self._session
+        if session is None or not session.logged_in:
+            raise AmiDisconnected(f"{action.get('Action', '?')}: not connected")
+        wait = self.settings.action_timeout if timeout is None else timeout
+        return _one(session.submit(_prepare(action), wait))
 
     async def send_list(
         self,
@@ -268,3 +280,9 @@ def _prepare(action: Mapping[str, ActionValue]) -> dict[str, ActionValue]:
     else:
         out.update({k: v for k, v in action.items() if k.lower() == "async"})
     return out
+
+
+async def _one(reply: Awaitable[Message | list[Message]]) -> Message:
+    result = await reply
+    assert isinstance(result, dict)
+    return result

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,6 +38,8 @@ class ActionPort(Protocol):
         action: Mapping[str, ActionValue],
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Message: ...
+
+    def submit(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Awaitable[Message]: ...
 
     async def send_list(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -138,6 +138,21 @@ class AmiSession(asyncio.Protocol):
         on_success: Callable[[Message], None] | None = None,
     ) -> Message | list[Message]:
         """Send one action and wait for its reply (or its event list up to ``complete_event``)."""
+        return await self.submit(action, timeout, complete_event=complete_event, on_success=on_success)
+
+    def submit(
+        self,
+        action: Mapping[str, ActionValue],
+        timeout: float,
+        *,
+        complete_event: str | None = None,
+        on_success: Callable[[Message], None] | None = None,
+    ) -> Coroutine[None, None, Message | list[Message]]:
+        """Write the action now; return the wait for its reply, which the caller must await.
+
+        Writing before the first ``await`` is what lets the ACD put a ring on the wire in the same
+        step that decided it, ahead of everything else that decision produced.
+        """
         if self._transport is None or self._transport.is_closing():
             raise AmiDisconnected("not connected")
         name = str(action.get("Action", "?"))
@@ -147,10 +162,15 @@ class AmiSession(asyncio.Protocol):
         data = encode_action({**action, "ActionID": action_id})
         self._pending[action_id] = p
         self._transport.write(data)
+        return self._await_reply(action_id, p, timeout)
+
+    async def _await_reply(
+        self, action_id: str, p: _Pending, timeout: float  # noqa: ASYNC109
+    ) -> Message | list[Message]:
         try:
             return await asyncio.wait_for(p.future, timeout)
         except TimeoutError:
-            raise AmiTimeout(f"{name}: no reply within {timeout:g} s") from None
+            raise AmiTimeout(f"{p.name}: no reply within {timeout:g} s") from None
         finally:
             self._pending.pop(action_id, None)
 

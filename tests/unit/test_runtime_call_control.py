@@ -4,6 +4,7 @@ command comes after the call's closing record in the same batch (an overflow doe
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from acd.core.acd import Acd
@@ -22,18 +23,30 @@ CONFIG = RoutingConfig(
 )
 
 
+def _written() -> asyncio.Future[None]:
+    """Asterisk's replies, already in: what the real call control returns once they came."""
+    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    replies.set_result(None)
+    return replies
+
+
 @dataclass
 class RecordingControl:
+    """Notes each command when it is written, which is when the runtime hands it over."""
+
     done: list[tuple[str, ...]] = field(default_factory=list)
 
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
+    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
         self.done.append(("ring", channel, endpoint))
+        return _written()
 
-    async def cancel(self, channel: str) -> None:
+    def cancel(self, channel: str) -> Awaitable[None]:
         self.done.append(("cancel", channel))
+        return _written()
 
-    async def overflow(self, channel: str, target: str) -> None:
+    def overflow(self, channel: str, target: str) -> Awaitable[None]:
         self.done.append(("overflow", channel, target))
+        return _written()
 
 
 @dataclass
@@ -78,3 +91,43 @@ async def test_the_channel_of_a_closed_call_is_forgotten() -> None:
     assert runtime.channel_of("c1") == "PJSIP/trunk-1"
     runtime.handle_now(CallerHungUp("c1"))
     assert runtime.channel_of("c1") is None
+
+
+async def test_a_ring_is_written_before_the_records_and_metrics_of_its_decision() -> None:
+    order: list[str] = []
+
+    class Sink:
+        def append(self, record: Record) -> None:
+            order.append(type(record).__name__)
+
+    class Control(RecordingControl):
+        def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
+            order.append("ring")
+            return super().ring(channel, offer_id, endpoint, ring_timeout)
+
+    runtime = Runtime(Acd(CONFIG), Control(), Sink(), Metrics(CONFIG.queues), clock=lambda: 5.0)
+    runtime.handle_now(AgentLoggedIn("a1"))
+    order.clear()
+    runtime.handle_now(CallArrived("c1", "billing", 5, channel="PJSIP/trunk-1"))
+    assert order[0] == "ring"
+    assert "InteractionRecord" in order[1:]  # the same decision's records follow
+
+
+async def test_deliver_handles_at_once_only_when_nothing_waits_ahead() -> None:
+    control = RecordingControl()
+    runtime = Runtime(Acd(CONFIG), control, ListSink(), Metrics(CONFIG.queues), clock=lambda: 5.0)
+    assert runtime.deliver(AgentLoggedIn("a1"))  # the writer is not running yet: queued
+    assert runtime.handled == 0
+    writer = asyncio.create_task(runtime.run())
+    await asyncio.sleep(0)
+    assert runtime.handled == 1
+    runtime.deliver(CallArrived("c1", "billing", 5, channel="PJSIP/trunk-1"))
+    assert runtime.handled == 2  # handled inside deliver: the ring is already written
+    assert control.done == [("ring", "PJSIP/trunk-1", "agent1")]
+    runtime.submit(CallerHungUp("c1"))  # now something waits in the inbox ...
+    runtime.deliver(CallArrived("c2", "billing", 5, channel="PJSIP/trunk-2"))
+    assert runtime.handled == 2  # ... so this one queues behind it, in order
+    runtime.drain()
+    await writer
+    assert runtime.handled == 4
+    assert control.done[-1] == ("ring", "PJSIP/trunk-2", "agent1")  # a1 was freed by c1's hang-up first
