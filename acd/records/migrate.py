@@ -1,7 +1,8 @@
 """Run the Alembic migrations in ``migrations/`` from Python.
 
 The service and the tests call this rather than shelling out to ``alembic``; it needs no alembic.ini
-on the working directory's path. ``migrations/`` lives at the repo root, beside the ``acd`` package.
+on the working directory's path. ``migrations/`` lives at the repo root, beside the ``acd`` package;
+an installed ACD (``pip install .``) carries a copy under ``<prefix>/share/acd/migrations``.
 
 - ``upgrade_head(url)`` is blocking (Alembic's env.py runs its own event loop): call it with
   ``asyncio.to_thread`` from async code.
@@ -10,6 +11,7 @@ on the working directory's path. ``migrations/`` lives at the repo root, beside 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -17,12 +19,23 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_dir() -> Path:
+    """Where the migrations are: the checkout's ``migrations/``, else the installed copy."""
+    for candidate in (
+        Path(__file__).resolve().parents[2] / "migrations",  # a checkout, or an editable install
+        Path(sys.prefix) / "share" / "acd" / "migrations",  # pip install . (the wheel's data files)
+    ):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"no Alembic migrations beside the acd package or under {sys.prefix}/share/acd")
+
 
 
 def alembic_config(*, url: str | None = None, connection: Connection | None = None) -> Config:
-    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    migrations = _migrations_dir()
+    config = Config(str(migrations / "alembic.ini"))
+    config.set_main_option("script_location", str(migrations))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser interpolation
     if connection is not None:
