@@ -161,8 +161,19 @@ class Runtime:
             log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         try:
             # Call control first, so a ring is on the wire before records, metrics and logs are done.
-            for command in commands:
-                if isinstance(command, ControlCommand):
+            # A cancel followed by a new place for the same call (another agent, an overflow) is
+            # left to that Redirect, which ends the Dial all the same: Asterisk would refuse a
+            # second Redirect while the first is still being carried out.
+            moved: set[str] = set()  # calls sent somewhere by a later command of this batch
+            skip: set[int] = set()
+            for index in range(len(commands) - 1, -1, -1):
+                command = commands[index]
+                if isinstance(command, RingAgent | OverflowCall):
+                    moved.add(command.call_id)
+                elif isinstance(command, CancelOffer) and command.call_id in moved:
+                    skip.add(index)
+            for index, command in enumerate(commands):
+                if isinstance(command, ControlCommand) and index not in skip:
                     self._control_now(command)
             for command in commands:
                 if not isinstance(command, ControlCommand):

@@ -17,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from acd.ami.confirm import Confirmations, user_event
+from acd.ami.errors import AmiActionError
 from acd.ami.resync import ActionPort
 from acd.ami.wire import Message
 
 log = logging.getLogger(__name__)
 
 HOLD = ("acd-hold", "s")
+REDIRECT_RETRIES = 10
+REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
 
@@ -90,16 +93,47 @@ class CallControl:
                 if key is not None:
                     self.confirmations.drop(key)
                 raise
-            return self._settle(key, replies, exc)
-        return self._settle(key, replies, None)
+            return self._settle(key, actions, replies, exc)
+        return self._settle(key, actions, replies, None)
 
-    async def _settle(self, key: int | None, replies: list[Awaitable[Message]], error: Exception | None) -> None:
+    async def _settle(
+        self,
+        key: int | None,
+        actions: tuple[dict[str, str], ...],
+        replies: list[Awaitable[Message]],
+        error: Exception | None,
+    ) -> None:
         results = await asyncio.gather(*replies, return_exceptions=True)
-        failure = error or next((r for r in results if isinstance(r, BaseException)), None)
+        failure: BaseException | None = error
+        for action, result in zip(actions, results, strict=False):
+            if failure is not None:
+                break
+            if isinstance(result, BaseException):
+                failure = result
+                if _busy(action, result):
+                    failure = await self._redirect_when_free(action, result)
         if failure is not None:
             if key is not None:
                 self.confirmations.drop(key)
             raise failure
+
+    async def _redirect_when_free(self, action: dict[str, str], error: BaseException) -> BaseException | None:
+        """Send a Redirect again while Asterisk still works on the channel's previous one.
+
+        Asterisk refuses a Redirect ("channel not up") while the channel carries the soft-hangup
+        mark of a Redirect it has accepted but not yet carried out; the mark goes within
+        milliseconds. A channel that is really hanging up keeps refusing, and the error stands.
+        """
+        for _ in range(REDIRECT_RETRIES):
+            await asyncio.sleep(REDIRECT_RETRY_DELAY)
+            try:
+                await self._link.send(action, self._timeout)
+                return None
+            except Exception as exc:
+                if not _busy(action, exc):
+                    return exc
+                error = exc
+        return error
 
     def _lost(self, action: str) -> None:
         self.lost_redirects += 1
@@ -161,6 +195,15 @@ class CallControl:
 
     async def _send(self, action: dict[str, str]) -> Message:
         return await self._link.send(action, self._timeout)
+
+
+def _busy(action: Mapping[str, str], error: BaseException) -> bool:
+    """A Redirect refused because the channel is still on its way to an earlier Redirect's target."""
+    return (
+        action.get("Action") == "Redirect"
+        and isinstance(error, AmiActionError)
+        and "channel not up" in error.message.lower()
+    )
 
 
 def _setvar(channel: str, variable: str, value: str) -> dict[str, str]:

@@ -130,3 +130,34 @@ async def test_a_link_that_goes_down_forgets_what_was_pending(pbx: tuple[FakeAmi
         server.drop_clients()
         await asyncio.sleep(0.8)
     assert lost == []  # the resync after the reconnect decides, from what Asterisk reports
+
+
+async def test_a_redirect_refused_while_the_channel_is_still_moving_is_sent_again(
+    pbx: tuple[FakeAmiServer, AmiLink],
+) -> None:
+    """Asterisk says "channel not up" while an earlier Redirect of the channel is being carried out."""
+    server, link = pbx
+    refusals = [2]
+
+    def redirect(_action: object) -> list[dict[str, str]]:
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            return [{"Response": "Error", "Message": "Redirect failed, channel not up."}]
+        return [{"Response": "Success", "Message": "Redirect successful"}]
+
+    server.handlers["redirect"] = redirect
+    control = CallControl(link, confirm_within=5.0)
+    await control.ring(CALLER, "offer-1", "agent1", 15)
+    assert server.count("Redirect") == 3
+    assert server.count("Setvar") == 2  # the variables are not set again
+
+
+async def test_a_channel_that_stays_down_keeps_its_error(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    server.handlers["redirect"] = lambda _a: [{"Response": "Error", "Message": "Redirect failed, channel not up."}]
+    lost: list[str] = []
+    control = CallControl(link, confirm_within=5.0, on_ring_lost=lost.append)
+    with pytest.raises(Exception, match="channel not up"):
+        await control.ring(CALLER, "offer-1", "agent1", 15)
+    assert server.count("Redirect") == 11  # the first and ten more, 20 ms apart
+    assert len(control.confirmations) == 0

@@ -16,7 +16,9 @@ import pytest
 DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan" / "acd-queue.conf"
 REDIRECTED = ("acd-enqueue", "acd-hold", "acd-announce", "acd-connect", "acd-overflow")
 JUMPS = ("Goto", "GotoIf")
-HARMLESS_TWICE = re.compile(r"^(NoOp|Set|Goto|GotoIf)\(|^ExecIf\([^?]*\?Set\(")
+# (one more slice of music only delays the next check)
+HARMLESS_TWICE = re.compile(r"^(NoOp|Set|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")
+BLOCKING = ("MusicOnHold", "Dial", "Hangup")
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,23 @@ def test_every_jump_lands_on_a_label_after_a_step_harmless_twice(jump: Step) -> 
         assert target.priority >= 2, f"{jump}: target - 1 would be priority 0, which hangs the caller up"
         before = find(context, exten, str(target.priority - 1))
         assert HARMLESS_TWICE.match(f"{before.app}({before.data})"), f"{jump}: lands early on {before}"
+
+
+ANSWERED_BY_A_REDIRECT = [
+    s for s in WATCHED if s.app == "UserEvent" and s.data.split(",", 1)[0] in ("AcdEnqueue", "AcdDialResult")
+]
+
+
+@pytest.mark.parametrize("event", ANSWERED_BY_A_REDIRECT, ids=lambda s: f"{s.context}-{s.priority}")
+def test_no_jump_between_an_event_the_acd_answers_and_the_next_wait(event: Step) -> None:
+    """The ACD redirects a millisecond after AcdEnqueue or a failed Dial's AcdDialResult: land safely."""
+    after = [s for s in WATCHED if (s.context, s.exten) == (event.context, event.exten) and s.priority > event.priority]
+    for step in after:
+        if step.app in BLOCKING:
+            return
+        assert step.app not in (*JUMPS, "Gosub", "GosubIf", "Return"), f"{step} runs a jump after {event.data}"
+    raise AssertionError(f"{event} is never followed by a wait")
+
+
+def test_those_events_are_found() -> None:
+    assert {s.data.split(",", 1)[0] for s in ANSWERED_BY_A_REDIRECT} == {"AcdEnqueue", "AcdDialResult"}

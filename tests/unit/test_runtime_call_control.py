@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from acd.core.acd import Acd
+from acd.core.commands import CancelOffer, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, TimerFired
 from acd.core.records import Record
@@ -131,3 +132,20 @@ async def test_deliver_handles_at_once_only_when_nothing_waits_ahead() -> None:
     await writer
     assert runtime.handled == 4
     assert control.done[-1] == ("ring", "PJSIP/trunk-2", "agent1")  # a1 was freed by c1's hang-up first
+
+
+async def test_a_cancel_followed_by_a_new_offer_for_the_same_call_sends_one_redirect() -> None:
+    """The new Redirect ends the old Dial; a second one at once would be refused by Asterisk."""
+    config = RoutingConfig(
+        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),
+        agents=(AgentConfig("a1", "agent1", (("billing", 3),)), AgentConfig("a2", "agent2", (("billing", 1),))),
+    )
+    control = RecordingControl()
+    runtime = Runtime(Acd(config), control, ListSink(), Metrics(config.queues), clock=lambda: 0.0)
+    runtime.handle_now(AgentLoggedIn("a1"))
+    runtime.handle_now(AgentLoggedIn("a2"))
+    out = runtime.handle_now(CallArrived("c1", "billing", 5, channel="PJSIP/trunk-1"))
+    ring = next(c for c in out if isinstance(c, RingAgent))
+    out = runtime.handle_now(TimerFired(f"ring:{ring.offer_id}"))  # the ACD's ring timer: cancel, then a2
+    assert [type(c).__name__ for c in out if isinstance(c, CancelOffer | RingAgent)] == ["CancelOffer", "RingAgent"]
+    assert control.done == [("ring", "PJSIP/trunk-1", "agent1"), ("ring", "PJSIP/trunk-1", "agent2")]
