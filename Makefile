@@ -28,7 +28,7 @@ asterisk:
 run: install asterisk
 	bash deploy/local/run.sh
 
-# Debian's Prometheus, for the test that scrapes the ACD and loads deploy/prometheus/alerts.yml.
+# Debian's Prometheus, for the test that scrapes the ACD and loads deploy/prometheus/rules.yml.
 prometheus:
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }

@@ -4,7 +4,8 @@ The gauges come from the core's snapshot. The forecast needs an arrival rate and
 both are measured from the same ``MetricUpdate`` stream that moves the counters (offered calls and
 ``acd_handle_seconds`` observations) over a sliding window, so the forecast and the dashboards see
 the same calls. Agents "serving" a queue are those logged in and not paused whose skills meet the
-queue's base requirements. Formulas: docs/kpis.md ("Erlang C").
+queue's base requirements; ``acd_agents_logged_in{queue}`` counts those logged in, paused included.
+Formulas: docs/kpis.md ("Erlang C").
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Forecaster:
         self._arrivals: dict[str, deque[float]] = {}
         self._handles: dict[str, deque[tuple[float, float]]] = {}
         self._started: float | None = None
+        self._members: tuple[RoutingConfig, dict[str, tuple[str, ...]]] | None = None
 
     def observe(self, update: MetricUpdate, now: float) -> None:
         if self._started is None:
@@ -71,18 +73,43 @@ class Forecaster:
             metrics.oldest_wait.labels(name).set(view.oldest_wait)
         for state, count in snapshot.agents_by_state.items():
             metrics.agents.labels(state.value).set(count)
+        logged_in, serving = self.staffing(config, snapshot)
+        for name, count in logged_in.items():
+            metrics.agents_logged_in.labels(name).set(count)
         for queue in config.queues:
             measured = self.rate_and_aht(queue.name, now)
             if measured is None:
                 continue
             rate, aht = measured
-            serving = staffed(queue, config.agents, snapshot)
             metrics.agents_required.labels(queue.name).set(
                 agents_required(rate, aht, queue.sla_threshold_seconds, queue.sla_target_ratio)
             )
             metrics.predicted_sl.labels(queue.name).set(
-                service_level(rate, aht, serving, queue.sla_threshold_seconds)
+                service_level(rate, aht, serving[queue.name], queue.sla_threshold_seconds)
             )
+
+    def staffing(self, config: RoutingConfig, snapshot: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+        """Per queue: agents logged in (paused included), and agents serving (as ``staffed`` counts them).
+
+        Which agent holds which queue's base skills is worked out once per config, so the refresh
+        every second is one pass over the agents, not agents x queues skill checks (2,000 agents
+        and 50 queues: under a millisecond instead of about a hundred).
+        """
+        if self._members is None or self._members[0] is not config:
+            queues_of = {a.id: tuple(q.name for q in config.queues if serves(a, q)) for a in config.agents}
+            self._members = (config, queues_of)
+        logged_in = dict.fromkeys((q.name for q in config.queues), 0)
+        serving = dict(logged_in)
+        for agent_id, names in self._members[1].items():
+            view = snapshot.agents.get(agent_id)
+            if view is None or view.state is AgentState.LOGGED_OUT:
+                continue
+            works = view.state in SERVING and view.reachable
+            for name in names:
+                logged_in[name] += 1
+                if works:
+                    serving[name] += 1
+        return logged_in, serving
 
 
 def staffed(queue: QueueConfig, agents: Iterable[AgentConfig], snapshot: Snapshot) -> int:

@@ -13,9 +13,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from acd.core.commands import MetricUpdate
 from acd.core.config import QueueConfig
+from acd.core.records import Outcome
 
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 HANDLE_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+OUTCOMES: tuple[Outcome, ...] = ("answered", "abandoned", "overflowed", "failed")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 
 
@@ -43,6 +45,8 @@ class Metrics:
                 ("acd_calls_failed_total", "Calls that ended on a technical failure before an answer"),
                 ("acd_calls_answered_within_sla_total", "Calls answered within their queue's SLA threshold"),
                 ("acd_calls_overflowed_total", "Calls sent to their queue's overflow target"),
+                ("acd_calls_wait_breached_total", "Calls that left the queue having waited max_wait_seconds or more"),
+                ("acd_calls_handle_breached_total", "Answered calls whose talk + wrap-up exceeded max_handle_seconds"),
             )
         }
         self.histograms = {
@@ -57,6 +61,10 @@ class Metrics:
         self.calls_waiting = Gauge("acd_calls_waiting", "Callers waiting now", q, registry=r)
         self.oldest_wait = Gauge("acd_oldest_wait_seconds", "Wait of the longest-waiting caller", q, registry=r)
         self.agents = Gauge("acd_agents", "Agents per state", ["state"], registry=r)
+        self.agents_logged_in = Gauge(
+            "acd_agents_logged_in", "Agents logged in (paused included) who hold the queue's base skills", q,
+            registry=r,
+        )
         self.sla_threshold = Gauge("acd_sla_threshold_seconds", "SLA threshold T", q, registry=r)
         self.sla_target = Gauge("acd_sla_target_ratio", "SLA target ratio", q, registry=r)
         self.agents_required = Gauge("acd_agents_required", "Erlang C agents needed for the SLA", q, registry=r)
@@ -79,10 +87,16 @@ class Metrics:
         for queue in queues:
             self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
             self.sla_target.labels(queue.name).set(queue.sla_target_ratio)
+            # Every counter and histogram series exists at zero from the start, so that Prometheus's
+            # increase() sees a queue's first call (a series born at 1 would hide it).
             for counter in self.counters.values():
-                counter.labels(queue.name)  # so every series exists at zero from the start
+                counter.labels(queue.name)
+            for outcome in OUTCOMES:
+                self.histograms["acd_queue_wait_seconds"].labels(queue.name, outcome)
+            self.histograms["acd_handle_seconds"].labels(queue.name)
             self.calls_waiting.labels(queue.name).set(0)
             self.oldest_wait.labels(queue.name).set(0)
+            self.agents_logged_in.labels(queue.name).set(0)
         for state in AGENT_STATES:
             self.agents.labels(state).set(0)
 

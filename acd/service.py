@@ -32,6 +32,7 @@ from acd.core.events import CallArrived, OfferFailed
 from acd.core.states import AgentState
 from acd.http.app import build_app
 from acd.metrics import Metrics
+from acd.readiness import DatabaseProbe, Readiness
 from acd.records.customers import CustomerDirectory
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
@@ -74,6 +75,7 @@ class Service:
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
         self.customers: CustomerDirectory | None = None
+        self.database_probe: DatabaseProbe | None = None
         self._stopping = asyncio.Event()
         self.failed = False
 
@@ -97,6 +99,13 @@ class Service:
             "outbox_backlog": backlog,
             "events_handled": self.runtime.handled if self.runtime else 0,
         }
+
+    async def readiness(self) -> Readiness:
+        """For /readyz: the AMI link is up and PostgreSQL answers a query now."""
+        probe = self.database_probe
+        reachable = probe is not None and await probe.reachable()
+        error = "not connected yet" if probe is None else probe.last_error
+        return Readiness(self.link.connected, reachable, None if reachable else error)
 
     async def _database_url(self) -> str:
         if self.settings.database.url:
@@ -124,6 +133,10 @@ class Service:
         async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
             stack.push_async_callback(self._stop_embedded)
             url = await self._prepare_database()
+            probe_engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True,
+                                               connect_args={"timeout": 2})
+            stack.push_async_callback(probe_engine.dispose)
+            self.database_probe = DatabaseProbe(probe_engine)
             self.outbox = outbox = Outbox(Path(self.settings.database.journal_dir), url)
             await outbox.start()
             stack.push_async_callback(outbox.stop)
@@ -132,7 +145,8 @@ class Service:
             await customers.refresh()
             self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
             await self._restore_presence(outbox, url, runtime)
-            runner = web.AppRunner(build_app(runtime, self.metrics, self.health), access_log=None)
+            app = build_app(runtime, self.metrics, self.health, ready=self.readiness)
+            runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             stack.push_async_callback(runner.cleanup)
             http = self.settings.http

@@ -41,6 +41,7 @@ from acd.core.events import (
 )
 from acd.core.floor import Floor, call_timer, wrapup_timer
 from acd.core.interaction import Call
+from acd.core.kpis import handle_seconds
 from acd.core.reconfigure import reconfigure
 from acd.core.records import OfferRecord, OfferResult, Outcome
 from acd.core.snapshot import Snapshot, take
@@ -220,7 +221,7 @@ class Acd:
             return
         record = call.talk_ended(now, reason, 0.0)
         floor.write(record)
-        floor.emit(metrics.handled(call.queue.name, record.talk_seconds or 0.0))
+        floor.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
         floor.move_agent(agent, target, now)
         if agent.retiring:
             agent.retiring = False
@@ -255,7 +256,7 @@ class Acd:
         floor.disarm(call_timer(call.call_id))
         wait = record.wait_seconds or 0.0
         met = bool(record.within_sla)
-        floor.out.extend(metrics.queue_exit(call.queue.name, "answered", wait, within_sla=met, short_abandon=False))
+        floor.out.extend(metrics.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
         agent.misses = 0
         floor.move_agent(agent, AgentState.ON_CALL, now)
         agent.call_id = call.call_id

@@ -20,7 +20,7 @@ from acd.core.decisions import Decision, DecisionLog
 from acd.core.eligibility import level_at, next_widening_at
 from acd.core.ids import offer_id
 from acd.core.interaction import Call
-from acd.core.kpis import is_short_abandon
+from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.records import OfferRecord, OfferResult, Outcome, Record
 from acd.core.routing import RoutingIndex
 from acd.core.states import AgentState, CallState
@@ -153,7 +153,7 @@ class Floor:
         record = call.reclassify_short_abandon() if short else probe
         self.write(record)
         wait = call.waited(now)
-        self.out.extend(metrics.queue_exit(call.queue.name, outcome, wait, within_sla=False, short_abandon=short))
+        self.out.extend(metrics.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
         self.index.remove_call(call.call_id)
         self.disarm(call_timer(call.call_id))
         call.state = CallState.ENDED
@@ -222,7 +222,7 @@ class Floor:
         call = self.wrapping.pop(agent.agent_id)
         record = call.wrapup_ended(now)
         self.write(record)
-        self.emit(metrics.handled(call.queue.name, (record.talk_seconds or 0.0) + (record.wrapup_seconds or 0.0)))
+        self.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
         self.disarm(wrapup_timer(agent.agent_id))
 
     # -- routing ----------------------------------------------------------------------------

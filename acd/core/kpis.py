@@ -63,6 +63,16 @@ def is_answered(record: InteractionRecord) -> bool:
     return record.answered_at is not None
 
 
+def wait_breached(wait_seconds: float, max_wait_seconds: float) -> bool:
+    """The caller reached the queue's maximum wait; equal counts (that is the moment the ACD acts)."""
+    return wait_seconds >= max_wait_seconds
+
+
+def handle_breached(handle: float, max_handle_seconds: float) -> bool:
+    """Talk + wrap-up above the queue's maximum handle time; equal is not a breach."""
+    return handle > max_handle_seconds
+
+
 def handle_seconds(record: InteractionRecord) -> float | None:
     """Talk + wrap-up, once both are known; None before that."""
     if record.talk_seconds is None or record.wrapup_seconds is None:
@@ -116,7 +126,7 @@ def queue_kpis(
         wait = record.wait_seconds
         if wait is not None and (max_wait is None or wait > max_wait):
             max_wait = wait
-        if wait is not None and max_wait_seconds is not None and wait >= max_wait_seconds:
+        if wait is not None and max_wait_seconds is not None and wait_breached(wait, max_wait_seconds):
             wait_breaches += 1
         if is_answered(record):
             answered += 1
@@ -128,7 +138,7 @@ def queue_kpis(
             if handle is not None:
                 handled += 1
                 handle_total += handle
-                if max_handle_seconds is not None and handle > max_handle_seconds:
+                if max_handle_seconds is not None and handle_breached(handle, max_handle_seconds):
                     breaches += 1
         elif record.outcome == "abandoned":
             abandoned += 1

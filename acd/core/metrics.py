@@ -1,13 +1,16 @@
 """The Prometheus series the core emits, as ``MetricUpdate`` commands (see docs/kpis.md).
 
 Counters and histograms change inside ``Acd.handle``; gauges (calls waiting, oldest wait, agents
-per state) are read from ``Acd.snapshot`` by the runtime. Labels never carry caller numbers or
-uniqueids.
+per state) are read from ``Acd.snapshot`` by the runtime. Whether a call met or breached an SLA is
+decided by ``acd.core.kpis``, the same functions the reports use, so live counters and reports
+count the same calls. Labels never carry caller numbers or uniqueids.
 """
 
 from __future__ import annotations
 
 from acd.core.commands import MetricUpdate
+from acd.core.config import QueueConfig
+from acd.core.kpis import handle_breached, wait_breached
 from acd.core.records import Outcome
 
 CALLS_OFFERED = "acd_calls_offered_total"
@@ -17,6 +20,8 @@ CALLS_SHORT_ABANDONED = "acd_calls_short_abandoned_total"
 CALLS_ANSWERED_WITHIN_SLA = "acd_calls_answered_within_sla_total"
 CALLS_OVERFLOWED = "acd_calls_overflowed_total"
 CALLS_FAILED = "acd_calls_failed_total"
+CALLS_WAIT_BREACHED = "acd_calls_wait_breached_total"
+CALLS_HANDLE_BREACHED = "acd_calls_handle_breached_total"
 QUEUE_WAIT = "acd_queue_wait_seconds"
 HANDLE = "acd_handle_seconds"
 
@@ -33,17 +38,24 @@ def inc(name: str, queue: str) -> MetricUpdate:
 
 
 def queue_exit(
-    queue: str, outcome: Outcome, wait: float, *, within_sla: bool, short_abandon: bool
+    queue: QueueConfig, outcome: Outcome, wait: float, *, within_sla: bool, short_abandon: bool
 ) -> list[MetricUpdate]:
     """Everything that moves when a call leaves the queue (answer, abandon, overflow, failure)."""
-    updates = [inc(CALLS_OFFERED, queue), inc(_OUTCOME_COUNTER[outcome], queue)]
+    name = queue.name
+    updates = [inc(CALLS_OFFERED, name), inc(_OUTCOME_COUNTER[outcome], name)]
     if within_sla:
-        updates.append(inc(CALLS_ANSWERED_WITHIN_SLA, queue))
+        updates.append(inc(CALLS_ANSWERED_WITHIN_SLA, name))
     if short_abandon:
-        updates.append(inc(CALLS_SHORT_ABANDONED, queue))
-    updates.append(MetricUpdate(QUEUE_WAIT, "observe", wait, (("queue", queue), ("outcome", outcome))))
+        updates.append(inc(CALLS_SHORT_ABANDONED, name))
+    if wait_breached(wait, queue.max_wait_seconds):
+        updates.append(inc(CALLS_WAIT_BREACHED, name))
+    updates.append(MetricUpdate(QUEUE_WAIT, "observe", wait, (("queue", name), ("outcome", outcome))))
     return updates
 
 
-def handled(queue: str, handle_seconds: float) -> MetricUpdate:
-    return MetricUpdate(HANDLE, "observe", handle_seconds, (("queue", queue),))
+def handled(queue: QueueConfig, handle_seconds: float) -> list[MetricUpdate]:
+    """Everything that moves when an answered call's wrap-up ends (talk + wrap-up known)."""
+    updates = [MetricUpdate(HANDLE, "observe", handle_seconds, (("queue", queue.name),))]
+    if handle_breached(handle_seconds, queue.max_handle_seconds):
+        updates.append(inc(CALLS_HANDLE_BREACHED, queue.name))
+    return updates

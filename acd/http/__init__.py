@@ -1,1 +1,1 @@
-"""HTTP: the REST API, /metrics for Prometheus and /healthz. Changes go in as core events."""
+"""HTTP: the REST API, /metrics for Prometheus, /healthz and /readyz. Changes go in as core events."""

@@ -1,4 +1,5 @@
-"""The aiohttp application: agent actions, dispositions, call explanations, status and metrics.
+"""The aiohttp application: agent actions, dispositions, call explanations, status, metrics, health
+and readiness.
 
 Handlers never touch routing state: they validate the request and submit a core event to the
 runtime (the one writer), or read the core's snapshot.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -25,12 +26,15 @@ from acd.core.events import (
 )
 from acd.http import errors
 from acd.metrics import Metrics
+from acd.readiness import Readiness
 from acd.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 METRICS = web.AppKey("metrics", Metrics)
 Health = Callable[[], Mapping[str, Any]]
 HEALTH: web.AppKey[Health] = web.AppKey("health")
+Ready = Callable[[], Awaitable[Readiness]]
+READY: web.AppKey[Ready] = web.AppKey("ready")
 
 AGENT_ACTIONS: dict[str, Callable[[str, Mapping[str, Any]], Event]] = {
     "login": lambda a, _: AgentLoggedIn(a),
@@ -122,13 +126,24 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(health, status=200 if health.get("ok") else 503)
 
 
-def build_app(runtime: Runtime, metrics_: Metrics, health: Callable[[], Mapping[str, Any]]) -> web.Application:
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the AMI link is up and PostgreSQL answers; 503 saying which is down otherwise."""
+    readiness = await request.app[READY]()
+    details = jsonable(readiness)
+    if not readiness.ready:
+        return errors.not_ready(readiness.down(), details)
+    return web.json_response({"ready": True, **details})
+
+
+def build_app(runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Ready) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     app[RUNTIME] = runtime
     app[METRICS] = metrics_
     app[HEALTH] = health
+    app[READY] = ready
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/status", status)
     app.router.add_post("/api/agents/{agent}/{action}", agent_action)
     app.router.add_post("/api/calls/{call}/disposition", disposition)

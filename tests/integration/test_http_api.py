@@ -18,6 +18,7 @@ from acd.core.events import CallArrived
 from acd.core.records import Record
 from acd.http.app import build_app
 from acd.metrics import Metrics
+from acd.readiness import Readiness
 from acd.runtime import Runtime
 
 CONFIG = RoutingConfig(
@@ -47,11 +48,24 @@ class ListSink:
 
 
 @dataclass
+class FakeReadiness:
+    """What the service would find: flip the flags to take a dependency down."""
+
+    ami_connected: bool = True
+    database_reachable: bool = True
+
+    async def __call__(self) -> Readiness:
+        error = None if self.database_reachable else "OSError: connection refused"
+        return Readiness(self.ami_connected, self.database_reachable, error)
+
+
+@dataclass
 class Api:
     client: TestClient  # type: ignore[type-arg]
     runtime: Runtime
     control: RecordingControl
     metrics: Metrics
+    ready: FakeReadiness
 
     async def settle(self) -> None:
         for _ in range(20):
@@ -64,9 +78,10 @@ async def api() -> AsyncIterator[Api]:
     control = RecordingControl()
     runtime = Runtime(Acd(CONFIG), control, ListSink(), metrics)
     writer = asyncio.create_task(runtime.run())
-    app = build_app(runtime, metrics, lambda: {"ok": True, "ami_connected": True})
+    ready = FakeReadiness()
+    app = build_app(runtime, metrics, lambda: {"ok": True, "ami_connected": True}, ready=ready)
     async with TestClient(TestServer(app)) as client:
-        yield Api(client, runtime, control, metrics)
+        yield Api(client, runtime, control, metrics, ready)
     runtime.drain()
     await writer
 
@@ -122,7 +137,10 @@ async def test_bad_requests_get_a_stable_error_id_and_change_nothing(
 async def test_metrics_and_health(api: Api) -> None:
     text = await (await api.client.get("/metrics")).text()
     assert 'acd_sla_threshold_seconds{queue="billing"} 15.0' in text
-    assert 'acd_queue_wait_seconds_bucket{le="15.0",outcome="answered",queue="billing"}' not in text  # no calls yet
+    # no calls yet, but every wait series exists at zero, so Prometheus's increase() sees the first call
+    assert 'acd_queue_wait_seconds_bucket{le="15.0",outcome="answered",queue="billing"} 0.0' in text
+    assert 'acd_calls_wait_breached_total{queue="billing"} 0.0' in text
+    assert 'acd_calls_handle_breached_total{queue="billing"} 0.0' in text
     health = await api.client.get("/healthz")
     assert health.status == 200
 
@@ -132,3 +150,33 @@ async def test_after_drain_actions_are_refused_with_503(api: Api) -> None:
     response = await api.client.post("/api/agents/a1/login")
     assert response.status == 503
     assert (await response.json())["error_id"] == "draining"
+
+
+async def test_ready_when_the_ami_link_and_the_database_are_up(api: Api) -> None:
+    response = await api.client.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {
+        "ready": True, "ami_connected": True, "database_reachable": True, "database_error": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ami", "database", "says"),
+    [
+        (False, True, ["the AMI link to Asterisk is down"]),
+        (True, False, ["PostgreSQL is unreachable"]),
+        (False, False, ["the AMI link to Asterisk is down", "PostgreSQL is unreachable"]),
+    ],
+)
+async def test_not_ready_says_which_dependency_is_down(api: Api, ami: bool, database: bool, says: list[str]) -> None:
+    api.ready.ami_connected, api.ready.database_reachable = ami, database
+    response = await api.client.get("/readyz")
+    assert response.status == 503
+    body = await response.json()
+    assert body["error_id"] == "not-ready"
+    assert body["message"] == "not ready: " + "; ".join(says)
+    assert body["details"] == {
+        "ami_connected": ami,
+        "database_reachable": database,
+        "database_error": None if database else "OSError: connection refused",
+    }

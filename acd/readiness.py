@@ -1,0 +1,78 @@
+"""Readiness, for ``/readyz``: whether this ACD can do its job right now.
+
+``/healthz`` says how the process is doing; ``/readyz`` is the yes/no a load balancer, an orchestrator
+or a standby check acts on. Ready means both links the ACD works through are up: the AMI link to
+Asterisk (without it no call is routed) and PostgreSQL (without it records pile up in the outbox).
+
+The database check is a real round trip (``SELECT 1``) bounded by a timeout, so a dead or
+firewalled server answers "not ready" quickly instead of hanging the probe. Its result is reused
+for ``max_age`` seconds, so that a prober polling many times a second cannot load PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ami_connected: bool
+    database_reachable: bool
+    database_error: str | None = None  # why the last database probe failed
+
+    @property
+    def ready(self) -> bool:
+        return self.ami_connected and self.database_reachable
+
+    def down(self) -> list[str]:
+        """What is not ready, in words, for the error message."""
+        out = []
+        if not self.ami_connected:
+            out.append("the AMI link to Asterisk is down")
+        if not self.database_reachable:
+            out.append("PostgreSQL is unreachable")
+        return out
+
+
+class DatabaseProbe:
+    """``SELECT 1`` against PostgreSQL, at most once per ``max_age`` seconds."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        timeout: float = 2.0,
+        max_age: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._timeout = timeout
+        self._max_age = max_age
+        self._clock = clock
+        self._last: tuple[float, bool] | None = None  # (when, reachable)
+        self._lock = asyncio.Lock()  # probes that arrive together share one round trip
+        self.last_error: str | None = None
+
+    async def reachable(self) -> bool:
+        async with self._lock:
+            if self._last is not None and self._clock() - self._last[0] < self._max_age:
+                return self._last[1]
+            ok = await self._ping()
+            self._last = (self._clock(), ok)
+            return ok
+
+    async def _ping(self) -> bool:
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means "not reachable"; the reason is kept for the body
+            self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return False
+        self.last_error = None
+        return True

@@ -1,0 +1,134 @@
+"""/readyz against a real PostgreSQL and a (fake) AMI server: ready only with both, and it says which is down.
+
+The service's own ``readiness`` answers the HTTP app, as in production; PostgreSQL is stopped and
+started under it, and the AMI link is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from record_samples import CONFIG
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from acd.ami.fake_server import FakeAmiServer
+from acd.ami.link import AmiLink
+from acd.http.app import build_app
+from acd.readiness import DatabaseProbe
+from acd.records.embedded import EmbeddedPostgres
+from acd.runtime import Runtime
+from acd.service import Service
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
+
+pytestmark = pytest.mark.pg
+
+
+@dataclass
+class Clock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_probe_follows_postgres_down_and_up_and_reuses_a_fresh_answer(
+    pg: EmbeddedPostgres, engine: AsyncEngine
+) -> None:
+    clock = Clock()
+    probe = DatabaseProbe(engine, timeout=2.0, max_age=2.0, clock=clock)
+    assert await probe.reachable()
+    try:
+        await asyncio.to_thread(pg.stop)
+        assert await probe.reachable(), "an answer younger than max_age is reused"
+        clock.now = 2.5
+        began = time.monotonic()
+        assert not await probe.reachable()
+        assert time.monotonic() - began < 3.0  # bounded by the probe's timeout
+        assert probe.last_error
+    finally:
+        await asyncio.to_thread(pg.start)
+    clock.now = 5.0
+    assert await probe.reachable()
+    assert probe.last_error is None
+
+
+async def test_an_unreachable_address_is_not_ready_within_the_timeout() -> None:
+    dead = create_async_engine("postgresql+asyncpg://acd@127.0.0.1:9/acd", connect_args={"timeout": 5})
+    try:
+        probe = DatabaseProbe(dead, timeout=1.0)
+        began = time.monotonic()
+        assert not await probe.reachable()
+        assert time.monotonic() - began < 2.0
+    finally:
+        await dead.dispose()
+
+
+@dataclass
+class Wired:
+    client: TestClient  # type: ignore[type-arg]
+    service: Service
+    pbx: FakeAmiServer
+
+
+@pytest.fixture
+async def wired(pg: EmbeddedPostgres) -> AsyncIterator[Wired]:
+    pg.start()
+    pbx = FakeAmiServer()
+    port = await pbx.start()
+    settings = Settings(AmiSettings(port=port, secret="secret"), HttpSettings(), DatabaseSettings(url=pg.url),
+                        CONFIG, "test")
+    service = Service(settings)
+    probe_engine = create_async_engine(pg.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    service.database_probe = DatabaseProbe(probe_engine, max_age=0.0)  # as Service.run sets it up
+    runtime = Runtime(service.core, service.control, NullSink(), service.metrics)
+    app = build_app(runtime, service.metrics, service.health, ready=service.readiness)
+    try:
+        async with TestClient(TestServer(app)) as client:
+            yield Wired(client, service, pbx)
+    finally:
+        await service.link.close()
+        await probe_engine.dispose()
+        await pbx.stop()
+        pg.start()
+
+
+class NullSink:
+    def append(self, record: object) -> None: ...
+
+
+async def ready(client: TestClient) -> tuple[int, dict[str, object]]:  # type: ignore[type-arg]
+    response = await client.get("/readyz")
+    return response.status, await response.json()
+
+
+async def test_readyz_needs_the_ami_link_and_the_database(wired: Wired, pg: EmbeddedPostgres) -> None:
+    status, body = await ready(wired.client)
+    assert status == 503  # the AMI link has not been started
+    assert body["details"] == {"ami_connected": False, "database_reachable": True, "database_error": None}
+
+    link: AmiLink = wired.service.link
+    link.start()
+    await link.wait_connected(timeout=5.0)
+    assert await ready(wired.client) == (200, {
+        "ready": True, "ami_connected": True, "database_reachable": True, "database_error": None,
+    })
+
+    await asyncio.to_thread(pg.stop)
+    status, body = await ready(wired.client)
+    assert status == 503
+    assert body["error_id"] == "not-ready"
+    assert body["message"] == "not ready: PostgreSQL is unreachable"
+    assert body["details"]["ami_connected"] is True and body["details"]["database_reachable"] is False
+    assert body["details"]["database_error"]
+
+    await asyncio.to_thread(pg.start)
+    await link.close()
+    status, body = await ready(wired.client)
+    assert status == 503
+    assert body["message"] == "not ready: the AMI link to Asterisk is down"
+    assert body["details"] == {"ami_connected": False, "database_reachable": True, "database_error": None}
