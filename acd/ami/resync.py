@@ -2,8 +2,11 @@
 
 Events missed while the link was down are gone; the channels are not. The dialplan keeps the
 facts the ACD needs on each caller's channel (``ACD_QUEUE``, ``ACD_PRIORITY``, ``ACD_ENQUEUED``,
-``ACD_OFFER``; see docs/dialplan.md), so a snapshot of the channels in ``acd-hold`` and
-``acd-connect`` rebuilds the queue with every caller's original place (``enqueued_at``). Agent
+``ACD_OFFER``; see docs/dialplan.md), so a snapshot of the channels in the ACD's contexts
+rebuilds the queue with every caller's original place (``enqueued_at``). A caller waits in
+``acd-hold`` and ``acd-announce``, and in the slice of music that follows ``AcdEnqueue`` in
+``acd-enqueue`` or a ``Dial`` that was not answered in ``acd-connect``; any other step of
+``acd-connect`` is an offer (ringing, or talking once bridged). Agent
 phones are read from PJSIP contacts and device states. The result is plain data; the runtime
 hands it to ``Translator.reconcile`` (which diffs it against what it knew) and feeds the
 returned events to the core. Run it on every ``LinkUp``, before draining the events queued
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 
 HOLD_CONTEXT = "acd-hold"
 CONNECT_CONTEXT = "acd-connect"
+WAITING_CONTEXTS = frozenset({HOLD_CONTEXT, "acd-announce"})
+MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT})  # their slice of music is waiting too
 _CONCURRENCY = 16
 
 
@@ -78,7 +83,7 @@ class ResyncResult:
 async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  # noqa: ASYNC109
     """Snapshot channels, variables, contacts and device states. Raises ``AmiError`` if the link fails."""
     channels = await link.send_list({"Action": "CoreShowChannels"}, "CoreShowChannelsComplete", timeout)
-    ours = [c for c in channels if c.get("Context") in (HOLD_CONTEXT, CONNECT_CONTEXT)]
+    ours = [c for c in channels if _role(c) is not None]
     gate = asyncio.Semaphore(_CONCURRENCY)
 
     async def read(channel: Message) -> tuple[bool, CallArrived | OfferedCaller | str]:
@@ -116,6 +121,18 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     )
 
 
+def _role(row: Message) -> str | None:
+    """"waiting", "offer" (ringing or talking) or None (not a caller of the ACD's, or not yet one)."""
+    context = row.get("Context")
+    if context in WAITING_CONTEXTS:
+        return "waiting"
+    if context in MUSIC_BETWEEN and row.get("Application") == "MusicOnHold":
+        return "waiting"
+    if context == CONNECT_CONTEXT:
+        return "offer"
+    return None
+
+
 async def _read_caller(
     link: ActionPort,
     row: Message,
@@ -123,7 +140,7 @@ async def _read_caller(
 ) -> tuple[bool, CallArrived | OfferedCaller | str]:
     """(bridged, caller) or (False, reason it was skipped)."""
     channel = row.get("Channel", "")
-    in_connect = row.get("Context") == CONNECT_CONTEXT
+    in_connect = _role(row) == "offer"
     names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + (["ACD_OFFER"] if in_connect else [])
     try:
         replies = await asyncio.gather(

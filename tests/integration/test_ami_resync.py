@@ -23,11 +23,12 @@ CONFIG = RoutingConfig(
 )
 
 
-def chan(n: int, context: str, exten: str = "s", bridge: str = "") -> dict[str, str]:
+def chan(n: int, context: str, exten: str = "s", bridge: str = "", app: str = "") -> dict[str, str]:
     return {
         "Channel": f"PJSIP/trunk-0000000{n}",
         "Context": context,
         "Exten": exten,
+        "Application": app or ("MusicOnHold" if context == "acd-hold" else "Dial" if context == "acd-connect" else "Wait"),
         "Uniqueid": f"1700.{n}",
         "Linkedid": f"1700.{n}",
         "CallerIDNum": f"555000{n}",
@@ -48,8 +49,13 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         chan(4, "acd-connect", "agent2", bridge="b-1"),
         chan(5, "agents"),  # an agent leg: not ours to read
         chan(6, "acd-hold"),  # no ACD_QUEUE: skipped with a reason
+        chan(7, "acd-enqueue", app="MusicOnHold"),  # its first slice of music, just after AcdEnqueue
+        chan(8, "acd-enqueue", app="Answer"),  # not announced yet: its AcdEnqueue is still to come
+        chan(9, "acd-connect", "agent1", app="MusicOnHold"),  # back from a Dial nobody answered
+        chan(10, "acd-announce", app="Playback"),  # hearing its place in line
     ]
-    for n, (queue, prio, since) in {1: ("billing", "5", "1000"), 2: ("billing", "9", "900")}.items():
+    for n, (queue, prio, since) in {1: ("billing", "5", "1000"), 2: ("billing", "9", "900"), 7: ("billing", "5", "1100"),
+                                    9: ("billing", "5", "800"), 10: ("billing", "5", "1200")}.items():
         for var, value in (("ACD_QUEUE", queue), ("ACD_PRIORITY", prio), ("ACD_ENQUEUED", since)):
             server.variables[(f"PJSIP/trunk-0000000{n}", var)] = value
     for n, offer in ((3, "offer-3"), (4, "offer-4")):
@@ -64,20 +70,25 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     ]
     result = await resync(link)
     assert [(c.uniqueid, c.priority, c.enqueued_at, c.caller) for c in result.waiting] == [
-        ("1700.2", 9, 900.0, "5550002"),  # oldest first
+        ("1700.9", 5, 800.0, "5550009"),  # oldest first
+        ("1700.2", 9, 900.0, "5550002"),
         ("1700.1", 5, 1000.0, "5550001"),
+        ("1700.7", 5, 1100.0, "5550007"),
+        ("1700.10", 5, 1200.0, "55500010"),
     ]
     assert [(o.call.uniqueid, o.offer_id, o.endpoint) for o in result.ringing] == [("1700.3", "offer-3", "agent1")]
     assert [(o.call.uniqueid, o.offer_id) for o in result.connected] == [("1700.4", "offer-4")]
     assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
-    assert server.count("Getvar") == 2 * 3 + 2 * 4 + 3
+    assert server.count("Getvar") == 5 * 3 + 2 * 4 + 3
 
     t = Translator(CONFIG)
     events = t.reconcile(result)
     assert events[:2] == [AgentReachability("a1", True, False), AgentReachability("a2", False, False)]
-    assert [e.uniqueid for e in events[2:] if isinstance(e, CallArrived)] == ["1700.2", "1700.1", "1700.3"]
-    assert len(events) == 5  # the talking caller is tracked silently, not re-queued
+    assert [e.uniqueid for e in events[2:] if isinstance(e, CallArrived)] == [
+        "1700.9", "1700.2", "1700.1", "1700.7", "1700.10", "1700.3"
+    ]
+    assert len(events) == 8  # the talking caller is tracked silently, not re-queued
     assert t.translate({"Event": "Hangup", "Uniqueid": "1700.4"}) == [CallEnded(call_id_for("1700.4"))]
 
 
