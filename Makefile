@@ -24,8 +24,8 @@ asterisk:
 	bash $(PBX) install
 
 # The whole local stack until Ctrl-C: embedded PostgreSQL, the PBX, the phone farm with demo
-# traffic, and the ACD service. Everything it started is stopped on exit.
-run: install asterisk
+# traffic, the ACD service and a Prometheus scraping it. Everything it started is stopped on exit.
+run: install asterisk prometheus
 	bash deploy/local/run.sh
 
 # Debian's Prometheus, for the test that scrapes the ACD and loads deploy/prometheus/rules.yml.

@@ -1,10 +1,13 @@
-"""A fake PBX for the AMI tests: the fake server and a link logged in to it."""
+"""Shared fixtures: a fake PBX for the AMI tests; a live ACD and a real Prometheus for the metrics tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+from live_acd import LiveAcd
+from prometheus_server import PrometheusServer
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
@@ -21,3 +24,22 @@ async def pbx() -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
     yield server, link
     await link.close()
     await server.stop()
+
+
+@pytest.fixture
+async def live_acd() -> AsyncIterator[LiveAcd]:
+    """A real runtime and HTTP app taking calls all the time (tests/integration/live_acd.py)."""
+    acd = LiveAcd()
+    await acd.start()
+    try:
+        yield acd
+    finally:
+        await acd.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[PrometheusServer]:
+    """Debian's Prometheus with the shipped config and rules; ``.start(target, rule_files)`` it."""
+    server = PrometheusServer(tmp_path)
+    yield server
+    server.stop()

@@ -1,0 +1,162 @@
+"""A real ACD runtime and HTTP app with steady synthetic traffic, for a real Prometheus to scrape.
+
+A dashboard query over ``rate``, ``increase`` or a recorded ratio only returns data when counters
+*move* while Prometheus watches, so calls must keep coming after the first scrape. ``LiveAcd`` runs
+the real core, runtime (its timers included: wrap-up ends and overflows come from them), metrics and
+``/metrics`` endpoint, and a traffic task that, every tick:
+
+- billing: a caller arrives, having waited 1, 4 or 25 s already (so some are answered within the
+  threshold T = 20 s and some are not); every ring is answered at once and the call ends one tick
+  later, then wrap-up (0.5 s, longer than the queue's max handle time, so handle breaches count);
+- sales, which no agent serves: callers abandon after 6 s (counted), abandon at once (short
+  abandons) or reach the maximum wait and overflow (wait breaches).
+
+Agents a1 and a2 take billing calls; a3 is logged in and paused. One event is refused (an unknown
+agent). Asterisk answers every AMI action at once (``AnsweringPbx``): no AMI link runs here, so the
+AMI adapter's own counters (malformed messages, lost redirects) are moved once by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+
+from aiohttp.test_utils import TestServer
+
+from acd.core.acd import Acd
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import (
+    AgentLoggedIn,
+    AgentPaused,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    OfferAnswered,
+)
+from acd.http.app import build_app
+from acd.metrics import Metrics
+from acd.readiness import Readiness
+from acd.runtime import Runtime
+
+CONFIG = RoutingConfig(
+    queues=(
+        QueueConfig("billing", (SkillRequirement("billing", 1),), sla_threshold_seconds=20.0,
+                    wrapup_seconds=0.5, max_handle_seconds=0.4),
+        QueueConfig("sales", (SkillRequirement("sales", 1),), sla_threshold_seconds=15.0, max_wait_seconds=10.0),
+    ),
+    agents=(
+        AgentConfig("a1", "agent1", (("billing", 3),)),
+        AgentConfig("a2", "agent2", (("billing", 2),)),
+        AgentConfig("a3", "agent3", (("billing", 1),)),
+    ),
+)
+TICK_SECONDS = 0.25
+BILLING_WAITS = (1.0, 4.0, 25.0)
+
+
+def _written() -> asyncio.Future[None]:
+    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    replies.set_result(None)
+    return replies
+
+
+@dataclass
+class AnsweringPbx:
+    """Call control that Asterisk accepts at once; the agents' phones it rang, for the traffic to answer.
+
+    Each caller's channel is its call id, so a ring says which call it is for.
+    """
+
+    ringing: list[tuple[str, str]] = field(default_factory=list)  # (call id, offer id)
+
+    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
+        self.ringing.append((channel, offer_id))
+        return _written()
+
+    def cancel(self, channel: str) -> Awaitable[None]:
+        return _written()
+
+    def overflow(self, channel: str, target: str) -> Awaitable[None]:
+        return _written()
+
+
+class NullSink:
+    def append(self, record: object) -> None: ...
+
+
+async def ready() -> Readiness:
+    return Readiness(ami_connected=True, database_reachable=True)
+
+
+class LiveAcd:
+    def __init__(self) -> None:
+        self.metrics = Metrics(CONFIG.queues)
+        self.pbx = AnsweringPbx()
+        self.runtime = Runtime(Acd(CONFIG), self.pbx, NullSink(), self.metrics, clock=time.time)
+        self.server = TestServer(build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready), host="127.0.0.1")
+        self.calls = itertools.count(1)
+        self.ticks = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def target(self) -> str:
+        """host:port of ``/metrics``, for a scrape config."""
+        return f"127.0.0.1:{self.server.port}"
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.runtime.run(), name="live-acd-writer"))
+        for agent in ("a1", "a2", "a3"):
+            self.runtime.handle_now(AgentLoggedIn(agent))
+        self.runtime.handle_now(AgentPaused("a3", "lunch"))
+        self.runtime.handle_now(AgentLoggedIn("nobody"))  # refused: acd_refused_events_total{error="UnknownAgent"}
+        self.metrics.ami_malformed.labels("wire").inc()
+        self.metrics.redirects_lost.labels("ring").inc()
+        self.metrics.ami_connected.set(1)
+        await self.server.start_server()
+        self._tasks.append(asyncio.create_task(self._traffic(), name="live-acd-traffic"))
+
+    async def stop(self) -> None:
+        traffic = self._tasks.pop()
+        traffic.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await traffic
+        await self.server.close()
+        self.runtime.drain()
+        await self._tasks.pop()
+
+    def _call(self, queue: str, waited: float) -> str:
+        call_id = f"{queue}-{next(self.calls)}"
+        self.runtime.handle_now(CallArrived(call_id, queue, 5, channel=call_id, enqueued_at=time.time() - waited))
+        return call_id
+
+    async def _traffic(self) -> None:
+        talking: list[str] = []
+        hanging_up: list[str] = []
+        while True:
+            for call_id in talking:
+                self.runtime.handle_now(CallEnded(call_id))
+            for call_id in hanging_up:
+                self.runtime.handle_now(CallerHungUp(call_id))
+            talking, hanging_up = [], []
+            if self.ticks % 2 == 0:
+                self._call("billing", BILLING_WAITS[self.ticks // 2 % len(BILLING_WAITS)])
+            match self.ticks % 6:
+                case 1:
+                    hanging_up.append(self._call("sales", 6.0))  # abandons after more than S = 5 s
+                case 3:
+                    hanging_up.append(self._call("sales", 0.0))  # a short abandon
+                case 5:
+                    self._call("sales", 9.0)  # overflows at the maximum wait, a second from now
+            rung = self.pbx.ringing.copy()
+            self.pbx.ringing.clear()
+            for call_id, offer_id in rung:
+                self.runtime.handle_now(OfferAnswered(offer_id))
+                talking.append(call_id)
+            now = time.time()
+            self.runtime.forecaster.publish(self.metrics, self.runtime.core.snapshot(now), CONFIG, now)
+            self.ticks += 1
+            await asyncio.sleep(TICK_SECONDS)

@@ -1,0 +1,97 @@
+"""Debian's Prometheus for a test: the shipped scrape config and rule files, pointed at a test ACD.
+
+The config is ``deploy/prometheus/prometheus.yml`` with three changes only: the ``acd`` job scrapes
+the given target (every other job is dropped: it would point at hosts this test does not run),
+scrapes and rule evaluations happen every second, and the rule files are every rule file found in
+``deploy/prometheus`` when the test runs (``promql.rule_files``), so a new rule file is checked without
+touching the tests. A missing ``prometheus`` binary fails the test: it is a dependency, not an option.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import promql
+import pytest
+import yaml
+
+SCRAPE_CONFIG = promql.PROMETHEUS_DIR / "prometheus.yml"
+ACD_JOB = "acd"
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (Debian package prometheus; `make prometheus` or .ci/run installs it)",
+                    pytrace=False)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scrape_config_for(target: str, rule_files: Sequence[str]) -> dict[str, Any]:
+    """The shipped scrape config, aimed at ``target``, with ``rule_files`` and one-second intervals."""
+    config: dict[str, Any] = yaml.safe_load(SCRAPE_CONFIG.read_text(encoding="utf-8"))
+    jobs = [job for job in config.get("scrape_configs", []) if job.get("job_name") == ACD_JOB]
+    if not jobs:
+        pytest.fail(f"{SCRAPE_CONFIG.name} has no job {ACD_JOB!r}; the dashboards select job=\"{ACD_JOB}\"")
+    for job in jobs:
+        job["static_configs"] = [{"targets": [target]}]
+        job.pop("scrape_interval", None)
+    config["global"] = {**config.get("global", {}), "scrape_interval": "1s", "evaluation_interval": "1s"}
+    config["rule_files"] = list(rule_files)
+    config["scrape_configs"] = jobs
+    return config
+
+
+class PrometheusServer:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.base = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, target: str, rule_files: Sequence[Path]) -> str:
+        """Start scraping ``target`` (host:port); returns the HTTP API's base URL."""
+        binary_path = binary("prometheus")
+        names = []
+        for path in rule_files:
+            shutil.copy(path, self.workdir / path.name)
+            names.append(path.name)
+        config = self.workdir / "prometheus.yml"
+        config.write_text(yaml.safe_dump(scrape_config_for(target, names), sort_keys=False), encoding="utf-8")
+        port = free_port()
+        with (self.workdir / "prometheus.log").open("wb") as log:
+            self._process = subprocess.Popen(
+                [binary_path, f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{port}"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.base = f"http://127.0.0.1:{port}"
+        return self.base
+
+    def log(self) -> str:
+        return (self.workdir / "prometheus.log").read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def exited(self) -> bool:
+        return self._process is not None and self._process.poll() is not None
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(30)
+
+    async def get(self, session: aiohttp.ClientSession, path: str, **params: str) -> dict[str, Any]:
+        """One API call; the parsed body whatever its status (errors carry ``error``)."""
+        async with session.get(f"{self.base}{path}", params=params) as response:
+            body: dict[str, Any] = await response.json(content_type=None)
+        return body
