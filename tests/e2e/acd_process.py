@@ -209,6 +209,10 @@ class AcdProcess:
             await conn.close()
 
 
+def status(acd: AcdProcess) -> Any:
+    return acd.get("/api/status")
+
+
 async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
                      what: str, every: float = 0.25) -> T:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
@@ -222,3 +226,12 @@ async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T |
             return last  # type: ignore[no-any-return]
         await asyncio.sleep(every)
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+async def login(acd: AcdProcess, *agents: str) -> None:
+    """Log agents in through the HTTP API and wait until the ACD says they are ready."""
+    for agent in agents:
+        code, body = acd.post(f"/api/agents/{agent}/login")
+        assert code == 202, body
+    for agent in agents:
+        await eventually(lambda a=agent: acd.agent_state(a) == "ready", 10, f"{agent} ready after login")

@@ -11,11 +11,12 @@ farm call is hung up afterwards). Every test in this directory gets the ``e2e`` 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from acd_process import AcdProcess
+from acd_process import AcdProcess, eventually, status
 from e2e_stack import PbxStack, StackError, bring_up, tear_down
 
 from acd.farm import AmiClient, Farm
@@ -87,3 +88,36 @@ def acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
         log_tail = service.tail()
         EmbeddedPostgres(tmp_path / "pg").stop()  # normally already stopped by the ACD itself
         assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"
+
+
+async def reset_phones(farm: Farm) -> None:
+    for n in range(1, 7):
+        await farm.set_agent(f"agent{n}", "answer", delay=1, talk=3)
+
+
+@pytest.fixture
+async def live_acd(acd: AcdProcess, pbx_ami: AmiClient, farm: Farm) -> AsyncIterator[AcdProcess]:
+    """The fresh ACD once its heartbeat is on the PBX and nothing is left of earlier tests.
+
+    The farm keeps each phone's mode between tests (reset here, before and after), and the PBX
+    keeps the last heartbeat (a test may have stopped an ACD): a caller entering holding before
+    the new ACD's first heartbeat would fall back at once.
+    """
+    await reset_phones(farm)
+
+    async def heartbeat_fresh() -> bool:
+        reply = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_HEARTBEAT"})
+        value = reply[0].get("Value", "")
+        return value.isdigit() and time.time() - int(value) < 3
+
+    async def pbx_idle() -> bool:  # no caller of an earlier test left for this ACD to adopt
+        reply = await pbx_ami.action({"Action": "CoreShowChannels"})
+        return not [m for m in reply if m.get("Event") == "CoreShowChannel"]
+
+    await eventually(heartbeat_fresh, 10, "the new ACD's heartbeat on the PBX")
+    await eventually(pbx_idle, 10, "no channel left on the PBX")
+    await eventually(lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()), 10,
+                     "no caller waiting in the fresh ACD")
+    assert {v["state"] for v in status(acd)["agents"].values()} == {"logged_out"}
+    yield acd
+    await reset_phones(farm)

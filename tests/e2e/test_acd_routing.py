@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from acd_process import AcdProcess, eventually
+from acd_process import AcdProcess, eventually, login, status
 from e2e_stack import enqueue_caller, hangup_of, user_event
 
 from acd.ami.identity import call_id_for
@@ -32,54 +30,8 @@ RING_TIMEOUT = 8  # routing.ring_timeout of the test config
 
 # ------------------------------------------------------------------------------------ helpers
 
-async def reset_phones(farm: Farm) -> None:
-    for n in range(1, 7):
-        await farm.set_agent(f"agent{n}", "answer", delay=1, talk=3)
-
-
-@pytest.fixture
-async def live_acd(acd: AcdProcess, pbx_ami: AmiClient, farm: Farm) -> AsyncIterator[AcdProcess]:
-    """The fresh ACD once its heartbeat is on the PBX and nothing is left of earlier tests.
-
-    The farm keeps each phone's mode between tests (reset here, before and after), and the PBX
-    keeps the last heartbeat (a test may have stopped an ACD): a caller entering holding before
-    the new ACD's first heartbeat would fall back at once.
-    """
-    await reset_phones(farm)
-
-    async def heartbeat_fresh() -> bool:
-        reply = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_HEARTBEAT"})
-        value = reply[0].get("Value", "")
-        return value.isdigit() and time.time() - int(value) < 3
-
-    async def pbx_idle() -> bool:  # no caller of an earlier test left for this ACD to adopt
-        reply = await pbx_ami.action({"Action": "CoreShowChannels"})
-        return not [m for m in reply if m.get("Event") == "CoreShowChannel"]
-
-    await eventually(heartbeat_fresh, 10, "the new ACD's heartbeat on the PBX")
-    await eventually(pbx_idle, 10, "no channel left on the PBX")
-    await eventually(lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()), 10,
-                     "no caller waiting in the fresh ACD")
-    assert {v["state"] for v in status(acd)["agents"].values()} == {"logged_out"}
-    yield acd
-    await reset_phones(farm)
-
-
-def status(acd: AcdProcess) -> Any:
-    return acd.get("/api/status")
-
-
 def agent_view(acd: AcdProcess, agent: str) -> dict[str, Any]:
     return dict(status(acd)["agents"][agent])
-
-
-async def login(acd: AcdProcess, *agents: str) -> None:
-    """Log agents in through the HTTP API and wait until the ACD says they are ready."""
-    for agent in agents:
-        code, body = acd.post(f"/api/agents/{agent}/login")
-        assert code == 202, body
-    for agent in agents:
-        await eventually(lambda a=agent: acd.agent_state(a) == "ready", 10, f"{agent} ready after login")
 
 
 def ringing_of(channel: str) -> Any:

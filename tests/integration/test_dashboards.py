@@ -11,57 +11,15 @@ misspelt metric, a recording rule that is not there or a PromQL syntax error fai
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import Iterable
 
 import aiohttp
 import promql
 from live_acd import LiveAcd
-from prometheus_server import ACD_JOB, PrometheusServer
+from prometheus_server import PrometheusServer, problems, wait_for_scrapes
 
 VARIABLES = {"queue": "billing"}  # the queue the live ACD answers calls in
 DEADLINE_SECONDS = 90.0
-
-
-async def problems(
-    session: aiohttp.ClientSession, prometheus: PrometheusServer, expressions: Iterable[promql.Expression]
-) -> list[str]:
-    """What is wrong with each expression now, as "where: what" lines (empty: all good)."""
-    names = await prometheus.get(session, "/api/v1/label/__name__/values")
-    known = set(names.get("data", []))
-    found = []
-    for expression in expressions:
-        body = await prometheus.get(session, "/api/v1/query", query=expression.promql)
-        if body.get("status") != "success":
-            found.append(f"{expression.where}: Prometheus refuses it: {body.get('error')} [{expression.promql}]")
-            continue
-        if missing := promql.metric_names(expression.promql) - known:
-            found.append(f"{expression.where}: no such series {sorted(missing)} [{expression.promql}]")
-        result = body["data"]["result"]
-        if expression.kind == "alert":
-            continue
-        if not result:
-            found.append(f"{expression.where}: no data [{expression.promql}]")
-        elif all(math.isnan(float(r["value"][1])) for r in result):
-            found.append(f"{expression.where}: only NaN [{expression.promql}]")
-        elif expression.label and not all(expression.label in r["metric"] for r in result):
-            found.append(f"{expression.where}: results without the label {expression.label!r} [{expression.promql}]")
-    return found
-
-
-async def wait_for_scrapes(session: aiohttp.ClientSession, prometheus: PrometheusServer) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert not prometheus.exited(), prometheus.log()
-        try:
-            body = await prometheus.get(session, "/api/v1/query", query=f'up{{job="{ACD_JOB}"}} == 1')
-            if body.get("data", {}).get("result"):
-                return
-        except aiohttp.ClientError:
-            pass  # not listening yet
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"Prometheus never scraped the ACD:\n{prometheus.log()}")
 
 
 async def test_every_dashboard_and_rule_expression_returns_data(live_acd: LiveAcd, prometheus: PrometheusServer) -> None:

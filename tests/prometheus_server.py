@@ -9,10 +9,13 @@ touching the tests. A missing ``prometheus`` binary fails the test: it is a depe
 
 from __future__ import annotations
 
+import asyncio
+import math
 import shutil
 import socket
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,43 @@ class PrometheusServer:
         async with session.get(f"{self.base}{path}", params=params) as response:
             body: dict[str, Any] = await response.json(content_type=None)
         return body
+
+
+async def problems(
+    session: aiohttp.ClientSession, prometheus: PrometheusServer, expressions: Iterable[promql.Expression]
+) -> list[str]:
+    """What is wrong with each expression now, as "where: what" lines (empty: all good)."""
+    names = await prometheus.get(session, "/api/v1/label/__name__/values")
+    known = set(names.get("data", []))
+    found = []
+    for expression in expressions:
+        body = await prometheus.get(session, "/api/v1/query", query=expression.promql)
+        if body.get("status") != "success":
+            found.append(f"{expression.where}: Prometheus refuses it: {body.get('error')} [{expression.promql}]")
+            continue
+        if missing := promql.metric_names(expression.promql) - known:
+            found.append(f"{expression.where}: no such series {sorted(missing)} [{expression.promql}]")
+        result = body["data"]["result"]
+        if expression.kind == "alert":
+            continue
+        if not result:
+            found.append(f"{expression.where}: no data [{expression.promql}]")
+        elif all(math.isnan(float(r["value"][1])) for r in result):
+            found.append(f"{expression.where}: only NaN [{expression.promql}]")
+        elif expression.label and not all(expression.label in r["metric"] for r in result):
+            found.append(f"{expression.where}: results without the label {expression.label!r} [{expression.promql}]")
+    return found
+
+
+async def wait_for_scrapes(session: aiohttp.ClientSession, prometheus: PrometheusServer) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert not prometheus.exited(), prometheus.log()
+        try:
+            body = await prometheus.get(session, "/api/v1/query", query=f'up{{job="{ACD_JOB}"}} == 1')
+            if body.get("data", {}).get("result"):
+                return
+        except aiohttp.ClientError:
+            pass  # not listening yet
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"Prometheus never scraped the ACD:\n{prometheus.log()}")
