@@ -1,10 +1,11 @@
 """Live gauges and the Erlang C staffing forecast per queue.
 
-The gauges come from the core's snapshot. The forecast needs an arrival rate and an AHT per queue:
-both are measured from the same ``MetricUpdate`` stream that moves the counters (offered calls and
-``acd_handle_seconds`` observations) over a sliding window, so the forecast and the dashboards see
-the same calls. Agents "serving" a queue are those logged in and not paused whose skills meet the
-queue's base requirements; ``acd_agents_logged_in{queue}`` counts those logged in, paused included.
+The gauges (per queue, per state and per agent) come from the core's snapshot. The forecast needs
+an arrival rate and an AHT per queue: both are measured from the same ``MetricUpdate`` stream that
+moves the counters (offered calls and ``acd_handle_seconds`` observations) over a sliding window, so
+the forecast and the dashboards see the same calls. Agents "serving" a queue are those logged in and
+not paused whose skills meet the queue's base requirements; ``acd_agents_logged_in{queue}`` counts
+those logged in, paused included.
 Formulas: docs/kpis.md ("Erlang C").
 """
 
@@ -73,6 +74,7 @@ class Forecaster:
             metrics.oldest_wait.labels(name).set(view.oldest_wait)
         for state, count in snapshot.agents_by_state.items():
             metrics.agents.labels(state.value).set(count)
+        metrics.set_agent_states({agent_id: view.state.value for agent_id, view in snapshot.agents.items()})
         logged_in, serving = self.staffing(config, snapshot)
         for name, count in logged_in.items():
             metrics.agents_logged_in.labels(name).set(count)

@@ -56,7 +56,7 @@ class StartupError(Exception):
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.metrics = Metrics(settings.routing.queues)
+        self.metrics = Metrics(settings.routing.queues, settings.routing.agents)
         self.core = Acd(settings.routing)
         a = settings.ami
         self.link = AmiLink(
@@ -271,6 +271,7 @@ class Service:
             now = self.runtime.now()
             self.runtime.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
             self.metrics.outbox_backlog.set(self.outbox.backlog)
+            self.metrics.export_ami_malformed(self.link.counters.malformed, self.translator.counters.malformed)
             await asyncio.sleep(1.0)
 
 

@@ -45,6 +45,7 @@ class Agent:
     state: AgentState = AgentState.LOGGED_OUT
     reason: str = ""  # pause reason
     since: float = 0.0  # when the current state began
+    since_known: bool = False  # False for the logged-out stretch an agent starts in: no event dated it
     idle_since: float = 0.0  # when the agent last became READY other than after a missed offer
     reachable: bool = True
     busy_elsewhere: bool = False
@@ -84,6 +85,7 @@ class Agent:
         self.state = state
         self.reason = reason
         self.since = now
+        self.since_known = True
         self.interval = None
         if state is not AgentState.LOGGED_OUT:
             # Logged-out time is the absence of an interval, so a logged-out agent writes nothing.

@@ -81,9 +81,15 @@ class Floor:
         return agent_id in self.configured_ids
 
     def move_agent(self, agent: Agent, state: AgentState, now: float, reason: str = "") -> None:
-        """Put the agent in ``state`` (already checked), keeping the ready index in step."""
+        """Put the agent in ``state`` (already checked), keeping the ready index in step.
+
+        The state the agent leaves is credited with its whole length (``acd_agent_state_seconds_total``),
+        unless its start is unknown: the logged-out stretch an agent starts in, before any event.
+        """
         if agent.routable:
             self.index.remove_agent(agent.agent_id)
+        if agent.since_known:
+            self.out.extend(metrics.agent_left(agent.agent_id, agent.state, now - agent.since))
         self.intervals += 1
         for record in agent.enter(state, now, self.intervals, reason):
             self.write(record)

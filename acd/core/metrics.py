@@ -1,9 +1,11 @@
 """The Prometheus series the core emits, as ``MetricUpdate`` commands (see docs/kpis.md).
 
 Counters and histograms change inside ``Acd.handle``; gauges (calls waiting, oldest wait, agents
-per state) are read from ``Acd.snapshot`` by the runtime. Whether a call met or breached an SLA is
-decided by ``acd.core.kpis``, the same functions the reports use, so live counters and reports
-count the same calls. Labels never carry caller numbers or uniqueids.
+per state, each agent's state) are read from ``Acd.snapshot`` by the runtime. Each agent's time per
+state is credited when the agent leaves the state, with the interval's exact length, so occupancy
+is computed from the same intervals as the ``agent_states`` records. Whether a call met or breached
+an SLA is decided by ``acd.core.kpis``, the same functions the reports use, so live counters and
+reports count the same calls. Labels never carry caller numbers or uniqueids.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from acd.core.commands import MetricUpdate
 from acd.core.config import QueueConfig
 from acd.core.kpis import handle_breached, wait_breached
 from acd.core.records import Outcome
+from acd.core.states import AgentState
 
 CALLS_OFFERED = "acd_calls_offered_total"
 CALLS_ANSWERED = "acd_calls_answered_total"
@@ -24,6 +27,7 @@ CALLS_WAIT_BREACHED = "acd_calls_wait_breached_total"
 CALLS_HANDLE_BREACHED = "acd_calls_handle_breached_total"
 QUEUE_WAIT = "acd_queue_wait_seconds"
 HANDLE = "acd_handle_seconds"
+AGENT_STATE_SECONDS = "acd_agent_state_seconds_total"
 
 _OUTCOME_COUNTER: dict[Outcome, str] = {
     "answered": CALLS_ANSWERED,
@@ -59,3 +63,10 @@ def handled(queue: QueueConfig, handle_seconds: float) -> list[MetricUpdate]:
     if handle_breached(handle_seconds, queue.max_handle_seconds):
         updates.append(inc(CALLS_HANDLE_BREACHED, queue.name))
     return updates
+
+
+def agent_left(agent_id: str, state: AgentState, seconds: float) -> list[MetricUpdate]:
+    """The agent leaves ``state`` after ``seconds`` in it (nothing for an empty or backwards interval)."""
+    if seconds <= 0:
+        return []
+    return [MetricUpdate(AGENT_STATE_SECONDS, "inc", seconds, (("agent", agent_id), ("state", state.value)))]

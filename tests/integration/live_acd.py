@@ -11,9 +11,11 @@ the real core, runtime (its timers included: wrap-up ends and overflows come fro
 - sales, which no agent serves: callers abandon after 6 s (counted), abandon at once (short
   abandons) or reach the maximum wait and overflow (wait breaches).
 
-Agents a1 and a2 take billing calls; a3 is logged in and paused. One event is refused (an unknown
-agent). Asterisk answers every AMI action at once (``AnsweringPbx``): no AMI link runs here, so the
-AMI adapter's own counters (malformed messages, lost redirects) are moved once by hand.
+Agents a1 and a2 take billing calls, so they go round ready, ringing, on call and wrap-up all the
+time (``acd_agent_state_seconds_total`` moves for both); a3 is logged in and paused. One event is
+refused (an unknown agent). Asterisk answers every AMI action at once (``AnsweringPbx``): no AMI link
+runs here, so the AMI adapter's own counters (malformed messages, lost redirects) are moved once by
+hand.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ async def ready() -> Readiness:
 
 class LiveAcd:
     def __init__(self) -> None:
-        self.metrics = Metrics(CONFIG.queues)
+        self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
         self.pbx = AnsweringPbx()
         self.runtime = Runtime(Acd(CONFIG), self.pbx, NullSink(), self.metrics, clock=time.time)
         self.server = TestServer(build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready), host="127.0.0.1")
@@ -113,7 +115,7 @@ class LiveAcd:
             self.runtime.handle_now(AgentLoggedIn(agent))
         self.runtime.handle_now(AgentPaused("a3", "lunch"))
         self.runtime.handle_now(AgentLoggedIn("nobody"))  # refused: acd_refused_events_total{error="UnknownAgent"}
-        self.metrics.ami_malformed.labels("wire").inc()
+        self.metrics.export_ami_malformed(wire=1, translate=0)
         self.metrics.redirects_lost.labels("ring").inc()
         self.metrics.ami_connected.set(1)
         await self.server.start_server()

@@ -18,7 +18,7 @@ import promql
 from live_acd import LiveAcd
 from prometheus_server import PrometheusServer, problems, wait_for_scrapes
 
-VARIABLES = {"queue": "billing"}  # the queue the live ACD answers calls in
+VARIABLES = {"queue": "billing", "agent": "a1"}  # the queue the live ACD answers calls in, an agent taking them
 DEADLINE_SECONDS = 90.0
 
 
