@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
+from acd.core.errors import AcdError
 from acd.core.metrics import AGENT_STATE_SECONDS
 from acd.core.records import Outcome
 
@@ -27,6 +28,20 @@ AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused
 # acd_ami_malformed{reason}: "wire", a block that is neither an event nor a response (the link's
 # framing); "translate", an event the ACD needs but cannot read (a missing header, an unknown queue).
 AMI_MALFORMED_REASONS = ("wire", "translate")
+
+
+REDIRECT_ACTIONS = ("ring", "overflow")  # acd.ami.control's kinds of watched Redirect
+
+
+def refusal_kinds() -> tuple[str, ...]:
+    """The ``error`` label values of refused events: each kind of AcdError, and "internal" (a bug)."""
+    kinds: list[str] = []
+    pending: list[type[AcdError]] = [AcdError]
+    while pending:
+        cls = pending.pop()
+        kinds.append(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return (*sorted(kinds), "internal")
 
 
 def wait_buckets(queues: Iterable[QueueConfig]) -> tuple[float, ...]:
@@ -173,6 +188,10 @@ class Metrics:
             self.agents.labels(state).set(0)
         for reason in AMI_MALFORMED_REASONS:
             self.ami_malformed.labels(reason)
+        for action in REDIRECT_ACTIONS:  # every series exists from the start, at 0
+            self.redirects_lost.labels(action)
+        for error in refusal_kinds():
+            self.refused_events.labels(error)
         # The core starts every agent logged out; the snapshot refresh takes over from there.
         self.per_agent.set_states({agent.id: "logged_out" for agent in agents})
 

@@ -1,0 +1,120 @@
+"""A real Prometheus scrapes the ACD while real calls flow through the real PBX and phone farm.
+
+The service level Prometheus records for the run (the shipped recording rule, and the raw counters)
+equals the one the interaction records give for the same calls (docs/kpis.md), queue by queue. Then
+every PromQL expression of every shipped dashboard and rule (tests/promql.py) is run against that
+Prometheus: each must parse, read only series that exist, and (but for alerts) return data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import promql
+from acd_process import AcdProcess, eventually, login
+from e2e_stack import enqueue_caller, user_event
+from prometheus_server import PrometheusServer, problems, wait_for_scrapes
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.farm import AmiClient, Farm
+from acd.records.report import queue_report
+
+SHORT_ABANDON = 2.0  # routing.short_abandon of the e2e config
+VARIABLES = {"queue": "billing", "agent": "agent1"}
+
+
+async def keep_calling(farm: Farm, pbx_ami: AmiClient, every: float = 4.0) -> None:
+    """A billing caller every few seconds (bounded: the caller cancels it), each answered by agent1."""
+    for _ in range(100):
+        await enqueue_caller(farm, pbx_ami, "200", patience=30)
+        await asyncio.sleep(every)
+
+
+async def value(session: aiohttp.ClientSession, prometheus: PrometheusServer, promql_text: str) -> dict[str, float]:
+    """An instant query's result, by queue."""
+    body = await prometheus.get(session, "/api/v1/query", query=promql_text)
+    assert body.get("status") == "success", body
+    return {r["metric"].get("queue", ""): float(r["value"][1]) for r in body["data"]["result"]}
+
+
+async def test_prometheus_agrees_with_the_records_and_every_shipped_expression_runs(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    acd = live_acd
+    (tmp_path / "prometheus").mkdir()
+    prometheus = PrometheusServer(tmp_path / "prometheus")
+    prometheus.start(f"127.0.0.1:{acd.http_port}", promql.rule_files())
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            await wait_for_scrapes(session, prometheus)
+            await farm.set_agent("agent1", "answer", delay=1, talk=6)
+            await login(acd, "agent1")
+            mark = pbx_ami.mark()
+            answered = await enqueue_caller(farm, pbx_ami, "200")  # billing: answered within T
+            await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+            # agent1 now talks: these two wait, and hang up (one after 4 s, one at once: a short abandon)
+            abandoned = await enqueue_caller(farm, pbx_ami, "200", patience=4)
+            short = await enqueue_caller(farm, pbx_ami, "200", patience=1)
+            overflowed = await enqueue_caller(farm, pbx_ami, "400")  # sales: nobody, overflow at max wait
+            calls = [answered, abandoned, short, overflowed]
+            ids = [e["Uniqueid"] for e in calls]
+
+            async def all_closed() -> bool:
+                rows = await acd.rows("SELECT outcome FROM interactions WHERE uniqueid = ANY($1) AND ended_at IS NOT NULL",
+                                      ids)
+                return len(rows) == len(ids)
+
+            await eventually(all_closed, 40, "every call of the run closed in the records")
+            outcomes = {r["uniqueid"]: r["outcome"] for r in await acd.rows(
+                "SELECT uniqueid, outcome FROM interactions WHERE uniqueid = ANY($1)", ids)}
+            assert [outcomes[i] for i in ids] == ["answered", "abandoned", "abandoned", "overflowed"]
+
+            engine = create_async_engine(acd.database_url().replace("postgresql://", "postgresql+asyncpg://", 1))
+            try:
+                records = await queue_report(engine, started, datetime.now(UTC) + timedelta(seconds=5), SHORT_ABANDON)
+            finally:
+                await engine.dispose()
+            expected = {q: k.service_level for q, k in records.items() if k.service_level is not None}
+            assert expected == {"billing": 0.5, "sales": 0.0}, records  # 1 of 2 (the short abandon is left out)
+
+            raw = ("sum by (queue) (acd_calls_answered_within_sla_total)"
+                   " / sum by (queue) (acd_calls_offered_total - acd_calls_short_abandoned_total)")
+            recorded = "queue:acd_service_level:ratio_1h"
+
+            async def agrees() -> bool:
+                live = await value(session, prometheus, raw)
+                rule = await value(session, prometheus, recorded)
+                return all(abs(live.get(q, -1) - sl) < 1e-9 and abs(rule.get(q, -1) - sl) < 1e-9
+                           for q, sl in expected.items())
+
+            deadline = time.monotonic() + 30
+            while not await agrees():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"records {expected}; Prometheus raw {await value(session, prometheus, raw)},"
+                                         f" {recorded} {await value(session, prometheus, recorded)}")
+                await asyncio.sleep(1)
+
+            # Calls keep coming while the shipped expressions run, as on a working day: rates over
+            # the last minute need some.
+            await farm.set_agent("agent1", "answer", delay=1, talk=2)
+            traffic = asyncio.create_task(keep_calling(farm, pbx_ami))
+            try:
+                expressions = promql.every_expression(VARIABLES)
+                deadline = time.monotonic() + 90  # the 1d rule group is evaluated every 30 s
+                while found := await problems(session, prometheus, expressions):
+                    if time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(2)
+                assert not found, "\n".join(found)
+            finally:
+                traffic.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await traffic
+    finally:
+        prometheus.stop()
