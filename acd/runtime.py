@@ -32,6 +32,7 @@ from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
 from acd.core.records import InteractionRecord, Record
 from acd.forecast import Forecaster
 from acd.metrics import Metrics
+from acd.wallboard.today import ServiceLevelToday
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class Runtime:
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
         self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
         self.forecaster = Forecaster()
+        self.today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
+        self.changed = asyncio.Event()  # set after every handled event: the wallboard publishes sooner
         self._accepting = True
         self._running = False
         self.handled = 0
@@ -157,6 +160,7 @@ class Runtime:
         finally:
             self._metrics.decision_seconds.observe(time.perf_counter() - started)
         self.handled += 1
+        self.changed.set()
         if isinstance(event, CallArrived):
             log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         try:
@@ -229,7 +233,9 @@ class Runtime:
                 self._metrics.apply(command)
             except ValueError as exc:  # a metric we do not export must never stop routing
                 log.error("%s", exc)
-            self.forecaster.observe(command, self._clock())
+            now = self._clock()
+            self.forecaster.observe(command, now)
+            self.today.observe(command, now)
 
     def _start_timer(self, command: StartTimer) -> None:
         old = self._timers.pop(command.key, None)

@@ -26,6 +26,7 @@ from acd.core.events import (
     WrapUpDone,
 )
 from acd.http import errors
+from acd.http.wallboard import add_wallboard_routes
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.runtime import Runtime
@@ -151,4 +152,5 @@ def build_app(runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Rea
     app.router.add_post("/api/agents/{agent}/{action}", agent_action)
     app.router.add_post("/api/calls/{call}/disposition", disposition)
     app.router.add_get("/api/calls/{call}/explain", explain)
+    add_wallboard_routes(app, runtime)
     return app

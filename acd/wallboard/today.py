@@ -1,0 +1,107 @@
+"""Service level *today*, per queue: the counts the wallboard needs and Prometheus cannot give it.
+
+Prometheus's counters run from the start of the process and its recorded ``_1d`` ratio is a rolling
+24 hours; a wallboard shows the calendar day. This tally follows the same ``MetricUpdate`` stream as
+the counters (docs/kpis.md, "Live metrics"), so its service level is the live definition, counted at
+queue exit: answered within T / (offered - short abandons). It resets at local midnight and starts
+empty when the ACD starts (``since`` says from when it counts). No clock is read: every method takes
+``now``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from datetime import time as clock_time
+
+from acd.core.commands import MetricUpdate
+from acd.core.metrics import (
+    CALLS_ABANDONED,
+    CALLS_ANSWERED,
+    CALLS_ANSWERED_WITHIN_SLA,
+    CALLS_OFFERED,
+    CALLS_SHORT_ABANDONED,
+)
+
+_FIELDS = {
+    CALLS_OFFERED: "offered",
+    CALLS_ANSWERED: "answered",
+    CALLS_ANSWERED_WITHIN_SLA: "within_sla",
+    CALLS_ABANDONED: "abandoned",
+    CALLS_SHORT_ABANDONED: "short_abandoned",
+}
+
+
+@dataclass(slots=True)
+class DayCounts:
+    """One queue's calls that left the queue today (short abandons included in ``abandoned``)."""
+
+    offered: int = 0
+    answered: int = 0
+    within_sla: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+
+    @property
+    def counted(self) -> int:
+        """The service level's denominator: offered calls except short abandons."""
+        return self.offered - self.short_abandoned
+
+    @property
+    def service_level(self) -> float | None:
+        """Answered within T / (offered - short abandons); None before the first call that counts."""
+        return self.within_sla / self.counted if self.counted > 0 else None
+
+
+def day_of(now: float, tz: tzinfo | None = None) -> tuple[date, float, float]:
+    """The calendar day holding ``now``, with its start and end (the next midnight) as epoch seconds.
+
+    ``tz`` None is the host's local time zone; days around a DST change are 23 or 25 hours long.
+    """
+    if tz is None:
+        t = time.localtime(now)
+        start = time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
+        end = time.mktime((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0, 0, 0, -1))
+        return date(t.tm_year, t.tm_mon, t.tm_mday), start, end
+    day = datetime.fromtimestamp(now, tz).date()
+    start_at = datetime.combine(day, clock_time(), tz)
+    end_at = datetime.combine(day + timedelta(days=1), clock_time(), tz)
+    return day, start_at.timestamp(), end_at.timestamp()
+
+
+class ServiceLevelToday:
+    def __init__(self, started: float, tz: tzinfo | None = None) -> None:
+        self._tz = tz
+        self._started = started
+        self.day, self._day_start, self._day_end = day_of(started, tz)
+        self._queues: dict[str, DayCounts] = {}
+
+    @property
+    def since(self) -> float:
+        """Counting since: midnight, or the ACD's start when it started today."""
+        return max(self._day_start, self._started)
+
+    def _roll(self, now: float) -> None:
+        if now >= self._day_end or now < self._day_start:
+            self.day, self._day_start, self._day_end = day_of(now, self._tz)
+            self._queues.clear()
+
+    def observe(self, update: MetricUpdate, now: float) -> None:
+        field = _FIELDS.get(update.name)
+        if field is None or update.kind != "inc":
+            return
+        self._roll(now)
+        queue = dict(update.labels).get("queue")
+        if queue is None:
+            return
+        counts = self._queues.get(queue)
+        if counts is None:
+            counts = self._queues[queue] = DayCounts()
+        setattr(counts, field, getattr(counts, field) + int(update.value))
+
+    def counts(self, queue: str, now: float) -> DayCounts:
+        """Today's counts for a queue (a copy; zero for a queue without calls today)."""
+        self._roll(now)
+        held = self._queues.get(queue, DayCounts())
+        return DayCounts(held.offered, held.answered, held.within_sla, held.abandoned, held.short_abandoned)
