@@ -66,6 +66,7 @@ DELEGATED = {
     "report": ("acd.records.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
     "mask-callers": ("acd.records.retention", "mask caller numbers older than N days"),
     "customers": ("acd.records.customers_cli", "add or update a customer in the caller directory"),
+    "tokens": ("acd.records.tokens_cli", "issue, list or revoke REST API bearer tokens"),
 }
 
 

@@ -60,6 +60,22 @@ class RecordSink(Protocol):
 ControlCommand = RingAgent | CancelOffer | OverflowCall
 
 
+class Draining(Exception):
+    """The runtime takes no new events: it is shutting down."""
+
+
+class CoreFailed(Exception):
+    """The core raised something other than an ``AcdError`` (a bug); it is logged with its trace."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """An event whose submitter waits for the core's verdict (the HTTP API's changes)."""
+
+    event: Event
+    verdict: asyncio.Future[list[Command]]
+
+
 @dataclass(frozen=True, slots=True)
 class _ControlJob:
     command: ControlCommand
@@ -80,7 +96,7 @@ class Runtime:
         self._records = records
         self._metrics = metrics
         self._clock = clock
-        self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._inbox: asyncio.Queue[Event | _Question | None] = asyncio.Queue()
         self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
@@ -113,6 +129,22 @@ class Runtime:
             return True
         return self.submit(event)
 
+    async def ask(self, event: Event) -> list[Command]:
+        """Handle the event in its turn and return its commands, or raise the core's refusal.
+
+        For callers that must answer someone (the HTTP API): the event waits behind everything
+        submitted before it, like any other, and the writer hands back what the core said:
+        ``AcdError`` when the event is not allowed, ``CoreFailed`` on a bug, ``Draining`` when the
+        runtime stopped taking events.
+        """
+        if not self._accepting:
+            raise Draining
+        if self._running and self._inbox.empty():
+            return self._handle(event, refuse=True)
+        verdict: asyncio.Future[list[Command]] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(_Question(event, verdict))
+        return await verdict
+
     def now(self) -> float:
         return self._clock()
 
@@ -125,8 +157,11 @@ class Runtime:
         worker = asyncio.create_task(self._control_worker(), name="acd-call-control")
         self._running = True
         try:
-            while (event := await self._inbox.get()) is not None:
-                self.handle_now(event)
+            while (item := await self._inbox.get()) is not None:
+                if isinstance(item, _Question):
+                    self._answer(item)
+                else:
+                    self.handle_now(item)
         finally:
             self._running = False
             for handle in self._timers.values():
@@ -142,6 +177,20 @@ class Runtime:
             self._inbox.put_nowait(None)
 
     def handle_now(self, event: Event) -> list[Command]:
+        return self._handle(event, refuse=False)
+
+    def _answer(self, question: _Question) -> None:
+        try:
+            commands = self._handle(question.event, refuse=True)
+        except Exception as exc:
+            if not question.verdict.done():  # the asker may have gone (request cancelled)
+                question.verdict.set_exception(exc)
+            return
+        if not question.verdict.done():
+            question.verdict.set_result(commands)
+
+    def _handle(self, event: Event, *, refuse: bool) -> list[Command]:
+        """Feed one event to the core; with ``refuse``, raise its refusal instead of only logging it."""
         if isinstance(event, CallArrived) and event.channel:
             self._channels.setdefault(event.call_id, event.channel)
         started = time.perf_counter()
@@ -151,11 +200,15 @@ class Runtime:
             self.refused += 1
             self._metrics.refused_events.labels(type(exc).__name__).inc()
             log.warning("refused %s: %s", type(event).__name__, exc)
+            if refuse:
+                raise
             return []
-        except Exception:  # a bug must not stop routing for everyone; it is logged with its trace
+        except Exception as exc:  # a bug must not stop routing for everyone; it is logged with its trace
             self.refused += 1
             self._metrics.refused_events.labels("internal").inc()
             log.exception("the core failed on %r", event)
+            if refuse:
+                raise CoreFailed(type(exc).__name__) from exc
             return []
         finally:
             self._metrics.decision_seconds.observe(time.perf_counter() - started)

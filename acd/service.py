@@ -31,8 +31,11 @@ from acd.core.acd import Acd
 from acd.core.events import CallArrived, OfferFailed
 from acd.core.states import AgentState
 from acd.http.app import build_app
+from acd.http.v1 import PREFIX as API_V1
+from acd.http.v1 import build_api_v1
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
+from acd.records.audit import AuditLog
 from acd.records.customers import CustomerDirectory
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
@@ -146,6 +149,13 @@ class Service:
             self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
             await self._restore_presence(outbox, url, runtime)
             app = build_app(runtime, self.metrics, self.health, ready=self.readiness)
+            # The REST API's own pool: tokens, audit and record searches never take routing's connections.
+            api_engine = create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True,
+                                             connect_args={"timeout": 5.0, "command_timeout": 10.0})
+            stack.push_async_callback(api_engine.dispose)
+            audit = AuditLog(api_engine)
+            stack.push_async_callback(audit.close)
+            app.add_subapp(API_V1, build_api_v1(runtime, api_engine, audit))
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             stack.push_async_callback(runner.cleanup)

@@ -44,7 +44,7 @@ from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds
 from acd.core.reconfigure import reconfigure
 from acd.core.records import OfferRecord, OfferResult, Outcome
-from acd.core.snapshot import Snapshot, take
+from acd.core.snapshot import CallView, Snapshot, take
 from acd.core.states import AgentInput, AgentState, CallInput, CallState, agent_transition, call_transition
 
 AUTO_PAUSE_REASON = "missed"
@@ -133,6 +133,21 @@ class Acd:
             for place, call in enumerate(sorted(calls, key=lambda c: c.key), start=1):
                 places[call.call_id] = (name, place)
         return places
+
+    def queued_calls(self, now: float) -> list[CallView]:
+        """Every caller still in a queue (waiting or ringing), by queue name and then routing order."""
+        places = self.positions()
+        floor = self._floor
+        views = []
+        for call in floor.calls.values():
+            if call.state not in (CallState.WAITING, CallState.RINGING):
+                continue
+            place = places.get(call.call_id)
+            agent = None if call.offer_id is None else floor.offers[call.offer_id].agent_id
+            views.append(CallView(call.call_id, call.queue.name, call.priority, call.state, call.waited(now),
+                                  None if place is None else place[1], agent))
+        order = {c.call_id: c.key for c in floor.calls.values()}
+        return sorted(views, key=lambda v: (v.queue, order[v.call_id]))
 
     def explain(self, call_id: str) -> Explanation | None:
         decision = self._floor.decisions.last_for(call_id)

@@ -25,6 +25,19 @@ class AgentView:
 
 
 @dataclass(frozen=True, slots=True)
+class CallView:
+    """A caller still in a queue, for the live status API."""
+
+    call_id: str
+    queue: str
+    priority: int  # the priority routing uses (VIP boost included)
+    state: CallState  # WAITING or RINGING
+    waited: float  # seconds since enqueue (kept across a re-queue)
+    position: int | None  # 1 = next in its queue; None while ringing an agent
+    agent_id: str | None  # the agent ringing
+
+
+@dataclass(frozen=True, slots=True)
 class QueueView:
     name: str
     waiting: int  # callers still in the queue: WAITING plus RINGING

@@ -41,3 +41,50 @@ def draining() -> web.Response:
 
 def not_ready(down: list[str], details: Mapping[str, Any]) -> web.Response:
     return error(503, "not-ready", f"not ready: {'; '.join(down)}", details)
+
+
+# -- /api/v1 ------------------------------------------------------------------------------------
+# Also: ``no-such-customer``, ``no-call-to-wrap-up`` and the core's refusals (``refused``), below.
+
+
+def unauthorized(message: str = "a bearer token is required: Authorization: Bearer acd_...") -> web.Response:
+    response = error(401, "unauthorized", message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="acd"'
+    return response
+
+
+def forbidden(message: str) -> web.Response:
+    return error(403, "forbidden", message)
+
+
+def invalid(message: str, problems: Mapping[str, str]) -> web.Response:
+    """400 for a body or query string that does not fit; ``details`` names each bad field."""
+    return error(400, "invalid-input", message, {"fields": dict(problems)})
+
+
+def no_such_customer(customer_id: str) -> web.Response:
+    return error(404, "no-such-customer", f"no customer {customer_id!r} is known")
+
+
+def no_call_to_wrap_up(agent_id: str, state: str) -> web.Response:
+    return error(409, "no-call-to-wrap-up", f"agent {agent_id!r} has no call to wrap up (state {state})",
+                 {"agent": agent_id, "state": state})
+
+
+def refused(status: int, error_id: str, message: str, details: Mapping[str, Any]) -> web.Response:
+    """The routing core refused the change (``acd.core.errors``): 409 for a state, 404 for an id."""
+    return error(status, error_id, message, details)
+
+
+def database_unavailable() -> web.Response:
+    return error(503, "database-unavailable", "PostgreSQL cannot answer now; try again shortly")
+
+
+def http_error(status: int, reason: str) -> web.Response:
+    """aiohttp's own refusals (oversize body, unknown path or method) with a stable id."""
+    ids = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+    return error(status, ids.get(status, f"http-{status}"), reason)
+
+
+def internal() -> web.Response:
+    return error(500, "internal", "the ACD failed on this request; it is logged")

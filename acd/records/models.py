@@ -15,20 +15,24 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Text,
     Uuid,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -43,6 +47,7 @@ OUTCOMES = ("answered", "abandoned", "overflowed", "failed")
 OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 CUSTOMER_TIERS = ("standard", "premium", "vip")
+API_ROLES = ("agent", "supervisor", "admin")
 
 TZ = DateTime(timezone=True)
 
@@ -213,3 +218,40 @@ class AgentState(Base):
     reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
     started_at: Mapped[datetime] = mapped_column(TZ)
     ended_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class ApiToken(Base):
+    """A bearer token of the REST API. Only the SHA-256 of its secret is kept (``acd.records.tokens``)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(_in("role", API_ROLES, nullable=False), name="role_known"),
+        CheckConstraint("role <> 'agent' OR agent_id IS NOT NULL", name="agent_has_agent_id"),
+        CheckConstraint("octet_length(secret_sha256) = 32", name="secret_sha256_length"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    role: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(Text)  # the agent an ``agent`` token acts as
+    queues: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))  # a supervisor's
+    label: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class AuditEntry(Base):
+    """One change made through the REST API: who (token, role, agent), what, on what, when, result."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_token_id_at", "token_id", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(TZ)
+    token_id: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    actor_agent_id: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'"))
+    status: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,39 @@
+"""/api/v1: the versioned REST API, with bearer tokens, roles, an audit log and an OpenAPI document.
+
+``build_api_v1`` makes the sub-application that the service mounts at ``/api/v1`` beside the
+unversioned ``/api`` (kept for the dialplan-side tools and the end-to-end tests). Changes go to the
+core through ``Runtime.ask``; reads come from the core's snapshot or from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.http.app import RUNTIME
+from acd.http.v1 import agents, interactions, live, openapi
+from acd.http.v1.agents import AUDIT
+from acd.http.v1.auth import ENGINE, guard
+from acd.records.audit import AuditLog
+from acd.runtime import Runtime
+
+PREFIX = "/api/v1"
+
+
+def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog) -> web.Application:
+    """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies."""
+    api = web.Application(middlewares=[guard])
+    api[RUNTIME] = runtime
+    api[ENGINE] = engine
+    api[AUDIT] = audit
+    api.router.add_get("/openapi.json", openapi.openapi)
+    api.router.add_get("/agents", agents.list_agents)
+    api.router.add_get("/agents/{agent}", agents.one_agent)
+    for action in agents.ACTIONS:
+        api.router.add_post(f"/agents/{{agent}}/{action}", agents.action_handler(action))
+    api.router.add_post("/agents/{agent}/wrapup", agents.wrapup)
+    api.router.add_get("/status", live.status)
+    api.router.add_get("/calls/{call}/explanation", live.explanation)
+    api.router.add_get("/interactions", interactions.search)
+    api.router.add_get("/customers/{customer}/interactions", interactions.customer_history)
+    return api

@@ -1,0 +1,101 @@
+"""Reading what a client sent to /api/v1: a JSON object body, and typed query-string values.
+
+Each reader returns the value or collects a problem per field, so one 400 ``invalid-input`` names
+everything that is wrong at once (``details.fields``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from acd.http import errors
+
+MAX_TEXT = 4000
+
+
+async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str, Any] | web.Response:
+    """The body as a JSON object (an empty body is ``{}``); 400 for anything else or unknown fields."""
+    raw = await request.read()  # raises 413 beyond client_max_size, answered by the guard
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return errors.bad_body("the body is not valid JSON")
+    if not isinstance(body, dict):
+        return errors.bad_body("the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        return errors.invalid("unknown fields", {name: "not a field of this request" for name in unknown})
+    return body
+
+
+class Fields:
+    """Typed reads from a body or query string; ``problems`` collects what did not fit."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        self._source = source
+        self.problems: dict[str, str] = {}
+
+    def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = MAX_TEXT) -> str:
+        value = self._source.get(name)
+        if value is None:
+            if required:
+                self.problems[name] = "required"
+            return default
+        if not isinstance(value, str) or len(value) > max_length or (required and not value.strip()):
+            self.problems[name] = f"a non-empty string of at most {max_length} characters" if required else \
+                f"a string of at most {max_length} characters"
+            return default
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self._source.get(name, default)
+        if not isinstance(value, bool):
+            self.problems[name] = "true or false"
+            return default
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self._source.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = low - 1
+        if not low <= number <= high:
+            self.problems[name] = f"an integer from {low} to {high}"
+            return default
+        return number
+
+    def timestamp(self, name: str) -> datetime | None:
+        value = self._source.get(name)
+        if value is None:
+            return None
+        try:
+            stamp = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.problems[name] = "an ISO 8601 date-time with a UTC offset, e.g. 2026-11-28T09:00:00Z"
+            return None
+        if stamp.tzinfo is None:
+            self.problems[name] = "needs a UTC offset (Z or +hh:mm)"
+            return None
+        return stamp
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str | None:
+        value = self._source.get(name)
+        if value is None:
+            return None
+        if value not in allowed:
+            self.problems[name] = f"one of {', '.join(allowed)}"
+            return None
+        return str(value)
+
+    def refusal(self) -> web.Response | None:
+        return errors.invalid("the request has invalid fields", self.problems) if self.problems else None

@@ -1,0 +1,60 @@
+"""The live picture through /api/v1: each queue's callers (wait time, priority, place) and each
+agent's state and time in state; and why a call went to whom (the core's ``explain``).
+
+Read from the core between two events (the handlers never await while reading), so what a client
+sees is one consistent moment. A token sees only the queues it may read (``auth.visible_queues``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from acd.http import errors
+from acd.http.app import RUNTIME, jsonable
+from acd.http.v1.agents import agent_json
+from acd.http.v1.auth import TOKEN, may_act_on, visible_queues
+
+
+async def status(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    token = request[TOKEN]
+    config = runtime.core.config
+    now = runtime.now()
+    snapshot = runtime.core.snapshot(now)
+    shown = visible_queues(token, config)
+    queues: dict[str, dict[str, Any]] = {
+        name: {"name": name, "waiting": view.waiting, "ringing": view.ringing,
+               "oldest_wait_seconds": round(view.oldest_wait, 3), "calls": []}
+        for name, view in snapshot.queues.items() if shown is None or name in shown
+    }
+    for call in runtime.core.queued_calls(now):
+        if call.queue in queues:
+            queues[call.queue]["calls"].append({
+                "id": call.call_id, "priority": call.priority, "state": call.state.value,
+                "wait_seconds": round(call.waited, 3), "position": call.position, "agent_id": call.agent_id,
+            })
+    agents = [agent_json(v, now) for v in snapshot.agents.values()
+              if token.role == "admin" or may_act_on(token, config, v.agent_id)]
+    return web.json_response({
+        "at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "queues": list(queues.values()),
+        "agents": agents,
+    })
+
+
+async def explanation(request: web.Request) -> web.Response:
+    """Why the call's last routing decision chose whom it chose; supervisors and admins only."""
+    runtime = request.app[RUNTIME]
+    token = request[TOKEN]
+    call_id = request.match_info["call"]
+    if token.role == "agent":
+        return errors.forbidden("routing explanations are for supervisors and admins")
+    found = runtime.core.explain(call_id)
+    shown = visible_queues(token, runtime.core.config)
+    if found is None or (shown is not None and found.queue not in shown):
+        # Not a 403 for another queue's call: a supervisor need not learn which calls exist elsewhere.
+        return errors.no_such_call(call_id)
+    return web.json_response(jsonable(found))

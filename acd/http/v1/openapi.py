@@ -1,0 +1,126 @@
+"""The OpenAPI 3.0 document of /api/v1, served at /api/v1/openapi.json, written out by hand.
+
+Kept beside the handlers it describes; ``tests/integration/test_api_v1_schema.py`` runs
+schemathesis against it on the real app, so a handler that drifts from it fails there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_AGENT_PATH = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {400: "invalid body or query", 401: "no valid bearer token", 403: "beyond the token's role",
+            404: "unknown id", 409: "not allowed in the current state", 413: "body too large",
+            503: "shutting down, or PostgreSQL unavailable"}
+    return {str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}} for s in statuses}
+
+
+def _ok(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
+    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [_AGENT_PATH],
+        "responses": {**_ok({"$ref": "#/components/schemas/AgentReply"}, "the agent's new state"),
+                      **_errors(400, 401, 403, 404, 409, 413, 503)},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    return {"post": operation}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+_PAGE = [
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+    _query("offset", {"type": "integer", "minimum": 0, "maximum": 100000}, "rows to skip"),
+]
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "ACD REST API", "version": "1.0.0",
+             "description": "Agent actions, live status, routing explanations and interaction records. "
+                            "Every request but this document needs `Authorization: Bearer <token>` "
+                            "(`acd tokens add`). Errors are `{error_id, message, details}`."},
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "paths": {
+        "/agents": {"get": {"summary": "agents the token may see, with state and time in state",
+                            "responses": {**_ok({"type": "object"}), **_errors(401, 503)}}},
+        "/agents/{agent}": {"get": {"summary": "one agent", "parameters": [_AGENT_PATH],
+                                    "responses": {**_ok({"$ref": "#/components/schemas/AgentReply"}),
+                                                  **_errors(401, 403, 404, 503)}}},
+        "/agents/{agent}/login": _action("log in (ready for calls)"),
+        "/agents/{agent}/logout": _action("log out"),
+        "/agents/{agent}/pause": _action("pause with a reason", {
+            "type": "object", "required": ["reason"], "additionalProperties": False,
+            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 64}}}),
+        "/agents/{agent}/resume": _action("resume from a pause"),
+        "/agents/{agent}/ready": _action("end wrap-up: ready for the next call"),
+        "/agents/{agent}/wrapup": _action("record a disposition code and notes on the current call", {
+            "type": "object", "required": ["code"], "additionalProperties": False,
+            "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 64},
+                           "notes": {"type": "string", "maxLength": 4000},
+                           "done": {"type": "boolean", "description": "also end wrap-up"}}}),
+        "/status": {"get": {"summary": "each queue's callers and each agent's state",
+                            "responses": {**_ok({"type": "object"}), **_errors(401, 503)}}},
+        "/calls/{call}/explanation": {"get": {
+            "summary": "why the call's last routing decision chose whom it chose",
+            "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {**_ok({"type": "object"}), **_errors(401, 403, 404, 503)}}},
+        "/interactions": {"get": {
+            "summary": "search interactions, newest first, paginated",
+            "parameters": [
+                _query("from", {"type": "string", "format": "date-time"}, "arrived at or after"),
+                _query("to", {"type": "string", "format": "date-time"}, "arrived before"),
+                _query("queue", {"type": "string"}, "queue name"),
+                _query("agent", {"type": "string"}, "agent id"),
+                _query("customer", {"type": "string", "format": "uuid"}, "customer id"),
+                _query("outcome", {"type": "string", "enum": ["answered", "abandoned", "overflowed", "failed"]},
+                       "how the call ended"),
+                *_PAGE,
+            ],
+            "responses": {**_ok({"$ref": "#/components/schemas/Page"}), **_errors(400, 401, 403, 503)}}},
+        "/customers/{customer}/interactions": {"get": {
+            "summary": "a customer's history, newest first",
+            "parameters": [{"name": "customer", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}, *_PAGE],
+            "responses": {**_ok({"$ref": "#/components/schemas/Page"}), **_errors(400, 401, 403, 404, 503)}}},
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error_id", "message"], "properties": {
+                "error_id": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}},
+            "Agent": {"type": "object", "required": ["id", "state"], "properties": {
+                "id": {"type": "string"},
+                "state": {"type": "string",
+                          "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"]},
+                "reason": {"type": "string"},
+                "since": {"type": "string", "format": "date-time", "nullable": True},
+                "seconds_in_state": {"type": "number", "nullable": True},
+                "reachable": {"type": "boolean"},
+                "call_id": {"type": "string", "nullable": True}}},
+            "AgentReply": {"type": "object", "required": ["agent"],
+                           "properties": {"agent": {"$ref": "#/components/schemas/Agent"}}},
+            "Page": {"type": "object", "required": ["interactions", "limit", "offset", "next_offset"], "properties": {
+                "interactions": {"type": "array", "items": {"type": "object"}},
+                "limit": {"type": "integer"}, "offset": {"type": "integer"},
+                "next_offset": {"type": "integer", "nullable": True}}},
+        },
+    },
+}
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

@@ -1,0 +1,83 @@
+"""``acd tokens``: issue, list and revoke the REST API's bearer tokens.
+
+    acd tokens add --role agent --agent agent1          # prints the token once
+    acd tokens add --role supervisor --queue billing --queue sales --label "night shift"
+    acd tokens list
+    acd tokens revoke 3f9a1c0b2d4e
+
+The token itself is printed once, by ``add``, and never stored: only its SHA-256 is. The database is
+``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg`` (migrated first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.records import tokens
+from acd.records.cli_database import add_database_arguments, database_url
+from acd.records.errors import RecordsError
+from acd.records.migrate import upgrade_head
+from acd.records.models import API_ROLES
+
+
+async def _run(url: str, args: argparse.Namespace) -> int:
+    engine = create_async_engine(url)
+    try:
+        if args.command == "add":
+            token, bearer = await tokens.issue(engine, args.role, agent_id=args.agent,
+                                               queues=tuple(args.queue), label=args.label)
+            print(bearer)
+            print(f"token {token.id}: {token.role}{_scope(token)}; shown once, keep it safe", file=sys.stderr)
+            return 0
+        if args.command == "list":
+            for token in await tokens.all_tokens(engine):
+                state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "live"
+                print(f"{token.id}  {token.role:<10} {_scope(token).strip() or '-':<30} {state:<22} {token.label}")
+            return 0
+        if await tokens.revoke(engine, args.id):
+            print(f"revoked {args.id}")
+            return 0
+        print(f"acd tokens: no live token {args.id!r}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
+def _scope(token: tokens.Token) -> str:
+    if token.agent_id:
+        return f" as {token.agent_id}"
+    if token.queues:
+        return f" on {','.join(token.queues)}"
+    return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="acd tokens", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add", help="issue a token and print it once")
+    add.add_argument("--role", choices=API_ROLES, required=True)
+    add.add_argument("--agent", help="the agent an agent token acts as (required for --role agent)")
+    add.add_argument("--queue", action="append", default=[], help="a supervisor's queue (repeat for more)")
+    add.add_argument("--label", default="", help="who or what holds the token")
+    add_database_arguments(add)
+    listing = commands.add_parser("list", help="every token: id, role, scope, live or revoked")
+    add_database_arguments(listing)
+    rev = commands.add_parser("revoke", help="revoke a token by its id")
+    rev.add_argument("id")
+    add_database_arguments(rev)
+    args = parser.parse_args(argv)
+    if args.command == "add" and args.role == "agent" and not args.agent:
+        parser.error("--role agent needs --agent")
+    try:
+        with database_url(args) as url:
+            upgrade_head(url)
+            return asyncio.run(_run(url, args))
+    except (RecordsError, SQLAlchemyError, OSError, ValueError) as exc:
+        print(f"acd tokens: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,176 @@
+"""The /api/v1 test harness: a real runtime and core, a real embedded PostgreSQL (migrated to head),
+real tokens of each role, the whole app as the service mounts it.
+
+Call control is a recording fake (Asterisk is not the subject here). Import the fixtures into a test
+module (``from api_v1_harness import api_pg, v1  # noqa: F401``): they live here, not in a conftest,
+so that this file and the records tests each own their server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from acd.core.acd import Acd
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.records import Record
+from acd.http.app import build_app
+from acd.http.v1 import PREFIX, build_api_v1
+from acd.metrics import Metrics
+from acd.readiness import Readiness
+from acd.records import tokens
+from acd.records.audit import AuditLog
+from acd.records.embedded import EmbeddedPostgres
+from acd.records.migrate import upgrade
+from acd.records.models import Base
+from acd.records.sync_config import sync_config
+from acd.runtime import Runtime
+
+CONFIG = RoutingConfig(
+    queues=(
+        QueueConfig("billing", (SkillRequirement("billing", 2),), sla_threshold_seconds=15.0, wrapup_seconds=30.0),
+        QueueConfig("sales", (SkillRequirement("sales", 1),)),
+    ),
+    agents=(
+        AgentConfig("a1", "agent1", (("billing", 4),)),
+        AgentConfig("a2", "agent2", (("billing", 2),)),
+        AgentConfig("s1", "sales1", (("sales", 3),)),
+    ),
+)
+
+
+@dataclass
+class RecordingControl:
+    rings: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
+        self.rings.append((channel, offer_id, endpoint))
+
+    async def cancel(self, channel: str) -> None: ...
+
+    async def overflow(self, channel: str, target: str) -> None: ...
+
+
+@dataclass
+class ListSink:
+    records: list[Record] = field(default_factory=list)
+
+    def append(self, record: Record) -> None:
+        self.records.append(record)
+
+
+async def _ready() -> Readiness:
+    return Readiness(True, True, None)
+
+
+@dataclass
+class V1:
+    client: TestClient  # type: ignore[type-arg]
+    runtime: Runtime
+    control: RecordingControl
+    sink: ListSink
+    engine: AsyncEngine
+    bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "revoked"
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.bearer[who]}"}
+
+    async def post(self, path: str, who: str, body: Any = None) -> tuple[int, Any]:
+        response = await self.client.post(PREFIX + path, headers=self.auth(who), json=body)
+        return response.status, await response.json()
+
+    async def get(self, path: str, who: str, **params: str) -> tuple[int, Any]:
+        response = await self.client.get(PREFIX + path, headers=self.auth(who), params=params)
+        return response.status, await response.json()
+
+    async def settle(self) -> None:
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+
+    async def audit(self) -> list[tuple[str, str, str, int]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT token_id, action, target, status FROM audit_log ORDER BY id"))
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def api_pg() -> Iterator[EmbeddedPostgres]:
+    data_dir = Path(tempfile.mkdtemp(prefix="acd-pg-api-"))
+    server = EmbeddedPostgres(data_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
+    engine = create_async_engine(api_pg.url, pool_pre_ping=True)
+    await upgrade(engine)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await sync_config(engine, CONFIG)
+    bearer = {
+        "admin": (await tokens.issue(engine, "admin"))[1],
+        "billing": (await tokens.issue(engine, "supervisor", queues=("billing",)))[1],
+        "a1": (await tokens.issue(engine, "agent", agent_id="a1"))[1],
+        "s1": (await tokens.issue(engine, "agent", agent_id="s1"))[1],
+    }
+    revoked, bearer["revoked"] = await tokens.issue(engine, "admin")
+    await tokens.revoke(engine, revoked.id)
+    metrics = Metrics(CONFIG.queues)
+    control, sink = RecordingControl(), ListSink()
+    runtime = Runtime(Acd(CONFIG), control, sink, metrics)
+    writer = asyncio.create_task(runtime.run())
+    app = build_app(runtime, metrics, lambda: {"ok": True}, ready=_ready)
+    audit = AuditLog(engine)
+    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit))
+    try:
+        async with TestClient(TestServer(app)) as client:
+            yield V1(client, runtime, control, sink, engine, bearer)
+    finally:
+        runtime.drain()
+        await writer
+        await audit.close()
+        await engine.dispose()
+
+
+async def add_interactions(engine: AsyncEngine) -> dict[str, str]:
+    """Three customers: ann (billing: answered by a1, then abandoned), bob (billing, a2), cy (sales, s1)."""
+    ids = {name: str(uuid.uuid4()) for name in ("ann", "bob", "cy")}
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    calls = [
+        ("ann", "billing", "a1", "answered", 0), ("ann", "billing", "a1", "abandoned", 10),
+        ("bob", "billing", "a2", "answered", 20), ("cy", "sales", "s1", "answered", 30),
+    ]
+    async with engine.begin() as conn:
+        for name, customer in ids.items():
+            await conn.execute(text("INSERT INTO customers (id, phone_number, name) VALUES (:id, :n, :name)"),
+                               {"id": customer, "n": f"555{len(name)}{name}", "name": name})
+        for index, (name, queue, agent, outcome, minutes) in enumerate(calls):
+            arrived = start + timedelta(minutes=minutes)
+            answered = arrived + timedelta(seconds=5) if outcome == "answered" else None
+            await conn.execute(text("""
+                INSERT INTO interactions (id, seq, caller, queue, priority, customer_id, arrived_at, answered_at,
+                  ended_at, outcome, agent_id, wait_seconds, sla_threshold_seconds)
+                VALUES (:id, 1, :caller, :queue, 5, :customer, :arrived, :answered, :ended, :outcome,
+                  :agent, 5, 15)"""), {
+                "id": uuid.uuid4(), "caller": f"555{index}", "queue": queue, "customer": ids[name],
+                "arrived": arrived, "answered": answered, "ended": arrived + timedelta(minutes=2),
+                "outcome": outcome, "agent": agent if outcome == "answered" else None})
+    return ids
