@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PBX := deploy/asterisk/pbx.sh
 
-.PHONY: all install asterisk prometheus run test test-unit lint bench clean
+.PHONY: all install asterisk prometheus chromium run test test-unit lint bench clean
 
 all: lint test
 
@@ -33,9 +33,14 @@ prometheus:
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
+# Debian's Chromium, headless, for the test that watches the wallboard in a real browser.
+chromium:
+	@command -v chromium >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 # Every test: unit, simulation, PostgreSQL, Prometheus and the real-Asterisk end-to-end tests.
 # pytest's exit code 5 (no test collected) is a failure here.
-test: install asterisk prometheus
+test: install asterisk prometheus chromium
 	$(PY) -m pytest -ra tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing" >&2; exit 1; fi; exit $$rc
 

@@ -25,3 +25,6 @@ def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
                 if p.is_file() and "__pycache__" not in p.parts}
     assert expected, "no migrations found in the checkout"
     assert shipped == expected
+    static = {f"acd/http/static/{p.name}" for p in (ROOT / "acd" / "http" / "static").iterdir() if p.is_file()}
+    assert static, "no wallboard files found in the checkout"
+    assert static <= set(names), "the wheel must carry the wallboard's page"

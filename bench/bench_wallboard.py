@@ -1,0 +1,308 @@
+"""Wallboard benchmark: does a wall of 200 live screens slow routing down?
+
+Run ``python bench/bench_wallboard.py`` (``make bench`` runs it); about a minute. It prints figures
+and asserts nothing.
+
+The real ``Runtime`` (the one writer, its timers and call-control worker) and the real HTTP app on
+loopback, on a floor of 10 queues and 200 agents, take 50 calls a minute as the AMI pump would hand
+them over (arrive, ring, answer 2 s later, talk 30 s, wrap-up 5 s on the core's timer). Phases
+alternate: no screen, then 200 Server-Sent Events clients on ``/wallboard/events``, twice each.
+The clients run in a child process, so only the ACD's side of the stream is on the ACD's event loop.
+
+Two routing latencies, per phase kind:
+
+- decision: the time the core takes for one event (what ``acd_routing_decision_seconds`` measures);
+- submit to decision: from the moment an event is handed to the runtime to the end of its decision,
+  so any turn of the event loop spent building boards or writing to screens shows up here.
+
+Target: no more than 20 % rise with 200 screens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import cast
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from prometheus_client import Histogram
+
+from acd.core.acd import Acd
+from acd.core.commands import Command
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Event, OfferAnswered
+from acd.http.app import build_app
+from acd.http.wallboard import PUBLISHER
+from acd.metrics import Metrics
+from acd.readiness import Readiness
+from acd.runtime import Runtime
+
+QUEUES = 10
+AGENTS = 200
+CLIENTS = 200
+CALLS_PER_MINUTE = 50
+PHASE_SECONDS = 12.0
+SETTLE_SECONDS = 1.5
+RING_SECONDS, TALK_SECONDS, WRAPUP_SECONDS = 2.0, 30.0, 5.0
+TARGET_RISE = 20.0  # per cent
+
+
+def routing_config(seed: int = 1) -> RoutingConfig:
+    rng = random.Random(seed)
+    skills = [f"s{i}" for i in range(QUEUES)]
+    queues = tuple(
+        QueueConfig(f"q{i}", (SkillRequirement(skills[i], 1),), sla_threshold_seconds=20.0,
+                    wrapup_seconds=WRAPUP_SECONDS)
+        for i in range(QUEUES)
+    )
+    agents = tuple(
+        AgentConfig(f"a{i:03d}", f"PJSIP/a{i:03d}",
+                    tuple(sorted((s, rng.randint(1, 5)) for s in rng.sample(skills, 3))))
+        for i in range(AGENTS)
+    )
+    return RoutingConfig(queues, agents)
+
+
+def _done() -> asyncio.Future[None]:
+    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    replies.set_result(None)
+    return replies
+
+
+class AnsweringControl:
+    """Asterisk accepts every action at once; the rings are kept for the traffic to answer."""
+
+    def __init__(self) -> None:
+        self.rung: list[str] = []
+
+    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
+        self.rung.append(offer_id)
+        return _done()
+
+    def cancel(self, channel: str) -> Awaitable[None]:
+        return _done()
+
+    def overflow(self, channel: str, target: str) -> Awaitable[None]:
+        return _done()
+
+
+class DiscardSink:
+    def append(self, record: object) -> None: ...
+
+
+class Decisions:
+    """Stands in for ``acd_routing_decision_seconds``: keeps every observation of the phase."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    def observe(self, amount: float) -> None:
+        self.samples.append(amount)
+
+
+class TimedAcd(Acd):
+    """Notes when each submitted event's decision ends, for the submit-to-decision latency."""
+
+    def __init__(self, config: RoutingConfig) -> None:
+        super().__init__(config)
+        self.submitted: dict[int, float] = {}
+        self.latencies: list[float] = []
+
+    def handle(self, event: Event, now: float) -> list[Command]:
+        commands = super().handle(event, now)
+        began = self.submitted.pop(id(event), None)
+        if began is not None:
+            self.latencies.append(time.perf_counter() - began)
+        return commands
+
+
+class Traffic:
+    """50 calls a minute over the queues in turn; each answered after a ring and ended after a talk."""
+
+    def __init__(self, runtime: Runtime, core: TimedAcd, control: AnsweringControl) -> None:
+        self.runtime, self.core, self.control = runtime, core, control
+        self.made = 0
+
+    def submit(self, event: Event) -> None:
+        self.core.submitted[id(event)] = time.perf_counter()
+        self.runtime.submit(event)
+
+    async def _answer_and_end(self, offer_id: str, call_id: str) -> None:
+        await asyncio.sleep(RING_SECONDS)
+        self.submit(OfferAnswered(offer_id))
+        await asyncio.sleep(TALK_SECONDS)
+        self.submit(CallEnded(call_id))
+
+    async def run(self) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self.made += 1
+                call_id = f"c{self.made}"
+                queue = f"q{self.made % QUEUES}"
+                self.submit(CallArrived(call_id, queue, 5, channel=f"PJSIP/trunk-{self.made}"))
+                await asyncio.sleep(0.05)  # the writer's turn: the ring is out
+                for offer_id in self.control.rung:
+                    task = asyncio.create_task(self._answer_and_end(offer_id, call_id))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                self.control.rung.clear()
+                await asyncio.sleep(60.0 / CALLS_PER_MINUTE - 0.05)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+async def always_ready() -> Readiness:
+    return Readiness(ami_connected=True, database_reachable=True)
+
+
+# -- the screens, in a child process ----------------------------------------------------------------
+async def screens(url: str, count: int) -> None:
+    """``count`` SSE clients reading as browsers do, until stdin closes; prints the boards they got."""
+    received = 0
+
+    async def watch(session: aiohttp.ClientSession) -> None:
+        nonlocal received
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=None)) as response:
+            async for line in response.content:
+                if line.startswith(b"event: board"):
+                    received += 1
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        watchers = [asyncio.create_task(watch(session)) for _ in range(count)]
+        await asyncio.to_thread(sys.stdin.read)  # the parent closes stdin to stop us
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+    print(received, flush=True)
+
+
+@dataclass
+class Figures:
+    """What the phases of one kind (with or without screens) measured, added up."""
+
+    decisions: list[float] = field(default_factory=list)
+    submit_to_decision: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    delivered: int = 0
+    built: int = 0
+
+
+# -- the benchmark ----------------------------------------------------------------------------------
+def summary(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return statistics.median(ordered) * 1e6, p95 * 1e6, statistics.fmean(ordered) * 1e6
+
+
+async def phase(runtime: Runtime, core: TimedAcd, decisions: Decisions, server: TestServer,
+                clients: int) -> tuple[list[float], list[float], float, int]:
+    """One phase: (decision samples, submit-to-decision samples, CPU seconds, boards received)."""
+    publisher = server.app[PUBLISHER]
+    child = None
+    if clients:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--screens", str(clients), f"http://127.0.0.1:{server.port}/wallboard/events",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(300):
+            if publisher.subscribers >= clients:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"only {publisher.subscribers} of {clients} screens connected")
+    await asyncio.sleep(SETTLE_SECONDS)
+    decisions.samples.clear()
+    core.latencies.clear()
+    cpu = time.process_time()
+    await asyncio.sleep(PHASE_SECONDS)
+    cpu = time.process_time() - cpu
+    measured = (decisions.samples.copy(), core.latencies.copy())
+    boards = 0
+    if child is not None:
+        assert child.stdin is not None
+        child.stdin.close()
+        out, _ = await child.communicate()
+        boards = int(out.decode().strip() or 0)
+        for _ in range(100):
+            if publisher.subscribers == 0:
+                break
+            await asyncio.sleep(0.05)
+    return measured[0], measured[1], cpu, boards
+
+
+async def run() -> None:
+    config = routing_config()
+    core = TimedAcd(config)
+    metrics = Metrics(config.queues, config.agents)
+    decisions = Decisions()
+    metrics.decision_seconds = cast(Histogram, decisions)
+    control = AnsweringControl()
+    runtime = Runtime(core, control, DiscardSink(), metrics)
+    writer = asyncio.create_task(runtime.run())
+    for agent in config.agents:
+        runtime.handle_now(AgentLoggedIn(agent.id))
+    server = TestServer(build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready), host="127.0.0.1")
+    await server.start_server()
+    publisher = server.app[PUBLISHER]
+    traffic_task = asyncio.create_task(Traffic(runtime, core, control).run())
+    print(f"== {QUEUES} queues, {AGENTS} agents, {CALLS_PER_MINUTE} calls/min; "
+          f"phases of {PHASE_SECONDS:.0f} s, without and with {CLIENTS} wallboard screens, twice")
+    await asyncio.sleep(3.0)  # the first calls reach talk and wrap-up
+    results = {0: Figures(), CLIENTS: Figures()}
+    try:
+        for clients in (0, CLIENTS, 0, CLIENTS):
+            built = publisher.built
+            d, s, cpu, boards = await phase(runtime, core, decisions, server, clients)
+            held = results[clients]
+            held.decisions += d
+            held.submit_to_decision += s
+            held.cpu += cpu
+            held.delivered += boards
+            held.built += publisher.built - built
+            print(f"   {clients:3d} screens: {len(d):4d} decisions, {cpu / PHASE_SECONDS * 100:5.1f} % CPU"
+                  + (f", {publisher.built - built} boards built, {boards:,} delivered" if clients else ""))
+    finally:
+        traffic_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await traffic_task
+        await server.close()
+        runtime.drain()
+        await writer
+    without, with_ = results[0], results[CLIENTS]
+    print(f"   boards: {with_.built} built for {with_.delivered:,} delivered ({CLIENTS} screens); "
+          f"{publisher.dropped} screen(s) dropped as slow")
+    for name, before, after in (
+        ("decision (acd_routing_decision_seconds)", without.decisions, with_.decisions),
+        ("submit to decision", without.submit_to_decision, with_.submit_to_decision),
+    ):
+        a, b = summary(before), summary(after)
+        rise = (b[0] - a[0]) / a[0] * 100
+        verdict = "within" if rise <= TARGET_RISE else "OVER"
+        print(f"   {name}:")
+        print(f"     without screens  p50 {a[0]:7.1f} us   p95 {a[1]:7.1f} us   mean {a[2]:7.1f} us")
+        print(f"     {CLIENTS} screens      p50 {b[0]:7.1f} us   p95 {b[1]:7.1f} us   mean {b[2]:7.1f} us")
+        print(f"     rise of the p50: {rise:+.1f} % ({verdict} the {TARGET_RISE:.0f} % target); "
+              f"p95 {(b[1] - a[1]) / a[1] * 100:+.1f} %")
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--screens":
+        asyncio.run(screens(sys.argv[3], int(sys.argv[2])))
+        return 0
+    print(f"python {sys.version.split()[0]}; wall-clock and process CPU on this machine")
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
