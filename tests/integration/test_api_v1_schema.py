@@ -1,0 +1,157 @@
+"""schemathesis against /api/v1/openapi.json on the real app (real runtime and core, real PostgreSQL):
+whatever it sends, valid by the document or deliberately not (negative mode), the API never answers
+5xx, always answers a JSON object, and without a token always answers 401.
+
+The app runs in a thread with its own event loop (schemathesis calls it over HTTP, synchronously).
+Each operation gets a bounded number of examples, so the whole run takes seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import schemathesis
+from aiohttp import web
+from api_v1_harness import CONFIG, ListSink, RecordingControl, add_interactions, api_pg  # noqa: F401
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.core.acd import Acd
+from acd.http.app import build_app
+from acd.http.v1 import PREFIX, build_api_v1
+from acd.metrics import Metrics
+from acd.readiness import Readiness
+from acd.records import tokens
+from acd.records.audit import AuditLog
+from acd.records.embedded import EmbeddedPostgres
+from acd.records.migrate import upgrade
+from acd.records.models import Base
+from acd.records.sync_config import sync_config
+from acd.runtime import Runtime
+
+pytestmark = pytest.mark.pg
+
+EXAMPLES_PER_OPERATION = 25
+
+
+@dataclass
+class Served:
+    base_url: str
+    bearer: str
+
+
+async def _ready() -> Readiness:
+    return Readiness(True, True, None)
+
+
+class AppThread:
+    """The service's app (as ``acd.service`` mounts it) on 127.0.0.1, served from its own thread."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="api-v1-under-test", daemon=True)
+        self.served: Served | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> Served:
+        self._thread.start()
+        assert self._started.wait(60), "the app did not start"
+        if self.error is not None:
+            raise self.error
+        assert self.served is not None
+        return self.served
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:
+            self.error = exc
+            self._started.set()
+
+    async def _serve(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        engine = create_async_engine(self._url, pool_pre_ping=True)
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
+        await sync_config(engine, CONFIG)
+        await add_interactions(engine)
+        _, bearer = await tokens.issue(engine, "admin")
+        metrics = Metrics(CONFIG.queues)
+        runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
+        writer = asyncio.create_task(runtime.run())
+        app = build_app(runtime, metrics, lambda: {"ok": True}, ready=_ready)
+        audit = AuditLog(engine)
+        app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.served = Served(f"http://127.0.0.1:{port}", bearer)
+        self._started.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+            runtime.drain()
+            await writer
+            await audit.close()
+            await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def served(api_pg: EmbeddedPostgres) -> Iterator[Served]:  # noqa: F811
+    app = AppThread(api_pg.url)
+    try:
+        yield app.start()
+    finally:
+        app.stop()
+
+
+def _fuzz(served: Served, operation: Any, mode: GenerationMode) -> int:
+    """Run one operation's examples in one mode; returns how many requests were sent."""
+    sent = 0
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    def no_5xx(case: schemathesis.Case) -> None:
+        nonlocal sent
+        for headers in ({"Authorization": f"Bearer {served.bearer}"}, {}):
+            sent += 1
+            response = case.call(base_url=f"{served.base_url}{PREFIX}", headers=headers)
+            assert response.status_code < 500, (case.as_curl_command(), response.text)
+            body = response.json()
+            assert isinstance(body, dict), response.text
+            if response.status_code >= 400:
+                assert {"error_id", "message"} <= set(body), response.text
+            if not headers:
+                assert (response.status_code, body["error_id"]) == (401, "unauthorized")
+
+    no_5xx()
+    return sent
+
+
+def test_no_server_errors(served: Served) -> None:
+    schema = schemathesis.openapi.from_url(f"{served.base_url}{PREFIX}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == len(schema.raw_schema["paths"])  # every path has one operation
+    sent = {mode: sum(_fuzz(served, op, mode) for op in operations) for mode in GenerationMode}
+    # valid and invalid requests alike (negative mode breaks the document's shapes on purpose)
+    assert min(sent.values()) >= 2 * len(operations), sent
