@@ -5,7 +5,7 @@ and asserts nothing.
 
 The real ``Runtime`` (the one writer, its timers and call-control worker) and the real HTTP app on
 loopback, on a floor of 10 queues and 200 agents, take 50 calls a minute as the AMI pump would hand
-them over (arrive, ring, answer 2 s later, talk 30 s, wrap-up 5 s on the core's timer). Phases
+them over (arrive, ring, answer 2 s later, talk 10 s, wrap-up 5 s on the core's timer). Phases
 alternate: no screen, then 200 Server-Sent Events clients on ``/wallboard/events``, twice each.
 The clients run in a child process, so only the ACD's side of the stream is on the ACD's event loop.
 
@@ -50,7 +50,7 @@ CLIENTS = 200
 CALLS_PER_MINUTE = 50
 PHASE_SECONDS = 12.0
 SETTLE_SECONDS = 1.5
-RING_SECONDS, TALK_SECONDS, WRAPUP_SECONDS = 2.0, 30.0, 5.0
+RING_SECONDS, TALK_SECONDS, WRAPUP_SECONDS = 2.0, 10.0, 5.0
 TARGET_RISE = 20.0  # per cent
 
 
