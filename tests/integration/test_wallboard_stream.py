@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from live_acd import LiveAcd
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -24,6 +25,7 @@ from acd.http.wallboard import PUBLISHER, add_wallboard_routes
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.runtime import Runtime
+from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher
 
 CONFIG = RoutingConfig(
@@ -226,3 +228,22 @@ async def test_stopping_the_service_ends_open_streams_at_once(board: tuple[TestC
     with pytest.raises((EOFError, aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)):
         while True:
             await events.next()
+
+
+async def test_service_level_today_equals_the_live_counters(live_acd: LiveAcd) -> None:
+    """Within one day since the start, the board's figure is the live SL of docs/kpis.md exactly."""
+    await asyncio.sleep(2.5)  # about five billing calls answered, sales callers abandoned and overflowed
+    runtime, sample = live_acd.runtime, live_acd.metrics.registry.get_sample_value
+    now = runtime.now()
+    board = Board().payload(runtime.core.snapshot(now), runtime.core.config, runtime.today)
+    for queue in board["queues"]:
+        labels = {"queue": queue["name"]}
+        within = sample("acd_calls_answered_within_sla_total", labels)
+        offered = sample("acd_calls_offered_total", labels)
+        short = sample("acd_calls_short_abandoned_total", labels)
+        assert within is not None and offered is not None and short is not None
+        assert offered - short > 0, queue["name"]
+        assert queue["service_level"] == within / (offered - short)
+        assert (queue["offered"], queue["within_sla"]) == (offered, within)
+    sales = next(q for q in board["queues"] if q["name"] == "sales")
+    assert (sales["service_level"], sales["status"]) == (0.0, "breached")  # no agent serves sales
