@@ -29,6 +29,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallPriorityChanged,
     ConfigChanged,
     DispositionSet,
     Event,
@@ -99,6 +100,8 @@ class Acd:
                 agent_events.reachability(floor, event, now)
             case DispositionSet():
                 self._disposition(event, now)
+            case CallPriorityChanged():
+                self._reprioritize(event)
             case ConfigChanged():
                 reconfigure(floor, event.config, now)
             case TimerFired():
@@ -245,6 +248,11 @@ class Acd:
         call = self._call(e.call_id, "DispositionSet", ended_ok=True)
         call_transition(call.call_id, call.state, CallInput.DISPOSITION, "DispositionSet")
         self._floor.write(call.disposition(e.code, e.notes))
+
+    def _reprioritize(self, e: CallPriorityChanged) -> None:
+        call = self._call(e.call_id, "CallPriorityChanged")
+        call_transition(call.call_id, call.state, CallInput.REPRIORITIZE, "CallPriorityChanged")
+        self._floor.reprioritize(call, e.priority)
 
     # -- offers -----------------------------------------------------------------------------
     def _open_offer(self, offer_id: str) -> OfferRecord | None:

@@ -126,6 +126,14 @@ class DispositionSet:
 
 
 @dataclass(frozen=True, slots=True)
+class CallPriorityChanged:
+    """A supervisor raised or lowered a queued caller's priority; the caller keeps their enqueue time."""
+
+    call_id: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -150,6 +158,7 @@ Event = (
     | WrapUpDone
     | AgentReachability
     | DispositionSet
+    | CallPriorityChanged
     | ConfigChanged
     | TimerFired
 )

@@ -151,6 +151,17 @@ class Floor:
         self.dirty_calls[call.call_id] = None
         self.arm_call_timer(call, now)
 
+    def reprioritize(self, call: Call, priority: int) -> None:
+        """A new priority band for a WAITING or RINGING call (checked by the caller); enqueue time kept."""
+        waiting = call.state is CallState.WAITING
+        if waiting:
+            self.index.remove_call(call.call_id)
+        call.priority = priority
+        self.write(call.reprioritized(priority))
+        if waiting:
+            self.index.add_call(call)
+            self.dirty_calls[call.call_id] = None
+
     def leave_queue(self, call: Call, outcome: Outcome, reason: str, now: float) -> None:
         """The caller left without being answered: abandoned, overflowed or failed."""
         probe = call.left_queue(now, outcome, reason)

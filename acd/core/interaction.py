@@ -114,3 +114,6 @@ class Call:
 
     def disposition(self, code: str, notes: str) -> InteractionRecord:
         return self._update(disposition=code, notes=notes)
+
+    def reprioritized(self, priority: int) -> InteractionRecord:
+        return self._update(priority=priority)

@@ -33,6 +33,7 @@ class CallInput(enum.Enum):
     END = "end"  # the channel ended: conversation over, or a technical failure before answer
     DISPOSITION = "disposition"  # the agent recorded a disposition
     TICK = "tick"  # the call's own timer (widening, cool-down expiry) fired
+    REPRIORITIZE = "reprioritize"  # a supervisor changed the priority of a caller still in the queue
 
 
 class AgentState(enum.Enum):
@@ -69,6 +70,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.OVERFLOW: _E,  # overflowed
         CallInput.END: _E,  # failed
         CallInput.TICK: _W,
+        CallInput.REPRIORITIZE: _W,  # takes its place in the new priority band, by enqueue time
     },
     _R: {
         CallInput.ANSWER: _C,
@@ -78,6 +80,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.OVERFLOW: _E,  # max wait while ringing: cancel the leg, overflow
         CallInput.END: _E,  # failed
         CallInput.TICK: _R,
+        CallInput.REPRIORITIZE: _R,  # the ring goes on; the new band counts if it comes back
     },
     _C: {
         CallInput.END: _E,  # answered

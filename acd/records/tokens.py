@@ -25,6 +25,7 @@ from acd.records.errors import DatabaseUnavailable
 from acd.records.models import API_ROLES
 
 PREFIX = "acd_"
+_HEX = frozenset("0123456789abcdef")
 
 _INSERT_SQL = text("""
 INSERT INTO api_tokens (id, secret_sha256, role, agent_id, queues, label)
@@ -66,7 +67,7 @@ def parse(bearer: str) -> tuple[str, str] | None:
     if not bearer.startswith(PREFIX):
         return None
     token_id, sep, secret = bearer[len(PREFIX):].partition("_")
-    if not sep or not token_id or not secret or len(bearer) > 200:
+    if not sep or not secret or len(bearer) > 200 or not token_id or not all(c in _HEX for c in token_id):
         return None
     return token_id, secret
 

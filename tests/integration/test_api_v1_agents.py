@@ -91,6 +91,7 @@ async def test_logging_in_twice_is_refused(v1: V1) -> None:  # noqa: F811
         ("pause", b"{}", "invalid-input"),
         ("pause", b'{"reason": 5}', "invalid-input"),
         ("pause", b'{"reason": ""}', "invalid-input"),
+        ("pause", b'{"reason": "a\\u0000b"}', "invalid-input"),
         ("pause", b'{"reason": "lunch", "extra": 1}', "invalid-input"),
         ("login", b'{"x": 1}', "invalid-input"),
         ("wrapup", b"{}", "invalid-input"),
@@ -122,6 +123,7 @@ async def test_unknown_agent_is_404_for_an_admin(v1: V1) -> None:  # noqa: F811
 @pytest.mark.parametrize("action", ["login", "logout", "pause", "resume", "ready", "wrapup"])
 async def test_no_token_bad_token_or_revoked_token_is_401(v1: V1, action: str) -> None:  # noqa: F811
     for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}, v1.auth("revoked"),
+                    {"Authorization": "Bearer acd_ZZ%_secret"},
                     {"Authorization": v1.auth("a1")["Authorization"] + "x"}):
         response = await v1.client.post(f"{PREFIX}/agents/a1/{action}", headers=headers, json={"reason": "x"})
         reply = await response.json()

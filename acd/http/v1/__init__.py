@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.http.app import RUNTIME
-from acd.http.v1 import agents, interactions, live, openapi
+from acd.http.v1 import agents, interactions, live, openapi, supervision
 from acd.http.v1.agents import AUDIT
 from acd.http.v1.auth import ENGINE, guard
 from acd.records.audit import AuditLog
@@ -34,6 +34,7 @@ def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog) -> web.
     api.router.add_post("/agents/{agent}/wrapup", agents.wrapup)
     api.router.add_get("/status", live.status)
     api.router.add_get("/calls/{call}/explanation", live.explanation)
+    api.router.add_post("/calls/{call}/priority", supervision.priority)
     api.router.add_get("/interactions", interactions.search)
     api.router.add_get("/customers/{customer}/interactions", interactions.customer_history)
     return api

@@ -48,6 +48,9 @@ class Fields:
             if required:
                 self.problems[name] = "required"
             return default
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+            self.problems[name] = "must not contain NUL characters"
+            return default
         if not isinstance(value, str) or len(value) > max_length or (required and not value.strip()):
             self.problems[name] = f"a non-empty string of at most {max_length} characters" if required else \
                 f"a string of at most {max_length} characters"

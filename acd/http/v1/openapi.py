@@ -78,6 +78,13 @@ DOCUMENT: dict[str, Any] = {
             "summary": "why the call's last routing decision chose whom it chose",
             "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {**_ok({"type": "object"}), **_errors(401, 403, 404, 503)}}},
+        "/calls/{call}/priority": {"post": {
+            "summary": "change a queued caller's priority (supervisor of the call's queue, admin)",
+            "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["priority"], "additionalProperties": False,
+                "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}}}}}},
+            "responses": {**_ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
         "/interactions": {"get": {
             "summary": "search interactions, newest first, paginated",
             "parameters": [

@@ -1,0 +1,58 @@
+"""Supervisor actions on callers through /api/v1: change a queued caller's priority.
+
+Supervisors and admins only; a supervisor only for callers in their queues (a caller elsewhere is a
+404, as for explanations: they need not learn which calls exist in other queues). The change goes
+to the core as ``CallPriorityChanged`` and is audited like every other change. Forcing an agent's
+state needs nothing new: a supervisor's token may log in, log out, pause, resume and end wrap-up
+for every agent of their queues through the agent actions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from acd.core.errors import AcdError
+from acd.core.events import CallPriorityChanged
+from acd.http import errors
+from acd.http.app import RUNTIME
+from acd.http.v1.agents import AUDIT, refusal
+from acd.http.v1.auth import TOKEN, visible_queues
+from acd.http.v1.input import Fields, json_object
+from acd.records.audit import Change
+from acd.runtime import CoreFailed, Draining
+
+MIN_PRIORITY, MAX_PRIORITY = 0, 1000
+
+
+async def priority(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    token = request[TOKEN]
+    call_id = request.match_info["call"]
+    if token.role == "agent":
+        return errors.forbidden("changing a caller's priority is for supervisors and admins")
+    body = await json_object(request, frozenset({"priority"}))
+    if isinstance(body, web.Response):
+        return body
+    value = body.get("priority")
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_PRIORITY <= value <= MAX_PRIORITY:
+        fields = Fields({})
+        fields.problems["priority"] = f"an integer from {MIN_PRIORITY} to {MAX_PRIORITY}"
+        return fields.refusal() or errors.internal()
+    shown = visible_queues(token, runtime.core.config)
+    queued = {c.call_id: c for c in runtime.core.queued_calls(runtime.now())}
+    if shown is not None and (call_id not in queued or queued[call_id].queue not in shown):
+        return errors.no_such_call(call_id)
+    try:
+        await runtime.ask(CallPriorityChanged(call_id, value))
+        view = next((c for c in runtime.core.queued_calls(runtime.now()) if c.call_id == call_id), None)
+        response = web.json_response({"call": {
+            "id": call_id, "priority": value, "queue": None if view is None else view.queue,
+            "state": None if view is None else view.state.value,
+            "position": None if view is None else view.position}})
+    except (AcdError, Draining, CoreFailed) as exc:
+        response = refusal(exc)
+    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
+                                          "call.priority", call_id, response.status, {"priority": value}))
+    return response
