@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from api_v1_harness import V1, api_pg, v1  # noqa: F401
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.core.events import CallArrived
 from acd.http.v1 import PREFIX, build_api_v1
@@ -88,3 +93,27 @@ async def test_openapi_document_is_public_and_lists_every_route(v1: V1) -> None:
     api = build_api_v1(v1.runtime, v1.engine, AuditLog(v1.engine))
     routes = {resource.canonical for resource in api.router.resources()}
     assert routes == set(document["paths"]) | {"/openapi.json"}
+
+
+async def test_unknown_paths_and_methods_answer_json_errors(v1: V1) -> None:  # noqa: F811
+    for method, path, status, error_id in (("DELETE", "/status", 405, "method-not-allowed"),
+                                           ("GET", "/agents/a1/login", 405, "method-not-allowed"),
+                                           ("GET", "/nothing", 404, "not-found")):
+        response = await v1.client.request(method, PREFIX + path, headers=v1.auth("admin"))
+        assert (response.status, (await response.json())["error_id"]) == (status, error_id)
+
+
+async def test_without_postgresql_the_api_answers_503_and_the_document_still_200(v1: V1) -> None:  # noqa: F811
+    with socket.socket() as probe:  # a port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = create_async_engine(f"postgresql+asyncpg://acd@127.0.0.1:{port}/acd", connect_args={"timeout": 2})
+    app = web.Application()
+    app.add_subapp(PREFIX, build_api_v1(v1.runtime, down, AuditLog(down)))
+    try:
+        async with TestClient(TestServer(app)) as client:
+            response = await client.get(f"{PREFIX}/status", headers=v1.auth("admin"))
+            assert (response.status, (await response.json())["error_id"]) == (503, "database-unavailable")
+            assert (await client.get(f"{PREFIX}/openapi.json")).status == 200
+    finally:
+        await down.dispose()
