@@ -81,8 +81,10 @@ async def _apply(request: web.Request, agent_id: str, action: str, events: list[
         for event in events:
             await runtime.ask(event)
         view = _view(runtime, agent_id)
-        assert view is not None
-        response = web.json_response({"agent": agent_json(view, runtime.now())})
+        if view is None:  # removed from the config meanwhile
+            response = errors.no_such_agent(agent_id)
+        else:
+            response = web.json_response({"agent": agent_json(view, runtime.now())})
     except (AcdError, Draining, CoreFailed) as exc:
         response = refusal(exc)
     await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
@@ -137,7 +139,8 @@ async def wrapup(request: web.Request) -> web.Response:
     if bad is not None:
         return bad
     view = _view(request.app[RUNTIME], agent_id)
-    assert view is not None
+    if view is None:
+        return errors.no_such_agent(agent_id)
     if view.call_id is None or view.state not in (AgentState.ON_CALL, AgentState.WRAP_UP):
         return errors.no_call_to_wrap_up(agent_id, view.state.value)
     events: list[Event] = [DispositionSet(view.call_id, code, notes)]
@@ -163,5 +166,6 @@ async def one_agent(request: web.Request) -> web.Response:
         return stop
     runtime = request.app[RUNTIME]
     view = _view(runtime, agent_id)
-    assert view is not None
+    if view is None:
+        return errors.no_such_agent(agent_id)
     return web.json_response({"agent": agent_json(view, runtime.now())})

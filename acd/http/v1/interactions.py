@@ -113,8 +113,9 @@ async def customer_history(request: web.Request) -> web.Response:
     limit = fields.integer("limit", 20, 1, MAX_LIMIT)
     offset = fields.integer("offset", 0, 0, MAX_OFFSET)
     bad = fields.refusal()
-    if bad is not None or customer is None:
-        return bad or errors.internal()
+    if bad is not None:
+        return bad
+    assert customer is not None  # else ``bad`` named it
     known = select(exists().where(Customer.id == customer))
     handled = select(exists().where(Interaction.customer_id == customer, Interaction.agent_id == token.agent_id))
     try:

@@ -19,7 +19,7 @@ from acd.http import errors
 from acd.http.app import RUNTIME
 from acd.http.v1.agents import AUDIT, refusal
 from acd.http.v1.auth import TOKEN, visible_queues
-from acd.http.v1.input import Fields, json_object
+from acd.http.v1.input import json_object
 from acd.records.audit import Change
 from acd.runtime import CoreFailed, Draining
 
@@ -37,9 +37,8 @@ async def priority(request: web.Request) -> web.Response:
         return body
     value = body.get("priority")
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_PRIORITY <= value <= MAX_PRIORITY:
-        fields = Fields({})
-        fields.problems["priority"] = f"an integer from {MIN_PRIORITY} to {MAX_PRIORITY}"
-        return fields.refusal() or errors.internal()
+        return errors.invalid("the request has invalid fields",
+                              {"priority": f"an integer from {MIN_PRIORITY} to {MAX_PRIORITY}"})
     shown = visible_queues(token, runtime.core.config)
     queued = {c.call_id: c for c in runtime.core.queued_calls(runtime.now())}
     if shown is not None and (call_id not in queued or queued[call_id].queue not in shown):

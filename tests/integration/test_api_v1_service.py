@@ -1,0 +1,74 @@
+"""The service as ``acd run`` builds it (``Service.run``: migrations, outbox, runtime, HTTP) serves
+/api/v1 beside the unversioned /api, and a change made through it reaches the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+from api_v1_harness import CONFIG, api_pg  # noqa: F401
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.ami.fake_server import FakeAmiServer
+from acd.records import tokens
+from acd.records.embedded import EmbeddedPostgres
+from acd.service import Service
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
+
+pytestmark = pytest.mark.pg
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _up(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never answered")
+
+
+async def test_the_service_serves_api_v1_and_audits_its_changes(api_pg: EmbeddedPostgres,  # noqa: F811
+                                                                 tmp_path: Path) -> None:
+    pbx = FakeAmiServer()
+    ami_port = await pbx.start()
+    http_port = _free_port()
+    settings = Settings(AmiSettings(port=ami_port, secret="secret"), HttpSettings(port=http_port),
+                        DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")), CONFIG, "test")
+    service = Service(settings)
+    running = asyncio.create_task(service.run())
+    base = f"http://127.0.0.1:{http_port}"
+    engine = create_async_engine(api_pg.url)
+    try:
+        await _up(f"{base}/api/v1/openapi.json")
+        token, bearer = await tokens.issue(engine, "agent", agent_id="a1")
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {bearer}"}) as session:
+            async with session.post(f"{base}/api/v1/agents/a1/login") as response:
+                assert response.status == 200
+                assert (await response.json())["agent"]["state"] == "ready"
+            async with session.post(f"{base}/api/v1/agents/a2/login") as response:
+                assert response.status == 403
+            async with session.get(f"{base}/api/status") as response:  # the unversioned API, untouched
+                assert (await response.json())["agents"]["a1"]["state"] == "ready"
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT action, target, status FROM audit_log WHERE token_id = :t"),
+                                       {"t": token.id})).all()
+        assert [tuple(r) for r in rows] == [("agent.login", "a1", 200)]
+    finally:
+        service._stopping.set()
+        await asyncio.wait_for(running, 30)
+        await engine.dispose()
+        await pbx.stop()
