@@ -13,19 +13,19 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from doubles import ListSink, RecordingControl
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.records import Record
 from acd.http.app import build_app
 from acd.http.v1 import PREFIX, build_api_v1
 from acd.metrics import Metrics
@@ -49,26 +49,6 @@ CONFIG = RoutingConfig(
         AgentConfig("s1", "sales1", (("sales", 3),)),
     ),
 )
-
-
-@dataclass
-class RecordingControl:
-    rings: list[tuple[str, str, str]] = field(default_factory=list)
-
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
-        self.rings.append((channel, offer_id, endpoint))
-
-    async def cancel(self, channel: str) -> None: ...
-
-    async def overflow(self, channel: str, target: str) -> None: ...
-
-
-@dataclass
-class ListSink:
-    records: list[Record] = field(default_factory=list)
-
-    def append(self, record: Record) -> None:
-        self.records.append(record)
 
 
 async def _ready() -> Readiness:

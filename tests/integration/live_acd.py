@@ -28,6 +28,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from aiohttp.test_utils import TestServer
+from doubles import accepted
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -60,12 +61,6 @@ TICK_SECONDS = 0.25
 BILLING_WAITS = (1.0, 4.0, 25.0)
 
 
-def _written() -> asyncio.Future[None]:
-    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    replies.set_result(None)
-    return replies
-
-
 @dataclass
 class AnsweringPbx:
     """Call control that Asterisk accepts at once; the agents' phones it rang, for the traffic to answer.
@@ -77,13 +72,13 @@ class AnsweringPbx:
 
     def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
         self.ringing.append((channel, offer_id))
-        return _written()
+        return accepted()
 
     def cancel(self, channel: str) -> Awaitable[None]:
-        return _written()
+        return accepted()
 
     def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return _written()
+        return accepted()
 
 
 class NullSink:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from doubles import ListSink, RecordingControl
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import CallArrived
-from acd.core.records import Record
 from acd.http.app import build_app
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -25,26 +25,6 @@ CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 2),), sla_threshold_seconds=15.0),),
     agents=(AgentConfig("a1", "agent1", (("billing", 4),)), AgentConfig("a2", "agent2", (("billing", 1),))),
 )
-
-
-@dataclass
-class RecordingControl:
-    rings: list[tuple[str, str, str]] = field(default_factory=list)
-
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
-        self.rings.append((channel, offer_id, endpoint))
-
-    async def cancel(self, channel: str) -> None: ...
-
-    async def overflow(self, channel: str, target: str) -> None: ...
-
-
-@dataclass
-class ListSink:
-    records: list[Record] = field(default_factory=list)
-
-    def append(self, record: Record) -> None:
-        self.records.append(record)
 
 
 @dataclass

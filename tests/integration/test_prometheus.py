@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from doubles import accepted
 
 from acd.core.acd import Acd
 from acd.core.commands import RingAgent
@@ -47,23 +48,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _written() -> asyncio.Future[None]:
-    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    replies.set_result(None)
-    return replies
-
-
 class NullControl:
     """Call control that Asterisk answers at once (this test looks at the metrics only)."""
 
     def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        return _written()
+        return accepted()
 
     def cancel(self, channel: str) -> Awaitable[None]:
-        return _written()
+        return accepted()
 
     def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return _written()
+        return accepted()
 
 
 class NullSink:

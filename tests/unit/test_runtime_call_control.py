@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
+from doubles import ListSink, accepted
+
 from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -24,13 +26,6 @@ CONFIG = RoutingConfig(
 )
 
 
-def _written() -> asyncio.Future[None]:
-    """Asterisk's replies, already in: what the real call control returns once they came."""
-    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    replies.set_result(None)
-    return replies
-
-
 @dataclass
 class RecordingControl:
     """Notes each command when it is written, which is when the runtime hands it over."""
@@ -39,23 +34,15 @@ class RecordingControl:
 
     def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
         self.done.append(("ring", channel, endpoint))
-        return _written()
+        return accepted()
 
     def cancel(self, channel: str) -> Awaitable[None]:
         self.done.append(("cancel", channel))
-        return _written()
+        return accepted()
 
     def overflow(self, channel: str, target: str) -> Awaitable[None]:
         self.done.append(("overflow", channel, target))
-        return _written()
-
-
-@dataclass
-class ListSink:
-    records: list[Record] = field(default_factory=list)
-
-    def append(self, record: Record) -> None:
-        self.records.append(record)
+        return accepted()
 
 
 async def _run(events: list[tuple[object, float]]) -> RecordingControl:
