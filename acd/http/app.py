@@ -26,6 +26,7 @@ from acd.core.events import (
     WrapUpDone,
 )
 from acd.http import errors
+from acd.http.agent_page import add_agent_page
 from acd.http.wallboard import add_wallboard_routes
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -153,4 +154,5 @@ def build_app(runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Rea
     app.router.add_post("/api/calls/{call}/disposition", disposition)
     app.router.add_get("/api/calls/{call}/explain", explain)
     add_wallboard_routes(app, runtime)
+    add_agent_page(app)
     return app

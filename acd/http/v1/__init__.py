@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.http.app import RUNTIME
 from acd.http.v1 import agents, interactions, live, openapi, supervision
+from acd.http.v1.agent_events import add_agent_events
 from acd.http.v1.agents import AUDIT
 from acd.http.v1.auth import ENGINE, guard
 from acd.records.audit import AuditLog
@@ -32,6 +33,7 @@ def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog) -> web.
     for action in agents.ACTIONS:
         api.router.add_post(f"/agents/{{agent}}/{action}", agents.action_handler(action))
     api.router.add_post("/agents/{agent}/wrapup", agents.wrapup)
+    add_agent_events(api)  # GET /agents/{agent}/events: the agent desktop's stream
     api.router.add_get("/status", live.status)
     api.router.add_get("/calls/{call}/explanation", live.explanation)
     api.router.add_post("/calls/{call}/priority", supervision.priority)

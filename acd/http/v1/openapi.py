@@ -72,6 +72,15 @@ DOCUMENT: dict[str, Any] = {
             "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 64},
                            "notes": {"type": "string", "maxLength": 4000},
                            "done": {"type": "boolean", "description": "also end wrap-up"}}}),
+        "/agents/{agent}/events": {"get": {
+            "summary": "the agent's desk, pushed as Server-Sent Events while the response stays open",
+            "description": "Each `event: desk` carries a `Desk` as JSON: at once, then on every change to "
+                           "the agent (state, the call ringing them or in their hands, its caller's customer "
+                           "record and last interactions); a `: keepalive` comment every 15 s. An agent "
+                           "watches themselves, a supervisor their queues' agents, an admin everyone.",
+            "parameters": [_AGENT_PATH],
+            "responses": {"200": {"description": "an endless stream of `desk` events", "content": {
+                "text/event-stream": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 503)}}},
         "/status": {"get": {"summary": "each queue's callers and each agent's state",
                             "responses": {**_ok({"type": "object"}), **_errors(401, 503)}}},
         "/calls/{call}/explanation": {"get": {
@@ -124,6 +133,20 @@ DOCUMENT: dict[str, Any] = {
                 "interactions": {"type": "array", "items": {"type": "object"}},
                 "limit": {"type": "integer"}, "offset": {"type": "integer"},
                 "next_offset": {"type": "integer", "nullable": True}}},
+            "Desk": {"type": "object", "required": ["at", "agent", "queues", "call"], "properties": {
+                "at": {"type": "string", "format": "date-time"},
+                "agent": {"type": "object", "description": "an Agent without seconds_in_state, with its name"},
+                "queues": {"type": "array", "items": {"type": "string"}},
+                "call": {"type": "object", "nullable": True, "properties": {
+                    "id": {"type": "string"}, "ringing": {"type": "boolean"},
+                    "queue": {"type": "string", "nullable": True}, "priority": {"type": "integer", "nullable": True},
+                    "wait_seconds": {"type": "number", "nullable": True},
+                    "caller": {"type": "string", "nullable": True},
+                    "arrived_at": {"type": "string", "format": "date-time", "nullable": True},
+                    "customer": {"type": "object", "nullable": True,
+                                 "description": "id, name, tier, phone_number, since"},
+                    "history": {"type": "array", "items": {"type": "object"}},
+                    "lookup": {"type": "string", "enum": ["pending", "found", "unknown", "unavailable"]}}}}},
         },
     },
 }

@@ -1,0 +1,23 @@
+"""The agent desktop page at ``/agent``: plain HTML, CSS and JS from ``acd/http/static/``, no build step.
+
+The page itself is public (it holds no data); everything it shows comes from /api/v1 with the
+agent's bearer token, which the page keeps in the tab's sessionStorage: the desk over
+``GET /api/v1/agents/{agent}/events`` and the state buttons and wrap-up form over the agent actions.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from acd.http.wallboard import STATIC
+
+PAGE = "agent.html"
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / PAGE, headers={"Cache-Control": "no-cache"})
+
+
+def add_agent_page(app: web.Application) -> None:
+    app.router.add_get("/agent", page)
+    app.router.add_static("/agent/static", STATIC)

@@ -1,0 +1,324 @@
+// The agent desktop: signs in with an API token, then draws the desk the ACD pushes over
+// GET /api/v1/agents/{agent}/events (Server-Sent Events read with fetch, so the token goes in the
+// Authorization header, never in the URL). No polling: one stream, reconnected if it drops.
+"use strict";
+
+const API = "/api/v1";
+const STATE_LABELS = {
+  logged_out: "logged out", ready: "ready", reserved: "ringing",
+  on_call: "on call", wrap_up: "wrap-up", paused: "paused",
+};
+const STOPPING = new Set([401, 403, 404]); // no point reconnecting: the token or the agent is wrong
+
+// For tests and curious people: what the page has seen.
+window.agentDesk = { loadedAt: Date.now(), frames: 0, desk: null, streams: 0 };
+
+const $ = (id) => document.getElementById(id);
+let session = null; // {token, agent}
+let stream = null; // the AbortController of the open stream
+let clockOffset = 0; // this browser's clock minus the ACD's
+let formCall = null; // the call the wrap-up form was filled for
+
+function say(text, kind = "ok") {
+  const box = $("message");
+  box.textContent = text;
+  box.dataset.kind = kind;
+  box.hidden = !text;
+}
+
+function feed(state, text) {
+  $("feed").dataset.state = state;
+  $("feed").textContent = text;
+}
+
+async function api(method, path, body) {
+  const init = { method, headers: { Authorization: `Bearer ${session.token}` } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(API + path, init);
+  let data = null;
+  try { data = await response.json(); } catch (_) { data = null; }
+  return { status: response.status, ok: response.ok, data };
+}
+
+function refusal(status, data) {
+  const message = data && data.message ? data.message : `the ACD answered ${status}`;
+  return `${status}: ${message}`;
+}
+
+// -- signing in and out ------------------------------------------------------------------------
+
+async function signIn(token, agent) {
+  session = { token, agent };
+  let answer;
+  if (agent) {
+    answer = await api("GET", `/agents/${encodeURIComponent(agent)}`);
+  } else {
+    answer = await api("GET", "/agents");
+    if (answer.ok) {
+      const agents = answer.data.agents;
+      if (agents.length !== 1) {
+        session = null;
+        say(`This token sees ${agents.length} agents: enter the agent id.`, "error");
+        return false;
+      }
+      session.agent = agents[0].id;
+    }
+  }
+  if (!answer.ok) {
+    session = null;
+    say(refusal(answer.status, answer.data), "error");
+    return false;
+  }
+  sessionStorage.setItem("acd.token", session.token);
+  sessionStorage.setItem("acd.agent", session.agent);
+  $("sign-in").hidden = true;
+  $("desk").hidden = false;
+  $("sign-out").hidden = false;
+  $("who").textContent = session.agent;
+  say("");
+  connect();
+  return true;
+}
+
+function signOut(text, kind) {
+  if (stream) stream.abort();
+  stream = null;
+  session = null;
+  sessionStorage.removeItem("acd.token");
+  sessionStorage.removeItem("acd.agent");
+  $("desk").hidden = true;
+  $("sign-in").hidden = false;
+  $("sign-out").hidden = true;
+  $("who").textContent = "";
+  feed("off", "signed out");
+  say(text || "", kind);
+}
+
+// -- the stream --------------------------------------------------------------------------------
+
+function parseMessages(buffer, onMessage) {
+  // Complete messages end with a blank line; the rest waits for more bytes.
+  const parts = buffer.split(/\r?\n\r?\n/);
+  const rest = parts.pop();
+  for (const part of parts) {
+    let event = "message";
+    const data = [];
+    for (const line of part.split(/\r?\n/)) {
+      if (line.startsWith(":")) continue; // keepalive
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "event") event = value;
+      else if (field === "data") data.push(value);
+    }
+    if (data.length) onMessage(event, data.join("\n"));
+  }
+  return rest;
+}
+
+async function connect() {
+  const controller = new AbortController();
+  stream = controller;
+  feed("connecting", "connecting…");
+  let retry = 2000;
+  try {
+    const response = await fetch(`${API}/agents/${encodeURIComponent(session.agent)}/events`, {
+      headers: { Authorization: `Bearer ${session.token}`, Accept: "text/event-stream" },
+      signal: controller.signal,
+    });
+    if (!response.ok) {
+      let data = null;
+      try { data = await response.json(); } catch (_) { data = null; }
+      if (STOPPING.has(response.status)) {
+        signOut(refusal(response.status, data), "error");
+        return;
+      }
+      say(refusal(response.status, data), "error");
+    } else {
+      window.agentDesk.streams += 1;
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer = parseMessages(buffer + decoder.decode(value, { stream: true }), (event, data) => {
+          if (event === "desk") {
+            draw(JSON.parse(data));
+            feed("live", "live");
+          }
+        });
+      }
+    }
+  } catch (error) {
+    if (controller.signal.aborted) return; // signed out
+  }
+  if (stream !== controller) return;
+  feed("lost", "reconnecting…");
+  setTimeout(() => { if (stream === controller) connect(); }, retry);
+}
+
+// -- drawing -----------------------------------------------------------------------------------
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+function tick() {
+  const desk = window.agentDesk.desk;
+  const since = desk && desk.agent.since;
+  $("in-state").textContent = since ? duration((Date.now() - clockOffset - Date.parse(since)) / 1000) : "";
+}
+
+function drawState(agent, queues) {
+  const state = $("state");
+  state.dataset.state = agent.state;
+  const label = STATE_LABELS[agent.state] || agent.state;
+  state.textContent = agent.reason && agent.state === "paused" ? `${label} (${agent.reason})` : label;
+  $("who").textContent = `${agent.name} (${agent.id})${agent.reachable ? "" : " – phone unreachable"}`;
+  $("queues").textContent = queues.length ? `queues: ${queues.join(", ")}` : "";
+  const enabled = {
+    login: agent.state === "logged_out",
+    ready: agent.state === "wrap_up",
+    resume: agent.state === "paused",
+    pause: agent.state !== "logged_out" && agent.state !== "paused",
+    logout: agent.state !== "logged_out",
+  };
+  for (const button of document.querySelectorAll("#actions button")) {
+    button.disabled = !enabled[button.dataset.action];
+  }
+}
+
+function drawCustomer(call) {
+  const box = $("customer");
+  const customer = call.customer;
+  box.dataset.customer = customer ? customer.id : "";
+  box.dataset.lookup = call.lookup;
+  $("customer-card").hidden = !customer;
+  const none = {
+    pending: "looking up the caller…",
+    unknown: "the caller is not in the customer directory",
+    unavailable: "customer records cannot be read now",
+    found: "the caller is not in the customer directory",
+  };
+  $("customer-none").textContent = customer ? "" : none[call.lookup] || "";
+  if (customer) {
+    $("customer-name").textContent = customer.name || "(no name)";
+    $("customer-tier").textContent = customer.tier;
+    $("customer-tier").dataset.tier = customer.tier;
+    $("customer-number").textContent = customer.phone_number;
+    $("customer-since").textContent = when(customer.since);
+    $("customer-id").textContent = customer.id;
+  }
+  const rows = call.history.map((h) => {
+    const tr = document.createElement("tr");
+    for (const text of [when(h.arrived_at), h.queue, h.outcome || "open", h.agent_id || "",
+      h.disposition || "", h.notes || ""]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.className = "muted";
+    td.textContent = customer ? "no earlier interactions" : "";
+    tr.append(td);
+    rows.push(tr);
+  }
+  document.querySelector("#history tbody").replaceChildren(...rows);
+}
+
+function drawCall(call, state) {
+  const article = $("call");
+  article.hidden = !call;
+  article.dataset.call = call ? call.id : "";
+  if (!call) return;
+  article.dataset.ringing = String(call.ringing);
+  $("call-title").textContent = call.ringing ? "Incoming call" : "Call";
+  $("call-caller").textContent = call.caller || (call.lookup === "pending" ? "…" : "withheld or unknown");
+  $("call-queue").textContent = call.queue || "";
+  $("call-priority").textContent = call.priority === null ? "" : String(call.priority);
+  $("call-wait").textContent = duration(call.wait_seconds);
+  $("call-id").textContent = call.id;
+  drawCustomer(call);
+}
+
+function drawWrapup(call, state) {
+  const form = $("wrapup");
+  const open = Boolean(call) && (state === "on_call" || state === "wrap_up");
+  form.hidden = !open;
+  if (!open) return;
+  if (formCall !== call.id) {
+    formCall = call.id;
+    form.reset();
+  }
+  form.dataset.call = call.id;
+  $("wrapup-submit").textContent = state === "wrap_up" ? "Save and finish wrap-up" : "Save (wrap-up follows the call)";
+}
+
+function draw(desk) {
+  clockOffset = Date.now() - Date.parse(desk.at);
+  window.agentDesk.desk = desk;
+  window.agentDesk.frames += 1;
+  drawState(desk.agent, desk.queues);
+  drawCall(desk.call, desk.agent.state);
+  drawWrapup(desk.call, desk.agent.state);
+  tick();
+}
+
+// -- actions -----------------------------------------------------------------------------------
+
+async function act(action) {
+  const body = action === "pause" ? { reason: $("pause-reason").value } : undefined;
+  const answer = await api("POST", `/agents/${encodeURIComponent(session.agent)}/${action}`, body);
+  if (answer.ok) say(`${action}: now ${STATE_LABELS[answer.data.agent.state] || answer.data.agent.state}`);
+  else say(refusal(answer.status, answer.data), "error");
+}
+
+async function wrapUp(event) {
+  event.preventDefault();
+  const desk = window.agentDesk.desk;
+  const body = {
+    code: $("wrapup-code").value.trim(),
+    notes: $("wrapup-notes").value,
+    done: Boolean(desk) && desk.agent.state === "wrap_up",
+  };
+  const answer = await api("POST", `/agents/${encodeURIComponent(session.agent)}/wrapup`, body);
+  if (answer.ok) {
+    say(`wrap-up saved: ${body.code}${body.done ? "; ready for the next call" : ""}`);
+    window.agentDesk.wrapups = (window.agentDesk.wrapups || 0) + 1;
+  } else {
+    say(refusal(answer.status, answer.data), "error");
+  }
+}
+
+$("sign-in").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) return;
+  await signIn(token, $("agent").value.trim());
+});
+$("sign-out").addEventListener("click", () => signOut("signed out"));
+for (const button of document.querySelectorAll("#actions button")) {
+  button.addEventListener("click", () => act(button.dataset.action));
+}
+$("wrapup").addEventListener("submit", wrapUp);
+setInterval(tick, 1000);
+
+const kept = sessionStorage.getItem("acd.token");
+if (kept) signIn(kept, sessionStorage.getItem("acd.agent") || "");

@@ -1,0 +1,81 @@
+"""One agent's live desk through /api/v1: ``GET /agents/{agent}/events``, Server-Sent Events.
+
+The agent desktop page (``/agent``) reads it with ``fetch`` and a stream reader, so the bearer
+token travels in the ``Authorization`` header like every other request (EventSource cannot set
+headers, and a token in the URL would end up in logs). Who may watch whom is who may act on whom
+(``auth.may_act_on``): an agent themselves, a supervisor their queues' agents, an admin everyone;
+the refusals (401, 403, 404) are the API's usual JSON errors, answered before the stream starts.
+Each ``desk`` event is the agent's whole desk (``acd.desk.view``); the stream ends when the service
+stops, and a client that does not keep up is cut off (``acd.desk.publisher``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from acd.desk.publisher import DeskPublisher
+from acd.http import errors
+from acd.http.app import RUNTIME
+from acd.http.v1.auth import ENGINE, TOKEN, may_act_on
+
+DESK = web.AppKey("desk_publisher", DeskPublisher)
+RETRY_MS = 2000
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    agent_id = request.match_info["agent"]
+    if not may_act_on(request[TOKEN], runtime.core.config, agent_id):
+        return errors.forbidden(f"this token may not watch agent {agent_id!r}")
+    if agent_id not in {a.id for a in runtime.core.config.agents}:
+        return errors.no_such_agent(agent_id)
+    publisher = request.app[DESK]
+    transport = request.transport
+
+    def cut_off() -> None:  # a slow client: close at once, whatever its socket still holds
+        if transport is not None:
+            transport.abort()
+
+    # Subscribed before the headers go out: a failure to build the first desk is still a JSON 500.
+    subscriber = publisher.subscribe(agent_id, on_drop=cut_off)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
+    })
+    try:
+        await response.prepare(request)
+        await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        while (frame := await subscriber.frames.get()) is not None and not subscriber.dropped:
+            await response.write(frame)
+    except ConnectionError:  # the client went away, or was cut off for being slow
+        return response
+    finally:
+        publisher.unsubscribe(agent_id, subscriber)
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
+
+
+def add_agent_events(api: web.Application) -> None:
+    """Route the stream and run its publisher with the API (``api`` holds the runtime and engine)."""
+    api[DESK] = DeskPublisher(api[RUNTIME], api[ENGINE])
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(app[DESK].run(), name="acd-agent-desk")
+        yield
+        await app[DESK].close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def end_streams(app: web.Application) -> None:
+        await app[DESK].close()
+
+    api.cleanup_ctx.append(lifecycle)
+    api.on_shutdown.append(end_streams)
+    api.router.add_get("/agents/{agent}/events", events)

@@ -1,0 +1,153 @@
+"""A live ACD for the agent desktop: the real core, runtime, outbox, PostgreSQL, /api/v1 and /agent,
+served on a real port, with no PBX: a test plays Asterisk by handing the runtime its events.
+
+The records take their real path (runtime, outbox journal, PostgreSQL), so the desk finds a call's
+caller and customer where the service finds them, and a wrap-up lands where the service writes it.
+Call control is ``live_acd.AnsweringPbx``: every ring is accepted and kept, for ``answer`` to pick up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from api_v1_harness import api_pg  # the session's embedded PostgreSQL, exported below
+from live_acd import AnsweringPbx, ready
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from acd.core.acd import Acd
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import CallArrived, CallEnded, Customer, OfferAnswered
+from acd.http.app import build_app
+from acd.http.v1 import PREFIX, build_api_v1
+from acd.metrics import Metrics
+from acd.records import tokens
+from acd.records.audit import AuditLog
+from acd.records.customers import upsert_customer
+from acd.records.embedded import EmbeddedPostgres
+from acd.records.migrate import upgrade
+from acd.records.models import Base
+from acd.records.outbox import Outbox
+from acd.records.sync_config import sync_config
+from acd.runtime import Runtime
+
+CONFIG = RoutingConfig(
+    queues=(
+        # a long wrap-up: the agent's wrap-up form ends it, not the timer
+        QueueConfig("billing", (SkillRequirement("billing", 1),), sla_threshold_seconds=20.0, wrapup_seconds=300.0),
+        QueueConfig("sales", (SkillRequirement("sales", 1),)),
+    ),
+    agents=(
+        AgentConfig("a1", "agent1", (("billing", 3),), name="Ada Agent"),
+        AgentConfig("a2", "agent2", (("billing", 2),)),
+        AgentConfig("s1", "sales1", (("sales", 3),)),
+    ),
+)
+
+
+class LiveDesk:
+    def __init__(self, url: str, journal: Path) -> None:
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self.outbox = Outbox(journal, self.engine)
+        self.pbx = AnsweringPbx()
+        self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
+        self.runtime = Runtime(Acd(CONFIG), self.pbx, self.outbox, self.metrics, clock=time.time)
+        self.audit = AuditLog(self.engine)
+        app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
+        app.add_subapp(PREFIX, build_api_v1(self.runtime, self.engine, self.audit))
+        self.server = TestServer(app, host="127.0.0.1")
+        self.bearer: dict[str, str] = {}  # "admin", "billing" (supervisor), "a1", "a2", "s1" (agents)
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.bearer[who]}"}
+
+    async def start(self) -> None:
+        await upgrade(self.engine)
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
+        await sync_config(self.engine, CONFIG)
+        self.bearer["admin"] = (await tokens.issue(self.engine, "admin"))[1]
+        self.bearer["billing"] = (await tokens.issue(self.engine, "supervisor", queues=("billing",)))[1]
+        for agent in ("a1", "a2", "s1"):
+            self.bearer[agent] = (await tokens.issue(self.engine, "agent", agent_id=agent))[1]
+        await self.outbox.start()
+        self._writer = asyncio.create_task(self.runtime.run(), name="live-desk-writer")
+        await self.server.start_server()
+
+    async def stop(self) -> None:
+        await self.server.close()
+        self.runtime.drain()
+        if self._writer is not None:
+            await self._writer
+        await self.outbox.stop()
+        await self.audit.close()
+        await self.engine.dispose()
+
+    # -- the outside world ---------------------------------------------------------------------
+    async def customer(self, number: str, name: str, tier: str = "standard", *, earlier: int = 1) -> Customer:
+        """A customer in the directory, with ``earlier`` past interactions (answered by a2, dispositioned)."""
+        customer_id, _ = await upsert_customer(self.engine, number, name, tier)
+        start = datetime.now(UTC) - timedelta(days=3)
+        async with self.engine.begin() as conn:
+            for n in range(earlier):
+                arrived = start + timedelta(hours=n)
+                await conn.execute(text("""
+                    INSERT INTO interactions (id, seq, caller, queue, priority, customer_id, arrived_at,
+                      answered_at, ended_at, outcome, agent_id, wait_seconds, sla_threshold_seconds,
+                      disposition, notes)
+                    VALUES (:id, 1, :caller, 'billing', 5, :customer, :arrived, :answered, :ended, 'answered',
+                      'a2', 4, 20, :code, :notes)"""), {
+                    "id": uuid.uuid4(), "caller": number, "customer": customer_id, "arrived": arrived,
+                    "answered": arrived + timedelta(seconds=4), "ended": arrived + timedelta(minutes=3),
+                    "code": f"earlier-{n + 1}", "notes": f"earlier call {n + 1}"})
+        return Customer(customer_id, name, tier)
+
+    def call(self, caller: str, customer: Customer | None, *, queue: str = "billing", priority: int = 5,
+             waited: float = 7.0) -> str:
+        """A caller enters a queue, looked up in the directory as the service's AMI pump does."""
+        call_id = str(uuid.uuid4())
+        self.runtime.handle_now(CallArrived(call_id, queue, priority, caller=caller, channel=call_id,
+                                            enqueued_at=time.time() - waited, customer=customer))
+        return call_id
+
+    def answer(self, call_id: str) -> None:
+        """The agent's phone rang for this call and they picked up."""
+        offer = next(offer for call, offer in self.pbx.ringing if call == call_id)
+        self.runtime.handle_now(OfferAnswered(offer))
+
+    def hang_up(self, call_id: str) -> None:
+        self.runtime.handle_now(CallEnded(call_id))
+
+    async def interaction(self, call_id: str) -> dict[str, Any]:
+        """The call's row in PostgreSQL, once everything journaled so far has been written."""
+        assert await self.outbox.flush(10.0), "the outbox did not drain"
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(text("SELECT * FROM interactions WHERE id = :id"),
+                                      {"id": uuid.UUID(call_id)})).mappings().one()
+        return dict(row)
+
+
+@pytest.fixture
+async def live_desk(api_pg: EmbeddedPostgres, tmp_path: Path) -> AsyncIterator[LiveDesk]:
+    desk = LiveDesk(api_pg.url, tmp_path / "journal")
+    await desk.start()
+    try:
+        yield desk
+    finally:
+        await desk.stop()
+
+
+__all__ = ["CONFIG", "LiveDesk", "api_pg", "live_desk"]
