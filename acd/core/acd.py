@@ -19,7 +19,7 @@ from acd.core.commands import CancelOffer, Command, OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
 from acd.core.eligibility import level_at
-from acd.core.errors import InvalidTransition, OfferClosed, UnknownCall, UnknownOffer, UnknownQueue
+from acd.core.errors import AlreadyInQueue, InvalidTransition, OfferClosed, UnknownCall, UnknownOffer, UnknownQueue
 from acd.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -29,6 +29,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallMoved,
     CallPriorityChanged,
     ConfigChanged,
     DispositionSet,
@@ -102,6 +103,8 @@ class Acd:
                 self._disposition(event, now)
             case CallPriorityChanged():
                 self._reprioritize(event)
+            case CallMoved():
+                self._move(event, now)
             case ConfigChanged():
                 reconfigure(floor, event.config, now)
             case TimerFired():
@@ -253,6 +256,22 @@ class Acd:
         call = self._call(e.call_id, "CallPriorityChanged")
         call_transition(call.call_id, call.state, CallInput.REPRIORITIZE, "CallPriorityChanged")
         self._floor.reprioritize(call, e.priority)
+
+    def _move(self, e: CallMoved, now: float) -> None:
+        """To another queue; a ringing offer is cancelled first and its agent is READY again, no miss."""
+        call = self._call(e.call_id, "CallMoved")
+        call_transition(call.call_id, call.state, CallInput.MOVE, "CallMoved")
+        queue = self._floor.queues.get(e.queue)
+        if queue is None:
+            raise UnknownQueue(e.queue)
+        if queue.name == call.queue.name:
+            raise AlreadyInQueue(call.call_id, queue.name)
+        agent = self._ringing_agent(call)
+        if agent is not None:
+            agent_transition(agent.agent_id, agent.state, AgentInput.CANCEL, "CallMoved")
+            self._floor.cancel_ringing(call, now)
+            call.state = CallState.WAITING
+        self._floor.move_call(call, queue, now)
 
     # -- offers -----------------------------------------------------------------------------
     def _open_offer(self, offer_id: str) -> OfferRecord | None:

@@ -3,6 +3,7 @@
     AcdError                      every error the core raises; carries a stable ``error_id``
     ├── InvalidTransition         the event is not allowed in the subject's current state
     │   └── OfferClosed           an offer was answered after the core had already closed it
+    ├── AlreadyInQueue            a caller was moved to the queue they are already in
     └── UnknownEntity             the event names something the core does not know
         ├── UnknownQueue
         ├── UnknownAgent
@@ -43,6 +44,17 @@ class OfferClosed(InvalidTransition):
     """
 
     error_id = "offer_closed"
+
+
+class AlreadyInQueue(AcdError):
+    """``CallMoved`` names the queue the caller is in: refused rather than recorded as a move."""
+
+    error_id = "already_in_queue"
+
+    def __init__(self, call_id: str, queue: str) -> None:
+        super().__init__(f"call {call_id} is already in queue {queue}")
+        self.call_id = call_id
+        self.queue = queue
 
 
 class UnknownEntity(AcdError):

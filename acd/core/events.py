@@ -134,6 +134,18 @@ class CallPriorityChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class CallMoved:
+    """A supervisor moved a queued caller to another queue (docs/kpis.md, "Moved calls").
+
+    A ringing offer is withdrawn first (no miss for the agent); the caller leaves their queue, whose
+    record closes with outcome ``moved``, and joins ``queue`` as a new arrival there.
+    """
+
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -159,6 +171,7 @@ Event = (
     | AgentReachability
     | DispositionSet
     | CallPriorityChanged
+    | CallMoved
     | ConfigChanged
     | TimerFired
 )

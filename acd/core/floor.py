@@ -15,7 +15,7 @@ from collections import OrderedDict
 from acd.core import metrics
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, RingAgent, StartTimer
-from acd.core.config import RoutingConfig
+from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.decisions import Decision, DecisionLog
 from acd.core.eligibility import level_at, next_widening_at
 from acd.core.ids import offer_id
@@ -161,6 +161,18 @@ class Floor:
         if waiting:
             self.index.add_call(call)
             self.dirty_calls[call.call_id] = None
+
+    def move_call(self, call: Call, queue: QueueConfig, now: float) -> None:
+        """A WAITING call (checked by the caller; a ringing offer already cancelled) joins ``queue``."""
+        self.index.remove_call(call.call_id)
+        left = call.move_to(queue, now)
+        self.write(left)
+        self.out.append(metrics.inc(metrics.CALLS_MOVED, left.queue))
+        call.level = level_at(queue, call.enqueued_at, now)
+        self.write(call.record)
+        self.index.add_call(call)
+        self.dirty_calls[call.call_id] = None
+        self.arm_call_timer(call, now)
 
     def leave_queue(self, call: Call, outcome: Outcome, reason: str, now: float) -> None:
         """The caller left without being answered: abandoned, overflowed or failed."""

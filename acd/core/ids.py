@@ -24,6 +24,11 @@ def interaction_id(linkedid: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"interaction/{linkedid}"))
 
 
+def moved_leg_id(call_id: str, queue: str, now: float) -> str:
+    """The record id of a moved call's stay in the queue it left; the call keeps its own id."""
+    return str(uuid.uuid5(NAMESPACE, f"interaction/{call_id}/moved/{queue}/{now!r}"))
+
+
 def offer_id(call_id: str, attempt: int, now: float) -> str:
     return str(uuid.uuid5(NAMESPACE, f"offer/{call_id}/{attempt}/{now!r}"))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from acd.core.config import QueueConfig
 from acd.core.events import CallArrived
+from acd.core.ids import moved_leg_id
 from acd.core.kpis import within_sla
 from acd.core.records import InteractionRecord, Outcome
 from acd.core.states import CallState
@@ -117,3 +118,31 @@ class Call:
 
     def reprioritized(self, priority: int) -> InteractionRecord:
         return self._update(priority=priority)
+
+    def move_to(self, queue: QueueConfig, now: float) -> InteractionRecord:
+        """Leave this queue for ``queue``: return the closed record of the stay here (outcome ``moved``).
+
+        The stay in the old queue is written under a new id (``ids.moved_leg_id``); the call keeps
+        its id, and its record starts afresh in ``queue`` with ``arrived_at = now``: a new arrival
+        there, for routing order, widening, max wait and every KPI (docs/kpis.md, "Moved calls").
+        """
+        old = self.record
+        left = dataclasses.replace(
+            old, interaction_id=moved_leg_id(self.call_id, old.queue, now), seq=old.seq + 1, ended_at=now,
+            outcome="moved", wait_seconds=self.waited(now), within_sla=None, end_reason="moved",
+        )
+        self.queue = queue
+        self.enqueued_at = now
+        self.record = InteractionRecord(
+            interaction_id=self.call_id,
+            seq=old.seq + 1,
+            queue=queue.name,
+            priority=self.priority,
+            caller=old.caller,
+            arrived_at=now,
+            uniqueid=old.uniqueid,
+            linkedid=old.linkedid,
+            customer_id=old.customer_id,
+            sla_threshold_seconds=queue.sla_threshold_seconds,
+        )
+        return left

@@ -54,9 +54,14 @@ def is_short_abandon(record: InteractionRecord, short_abandon_seconds: float) ->
     )
 
 
+def is_moved(record: InteractionRecord) -> bool:
+    """The caller left this queue for another one: not offered here (docs/kpis.md, "Moved calls")."""
+    return record.answered_at is None and record.outcome == "moved"
+
+
 def is_offered(record: InteractionRecord) -> bool:
-    """The call has left the queue: answered, or closed with an outcome."""
-    return record.answered_at is not None or record.outcome is not None
+    """The call has left the queue: answered, or closed with an outcome other than ``moved``."""
+    return record.answered_at is not None or (record.outcome is not None and not is_moved(record))
 
 
 def is_answered(record: InteractionRecord) -> bool:
@@ -100,6 +105,7 @@ class QueueKpis:
     max_wait: float | None
     handle_breach_rate: float | None
     wait_breaches: int = 0
+    moved: int = 0  # left for another queue; not part of ``offered``
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -118,8 +124,10 @@ def queue_kpis(
     wait_answered = 0.0
     handle_total = 0.0
     max_wait: float | None = None
-    wait_breaches = 0
+    wait_breaches = moved = 0
     for record in interactions:
+        if is_moved(record):
+            moved += 1
         if not is_offered(record):
             continue
         offered += 1
@@ -166,6 +174,7 @@ def queue_kpis(
         max_wait=max_wait,
         handle_breach_rate=_ratio(breaches, handled) if max_handle_seconds is not None else None,
         wait_breaches=wait_breaches,
+        moved=moved,
     )
 
 

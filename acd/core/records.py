@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Outcome = Literal["answered", "abandoned", "overflowed", "failed"]
+Outcome = Literal["answered", "abandoned", "overflowed", "failed", "moved"]  # moved: left for another queue
 OfferResult = Literal["answered", "rejected", "unanswered", "failed", "cancelled"]
 AgentStateName = Literal["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"]
 

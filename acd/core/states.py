@@ -34,6 +34,7 @@ class CallInput(enum.Enum):
     DISPOSITION = "disposition"  # the agent recorded a disposition
     TICK = "tick"  # the call's own timer (widening, cool-down expiry) fired
     REPRIORITIZE = "reprioritize"  # a supervisor changed the priority of a caller still in the queue
+    MOVE = "move"  # a supervisor moved a caller still in the queue to another queue
 
 
 class AgentState(enum.Enum):
@@ -71,6 +72,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.END: _E,  # failed
         CallInput.TICK: _W,
         CallInput.REPRIORITIZE: _W,  # takes its place in the new priority band, by enqueue time
+        CallInput.MOVE: _W,  # waits in the other queue, as a new arrival there
     },
     _R: {
         CallInput.ANSWER: _C,
@@ -81,6 +83,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.END: _E,  # failed
         CallInput.TICK: _R,
         CallInput.REPRIORITIZE: _R,  # the ring goes on; the new band counts if it comes back
+        CallInput.MOVE: _W,  # the offer is withdrawn (no miss), then the caller waits in the other queue
     },
     _C: {
         CallInput.END: _E,  # answered

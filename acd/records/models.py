@@ -43,7 +43,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-OUTCOMES = ("answered", "abandoned", "overflowed", "failed")
+OUTCOMES = ("answered", "abandoned", "overflowed", "failed", "moved")  # moved: left for another queue
 OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 CUSTOMER_TIERS = ("standard", "premium", "vip")

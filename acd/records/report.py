@@ -30,12 +30,14 @@ from acd.core.kpis import QueueKpis
 from acd.records.cli_database import add_database_arguments, database_url
 from acd.records.errors import RecordsError
 
-# Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis.
+# Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
+# stay that ended "moved" (the caller left for another queue) is not offered in its queue.
 _QUEUE_SQL = text("""
 WITH calls AS (
     SELECT i.queue, i.outcome, i.wait_seconds AS wait, i.talk_seconds + i.wrapup_seconds AS handle,
            q.max_handle_seconds, q.max_wait_seconds,
-           (i.answered_at IS NOT NULL OR i.outcome IS NOT NULL) AS offered,
+           (i.answered_at IS NOT NULL OR (i.outcome IS NOT NULL AND i.outcome <> 'moved')) AS offered,
+           i.answered_at IS NULL AND i.outcome = 'moved' AS moved,
            i.answered_at IS NOT NULL AS answered,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AS abandoned,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AND i.wait_seconds < :short AS short,
@@ -56,7 +58,8 @@ SELECT queue,
        sum(handle) FILTER (WHERE answered AND handle IS NOT NULL) AS handle_total,
        count(*) FILTER (WHERE answered AND handle > max_handle_seconds) AS handle_breaches,
        max(wait) FILTER (WHERE offered) AS max_wait,
-       count(*) FILTER (WHERE offered AND wait >= max_wait_seconds) AS wait_breaches
+       count(*) FILTER (WHERE offered AND wait >= max_wait_seconds) AS wait_breaches,
+       count(*) FILTER (WHERE moved) AS moved
 FROM calls GROUP BY queue ORDER BY queue
 """)
 
@@ -125,6 +128,7 @@ async def queue_report(engine: AsyncEngine, start: datetime, end: datetime,
             max_wait=r["max_wait"],
             handle_breach_rate=_ratio(r["handle_breaches"], r["handled"]),
             wait_breaches=r["wait_breaches"],
+            moved=r["moved"],
         )
     return report
 

@@ -1,4 +1,5 @@
-"""/api/v1 supervisor actions: change a queued caller's priority; scope, bad input, 401 and 403."""
+"""/api/v1 supervisor actions: change a queued caller's priority, move a caller to another queue; scope, bad
+input, 401, 403, 404 and 409."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import pytest
 from api_v1_harness import V1, api_pg, v1  # noqa: F401
 
 from acd.core.events import CallArrived, OfferAnswered
+from acd.core.kpis import latest
+from acd.core.records import InteractionRecord
 from acd.http.v1 import PREFIX
+from acd.records import tokens
 
 pytestmark = pytest.mark.pg
 
@@ -57,3 +61,67 @@ async def test_a_caller_in_conversation_cannot_change_band(v1: V1) -> None:  # n
     await v1.settle()
     status, reply = await v1.post("/calls/c1/priority", "admin", {"priority": 3})
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
+
+
+
+async def test_a_moved_caller_is_rung_at_once_by_a_free_agent_of_the_new_queue(v1: V1) -> None:  # noqa: F811
+    _, both = await tokens.issue(v1.engine, "supervisor", queues=("billing", "sales"))
+    v1.bearer["both"] = both
+    await v1.post("/agents/s1/login", "s1")
+    v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
+    await v1.settle()
+    assert v1.control.rings == []  # nobody serves billing
+    status, body = await v1.post("/calls/c1/queue", "both", {"queue": "sales"})
+    assert (status, body["call"]["queue"], body["call"]["from"], body["call"]["state"], body["call"]["agent_id"]) == (
+        200, "sales", "billing", "ringing", "s1")
+    await v1.settle()
+    assert [ch for ch, _, _ in v1.control.rings] == ["PJSIP/t-1"]
+    assert next((a, t, s) for _, a, t, s in await v1.audit() if a == "call.queue") == ("call.queue", "c1", 200)
+    stays = [(r.queue, r.outcome) for r in latest(r for r in v1.sink.records if isinstance(r, InteractionRecord))]
+    assert sorted(stays, key=str) == [("billing", "moved"), ("sales", None)]
+
+
+async def test_a_ringing_caller_is_withdrawn_and_the_agent_is_ready_again(v1: V1) -> None:  # noqa: F811
+    await v1.post("/agents/a1/login", "a1")
+    v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
+    await v1.settle()
+    assert len(v1.control.rings) == 1
+    status, body = await v1.post("/calls/c1/queue", "admin", {"queue": "sales"})
+    assert (status, body["call"]["state"], body["call"]["position"]) == (200, "waiting", 1)
+    _, agent = await v1.get("/agents/a1", "admin")
+    assert agent["agent"]["state"] == "ready"
+
+
+async def test_move_errors(v1: V1) -> None:  # noqa: F811
+    await _queue(v1)
+    for body in ({}, {"queue": 3}, {"queue": ""}, {"queue": "x" * 201}, {"queue": "sales", "priority": 1}):
+        status, reply = await v1.post("/calls/old-low/queue", "admin", body)
+        assert (status, reply["error_id"]) == (400, "invalid-input"), body
+    for who, call, queue, expected in (
+        ("admin", "nope", "sales", (404, "no-such-call")),
+        ("admin", "old-low", "nowhere", (404, "no-such-queue")),
+        ("admin", "old-low", "billing", (409, "already-in-queue")),
+        ("billing", "sales-1", "billing", (404, "no-such-call")),  # a caller outside their queues
+        ("billing", "old-low", "nowhere", (404, "no-such-queue")),
+        ("billing", "old-low", "sales", (403, "forbidden")),  # a queue that is not theirs
+        ("a1", "old-low", "sales", (403, "forbidden")),
+    ):
+        status, reply = await v1.post(f"/calls/{call}/queue", who, {"queue": queue})
+        assert (status, reply["error_id"]) == expected, (who, call, queue)
+    for headers in ({}, v1.auth("revoked")):
+        response = await v1.client.post(f"{PREFIX}/calls/old-low/queue", json={"queue": "sales"}, headers=headers)
+        assert (response.status, (await response.json())["error_id"]) == (401, "unauthorized")
+    _, status_body = await v1.get("/status", "admin")
+    assert {q["name"]: [c["id"] for c in q["calls"]] for q in status_body["queues"]} == {
+        "billing": ["new-high", "old-low"], "sales": ["sales-1"]}  # nothing moved
+
+
+async def test_a_caller_in_conversation_cannot_be_moved(v1: V1) -> None:  # noqa: F811
+    await v1.post("/agents/a1/login", "a1")
+    v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
+    await v1.settle()
+    v1.runtime.submit(OfferAnswered(v1.control.rings[0][1]))
+    await v1.settle()
+    status, reply = await v1.post("/calls/c1/queue", "admin", {"queue": "sales"})
+    assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
+    assert [(a, t, s) for _, a, t, s in await v1.audit() if a == "call.queue"] == [("call.queue", "c1", 409)]

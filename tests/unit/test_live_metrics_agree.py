@@ -27,7 +27,7 @@ TIGHT = dataclasses.replace(
 )
 
 COUNTED = ("offered", "answered", "answered_within_sla", "abandoned", "short_abandoned", "overflowed", "failed",
-           "wait_breached", "handle_breached")
+           "wait_breached", "handle_breached", "moved")
 
 
 def observations(d: Driver, name: str, queue: str, **labels: str) -> list[float]:
@@ -62,6 +62,7 @@ def run_and_compare(actions: list[tuple[str, int, int, float]]) -> dict[str, flo
             "offered": k.offered, "answered": k.answered, "answered_within_sla": k.answered_within_sla,
             "abandoned": k.abandoned, "short_abandoned": k.short_abandoned, "overflowed": k.overflowed,
             "failed": k.failed, "wait_breached": k.wait_breaches, "handle_breached": k.handle_breaches,
+            "moved": k.moved,
         }, q.name
         handles = observations(d, "acd_handle_seconds", q.name)
         assert len(handles) == k.handled
@@ -99,4 +100,4 @@ def test_the_random_floor_reaches_both_sides_of_every_threshold() -> None:
     assert totals["abandoned"] > totals["short_abandoned"] > 0
     assert totals["offered"] > totals["wait_breached"] > 0
     assert totals["handled"] > totals["handle_breached"] > 0
-    assert totals["overflowed"] > 0 and totals["failed"] > 0
+    assert totals["overflowed"] > 0 and totals["failed"] > 0 and totals["moved"] > 0

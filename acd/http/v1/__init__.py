@@ -37,6 +37,7 @@ def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog) -> web.
     api.router.add_get("/status", live.status)
     api.router.add_get("/calls/{call}/explanation", live.explanation)
     api.router.add_post("/calls/{call}/priority", supervision.priority)
+    api.router.add_post("/calls/{call}/queue", supervision.move)
     api.router.add_get("/interactions", interactions.search)
     api.router.add_get("/customers/{customer}/interactions", interactions.customer_history)
     return api

@@ -94,6 +94,14 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object", "required": ["priority"], "additionalProperties": False,
                 "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}}}}}},
             "responses": {**_ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
+        "/calls/{call}/queue": {"post": {
+            "summary": "move a waiting or ringing caller to another queue, where they arrive afresh "
+                       "(supervisor of both queues, admin)",
+            "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["queue"], "additionalProperties": False,
+                "properties": {"queue": {"type": "string", "minLength": 1, "maxLength": 200}}}}}},
+            "responses": {**_ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
         "/interactions": {"get": {
             "summary": "search interactions, newest first, paginated",
             "parameters": [
@@ -102,8 +110,9 @@ DOCUMENT: dict[str, Any] = {
                 _query("queue", {"type": "string"}, "queue name"),
                 _query("agent", {"type": "string"}, "agent id"),
                 _query("customer", {"type": "string", "format": "uuid"}, "customer id"),
-                _query("outcome", {"type": "string", "enum": ["answered", "abandoned", "overflowed", "failed"]},
-                       "how the call ended"),
+                _query("outcome", {"type": "string",
+                                   "enum": ["answered", "abandoned", "overflowed", "failed", "moved"]},
+                       "how the call ended (moved: left for another queue)"),
                 *_PAGE,
             ],
             "responses": {**_ok({"$ref": "#/components/schemas/Page"}), **_errors(400, 401, 403, 503)}}},

@@ -33,7 +33,8 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
     arrived = T0 - 600 + rng.uniform(0, 4800)  # some before and after the window
     queue = rng.choice(["billing", "support"])
     wait = rng.choice([rng.uniform(0, 4.9), rng.uniform(5, 60), 20.0, 5.0])
-    kind = rng.choice(["answered", "answered", "talking", "abandoned", "overflowed", "failed", "open"])
+    kind = rng.choice(["answered", "answered", "talking", "abandoned", "overflowed", "failed", "moved",
+                       "open"])
     call = interaction(f"r{i}", seq=1, queue=queue, arrived_at=arrived, caller=f"+1555{i:04d}")
     if kind in ("answered", "talking"):
         talk = rng.uniform(10, 700)
@@ -45,7 +46,7 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
     if kind == "open":
         return call
     return dataclasses.replace(call, seq=2, outcome=kind, ended_at=arrived + wait, wait_seconds=wait,
-                               within_sla=None if kind == "abandoned" and wait < 5 else False)
+                               within_sla=None if kind == "moved" or (kind == "abandoned" and wait < 5) else False)
 
 
 def random_intervals(rng: random.Random, agent: str) -> list[AgentStateRecord]:
@@ -79,6 +80,7 @@ async def test_report_matches_the_kpi_definitions(engine: AsyncEngine, tmp_path:
         expected = kpis.queue_kpis([c for c in in_window if c.queue == queue], short_abandon_seconds=5.0,
                                    max_handle_seconds=600.0, max_wait_seconds=300.0)
         assert expected.offered > 20 and expected.short_abandoned > 0 and expected.handle_breaches > 0
+        assert expected.moved > 0
         assert dataclasses.asdict(got[queue]) == pytest.approx(dataclasses.asdict(expected))
 
     agents = {a.agent: a for a in await report.agent_report(engine, START, END)}
