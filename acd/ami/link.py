@@ -4,13 +4,10 @@ It gives the runtime three things: one ordered stream of everything that happene
 ``LinkUp``/``LinkDown`` markers so the runtime resyncs after every (re)connect), request/response
 actions with timeouts and typed errors, and a connection that heals itself.
 
-Why not ``panoramisk.Manager``: version 1.4 resends actions that were pending when the link
-dropped (a stale ``Redirect`` replayed into a new connection can move a caller twice), sends
-Ping without ever checking the reply (a half-open TCP link looks healthy for minutes), raises
-``KeyError`` on a non-``Async`` Originate and loses the connection, and runs event callbacks as
-detached tasks, which gives up arrival order. Its connection loop is the trap-laden part; the
-framing is small, so this package owns both (see ``acd.ami.wire``) and keeps panoramisk only as
-the benchmark's reference point.
+It is built on panoramisk's ``Manager`` (connect, Login, ActionIDs, reply futures), with its traps
+shut in ``acd.ami.session``: no action pending at a disconnect is ever sent again, Ping replies are
+checked by the watchdog below, reconnects are ours (with backoff and jitter), every action has a
+deadline, Originate always carries ``Async``, and events keep their wire order.
 
 The event queue is unbounded on purpose: pausing the socket when the consumer lags would also
 hold back the Pong behind the backlog, and the watchdog would then kill a healthy link. An ACD's
@@ -26,9 +23,10 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiError, AmiTimeout
-from acd.ami.session import AmiSession, LinkCounters
+from acd.ami.session import AmiManager, AmiSession, LinkCounters
 from acd.ami.settings import AmiSettings
 from acd.ami.wire import ActionValue, Message
 
@@ -66,6 +64,7 @@ class AmiLink:
         self.counters = LinkCounters()
         self._queue: asyncio.Queue[LinkItem | _Closed] = asyncio.Queue()
         self._session: AmiSession | None = None
+        self._manager: AmiManager | None = None
         self._generation = 0
         self._runner: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
@@ -101,6 +100,8 @@ class AmiLink:
                 await session.request({"Action": "Logoff"}, timeout=1.0)
         if session is not None:
             session.abort("link closed")
+        if self._manager is not None:
+            self._manager.close()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,7 +180,7 @@ class AmiLink:
         if session is None or not session.logged_in:
             raise AmiDisconnected(f"{action.get('Action', '?')}: not connected")
         wait = self.settings.action_timeout if timeout is None else timeout
-        return await session.request(action, wait, complete_event=complete_event)
+        return await session.request(action, wait, as_list=complete_event is not None)
 
     # -- connection loop ---------------------------------------------------------------------
     async def _run(self) -> None:
@@ -204,35 +205,40 @@ class AmiLink:
 
     async def _connect_once(self) -> str:
         s = self.settings
-        loop = asyncio.get_running_loop()
-        try:
-            _, session = await asyncio.wait_for(
-                loop.create_connection(self._new_session, s.host, s.port), s.connect_timeout
+        if self._manager is None:
+            self._manager = AmiManager(
+                self._new_session, host=s.host, port=s.port, username=s.username, secret=s.secret,
+                events=s.events, loop=asyncio.get_running_loop(),
             )
+        manager = self._manager
+        connecting = manager.connect()
+        try:
+            _, session = await asyncio.wait_for(asyncio.shield(connecting), s.connect_timeout)
         except (OSError, TimeoutError) as exc:
+            connecting.cancel()
             return f"connect to {s.host}:{s.port} failed: {exc or 'timeout'}"
         self._session = session
         watchdog: asyncio.Task[None] | None = None
         try:
-            await session.request(
-                {"Action": "Login", "Username": s.username, "Secret": s.secret, "Events": s.events},
-                s.login_timeout,
-                on_success=lambda _reply: self._logged_in(session),
-            )
-            watchdog = loop.create_task(self._watchdog(session), name="ami-ping")
-        except AmiActionError as exc:
-            session.abort(f"login refused: {exc.message}")
+            login = cast("asyncio.Future[Any]", manager.authenticated_future)
+            reply = await asyncio.wait_for(asyncio.shield(login), s.login_timeout)
+            if reply.get("Response") != "Success":
+                session.abort(f"login refused: {reply.get('Message', '')}")
+            else:
+                watchdog = asyncio.get_running_loop().create_task(self._watchdog(session), name="ami-ping")
+        except TimeoutError:
+            session.abort(f"login failed: no reply within {s.login_timeout:g} s")
         except AmiError as exc:
             session.abort(f"login failed: {exc}")
         try:
-            return await asyncio.shield(session.closed)
+            return await asyncio.shield(session.ended)
         finally:
             if watchdog is not None:
                 watchdog.cancel()
             self._session = None
 
     def _new_session(self) -> AmiSession:
-        return AmiSession(self.counters, self._on_event, self._on_lost)
+        return AmiSession(self.counters, self._on_event, self._logged_in, self._on_lost)
 
     def _logged_in(self, session: AmiSession) -> None:
         # Runs inside data_received, before any event that follows the Login reply is handed

@@ -1,23 +1,46 @@
-"""One TCP session with Asterisk: framing, ActionID matching, and the event hand-off.
+"""One AMI connection, on panoramisk's ``Manager`` and ``AMIProtocol``, with panoramisk's traps shut.
 
-A session lives exactly as long as its socket. Every action waiting for a reply belongs to the
-session that sent it; when the socket goes, they all fail with ``AmiDisconnected`` and are then
-forgotten. That is the whole fix for panoramisk's "pending actions are resent after reconnect"
-trap: there is no list that outlives the connection, so nothing can be replayed into a new one
-(a replayed ``Redirect`` could move a caller the ACD has since given to someone else).
+panoramisk 1.4 does the connection (``Manager.connect``), the Login, the ActionIDs and the reply
+bookkeeping: an ``Action`` is resolved by its ``Response``, or, for a list action, by the events up
+to the one whose name ends in ``Complete``. What it gets wrong, and what this module does about it:
+
+- **Pending actions are sent again after a reconnect** (``AMIProtocol.close`` parks them in
+  ``Manager.awaiting_actions``; ``FullyBooted`` replays them). A replayed ``Redirect`` can move a
+  caller the ACD has since given to someone else. Here ``close`` fails every pending action with
+  ``AmiDisconnected`` and forgets it; the park list is never filled.
+- **Ping never checks the reply**, so a half-open link looks healthy for minutes. ``Manager.ping``
+  does nothing here; ``AmiLink``'s watchdog pings with a deadline and drops a silent link.
+- **It reconnects on its own**, every ``reconnect_timeout`` seconds, with no backoff, even after a
+  refused Login. Here a connection that ends stays ended; ``AmiLink`` decides when to try again.
+- **A reply that never comes stays in ``responses`` for ever.** ``request`` gives every action a
+  deadline (``AmiTimeout``) and removes it; a late reply is counted as an orphan and dropped.
+- **Event callbacks run as detached tasks** (``Manager.dispatch``), which gives up arrival order.
+  Events are handed on synchronously, inside ``data_received``, in wire order.
+- **Framing** (``Message.from_line``): a repeated header becomes a list (a UserEvent header
+  ``Priority`` collides with the dialplan's), a block that is neither event nor response is dropped
+  without a trace, and each TCP read is decoded on its own with ``errors='ignore'``, which eats a
+  UTF-8 character split across two reads. ``acd.ami.wire.FrameDecoder`` frames instead; replies are
+  handed to panoramisk as its ``Message`` so its ``Action`` bookkeeping resolves them, and events
+  stay plain ``dict[str, str]`` (cheaper, and what the translator reads).
+- **A CR or LF inside a value is written as is**, which lets one field smuggle in headers;
+  ``wire.check_action`` refuses it before anything is written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import cast
+from dataclasses import dataclass
+from typing import Any, cast
+
+from panoramisk import Manager
+from panoramisk.actions import Action
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message as PanoramiskMessage
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiTimeout
-from acd.ami.wire import ActionValue, FrameDecoder, Message, encode_action
+from acd.ami.wire import ActionValue, FrameDecoder, Message, check_action
 
 log = logging.getLogger(__name__)
 
@@ -36,147 +59,188 @@ class LinkCounters:
     ping_timeouts: int = 0
 
 
-@dataclass(slots=True)
-class _Pending:
-    name: str
-    future: asyncio.Future[Message | list[Message]]
-    complete_event: str | None = None
-    items: list[Message] = field(default_factory=list)
-    on_success: Callable[[Message], None] | None = None
+class AmiSession(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type hints
+    """panoramisk's protocol for one connection, with the framing and the close above.
 
-
-class AmiSession(asyncio.Protocol):
-    """asyncio protocol for one connection. The link owns sessions; nothing else touches them.
-
-    Events go to ``on_event`` synchronously, inside ``data_received``, so their order on the
-    wire is their order in the link's queue. Replies resolve futures. A reply whose ActionID
-    nobody waits for any more (its caller timed out) is counted and dropped.
+    The link owns sessions; nothing else touches them. ``logged_in`` turns true inside
+    ``data_received``, on the Login reply, before any event that follows it is handed on.
     """
 
     def __init__(
-        self, counters: LinkCounters, on_event: Callable[[Message], None], on_lost: Callable[[str], None]
+        self,
+        counters: LinkCounters,
+        on_event: Callable[[Message], None],
+        on_login: Callable[[AmiSession], None],
+        on_lost: Callable[[str], None],
     ) -> None:
+        super().__init__()
         self._counters = counters
         self._on_event = on_event
+        self._on_login = on_login
         self._on_lost = on_lost
         self._decoder = FrameDecoder()
-        self._pending: dict[str, _Pending] = {}
-        self._transport: asyncio.Transport | None = None
         self._abort_reason = ""
         self.logged_in = False
-        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     # -- asyncio.Protocol -------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # a stream transport (uvloop's does not subclass asyncio.Transport, but has its methods)
-        self._transport = cast(asyncio.Transport, transport)
-
     def data_received(self, data: bytes) -> None:
         decoder = self._decoder
         malformed = decoder.malformed
         messages = decoder.feed(data)
         self._counters.malformed += decoder.malformed - malformed
+        responses: dict[str, Action] = self.responses
         for msg in messages:
             action_id = msg.get("ActionID")
-            pending = self._pending.get(action_id) if action_id is not None else None
-            if pending is not None and self._reply(action_id or "", pending, msg):
-                continue
-            if "Event" in msg:
+            action = responses.get(action_id) if action_id is not None else None
+            if action is not None:
+                self.handle_message(PanoramiskMessage(msg))  # resolves action.future when complete
+                if not self.logged_in and action.get("Action", "").lower() == "login":
+                    self._login_answered(msg)
+            elif "Event" in msg:
                 if self.logged_in:
                     self._on_event(msg)
             else:
                 self._counters.orphan_replies += 1
 
+    def _login_answered(self, reply: Message) -> None:
+        if reply.get("Response") == "Success":
+            self.logged_in = True
+            self._on_login(self)
+
     def connection_lost(self, exc: Exception | None) -> None:
         reason = self._abort_reason or (f"connection lost: {exc}" if exc else "closed by Asterisk")
         self.logged_in = False
-        pending, self._pending = self._pending, {}
-        for p in pending.values():
-            if not p.future.done():
-                p.future.set_exception(AmiDisconnected(f"{p.name}: {reason}"))
-        if not self.closed.done():
-            self.closed.set_result(reason)
+        self._fail_pending(reason)
+        self._close_transport()
+        if self.factory is not None:
+            self.factory.connection_lost(exc)
+        if not self.ended.done():
+            self.ended.set_result(reason)
         self._on_lost(reason)
 
-    # -- replies ----------------------------------------------------------------------------
-    def _reply(self, action_id: str, p: _Pending, msg: Message) -> bool:
-        """Feed a message carrying a pending ActionID. False: not part of the reply, an event."""
-        response = msg.get("Response")
-        if response is not None:
-            if response not in _SUCCESS:
-                del self._pending[action_id]
-                if not p.future.done():
-                    p.future.set_exception(AmiActionError(p.name, msg))
-            elif p.complete_event is None:
-                del self._pending[action_id]
-                if p.on_success is not None:
-                    p.on_success(msg)
-                if not p.future.done():
-                    p.future.set_result(msg)
-            return True
-        if p.complete_event is None:
-            return False  # e.g. OriginateResponse: a real event that happens to carry our id
-        if msg.get("Event") == p.complete_event:
-            del self._pending[action_id]
-            if not p.future.done():
-                p.future.set_result(p.items)
-        else:
-            p.items.append(msg)
-        return True
+    def close(self) -> None:
+        """panoramisk calls this on a new connection and on loss: fail what is pending, resend nothing."""
+        self._fail_pending(self._abort_reason or "connection replaced")
+        self._close_transport()
+
+    def _close_transport(self) -> None:
+        if not getattr(self, "closed", True):  # panoramisk's flag, set False on connection_made
+            self.closed = True
+            self.transport.close()
+
+    def _fail_pending(self, reason: str) -> None:
+        pending: dict[str, Action] = getattr(self, "responses", {})
+        for action in {id(a): a for a in pending.values()}.values():
+            if not action.future.done():
+                action.future.set_exception(AmiDisconnected(f"{action.get('Action', '?')}: {reason}"))
+        pending.clear()
 
     # -- sending ----------------------------------------------------------------------------
     @property
     def banner(self) -> str:
         return self._decoder.banner
 
-    async def request(
-        self,
-        action: Mapping[str, ActionValue],
-        timeout: float,  # noqa: ASYNC109 - expiry must unregister the ActionID, see AmiLink.send
-        *,
-        complete_event: str | None = None,
-        on_success: Callable[[Message], None] | None = None,
-    ) -> Message | list[Message]:
-        """Send one action and wait for its reply (or its event list up to ``complete_event``)."""
-        return await self.submit(action, timeout, complete_event=complete_event, on_success=on_success)
-
     def submit(
         self,
         action: Mapping[str, ActionValue],
         timeout: float,
         *,
-        complete_event: str | None = None,
-        on_success: Callable[[Message], None] | None = None,
+        as_list: bool = False,
     ) -> Coroutine[None, None, Message | list[Message]]:
         """Write the action now; return the wait for its reply, which the caller must await.
 
-        Writing before the first ``await`` is what lets the ACD put a ring on the wire in the same
-        step that decided it, ahead of everything else that decision produced.
+        ``as_list``: a list action (CoreShowChannels…): the reply is its item events. Writing before
+        the first ``await`` is what lets the ACD put a ring on the wire in the same step that
+        decided it, ahead of everything else that decision produced.
         """
-        if self._transport is None or self._transport.is_closing():
+        transport = getattr(self, "transport", None)
+        if transport is None or transport.is_closing():
             raise AmiDisconnected("not connected")
-        name = str(action.get("Action", "?"))
-        action_id = uuid.uuid4().hex
-        loop = asyncio.get_running_loop()
-        p = _Pending(name, loop.create_future(), complete_event, on_success=on_success)
-        data = encode_action({**action, "ActionID": action_id})
-        self._pending[action_id] = p
-        self._transport.write(data)
-        return self._await_reply(action_id, p, timeout)
+        check_action(action)
+        # as_list None lets panoramisk tell a list from its first reply (EventList: start), which
+        # also resolves an Error reply at once; False ends a plain action at its Response, so an
+        # Originate's OriginateResponse reaches the event stream instead of being swallowed.
+        pending = Action(dict(action), as_list=None if as_list else False)
+        future: asyncio.Future[Any] = self.send(pending, as_list=None if as_list else False)
+        return self._await_reply(pending, future, timeout, as_list)
+
+    async def request(
+        self,
+        action: Mapping[str, ActionValue],
+        timeout: float,  # noqa: ASYNC109 - expiry must unregister the ActionID, see AmiLink.send
+        *,
+        as_list: bool = False,
+    ) -> Message | list[Message]:
+        """Send one action and wait for its reply (or, ``as_list``, its item events)."""
+        return await self.submit(action, timeout, as_list=as_list)
 
     async def _await_reply(
-        self, action_id: str, p: _Pending, timeout: float  # noqa: ASYNC109
+        self, action: Action, future: asyncio.Future[Any], timeout: float, as_list: bool  # noqa: ASYNC109
     ) -> Message | list[Message]:
+        name = str(action.get("Action", "?"))
         try:
-            return await asyncio.wait_for(p.future, timeout)
+            result = await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            raise AmiTimeout(f"{p.name}: no reply within {timeout:g} s") from None
+            raise AmiTimeout(f"{name}: no reply within {timeout:g} s") from None
         finally:
-            self._pending.pop(action_id, None)
+            self.responses.pop(action.id, None)
+        replies = [_plain(m) for m in result] if isinstance(result, list) else [_plain(result)]
+        first = replies[0]
+        if "Response" in first and first["Response"] not in _SUCCESS:
+            raise AmiActionError(name, first)
+        if not as_list:
+            return first
+        return [m for m in replies[1:] if not m.get("Event", "").endswith("Complete")]
 
     def abort(self, reason: str) -> None:
         """Drop the socket now (no FIN handshake: a half-open peer would never answer it)."""
         if not self._abort_reason:
             self._abort_reason = reason
-        if self._transport is not None:
-            self._transport.abort()
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.abort()
+
+
+class AmiManager(Manager):  # type: ignore[misc]  # panoramisk has no type hints
+    """panoramisk's ``Manager`` that connects and logs in when asked, and otherwise stays put.
+
+    It never reconnects by itself, never pings blindly and never replays actions: those belong to
+    ``AmiLink``. ``connect()`` returns the connecting task; ``authenticated_future`` is the Login.
+    """
+
+    def __init__(self, protocol_factory: Callable[[], AmiSession], **config: Any) -> None:
+        super().__init__(protocol_factory=protocol_factory, ping_delay=3600, forgetable_actions=(), **config)
+
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
+        if f.cancelled() or f.exception() is not None:
+            return  # the link reports the failure and chooses when to try again
+        super().connection_made(f)
+
+    def login(self, future: asyncio.Future[Any]) -> bool:
+        if future.cancelled() or future.exception() is not None:
+            self.authenticated_future = None
+            self.authenticated = False
+            return False
+        return cast(bool, super().login(future))
+
+    def ping(self) -> None:
+        """Disabled: the link's watchdog pings, and checks the Pong."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connected = False
+        pinger: asyncio.TimerHandle | None = getattr(self, "pinger", None)
+        if pinger is not None:
+            pinger.cancel()
+        self.pinger = None
+        self.awaiting_actions.clear()
+
+    @property
+    def session(self) -> AmiSession | None:
+        return cast("AmiSession | None", self.protocol)
+
+
+def _plain(message: Any) -> Message:
+    """A panoramisk ``Message`` as the rest of the package sees messages: first value per header."""
+    # panoramisk's Message also stores its body under "content"; that is not a header.
+    return {str(k): (str(v[0]) if isinstance(v, list) else str(v)) for k, v in message.items() if k != "content"}

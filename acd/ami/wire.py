@@ -1,5 +1,6 @@
-"""The AMI wire format: bytes in, header maps out; actions in, bytes out. No sockets, no asyncio.
+"""The AMI wire format: bytes in, header maps out; actions checked (and encoded). No sockets, no asyncio.
 
+The link sends actions through panoramisk (``acd.ami.session``) but reads with this framing.
 Why our own framing instead of panoramisk's ``Message.from_line``: panoramisk turns a repeated
 header into a list (a UserEvent header called ``Priority`` collides with the dialplan's own
 ``Priority`` and breaks every ``str`` consumer), silently drops blocks that are neither an event
@@ -79,18 +80,31 @@ class FrameDecoder:
         return out
 
 
+def check_action(action: Mapping[str, ActionValue]) -> None:
+    """Refuse an action whose header names or values carry a line break (or a name a colon).
+
+    A CR or LF inside a value would let one field smuggle extra headers (or a whole second
+    action) onto the link, so it is refused here rather than trusted upstream; panoramisk writes
+    values as they are.
+    """
+    for key, value in action.items():
+        if "\r" in key or "\n" in key or ":" in key:
+            raise ValueError(f"AMI header name {key!r} carries a line break or colon")
+        for item in [value] if isinstance(value, str | int | float) else list(value):
+            text = str(item)
+            if "\r" in text or "\n" in text:
+                raise ValueError(f"AMI header {key!r} carries a line break")
+
+
 def encode_action(action: Mapping[str, ActionValue]) -> bytes:
     """Serialise an action, ``Action`` first. A list value repeats the header (``Variable``).
 
-    A CR or LF inside a value would let one field smuggle extra headers (or a whole second
-    action) onto the link, so it is refused here rather than trusted upstream.
+    The link sends through panoramisk; this is for tools that write actions themselves (the
+    loopback server's tests, the benchmarks). Values are checked as ``check_action`` does.
     """
+    check_action(action)
     lines: list[str] = []
     for key, value in sorted(action.items(), key=lambda kv: kv[0].lower() != "action"):
         values = [value] if isinstance(value, str | int | float) else list(value)
-        for item in values:
-            text = str(item)
-            if "\r" in text or "\n" in text or "\r" in key or "\n" in key or ":" in key:
-                raise ValueError(f"AMI header {key!r} carries a line break or colon")
-            lines.append(f"{key}: {text}")
+        lines.extend(f"{key}: {item}" for item in values)
     return (EOL.join(lines) + END).encode("utf-8")

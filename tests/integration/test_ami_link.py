@@ -98,6 +98,7 @@ async def test_pending_action_fails_on_disconnect_and_is_never_resent(server: Fa
     items = await take(link, 3)
     assert [type(i) for i in items] == [LinkUp, LinkDown, LinkUp]
     await link.send({"Action": "Ping"})  # the new connection works…
+    server.push({"Event": "FullyBooted"})  # panoramisk replays its parked actions on this event
     await asyncio.sleep(0.1)
     assert server.count("Redirect") == 1  # …and the Redirect was not replayed into it
     assert server.count("Login") == 2
@@ -189,4 +190,41 @@ async def test_recorded_trace_over_tcp_translates_like_offline(server: FakeAmiSe
     ]
     assert got == expected + expected[1:] * 2  # reachability is reported on change only
     assert link.counters.malformed == 0 and online.counters.malformed == 0
+    await link.close()
+
+
+async def test_panoramisk_traps_leave_no_stray_callbacks_or_reconnects(
+    server: FakeAmiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused Login, a dropped link and a closed link: no asyncio callback errors, no reconnect
+    panoramisk schedules by itself (every Login is ours, spaced by the backoff), no parked actions."""
+    server.secret = "other"
+    link = AmiLink(AmiSettings(port=server.port, secret="secret", **{**FAST, "backoff_initial": 0.2}))
+    link.start()
+    await asyncio.sleep(0.5)
+    assert 1 <= server.count("Login") <= 3  # 0 s, ~0.2 s, ~0.6 s: the link's backoff, nothing more
+    server.secret = "secret"
+    await link.wait_connected(timeout=2.0)
+    server.drop_clients()
+    await link.wait_connected(timeout=2.0)
+    manager = link._manager
+    assert manager is not None and not manager.awaiting_actions
+    await link.close()
+    await asyncio.sleep(0.3)
+    logins = server.count("Login")
+    await asyncio.sleep(0.5)
+    assert server.count("Login") == logins  # closed means closed
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert errors == []
+
+
+async def test_a_character_split_across_two_reads_survives(server: FakeAmiServer) -> None:
+    link = await open_link(server, ping_interval=30.0)
+    wire = "Event: UserEvent\r\nUserEvent: AcdEnqueue\r\nCallerIDName: Zoë Łukasz\r\n\r\n".encode()
+    cut = wire.index("ë".encode()) + 1  # inside the two bytes of ë
+    server.push_raw(wire[:cut])
+    await asyncio.sleep(0.05)
+    server.push_raw(wire[cut:])
+    items = await take(link, 2)
+    assert items[1]["CallerIDName"] == "Zoë Łukasz"
     await link.close()
