@@ -255,3 +255,19 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'"))
     status: Mapped[int] = mapped_column(Integer)
+
+
+class ConfigRevision(Base):
+    """The whole routing config (skills, queues, agents in acd.toml's shape) after a change made through
+    the REST API. The latest revision is in force at start-up, instead of the file's sections."""
+
+    __tablename__ = "config_revisions"
+    __table_args__ = (CheckConstraint("revision >= 1", name="revision_positive"),)
+
+    revision: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    token_id: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)  # e.g. "queue.create"
+    target: Mapped[str] = mapped_column(Text)  # e.g. the queue's name
+    document: Mapped[dict[str, object]] = mapped_column(JSONB)
