@@ -33,6 +33,7 @@ from acd.core.states import AgentState
 from acd.http.app import build_app
 from acd.http.v1 import PREFIX as API_V1
 from acd.http.v1 import build_api_v1
+from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
 from acd.records.audit import AuditLog
@@ -153,6 +154,7 @@ class Service:
             api_engine = create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True,
                                              connect_args={"timeout": 5.0, "command_timeout": 10.0})
             stack.push_async_callback(api_engine.dispose)
+            require_tokens(app, api_engine)  # the wallboard's stream takes the API's tokens
             audit = AuditLog(api_engine)
             stack.push_async_callback(audit.close)
             app.add_subapp(API_V1, build_api_v1(runtime, api_engine, audit))

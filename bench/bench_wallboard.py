@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import statistics
 import sys
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import cast
 
 import aiohttp
@@ -39,9 +41,10 @@ from acd.core.commands import Command
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Event, OfferAnswered
 from acd.http.app import build_app
-from acd.http.wallboard import PUBLISHER
+from acd.http.wallboard import PUBLISHER, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
+from acd.records.tokens import Token
 from acd.runtime import Runtime
 
 QUEUES = 10
@@ -164,6 +167,16 @@ async def always_ready() -> Readiness:
     return Readiness(ami_connected=True, database_reachable=True)
 
 
+SCREEN_TOKEN = "acd_0123456789abcdef_bench-wallboard"  # the screens' admin token (no PostgreSQL here)
+TOKEN_ENV = "ACD_WALLBOARD_TOKEN"  # how the child gets it: not in its command line
+
+
+async def screen_token(bearer: str) -> Token | None:
+    if bearer != SCREEN_TOKEN:
+        return None
+    return Token("0123456789abcdef", "admin", None, (), "bench", datetime.now(UTC), None)
+
+
 # -- the screens, in a child process ----------------------------------------------------------------
 async def screens(url: str, count: int) -> None:
     """``count`` SSE clients reading as browsers do, until stdin closes; prints the boards they got."""
@@ -171,7 +184,8 @@ async def screens(url: str, count: int) -> None:
 
     async def watch(session: aiohttp.ClientSession) -> None:
         nonlocal received
-        async with session.get(url, timeout=aiohttp.ClientTimeout(total=None)) as response:
+        headers = {"Authorization": f"Bearer {os.environ[TOKEN_ENV]}"}
+        async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=None)) as response:
             async for line in response.content:
                 if line.startswith(b"event: board"):
                     received += 1
@@ -212,7 +226,7 @@ async def phase(runtime: Runtime, core: TimedAcd, decisions: Decisions, server: 
     if clients:
         child = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--screens", str(clients), f"http://127.0.0.1:{server.port}/wallboard/events",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env={**os.environ, TOKEN_ENV: SCREEN_TOKEN},
         )
         for _ in range(300):
             if publisher.subscribers >= clients:
@@ -251,7 +265,9 @@ async def run() -> None:
     writer = asyncio.create_task(runtime.run())
     for agent in config.agents:
         runtime.handle_now(AgentLoggedIn(agent.id))
-    server = TestServer(build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready), host="127.0.0.1")
+    app = build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready)
+    require_tokens(app, screen_token)
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     publisher = server.app[PUBLISHER]
     traffic_task = asyncio.create_task(Traffic(runtime, core, control).run())

@@ -5,17 +5,30 @@ pushes a board down it, so the page never polls. Every stream reads from one ``P
 board per tick for all screens; slow screens are dropped). On shutdown the streams are ended before
 aiohttp waits for its handlers, so the service stops at once however many screens are open.
 Static files (plain HTML, CSS and JS, no build step) live in ``acd/http/static/``.
+
+The stream needs a bearer token of the REST API (``acd tokens add``): a supervisor's screen shows
+their queues and the agents who serve them, an admin's everything; an agent's token is refused (403:
+the board is a supervision surface, and an agent has their desk). A wall display cannot type a
+header, so the page asks for the token once, keeps it in the browser's localStorage and sends it as
+``Authorization: Bearer`` with ``fetch()``; EventSource cannot set headers, and a token in a URL
+would end up in logs and histories. The page itself and its static files hold no data and stay open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.http import errors
+from acd.records import tokens
+from acd.records.errors import DatabaseUnavailable
+from acd.records.tokens import Token
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher
@@ -23,6 +36,22 @@ from acd.wallboard.publisher import Publisher
 STATIC = Path(__file__).parent / "static"
 PUBLISHER = web.AppKey("wallboard_publisher", Publisher)
 RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
+
+TokenCheck = Callable[[str], Awaitable[Token | None]]  # a bearer token -> who it speaks for (None: not valid)
+TOKEN_CHECK: web.AppKey[TokenCheck] = web.AppKey("wallboard_token_check")
+
+
+def require_tokens(app: web.Application, check: TokenCheck | AsyncEngine) -> None:
+    """Check the stream's bearer tokens with ``check``, or against the ``api_tokens`` of an engine."""
+    if isinstance(check, AsyncEngine):
+        engine = check
+
+        async def verify(bearer: str) -> Token | None:
+            return await tokens.verify(engine, bearer)
+
+        app[TOKEN_CHECK] = verify
+    else:
+        app[TOKEN_CHECK] = check
 
 
 def publisher_for(runtime: Runtime) -> Publisher:
@@ -33,14 +62,39 @@ def publisher_for(runtime: Runtime) -> Publisher:
         now = runtime.now()
         return board.payload(runtime.core.snapshot(now), runtime.core.config, runtime.today)
 
-    return Publisher(build, changed=runtime.changed)
+    def narrow(payload: Any, view: object) -> Any:
+        return board.narrow(payload, view) if isinstance(view, frozenset) else payload
+
+    return Publisher(build, changed=runtime.changed, narrow=narrow)
 
 
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "wallboard.html", headers={"Cache-Control": "no-cache"})
 
 
+async def _view(request: web.Request) -> frozenset[str] | web.Response | None:
+    """What the token may see (None: everything), or the 401/403/503 that ends the request."""
+    check = request.app.get(TOKEN_CHECK)
+    if check is None:
+        return errors.error(503, "tokens-unavailable", "the wallboard cannot check tokens yet")
+    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not bearer.strip():
+        return errors.unauthorized()
+    try:
+        token = await check(bearer.strip())
+    except DatabaseUnavailable:
+        return errors.database_unavailable()
+    if token is None:
+        return errors.unauthorized("the bearer token is not valid (unknown, malformed or revoked)")
+    if token.role == "agent":
+        return errors.forbidden("the wallboard is for supervisors and admins")
+    return None if token.role == "admin" else frozenset(token.queues)  # as auth.visible_queues
+
+
 async def events(request: web.Request) -> web.StreamResponse:
+    view = await _view(request)
+    if isinstance(view, web.Response):
+        return view
     publisher = request.app[PUBLISHER]
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream",
@@ -54,7 +108,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         if transport is not None:
             transport.abort()
 
-    subscriber = publisher.subscribe(on_drop=cut_off)
+    subscriber = publisher.subscribe(on_drop=cut_off, view=view)
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         while (frame := await subscriber.frames.get()) is not None and not subscriber.dropped:
@@ -68,12 +122,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publisher | None = None) -> None:
+def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publisher | None = None,
+                         check: TokenCheck | AsyncEngine | None = None) -> None:
     """Register the page, its static files and the event stream; run the publisher with the app.
 
-    ``publisher`` defaults to one over ``runtime`` (tests give their own).
+    ``publisher`` defaults to one over ``runtime`` (tests give their own). Tokens are checked with
+    ``check``, which may also be given later with ``require_tokens`` (the service does, once its API
+    engine exists); until then the stream answers 503.
     """
     app[PUBLISHER] = publisher or publisher_for(runtime)
+    if check is not None:
+        require_tokens(app, check)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(app[PUBLISHER].run(), name="acd-wallboard")

@@ -8,6 +8,7 @@ with the state and how long the agent has been in it. The colour rule lives here
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from acd.core.config import RoutingConfig
@@ -53,6 +54,16 @@ class Board:
             }
             self._names = {a.id: a.name or a.id for a in config.agents}
         return self._members
+
+    def narrow(self, payload: dict[str, Any], queues: Collection[str]) -> dict[str, Any]:
+        """The board as a screen limited to ``queues`` sees it: those queues, and the agents serving them."""
+        members = {agent for name in queues for agent in self._members.get(name, ())}
+        tiles = [tile for tile in payload["agents"] if tile["id"] in members]
+        by_state = dict.fromkeys(payload["agents_by_state"], 0)
+        for tile in tiles:
+            by_state[tile["state"]] += 1
+        return {**payload, "queues": [q for q in payload["queues"] if q["name"] in queues], "agents": tiles,
+                "agents_by_state": by_state}
 
     def payload(self, snapshot: Snapshot, config: RoutingConfig, today: ServiceLevelToday) -> dict[str, Any]:
         now = snapshot.at

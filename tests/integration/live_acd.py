@@ -26,6 +26,7 @@ import itertools
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestServer
 from doubles import accepted
@@ -41,8 +42,10 @@ from acd.core.events import (
     OfferAnswered,
 )
 from acd.http.app import build_app
+from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
+from acd.records.tokens import Token
 from acd.runtime import Runtime
 
 CONFIG = RoutingConfig(
@@ -85,6 +88,16 @@ class NullSink:
     def append(self, record: object) -> None: ...
 
 
+ADMIN_TOKEN = "acd_0123456789abcdef_live-acd-admin"  # what a screen types into the wallboard
+
+
+async def _admin_only(bearer: str) -> Token | None:
+    """The one token this ACD knows (no PostgreSQL here): an admin's."""
+    if bearer != ADMIN_TOKEN:
+        return None
+    return Token("0123456789abcdef", "admin", None, (), "live ACD", datetime.now(UTC), None)
+
+
 async def ready() -> Readiness:
     return Readiness(ami_connected=True, database_reachable=True)
 
@@ -94,7 +107,9 @@ class LiveAcd:
         self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
         self.pbx = AnsweringPbx()
         self.runtime = Runtime(Acd(CONFIG), self.pbx, NullSink(), self.metrics, clock=time.time)
-        self.server = TestServer(build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready), host="127.0.0.1")
+        app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
+        require_tokens(app, _admin_only)  # the wallboard's stream: Authorization: Bearer ADMIN_TOKEN
+        self.server = TestServer(app, host="127.0.0.1")
         self.calls = itertools.count(1)
         self.ticks = 0
         self._tasks: list[asyncio.Task[None]] = []

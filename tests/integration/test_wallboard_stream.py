@@ -9,6 +9,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -21,9 +22,10 @@ from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.http.app import build_app
-from acd.http.wallboard import PUBLISHER, add_wallboard_routes
+from acd.http.wallboard import PUBLISHER, add_wallboard_routes, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
+from acd.records.tokens import Token
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher
@@ -33,6 +35,20 @@ CONFIG = RoutingConfig(
                         sla_target_ratio=0.8),),
     agents=(AgentConfig("a1", "agent1", (("billing", 3),), name="Ada"), AgentConfig("a2", "agent2", (("billing", 1),))),
 )
+
+
+TOKENS = {
+    "admin": Token("t1", "admin", None, (), "", datetime.now(UTC), None),
+    "billing": Token("t2", "supervisor", None, ("billing",), "", datetime.now(UTC), None),
+    "sales": Token("t3", "supervisor", None, ("sales",), "", datetime.now(UTC), None),
+    "agent": Token("t4", "agent", "a1", (), "", datetime.now(UTC), None),
+}
+ADMIN = {"Authorization": "Bearer admin"}
+
+
+async def check(bearer: str) -> Token | None:
+    """Stands in for the api_tokens table (checked against PostgreSQL in test_api_v1_*)."""
+    return TOKENS.get(bearer)
 
 
 class Rings:
@@ -93,7 +109,9 @@ async def board() -> AsyncIterator[tuple[TestClient, Runtime, Rings]]:  # type: 
     rings = Rings()
     runtime = Runtime(Acd(CONFIG), rings, NullSink(), Metrics(CONFIG.queues))
     writer = asyncio.create_task(runtime.run())
-    async with TestClient(TestServer(build_app(runtime, Metrics(CONFIG.queues), lambda: {"ok": True}, ready=ready))) as client:
+    app = build_app(runtime, Metrics(CONFIG.queues), lambda: {"ok": True}, ready=ready)
+    require_tokens(app, check)
+    async with TestClient(TestServer(app)) as client:
         yield client, runtime, rings
     runtime.drain()
     await writer
@@ -107,13 +125,14 @@ async def test_the_page_and_its_static_files_are_served(board: tuple[TestClient,
     assert "/wallboard/static/wallboard.js" in html and "cdn" not in html.lower()
     script = await client.get("/wallboard/static/wallboard.js")
     assert script.status == 200
-    assert "EventSource" in await script.text()
+    source = await script.text()
+    assert "fetch(" in source and "Authorization" in source and "localStorage" in source
     assert (await client.get("/wallboard/static/wallboard.css")).status == 200
 
 
 async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, runtime, rings = board
-    response = await client.get("/wallboard/events")
+    response = await client.get("/wallboard/events", headers=ADMIN)
     assert response.headers["Content-Type"] == "text/event-stream"
     events = Events(response)
     first = await events.next()
@@ -149,10 +168,47 @@ async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(boar
     response.close()
 
 
+async def test_the_stream_needs_a_supervisor_or_admin_token(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+    client, _, _ = board
+    for headers, expected in (({}, (401, "unauthorized")), ({"Authorization": "Bearer nope"}, (401, "unauthorized")),
+                              ({"Authorization": "Basic admin"}, (401, "unauthorized")),
+                              ({"Authorization": "Bearer agent"}, (403, "forbidden"))):
+        response = await client.get("/wallboard/events", headers=headers)
+        assert (response.status, (await response.json())["error_id"]) == expected, headers
+    assert client.app[PUBLISHER].subscribers == 0  # type: ignore[index]
+
+
+async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+    client, _, _ = board
+    publisher = client.app[PUBLISHER]  # type: ignore[index]
+    streams = {who: Events(await client.get("/wallboard/events", headers={"Authorization": f"Bearer {who}"}))
+               for who in ("admin", "billing", "sales")}
+    boards = {who: await stream.next() for who, stream in streams.items()}
+    assert [q["name"] for q in boards["billing"]["queues"]] == ["billing"]
+    assert [a["id"] for a in boards["billing"]["agents"]] == ["a1", "a2"]
+    assert (boards["sales"]["queues"], boards["sales"]["agents"]) == ([], [])  # no such queue here
+    assert sum(boards["sales"]["agents_by_state"].values()) == 0
+    built = publisher.built
+    publisher.publish()
+    assert {who: len((await stream.next())["queues"]) for who, stream in streams.items()} == {
+        "admin": 1, "billing": 1, "sales": 0}
+    assert publisher.built == built + 1  # one board, cut once per view
+    for stream in streams.values():
+        stream.response.close()
+
+
+async def test_without_a_token_store_the_stream_is_unavailable() -> None:
+    app = web.Application()
+    add_wallboard_routes(app, Runtime(Acd(CONFIG), Rings(), NullSink(), Metrics(CONFIG.queues)))
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/wallboard/events", headers=ADMIN)
+        assert (response.status, (await response.json())["error_id"]) == (503, "tokens-unavailable")
+
+
 async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     publisher = client.app[PUBLISHER]  # type: ignore[index]
-    responses = [await client.get("/wallboard/events") for _ in range(20)]
+    responses = [await client.get("/wallboard/events", headers=ADMIN) for _ in range(20)]
     streams = [Events(r) for r in responses]
     for stream in streams:
         await stream.next()
@@ -169,7 +225,8 @@ async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runt
 async def test_a_client_that_goes_away_is_forgotten(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     publisher = client.app[PUBLISHER]  # type: ignore[index]
-    staying, leaving = await client.get("/wallboard/events"), await client.get("/wallboard/events")
+    staying = await client.get("/wallboard/events", headers=ADMIN)
+    leaving = await client.get("/wallboard/events", headers=ADMIN)
     await Events(staying).next()
     await Events(leaving).next()
     assert publisher.subscribers == 2
@@ -188,9 +245,9 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
     big = {"filler": "x" * 256 * 1024}  # a large board fills the socket buffers quickly
     publisher = Publisher(lambda: big, queue_limit=4, interval=3600.0)
     app = web.Application()
-    add_wallboard_routes(app, Runtime(Acd(CONFIG), Rings(), NullSink(), Metrics(CONFIG.queues)), publisher)
+    add_wallboard_routes(app, Runtime(Acd(CONFIG), Rings(), NullSink(), Metrics(CONFIG.queues)), publisher, check)
     async with TestClient(TestServer(app)) as client:
-        fast = await client.get("/wallboard/events")
+        fast = await client.get("/wallboard/events", headers=ADMIN)
         fast_events = Events(fast)
         await fast_events.next()
         # a screen that connects and never reads, with a small receive buffer
@@ -199,7 +256,7 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
         stalled.setblocking(False)
         loop = asyncio.get_running_loop()
         await loop.sock_connect(stalled, (client.host, client.port))
-        await loop.sock_sendall(stalled, b"GET /wallboard/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        await loop.sock_sendall(stalled, b"GET /wallboard/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\n\r\n")
         await until(lambda: publisher.subscribers == 2)
         published = 0
         async with asyncio.timeout(20):
@@ -219,7 +276,7 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
 
 async def test_stopping_the_service_ends_open_streams_at_once(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
-    response = await client.get("/wallboard/events")
+    response = await client.get("/wallboard/events", headers=ADMIN)
     events = Events(response)
     await events.next()
     began = time.monotonic()

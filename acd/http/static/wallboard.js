@@ -1,5 +1,7 @@
 // The wallboard page: draws each board the ACD pushes over Server-Sent Events (/wallboard/events).
-// No polling: EventSource holds one stream open and reconnects by itself if it drops.
+// No polling: one stream stays open and is reopened if it drops. The stream needs a bearer token
+// (a supervisor's or an admin's); EventSource cannot send one, so the stream is read with fetch()
+// and a ReadableStream. The token is typed once and kept in localStorage, never put in a URL.
 "use strict";
 
 const STATE_LABELS = {
@@ -90,9 +92,84 @@ function feedState(state, text) {
   feed.textContent = text;
 }
 
-const source = new EventSource("/wallboard/events");
-source.addEventListener("board", (message) => {
-  draw(JSON.parse(message.data));
-  feedState("live", "live");
+const TOKEN_KEY = "acd.wallboard.token";
+const RETRY_MS = 2000;
+
+function askForToken(message) {
+  const form = document.getElementById("login");
+  document.getElementById("login-message").textContent = message;
+  form.hidden = false;
+  feedState("login", "token needed");
+}
+
+// One SSE message ("event: board\ndata: {...}") off the stream; returns nothing for comments.
+function dispatch(block) {
+  let event = "message", data = "";
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event: ")) event = line.slice(7);
+    else if (line.startsWith("data: ")) data += line.slice(6);
+  }
+  if (event === "board" && data) {
+    draw(JSON.parse(data));
+    feedState("live", "live");
+  }
+}
+
+async function follow() {
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (!token) {
+    askForToken("Type a supervisor's or an admin's token (acd tokens add) once; this screen keeps it.");
+    return;
+  }
+  let response;
+  try {
+    response = await fetch("/wallboard/events", {headers: {Authorization: `Bearer ${token}`}, cache: "no-store"});
+  } catch (error) {
+    feedState("lost", "reconnecting…");
+    setTimeout(follow, RETRY_MS);
+    return;
+  }
+  if (response.status === 401 || response.status === 403) {
+    const body = await response.json().catch(() => ({}));
+    localStorage.removeItem(TOKEN_KEY);
+    askForToken(body.message || "This token may not see the wallboard.");
+    return;
+  }
+  if (!response.ok || !response.body) {
+    feedState("lost", "reconnecting…");
+    setTimeout(follow, RETRY_MS);
+    return;
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        dispatch(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+      }
+    }
+  } catch (error) {
+    // the connection dropped: reconnect below
+  }
+  feedState("lost", "reconnecting…");
+  setTimeout(follow, RETRY_MS);
+}
+
+document.getElementById("login").addEventListener("submit", (submitted) => {
+  submitted.preventDefault();
+  const field = document.getElementById("token");
+  const token = field.value.trim();
+  if (!token) return;
+  localStorage.setItem(TOKEN_KEY, token);
+  field.value = "";
+  document.getElementById("login").hidden = true;
+  feedState("connecting", "connecting…");
+  follow();
 });
-source.addEventListener("error", () => feedState("lost", "reconnecting…"));
+
+follow();
