@@ -46,6 +46,7 @@ from acd.records.retention import mask_callers
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.settings import Settings
+from acd.wallboard.seed import seed_today
 
 log = logging.getLogger("acd")
 RETENTION_EVERY_SECONDS = 86400.0
@@ -148,6 +149,8 @@ class Service:
             stack.push_async_callback(customers.close)
             await customers.refresh()
             self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
+            # The wallboard's service level today: the day so far from the records, then live.
+            await seed_today(probe_engine, runtime.today, runtime.now(), self.core.config.policy.short_abandon_seconds)
             await self._restore_presence(outbox, url, runtime)
             app = build_app(runtime, self.metrics, self.health, ready=self.readiness)
             # The REST API's own pool: tokens, audit and record searches never take routing's connections.

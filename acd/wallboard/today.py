@@ -3,14 +3,16 @@
 Prometheus's counters run from the start of the process and its recorded ``_1d`` ratio is a rolling
 24 hours; a wallboard shows the calendar day. This tally follows the same ``MetricUpdate`` stream as
 the counters (docs/kpis.md, "Live metrics"), so its service level is the live definition, counted at
-queue exit: answered within T / (offered - short abandons). It resets at local midnight and starts
-empty when the ACD starts (``since`` says from when it counts). No clock is read: every method takes
-``now``.
+queue exit: answered within T / (offered - short abandons). It resets at local midnight. At start-up
+it is seeded with the day so far from the interaction records (``acd.wallboard.seed``), so a restart
+does not start the day over; without PostgreSQL it starts empty (``since`` says from when it counts).
+No clock is read: every method takes ``now``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
@@ -76,16 +78,35 @@ class ServiceLevelToday:
         self._started = started
         self.day, self._day_start, self._day_end = day_of(started, tz)
         self._queues: dict[str, DayCounts] = {}
+        self._seeded = False  # holds the whole day: counted since midnight
 
     @property
     def since(self) -> float:
-        """Counting since: midnight, or the ACD's start when it started today."""
-        return max(self._day_start, self._started)
+        """Counting since: midnight, or the ACD's start when it started today and was not seeded."""
+        return self._day_start if self._seeded else max(self._day_start, self._started)
+
+    @property
+    def day_bounds(self) -> tuple[float, float]:
+        """The day counted now: its start and end (the next midnight), as epoch seconds."""
+        return self._day_start, self._day_end
+
+    def seed(self, earlier: Mapping[str, DayCounts], now: float) -> None:
+        """Add the day's calls counted before this process started (from the records).
+
+        Added to whatever the tally already holds, so calls counted since the start stay counted.
+        """
+        self._roll(now)
+        for queue, counts in earlier.items():
+            held = self._queues.setdefault(queue, DayCounts())
+            for name in ("offered", "answered", "within_sla", "abandoned", "short_abandoned"):
+                setattr(held, name, getattr(held, name) + getattr(counts, name))
+        self._seeded = True
 
     def _roll(self, now: float) -> None:
         if now >= self._day_end or now < self._day_start:
             self.day, self._day_start, self._day_end = day_of(now, self._tz)
             self._queues.clear()
+            self._seeded = True  # a new day: counted from its midnight
 
     def observe(self, update: MetricUpdate, now: float) -> None:
         field = _FIELDS.get(update.name)
