@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 
-from acd.core.events import AgentLoggedIn
+from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed
+from acd.desk.publisher import DeskPublisher
 from acd.http.v1 import PREFIX
 
 pytestmark = pytest.mark.pg
@@ -129,7 +130,8 @@ async def test_a_supervisor_watches_their_queues_agents_and_an_admin_everyone(
             assert r.status == 200
             assert (await Desks(r).next())["agent"]["id"] == agent
     async with http.get(f"{live_desk.base_url}{PREFIX}/agents/s1/events", headers=live_desk.auth("billing")) as r:
-        assert (r.status, (await r.json())["error_id"]) == (403, "forbidden")
+        assert r.status == 403  # checked before the body: a stream's never ends
+        assert (await r.json())["error_id"] == "forbidden"
 
 
 @pytest.mark.parametrize(("who", "agent", "status", "error_id"), [
@@ -142,9 +144,10 @@ async def test_refusals_come_before_the_stream(
 ) -> None:
     headers = live_desk.auth(who) if who else {}
     async with http.get(f"{live_desk.base_url}{PREFIX}/agents/{agent}/events", headers=headers) as response:
-        assert response.status == status
+        assert response.status == status  # checked before the body: a stream's never ends
         assert response.headers["Content-Type"].startswith("application/json")
-        body = await response.json()
+        async with asyncio.timeout(5):
+            body = await response.json()
         assert body["error_id"] == error_id and body["message"]
 
 
@@ -157,3 +160,27 @@ async def test_the_streams_end_when_the_service_stops(
         async with asyncio.timeout(5):
             assert await response.content.read() is not None  # the response ends, not hangs
         await closing
+
+
+async def test_a_desk_goes_out_on_change_only_and_a_stalled_client_is_cut_off(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    publisher = DeskPublisher(live_desk.runtime, live_desk.engine, queue_limit=3)
+    cut: list[str] = []
+    stalled = publisher.subscribe("a1", on_drop=lambda: cut.append("a1"))
+    other = publisher.subscribe("a2")
+    assert stalled.frames.qsize() == 1  # the desk at once
+    publisher.publish()
+    publisher.publish()
+    assert stalled.frames.qsize() == 1  # nothing happened: nothing sent
+    for event in (AgentLoggedIn("a1"), AgentPaused("a1", "lunch")):
+        live_desk.runtime.handle_now(event)
+        publisher.publish()
+    assert stalled.frames.qsize() == 3 and not stalled.dropped
+    live_desk.runtime.handle_now(AgentResumed("a1"))
+    publisher.publish()  # a fourth desk for a client that read none: cut off, its queue stays bounded
+    assert stalled.dropped and cut == ["a1"] and publisher.dropped == 1
+    assert stalled.frames.qsize() == 3
+    assert publisher.subscribers == 1 and other.frames.qsize() == 1  # a2's desk never changed
+    await publisher.close()
+    assert await other.frames.get() is not None and await other.frames.get() is None  # the end of a2's stream

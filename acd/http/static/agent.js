@@ -37,7 +37,12 @@ async function api(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(API + path, init);
+  let response;
+  try {
+    response = await fetch(API + path, init);
+  } catch (_) {
+    return { status: 0, ok: false, data: { message: "the ACD cannot be reached" } };
+  }
   let data = null;
   try { data = await response.json(); } catch (_) { data = null; }
   return { status: response.status, ok: response.ok, data };
@@ -45,7 +50,7 @@ async function api(method, path, body) {
 
 function refusal(status, data) {
   const message = data && data.message ? data.message : `the ACD answered ${status}`;
-  return `${status}: ${message}`;
+  return status ? `${status}: ${message}` : message;
 }
 
 // -- signing in and out ------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""The agent desktop in a real browser (Debian's headless Chromium) over a live runtime, the real
+outbox and PostgreSQL, without the PBX: the test plays Asterisk through the runtime's events.
+
+An agent signs in with their token (after a wrong token and another agent's id are refused with the
+API's message), logs in with the state button, a call rings them and the caller's customer record
+pops up, pushed with no reload; they answer and hang up (events), fill in the wrap-up form and send
+it, and the disposition and notes are in PostgreSQL. Leaves a screenshot in the test's tmp_path and
+in ``test-artifacts/`` at the top of the checkout (ignored by git).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from agent_page import (
+    fill_wrapup,
+    open_desk,
+    press,
+    read_desk,
+    sign_in,
+    submit_wrapup,
+    try_sign_in,
+    wait_for_customer,
+    wait_for_state,
+)
+from headless_chromium import Chromium
+from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
+
+pytestmark = pytest.mark.pg
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
+    browser = Chromium(tmp_path)
+    try:
+        await browser.start()
+        yield browser
+    finally:
+        await browser.stop()
+
+
+async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
+    live_desk: LiveDesk, chromium: Chromium, tmp_path: Path  # noqa: F811
+) -> None:
+    grace = await live_desk.customer("+1 555-0100", "Grace Hopper", "vip", earlier=2)
+
+    # refusals show the API's message, and the token is not kept
+    await open_desk(chromium, live_desk.base_url)
+    refused = await try_sign_in(chromium, "acd_0123abcd_not-a-secret")
+    assert not refused["signedIn"] and refused["messageKind"] == "error"
+    assert refused["message"].startswith("401: the bearer token is not valid")
+    refused = await try_sign_in(chromium, live_desk.bearer["a1"], "a2")
+    assert refused["message"] == "403: this token may not act on agent 'a2'"
+    assert await chromium.evaluate("sessionStorage.getItem('acd.token')") is None
+
+    # an agent's own token finds its agent by itself
+    shown = await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+    assert shown["state"] == "logged_out" and shown["call"] is None
+    assert await chromium.evaluate("sessionStorage.getItem('acd.token')") == live_desk.bearer["a1"]
+    answered = await press(chromium, "login")
+    assert answered["message"] == "login: now ready", answered
+    assert live_desk.runtime.core.agent_state("a1") is not None
+    assert (await wait_for_state(chromium, "ready"))["stateText"] == "ready"
+
+    call_id = live_desk.call("15550100", grace, waited=7.0)
+    popped = await wait_for_customer(chromium, "Grace Hopper", seconds=10)
+    assert popped["state"] == "reserved"
+    assert popped["call"] is not None and popped["call"]["id"] == call_id and popped["call"]["ringing"]
+    assert (popped["call"]["caller"], popped["call"]["queue"]) == ("15550100", "billing")
+    assert popped["customer"] is not None
+    assert (popped["customer"]["id"], popped["customer"]["tier"]) == (grace.id, "vip")
+    assert [row[4] for row in popped["customer"]["history"]] == ["earlier-2", "earlier-1"]
+
+    live_desk.answer(call_id)
+    talking = await wait_for_state(chromium, "on_call")
+    assert talking["call"] is not None and not talking["call"]["ringing"] and talking["wrapup"]
+    await fill_wrapup(chromium, "resolved", "Refund sent; calls back Friday.")
+    shot = await chromium.screenshot(tmp_path / "agent-desktop.png")
+
+    live_desk.hang_up(call_id)
+    await wait_for_state(chromium, "wrap_up")
+    done = await submit_wrapup(chromium, "resolved", "Refund sent; calls back Friday.")
+    assert done["message"] == "wrap-up saved: resolved; ready for the next call"
+    after = await wait_for_state(chromium, "ready")
+    assert after["call"] is None and not after["wrapup"]
+
+    row = await live_desk.interaction(call_id)
+    assert (row["disposition"], row["notes"]) == ("resolved", "Refund sent; calls back Friday.")
+    assert (row["agent_id"], row["outcome"], str(row["customer_id"])) == ("a1", "answered", grace.id)
+
+    # pushed, not polled and not reloaded: one page load, one stream, a desk per change
+    final = await read_desk(chromium)
+    assert final["streams"] == 1 and final["loadedAt"] == shown["loadedAt"]
+    assert await chromium.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert shot.stat().st_size > 10_000
+    if "test-artifacts" in (ROOT / ".gitignore").read_text():
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(shot, ARTIFACTS / "agent-desktop.png")
