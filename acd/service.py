@@ -27,7 +27,9 @@ from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
 from acd.ami.translate import Translator
 from acd.announce import Announcer
+from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
+from acd.core.config import RoutingConfig
 from acd.core.events import CallArrived, OfferFailed
 from acd.core.states import AgentState
 from acd.http.app import build_app
@@ -44,6 +46,7 @@ from acd.records.outbox import Outbox
 from acd.records.presence import take_over
 from acd.records.retention import mask_callers
 from acd.records.sync_config import sync_config
+from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import Settings
 from acd.wallboard.seed import seed_today
@@ -81,6 +84,7 @@ class Service:
         self.runtime: Runtime | None = None
         self.customers: CustomerDirectory | None = None
         self.database_probe: DatabaseProbe | None = None
+        self.config_revision = 0  # the REST API's revision of skills, queues and agents in force; 0: the file's
         self._stopping = asyncio.Event()
         self.failed = False
 
@@ -125,11 +129,35 @@ class Service:
         try:
             url = await self._database_url()
             await asyncio.to_thread(upgrade_head, url)
+            await self._adopt_revision(url)
             await sync_config(url, self.settings.routing)
         except Exception as exc:
             where = "the embedded PostgreSQL" if self.embedded else "the PostgreSQL at DATABASE_URL"
             raise StartupError(f"cannot prepare {where}: {type(exc).__name__}: {exc}") from exc
         return url
+
+    async def _adopt_revision(self, url: str) -> None:
+        """The latest config revision made through the REST API replaces the file's skills, queues and agents."""
+        engine = create_async_engine(url)
+        try:
+            in_force = await routing_in_force(engine, self.settings)
+        finally:
+            await engine.dispose()
+        if in_force.revision is None:
+            return
+        routing = in_force.routing
+        self.settings = dataclasses.replace(self.settings, routing=routing, skills=in_force.skills)
+        self.config_revision = in_force.revision.revision
+        self.metrics = Metrics(routing.queues, routing.agents)
+        self.core = Acd(routing)
+        self.translator.update_config(routing)
+
+    def _config_applied(self, config: RoutingConfig) -> None:
+        """A change made through the REST API is in the core: the AMI side learns its queues and endpoints."""
+        self.translator.update_config(config)
+        for queue in config.queues:
+            self.metrics.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
+            self.metrics.sla_target.labels(queue.name).set(queue.sla_target_ratio)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -160,7 +188,9 @@ class Service:
             require_tokens(app, api_engine)  # the wallboard's stream takes the API's tokens
             audit = AuditLog(api_engine)
             stack.push_async_callback(audit.close)
-            app.add_subapp(API_V1, build_api_v1(runtime, api_engine, audit))
+            editor = ConfigEditor(runtime, api_engine, document_of(self.settings.routing, self.settings.skills),
+                                  self.config_revision, on_applied=self._config_applied)
+            app.add_subapp(API_V1, build_api_v1(runtime, api_engine, audit, editor))
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             stack.push_async_callback(runner.cleanup)

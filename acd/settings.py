@@ -3,11 +3,16 @@
 A supervisor editing the file should see all of their mistakes at once, each as
 ``file: key: what is wrong``, never a traceback. Secrets never live in the file: they come from
 the environment (``ACD_AMI_SECRET``, ``DATABASE_URL``).
+
+The skills, queues and agents part is also what the REST API stores as a config revision
+(``routing_from_document``): a change made through the API passes exactly the checks the file does.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,6 +79,7 @@ class Settings:
     database: DatabaseSettings
     routing: RoutingConfig
     source: str
+    skills: tuple[str, ...] = ()  # the declared skills (the routing config itself names only those used)
 
 
 _TOP_KEYS = {"ami", "http", "database", "routing", "skills", "queues", "agents"}
@@ -116,27 +122,54 @@ class _Reader:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or (
             integer and not isinstance(value, int)
-        ):
+        ) or not _finite(value):
             kind = "an integer" if integer else "a number"
-            self.problem(where, f"must be {kind}, got {value!r}")
+            self.problem(where, f"must be {kind}, got {_shown(value)}")
             return default
         if low is not None and value < low:
-            self.problem(where, f"must be at least {low:g}, got {value!r}")
+            self.problem(where, f"must be at least {low:g}, got {_shown(value)}")
             return default
         if high is not None and value > high:
-            self.problem(where, f"must be at most {high:g}, got {value!r}")
+            self.problem(where, f"must be at most {high:g}, got {_shown(value)}")
             return default
         return float(value)
 
     def integer(self, data: Mapping[str, Any], key: str, path: str, default: int, **bounds: float) -> int:
         return int(self.number(data, key, path, default, integer=True, **bounds))
 
-    def string(self, data: Mapping[str, Any], key: str, path: str, default: str) -> str:
+    def string(self, data: Mapping[str, Any], key: str, path: str, default: str, *, empty: bool = False,
+               max_length: int = 256) -> str:
         value = data.get(key, default)
-        if not isinstance(value, str) or not value:
-            self.problem(f"{path}.{key}", f"must be a non-empty string, got {value!r}")
+        if not isinstance(value, str) or (not value and not empty) or len(value) > max_length or "\x00" in value:
+            kind = "a string" if empty else "a non-empty string"
+            self.problem(f"{path}.{key}", f"must be {kind} of at most {max_length} characters without NUL, "
+                                          f"got {_shown(value)}")
             return default
         return value
+
+    def name(self, value: str, path: str, what: str) -> bool:
+        """A skill, queue or agent name: it becomes a key in PostgreSQL, metrics labels and the dialplan."""
+        if not NAME.fullmatch(value):
+            self.problem(path, f"{what} {_shown(value)} must be 1 to 64 letters, digits, '_', '-' or '.', "
+                               "starting with a letter or digit")
+            return False
+        return True
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _shown(value: Any) -> str:
+    """A bad value in a message, cut short: a client may send anything, of any size."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _skill_levels(
@@ -213,9 +246,82 @@ def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) 
     return AgentConfig(
         id=agent_id,
         endpoint=r.string(data, "endpoint", path, agent_id),
-        name=str(data.get("name", "")),
+        name=r.string(data, "name", path, "", empty=True, max_length=128),
         skills=_skill_levels(r, data.get("skills", {}), f"{path}.skills", known),
     )
+
+
+ROUTING_KEYS = frozenset({"skills", "queues", "agents"})
+
+
+def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tuple[RoutingConfig, tuple[str, ...]]:
+    """``skills``, ``queues`` and ``agents`` (acd.toml's shape) into a RoutingConfig and the declared skills."""
+    raw_skills = data.get("skills", [])
+    known: set[str] = set()
+    if not isinstance(raw_skills, list) or not all(isinstance(s, str) and s for s in raw_skills):
+        r.problem("skills", "must be an array of skill names, e.g. skills = [\"billing\", \"support\"]")
+    else:
+        known = set(raw_skills)
+        if not known:
+            r.problem("skills", "declare at least one skill")
+        for i, skill in enumerate(raw_skills):
+            r.name(skill, f"skills[{i}]", "skill")
+        for skill in sorted({s for s in raw_skills if raw_skills.count(s) > 1}):
+            r.problem("skills", f"skill {skill!r} is declared more than once")
+
+    queues_t = r.table(data, "queues", "queues")
+    if not queues_t:
+        r.problem("queues", "define at least one queue, e.g. [queues.billing]")
+    queues = []
+    for name in sorted(queues_t):
+        q = queues_t[name]
+        if not isinstance(q, Mapping):
+            r.problem(f"queues.{name}", "must be a table")
+            continue
+        r.name(name, f"queues.{name}", "queue name")
+        queues.append(_queue(r, name, q, known))
+
+    agents_t = r.table(data, "agents", "agents")
+    agents = []
+    endpoints: dict[str, str] = {}
+    for agent_id in sorted(agents_t):
+        a = agents_t[agent_id]
+        if not isinstance(a, Mapping):
+            r.problem(f"agents.{agent_id}", "must be a table")
+            continue
+        r.name(agent_id, f"agents.{agent_id}", "agent id")
+        agent = _agent(r, agent_id, a, known)
+        endpoint = _bare_endpoint(agent.endpoint)  # PJSIP/agent1 and agent1 are the same phone
+        if endpoint in endpoints:
+            r.problem(
+                f"agents.{agent_id}.endpoint",
+                f"endpoint {agent.endpoint!r} is already used by agent {endpoints[endpoint]!r}",
+            )
+        endpoints[endpoint] = agent_id
+        agents.append(agent)
+    config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
+    return config, tuple(sorted(known))
+
+
+def _bare_endpoint(name: str) -> str:
+    tech, sep, rest = name.partition("/")
+    return rest if sep and tech.upper() == "PJSIP" else name
+
+
+def routing_from_document(
+    document: Mapping[str, Any], policy: RoutingPolicy, source: str
+) -> tuple[RoutingConfig, tuple[str, ...]]:
+    """A routing document (``skills``, ``queues``, ``agents`` in acd.toml's shape, e.g. a revision the
+    REST API stored) into a RoutingConfig and its declared skills, checked exactly as the file is.
+
+    Raises SettingsError listing every problem, each keyed like the file's (``queues.billing.skills``).
+    """
+    r = _Reader(source)
+    r.unknown(document, set(ROUTING_KEYS), "")
+    routing = _routing(r, document, policy)
+    if r.problems:
+        raise SettingsError(r.problems)
+    return routing
 
 
 def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Settings:
@@ -263,42 +369,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0),
     )
 
-    raw_skills = data.get("skills", [])
-    known: set[str] = set()
-    if not isinstance(raw_skills, list) or not all(isinstance(s, str) and s for s in raw_skills):
-        r.problem("skills", "must be an array of skill names, e.g. skills = [\"billing\", \"support\"]")
-    else:
-        known = set(raw_skills)
-        if not known:
-            r.problem("skills", "declare at least one skill")
-
-    queues_t = r.table(data, "queues", "queues")
-    if not queues_t:
-        r.problem("queues", "define at least one queue, e.g. [queues.billing]")
-    queues = []
-    for name in sorted(queues_t):
-        q = queues_t[name]
-        if not isinstance(q, Mapping):
-            r.problem(f"queues.{name}", "must be a table")
-            continue
-        queues.append(_queue(r, name, q, known))
-
-    agents_t = r.table(data, "agents", "agents")
-    agents = []
-    endpoints: dict[str, str] = {}
-    for agent_id in sorted(agents_t):
-        a = agents_t[agent_id]
-        if not isinstance(a, Mapping):
-            r.problem(f"agents.{agent_id}", "must be a table")
-            continue
-        agent = _agent(r, agent_id, a, known)
-        if agent.endpoint in endpoints:
-            r.problem(
-                f"agents.{agent_id}.endpoint",
-                f"endpoint {agent.endpoint!r} is already used by agent {endpoints[agent.endpoint]!r}",
-            )
-        endpoints[agent.endpoint] = agent_id
-        agents.append(agent)
+    routing, skills = _routing(r, data, policy)
 
     if r.problems:
         raise SettingsError(r.problems)
@@ -306,8 +377,9 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         ami=ami,
         http=http,
         database=database,
-        routing=RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy),
+        routing=routing,
         source=file,
+        skills=skills,
     )
 
 

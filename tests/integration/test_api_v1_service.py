@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from acd.ami.fake_server import FakeAmiServer
 from acd.records import tokens
 from acd.records.embedded import EmbeddedPostgres
+from acd.records.migrate import upgrade
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 
@@ -48,10 +49,13 @@ async def test_the_service_serves_api_v1_and_audits_its_changes(api_pg: Embedded
     http_port = _free_port()
     settings = Settings(AmiSettings(port=ami_port, secret="secret"), HttpSettings(port=http_port),
                         DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")), CONFIG, "test")
+    engine = create_async_engine(api_pg.url)
+    await upgrade(engine)  # the file's config in force, whatever revisions other tests' changes left
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM config_revisions"))
     service = Service(settings)
     running = asyncio.create_task(service.run())
     base = f"http://127.0.0.1:{http_port}"
-    engine = create_async_engine(api_pg.url)
     try:
         await _up(f"{base}/api/v1/openapi.json")
         token, bearer = await tokens.issue(engine, "agent", agent_id="a1")

@@ -10,19 +10,26 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.config_changes import ConfigEditor
 from acd.http.app import RUNTIME
 from acd.http.v1 import agents, interactions, live, openapi, supervision
 from acd.http.v1.agent_events import add_agent_events
 from acd.http.v1.agents import AUDIT
 from acd.http.v1.auth import ENGINE, guard
+from acd.http.v1.config_routes import add_config_routes
 from acd.records.audit import AuditLog
 from acd.runtime import Runtime
 
 PREFIX = "/api/v1"
 
 
-def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog) -> web.Application:
-    """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies."""
+def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog,
+                 editor: ConfigEditor | None = None) -> web.Application:
+    """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
+
+    ``editor`` changes the routing config (the service's knows the revision in force); by default,
+    one that edits what the core runs now.
+    """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
     api[ENGINE] = engine
@@ -33,6 +40,7 @@ def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog) -> web.
     for action in agents.ACTIONS:
         api.router.add_post(f"/agents/{{agent}}/{action}", agents.action_handler(action))
     api.router.add_post("/agents/{agent}/wrapup", agents.wrapup)
+    add_config_routes(api, editor or ConfigEditor.running(runtime, engine))  # skills, queues, agents
     add_agent_events(api)  # GET /agents/{agent}/events: the agent desktop's stream
     api.router.add_get("/status", live.status)
     api.router.add_get("/calls/{call}/explanation", live.explanation)

@@ -24,6 +24,7 @@ from acd.http.app import RUNTIME
 from acd.http.v1.auth import TOKEN, may_act_on
 from acd.http.v1.input import Fields, json_object
 from acd.records.audit import AuditLog, Change
+from acd.routing_document import agent_fields
 from acd.runtime import CoreFailed, Draining, Runtime
 
 AUDIT = web.AppKey("audit", AuditLog)
@@ -157,7 +158,8 @@ async def list_agents(request: web.Request) -> web.Response:
     config = runtime.core.config
     views = [v for v in runtime.core.snapshot(now).agents.values()
              if token.role == "admin" or may_act_on(token, config, v.agent_id)]
-    return web.json_response({"agents": [agent_json(v, now) for v in views]})
+    configured = {a.id: agent_fields(a) for a in config.agents}  # name, endpoint, skills
+    return web.json_response({"agents": [{**agent_json(v, now), **configured.get(v.agent_id, {})} for v in views]})
 
 
 async def one_agent(request: web.Request) -> web.Response:
@@ -166,6 +168,7 @@ async def one_agent(request: web.Request) -> web.Response:
         return stop
     runtime = request.app[RUNTIME]
     view = _view(runtime, agent_id)
-    if view is None:
+    agent = next((a for a in runtime.core.config.agents if a.id == agent_id), None)
+    if view is None or agent is None:
         return errors.no_such_agent(agent_id)
-    return web.json_response({"agent": agent_json(view, runtime.now())})
+    return web.json_response({"agent": {**agent_json(view, runtime.now()), **agent_fields(agent)}})

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from acd.http.v1 import openapi_config
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _AGENT_PATH = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -159,6 +161,11 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+for _path, _operations in openapi_config.PATHS.items():  # skills, queues and agents' configuration
+    DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+DOCUMENT["components"]["schemas"].update(openapi_config.SCHEMAS)
+DOCUMENT["components"]["schemas"]["Agent"]["properties"].update(openapi_config.AGENT_FIELDS)
 
 
 async def openapi(request: web.Request) -> web.Response:

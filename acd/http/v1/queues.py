@@ -1,0 +1,129 @@
+"""Queues through /api/v1: list, create, replace (``PUT``), update some fields (``PATCH``) and delete.
+
+A queue is shown and sent as its ``[queues.NAME]`` table of acd.toml plus its ``name`` (``skills``,
+``sla_threshold``, ``sla_target``, ``max_wait``, ``overflow``, ``wrapup``, ``max_handle``,
+``widening``, ``vip_priority_boost``); a field left out of a ``POST`` or ``PUT`` takes the file's
+default, and every value passes the file's checks.
+
+Who: admins create and delete queues (which queues exist is theirs to decide: a new one is in no
+supervisor's scope yet); a supervisor replaces or updates the queues of their token; everyone else
+reads. An agent's token reads the queues its agent serves, and another queue is a 404 for it, as
+for explanations. Deleting a queue that has callers is allowed: the core overflows its waiting and
+ringing callers to the queue's overflow target with reason ``queue_removed`` (their ids are in the
+answer), and conversations in progress carry on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from acd.config_changes import Applied
+from acd.core.commands import OverflowCall
+from acd.core.config import QueueConfig
+from acd.http import errors
+from acd.http.app import RUNTIME
+from acd.http.v1.auth import TOKEN, visible_queues
+from acd.http.v1.config_edits import EDITOR, admins_only, apply, conflict, forbidden_for_agents, not_found, read
+from acd.http.v1.input import json_object
+from acd.routing_document import Document, queue_fields
+
+FIELDS = frozenset(queue_fields(QueueConfig("", ())))
+
+
+def queue_json(document: Document, name: str) -> dict[str, Any]:
+    return {"name": name, **document["queues"][name]}
+
+
+def _shown(request: web.Request) -> set[str] | None:
+    """Supervisors and admins read every queue's settings; an agent, the queues they serve."""
+    token = request[TOKEN]
+    return visible_queues(token, request.app[RUNTIME].core.config) if token.role == "agent" else None
+
+
+async def list_queues(request: web.Request) -> web.Response:
+    document = request.app[EDITOR].document
+    shown = _shown(request)
+    names = [n for n in sorted(document["queues"]) if shown is None or n in shown]
+    return read(request, {"queues": [queue_json(document, n) for n in names]})
+
+
+async def one_queue(request: web.Request) -> web.Response:
+    name = request.match_info["queue"]
+    document = request.app[EDITOR].document
+    shown = _shown(request)
+    if name not in document["queues"] or (shown is not None and name not in shown):
+        return errors.error(404, "no-such-queue", f"no queue {name!r} is configured", {"id": name})
+    return read(request, {"queue": queue_json(document, name)})
+
+
+def _answer(name: str) -> Any:
+    return lambda applied: {"queue": queue_json(applied.document, name)}
+
+
+async def create_queue(request: web.Request) -> web.Response:
+    if (stop := admins_only(request, "creating a queue")) is not None:
+        return stop
+    body = await json_object(request, FIELDS | {"name"})
+    if isinstance(body, web.Response):
+        return body
+    name = body.pop("name", None)
+    if not isinstance(name, str):
+        return errors.invalid("the request has invalid fields", {"name": "required: the queue's name, a string"})
+
+    def edit(document: Document) -> None:
+        if name in document["queues"]:
+            raise conflict(f"queue {name!r} already exists", {"id": name})
+        document["queues"][name] = body
+
+    return await apply(request, edit, "queue.create", name, body, _answer(name), status=201)
+
+
+async def _change(request: web.Request, *, merge: bool) -> web.Response:
+    if (stop := forbidden_for_agents(request)) is not None:
+        return stop
+    name = request.match_info["queue"]
+    token = request[TOKEN]
+    if token.role == "supervisor" and name not in token.queues:
+        return errors.forbidden(f"queue {name!r} is not one of this token's queues")
+    body = await json_object(request, FIELDS | {"name"})
+    if isinstance(body, web.Response):
+        return body
+    if body.pop("name", name) != name:
+        return errors.invalid("the request has invalid fields",
+                              {"name": "renaming a queue is not supported: create the new one, delete this one"})
+
+    def edit(document: Document) -> None:
+        if name not in document["queues"]:
+            raise not_found("queue", name)
+        document["queues"][name] = {**document["queues"][name], **body} if merge else body
+
+    return await apply(request, edit, "queue.update", name, body, _answer(name))
+
+
+async def replace_queue(request: web.Request) -> web.Response:
+    return await _change(request, merge=False)
+
+
+async def update_queue(request: web.Request) -> web.Response:
+    return await _change(request, merge=True)
+
+
+async def delete_queue(request: web.Request) -> web.Response:
+    if (stop := admins_only(request, "deleting a queue")) is not None:
+        return stop
+    name = request.match_info["queue"]
+
+    def edit(document: Document) -> None:
+        if name not in document["queues"]:
+            raise not_found("queue", name)
+        if len(document["queues"]) == 1:
+            raise conflict("the last queue cannot be deleted: the ACD needs at least one", {"id": name})
+        del document["queues"][name]
+
+    def answer(applied: Applied) -> dict[str, Any]:
+        overflowed = [c.call_id for c in applied.commands if isinstance(c, OverflowCall)]
+        return {"deleted": name, "overflowed_calls": overflowed}
+
+    return await apply(request, edit, "queue.delete", name, {}, answer)

@@ -1,0 +1,71 @@
+"""The routing config as a document: ``skills``, ``queues`` and ``agents`` in acd.toml's shape, as JSON.
+
+This is what a config revision stores and what the REST API shows and edits. Going through the
+document (rather than editing ``RoutingConfig`` values) means a change made through the API is
+checked by the very code that checks the file (``acd.settings.routing_from_document``), and that a
+stored revision reads like the file's sections. Every field is written out, defaults included, so a
+revision says exactly what was in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+
+Document = dict[str, Any]
+
+
+def _levels(requirements: Iterable[SkillRequirement]) -> dict[str, int]:
+    return {r.skill: r.min_proficiency for r in requirements}
+
+
+def queue_fields(queue: QueueConfig) -> dict[str, Any]:
+    """One ``[queues.NAME]`` table."""
+    return {
+        "skills": _levels(queue.skills),
+        "sla_threshold": queue.sla_threshold_seconds,
+        "sla_target": queue.sla_target_ratio,
+        "max_wait": queue.max_wait_seconds,
+        "overflow": queue.overflow_target,
+        "wrapup": queue.wrapup_seconds,
+        "max_handle": queue.max_handle_seconds,
+        "widening": [
+            {"after": w.after_seconds, "min_proficiency_drop": w.min_proficiency_drop,
+             "extra_skills": _levels(w.extra_skills)}
+            for w in queue.widening
+        ],
+        "vip_priority_boost": queue.vip_priority_boost,
+    }
+
+
+def agent_fields(agent: AgentConfig) -> dict[str, Any]:
+    """One ``[agents.ID]`` table."""
+    return {"name": agent.name, "endpoint": agent.endpoint, "skills": dict(agent.skills)}
+
+
+def used_skills(config: RoutingConfig) -> set[str]:
+    """Every skill a queue requires (widening included) or an agent holds."""
+    return ({r.skill for q in config.queues for r in q.skills}
+            | {r.skill for q in config.queues for w in q.widening for r in w.extra_skills}
+            | {name for a in config.agents for name, _ in a.skills})
+
+
+def document_of(config: RoutingConfig, skills: Iterable[str] = ()) -> Document:
+    """The document of ``config``; ``skills`` are the declared ones (those in use are always listed)."""
+    return {
+        "skills": sorted(set(skills) | used_skills(config)),
+        "queues": {q.name: queue_fields(q) for q in config.queues},
+        "agents": {a.id: agent_fields(a) for a in config.agents},
+    }
+
+
+def skill_users(document: Document, skill: str) -> dict[str, list[str]]:
+    """The queues and agents whose tables name ``skill`` (required, widened to, or held)."""
+    queues = sorted(
+        name for name, q in document["queues"].items()
+        if skill in q.get("skills", {}) or any(skill in w.get("extra_skills", {}) for w in q.get("widening", []))
+    )
+    agents = sorted(agent_id for agent_id, a in document["agents"].items() if skill in a.get("skills", {}))
+    return {"queues": queues, "agents": agents}

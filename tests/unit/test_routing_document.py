@@ -1,0 +1,94 @@
+"""The routing document (skills, queues, agents in acd.toml's shape) and the checks it shares with the
+file: a document the REST API stores is refused for exactly what the file would be refused for."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acd.core.config import RoutingPolicy
+from acd.routing_document import document_of, skill_users
+from acd.settings import SettingsError, load, routing_from_document
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = RoutingPolicy()
+
+
+def _shipped() -> dict[str, Any]:
+    data = tomllib.loads((ROOT / "acd.toml").read_text())
+    return {key: data[key] for key in ("skills", "queues", "agents")}
+
+
+def _problems(document: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(SettingsError) as caught:
+        routing_from_document(document, POLICY, "test")
+    return {p.key: p.message for p in caught.value.problems}
+
+
+def test_the_shipped_file_and_its_document_give_the_same_config() -> None:
+    settings = load(ROOT / "acd.toml", env={})
+    config, skills = routing_from_document(_shipped(), settings.routing.policy, "test")
+    assert config == settings.routing and skills == settings.skills == ("billing", "sales", "support")
+
+
+def test_document_of_a_config_reads_back_as_the_same_config() -> None:
+    settings = load(ROOT / "acd.toml", env={})
+    document = document_of(settings.routing, settings.skills)
+    assert document["queues"]["support"]["widening"][1]["extra_skills"] == {"billing": 4}
+    assert document["agents"]["agent1"] == {"name": "Ada", "endpoint": "agent1", "skills": {"billing": 5, "support": 2}}
+    assert routing_from_document(document, settings.routing.policy, "test") == (settings.routing, settings.skills)
+
+
+def test_declared_but_unused_skills_are_kept() -> None:
+    document = _shipped()
+    document["skills"].append("french")
+    config, skills = routing_from_document(document, POLICY, "test")
+    assert "french" in skills and document_of(config, skills)["skills"] == ["billing", "french", "sales", "support"]
+
+
+@pytest.mark.parametrize(("change", "key", "words"), [
+    (lambda d: d["agents"]["agent1"]["skills"].update(billing=7), "agents.agent1.skills.billing", "at most 5"),
+    (lambda d: d["agents"]["agent1"]["skills"].update(billing=0), "agents.agent1.skills.billing", "at least 1"),
+    (lambda d: d["agents"]["agent1"]["skills"].update(french=3), "agents.agent1.skills.french", "unknown skill"),
+    (lambda d: d["queues"]["sales"]["skills"].update(french=1), "queues.sales.skills.french", "unknown skill"),
+    (lambda d: d["queues"]["sales"].update(sla_target=1.5), "queues.sales.sla_target", "at most 1"),
+    (lambda d: d["queues"]["sales"].update(sla_treshold=20), "queues.sales.sla_treshold", "unknown key"),
+    (lambda d: d["queues"]["sales"].pop("skills"), "queues.sales.skills", "missing"),
+    (lambda d: d["queues"]["sales"].update(max_wait=float("nan")), "queues.sales.max_wait", "must be a number"),
+    (lambda d: d["queues"]["sales"].update(max_wait=float("inf")), "queues.sales.max_wait", "must be a number"),
+    (lambda d: d["queues"]["sales"].update(max_wait=10**400), "queues.sales.max_wait", "must be a number"),
+    (lambda d: d["queues"]["sales"].update(overflow="voice\x00mail"), "queues.sales.overflow", "without NUL"),
+    (lambda d: d["agents"]["agent2"].update(endpoint="agent1"), "agents.agent2.endpoint", "already used by agent"),
+    (lambda d: d["agents"]["agent2"].update(endpoint="PJSIP/agent1"), "agents.agent2.endpoint",
+     "already used by agent"),
+    (lambda d: d["agents"]["agent2"].update(name=5), "agents.agent2.name", "a string"),
+    (lambda d: d["queues"].update({"bad name": d["queues"]["sales"]}), "queues.bad name", "queue name"),
+    (lambda d: d["agents"].update({"x" * 65: {"skills": {"sales": 1}}}), "agents." + "x" * 65, "agent id"),
+    (lambda d: d["skills"].append("billing"), "skills", "more than once"),
+    (lambda d: d["skills"].append("-x"), "skills[3]", "skill"),
+    (lambda d: d.update(queues={}), "queues", "at least one queue"),
+    (lambda d: d.update(routing={}), "routing", "unknown key"),
+])
+def test_a_bad_document_is_refused_with_the_file_s_key(change: Any, key: str, words: str) -> None:
+    document = copy.deepcopy(_shipped())
+    change(document)
+    problems = _problems(document)
+    assert key in problems and words in problems[key], problems
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    document = _shipped()
+    document["queues"]["sales"]["sla_target"] = 2
+    document["agents"]["agent1"]["skills"]["billing"] = 9
+    assert {"queues.sales.sla_target", "agents.agent1.skills.billing"} <= set(_problems(document))
+
+
+def test_skill_users_include_widening() -> None:
+    document = _shipped()
+    assert skill_users(document, "billing") == {
+        "queues": ["billing", "support"], "agents": ["agent1", "agent2", "agent3", "agent5"]}
+    assert skill_users(document, "nothing") == {"queues": [], "agents": []}
