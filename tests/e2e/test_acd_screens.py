@@ -5,7 +5,8 @@ Debian's headless Chromium (tests/integration/headless_chromium.py) opens the pa
 
 - the wallboard's numbers follow callers as they queue and are answered, with no reload;
 - the agent's desk pops the caller's customer record up when the farm rings that agent, and the
-  wrap-up the agent submits on the page lands in PostgreSQL.
+  wrap-up the agent submits on the page ends wrap-up and lands in PostgreSQL (the wrap-up time is
+  set through the REST API first, as a supervisor would).
 
 Tokens and the customer are made with the ``acd`` commands an operator uses. Each page's screenshot is
 saved in the test's tmp_path and in ``test-artifacts/`` (ignored by git).
@@ -14,7 +15,10 @@ saved in the test's tmp_path and in ``test-artifacts/`` (ignored by git).
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import urllib.error
+import urllib.request
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -66,6 +70,19 @@ async def acd_command(acd: AcdProcess, *args: str) -> str:
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, f"acd {' '.join(args)} exited with {proc.returncode}: {err.decode()}"
     return out.decode().strip()
+
+
+def api(acd: AcdProcess, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One /api/v1 request with a bearer token; the status and the JSON body."""
+    request = urllib.request.Request(
+        f"{acd.base}/api/v1{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def keep_screenshot(shot: Path, name: str) -> None:
@@ -126,6 +143,7 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
     number = f"7{time.time_ns() % 10**9:09d}"
     await acd_command(acd, "customers", "add", "--number", number, "--name", "Ada Lovelace", "--tier", "vip")
     token = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent2")
+    admin = await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "desk e2e")
     # The ACD holds the customer directory in memory (refreshed every minute): restart it so the
     # new customer is known at once, as after a nightly import.
     assert acd.stop() == 0
@@ -137,8 +155,13 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
         return value.isdigit() and time.time() - int(value) < 3
 
     await eventually(heartbeat_fresh, 10, "the restarted ACD's heartbeat on the PBX")
+    # a minute of wrap-up in billing, so that the form is what ends it
+    code, body = api(acd, "PATCH", "/queues/billing", admin, {"wrapup": 60})
+    assert code == 200 and body["queue"]["wrapup"] == 60, body
+    code, body = api(acd, "PATCH", "/queues/billing", token, {"wrapup": 1})
+    assert code == 403 and body["error_id"] == "forbidden", body
 
-    await farm.set_agent("agent2", "answer", delay=3, talk=30)  # rings 3 s: the record pops up first
+    await farm.set_agent("agent2", "answer", delay=3, talk=4)  # rings 3 s: the record pops up first
     await agent_page.sign_in(chromium, acd.base, token)
     shown = await agent_page.press(chromium, "login")
     assert shown["messageKind"] != "error", shown["message"]
@@ -150,19 +173,27 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
     desk = await agent_page.wait_for_customer(chromium, "Ada Lovelace", seconds=20)
     assert desk["customer"]["tier"] == "vip"
     assert number in desk["call"]["caller"] and desk["call"]["queue"] == "billing"
+    assert desk["state"] == "reserved" and desk["call"]["ringing"]
     keep_screenshot(await chromium.screenshot(tmp_path / "agent-offer.png"), "agent-desktop-real-call.png")
 
     await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent2"), 20, mark)
     await agent_page.wait_for_state(chromium, "on_call")
+    await agent_page.wait_for_state(chromium, "wrap_up", seconds=20)  # the caller's 4 s are over
+    await agent_page.fill_wrapup(chromium, "resolved", "Refund explained; calls back Friday.")
+    keep_screenshot(await chromium.screenshot(tmp_path / "agent-wrapup.png"), "agent-desktop-wrapup.png")
     await agent_page.submit_wrapup(chromium, "resolved", "Refund explained; calls back Friday.")
+    await agent_page.wait_for_state(chromium, "ready", seconds=5)  # the form ended wrap-up, not the minute
+    assert acd.agent_state("agent2") == "ready"
 
     async def recorded() -> Any:
-        rows = await acd.rows("SELECT disposition, notes, agent_id, answered_at FROM interactions WHERE uniqueid = $1",
+        rows = await acd.rows("SELECT disposition, notes, agent_id, outcome FROM interactions WHERE uniqueid = $1",
                               arrived["Uniqueid"])
         return rows if rows and rows[0]["disposition"] is not None else None
 
     rows = await eventually(recorded, 20, "the wrap-up in the interaction's record")
     assert rows[0]["disposition"] == "resolved"
     assert rows[0]["notes"] == "Refund explained; calls back Friday."
-    assert rows[0]["agent_id"] == "agent2" and rows[0]["answered_at"] is not None  # noted during the call
-    keep_screenshot(await chromium.screenshot(tmp_path / "agent-wrapup.png"), "agent-desktop-wrapup.png")
+    assert rows[0]["agent_id"] == "agent2" and rows[0]["outcome"] == "answered"
+    audit = await acd.rows("SELECT action, target, status FROM audit_log ORDER BY at")
+    assert [(r["action"], r["target"], r["status"]) for r in audit] == [
+        ("queue.update", "billing", 200), ("agent.login", "agent2", 200), ("agent.wrapup", "agent2", 200)]
