@@ -26,6 +26,7 @@ from acd.core.commands import (
     RecordCommand,
     RingAgent,
     StartTimer,
+    TagCall,
 )
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
@@ -50,6 +51,8 @@ class CallControl(Protocol):
 
     def overflow(self, channel: str, target: str) -> Awaitable[None]: ...
 
+    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]: ...
+
 
 class RecordSink(Protocol):
     """Where records go (the durable outbox). ``append`` must be fast and never wait on PostgreSQL."""
@@ -57,7 +60,7 @@ class RecordSink(Protocol):
     def append(self, record: Record) -> None: ...
 
 
-ControlCommand = RingAgent | CancelOffer | OverflowCall
+ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall
 
 
 class Draining(Exception):
@@ -257,6 +260,8 @@ class Runtime:
                 replies = self._control.ring(channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
             elif isinstance(command, CancelOffer):
                 replies = self._control.cancel(channel)
+            elif isinstance(command, TagCall):
+                replies = self._control.tag(channel, command.queue, command.priority, command.enqueued_at)
             else:
                 replies = self._control.overflow(channel, command.target)
         except Exception as exc:  # not even written (the link is down): the core hears of it at once

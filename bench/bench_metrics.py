@@ -81,6 +81,9 @@ class AnsweringControl:
     def overflow(self, channel: str, target: str) -> Awaitable[None]:
         return _done()
 
+    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
+        return _done()
+
 
 class DiscardSink:
     def append(self, record: object) -> None: ...

@@ -21,7 +21,7 @@ def accepted() -> asyncio.Future[None]:
 
 @dataclass
 class RecordingControl:
-    """Keeps every ring (channel, offer id, endpoint); cancels and overflows are accepted and dropped."""
+    """Keeps every ring (channel, offer id, endpoint); cancels, overflows and tags are accepted and dropped."""
 
     rings: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -31,6 +31,8 @@ class RecordingControl:
     async def cancel(self, channel: str) -> None: ...
 
     async def overflow(self, channel: str, target: str) -> None: ...
+
+    async def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> None: ...
 
 
 @dataclass

@@ -161,6 +161,18 @@ class CallControl:
         )
         return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, target))
 
+    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
+        """Write where the caller stands (``TagCall``) onto the channel: three Setvars, pipelined.
+
+        The ACD itself routes from the core; these are what a restarted ACD reads back (resync).
+        """
+        return self._write(
+            None,
+            _setvar(channel, "ACD_QUEUE", queue),
+            _setvar(channel, "ACD_PRIORITY", str(priority)),
+            _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
+        )
+
     def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
         self._lost("overflow")
         if attempt >= self._overflow_attempts:

@@ -256,6 +256,7 @@ class Acd:
         call = self._call(e.call_id, "CallPriorityChanged")
         call_transition(call.call_id, call.state, CallInput.REPRIORITIZE, "CallPriorityChanged")
         self._floor.reprioritize(call, e.priority)
+        self._floor.emit(call.tag())
 
     def _move(self, e: CallMoved, now: float) -> None:
         """To another queue; a ringing offer is cancelled first and its agent is READY again, no miss."""
@@ -272,6 +273,7 @@ class Acd:
             self._floor.cancel_ringing(call, now)
             call.state = CallState.WAITING
         self._floor.move_call(call, queue, now)
+        self._floor.emit(call.tag())
 
     # -- offers -----------------------------------------------------------------------------
     def _open_offer(self, offer_id: str) -> OfferRecord | None:

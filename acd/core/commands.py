@@ -40,6 +40,23 @@ class OverflowCall:
 
 
 @dataclass(frozen=True, slots=True)
+class TagCall:
+    """Write where a waiting call stands onto its channel (docs/dialplan.md: ``ACD_QUEUE``,
+    ``ACD_PRIORITY``, ``ACD_ENQUEUED``), which is where a restarted ACD reads it back from.
+
+    Sent when a supervisor moves the call to another queue or changes its priority; without it a
+    restart would put the caller back in the queue, band and place the dialplan first gave it.
+    ``priority`` is before the queue's VIP boost, as the dialplan's is; the boost is added again
+    on arrival.
+    """
+
+    call_id: str
+    queue: str
+    priority: int
+    enqueued_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -69,4 +86,4 @@ class MetricUpdate:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-Command = RingAgent | CancelOffer | OverflowCall | StartTimer | CancelTimer | RecordCommand | MetricUpdate
+Command = RingAgent | CancelOffer | OverflowCall | TagCall | StartTimer | CancelTimer | RecordCommand | MetricUpdate

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from acd.core.commands import TagCall
 from acd.core.config import QueueConfig
 from acd.core.events import CallArrived
 from acd.core.ids import moved_leg_id
@@ -42,6 +43,7 @@ class Call:
     attempts: int = 0  # offers made so far; part of each offer id
     offer_id: str | None = None  # the open offer while RINGING
     cooldowns: dict[str, float] = field(default_factory=dict)  # agent id -> no re-offer before
+    vip: bool = False  # the queue's VIP boost is part of ``priority``
 
     @property
     def key(self) -> CallKey:
@@ -67,7 +69,16 @@ class Call:
             customer_id=None if customer is None else customer.id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
         )
-        return cls(event.call_id, queue, priority, enqueued_at, record)
+        return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip)
+
+    @property
+    def base_priority(self) -> int:
+        """``priority`` without the queue's VIP boost: what the dialplan gives a caller."""
+        return self.priority - (self.queue.vip_priority_boost if self.vip else 0)
+
+    def tag(self) -> TagCall:
+        """Where the call stands now, for its channel (see ``TagCall``)."""
+        return TagCall(self.call_id, self.queue.name, self.base_priority, self.enqueued_at)
 
     def waited(self, now: float) -> float:
         return now - self.enqueued_at
@@ -125,8 +136,10 @@ class Call:
         The stay in the old queue is written under a new id (``ids.moved_leg_id``); the call keeps
         its id, and its record starts afresh in ``queue`` with ``arrived_at = now``: a new arrival
         there, for routing order, widening, max wait and every KPI (docs/kpis.md, "Moved calls").
+        The caller keeps their priority before the VIP boost; the new queue's boost applies.
         """
         old = self.record
+        self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
         left = dataclasses.replace(
             old, interaction_id=moved_leg_id(self.call_id, old.queue, now), seq=old.seq + 1, ended_at=now,
             outcome="moved", wait_seconds=self.waited(now), within_sla=None, end_reason="moved",

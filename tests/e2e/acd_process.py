@@ -235,3 +235,31 @@ async def login(acd: AcdProcess, *agents: str) -> None:
         assert code == 202, body
     for agent in agents:
         await eventually(lambda a=agent: acd.agent_state(a) == "ready", 10, f"{agent} ready after login")
+
+
+async def acd_command(acd: AcdProcess, *args: str) -> str:
+    """Run ``acd <args> --database-url <the running ACD's PostgreSQL>``; its standard output.
+
+    How an operator makes tokens and customers (``acd tokens add``, ``acd customers add``).
+    """
+    url = acd.database_url().replace("postgresql://", "postgresql+asyncpg://", 1)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "acd", *args, "--database-url", url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=acd.workdir,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, f"acd {' '.join(args)} exited with {proc.returncode}: {err.decode()}"
+    return out.decode().strip()
+
+
+def api(acd: AcdProcess, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One /api/v1 request with a bearer token; the status and the JSON body."""
+    request = urllib.request.Request(
+        f"{acd.base}/api/v1{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())

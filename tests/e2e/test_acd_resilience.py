@@ -8,7 +8,7 @@ import signal
 import uuid
 from pathlib import Path
 
-from acd_process import AcdProcess, eventually
+from acd_process import AcdProcess, acd_command, api, eventually
 from e2e_stack import PbxStack, enqueue_caller, run_script, user_event
 from tcp_cut import TcpCut
 
@@ -101,6 +101,48 @@ async def test_acd_killed_with_callers_waiting_holds_them_and_answers_them_in_or
         assert rows == []
         all_rows = await acd.rows("SELECT uniqueid, outcome, agent_id FROM interactions ORDER BY arrived_at")
         assert [(r["uniqueid"], r["agent_id"]) for r in all_rows] == [(e["Uniqueid"], "agent2") for e in enqueues]
+    finally:
+        acd.stop()
+
+
+async def test_a_caller_a_supervisor_moved_is_still_where_they_were_moved_after_a_kill(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """A move and a priority change are written onto the caller's channel, so the restarted ACD
+    finds the caller in the new queue, in the new band, and a support agent answers them."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        admin = await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "move e2e")
+        stay, moved = [await enqueue_caller(farm, pbx_ami, "200", patience=120) for _ in range(2)]
+        call = call_id_for(moved["Uniqueid"])
+        code, body = api(acd, "POST", f"/calls/{call}/queue", admin, {"queue": "support"})
+        assert code == 200, body
+        code, body = api(acd, "POST", f"/calls/{call}/priority", admin, {"priority": 9})
+        assert code == 200, body
+
+        def where() -> dict[str, list[tuple[str, int]]]:
+            queues = api(acd, "GET", "/status", admin)[1]["queues"]
+            return {q["name"]: [(c["id"], c["priority"]) for c in q["calls"]] for q in queues if q["calls"]}
+
+        before = where()
+        assert before == {"billing": [(call_id_for(stay["Uniqueid"]), 5)], "support": [(call, 9)]}
+        acd.stop(signal.SIGKILL)
+        await asyncio.sleep(2)
+        acd.start()  # same data folder: same PostgreSQL (and tokens)
+        await eventually(lambda: where() == before, 15, "both callers back where they were, in their bands")
+
+        await farm.set_agent("agent5", "answer", delay=1, talk=2)
+        mark = pbx_ami.mark()
+        assert acd.post("/api/agents/agent5/login")[0] == 202
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent5"), 20, mark)
+
+        async def answered_in_support() -> bool:
+            rows = await acd.rows("SELECT queue, agent_id FROM interactions WHERE id = $1::uuid", uuid.UUID(call))
+            return [(r["queue"], r["agent_id"]) for r in rows] == [("support", "agent5")]
+
+        await eventually(answered_in_support, 10, "the moved caller's record: answered by agent5 in support")
+        assert where() == {"billing": [(call_id_for(stay["Uniqueid"]), 5)]}
     finally:
         acd.stop()
 

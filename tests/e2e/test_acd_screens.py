@@ -14,12 +14,7 @@ saved in the test's tmp_path and in ``test-artifacts/`` (ignored by git).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
-import urllib.error
-import urllib.request
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +22,7 @@ from typing import Any
 
 import agent_page
 import pytest
-from acd_process import AcdProcess, eventually, login, status
+from acd_process import AcdProcess, acd_command, api, eventually, login, status
 from e2e_stack import enqueue_caller, user_event
 from integration.headless_chromium import Chromium
 
@@ -58,31 +53,6 @@ async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
         yield browser
     finally:
         await browser.stop()
-
-
-async def acd_command(acd: AcdProcess, *args: str) -> str:
-    """Run ``acd <args> --database-url <the running ACD's PostgreSQL>``; its standard output."""
-    url = acd.database_url().replace("postgresql://", "postgresql+asyncpg://", 1)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "acd", *args, "--database-url", url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=acd.workdir,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, f"acd {' '.join(args)} exited with {proc.returncode}: {err.decode()}"
-    return out.decode().strip()
-
-
-def api(acd: AcdProcess, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """One /api/v1 request with a bearer token; the status and the JSON body."""
-    request = urllib.request.Request(
-        f"{acd.base}/api/v1{path}", method=method, data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def keep_screenshot(shot: Path, name: str) -> None:

@@ -83,6 +83,9 @@ class AnsweringPbx:
     def overflow(self, channel: str, target: str) -> Awaitable[None]:
         return accepted()
 
+    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
+        return accepted()
+
 
 class NullSink:
     def append(self, record: object) -> None: ...

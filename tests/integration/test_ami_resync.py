@@ -139,6 +139,7 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
     await control.overflow("PJSIP/trunk-00000001", "voicemail")
     await control.heartbeat(1700000000)
     await control.hangup("PJSIP/trunk-00000001")
+    await control.tag("PJSIP/trunk-00000001", "support", 7, 1700000000.25)
     sent = [{k: v for k, v in a.items() if k != "ActionID"} for a in server.actions[1:]]
     ch = "PJSIP/trunk-00000001"
     assert sent == [
@@ -149,6 +150,9 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
         {"Action": "Redirect", "Channel": ch, "Context": "acd-overflow", "Exten": "voicemail", "Priority": "1"},
         {"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": "1700000000"},
         {"Action": "Hangup", "Channel": ch, "Cause": "16"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_QUEUE", "Value": "support"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_PRIORITY", "Value": "7"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_ENQUEUED", "Value": "1700000000.250000"},
     ]
 
 

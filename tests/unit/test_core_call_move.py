@@ -7,10 +7,18 @@ from __future__ import annotations
 import pytest
 
 from acd.core.acd import Acd
-from acd.core.commands import CancelOffer, MetricUpdate, RecordCommand, RingAgent
+from acd.core.commands import CancelOffer, MetricUpdate, RecordCommand, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.errors import AlreadyInQueue, InvalidTransition, UnknownCall, UnknownQueue
-from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallMoved, OfferAnswered
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallEnded,
+    CallMoved,
+    CallPriorityChanged,
+    Customer,
+    OfferAnswered,
+)
 from acd.core.kpis import latest, queue_kpis
 from acd.core.metrics import CALLS_MOVED, CALLS_OFFERED
 from acd.core.records import InteractionRecord, OfferRecord
@@ -114,3 +122,26 @@ def test_the_kpis_leave_a_moved_stay_out_of_the_first_queue_and_count_it_in_the_
     assert (billing.offered, billing.answered, billing.moved, billing.service_level, billing.asa) == (
         1, 1, 1, 1.0, 9.0)
     assert (sales.offered, sales.moved, sales.service_level, sales.max_wait) == (0, 1, None, None)
+
+
+def test_a_move_and_a_priority_change_are_written_onto_the_channel_before_any_ring() -> None:
+    """What a restarted ACD reads back (resync): the new queue, the new stay's start, and the
+    priority before the VIP boost (the dialplan's, to which the boost is added again on arrival).
+    A moved caller keeps that priority, plus the new queue's own VIP boost."""
+    config = RoutingConfig(
+        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), vip_priority_boost=4),
+                *CONFIG.queues[1:]),
+        agents=CONFIG.agents,
+    )
+    acd = Acd(config)
+    acd.handle(CallArrived("c1", "billing", 3, customer=Customer("k1", "Ada", "vip")), 0.0)
+    assert acd.queued_calls(0.0)[0].priority == 7
+    assert [c for c in acd.handle(CallPriorityChanged("c1", 9), 5.0) if isinstance(c, TagCall)] == [
+        TagCall("c1", "billing", 5, 0.0)]
+    acd.handle(AgentLoggedIn("s1"), 6.0)
+    commands = acd.handle(CallMoved("c1", "sales"), 30.0)
+    tags = [i for i, c in enumerate(commands) if isinstance(c, TagCall)]
+    ring = next(i for i, c in enumerate(commands) if isinstance(c, RingAgent))
+    assert [commands[i] for i in tags] == [TagCall("c1", "sales", 5, 30.0)] and tags[0] < ring
+    # in sales, which gives VIPs no boost, the caller routes at the priority they would arrive with
+    assert next(c for c in _interactions(commands) if c.queue == "sales").priority == 5

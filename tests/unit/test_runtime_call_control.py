@@ -12,7 +12,7 @@ from doubles import ListSink, accepted
 from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, TimerFired
+from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, CallMoved, CallPriorityChanged, TimerFired
 from acd.core.records import Record
 from acd.metrics import Metrics
 from acd.runtime import Runtime
@@ -42,6 +42,10 @@ class RecordingControl:
 
     def overflow(self, channel: str, target: str) -> Awaitable[None]:
         self.done.append(("overflow", channel, target))
+        return accepted()
+
+    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
+        self.done.append(("tag", channel, f"{queue}/{priority}/{enqueued_at:g}"))
         return accepted()
 
 
@@ -136,3 +140,12 @@ async def test_a_cancel_followed_by_a_new_offer_for_the_same_call_sends_one_redi
     out = runtime.handle_now(TimerFired(f"ring:{ring.offer_id}"))  # the ACD's ring timer: cancel, then a2
     assert [type(c).__name__ for c in out if isinstance(c, CancelOffer | RingAgent)] == ["CancelOffer", "RingAgent"]
     assert control.done == [("ring", "PJSIP/trunk-1", "agent1"), ("ring", "PJSIP/trunk-1", "agent2")]
+
+
+async def test_a_moved_caller_is_tagged_on_their_channel() -> None:
+    control = await _run([
+        (CallArrived("c1", "sales", 5, enqueued_at=100.0, channel="PJSIP/trunk-1"), 100.0),
+        (CallMoved("c1", "billing"), 103.5),
+        (CallPriorityChanged("c1", 8), 104.0),
+    ])
+    assert control.done[:2] == [("tag", "PJSIP/trunk-1", "billing/5/103.5"), ("tag", "PJSIP/trunk-1", "billing/8/103.5")]

@@ -78,6 +78,8 @@ class Phones:
     async def overflow(self, channel: str, target: str) -> None:
         raise AssertionError(f"nothing should overflow here ({channel})")
 
+    async def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> None: ...
+
     def _submit(self, event: OfferAnswered | CallEnded | DispositionSet) -> None:
         assert self.runtime is not None
         assert self.runtime.submit(event)
