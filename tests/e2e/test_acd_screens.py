@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import agent_page
-import pytest
 from acd_process import AcdProcess, acd_command, api, eventually, login, status
 from e2e_stack import enqueue_caller, user_event
 from integration.headless_chromium import Chromium
@@ -43,16 +41,6 @@ READ_BOARD = """(() => {
     tiles: Object.fromEntries([...document.querySelectorAll(".tile")].map((t) => [t.dataset.agent, t.dataset.state])),
   };
 })()"""
-
-
-@pytest.fixture
-async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
-    browser = Chromium(tmp_path)
-    try:
-        await browser.start()
-        yield browser
-    finally:
-        await browser.stop()
 
 
 def keep_screenshot(shot: Path, name: str) -> None:

@@ -11,7 +11,6 @@ in ``test-artifacts/`` at the top of the checkout (ignored by git).
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -33,16 +32,6 @@ pytestmark = pytest.mark.pg
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture
-async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
-    browser = Chromium(tmp_path)
-    try:
-        await browser.start()
-        yield browser
-    finally:
-        await browser.stop()
 
 
 async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(

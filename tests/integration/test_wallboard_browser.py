@@ -8,11 +8,9 @@ Leaves a screenshot in the test's tmp_path, and in ``test-artifacts/`` at the to
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from headless_chromium import Chromium
 from live_acd import ADMIN_TOKEN, LiveAcd
 
@@ -39,16 +37,6 @@ READ_BOARD = """(() => {
     feed: document.getElementById("feed").dataset.state,
   };
 })()"""
-
-
-@pytest.fixture
-async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
-    browser = Chromium(tmp_path)
-    try:
-        await browser.start()
-        yield browser
-    finally:
-        await browser.stop()
 
 
 def counted(board: dict[str, Any]) -> int:

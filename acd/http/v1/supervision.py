@@ -12,21 +12,47 @@ for every agent of their queues through the agent actions.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
 from acd.core.errors import AcdError
-from acd.core.events import CallMoved, CallPriorityChanged
+from acd.core.events import CallMoved, CallPriorityChanged, Event
 from acd.http import errors
 from acd.http.app import RUNTIME
 from acd.http.v1.agents import AUDIT, refusal
 from acd.http.v1.auth import TOKEN, visible_queues
 from acd.http.v1.input import Fields, json_object
 from acd.records.audit import Change
-from acd.runtime import CoreFailed, Draining
+from acd.runtime import CoreFailed, Draining, Runtime
 
 MIN_PRIORITY, MAX_PRIORITY = 0, 1000
 MAX_QUEUE_NAME = 200
+
+
+def _call_json(runtime: Runtime, call_id: str) -> dict[str, Any]:
+    """Where the caller stands now (all None once they are no longer queued)."""
+    view = next((c for c in runtime.core.queued_calls(runtime.now()) if c.call_id == call_id), None)
+    return {"id": call_id, "queue": None if view is None else view.queue,
+            "priority": None if view is None else view.priority,
+            "state": None if view is None else view.state.value,
+            "position": None if view is None else view.position,
+            "agent_id": None if view is None else view.agent_id}
+
+
+async def _change(request: web.Request, event: Event, action: str, call_id: str,
+                  details: dict[str, Any], shown: dict[str, Any]) -> web.Response:
+    """Ask the core, answer with where the caller stands (plus ``shown``), audit either way."""
+    runtime = request.app[RUNTIME]
+    token = request[TOKEN]
+    try:
+        await runtime.ask(event)
+        response = web.json_response({"call": {**_call_json(runtime, call_id), **shown}})
+    except (AcdError, Draining, CoreFailed) as exc:
+        response = refusal(exc)
+    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
+                                          action, call_id, response.status, details))
+    return response
 
 
 async def priority(request: web.Request) -> web.Response:
@@ -46,18 +72,8 @@ async def priority(request: web.Request) -> web.Response:
     queued = {c.call_id: c for c in runtime.core.queued_calls(runtime.now())}
     if shown is not None and (call_id not in queued or queued[call_id].queue not in shown):
         return errors.no_such_call(call_id)
-    try:
-        await runtime.ask(CallPriorityChanged(call_id, value))
-        view = next((c for c in runtime.core.queued_calls(runtime.now()) if c.call_id == call_id), None)
-        response = web.json_response({"call": {
-            "id": call_id, "priority": value, "queue": None if view is None else view.queue,
-            "state": None if view is None else view.state.value,
-            "position": None if view is None else view.position}})
-    except (AcdError, Draining, CoreFailed) as exc:
-        response = refusal(exc)
-    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
-                                          "call.priority", call_id, response.status, {"priority": value}))
-    return response
+    return await _change(request, CallPriorityChanged(call_id, value), "call.priority", call_id,
+                         {"priority": value}, {"priority": value})
 
 
 async def move(request: web.Request) -> web.Response:
@@ -87,17 +103,4 @@ async def move(request: web.Request) -> web.Response:
             return errors.forbidden(f"this token may not move callers to queue {target!r}")
     before = queued.get(call_id)
     details = {"queue": target, "from": None if before is None else before.queue}
-    try:
-        await runtime.ask(CallMoved(call_id, target))
-        view = next((c for c in runtime.core.queued_calls(runtime.now()) if c.call_id == call_id), None)
-        response = web.json_response({"call": {
-            "id": call_id, "queue": None if view is None else view.queue, "from": details["from"],
-            "priority": None if view is None else view.priority,
-            "state": None if view is None else view.state.value,
-            "position": None if view is None else view.position,
-            "agent_id": None if view is None else view.agent_id}})
-    except (AcdError, Draining, CoreFailed) as exc:
-        response = refusal(exc)
-    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
-                                          "call.queue", call_id, response.status, details))
-    return response
+    return await _change(request, CallMoved(call_id, target), "call.queue", call_id, details, {"from": details["from"]})
