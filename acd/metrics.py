@@ -8,6 +8,7 @@ configured id. The AMI adapter's own counts (malformed messages) are brought in 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import ClassVar
 
@@ -172,19 +173,8 @@ class Metrics:
             ["action"], registry=r,
         )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
-        for queue in queues:
-            self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
-            self.sla_target.labels(queue.name).set(queue.sla_target_ratio)
-            # Every counter and histogram series exists at zero from the start, so that Prometheus's
-            # increase() sees a queue's first call (a series born at 1 would hide it).
-            for counter in self.counters.values():
-                counter.labels(queue.name)
-            for outcome in OUTCOMES:
-                self.histograms["acd_queue_wait_seconds"].labels(queue.name, outcome)
-            self.histograms["acd_handle_seconds"].labels(queue.name)
-            self.calls_waiting.labels(queue.name).set(0)
-            self.oldest_wait.labels(queue.name).set(0)
-            self.agents_logged_in.labels(queue.name).set(0)
+        self._queues: set[str] = set()
+        self.set_queues(queues)
         for state in AGENT_STATES:
             self.agents.labels(state).set(0)
         for reason in AMI_MALFORMED_REASONS:
@@ -195,6 +185,35 @@ class Metrics:
             self.refused_events.labels(error)
         # The core starts every agent logged out; the snapshot refresh takes over from there.
         self.per_agent.set_states({agent.id: "logged_out" for agent in agents})
+
+    def set_queues(self, queues: Iterable[QueueConfig]) -> None:
+        """The queues now configured (at start, and after each change through the API).
+
+        A new queue's series all exist at zero at once, so that Prometheus's increase() sees its
+        first call (a series born at 1 would hide it). A removed queue's gauges go (a frozen
+        "callers waiting" would lie on a dashboard); its counters stay, they are its history.
+        """
+        queues = tuple(queues)
+        for queue in queues:
+            self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
+            self.sla_target.labels(queue.name).set(queue.sla_target_ratio)
+            if queue.name in self._queues:
+                continue
+            for counter in self.counters.values():
+                counter.labels(queue.name)
+            for outcome in OUTCOMES:
+                self.histograms["acd_queue_wait_seconds"].labels(queue.name, outcome)
+            self.histograms["acd_handle_seconds"].labels(queue.name)
+            self.calls_waiting.labels(queue.name).set(0)
+            self.oldest_wait.labels(queue.name).set(0)
+            self.agents_logged_in.labels(queue.name).set(0)
+        names = {q.name for q in queues}
+        for gone in sorted(self._queues - names):
+            for gauge in (self.sla_threshold, self.sla_target, self.calls_waiting, self.oldest_wait,
+                          self.agents_logged_in):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(gone)
+        self._queues = names
 
     def apply(self, update: MetricUpdate) -> None:
         labels = dict(update.labels)

@@ -155,9 +155,7 @@ class Service:
     def _config_applied(self, config: RoutingConfig) -> None:
         """A change made through the REST API is in the core: the AMI side learns its queues and endpoints."""
         self.translator.update_config(config)
-        for queue in config.queues:
-            self.metrics.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
-            self.metrics.sla_target.labels(queue.name).set(queue.sla_target_ratio)
+        self.metrics.set_queues(config.queues)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

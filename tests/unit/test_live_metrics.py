@@ -349,3 +349,17 @@ def test_per_queue_staffing_matches_the_skill_check_agent_by_agent_and_follows_c
     d.send(ConfigChanged(fewer), T0 + 4.0)
     snap = d.acd.snapshot(T0 + 5.0)
     assert forecaster.staffing(fewer, snap) == expected(fewer, snap)
+
+
+def test_a_queue_added_through_the_api_has_its_series_at_zero_and_a_removed_one_loses_its_gauges() -> None:
+    metrics = Metrics([queue("q", sla_threshold_seconds=20.0)])
+    value = metrics.registry.get_sample_value
+    metrics.calls_waiting.labels("q").set(3)
+    metrics.set_queues([queue("vip", sla_threshold_seconds=10.0)])
+    for name in COUNTERS:
+        assert value(name, {"queue": "vip"}) == 0.0
+    assert value("acd_calls_waiting", {"queue": "vip"}) == 0.0
+    assert value("acd_sla_threshold_seconds", {"queue": "vip"}) == 10.0
+    assert value("acd_calls_waiting", {"queue": "q"}) is None  # gone, not frozen at 3
+    assert value("acd_sla_threshold_seconds", {"queue": "q"}) is None
+    assert value(OFFERED, {"queue": "q"}) == 0.0  # a removed queue's counters are its history
