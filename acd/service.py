@@ -30,7 +30,7 @@ from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
-from acd.core.events import CallArrived, OfferFailed
+from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed
 from acd.core.states import AgentState
 from acd.http.app import build_app
 from acd.http.v1 import PREFIX as API_V1
@@ -258,7 +258,7 @@ class Service:
                     log.error("resync failed: %s", exc)
                     continue
                 for event in self.translator.reconcile(picture):
-                    self.runtime.submit(event)
+                    self.runtime.submit(await self._with_customer(event))
                 continue
             if isinstance(item, LinkDown):
                 self.metrics.ami_connected.set(0)
@@ -267,10 +267,21 @@ class Service:
             self.metrics.ami_events.inc()
             self.control.observe(item)
             for event in self.translator.translate(item):
-                if isinstance(event, CallArrived) and event.caller and self.customers is not None:
-                    # bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it
-                    event = dataclasses.replace(event, customer=await self.customers.lookup(event.caller))
-                self.runtime.deliver(event)
+                self.runtime.deliver(await self._with_customer(event))
+
+    async def _with_customer(self, event: Event) -> Event:
+        """A caller's customer, looked up by number: for a new caller and for one a resync found.
+
+        Bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it.
+        """
+        if self.customers is None:
+            return event
+        if isinstance(event, CallArrived) and event.caller:
+            return dataclasses.replace(event, customer=await self.customers.lookup(event.caller))
+        if isinstance(event, CallInProgress) and event.call.caller:
+            call = dataclasses.replace(event.call, customer=await self.customers.lookup(event.call.caller))
+            return dataclasses.replace(event, call=call)
+        return event
 
     async def _heartbeat(self) -> None:
         while True:

@@ -7,8 +7,10 @@ knew ringing that is back in holding had its offer end unseen (``OfferFailed(rea
 so the core frees the agent); a caller we never heard of becomes ``CallArrived`` with its
 original ``enqueued_at``. Agent reachability is reported in full, for every configured agent.
 
-Known gap: a caller found already talking to an agent, after an ACD restart, cannot be told to
-the core (there is no "call connected" event); its leg is tracked so its end is still reported.
+A caller found already talking to an agent we never heard of (the ACD restarted) becomes
+``CallInProgress``, answered when the channel says (``SHARED(ACD_ANSWERED)``): the core takes the
+call over, so the agent is on a call and the call's end closes its interaction. Without that time
+(a channel answered under an older dialplan) the leg is only tracked, so its end is still reported.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallInProgress,
     Event,
     OfferAnswered,
     OfferFailed,
@@ -64,7 +67,7 @@ def reconcile(
     for o in result.ringing:
         calls.extend(_ringing(book, roster, o))
     for o in result.connected:
-        calls.extend(_connected(book, o))
+        calls.extend(_connected(book, roster, o))
 
     # Presence after the legs are settled (an agent we ring is not "busy elsewhere"), but
     # reported before the calls, so the core routes them with up-to-date agent reachability.
@@ -94,7 +97,7 @@ def _ringing(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event]:
     return events
 
 
-def _connected(book: CallerBook, o: OfferedCaller) -> list[Event]:
+def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event]:
     leg = book.get(o.call.uniqueid)
     if leg is None:
         # Never CallArrived here: the core would queue a caller who is already talking and ring
@@ -105,7 +108,12 @@ def _connected(book: CallerBook, o: OfferedCaller) -> list[Event]:
         assert leg is not None
         book.ring(leg, o.offer_id, o.endpoint)
         book.connect(leg)
-        return []
+        agent = roster.agent_for(o.endpoint)
+        if agent is None or o.answered_at is None or not roster.has_queue(c.queue):
+            log.warning("resync: %s talks to %s; its end is reported, the core cannot take it over",
+                        c.channel, o.endpoint)
+            return []
+        return [CallInProgress(c, agent, o.answered_at)]
     if leg.phase is Phase.CONNECTED and leg.offer_id == o.offer_id:
         return []
     events: list[Event] = []

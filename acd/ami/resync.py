@@ -33,6 +33,8 @@ CONNECT_CONTEXT = "acd-connect"
 WAITING_CONTEXTS = frozenset({HOLD_CONTEXT, "acd-announce"})
 MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT})  # their slice of music is waiting too
 _CONCURRENCY = 16
+OFFER = "ACD_OFFER"
+ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 
 
 class ActionPort(Protocol):
@@ -56,11 +58,16 @@ class ActionPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OfferedCaller:
-    """A caller in ``acd-connect``: ringing ``endpoint`` (no bridge yet) or talking to it."""
+    """A caller in ``acd-connect``: ringing ``endpoint`` (no bridge yet) or talking to it.
+
+    ``answered_at``: when the agent answered (``SHARED(ACD_ANSWERED)``, set by the dialplan at the
+    answer), for a caller found talking; None if the channel does not say.
+    """
 
     call: CallArrived
     offer_id: str
     endpoint: str
+    answered_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +148,7 @@ async def _read_caller(
     """(bridged, caller) or (False, reason it was skipped)."""
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
-    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + (["ACD_OFFER"] if in_connect else [])
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + ([OFFER, ANSWERED] if in_connect else [])
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -169,9 +176,13 @@ async def _read_caller(
     )
     if not in_connect:
         return False, call
-    if not values["ACD_OFFER"]:
+    if not values[OFFER]:
         return False, f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
-    return bool(row.get("BridgeId")), OfferedCaller(call, values["ACD_OFFER"], row.get("Exten", ""))
+    try:
+        answered_at = float(values[ANSWERED]) if values[ANSWERED] else None
+    except ValueError:
+        answered_at = None
+    return bool(row.get("BridgeId")), OfferedCaller(call, values[OFFER], row.get("Exten", ""), answered_at)
 
 
 async def _optional_list(

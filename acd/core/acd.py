@@ -19,7 +19,15 @@ from acd.core.commands import CancelOffer, Command, OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
 from acd.core.eligibility import level_at
-from acd.core.errors import AlreadyInQueue, InvalidTransition, OfferClosed, UnknownCall, UnknownOffer, UnknownQueue
+from acd.core.errors import (
+    AlreadyInQueue,
+    InvalidTransition,
+    OfferClosed,
+    UnknownAgent,
+    UnknownCall,
+    UnknownOffer,
+    UnknownQueue,
+)
 from acd.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -29,6 +37,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallInProgress,
     CallMoved,
     CallPriorityChanged,
     ConfigChanged,
@@ -74,6 +83,8 @@ class Acd:
         match event:
             case CallArrived():
                 self._call_arrived(event, now)
+            case CallInProgress():
+                self._take_over(event, now)
             case CallerHungUp():
                 self._caller_hung_up(event, now)
             case OfferAnswered():
@@ -185,6 +196,28 @@ class Acd:
         if now >= call.enqueued_at + queue.max_wait_seconds:
             # Re-announced after a restart with its wait already used up.
             self._overflow(call, "max_wait", now)
+
+    def _take_over(self, e: CallInProgress, now: float) -> None:
+        """A caller found talking after a (re)start: connected since ``answered_at``, the agent on the call."""
+        floor = self._floor
+        arrival = e.call
+        queue = floor.queues.get(arrival.queue)
+        if queue is None:
+            raise UnknownQueue(arrival.queue)
+        if arrival.call_id in floor.calls or arrival.call_id in floor.closed:
+            state = self._call(arrival.call_id, "CallInProgress", ended_ok=True).state
+            raise InvalidTransition(arrival.call_id, state.value, "CallInProgress")
+        agent = floor.agents.get(e.agent_id)
+        if agent is None or not floor.configured(e.agent_id):
+            raise UnknownAgent(e.agent_id)
+        agent_transition(agent.agent_id, agent.state, AgentInput.TAKE_OVER, "CallInProgress")
+        call = Call.arrive(arrival, queue, now)
+        call.state = CallState.CONNECTED
+        floor.calls[call.call_id] = call
+        floor.write(call.answered(e.answered_at, agent.agent_id))
+        agent.misses = 0
+        floor.move_agent(agent, AgentState.ON_CALL, now)
+        agent.call_id = call.call_id
 
     def _caller_hung_up(self, e: CallerHungUp, now: float) -> None:
         call = self._call(e.call_id, "CallerHungUp")

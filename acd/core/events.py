@@ -36,6 +36,20 @@ class CallArrived:
 
 
 @dataclass(frozen=True, slots=True)
+class CallInProgress:
+    """A caller found already talking to an agent when the ACD (re)started: a resync's finding.
+
+    The core takes the call over as connected since ``answered_at`` (read from the channel), so
+    that its end closes the interaction and the agent counts as on a call meanwhile. No offer and
+    no answer are counted again: the run that answered the call counted them.
+    """
+
+    call: CallArrived
+    agent_id: str
+    answered_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallerHungUp:
     call_id: str
 
@@ -157,6 +171,7 @@ class TimerFired:
 
 Event = (
     CallArrived
+    | CallInProgress
     | CallerHungUp
     | OfferAnswered
     | OfferRejected

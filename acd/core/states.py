@@ -60,6 +60,7 @@ class AgentInput(enum.Enum):
     CALL_END_NO_WRAPUP = "call_end_no_wrapup"  # ... and the queue has none
     CALL_END_RETIRE = "call_end_retire"  # ... and the agent was removed from the config meanwhile
     WRAP_UP_DONE = "wrap_up_done"
+    TAKE_OVER = "take_over"  # found talking to an ACD caller when the ACD (re)started
 
 
 _W, _R, _C, _E = CallState.WAITING, CallState.RINGING, CallState.CONNECTED, CallState.ENDED
@@ -101,11 +102,13 @@ _ON, _WU, _PA = AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.PAUSED
 AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
     _LO: {
         AgentInput.LOG_IN: _RD,
+        AgentInput.TAKE_OVER: _ON,  # a restarted ACD's agents start logged out, their calls go on
     },
     _RD: {
         AgentInput.RESERVE: _RS,
         AgentInput.PAUSE: _PA,
         AgentInput.LOG_OUT: _LO,
+        AgentInput.TAKE_OVER: _ON,
     },
     _RS: {
         AgentInput.ANSWER: _ON,
@@ -129,6 +132,7 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
     _PA: {
         AgentInput.RESUME: _RD,
         AgentInput.LOG_OUT: _LO,
+        AgentInput.TAKE_OVER: _ON,  # the pause was restored from the records; the call came first
     },
 }
 

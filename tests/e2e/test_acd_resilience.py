@@ -7,6 +7,7 @@ import asyncio
 import signal
 import uuid
 from pathlib import Path
+from typing import Any
 
 from acd_process import AcdProcess, acd_command, api, eventually
 from e2e_stack import PbxStack, enqueue_caller, run_script, user_event
@@ -101,6 +102,49 @@ async def test_acd_killed_with_callers_waiting_holds_them_and_answers_them_in_or
         assert rows == []
         all_rows = await acd.rows("SELECT uniqueid, outcome, agent_id FROM interactions ORDER BY arrived_at")
         assert [(r["uniqueid"], r["agent_id"]) for r in all_rows] == [(e["Uniqueid"], "agent2") for e in enqueues]
+    finally:
+        acd.stop()
+
+
+async def test_a_call_in_progress_when_the_acd_is_killed_is_taken_over_and_closed_after_restart(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """The restarted ACD finds agent1 talking: agent1 is on a call (the next caller waits for them),
+    and the call's end closes its record with the answer time of the first run."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=14)
+        assert acd.post("/api/agents/agent1/login")[0] == 202
+        mark = pbx_ami.mark()
+        talking = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        call = uuid.UUID(call_id_for(talking["Uniqueid"]))
+
+        async def answered() -> list[Any] | None:
+            rows = await acd.rows("SELECT answered_at FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", call)
+            return rows or None
+
+        first = (await eventually(answered, 10, "the answer in the records"))[0]["answered_at"]
+        acd.stop(signal.SIGKILL)
+        await asyncio.sleep(1)
+        acd.start()  # same data folder
+        await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call taken over")
+        waiting = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+        await asyncio.sleep(2)
+        assert acd.get("/api/status")["queues"]["billing"]["waiting"] == 1  # agent1 is not rung twice
+
+        async def closed() -> list[Any] | None:
+            rows = await acd.rows("SELECT outcome, answered_at, ended_at, talk_seconds, agent_id FROM interactions "
+                                  "WHERE id = $1 AND ended_at IS NOT NULL", call)
+            return rows or None
+
+        row = (await eventually(closed, 30, "the taken-over call closed in the records"))[0]
+        assert (row["outcome"], row["agent_id"]) == ("answered", "agent1")
+        # the dialplan's answer time, a few hundred microseconds off the first run's AcdAnswered
+        assert abs((row["answered_at"] - first).total_seconds()) < 0.5
+        assert 10 <= row["talk_seconds"] <= 20  # the farm talks 14 s: measured from the first run's answer
+        await answered_order(acd, [waiting], 30)  # then agent1 takes the caller who waited
     finally:
         acd.stop()
 

@@ -13,6 +13,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallInProgress,
     OfferAnswered,
     OfferFailed,
 )
@@ -62,6 +63,7 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         ch = f"PJSIP/trunk-0000000{n}"
         server.variables.update({(ch, "ACD_QUEUE"): "billing", (ch, "ACD_PRIORITY"): "5", (ch, "ACD_ENQUEUED"): "950"})
         server.variables[(ch, "ACD_OFFER")] = offer
+    server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_ANSWERED)")] = "990.5"  # agent2 answered then
     server.contacts = [{"Endpoint": "agent1", "Uri": "sip:agent1@127.0.0.1:5070", "Status": "Reachable"}]
     server.devices = [
         {"Device": "PJSIP/agent1", "State": "INUSE"},
@@ -77,10 +79,10 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         ("1700.10", 5, 1200.0, "55500010"),
     ]
     assert [(o.call.uniqueid, o.offer_id, o.endpoint) for o in result.ringing] == [("1700.3", "offer-3", "agent1")]
-    assert [(o.call.uniqueid, o.offer_id) for o in result.connected] == [("1700.4", "offer-4")]
+    assert [(o.call.uniqueid, o.offer_id, o.answered_at) for o in result.connected] == [("1700.4", "offer-4", 990.5)]
     assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
-    assert server.count("Getvar") == 5 * 3 + 2 * 4 + 3
+    assert server.count("Getvar") == 5 * 3 + 2 * 5 + 3
 
     t = Translator(CONFIG)
     events = t.reconcile(result)
@@ -88,7 +90,10 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     assert [e.uniqueid for e in events[2:] if isinstance(e, CallArrived)] == [
         "1700.9", "1700.2", "1700.1", "1700.7", "1700.10", "1700.3"
     ]
-    assert len(events) == 8  # the talking caller is tracked silently, not re-queued
+    assert len(events) == 9
+    # the talking caller is not re-queued: the core takes the call over from the answer on
+    talking = next(c for c in result.connected if c.call.uniqueid == "1700.4").call
+    assert events[-1] == CallInProgress(talking, "a2", 990.5)
     assert t.translate({"Event": "Hangup", "Uniqueid": "1700.4"}) == [CallEnded(call_id_for("1700.4"))]
 
 
