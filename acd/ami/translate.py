@@ -15,7 +15,7 @@ AcdDialResult / DialEnd    NOANSWER → OfferUnanswered, BUSY → OfferRejected,
                            CONGESTION / other → OfferFailed, CANCEL → (none),
                            ANSWER → CallEnded (the conversation is over)
 Hangup of a caller leg     waiting/ringing → CallerHungUp; connected → CallEnded; else (none)
-UserEvent AcdFallback      CallerHungUp (the caller left the ACD's hands; see ``_fallback``)
+UserEvent AcdFallback      CallFellBack (holding overflowed the caller to its fallback by itself)
 UserEvent AcdOverflowed    (none: the core ordered it; later Hangup is silent)
 UserEvent AcdAgent         AgentLoggedIn / LoggedOut / Paused / Resumed / WrapUpDone / DispositionSet
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
@@ -44,6 +44,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallFellBack,
     DispositionSet,
     Event,
     OfferAnswered,
@@ -240,13 +241,12 @@ class Translator:
         return []
 
     def _fallback(self, msg: Mapping[str, str]) -> list[Event]:
-        # Holding gave up on the ACD (stale heartbeat, safety max wait). The core has no "left"
-        # event yet; CallerHungUp is the one that frees the call without claiming an answer.
+        # Holding gave up on the ACD (stale heartbeat, safety max wait) and sent the caller on.
         leg = self._leg(msg)
         if leg.phase not in LIVE:
             return []
         self.book.leave(leg)
-        return [CallerHungUp(leg.call_id)]
+        return [CallFellBack(leg.call_id, msg.get("AcdReason", "").strip().lower())]
 
     def _overflowed(self, msg: Mapping[str, str]) -> list[Event]:
         leg = self._leg(msg)

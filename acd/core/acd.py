@@ -37,6 +37,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallFellBack,
     CallInProgress,
     CallMoved,
     CallPriorityChanged,
@@ -87,6 +88,8 @@ class Acd:
                 self._take_over(event, now)
             case CallerHungUp():
                 self._caller_hung_up(event, now)
+            case CallFellBack():
+                self._fell_back(event, now)
             case OfferAnswered():
                 self._offer_answered(event, now)
             case OfferRejected():
@@ -226,6 +229,12 @@ class Acd:
             self._end_talk(call, "caller_hangup", now, "CallerHungUp")
             return
         self._leave(call, "abandoned", "caller_hangup", now, "CallerHungUp")
+
+    def _fell_back(self, e: CallFellBack, now: float) -> None:
+        """Overflowed by the dialplan itself, to its fallback: no OverflowCall (the caller is there)."""
+        call = self._call(e.call_id, "CallFellBack")
+        call_transition(call.call_id, call.state, CallInput.OVERFLOW, "CallFellBack")
+        self._leave(call, "overflowed", f"fallback_{e.reason}" if e.reason else "fallback", now, "CallFellBack")
 
     def _call_ended(self, e: CallEnded, now: float) -> None:
         call = self._call(e.call_id, "CallEnded")

@@ -55,6 +55,16 @@ class CallerHungUp:
 
 
 @dataclass(frozen=True, slots=True)
+class CallFellBack:
+    """Holding sent the caller to the fallback by itself (``reason``: ``heartbeat``, the ACD looked
+    dead; ``maxwait``, the dialplan's safety maximum wait). The call leaves its queue overflowed;
+    the dialplan already moved the caller, so nothing is sent."""
+
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OfferAnswered:
     offer_id: str
 
@@ -173,6 +183,7 @@ Event = (
     CallArrived
     | CallInProgress
     | CallerHungUp
+    | CallFellBack
     | OfferAnswered
     | OfferRejected
     | OfferUnanswered

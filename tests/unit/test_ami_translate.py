@@ -14,6 +14,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallFellBack,
     DispositionSet,
     Event,
     OfferAnswered,
@@ -100,7 +101,7 @@ def test_presence_fallback_overflow_caller_hangup_after_answer_and_malformed() -
         AgentReachability("a2", reachable=True, busy_elsewhere=False),
         AgentReachability("a3", reachable=False, busy_elsewhere=False),
         AgentReachability("a3", reachable=True, busy_elsewhere=False),
-        CallerHungUp(c),  # fallback: left holding; AcdOverflowed and Hangup add nothing
+        CallFellBack(c, "heartbeat"),  # left holding for the fallback; AcdOverflowed and Hangup add nothing
         OfferAnswered(offer(3, 1)),  # INUSE of agent2 while on OUR call is not busy elsewhere
         CallEnded(e, reason="hangup"),  # caller hung up after answer
         AgentReachability("a2", reachable=False, busy_elsewhere=False),

@@ -1,16 +1,19 @@
-"""``CallInProgress``: a caller a restarted ACD finds already talking to an agent. The core takes the
+"""What the core hears of callers the dialplan handled on its own.
+
+``CallInProgress``: a caller a restarted ACD finds already talking to an agent. The core takes the
 call over as connected since the answer, so the agent is on a call (not offered another one) and the
-call's end closes its interaction with the real wait and talk times, without counting it again."""
+call's end closes its interaction with the real wait and talk times, without counting it again.
+``CallFellBack``: holding sent the caller to the fallback by itself: an overflow, not an abandon."""
 
 from __future__ import annotations
 
 import pytest
 
 from acd.core.acd import Acd
-from acd.core.commands import MetricUpdate, RecordCommand, RingAgent
+from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.errors import InvalidTransition, UnknownAgent, UnknownQueue
-from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallInProgress, Customer
+from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallFellBack, CallInProgress, Customer
 from acd.core.records import InteractionRecord
 from acd.core.states import AgentState
 
@@ -55,3 +58,15 @@ def test_a_take_over_is_refused_for_an_unknown_queue_or_agent_a_known_call_or_a_
         acd.handle(CallInProgress(ARRIVAL, "b2", 1012.0), 1100.0)  # the call is known now
     with pytest.raises(InvalidTransition):  # b1 is on c1: a second call at once is a bad picture
         acd.handle(CallInProgress(CallArrived("c3", "billing", 5, enqueued_at=1000.0), "b1", 1013.0), 1100.0)
+
+
+def test_a_caller_the_dialplan_sent_to_its_fallback_leaves_overflowed_not_abandoned() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, enqueued_at=1000.0), 1000.0)
+    commands = acd.handle(CallFellBack("c1", "maxwait"), 1900.0)
+    (record,) = _interactions(commands)
+    assert (record.outcome, record.end_reason, record.wait_seconds, record.within_sla) == (
+        "overflowed", "fallback_maxwait", 900.0, False)
+    assert not [c for c in commands if isinstance(c, OverflowCall)]  # the dialplan moved the caller already
+    assert [dict(c.labels)["queue"] for c in commands
+            if isinstance(c, MetricUpdate) and c.name == "acd_calls_overflowed_total"] == ["billing"]
