@@ -252,8 +252,6 @@ class Service:
                 self.metrics.ami_connected.set(1)
                 with contextlib.suppress(Exception):  # at once: holding may be close to its limit
                     await self.control.heartbeat(int(time.time()))
-                with contextlib.suppress(Exception):  # without it, each offer sets the channel's own
-                    await self.control.set_ring_timeout(self.core.config.policy.ring_timeout_seconds)
                 try:
                     picture = await resync(self.link)
                 except Exception as exc:  # a failed resync is retried on the next connect

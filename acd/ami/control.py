@@ -54,7 +54,6 @@ class CallControl:
         self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
         self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
         self._tasks: set[asyncio.Task[None]] = set()
-        self._default_ring_timeout: int | None = None  # the global ACD_DEFAULT_RING_TIMEOUT this link set
 
     def observe(self, msg: Message) -> None:
         """Every AMI message from the link, in order: settles the Redirects it confirms."""
@@ -62,43 +61,26 @@ class CallControl:
 
     def link_down(self) -> None:
         self.confirmations.forget()
-        self._default_ring_timeout = None  # the PBX may come back restarted, without it
 
     def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        """Offer the caller on ``channel`` to ``endpoint``: a Setvar, then the Redirect.
+        """Offer the caller on ``channel`` to ``endpoint``: two Setvars, then the Redirect.
 
-        Written at once (before this returns); the result is the wait for Asterisk's replies,
-        which raises the first error. The dialplan reads ACD_OFFER (and ACD_RING_TIMEOUT) the moment
-        the Redirect lands, so they are set first. The actions are pipelined: written back to back,
-        in that order, on the one link, and Asterisk runs one manager session's actions in the
-        order it reads them. So the order holds while the caller waits one round trip instead of
-        several. The ring timeout goes on the channel only when it differs from the global default
-        this link set (``set_ring_timeout``): one action less on the way to the agent's phone.
-        Dial takes whole seconds; round up.
+        Written at once (before this returns); the result is the wait for Asterisk's three replies,
+        which raises the first error. The dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment
+        the Redirect lands, so they must be set first. The three actions are pipelined: written back
+        to back, in that order, on the one link, and Asterisk runs one manager session's actions in
+        the order it reads them. So the order holds while the caller waits one round trip instead of
+        three. Dial takes whole seconds; round up.
         """
         key = self.confirmations.expect(
             channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
         )
-        seconds = _whole_seconds(ring_timeout)
-        if seconds == self._default_ring_timeout:
-            return self._write(
-                key, _setvar(channel, "ACD_OFFER", offer_id), _redirect(channel, CONNECT_CONTEXT, endpoint)
-            )
         return self._write(
             key,
             _setvar(channel, "ACD_OFFER", offer_id),
-            _setvar(channel, "ACD_RING_TIMEOUT", str(seconds)),
+            _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
             _redirect(channel, CONNECT_CONTEXT, endpoint),
         )
-
-    async def set_ring_timeout(self, ring_timeout: float) -> None:
-        """Set the global ACD_DEFAULT_RING_TIMEOUT, which ``acd-connect`` uses for a channel without
-        its own ACD_RING_TIMEOUT; from then on offers with that timeout leave the channel's unset.
-        Call it on every (re)connect: Asterisk may have restarted and lost it (``link_down`` forgets it).
-        """
-        seconds = _whole_seconds(ring_timeout)
-        await self._send({"Action": "Setvar", "Variable": "ACD_DEFAULT_RING_TIMEOUT", "Value": str(seconds)})
-        self._default_ring_timeout = seconds
 
     def _write(self, key: int | None, *actions: dict[str, str]) -> Awaitable[None]:
         """Write ``actions`` now, in order; the wait for their replies stops watching ``key`` on error."""
@@ -234,10 +216,6 @@ def _busy(action: Mapping[str, str], error: BaseException) -> bool:
         and isinstance(error, AmiActionError)
         and "channel not up" in error.message.lower()
     )
-
-
-def _whole_seconds(ring_timeout: float) -> int:
-    return max(1, math.ceil(ring_timeout))
 
 
 def _setvar(channel: str, variable: str, value: str) -> dict[str, str]:
