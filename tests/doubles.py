@@ -7,6 +7,7 @@ Asterisk's replies (``acd.runtime.CallControl``); these doubles answer at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from acd.core.records import Record
@@ -43,3 +44,32 @@ class ListSink:
 
     def append(self, record: Record) -> None:
         self.records.append(record)
+
+
+@dataclass
+class AnsweringPbx:
+    """Call control that Asterisk accepts at once; the agents' phones it rang, for a test to answer.
+
+    Each caller's channel is its call id, so a ring says which call it is for.
+    """
+
+    ringing: list[tuple[str, str]] = field(default_factory=list)  # (call id, offer id)
+
+    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
+        self.ringing.append((channel, offer_id))
+        return accepted()
+
+    def cancel(self, channel: str) -> Awaitable[None]:
+        return accepted()
+
+    def overflow(self, channel: str, target: str) -> Awaitable[None]:
+        return accepted()
+
+    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
+        return accepted()
+
+
+class NullSink:
+    """A record sink that drops everything (the test looks elsewhere)."""
+
+    def append(self, record: object) -> None: ...

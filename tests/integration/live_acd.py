@@ -24,12 +24,10 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestServer
-from doubles import accepted
+from doubles import AnsweringPbx, NullSink
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -62,33 +60,6 @@ CONFIG = RoutingConfig(
 )
 TICK_SECONDS = 0.25
 BILLING_WAITS = (1.0, 4.0, 25.0)
-
-
-@dataclass
-class AnsweringPbx:
-    """Call control that Asterisk accepts at once; the agents' phones it rang, for the traffic to answer.
-
-    Each caller's channel is its call id, so a ring says which call it is for.
-    """
-
-    ringing: list[tuple[str, str]] = field(default_factory=list)  # (call id, offer id)
-
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        self.ringing.append((channel, offer_id))
-        return accepted()
-
-    def cancel(self, channel: str) -> Awaitable[None]:
-        return accepted()
-
-    def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return accepted()
-
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
-        return accepted()
-
-
-class NullSink:
-    def append(self, record: object) -> None: ...
 
 
 ADMIN_TOKEN = "acd_0123456789abcdef_live-acd-admin"  # what a screen types into the wallboard

@@ -3,7 +3,7 @@ served on a real port, with no PBX: a test plays Asterisk by handing the runtime
 
 The records take their real path (runtime, outbox journal, PostgreSQL), so the desk finds a call's
 caller and customer where the service finds them, and a wrap-up lands where the service writes it.
-Call control is ``live_acd.AnsweringPbx``: every ring is accepted and kept, for ``answer`` to pick up.
+Call control is ``doubles.AnsweringPbx``: every ring is accepted and kept, for ``answer`` to pick up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 from api_v1_harness import api_pg  # the session's embedded PostgreSQL, exported below
-from live_acd import AnsweringPbx, ready
+from doubles import AnsweringPbx
+from live_acd import ready
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 

@@ -8,7 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from doubles import accepted
+from doubles import AnsweringPbx, NullSink
 
 from acd.core.acd import Acd
 from acd.core.commands import RingAgent
@@ -48,26 +48,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class NullControl:
-    """Call control that Asterisk answers at once (this test looks at the metrics only)."""
-
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        return accepted()
-
-    def cancel(self, channel: str) -> Awaitable[None]:
-        return accepted()
-
-    def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return accepted()
-
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
-        return accepted()
-
-
-class NullSink:
-    def append(self, record: object) -> None: ...
-
-
 async def always_ready() -> Readiness:
     return Readiness(ami_connected=True, database_reachable=True)
 
@@ -92,7 +72,7 @@ class ScrapedAcd:
 async def acd_metrics() -> AsyncIterator[ScrapedAcd]:
     """A real runtime and core behind the real HTTP app, after one answered call and one still waiting."""
     metrics = Metrics(CONFIG.queues)
-    runtime = Runtime(Acd(CONFIG), NullControl(), NullSink(), metrics, clock=time.time)
+    runtime = Runtime(Acd(CONFIG), AnsweringPbx(), NullSink(), metrics, clock=time.time)
     now = time.time()
     runtime.handle_now(AgentLoggedIn("a1"))
     ring = next(c for c in runtime.handle_now(CallArrived("c1", "billing", 5, channel="x", enqueued_at=now - 3))

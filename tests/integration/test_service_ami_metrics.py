@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import cast
 
 import pytest
+from doubles import NullSink
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -31,10 +32,6 @@ ROUTING = RoutingConfig(
 GARBAGE = b"garbage without a colon\r\nNoEventHeader: x\r\n\r\n"
 UNKNOWN_QUEUE = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Uniqueid": "1700000000.1",
                  "Channel": "PJSIP/trunk-00000001", "AcdQueue": "nowhere", "AcdPriority": "5"}
-
-
-class NullSink:
-    def append(self, record: object) -> None: ...
 
 
 @pytest.fixture

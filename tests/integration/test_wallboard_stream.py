@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from doubles import NullSink
 from live_acd import LiveAcd
 
 from acd.core.acd import Acd
@@ -63,10 +64,6 @@ class Rings:
     async def overflow(self, channel: str, target: str) -> None: ...
 
     async def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> None: ...
-
-
-class NullSink:
-    def append(self, record: object) -> None: ...
 
 
 async def ready() -> Readiness:
