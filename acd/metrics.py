@@ -21,6 +21,7 @@ from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
 from acd.core.metrics import AGENT_STATE_SECONDS
 from acd.core.records import Outcome
+from acd.records.quarantine import KINDS as QUARANTINE_KINDS
 
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 HANDLE_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
@@ -173,6 +174,10 @@ class Metrics:
             ["action"], registry=r,
         )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
+        self.records_quarantined = Counter(
+            "acd_records_quarantined", "Records the outbox put in quarantine instead of PostgreSQL (docs/records.md)",
+            ["reason"], registry=r,
+        )
         self._queues: set[str] = set()
         self.set_queues(queues)
         for state in AGENT_STATES:
@@ -183,6 +188,8 @@ class Metrics:
             self.redirects_lost.labels(action)
         for error in refusal_kinds():
             self.refused_events.labels(error)
+        for kind in QUARANTINE_KINDS:
+            self.records_quarantined.labels(kind)
         # The core starts every agent logged out; the snapshot refresh takes over from there.
         self.per_agent.set_states({agent.id: "logged_out" for agent in agents})
 

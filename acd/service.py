@@ -106,6 +106,7 @@ class Service:
             "ok": self.link.connected and self.runtime is not None,
             "ami_connected": self.link.connected,
             "outbox_backlog": backlog,
+            "records_quarantined": self.outbox.quarantined if self.outbox else None,
             "events_handled": self.runtime.handled if self.runtime else 0,
         }
 
@@ -168,7 +169,10 @@ class Service:
                                                connect_args={"timeout": 2})
             stack.push_async_callback(probe_engine.dispose)
             self.database_probe = DatabaseProbe(probe_engine)
-            self.outbox = outbox = Outbox(Path(self.settings.database.journal_dir), url)
+            self.outbox = outbox = Outbox(
+                Path(self.settings.database.journal_dir), url,
+                on_quarantined=lambda kind, n: self.metrics.records_quarantined.labels(kind).inc(n),
+            )
             await outbox.start()
             stack.push_async_callback(outbox.stop)
             self.customers = customers = CustomerDirectory(url)
