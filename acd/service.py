@@ -44,7 +44,7 @@ from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
 from acd.records.outbox import Outbox
 from acd.records.presence import take_over
-from acd.records.retention import mask_callers
+from acd.records.retention import apply_retention
 from acd.records.sync_config import sync_config
 from acd.routing_document import document_of
 from acd.runtime import Runtime
@@ -308,15 +308,16 @@ class Service:
             await customers.refresh()
 
     async def _retention(self, url: str) -> None:
-        """Mask caller numbers older than ``database.caller_retention_days``, at start and then daily."""
+        """Apply the retention policy (``acd.records.retention``) at start and then daily."""
         days = self.settings.database.caller_retention_days
         if days <= 0:
             return
         while True:
             engine = create_async_engine(url, connect_args={"timeout": 10})
             try:
-                masked = await mask_callers(engine, datetime.now(UTC) - timedelta(days=days))
-                log.info("retention: masked the caller number of %d interaction(s) older than %d days", masked, days)
+                masked = await apply_retention(engine, datetime.now(UTC) - timedelta(days=days),
+                                               customer_numbers=self.settings.database.customer_numbers)
+                log.info("retention: masked %s older than %d days", masked, days)
             except Exception as exc:  # PostgreSQL may be away; the next day tries again
                 log.warning("retention: masking failed: %s", exc)
             finally:

@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from acd.core.config import (
     AgentConfig,
@@ -64,12 +64,18 @@ class HttpSettings:
     port: int = 8080
 
 
+CustomerNumbers = Literal["keep", "mask"]
+
+
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     url: str | None = field(default=None, repr=False)  # None: start an embedded PostgreSQL
     data_dir: str = "var/pg"
     journal_dir: str = "var/journal"
-    caller_retention_days: int = 0  # 0: keep caller numbers; N: the service masks older ones daily
+    # Retention (docs/records.md): records older than this many days lose caller numbers, notes and
+    # audit details, daily; 0 keeps them. Missing means 90, as the shipped acd.toml says.
+    caller_retention_days: int = 90
+    customer_numbers: CustomerNumbers = "keep"  # "mask": also the numbers of customers not heard from since
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,12 +358,17 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     )
 
     db_t = r.table(data, "database", "database")
-    r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days"}, "database")
+    r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days", "customer_numbers"}, "database")
+    customer_numbers = r.string(db_t, "customer_numbers", "database", "keep")
+    if customer_numbers not in get_args(CustomerNumbers):
+        r.problem("database.customer_numbers", f"must be 'keep' or 'mask', got {_shown(customer_numbers)}")
+        customer_numbers = "keep"
     database = DatabaseSettings(
         url=env.get("DATABASE_URL") or None,
         data_dir=r.string(db_t, "data_dir", "database", "var/pg"),
         journal_dir=r.string(db_t, "journal_dir", "database", "var/journal"),
-        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 0, low=0),
+        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 90, low=0),
+        customer_numbers=cast(CustomerNumbers, customer_numbers),
     )
 
     rt = r.table(data, "routing", "routing")

@@ -103,3 +103,15 @@ def test_cli_check_exits_non_zero_without_traceback(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_retention_defaults_to_the_shipped_90_days_and_keeps_customer_numbers(tmp_path: Path) -> None:
+    """A file without the key gets what acd.toml promises, not "keep caller numbers for ever"."""
+    database = load(write(tmp_path, GOOD), env={}).database
+    assert (database.caller_retention_days, database.customer_numbers) == (90, "keep")
+    assert load(ROOT / "acd.toml", env={"ACD_AMI_SECRET": "s"}).database.caller_retention_days == 90
+    edited = GOOD + "[database]\ncaller_retention_days = 0\ncustomer_numbers = \"mask\"\n"
+    database = load(write(tmp_path, edited), env={}).database
+    assert (database.caller_retention_days, database.customer_numbers) == (0, "mask")
+    assert any("database.customer_numbers: must be 'keep' or 'mask'" in p
+               for p in problems(tmp_path, GOOD + "[database]\ncustomer_numbers = \"forget\"\n"))
