@@ -46,7 +46,7 @@ async def test_a_fixed_entry_replays_and_a_bad_one_is_still_refused(
     assert "replayed 1 records; 1 entries still refused" in out
     assert "2: still refused (invalid_value)" in out
     async with engine.connect() as conn:
-        stored = dict((await conn.execute(text("SELECT id, notes FROM interactions"))).all())
+        stored: dict[uuid.UUID, str] = dict((await conn.execute(text("SELECT id, notes FROM interactions"))).all())
     assert stored == {uuid.UUID(uid("notes")): "call back  tomorrow"}
     again = ["replay", "--file", str(fixed), "--database-url", pg.url]
     assert await asyncio.to_thread(main, again) == 1  # again: harmless
