@@ -14,8 +14,9 @@ What this adapter decides, so the outbox does not have to know SQL:
 - **Refused for its content**: a constraint (SQLSTATE class 23: CHECK, unknown interaction or
   customer) or a value Postgres or asyncpg cannot take (class 22: a NUL in a string, an integer beyond
   its column, a string that is not UTF-8; asyncpg's "invalid input for query argument"), or a record
-  that cannot even become a row (a time that is not a finite timestamp): the batch is retried row by
-  row under savepoints, so only the bad records are rejected, each with the database's message.
+  that cannot even become a row (a time that is not a finite timestamp): the batch is retried in
+  halves under savepoints, down to single rows, so only the bad records are rejected, each with the
+  database's message.
   Such a refusal says nothing about the database's health; reading it as an outage would retry the
   same batch for ever and stop every later record behind it.
 - **Anything else** (connection refused, timeout, server shutting down): ``DatabaseUnavailable``;
@@ -76,20 +77,20 @@ class PostgresRecordStore:
         try:
             try:
                 async with self._engine.begin() as conn:
-                    return unusable + await self._write(conn, records, rows, row_by_row=False)
+                    return unusable + await self._write(conn, records, rows, apart=False)
             except _TRANSIENT as exc:
                 kind = content_refusal(exc)
                 if kind is None:
                     raise
-                log.warning("batch of %d refused (%s); retrying row by row", len(rows), _reason(exc))
+                log.warning("batch of %d refused (%s); retrying it in halves", len(rows), _reason(exc))
             async with self._engine.begin() as conn:
-                return unusable + await self._write(conn, records, rows, row_by_row=True)
+                return unusable + await self._write(conn, records, rows, apart=True)
         except _TRANSIENT as exc:
             raise DatabaseUnavailable(f"could not write {len(rows)} records: {_reason(exc)}") from exc
 
     async def _write(self, conn: AsyncConnection, records: Sequence[Record], rows: dict[int, Row],
-                     *, row_by_row: bool) -> list[Rejection]:
-        if not row_by_row:
+                     *, apart: bool) -> list[Rejection]:
+        if not apart:
             await _ensure_referenced(conn, [records[i] for i in rows])
         rejections = await _clashes(conn, rows)
         rejected = {r.index for r in rejections}
@@ -98,23 +99,35 @@ class PostgresRecordStore:
                                     if row.table is table and i not in rejected)
             if not latest:
                 continue
-            stmt = self._upserts[table]
-            if not row_by_row:
-                await conn.execute(stmt, _columns(table, [row for _, row in latest]))
+            if not apart:
+                await conn.execute(self._upserts[table], _columns(table, [row for _, row in latest]))
                 continue
-            for index, row in latest:
-                try:
-                    async with conn.begin_nested():
-                        # a name the config lacks is created with its own record, so that a name
-                        # Postgres refuses (a NUL) rejects that record alone
-                        await _ensure_referenced(conn, [records[index]])
-                        await conn.execute(stmt, _columns(table, [row]))
-                except _TRANSIENT as exc:
-                    kind = content_refusal(exc)
-                    if kind is None:
-                        raise
-                    rejections.append(Rejection(index, f"refused by Postgres: {_reason(exc)}", kind))
+            await self._write_apart(conn, table, records, latest, rejections)
         return rejections
+
+    async def _write_apart(self, conn: AsyncConnection, table: Table, records: Sequence[Record],
+                           part: list[tuple[int, Row]], rejections: list[Rejection]) -> None:
+        """Write ``part`` under a savepoint; if its content is refused, each half again, down to one row.
+
+        Halving finds one bad row of 1,000 in about 20 statements where one statement per row
+        took 2 s. A name the config lacks is created with its own rows, so that a name Postgres
+        refuses (a NUL) rejects those rows alone.
+        """
+        try:
+            async with conn.begin_nested():
+                await _ensure_referenced(conn, [records[i] for i, _ in part])
+                await conn.execute(self._upserts[table], _columns(table, [row for _, row in part]))
+            return
+        except _TRANSIENT as exc:
+            kind = content_refusal(exc)
+            if kind is None:
+                raise
+            if len(part) == 1:
+                rejections.append(Rejection(part[0][0], f"refused by Postgres: {_reason(exc)}", kind))
+                return
+        middle = len(part) // 2
+        await self._write_apart(conn, table, records, part[:middle], rejections)
+        await self._write_apart(conn, table, records, part[middle:], rejections)
 
 
 def content_refusal(exc: BaseException) -> QuarantineKind | None:
