@@ -110,6 +110,8 @@ class Journal:
                         cursor, self._bases[0], self._end)
             cursor = self._bases[0]  # replay is harmless: upserts are idempotent
         self._committed = cursor
+        self._retire_delivered()  # a quiet system restarted: nothing may commit for a long while
+        self._compact(cursor)
         return torn
 
     def append(self, line: bytes) -> int:
@@ -203,13 +205,7 @@ class Journal:
         except OSError as exc:
             raise JournalError(f"cannot save the journal cursor in {self.directory}: {exc}") from exc
         self._committed = offset
-        with self._lock:
-            if (offset == self._end and self._size > 0
-                    and self._clock() - self._segment_started >= self.segment_max_age):
-                try:
-                    self._rotate()  # everything in it is delivered: let _compact delete it
-                except JournalError as exc:  # the segment stays until the next commit; no line is lost
-                    log.warning("could not rotate a delivered journal segment: %s", exc)
+        self._retire_delivered()
         self._compact(offset)
 
     def close(self) -> None:
@@ -237,6 +233,16 @@ class Journal:
         self._retired.append(self._fd)
         self._fd, self._size, self._dir_dirty = fd, 0, True
         self._bases.append(self._end)
+
+    def _retire_delivered(self) -> None:
+        """Rotate out the current segment once all of it is delivered and it is old enough."""
+        with self._lock:
+            if (self._committed == self._end and self._size > 0
+                    and self._clock() - self._segment_started >= self.segment_max_age):
+                try:
+                    self._rotate()  # everything in it is delivered: let _compact delete it
+                except JournalError as exc:  # the segment stays until the next commit; no line is lost
+                    log.warning("could not rotate a delivered journal segment: %s", exc)
 
     def _compact(self, committed: int) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,3 +92,21 @@ def test_an_undelivered_segment_is_kept_whatever_its_age(tmp_path: Path) -> None
     lines = b"".join(p.read_bytes() for p in tmp_path.glob("segment-*.jsonl"))
     assert b"+15550200" in lines
     assert json.loads(lines.splitlines()[-1]) == {"caller": "+15550200"}
+
+
+def test_a_delivered_old_segment_goes_at_the_next_start(tmp_path: Path) -> None:
+    now = [time.time()]  # the segment's own mtime is real time
+    journal = Journal(tmp_path, clock=lambda: now[0])
+    journal.open()
+    journal.append(b'{"caller": "+15550100"}\n')
+    journal.sync()
+    journal.commit(journal.end)
+    journal.close()
+    now[0] += 7200  # no record since: the next start finds an old, delivered segment
+    restarted = Journal(tmp_path, clock=lambda: now[0])
+    restarted.open()
+    restarted.sync()
+    assert b"+15550100" not in b"".join(p.read_bytes() for p in tmp_path.glob("segment-*.jsonl"))
+    restarted.append(b'{"caller": "+15550200"}\n')
+    assert [e.line for e in restarted.read(restarted.committed, restarted.end, 10)] == [b'{"caller": "+15550200"}']
+    restarted.close()
