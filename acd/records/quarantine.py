@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 QuarantineKind = Literal["unencodable", "undecodable", "torn", "invalid_value", "constraint", "id_clash"]
 KINDS: tuple[QuarantineKind, ...] = get_args(QuarantineKind)
 FILE_MODE = 0o600
+LOG_PER_MINUTE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,9 @@ class Quarantine:
         self.added: Counter[QuarantineKind] = Counter()  # entries this run added, by kind
         self._dirty = False
         self._lock = threading.Lock()  # put() runs on the event loop (append) and in worker threads
+        self._log_window = -60.0
+        self._logged = 0
+        self._unlogged = 0
 
     def open(self) -> None:
         if self.path.exists():
@@ -83,7 +88,23 @@ class Quarantine:
             self._dirty = self._dirty or not sync
             self.count += len(entries)
             self.added.update(e.kind for e in entries)
-        for e in entries:
+        self._log(entries)
+
+    def _log(self, entries: list[Quarantined]) -> None:
+        """One ERROR per entry, at most ``LOG_PER_MINUTE`` a minute; beyond, one line with the count.
+
+        A flood of bad records must not become a flood of log lines; the file and the counter
+        have them all."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._log_window >= 60.0:
+                if self._unlogged:
+                    log.error("%d more records quarantined in the last minute (see %s)", self._unlogged, self.path)
+                self._log_window, self._logged, self._unlogged = now, 0, 0
+            shown = entries[:max(LOG_PER_MINUTE - self._logged, 0)]
+            self._logged += len(shown)
+            self._unlogged += len(entries) - len(shown)
+        for e in shown:
             where = "a record that never reached the journal" if e.offset is None else \
                 f"journal line at offset {e.offset}"
             log.error("quarantined %s (%s): %s", where, e.kind, e.reason)

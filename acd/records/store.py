@@ -230,6 +230,14 @@ async def _ensure_referenced(conn: AsyncConnection, records: list[Record]) -> No
                         table.name, name)
 
 
+REASON_CHARS = 300
+
+
 def _reason(exc: BaseException) -> str:
+    """The first line of the database's message, cut short: asyncpg quotes the refused argument, which
+    for a batch is a whole column (a thousand caller numbers) that belongs neither in a log nor in
+    a quarantine entry."""
     orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    text_ = str(orig if orig is not None else exc).strip()
+    first = text_.splitlines()[0] if text_ else type(exc).__name__
+    return first if len(first) <= REASON_CHARS else first[:REASON_CHARS] + "…"

@@ -6,18 +6,20 @@ No database: a store that takes everything stands in for PostgreSQL.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import stat
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from record_samples import interaction
 
 from acd.core.records import Record
 from acd.records.journal import Journal
 from acd.records.outbox import Outbox
-from acd.records.quarantine import Quarantine, Quarantined
+from acd.records.quarantine import LOG_PER_MINUTE, Quarantine, Quarantined
 from acd.records.store import Rejection
 
 
@@ -110,3 +112,17 @@ def test_a_delivered_old_segment_goes_at_the_next_start(tmp_path: Path) -> None:
     restarted.append(b'{"caller": "+15550200"}\n')
     assert [e.line for e in restarted.read(restarted.committed, restarted.end, 10)] == [b'{"caller": "+15550200"}']
     restarted.close()
+
+
+def test_a_flood_of_quarantined_records_keeps_them_all_and_logs_a_bounded_few(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    quarantine = Quarantine(tmp_path / "quarantine.jsonl")
+    quarantine.open()
+    caplog.set_level(logging.ERROR, logger="acd.records.quarantine")
+    for i in range(500):
+        quarantine.put([Quarantined(i, "refused by Postgres: invalid byte sequence", b"x", "invalid_value")],
+                       sync=False)
+    assert len((tmp_path / "quarantine.jsonl").read_text().splitlines()) == 500
+    assert quarantine.count == 500 and quarantine.added["invalid_value"] == 500
+    assert len(caplog.records) == LOG_PER_MINUTE
