@@ -183,10 +183,10 @@ class EmbeddedPostgres:
     def _collect_orphans(self) -> None:
         """Remove clusters whose data_dir is gone (tests' temporary folders), unless still running."""
         for cluster in self.server_home.iterdir():
-            owner_file = cluster / "owner"
-            if not owner_file.is_file():
+            try:
+                link = Path((cluster / "owner").read_text().strip()) / "pgdata"
+            except OSError:  # not a cluster, one being made, or one another start just removed
                 continue
-            link = Path(owner_file.read_text().strip()) / "pgdata"
             if link.is_symlink() and Path(os.path.realpath(link)) == (cluster / "pgdata").resolve():
                 continue
             if _running_pid(cluster / "pgdata") is not None:
