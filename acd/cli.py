@@ -8,28 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from acd.logs import configure_logging
 from acd.settings import Settings, SettingsError, load
 
 DEFAULT_CONFIG = "acd.toml"
-
-
-QUIET_LIBRARIES = ("panoramisk", "alembic")
-"""Libraries whose INFO lines say nothing an operator acts on (panoramisk's "Sending awaiting actions"
-at every AMI login, Alembic's migration chatter at every start): warnings only, unless ``--verbose``."""
-
-
-def configure_logging(*, verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def _load_or_explain(path: str) -> Settings | None:
@@ -100,5 +86,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
     run.set_defaults(func=_run)
     args = parser.parse_args(argv)
-    configure_logging(verbose=args.verbose)
+    configure_logging(verbose=args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return cast(int, args.func(args))

@@ -25,6 +25,7 @@ from pathlib import Path
 from acd.core.config import AgentConfig
 from acd.farm.ami import AmiError
 from acd.farm.farm import Farm
+from acd.logs import configure_logging
 from acd.settings import SettingsError, load
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=int(os.environ.get("ACD_FARM_AGENTS", "20")),
                         help="phones on the farm (agent1..N)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, the libraries' too")
     parser.add_argument("--no-login", dest="login", action="store_false",
                         help="do not have the agents dial *50 (log in) first")
     parser.add_argument("--host", default=os.environ.get("ACD_FARM_AMI_HOST", "127.0.0.1"))
@@ -153,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.routing_agents = load(args.config).routing.agents
     except SettingsError as exc:
         parser.error("; ".join(str(p) for p in exc.problems))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    configure_logging(verbose=args.verbose, fmt="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     return asyncio.run(_main(args))
 
 

@@ -1,4 +1,4 @@
-"""The service's log shows the ACD's own lines; libraries speak up only with warnings, unless -v."""
+"""The ACD's processes log their own lines; libraries speak up only with warnings, unless -v."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from acd.cli import configure_logging
+from acd.logs import configure_logging
 
 NAMES = ("panoramisk.manager", "alembic.runtime.migration", "acd", "acd.runtime")
 
@@ -22,7 +22,7 @@ def restore_levels() -> Iterator[None]:
 
 
 def test_library_info_lines_are_quiet_and_the_acds_are_not() -> None:
-    configure_logging(verbose=False)
+    configure_logging(verbose=False, fmt="%(message)s")
     logging.getLogger().setLevel(logging.INFO)  # basicConfig leaves an already configured root alone
     enabled = {n: logging.getLogger(n).isEnabledFor(logging.INFO) for n in NAMES}
     assert enabled == {"panoramisk.manager": False, "alembic.runtime.migration": False, "acd": True,
@@ -31,6 +31,6 @@ def test_library_info_lines_are_quiet_and_the_acds_are_not() -> None:
 
 
 def test_verbose_lets_the_libraries_speak() -> None:
-    configure_logging(verbose=True)
+    configure_logging(verbose=True, fmt="%(message)s")
     logging.getLogger().setLevel(logging.DEBUG)
     assert all(logging.getLogger(n).isEnabledFor(logging.DEBUG) for n in NAMES)
