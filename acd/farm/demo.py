@@ -22,6 +22,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from acd.ami.roster import bare_endpoint
 from acd.core.config import AgentConfig
 from acd.farm.ami import AmiError
 from acd.farm.farm import Farm
@@ -44,8 +45,7 @@ def demo_phones(agents: Sequence[AgentConfig], farm_agents: int) -> tuple[list[s
     phones: list[str] = []
     missing: list[str] = []
     for agent in agents:
-        tech, _, name = agent.endpoint.rpartition("/")
-        phone = name if tech.upper() in ("", "PJSIP") else agent.endpoint
+        phone = bare_endpoint(agent.endpoint)
         if phone in farm:
             if phone not in phones:
                 phones.append(phone)
