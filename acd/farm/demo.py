@@ -123,7 +123,8 @@ async def _main(args: argparse.Namespace) -> int:
     if missing:
         log.warning("demo: no farm phone for the configured endpoint(s) %s (the farm has agent1..agent%d)",
                     ", ".join(missing), args.agents)
-    log.info("demo: %d agent phone(s) log in: %s", len(agents), " ".join(agents))
+    log.info("demo: the phones of the %d configured agent(s)%s: %s", len(agents),
+             " log in" if args.login else "", " ".join(agents))
     try:
         await setup_demo_agents(farm, agents, rng)
         if args.login:
