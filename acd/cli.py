@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from acd.logs import configure_logging
 from acd.settings import Settings, SettingsError, load
 
 DEFAULT_CONFIG = "acd.toml"
@@ -87,8 +87,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
     run.set_defaults(func=_run)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return cast(int, args.func(args))

@@ -104,6 +104,7 @@ class Runtime:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
         self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
+        self._answered: set[str] = set()  # calls whose answer is logged (a call's records repeat it)
         self.forecaster = Forecaster()
         self.today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
         self.changed = asyncio.Event()  # set after every handled event: the wallboard publishes sooner
@@ -315,11 +316,23 @@ class Runtime:
             and record.interaction_id not in self._closed
         ):
             self._closed[record.interaction_id] = None
+            self._answered.discard(record.interaction_id)
             log.info(
                 "call %s: %s after %.1f s in %s%s",
                 record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,
                 f" by {record.agent_id}, talked {record.talk_seconds or 0.0:.1f} s" if record.agent_id else "",
             )
+        elif (
+            isinstance(record, InteractionRecord)
+            and record.answered_at is not None
+            and record.ended_at is None
+            and record.interaction_id in self._channels
+            and record.interaction_id not in self._answered
+        ):
+            # Said when it happens: a talk of minutes must not hide, until it ends, that calls are answered.
+            self._answered.add(record.interaction_id)
+            log.info("call %s: answered by %s after %.1f s in %s", record.interaction_id[:8], record.agent_id,
+                     record.wait_seconds or 0.0, record.queue)
         try:
             self._records.append(record)
         except Exception:  # a full disk must not stop routing; the sink has logged what it lost

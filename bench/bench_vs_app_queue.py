@@ -14,7 +14,7 @@ dir /var/lib/acd. This benchmark uses none of them. It
 
 1. creates a network namespace (``--netns``, default ``acdbench``) with only ``lo`` up, so its PBX, phone
    farm, ACD and embedded PostgreSQL get a loopback of their own, same port numbers, no clash;
-2. copies the Asterisk root (``cp -a``, which keeps the mtimes, so pbx.sh sees it as fresh and does not
+2. copies the Asterisk root (``cp -a``, with its build marker, so pbx.sh sees it as fresh and does not
    rebuild) to ``--root`` (default /var/cache/acd/asterisk-root-bench), dropping the copy's astdb, and
    uses the state dir ``--state-dir`` (default /var/lib/acd-bench, secrets in its secrets.env);
 3. runs itself again inside the namespace (``ip netns exec``), where it runs ``pbx.sh build`` (a no-op on
