@@ -325,7 +325,8 @@ class Service:
             now = self.runtime.now()
             self.runtime.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
             self.metrics.outbox_backlog.set(self.outbox.backlog)
-            self.metrics.export_ami_malformed(self.link.counters.malformed, self.translator.counters.malformed)
+            counters = self.link.counters
+            self.metrics.export_ami_malformed(counters.malformed, self.translator.counters.malformed, counters.oversize)
             await asyncio.sleep(1.0)
 
 
