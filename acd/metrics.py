@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from acd.ami.fields import REASONS
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
@@ -32,6 +33,7 @@ AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused
 AMI_MALFORMED_REASONS = ("wire", "translate", "oversize")
 
 
+AMI_REFUSED_REASONS = REASONS  # acd_ami_refused{reason}: why an AMI event was not believed
 REDIRECT_ACTIONS = ("ring", "overflow")  # acd.ami.control's kinds of watched Redirect
 
 
@@ -174,6 +176,12 @@ class Metrics:
             ["action"], registry=r,
         )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
+        self.ami_refused = Counter(
+            "acd_ami_refused", "AMI events the translator did not believe, by reason (acd.ami.fields.REASONS)",
+            ["reason"], registry=r,
+        )
+        for reason in AMI_REFUSED_REASONS:
+            self.ami_refused.labels(reason)
         self._queues: set[str] = set()
         self.set_queues(queues)
         for state in AGENT_STATES:

@@ -275,7 +275,8 @@ class Runtime:
         """AMI errors come back to the core as events, never as crashes."""
         log.warning("%s for call %s failed: %s", type(command).__name__, command.call_id, exc)
         if isinstance(command, RingAgent):
-            self.submit(OfferFailed(command.offer_id, f"ami: {exc}"))
+            reason = " ".join(f"ami: {exc}".split())[:200]  # one line the core accepts as a reason
+            self.submit(OfferFailed(command.offer_id, reason))
 
     def _dispatch(self, command: Command) -> None:
         if isinstance(command, StartTimer):

@@ -25,6 +25,7 @@ from acd.ami.control import CallControl
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
+from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -78,7 +79,11 @@ class Service:
             on_ring_lost=self._ring_lost,
             on_lost=lambda action: self.metrics.redirects_lost.labels(action).inc(),
         )
-        self.translator = Translator(settings.routing, acd_has_call=self._agent_engaged)
+        self.token = EventToken()  # this run's; the dialplan copies it into every Acd* event
+        self.translator = Translator(
+            settings.routing, acd_has_call=self._agent_engaged, token=self.token,
+            on_refused=lambda reason: self.metrics.ami_refused.labels(reason).inc(),
+        )
         self.embedded: EmbeddedPostgres | None = None
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
@@ -252,6 +257,10 @@ class Service:
                 self.metrics.ami_connected.set(1)
                 with contextlib.suppress(Exception):  # at once: holding may be close to its limit
                     await self.control.heartbeat(int(time.time()))
+                try:  # before the resync: a caller it finds raises events with this token from now on
+                    await self.control.set_token(self.token, time.time())
+                except Exception as exc:
+                    log.error("could not set the event token on the PBX: %s; its events will be refused", exc)
                 try:
                     picture = await resync(self.link)
                 except Exception as exc:  # a failed resync is retried on the next connect
