@@ -11,6 +11,7 @@ beyond int4. So the core accepts, whoever sent the event (AMI, the REST API, a r
 - times a caller could really have: an enqueue or answer time no later than ``MAX_AHEAD_SECONDS``
   after ``now`` (clock skew between the PBX and the ACD) and no earlier than ``MAX_AGE_SECONDS``
   before it (no call lasts a day);
+- ids (of calls, offers, agents, queues, timers) that are not empty;
 - text without NUL or other control characters (line breaks allowed in notes only), and no longer
   than its field's limit.
 
@@ -35,6 +36,7 @@ TEXT_LIMITS = {"notes": 4000}
 MULTILINE = frozenset({"notes"})
 TIMES = frozenset({"enqueued_at", "answered_at"})
 PRIORITIES = frozenset({"priority"})
+IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "key"})  # never empty
 
 _CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 _CONTROL_BUT_LINES = _CONTROL - {"\t", "\n", "\r"}
@@ -56,6 +58,10 @@ def _check(name: str, data: object, now: float) -> None:
         value = getattr(data, field)
         if value is None:
             continue
+        if field in PRIORITIES and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidValue(name, field, f"{value!r} is not an integer")
+        if field in IDS and not value:
+            raise InvalidValue(name, field, "is empty")
         if isinstance(value, str):
             _text(name, field, value)
         elif isinstance(value, bool):
