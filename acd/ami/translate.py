@@ -183,6 +183,10 @@ class Translator:
         linkedid = msg.get("Linkedid", "")
         if linkedid and not fields.UNIQUEID.fullmatch(linkedid):
             raise Refused("id", f"ill-formed Linkedid {fields.shown(linkedid)}")
+        if "," in msg.get("CallerIDNum", ""):
+            # The channel's own number (written by Asterisk before the fields) could split the
+            # dialplan's UserEvent arguments: any field after it may be the caller's, not the dialplan's.
+            raise Refused("injected", "the caller's number holds a ',': the event's fields cannot be trusted")
         queue = need(msg, "AcdQueue")
         if not self.roster.has_queue(queue):
             raise Refused("queue", f"unknown queue {fields.shown(queue)}")

@@ -356,6 +356,7 @@ def test_hostile_input_changes_no_real_call(hostile: list[tuple[float, Item]]) -
     ("AcdToken", "wrong", "token"),
     ("X-Acd-Repeated", "AcdQueue", "injected"),
     ("Uniqueid", "1.1\x00", "id"),
+    ("CallerIDNum", "5550003,AcdQueue:billing", "injected"),  # Asterisk 22 keeps the smuggled field's value
 ])
 def test_each_refusal_is_counted_by_its_reason(field_: str, value: str, reason: str) -> None:
     run = Run()
