@@ -302,6 +302,11 @@ class Translator:
         endpoint = bare_endpoint(need(msg, "AcdAgent"))
         if not fields.ENDPOINT.fullmatch(endpoint):
             raise Refused("id", f"ill-formed AcdAgent {fields.shown(endpoint)}")
+        tech, _, name = msg.get("Channel", "").partition("/")
+        if tech.upper() == "PJSIP" and name.rpartition("-")[0] not in ("", endpoint):
+            # Raised on the agent's own phone: a dialled code that smuggled in another AcdAgent
+            # ("*521,AcdAgent:agent3") would otherwise act for someone else.
+            raise Refused("injected", f"AcdAgent {fields.shown(endpoint)} raised on {fields.shown(name)}")
         agent = self.roster.agent_for(endpoint)
         if agent is None:
             raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")

@@ -344,6 +344,15 @@ def test_hostile_input_changes_no_real_call(hostile: list[tuple[float, Item]]) -
     assert run.translator.counters.translated <= CLEAN.translator.counters.translated + ami
 
 
+def test_an_agent_code_cannot_act_for_another_agent() -> None:
+    run = Run()
+    run.now = T0
+    smuggled = {**agent_event("agent3", "login"), "Channel": "PJSIP/agent1-00000007"}
+    assert run.translator.translate(smuggled) == []
+    assert dict(run.translator.counters.refused) == {"injected": 1}
+    assert len(run.translator.translate(agent_event("agent1", "login"))) == 1
+
+
 @pytest.mark.parametrize(("field_", "value", "reason"), [
     ("AcdEnqueued", "nan", "number"),
     ("AcdEnqueued", "-inf", "number"),
