@@ -25,6 +25,7 @@ from acd.ami.control import CallControl
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
+from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -78,7 +79,12 @@ class Service:
             on_ring_lost=self._ring_lost,
             on_lost=lambda action: self.metrics.redirects_lost.labels(action).inc(),
         )
-        self.translator = Translator(settings.routing, acd_has_call=self._agent_engaged)
+        self.token = EventToken()  # this run's; the dialplan copies it into every Acd* event
+        self._token_in_force = False
+        self.translator = Translator(
+            settings.routing, acd_has_call=self._agent_engaged, token=self.token,
+            on_refused=lambda reason: self.metrics.ami_refused.labels(reason).inc(),
+        )
         self.embedded: EmbeddedPostgres | None = None
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
@@ -256,6 +262,8 @@ class Service:
                 self.metrics.ami_connected.set(1)
                 with contextlib.suppress(Exception):  # at once: holding may be close to its limit
                     await self.control.heartbeat(int(time.time()))
+                # before the resync: a caller it finds raises events with this token from now on
+                await self._put_token_in_force()
                 try:
                     picture = await resync(self.link)
                 except Exception as exc:  # a failed resync is retried on the next connect
@@ -265,6 +273,7 @@ class Service:
                     self.runtime.submit(await self._with_customer(event))
                 continue
             if isinstance(item, LinkDown):
+                self._token_in_force = False
                 self.metrics.ami_connected.set(0)
                 self.control.link_down()
                 continue
@@ -287,11 +296,22 @@ class Service:
             return dataclasses.replace(event, call=call)
         return event
 
+    async def _put_token_in_force(self) -> None:
+        """Set this run's token on the PBX; until it is, the dialplan's events are refused (``token``)."""
+        try:
+            await self.control.set_token(self.token, time.time())
+        except Exception as exc:  # tried again with the next heartbeat
+            log.error("could not set the event token on the PBX: %s; its events are refused until it is", exc)
+            return
+        self._token_in_force = True
+
     async def _heartbeat(self) -> None:
         while True:
             if self.link.connected:
                 with contextlib.suppress(Exception):
                     await self.control.heartbeat(int(time.time()))
+                if not self._token_in_force:
+                    await self._put_token_in_force()
             await asyncio.sleep(self.settings.ami.heartbeat_interval)
 
     async def _announcements(self, runtime: Runtime) -> None:
@@ -330,7 +350,8 @@ class Service:
             now = self.runtime.now()
             self.runtime.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
             self.metrics.outbox_backlog.set(self.outbox.backlog)
-            self.metrics.export_ami_malformed(self.link.counters.malformed, self.translator.counters.malformed)
+            counters = self.link.counters
+            self.metrics.export_ami_malformed(counters.malformed, self.translator.counters.malformed, counters.oversize)
             await asyncio.sleep(1.0)
 
 

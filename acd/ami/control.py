@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.resync import ActionPort
+from acd.ami.token import VARIABLE as TOKEN_VARIABLE
+from acd.ami.token import EventToken
 from acd.ami.wire import Message
 
 log = logging.getLogger(__name__)
@@ -192,6 +194,16 @@ class CallControl:
     async def heartbeat(self, epoch: int) -> None:
         """Refresh the global ACD_HEARTBEAT that holding checks to know the ACD is alive."""
         await self._send({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(int(epoch))})
+
+    async def set_token(self, token: EventToken, now: float) -> None:
+        """Put this run's token in force on the PBX (global ``ACD_TOKEN``, docs/dialplan.md).
+
+        The value the PBX held until now (a previous run's) is read first and still accepted for a
+        short while: events raised before the ``Setvar`` took effect carry it.
+        """
+        reply = await self._send({"Action": "Getvar", "Variable": TOKEN_VARIABLE})
+        token.adopt_previous(reply.get("Value", "") or "", now)
+        await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
 
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""

@@ -2,7 +2,8 @@
 
 ``handle(event, now)`` looks the event's subjects up, checks every transition it implies against
 the tables in ``states`` and only then changes anything, so an event that raises leaves the core
-exactly as it was. After each accepted event the floor is re-matched (``Floor.dispatch``) and the
+exactly as it was; the first check is that every value it carries is one the core can hold
+(``bounds``). After each accepted event the floor is re-matched (``Floor.dispatch``) and the
 commands produced are returned, in order, for the runtime to carry out.
 
 Timers: the core arms ``call:<call id>`` (widening, cool-down expiry, max wait), ``ring:<offer id>``
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from acd.core import agent_events, metrics
 from acd.core.agent import Agent
+from acd.core.bounds import check_event, check_now
 from acd.core.commands import CancelOffer, Command, OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
@@ -71,6 +73,8 @@ class Acd:
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Command]:
         """Apply one event at time ``now``; return the commands to carry out, in order."""
+        check_now(now)
+        check_event(event, now)
         floor = self._floor
         floor.out = []
         self._apply(event, now)

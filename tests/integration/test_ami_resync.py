@@ -99,7 +99,8 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
 
 def test_reconcile_reports_what_happened_while_away() -> None:
     t = Translator(CONFIG)
-    enq = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "AcdQueue": "billing", "AcdPriority": "5"}
+    enq = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-00000001",
+           "AcdQueue": "billing", "AcdPriority": "5"}
     for uid in ("1.1", "1.2", "1.3"):
         t.translate({**enq, "Uniqueid": uid})
     t.translate(
