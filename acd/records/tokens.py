@@ -5,7 +5,8 @@ the CLI without revealing it), ``secret`` is 32 random bytes that only its holde
 ``verify`` looks the row up by id and compares the secret's digest in constant time, so neither a
 wrong secret nor a wrong id can be found out from how long a refusal takes.
 
-Roles: ``agent`` acts as one agent (``agent_id``), ``supervisor`` on ``queues``, ``admin`` on all.
+Roles: ``agent`` acts as one agent (``agent_id``), ``supervisor`` on ``queues``, ``admin`` on all;
+``wallboard`` only reads (a wall screen: the wallboard's stream and the status, of ``queues`` or all).
 """
 
 from __future__ import annotations
