@@ -24,8 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.core.acd import Acd
-from acd.http.app import build_app
-from acd.http.v1 import PREFIX, build_api_v1
+from acd.http.site import build_site
+from acd.http.v1 import PREFIX
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records import tokens
@@ -35,6 +35,7 @@ from acd.records.migrate import upgrade
 from acd.records.models import Base
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
+from acd.settings import HttpSettings
 
 pytestmark = pytest.mark.pg
 
@@ -95,9 +96,9 @@ class AppThread:
         metrics = Metrics(CONFIG.queues)
         runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
         writer = asyncio.create_task(runtime.run())
-        app = build_app(runtime, metrics, lambda: {"ok": True}, ready=_ready)
         audit = AuditLog(engine)
-        app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit))
+        app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
+                         http=HttpSettings())
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

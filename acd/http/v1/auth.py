@@ -50,7 +50,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             refusal = await _authenticate(request)
             if refusal is not None:
                 return refusal
-        bad = unfit_text({**request.match_info, **{f"?{k}": v for k, v in request.query.items()}})
+        bad = unfit_text({**request.query, **request.match_info})
         if bad:
             return errors.invalid("the path or query string has invalid characters", bad)
         return await handler(request)
