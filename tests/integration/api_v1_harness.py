@@ -50,6 +50,7 @@ CONFIG = RoutingConfig(
         AgentConfig("s1", "sales1", (("sales", 3),)),
     ),
 )
+SCRAPE_TOKEN = "harness-scrape-token-0123456789"  # what Prometheus would send to /metrics
 
 
 async def _ready() -> Readiness:
@@ -123,7 +124,7 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
     writer = asyncio.create_task(runtime.run())
     audit = AuditLog(engine)
     app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
-                     http=HttpSettings())
+                     http=HttpSettings(metrics_token=SCRAPE_TOKEN))
     try:
         async with TestClient(TestServer(app)) as client:
             yield V1(client, runtime, control, sink, engine, bearer)
