@@ -9,6 +9,7 @@ so that this file and the records tests each own their server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import uuid
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.http.bearer import Bearers
 from acd.http.site import build_site
 from acd.http.v1 import PREFIX
 from acd.metrics import Metrics
@@ -102,6 +104,13 @@ def api_pg() -> Iterator[EmbeddedPostgres]:
 
 @pytest.fixture
 async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
+    async with serve_v1(api_pg) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V1]:
+    """The site over a fresh schema; ``limits`` go to its token checker (``acd.http.bearer.Bearers``)."""
     engine = create_async_engine(api_pg.url, pool_pre_ping=True)
     await upgrade(engine)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
@@ -124,7 +133,7 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
     writer = asyncio.create_task(runtime.run())
     audit = AuditLog(engine)
     app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
-                     http=HttpSettings(metrics_token=SCRAPE_TOKEN))
+                     http=HttpSettings(metrics_token=SCRAPE_TOKEN), bearers=Bearers.of(engine, **limits))
     try:
         async with TestClient(TestServer(app)) as client:
             yield V1(client, runtime, control, sink, engine, bearer)
