@@ -16,7 +16,7 @@ from doubles import ListSink, RecordingControl
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.http.app import build_app
+from acd.http.app import METRICS_TOKEN, build_app
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.runtime import Runtime
@@ -117,3 +117,20 @@ async def test_not_ready_says_which_dependency_is_down(api: Api, ami: bool, data
     # public: up or down, never the exception's text (it names hosts, ports and users)
     assert body["details"] == {"ami_connected": ami, "database_reachable": database}
     assert "OSError" not in await response.text()
+
+
+async def test_with_a_scrape_token_metrics_answer_only_to_it() -> None:
+    """Prometheus sends ``authorization: Bearer <ACD_METRICS_TOKEN>``; anyone else gets 401, even on loopback."""
+    metrics = Metrics(CONFIG.queues)
+    runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
+    app = build_app(runtime, metrics, lambda: {"ok": True}, ready=FakeReadiness())
+    app[METRICS_TOKEN] = "scrape-0123456789abcdef"
+    async with TestClient(TestServer(app)) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong-0123456789abcdef"},
+                        {"Authorization": "Basic c2NyYXBlOg=="}, {"Authorization": "Bearer scrape-0123456789abcde"}):
+            response = await client.get("/metrics", headers=headers)
+            assert response.status == 401, headers
+            assert "acd_" not in await response.text()
+        response = await client.get("/metrics", headers={"Authorization": "Bearer scrape-0123456789abcdef"})
+        assert response.status == 200
+        assert "acd_sla_threshold_seconds" in await response.text()

@@ -12,15 +12,19 @@ a browser elsewhere on the LAN, a careless client or a token flood can no longer
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from api_v1_harness import V1, api_pg, v1  # noqa: F401
+from api_v1_harness import V1, api_pg, serve_v1, v1  # noqa: F401
 from sqlalchemy import event, text
 
 from acd.core.events import CallArrived, OfferAnswered
 from acd.http.v1 import PREFIX
+from acd.records import tokens
+from acd.records.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.pg
 
@@ -207,3 +211,61 @@ async def test_the_wallboard_role_is_stored_in_postgresql(v1: V1) -> None:  # no
     async with v1.engine.connect() as conn:
         roles = (await conn.execute(text("SELECT role, queues FROM api_tokens WHERE role = 'wallboard'"))).all()
     assert sorted((r[0], tuple(r[1])) for r in roles) == [("wallboard", ()), ("wallboard", ("billing",))]
+
+
+# -- event streams: revocation and a bound per token ---------------------------------------------------
+
+class Stream:
+    """One open event stream: reads until it ends."""
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+
+    async def ended(self, within: float) -> bool:
+        try:
+            async with asyncio.timeout(within):
+                while await self.response.content.readline():
+                    pass
+        except TimeoutError:
+            return False
+        return True
+
+
+@pytest.fixture
+async def quick(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:  # noqa: F811
+    """The site with streams re-checked every 0.2 s and at most two streams per token."""
+    async with serve_v1(api_pg, recheck_seconds=0.2, streams_per_token=2) as served:
+        yield served
+
+
+@pytest.mark.parametrize(("path", "who"), [("/wallboard/events", "wall"), (f"{PREFIX}/agents/a1/events", "a1")])
+async def test_a_stream_ends_once_its_token_is_revoked(quick: V1, path: str, who: str) -> None:
+    response = await quick.client.get(path, headers=quick.auth(who))
+    assert response.status == 200
+    stream = Stream(response)
+    assert not await stream.ended(0.6)  # re-checked twice meanwhile: still live
+    token_id = quick.bearer[who].split("_")[1]
+    assert await tokens.revoke(quick.engine, token_id)
+    assert await stream.ended(5.0)
+    assert (await quick.client.get(path, headers=quick.auth(who))).status == 401
+
+
+@pytest.mark.parametrize(("path", "who"), [("/wallboard/events", "wall"), (f"{PREFIX}/agents/a1/events", "a1")])
+async def test_one_token_holds_a_bounded_number_of_streams(quick: V1, path: str, who: str) -> None:
+    first = await quick.client.get(path, headers=quick.auth(who))
+    second = await quick.client.get(path, headers=quick.auth(who))
+    assert (first.status, second.status) == (200, 200)
+    third = await quick.client.get(path, headers=quick.auth(who))
+    assert third.status == 429
+    assert (await third.json())["error_id"] == "too-many-streams"
+    other = await quick.client.get("/wallboard/events", headers=quick.auth("admin"))  # another token: its own count
+    assert other.status == 200
+    first.close()
+    for _ in range(100):  # the server notices the closed stream on its next write or re-check
+        again = await quick.client.get(path, headers=quick.auth(who))
+        if again.status == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert again.status == 200
+    for response in (second, other, again):
+        response.close()
