@@ -363,6 +363,9 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         streams_per_token=r.integer(http_t, "streams_per_token", "http", 16, low=1, high=1000),
         metrics_token=metrics_token,
     )
+    if http.host in ("0.0.0.0", "::") and not http.allowed_hosts:
+        r.problem("http.allowed_hosts", f"http.host {http.host!r} listens on every address: list the names and "
+                                        "addresses clients use (their Host header), e.g. [\"acd.example.com\"]")
 
     db_t = r.table(data, "database", "database")
     r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days"}, "database")

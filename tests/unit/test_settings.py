@@ -122,6 +122,7 @@ def test_http_allowed_hosts_streams_and_the_metrics_token(tmp_path: Path) -> Non
     ('[http]\nallowed_hosts = ["acd.example.com:8080"]\n', {}, "http.allowed_hosts: must be a list of host names"),
     ('[http]\nallowed_hosts = ["a b"]\n', {}, "http.allowed_hosts: must be a list of host names"),
     ('[http]\nstreams_per_token = 0\n', {}, "http.streams_per_token: must be at least 1"),
+    ('[http]\nhost = "0.0.0.0"\n', {}, "http.allowed_hosts: http.host '0.0.0.0' listens on every address"),
     ('[http]\nmetrics_token = "x"\n', {}, "http.metrics_token: secrets do not belong in the file"),
     ("", {"ACD_METRICS_TOKEN": "short"}, "ACD_METRICS_TOKEN: must be at least 16 printable ASCII characters"),
     ("", {"ACD_METRICS_TOKEN": "sixteen chars with spaces"}, "ACD_METRICS_TOKEN: must be at least 16"),
