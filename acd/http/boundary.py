@@ -50,22 +50,26 @@ def allow_hosts(app: web.Application, names: Iterable[str]) -> None:
     app[ALLOWED_HOSTS] = frozenset(host_name(n) if n.startswith("[") else n.lower() for n in names)
 
 
-def _same_origin(request: web.Request, origin: str) -> bool:
+def same_origin(request: web.Request, origin: str) -> bool:
+    """Whether ``Origin`` names the host the request was sent to (and its port, when Host gives one:
+    behind a TLS proxy, Host carries none and the browser's origin is https on 443)."""
     try:
         url = URL(origin)
     except ValueError:
         return False
     if url.scheme not in ("http", "https") or url.host is None:
         return False
-    return f"{url.host}:{url.port}".lower() == f"{host_name(request.host)}:{_port(request)}"
+    if url.host.lower() != host_name(request.host):
+        return False
+    port = _explicit_port(request.host)
+    return port is None or url.port == port
 
 
-def _port(request: web.Request) -> int:
-    header = request.host.strip()
-    tail = header.rpartition("]")[2] if header.startswith("[") else header
+def _explicit_port(header: str) -> int | None:
+    tail = header.strip().rpartition("]")[2] if header.strip().startswith("[") else header.strip()
     if tail.count(":") == 1 and tail.rpartition(":")[2].isdigit():
         return int(tail.rpartition(":")[2])
-    return 443 if request.scheme == "https" else 80
+    return None
 
 
 def _has_body(request: web.Request) -> bool:
@@ -80,7 +84,7 @@ async def boundary(request: web.Request, handler: Handler) -> web.StreamResponse
                                                  "(http.allowed_hosts)")
     if request.method in STATE_CHANGING:
         origin = request.headers.get("Origin")
-        if origin is not None and not _same_origin(request, origin):
+        if origin is not None and not same_origin(request, origin):
             return errors.forbidden("a state-changing request from another origin is refused")
         if _has_body(request) and request.content_type != JSON:
             return errors.error(415, "unsupported-media-type", "a request body must be JSON, sent with "

@@ -1,12 +1,14 @@
 """The small rules of the HTTP boundary, one by one: which Host names match, which peers count as
-loopback for /metrics, which characters a string may carry into the records."""
+loopback for /metrics, which origins are this service's, which characters a string may carry into
+the records."""
 
 from __future__ import annotations
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
 from acd.http.app import loopback
-from acd.http.boundary import default_hosts, host_name
+from acd.http.boundary import default_hosts, host_name, same_origin
 from acd.http.text import fit_text
 
 
@@ -40,3 +42,18 @@ def test_which_peers_are_loopback(remote: str | None, is_loopback: bool) -> None
 def test_which_strings_may_reach_a_record(value: str, line: bool, free_text: bool) -> None:
     assert fit_text(value) is line
     assert fit_text(value, multiline=True) is free_text
+
+
+@pytest.mark.parametrize(("host", "origin", "same"), [
+    ("127.0.0.1:8080", "http://127.0.0.1:8080", True),
+    ("127.0.0.1:8080", "http://127.0.0.1:9090", False),
+    ("127.0.0.1:8080", "http://attacker.example:8080", False),
+    ("acd.example.com", "https://acd.example.com", True),  # behind a TLS proxy: Host has no port
+    ("acd.example.com", "https://acd.example.com.attacker.example", False),
+    ("[::1]:8080", "http://[::1]:8080", True),
+    ("127.0.0.1:8080", "null", False),
+    ("127.0.0.1:8080", "file://", False),
+])
+def test_which_origins_are_this_service(host: str, origin: str, same: bool) -> None:
+    request = make_mocked_request("POST", "/api/v1/agents/a1/login", headers={"Host": host, "Origin": origin})
+    assert same_origin(request, origin) is same
