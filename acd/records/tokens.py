@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import API_ROLES
+from acd.records.text import fit_text
 
 PREFIX = "acd_"
 _HEX = frozenset("0123456789abcdef")
@@ -80,6 +81,9 @@ async def issue(engine: AsyncEngine, role: str, *, agent_id: str | None = None,
         raise ValueError(f"role {role!r} is not one of {', '.join(API_ROLES)}")
     if role == "agent" and not agent_id:
         raise ValueError("an agent token needs the agent it acts as")
+    for what, value in (("label", label), ("agent", agent_id or ""), *(("queue", q) for q in queues)):
+        if len(value) > 200 or not fit_text(value):
+            raise ValueError(f"the {what} {value!r} must be at most 200 characters, without control characters")
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     params = {"id": token_id, "digest": _digest(secret), "role": role, "agent_id": agent_id,
               "queues": list(queues), "label": label}

@@ -9,7 +9,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from acd.http.app import loopback
 from acd.http.boundary import default_hosts, host_name, same_origin
-from acd.http.text import fit_text
+from acd.records.text import fit_text
 
 
 @pytest.mark.parametrize(("header", "name"), [

@@ -27,8 +27,8 @@ from acd.core.config import RoutingConfig
 from acd.core.eligibility import queue_matches
 from acd.http import errors
 from acd.http.bearer import Bearers
-from acd.http.text import UNFIT, fit_text
 from acd.records.errors import DatabaseUnavailable
+from acd.records.text import UNFIT, fit_text
 from acd.records.tokens import Token
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from acd.http import errors
-from acd.http.text import UNFIT, fit_text
+from acd.records.text import UNFIT, fit_text
 
 MAX_TEXT = 4000
 

@@ -1,10 +1,10 @@
-"""Which characters a string from a client may carry into the core, the audit log and the records.
+"""Which characters a string may carry into the core, the audit log and the records.
 
 PostgreSQL's ``text`` cannot hold NUL, and a lone surrogate (``"\\ud800"`` is valid JSON) cannot be
 encoded at all: either would make the database refuse the write that carries it. Other control
 characters have no business in a reason, a code, a name or an id, and would reach logs and screens.
-So the API refuses them with a 400 where they come in, before anything is changed; free text (notes)
-may keep tabs and line breaks.
+So the API refuses them with a 400 where they come in, before anything is changed (and ``acd tokens``
+refuses them in a label); free text (notes) may keep tabs and line breaks.
 """
 
 from __future__ import annotations
