@@ -136,8 +136,10 @@ async function follow() {
     return;
   }
   if (!response.ok || !response.body) {
+    // 429: too many bad tokens from this address, or this token holds its most streams; wait as told
+    const wait = Number(response.headers.get("Retry-After")) * 1000;
     feedState("lost", "reconnecting…");
-    setTimeout(follow, RETRY_MS);
+    setTimeout(follow, Math.max(RETRY_MS, wait || 0));
     return;
   }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
