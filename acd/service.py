@@ -33,10 +33,7 @@ from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
 from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed
 from acd.core.states import AgentState
-from acd.http.app import build_app
-from acd.http.v1 import PREFIX as API_V1
-from acd.http.v1 import build_api_v1
-from acd.http.wallboard import require_tokens
+from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
 from acd.records.audit import AuditLog
@@ -188,17 +185,16 @@ class Service:
             # The wallboard's service level today: the day so far from the records, then live.
             await seed_today(probe_engine, runtime.today, runtime.now(), self.core.config.policy.short_abandon_seconds)
             await self._restore_presence(outbox, url, runtime)
-            app = build_app(runtime, self.metrics, self.health, ready=self.readiness)
             # The REST API's own pool: tokens, audit and record searches never take routing's connections.
             api_engine = create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True,
                                              connect_args={"timeout": 5.0, "command_timeout": 10.0})
             stack.push_async_callback(api_engine.dispose)
-            require_tokens(app, api_engine)  # the wallboard's stream takes the API's tokens
             audit = AuditLog(api_engine)
             stack.push_async_callback(audit.close)
             editor = ConfigEditor(runtime, api_engine, document_of(self.settings.routing, self.settings.skills),
                                   self.config_revision, on_applied=self._config_applied)
-            app.add_subapp(API_V1, build_api_v1(runtime, api_engine, audit, editor))
+            app = build_site(runtime, self.metrics, self.health, ready=self.readiness, engine=api_engine,
+                             audit=audit, http=self.settings.http, editor=editor)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             stack.push_async_callback(runner.cleanup)

@@ -62,6 +62,9 @@ class AmiSettings:
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    allowed_hosts: tuple[str, ...] = ()  # the Host names clients may use; empty: host, localhost, 127.0.0.1
+    streams_per_token: int = 16  # event streams (wallboard, agent desk) one token may hold open
+    metrics_token: str = field(default="", repr=False)  # /metrics scrape token; empty: loopback clients only
 
 
 CustomerNumbers = Literal["keep", "mask"]
@@ -163,6 +166,7 @@ class _Reader:
 
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[?[0-9A-Fa-f:.]{2,45}\]?")
 
 
 def _finite(value: float) -> bool:
@@ -351,11 +355,23 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     )
 
     http_t = r.table(data, "http", "http")
-    r.unknown(http_t, {"host", "port"}, "http")
+    r.unknown(http_t, {"host", "port", "allowed_hosts", "streams_per_token"}, "http")
+    if "metrics_token" in http_t:
+        r.problem("http.metrics_token", "secrets do not belong in the file: set ACD_METRICS_TOKEN in the environment")
+    metrics_token = env.get("ACD_METRICS_TOKEN", "")
+    if metrics_token and (len(metrics_token) < 16 or not metrics_token.isascii() or not metrics_token.isprintable()
+                          or " " in metrics_token):
+        r.problem("ACD_METRICS_TOKEN", "must be at least 16 printable ASCII characters without spaces")
     http = HttpSettings(
         host=r.string(http_t, "host", "http", "127.0.0.1"),
         port=r.integer(http_t, "port", "http", 8080, low=0, high=65535),
+        allowed_hosts=_host_names(r, http_t),
+        streams_per_token=r.integer(http_t, "streams_per_token", "http", 16, low=1, high=1000),
+        metrics_token=metrics_token,
     )
+    if http.host in ("0.0.0.0", "::") and not http.allowed_hosts:
+        r.problem("http.allowed_hosts", f"http.host {http.host!r} listens on every address: list the names and "
+                                        "addresses clients use (their Host header), e.g. [\"acd.example.com\"]")
 
     db_t = r.table(data, "database", "database")
     r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days", "customer_numbers"}, "database")
@@ -392,6 +408,15 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         source=file,
         skills=skills,
     )
+
+
+def _host_names(r: _Reader, http_t: Mapping[str, Any]) -> tuple[str, ...]:
+    names = http_t.get("allowed_hosts", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and HOST_NAME.fullmatch(n) for n in names):
+        r.problem("http.allowed_hosts", f"must be a list of host names or IP addresses (as clients write them in "
+                                        f"the Host header, without the port), got {_shown(names)}")
+        return ()
+    return tuple(names)
 
 
 def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Settings:

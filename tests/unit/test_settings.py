@@ -115,3 +115,32 @@ def test_retention_defaults_to_the_shipped_90_days_and_keeps_customer_numbers(tm
     assert (database.caller_retention_days, database.customer_numbers) == (0, "mask")
     assert any("database.customer_numbers: must be 'keep' or 'mask'" in p
                for p in problems(tmp_path, GOOD + "[database]\ncustomer_numbers = \"forget\"\n"))
+
+
+def test_http_allowed_hosts_streams_and_the_metrics_token(tmp_path: Path) -> None:
+    settings = load(write(tmp_path, GOOD), env={})
+    assert (settings.http.allowed_hosts, settings.http.streams_per_token, settings.http.metrics_token) == ((), 16, "")
+    text = GOOD + '[http]\nhost = "10.0.0.5"\nallowed_hosts = ["acd.example.com", "10.0.0.5", "[::1]"]\n' \
+                  'streams_per_token = 40\n'
+    settings = load(write(tmp_path, text), env={"ACD_METRICS_TOKEN": "scrape-0123456789abcdef"})
+    assert settings.http.allowed_hosts == ("acd.example.com", "10.0.0.5", "[::1]")
+    assert settings.http.streams_per_token == 40
+    assert settings.http.metrics_token == "scrape-0123456789abcdef"
+    assert "scrape-0123456789abcdef" not in repr(settings)
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), [
+    ('[http]\nallowed_hosts = "acd.example.com"\n', {}, "http.allowed_hosts: must be a list of host names"),
+    ('[http]\nallowed_hosts = ["acd.example.com:8080"]\n', {}, "http.allowed_hosts: must be a list of host names"),
+    ('[http]\nallowed_hosts = ["a b"]\n', {}, "http.allowed_hosts: must be a list of host names"),
+    ('[http]\nstreams_per_token = 0\n', {}, "http.streams_per_token: must be at least 1"),
+    ('[http]\nhost = "0.0.0.0"\n', {}, "http.allowed_hosts: http.host '0.0.0.0' listens on every address"),
+    ('[http]\nmetrics_token = "x"\n', {}, "http.metrics_token: secrets do not belong in the file"),
+    ("", {"ACD_METRICS_TOKEN": "short"}, "ACD_METRICS_TOKEN: must be at least 16 printable ASCII characters"),
+    ("", {"ACD_METRICS_TOKEN": "sixteen chars with spaces"}, "ACD_METRICS_TOKEN: must be at least 16"),
+])
+def test_http_mistakes_are_named(tmp_path: Path, text: str, env: dict[str, str], expected: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load(write(tmp_path, GOOD + text), env=env)
+    found = [str(p) for p in info.value.problems]
+    assert any(expected in p for p in found), found

@@ -134,7 +134,7 @@ async def wrapup(request: web.Request) -> web.Response:
         return body
     fields = Fields(body)
     code = fields.text("code", required=True, max_length=MAX_REASON)
-    notes = fields.text("notes")
+    notes = fields.text("notes", multiline=True)
     done = fields.flag("done")
     bad = fields.refusal()
     if bad is not None:
