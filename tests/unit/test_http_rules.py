@@ -57,3 +57,15 @@ def test_which_strings_may_reach_a_record(value: str, line: bool, free_text: boo
 def test_which_origins_are_this_service(host: str, origin: str, same: bool) -> None:
     request = make_mocked_request("POST", "/api/v1/agents/a1/login", headers={"Host": host, "Origin": origin})
     assert same_origin(request, origin) is same
+
+
+def test_a_value_the_core_refuses_is_the_clients_400_not_a_conflict() -> None:
+    import json
+
+    from acd.core.errors import InvalidValue
+    from acd.http.v1.agents import refusal
+
+    response = refusal(InvalidValue("AgentPaused", "reason", "holds a control character"))
+    assert response.status == 400
+    assert response.body is not None
+    assert json.loads(bytes(response.body))["error_id"] == "invalid-input"
