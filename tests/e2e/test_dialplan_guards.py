@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from acd_process import AcdProcess, eventually, login
+from acd_process import AcdProcess, acd_command, api, eventually, login
 from e2e_stack import heartbeat, holding, offer, user_event
 
 from acd.ami.identity import call_id_for
@@ -67,6 +67,31 @@ async def test_a_caller_number_cannot_choose_the_queue_or_the_priority(
     assert (row["queue"], row["priority"], row["caller"], row["outcome"]) == (
         "support", 5, kept, "answered")
     assert await acd.rows("SELECT id FROM interactions WHERE queue <> 'support'") == []
+
+
+async def test_an_agent_endpoint_is_checked_and_dialled_in_its_one_form(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "endpoint e2e")
+    for hostile in ("agent1&PJSIP/+19005550100@carrier", "agent1,1,L(1000)"):
+        status, body = api(acd, "PATCH", "/agents/agent1", admin, {"endpoint": hostile})
+        assert (status, body["error_id"]) == (400, "invalid-input"), body
+        assert "PJSIP endpoint name" in body["details"]["fields"]["agents.agent1.endpoint"]
+    status, body = api(acd, "PATCH", "/agents/agent1", admin, {"endpoint": "PJSIP/agent1"})
+    assert (status, body["agent"]["endpoint"]) == (200, "agent1"), body
+
+    await login(acd, "agent1")
+    mark = pbx_ami.mark()
+    number = "5556789"
+    await farm.place_call("200", 60, caller_id=number)  # billing
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+    ringing = await pbx_ami.wait_event(user_event("AcdRinging", Channel=enqueue["Channel"]), 15, mark)
+    assert ringing["AcdAgent"] == "agent1"
+    result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=ringing["AcdOffer"]), 20, mark)
+    assert result["AcdStatus"] == "ANSWER"
+    dialled = {e.get("DialString") for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"}
+    assert dialled == {"agent1"}, dialled
 
 
 async def test_the_dialplan_dials_nothing_but_an_endpoint_name(pbx_ami: AmiClient, farm: Farm) -> None:
