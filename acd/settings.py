@@ -27,6 +27,13 @@ from acd.core.config import (
     SkillRequirement,
     WideningStep,
 )
+from acd.dialling import (
+    DEFAULT_OVERFLOW_TARGETS,
+    ENDPOINT_RULE,
+    bare_endpoint,
+    is_endpoint,
+    is_overflow_extension,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +156,10 @@ class _Reader:
     def string(self, data: Mapping[str, Any], key: str, path: str, default: str, *, empty: bool = False,
                max_length: int = 256) -> str:
         value = data.get(key, default)
-        if not isinstance(value, str) or (not value and not empty) or len(value) > max_length or "\x00" in value:
+        if not isinstance(value, str) or (not value and not empty) or len(value) > max_length or not _plain(value):
             kind = "a string" if empty else "a non-empty string"
-            self.problem(f"{path}.{key}", f"must be {kind} of at most {max_length} characters without NUL, "
-                                          f"got {_shown(value)}")
+            self.problem(f"{path}.{key}", f"must be {kind} of at most {max_length} characters without NUL or "
+                                          f"other control characters, got {_shown(value)}")
             return default
         return value
 
@@ -167,6 +174,19 @@ class _Reader:
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[?[0-9A-Fa-f:.]{2,45}\]?")
+
+DAY = 86400.0
+"""The upper bound of every duration in the routing config: a longer one is a typo (or an attack on
+the int4 and timestamp columns the records keep), never a wish."""
+
+
+def _plain(text: str) -> bool:
+    """No NUL or other control character (C0, DEL, C1), no lone surrogate (which UTF-8 cannot encode,
+    so PostgreSQL would refuse the record), no line or paragraph separator: a label is one line."""
+    return not any(
+        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF or c in "\u2028\u2029"
+        for c in text
+    )
 
 
 def _finite(value: float) -> bool:
@@ -204,7 +224,7 @@ _QUEUE_KEYS = {
 }
 
 
-def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> QueueConfig:
+def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], policy: RoutingPolicy) -> QueueConfig:
     path = f"queues.{name}"
     r.unknown(data, _QUEUE_KEYS, path)
     if "skills" not in data:
@@ -228,7 +248,7 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> Q
         extra = _skill_levels(r, step.get("extra_skills", {}), f"{spath}.extra_skills", known)
         widening.append(
             WideningStep(
-                after_seconds=r.number(step, "after", spath, 0.0, low=0),
+                after_seconds=r.number(step, "after", spath, 0.0, low=0, high=DAY),
                 min_proficiency_drop=r.integer(step, "min_proficiency_drop", spath, 0, low=0, high=4),
                 extra_skills=tuple(SkillRequirement(s, p) for s, p in extra),
             )
@@ -237,15 +257,36 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> Q
     return QueueConfig(
         name=name,
         skills=tuple(SkillRequirement(s, p) for s, p in skills),
-        sla_threshold_seconds=r.number(data, "sla_threshold", path, 20.0, low=1),
+        sla_threshold_seconds=r.number(data, "sla_threshold", path, 20.0, low=1, high=DAY),
         sla_target_ratio=r.number(data, "sla_target", path, 0.8, low=0, high=1),
-        max_wait_seconds=r.number(data, "max_wait", path, 300.0, low=1),
-        overflow_target=r.string(data, "overflow", path, "voicemail"),
-        wrapup_seconds=r.number(data, "wrapup", path, 0.0, low=0),
-        max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1),
+        max_wait_seconds=r.number(data, "max_wait", path, 300.0, low=1, high=DAY),
+        overflow_target=_overflow(r, data, path, policy.overflow_targets),
+        wrapup_seconds=r.number(data, "wrapup", path, 0.0, low=0, high=DAY),
+        max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1, high=DAY),
         widening=tuple(widening),
         vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
     )
+
+
+def _overflow(r: _Reader, data: Mapping[str, Any], path: str, targets: tuple[str, ...]) -> str:
+    """The queue's overflow target: one of the extensions ``acd-overflow`` is declared to have."""
+    default = "voicemail" if "voicemail" in targets else targets[0]
+    target = r.string(data, "overflow", path, default, max_length=64)
+    if target not in targets:
+        r.problem(f"{path}.overflow", f"{_shown(target)} is not an overflow target (declared in "
+                                      f"[routing] overflow_targets: {', '.join(targets)})")
+        return default
+    return target
+
+
+def _endpoint(r: _Reader, data: Mapping[str, Any], path: str, agent_id: str) -> str:
+    """The agent's PJSIP endpoint in its one form, the bare name: it is what the PBX dials."""
+    raw = r.string(data, "endpoint", path, agent_id)
+    endpoint = bare_endpoint(raw)
+    if "endpoint" in data and raw == data["endpoint"] and not is_endpoint(endpoint):
+        r.problem(f"{path}.endpoint", f"endpoint {_shown(raw)} must be a PJSIP endpoint name: {ENDPOINT_RULE} "
+                                      "(written bare or as PJSIP/<name>)")
+    return endpoint
 
 
 def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) -> AgentConfig:
@@ -255,7 +296,7 @@ def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) 
         r.problem(f"{path}.skills", "missing: an agent needs skills (skill = proficiency 1..5)")
     return AgentConfig(
         id=agent_id,
-        endpoint=r.string(data, "endpoint", path, agent_id),
+        endpoint=_endpoint(r, data, path, agent_id),
         name=r.string(data, "name", path, "", empty=True, max_length=128),
         skills=_skill_levels(r, data.get("skills", {}), f"{path}.skills", known),
     )
@@ -289,7 +330,7 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
             r.problem(f"queues.{name}", "must be a table")
             continue
         r.name(name, f"queues.{name}", "queue name")
-        queues.append(_queue(r, name, q, known))
+        queues.append(_queue(r, name, q, known, policy))
 
     agents_t = r.table(data, "agents", "agents")
     agents = []
@@ -301,7 +342,7 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
             continue
         r.name(agent_id, f"agents.{agent_id}", "agent id")
         agent = _agent(r, agent_id, a, known)
-        endpoint = _bare_endpoint(agent.endpoint)  # PJSIP/agent1 and agent1 are the same phone
+        endpoint = agent.endpoint  # bare: PJSIP/agent1 and agent1 are the same phone
         if endpoint in endpoints:
             r.problem(
                 f"agents.{agent_id}.endpoint",
@@ -311,11 +352,6 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
         agents.append(agent)
     config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
     return config, tuple(sorted(known))
-
-
-def _bare_endpoint(name: str) -> str:
-    tech, sep, rest = name.partition("/")
-    return rest if sep and tech.upper() == "PJSIP" else name
 
 
 def routing_from_document(
@@ -334,6 +370,24 @@ def routing_from_document(
     return routing
 
 
+def _overflow_targets(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The extensions of the dialplan's ``acd-overflow`` a queue may overflow to."""
+    value = data.get("overflow_targets", list(DEFAULT_OVERFLOW_TARGETS))
+    if not isinstance(value, list) or not value or len(value) > 64:
+        r.problem("routing.overflow_targets", "must be an array of 1 to 64 extension names of acd-overflow, "
+                                              f"e.g. {list(DEFAULT_OVERFLOW_TARGETS)}")
+        return DEFAULT_OVERFLOW_TARGETS
+    targets: list[str] = []
+    for i, target in enumerate(value):
+        if not isinstance(target, str) or not is_overflow_extension(target):
+            r.problem(f"routing.overflow_targets[{i}]",
+                      f"{_shown(target)} must be a plain extension name: 1 to 64 letters, digits, '_', '.' or "
+                      "'-', starting with a letter or digit (not a pattern, not h, i, t, s, a, o, e or T)")
+        elif target not in targets:
+            targets.append(target)
+    return tuple(targets) or DEFAULT_OVERFLOW_TARGETS
+
+
 def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Settings:
     """Turn parsed TOML plus the environment into settings, or raise SettingsError with every problem."""
     r = _Reader(file)
@@ -349,9 +403,10 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         port=r.integer(ami_t, "port", "ami", 5038, low=1, high=65535),
         user=r.string(ami_t, "user", "ami", "acd"),
         secret=secret,
-        ping_interval=r.number(ami_t, "ping_interval", "ami", 2.0, low=0.1),
-        ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1),
-        heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5),
+        ping_interval=r.number(ami_t, "ping_interval", "ami", 2.0, low=0.1, high=60),
+        ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1, high=60),
+        # the dialplan sends callers to the fallback when ACD_HEARTBEAT is older than 15 s
+        heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5, high=10),
     )
 
     http_t = r.table(data, "http", "http")
@@ -383,17 +438,19 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         url=env.get("DATABASE_URL") or None,
         data_dir=r.string(db_t, "data_dir", "database", "var/pg"),
         journal_dir=r.string(db_t, "journal_dir", "database", "var/journal"),
-        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 90, low=0),
+        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 90, low=0, high=36500),
         customer_numbers=cast(CustomerNumbers, customer_numbers),
     )
 
     rt = r.table(data, "routing", "routing")
-    r.unknown(rt, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon"}, "routing")
+    r.unknown(rt, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon",
+                   "overflow_targets"}, "routing")
     policy = RoutingPolicy(
         ring_timeout_seconds=r.number(rt, "ring_timeout", "routing", 15.0, low=1, high=300),
-        reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0),
-        max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1),
-        short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0),
+        reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0, high=DAY),
+        max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1, high=1000),
+        short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0, high=3600),
+        overflow_targets=_overflow_targets(r, rt),
     )
 
     routing, skills = _routing(r, data, policy)

@@ -10,6 +10,10 @@ A Redirect Asterisk accepted can still be lost (``acd.ami.confirm``). A lost off
 (``on_ring_lost``) for the core to route the caller again under a new offer: sending the old one
 again could move a caller the core has since re-routed. A lost overflow is sent again: the core has
 closed that call, so nothing else will ever move the caller.
+
+The endpoint of a ring and the target of an overflow become the Redirect's ``Exten``: a name that is
+not a plain PJSIP endpoint or extension (``acd.dialling``) raises ``NotDialable`` before anything is
+written, whatever let it into the config.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from acd.ami.resync import ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
+from acd.dialling import dialable_endpoint, overflow_extension
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +79,7 @@ class CallControl:
         the order it reads them. So the order holds while the caller waits one round trip instead of
         three. Dial takes whole seconds; round up.
         """
+        exten = dialable_endpoint(endpoint)
         key = self.confirmations.expect(
             channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
         )
@@ -81,7 +87,7 @@ class CallControl:
             key,
             _setvar(channel, "ACD_OFFER", offer_id),
             _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
-            _redirect(channel, CONNECT_CONTEXT, endpoint),
+            _redirect(channel, CONNECT_CONTEXT, exten),
         )
 
     def _write(self, key: int | None, *actions: dict[str, str]) -> Awaitable[None]:
@@ -157,11 +163,12 @@ class CallControl:
 
         Sent again when it does not land, up to ``overflow_attempts`` times in all.
         """
+        exten = overflow_extension(target)
         key = self.confirmations.expect(
             channel, user_event("AcdOverflowed", AcdTarget=target),
             lambda: self._overflow_lost(channel, target, attempt),
         )
-        return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, target))
+        return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, exten))
 
     def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
         """Write where the caller stands (``TagCall``) onto the channel: three Setvars, pipelined.

@@ -144,3 +144,74 @@ def test_http_mistakes_are_named(tmp_path: Path, text: str, env: dict[str, str],
         load(write(tmp_path, GOOD + text), env=env)
     found = [str(p) for p in info.value.problems]
     assert any(expected in p for p in found), found
+
+
+@pytest.mark.parametrize("endpoint", [
+    "agent1&PJSIP/+19005550100@carrier", "agent1,1,L(1000)", "agent 1", "_X.", "agent1@carrier", "SIP/agent1",
+])
+def test_an_endpoint_that_would_dial_anything_else_is_refused(tmp_path: Path, endpoint: str) -> None:
+    found = problems(tmp_path, GOOD.replace('endpoint = "agent1"', f'endpoint = "{endpoint}"'))
+    assert any(p.endswith(f"agents.a1.endpoint: endpoint {endpoint!r} must be a PJSIP endpoint name: 2 to 64 "
+                          "letters, digits, '_', '.' or '-', starting with a letter or digit (written bare or as "
+                          "PJSIP/<name>)") for p in found), found
+
+
+def test_an_endpoint_written_pjsip_slash_name_is_kept_bare(tmp_path: Path) -> None:
+    settings = load(write(tmp_path, GOOD.replace('"agent1"', '"PJSIP/agent1"')), env={})
+    assert settings.routing.agents[0].endpoint == "agent1"
+
+
+def test_a_queue_overflows_only_to_a_declared_extension(tmp_path: Path) -> None:
+    text = GOOD.replace("sla_threshold = 20", 'sla_threshold = 20\noverflow = "operator"')
+    assert any("queues.billing.overflow: 'operator' is not an overflow target (declared in [routing] "
+               "overflow_targets: voicemail, fallback)" in p for p in problems(tmp_path, text))
+    declared = text + '[routing]\noverflow_targets = ["voicemail", "operator"]\n'
+    settings = load(write(tmp_path, declared), env={})
+    assert settings.routing.queues[0].overflow_target == "operator"
+    assert settings.routing.policy.overflow_targets == ("voicemail", "operator")
+    for bad in ('"_X."', '"i"', '"vm,1"', '"vm&PJSIP/x"'):
+        found = problems(tmp_path, GOOD + f"[routing]\noverflow_targets = [\"voicemail\", {bad}]\n")
+        assert any("routing.overflow_targets[1]: " in p and "must be a plain extension name" in p for p in found)
+
+
+@pytest.mark.parametrize("name", ["Ada\\u0000", "Ada\\u001b[2J", "Ada\\u007f", "Ada\\u0085", "Ada\\u2028", "A\\nB"])
+def test_a_control_character_in_a_label_is_refused(tmp_path: Path, name: str) -> None:
+    text = GOOD.replace('endpoint = "agent1"', f'endpoint = "agent1"\nname = "{name}"')
+    assert any("agents.a1.name: must be a string of at most 128 characters without NUL or other control "
+               "characters" in p for p in problems(tmp_path, text))
+
+
+@pytest.mark.parametrize(("line", "key", "bound"), [
+    ("max_wait = 1e9", "queues.billing.max_wait", "at most 86400"),
+    ("wrapup = 2147483648", "queues.billing.wrapup", "at most 86400"),
+    ("max_handle = 1e300", "queues.billing.max_handle", "at most 86400"),
+    ("vip_priority_boost = 10", "queues.billing.vip_priority_boost", "at most 9"),
+    ("vip_priority_boost = 2147483648", "queues.billing.vip_priority_boost", "at most 9"),
+    ("widening = [{ after = 1e12 }]", "queues.billing.widening[0].after", "at most 86400"),
+])
+def test_a_queue_number_beyond_its_bounds_is_refused(tmp_path: Path, line: str, key: str, bound: str) -> None:
+    found = problems(tmp_path, GOOD.replace("sla_threshold = 20", f"sla_threshold = 20\n{line}"))
+    assert any(f"{key}: must be {bound}" in p for p in found), found
+
+
+@pytest.mark.parametrize(("table", "line", "key"), [
+    ("routing", "max_consecutive_misses = 2147483648", "routing.max_consecutive_misses"),
+    ("routing", "reoffer_cooldown = 1e10", "routing.reoffer_cooldown"),
+    ("routing", "short_abandon = 1e10", "routing.short_abandon"),
+    ("database", "caller_retention_days = 9223372036854775807", "database.caller_retention_days"),
+    ("ami", "heartbeat_interval = 20", "ami.heartbeat_interval"),
+])
+def test_a_policy_number_beyond_its_bounds_is_refused(tmp_path: Path, table: str, line: str, key: str) -> None:
+    text = GOOD.replace("[ami]\nport = 5038", "[ami]\nport = 5038\n" + line) if table == "ami" else (
+        GOOD + f"[{table}]\n{line}\n")
+    assert any(f"{key}: must be at most" in p for p in problems(tmp_path, text))
+
+
+def test_cli_check_names_a_hostile_endpoint(tmp_path: Path) -> None:
+    bad = write(tmp_path, GOOD.replace('endpoint = "agent1"', 'endpoint = "agent1&PJSIP/+19005550100@carrier"'))
+    done = subprocess.run(
+        [sys.executable, "-m", "acd", "check", "-c", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "agents.a1.endpoint: endpoint 'agent1&PJSIP/+19005550100@carrier' must be a PJSIP endpoint name" in done.stderr
+    assert "Traceback" not in done.stderr
