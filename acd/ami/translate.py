@@ -49,7 +49,7 @@ from acd.ami.identity import call_id_for
 from acd.ami.presence import Presence
 from acd.ami.reconcile import reconcile
 from acd.ami.resync import ResyncResult
-from acd.ami.roster import AGENT_ACTIONS, Roster, bare_endpoint
+from acd.ami.roster import AGENT_ACTIONS, Roster
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.ami.token import EventToken
 from acd.core.config import RoutingConfig
@@ -65,6 +65,7 @@ from acd.core.events import (
     OfferRejected,
     OfferUnanswered,
 )
+from acd.dialling import bare_endpoint
 from acd.log_throttle import LogThrottle
 
 __all__ = ["REASONS", "Malformed", "TranslateCounters", "Translator", "call_id_for"]

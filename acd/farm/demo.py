@@ -22,8 +22,8 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from acd.ami.roster import bare_endpoint
 from acd.core.config import AgentConfig
+from acd.dialling import bare_endpoint
 from acd.farm.ami import AmiError
 from acd.farm.farm import Farm
 from acd.logs import configure_logging
