@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from acd.ami.control import CallControl
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
@@ -175,3 +179,20 @@ async def test_refused_contact_list_means_unknown_not_unregistered(pbx: tuple[Fa
         AgentReachability("a1", True, False),
         AgentReachability("a2", False, False),
     ]
+
+
+async def test_a_contact_list_the_least_privileged_user_may_not_read_is_no_warning(
+    pbx: tuple[FakeAmiServer, AmiLink], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shipped AMI user has no write=system, so this refusal comes at every start: an info line,
+    not a warning a newcomer would chase. Any other refusal is still a warning."""
+    server, link = pbx
+    server.handlers["pjsipshowcontacts"] = lambda _a: [{"Response": "Error", "Message": "Permission denied"}]
+    with caplog.at_level(logging.INFO, logger="acd.ami.resync"):
+        assert (await resync(link)).contacts is None
+    assert [r.levelno for r in caplog.records if "PJSIPShowContacts" in r.getMessage()] == [logging.INFO]
+    caplog.clear()
+    server.handlers["pjsipshowcontacts"] = lambda _a: [{"Response": "Error", "Message": "Module not loaded"}]
+    with caplog.at_level(logging.INFO, logger="acd.ami.resync"):
+        assert (await resync(link)).contacts is None
+    assert [r.levelno for r in caplog.records if "PJSIPShowContacts" in r.getMessage()] == [logging.WARNING]
