@@ -30,7 +30,7 @@ from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
-from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed
+from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed, ResyncFinished, ResyncStarted
 from acd.core.states import AgentState
 from acd.http.app import build_app
 from acd.http.v1 import PREFIX as API_V1
@@ -257,8 +257,14 @@ class Service:
                 except Exception as exc:  # a failed resync is retried on the next connect
                     log.error("resync failed: %s", exc)
                     continue
-                for event in self.translator.reconcile(picture):
-                    self.runtime.submit(await self._with_customer(event))
+                found = self.translator.reconcile(picture)
+                loaded = await asyncio.gather(*(self._with_customer(e) for e in found))
+                # All at once, with nothing else of ours in between: the core loads the whole
+                # picture, then routes it once, by priority (not the first caller loaded first).
+                self.runtime.submit(ResyncStarted())
+                for event in loaded:
+                    self.runtime.submit(event)
+                self.runtime.submit(ResyncFinished())
                 continue
             if isinstance(item, LinkDown):
                 self.metrics.ami_connected.set(0)

@@ -3,7 +3,8 @@
 ``handle(event, now)`` looks the event's subjects up, checks every transition it implies against
 the tables in ``states`` and only then changes anything, so an event that raises leaves the core
 exactly as it was. After each accepted event the floor is re-matched (``Floor.dispatch``) and the
-commands produced are returned, in order, for the runtime to carry out.
+commands produced are returned, in order, for the runtime to carry out; between ``ResyncStarted``
+and ``ResyncFinished`` nothing is matched, so a resync's callers are routed together, by priority.
 
 Timers: the core arms ``call:<call id>`` (widening, cool-down expiry, max wait), ``ring:<offer id>``
 (ring timeout) and ``wrapup:<agent id>``. A ``TimerFired`` for a key that is no longer armed is a
@@ -12,6 +13,8 @@ closed are ignored too; a late *answer* raises ``OfferClosed`` (see ``errors``).
 """
 
 from __future__ import annotations
+
+import math
 
 from acd.core import agent_events, metrics
 from acd.core.agent import Agent
@@ -48,6 +51,8 @@ from acd.core.events import (
     OfferFailed,
     OfferRejected,
     OfferUnanswered,
+    ResyncFinished,
+    ResyncStarted,
     TimerFired,
     WrapUpDone,
 )
@@ -62,11 +67,24 @@ from acd.core.states import AgentInput, AgentState, CallInput, CallState, agent_
 AUTO_PAUSE_REASON = "missed"
 
 
+def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
+    """When a conversation reported as ended earlier really ended: within [answer, now], or None (now).
+
+    The time comes from outside (the PBX's trace); a value that cannot be true is brought back to
+    the nearest possible one rather than written into the record.
+    """
+    answered_at = call.record.answered_at
+    if ended_at is None or answered_at is None or not math.isfinite(ended_at):
+        return None
+    return min(max(ended_at, answered_at), now)
+
+
 class Acd:
     def __init__(self, config: RoutingConfig) -> None:
         self._floor = Floor(config)
         reconfigure(self._floor, config, 0.0)
         self._floor.out.clear()
+        self._held = False  # between ResyncStarted and ResyncFinished: load, do not route
 
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Command]:
@@ -74,7 +92,8 @@ class Acd:
         floor = self._floor
         floor.out = []
         self._apply(event, now)
-        floor.dispatch(now)
+        if not self._held:
+            floor.dispatch(now)
         out, floor.out = floor.out, []
         return out
 
@@ -86,6 +105,10 @@ class Acd:
                 self._call_arrived(event, now)
             case CallInProgress():
                 self._take_over(event, now)
+            case ResyncStarted():
+                self._held = True
+            case ResyncFinished():
+                self._held = False
             case CallerHungUp():
                 self._caller_hung_up(event, now)
             case CallFellBack():
@@ -240,7 +263,7 @@ class Acd:
         call = self._call(e.call_id, "CallEnded")
         call_transition(call.call_id, call.state, CallInput.END, "CallEnded")
         if call.state is CallState.CONNECTED:
-            self._end_talk(call, e.reason, now, "CallEnded")
+            self._end_talk(call, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
         else:
             # The channel went away before an answer for a reason other than the caller hanging up.
             self._leave(call, "failed", e.reason, now, "CallEnded")
@@ -263,26 +286,31 @@ class Acd:
             return None
         return self._floor.agents[self._floor.offers[call.offer_id].agent_id]
 
-    def _end_talk(self, call: Call, reason: str, now: float, event: str) -> None:
+    def _end_talk(self, call: Call, reason: str, now: float, event: str, ended_at: float | None = None) -> None:
+        """The conversation ended at ``ended_at`` (default ``now``); the agent's wrap-up runs from then."""
         floor = self._floor
         agent = floor.agents[str(call.record.agent_id)]
+        end = now if ended_at is None else ended_at
         wrapup = call.queue.wrapup_seconds
         if agent.retiring:
             what = AgentInput.CALL_END_RETIRE
-        elif wrapup > 0:
+        elif wrapup > 0 and end + wrapup > now:
             what = AgentInput.CALL_END
+        elif wrapup > 0:
+            what = AgentInput.CALL_END_WRAPUP_ELAPSED
         else:
             what = AgentInput.CALL_END_NO_WRAPUP
         target = agent_transition(agent.agent_id, agent.state, what, event)
         call.state = CallState.ENDED
         floor.close_call(call)
         if target is AgentState.WRAP_UP:
-            floor.write(call.talk_ended(now, reason, None))
+            floor.write(call.talk_ended(end, reason, None))
             floor.wrapping[agent.agent_id] = call
             floor.move_agent(agent, target, now)
-            floor.arm(wrapup_timer(agent.agent_id), now + wrapup)
+            floor.arm(wrapup_timer(agent.agent_id), end + wrapup)
             return
-        record = call.talk_ended(now, reason, 0.0)
+        spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
+        record = call.talk_ended(end, reason, spent)
         floor.write(record)
         floor.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
         floor.move_agent(agent, target, now)

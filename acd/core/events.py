@@ -50,6 +50,21 @@ class CallInProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class ResyncStarted:
+    """A resync is about to load what it found on the PBX: route nothing until ``ResyncFinished``.
+
+    Everything a resync finds (callers of every priority, calls in progress, calls that ended while
+    the ACD was away, agents' reachability) goes in between the two, so the core matches free agents
+    to the whole picture once, in routing order, instead of to whichever caller was loaded first.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncFinished:
+    """The resync's findings are loaded: route once, and from now on after every event again."""
+
+
+@dataclass(frozen=True, slots=True)
 class CallerHungUp:
     call_id: str
 
@@ -99,10 +114,16 @@ class OfferFailed:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """An answered call's conversation ended (either side hung up)."""
+    """An answered call's conversation ended (either side hung up).
+
+    ``ended_at``: when it ended, if that was earlier than the event (a call that ended while the
+    ACD was away, read back from the PBX's trace); None: now. The talk time and the agent's
+    wrap-up count from it, so a wrap-up that has already run out ends at once.
+    """
 
     call_id: str
     reason: str = "hangup"
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +203,8 @@ class TimerFired:
 Event = (
     CallArrived
     | CallInProgress
+    | ResyncStarted
+    | ResyncFinished
     | CallerHungUp
     | CallFellBack
     | OfferAnswered
