@@ -237,7 +237,9 @@ class Acd:
         if agent is None or not floor.configured(e.agent_id):
             raise UnknownAgent(e.agent_id)
         agent_transition(agent.agent_id, agent.state, AgentInput.TAKE_OVER, "CallInProgress")
-        call = Call.arrive(arrival, queue, now)
+        if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
+            raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
+        call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
         call.state = CallState.CONNECTED
         floor.calls[call.call_id] = call
         floor.write(call.answered(e.answered_at, agent.agent_id))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from acd.core.config import RoutingConfig
+from acd.core.records import InteractionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,15 @@ class CallInProgress:
 
     The core takes the call over as connected since ``answered_at`` (read from the channel), so
     that its end closes the interaction and the agent counts as on a call meanwhile. No offer and
-    no answer are counted again: the run that answered the call counted them.
+    no answer are counted again: the run that answered the call counted them. With ``record`` (read
+    back from the records), the call goes on from that record, keeping its customer, priority and
+    disposition, instead of one rebuilt from ``call``.
     """
 
     call: CallArrived
     agent_id: str
     answered_at: float
+    record: InteractionRecord | None = None  # the call's record as the previous run left it, if known
 
 
 @dataclass(frozen=True, slots=True)
