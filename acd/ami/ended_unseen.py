@@ -54,6 +54,10 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
             events.append(CallEnded(record.interaction_id, reason=NOT_TRACED))
         else:
             events.append(CallEnded(record.interaction_id, reason="hangup", ended_at=trace.ended_at))
+    if events:
+        traced = sum(1 for e in events if isinstance(e, CallEnded) and e.ended_at is not None)
+        log.info("resync: %d call(s) ended while no ACD listened; %d closed at the end the PBX kept",
+                 len(events) // 2, traced)
     return events
 
 

@@ -4,7 +4,8 @@ An ACD killed mid-call (or replaced by its standby) cannot hear the ends of the 
 serving. What it knew of them is its records: every interaction with no end yet. The restarted
 ACD reads them here (after its journal has reached PostgreSQL) and hands them to the first resync,
 which closes the ones whose callers are no longer on the PBX from the trace the PBX left
-(``acd.ami.ended_unseen``).
+(``acd.ami.ended_unseen``). Only the last day's: the PBX keeps one end per agent, so an older
+open record can no longer be matched to one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ OPEN = text(
     SELECT id, seq, queue, priority, caller, arrived_at, uniqueid, linkedid, customer_id, answered_at,
            agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes
     FROM interactions
-    WHERE ended_at IS NULL AND uniqueid <> ''
+    WHERE ended_at IS NULL AND uniqueid <> '' AND arrived_at > now() - interval '1 day'
     ORDER BY arrived_at
     """
 )
