@@ -231,13 +231,17 @@ class Service:
         """Agents keep their login and pause across an ACD restart (records first reach PostgreSQL)."""
         configured = {a.id for a in self.settings.routing.agents}
         try:
-            await outbox.flush(timeout=5.0)
+            flushed = await outbox.flush(timeout=5.0)
             presence = await take_over(url, time.time())
         except Exception as exc:
             log.warning("agents start logged out: their last state could not be read (%s)", exc)
             return
         try:
-            self._left_open = await left_open(url)
+            # Only when the journal has reached PostgreSQL: a call closed in the journal alone
+            # would look open, and be closed a second time over its true record.
+            self._left_open = await left_open(url) if flushed else []
+            if not flushed:
+                log.warning("the journal has not reached PostgreSQL yet: calls left open stay as they are")
         except Exception as exc:  # routing goes on; those calls stay open in the records
             log.warning("the calls left open by the previous run could not be read (%s)", exc)
         restored = 0
