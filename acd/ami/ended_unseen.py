@@ -10,7 +10,10 @@ the agent gets what is left of the wrap-up (none, if it ran out while the ACD wa
 
 An answered call with no trace (the agent's last trace is another call's, or the dialplan is older)
 is closed the same way at the moment the ACD learns of it, with end reason ``end_not_traced``. A
-caller who was never answered and is gone left no trace: their record stays as it was.
+caller who was never answered and is gone is closed from the trace of their hangup handler
+(``LeftTrace``: abandoned, or overflowed when holding's fallback took them) at the time they left
+(``CallLeftUnseen``); with no such trace (it was overwritten by later callers), their record stays
+as it was.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from acd.ami.resync import ResyncResult
+from acd.ami.resync import LeftTrace, ResyncResult
 from acd.ami.roster import Roster
-from acd.core.events import CallArrived, CallEnded, CallInProgress, Event
+from acd.core.events import CallArrived, CallEnded, CallInProgress, CallLeftUnseen, Customer, Event
 from acd.core.records import InteractionRecord
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
             continue
         trace = result.ended_call(record.uniqueid)
         if trace is None and record.answered_at is None:
-            continue  # never answered and gone: nothing says when or how it ended
+            events.extend(_left(record, result.left_call(record.uniqueid)))
+            continue
         agent = record.agent_id if trace is None else (record.agent_id or roster.agent_for(trace.endpoint))
         answered_at = record.answered_at
         if answered_at is None and trace is not None:
@@ -55,10 +59,24 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
         else:
             events.append(CallEnded(record.interaction_id, reason="hangup", ended_at=trace.ended_at))
     if events:
-        traced = sum(1 for e in events if isinstance(e, CallEnded) and e.ended_at is not None)
+        untraced = sum(1 for e in events if isinstance(e, CallEnded) and e.ended_at is None)
         log.info("resync: %d call(s) ended while no ACD listened; %d closed at the end the PBX kept",
-                 len(events) // 2, traced)
+                 sum(1 for e in events if not isinstance(e, CallInProgress)), len(events) - untraced)
     return events
+
+
+def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:
+    """An unanswered caller who left: closed as the PBX saw it go, or left alone if it did not say."""
+    if trace is None:
+        return []
+    # The record's priority is the one routing used (boost included): a standard customer adds none.
+    customer = None if record.customer_id is None else Customer(record.customer_id, "")
+    arrival = CallArrived(
+        record.interaction_id, record.queue, record.priority, caller=record.caller, enqueued_at=record.arrived_at,
+        uniqueid=record.uniqueid, linkedid=record.linkedid, customer=customer,
+    )
+    reason = "caller_hangup" if trace.outcome == "abandoned" else "fallback"
+    return [CallLeftUnseen(arrival, trace.left_at, trace.outcome, reason)]
 
 
 def with_records(events: list[Event], left_open: Iterable[InteractionRecord]) -> list[Event]:

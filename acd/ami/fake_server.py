@@ -19,7 +19,7 @@ _LISTS = {
     "coreshowchannels": ("channels", "CoreShowChannel", "CoreShowChannelsComplete"),
     "pjsipshowcontacts": ("contacts", "ContactList", "ContactListComplete"),
     "devicestatelist": ("devices", "DeviceStateChange", "DeviceStateListComplete"),
-    "dbgettree": ("astdb", "DBGetTreeResponse", "DBGetTreeComplete"),  # every family at once: tests hold one
+    "dbgettree": ("astdb", "DBGetTreeResponse", "DBGetTreeComplete"),  # rows of the asked Family (Key /family/key)
 }
 
 Handler = Callable[[Mapping[str, str]], list[Mapping[str, str]]]
@@ -46,7 +46,7 @@ class FakeAmiServer:
         self.channels: list[dict[str, str]] = []
         self.contacts: list[dict[str, str]] = []
         self.devices: list[dict[str, str]] = []
-        self.astdb: list[dict[str, str]] = []  # DBGetTree rows: Family, Key, Val
+        self.astdb: list[dict[str, str]] = []  # DBGetTree rows: Key ("/family/key"), Val
         self.handlers: dict[str, Handler] = {}
         self._writers: list[asyncio.StreamWriter] = []
         self._handlers: set[asyncio.Task[None]] = set()
@@ -135,11 +135,13 @@ class FakeAmiServer:
             return _response(aid, "Goodbye", Message="Thanks for all the fish.")
         if name == "getvar":
             return self._getvar(aid, action)
-        if name == "dbgettree" and not self.astdb:  # as Asterisk answers for an empty family
-            return _response(aid, "Error", Message="Database entry not found")
         if name in _LISTS:
             attr, item, complete = _LISTS[name]
             rows: list[dict[str, str]] = getattr(self, attr)
+            if name == "dbgettree":
+                rows = [r for r in rows if r.get("Key", "").startswith(f"/{action.get('Family', '')}/")]
+                if not rows:  # as Asterisk answers for an empty family
+                    return _response(aid, "Error", Message="Database entry not found")
             out = _response(aid, "Success", EventList="start", Message="Events will follow")
             out += b"".join(format_message({"Event": item, "ActionID": aid, **row}) for row in rows)
             done = {"Event": complete, "ActionID": aid, "EventList": "Complete", "ListItems": str(len(rows))}

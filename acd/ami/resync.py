@@ -9,7 +9,8 @@ rebuilds the queue with every caller's original place (``enqueued_at``). A calle
 ``acd-connect`` is an offer (ringing, or talking once bridged). Agent
 phones are read from PJSIP contacts and device states. Calls that ended while nobody listened
 left a trace in the PBX's AstDB (family ``acd_ended``, one entry per agent endpoint: the last
-conversation that agent finished; see docs/dialplan.md), read with ``DBGetTree``. The result is plain data; the runtime
+conversation that agent finished) and ``acd_left`` (unanswered callers who left, the last ones
+only; see docs/dialplan.md), read with ``DBGetTree``. The result is plain data; the runtime
 hands it to ``Translator.reconcile`` (which diffs it against what it knew) and feeds the
 returned events to the core. Run it on every ``LinkUp``, before draining the events queued
 behind that marker.
@@ -22,7 +23,7 @@ import logging
 import math
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import call_id_for
@@ -40,6 +41,7 @@ OFFER = "ACD_OFFER"
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 ENDED_BY = frozenset({"agent", "caller"})
+LEFT_FAMILY = "acd_left"  # AstDB: a caller's hangup handler writes how an unanswered caller left
 
 
 class ActionPort(Protocol):
@@ -105,6 +107,37 @@ class EndTrace:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftTrace:
+    """How and when an unanswered caller left, as their channel's hangup handler wrote it.
+
+    ``outcome``: ``overflowed`` (the caller was in ``acd-overflow``: holding's fallback), else ``abandoned``.
+    """
+
+    uniqueid: str
+    left_at: float
+    outcome: Literal["abandoned", "overflowed"]
+
+    @classmethod
+    def parse(cls, value: str) -> LeftTrace | None:
+        """``<caller uniqueid>,<left epoch>,<abandoned|overflowed>``; None if it is not that."""
+        parts = value.split(",")
+        if len(parts) != 3 or not parts[0]:
+            return None
+        uniqueid, left, how = parts
+        try:
+            left_at = float(left)
+        except ValueError:
+            return None
+        if not math.isfinite(left_at):
+            return None
+        if how == "abandoned":
+            return cls(uniqueid, left_at, "abandoned")
+        if how == "overflowed":
+            return cls(uniqueid, left_at, "overflowed")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactSnapshot:
     endpoint: str
     uri: str
@@ -120,10 +153,15 @@ class ResyncResult:
     devices: tuple[tuple[str, str], ...] = ()  # (PJSIP endpoint, device state)
     skipped: tuple[str, ...] = ()  # why a channel in an ACD context was left out
     ended: tuple[EndTrace, ...] = ()  # each agent endpoint's last finished conversation (AstDB)
+    left: tuple[LeftTrace, ...] = ()  # the last unanswered callers who left (AstDB)
 
     def ended_call(self, uniqueid: str) -> EndTrace | None:
         """The trace of the conversation of this caller channel, if the PBX left one."""
         return next((t for t in self.ended if t.uniqueid == uniqueid), None)
+
+    def left_call(self, uniqueid: str) -> LeftTrace | None:
+        """How this caller channel left unanswered, if the PBX kept it."""
+        return next((t for t in self.left if t.uniqueid == uniqueid), None)
 
     def present(self) -> frozenset[str]:
         """Uniqueids of every caller channel found in the ACD's contexts."""
@@ -145,6 +183,7 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     contacts = await _optional_list(link, "PJSIPShowContacts", "ContactListComplete", timeout)
     devices = await _optional_list(link, "DeviceStateList", "DeviceStateListComplete", timeout) or []
     traces = await _optional_list(link, "DBGetTree", "DBGetTreeComplete", timeout, Family=ENDED_FAMILY) or []
+    leavers = await _optional_list(link, "DBGetTree", "DBGetTreeComplete", timeout, Family=LEFT_FAMILY) or []
 
     waiting: list[CallArrived] = []
     ringing: list[OfferedCaller] = []
@@ -171,7 +210,20 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
         ),
         skipped=tuple(skipped),
         ended=_end_traces(traces),
+        left=_left_traces(leavers),
     )
+
+
+def _left_traces(rows: list[Message]) -> tuple[LeftTrace, ...]:
+    found = []
+    for row in rows:
+        trace = LeftTrace.parse(row.get("Val", ""))
+        if trace is None:
+            log.warning("resync: AstDB %s/%s is not a caller's leaving; ignored", LEFT_FAMILY,
+                        row.get("Key", "").rpartition("/")[2][:16])
+        else:
+            found.append(trace)
+    return tuple(found)
 
 
 def _end_traces(rows: list[Message]) -> tuple[EndTrace, ...]:

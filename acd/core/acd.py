@@ -42,6 +42,7 @@ from acd.core.events import (
     CallerHungUp,
     CallFellBack,
     CallInProgress,
+    CallLeftUnseen,
     CallMoved,
     CallPriorityChanged,
     ConfigChanged,
@@ -58,7 +59,7 @@ from acd.core.events import (
 )
 from acd.core.floor import Floor, call_timer, wrapup_timer
 from acd.core.interaction import Call
-from acd.core.kpis import handle_seconds
+from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.reconfigure import reconfigure
 from acd.core.records import OfferRecord, OfferResult, Outcome
 from acd.core.snapshot import CallView, Snapshot, take
@@ -105,6 +106,8 @@ class Acd:
                 self._call_arrived(event, now)
             case CallInProgress():
                 self._take_over(event, now)
+            case CallLeftUnseen():
+                self._left_unseen(event, now)
             case ResyncStarted():
                 self._held = True
             case ResyncFinished():
@@ -246,6 +249,26 @@ class Acd:
         agent.misses = 0
         floor.move_agent(agent, AgentState.ON_CALL, now)
         agent.call_id = call.call_id
+
+    def _left_unseen(self, e: CallLeftUnseen, now: float) -> None:
+        """Closed at once, at the time the PBX kept: never in the routing index, never offered."""
+        floor = self._floor
+        arrival = e.call
+        queue = floor.queues.get(arrival.queue)
+        if queue is None:
+            raise UnknownQueue(arrival.queue)
+        if arrival.call_id in floor.calls or arrival.call_id in floor.closed:
+            state = self._call(arrival.call_id, "CallLeftUnseen", ended_ok=True).state
+            raise InvalidTransition(arrival.call_id, state.value, "CallLeftUnseen")
+        call = Call.arrive(arrival, queue, now)
+        left = min(max(e.left_at, call.enqueued_at), now) if math.isfinite(e.left_at) else now
+        probe = call.left_queue(left, e.outcome, e.reason)
+        short = is_short_abandon(probe, floor.config.policy.short_abandon_seconds)
+        floor.write(call.reclassify_short_abandon() if short else probe)
+        floor.out.extend(metrics.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
+                                            short_abandon=short))
+        call.state = CallState.ENDED
+        floor.close_call(call)
 
     def _caller_hung_up(self, e: CallerHungUp, now: float) -> None:
         call = self._call(e.call_id, "CallerHungUp")

@@ -8,7 +8,7 @@ agents carry their configured id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from acd.core.config import RoutingConfig
 from acd.core.records import InteractionRecord
@@ -51,6 +51,21 @@ class CallInProgress:
     agent_id: str
     answered_at: float
     record: InteractionRecord | None = None  # the call's record as the previous run left it, if known
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeftUnseen:
+    """A caller the previous run had queued left while no ACD listened: a restarted ACD's finding.
+
+    Read back from the PBX's trace of the caller's hangup (docs/dialplan.md): the call is closed
+    at ``left_at`` (abandoned, or overflowed when holding's own fallback took the caller), and is
+    never routed. ``call`` is the call as the records hold it (enqueue time, priority, customer).
+    """
+
+    call: CallArrived
+    left_at: float
+    outcome: Literal["abandoned", "overflowed"]
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +222,7 @@ class TimerFired:
 Event = (
     CallArrived
     | CallInProgress
+    | CallLeftUnseen
     | ResyncStarted
     | ResyncFinished
     | CallerHungUp

@@ -125,3 +125,76 @@ async def test_calls_that_end_while_the_acd_is_down_close_with_their_true_end_an
         await answered_order(acd, [waiting], 30)
     finally:
         acd.stop()
+
+
+def hangup_of_caller(enqueue: AmiEvent) -> Any:
+    return lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == enqueue["Uniqueid"]
+
+
+async def test_a_caller_who_hangs_up_while_the_acd_is_down_is_abandoned_at_that_moment(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """Two callers wait (nobody is logged in); the ACD is killed; one caller gives up while it is
+    down. After the restart that caller's record is closed abandoned when they hung up, the other
+    caller still waits."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        mark = pbx_ami.mark()
+        leaving = await enqueue_caller(farm, pbx_ami, "200", patience=8)
+        staying = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+
+        async def recorded() -> list[Any] | None:
+            rows = await acd.rows("SELECT id FROM interactions WHERE id = ANY($1::uuid[])", ids([leaving, staying]))
+            return rows if len(rows) == 2 else None
+
+        await eventually(recorded, 10, "both arrivals in the records")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):
+            gone = await pbx_ami.wait_event(hangup_of_caller(leaving), 20, mark)
+            await asyncio.to_thread(acd.start)
+
+        async def closed() -> list[Any] | None:
+            return await acd.rows("SELECT outcome, end_reason, ended_at, wait_seconds, arrived_at FROM interactions "
+                                  "WHERE id = $1 AND ended_at IS NOT NULL", ids([leaving])[0]) or None
+
+        (row,) = await eventually(closed, 20, "the leaver's record closed")
+        assert (row["outcome"], row["end_reason"]) == ("abandoned", "caller_hangup")
+        assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) < 0.5  # when they hung up
+        assert abs(row["wait_seconds"] - (row["ended_at"] - row["arrived_at"]).total_seconds()) < 1e-3
+        assert acd.get("/api/status")["queues"]["billing"]["waiting"] == 1
+        still = await acd.rows("SELECT ended_at FROM interactions WHERE id = $1", ids([staying])[0])
+        assert [r["ended_at"] for r in still] == [None]
+    finally:
+        acd.stop()
+
+
+async def test_a_caller_holding_sends_to_its_fallback_while_the_acd_is_down_is_overflowed(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """The ACD stays down past the heartbeat limit: holding sends the waiting caller to its fallback
+    (apology, hang-up). After the restart the record says overflowed, when the caller left."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+
+        async def recorded() -> list[Any] | None:
+            return await acd.rows("SELECT id FROM interactions WHERE id = $1", ids([caller])[0]) or None
+
+        await eventually(recorded, 10, "the arrival in the records")
+        acd.stop(signal.SIGKILL)
+        await pbx_ami.wait_event(user_event("AcdFallback", Uniqueid=caller["Uniqueid"]), 40, mark)
+        gone = await pbx_ami.wait_event(hangup_of_caller(caller), 30, mark)
+        acd.start()
+
+        async def closed() -> list[Any] | None:
+            return await acd.rows("SELECT outcome, end_reason, ended_at FROM interactions "
+                                  "WHERE id = $1 AND ended_at IS NOT NULL", ids([caller])[0]) or None
+
+        (row,) = await eventually(closed, 20, "the record closed")
+        assert (row["outcome"], row["end_reason"]) == ("overflowed", "fallback")
+        assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) < 0.5
+    finally:
+        acd.stop()

@@ -185,11 +185,14 @@ async def test_resync_reads_the_ends_the_pbx_kept_and_a_known_call_closes_at_its
     server.astdb = [
         {"Key": "/acd_ended/agent2", "Val": "1.3,1700000010.25,1700000031.5,agent"},
         {"Key": "/acd_ended/agent1", "Val": "1.9,1700000001,oops,agent"},  # not an end: ignored
+        {"Key": "/acd_left/7", "Val": "1.7,1700000020.5,abandoned"},
+        {"Key": "/acd_left/8", "Val": "1.8,1700000021,vanished"},  # not a way to leave: ignored
     ]
     result = await resync(link)
     assert [(t.endpoint, t.uniqueid, t.answered_at, t.ended_at, t.ended_by) for t in result.ended] == [
         ("agent2", "1.3", 1700000010.25, 1700000031.5, "agent")]
-    assert {a.get("Family") for a in server.actions if a.get("Action") == "DBGetTree"} == {"acd_ended"}
+    assert [(t.uniqueid, t.left_at, t.outcome) for t in result.left] == [("1.7", 1700000020.5, "abandoned")]
+    assert {a.get("Family") for a in server.actions if a.get("Action") == "DBGetTree"} == {"acd_ended", "acd_left"}
 
     t = Translator(CONFIG)
     t.translate({"Event": "UserEvent", "UserEvent": "AcdEnqueue", "AcdQueue": "billing", "AcdPriority": "5",

@@ -8,10 +8,10 @@ the core closes the record at the traced end and counts the agent's wrap-up from
 from __future__ import annotations
 
 from acd.ami.ended_unseen import NOT_TRACED, settle, with_records
-from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
+from acd.ami.resync import EndTrace, LeftTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.acd import Acd
-from acd.core.commands import RecordCommand, RingAgent, StartTimer
+from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
@@ -142,3 +142,40 @@ def test_a_trace_is_read_only_when_it_is_one() -> None:
                 "1000.1,1016,1004,agent", "1000.1,1004.5,1016.25,someone", ",1004.5,1016.25,agent",
                 "1000.1,1004.5,inf,caller"):
         assert EndTrace.parse("agent5", bad) is None, bad
+
+
+WAITING = InteractionRecord(  # queued by the previous run, never answered
+    interaction_id="00000000-0000-0000-0000-000000000004", seq=1_000_000_000, queue="support", priority=7,
+    caller="5550004", arrived_at=900.0, uniqueid="900.4", linkedid="900.4", customer_id="k4",
+    sla_threshold_seconds=30.0,
+)
+
+
+def test_a_caller_who_hung_up_in_the_gap_is_abandoned_at_the_time_they_left_and_never_rung() -> None:
+    acd = _restarted()  # two agents free: a call that was routed would ring one
+    events = settle([WAITING], ResyncResult(left=(LeftTrace("900.4", 1012.5, "abandoned"),)), Roster(CONFIG))
+    out = _feed(acd, events, 1030.0)  # long past the queue's maximum wait (120 s): still no overflow
+    assert not [c for c in out if isinstance(c, RingAgent | OverflowCall)]
+    closed = _records(out)[-1]
+    assert (closed.outcome, closed.end_reason, closed.ended_at, closed.wait_seconds, closed.within_sla) == (
+        "abandoned", "caller_hangup", 1012.5, 112.5, False)
+    assert (closed.customer_id, closed.priority, closed.arrived_at) == ("k4", 7, 900.0)
+    assert acd.snapshot(1030.0).queues["support"].waiting == 0
+    assert [c.value for c in out if isinstance(c, MetricUpdate) and c.name == "acd_calls_abandoned_total"] == [1.0]
+
+
+def test_a_caller_holding_sent_to_its_fallback_in_the_gap_is_overflowed_and_a_short_abandon_stays_short() -> None:
+    acd = _restarted()
+    fell = settle([WAITING], ResyncResult(left=(LeftTrace("900.4", 930.0, "overflowed"),)), Roster(CONFIG))
+    closed = _records(_feed(acd, fell, 1030.0))[-1]
+    assert (closed.outcome, closed.end_reason, closed.ended_at) == ("overflowed", "fallback", 930.0)
+    quick = InteractionRecord("00000000-0000-0000-0000-000000000005", 1, "support", 5, "555", 1000.0, uniqueid="1000.5")
+    gone = settle([quick], ResyncResult(left=(LeftTrace("1000.5", 1001.0, "abandoned"),)), Roster(CONFIG))
+    closed = _records(_feed(acd, gone, 1030.0))[-1]
+    assert (closed.outcome, closed.wait_seconds, closed.within_sla) == ("abandoned", 1.0, None)  # S is 5 s
+
+
+def test_a_left_trace_is_read_only_when_it_is_one() -> None:
+    assert LeftTrace.parse("900.4,1012.5,abandoned") == LeftTrace("900.4", 1012.5, "abandoned")
+    for bad in ("", "900.4,1012.5", "900.4,x,abandoned", "900.4,nan,abandoned", "900.4,1012.5,left", ",1,abandoned"):
+        assert LeftTrace.parse(bad) is None, bad
