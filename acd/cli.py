@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from acd.logs import configure_logging
 from acd.settings import Settings, SettingsError, load
 
 DEFAULT_CONFIG = "acd.toml"
@@ -64,7 +64,8 @@ def _delegate(module: str) -> Callable[[list[str]], int]:
 DELEGATED = {
     "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
     "report": ("acd.records.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
-    "mask-callers": ("acd.records.retention", "mask caller numbers older than N days"),
+    "mask-callers": ("acd.records.retention", "mask caller numbers, notes and audit details older than N days"),
+    "quarantine": ("acd.records.quarantine_cli", "list the records the outbox quarantined, or replay them once fixed"),
     "customers": ("acd.records.customers_cli", "add or update a customer in the caller directory"),
     "tokens": ("acd.records.tokens_cli", "issue, list or revoke REST API bearer tokens"),
 }
@@ -86,8 +87,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
     run.set_defaults(func=_run)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return cast(int, args.func(args))

@@ -16,21 +16,25 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from acd.ami.fields import REASONS
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
 from acd.core.metrics import AGENT_STATE_SECONDS
 from acd.core.records import Outcome
+from acd.records.quarantine import KINDS as QUARANTINE_KINDS
 
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 HANDLE_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 OUTCOMES: tuple[Outcome, ...] = ("answered", "abandoned", "overflowed", "failed")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 # acd_ami_malformed{reason}: "wire", a block that is neither an event nor a response (the link's
-# framing); "translate", an event the ACD needs but cannot read (a missing header, an unknown queue).
-AMI_MALFORMED_REASONS = ("wire", "translate")
+# framing); "translate", an event the translator refused (any reason of acd_ami_refused); "oversize",
+# a frame that did not end within the decoder's cap (dropped up to its end).
+AMI_MALFORMED_REASONS = ("wire", "translate", "oversize")
 
 
+AMI_REFUSED_REASONS = REASONS  # acd_ami_refused{reason}: why an AMI event was not believed
 REDIRECT_ACTIONS = ("ring", "overflow")  # acd.ami.control's kinds of watched Redirect
 
 
@@ -173,6 +177,16 @@ class Metrics:
             ["action"], registry=r,
         )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
+        self.records_quarantined = Counter(
+            "acd_records_quarantined", "Records the outbox put in quarantine instead of PostgreSQL (docs/records.md)",
+            ["reason"], registry=r,
+        )
+        self.ami_refused = Counter(
+            "acd_ami_refused", "AMI events the translator did not believe, by reason (acd.ami.fields.REASONS)",
+            ["reason"], registry=r,
+        )
+        for reason in AMI_REFUSED_REASONS:
+            self.ami_refused.labels(reason)
         self._queues: set[str] = set()
         self.set_queues(queues)
         for state in AGENT_STATES:
@@ -183,6 +197,8 @@ class Metrics:
             self.redirects_lost.labels(action)
         for error in refusal_kinds():
             self.refused_events.labels(error)
+        for kind in QUARANTINE_KINDS:
+            self.records_quarantined.labels(kind)
         # The core starts every agent logged out; the snapshot refresh takes over from there.
         self.per_agent.set_states({agent.id: "logged_out" for agent in agents})
 
@@ -230,7 +246,7 @@ class Metrics:
         """``acd_agent_state{agent,state}`` from each configured agent's state (agent id -> state name)."""
         self.per_agent.set_states(states)
 
-    def export_ami_malformed(self, wire: int, translate: int) -> None:
+    def export_ami_malformed(self, wire: int, translate: int, oversize: int = 0) -> None:
         """Bring ``acd_ami_malformed{reason}`` up to the AMI adapter's own running totals.
 
         The link (``LinkCounters.malformed``, across reconnects) and the translator
@@ -238,7 +254,7 @@ class Metrics:
         call. A total that went down comes from a new link or translator, counting from 0: all of it
         is new.
         """
-        for reason, total in (("wire", wire), ("translate", translate)):
+        for reason, total in (("wire", wire), ("translate", translate), ("oversize", oversize)):
             seen = self._ami_malformed_exported[reason]
             new = total - seen if total >= seen else total
             if new > 0:

@@ -12,6 +12,7 @@ for ``max_age`` seconds, so that a prober polling many times a second cannot loa
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
     ami_connected: bool
     database_reachable: bool
-    database_error: str | None = None  # why the last database probe failed
+    database_error: str | None = None  # why the last database probe failed (for the log: /readyz is public)
 
     @property
     def ready(self) -> bool:
@@ -71,8 +74,11 @@ class DatabaseProbe:
         try:
             async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means "not reachable"; the reason is kept for the body
-            self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # any failure means "not reachable"; the reason goes to the log, once
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if error != self.last_error:
+                log.warning("readiness: PostgreSQL does not answer: %s", error)
+            self.last_error = error
             return False
         self.last_error = None
         return True

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from acd.ami.errors import AmiActionError
 from acd.core.acd import Acd
 from acd.core.commands import (
     CancelOffer,
@@ -29,13 +30,18 @@ from acd.core.commands import (
     TagCall,
 )
 from acd.core.errors import AcdError
-from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
+from acd.core.events import CallArrived, CallEnded, Event, OfferFailed, TimerFired
 from acd.core.records import InteractionRecord, Record
 from acd.forecast import Forecaster
+from acd.log_throttle import LogThrottle
 from acd.metrics import Metrics
 from acd.wallboard.today import ServiceLevelToday
 
 log = logging.getLogger(__name__)
+CHANNEL_GONE_GRACE = 1.0
+"""Seconds between Asterisk saying a caller's channel is gone and the call leaving its queue as
+``failed``/``channel_gone``: a caller who really hung up has their ``Hangup`` event (published
+after the reply that said so) close the call as abandoned first."""
 
 
 class CallControl(Protocol):
@@ -104,6 +110,9 @@ class Runtime:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
         self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
+        self._answered: set[str] = set()  # calls whose answer is logged (a call's records repeat it)
+        self._gone: dict[str, None] = {}  # calls whose channel Asterisk says is gone: no more rings
+        self._quiet = LogThrottle(log)
         self.forecaster = Forecaster()
         self.today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
         self.changed = asyncio.Event()  # set after every handled event: the wallboard publishes sooner
@@ -202,14 +211,14 @@ class Runtime:
         except AcdError as exc:
             self.refused += 1
             self._metrics.refused_events.labels(type(exc).__name__).inc()
-            log.warning("refused %s: %s", type(event).__name__, exc)
+            self._quiet.warning(type(exc).__name__, "refused %s: %s", type(event).__name__, exc)
             if refuse:
                 raise
             return []
         except Exception as exc:  # a bug must not stop routing for everyone; it is logged with its trace
             self.refused += 1
             self._metrics.refused_events.labels("internal").inc()
-            log.exception("the core failed on %r", event)
+            self._quiet.log(logging.ERROR, "internal", "the core failed on %r", event, exc_info=exc)
             if refuse:
                 raise CoreFailed(type(exc).__name__) from exc
             return []
@@ -244,12 +253,16 @@ class Runtime:
             # record comes before its OverflowCall).
             for call_id in self._closed:
                 self._channels.pop(call_id, None)
+                self._gone.pop(call_id, None)
             self._closed.clear()
         return commands
 
     def _control_now(self, command: ControlCommand) -> None:
         """Write the command's actions now; the worker waits for the replies, in order."""
         channel = self._channels.get(command.call_id)
+        if isinstance(command, RingAgent) and command.call_id in self._gone:
+            self.submit(OfferFailed(command.offer_id, "no such channel"))  # the PBX said so a moment ago
+            return
         if channel is None:
             log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
             if isinstance(command, RingAgent):
@@ -273,9 +286,20 @@ class Runtime:
 
     def _control_failed(self, command: ControlCommand, exc: Exception) -> None:
         """AMI errors come back to the core as events, never as crashes."""
-        log.warning("%s for call %s failed: %s", type(command).__name__, command.call_id, exc)
+        self._quiet.warning(f"control-{type(command).__name__}", "%s for call %s failed: %s",
+                            type(command).__name__, command.call_id, exc)
+        if channel_gone(exc) and isinstance(command, RingAgent | TagCall) and command.call_id not in self._gone:
+            # A phantom (an enqueue for a channel that never was) or a caller gone unseen: the call
+            # leaves its queue with that reason instead of waiting for ever.
+            self._gone[command.call_id] = None
+            asyncio.get_running_loop().call_later(CHANNEL_GONE_GRACE, self._channel_gone, command.call_id)
         if isinstance(command, RingAgent):
-            self.submit(OfferFailed(command.offer_id, f"ami: {exc}"))
+            reason = " ".join(f"ami: {exc}".split())[:200]  # one line the core accepts as a reason
+            self.submit(OfferFailed(command.offer_id, reason))
+
+    def _channel_gone(self, call_id: str) -> None:
+        if call_id in self._gone and call_id in self._channels:  # not closed meanwhile (by its Hangup)
+            self.submit(CallEnded(call_id, reason="channel_gone"))
 
     def _dispatch(self, command: Command) -> None:
         if isinstance(command, StartTimer):
@@ -315,11 +339,23 @@ class Runtime:
             and record.interaction_id not in self._closed
         ):
             self._closed[record.interaction_id] = None
+            self._answered.discard(record.interaction_id)
             log.info(
                 "call %s: %s after %.1f s in %s%s",
                 record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,
                 f" by {record.agent_id}, talked {record.talk_seconds or 0.0:.1f} s" if record.agent_id else "",
             )
+        elif (
+            isinstance(record, InteractionRecord)
+            and record.answered_at is not None
+            and record.ended_at is None
+            and record.interaction_id in self._channels
+            and record.interaction_id not in self._answered
+        ):
+            # Said when it happens: a talk of minutes must not hide, until it ends, that calls are answered.
+            self._answered.add(record.interaction_id)
+            log.info("call %s: answered by %s after %.1f s in %s", record.interaction_id[:8], record.agent_id,
+                     record.wait_seconds or 0.0, record.queue)
         try:
             self._records.append(record)
         except Exception:  # a full disk must not stop routing; the sink has logged what it lost
@@ -335,3 +371,11 @@ class Runtime:
             await job.replies
         except Exception as exc:
             self._control_failed(job.command, exc)
+
+
+def channel_gone(exc: BaseException) -> bool:
+    """Asterisk refused an action because the channel does not exist (any more)."""
+    if not isinstance(exc, AmiActionError):
+        return False
+    message = exc.message.lower()
+    return "no such channel" in message or "channel does not exist" in message

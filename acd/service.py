@@ -26,6 +26,7 @@ from acd.ami.ended_unseen import settle, with_records
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
+from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -34,10 +35,7 @@ from acd.core.config import RoutingConfig
 from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed, ResyncFinished, ResyncStarted
 from acd.core.records import InteractionRecord
 from acd.core.states import AgentState
-from acd.http.app import build_app
-from acd.http.v1 import PREFIX as API_V1
-from acd.http.v1 import build_api_v1
-from acd.http.wallboard import require_tokens
+from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
 from acd.records.audit import AuditLog
@@ -47,7 +45,7 @@ from acd.records.migrate import upgrade_head
 from acd.records.open_calls import left_open
 from acd.records.outbox import Outbox
 from acd.records.presence import take_over
-from acd.records.retention import mask_callers
+from acd.records.retention import apply_retention
 from acd.records.sync_config import sync_config
 from acd.routing_document import document_of
 from acd.runtime import Runtime
@@ -81,7 +79,12 @@ class Service:
             on_ring_lost=self._ring_lost,
             on_lost=lambda action: self.metrics.redirects_lost.labels(action).inc(),
         )
-        self.translator = Translator(settings.routing, acd_has_call=self._agent_engaged)
+        self.token = EventToken()  # this run's; the dialplan copies it into every Acd* event
+        self._token_in_force = False
+        self.translator = Translator(
+            settings.routing, acd_has_call=self._agent_engaged, token=self.token,
+            on_refused=lambda reason: self.metrics.ami_refused.labels(reason).inc(),
+        )
         self.embedded: EmbeddedPostgres | None = None
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
@@ -110,6 +113,7 @@ class Service:
             "ok": self.link.connected and self.runtime is not None,
             "ami_connected": self.link.connected,
             "outbox_backlog": backlog,
+            "records_quarantined": self.outbox.quarantined if self.outbox else None,
             "events_handled": self.runtime.handled if self.runtime else 0,
         }
 
@@ -172,7 +176,10 @@ class Service:
                                                connect_args={"timeout": 2})
             stack.push_async_callback(probe_engine.dispose)
             self.database_probe = DatabaseProbe(probe_engine)
-            self.outbox = outbox = Outbox(Path(self.settings.database.journal_dir), url)
+            self.outbox = outbox = Outbox(
+                Path(self.settings.database.journal_dir), url,
+                on_quarantined=lambda kind, n: self.metrics.records_quarantined.labels(kind).inc(n),
+            )
             await outbox.start()
             stack.push_async_callback(outbox.stop)
             self.customers = customers = CustomerDirectory(url)
@@ -182,17 +189,16 @@ class Service:
             # The wallboard's service level today: the day so far from the records, then live.
             await seed_today(probe_engine, runtime.today, runtime.now(), self.core.config.policy.short_abandon_seconds)
             await self._restore_presence(outbox, url, runtime)
-            app = build_app(runtime, self.metrics, self.health, ready=self.readiness)
             # The REST API's own pool: tokens, audit and record searches never take routing's connections.
             api_engine = create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True,
                                              connect_args={"timeout": 5.0, "command_timeout": 10.0})
             stack.push_async_callback(api_engine.dispose)
-            require_tokens(app, api_engine)  # the wallboard's stream takes the API's tokens
             audit = AuditLog(api_engine)
             stack.push_async_callback(audit.close)
             editor = ConfigEditor(runtime, api_engine, document_of(self.settings.routing, self.settings.skills),
                                   self.config_revision, on_applied=self._config_applied)
-            app.add_subapp(API_V1, build_api_v1(runtime, api_engine, audit, editor))
+            app = build_site(runtime, self.metrics, self.health, ready=self.readiness, engine=api_engine,
+                             audit=audit, http=self.settings.http, editor=editor)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             stack.push_async_callback(runner.cleanup)
@@ -264,6 +270,8 @@ class Service:
                 self.metrics.ami_connected.set(1)
                 with contextlib.suppress(Exception):  # at once: holding may be close to its limit
                     await self.control.heartbeat(int(time.time()))
+                # before the resync: a caller it finds raises events with this token from now on
+                await self._put_token_in_force()
                 try:
                     picture = await resync(self.link)
                 except Exception as exc:  # a failed resync is retried on the next connect
@@ -283,6 +291,7 @@ class Service:
                 self.runtime.submit(ResyncFinished())
                 continue
             if isinstance(item, LinkDown):
+                self._token_in_force = False
                 self.metrics.ami_connected.set(0)
                 self.control.link_down()
                 continue
@@ -305,11 +314,22 @@ class Service:
             return dataclasses.replace(event, call=call)
         return event
 
+    async def _put_token_in_force(self) -> None:
+        """Set this run's token on the PBX; until it is, the dialplan's events are refused (``token``)."""
+        try:
+            await self.control.set_token(self.token, time.time())
+        except Exception as exc:  # tried again with the next heartbeat
+            log.error("could not set the event token on the PBX: %s; its events are refused until it is", exc)
+            return
+        self._token_in_force = True
+
     async def _heartbeat(self) -> None:
         while True:
             if self.link.connected:
                 with contextlib.suppress(Exception):
                     await self.control.heartbeat(int(time.time()))
+                if not self._token_in_force:
+                    await self._put_token_in_force()
             await asyncio.sleep(self.settings.ami.heartbeat_interval)
 
     async def _announcements(self, runtime: Runtime) -> None:
@@ -326,15 +346,16 @@ class Service:
             await customers.refresh()
 
     async def _retention(self, url: str) -> None:
-        """Mask caller numbers older than ``database.caller_retention_days``, at start and then daily."""
+        """Apply the retention policy (``acd.records.retention``) at start and then daily."""
         days = self.settings.database.caller_retention_days
         if days <= 0:
             return
         while True:
             engine = create_async_engine(url, connect_args={"timeout": 10})
             try:
-                masked = await mask_callers(engine, datetime.now(UTC) - timedelta(days=days))
-                log.info("retention: masked the caller number of %d interaction(s) older than %d days", masked, days)
+                masked = await apply_retention(engine, datetime.now(UTC) - timedelta(days=days),
+                                               customer_numbers=self.settings.database.customer_numbers)
+                log.info("retention: masked %s older than %d days", masked, days)
             except Exception as exc:  # PostgreSQL may be away; the next day tries again
                 log.warning("retention: masking failed: %s", exc)
             finally:
@@ -347,7 +368,8 @@ class Service:
             now = self.runtime.now()
             self.runtime.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
             self.metrics.outbox_backlog.set(self.outbox.backlog)
-            self.metrics.export_ami_malformed(self.link.counters.malformed, self.translator.counters.malformed)
+            counters = self.link.counters
+            self.metrics.export_ami_malformed(counters.malformed, self.translator.counters.malformed, counters.oversize)
             await asyncio.sleep(1.0)
 
 

@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from acd.core.config import (
     AgentConfig,
@@ -26,6 +26,13 @@ from acd.core.config import (
     RoutingPolicy,
     SkillRequirement,
     WideningStep,
+)
+from acd.dialling import (
+    DEFAULT_OVERFLOW_TARGETS,
+    ENDPOINT_RULE,
+    bare_endpoint,
+    is_endpoint,
+    is_overflow_extension,
 )
 
 
@@ -62,6 +69,12 @@ class AmiSettings:
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    allowed_hosts: tuple[str, ...] = ()  # the Host names clients may use; empty: host, localhost, 127.0.0.1
+    streams_per_token: int = 16  # event streams (wallboard, agent desk) one token may hold open
+    metrics_token: str = field(default="", repr=False)  # /metrics scrape token; empty: loopback clients only
+
+
+CustomerNumbers = Literal["keep", "mask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +82,10 @@ class DatabaseSettings:
     url: str | None = field(default=None, repr=False)  # None: start an embedded PostgreSQL
     data_dir: str = "var/pg"
     journal_dir: str = "var/journal"
-    caller_retention_days: int = 0  # 0: keep caller numbers; N: the service masks older ones daily
+    # Retention (docs/records.md): records older than this many days lose caller numbers, notes and
+    # audit details, daily; 0 keeps them. Missing means 90, as the shipped acd.toml says.
+    caller_retention_days: int = 90
+    customer_numbers: CustomerNumbers = "keep"  # "mask": also the numbers of customers not heard from since
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +156,10 @@ class _Reader:
     def string(self, data: Mapping[str, Any], key: str, path: str, default: str, *, empty: bool = False,
                max_length: int = 256) -> str:
         value = data.get(key, default)
-        if not isinstance(value, str) or (not value and not empty) or len(value) > max_length or "\x00" in value:
+        if not isinstance(value, str) or (not value and not empty) or len(value) > max_length or not _plain(value):
             kind = "a string" if empty else "a non-empty string"
-            self.problem(f"{path}.{key}", f"must be {kind} of at most {max_length} characters without NUL, "
-                                          f"got {_shown(value)}")
+            self.problem(f"{path}.{key}", f"must be {kind} of at most {max_length} characters without NUL or "
+                                          f"other control characters, got {_shown(value)}")
             return default
         return value
 
@@ -157,6 +173,20 @@ class _Reader:
 
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[?[0-9A-Fa-f:.]{2,45}\]?")
+
+DAY = 86400.0
+"""The upper bound of every duration in the routing config: a longer one is a typo (or an attack on
+the int4 and timestamp columns the records keep), never a wish."""
+
+
+def _plain(text: str) -> bool:
+    """No NUL or other control character (C0, DEL, C1), no lone surrogate (which UTF-8 cannot encode,
+    so PostgreSQL would refuse the record), no line or paragraph separator: a label is one line."""
+    return not any(
+        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF or c in "\u2028\u2029"
+        for c in text
+    )
 
 
 def _finite(value: float) -> bool:
@@ -194,7 +224,7 @@ _QUEUE_KEYS = {
 }
 
 
-def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> QueueConfig:
+def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], policy: RoutingPolicy) -> QueueConfig:
     path = f"queues.{name}"
     r.unknown(data, _QUEUE_KEYS, path)
     if "skills" not in data:
@@ -218,7 +248,7 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> Q
         extra = _skill_levels(r, step.get("extra_skills", {}), f"{spath}.extra_skills", known)
         widening.append(
             WideningStep(
-                after_seconds=r.number(step, "after", spath, 0.0, low=0),
+                after_seconds=r.number(step, "after", spath, 0.0, low=0, high=DAY),
                 min_proficiency_drop=r.integer(step, "min_proficiency_drop", spath, 0, low=0, high=4),
                 extra_skills=tuple(SkillRequirement(s, p) for s, p in extra),
             )
@@ -227,15 +257,36 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str]) -> Q
     return QueueConfig(
         name=name,
         skills=tuple(SkillRequirement(s, p) for s, p in skills),
-        sla_threshold_seconds=r.number(data, "sla_threshold", path, 20.0, low=1),
+        sla_threshold_seconds=r.number(data, "sla_threshold", path, 20.0, low=1, high=DAY),
         sla_target_ratio=r.number(data, "sla_target", path, 0.8, low=0, high=1),
-        max_wait_seconds=r.number(data, "max_wait", path, 300.0, low=1),
-        overflow_target=r.string(data, "overflow", path, "voicemail"),
-        wrapup_seconds=r.number(data, "wrapup", path, 0.0, low=0),
-        max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1),
+        max_wait_seconds=r.number(data, "max_wait", path, 300.0, low=1, high=DAY),
+        overflow_target=_overflow(r, data, path, policy.overflow_targets),
+        wrapup_seconds=r.number(data, "wrapup", path, 0.0, low=0, high=DAY),
+        max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1, high=DAY),
         widening=tuple(widening),
         vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
     )
+
+
+def _overflow(r: _Reader, data: Mapping[str, Any], path: str, targets: tuple[str, ...]) -> str:
+    """The queue's overflow target: one of the extensions ``acd-overflow`` is declared to have."""
+    default = "voicemail" if "voicemail" in targets else targets[0]
+    target = r.string(data, "overflow", path, default, max_length=64)
+    if target not in targets:
+        r.problem(f"{path}.overflow", f"{_shown(target)} is not an overflow target (declared in "
+                                      f"[routing] overflow_targets: {', '.join(targets)})")
+        return default
+    return target
+
+
+def _endpoint(r: _Reader, data: Mapping[str, Any], path: str, agent_id: str) -> str:
+    """The agent's PJSIP endpoint in its one form, the bare name: it is what the PBX dials."""
+    raw = r.string(data, "endpoint", path, agent_id)
+    endpoint = bare_endpoint(raw)
+    if "endpoint" in data and raw == data["endpoint"] and not is_endpoint(endpoint):
+        r.problem(f"{path}.endpoint", f"endpoint {_shown(raw)} must be a PJSIP endpoint name: {ENDPOINT_RULE} "
+                                      "(written bare or as PJSIP/<name>)")
+    return endpoint
 
 
 def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) -> AgentConfig:
@@ -245,7 +296,7 @@ def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) 
         r.problem(f"{path}.skills", "missing: an agent needs skills (skill = proficiency 1..5)")
     return AgentConfig(
         id=agent_id,
-        endpoint=r.string(data, "endpoint", path, agent_id),
+        endpoint=_endpoint(r, data, path, agent_id),
         name=r.string(data, "name", path, "", empty=True, max_length=128),
         skills=_skill_levels(r, data.get("skills", {}), f"{path}.skills", known),
     )
@@ -279,7 +330,7 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
             r.problem(f"queues.{name}", "must be a table")
             continue
         r.name(name, f"queues.{name}", "queue name")
-        queues.append(_queue(r, name, q, known))
+        queues.append(_queue(r, name, q, known, policy))
 
     agents_t = r.table(data, "agents", "agents")
     agents = []
@@ -291,7 +342,7 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
             continue
         r.name(agent_id, f"agents.{agent_id}", "agent id")
         agent = _agent(r, agent_id, a, known)
-        endpoint = _bare_endpoint(agent.endpoint)  # PJSIP/agent1 and agent1 are the same phone
+        endpoint = agent.endpoint  # bare: PJSIP/agent1 and agent1 are the same phone
         if endpoint in endpoints:
             r.problem(
                 f"agents.{agent_id}.endpoint",
@@ -301,11 +352,6 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
         agents.append(agent)
     config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
     return config, tuple(sorted(known))
-
-
-def _bare_endpoint(name: str) -> str:
-    tech, sep, rest = name.partition("/")
-    return rest if sep and tech.upper() == "PJSIP" else name
 
 
 def routing_from_document(
@@ -324,6 +370,24 @@ def routing_from_document(
     return routing
 
 
+def _overflow_targets(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The extensions of the dialplan's ``acd-overflow`` a queue may overflow to."""
+    value = data.get("overflow_targets", list(DEFAULT_OVERFLOW_TARGETS))
+    if not isinstance(value, list) or not value or len(value) > 64:
+        r.problem("routing.overflow_targets", "must be an array of 1 to 64 extension names of acd-overflow, "
+                                              f"e.g. {list(DEFAULT_OVERFLOW_TARGETS)}")
+        return DEFAULT_OVERFLOW_TARGETS
+    targets: list[str] = []
+    for i, target in enumerate(value):
+        if not isinstance(target, str) or not is_overflow_extension(target):
+            r.problem(f"routing.overflow_targets[{i}]",
+                      f"{_shown(target)} must be a plain extension name: 1 to 64 letters, digits, '_', '.' or "
+                      "'-', starting with a letter or digit (not a pattern, not h, i, t, s, a, o, e or T)")
+        elif target not in targets:
+            targets.append(target)
+    return tuple(targets) or DEFAULT_OVERFLOW_TARGETS
+
+
 def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Settings:
     """Turn parsed TOML plus the environment into settings, or raise SettingsError with every problem."""
     r = _Reader(file)
@@ -339,34 +403,54 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         port=r.integer(ami_t, "port", "ami", 5038, low=1, high=65535),
         user=r.string(ami_t, "user", "ami", "acd"),
         secret=secret,
-        ping_interval=r.number(ami_t, "ping_interval", "ami", 2.0, low=0.1),
-        ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1),
-        heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5),
+        ping_interval=r.number(ami_t, "ping_interval", "ami", 2.0, low=0.1, high=60),
+        ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1, high=60),
+        # the dialplan sends callers to the fallback when ACD_HEARTBEAT is older than 15 s
+        heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5, high=10),
     )
 
     http_t = r.table(data, "http", "http")
-    r.unknown(http_t, {"host", "port"}, "http")
+    r.unknown(http_t, {"host", "port", "allowed_hosts", "streams_per_token"}, "http")
+    if "metrics_token" in http_t:
+        r.problem("http.metrics_token", "secrets do not belong in the file: set ACD_METRICS_TOKEN in the environment")
+    metrics_token = env.get("ACD_METRICS_TOKEN", "")
+    if metrics_token and (len(metrics_token) < 16 or not metrics_token.isascii() or not metrics_token.isprintable()
+                          or " " in metrics_token):
+        r.problem("ACD_METRICS_TOKEN", "must be at least 16 printable ASCII characters without spaces")
     http = HttpSettings(
         host=r.string(http_t, "host", "http", "127.0.0.1"),
         port=r.integer(http_t, "port", "http", 8080, low=0, high=65535),
+        allowed_hosts=_host_names(r, http_t),
+        streams_per_token=r.integer(http_t, "streams_per_token", "http", 16, low=1, high=1000),
+        metrics_token=metrics_token,
     )
+    if http.host in ("0.0.0.0", "::") and not http.allowed_hosts:
+        r.problem("http.allowed_hosts", f"http.host {http.host!r} listens on every address: list the names and "
+                                        "addresses clients use (their Host header), e.g. [\"acd.example.com\"]")
 
     db_t = r.table(data, "database", "database")
-    r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days"}, "database")
+    r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days", "customer_numbers"}, "database")
+    customer_numbers = r.string(db_t, "customer_numbers", "database", "keep")
+    if customer_numbers not in get_args(CustomerNumbers):
+        r.problem("database.customer_numbers", f"must be 'keep' or 'mask', got {_shown(customer_numbers)}")
+        customer_numbers = "keep"
     database = DatabaseSettings(
         url=env.get("DATABASE_URL") or None,
         data_dir=r.string(db_t, "data_dir", "database", "var/pg"),
         journal_dir=r.string(db_t, "journal_dir", "database", "var/journal"),
-        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 0, low=0),
+        caller_retention_days=r.integer(db_t, "caller_retention_days", "database", 90, low=0, high=36500),
+        customer_numbers=cast(CustomerNumbers, customer_numbers),
     )
 
     rt = r.table(data, "routing", "routing")
-    r.unknown(rt, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon"}, "routing")
+    r.unknown(rt, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon",
+                   "overflow_targets"}, "routing")
     policy = RoutingPolicy(
         ring_timeout_seconds=r.number(rt, "ring_timeout", "routing", 15.0, low=1, high=300),
-        reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0),
-        max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1),
-        short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0),
+        reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0, high=DAY),
+        max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1, high=1000),
+        short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0, high=3600),
+        overflow_targets=_overflow_targets(r, rt),
     )
 
     routing, skills = _routing(r, data, policy)
@@ -381,6 +465,15 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         source=file,
         skills=skills,
     )
+
+
+def _host_names(r: _Reader, http_t: Mapping[str, Any]) -> tuple[str, ...]:
+    names = http_t.get("allowed_hosts", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and HOST_NAME.fullmatch(n) for n in names):
+        r.problem("http.allowed_hosts", f"must be a list of host names or IP addresses (as clients write them in "
+                                        f"the Host header, without the port), got {_shown(names)}")
+        return ()
+    return tuple(names)
 
 
 def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Settings:

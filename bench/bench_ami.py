@@ -93,7 +93,7 @@ async def _serve(trace: bytes) -> FakeAmiServer:
 
 async def bench_link(trace: bytes, total: int, translate: bool) -> tuple[float, int]:
     server = await _serve(trace)
-    translator = Translator(CONFIG)
+    translator = Translator(CONFIG, clock=lambda: 1700000000.0)  # the trace's own moment
     produced = 0
     link = AmiLink(AmiSettings(port=server.port, secret="secret", ping_interval=60.0))
     started = time.perf_counter()

@@ -4,6 +4,8 @@
 
 Uses DATABASE_URL if set, else an embedded PostgreSQL in a temporary folder. Targets: >= 5,000
 interaction rows/s drained, and an append() far below a millisecond (it runs on the routing loop).
+Also the worst case of content refusals: one record PostgreSQL refuses (a NUL) in every batch, which
+sends every batch through the halving retry to quarantine.
 """
 
 from __future__ import annotations
@@ -87,6 +89,21 @@ async def run(engine: AsyncEngine, rows: int, batch: int, journal: Path) -> None
     print(f"append: p50 {percentile(costs, 0.5):.1f} µs, p99 {percentile(costs, 0.99):.1f} µs, "
           f"max {costs[-1] / 1000:.0f} µs, mean {statistics.fmean(costs) / 1000:.1f} µs "
           f"({rows} appends; appended and drained in {total:.2f}s = {rows / total:,.0f} rows/s end to end)")
+
+
+    # 3. One poisoned record per batch: each batch is retried in halves; the rest must still flow.
+    box = Outbox(journal / "poisoned", engine, batch_size=batch)
+    await box.start()
+    for i, r in enumerate(records):
+        poisoned = "resolved\x00" if i % batch == batch // 2 else r.disposition
+        box.append(InteractionRecord(**{**{f: getattr(r, f) for f in r.__slots__}, "seq": 5,
+                                        "disposition": poisoned}))
+    began = time.perf_counter()
+    assert await box.flush(600), "the outbox did not drain"
+    drained = time.perf_counter() - began
+    await box.stop()
+    print(f"poison: {rows} rows, one refused per batch: drained in {drained:.2f}s = {rows / drained:,.0f} rows/s, "
+          f"{box.quarantined} quarantined")
 
 
 async def main_async(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ dir /var/lib/acd. This benchmark uses none of them. It
 
 1. creates a network namespace (``--netns``, default ``acdbench``) with only ``lo`` up, so its PBX, phone
    farm, ACD and embedded PostgreSQL get a loopback of their own, same port numbers, no clash;
-2. copies the Asterisk root (``cp -a``, which keeps the mtimes, so pbx.sh sees it as fresh and does not
+2. copies the Asterisk root (``cp -a``, with its build marker, so pbx.sh sees it as fresh and does not
    rebuild) to ``--root`` (default /var/cache/acd/asterisk-root-bench), dropping the copy's astdb, and
    uses the state dir ``--state-dir`` (default /var/lib/acd-bench, secrets in its secrets.env);
 3. runs itself again inside the namespace (``ip netns exec``), where it runs ``pbx.sh build`` (a no-op on
@@ -460,7 +460,9 @@ class AcdService:
 
     def __init__(self, workdir: Path, ami_secret: str, command: Sequence[str]) -> None:
         self.workdir = workdir
+        self.acd = list(command)
         self.command = [*command, "run", "-c"]
+        self._token: str | None = None
         workdir.mkdir(parents=True, exist_ok=True)
         self.base = f"http://127.0.0.1:{free_port()}"
         text = ACD_CONFIG.format(http_port=self.base.rsplit(":", 1)[1], workdir=workdir)
@@ -504,13 +506,27 @@ class AcdService:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
+    def token(self) -> str:
+        """An admin's token for /api/v1, made once with ``acd tokens add`` against the ACD's PostgreSQL."""
+        if self._token is None:
+            pg = self.workdir / "pg"
+            url = (f"postgresql+asyncpg://postgres:{(pg / 'password').read_text().strip()}"
+                   f"@127.0.0.1:{(pg / 'port').read_text().strip()}/acd")
+            made = subprocess.run([*self.acd, "tokens", "add", "--role", "admin", "--label", "bench",
+                                   "--database-url", url], capture_output=True, text=True, env=self.env,
+                                  cwd=self.workdir, timeout=60, check=True)
+            self._token = made.stdout.strip()
+        return self._token
+
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.base + path, timeout=3) as response:
+        headers = {"Authorization": f"Bearer {self.token()}"} if path.startswith("/api/") else {}
+        with urllib.request.urlopen(urllib.request.Request(self.base + path, headers=headers), timeout=3) as response:
             return json.loads(response.read())
 
     def post(self, path: str) -> None:
         request = urllib.request.Request(self.base + path, data=b"{}", method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {self.token()}"})
         with urllib.request.urlopen(request, timeout=3) as response:
             response.read()
 
@@ -519,13 +535,13 @@ class AcdService:
         deadline = time.monotonic() + within
         states: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            states = self.get("/api/status")["agents"]
+            states = {a["id"]: a for a in self.get("/api/v1/status")["agents"]}
             for agent in AGENTS:
                 state = states[agent]["state"]
                 if state == "logged_out":
-                    self.post(f"/api/agents/{agent}/login")
+                    self.post(f"/api/v1/agents/{agent}/login")
                 elif state == "paused":
-                    self.post(f"/api/agents/{agent}/resume")
+                    self.post(f"/api/v1/agents/{agent}/resume")
             if all(states[a]["state"] == "ready" and states[a]["reachable"] for a in AGENTS):
                 return
             time.sleep(0.2)

@@ -41,6 +41,7 @@ from acd.core.commands import Command
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Event, OfferAnswered
 from acd.http.app import build_app
+from acd.http.bearer import Bearers
 from acd.http.wallboard import PUBLISHER, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -170,14 +171,14 @@ async def always_ready() -> Readiness:
     return Readiness(ami_connected=True, database_reachable=True)
 
 
-SCREEN_TOKEN = "acd_0123456789abcdef_bench-wallboard"  # the screens' admin token (no PostgreSQL here)
+SCREEN_TOKEN = "acd_0123456789abcdef_bench-wallboard"  # the screens' wallboard token (no PostgreSQL here)
 TOKEN_ENV = "ACD_WALLBOARD_TOKEN"  # how the child gets it: not in its command line
 
 
 async def screen_token(bearer: str) -> Token | None:
     if bearer != SCREEN_TOKEN:
         return None
-    return Token("0123456789abcdef", "admin", None, (), "bench", datetime.now(UTC), None)
+    return Token("0123456789abcdef", "wallboard", None, (), "bench", datetime.now(UTC), None)
 
 
 # -- the screens, in a child process ----------------------------------------------------------------
@@ -269,7 +270,7 @@ async def run() -> None:
     for agent in config.agents:
         runtime.handle_now(AgentLoggedIn(agent.id))
     app = build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready)
-    require_tokens(app, screen_token)
+    require_tokens(app, Bearers(screen_token, streams_per_token=CLIENTS))  # every screen on one token
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     publisher = server.app[PUBLISHER]

@@ -1,7 +1,8 @@
 """Debian's Prometheus for a test: the shipped scrape config and rule files, pointed at a test ACD.
 
-The config is ``deploy/prometheus/prometheus.yml`` with three changes only: the ``acd`` job scrapes
-the given target (every other job is dropped: it would point at hosts this test does not run),
+The config is ``deploy/prometheus/prometheus.yml`` with four changes only: the ``acd`` job scrapes
+the given target (every other job is dropped: it would point at hosts this test does not run), with
+the ACD's scrape token when one is given (``authorization``, as docs/security.md tells an operator),
 scrapes and rule evaluations happen every second, and the rule files are every rule file found in
 ``deploy/prometheus`` when the test runs (``promql.rule_files``), so a new rule file is checked without
 touching the tests. A missing ``prometheus`` binary fails the test: it is a dependency, not an option.
@@ -42,8 +43,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def scrape_config_for(target: str, rule_files: Sequence[str]) -> dict[str, Any]:
-    """The shipped scrape config, aimed at ``target``, with ``rule_files`` and one-second intervals."""
+def scrape_config_for(target: str, rule_files: Sequence[str], credentials_file: Path | None = None) -> dict[str, Any]:
+    """The shipped scrape config, aimed at ``target``, with ``rule_files`` and one-second intervals;
+    the scrape token is read from ``credentials_file`` when given."""
     config: dict[str, Any] = yaml.safe_load(SCRAPE_CONFIG.read_text(encoding="utf-8"))
     jobs = [job for job in config.get("scrape_configs", []) if job.get("job_name") == ACD_JOB]
     if not jobs:
@@ -51,6 +53,8 @@ def scrape_config_for(target: str, rule_files: Sequence[str]) -> dict[str, Any]:
     for job in jobs:
         job["static_configs"] = [{"targets": [target]}]
         job.pop("scrape_interval", None)
+        if credentials_file is not None:
+            job["authorization"] = {"type": "Bearer", "credentials_file": str(credentials_file)}
     config["global"] = {**config.get("global", {}), "scrape_interval": "1s", "evaluation_interval": "1s"}
     config["rule_files"] = list(rule_files)
     config["scrape_configs"] = jobs
@@ -63,15 +67,21 @@ class PrometheusServer:
         self.base = ""
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, target: str, rule_files: Sequence[Path]) -> str:
-        """Start scraping ``target`` (host:port); returns the HTTP API's base URL."""
+    def start(self, target: str, rule_files: Sequence[Path], scrape_token: str | None = None) -> str:
+        """Start scraping ``target`` (host:port), with ``scrape_token`` if given; returns the API's base URL."""
         binary_path = binary("prometheus")
         names = []
         for path in rule_files:
             shutil.copy(path, self.workdir / path.name)
             names.append(path.name)
+        credentials = None
+        if scrape_token is not None:
+            credentials = self.workdir / "acd-metrics-token"
+            credentials.write_text(scrape_token, encoding="utf-8")
+            credentials.chmod(0o600)
         config = self.workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump(scrape_config_for(target, names), sort_keys=False), encoding="utf-8")
+        config.write_text(yaml.safe_dump(scrape_config_for(target, names, credentials), sort_keys=False),
+                          encoding="utf-8")
         port = free_port()
         with (self.workdir / "prometheus.log").open("wb") as log:
             self._process = subprocess.Popen(

@@ -4,10 +4,13 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
 
     link = AmiLink(AmiSettings(host=..., port=5038, username="acd", secret=os.environ[...]))
     link.start()                                   # connects, logs in, reconnects forever
-    translator = Translator(config, acd_has_call=core_has_call_on_agent)
+    token = EventToken()                           # this run's; proves an Acd* event is the dialplan's
+    translator = Translator(config, acd_has_call=core_has_call_on_agent, token=token,
+                            on_refused=count_refusal)
     control = CallControl(link)
     async for item in link.events():               # ONE consumer, arrival order
         if isinstance(item, LinkUp):               # every (re)connect: rebuild what was missed,
+            await control.set_token(token, time.time())   # the global ACD_TOKEN, before the resync
             feed(ResyncStarted())                  # loaded whole, then routed once
             for event in translator.reconcile(await resync(link)): feed(event)
             feed(ResyncFinished())
@@ -20,9 +23,10 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
 
 Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect, watchdog,
 stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``presence`` + ``roster``
-(AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``ended_unseen`` (closing calls that
-ended while no ACD listened, after a restart), ``control``
-(call-control actions), ``identity`` (call ids), ``fake_server`` (a loopback AMI for tests).
+(AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``ended_unseen``
+(closing calls that ended while no ACD listened, after a restart), ``control``
+(call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events are believed:
+docs/dialplan.md, "Which events the ACD believes"), ``fake_server`` (a loopback AMI for tests).
 
 Event filter for the AMI user (manager.conf)
 --------------------------------------------

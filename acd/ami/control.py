@@ -10,6 +10,10 @@ A Redirect Asterisk accepted can still be lost (``acd.ami.confirm``). A lost off
 (``on_ring_lost``) for the core to route the caller again under a new offer: sending the old one
 again could move a caller the core has since re-routed. A lost overflow is sent again: the core has
 closed that call, so nothing else will ever move the caller.
+
+The endpoint of a ring and the target of an overflow become the Redirect's ``Exten``: a name that is
+not a plain PJSIP endpoint or extension (``acd.dialling``) raises ``NotDialable`` before anything is
+written, whatever let it into the config.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.resync import ActionPort
+from acd.ami.token import VARIABLE as TOKEN_VARIABLE
+from acd.ami.token import EventToken
 from acd.ami.wire import Message
+from acd.dialling import dialable_endpoint, overflow_extension
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,7 @@ class CallControl:
         the order it reads them. So the order holds while the caller waits one round trip instead of
         three. Dial takes whole seconds; round up.
         """
+        exten = dialable_endpoint(endpoint)
         key = self.confirmations.expect(
             channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
         )
@@ -79,7 +87,7 @@ class CallControl:
             key,
             _setvar(channel, "ACD_OFFER", offer_id),
             _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
-            _redirect(channel, CONNECT_CONTEXT, endpoint),
+            _redirect(channel, CONNECT_CONTEXT, exten),
         )
 
     def _write(self, key: int | None, *actions: dict[str, str]) -> Awaitable[None]:
@@ -155,11 +163,12 @@ class CallControl:
 
         Sent again when it does not land, up to ``overflow_attempts`` times in all.
         """
+        exten = overflow_extension(target)
         key = self.confirmations.expect(
             channel, user_event("AcdOverflowed", AcdTarget=target),
             lambda: self._overflow_lost(channel, target, attempt),
         )
-        return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, target))
+        return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, exten))
 
     def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
         """Write where the caller stands (``TagCall``) onto the channel: three Setvars, pipelined.
@@ -192,6 +201,16 @@ class CallControl:
     async def heartbeat(self, epoch: int) -> None:
         """Refresh the global ACD_HEARTBEAT that holding checks to know the ACD is alive."""
         await self._send({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(int(epoch))})
+
+    async def set_token(self, token: EventToken, now: float) -> None:
+        """Put this run's token in force on the PBX (global ``ACD_TOKEN``, docs/dialplan.md).
+
+        The value the PBX held until now (a previous run's) is read first and still accepted for a
+        short while: events raised before the ``Setvar`` took effect carry it.
+        """
+        reply = await self._send({"Action": "Getvar", "Variable": TOKEN_VARIABLE})
+        token.adopt_previous(reply.get("Value", "") or "", now)
+        await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
 
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""

@@ -1,9 +1,10 @@
 """Who is who: the routing config seen from Asterisk's side (endpoint → agent, known queues).
 
 Agents' feature codes and presence events name the PJSIP endpoint (``${CHANNEL(endpoint)}``,
-``PJSIP/agent1``); the core speaks agent ids. The config may spell an endpoint with or without
-the ``PJSIP/`` technology prefix; both are accepted. Also the table of agent feature-code
-actions (docs/dialplan.md, ``*50`` to ``*55``), kept as data so it reads like the contract.
+``PJSIP/agent1``); the core speaks agent ids. Both sides are compared in the one bare form
+(``agent1``, ``acd.dialling``), which is also how the config stores an endpoint. Also the table
+of agent feature-code actions (docs/dialplan.md, ``*50`` to ``*55``), kept as data so it reads like
+the contract.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from acd.core.events import (
     Event,
     WrapUpDone,
 )
+from acd.dialling import bare_endpoint
 
 AGENT_ACTIONS: dict[str, Callable[[str, str], Event]] = {
     "login": lambda agent, _reason: AgentLoggedIn(agent),
@@ -28,11 +30,6 @@ AGENT_ACTIONS: dict[str, Callable[[str, str], Event]] = {
     "wrapup_done": lambda agent, _reason: WrapUpDone(agent),
 }
 """``AcdAction`` → core event; ``disposition`` is handled apart (it needs the agent's last call)."""
-
-
-def bare_endpoint(name: str) -> str:
-    tech, sep, rest = name.partition("/")
-    return rest if sep and tech.upper() == "PJSIP" else name
 
 
 class Roster:

@@ -40,9 +40,11 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message as PanoramiskMessage
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiTimeout
-from acd.ami.wire import ActionValue, FrameDecoder, Message, check_action
+from acd.ami.wire import MAX_FRAME, ActionValue, FrameDecoder, Message, check_action
+from acd.log_throttle import LogThrottle
 
 log = logging.getLogger(__name__)
+_quiet = LogThrottle(log)
 
 _SUCCESS = frozenset({"Success", "Follows", "Goodbye"})
 
@@ -53,6 +55,7 @@ class LinkCounters:
 
     events_received: int = 0
     malformed: int = 0
+    oversize: int = 0  # frames dropped for never ending within the decoder's cap
     orphan_replies: int = 0
     connects: int = 0
     reconnects: int = 0
@@ -86,9 +89,12 @@ class AmiSession(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type h
     # -- asyncio.Protocol -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         decoder = self._decoder
-        malformed = decoder.malformed
+        malformed, oversize = decoder.malformed, decoder.oversize
         messages = decoder.feed(data)
         self._counters.malformed += decoder.malformed - malformed
+        if decoder.oversize != oversize:
+            self._counters.oversize += decoder.oversize - oversize
+            _quiet.warning("oversize", "AMI: a frame longer than %d characters was dropped", MAX_FRAME)
         responses: dict[str, Action] = self.responses
         for msg in messages:
             action_id = msg.get("ActionID")

@@ -23,22 +23,35 @@ ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachabil
 
 Both ``DialEnd`` (Asterisk's own, also raised when a Redirect cancels the Dial) and the
 dialplan's ``AcdDialResult`` settle a ringing offer; whichever comes first wins and the other is
-ignored, because settling clears the leg's offer. Malformed messages are logged with the reason,
-counted, and dropped: ``translate`` never raises into the runtime's single writer loop.
+ignored, because settling clears the leg's offer.
+
+Nothing is believed unchecked (``acd.ami.fields``): every ``Acd*`` UserEvent must carry the token in
+force (``acd.ami.token``), a caller's events the channel headers Asterisk writes, and each field a
+value the core can hold (finite times within a window around now, priorities in range, known queues
+and agents, well-formed ids, short text without control characters or field separators). A refused
+message is counted by reason (``refused``, exported as ``acd_ami_refused_total{reason}``) and
+logged at most once per reason per ``LogThrottle`` interval: ``translate`` never raises into the
+runtime's single writer loop, and a flood of bad events cannot flood the log.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from acd.ami import fields
 from acd.ami.callers import DIAL_OUTCOMES, LIVE, ON_HANGUP, CallerBook, CallerLeg, Phase
+from acd.ami.fields import REASONS, Refused, need
 from acd.ami.identity import call_id_for
 from acd.ami.presence import Presence
 from acd.ami.reconcile import reconcile
 from acd.ami.resync import ResyncResult
 from acd.ami.roster import AGENT_ACTIONS, Roster
+from acd.ami.token import HEADER as TOKEN_HEADER
+from acd.ami.token import EventToken
 from acd.core.config import RoutingConfig
 from acd.core.events import (
     CallArrived,
@@ -52,35 +65,46 @@ from acd.core.events import (
     OfferRejected,
     OfferUnanswered,
 )
+from acd.dialling import bare_endpoint
+from acd.log_throttle import LogThrottle
 
-__all__ = ["Malformed", "TranslateCounters", "Translator", "call_id_for"]
+__all__ = ["REASONS", "Malformed", "TranslateCounters", "Translator", "call_id_for"]
 
 log = logging.getLogger(__name__)
-
-
-class Malformed(Exception):
-    """A message we should understand but cannot: missing header, bad number, unknown queue."""
+Malformed = Refused  # the older name
 
 
 @dataclass(slots=True)
 class TranslateCounters:
     translated: int = 0  # messages that produced at least one core event
     ignored: int = 0  # events of no interest (other channels, other event types)
-    malformed: int = 0
-
-
-def need(msg: Mapping[str, str], key: str) -> str:
-    value = msg.get(key)
-    if not value:
-        raise Malformed(f"missing {key}")
-    return value
+    malformed: int = 0  # refused, whatever the reason
+    refused: Counter[str] = field(default_factory=Counter)  # by reason (fields.REASONS)
 
 
 class Translator:
-    """Stateful AMI → core translation. ``acd_has_call(agent_id)`` may add what the core knows."""
+    """Stateful AMI → core translation. ``acd_has_call(agent_id)`` may add what the core knows.
 
-    def __init__(self, config: RoutingConfig, *, acd_has_call: Callable[[str], bool] | None = None) -> None:
+    ``token``: the token every ``Acd*`` UserEvent must carry; None only where no PBX is involved
+    (recorded traces). ``on_refused(reason)`` is called for each refused message; ``clock`` gives
+    the epoch time the window of believable times is centred on.
+    """
+
+    def __init__(
+        self,
+        config: RoutingConfig,
+        *,
+        acd_has_call: Callable[[str], bool] | None = None,
+        token: EventToken | None = None,
+        on_refused: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        quiet: LogThrottle | None = None,
+    ) -> None:
         self.counters = TranslateCounters()
+        self.token = token
+        self._on_refused = on_refused
+        self._clock = clock
+        self._quiet = quiet or LogThrottle(log)
         self.roster = Roster(config)
         self.book = CallerBook()
         self.presence = Presence()
@@ -113,19 +137,25 @@ class Translator:
             return []
         try:
             events = handler(msg)
-        except Malformed as exc:
-            self.counters.malformed += 1
-            log.warning("AMI %s %s dropped: %s", msg.get("Event"), msg.get("UserEvent", ""), exc)
+        except Refused as exc:
+            self._refuse(exc.reason, msg, str(exc))
             return []
-        except Exception:  # a bug here must not stop the runtime's only writer
-            self.counters.malformed += 1
-            log.exception("AMI %s could not be translated", msg.get("Event"))
+        except Exception as exc:  # a bug here must not stop the runtime's only writer
+            self._refuse("internal", msg, f"{type(exc).__name__}: {exc}", exc)
             return []
         if events:
             self.counters.translated += 1
         else:
             self.counters.ignored += 1
         return events
+
+    def _refuse(self, reason: str, msg: Mapping[str, str], why: str, exc: BaseException | None = None) -> None:
+        self.counters.malformed += 1
+        self.counters.refused[reason] += 1
+        if self._on_refused is not None:
+            self._on_refused(reason)
+        name = fields.shown(msg.get("UserEvent", "") or msg.get("Event", ""))
+        self._quiet.log(logging.WARNING, reason, "AMI %s refused (%s): %s", name, reason, why, exc_info=exc)
 
     def engaged(self, endpoint: str) -> bool:
         """Is the ACD ringing or connected to this endpoint (by our legs, or by the core's word)?"""
@@ -141,19 +171,29 @@ class Translator:
     # -- calls -------------------------------------------------------------------------------
     def _user_event(self, msg: Mapping[str, str]) -> list[Event]:
         handler = self._user_events.get(msg.get("UserEvent", ""))
-        return handler(msg) if handler is not None else []
+        if handler is None:
+            return []
+        if self.token is not None and not self.token.accepts(msg.get(TOKEN_HEADER, ""), self._clock()):
+            raise Refused("token", "no AcdToken, or not the one in force")
+        fields.not_injected(msg)
+        return handler(msg)
 
     def _enqueue(self, msg: Mapping[str, str]) -> list[Event]:
-        uniqueid = need(msg, "Uniqueid")
+        # Raised on the caller's channel: Asterisk writes the channel's headers before the fields.
+        uniqueid, channel = fields.uniqueid(msg), fields.channel(msg)
+        linkedid = msg.get("Linkedid", "")
+        if linkedid and not fields.UNIQUEID.fullmatch(linkedid):
+            raise Refused("id", f"ill-formed Linkedid {fields.shown(linkedid)}")
+        if "," in msg.get("CallerIDNum", ""):
+            # The channel's own number (written by Asterisk before the fields) could split the
+            # dialplan's UserEvent arguments: any field after it may be the caller's, not the dialplan's.
+            raise Refused("injected", "the caller's number holds a ',': the event's fields cannot be trusted")
         queue = need(msg, "AcdQueue")
         if not self.roster.has_queue(queue):
-            raise Malformed(f"unknown queue {queue!r}")
-        try:
-            priority = int(need(msg, "AcdPriority"))
-            enqueued = msg.get("AcdEnqueued")
-            enqueued_at = float(enqueued) if enqueued else None
-        except ValueError as exc:
-            raise Malformed(f"bad number: {exc}") from None
+            raise Refused("queue", f"unknown queue {fields.shown(queue)}")
+        priority = fields.priority(msg)
+        enqueued_at = fields.epoch(msg, "AcdEnqueued", self._clock())
+        caller = fields.caller(msg)
         leg = self.book.get(uniqueid)
         if leg is not None and leg.phase is Phase.WAITING and (leg.queue, leg.priority) == (queue, priority):
             return []  # already known, e.g. seen by a resync that ran after this was raised
@@ -161,30 +201,31 @@ class Translator:
             call_id=call_id_for(uniqueid),
             queue=queue,
             priority=priority,
-            caller=msg.get("AcdCaller", ""),
+            caller=caller,
             enqueued_at=enqueued_at,
-            channel=msg.get("Channel", ""),
+            channel=channel,
             uniqueid=uniqueid,
-            linkedid=msg.get("Linkedid", ""),
+            linkedid=linkedid,
         )
         self.book.add(CallerLeg(call.call_id, uniqueid, call.channel, queue, priority))
         return [call]
 
     def _leg(self, msg: Mapping[str, str]) -> CallerLeg:
         """The caller leg a channel event is about; a leg we never saw enqueue (restart) is adopted."""
-        uniqueid = need(msg, "Uniqueid")
+        uniqueid = fields.uniqueid(msg)
         leg = self.book.get(uniqueid)
         if leg is None:
-            leg = self.book.add(CallerLeg(call_id_for(uniqueid), uniqueid, msg.get("Channel", "")))
+            leg = self.book.add(CallerLeg(call_id_for(uniqueid), uniqueid, fields.channel(msg)))
         return leg
 
     def _ringing(self, msg: Mapping[str, str]) -> list[Event]:
-        self.book.ring(self._leg(msg), need(msg, "AcdOffer"), need(msg, "AcdAgent"))
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        self.book.ring(self._leg(msg), offer_id, endpoint)
         return []
 
     def _answered(self, msg: Mapping[str, str]) -> list[Event]:
         # Raised on the AGENT's leg by the pre-bridge Gosub: find the caller through the offer.
-        offer_id, endpoint = need(msg, "AcdOffer"), need(msg, "AcdAgent")
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
         leg = self.book.by_offer(offer_id)
         if leg is not None:
             self.book.connect(leg)
@@ -195,8 +236,9 @@ class Translator:
         return [OfferAnswered(offer_id)]
 
     def _dial_result(self, msg: Mapping[str, str]) -> list[Event]:
-        uniqueid, offer_id = need(msg, "Uniqueid"), need(msg, "AcdOffer")
-        status = need(msg, "AcdStatus").upper()
+        uniqueid, offer_id = fields.uniqueid(msg), fields.offer(msg)
+        need(msg, "AcdStatus")
+        status = fields.word(msg, "AcdStatus").upper()
         leg = self.book.get(uniqueid)
         if leg is not None and leg.offer_id != offer_id:
             return []  # already settled by DialEnd (or stale)
@@ -242,11 +284,12 @@ class Translator:
 
     def _fallback(self, msg: Mapping[str, str]) -> list[Event]:
         # Holding gave up on the ACD (stale heartbeat, safety max wait) and sent the caller on.
+        reason = fields.word(msg, "AcdReason").strip().lower().replace(" ", "_")
         leg = self._leg(msg)
         if leg.phase not in LIVE:
             return []
         self.book.leave(leg)
-        return [CallFellBack(leg.call_id, msg.get("AcdReason", "").strip().lower())]
+        return [CallFellBack(leg.call_id, reason)]
 
     def _overflowed(self, msg: Mapping[str, str]) -> list[Event]:
         leg = self._leg(msg)
@@ -256,20 +299,30 @@ class Translator:
 
     # -- agents ------------------------------------------------------------------------------
     def _agent(self, msg: Mapping[str, str]) -> list[Event]:
-        action = need(msg, "AcdAction").lower()
-        endpoint = need(msg, "AcdAgent")
+        action = fields.word(msg, "AcdAction").lower()
+        endpoint = bare_endpoint(need(msg, "AcdAgent"))
+        if not fields.ENDPOINT.fullmatch(endpoint):
+            raise Refused("id", f"ill-formed AcdAgent {fields.shown(endpoint)}")
+        tech, _, name = msg.get("Channel", "").partition("/")
+        if tech.upper() == "PJSIP" and name.rpartition("-")[0] not in ("", endpoint):
+            # Raised on the agent's own phone: a dialled code that smuggled in another AcdAgent
+            # ("*521,AcdAgent:agent3") would otherwise act for someone else.
+            raise Refused("injected", f"AcdAgent {fields.shown(endpoint)} raised on {fields.shown(name)}")
         agent = self.roster.agent_for(endpoint)
         if agent is None:
-            raise Malformed(f"unknown agent endpoint {endpoint!r}")
+            raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")
+        reason = fields.word(msg, "AcdReason")
         if action == "disposition":
             call_id = self._last_call.get(agent)
             if call_id is None:
-                raise Malformed(f"disposition from {agent} with no known last call")
-            return [DispositionSet(call_id, need(msg, "AcdReason"))]
+                raise Refused("state", f"disposition from {agent} with no known last call")
+            if not reason:
+                raise Refused("field", "missing AcdReason")
+            return [DispositionSet(call_id, reason)]
         make = AGENT_ACTIONS.get(action)
         if make is None:
-            raise Malformed(f"unknown AcdAction {action!r}")
-        return [make(agent, msg.get("AcdReason", ""))]
+            raise Refused("agent", f"unknown AcdAction {fields.shown(action)}")
+        return [make(agent, reason)]
 
     def _contact_status(self, msg: Mapping[str, str]) -> list[Event]:
         endpoint = msg.get("EndpointName") or msg.get("AOR", "")
@@ -281,7 +334,7 @@ class Translator:
                 agent, msg.get("URI", ""), need(msg, "ContactStatus"), self.engaged(endpoint)
             )
         except ValueError as exc:
-            raise Malformed(str(exc)) from None
+            raise Refused("text", str(exc)) from None
         return [change] if change is not None else []
 
     def _device_state(self, msg: Mapping[str, str]) -> list[Event]:

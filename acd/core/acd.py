@@ -2,7 +2,8 @@
 
 ``handle(event, now)`` looks the event's subjects up, checks every transition it implies against
 the tables in ``states`` and only then changes anything, so an event that raises leaves the core
-exactly as it was. After each accepted event the floor is re-matched (``Floor.dispatch``) and the
+exactly as it was; the first check is that every value it carries is one the core can hold
+(``bounds``). After each accepted event the floor is re-matched (``Floor.dispatch``) and the
 commands produced are returned, in order, for the runtime to carry out; between ``ResyncStarted``
 and ``ResyncFinished`` nothing is matched, so a resync's callers are routed together, by priority.
 
@@ -18,6 +19,7 @@ import math
 
 from acd.core import agent_events, metrics
 from acd.core.agent import Agent
+from acd.core.bounds import check_event, check_now
 from acd.core.commands import CancelOffer, Command, OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
@@ -90,6 +92,8 @@ class Acd:
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Command]:
         """Apply one event at time ``now``; return the commands to carry out, in order."""
+        check_now(now)
+        check_event(event, now)
         floor = self._floor
         floor.out = []
         self._apply(event, now)

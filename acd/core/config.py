@@ -59,6 +59,8 @@ class RoutingPolicy:
     reoffer_cooldown_seconds: float = 30.0
     max_consecutive_misses: int = 3
     short_abandon_seconds: float = 5.0
+    # the extensions of the dialplan's acd-overflow a queue may name as its overflow target
+    overflow_targets: tuple[str, ...] = ("voicemail", "fallback")
 
 
 @dataclass(frozen=True, slots=True)

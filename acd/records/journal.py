@@ -12,6 +12,11 @@ every ``fsync_interval`` and before each cursor advance. Hence:
 - the cursor is never ahead of the durable journal, so a restart replays from the cursor and the
   idempotent upserts make the replay harmless.
 
+Retention: a line has no use once committed. Segments wholly before the cursor are deleted at each
+commit; the segment being appended to is rotated out (and so deleted) once everything in it is
+committed and it is older than ``segment_max_age``, so that caller numbers do not linger on disk in a
+quiet system's one open segment. Segments, cursor and folder are readable by the owner only.
+
 Thread use: ``append()`` and ``rotate`` run on the event loop thread; ``sync()``, ``read()`` and
 ``commit()`` run in worker threads (they block on the disk). A lock guards the segment list and fds.
 A segment retired by rotation is closed only after its final fsync.
@@ -23,6 +28,8 @@ import errno
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SEGMENT_GLOB = "segment-*.jsonl"
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+FILE_MODE = 0o600
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +53,13 @@ def _segment_name(base: int) -> str:
 
 
 class Journal:
-    def __init__(self, directory: Path, *, segment_bytes: int = 64 << 20) -> None:
+    def __init__(self, directory: Path, *, segment_bytes: int = 64 << 20, segment_max_age: float = 3600.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
+        self.segment_max_age = segment_max_age
+        self._clock = clock
+        self._segment_started = 0.0  # when the current segment got its first line (at worst, later)
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._bases: list[int] = []
@@ -74,16 +86,22 @@ class Journal:
     def open(self) -> bytes:
         """Recover: read the cursor, cut a torn last line (returned, for quarantine), open for append."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._bases = sorted(int(p.name[8:28]) for p in self.directory.glob(SEGMENT_GLOB))
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            segments = list(self.directory.glob(SEGMENT_GLOB))
+            for segment in segments:  # an older version made them group-readable
+                segment.chmod(FILE_MODE)
+            self._bases = sorted(int(p.name[8:28]) for p in segments)
             cursor = self._read_cursor()
             if not self._bases:
                 self._bases = [cursor]
                 self._dir_dirty = True
             last = self.directory / _segment_name(self._bases[-1])
             torn = _cut_torn_tail(last)
-            self._fd = os.open(last, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            self._size = os.fstat(self._fd).st_size
+            self._fd = os.open(last, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            status = os.fstat(self._fd)
+            self._size = status.st_size
+            # the last write is no older than the first line: the age is underestimated, never over
+            self._segment_started = min(status.st_mtime, self._clock()) if self._size else self._clock()
         except OSError as exc:
             raise JournalError(f"cannot open the journal in {self.directory}: {exc}") from exc
         self._end = self._synced_end = self._bases[-1] + self._size
@@ -92,6 +110,8 @@ class Journal:
                         cursor, self._bases[0], self._end)
             cursor = self._bases[0]  # replay is harmless: upserts are idempotent
         self._committed = cursor
+        self._retire_delivered()  # a quiet system restarted: nothing may commit for a long while
+        self._compact(cursor)
         return torn
 
     def append(self, line: bytes) -> int:
@@ -99,6 +119,8 @@ class Journal:
         with self._lock:
             if self._size >= self.segment_bytes:
                 self._rotate()
+            if self._size == 0:
+                self._segment_started = self._clock()
             try:
                 written = os.write(self._fd, line)
             except OSError as exc:
@@ -174,7 +196,7 @@ class Journal:
         """Durably move the cursor to ``offset``, then delete segments wholly before it (blocking)."""
         tmp = self.directory / "cursor.tmp"
         try:
-            with open(tmp, "w") as f:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "w") as f:
                 f.write(f"{offset}\n")
                 f.flush()
                 os.fsync(f.fileno())
@@ -183,6 +205,7 @@ class Journal:
         except OSError as exc:
             raise JournalError(f"cannot save the journal cursor in {self.directory}: {exc}") from exc
         self._committed = offset
+        self._retire_delivered()
         self._compact(offset)
 
     def close(self) -> None:
@@ -202,7 +225,7 @@ class Journal:
         """Start a new segment at the current end (lock held)."""
         path = self.directory / _segment_name(self._end)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         except OSError as exc:
             if exc.errno in _FULL_ERRNOS:
                 raise JournalFull(f"journal full in {self.directory}: {exc.strerror}") from exc
@@ -210,6 +233,16 @@ class Journal:
         self._retired.append(self._fd)
         self._fd, self._size, self._dir_dirty = fd, 0, True
         self._bases.append(self._end)
+
+    def _retire_delivered(self) -> None:
+        """Rotate out the current segment once all of it is delivered and it is old enough."""
+        with self._lock:
+            if (self._committed == self._end and self._size > 0
+                    and self._clock() - self._segment_started >= self.segment_max_age):
+                try:
+                    self._rotate()  # everything in it is delivered: let _compact delete it
+                except JournalError as exc:  # the segment stays until the next commit; no line is lost
+                    log.warning("could not rotate a delivered journal segment: %s", exc)
 
     def _compact(self, committed: int) -> None:
         with self._lock:

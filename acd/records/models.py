@@ -47,7 +47,7 @@ OUTCOMES = ("answered", "abandoned", "overflowed", "failed", "moved")  # moved: 
 OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 CUSTOMER_TIERS = ("standard", "premium", "vip")
-API_ROLES = ("agent", "supervisor", "admin")
+API_ROLES = ("agent", "supervisor", "admin", "wallboard")  # wallboard: read-only, for wall screens
 
 TZ = DateTime(timezone=True)
 

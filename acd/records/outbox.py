@@ -10,8 +10,10 @@ commit. So:
 - Process killed between journal write and upsert: the next ``start()`` replays from the cursor. A
   batch committed to Postgres whose cursor move was lost is written again; ``seq`` and
   ``ON CONFLICT ... WHERE seq < excluded.seq`` make that a no-op, so nothing arrives twice.
-- A line that cannot be decoded, or a record that Postgres refuses for its content, goes to the
-  quarantine file with a reason (``acd.records.quarantine``); everything else goes on.
+- A record that cannot be encoded (NaN or infinity in a float field), a line that cannot be decoded,
+  or a record that Postgres refuses for its content goes to the quarantine file with a reason
+  (``acd.records.quarantine``), counted by kind; everything else goes on. ``append`` never raises
+  for a record's content, so a bad record cannot reach the routing loop as an exception.
 - Disk full on append: ``JournalFull`` is raised to the caller. The record is not journaled.
 
 Durability of an appended record: see ``acd.records.journal`` (group commit every ``fsync_interval``).
@@ -21,7 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +36,7 @@ from acd.core.records import Record
 from acd.records import codec
 from acd.records.errors import DatabaseUnavailable, JournalError, OutboxClosed
 from acd.records.journal import Entry, Journal
-from acd.records.quarantine import Quarantine, Quarantined
+from acd.records.quarantine import Quarantine, Quarantined, QuarantineKind
 from acd.records.store import PostgresRecordStore, RecordStore
 
 log = logging.getLogger(__name__)
@@ -49,8 +54,11 @@ class Outbox:
         retry_initial: float = 0.1,
         retry_max: float = 5.0,
         write_timeout: float = 30.0,
+        segment_max_age: float = 3600.0,
+        on_quarantined: Callable[[QuarantineKind, int], None] | None = None,
     ) -> None:
-        self._journal = Journal(Path(journal_dir), segment_bytes=segment_bytes)
+        self._journal = Journal(Path(journal_dir), segment_bytes=segment_bytes, segment_max_age=segment_max_age)
+        self._on_quarantined = on_quarantined
         self._quarantine = Quarantine(Path(journal_dir) / "quarantine.jsonl")
         self._own_engine: AsyncEngine | None = None
         if isinstance(database, str):
@@ -90,9 +98,10 @@ class Outbox:
         torn = await asyncio.to_thread(self._journal.open)
         self._quarantine.open()
         if torn:
-            await asyncio.to_thread(self._quarantine.put, [
-                Quarantined(self._journal.end, "torn write: a line without its newline at the journal end",
-                            torn)])
+            entry = Quarantined(self._journal.end, "torn write: a line without its newline at the journal end",
+                                torn, "torn")
+            await asyncio.to_thread(self._quarantine.put, [entry])
+            self._counted([entry])
         self._backlog = await asyncio.to_thread(
             self._journal.count_lines, self._journal.committed, self._journal.end)
         if self._backlog:
@@ -103,12 +112,37 @@ class Outbox:
                        asyncio.create_task(self._sync_periodically(), name="outbox-fsync")]
 
     def append(self, record: Record) -> None:
-        """Journal one record (no await, no fsync). Raises JournalFull, JournalError, OutboxClosed."""
+        """Journal one record (no await, no fsync). Raises JournalFull, JournalError, OutboxClosed.
+
+        A record that cannot be encoded goes to the quarantine file instead (written now, fsynced
+        with the next group commit, like a journal line): counted, logged, never raised.
+        """
         if not self._running:
             raise OutboxClosed("the outbox is not running")
-        self._journal.append(codec.encode(record))
+        try:
+            line = codec.encode(record)
+        except (ValueError, TypeError, OverflowError, KeyError) as exc:
+            self._quarantine_unencodable(record, exc)
+            return
+        self._journal.append(line)
         self._backlog += 1
         self._wake.set()
+
+    def _quarantine_unencodable(self, record: Record, exc: Exception) -> None:
+        entry = Quarantined(None, f"cannot journal {type(record).__name__}: {exc}", _rendering(record),
+                            "unencodable")
+        try:
+            self._quarantine.put([entry], sync=False)
+        except OSError as error:  # the last word on it is the log, in full
+            self.last_error = f"cannot write the quarantine file: {error}"
+            log.error("outbox: lost %r (%s): %s", record, entry.reason, self.last_error)
+        self._counted([entry])
+
+    def _counted(self, entries: list[Quarantined]) -> None:
+        if self._on_quarantined is None:
+            return
+        for entry in entries:
+            self._on_quarantined(entry.kind, 1)
 
     async def flush(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 (a bool suits shutdown)
         """Wait until everything appended so far is committed. False if ``timeout`` passed first."""
@@ -152,6 +186,12 @@ class Outbox:
                 except JournalError as exc:
                     self.last_error = str(exc)
                     log.error("outbox: %s", exc)
+            if self._quarantine.dirty:
+                try:
+                    await asyncio.to_thread(self._quarantine.sync)
+                except OSError as exc:
+                    self.last_error = f"cannot fsync the quarantine file: {exc}"
+                    log.error("outbox: %s", self.last_error)
 
     async def _drain(self) -> None:
         """Deliver batch after batch; read and decode the next batch while the current one is written."""
@@ -199,8 +239,10 @@ class Outbox:
             async with asyncio.timeout(self._write_timeout):
                 rejections = await self._store.write(batch.records)
             refused = [Quarantined(batch.entries[batch.positions[r.index]].end, r.reason,
-                                   batch.entries[batch.positions[r.index]].line) for r in rejections]
-        await asyncio.to_thread(self._quarantine.put, sorted(batch.bad + refused, key=lambda q: q.offset))
+                                   batch.entries[batch.positions[r.index]].line, r.kind) for r in rejections]
+        quarantined = sorted(batch.bad + refused, key=lambda q: q.offset or 0)
+        await asyncio.to_thread(self._quarantine.put, quarantined)
+        self._counted(quarantined)
         await asyncio.to_thread(self._journal.commit, batch.after)
         self._backlog -= len(batch.entries)
         async with self._progress:
@@ -219,6 +261,16 @@ class Outbox:
             except codec.BadLine as exc:
                 bad.append(Quarantined(entry.end, exc.reason, entry.line))
         return _Batch(entries, records, positions, bad)
+
+
+def _rendering(record: Record) -> bytes:
+    """What an operator can read, fix and append again: the journal line with NaN/Infinity kept."""
+    try:
+        data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        tag = codec.TYPE_TAGS.get(type(record), type(record).__name__)
+        return json.dumps({"type": tag, "data": data}, separators=(",", ":"), default=repr).encode()
+    except (ValueError, TypeError, OverflowError):
+        return repr(record).encode("utf-8", errors="backslashreplace")
 
 
 @dataclass(frozen=True, slots=True)

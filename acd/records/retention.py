@@ -1,11 +1,24 @@
-"""``acd mask-callers``: mask caller numbers of interactions older than N days (data retention).
+"""``acd mask-callers``: data retention, what records keep of a person once the window has passed.
 
-A masked number keeps its last two characters (``+15550123`` → ``*******23``): enough to tell calls
-apart in a dispute, not enough to call anyone back. Masking is idempotent. The record store knows
-masked numbers (``matches_masked``), so a late replay of an old snapshot is not taken for an id clash,
-and it cannot unmask a row either: a replay carries the same ``seq``, which never overwrites.
+For interactions that arrived before the window (``database.caller_retention_days``, 90 if unset),
+and the audit entries written before it:
 
-    acd mask-callers --older-than-days 90 [--dry-run]
+- ``interactions.caller`` is masked: it keeps its last two characters (``+15550123`` → ``*******23``),
+  enough to tell calls apart in a dispute, not enough to call anyone back;
+- ``interactions.notes`` (the agent's free text) is cleared;
+- ``audit_log.details`` (the request's values: pause reasons, notes, config bodies) becomes
+  ``{"masked": true}``; who did what to which target, and when, stays;
+- with ``database.customer_numbers = "mask"``, the number of a customer whose calls are all older than
+  the window (and who was added before it) is masked the same way, followed by ``#`` and the
+  customer's id so that masked numbers stay unique; such a customer is no longer found by number (a
+  new call from it is routed as an unknown caller). With ``"keep"`` (the default) the customer
+  directory is left alone: it is data the business keeps on purpose, for VIP routing.
+
+Masking is idempotent. The record store knows masked numbers (``matches_masked``), so a late replay of
+an old snapshot is not taken for an id clash, and it cannot unmask a row either: a replay carries the
+same ``seq``, which never overwrites.
+
+    acd mask-callers --older-than-days 90 [--customer-numbers keep|mask] [--dry-run]
 
 The database is ``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg``.
 """
@@ -16,6 +29,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -27,6 +41,41 @@ from acd.records.errors import RecordsError
 
 KEEP = 2
 _MASK_SQL = f"repeat('*', greatest(length(caller) - {KEEP}, 0)) || right(caller, {KEEP})"
+_MASKED_DETAILS = """'{"masked": true}'::jsonb"""
+_NUMBER_MASK_SQL = _MASK_SQL.replace("caller", "c.phone_number") + " || '#' || c.id::text"
+
+# Each step: (what it counts, the rows it would change, the change). All take :before.
+_STEPS: tuple[tuple[str, str, str], ...] = (
+    ("notes", "FROM interactions WHERE arrived_at < :before AND notes IS NOT NULL",
+     "UPDATE interactions SET notes = NULL WHERE arrived_at < :before AND notes IS NOT NULL"),
+    ("audit_details",
+     f"FROM audit_log WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb",
+     f"UPDATE audit_log SET details = {_MASKED_DETAILS} "
+     f"WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb"),
+)
+_CUSTOMERS_WHERE = (
+    "c.created_at < :before AND strpos(c.phone_number, '#') = 0"
+    " AND EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id)"
+    " AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND i.arrived_at >= :before)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Masked:
+    """Rows changed (or, in a dry run, that would be) by one retention pass."""
+
+    callers: int = 0
+    notes: int = 0
+    audit_details: int = 0
+    customer_numbers: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(astuple(self))
+
+    def __str__(self) -> str:
+        return (f"{self.callers} caller numbers, {self.notes} notes, {self.audit_details} audit details, "
+                f"{self.customer_numbers} customer numbers")
 
 
 def mask(caller: str) -> str:
@@ -51,10 +100,28 @@ async def mask_callers(engine: AsyncEngine, before: datetime, *, dry_run: bool =
         return int(done.rowcount)
 
 
-async def _run(url: str, before: datetime, dry_run: bool) -> int:
+async def apply_retention(engine: AsyncEngine, before: datetime, *, customer_numbers: str = "keep",
+                          dry_run: bool = False) -> Masked:
+    """Mask what the retention policy (module docstring) says of everything before ``before``."""
+    callers = await mask_callers(engine, before, dry_run=dry_run)
+    counts: dict[str, int] = {}
+    async with engine.begin() as conn:
+        for name, rows, change in _STEPS:
+            sql = f"SELECT count(*) {rows}" if dry_run else change
+            done = await conn.execute(text(sql), {"before": before})
+            counts[name] = int(done.scalar_one()) if dry_run else int(done.rowcount)
+        if customer_numbers == "mask":
+            sql = (f"SELECT count(*) FROM customers c WHERE {_CUSTOMERS_WHERE}" if dry_run else
+                   f"UPDATE customers c SET phone_number = {_NUMBER_MASK_SQL} WHERE {_CUSTOMERS_WHERE}")
+            done = await conn.execute(text(sql), {"before": before})
+            counts["customer_numbers"] = int(done.scalar_one()) if dry_run else int(done.rowcount)
+    return Masked(callers=callers, **counts)
+
+
+async def _run(url: str, before: datetime, customer_numbers: str, dry_run: bool) -> Masked:
     engine = create_async_engine(url)
     try:
-        return await mask_callers(engine, before, dry_run=dry_run)
+        return await apply_retention(engine, before, customer_numbers=customer_numbers, dry_run=dry_run)
     finally:
         await engine.dispose()
 
@@ -62,6 +129,8 @@ async def _run(url: str, before: datetime, dry_run: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acd mask-callers", description=__doc__.splitlines()[0])
     parser.add_argument("--older-than-days", type=float, required=True)
+    parser.add_argument("--customer-numbers", choices=("keep", "mask"), default="keep",
+                        help="also mask the numbers of customers not heard from within the window")
     parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
@@ -70,10 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     before = datetime.now(UTC) - timedelta(days=args.older_than_days)
     try:
         with database_url(args) as url:
-            count = asyncio.run(_run(url, before, args.dry_run))
+            masked = asyncio.run(_run(url, before, args.customer_numbers, args.dry_run))
     except (RecordsError, SQLAlchemyError, OSError) as exc:
         print(f"acd mask-callers: {exc}", file=sys.stderr)
         return 1
     verb = "would mask" if args.dry_run else "masked"
-    print(f"{verb} {count} caller numbers of interactions before {before.isoformat(timespec='seconds')}")
+    print(f"{verb} {masked} of records before {before.isoformat(timespec='seconds')}")
     return 0

@@ -5,7 +5,8 @@ the CLI without revealing it), ``secret`` is 32 random bytes that only its holde
 ``verify`` looks the row up by id and compares the secret's digest in constant time, so neither a
 wrong secret nor a wrong id can be found out from how long a refusal takes.
 
-Roles: ``agent`` acts as one agent (``agent_id``), ``supervisor`` on ``queues``, ``admin`` on all.
+Roles: ``agent`` acts as one agent (``agent_id``), ``supervisor`` on ``queues``, ``admin`` on all;
+``wallboard`` only reads (a wall screen: the wallboard's stream and the status, of ``queues`` or all).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import API_ROLES
+from acd.records.text import fit_text
 
 PREFIX = "acd_"
 _HEX = frozenset("0123456789abcdef")
@@ -79,6 +81,9 @@ async def issue(engine: AsyncEngine, role: str, *, agent_id: str | None = None,
         raise ValueError(f"role {role!r} is not one of {', '.join(API_ROLES)}")
     if role == "agent" and not agent_id:
         raise ValueError("an agent token needs the agent it acts as")
+    for what, value in (("label", label), ("agent", agent_id or ""), *(("queue", q) for q in queues)):
+        if len(value) > 200 or not fit_text(value):
+            raise ValueError(f"the {what} {value!r} must be at most 200 characters, without control characters")
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     params = {"id": token_id, "digest": _digest(secret), "role": role, "agent_id": agent_id,
               "queues": list(queues), "label": label}

@@ -2,6 +2,7 @@
 
     acd tokens add --role agent --agent agent1          # prints the token once
     acd tokens add --role supervisor --queue billing --queue sales --label "night shift"
+    acd tokens add --role wallboard --label "floor 2 screen"   # read-only, for a wall screen
     acd tokens list
     acd tokens revoke 3f9a1c0b2d4e
 

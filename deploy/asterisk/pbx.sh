@@ -5,7 +5,9 @@
 # Debian sid root made by debootstrap, chrooted, on loopback only. Both instances run from one root:
 # the PBX with /etc/asterisk, the farm with /etc/asterisk-farm (its own run/db/spool/log dirs).
 #
-#   pbx.sh build                 make the sid root (cached; rebuilt only when missing or older than this script)
+#   pbx.sh build                 make the sid root (cached; rebuilt only when missing or made by another recipe)
+#   pbx.sh fresh                 is the root up to date? (exit 0, or 1 with the reason; changes nothing)
+#   pbx.sh key                   the cache key of the root this script makes
 #   pbx.sh install               put the project's PBX and farm configuration into the root (secrets made once)
 #   pbx.sh start [pbx|farm|all]  start in the background; wait until booted (and the agents registered)
 #   pbx.sh stop  [pbx|farm|all]  stop; afterwards nothing of ours runs and nothing is mounted
@@ -89,7 +91,60 @@ clear_dir() { # rm -rf a (debootstrap) root, after unmounting what a killed debo
 }
 
 # ---------------------------------------------------------------- build
-root_fresh() { [ -d "$ROOT" ] && [ -f "$MARKER" ] && [ ! "$MARKER" -ot "$SCRIPT" ]; }
+# The root is cached under a key made of what decides its content: the suite, the packages and the
+# text of make_root. Nothing else counts: a clone gives every file a new mtime, and an edit to install
+# or start changes nothing in the root, so neither may cost a rebuild (a minute and a Debian mirror).
+# The marker written by a build names suite, packages and key; markers written before keys existed
+# name suite and packages only: they are adopted while the recipe is still the one that wrote them.
+LEGACY_KEY=eda22df0d61189ef
+
+# make_root <dir>: debootstrap the root into <dir>. Its text (bar comments and indentation) is part of
+# the cache key: a change here rebuilds every root.
+make_root() {
+    # shellcheck disable=SC2086
+    debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$1" $MIRROR
+}
+
+recipe_text() { # make_root as written, without comments, blank lines or indentation
+    awk '/^make_root\(\) \{/ { on = 1 } on { print } on && /^\}/ { exit }' "$SCRIPT" |
+        sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^#/d' -e '/^$/d'
+}
+
+root_key() {
+    local recipe; recipe=$(recipe_text)
+    [ -n "$recipe" ] || die "no make_root in $SCRIPT"
+    printf 'suite=%s\npackages=%s\n%s\n' "$SUITE" "$PACKAGES" "$recipe" | sha256sum | cut -c1-16
+}
+
+marker_field() { # marker_field NAME: the value of NAME=... in the marker (empty when absent)
+    tr ' ' '\n' <"$MARKER" | sed -n "s/^$1=//p" | head -n1
+}
+
+STALE_REASON=""
+root_fresh() { # the root exists and was made by this recipe; else STALE_REASON says why not
+    local key want
+    if [ ! -d "$ROOT" ] || [ ! -f "$MARKER" ]; then STALE_REASON="no built root in $ROOT"; return 1; fi
+    want=$(root_key)
+    key=$(marker_field key)
+    if [ -n "$key" ]; then
+        [ "$key" = "$want" ] && return 0
+        STALE_REASON="the root was made by recipe $key, this script makes $want"
+        return 1
+    fi
+    if [ "$(marker_field suite)" != "$SUITE" ] || [ "$(marker_field packages)" != "$PACKAGES" ]; then
+        STALE_REASON="the root has suite $(marker_field suite) and packages $(marker_field packages), this script makes $SUITE with $PACKAGES"
+        return 1
+    fi
+    [ "$want" = "$LEGACY_KEY" ] && return 0
+    STALE_REASON="the root's marker has no key and the recipe changed since it was written"
+    return 1
+}
+
+cmd_fresh() {
+    if root_fresh; then echo "root $ROOT is up to date ($(cat "$MARKER"))"; return 0; fi
+    echo "root $ROOT is stale: $STALE_REASON"
+    return 1
+}
 
 tmp_adoptable() { # a finished debootstrap in $ROOT.tmp (e.g. started by hand) with every package
     local tmp=$1 p
@@ -108,6 +163,7 @@ cmd_build() {
         log "build: root $ROOT is up to date (marker $(cat "$MARKER"))"
         return 0
     fi
+    log "build: $STALE_REASON"
     if [ -n "$(root_pids)" ]; then die "build: Asterisk runs in $ROOT; run '$0 stop' first"; fi
     if ! command -v debootstrap >/dev/null 2>&1; then
         log "build: installing debootstrap"
@@ -128,16 +184,14 @@ cmd_build() {
         clear_dir "$tmp"
         log "build: debootstrap $SUITE into $tmp (log $STATE/debootstrap.log)"
         local t1; t1=$(now_ms)
-        # shellcheck disable=SC2086
-        if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$tmp" $MIRROR \
-                >"$STATE/debootstrap.log" 2>&1; then
+        if ! make_root "$tmp" >"$STATE/debootstrap.log" 2>&1; then
             tail -n 30 "$STATE/debootstrap.log" >&2
             die "build: debootstrap failed"
         fi
         log "build: debootstrap took $(took "$t1")"
         tmp_adoptable "$tmp" || die "build: debootstrap finished but packages are missing"
     fi
-    echo "suite=$SUITE packages=$PACKAGES built=$(date -u +%FT%TZ)" >"$tmp/.acd-root-built"
+    echo "suite=$SUITE packages=$PACKAGES key=$(root_key) built=$(date -u +%FT%TZ)" >"$tmp/.acd-root-built"
     if [ -e "$ROOT" ]; then
         [ -z "$(our_mounts)" ] || die "build: something is mounted under $ROOT"
         clear_dir "$ROOT.old"
@@ -389,6 +443,8 @@ main() {
     [ $# -gt 0 ] && shift
     case $cmd in
         build) cmd_build ;;
+        fresh) cmd_fresh ;;
+        key) root_key ;;
         install) cmd_install ;;
         start) cmd_start "$@" ;;
         stop) cmd_stop "$@" ;;

@@ -48,11 +48,12 @@ export ACD_AMI_SECRET ACD_FARM_AMI_SECRET
 "$PY" -m acd run -c "${ACD_CONFIG:-acd.toml}" &
 acd_pid=$!
 for _ in $(seq 1 120); do
-  "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/api/status', timeout=1)" 2>/dev/null && break
+  "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=1)" 2>/dev/null && break
   kill -0 "$acd_pid" 2>/dev/null || { echo "run: the ACD exited during start-up" >&2; exit 1; }
   sleep 0.5
 done
-echo "run: ACD up: metrics at http://127.0.0.1:8080/metrics, status at http://127.0.0.1:8080/api/status"
+echo "run: ACD up: metrics at http://127.0.0.1:8080/metrics, health at http://127.0.0.1:8080/healthz;" \
+  "status at http://127.0.0.1:8080/api/v1/status with a token ($PY -m acd tokens add --role admin)"
 
 # The shipped scrape config (it scrapes 127.0.0.1:8080) and its rule files, read where they are.
 mkdir -p "$PROMETHEUS_DIR"
@@ -70,7 +71,7 @@ for _ in $(seq 1 60); do
 done
 echo "run: Prometheus at http://$PROMETHEUS_ADDRESS (rules and alerts under /rules and /alerts; data and log in $PROMETHEUS_DIR)"
 
-"$PY" -m acd.farm.demo --calls-per-minute "$CALLS_PER_MINUTE" &
+"$PY" -m acd.farm.demo -c "${ACD_CONFIG:-acd.toml}" --calls-per-minute "$CALLS_PER_MINUTE" &
 demo_pid=$!
 echo "run: demo traffic at $CALLS_PER_MINUTE calls/minute; press Ctrl-C to stop everything"
 wait "$acd_pid"

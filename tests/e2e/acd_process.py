@@ -1,7 +1,8 @@
 """The ACD service as a real process for e2e tests: ``acd run`` with its own embedded PostgreSQL.
 
-Tests talk to it the way operators do: its HTTP API and /metrics, its records in PostgreSQL, and the
-AMI events of the PBX it controls.
+Tests talk to it the way operators do: its HTTP API (/api/v1, with an admin token made by ``acd
+tokens add`` on first use) and /metrics (with the scrape token the process is started with), its
+records in PostgreSQL, and the AMI events of the PBX it controls.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import stat
@@ -116,9 +118,11 @@ class AcdProcess:
         self.config = workdir / "acd.toml"
         self.config.write_text(text)
         self.log = workdir / "acd.log"
-        self.env = {**os.environ, **env}
+        self.metrics_token = secrets.token_urlsafe(24)
+        self.env = {**os.environ, **env, "ACD_METRICS_TOKEN": self.metrics_token}
         self.env.pop("DATABASE_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
+        self._admin_token: str | None = None  # kept across restarts: same data folder, same PostgreSQL
 
     def start(self, timeout: float = 60.0) -> None:
         with self.log.open("ab") as out:
@@ -160,8 +164,29 @@ class AcdProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     # -- HTTP ----------------------------------------------------------------------------------
+    @property
+    def admin_token(self) -> str:
+        """An admin's bearer token for /api/v1, made the operator's way (``acd tokens add``) once."""
+        if self._admin_token is None:
+            url = self.database_url().replace("postgresql://", "postgresql+asyncpg://", 1)
+            made = subprocess.run(
+                [sys.executable, "-m", "acd", "tokens", "add", "--role", "admin", "--label", "e2e",
+                 "--database-url", url],
+                capture_output=True, text=True, env=self.env, cwd=self.workdir, timeout=60, check=False,
+            )
+            if made.returncode != 0:
+                raise RuntimeError(f"acd tokens add exited with {made.returncode}: {made.stderr}")
+            self._admin_token = made.stdout.strip()
+        return self._admin_token
+
+    def _headers(self, path: str) -> dict[str, str]:
+        """The admin's token on API paths; /healthz and /readyz need none (and work without PostgreSQL)."""
+        return {"Authorization": f"Bearer {self.admin_token}"} if path.startswith("/api/") else {}
+
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.base + path, timeout=3) as response:
+        """GET a path of the ACD (an /api/v1 one with the admin's token); its JSON body."""
+        request = urllib.request.Request(self.base + path, headers=self._headers(path))
+        with urllib.request.urlopen(request, timeout=3) as response:
             return json.loads(response.read())
 
     def health(self) -> dict[str, Any]:
@@ -172,9 +197,10 @@ class AcdProcess:
             return dict(json.loads(exc.read()))
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """POST a JSON body to a path of the ACD (an /api/v1 one with the admin's token); status and body."""
         data = json.dumps(body or {}).encode()
         request = urllib.request.Request(self.base + path, data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", **self._headers(path)})
         try:
             with urllib.request.urlopen(request, timeout=3) as response:
                 return response.status, json.loads(response.read())
@@ -182,7 +208,9 @@ class AcdProcess:
             return exc.code, json.loads(exc.read())
 
     def metric(self, name: str, **labels: str) -> float:
-        with urllib.request.urlopen(self.base + "/metrics", timeout=3) as response:
+        request = urllib.request.Request(self.base + "/metrics",
+                                         headers={"Authorization": f"Bearer {self.metrics_token}"})
+        with urllib.request.urlopen(request, timeout=3) as response:
             text = response.read().decode()
         want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
         pattern = re.compile(rf"^{re.escape(name)}(?:\{{([^}}]*)\}})? (\S+)$", re.MULTILINE)
@@ -192,7 +220,7 @@ class AcdProcess:
         raise KeyError(f"{name}{{{want}}} not in /metrics")
 
     def agent_state(self, agent: str) -> str:
-        return str(self.get("/api/status")["agents"][agent]["state"])
+        return str(self.get(f"/api/v1/agents/{agent}")["agent"]["state"])
 
     # -- PostgreSQL ----------------------------------------------------------------------------
     def database_url(self) -> str:
@@ -210,7 +238,13 @@ class AcdProcess:
 
 
 def status(acd: AcdProcess) -> Any:
-    return acd.get("/api/status")
+    """The live status (/api/v1/status), keyed for lookups: ``["queues"][name]``, ``["agents"][id]``."""
+    body = acd.get("/api/v1/status")
+    return {
+        "at": body["at"],
+        "queues": {q["name"]: {**q, "oldest_wait": q["oldest_wait_seconds"]} for q in body["queues"]},
+        "agents": {a["id"]: {**a, "agent_id": a["id"]} for a in body["agents"]},
+    }
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
@@ -231,8 +265,8 @@ async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T |
 async def login(acd: AcdProcess, *agents: str) -> None:
     """Log agents in through the HTTP API and wait until the ACD says they are ready."""
     for agent in agents:
-        code, body = acd.post(f"/api/agents/{agent}/login")
-        assert code == 202, body
+        code, body = acd.post(f"/api/v1/agents/{agent}/login")
+        assert code == 200, body
     for agent in agents:
         await eventually(lambda a=agent: acd.agent_state(a) == "ready", 10, f"{agent} ready after login")
 

@@ -48,7 +48,7 @@ async def test_prometheus_agrees_with_the_records_and_every_shipped_expression_r
     acd = live_acd
     (tmp_path / "prometheus").mkdir()
     prometheus = PrometheusServer(tmp_path / "prometheus")
-    prometheus.start(f"127.0.0.1:{acd.http_port}", promql.rule_files())
+    prometheus.start(f"127.0.0.1:{acd.http_port}", promql.rule_files(), acd.metrics_token)
     started = datetime.now(UTC) - timedelta(seconds=5)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:

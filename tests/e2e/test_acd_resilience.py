@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from acd_process import AcdProcess, acd_command, api, eventually
+from acd_process import AcdProcess, acd_command, api, eventually, status
 from e2e_stack import PbxStack, enqueue_caller, run_script, user_event
 from tcp_cut import TcpCut
 
@@ -45,7 +45,7 @@ async def test_ami_link_cut_mid_traffic_callers_still_answered_in_order(
     await asyncio.to_thread(acd.start)  # the relay runs on this event loop: never block it
     try:
         await farm.set_agent("agent1", "answer", delay=1, talk=3)
-        assert acd.post("/api/agents/agent1/login")[0] == 202
+        assert acd.post("/api/v1/agents/agent1/login")[0] == 200
         enqueues = []
         for _ in range(4):
             enqueues.append(await enqueue_caller(farm, pbx_ami, "200", patience=120))
@@ -79,8 +79,8 @@ async def test_acd_killed_with_callers_waiting_holds_them_and_answers_them_in_or
     acd.start()
     try:
         await farm.set_agent("agent2", "answer", delay=1, talk=2)
-        assert acd.post("/api/agents/agent2/login")[0] == 202
-        assert acd.post("/api/agents/agent2/pause", {"reason": "meeting"})[0] == 202
+        assert acd.post("/api/v1/agents/agent2/login")[0] == 200
+        assert acd.post("/api/v1/agents/agent2/pause", {"reason": "meeting"})[0] == 200
         await eventually(lambda: acd.agent_state("agent2") == "paused", 10, "agent2 paused")
         enqueues = [await enqueue_caller(farm, pbx_ami, "200", patience=120) for _ in range(3)]
         mark = pbx_ami.mark()
@@ -92,9 +92,8 @@ async def test_acd_killed_with_callers_waiting_holds_them_and_answers_them_in_or
 
         acd.start()  # same data folder: same PostgreSQL, same journal
         await eventually(lambda: acd.agent_state("agent2") == "paused", 10, "agent2's pause restored")
-        status = acd.get("/api/status")
-        assert status["queues"]["billing"]["waiting"] == 3
-        assert acd.post("/api/agents/agent2/resume")[0] == 202
+        assert status(acd)["queues"]["billing"]["waiting"] == 3
+        assert acd.post("/api/v1/agents/agent2/resume")[0] == 200
 
         order = await answered_order(acd, enqueues, 90)
         assert order == [e["Uniqueid"] for e in enqueues]
@@ -115,7 +114,7 @@ async def test_a_call_in_progress_when_the_acd_is_killed_is_taken_over_and_close
     acd.start()
     try:
         await farm.set_agent("agent1", "answer", delay=1, talk=14)
-        assert acd.post("/api/agents/agent1/login")[0] == 202
+        assert acd.post("/api/v1/agents/agent1/login")[0] == 200
         mark = pbx_ami.mark()
         talking = await enqueue_caller(farm, pbx_ami, "200", patience=120)
         await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
@@ -132,7 +131,7 @@ async def test_a_call_in_progress_when_the_acd_is_killed_is_taken_over_and_close
         await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call taken over")
         waiting = await enqueue_caller(farm, pbx_ami, "200", patience=120)
         await asyncio.sleep(2)
-        assert acd.get("/api/status")["queues"]["billing"]["waiting"] == 1  # agent1 is not rung twice
+        assert status(acd)["queues"]["billing"]["waiting"] == 1  # agent1 is not rung twice
 
         async def closed() -> list[Any] | None:
             rows = await acd.rows("SELECT outcome, answered_at, ended_at, talk_seconds, agent_id FROM interactions "
@@ -178,7 +177,7 @@ async def test_a_caller_a_supervisor_moved_is_still_where_they_were_moved_after_
 
         await farm.set_agent("agent5", "answer", delay=1, talk=2)
         mark = pbx_ami.mark()
-        assert acd.post("/api/agents/agent5/login")[0] == 202
+        assert acd.post("/api/v1/agents/agent5/login")[0] == 200
         await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent5"), 20, mark)
 
         async def answered_in_support() -> bool:
@@ -197,7 +196,7 @@ async def test_asterisk_restart_acd_reconnects_and_agents_are_routable_again(
     acd = make_acd(pbx_stack, tmp_path)
     acd.start()
     try:
-        assert acd.post("/api/agents/agent3/login")[0] == 202
+        assert acd.post("/api/v1/agents/agent3/login")[0] == 200
         try:
             await asyncio.to_thread(run_script, "stop", "pbx")
             await eventually(lambda: not acd.health()["ami_connected"], 10, "the ACD to see Asterisk go")

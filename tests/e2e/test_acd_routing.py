@@ -95,7 +95,7 @@ async def test_each_queue_reaches_only_agents_with_its_skill(live_acd: AcdProces
     # agent5 is READY but has no billing skill: the billing caller waits rather than ringing it
     await no_event(pbx_ami, ringing_of(billing["Channel"]), 2.5, mark)
     assert acd.agent_state("agent5") == "ready"
-    why = acd.get(f"/api/calls/{billing_id}/explain")
+    why = acd.get(f"/api/v1/calls/{billing_id}/explanation")
     assert why["winner"] is None
     assert {"agent_id": "agent5", "reason": "lacking_skill"} in why["excluded"]
 
@@ -108,7 +108,7 @@ async def test_each_queue_reaches_only_agents_with_its_skill(live_acd: AcdProces
     await login(acd, "agent1")
     ring_billing = await pbx_ami.wait_event(ringing_of(billing["Channel"]), 10, mark)
     assert ring_billing["AcdAgent"] == "agent1"
-    why = acd.get(f"/api/calls/{billing_id}/explain")
+    why = acd.get(f"/api/v1/calls/{billing_id}/explanation")
     assert why["winner"] == "agent1"
     assert {"agent_id": "agent6", "reason": "lacking_skill"} in why["excluded"]
 
@@ -213,7 +213,7 @@ async def test_a_rejected_call_goes_elsewhere_and_not_back_within_the_cool_down(
     await no_event(pbx_ami, another_ringing_of(caller["Channel"], ring1), 4, mark)
     assert status(acd)["queues"]["billing"]["waiting"] == 1
     assert acd.agent_state("agent1") == "ready"
-    why = acd.get(f"/api/calls/{call_id}/explain")
+    why = acd.get(f"/api/v1/calls/{call_id}/explanation")
     assert why["winner"] is None
     assert {"agent_id": "agent1", "reason": "cool_down"} in why["excluded"]
 

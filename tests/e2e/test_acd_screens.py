@@ -59,7 +59,7 @@ async def test_the_wallboard_follows_real_calls_without_a_reload(
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, chromium: Chromium, tmp_path: Path
 ) -> None:
     acd = live_acd
-    token = await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "wallboard e2e")
+    token = await acd_command(acd, "tokens", "add", "--role", "wallboard", "--label", "wall screen e2e")
     await chromium.goto(f"{acd.base}/wallboard")
     await chromium.until("document.getElementById('login')?.hidden === false")
     await chromium.evaluate(f"document.getElementById('token').value = {token!r};"

@@ -1,5 +1,5 @@
 """The /api/v1 test harness: a real runtime and core, a real embedded PostgreSQL (migrated to head),
-real tokens of each role, the whole app as the service mounts it.
+real tokens of each role, the whole site as the service builds it (``acd.http.site``).
 
 Call control is a recording fake (Asterisk is not the subject here). Import the fixtures into a test
 module (``from api_v1_harness import api_pg, v1  # noqa: F401``): they live here, not in a conftest,
@@ -9,6 +9,7 @@ so that this file and the records tests each own their server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import uuid
@@ -26,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.http.app import build_app
-from acd.http.v1 import PREFIX, build_api_v1
+from acd.http.bearer import Bearers
+from acd.http.site import build_site
+from acd.http.v1 import PREFIX
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records import tokens
@@ -37,6 +39,7 @@ from acd.records.migrate import upgrade
 from acd.records.models import Base
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
+from acd.settings import HttpSettings
 
 CONFIG = RoutingConfig(
     queues=(
@@ -49,6 +52,7 @@ CONFIG = RoutingConfig(
         AgentConfig("s1", "sales1", (("sales", 3),)),
     ),
 )
+SCRAPE_TOKEN = "harness-scrape-token-0123456789"  # what Prometheus would send to /metrics
 
 
 async def _ready() -> Readiness:
@@ -62,7 +66,8 @@ class V1:
     control: RecordingControl
     sink: ListSink
     engine: AsyncEngine
-    bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "revoked"
+    bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "wall", "wall-billing"
+    # (wallboard: all queues, billing only), "revoked"
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bearer[who]}"}
@@ -99,6 +104,13 @@ def api_pg() -> Iterator[EmbeddedPostgres]:
 
 @pytest.fixture
 async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
+    async with serve_v1(api_pg) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V1]:
+    """The site over a fresh schema; ``limits`` go to its token checker (``acd.http.bearer.Bearers``)."""
     engine = create_async_engine(api_pg.url, pool_pre_ping=True)
     await upgrade(engine)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
@@ -110,6 +122,8 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
         "billing": (await tokens.issue(engine, "supervisor", queues=("billing",)))[1],
         "a1": (await tokens.issue(engine, "agent", agent_id="a1"))[1],
         "s1": (await tokens.issue(engine, "agent", agent_id="s1"))[1],
+        "wall": (await tokens.issue(engine, "wallboard"))[1],
+        "wall-billing": (await tokens.issue(engine, "wallboard", queues=("billing",)))[1],
     }
     revoked, bearer["revoked"] = await tokens.issue(engine, "admin")
     await tokens.revoke(engine, revoked.id)
@@ -117,9 +131,9 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
     control, sink = RecordingControl(), ListSink()
     runtime = Runtime(Acd(CONFIG), control, sink, metrics)
     writer = asyncio.create_task(runtime.run())
-    app = build_app(runtime, metrics, lambda: {"ok": True}, ready=_ready)
     audit = AuditLog(engine)
-    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit))
+    app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
+                     http=HttpSettings(metrics_token=SCRAPE_TOKEN), bearers=Bearers.of(engine, **limits))
     try:
         async with TestClient(TestServer(app)) as client:
             yield V1(client, runtime, control, sink, engine, bearer)

@@ -39,7 +39,7 @@ from acd.core.events import (
     CallerHungUp,
     OfferAnswered,
 )
-from acd.http.app import build_app
+from acd.http.app import METRICS_TOKEN, build_app
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -62,14 +62,20 @@ TICK_SECONDS = 0.25
 BILLING_WAITS = (1.0, 4.0, 25.0)
 
 
-ADMIN_TOKEN = "acd_0123456789abcdef_live-acd-admin"  # what a screen types into the wallboard
+ADMIN_TOKEN = "acd_0123456789abcdef_live-acd-admin"
+SCRAPE_TOKEN = "live-acd-scrape-token-0123456789"  # /metrics answers only with it (Prometheus sends it)
 
 
-async def _admin_only(bearer: str) -> Token | None:
-    """The one token this ACD knows (no PostgreSQL here): an admin's."""
-    if bearer != ADMIN_TOKEN:
-        return None
-    return Token("0123456789abcdef", "admin", None, (), "live ACD", datetime.now(UTC), None)
+WALLBOARD_TOKEN = "acd_fedcba9876543210_live-acd-wall-screen"  # a read-only wall screen's
+
+
+async def _known_tokens(bearer: str) -> Token | None:
+    """The two tokens this ACD knows (no PostgreSQL here): an admin's and a wall screen's."""
+    if bearer == ADMIN_TOKEN:
+        return Token("0123456789abcdef", "admin", None, (), "live ACD", datetime.now(UTC), None)
+    if bearer == WALLBOARD_TOKEN:
+        return Token("fedcba9876543210", "wallboard", None, (), "wall screen", datetime.now(UTC), None)
+    return None
 
 
 async def ready() -> Readiness:
@@ -82,7 +88,8 @@ class LiveAcd:
         self.pbx = AnsweringPbx()
         self.runtime = Runtime(Acd(CONFIG), self.pbx, NullSink(), self.metrics, clock=time.time)
         app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
-        require_tokens(app, _admin_only)  # the wallboard's stream: Authorization: Bearer ADMIN_TOKEN
+        require_tokens(app, _known_tokens)  # the wallboard's stream: Authorization: Bearer WALLBOARD_TOKEN
+        app[METRICS_TOKEN] = SCRAPE_TOKEN
         self.server = TestServer(app, host="127.0.0.1")
         self.calls = itertools.count(1)
         self.ticks = 0

@@ -27,8 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import CallArrived, CallEnded, Customer, OfferAnswered
-from acd.http.app import build_app
-from acd.http.v1 import PREFIX, build_api_v1
+from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.records import tokens
 from acd.records.audit import AuditLog
@@ -39,6 +38,7 @@ from acd.records.models import Base
 from acd.records.outbox import Outbox
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
+from acd.settings import HttpSettings
 
 CONFIG = RoutingConfig(
     queues=(
@@ -62,8 +62,8 @@ class LiveDesk:
         self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
         self.runtime = Runtime(Acd(CONFIG), self.pbx, self.outbox, self.metrics, clock=time.time)
         self.audit = AuditLog(self.engine)
-        app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
-        app.add_subapp(PREFIX, build_api_v1(self.runtime, self.engine, self.audit))
+        app = build_site(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready, engine=self.engine,
+                         audit=self.audit, http=HttpSettings())
         self.server = TestServer(app, host="127.0.0.1")
         self.bearer: dict[str, str] = {}  # "admin", "billing" (supervisor), "a1", "a2", "s1" (agents)
         self._writer: asyncio.Task[None] | None = None

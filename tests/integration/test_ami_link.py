@@ -177,11 +177,14 @@ async def test_recorded_trace_over_tcp_translates_like_offline(server: FakeAmiSe
     )
     raw = (Path(__file__).parent.parent / "data" / "ami" / "call_answered.txt").read_text()
     body = raw.split("\n", 1)[1].replace("\n", "\r\n").encode()  # the server sends its own banner
-    offline = Translator(config)
+    def clock() -> float:
+        return 1700001000.0  # around the trace's own times
+
+    offline = Translator(config, clock=clock)
     expected = [e for m in FrameDecoder().feed(raw.replace("\n", "\r\n").encode()) for e in offline.translate(m)]
     server.after_login = body * 3  # the same day three times over
     link = await open_link(server, ping_interval=30.0)
-    online = Translator(config)
+    online = Translator(config, clock=clock)
     got = [
         e
         for item in await take(link, 1 + 3 * body.count(b"\r\n\r\n"))

@@ -99,7 +99,8 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
 
 def test_reconcile_reports_what_happened_while_away() -> None:
     t = Translator(CONFIG)
-    enq = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "AcdQueue": "billing", "AcdPriority": "5"}
+    enq = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-00000001",
+           "AcdQueue": "billing", "AcdPriority": "5"}
     for uid in ("1.1", "1.2", "1.3"):
         t.translate({**enq, "Uniqueid": uid})
     t.translate(
@@ -195,8 +196,8 @@ async def test_resync_reads_the_ends_the_pbx_kept_and_a_known_call_closes_at_its
     assert {a.get("Family") for a in server.actions if a.get("Action") == "DBGetTree"} == {"acd_ended", "acd_left"}
 
     t = Translator(CONFIG)
-    t.translate({"Event": "UserEvent", "UserEvent": "AcdEnqueue", "AcdQueue": "billing", "AcdPriority": "5",
-                 "Uniqueid": "1.3"})
+    t.translate({"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-00000003",
+                 "AcdQueue": "billing", "AcdPriority": "5", "Uniqueid": "1.3"})
     t.translate({"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.3", "AcdOffer": "o3",
                  "AcdAgent": "agent2"})
     t.translate({"Event": "UserEvent", "UserEvent": "AcdAnswered", "AcdOffer": "o3", "AcdAgent": "agent2"})

@@ -9,6 +9,8 @@ from api_v1_harness import V1, api_pg, v1  # noqa: F401
 from acd.core.events import CallArrived, CallEnded, OfferAnswered
 from acd.http.v1 import PREFIX
 
+JSON = {"Content-Type": "application/json"}
+
 pytestmark = pytest.mark.pg
 
 
@@ -101,14 +103,14 @@ async def test_logging_in_twice_is_refused(v1: V1) -> None:  # noqa: F811
 )
 async def test_malformed_bodies_are_400_with_the_field_named(v1: V1, action: str, body: bytes,  # noqa: F811
                                                               error_id: str) -> None:
-    response = await v1.client.post(f"{PREFIX}/agents/a1/{action}", data=body, headers=v1.auth("a1"))
+    response = await v1.client.post(f"{PREFIX}/agents/a1/{action}", data=body, headers={**v1.auth("a1"), **JSON})
     reply = await response.json()
     assert (response.status, reply["error_id"]) == (400, error_id)
     assert set(reply) <= {"error_id", "message", "details"}
 
 
 async def test_an_oversize_body_is_413(v1: V1) -> None:  # noqa: F811
-    response = await v1.client.post(f"{PREFIX}/agents/a1/pause", data=b" " * 70_000, headers=v1.auth("a1"))
+    response = await v1.client.post(f"{PREFIX}/agents/a1/pause", data=b" " * 70_000, headers={**v1.auth("a1"), **JSON})
     assert (response.status, (await response.json())["error_id"]) == (413, "body-too-large")
 
 

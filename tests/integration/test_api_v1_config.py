@@ -294,3 +294,39 @@ async def test_if_match_refuses_a_change_based_on_an_older_revision(v1: V1) -> N
         document = (await conn.execute(text("SELECT document FROM config_revisions WHERE revision = 2"))).scalar_one()
     assert document["skills"] == ["billing", "french", "german", "sales"]
     assert document["agents"]["a1"] == {"name": "", "endpoint": "agent1", "skills": {"billing": 4}}
+
+
+async def test_an_agent_endpoint_that_would_dial_anything_else_is_refused(v1: V1) -> None:  # noqa: F811
+    for method, path, body, field in [
+        ("PATCH", "/agents/a1", {"endpoint": "agent1&PJSIP/+19005550100@carrier"}, "agents.a1.endpoint"),
+        ("PATCH", "/agents/a1", {"endpoint": "agent1,1,L(1000)"}, "agents.a1.endpoint"),
+        ("PUT", "/agents/a1", {"endpoint": "agent1@carrier", "skills": {"billing": 1}}, "agents.a1.endpoint"),
+        ("POST", "/agents", {"id": "a9", "endpoint": "SIP/agent9", "skills": {"billing": 1}}, "agents.a9.endpoint"),
+        ("POST", "/agents", {"id": "a9", "name": "Nia\u0000", "skills": {"billing": 1}}, "agents.a9.name"),
+        ("POST", "/agents", {"id": "a9", "name": "Nia\u001b[2J", "skills": {"billing": 1}}, "agents.a9.name"),
+    ]:
+        status, reply = await call(v1, method, path, "admin", body)
+        assert (status, reply["error_id"]) == (400, "invalid-input"), (path, body, reply)
+        assert field in reply["details"]["fields"], (body, reply)
+    assert await revisions(v1) == []
+    status, body = await call(v1, "PATCH", "/agents/a1", "admin", {"endpoint": "PJSIP/desk1"})
+    assert status == 200 and body["agent"]["endpoint"] == "desk1"  # stored in its one form
+    v1.runtime.submit(AgentLoggedIn("a1"))
+    v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
+    await v1.settle()
+    assert v1.control.rings[0][2] == "desk1"
+
+
+async def test_a_queue_overflows_only_to_a_declared_target_and_within_bounds(v1: V1) -> None:  # noqa: F811
+    for body, field in [
+        ({"overflow": "operator"}, "queues.billing.overflow"),
+        ({"overflow": "voicemail,1"}, "queues.billing.overflow"),
+        ({"max_wait": 1e12}, "queues.billing.max_wait"),
+        ({"vip_priority_boost": 2**31}, "queues.billing.vip_priority_boost"),
+        ({"wrapup": 2**63}, "queues.billing.wrapup"),
+    ]:
+        status, reply = await call(v1, "PATCH", "/queues/billing", "admin", body)
+        assert (status, reply["error_id"]) == (400, "invalid-input"), (body, reply)
+        assert field in reply["details"]["fields"], (body, reply)
+    status, reply = await call(v1, "PATCH", "/queues/billing", "admin", {"overflow": "fallback"})
+    assert status == 200, reply

@@ -1,6 +1,8 @@
 """schemathesis against /api/v1/openapi.json on the real app (real runtime and core, real PostgreSQL):
 whatever it sends, valid by the document or deliberately not (negative mode), the API never answers
-5xx, always answers a JSON object, and without a token always answers 401.
+5xx, always answers a JSON object, and without a token always answers 401. The site's other routes
+(metrics, health, pages, the wallboard's stream: ``acd.http.openapi_site``) get the same fuzzing,
+and every route the site serves is in one of the two documents.
 
 The app runs in a thread with its own event loop (schemathesis calls it over HTTP, synchronously).
 Each operation gets a bounded number of examples, so the whole run takes seconds.
@@ -9,6 +11,7 @@ Each operation gets a bounded number of examples, so the whole run takes seconds
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +22,16 @@ import schemathesis
 from aiohttp import web
 from api_v1_harness import CONFIG, ListSink, RecordingControl, add_interactions, api_pg  # noqa: F401
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.core.acd import Acd
-from acd.http.app import build_app
-from acd.http.v1 import PREFIX, build_api_v1
+from acd.http import openapi_site
+from acd.http.bearer import Bearers
+from acd.http.site import build_site
+from acd.http.v1 import PREFIX, openapi
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records import tokens
@@ -35,6 +41,7 @@ from acd.records.migrate import upgrade
 from acd.records.models import Base
 from acd.records.sync_config import sync_config
 from acd.runtime import Runtime
+from acd.settings import HttpSettings
 
 pytestmark = pytest.mark.pg
 
@@ -45,6 +52,7 @@ EXAMPLES_PER_OPERATION = 25
 class Served:
     base_url: str
     bearer: str
+    routes: set[tuple[str, str]]  # (method, canonical path) of every route the site serves
 
 
 async def _ready() -> Readiness:
@@ -95,15 +103,19 @@ class AppThread:
         metrics = Metrics(CONFIG.queues)
         runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
         writer = asyncio.create_task(runtime.run())
-        app = build_app(runtime, metrics, lambda: {"ok": True}, ready=_ready)
         audit = AuditLog(engine)
-        app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit))
+        # Negative mode sends malformed tokens by the hundred from one address: the failure limit
+        # (tested in test_http_boundary.py) would answer them 429 and hide what the handlers do.
+        app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
+                         http=HttpSettings(), bearers=Bearers.of(engine, failures=10**9))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.served = Served(f"http://127.0.0.1:{port}", bearer)
+        routes = {(r.method, r.resource.canonical) for r in app.router.routes()
+                  if r.method != "HEAD" and r.resource is not None}
+        self.served = Served(f"http://127.0.0.1:{port}", bearer, routes)
         self._started.set()
         try:
             await self._stop.wait()
@@ -124,9 +136,18 @@ def served(api_pg: EmbeddedPostgres) -> Iterator[Served]:  # noqa: F811
         app.stop()
 
 
-def _fuzz(served: Served, operation: Any, mode: GenerationMode) -> int:
-    """Run one operation's examples in one mode; returns how many requests were sent."""
+def _guarded(operation: Any, document: dict[str, Any]) -> bool:
+    """Whether the operation needs a token (every alternative of its security names a scheme)."""
+    security = operation.definition.raw.get("security", document.get("security", []))
+    return bool(security) and all(security)
+
+
+def _fuzz(served: Served, operation: Any, mode: GenerationMode, base: str = PREFIX) -> int:
+    """Run one operation's examples in one mode; returns how many requests were sent.
+
+    An operation that needs a token always answers 401 without one."""
     sent = 0
+    guarded = _guarded(operation, operation.schema.raw_schema)
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
@@ -135,13 +156,17 @@ def _fuzz(served: Served, operation: Any, mode: GenerationMode) -> int:
         nonlocal sent
         for headers in ({"Authorization": f"Bearer {served.bearer}"}, {}):
             sent += 1
-            response = case.call(base_url=f"{served.base_url}{PREFIX}", headers=headers)
+            response = case.call(base_url=f"{served.base_url}{base}", headers=headers)
             assert response.status_code < 500, (case.as_curl_command(), response.text)
+            content_type = " ".join(v for k, vs in response.headers.items() if k.lower() == "content-type" for v in vs)
+            if not content_type.startswith("application/json"):
+                assert response.status_code < 400 or not guarded, (case.as_curl_command(), response.text)
+                continue  # a page, a static file, the metrics
             body = response.json()
             assert isinstance(body, dict), response.text
             if response.status_code >= 400:
                 assert {"error_id", "message"} <= set(body), response.text
-            if not headers:
+            if not headers and guarded:
                 assert (response.status_code, body["error_id"]) == (401, "unauthorized")
 
     no_5xx()
@@ -159,9 +184,33 @@ def _streams(operation: Any) -> bool:
 def test_no_server_errors(served: Served) -> None:
     schema = schemathesis.openapi.from_url(f"{served.base_url}{PREFIX}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    # every operation of every path is exercised
-    assert len(operations) == sum(len(methods) for methods in schema.raw_schema["paths"].values())
+    # every operation of every path is exercised (but the document itself, which schemathesis leaves
+    # out when it loads the document from there)
+    assert len(operations) == sum(len(methods) for path, methods in schema.raw_schema["paths"].items()
+                                  if path != "/openapi.json")
     operations = [op for op in operations if not _streams(op)]
     sent = {mode: sum(_fuzz(served, op, mode) for op in operations) for mode in GenerationMode}
     # valid and invalid requests alike (negative mode breaks the document's shapes on purpose)
     assert min(sent.values()) >= 2 * len(operations), sent
+
+
+def test_no_server_errors_beyond_the_api(served: Served) -> None:
+    schema = schemathesis.openapi.from_dict(openapi_site.DOCUMENT)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == sum(len(methods) for methods in schema.raw_schema["paths"].values())
+    operations = [op for op in operations if not _streams(op)]
+    for op in operations:
+        assert _fuzz(served, op, GenerationMode.POSITIVE, base="") >= 2
+        # Negative mode breaks what the document constrains; a page or /healthz constrains nothing (and
+        # any string is a file name), so it may find no case to send.
+        with contextlib.suppress(Unsatisfiable):
+            _fuzz(served, op, GenerationMode.NEGATIVE, base="")
+
+
+def test_every_route_is_in_a_document(served: Served) -> None:
+    """A route that neither document describes would escape the fuzzing above (and the API's clients)."""
+    described = {(method.upper(), PREFIX + path) for path, ops in openapi.DOCUMENT["paths"].items() for method in ops}
+    described |= {(method.upper(), path.removesuffix("/{filename}"))
+                  for path, ops in openapi_site.DOCUMENT["paths"].items() for method in ops}
+    assert served.routes - described == set(), "served but in neither document"
+    assert described - served.routes == set(), "documented but not served"

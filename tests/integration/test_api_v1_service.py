@@ -65,8 +65,13 @@ async def test_the_service_serves_api_v1_and_audits_its_changes(api_pg: Embedded
                 assert (await response.json())["agent"]["state"] == "ready"
             async with session.post(f"{base}/api/v1/agents/a2/login") as response:
                 assert response.status == 403
-            async with session.get(f"{base}/api/status") as response:  # the unversioned API, untouched
-                assert (await response.json())["agents"]["a1"]["state"] == "ready"
+            async with session.get(f"{base}/api/v1/status") as response:
+                assert {a["id"]: a["state"] for a in (await response.json())["agents"]}["a1"] == "ready"
+            async with session.get(f"{base}/api/status") as response:  # the unversioned API is gone
+                assert response.status == 404
+            # the service's site is behind the boundary: a foreign Host name reads nothing
+            async with session.get(f"{base}/api/v1/status", headers={"Host": "attacker.example"}) as response:
+                assert response.status == 421
         async with engine.connect() as conn:
             rows = (await conn.execute(text("SELECT action, target, status FROM audit_log WHERE token_id = :t"),
                                        {"t": token.id})).all()

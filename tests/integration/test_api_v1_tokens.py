@@ -47,3 +47,16 @@ def test_add_list_revoke(api_pg: EmbeddedPostgres, capsys: pytest.CaptureFixture
 def test_an_agent_token_needs_its_agent(api_pg: EmbeddedPostgres) -> None:  # noqa: F811
     with pytest.raises(SystemExit):
         main(["tokens", "add", "--role", "agent", "--database-url", api_pg.url])
+
+
+@pytest.mark.parametrize("args", [["--label", "desk\x004"], ["--label", "\x1b[2J"], ["--queue", "bill\x00ing"]])
+def test_a_label_or_queue_with_control_characters_is_refused_clearly(
+        api_pg: EmbeddedPostgres, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:  # noqa: F811
+    assert main(["tokens", "add", "--role", "supervisor", *args, "--database-url", api_pg.url]) == 1
+    assert "without control characters" in capsys.readouterr().err
+
+
+def test_a_wallboard_token_is_read_only_by_role(api_pg: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    assert main(["tokens", "add", "--role", "wallboard", "--label", "floor 2", "--database-url", api_pg.url]) == 0
+    token, _ = asyncio.run(_check(api_pg.url, capsys.readouterr().out.strip()))
+    assert token is not None and (token.role, token.queues) == ("wallboard", ())

@@ -15,7 +15,7 @@ import time
 
 import aiohttp
 import promql
-from live_acd import LiveAcd
+from live_acd import SCRAPE_TOKEN, LiveAcd
 from prometheus_server import PrometheusServer, problems, wait_for_scrapes
 
 VARIABLES = {"queue": "billing", "agent": "a1"}  # the queue the live ACD answers calls in, an agent taking them
@@ -27,7 +27,7 @@ async def test_every_dashboard_and_rule_expression_returns_data(live_acd: LiveAc
     expressions = promql.every_expression(VARIABLES)
     kinds = {e.kind for e in expressions}
     assert {"panel", "variable"} <= kinds and ({"record", "alert"} & kinds), kinds
-    prometheus.start(live_acd.target, rule_files)
+    prometheus.start(live_acd.target, rule_files, SCRAPE_TOKEN)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         await wait_for_scrapes(session, prometheus)
         deadline = time.monotonic() + DEADLINE_SECONDS

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from headless_chromium import Chromium
-from live_acd import ADMIN_TOKEN, LiveAcd
+from live_acd import WALLBOARD_TOKEN, LiveAcd
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -48,9 +48,10 @@ async def test_the_wallboard_follows_live_calls_without_a_reload(
     live_acd: LiveAcd, chromium: Chromium, tmp_path: Path
 ) -> None:
     await chromium.goto(f"http://{live_acd.target}/wallboard")
-    # the screen asks for a token once: typed into the page, kept in localStorage, never in the URL
+    # the screen asks for a token once (a read-only wallboard token): typed into the page, kept in
+    # localStorage, never in the URL
     await chromium.until("document.getElementById('login')?.hidden === false")
-    await chromium.evaluate(f"document.getElementById('token').value = {ADMIN_TOKEN!r};"
+    await chromium.evaluate(f"document.getElementById('token').value = {WALLBOARD_TOKEN!r};"
                             "document.getElementById('login').requestSubmit(); true")
     await chromium.until("window.wallboardBoards > 0 && document.querySelector('#queues tbody tr') !== null")
     await chromium.until(f"({READ_BOARD}).billing.calls.startsWith('0 of') === false")
@@ -67,8 +68,8 @@ async def test_the_wallboard_follows_live_calls_without_a_reload(
     assert second["boards"] > first["boards"]
     assert second["loadedAt"] == first["loadedAt"]  # the same page: set once at load
     assert second["navigations"] == 1
-    assert await chromium.evaluate("localStorage.getItem('acd.wallboard.token')") == ADMIN_TOKEN
-    assert ADMIN_TOKEN not in await chromium.evaluate("location.href")
+    assert await chromium.evaluate("localStorage.getItem('acd.wallboard.token')") == WALLBOARD_TOKEN
+    assert WALLBOARD_TOKEN not in await chromium.evaluate("location.href")
     # a level that the live tally gives: billing answers 1, 4 and 25 s waits in turn (T = 20 s)
     level = float(second["billing"]["level"].split()[0])
     assert 50.0 <= level <= 80.0

@@ -23,6 +23,7 @@ from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.http.app import build_app
+from acd.http.bearer import Bearers
 from acd.http.wallboard import PUBLISHER, add_wallboard_routes, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -109,7 +110,7 @@ async def board() -> AsyncIterator[tuple[TestClient, Runtime, Rings]]:  # type: 
     runtime = Runtime(Acd(CONFIG), rings, NullSink(), Metrics(CONFIG.queues))
     writer = asyncio.create_task(runtime.run())
     app = build_app(runtime, Metrics(CONFIG.queues), lambda: {"ok": True}, ready=ready)
-    require_tokens(app, check)
+    require_tokens(app, Bearers(check, streams_per_token=20))  # 20 screens on one token, below
     async with TestClient(TestServer(app)) as client:
         yield client, runtime, rings
     runtime.drain()

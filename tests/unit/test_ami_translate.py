@@ -26,6 +26,11 @@ from acd.core.events import (
 
 DATA = Path(__file__).parent.parent / "data" / "ami"
 
+
+def trace_clock() -> float:
+    """The traces were recorded around this moment: their times are inside the window around it."""
+    return 1700001000.0
+
 CONFIG = RoutingConfig(
     queues=tuple(QueueConfig(q, (SkillRequirement(q),)) for q in ("billing", "support", "sales")),
     agents=(
@@ -44,7 +49,7 @@ def load(name: str) -> list[Message]:
 
 
 def run(name: str, translator: Translator | None = None) -> tuple[Translator, list[Event]]:
-    t = translator or Translator(CONFIG)
+    t = translator or Translator(CONFIG, clock=trace_clock)
     return t, [event for msg in load(name) for event in t.translate(msg)]
 
 
@@ -114,22 +119,23 @@ def test_presence_fallback_overflow_caller_hangup_after_answer_and_malformed() -
 
 
 def test_acd_has_call_callback_suppresses_busy_elsewhere() -> None:
-    t = Translator(CONFIG, acd_has_call=lambda agent: agent == "a2")
+    t = Translator(CONFIG, clock=trace_clock, acd_has_call=lambda agent: agent == "a2")
     busy = {"Event": "DeviceStateChange", "Device": "PJSIP/agent2", "State": "INUSE"}
     assert t.translate(busy) == [AgentReachability("a2", True, False)]
-    t2 = Translator(CONFIG)
+    t2 = Translator(CONFIG, clock=trace_clock)
     assert t2.translate(busy) == [AgentReachability("a2", True, True)]
 
 
 def test_enqueue_seen_twice_is_reported_once_but_a_requeue_elsewhere_is_news() -> None:
-    t = Translator(CONFIG)
+    t = Translator(CONFIG, clock=trace_clock)
     enqueue = {
         "Event": "UserEvent",
         "UserEvent": "AcdEnqueue",
+        "Channel": "PJSIP/trunk-00000009",
         "Uniqueid": "9.1",
         "AcdQueue": "billing",
         "AcdPriority": "5",
-        "AcdEnqueued": "100",
+        "AcdEnqueued": "1700000100",
     }
     assert len(t.translate(enqueue)) == 1
     assert t.translate(enqueue) == []
@@ -144,7 +150,7 @@ def test_call_id_is_stable_uuid5() -> None:
 
 
 def test_garbage_never_raises() -> None:
-    t = Translator(CONFIG)
+    t = Translator(CONFIG, clock=trace_clock)
     for msg in ({}, {"Event": "UserEvent"}, {"Event": "Hangup"}, {"Event": "DeviceStateChange"}):
         assert t.translate(msg) == []
     assert t.translate({"Event": "ContactStatus", "EndpointName": "agent1", "ContactStatus": "Weird"}) == []

@@ -53,3 +53,33 @@ def test_encode_action_puts_action_first_and_repeats_list_values() -> None:
 def test_encode_action_refuses_header_injection(value: str) -> None:
     with pytest.raises(ValueError):
         encode_action({"Action": "Setvar", "Value": value})
+
+
+def _no_banner(max_frame: int = 1024) -> FrameDecoder:
+    decoder = FrameDecoder(max_frame=max_frame)
+    decoder.feed(b"Asterisk Call Manager/9.0.0\r\n")
+    return decoder
+
+
+def test_a_frame_that_never_ends_is_dropped_counted_and_the_next_one_read() -> None:
+    decoder = _no_banner(max_frame=1024)
+    for _ in range(200):  # 200 KiB of one frame with no blank line, in 1 KiB reads
+        assert decoder.feed(b"AcdCaller: " + b"9" * 1013 + b"\r\n") == []
+    assert decoder.oversize == 1
+    assert decoder._held_len <= 1024  # memory stays bounded while the frame goes on
+    got = decoder.feed(b"\r\n\r\nEvent: Hangup\r\nUniqueid: 1.1\r\n\r\n")
+    assert got == [{"Event": "Hangup", "Uniqueid": "1.1"}]
+    assert decoder.oversize == 1 and decoder.malformed == 0
+
+
+def test_a_blank_line_split_across_reads_still_ends_the_frame() -> None:
+    data = b"Event: Hangup\r\nUniqueid: 1.1\r\n\r\nEvent: Hangup\r\nUniqueid: 1.2\r\n\r\n"
+    for cut in range(len(data)):
+        decoder = _no_banner()
+        got = decoder.feed(data[:cut]) + decoder.feed(data[cut:])
+        assert [m["Uniqueid"] for m in got] == ["1.1", "1.2"], cut
+
+
+def test_a_repeated_acd_header_is_noted_for_the_translator() -> None:
+    msg = parse_block("Event: UserEvent\r\nUserEvent: AcdEnqueue\r\nAcdQueue: support\r\nAcdQueue: billing")
+    assert msg is not None and msg["AcdQueue"] == "support" and msg["X-Acd-Repeated"] == "AcdQueue"

@@ -7,17 +7,21 @@ the core closes the record at the traced end and counts the agent's wrap-up from
 
 from __future__ import annotations
 
+import pytest
+
 from acd.ami.ended_unseen import NOT_TRACED, settle, with_records
 from acd.ami.resync import EndTrace, LeftTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.errors import InvalidValue
 from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
     CallEnded,
     CallInProgress,
+    CallLeftUnseen,
     Event,
     ResyncFinished,
     ResyncStarted,
@@ -127,12 +131,18 @@ def test_a_call_found_still_talking_goes_on_from_its_record() -> None:
     assert (closed.customer_id, closed.disposition, closed.talk_seconds) == ("k1", "7", 26.0)
 
 
-def test_an_end_time_that_cannot_be_true_is_brought_within_the_call() -> None:
-    for told, expected in ((990.0, 1004.0), (2000.0, 1030.0), (float("nan"), 1030.0)):
+def test_an_end_time_that_cannot_be_true_is_brought_within_the_call_or_refused() -> None:
+    for told, expected in ((990.0, 1004.0), (1050.0, 1030.0)):  # before the answer; ahead of now (clock skew)
         acd = _restarted()
         _feed(acd, [CallInProgress(CallArrived(OPEN.interaction_id, "support", 5), "a5", 1004.0, record=OPEN)], 1020.0)
         closed = _records(acd.handle(CallEnded(OPEN.interaction_id, ended_at=told), 1030.0))[-1]
         assert closed.ended_at == expected
+    for impossible in (float("nan"), float("inf"), 2000.0):  # refused: the call goes on, unchanged
+        with pytest.raises(InvalidValue):
+            acd.handle(CallEnded("c-x", ended_at=impossible), 1030.0)
+        with pytest.raises(InvalidValue):
+            acd.handle(CallLeftUnseen(CallArrived("c-y", "support", 5, enqueued_at=1000.0), impossible, "abandoned",
+                                      "caller_hangup"), 1030.0)
 
 
 def test_a_trace_is_read_only_when_it_is_one() -> None:

@@ -66,6 +66,17 @@ def test_declared_but_unused_skills_are_kept() -> None:
     (lambda d: d["agents"]["agent2"].update(endpoint="PJSIP/agent1"), "agents.agent2.endpoint",
      "already used by agent"),
     (lambda d: d["agents"]["agent2"].update(name=5), "agents.agent2.name", "a string"),
+    (lambda d: d["agents"]["agent2"].update(name="Bo\ud800"), "agents.agent2.name", "control characters"),
+    (lambda d: d["agents"]["agent2"].update(name="Bo\x1b]0;x\x07"), "agents.agent2.name", "control characters"),
+    (lambda d: d["agents"]["agent2"].update(endpoint="agent2&PJSIP/+19005550100@carrier"), "agents.agent2.endpoint",
+     "PJSIP endpoint name"),
+    (lambda d: d["agents"]["agent2"].update(endpoint="agent2,30,L(1)"), "agents.agent2.endpoint",
+     "PJSIP endpoint name"),
+    (lambda d: d["queues"]["sales"].update(overflow="operator"), "queues.sales.overflow", "not an overflow target"),
+    (lambda d: d["queues"]["sales"].update(overflow="voicemail,1"), "queues.sales.overflow",
+     "not an overflow target"),
+    (lambda d: d["queues"]["sales"].update(vip_priority_boost=2**31), "queues.sales.vip_priority_boost", "at most 9"),
+    (lambda d: d["queues"]["sales"].update(wrapup=2**63), "queues.sales.wrapup", "at most 86400"),
     (lambda d: d["queues"].update({"bad name": d["queues"]["sales"]}), "queues.bad name", "queue name"),
     (lambda d: d["agents"].update({"x" * 65: {"skills": {"sales": 1}}}), "agents." + "x" * 65, "agent id"),
     (lambda d: d["skills"].append("billing"), "skills", "more than once"),
@@ -92,3 +103,18 @@ def test_skill_users_include_widening() -> None:
     assert skill_users(document, "billing") == {
         "queues": ["billing", "support"], "agents": ["agent1", "agent2", "agent3", "agent5"]}
     assert skill_users(document, "nothing") == {"queues": [], "agents": []}
+
+
+def test_an_endpoint_is_stored_in_its_one_form() -> None:
+    document = _shipped()
+    document["agents"]["agent2"]["endpoint"] = "PJSIP/agent2"
+    config, skills = routing_from_document(document, POLICY, "test")
+    assert next(a.endpoint for a in config.agents if a.id == "agent2") == "agent2"
+    assert document_of(config, skills)["agents"]["agent2"]["endpoint"] == "agent2"
+
+
+def test_the_declared_overflow_targets_come_from_the_policy() -> None:
+    document = _shipped()
+    document["queues"]["sales"]["overflow"] = "operator"
+    config, _ = routing_from_document(document, RoutingPolicy(overflow_targets=("voicemail", "operator")), "test")
+    assert config.queue("sales").overflow_target == "operator"  # type: ignore[union-attr]

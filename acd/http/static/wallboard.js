@@ -1,7 +1,7 @@
 // The wallboard page: draws each board the ACD pushes over Server-Sent Events (/wallboard/events).
 // No polling: one stream stays open and is reopened if it drops. The stream needs a bearer token
-// (a supervisor's or an admin's); EventSource cannot send one, so the stream is read with fetch()
-// and a ReadableStream. The token is typed once and kept in localStorage, never put in a URL.
+// (a read-only wallboard token; a supervisor's or an admin's works too); EventSource cannot send
+// one, so the stream is read with fetch() and a ReadableStream. The token is typed once and kept in localStorage, never put in a URL.
 "use strict";
 
 const STATE_LABELS = {
@@ -118,7 +118,7 @@ function dispatch(block) {
 async function follow() {
   const token = localStorage.getItem(TOKEN_KEY);
   if (!token) {
-    askForToken("Type a supervisor's or an admin's token (acd tokens add) once; this screen keeps it.");
+    askForToken("Type this screen's wallboard token (acd tokens add --role wallboard) once; it keeps it.");
     return;
   }
   let response;
@@ -136,8 +136,10 @@ async function follow() {
     return;
   }
   if (!response.ok || !response.body) {
+    // 429: too many bad tokens from this address, or this token holds its most streams; wait as told
+    const wait = Number(response.headers.get("Retry-After")) * 1000;
     feedState("lost", "reconnecting…");
-    setTimeout(follow, RETRY_MS);
+    setTimeout(follow, Math.max(RETRY_MS, wait || 0));
     return;
   }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -1,8 +1,8 @@
 """/api/v1: the versioned REST API, with bearer tokens, roles, an audit log and an OpenAPI document.
 
-``build_api_v1`` makes the sub-application that the service mounts at ``/api/v1`` beside the
-unversioned ``/api`` (kept for the dialplan-side tools and the end-to-end tests). Changes go to the
-core through ``Runtime.ask``; reads come from the core's snapshot or from PostgreSQL.
+``build_api_v1`` makes the sub-application that the service mounts at ``/api/v1`` (``acd.http.site``):
+the one API of the ACD; no route of it answers without a token but its OpenAPI document. Changes go
+to the core through ``Runtime.ask``; reads come from the core's snapshot or from PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
 from acd.http.app import RUNTIME
+from acd.http.bearer import Bearers
 from acd.http.v1 import agents, interactions, live, openapi, supervision
 from acd.http.v1.agent_events import add_agent_events
 from acd.http.v1.agents import AUDIT
-from acd.http.v1.auth import ENGINE, guard
+from acd.http.v1.auth import BEARERS, ENGINE, guard
 from acd.http.v1.config_routes import add_config_routes
 from acd.records.audit import AuditLog
 from acd.runtime import Runtime
@@ -24,15 +25,17 @@ PREFIX = "/api/v1"
 
 
 def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog,
-                 editor: ConfigEditor | None = None) -> web.Application:
+                 editor: ConfigEditor | None = None, bearers: Bearers | None = None) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
     ``editor`` changes the routing config (the service's knows the revision in force); by default,
-    one that edits what the core runs now.
+    one that edits what the core runs now. ``bearers`` checks tokens (the service shares one with
+    the wallboard, so that a client's failures count once); by default, one over ``engine``.
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
     api[ENGINE] = engine
+    api[BEARERS] = bearers or Bearers.of(engine)
     api[AUDIT] = audit
     api.router.add_get("/openapi.json", openapi.openapi)
     api.router.add_get("/agents", agents.list_agents)

@@ -6,7 +6,8 @@ headers, and a token in the URL would end up in logs). Who may watch whom is who
 (``auth.may_act_on``): an agent themselves, a supervisor their queues' agents, an admin everyone;
 the refusals (401, 403, 404) are the API's usual JSON errors, answered before the stream starts.
 Each ``desk`` event is the agent's whole desk (``acd.desk.view``); the stream ends when the service
-stops, and a client that does not keep up is cut off (``acd.desk.publisher``).
+stops or its token is revoked, a client that does not keep up is cut off (``acd.desk.publisher``),
+and a token holds a bounded number of streams (``acd.http.bearer``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from aiohttp import web
 from acd.desk.publisher import DeskPublisher
 from acd.http import errors
 from acd.http.app import RUNTIME
-from acd.http.v1.auth import ENGINE, TOKEN, may_act_on
+from acd.http.bearer import Bearers
+from acd.http.v1.auth import BEARERS, ENGINE, TOKEN, may_act_on
 
 DESK = web.AppKey("desk_publisher", DeskPublisher)
 RETRY_MS = 2000
@@ -33,6 +35,14 @@ async def events(request: web.Request) -> web.StreamResponse:
         return errors.forbidden(f"this token may not watch agent {agent_id!r}")
     if agent_id not in {a.id for a in runtime.core.config.agents}:
         return errors.no_such_agent(agent_id)
+    bearers = request.app[BEARERS]
+    with bearers.stream_slot(request[TOKEN]) as admitted:
+        if not admitted:
+            return errors.too_many_streams(bearers.streams_per_token)
+        return await _stream(request, bearers, agent_id)
+
+
+async def _stream(request: web.Request, bearers: Bearers, agent_id: str) -> web.StreamResponse:
     publisher = request.app[DESK]
     transport = request.transport
 
@@ -50,7 +60,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
-        while (frame := await subscriber.frames.get()) is not None and not subscriber.dropped:
+        async for frame in bearers.frames(request, subscriber.frames):
+            if subscriber.dropped:
+                break
             await response.write(frame)
     except ConnectionError:  # the client went away, or was cut off for being slow
         return response

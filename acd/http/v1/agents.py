@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.core.errors import AcdError, InvalidTransition, UnknownEntity
+from acd.core.errors import AcdError, InvalidTransition, InvalidValue, UnknownEntity
 from acd.core.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, AgentResumed, DispositionSet, Event, WrapUpDone
 from acd.core.snapshot import AgentView
 from acd.core.states import AgentState
@@ -63,6 +63,8 @@ def refusal(exc: Exception) -> web.Response:
                               {"subject": exc.subject, "state": exc.state, "event": exc.event})
     if isinstance(exc, UnknownEntity):
         return errors.refused(404, f"no-such-{exc.kind}", str(exc), {"id": exc.key})
+    if isinstance(exc, InvalidValue):  # the API's own checks should have caught it: still the client's fault
+        return errors.refused(400, "invalid-input", str(exc), {})
     if isinstance(exc, AcdError):
         return errors.refused(409, exc.error_id.replace("_", "-"), str(exc), {})
     if isinstance(exc, Draining):
@@ -134,7 +136,7 @@ async def wrapup(request: web.Request) -> web.Response:
         return body
     fields = Fields(body)
     code = fields.text("code", required=True, max_length=MAX_REASON)
-    notes = fields.text("notes")
+    notes = fields.text("notes", multiline=True)
     done = fields.flag("done")
     bad = fields.refusal()
     if bad is not None:

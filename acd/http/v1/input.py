@@ -7,6 +7,7 @@ everything that is wrong at once (``details.fields``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from acd.http import errors
+from acd.records.text import UNFIT, fit_text
 
 MAX_TEXT = 4000
 
@@ -24,15 +26,26 @@ async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return errors.bad_body("the body is not valid JSON")
+        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, NaN, 1e999, an int of 5000 digits, [[[[…
+        return errors.bad_body("the body is not valid JSON (finite numbers, no NaN or Infinity)")
     if not isinstance(body, dict):
         return errors.bad_body("the body must be a JSON object")
     unknown = sorted(set(body) - allowed)
     if unknown:
         return errors.invalid("unknown fields", {name: "not a field of this request" for name in unknown})
     return body
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"{literal} is out of range")
+    return value
 
 
 class Fields:
@@ -42,14 +55,16 @@ class Fields:
         self._source = source
         self.problems: dict[str, str] = {}
 
-    def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = MAX_TEXT) -> str:
+    def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = MAX_TEXT,
+             multiline: bool = False) -> str:
+        """A string; a single line unless ``multiline`` (free text: tabs and line breaks allowed)."""
         value = self._source.get(name)
         if value is None:
             if required:
                 self.problems[name] = "required"
             return default
-        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
-            self.problems[name] = "must not contain NUL characters"
+        if isinstance(value, str) and not fit_text(value, multiline=multiline):
+            self.problems[name] = UNFIT
             return default
         if not isinstance(value, str) or len(value) > max_length or (required and not value.strip()):
             self.problems[name] = f"a non-empty string of at most {max_length} characters" if required else \
@@ -70,7 +85,7 @@ class Fields:
             return default
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             number = low - 1
         if not low <= number <= high:
             self.problems[name] = f"an integer from {low} to {high}"

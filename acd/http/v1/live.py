@@ -15,7 +15,7 @@ from aiohttp import web
 from acd.http import errors
 from acd.http.app import RUNTIME, jsonable
 from acd.http.v1.agents import agent_json
-from acd.http.v1.auth import TOKEN, may_act_on, visible_queues
+from acd.http.v1.auth import TOKEN, may_see, visible_queues
 
 
 async def status(request: web.Request) -> web.Response:
@@ -37,7 +37,7 @@ async def status(request: web.Request) -> web.Response:
                 "wait_seconds": round(call.waited, 3), "position": call.position, "agent_id": call.agent_id,
             })
     agents = [agent_json(v, now) for v in snapshot.agents.values()
-              if token.role == "admin" or may_act_on(token, config, v.agent_id)]
+              if token.role == "admin" or may_see(token, config, v.agent_id)]
     return web.json_response({
         "at": datetime.fromtimestamp(now, UTC).isoformat(),
         "queues": list(queues.values()),

@@ -57,6 +57,8 @@ DOCUMENT: dict[str, Any] = {
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}],
     "paths": {
+        "/openapi.json": {"get": {"summary": "this document", "security": [],
+                                  "responses": _ok({"type": "object"}, "the OpenAPI document")}},
         "/agents": {"get": {"summary": "agents the token may see, with state and time in state",
                             "responses": {**_ok({"type": "object"}), **_errors(401, 503)}}},
         "/agents/{agent}": {"get": {"summary": "one agent", "parameters": [_AGENT_PATH],

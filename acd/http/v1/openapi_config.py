@@ -59,18 +59,26 @@ def _write(summary: str, reply: str, *params: dict[str, Any], body: dict[str, An
     return operation
 
 
+_DAY = 86400  # every duration's upper bound (acd.settings.DAY)
 _QUEUE_FIELDS: dict[str, Any] = {
     "skills": {**_LEVELS, "description": "skill = minimum proficiency (1..5); an agent needs all of them"},
-    "sla_threshold": {"type": "number", "minimum": 1}, "sla_target": {"type": "number", "minimum": 0, "maximum": 1},
-    "max_wait": {"type": "number", "minimum": 1}, "overflow": {"type": "string", "minLength": 1, "maxLength": 256},
-    "wrapup": {"type": "number", "minimum": 0}, "max_handle": {"type": "number", "minimum": 1},
+    "sla_threshold": {"type": "number", "minimum": 1, "maximum": _DAY},
+    "sla_target": {"type": "number", "minimum": 0, "maximum": 1},
+    "max_wait": {"type": "number", "minimum": 1, "maximum": _DAY},
+    "overflow": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                 "description": "an extension of the dialplan's acd-overflow listed in [routing] overflow_targets"},
+    "wrapup": {"type": "number", "minimum": 0, "maximum": _DAY},
+    "max_handle": {"type": "number", "minimum": 1, "maximum": _DAY},
     "widening": {"type": "array", "items": {"type": "object", "required": ["after"], "properties": {
-        "after": {"type": "number", "minimum": 0},
+        "after": {"type": "number", "minimum": 0, "maximum": _DAY},
         "min_proficiency_drop": {"type": "integer", "minimum": 0, "maximum": 4}, "extra_skills": _LEVELS}}},
     "vip_priority_boost": {"type": "integer", "minimum": 0, "maximum": 9},
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
-    "name": {"type": "string", "maxLength": 128}, "endpoint": {"type": "string", "minLength": 1, "maxLength": 256},
+    "name": {"type": "string", "maxLength": 128, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$",
+             "description": "a label: no NUL or other control characters"},
+    "endpoint": {"type": "string", "pattern": "^(?:[Pp][Jj][Ss][Ii][Pp]/)?[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$",
+                 "description": "the PJSIP endpoint the PBX dials; PJSIP/<name> is stored as <name>"},
     "skills": _LEVELS,
 }
 

@@ -30,6 +30,7 @@ def pg() -> Iterator[EmbeddedPostgres]:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(server.pgdata.resolve().parent, ignore_errors=True)  # as root, the server's own folder
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

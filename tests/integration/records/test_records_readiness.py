@@ -109,14 +109,12 @@ async def ready(client: TestClient) -> tuple[int, dict[str, object]]:  # type: i
 async def test_readyz_needs_the_ami_link_and_the_database(wired: Wired, pg: EmbeddedPostgres) -> None:
     status, body = await ready(wired.client)
     assert status == 503  # the AMI link has not been started
-    assert body["details"] == {"ami_connected": False, "database_reachable": True, "database_error": None}
+    assert body["details"] == {"ami_connected": False, "database_reachable": True}
 
     link: AmiLink = wired.service.link
     link.start()
     await link.wait_connected(timeout=5.0)
-    assert await ready(wired.client) == (200, {
-        "ready": True, "ami_connected": True, "database_reachable": True, "database_error": None,
-    })
+    assert await ready(wired.client) == (200, {"ready": True, "ami_connected": True, "database_reachable": True})
 
     await asyncio.to_thread(pg.stop)
     status, body = await ready(wired.client)
@@ -124,11 +122,11 @@ async def test_readyz_needs_the_ami_link_and_the_database(wired: Wired, pg: Embe
     assert body["error_id"] == "not-ready"
     assert body["message"] == "not ready: PostgreSQL is unreachable"
     assert body["details"]["ami_connected"] is True and body["details"]["database_reachable"] is False
-    assert body["details"]["database_error"]
+    assert set(body["details"]) == {"ami_connected", "database_reachable"}  # the why goes to the log only
 
     await asyncio.to_thread(pg.start)
     await link.close()
     status, body = await ready(wired.client)
     assert status == 503
     assert body["message"] == "not ready: the AMI link to Asterisk is down"
-    assert body["details"] == {"ami_connected": False, "database_reachable": True, "database_error": None}
+    assert body["details"] == {"ami_connected": False, "database_reachable": True}

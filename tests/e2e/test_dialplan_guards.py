@@ -1,0 +1,151 @@
+"""What a caller or an AMI user sends cannot steer the PBX (docs/dialplan.md, "What is checked").
+
+A caller's number arrives from the carrier (P-Asserted-Identity, trusted from the trunk) and a
+UserEvent's body is split on commas: a number such as ``5550003,AcdQueue:billing`` used to add a
+header to AcdEnqueue. And the Redirect's extension used to reach ``Dial(PJSIP/${EXTEN},...)`` as it
+was: ``agent1&PJSIP/agent2`` rang two phones, a ``,`` added Dial options. Both on the real PBX.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from acd_process import AcdProcess, acd_command, api, eventually, login
+from e2e_stack import heartbeat, holding, offer, user_event
+
+from acd.ami.identity import call_id_for
+from acd.farm import AmiClient, AmiEvent, Farm
+
+FILTERED_MAX = 32  # the dialplan keeps at most this many characters of a caller's number
+
+
+def enqueue_of(number: str) -> Callable[[AmiEvent], bool]:
+    """The AcdEnqueue raised for the farm caller whose number starts with ``number``'s first digits."""
+    digits = number.split(",", 1)[0]
+    return lambda e: (e.get("Event") == "UserEvent" and e.get("UserEvent") == "AcdEnqueue"
+                      and e.get("AcdCaller", "").startswith(digits))
+
+
+async def served(acd: AcdProcess, pbx: AmiClient, enqueue: AmiEvent, since: int) -> Any:
+    """Wait until the ACD offered this caller to agent5, the call was answered and its record closed."""
+    channel = enqueue["Channel"]
+    await pbx.wait_event(lambda e: user_event("AcdRinging", AcdAgent="agent5")(e) and e.get("Channel") == channel,
+                         20, since)
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    return await eventually(closed, 30, f"the closed record of {channel}")
+
+
+async def test_a_caller_number_cannot_choose_the_queue_or_the_priority(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    await login(acd, "agent5")  # support only; nobody serves billing
+
+    moved = "5550003,AcdQueue:billing"
+    mark = pbx_ami.mark()
+    await farm.place_call("300", 60, caller_id=moved)  # 300: support, priority 5
+    enqueue = await pbx_ami.wait_event(enqueue_of(moved), 20, mark)
+    assert (enqueue["AcdQueue"], enqueue["AcdPriority"], enqueue["AcdCaller"]) == ("support", "5", "5550003")
+    row = await served(acd, pbx_ami, enqueue, mark)
+    assert (row["queue"], row["priority"], row["caller"], row["outcome"], row["agent_id"]) == (
+        "support", 5, "5550003", "answered", "agent5")
+
+    raised = "5550002,AcdPriority:" + "9" * 31
+    mark = pbx_ami.mark()
+    await farm.place_call("300", 60, caller_id=raised)
+    enqueue = await pbx_ami.wait_event(enqueue_of(raised), 20, mark)
+    kept = ("5550002" + "9" * 31)[:FILTERED_MAX]
+    assert (enqueue["AcdQueue"], enqueue["AcdPriority"], enqueue["AcdCaller"]) == ("support", "5", kept)
+    row = await served(acd, pbx_ami, enqueue, mark)
+    assert (row["queue"], row["priority"], row["caller"], row["outcome"]) == (
+        "support", 5, kept, "answered")
+    assert await acd.rows("SELECT id FROM interactions WHERE queue <> 'support'") == []
+
+
+async def test_an_agent_endpoint_is_checked_and_dialled_in_its_one_form(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "endpoint e2e")
+    for hostile in ("agent1&PJSIP/+19005550100@carrier", "agent1,1,L(1000)"):
+        status, body = api(acd, "PATCH", "/agents/agent1", admin, {"endpoint": hostile})
+        assert (status, body["error_id"]) == (400, "invalid-input"), body
+        assert "PJSIP endpoint name" in body["details"]["fields"]["agents.agent1.endpoint"]
+    status, body = api(acd, "PATCH", "/agents/agent1", admin, {"endpoint": "PJSIP/agent1"})
+    assert (status, body["agent"]["endpoint"]) == (200, "agent1"), body
+
+    await login(acd, "agent1")
+    mark = pbx_ami.mark()
+    number = "5556789"
+    await farm.place_call("200", 60, caller_id=number)  # billing
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+    ringing = await pbx_ami.wait_event(user_event("AcdRinging", Channel=enqueue["Channel"]), 15, mark)
+    assert ringing["AcdAgent"] == "agent1"
+    result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=ringing["AcdOffer"]), 20, mark)
+    assert result["AcdStatus"] == "ANSWER"
+    dialled = {e.get("DialString") for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"}
+    assert dialled == {"agent1"}, dialled
+
+
+async def test_the_dialplan_dials_nothing_but_an_endpoint_name(pbx_ami: AmiClient, farm: Farm) -> None:
+    for n in (1, 2, 3):
+        await farm.set_agent(f"agent{n}", "reject")
+    async with heartbeat(pbx_ami):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        number = "5551234"
+        await farm.place_call("300", 60, caller_id=number)
+        enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+        channel = enqueue["Channel"]
+        await holding(pbx_ami, channel, mark)
+
+        for hostile in ("agent1&PJSIP/agent2", "agent2,30,D(1)", "agent2)x"):
+            offer_id = str(uuid.uuid4())
+            since = pbx_ami.mark()
+            await offer(pbx_ami, channel, offer_id, hostile)
+            refused = await pbx_ami.wait_event(user_event("AcdConnectRefused", AcdOffer=offer_id), 10, since)
+            assert refused["Channel"] == channel
+            await holding(pbx_ami, channel, since)  # back to the music, not hung up
+
+        # a plain endpoint is still dialled: once it rang, any earlier Dial would have shown
+        offer_id = str(uuid.uuid4())
+        since = pbx_ami.mark()
+        await offer(pbx_ami, channel, offer_id, "agent3")
+        ringing = await pbx_ami.wait_event(user_event("AcdRinging", AcdOffer=offer_id), 10, since)
+        assert ringing["AcdAgent"] == "agent3"
+        result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=offer_id), 15, since)
+        assert result["AcdStatus"] == "BUSY"
+        await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent3")
+
+        dialled = [e.get("DestChannel", "") for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"]
+        assert [d for d in dialled if not d.startswith("PJSIP/agent3-")] == [], dialled
+        rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert rang == ["agent3"]
+        assert not [e for e in pbx_ami.events(mark) if e.get("Event") == "Hangup" and e.get("Channel") == channel]
+
+
+async def test_an_overflow_target_the_dialplan_lacks_gets_the_apology_not_a_hangup(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    async with heartbeat(pbx_ami):
+        mark = pbx_ami.mark()
+        number = "5554321"
+        await farm.place_call("300", 60, caller_id=number)
+        enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+        channel = enqueue["Channel"]
+        await holding(pbx_ami, channel, mark)
+        since = pbx_ami.mark()
+        await pbx_ami.action({"Action": "Redirect", "Channel": channel, "Context": "acd-overflow",
+                              "Exten": "operator", "Priority": "1"})
+        overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", AcdTarget="operator"), 10, since)
+        assert overflowed["Channel"] == channel
+        # the apology plays to its end, then the dialplan hangs up (in "i", where the caller was sent)
+        hangup = await pbx_ami.wait_event(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel,
+                                          30, since)
+        assert (hangup["Context"], hangup["Exten"]) == ("acd-overflow", "i"), hangup

@@ -1,0 +1,126 @@
+"""Every route of the site, as the service builds it (``acd.http.site``), is in one table with the roles
+that may call it, and each route holds to its row.
+
+For each route: without a token, a public route answers and any other is refused (401); with a
+token of each role, a listed role gets past the guard (any answer but 401/403/429) and every other
+role is refused with 403. A route the table does not list, or that the table lists but the app no
+longer serves, fails the test: adding a route means deciding who may call it, here.
+
+Roles: ``public`` (no token), ``scrape`` (the /metrics token), and the API's ``admin``,
+``supervisor`` (of billing), ``agent`` (a1, who serves billing) and ``wallboard``. Sample paths pick
+targets inside the role's scope; state-changing requests carry a stale ``If-Match`` so that a config
+change allowed by the guard is refused by the revision check and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+from api_v1_harness import SCRAPE_TOKEN, V1, add_interactions, api_pg, v1  # noqa: F401
+
+pytestmark = pytest.mark.pg
+
+PUBLIC = frozenset({"public"})
+SCRAPE = frozenset({"scrape"})
+EVERYONE = frozenset({"admin", "supervisor", "agent"})
+STAFF = frozenset({"admin", "supervisor"})
+ADMIN = frozenset({"admin"})
+ROLE_TOKENS = {"admin": "admin", "supervisor": "billing", "agent": "a1", "wallboard": "wall"}
+
+# (method, the route's canonical path): (a sample path to call, the roles that may call it)
+ROUTES: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
+    ("GET", "/metrics"): ("/metrics", SCRAPE),
+    ("GET", "/healthz"): ("/healthz", PUBLIC),
+    ("GET", "/readyz"): ("/readyz", PUBLIC),
+    ("GET", "/wallboard"): ("/wallboard", PUBLIC),
+    ("GET", "/wallboard/static"): ("/wallboard/static/wallboard.js", PUBLIC),
+    ("GET", "/wallboard/events"): ("/wallboard/events", frozenset({"admin", "supervisor", "wallboard"})),
+    ("GET", "/agent"): ("/agent", PUBLIC),
+    ("GET", "/agent/static"): ("/agent/static/agent.js", PUBLIC),
+    ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", PUBLIC),
+    ("GET", "/api/v1/status"): ("/api/v1/status", EVERYONE | {"wallboard"}),
+    ("GET", "/api/v1/agents"): ("/api/v1/agents", EVERYONE),
+    ("POST", "/api/v1/agents"): ("/api/v1/agents", STAFF),
+    ("GET", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", EVERYONE),
+    ("PUT", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", STAFF),
+    ("PATCH", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", STAFF),
+    ("DELETE", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", STAFF),
+    ("POST", "/api/v1/agents/{agent}/login"): ("/api/v1/agents/a1/login", EVERYONE),
+    ("POST", "/api/v1/agents/{agent}/logout"): ("/api/v1/agents/a1/logout", EVERYONE),
+    ("POST", "/api/v1/agents/{agent}/pause"): ("/api/v1/agents/a1/pause", EVERYONE),
+    ("POST", "/api/v1/agents/{agent}/resume"): ("/api/v1/agents/a1/resume", EVERYONE),
+    ("POST", "/api/v1/agents/{agent}/ready"): ("/api/v1/agents/a1/ready", EVERYONE),
+    ("POST", "/api/v1/agents/{agent}/wrapup"): ("/api/v1/agents/a1/wrapup", EVERYONE),
+    ("GET", "/api/v1/agents/{agent}/events"): ("/api/v1/agents/a1/events", EVERYONE),
+    ("GET", "/api/v1/skills"): ("/api/v1/skills", STAFF),
+    ("POST", "/api/v1/skills"): ("/api/v1/skills", ADMIN),
+    ("GET", "/api/v1/skills/{skill}"): ("/api/v1/skills/billing", STAFF),
+    ("PUT", "/api/v1/skills/{skill}"): ("/api/v1/skills/billing", ADMIN),
+    ("DELETE", "/api/v1/skills/{skill}"): ("/api/v1/skills/billing", ADMIN),
+    ("GET", "/api/v1/queues"): ("/api/v1/queues", EVERYONE),
+    ("POST", "/api/v1/queues"): ("/api/v1/queues", ADMIN),
+    ("GET", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", EVERYONE),
+    ("PUT", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", STAFF),
+    ("PATCH", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", STAFF),
+    ("DELETE", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", ADMIN),
+    ("GET", "/api/v1/calls/{call}/explanation"): ("/api/v1/calls/c-none/explanation", STAFF),
+    ("POST", "/api/v1/calls/{call}/priority"): ("/api/v1/calls/c-none/priority", STAFF),
+    ("POST", "/api/v1/calls/{call}/queue"): ("/api/v1/calls/c-none/queue", STAFF),
+    ("GET", "/api/v1/interactions"): ("/api/v1/interactions", EVERYONE),
+    ("GET", "/api/v1/customers/{customer}/interactions"): ("/api/v1/customers/{ann}/interactions", EVERYONE),
+}
+
+
+def served_routes(app: web.Application) -> set[tuple[str, str]]:
+    """(method, canonical path) of every route of the app and its sub-apps; HEAD goes with GET."""
+    found = set()
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        resource = route.resource
+        assert resource is not None
+        found.add((route.method, resource.canonical))
+    return found
+
+
+def test_the_table_names_every_route_and_only_served_ones(v1: V1) -> None:  # noqa: F811
+    served = served_routes(v1.client.app)  # type: ignore[arg-type]
+    assert served - set(ROUTES) == set(), "routes nobody decided the roles of"
+    assert set(ROUTES) - served == set(), "routes the table lists but the site no longer serves"
+
+
+async def _call(v1: V1, method: str, path: str, headers: dict[str, str]) -> int:  # noqa: F811
+    if method != "GET":
+        headers = {**headers, "If-Match": '"999999"'}
+    body: Any = {} if method in ("POST", "PUT", "PATCH") else None
+    response = await v1.client.request(method, path, headers=headers, json=body)
+    status = response.status
+    response.close()  # an event stream stays open otherwise
+    return status
+
+
+@pytest.mark.parametrize(("method", "route"), sorted(ROUTES))
+async def test_each_route_answers_exactly_its_roles(v1: V1, method: str, route: str) -> None:  # noqa: F811
+    sample, roles = ROUTES[(method, route)]
+    customers = await add_interactions(v1.engine)
+    path = sample.format(ann=customers["ann"])
+    anonymous = await _call(v1, method, path, {})
+    if roles == PUBLIC:
+        assert anonymous < 400, (method, path, anonymous)
+    else:
+        assert anonymous == 401, (method, path, "answered without a token", anonymous)
+    scrape = await _call(v1, method, path, {"Authorization": f"Bearer {SCRAPE_TOKEN}"})
+    if roles == SCRAPE:
+        assert scrape == 200
+    for role, who in ROLE_TOKENS.items():
+        status = await _call(v1, method, path, v1.auth(who))
+        if roles == PUBLIC:
+            assert status < 400, (method, path, role, status)
+        elif role in roles:
+            assert status not in (401, 403, 429), (method, path, role, "refused a listed role", status)
+        elif roles == SCRAPE:
+            assert status == 401, (method, path, role, "an API token is not the scrape token", status)
+        else:
+            assert status == 403, (method, path, role, "let an unlisted role through", status)

@@ -1,0 +1,53 @@
+"""The per-start token: set on the PBX at each connect, the previous run's accepted for a short while."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+
+from acd.ami.control import CallControl
+from acd.ami.token import GRACE_SECONDS, EventToken
+from acd.ami.wire import ActionValue, Message
+
+
+class Pbx:
+    """Globals as Asterisk keeps them, over the two actions the token needs."""
+
+    def __init__(self, **globals_: str) -> None:
+        self.globals = dict(globals_)
+        self.actions: list[str] = []
+
+    async def send(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Message:  # noqa: ASYNC109
+        assert "Channel" not in action  # a global, not a channel's variable
+        name = str(action["Variable"])
+        self.actions.append(f"{action['Action']} {name}")
+        if action["Action"] == "Setvar":
+            self.globals[name] = str(action["Value"])
+            return {"Response": "Success"}
+        return {"Response": "Success", "Variable": name, "Value": self.globals.get(name, "")}
+
+    def submit(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Awaitable[Message]:
+        return self.send(action, timeout)
+
+    async def send_list(self, action: Mapping[str, ActionValue], complete_event: str,
+                        timeout: float | None = None) -> list[Message]:  # noqa: ASYNC109
+        raise AssertionError("not used")
+
+
+async def test_the_token_is_set_and_the_previous_runs_accepted_for_the_grace_only() -> None:
+    pbx = Pbx(ACD_TOKEN="old-run-token")
+    token = EventToken()
+    await CallControl(pbx).set_token(token, now=1000.0)
+    assert pbx.actions == ["Getvar ACD_TOKEN", "Setvar ACD_TOKEN"]
+    assert pbx.globals["ACD_TOKEN"] == token.current and len(token.current) == 32
+    assert token.accepts(token.current, 1000.0) and token.accepts(token.current, 1e12)
+    assert token.accepts("old-run-token", 1000.0 + GRACE_SECONDS - 1)
+    assert not token.accepts("old-run-token", 1000.0 + GRACE_SECONDS)
+    assert not token.accepts("", 1000.0) and not token.accepts("forged", 1000.0)
+
+
+async def test_a_fresh_pbx_has_no_previous_token_to_accept() -> None:
+    pbx = Pbx()
+    token = EventToken()
+    await CallControl(pbx).set_token(token, now=1000.0)
+    assert not token.accepts("", 1000.0)
+    assert EventToken().current != EventToken().current  # drawn afresh at each start

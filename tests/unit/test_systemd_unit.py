@@ -1,0 +1,94 @@
+"""deploy/systemd/acd.service runs the ACD in a sandbox: no capability, a read-only system, one
+writable folder that holds everything the shipped config writes, and only the sockets it needs.
+
+The unit file is parsed as systemd reads it (a key may repeat; an empty value resets the list).
+tests/integration/test_systemd_unit_security.py has systemd's own verdict on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from acd.settings import load
+
+REPO = Path(__file__).resolve().parents[2]
+UNIT = REPO / "deploy" / "systemd" / "acd.service"
+
+
+def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
+    """section -> key -> the values in order (comments and blank lines dropped)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        assert current is not None, f"a setting outside any section: {line!r}"
+        key, sep, value = line.partition("=")
+        assert sep, f"not a key=value line: {line!r}"
+        current.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+def service() -> dict[str, list[str]]:
+    return parse_unit(UNIT.read_text(encoding="utf-8"))["Service"]
+
+
+def last(key: str) -> str:
+    values = service().get(key)
+    assert values, f"{key}= is not set in {UNIT.name}"
+    return values[-1]
+
+
+def test_the_sandbox_directives_are_set() -> None:
+    expected = {
+        "UMask": "0077",
+        "NoNewPrivileges": "true",
+        "ProtectSystem": "strict",
+        "ProtectHome": "true",
+        "PrivateTmp": "true",
+        "PrivateDevices": "true",
+        "ProtectKernelTunables": "true",
+        "ProtectKernelModules": "true",
+        "ProtectKernelLogs": "true",
+        "ProtectControlGroups": "true",
+        "RestrictNamespaces": "true",
+        "RestrictSUIDSGID": "true",
+        "LockPersonality": "true",
+        "MemoryDenyWriteExecute": "true",
+        "SystemCallArchitectures": "native",
+    }
+    assert {key: last(key) for key in expected} == expected
+
+
+def test_no_capability_is_held_or_gained() -> None:
+    assert last("CapabilityBoundingSet") == ""
+    assert service().get("AmbientCapabilities", [""])[-1] == ""
+    assert last("User") != "root"
+
+
+def test_only_internet_and_unix_sockets() -> None:
+    assert sorted(last("RestrictAddressFamilies").split()) == ["AF_INET", "AF_INET6", "AF_UNIX"]
+
+
+def test_system_calls_are_those_of_an_ordinary_service() -> None:
+    filters = service()["SystemCallFilter"]
+    assert "" not in filters  # an empty value would reset the list
+    assert filters[0] == "@system-service"
+    denied = [f for f in filters[1:] if f.startswith("~")]
+    assert any("@privileged" in f for f in denied)
+
+
+def test_everything_the_shipped_config_writes_is_in_the_one_writable_folder() -> None:
+    assert last("StateDirectory") == "acd"
+    assert last("StateDirectoryMode") == "0700"
+    state = PurePosixPath("/var/lib/acd")
+    writable = [state, *(PurePosixPath(p.lstrip("-")) for p in service().get("ReadWritePaths", []))]
+    workdir = PurePosixPath(last("WorkingDirectory"))
+    database = load(REPO / "acd.toml", env={}).database
+    for folder in (database.data_dir, database.journal_dir):
+        where = workdir / str(folder)
+        assert any(where.is_relative_to(w) for w in writable), f"{where} is not writable under the unit"
