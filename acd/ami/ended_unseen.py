@@ -59,9 +59,10 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
         else:
             events.append(CallEnded(record.interaction_id, reason="hangup", ended_at=trace.ended_at))
     if events:
-        untraced = sum(1 for e in events if isinstance(e, CallEnded) and e.ended_at is None)
+        closing = [e for e in events if not isinstance(e, CallInProgress)]
+        untraced = sum(1 for e in closing if isinstance(e, CallEnded) and e.ended_at is None)
         log.info("resync: %d call(s) ended while no ACD listened; %d closed at the end the PBX kept",
-                 sum(1 for e in events if not isinstance(e, CallInProgress)), len(events) - untraced)
+                 len(closing), len(closing) - untraced)
     return events
 
 
