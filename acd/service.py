@@ -22,6 +22,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.ami.control import CallControl
+from acd.ami.ended_unseen import settle, with_records
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.settings import AmiSettings
@@ -31,7 +32,8 @@ from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
-from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed
+from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed, ResyncFinished, ResyncStarted
+from acd.core.records import InteractionRecord
 from acd.core.states import AgentState
 from acd.http.site import build_site
 from acd.metrics import Metrics
@@ -40,6 +42,7 @@ from acd.records.audit import AuditLog
 from acd.records.customers import CustomerDirectory
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.migrate import upgrade_head
+from acd.records.open_calls import left_open
 from acd.records.outbox import Outbox
 from acd.records.presence import take_over
 from acd.records.retention import apply_retention
@@ -87,6 +90,7 @@ class Service:
         self.runtime: Runtime | None = None
         self.customers: CustomerDirectory | None = None
         self.database_probe: DatabaseProbe | None = None
+        self._left_open: list[InteractionRecord] = []  # open interactions of the previous run, until the first resync
         self.config_revision = 0  # the REST API's revision of skills, queues and agents in force; 0: the file's
         self._stopping = asyncio.Event()
         self.failed = False
@@ -233,11 +237,19 @@ class Service:
         """Agents keep their login and pause across an ACD restart (records first reach PostgreSQL)."""
         configured = {a.id for a in self.settings.routing.agents}
         try:
-            await outbox.flush(timeout=5.0)
+            flushed = await outbox.flush(timeout=5.0)
             presence = await take_over(url, time.time())
         except Exception as exc:
             log.warning("agents start logged out: their last state could not be read (%s)", exc)
             return
+        try:
+            # Only when the journal has reached PostgreSQL: a call closed in the journal alone
+            # would look open, and be closed a second time over its true record.
+            self._left_open = await left_open(url) if flushed else []
+            if not flushed:
+                log.warning("the journal has not reached PostgreSQL yet: calls left open stay as they are")
+        except Exception as exc:  # routing goes on; those calls stay open in the records
+            log.warning("the calls left open by the previous run could not be read (%s)", exc)
         restored = 0
         for agent in presence:
             if agent.agent_id in configured and agent.events():
@@ -265,8 +277,18 @@ class Service:
                 except Exception as exc:  # a failed resync is retried on the next connect
                     log.error("resync failed: %s", exc)
                     continue
-                for event in self.translator.reconcile(picture):
-                    self.runtime.submit(await self._with_customer(event))
+                found = self.translator.reconcile(picture)
+                # The first resync after a start also closes what the previous run left open and
+                # the PBX saw end meanwhile (docs/dialplan.md, "Ends the ACD did not see").
+                left, self._left_open = self._left_open, []
+                found = settle(left, picture, self.translator.roster) + with_records(found, left)
+                loaded = await asyncio.gather(*(self._with_customer(e) for e in found))
+                # All at once, with nothing else of ours in between: the core loads the whole
+                # picture, then routes it once, by priority (not the first caller loaded first).
+                self.runtime.submit(ResyncStarted())
+                for event in loaded:
+                    self.runtime.submit(event)
+                self.runtime.submit(ResyncFinished())
                 continue
             if isinstance(item, LinkDown):
                 self._token_in_force = False

@@ -9,9 +9,11 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
                             on_refused=count_refusal)
     control = CallControl(link)
     async for item in link.events():               # ONE consumer, arrival order
-        if isinstance(item, LinkUp):               # every (re)connect: rebuild what was missed
+        if isinstance(item, LinkUp):               # every (re)connect: rebuild what was missed,
             await control.set_token(token, time.time())   # the global ACD_TOKEN, before the resync
+            feed(ResyncStarted())                  # loaded whole, then routed once
             for event in translator.reconcile(await resync(link)): feed(event)
+            feed(ResyncFinished())
         elif isinstance(item, LinkDown):
             ...                                    # acd_ami_connected = 0; keep serving from memory
         else:
@@ -21,7 +23,8 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
 
 Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect, watchdog,
 stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``presence`` + ``roster``
-(AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``control``
+(AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``ended_unseen``
+(closing calls that ended while no ACD listened, after a restart), ``control``
 (call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events are believed:
 docs/dialplan.md, "Which events the ACD believes"), ``fake_server`` (a loopback AMI for tests).
 

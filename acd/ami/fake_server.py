@@ -19,6 +19,7 @@ _LISTS = {
     "coreshowchannels": ("channels", "CoreShowChannel", "CoreShowChannelsComplete"),
     "pjsipshowcontacts": ("contacts", "ContactList", "ContactListComplete"),
     "devicestatelist": ("devices", "DeviceStateChange", "DeviceStateListComplete"),
+    "dbgettree": ("astdb", "DBGetTreeResponse", "DBGetTreeComplete"),  # rows of the asked Family (Key /family/key)
 }
 
 Handler = Callable[[Mapping[str, str]], list[Mapping[str, str]]]
@@ -45,6 +46,7 @@ class FakeAmiServer:
         self.channels: list[dict[str, str]] = []
         self.contacts: list[dict[str, str]] = []
         self.devices: list[dict[str, str]] = []
+        self.astdb: list[dict[str, str]] = []  # DBGetTree rows: Key ("/family/key"), Val
         self.handlers: dict[str, Handler] = {}
         self._writers: list[asyncio.StreamWriter] = []
         self._handlers: set[asyncio.Task[None]] = set()
@@ -136,6 +138,10 @@ class FakeAmiServer:
         if name in _LISTS:
             attr, item, complete = _LISTS[name]
             rows: list[dict[str, str]] = getattr(self, attr)
+            if name == "dbgettree":
+                rows = [r for r in rows if r.get("Key", "").startswith(f"/{action.get('Family', '')}/")]
+                if not rows:  # as Asterisk answers for an empty family
+                    return _response(aid, "Error", Message="Database entry not found")
             out = _response(aid, "Success", EventList="start", Message="Events will follow")
             out += b"".join(format_message({"Event": item, "ActionID": aid, **row}) for row in rows)
             done = {"Event": complete, "ActionID": aid, "EventList": "Complete", "ListItems": str(len(rows))}

@@ -220,8 +220,14 @@ class AmiLink:
         self._session = session
         watchdog: asyncio.Task[None] | None = None
         try:
-            login = cast("asyncio.Future[Any]", manager.authenticated_future)
-            reply = await asyncio.wait_for(asyncio.shield(login), s.login_timeout)
+            # panoramisk drops its login future once the reply is in: a PBX that answers Login
+            # before this coroutine resumes leaves None here, and the session says how it went.
+            pending = manager.authenticated_future
+            if pending is None:
+                reply = {"Response": "Success" if session.logged_in else "Error", "Message": "login refused"}
+            else:
+                login = cast("asyncio.Future[Any]", pending)
+                reply = await asyncio.wait_for(asyncio.shield(login), s.login_timeout)
             if reply.get("Response") != "Success":
                 session.abort(f"login refused: {reply.get('Message', '')}")
             else:
@@ -244,6 +250,7 @@ class AmiLink:
         # Runs inside data_received, before any event that follows the Login reply is handed
         # on, so LinkUp precedes every event of the new connection in the queue.
         session.logged_in = True
+        self._session = session  # LinkUp's consumer may send at once, before _connect_once resumes
         self._generation += 1
         self.counters.connects += 1
         if self._generation > 1:

@@ -2,7 +2,8 @@
 
 While the link was down Asterisk kept going: callers hung up, rang out, were answered. The
 snapshot says where every ACD caller is now; the difference to what we knew becomes the events
-we missed. A leg we knew that is gone becomes the event its Hangup would have produced; a leg we
+we missed. A leg we knew that is gone becomes the event its Hangup would have produced (a
+conversation's end at the time the PBX wrote into AstDB, see ``EndTrace``); a leg we
 knew ringing that is back in holding had its offer end unseen (``OfferFailed(reason="lost")``,
 so the core frees the agent); a caller we never heard of becomes ``CallArrived`` with its
 original ``enqueued_at``. Agent reachability is reported in full, for every configured agent.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from acd.ami.callers import ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.presence import Presence
-from acd.ami.resync import OfferedCaller, ResyncResult
+from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.events import (
     CallArrived,
@@ -44,8 +45,7 @@ def reconcile(
     result: ResyncResult,
 ) -> list[Event]:
     events: list[Event] = []
-    offered = result.ringing + result.connected
-    present = {c.uniqueid for c in result.waiting} | {o.call.uniqueid for o in offered}
+    present = result.present()
     for leg in book:
         if leg.uniqueid not in present:
             book.remove(leg.uniqueid)
@@ -53,7 +53,7 @@ def reconcile(
             if meaning == "caller_hung_up":
                 events.append(CallerHungUp(leg.call_id))
             elif meaning == "call_ended":
-                events.append(CallEnded(leg.call_id, reason="hangup"))
+                events.append(_ended(leg.call_id, result.ended_call(leg.uniqueid)))
 
     calls: list[Event] = []
     for call in result.waiting:
@@ -72,6 +72,13 @@ def reconcile(
     # Presence after the legs are settled (an agent we ring is not "busy elsewhere"), but
     # reported before the calls, so the core routes them with up-to-date agent reachability.
     return events + _presence(presence, roster, engaged, result) + calls
+
+
+def _ended(call_id: str, trace: EndTrace | None) -> CallEnded:
+    """A conversation that ended unseen: at the time the PBX wrote down, else now."""
+    if trace is None:
+        return CallEnded(call_id, reason="hangup")
+    return CallEnded(call_id, reason="hangup", ended_at=trace.ended_at)
 
 
 def _adopt(book: CallerBook, roster: Roster, call: CallArrived) -> CallerLeg | None:

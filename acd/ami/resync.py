@@ -7,7 +7,10 @@ rebuilds the queue with every caller's original place (``enqueued_at``). A calle
 ``acd-hold`` and ``acd-announce``, and in the slice of music that follows ``AcdEnqueue`` in
 ``acd-enqueue`` or a ``Dial`` that was not answered in ``acd-connect``; any other step of
 ``acd-connect`` is an offer (ringing, or talking once bridged). Agent
-phones are read from PJSIP contacts and device states. The result is plain data; the runtime
+phones are read from PJSIP contacts and device states. Calls that ended while nobody listened
+left a trace in the PBX's AstDB (family ``acd_ended``, one entry per agent endpoint: the last
+conversation that agent finished) and ``acd_left`` (unanswered callers who left, the last ones
+only; see docs/dialplan.md), read with ``DBGetTree``. The result is plain data; the runtime
 hands it to ``Translator.reconcile`` (which diffs it against what it knew) and feeds the
 returned events to the core. Run it on every ``LinkUp``, before draining the events queued
 behind that marker.
@@ -17,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import call_id_for
@@ -35,6 +39,9 @@ MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT})  # their slice of mu
 _CONCURRENCY = 16
 OFFER = "ACD_OFFER"
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
+ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
+ENDED_BY = frozenset({"agent", "caller"})
+LEFT_FAMILY = "acd_left"  # AstDB: a caller's hangup handler writes how an unanswered caller left
 
 
 class ActionPort(Protocol):
@@ -71,6 +78,66 @@ class OfferedCaller:
 
 
 @dataclass(frozen=True, slots=True)
+class EndTrace:
+    """The last conversation an agent endpoint finished, as the PBX wrote it when the caller's channel ended.
+
+    ``ended_by``: ``agent`` (the agent hung up: Dial returned) or ``caller`` (the caller hung up during it).
+    """
+
+    endpoint: str
+    uniqueid: str
+    answered_at: float
+    ended_at: float
+    ended_by: str
+
+    @classmethod
+    def parse(cls, endpoint: str, value: str) -> EndTrace | None:
+        """``<caller uniqueid>,<answered epoch>,<ended epoch>,<agent|caller>``; None if it is not that."""
+        parts = value.split(",")
+        if len(parts) != 4 or not endpoint or not parts[0]:
+            return None
+        uniqueid, answered, ended, by = parts
+        try:
+            answered_at, ended_at = float(answered), float(ended)
+        except ValueError:
+            return None
+        if not (math.isfinite(answered_at) and math.isfinite(ended_at)) or ended_at < answered_at or by not in ENDED_BY:
+            return None
+        return cls(endpoint, uniqueid, answered_at, ended_at, by)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftTrace:
+    """How and when an unanswered caller left, as their channel's hangup handler wrote it.
+
+    ``outcome``: ``overflowed`` (the caller was in ``acd-overflow``: holding's fallback), else ``abandoned``.
+    """
+
+    uniqueid: str
+    left_at: float
+    outcome: Literal["abandoned", "overflowed"]
+
+    @classmethod
+    def parse(cls, value: str) -> LeftTrace | None:
+        """``<caller uniqueid>,<left epoch>,<abandoned|overflowed>``; None if it is not that."""
+        parts = value.split(",")
+        if len(parts) != 3 or not parts[0]:
+            return None
+        uniqueid, left, how = parts
+        try:
+            left_at = float(left)
+        except ValueError:
+            return None
+        if not math.isfinite(left_at):
+            return None
+        if how == "abandoned":
+            return cls(uniqueid, left_at, "abandoned")
+        if how == "overflowed":
+            return cls(uniqueid, left_at, "overflowed")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactSnapshot:
     endpoint: str
     uri: str
@@ -85,6 +152,21 @@ class ResyncResult:
     contacts: tuple[ContactSnapshot, ...] | None = ()  # None: not allowed to list them
     devices: tuple[tuple[str, str], ...] = ()  # (PJSIP endpoint, device state)
     skipped: tuple[str, ...] = ()  # why a channel in an ACD context was left out
+    ended: tuple[EndTrace, ...] = ()  # each agent endpoint's last finished conversation (AstDB)
+    left: tuple[LeftTrace, ...] = ()  # the last unanswered callers who left (AstDB)
+
+    def ended_call(self, uniqueid: str) -> EndTrace | None:
+        """The trace of the conversation of this caller channel, if the PBX left one."""
+        return next((t for t in self.ended if t.uniqueid == uniqueid), None)
+
+    def left_call(self, uniqueid: str) -> LeftTrace | None:
+        """How this caller channel left unanswered, if the PBX kept it."""
+        return next((t for t in self.left if t.uniqueid == uniqueid), None)
+
+    def present(self) -> frozenset[str]:
+        """Uniqueids of every caller channel found in the ACD's contexts."""
+        offered = self.ringing + self.connected
+        return frozenset({c.uniqueid for c in self.waiting} | {o.call.uniqueid for o in offered})
 
 
 async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  # noqa: ASYNC109
@@ -100,6 +182,8 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     callers = await asyncio.gather(*(read(c) for c in ours))
     contacts = await _optional_list(link, "PJSIPShowContacts", "ContactListComplete", timeout)
     devices = await _optional_list(link, "DeviceStateList", "DeviceStateListComplete", timeout) or []
+    traces = await _optional_list(link, "DBGetTree", "DBGetTreeComplete", timeout, Family=ENDED_FAMILY) or []
+    leavers = await _optional_list(link, "DBGetTree", "DBGetTreeComplete", timeout, Family=LEFT_FAMILY) or []
 
     waiting: list[CallArrived] = []
     ringing: list[OfferedCaller] = []
@@ -125,7 +209,33 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
             if d.get("Device", "").upper().startswith("PJSIP/")
         ),
         skipped=tuple(skipped),
+        ended=_end_traces(traces),
+        left=_left_traces(leavers),
     )
+
+
+def _left_traces(rows: list[Message]) -> tuple[LeftTrace, ...]:
+    found = []
+    for row in rows:
+        trace = LeftTrace.parse(row.get("Val", ""))
+        if trace is None:
+            log.warning("resync: AstDB %s/%s is not a caller's leaving; ignored", LEFT_FAMILY,
+                        row.get("Key", "").rpartition("/")[2][:16])
+        else:
+            found.append(trace)
+    return tuple(found)
+
+
+def _end_traces(rows: list[Message]) -> tuple[EndTrace, ...]:
+    found = []
+    for row in rows:
+        endpoint = row.get("Key", "").rstrip("/").rpartition("/")[2]  # "/acd_ended/<endpoint>" or "<endpoint>"
+        trace = EndTrace.parse(endpoint, row.get("Val", ""))
+        if trace is None:
+            log.warning("resync: AstDB %s/%s is not a call's end; ignored", ENDED_FAMILY, endpoint[:64])
+        else:
+            found.append(trace)
+    return tuple(found)
 
 
 def _role(row: Message) -> str | None:
@@ -190,17 +300,19 @@ async def _optional_list(
     action: str,
     complete: str,
     timeout: float,  # noqa: ASYNC109
+    **headers: str,
 ) -> list[Message] | None:
-    """An empty PJSIP list may come back as ``Response: Error`` ("No Contacts found"): empty.
+    """An empty list may come back as ``Response: Error`` ("No Contacts found", "Database entry
+    not found"): empty.
 
     A refusal ("Permission denied": the AMI user was not given ``write=system``, see
     dialplan/pbx/manager.conf.in) means "unknown", ``None``, never "nobody is registered".
     """
     try:
-        return await link.send_list({"Action": action}, complete, timeout)
+        return await link.send_list({"Action": action, **headers}, complete, timeout)
     except AmiActionError as exc:
         message = exc.message.lower()
-        if message.startswith("no ") and message.endswith("found"):
+        if (message.startswith("no ") or message.startswith("database entry")) and message.endswith("found"):
             return []
         if "permission denied" in message:
             # The shipped AMI user has no write=system (docs/security.md): expected, not a fault.

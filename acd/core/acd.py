@@ -4,7 +4,8 @@
 the tables in ``states`` and only then changes anything, so an event that raises leaves the core
 exactly as it was; the first check is that every value it carries is one the core can hold
 (``bounds``). After each accepted event the floor is re-matched (``Floor.dispatch``) and the
-commands produced are returned, in order, for the runtime to carry out.
+commands produced are returned, in order, for the runtime to carry out; between ``ResyncStarted``
+and ``ResyncFinished`` nothing is matched, so a resync's callers are routed together, by priority.
 
 Timers: the core arms ``call:<call id>`` (widening, cool-down expiry, max wait), ``ring:<offer id>``
 (ring timeout) and ``wrapup:<agent id>``. A ``TimerFired`` for a key that is no longer armed is a
@@ -13,6 +14,8 @@ closed are ignored too; a late *answer* raises ``OfferClosed`` (see ``errors``).
 """
 
 from __future__ import annotations
+
+import math
 
 from acd.core import agent_events, metrics
 from acd.core.agent import Agent
@@ -41,6 +44,7 @@ from acd.core.events import (
     CallerHungUp,
     CallFellBack,
     CallInProgress,
+    CallLeftUnseen,
     CallMoved,
     CallPriorityChanged,
     ConfigChanged,
@@ -50,12 +54,14 @@ from acd.core.events import (
     OfferFailed,
     OfferRejected,
     OfferUnanswered,
+    ResyncFinished,
+    ResyncStarted,
     TimerFired,
     WrapUpDone,
 )
 from acd.core.floor import Floor, call_timer, wrapup_timer
 from acd.core.interaction import Call
-from acd.core.kpis import handle_seconds
+from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.reconfigure import reconfigure
 from acd.core.records import OfferRecord, OfferResult, Outcome
 from acd.core.snapshot import CallView, Snapshot, take
@@ -64,11 +70,24 @@ from acd.core.states import AgentInput, AgentState, CallInput, CallState, agent_
 AUTO_PAUSE_REASON = "missed"
 
 
+def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
+    """When a conversation reported as ended earlier really ended: within [answer, now], or None (now).
+
+    The time comes from outside (the PBX's trace); a value that cannot be true is brought back to
+    the nearest possible one rather than written into the record.
+    """
+    answered_at = call.record.answered_at
+    if ended_at is None or answered_at is None or not math.isfinite(ended_at):
+        return None
+    return min(max(ended_at, answered_at), now)
+
+
 class Acd:
     def __init__(self, config: RoutingConfig) -> None:
         self._floor = Floor(config)
         reconfigure(self._floor, config, 0.0)
         self._floor.out.clear()
+        self._held = False  # between ResyncStarted and ResyncFinished: load, do not route
 
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Command]:
@@ -78,7 +97,8 @@ class Acd:
         floor = self._floor
         floor.out = []
         self._apply(event, now)
-        floor.dispatch(now)
+        if not self._held:
+            floor.dispatch(now)
         out, floor.out = floor.out, []
         return out
 
@@ -90,6 +110,12 @@ class Acd:
                 self._call_arrived(event, now)
             case CallInProgress():
                 self._take_over(event, now)
+            case CallLeftUnseen():
+                self._left_unseen(event, now)
+            case ResyncStarted():
+                self._held = True
+            case ResyncFinished():
+                self._held = False
             case CallerHungUp():
                 self._caller_hung_up(event, now)
             case CallFellBack():
@@ -218,13 +244,35 @@ class Acd:
         if agent is None or not floor.configured(e.agent_id):
             raise UnknownAgent(e.agent_id)
         agent_transition(agent.agent_id, agent.state, AgentInput.TAKE_OVER, "CallInProgress")
-        call = Call.arrive(arrival, queue, now)
+        if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
+            raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
+        call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
         call.state = CallState.CONNECTED
         floor.calls[call.call_id] = call
         floor.write(call.answered(e.answered_at, agent.agent_id))
         agent.misses = 0
         floor.move_agent(agent, AgentState.ON_CALL, now)
         agent.call_id = call.call_id
+
+    def _left_unseen(self, e: CallLeftUnseen, now: float) -> None:
+        """Closed at once, at the time the PBX kept: never in the routing index, never offered."""
+        floor = self._floor
+        arrival = e.call
+        queue = floor.queues.get(arrival.queue)
+        if queue is None:
+            raise UnknownQueue(arrival.queue)
+        if arrival.call_id in floor.calls or arrival.call_id in floor.closed:
+            state = self._call(arrival.call_id, "CallLeftUnseen", ended_ok=True).state
+            raise InvalidTransition(arrival.call_id, state.value, "CallLeftUnseen")
+        call = Call.arrive(arrival, queue, now)
+        left = min(max(e.left_at, call.enqueued_at), now) if math.isfinite(e.left_at) else now
+        probe = call.left_queue(left, e.outcome, e.reason)
+        short = is_short_abandon(probe, floor.config.policy.short_abandon_seconds)
+        floor.write(call.reclassify_short_abandon() if short else probe)
+        floor.out.extend(metrics.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
+                                            short_abandon=short))
+        call.state = CallState.ENDED
+        floor.close_call(call)
 
     def _caller_hung_up(self, e: CallerHungUp, now: float) -> None:
         call = self._call(e.call_id, "CallerHungUp")
@@ -244,7 +292,7 @@ class Acd:
         call = self._call(e.call_id, "CallEnded")
         call_transition(call.call_id, call.state, CallInput.END, "CallEnded")
         if call.state is CallState.CONNECTED:
-            self._end_talk(call, e.reason, now, "CallEnded")
+            self._end_talk(call, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
         else:
             # The channel went away before an answer for a reason other than the caller hanging up.
             self._leave(call, "failed", e.reason, now, "CallEnded")
@@ -267,26 +315,31 @@ class Acd:
             return None
         return self._floor.agents[self._floor.offers[call.offer_id].agent_id]
 
-    def _end_talk(self, call: Call, reason: str, now: float, event: str) -> None:
+    def _end_talk(self, call: Call, reason: str, now: float, event: str, ended_at: float | None = None) -> None:
+        """The conversation ended at ``ended_at`` (default ``now``); the agent's wrap-up runs from then."""
         floor = self._floor
         agent = floor.agents[str(call.record.agent_id)]
+        end = now if ended_at is None else ended_at
         wrapup = call.queue.wrapup_seconds
         if agent.retiring:
             what = AgentInput.CALL_END_RETIRE
-        elif wrapup > 0:
+        elif wrapup > 0 and end + wrapup > now:
             what = AgentInput.CALL_END
+        elif wrapup > 0:
+            what = AgentInput.CALL_END_WRAPUP_ELAPSED
         else:
             what = AgentInput.CALL_END_NO_WRAPUP
         target = agent_transition(agent.agent_id, agent.state, what, event)
         call.state = CallState.ENDED
         floor.close_call(call)
         if target is AgentState.WRAP_UP:
-            floor.write(call.talk_ended(now, reason, None))
+            floor.write(call.talk_ended(end, reason, None))
             floor.wrapping[agent.agent_id] = call
             floor.move_agent(agent, target, now)
-            floor.arm(wrapup_timer(agent.agent_id), now + wrapup)
+            floor.arm(wrapup_timer(agent.agent_id), end + wrapup)
             return
-        record = call.talk_ended(now, reason, 0.0)
+        spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
+        record = call.talk_ended(end, reason, spent)
         floor.write(record)
         floor.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
         floor.move_agent(agent, target, now)

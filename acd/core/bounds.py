@@ -8,7 +8,7 @@ beyond int4. So the core accepts, whoever sent the event (AMI, the REST API, a r
 
 - numbers that are finite; integers (never ``bool``) within int4, priorities within
   ``MIN_PRIORITY..MAX_PRIORITY`` (the range the REST API documents);
-- times a caller could really have: an enqueue or answer time no later than ``MAX_AHEAD_SECONDS``
+- times a caller could really have: an enqueue, answer, end or leaving time no later than ``MAX_AHEAD_SECONDS``
   after ``now`` (clock skew between the PBX and the ACD) and no earlier than ``MAX_AGE_SECONDS``
   before it (no call lasts a day);
 - ids (of calls, offers, agents, queues, timers) that are not empty;
@@ -34,7 +34,7 @@ INT4 = 2**31 - 1
 MAX_TEXT = 256  # ids, names, reasons, numbers
 TEXT_LIMITS = {"notes": 4000}
 MULTILINE = frozenset({"notes"})
-TIMES = frozenset({"enqueued_at", "answered_at"})
+TIMES = frozenset({"enqueued_at", "answered_at", "ended_at", "left_at"})
 PRIORITIES = frozenset({"priority"})
 IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "key"})  # never empty
 

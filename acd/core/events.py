@@ -8,9 +8,10 @@ agents carry their configured id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from acd.core.config import RoutingConfig
+from acd.core.records import InteractionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,45 @@ class CallInProgress:
 
     The core takes the call over as connected since ``answered_at`` (read from the channel), so
     that its end closes the interaction and the agent counts as on a call meanwhile. No offer and
-    no answer are counted again: the run that answered the call counted them.
+    no answer are counted again: the run that answered the call counted them. With ``record`` (read
+    back from the records), the call goes on from that record, keeping its customer, priority and
+    disposition, instead of one rebuilt from ``call``.
     """
 
     call: CallArrived
     agent_id: str
     answered_at: float
+    record: InteractionRecord | None = None  # the call's record as the previous run left it, if known
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeftUnseen:
+    """A caller the previous run had queued left while no ACD listened: a restarted ACD's finding.
+
+    Read back from the PBX's trace of the caller's hangup (docs/dialplan.md): the call is closed
+    at ``left_at`` (abandoned, or overflowed when holding's own fallback took the caller), and is
+    never routed. ``call`` is the call as the records hold it (enqueue time, priority, customer).
+    """
+
+    call: CallArrived
+    left_at: float
+    outcome: Literal["abandoned", "overflowed"]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncStarted:
+    """A resync is about to load what it found on the PBX: route nothing until ``ResyncFinished``.
+
+    Everything a resync finds (callers of every priority, calls in progress, calls that ended while
+    the ACD was away, agents' reachability) goes in between the two, so the core matches free agents
+    to the whole picture once, in routing order, instead of to whichever caller was loaded first.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncFinished:
+    """The resync's findings are loaded: route once, and from now on after every event again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +133,16 @@ class OfferFailed:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """An answered call's conversation ended (either side hung up)."""
+    """An answered call's conversation ended (either side hung up).
+
+    ``ended_at``: when it ended, if that was earlier than the event (a call that ended while the
+    ACD was away, read back from the PBX's trace); None: now. The talk time and the agent's
+    wrap-up count from it, so a wrap-up that has already run out ends at once.
+    """
 
     call_id: str
     reason: str = "hangup"
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +222,9 @@ class TimerFired:
 Event = (
     CallArrived
     | CallInProgress
+    | CallLeftUnseen
+    | ResyncStarted
+    | ResyncFinished
     | CallerHungUp
     | CallFellBack
     | OfferAnswered

@@ -71,6 +71,14 @@ class Call:
         )
         return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip)
 
+    @classmethod
+    def resume(cls, record: InteractionRecord, queue: QueueConfig, now: float) -> Call:
+        """A call the previous run recorded, taken up again from its record (customer, priority,
+        disposition kept); its next snapshot's ``seq`` is above every earlier one."""
+        seq = max(record.seq, first_seq(now))
+        return cls(record.interaction_id, queue, record.priority, record.arrived_at,
+                   dataclasses.replace(record, seq=seq))
+
     @property
     def base_priority(self) -> int:
         """``priority`` without the queue's VIP boost: what the dialplan gives a caller."""

@@ -58,6 +58,7 @@ class AgentInput(enum.Enum):
     CANCEL = "cancel"  # the offer was cancelled from the caller's side (hang-up, overflow)
     CALL_END = "call_end"  # the conversation ended and the queue has wrap-up time
     CALL_END_NO_WRAPUP = "call_end_no_wrapup"  # ... and the queue has none
+    CALL_END_WRAPUP_ELAPSED = "call_end_wrapup_elapsed"  # ... it ended unseen, its wrap-up has run out
     CALL_END_RETIRE = "call_end_retire"  # ... and the agent was removed from the config meanwhile
     WRAP_UP_DONE = "wrap_up_done"
     TAKE_OVER = "take_over"  # found talking to an ACD caller when the ACD (re)started
@@ -122,6 +123,7 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
         # Pause and logout are refused on a call: the ACD cannot drop the conversation.
         AgentInput.CALL_END: _WU,
         AgentInput.CALL_END_NO_WRAPUP: _RD,
+        AgentInput.CALL_END_WRAPUP_ELAPSED: _RD,
         AgentInput.CALL_END_RETIRE: _LO,
     },
     _WU: {

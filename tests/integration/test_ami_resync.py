@@ -196,3 +196,37 @@ async def test_a_contact_list_the_least_privileged_user_may_not_read_is_no_warni
     with caplog.at_level(logging.INFO, logger="acd.ami.resync"):
         assert (await resync(link)).contacts is None
     assert [r.levelno for r in caplog.records if "PJSIPShowContacts" in r.getMessage()] == [logging.WARNING]
+
+
+async def test_resync_reads_the_ends_the_pbx_kept_and_a_known_call_closes_at_its_true_end(
+    pbx: tuple[FakeAmiServer, AmiLink],
+) -> None:
+    """The dialplan keeps each agent's last conversation end in AstDB (acd_ended/<endpoint>); a call
+    the ACD knew talking that is gone when the link comes back ends at that time, not at the resync."""
+    server, link = pbx
+    server.astdb = [
+        {"Key": "/acd_ended/agent2", "Val": "1.3,1700000010.25,1700000031.5,agent"},
+        {"Key": "/acd_ended/agent1", "Val": "1.9,1700000001,oops,agent"},  # not an end: ignored
+        {"Key": "/acd_left/7", "Val": "1.7,1700000020.5,abandoned"},
+        {"Key": "/acd_left/8", "Val": "1.8,1700000021,vanished"},  # not a way to leave: ignored
+    ]
+    result = await resync(link)
+    assert [(t.endpoint, t.uniqueid, t.answered_at, t.ended_at, t.ended_by) for t in result.ended] == [
+        ("agent2", "1.3", 1700000010.25, 1700000031.5, "agent")]
+    assert [(t.uniqueid, t.left_at, t.outcome) for t in result.left] == [("1.7", 1700000020.5, "abandoned")]
+    assert {a.get("Family") for a in server.actions if a.get("Action") == "DBGetTree"} == {"acd_ended", "acd_left"}
+
+    t = Translator(CONFIG)
+    t.translate({"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-00000003",
+                 "AcdQueue": "billing", "AcdPriority": "5", "Uniqueid": "1.3"})
+    t.translate({"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.3", "AcdOffer": "o3",
+                 "AcdAgent": "agent2"})
+    t.translate({"Event": "UserEvent", "UserEvent": "AcdAnswered", "AcdOffer": "o3", "AcdAgent": "agent2"})
+    assert CallEnded(call_id_for("1.3"), ended_at=1700000031.5) in t.reconcile(result)
+
+
+async def test_an_empty_or_unreadable_trace_is_no_trace(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    server, link = pbx
+    assert (await resync(link)).ended == ()  # "Database entry not found": nothing ended unseen
+    server.handlers["dbgettree"] = lambda _a: [{"Response": "Error", "Message": "Permission denied"}]
+    assert (await resync(link)).ended == ()

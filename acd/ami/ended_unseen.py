@@ -1,0 +1,93 @@
+"""Calls that ended while no ACD was listening: closed with their true end, from the PBX's trace.
+
+A restarted ACD, or a standby taking over, starts from the interactions its predecessor left open
+(``acd.records.open_calls``). The first resync says which of those callers are still on the PBX;
+the rest ended while nobody listened. For a conversation, the caller channel's ``h`` extension
+wrote its answer and end times into AstDB (``EndTrace``, docs/dialplan.md): the call is taken over
+from its record (``CallInProgress``, customer, priority and disposition kept) and ended at the
+traced time (``CallEnded(ended_at=...)``), so the record closes answered with its true talk time and
+the agent gets what is left of the wrap-up (none, if it ran out while the ACD was away).
+
+An answered call with no trace (the agent's last trace is another call's, or the dialplan is older)
+is closed the same way at the moment the ACD learns of it, with end reason ``end_not_traced``. A
+caller who was never answered and is gone is closed from the trace of their hangup handler
+(``LeftTrace``: abandoned, or overflowed when holding's fallback took them) at the time they left
+(``CallLeftUnseen``); with no such trace (it was overwritten by later callers), their record stays
+as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from acd.ami.resync import LeftTrace, ResyncResult
+from acd.ami.roster import Roster
+from acd.core.events import CallArrived, CallEnded, CallInProgress, CallLeftUnseen, Customer, Event
+from acd.core.records import InteractionRecord
+
+log = logging.getLogger(__name__)
+
+NOT_TRACED = "end_not_traced"
+
+
+def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster: Roster) -> list[Event]:
+    """Events that close each open interaction whose caller the resync did not find on the PBX."""
+    present = result.present()
+    events: list[Event] = []
+    for record in left_open:
+        if record.uniqueid in present or not roster.has_queue(record.queue):
+            continue
+        trace = result.ended_call(record.uniqueid)
+        if trace is None and record.answered_at is None:
+            events.extend(_left(record, result.left_call(record.uniqueid)))
+            continue
+        agent = record.agent_id if trace is None else (record.agent_id or roster.agent_for(trace.endpoint))
+        answered_at = record.answered_at
+        if answered_at is None and trace is not None:
+            answered_at = trace.answered_at  # answered while the ACD was away
+        if agent is None or answered_at is None:
+            log.warning("resync: call %s ended unseen; no agent known for it", record.interaction_id[:8])
+            continue
+        arrival = CallArrived(
+            record.interaction_id, record.queue, record.priority, caller=record.caller,
+            enqueued_at=record.arrived_at, uniqueid=record.uniqueid, linkedid=record.linkedid,
+        )
+        events.append(CallInProgress(arrival, agent, answered_at, record=record))
+        if trace is None:
+            events.append(CallEnded(record.interaction_id, reason=NOT_TRACED))
+        else:
+            events.append(CallEnded(record.interaction_id, reason="hangup", ended_at=trace.ended_at))
+    if events:
+        closing = [e for e in events if not isinstance(e, CallInProgress)]
+        untraced = sum(1 for e in closing if isinstance(e, CallEnded) and e.ended_at is None)
+        log.info("resync: %d call(s) ended while no ACD listened; %d closed at the end the PBX kept",
+                 len(closing), len(closing) - untraced)
+    return events
+
+
+def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:
+    """An unanswered caller who left: closed as the PBX saw it go, or left alone if it did not say."""
+    if trace is None:
+        return []
+    # The record's priority is the one routing used (boost included): a standard customer adds none.
+    customer = None if record.customer_id is None else Customer(record.customer_id, "")
+    arrival = CallArrived(
+        record.interaction_id, record.queue, record.priority, caller=record.caller, enqueued_at=record.arrived_at,
+        uniqueid=record.uniqueid, linkedid=record.linkedid, customer=customer,
+    )
+    reason = "caller_hangup" if trace.outcome == "abandoned" else "fallback"
+    return [CallLeftUnseen(arrival, trace.left_at, trace.outcome, reason)]
+
+
+def with_records(events: list[Event], left_open: Iterable[InteractionRecord]) -> list[Event]:
+    """A call found still talking goes on from its record, when the records have it."""
+    by_id = {r.interaction_id: r for r in left_open}
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, CallInProgress) and event.record is None:
+            record = by_id.get(event.call.call_id)
+            if record is not None and record.queue == event.call.queue:
+                event = CallInProgress(event.call, event.agent_id, event.answered_at, record=record)
+        out.append(event)
+    return out

@@ -1,0 +1,199 @@
+"""A kill -9 and a restart change nothing a caller, an agent or a report can tell: callers waiting are
+served by priority as if the ACD had never stopped, and calls that end while it is down close with
+their true end, their outcome and their talk time, and the agent gets the wrap-up. Real Asterisk, real
+SIP phones, real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+from acd_process import AcdProcess, eventually, login
+from e2e_stack import PbxStack, enqueue_caller, heartbeat, user_event
+
+from acd.ami.identity import call_id_for
+from acd.farm import AmiClient, AmiEvent, Farm
+
+SUPPORT = "[queues.support]\nskills = { support = 2 }\nsla_threshold = 30\nmax_wait = 120\nwrapup = 1\n"
+WRAPUP = 20.0
+
+
+def make_acd(stack: PbxStack, workdir: Path) -> AcdProcess:
+    info = stack.pbx
+    return AcdProcess(workdir, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
+
+
+def ids(enqueues: list[AmiEvent]) -> list[uuid.UUID]:
+    return [uuid.UUID(call_id_for(e["Uniqueid"])) for e in enqueues]
+
+
+async def answered_order(acd: AcdProcess, enqueues: list[AmiEvent], timeout: float) -> list[str]:  # noqa: ASYNC109
+    """Wait until every caller's interaction is answered; return their uniqueids in answer order."""
+
+    async def all_answered() -> list[str] | None:
+        rows = await acd.rows("SELECT uniqueid FROM interactions WHERE id = ANY($1::uuid[]) "
+                              "AND answered_at IS NOT NULL ORDER BY answered_at", ids(enqueues))
+        return [r["uniqueid"] for r in rows] if len(rows) == len(enqueues) else None
+
+    return await eventually(all_answered, timeout, f"all {len(enqueues)} callers answered", every=0.5)
+
+
+async def test_callers_waiting_across_a_kill_are_served_by_priority_not_in_the_order_the_resync_found_them(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """Two premium (priority 9) callers queue behind two priority-5 callers while the ACD is dead, with
+    one free agent: after the restart the premium callers are answered first, then the others in order."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=2)
+        await login(acd, "agent1")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):  # the ACD's heartbeat, as if it came back within the limit
+            low = [await enqueue_caller(farm, pbx_ami, "200", patience=120) for _ in range(2)]
+            high = [await enqueue_caller(farm, pbx_ami, "201", patience=120) for _ in range(2)]
+            assert [e["AcdPriority"] for e in low + high] == ["5", "5", "9", "9"]
+            mark = pbx_ami.mark()
+            await asyncio.to_thread(acd.start)  # same data folder: agent1 is logged in again, and free
+        first = await pbx_ami.wait_event(user_event("AcdRinging"), 20, mark)
+        assert first["Uniqueid"] in {e["Uniqueid"] for e in high}
+        order = await answered_order(acd, low + high, 90)
+        assert order == [e["Uniqueid"] for e in high + low]
+    finally:
+        acd.stop()
+
+
+async def test_calls_that_end_while_the_acd_is_down_close_with_their_true_end_and_the_agents_wrap_up(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent5 and agent6 each answer a caller; the ACD is killed; both agents hang up while it is down.
+    After the restart both records are closed answered at the moment the agent hung up, with the talk
+    time the farm talked, and both agents are in wrap-up: the next caller is not rung before it ends."""
+    acd = make_acd(pbx_stack, tmp_path)
+    text = acd.config.read_text()
+    assert SUPPORT in text
+    acd.config.write_text(text.replace(SUPPORT, SUPPORT.replace("wrapup = 1", f"wrapup = {WRAPUP:g}")))
+    acd.start()
+    try:
+        for agent in ("agent5", "agent6"):
+            await farm.set_agent(agent, "answer", delay=1, talk=8)
+        await login(acd, "agent5", "agent6")
+        mark = pbx_ami.mark()
+        callers = [await enqueue_caller(farm, pbx_ami, "300", patience=120) for _ in range(2)]
+        for agent in ("agent5", "agent6"):
+            await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent=agent), 15, mark)
+
+        async def both_answered() -> list[Any] | None:
+            rows = await acd.rows("SELECT id FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL",
+                                  ids(callers))
+            return rows if len(rows) == 2 else None
+
+        await eventually(both_answered, 10, "both answers in the records")
+        acd.stop(signal.SIGKILL)
+        # the agents hang up (the farm talks 8 s) while no ACD listens; Dial returns on the caller's channel
+        ends: dict[str, float] = {}
+        for caller in callers:
+            result = await pbx_ami.wait_event(
+                user_event("AcdDialResult", AcdStatus="ANSWER", Uniqueid=caller["Uniqueid"]), 20, mark)
+            ends[caller["Uniqueid"]] = float(result["Timestamp"])
+        await asyncio.sleep(1)
+        mark = pbx_ami.mark()
+        acd.start()  # same data folder: the records of the first run
+
+        async def closed() -> list[Any] | None:
+            rows = await acd.rows("SELECT uniqueid, outcome, agent_id, answered_at, ended_at, talk_seconds, end_reason "
+                                  "FROM interactions WHERE id = ANY($1::uuid[]) AND ended_at IS NOT NULL", ids(callers))
+            return rows if len(rows) == 2 else None
+
+        rows = await eventually(closed, 20, "both calls closed in the records")
+        assert sorted(r["agent_id"] for r in rows) == ["agent5", "agent6"]
+        for row in rows:
+            assert (row["outcome"], row["end_reason"]) == ("answered", "hangup")
+            assert abs(row["ended_at"].timestamp() - ends[row["uniqueid"]]) < 0.5  # when the agent hung up
+            talk = (row["ended_at"] - row["answered_at"]).total_seconds()
+            assert abs(row["talk_seconds"] - talk) < 1e-3
+            assert 6 <= row["talk_seconds"] <= 10  # the farm talked 8 s
+        restarted = [acd.agent_state(a) for a in ("agent5", "agent6")]
+        assert restarted == ["wrap_up", "wrap_up"]  # the wrap-up started when they hung up, not yet over
+
+        waiting = await enqueue_caller(farm, pbx_ami, "300", patience=120)
+        ring = await pbx_ami.wait_event(user_event("AcdRinging", Uniqueid=waiting["Uniqueid"]), 40, mark)
+        assert float(ring["Timestamp"]) >= min(ends.values()) + WRAPUP - 0.5  # not within anyone's wrap-up
+        await answered_order(acd, [waiting], 30)
+    finally:
+        acd.stop()
+
+
+def hangup_of_caller(enqueue: AmiEvent) -> Any:
+    return lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == enqueue["Uniqueid"]
+
+
+async def test_a_caller_who_hangs_up_while_the_acd_is_down_is_abandoned_at_that_moment(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """Two callers wait (nobody is logged in); the ACD is killed; one caller gives up while it is
+    down. After the restart that caller's record is closed abandoned when they hung up, the other
+    caller still waits."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        mark = pbx_ami.mark()
+        leaving = await enqueue_caller(farm, pbx_ami, "200", patience=8)
+        staying = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+
+        async def recorded() -> list[Any] | None:
+            rows = await acd.rows("SELECT id FROM interactions WHERE id = ANY($1::uuid[])", ids([leaving, staying]))
+            return rows if len(rows) == 2 else None
+
+        await eventually(recorded, 10, "both arrivals in the records")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):
+            gone = await pbx_ami.wait_event(hangup_of_caller(leaving), 20, mark)
+            await asyncio.to_thread(acd.start)
+
+        async def closed() -> list[Any] | None:
+            return await acd.rows("SELECT outcome, end_reason, ended_at, wait_seconds, arrived_at FROM interactions "
+                                  "WHERE id = $1 AND ended_at IS NOT NULL", ids([leaving])[0]) or None
+
+        (row,) = await eventually(closed, 20, "the leaver's record closed")
+        assert (row["outcome"], row["end_reason"]) == ("abandoned", "caller_hangup")
+        assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) < 0.5  # when they hung up
+        assert abs(row["wait_seconds"] - (row["ended_at"] - row["arrived_at"]).total_seconds()) < 1e-3
+        still = await acd.rows("SELECT ended_at FROM interactions WHERE id = $1", ids([staying])[0])
+        assert [r["ended_at"] for r in still] == [None]
+    finally:
+        acd.stop()
+
+
+async def test_a_caller_holding_sends_to_its_fallback_while_the_acd_is_down_is_overflowed(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """The ACD stays down past the heartbeat limit: holding sends the waiting caller to its fallback
+    (apology, hang-up). After the restart the record says overflowed, when the caller left."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+
+        async def recorded() -> list[Any] | None:
+            return await acd.rows("SELECT id FROM interactions WHERE id = $1", ids([caller])[0]) or None
+
+        await eventually(recorded, 10, "the arrival in the records")
+        acd.stop(signal.SIGKILL)
+        await pbx_ami.wait_event(user_event("AcdFallback", Uniqueid=caller["Uniqueid"]), 40, mark)
+        gone = await pbx_ami.wait_event(hangup_of_caller(caller), 30, mark)
+        acd.start()
+
+        async def closed() -> list[Any] | None:
+            return await acd.rows("SELECT outcome, end_reason, ended_at FROM interactions "
+                                  "WHERE id = $1 AND ended_at IS NOT NULL", ids([caller])[0]) or None
+
+        (row,) = await eventually(closed, 20, "the record closed")
+        assert (row["outcome"], row["end_reason"]) == ("overflowed", "fallback")
+        assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) < 0.5
+    finally:
+        acd.stop()
