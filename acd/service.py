@@ -330,6 +330,9 @@ class Service:
                     await self.control.heartbeat(int(time.time()))
                 if not self._token_in_force:
                     await self._put_token_in_force()
+                else:
+                    with contextlib.suppress(Exception):
+                        await self.control.keep_token(self.token)
             await asyncio.sleep(self.settings.ami.heartbeat_interval)
 
     async def _announcements(self, runtime: Runtime) -> None:

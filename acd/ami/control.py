@@ -212,6 +212,12 @@ class CallControl:
         token.adopt_previous(reply.get("Value", "") or "", now)
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
 
+    async def keep_token(self, token: EventToken) -> None:
+        """Write this run's token again, with each heartbeat: a ``dialplan reload`` on a PBX with
+        ``clearglobalvars=yes`` wipes the global, and every event would be refused until the next
+        reconnect. Nothing is read back: the PBX's value is ours or nothing."""
+        await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
+
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""
         await self._setvar(channel, "ACD_POSITION", str(position))

@@ -81,7 +81,8 @@ class OfferedCaller:
 class EndTrace:
     """The last conversation an agent endpoint finished, as the PBX wrote it when the caller's channel ended.
 
-    ``ended_by``: ``agent`` (the agent hung up: Dial returned) or ``caller`` (the caller hung up during it).
+    ``ended_by``: ``caller`` whenever the caller's channel was inside Dial (also when Asterisk hung it up
+    after the agent left); not who hung up, and not used.
     """
 
     endpoint: str

@@ -51,3 +51,18 @@ async def test_a_fresh_pbx_has_no_previous_token_to_accept() -> None:
     await CallControl(pbx).set_token(token, now=1000.0)
     assert not token.accepts("", 1000.0)
     assert EventToken().current != EventToken().current  # drawn afresh at each start
+
+
+async def test_a_wiped_token_is_written_again_and_nothing_else_is_adopted() -> None:
+    """A dialplan reload with clearglobalvars=yes empties ACD_TOKEN; the heartbeat's keep_token puts
+    this run's back, without reading the PBX (an empty or foreign value is never adopted)."""
+    pbx = Pbx(ACD_TOKEN="old-run-token")
+    token, control = EventToken(), CallControl(pbx)
+    await control.set_token(token, now=1000.0)
+    pbx.globals.clear()  # dialplan reload
+    pbx.globals["ACD_TOKEN"] = "planted"
+    pbx.actions.clear()
+    await control.keep_token(token)
+    assert pbx.actions == ["Setvar ACD_TOKEN"]
+    assert pbx.globals["ACD_TOKEN"] == token.current
+    assert not token.accepts("planted", 1000.0)
