@@ -1,4 +1,4 @@
-"""Property tests: random event sequences against the routing invariants of DESIGN.md.
+"""Property tests: random event sequences against the routing invariants of docs/routing-core.md.
 
 A sequence is a list of actions on a small floor; between actions time moves on and every timer
 that falls due fires first, exactly as the runtime would do. Actions are often invalid on purpose
@@ -76,7 +76,7 @@ action = st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(0, 9), 
 
 
 def fifo_key(call: Call) -> tuple[int, float, str]:
-    """DESIGN.md's order within one queue, written independently of the core's own key."""
+    """docs/routing-core.md's call order within one queue, written independently of the core's own key."""
     return (-call.priority, call.enqueued_at, call.call_id)
 
 

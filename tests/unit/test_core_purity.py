@@ -1,4 +1,4 @@
-"""The routing core stays pure: no I/O, no event loop, no clock, no randomness (DESIGN.md)."""
+"""The routing core stays pure: no I/O, no event loop, no clock, no randomness (docs/routing-core.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routing rules of DESIGN.md, one scenario each, asserted on the commands the core returns."""
+"""Routing rules of docs/routing-core.md, one scenario each, asserted on the commands the core returns."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The transition tables themselves: complete, closed, and saying what DESIGN.md says."""
+"""The transition tables themselves: complete, closed, and saying what docs/routing-core.md says."""
 
 from __future__ import annotations
 
