@@ -21,7 +21,7 @@ from acd.core import agent_events, metrics
 from acd.core.agent import Agent
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import CancelOffer, Command, OverflowCall
-from acd.core.config import RoutingConfig
+from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.decisions import Explanation, explain
 from acd.core.eligibility import level_at
 from acd.core.errors import (
@@ -215,14 +215,19 @@ class Acd:
             raise InvalidTransition(call_id, CallState.ENDED.value, event)
         return closed
 
+    def _new_call_queue(self, call_id: str, queue_name: str, event: str) -> QueueConfig:
+        """The queue of a call the core does not know yet; a known or closed call is refused."""
+        queue = self._floor.queues.get(queue_name)
+        if queue is None:
+            raise UnknownQueue(queue_name)
+        if call_id in self._floor.calls or call_id in self._floor.closed:
+            state = self._call(call_id, event, ended_ok=True).state
+            raise InvalidTransition(call_id, state.value, event)
+        return queue
+
     # -- calls ------------------------------------------------------------------------------
     def _call_arrived(self, e: CallArrived, now: float) -> None:
-        queue = self._floor.queues.get(e.queue)
-        if queue is None:
-            raise UnknownQueue(e.queue)
-        if e.call_id in self._floor.calls or e.call_id in self._floor.closed:
-            state = self._call(e.call_id, "CallArrived", ended_ok=True).state
-            raise InvalidTransition(e.call_id, state.value, "CallArrived")
+        queue = self._new_call_queue(e.call_id, e.queue, "CallArrived")
         call = Call.arrive(e, queue, now)
         call.level = level_at(queue, call.enqueued_at, now)
         self._floor.add_call(call, now)
@@ -234,12 +239,7 @@ class Acd:
         """A caller found talking after a (re)start: connected since ``answered_at``, the agent on the call."""
         floor = self._floor
         arrival = e.call
-        queue = floor.queues.get(arrival.queue)
-        if queue is None:
-            raise UnknownQueue(arrival.queue)
-        if arrival.call_id in floor.calls or arrival.call_id in floor.closed:
-            state = self._call(arrival.call_id, "CallInProgress", ended_ok=True).state
-            raise InvalidTransition(arrival.call_id, state.value, "CallInProgress")
+        queue = self._new_call_queue(arrival.call_id, arrival.queue, "CallInProgress")
         agent = floor.agents.get(e.agent_id)
         if agent is None or not floor.configured(e.agent_id):
             raise UnknownAgent(e.agent_id)
@@ -258,12 +258,7 @@ class Acd:
         """Closed at once, at the time the PBX kept: never in the routing index, never offered."""
         floor = self._floor
         arrival = e.call
-        queue = floor.queues.get(arrival.queue)
-        if queue is None:
-            raise UnknownQueue(arrival.queue)
-        if arrival.call_id in floor.calls or arrival.call_id in floor.closed:
-            state = self._call(arrival.call_id, "CallLeftUnseen", ended_ok=True).state
-            raise InvalidTransition(arrival.call_id, state.value, "CallLeftUnseen")
+        queue = self._new_call_queue(arrival.call_id, arrival.queue, "CallLeftUnseen")
         call = Call.arrive(arrival, queue, now)
         left = min(max(e.left_at, call.enqueued_at), now) if math.isfinite(e.left_at) else now
         probe = call.left_queue(left, e.outcome, e.reason)
