@@ -63,33 +63,28 @@ def not_injected(msg: Mapping[str, str]) -> None:
         raise Refused("injected", f"repeated header(s) {msg[REPEATED]}")
 
 
-def uniqueid(msg: Mapping[str, str]) -> str:
-    value = need(msg, "Uniqueid")
-    if not UNIQUEID.fullmatch(value):
-        raise Refused("id", f"ill-formed Uniqueid {shown(value)}")
+def _matching(msg: Mapping[str, str], key: str, pattern: re.Pattern[str], reason: str = "id") -> str:
+    value = need(msg, key)
+    if not pattern.fullmatch(value):
+        raise Refused(reason, f"ill-formed {key} {shown(value)}")
     return value
+
+
+def uniqueid(msg: Mapping[str, str]) -> str:
+    return _matching(msg, "Uniqueid", UNIQUEID)
 
 
 def offer(msg: Mapping[str, str]) -> str:
-    value = need(msg, "AcdOffer")
-    if not ID.fullmatch(value):
-        raise Refused("id", f"ill-formed AcdOffer {shown(value)}")
-    return value
+    return _matching(msg, "AcdOffer", ID)
 
 
 def endpoint(msg: Mapping[str, str], key: str = "AcdAgent") -> str:
-    value = need(msg, key)
-    if not ENDPOINT.fullmatch(value):
-        raise Refused("id", f"ill-formed {key} {shown(value)}")
-    return value
+    return _matching(msg, key, ENDPOINT)
 
 
 def channel(msg: Mapping[str, str]) -> str:
     """The caller's channel, as Asterisk names it (``PJSIP/trunk-00000002``, ``Local/x@ctx-1;2``)."""
-    value = need(msg, "Channel")
-    if not _CHANNEL.fullmatch(value):
-        raise Refused("channel", f"ill-formed Channel {shown(value)}")
-    return value
+    return _matching(msg, "Channel", _CHANNEL, reason="channel")
 
 
 def word(msg: Mapping[str, str], key: str) -> str:
