@@ -34,6 +34,7 @@ from acd.dialling import (
     is_endpoint,
     is_overflow_extension,
 )
+from acd.records.text import fit_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +182,9 @@ the int4 and timestamp columns the records keep), never a wish."""
 
 
 def _plain(text: str) -> bool:
-    """No NUL or other control character (C0, DEL, C1), no lone surrogate (which UTF-8 cannot encode,
-    so PostgreSQL would refuse the record), no line or paragraph separator: a label is one line."""
-    return not any(
-        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF or c in "\u2028\u2029"
-        for c in text
-    )
+    """The API's rule for one line of text (``acd.records.text``: no NUL or other control character,
+    no lone surrogate), and no line or paragraph separator either: a label is one line."""
+    return fit_text(text) and "\u2028" not in text and "\u2029" not in text
 
 
 def _finite(value: float) -> bool:

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable
 
 import pytest
-from doubles import ListSink, accepted
+from doubles import AnsweringPbx, ListSink
 
 import acd.runtime
 from acd.ami.errors import AmiActionError
@@ -27,10 +27,11 @@ CONFIG = RoutingConfig(
 )
 
 
-class GoneChannel:
-    """Asterisk as it answers for a channel that does not exist."""
+class GoneChannel(AnsweringPbx):
+    """Asterisk as it answers for a channel that does not exist: every ring refused."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rings = 0
 
     def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
@@ -39,15 +40,6 @@ class GoneChannel:
 
     async def _refused(self) -> None:
         raise AmiActionError("Setvar", {"Response": "Error", "Message": "No such channel"})
-
-    def cancel(self, channel: str) -> Awaitable[None]:
-        return accepted()
-
-    def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return accepted()
-
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
-        return accepted()
 
 
 async def _phantom(monkeypatch: pytest.MonkeyPatch, *, hang_up: bool) -> tuple[ListSink, GoneChannel, Acd]:
