@@ -38,15 +38,15 @@ from acd.core.states import AgentState
 from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
-from acd.records.audit import AuditLog
-from acd.records.customers import CustomerDirectory
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade_head
-from acd.records.open_calls import left_open
-from acd.records.outbox import Outbox
-from acd.records.presence import take_over
+from acd.records.pipeline.outbox import Outbox
 from acd.records.retention import apply_retention
-from acd.records.sync_config import sync_config
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.last_presence import take_over
+from acd.records.startup.migrate import upgrade_head
+from acd.records.startup.open_calls import left_open
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import CustomerDirectory
 from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import Settings

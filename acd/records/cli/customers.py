@@ -2,7 +2,7 @@
 
     acd customers add --number "+1 555-0100" --name "Ada Lovelace" --tier vip
 
-The number is stored normalised (``acd.records.customers.normalise_number``); adding a number that is
+The number is stored normalised (``acd.records.stores.customers.normalise_number``); adding a number that is
 already there updates its name and tier and keeps its id, so the customer's history stays theirs.
 A running ACD sees the change once its cached answer for that number expires (60 s by default).
 The database is ``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg``.
@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.records.cli_database import add_database_arguments, database_url
-from acd.records.customers import normalise_number, upsert_customer
+from acd.records.cli.database import add_database_arguments, database_url
 from acd.records.errors import RecordsError
 from acd.records.models import CUSTOMER_TIERS
+from acd.records.stores.customers import normalise_number, upsert_customer
 
 
 async def _add(url: str, number: str, name: str, tier: str) -> tuple[str, bool]:

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.records import tokens
-from acd.records.cli_database import add_database_arguments, database_url
+from acd.records.cli.database import add_database_arguments, database_url
 from acd.records.errors import RecordsError
-from acd.records.migrate import upgrade_head
 from acd.records.models import API_ROLES
+from acd.records.startup.migrate import upgrade_head
+from acd.records.stores import tokens
 
 
 async def _run(url: str, args: argparse.Namespace) -> int:

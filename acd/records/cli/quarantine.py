@@ -26,10 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.core.records import Record
-from acd.records import codec
-from acd.records.cli_database import add_database_arguments, database_url
+from acd.records.cli.database import add_database_arguments, database_url
 from acd.records.errors import RecordsError
-from acd.records.store import PostgresRecordStore
+from acd.records.pipeline import codec
+from acd.records.pipeline.store import PostgresRecordStore
 
 DEFAULT_FILE = Path("var/journal/quarantine.jsonl")
 
