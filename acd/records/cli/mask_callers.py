@@ -10,25 +10,21 @@ embedded server in ``var/pg``.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.cli.database import add_database_arguments, database_url
-from acd.records.errors import RecordsError
-from acd.records.retention import Masked, apply_retention
+from acd.records.cli.command import run_with_engine
+from acd.records.cli.database import add_database_arguments
+from acd.records.retention import apply_retention
 
 
-async def _run(url: str, before: datetime, customer_numbers: str, dry_run: bool) -> Masked:
-    engine = create_async_engine(url)
-    try:
-        return await apply_retention(engine, before, customer_numbers=customer_numbers, dry_run=dry_run)
-    finally:
-        await engine.dispose()
+async def _run(engine: AsyncEngine, before: datetime, customer_numbers: str, dry_run: bool) -> int:
+    masked = await apply_retention(engine, before, customer_numbers=customer_numbers, dry_run=dry_run)
+    verb = "would mask" if dry_run else "masked"
+    print(f"{verb} {masked} of records before {before.isoformat(timespec='seconds')}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,12 +38,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.older_than_days < 0:
         parser.error("--older-than-days must be >= 0")
     before = datetime.now(UTC) - timedelta(days=args.older_than_days)
-    try:
-        with database_url(args) as url:
-            masked = asyncio.run(_run(url, before, args.customer_numbers, args.dry_run))
-    except (RecordsError, SQLAlchemyError, OSError) as exc:
-        print(f"acd mask-callers: {exc}", file=sys.stderr)
-        return 1
-    verb = "would mask" if args.dry_run else "masked"
-    print(f"{verb} {masked} of records before {before.isoformat(timespec='seconds')}")
-    return 0
+    return run_with_engine(parser.prog, args, lambda engine: _run(engine, before, args.customer_numbers, args.dry_run))

@@ -10,7 +10,6 @@ embedded server in ``var/pg``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import dataclasses
 import io
@@ -20,12 +19,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.records import report
-from acd.records.cli.database import add_database_arguments, database_url
-from acd.records.errors import RecordsError
+from acd.records.cli.command import run_with_engine
+from acd.records.cli.database import add_database_arguments
 
 
 def _when(value: str) -> datetime:
@@ -60,17 +58,14 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-async def _report(url: str, args: argparse.Namespace) -> str:
-    engine = create_async_engine(url)
-    try:
-        if args.by == "agent":
-            rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
-        else:
-            kpis = await report.queue_report(engine, args.start, args.end, args.short_abandon)
-            rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
-    finally:
-        await engine.dispose()
-    return _render(rows, args.format)
+async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    if args.by == "agent":
+        rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
+    else:
+        kpis = await report.queue_report(engine, args.start, args.end, args.short_abandon)
+        rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
+    sys.stdout.write(_render(rows, args.format))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,10 +79,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.end <= args.start:
         parser.error("--to must be after --from")
-    try:
-        with database_url(args) as url:
-            sys.stdout.write(asyncio.run(_report(url, args)))
-    except (RecordsError, SQLAlchemyError, OSError) as exc:
-        print(f"acd report: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_with_engine(parser.prog, args, lambda engine: _report(engine, args))
