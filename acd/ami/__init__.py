@@ -22,7 +22,7 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
     await link.close()
 
 Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect, watchdog,
-stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``presence`` + ``roster``
+stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``phone_presence`` + ``roster``
 (AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``ended_unseen``
 (closing calls that ended while no ACD listened, after a restart), ``control``
 (call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events are believed:
