@@ -25,7 +25,7 @@ from acd.ami.control import CallControl
 from acd.ami.ended_unseen import settle, with_records
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.announce import Announcer
@@ -69,7 +69,7 @@ class Service:
         self.core = Acd(settings.routing)
         a = settings.ami
         self.link = AmiLink(
-            AmiSettings(
+            LinkSettings(
                 host=a.host, port=a.port, username=a.user, secret=a.secret,
                 ping_interval=a.ping_interval, ping_timeout=a.ping_timeout,
             )
