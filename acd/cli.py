@@ -63,11 +63,11 @@ def _delegate(module: str) -> Callable[[list[str]], int]:
 
 DELEGATED = {
     "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
-    "report": ("acd.records.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
-    "mask-callers": ("acd.records.retention", "mask caller numbers, notes and audit details older than N days"),
-    "quarantine": ("acd.records.quarantine_cli", "list the records the outbox quarantined, or replay them once fixed"),
-    "customers": ("acd.records.customers_cli", "add or update a customer in the caller directory"),
-    "tokens": ("acd.records.tokens_cli", "issue, list or revoke REST API bearer tokens"),
+    "report": ("acd.records.cli.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
+    "mask-callers": ("acd.records.cli.mask_callers", "mask caller numbers, notes and audit details older than N days"),
+    "quarantine": ("acd.records.cli.quarantine", "list the records the outbox quarantined, or replay them once fixed"),
+    "customers": ("acd.records.cli.customers", "add or update a customer in the caller directory"),
+    "tokens": ("acd.records.cli.tokens", "issue, list or revoke REST API bearer tokens"),
 }
 
 

@@ -8,7 +8,7 @@ A change is an edit of the current document (``acd.routing_document``). The edit
    leaves and nothing changes (the core never runs a config the next start would not run);
 3. hands it to the core as ``ConfigChanged`` through ``Runtime.ask``, the one writer; if the runtime
    no longer takes events the revision is withdrawn;
-4. writes the config tables (``acd.records.sync_config``) that records and reports join; a failure
+4. writes the config tables (``acd.records.startup.sync_config``) that records and reports join; a failure
    here is logged, not answered: the core already runs the change and the next start syncs again;
 5. tells whoever else keeps a copy of the config (``on_applied``: the AMI translator's roster).
 
@@ -35,10 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
 from acd.core.events import ConfigChanged
-from acd.records import config_revisions
-from acd.records.config_revisions import Author, Revision
 from acd.records.errors import RecordsError
-from acd.records.sync_config import sync_config
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores import config_revisions
+from acd.records.stores.config_revisions import Author, Revision
 from acd.routing_document import Document, document_of
 from acd.runtime import Runtime
 from acd.settings import Problem, Settings, SettingsError, routing_from_document

@@ -25,7 +25,7 @@ from acd.ami.control import CallControl
 from acd.ami.ended_unseen import settle, with_records
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.announce import Announcer
@@ -38,15 +38,15 @@ from acd.core.states import AgentState
 from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
-from acd.records.audit import AuditLog
-from acd.records.customers import CustomerDirectory
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade_head
-from acd.records.open_calls import left_open
-from acd.records.outbox import Outbox
-from acd.records.presence import take_over
+from acd.records.pipeline.outbox import Outbox
 from acd.records.retention import apply_retention
-from acd.records.sync_config import sync_config
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.last_presence import take_over
+from acd.records.startup.migrate import upgrade_head
+from acd.records.startup.open_calls import left_open
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import CustomerDirectory
 from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import Settings
@@ -69,7 +69,7 @@ class Service:
         self.core = Acd(settings.routing)
         a = settings.ami
         self.link = AmiLink(
-            AmiSettings(
+            LinkSettings(
                 host=a.host, port=a.port, username=a.user, secret=a.secret,
                 ping_interval=a.ping_interval, ping_timeout=a.ping_timeout,
             )

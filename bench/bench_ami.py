@@ -26,7 +26,7 @@ from panoramisk import Manager
 
 from acd.ami.fake_server import FakeAmiServer, format_message
 from acd.ami.link import AmiLink, LinkUp
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 from acd.ami.translate import Translator
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 
@@ -95,7 +95,7 @@ async def bench_link(trace: bytes, total: int, translate: bool) -> tuple[float, 
     server = await _serve(trace)
     translator = Translator(CONFIG, clock=lambda: 1700000000.0)  # the trace's own moment
     produced = 0
-    link = AmiLink(AmiSettings(port=server.port, secret="secret", ping_interval=60.0))
+    link = AmiLink(LinkSettings(port=server.port, secret="secret", ping_interval=60.0))
     started = time.perf_counter()
     link.start()
     seen = 0

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.records import InteractionRecord
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.startup.sync_config import sync_config
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),

@@ -26,9 +26,9 @@ from aiohttp.test_utils import make_mocked_request
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.http.bearer import Bearers
-from acd.records import tokens
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.stores import tokens
 
 
 def request(bearer: str) -> web.Request:

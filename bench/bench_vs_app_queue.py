@@ -113,8 +113,8 @@ from pathlib import Path
 from typing import Any
 
 from acd.farm import AmiClient, AmiError, AmiEvent, Farm
-from acd.records.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
+from acd.records.startup.embedded import EmbeddedPostgres
 
 REPO = Path(__file__).resolve().parents[1]
 PBX_SH = REPO / "deploy" / "asterisk" / "pbx.sh"

@@ -45,7 +45,7 @@ from acd.http.bearer import Bearers
 from acd.http.wallboard import PUBLISHER, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
-from acd.records.tokens import Token
+from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
 
 QUEUES = 10

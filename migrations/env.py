@@ -1,7 +1,7 @@
 """Alembic environment for the records schema (async, asyncpg).
 
 Where the database comes from, first match wins:
-1. a connection handed in by ``acd.records.migrate`` (``config.attributes["connection"]``), so the
+1. a connection handed in by ``acd.records.startup.migrate`` (``config.attributes["connection"]``), so the
    runtime and tests migrate on their own engine inside a running event loop;
 2. ``-x DATABASE_URL=...`` on the alembic command line;
 3. ``sqlalchemy.url`` in the config;

@@ -2,7 +2,7 @@
 
 What the runtime uses, and how (built once in the bootstrap; nothing connects at import)::
 
-    link = AmiLink(AmiSettings(host=..., port=5038, username="acd", secret=os.environ[...]))
+    link = AmiLink(LinkSettings(host=..., port=5038, username="acd", secret=os.environ[...]))
     link.start()                                   # connects, logs in, reconnects forever
     token = EventToken()                           # this run's; proves an Acd* event is the dialplan's
     translator = Translator(config, acd_has_call=core_has_call_on_agent, token=token,
@@ -22,7 +22,7 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
     await link.close()
 
 Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect, watchdog,
-stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``presence`` + ``roster``
+stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``phone_presence`` + ``roster``
 (AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``ended_unseen``
 (closing calls that ended while no ACD listened, after a restart), ``control``
 (call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events are believed:
@@ -65,7 +65,7 @@ from acd.ami.identity import CALL_NAMESPACE, call_id_for
 from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
 from acd.ami.resync import ResyncResult, resync
 from acd.ami.session import LinkCounters
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 from acd.ami.translate import TranslateCounters, Translator
 from acd.ami.wire import Message
 
@@ -75,12 +75,12 @@ __all__ = [
     "AmiDisconnected",
     "AmiError",
     "AmiLink",
-    "AmiSettings",
     "AmiTimeout",
     "CallControl",
     "LinkCounters",
     "LinkDown",
     "LinkItem",
+    "LinkSettings",
     "LinkUp",
     "Message",
     "ResyncResult",

@@ -1,7 +1,7 @@
 """Calls that ended while no ACD was listening: closed with their true end, from the PBX's trace.
 
 A restarted ACD, or a standby taking over, starts from the interactions its predecessor left open
-(``acd.records.open_calls``). The first resync says which of those callers are still on the PBX;
+(``acd.records.startup.open_calls``). The first resync says which of those callers are still on the PBX;
 the rest ended while nobody listened. For a conversation, the caller channel's ``h`` extension
 wrote its answer and end times into AstDB (``EndTrace``, docs/dialplan.md): the call is taken over
 from its record (``CallInProgress``, customer, priority and disposition kept) and ended at the

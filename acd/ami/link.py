@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiError, AmiTimeout
 from acd.ami.session import AmiManager, AmiSession, LinkCounters
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 from acd.ami.wire import ActionValue, Message
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class _Closed:
 class AmiLink:
     """One logical AMI connection that survives reconnects. Build once; ``start``; ``close``."""
 
-    def __init__(self, settings: AmiSettings) -> None:
+    def __init__(self, settings: LinkSettings) -> None:
         self.settings = settings
         self.counters = LinkCounters()
         self._queue: asyncio.Queue[LinkItem | _Closed] = asyncio.Queue()

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from acd.ami.callers import ON_HANGUP, CallerBook, CallerLeg, Phase
-from acd.ami.presence import Presence
+from acd.ami.phone_presence import Presence
 from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.events import (

@@ -1,6 +1,8 @@
-"""Connection settings for the AMI link, as one frozen value built once in ``main``.
+"""Connection settings for the AMI link, as one frozen value built once at start.
 
-The secret comes from the caller (the runtime reads ``ACD_AMI_SECRET`` from the environment) and
+``LinkSettings`` is what the link needs, timeouts and back-off included; the config file's ``[ami]``
+section (``acd.settings.AmiSettings``) is what an operator sets, and the service builds this from it.
+The secret comes from the caller (the service reads ``ACD_AMI_SECRET`` from the environment) and
 is kept out of ``repr`` so it never lands in a log line or a traceback.
 """
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
-class AmiSettings:
+class LinkSettings:
     """Where Asterisk is, who we are, and how hard to hold on.
 
     ``ping_interval``/``ping_timeout``: a Ping every interval must be answered within the timeout,

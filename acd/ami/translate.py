@@ -46,7 +46,7 @@ from acd.ami import fields
 from acd.ami.callers import DIAL_OUTCOMES, LIVE, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.fields import REASONS, Refused, need
 from acd.ami.identity import call_id_for
-from acd.ami.presence import Presence
+from acd.ami.phone_presence import Presence
 from acd.ami.reconcile import reconcile
 from acd.ami.resync import ResyncResult
 from acd.ami.roster import AGENT_ACTIONS, Roster

@@ -30,9 +30,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.http import errors
-from acd.records import tokens
 from acd.records.errors import DatabaseUnavailable
-from acd.records.tokens import Token
+from acd.records.stores import tokens
+from acd.records.stores.tokens import Token
 
 Verify = Callable[[str], Awaitable[Token | None]]  # a bearer token -> who it speaks for (None: not valid)
 

@@ -18,7 +18,7 @@ from acd.http.boundary import allow_hosts, boundary, default_hosts
 from acd.http.v1 import PREFIX, build_api_v1
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
-from acd.records.audit import AuditLog
+from acd.records.stores.audit import AuditLog
 from acd.runtime import Runtime
 from acd.settings import HttpSettings
 

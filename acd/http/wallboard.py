@@ -33,7 +33,7 @@ from acd.http import errors
 from acd.http.bearer import Bearers, Verify
 from acd.http.boundary import page_headers
 from acd.records.errors import DatabaseUnavailable
-from acd.records.tokens import Token
+from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher

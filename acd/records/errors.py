@@ -11,7 +11,7 @@ runtime, the CLI) never catch a library exception::
     └── OutboxClosed                  append() after stop(), or before start()
 
 A record that Postgres refuses for its *content* (CHECK, foreign key, id clash) is not an error here:
-the outbox quarantines it with a reason and goes on (see ``acd.records.quarantine``).
+the outbox quarantines it with a reason and goes on (see ``acd.records.pipeline.quarantine``).
 """
 
 from __future__ import annotations

@@ -221,7 +221,7 @@ class AgentState(Base):
 
 
 class ApiToken(Base):
-    """A bearer token of the REST API. Only the SHA-256 of its secret is kept (``acd.records.tokens``)."""
+    """A bearer token of the REST API. Only the SHA-256 of its secret is kept (``acd.records.stores.tokens``)."""
 
     __tablename__ = "api_tokens"
     __table_args__ = (

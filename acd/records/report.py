@@ -1,34 +1,22 @@
-"""``acd report``: KPIs per queue and per agent for a date range, computed in SQL from the records.
+"""KPIs per queue and per agent for a date range, computed in SQL from the records.
 
 The formulas are those of docs/kpis.md, as coded in ``acd.core.kpis``; the tests check that this
 SQL and those functions give the same figures on the same records. An interaction belongs to the
 interval of its enqueue time (``arrived_at``); agent state intervals are clipped to the range.
 
-    acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent] [--format table|csv|json]
-
-The database is ``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg``.
+Read by ``acd report`` (``acd.records.cli.report``) and, at start, by the wallboard's tally of the
+day so far (``acd.wallboard.seed``).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import csv
 import dataclasses
-import io
-import json
-import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.kpis import QueueKpis
-from acd.records.cli_database import add_database_arguments, database_url
-from acd.records.errors import RecordsError
 
 # Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
 # stay that ended "moved" (the caller left for another queue) is not offered in its queue.
@@ -146,70 +134,3 @@ async def agent_report(engine: AsyncEngine, start: datetime, end: datetime) -> l
         )
         for r in rows
     ]
-
-
-# -- command line ----------------------------------------------------------------------------------
-
-def _when(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _render(rows: list[dict[str, Any]], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(rows, indent=2)
-    if not rows:
-        return "(no data)\n" if fmt == "table" else ""
-    columns = list(rows[0])
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return out.getvalue()
-    cells = [[_cell(row[c]) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in cells]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-async def _report(url: str, args: argparse.Namespace) -> str:
-    engine = create_async_engine(url)
-    try:
-        if args.by == "agent":
-            rows = [dataclasses.asdict(a) for a in await agent_report(engine, args.start, args.end)]
-        else:
-            kpis = await queue_report(engine, args.start, args.end, args.short_abandon)
-            rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
-    finally:
-        await engine.dispose()
-    return _render(rows, args.format)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="acd report", description="KPIs per queue or agent (docs/kpis.md).")
-    parser.add_argument("--from", dest="start", type=_when, required=True, help="ISO date/time, UTC if naive")
-    parser.add_argument("--to", dest="end", type=_when, required=True, help="exclusive end, ISO date/time")
-    parser.add_argument("--by", choices=("queue", "agent"), default="queue")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
-    add_database_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.end <= args.start:
-        parser.error("--to must be after --from")
-    try:
-        with database_url(args) as url:
-            sys.stdout.write(asyncio.run(_report(url, args)))
-    except (RecordsError, SQLAlchemyError, OSError) as exc:
-        print(f"acd report: {exc}", file=sys.stderr)
-        return 1
-    return 0

@@ -1,4 +1,4 @@
-"""``acd mask-callers``: data retention, what records keep of a person once the window has passed.
+"""Data retention: what records keep of a person once the window has passed.
 
 For interactions that arrived before the window (``database.caller_retention_days``, 90 if unset),
 and the audit entries written before it:
@@ -18,26 +18,16 @@ Masking is idempotent. The record store knows masked numbers (``matches_masked``
 an old snapshot is not taken for an id clash, and it cannot unmask a row either: a replay carries the
 same ``seq``, which never overwrites.
 
-    acd mask-callers --older-than-days 90 [--customer-numbers keep|mask] [--dry-run]
-
-The database is ``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg``.
+Applied daily by the service and on demand by ``acd mask-callers`` (``acd.records.cli.mask_callers``).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
-from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
-from acd.records.cli_database import add_database_arguments, database_url
-from acd.records.errors import RecordsError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 KEEP = 2
 _MASK_SQL = f"repeat('*', greatest(length(caller) - {KEEP}, 0)) || right(caller, {KEEP})"
@@ -116,33 +106,3 @@ async def apply_retention(engine: AsyncEngine, before: datetime, *, customer_num
             done = await conn.execute(text(sql), {"before": before})
             counts["customer_numbers"] = int(done.scalar_one()) if dry_run else int(done.rowcount)
     return Masked(callers=callers, **counts)
-
-
-async def _run(url: str, before: datetime, customer_numbers: str, dry_run: bool) -> Masked:
-    engine = create_async_engine(url)
-    try:
-        return await apply_retention(engine, before, customer_numbers=customer_numbers, dry_run=dry_run)
-    finally:
-        await engine.dispose()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="acd mask-callers", description=__doc__.splitlines()[0])
-    parser.add_argument("--older-than-days", type=float, required=True)
-    parser.add_argument("--customer-numbers", choices=("keep", "mask"), default="keep",
-                        help="also mask the numbers of customers not heard from within the window")
-    parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
-    add_database_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.older_than_days < 0:
-        parser.error("--older-than-days must be >= 0")
-    before = datetime.now(UTC) - timedelta(days=args.older_than_days)
-    try:
-        with database_url(args) as url:
-            masked = asyncio.run(_run(url, before, args.customer_numbers, args.dry_run))
-    except (RecordsError, SQLAlchemyError, OSError) as exc:
-        print(f"acd mask-callers: {exc}", file=sys.stderr)
-        return 1
-    verb = "would mask" if args.dry_run else "masked"
-    print(f"{verb} {masked} of records before {before.isoformat(timespec='seconds')}")
-    return 0

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from acd.records.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
+from acd.records.startup.embedded import EmbeddedPostgres
 
 T = TypeVar("T")
 

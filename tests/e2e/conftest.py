@@ -20,7 +20,7 @@ from acd_process import AcdProcess, eventually, status
 from e2e_stack import PbxStack, StackError, bring_up, tear_down
 
 from acd.farm import AmiClient, Farm
-from acd.records.embedded import EmbeddedPostgres
+from acd.records.startup.embedded import EmbeddedPostgres
 
 _HERE = Path(__file__).resolve().parent
 

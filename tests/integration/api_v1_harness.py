@@ -32,12 +32,12 @@ from acd.http.site import build_site
 from acd.http.v1 import PREFIX
 from acd.metrics import Metrics
 from acd.readiness import Readiness
-from acd.records import tokens
-from acd.records.audit import AuditLog
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
 from acd.records.models import Base
-from acd.records.sync_config import sync_config
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores import tokens
+from acd.records.stores.audit import AuditLog
 from acd.runtime import Runtime
 from acd.settings import HttpSettings
 

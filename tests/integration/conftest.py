@@ -11,14 +11,14 @@ from prometheus_server import PrometheusServer
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 
 
 @pytest.fixture
 async def pbx() -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
     server = FakeAmiServer()
     await server.start()
-    link = AmiLink(AmiSettings(port=server.port, secret="secret", ping_interval=30.0))
+    link = AmiLink(LinkSettings(port=server.port, secret="secret", ping_interval=30.0))
     link.start()
     await link.wait_connected(timeout=2.0)
     yield server, link

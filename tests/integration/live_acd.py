@@ -43,7 +43,7 @@ from acd.http.app import METRICS_TOKEN, build_app
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
-from acd.records.tokens import Token
+from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
 
 CONFIG = RoutingConfig(

@@ -29,14 +29,14 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequir
 from acd.core.events import CallArrived, CallEnded, Customer, OfferAnswered
 from acd.http.site import build_site
 from acd.metrics import Metrics
-from acd.records import tokens
-from acd.records.audit import AuditLog
-from acd.records.customers import upsert_customer
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
 from acd.records.models import Base
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores import tokens
+from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import upsert_customer
 from acd.runtime import Runtime
 from acd.settings import HttpSettings
 

@@ -11,7 +11,7 @@ import pytest
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiTimeout
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
-from acd.ami.settings import AmiSettings
+from acd.ami.settings import LinkSettings
 from acd.ami.translate import Translator
 from acd.ami.wire import FrameDecoder
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -28,7 +28,7 @@ async def server() -> AsyncIterator[FakeAmiServer]:
 
 
 async def open_link(server: FakeAmiServer, **overrides: float) -> AmiLink:
-    link = AmiLink(AmiSettings(port=server.port, username="acd", secret="secret", **{**FAST, **overrides}))
+    link = AmiLink(LinkSettings(port=server.port, username="acd", secret="secret", **{**FAST, **overrides}))
     link.start()
     await link.wait_connected(timeout=2.0)
     return link
@@ -65,7 +65,7 @@ async def test_login_carries_credentials_and_events_on(server: FakeAmiServer) ->
 
 async def test_wrong_secret_never_connects_and_keeps_retrying(server: FakeAmiServer) -> None:
     server.secret = "other"
-    link = AmiLink(AmiSettings(port=server.port, secret="secret", **FAST))
+    link = AmiLink(LinkSettings(port=server.port, secret="secret", **FAST))
     link.start()
     with pytest.raises(AmiTimeout):
         await link.wait_connected(timeout=0.5)
@@ -202,7 +202,7 @@ async def test_panoramisk_traps_leave_no_stray_callbacks_or_reconnects(
     """A refused Login, a dropped link and a closed link: no asyncio callback errors, no reconnect
     panoramisk schedules by itself (every Login is ours, spaced by the backoff), no parked actions."""
     server.secret = "other"
-    link = AmiLink(AmiSettings(port=server.port, secret="secret", **{**FAST, "backoff_initial": 0.2}))
+    link = AmiLink(LinkSettings(port=server.port, secret="secret", **{**FAST, "backoff_initial": 0.2}))
     link.start()
     await asyncio.sleep(0.5)
     assert 1 <= server.count("Login") <= 3  # 0 s, ~0.2 s, ~0.6 s: the link's backoff, nothing more

@@ -15,7 +15,7 @@ from api_v1_harness import V1, api_pg, v1  # noqa: F401
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.http.v1 import PREFIX, build_api_v1
-from acd.records.audit import AuditLog, Change
+from acd.records.stores.audit import AuditLog, Change
 
 pytestmark = pytest.mark.pg
 
@@ -36,7 +36,7 @@ async def test_a_hung_database_costs_a_write_its_timeout_and_the_entry_is_logged
     change = Change(datetime.now(UTC), "tok1", "admin", None, "agent.pause", "a1", 200, {"reason": "lunch"})
     try:
         started = time.monotonic()
-        with caplog.at_level(logging.WARNING, "acd.records.audit"):
+        with caplog.at_level(logging.WARNING, "acd.records.stores.audit"):
             assert await audit.write(change) is False
         assert time.monotonic() - started < 1.0
         assert audit.failures == 1

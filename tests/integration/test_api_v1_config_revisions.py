@@ -19,11 +19,11 @@ from test_api_v1_service import _free_port, _up
 from acd.ami.fake_server import FakeAmiServer
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.http.v1 import PREFIX, build_api_v1
-from acd.records import config_revisions, tokens
-from acd.records.audit import AuditLog
-from acd.records.config_revisions import Author
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.stores import config_revisions, tokens
+from acd.records.stores.audit import AuditLog
+from acd.records.stores.config_revisions import Author
 from acd.routing_document import document_of
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings, SettingsError

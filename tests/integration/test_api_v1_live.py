@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.core.events import CallArrived
 from acd.http.v1 import PREFIX, build_api_v1
-from acd.records.audit import AuditLog
+from acd.records.stores.audit import AuditLog
 
 pytestmark = pytest.mark.pg
 

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.ami.fake_server import FakeAmiServer
-from acd.records import tokens
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.stores import tokens
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 

@@ -10,7 +10,7 @@ from acd.core.events import CallArrived, OfferAnswered
 from acd.core.kpis import latest
 from acd.core.records import InteractionRecord
 from acd.http.v1 import PREFIX
-from acd.records import tokens
+from acd.records.stores import tokens
 
 pytestmark = pytest.mark.pg
 

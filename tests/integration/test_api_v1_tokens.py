@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.cli import main
-from acd.records import tokens
-from acd.records.embedded import EmbeddedPostgres
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.stores import tokens
 
 pytestmark = pytest.mark.pg
 

@@ -23,8 +23,8 @@ from sqlalchemy import event, text
 
 from acd.core.events import CallArrived, OfferAnswered
 from acd.http.v1 import PREFIX
-from acd.records import tokens
-from acd.records.embedded import EmbeddedPostgres
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.stores import tokens
 
 pytestmark = pytest.mark.pg
 

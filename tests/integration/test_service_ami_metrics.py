@@ -20,7 +20,7 @@ from doubles import NullSink
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.records.outbox import Outbox
+from acd.records.pipeline.outbox import Outbox
 from acd.runtime import Runtime
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings

@@ -27,7 +27,7 @@ from acd.http.bearer import Bearers
 from acd.http.wallboard import PUBLISHER, add_wallboard_routes, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
-from acd.records.tokens import Token
+from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher

@@ -18,7 +18,7 @@ from acd.http.v1.agent_events import add_agent_events
 from acd.http.v1.agents import AUDIT
 from acd.http.v1.auth import BEARERS, ENGINE, guard
 from acd.http.v1.config_routes import add_config_routes
-from acd.records.audit import AuditLog
+from acd.records.stores.audit import AuditLog
 from acd.runtime import Runtime
 
 PREFIX = "/api/v1"

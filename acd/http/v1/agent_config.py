@@ -31,7 +31,7 @@ from acd.http.v1.agents import agent_json
 from acd.http.v1.auth import TOKEN
 from acd.http.v1.config_edits import apply, conflict, forbidden_for_agents, not_found
 from acd.http.v1.input import json_object
-from acd.records.tokens import Token
+from acd.records.stores.tokens import Token
 from acd.routing_document import Document, agent_fields
 from acd.runtime import Runtime
 

@@ -23,7 +23,7 @@ from acd.http import errors
 from acd.http.app import RUNTIME
 from acd.http.v1.auth import TOKEN, may_act_on
 from acd.http.v1.input import Fields, json_object
-from acd.records.audit import AuditLog, Change
+from acd.records.stores.audit import AuditLog, Change
 from acd.routing_document import agent_fields
 from acd.runtime import CoreFailed, Draining, Runtime
 

@@ -28,8 +28,8 @@ from acd.core.eligibility import queue_matches
 from acd.http import errors
 from acd.http.bearer import Bearers
 from acd.records.errors import DatabaseUnavailable
+from acd.records.stores.tokens import Token
 from acd.records.text import UNFIT, fit_text
-from acd.records.tokens import Token
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from acd.config_changes import Applied, ConfigEditor, Edit, Invalid, Permit, Ref
 from acd.http import errors
 from acd.http.v1.agents import AUDIT, refusal
 from acd.http.v1.auth import TOKEN
-from acd.records.audit import Change
-from acd.records.config_revisions import Author
 from acd.records.errors import DatabaseUnavailable
+from acd.records.stores.audit import Change
+from acd.records.stores.config_revisions import Author
 from acd.runtime import CoreFailed, Draining
 
 EDITOR = web.AppKey("config_editor", ConfigEditor)

@@ -22,7 +22,7 @@ from acd.http.v1.auth import ENGINE, TOKEN, visible_queues
 from acd.http.v1.input import Fields
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import OUTCOMES, Customer, Interaction
-from acd.records.tokens import Token
+from acd.records.stores.tokens import Token
 
 MAX_LIMIT = 200
 MAX_OFFSET = 100_000

@@ -23,7 +23,7 @@ from acd.http.app import RUNTIME
 from acd.http.v1.agents import AUDIT, refusal
 from acd.http.v1.auth import TOKEN, visible_queues
 from acd.http.v1.input import Fields, json_object
-from acd.records.audit import Change
+from acd.records.stores.audit import Change
 from acd.runtime import CoreFailed, Draining, Runtime
 
 MIN_PRIORITY, MAX_PRIORITY = 0, 1000

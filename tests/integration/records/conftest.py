@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.migrate import upgrade
 from acd.records.models import Base
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,8 @@ from record_samples import answered, interaction
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.core.records import Record
-from acd.records.outbox import Outbox
-from acd.records.store import PostgresRecordStore, Rejection
+from acd.records.pipeline.outbox import Outbox
+from acd.records.pipeline.store import PostgresRecordStore, Rejection
 
 
 class Stuck:

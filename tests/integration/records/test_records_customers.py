@@ -26,12 +26,12 @@ from acd.core.commands import RecordCommand, RingAgent
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Customer, DispositionSet, Event, OfferAnswered
 from acd.core.ids import interaction_id
 from acd.core.records import InteractionRecord, Record
-from acd.records import customers_cli
-from acd.records.customers import CustomerDirectory, normalise_number, upsert_customer
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.history import customer_history
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.cli import customers as customers_cli
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores.customers import CustomerDirectory, normalise_number, upsert_customer
+from acd.records.stores.history import customer_history
 
 pytestmark = pytest.mark.pg
 
@@ -110,7 +110,7 @@ async def test_stopped_postgres_answers_none_at_once_counts_and_recovers(
     try:
         assert await directory.lookup("15550100") == Customer(ada, "Ada", "vip")
         await asyncio.to_thread(pg.stop)
-        caplog.set_level(logging.WARNING, logger="acd.records.customers")
+        caplog.set_level(logging.WARNING, logger="acd.records.stores.customers")
 
         slowest = 0.0
         for _ in range(5):
@@ -121,12 +121,12 @@ async def test_stopped_postgres_answers_none_at_once_counts_and_recovers(
         assert directory.failures == 5
         assert await directory.lookup("15550100") == Customer(ada, "Ada", "vip")  # the cache still answers
         assert directory.failures == 5
-        warnings = [r for r in caplog.records if r.name == "acd.records.customers"]
+        warnings = [r for r in caplog.records if r.name == "acd.records.stores.customers"]
         assert len(warnings) == 1, "an outage logs once a minute, not once a call"
 
         clock.now += 61.0  # a minute on: one more warning, saying how many it stood for
         assert await directory.lookup("15550200") is None
-        warnings = [r for r in caplog.records if r.name == "acd.records.customers"]
+        warnings = [r for r in caplog.records if r.name == "acd.records.stores.customers"]
         assert len(warnings) == 2 and "5 failure(s)" in warnings[-1].getMessage()  # 4 held back + this one
 
         await asyncio.to_thread(pg.start)

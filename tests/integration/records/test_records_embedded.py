@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.records.embedded import EmbeddedPostgres
+from acd.records.startup.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.pg
 

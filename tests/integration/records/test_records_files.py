@@ -17,10 +17,10 @@ import pytest
 from record_samples import interaction
 
 from acd.core.records import Record
-from acd.records.journal import Journal
-from acd.records.outbox import Outbox
-from acd.records.quarantine import LOG_PER_MINUTE, Quarantine, Quarantined
-from acd.records.store import Rejection
+from acd.records.pipeline.journal import Journal
+from acd.records.pipeline.outbox import Outbox
+from acd.records.pipeline.quarantine import LOG_PER_MINUTE, Quarantine, Quarantined
+from acd.records.pipeline.store import Rejection
 
 
 class Accept:
@@ -119,7 +119,7 @@ def test_a_flood_of_quarantined_records_keeps_them_all_and_logs_a_bounded_few(
 ) -> None:
     quarantine = Quarantine(tmp_path / "quarantine.jsonl")
     quarantine.open()
-    caplog.set_level(logging.ERROR, logger="acd.records.quarantine")
+    caplog.set_level(logging.ERROR, logger="acd.records.pipeline.quarantine")
     for i in range(500):
         quarantine.put([Quarantined(i, "refused by Postgres: invalid byte sequence", b"x", "invalid_value")],
                        sync=False)

@@ -13,10 +13,10 @@ import pytest
 from record_samples import interaction
 
 from acd.core.records import Record
-from acd.records import codec
 from acd.records.errors import DatabaseUnavailable, JournalFull, OutboxClosed
-from acd.records.outbox import Outbox
-from acd.records.store import Rejection
+from acd.records.pipeline import codec
+from acd.records.pipeline.outbox import Outbox
+from acd.records.pipeline.store import Rejection
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
@@ -46,13 +46,13 @@ FILL_UNTIL_FULL = """
 import asyncio, resource, signal, sys
 from record_samples import interaction
 from acd.records.errors import JournalFull
-from acd.records.journal import Journal
+from acd.records.pipeline.journal import Journal
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG from write(2) instead of being killed
 journal = Journal(__import__("pathlib").Path(sys.argv[1]))
 journal.open()
 resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
-from acd.records import codec
+from acd.records.pipeline import codec
 n = 0
 try:
     while True:

@@ -9,9 +9,9 @@ import pytest
 from record_samples import answered, interaction, uid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.open_calls import left_open
-from acd.records.outbox import Outbox
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.open_calls import left_open
 
 pytestmark = pytest.mark.pg
 

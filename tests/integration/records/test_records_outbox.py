@@ -13,9 +13,9 @@ from record_samples import CONFIG, T0, answered, interaction, offer, state, uid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records import codec
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.pipeline import codec
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
 

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.records import Record
 from acd.metrics import Metrics
-from acd.records.outbox import Outbox
-from acd.records.store import PostgresRecordStore, Rejection
-from acd.records.sync_config import sync_config
+from acd.records.pipeline.outbox import Outbox
+from acd.records.pipeline.store import PostgresRecordStore, Rejection
+from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
 

@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.events import AgentLoggedIn, AgentPaused
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.outbox import Outbox
-from acd.records.presence import take_over
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.last_presence import take_over
 
 pytestmark = pytest.mark.pg
 

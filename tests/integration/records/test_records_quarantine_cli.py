@@ -13,10 +13,10 @@ from record_samples import CONFIG, answered, interaction, uid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.outbox import Outbox
-from acd.records.quarantine_cli import main
-from acd.records.sync_config import sync_config
+from acd.records.cli.quarantine import main
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
 

@@ -20,7 +20,7 @@ from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
 from acd.http.app import build_app
 from acd.readiness import DatabaseProbe
-from acd.records.embedded import EmbeddedPostgres
+from acd.records.startup.embedded import EmbeddedPostgres
 from acd.runtime import Runtime
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings

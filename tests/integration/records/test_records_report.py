@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.core import kpis
 from acd.core.records import AgentStateRecord, InteractionRecord
 from acd.records import report, retention
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.cli import report as report_cli
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
 
@@ -104,7 +105,7 @@ async def test_report_command_prints_json_csv_and_a_table(engine: AsyncEngine) -
     def run(*extra: str) -> tuple[int, str]:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = report.main(["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url,
+            code = report_cli.main(["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url,
                                 *extra])
         return code, out.getvalue()
 

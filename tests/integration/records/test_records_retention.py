@@ -14,9 +14,9 @@ from record_samples import CONFIG, T0, answered, uid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.outbox import Outbox
+from acd.records.pipeline.outbox import Outbox
 from acd.records.retention import Masked, apply_retention
-from acd.records.sync_config import sync_config
+from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
 

@@ -32,10 +32,10 @@ from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, DispositionSe
 from acd.core.ids import interaction_id
 from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord, Record
 from acd.metrics import Metrics
-from acd.records.customers import CustomerDirectory, upsert_customer
-from acd.records.embedded import EmbeddedPostgres
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.sync_config import sync_config
+from acd.records.stores.customers import CustomerDirectory, upsert_customer
 from acd.runtime import Runtime
 
 pytestmark = pytest.mark.pg

@@ -11,8 +11,8 @@ from sqlalchemy import CheckConstraint, Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.migrate import downgrade, upgrade, upgrade_head
 from acd.records.models import Base
+from acd.records.startup.migrate import downgrade, upgrade, upgrade_head
 
 pytestmark = pytest.mark.pg
 

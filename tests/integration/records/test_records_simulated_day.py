@@ -41,8 +41,9 @@ from acd.core.ids import interaction_id
 from acd.core.kpis import QueueKpis
 from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord, Record
 from acd.records import report
-from acd.records.outbox import Outbox
-from acd.records.sync_config import sync_config
+from acd.records.cli import report as report_cli
+from acd.records.pipeline.outbox import Outbox
+from acd.records.startup.sync_config import sync_config
 from acd.sim.engine import Simulation
 from acd.sim.report import SimReport, build_report
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
@@ -217,7 +218,7 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     def run(*extra: str) -> list[dict[str, Any]]:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = report.main(["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url,
+            code = report_cli.main(["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url,
                                 "--format", "json", "--short-abandon", str(short), *extra])
         assert code == 0
         rows: list[dict[str, Any]] = json.loads(out.getvalue())

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import AgentConfig
-from acd.records.sync_config import sync_config
+from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
 

@@ -19,9 +19,9 @@ from acd.core.acd import Acd
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.core.records import InteractionRecord
 from acd.metrics import Metrics
-from acd.records.outbox import Outbox
+from acd.records.pipeline.outbox import Outbox
 from acd.records.report import queue_report
-from acd.records.sync_config import sync_config
+from acd.records.startup.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.seed import seed_today

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from acd.records.embedded import DEFAULT_DATA_DIR, EmbeddedPostgres
+from acd.records.startup.embedded import DEFAULT_DATA_DIR, EmbeddedPostgres
 
 
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,41 +13,34 @@ The token itself is printed once, by ``add``, and never stored: only its SHA-256
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records import tokens
-from acd.records.cli_database import add_database_arguments, database_url
-from acd.records.errors import RecordsError
-from acd.records.migrate import upgrade_head
+from acd.records.cli.command import run_with_engine
+from acd.records.cli.database import add_database_arguments
 from acd.records.models import API_ROLES
+from acd.records.stores import tokens
 
 
-async def _run(url: str, args: argparse.Namespace) -> int:
-    engine = create_async_engine(url)
-    try:
-        if args.command == "add":
-            token, bearer = await tokens.issue(engine, args.role, agent_id=args.agent,
-                                               queues=tuple(args.queue), label=args.label)
-            print(bearer)
-            print(f"token {token.id}: {token.role}{_scope(token)}; shown once, keep it safe", file=sys.stderr)
-            return 0
-        if args.command == "list":
-            for token in await tokens.all_tokens(engine):
-                state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "live"
-                print(f"{token.id}  {token.role:<10} {_scope(token).strip() or '-':<30} {state:<22} {token.label}")
-            return 0
-        if await tokens.revoke(engine, args.id):
-            print(f"revoked {args.id}")
-            return 0
-        print(f"acd tokens: no live token {args.id!r}", file=sys.stderr)
-        return 1
-    finally:
-        await engine.dispose()
+async def _run(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    if args.command == "add":
+        token, bearer = await tokens.issue(engine, args.role, agent_id=args.agent,
+                                           queues=tuple(args.queue), label=args.label)
+        print(bearer)
+        print(f"token {token.id}: {token.role}{_scope(token)}; shown once, keep it safe", file=sys.stderr)
+        return 0
+    if args.command == "list":
+        for token in await tokens.all_tokens(engine):
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "live"
+            print(f"{token.id}  {token.role:<10} {_scope(token).strip() or '-':<30} {state:<22} {token.label}")
+        return 0
+    if await tokens.revoke(engine, args.id):
+        print(f"revoked {args.id}")
+        return 0
+    print(f"acd tokens: no live token {args.id!r}", file=sys.stderr)
+    return 1
 
 
 def _scope(token: tokens.Token) -> str:
@@ -75,10 +68,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "add" and args.role == "agent" and not args.agent:
         parser.error("--role agent needs --agent")
-    try:
-        with database_url(args) as url:
-            upgrade_head(url)
-            return asyncio.run(_run(url, args))
-    except (RecordsError, SQLAlchemyError, OSError, ValueError) as exc:
-        print(f"acd tokens: {exc}", file=sys.stderr)
-        return 1
+    return run_with_engine(parser.prog, args, lambda engine: _run(engine, args), migrate=True, also=(ValueError,))

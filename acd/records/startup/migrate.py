@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 def _migrations_dir() -> Path:
     """Where the migrations are: the checkout's ``migrations/``, else the installed copy."""
     for candidate in (
-        Path(__file__).resolve().parents[2] / "migrations",  # a checkout, or an editable install
+        Path(__file__).resolve().parents[3] / "migrations",  # a checkout, or an editable install
         Path(sys.prefix) / "share" / "acd" / "migrations",  # pip install . (the wheel's data files)
     ):
         if (candidate / "env.py").is_file():

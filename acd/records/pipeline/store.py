@@ -8,8 +8,8 @@ What this adapter decides, so the outbox does not have to know SQL:
 - **Unknown queue or agent** (not in the config tables): created as a placeholder row
   (``configured = false``) in the same transaction, with a warning. Records are facts that already
   happened; a call that was in a queue removed from the config since must still be counted in reports.
-  ``acd.records.sync_config`` fills such a row in if the config later names it.
-- **Id clash** (a record claims an existing id with a different identity, see ``acd.records.rows``):
+  ``acd.records.startup.sync_config`` fills such a row in if the config later names it.
+- **Id clash** (a record claims an existing id with a different identity, see ``acd.records.pipeline.rows``):
   rejected, the stored row wins.
 - **Refused for its content**: a constraint (SQLSTATE class 23: CHECK, unknown interaction or
   customer) or a value Postgres or asyncpg cannot take (class 22: a NUL in a string, an integer beyond
@@ -41,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from acd.core.records import Record
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import Agent, Queue
-from acd.records.quarantine import QuarantineKind
-from acd.records.rows import WRITE_ORDER, Row, referenced_agents, referenced_queues, to_row
+from acd.records.pipeline.quarantine import QuarantineKind
+from acd.records.pipeline.rows import WRITE_ORDER, Row, referenced_agents, referenced_queues, to_row
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ history references them: a queue or agent no longer in the config is kept with `
 
 A record that names a queue or agent the tables do not have (a record journaled under an older config,
 or an agent removed while on a call) must not be lost: the record store creates it as a placeholder,
-``configured = false`` (see ``acd.records.store``). If the config names it later, this sync fills it in.
+``configured = false`` (see ``acd.records.pipeline.store``). If the config names it later, this sync fills it in.
 Skill lists are replaced as a whole for each configured queue and agent.
 """
 

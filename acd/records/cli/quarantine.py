@@ -14,22 +14,20 @@ place while the service is stopped), replay, then archive it (docs/records.md).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.records import Record
-from acd.records import codec
-from acd.records.cli_database import add_database_arguments, database_url
+from acd.records.cli.command import on_engine, run_command
+from acd.records.cli.database import add_database_arguments
 from acd.records.errors import RecordsError
-from acd.records.store import PostgresRecordStore
+from acd.records.pipeline import codec
+from acd.records.pipeline.store import PostgresRecordStore
 
 DEFAULT_FILE = Path("var/journal/quarantine.jsonl")
 
@@ -66,7 +64,8 @@ def _list(entries: list[Entry]) -> int:
     return 0
 
 
-async def _replay(url: str, entries: list[Entry], dry_run: bool) -> int:
+def _decode(entries: list[Entry]) -> tuple[list[Record], list[int], int]:
+    """The entries that are records now, their line numbers, and how many are still not records."""
     records: list[Record] = []
     numbers: list[int] = []
     refused = 0
@@ -77,14 +76,18 @@ async def _replay(url: str, entries: list[Entry], dry_run: bool) -> int:
         except codec.BadLine as exc:
             refused += 1
             print(f"{e.number}: still not a record: {exc.reason}")
-    if dry_run:
-        print(f"would replay {len(records)} records; {refused} entries are still not records")
-        return 1 if refused else 0
-    engine = create_async_engine(url)
-    try:
-        rejections = await PostgresRecordStore(engine).write(records)
-    finally:
-        await engine.dispose()
+    return records, numbers, refused
+
+
+def _dry_run(entries: list[Entry]) -> int:
+    records, _, refused = _decode(entries)
+    print(f"would replay {len(records)} records; {refused} entries are still not records")
+    return 1 if refused else 0
+
+
+async def _replay(engine: AsyncEngine, entries: list[Entry]) -> int:
+    records, numbers, refused = _decode(entries)
+    rejections = await PostgresRecordStore(engine).write(records)
     for r in rejections:
         print(f"{numbers[r.index]}: still refused ({r.kind}): {r.reason}")
     refused += len(rejections)
@@ -102,14 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             one.add_argument("--dry-run", action="store_true", help="decode only, write nothing")
             add_database_arguments(one)
     args = parser.parse_args(argv)
-    try:
-        entries = read_entries(args.file)
-        if args.action == "list":
-            return _list(entries)
-        if args.dry_run:
-            return asyncio.run(_replay("", entries, dry_run=True))
-        with database_url(args) as url:
-            return asyncio.run(_replay(url, entries, dry_run=False))
-    except (RecordsError, SQLAlchemyError, OSError) as exc:
-        print(f"acd quarantine: {exc}", file=sys.stderr)
-        return 2
+    return run_command(parser.prog, lambda: _act(args), failure=2)
+
+
+def _act(args: argparse.Namespace) -> int:
+    entries = read_entries(args.file)
+    if args.action == "list":
+        return _list(entries)
+    if args.dry_run:
+        return _dry_run(entries)
+    return on_engine(args, lambda engine: _replay(engine, entries))

@@ -1,8 +1,8 @@
 """The durable outbox: routing hands records here and never waits on Postgres.
 
-``append(record)`` writes one line to the local journal (``acd.records.journal``) and returns: a few
+``append(record)`` writes one line to the local journal (``acd.records.pipeline.journal``) and returns: a few
 microseconds, no await, no fsync. A background task drains the journal to Postgres in batches with
-idempotent upserts (``acd.records.store``) and moves the committed cursor only after the database
+idempotent upserts (``acd.records.pipeline.store``) and moves the committed cursor only after the database
 commit. So:
 
 - Postgres down: appends go on; the drainer retries with exponential backoff; the backlog grows
@@ -12,11 +12,11 @@ commit. So:
   ``ON CONFLICT ... WHERE seq < excluded.seq`` make that a no-op, so nothing arrives twice.
 - A record that cannot be encoded (NaN or infinity in a float field), a line that cannot be decoded,
   or a record that Postgres refuses for its content goes to the quarantine file with a reason
-  (``acd.records.quarantine``), counted by kind; everything else goes on. ``append`` never raises
+  (``acd.records.pipeline.quarantine``), counted by kind; everything else goes on. ``append`` never raises
   for a record's content, so a bad record cannot reach the routing loop as an exception.
 - Disk full on append: ``JournalFull`` is raised to the caller. The record is not journaled.
 
-Durability of an appended record: see ``acd.records.journal`` (group commit every ``fsync_interval``).
+Durability of an appended record: see ``acd.records.pipeline.journal`` (group commit every ``fsync_interval``).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.records import Record
-from acd.records import codec
 from acd.records.errors import DatabaseUnavailable, JournalError, OutboxClosed
-from acd.records.journal import Entry, Journal
-from acd.records.quarantine import Quarantine, Quarantined, QuarantineKind
-from acd.records.store import PostgresRecordStore, RecordStore
+from acd.records.pipeline import codec
+from acd.records.pipeline.journal import Entry, Journal
+from acd.records.pipeline.quarantine import Quarantine, Quarantined, QuarantineKind
+from acd.records.pipeline.store import PostgresRecordStore, RecordStore
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
     acd customers add --number "+1 555-0100" --name "Ada Lovelace" --tier vip
 
-The number is stored normalised (``acd.records.customers.normalise_number``); adding a number that is
+The number is stored normalised (``acd.records.stores.customers.normalise_number``); adding a number that is
 already there updates its name and tier and keeps its id, so the customer's history stays theirs.
 A running ACD sees the change once its cached answer for that number expires (60 s by default).
 The database is ``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg``.
@@ -11,25 +11,21 @@ The database is ``--database-url``, else DATABASE_URL, else the embedded server 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.cli_database import add_database_arguments, database_url
-from acd.records.customers import normalise_number, upsert_customer
-from acd.records.errors import RecordsError
+from acd.records.cli.command import run_with_engine
+from acd.records.cli.database import add_database_arguments
 from acd.records.models import CUSTOMER_TIERS
+from acd.records.stores.customers import normalise_number, upsert_customer
 
 
-async def _add(url: str, number: str, name: str, tier: str) -> tuple[str, bool]:
-    engine = create_async_engine(url)
-    try:
-        return await upsert_customer(engine, number, name, tier)
-    finally:
-        await engine.dispose()
+async def _add(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    customer_id, added = await upsert_customer(engine, args.number, args.name, args.tier)
+    verb = "added" if added else "updated"
+    print(f"{verb} customer {customer_id}: {normalise_number(args.number)} {args.name!r} ({args.tier})")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,12 +39,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not normalise_number(args.number):
         parser.error(f"--number {args.number!r} is empty once spaces, dashes and '+' are removed")
-    try:
-        with database_url(args) as url:
-            customer_id, added = asyncio.run(_add(url, args.number, args.name, args.tier))
-    except (RecordsError, SQLAlchemyError, OSError) as exc:
-        print(f"acd customers: {exc}", file=sys.stderr)
-        return 1
-    verb = "added" if added else "updated"
-    print(f"{verb} customer {customer_id}: {normalise_number(args.number)} {args.name!r} ({args.tier})")
-    return 0
+    return run_with_engine(parser.prog, args, lambda engine: _add(engine, args))

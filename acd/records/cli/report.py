@@ -1,0 +1,82 @@
+"""``acd report``: KPIs per queue and per agent for a date range, from the records.
+
+    acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent] [--format table|csv|json]
+
+The figures are ``acd.records.report``'s queries (docs/kpis.md); this module reads the arguments and
+prints them as a table, CSV or JSON. The database is ``--database-url``, else DATABASE_URL, else the
+embedded server in ``var/pg``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.records import report
+from acd.records.cli.command import run_with_engine
+from acd.records.cli.database import add_database_arguments
+
+
+def _when(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _render(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if not rows:
+        return "(no data)\n" if fmt == "table" else ""
+    columns = list(rows[0])
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+    cells = [[_cell(row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in cells]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    if args.by == "agent":
+        rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
+    else:
+        kpis = await report.queue_report(engine, args.start, args.end, args.short_abandon)
+        rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
+    sys.stdout.write(_render(rows, args.format))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="acd report", description="KPIs per queue or agent (docs/kpis.md).")
+    parser.add_argument("--from", dest="start", type=_when, required=True, help="ISO date/time, UTC if naive")
+    parser.add_argument("--to", dest="end", type=_when, required=True, help="exclusive end, ISO date/time")
+    parser.add_argument("--by", choices=("queue", "agent"), default="queue")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
+    add_database_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.end <= args.start:
+        parser.error("--to must be after --from")
+    return run_with_engine(parser.prog, args, lambda engine: _report(engine, args))
