@@ -31,7 +31,7 @@ from acd.core.commands import (
 )
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, CallEnded, Event, OfferFailed, TimerFired
-from acd.core.records import InteractionRecord, Record
+from acd.core.record_types import InteractionRecord, Record
 from acd.forecast import Forecaster
 from acd.log_throttle import LogThrottle
 from acd.metrics import Metrics

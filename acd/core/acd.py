@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from acd.core import agent_events, metrics
+from acd.core import agent_events, metric_updates
 from acd.core.agent import Agent
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import CancelOffer, Command, OverflowCall
@@ -63,7 +63,7 @@ from acd.core.floor import Floor, call_timer, wrapup_timer
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.reconfigure import reconfigure
-from acd.core.records import OfferRecord, OfferResult, Outcome
+from acd.core.record_types import OfferRecord, OfferResult, Outcome
 from acd.core.snapshot import CallView, Snapshot, take
 from acd.core.states import AgentInput, AgentState, CallInput, CallState, agent_transition, call_transition
 
@@ -264,7 +264,7 @@ class Acd:
         probe = call.left_queue(left, e.outcome, e.reason)
         short = is_short_abandon(probe, floor.config.policy.short_abandon_seconds)
         floor.write(call.reclassify_short_abandon() if short else probe)
-        floor.out.extend(metrics.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
+        floor.out.extend(metric_updates.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
                                             short_abandon=short))
         call.state = CallState.ENDED
         floor.close_call(call)
@@ -336,7 +336,7 @@ class Acd:
         spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
         record = call.talk_ended(end, reason, spent)
         floor.write(record)
-        floor.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
+        floor.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
         floor.move_agent(agent, target, now)
         if agent.retiring:
             agent.retiring = False
@@ -394,7 +394,7 @@ class Acd:
         floor.disarm(call_timer(call.call_id))
         wait = record.wait_seconds or 0.0
         met = bool(record.within_sla)
-        floor.out.extend(metrics.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
+        floor.out.extend(metric_updates.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
         agent.misses = 0
         floor.move_agent(agent, AgentState.ON_CALL, now)
         agent.call_id = call.call_id

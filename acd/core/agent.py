@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from acd.core.config import AgentConfig
 from acd.core.ids import interval_id
-from acd.core.records import AgentStateName, AgentStateRecord
+from acd.core.record_types import AgentStateName, AgentStateRecord
 from acd.core.states import AgentState
 
 HISTORY = 64  # state changes remembered per agent for explanations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from acd.core.config import RoutingConfig
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 
 
 @dataclass(frozen=True, slots=True)

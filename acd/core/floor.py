@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 
-from acd.core import metrics
+from acd.core import metric_updates
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, RingAgent, StartTimer
 from acd.core.config import QueueConfig, RoutingConfig
@@ -21,7 +21,7 @@ from acd.core.eligibility import level_at, next_widening_at
 from acd.core.ids import offer_id
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
-from acd.core.records import OfferRecord, OfferResult, Outcome, Record
+from acd.core.record_types import OfferRecord, OfferResult, Outcome, Record
 from acd.core.routing import RoutingIndex
 from acd.core.states import AgentState, CallState
 
@@ -89,7 +89,7 @@ class Floor:
         if agent.routable:
             self.index.remove_agent(agent.agent_id)
         if agent.since_known:
-            self.out.extend(metrics.agent_left(agent.agent_id, agent.state, now - agent.since))
+            self.out.extend(metric_updates.agent_left(agent.agent_id, agent.state, now - agent.since))
         self.intervals += 1
         for record in agent.enter(state, now, self.intervals, reason):
             self.write(record)
@@ -167,7 +167,7 @@ class Floor:
         self.index.remove_call(call.call_id)
         left = call.move_to(queue, now)
         self.write(left)
-        self.out.append(metrics.inc(metrics.CALLS_MOVED, left.queue))
+        self.out.append(metric_updates.inc(metric_updates.CALLS_MOVED, left.queue))
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
         self.index.add_call(call)
@@ -182,7 +182,7 @@ class Floor:
         record = call.reclassify_short_abandon() if short else probe
         self.write(record)
         wait = call.waited(now)
-        self.out.extend(metrics.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
+        self.out.extend(metric_updates.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
         self.index.remove_call(call.call_id)
         self.disarm(call_timer(call.call_id))
         call.state = CallState.ENDED
@@ -251,7 +251,7 @@ class Floor:
         call = self.wrapping.pop(agent.agent_id)
         record = call.wrapup_ended(now)
         self.write(record)
-        self.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
+        self.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
         self.disarm(wrapup_timer(agent.agent_id))
 
     # -- routing ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records import codec
 from acd.records.cli_database import add_database_arguments, database_url
 from acd.records.errors import RecordsError

@@ -28,7 +28,7 @@ from acd.core.events import (
     OfferRejected,
     TimerFired,
 )
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
 
 Progress = Callable[[float, float], None]  # (virtual seconds done, horizon)

@@ -22,7 +22,7 @@ from acd.core.events import (
     OfferUnanswered,
     TimerFired,
 )
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
 
 
 def queue(name: str = "q", skills: dict[str, int] | None = None, **kw: object) -> QueueConfig:

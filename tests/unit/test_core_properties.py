@@ -33,7 +33,7 @@ from acd.core.events import (
     WrapUpDone,
 )
 from acd.core.interaction import Call
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState, CallState
 
 RING_TIMEOUT = 15.0

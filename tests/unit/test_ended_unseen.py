@@ -27,7 +27,7 @@ from acd.core.events import (
     ResyncStarted,
     TimerFired,
 )
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
 
 CONFIG = RoutingConfig(

@@ -13,7 +13,7 @@ from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, CallMoved, CallPriorityChanged, TimerFired
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.metrics import Metrics
 from acd.runtime import Runtime
 
