@@ -65,7 +65,15 @@ from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.reconfigure import reconfigure
 from acd.core.record_types import OfferRecord, OfferResult, Outcome
 from acd.core.snapshot import CallView, Snapshot, take
-from acd.core.states import AgentInput, AgentState, CallInput, CallState, agent_transition, call_transition
+from acd.core.states import (
+    AgentInput,
+    AgentState,
+    CallInput,
+    CallState,
+    agent_transition,
+    call_transition,
+    step_call,
+)
 
 AUTO_PAUSE_REASON = "missed"
 
@@ -247,11 +255,11 @@ class Acd:
         if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
             raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
         call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
-        call.state = CallState.CONNECTED
+        step_call(call, CallInput.TAKE_OVER, "CallInProgress")
         floor.calls[call.call_id] = call
         floor.write(call.answered(e.answered_at, agent.agent_id))
         agent.misses = 0
-        floor.move_agent(agent, AgentState.ON_CALL, now)
+        floor.move_agent(agent, AgentInput.TAKE_OVER, now)
         agent.call_id = call.call_id
 
     def _left_unseen(self, e: CallLeftUnseen, now: float) -> None:
@@ -266,43 +274,44 @@ class Acd:
         floor.write(call.reclassify_short_abandon() if short else probe)
         floor.out.extend(metric_updates.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
                                             short_abandon=short))
-        call.state = CallState.ENDED
+        step_call(call, CallInput.LEFT_UNSEEN, "CallLeftUnseen")
         floor.close_call(call)
 
     def _caller_hung_up(self, e: CallerHungUp, now: float) -> None:
         call = self._call(e.call_id, "CallerHungUp")
         call_transition(call.call_id, call.state, CallInput.HANG_UP, "CallerHungUp")
         if call.state is CallState.CONNECTED:
-            self._end_talk(call, "caller_hangup", now, "CallerHungUp")
+            self._end_talk(call, CallInput.HANG_UP, "caller_hangup", now, "CallerHungUp")
             return
-        self._leave(call, "abandoned", "caller_hangup", now, "CallerHungUp")
+        self._leave(call, CallInput.HANG_UP, "abandoned", "caller_hangup", now, "CallerHungUp")
 
     def _fell_back(self, e: CallFellBack, now: float) -> None:
         """Overflowed by the dialplan itself, to its fallback: no OverflowCall (the caller is there)."""
         call = self._call(e.call_id, "CallFellBack")
         call_transition(call.call_id, call.state, CallInput.OVERFLOW, "CallFellBack")
-        self._leave(call, "overflowed", f"fallback_{e.reason}" if e.reason else "fallback", now, "CallFellBack")
+        reason = f"fallback_{e.reason}" if e.reason else "fallback"
+        self._leave(call, CallInput.OVERFLOW, "overflowed", reason, now, "CallFellBack")
 
     def _call_ended(self, e: CallEnded, now: float) -> None:
         call = self._call(e.call_id, "CallEnded")
         call_transition(call.call_id, call.state, CallInput.END, "CallEnded")
         if call.state is CallState.CONNECTED:
-            self._end_talk(call, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
+            self._end_talk(call, CallInput.END, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
         else:
             # The channel went away before an answer for a reason other than the caller hanging up.
-            self._leave(call, "failed", e.reason, now, "CallEnded")
+            self._leave(call, CallInput.END, "failed", e.reason, now, "CallEnded")
 
-    def _leave(self, call: Call, outcome: Outcome, reason: str, now: float, event: str) -> None:
-        """A queued or ringing call leaves unanswered (checked by the caller for the call)."""
+    def _leave(self, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float, event: str) -> None:
+        """A queued or ringing call leaves unanswered by ``what`` (checked by the caller for the call)."""
         agent = self._ringing_agent(call)
         if agent is not None:
             agent_transition(agent.agent_id, agent.state, AgentInput.CANCEL, event)
             self._floor.cancel_ringing(call, now)
-        self._floor.leave_queue(call, outcome, reason, now)
+        self._floor.leave_queue(call, what, outcome, reason, now)
 
     def _overflow(self, call: Call, reason: str, now: float) -> None:
         call_transition(call.call_id, call.state, CallInput.OVERFLOW, "overflow")
-        self._leave(call, "overflowed", reason, now, "overflow")
+        self._leave(call, CallInput.OVERFLOW, "overflowed", reason, now, "overflow")
         self._floor.emit(OverflowCall(call.call_id, call.queue.overflow_target, reason))
 
     def _ringing_agent(self, call: Call) -> Agent | None:
@@ -310,8 +319,10 @@ class Acd:
             return None
         return self._floor.agents[self._floor.offers[call.offer_id].agent_id]
 
-    def _end_talk(self, call: Call, reason: str, now: float, event: str, ended_at: float | None = None) -> None:
-        """The conversation ended at ``ended_at`` (default ``now``); the agent's wrap-up runs from then."""
+    def _end_talk(self, call: Call, how: CallInput, reason: str, now: float, event: str,
+                  ended_at: float | None = None) -> None:
+        """The conversation ended (``how``: END or HANG_UP, checked by the caller) at ``ended_at``
+        (default ``now``); the agent's wrap-up runs from then."""
         floor = self._floor
         agent = floor.agents[str(call.record.agent_id)]
         end = now if ended_at is None else ended_at
@@ -325,19 +336,19 @@ class Acd:
         else:
             what = AgentInput.CALL_END_NO_WRAPUP
         target = agent_transition(agent.agent_id, agent.state, what, event)
-        call.state = CallState.ENDED
+        step_call(call, how, event)
         floor.close_call(call)
         if target is AgentState.WRAP_UP:
             floor.write(call.talk_ended(end, reason, None))
             floor.wrapping[agent.agent_id] = call
-            floor.move_agent(agent, target, now)
+            floor.move_agent(agent, what, now)
             floor.arm(wrapup_timer(agent.agent_id), end + wrapup)
             return
         spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
         record = call.talk_ended(end, reason, spent)
         floor.write(record)
         floor.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
-        floor.move_agent(agent, target, now)
+        floor.move_agent(agent, what, now)
         if agent.retiring:
             agent.retiring = False
 
@@ -365,7 +376,7 @@ class Acd:
         if agent is not None:
             agent_transition(agent.agent_id, agent.state, AgentInput.CANCEL, "CallMoved")
             self._floor.cancel_ringing(call, now)
-            call.state = CallState.WAITING
+        step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
         self._floor.move_call(call, queue, now)
         self._floor.emit(call.tag())
 
@@ -388,7 +399,7 @@ class Acd:
         agent_transition(agent.agent_id, agent.state, AgentInput.ANSWER, "OfferAnswered")
         floor.end_offer(offer.offer_id, "answered", now)
         record = call.answered(now, agent.agent_id)
-        call.state = CallState.CONNECTED
+        step_call(call, CallInput.ANSWER, "OfferAnswered")
         call.offer_id = None
         floor.write(record)
         floor.disarm(call_timer(call.call_id))
@@ -396,7 +407,7 @@ class Acd:
         met = bool(record.within_sla)
         floor.out.extend(metric_updates.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
         agent.misses = 0
-        floor.move_agent(agent, AgentState.ON_CALL, now)
+        floor.move_agent(agent, AgentInput.ANSWER, now)
         agent.call_id = call.call_id
 
     def _offer_missed(self, offer_id: str, result: OfferResult, now: float, event: str, *,
@@ -412,13 +423,13 @@ class Acd:
         misses = agent.misses + (1 if result in ("rejected", "unanswered") else 0)
         pause = result != "failed" and misses >= floor.config.policy.max_consecutive_misses
         what = AgentInput.MISS_AND_PAUSE if pause else AgentInput.MISS
-        target = agent_transition(agent.agent_id, agent.state, what, event)
+        agent_transition(agent.agent_id, agent.state, what, event)
         floor.end_offer(offer_id, result, now)
         agent.misses = misses
         if cooldown:
             call.cooldowns[agent.agent_id] = now + floor.config.policy.reoffer_cooldown_seconds
-        floor.requeue(call, now)
-        floor.move_agent(agent, target, now, AUTO_PAUSE_REASON if pause else "")
+        floor.requeue(call, CallInput.MISS, now)
+        floor.move_agent(agent, what, now, AUTO_PAUSE_REASON if pause else "")
 
     # -- timers -----------------------------------------------------------------------------
     def _timer_fired(self, e: TimerFired, now: float) -> None:
@@ -435,10 +446,10 @@ class Acd:
             self._offer_missed(ref, "unanswered", now, "TimerFired")
         elif kind == "wrapup":
             agent = floor.agents[ref]
-            target = agent_transition(ref, agent.state, AgentInput.WRAP_UP_DONE, "TimerFired")
+            agent_transition(ref, agent.state, AgentInput.WRAP_UP_DONE, "TimerFired")
             del floor.timers[e.key]
             floor.finish_wrapup(agent, now)
-            floor.move_agent(agent, target, now)
+            floor.move_agent(agent, AgentInput.WRAP_UP_DONE, now)
         else:
             call = floor.calls[ref]
             del floor.timers[e.key]

@@ -21,35 +21,35 @@ def agent_of(floor: Floor, agent_id: str) -> Agent:
 
 def logged_in(floor: Floor, e: AgentLoggedIn, now: float) -> None:
     agent = agent_of(floor, e.agent_id)
-    target = agent_transition(agent.agent_id, agent.state, AgentInput.LOG_IN, "AgentLoggedIn")
+    agent_transition(agent.agent_id, agent.state, AgentInput.LOG_IN, "AgentLoggedIn")
     agent.misses = 0
-    floor.move_agent(agent, target, now)
+    floor.move_agent(agent, AgentInput.LOG_IN, now)
 
 
 def resumed(floor: Floor, e: AgentResumed, now: float) -> None:
     agent = agent_of(floor, e.agent_id)
-    target = agent_transition(agent.agent_id, agent.state, AgentInput.RESUME, "AgentResumed")
+    agent_transition(agent.agent_id, agent.state, AgentInput.RESUME, "AgentResumed")
     agent.misses = 0  # an auto-paused agent starts afresh
-    floor.move_agent(agent, target, now)
+    floor.move_agent(agent, AgentInput.RESUME, now)
 
 
 def step_away(floor: Floor, agent_id: str, what: AgentInput, reason: str, now: float) -> None:
     """Pause or log out; a ringing offer is withdrawn (the caller keeps their place), a wrap-up ends."""
     agent = agent_of(floor, agent_id)
     event = "AgentLoggedOut" if what is AgentInput.LOG_OUT else "AgentPaused"
-    target = agent_transition(agent.agent_id, agent.state, what, event)
+    agent_transition(agent.agent_id, agent.state, what, event)
     if agent.state is AgentState.RESERVED:
         floor.withdraw(agent, now)
     elif agent.state is AgentState.WRAP_UP:
         floor.finish_wrapup(agent, now)
-    floor.move_agent(agent, target, now, reason)
+    floor.move_agent(agent, what, now, reason)
 
 
 def wrapup_done(floor: Floor, e: WrapUpDone, now: float) -> None:
     agent = agent_of(floor, e.agent_id)
-    target = agent_transition(agent.agent_id, agent.state, AgentInput.WRAP_UP_DONE, "WrapUpDone")
+    agent_transition(agent.agent_id, agent.state, AgentInput.WRAP_UP_DONE, "WrapUpDone")
     floor.finish_wrapup(agent, now)
-    floor.move_agent(agent, target, now)
+    floor.move_agent(agent, AgentInput.WRAP_UP_DONE, now)
 
 
 def reachability(floor: Floor, e: AgentReachability, now: float) -> None:

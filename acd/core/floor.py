@@ -23,7 +23,7 @@ from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.record_types import OfferRecord, OfferResult, Outcome, Record
 from acd.core.routing import RoutingIndex
-from acd.core.states import AgentState, CallState
+from acd.core.states import AgentInput, AgentState, CallInput, CallState, step_agent, step_call
 
 CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and late reports
 
@@ -80,18 +80,20 @@ class Floor:
     def configured(self, agent_id: str) -> bool:
         return agent_id in self.configured_ids
 
-    def move_agent(self, agent: Agent, state: AgentState, now: float, reason: str = "") -> None:
-        """Put the agent in ``state`` (already checked), keeping the ready index in step.
+    def move_agent(self, agent: Agent, what: AgentInput, now: float, reason: str = "") -> None:
+        """Move the agent by ``what`` (already checked by the caller), keeping the ready index in step.
 
         The state the agent leaves is credited with its whole length (``acd_agent_state_seconds_total``),
         unless its start is unknown: the logged-out stretch an agent starts in, before any event.
         """
-        if agent.routable:
+        previous, routable = agent.state, agent.routable
+        state = step_agent(agent, what)
+        if routable:
             self.index.remove_agent(agent.agent_id)
         if agent.since_known:
-            self.out.extend(metric_updates.agent_left(agent.agent_id, agent.state, now - agent.since))
+            self.out.extend(metric_updates.agent_left(agent.agent_id, previous, now - agent.since))
         self.intervals += 1
-        for record in agent.enter(state, now, self.intervals, reason):
+        for record in agent.entered(previous, now, self.intervals, reason):
             self.write(record)
         if state is not AgentState.RESERVED:
             agent.offer_id = None
@@ -143,9 +145,9 @@ class Floor:
             call.level = level
         self.arm_call_timer(call, now)
 
-    def requeue(self, call: Call, now: float) -> None:
-        """Back to WAITING with the original enqueue time: the head of its band, in order."""
-        call.state = CallState.WAITING
+    def requeue(self, call: Call, what: CallInput, now: float) -> None:
+        """Back to WAITING (a miss or a withdrawn offer) with the original enqueue time: the head of its band."""
+        step_call(call, what)
         call.offer_id = None
         self.index.add_call(call)
         self.dirty_calls[call.call_id] = None
@@ -174,8 +176,9 @@ class Floor:
         self.dirty_calls[call.call_id] = None
         self.arm_call_timer(call, now)
 
-    def leave_queue(self, call: Call, outcome: Outcome, reason: str, now: float) -> None:
-        """The caller left without being answered: abandoned, overflowed or failed."""
+    def leave_queue(self, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float) -> None:
+        """The caller left without being answered (``what``, checked by the caller): abandoned, overflowed
+        or failed."""
         probe = call.left_queue(now, outcome, reason)
         # Ask kpis whether it is a short abandon, so the definition lives in one place.
         short = is_short_abandon(probe, self.config.policy.short_abandon_seconds)
@@ -185,7 +188,7 @@ class Floor:
         self.out.extend(metric_updates.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
         self.index.remove_call(call.call_id)
         self.disarm(call_timer(call.call_id))
-        call.state = CallState.ENDED
+        step_call(call, what)
         self.close_call(call)
 
     def close_call(self, call: Call) -> None:
@@ -201,9 +204,9 @@ class Floor:
         oid = offer_id(call.call_id, call.attempts, now)
         record = OfferRecord(oid, call.call_id, agent.agent_id, now)
         self.offers[oid] = record
-        call.state = CallState.RINGING
+        step_call(call, CallInput.OFFER)
         call.offer_id = oid
-        self.move_agent(agent, AgentState.RESERVED, now)
+        self.move_agent(agent, AgentInput.RESERVE, now)
         agent.offer_id = oid
         agent.call_id = call.call_id
         timeout = self.config.policy.ring_timeout_seconds
@@ -232,7 +235,7 @@ class Floor:
         call.offer_id = None
         agent = self.agents[offer.agent_id]
         if agent.state is AgentState.RESERVED:
-            self.move_agent(agent, AgentState.READY, now)
+            self.move_agent(agent, AgentInput.CANCEL, now)
 
     def withdraw(self, agent: Agent, now: float) -> None:
         """The agent's side ends a ringing offer (pause, logout, removal): the caller keeps their place.
@@ -244,7 +247,7 @@ class Floor:
         call = self.calls[self.offers[agent.offer_id].interaction_id]
         self.emit(CancelOffer(agent.offer_id, call.call_id, agent.agent_id))
         self.end_offer(agent.offer_id, "cancelled", now)
-        self.requeue(call, now)
+        self.requeue(call, CallInput.WITHDRAW, now)
 
     def finish_wrapup(self, agent: Agent, now: float) -> None:
         """Record the end of the agent's wrap-up on its interaction; the agent's move is the caller's."""
