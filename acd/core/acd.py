@@ -7,8 +7,9 @@ exactly as it was; the first check is that every value it carries is one the cor
 commands produced are returned, in order, for the runtime to carry out; between ``ResyncStarted``
 and ``ResyncFinished`` nothing is matched, so a resync's callers are routed together, by priority.
 
-Timers: the core arms ``call:<call id>`` (widening, cool-down expiry, max wait), ``ring:<offer id>``
-(ring timeout) and ``wrapup:<agent id>``. A ``TimerFired`` for a key that is no longer armed is a
+Timers (``timers.TimerKey``): the core arms one ``call`` timer per queued call (widening, cool-down
+expiry, max wait), one ``ring`` timer per offer (ring timeout) and one ``wrapup`` timer per agent in
+wrap-up. A ``TimerFired`` for a key that is no longer armed is a
 harmless race with its cancellation and is ignored. Late misses for an offer the core already
 closed are ignored too; a late *answer* raises ``OfferClosed`` (see ``errors``).
 """
@@ -59,7 +60,7 @@ from acd.core.events import (
     TimerFired,
     WrapUpDone,
 )
-from acd.core.floor import Floor, call_timer, wrapup_timer
+from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.reconfigure import reconfigure
@@ -74,6 +75,7 @@ from acd.core.states import (
     call_transition,
     step_call,
 )
+from acd.core.timers import call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
 
@@ -436,15 +438,15 @@ class Acd:
         floor = self._floor
         if e.key not in floor.timers:
             return  # cancelled or replaced: the fire raced its cancellation
-        kind, _, ref = e.key.partition(":")
-        if kind == "ring":
+        ref = e.key.subject
+        if e.key.kind == "ring":
             offer = floor.offers[ref]
             # Validate before the timer is consumed, so a refused fire changes nothing.
             self._check_ring_timeout(offer)
             del floor.timers[e.key]
             floor.emit(CancelOffer(offer.offer_id, offer.interaction_id, offer.agent_id))
             self._offer_missed(ref, "unanswered", now, "TimerFired")
-        elif kind == "wrapup":
+        elif e.key.kind == "wrapup":
             agent = floor.agents[ref]
             agent_transition(ref, agent.state, AgentInput.WRAP_UP_DONE, "TimerFired")
             del floor.timers[e.key]

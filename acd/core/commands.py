@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from acd.core.record_types import Record
+from acd.core.timers import TimerKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +61,13 @@ class TagCall:
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
-    key: str
+    key: TimerKey
     at: float
 
 
 @dataclass(frozen=True, slots=True)
 class CancelTimer:
-    key: str
+    key: TimerKey
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,20 +24,9 @@ from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.record_types import OfferRecord, OfferResult, Outcome, Record
 from acd.core.routing import RoutingIndex
 from acd.core.states import AgentInput, AgentState, CallInput, CallState, step_agent, step_call
+from acd.core.timers import TimerKey, call_timer, ring_timer, wrapup_timer
 
 CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and late reports
-
-
-def call_timer(call_id: str) -> str:
-    return f"call:{call_id}"
-
-
-def ring_timer(offer_id: str) -> str:
-    return f"ring:{offer_id}"
-
-
-def wrapup_timer(agent_id: str) -> str:
-    return f"wrapup:{agent_id}"
 
 
 class Floor:
@@ -52,7 +41,7 @@ class Floor:
         self.offers: dict[str, OfferRecord] = {}  # open offers
         self.closed_offers: OrderedDict[str, OfferResult] = OrderedDict()
         self.index = RoutingIndex(config.queues)
-        self.timers: dict[str, float] = {}
+        self.timers: dict[TimerKey, float] = {}
         self.decisions = DecisionLog()
         self.step = 0  # counts agent changes; explanations read agent history by it
         self.intervals = 0  # counts agent-state intervals; part of each interval id
@@ -67,12 +56,12 @@ class Floor:
     def write(self, record: Record) -> None:
         self.out.append(RecordCommand(record))
 
-    def arm(self, key: str, at: float) -> None:
+    def arm(self, key: TimerKey, at: float) -> None:
         if self.timers.get(key) != at:
             self.timers[key] = at
             self.out.append(StartTimer(key, at))
 
-    def disarm(self, key: str) -> None:
+    def disarm(self, key: TimerKey) -> None:
         if self.timers.pop(key, None) is not None:
             self.out.append(CancelTimer(key))
 
