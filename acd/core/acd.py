@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from acd.core import agent_events, metric_updates
+from acd.core import agent_handlers, metric_updates
 from acd.core.agent import Agent
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import CancelOffer, Command, OverflowCall
@@ -142,17 +142,17 @@ class Acd:
             case CallEnded():
                 self._call_ended(event, now)
             case AgentLoggedIn():
-                agent_events.logged_in(floor, event, now)
+                agent_handlers.logged_in(floor, event, now)
             case AgentLoggedOut():
-                agent_events.step_away(floor, event.agent_id, AgentInput.LOG_OUT, "", now)
+                agent_handlers.step_away(floor, event.agent_id, AgentInput.LOG_OUT, "", now)
             case AgentPaused():
-                agent_events.step_away(floor, event.agent_id, AgentInput.PAUSE, event.reason, now)
+                agent_handlers.step_away(floor, event.agent_id, AgentInput.PAUSE, event.reason, now)
             case AgentResumed():
-                agent_events.resumed(floor, event, now)
+                agent_handlers.resumed(floor, event, now)
             case WrapUpDone():
-                agent_events.wrapup_done(floor, event, now)
+                agent_handlers.wrapup_done(floor, event, now)
             case AgentReachability():
-                agent_events.reachability(floor, event, now)
+                agent_handlers.reachability(floor, event, now)
             case DispositionSet():
                 self._disposition(event, now)
             case CallPriorityChanged():
