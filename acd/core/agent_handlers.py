@@ -1,6 +1,7 @@
-"""What agents do of their own accord: log in and out, pause and resume, end wrap-up, and what
-their phones' presence says. Each function checks the agent and the transition before it changes
-anything, like every handler behind ``Acd.handle``.
+"""What agents do of their own accord: log in and out, pause and resume, end wrap-up (or let its
+timer end it), and what their phones' presence says: the handlers behind ``Acd.handle`` for agent
+events. Each function checks the agent and the transition before it changes anything, like every
+handler there; what happens to calls and offers is in ``call_handlers``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from acd.core.errors import UnknownAgent
 from acd.core.events import AgentLoggedIn, AgentReachability, AgentResumed, WrapUpDone
 from acd.core.floor import Floor
 from acd.core.states import AgentInput, AgentState, agent_transition
+from acd.core.timers import TimerKey
 
 
 def agent_of(floor: Floor, agent_id: str) -> Agent:
@@ -48,6 +50,18 @@ def step_away(floor: Floor, agent_id: str, what: AgentInput, reason: str, now: f
 def wrapup_done(floor: Floor, e: WrapUpDone, now: float) -> None:
     agent = agent_of(floor, e.agent_id)
     agent_transition(agent.agent_id, agent.state, AgentInput.WRAP_UP_DONE, "WrapUpDone")
+    _end_wrapup(floor, agent, now)
+
+
+def wrapup_timed_out(floor: Floor, key: TimerKey, now: float) -> None:
+    """The queue's wrap-up time has run out."""
+    agent = floor.agents[key.subject]
+    agent_transition(agent.agent_id, agent.state, AgentInput.WRAP_UP_DONE, "TimerFired")
+    del floor.timers[key]
+    _end_wrapup(floor, agent, now)
+
+
+def _end_wrapup(floor: Floor, agent: Agent, now: float) -> None:
     floor.finish_wrapup(agent, now)
     floor.move_agent(agent, AgentInput.WRAP_UP_DONE, now)
 
