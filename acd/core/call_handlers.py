@@ -40,7 +40,7 @@ from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.record_types import OfferRecord, OfferResult, Outcome
-from acd.core.states import AgentInput, AgentState, CallInput, CallState, agent_transition, call_transition, step_call
+from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_agent, check_call, step_call
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
@@ -102,16 +102,14 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
     agent = floor.agents.get(e.agent_id)
     if agent is None or not floor.configured(e.agent_id):
         raise UnknownAgent(e.agent_id)
-    agent_transition(agent.agent_id, agent.state, AgentInput.TAKE_OVER, "CallInProgress")
+    check_agent(agent, AgentInput.TAKE_OVER, "CallInProgress")
     if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
     call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
     floor.calls[call.call_id] = call
     floor.write(call.answered(e.answered_at, agent.agent_id))
-    agent.misses = 0
-    floor.move_agent(agent, AgentInput.TAKE_OVER, now)
-    agent.call_id = call.call_id
+    _on_call(floor, agent, AgentInput.TAKE_OVER, call, now)
 
 
 def left_unseen(floor: Floor, e: CallLeftUnseen, now: float) -> None:
@@ -131,7 +129,7 @@ def left_unseen(floor: Floor, e: CallLeftUnseen, now: float) -> None:
 
 def caller_hung_up(floor: Floor, e: CallerHungUp, now: float) -> None:
     call = call_of(floor, e.call_id, "CallerHungUp")
-    call_transition(call.call_id, call.state, CallInput.HANG_UP, "CallerHungUp")
+    check_call(call, CallInput.HANG_UP, "CallerHungUp")
     if call.state is CallState.CONNECTED:
         _end_talk(floor, call, CallInput.HANG_UP, "caller_hangup", now, "CallerHungUp")
         return
@@ -141,14 +139,14 @@ def caller_hung_up(floor: Floor, e: CallerHungUp, now: float) -> None:
 def fell_back(floor: Floor, e: CallFellBack, now: float) -> None:
     """Overflowed by the dialplan itself, to its fallback: no OverflowCall (the caller is there)."""
     call = call_of(floor, e.call_id, "CallFellBack")
-    call_transition(call.call_id, call.state, CallInput.OVERFLOW, "CallFellBack")
+    check_call(call, CallInput.OVERFLOW, "CallFellBack")
     reason = f"fallback_{e.reason}" if e.reason else "fallback"
     _leave(floor, call, CallInput.OVERFLOW, "overflowed", reason, now, "CallFellBack")
 
 
 def call_ended(floor: Floor, e: CallEnded, now: float) -> None:
     call = call_of(floor, e.call_id, "CallEnded")
-    call_transition(call.call_id, call.state, CallInput.END, "CallEnded")
+    check_call(call, CallInput.END, "CallEnded")
     if call.state is CallState.CONNECTED:
         _end_talk(floor, call, CallInput.END, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
     else:
@@ -158,23 +156,25 @@ def call_ended(floor: Floor, e: CallEnded, now: float) -> None:
 
 def _leave(floor: Floor, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float, event: str) -> None:
     """A queued or ringing call leaves unanswered by ``what`` (checked by the caller for the call)."""
-    agent = _ringing_agent(floor, call)
-    if agent is not None:
-        agent_transition(agent.agent_id, agent.state, AgentInput.CANCEL, event)
-        floor.cancel_ringing(call, now)
+    _cancel_ringing(floor, call, now, event)
     floor.leave_queue(call, what, outcome, reason, now)
 
 
 def _overflow(floor: Floor, call: Call, reason: str, now: float) -> None:
-    call_transition(call.call_id, call.state, CallInput.OVERFLOW, "overflow")
+    check_call(call, CallInput.OVERFLOW, "overflow")
     _leave(floor, call, CallInput.OVERFLOW, "overflowed", reason, now, "overflow")
     floor.emit(OverflowCall(call.call_id, call.queue.overflow_target, reason))
 
 
-def _ringing_agent(floor: Floor, call: Call) -> Agent | None:
+def _cancel_ringing(floor: Floor, call: Call, now: float, event: str) -> None:
+    """Take a ringing call's offer back from the caller's side: its agent is READY again, no miss.
+
+    The agent's move is checked first; the call's is the caller's business.
+    """
     if call.offer_id is None:
-        return None
-    return floor.agents[floor.offers[call.offer_id].agent_id]
+        return
+    check_agent(floor.agents[floor.offers[call.offer_id].agent_id], AgentInput.CANCEL, event)
+    floor.cancel_ringing(call, now)
 
 
 def _end_talk(floor: Floor, call: Call, how: CallInput, reason: str, now: float, event: str,
@@ -192,7 +192,7 @@ def _end_talk(floor: Floor, call: Call, how: CallInput, reason: str, now: float,
         what = AgentInput.CALL_END_WRAPUP_ELAPSED
     else:
         what = AgentInput.CALL_END_NO_WRAPUP
-    target = agent_transition(agent.agent_id, agent.state, what, event)
+    target = check_agent(agent, what, event)
     step_call(call, how, event)
     floor.close_call(call)
     if target is AgentState.WRAP_UP:
@@ -212,13 +212,13 @@ def _end_talk(floor: Floor, call: Call, how: CallInput, reason: str, now: float,
 
 def disposition(floor: Floor, e: DispositionSet, now: float) -> None:
     call = call_of(floor, e.call_id, "DispositionSet", ended_ok=True)
-    call_transition(call.call_id, call.state, CallInput.DISPOSITION, "DispositionSet")
+    check_call(call, CallInput.DISPOSITION, "DispositionSet")
     floor.write(call.disposition(e.code, e.notes))
 
 
 def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:
     call = call_of(floor, e.call_id, "CallPriorityChanged")
-    call_transition(call.call_id, call.state, CallInput.REPRIORITIZE, "CallPriorityChanged")
+    check_call(call, CallInput.REPRIORITIZE, "CallPriorityChanged")
     floor.reprioritize(call, e.priority)
     floor.emit(call.tag())
 
@@ -226,16 +226,13 @@ def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:
 def move(floor: Floor, e: CallMoved, now: float) -> None:
     """To another queue; a ringing offer is cancelled first and its agent is READY again, no miss."""
     call = call_of(floor, e.call_id, "CallMoved")
-    call_transition(call.call_id, call.state, CallInput.MOVE, "CallMoved")
+    check_call(call, CallInput.MOVE, "CallMoved")
     queue = floor.queues.get(e.queue)
     if queue is None:
         raise UnknownQueue(e.queue)
     if queue.name == call.queue.name:
         raise AlreadyInQueue(call.call_id, queue.name)
-    agent = _ringing_agent(floor, call)
-    if agent is not None:
-        agent_transition(agent.agent_id, agent.state, AgentInput.CANCEL, "CallMoved")
-        floor.cancel_ringing(call, now)
+    _cancel_ringing(floor, call, now, "CallMoved")
     step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
     floor.move_call(call, queue, now)
     floor.emit(call.tag())
@@ -257,8 +254,8 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
         raise OfferClosed(e.offer_id, floor.closed_offers[e.offer_id], "OfferAnswered")
     call = floor.calls[offer.interaction_id]
     agent = floor.agents[offer.agent_id]
-    call_transition(call.call_id, call.state, CallInput.ANSWER, "OfferAnswered")
-    agent_transition(agent.agent_id, agent.state, AgentInput.ANSWER, "OfferAnswered")
+    check_call(call, CallInput.ANSWER, "OfferAnswered")
+    check_agent(agent, AgentInput.ANSWER, "OfferAnswered")
     floor.end_offer(offer.offer_id, "answered", now)
     record = call.answered(now, agent.agent_id)
     step_call(call, CallInput.ANSWER, "OfferAnswered")
@@ -268,8 +265,13 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     wait = record.wait_seconds or 0.0
     met = bool(record.within_sla)
     floor.out.extend(metric_updates.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
+    _on_call(floor, agent, AgentInput.ANSWER, call, now)
+
+
+def _on_call(floor: Floor, agent: Agent, what: AgentInput, call: Call, now: float) -> None:
+    """The agent talks to ``call`` now (answered, or found talking): its misses start afresh."""
     agent.misses = 0
-    floor.move_agent(agent, AgentInput.ANSWER, now)
+    floor.move_agent(agent, what, now)
     agent.call_id = call.call_id
 
 
@@ -280,12 +282,12 @@ def offer_missed(floor: Floor, offer_id: str, result: OfferResult, now: float, e
         return  # a late report on an offer already closed: the caller has moved on
     call = floor.calls[offer.interaction_id]
     agent = floor.agents[offer.agent_id]
-    call_transition(call.call_id, call.state, CallInput.MISS, event)
+    check_call(call, CallInput.MISS, event)
     # Only the agent's own doing counts toward auto-pause; an unreachable phone does not.
     misses = agent.misses + (1 if result in ("rejected", "unanswered") else 0)
     pause = result != "failed" and misses >= floor.config.policy.max_consecutive_misses
     what = AgentInput.MISS_AND_PAUSE if pause else AgentInput.MISS
-    agent_transition(agent.agent_id, agent.state, what, event)
+    check_agent(agent, what, event)
     floor.end_offer(offer_id, result, now)
     agent.misses = misses
     if cooldown:
@@ -302,8 +304,8 @@ def ring_timed_out(floor: Floor, key: TimerKey, now: float) -> None:
     # Validate before the timer is consumed, so a refused fire changes nothing.
     call = floor.calls[offer.interaction_id]
     agent = floor.agents[offer.agent_id]
-    call_transition(call.call_id, call.state, CallInput.MISS, "TimerFired")
-    agent_transition(agent.agent_id, agent.state, AgentInput.MISS, "TimerFired")
+    check_call(call, CallInput.MISS, "TimerFired")
+    check_agent(agent, AgentInput.MISS, "TimerFired")
     del floor.timers[key]
     floor.emit(CancelOffer(offer.offer_id, offer.interaction_id, offer.agent_id))
     offer_missed(floor, offer.offer_id, "unanswered", now, "TimerFired")
@@ -316,5 +318,5 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
     if now >= call.enqueued_at + call.queue.max_wait_seconds:
         _overflow(floor, call, "max_wait", now)
         return
-    call_transition(call.call_id, call.state, CallInput.TICK, "TimerFired")
+    check_call(call, CallInput.TICK, "TimerFired")
     floor.tick(call, now)

@@ -1,8 +1,8 @@
 """Call and agent state machines, as tables.
 
 Rule 1 (after h11's ``_state.py``): every state and every allowed transition of a call or an
-agent lives in this file, and only this file moves them. The core asks ``call_transition`` /
-``agent_transition`` whether a move is allowed *before* it changes anything; the move itself is
+agent lives in this file, and only this file moves them. The core asks ``check_call`` /
+``check_agent`` whether a move is allowed *before* it changes anything; the move itself is
 ``step_call`` / ``step_agent``, which look the next state up in the same table and set it (h11's
 ``_fire_event_triggered_transitions``). A pair missing from the table raises ``InvalidTransition``.
 ``tests/unit/test_state_moves.py`` checks that no other code assigns a ``state``.
@@ -181,17 +181,29 @@ class _Agent(Protocol):
     state: AgentState
 
 
+def check_call(call: _Call, what: CallInput, event: str = "") -> CallState:
+    """The state ``what`` would move the call to, or ``InvalidTransition``; nothing changes.
+
+    ``event`` names what happened in the error (default: the input).
+    """
+    return call_transition(call.call_id, call.state, what, event or what.value)
+
+
+def check_agent(agent: _Agent, what: AgentInput, event: str = "") -> AgentState:
+    """The state ``what`` would move the agent to, or ``InvalidTransition``; nothing changes."""
+    return agent_transition(agent.agent_id, agent.state, what, event or what.value)
+
+
 def step_call(call: _Call, what: CallInput, event: str = "") -> CallState:
     """Move the call by ``what`` as the table says and return its new state.
 
-    ``event`` names what happened in the error (default: the input); a move missing from the table
-    raises ``InvalidTransition`` and leaves the call as it was.
+    A move missing from the table raises ``InvalidTransition`` and leaves the call as it was.
     """
-    call.state = call_transition(call.call_id, call.state, what, event or what.value)
+    call.state = check_call(call, what, event)
     return call.state
 
 
 def step_agent(agent: _Agent, what: AgentInput, event: str = "") -> AgentState:
     """Move the agent by ``what`` as the table says and return its new state (see ``step_call``)."""
-    agent.state = agent_transition(agent.agent_id, agent.state, what, event or what.value)
+    agent.state = check_agent(agent, what, event)
     return agent.state
