@@ -17,37 +17,11 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from acd.core import agent_handlers, call_handlers
+from acd.core import agent_handlers, call_handlers, events
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
-from acd.core.events import (
-    AgentLoggedIn,
-    AgentLoggedOut,
-    AgentPaused,
-    AgentReachability,
-    AgentResumed,
-    CallArrived,
-    CallEnded,
-    CallerHungUp,
-    CallFellBack,
-    CallInProgress,
-    CallLeftUnseen,
-    CallMoved,
-    CallPriorityChanged,
-    ConfigChanged,
-    DispositionSet,
-    Event,
-    OfferAnswered,
-    OfferFailed,
-    OfferRejected,
-    OfferUnanswered,
-    ResyncFinished,
-    ResyncStarted,
-    TimerFired,
-    WrapUpDone,
-)
 from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.reconfigure import reconfigure
@@ -64,7 +38,7 @@ class Acd:
         self._held = False  # between ResyncStarted and ResyncFinished: load, do not route
 
     # -- the door ---------------------------------------------------------------------------
-    def handle(self, event: Event, now: float) -> list[Command]:
+    def handle(self, event: events.Event, now: float) -> list[Command]:
         """Apply one event at time ``now``; return the commands to carry out, in order."""
         check_now(now)
         check_event(event, now)
@@ -76,56 +50,56 @@ class Acd:
         out, floor.out = floor.out, []
         return out
 
-    def _apply(self, event: Event, now: float) -> None:
+    def _apply(self, event: events.Event, now: float) -> None:
         # A match, not a dict of bound lambdas, so that a copied Acd never drives the original.
         floor = self._floor
         match event:
-            case CallArrived():
+            case events.CallArrived():
                 call_handlers.call_arrived(floor, event, now)
-            case CallInProgress():
+            case events.CallInProgress():
                 call_handlers.take_over(floor, event, now)
-            case CallLeftUnseen():
+            case events.CallLeftUnseen():
                 call_handlers.left_unseen(floor, event, now)
-            case ResyncStarted():
+            case events.ResyncStarted():
                 self._held = True
-            case ResyncFinished():
+            case events.ResyncFinished():
                 self._held = False
-            case CallerHungUp():
+            case events.CallerHungUp():
                 call_handlers.caller_hung_up(floor, event, now)
-            case CallFellBack():
+            case events.CallFellBack():
                 call_handlers.fell_back(floor, event, now)
-            case OfferAnswered():
+            case events.OfferAnswered():
                 call_handlers.offer_answered(floor, event, now)
-            case OfferRejected():
+            case events.OfferRejected():
                 call_handlers.offer_missed(floor, event.offer_id, "rejected", now, "OfferRejected")
-            case OfferUnanswered():
+            case events.OfferUnanswered():
                 call_handlers.offer_missed(floor, event.offer_id, "unanswered", now, "OfferUnanswered")
-            case OfferFailed():
-                cooldown = event.reason != OfferFailed.NOT_STARTED
+            case events.OfferFailed():
+                cooldown = event.reason != events.OfferFailed.NOT_STARTED
                 call_handlers.offer_missed(floor, event.offer_id, "failed", now, "OfferFailed", cooldown=cooldown)
-            case CallEnded():
+            case events.CallEnded():
                 call_handlers.call_ended(floor, event, now)
-            case AgentLoggedIn():
+            case events.AgentLoggedIn():
                 agent_handlers.logged_in(floor, event, now)
-            case AgentLoggedOut():
+            case events.AgentLoggedOut():
                 agent_handlers.step_away(floor, event.agent_id, AgentInput.LOG_OUT, "", now)
-            case AgentPaused():
+            case events.AgentPaused():
                 agent_handlers.step_away(floor, event.agent_id, AgentInput.PAUSE, event.reason, now)
-            case AgentResumed():
+            case events.AgentResumed():
                 agent_handlers.resumed(floor, event, now)
-            case WrapUpDone():
+            case events.WrapUpDone():
                 agent_handlers.wrapup_done(floor, event, now)
-            case AgentReachability():
+            case events.AgentReachability():
                 agent_handlers.reachability(floor, event, now)
-            case DispositionSet():
+            case events.DispositionSet():
                 call_handlers.disposition(floor, event, now)
-            case CallPriorityChanged():
+            case events.CallPriorityChanged():
                 call_handlers.reprioritize(floor, event)
-            case CallMoved():
+            case events.CallMoved():
                 call_handlers.move(floor, event, now)
-            case ConfigChanged():
+            case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
-            case TimerFired():
+            case events.TimerFired():
                 self._timer_fired(event.key, now)
 
     # -- read-only queries ------------------------------------------------------------------
