@@ -59,7 +59,6 @@ def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
 
 
 # -- lookups (raise before anything changes) ------------------------------------------------
-
 def call_of(floor: Floor, call_id: str, event: str, *, ended_ok: bool = False) -> Call:
     call = floor.calls.get(call_id)
     if call is not None:
@@ -84,7 +83,6 @@ def _new_call_queue(floor: Floor, call_id: str, queue_name: str, event: str) -> 
 
 
 # -- calls ------------------------------------------------------------------------------
-
 def call_arrived(floor: Floor, e: CallArrived, now: float) -> None:
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
@@ -239,7 +237,6 @@ def move(floor: Floor, e: CallMoved, now: float) -> None:
 
 
 # -- offers -----------------------------------------------------------------------------
-
 def _open_offer(floor: Floor, offer_id: str) -> OfferRecord | None:
     """The open offer, None if it was closed already, ``UnknownOffer`` if never seen."""
     record = floor.offers.get(offer_id)
@@ -297,7 +294,6 @@ def offer_missed(floor: Floor, offer_id: str, result: OfferResult, now: float, e
 
 
 # -- timers -----------------------------------------------------------------------------------
-
 def ring_timed_out(floor: Floor, key: TimerKey, now: float) -> None:
     """The offer rang for the whole ring timeout: cancel the leg, a miss for the agent."""
     offer = floor.offers[key.subject]

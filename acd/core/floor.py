@@ -1,10 +1,11 @@
-"""The core's mutable state and the primitive moves on it, used by ``Acd.handle``.
+"""The core's mutable state and the primitive moves on it, used by the handlers behind ``Acd.handle``.
 
 The floor holds agents, open calls, open offers, the routing indexes and the armed timers, and
 knows how to make one consistent move (offer a call, close an offer, move an agent, let a call
 leave the queue), emitting the records, metrics and call-control commands that go with it. It does
-not validate events: ``Acd`` checks every transition against ``states`` before it calls a move, so
-a refused event leaves the floor untouched.
+not validate events: the handlers (``call_handlers``, ``agent_handlers``) check every transition
+against ``states`` before they call a move, so a refused event leaves the floor untouched; the
+moves themselves go through ``states.step_call`` / ``step_agent``.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def state_assignments(source: str, filename: str) -> list[tuple[str, int]]:
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 walk(child, [*scope, child.name])
                 continue
-            if _assigns_state(child):
+            if isinstance(child, ast.stmt | ast.expr) and _assigns_state(child):
                 found.append((".".join(scope) or "<module>", child.lineno))
             walk(child, scope)
 

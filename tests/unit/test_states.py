@@ -111,13 +111,13 @@ class _Subject:
 
 def test_a_step_sets_the_table_s_next_state_or_changes_nothing() -> None:
     call = _Subject("c1", "", CallState.WAITING)
-    assert step_call(call, CallInput.OFFER) is CallState.RINGING and call.state is CallState.RINGING
+    assert (step_call(call, CallInput.OFFER), call.state) == (CallState.RINGING, CallState.RINGING)
     with pytest.raises(InvalidTransition) as caught:
         step_call(call, CallInput.DISPOSITION, "DispositionSet")
     assert (caught.value.subject, caught.value.state, caught.value.event) == ("c1", "ringing", "DispositionSet")
-    assert call.state is CallState.RINGING
+    assert call.state == CallState.RINGING  # unchanged
     agent = _Subject("", "a1", AgentState.ON_CALL)
     with pytest.raises(InvalidTransition) as refused:
         step_agent(agent, AgentInput.PAUSE)
-    assert refused.value.event == "pause" and agent.state is AgentState.ON_CALL
-    assert step_agent(agent, AgentInput.CALL_END) is AgentState.WRAP_UP and agent.state is AgentState.WRAP_UP
+    assert (refused.value.event, agent.state) == ("pause", AgentState.ON_CALL)
+    assert (step_agent(agent, AgentInput.CALL_END), agent.state) == (AgentState.WRAP_UP, AgentState.WRAP_UP)
