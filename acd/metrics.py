@@ -20,8 +20,8 @@ from acd.ami.fields import REASONS
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
-from acd.core.metrics import AGENT_STATE_SECONDS
-from acd.core.records import Outcome
+from acd.core.metric_updates import AGENT_STATE_SECONDS
+from acd.core.record_types import Outcome
 from acd.records.pipeline.quarantine import KINDS as QUARANTINE_KINDS
 
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)

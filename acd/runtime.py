@@ -31,7 +31,8 @@ from acd.core.commands import (
 )
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, CallEnded, Event, OfferFailed, TimerFired
-from acd.core.records import InteractionRecord, Record
+from acd.core.record_types import InteractionRecord, Record
+from acd.core.timers import TimerKey
 from acd.forecast import Forecaster
 from acd.log_throttle import LogThrottle
 from acd.metrics import Metrics
@@ -107,7 +108,7 @@ class Runtime:
         self._clock = clock
         self._inbox: asyncio.Queue[Event | _Question | None] = asyncio.Queue()
         self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
         self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
         self._answered: set[str] = set()  # calls whose answer is logged (a call's records repeat it)
@@ -327,7 +328,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self._timers[command.key] = loop.call_later(delay, self._fire, command.key)
 
-    def _fire(self, key: str) -> None:
+    def _fire(self, key: TimerKey) -> None:
         self._timers.pop(key, None)
         self.submit(TimerFired(key))
 

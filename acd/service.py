@@ -33,7 +33,7 @@ from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
 from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed, ResyncFinished, ResyncStarted
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
 from acd.http.site import build_site
 from acd.metrics import Metrics

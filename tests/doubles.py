@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 
 
 def accepted() -> asyncio.Future[None]:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from acd.ami.resync import LeftTrace, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.events import CallArrived, CallEnded, CallInProgress, CallLeftUnseen, Customer, Event
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from acd.core.config import AgentConfig
 from acd.core.ids import interval_id
-from acd.core.records import AgentStateName, AgentStateRecord
+from acd.core.record_types import AgentStateName, AgentStateRecord
 from acd.core.states import AgentState
 
 HISTORY = 64  # state changes remembered per agent for explanations
@@ -74,15 +74,16 @@ class Agent:
             AgentMoment(step, self.state, self.reason, self.reachable and not self.busy_elsewhere, self.idle_since)
         )
 
-    def enter(self, state: AgentState, now: float, counter: int, reason: str = "") -> list[AgentStateRecord]:
-        """Move to ``state`` (already checked against the table); return the records to write."""
+    def entered(self, previous: AgentState, now: float, counter: int, reason: str = "") -> list[AgentStateRecord]:
+        """The agent has just moved from ``previous`` (``states.step_agent``): close the interval
+        ``previous`` had open, open the next one, and return the records to write."""
         records: list[AgentStateRecord] = []
         if self.interval is not None:
             records.append(dataclasses.replace(self.interval, seq=self.interval.seq + 1, ended_at=now))
-        if state is AgentState.READY and self.state is not AgentState.RESERVED:
+        state = self.state
+        if state is AgentState.READY and previous is not AgentState.RESERVED:
             # A missed or withdrawn offer does not reset idle time: the agent did no work.
             self.idle_since = now
-        self.state = state
         self.reason = reason
         self.since = now
         self.since_known = True

@@ -36,7 +36,7 @@ TEXT_LIMITS = {"notes": 4000}
 MULTILINE = frozenset({"notes"})
 TIMES = frozenset({"enqueued_at", "answered_at", "ended_at", "left_at"})
 PRIORITIES = frozenset({"priority"})
-IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "key"})  # never empty
+IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "subject"})  # never empty (subject: a timer's)
 
 _CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 _CONTROL_BUT_LINES = _CONTROL - {"\t", "\n", "\r"}
@@ -75,8 +75,8 @@ def _check(name: str, data: object, now: float) -> None:
 
 
 def _checked(value: Any) -> bool:
-    """Events and the call data they carry; a whole routing config is checked where it is loaded."""
-    return type(value).__module__ == "acd.core.events"
+    """Events, the call data and timer keys they carry; a whole routing config is checked where it is loaded."""
+    return type(value).__module__ in ("acd.core.events", "acd.core.timers")
 
 
 def _field_names(cls: type) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from acd.core.records import Record
+from acd.core.record_types import Record
+from acd.core.timers import TimerKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +61,13 @@ class TagCall:
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
-    key: str
+    key: TimerKey
     at: float
 
 
 @dataclass(frozen=True, slots=True)
 class CancelTimer:
-    key: str
+    key: TimerKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class RecordCommand:
 
 @dataclass(frozen=True, slots=True)
 class MetricUpdate:
-    """A change to a Prometheus series. ``name`` is a metric from the DESIGN contract."""
+    """A change to a Prometheus series; ``name`` is one of ``metric_updates`` (see docs/kpis.md)."""
 
     name: str
     kind: Literal["inc", "observe", "set"]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from acd.core.config import RoutingConfig
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
+from acd.core.timers import TimerKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +217,7 @@ class ConfigChanged:
 
 @dataclass(frozen=True, slots=True)
 class TimerFired:
-    key: str
+    key: TimerKey
 
 
 Event = (

@@ -1,10 +1,11 @@
-"""The core's mutable state and the primitive moves on it, used by ``Acd.handle``.
+"""The core's mutable state and the primitive moves on it, used by the handlers behind ``Acd.handle``.
 
 The floor holds agents, open calls, open offers, the routing indexes and the armed timers, and
 knows how to make one consistent move (offer a call, close an offer, move an agent, let a call
 leave the queue), emitting the records, metrics and call-control commands that go with it. It does
-not validate events: ``Acd`` checks every transition against ``states`` before it calls a move, so
-a refused event leaves the floor untouched.
+not validate events: the handlers (``call_handlers``, ``agent_handlers``) check every transition
+against ``states`` before they call a move, so a refused event leaves the floor untouched; the
+moves themselves go through ``states.step_call`` / ``step_agent``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 
-from acd.core import metrics
+from acd.core import metric_updates
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, RingAgent, StartTimer
 from acd.core.config import QueueConfig, RoutingConfig
@@ -21,23 +22,12 @@ from acd.core.eligibility import level_at, next_widening_at
 from acd.core.ids import offer_id
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
-from acd.core.records import OfferRecord, OfferResult, Outcome, Record
+from acd.core.record_types import OfferRecord, OfferResult, Outcome, Record
 from acd.core.routing import RoutingIndex
-from acd.core.states import AgentState, CallState
+from acd.core.states import AgentInput, AgentState, CallInput, CallState, step_agent, step_call
+from acd.core.timers import TimerKey, call_timer, ring_timer, wrapup_timer
 
 CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and late reports
-
-
-def call_timer(call_id: str) -> str:
-    return f"call:{call_id}"
-
-
-def ring_timer(offer_id: str) -> str:
-    return f"ring:{offer_id}"
-
-
-def wrapup_timer(agent_id: str) -> str:
-    return f"wrapup:{agent_id}"
 
 
 class Floor:
@@ -52,7 +42,7 @@ class Floor:
         self.offers: dict[str, OfferRecord] = {}  # open offers
         self.closed_offers: OrderedDict[str, OfferResult] = OrderedDict()
         self.index = RoutingIndex(config.queues)
-        self.timers: dict[str, float] = {}
+        self.timers: dict[TimerKey, float] = {}
         self.decisions = DecisionLog()
         self.step = 0  # counts agent changes; explanations read agent history by it
         self.intervals = 0  # counts agent-state intervals; part of each interval id
@@ -67,12 +57,12 @@ class Floor:
     def write(self, record: Record) -> None:
         self.out.append(RecordCommand(record))
 
-    def arm(self, key: str, at: float) -> None:
+    def arm(self, key: TimerKey, at: float) -> None:
         if self.timers.get(key) != at:
             self.timers[key] = at
             self.out.append(StartTimer(key, at))
 
-    def disarm(self, key: str) -> None:
+    def disarm(self, key: TimerKey) -> None:
         if self.timers.pop(key, None) is not None:
             self.out.append(CancelTimer(key))
 
@@ -80,18 +70,20 @@ class Floor:
     def configured(self, agent_id: str) -> bool:
         return agent_id in self.configured_ids
 
-    def move_agent(self, agent: Agent, state: AgentState, now: float, reason: str = "") -> None:
-        """Put the agent in ``state`` (already checked), keeping the ready index in step.
+    def move_agent(self, agent: Agent, what: AgentInput, now: float, reason: str = "") -> None:
+        """Move the agent by ``what`` (already checked by the caller), keeping the ready index in step.
 
         The state the agent leaves is credited with its whole length (``acd_agent_state_seconds_total``),
         unless its start is unknown: the logged-out stretch an agent starts in, before any event.
         """
-        if agent.routable:
+        previous, routable = agent.state, agent.routable
+        state = step_agent(agent, what)
+        if routable:
             self.index.remove_agent(agent.agent_id)
         if agent.since_known:
-            self.out.extend(metrics.agent_left(agent.agent_id, agent.state, now - agent.since))
+            self.out.extend(metric_updates.agent_left(agent.agent_id, previous, now - agent.since))
         self.intervals += 1
-        for record in agent.enter(state, now, self.intervals, reason):
+        for record in agent.entered(previous, now, self.intervals, reason):
             self.write(record)
         if state is not AgentState.RESERVED:
             agent.offer_id = None
@@ -143,9 +135,9 @@ class Floor:
             call.level = level
         self.arm_call_timer(call, now)
 
-    def requeue(self, call: Call, now: float) -> None:
-        """Back to WAITING with the original enqueue time: the head of its band, in order."""
-        call.state = CallState.WAITING
+    def requeue(self, call: Call, what: CallInput, now: float) -> None:
+        """Back to WAITING (a miss or a withdrawn offer) with the original enqueue time: the head of its band."""
+        step_call(call, what)
         call.offer_id = None
         self.index.add_call(call)
         self.dirty_calls[call.call_id] = None
@@ -167,25 +159,26 @@ class Floor:
         self.index.remove_call(call.call_id)
         left = call.move_to(queue, now)
         self.write(left)
-        self.out.append(metrics.inc(metrics.CALLS_MOVED, left.queue))
+        self.out.append(metric_updates.inc(metric_updates.CALLS_MOVED, left.queue))
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
         self.index.add_call(call)
         self.dirty_calls[call.call_id] = None
         self.arm_call_timer(call, now)
 
-    def leave_queue(self, call: Call, outcome: Outcome, reason: str, now: float) -> None:
-        """The caller left without being answered: abandoned, overflowed or failed."""
+    def leave_queue(self, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float) -> None:
+        """The caller left without being answered (``what``, checked by the caller): abandoned, overflowed
+        or failed."""
         probe = call.left_queue(now, outcome, reason)
         # Ask kpis whether it is a short abandon, so the definition lives in one place.
         short = is_short_abandon(probe, self.config.policy.short_abandon_seconds)
         record = call.reclassify_short_abandon() if short else probe
         self.write(record)
         wait = call.waited(now)
-        self.out.extend(metrics.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
+        self.out.extend(metric_updates.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
         self.index.remove_call(call.call_id)
         self.disarm(call_timer(call.call_id))
-        call.state = CallState.ENDED
+        step_call(call, what)
         self.close_call(call)
 
     def close_call(self, call: Call) -> None:
@@ -201,9 +194,9 @@ class Floor:
         oid = offer_id(call.call_id, call.attempts, now)
         record = OfferRecord(oid, call.call_id, agent.agent_id, now)
         self.offers[oid] = record
-        call.state = CallState.RINGING
+        step_call(call, CallInput.OFFER)
         call.offer_id = oid
-        self.move_agent(agent, AgentState.RESERVED, now)
+        self.move_agent(agent, AgentInput.RESERVE, now)
         agent.offer_id = oid
         agent.call_id = call.call_id
         timeout = self.config.policy.ring_timeout_seconds
@@ -232,7 +225,7 @@ class Floor:
         call.offer_id = None
         agent = self.agents[offer.agent_id]
         if agent.state is AgentState.RESERVED:
-            self.move_agent(agent, AgentState.READY, now)
+            self.move_agent(agent, AgentInput.CANCEL, now)
 
     def withdraw(self, agent: Agent, now: float) -> None:
         """The agent's side ends a ringing offer (pause, logout, removal): the caller keeps their place.
@@ -244,14 +237,14 @@ class Floor:
         call = self.calls[self.offers[agent.offer_id].interaction_id]
         self.emit(CancelOffer(agent.offer_id, call.call_id, agent.agent_id))
         self.end_offer(agent.offer_id, "cancelled", now)
-        self.requeue(call, now)
+        self.requeue(call, CallInput.WITHDRAW, now)
 
     def finish_wrapup(self, agent: Agent, now: float) -> None:
         """Record the end of the agent's wrap-up on its interaction; the agent's move is the caller's."""
         call = self.wrapping.pop(agent.agent_id)
         record = call.wrapup_ended(now)
         self.write(record)
-        self.out.extend(metrics.handled(call.queue, handle_seconds(record) or 0.0))
+        self.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
         self.disarm(wrapup_timer(agent.agent_id))
 
     # -- routing ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from acd.core.config import QueueConfig
 from acd.core.events import CallArrived
 from acd.core.ids import moved_leg_id
 from acd.core.kpis import within_sla
-from acd.core.records import InteractionRecord, Outcome
+from acd.core.record_types import InteractionRecord, Outcome
 from acd.core.states import CallState
 
 CallKey = tuple[int, float, float, str]  # (-priority, SLA deadline, enqueue time, call id)

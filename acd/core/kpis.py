@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from acd.core.records import AgentStateName, AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.record_types import AgentStateName, AgentStateRecord, InteractionRecord, OfferRecord
 
 R = TypeVar("R", InteractionRecord, OfferRecord, AgentStateRecord)
 

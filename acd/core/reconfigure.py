@@ -18,7 +18,7 @@ from acd.core.eligibility import level_at
 from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.routing import RoutingIndex
-from acd.core.states import AgentState, CallState
+from acd.core.states import AgentInput, AgentState, CallInput, CallState
 
 
 def _retire(floor: Floor, agent: Agent, now: float) -> None:
@@ -30,7 +30,7 @@ def _retire(floor: Floor, agent: Agent, now: float) -> None:
     elif agent.state is AgentState.WRAP_UP:
         floor.finish_wrapup(agent, now)
     if agent.state is not AgentState.LOGGED_OUT:
-        floor.move_agent(agent, AgentState.LOGGED_OUT, now, "removed")
+        floor.move_agent(agent, AgentInput.LOG_OUT, now, "removed")
 
 
 def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
@@ -80,5 +80,5 @@ def _drop(floor: Floor, call: Call, target: str, now: float, reason: str = "queu
     """Overflow a queued or ringing call during a reconfiguration."""
     if call.offer_id is not None:
         floor.cancel_ringing(call, now)
-    floor.leave_queue(call, "overflowed", reason, now)
+    floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", reason, now)
     floor.emit(OverflowCall(call.call_id, target, reason))

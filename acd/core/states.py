@@ -1,8 +1,11 @@
 """Call and agent state machines, as tables.
 
 Rule 1 (after h11's ``_state.py``): every state and every allowed transition of a call or an
-agent lives in this file. The core asks ``call_transition`` / ``agent_transition`` for the next
-state *before* it changes anything; a pair missing from the table raises ``InvalidTransition``.
+agent lives in this file, and only this file moves them. The core asks ``check_call`` /
+``check_agent`` whether a move is allowed *before* it changes anything; the move itself is
+``step_call`` / ``step_agent``, which look the next state up in the same table and set it (h11's
+``_fire_event_triggered_transitions``). A pair missing from the table raises ``InvalidTransition``.
+``tests/unit/test_state_moves.py`` checks that no other code assigns a ``state``.
 
 Inputs are named after what happened, not after the event class, because several events map
 to one input (rejected, unanswered and failed are all a MISS for the call) and some inputs are
@@ -12,6 +15,7 @@ the core's own decisions (OFFER, OVERFLOW).
 from __future__ import annotations
 
 import enum
+from typing import Protocol
 
 from acd.core.errors import InvalidTransition
 
@@ -35,6 +39,8 @@ class CallInput(enum.Enum):
     TICK = "tick"  # the call's own timer (widening, cool-down expiry) fired
     REPRIORITIZE = "reprioritize"  # a supervisor changed the priority of a caller still in the queue
     MOVE = "move"  # a supervisor moved a caller still in the queue to another queue
+    TAKE_OVER = "take_over"  # found talking to an agent when the ACD (re)started
+    LEFT_UNSEEN = "left_unseen"  # found gone when the ACD (re)started: closed without being queued
 
 
 class AgentState(enum.Enum):
@@ -75,6 +81,8 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.TICK: _W,
         CallInput.REPRIORITIZE: _W,  # takes its place in the new priority band, by enqueue time
         CallInput.MOVE: _W,  # waits in the other queue, as a new arrival there
+        CallInput.TAKE_OVER: _C,  # a restarted ACD's calls start waiting; this one was talking
+        CallInput.LEFT_UNSEEN: _E,  # ... and this one had already left
     },
     _R: {
         CallInput.ANSWER: _C,
@@ -153,3 +161,49 @@ def agent_transition(subject: str, state: AgentState, what: AgentInput, event: s
     if nxt is None:
         raise InvalidTransition(subject, state.value, event)
     return nxt
+
+
+class _Call(Protocol):
+    """What ``step_call`` needs of a call (``interaction.Call``), without importing it."""
+
+    @property
+    def call_id(self) -> str: ...
+
+    state: CallState
+
+
+class _Agent(Protocol):
+    """What ``step_agent`` needs of an agent (``agent.Agent``), without importing it."""
+
+    @property
+    def agent_id(self) -> str: ...
+
+    state: AgentState
+
+
+def check_call(call: _Call, what: CallInput, event: str = "") -> CallState:
+    """The state ``what`` would move the call to, or ``InvalidTransition``; nothing changes.
+
+    ``event`` names what happened in the error (default: the input).
+    """
+    return call_transition(call.call_id, call.state, what, event or what.value)
+
+
+def check_agent(agent: _Agent, what: AgentInput, event: str = "") -> AgentState:
+    """The state ``what`` would move the agent to, or ``InvalidTransition``; nothing changes."""
+    return agent_transition(agent.agent_id, agent.state, what, event or what.value)
+
+
+def step_call(call: _Call, what: CallInput, event: str = "") -> CallState:
+    """Move the call by ``what`` as the table says and return its new state.
+
+    A move missing from the table raises ``InvalidTransition`` and leaves the call as it was.
+    """
+    call.state = check_call(call, what, event)
+    return call.state
+
+
+def step_agent(agent: _Agent, what: AgentInput, event: str = "") -> AgentState:
+    """Move the agent by ``what`` as the table says and return its new state (see ``step_call``)."""
+    agent.state = check_agent(agent, what, event)
+    return agent.state

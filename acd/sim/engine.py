@@ -28,7 +28,8 @@ from acd.core.events import (
     OfferRejected,
     TimerFired,
 )
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.timers import TimerKey
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
 
 Progress = Callable[[float, float], None]  # (virtual seconds done, horizon)
@@ -76,7 +77,7 @@ class Simulation:
         self._observer = observer
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0  # insertion order breaks ties between equal times: deterministic
-        self._timers: dict[str, int] = {}  # key -> seq of the live schedule
+        self._timers: dict[TimerKey, int] = {}  # key -> seq of the live schedule
         self._queued: set[str] = set()  # callers still waiting (patience may still run out)
         self._live_offers: set[str] = set()
         self._call_traffic: dict[str, Traffic] = {}
@@ -187,7 +188,7 @@ class Simulation:
         elif isinstance(command, OverflowCall):
             self._queued.discard(command.call_id)
 
-    def _fire(self, key: str, token: int) -> None:
+    def _fire(self, key: TimerKey, token: int) -> None:
         if self._timers.get(key) != token:
             return  # cancelled or restarted since
         del self._timers[key]

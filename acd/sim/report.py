@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from acd.core.kpis import QueueKpis, occupancy, queue_kpis
-from acd.core.records import AgentStateRecord, InteractionRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord
 from acd.sim.engine import Recorded
 from acd.sim.scenario import Scenario
 

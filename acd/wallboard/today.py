@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
 
 from acd.core.commands import MetricUpdate
-from acd.core.metrics import (
+from acd.core.metric_updates import (
     CALLS_ABANDONED,
     CALLS_ANSWERED,
     CALLS_ANSWERED_WITHIN_SLA,

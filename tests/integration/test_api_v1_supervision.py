@@ -8,7 +8,7 @@ from api_v1_harness import V1, api_pg, v1  # noqa: F401
 
 from acd.core.events import CallArrived, OfferAnswered
 from acd.core.kpis import latest
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.http.v1 import PREFIX
 from acd.records.stores import tokens
 

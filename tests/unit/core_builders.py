@@ -22,7 +22,8 @@ from acd.core.events import (
     OfferUnanswered,
     TimerFired,
 )
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.timers import TimerKey
 
 
 def queue(name: str = "q", skills: dict[str, int] | None = None, **kw: object) -> QueueConfig:
@@ -48,7 +49,7 @@ class Driver:
     acd: Acd
     log: list[Command] = field(default_factory=list)
     ringing: dict[str, RingAgent] = field(default_factory=dict)  # call id -> open offer
-    timers: dict[str, float] = field(default_factory=dict)
+    timers: dict[TimerKey, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, cfg: RoutingConfig) -> Driver:
@@ -98,7 +99,7 @@ class Driver:
     def end(self, call_id: str, now: float) -> list[Command]:
         return self.send(CallEnded(call_id), now)
 
-    def fire(self, key: str) -> list[Command]:
+    def fire(self, key: TimerKey) -> list[Command]:
         return self.send(TimerFired(key), self.timers[key])
 
     # what was asked for

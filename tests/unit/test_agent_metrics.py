@@ -29,6 +29,7 @@ from acd.core.events import (
     WrapUpDone,
 )
 from acd.core.states import AgentState
+from acd.core.timers import wrapup_timer
 from acd.forecast import Forecaster
 from acd.metrics import AGENT_STATES, Metrics
 
@@ -105,7 +106,7 @@ def test_wrapup_ended_by_the_timer_by_a_pause_and_by_a_logout() -> None:
         d.arrive(call_id, T0)
         d.answer(call_id, T0 + 1.0)
         d.end(call_id, T0 + 11.0)
-    d.fire("wrapup:a1")  # the queue's 30 s
+    d.fire(wrapup_timer("a1"))  # the queue's 30 s
     d.send(AgentPaused("a2", "break"), T0 + 18.0)
     d.send(AgentLoggedOut("a3"), T0 + 25.0)
     assert {a: seconds(d, a)["wrap_up"] for a in ("a1", "a2", "a3")} == {"a1": 30.0, "a2": 7.0, "a3": 14.0}
@@ -193,7 +194,7 @@ def test_the_seconds_are_the_intervals_of_the_records_whatever_happens() -> None
             elif choice == 3 and view.state is AgentState.ON_CALL and view.call_id:
                 d.end(view.call_id, now)
             elif choice == 4 and view.state is AgentState.WRAP_UP:
-                d.send(rng.choice((TimerFired(f"wrapup:{who}"), WrapUpDone(who))), now)
+                d.send(rng.choice((TimerFired(wrapup_timer(who)), WrapUpDone(who))), now)
             else:
                 event = rng.choice((AgentLoggedIn(who), AgentLoggedOut(who), AgentPaused(who), AgentResumed(who)))
                 d.send(event, now)

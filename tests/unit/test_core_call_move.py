@@ -20,8 +20,8 @@ from acd.core.events import (
     OfferAnswered,
 )
 from acd.core.kpis import latest, queue_kpis
-from acd.core.metrics import CALLS_MOVED, CALLS_OFFERED
-from acd.core.records import InteractionRecord, OfferRecord
+from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
+from acd.core.record_types import InteractionRecord, OfferRecord
 from acd.core.states import AgentState, CallState
 
 CONFIG = RoutingConfig(

@@ -14,7 +14,7 @@ from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAge
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.errors import InvalidTransition, UnknownAgent, UnknownQueue
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallFellBack, CallInProgress, Customer
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
 
 CONFIG = RoutingConfig(

@@ -28,6 +28,7 @@ from acd.core.events import (
     TimerFired,
     WrapUpDone,
 )
+from acd.core.timers import TimerKey, ring_timer, wrapup_timer
 
 
 def busy_floor() -> Driver:
@@ -95,22 +96,22 @@ def test_events_for_an_ended_call_are_invalid_transitions() -> None:
 def test_a_late_miss_for_a_closed_offer_is_ignored() -> None:
     d = busy_floor()
     offer = d.offer_of("ringing")
-    d.fire(f"ring:{offer.offer_id}")
+    d.fire(ring_timer(offer.offer_id))
     assert d.acd.handle(OfferUnanswered(offer.offer_id), 30.0) == []
 
 
 def test_a_late_answer_for_a_closed_offer_raises_offer_closed() -> None:
     d = busy_floor()
     offer = d.offer_of("ringing")
-    d.fire(f"ring:{offer.offer_id}")
+    d.fire(ring_timer(offer.offer_id))
     err = refuse(d, OfferAnswered(offer.offer_id), 30.0, OfferClosed)
     assert isinstance(err, OfferClosed) and err.state == "unanswered"
 
 
 def test_a_stale_timer_is_ignored() -> None:
     d = busy_floor()
-    assert d.acd.handle(TimerFired("wrapup:a1"), 50.0) == []
-    assert d.acd.handle(TimerFired("nonsense"), 50.0) == []
+    assert d.acd.handle(TimerFired(wrapup_timer("a1")), 50.0) == []
+    assert d.acd.handle(TimerFired(TimerKey("call", "nonsense")), 50.0) == []
 
 
 def test_dispositions_land_on_the_record_with_a_higher_seq() -> None:
@@ -118,7 +119,7 @@ def test_dispositions_land_on_the_record_with_a_higher_seq() -> None:
     d.send(DispositionSet("talking", "sale", "upsold"), 5.0)
     d.end("talking", 6.0)
     before = d.interactions()["talking"]
-    d.fire("wrapup:a1")
+    d.fire(wrapup_timer("a1"))
     d.send(DispositionSet("talking", "refund", "changed mind"), 20.0)
     after = d.interactions()["talking"]
     assert (after.disposition, after.notes) == ("refund", "changed mind")

@@ -10,7 +10,7 @@ from acd.core.commands import RecordCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.errors import InvalidTransition, UnknownCall
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallPriorityChanged, OfferAnswered
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),

@@ -33,8 +33,9 @@ from acd.core.events import (
     WrapUpDone,
 )
 from acd.core.interaction import Call
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState, CallState
+from acd.core.timers import TimerKey
 
 RING_TIMEOUT = 15.0
 CFG = config(
@@ -98,14 +99,17 @@ class World:
             self.step_event_timer(key, max(at, self.now))
         self.now = target
 
-    def step_event_timer(self, key: str, at: float) -> None:
+    def step_event_timer(self, key: TimerKey, at: float) -> None:
         self.now = at
         self.apply(None, key)
 
-    def apply(self, event: Event | None, timer: str | None = None) -> None:
+    def apply(self, event: Event | None, timer: TimerKey | None = None) -> None:
         from acd.core.events import TimerFired
 
-        ev: Event = event if event is not None else TimerFired(str(timer))
+        if event is None:
+            assert timer is not None
+            event = TimerFired(timer)
+        ev: Event = event
         before_fp = fingerprint(self.d.acd)
         before = {c.call_id: c for c in self.d.acd._floor.calls.values()}
         waiting_before = {

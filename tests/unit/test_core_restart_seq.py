@@ -6,7 +6,7 @@ from acd.core.acd import Acd
 from acd.core.commands import RecordCommand
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, OfferUnanswered
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),

@@ -27,8 +27,9 @@ from acd.core.events import (
     ResyncStarted,
     TimerFired,
 )
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
+from acd.core.timers import wrapup_timer
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("support", (SkillRequirement("support", 1),), sla_threshold_seconds=30.0,
@@ -73,11 +74,11 @@ def test_a_call_that_ended_in_the_gap_closes_at_its_true_end_and_the_agent_wraps
     assert (closed.customer_id, closed.disposition, closed.priority, closed.wait_seconds) == ("k1", "7", 5, 4.0)
     assert closed.seq > OPEN.seq
     assert acd.agent_state("a5") is AgentState.WRAP_UP
-    assert [c.at for c in out if isinstance(c, StartTimer) and c.key == "wrapup:a5"] == [1036.0]  # end + 20 s
+    assert [c.at for c in out if isinstance(c, StartTimer) and c.key == wrapup_timer("a5")] == [1036.0]  # end + 20 s
     # the next caller goes to the other agent, not to a5 in the middle of the wrap-up
     rings = [c for c in acd.handle(CallArrived("c2", "support", 5), 1023.0) if isinstance(c, RingAgent)]
     assert [r.agent_id for r in rings] == ["a6"]
-    done = _records(acd.handle(TimerFired("wrapup:a5"), 1036.0))
+    done = _records(acd.handle(TimerFired(wrapup_timer("a5")), 1036.0))
     assert done[-1].wrapup_seconds == 20.0
 
 
@@ -88,7 +89,7 @@ def test_a_wrap_up_that_ran_out_in_the_gap_ends_at_once() -> None:
     closed = _records(out)[-1]
     assert (closed.ended_at, closed.talk_seconds, closed.wrapup_seconds) == (1010.0, 6.0, 20.0)
     assert acd.agent_state("a5") is AgentState.READY
-    assert not [c for c in out if isinstance(c, StartTimer) and c.key == "wrapup:a5"]
+    assert not [c for c in out if isinstance(c, StartTimer) and c.key == wrapup_timer("a5")]
 
 
 def test_a_call_answered_in_the_gap_and_ended_there_closes_answered_by_the_traced_agent() -> None:

@@ -45,6 +45,7 @@ from acd.core.events import (
     TimerFired,
     WrapUpDone,
 )
+from acd.core.timers import TimerKey
 from acd.log_throttle import LogThrottle
 
 T0 = 1_800_000_000.0
@@ -128,7 +129,7 @@ class Run:
                                      and self.core.agent_state(a).value in ("reserved", "on_call"))
         self._queue: list[tuple[float, int, int, Item]] = []
         self._seq = itertools.count()
-        self._timers: dict[str, float] = {}
+        self._timers: dict[TimerKey, float] = {}
         self._hung_up: set[str] = set()
 
     def at(self, when: float, item: Item, rank: int = 1) -> None:
@@ -311,7 +312,9 @@ hostile_core = st.one_of(
     st.builds(lambda cid: CallPriorityChanged(cid, 7), ghost_ids),
     st.builds(lambda cid, q: CallMoved(cid, q), ghost_ids, st.sampled_from(["support", "nosuch", ""])),
     st.builds(lambda cid: CallMoved(cid, "nosuch"), real_ids),
-    st.builds(TimerFired, st.sampled_from(["call:nope", "ring:nope", "wrapup:ghost", "", "x" * 300])),
+    st.builds(TimerFired, st.sampled_from([TimerKey("call", "nope"), TimerKey("ring", "nope"),
+                                           TimerKey("wrapup", "ghost"), TimerKey("call", ""),
+                                           TimerKey("call", "x" * 300)])),
 )
 hostile_item = st.one_of(
     st.tuples(st.just("ami"), hostile_enqueue()),

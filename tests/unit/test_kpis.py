@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acd.core.kpis import latest, occupancy, queue_kpis, state_seconds
-from acd.core.records import AgentStateRecord, InteractionRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord
 
 
 def rec(

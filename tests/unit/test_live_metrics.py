@@ -15,6 +15,7 @@ from acd.core.config import RoutingConfig
 from acd.core.events import AgentPaused, AgentReachability, CallEnded, CallerHungUp, ConfigChanged, WrapUpDone
 from acd.core.snapshot import Snapshot
 from acd.core.states import AgentState
+from acd.core.timers import call_timer, wrapup_timer
 from acd.forecast import Forecaster, serves, staffed
 from acd.metrics import Metrics
 
@@ -152,7 +153,7 @@ def test_a_channel_lost_before_an_answer_is_failed_not_abandoned() -> None:
 def test_an_overflow_at_max_wait_is_a_wait_breach() -> None:
     d = floor(max_wait_seconds=120.0)
     d.arrive("c1", T0 + 0.37)
-    d.fire("call:c1")
+    d.fire(call_timer("c1"))
     assert counts(d) == {OFFERED: 1, OVERFLOWED: 1, WAIT_BREACHED: 1}
     assert observed(d, "acd_queue_wait_seconds", outcome="overflowed") == [120.0]
 
@@ -192,7 +193,7 @@ def test_handle_time_above_max_is_a_breach_counted_when_wrapup_ends() -> None:
     answered_call(d, wait=3.0, talk=80.0)
     assert observed(d, "acd_handle_seconds") == []
     assert HANDLE_BREACHED not in counts(d)  # talk alone (80 s) is under the maximum
-    d.fire("wrapup:a1")  # 80 + 30 = 110 > 100
+    d.fire(wrapup_timer("a1"))  # 80 + 30 = 110 > 100
     assert observed(d, "acd_handle_seconds") == [110.0]
     assert d.metric_total(HANDLE_BREACHED) == 1
 
@@ -242,10 +243,10 @@ def test_breaches_are_counted_per_queue() -> None:
 def test_every_update_the_core_emits_is_a_registered_series() -> None:
     d = floor("a1", wrapup_seconds=5.0, max_handle_seconds=10.0, max_wait_seconds=60.0)
     answered_call(d, wait=3.0, talk=30.0)
-    d.fire("wrapup:a1")
+    d.fire(wrapup_timer("a1"))
     d.send(AgentPaused("a1", "break"), T0 + 40.0)
     d.arrive("c2", T0 + 50.0)
-    d.fire("call:c2")  # overflow at max wait
+    d.fire(call_timer("c2"))  # overflow at max wait
     d.arrive("c3", T0 + 200.0)
     d.send(CallerHungUp("c3"), T0 + 201.0)
     d.arrive("c4", T0 + 300.0)

@@ -18,7 +18,7 @@ from test_core_properties import CFG, OPS, World, action
 
 from acd.core.commands import MetricUpdate, RecordCommand
 from acd.core.kpis import latest, queue_kpis
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.metrics import Metrics
 
 TIGHT = dataclasses.replace(

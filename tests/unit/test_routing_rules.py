@@ -15,6 +15,7 @@ from acd.core.events import (
     WrapUpDone,
 )
 from acd.core.states import AgentState
+from acd.core.timers import call_timer, ring_timer, wrapup_timer
 
 
 def one_queue(*agents: str, **kw: object) -> Driver:
@@ -104,8 +105,8 @@ def test_widening_lowers_the_minimum_after_the_configured_wait() -> None:
     d.login("junior", now=0.0)
     d.arrive("c1", 0.0)
     assert d.agent_ringing("c1") is None
-    assert d.timers["call:c1"] == 30.0  # the next widening moment
-    d.fire("call:c1")
+    assert d.timers[call_timer("c1")] == 30.0  # the next widening moment
+    d.fire(call_timer("c1"))
     assert d.agent_ringing("c1") == "junior"
 
 
@@ -117,7 +118,7 @@ def test_widening_adds_fallback_skills_ranked_below_regular_agents() -> None:
     d = Driver.of(cfg)
     d.login("en_agent", now=0.0)
     d.arrive("c1", 0.0)
-    d.fire("call:c1")
+    d.fire(call_timer("c1"))
     assert d.agent_ringing("c1") == "en_agent"
     d.login("de_agent", now=21.0)
     d.arrive("c2", 0.0 + 22.0)
@@ -127,7 +128,7 @@ def test_widening_adds_fallback_skills_ranked_below_regular_agents() -> None:
 def test_max_wait_overflows_to_the_target() -> None:
     d = one_queue("a1", max_wait_seconds=120.0, overflow_target="vm")
     d.arrive("c1", 0.0)
-    out = d.fire("call:c1")
+    out = d.fire(call_timer("c1"))
     assert OverflowCall("c1", "vm", "max_wait") in out
     record = d.interactions()["c1"]
     assert (record.outcome, record.wait_seconds, record.within_sla) == ("overflowed", 120.0, False)
@@ -140,8 +141,8 @@ def test_ring_timeout_cancels_requeues_and_cools_the_agent_down() -> None:
     d.login("a1", now=0.0)
     d.arrive("c1", 1.0)
     offer = d.offer_of("c1")
-    assert d.timers[f"ring:{offer.offer_id}"] == 16.0
-    out = d.fire(f"ring:{offer.offer_id}")
+    assert d.timers[ring_timer(offer.offer_id)] == 16.0
+    out = d.fire(ring_timer(offer.offer_id))
     assert CancelOffer(offer.offer_id, "c1", "a1") in out
     assert d.offers()[-1].result == "unanswered"
     assert d.agent_ringing("c1") is None  # a1 is READY but cooling down for c1
@@ -156,8 +157,8 @@ def test_a_rejected_call_returns_to_the_agent_only_after_the_cooldown() -> None:
     d.arrive("c1", 0.0)
     d.reject("c1", 2.0)
     assert d.agent_ringing("c1") is None
-    assert d.timers["call:c1"] == 32.0  # cool-down expiry
-    d.fire("call:c1")
+    assert d.timers[call_timer("c1")] == 32.0  # cool-down expiry
+    d.fire(call_timer("c1"))
     assert d.agent_ringing("c1") == "a1"
     assert [r.agent_id for r in d.rings()] == ["a1", "a1"]
 
@@ -180,7 +181,7 @@ def test_an_unreachable_phone_cools_the_agent_down() -> None:
     d.arrive("c1", 0.0)
     d.send(OfferFailed(d.offer_of("c1").offer_id, "chanunavail"), 2.0)
     assert d.agent_ringing("c1") is None
-    assert d.timers["call:c1"] == 32.0
+    assert d.timers[call_timer("c1")] == 32.0
 
 
 def test_a_missed_caller_keeps_their_place() -> None:
@@ -250,8 +251,8 @@ def test_answer_talk_and_wrapup_timer() -> None:
     assert d.acd.snapshot(4.0).agents["a1"].state is AgentState.ON_CALL
     d.end("c1", 64.0)
     assert d.acd.snapshot(64.0).agents["a1"].state is AgentState.WRAP_UP
-    assert d.timers["wrapup:a1"] == 94.0
-    d.fire("wrapup:a1")
+    assert d.timers[wrapup_timer("a1")] == 94.0
+    d.fire(wrapup_timer("a1"))
     record = d.interactions()["c1"]
     assert (record.wait_seconds, record.talk_seconds, record.wrapup_seconds) == (4.0, 60.0, 30.0)
     assert (record.outcome, record.within_sla, record.agent_id) == ("answered", True, "a1")
@@ -266,7 +267,7 @@ def test_wrapup_done_ends_wrapup_early_and_takes_the_next_call() -> None:
     d.arrive("c2", 2.0)
     d.end("c1", 10.0)
     d.send(WrapUpDone("a1"), 15.0)
-    assert "wrapup:a1" not in d.timers
+    assert wrapup_timer("a1") not in d.timers
     assert d.interactions()["c1"].wrapup_seconds == 5.0
     assert d.agent_ringing("c2") == "a1"
 

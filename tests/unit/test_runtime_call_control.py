@@ -13,7 +13,8 @@ from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, CallMoved, CallPriorityChanged, TimerFired
-from acd.core.records import Record
+from acd.core.record_types import Record
+from acd.core.timers import call_timer, ring_timer
 from acd.metrics import Metrics
 from acd.runtime import Runtime
 
@@ -65,7 +66,7 @@ async def _run(events: list[tuple[object, float]]) -> RecordingControl:
 async def test_an_overflowed_caller_is_redirected_with_its_channel() -> None:
     control = await _run([
         (CallArrived("c1", "sales", 5, enqueued_at=100.0, channel="PJSIP/trunk-1"), 100.0),
-        (TimerFired("call:c1"), 108.0),  # max wait: the core closes the call, then asks to overflow it
+        (TimerFired(call_timer("c1")), 108.0),  # max wait: the core closes the call, then asks to overflow it
     ])
     assert control.done == [("overflow", "PJSIP/trunk-1", "voicemail")]
 
@@ -137,7 +138,7 @@ async def test_a_cancel_followed_by_a_new_offer_for_the_same_call_sends_one_redi
     runtime.handle_now(AgentLoggedIn("a2"))
     out = runtime.handle_now(CallArrived("c1", "billing", 5, channel="PJSIP/trunk-1"))
     ring = next(c for c in out if isinstance(c, RingAgent))
-    out = runtime.handle_now(TimerFired(f"ring:{ring.offer_id}"))  # the ACD's ring timer: cancel, then a2
+    out = runtime.handle_now(TimerFired(ring_timer(ring.offer_id)))  # the ACD's ring timer: cancel, then a2
     assert [type(c).__name__ for c in out if isinstance(c, CancelOffer | RingAgent)] == ["CancelOffer", "RingAgent"]
     assert control.done == [("ring", "PJSIP/trunk-1", "agent1"), ("ring", "PJSIP/trunk-1", "agent2")]
 

@@ -17,7 +17,7 @@ from acd.ami.errors import AmiActionError
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp
-from acd.core.records import InteractionRecord, OfferRecord
+from acd.core.record_types import InteractionRecord, OfferRecord
 from acd.metrics import Metrics
 from acd.runtime import Runtime
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 
 from acd.core.errors import InvalidTransition
@@ -14,6 +17,8 @@ from acd.core.states import (
     CallState,
     agent_transition,
     call_transition,
+    step_agent,
+    step_call,
 )
 
 
@@ -95,3 +100,24 @@ def test_on_call_agents_cannot_pause_log_out_or_be_offered() -> None:
 def test_only_ready_agents_are_offered_calls() -> None:
     offered_from = [s for s, row in AGENT_TRANSITIONS.items() if AgentInput.RESERVE in row]
     assert offered_from == [AgentState.READY]
+
+
+@dataclass
+class _Subject:
+    call_id: str
+    agent_id: str
+    state: Any
+
+
+def test_a_step_sets_the_table_s_next_state_or_changes_nothing() -> None:
+    call = _Subject("c1", "", CallState.WAITING)
+    assert (step_call(call, CallInput.OFFER), call.state) == (CallState.RINGING, CallState.RINGING)
+    with pytest.raises(InvalidTransition) as caught:
+        step_call(call, CallInput.DISPOSITION, "DispositionSet")
+    assert (caught.value.subject, caught.value.state, caught.value.event) == ("c1", "ringing", "DispositionSet")
+    assert call.state == CallState.RINGING  # unchanged
+    agent = _Subject("", "a1", AgentState.ON_CALL)
+    with pytest.raises(InvalidTransition) as refused:
+        step_agent(agent, AgentInput.PAUSE)
+    assert (refused.value.event, agent.state) == ("pause", AgentState.ON_CALL)
+    assert (step_agent(agent, AgentInput.CALL_END), agent.state) == (AgentState.WRAP_UP, AgentState.WRAP_UP)

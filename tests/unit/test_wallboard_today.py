@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from acd.core.config import QueueConfig, SkillRequirement
-from acd.core.metrics import queue_exit
+from acd.core.metric_updates import queue_exit
 from acd.wallboard.board import sla_status
 from acd.wallboard.today import ServiceLevelToday, day_of
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records.cli.command import on_engine, run_command
 from acd.records.cli.database import add_database_arguments
 from acd.records.errors import RecordsError

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal, Union, get_args, get_origin
 
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
 
 TYPE_TAGS: dict[type[Any], str] = {
     InteractionRecord: "interaction",

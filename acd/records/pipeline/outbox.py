@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records.errors import DatabaseUnavailable, JournalError, OutboxClosed
 from acd.records.pipeline import codec
 from acd.records.pipeline.journal import Entry, Journal

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
 from acd.records.models import AgentState, Interaction, Offer
 from acd.records.retention import matches_masked
 

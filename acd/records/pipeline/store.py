@@ -38,7 +38,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import Agent, Queue
 from acd.records.pipeline.quarantine import QuarantineKind

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 
 OPEN = text(
     """

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from record_samples import answered, interaction
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.store import PostgresRecordStore, Rejection
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
 
 T0 = 1_780_000_000.0
 NS = uuid.UUID("6f1c2a52-8c1e-4f4e-9a57-3b2d7d1c0a11")

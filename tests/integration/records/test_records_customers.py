@@ -25,7 +25,7 @@ from acd.core.acd import Acd
 from acd.core.commands import RecordCommand, RingAgent
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Customer, DispositionSet, Event, OfferAnswered
 from acd.core.ids import interaction_id
-from acd.core.records import InteractionRecord, Record
+from acd.core.record_types import InteractionRecord, Record
 from acd.records.cli import customers as customers_cli
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres

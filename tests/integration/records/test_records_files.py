@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from record_samples import interaction
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records.pipeline.journal import Journal
 from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.quarantine import LOG_PER_MINUTE, Quarantine, Quarantined

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from record_samples import interaction
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.records.errors import DatabaseUnavailable, JournalFull, OutboxClosed
 from acd.records.pipeline import codec
 from acd.records.pipeline.outbox import Outbox

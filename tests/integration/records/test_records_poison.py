@@ -22,7 +22,7 @@ from record_samples import CONFIG, T0, answered, interaction, state, uid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.records import Record
+from acd.core.record_types import Record
 from acd.metrics import Metrics
 from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.store import PostgresRecordStore, Rejection

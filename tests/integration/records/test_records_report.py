@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core import kpis
-from acd.core.records import AgentStateRecord, InteractionRecord
+from acd.core.record_types import AgentStateRecord, InteractionRecord
 from acd.records import report, retention
 from acd.records.cli import report as report_cli
 from acd.records.pipeline.outbox import Outbox

@@ -30,7 +30,7 @@ from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, DispositionSet, OfferAnswered
 from acd.core.ids import interaction_id
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
 from acd.metrics import Metrics
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres

@@ -39,7 +39,7 @@ from acd.core.config import QueueConfig, RoutingPolicy, SkillRequirement
 from acd.core.events import CallArrived, Event
 from acd.core.ids import interaction_id
 from acd.core.kpis import QueueKpis
-from acd.core.records import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
 from acd.records import report
 from acd.records.cli import report as report_cli
 from acd.records.pipeline.outbox import Outbox

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.acd import Acd
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.metrics import Metrics
 from acd.records.pipeline.outbox import Outbox
 from acd.records.report import queue_report

@@ -13,7 +13,7 @@ from __future__ import annotations
 from acd.core.commands import MetricUpdate
 from acd.core.config import QueueConfig
 from acd.core.kpis import handle_breached, wait_breached
-from acd.core.records import Outcome
+from acd.core.record_types import Outcome
 from acd.core.states import AgentState
 
 CALLS_OFFERED = "acd_calls_offered_total"

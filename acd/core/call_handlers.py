@@ -1,0 +1,318 @@
+"""What happens to calls and their offers: the handlers behind ``Acd.handle`` for call events.
+
+A caller arrives, is offered, answers or misses, hangs up, falls back, is moved or reprioritized,
+and its timers fire. Each handler looks its subjects up and checks every move against the tables
+in ``states`` before it changes anything (a refused event leaves the floor as it was), then makes
+the moves on the ``Floor``. What agents do of their own accord is in ``agent_handlers``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from acd.core import metric_updates
+from acd.core.agent import Agent
+from acd.core.commands import CancelOffer, OverflowCall
+from acd.core.config import QueueConfig
+from acd.core.eligibility import level_at
+from acd.core.errors import (
+    AlreadyInQueue,
+    InvalidTransition,
+    OfferClosed,
+    UnknownAgent,
+    UnknownCall,
+    UnknownOffer,
+    UnknownQueue,
+)
+from acd.core.events import (
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    CallFellBack,
+    CallInProgress,
+    CallLeftUnseen,
+    CallMoved,
+    CallPriorityChanged,
+    DispositionSet,
+    OfferAnswered,
+)
+from acd.core.floor import Floor
+from acd.core.interaction import Call
+from acd.core.kpis import handle_seconds, is_short_abandon
+from acd.core.record_types import OfferRecord, OfferResult, Outcome
+from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_agent, check_call, step_call
+from acd.core.timers import TimerKey, call_timer, wrapup_timer
+
+AUTO_PAUSE_REASON = "missed"
+
+
+def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
+    """When a conversation reported as ended earlier really ended: within [answer, now], or None (now).
+
+    The time comes from outside (the PBX's trace); a value that cannot be true is brought back to
+    the nearest possible one rather than written into the record.
+    """
+    answered_at = call.record.answered_at
+    if ended_at is None or answered_at is None or not math.isfinite(ended_at):
+        return None
+    return min(max(ended_at, answered_at), now)
+
+
+# -- lookups (raise before anything changes) ------------------------------------------------
+def call_of(floor: Floor, call_id: str, event: str, *, ended_ok: bool = False) -> Call:
+    call = floor.calls.get(call_id)
+    if call is not None:
+        return call
+    closed = floor.closed.get(call_id)
+    if closed is None:
+        raise UnknownCall(call_id)
+    if not ended_ok:
+        raise InvalidTransition(call_id, CallState.ENDED.value, event)
+    return closed
+
+
+def _new_call_queue(floor: Floor, call_id: str, queue_name: str, event: str) -> QueueConfig:
+    """The queue of a call the core does not know yet; a known or closed call is refused."""
+    queue = floor.queues.get(queue_name)
+    if queue is None:
+        raise UnknownQueue(queue_name)
+    if call_id in floor.calls or call_id in floor.closed:
+        state = call_of(floor, call_id, event, ended_ok=True).state
+        raise InvalidTransition(call_id, state.value, event)
+    return queue
+
+
+# -- calls ------------------------------------------------------------------------------
+def call_arrived(floor: Floor, e: CallArrived, now: float) -> None:
+    queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
+    call = Call.arrive(e, queue, now)
+    call.level = level_at(queue, call.enqueued_at, now)
+    floor.add_call(call, now)
+    if now >= call.enqueued_at + queue.max_wait_seconds:
+        # Re-announced after a restart with its wait already used up.
+        _overflow(floor, call, "max_wait", now)
+
+
+def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
+    """A caller found talking after a (re)start: connected since ``answered_at``, the agent on the call."""
+    arrival = e.call
+    queue = _new_call_queue(floor, arrival.call_id, arrival.queue, "CallInProgress")
+    agent = floor.agents.get(e.agent_id)
+    if agent is None or not floor.configured(e.agent_id):
+        raise UnknownAgent(e.agent_id)
+    check_agent(agent, AgentInput.TAKE_OVER, "CallInProgress")
+    if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
+        raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
+    call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
+    step_call(call, CallInput.TAKE_OVER, "CallInProgress")
+    floor.calls[call.call_id] = call
+    floor.write(call.answered(e.answered_at, agent.agent_id))
+    _on_call(floor, agent, AgentInput.TAKE_OVER, call, now)
+
+
+def left_unseen(floor: Floor, e: CallLeftUnseen, now: float) -> None:
+    """Closed at once, at the time the PBX kept: never in the routing index, never offered."""
+    arrival = e.call
+    queue = _new_call_queue(floor, arrival.call_id, arrival.queue, "CallLeftUnseen")
+    call = Call.arrive(arrival, queue, now)
+    left = min(max(e.left_at, call.enqueued_at), now) if math.isfinite(e.left_at) else now
+    probe = call.left_queue(left, e.outcome, e.reason)
+    short = is_short_abandon(probe, floor.config.policy.short_abandon_seconds)
+    floor.write(call.reclassify_short_abandon() if short else probe)
+    floor.out.extend(metric_updates.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
+                                               short_abandon=short))
+    step_call(call, CallInput.LEFT_UNSEEN, "CallLeftUnseen")
+    floor.close_call(call)
+
+
+def caller_hung_up(floor: Floor, e: CallerHungUp, now: float) -> None:
+    call = call_of(floor, e.call_id, "CallerHungUp")
+    check_call(call, CallInput.HANG_UP, "CallerHungUp")
+    if call.state is CallState.CONNECTED:
+        _end_talk(floor, call, CallInput.HANG_UP, "caller_hangup", now, "CallerHungUp")
+        return
+    _leave(floor, call, CallInput.HANG_UP, "abandoned", "caller_hangup", now, "CallerHungUp")
+
+
+def fell_back(floor: Floor, e: CallFellBack, now: float) -> None:
+    """Overflowed by the dialplan itself, to its fallback: no OverflowCall (the caller is there)."""
+    call = call_of(floor, e.call_id, "CallFellBack")
+    check_call(call, CallInput.OVERFLOW, "CallFellBack")
+    reason = f"fallback_{e.reason}" if e.reason else "fallback"
+    _leave(floor, call, CallInput.OVERFLOW, "overflowed", reason, now, "CallFellBack")
+
+
+def call_ended(floor: Floor, e: CallEnded, now: float) -> None:
+    call = call_of(floor, e.call_id, "CallEnded")
+    check_call(call, CallInput.END, "CallEnded")
+    if call.state is CallState.CONNECTED:
+        _end_talk(floor, call, CallInput.END, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
+    else:
+        # The channel went away before an answer for a reason other than the caller hanging up.
+        _leave(floor, call, CallInput.END, "failed", e.reason, now, "CallEnded")
+
+
+def _leave(floor: Floor, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float, event: str) -> None:
+    """A queued or ringing call leaves unanswered by ``what`` (checked by the caller for the call)."""
+    _cancel_ringing(floor, call, now, event)
+    floor.leave_queue(call, what, outcome, reason, now)
+
+
+def _overflow(floor: Floor, call: Call, reason: str, now: float) -> None:
+    check_call(call, CallInput.OVERFLOW, "overflow")
+    _leave(floor, call, CallInput.OVERFLOW, "overflowed", reason, now, "overflow")
+    floor.emit(OverflowCall(call.call_id, call.queue.overflow_target, reason))
+
+
+def _cancel_ringing(floor: Floor, call: Call, now: float, event: str) -> None:
+    """Take a ringing call's offer back from the caller's side: its agent is READY again, no miss.
+
+    The agent's move is checked first; the call's is the caller's business.
+    """
+    if call.offer_id is None:
+        return
+    check_agent(floor.agents[floor.offers[call.offer_id].agent_id], AgentInput.CANCEL, event)
+    floor.cancel_ringing(call, now)
+
+
+def _end_talk(floor: Floor, call: Call, how: CallInput, reason: str, now: float, event: str,
+              ended_at: float | None = None) -> None:
+    """The conversation ended (``how``: END or HANG_UP, checked by the caller) at ``ended_at``
+    (default ``now``); the agent's wrap-up runs from then."""
+    agent = floor.agents[str(call.record.agent_id)]
+    end = now if ended_at is None else ended_at
+    wrapup = call.queue.wrapup_seconds
+    if agent.retiring:
+        what = AgentInput.CALL_END_RETIRE
+    elif wrapup > 0 and end + wrapup > now:
+        what = AgentInput.CALL_END
+    elif wrapup > 0:
+        what = AgentInput.CALL_END_WRAPUP_ELAPSED
+    else:
+        what = AgentInput.CALL_END_NO_WRAPUP
+    target = check_agent(agent, what, event)
+    step_call(call, how, event)
+    floor.close_call(call)
+    if target is AgentState.WRAP_UP:
+        floor.write(call.talk_ended(end, reason, None))
+        floor.wrapping[agent.agent_id] = call
+        floor.move_agent(agent, what, now)
+        floor.arm(wrapup_timer(agent.agent_id), end + wrapup)
+        return
+    spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
+    record = call.talk_ended(end, reason, spent)
+    floor.write(record)
+    floor.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
+    floor.move_agent(agent, what, now)
+    if agent.retiring:
+        agent.retiring = False
+
+
+def disposition(floor: Floor, e: DispositionSet, now: float) -> None:
+    call = call_of(floor, e.call_id, "DispositionSet", ended_ok=True)
+    check_call(call, CallInput.DISPOSITION, "DispositionSet")
+    floor.write(call.disposition(e.code, e.notes))
+
+
+def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:
+    call = call_of(floor, e.call_id, "CallPriorityChanged")
+    check_call(call, CallInput.REPRIORITIZE, "CallPriorityChanged")
+    floor.reprioritize(call, e.priority)
+    floor.emit(call.tag())
+
+
+def move(floor: Floor, e: CallMoved, now: float) -> None:
+    """To another queue; a ringing offer is cancelled first and its agent is READY again, no miss."""
+    call = call_of(floor, e.call_id, "CallMoved")
+    check_call(call, CallInput.MOVE, "CallMoved")
+    queue = floor.queues.get(e.queue)
+    if queue is None:
+        raise UnknownQueue(e.queue)
+    if queue.name == call.queue.name:
+        raise AlreadyInQueue(call.call_id, queue.name)
+    _cancel_ringing(floor, call, now, "CallMoved")
+    step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
+    floor.move_call(call, queue, now)
+    floor.emit(call.tag())
+
+
+# -- offers -----------------------------------------------------------------------------
+def _open_offer(floor: Floor, offer_id: str) -> OfferRecord | None:
+    """The open offer, None if it was closed already, ``UnknownOffer`` if never seen."""
+    record = floor.offers.get(offer_id)
+    if record is None and offer_id not in floor.closed_offers:
+        raise UnknownOffer(offer_id)
+    return record
+
+
+def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
+    offer = _open_offer(floor, e.offer_id)
+    if offer is None:
+        raise OfferClosed(e.offer_id, floor.closed_offers[e.offer_id], "OfferAnswered")
+    call = floor.calls[offer.interaction_id]
+    agent = floor.agents[offer.agent_id]
+    check_call(call, CallInput.ANSWER, "OfferAnswered")
+    check_agent(agent, AgentInput.ANSWER, "OfferAnswered")
+    floor.end_offer(offer.offer_id, "answered", now)
+    record = call.answered(now, agent.agent_id)
+    step_call(call, CallInput.ANSWER, "OfferAnswered")
+    call.offer_id = None
+    floor.write(record)
+    floor.disarm(call_timer(call.call_id))
+    wait = record.wait_seconds or 0.0
+    met = bool(record.within_sla)
+    floor.out.extend(metric_updates.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
+    _on_call(floor, agent, AgentInput.ANSWER, call, now)
+
+
+def _on_call(floor: Floor, agent: Agent, what: AgentInput, call: Call, now: float) -> None:
+    """The agent talks to ``call`` now (answered, or found talking): its misses start afresh."""
+    agent.misses = 0
+    floor.move_agent(agent, what, now)
+    agent.call_id = call.call_id
+
+
+def offer_missed(floor: Floor, offer_id: str, result: OfferResult, now: float, event: str, *,
+                 cooldown: bool = True) -> None:
+    offer = _open_offer(floor, offer_id)
+    if offer is None:
+        return  # a late report on an offer already closed: the caller has moved on
+    call = floor.calls[offer.interaction_id]
+    agent = floor.agents[offer.agent_id]
+    check_call(call, CallInput.MISS, event)
+    # Only the agent's own doing counts toward auto-pause; an unreachable phone does not.
+    misses = agent.misses + (1 if result in ("rejected", "unanswered") else 0)
+    pause = result != "failed" and misses >= floor.config.policy.max_consecutive_misses
+    what = AgentInput.MISS_AND_PAUSE if pause else AgentInput.MISS
+    check_agent(agent, what, event)
+    floor.end_offer(offer_id, result, now)
+    agent.misses = misses
+    if cooldown:
+        call.cooldowns[agent.agent_id] = now + floor.config.policy.reoffer_cooldown_seconds
+    floor.requeue(call, CallInput.MISS, now)
+    floor.move_agent(agent, what, now, AUTO_PAUSE_REASON if pause else "")
+
+
+# -- timers -----------------------------------------------------------------------------------
+def ring_timed_out(floor: Floor, key: TimerKey, now: float) -> None:
+    """The offer rang for the whole ring timeout: cancel the leg, a miss for the agent."""
+    offer = floor.offers[key.subject]
+    # Validate before the timer is consumed, so a refused fire changes nothing.
+    call = floor.calls[offer.interaction_id]
+    agent = floor.agents[offer.agent_id]
+    check_call(call, CallInput.MISS, "TimerFired")
+    check_agent(agent, AgentInput.MISS, "TimerFired")
+    del floor.timers[key]
+    floor.emit(CancelOffer(offer.offer_id, offer.interaction_id, offer.agent_id))
+    offer_missed(floor, offer.offer_id, "unanswered", now, "TimerFired")
+
+
+def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
+    """The call's next moment: max wait (overflow), or a widening step or cool-down expiry."""
+    call = floor.calls[key.subject]
+    del floor.timers[key]
+    if now >= call.enqueued_at + call.queue.max_wait_seconds:
+        _overflow(floor, call, "max_wait", now)
+        return
+    check_call(call, CallInput.TICK, "TimerFired")
+    floor.tick(call, now)
