@@ -49,6 +49,7 @@ test-unit: install
 
 lint: install
 	$(VENV)/bin/ruff check acd bench tests migrations
+	$(VENV)/bin/ruff format --check acd bench tests migrations
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
