@@ -51,6 +51,9 @@ lint: install
 	$(VENV)/bin/ruff check acd bench tests migrations
 	$(VENV)/bin/ruff format --check acd bench tests migrations
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --config-file tests/mypy.ini
+	@# a sub-folder's conftest.py is one more module "conftest" to mypy: each is checked on its own
+	for f in tests/*/conftest.py tests/*/*/conftest.py; do $(VENV)/bin/mypy --config-file tests/mypy.ini $$f || exit 1; done
 	$(VENV)/bin/lint-imports
 
 bench: install

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core_builders import Driver, agent, config, queue, widen
 
 from acd.core.commands import CancelOffer, OverflowCall, RingAgent
@@ -17,7 +19,7 @@ from acd.core.events import (
 from acd.core.states import AgentState
 
 
-def one_queue(*agents: str, **kw: object) -> Driver:
+def one_queue(*agents: str, **kw: Any) -> Driver:
     return Driver.of(config([queue("q", **kw)], [agent(a) for a in agents]))
 
 

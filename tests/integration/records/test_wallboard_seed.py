@@ -45,7 +45,7 @@ def earlier_call(rng: random.Random, i: int, start: float, now: float) -> Intera
                                    talk_seconds=30.0, wrapup_seconds=0.0)
     if kind == "open":
         return call
-    return dataclasses.replace(call, seq=2, outcome=kind, ended_at=arrived + wait, wait_seconds=wait,
+    return dataclasses.replace(call, seq=2, outcome=kind, ended_at=arrived + wait, wait_seconds=wait,  # type: ignore[arg-type]
                                within_sla=None if kind == "moved" or (kind == "abandoned" and wait < SHORT) else False)
 
 
