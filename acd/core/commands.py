@@ -78,7 +78,7 @@ class RecordCommand:
 
 @dataclass(frozen=True, slots=True)
 class MetricUpdate:
-    """A change to a Prometheus series. ``name`` is a metric from the DESIGN contract."""
+    """A change to a Prometheus series. ``name`` is one of docs/kpis.md ("Live metrics")."""
 
     name: str
     kind: Literal["inc", "observe", "set"]
