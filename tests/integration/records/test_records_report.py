@@ -45,8 +45,14 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
             talk_seconds=talk if closed else None, wrapup_seconds=rng.choice([0.0, 15.0]) if closed else None)
     if kind == "open":
         return call
-    return dataclasses.replace(call, seq=2, outcome=kind, ended_at=arrived + wait, wait_seconds=wait,  # type: ignore[arg-type]
-                               within_sla=None if kind == "moved" or (kind == "abandoned" and wait < 5) else False)
+    return dataclasses.replace(
+        call,
+        seq=2,
+        outcome=kind,  # type: ignore[arg-type]
+        ended_at=arrived + wait,
+        wait_seconds=wait,
+        within_sla=None if kind == "moved" or (kind == "abandoned" and wait < 5) else False,
+    )
 
 
 def random_intervals(rng: random.Random, agent: str) -> list[AgentStateRecord]:
