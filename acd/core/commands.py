@@ -78,7 +78,7 @@ class RecordCommand:
 
 @dataclass(frozen=True, slots=True)
 class MetricUpdate:
-    """A change to a Prometheus series. ``name`` is one of docs/kpis.md ("Live metrics")."""
+    """A change to a Prometheus series; ``name`` is one of ``metric_updates`` (see docs/kpis.md)."""
 
     name: str
     kind: Literal["inc", "observe", "set"]
