@@ -49,11 +49,16 @@ test-unit: install
 
 lint: install
 	$(VENV)/bin/ruff check acd bench tests migrations
+	$(VENV)/bin/ruff format --check acd bench tests migrations
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --config-file tests/mypy.ini
+	@# a sub-folder's conftest.py is one more module "conftest" to mypy: each is checked on its own
+	for f in tests/*/conftest.py tests/*/*/conftest.py; do $(VENV)/bin/mypy --config-file tests/mypy.ini $$f || exit 1; done
+	$(VENV)/bin/lint-imports
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	-bash $(PBX) stop
-	rm -rf $(VENV) var build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis .grimp_cache

@@ -1,4 +1,4 @@
-"""Prometheus series for the ACD: the names of the DESIGN contract, and nothing else.
+"""Prometheus series for the ACD: the names of docs/kpis.md ("Live metrics"), and nothing else.
 
 Counters and histograms move only through the core's ``MetricUpdate`` commands, so the live
 figures follow the same KPI definitions as the records (docs/kpis.md). Gauges are set from the

@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import asyncpg
 
@@ -247,6 +247,12 @@ def status(acd: AcdProcess) -> Any:
     }
 
 
+@overload
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float,  # noqa: ASYNC109
+                     what: str, every: float = 0.25) -> T: ...
+@overload  # the union as a second form keeps mypy's inference for lambdas with defaults
+async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
+                     what: str, every: float = 0.25) -> T: ...
 async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
                      what: str, every: float = 0.25) -> T:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""

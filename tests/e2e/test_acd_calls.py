@@ -4,6 +4,7 @@ over AMI, picks an agent, and that agent's SIP phone on the farm rings and answe
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from acd_process import AcdProcess, eventually
 from e2e_stack import user_event
@@ -39,7 +40,7 @@ async def test_a_sip_caller_is_answered_by_a_sip_agent_through_the_acd(
 
     call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
 
-    async def closed_interaction() -> object:
+    async def closed_interaction() -> Any:
         rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
         return rows[0] if rows else None
 

@@ -87,7 +87,7 @@ class V1:
     async def audit(self) -> list[tuple[str, str, str, int]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(text("SELECT token_id, action, target, status FROM audit_log ORDER BY id"))
-            return [tuple(r) for r in rows]  # type: ignore[misc]
+            return [tuple(r) for r in rows]
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from agent_page import (
     wait_for_customer,
     wait_for_state,
 )
-from headless_chromium import Chromium
+from integration.headless_chromium import Chromium
 from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 
 pytestmark = pytest.mark.pg

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
@@ -139,7 +139,7 @@ async def test_a_redirect_refused_while_the_channel_is_still_moving_is_sent_agai
     server, link = pbx
     refusals = [2]
 
-    def redirect(_action: object) -> list[dict[str, str]]:
+    def redirect(_action: object) -> list[Mapping[str, str]]:
         if refusals[0] > 0:
             refusals[0] -= 1
             return [{"Response": "Error", "Message": "Redirect failed, channel not up."}]

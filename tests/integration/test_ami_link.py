@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from acd.ami.translate import Translator
 from acd.ami.wire import FrameDecoder
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "ping_interval": 0.1, "ping_timeout": 0.2}
+FAST: dict[str, Any] = {"backoff_initial": 0.05, "backoff_max": 0.2, "ping_interval": 0.1, "ping_timeout": 0.2}
 
 
 @pytest.fixture
@@ -229,5 +230,6 @@ async def test_a_character_split_across_two_reads_survives(server: FakeAmiServer
     await asyncio.sleep(0.05)
     server.push_raw(wire[cut:])
     items = await take(link, 2)
+    assert isinstance(items[1], dict)
     assert items[1]["CallerIDName"] == "Zoë Łukasz"
     await link.close()

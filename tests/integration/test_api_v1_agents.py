@@ -7,6 +7,7 @@ import pytest
 from api_v1_harness import V1, api_pg, v1  # noqa: F401
 
 from acd.core.events import CallArrived, CallEnded, OfferAnswered
+from acd.core.records import InteractionRecord
 from acd.http.v1 import PREFIX
 
 JSON = {"Content-Type": "application/json"}
@@ -44,7 +45,7 @@ async def test_wrapup_records_the_disposition_and_ready_ends_wrap_up(v1: V1) -> 
     await v1.settle()
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "sold", "notes": "two seats"})
     assert (status, reply["agent"]["state"], reply["agent"]["call_id"]) == (200, "wrap_up", "c1")
-    dispositions = [(r.disposition, r.notes) for r in v1.sink.records if getattr(r, "disposition", None)]
+    dispositions = [(r.disposition, r.notes) for r in v1.sink.records if isinstance(r, InteractionRecord) and r.disposition]
     assert dispositions[-1] == ("sold", "two seats")
     status, reply = await v1.post("/agents/a1/ready", "a1")
     assert (status, reply["agent"]["state"]) == (200, "ready")

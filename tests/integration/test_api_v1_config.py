@@ -11,6 +11,7 @@ from api_v1_harness import V1, api_pg, v1  # noqa: F401
 from sqlalchemy import text
 
 from acd.core.events import AgentLoggedIn, CallArrived, OfferAnswered
+from acd.core.records import InteractionRecord
 from acd.core.states import AgentState
 from acd.http.v1 import PREFIX
 
@@ -27,7 +28,7 @@ async def call(v1: V1, method: str, path: str, who: str | None, body: Any = None
 async def revisions(v1: V1) -> list[tuple[int, str, str]]:  # noqa: F811
     async with v1.engine.connect() as conn:
         rows = await conn.execute(text("SELECT revision, action, target FROM config_revisions ORDER BY revision"))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
 
 # -- skills ---------------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ async def test_deleting_a_queue_overflows_its_callers(v1: V1) -> None:  # noqa: 
     await v1.settle()
     status, body = await call(v1, "DELETE", "/queues/sales", "admin")
     assert (status, body) == (200, {"deleted": "sales", "overflowed_calls": ["c1"], "revision": 1})
-    ended = [(r.outcome, r.end_reason) for r in v1.sink.records if getattr(r, "interaction_id", None) == "c1"]
+    ended = [(r.outcome, r.end_reason) for r in v1.sink.records if isinstance(r, InteractionRecord) and r.interaction_id == "c1"]
     assert ended[-1] == ("overflowed", "queue_removed")
     assert v1.runtime.core.config.queue("sales") is None
     status, body = await call(v1, "DELETE", "/queues/billing", "admin")  # the last one

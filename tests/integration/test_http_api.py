@@ -79,7 +79,8 @@ async def test_the_unversioned_api_is_gone(api: Api, method: str, path: str) -> 
     response = await getattr(api.client, method)(path, json={"reason": "x", "code": "sold"})
     assert response.status == 404
     await api.settle()
-    assert api.runtime.core.agent_state("a1").value == "logged_out"
+    state = api.runtime.core.agent_state("a1")
+    assert state is not None and state.value == "logged_out"
 
 
 async def test_metrics_and_health(api: Api) -> None:

@@ -86,7 +86,7 @@ def served_routes(app: web.Application) -> set[tuple[str, str]]:
 
 
 def test_the_table_names_every_route_and_only_served_ones(v1: V1) -> None:  # noqa: F811
-    served = served_routes(v1.client.app)  # type: ignore[arg-type]
+    served = served_routes(v1.client.app)
     assert served - set(ROUTES) == set(), "routes nobody decided the roles of"
     assert set(ROUTES) - served == set(), "routes the table lists but the site no longer serves"
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from headless_chromium import Chromium
+from integration.headless_chromium import Chromium
 from live_acd import WALLBOARD_TOKEN, LiveAcd
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -175,12 +175,12 @@ async def test_the_stream_needs_a_supervisor_or_admin_token(board: tuple[TestCli
                               ({"Authorization": "Bearer agent"}, (403, "forbidden"))):
         response = await client.get("/wallboard/events", headers=headers)
         assert (response.status, (await response.json())["error_id"]) == expected, headers
-    assert client.app[PUBLISHER].subscribers == 0  # type: ignore[index]
+    assert client.app[PUBLISHER].subscribers == 0
 
 
 async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
-    publisher = client.app[PUBLISHER]  # type: ignore[index]
+    publisher = client.app[PUBLISHER]
     streams = {who: Events(await client.get("/wallboard/events", headers={"Authorization": f"Bearer {who}"}))
                for who in ("admin", "billing", "sales")}
     boards = {who: await stream.next() for who, stream in streams.items()}
@@ -207,7 +207,7 @@ async def test_without_a_token_store_the_stream_is_unavailable() -> None:
 
 async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
-    publisher = client.app[PUBLISHER]  # type: ignore[index]
+    publisher = client.app[PUBLISHER]
     responses = [await client.get("/wallboard/events", headers=ADMIN) for _ in range(20)]
     streams = [Events(r) for r in responses]
     for stream in streams:
@@ -224,7 +224,7 @@ async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runt
 
 async def test_a_client_that_goes_away_is_forgotten(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
-    publisher = client.app[PUBLISHER]  # type: ignore[index]
+    publisher = client.app[PUBLISHER]
     staying = await client.get("/wallboard/events", headers=ADMIN)
     leaving = await client.get("/wallboard/events", headers=ADMIN)
     await Events(staying).next()

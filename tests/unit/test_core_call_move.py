@@ -4,6 +4,8 @@ ringing offer is withdrawn without a miss, and a free agent of the new queue is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from acd.core.acd import Acd
@@ -33,11 +35,11 @@ CONFIG = RoutingConfig(
 )
 
 
-def _interactions(commands: list[object]) -> list[InteractionRecord]:
+def _interactions(commands: Sequence[object]) -> list[InteractionRecord]:
     return [c.record for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)]
 
 
-def _counted(commands: list[object], name: str) -> list[str]:
+def _counted(commands: Sequence[object], name: str) -> list[str]:
     return [dict(c.labels)["queue"] for c in commands if isinstance(c, MetricUpdate) and c.name == name]
 
 

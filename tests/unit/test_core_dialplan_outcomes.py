@@ -7,6 +7,8 @@ call's end closes its interaction with the real wait and talk times, without cou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from acd.core.acd import Acd
@@ -26,7 +28,7 @@ ARRIVAL = CallArrived("c1", "billing", 5, caller="555", enqueued_at=1000.0, chan
                       customer=Customer("k1", "Ada", "vip"))
 
 
-def _interactions(commands: list[object]) -> list[InteractionRecord]:
+def _interactions(commands: Sequence[object]) -> list[InteractionRecord]:
     return [c.record for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)]
 
 

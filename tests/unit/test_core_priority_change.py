@@ -3,6 +3,8 @@ keeps their enqueue time, routing order follows the new band at once, and the re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from acd.core.acd import Acd
@@ -18,7 +20,7 @@ CONFIG = RoutingConfig(
 )
 
 
-def _rings(commands: list[object]) -> list[str]:
+def _rings(commands: Sequence[object]) -> list[str]:
     return [c.call_id for c in commands if isinstance(c, RingAgent)]
 
 

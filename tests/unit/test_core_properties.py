@@ -8,6 +8,8 @@ change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from core_builders import Driver, agent, config, fingerprint, queue, widen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -125,7 +127,7 @@ class World:
         self.check(out, waiting_before)
 
     def check(
-        self, out: list[object], waiting_before: dict[str, tuple[tuple[object, ...], dict[str, float], str]]
+        self, out: Sequence[object], waiting_before: Mapping[str, tuple[tuple[object, ...], dict[str, float], str]]
     ) -> None:
         floor = self.d.acd._floor
         for c in out:

@@ -7,6 +7,8 @@ the core closes the record at the traced end and counts the agent's wrap-up from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from acd.ami.ended_unseen import NOT_TRACED, settle, with_records
@@ -44,7 +46,7 @@ OPEN = InteractionRecord(  # answered by the previous run, never closed: it was 
 )
 
 
-def _records(commands: list[object]) -> list[InteractionRecord]:
+def _records(commands: Sequence[object]) -> list[InteractionRecord]:
     return [c.record for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)]
 
 

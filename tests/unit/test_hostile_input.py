@@ -125,8 +125,8 @@ class Run:
         self.core = Acd(CONFIG)
         quiet = LogThrottle(logging.getLogger("hostile-test"), interval=1e9, clock=lambda: 0.0)
         self.translator = Translator(CONFIG, token=EventToken(TOKEN), clock=lambda: self.now, quiet=quiet,
-                                     acd_has_call=lambda a: self.core.agent_state(a) is not None
-                                     and self.core.agent_state(a).value in ("reserved", "on_call"))
+                                     acd_has_call=lambda a: (s := self.core.agent_state(a)) is not None
+                                     and s.value in ("reserved", "on_call"))
         self._queue: list[tuple[float, int, int, Item]] = []
         self._seq = itertools.count()
         self._timers: dict[TimerKey, float] = {}

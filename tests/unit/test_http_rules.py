@@ -67,5 +67,5 @@ def test_a_value_the_core_refuses_is_the_clients_400_not_a_conflict() -> None:
 
     response = refusal(InvalidValue("AgentPaused", "reason", "holds a control character"))
     assert response.status == 400
-    assert response.body is not None
+    assert isinstance(response.body, bytes)
     assert json.loads(bytes(response.body))["error_id"] == "invalid-input"

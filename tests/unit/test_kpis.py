@@ -26,8 +26,8 @@ def rec(
         caller="",
         arrived_at=0.0,
         answered_at=wait if answered else None,
-        outcome=outcome,
-        wait_seconds=wait,  # type: ignore[arg-type]
+        outcome=outcome,  # type: ignore[arg-type]
+        wait_seconds=wait,
         talk_seconds=talk,
         wrapup_seconds=wrap,
         sla_threshold_seconds=20.0,

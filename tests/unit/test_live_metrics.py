@@ -7,6 +7,7 @@ the snapshot, published into a real ``Metrics`` registry the way the service doe
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from core_builders import Driver, agent, config, queue
 
@@ -32,7 +33,7 @@ HANDLE_BREACHED = "acd_calls_handle_breached_total"
 COUNTERS = (OFFERED, ANSWERED, ABANDONED, SHORT, WITHIN, OVERFLOWED, FAILED, WAIT_BREACHED, HANDLE_BREACHED)
 
 
-def floor(*agents: str, cooldown: float = 30.0, **kw: object) -> Driver:
+def floor(*agents: str, cooldown: float = 30.0, **kw: Any) -> Driver:
     """One queue "q": T = 20 s, max wait 120 s, max handle 100 s, S = 5 s unless told otherwise."""
     kw = {"sla_threshold_seconds": 20.0, "max_wait_seconds": 120.0, "max_handle_seconds": 100.0} | kw
     return Driver.of(config([queue("q", **kw)], [agent(a) for a in agents], short_abandon_seconds=5.0,

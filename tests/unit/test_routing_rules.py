@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core_builders import Driver, agent, config, queue, widen
 
 from acd.core.commands import CancelOffer, OverflowCall, RingAgent
@@ -18,7 +20,7 @@ from acd.core.states import AgentState
 from acd.core.timers import call_timer, ring_timer, wrapup_timer
 
 
-def one_queue(*agents: str, **kw: object) -> Driver:
+def one_queue(*agents: str, **kw: Any) -> Driver:
     return Driver.of(config([queue("q", **kw)], [agent(a) for a in agents]))
 
 

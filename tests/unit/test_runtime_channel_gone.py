@@ -70,7 +70,7 @@ async def test_a_caller_whose_channel_is_gone_leaves_the_queue_failed_channel_go
     assert core.queued_calls(1000.0) == []
     offers = [r for r in sink.records if isinstance(r, OfferRecord) and r.result is not None]
     assert control.rings == 1 and len(offers) <= 2  # rung once; no loop of rings over the agents
-    assert all(core.agent_state(a) is not None and core.agent_state(a).value == "ready" for a in ("a1", "a2"))
+    assert all((s := core.agent_state(a)) is not None and s.value == "ready" for a in ("a1", "a2"))
 
 
 async def test_a_caller_who_hung_up_in_the_grace_stays_an_abandon(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,13 @@ NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp()
 
 
 def exit_(tally: ServiceLevelToday, now: float, outcome: str, wait: float, *, short: bool = False) -> None:
-    for update in queue_exit(BILLING, outcome, wait, within_sla=outcome == "answered" and wait <= 20.0,  # type: ignore[arg-type]
-                             short_abandon=short):
+    for update in queue_exit(
+        BILLING,
+        outcome,  # type: ignore[arg-type]
+        wait,
+        within_sla=outcome == "answered" and wait <= 20.0,
+        short_abandon=short,
+    ):
         tally.observe(update, now)
 
 

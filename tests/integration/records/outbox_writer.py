@@ -43,7 +43,9 @@ class StuckAfterCommit:
 async def main(journal: str, url: str, mode: str, count: int) -> None:
     engine = create_async_engine(url)
     real = PostgresRecordStore(engine)
-    store = {"before-upsert": Stuck(), "after-upsert": StuckAfterCommit(real), "racing": real}[mode]
+    stores: dict[str, Stuck | StuckAfterCommit | PostgresRecordStore] = {
+        "before-upsert": Stuck(), "after-upsert": StuckAfterCommit(real), "racing": real}
+    store = stores[mode]
     box = Outbox(journal, store, batch_size=100)
     await box.start()
     for i in range(count):

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -101,7 +102,7 @@ class NullSink:
     def append(self, record: object) -> None: ...
 
 
-async def ready(client: TestClient) -> tuple[int, dict[str, object]]:  # type: ignore[type-arg]
+async def ready(client: TestClient) -> tuple[int, dict[str, Any]]:  # type: ignore[type-arg]
     response = await client.get("/readyz")
     return response.status, await response.json()
 

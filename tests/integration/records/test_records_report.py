@@ -46,8 +46,14 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
             talk_seconds=talk if closed else None, wrapup_seconds=rng.choice([0.0, 15.0]) if closed else None)
     if kind == "open":
         return call
-    return dataclasses.replace(call, seq=2, outcome=kind, ended_at=arrived + wait, wait_seconds=wait,
-                               within_sla=None if kind == "moved" or (kind == "abandoned" and wait < 5) else False)
+    return dataclasses.replace(
+        call,
+        seq=2,
+        outcome=kind,  # type: ignore[arg-type]
+        ended_at=arrived + wait,
+        wait_seconds=wait,
+        within_sla=None if kind == "moved" or (kind == "abandoned" and wait < 5) else False,
+    )
 
 
 def random_intervals(rng: random.Random, agent: str) -> list[AgentStateRecord]:
@@ -69,7 +75,8 @@ async def test_report_matches_the_kpi_definitions(engine: AsyncEngine, tmp_path:
     intervals = random_intervals(rng, "a1") + random_intervals(rng, "a2")
     box = Outbox(tmp_path / "journal", engine)
     await box.start()
-    for record in [*calls, *intervals]:
+    records: list[InteractionRecord | AgentStateRecord] = [*calls, *intervals]
+    for record in records:
         box.append(record)
     assert await box.flush(30)
     await box.stop()

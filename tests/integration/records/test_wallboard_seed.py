@@ -45,8 +45,14 @@ def earlier_call(rng: random.Random, i: int, start: float, now: float) -> Intera
                                    talk_seconds=30.0, wrapup_seconds=0.0)
     if kind == "open":
         return call
-    return dataclasses.replace(call, seq=2, outcome=kind, ended_at=arrived + wait, wait_seconds=wait,
-                               within_sla=None if kind == "moved" or (kind == "abandoned" and wait < SHORT) else False)
+    return dataclasses.replace(
+        call,
+        seq=2,
+        outcome=kind,  # type: ignore[arg-type]
+        ended_at=arrived + wait,
+        wait_seconds=wait,
+        within_sla=None if kind == "moved" or (kind == "abandoned" and wait < SHORT) else False,
+    )
 
 
 async def report_levels(engine: AsyncEngine, start: float, end: float) -> dict[str, float | None]:
