@@ -7,7 +7,7 @@ import pytest
 from api_v1_harness import V1, api_pg, v1  # noqa: F401
 
 from acd.core.events import CallArrived, CallEnded, OfferAnswered
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.http.v1 import PREFIX
 
 JSON = {"Content-Type": "application/json"}

@@ -11,7 +11,7 @@ from api_v1_harness import V1, api_pg, v1  # noqa: F401
 from sqlalchemy import text
 
 from acd.core.events import AgentLoggedIn, CallArrived, OfferAnswered
-from acd.core.records import InteractionRecord
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
 from acd.http.v1 import PREFIX
 
