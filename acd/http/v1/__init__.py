@@ -14,7 +14,7 @@ from acd.config_changes import ConfigEditor
 from acd.http.app import RUNTIME
 from acd.http.bearer import Bearers
 from acd.http.v1 import agents, interactions, live, openapi, supervision
-from acd.http.v1.agent_events import add_agent_events
+from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.agents import AUDIT
 from acd.http.v1.auth import BEARERS, ENGINE, guard
 from acd.http.v1.config_routes import add_config_routes
@@ -44,7 +44,7 @@ def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog,
         api.router.add_post(f"/agents/{{agent}}/{action}", agents.action_handler(action))
     api.router.add_post("/agents/{agent}/wrapup", agents.wrapup)
     add_config_routes(api, editor or ConfigEditor.running(runtime, engine))  # skills, queues, agents
-    add_agent_events(api)  # GET /agents/{agent}/events: the agent desktop's stream
+    add_agent_stream(api)  # GET /agents/{agent}/events: the agent desktop's stream
     api.router.add_get("/status", live.status)
     api.router.add_get("/calls/{call}/explanation", live.explanation)
     api.router.add_post("/calls/{call}/priority", supervision.priority)

@@ -73,7 +73,7 @@ async def _stream(request: web.Request, bearers: Bearers, agent_id: str) -> web.
     return response
 
 
-def add_agent_events(api: web.Application) -> None:
+def add_agent_stream(api: web.Application) -> None:
     """Route the stream and run its publisher with the API (``api`` holds the runtime and engine)."""
     api[DESK] = DeskPublisher(api[RUNTIME], api[ENGINE])
 
