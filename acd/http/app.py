@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -22,18 +22,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from acd.http import errors
 from acd.http.agent_page import add_agent_page
+from acd.http.keys import HEALTH, LIVE, METRICS, METRICS_TOKEN, READY, RUNTIME, Health, Ready
 from acd.http.wallboard import add_wallboard_routes
+from acd.live_view import LiveView
 from acd.metrics import Metrics
-from acd.readiness import Readiness
 from acd.runtime import Runtime
-
-RUNTIME = web.AppKey("runtime", Runtime)
-METRICS = web.AppKey("metrics", Metrics)
-Health = Callable[[], Mapping[str, Any]]
-HEALTH: web.AppKey[Health] = web.AppKey("health")
-Ready = Callable[[], Awaitable[Readiness]]
-READY: web.AppKey[Ready] = web.AppKey("ready")
-METRICS_TOKEN: web.AppKey[str] = web.AppKey("metrics_token")  # empty: loopback clients only
 
 
 def jsonable(value: Any) -> Any:
@@ -102,12 +95,13 @@ def build_app(runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Rea
               middlewares: Iterable[Middleware] = ()) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=middlewares)
     app[RUNTIME] = runtime
+    app[LIVE] = LiveView(runtime)
     app[METRICS] = metrics_
     app[HEALTH] = health
     app[READY] = ready
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    add_wallboard_routes(app, runtime)
+    add_wallboard_routes(app, app[LIVE])
     add_agent_page(app)
     return app
