@@ -20,7 +20,7 @@ anything unexpected is logged and answered 500 ``internal``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -28,8 +28,8 @@ from acd.core.config import RoutingConfig
 from acd.core.eligibility import queue_matches
 from acd.http import errors
 from acd.http.keys import BEARERS, ROUTES, TOKEN
+from acd.http.v1.input import Fields
 from acd.records.errors import DatabaseUnavailable
-from acd.records.text import UNFIT, fit_text
 from acd.records.tokens import Token
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             refusal = await _authenticate(request)
             if refusal is not None:
                 return refusal
-        bad = unfit_text({**request.query, **request.match_info})
-        if bad:
-            return errors.invalid("the path or query string has invalid characters", bad)
+        bad = Fields({**request.query, **request.match_info}).all_fit().refusal(
+            "the path or query string has invalid characters")
+        if bad is not None:
+            return bad
         beyond = None if public else routes.refusal(request, request[TOKEN].role)
         if beyond is not None:
             return errors.forbidden(beyond)
@@ -75,11 +76,6 @@ async def _authenticate(request: web.Request) -> web.Response | None:
             return errors.forbidden(beyond)
     request[TOKEN] = token
     return None
-
-
-def unfit_text(values: Mapping[str, str]) -> dict[str, str]:
-    """The values with characters no record may hold (NUL and other controls, lone surrogates)."""
-    return {name: UNFIT for name, value in values.items() if not fit_text(value)}
 
 
 def agent_queues(config: RoutingConfig, agent_id: str) -> set[str]:

@@ -167,5 +167,12 @@ class Fields:
             return None
         return int(tag)
 
+    def all_fit(self) -> Fields:
+        """Every value is text a record may hold (no NUL or other controls, no lone surrogates)."""
+        for name, value in self._source.items():
+            if not fit_text(value):
+                self.problems[name] = UNFIT
+        return self
+
     def refusal(self, message: str = "the request has invalid fields") -> web.Response | None:
         return errors.invalid(message, self.problems) if self.problems else None
