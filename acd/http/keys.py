@@ -25,7 +25,7 @@ from acd.runtime import Runtime
 from acd.wallboard.publisher import Publisher
 
 if TYPE_CHECKING:
-    from acd.http.v1.roles import RouteTable
+    from acd.http.roles import RouteTable
 
 Health = Callable[[], Mapping[str, Any]]
 Ready = Callable[[], Awaitable[Readiness]]

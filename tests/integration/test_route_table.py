@@ -1,6 +1,7 @@
 """Every route of the site, as the service builds it (``acd.http.site``), is in one table with the roles
-that may call it, and each route holds to its row. The roles of /api/v1 are the API's own route table
-(``acd.http.v1.routes``, which builds its router and guard); the site's other routes are listed here.
+that may call it, and each route holds to its row. The roles are the site's route tables, from which
+its routers are built: ``acd.http.app.ROUTES`` and /api/v1's ``acd.http.v1.routes``; this test adds a
+sample path for each route.
 
 For each route: without a token, a public route answers and any other is refused (401); with a
 token of each role, a listed role gets past the guard (any answer but 401/403/429) and every other
@@ -21,31 +22,24 @@ import pytest
 from aiohttp import web
 from api_v1_harness import SCRAPE_TOKEN, V1, add_interactions, api_pg, v1  # noqa: F401
 
+from acd.http import app
+from acd.http.roles import PUBLIC, SCRAPE
 from acd.http.v1 import TABLE
 
 pytestmark = pytest.mark.pg
 
-PUBLIC = frozenset({"public"})
-SCRAPE = frozenset({"scrape"})
-EVERYONE = frozenset({"admin", "supervisor", "agent"})
-STAFF = frozenset({"admin", "supervisor"})
-ADMIN = frozenset({"admin"})
 ROLE_TOKENS = {"admin": "admin", "supervisor": "billing", "agent": "a1", "wallboard": "wall"}
 
-# The site's routes beside /api/v1, as (method, the route's canonical path): (a sample path to call, the
-# roles that may call it).
-SITE: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
-    ("GET", "/metrics"): ("/metrics", SCRAPE),
-    ("GET", "/healthz"): ("/healthz", PUBLIC),
-    ("GET", "/readyz"): ("/readyz", PUBLIC),
-    ("GET", "/wallboard"): ("/wallboard", PUBLIC),
-    ("GET", "/wallboard/static"): ("/wallboard/static/wallboard.js", PUBLIC),
-    ("GET", "/wallboard/events"): ("/wallboard/events", frozenset({"admin", "supervisor", "wallboard"})),
-    ("GET", "/agent"): ("/agent", PUBLIC),
-    ("GET", "/agent/static"): ("/agent/static/agent.js", PUBLIC),
-}
-# A sample path of each /api/v1 route, inside the scope of every role's token.
-API_SAMPLES: dict[tuple[str, str], str] = {
+# A sample path of each route, inside the scope of every role's token.
+SAMPLES: dict[tuple[str, str], str] = {
+    ("GET", "/metrics"): "/metrics",
+    ("GET", "/healthz"): "/healthz",
+    ("GET", "/readyz"): "/readyz",
+    ("GET", "/wallboard"): "/wallboard",
+    ("GET", "/wallboard/static"): "/wallboard/static/wallboard.js",
+    ("GET", "/wallboard/events"): "/wallboard/events",
+    ("GET", "/agent"): "/agent",
+    ("GET", "/agent/static"): "/agent/static/agent.js",
     ("GET", "/api/v1/openapi.json"): "/api/v1/openapi.json",
     ("GET", "/api/v1/status"): "/api/v1/status",
     ("GET", "/api/v1/agents"): "/api/v1/agents",
@@ -80,8 +74,8 @@ API_SAMPLES: dict[tuple[str, str], str] = {
 }
 # (method, the route's canonical path): (a sample path to call, the roles that may call it)
 ROUTES: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
-    **SITE,
-    **{(method, path): (API_SAMPLES.get((method, path), "(no sample)"), row.roles) for method, path, row in TABLE},
+    (method, path): (SAMPLES.get((method, path), "(no sample)"), row.roles)
+    for table in (app.ROUTES, TABLE) for method, path, row in table
 }
 
 def served_routes(app: web.Application) -> set[tuple[str, str]]:
@@ -100,7 +94,7 @@ def test_the_table_names_every_route_and_only_served_ones(v1: V1) -> None:  # no
     served = served_routes(v1.client.app)  # type: ignore[arg-type]
     assert served - set(ROUTES) == set(), "routes nobody decided the roles of"
     assert set(ROUTES) - served == set(), "routes the table lists but the site no longer serves"
-    assert set(API_SAMPLES) == {(method, path) for method, path, _ in TABLE}, "an API route without a sample"
+    assert set(SAMPLES) == set(ROUTES), "a route without a sample path, or a sample of no route"
 
 
 async def _call(v1: V1, method: str, path: str, headers: dict[str, str]) -> int:  # noqa: F811

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.config_changes import ConfigEditor
 from acd.http.bearer import Bearers
 from acd.http.keys import AUDIT, BEARERS, EDITOR, ENGINE, LIVE, RUNTIME
+from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
-from acd.http.v1.roles import RouteTable
 from acd.http.v1.routes import ROUTES
 from acd.live_view import LiveView
 from acd.records.audit import AuditLog

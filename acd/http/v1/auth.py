@@ -8,7 +8,7 @@
   nothing else (403); its queues narrow what it sees, none means every queue.
 
 Which roles may call a route is the route table's (``acd.http.v1.routes``), and the guard is the one
-place that holds a token to it (``acd.http.v1.roles``); what a token reaches within its role (which
+place that holds a token to it (``acd.http.roles``); what a token reaches within its role (which
 agents, which queues) is decided here, by the handlers' calls. The middleware answers 401
 ``unauthorized`` when the token is missing, malformed, unknown or revoked (429 for a client that sent
 too many bad ones, ``acd.http.bearer``), refuses control characters in the path and query string (400:

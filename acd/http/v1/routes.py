@@ -1,7 +1,7 @@
 """Every route of /api/v1 in one table: method, path, handler, the roles that may call it, and what
 another role is told (403).
 
-The API's router is built from this table and its guard admits tokens by it (``acd.http.v1.roles``);
+The API's router is built from this table and its guard admits tokens by it (``acd.http.roles``);
 ``tests/integration/test_route_table.py`` calls each row with a token of every role. A route that is
 not a row here is not served, so adding one means deciding who may call it, here.
 """
@@ -9,8 +9,8 @@ not a row here is not served, so adding one means deciding who may call it, here
 from __future__ import annotations
 
 from acd.agent_actions import ACTIONS
+from acd.http.roles import ADMIN, EVERYONE, PUBLIC, STAFF, WALLBOARD, Route
 from acd.http.v1 import agent_config, agent_stream, agents, interactions, live, openapi, queues, skills, supervision
-from acd.http.v1.roles import ADMIN, EVERYONE, PUBLIC, STAFF, WALLBOARD, Route
 
 CONFIG_STAFF = "changing skills, queues and agents is for supervisors and admins"
 CATALOGUE_READERS = "the skill catalogue is for supervisors and admins"
