@@ -27,8 +27,7 @@ from acd.core.eligibility import Match, queue_matches
 from acd.core.states import AgentState
 from acd.http.keys import LIVE, TOKEN
 from acd.http.v1.agents import full_json
-from acd.http.v1.config_edits import apply, conflict, not_found
-from acd.http.v1.input import Fields, json_object
+from acd.http.v1.config_edits import apply, conflict, entry, not_found
 from acd.records.tokens import Token
 from acd.routing_document import Document, agent_fields
 
@@ -70,15 +69,10 @@ def _answer(request: web.Request, agent_id: str) -> Any:
 
 
 async def create_agent(request: web.Request) -> web.Response:
-    body = await json_object(request, FIELDS | {"id"})
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
-    agent_id = fields.string("id", "required: the agent's id, a string")
-    bad = fields.refusal()
-    if bad is not None:
-        return bad
-    del body["id"]
+    got = await entry(request, FIELDS, "id", "required: the agent's id, a string")
+    if isinstance(got, web.Response):
+        return got
+    agent_id, body = got
 
     def edit(document: Document) -> None:
         if agent_id in document["agents"]:
@@ -91,15 +85,11 @@ async def create_agent(request: web.Request) -> web.Response:
 
 async def _change(request: web.Request, *, merge: bool) -> web.Response:
     agent_id = request.match_info["agent"]
-    body = await json_object(request, FIELDS | {"id"})
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
-    fields.unchanged("id", agent_id, "renaming an agent is not supported: create the new one, delete this one")
-    bad = fields.refusal()
-    if bad is not None:
-        return bad
-    body.pop("id", None)
+    got = await entry(request, FIELDS, "id",
+                       "renaming an agent is not supported: create the new one, delete this one", current=agent_id)
+    if isinstance(got, web.Response):
+        return got
+    body = got[1]
 
     def edit(document: Document) -> None:
         if agent_id not in document["agents"]:

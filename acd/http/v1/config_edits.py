@@ -22,7 +22,7 @@ from acd.config_changes import Applied, Edit, Invalid, Permit, Refused, StaleRev
 from acd.http import errors
 from acd.http.keys import EDITOR, TOKEN
 from acd.http.v1.audited import Made, Unattempted, audited
-from acd.http.v1.input import Fields
+from acd.http.v1.input import Fields, json_object
 from acd.records.config_revisions import Author
 from acd.records.errors import DatabaseUnavailable
 from acd.runtime import CoreFailed, Draining
@@ -47,6 +47,29 @@ def expected_revision(request: web.Request) -> int | web.Response | None:
     revision = fields.revision("If-Match")
     bad = fields.refusal("the If-Match header is not a revision")
     return revision if bad is None else bad
+
+
+async def entry(request: web.Request, allowed: frozenset[str], key: str, problem: str, *,
+                current: str | None = None) -> tuple[str, dict[str, Any]] | web.Response:
+    """A config entry's body and its key (a queue's ``name``, an agent's ``id``) taken out of it.
+
+    A new entry (``current`` None) must name its key; a change may repeat the key of its path but not
+    change it. ``problem`` says what is wrong with the key otherwise.
+    """
+    body = await json_object(request, allowed | {key})
+    if isinstance(body, web.Response):
+        return body
+    fields = Fields(body)
+    if current is None:
+        name = fields.string(key, problem)
+    else:
+        fields.unchanged(key, current, problem)
+        name = current
+    bad = fields.refusal()
+    if bad is not None:
+        return bad
+    body.pop(key, None)
+    return name, body
 
 
 def not_found(kind: str, name: str) -> Refused:

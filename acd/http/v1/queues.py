@@ -25,8 +25,7 @@ from acd.core.config import QueueConfig
 from acd.http import errors
 from acd.http.keys import EDITOR, LIVE, TOKEN
 from acd.http.v1.auth import visible_queues
-from acd.http.v1.config_edits import apply, conflict, not_found, read
-from acd.http.v1.input import Fields, json_object
+from acd.http.v1.config_edits import apply, conflict, entry, not_found, read
 from acd.routing_document import Document, queue_fields
 
 FIELDS = frozenset(queue_fields(QueueConfig("", ())))
@@ -63,15 +62,10 @@ def _answer(name: str) -> Any:
 
 
 async def create_queue(request: web.Request) -> web.Response:
-    body = await json_object(request, FIELDS | {"name"})
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
-    name = fields.string("name", "required: the queue's name, a string")
-    bad = fields.refusal()
-    if bad is not None:
-        return bad
-    del body["name"]
+    got = await entry(request, FIELDS, "name", "required: the queue's name, a string")
+    if isinstance(got, web.Response):
+        return got
+    name, body = got
 
     def edit(document: Document) -> None:
         if name in document["queues"]:
@@ -86,15 +80,11 @@ async def _change(request: web.Request, *, merge: bool) -> web.Response:
     token = request[TOKEN]
     if token.role == "supervisor" and name not in token.queues:
         return errors.forbidden(f"queue {name!r} is not one of this token's queues")
-    body = await json_object(request, FIELDS | {"name"})
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
-    fields.unchanged("name", name, "renaming a queue is not supported: create the new one, delete this one")
-    bad = fields.refusal()
-    if bad is not None:
-        return bad
-    body.pop("name", None)
+    got = await entry(request, FIELDS, "name",
+                       "renaming a queue is not supported: create the new one, delete this one", current=name)
+    if isinstance(got, web.Response):
+        return got
+    body = got[1]
 
     def edit(document: Document) -> None:
         if name not in document["queues"]:
