@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from acd.agent_actions import BY_FEATURE
 from acd.ami import fields
 from acd.ami.callers import DIAL_OUTCOMES, LIVE, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.fields import REASONS, Refused, need
@@ -49,7 +50,7 @@ from acd.ami.identity import call_id_for
 from acd.ami.phone_presence import Presence
 from acd.ami.reconcile import reconcile
 from acd.ami.resync import ResyncResult
-from acd.ami.roster import AGENT_ACTIONS, Roster
+from acd.ami.roster import Roster
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.ami.token import EventToken
 from acd.core.config import RoutingConfig
@@ -319,10 +320,10 @@ class Translator:
             if not reason:
                 raise Refused("field", "missing AcdReason")
             return [DispositionSet(call_id, reason)]
-        make = AGENT_ACTIONS.get(action)
-        if make is None:
+        known = BY_FEATURE.get(action)
+        if known is None:
             raise Refused("agent", f"unknown AcdAction {fields.shown(action)}")
-        return [make(agent, reason)]
+        return [known.event(agent, reason)]
 
     def _contact_status(self, msg: Mapping[str, str]) -> list[Event]:
         endpoint = msg.get("EndpointName") or msg.get("AOR", "")

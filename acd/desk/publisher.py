@@ -27,7 +27,7 @@ from acd.core.eligibility import queue_matches
 from acd.core.states import AgentState
 from acd.desk.lookup import CallLookups
 from acd.desk.view import WITH_CALL, Offered, call_json, desk_json, offered, same
-from acd.runtime import Runtime
+from acd.live_view import LiveView
 from acd.wallboard.publisher import QUEUE_LIMIT, Subscriber, sse_frame
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class _Watched:
 class DeskPublisher:
     def __init__(
         self,
-        runtime: Runtime,
+        live: LiveView,
         engine: AsyncEngine,
         *,
         interval: float = INTERVAL_SECONDS,
@@ -59,7 +59,7 @@ class DeskPublisher:
         queue_limit: int = QUEUE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._runtime = runtime
+        self._live = live
         self._wake = asyncio.Event()
         self.lookups = CallLookups(engine, self._wake.set)
         self.interval = interval
@@ -115,12 +115,12 @@ class DeskPublisher:
 
     def _build(self, agents: dict[str, _Watched]) -> list[tuple[_Watched, bytes]]:
         """Build these agents' desks; the frames of those that changed."""
-        runtime = self._runtime
-        now = runtime.now()
-        self._directory(runtime.core.config)
-        snapshot = runtime.core.snapshot(now)
+        live = self._live
+        now = live.now()
+        self._directory(live.config)
+        snapshot = live.snapshot(now)
         if any(v.state is AgentState.RESERVED for a in agents if (v := snapshot.agents.get(a)) is not None):
-            for ringing in runtime.core.queued_calls(now):
+            for ringing in live.queued_calls(now):
                 if ringing.agent_id is not None and (ringing.call_id, ringing.agent_id) not in self._offers:
                     self._offers[ringing.call_id, ringing.agent_id] = offered(ringing)
         changed: list[tuple[_Watched, bytes]] = []
@@ -148,7 +148,7 @@ class DeskPublisher:
 
     def publish(self) -> None:
         """Build every watched agent's desk; push those that changed, and the keepalive when due."""
-        self._handled = self._runtime.handled
+        self._handled = self._live.handled
         if not self._watched:
             self._offers.clear()
             self.lookups.keep_only(())
@@ -173,7 +173,7 @@ class DeskPublisher:
 
     async def run(self) -> None:
         """Build after each change (no sooner than ``min_gap``), after a lookup, and every ``interval``."""
-        changed = self._runtime.changed
+        changed = self._live.changed
         loop = asyncio.get_running_loop()
         while not self._closed:
             self._wake.clear()
@@ -183,7 +183,7 @@ class DeskPublisher:
                 log.exception("agent desk: could not build the desks")
             await asyncio.sleep(self.min_gap)
             deadline = loop.time() + max(0.0, self.interval - self.min_gap)
-            while self._runtime.handled == self._handled and not self._wake.is_set():
+            while self._live.handled == self._handled and not self._wake.is_set():
                 left = deadline - loop.time()
                 if left <= 0:
                     break
@@ -193,7 +193,7 @@ class DeskPublisher:
                 finally:
                     for waiting in waits:
                         waiting.cancel()
-                if changed.is_set() and self._runtime.handled == self._handled:
+                if changed.is_set() and self._live.handled == self._handled:
                     # set by an event already built from, and not cleared yet by the wallboard
                     await asyncio.sleep(min(self.min_gap, max(0.0, deadline - loop.time())))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from acd.http.boundary import page_headers
+from acd.http.roles import PUBLIC, Route
 from acd.http.wallboard import STATIC
 
 PAGE = "agent.html"
@@ -19,6 +20,8 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / PAGE, headers=page_headers())
 
 
-def add_agent_page(app: web.Application) -> None:
-    app.router.add_get("/agent", page)
-    app.router.add_static("/agent/static", STATIC)
+# The page's rows of the site's route table (``acd.http.app``).
+ROWS: tuple[Route, ...] = (
+    Route("GET", "/agent", page, PUBLIC),
+    Route("GET", "/agent/static", None, PUBLIC, static=STATIC),
+)

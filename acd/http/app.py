@@ -1,5 +1,6 @@
 """The aiohttp application's own routes: metrics, health and readiness, and the HTML pages (wallboard,
-agent desk); the REST API is /api/v1 (``acd.http.v1``), mounted beside them by ``acd.http.site``.
+agent desk), in one table with their roles (``ROUTES``); the REST API is /api/v1 (``acd.http.v1``),
+mounted beside them by ``acd.http.site``.
 
 ``/healthz`` and ``/readyz`` are public and say no more than a probe needs (no exception text).
 ``/metrics`` takes the scrape token (``ACD_METRICS_TOKEN``) when one is set, and otherwise answers
@@ -13,27 +14,19 @@ import asyncio
 import dataclasses
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from acd.http import errors
-from acd.http.agent_page import add_agent_page
-from acd.http.wallboard import add_wallboard_routes
+from acd.http import agent_page, errors, wallboard
+from acd.http.keys import HEALTH, LIVE, METRICS, METRICS_TOKEN, READY, RUNTIME, Health, Ready
+from acd.http.roles import PUBLIC, SCRAPE, Route, RouteTable
+from acd.live_view import LiveView
 from acd.metrics import Metrics
-from acd.readiness import Readiness
 from acd.runtime import Runtime
-
-RUNTIME = web.AppKey("runtime", Runtime)
-METRICS = web.AppKey("metrics", Metrics)
-Health = Callable[[], Mapping[str, Any]]
-HEALTH: web.AppKey[Health] = web.AppKey("health")
-Ready = Callable[[], Awaitable[Readiness]]
-READY: web.AppKey[Ready] = web.AppKey("ready")
-METRICS_TOKEN: web.AppKey[str] = web.AppKey("metrics_token")  # empty: loopback clients only
 
 
 def jsonable(value: Any) -> Any:
@@ -98,16 +91,24 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": True, **details})
 
 
+# Every route of the site beside /api/v1 (whose own table is ``acd.http.v1.routes``), with its roles.
+ROUTES = RouteTable((
+    Route("GET", "/metrics", metrics, SCRAPE),
+    Route("GET", "/healthz", healthz, PUBLIC),
+    Route("GET", "/readyz", readyz, PUBLIC),
+    *wallboard.ROWS,
+    *agent_page.ROWS,
+))
+
+
 def build_app(runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Ready,
               middlewares: Iterable[Middleware] = ()) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=middlewares)
     app[RUNTIME] = runtime
+    app[LIVE] = LiveView(runtime)
     app[METRICS] = metrics_
     app[HEALTH] = health
     app[READY] = ready
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    add_wallboard_routes(app, runtime)
-    add_agent_page(app)
+    ROUTES.mount(app)
+    wallboard.run_wallboard(app, app[LIVE])
     return app

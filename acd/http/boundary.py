@@ -21,9 +21,9 @@ from aiohttp import web
 from yarl import URL
 
 from acd.http import errors
+from acd.http.keys import ALLOWED_HOSTS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ALLOWED_HOSTS: web.AppKey[frozenset[str]] = web.AppKey("allowed_hosts")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON = "application/json"
 # An orchestrator's probe calls by whatever address it found: these two answer whatever the Host.

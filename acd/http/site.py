@@ -12,9 +12,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
-from acd.http.app import METRICS_TOKEN, Health, Ready, build_app
+from acd.http.app import build_app
 from acd.http.bearer import Bearers
 from acd.http.boundary import allow_hosts, boundary, default_hosts
+from acd.http.keys import METRICS_TOKEN, Health, Ready
 from acd.http.v1 import PREFIX, build_api_v1
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics

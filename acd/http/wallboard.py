@@ -32,6 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.http import errors
 from acd.http.bearer import Bearers, Verify
 from acd.http.boundary import page_headers
+from acd.http.keys import BEARERS, PUBLISHER, ROUTES
+from acd.http.roles import PUBLIC, WALLBOARD, Route, RouteTable
+from acd.live_view import LiveView
 from acd.records.errors import DatabaseUnavailable
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
@@ -39,10 +42,7 @@ from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher
 
 STATIC = Path(__file__).parent / "static"
-PUBLISHER = web.AppKey("wallboard_publisher", Publisher)
 RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
-
-BEARERS = web.AppKey("wallboard_bearers", Bearers)
 
 
 def require_tokens(app: web.Application, check: Bearers | Verify | AsyncEngine) -> None:
@@ -55,18 +55,18 @@ def require_tokens(app: web.Application, check: Bearers | Verify | AsyncEngine) 
         app[BEARERS] = Bearers(check)
 
 
-def publisher_for(runtime: Runtime) -> Publisher:
-    """The wallboard's publisher over the runtime: its snapshot, config and today's counts."""
+def publisher_for(live: LiveView) -> Publisher:
+    """The wallboard's publisher over the live state: its snapshot, config and today's counts."""
     board = Board()
 
     def build() -> object:
-        now = runtime.now()
-        return board.payload(runtime.core.snapshot(now), runtime.core.config, runtime.today)
+        now = live.now()
+        return board.payload(live.snapshot(now), live.config, live.today)
 
     def narrow(payload: Any, view: object) -> Any:
         return board.narrow(payload, view) if isinstance(view, frozenset) else payload
 
-    return Publisher(build, changed=runtime.changed, narrow=narrow)
+    return Publisher(build, changed=live.changed, narrow=narrow)
 
 
 async def page(request: web.Request) -> web.FileResponse:
@@ -91,8 +91,9 @@ async def _token(request: web.Request) -> Token | web.Response:
         return errors.database_unavailable()
     if isinstance(token, web.Response):
         return token
-    if token.role == "agent":
-        return errors.forbidden("the wallboard is for wall screens, supervisors and admins")
+    beyond = request.app[ROUTES].refusal(request, token.role)
+    if beyond is not None:
+        return errors.forbidden(beyond)
     return token
 
 
@@ -137,15 +138,24 @@ async def _stream(request: web.Request, bearers: Bearers, view: frozenset[str] |
     return response
 
 
-def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publisher | None = None,
-                         check: Bearers | Verify | AsyncEngine | None = None) -> None:
-    """Register the page, its static files and the event stream; run the publisher with the app.
+# The wallboard's rows of the site's route table (``acd.http.app``): an agent has their desk instead.
+ROWS: tuple[Route, ...] = (
+    Route("GET", "/wallboard", page, PUBLIC),
+    Route("GET", "/wallboard/static", None, PUBLIC, static=STATIC),
+    Route("GET", "/wallboard/events", events, frozenset({"admin", "supervisor", WALLBOARD}),
+          "the wallboard is for wall screens, supervisors and admins"),
+)
 
-    ``publisher`` defaults to one over ``runtime`` (tests give their own). Tokens are checked with
+
+def run_wallboard(app: web.Application, live: LiveView, publisher: Publisher | None = None,
+                  check: Bearers | Verify | AsyncEngine | None = None) -> None:
+    """Run the wallboard's publisher with the app (its routes are the app's table's, ``ROUTES``).
+
+    ``publisher`` defaults to one over the live state (tests give their own). Tokens are checked with
     ``check``, which may also be given later with ``require_tokens`` (the service does, once its API
     engine exists); until then the stream answers 503.
     """
-    app[PUBLISHER] = publisher or publisher_for(runtime)
+    app[PUBLISHER] = publisher or publisher_for(live)
     if check is not None:
         require_tokens(app, check)
 
@@ -162,6 +172,10 @@ def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publ
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(end_streams)
-    app.router.add_get("/wallboard", page)
-    app.router.add_get("/wallboard/events", events)
-    app.router.add_static("/wallboard/static", STATIC)
+
+
+def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publisher | None = None,
+                         check: Bearers | Verify | AsyncEngine | None = None) -> None:
+    """The wallboard alone on an app of its own: its routes mounted and its publisher run."""
+    RouteTable(ROWS).mount(app)
+    run_wallboard(app, LiveView(runtime), publisher, check)

@@ -39,7 +39,8 @@ from acd.core.events import (
     CallerHungUp,
     OfferAnswered,
 )
-from acd.http.app import METRICS_TOKEN, build_app
+from acd.http.app import build_app
+from acd.http.keys import METRICS_TOKEN
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness

@@ -17,6 +17,7 @@ from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed
 from acd.desk.publisher import DeskPublisher
 from acd.http.v1 import PREFIX
+from acd.live_view import LiveView
 
 pytestmark = pytest.mark.pg
 
@@ -165,7 +166,7 @@ async def test_the_streams_end_when_the_service_stops(
 async def test_a_desk_goes_out_on_change_only_and_a_stalled_client_is_cut_off(
     live_desk: LiveDesk,  # noqa: F811
 ) -> None:
-    publisher = DeskPublisher(live_desk.runtime, live_desk.engine, queue_limit=3)
+    publisher = DeskPublisher(LiveView(live_desk.runtime), live_desk.engine, queue_limit=3)
     cut: list[str] = []
     stalled = publisher.subscribe("a1", on_drop=lambda: cut.append("a1"))
     other = publisher.subscribe("a2")

@@ -16,7 +16,8 @@ from doubles import ListSink, RecordingControl
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.http.app import METRICS_TOKEN, build_app
+from acd.http.app import build_app
+from acd.http.keys import METRICS_TOKEN
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.runtime import Runtime

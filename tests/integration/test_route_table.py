@@ -1,5 +1,7 @@
 """Every route of the site, as the service builds it (``acd.http.site``), is in one table with the roles
-that may call it, and each route holds to its row.
+that may call it, and each route holds to its row. The roles are the site's route tables, from which
+its routers are built: ``acd.http.app.ROUTES`` and /api/v1's ``acd.http.v1.routes``; this test adds a
+sample path for each route.
 
 For each route: without a token, a public route answers and any other is refused (401); with a
 token of each role, a listed role gets past the guard (any answer but 401/403/429) and every other
@@ -20,58 +22,61 @@ import pytest
 from aiohttp import web
 from api_v1_harness import SCRAPE_TOKEN, V1, add_interactions, api_pg, v1  # noqa: F401
 
+from acd.http import app
+from acd.http.roles import PUBLIC, SCRAPE
+from acd.http.v1 import TABLE
+
 pytestmark = pytest.mark.pg
 
-PUBLIC = frozenset({"public"})
-SCRAPE = frozenset({"scrape"})
-EVERYONE = frozenset({"admin", "supervisor", "agent"})
-STAFF = frozenset({"admin", "supervisor"})
-ADMIN = frozenset({"admin"})
 ROLE_TOKENS = {"admin": "admin", "supervisor": "billing", "agent": "a1", "wallboard": "wall"}
 
+# A sample path of each route, inside the scope of every role's token.
+SAMPLES: dict[tuple[str, str], str] = {
+    ("GET", "/metrics"): "/metrics",
+    ("GET", "/healthz"): "/healthz",
+    ("GET", "/readyz"): "/readyz",
+    ("GET", "/wallboard"): "/wallboard",
+    ("GET", "/wallboard/static"): "/wallboard/static/wallboard.js",
+    ("GET", "/wallboard/events"): "/wallboard/events",
+    ("GET", "/agent"): "/agent",
+    ("GET", "/agent/static"): "/agent/static/agent.js",
+    ("GET", "/api/v1/openapi.json"): "/api/v1/openapi.json",
+    ("GET", "/api/v1/status"): "/api/v1/status",
+    ("GET", "/api/v1/agents"): "/api/v1/agents",
+    ("POST", "/api/v1/agents"): "/api/v1/agents",
+    ("GET", "/api/v1/agents/{agent}"): "/api/v1/agents/a1",
+    ("PUT", "/api/v1/agents/{agent}"): "/api/v1/agents/a1",
+    ("PATCH", "/api/v1/agents/{agent}"): "/api/v1/agents/a1",
+    ("DELETE", "/api/v1/agents/{agent}"): "/api/v1/agents/a1",
+    ("POST", "/api/v1/agents/{agent}/login"): "/api/v1/agents/a1/login",
+    ("POST", "/api/v1/agents/{agent}/logout"): "/api/v1/agents/a1/logout",
+    ("POST", "/api/v1/agents/{agent}/pause"): "/api/v1/agents/a1/pause",
+    ("POST", "/api/v1/agents/{agent}/resume"): "/api/v1/agents/a1/resume",
+    ("POST", "/api/v1/agents/{agent}/ready"): "/api/v1/agents/a1/ready",
+    ("POST", "/api/v1/agents/{agent}/wrapup"): "/api/v1/agents/a1/wrapup",
+    ("GET", "/api/v1/agents/{agent}/events"): "/api/v1/agents/a1/events",
+    ("GET", "/api/v1/skills"): "/api/v1/skills",
+    ("POST", "/api/v1/skills"): "/api/v1/skills",
+    ("GET", "/api/v1/skills/{skill}"): "/api/v1/skills/billing",
+    ("PUT", "/api/v1/skills/{skill}"): "/api/v1/skills/billing",
+    ("DELETE", "/api/v1/skills/{skill}"): "/api/v1/skills/billing",
+    ("GET", "/api/v1/queues"): "/api/v1/queues",
+    ("POST", "/api/v1/queues"): "/api/v1/queues",
+    ("GET", "/api/v1/queues/{queue}"): "/api/v1/queues/billing",
+    ("PUT", "/api/v1/queues/{queue}"): "/api/v1/queues/billing",
+    ("PATCH", "/api/v1/queues/{queue}"): "/api/v1/queues/billing",
+    ("DELETE", "/api/v1/queues/{queue}"): "/api/v1/queues/billing",
+    ("GET", "/api/v1/calls/{call}/explanation"): "/api/v1/calls/c-none/explanation",
+    ("POST", "/api/v1/calls/{call}/priority"): "/api/v1/calls/c-none/priority",
+    ("POST", "/api/v1/calls/{call}/queue"): "/api/v1/calls/c-none/queue",
+    ("GET", "/api/v1/interactions"): "/api/v1/interactions",
+    ("GET", "/api/v1/customers/{customer}/interactions"): "/api/v1/customers/{ann}/interactions",
+}
 # (method, the route's canonical path): (a sample path to call, the roles that may call it)
 ROUTES: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
-    ("GET", "/metrics"): ("/metrics", SCRAPE),
-    ("GET", "/healthz"): ("/healthz", PUBLIC),
-    ("GET", "/readyz"): ("/readyz", PUBLIC),
-    ("GET", "/wallboard"): ("/wallboard", PUBLIC),
-    ("GET", "/wallboard/static"): ("/wallboard/static/wallboard.js", PUBLIC),
-    ("GET", "/wallboard/events"): ("/wallboard/events", frozenset({"admin", "supervisor", "wallboard"})),
-    ("GET", "/agent"): ("/agent", PUBLIC),
-    ("GET", "/agent/static"): ("/agent/static/agent.js", PUBLIC),
-    ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", PUBLIC),
-    ("GET", "/api/v1/status"): ("/api/v1/status", EVERYONE | {"wallboard"}),
-    ("GET", "/api/v1/agents"): ("/api/v1/agents", EVERYONE),
-    ("POST", "/api/v1/agents"): ("/api/v1/agents", STAFF),
-    ("GET", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", EVERYONE),
-    ("PUT", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", STAFF),
-    ("PATCH", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", STAFF),
-    ("DELETE", "/api/v1/agents/{agent}"): ("/api/v1/agents/a1", STAFF),
-    ("POST", "/api/v1/agents/{agent}/login"): ("/api/v1/agents/a1/login", EVERYONE),
-    ("POST", "/api/v1/agents/{agent}/logout"): ("/api/v1/agents/a1/logout", EVERYONE),
-    ("POST", "/api/v1/agents/{agent}/pause"): ("/api/v1/agents/a1/pause", EVERYONE),
-    ("POST", "/api/v1/agents/{agent}/resume"): ("/api/v1/agents/a1/resume", EVERYONE),
-    ("POST", "/api/v1/agents/{agent}/ready"): ("/api/v1/agents/a1/ready", EVERYONE),
-    ("POST", "/api/v1/agents/{agent}/wrapup"): ("/api/v1/agents/a1/wrapup", EVERYONE),
-    ("GET", "/api/v1/agents/{agent}/events"): ("/api/v1/agents/a1/events", EVERYONE),
-    ("GET", "/api/v1/skills"): ("/api/v1/skills", STAFF),
-    ("POST", "/api/v1/skills"): ("/api/v1/skills", ADMIN),
-    ("GET", "/api/v1/skills/{skill}"): ("/api/v1/skills/billing", STAFF),
-    ("PUT", "/api/v1/skills/{skill}"): ("/api/v1/skills/billing", ADMIN),
-    ("DELETE", "/api/v1/skills/{skill}"): ("/api/v1/skills/billing", ADMIN),
-    ("GET", "/api/v1/queues"): ("/api/v1/queues", EVERYONE),
-    ("POST", "/api/v1/queues"): ("/api/v1/queues", ADMIN),
-    ("GET", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", EVERYONE),
-    ("PUT", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", STAFF),
-    ("PATCH", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", STAFF),
-    ("DELETE", "/api/v1/queues/{queue}"): ("/api/v1/queues/billing", ADMIN),
-    ("GET", "/api/v1/calls/{call}/explanation"): ("/api/v1/calls/c-none/explanation", STAFF),
-    ("POST", "/api/v1/calls/{call}/priority"): ("/api/v1/calls/c-none/priority", STAFF),
-    ("POST", "/api/v1/calls/{call}/queue"): ("/api/v1/calls/c-none/queue", STAFF),
-    ("GET", "/api/v1/interactions"): ("/api/v1/interactions", EVERYONE),
-    ("GET", "/api/v1/customers/{customer}/interactions"): ("/api/v1/customers/{ann}/interactions", EVERYONE),
+    (method, path): (SAMPLES.get((method, path), "(no sample)"), row.roles)
+    for table in (app.ROUTES, TABLE) for method, path, row in table
 }
-
 
 def served_routes(app: web.Application) -> set[tuple[str, str]]:
     """(method, canonical path) of every route of the app and its sub-apps; HEAD goes with GET."""
@@ -89,6 +94,7 @@ def test_the_table_names_every_route_and_only_served_ones(v1: V1) -> None:  # no
     served = served_routes(v1.client.app)
     assert served - set(ROUTES) == set(), "routes nobody decided the roles of"
     assert set(ROUTES) - served == set(), "routes the table lists but the site no longer serves"
+    assert set(SAMPLES) == set(ROUTES), "a route without a sample path, or a sample of no route"
 
 
 async def _call(v1: V1, method: str, path: str, headers: dict[str, str]) -> int:  # noqa: F811

@@ -24,7 +24,8 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequir
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.http.app import build_app
 from acd.http.bearer import Bearers
-from acd.http.wallboard import PUBLISHER, add_wallboard_routes, require_tokens
+from acd.http.keys import PUBLISHER
+from acd.http.wallboard import add_wallboard_routes, require_tokens
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.stores.tokens import Token

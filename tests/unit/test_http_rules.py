@@ -63,7 +63,7 @@ def test_a_value_the_core_refuses_is_the_clients_400_not_a_conflict() -> None:
     import json
 
     from acd.core.errors import InvalidValue
-    from acd.http.v1.agents import refusal
+    from acd.http.v1.audited import refusal
 
     response = refusal(InvalidValue("AgentPaused", "reason", "holds a control character"))
     assert response.status == 400

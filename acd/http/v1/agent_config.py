@@ -5,14 +5,14 @@ shows each agent's ``name``, ``endpoint`` and ``skills`` beside its live state.
 An agent is sent as its ``[agents.ID]`` table of acd.toml plus its ``id``: ``name``, ``endpoint`` (the
 PJSIP endpoint, one agent per phone) and ``skills`` (skill = proficiency 1..5, declared skills only).
 
-Who: admins change every agent. A supervisor changes an agent only as far as their queues are
-concerned: the agent must serve one of the supervisor's queues (before or after the change), and
-every queue whose offers to the agent the change alters (which queues the agent is eligible for, at
-what level and proficiency) must be one of theirs. So a billing supervisor may hire a billing agent,
-tune their billing proficiency or move their phone, but not give them sales, nor delete an agent who
-also serves sales. Agents' tokens change nothing here. Deleting an agent on a call is allowed: the
-core logs them out when the call ends (``retiring`` in the answer); a ringing offer is withdrawn and
-the caller keeps their place.
+Who: admins change every agent. A supervisor changes an agent only as far as their queues are concerned:
+the agent must serve one of the supervisor's queues (before or after the change), and every queue whose
+offers to the agent the change alters (which queues the agent is eligible for, at what level and
+proficiency) must be one of theirs. So a billing supervisor may hire a billing agent, tune their billing
+proficiency or move their phone, but not give them sales, nor delete an agent who also serves sales (the
+scope: here). Agents' tokens change nothing here (the role: the route table). Deleting an agent on a
+call is allowed: the core logs them out when the call ends (``retiring`` in the answer); a ringing offer
+is withdrawn and the caller keeps their place.
 """
 
 from __future__ import annotations
@@ -25,26 +25,13 @@ from acd.config_changes import Applied, Permit, Refused
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig
 from acd.core.eligibility import Match, queue_matches
 from acd.core.states import AgentState
-from acd.http import errors
-from acd.http.app import RUNTIME
-from acd.http.v1.agents import agent_json
-from acd.http.v1.auth import TOKEN
-from acd.http.v1.config_edits import apply, conflict, forbidden_for_agents, not_found
-from acd.http.v1.input import json_object
+from acd.http.keys import LIVE, TOKEN
+from acd.http.v1.agents import full_json
+from acd.http.v1.config_edits import apply, conflict, entry, not_found
 from acd.records.stores.tokens import Token
 from acd.routing_document import Document, agent_fields
-from acd.runtime import Runtime
 
 FIELDS = frozenset(agent_fields(AgentConfig("", "", ())))
-
-
-def full_json(runtime: Runtime, agent_id: str) -> dict[str, Any] | None:
-    now = runtime.now()
-    view = runtime.core.snapshot(now).agents.get(agent_id)
-    agent = next((a for a in runtime.core.config.agents if a.id == agent_id), None)
-    if view is None or agent is None:
-        return None
-    return {**agent_json(view, now), **agent_fields(agent)}  # as GET /agents shows it
 
 
 def _matches(config: RoutingConfig, agent_id: str, queue: QueueConfig) -> dict[int, Match]:
@@ -77,46 +64,39 @@ def _scope(token: Token, agent_id: str) -> Permit | None:
     return permit
 
 
-def _answer(runtime: Runtime, agent_id: str) -> Any:
-    return lambda _applied: {"agent": full_json(runtime, agent_id)}
+def _answer(request: web.Request, agent_id: str) -> Any:
+    return lambda _applied: {"agent": full_json(request, agent_id)}
 
 
 async def create_agent(request: web.Request) -> web.Response:
-    if (stop := forbidden_for_agents(request)) is not None:
-        return stop
-    body = await json_object(request, FIELDS | {"id"})
-    if isinstance(body, web.Response):
-        return body
-    agent_id = body.pop("id", None)
-    if not isinstance(agent_id, str):
-        return errors.invalid("the request has invalid fields", {"id": "required: the agent's id, a string"})
+    got = await entry(request, FIELDS, "id", "required: the agent's id, a string")
+    if isinstance(got, web.Response):
+        return got
+    agent_id, body = got
 
     def edit(document: Document) -> None:
         if agent_id in document["agents"]:
             raise conflict(f"agent {agent_id!r} already exists", {"id": agent_id})
         document["agents"][agent_id] = body
 
-    return await apply(request, edit, "agent.create", agent_id, body, _answer(request.app[RUNTIME], agent_id),
+    return await apply(request, edit, "agent.create", agent_id, body, _answer(request, agent_id),
                        status=201, permit=_scope(request[TOKEN], agent_id))
 
 
 async def _change(request: web.Request, *, merge: bool) -> web.Response:
-    if (stop := forbidden_for_agents(request)) is not None:
-        return stop
     agent_id = request.match_info["agent"]
-    body = await json_object(request, FIELDS | {"id"})
-    if isinstance(body, web.Response):
-        return body
-    if body.pop("id", agent_id) != agent_id:
-        return errors.invalid("the request has invalid fields",
-                              {"id": "renaming an agent is not supported: create the new one, delete this one"})
+    got = await entry(request, FIELDS, "id",
+                       "renaming an agent is not supported: create the new one, delete this one", current=agent_id)
+    if isinstance(got, web.Response):
+        return got
+    body = got[1]
 
     def edit(document: Document) -> None:
         if agent_id not in document["agents"]:
             raise not_found("agent", agent_id)
         document["agents"][agent_id] = {**document["agents"][agent_id], **body} if merge else body
 
-    return await apply(request, edit, "agent.update", agent_id, body, _answer(request.app[RUNTIME], agent_id),
+    return await apply(request, edit, "agent.update", agent_id, body, _answer(request, agent_id),
                        permit=_scope(request[TOKEN], agent_id))
 
 
@@ -129,10 +109,8 @@ async def update_agent(request: web.Request) -> web.Response:
 
 
 async def delete_agent(request: web.Request) -> web.Response:
-    if (stop := forbidden_for_agents(request)) is not None:
-        return stop
     agent_id = request.match_info["agent"]
-    runtime = request.app[RUNTIME]
+    live = request.app[LIVE]
 
     def edit(document: Document) -> None:
         if agent_id not in document["agents"]:
@@ -141,6 +119,6 @@ async def delete_agent(request: web.Request) -> web.Response:
 
     def answer(_applied: Applied) -> dict[str, Any]:
         # On a call, the core keeps the agent until the call ends, then logs them out.
-        return {"deleted": agent_id, "retiring": runtime.core.agent_state(agent_id) is AgentState.ON_CALL}
+        return {"deleted": agent_id, "retiring": live.agent_state(agent_id) is AgentState.ON_CALL}
 
     return await apply(request, edit, "agent.delete", agent_id, {}, answer, permit=_scope(request[TOKEN], agent_id))

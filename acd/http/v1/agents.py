@@ -1,10 +1,11 @@
 """Agent actions through /api/v1: log in and out, pause with a reason, resume, ready (end wrap-up),
 and wrap up a call with a disposition code and notes; plus each agent's state and time in state.
 
-A change goes to the routing core as an event through ``Runtime.ask``, in its turn behind every
+The actions are the agent actions' one table (``acd.agent_actions``), which the phones' feature codes
+share. A change goes to the routing core as an event through ``Runtime.ask``, in its turn behind every
 event submitted before it, and the answer says what the core decided: 200 with the agent's new
 state, or the core's refusal (409 ``invalid-transition`` for pausing a logged-out agent, 404 for an
-id it does not know). Every change that reaches the core is written to the audit log.
+id it does not know). Every change that reaches the core is written to the audit log (``audited``).
 """
 
 from __future__ import annotations
@@ -15,32 +16,18 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.core.errors import AcdError, InvalidTransition, InvalidValue, UnknownEntity
-from acd.core.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, AgentResumed, DispositionSet, Event, WrapUpDone
+from acd.agent_actions import BY_VERB
+from acd.core.events import DispositionSet, Event, WrapUpDone
 from acd.core.snapshot import AgentView
 from acd.core.states import AgentState
 from acd.http import errors
-from acd.http.app import RUNTIME
-from acd.http.v1.auth import TOKEN, may_act_on
+from acd.http.keys import LIVE, RUNTIME, TOKEN
+from acd.http.v1.audited import audited
+from acd.http.v1.auth import may_act_on
 from acd.http.v1.input import Fields, json_object
-from acd.records.stores.audit import AuditLog, Change
 from acd.routing_document import agent_fields
-from acd.runtime import CoreFailed, Draining, Runtime
 
-AUDIT = web.AppKey("audit", AuditLog)
 MAX_REASON = 64
-
-Build = Callable[[str, Fields], list[Event]]
-
-# action -> (body fields it takes, the events it submits in order)
-ACTIONS: dict[str, tuple[frozenset[str], Build]] = {
-    "login": (frozenset(), lambda a, _: [AgentLoggedIn(a)]),
-    "logout": (frozenset(), lambda a, _: [AgentLoggedOut(a)]),
-    "pause": (frozenset({"reason"}), lambda a, f: [AgentPaused(a, f.text("reason", required=True,
-                                                                            max_length=MAX_REASON))]),
-    "resume": (frozenset(), lambda a, _: [AgentResumed(a)]),
-    "ready": (frozenset(), lambda a, _: [WrapUpDone(a)]),
-}
 
 
 def agent_json(view: AgentView, now: float) -> dict[str, Any]:
@@ -56,58 +43,35 @@ def agent_json(view: AgentView, now: float) -> dict[str, Any]:
     }
 
 
-def refusal(exc: Exception) -> web.Response:
-    """The core's or the runtime's refusal as an API error; the core's ``error_id`` in kebab case."""
-    if isinstance(exc, InvalidTransition):
-        return errors.refused(409, "invalid-transition", str(exc),
-                              {"subject": exc.subject, "state": exc.state, "event": exc.event})
-    if isinstance(exc, UnknownEntity):
-        return errors.refused(404, f"no-such-{exc.kind}", str(exc), {"id": exc.key})
-    if isinstance(exc, InvalidValue):  # the API's own checks should have caught it: still the client's fault
-        return errors.refused(400, "invalid-input", str(exc), {})
-    if isinstance(exc, AcdError):
-        return errors.refused(409, exc.error_id.replace("_", "-"), str(exc), {})
-    if isinstance(exc, Draining):
-        return errors.draining()
-    return errors.internal()
-
-
-def _view(runtime: Runtime, agent_id: str) -> AgentView | None:
-    return runtime.core.snapshot(runtime.now()).agents.get(agent_id)
-
-
 async def _apply(request: web.Request, agent_id: str, action: str, events: list[Event],
                  details: dict[str, Any]) -> web.Response:
-    runtime = request.app[RUNTIME]
-    token = request[TOKEN]
-    try:
+    async def change() -> web.Response:
         for event in events:
-            await runtime.ask(event)
-        view = _view(runtime, agent_id)
+            await request.app[RUNTIME].ask(event)
+        live = request.app[LIVE]
+        view = live.agent_view(agent_id, live.now())
         if view is None:  # removed from the config meanwhile
-            response = errors.no_such_agent(agent_id)
-        else:
-            response = web.json_response({"agent": agent_json(view, runtime.now())})
-    except (AcdError, Draining, CoreFailed) as exc:
-        response = refusal(exc)
-    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
-                                          f"agent.{action}", agent_id, response.status, details))
-    return response
+            return errors.no_such_agent(agent_id)
+        return web.json_response({"agent": agent_json(view, live.now())})
+
+    return await audited(request, f"agent.{action}", agent_id, details, change)
 
 
 def _checked(request: web.Request) -> tuple[str, web.Response | None]:
     """The agent named in the path, or the 403/404 that stops the request."""
-    runtime = request.app[RUNTIME]
+    live = request.app[LIVE]
     agent_id = request.match_info["agent"]
-    if not may_act_on(request[TOKEN], runtime.core.config, agent_id):
+    if not may_act_on(request[TOKEN], live.config, agent_id):
         return agent_id, errors.forbidden(f"this token may not act on agent {agent_id!r}")
-    if agent_id not in {a.id for a in runtime.core.config.agents}:
+    if not live.has_agent(agent_id):
         return agent_id, errors.no_such_agent(agent_id)
     return agent_id, None
 
 
-def action_handler(action: str) -> Callable[[web.Request], Any]:
-    allowed, build = ACTIONS[action]
+def action_handler(verb: str) -> Callable[[web.Request], Any]:
+    """``POST /agents/{agent}/<verb>`` for one of the agent actions (``acd.agent_actions``)."""
+    action = BY_VERB[verb]
+    allowed = frozenset({"reason"}) if action.takes_reason else frozenset()
 
     async def handle(request: web.Request) -> web.Response:
         agent_id, stop = _checked(request)
@@ -117,11 +81,11 @@ def action_handler(action: str) -> Callable[[web.Request], Any]:
         if isinstance(body, web.Response):
             return body
         fields = Fields(body)
-        events = build(agent_id, fields)
+        reason = fields.text("reason", required=True, max_length=MAX_REASON) if action.takes_reason else ""
         bad = fields.refusal()
         if bad is not None:
             return bad
-        return await _apply(request, agent_id, action, events, dict(body))
+        return await _apply(request, agent_id, verb, [action.event(agent_id, reason)], dict(body))
 
     return handle
 
@@ -141,7 +105,8 @@ async def wrapup(request: web.Request) -> web.Response:
     bad = fields.refusal()
     if bad is not None:
         return bad
-    view = _view(request.app[RUNTIME], agent_id)
+    live = request.app[LIVE]
+    view = live.agent_view(agent_id, live.now())
     if view is None:
         return errors.no_such_agent(agent_id)
     if view.call_id is None or view.state not in (AgentState.ON_CALL, AgentState.WRAP_UP):
@@ -154,23 +119,32 @@ async def wrapup(request: web.Request) -> web.Response:
 
 async def list_agents(request: web.Request) -> web.Response:
     """Every agent the token may see (its queues' agents; an agent sees only themselves)."""
-    runtime = request.app[RUNTIME]
+    live = request.app[LIVE]
     token = request[TOKEN]
-    now = runtime.now()
-    config = runtime.core.config
-    views = [v for v in runtime.core.snapshot(now).agents.values()
+    now = live.now()
+    config = live.config
+    views = [v for v in live.snapshot(now).agents.values()
              if token.role == "admin" or may_act_on(token, config, v.agent_id)]
     configured = {a.id: agent_fields(a) for a in config.agents}  # name, endpoint, skills
     return web.json_response({"agents": [{**agent_json(v, now), **configured.get(v.agent_id, {})} for v in views]})
+
+
+def full_json(request: web.Request, agent_id: str) -> dict[str, Any] | None:
+    """The agent as ``GET /agents`` shows them: live state and configuration; None if not both."""
+    live = request.app[LIVE]
+    now = live.now()
+    view = live.agent_view(agent_id, now)
+    agent = live.agent(agent_id)
+    if view is None or agent is None:
+        return None
+    return {**agent_json(view, now), **agent_fields(agent)}
 
 
 async def one_agent(request: web.Request) -> web.Response:
     agent_id, stop = _checked(request)
     if stop is not None:
         return stop
-    runtime = request.app[RUNTIME]
-    view = _view(runtime, agent_id)
-    agent = next((a for a in runtime.core.config.agents if a.id == agent_id), None)
-    if view is None or agent is None:
+    shown = full_json(request, agent_id)
+    if shown is None:
         return errors.no_such_agent(agent_id)
-    return web.json_response({"agent": {**agent_json(view, runtime.now()), **agent_fields(agent)}})
+    return web.json_response({"agent": shown})

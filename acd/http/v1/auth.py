@@ -7,52 +7,52 @@
 - ``wallboard``: read-only, for wall screens: ``GET /status`` here (and the wallboard's stream),
   nothing else (403); its queues narrow what it sees, none means every queue.
 
-The middleware answers 401 ``unauthorized`` when the token is missing, malformed, unknown or
-revoked (429 for a client that sent too many bad ones, ``acd.http.bearer``), refuses control
-characters in the path and query string (400: they would reach the core, the audit log and the
-records), and turns every failure of a handler into a JSON error (never a traceback): aiohttp's own
-refusals keep their status with a stable ``error_id``, anything unexpected is logged and answered
-500 ``internal``.
+Which roles may call a route is the route table's (``acd.http.v1.routes``), and the guard is the one
+place that holds a token to it (``acd.http.roles``); what a token reaches within its role (which
+agents, which queues) is decided here, by the handlers' calls. The middleware answers 401
+``unauthorized`` when the token is missing, malformed, unknown or revoked (429 for a client that sent
+too many bad ones, ``acd.http.bearer``), refuses control characters in the path and query string (400:
+they would reach the core, the audit log and the records), and turns every failure of a handler into a
+JSON error (never a traceback): aiohttp's own refusals keep their status with a stable ``error_id``,
+anything unexpected is logged and answered 500 ``internal``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import RoutingConfig
 from acd.core.eligibility import queue_matches
 from acd.http import errors
-from acd.http.bearer import Bearers
+from acd.http.keys import BEARERS, ROUTES, TOKEN
+from acd.http.v1.input import Fields
 from acd.records.errors import DatabaseUnavailable
 from acd.records.stores.tokens import Token
-from acd.records.text import UNFIT, fit_text
 
 log = logging.getLogger(__name__)
-
-ENGINE = web.AppKey("engine", AsyncEngine)
-BEARERS = web.AppKey("bearers", Bearers)
-TOKEN = web.RequestKey("token", Token)
-PUBLIC = frozenset({"/api/v1/openapi.json"})
-# The routes a read-only wallboard token may call, as (method, the route's canonical path).
-WALLBOARD_ROUTES = frozenset({("GET", "/api/v1/status")})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    routes = request.app[ROUTES]
     try:
-        if request.path not in PUBLIC:
+        public = routes.public(request)
+        if not public:
             refusal = await _authenticate(request)
             if refusal is not None:
                 return refusal
-        bad = unfit_text({**request.query, **request.match_info})
-        if bad:
-            return errors.invalid("the path or query string has invalid characters", bad)
+        bad = Fields({**request.query, **request.match_info}).all_fit().refusal(
+            "the path or query string has invalid characters")
+        if bad is not None:
+            return bad
+        beyond = None if public else routes.refusal(request, request[TOKEN].role)
+        if beyond is not None:
+            return errors.forbidden(beyond)
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -70,17 +70,12 @@ async def _authenticate(request: web.Request) -> web.Response | None:
     token = await request.app[BEARERS].authenticate(request)
     if isinstance(token, web.Response):
         return token
-    if token.role == "wallboard":
-        route = request.match_info.route.resource
-        if route is None or (request.method, route.canonical) not in WALLBOARD_ROUTES:
-            return errors.forbidden("a wallboard token may read the wallboard and the status only")
+    if token.role == "wallboard":  # refused before anything else is looked at
+        beyond = request.app[ROUTES].wallboard_refusal(request)
+        if beyond is not None:
+            return errors.forbidden(beyond)
     request[TOKEN] = token
     return None
-
-
-def unfit_text(values: Mapping[str, str]) -> dict[str, str]:
-    """The values with characters no record may hold (NUL and other controls, lone surrogates)."""
-    return {name: UNFIT for name, value in values.items() if not fit_text(value)}
 
 
 def agent_queues(config: RoutingConfig, agent_id: str) -> set[str]:

@@ -6,28 +6,26 @@ runs it through ``acd.config_changes.ConfigEditor`` (checked like the file, stor
 applied by the core, synced) and turns the outcome into the API's answer: 400 ``invalid-input`` with
 the config's paths in ``details.fields``, 404/409 for a change that cannot be made, 412
 ``revision-mismatch`` when ``If-Match`` names a revision no longer in force, 503 when PostgreSQL or
-the runtime cannot take it. A change the editor stored is written to the audit log with the revision.
+the runtime cannot take it. A change the editor stored is written to the audit log with the revision
+(``audited``). Who may change what is the route table's (roles) and the handlers' (scopes).
 Every answer carries the revision in force as its ``ETag``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from acd.config_changes import Applied, ConfigEditor, Edit, Invalid, Permit, Refused, StaleRevision
+from acd.config_changes import Applied, Edit, Invalid, Permit, Refused, StaleRevision
 from acd.http import errors
-from acd.http.v1.agents import AUDIT, refusal
-from acd.http.v1.auth import TOKEN
+from acd.http.keys import EDITOR, TOKEN
+from acd.http.v1.audited import Made, Unattempted, audited
+from acd.http.v1.input import Fields, json_object
 from acd.records.errors import DatabaseUnavailable
-from acd.records.stores.audit import Change
 from acd.records.stores.config_revisions import Author
 from acd.runtime import CoreFailed, Draining
-
-EDITOR = web.AppKey("config_editor", ConfigEditor)
 
 Answer = Callable[[Applied], dict[str, Any]]
 
@@ -45,14 +43,33 @@ def read(request: web.Request, body: dict[str, Any]) -> web.Response:
 
 def expected_revision(request: web.Request) -> int | web.Response | None:
     """``If-Match: "7"`` → 7; absent or ``*`` → None; anything else → a 400 to answer."""
-    value = request.headers.get("If-Match")
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 18:
-        return errors.invalid("the If-Match header is not a revision",
-                              {"If-Match": 'a revision number as an entity tag, e.g. "7"'})
-    return int(tag)
+    fields = Fields(request.headers)
+    revision = fields.revision("If-Match")
+    bad = fields.refusal("the If-Match header is not a revision")
+    return revision if bad is None else bad
+
+
+async def entry(request: web.Request, allowed: frozenset[str], key: str, problem: str, *,
+                current: str | None = None) -> tuple[str, dict[str, Any]] | web.Response:
+    """A config entry's body and its key (a queue's ``name``, an agent's ``id``) taken out of it.
+
+    A new entry (``current`` None) must name its key; a change may repeat the key of its path but not
+    change it. ``problem`` says what is wrong with the key otherwise.
+    """
+    body = await json_object(request, allowed | {key})
+    if isinstance(body, web.Response):
+        return body
+    fields = Fields(body)
+    if current is None:
+        name = fields.string(key, problem)
+    else:
+        fields.unchanged(key, current, problem)
+        name = current
+    bad = fields.refusal()
+    if bad is not None:
+        return bad
+    body.pop(key, None)
+    return name, body
 
 
 def not_found(kind: str, name: str) -> Refused:
@@ -71,42 +88,25 @@ async def apply(request: web.Request, edit: Edit, action: str, target: str, deta
     if isinstance(expected, web.Response):
         return expected
     author = Author(token.id, token.role, action, target)
-    try:
-        applied = await editor.change(edit, author, expected, permit)
-    except Refused as exc:
-        return tagged(errors.error(exc.status, exc.error_id, str(exc), exc.details), editor.revision)
-    except Invalid as exc:
-        problems = {p.key: p.message for p in exc.problems}
-        return tagged(errors.invalid("the config after this change would not be valid", problems),
-                      editor.revision)
-    except StaleRevision as exc:
-        return tagged(errors.error(412, "revision-mismatch", str(exc),
-                                   {"expected": exc.expected, "current": exc.current}), editor.revision)
-    except DatabaseUnavailable:
-        return errors.database_unavailable()
-    except (Draining, CoreFailed) as exc:
-        response = refusal(exc)
-        await _audit(request, action, target, response.status, details)
-        return response
-    response = tagged(web.json_response({**answer(applied), "revision": applied.revision}, status=status),
-                      applied.revision)
-    await _audit(request, action, target, response.status, {**details, "revision": applied.revision})
-    return response
 
+    async def change() -> Made:
+        try:
+            applied = await editor.change(edit, author, expected, permit)
+        except Refused as exc:
+            raise Unattempted(tagged(errors.error(exc.status, exc.error_id, str(exc), exc.details),
+                                     editor.revision)) from None
+        except Invalid as exc:
+            problems = {p.key: p.message for p in exc.problems}
+            raise Unattempted(tagged(errors.invalid("the config after this change would not be valid", problems),
+                                     editor.revision)) from None
+        except StaleRevision as exc:
+            raise Unattempted(tagged(errors.error(412, "revision-mismatch", str(exc),
+                                                  {"expected": exc.expected, "current": exc.current}),
+                                     editor.revision)) from None
+        except DatabaseUnavailable:
+            raise Unattempted(errors.database_unavailable()) from None
+        response = tagged(web.json_response({**answer(applied), "revision": applied.revision}, status=status),
+                          applied.revision)
+        return response, {"revision": applied.revision}
 
-async def _audit(request: web.Request, action: str, target: str, status: int, details: dict[str, Any]) -> None:
-    token = request[TOKEN]
-    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
-                                          action, target, status, details))
-
-
-def forbidden_for_agents(request: web.Request) -> web.Response | None:
-    if request[TOKEN].role == "agent":
-        return errors.forbidden("changing skills, queues and agents is for supervisors and admins")
-    return None
-
-
-def admins_only(request: web.Request, what: str) -> web.Response | None:
-    if request[TOKEN].role != "admin":
-        return errors.forbidden(f"{what} is for admins")
-    return None
+    return await audited(request, action, target, details, change, refused=(Draining, CoreFailed))

@@ -1,13 +1,22 @@
-"""Reading what a client sent to /api/v1: a JSON object body, and typed query-string values.
+"""Reading what a client sent to /api/v1: a JSON object body, and typed values of a body, a query
+string, a path or a header. Every check of a request's values is one of ``Fields``' readers.
 
 Each reader returns the value or collects a problem per field, so one 400 ``invalid-input`` names
 everything that is wrong at once (``details.fields``).
+
+Why hand-written readers and not typed models (pydantic, msgspec): the API's 400s are a published
+contract (docs/api.md): their messages, the order of the checks (an unknown field before a bad value,
+one answer naming every bad field) and the config's own checks of skills, queues and agents
+(``acd.settings``), which a model would repeat. A model library would word its errors its own way, so
+adopting one means changing every 400 body. The OpenAPI document stays written beside the handlers
+(``acd.http.v1.openapi``) and schemathesis holds the two together.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -115,5 +124,55 @@ class Fields:
             return None
         return str(value)
 
-    def refusal(self) -> web.Response | None:
-        return errors.invalid("the request has invalid fields", self.problems) if self.problems else None
+    def string(self, name: str, problem: str) -> str:
+        """Any string (the config checks what it may hold); ``problem`` names what is missing otherwise."""
+        value = self._source.get(name)
+        if not isinstance(value, str):
+            self.problems[name] = problem
+            return ""
+        return value
+
+    def unchanged(self, name: str, current: str, problem: str) -> None:
+        """A field that may repeat ``current`` but not change it (an id in its own path)."""
+        if self._source.get(name, current) != current:
+            self.problems[name] = problem
+
+    def whole(self, name: str, low: int, high: int) -> int | None:
+        """A required JSON integer (not a boolean, not a string of digits) from ``low`` to ``high``."""
+        value = self._source.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problems[name] = f"an integer from {low} to {high}"
+            return None
+        return value
+
+    def customer(self, name: str, *, max_length: int | None = None) -> uuid.UUID | None:
+        """A customer id (a UUID); absent or empty is None. ``max_length``: first checked as ``text``."""
+        text = self._source.get(name) if max_length is None else self.text(name, max_length=max_length)
+        if not text or name in self.problems:
+            return None
+        try:
+            return uuid.UUID(str(text))
+        except ValueError:
+            self.problems[name] = "a customer id (UUID)"
+            return None
+
+    def revision(self, name: str) -> int | None:
+        """An entity tag naming a config revision (``"7"``, ``W/"7"``); absent or ``*`` is None."""
+        value = self._source.get(name)
+        if value is None or str(value).strip() == "*":
+            return None
+        tag = str(value).strip().removeprefix("W/").strip('"')
+        if not tag.isdigit() or len(tag) > 18:
+            self.problems[name] = 'a revision number as an entity tag, e.g. "7"'
+            return None
+        return int(tag)
+
+    def all_fit(self) -> Fields:
+        """Every value is text a record may hold (no NUL or other controls, no lone surrogates)."""
+        for name, value in self._source.items():
+            if not fit_text(value):
+                self.problems[name] = UNFIT
+        return self
+
+    def refusal(self, message: str = "the request has invalid fields") -> web.Response | None:
+        return errors.invalid(message, self.problems) if self.problems else None

@@ -17,8 +17,8 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from acd.http import errors
-from acd.http.app import RUNTIME
-from acd.http.v1.auth import ENGINE, TOKEN, visible_queues
+from acd.http.keys import ENGINE, LIVE, TOKEN
+from acd.http.v1.auth import visible_queues
 from acd.http.v1.input import Fields
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import OUTCOMES, Customer, Interaction
@@ -68,28 +68,19 @@ async def _page(request: web.Request, query: Select[*tuple[Any, ...]], limit: in
     })
 
 
-def _customer_uuid(value: str, fields: Fields, name: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        fields.problems[name] = "a customer id (UUID)"
-        return None
-
-
 async def search(request: web.Request) -> web.Response:
     token = request[TOKEN]
     fields = Fields(request.query)
     since, until = fields.timestamp("from"), fields.timestamp("to")
     queue, agent = fields.text("queue", max_length=200), fields.text("agent", max_length=200)
-    customer_text = fields.text("customer", max_length=200)
-    customer = _customer_uuid(customer_text, fields, "customer") if customer_text else None
+    customer = fields.customer("customer", max_length=200)
     outcome = fields.choice("outcome", OUTCOMES)
     limit = fields.integer("limit", 50, 1, MAX_LIMIT)
     offset = fields.integer("offset", 0, 0, MAX_OFFSET)
     bad = fields.refusal()
     if bad is not None:
         return bad
-    shown = visible_queues(token, request.app[RUNTIME].core.config)
+    shown = visible_queues(token, request.app[LIVE].config)
     if token.role == "agent" and agent and agent != token.agent_id:
         return errors.forbidden("an agent token reads only the agent's own interactions")
     if token.role == "supervisor" and queue and shown is not None and queue not in shown:
@@ -108,8 +99,8 @@ async def search(request: web.Request) -> web.Response:
 
 async def customer_history(request: web.Request) -> web.Response:
     token = request[TOKEN]
-    fields = Fields(request.query)
-    customer = _customer_uuid(request.match_info["customer"], fields, "customer")
+    fields = Fields({**request.query, "customer": request.match_info["customer"]})
+    customer = fields.customer("customer")
     limit = fields.integer("limit", 20, 1, MAX_LIMIT)
     offset = fields.integer("offset", 0, 0, MAX_OFFSET)
     bad = fields.refusal()
@@ -128,7 +119,7 @@ async def customer_history(request: web.Request) -> web.Response:
         return errors.no_such_customer(str(customer))
     if not mine:
         return errors.forbidden("an agent reads the history of customers they have handled only")
-    shown = visible_queues(token, request.app[RUNTIME].core.config)
+    shown = visible_queues(token, request.app[LIVE].config)
     query = select(*_COLUMNS).where(Interaction.customer_id == customer)
     if token.role == "supervisor" and shown is not None:
         query = query.where(Interaction.queue.in_(sorted(shown)))

@@ -13,24 +13,25 @@ from typing import Any
 from aiohttp import web
 
 from acd.http import errors
-from acd.http.app import RUNTIME, jsonable
+from acd.http.app import jsonable
+from acd.http.keys import LIVE, TOKEN
 from acd.http.v1.agents import agent_json
-from acd.http.v1.auth import TOKEN, may_see, visible_queues
+from acd.http.v1.auth import may_see, visible_queues
 
 
 async def status(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
+    live = request.app[LIVE]
     token = request[TOKEN]
-    config = runtime.core.config
-    now = runtime.now()
-    snapshot = runtime.core.snapshot(now)
+    config = live.config
+    now = live.now()
+    snapshot = live.snapshot(now)
     shown = visible_queues(token, config)
     queues: dict[str, dict[str, Any]] = {
         name: {"name": name, "waiting": view.waiting, "ringing": view.ringing,
                "oldest_wait_seconds": round(view.oldest_wait, 3), "calls": []}
         for name, view in snapshot.queues.items() if shown is None or name in shown
     }
-    for call in runtime.core.queued_calls(now):
+    for call in live.queued_calls(now):
         if call.queue in queues:
             queues[call.queue]["calls"].append({
                 "id": call.call_id, "priority": call.priority, "state": call.state.value,
@@ -46,14 +47,12 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def explanation(request: web.Request) -> web.Response:
-    """Why the call's last routing decision chose whom it chose; supervisors and admins only."""
-    runtime = request.app[RUNTIME]
+    """Why the call's last routing decision chose whom it chose (supervisors and admins: the route table)."""
+    live = request.app[LIVE]
     token = request[TOKEN]
     call_id = request.match_info["call"]
-    if token.role == "agent":
-        return errors.forbidden("routing explanations are for supervisors and admins")
-    found = runtime.core.explain(call_id)
-    shown = visible_queues(token, runtime.core.config)
+    found = live.explain(call_id)
+    shown = visible_queues(token, live.config)
     if found is None or (shown is not None and found.queue not in shown):
         # Not a 403 for another queue's call: a supervisor need not learn which calls exist elsewhere.
         return errors.no_such_call(call_id)

@@ -11,41 +11,33 @@ from typing import Any
 from aiohttp import web
 
 from acd.http.v1 import openapi_config
+from acd.http.v1.openapi_parts import body, errors, ok, path_param, query, ref
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_AGENT_PATH = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}}
+_TEXT = {400: "invalid body or query", 401: "no valid bearer token", 403: "beyond the token's role",
+         404: "unknown id", 409: "not allowed in the current state", 413: "body too large",
+         503: "shutting down, or PostgreSQL unavailable"}
+_AGENT_PATH = path_param("agent")
+_CALL_PATH = path_param("call")
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    text = {400: "invalid body or query", 401: "no valid bearer token", 403: "beyond the token's role",
-            404: "unknown id", 409: "not allowed in the current state", 413: "body too large",
-            503: "shutting down, or PostgreSQL unavailable"}
-    return {str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}} for s in statuses}
+    return errors(_TEXT, *statuses)
 
 
-def _ok(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
-    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
-
-
-def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _action(summary: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "parameters": [_AGENT_PATH],
-        "responses": {**_ok({"$ref": "#/components/schemas/AgentReply"}, "the agent's new state"),
-                      **_errors(400, 401, 403, 404, 409, 413, 503)},
+        "responses": {**ok(ref("AgentReply"), "the agent's new state"), **_errors(400, 401, 403, 404, 409, 413, 503)},
     }
-    if body is not None:
-        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    if schema is not None:
+        operation["requestBody"] = body(schema, required=False)
     return {"post": operation}
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
 _PAGE = [
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
-    _query("offset", {"type": "integer", "minimum": 0, "maximum": 100000}, "rows to skip"),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+    query("offset", {"type": "integer", "minimum": 0, "maximum": 100000}, "rows to skip"),
 ]
 
 DOCUMENT: dict[str, Any] = {
@@ -58,11 +50,11 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/openapi.json": {"get": {"summary": "this document", "security": [],
-                                  "responses": _ok({"type": "object"}, "the OpenAPI document")}},
+                                  "responses": ok({"type": "object"}, "the OpenAPI document")}},
         "/agents": {"get": {"summary": "agents the token may see, with state and time in state",
-                            "responses": {**_ok({"type": "object"}), **_errors(401, 503)}}},
+                            "responses": {**ok({"type": "object"}), **_errors(401, 503)}}},
         "/agents/{agent}": {"get": {"summary": "one agent", "parameters": [_AGENT_PATH],
-                                    "responses": {**_ok({"$ref": "#/components/schemas/AgentReply"}),
+                                    "responses": {**ok(ref("AgentReply")),
                                                   **_errors(401, 403, 404, 503)}}},
         "/agents/{agent}/login": _action("log in (ready for calls)"),
         "/agents/{agent}/logout": _action("log out"),
@@ -86,45 +78,42 @@ DOCUMENT: dict[str, Any] = {
             "responses": {"200": {"description": "an endless stream of `desk` events", "content": {
                 "text/event-stream": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 503)}}},
         "/status": {"get": {"summary": "each queue's callers and each agent's state",
-                            "responses": {**_ok({"type": "object"}), **_errors(401, 503)}}},
+                            "responses": {**ok({"type": "object"}), **_errors(401, 503)}}},
         "/calls/{call}/explanation": {"get": {
             "summary": "why the call's last routing decision chose whom it chose",
-            "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {**_ok({"type": "object"}), **_errors(401, 403, 404, 503)}}},
+            "parameters": [_CALL_PATH],
+            "responses": {**ok({"type": "object"}), **_errors(401, 403, 404, 503)}}},
         "/calls/{call}/priority": {"post": {
             "summary": "change a queued caller's priority (supervisor of the call's queue, admin)",
-            "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["priority"], "additionalProperties": False,
-                "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}}}}}},
-            "responses": {**_ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
+            "parameters": [_CALL_PATH],
+            "requestBody": body({"type": "object", "required": ["priority"], "additionalProperties": False,
+                                 "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}}}),
+            "responses": {**ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
         "/calls/{call}/queue": {"post": {
             "summary": "move a waiting or ringing caller to another queue, where they arrive afresh "
                        "(supervisor of both queues, admin)",
-            "parameters": [{"name": "call", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["queue"], "additionalProperties": False,
-                "properties": {"queue": {"type": "string", "minLength": 1, "maxLength": 200}}}}}},
-            "responses": {**_ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
+            "parameters": [_CALL_PATH],
+            "requestBody": body({"type": "object", "required": ["queue"], "additionalProperties": False,
+                                 "properties": {"queue": {"type": "string", "minLength": 1, "maxLength": 200}}}),
+            "responses": {**ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
         "/interactions": {"get": {
             "summary": "search interactions, newest first, paginated",
             "parameters": [
-                _query("from", {"type": "string", "format": "date-time"}, "arrived at or after"),
-                _query("to", {"type": "string", "format": "date-time"}, "arrived before"),
-                _query("queue", {"type": "string"}, "queue name"),
-                _query("agent", {"type": "string"}, "agent id"),
-                _query("customer", {"type": "string", "format": "uuid"}, "customer id"),
-                _query("outcome", {"type": "string",
+                query("from", {"type": "string", "format": "date-time"}, "arrived at or after"),
+                query("to", {"type": "string", "format": "date-time"}, "arrived before"),
+                query("queue", {"type": "string"}, "queue name"),
+                query("agent", {"type": "string"}, "agent id"),
+                query("customer", {"type": "string", "format": "uuid"}, "customer id"),
+                query("outcome", {"type": "string",
                                    "enum": ["answered", "abandoned", "overflowed", "failed", "moved"]},
                        "how the call ended (moved: left for another queue)"),
                 *_PAGE,
             ],
-            "responses": {**_ok({"$ref": "#/components/schemas/Page"}), **_errors(400, 401, 403, 503)}}},
+            "responses": {**ok(ref("Page")), **_errors(400, 401, 403, 503)}}},
         "/customers/{customer}/interactions": {"get": {
             "summary": "a customer's history, newest first",
-            "parameters": [{"name": "customer", "in": "path", "required": True,
-                            "schema": {"type": "string", "format": "uuid"}}, *_PAGE],
-            "responses": {**_ok({"$ref": "#/components/schemas/Page"}), **_errors(400, 401, 403, 404, 503)}}},
+            "parameters": [path_param("customer", {"type": "string", "format": "uuid"}), *_PAGE],
+            "responses": {**ok(ref("Page")), **_errors(400, 401, 403, 404, 503)}}},
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -141,7 +130,7 @@ DOCUMENT: dict[str, Any] = {
                 "reachable": {"type": "boolean"},
                 "call_id": {"type": "string", "nullable": True}}},
             "AgentReply": {"type": "object", "required": ["agent"],
-                           "properties": {"agent": {"$ref": "#/components/schemas/Agent"}}},
+                           "properties": {"agent": ref("Agent")}},
             "Page": {"type": "object", "required": ["interactions", "limit", "offset", "next_offset"], "properties": {
                 "interactions": {"type": "array", "items": {"type": "object"}},
                 "limit": {"type": "integer"}, "offset": {"type": "integer"},

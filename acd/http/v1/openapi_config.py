@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+from acd.http.v1 import openapi_parts as parts
+from acd.http.v1.openapi_parts import errors, ok, path_param, ref
+
 _TEXT = {400: "invalid body, or the config after the change would not be valid (details.fields)",
          401: "no valid bearer token", 403: "beyond the token's role or scope", 404: "unknown name",
          409: "already exists, or still in use (details name the users)", 412: "If-Match names an older revision",
@@ -24,38 +26,25 @@ _IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"description": _TEXT[s], "content": {"application/json": {"schema": _ERROR}}} for s in statuses}
+    return errors(_TEXT, *statuses)
 
 
 def _ok(schema: dict[str, Any], status: int = 200) -> dict[str, Any]:
-    return {str(status): {"description": "ok (ETag: the revision in force)",
-                          "content": {"application/json": {"schema": schema}}}}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return ok(schema, "ok (ETag: the revision in force)", status)
 
 
 def _read(summary: str, reply: str, *params: dict[str, Any], missing: bool = True) -> dict[str, Any]:
     return {"summary": summary, "parameters": list(params),
-            "responses": {**_ok(_ref(reply)), **_errors(401, 403, *((404,) if missing else ()), 503)}}
+            "responses": {**_ok(ref(reply)), **_errors(401, 403, *((404,) if missing else ()), 503)}}
 
 
 def _write(summary: str, reply: str, *params: dict[str, Any], body: dict[str, Any] | None = None,
            status: int = 200) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary, "parameters": [*params, _IF_MATCH],
-        "responses": {**_ok(_ref(reply), status), **_errors(400, 401, 403, 404, 409, 412, 413, 503)}}
+        "responses": {**_ok(ref(reply), status), **_errors(400, 401, 403, 404, 409, 412, 413, 503)}}
     if body is not None:
-        operation["requestBody"] = _body(body)
+        operation["requestBody"] = parts.body(body)
     return operation
 
 
@@ -90,7 +79,7 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
     return schema
 
 
-_SKILL, _QUEUE, _AGENT = _path("skill"), _path("queue"), _path("agent")
+_SKILL, _QUEUE, _AGENT = path_param("skill"), path_param("queue"), path_param("agent")
 
 PATHS: dict[str, dict[str, Any]] = {
     "/skills": {
@@ -138,15 +127,15 @@ SCHEMAS: dict[str, Any] = {
         "name": {"type": "string"}, "queues": {"type": "array", "items": {"type": "string"}},
         "agents": {"type": "array", "items": {"type": "string"}}}},
     "SkillReply": {"type": "object", "required": ["skill", "revision"],
-                   "properties": {"skill": _ref("Skill"), "revision": _REVISION}},
+                   "properties": {"skill": ref("Skill"), "revision": _REVISION}},
     "SkillList": {"type": "object", "required": ["skills", "revision"],
-                  "properties": {"skills": {"type": "array", "items": _ref("Skill")}, "revision": _REVISION}},
+                  "properties": {"skills": {"type": "array", "items": ref("Skill")}, "revision": _REVISION}},
     "Queue": {"type": "object", "required": ["name", "skills"],
               "properties": {"name": {"type": "string"}, **_QUEUE_FIELDS}},
     "QueueReply": {"type": "object", "required": ["queue", "revision"],
-                   "properties": {"queue": _ref("Queue"), "revision": _REVISION}},
+                   "properties": {"queue": ref("Queue"), "revision": _REVISION}},
     "QueueList": {"type": "object", "required": ["queues", "revision"],
-                  "properties": {"queues": {"type": "array", "items": _ref("Queue")}, "revision": _REVISION}},
+                  "properties": {"queues": {"type": "array", "items": ref("Queue")}, "revision": _REVISION}},
     "Deleted": {"type": "object", "required": ["deleted", "revision"], "properties": {
         "deleted": {"type": "string"}, "revision": _REVISION,
         "overflowed_calls": {"type": "array", "items": {"type": "string"},

@@ -6,11 +6,11 @@ A queue is shown and sent as its ``[queues.NAME]`` table of acd.toml plus its ``
 default, and every value passes the file's checks.
 
 Who: admins create and delete queues (which queues exist is theirs to decide: a new one is in no
-supervisor's scope yet); a supervisor replaces or updates the queues of their token; everyone else
-reads. An agent's token reads the queues its agent serves, and another queue is a 404 for it, as
-for explanations. Deleting a queue that has callers is allowed: the core overflows its waiting and
-ringing callers to the queue's overflow target with reason ``queue_removed`` (their ids are in the
-answer), and conversations in progress carry on.
+supervisor's scope yet); a supervisor replaces or updates the queues of their token; everyone else reads
+(roles: the route table; the supervisor's queues: here). An agent's token reads the queues its agent
+serves, and another queue is a 404 for it, as for explanations. Deleting a queue that has callers is
+allowed: the core overflows its waiting and ringing callers to the queue's overflow target with reason
+``queue_removed`` (their ids are in the answer), and conversations in progress carry on.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from acd.config_changes import Applied
 from acd.core.commands import OverflowCall
 from acd.core.config import QueueConfig
 from acd.http import errors
-from acd.http.app import RUNTIME
-from acd.http.v1.auth import TOKEN, visible_queues
-from acd.http.v1.config_edits import EDITOR, admins_only, apply, conflict, forbidden_for_agents, not_found, read
-from acd.http.v1.input import json_object
+from acd.http.keys import EDITOR, LIVE, TOKEN
+from acd.http.v1.auth import visible_queues
+from acd.http.v1.config_edits import apply, conflict, entry, not_found, read
 from acd.routing_document import Document, queue_fields
 
 FIELDS = frozenset(queue_fields(QueueConfig("", ())))
@@ -39,7 +38,7 @@ def queue_json(document: Document, name: str) -> dict[str, Any]:
 def _shown(request: web.Request) -> set[str] | None:
     """Supervisors and admins read every queue's settings; an agent, the queues they serve."""
     token = request[TOKEN]
-    return visible_queues(token, request.app[RUNTIME].core.config) if token.role == "agent" else None
+    return visible_queues(token, request.app[LIVE].config) if token.role == "agent" else None
 
 
 async def list_queues(request: web.Request) -> web.Response:
@@ -63,14 +62,10 @@ def _answer(name: str) -> Any:
 
 
 async def create_queue(request: web.Request) -> web.Response:
-    if (stop := admins_only(request, "creating a queue")) is not None:
-        return stop
-    body = await json_object(request, FIELDS | {"name"})
-    if isinstance(body, web.Response):
-        return body
-    name = body.pop("name", None)
-    if not isinstance(name, str):
-        return errors.invalid("the request has invalid fields", {"name": "required: the queue's name, a string"})
+    got = await entry(request, FIELDS, "name", "required: the queue's name, a string")
+    if isinstance(got, web.Response):
+        return got
+    name, body = got
 
     def edit(document: Document) -> None:
         if name in document["queues"]:
@@ -81,18 +76,15 @@ async def create_queue(request: web.Request) -> web.Response:
 
 
 async def _change(request: web.Request, *, merge: bool) -> web.Response:
-    if (stop := forbidden_for_agents(request)) is not None:
-        return stop
     name = request.match_info["queue"]
     token = request[TOKEN]
     if token.role == "supervisor" and name not in token.queues:
         return errors.forbidden(f"queue {name!r} is not one of this token's queues")
-    body = await json_object(request, FIELDS | {"name"})
-    if isinstance(body, web.Response):
-        return body
-    if body.pop("name", name) != name:
-        return errors.invalid("the request has invalid fields",
-                              {"name": "renaming a queue is not supported: create the new one, delete this one"})
+    got = await entry(request, FIELDS, "name",
+                       "renaming a queue is not supported: create the new one, delete this one", current=name)
+    if isinstance(got, web.Response):
+        return got
+    body = got[1]
 
     def edit(document: Document) -> None:
         if name not in document["queues"]:
@@ -111,8 +103,6 @@ async def update_queue(request: web.Request) -> web.Response:
 
 
 async def delete_queue(request: web.Request) -> web.Response:
-    if (stop := admins_only(request, "deleting a queue")) is not None:
-        return stop
     name = request.match_info["queue"]
 
     def edit(document: Document) -> None:

@@ -20,20 +20,19 @@ from aiohttp import web
 
 from acd.desk.publisher import DeskPublisher
 from acd.http import errors
-from acd.http.app import RUNTIME
 from acd.http.bearer import Bearers
-from acd.http.v1.auth import BEARERS, ENGINE, TOKEN, may_act_on
+from acd.http.keys import BEARERS, DESK, ENGINE, LIVE, TOKEN
+from acd.http.v1.auth import may_act_on
 
-DESK = web.AppKey("desk_publisher", DeskPublisher)
 RETRY_MS = 2000
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
+    live = request.app[LIVE]
     agent_id = request.match_info["agent"]
-    if not may_act_on(request[TOKEN], runtime.core.config, agent_id):
+    if not may_act_on(request[TOKEN], live.config, agent_id):
         return errors.forbidden(f"this token may not watch agent {agent_id!r}")
-    if agent_id not in {a.id for a in runtime.core.config.agents}:
+    if not live.has_agent(agent_id):
         return errors.no_such_agent(agent_id)
     bearers = request.app[BEARERS]
     with bearers.stream_slot(request[TOKEN]) as admitted:
@@ -73,9 +72,10 @@ async def _stream(request: web.Request, bearers: Bearers, agent_id: str) -> web.
     return response
 
 
-def add_agent_events(api: web.Application) -> None:
-    """Route the stream and run its publisher with the API (``api`` holds the runtime and engine)."""
-    api[DESK] = DeskPublisher(api[RUNTIME], api[ENGINE])
+def add_agent_stream(api: web.Application) -> None:
+    """Run the stream's publisher with the API (``api`` holds the live view and the engine); the route
+    is the table's (``acd.http.v1.routes``)."""
+    api[DESK] = DeskPublisher(api[LIVE], api[ENGINE])
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(app[DESK].run(), name="acd-agent-desk")
@@ -90,4 +90,3 @@ def add_agent_events(api: web.Application) -> None:
 
     api.cleanup_ctx.append(lifecycle)
     api.on_shutdown.append(end_streams)
-    api.router.add_get("/agents/{agent}/events", events)

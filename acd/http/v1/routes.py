@@ -1,0 +1,54 @@
+"""Every route of /api/v1 in one table: method, path, handler, the roles that may call it, and what
+another role is told (403).
+
+The API's router is built from this table and its guard admits tokens by it (``acd.http.roles``);
+``tests/integration/test_route_table.py`` calls each row with a token of every role. A route that is
+not a row here is not served, so adding one means deciding who may call it, here.
+"""
+
+from __future__ import annotations
+
+from acd.agent_actions import ACTIONS
+from acd.http.roles import ADMIN, EVERYONE, PUBLIC, STAFF, WALLBOARD, Route
+from acd.http.v1 import agent_config, agent_stream, agents, interactions, live, openapi, queues, skills, supervision
+
+CONFIG_STAFF = "changing skills, queues and agents is for supervisors and admins"
+CATALOGUE_READERS = "the skill catalogue is for supervisors and admins"
+CATALOGUE_ADMINS = "changing the skill catalogue is for admins"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/openapi.json", openapi.openapi, PUBLIC),
+    # agents: live state and actions (acd.agent_actions), the desk's stream, their configuration
+    Route("GET", "/agents", agents.list_agents, EVERYONE),
+    Route("GET", "/agents/{agent}", agents.one_agent, EVERYONE),
+    *(Route("POST", f"/agents/{{agent}}/{a.verb}", agents.action_handler(a.verb), EVERYONE) for a in ACTIONS),
+    Route("POST", "/agents/{agent}/wrapup", agents.wrapup, EVERYONE),
+    Route("GET", "/agents/{agent}/events", agent_stream.events, EVERYONE),
+    Route("POST", "/agents", agent_config.create_agent, STAFF, CONFIG_STAFF),
+    Route("PUT", "/agents/{agent}", agent_config.replace_agent, STAFF, CONFIG_STAFF),
+    Route("PATCH", "/agents/{agent}", agent_config.update_agent, STAFF, CONFIG_STAFF),
+    Route("DELETE", "/agents/{agent}", agent_config.delete_agent, STAFF, CONFIG_STAFF),
+    # the routing config: skills and queues
+    Route("GET", "/skills", skills.list_skills, STAFF, CATALOGUE_READERS),
+    Route("POST", "/skills", skills.create_skill, ADMIN, CATALOGUE_ADMINS),
+    Route("GET", "/skills/{skill}", skills.one_skill, STAFF, CATALOGUE_READERS),
+    Route("PUT", "/skills/{skill}", skills.rename_skill, ADMIN, CATALOGUE_ADMINS),
+    Route("DELETE", "/skills/{skill}", skills.delete_skill, ADMIN, CATALOGUE_ADMINS),
+    Route("GET", "/queues", queues.list_queues, EVERYONE),
+    Route("POST", "/queues", queues.create_queue, ADMIN, "creating a queue is for admins"),
+    Route("GET", "/queues/{queue}", queues.one_queue, EVERYONE),
+    Route("PUT", "/queues/{queue}", queues.replace_queue, STAFF, CONFIG_STAFF),
+    Route("PATCH", "/queues/{queue}", queues.update_queue, STAFF, CONFIG_STAFF),
+    Route("DELETE", "/queues/{queue}", queues.delete_queue, ADMIN, "deleting a queue is for admins"),
+    # the live picture and supervision of callers
+    Route("GET", "/status", live.status, EVERYONE | {WALLBOARD}),
+    Route("GET", "/calls/{call}/explanation", live.explanation, STAFF,
+          "routing explanations are for supervisors and admins"),
+    Route("POST", "/calls/{call}/priority", supervision.priority, STAFF,
+          "changing a caller's priority is for supervisors and admins"),
+    Route("POST", "/calls/{call}/queue", supervision.move, STAFF,
+          "moving a caller to another queue is for supervisors and admins"),
+    # interaction records
+    Route("GET", "/interactions", interactions.search, EVERYONE),
+    Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),
+)
