@@ -31,6 +31,7 @@ from acd.core.records import InteractionRecord, Record
 from acd.log_throttle import LogThrottle
 from acd.metrics import Metrics
 from acd.ports import CallControl, MetricSink, RecordSink
+from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
 
 __all__ = ["CallControl", "ControlCommand", "CoreFailed", "Draining", "MetricSink", "RecordSink", "Runtime"]
@@ -70,6 +71,7 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         *,
         sinks: Sequence[MetricSink] = (),
+        stimuli: StimulusLog | None = None,
     ) -> None:
         self.core = core
         self._control = control
@@ -77,6 +79,7 @@ class Runtime:
         self._metrics = metrics
         self._clock = clock
         self._sinks = tuple(sinks)
+        self.stimuli = stimuli if stimuli is not None else StimulusLog(core.config)  # dumped when the core fails
         self._inbox: asyncio.Queue[Event | _Question | None] = asyncio.Queue()
         self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -178,6 +181,7 @@ class Runtime:
         if isinstance(event, CallArrived):
             self._arrived.setdefault(event.call_id, None)
         now = self._clock()
+        self.stimuli.record(event, now)
         started = time.perf_counter()
         try:
             commands = self.core.handle(event, now)
@@ -192,6 +196,7 @@ class Runtime:
             self.refused += 1
             self._metrics.refused_events.labels("internal").inc()
             self._quiet.log(logging.ERROR, "internal", "the core failed on %r", event, exc_info=exc)
+            self.stimuli.dump()  # the events that led there, to replay (acd.stimulus)
             if refuse:
                 raise CoreFailed(type(exc).__name__) from exc
             return []
