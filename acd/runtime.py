@@ -1,10 +1,13 @@
 """The one writer: every event from every source passes through here, one at a time, into the core.
 
 AMI, HTTP and timers only *submit* events; a single task feeds them to ``Acd.handle`` and hands each
-resulting command to its adapter. Because nothing else mutates routing state, no lock or race can
-ever ring an agent twice. Call-control commands go to a second, ordered worker so that a slow AMI
-round-trip never delays the next routing decision, and a failed action comes back as an event so
-the core can recover (a caller is never stranded, an agent never stuck in RESERVED).
+resulting command to its port (``acd.ports``): call control, the record sink, Prometheus and the
+metric sinks, or the event loop's timers. Because nothing else mutates routing state, no lock or
+race can ever ring an agent twice. Call control is written at once and its replies are awaited by a
+second, ordered worker, so that a slow AMI round-trip never delays the next routing decision; a
+failed ring comes back as an event so the core can recover (a caller is never stranded, an agent
+never stuck in RESERVED). Which channel a call is on is call control's business, not the runtime's.
+The last events fed to the core are kept (``acd.stimulus``) and dumped when the core fails on a bug.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ class _ControlJob:
 
 
 class Runtime:
+    """The one writer. ``sinks`` read every metric update after Prometheus (the forecaster, the
+    day's tally); ``stimuli`` keeps the events fed to the core (one of its own when not given)."""
+
     def __init__(
         self,
         core: Acd,

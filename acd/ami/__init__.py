@@ -7,7 +7,7 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
     token = EventToken()                           # this run's; proves an Acd* event is the dialplan's
     translator = Translator(config, acd_has_call=core_has_call_on_agent, token=token,
                             on_refused=count_refusal)
-    control = AmiCallControl(link, book=translator.book)   # runtime.send(command) → Redirect on the channel
+    control = AmiCallControl(link, book=translator.book)  # the runtime's call control: send(command)
     async for item in link.events():               # ONE consumer, arrival order
         if isinstance(item, LinkUp):               # every (re)connect: rebuild what was missed,
             await control.set_token(token, time.time())   # the global ACD_TOKEN, before the resync

@@ -84,7 +84,9 @@ class CallerBook:
         """The caller channel of a call the book still holds (until its Hangup), for call control."""
         uniqueid = self._calls.get(call_id)
         leg = self._legs.get(uniqueid) if uniqueid is not None else None
-        return leg.channel or None if leg is not None else None
+        if leg is None or not leg.channel:
+            return None
+        return leg.channel
 
     def by_offer(self, offer_id: str) -> CallerLeg | None:
         uniqueid = self._offers.get(offer_id)
