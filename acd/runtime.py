@@ -37,7 +37,7 @@ from acd.ports import CallControl, MetricSink, RecordSink
 from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
 
-__all__ = ["CallControl", "ControlCommand", "CoreFailed", "Draining", "MetricSink", "RecordSink", "Runtime"]
+__all__ = ["CoreFailed", "Draining", "Runtime"]
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, CallMoved, CallPriorityChanged, TimerFired
-from acd.core.records import Record
+from acd.core.records import OfferRecord, Record
 from acd.metrics import Metrics
+from acd.ports import NotCarriedOut
 from acd.runtime import Runtime
 
 CONFIG = RoutingConfig(
@@ -135,3 +136,31 @@ async def test_a_moved_caller_is_tagged() -> None:
         (CallPriorityChanged("c1", 8), 104.0),
     ])
     assert done[:2] == [("tag", "c1", "billing/5/103.5"), ("tag", "c1", "billing/8/103.5")]
+
+
+async def test_a_ring_call_control_refuses_comes_back_as_a_failed_offer() -> None:
+    """Refused at once (nothing written) or by the replies: either way the core hears it, in one line."""
+    sink = ListSink()
+
+    async def refused_later() -> None:
+        raise NotCarriedOut("ami: Redirect: No such channel")
+
+    def handler(command: ControlCommand) -> Awaitable[None] | None:
+        if isinstance(command, RingAgent) and command.call_id == "c1":
+            raise NotCarriedOut("no\nchannel")
+        if isinstance(command, RingAgent):
+            return refused_later()
+        return None
+
+    runtime = Runtime(Acd(CONFIG), MockControl(handler), sink, Metrics(CONFIG.queues), clock=lambda: 5.0)
+    writer = asyncio.create_task(runtime.run())
+    runtime.handle_now(AgentLoggedIn("a1"))
+    runtime.handle_now(CallArrived("c1", "billing", 5, channel="PJSIP/trunk-1"))
+    await asyncio.sleep(0.01)
+    runtime.handle_now(CallerHungUp("c1"))
+    runtime.handle_now(CallArrived("c2", "billing", 5, channel="PJSIP/trunk-2"))
+    await asyncio.sleep(0.01)
+    runtime.drain()
+    await writer
+    results = [(r.interaction_id, r.result) for r in sink.records if isinstance(r, OfferRecord) and r.result]
+    assert results[:2] == [("c1", "failed"), ("c2", "failed")]
