@@ -1,10 +1,13 @@
 """The one writer: every event from every source passes through here, one at a time, into the core.
 
 AMI, HTTP and timers only *submit* events; a single task feeds them to ``Acd.handle`` and hands each
-resulting command to its adapter. Because nothing else mutates routing state, no lock or race can
-ever ring an agent twice. Call-control commands go to a second, ordered worker so that a slow AMI
-round-trip never delays the next routing decision, and a failed action comes back as an event so
-the core can recover (a caller is never stranded, an agent never stuck in RESERVED).
+resulting command to its port (``acd.ports``): call control, the record sink, Prometheus and the
+metric sinks, or the event loop's timers. Because nothing else mutates routing state, no lock or
+race can ever ring an agent twice. Call control is written at once and its replies are awaited by a
+second, ordered worker, so that a slow AMI round-trip never delays the next routing decision; a
+failed ring comes back as an event so the core can recover (a caller is never stranded, an agent
+never stuck in RESERVED). Which channel a call is on is call control's business, not the runtime's.
+The last events fed to the core are kept (``acd.stimulus``) and dumped when the core fails on a bug.
 """
 
 from __future__ import annotations
@@ -12,62 +15,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from acd.ami.errors import AmiActionError
 from acd.core.acd import Acd
 from acd.core.commands import (
-    CancelOffer,
     CancelTimer,
     Command,
+    ControlCommand,
     MetricUpdate,
-    OverflowCall,
     RecordCommand,
     RingAgent,
     StartTimer,
-    TagCall,
 )
 from acd.core.errors import AcdError
-from acd.core.events import CallArrived, CallEnded, Event, OfferFailed, TimerFired
+from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
 from acd.core.record_types import InteractionRecord, Record
 from acd.core.timers import TimerKey
-from acd.forecast import Forecaster
 from acd.log_throttle import LogThrottle
 from acd.metrics import Metrics
+from acd.ports import CallControl, MetricSink, RecordSink
+from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
 
+__all__ = ["CoreFailed", "Draining", "Runtime"]
+
 log = logging.getLogger(__name__)
-CHANNEL_GONE_GRACE = 1.0
-"""Seconds between Asterisk saying a caller's channel is gone and the call leaving its queue as
-``failed``/``channel_gone``: a caller who really hung up has their ``Hangup`` event (published
-after the reply that said so) close the call as abandoned first."""
-
-
-class CallControl(Protocol):
-    """What the runtime needs from Asterisk (implemented over AMI by ``acd.ami.control``).
-
-    Each method puts its actions on the wire before it returns, or raises if it cannot; what it
-    returns is the wait for Asterisk's replies, which raises the first refusal.
-    """
-
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]: ...
-
-    def cancel(self, channel: str) -> Awaitable[None]: ...
-
-    def overflow(self, channel: str, target: str) -> Awaitable[None]: ...
-
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]: ...
-
-
-class RecordSink(Protocol):
-    """Where records go (the durable outbox). ``append`` must be fast and never wait on PostgreSQL."""
-
-    def append(self, record: Record) -> None: ...
-
-
-ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall
 
 
 class Draining(Exception):
@@ -93,6 +66,9 @@ class _ControlJob:
 
 
 class Runtime:
+    """The one writer. ``sinks`` read every metric update after Prometheus (the forecaster, the
+    day's tally); ``stimuli`` keeps the events fed to the core (one of its own when not given)."""
+
     def __init__(
         self,
         core: Acd,
@@ -100,22 +76,30 @@ class Runtime:
         records: RecordSink,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        *,
+        sinks: Sequence[MetricSink] = (),
+        stimuli: StimulusLog | None = None,
     ) -> None:
         self.core = core
         self._control = control
         self._records = records
         self._metrics = metrics
         self._clock = clock
+        self._sinks = tuple(sinks)
+        self.stimuli = stimuli if stimuli is not None else StimulusLog(core.config)  # dumped when the core fails
         self._inbox: asyncio.Queue[Event | _Question | None] = asyncio.Queue()
         self._jobs: asyncio.Queue[_ControlJob | None] = asyncio.Queue()
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
-        self._channels: dict[str, str] = {}  # call id -> caller channel, for call control
-        self._closed: dict[str, None] = {}  # calls closed by the event being handled: forget after it
+        self._arrived: dict[str, None] = {}  # calls seen arriving and not closed yet: their ends are logged
         self._answered: set[str] = set()  # calls whose answer is logged (a call's records repeat it)
-        self._gone: dict[str, None] = {}  # calls whose channel Asterisk says is gone: no more rings
         self._quiet = LogThrottle(log)
-        self.forecaster = Forecaster()
-        self.today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
+        # The wallboard reads the day's tally through the runtime (``acd.http.wallboard``): the one
+        # handed in among the sinks; a runtime given none keeps one of its own, so a board still has a day.
+        today = next((sink for sink in self._sinks if isinstance(sink, ServiceLevelToday)), None)
+        if today is None:
+            today = ServiceLevelToday(clock())
+            self._sinks += (today,)
+        self.today = today
         self.changed = asyncio.Event()  # set after every handled event: the wallboard publishes sooner
         self._accepting = True
         self._running = False
@@ -161,9 +145,6 @@ class Runtime:
     def now(self) -> float:
         return self._clock()
 
-    def channel_of(self, call_id: str) -> str | None:
-        return self._channels.get(call_id)
-
     # -- the writer ----------------------------------------------------------------------------
     async def run(self) -> None:
         """Process events until ``drain`` is called and the inbox is empty, then finish call control."""
@@ -204,11 +185,13 @@ class Runtime:
 
     def _handle(self, event: Event, *, refuse: bool) -> list[Command]:
         """Feed one event to the core; with ``refuse``, raise its refusal instead of only logging it."""
-        if isinstance(event, CallArrived) and event.channel:
-            self._channels.setdefault(event.call_id, event.channel)
+        if isinstance(event, CallArrived):
+            self._arrived.setdefault(event.call_id, None)
+        now = self._clock()
+        self.stimuli.record(event, now)
         started = time.perf_counter()
         try:
-            commands = self.core.handle(event, self._clock())
+            commands = self.core.handle(event, now)
         except AcdError as exc:
             self.refused += 1
             self._metrics.refused_events.labels(type(exc).__name__).inc()
@@ -220,6 +203,7 @@ class Runtime:
             self.refused += 1
             self._metrics.refused_events.labels("internal").inc()
             self._quiet.log(logging.ERROR, "internal", "the core failed on %r", event, exc_info=exc)
+            self.stimuli.dump()  # the events that led there, to replay (acd.stimulus)
             if refuse:
                 raise CoreFailed(type(exc).__name__) from exc
             return []
@@ -229,55 +213,20 @@ class Runtime:
         self.changed.set()
         if isinstance(event, CallArrived):
             log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
-        try:
-            # Call control first, so a ring is on the wire before records, metrics and logs are done.
-            # A cancel followed by a new place for the same call (another agent, an overflow) is
-            # left to that Redirect, which ends the Dial all the same: Asterisk would refuse a
-            # second Redirect while the first is still being carried out.
-            moved: set[str] = set()  # calls sent somewhere by a later command of this batch
-            skip: set[int] = set()
-            for index in range(len(commands) - 1, -1, -1):
-                command = commands[index]
-                if isinstance(command, RingAgent | OverflowCall):
-                    moved.add(command.call_id)
-                elif isinstance(command, CancelOffer) and command.call_id in moved:
-                    skip.add(index)
-            for index, command in enumerate(commands):
-                if isinstance(command, ControlCommand) and index not in skip:
-                    self._control_now(command)
-            for command in commands:
-                if not isinstance(command, ControlCommand):
-                    self._dispatch(command)
-        finally:
-            # Forget a closed call's channel only after all of the event's commands: the closing
-            # record can come before the call control that goes with it (an overflowed call's
-            # record comes before its OverflowCall).
-            for call_id in self._closed:
-                self._channels.pop(call_id, None)
-                self._gone.pop(call_id, None)
-            self._closed.clear()
+        # Call control first, so a ring is on the wire before records, metrics and logs are done;
+        # each with the rest of the decision's call control, which may make it needless.
+        control = [command for command in commands if isinstance(command, ControlCommand)]
+        for index, order in enumerate(control):
+            self._control_now(order, control[index + 1:])
+        for command in commands:
+            if not isinstance(command, ControlCommand):
+                self._dispatch(command)
         return commands
 
-    def _control_now(self, command: ControlCommand) -> None:
+    def _control_now(self, command: ControlCommand, rest: list[ControlCommand]) -> None:
         """Write the command's actions now; the worker waits for the replies, in order."""
-        channel = self._channels.get(command.call_id)
-        if isinstance(command, RingAgent) and command.call_id in self._gone:
-            self.submit(OfferFailed(command.offer_id, "no such channel"))  # the PBX said so a moment ago
-            return
-        if channel is None:
-            log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
-            if isinstance(command, RingAgent):
-                self.submit(OfferFailed(command.offer_id, "no channel"))
-            return
         try:
-            if isinstance(command, RingAgent):
-                replies = self._control.ring(channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
-            elif isinstance(command, CancelOffer):
-                replies = self._control.cancel(channel)
-            elif isinstance(command, TagCall):
-                replies = self._control.tag(channel, command.queue, command.priority, command.enqueued_at)
-            else:
-                replies = self._control.overflow(channel, command.target)
+            replies = self._control.send(command, rest)
         except Exception as exc:  # not even written (the link is down): the core hears of it at once
             self._control_failed(command, exc)
             return
@@ -286,21 +235,12 @@ class Runtime:
         self._jobs.put_nowait(_ControlJob(command, replies))
 
     def _control_failed(self, command: ControlCommand, exc: Exception) -> None:
-        """AMI errors come back to the core as events, never as crashes."""
+        """Call control's failures come back to the core as events, never as crashes."""
         self._quiet.warning(f"control-{type(command).__name__}", "%s for call %s failed: %s",
                             type(command).__name__, command.call_id, exc)
-        if channel_gone(exc) and isinstance(command, RingAgent | TagCall) and command.call_id not in self._gone:
-            # A phantom (an enqueue for a channel that never was) or a caller gone unseen: the call
-            # leaves its queue with that reason instead of waiting for ever.
-            self._gone[command.call_id] = None
-            asyncio.get_running_loop().call_later(CHANNEL_GONE_GRACE, self._channel_gone, command.call_id)
         if isinstance(command, RingAgent):
-            reason = " ".join(f"ami: {exc}".split())[:200]  # one line the core accepts as a reason
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__  # one line the core accepts
             self.submit(OfferFailed(command.offer_id, reason))
-
-    def _channel_gone(self, call_id: str) -> None:
-        if call_id in self._gone and call_id in self._channels:  # not closed meanwhile (by its Hangup)
-            self.submit(CallEnded(call_id, reason="channel_gone"))
 
     def _dispatch(self, command: Command) -> None:
         if isinstance(command, StartTimer):
@@ -317,8 +257,8 @@ class Runtime:
             except ValueError as exc:  # a metric we do not export must never stop routing
                 log.error("%s", exc)
             now = self._clock()
-            self.forecaster.observe(command, now)
-            self.today.observe(command, now)
+            for sink in self._sinks:
+                sink.observe(command, now)
 
     def _start_timer(self, command: StartTimer) -> None:
         old = self._timers.pop(command.key, None)
@@ -336,10 +276,9 @@ class Runtime:
         if (
             isinstance(record, InteractionRecord)
             and record.ended_at is not None
-            and record.interaction_id in self._channels
-            and record.interaction_id not in self._closed
+            and record.interaction_id in self._arrived
         ):
-            self._closed[record.interaction_id] = None
+            del self._arrived[record.interaction_id]
             self._answered.discard(record.interaction_id)
             log.info(
                 "call %s: %s after %.1f s in %s%s",
@@ -350,7 +289,7 @@ class Runtime:
             isinstance(record, InteractionRecord)
             and record.answered_at is not None
             and record.ended_at is None
-            and record.interaction_id in self._channels
+            and record.interaction_id in self._arrived
             and record.interaction_id not in self._answered
         ):
             # Said when it happens: a talk of minutes must not hide, until it ends, that calls are answered.
@@ -373,10 +312,3 @@ class Runtime:
         except Exception as exc:
             self._control_failed(job.command, exc)
 
-
-def channel_gone(exc: BaseException) -> bool:
-    """Asterisk refused an action because the channel does not exist (any more)."""
-    if not isinstance(exc, AmiActionError):
-        return False
-    message = exc.message.lower()
-    return "no such channel" in message or "channel does not exist" in message

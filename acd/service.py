@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.ami.control import CallControl
+from acd.ami.control import AmiCallControl
 from acd.ami.ended_unseen import settle, with_records
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
@@ -32,9 +32,10 @@ from acd.announce import Announcer
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
-from acd.core.events import CallArrived, CallInProgress, Event, OfferFailed, ResyncFinished, ResyncStarted
+from acd.core.events import CallArrived, CallEnded, CallInProgress, Event, OfferFailed, ResyncFinished, ResyncStarted
 from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
+from acd.forecast import Forecaster
 from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.readiness import DatabaseProbe, Readiness
@@ -51,6 +52,7 @@ from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import Settings
 from acd.wallboard.seed import seed_today
+from acd.wallboard.today import ServiceLevelToday
 
 log = logging.getLogger("acd")
 RETENTION_EVERY_SECONDS = 86400.0
@@ -74,17 +76,20 @@ class Service:
                 ping_interval=a.ping_interval, ping_timeout=a.ping_timeout,
             )
         )
-        self.control = CallControl(
-            self.link,
-            on_ring_lost=self._ring_lost,
-            on_lost=lambda action: self.metrics.redirects_lost.labels(action).inc(),
-        )
         self.token = EventToken()  # this run's; the dialplan copies it into every Acd* event
         self._token_in_force = False
         self.translator = Translator(
             settings.routing, acd_has_call=self._agent_engaged, token=self.token,
             on_refused=lambda reason: self.metrics.ami_refused.labels(reason).inc(),
         )
+        self.control = AmiCallControl(
+            self.link,
+            book=self.translator.book,  # a call's channel, from its enqueue until its Hangup
+            on_ring_lost=self._ring_lost,
+            on_lost=lambda action: self.metrics.redirects_lost.labels(action).inc(),
+            on_channel_gone=self._channel_gone,
+        )
+        self.forecaster = Forecaster()
         self.embedded: EmbeddedPostgres | None = None
         self.outbox: Outbox | None = None
         self.runtime: Runtime | None = None
@@ -99,6 +104,11 @@ class Service:
         """An offer's Redirect never landed: the caller still holds; the core routes them again."""
         if self.runtime is not None:
             self.runtime.submit(OfferFailed(offer_id, OfferFailed.NOT_STARTED))
+
+    def _channel_gone(self, call_id: str) -> None:
+        """Asterisk said the caller's channel is gone and no Hangup followed: the call leaves its queue."""
+        if self.runtime is not None:
+            self.runtime.submit(CallEnded(call_id, reason="channel_gone"))
 
     def _agent_engaged(self, agent_id: str) -> bool:
         """Whether the core has a call on this agent (so a busy phone is ours, not a direct call).
@@ -185,9 +195,11 @@ class Service:
             self.customers = customers = CustomerDirectory(url)
             stack.push_async_callback(customers.close)
             await customers.refresh()
-            self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics)
+            today = ServiceLevelToday(time.time())  # the wallboard's service level of the calendar day
+            self.runtime = runtime = Runtime(self.core, self.control, outbox, self.metrics,
+                                             sinks=(self.forecaster, today))
             # The wallboard's service level today: the day so far from the records, then live.
-            await seed_today(probe_engine, runtime.today, runtime.now(), self.core.config.policy.short_abandon_seconds)
+            await seed_today(probe_engine, today, runtime.now(), self.core.config.policy.short_abandon_seconds)
             await self._restore_presence(outbox, url, runtime)
             # The REST API's own pool: tokens, audit and record searches never take routing's connections.
             api_engine = create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True,
@@ -336,7 +348,7 @@ class Service:
             await asyncio.sleep(self.settings.ami.heartbeat_interval)
 
     async def _announcements(self, runtime: Runtime) -> None:
-        announcer = Announcer(self.core, self.control, runtime.forecaster, runtime.channel_of)
+        announcer = Announcer(self.core, self.control, self.forecaster, self.control.channel_of)
         while True:
             await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
             if self.link.connected:
@@ -369,7 +381,7 @@ class Service:
         assert self.runtime is not None and self.outbox is not None
         while True:
             now = self.runtime.now()
-            self.runtime.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
+            self.forecaster.publish(self.metrics, self.core.snapshot(now), self.core.config, now)
             self.metrics.outbox_backlog.set(self.outbox.backlog)
             counters = self.link.counters
             self.metrics.export_ami_malformed(counters.malformed, self.translator.counters.malformed, counters.oversize)

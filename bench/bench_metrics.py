@@ -21,7 +21,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import aiohttp
@@ -32,8 +32,10 @@ from acd.core.acd import Acd
 from acd.core.commands import Command, MetricUpdate, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp, Event, OfferAnswered
+from acd.forecast import Forecaster
 from acd.http.app import build_app
 from acd.metrics import Metrics
+from acd.ports import MockControl
 from acd.readiness import Readiness
 from acd.runtime import Runtime
 
@@ -61,28 +63,6 @@ def routing_config(queues: int = QUEUES, agents: int = AGENTS, seed: int = 1) ->
         for i in range(agents)
     )
     return RoutingConfig(queue_configs, agent_configs)
-
-
-def _done() -> asyncio.Future[None]:
-    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    replies.set_result(None)
-    return replies
-
-
-class AnsweringControl:
-    """Call control that Asterisk accepts at once: no AMI, so only the ACD's own work is timed."""
-
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        return _done()
-
-    def cancel(self, channel: str) -> Awaitable[None]:
-        return _done()
-
-    def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return _done()
-
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
-        return _done()
 
 
 class DiscardSink:
@@ -143,8 +123,11 @@ class Traffic:
                 await asyncio.sleep(0)  # let the call-control worker collect Asterisk's replies
 
 
-async def started(core: Acd, metrics: Metrics) -> tuple[Runtime, asyncio.Task[None], Traffic]:
-    runtime = Runtime(core, AnsweringControl(), DiscardSink(), metrics)
+async def started(
+    core: Acd, metrics: Metrics, forecaster: Forecaster | None = None,
+) -> tuple[Runtime, asyncio.Task[None], Traffic]:
+    # Call control that Asterisk accepts at once: no AMI, so only the ACD's own work is timed.
+    runtime = Runtime(core, MockControl(), DiscardSink(), metrics, sinks=(forecaster or Forecaster(),))
     writer = asyncio.create_task(runtime.run())
     await asyncio.sleep(0)
     traffic = Traffic(runtime, [q.name for q in core.config.queues])
@@ -171,7 +154,8 @@ async def bench_scrape() -> None:
     print(f"== one scrape of /metrics: {QUEUES} queues, {AGENTS:,} agents logged in")
     config = routing_config()
     metrics = Metrics(config.queues, config.agents)
-    runtime, writer, traffic = await started(Acd(config), metrics)
+    forecaster = Forecaster()
+    runtime, writer, traffic = await started(Acd(config), metrics, forecaster)
     await traffic.calls(2_000)
     for i, queue in enumerate(config.queues):  # a caller waiting in every other queue, for the gauges
         if i % 2 == 0:
@@ -180,7 +164,7 @@ async def bench_scrape() -> None:
     for _ in range(50):
         began = time.perf_counter()
         now = runtime.now()
-        runtime.forecaster.publish(metrics, runtime.core.snapshot(now), runtime.core.config, now)
+        forecaster.publish(metrics, runtime.core.snapshot(now), runtime.core.config, now)
         refresh.append(time.perf_counter() - began)
     body = generate_latest(metrics.registry)
     series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))

@@ -27,7 +27,6 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
@@ -37,7 +36,7 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import Histogram
 
 from acd.core.acd import Acd
-from acd.core.commands import Command
+from acd.core.commands import Command, ControlCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Event, OfferAnswered
 from acd.http.app import build_app
@@ -45,6 +44,7 @@ from acd.http.bearer import Bearers
 from acd.http.keys import PUBLISHER
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
+from acd.ports import MockControl
 from acd.readiness import Readiness
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
@@ -73,32 +73,6 @@ def routing_config(seed: int = 1) -> RoutingConfig:
         for i in range(AGENTS)
     )
     return RoutingConfig(queues, agents)
-
-
-def _done() -> asyncio.Future[None]:
-    replies: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    replies.set_result(None)
-    return replies
-
-
-class AnsweringControl:
-    """Asterisk accepts every action at once; the rings are kept for the traffic to answer."""
-
-    def __init__(self) -> None:
-        self.rung: list[str] = []
-
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        self.rung.append(offer_id)
-        return _done()
-
-    def cancel(self, channel: str) -> Awaitable[None]:
-        return _done()
-
-    def overflow(self, channel: str, target: str) -> Awaitable[None]:
-        return _done()
-
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
-        return _done()
 
 
 class DiscardSink:
@@ -134,9 +108,16 @@ class TimedAcd(Acd):
 class Traffic:
     """50 calls a minute over the queues in turn; each answered after a ring and ended after a talk."""
 
-    def __init__(self, runtime: Runtime, core: TimedAcd, control: AnsweringControl) -> None:
-        self.runtime, self.core, self.control = runtime, core, control
+    runtime: Runtime  # set once the runtime is built around this traffic's call control
+
+    def __init__(self, core: TimedAcd, rung: list[str]) -> None:
+        self.core, self.rung = core, rung
         self.made = 0
+
+    def ring(self, command: ControlCommand) -> None:
+        """Call control's handler: Asterisk accepts every action at once; the rings are kept to answer."""
+        if isinstance(command, RingAgent):
+            self.rung.append(command.offer_id)
 
     def submit(self, event: Event) -> None:
         self.core.submitted[id(event)] = time.perf_counter()
@@ -157,11 +138,11 @@ class Traffic:
                 queue = f"q{self.made % QUEUES}"
                 self.submit(CallArrived(call_id, queue, 5, channel=f"PJSIP/trunk-{self.made}"))
                 await asyncio.sleep(0.05)  # the writer's turn: the ring is out
-                for offer_id in self.control.rung:
+                for offer_id in self.rung:
                     task = asyncio.create_task(self._answer_and_end(offer_id, call_id))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                self.control.rung.clear()
+                self.rung.clear()
                 await asyncio.sleep(60.0 / CALLS_PER_MINUTE - 0.05)
         finally:
             for task in tasks:
@@ -265,8 +246,10 @@ async def run() -> None:
     metrics = Metrics(config.queues, config.agents)
     decisions = Decisions()
     metrics.decision_seconds = cast(Histogram, decisions)
-    control = AnsweringControl()
-    runtime = Runtime(core, control, DiscardSink(), metrics)
+    rung: list[str] = []
+    traffic = Traffic(core, rung)
+    runtime = Runtime(core, MockControl(traffic.ring), DiscardSink(), metrics)
+    traffic.runtime = runtime
     writer = asyncio.create_task(runtime.run())
     for agent in config.agents:
         runtime.handle_now(AgentLoggedIn(agent.id))
@@ -275,7 +258,7 @@ async def run() -> None:
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     publisher = server.app[PUBLISHER]
-    traffic_task = asyncio.create_task(Traffic(runtime, core, control).run())
+    traffic_task = asyncio.create_task(traffic.run())
     print(f"== {QUEUES} queues, {AGENTS} agents, {CALLS_PER_MINUTE} calls/min; "
           f"phases of {PHASE_SECONDS:.0f} s, without and with {CLIENTS} wallboard screens, twice")
     await asyncio.sleep(3.0)  # the first calls reach talk and wrap-up

@@ -7,7 +7,7 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
     token = EventToken()                           # this run's; proves an Acd* event is the dialplan's
     translator = Translator(config, acd_has_call=core_has_call_on_agent, token=token,
                             on_refused=count_refusal)
-    control = CallControl(link)
+    control = AmiCallControl(link, book=translator.book)  # the runtime's call control: send(command)
     async for item in link.events():               # ONE consumer, arrival order
         if isinstance(item, LinkUp):               # every (re)connect: rebuild what was missed,
             await control.set_token(token, time.time())   # the global ACD_TOKEN, before the resync
@@ -59,7 +59,7 @@ answers to actions, not broadcast events, and are not affected by these filters.
 a filtered event arrives anyway: the translator counts it as ignored.
 """
 
-from acd.ami.control import CallControl
+from acd.ami.control import AmiCallControl
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiError, AmiTimeout
 from acd.ami.identity import CALL_NAMESPACE, call_id_for
 from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
@@ -72,11 +72,11 @@ from acd.ami.wire import Message
 __all__ = [
     "CALL_NAMESPACE",
     "AmiActionError",
+    "AmiCallControl",
     "AmiDisconnected",
     "AmiError",
     "AmiLink",
     "AmiTimeout",
-    "CallControl",
     "LinkCounters",
     "LinkDown",
     "LinkItem",

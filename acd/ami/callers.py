@@ -67,6 +67,7 @@ class CallerBook:
 
     def __init__(self) -> None:
         self._legs: dict[str, CallerLeg] = {}
+        self._calls: dict[str, str] = {}  # call id -> Uniqueid
         self._offers: dict[str, str] = {}
         self._engaged: Counter[str] = Counter()
 
@@ -78,6 +79,14 @@ class CallerBook:
 
     def get(self, uniqueid: str) -> CallerLeg | None:
         return self._legs.get(uniqueid)
+
+    def channel_of(self, call_id: str) -> str | None:
+        """The caller channel of a call the book still holds (until its Hangup), for call control."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or not leg.channel:
+            return None
+        return leg.channel
 
     def by_offer(self, offer_id: str) -> CallerLeg | None:
         uniqueid = self._offers.get(offer_id)
@@ -92,6 +101,7 @@ class CallerBook:
         if old is not None:
             self._move(old, Phase.LEFT)
         self._legs[leg.uniqueid] = leg
+        self._calls[leg.call_id] = leg.uniqueid
         phase, leg.phase = leg.phase, Phase.LEFT
         self._move(leg, phase, leg.offer_id, leg.endpoint)
         return leg
@@ -119,6 +129,8 @@ class CallerBook:
         self._move(leg, Phase.LEFT)
         leg.phase = phase  # the caller of remove() still needs to know where it was
         del self._legs[uniqueid]
+        if self._calls.get(leg.call_id) == uniqueid:
+            del self._calls[leg.call_id]
         return leg
 
     def _move(self, leg: CallerLeg, phase: Phase, offer_id: str = "", endpoint: str = "") -> None:

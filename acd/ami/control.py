@@ -1,10 +1,16 @@
 """Call control: the few AMI actions by which the ACD moves callers, per docs/dialplan.md.
 
-Each method is one step of the dialplan contract and nothing more; the runtime maps core
-commands onto them (``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` →
-``overflow``) and refreshes the heartbeat on a timer. Failures surface as ``AmiError``: most
-often ``AmiActionError("No such channel")`` because the caller hung up a moment ago, which the
-runtime can ignore since the ``Hangup`` event is already on its way.
+``AmiCallControl.send`` is the runtime's call-control port (``acd.ports.CallControl``) over AMI: it
+finds the caller's channel in the ``CallerBook`` the translator keeps (a call's channel is known
+from its enqueue until its Hangup) and maps each core command onto one step of the dialplan
+contract (``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` → ``overflow``,
+``TagCall`` → ``tag``). A cancel followed in the same decision by a ring or an overflow of the same
+caller is left out: that Redirect ends the Dial all the same, and Asterisk would refuse a second
+Redirect while the first is still being carried out. Failures are raised as ``NotCarriedOut``,
+whose text the core is told: most often "No such channel" because the caller hung up a moment ago,
+and the ``Hangup`` event is already on its way. A caller whose channel Asterisk says is gone (a
+phantom enqueue, a caller gone unseen) gets no more rings, and leaves its queue (``on_channel_gone``)
+unless its Hangup comes within ``CHANNEL_GONE_GRACE``.
 
 A Redirect Asterisk accepted can still be lost (``acd.ami.confirm``). A lost offer is handed back
 (``on_ring_lost``) for the core to route the caller again under a new offer: sending the old one
@@ -21,15 +27,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from acd.ami.callers import CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.resync import ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
+from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall
 from acd.dialling import dialable_endpoint, overflow_extension
+from acd.ports import ACCEPTED, NotCarriedOut
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +47,36 @@ REDIRECT_RETRIES = 10
 REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
+CHANNEL_GONE_GRACE = 1.0
+"""Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
+really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
+abandoned first."""
 
 
-class CallControl:
-    """Issue call-control actions on one link, in order, each within ``timeout`` seconds."""
+class AmiCallControl:
+    """Issue call-control actions on one link, in order, each within ``timeout`` seconds.
+
+    ``book``: the caller legs the translator keeps, where a call's channel is found.
+    ``on_ring_lost(offer_id)``: a ring's Redirect was accepted but never landed.
+    ``on_channel_gone(call_id)``: the caller's channel is gone and no Hangup came within the grace.
+    """
 
     def __init__(
         self,
         link: ActionPort,
         *,
+        book: CallerBook | None = None,
         timeout: float = 5.0,
         confirm_within: float = 2.0,
         overflow_attempts: int = 5,
         on_ring_lost: Callable[[str], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
+        on_channel_gone: Callable[[str], None] | None = None,
     ) -> None:
         self._link = link
+        self.book = book if book is not None else CallerBook()
+        self.on_channel_gone = on_channel_gone
+        self._gone: dict[str, None] = {}  # calls whose channel Asterisk says is gone: no more rings
         self._timeout = timeout
         self.confirmations = Confirmations(confirm_within)
         self._overflow_attempts = overflow_attempts
@@ -61,6 +84,57 @@ class CallControl:
         self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
         self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def channel_of(self, call_id: str) -> str | None:
+        """The caller channel of a call, while it has one (the announcer sets variables on it too)."""
+        return self.book.channel_of(call_id)
+
+    def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
+        """Carry out one core command on its caller's channel (``acd.ports.CallControl``)."""
+        if isinstance(command, CancelOffer) and any(
+            isinstance(later, RingAgent | OverflowCall) and later.call_id == command.call_id for later in rest
+        ):
+            return ACCEPTED  # the later Redirect ends the Dial
+        if isinstance(command, RingAgent) and command.call_id in self._gone:
+            raise NotCarriedOut("no such channel")  # Asterisk said so a moment ago
+        channel = self.book.channel_of(command.call_id)
+        if channel is None:
+            if isinstance(command, CancelOffer):  # the caller hung up: their Dial has ended with them
+                return ACCEPTED
+            log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
+            raise NotCarriedOut("no channel")
+        try:
+            if isinstance(command, RingAgent):
+                replies = self.ring(channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
+            elif isinstance(command, CancelOffer):
+                replies = self.cancel(channel)
+            elif isinstance(command, TagCall):
+                replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
+            else:
+                replies = self.overflow(channel, command.target)
+        except Exception as exc:  # not even written (the link is down, a name not dialable)
+            raise self._failed(command, exc) from exc
+        return self._outcome(command, replies)
+
+    async def _outcome(self, command: ControlCommand, replies: Awaitable[None]) -> None:
+        try:
+            await replies
+        except Exception as exc:
+            raise self._failed(command, exc) from exc
+
+    def _failed(self, command: ControlCommand, exc: Exception) -> NotCarriedOut:
+        if channel_gone(exc) and isinstance(command, RingAgent | TagCall) and command.call_id not in self._gone:
+            # A phantom (an enqueue for a channel that never was) or a caller gone unseen: the call
+            # leaves its queue with that reason instead of waiting for ever.
+            self._gone[command.call_id] = None
+            asyncio.get_running_loop().call_later(CHANNEL_GONE_GRACE, self._channel_gone, command.call_id)
+        return NotCarriedOut(f"ami: {exc}")
+
+    def _channel_gone(self, call_id: str) -> None:
+        if self.book.channel_of(call_id) is not None and self.on_channel_gone is not None:
+            self.on_channel_gone(call_id)  # no Hangup came meanwhile
+        for gone in [c for c in self._gone if self.book.channel_of(c) is None]:
+            del self._gone[gone]  # the book no longer holds them: their legs ended
 
     def observe(self, msg: Message) -> None:
         """Every AMI message from the link, in order: settles the Redirects it confirms."""
@@ -232,6 +306,14 @@ class CallControl:
 
     async def _send(self, action: dict[str, str]) -> Message:
         return await self._link.send(action, self._timeout)
+
+
+def channel_gone(exc: BaseException) -> bool:
+    """Asterisk refused an action because the channel does not exist (any more)."""
+    if not isinstance(exc, AmiActionError):
+        return False
+    message = exc.message.lower()
+    return "no such channel" in message or "channel does not exist" in message
 
 
 def _busy(action: Mapping[str, str], error: BaseException) -> bool:

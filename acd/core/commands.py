@@ -87,4 +87,7 @@ class MetricUpdate:
     labels: tuple[tuple[str, str], ...] = ()
 
 
+ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall
+"""The commands that move a caller: what call control (``acd.ports.CallControl``) carries out."""
+
 Command = RingAgent | CancelOffer | OverflowCall | TagCall | StartTimer | CancelTimer | RecordCommand | MetricUpdate

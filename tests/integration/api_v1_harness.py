@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from doubles import ListSink, RecordingControl
+from doubles import ListSink, MockControl, keep_rings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.acd import Acd
+from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.http.bearer import Bearers
 from acd.http.site import build_site
@@ -63,7 +64,7 @@ async def _ready() -> Readiness:
 class V1:
     client: TestClient  # type: ignore[type-arg]
     runtime: Runtime
-    control: RecordingControl
+    rings: list[RingAgent]  # what call control was asked to ring
     sink: ListSink
     engine: AsyncEngine
     bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "wall", "wall-billing"
@@ -128,15 +129,16 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     revoked, bearer["revoked"] = await tokens.issue(engine, "admin")
     await tokens.revoke(engine, revoked.id)
     metrics = Metrics(CONFIG.queues)
-    control, sink = RecordingControl(), ListSink()
-    runtime = Runtime(Acd(CONFIG), control, sink, metrics)
+    rings: list[RingAgent] = []
+    sink = ListSink()
+    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), sink, metrics)
     writer = asyncio.create_task(runtime.run())
     audit = AuditLog(engine)
     app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
                      http=HttpSettings(metrics_token=SCRAPE_TOKEN), bearers=Bearers.of(engine, **limits))
     try:
         async with TestClient(TestServer(app)) as client:
-            yield V1(client, runtime, control, sink, engine, bearer)
+            yield V1(client, runtime, rings, sink, engine, bearer)
     finally:
         runtime.drain()
         await writer

@@ -13,7 +13,7 @@ the real core, runtime (its timers included: wrap-up ends and overflows come fro
 
 Agents a1 and a2 take billing calls, so they go round ready, ringing, on call and wrap-up all the
 time (``acd_agent_state_seconds_total`` moves for both); a3 is logged in and paused. One event is
-refused (an unknown agent). Asterisk answers every AMI action at once (``AnsweringPbx``): no AMI link
+refused (an unknown agent). Asterisk answers every AMI action at once (``MockControl``): no AMI link
 runs here, so the AMI adapter's own counters (malformed messages, lost redirects) are moved once by
 hand.
 """
@@ -27,9 +27,10 @@ import time
 from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestServer
-from doubles import AnsweringPbx, NullSink
+from doubles import MockControl, NullSink, keep_rings
 
 from acd.core.acd import Acd
+from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
@@ -39,6 +40,7 @@ from acd.core.events import (
     CallerHungUp,
     OfferAnswered,
 )
+from acd.forecast import Forecaster
 from acd.http.app import build_app
 from acd.http.keys import METRICS_TOKEN
 from acd.http.wallboard import require_tokens
@@ -86,8 +88,10 @@ async def ready() -> Readiness:
 class LiveAcd:
     def __init__(self) -> None:
         self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
-        self.pbx = AnsweringPbx()
-        self.runtime = Runtime(Acd(CONFIG), self.pbx, NullSink(), self.metrics, clock=time.time)
+        self.rings: list[RingAgent] = []
+        self.forecaster = Forecaster()
+        self.runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(self.rings)), NullSink(), self.metrics,
+                               clock=time.time, sinks=(self.forecaster,))
         app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
         require_tokens(app, _known_tokens)  # the wallboard's stream: Authorization: Bearer WALLBOARD_TOKEN
         app[METRICS_TOKEN] = SCRAPE_TOKEN
@@ -145,12 +149,12 @@ class LiveAcd:
                     hanging_up.append(self._call("sales", 0.0))  # a short abandon
                 case 5:
                     self._call("sales", 9.0)  # overflows at the maximum wait, a second from now
-            rung = self.pbx.ringing.copy()
-            self.pbx.ringing.clear()
-            for call_id, offer_id in rung:
-                self.runtime.handle_now(OfferAnswered(offer_id))
-                talking.append(call_id)
+            rung = self.rings.copy()
+            self.rings.clear()
+            for ring in rung:
+                self.runtime.handle_now(OfferAnswered(ring.offer_id))
+                talking.append(ring.call_id)
             now = time.time()
-            self.runtime.forecaster.publish(self.metrics, self.runtime.core.snapshot(now), CONFIG, now)
+            self.forecaster.publish(self.metrics, self.runtime.core.snapshot(now), CONFIG, now)
             self.ticks += 1
             await asyncio.sleep(TICK_SECONDS)

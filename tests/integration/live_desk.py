@@ -3,7 +3,7 @@ served on a real port, with no PBX: a test plays Asterisk by handing the runtime
 
 The records take their real path (runtime, outbox journal, PostgreSQL), so the desk finds a call's
 caller and customer where the service finds them, and a wrap-up lands where the service writes it.
-Call control is ``doubles.AnsweringPbx``: every ring is accepted and kept, for ``answer`` to pick up.
+Call control is a ``doubles.MockControl``: every command is accepted and the rings kept, for ``answer`` to pick up.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 from api_v1_harness import api_pg  # the session's embedded PostgreSQL, exported below
-from doubles import AnsweringPbx
+from doubles import MockControl, keep_rings
 from live_acd import ready
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.acd import Acd
+from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import CallArrived, CallEnded, Customer, OfferAnswered
 from acd.http.site import build_site
@@ -58,9 +59,9 @@ class LiveDesk:
     def __init__(self, url: str, journal: Path) -> None:
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         self.outbox = Outbox(journal, self.engine)
-        self.pbx = AnsweringPbx()
+        self.rings: list[RingAgent] = []
         self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
-        self.runtime = Runtime(Acd(CONFIG), self.pbx, self.outbox, self.metrics, clock=time.time)
+        self.runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(self.rings)), self.outbox, self.metrics, clock=time.time)
         self.audit = AuditLog(self.engine)
         app = build_site(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready, engine=self.engine,
                          audit=self.audit, http=HttpSettings())
@@ -126,7 +127,7 @@ class LiveDesk:
 
     def answer(self, call_id: str) -> None:
         """The agent's phone rang for this call and they picked up."""
-        offer = next(offer for call, offer in self.pbx.ringing if call == call_id)
+        offer = next(ring.offer_id for ring in self.rings if ring.call_id == call_id)
         self.runtime.handle_now(OfferAnswered(offer))
 
     def hang_up(self, call_id: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
-from acd.ami.control import CallControl
+from acd.ami.control import AmiCallControl
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 
@@ -22,7 +22,7 @@ CALLER = "PJSIP/trunk-00000001"
 
 
 @contextlib.asynccontextmanager
-async def pumping(link: AmiLink, control: CallControl) -> AsyncIterator[None]:
+async def pumping(link: AmiLink, control: AmiCallControl) -> AsyncIterator[None]:
     """What the service's pump does with every message: show it to call control."""
 
     async def pump() -> None:
@@ -48,7 +48,7 @@ def ringing(offer: str, agent: str = "agent1", channel: str = CALLER) -> dict[st
 async def test_an_offer_that_rings_is_settled(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
     lost: list[str] = []
-    control = CallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
+    control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
     async with pumping(link, control):
         await control.ring(CALLER, "offer-1", "agent1", 15)
         server.push(ringing("offer-1"))
@@ -62,7 +62,7 @@ async def test_a_lost_offer_is_handed_back_once(pbx: tuple[FakeAmiServer, AmiLin
     server, link = pbx
     lost: list[str] = []
     kinds: list[str] = []
-    control = CallControl(link, confirm_within=0.3, on_ring_lost=lost.append, on_lost=kinds.append)
+    control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append, on_lost=kinds.append)
     async with pumping(link, control):
         await control.ring(CALLER, "offer-1", "agent1", 15)
         server.push(ringing("offer-other"), ringing("offer-1", channel="PJSIP/trunk-00000002"))  # not its sign
@@ -75,7 +75,7 @@ async def test_a_lost_offer_is_handed_back_once(pbx: tuple[FakeAmiServer, AmiLin
 async def test_a_caller_who_hangs_up_settles_the_offer(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
     lost: list[str] = []
-    control = CallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
+    control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
     async with pumping(link, control):
         await control.ring(CALLER, "offer-1", "agent1", 15)
         server.push({"Event": "Hangup", "Channel": CALLER, "Uniqueid": "1.1", "Cause": "16"})
@@ -85,7 +85,7 @@ async def test_a_caller_who_hangs_up_settles_the_offer(pbx: tuple[FakeAmiServer,
 
 async def test_a_lost_overflow_is_sent_again_until_it_lands(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
-    control = CallControl(link, confirm_within=0.2)
+    control = AmiCallControl(link, confirm_within=0.2)
     async with pumping(link, control):
         await control.overflow(CALLER, "voicemail")
         await server.wait_for("Redirect", 3, within=2.0)  # lost twice
@@ -99,7 +99,7 @@ async def test_a_lost_overflow_is_sent_again_until_it_lands(pbx: tuple[FakeAmiSe
 
 async def test_an_overflow_that_never_lands_gives_up_after_its_attempts(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
-    control = CallControl(link, confirm_within=0.1, overflow_attempts=3)
+    control = AmiCallControl(link, confirm_within=0.1, overflow_attempts=3)
     async with pumping(link, control):
         await control.overflow(CALLER, "fallback")
         await asyncio.sleep(0.8)
@@ -112,7 +112,7 @@ async def test_a_refused_redirect_is_not_watched(pbx: tuple[FakeAmiServer, AmiLi
     server, link = pbx
     server.handlers["redirect"] = lambda _a: [{"Response": "Error", "Message": "Channel does not exist"}]
     lost: list[str] = []
-    control = CallControl(link, confirm_within=0.2, on_ring_lost=lost.append)
+    control = AmiCallControl(link, confirm_within=0.2, on_ring_lost=lost.append)
     async with pumping(link, control):
         with pytest.raises(Exception, match="Channel does not exist"):
             await control.ring(CALLER, "offer-1", "agent1", 15)
@@ -124,7 +124,7 @@ async def test_a_refused_redirect_is_not_watched(pbx: tuple[FakeAmiServer, AmiLi
 async def test_a_link_that_goes_down_forgets_what_was_pending(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
     lost: list[str] = []
-    control = CallControl(link, confirm_within=0.5, on_ring_lost=lost.append)
+    control = AmiCallControl(link, confirm_within=0.5, on_ring_lost=lost.append)
     async with pumping(link, control):
         await control.ring(CALLER, "offer-1", "agent1", 15)
         server.drop_clients()
@@ -146,7 +146,7 @@ async def test_a_redirect_refused_while_the_channel_is_still_moving_is_sent_agai
         return [{"Response": "Success", "Message": "Redirect successful"}]
 
     server.handlers["redirect"] = redirect
-    control = CallControl(link, confirm_within=5.0)
+    control = AmiCallControl(link, confirm_within=5.0)
     await control.ring(CALLER, "offer-1", "agent1", 15)
     assert server.count("Redirect") == 3
     assert server.count("Setvar") == 2  # the variables are not set again
@@ -156,7 +156,7 @@ async def test_a_channel_that_stays_down_keeps_its_error(pbx: tuple[FakeAmiServe
     server, link = pbx
     server.handlers["redirect"] = lambda _a: [{"Response": "Error", "Message": "Redirect failed, channel not up."}]
     lost: list[str] = []
-    control = CallControl(link, confirm_within=5.0, on_ring_lost=lost.append)
+    control = AmiCallControl(link, confirm_within=5.0, on_ring_lost=lost.append)
     with pytest.raises(Exception, match="channel not up"):
         await control.ring(CALLER, "offer-1", "agent1", 15)
     assert server.count("Redirect") == 11  # the first and ten more, 20 ms apart

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from acd.ami.control import CallControl
+from acd.ami.control import AmiCallControl
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
 from acd.ami.resync import ContactSnapshot, OfferedCaller, ResyncResult, resync
@@ -143,7 +143,7 @@ def test_reconcile_reports_what_happened_while_away() -> None:
 
 async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
-    control = CallControl(link)
+    control = AmiCallControl(link)
     await control.ring("PJSIP/trunk-00000001", "offer-1", "agent1", ring_timeout=14.2)
     await control.cancel("PJSIP/trunk-00000001")
     await control.overflow("PJSIP/trunk-00000001", "voicemail")

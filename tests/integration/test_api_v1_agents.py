@@ -39,7 +39,7 @@ async def test_wrapup_records_the_disposition_and_ready_ends_wrap_up(v1: V1) -> 
     await v1.post("/agents/a1/login", "a1")
     v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
     await v1.settle()
-    offer_id = v1.control.rings[0][1]
+    offer_id = v1.rings[0].offer_id
     v1.runtime.submit(OfferAnswered(offer_id))
     v1.runtime.submit(CallEnded("c1"))
     await v1.settle()
@@ -55,7 +55,7 @@ async def test_wrapup_with_done_ends_wrap_up_too(v1: V1) -> None:  # noqa: F811
     await v1.post("/agents/a1/login", "a1")
     v1.runtime.submit(CallArrived("c1", "billing", 5, channel="PJSIP/t-1"))
     await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.control.rings[0][1]))
+    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
     v1.runtime.submit(CallEnded("c1"))
     await v1.settle()
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "info", "done": True})

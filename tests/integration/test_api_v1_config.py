@@ -102,7 +102,7 @@ async def test_a_queue_created_through_the_api_routes_calls(v1: V1) -> None:  # 
     await v1.post("/agents/a1/login", "admin")  # billing 4
     v1.runtime.submit(CallArrived("c-vip", "vip", 5, caller="555", channel="PJSIP/t-1"))
     await v1.settle()
-    assert [ring[2] for ring in v1.control.rings] == ["agent1"]
+    assert [ring.endpoint for ring in v1.rings] == ["agent1"]
     async with v1.engine.connect() as conn:  # the config tables follow
         configured = (await conn.execute(text("SELECT configured FROM queues WHERE name = 'vip'"))).scalar_one()
     assert configured is True
@@ -200,7 +200,7 @@ async def test_an_agent_created_through_the_api_is_offered_calls(v1: V1) -> None
     assert (status, body["agent"]["state"]) == (200, "ready")
     v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
     await v1.settle()
-    assert v1.control.rings[0][2] == "agent9"
+    assert v1.rings[0].endpoint == "agent9"
 
 
 async def test_a_removed_agent_is_no_longer_offered_calls(v1: V1) -> None:  # noqa: F811
@@ -210,7 +210,7 @@ async def test_a_removed_agent_is_no_longer_offered_calls(v1: V1) -> None:  # no
     assert (status, body) == (200, {"deleted": "a1", "retiring": False, "revision": 1})
     v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
     await v1.settle()
-    assert [ring[2] for ring in v1.control.rings] == ["agent2"]
+    assert [ring.endpoint for ring in v1.rings] == ["agent2"]
     status, body = await call(v1, "GET", "/agents/a1", "admin")
     assert (status, body["error_id"]) == (404, "no-such-agent")
 
@@ -219,7 +219,7 @@ async def test_an_agent_deleted_on_a_call_retires_when_it_ends(v1: V1) -> None: 
     v1.runtime.submit(AgentLoggedIn("s1"))
     v1.runtime.submit(CallArrived("c1", "sales", 5, caller="555", channel="PJSIP/t-1"))
     await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.control.rings[0][1]))
+    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
     await v1.settle()
     status, body = await call(v1, "DELETE", "/agents/s1", "admin")
     assert (status, body["retiring"]) == (200, True)
@@ -315,7 +315,7 @@ async def test_an_agent_endpoint_that_would_dial_anything_else_is_refused(v1: V1
     v1.runtime.submit(AgentLoggedIn("a1"))
     v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
     await v1.settle()
-    assert v1.control.rings[0][2] == "desk1"
+    assert v1.rings[0].endpoint == "desk1"
 
 
 async def test_a_queue_overflows_only_to_a_declared_target_and_within_bounds(v1: V1) -> None:  # noqa: F811

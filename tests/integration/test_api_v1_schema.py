@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import schemathesis
 from aiohttp import web
-from api_v1_harness import CONFIG, ListSink, RecordingControl, add_interactions, api_pg  # noqa: F401
+from api_v1_harness import CONFIG, ListSink, MockControl, add_interactions, api_pg  # noqa: F401
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -101,7 +101,7 @@ class AppThread:
         await add_interactions(engine)
         _, bearer = await tokens.issue(engine, "admin")
         metrics = Metrics(CONFIG.queues)
-        runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
+        runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), metrics)
         writer = asyncio.create_task(runtime.run())
         audit = AuditLog(engine)
         # Negative mode sends malformed tokens by the hundred from one address: the failure limit

@@ -29,7 +29,7 @@ async def test_a_supervisor_raises_a_caller_who_is_then_offered_first(v1: V1) ->
     assert (status, body["call"]["priority"], body["call"]["position"]) == (200, 9, 1)
     await v1.post("/agents/a1/login", "a1")
     await v1.settle()
-    assert [ch for ch, _, _ in v1.control.rings] == ["PJSIP/t-1"]
+    assert [ring.call_id for ring in v1.rings] == ["old-low"]
     assert next((a, t, s) for _, a, t, s in await v1.audit()) == ("call.priority", "old-low", 200)
     _, status_body = await v1.get("/status", "admin")
     billing = next(q for q in status_body["queues"] if q["name"] == "billing")
@@ -57,7 +57,7 @@ async def test_a_caller_in_conversation_cannot_change_band(v1: V1) -> None:  # n
     await v1.post("/agents/a1/login", "a1")
     v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
     await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.control.rings[0][1]))
+    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
     await v1.settle()
     status, reply = await v1.post("/calls/c1/priority", "admin", {"priority": 3})
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
@@ -70,12 +70,12 @@ async def test_a_moved_caller_is_rung_at_once_by_a_free_agent_of_the_new_queue(v
     await v1.post("/agents/s1/login", "s1")
     v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
     await v1.settle()
-    assert v1.control.rings == []  # nobody serves billing
+    assert v1.rings == []  # nobody serves billing
     status, body = await v1.post("/calls/c1/queue", "both", {"queue": "sales"})
     assert (status, body["call"]["queue"], body["call"]["from"], body["call"]["state"], body["call"]["agent_id"]) == (
         200, "sales", "billing", "ringing", "s1")
     await v1.settle()
-    assert [ch for ch, _, _ in v1.control.rings] == ["PJSIP/t-1"]
+    assert [ring.call_id for ring in v1.rings] == ["c1"]
     assert next((a, t, s) for _, a, t, s in await v1.audit() if a == "call.queue") == ("call.queue", "c1", 200)
     stays = [(r.queue, r.outcome) for r in latest(r for r in v1.sink.records if isinstance(r, InteractionRecord))]
     assert sorted(stays, key=str) == [("billing", "moved"), ("sales", None)]
@@ -85,7 +85,7 @@ async def test_a_ringing_caller_is_withdrawn_and_the_agent_is_ready_again(v1: V1
     await v1.post("/agents/a1/login", "a1")
     v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
     await v1.settle()
-    assert len(v1.control.rings) == 1
+    assert len(v1.rings) == 1
     status, body = await v1.post("/calls/c1/queue", "admin", {"queue": "sales"})
     assert (status, body["call"]["state"], body["call"]["position"]) == (200, "waiting", 1)
     _, agent = await v1.get("/agents/a1", "admin")
@@ -120,7 +120,7 @@ async def test_a_caller_in_conversation_cannot_be_moved(v1: V1) -> None:  # noqa
     await v1.post("/agents/a1/login", "a1")
     v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
     await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.control.rings[0][1]))
+    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
     await v1.settle()
     status, reply = await v1.post("/calls/c1/queue", "admin", {"queue": "sales"})
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")

@@ -1,7 +1,7 @@
 """The app's own routes over a real runtime and core: /metrics, /healthz, /readyz; and the unversioned
 /api that is no more (the REST API is /api/v1, with tokens: test_api_v1_*).
 
-Call control is a recording fake (Asterisk is not the subject here); everything else is real.
+Call control is a ``MockControl`` that accepts everything (Asterisk is not the subject here); everything else is real.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from doubles import ListSink, RecordingControl
+from doubles import ListSink, MockControl
 
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -44,7 +44,6 @@ class FakeReadiness:
 class Api:
     client: TestClient  # type: ignore[type-arg]
     runtime: Runtime
-    control: RecordingControl
     metrics: Metrics
     ready: FakeReadiness
 
@@ -56,13 +55,12 @@ class Api:
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
     metrics = Metrics(CONFIG.queues)
-    control = RecordingControl()
-    runtime = Runtime(Acd(CONFIG), control, ListSink(), metrics)
+    runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), metrics)
     writer = asyncio.create_task(runtime.run())
     ready = FakeReadiness()
     app = build_app(runtime, metrics, lambda: {"ok": True, "ami_connected": True}, ready=ready)
     async with TestClient(TestServer(app)) as client:
-        yield Api(client, runtime, control, metrics, ready)
+        yield Api(client, runtime, metrics, ready)
     runtime.drain()
     await writer
 
@@ -124,7 +122,7 @@ async def test_not_ready_says_which_dependency_is_down(api: Api, ami: bool, data
 async def test_with_a_scrape_token_metrics_answer_only_to_it() -> None:
     """Prometheus sends ``authorization: Bearer <ACD_METRICS_TOKEN>``; anyone else gets 401, even on loopback."""
     metrics = Metrics(CONFIG.queues)
-    runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
+    runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), metrics)
     app = build_app(runtime, metrics, lambda: {"ok": True}, ready=FakeReadiness())
     app[METRICS_TOKEN] = "scrape-0123456789abcdef"
     async with TestClient(TestServer(app)) as client:

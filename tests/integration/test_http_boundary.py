@@ -109,7 +109,7 @@ async def test_a_disposition_refuses_controls_in_the_code_and_nul_in_the_notes(v
     await v1.post("/agents/a1/login", "a1")
     v1.runtime.submit(CallArrived("c1", "billing", 5, channel="PJSIP/trunk-1"))
     await v1.settle()
-    offer = v1.control.rings[-1][1]
+    offer = v1.rings[-1].offer_id
     v1.runtime.submit(OfferAnswered(offer))
     await v1.settle()
     for body in ({"code": "sold\x00"}, {"code": "sold\n"}, {"code": "sold", "notes": "a\x00b"},

@@ -16,12 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from doubles import AnsweringPbx, NullSink
+from doubles import MockControl, NullSink
 
 from acd.core.acd import Acd
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp, OfferAnswered
+from acd.forecast import Forecaster
 from acd.http.app import build_app
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -72,7 +73,8 @@ class ScrapedAcd:
 async def acd_metrics() -> AsyncIterator[ScrapedAcd]:
     """A real runtime and core behind the real HTTP app, after one answered call and one still waiting."""
     metrics = Metrics(CONFIG.queues)
-    runtime = Runtime(Acd(CONFIG), AnsweringPbx(), NullSink(), metrics, clock=time.time)
+    forecaster = Forecaster()
+    runtime = Runtime(Acd(CONFIG), MockControl(), NullSink(), metrics, clock=time.time, sinks=(forecaster,))
     now = time.time()
     runtime.handle_now(AgentLoggedIn("a1"))
     ring = next(c for c in runtime.handle_now(CallArrived("c1", "billing", 5, channel="x", enqueued_at=now - 3))
@@ -80,7 +82,7 @@ async def acd_metrics() -> AsyncIterator[ScrapedAcd]:
     runtime.handle_now(OfferAnswered(ring.offer_id))
     runtime.handle_now(CallEnded("c1"))
     runtime.handle_now(CallArrived("c2", "billing", 5, channel="y"))
-    runtime.forecaster.publish(metrics, runtime.core.snapshot(time.time()), CONFIG, time.time())  # as the service does
+    forecaster.publish(metrics, runtime.core.snapshot(time.time()), CONFIG, time.time())  # as the service does
     server = TestServer(build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready), host="127.0.0.1")
     await server.start_server()
     try:

@@ -16,10 +16,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from doubles import NullSink
+from doubles import MockControl, NullSink, keep_rings
 from live_acd import LiveAcd
 
 from acd.core.acd import Acd
+from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.http.app import build_app
@@ -52,20 +53,6 @@ ADMIN = {"Authorization": "Bearer admin"}
 async def check(bearer: str) -> Token | None:
     """Stands in for the api_tokens table (checked against PostgreSQL in test_api_v1_*)."""
     return TOKENS.get(bearer)
-
-
-class Rings:
-    def __init__(self) -> None:
-        self.offers: list[str] = []
-
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
-        self.offers.append(offer_id)
-
-    async def cancel(self, channel: str) -> None: ...
-
-    async def overflow(self, channel: str, target: str) -> None: ...
-
-    async def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> None: ...
 
 
 async def ready() -> Readiness:
@@ -106,9 +93,9 @@ async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
 
 
 @pytest.fixture
-async def board() -> AsyncIterator[tuple[TestClient, Runtime, Rings]]:  # type: ignore[type-arg]
-    rings = Rings()
-    runtime = Runtime(Acd(CONFIG), rings, NullSink(), Metrics(CONFIG.queues))
+async def board() -> AsyncIterator[tuple[TestClient, Runtime, list[RingAgent]]]:  # type: ignore[type-arg]
+    rings: list[RingAgent] = []
+    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), NullSink(), Metrics(CONFIG.queues))
     writer = asyncio.create_task(runtime.run())
     app = build_app(runtime, Metrics(CONFIG.queues), lambda: {"ok": True}, ready=ready)
     require_tokens(app, Bearers(check, streams_per_token=20))  # 20 screens on one token, below
@@ -118,7 +105,7 @@ async def board() -> AsyncIterator[tuple[TestClient, Runtime, Rings]]:  # type: 
     await writer
 
 
-async def test_the_page_and_its_static_files_are_served(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_the_page_and_its_static_files_are_served(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     page = await client.get("/wallboard")
     assert page.status == 200
@@ -131,7 +118,7 @@ async def test_the_page_and_its_static_files_are_served(board: tuple[TestClient,
     assert (await client.get("/wallboard/static/wallboard.css")).status == 200
 
 
-async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, runtime, rings = board
     response = await client.get("/wallboard/events", headers=ADMIN)
     assert response.headers["Content-Type"] == "text/event-stream"
@@ -155,7 +142,7 @@ async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(boar
     assert queue["oldest_wait"] >= 30
     assert queue["agents_available"] == 0  # both ringing
     assert {a["state"] for a in seen["agents"]} == {"reserved"}
-    for offer in rings.offers:
+    for offer in [ring.offer_id for ring in rings]:
         runtime.submit(OfferAnswered(offer))
     runtime.submit(CallEnded("c1"))
     runtime.submit(CallEnded("c2"))
@@ -169,7 +156,7 @@ async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(boar
     response.close()
 
 
-async def test_the_stream_needs_a_supervisor_or_admin_token(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_the_stream_needs_a_supervisor_or_admin_token(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     for headers, expected in (({}, (401, "unauthorized")), ({"Authorization": "Bearer nope"}, (401, "unauthorized")),
                               ({"Authorization": "Basic admin"}, (401, "unauthorized")),
@@ -179,7 +166,7 @@ async def test_the_stream_needs_a_supervisor_or_admin_token(board: tuple[TestCli
     assert client.app[PUBLISHER].subscribers == 0
 
 
-async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     publisher = client.app[PUBLISHER]
     streams = {who: Events(await client.get("/wallboard/events", headers={"Authorization": f"Bearer {who}"}))
@@ -200,13 +187,13 @@ async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(boar
 
 async def test_without_a_token_store_the_stream_is_unavailable() -> None:
     app = web.Application()
-    add_wallboard_routes(app, Runtime(Acd(CONFIG), Rings(), NullSink(), Metrics(CONFIG.queues)))
+    add_wallboard_routes(app, Runtime(Acd(CONFIG), MockControl(), NullSink(), Metrics(CONFIG.queues)))
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/wallboard/events", headers=ADMIN)
         assert (response.status, (await response.json())["error_id"]) == (503, "tokens-unavailable")
 
 
-async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     publisher = client.app[PUBLISHER]
     responses = [await client.get("/wallboard/events", headers=ADMIN) for _ in range(20)]
@@ -223,7 +210,7 @@ async def test_one_board_per_tick_for_every_client(board: tuple[TestClient, Runt
         response.close()
 
 
-async def test_a_client_that_goes_away_is_forgotten(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_a_client_that_goes_away_is_forgotten(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     publisher = client.app[PUBLISHER]
     staying = await client.get("/wallboard/events", headers=ADMIN)
@@ -246,7 +233,7 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
     big = {"filler": "x" * 256 * 1024}  # a large board fills the socket buffers quickly
     publisher = Publisher(lambda: big, queue_limit=4, interval=3600.0)
     app = web.Application()
-    add_wallboard_routes(app, Runtime(Acd(CONFIG), Rings(), NullSink(), Metrics(CONFIG.queues)), publisher, check)
+    add_wallboard_routes(app, Runtime(Acd(CONFIG), MockControl(), NullSink(), Metrics(CONFIG.queues)), publisher, check)
     async with TestClient(TestServer(app)) as client:
         fast = await client.get("/wallboard/events", headers=ADMIN)
         fast_events = Events(fast)
@@ -275,7 +262,7 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
         fast.close()
 
 
-async def test_stopping_the_service_ends_open_streams_at_once(board: tuple[TestClient, Runtime, Rings]) -> None:  # type: ignore[type-arg]
+async def test_stopping_the_service_ends_open_streams_at_once(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
     response = await client.get("/wallboard/events", headers=ADMIN)
     events = Events(response)

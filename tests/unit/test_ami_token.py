@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 
-from acd.ami.control import CallControl
+from acd.ami.control import AmiCallControl
 from acd.ami.token import GRACE_SECONDS, EventToken
 from acd.ami.wire import ActionValue, Message
 
@@ -36,7 +36,7 @@ class Pbx:
 async def test_the_token_is_set_and_the_previous_runs_accepted_for_the_grace_only() -> None:
     pbx = Pbx(ACD_TOKEN="old-run-token")
     token = EventToken()
-    await CallControl(pbx).set_token(token, now=1000.0)
+    await AmiCallControl(pbx).set_token(token, now=1000.0)
     assert pbx.actions == ["Getvar ACD_TOKEN", "Setvar ACD_TOKEN"]
     assert pbx.globals["ACD_TOKEN"] == token.current and len(token.current) == 32
     assert token.accepts(token.current, 1000.0) and token.accepts(token.current, 1e12)
@@ -48,7 +48,7 @@ async def test_the_token_is_set_and_the_previous_runs_accepted_for_the_grace_onl
 async def test_a_fresh_pbx_has_no_previous_token_to_accept() -> None:
     pbx = Pbx()
     token = EventToken()
-    await CallControl(pbx).set_token(token, now=1000.0)
+    await AmiCallControl(pbx).set_token(token, now=1000.0)
     assert not token.accepts("", 1000.0)
     assert EventToken().current != EventToken().current  # drawn afresh at each start
 
@@ -57,7 +57,7 @@ async def test_a_wiped_token_is_written_again_and_nothing_else_is_adopted() -> N
     """A dialplan reload with clearglobalvars=yes empties ACD_TOKEN; the heartbeat's keep_token puts
     this run's back, without reading the PBX (an empty or foreign value is never adopted)."""
     pbx = Pbx(ACD_TOKEN="old-run-token")
-    token, control = EventToken(), CallControl(pbx)
+    token, control = EventToken(), AmiCallControl(pbx)
     await control.set_token(token, now=1000.0)
     pbx.globals.clear()  # dialplan reload
     pbx.globals["ACD_TOKEN"] = "planted"

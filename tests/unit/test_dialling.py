@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Mapping
 
 import pytest
 
-from acd.ami.control import CallControl
+from acd.ami.control import AmiCallControl
 from acd.ami.roster import Roster
 from acd.ami.wire import ActionValue, Message
 from acd.core.config import AgentConfig, RoutingConfig
@@ -72,7 +72,7 @@ class RecordingLink:
 @pytest.mark.parametrize("endpoint", HOSTILE_ENDPOINTS)
 async def test_call_control_writes_no_ring_to_a_hostile_endpoint(endpoint: str) -> None:
     link = RecordingLink()
-    control = CallControl(link)  # type: ignore[arg-type]
+    control = AmiCallControl(link)  # type: ignore[arg-type]
     with pytest.raises(NotDialable):
         control.ring("PJSIP/trunk-1", "offer-1", endpoint, 15)
     assert link.sent == []
@@ -81,7 +81,7 @@ async def test_call_control_writes_no_ring_to_a_hostile_endpoint(endpoint: str) 
 
 async def test_call_control_rings_a_plain_endpoint() -> None:
     link = RecordingLink()
-    control = CallControl(link)  # type: ignore[arg-type]
+    control = AmiCallControl(link)  # type: ignore[arg-type]
     await control.ring("PJSIP/trunk-1", "offer-1", "agent1", 15)
     assert link.sent[-1] == {"Action": "Redirect", "Channel": "PJSIP/trunk-1", "Context": "acd-connect",
                              "Exten": "agent1", "Priority": "1"}
@@ -91,7 +91,7 @@ async def test_call_control_rings_a_plain_endpoint() -> None:
 @pytest.mark.parametrize("target", ["voicemail,1", "i", "_X.", "vm&PJSIP/x", ""])
 async def test_call_control_writes_no_overflow_to_a_hostile_target(target: str) -> None:
     link = RecordingLink()
-    control = CallControl(link)  # type: ignore[arg-type]
+    control = AmiCallControl(link)  # type: ignore[arg-type]
     with pytest.raises(NotDialable):
         control.overflow("PJSIP/trunk-1", target)
     assert link.sent == []

@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 import pytest
-from doubles import ListSink, accepted
+from doubles import ListSink, MockControl
 
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
@@ -73,13 +73,7 @@ def test_two_thousand_bad_events_in_ten_seconds_log_a_bounded_number_of_lines(
 
 
 async def test_the_runtime_logs_the_core_refusals_of_a_flood_once_per_kind(caplog: pytest.LogCaptureFixture) -> None:
-    class Control:
-        def ring(self, *_: object) -> object:
-            return accepted()
-
-        cancel = overflow = tag = ring
-
-    runtime = Runtime(Acd(CONFIG), Control(), ListSink(), Metrics(CONFIG.queues), clock=lambda: T0)  # type: ignore[arg-type]
+    runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), Metrics(CONFIG.queues), clock=lambda: T0)
     caplog.set_level(logging.DEBUG)
     for n in range(FLOOD):
         runtime.handle_now(OfferAnswered(f"nope-{n}") if n % 2 else CallEnded(f"gone-{n}"))

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_runtime_call_control import CONFIG, ListSink, RecordingControl
+from doubles import ListSink, MockControl, keep_rings
+from test_runtime_call_control import CONFIG
 
 from acd.core.acd import Acd
+from acd.core.commands import RingAgent
 from acd.core.errors import InvalidTransition, UnknownAgent
 from acd.core.events import AgentLoggedIn, AgentPaused, CallArrived
 from acd.core.states import AgentState
@@ -19,19 +21,19 @@ from acd.metrics import Metrics
 from acd.runtime import Draining, Runtime
 
 
-def _runtime() -> tuple[Runtime, RecordingControl]:
-    control = RecordingControl()
-    return Runtime(Acd(CONFIG), control, ListSink(), Metrics(CONFIG.queues)), control
+def _runtime() -> tuple[Runtime, list[RingAgent]]:
+    rings: list[RingAgent] = []
+    return Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), ListSink(), Metrics(CONFIG.queues)), rings
 
 
 async def test_ask_waits_behind_earlier_events_and_returns_the_commands() -> None:
-    runtime, control = _runtime()
+    runtime, rings = _runtime()
     runtime.submit(AgentLoggedIn("a1"))  # queued before the writer runs
     asked = asyncio.create_task(runtime.ask(CallArrived("c1", "billing", 5, channel="PJSIP/t-1")))
     writer = asyncio.create_task(runtime.run())
     commands = await asked
     assert any(type(c).__name__ == "RingAgent" for c in commands)  # a1 was logged in first
-    assert control.done == [("ring", "PJSIP/t-1", "agent1")]
+    assert [(r.call_id, r.endpoint) for r in rings] == [("c1", "agent1")]
     runtime.drain()
     await writer
 

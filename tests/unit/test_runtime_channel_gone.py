@@ -1,22 +1,26 @@
 """A caller whose channel Asterisk says is gone leaves the queue with that reason, not waiting for ever.
 
 An enqueue for a channel that does not exist (a phantom) used to be rung again and again, each ring
-answered "No such channel", and to wait past its queue's maximum wait.
+answered "No such channel", and to wait past its queue's maximum wait. The runtime and the AMI call
+control together, over a link that refuses every action on the channel.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 
 import pytest
-from doubles import AnsweringPbx, ListSink
+from doubles import ListSink
 
-import acd.runtime
+import acd.ami.control
+from acd.ami.callers import CallerLeg
+from acd.ami.control import AmiCallControl
 from acd.ami.errors import AmiActionError
+from acd.ami.wire import ActionValue, Message
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp
+from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp
 from acd.core.record_types import InteractionRecord, OfferRecord
 from acd.metrics import Metrics
 from acd.runtime import Runtime
@@ -27,25 +31,32 @@ CONFIG = RoutingConfig(
 )
 
 
-class GoneChannel(AnsweringPbx):
-    """Asterisk as it answers for a channel that does not exist: every ring refused."""
+class GoneChannel:
+    """The AMI link as Asterisk answers for a channel that does not exist: every action refused."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.rings = 0
 
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        self.rings += 1
-        return self._refused()
+    def submit(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Awaitable[Message]:
+        if action.get("Action") == "Redirect":
+            self.rings += 1
+        return self._refused(str(action.get("Action")))
 
-    async def _refused(self) -> None:
-        raise AmiActionError("Setvar", {"Response": "Error", "Message": "No such channel"})
+    async def _refused(self, action: str) -> Message:
+        raise AmiActionError(action, {"Response": "Error", "Message": "No such channel"})
 
 
 async def _phantom(monkeypatch: pytest.MonkeyPatch, *, hang_up: bool) -> tuple[ListSink, GoneChannel, Acd]:
-    monkeypatch.setattr(acd.runtime, "CHANNEL_GONE_GRACE", 0.05)
-    sink, control, core = ListSink(), GoneChannel(), Acd(CONFIG)
+    monkeypatch.setattr(acd.ami.control, "CHANNEL_GONE_GRACE", 0.05)
+    sink, link, core = ListSink(), GoneChannel(), Acd(CONFIG)
+    control = AmiCallControl(link)  # type: ignore[arg-type]
+    control.book.add(CallerLeg("c1", "1.1", "PJSIP/nowhere-1", "billing", 5))  # as the translator does
     runtime = Runtime(core, control, sink, Metrics(CONFIG.queues), clock=lambda: 1000.0)
+
+    def gone(call_id: str) -> None:
+        runtime.submit(CallEnded(call_id, reason="channel_gone"))
+
+    control.on_channel_gone = gone
     writer = asyncio.create_task(runtime.run())
     await asyncio.sleep(0)
     runtime.submit(AgentLoggedIn("a1"))
@@ -53,23 +64,24 @@ async def _phantom(monkeypatch: pytest.MonkeyPatch, *, hang_up: bool) -> tuple[L
     runtime.submit(CallArrived("c1", "billing", 5, enqueued_at=999.0, channel="PJSIP/nowhere-1"))
     for _ in range(20):
         await asyncio.sleep(0.01)
-        if hang_up:
-            runtime.submit(CallerHungUp("c1"))  # its Hangup came within the grace
+        if hang_up:  # its Hangup came within the grace
+            control.book.remove("1.1")
+            runtime.submit(CallerHungUp("c1"))
             hang_up = False
     runtime.drain()
     await writer
-    return sink, control, core
+    return sink, link, core
 
 
 async def test_a_caller_whose_channel_is_gone_leaves_the_queue_failed_channel_gone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sink, control, core = await _phantom(monkeypatch, hang_up=False)
+    sink, link, core = await _phantom(monkeypatch, hang_up=False)
     last = [r for r in sink.records if isinstance(r, InteractionRecord)][-1]
     assert (last.outcome, last.end_reason) == ("failed", "channel_gone")
     assert core.queued_calls(1000.0) == []
     offers = [r for r in sink.records if isinstance(r, OfferRecord) and r.result is not None]
-    assert control.rings == 1 and len(offers) <= 2  # rung once; no loop of rings over the agents
+    assert link.rings == 1 and len(offers) <= 2  # rung once; no loop of rings over the agents
     assert all((s := core.agent_state(a)) is not None and s.value == "ready" for a in ("a1", "a2"))
 
 

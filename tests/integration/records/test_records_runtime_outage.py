@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from doubles import MockControl
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.acd import Acd
+from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, DispositionSet, OfferAnswered
 from acd.core.ids import interaction_id
@@ -56,29 +58,22 @@ KNOWN_CALLERS = [f"+1555010{i}" for i in range(10)]  # every fourth call comes f
 
 @dataclass
 class Phones:
-    """Call control that plays Asterisk and the agents: answer after a delay, talk, hang up."""
+    """``MockControl``'s handler that plays Asterisk and the agents: answer after a delay, talk, hang up."""
 
-    calls: dict[str, str] = field(default_factory=dict)  # channel -> call id
     rung: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # call id -> perf_counter
     ended: int = 0
     hung_up: asyncio.Event = field(default_factory=asyncio.Event)
     runtime: Runtime | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
-    async def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> None:
-        call_id = self.calls[channel]
-        self.rung[call_id].append(time.perf_counter())
-        loop = asyncio.get_running_loop()
-        loop.call_later(ANSWER_DELAY, self._submit, OfferAnswered(offer_id))
-        loop.call_later(ANSWER_DELAY + self.rng.uniform(*TALK), self._hang_up, call_id)
-
-    async def cancel(self, channel: str) -> None:
-        raise AssertionError(f"nothing should be cancelled here ({channel})")
-
-    async def overflow(self, channel: str, target: str) -> None:
-        raise AssertionError(f"nothing should overflow here ({channel})")
-
-    async def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> None: ...
+    def __call__(self, command: ControlCommand) -> None:
+        if isinstance(command, CancelOffer | OverflowCall):
+            raise AssertionError(f"nothing should be cancelled or overflow here ({command})")
+        if isinstance(command, RingAgent):
+            self.rung[command.call_id].append(time.perf_counter())
+            loop = asyncio.get_running_loop()
+            loop.call_later(ANSWER_DELAY, self._submit, OfferAnswered(command.offer_id))
+            loop.call_later(ANSWER_DELAY + self.rng.uniform(*TALK), self._hang_up, command.call_id)
 
     def _submit(self, event: OfferAnswered | CallEnded | DispositionSet) -> None:
         assert self.runtime is not None
@@ -130,7 +125,7 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
     directory = CustomerDirectory(pg.url, timeout=0.2)
     phones = Phones()
     sink = Tee(outbox)
-    runtime = Runtime(Acd(CONFIG), phones, sink, Metrics(CONFIG.queues))
+    runtime = Runtime(Acd(CONFIG), MockControl(phones), sink, Metrics(CONFIG.queues))
     phones.runtime = runtime
     writer = asyncio.create_task(runtime.run())
     for agent in CONFIG.agents:
@@ -147,7 +142,6 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
         customer = await directory.lookup(caller)  # what the AMI adapter does before the core sees the call
         lookups.append(time.perf_counter() - began)
         call_id, channel = interaction_id(f"linked-{n}"), f"PJSIP/trunk-{n:05d}"
-        phones.calls[channel] = call_id
         submitted[call_id] = time.perf_counter()
         runtime.submit(CallArrived(call_id, "billing", 5, caller=caller, channel=channel,
                                    linkedid=f"linked-{n}", customer=customer))

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from doubles import RecordingControl
+from doubles import MockControl, keep_rings
 from record_samples import CONFIG, interaction, uid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.acd import Acd
+from acd.core.commands import RingAgent
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.core.record_types import InteractionRecord
 from acd.metrics import Metrics
@@ -25,7 +26,7 @@ from acd.records.startup.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.seed import seed_today
-from acd.wallboard.today import day_of
+from acd.wallboard.today import ServiceLevelToday, day_of
 
 pytestmark = pytest.mark.pg
 
@@ -87,10 +88,12 @@ async def test_a_restarted_acd_shows_the_whole_day_and_counts_on(engine: AsyncEn
     assert await box.flush(30)
 
     # a fresh ACD: its tally starts empty, then takes the day so far from PostgreSQL
-    control = RecordingControl()
-    runtime = Runtime(Acd(CONFIG), control, box, Metrics(CONFIG.queues), clock=clock)
-    assert runtime.today.since > start
-    assert await seed_today(engine, runtime.today, runtime.now(), SHORT)
+    rings: list[RingAgent] = []
+    today = ServiceLevelToday(clock())
+    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), box, Metrics(CONFIG.queues), clock=clock,
+                      sinks=(today,))
+    assert runtime.today is today and today.since > start
+    assert await seed_today(engine, today, runtime.now(), SHORT)
     expected = await report_levels(engine, start, end)
     assert set(expected) == {"billing", "support"} and None not in expected.values()
     assert board_levels(runtime) == expected
@@ -104,10 +107,10 @@ async def test_a_restarted_acd_shows_the_whole_day_and_counts_on(engine: AsyncEn
             call = uid(f"live-{n}")
             runtime.submit(CallArrived(call, "billing", 5, channel=f"PJSIP/t-{n}", enqueued_at=clock() - waited))
             for _ in range(100):
-                if len(control.rings) > n:
+                if len(rings) > n:
                     break
                 await asyncio.sleep(0.01)
-            runtime.submit(OfferAnswered(control.rings[n][1]))
+            runtime.submit(OfferAnswered(rings[n].offer_id))
             runtime.submit(CallEnded(call))
             await asyncio.sleep(0.05)
     finally:
