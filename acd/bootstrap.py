@@ -44,7 +44,8 @@ from acd.records.customers import CustomerDirectory
 from acd.records.outbox import Outbox
 from acd.routing_document import document_of
 from acd.runtime import CallControl, RecordSink, Runtime
-from acd.settings import Settings
+from acd.settings import AmiSettings as AmiConfig
+from acd.settings import DatabaseSettings, HttpSettings, Settings
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -80,6 +81,12 @@ async def in_force(settings: Settings, database: Database | None) -> tuple[Setti
     if found.revision is None:
         return settings, 0
     return dataclasses.replace(settings, routing=found.routing, skills=found.skills), found.revision.revision
+
+
+def settings_for(routing: RoutingConfig, *, ami: AmiConfig | None = None, http: HttpSettings | None = None,
+                 database: DatabaseSettings | None = None) -> Settings:
+    """Settings around a routing config made in code (tests, benches): every other section at its default."""
+    return Settings(ami or AmiConfig(), http or HttpSettings(), database or DatabaseSettings(), routing, "code")
 
 
 def ami_link(settings: Settings) -> AmiLink:

@@ -265,6 +265,7 @@ async def run() -> None:
     decisions = Decisions()
     metrics.decision_seconds = cast(Histogram, decisions)
     control = AnsweringControl()
+    # a timed core and a timed histogram: wired by hand, as acd.bootstrap.build makes only the real ones
     runtime = Runtime(core, control, DiscardSink(), metrics)
     writer = asyncio.create_task(runtime.run())
     for agent in config.agents:

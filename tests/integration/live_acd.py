@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestServer
 from doubles import AnsweringPbx, NullSink
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
@@ -39,12 +40,10 @@ from acd.core.events import (
     CallerHungUp,
     OfferAnswered,
 )
-from acd.http.app import METRICS_TOKEN, build_app
+from acd.http.app import METRICS_TOKEN, READY
 from acd.http.wallboard import require_tokens
-from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.tokens import Token
-from acd.runtime import Runtime
 
 CONFIG = RoutingConfig(
     queues=(
@@ -83,17 +82,23 @@ async def ready() -> Readiness:
 
 
 class LiveAcd:
-    def __init__(self) -> None:
-        self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
-        self.pbx = AnsweringPbx()
-        self.runtime = Runtime(Acd(CONFIG), self.pbx, NullSink(), self.metrics, clock=time.time)
-        app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
+    def __init__(self, parts: Parts, pbx: AnsweringPbx) -> None:
+        self.metrics = parts.metrics
+        self.pbx = pbx
+        self.runtime = parts.runtime
+        app = parts.site
+        app[READY] = ready
         require_tokens(app, _known_tokens)  # the wallboard's stream: Authorization: Bearer WALLBOARD_TOKEN
         app[METRICS_TOKEN] = SCRAPE_TOKEN
         self.server = TestServer(app, host="127.0.0.1")
         self.calls = itertools.count(1)
         self.ticks = 0
         self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def build(cls) -> LiveAcd:
+        pbx = AnsweringPbx()
+        return cls(await build(settings_for(CONFIG), control=pbx, records=NullSink()), pbx)
 
     @property
     def target(self) -> str:

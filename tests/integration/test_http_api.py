@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from doubles import ListSink, RecordingControl
+from wiring import running, settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.http.app import METRICS_TOKEN, build_app
+from acd.http.app import METRICS_TOKEN, READY
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.runtime import Runtime
@@ -54,16 +55,11 @@ class Api:
 
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
-    metrics = Metrics(CONFIG.queues)
     control = RecordingControl()
-    runtime = Runtime(Acd(CONFIG), control, ListSink(), metrics)
-    writer = asyncio.create_task(runtime.run())
-    ready = FakeReadiness()
-    app = build_app(runtime, metrics, lambda: {"ok": True, "ami_connected": True}, ready=ready)
-    async with TestClient(TestServer(app)) as client:
-        yield Api(client, runtime, control, metrics, ready)
-    runtime.drain()
-    await writer
+    parts = await build(settings_for(CONFIG), control=control, records=ListSink())
+    ready = parts.site[READY] = FakeReadiness()
+    async with running(parts), TestClient(TestServer(parts.site)) as client:
+        yield Api(client, parts.runtime, control, parts.metrics, ready)
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -121,9 +117,8 @@ async def test_not_ready_says_which_dependency_is_down(api: Api, ami: bool, data
 
 async def test_with_a_scrape_token_metrics_answer_only_to_it() -> None:
     """Prometheus sends ``authorization: Bearer <ACD_METRICS_TOKEN>``; anyone else gets 401, even on loopback."""
-    metrics = Metrics(CONFIG.queues)
-    runtime = Runtime(Acd(CONFIG), RecordingControl(), ListSink(), metrics)
-    app = build_app(runtime, metrics, lambda: {"ok": True}, ready=FakeReadiness())
+    app = (await build(settings_for(CONFIG), control=RecordingControl(), records=ListSink())).site
+    app[READY] = FakeReadiness()
     app[METRICS_TOKEN] = "scrape-0123456789abcdef"
     async with TestClient(TestServer(app)) as client:
         for headers in ({}, {"Authorization": "Bearer wrong-0123456789abcdef"},

@@ -14,11 +14,11 @@ import pytest
 from doubles import RecordingControl
 from record_samples import CONFIG, interaction, uid
 from sqlalchemy.ext.asyncio import AsyncEngine
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.core.records import InteractionRecord
-from acd.metrics import Metrics
 from acd.records.outbox import Outbox
 from acd.records.report import queue_report
 from acd.records.sync_config import sync_config
@@ -82,7 +82,7 @@ async def test_a_restarted_acd_shows_the_whole_day_and_counts_on(engine: AsyncEn
 
     # a fresh ACD: its tally starts empty, then takes the day so far from PostgreSQL
     control = RecordingControl()
-    runtime = Runtime(Acd(CONFIG), control, box, Metrics(CONFIG.queues), clock=clock)
+    runtime = (await build(settings_for(CONFIG), control=control, records=box, clock=clock)).runtime
     assert runtime.today.since > start
     assert await seed_today(engine, runtime.today, runtime.now(), SHORT)
     expected = await report_levels(engine, start, end)
