@@ -150,11 +150,14 @@ async def build(
             on_quarantined=lambda kind, n: metrics.records_quarantined.labels(kind).inc(n),
         )
     runtime = Runtime(core, control, records, metrics, clock=clock)
-    customers = CustomerDirectory(database.pool("customers")) if database is not None else None
-    pump = Pump(link, ami, translator, runtime, metrics, keeper, customers) if link and ami and keeper else None
-    probe = DatabaseProbe(database.pool("probe")) if database is not None else None
-    status = Status(runtime, link_up=(lambda: link.connected) if link else (lambda: True), outbox=outbox,
-                    probe=probe)
+    customers = probe = pump = None
+    if database is not None:
+        customers = CustomerDirectory(database.pool("customers"))
+        probe = DatabaseProbe(database.pool("probe"))
+    status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
+    if link is not None and ami is not None and keeper is not None:
+        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers)
+        status.link_up = lambda: link.connected
     audit = editor = None
     if database is None:
         site = build_app(runtime, metrics, status.health, ready=status.readiness)

@@ -72,8 +72,9 @@ class Service:
         async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
             stack.push_async_callback(self._stop_embedded)
             self.parts = parts = await self._prepare(stack)
-            assert parts.database and parts.outbox and parts.customers and parts.audit
-            assert parts.link and parts.pump
+            # built with a database and no fakes: every part is there
+            assert parts.database is not None and parts.outbox is not None and parts.customers is not None
+            assert parts.audit is not None and parts.link is not None and parts.pump is not None
             database, runtime, link = parts.database, parts.runtime, parts.link
             await parts.outbox.start()
             stack.push_async_callback(parts.outbox.stop)
