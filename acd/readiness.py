@@ -7,6 +7,8 @@ Asterisk (without it no call is routed) and PostgreSQL (without it records pile 
 The database check is a real round trip (``SELECT 1``) bounded by a timeout, so a dead or
 firewalled server answers "not ready" quickly instead of hanging the probe. Its result is reused
 for ``max_age`` seconds, so that a prober polling many times a second cannot load PostgreSQL.
+
+``Status`` answers both from the running parts.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -82,3 +85,48 @@ class DatabaseProbe:
             return False
         self.last_error = None
         return True
+
+
+class _Outbox(Protocol):
+    @property
+    def backlog(self) -> int: ...
+
+    @property
+    def quarantined(self) -> int: ...
+
+
+class _Runtime(Protocol):
+    @property
+    def handled(self) -> int: ...
+
+
+class Status:
+    """What ``/healthz`` and ``/readyz`` say about the running parts.
+
+    ``link_up`` tells whether the AMI link is up (a call control handed in by a test is always up);
+    ``probe`` is None without a database. Both may be replaced (a test probes with ``max_age=0``).
+    """
+
+    def __init__(self, runtime: _Runtime, *, link_up: Callable[[], bool], outbox: _Outbox | None = None,
+                 probe: DatabaseProbe | None = None) -> None:
+        self.runtime = runtime
+        self.link_up = link_up
+        self.outbox = outbox
+        self.probe = probe
+
+    def health(self) -> Mapping[str, Any]:
+        connected = self.link_up()
+        return {
+            "ok": connected,
+            "ami_connected": connected,
+            "outbox_backlog": self.outbox.backlog if self.outbox else None,
+            "records_quarantined": self.outbox.quarantined if self.outbox else None,
+            "events_handled": self.runtime.handled,
+        }
+
+    async def readiness(self) -> Readiness:
+        """For /readyz: the AMI link is up and PostgreSQL answers a query now."""
+        probe = self.probe
+        reachable = probe is not None and await probe.reachable()
+        error = "not connected yet" if probe is None else probe.last_error
+        return Readiness(self.link_up(), reachable, None if reachable else error)

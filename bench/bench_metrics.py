@@ -28,12 +28,13 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from prometheus_client import Histogram, generate_latest
 
+from acd.bootstrap import build, settings_for
 from acd.core.acd import Acd
 from acd.core.commands import Command, MetricUpdate, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp, Event, OfferAnswered
 from acd.forecast import Forecaster
-from acd.http.app import build_app
+from acd.http.keys import READY
 from acd.metrics import Metrics
 from acd.ports import MockControl
 from acd.readiness import Readiness
@@ -123,11 +124,8 @@ class Traffic:
                 await asyncio.sleep(0)  # let the call-control worker collect Asterisk's replies
 
 
-async def started(
-    core: Acd, metrics: Metrics, forecaster: Forecaster | None = None,
-) -> tuple[Runtime, asyncio.Task[None], Traffic]:
-    # Call control that Asterisk accepts at once: no AMI, so only the ACD's own work is timed.
-    runtime = Runtime(core, MockControl(), DiscardSink(), metrics, sinks=(forecaster or Forecaster(),))
+async def started(runtime: Runtime) -> tuple[Runtime, asyncio.Task[None], Traffic]:
+    core = runtime.core
     writer = asyncio.create_task(runtime.run())
     await asyncio.sleep(0)
     traffic = Traffic(runtime, [q.name for q in core.config.queues])
@@ -153,9 +151,10 @@ async def always_ready() -> Readiness:
 async def bench_scrape() -> None:
     print(f"== one scrape of /metrics: {QUEUES} queues, {AGENTS:,} agents logged in")
     config = routing_config()
-    metrics = Metrics(config.queues, config.agents)
-    forecaster = Forecaster()
-    runtime, writer, traffic = await started(Acd(config), metrics, forecaster)
+    parts = await build(settings_for(config), control=MockControl(), records=DiscardSink())
+    parts.site[READY] = always_ready
+    metrics = parts.metrics
+    runtime, writer, traffic = await started(parts.runtime)
     await traffic.calls(2_000)
     for i, queue in enumerate(config.queues):  # a caller waiting in every other queue, for the gauges
         if i % 2 == 0:
@@ -164,7 +163,7 @@ async def bench_scrape() -> None:
     for _ in range(50):
         began = time.perf_counter()
         now = runtime.now()
-        forecaster.publish(metrics, runtime.core.snapshot(now), runtime.core.config, now)
+        parts.forecaster.publish(metrics, runtime.core.snapshot(now), runtime.core.config, now)
         refresh.append(time.perf_counter() - began)
     body = generate_latest(metrics.registry)
     series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
@@ -175,7 +174,7 @@ async def bench_scrape() -> None:
         generate_latest(metrics.registry)
         render.append(time.perf_counter() - began)
     print(f"   generate_latest(registry)        {ms(render)}")
-    server = TestServer(build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready), host="127.0.0.1")
+    server = TestServer(parts.site, host="127.0.0.1")
     await server.start_server()
     http: list[float] = []
     stalls: list[float] = []  # how late a 1 ms timer of the event loop fires while scrapes run
@@ -213,7 +212,9 @@ async def cpu_per_thousand_calls(make: Callable[[RoutingConfig], tuple[Acd, Metr
     for _ in range(ROUNDS):
         config = routing_config()
         core, metrics = make(config)
-        runtime, writer, traffic = await started(core, metrics)
+        # the variants swap the core and the metrics: wired by hand, as build makes only the real ones
+        runtime = Runtime(core, MockControl(), DiscardSink(), metrics, sinks=(Forecaster(),))
+        runtime, writer, traffic = await started(runtime)
         await traffic.calls(500)  # warm up
         began = time.process_time()
         await traffic.calls(CALLS)

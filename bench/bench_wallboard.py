@@ -248,6 +248,7 @@ async def run() -> None:
     metrics.decision_seconds = cast(Histogram, decisions)
     rung: list[str] = []
     traffic = Traffic(core, rung)
+    # a timed core and a timed histogram: wired by hand, as acd.bootstrap.build makes only the real ones
     runtime = Runtime(core, MockControl(traffic.ring), DiscardSink(), metrics)
     traffic.runtime = runtime
     writer = asyncio.create_task(runtime.run())

@@ -1,5 +1,5 @@
 """The /api/v1 test harness: a real runtime and core, a real embedded PostgreSQL (migrated to head),
-real tokens of each role, the whole site as the service builds it (``acd.http.site``).
+real tokens of each role, the whole site as the service builds it (``acd.bootstrap.build``).
 
 Call control is a recording fake (Asterisk is not the subject here). Import the fixtures into a test
 module (``from api_v1_harness import api_pg, v1  # noqa: F401``): they live here, not in a conftest,
@@ -23,22 +23,22 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from doubles import ListSink, MockControl, keep_rings
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from wiring import running, settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.database import Database
 from acd.http.bearer import Bearers
-from acd.http.site import build_site
+from acd.http.keys import READY
 from acd.http.v1 import PREFIX
-from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.models import Base
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
-from acd.records.stores.audit import AuditLog
 from acd.runtime import Runtime
 from acd.settings import HttpSettings
 
@@ -112,7 +112,8 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
 @contextlib.asynccontextmanager
 async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V1]:
     """The site over a fresh schema; ``limits`` go to its token checker (``acd.http.bearer.Bearers``)."""
-    engine = create_async_engine(api_pg.url, pool_pre_ping=True)
+    database = Database(api_pg.url)
+    engine = database.pool("api")
     await upgrade(engine)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
@@ -128,22 +129,14 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     }
     revoked, bearer["revoked"] = await tokens.issue(engine, "admin")
     await tokens.revoke(engine, revoked.id)
-    metrics = Metrics(CONFIG.queues)
     rings: list[RingAgent] = []
     sink = ListSink()
-    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), sink, metrics)
-    writer = asyncio.create_task(runtime.run())
-    audit = AuditLog(engine)
-    app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
-                     http=HttpSettings(metrics_token=SCRAPE_TOKEN), bearers=Bearers.of(engine, **limits))
-    try:
-        async with TestClient(TestServer(app)) as client:
-            yield V1(client, runtime, rings, sink, engine, bearer)
-    finally:
-        runtime.drain()
-        await writer
-        await audit.close()
-        await engine.dispose()
+    parts = await build(settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)),
+                        control=MockControl(keep_rings(rings)),
+                        records=sink, database=database, bearers=Bearers.of(engine, **limits))
+    parts.site[READY] = _ready
+    async with running(parts), TestClient(TestServer(parts.site)) as client:
+        yield V1(client, parts.runtime, rings, sink, engine, bearer)
 
 
 async def add_interactions(engine: AsyncEngine) -> dict[str, str]:

@@ -29,7 +29,7 @@ async def pbx() -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
 @pytest.fixture
 async def live_acd() -> AsyncIterator[LiveAcd]:
     """A real runtime and HTTP app taking calls all the time (tests/integration/live_acd.py)."""
-    acd = LiveAcd()
+    acd = await LiveAcd.build()
     await acd.start()
     try:
         yield acd

@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestServer
 from doubles import MockControl, NullSink, keep_rings
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import Parts, build
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
@@ -40,14 +41,10 @@ from acd.core.events import (
     CallerHungUp,
     OfferAnswered,
 )
-from acd.forecast import Forecaster
-from acd.http.app import build_app
-from acd.http.keys import METRICS_TOKEN
+from acd.http.keys import METRICS_TOKEN, READY
 from acd.http.wallboard import require_tokens
-from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.stores.tokens import Token
-from acd.runtime import Runtime
 
 CONFIG = RoutingConfig(
     queues=(
@@ -86,19 +83,24 @@ async def ready() -> Readiness:
 
 
 class LiveAcd:
-    def __init__(self) -> None:
-        self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
-        self.rings: list[RingAgent] = []
-        self.forecaster = Forecaster()
-        self.runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(self.rings)), NullSink(), self.metrics,
-                               clock=time.time, sinks=(self.forecaster,))
-        app = build_app(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready)
+    def __init__(self, parts: Parts, rings: list[RingAgent]) -> None:
+        self.metrics = parts.metrics
+        self.rings = rings
+        self.forecaster = parts.forecaster
+        self.runtime = parts.runtime
+        app = parts.site
+        app[READY] = ready
         require_tokens(app, _known_tokens)  # the wallboard's stream: Authorization: Bearer WALLBOARD_TOKEN
         app[METRICS_TOKEN] = SCRAPE_TOKEN
         self.server = TestServer(app, host="127.0.0.1")
         self.calls = itertools.count(1)
         self.ticks = 0
         self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def build(cls) -> LiveAcd:
+        rings: list[RingAgent] = []
+        return cls(await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=NullSink()), rings)
 
     @property
     def target(self) -> str:

@@ -22,24 +22,22 @@ from api_v1_harness import api_pg  # the session's embedded PostgreSQL, exported
 from doubles import MockControl, keep_rings
 from live_acd import ready
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import Parts, build
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import CallArrived, CallEnded, Customer, OfferAnswered
-from acd.http.site import build_site
-from acd.metrics import Metrics
+from acd.database import Database
+from acd.http.keys import READY
 from acd.records.models import Base
-from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
-from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import upsert_customer
-from acd.runtime import Runtime
-from acd.settings import HttpSettings
+from acd.settings import DatabaseSettings
 
 CONFIG = RoutingConfig(
     queues=(
@@ -56,18 +54,32 @@ CONFIG = RoutingConfig(
 
 
 class LiveDesk:
-    def __init__(self, url: str, journal: Path) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
-        self.outbox = Outbox(journal, self.engine)
-        self.rings: list[RingAgent] = []
-        self.metrics = Metrics(CONFIG.queues, CONFIG.agents)
-        self.runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(self.rings)), self.outbox, self.metrics, clock=time.time)
-        self.audit = AuditLog(self.engine)
-        app = build_site(self.runtime, self.metrics, lambda: {"ok": True}, ready=ready, engine=self.engine,
-                         audit=self.audit, http=HttpSettings())
-        self.server = TestServer(app, host="127.0.0.1")
+    def __init__(self, parts: Parts, rings: list[RingAgent]) -> None:
+        assert parts.database is not None and parts.outbox is not None
+        self.parts = parts
+        self.engine: AsyncEngine = parts.database.pool("api")
+        self.outbox = parts.outbox
+        self.rings = rings
+        self.metrics = parts.metrics
+        self.runtime = parts.runtime
+        parts.site[READY] = ready
+        self.server = TestServer(parts.site, host="127.0.0.1")
         self.bearer: dict[str, str] = {}  # "admin", "billing" (supervisor), "a1", "a2", "s1" (agents)
         self._writer: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def build(cls, url: str, journal: Path) -> LiveDesk:
+        """The parts over a fresh schema: migrated to head, every table empty, the config written."""
+        database = Database(url)
+        engine = database.pool("api")
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
+        await sync_config(engine, CONFIG)
+        rings: list[RingAgent] = []
+        parts = await build(settings_for(CONFIG, database=DatabaseSettings(url=url, journal_dir=str(journal))),
+                            control=MockControl(keep_rings(rings)), database=database)
+        return cls(parts, rings)
 
     @property
     def base_url(self) -> str:
@@ -77,10 +89,6 @@ class LiveDesk:
         return {"Authorization": f"Bearer {self.bearer[who]}"}
 
     async def start(self) -> None:
-        await upgrade(self.engine)
-        async with self.engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
-        await sync_config(self.engine, CONFIG)
         self.bearer["admin"] = (await tokens.issue(self.engine, "admin"))[1]
         self.bearer["billing"] = (await tokens.issue(self.engine, "supervisor", queues=("billing",)))[1]
         for agent in ("a1", "a2", "s1"):
@@ -95,8 +103,9 @@ class LiveDesk:
         if self._writer is not None:
             await self._writer
         await self.outbox.stop()
-        await self.audit.close()
-        await self.engine.dispose()
+        assert self.parts.audit is not None and self.parts.database is not None
+        await self.parts.audit.close()
+        await self.parts.database.close()
 
     # -- the outside world ---------------------------------------------------------------------
     async def customer(self, number: str, name: str, tier: str = "standard", *, earlier: int = 1) -> Customer:
@@ -144,7 +153,7 @@ class LiveDesk:
 
 @pytest.fixture
 async def live_desk(api_pg: EmbeddedPostgres, tmp_path: Path) -> AsyncIterator[LiveDesk]:
-    desk = LiveDesk(api_pg.url, tmp_path / "journal")
+    desk = await LiveDesk.build(api_pg.url, tmp_path / "journal")
     await desk.start()
     try:
         yield desk

@@ -25,23 +25,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from wiring import running, settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
+from acd.database import Database
 from acd.http import openapi_site
 from acd.http.bearer import Bearers
-from acd.http.site import build_site
+from acd.http.keys import READY
 from acd.http.v1 import PREFIX, openapi
-from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.models import Base
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
-from acd.records.stores.audit import AuditLog
-from acd.runtime import Runtime
-from acd.settings import HttpSettings
 
 pytestmark = pytest.mark.pg
 
@@ -60,7 +57,7 @@ async def _ready() -> Readiness:
 
 
 class AppThread:
-    """The service's app (as ``acd.service`` mounts it) on 127.0.0.1, served from its own thread."""
+    """The service's app (as ``acd.bootstrap`` builds it) on 127.0.0.1, served from its own thread."""
 
     def __init__(self, database_url: str) -> None:
         self._url = database_url
@@ -93,38 +90,34 @@ class AppThread:
 
     async def _serve(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        engine = create_async_engine(self._url, pool_pre_ping=True)
+        database = Database(self._url)
+        engine = database.pool("api")
         await upgrade(engine)
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
         await sync_config(engine, CONFIG)
         await add_interactions(engine)
         _, bearer = await tokens.issue(engine, "admin")
-        metrics = Metrics(CONFIG.queues)
-        runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), metrics)
-        writer = asyncio.create_task(runtime.run())
-        audit = AuditLog(engine)
         # Negative mode sends malformed tokens by the hundred from one address: the failure limit
         # (tested in test_http_boundary.py) would answer them 429 and hide what the handlers do.
-        app = build_site(runtime, metrics, lambda: {"ok": True}, ready=_ready, engine=engine, audit=audit,
-                         http=HttpSettings(), bearers=Bearers.of(engine, failures=10**9))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        routes = {(r.method, r.resource.canonical) for r in app.router.routes()
-                  if r.method != "HEAD" and r.resource is not None}
-        self.served = Served(f"http://127.0.0.1:{port}", bearer, routes)
-        self._started.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
-            runtime.drain()
-            await writer
-            await audit.close()
-            await engine.dispose()
+        parts = await build(settings_for(CONFIG), control=MockControl(), records=ListSink(), database=database,
+                            bearers=Bearers.of(engine, failures=10**9))
+        app = parts.site
+        app[READY] = _ready
+        async with running(parts):
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            routes = {(r.method, r.resource.canonical) for r in app.router.routes()
+                      if r.method != "HEAD" and r.resource is not None}
+            self.served = Served(f"http://127.0.0.1:{port}", bearer, routes)
+            self._started.set()
+            try:
+                await self._stop.wait()
+            finally:
+                await runner.cleanup()
 
 
 @pytest.fixture(scope="module")

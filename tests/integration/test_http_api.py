@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from doubles import ListSink, MockControl
+from wiring import running, settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.http.app import build_app
-from acd.http.keys import METRICS_TOKEN
+from acd.http.keys import METRICS_TOKEN, READY, Ready
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.runtime import Runtime
@@ -54,15 +54,12 @@ class Api:
 
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
-    metrics = Metrics(CONFIG.queues)
-    runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), metrics)
-    writer = asyncio.create_task(runtime.run())
+    parts = await build(settings_for(CONFIG), control=MockControl(), records=ListSink())
     ready = FakeReadiness()
-    app = build_app(runtime, metrics, lambda: {"ok": True, "ami_connected": True}, ready=ready)
-    async with TestClient(TestServer(app)) as client:
-        yield Api(client, runtime, metrics, ready)
-    runtime.drain()
-    await writer
+    check: Ready = ready
+    parts.site[READY] = check
+    async with running(parts), TestClient(TestServer(parts.site)) as client:
+        yield Api(client, parts.runtime, parts.metrics, ready)
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -121,9 +118,9 @@ async def test_not_ready_says_which_dependency_is_down(api: Api, ami: bool, data
 
 async def test_with_a_scrape_token_metrics_answer_only_to_it() -> None:
     """Prometheus sends ``authorization: Bearer <ACD_METRICS_TOKEN>``; anyone else gets 401, even on loopback."""
-    metrics = Metrics(CONFIG.queues)
-    runtime = Runtime(Acd(CONFIG), MockControl(), ListSink(), metrics)
-    app = build_app(runtime, metrics, lambda: {"ok": True}, ready=FakeReadiness())
+    app = (await build(settings_for(CONFIG), control=MockControl(), records=ListSink())).site
+    check: Ready = FakeReadiness()
+    app[READY] = check
     app[METRICS_TOKEN] = "scrape-0123456789abcdef"
     async with TestClient(TestServer(app)) as client:
         for headers in ({}, {"Authorization": "Bearer wrong-0123456789abcdef"},

@@ -17,14 +17,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from doubles import MockControl, NullSink
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp, OfferAnswered
-from acd.forecast import Forecaster
-from acd.http.app import build_app
-from acd.metrics import Metrics
+from acd.http.keys import READY
 from acd.readiness import Readiness
 from acd.runtime import Runtime
 
@@ -72,9 +71,9 @@ class ScrapedAcd:
 @pytest.fixture
 async def acd_metrics() -> AsyncIterator[ScrapedAcd]:
     """A real runtime and core behind the real HTTP app, after one answered call and one still waiting."""
-    metrics = Metrics(CONFIG.queues)
-    forecaster = Forecaster()
-    runtime = Runtime(Acd(CONFIG), MockControl(), NullSink(), metrics, clock=time.time, sinks=(forecaster,))
+    parts = await build(settings_for(CONFIG), control=MockControl(), records=NullSink())
+    runtime, metrics = parts.runtime, parts.metrics
+    parts.site[READY] = always_ready
     now = time.time()
     runtime.handle_now(AgentLoggedIn("a1"))
     ring = next(c for c in runtime.handle_now(CallArrived("c1", "billing", 5, channel="x", enqueued_at=now - 3))
@@ -82,8 +81,8 @@ async def acd_metrics() -> AsyncIterator[ScrapedAcd]:
     runtime.handle_now(OfferAnswered(ring.offer_id))
     runtime.handle_now(CallEnded("c1"))
     runtime.handle_now(CallArrived("c2", "billing", 5, channel="y"))
-    forecaster.publish(metrics, runtime.core.snapshot(time.time()), CONFIG, time.time())  # as the service does
-    server = TestServer(build_app(runtime, metrics, lambda: {"ok": True}, ready=always_ready), host="127.0.0.1")
+    parts.forecaster.publish(metrics, runtime.core.snapshot(time.time()), CONFIG, time.time())  # as the service does
+    server = TestServer(parts.site, host="127.0.0.1")
     await server.start_server()
     try:
         yield ScrapedAcd(f"127.0.0.1:{server.port}", runtime)

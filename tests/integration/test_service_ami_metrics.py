@@ -12,17 +12,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from types import SimpleNamespace
-from typing import cast
 
 import pytest
 from doubles import NullSink
 
+from acd import jobs
 from acd.ami.fake_server import FakeAmiServer
+from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.records.pipeline.outbox import Outbox
-from acd.runtime import Runtime
-from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 
 ROUTING = RoutingConfig(
@@ -43,42 +40,42 @@ async def server() -> AsyncIterator[FakeAmiServer]:
 
 
 @pytest.fixture
-async def service(server: FakeAmiServer) -> AsyncIterator[Service]:
-    """The service wired as ``Service.run`` wires it, without PostgreSQL: its AMI pump and gauge loop run."""
+async def service(server: FakeAmiServer) -> AsyncIterator[Parts]:
+    """The parts the service builds, without PostgreSQL: its AMI pump and gauge loop run."""
     settings = Settings(AmiSettings(port=server.port, secret="secret", ping_interval=30.0), HttpSettings(),
                         DatabaseSettings(), ROUTING, "test")
-    svc = Service(settings)
-    svc.runtime = Runtime(svc.core, svc.control, NullSink(), svc.metrics)
-    svc.outbox = cast(Outbox, SimpleNamespace(backlog=0))  # only its backlog is read by the gauges
-    tasks = [asyncio.create_task(svc._pump()), asyncio.create_task(svc._gauges())]
-    svc.link.start()
-    await svc.link.wait_connected(timeout=2.0)
-    yield svc
+    parts = await build(settings, records=NullSink())
+    assert parts.pump is not None and parts.link is not None
+    tasks = [asyncio.create_task(parts.pump.run()), asyncio.create_task(jobs.gauges(parts))]
+    parts.link.start()
+    await parts.link.wait_connected(timeout=2.0)
+    yield parts
     for task in tasks:
         task.cancel()
-    await svc.link.close()
+    await parts.link.close()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
-def malformed(service: Service) -> dict[str, float | None]:
+def malformed(service: Parts) -> dict[str, float | None]:
     value = service.metrics.registry.get_sample_value
     return {reason: value("acd_ami_malformed_total", {"reason": reason}) for reason in ("wire", "translate")}
 
 
-async def eventually(check: Callable[[], bool], service: Service, within: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], service: Parts, within: float = 5.0) -> None:
     deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, f"still {malformed(service)} after {within} s"
         await asyncio.sleep(0.05)
 
 
-async def test_malformed_ami_messages_reach_the_counter(server: FakeAmiServer, service: Service) -> None:
+async def test_malformed_ami_messages_reach_the_counter(server: FakeAmiServer, service: Parts) -> None:
     assert malformed(service) == {"wire": 0.0, "translate": 0.0}  # from the start, for increase()
     server.push_raw(GARBAGE)
     server.push(UNKNOWN_QUEUE)
     await eventually(lambda: malformed(service) == {"wire": 1.0, "translate": 1.0}, service)
+    assert service.link is not None
     assert (service.link.counters.malformed, service.translator.counters.malformed) == (1, 1)
 
     server.push_raw(GARBAGE * 2)

@@ -18,16 +18,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from doubles import MockControl, NullSink, keep_rings
 from live_acd import LiveAcd
+from wiring import running, settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
-from acd.http.app import build_app
 from acd.http.bearer import Bearers
-from acd.http.keys import PUBLISHER
+from acd.http.keys import PUBLISHER, READY
 from acd.http.wallboard import add_wallboard_routes, require_tokens
-from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
@@ -95,14 +94,11 @@ async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
 @pytest.fixture
 async def board() -> AsyncIterator[tuple[TestClient, Runtime, list[RingAgent]]]:  # type: ignore[type-arg]
     rings: list[RingAgent] = []
-    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), NullSink(), Metrics(CONFIG.queues))
-    writer = asyncio.create_task(runtime.run())
-    app = build_app(runtime, Metrics(CONFIG.queues), lambda: {"ok": True}, ready=ready)
-    require_tokens(app, Bearers(check, streams_per_token=20))  # 20 screens on one token, below
-    async with TestClient(TestServer(app)) as client:
-        yield client, runtime, rings
-    runtime.drain()
-    await writer
+    parts = await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=NullSink())
+    parts.site[READY] = ready
+    require_tokens(parts.site, Bearers(check, streams_per_token=20))  # 20 screens on one token, below
+    async with running(parts), TestClient(TestServer(parts.site)) as client:
+        yield client, parts.runtime, rings
 
 
 async def test_the_page_and_its_static_files_are_served(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
@@ -187,7 +183,7 @@ async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(boar
 
 async def test_without_a_token_store_the_stream_is_unavailable() -> None:
     app = web.Application()
-    add_wallboard_routes(app, Runtime(Acd(CONFIG), MockControl(), NullSink(), Metrics(CONFIG.queues)))
+    add_wallboard_routes(app, (await build(settings_for(CONFIG), control=MockControl(), records=NullSink())).runtime)
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/wallboard/events", headers=ADMIN)
         assert (response.status, (await response.json())["error_id"]) == (503, "tokens-unavailable")
@@ -233,7 +229,8 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
     big = {"filler": "x" * 256 * 1024}  # a large board fills the socket buffers quickly
     publisher = Publisher(lambda: big, queue_limit=4, interval=3600.0)
     app = web.Application()
-    add_wallboard_routes(app, Runtime(Acd(CONFIG), MockControl(), NullSink(), Metrics(CONFIG.queues)), publisher, check)
+    runtime = (await build(settings_for(CONFIG), control=MockControl(), records=NullSink())).runtime
+    add_wallboard_routes(app, runtime, publisher, check)
     async with TestClient(TestServer(app)) as client:
         fast = await client.get("/wallboard/events", headers=ADMIN)
         fast_events = Events(fast)

@@ -1,7 +1,7 @@
 """/readyz against a real PostgreSQL and a (fake) AMI server: ready only with both, and it says which is down.
 
-The service's own ``readiness`` answers the HTTP app, as in production; PostgreSQL is stopped and
-started under it, and the AMI link is closed.
+The service's own parts (``acd.bootstrap.build``) answer the HTTP site, as in production; PostgreSQL
+is stopped and started under it, and the AMI link is closed.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
-from acd.http.app import build_app
+from acd.bootstrap import Parts, build
+from acd.database import Database
 from acd.readiness import DatabaseProbe
 from acd.records.startup.embedded import EmbeddedPostgres
-from acd.runtime import Runtime
-from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 
 pytestmark = pytest.mark.pg
@@ -72,28 +71,30 @@ async def test_an_unreachable_address_is_not_ready_within_the_timeout() -> None:
 @dataclass
 class Wired:
     client: TestClient  # type: ignore[type-arg]
-    service: Service
+    parts: Parts
     pbx: FakeAmiServer
 
 
 @pytest.fixture
-async def wired(pg: EmbeddedPostgres) -> AsyncIterator[Wired]:
-    pg.start()
+async def wired(pg: EmbeddedPostgres, engine: AsyncEngine) -> AsyncIterator[Wired]:
+    """The parts as the service builds them over the schema at head (``engine``), records aside."""
     pbx = FakeAmiServer()
     port = await pbx.start()
     settings = Settings(AmiSettings(port=port, secret="secret"), HttpSettings(), DatabaseSettings(url=pg.url),
                         CONFIG, "test")
-    service = Service(settings)
-    probe_engine = create_async_engine(pg.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
-    service.database_probe = DatabaseProbe(probe_engine, max_age=0.0)  # as Service.run sets it up
-    runtime = Runtime(service.core, service.control, NullSink(), service.metrics)
-    app = build_app(runtime, service.metrics, service.health, ready=service.readiness)
+    database = Database(pg.url)
+    parts = await build(settings, records=NullSink(), database=database)
+    assert parts.status.probe is not None
+    parts.status.probe = DatabaseProbe(database.pool("probe"), max_age=0.0)  # every request probes
     try:
-        async with TestClient(TestServer(app)) as client:
-            yield Wired(client, service, pbx)
+        async with TestClient(TestServer(parts.site)) as client:
+            yield Wired(client, parts, pbx)
     finally:
-        await service.link.close()
-        await probe_engine.dispose()
+        assert parts.link is not None
+        await parts.link.close()
+        assert parts.audit is not None
+        await parts.audit.close()
+        await database.close()
         await pbx.stop()
         pg.start()
 
@@ -112,7 +113,8 @@ async def test_readyz_needs_the_ami_link_and_the_database(wired: Wired, pg: Embe
     assert status == 503  # the AMI link has not been started
     assert body["details"] == {"ami_connected": False, "database_reachable": True}
 
-    link: AmiLink = wired.service.link
+    assert wired.parts.link is not None
+    link: AmiLink = wired.parts.link
     link.start()
     await link.wait_connected(timeout=5.0)
     assert await ready(wired.client) == (200, {"ready": True, "ami_connected": True, "database_reachable": True})

@@ -26,14 +26,14 @@ import pytest
 from doubles import MockControl
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, DispositionSet, OfferAnswered
 from acd.core.ids import interaction_id
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
-from acd.metrics import Metrics
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.sync_config import sync_config
@@ -125,7 +125,7 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
     directory = CustomerDirectory(pg.url, timeout=0.2)
     phones = Phones()
     sink = Tee(outbox)
-    runtime = Runtime(Acd(CONFIG), MockControl(phones), sink, Metrics(CONFIG.queues))
+    runtime = (await build(settings_for(CONFIG), control=MockControl(phones), records=sink)).runtime
     phones.runtime = runtime
     writer = asyncio.create_task(runtime.run())
     for agent in CONFIG.agents:

@@ -14,19 +14,19 @@ import pytest
 from doubles import MockControl, keep_rings
 from record_samples import CONFIG, interaction, uid
 from sqlalchemy.ext.asyncio import AsyncEngine
+from wiring import settings_for
 
-from acd.core.acd import Acd
+from acd.bootstrap import build
 from acd.core.commands import RingAgent
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, OfferAnswered
 from acd.core.record_types import InteractionRecord
-from acd.metrics import Metrics
 from acd.records.pipeline.outbox import Outbox
 from acd.records.report import queue_report
 from acd.records.startup.sync_config import sync_config
 from acd.runtime import Runtime
 from acd.wallboard.board import Board
 from acd.wallboard.seed import seed_today
-from acd.wallboard.today import ServiceLevelToday, day_of
+from acd.wallboard.today import day_of
 
 pytestmark = pytest.mark.pg
 
@@ -89,11 +89,9 @@ async def test_a_restarted_acd_shows_the_whole_day_and_counts_on(engine: AsyncEn
 
     # a fresh ACD: its tally starts empty, then takes the day so far from PostgreSQL
     rings: list[RingAgent] = []
-    today = ServiceLevelToday(clock())
-    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), box, Metrics(CONFIG.queues), clock=clock,
-                      sinks=(today,))
-    assert runtime.today is today and today.since > start
-    assert await seed_today(engine, today, runtime.now(), SHORT)
+    runtime = (await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=box, clock=clock)).runtime
+    assert runtime.today.since > start
+    assert await seed_today(engine, runtime.today, runtime.now(), SHORT)
     expected = await report_levels(engine, start, end)
     assert set(expected) == {"billing", "support"} and None not in expected.values()
     assert board_levels(runtime) == expected

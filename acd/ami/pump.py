@@ -1,0 +1,148 @@
+"""AMI events, in order, into the runtime; a resync after every (re)connect.
+
+The pump is the one reader of the AMI link. On each connect it puts this run's event token in
+force (the dialplan's events are refused until it is), asks Asterisk what is going on now
+(``acd.ami.resync``) and hands that picture to the core in one piece; the first resync after a start
+also closes the calls the previous run left open and the PBX saw end meanwhile (docs/dialplan.md,
+"Ends the ACD did not see"). Between connects every event is translated, given its caller's
+customer, and delivered to the one writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from typing import Protocol
+
+from prometheus_client import Counter, Gauge
+
+from acd.ami.control import AmiCallControl
+from acd.ami.ended_unseen import settle, with_records
+from acd.ami.link import AmiLink, LinkDown, LinkUp
+from acd.ami.resync import resync
+from acd.ami.token import EventToken
+from acd.ami.translate import Translator
+from acd.core.events import CallArrived, CallInProgress, Customer, Event, ResyncFinished, ResyncStarted
+from acd.core.record_types import InteractionRecord
+
+log = logging.getLogger("acd")
+
+
+class Writer(Protocol):
+    """The one writer (``acd.runtime.Runtime``)."""
+
+    def deliver(self, event: Event) -> bool: ...
+
+    def submit(self, event: Event) -> bool: ...
+
+
+class Directory(Protocol):
+    """The caller directory (``acd.records.stores.customers.CustomerDirectory``)."""
+
+    async def lookup(self, number: str) -> Customer | None: ...
+
+
+class PumpMetrics(Protocol):
+    """The pump's two series (``acd.metrics.Metrics``)."""
+
+    @property
+    def ami_connected(self) -> Gauge: ...
+
+    @property
+    def ami_events(self) -> Counter: ...
+
+
+class TokenKeeper:
+    """This run's event token on the PBX: set on connect, kept alive by the heartbeat, lost with the link."""
+
+    def __init__(self, control: AmiCallControl, token: EventToken) -> None:
+        self._control = control
+        self.token = token
+        self.in_force = False
+
+    async def put_in_force(self) -> None:
+        """Set this run's token on the PBX; until it is, the dialplan's events are refused (``token``)."""
+        try:
+            await self._control.set_token(self.token, time.time())
+        except Exception as exc:  # tried again with the next heartbeat
+            log.error("could not set the event token on the PBX: %s; its events are refused until it is", exc)
+            return
+        self.in_force = True
+
+    async def keep(self) -> None:
+        """On every heartbeat: set the token if it is not in force yet, else keep it alive."""
+        if not self.in_force:
+            await self.put_in_force()
+        else:
+            with contextlib.suppress(Exception):
+                await self._control.keep_token(self.token)
+
+    def lost(self) -> None:
+        self.in_force = False
+
+
+class Pump:
+    def __init__(self, link: AmiLink, control: AmiCallControl, translator: Translator, runtime: Writer,
+                 metrics: PumpMetrics, keeper: TokenKeeper, customers: Directory | None = None) -> None:
+        self._link = link
+        self._control = control
+        self._translator = translator
+        self._runtime = runtime
+        self._metrics = metrics
+        self._keeper = keeper
+        self._customers = customers
+        self.left_open: list[InteractionRecord] = []  # open interactions of the previous run, until the first resync
+
+    async def run(self) -> None:
+        async for item in self._link.events():
+            if isinstance(item, LinkUp):
+                await self._connected()
+                continue
+            if isinstance(item, LinkDown):
+                self._keeper.lost()
+                self._metrics.ami_connected.set(0)
+                self._control.link_down()
+                continue
+            self._metrics.ami_events.inc()
+            self._control.observe(item)
+            for event in self._translator.translate(item):
+                self._runtime.deliver(await self.with_customer(event))
+
+    async def _connected(self) -> None:
+        self._metrics.ami_connected.set(1)
+        with contextlib.suppress(Exception):  # at once: holding may be close to its limit
+            await self._control.heartbeat(int(time.time()))
+        # before the resync: a caller it finds raises events with this token from now on
+        await self._keeper.put_in_force()
+        try:
+            picture = await resync(self._link)
+        except Exception as exc:  # a failed resync is retried on the next connect
+            log.error("resync failed: %s", exc)
+            return
+        found = self._translator.reconcile(picture)
+        left, self.left_open = self.left_open, []
+        found = settle(left, picture, self._translator.roster) + with_records(found, left)
+        loaded = await asyncio.gather(*(self.with_customer(e) for e in found))
+        # All at once, with nothing else of ours in between: the core loads the whole
+        # picture, then routes it once, by priority (not the first caller loaded first).
+        self._runtime.submit(ResyncStarted())
+        for event in loaded:
+            self._runtime.submit(event)
+        self._runtime.submit(ResyncFinished())
+
+    async def with_customer(self, event: Event) -> Event:
+        """A caller's customer, looked up by number: for a new caller and for one a resync found.
+
+        Bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it.
+        """
+        if self._customers is None:
+            return event
+        if isinstance(event, CallArrived) and event.caller:
+            return dataclasses.replace(event, customer=await self._customers.lookup(event.caller))
+        if isinstance(event, CallInProgress) and event.call.caller:
+            call = dataclasses.replace(event.call, customer=await self._customers.lookup(event.call.caller))
+            return dataclasses.replace(event, call=call)
+        return event

@@ -1,0 +1,190 @@
+"""The one place that builds every part of the ACD and connects them to each other.
+
+``build`` first learns which skills, queues and agents are in force (the latest config revision
+stored in PostgreSQL, else the file's: ``acd.config_changes.routing_in_force``), then builds each
+part once, for that config: metrics, the core, the AMI translator and call control, the one writer
+(``acd.runtime``), the outbox, the caller directory, the audit log, the config editor and the HTTP
+site. Nothing connects and nothing starts here but that one read: ``acd.service`` starts the parts
+in order and drains them in reverse, and a test starts just the ones it needs.
+
+A test hands in the fakes it wants: a call control instead of the AMI adapter over an AMI link, a
+record sink instead of the outbox, a clock; without a ``database`` there is no REST API (its tokens
+and audit live there) and the site is the app's own routes (``acd.http.app``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from acd.ami.control import AmiCallControl as AmiControl
+from acd.ami.link import AmiLink
+from acd.ami.pump import Pump, TokenKeeper
+from acd.ami.settings import LinkSettings
+from acd.ami.token import EventToken
+from acd.ami.translate import Translator
+from acd.config_changes import ConfigEditor, routing_in_force
+from acd.core.acd import Acd
+from acd.core.config import RoutingConfig
+from acd.core.events import CallEnded, OfferFailed
+from acd.core.states import AgentState
+from acd.database import Database
+from acd.forecast import Forecaster
+from acd.http.app import build_app
+from acd.http.bearer import Bearers
+from acd.http.site import build_site
+from acd.metrics import Metrics
+from acd.ports import CallControl, RecordSink
+from acd.readiness import DatabaseProbe, Status
+from acd.records.pipeline.outbox import Outbox
+from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import CustomerDirectory
+from acd.routing_document import document_of
+from acd.runtime import Runtime
+from acd.settings import AmiSettings as AmiConfig
+from acd.settings import DatabaseSettings, HttpSettings, Settings
+from acd.wallboard.today import ServiceLevelToday
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Parts:
+    """Everything ``build`` made, connected; nothing started."""
+
+    settings: Settings  # with the skills, queues and agents in force (a stored revision's, else the file's)
+    revision: int  # the config revision in force; 0: the file's
+    metrics: Metrics
+    core: Acd
+    runtime: Runtime
+    translator: Translator
+    forecaster: Forecaster  # expected waits, from the runtime's metric updates
+    control: CallControl  # what the runtime sends call control to: the AMI adapter, or a test's fake
+    records: RecordSink  # where the runtime's records go: the outbox, or a test's sink
+    status: Status  # /healthz and /readyz
+    site: web.Application  # the whole HTTP site (without a database: the app's own routes)
+    link: AmiLink | None = None  # the AMI link, unless a call control was handed in
+    ami: AmiControl | None = None  # the AMI adapter over ``link``
+    keeper: TokenKeeper | None = None  # this run's event token on the PBX
+    pump: Pump | None = None  # AMI events into the runtime
+    database: Database | None = None
+    outbox: Outbox | None = None  # unless a record sink was handed in
+    customers: CustomerDirectory | None = None
+    audit: AuditLog | None = None
+    editor: ConfigEditor | None = None
+
+
+async def in_force(settings: Settings, database: Database | None) -> tuple[Settings, int]:
+    """The settings with the stored revision's skills, queues and agents, and that revision (0: the file's)."""
+    if database is None:
+        return settings, 0
+    found = await routing_in_force(database.pool("startup"), settings)
+    if found.revision is None:
+        return settings, 0
+    return dataclasses.replace(settings, routing=found.routing, skills=found.skills), found.revision.revision
+
+
+def settings_for(routing: RoutingConfig, *, ami: AmiConfig | None = None, http: HttpSettings | None = None,
+                 database: DatabaseSettings | None = None) -> Settings:
+    """Settings around a routing config made in code (tests, benches): every other section at its default."""
+    return Settings(ami or AmiConfig(), http or HttpSettings(), database or DatabaseSettings(), routing, "code")
+
+
+def ami_link(settings: Settings) -> AmiLink:
+    a = settings.ami
+    return AmiLink(LinkSettings(host=a.host, port=a.port, username=a.user, secret=a.secret,
+                               ping_interval=a.ping_interval, ping_timeout=a.ping_timeout))
+
+
+async def build(
+    settings: Settings,
+    *,
+    control: CallControl | None = None,
+    records: RecordSink | None = None,
+    clock: Callable[[], float] = time.time,
+    database: Database | None = None,
+    bearers: Bearers | None = None,
+) -> Parts:
+    """The ACD's parts for ``settings``, built once for the config in force.
+
+    ``control``: call control (default: the AMI adapter over a link to ``settings.ami``, not yet
+    started). ``records``: the record sink (default: the outbox over ``database``, not yet started;
+    one of the two is needed). ``database``: PostgreSQL, migrated (the REST API, the config revision,
+    the caller directory, readiness). ``bearers``: the REST API's token checker, for other limits.
+    Async for one reason: the config revision is read from ``database`` before anything is built.
+    """
+    if records is None and database is None:
+        raise ValueError("records go to the outbox over a database, or to a sink handed in")
+    settings, revision = await in_force(settings, database)
+    routing = settings.routing
+    metrics = Metrics(routing.queues, routing.agents)
+    core = Acd(routing)
+    runtime: Runtime | None = None
+
+    def ring_lost(offer_id: str) -> None:
+        """An offer's Redirect never landed: the caller still holds; the core routes them again."""
+        if runtime is not None:
+            runtime.submit(OfferFailed(offer_id, OfferFailed.NOT_STARTED))
+
+    def channel_gone(call_id: str) -> None:
+        """Asterisk said the caller's channel is gone and no Hangup came in the grace: the call leaves its queue."""
+        if runtime is not None:
+            runtime.submit(CallEnded(call_id, reason="channel_gone"))
+
+    def agent_engaged(agent_id: str) -> bool:
+        """Whether the core has a call on this agent (so a busy phone is ours, not a direct call).
+
+        Called for every device-state event: one lookup, not a snapshot of every agent.
+        """
+        return core.agent_state(agent_id) in (AgentState.RESERVED, AgentState.ON_CALL)
+
+    token = EventToken()  # this run's; the dialplan copies it into every Acd* event
+    translator = Translator(routing, acd_has_call=agent_engaged, token=token,
+                            on_refused=lambda reason: metrics.ami_refused.labels(reason).inc())
+    link = ami = keeper = None
+    if control is None:
+        link = ami_link(settings)
+        ami = AmiControl(link, book=translator.book, on_ring_lost=ring_lost, on_channel_gone=channel_gone,
+                         on_lost=lambda action: metrics.redirects_lost.labels(action).inc())
+        keeper = TokenKeeper(ami, token)
+        control = ami
+    outbox = None
+    if records is None:
+        assert database is not None
+        records = outbox = Outbox(
+            Path(settings.database.journal_dir), database.pool("outbox"),
+            on_quarantined=lambda kind, n: metrics.records_quarantined.labels(kind).inc(n),
+        )
+    forecaster = Forecaster()  # the expected waits: fed by the runtime, read by the gauges and the announcer
+    today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
+    runtime = Runtime(core, control, records, metrics, clock=clock, sinks=(forecaster, today))
+    customers = probe = pump = None
+    if database is not None:
+        customers = CustomerDirectory(database.pool("customers"))
+        probe = DatabaseProbe(database.pool("probe"))
+    status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
+    if link is not None and ami is not None and keeper is not None:
+        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers)
+        status.link_up = lambda: link.connected
+    audit = editor = None
+    if database is None:
+        site = build_app(runtime, metrics, status.health, ready=status.readiness)
+    else:
+        api = database.pool("api")  # tokens, audit and record searches never take routing's connections
+        audit = AuditLog(api)
+
+        def config_applied(config: RoutingConfig) -> None:
+            """A change made through the REST API is in the core: the AMI side learns its queues and endpoints."""
+            translator.update_config(config)
+            metrics.set_queues(config.queues)
+
+        editor = ConfigEditor(runtime, api, document_of(routing, settings.skills), revision,
+                              on_applied=config_applied)
+        site = build_site(runtime, metrics, status.health, ready=status.readiness, engine=api, audit=audit,
+                          http=settings.http, editor=editor, bearers=bearers)
+    return Parts(settings, revision, metrics, core, runtime, translator, forecaster, control, records, status, site,
+                 link=link, ami=ami, keeper=keeper, pump=pump, database=database, outbox=outbox,
+                 customers=customers, audit=audit, editor=editor)

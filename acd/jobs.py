@@ -1,0 +1,103 @@
+"""The service's periodic jobs, each a loop with its interval, run beside the AMI pump until the drain.
+
+None of them is on the call path: a job that fails logs and tries again on its next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.ami.control import AmiCallControl
+from acd.ami.link import AmiLink
+from acd.ami.pump import TokenKeeper
+from acd.announce import Announcer
+from acd.bootstrap import Parts
+from acd.records.retention import apply_retention
+from acd.records.stores.customers import CustomerDirectory
+from acd.settings import DatabaseSettings
+
+log = logging.getLogger("acd")
+GAUGES_EVERY_SECONDS = 1.0  # forecasts, outbox backlog and malformed AMI counts, for the next scrape
+ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
+CUSTOMER_RELOAD_SECONDS = 30.0  # within the directory's 60 s cache: the in-memory copy never expires
+RETENTION_EVERY_SECONDS = 86400.0
+
+
+async def heartbeat(link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float) -> None:
+    """Tell the dialplan the ACD is alive (else holding gives up on it), and keep the event token in force."""
+    while True:
+        if link.connected:
+            with contextlib.suppress(Exception):
+                await control.heartbeat(int(time.time()))
+            await keeper.keep()
+        await asyncio.sleep(every)
+
+
+async def gauges(parts: Parts) -> None:
+    """The gauges that are read, not counted: forecasts, the outbox's backlog, malformed AMI messages."""
+    runtime, metrics = parts.runtime, parts.metrics
+    while True:
+        now = runtime.now()
+        parts.forecaster.publish(metrics, parts.core.snapshot(now), parts.core.config, now)
+        metrics.outbox_backlog.set(parts.outbox.backlog if parts.outbox else 0)
+        if parts.link is not None:
+            counters = parts.link.counters
+            metrics.export_ami_malformed(counters.malformed, parts.translator.counters.malformed, counters.oversize)
+        await asyncio.sleep(GAUGES_EVERY_SECONDS)
+
+
+async def announcements(parts: Parts, link: AmiLink, control: AmiCallControl) -> None:
+    """Each holding caller's position and expected wait, for the dialplan to announce."""
+    runtime = parts.runtime
+    announcer = Announcer(parts.core, control, parts.forecaster, control.channel_of)
+    while True:
+        await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
+        if link.connected:
+            await announcer.refresh(runtime.now())
+
+
+async def customer_reload(customers: CustomerDirectory) -> None:
+    """Keep the in-memory customer table fresh, so lookups stay off the database on the call path."""
+    while True:
+        await asyncio.sleep(CUSTOMER_RELOAD_SECONDS)
+        await customers.refresh()
+
+
+async def retention(engine: AsyncEngine, settings: DatabaseSettings) -> None:
+    """Apply the retention policy (``acd.records.retention``) at start and then daily."""
+    days = settings.caller_retention_days
+    if days <= 0:
+        return
+    while True:
+        try:
+            masked = await apply_retention(engine, datetime.now(UTC) - timedelta(days=days),
+                                           customer_numbers=settings.customer_numbers)
+            log.info("retention: masked %s older than %d days", masked, days)
+        except Exception as exc:  # PostgreSQL may be away; the next day tries again
+            log.warning("retention: masking failed: %s", exc)
+        finally:
+            await engine.dispose()  # no connection held for a day; the pool opens one again tomorrow
+        await asyncio.sleep(RETENTION_EVERY_SECONDS)
+
+
+def start(parts: Parts) -> list[asyncio.Task[None]]:
+    """Every job the running service has, as tasks (the AMI ones need the AMI adapter, not a test's control)."""
+    jobs: dict[str, Coroutine[Any, Any, None]] = {}
+    if parts.link is not None and parts.ami is not None and parts.keeper is not None:
+        jobs["acd-heartbeat"] = heartbeat(parts.link, parts.ami, parts.keeper, parts.settings.ami.heartbeat_interval)
+    jobs["acd-gauges"] = gauges(parts)
+    if parts.link is not None and parts.ami is not None:
+        jobs["acd-announcements"] = announcements(parts, parts.link, parts.ami)
+    if parts.database is not None:
+        jobs["acd-retention"] = retention(parts.database.pool("retention"), parts.settings.database)
+    if parts.customers is not None:
+        jobs["acd-customers"] = customer_reload(parts.customers)
+    return [asyncio.create_task(job, name=name) for name, job in jobs.items()]
