@@ -112,9 +112,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from acd.farm import AmiClient, AmiError, AmiEvent, Farm
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
+from phonefarm import AmiClient, AmiError, AmiEvent, Farm
 
 REPO = Path(__file__).resolve().parents[1]
 PBX_SH = REPO / "deploy" / "asterisk" / "pbx.sh"
@@ -630,7 +630,7 @@ class Recorder:
     def on_farm(self, event: AmiEvent) -> None:
         kind = event.get("Event", "")
         name = event.get("UserEvent", "")
-        if name == "FarmOriginate":  # synthetic, from acd.farm: no Timestamp
+        if name == "FarmOriginate":  # synthetic, from phonefarm: no Timestamp
             if event.get("FarmResponse") != "Success":
                 self.failed_originates.add(event.get("FarmCallId", ""))
             self.changed.set()

@@ -9,12 +9,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from acd_process import AcdProcess, acd_command, api, eventually, status
+from acd_process import acd_command, api, eventually, status
 from e2e_stack import PbxStack, enqueue_caller, run_script, user_event
 from tcp_cut import TcpCut
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 
 def make_acd(stack: PbxStack, workdir: Path, ami_port: int | None = None) -> AcdProcess:

@@ -11,11 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from acd_process import AcdProcess, eventually, login
+from acd_process import eventually, login
 from e2e_stack import PbxStack, enqueue_caller, heartbeat, user_event
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 SUPPORT = "[queues.support]\nskills = { support = 2 }\nsla_threshold = 30\nmax_wait = 120\nwrapup = 1\n"
 WRAPUP = 20.0
