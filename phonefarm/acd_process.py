@@ -50,6 +50,12 @@ def grant_traverse(folder: Path) -> None:
             path.chmod(mode | stat.S_IXOTH)
 
 
+def agents_toml(agents: Mapping[str, str]) -> str:
+    """The ``[agents.<id>]`` tables of a config file, by agent: its skills (a TOML inline table); its
+    phone is the farm's endpoint of the same name."""
+    return "".join(f'\n[agents.{agent}]\nendpoint = "{agent}"\nskills = {skills}\n' for agent, skills in agents.items())
+
+
 class AcdProcess:
     """``acd run`` in ``workdir`` (config ``acd.toml``, log ``acd.log``, PostgreSQL under ``pg``).
 

@@ -16,7 +16,7 @@ from typing import Any
 from acd.records.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
 from bench.vs_app_queue.plan import AGENTS
-from phonefarm.acd_process import AcdProcess
+from phonefarm.acd_process import AcdProcess, agents_toml
 
 ACD_CONFIG = """\
 # written by bench/bench_vs_app_queue.py
@@ -42,19 +42,15 @@ sla_threshold = 20
 max_wait = 600
 wrapup = 0
 """
+
 START_WITHIN = 90.0  # seconds for the ACD to become healthy: embedded PostgreSQL, migrations, AMI login
 
 
 def acd_config(workdir: Path) -> Callable[[int], str]:
     """The ACD's config file (ACD_CONFIG and the four agents) by the HTTP port it gets."""
 
-    def text(http_port: int) -> str:
-        body = ACD_CONFIG.format(http_port=http_port, workdir=workdir)
-        for agent in AGENTS:
-            body += f'\n[agents.{agent}]\nendpoint = "{agent}"\nskills = {{ bench = 1 }}\n'
-        return body
-
-    return text
+    agents = agents_toml(dict.fromkeys(AGENTS, "{ bench = 1 }"))
+    return lambda http_port: ACD_CONFIG.format(http_port=http_port, workdir=workdir) + agents
 
 
 def bench_acd(workdir: Path, ami_secret: str, command: Sequence[str]) -> AcdProcess:

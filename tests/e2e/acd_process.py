@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from phonefarm.acd_process import AcdProcess
+from phonefarm.acd_process import AcdProcess, agents_toml
 
 T = TypeVar("T")
 
@@ -77,13 +77,8 @@ AGENTS = {
 def acd_config(ami_port: int, ami_user: str, workdir: Path) -> Callable[[int], str]:
     """The e2e ACD's config file (CONFIG and AGENTS) for the PBX's AMI, by the HTTP port it gets."""
 
-    def text(http_port: int) -> str:
-        body = CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir)
-        for agent, skills in AGENTS.items():
-            body += f'\n[agents.{agent}]\nendpoint = "{agent}"\nskills = {skills}\n'
-        return body
-
-    return text
+    return lambda http_port: (CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=http_port,
+                                            data_dir=workdir) + agents_toml(AGENTS))
 
 
 def status(acd: AcdProcess) -> Any:
