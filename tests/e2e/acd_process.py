@@ -74,11 +74,14 @@ AGENTS = {
 }
 
 
-def acd_config(ami_port: int, ami_user: str, workdir: Path) -> Callable[[int], str]:
-    """The e2e ACD's config file (CONFIG and AGENTS) for the PBX's AMI, by the HTTP port it gets."""
+def e2e_acd(workdir: Path, env: dict[str, str], ami_port: int, ami_user: str) -> AcdProcess:
+    """The e2e tests' ACD (CONFIG and AGENTS) in ``workdir``, for the PBX's AMI; not started yet."""
 
-    return lambda http_port: (CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=http_port,
-                                            data_dir=workdir) + agents_toml(AGENTS))
+    def config(http_port: int) -> str:
+        text = CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir)
+        return text + agents_toml(AGENTS)
+
+    return AcdProcess(workdir, config, env)
 
 
 def status(acd: AcdProcess) -> Any:

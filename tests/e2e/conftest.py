@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from acd_process import acd_config, eventually, status
+from acd_process import e2e_acd, eventually, status
 from e2e_stack import PbxStack, StackError, bring_up, tear_down
 
 from acd.records.embedded import EmbeddedPostgres
@@ -80,7 +80,7 @@ async def farm(pbx_stack: PbxStack) -> AsyncIterator[Farm]:
 def acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
     """A fresh ``acd run`` (own embedded PostgreSQL) against the real PBX; stopped with SIGTERM after."""
     info = pbx_stack.pbx
-    service = AcdProcess(tmp_path, acd_config(info.port, info.user, tmp_path), {"ACD_AMI_SECRET": info.secret})
+    service = e2e_acd(tmp_path, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
     service.start()
     try:
         yield service

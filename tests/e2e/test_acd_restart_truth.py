@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from acd_process import eventually, login
+from acd_process import e2e_acd, eventually, login
 from e2e_stack import PbxStack, enqueue_caller, heartbeat, user_event
 
 from acd.ami.identity import call_id_for
@@ -24,7 +24,7 @@ WRAPUP = 20.0
 
 def make_acd(stack: PbxStack, workdir: Path) -> AcdProcess:
     info = stack.pbx
-    return AcdProcess(workdir, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
+    return e2e_acd(workdir, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
 
 
 def ids(enqueues: list[AmiEvent]) -> list[uuid.UUID]:
