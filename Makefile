@@ -48,16 +48,17 @@ test-unit: install
 	$(PY) -m pytest -ra tests/unit tests/sim
 
 lint: install
-	$(VENV)/bin/ruff check acd bench tests migrations
-	$(VENV)/bin/ruff format --check acd bench tests migrations
+	$(VENV)/bin/ruff check acd bench tests migrations phonefarm
+	$(VENV)/bin/ruff format --check acd bench tests migrations phonefarm
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --config-file tests/mypy.ini
 	@# a sub-folder's conftest.py is one more module "conftest" to mypy: each is checked on its own
 	for f in tests/*/conftest.py tests/*/*/conftest.py; do $(VENV)/bin/mypy --config-file tests/mypy.ini $$f || exit 1; done
 	$(VENV)/bin/lint-imports
 
+# Each bench/bench_*.py runs as a module from the repo root, which holds bench/ and phonefarm/.
 bench: install
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bench_*.py; do echo "== $$b"; m=$${b%.py}; $(PY) -m $${m//\//.} || exit 1; done
 
 clean:
 	-bash $(PBX) stop

@@ -1,1 +1,1 @@
-"""Benchmarks: ``python bench/bench_core.py`` or ``python -m bench.bench_core`` (prints figures)."""
+"""Benchmarks, each run as a module from the repo root: ``python -m bench.bench_core`` (``make bench``: all)."""

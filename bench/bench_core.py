@@ -1,6 +1,6 @@
 """Routing-core benchmarks: decision latency at scale, and a busy simulated hour.
 
-Run ``python bench/bench_core.py`` (or ``python -m bench.bench_core``). It prints figures and
+Run ``python -m bench.bench_core`` from the repo root. It prints figures and
 asserts nothing; targets: p99 decision < 1 ms with 10,000 agents / 50 skills / 5,000 waiting calls;
 one simulated hour at 300 calls/min with 500 agents in < 10 s; decision cost that does not grow
 linearly with the number of agents.
@@ -23,6 +23,7 @@ from acd.core.states import CallState
 from acd.sim.engine import Simulation
 from acd.sim.report import build_report
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
+from bench.percentiles import percentile
 
 
 @dataclass
@@ -79,12 +80,7 @@ def build(agents: int, skills: int, waiting: int, seed: int = 1) -> Floor:
 
 def percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
     """p50, p99 and max in microseconds."""
-    ordered = sorted(samples_ns)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
-
-    return at(0.50), at(0.99), ordered[-1] / 1000
+    return percentile(samples_ns, 50) / 1000, percentile(samples_ns, 99) / 1000, max(samples_ns) / 1000
 
 
 def timed(handle: Callable[[Event, float], list[Command]], event: Event, now: float) -> tuple[int, list[Command]]:

@@ -1,6 +1,6 @@
 """Benchmark the records outbox: rows/s into Postgres, and what ``append()`` costs the routing loop.
 
-    .venv/bin/python bench/bench_outbox.py [--rows 50000] [--batch 1000]
+    .venv/bin/python -m bench.bench_outbox [--rows 50000] [--batch 1000]     (from the repo root)
 
 Uses DATABASE_URL if set, else an embedded PostgreSQL in a temporary folder. Targets: >= 5,000
 interaction rows/s drained, and an append() far below a millisecond (it runs on the routing loop).
@@ -25,10 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.record_types import InteractionRecord
-from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
+from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.sync_config import sync_config
+from bench.percentiles import percentile
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),
@@ -44,10 +45,6 @@ def closed_call(i: int) -> InteractionRecord:
         ended_at=T0 + i + 190, outcome="answered", agent_id="a1", wait_seconds=9.0, talk_seconds=181.0,
         wrapup_seconds=15.0, within_sla=True, disposition="resolved",
     )
-
-
-def percentile(sorted_ns: list[int], q: float) -> float:
-    return sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1000.0
 
 
 async def run(engine: AsyncEngine, rows: int, batch: int, journal: Path) -> None:
@@ -86,7 +83,7 @@ async def run(engine: AsyncEngine, rows: int, batch: int, journal: Path) -> None
     total = time.perf_counter() - began
     await box.stop()
     costs.sort()
-    print(f"append: p50 {percentile(costs, 0.5):.1f} µs, p99 {percentile(costs, 0.99):.1f} µs, "
+    print(f"append: p50 {percentile(costs, 50) / 1000:.1f} µs, p99 {percentile(costs, 99) / 1000:.1f} µs, "
           f"max {costs[-1] / 1000:.0f} µs, mean {statistics.fmean(costs) / 1000:.1f} µs "
           f"({rows} appends; appended and drained in {total:.2f}s = {rows / total:,.0f} rows/s end to end)")
 

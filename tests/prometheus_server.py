@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import math
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,8 @@ import promql
 import pytest
 import yaml
 
+from phonefarm.ports import free_port
+
 SCRAPE_CONFIG = promql.PROMETHEUS_DIR / "prometheus.yml"
 ACD_JOB = "acd"
 
@@ -35,12 +36,6 @@ def binary(name: str) -> str:
         pytest.fail(f"{name} is not installed (Debian package prometheus; `make prometheus` or .ci/run installs it)",
                     pytrace=False)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scrape_config_for(target: str, rule_files: Sequence[str], credentials_file: Path | None = None) -> dict[str, Any]:

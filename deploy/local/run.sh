@@ -71,7 +71,7 @@ for _ in $(seq 1 60); do
 done
 echo "run: Prometheus at http://$PROMETHEUS_ADDRESS (rules and alerts under /rules and /alerts; data and log in $PROMETHEUS_DIR)"
 
-"$PY" -m acd.farm.demo -c "${ACD_CONFIG:-acd.toml}" --calls-per-minute "$CALLS_PER_MINUTE" &
+"$PY" -m phonefarm.demo -c "${ACD_CONFIG:-acd.toml}" --calls-per-minute "$CALLS_PER_MINUTE" &
 demo_pid=$!
 echo "run: demo traffic at $CALLS_PER_MINUTE calls/minute; press Ctrl-C to stop everything"
 wait "$acd_pid"

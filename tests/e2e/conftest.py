@@ -4,7 +4,7 @@
 Asterisks, and stops them at the end of the session. If they cannot be brought up the tests FAIL:
 a broken PBX must never look like a green run. Set ACD_E2E_KEEP=1 to leave them running afterwards.
 
-Per test: ``pbx_ami`` (AMI as user ``acd``, like the ACD), ``farm`` (acd.farm.Farm, connected; every
+Per test: ``pbx_ami`` (AMI as user ``acd``, like the ACD), ``farm`` (phonefarm.Farm, connected; every
 farm call is hung up afterwards). Every test in this directory gets the ``e2e`` marker.
 """
 
@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from acd_process import AcdProcess, eventually, status
+from acd_process import e2e_acd, eventually, status
 from e2e_stack import PbxStack, StackError, bring_up, tear_down
 
-from acd.farm import AmiClient, Farm
 from acd.records.startup.embedded import EmbeddedPostgres
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
 
 _HERE = Path(__file__).resolve().parent
 
@@ -79,7 +80,7 @@ async def farm(pbx_stack: PbxStack) -> AsyncIterator[Farm]:
 def acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
     """A fresh ``acd run`` (own embedded PostgreSQL) against the real PBX; stopped with SIGTERM after."""
     info = pbx_stack.pbx
-    service = AcdProcess(tmp_path, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
+    service = e2e_acd(tmp_path, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
     service.start()
     try:
         yield service

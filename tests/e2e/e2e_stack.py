@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "asterisk" / "pbx.sh"

@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 import uuid
 
-from acd_process import AcdProcess, eventually, status
+from acd_process import eventually, status
 from e2e_stack import user_event
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, Farm
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
 
 
 async def login(acd: AcdProcess, farm: Farm, agent: str) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from acd_process import AcdProcess, eventually
+from acd_process import eventually
 from e2e_stack import user_event
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, Farm
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
 
 
 async def login(acd: AcdProcess, farm: Farm, agent: str) -> None:

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import aiohttp
 import promql
-from acd_process import AcdProcess, eventually, login
+from acd_process import eventually, login
 from e2e_stack import enqueue_caller, user_event
 from prometheus_server import PrometheusServer, problems, wait_for_scrapes
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.farm import AmiClient, Farm
 from acd.records.report import queue_report
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
 
 SHORT_ABANDON = 2.0  # routing.short_abandon of the e2e config
 VARIABLES = {"queue": "billing", "agent": "agent1"}

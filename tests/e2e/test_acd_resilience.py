@@ -9,17 +9,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from acd_process import AcdProcess, acd_command, api, eventually, status
+from acd_process import acd_command, api, e2e_acd, eventually, status
 from e2e_stack import PbxStack, enqueue_caller, run_script, user_event
 from tcp_cut import TcpCut
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 
 def make_acd(stack: PbxStack, workdir: Path, ami_port: int | None = None) -> AcdProcess:
     info = stack.pbx
-    return AcdProcess(workdir, {"ACD_AMI_SECRET": info.secret}, ami_port or info.port, info.user)
+    return e2e_acd(workdir, {"ACD_AMI_SECRET": info.secret}, ami_port or info.port, info.user)
 
 
 async def answered_order(acd: AcdProcess, enqueues: list[AmiEvent], timeout: float) -> list[str]:  # noqa: ASYNC109

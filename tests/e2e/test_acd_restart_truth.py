@@ -11,11 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from acd_process import AcdProcess, eventually, login
+from acd_process import e2e_acd, eventually, login
 from e2e_stack import PbxStack, enqueue_caller, heartbeat, user_event
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 SUPPORT = "[queues.support]\nskills = { support = 2 }\nsla_threshold = 30\nmax_wait = 120\nwrapup = 1\n"
 WRAPUP = 20.0
@@ -23,7 +24,7 @@ WRAPUP = 20.0
 
 def make_acd(stack: PbxStack, workdir: Path) -> AcdProcess:
     info = stack.pbx
-    return AcdProcess(workdir, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
+    return e2e_acd(workdir, {"ACD_AMI_SECRET": info.secret}, info.port, info.user)
 
 
 def ids(enqueues: list[AmiEvent]) -> list[uuid.UUID]:

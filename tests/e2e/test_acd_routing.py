@@ -17,11 +17,12 @@ import time
 import uuid
 from typing import Any
 
-from acd_process import AcdProcess, eventually, login, status
+from acd_process import eventually, login, status
 from e2e_stack import enqueue_caller, hangup_of, user_event
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 BILLING_AGENTS = {"agent1", "agent2", "agent3", "agent4"}
 SUPPORT_AGENTS = {"agent5", "agent6"}

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import agent_page
-from acd_process import AcdProcess, acd_command, api, eventually, login, status
+from acd_process import acd_command, api, eventually, login, status
 from e2e_stack import enqueue_caller, user_event
 from integration.headless_chromium import Chromium
 
-from acd.farm import AmiClient, Farm
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from acd_process import AcdProcess, acd_command, api, eventually, login
+from acd_process import acd_command, api, eventually, login
 from e2e_stack import heartbeat, holding, offer, user_event
 
 from acd.ami.identity import call_id_for
-from acd.farm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 FILTERED_MAX = 32  # the dialplan keeps at most this many characters of a caller's number
 

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from e2e_stack import PbxStack, enqueue_caller, hangup_of, heartbeat, holding, offer, set_heartbeat, user_event
 
-from acd.farm import AmiClient, AmiError, Farm
+from phonefarm import AmiClient, AmiError, Farm
 
 
 async def test_farm_agents_register_to_the_pbx(pbx_stack: PbxStack, pbx_ami: AmiClient) -> None:

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from api_v1_harness import CONFIG, V1, api_pg, v1  # noqa: F401
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from test_api_v1_service import _free_port, _up
+from test_api_v1_service import _up
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -27,6 +27,7 @@ from acd.records.stores.config_revisions import Author
 from acd.routing_document import document_of
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings, SettingsError
+from phonefarm.ports import free_port
 
 pytestmark = pytest.mark.pg
 
@@ -97,7 +98,7 @@ async def test_the_service_restarts_with_the_revision(api_pg: EmbeddedPostgres, 
     ami_port = await pbx.start()
     try:
         for run in (1, 2):
-            http_port = _free_port()
+            http_port = free_port()
             settings = Settings(AmiSettings(port=ami_port, secret="secret"), HttpSettings(port=http_port),
                                 DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")), CONFIG,
                                 "test")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -19,14 +18,9 @@ from acd.records.startup.migrate import upgrade
 from acd.records.stores import tokens
 from acd.service import Service
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
+from phonefarm.ports import free_port
 
 pytestmark = pytest.mark.pg
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _up(url: str) -> None:
@@ -46,7 +40,7 @@ async def test_the_service_serves_api_v1_and_audits_its_changes(api_pg: Embedded
                                                                  tmp_path: Path) -> None:
     pbx = FakeAmiServer()
     ami_port = await pbx.start()
-    http_port = _free_port()
+    http_port = free_port()
     settings = Settings(AmiSettings(port=ami_port, secret="secret"), HttpSettings(port=http_port),
                         DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")), CONFIG, "test")
     engine = create_async_engine(api_pg.url)

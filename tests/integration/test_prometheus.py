@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +25,7 @@ from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp,
 from acd.http.keys import READY
 from acd.readiness import Readiness
 from acd.runtime import Runtime
+from phonefarm.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
@@ -40,12 +40,6 @@ def binary(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed (Debian package prometheus); .ci/run installs it", pytrace=False)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def always_ready() -> Readiness:

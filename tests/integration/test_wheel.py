@@ -1,6 +1,7 @@
 """An installed ACD (``pip install .``, as the systemd unit and the container do) can migrate.
 
-The wheel must carry the Alembic migrations, which live at the repo root beside the package.
+The wheel must carry the Alembic migrations, which live at the repo root beside the package, and
+nothing of the tooling beside them (phonefarm/, bench/, tests/).
 """
 
 from __future__ import annotations
@@ -28,3 +29,5 @@ def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
     static = {f"acd/http/static/{p.name}" for p in (ROOT / "acd" / "http" / "static").iterdir() if p.is_file()}
     assert static, "no wallboard files found in the checkout"
     assert static <= set(names), "the wheel must carry the wallboard's page"
+    shipped_packages = {n.split("/", 1)[0] for n in names if not n.startswith("acd-")}  # not *.dist-info, *.data
+    assert shipped_packages == {"acd"}, "the wheel carries the product only: phonefarm/, bench/, tests/ stay out"

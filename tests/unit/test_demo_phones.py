@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from acd.core.config import AgentConfig
-from acd.farm.demo import demo_phones
 from acd.settings import load
+from phonefarm.demo import demo_phones
 
 REPO = Path(__file__).resolve().parents[2]
 

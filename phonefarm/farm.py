@@ -20,7 +20,7 @@ import re
 import uuid
 from typing import Literal
 
-from acd.farm.ami import AmiClient, AmiError, AmiEvent
+from phonefarm.ami import AmiClient, AmiError, AmiEvent
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Arrivals are a Poisson process (exponential gaps) at ``calls_per_minute``; each call picks a number
 of the PBX (docs/dialplan.md) by weight, a patience, and for the IVR (100) a menu choice. The agents'
 phones get a plausible mix of behaviour from ``setup_demo_agents``. Randomness comes from one seeded
-``random.Random`` so a demo run can be replayed. ``python -m acd.farm.demo`` runs it until SIGTERM.
+``random.Random`` so a demo run can be replayed. ``python -m phonefarm.demo`` runs it until SIGTERM.
 
 Only the phones of the agents the ACD's config file names take part (``demo_phones``): the farm has a
 phone for every agent it registers, and a login from a phone the ACD does not know is only a warning
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from acd.core.config import AgentConfig
 from acd.dialling import bare_endpoint
-from acd.farm.ami import AmiError
-from acd.farm.farm import Farm
 from acd.logs import configure_logging
 from acd.settings import SettingsError, load
+from phonefarm.ami import AmiError
+from phonefarm.farm import Farm
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m acd.farm.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m phonefarm.demo", description=__doc__)
     parser.add_argument("--calls-per-minute", type=float, default=12.0)
     parser.add_argument("-c", "--config", default=os.environ.get("ACD_CONFIG", "acd.toml"),
                         help="the ACD's config file: its agents' phones take part")

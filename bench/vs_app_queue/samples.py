@@ -1,0 +1,104 @@
+"""The samples of a phase, from the recorded events, and where their time goes (the PBX events on the way)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+from bench.vs_app_queue.phases import Phase, Sample
+from bench.vs_app_queue.plan import AGENTS, INF
+from bench.vs_app_queue.recorder import Leg, Recorder
+
+
+def idle_samples(rec: Recorder, phase: Phase, warmup: int) -> tuple[list[Sample], int]:
+    """(a) samples after the warm-up: callers who entered while an agent was idle and nobody waited.
+    Returns them and how many callers did not qualify (or never entered, or were never offered)."""
+    numbers = phase.numbers
+    mine = set(numbers)
+    ends = {(h.agent, h.number): h.ts for h in rec.agent_hangups if h.number in mine}
+    busy = [(leg.ts, ends.get((leg.agent, leg.number), INF), leg.agent) for leg in rec.invites if leg.number in mine]
+    samples: list[Sample] = []
+    excluded = 0
+    for number in numbers[warmup:]:
+        joined, invite = rec.join.get(number), rec.first_invite.get(number)
+        if joined is None or invite is None or joined > phase.stopped_at:
+            excluded += 1
+            continue
+        agents_busy = {agent for start, end, agent in busy if start <= joined <= end + 0.05}
+        if len(agents_busy) >= len(AGENTS) or rec.waiting_at(numbers, joined, but=number):
+            excluded += 1
+            continue
+        samples.append(Sample(joined, invite.ts, invite.agent, number))
+    return samples, excluded
+
+
+def waiting_samples(rec: Recorder, phase: Phase, warmup: int) -> tuple[list[Sample], int]:
+    """(b) samples after the warm-up: an agent's hangup while callers waited, to its next INVITE.
+    Returns them and how many hangups did not qualify (nobody was waiting)."""
+    mine = set(phase.numbers)
+    by_agent: dict[str, list[Leg]] = defaultdict(list)
+    for leg in sorted(rec.invites, key=lambda x: x.ts):
+        if leg.number in mine:
+            by_agent[leg.agent].append(leg)
+    found: list[Sample] = []
+    excluded = 0
+    for hangup in sorted(rec.agent_hangups, key=lambda x: x.ts):
+        if hangup.number not in mine or hangup.ts >= phase.stopped_at:
+            continue
+        following = [leg for leg in by_agent[hangup.agent] if leg.ts > hangup.ts]
+        if not following:
+            continue
+        if not rec.waiting_at(phase.numbers, hangup.ts):
+            excluded += 1
+            continue
+        found.append(Sample(hangup.ts, following[0].ts, hangup.agent, following[0].number, hangup.number))
+    return found[warmup:], excluded
+
+
+def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, float | None]]:
+    """The PBX events between a sample's two ends, in path order (each the first after the one before)."""
+    points: list[tuple[str, float | None]] = []
+    at: float | None = sample.start
+
+    def step(name: str, what: str, key: str, optional: bool = False) -> None:
+        nonlocal at
+        found = None if at is None else rec.first_mark(what, key, at, sample.end)
+        if found is None and optional:
+            return  # a step the ACD leaves out when it can (the channel's own ring timeout)
+        at = found
+        points.append((name, at))
+
+    if phase.metric == "idle":
+        points.append(("AcdEnqueue" if phase.system == "acd" else "QueueCallerJoin", sample.start))
+    else:
+        points.append(("FarmAgentHangup", sample.start))
+        if phase.system == "acd":
+            step("AcdDialResult (call ended, PBX)", "dial_result", sample.previous)
+        else:
+            step("Hangup of the agent leg (PBX)", "pbx_agent_hangup", sample.agent)
+            step("QueueMemberStatus not in use", "member_free", sample.agent)
+    if phase.system == "acd":
+        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number)
+        step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True)
+        step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
+        step("Dial() starts", "dial_app", sample.number)
+    step("agent leg made (PBX Newchannel)", "pbx_agent_channel", sample.agent)
+    points.append(("INVITE at the phone (farm)", sample.end if at is not None else None))
+    return points
+
+
+def break_down(rec: Recorder, phase: Phase) -> None:
+    rows: dict[str, list[float]] = {}
+    order: list[str] = []
+    for sample in phase.samples:
+        points = checkpoints(rec, phase, sample)
+        if any(ts is None for _, ts in points):
+            continue
+        for (previous, before), (step, ts) in itertools.pairwise(points):
+            assert before is not None and ts is not None
+            name = f"{previous} -> {step}"
+            if name not in rows:
+                rows[name] = []
+                order.append(name)
+            rows[name].append((ts - before) * 1000.0)
+    phase.breakdown = [(name, rows[name]) for name in order]
