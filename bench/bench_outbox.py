@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.record_types import InteractionRecord
+from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
-from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.sync_config import sync_config
 from bench.percentiles import percentile
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import asyncpg
 
-from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
+from acd.records.startup.embedded import EmbeddedPostgres
 from phonefarm.ports import free_port
 
 PYTHON_ACD = (sys.executable, "-m", "acd")

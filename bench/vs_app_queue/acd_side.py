@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
+from acd.records.startup.embedded import EmbeddedPostgres
 from bench.vs_app_queue.plan import AGENTS
 from phonefarm.acd_process import AcdProcess, agents_toml
 

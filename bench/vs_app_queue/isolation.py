@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.errors import EmbeddedPostgresError
+from acd.records.startup.embedded import EmbeddedPostgres
 from bench.vs_app_queue.plan import log
 
 REPO = Path(__file__).resolve().parents[2]
