@@ -31,8 +31,9 @@ def estimated_wait(position: int, aht: float | None, serving: int) -> int | None
 
 
 class Announcer:
-    def __init__(self, core: Acd, control: AnnouncePort, forecaster: Forecaster,
-                 channel_of: Callable[[str], str | None]) -> None:
+    def __init__(
+        self, core: Acd, control: AnnouncePort, forecaster: Forecaster, channel_of: Callable[[str], str | None]
+    ) -> None:
         self._core = core
         self._control = control
         self._forecaster = forecaster

@@ -87,16 +87,29 @@ async def in_force(settings: Settings, database: Database | None) -> tuple[Setti
     return dataclasses.replace(settings, routing=found.routing, skills=found.skills), found.revision.revision
 
 
-def settings_for(routing: RoutingConfig, *, ami: AmiConfig | None = None, http: HttpSettings | None = None,
-                 database: DatabaseSettings | None = None) -> Settings:
+def settings_for(
+    routing: RoutingConfig,
+    *,
+    ami: AmiConfig | None = None,
+    http: HttpSettings | None = None,
+    database: DatabaseSettings | None = None,
+) -> Settings:
     """Settings around a routing config made in code (tests, benches): every other section at its default."""
     return Settings(ami or AmiConfig(), http or HttpSettings(), database or DatabaseSettings(), routing, "code")
 
 
 def ami_link(settings: Settings) -> AmiLink:
     a = settings.ami
-    return AmiLink(LinkSettings(host=a.host, port=a.port, username=a.user, secret=a.secret,
-                               ping_interval=a.ping_interval, ping_timeout=a.ping_timeout))
+    return AmiLink(
+        LinkSettings(
+            host=a.host,
+            port=a.port,
+            username=a.user,
+            secret=a.secret,
+            ping_interval=a.ping_interval,
+            ping_timeout=a.ping_timeout,
+        )
+    )
 
 
 async def build(
@@ -142,20 +155,30 @@ async def build(
         return core.agent_state(agent_id) in (AgentState.RESERVED, AgentState.ON_CALL)
 
     token = EventToken()  # this run's; the dialplan copies it into every Acd* event
-    translator = Translator(routing, acd_has_call=agent_engaged, token=token,
-                            on_refused=lambda reason: metrics.ami_refused.labels(reason).inc())
+    translator = Translator(
+        routing,
+        acd_has_call=agent_engaged,
+        token=token,
+        on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
+    )
     link = ami = keeper = None
     if control is None:
         link = ami_link(settings)
-        ami = AmiControl(link, book=translator.book, on_ring_lost=ring_lost, on_channel_gone=channel_gone,
-                         on_lost=lambda action: metrics.redirects_lost.labels(action).inc())
+        ami = AmiControl(
+            link,
+            book=translator.book,
+            on_ring_lost=ring_lost,
+            on_channel_gone=channel_gone,
+            on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
+        )
         keeper = TokenKeeper(ami, token)
         control = ami
     outbox = None
     if records is None:
         assert database is not None
         records = outbox = Outbox(
-            Path(settings.database.journal_dir), database.pool("outbox"),
+            Path(settings.database.journal_dir),
+            database.pool("outbox"),
             on_quarantined=lambda kind, n: metrics.records_quarantined.labels(kind).inc(n),
         )
     forecaster = Forecaster()  # the expected waits: fed by the runtime, read by the gauges and the announcer
@@ -181,10 +204,37 @@ async def build(
             translator.update_config(config)
             metrics.set_queues(config.queues)
 
-        editor = ConfigEditor(runtime, api, document_of(routing, settings.skills), revision,
-                              on_applied=config_applied)
-        site = build_site(runtime, metrics, status.health, ready=status.readiness, engine=api, audit=audit,
-                          http=settings.http, editor=editor, bearers=bearers)
-    return Parts(settings, revision, metrics, core, runtime, translator, forecaster, control, records, status, site,
-                 link=link, ami=ami, keeper=keeper, pump=pump, database=database, outbox=outbox,
-                 customers=customers, audit=audit, editor=editor)
+        editor = ConfigEditor(runtime, api, document_of(routing, settings.skills), revision, on_applied=config_applied)
+        site = build_site(
+            runtime,
+            metrics,
+            status.health,
+            ready=status.readiness,
+            engine=api,
+            audit=audit,
+            http=settings.http,
+            editor=editor,
+            bearers=bearers,
+        )
+    return Parts(
+        settings,
+        revision,
+        metrics,
+        core,
+        runtime,
+        translator,
+        forecaster,
+        control,
+        records,
+        status,
+        site,
+        link=link,
+        ami=ami,
+        keeper=keeper,
+        pump=pump,
+        database=database,
+        outbox=outbox,
+        customers=customers,
+        audit=audit,
+        editor=editor,
+    )

@@ -33,9 +33,7 @@ def _check(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     routing = settings.routing
-    print(
-        f"{args.config}: ok ({len(routing.queues)} queues, {len(routing.agents)} agents)"
-    )
+    print(f"{args.config}: ok ({len(routing.queues)} queues, {len(routing.agents)} agents)")
     return 0
 
 

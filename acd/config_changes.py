@@ -119,8 +119,9 @@ class ConfigEditor:
         """The revision in force; 0 while the config is still the file's."""
         return self._revision
 
-    async def change(self, edit: Edit, author: Author, expected: int | None = None,
-                     permit: Permit | None = None) -> Applied:
+    async def change(
+        self, edit: Edit, author: Author, expected: int | None = None, permit: Permit | None = None
+    ) -> Applied:
         task = asyncio.ensure_future(self._change(edit, author, expected, permit))
         return await asyncio.shield(task)
 
@@ -144,13 +145,21 @@ class ConfigEditor:
                 await self._withdraw(revision.revision)
                 raise
             self._document, self._revision = document, revision.revision
-            log.info("routing config: revision %d in force (%s %s by token %s)",
-                     revision.revision, author.action, author.target, author.token_id)
+            log.info(
+                "routing config: revision %d in force (%s %s by token %s)",
+                revision.revision,
+                author.action,
+                author.target,
+                author.token_id,
+            )
             try:
                 await sync_config(self._engine, config)
             except RecordsError as exc:
-                log.warning("revision %d is in force but the config tables were not updated (%s); "
-                            "the next start writes them", revision.revision, exc)
+                log.warning(
+                    "revision %d is in force but the config tables were not updated (%s); the next start writes them",
+                    revision.revision,
+                    exc,
+                )
             if self._on_applied is not None:
                 self._on_applied(config)
             return Applied(revision.revision, document, config, commands)
@@ -159,8 +168,12 @@ class ConfigEditor:
         try:
             await config_revisions.withdraw(self._engine, revision)
         except RecordsError as exc:
-            log.error("config revision %d was stored but the core never took it, and it could not be "
-                      "withdrawn (%s): the next start runs it", revision, exc)
+            log.error(
+                "config revision %d was stored but the core never took it, and it could not be "
+                "withdrawn (%s): the next start runs it",
+                revision,
+                exc,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +192,21 @@ async def routing_in_force(engine: AsyncEngine, settings: Settings) -> InForce:
     changes people made."""
     revision = await config_revisions.latest(engine)
     if revision is None:
-        log.info("routing config: skills, queues and agents from %s (never changed through the REST API)",
-                 settings.source)
+        log.info(
+            "routing config: skills, queues and agents from %s (never changed through the REST API)", settings.source
+        )
         return InForce(settings.routing, settings.skills, None)
-    routing, skills = routing_from_document(revision.document, settings.routing.policy,
-                                            f"config revision {revision.revision}")
-    log.info("routing config: revision %d from PostgreSQL (%s, %s %s by token %s); the skills, queues and "
-             "agents of %s are not used", revision.revision, revision.created_at.isoformat(timespec="seconds"),
-             revision.action, revision.target, revision.token_id, settings.source)
+    routing, skills = routing_from_document(
+        revision.document, settings.routing.policy, f"config revision {revision.revision}"
+    )
+    log.info(
+        "routing config: revision %d from PostgreSQL (%s, %s %s by token %s); the skills, queues and "
+        "agents of %s are not used",
+        revision.revision,
+        revision.created_at.isoformat(timespec="seconds"),
+        revision.action,
+        revision.target,
+        revision.token_id,
+        settings.source,
+    )
     return InForce(routing, skills, revision)

@@ -30,8 +30,9 @@ class PoolSpec:
             connect["timeout"] = self.connect_timeout
         if self.command_timeout is not None:
             connect["command_timeout"] = self.command_timeout
-        return create_async_engine(url, pool_size=self.size, max_overflow=self.overflow,
-                                   pool_pre_ping=self.pre_ping, connect_args=connect)
+        return create_async_engine(
+            url, pool_size=self.size, max_overflow=self.overflow, pool_pre_ping=self.pre_ping, connect_args=connect
+        )
 
 
 POOLS: Mapping[str, PoolSpec] = {

@@ -78,8 +78,9 @@ async def retention(engine: AsyncEngine, settings: DatabaseSettings) -> None:
         return
     while True:
         try:
-            masked = await apply_retention(engine, datetime.now(UTC) - timedelta(days=days),
-                                           customer_numbers=settings.customer_numbers)
+            masked = await apply_retention(
+                engine, datetime.now(UTC) - timedelta(days=days), customer_numbers=settings.customer_numbers
+            )
             log.info("retention: masked %s older than %d days", masked, days)
         except Exception as exc:  # PostgreSQL may be away; the next day tries again
             log.warning("retention: masking failed: %s", exc)

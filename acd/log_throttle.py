@@ -37,8 +37,7 @@ class LogThrottle:
         self._clock = clock
         self._reasons: dict[str, _Reason] = {}
 
-    def log(self, level: int, reason: str, message: str, *args: object,
-            exc_info: BaseException | None = None) -> bool:
+    def log(self, level: int, reason: str, message: str, *args: object, exc_info: BaseException | None = None) -> bool:
         """Log ``message % args`` under ``reason`` unless that reason logged within the interval.
 
         Returns whether a line was written. A held-back line only adds to the reason's count.
@@ -51,8 +50,14 @@ class LogThrottle:
         held_back = 0 if seen is None else seen.held_back
         self._reasons[reason] = _Reason(now)
         if held_back:
-            self._logger.log(level, message + " (and %d more like it in the last %.0f s)", *args, held_back,
-                             now - (seen.last_logged if seen is not None else now), exc_info=exc_info)
+            self._logger.log(
+                level,
+                message + " (and %d more like it in the last %.0f s)",
+                *args,
+                held_back,
+                now - (seen.last_logged if seen is not None else now),
+                exc_info=exc_info,
+            )
         else:
             self._logger.log(level, message, *args, exc_info=exc_info)
         return True

@@ -74,8 +74,10 @@ class AgentSeries(Collector):
 
     def _families(self) -> tuple[GaugeMetricFamily, CounterMetricFamily]:
         labels = ["agent", "state"]
-        return (GaugeMetricFamily("acd_agent_state", self.STATE_HELP, labels=labels),
-                CounterMetricFamily(AGENT_STATE_SECONDS, self.SECONDS_HELP, labels=labels))
+        return (
+            GaugeMetricFamily("acd_agent_state", self.STATE_HELP, labels=labels),
+            CounterMetricFamily(AGENT_STATE_SECONDS, self.SECONDS_HELP, labels=labels),
+        )
 
     def describe(self) -> Iterator[Metric]:
         yield from self._families()
@@ -141,11 +143,18 @@ class Metrics:
         }
         self.histograms = {
             "acd_queue_wait_seconds": Histogram(
-                "acd_queue_wait_seconds", "Time from first enqueue to leaving the queue",
-                ["queue", "outcome"], buckets=wait_buckets(queues), registry=r,
+                "acd_queue_wait_seconds",
+                "Time from first enqueue to leaving the queue",
+                ["queue", "outcome"],
+                buckets=wait_buckets(queues),
+                registry=r,
             ),
             "acd_handle_seconds": Histogram(
-                "acd_handle_seconds", "Talk plus wrap-up per answered call", q, buckets=HANDLE_BUCKETS, registry=r,
+                "acd_handle_seconds",
+                "Talk plus wrap-up per answered call",
+                q,
+                buckets=HANDLE_BUCKETS,
+                registry=r,
             ),
         }
         self.calls_waiting = Gauge("acd_calls_waiting", "Callers waiting now", q, registry=r)
@@ -154,7 +163,9 @@ class Metrics:
         self.per_agent = AgentSeries()
         r.register(self.per_agent)
         self.agents_logged_in = Gauge(
-            "acd_agents_logged_in", "Agents logged in (paused included) who hold the queue's base skills", q,
+            "acd_agents_logged_in",
+            "Agents logged in (paused included) who hold the queue's base skills",
+            q,
             registry=r,
         )
         self.sla_threshold = Gauge("acd_sla_threshold_seconds", "SLA threshold T", q, registry=r)
@@ -166,24 +177,32 @@ class Metrics:
         self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link is up", registry=r)
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
         self.decision_seconds = Histogram(
-            "acd_routing_decision_seconds", "Time the core takes to handle one event",
-            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05), registry=r,
+            "acd_routing_decision_seconds",
+            "Time the core takes to handle one event",
+            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+            registry=r,
         )
         self.ami_events = Counter("acd_ami_events", "AMI events received", registry=r)
         self.ami_malformed = Counter("acd_ami_malformed", "AMI messages logged and dropped", ["reason"], registry=r)
         self._ami_malformed_exported = dict.fromkeys(AMI_MALFORMED_REASONS, 0)
         self.redirects_lost = Counter(
-            "acd_ami_redirects_lost", "Redirects Asterisk accepted that never landed (then routed or sent again)",
-            ["action"], registry=r,
+            "acd_ami_redirects_lost",
+            "Redirects Asterisk accepted that never landed (then routed or sent again)",
+            ["action"],
+            registry=r,
         )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
         self.records_quarantined = Counter(
-            "acd_records_quarantined", "Records the outbox put in quarantine instead of PostgreSQL (docs/records.md)",
-            ["reason"], registry=r,
+            "acd_records_quarantined",
+            "Records the outbox put in quarantine instead of PostgreSQL (docs/records.md)",
+            ["reason"],
+            registry=r,
         )
         self.ami_refused = Counter(
-            "acd_ami_refused", "AMI events the translator did not believe, by reason (acd.ami.fields.REASONS)",
-            ["reason"], registry=r,
+            "acd_ami_refused",
+            "AMI events the translator did not believe, by reason (acd.ami.fields.REASONS)",
+            ["reason"],
+            registry=r,
         )
         for reason in AMI_REFUSED_REASONS:
             self.ami_refused.labels(reason)
@@ -225,8 +244,13 @@ class Metrics:
             self.agents_logged_in.labels(queue.name).set(0)
         names = {q.name for q in queues}
         for gone in sorted(self._queues - names):
-            for gauge in (self.sla_threshold, self.sla_target, self.calls_waiting, self.oldest_wait,
-                          self.agents_logged_in):
+            for gauge in (
+                self.sla_threshold,
+                self.sla_target,
+                self.calls_waiting,
+                self.oldest_wait,
+                self.agents_logged_in,
+            ):
                 with contextlib.suppress(KeyError):
                     gauge.remove(gone)
         self._queues = names

@@ -107,8 +107,14 @@ class Status:
     ``probe`` is None without a database. Both may be replaced (a test probes with ``max_age=0``).
     """
 
-    def __init__(self, runtime: _Runtime, *, link_up: Callable[[], bool], outbox: _Outbox | None = None,
-                 probe: DatabaseProbe | None = None) -> None:
+    def __init__(
+        self,
+        runtime: _Runtime,
+        *,
+        link_up: Callable[[], bool],
+        outbox: _Outbox | None = None,
+        probe: DatabaseProbe | None = None,
+    ) -> None:
         self.runtime = runtime
         self.link_up = link_up
         self.outbox = outbox

@@ -19,8 +19,9 @@ from acd.runtime import Runtime
 log = logging.getLogger("acd")
 
 
-async def restore_presence(runtime: Runtime, outbox: Outbox, engine: AsyncEngine,
-                           configured: Collection[str]) -> list[InteractionRecord]:
+async def restore_presence(
+    runtime: Runtime, outbox: Outbox, engine: AsyncEngine, configured: Collection[str]
+) -> list[InteractionRecord]:
     """Agents keep their login and pause across an ACD restart (records first reach PostgreSQL).
 
     Returns the interactions the previous run left open, for the first resync (``acd.ami.pump``).

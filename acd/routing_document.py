@@ -32,8 +32,11 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         "wrapup": queue.wrapup_seconds,
         "max_handle": queue.max_handle_seconds,
         "widening": [
-            {"after": w.after_seconds, "min_proficiency_drop": w.min_proficiency_drop,
-             "extra_skills": _levels(w.extra_skills)}
+            {
+                "after": w.after_seconds,
+                "min_proficiency_drop": w.min_proficiency_drop,
+                "extra_skills": _levels(w.extra_skills),
+            }
             for w in queue.widening
         ],
         "vip_priority_boost": queue.vip_priority_boost,
@@ -47,9 +50,11 @@ def agent_fields(agent: AgentConfig) -> dict[str, Any]:
 
 def used_skills(config: RoutingConfig) -> set[str]:
     """Every skill a queue requires (widening included) or an agent holds."""
-    return ({r.skill for q in config.queues for r in q.skills}
-            | {r.skill for q in config.queues for w in q.widening for r in w.extra_skills}
-            | {name for a in config.agents for name, _ in a.skills})
+    return (
+        {r.skill for q in config.queues for r in q.skills}
+        | {r.skill for q in config.queues for w in q.widening for r in w.extra_skills}
+        | {name for a in config.agents for name, _ in a.skills}
+    )
 
 
 def document_of(config: RoutingConfig, skills: Iterable[str] = ()) -> Document:
@@ -64,7 +69,8 @@ def document_of(config: RoutingConfig, skills: Iterable[str] = ()) -> Document:
 def skill_users(document: Document, skill: str) -> dict[str, list[str]]:
     """The queues and agents whose tables name ``skill`` (required, widened to, or held)."""
     queues = sorted(
-        name for name, q in document["queues"].items()
+        name
+        for name, q in document["queues"].items()
         if skill in q.get("skills", {}) or any(skill in w.get("extra_skills", {}) for w in q.get("widening", []))
     )
     agents = sorted(agent_id for agent_id, a in document["agents"].items() if skill in a.get("skills", {}))

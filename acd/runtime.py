@@ -217,7 +217,7 @@ class Runtime:
         # each with the rest of the decision's call control, which may make it needless.
         control = [command for command in commands if isinstance(command, ControlCommand)]
         for index, order in enumerate(control):
-            self._control_now(order, control[index + 1:])
+            self._control_now(order, control[index + 1 :])
         for command in commands:
             if not isinstance(command, ControlCommand):
                 self._dispatch(command)
@@ -236,8 +236,13 @@ class Runtime:
 
     def _control_failed(self, command: ControlCommand, exc: Exception) -> None:
         """Call control's failures come back to the core as events, never as crashes."""
-        self._quiet.warning(f"control-{type(command).__name__}", "%s for call %s failed: %s",
-                            type(command).__name__, command.call_id, exc)
+        self._quiet.warning(
+            f"control-{type(command).__name__}",
+            "%s for call %s failed: %s",
+            type(command).__name__,
+            command.call_id,
+            exc,
+        )
         if isinstance(command, RingAgent):
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__  # one line the core accepts
             self.submit(OfferFailed(command.offer_id, reason))
@@ -282,7 +287,10 @@ class Runtime:
             self._answered.discard(record.interaction_id)
             log.info(
                 "call %s: %s after %.1f s in %s%s",
-                record.interaction_id[:8], record.outcome, record.wait_seconds or 0.0, record.queue,
+                record.interaction_id[:8],
+                record.outcome,
+                record.wait_seconds or 0.0,
+                record.queue,
                 f" by {record.agent_id}, talked {record.talk_seconds or 0.0:.1f} s" if record.agent_id else "",
             )
         elif (
@@ -294,8 +302,13 @@ class Runtime:
         ):
             # Said when it happens: a talk of minutes must not hide, until it ends, that calls are answered.
             self._answered.add(record.interaction_id)
-            log.info("call %s: answered by %s after %.1f s in %s", record.interaction_id[:8], record.agent_id,
-                     record.wait_seconds or 0.0, record.queue)
+            log.info(
+                "call %s: answered by %s after %.1f s in %s",
+                record.interaction_id[:8],
+                record.agent_id,
+                record.wait_seconds or 0.0,
+                record.queue,
+            )
         try:
             self._records.append(record)
         except Exception:  # a full disk must not stop routing; the sink has logged what it lost
@@ -311,4 +324,3 @@ class Runtime:
             await job.replies
         except Exception as exc:
             self._control_failed(job.command, exc)
-

@@ -81,10 +81,12 @@ class Service:
             stack.push_async_callback(parts.customers.close)
             await parts.customers.refresh()
             # The wallboard's service level today: the day so far from the records, then live.
-            await seed_today(database.pool("probe"), runtime.today, runtime.now(),
-                             parts.core.config.policy.short_abandon_seconds)
-            parts.pump.left_open = await restore_presence(runtime, parts.outbox, database.pool("startup"),
-                                                          {a.id for a in parts.settings.routing.agents})
+            await seed_today(
+                database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
+            )
+            parts.pump.left_open = await restore_presence(
+                runtime, parts.outbox, database.pool("startup"), {a.id for a in parts.settings.routing.agents}
+            )
             await database.release("startup")  # read once; no connection kept for the life of the service
             stack.push_async_callback(parts.audit.close)
             runner = web.AppRunner(parts.site, access_log=None)

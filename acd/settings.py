@@ -137,9 +137,12 @@ class _Reader:
     ) -> float:
         where = f"{path}.{key}" if path else key
         value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-            integer and not isinstance(value, int)
-        ) or not _finite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (integer and not isinstance(value, int))
+            or not _finite(value)
+        ):
             kind = "an integer" if integer else "a number"
             self.problem(where, f"must be {kind}, got {_shown(value)}")
             return default
@@ -154,21 +157,28 @@ class _Reader:
     def integer(self, data: Mapping[str, Any], key: str, path: str, default: int, **bounds: float) -> int:
         return int(self.number(data, key, path, default, integer=True, **bounds))
 
-    def string(self, data: Mapping[str, Any], key: str, path: str, default: str, *, empty: bool = False,
-               max_length: int = 256) -> str:
+    def string(
+        self, data: Mapping[str, Any], key: str, path: str, default: str, *, empty: bool = False, max_length: int = 256
+    ) -> str:
         value = data.get(key, default)
         if not isinstance(value, str) or (not value and not empty) or len(value) > max_length or not _plain(value):
             kind = "a string" if empty else "a non-empty string"
-            self.problem(f"{path}.{key}", f"must be {kind} of at most {max_length} characters without NUL or "
-                                          f"other control characters, got {_shown(value)}")
+            self.problem(
+                f"{path}.{key}",
+                f"must be {kind} of at most {max_length} characters without NUL or "
+                f"other control characters, got {_shown(value)}",
+            )
             return default
         return value
 
     def name(self, value: str, path: str, what: str) -> bool:
         """A skill, queue or agent name: it becomes a key in PostgreSQL, metrics labels and the dialplan."""
         if not NAME.fullmatch(value):
-            self.problem(path, f"{what} {_shown(value)} must be 1 to 64 letters, digits, '_', '-' or '.', "
-                               "starting with a letter or digit")
+            self.problem(
+                path,
+                f"{what} {_shown(value)} must be 1 to 64 letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit",
+            )
             return False
         return True
 
@@ -200,9 +210,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def _skill_levels(
-    r: _Reader, data: Any, path: str, known: set[str]
-) -> tuple[tuple[str, int], ...]:
+def _skill_levels(r: _Reader, data: Any, path: str, known: set[str]) -> tuple[tuple[str, int], ...]:
     """A ``{skill = proficiency}`` table: known skills only, proficiency 1..5."""
     if not isinstance(data, Mapping):
         r.problem(path, "must be a table of skill = proficiency (1..5)")
@@ -217,8 +225,15 @@ def _skill_levels(
 
 
 _QUEUE_KEYS = {
-    "skills", "sla_threshold", "sla_target", "max_wait", "overflow", "wrapup", "max_handle",
-    "widening", "vip_priority_boost",
+    "skills",
+    "sla_threshold",
+    "sla_target",
+    "max_wait",
+    "overflow",
+    "wrapup",
+    "max_handle",
+    "widening",
+    "vip_priority_boost",
 }
 
 
@@ -271,8 +286,11 @@ def _overflow(r: _Reader, data: Mapping[str, Any], path: str, targets: tuple[str
     default = "voicemail" if "voicemail" in targets else targets[0]
     target = r.string(data, "overflow", path, default, max_length=64)
     if target not in targets:
-        r.problem(f"{path}.overflow", f"{_shown(target)} is not an overflow target (declared in "
-                                      f"[routing] overflow_targets: {', '.join(targets)})")
+        r.problem(
+            f"{path}.overflow",
+            f"{_shown(target)} is not an overflow target (declared in "
+            f"[routing] overflow_targets: {', '.join(targets)})",
+        )
         return default
     return target
 
@@ -282,8 +300,10 @@ def _endpoint(r: _Reader, data: Mapping[str, Any], path: str, agent_id: str) -> 
     raw = r.string(data, "endpoint", path, agent_id)
     endpoint = bare_endpoint(raw)
     if "endpoint" in data and raw == data["endpoint"] and not is_endpoint(endpoint):
-        r.problem(f"{path}.endpoint", f"endpoint {_shown(raw)} must be a PJSIP endpoint name: {ENDPOINT_RULE} "
-                                      "(written bare or as PJSIP/<name>)")
+        r.problem(
+            f"{path}.endpoint",
+            f"endpoint {_shown(raw)} must be a PJSIP endpoint name: {ENDPOINT_RULE} (written bare or as PJSIP/<name>)",
+        )
     return endpoint
 
 
@@ -308,7 +328,7 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
     raw_skills = data.get("skills", [])
     known: set[str] = set()
     if not isinstance(raw_skills, list) or not all(isinstance(s, str) and s for s in raw_skills):
-        r.problem("skills", "must be an array of skill names, e.g. skills = [\"billing\", \"support\"]")
+        r.problem("skills", 'must be an array of skill names, e.g. skills = ["billing", "support"]')
     else:
         known = set(raw_skills)
         if not known:
@@ -372,15 +392,19 @@ def _overflow_targets(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     """The extensions of the dialplan's ``acd-overflow`` a queue may overflow to."""
     value = data.get("overflow_targets", list(DEFAULT_OVERFLOW_TARGETS))
     if not isinstance(value, list) or not value or len(value) > 64:
-        r.problem("routing.overflow_targets", "must be an array of 1 to 64 extension names of acd-overflow, "
-                                              f"e.g. {list(DEFAULT_OVERFLOW_TARGETS)}")
+        r.problem(
+            "routing.overflow_targets",
+            f"must be an array of 1 to 64 extension names of acd-overflow, e.g. {list(DEFAULT_OVERFLOW_TARGETS)}",
+        )
         return DEFAULT_OVERFLOW_TARGETS
     targets: list[str] = []
     for i, target in enumerate(value):
         if not isinstance(target, str) or not is_overflow_extension(target):
-            r.problem(f"routing.overflow_targets[{i}]",
-                      f"{_shown(target)} must be a plain extension name: 1 to 64 letters, digits, '_', '.' or "
-                      "'-', starting with a letter or digit (not a pattern, not h, i, t, s, a, o, e or T)")
+            r.problem(
+                f"routing.overflow_targets[{i}]",
+                f"{_shown(target)} must be a plain extension name: 1 to 64 letters, digits, '_', '.' or "
+                "'-', starting with a letter or digit (not a pattern, not h, i, t, s, a, o, e or T)",
+            )
         elif target not in targets:
             targets.append(target)
     return tuple(targets) or DEFAULT_OVERFLOW_TARGETS
@@ -412,8 +436,12 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     if "metrics_token" in http_t:
         r.problem("http.metrics_token", "secrets do not belong in the file: set ACD_METRICS_TOKEN in the environment")
     metrics_token = env.get("ACD_METRICS_TOKEN", "")
-    if metrics_token and (len(metrics_token) < 16 or not metrics_token.isascii() or not metrics_token.isprintable()
-                          or " " in metrics_token):
+    if metrics_token and (
+        len(metrics_token) < 16
+        or not metrics_token.isascii()
+        or not metrics_token.isprintable()
+        or " " in metrics_token
+    ):
         r.problem("ACD_METRICS_TOKEN", "must be at least 16 printable ASCII characters without spaces")
     http = HttpSettings(
         host=r.string(http_t, "host", "http", "127.0.0.1"),
@@ -423,8 +451,11 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         metrics_token=metrics_token,
     )
     if http.host in ("0.0.0.0", "::") and not http.allowed_hosts:
-        r.problem("http.allowed_hosts", f"http.host {http.host!r} listens on every address: list the names and "
-                                        "addresses clients use (their Host header), e.g. [\"acd.example.com\"]")
+        r.problem(
+            "http.allowed_hosts",
+            f"http.host {http.host!r} listens on every address: list the names and "
+            'addresses clients use (their Host header), e.g. ["acd.example.com"]',
+        )
 
     db_t = r.table(data, "database", "database")
     r.unknown(db_t, {"data_dir", "journal_dir", "caller_retention_days", "customer_numbers"}, "database")
@@ -441,8 +472,11 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     )
 
     rt = r.table(data, "routing", "routing")
-    r.unknown(rt, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon",
-                   "overflow_targets"}, "routing")
+    r.unknown(
+        rt,
+        {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "overflow_targets"},
+        "routing",
+    )
     policy = RoutingPolicy(
         ring_timeout_seconds=r.number(rt, "ring_timeout", "routing", 15.0, low=1, high=300),
         reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0, high=DAY),
@@ -468,8 +502,11 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
 def _host_names(r: _Reader, http_t: Mapping[str, Any]) -> tuple[str, ...]:
     names = http_t.get("allowed_hosts", [])
     if not isinstance(names, list) or not all(isinstance(n, str) and HOST_NAME.fullmatch(n) for n in names):
-        r.problem("http.allowed_hosts", f"must be a list of host names or IP addresses (as clients write them in "
-                                        f"the Host header, without the port), got {_shown(names)}")
+        r.problem(
+            "http.allowed_hosts",
+            f"must be a list of host names or IP addresses (as clients write them in "
+            f"the Host header, without the port), got {_shown(names)}",
+        )
         return ()
     return tuple(names)
 

@@ -135,8 +135,9 @@ class StimulusLog:
         try:
             lines = list(dump_lines(self.snapshot()))
             if self.directory is None:
-                log.error("the last %d events fed to the core (acd.stimulus.read_dump):\n%s",
-                          len(lines) - 1, "\n".join(lines))
+                log.error(
+                    "the last %d events fed to the core (acd.stimulus.read_dump):\n%s", len(lines) - 1, "\n".join(lines)
+                )
                 return None
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"stimuli-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}.jsonl"

@@ -59,10 +59,7 @@ def routing_config(queues: int = QUEUES, agents: int = AGENTS, seed: int = 1) ->
         QueueConfig(f"q{i:02d}", (SkillRequirement(skills[i], 1),), sla_threshold_seconds=float(10 + i % 4 * 5))
         for i in range(queues)
     )
-    agent_configs = tuple(
-        AgentConfig(f"a{i:05d}", f"PJSIP/a{i:05d}", held(rng, skills))
-        for i in range(agents)
-    )
+    agent_configs = tuple(AgentConfig(f"a{i:05d}", f"PJSIP/a{i:05d}", held(rng, skills)) for i in range(agents))
     return RoutingConfig(queue_configs, agent_configs)
 
 
@@ -200,8 +197,10 @@ async def bench_scrape() -> None:
             await tick
         await server.close()
     print(f"   HTTP GET /metrics (loopback)     {ms(http)}")
-    print(f"   event-loop stall during scrapes  {ms(stalls)}, max {max(stalls) * 1000:.1f} ms"
-          " (the exposition renders in a thread; routing keeps its turns)")
+    print(
+        f"   event-loop stall during scrapes  {ms(stalls)}, max {max(stalls) * 1000:.1f} ms"
+        " (the exposition renders in a thread; routing keeps its turns)"
+    )
     print(f"   gauge refresh from the snapshot  {ms(refresh)}  (once a second in the service)")
     await stopped(runtime, writer)
 

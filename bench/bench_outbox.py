@@ -40,10 +40,23 @@ T0 = 1_780_000_000.0
 
 def closed_call(i: int) -> InteractionRecord:
     return InteractionRecord(
-        interaction_id=str(uuid.UUID(int=i + 1)), seq=3, queue="billing", priority=5, caller=f"+1555{i:07d}",
-        arrived_at=T0 + i, uniqueid=f"{T0 + i}", linkedid=f"{T0 + i}", answered_at=T0 + i + 9,
-        ended_at=T0 + i + 190, outcome="answered", agent_id="a1", wait_seconds=9.0, talk_seconds=181.0,
-        wrapup_seconds=15.0, within_sla=True, disposition="resolved",
+        interaction_id=str(uuid.UUID(int=i + 1)),
+        seq=3,
+        queue="billing",
+        priority=5,
+        caller=f"+1555{i:07d}",
+        arrived_at=T0 + i,
+        uniqueid=f"{T0 + i}",
+        linkedid=f"{T0 + i}",
+        answered_at=T0 + i + 9,
+        ended_at=T0 + i + 190,
+        outcome="answered",
+        agent_id="a1",
+        wait_seconds=9.0,
+        talk_seconds=181.0,
+        wrapup_seconds=15.0,
+        within_sla=True,
+        disposition="resolved",
     )
 
 
@@ -83,24 +96,26 @@ async def run(engine: AsyncEngine, rows: int, batch: int, journal: Path) -> None
     total = time.perf_counter() - began
     await box.stop()
     costs.sort()
-    print(f"append: p50 {percentile(costs, 50) / 1000:.1f} µs, p99 {percentile(costs, 99) / 1000:.1f} µs, "
-          f"max {costs[-1] / 1000:.0f} µs, mean {statistics.fmean(costs) / 1000:.1f} µs "
-          f"({rows} appends; appended and drained in {total:.2f}s = {rows / total:,.0f} rows/s end to end)")
-
+    print(
+        f"append: p50 {percentile(costs, 50) / 1000:.1f} µs, p99 {percentile(costs, 99) / 1000:.1f} µs, "
+        f"max {costs[-1] / 1000:.0f} µs, mean {statistics.fmean(costs) / 1000:.1f} µs "
+        f"({rows} appends; appended and drained in {total:.2f}s = {rows / total:,.0f} rows/s end to end)"
+    )
 
     # 3. One poisoned record per batch: each batch is retried in halves; the rest must still flow.
     box = Outbox(journal / "poisoned", engine, batch_size=batch)
     await box.start()
     for i, r in enumerate(records):
         poisoned = "resolved\x00" if i % batch == batch // 2 else r.disposition
-        box.append(InteractionRecord(**{**{f: getattr(r, f) for f in r.__slots__}, "seq": 5,
-                                        "disposition": poisoned}))
+        box.append(InteractionRecord(**{**{f: getattr(r, f) for f in r.__slots__}, "seq": 5, "disposition": poisoned}))
     began = time.perf_counter()
     assert await box.flush(600), "the outbox did not drain"
     drained = time.perf_counter() - began
     await box.stop()
-    print(f"poison: {rows} rows, one refused per batch: drained in {drained:.2f}s = {rows / drained:,.0f} rows/s, "
-          f"{box.quarantined} quarantined")
+    print(
+        f"poison: {rows} rows, one refused per batch: drained in {drained:.2f}s = {rows / drained:,.0f} rows/s, "
+        f"{box.quarantined} quarantined"
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:

@@ -63,13 +63,15 @@ def routing_config(seed: int = 1) -> RoutingConfig:
     rng = random.Random(seed)
     skills = [f"s{i}" for i in range(QUEUES)]
     queues = tuple(
-        QueueConfig(f"q{i}", (SkillRequirement(skills[i], 1),), sla_threshold_seconds=20.0,
-                    wrapup_seconds=WRAPUP_SECONDS)
+        QueueConfig(
+            f"q{i}", (SkillRequirement(skills[i], 1),), sla_threshold_seconds=20.0, wrapup_seconds=WRAPUP_SECONDS
+        )
         for i in range(QUEUES)
     )
     agents = tuple(
-        AgentConfig(f"a{i:03d}", f"PJSIP/a{i:03d}",
-                    tuple(sorted((s, rng.randint(1, 5)) for s in rng.sample(skills, 3))))
+        AgentConfig(
+            f"a{i:03d}", f"PJSIP/a{i:03d}", tuple(sorted((s, rng.randint(1, 5)) for s in rng.sample(skills, 3)))
+        )
         for i in range(AGENTS)
     )
     return RoutingConfig(queues, agents)
@@ -204,15 +206,22 @@ def summary(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered) * 1e6, p95 * 1e6, statistics.fmean(ordered) * 1e6
 
 
-async def phase(runtime: Runtime, core: TimedAcd, decisions: Decisions, server: TestServer,
-                clients: int) -> tuple[list[float], list[float], float, int]:
+async def phase(
+    runtime: Runtime, core: TimedAcd, decisions: Decisions, server: TestServer, clients: int
+) -> tuple[list[float], list[float], float, int]:
     """One phase: (decision samples, submit-to-decision samples, CPU seconds, boards received)."""
     publisher = server.app[PUBLISHER]
     child = None
     if clients:
         child = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--screens", str(clients), f"http://127.0.0.1:{server.port}/wallboard/events",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env={**os.environ, TOKEN_ENV: SCREEN_TOKEN},
+            sys.executable,
+            __file__,
+            "--screens",
+            str(clients),
+            f"http://127.0.0.1:{server.port}/wallboard/events",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, TOKEN_ENV: SCREEN_TOKEN},
         )
         for _ in range(300):
             if publisher.subscribers >= clients:
@@ -260,8 +269,10 @@ async def run() -> None:
     await server.start_server()
     publisher = server.app[PUBLISHER]
     traffic_task = asyncio.create_task(traffic.run())
-    print(f"== {QUEUES} queues, {AGENTS} agents, {CALLS_PER_MINUTE} calls/min; "
-          f"phases of {PHASE_SECONDS:.0f} s, without and with {CLIENTS} wallboard screens, twice")
+    print(
+        f"== {QUEUES} queues, {AGENTS} agents, {CALLS_PER_MINUTE} calls/min; "
+        f"phases of {PHASE_SECONDS:.0f} s, without and with {CLIENTS} wallboard screens, twice"
+    )
     await asyncio.sleep(3.0)  # the first calls reach talk and wrap-up
     results = {0: Figures(), CLIENTS: Figures()}
     try:
@@ -274,8 +285,10 @@ async def run() -> None:
             held.cpu += cpu
             held.delivered += boards
             held.built += publisher.built - built
-            print(f"   {clients:3d} screens: {len(d):4d} decisions, {cpu / PHASE_SECONDS * 100:5.1f} % CPU"
-                  + (f", {publisher.built - built} boards built, {boards:,} delivered" if clients else ""))
+            print(
+                f"   {clients:3d} screens: {len(d):4d} decisions, {cpu / PHASE_SECONDS * 100:5.1f} % CPU"
+                + (f", {publisher.built - built} boards built, {boards:,} delivered" if clients else "")
+            )
     finally:
         traffic_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -284,8 +297,10 @@ async def run() -> None:
         runtime.drain()
         await writer
     without, with_ = results[0], results[CLIENTS]
-    print(f"   boards: {with_.built} built for {with_.delivered:,} delivered ({CLIENTS} screens); "
-          f"{publisher.dropped} screen(s) dropped as slow")
+    print(
+        f"   boards: {with_.built} built for {with_.delivered:,} delivered ({CLIENTS} screens); "
+        f"{publisher.dropped} screen(s) dropped as slow"
+    )
     for name, before, after in (
         ("decision (acd_routing_decision_seconds)", without.decisions, with_.decisions),
         ("submit to decision", without.submit_to_decision, with_.submit_to_decision),
@@ -296,8 +311,10 @@ async def run() -> None:
         print(f"   {name}:")
         print(f"     without screens  p50 {a[0]:7.1f} us   p95 {a[1]:7.1f} us   mean {a[2]:7.1f} us")
         print(f"     {CLIENTS} screens      p50 {b[0]:7.1f} us   p95 {b[1]:7.1f} us   mean {b[2]:7.1f} us")
-        print(f"     rise of the p50: {rise:+.1f} % ({verdict} the {TARGET_RISE:.0f} % target); "
-              f"p95 {(b[1] - a[1]) / a[1] * 100:+.1f} %")
+        print(
+            f"     rise of the p50: {rise:+.1f} % ({verdict} the {TARGET_RISE:.0f} % target); "
+            f"p95 {(b[1] - a[1]) / a[1] * 100:+.1f} %"
+        )
 
 
 def main() -> int:

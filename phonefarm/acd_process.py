@@ -65,8 +65,16 @@ class AcdProcess:
     ACD in a session of its own (a Ctrl-C at the terminal does not reach it; its owner stops it).
     """
 
-    def __init__(self, workdir: Path, config: Callable[[int], str], env: Mapping[str, str], *,
-                 command: Sequence[str] = PYTHON_ACD, token_label: str = "e2e", new_session: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        config: Callable[[int], str],
+        env: Mapping[str, str],
+        *,
+        command: Sequence[str] = PYTHON_ACD,
+        token_label: str = "e2e",
+        new_session: bool = False,
+    ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.command = list(command)
@@ -87,7 +95,10 @@ class AcdProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*self.command, "run", "-c", str(self.config)],
-                stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.workdir,
                 start_new_session=self.new_session,
             )
         deadline = time.monotonic() + timeout
@@ -132,9 +143,13 @@ class AcdProcess:
         if self._admin_token is None:
             url = self.database_url().replace("postgresql://", "postgresql+asyncpg://", 1)
             made = subprocess.run(
-                [*self.command, "tokens", "add", "--role", "admin", "--label", self.token_label,
-                 "--database-url", url],
-                capture_output=True, text=True, env=self.env, cwd=self.workdir, timeout=60, check=False,
+                [*self.command, "tokens", "add", "--role", "admin", "--label", self.token_label, "--database-url", url],
+                capture_output=True,
+                text=True,
+                env=self.env,
+                cwd=self.workdir,
+                timeout=60,
+                check=False,
             )
             if made.returncode != 0:
                 raise RuntimeError(f"acd tokens add exited with {made.returncode}: {made.stderr}")
@@ -161,8 +176,12 @@ class AcdProcess:
     def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         """POST a JSON body to a path of the ACD (an /api/v1 one with the admin's token); status and body."""
         data = json.dumps(body or {}).encode()
-        request = urllib.request.Request(self.base + path, data=data, method="POST",
-                                         headers={"Content-Type": "application/json", **self._headers(path)})
+        request = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json", **self._headers(path)},
+        )
         try:
             with urllib.request.urlopen(request, timeout=3) as response:
                 return response.status, json.loads(response.read())
@@ -170,8 +189,9 @@ class AcdProcess:
             return exc.code, json.loads(exc.read())
 
     def metric(self, name: str, **labels: str) -> float:
-        request = urllib.request.Request(self.base + "/metrics",
-                                         headers={"Authorization": f"Bearer {self.metrics_token}"})
+        request = urllib.request.Request(
+            self.base + "/metrics", headers={"Authorization": f"Bearer {self.metrics_token}"}
+        )
         with urllib.request.urlopen(request, timeout=3) as response:
             text = response.read().decode()
         want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))

@@ -45,8 +45,9 @@ class AmiClient:
 
     _ids = itertools.count(1)
 
-    def __init__(self, host: str, port: int, username: str, secret: str, *, name: str = "ami",
-                 history: int = 20000) -> None:
+    def __init__(
+        self, host: str, port: int, username: str, secret: str, *, name: str = "ami", history: int = 20000
+    ) -> None:
         self.host, self.port, self.username, self.name = host, port, username, name
         self._secret = secret
         self._manager: Any = None
@@ -61,9 +62,14 @@ class AmiClient:
     async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Connect and log in. Raises ``AmiError`` (refused, timed out or bad credentials)."""
         manager: Any = Manager(
-            loop=asyncio.get_running_loop(), host=self.host, port=self.port,
-            username=self.username, secret=self._secret, events="on",
-            ping_delay=86400, ping_interval=86400,
+            loop=asyncio.get_running_loop(),
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            secret=self._secret,
+            events="on",
+            ping_delay=86400,
+            ping_interval=86400,
         )
         original_made = manager.connection_made
 
@@ -134,8 +140,12 @@ class AmiClient:
     def events(self, since: int = 0) -> list[AmiEvent]:
         return [event for seq, event in self._history if seq > since]
 
-    async def wait_event(self, match: Callable[[AmiEvent], bool], timeout: float = 10.0,  # noqa: ASYNC109
-                         since: int = 0) -> AmiEvent:
+    async def wait_event(
+        self,
+        match: Callable[[AmiEvent], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+        since: int = 0,
+    ) -> AmiEvent:
         """The first event after ``since`` (already seen or still to come) that ``match`` accepts."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -31,8 +31,7 @@ from phonefarm.farm import Farm
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIX: tuple[tuple[str, float], ...] = (("200", 0.35), ("201", 0.10), ("300", 0.25), ("400", 0.15),
-                                              ("100", 0.15))
+DEFAULT_MIX: tuple[tuple[str, float], ...] = (("200", 0.35), ("201", 0.10), ("300", 0.25), ("400", 0.15), ("100", 0.15))
 """(number, weight): billing, premium billing, support, sales, and the IVR."""
 
 
@@ -94,8 +93,7 @@ async def run_demo_traffic(
             log.warning("demo: call to %s not placed: %s", did, exc)
             continue
         placed += 1
-        log.info("demo: call %s to %s, patience %.0fs%s", call_id, did, wait,
-                 f", IVR choice {dtmf}" if dtmf else "")
+        log.info("demo: call %s to %s, patience %.0fs%s", call_id, did, wait, f", IVR choice {dtmf}" if dtmf else "")
     return placed
 
 
@@ -121,10 +119,17 @@ async def _main(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     agents, missing = demo_phones(args.routing_agents, args.agents)
     if missing:
-        log.warning("demo: no farm phone for the configured endpoint(s) %s (the farm has agent1..agent%d)",
-                    ", ".join(missing), args.agents)
-    log.info("demo: the phones of the %d configured agent(s)%s: %s", len(agents),
-             " log in" if args.login else "", " ".join(agents))
+        log.warning(
+            "demo: no farm phone for the configured endpoint(s) %s (the farm has agent1..agent%d)",
+            ", ".join(missing),
+            args.agents,
+        )
+    log.info(
+        "demo: the phones of the %d configured agent(s)%s: %s",
+        len(agents),
+        " log in" if args.login else "",
+        " ".join(agents),
+    )
     try:
         await setup_demo_agents(farm, agents, rng)
         if args.login:
@@ -140,14 +145,23 @@ async def _main(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phonefarm.demo", description=__doc__)
     parser.add_argument("--calls-per-minute", type=float, default=12.0)
-    parser.add_argument("-c", "--config", default=os.environ.get("ACD_CONFIG", "acd.toml"),
-                        help="the ACD's config file: its agents' phones take part")
-    parser.add_argument("--agents", type=int, default=int(os.environ.get("ACD_FARM_AGENTS", "20")),
-                        help="phones on the farm (agent1..N)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("ACD_CONFIG", "acd.toml"),
+        help="the ACD's config file: its agents' phones take part",
+    )
+    parser.add_argument(
+        "--agents",
+        type=int,
+        default=int(os.environ.get("ACD_FARM_AGENTS", "20")),
+        help="phones on the farm (agent1..N)",
+    )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, the libraries' too")
-    parser.add_argument("--no-login", dest="login", action="store_false",
-                        help="do not have the agents dial *50 (log in) first")
+    parser.add_argument(
+        "--no-login", dest="login", action="store_false", help="do not have the agents dial *50 (log in) first"
+    )
     parser.add_argument("--host", default=os.environ.get("ACD_FARM_AMI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACD_FARM_AMI_PORT", "5039")))
     parser.add_argument("--user", default=os.environ.get("ACD_FARM_AMI_USER", "farm"))

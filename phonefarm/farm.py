@@ -40,8 +40,9 @@ class Farm:
 
     _numbers = itertools.count(1)
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 5039, user: str = "farm", secret: str = "",
-                 *, trunk: str = "acd") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 5039, user: str = "farm", secret: str = "", *, trunk: str = "acd"
+    ) -> None:
         self.ami = AmiClient(host, port, user, secret, name="farm")
         self.trunk = trunk
         self._tasks: set[asyncio.Task[None]] = set()
@@ -56,8 +57,7 @@ class Farm:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.ami.close()
 
-    async def set_agent(self, agent: str, mode: AgentMode = "answer", delay: float = 1.0,
-                        talk: float = 10.0) -> None:
+    async def set_agent(self, agent: str, mode: AgentMode = "answer", delay: float = 1.0, talk: float = 10.0) -> None:
         """How agent's phone treats the next calls: answer after ``delay`` s and talk ``talk`` s,
         reject (busy), or ring without answering."""
         if mode not in ("answer", "reject", "noanswer"):
@@ -70,20 +70,32 @@ class Farm:
         # unique per call of this run: the farm's agent side links the call to its caller by number
         return f"7{self._run:04d}{next(self._numbers) % 100000:05d}"
 
-    async def place_call(self, did: str, patience_seconds: float, dtmf: str | None = None,
-                         caller_id: str | None = None) -> str:
+    async def place_call(
+        self, did: str, patience_seconds: float, dtmf: str | None = None, caller_id: str | None = None
+    ) -> str:
         """Call ``did`` over the trunk; send ``dtmf`` once answered; hang up after ``patience_seconds``
         unless a farm agent answered. Returns the call's id (``FarmCallId`` in the farm's events)."""
         if not _DIAL.match(did) or (dtmf and not _DIAL.match(dtmf)):
             raise ValueError(f"bad number or DTMF: {did!r} {dtmf!r}")
         call_id = uuid.uuid4().hex[:12]
         number = caller_id or self._caller_number()
-        variables = [f"FARM_CALL_ID={call_id}", f"FARM_PATIENCE={max(1, round(patience_seconds))}",
-                     f"FARM_DTMF={dtmf or ''}"]
-        self._originate(call_id, {
-            "Channel": f"PJSIP/{did}@{self.trunk}", "Context": "farm-caller", "Exten": "s", "Priority": "1",
-            "CallerID": f'"Farm {call_id[:6]}" <{number}>', "Timeout": "30000",
-        }, variables)
+        variables = [
+            f"FARM_CALL_ID={call_id}",
+            f"FARM_PATIENCE={max(1, round(patience_seconds))}",
+            f"FARM_DTMF={dtmf or ''}",
+        ]
+        self._originate(
+            call_id,
+            {
+                "Channel": f"PJSIP/{did}@{self.trunk}",
+                "Context": "farm-caller",
+                "Exten": "s",
+                "Priority": "1",
+                "CallerID": f'"Farm {call_id[:6]}" <{number}>',
+                "Timeout": "30000",
+            },
+            variables,
+        )
         return call_id
 
     async def agent_dial(self, agent: str, code: str) -> str:
@@ -92,10 +104,18 @@ class Farm:
         if not _DIAL.match(code):
             raise ValueError(f"bad code {code!r}")
         call_id = uuid.uuid4().hex[:12]
-        self._originate(call_id, {
-            "Channel": f"PJSIP/{code}@{agent}", "Context": "farm-agent-dial", "Exten": "s", "Priority": "1",
-            "CallerID": f"<{agent}>", "Timeout": "15000",
-        }, [f"FARM_CALL_ID={call_id}", f"FARM_AGENT={agent}", f"FARM_CODE={code}"])
+        self._originate(
+            call_id,
+            {
+                "Channel": f"PJSIP/{code}@{agent}",
+                "Context": "farm-agent-dial",
+                "Exten": "s",
+                "Priority": "1",
+                "CallerID": f"<{agent}>",
+                "Timeout": "15000",
+            },
+            [f"FARM_CALL_ID={call_id}", f"FARM_AGENT={agent}", f"FARM_CODE={code}"],
+        )
         return call_id
 
     def _originate(self, call_id: str, headers: dict[str, str], variables: list[str]) -> None:
@@ -114,8 +134,15 @@ class Farm:
                 reason = str(exc)
             if response != "Success":
                 log.warning("farm: originate %s on %s failed: %s", call_id, headers["Channel"], reason)
-            self.ami.record({"Event": "UserEvent", "UserEvent": "FarmOriginate", "FarmCallId": call_id,
-                             "FarmResponse": response, "FarmReason": reason})
+            self.ami.record(
+                {
+                    "Event": "UserEvent",
+                    "UserEvent": "FarmOriginate",
+                    "FarmCallId": call_id,
+                    "FarmResponse": response,
+                    "FarmReason": reason,
+                }
+            )
 
         task = asyncio.get_running_loop().create_task(run(), name=f"farm-originate-{call_id}")
         self._tasks.add(task)
@@ -132,12 +159,20 @@ class Farm:
     def mark(self) -> int:
         return self.ami.mark()
 
-    async def wait_user_event(self, kind: str, timeout: float = 10.0, since: int = 0,  # noqa: ASYNC109
-                              **headers: str) -> AmiEvent:
+    async def wait_user_event(
+        self,
+        kind: str,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        since: int = 0,
+        **headers: str,
+    ) -> AmiEvent:
         """Wait for ``UserEvent: kind`` whose headers equal ``headers`` (e.g. FarmAgent="agent1")."""
 
         def match(event: AmiEvent) -> bool:
-            return (event.get("Event") == "UserEvent" and event.get("UserEvent") == kind
-                    and all(event.get(k) == v for k, v in headers.items()))
+            return (
+                event.get("Event") == "UserEvent"
+                and event.get("UserEvent") == kind
+                and all(event.get(k) == v for k, v in headers.items())
+            )
 
         return await self.ami.wait_event(match, timeout, since)

@@ -69,8 +69,10 @@ async def open_desk(page: Page, base_url: str) -> None:
 
 
 async def _clear_message(page: Page) -> None:
-    await page.evaluate("(() => { const m = document.getElementById('message'); m.hidden = true; "
-                        "m.textContent = ''; m.dataset.kind = ''; })()")
+    await page.evaluate(
+        "(() => { const m = document.getElementById('message'); m.hidden = true; "
+        "m.textContent = ''; m.dataset.kind = ''; })()"
+    )
 
 
 async def _message(page: Page, seconds: float) -> dict[str, Any]:
@@ -86,8 +88,9 @@ async def try_sign_in(page: Page, token: str, agent: str = "", seconds: float = 
       document.getElementById("agent").value = {json.dumps(agent)};
       document.getElementById("sign-in").requestSubmit();
     }})()""")
-    await page.until("!document.getElementById('desk').hidden || document.getElementById('message').textContent "
-                     "!== ''", seconds)
+    await page.until(
+        "!document.getElementById('desk').hidden || document.getElementById('message').textContent !== ''", seconds
+    )
     return await read_desk(page)
 
 
@@ -97,8 +100,7 @@ async def sign_in(page: Page, base_url: str, token: str, agent: str = "", second
     await open_desk(page, base_url)
     shown = await try_sign_in(page, token, agent, seconds)
     assert shown["signedIn"], f"sign-in refused: {shown['message']}"
-    await page.until("window.agentDesk.frames > 0 && document.getElementById('feed').dataset.state === 'live'",
-                     seconds)
+    await page.until("window.agentDesk.frames > 0 && document.getElementById('feed').dataset.state === 'live'", seconds)
     return await read_desk(page)
 
 

@@ -33,8 +33,10 @@ ACD_JOB = "acd"
 def binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} is not installed (Debian package prometheus; `make prometheus` or .ci/run installs it)",
-                    pytrace=False)
+        pytest.fail(
+            f"{name} is not installed (Debian package prometheus; `make prometheus` or .ci/run installs it)",
+            pytrace=False,
+        )
     return path
 
 
@@ -44,7 +46,7 @@ def scrape_config_for(target: str, rule_files: Sequence[str], credentials_file: 
     config: dict[str, Any] = yaml.safe_load(SCRAPE_CONFIG.read_text(encoding="utf-8"))
     jobs = [job for job in config.get("scrape_configs", []) if job.get("job_name") == ACD_JOB]
     if not jobs:
-        pytest.fail(f"{SCRAPE_CONFIG.name} has no job {ACD_JOB!r}; the dashboards select job=\"{ACD_JOB}\"")
+        pytest.fail(f'{SCRAPE_CONFIG.name} has no job {ACD_JOB!r}; the dashboards select job="{ACD_JOB}"')
     for job in jobs:
         job["static_configs"] = [{"targets": [target]}]
         job.pop("scrape_interval", None)
@@ -75,14 +77,20 @@ class PrometheusServer:
             credentials.write_text(scrape_token, encoding="utf-8")
             credentials.chmod(0o600)
         config = self.workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump(scrape_config_for(target, names, credentials), sort_keys=False),
-                          encoding="utf-8")
+        config.write_text(
+            yaml.safe_dump(scrape_config_for(target, names, credentials), sort_keys=False), encoding="utf-8"
+        )
         port = free_port()
         with (self.workdir / "prometheus.log").open("wb") as log:
             self._process = subprocess.Popen(
-                [binary_path, f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    binary_path,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.base = f"http://127.0.0.1:{port}"
         return self.base

@@ -239,7 +239,8 @@ class AmiCallControl:
         """
         exten = overflow_extension(target)
         key = self.confirmations.expect(
-            channel, user_event("AcdOverflowed", AcdTarget=target),
+            channel,
+            user_event("AcdOverflowed", AcdTarget=target),
             lambda: self._overflow_lost(channel, target, attempt),
         )
         return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, exten))

@@ -50,8 +50,13 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
             log.warning("resync: call %s ended unseen; no agent known for it", record.interaction_id[:8])
             continue
         arrival = CallArrived(
-            record.interaction_id, record.queue, record.priority, caller=record.caller,
-            enqueued_at=record.arrived_at, uniqueid=record.uniqueid, linkedid=record.linkedid,
+            record.interaction_id,
+            record.queue,
+            record.priority,
+            caller=record.caller,
+            enqueued_at=record.arrived_at,
+            uniqueid=record.uniqueid,
+            linkedid=record.linkedid,
         )
         events.append(CallInProgress(arrival, agent, answered_at, record=record))
         if trace is None:
@@ -61,8 +66,11 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
     if events:
         closing = [e for e in events if not isinstance(e, CallInProgress)]
         untraced = sum(1 for e in closing if isinstance(e, CallEnded) and e.ended_at is None)
-        log.info("resync: %d call(s) ended while no ACD listened; %d closed at the end the PBX kept",
-                 len(closing), len(closing) - untraced)
+        log.info(
+            "resync: %d call(s) ended while no ACD listened; %d closed at the end the PBX kept",
+            len(closing),
+            len(closing) - untraced,
+        )
     return events
 
 
@@ -73,8 +81,14 @@ def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:
     # The record's priority is the one routing used (boost included): a standard customer adds none.
     customer = None if record.customer_id is None else Customer(record.customer_id, "")
     arrival = CallArrived(
-        record.interaction_id, record.queue, record.priority, caller=record.caller, enqueued_at=record.arrived_at,
-        uniqueid=record.uniqueid, linkedid=record.linkedid, customer=customer,
+        record.interaction_id,
+        record.queue,
+        record.priority,
+        caller=record.caller,
+        enqueued_at=record.arrived_at,
+        uniqueid=record.uniqueid,
+        linkedid=record.linkedid,
+        customer=customer,
     )
     reason = "caller_hangup" if trace.outcome == "abandoned" else "fallback"
     return [CallLeftUnseen(arrival, trace.left_at, trace.outcome, reason)]

@@ -207,8 +207,13 @@ class AmiLink:
         s = self.settings
         if self._manager is None:
             self._manager = AmiManager(
-                self._new_session, host=s.host, port=s.port, username=s.username, secret=s.secret,
-                events=s.events, loop=asyncio.get_running_loop(),
+                self._new_session,
+                host=s.host,
+                port=s.port,
+                username=s.username,
+                secret=s.secret,
+                events=s.events,
+                loop=asyncio.get_running_loop(),
             )
         manager = self._manager
         connecting = manager.connect()

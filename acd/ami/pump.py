@@ -85,8 +85,16 @@ class TokenKeeper:
 
 
 class Pump:
-    def __init__(self, link: AmiLink, control: AmiCallControl, translator: Translator, runtime: Writer,
-                 metrics: PumpMetrics, keeper: TokenKeeper, customers: Directory | None = None) -> None:
+    def __init__(
+        self,
+        link: AmiLink,
+        control: AmiCallControl,
+        translator: Translator,
+        runtime: Writer,
+        metrics: PumpMetrics,
+        keeper: TokenKeeper,
+        customers: Directory | None = None,
+    ) -> None:
         self._link = link
         self._control = control
         self._translator = translator

@@ -117,8 +117,9 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
         book.connect(leg)
         agent = roster.agent_for(o.endpoint)
         if agent is None or o.answered_at is None or not roster.has_queue(c.queue):
-            log.warning("resync: %s talks to %s; its end is reported, the core cannot take it over",
-                        c.channel, o.endpoint)
+            log.warning(
+                "resync: %s talks to %s; its end is reported, the core cannot take it over", c.channel, o.endpoint
+            )
             return []
         return [CallInProgress(c, agent, o.answered_at)]
     if leg.phase is Phase.CONNECTED and leg.offer_id == o.offer_id:

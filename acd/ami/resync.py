@@ -220,8 +220,11 @@ def _left_traces(rows: list[Message]) -> tuple[LeftTrace, ...]:
     for row in rows:
         trace = LeftTrace.parse(row.get("Val", ""))
         if trace is None:
-            log.warning("resync: AstDB %s/%s is not a caller's leaving; ignored", LEFT_FAMILY,
-                        row.get("Key", "").rpartition("/")[2][:16])
+            log.warning(
+                "resync: AstDB %s/%s is not a caller's leaving; ignored",
+                LEFT_FAMILY,
+                row.get("Key", "").rpartition("/")[2][:16],
+            )
         else:
             found.append(trace)
     return tuple(found)
@@ -240,7 +243,7 @@ def _end_traces(rows: list[Message]) -> tuple[EndTrace, ...]:
 
 
 def _role(row: Message) -> str | None:
-    """"waiting", "offer" (ringing or talking) or None (not a caller of the ACD's, or not yet one)."""
+    """ "waiting", "offer" (ringing or talking) or None (not a caller of the ACD's, or not yet one)."""
     context = row.get("Context")
     if context in WAITING_CONTEXTS:
         return "waiting"
@@ -317,8 +320,9 @@ async def _optional_list(
             return []
         if "permission denied" in message:
             # The shipped AMI user has no write=system (docs/security.md): expected, not a fault.
-            log.info("resync: %s is not allowed for this AMI user; agents' reachability comes from "
-                     "device states", action)
+            log.info(
+                "resync: %s is not allowed for this AMI user; agents' reachability comes from device states", action
+            )
         else:
             log.warning("resync: %s refused (%s); carrying on without it", action, exc.message)
         return None

@@ -182,7 +182,11 @@ class AmiSession(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type h
         return await self.submit(action, timeout, as_list=as_list)
 
     async def _await_reply(
-        self, action: Action, future: asyncio.Future[Any], timeout: float, as_list: bool  # noqa: ASYNC109
+        self,
+        action: Action,
+        future: asyncio.Future[Any],
+        timeout: float,  # noqa: ASYNC109
+        as_list: bool,
     ) -> Message | list[Message]:
         name = str(action.get("Action", "?"))
         try:

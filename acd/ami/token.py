@@ -42,6 +42,8 @@ class EventToken:
             return False
         if hmac.compare_digest(value.encode(), self.current.encode()):
             return True
-        return bool(self._previous) and now < self._previous_until and hmac.compare_digest(
-            value.encode(), self._previous.encode()
+        return (
+            bool(self._previous)
+            and now < self._previous_until
+            and hmac.compare_digest(value.encode(), self._previous.encode())
         )

@@ -85,7 +85,7 @@ class FrameDecoder:
             end = -1
             tail = self._tail
             if tail:  # a blank line that began in the last read
-                k = (tail + text[pos:pos + len(END) - 1]).find(END)
+                k = (tail + text[pos : pos + len(END) - 1]).find(END)
                 if 0 <= k < len(tail):
                     end = pos + k + len(END) - len(tail)
             if end < 0:
@@ -124,7 +124,7 @@ class FrameDecoder:
         return joined
 
     def _hold(self, piece: str) -> None:
-        self._tail = (self._tail + piece)[-(len(END) - 1):]
+        self._tail = (self._tail + piece)[-(len(END) - 1) :]
         if self._skipping:
             return
         self._held.append(piece)

@@ -142,8 +142,17 @@ class Acd:
                 continue
             place = places.get(call.call_id)
             agent = None if call.offer_id is None else floor.offers[call.offer_id].agent_id
-            views.append(CallView(call.call_id, call.queue.name, call.priority, call.state, call.waited(now),
-                                  None if place is None else place[1], agent))
+            views.append(
+                CallView(
+                    call.call_id,
+                    call.queue.name,
+                    call.priority,
+                    call.state,
+                    call.waited(now),
+                    None if place is None else place[1],
+                    agent,
+                )
+            )
         order = {c.call_id: c.key for c in floor.calls.values()}
         return sorted(views, key=lambda v: (v.queue, order[v.call_id]))
 

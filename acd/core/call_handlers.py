@@ -119,8 +119,9 @@ def left_unseen(floor: Floor, e: CallLeftUnseen, now: float) -> None:
     probe = call.left_queue(left, e.outcome, e.reason)
     short = is_short_abandon(probe, floor.config.policy.short_abandon_seconds)
     floor.write(call.reclassify_short_abandon() if short else probe)
-    floor.out.extend(metric_updates.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False,
-                                               short_abandon=short))
+    floor.out.extend(
+        metric_updates.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False, short_abandon=short)
+    )
     step_call(call, CallInput.LEFT_UNSEEN, "CallLeftUnseen")
     floor.close_call(call)
 
@@ -175,8 +176,9 @@ def _cancel_ringing(floor: Floor, call: Call, now: float, event: str) -> None:
     floor.cancel_ringing(call, now)
 
 
-def _end_talk(floor: Floor, call: Call, how: CallInput, reason: str, now: float, event: str,
-              ended_at: float | None = None) -> None:
+def _end_talk(
+    floor: Floor, call: Call, how: CallInput, reason: str, now: float, event: str, ended_at: float | None = None
+) -> None:
     """The conversation ended (``how``: END or HANG_UP, checked by the caller) at ``ended_at``
     (default ``now``); the agent's wrap-up runs from then."""
     agent = floor.agents[str(call.record.agent_id)]
@@ -272,8 +274,9 @@ def _on_call(floor: Floor, agent: Agent, what: AgentInput, call: Call, now: floa
     agent.call_id = call.call_id
 
 
-def offer_missed(floor: Floor, offer_id: str, result: OfferResult, now: float, event: str, *,
-                 cooldown: bool = True) -> None:
+def offer_missed(
+    floor: Floor, offer_id: str, result: OfferResult, now: float, event: str, *, cooldown: bool = True
+) -> None:
     offer = _open_offer(floor, offer_id)
     if offer is None:
         return  # a late report on an offer already closed: the caller has moved on

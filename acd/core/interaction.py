@@ -76,8 +76,9 @@ class Call:
         """A call the previous run recorded, taken up again from its record (customer, priority,
         disposition kept); its next snapshot's ``seq`` is above every earlier one."""
         seq = max(record.seq, first_seq(now))
-        return cls(record.interaction_id, queue, record.priority, record.arrived_at,
-                   dataclasses.replace(record, seq=seq))
+        return cls(
+            record.interaction_id, queue, record.priority, record.arrived_at, dataclasses.replace(record, seq=seq)
+        )
 
     @property
     def base_priority(self) -> int:
@@ -149,8 +150,14 @@ class Call:
         old = self.record
         self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
         left = dataclasses.replace(
-            old, interaction_id=moved_leg_id(self.call_id, old.queue, now), seq=old.seq + 1, ended_at=now,
-            outcome="moved", wait_seconds=self.waited(now), within_sla=None, end_reason="moved",
+            old,
+            interaction_id=moved_leg_id(self.call_id, old.queue, now),
+            seq=old.seq + 1,
+            ended_at=now,
+            outcome="moved",
+            wait_seconds=self.waited(now),
+            within_sla=None,
+            end_reason="moved",
         )
         self.queue = queue
         self.enqueued_at = now

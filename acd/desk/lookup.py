@@ -50,31 +50,71 @@ class CallDetails:
 
 
 async def _read(conn: AsyncConnection, call: uuid.UUID, history: int) -> CallDetails | None:
-    row = (await conn.execute(
-        select(Interaction.caller, Interaction.queue, Interaction.priority, Interaction.customer_id,
-               Interaction.arrived_at, Interaction.wait_seconds).where(Interaction.id == call))).first()
+    row = (
+        await conn.execute(
+            select(
+                Interaction.caller,
+                Interaction.queue,
+                Interaction.priority,
+                Interaction.customer_id,
+                Interaction.arrived_at,
+                Interaction.wait_seconds,
+            ).where(Interaction.id == call)
+        )
+    ).first()
     if row is None:
         return None
     customer: dict[str, Any] | None = None
     past: list[dict[str, Any]] = []
     if row.customer_id is not None:
-        found = (await conn.execute(
-            select(Customer.id, Customer.name, Customer.tier, Customer.phone_number, Customer.created_at)
-            .where(Customer.id == row.customer_id))).first()
+        found = (
+            await conn.execute(
+                select(Customer.id, Customer.name, Customer.tier, Customer.phone_number, Customer.created_at).where(
+                    Customer.id == row.customer_id
+                )
+            )
+        ).first()
         if found is not None:
-            customer = {"id": str(found.id), "name": found.name, "tier": found.tier,
-                        "phone_number": found.phone_number, "since": _iso(found.created_at)}
+            customer = {
+                "id": str(found.id),
+                "name": found.name,
+                "tier": found.tier,
+                "phone_number": found.phone_number,
+                "since": _iso(found.created_at),
+            }
             rows = await conn.execute(
-                select(Interaction.id, Interaction.arrived_at, Interaction.queue, Interaction.outcome,
-                       Interaction.agent_id, Interaction.disposition, Interaction.notes,
-                       Interaction.wait_seconds, Interaction.talk_seconds)
+                select(
+                    Interaction.id,
+                    Interaction.arrived_at,
+                    Interaction.queue,
+                    Interaction.outcome,
+                    Interaction.agent_id,
+                    Interaction.disposition,
+                    Interaction.notes,
+                    Interaction.wait_seconds,
+                    Interaction.talk_seconds,
+                )
                 .where(Interaction.customer_id == row.customer_id, Interaction.id != call)
-                .order_by(Interaction.arrived_at.desc()).limit(history))
-            past = [{"id": str(r.id), "arrived_at": _iso(r.arrived_at), "queue": r.queue, "outcome": r.outcome,
-                     "agent_id": r.agent_id, "disposition": r.disposition, "notes": r.notes,
-                     "wait_seconds": r.wait_seconds, "talk_seconds": r.talk_seconds} for r in rows]
-    return CallDetails("found", row.caller, row.queue, row.priority, _iso(row.arrived_at), row.wait_seconds,
-                       customer, past)
+                .order_by(Interaction.arrived_at.desc())
+                .limit(history)
+            )
+            past = [
+                {
+                    "id": str(r.id),
+                    "arrived_at": _iso(r.arrived_at),
+                    "queue": r.queue,
+                    "outcome": r.outcome,
+                    "agent_id": r.agent_id,
+                    "disposition": r.disposition,
+                    "notes": r.notes,
+                    "wait_seconds": r.wait_seconds,
+                    "talk_seconds": r.talk_seconds,
+                }
+                for r in rows
+            ]
+    return CallDetails(
+        "found", row.caller, row.queue, row.priority, _iso(row.arrived_at), row.wait_seconds, customer, past
+    )
 
 
 class CallLookups:

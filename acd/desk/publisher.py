@@ -110,8 +110,9 @@ class DeskPublisher:
             return
         self._config = config
         self._names = {a.id: a.name for a in config.agents}
-        self._queues = {a.id: sorted(q.name for q in config.queues if queue_matches(dict(a.skills), q))
-                        for a in config.agents}
+        self._queues = {
+            a.id: sorted(q.name for q in config.queues if queue_matches(dict(a.skills), q)) for a in config.agents
+        }
 
     def _build(self, agents: dict[str, _Watched]) -> list[tuple[_Watched, bytes]]:
         """Build these agents' desks; the frames of those that changed."""

@@ -66,8 +66,12 @@ def agent_json(view: AgentView, name: str) -> dict[str, Any]:
 
 
 def desk_json(view: AgentView, name: str, queues: list[str], now: float, call: dict[str, Any] | None) -> dict[str, Any]:
-    return {"at": datetime.fromtimestamp(now, UTC).isoformat(), "agent": agent_json(view, name),
-            "queues": queues, "call": call}
+    return {
+        "at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "agent": agent_json(view, name),
+        "queues": queues,
+        "call": call,
+    }
 
 
 def same(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:

@@ -55,14 +55,16 @@ def _scraper_refusal(request: web.Request) -> web.Response | None:
     expected = request.app.get(METRICS_TOKEN, "")
     if expected:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(errors="surrogatepass"),
-                                                             expected.encode()):
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(errors="surrogatepass"), expected.encode()
+        ):
             return None
         return errors.unauthorized("/metrics needs the scrape token: Authorization: Bearer <ACD_METRICS_TOKEN>")
     if loopback(request.remote):
         return None
-    return errors.forbidden("/metrics answers the loopback interface only unless a scrape token is set "
-                            "(ACD_METRICS_TOKEN)")
+    return errors.forbidden(
+        "/metrics answers the loopback interface only unless a scrape token is set (ACD_METRICS_TOKEN)"
+    )
 
 
 def loopback(remote: str | None) -> bool:
@@ -92,17 +94,20 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 # Every route of the site beside /api/v1 (whose own table is ``acd.http.v1.routes``), with its roles.
-ROUTES = RouteTable((
-    Route("GET", "/metrics", metrics, SCRAPE),
-    Route("GET", "/healthz", healthz, PUBLIC),
-    Route("GET", "/readyz", readyz, PUBLIC),
-    *wallboard.ROWS,
-    *agent_page.ROWS,
-))
+ROUTES = RouteTable(
+    (
+        Route("GET", "/metrics", metrics, SCRAPE),
+        Route("GET", "/healthz", healthz, PUBLIC),
+        Route("GET", "/readyz", readyz, PUBLIC),
+        *wallboard.ROWS,
+        *agent_page.ROWS,
+    )
+)
 
 
-def build_app(runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Ready,
-              middlewares: Iterable[Middleware] = ()) -> web.Application:
+def build_app(
+    runtime: Runtime, metrics_: Metrics, health: Health, *, ready: Ready, middlewares: Iterable[Middleware] = ()
+) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=middlewares)
     app[RUNTIME] = runtime
     app[LIVE] = LiveView(runtime)

@@ -47,9 +47,17 @@ _REMEMBERED = 10_000  # misses and clients kept at most: memory stays bounded wh
 class Bearers:
     """The one place that turns an ``Authorization`` header into a ``Token`` (or a refusal)."""
 
-    def __init__(self, verify: Verify, *, miss_seconds: float = MISS_SECONDS, failures: int = FAILURES,
-                 window: float = WINDOW_SECONDS, recheck_seconds: float = RECHECK_SECONDS,
-                 streams_per_token: int = STREAMS_PER_TOKEN, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        verify: Verify,
+        *,
+        miss_seconds: float = MISS_SECONDS,
+        failures: int = FAILURES,
+        window: float = WINDOW_SECONDS,
+        recheck_seconds: float = RECHECK_SECONDS,
+        streams_per_token: int = STREAMS_PER_TOKEN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._verify = verify
         self._miss_seconds = miss_seconds
         self._failures = failures
@@ -119,8 +127,9 @@ class Bearers:
         failures.append(now)
 
     @staticmethod
-    def _remember(table: OrderedDict[bytes, float] | OrderedDict[str, deque[float]], key: object,
-                  value: object) -> None:
+    def _remember(
+        table: OrderedDict[bytes, float] | OrderedDict[str, deque[float]], key: object, value: object
+    ) -> None:
         table[key] = value  # type: ignore[index,assignment]
         table.move_to_end(key)  # type: ignore[arg-type]
         while len(table) > _REMEMBERED:

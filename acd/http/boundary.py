@@ -29,8 +29,10 @@ JSON = "application/json"
 # An orchestrator's probe calls by whatever address it found: these two answer whatever the Host.
 PROBES = frozenset({"/healthz", "/readyz"})
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def default_hosts(bind: str) -> tuple[str, ...]:
@@ -42,7 +44,7 @@ def host_name(header: str) -> str:
     """``Host`` without its port, lower case; IPv6 literals without their brackets."""
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
+        return header[1 : header.find("]")] if "]" in header else header
     return header.rpartition(":")[0] if header.count(":") == 1 else header
 
 
@@ -80,15 +82,15 @@ def _has_body(request: web.Request) -> bool:
 async def boundary(request: web.Request, handler: Handler) -> web.StreamResponse:
     allowed = request.app.get(ALLOWED_HOSTS)
     if allowed is not None and request.path not in PROBES and host_name(request.host) not in allowed:
-        return errors.error(421, "unknown-host", "this service does not answer to that Host name "
-                                                 "(http.allowed_hosts)")
+        return errors.error(421, "unknown-host", "this service does not answer to that Host name (http.allowed_hosts)")
     if request.method in STATE_CHANGING:
         origin = request.headers.get("Origin")
         if origin is not None and not same_origin(request, origin):
             return errors.forbidden("a state-changing request from another origin is refused")
         if _has_body(request) and request.content_type != JSON:
-            return errors.error(415, "unsupported-media-type", "a request body must be JSON, sent with "
-                                                               "Content-Type: application/json")
+            return errors.error(
+                415, "unsupported-media-type", "a request body must be JSON, sent with Content-Type: application/json"
+            )
     response = await handler(request)
     if not response.prepared:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -97,5 +99,9 @@ async def boundary(request: web.Request, handler: Handler) -> web.StreamResponse
 
 def page_headers() -> dict[str, str]:
     """The headers of an HTML page (its handler sets them: a file's type is known only once it is sent)."""
-    return {"Cache-Control": "no-cache", "Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer"}
+    return {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": CSP,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+    }

@@ -76,8 +76,12 @@ def no_such_customer(customer_id: str) -> web.Response:
 
 
 def no_call_to_wrap_up(agent_id: str, state: str) -> web.Response:
-    return error(409, "no-call-to-wrap-up", f"agent {agent_id!r} has no call to wrap up (state {state})",
-                 {"agent": agent_id, "state": state})
+    return error(
+        409,
+        "no-call-to-wrap-up",
+        f"agent {agent_id!r} has no call to wrap up (state {state})",
+        {"agent": agent_id, "state": state},
+    )
 
 
 def refused(status: int, error_id: str, message: str, details: Mapping[str, Any]) -> web.Response:

@@ -14,50 +14,90 @@ _ERROR = {"application/json": {"schema": {"type": "object", "required": ["error_
 
 
 def _page(summary: str) -> dict[str, Any]:
-    return {"get": {"summary": summary, "security": [],
-                    "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {
-                        "type": "string"}}}}}}}
+    return {
+        "get": {
+            "summary": summary,
+            "security": [],
+            "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+        }
+    }
 
 
 def _static(summary: str) -> dict[str, Any]:
-    return {"get": {"summary": summary, "security": [],
-                    "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "the file"}, "404": {"description": "no such file"}}}}
+    return {
+        "get": {
+            "summary": summary,
+            "security": [],
+            "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the file"}, "404": {"description": "no such file"}},
+        }
+    }
 
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
-    "info": {"title": "ACD site routes", "version": "1.0.0",
-             "description": "Everything the ACD's HTTP port serves beside /api/v1 (docs/security.md)."},
+    "info": {
+        "title": "ACD site routes",
+        "version": "1.0.0",
+        "description": "Everything the ACD's HTTP port serves beside /api/v1 (docs/security.md).",
+    },
     "paths": {
-        "/metrics": {"get": {
-            "summary": "Prometheus exposition: with the scrape token (ACD_METRICS_TOKEN) or, without one, "
-                       "to loopback clients only",
-            "security": [{"scrape": []}, {}],
-            "responses": {"200": {"description": "the series", "content": {"text/plain": {"schema": {
-                "type": "string"}}}}, "401": {"description": "no or wrong scrape token", "content": _ERROR},
-                "403": {"description": "not a loopback client", "content": _ERROR}}}},
-        "/healthz": {"get": {"summary": "process health", "security": [],
-                             "responses": {"200": {"description": "ok", "content": {"application/json": {
-                                 "schema": {"type": "object"}}}},
-                                 "503": {"description": "not ok", "content": _ERROR}}}},
-        "/readyz": {"get": {"summary": "ready or not: the AMI link and PostgreSQL, without any detail", "security": [],
-                            "responses": {"200": {"description": "ready", "content": {"application/json": {
-                                "schema": {"type": "object"}}}},
-                                "503": {"description": "not ready", "content": _ERROR}}}},
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus exposition: with the scrape token (ACD_METRICS_TOKEN) or, without one, "
+                "to loopback clients only",
+                "security": [{"scrape": []}, {}],
+                "responses": {
+                    "200": {"description": "the series", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "401": {"description": "no or wrong scrape token", "content": _ERROR},
+                    "403": {"description": "not a loopback client", "content": _ERROR},
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "process health",
+                "security": [],
+                "responses": {
+                    "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "503": {"description": "not ok", "content": _ERROR},
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "ready or not: the AMI link and PostgreSQL, without any detail",
+                "security": [],
+                "responses": {
+                    "200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "503": {"description": "not ready", "content": _ERROR},
+                },
+            }
+        },
         "/wallboard": _page("the wallboard page"),
         "/wallboard/static/{filename}": _static("the wallboard's script and style"),
-        "/wallboard/events": {"get": {
-            "summary": "the board as Server-Sent Events (wallboard, supervisor or admin token)",
-            "security": [{"bearer": []}],
-            "responses": {"200": {"description": "an endless stream of `board` events", "content": {
-                "text/event-stream": {"schema": {"type": "string"}}}},
-                "401": {"description": "no valid token", "content": _ERROR},
-                "403": {"description": "an agent's token", "content": _ERROR},
-                "429": {"description": "too many bad tokens, or streams of this token", "content": _ERROR}}}},
+        "/wallboard/events": {
+            "get": {
+                "summary": "the board as Server-Sent Events (wallboard, supervisor or admin token)",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {
+                        "description": "an endless stream of `board` events",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "401": {"description": "no valid token", "content": _ERROR},
+                    "403": {"description": "an agent's token", "content": _ERROR},
+                    "429": {"description": "too many bad tokens, or streams of this token", "content": _ERROR},
+                },
+            }
+        },
         "/agent": _page("the agent desktop page"),
         "/agent/static/{filename}": _static("the agent desktop's script and style"),
     },
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                                       "scrape": {"type": "http", "scheme": "bearer"}}},
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "scrape": {"type": "http", "scheme": "bearer"},
+        }
+    },
 }

@@ -24,9 +24,18 @@ from acd.runtime import Runtime
 from acd.settings import HttpSettings
 
 
-def build_site(runtime: Runtime, metrics: Metrics, health: Health, *, ready: Ready, engine: AsyncEngine,
-               audit: AuditLog, http: HttpSettings, editor: ConfigEditor | None = None,
-               bearers: Bearers | None = None) -> web.Application:
+def build_site(
+    runtime: Runtime,
+    metrics: Metrics,
+    health: Health,
+    *,
+    ready: Ready,
+    engine: AsyncEngine,
+    audit: AuditLog,
+    http: HttpSettings,
+    editor: ConfigEditor | None = None,
+    bearers: Bearers | None = None,
+) -> web.Application:
     """``engine`` is the REST API's pool (tokens, audit, record searches)."""
     bearers = bearers or Bearers.of(engine, streams_per_token=http.streams_per_token)
     app = build_app(runtime, metrics, health, ready=ready, middlewares=[boundary])

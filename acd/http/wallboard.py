@@ -110,11 +110,13 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 async def _stream(request: web.Request, bearers: Bearers, view: frozenset[str] | None) -> web.StreamResponse:
     publisher = request.app[PUBLISHER]
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream",
-        "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
+        }
+    )
     await response.prepare(request)
     transport = request.transport
 
@@ -142,13 +144,22 @@ async def _stream(request: web.Request, bearers: Bearers, view: frozenset[str] |
 ROWS: tuple[Route, ...] = (
     Route("GET", "/wallboard", page, PUBLIC),
     Route("GET", "/wallboard/static", None, PUBLIC, static=STATIC),
-    Route("GET", "/wallboard/events", events, frozenset({"admin", "supervisor", WALLBOARD}),
-          "the wallboard is for wall screens, supervisors and admins"),
+    Route(
+        "GET",
+        "/wallboard/events",
+        events,
+        frozenset({"admin", "supervisor", WALLBOARD}),
+        "the wallboard is for wall screens, supervisors and admins",
+    ),
 )
 
 
-def run_wallboard(app: web.Application, live: LiveView, publisher: Publisher | None = None,
-                  check: Bearers | Verify | AsyncEngine | None = None) -> None:
+def run_wallboard(
+    app: web.Application,
+    live: LiveView,
+    publisher: Publisher | None = None,
+    check: Bearers | Verify | AsyncEngine | None = None,
+) -> None:
     """Run the wallboard's publisher with the app (its routes are the app's table's, ``ROUTES``).
 
     ``publisher`` defaults to one over the live state (tests give their own). Tokens are checked with
@@ -174,8 +185,12 @@ def run_wallboard(app: web.Application, live: LiveView, publisher: Publisher | N
     app.on_shutdown.append(end_streams)
 
 
-def add_wallboard_routes(app: web.Application, runtime: Runtime, publisher: Publisher | None = None,
-                         check: Bearers | Verify | AsyncEngine | None = None) -> None:
+def add_wallboard_routes(
+    app: web.Application,
+    runtime: Runtime,
+    publisher: Publisher | None = None,
+    check: Bearers | Verify | AsyncEngine | None = None,
+) -> None:
     """The wallboard alone on an app of its own: its routes mounted and its publisher run."""
     RouteTable(ROWS).mount(app)
     run_wallboard(app, LiveView(runtime), publisher, check)

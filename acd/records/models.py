@@ -141,8 +141,9 @@ class Interaction(Base):
     __table_args__ = (
         CheckConstraint("seq >= 0", name="seq_non_negative"),
         CheckConstraint(_in("outcome", OUTCOMES), name="outcome_known"),
-        CheckConstraint("outcome IS DISTINCT FROM 'answered' OR answered_at IS NOT NULL",
-                        name="answered_has_answered_at"),
+        CheckConstraint(
+            "outcome IS DISTINCT FROM 'answered' OR answered_at IS NOT NULL", name="answered_has_answered_at"
+        ),
         CheckConstraint("answered_at IS NULL OR outcome = 'answered'", name="answered_at_only_if_answered"),
         CheckConstraint("ended_at IS NULL OR outcome IS NOT NULL", name="ended_has_outcome"),
         CheckConstraint("within_sla IS NOT TRUE OR outcome = 'answered'", name="within_sla_only_if_answered"),

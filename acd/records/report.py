@@ -96,8 +96,9 @@ def _ratio(numerator: float | None, denominator: float) -> float | None:
     return (numerator or 0.0) / denominator if denominator > 0 else None
 
 
-async def queue_report(engine: AsyncEngine, start: datetime, end: datetime,
-                       short_abandon_seconds: float = 5.0) -> dict[str, QueueKpis]:
+async def queue_report(
+    engine: AsyncEngine, start: datetime, end: datetime, short_abandon_seconds: float = 5.0
+) -> dict[str, QueueKpis]:
     params = {"start": start, "end": end, "short": short_abandon_seconds}
     async with engine.connect() as conn:
         rows = (await conn.execute(_QUEUE_SQL, params)).mappings().all()
@@ -105,10 +106,15 @@ async def queue_report(engine: AsyncEngine, start: datetime, end: datetime,
     for r in rows:
         base = r["offered"] - r["short_abandoned"]
         report[r["queue"]] = QueueKpis(
-            offered=r["offered"], answered=r["answered"], answered_within_sla=r["answered_within_sla"],
-            abandoned=r["abandoned"], short_abandoned=r["short_abandoned"],
-            overflowed=r["overflowed"], failed=r["failed"],
-            handled=r["handled"], handle_breaches=r["handle_breaches"],
+            offered=r["offered"],
+            answered=r["answered"],
+            answered_within_sla=r["answered_within_sla"],
+            abandoned=r["abandoned"],
+            short_abandoned=r["short_abandoned"],
+            overflowed=r["overflowed"],
+            failed=r["failed"],
+            handled=r["handled"],
+            handle_breaches=r["handle_breaches"],
             service_level=_ratio(r["answered_within_sla"], base),
             asa=_ratio(r["wait_answered"], r["answered"]),
             aht=_ratio(r["handle_total"], r["handled"]),
@@ -126,10 +132,13 @@ async def agent_report(engine: AsyncEngine, start: datetime, end: datetime) -> l
         rows = (await conn.execute(_AGENT_SQL, {"start": start, "end": end})).mappings().all()
     return [
         AgentKpis(
-            agent=r["agent"], answered=r["answered"], handled=r["handled"],
+            agent=r["agent"],
+            answered=r["answered"],
+            handled=r["handled"],
             aht=_ratio(r["handle_total"], r["handled"]),
             occupancy=_ratio(r["busy_seconds"], float(r["busy_seconds"] + r["available_seconds"])),
-            busy_seconds=float(r["busy_seconds"]), available_seconds=float(r["available_seconds"]),
+            busy_seconds=float(r["busy_seconds"]),
+            available_seconds=float(r["available_seconds"]),
             paused_seconds=float(r["paused_seconds"]),
         )
         for r in rows

@@ -36,12 +36,17 @@ _NUMBER_MASK_SQL = _MASK_SQL.replace("caller", "c.phone_number") + " || '#' || c
 
 # Each step: (what it counts, the rows it would change, the change). All take :before.
 _STEPS: tuple[tuple[str, str, str], ...] = (
-    ("notes", "FROM interactions WHERE arrived_at < :before AND notes IS NOT NULL",
-     "UPDATE interactions SET notes = NULL WHERE arrived_at < :before AND notes IS NOT NULL"),
-    ("audit_details",
-     f"FROM audit_log WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb",
-     f"UPDATE audit_log SET details = {_MASKED_DETAILS} "
-     f"WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb"),
+    (
+        "notes",
+        "FROM interactions WHERE arrived_at < :before AND notes IS NOT NULL",
+        "UPDATE interactions SET notes = NULL WHERE arrived_at < :before AND notes IS NOT NULL",
+    ),
+    (
+        "audit_details",
+        f"FROM audit_log WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb",
+        f"UPDATE audit_log SET details = {_MASKED_DETAILS} "
+        f"WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb",
+    ),
 )
 _CUSTOMERS_WHERE = (
     "c.created_at < :before AND strpos(c.phone_number, '#') = 0"
@@ -64,8 +69,10 @@ class Masked:
         return sum(astuple(self))
 
     def __str__(self) -> str:
-        return (f"{self.callers} caller numbers, {self.notes} notes, {self.audit_details} audit details, "
-                f"{self.customer_numbers} customer numbers")
+        return (
+            f"{self.callers} caller numbers, {self.notes} notes, {self.audit_details} audit details, "
+            f"{self.customer_numbers} customer numbers"
+        )
 
 
 def mask(caller: str) -> str:
@@ -86,12 +93,14 @@ async def mask_callers(engine: AsyncEngine, before: datetime, *, dry_run: bool =
             found = await conn.execute(text(f"SELECT count(*) FROM interactions WHERE {where}"), {"before": before})
             return int(found.scalar_one())
         done = await conn.execute(
-            text(f"UPDATE interactions SET caller = {_MASK_SQL} WHERE {where}"), {"before": before})
+            text(f"UPDATE interactions SET caller = {_MASK_SQL} WHERE {where}"), {"before": before}
+        )
         return int(done.rowcount)
 
 
-async def apply_retention(engine: AsyncEngine, before: datetime, *, customer_numbers: str = "keep",
-                          dry_run: bool = False) -> Masked:
+async def apply_retention(
+    engine: AsyncEngine, before: datetime, *, customer_numbers: str = "keep", dry_run: bool = False
+) -> Masked:
     """Mask what the retention policy (module docstring) says of everything before ``before``."""
     callers = await mask_callers(engine, before, dry_run=dry_run)
     counts: dict[str, int] = {}
@@ -101,8 +110,11 @@ async def apply_retention(engine: AsyncEngine, before: datetime, *, customer_num
             done = await conn.execute(text(sql), {"before": before})
             counts[name] = int(done.scalar_one()) if dry_run else int(done.rowcount)
         if customer_numbers == "mask":
-            sql = (f"SELECT count(*) FROM customers c WHERE {_CUSTOMERS_WHERE}" if dry_run else
-                   f"UPDATE customers c SET phone_number = {_NUMBER_MASK_SQL} WHERE {_CUSTOMERS_WHERE}")
+            sql = (
+                f"SELECT count(*) FROM customers c WHERE {_CUSTOMERS_WHERE}"
+                if dry_run
+                else f"UPDATE customers c SET phone_number = {_NUMBER_MASK_SQL} WHERE {_CUSTOMERS_WHERE}"
+            )
             done = await conn.execute(text(sql), {"before": before})
             counts["customer_numbers"] = int(done.scalar_one()) if dry_run else int(done.rowcount)
     return Masked(callers=callers, **counts)

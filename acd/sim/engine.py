@@ -66,8 +66,7 @@ def _draw_talk(rng: random.Random, talk: TalkTime) -> float:
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, progress: Progress | None = None,
-                 observer: Observer | None = None) -> None:
+    def __init__(self, scenario: Scenario, progress: Progress | None = None, observer: Observer | None = None) -> None:
         self.scenario = scenario
         self.acd = Acd(scenario.routing_config())
         self.recorded = Recorded()

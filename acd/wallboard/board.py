@@ -49,9 +49,7 @@ class Board:
     def _membership(self, config: RoutingConfig) -> dict[str, tuple[str, ...]]:
         if config is not self._config:
             self._config = config
-            self._members = {
-                q.name: tuple(a.id for a in config.agents if serves(a, q)) for q in config.queues
-            }
+            self._members = {q.name: tuple(a.id for a in config.agents if serves(a, q)) for q in config.queues}
             self._names = {a.id: a.name or a.id for a in config.agents}
         return self._members
 
@@ -62,8 +60,12 @@ class Board:
         by_state = dict.fromkeys(payload["agents_by_state"], 0)
         for tile in tiles:
             by_state[tile["state"]] += 1
-        return {**payload, "queues": [q for q in payload["queues"] if q["name"] in queues], "agents": tiles,
-                "agents_by_state": by_state}
+        return {
+            **payload,
+            "queues": [q for q in payload["queues"] if q["name"] in queues],
+            "agents": tiles,
+            "agents_by_state": by_state,
+        }
 
     def payload(self, snapshot: Snapshot, config: RoutingConfig, today: ServiceLevelToday) -> dict[str, Any]:
         now = snapshot.at
@@ -82,22 +84,24 @@ class Board:
                 logged_in += 1
                 if agent.state is AgentState.READY and agent.reachable:
                     available += 1
-            queues.append({
-                "name": queue.name,
-                "waiting": view.waiting if view else 0,
-                "ringing": view.ringing if view else 0,
-                "oldest_wait": round(view.oldest_wait, 1) if view else 0.0,
-                "service_level": sl,
-                "target": queue.sla_target_ratio,
-                "threshold": queue.sla_threshold_seconds,
-                "status": sla_status(sl, queue.sla_target_ratio),
-                "offered": counts.offered,
-                "answered": counts.answered,
-                "within_sla": counts.within_sla,
-                "counted": counts.counted,
-                "agents_available": available,
-                "agents_logged_in": logged_in,
-            })
+            queues.append(
+                {
+                    "name": queue.name,
+                    "waiting": view.waiting if view else 0,
+                    "ringing": view.ringing if view else 0,
+                    "oldest_wait": round(view.oldest_wait, 1) if view else 0.0,
+                    "service_level": sl,
+                    "target": queue.sla_target_ratio,
+                    "threshold": queue.sla_threshold_seconds,
+                    "status": sla_status(sl, queue.sla_target_ratio),
+                    "offered": counts.offered,
+                    "answered": counts.answered,
+                    "within_sla": counts.within_sla,
+                    "counted": counts.counted,
+                    "agents_available": available,
+                    "agents_logged_in": logged_in,
+                }
+            )
         tiles = [
             {
                 "id": agent_id,

@@ -24,14 +24,23 @@ from acd.wallboard.today import DayCounts, ServiceLevelToday
 log = logging.getLogger(__name__)
 
 
-async def day_so_far(engine: AsyncEngine, start: float, end: float,
-                     short_abandon_seconds: float) -> dict[str, DayCounts]:
+async def day_so_far(
+    engine: AsyncEngine, start: float, end: float, short_abandon_seconds: float
+) -> dict[str, DayCounts]:
     """Each queue's counts over the interactions that arrived in [start, end), by the reports' query."""
-    report = await queue_report(engine, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC),
-                                short_abandon_seconds)
-    return {queue: DayCounts(offered=k.offered, answered=k.answered, within_sla=k.answered_within_sla,
-                             abandoned=k.abandoned, short_abandoned=k.short_abandoned)
-            for queue, k in report.items()}
+    report = await queue_report(
+        engine, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), short_abandon_seconds
+    )
+    return {
+        queue: DayCounts(
+            offered=k.offered,
+            answered=k.answered,
+            within_sla=k.answered_within_sla,
+            abandoned=k.abandoned,
+            short_abandoned=k.short_abandoned,
+        )
+        for queue, k in report.items()
+    }
 
 
 async def seed_today(engine: AsyncEngine, today: ServiceLevelToday, now: float, short_abandon_seconds: float) -> bool:

@@ -55,8 +55,14 @@ def acd_config(workdir: Path) -> Callable[[int], str]:
 
 def bench_acd(workdir: Path, ami_secret: str, command: Sequence[str]) -> AcdProcess:
     """The ACD to start, in a session of its own, with ``command`` as the ACD (``start(START_WITHIN)``)."""
-    return AcdProcess(workdir, acd_config(workdir), {"ACD_AMI_SECRET": ami_secret}, command=command,
-                      token_label="bench", new_session=True)
+    return AcdProcess(
+        workdir,
+        acd_config(workdir),
+        {"ACD_AMI_SECRET": ami_secret},
+        command=command,
+        token_label="bench",
+        new_session=True,
+    )
 
 
 def stop_acd(acd: AcdProcess) -> None:

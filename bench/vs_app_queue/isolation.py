@@ -39,8 +39,13 @@ class Paths:
         return self.state / "secrets.env"
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "ACD_ASTERISK_ROOT": str(self.root), "ACD_STATE_DIR": str(self.state),
-                "ACD_SECRETS_FILE": str(self.secrets), "ACD_FARM_AGENTS": FARM_AGENTS}
+        return {
+            **os.environ,
+            "ACD_ASTERISK_ROOT": str(self.root),
+            "ACD_STATE_DIR": str(self.state),
+            "ACD_SECRETS_FILE": str(self.secrets),
+            "ACD_FARM_AGENTS": FARM_AGENTS,
+        }
 
     def in_netns(self, argv: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
@@ -48,8 +53,14 @@ class Paths:
 
 def pbx_sh(paths: Paths, *args: str, within: float = 300) -> str:
     """Run deploy/asterisk/pbx.sh for the bench root (in the namespace); its output, or RuntimeError."""
-    done = subprocess.run(paths.in_netns(["bash", str(PBX_SH), *args]), env=paths.env(), capture_output=True,
-                          text=True, timeout=within, check=False)
+    done = subprocess.run(
+        paths.in_netns(["bash", str(PBX_SH), *args]),
+        env=paths.env(),
+        capture_output=True,
+        text=True,
+        timeout=within,
+        check=False,
+    )
     output = (done.stdout + done.stderr).strip()
     if done.returncode != 0:
         raise RuntimeError(f"pbx.sh {' '.join(args)} failed (rc {done.returncode}):\n{output}")
@@ -74,8 +85,12 @@ def stop_stack(paths: Paths) -> None:
             EmbeddedPostgres(pg).stop()
     if ours(paths.root) and (paths.root / "etc" / "asterisk").is_dir():
         try:
-            pbx_sh(paths if paths.netns and netns_exists(paths.netns) else Paths(paths.root, paths.state, None),
-                   "stop", "all", within=120)
+            pbx_sh(
+                paths if paths.netns and netns_exists(paths.netns) else Paths(paths.root, paths.state, None),
+                "stop",
+                "all",
+                within=120,
+            )
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             log(f"cleanup: {exc}")
     if paths.netns and netns_exists(paths.netns):
@@ -141,8 +156,11 @@ def prepare_root(paths: Paths, source: Path) -> None:
 def run_isolated(args: argparse.Namespace) -> int:
     """Outside: namespace, root copy, state dir; run the measurement inside; always clean up."""
     if os.geteuid() != 0:
-        print("bench_vs_app_queue: SKIPPED: needs root (network namespace, chrooted Asterisk); "
-              "run: sudo .venv/bin/python -m bench.bench_vs_app_queue", file=sys.stderr)
+        print(
+            "bench_vs_app_queue: SKIPPED: needs root (network namespace, chrooted Asterisk); "
+            "run: sudo .venv/bin/python -m bench.bench_vs_app_queue",
+            file=sys.stderr,
+        )
         return 0
     root, state, source = args.root.absolute(), args.state_dir.absolute(), args.source_root.resolve()
     if root.resolve() == source or root == SOURCE_ROOT or state in (Path("/var/lib/acd"), Path("/")):
@@ -159,8 +177,11 @@ def run_isolated(args: argparse.Namespace) -> int:
             return 1
         for folder in (root, state):
             if folder.exists() and not ours(folder):
-                print(f"{folder} exists and was not made by this benchmark (no {OURS} in it): choose "
-                      "another --root / --state-dir", file=sys.stderr)
+                print(
+                    f"{folder} exists and was not made by this benchmark (no {OURS} in it): choose "
+                    "another --root / --state-dir",
+                    file=sys.stderr,
+                )
                 return 2
         began = time.monotonic()
         inner: subprocess.Popen[bytes] | None = None
@@ -180,9 +201,22 @@ def run_isolated(args: argparse.Namespace) -> int:
             if paths.netns:
                 subprocess.run(["ip", "netns", "add", paths.netns], check=True, timeout=10)
                 subprocess.run(paths.in_netns(["ip", "link", "set", "lo", "up"]), check=True, timeout=10)
-            argv = [sys.executable, "-m", "bench.bench_vs_app_queue", "--inside", "--root", str(root),
-                    "--state-dir", str(state), "--calls", str(args.calls), "--warmup", str(args.warmup),
-                    "--time-limit", str(args.time_limit)]
+            argv = [
+                sys.executable,
+                "-m",
+                "bench.bench_vs_app_queue",
+                "--inside",
+                "--root",
+                str(root),
+                "--state-dir",
+                str(state),
+                "--calls",
+                str(args.calls),
+                "--warmup",
+                str(args.warmup),
+                "--time-limit",
+                str(args.time_limit),
+            ]
             argv += ["--acd-command", args.acd_command] if args.acd_command else []
             argv += ["--json", str(args.json.absolute())] if args.json else []
             argv += ["--only", args.only] if args.only else []

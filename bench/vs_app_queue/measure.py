@@ -62,8 +62,15 @@ class Results:
     dump: dict[str, Any]  # every sample with its checkpoints, for --json
 
 
-async def measure(paths: Paths, listener_secret: str, acd: AcdProcess, calls: int, warmup: int,
-                  deadline: float, only: str | None = None) -> Results:
+async def measure(
+    paths: Paths,
+    listener_secret: str,
+    acd: AcdProcess,
+    calls: int,
+    warmup: int,
+    deadline: float,
+    only: str | None = None,
+) -> Results:
     stack_secrets = read_secrets(paths.secrets)
     rec = Recorder()
     pbx = AmiClient("127.0.0.1", 5038, "bench", listener_secret, name="pbx-listener", history=1000)
@@ -81,8 +88,7 @@ async def measure(paths: Paths, listener_secret: str, acd: AcdProcess, calls: in
     ]
     phases = [p for p in phases if only in (None, p.system)]
     # budget per phase, by how long each usually takes (app_queue's (b) turn-around is ~1 s)
-    weights = {("app_queue", "idle"): 0.7, ("acd", "idle"): 0.7, ("app_queue", "waiting"): 1.6,
-               ("acd", "waiting"): 1.0}
+    weights = {("app_queue", "idle"): 0.7, ("acd", "idle"): 0.7, ("app_queue", "waiting"): 1.6, ("acd", "waiting"): 1.0}
     try:
         rtt = await ami_rtt(pbx)
         for i, phase in enumerate(phases):
@@ -90,11 +96,12 @@ async def measure(paths: Paths, listener_secret: str, acd: AcdProcess, calls: in
             if phase.system == "acd":
                 await asyncio.to_thread(ensure_ready, acd)
             left = deadline - time.monotonic() - 20.0 * (len(phases) - i)
-            share = weights[(phase.system, phase.metric)] / sum(
-                weights[(p.system, p.metric)] for p in phases[i:])
+            share = weights[(phase.system, phase.metric)] / sum(weights[(p.system, p.metric)] for p in phases[i:])
             phase_deadline = time.monotonic() + max(30.0, left * share)
-            log(f"{phase.system} {phase.label}: {calls} samples + {warmup} warm-up "
-                f"(at most {phase_deadline - time.monotonic():.0f} s)")
+            log(
+                f"{phase.system} {phase.label}: {calls} samples + {warmup} warm-up "
+                f"(at most {phase_deadline - time.monotonic():.0f} s)"
+            )
             began = time.monotonic()
             if phase.metric == "idle":
                 await load.run_idle(phase, calls, warmup, phase_deadline)
@@ -106,22 +113,44 @@ async def measure(paths: Paths, listener_secret: str, acd: AcdProcess, calls: in
             phase.samples = samples[:calls]
             break_down(rec, phase)
             slow = max(5 * percentile([x.ms for x in phase.samples], 50), 50.0)
-            phase.outliers = [(x, checkpoints(rec, phase, x))
-                              for x in sorted(phase.samples, key=lambda x: -x.ms)[:3] if x.ms > slow]
+            phase.outliers = [
+                (x, checkpoints(rec, phase, x)) for x in sorted(phase.samples, key=lambda x: -x.ms)[:3] if x.ms > slow
+            ]
             ms = [s.ms for s in phase.samples]
-            log(f"{phase.system} {phase.label}: {len(phase.numbers)} callers in {time.monotonic() - began:.0f} s, "
+            log(
+                f"{phase.system} {phase.label}: {len(phase.numbers)} callers in {time.monotonic() - began:.0f} s, "
                 f"n={len(ms)} p50={percentile(ms, 50):.1f} ms p99={percentile(ms, 99):.1f} ms "
-                f"(excluded {phase.excluded})")
+                f"(excluded {phase.excluded})"
+            )
     finally:
         await farm.close()
         pbx.close()
     if rec.untimed:
         raise RuntimeError(f"{rec.untimed} events without a Timestamp header: is timestampevents=yes set?")
     offsets = [(rec.ringing[s.number] - s.end) * 1000.0 for p in phases for s in p.samples if s.number in rec.ringing]
-    dump = {"ami_rtt_ms": rtt, "phases": [{
-        "system": p.system, "metric": p.metric, "excluded": p.excluded, "callers": len(p.numbers),
-        "samples": [{"number": s.number, "channel": rec.channel.get(s.number, ""), "agent": s.agent,
-                     "previous": s.previous, "start": s.start, "end": s.end, "ms": s.ms,
-                     "checkpoints": checkpoints(rec, p, s)} for s in p.samples],
-    } for p in phases]}
+    dump = {
+        "ami_rtt_ms": rtt,
+        "phases": [
+            {
+                "system": p.system,
+                "metric": p.metric,
+                "excluded": p.excluded,
+                "callers": len(p.numbers),
+                "samples": [
+                    {
+                        "number": s.number,
+                        "channel": rec.channel.get(s.number, ""),
+                        "agent": s.agent,
+                        "previous": s.previous,
+                        "start": s.start,
+                        "end": s.end,
+                        "ms": s.ms,
+                        "checkpoints": checkpoints(rec, p, s),
+                    }
+                    for s in p.samples
+                ],
+            }
+            for p in phases
+        ],
+    }
     return Results(phases, rtt, offsets, dump)

@@ -50,8 +50,10 @@ read = {read}
 write =
 """
 
-APP_QUEUE_SETTINGS = ("strategy=rrmemory ringinuse=no wrapuptime=0 memberdelay=0 autofill=yes timeout=15 retry=5 "
-                      "(default), no announcements; members PJSIP/agent11..14 (static); other options default")
+APP_QUEUE_SETTINGS = (
+    "strategy=rrmemory ringinuse=no wrapuptime=0 memberdelay=0 autofill=yes timeout=15 retry=5 "
+    "(default), no announcements; members PJSIP/agent11..14 (static); other options default"
+)
 
 
 def install_bench_config(root: Path, breakdown: bool = True) -> str:

@@ -58,8 +58,15 @@ class Recorder:
 
     def on_pbx(self, event: AmiEvent) -> None:
         kind = event.get("Event", "")
-        if kind not in ("UserEvent", "QueueCallerJoin", "VarSet", "Newexten", "Newchannel", "Hangup",
-                        "QueueMemberStatus"):
+        if kind not in (
+            "UserEvent",
+            "QueueCallerJoin",
+            "VarSet",
+            "Newexten",
+            "Newchannel",
+            "Hangup",
+            "QueueMemberStatus",
+        ):
             return
         ts = self._timestamp(event)
         if ts is None:
@@ -100,8 +107,9 @@ class Recorder:
                 self.failed_originates.add(event.get("FarmCallId", ""))
             self.changed.set()
             return
-        is_invite = kind == "Newchannel" and event.get("Context") == "farm-in" and AGENT_NAME.match(
-            event.get("Exten", ""))
+        is_invite = (
+            kind == "Newchannel" and event.get("Context") == "farm-in" and AGENT_NAME.match(event.get("Exten", ""))
+        )
         if not is_invite and name not in ("FarmAgentRinging", "FarmAgentHangup", "FarmCallerHangup"):
             return
         ts = self._timestamp(event)
@@ -125,5 +133,8 @@ class Recorder:
 
     def waiting_at(self, numbers: Sequence[str], at: float, but: str = "") -> int:
         """Callers in the queue at ``at``: entered, not yet offered to a phone, not gone."""
-        return sum(1 for m in numbers if m != but and self.join.get(m, INF) < at
-                   and self.invite_ts(m) > at and self.caller_gone.get(m, INF) > at)
+        return sum(
+            1
+            for m in numbers
+            if m != but and self.join.get(m, INF) < at and self.invite_ts(m) > at and self.caller_gone.get(m, INF) > at
+        )

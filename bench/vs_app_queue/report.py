@@ -21,8 +21,10 @@ def report(results: Results, calls: int) -> bool:
     print(f"{'system':<10} {'metric':<20} {'n':>5} {'p50 ms':>9} {'p99 ms':>9} {'excluded':>9}")
     for p in phases:
         ms = [s.ms for s in p.samples]
-        print(f"{p.system:<10} {p.label:<20} {len(ms):>5} {percentile(ms, 50):>9.2f} {percentile(ms, 99):>9.2f} "
-              f"{p.excluded:>9}")
+        print(
+            f"{p.system:<10} {p.label:<20} {len(ms):>5} {percentile(ms, 50):>9.2f} {percentile(ms, 99):>9.2f} "
+            f"{p.excluded:>9}"
+        )
 
     def figures(system: str, metric: str) -> list[float]:
         return [s.ms for s in by[(system, metric)].samples] if (system, metric) in by else []
@@ -32,18 +34,24 @@ def report(results: Results, calls: int) -> bool:
         print("ratios ACD / app_queue:")
         for metric in ("idle", "waiting"):
             a, q = figures("acd", metric), figures("app_queue", metric)
-            print(f"  {by[('acd', metric)].label:<20} p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
-                  f"p99 {percentile(a, 99) / percentile(q, 99):6.2f}x")
+            print(
+                f"  {by[('acd', metric)].label:<20} p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
+                f"p99 {percentile(a, 99) / percentile(q, 99):6.2f}x"
+            )
     print()
     print("targets:")
     if len({p.system for p in phases}) == 2:
         gap = percentile(figures("acd", "idle"), 50) - percentile(figures("app_queue", "idle"), 50)
-        print(f"  (a) ACD p50 within {TARGET_IDLE_MS:g} ms of app_queue's: {gap:+.2f} ms -> "
-              f"{'MET' if gap <= TARGET_IDLE_MS else 'MISSED'}")
+        print(
+            f"  (a) ACD p50 within {TARGET_IDLE_MS:g} ms of app_queue's: {gap:+.2f} ms -> "
+            f"{'MET' if gap <= TARGET_IDLE_MS else 'MISSED'}"
+        )
     if ("acd", "waiting") in by:
         p50, p99 = percentile(figures("acd", "waiting"), 50), percentile(figures("acd", "waiting"), 99)
-        print(f"  (b) ACD p50 below {TARGET_WAITING_MS:g} ms: {p50:.2f} ms -> "
-              f"{'MET' if p50 < TARGET_WAITING_MS else 'MISSED'} (p99 {p99:.2f} ms)")
+        print(
+            f"  (b) ACD p50 below {TARGET_WAITING_MS:g} ms: {p50:.2f} ms -> "
+            f"{'MET' if p50 < TARGET_WAITING_MS else 'MISSED'} (p99 {p99:.2f} ms)"
+        )
     print(f"  reference, {REFERENCE}")
     print()
     print("where the time goes: PBX events on the way, p50 / p99 ms of each step, over the samples that have them all")
@@ -59,14 +67,19 @@ def report(results: Results, calls: int) -> bool:
         print()
         print("slowest samples above 5x their p50 (and 50 ms), with the PBX events on the way (ms after the start):")
         for p, sample, points in outliers:
-            steps = ", ".join(f"{name} {'-' if ts is None else f'{(ts - sample.start) * 1000:.1f}'}"
-                              for name, ts in points[1:])
+            steps = ", ".join(
+                f"{name} {'-' if ts is None else f'{(ts - sample.start) * 1000:.1f}'}" for name, ts in points[1:]
+            )
             print(f"  {p.system} {p.label}: {sample.ms:.1f} ms, caller {sample.number} -> {sample.agent}: {steps}")
     print()
-    print(f"AMI Ping round trip from a Python client (panoramisk), n={len(rtt)}: p50 {percentile(rtt, 50):.2f} ms, "
-          f"p99 {percentile(rtt, 99):.2f} ms (each sequential ACD action costs about one)")
-    print(f"farm: FarmAgentRinging comes {percentile(offsets, 50):.2f} ms (p50) after the Newchannel used as "
-          f"'INVITE received'")
+    print(
+        f"AMI Ping round trip from a Python client (panoramisk), n={len(rtt)}: p50 {percentile(rtt, 50):.2f} ms, "
+        f"p99 {percentile(rtt, 99):.2f} ms (each sequential ACD action costs about one)"
+    )
+    print(
+        f"farm: FarmAgentRinging comes {percentile(offsets, 50):.2f} ms (p50) after the Newchannel used as "
+        f"'INVITE received'"
+    )
     complete = all(len(p.samples) >= calls for p in phases)
     if not complete:
         print(f"INCOMPLETE: fewer than {calls} samples in some phase (time limit, or callers excluded)")

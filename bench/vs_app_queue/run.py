@@ -48,8 +48,11 @@ def run_inside(args: argparse.Namespace) -> int:
         if sum(f"PJSIP/{a}" in shown for a in AGENTS) != len(AGENTS):
             raise RuntimeError(f"app_queue's queue bench is not as configured:\n{shown}")
         log("starting the ACD (embedded PostgreSQL, migrations)")
-        acd = bench_acd(paths.state / "acd", read_secrets(paths.secrets)["ACD_AMI_SECRET"],
-                        shlex.split(args.acd_command) if args.acd_command else [sys.executable, "-m", "acd"])
+        acd = bench_acd(
+            paths.state / "acd",
+            read_secrets(paths.secrets)["ACD_AMI_SECRET"],
+            shlex.split(args.acd_command) if args.acd_command else [sys.executable, "-m", "acd"],
+        )
         acd.start(START_WITHIN)
         ensure_ready(acd)
         results = asyncio.run(measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only))
@@ -76,22 +79,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=200, help="samples per system and metric (default 200)")
     parser.add_argument("--warmup", type=int, default=10, help="samples dropped first in each phase (default 10)")
     parser.add_argument("--netns", default=NETNS, help=f"network namespace to create and delete (default {NETNS})")
-    parser.add_argument("--no-netns", action="store_true",
-                        help="run in the current network namespace (only where nothing else uses the PBX ports)")
-    parser.add_argument("--source-root", type=Path, default=SOURCE_ROOT,
-                        help=f"the built Asterisk root to copy, read-only (default {SOURCE_ROOT})")
+    parser.add_argument(
+        "--no-netns",
+        action="store_true",
+        help="run in the current network namespace (only where nothing else uses the PBX ports)",
+    )
+    parser.add_argument(
+        "--source-root",
+        type=Path,
+        default=SOURCE_ROOT,
+        help=f"the built Asterisk root to copy, read-only (default {SOURCE_ROOT})",
+    )
     parser.add_argument("--root", type=Path, default=BENCH_ROOT, help=f"the root copy (default {BENCH_ROOT})")
     parser.add_argument("--state-dir", type=Path, default=BENCH_STATE, help=f"state dir (default {BENCH_STATE})")
     parser.add_argument("--keep", action="store_true", help="keep the root copy and the state dir afterwards")
-    parser.add_argument("--time-limit", type=float, default=600.0,
-                        help="seconds for the measurement, stack start included (default 600)")
-    parser.add_argument("--acd-command", default="",
-                        help="the command that runs the ACD, before 'run -c <config>' (default: this Python, -m acd); "
-                             "e.g. another checkout's '/other/.venv/bin/python -m acd'")
-    parser.add_argument("--only", choices=("acd", "app_queue"),
-                        help="measure one system only (experiments; no ratios, no target for (a))")
-    parser.add_argument("--no-breakdown", action="store_true",
-                        help="listener without the dialplan class: end-to-end figures only (a control for its load)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=600.0,
+        help="seconds for the measurement, stack start included (default 600)",
+    )
+    parser.add_argument(
+        "--acd-command",
+        default="",
+        help="the command that runs the ACD, before 'run -c <config>' (default: this Python, -m acd); "
+        "e.g. another checkout's '/other/.venv/bin/python -m acd'",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("acd", "app_queue"),
+        help="measure one system only (experiments; no ratios, no target for (a))",
+    )
+    parser.add_argument(
+        "--no-breakdown",
+        action="store_true",
+        help="listener without the dialplan class: end-to-end figures only (a control for its load)",
+    )
     parser.add_argument("--json", type=Path, help="also write every sample and its PBX events to this file")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -5,7 +5,6 @@ Revises:
 Create Date: 2026-11-27 20:52:33.805828
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence

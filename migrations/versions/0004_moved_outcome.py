@@ -25,8 +25,9 @@ def _outcomes(*names: str) -> str:
 
 def upgrade() -> None:
     op.drop_constraint(op.f(_NAME), "interactions", type_="check")
-    op.create_check_constraint(op.f(_NAME), "interactions", _outcomes("answered", "abandoned", "overflowed", "failed",
-                                                                "moved"))
+    op.create_check_constraint(
+        op.f(_NAME), "interactions", _outcomes("answered", "abandoned", "overflowed", "failed", "moved")
+    )
 
 
 def downgrade() -> None:

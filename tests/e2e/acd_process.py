@@ -95,13 +95,25 @@ def status(acd: AcdProcess) -> Any:
 
 
 @overload
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float,  # noqa: ASYNC109
-                     what: str, every: float = 0.25) -> T: ...
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]],
+    timeout: float,  # noqa: ASYNC109
+    what: str,
+    every: float = 0.25,
+) -> T: ...
 @overload  # the union as a second form keeps mypy's inference for lambdas with defaults
-async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
-                     what: str, every: float = 0.25) -> T: ...
-async def eventually(probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None], timeout: float,  # noqa: ASYNC109
-                     what: str, every: float = 0.25) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    timeout: float,  # noqa: ASYNC109
+    what: str,
+    every: float = 0.25,
+) -> T: ...
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    timeout: float,  # noqa: ASYNC109
+    what: str,
+    every: float = 0.25,
+) -> T:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -131,8 +143,15 @@ async def acd_command(acd: AcdProcess, *args: str) -> str:
     """
     url = acd.database_url().replace("postgresql://", "postgresql+asyncpg://", 1)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "acd", *args, "--database-url", url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=acd.workdir,
+        sys.executable,
+        "-m",
+        "acd",
+        *args,
+        "--database-url",
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=acd.workdir,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, f"acd {' '.join(args)} exited with {proc.returncode}: {err.decode()}"
@@ -142,7 +161,9 @@ async def acd_command(acd: AcdProcess, *args: str) -> str:
 def api(acd: AcdProcess, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     """One /api/v1 request with a bearer token; the status and the JSON body."""
     request = urllib.request.Request(
-        f"{acd.base}/api/v1{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+        f"{acd.base}/api/v1{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:

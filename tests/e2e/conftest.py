@@ -117,8 +117,9 @@ async def live_acd(acd: AcdProcess, pbx_ami: AmiClient, farm: Farm) -> AsyncIter
 
     await eventually(heartbeat_fresh, 10, "the new ACD's heartbeat on the PBX")
     await eventually(pbx_idle, 10, "no channel left on the PBX")
-    await eventually(lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()), 10,
-                     "no caller waiting in the fresh ACD")
+    await eventually(
+        lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()), 10, "no caller waiting in the fresh ACD"
+    )
     assert {v["state"] for v in status(acd)["agents"].values()} == {"logged_out"}
     yield acd
     await reset_phones(farm)

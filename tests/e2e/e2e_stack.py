@@ -43,8 +43,9 @@ class PbxStack:
 
     def rx(self, instance: str, command: str) -> str:
         """An Asterisk CLI command on ``pbx`` or ``farm``."""
-        done = subprocess.run([str(SCRIPT), "rx", instance, command], capture_output=True, text=True,
-                              timeout=30, check=True)
+        done = subprocess.run(
+            [str(SCRIPT), "rx", instance, command], capture_output=True, text=True, timeout=30, check=True
+        )
         return done.stdout
 
     def env(self) -> dict[str, str]:
@@ -93,12 +94,16 @@ def tear_down() -> str:
 
 # ---------------------------------------------------------------- event helpers
 
+
 def user_event(kind: str, **headers: str) -> Callable[[AmiEvent], bool]:
     """Matches ``UserEvent: kind`` whose headers equal ``headers``."""
 
     def match(event: AmiEvent) -> bool:
-        return (event.get("Event") == "UserEvent" and event.get("UserEvent") == kind
-                and all(event.get(k) == v for k, v in headers.items()))
+        return (
+            event.get("Event") == "UserEvent"
+            and event.get("UserEvent") == kind
+            and all(event.get(k) == v for k, v in headers.items())
+        )
 
     return match
 
@@ -132,8 +137,14 @@ async def heartbeat(pbx: AmiClient, every: float = 2.0) -> AsyncIterator[None]:
             await task
 
 
-async def enqueue_caller(farm: Farm, pbx: AmiClient, did: str, patience: float = 60,
-                         dtmf: str | None = None, timeout: float = 20) -> AmiEvent:  # noqa: ASYNC109
+async def enqueue_caller(
+    farm: Farm,
+    pbx: AmiClient,
+    did: str,
+    patience: float = 60,
+    dtmf: str | None = None,
+    timeout: float = 20,  # noqa: ASYNC109
+) -> AmiEvent:
     """A farm caller dials ``did``; returns the PBX's AcdEnqueue event for it."""
     mark = pbx.mark()
     number = f"6{time.time_ns() % 10**9:09d}"
@@ -147,14 +158,15 @@ async def holding(pbx: AmiClient, channel: str, since: int, timeout: float = 10)
     The ACD itself does not wait (it confirms each Redirect and resends a lost one, see
     docs/dialplan.md, "Redirects"); a test that redirects by hand waits instead, to stay exact.
     """
-    await pbx.wait_event(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == channel,
-                         timeout, since)
+    await pbx.wait_event(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == channel, timeout, since)
 
 
 async def offer(pbx: AmiClient, channel: str, offer_id: str, agent: str, ring_timeout: int = 15) -> None:
     """What the ACD sends to offer a caller to an agent (docs/dialplan.md, "Connecting")."""
     await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER", "Value": offer_id})
-    await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_RING_TIMEOUT",
-                      "Value": str(ring_timeout)})
-    await pbx.action({"Action": "Redirect", "Channel": channel, "Context": "acd-connect", "Exten": agent,
-                      "Priority": "1"})
+    await pbx.action(
+        {"Action": "Setvar", "Channel": channel, "Variable": "ACD_RING_TIMEOUT", "Value": str(ring_timeout)}
+    )
+    await pbx.action(
+        {"Action": "Redirect", "Channel": channel, "Context": "acd-connect", "Exten": agent, "Priority": "1"}
+    )

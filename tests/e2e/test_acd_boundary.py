@@ -28,9 +28,19 @@ async def login(acd: AcdProcess, farm: Farm, agent: str) -> None:
 
 
 def forged_enqueue(uniqueid: str, **extra: str) -> dict[str, str]:
-    return {"Action": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": f"PJSIP/trunk-{uniqueid[-4:]}",
-            "Uniqueid": uniqueid, "Linkedid": uniqueid, "Context": "acd-enqueue", "AcdQueue": "billing",
-            "AcdPriority": "9", "AcdCaller": "5550001", "AcdEnqueued": f"{time.time():.6f}", **extra}
+    return {
+        "Action": "UserEvent",
+        "UserEvent": "AcdEnqueue",
+        "Channel": f"PJSIP/trunk-{uniqueid[-4:]}",
+        "Uniqueid": uniqueid,
+        "Linkedid": uniqueid,
+        "Context": "acd-enqueue",
+        "AcdQueue": "billing",
+        "AcdPriority": "9",
+        "AcdCaller": "5550001",
+        "AcdEnqueued": f"{time.time():.6f}",
+        **extra,
+    }
 
 
 def refused(acd: AcdProcess, reason: str) -> float:
@@ -43,13 +53,17 @@ async def answered_real_call(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, di
     enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue=queue), 15, mark)
     await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
     call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
-    rows = await eventually(lambda: acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL",
-                                             call_id), 30, "the real call's record")
+    rows = await eventually(
+        lambda: acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id),
+        30,
+        "the real call's record",
+    )
     assert (rows[0]["outcome"], rows[0]["queue"], rows[0]["agent_id"]) == ("answered", queue, "agent1")
 
 
-async def test_forged_enqueues_never_become_waiting_callers(live_acd: AcdProcess, farm: Farm,
-                                                            pbx_ami: AmiClient) -> None:
+async def test_forged_enqueues_never_become_waiting_callers(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     await farm.set_agent("agent1", "answer", delay=1, talk=2)
     await login(acd, farm, "agent1")
@@ -68,8 +82,11 @@ async def test_forged_enqueues_never_become_waiting_callers(live_acd: AcdProcess
     phantom = "1799999999.9003"
     await pbx_ami.action(forged_enqueue(phantom, AcdToken=token))
     phantom_id = uuid.UUID(call_id_for(phantom))
-    rows = await eventually(lambda: acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL",
-                                             phantom_id), 15, "the phantom's record closed")
+    rows = await eventually(
+        lambda: acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", phantom_id),
+        15,
+        "the phantom's record closed",
+    )
     assert (rows[0]["outcome"], rows[0]["end_reason"]) == ("failed", "channel_gone")
     await eventually(lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()), 5, "no one waiting")
     await eventually(lambda: acd.agent_state("agent1") == "ready", 5, "agent1 ready again")
@@ -87,12 +104,18 @@ async def test_a_caller_number_carrying_fields_cannot_choose_queue_or_priority(
     mark = pbx_ami.mark()
     for number in ("5550003,AcdQueue:billing", "5550002,AcdPriority:" + "9" * 31):
         await farm.place_call("300", patience_seconds=6, caller_id=number)  # support, priority 5
-    await eventually(lambda: len([e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdEnqueue"]) >= 2,
-                     15, "both hostile callers announced")
+    await eventually(
+        lambda: len([e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdEnqueue"]) >= 2,
+        15,
+        "both hostile callers announced",
+    )
     # Refused (their fields cannot be trusted), or queued where they dialled: never in billing, never
     # with a priority beyond the documented range, and nothing the outbox cannot write.
-    await eventually(lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()), 20,
-                     "the hostile callers gone (they hang up after 6 s)")
+    await eventually(
+        lambda: all(q["waiting"] == 0 for q in status(acd)["queues"].values()),
+        20,
+        "the hostile callers gone (they hang up after 6 s)",
+    )
     rows = await acd.rows("SELECT queue, priority FROM interactions")
     assert all(r["queue"] == "support" and 0 <= r["priority"] <= 1000 for r in rows), rows
     assert acd.metric("acd_calls_offered_total", queue="billing") == 0

@@ -67,13 +67,16 @@ async def test_prometheus_agrees_with_the_records_and_every_shipped_expression_r
             ids = [e["Uniqueid"] for e in calls]
 
             async def all_closed() -> bool:
-                rows = await acd.rows("SELECT outcome FROM interactions WHERE uniqueid = ANY($1) AND ended_at IS NOT NULL",
-                                      ids)
+                rows = await acd.rows(
+                    "SELECT outcome FROM interactions WHERE uniqueid = ANY($1) AND ended_at IS NOT NULL", ids
+                )
                 return len(rows) == len(ids)
 
             await eventually(all_closed, 40, "every call of the run closed in the records")
-            outcomes = {r["uniqueid"]: r["outcome"] for r in await acd.rows(
-                "SELECT uniqueid, outcome FROM interactions WHERE uniqueid = ANY($1)", ids)}
+            outcomes = {
+                r["uniqueid"]: r["outcome"]
+                for r in await acd.rows("SELECT uniqueid, outcome FROM interactions WHERE uniqueid = ANY($1)", ids)
+            }
             assert [outcomes[i] for i in ids] == ["answered", "abandoned", "abandoned", "overflowed"]
 
             engine = create_async_engine(acd.database_url().replace("postgresql://", "postgresql+asyncpg://", 1))
@@ -84,21 +87,26 @@ async def test_prometheus_agrees_with_the_records_and_every_shipped_expression_r
             expected = {q: k.service_level for q, k in records.items() if k.service_level is not None}
             assert expected == {"billing": 0.5, "sales": 0.0}, records  # 1 of 2 (the short abandon is left out)
 
-            raw = ("sum by (queue) (acd_calls_answered_within_sla_total)"
-                   " / sum by (queue) (acd_calls_offered_total - acd_calls_short_abandoned_total)")
+            raw = (
+                "sum by (queue) (acd_calls_answered_within_sla_total)"
+                " / sum by (queue) (acd_calls_offered_total - acd_calls_short_abandoned_total)"
+            )
             recorded = "queue:acd_service_level:ratio_1h"
 
             async def agrees() -> bool:
                 live = await value(session, prometheus, raw)
                 rule = await value(session, prometheus, recorded)
-                return all(abs(live.get(q, -1) - sl) < 1e-9 and abs(rule.get(q, -1) - sl) < 1e-9
-                           for q, sl in expected.items())
+                return all(
+                    abs(live.get(q, -1) - sl) < 1e-9 and abs(rule.get(q, -1) - sl) < 1e-9 for q, sl in expected.items()
+                )
 
             deadline = time.monotonic() + 30
             while not await agrees():
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"records {expected}; Prometheus raw {await value(session, prometheus, raw)},"
-                                         f" {recorded} {await value(session, prometheus, recorded)}")
+                    raise AssertionError(
+                        f"records {expected}; Prometheus raw {await value(session, prometheus, raw)},"
+                        f" {recorded} {await value(session, prometheus, recorded)}"
+                    )
                 await asyncio.sleep(1)
 
             # Calls keep coming while the shipped expressions run, as on a working day: rates over

@@ -30,7 +30,8 @@ async def answered_order(acd: AcdProcess, enqueues: list[AmiEvent], timeout: flo
     async def all_answered() -> list[str] | None:
         rows = await acd.rows(
             "SELECT uniqueid, outcome FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL "
-            "ORDER BY answered_at", ids,
+            "ORDER BY answered_at",
+            ids,
         )
         return [r["uniqueid"] for r in rows] if len(rows) == len(ids) else None
 
@@ -122,7 +123,9 @@ async def test_a_call_in_progress_when_the_acd_is_killed_is_taken_over_and_close
         call = uuid.UUID(call_id_for(talking["Uniqueid"]))
 
         async def answered() -> list[Any] | None:
-            rows = await acd.rows("SELECT answered_at FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", call)
+            rows = await acd.rows(
+                "SELECT answered_at FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", call
+            )
             return rows or None
 
         first = (await eventually(answered, 10, "the answer in the records"))[0]["answered_at"]
@@ -135,8 +138,11 @@ async def test_a_call_in_progress_when_the_acd_is_killed_is_taken_over_and_close
         assert status(acd)["queues"]["billing"]["waiting"] == 1  # agent1 is not rung twice
 
         async def closed() -> list[Any] | None:
-            rows = await acd.rows("SELECT outcome, answered_at, ended_at, talk_seconds, agent_id FROM interactions "
-                                  "WHERE id = $1 AND ended_at IS NOT NULL", call)
+            rows = await acd.rows(
+                "SELECT outcome, answered_at, ended_at, talk_seconds, agent_id FROM interactions "
+                "WHERE id = $1 AND ended_at IS NOT NULL",
+                call,
+            )
             return rows or None
 
         row = (await eventually(closed, 30, "the taken-over call closed in the records"))[0]

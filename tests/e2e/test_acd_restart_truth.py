@@ -35,8 +35,11 @@ async def answered_order(acd: AcdProcess, enqueues: list[AmiEvent], timeout: flo
     """Wait until every caller's interaction is answered; return their uniqueids in answer order."""
 
     async def all_answered() -> list[str] | None:
-        rows = await acd.rows("SELECT uniqueid FROM interactions WHERE id = ANY($1::uuid[]) "
-                              "AND answered_at IS NOT NULL ORDER BY answered_at", ids(enqueues))
+        rows = await acd.rows(
+            "SELECT uniqueid FROM interactions WHERE id = ANY($1::uuid[]) "
+            "AND answered_at IS NOT NULL ORDER BY answered_at",
+            ids(enqueues),
+        )
         return [r["uniqueid"] for r in rows] if len(rows) == len(enqueues) else None
 
     return await eventually(all_answered, timeout, f"all {len(enqueues)} callers answered", every=0.5)
@@ -88,8 +91,9 @@ async def test_calls_that_end_while_the_acd_is_down_close_with_their_true_end_an
             await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent=agent), 15, mark)
 
         async def both_answered() -> list[Any] | None:
-            rows = await acd.rows("SELECT id FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL",
-                                  ids(callers))
+            rows = await acd.rows(
+                "SELECT id FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL", ids(callers)
+            )
             return rows if len(rows) == 2 else None
 
         await eventually(both_answered, 10, "both answers in the records")
@@ -98,15 +102,19 @@ async def test_calls_that_end_while_the_acd_is_down_close_with_their_true_end_an
         ends: dict[str, float] = {}
         for caller in callers:
             result = await pbx_ami.wait_event(
-                user_event("AcdDialResult", AcdStatus="ANSWER", Uniqueid=caller["Uniqueid"]), 20, mark)
+                user_event("AcdDialResult", AcdStatus="ANSWER", Uniqueid=caller["Uniqueid"]), 20, mark
+            )
             ends[caller["Uniqueid"]] = float(result["Timestamp"])
         await asyncio.sleep(1)
         mark = pbx_ami.mark()
         acd.start()  # same data folder: the records of the first run
 
         async def closed() -> list[Any] | None:
-            rows = await acd.rows("SELECT uniqueid, outcome, agent_id, answered_at, ended_at, talk_seconds, end_reason "
-                                  "FROM interactions WHERE id = ANY($1::uuid[]) AND ended_at IS NOT NULL", ids(callers))
+            rows = await acd.rows(
+                "SELECT uniqueid, outcome, agent_id, answered_at, ended_at, talk_seconds, end_reason "
+                "FROM interactions WHERE id = ANY($1::uuid[]) AND ended_at IS NOT NULL",
+                ids(callers),
+            )
             return rows if len(rows) == 2 else None
 
         rows = await eventually(closed, 20, "both calls closed in the records")
@@ -156,8 +164,14 @@ async def test_a_caller_who_hangs_up_while_the_acd_is_down_is_abandoned_at_that_
             await asyncio.to_thread(acd.start)
 
         async def closed() -> list[Any] | None:
-            return await acd.rows("SELECT outcome, end_reason, ended_at, wait_seconds, arrived_at FROM interactions "
-                                  "WHERE id = $1 AND ended_at IS NOT NULL", ids([leaving])[0]) or None
+            return (
+                await acd.rows(
+                    "SELECT outcome, end_reason, ended_at, wait_seconds, arrived_at FROM interactions "
+                    "WHERE id = $1 AND ended_at IS NOT NULL",
+                    ids([leaving])[0],
+                )
+                or None
+            )
 
         (row,) = await eventually(closed, 20, "the leaver's record closed")
         assert (row["outcome"], row["end_reason"]) == ("abandoned", "caller_hangup")
@@ -190,8 +204,13 @@ async def test_a_caller_holding_sends_to_its_fallback_while_the_acd_is_down_is_o
         acd.start()
 
         async def closed() -> list[Any] | None:
-            return await acd.rows("SELECT outcome, end_reason, ended_at FROM interactions "
-                                  "WHERE id = $1 AND ended_at IS NOT NULL", ids([caller])[0]) or None
+            return (
+                await acd.rows(
+                    "SELECT outcome, end_reason, ended_at FROM interactions WHERE id = $1 AND ended_at IS NOT NULL",
+                    ids([caller])[0],
+                )
+                or None
+            )
 
         (row,) = await eventually(closed, 20, "the record closed")
         assert (row["outcome"], row["end_reason"]) == ("overflowed", "fallback")

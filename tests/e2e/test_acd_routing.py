@@ -31,6 +31,7 @@ RING_TIMEOUT = 8  # routing.ring_timeout of the test config
 
 # ------------------------------------------------------------------------------------ helpers
 
+
 def agent_view(acd: AcdProcess, agent: str) -> dict[str, Any]:
     return dict(status(acd)["agents"][agent])
 
@@ -65,8 +66,9 @@ async def offers_of(acd: AcdProcess, enqueue: AmiEvent, count: int, timeout: flo
     call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
 
     async def probe() -> list[tuple[str, str]] | None:
-        rows = await acd.rows("SELECT agent_id, result FROM offers WHERE interaction_id = $1 ORDER BY offered_at",
-                              call_id)
+        rows = await acd.rows(
+            "SELECT agent_id, result FROM offers WHERE interaction_id = $1 ORDER BY offered_at", call_id
+        )
         done = [(r["agent_id"], r["result"]) for r in rows if r["result"] is not None]
         return done if len(done) >= count else None
 
@@ -84,8 +86,10 @@ async def no_event(pbx: AmiClient, match: Any, seconds: float, since: int) -> No
 
 # -------------------------------------------------------------------------------------- tests
 
-async def test_each_queue_reaches_only_agents_with_its_skill(live_acd: AcdProcess, farm: Farm,
-                                                             pbx_ami: AmiClient) -> None:
+
+async def test_each_queue_reaches_only_agents_with_its_skill(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     mark = pbx_ami.mark()
     await login(acd, "agent5")  # support only
@@ -122,8 +126,9 @@ async def test_each_queue_reaches_only_agents_with_its_skill(live_acd: AcdProces
         assert event["AcdAgent"] in wanted, event
 
 
-async def test_a_later_higher_priority_caller_is_answered_first(live_acd: AcdProcess, farm: Farm,
-                                                                pbx_ami: AmiClient) -> None:
+async def test_a_later_higher_priority_caller_is_answered_first(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     await farm.set_agent("agent1", "answer", delay=1, talk=2)
     mark = pbx_ami.mark()
@@ -152,8 +157,9 @@ async def test_a_later_higher_priority_caller_is_answered_first(live_acd: AcdPro
     assert high["answered_at"] < low["answered_at"]
 
 
-async def test_ring_no_answer_moves_on_and_two_misses_auto_pause(live_acd: AcdProcess, farm: Farm,
-                                                                 pbx_ami: AmiClient) -> None:
+async def test_ring_no_answer_moves_on_and_two_misses_auto_pause(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     await farm.set_agent("agent1", "noanswer")
     await farm.set_agent("agent2", "answer", delay=1, talk=30)  # stays busy for the rest of the test
@@ -179,8 +185,9 @@ async def test_ring_no_answer_moves_on_and_two_misses_auto_pause(live_acd: AcdPr
     second = await enqueue_caller(farm, pbx_ami, "200")
     ring3 = await pbx_ami.wait_event(ringing_of(second["Channel"]), 10, mark)
     assert ring3["AcdAgent"] == "agent1"
-    paused = await eventually(lambda: (v := agent_view(acd, "agent1"))["state"] == "paused" and v,
-                              RING_TIMEOUT + 6, "agent1 auto-paused")
+    paused = await eventually(
+        lambda: (v := agent_view(acd, "agent1"))["state"] == "paused" and v, RING_TIMEOUT + 6, "agent1 auto-paused"
+    )
     assert paused["reason"] == "missed"
     assert await offers_of(acd, second, 1) == [("agent1", "unanswered")]
     rows = await acd.rows("SELECT state, reason FROM agent_states WHERE agent_id = 'agent1' ORDER BY started_at")
@@ -228,8 +235,9 @@ async def test_a_rejected_call_goes_elsewhere_and_not_back_within_the_cool_down(
     assert acd.agent_state("agent1") == "ready"  # one miss does not pause
 
 
-async def test_caller_hanging_up_while_the_agent_rings_frees_the_agent(live_acd: AcdProcess, farm: Farm,
-                                                                       pbx_ami: AmiClient) -> None:
+async def test_caller_hanging_up_while_the_agent_rings_frees_the_agent(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     await farm.set_agent("agent1", "noanswer")
     await login(acd, "agent1")
@@ -246,8 +254,9 @@ async def test_caller_hanging_up_while_the_agent_rings_frees_the_agent(live_acd:
     # the agent's phone stops ringing, and the agent is free again
     stopped = await farm.wait_user_event("FarmAgentHangup", 5, farm_mark, FarmAgent="agent1")
     assert stopped["FarmCaller"] == caller["AcdCaller"]
-    view = await eventually(lambda: (v := agent_view(acd, "agent1"))["state"] == "ready" and v, 5,
-                            "agent1 ready after the caller hung up")
+    view = await eventually(
+        lambda: (v := agent_view(acd, "agent1"))["state"] == "ready" and v, 5, "agent1 ready after the caller hung up"
+    )
     assert view["call_id"] is None
     result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=ring["AcdOffer"]), 5, mark)
     assert result["AcdStatus"] == "CANCEL"
@@ -259,8 +268,9 @@ async def test_caller_hanging_up_while_the_agent_rings_frees_the_agent(live_acd:
     assert await offers_of(acd, caller, 1) == [("agent1", "cancelled")]
 
 
-async def test_a_queue_without_agents_overflows_to_voicemail_after_max_wait(live_acd: AcdProcess, farm: Farm,
-                                                                             pbx_ami: AmiClient) -> None:
+async def test_a_queue_without_agents_overflows_to_voicemail_after_max_wait(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     mark = pbx_ami.mark()
     caller = await enqueue_caller(farm, pbx_ami, "400", patience=40)
@@ -282,8 +292,9 @@ async def test_a_queue_without_agents_overflows_to_voicemail_after_max_wait(live
     assert status(acd)["queues"]["sales"]["waiting"] == 0
 
 
-async def test_feature_codes_log_in_pause_and_resume_an_agent(live_acd: AcdProcess, farm: Farm,
-                                                              pbx_ami: AmiClient) -> None:
+async def test_feature_codes_log_in_pause_and_resume_an_agent(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     assert acd.agent_state("agent3") == "logged_out"
     steps = [
@@ -297,8 +308,9 @@ async def test_feature_codes_log_in_pause_and_resume_an_agent(live_acd: AcdProce
         await farm.agent_dial("agent3", code)
         event = await pbx_ami.wait_event(user_event("AcdAgent", AcdAgent="agent3", **headers), 15, mark)
         assert event["Channel"].startswith("PJSIP/agent3-")
-        view = await eventually(lambda s=state: (v := agent_view(acd, "agent3"))["state"] == s and v, 10,
-                                f"agent3 {state} after {code}")
+        view = await eventually(
+            lambda s=state: (v := agent_view(acd, "agent3"))["state"] == s and v, 10, f"agent3 {state} after {code}"
+        )
         assert view["reason"] == reason, (code, view)
 
     async def intervals() -> list[tuple[str, str]] | None:
@@ -306,11 +318,16 @@ async def test_feature_codes_log_in_pause_and_resume_an_agent(live_acd: AcdProce
         found = [(r["state"], r["reason"]) for r in rows]
         return found if len(found) >= 3 else None
 
-    assert await eventually(intervals, 15, "agent3's state intervals") == [("ready", ""), ("paused", "3"), ("ready", "")]
+    assert await eventually(intervals, 15, "agent3's state intervals") == [
+        ("ready", ""),
+        ("paused", "3"),
+        ("ready", ""),
+    ]
 
 
-async def test_a_waiting_caller_falls_back_when_the_acd_is_gone(live_acd: AcdProcess, farm: Farm,
-                                                                pbx_ami: AmiClient) -> None:
+async def test_a_waiting_caller_falls_back_when_the_acd_is_gone(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
     acd = live_acd
     mark, farm_mark = pbx_ami.mark(), farm.mark()
     caller = await enqueue_caller(farm, pbx_ami, "200", patience=90)  # nobody logged in: it waits

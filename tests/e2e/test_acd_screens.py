@@ -63,8 +63,9 @@ async def test_the_wallboard_follows_real_calls_without_a_reload(
     token = await acd_command(acd, "tokens", "add", "--role", "wallboard", "--label", "wall screen e2e")
     await chromium.goto(f"{acd.base}/wallboard")
     await chromium.until("document.getElementById('login')?.hidden === false")
-    await chromium.evaluate(f"document.getElementById('token').value = {token!r};"
-                            "document.getElementById('login').requestSubmit(); true")
+    await chromium.evaluate(
+        f"document.getElementById('token').value = {token!r};document.getElementById('login').requestSubmit(); true"
+    )
     await chromium.until(f"({READ_BOARD}) !== null && ({READ_BOARD}).boards > 0")
     first = await chromium.evaluate(READ_BOARD)
     assert first["waiting"] == 0 and first["tiles"]["agent1"] == "logged_out"
@@ -79,14 +80,19 @@ async def test_the_wallboard_follows_real_calls_without_a_reload(
     await chromium.until(f"({READ_BOARD}).tiles.agent1 !== 'logged_out'", seconds=10)
 
     async def both_answered() -> bool:  # one after the other: agent1 talks 2 s, wraps up 1 s
-        rows = await acd.rows("SELECT outcome FROM interactions WHERE uniqueid = ANY($1) AND answered_at IS NOT NULL",
-                              [c["Uniqueid"] for c in callers])
+        rows = await acd.rows(
+            "SELECT outcome FROM interactions WHERE uniqueid = ANY($1) AND answered_at IS NOT NULL",
+            [c["Uniqueid"] for c in callers],
+        )
         return len(rows) == len(callers)
 
     await eventually(both_answered, 30, "both callers answered by agent1")
     await chromium.until(f"({READ_BOARD}).waiting === 0", seconds=15)
-    await chromium.until(f"(() => {{ const b = {READ_BOARD}; return b.calls.split(' of ')[1].split(' ')[0] >= "
-                         f"{counted(first) + 2}; }})()", seconds=30)
+    await chromium.until(
+        f"(() => {{ const b = {READ_BOARD}; return b.calls.split(' of ')[1].split(' ')[0] >= "
+        f"{counted(first) + 2}; }})()",
+        seconds=30,
+    )
     last = await chromium.evaluate(READ_BOARD)
     assert counted(last) == counted(first) + 2
     assert last["boards"] > first["boards"]
@@ -145,8 +151,9 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
     assert acd.agent_state("agent2") == "ready"
 
     async def recorded() -> Any:
-        rows = await acd.rows("SELECT disposition, notes, agent_id, outcome FROM interactions WHERE uniqueid = $1",
-                              arrived["Uniqueid"])
+        rows = await acd.rows(
+            "SELECT disposition, notes, agent_id, outcome FROM interactions WHERE uniqueid = $1", arrived["Uniqueid"]
+        )
         return rows if rows and rows[0]["disposition"] is not None else None
 
     rows = await eventually(recorded, 20, "the wrap-up in the interaction's record")
@@ -155,4 +162,7 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
     assert rows[0]["agent_id"] == "agent2" and rows[0]["outcome"] == "answered"
     audit = await acd.rows("SELECT action, target, status FROM audit_log ORDER BY at")
     assert [(r["action"], r["target"], r["status"]) for r in audit] == [
-        ("queue.update", "billing", 200), ("agent.login", "agent2", 200), ("agent.wrapup", "agent2", 200)]
+        ("queue.update", "billing", 200),
+        ("agent.login", "agent2", 200),
+        ("agent.wrapup", "agent2", 200),
+    ]

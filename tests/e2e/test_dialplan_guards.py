@@ -25,15 +25,19 @@ FILTERED_MAX = 32  # the dialplan keeps at most this many characters of a caller
 def enqueue_of(number: str) -> Callable[[AmiEvent], bool]:
     """The AcdEnqueue raised for the farm caller whose number starts with ``number``'s first digits."""
     digits = number.split(",", 1)[0]
-    return lambda e: (e.get("Event") == "UserEvent" and e.get("UserEvent") == "AcdEnqueue"
-                      and e.get("AcdCaller", "").startswith(digits))
+    return lambda e: (
+        e.get("Event") == "UserEvent"
+        and e.get("UserEvent") == "AcdEnqueue"
+        and e.get("AcdCaller", "").startswith(digits)
+    )
 
 
 async def served(acd: AcdProcess, pbx: AmiClient, enqueue: AmiEvent, since: int) -> Any:
     """Wait until the ACD offered this caller to agent5, the call was answered and its record closed."""
     channel = enqueue["Channel"]
-    await pbx.wait_event(lambda e: user_event("AcdRinging", AcdAgent="agent5")(e) and e.get("Channel") == channel,
-                         20, since)
+    await pbx.wait_event(
+        lambda e: user_event("AcdRinging", AcdAgent="agent5")(e) and e.get("Channel") == channel, 20, since
+    )
     call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
 
     async def closed() -> Any:
@@ -56,7 +60,12 @@ async def test_a_caller_number_cannot_choose_the_queue_or_the_priority(
     assert (enqueue["AcdQueue"], enqueue["AcdPriority"], enqueue["AcdCaller"]) == ("support", "5", "5550003")
     row = await served(acd, pbx_ami, enqueue, mark)
     assert (row["queue"], row["priority"], row["caller"], row["outcome"], row["agent_id"]) == (
-        "support", 5, "5550003", "answered", "agent5")
+        "support",
+        5,
+        "5550003",
+        "answered",
+        "agent5",
+    )
 
     raised = "5550002,AcdPriority:" + "9" * 31
     mark = pbx_ami.mark()
@@ -65,8 +74,7 @@ async def test_a_caller_number_cannot_choose_the_queue_or_the_priority(
     kept = ("5550002" + "9" * 31)[:FILTERED_MAX]
     assert (enqueue["AcdQueue"], enqueue["AcdPriority"], enqueue["AcdCaller"]) == ("support", "5", kept)
     row = await served(acd, pbx_ami, enqueue, mark)
-    assert (row["queue"], row["priority"], row["caller"], row["outcome"]) == (
-        "support", 5, kept, "answered")
+    assert (row["queue"], row["priority"], row["caller"], row["outcome"]) == ("support", 5, kept, "answered")
     assert await acd.rows("SELECT id FROM interactions WHERE queue <> 'support'") == []
 
 
@@ -142,11 +150,13 @@ async def test_an_overflow_target_the_dialplan_lacks_gets_the_apology_not_a_hang
         channel = enqueue["Channel"]
         await holding(pbx_ami, channel, mark)
         since = pbx_ami.mark()
-        await pbx_ami.action({"Action": "Redirect", "Channel": channel, "Context": "acd-overflow",
-                              "Exten": "operator", "Priority": "1"})
+        await pbx_ami.action(
+            {"Action": "Redirect", "Channel": channel, "Context": "acd-overflow", "Exten": "operator", "Priority": "1"}
+        )
         overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", AcdTarget="operator"), 10, since)
         assert overflowed["Channel"] == channel
         # the apology plays to its end, then the dialplan hangs up (in "i", where the caller was sent)
-        hangup = await pbx_ami.wait_event(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel,
-                                          30, since)
+        hangup = await pbx_ami.wait_event(
+            lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel, 30, since
+        )
         assert (hangup["Context"], hangup["Exten"]) == ("acd-overflow", "i"), hangup

@@ -23,8 +23,11 @@ async def test_farm_agents_register_to_the_pbx(pbx_stack: PbxStack, pbx_ami: Ami
     await pbx_ami.wait_event(lambda e: e.get("Event") == "FullyBooted", 5)
 
     expected = {f"agent{i}" for i in range(1, pbx_stack.agents + 1)}
-    contacts = set(re.findall(r"^\s*Contact:\s+(agent\d+)/\S+\s+\S+\s+Avail", pbx_stack.rx("pbx", "pjsip show contacts"),
-                              re.MULTILINE))
+    contacts = set(
+        re.findall(
+            r"^\s*Contact:\s+(agent\d+)/\S+\s+\S+\s+Avail", pbx_stack.rx("pbx", "pjsip show contacts"), re.MULTILINE
+        )
+    )
     assert expected <= contacts, contacts
 
     devices = await pbx_ami.action({"Action": "DeviceStateList"})
@@ -33,8 +36,9 @@ async def test_farm_agents_register_to_the_pbx(pbx_stack: PbxStack, pbx_ami: Ami
         assert states.get(f"PJSIP/{agent}") == "NOT_INUSE", (agent, states.get(f"PJSIP/{agent}"))
 
     # the farm's own view: contacts survive a PBX restart in astdb, registrations do not lie
-    registered = re.findall(r"^\s*(agent\d+)-reg/\S+\s+\S+\s+Registered", pbx_stack.rx("farm", "pjsip show registrations"),
-                            re.MULTILINE)
+    registered = re.findall(
+        r"^\s*(agent\d+)-reg/\S+\s+\S+\s+Registered", pbx_stack.rx("farm", "pjsip show registrations"), re.MULTILINE
+    )
     assert set(registered) == expected
 
 
@@ -49,15 +53,19 @@ async def test_trunk_call_raises_acd_enqueue(pbx_ami: AmiClient, farm: Farm) -> 
     assert event["Uniqueid"] and event["Linkedid"]
 
 
-@pytest.mark.parametrize(("did", "dtmf", "queue", "priority"), [
-    ("201", None, "billing", "9"),
-    ("300", None, "support", "5"),
-    ("400", None, "sales", "5"),
-    ("100", "1", "billing", "5"),
-    ("100", "2", "support", "5"),
-])
-async def test_numbers_map_to_queues(pbx_ami: AmiClient, farm: Farm, did: str, dtmf: str | None, queue: str,
-                                     priority: str) -> None:
+@pytest.mark.parametrize(
+    ("did", "dtmf", "queue", "priority"),
+    [
+        ("201", None, "billing", "9"),
+        ("300", None, "support", "5"),
+        ("400", None, "sales", "5"),
+        ("100", "1", "billing", "5"),
+        ("100", "2", "support", "5"),
+    ],
+)
+async def test_numbers_map_to_queues(
+    pbx_ami: AmiClient, farm: Farm, did: str, dtmf: str | None, queue: str, priority: str
+) -> None:
     async with heartbeat(pbx_ami):
         event = await enqueue_caller(farm, pbx_ami, did, dtmf=dtmf)
     assert (event["AcdQueue"], event["AcdPriority"]) == (queue, priority)
@@ -86,10 +94,12 @@ async def test_redirect_into_acd_connect_rings_and_connects_the_agent(pbx_ami: A
         await pbx_ami.wait_event(hangup_of(caller), 10, mark)  # the conversation is over
 
 
-@pytest.mark.parametrize(("agent", "mode", "status"), [("agent2", "reject", "BUSY"),
-                                                        ("agent3", "noanswer", "NOANSWER")])
-async def test_unanswered_offer_returns_the_caller_to_holding(pbx_ami: AmiClient, farm: Farm, agent: str,
-                                                              mode: str, status: str) -> None:
+@pytest.mark.parametrize(
+    ("agent", "mode", "status"), [("agent2", "reject", "BUSY"), ("agent3", "noanswer", "NOANSWER")]
+)
+async def test_unanswered_offer_returns_the_caller_to_holding(
+    pbx_ami: AmiClient, farm: Farm, agent: str, mode: str, status: str
+) -> None:
     await farm.set_agent(agent, mode)  # type: ignore[arg-type]
     async with heartbeat(pbx_ami):
         enqueued = await enqueue_caller(farm, pbx_ami, "300")
@@ -98,8 +108,15 @@ async def test_unanswered_offer_returns_the_caller_to_holding(pbx_ami: AmiClient
         await offer(pbx_ami, caller, "offer-miss", agent, ring_timeout=3)
         result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer="offer-miss"), 15, mark)
         assert result["AcdStatus"] == status
-        await pbx_ami.wait_event(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == caller
-                                 and float(e.get("Timestamp", 0)) >= float(result["Timestamp"]), 10, mark)
+        await pbx_ami.wait_event(
+            lambda e: (
+                e.get("Event") == "MusicOnHoldStart"
+                and e.get("Channel") == caller
+                and float(e.get("Timestamp", 0)) >= float(result["Timestamp"])
+            ),
+            10,
+            mark,
+        )
         enqueued_at = (await pbx_ami.action({"Action": "Getvar", "Channel": caller, "Variable": "ACD_ENQUEUED"}))[0]
         assert enqueued_at["Value"] == enqueued["AcdEnqueued"]  # keeps their place
 
@@ -111,8 +128,9 @@ async def test_cancelled_offer_reports_cancel(pbx_ami: AmiClient, farm: Farm) ->
         mark, farm_mark = pbx_ami.mark(), farm.mark()
         await offer(pbx_ami, caller, "offer-cancel", "agent4", ring_timeout=30)
         await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent4")
-        await pbx_ami.action({"Action": "Redirect", "Channel": caller, "Context": "acd-hold", "Exten": "s",
-                              "Priority": "1"})
+        await pbx_ami.action(
+            {"Action": "Redirect", "Channel": caller, "Context": "acd-hold", "Exten": "s", "Priority": "1"}
+        )
         result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer="offer-cancel"), 10, mark)
         assert result["AcdStatus"] == "CANCEL"
         await farm.wait_user_event("FarmAgentHangup", 10, farm_mark, FarmAgent="agent4")
@@ -135,8 +153,9 @@ async def test_overflow_to_voicemail(pbx_ami: AmiClient, farm: Farm) -> None:
         caller = (await enqueue_caller(farm, pbx_ami, "200"))["Channel"]
         await holding(pbx_ami, caller, mark)
         mark = pbx_ami.mark()
-        await pbx_ami.action({"Action": "Redirect", "Channel": caller, "Context": "acd-overflow",
-                              "Exten": "voicemail", "Priority": "1"})
+        await pbx_ami.action(
+            {"Action": "Redirect", "Channel": caller, "Context": "acd-overflow", "Exten": "voicemail", "Priority": "1"}
+        )
         event = await pbx_ami.wait_event(user_event("AcdOverflowed", Channel=caller), 10, mark)
     assert event["AcdTarget"] == "voicemail"
 
@@ -156,8 +175,9 @@ async def test_a_storm_of_redirects_never_hangs_a_holding_caller_up(pbx_ami: Ami
         refused = 0
         for _ in range(400):
             try:
-                await pbx_ami.action({"Action": "Redirect", "Channel": caller, "Context": "acd-hold", "Exten": "s",
-                                      "Priority": "1"})
+                await pbx_ami.action(
+                    {"Action": "Redirect", "Channel": caller, "Context": "acd-hold", "Exten": "s", "Priority": "1"}
+                )
             except AmiError as exc:  # the previous Redirect is still being carried out (docs/dialplan.md)
                 assert "channel not up" in str(exc), exc
                 refused += 1
@@ -169,12 +189,18 @@ async def test_a_storm_of_redirects_never_hangs_a_holding_caller_up(pbx_ami: Ami
         await pbx_ami.action({"Action": "Hangup", "Channel": caller})
 
 
-@pytest.mark.parametrize(("code", "action", "reason"), [
-    ("*50", "login", None), ("*51", "logout", None), ("*523", "pause", "3"), ("*53", "resume", None),
-    ("*54", "wrapup_done", None), ("*5542", "disposition", "42"),
-])
-async def test_agent_feature_codes(pbx_ami: AmiClient, farm: Farm, code: str, action: str,
-                                   reason: str | None) -> None:
+@pytest.mark.parametrize(
+    ("code", "action", "reason"),
+    [
+        ("*50", "login", None),
+        ("*51", "logout", None),
+        ("*523", "pause", "3"),
+        ("*53", "resume", None),
+        ("*54", "wrapup_done", None),
+        ("*5542", "disposition", "42"),
+    ],
+)
+async def test_agent_feature_codes(pbx_ami: AmiClient, farm: Farm, code: str, action: str, reason: str | None) -> None:
     mark = pbx_ami.mark()
     await farm.agent_dial("agent5", code)
     event = await pbx_ami.wait_event(user_event("AcdAgent", AcdAgent="agent5"), 10, mark)
@@ -188,10 +214,12 @@ async def test_acd_ami_user_has_what_the_acd_needs_and_no_more(pbx_ami: AmiClien
     assert (await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_E2E_PROBE"}))[0]["Value"] == "1"
     await pbx_ami.action({"Action": "UserEvent", "UserEvent": "AcdProbe"})
     await pbx_ami.action({"Action": "DeviceStateList"})
-    for refused in ({"Action": "Originate", "Channel": "PJSIP/agent1", "Application": "Wait", "Data": "1"},
-                    {"Action": "Command", "Command": "core show version"},
-                    {"Action": "GetConfig", "Filename": "pjsip.conf"},
-                    {"Action": "PJSIPShowContacts"}):
+    for refused in (
+        {"Action": "Originate", "Channel": "PJSIP/agent1", "Application": "Wait", "Data": "1"},
+        {"Action": "Command", "Command": "core show version"},
+        {"Action": "GetConfig", "Filename": "pjsip.conf"},
+        {"Action": "PJSIPShowContacts"},
+    ):
         with pytest.raises(AmiError, match="Permission denied"):
             await pbx_ami.action(refused)
 

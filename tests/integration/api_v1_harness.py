@@ -131,9 +131,13 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     await tokens.revoke(engine, revoked.id)
     rings: list[RingAgent] = []
     sink = ListSink()
-    parts = await build(settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)),
-                        control=MockControl(keep_rings(rings)),
-                        records=sink, database=database, bearers=Bearers.of(engine, **limits))
+    parts = await build(
+        settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)),
+        control=MockControl(keep_rings(rings)),
+        records=sink,
+        database=database,
+        bearers=Bearers.of(engine, **limits),
+    )
     parts.site[READY] = _ready
     async with running(parts), TestClient(TestServer(parts.site)) as client:
         yield V1(client, parts.runtime, rings, sink, engine, bearer)
@@ -144,22 +148,36 @@ async def add_interactions(engine: AsyncEngine) -> dict[str, str]:
     ids = {name: str(uuid.uuid4()) for name in ("ann", "bob", "cy")}
     start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     calls = [
-        ("ann", "billing", "a1", "answered", 0), ("ann", "billing", "a1", "abandoned", 10),
-        ("bob", "billing", "a2", "answered", 20), ("cy", "sales", "s1", "answered", 30),
+        ("ann", "billing", "a1", "answered", 0),
+        ("ann", "billing", "a1", "abandoned", 10),
+        ("bob", "billing", "a2", "answered", 20),
+        ("cy", "sales", "s1", "answered", 30),
     ]
     async with engine.begin() as conn:
         for name, customer in ids.items():
-            await conn.execute(text("INSERT INTO customers (id, phone_number, name) VALUES (:id, :n, :name)"),
-                               {"id": customer, "n": f"555{len(name)}{name}", "name": name})
+            await conn.execute(
+                text("INSERT INTO customers (id, phone_number, name) VALUES (:id, :n, :name)"),
+                {"id": customer, "n": f"555{len(name)}{name}", "name": name},
+            )
         for index, (name, queue, agent, outcome, minutes) in enumerate(calls):
             arrived = start + timedelta(minutes=minutes)
             answered = arrived + timedelta(seconds=5) if outcome == "answered" else None
-            await conn.execute(text("""
+            await conn.execute(
+                text("""
                 INSERT INTO interactions (id, seq, caller, queue, priority, customer_id, arrived_at, answered_at,
                   ended_at, outcome, agent_id, wait_seconds, sla_threshold_seconds)
                 VALUES (:id, 1, :caller, :queue, 5, :customer, :arrived, :answered, :ended, :outcome,
-                  :agent, 5, 15)"""), {
-                "id": uuid.uuid4(), "caller": f"555{index}", "queue": queue, "customer": ids[name],
-                "arrived": arrived, "answered": answered, "ended": arrived + timedelta(minutes=2),
-                "outcome": outcome, "agent": agent if outcome == "answered" else None})
+                  :agent, 5, 15)"""),
+                {
+                    "id": uuid.uuid4(),
+                    "caller": f"555{index}",
+                    "queue": queue,
+                    "customer": ids[name],
+                    "arrived": arrived,
+                    "answered": answered,
+                    "ended": arrived + timedelta(minutes=2),
+                    "outcome": outcome,
+                    "agent": agent if outcome == "answered" else None,
+                },
+            )
     return ids

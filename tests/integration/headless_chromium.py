@@ -55,11 +55,23 @@ class Chromium:
     @staticmethod
     def _launch(binary: str, profile: Path, log: IO[bytes], width: int, height: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-             f"--window-size={width},{height}", "--remote-debugging-address=127.0.0.1",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                f"--window-size={width},{height}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     async def send(self, method: str, **params: Any) -> dict[str, Any]:

@@ -48,8 +48,13 @@ from acd.records.stores.tokens import Token
 
 CONFIG = RoutingConfig(
     queues=(
-        QueueConfig("billing", (SkillRequirement("billing", 1),), sla_threshold_seconds=20.0,
-                    wrapup_seconds=0.5, max_handle_seconds=0.4),
+        QueueConfig(
+            "billing",
+            (SkillRequirement("billing", 1),),
+            sla_threshold_seconds=20.0,
+            wrapup_seconds=0.5,
+            max_handle_seconds=0.4,
+        ),
         QueueConfig("sales", (SkillRequirement("sales", 1),), sla_threshold_seconds=15.0, max_wait_seconds=10.0),
     ),
     agents=(

@@ -77,8 +77,11 @@ class LiveDesk:
             await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
         await sync_config(engine, CONFIG)
         rings: list[RingAgent] = []
-        parts = await build(settings_for(CONFIG, database=DatabaseSettings(url=url, journal_dir=str(journal))),
-                            control=MockControl(keep_rings(rings)), database=database)
+        parts = await build(
+            settings_for(CONFIG, database=DatabaseSettings(url=url, journal_dir=str(journal))),
+            control=MockControl(keep_rings(rings)),
+            database=database,
+        )
         return cls(parts, rings)
 
     @property
@@ -115,23 +118,42 @@ class LiveDesk:
         async with self.engine.begin() as conn:
             for n in range(earlier):
                 arrived = start + timedelta(hours=n)
-                await conn.execute(text("""
+                await conn.execute(
+                    text("""
                     INSERT INTO interactions (id, seq, caller, queue, priority, customer_id, arrived_at,
                       answered_at, ended_at, outcome, agent_id, wait_seconds, sla_threshold_seconds,
                       disposition, notes)
                     VALUES (:id, 1, :caller, 'billing', 5, :customer, :arrived, :answered, :ended, 'answered',
-                      'a2', 4, 20, :code, :notes)"""), {
-                    "id": uuid.uuid4(), "caller": number, "customer": customer_id, "arrived": arrived,
-                    "answered": arrived + timedelta(seconds=4), "ended": arrived + timedelta(minutes=3),
-                    "code": f"earlier-{n + 1}", "notes": f"earlier call {n + 1}"})
+                      'a2', 4, 20, :code, :notes)"""),
+                    {
+                        "id": uuid.uuid4(),
+                        "caller": number,
+                        "customer": customer_id,
+                        "arrived": arrived,
+                        "answered": arrived + timedelta(seconds=4),
+                        "ended": arrived + timedelta(minutes=3),
+                        "code": f"earlier-{n + 1}",
+                        "notes": f"earlier call {n + 1}",
+                    },
+                )
         return Customer(customer_id, name, tier)
 
-    def call(self, caller: str, customer: Customer | None, *, queue: str = "billing", priority: int = 5,
-             waited: float = 7.0) -> str:
+    def call(
+        self, caller: str, customer: Customer | None, *, queue: str = "billing", priority: int = 5, waited: float = 7.0
+    ) -> str:
         """A caller enters a queue, looked up in the directory as the service's AMI pump does."""
         call_id = str(uuid.uuid4())
-        self.runtime.handle_now(CallArrived(call_id, queue, priority, caller=caller, channel=call_id,
-                                            enqueued_at=time.time() - waited, customer=customer))
+        self.runtime.handle_now(
+            CallArrived(
+                call_id,
+                queue,
+                priority,
+                caller=caller,
+                channel=call_id,
+                enqueued_at=time.time() - waited,
+                customer=customer,
+            )
+        )
         return call_id
 
     def answer(self, call_id: str) -> None:
@@ -146,8 +168,11 @@ class LiveDesk:
         """The call's row in PostgreSQL, once everything journaled so far has been written."""
         assert await self.outbox.flush(10.0), "the outbox did not drain"
         async with self.engine.connect() as conn:
-            row = (await conn.execute(text("SELECT * FROM interactions WHERE id = :id"),
-                                      {"id": uuid.UUID(call_id)})).mappings().one()
+            row = (
+                (await conn.execute(text("SELECT * FROM interactions WHERE id = :id"), {"id": uuid.UUID(call_id)}))
+                .mappings()
+                .one()
+            )
         return dict(row)
 
 

@@ -35,7 +35,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
-    live_desk: LiveDesk, chromium: Chromium, tmp_path: Path  # noqa: F811
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+    tmp_path: Path,
 ) -> None:
     grace = await live_desk.customer("+1 555-0100", "Grace Hopper", "vip", earlier=2)
 

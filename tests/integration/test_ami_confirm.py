@@ -19,8 +19,6 @@ from acd.ami.link import AmiLink, LinkDown, LinkUp
 CALLER = "PJSIP/trunk-00000001"
 
 
-
-
 @contextlib.asynccontextmanager
 async def pumping(link: AmiLink, control: AmiCallControl) -> AsyncIterator[None]:
     """What the service's pump does with every message: show it to call control."""

@@ -178,6 +178,7 @@ async def test_recorded_trace_over_tcp_translates_like_offline(server: FakeAmiSe
     )
     raw = (Path(__file__).parent.parent / "data" / "ami" / "call_answered.txt").read_text()
     body = raw.split("\n", 1)[1].replace("\n", "\r\n").encode()  # the server sends its own banner
+
     def clock() -> float:
         return 1700001000.0  # around the trace's own times
 

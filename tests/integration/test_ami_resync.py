@@ -33,14 +33,13 @@ def chan(n: int, context: str, exten: str = "s", bridge: str = "", app: str = ""
         "Channel": f"PJSIP/trunk-0000000{n}",
         "Context": context,
         "Exten": exten,
-        "Application": app or ("MusicOnHold" if context == "acd-hold" else "Dial" if context == "acd-connect" else "Wait"),
+        "Application": app
+        or ("MusicOnHold" if context == "acd-hold" else "Dial" if context == "acd-connect" else "Wait"),
         "Uniqueid": f"1700.{n}",
         "Linkedid": f"1700.{n}",
         "CallerIDNum": f"555000{n}",
         "BridgeId": bridge,
     }
-
-
 
 
 async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
@@ -59,8 +58,13 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         chan(9, "acd-connect", "agent1", app="MusicOnHold"),  # back from a Dial nobody answered
         chan(10, "acd-announce", app="Playback"),  # hearing its place in line
     ]
-    for n, (queue, prio, since) in {1: ("billing", "5", "1000"), 2: ("billing", "9", "900"), 7: ("billing", "5", "1100"),
-                                    9: ("billing", "5", "800"), 10: ("billing", "5", "1200")}.items():
+    for n, (queue, prio, since) in {
+        1: ("billing", "5", "1000"),
+        2: ("billing", "9", "900"),
+        7: ("billing", "5", "1100"),
+        9: ("billing", "5", "800"),
+        10: ("billing", "5", "1200"),
+    }.items():
         for var, value in (("ACD_QUEUE", queue), ("ACD_PRIORITY", prio), ("ACD_ENQUEUED", since)):
             server.variables[(f"PJSIP/trunk-0000000{n}", var)] = value
     for n, offer in ((3, "offer-3"), (4, "offer-4")):
@@ -92,7 +96,12 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     events = t.reconcile(result)
     assert events[:2] == [AgentReachability("a1", True, False), AgentReachability("a2", False, False)]
     assert [e.uniqueid for e in events[2:] if isinstance(e, CallArrived)] == [
-        "1700.9", "1700.2", "1700.1", "1700.7", "1700.10", "1700.3"
+        "1700.9",
+        "1700.2",
+        "1700.1",
+        "1700.7",
+        "1700.10",
+        "1700.3",
     ]
     assert len(events) == 9
     # the talking caller is not re-queued: the core takes the call over from the answer on
@@ -103,8 +112,13 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
 
 def test_reconcile_reports_what_happened_while_away() -> None:
     t = Translator(CONFIG)
-    enq = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-00000001",
-           "AcdQueue": "billing", "AcdPriority": "5"}
+    enq = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdEnqueue",
+        "Channel": "PJSIP/trunk-00000001",
+        "AcdQueue": "billing",
+        "AcdPriority": "5",
+    }
     for uid in ("1.1", "1.2", "1.3"):
         t.translate({**enq, "Uniqueid": uid})
     t.translate(
@@ -212,15 +226,25 @@ async def test_resync_reads_the_ends_the_pbx_kept_and_a_known_call_closes_at_its
     ]
     result = await resync(link)
     assert [(t.endpoint, t.uniqueid, t.answered_at, t.ended_at, t.ended_by) for t in result.ended] == [
-        ("agent2", "1.3", 1700000010.25, 1700000031.5, "agent")]
+        ("agent2", "1.3", 1700000010.25, 1700000031.5, "agent")
+    ]
     assert [(t.uniqueid, t.left_at, t.outcome) for t in result.left] == [("1.7", 1700000020.5, "abandoned")]
     assert {a.get("Family") for a in server.actions if a.get("Action") == "DBGetTree"} == {"acd_ended", "acd_left"}
 
     t = Translator(CONFIG)
-    t.translate({"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-00000003",
-                 "AcdQueue": "billing", "AcdPriority": "5", "Uniqueid": "1.3"})
-    t.translate({"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.3", "AcdOffer": "o3",
-                 "AcdAgent": "agent2"})
+    t.translate(
+        {
+            "Event": "UserEvent",
+            "UserEvent": "AcdEnqueue",
+            "Channel": "PJSIP/trunk-00000003",
+            "AcdQueue": "billing",
+            "AcdPriority": "5",
+            "Uniqueid": "1.3",
+        }
+    )
+    t.translate(
+        {"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": "1.3", "AcdOffer": "o3", "AcdAgent": "agent2"}
+    )
     t.translate({"Event": "UserEvent", "UserEvent": "AcdAnswered", "AcdOffer": "o3", "AcdAgent": "agent2"})
     assert CallEnded(call_id_for("1.3"), ended_at=1700000031.5) in t.reconcile(result)
 

@@ -62,7 +62,8 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def test_an_agent_sees_their_state_and_an_offer_with_the_customer_record(
-    live_desk: LiveDesk, http: aiohttp.ClientSession  # noqa: F811
+    live_desk: LiveDesk,  # noqa: F811
+    http: aiohttp.ClientSession,
 ) -> None:
     ada = await live_desk.customer("+1 555-0100", "Grace Hopper", "vip", earlier=2)
     url = f"{live_desk.base_url}{PREFIX}/agents/a1/events"
@@ -87,8 +88,13 @@ async def test_an_agent_sees_their_state_and_an_offer_with_the_customer_record(
         assert (call["id"], call["ringing"], call["queue"], call["caller"]) == (call_id, True, "billing", "15550100")
         assert call["priority"] >= 5  # a VIP caller's priority carries the queue's boost
         assert 7.0 <= call["wait_seconds"] < 9.0
-        assert call["customer"] == {**call["customer"], "id": ada.id, "name": "Grace Hopper", "tier": "vip",
-                                    "phone_number": "15550100"}
+        assert call["customer"] == {
+            **call["customer"],
+            "id": ada.id,
+            "name": "Grace Hopper",
+            "tier": "vip",
+            "phone_number": "15550100",
+        }
         assert [h["disposition"] for h in call["history"]] == ["earlier-2", "earlier-1"]  # newest first
         assert call["lookup"] == "found"
 
@@ -101,8 +107,9 @@ async def test_an_agent_sees_their_state_and_an_offer_with_the_customer_record(
         assert wrapping["call"]["id"] == call_id
 
         body = {"code": "resolved", "notes": "refund sent", "done": True}
-        async with http.post(f"{live_desk.base_url}{PREFIX}/agents/a1/wrapup", headers=live_desk.auth("a1"),
-                             json=body) as r:
+        async with http.post(
+            f"{live_desk.base_url}{PREFIX}/agents/a1/wrapup", headers=live_desk.auth("a1"), json=body
+        ) as r:
             assert r.status == 200, await r.text()
         done = await desks.until(lambda d: d["agent"]["state"] == "ready")
         assert done["call"] is None
@@ -111,7 +118,8 @@ async def test_an_agent_sees_their_state_and_an_offer_with_the_customer_record(
 
 
 async def test_an_unknown_caller_is_shown_without_a_customer(
-    live_desk: LiveDesk, http: aiohttp.ClientSession  # noqa: F811
+    live_desk: LiveDesk,  # noqa: F811
+    http: aiohttp.ClientSession,
 ) -> None:
     live_desk.runtime.handle_now(AgentLoggedIn("a1"))
     async with http.get(f"{live_desk.base_url}{PREFIX}/agents/a1/events", headers=live_desk.auth("a1")) as response:
@@ -124,7 +132,8 @@ async def test_an_unknown_caller_is_shown_without_a_customer(
 
 
 async def test_a_supervisor_watches_their_queues_agents_and_an_admin_everyone(
-    live_desk: LiveDesk, http: aiohttp.ClientSession  # noqa: F811
+    live_desk: LiveDesk,  # noqa: F811
+    http: aiohttp.ClientSession,
 ) -> None:
     for who, agent in (("billing", "a2"), ("admin", "s1")):
         async with http.get(f"{live_desk.base_url}{PREFIX}/agents/{agent}/events", headers=live_desk.auth(who)) as r:
@@ -135,13 +144,21 @@ async def test_a_supervisor_watches_their_queues_agents_and_an_admin_everyone(
         assert (await r.json())["error_id"] == "forbidden"
 
 
-@pytest.mark.parametrize(("who", "agent", "status", "error_id"), [
-    (None, "a1", 401, "unauthorized"),
-    ("a1", "a2", 403, "forbidden"),
-    ("admin", "nobody", 404, "no-such-agent"),
-])
+@pytest.mark.parametrize(
+    ("who", "agent", "status", "error_id"),
+    [
+        (None, "a1", 401, "unauthorized"),
+        ("a1", "a2", 403, "forbidden"),
+        ("admin", "nobody", 404, "no-such-agent"),
+    ],
+)
 async def test_refusals_come_before_the_stream(
-    live_desk: LiveDesk, http: aiohttp.ClientSession, who: str | None, agent: str, status: int, error_id: str  # noqa: F811
+    live_desk: LiveDesk,  # noqa: F811
+    http: aiohttp.ClientSession,
+    who: str | None,
+    agent: str,
+    status: int,
+    error_id: str,
 ) -> None:
     headers = live_desk.auth(who) if who else {}
     async with http.get(f"{live_desk.base_url}{PREFIX}/agents/{agent}/events", headers=headers) as response:
@@ -153,7 +170,8 @@ async def test_refusals_come_before_the_stream(
 
 
 async def test_the_streams_end_when_the_service_stops(
-    live_desk: LiveDesk, http: aiohttp.ClientSession  # noqa: F811
+    live_desk: LiveDesk,  # noqa: F811
+    http: aiohttp.ClientSession,
 ) -> None:
     async with http.get(f"{live_desk.base_url}{PREFIX}/agents/a1/events", headers=live_desk.auth("a1")) as response:
         await Desks(response).next()

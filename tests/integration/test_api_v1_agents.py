@@ -16,8 +16,12 @@ pytestmark = pytest.mark.pg
 
 
 async def test_login_pause_resume_logout_each_answer_the_new_state(v1: V1) -> None:  # noqa: F811
-    steps = [("login", None, "ready"), ("pause", {"reason": "lunch"}, "paused"),
-             ("resume", None, "ready"), ("logout", None, "logged_out")]
+    steps = [
+        ("login", None, "ready"),
+        ("pause", {"reason": "lunch"}, "paused"),
+        ("resume", None, "ready"),
+        ("logout", None, "logged_out"),
+    ]
     for action, body, state in steps:
         status, reply = await v1.post(f"/agents/a1/{action}", "a1", body)
         assert (status, reply["agent"]["state"]) == (200, state), reply
@@ -25,8 +29,11 @@ async def test_login_pause_resume_logout_each_answer_the_new_state(v1: V1) -> No
     assert reply["agent"]["state"] == "logged_out" and reply["agent"]["seconds_in_state"] >= 0
     audit = await v1.audit()
     assert [(action, target, code) for _, action, target, code in audit] == [
-        ("agent.login", "a1", 200), ("agent.pause", "a1", 200), ("agent.resume", "a1", 200),
-        ("agent.logout", "a1", 200)]
+        ("agent.login", "a1", 200),
+        ("agent.pause", "a1", 200),
+        ("agent.resume", "a1", 200),
+        ("agent.logout", "a1", 200),
+    ]
 
 
 async def test_pause_carries_its_reason(v1: V1) -> None:  # noqa: F811
@@ -45,7 +52,9 @@ async def test_wrapup_records_the_disposition_and_ready_ends_wrap_up(v1: V1) -> 
     await v1.settle()
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "sold", "notes": "two seats"})
     assert (status, reply["agent"]["state"], reply["agent"]["call_id"]) == (200, "wrap_up", "c1")
-    dispositions = [(r.disposition, r.notes) for r in v1.sink.records if isinstance(r, InteractionRecord) and r.disposition]
+    dispositions = [
+        (r.disposition, r.notes) for r in v1.sink.records if isinstance(r, InteractionRecord) and r.disposition
+    ]
     assert dispositions[-1] == ("sold", "two seats")
     status, reply = await v1.post("/agents/a1/ready", "a1")
     assert (status, reply["agent"]["state"]) == (200, "ready")
@@ -102,8 +111,12 @@ async def test_logging_in_twice_is_refused(v1: V1) -> None:  # noqa: F811
         ("wrapup", b'{"code": "sold", "done": "yes"}', "invalid-input"),
     ],
 )
-async def test_malformed_bodies_are_400_with_the_field_named(v1: V1, action: str, body: bytes,  # noqa: F811
-                                                              error_id: str) -> None:
+async def test_malformed_bodies_are_400_with_the_field_named(
+    v1: V1,  # noqa: F811
+    action: str,
+    body: bytes,
+    error_id: str,
+) -> None:
     response = await v1.client.post(f"{PREFIX}/agents/a1/{action}", data=body, headers={**v1.auth("a1"), **JSON})
     reply = await response.json()
     assert (response.status, reply["error_id"]) == (400, error_id)
@@ -125,9 +138,14 @@ async def test_unknown_agent_is_404_for_an_admin(v1: V1) -> None:  # noqa: F811
 
 @pytest.mark.parametrize("action", ["login", "logout", "pause", "resume", "ready", "wrapup"])
 async def test_no_token_bad_token_or_revoked_token_is_401(v1: V1, action: str) -> None:  # noqa: F811
-    for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}, v1.auth("revoked"),
-                    {"Authorization": "Bearer acd_ZZ%_secret"},
-                    {"Authorization": v1.auth("a1")["Authorization"] + "x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": "Basic abc"},
+        v1.auth("revoked"),
+        {"Authorization": "Bearer acd_ZZ%_secret"},
+        {"Authorization": v1.auth("a1")["Authorization"] + "x"},
+    ):
         response = await v1.client.post(f"{PREFIX}/agents/a1/{action}", headers=headers, json={"reason": "x"})
         reply = await response.json()
         assert (response.status, reply["error_id"]) == (401, "unauthorized"), headers
@@ -135,8 +153,9 @@ async def test_no_token_bad_token_or_revoked_token_is_401(v1: V1, action: str) -
 
 @pytest.mark.parametrize("action", ["login", "logout", "pause", "resume", "ready", "wrapup"])
 async def test_an_agent_may_not_act_on_another_agent(v1: V1, action: str) -> None:  # noqa: F811
-    status, reply = await v1.post(f"/agents/a2/{action}", "a1", {"reason": "x", "code": "y"}
-                                  if action in ("pause", "wrapup") else None)
+    status, reply = await v1.post(
+        f"/agents/a2/{action}", "a1", {"reason": "x", "code": "y"} if action in ("pause", "wrapup") else None
+    )
     assert (status, reply["error_id"]) == (403, "forbidden")
     assert await v1.audit() == []
 

@@ -29,7 +29,8 @@ def _silent_port() -> tuple[socket.socket, int]:
 
 
 async def test_a_hung_database_costs_a_write_its_timeout_and_the_entry_is_logged(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     listener, port = _silent_port()
     engine = create_async_engine(f"postgresql+asyncpg://acd@127.0.0.1:{port}/acd", connect_args={"timeout": 2})
     audit = AuditLog(engine, timeout=0.2)

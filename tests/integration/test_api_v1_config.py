@@ -18,8 +18,14 @@ from acd.http.v1 import PREFIX
 pytestmark = pytest.mark.pg
 
 
-async def call(v1: V1, method: str, path: str, who: str | None, body: Any = None,  # noqa: F811
-               headers: dict[str, str] | None = None) -> tuple[int, Any]:
+async def call(
+    v1: V1,  # noqa: F811
+    method: str,
+    path: str,
+    who: str | None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     sent = {**(v1.auth(who) if who else {}), **(headers or {})}
     response = await v1.client.request(method, PREFIX + path, headers=sent, json=body)
     return response.status, await response.json()
@@ -37,8 +43,10 @@ async def revisions(v1: V1) -> list[tuple[int, str, str]]:  # noqa: F811
 async def test_skills_list_create_rename_delete(v1: V1) -> None:  # noqa: F811
     status, body = await call(v1, "GET", "/skills", "admin")
     assert status == 200 and body["revision"] == 0
-    assert body["skills"] == [{"name": "billing", "queues": ["billing"], "agents": ["a1", "a2"]},
-                              {"name": "sales", "queues": ["sales"], "agents": ["s1"]}]
+    assert body["skills"] == [
+        {"name": "billing", "queues": ["billing"], "agents": ["a1", "a2"]},
+        {"name": "sales", "queues": ["sales"], "agents": ["s1"]},
+    ]
     status, body = await call(v1, "POST", "/skills", "admin", {"name": "french"})
     assert (status, body) == (201, {"skill": {"name": "french", "queues": [], "agents": []}, "revision": 1})
     status, body = await call(v1, "GET", "/skills/french", "billing")  # supervisors read
@@ -49,8 +57,11 @@ async def test_skills_list_create_rename_delete(v1: V1) -> None:  # noqa: F811
     assert dict(next(a for a in v1.runtime.core.config.agents if a.id == "s1").skills) == {"selling": 3}
     status, body = await call(v1, "DELETE", "/skills/french", "admin")
     assert (status, body) == (200, {"deleted": "french", "revision": 3})
-    assert await revisions(v1) == [(1, "skill.create", "french"), (2, "skill.update", "sales"),
-                                   (3, "skill.delete", "french")]
+    assert await revisions(v1) == [
+        (1, "skill.create", "french"),
+        (2, "skill.update", "sales"),
+        (3, "skill.delete", "french"),
+    ]
     audit = [(action, target, code) for _, action, target, code in await v1.audit()]
     assert audit == [("skill.create", "french", 201), ("skill.update", "sales", 200), ("skill.delete", "french", 200)]
 
@@ -92,8 +103,9 @@ async def test_skill_errors(v1: V1) -> None:  # noqa: F811
 
 
 async def test_a_queue_created_through_the_api_routes_calls(v1: V1) -> None:  # noqa: F811
-    status, body = await call(v1, "POST", "/queues", "admin",
-                              {"name": "vip", "skills": {"billing": 3}, "sla_threshold": 10, "wrapup": 0})
+    status, body = await call(
+        v1, "POST", "/queues", "admin", {"name": "vip", "skills": {"billing": 3}, "sla_threshold": 10, "wrapup": 0}
+    )
     assert status == 201 and body["revision"] == 1
     assert body["queue"]["name"] == "vip" and body["queue"]["skills"] == {"billing": 3}
     assert body["queue"]["max_wait"] == 300.0  # a default, written out
@@ -128,10 +140,12 @@ async def test_a_supervisor_updates_their_queue_and_nothing_else(v1: V1) -> None
     assert v1.runtime.core.config.queue("billing").sla_threshold_seconds == 25  # type: ignore[union-attr]
     status, body = await call(v1, "PUT", "/queues/billing", "billing", {"skills": {"billing": 1}})
     assert status == 200 and body["queue"]["wrapup"] == 0.0  # PUT replaces: defaults for what is left out
-    for method, path, who, body in [("PATCH", "/queues/sales", "billing", {"sla_threshold": 9}),
-                                    ("POST", "/queues", "billing", {"name": "x", "skills": {"billing": 1}}),
-                                    ("DELETE", "/queues/billing", "billing", None),
-                                    ("PATCH", "/queues/billing", "a1", {"sla_threshold": 9})]:
+    for method, path, who, body in [
+        ("PATCH", "/queues/sales", "billing", {"sla_threshold": 9}),
+        ("POST", "/queues", "billing", {"name": "x", "skills": {"billing": 1}}),
+        ("DELETE", "/queues/billing", "billing", None),
+        ("PATCH", "/queues/billing", "a1", {"sla_threshold": 9}),
+    ]:
         status, reply = await call(v1, method, path, who, body)
         assert (status, reply["error_id"]) == (403, "forbidden"), (method, path, who)
     assert [r[0] for r in await revisions(v1)] == [1, 2]
@@ -143,8 +157,10 @@ async def test_queue_validation_uses_the_file_s_checks(v1: V1) -> None:  # noqa:
         ({"name": "q", "skills": {"billing": 7}}, "queues.q.skills.billing"),
         ({"name": "q", "skills": {"billing": 1}, "sla_target": 2}, "queues.q.sla_target"),
         ({"name": "q"}, "queues.q.skills"),
-        ({"name": "q", "skills": {"billing": 1}, "widening": [{"min_proficiency_drop": 1}]},
-         "queues.q.widening[0].after"),
+        (
+            {"name": "q", "skills": {"billing": 1}, "widening": [{"min_proficiency_drop": 1}]},
+            "queues.q.widening[0].after",
+        ),
         ({"name": "q q", "skills": {"billing": 1}}, "queues.q q"),
         ({"name": "q", "skills": {"billing": 1}, "max_wait": "long"}, "queues.q.max_wait"),
         ({"name": "q", "skills": {"billing": 1}, "slathreshold": 3}, "slathreshold"),
@@ -169,7 +185,11 @@ async def test_deleting_a_queue_overflows_its_callers(v1: V1) -> None:  # noqa: 
     await v1.settle()
     status, body = await call(v1, "DELETE", "/queues/sales", "admin")
     assert (status, body) == (200, {"deleted": "sales", "overflowed_calls": ["c1"], "revision": 1})
-    ended = [(r.outcome, r.end_reason) for r in v1.sink.records if isinstance(r, InteractionRecord) and r.interaction_id == "c1"]
+    ended = [
+        (r.outcome, r.end_reason)
+        for r in v1.sink.records
+        if isinstance(r, InteractionRecord) and r.interaction_id == "c1"
+    ]
     assert ended[-1] == ("overflowed", "queue_removed")
     assert v1.runtime.core.config.queue("sales") is None
     status, body = await call(v1, "DELETE", "/queues/billing", "admin")  # the last one
@@ -190,12 +210,22 @@ async def test_get_agents_shows_the_config_beside_the_live_state(v1: V1) -> None
 
 
 async def test_an_agent_created_through_the_api_is_offered_calls(v1: V1) -> None:  # noqa: F811
-    status, body = await call(v1, "POST", "/agents", "admin",
-                              {"id": "a9", "name": "Nia", "endpoint": "agent9", "skills": {"billing": 5}})
+    status, body = await call(
+        v1, "POST", "/agents", "admin", {"id": "a9", "name": "Nia", "endpoint": "agent9", "skills": {"billing": 5}}
+    )
     assert status == 201 and body["revision"] == 1
     assert body["agent"] | {"since": None, "seconds_in_state": None} == {
-        "id": "a9", "state": "logged_out", "reason": "", "since": None, "seconds_in_state": None,
-        "reachable": True, "call_id": None, "name": "Nia", "endpoint": "agent9", "skills": {"billing": 5}}
+        "id": "a9",
+        "state": "logged_out",
+        "reason": "",
+        "since": None,
+        "seconds_in_state": None,
+        "reachable": True,
+        "call_id": None,
+        "name": "Nia",
+        "endpoint": "agent9",
+        "skills": {"billing": 5},
+    }
     status, body = await v1.post("/agents/a9/login", "admin")
     assert (status, body["agent"]["state"]) == (200, "ready")
     v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
@@ -228,7 +258,11 @@ async def test_an_agent_deleted_on_a_call_retires_when_it_ends(v1: V1) -> None: 
 
 async def test_agent_updates_and_the_file_s_checks(v1: V1) -> None:  # noqa: F811
     status, body = await call(v1, "PATCH", "/agents/a2", "admin", {"skills": {"billing": 3, "sales": 1}})
-    assert status == 200 and body["agent"]["skills"] == {"billing": 3, "sales": 1} and body["agent"]["endpoint"] == "agent2"
+    assert (
+        status == 200
+        and body["agent"]["skills"] == {"billing": 3, "sales": 1}
+        and body["agent"]["endpoint"] == "agent2"
+    )
     status, body = await call(v1, "PUT", "/agents/a2", "admin", {"skills": {"billing": 1}})
     assert status == 200 and body["agent"]["endpoint"] == "a2"  # PUT replaces: the endpoint defaults to the id
     for method, path, body, field in [
@@ -252,23 +286,30 @@ async def test_agent_updates_and_the_file_s_checks(v1: V1) -> None:  # noqa: F81
 
 
 async def test_a_supervisor_changes_agents_only_within_their_queues(v1: V1) -> None:  # noqa: F811
-    allowed = [("POST", "/agents", {"id": "b9", "endpoint": "b9", "skills": {"billing": 3}}),
-               ("PATCH", "/agents/b9", {"skills": {"billing": 5}}),
-               ("PATCH", "/agents/a1", {"endpoint": "desk1"}),
-               ("DELETE", "/agents/b9", None)]
+    allowed = [
+        ("POST", "/agents", {"id": "b9", "endpoint": "b9", "skills": {"billing": 3}}),
+        ("PATCH", "/agents/b9", {"skills": {"billing": 5}}),
+        ("PATCH", "/agents/a1", {"endpoint": "desk1"}),
+        ("DELETE", "/agents/b9", None),
+    ]
     for method, path, body in allowed:
         status, reply = await call(v1, method, path, "billing", body)
         assert status in (200, 201), (method, path, reply)
-    refused = [("POST", "/agents", {"id": "s9", "skills": {"sales": 3}}),  # serves none of theirs
-               ("POST", "/agents", {"id": "x9", "skills": {"billing": 3, "sales": 1}}),  # and sales
-               ("PATCH", "/agents/a1", {"skills": {"billing": 4, "sales": 2}}),  # gives sales
-               ("PATCH", "/agents/s1", {"name": "Sam"}),  # a sales agent
-               ("DELETE", "/agents/s1", None)]
+    refused = [
+        ("POST", "/agents", {"id": "s9", "skills": {"sales": 3}}),  # serves none of theirs
+        ("POST", "/agents", {"id": "x9", "skills": {"billing": 3, "sales": 1}}),  # and sales
+        ("PATCH", "/agents/a1", {"skills": {"billing": 4, "sales": 2}}),  # gives sales
+        ("PATCH", "/agents/s1", {"name": "Sam"}),  # a sales agent
+        ("DELETE", "/agents/s1", None),
+    ]
     for method, path, body in refused:
         status, reply = await call(v1, method, path, "billing", body)
         assert (status, reply["error_id"]) == (403, "forbidden"), (method, path, reply)
-    for method, path, body in [("POST", "/agents", {"id": "a8", "skills": {"billing": 1}}),
-                               ("PATCH", "/agents/a1", {"name": "me"}), ("DELETE", "/agents/a1", None)]:
+    for method, path, body in [
+        ("POST", "/agents", {"id": "a8", "skills": {"billing": 1}}),
+        ("PATCH", "/agents/a1", {"name": "me"}),
+        ("DELETE", "/agents/a1", None),
+    ]:
         status, reply = await call(v1, method, path, "a1", body)  # an agent, even about themselves
         assert (status, reply["error_id"]) == (403, "forbidden")
         status, reply = await call(v1, method, path, None, body)
@@ -286,8 +327,9 @@ async def test_if_match_refuses_a_change_based_on_an_older_revision(v1: V1) -> N
     assert (status, body["error_id"], body["details"]) == (412, "revision-mismatch", {"expected": 0, "current": 1})
     status, body = await call(v1, "POST", "/skills", "admin", {"name": "german"}, headers={"If-Match": "x"})
     assert (status, body["error_id"]) == (400, "invalid-input")
-    response = await v1.client.post(f"{PREFIX}/skills", json={"name": "german"},
-                                    headers={**v1.auth("admin"), "If-Match": '"1"'})
+    response = await v1.client.post(
+        f"{PREFIX}/skills", json={"name": "german"}, headers={**v1.auth("admin"), "If-Match": '"1"'}
+    )
     assert (response.status, response.headers["ETag"]) == (201, '"2"')
     stored = await revisions(v1)
     assert stored == [(1, "skill.create", "french"), (2, "skill.create", "german")]

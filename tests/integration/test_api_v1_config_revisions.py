@@ -56,8 +56,11 @@ async def test_with_postgresql_down_a_change_is_503_and_the_core_unchanged(v1: V
     before = v1.runtime.core.config
     try:
         async with TestClient(TestServer(app)) as client:
-            for method, path, body in [("POST", "/queues", {"name": "night", "skills": {"billing": 1}}),
-                                       ("DELETE", "/agents/a1", None), ("PUT", "/skills/sales", {"name": "x"})]:
+            for method, path, body in [
+                ("POST", "/queues", {"name": "night", "skills": {"billing": 1}}),
+                ("DELETE", "/agents/a1", None),
+                ("PUT", "/skills/sales", {"name": "x"}),
+            ]:
                 response = await client.request(method, PREFIX + path, json=body, headers=v1.auth("admin"))
                 assert (response.status, (await response.json())["error_id"]) == (503, "database-unavailable")
     finally:
@@ -78,8 +81,9 @@ async def test_the_next_start_runs_the_latest_revision_not_the_file(v1: V1) -> N
 
 
 async def test_a_stored_revision_that_no_longer_passes_the_checks_stops_the_start(v1: V1) -> None:  # noqa: F811
-    await config_revisions.save(v1.engine, {"skills": ["billing"], "queues": {}, "agents": {}},
-                                Author("t", "admin", "queue.delete", "billing"))
+    await config_revisions.save(
+        v1.engine, {"skills": ["billing"], "queues": {}, "agents": {}}, Author("t", "admin", "queue.delete", "billing")
+    )
     with pytest.raises(SettingsError, match="config revision 1: queues"):
         await routing_in_force(v1.engine, FILE)
 
@@ -99,9 +103,13 @@ async def test_the_service_restarts_with_the_revision(api_pg: EmbeddedPostgres, 
     try:
         for run in (1, 2):
             http_port = free_port()
-            settings = Settings(AmiSettings(port=ami_port, secret="secret"), HttpSettings(port=http_port),
-                                DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")), CONFIG,
-                                "test")
+            settings = Settings(
+                AmiSettings(port=ami_port, secret="secret"),
+                HttpSettings(port=http_port),
+                DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")),
+                CONFIG,
+                "test",
+            )
             service = Service(settings)
             running = asyncio.create_task(service.run())
             base = f"http://127.0.0.1:{http_port}{PREFIX}"
@@ -113,8 +121,9 @@ async def test_the_service_restarts_with_the_revision(api_pg: EmbeddedPostgres, 
                 async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {bearer}"}) as session:
                     if run == 1:
                         assert parts.core.config.queue("night") is None
-                        async with session.post(f"{base}/queues",
-                                                json={"name": "night", "skills": {"sales": 2}}) as response:
+                        async with session.post(
+                            f"{base}/queues", json={"name": "night", "skills": {"sales": 2}}
+                        ) as response:
                             assert response.status == 201
                         assert parts.translator.roster.has_queue("night")  # the AMI side knows it
                     else:

@@ -96,9 +96,11 @@ async def test_openapi_document_is_public_and_lists_every_route(v1: V1) -> None:
 
 
 async def test_unknown_paths_and_methods_answer_json_errors(v1: V1) -> None:  # noqa: F811
-    for method, path, status, error_id in (("DELETE", "/status", 405, "method-not-allowed"),
-                                           ("GET", "/agents/a1/login", 405, "method-not-allowed"),
-                                           ("GET", "/nothing", 404, "not-found")):
+    for method, path, status, error_id in (
+        ("DELETE", "/status", 405, "method-not-allowed"),
+        ("GET", "/agents/a1/login", 405, "method-not-allowed"),
+        ("GET", "/nothing", 404, "not-found"),
+    ):
         response = await v1.client.request(method, PREFIX + path, headers=v1.auth("admin"))
         assert (response.status, (await response.json())["error_id"]) == (status, error_id)
 

@@ -100,8 +100,13 @@ class AppThread:
         _, bearer = await tokens.issue(engine, "admin")
         # Negative mode sends malformed tokens by the hundred from one address: the failure limit
         # (tested in test_http_boundary.py) would answer them 429 and hide what the handlers do.
-        parts = await build(settings_for(CONFIG), control=MockControl(), records=ListSink(), database=database,
-                            bearers=Bearers.of(engine, failures=10**9))
+        parts = await build(
+            settings_for(CONFIG),
+            control=MockControl(),
+            records=ListSink(),
+            database=database,
+            bearers=Bearers.of(engine, failures=10**9),
+        )
         app = parts.site
         app[READY] = _ready
         async with running(parts):
@@ -110,8 +115,11 @@ class AppThread:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            routes = {(r.method, r.resource.canonical) for r in app.router.routes()
-                      if r.method != "HEAD" and r.resource is not None}
+            routes = {
+                (r.method, r.resource.canonical)
+                for r in app.router.routes()
+                if r.method != "HEAD" and r.resource is not None
+            }
             self.served = Served(f"http://127.0.0.1:{port}", bearer, routes)
             self._started.set()
             try:
@@ -143,8 +151,12 @@ def _fuzz(served: Served, operation: Any, mode: GenerationMode, base: str = PREF
     guarded = _guarded(operation, operation.schema.raw_schema)
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     def no_5xx(case: schemathesis.Case[Any]) -> None:
         nonlocal sent
         for headers in ({"Authorization": f"Bearer {served.bearer}"}, {}):
@@ -179,8 +191,9 @@ def test_no_server_errors(served: Served) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]  # an Err fails
     # every operation of every path is exercised (but the document itself, which schemathesis leaves
     # out when it loads the document from there)
-    assert len(operations) == sum(len(methods) for path, methods in schema.raw_schema["paths"].items()
-                                  if path != "/openapi.json")
+    assert len(operations) == sum(
+        len(methods) for path, methods in schema.raw_schema["paths"].items() if path != "/openapi.json"
+    )
     operations = [op for op in operations if not _streams(op)]
     sent = {mode: sum(_fuzz(served, op, mode) for op in operations) for mode in GenerationMode}
     # valid and invalid requests alike (negative mode breaks the document's shapes on purpose)
@@ -203,7 +216,10 @@ def test_no_server_errors_beyond_the_api(served: Served) -> None:
 def test_every_route_is_in_a_document(served: Served) -> None:
     """A route that neither document describes would escape the fuzzing above (and the API's clients)."""
     described = {(method.upper(), PREFIX + path) for path, ops in openapi.DOCUMENT["paths"].items() for method in ops}
-    described |= {(method.upper(), path.removesuffix("/{filename}"))
-                  for path, ops in openapi_site.DOCUMENT["paths"].items() for method in ops}
+    described |= {
+        (method.upper(), path.removesuffix("/{filename}"))
+        for path, ops in openapi_site.DOCUMENT["paths"].items()
+        for method in ops
+    }
     assert served.routes - described == set(), "served but in neither document"
     assert described - served.routes == set(), "documented but not served"

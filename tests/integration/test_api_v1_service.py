@@ -36,13 +36,20 @@ async def _up(url: str) -> None:
     raise AssertionError(f"{url} never answered")
 
 
-async def test_the_service_serves_api_v1_and_audits_its_changes(api_pg: EmbeddedPostgres,  # noqa: F811
-                                                                 tmp_path: Path) -> None:
+async def test_the_service_serves_api_v1_and_audits_its_changes(
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     pbx = FakeAmiServer()
     ami_port = await pbx.start()
     http_port = free_port()
-    settings = Settings(AmiSettings(port=ami_port, secret="secret"), HttpSettings(port=http_port),
-                        DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")), CONFIG, "test")
+    settings = Settings(
+        AmiSettings(port=ami_port, secret="secret"),
+        HttpSettings(port=http_port),
+        DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")),
+        CONFIG,
+        "test",
+    )
     engine = create_async_engine(api_pg.url)
     await upgrade(engine)  # the file's config in force, whatever revisions other tests' changes left
     async with engine.begin() as conn:
@@ -67,8 +74,11 @@ async def test_the_service_serves_api_v1_and_audits_its_changes(api_pg: Embedded
             async with session.get(f"{base}/api/v1/status", headers={"Host": "attacker.example"}) as response:
                 assert response.status == 421
         async with engine.connect() as conn:
-            rows = (await conn.execute(text("SELECT action, target, status FROM audit_log WHERE token_id = :t"),
-                                       {"t": token.id})).all()
+            rows = (
+                await conn.execute(
+                    text("SELECT action, target, status FROM audit_log WHERE token_id = :t"), {"t": token.id}
+                )
+            ).all()
         assert [tuple(r) for r in rows] == [("agent.login", "a1", 200)]
     finally:
         service._stopping.set()

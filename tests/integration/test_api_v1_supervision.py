@@ -38,8 +38,14 @@ async def test_a_supervisor_raises_a_caller_who_is_then_offered_first(v1: V1) ->
 
 async def test_priority_change_errors(v1: V1) -> None:  # noqa: F811
     await _queue(v1)
-    for body in ({}, {"priority": "high"}, {"priority": -1}, {"priority": 1001}, {"priority": True},
-                 {"priority": 3, "queue": "x"}):
+    for body in (
+        {},
+        {"priority": "high"},
+        {"priority": -1},
+        {"priority": 1001},
+        {"priority": True},
+        {"priority": 3, "queue": "x"},
+    ):
         status, reply = await v1.post("/calls/old-low/priority", "admin", body)
         assert (status, reply["error_id"]) == (400, "invalid-input"), body
     status, reply = await v1.post("/calls/nope/priority", "admin", {"priority": 3})
@@ -63,7 +69,6 @@ async def test_a_caller_in_conversation_cannot_change_band(v1: V1) -> None:  # n
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
 
 
-
 async def test_a_moved_caller_is_rung_at_once_by_a_free_agent_of_the_new_queue(v1: V1) -> None:  # noqa: F811
     _, both = await tokens.issue(v1.engine, "supervisor", queues=("billing", "sales"))
     v1.bearer["both"] = both
@@ -73,7 +78,12 @@ async def test_a_moved_caller_is_rung_at_once_by_a_free_agent_of_the_new_queue(v
     assert v1.rings == []  # nobody serves billing
     status, body = await v1.post("/calls/c1/queue", "both", {"queue": "sales"})
     assert (status, body["call"]["queue"], body["call"]["from"], body["call"]["state"], body["call"]["agent_id"]) == (
-        200, "sales", "billing", "ringing", "s1")
+        200,
+        "sales",
+        "billing",
+        "ringing",
+        "s1",
+    )
     await v1.settle()
     assert [ring.call_id for ring in v1.rings] == ["c1"]
     assert next((a, t, s) for _, a, t, s in await v1.audit() if a == "call.queue") == ("call.queue", "c1", 200)
@@ -113,7 +123,9 @@ async def test_move_errors(v1: V1) -> None:  # noqa: F811
         assert (response.status, (await response.json())["error_id"]) == (401, "unauthorized")
     _, status_body = await v1.get("/status", "admin")
     assert {q["name"]: [c["id"] for c in q["calls"]] for q in status_body["queues"]} == {
-        "billing": ["new-high", "old-low"], "sales": ["sales-1"]}  # nothing moved
+        "billing": ["new-high", "old-low"],
+        "sales": ["sales-1"],
+    }  # nothing moved
 
 
 async def test_a_caller_in_conversation_cannot_be_moved(v1: V1) -> None:  # noqa: F811

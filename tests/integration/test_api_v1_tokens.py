@@ -51,7 +51,10 @@ def test_an_agent_token_needs_its_agent(api_pg: EmbeddedPostgres) -> None:  # no
 
 @pytest.mark.parametrize("args", [["--label", "desk\x004"], ["--label", "\x1b[2J"], ["--queue", "bill\x00ing"]])
 def test_a_label_or_queue_with_control_characters_is_refused_clearly(
-        api_pg: EmbeddedPostgres, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:  # noqa: F811
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+) -> None:
     assert main(["tokens", "add", "--role", "supervisor", *args, "--database-url", api_pg.url]) == 1
     assert "without control characters" in capsys.readouterr().err
 

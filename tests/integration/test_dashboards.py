@@ -22,7 +22,9 @@ VARIABLES = {"queue": "billing", "agent": "a1"}  # the queue the live ACD answer
 DEADLINE_SECONDS = 90.0
 
 
-async def test_every_dashboard_and_rule_expression_returns_data(live_acd: LiveAcd, prometheus: PrometheusServer) -> None:
+async def test_every_dashboard_and_rule_expression_returns_data(
+    live_acd: LiveAcd, prometheus: PrometheusServer
+) -> None:
     rule_files = promql.rule_files()
     expressions = promql.every_expression(VARIABLES)
     kinds = {e.kind for e in expressions}
@@ -40,8 +42,12 @@ async def test_every_dashboard_and_rule_expression_returns_data(live_acd: LiveAc
         rules = await prometheus.get(session, "/api/v1/rules")
         loaded = {g["file"].rsplit("/", 1)[-1] for g in rules["data"]["groups"]}
         assert loaded == {path.name for path in rule_files}, loaded
-        unhealthy = [f"{r['name']}: {r.get('health')} {r.get('lastError', '')}"
-                     for g in rules["data"]["groups"] for r in g["rules"] if r.get("health") != "ok"]
+        unhealthy = [
+            f"{r['name']}: {r.get('health')} {r.get('lastError', '')}"
+            for g in rules["data"]["groups"]
+            for r in g["rules"]
+            if r.get("health") != "ok"
+        ]
         assert not unhealthy, unhealthy
 
         # The same check fails on a typo: one letter off in a real panel's first series name.

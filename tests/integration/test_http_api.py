@@ -62,14 +62,17 @@ async def api() -> AsyncIterator[Api]:
         yield Api(client, parts.runtime, parts.metrics, ready)
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("get", "/api/status"),
-    ("post", "/api/agents/a1/login"),
-    ("post", "/api/agents/a1/logout"),
-    ("post", "/api/agents/a1/pause"),
-    ("post", "/api/calls/c1/disposition"),
-    ("get", "/api/calls/c1/explain"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/status"),
+        ("post", "/api/agents/a1/login"),
+        ("post", "/api/agents/a1/logout"),
+        ("post", "/api/agents/a1/pause"),
+        ("post", "/api/calls/c1/disposition"),
+        ("get", "/api/calls/c1/explain"),
+    ],
+)
 async def test_the_unversioned_api_is_gone(api: Api, method: str, path: str) -> None:
     """It took no token and kept no audit: every former route is now unknown, and changes nothing."""
     response = await getattr(api.client, method)(path, json={"reason": "x", "code": "sold"})
@@ -123,8 +126,12 @@ async def test_with_a_scrape_token_metrics_answer_only_to_it() -> None:
     app[READY] = check
     app[METRICS_TOKEN] = "scrape-0123456789abcdef"
     async with TestClient(TestServer(app)) as client:
-        for headers in ({}, {"Authorization": "Bearer wrong-0123456789abcdef"},
-                        {"Authorization": "Basic c2NyYXBlOg=="}, {"Authorization": "Bearer scrape-0123456789abcde"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-0123456789abcdef"},
+            {"Authorization": "Basic c2NyYXBlOg=="},
+            {"Authorization": "Bearer scrape-0123456789abcde"},
+        ):
             response = await client.get("/metrics", headers=headers)
             assert response.status == 401, headers
             assert "acd_" not in await response.text()

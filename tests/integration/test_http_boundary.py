@@ -39,6 +39,7 @@ def state_of(v1: V1, agent: str) -> str:  # noqa: F811
 
 # -- Host, Origin, Content-Type --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", [f"{PREFIX}/status", "/metrics", "/wallboard", f"{PREFIX}/openapi.json"])
 async def test_a_foreign_host_name_is_refused(v1: V1, path: str) -> None:  # noqa: F811
     """A page whose DNS name was rebound to this address sends its own name: it reads nothing."""
@@ -53,8 +54,9 @@ async def test_the_probes_answer_whatever_the_host(v1: V1) -> None:  # noqa: F81
 
 
 async def test_a_change_from_another_origin_is_refused_and_changes_nothing(v1: V1) -> None:  # noqa: F811
-    response = await v1.client.post(f"{PREFIX}/agents/a1/login", json={},
-                                    headers={**v1.auth("a1"), "Origin": "http://attacker.example"})
+    response = await v1.client.post(
+        f"{PREFIX}/agents/a1/login", json={}, headers={**v1.auth("a1"), "Origin": "http://attacker.example"}
+    )
     assert response.status == 403
     assert state_of(v1, "a1") == "logged_out"
     same = f"http://{v1.client.host}:{v1.client.port}"
@@ -90,13 +92,15 @@ async def test_pages_forbid_framing_and_foreign_or_inline_code(v1: V1, page: str
     assert not re.search(r"\son[a-z]+\s*=", html), "an inline event handler"
     for script in re.findall(r'<script[^>]*src="([^"]+)"', html):
         source = await (await v1.client.get(script)).text()
-        assert ".style." not in source and "setAttribute(\"style\"" not in source and "eval(" not in source
+        assert ".style." not in source and 'setAttribute("style"' not in source and "eval(" not in source
 
 
 # -- characters and numbers that no record may hold ---------------------------------------------------
 
-@pytest.mark.parametrize("reason", ["a\x00b", "a\x01b", "tab\there", "line\nbreak", "del\x7f", "c1\x85",
-                                    "\ud800", "lone \udfff"])
+
+@pytest.mark.parametrize(
+    "reason", ["a\x00b", "a\x01b", "tab\there", "line\nbreak", "del\x7f", "c1\x85", "\ud800", "lone \udfff"]
+)
 async def test_a_pause_reason_with_control_characters_is_refused(v1: V1, reason: str) -> None:  # noqa: F811
     await v1.post("/agents/a1/login", "a1")
     status, reply = await v1.post("/agents/a1/pause", "a1", {"reason": reason})  # JSON escapes: \u0000, \ud800
@@ -112,19 +116,29 @@ async def test_a_disposition_refuses_controls_in_the_code_and_nul_in_the_notes(v
     offer = v1.rings[-1].offer_id
     v1.runtime.submit(OfferAnswered(offer))
     await v1.settle()
-    for body in ({"code": "sold\x00"}, {"code": "sold\n"}, {"code": "sold", "notes": "a\x00b"},
-                 {"code": "sold", "notes": "bell\x07"}):
+    for body in (
+        {"code": "sold\x00"},
+        {"code": "sold\n"},
+        {"code": "sold", "notes": "a\x00b"},
+        {"code": "sold", "notes": "bell\x07"},
+    ):
         status, reply = await v1.post("/agents/a1/wrapup", "a1", body)
         assert (status, reply["error_id"]) == (400, "invalid-input"), body
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "sold", "notes": "two\nlines\tand a tab"})
     assert status == 200, reply  # free text keeps its line breaks
 
 
-@pytest.mark.parametrize("body", [
-    b'{"priority": NaN}', b'{"priority": Infinity}', b'{"priority": -Infinity}', b'{"priority": 1e999}',
-    b'{"priority": ' + b"9" * 5000 + b"}",  # beyond Python's digit limit for int()
-    b"[" * 30000 + b"]" * 30000,  # deeper than the parser's recursion
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"priority": NaN}',
+        b'{"priority": Infinity}',
+        b'{"priority": -Infinity}',
+        b'{"priority": 1e999}',
+        b'{"priority": ' + b"9" * 5000 + b"}",  # beyond Python's digit limit for int()
+        b"[" * 30000 + b"]" * 30000,  # deeper than the parser's recursion
+    ],
+)
 async def test_numbers_json_cannot_hold_are_400_not_500(v1: V1, body: bytes) -> None:  # noqa: F811
     response = await v1.client.post(f"{PREFIX}/calls/c1/priority", data=body, headers={**v1.auth("admin"), **JSON})
     assert response.status == 400
@@ -137,11 +151,19 @@ async def test_a_priority_out_of_range_is_400(v1: V1, priority: Any) -> None:  #
     assert (status, reply["error_id"]) == (400, "invalid-input")
 
 
-@pytest.mark.parametrize(("path", "body"), [("/calls/a%00b/priority", {"priority": 1}),
-                                            ("/calls/a%01b/queue", {"queue": "billing"}),
-                                            ("/agents/a%00/login", {})])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/calls/a%00b/priority", {"priority": 1}),
+        ("/calls/a%01b/queue", {"queue": "billing"}),
+        ("/agents/a%00/login", {}),
+    ],
+)
 async def test_control_characters_in_the_path_never_reach_the_core_or_the_audit_log(
-        v1: V1, path: str, body: dict[str, Any]) -> None:  # noqa: F811
+    v1: V1,  # noqa: F811
+    path: str,
+    body: dict[str, Any],
+) -> None:
     response = await v1.client.post(PREFIX + path, json=body, headers=v1.auth("admin"))
     assert response.status == 400
     assert (await response.json())["error_id"] == "invalid-input"
@@ -149,6 +171,7 @@ async def test_control_characters_in_the_path_never_reach_the_core_or_the_audit_
 
 
 # -- tokens: floods and the read-only wallboard role -------------------------------------------------
+
 
 def count_token_queries(v1: V1) -> list[str]:  # noqa: F811
     seen: list[str] = []
@@ -199,10 +222,16 @@ async def test_a_wallboard_token_reads_the_status_and_does_nothing_else(v1: V1) 
     status, body = await v1.get("/status", "wall-billing")
     assert {q["name"] for q in body["queues"]} == {"billing"}
     assert {a["id"] for a in body["agents"]} == {"a1", "a2"}
-    for method, path in (("post", "/agents/a1/login"), ("get", "/agents"), ("get", "/interactions"),
-                         ("get", "/calls/c1/explanation"), ("post", "/calls/c1/priority")):
-        response = await getattr(v1.client, method)(PREFIX + path, headers=v1.auth("wall"),
-                                                    **({"json": {"priority": 1}} if method == "post" else {}))
+    for method, path in (
+        ("post", "/agents/a1/login"),
+        ("get", "/agents"),
+        ("get", "/interactions"),
+        ("get", "/calls/c1/explanation"),
+        ("post", "/calls/c1/priority"),
+    ):
+        response = await getattr(v1.client, method)(
+            PREFIX + path, headers=v1.auth("wall"), **({"json": {"priority": 1}} if method == "post" else {})
+        )
         assert response.status == 403, path
     assert state_of(v1, "a1") == "logged_out"
 
@@ -214,6 +243,7 @@ async def test_the_wallboard_role_is_stored_in_postgresql(v1: V1) -> None:  # no
 
 
 # -- event streams: revocation and a bound per token ---------------------------------------------------
+
 
 class Stream:
     """One open event stream: reads until it ends."""

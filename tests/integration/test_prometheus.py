@@ -51,8 +51,12 @@ def test_shipped_rules_and_config_are_valid() -> None:
     rules = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert rules.returncode == 0, rules.stdout + rules.stderr
     assert "SUCCESS: 19 rules found" in rules.stdout  # 9 recording rules, 10 alerts
-    config = subprocess.run([promtool, "check", "config", str(ROOT / "deploy" / "prometheus" / "prometheus.yml")],
-                            capture_output=True, text=True, timeout=60)
+    config = subprocess.run(
+        [promtool, "check", "config", str(ROOT / "deploy" / "prometheus" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert config.returncode == 0, config.stdout + config.stderr
 
 
@@ -70,8 +74,11 @@ async def acd_metrics() -> AsyncIterator[ScrapedAcd]:
     parts.site[READY] = always_ready
     now = time.time()
     runtime.handle_now(AgentLoggedIn("a1"))
-    ring = next(c for c in runtime.handle_now(CallArrived("c1", "billing", 5, channel="x", enqueued_at=now - 3))
-                if isinstance(c, RingAgent))
+    ring = next(
+        c
+        for c in runtime.handle_now(CallArrived("c1", "billing", 5, channel="x", enqueued_at=now - 3))
+        if isinstance(c, RingAgent)
+    )
     runtime.handle_now(OfferAnswered(ring.offer_id))
     runtime.handle_now(CallEnded("c1"))
     runtime.handle_now(CallArrived("c2", "billing", 5, channel="y"))
@@ -97,11 +104,18 @@ def prometheus_for(tmp_path: Path) -> Iterator[Any]:
             f"scrape_configs:\n  - job_name: acd\n    static_configs: [{{targets: ['{target}']}}]\n"
         )
         with (tmp_path / "prometheus.log").open("wb") as log:
-            processes.append(subprocess.Popen(
-                [binary("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=log, stderr=subprocess.STDOUT,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        binary("prometheus"),
+                        f"--config.file={tmp_path / 'prometheus.yml'}",
+                        f"--storage.tsdb.path={tmp_path / 'data'}",
+                        f"--web.listen-address=127.0.0.1:{port}",
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -146,8 +160,14 @@ async def test_prometheus_scrapes_the_acd_and_evaluates_its_rules(acd_metrics: S
             groups = (await response.json())["data"]["groups"]
         rules = [rule for group in groups for rule in group["rules"]]
         assert {r["name"] for r in rules} >= {
-            "AcdServiceLevelAtRisk", "AcdMaxWaitBreached", "AcdHandleTimeBreached", "AcdNoAgentsForWaitingCallers",
-            "AcdAmiDown", "AcdOutboxBacklog", "queue:acd_service_level:ratio_5m", "queue:acd_asa_seconds:1d",
+            "AcdServiceLevelAtRisk",
+            "AcdMaxWaitBreached",
+            "AcdHandleTimeBreached",
+            "AcdNoAgentsForWaitingCallers",
+            "AcdAmiDown",
+            "AcdOutboxBacklog",
+            "queue:acd_service_level:ratio_5m",
+            "queue:acd_asa_seconds:1d",
         }
         assert all(r["health"] in ("ok", "unknown") for r in rules), rules
 
@@ -161,9 +181,11 @@ async def test_prometheus_records_the_service_level_of_live_calls(acd_metrics: S
         assert await first_answered(session, base), "Prometheus never scraped the ACD"
         await asyncio.sleep(1.5)  # at least one more scrape before the calls
         runtime.handle_now(AgentLoggedIn("a2"))
-        ring = next(c for c in runtime.handle_now(CallArrived("c3", "billing", 5, channel="z",
-                                                              enqueued_at=time.time() - 2))
-                    if isinstance(c, RingAgent))
+        ring = next(
+            c
+            for c in runtime.handle_now(CallArrived("c3", "billing", 5, channel="z", enqueued_at=time.time() - 2))
+            if isinstance(c, RingAgent)
+        )
         assert ring.agent_id == "a2"
         runtime.handle_now(OfferAnswered(ring.offer_id))
         runtime.handle_now(CallArrived("c4", "billing", 5, channel="w"))

@@ -23,8 +23,9 @@ TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
 def promtool() -> str:
     path = shutil.which("promtool")
     if path is None:
-        pytest.fail("promtool is not installed (Debian package prometheus; `make prometheus` installs it)",
-                    pytrace=False)
+        pytest.fail(
+            "promtool is not installed (Debian package prometheus; `make prometheus` installs it)", pytrace=False
+        )
     return path
 
 

@@ -75,8 +75,10 @@ SAMPLES: dict[tuple[str, str], str] = {
 # (method, the route's canonical path): (a sample path to call, the roles that may call it)
 ROUTES: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     (method, path): (SAMPLES.get((method, path), "(no sample)"), row.roles)
-    for table in (app.ROUTES, TABLE) for method, path, row in table
+    for table in (app.ROUTES, TABLE)
+    for method, path, row in table
 }
+
 
 def served_routes(app: web.Application) -> set[tuple[str, str]]:
     """(method, canonical path) of every route of the app and its sub-apps; HEAD goes with GET."""

@@ -27,8 +27,14 @@ ROUTING = RoutingConfig(
     agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
 )
 GARBAGE = b"garbage without a colon\r\nNoEventHeader: x\r\n\r\n"
-UNKNOWN_QUEUE = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Uniqueid": "1700000000.1",
-                 "Channel": "PJSIP/trunk-00000001", "AcdQueue": "nowhere", "AcdPriority": "5"}
+UNKNOWN_QUEUE = {
+    "Event": "UserEvent",
+    "UserEvent": "AcdEnqueue",
+    "Uniqueid": "1700000000.1",
+    "Channel": "PJSIP/trunk-00000001",
+    "AcdQueue": "nowhere",
+    "AcdPriority": "5",
+}
 
 
 @pytest.fixture
@@ -42,8 +48,13 @@ async def server() -> AsyncIterator[FakeAmiServer]:
 @pytest.fixture
 async def service(server: FakeAmiServer) -> AsyncIterator[Parts]:
     """The parts the service builds, without PostgreSQL: its AMI pump and gauge loop run."""
-    settings = Settings(AmiSettings(port=server.port, secret="secret", ping_interval=30.0), HttpSettings(),
-                        DatabaseSettings(), ROUTING, "test")
+    settings = Settings(
+        AmiSettings(port=server.port, secret="secret", ping_interval=30.0),
+        HttpSettings(),
+        DatabaseSettings(),
+        ROUTING,
+        "test",
+    )
     parts = await build(settings, records=NullSink())
     assert parts.pump is not None and parts.link is not None
     tasks = [asyncio.create_task(parts.pump.run()), asyncio.create_task(jobs.gauges(parts))]
@@ -97,7 +108,10 @@ def test_the_counter_follows_running_totals_and_survives_a_new_adapter() -> None
     value = metrics.registry.get_sample_value
     metrics.export_ami_malformed(wire=2, translate=0)
     metrics.export_ami_malformed(wire=2, translate=1)  # nothing new on the wire
-    assert (value("acd_ami_malformed_total", {"reason": "wire"}), value("acd_ami_malformed_total", {"reason": "translate"})) == (2, 1)
+    assert (
+        value("acd_ami_malformed_total", {"reason": "wire"}),
+        value("acd_ami_malformed_total", {"reason": "translate"}),
+    ) == (2, 1)
     metrics.export_ami_malformed(wire=1, translate=1)  # a new link counts from 0 again: its 1 is new
     metrics.export_ami_malformed(wire=3, translate=1)
     assert value("acd_ami_malformed_total", {"reason": "wire"}) == 2 + 3

@@ -22,8 +22,13 @@ def test_systemd_rates_the_unit_ok() -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is needed (Debian: apt-get install systemd)")
-    done = subprocess.run([analyze, "security", "--offline=yes", "--no-pager", str(UNIT)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [analyze, "security", "--offline=yes", "--no-pager", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     found = re.search(r"Overall exposure level for acd\.service: (\d+\.\d+)", done.stdout + done.stderr)
     assert found, done.stdout + done.stderr
     assert float(found.group(1)) <= MOST_EXPOSURE, done.stdout
@@ -33,9 +38,13 @@ def test_systemd_finds_no_error_in_the_unit() -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is needed (Debian: apt-get install systemd)")
-    done = subprocess.run([analyze, "verify", "--man=no", str(UNIT)], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [analyze, "verify", "--man=no", str(UNIT)], capture_output=True, text=True, timeout=60, check=False
+    )
     # the unit runs /opt/acd/venv/bin/acd, which is not installed here: that, and only that, is expected
-    problems = [line for line in (done.stdout + done.stderr).splitlines()
-                if line.strip() and "/opt/acd/venv/bin/acd is not executable" not in line]
+    problems = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if line.strip() and "/opt/acd/venv/bin/acd is not executable" not in line
+    ]
     assert problems == []

@@ -51,8 +51,10 @@ async def test_the_wallboard_follows_live_calls_without_a_reload(
     # the screen asks for a token once (a read-only wallboard token): typed into the page, kept in
     # localStorage, never in the URL
     await chromium.until("document.getElementById('login')?.hidden === false")
-    await chromium.evaluate(f"document.getElementById('token').value = {WALLBOARD_TOKEN!r};"
-                            "document.getElementById('login').requestSubmit(); true")
+    await chromium.evaluate(
+        f"document.getElementById('token').value = {WALLBOARD_TOKEN!r};"
+        "document.getElementById('login').requestSubmit(); true"
+    )
     await chromium.until("window.wallboardBoards > 0 && document.querySelector('#queues tbody tr') !== null")
     await chromium.until(f"({READ_BOARD}).billing.calls.startsWith('0 of') === false")
     first = await chromium.evaluate(READ_BOARD)

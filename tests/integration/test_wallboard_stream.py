@@ -34,8 +34,9 @@ from acd.wallboard.board import Board
 from acd.wallboard.publisher import Publisher
 
 CONFIG = RoutingConfig(
-    queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), sla_threshold_seconds=20.0,
-                        sla_target_ratio=0.8),),
+    queues=(
+        QueueConfig("billing", (SkillRequirement("billing", 1),), sla_threshold_seconds=20.0, sla_target_ratio=0.8),
+    ),
     agents=(AgentConfig("a1", "agent1", (("billing", 3),), name="Ada"), AgentConfig("a2", "agent2", (("billing", 1),))),
 )
 
@@ -114,7 +115,9 @@ async def test_the_page_and_its_static_files_are_served(board: tuple[TestClient,
     assert (await client.get("/wallboard/static/wallboard.css")).status == 200
 
 
-async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
+async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(
+    board: tuple[TestClient, Runtime, list[RingAgent]],  # type: ignore[type-arg]
+) -> None:
     client, runtime, rings = board
     response = await client.get("/wallboard/events", headers=ADMIN)
     assert response.headers["Content-Type"] == "text/event-stream"
@@ -154,19 +157,26 @@ async def test_the_stream_pushes_the_board_as_calls_arrive_and_are_answered(boar
 
 async def test_the_stream_needs_a_supervisor_or_admin_token(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
     client, _, _ = board
-    for headers, expected in (({}, (401, "unauthorized")), ({"Authorization": "Bearer nope"}, (401, "unauthorized")),
-                              ({"Authorization": "Basic admin"}, (401, "unauthorized")),
-                              ({"Authorization": "Bearer agent"}, (403, "forbidden"))):
+    for headers, expected in (
+        ({}, (401, "unauthorized")),
+        ({"Authorization": "Bearer nope"}, (401, "unauthorized")),
+        ({"Authorization": "Basic admin"}, (401, "unauthorized")),
+        ({"Authorization": "Bearer agent"}, (403, "forbidden")),
+    ):
         response = await client.get("/wallboard/events", headers=headers)
         assert (response.status, (await response.json())["error_id"]) == expected, headers
     assert client.app[PUBLISHER].subscribers == 0
 
 
-async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
+async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(
+    board: tuple[TestClient, Runtime, list[RingAgent]],  # type: ignore[type-arg]
+) -> None:
     client, _, _ = board
     publisher = client.app[PUBLISHER]
-    streams = {who: Events(await client.get("/wallboard/events", headers={"Authorization": f"Bearer {who}"}))
-               for who in ("admin", "billing", "sales")}
+    streams = {
+        who: Events(await client.get("/wallboard/events", headers={"Authorization": f"Bearer {who}"}))
+        for who in ("admin", "billing", "sales")
+    }
     boards = {who: await stream.next() for who, stream in streams.items()}
     assert [q["name"] for q in boards["billing"]["queues"]] == ["billing"]
     assert [a["id"] for a in boards["billing"]["agents"]] == ["a1", "a2"]
@@ -175,7 +185,10 @@ async def test_a_supervisor_sees_their_queues_and_the_agents_who_serve_them(boar
     built = publisher.built
     publisher.publish()
     assert {who: len((await stream.next())["queues"]) for who, stream in streams.items()} == {
-        "admin": 1, "billing": 1, "sales": 0}
+        "admin": 1,
+        "billing": 1,
+        "sales": 0,
+    }
     assert publisher.built == built + 1  # one board, cut once per view
     for stream in streams.values():
         stream.response.close()
@@ -241,7 +254,9 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
         stalled.setblocking(False)
         loop = asyncio.get_running_loop()
         await loop.sock_connect(stalled, (client.host, client.port))
-        await loop.sock_sendall(stalled, b"GET /wallboard/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\n\r\n")
+        await loop.sock_sendall(
+            stalled, b"GET /wallboard/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\n\r\n"
+        )
         await until(lambda: publisher.subscribers == 2)
         published = 0
         async with asyncio.timeout(20):
@@ -259,7 +274,9 @@ async def test_a_slow_client_is_dropped_and_never_grows_memory() -> None:
         fast.close()
 
 
-async def test_stopping_the_service_ends_open_streams_at_once(board: tuple[TestClient, Runtime, list[RingAgent]]) -> None:  # type: ignore[type-arg]
+async def test_stopping_the_service_ends_open_streams_at_once(
+    board: tuple[TestClient, Runtime, list[RingAgent]],  # type: ignore[type-arg]
+) -> None:
     client, _, _ = board
     response = await client.get("/wallboard/events", headers=ADMIN)
     events = Events(response)

@@ -66,8 +66,9 @@ def published(d: Driver, now: float, metrics: Metrics | None = None) -> Metrics:
 
 
 def states_shown(metrics: Metrics, agent_id: str) -> dict[str, float | None]:
-    return {s: metrics.registry.get_sample_value("acd_agent_state", {"agent": agent_id, "state": s})
-            for s in AGENT_STATES}
+    return {
+        s: metrics.registry.get_sample_value("acd_agent_state", {"agent": agent_id, "state": s}) for s in AGENT_STATES
+    }
 
 
 def one_hot(state: str) -> dict[str, float]:
@@ -92,7 +93,11 @@ def test_a_day_of_one_agent_credits_each_state_with_its_intervals_when_it_ends()
     d.send(AgentLoggedOut("a1"), T0 + 212.0)
     d.login("a1", now=T0 + 262.0)
     assert seconds(d) == {
-        "ready": 10.0 + 15.0 + 5.0, "reserved": 2.0, "on_call": 60.0, "wrap_up": 20.0, "paused": 100.0,
+        "ready": 10.0 + 15.0 + 5.0,
+        "reserved": 2.0,
+        "on_call": 60.0,
+        "wrap_up": 20.0,
+        "paused": 100.0,
         "logged_out": 50.0,
     }
     assert occupancy_from_counters(seconds(d)) == pytest.approx(80.0 / 112.0)
@@ -164,7 +169,12 @@ def test_every_agent_update_lands_on_a_registered_series_and_sums_there() -> Non
         metrics.apply(update)  # ValueError for a series acd/metrics.py does not register
     value = metrics.registry.get_sample_value
     assert {s: value(SECONDS, {"agent": "a1", "state": s}) for s in AGENT_STATES} == {
-        "logged_out": 0.0, "ready": 5.0, "reserved": 2.0, "on_call": 30.0, "wrap_up": 3.0, "paused": 0.0,
+        "logged_out": 0.0,
+        "ready": 5.0,
+        "reserved": 2.0,
+        "on_call": 30.0,
+        "wrap_up": 3.0,
+        "paused": 0.0,
     }
 
 

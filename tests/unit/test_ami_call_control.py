@@ -53,7 +53,8 @@ async def test_each_command_goes_to_the_callers_channel() -> None:
     for command in (RING, CANCEL, OverflowCall("c1", "voicemail"), TagCall("c1", "billing", 8, 100.0)):
         await control.send(command)
     assert link.redirects() == [
-        ("PJSIP/trunk-1", "acd-connect", "agent2"), ("PJSIP/trunk-1", "acd-hold", "s"),
+        ("PJSIP/trunk-1", "acd-connect", "agent2"),
+        ("PJSIP/trunk-1", "acd-hold", "s"),
         ("PJSIP/trunk-1", "acd-overflow", "voicemail"),
     ]
     assert {str(a["Channel"]) for a in link.sent} == {"PJSIP/trunk-1"}

@@ -28,8 +28,12 @@ class Pbx:
     def submit(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Awaitable[Message]:
         return self.send(action, timeout)
 
-    async def send_list(self, action: Mapping[str, ActionValue], complete_event: str,
-                        timeout: float | None = None) -> list[Message]:  # noqa: ASYNC109
+    async def send_list(
+        self,
+        action: Mapping[str, ActionValue],
+        complete_event: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[Message]:
         raise AssertionError("not used")
 
 

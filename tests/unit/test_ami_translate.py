@@ -31,6 +31,7 @@ def trace_clock() -> float:
     """The traces were recorded around this moment: their times are inside the window around it."""
     return 1700001000.0
 
+
 CONFIG = RoutingConfig(
     queues=tuple(QueueConfig(q, (SkillRequirement(q),)) for q in ("billing", "support", "sales")),
     agents=(

@@ -89,7 +89,9 @@ def test_every_bind_mount_exists_in_the_repo_and_every_named_volume_is_declared(
         for source, target in mounts(service):
             if is_bind(source):
                 assert (COMPOSE_DIR / source).resolve().exists(), f"{name}: {source} -> {target} does not exist"
-                assert (COMPOSE_DIR / source).resolve().is_relative_to(promql.ROOT), f"{name}: {source} is outside the repo"
+                assert (COMPOSE_DIR / source).resolve().is_relative_to(promql.ROOT), (
+                    f"{name}: {source} is outside the repo"
+                )
             else:
                 assert source in declared, f"{name}: volume {source!r} is not declared"
 

@@ -50,10 +50,22 @@ def test_a_waiting_caller_moves_and_is_rung_at_once_by_a_free_agent_of_the_new_q
     commands = acd.handle(CallMoved("c1", "sales"), 30.0)
     left, joined = _interactions(commands)
     assert (left.queue, left.outcome, left.wait_seconds, left.within_sla, left.ended_at) == (
-        "billing", "moved", 30.0, None, 30.0)
+        "billing",
+        "moved",
+        30.0,
+        None,
+        30.0,
+    )
     assert left.interaction_id != "c1"
-    assert (joined.interaction_id, joined.queue, joined.arrived_at, joined.outcome, joined.caller,
-            joined.sla_threshold_seconds, joined.priority) == ("c1", "sales", 30.0, None, "555", 10.0, 3)
+    assert (
+        joined.interaction_id,
+        joined.queue,
+        joined.arrived_at,
+        joined.outcome,
+        joined.caller,
+        joined.sla_threshold_seconds,
+        joined.priority,
+    ) == ("c1", "sales", 30.0, None, "555", 10.0, 3)
     assert _counted(commands, CALLS_MOVED) == ["billing"]
     assert _counted(commands, CALLS_OFFERED) == []  # offered in sales only when it leaves that queue
     ring = next(c for c in commands if isinstance(c, RingAgent))
@@ -118,11 +130,13 @@ def test_the_kpis_leave_a_moved_stay_out_of_the_first_queue_and_count_it_in_the_
     log += acd.handle(OfferAnswered(next(c for c in log if isinstance(c, RingAgent)).offer_id), 61.0)
     records = latest(_interactions(log))
     assert sorted((r.queue, r.outcome or "open") for r in records) == [
-        ("billing", "moved"), ("billing", "open"), ("sales", "moved")]
+        ("billing", "moved"),
+        ("billing", "open"),
+        ("sales", "moved"),
+    ]
     billing = queue_kpis([r for r in records if r.queue == "billing"], short_abandon_seconds=5.0)
     sales = queue_kpis([r for r in records if r.queue == "sales"], short_abandon_seconds=5.0)
-    assert (billing.offered, billing.answered, billing.moved, billing.service_level, billing.asa) == (
-        1, 1, 1, 1.0, 9.0)
+    assert (billing.offered, billing.answered, billing.moved, billing.service_level, billing.asa) == (1, 1, 1, 1.0, 9.0)
     assert (sales.offered, sales.moved, sales.service_level, sales.max_wait) == (0, 1, None, None)
 
 
@@ -131,15 +145,15 @@ def test_a_move_and_a_priority_change_are_written_onto_the_channel_before_any_ri
     priority before the VIP boost (the dialplan's, to which the boost is added again on arrival).
     A moved caller keeps that priority, plus the new queue's own VIP boost."""
     config = RoutingConfig(
-        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), vip_priority_boost=4),
-                *CONFIG.queues[1:]),
+        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), vip_priority_boost=4), *CONFIG.queues[1:]),
         agents=CONFIG.agents,
     )
     acd = Acd(config)
     acd.handle(CallArrived("c1", "billing", 3, customer=Customer("k1", "Ada", "vip")), 0.0)
     assert acd.queued_calls(0.0)[0].priority == 7
     assert [c for c in acd.handle(CallPriorityChanged("c1", 9), 5.0) if isinstance(c, TagCall)] == [
-        TagCall("c1", "billing", 5, 0.0)]
+        TagCall("c1", "billing", 5, 0.0)
+    ]
     acd.handle(AgentLoggedIn("s1"), 6.0)
     commands = acd.handle(CallMoved("c1", "sales"), 30.0)
     tags = [i for i, c in enumerate(commands) if isinstance(c, TagCall)]

@@ -20,12 +20,27 @@ from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
 
 CONFIG = RoutingConfig(
-    queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), sla_threshold_seconds=20.0, wrapup_seconds=5.0,
-                        vip_priority_boost=3),),
+    queues=(
+        QueueConfig(
+            "billing",
+            (SkillRequirement("billing", 1),),
+            sla_threshold_seconds=20.0,
+            wrapup_seconds=5.0,
+            vip_priority_boost=3,
+        ),
+    ),
     agents=(AgentConfig("b1", "agent1", (("billing", 3),)), AgentConfig("b2", "agent2", (("billing", 3),))),
 )
-ARRIVAL = CallArrived("c1", "billing", 5, caller="555", enqueued_at=1000.0, channel="PJSIP/trunk-1", uniqueid="1.1",
-                      customer=Customer("k1", "Ada", "vip"))
+ARRIVAL = CallArrived(
+    "c1",
+    "billing",
+    5,
+    caller="555",
+    enqueued_at=1000.0,
+    channel="PJSIP/trunk-1",
+    uniqueid="1.1",
+    customer=Customer("k1", "Ada", "vip"),
+)
 
 
 def _interactions(commands: Sequence[object]) -> list[InteractionRecord]:
@@ -37,8 +52,16 @@ def test_a_call_found_talking_is_taken_over_and_its_end_closes_it_with_the_real_
     taken = acd.handle(CallInProgress(ARRIVAL, "b1", answered_at=1012.0), 1100.0)
     assert acd.agent_state("b1") is AgentState.ON_CALL
     (record,) = _interactions(taken)
-    assert (record.interaction_id, record.arrived_at, record.answered_at, record.agent_id, record.wait_seconds,
-            record.within_sla, record.priority, record.customer_id) == ("c1", 1000.0, 1012.0, "b1", 12.0, True, 8, "k1")
+    assert (
+        record.interaction_id,
+        record.arrived_at,
+        record.answered_at,
+        record.agent_id,
+        record.wait_seconds,
+        record.within_sla,
+        record.priority,
+        record.customer_id,
+    ) == ("c1", 1000.0, 1012.0, "b1", 12.0, True, 8, "k1")
     assert [c for c in taken if isinstance(c, MetricUpdate) and "calls" in c.name] == []  # counted when answered
     # the agent on the call is not offered the next caller; the other one is
     acd.handle(AgentLoggedIn("b2"), 1101.0)
@@ -68,7 +91,14 @@ def test_a_caller_the_dialplan_sent_to_its_fallback_leaves_overflowed_not_abando
     commands = acd.handle(CallFellBack("c1", "maxwait"), 1900.0)
     (record,) = _interactions(commands)
     assert (record.outcome, record.end_reason, record.wait_seconds, record.within_sla) == (
-        "overflowed", "fallback_maxwait", 900.0, False)
+        "overflowed",
+        "fallback_maxwait",
+        900.0,
+        False,
+    )
     assert not [c for c in commands if isinstance(c, OverflowCall)]  # the dialplan moved the caller already
-    assert [dict(c.labels)["queue"] for c in commands
-            if isinstance(c, MetricUpdate) and c.name == "acd_calls_overflowed_total"] == ["billing"]
+    assert [
+        dict(c.labels)["queue"]
+        for c in commands
+        if isinstance(c, MetricUpdate) and c.name == "acd_calls_overflowed_total"
+    ] == ["billing"]

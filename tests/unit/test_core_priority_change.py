@@ -32,7 +32,9 @@ def test_a_raised_caller_is_offered_first() -> None:
     records = [c.record for c in commands if isinstance(c, RecordCommand)]
     assert [(r.interaction_id, r.priority) for r in records if isinstance(r, InteractionRecord)] == [("old-low", 9)]
     assert [(v.call_id, v.priority, v.position) for v in acd.queued_calls(3.0)] == [
-        ("old-low", 9, 1), ("new-high", 5, 2)]
+        ("old-low", 9, 1),
+        ("new-high", 5, 2),
+    ]
     assert _rings(acd.handle(AgentLoggedIn("a1"), 3.0)) == ["old-low"]
 
 

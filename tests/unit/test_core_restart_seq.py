@@ -17,9 +17,7 @@ CONFIG = RoutingConfig(
 
 
 def interaction_seqs(commands: Sequence[object]) -> list[int]:
-    return [
-        c.record.seq for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)
-    ]
+    return [c.record.seq for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)]
 
 
 def test_restarted_core_writes_higher_seq_for_the_same_call() -> None:

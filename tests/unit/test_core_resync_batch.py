@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from acd.core.commands import RingAgent
 from acd.core.events import AgentLoggedIn, CallArrived, ResyncFinished, ResyncStarted
 
-CFG = config([queue("q", sla_threshold_seconds=20.0, max_wait_seconds=600.0)],
-             [agent("a1"), agent("a2"), agent("a3")])
+CFG = config([queue("q", sla_threshold_seconds=20.0, max_wait_seconds=600.0)], [agent("a1"), agent("a2"), agent("a3")])
 
 
 def _resync(driver: Driver, callers: list[tuple[str, int, float]], now: float) -> list[RingAgent]:
@@ -32,8 +31,7 @@ def _resync(driver: Driver, callers: list[tuple[str, int, float]], now: float) -
 def test_higher_priority_callers_found_by_a_resync_are_rung_first() -> None:
     d = Driver.of(CFG)
     d.login("a1", "a2")
-    callers = [("p5-old", 5, 900.0), ("p5-mid", 5, 910.0), ("p9-a", 9, 920.0), ("p5-new", 5, 930.0),
-               ("p9-b", 9, 940.0)]
+    callers = [("p5-old", 5, 900.0), ("p5-mid", 5, 910.0), ("p9-a", 9, 920.0), ("p5-new", 5, 930.0), ("p9-b", 9, 940.0)]
     rings = _resync(d, callers, 1000.0)
     assert [r.call_id for r in rings] == ["p9-a", "p9-b"]
 
@@ -51,8 +49,7 @@ def test_nothing_is_rung_until_the_resync_is_finished() -> None:
     assert [r.call_id for r in rings] == ["c2"]
 
 
-@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 500)), min_size=1, max_size=12),
-       st.integers(1, 3))
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 500)), min_size=1, max_size=12), st.integers(1, 3))
 def test_the_order_of_offers_after_a_resync_is_the_routing_order(found: list[tuple[int, int]], free: int) -> None:
     d = Driver.of(CFG)
     d.login(*[f"a{i}" for i in range(1, free + 1)])

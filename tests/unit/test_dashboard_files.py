@@ -44,8 +44,12 @@ def exported_names() -> set[str]:
 
 
 def recorded_names() -> set[str]:
-    return {e.where.rsplit(" ", 1)[1] for path in promql.rule_files() for e in promql.rule_expressions(path)
-            if e.kind == "record"}
+    return {
+        e.where.rsplit(" ", 1)[1]
+        for path in promql.rule_files()
+        for e in promql.rule_expressions(path)
+        if e.kind == "record"
+    }
 
 
 def defined_variables(dashboard: dict[str, Any]) -> dict[str, str]:
@@ -77,8 +81,11 @@ def test_every_panel_and_variable_uses_the_provisioned_datasource(path: Path) ->
             continue
         if panel.get("datasource") != source:
             wrong.append(f"panel {panel.get('title')!r}: {panel.get('datasource')}")
-        wrong += [f"panel {panel.get('title')!r} target {t.get('refId')}: {t['datasource']}"
-                  for t in panel.get("targets", []) if "datasource" in t and t["datasource"] != source]
+        wrong += [
+            f"panel {panel.get('title')!r} target {t.get('refId')}: {t['datasource']}"
+            for t in panel.get("targets", [])
+            if "datasource" in t and t["datasource"] != source
+        ]
         if not panel.get("targets"):
             wrong.append(f"panel {panel.get('title')!r} has no query")
     for variable in dashboard.get("templating", {}).get("list", []):
@@ -127,7 +134,10 @@ def test_an_undefined_variable_or_an_unknown_name_is_caught() -> None:
 def test_variables_are_substituted_in_every_form() -> None:
     values = {"queue": "billing"}
     assert promql.substitute('x{queue="$queue"}[$__rate_interval]', values) == 'x{queue="billing"}[1m]'
-    assert promql.substitute('x{queue=~"${queue:regex}"} [[queue]] ${queue}', values) == 'x{queue=~"billing"} billing billing'
+    assert (
+        promql.substitute('x{queue=~"${queue:regex}"} [[queue]] ${queue}', values)
+        == 'x{queue=~"billing"} billing billing'
+    )
     assert promql.substitute("increase(x[$__range])", {"__range": "2h"}) == "increase(x[2h])"
 
 

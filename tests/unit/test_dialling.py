@@ -36,19 +36,36 @@ def test_a_hostile_endpoint_is_not_an_endpoint(name: str) -> None:
     assert not is_endpoint(bare_endpoint(name))
 
 
-@pytest.mark.parametrize(("given", "bare"), [
-    ("agent1", "agent1"), ("PJSIP/agent1", "agent1"), ("pjsip/agent1", "agent1"), ("desk-7.b_2", "desk-7.b_2"),
-    ("SIP/agent1", "SIP/agent1"), ("PJSIP/PJSIP/agent1", "PJSIP/agent1"),
-])
+@pytest.mark.parametrize(
+    ("given", "bare"),
+    [
+        ("agent1", "agent1"),
+        ("PJSIP/agent1", "agent1"),
+        ("pjsip/agent1", "agent1"),
+        ("desk-7.b_2", "desk-7.b_2"),
+        ("SIP/agent1", "SIP/agent1"),
+        ("PJSIP/PJSIP/agent1", "PJSIP/agent1"),
+    ],
+)
 def test_one_normal_form_for_an_endpoint(given: str, bare: str) -> None:
     assert bare_endpoint(given) == bare
     assert is_endpoint(bare) == ("/" not in bare)
 
 
-@pytest.mark.parametrize(("name", "plain"), [
-    ("voicemail", True), ("fallback", True), ("operator-2", True), ("i", False), ("h", False), ("_X.", False),
-    ("voicemail,1", False), ("vm&x", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("voicemail", True),
+        ("fallback", True),
+        ("operator-2", True),
+        ("i", False),
+        ("h", False),
+        ("_X.", False),
+        ("voicemail,1", False),
+        ("vm&x", False),
+        ("", False),
+    ],
+)
 def test_overflow_extensions(name: str, plain: bool) -> None:
     assert is_overflow_extension(name) is plain
 
@@ -83,8 +100,13 @@ async def test_call_control_rings_a_plain_endpoint() -> None:
     link = RecordingLink()
     control = AmiCallControl(link)  # type: ignore[arg-type]
     await control.ring("PJSIP/trunk-1", "offer-1", "agent1", 15)
-    assert link.sent[-1] == {"Action": "Redirect", "Channel": "PJSIP/trunk-1", "Context": "acd-connect",
-                             "Exten": "agent1", "Priority": "1"}
+    assert link.sent[-1] == {
+        "Action": "Redirect",
+        "Channel": "PJSIP/trunk-1",
+        "Context": "acd-connect",
+        "Exten": "agent1",
+        "Priority": "1",
+    }
     control.link_down()
 
 

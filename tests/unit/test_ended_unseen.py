@@ -34,14 +34,26 @@ from acd.core.states import AgentState
 from acd.core.timers import wrapup_timer
 
 CONFIG = RoutingConfig(
-    queues=(QueueConfig("support", (SkillRequirement("support", 1),), sla_threshold_seconds=30.0,
-                        wrapup_seconds=20.0),),
+    queues=(
+        QueueConfig("support", (SkillRequirement("support", 1),), sla_threshold_seconds=30.0, wrapup_seconds=20.0),
+    ),
     agents=(AgentConfig("a5", "agent5", (("support", 4),)), AgentConfig("a6", "agent6", (("support", 3),))),
 )
 OPEN = InteractionRecord(  # answered by the previous run, never closed: it was killed mid-call
-    interaction_id="00000000-0000-0000-0000-000000000001", seq=1_000_000_002, queue="support", priority=5,
-    caller="5550001", arrived_at=1000.0, uniqueid="1000.1", linkedid="1000.1", customer_id="k1",
-    answered_at=1004.0, agent_id="a5", wait_seconds=4.0, within_sla=True, sla_threshold_seconds=30.0,
+    interaction_id="00000000-0000-0000-0000-000000000001",
+    seq=1_000_000_002,
+    queue="support",
+    priority=5,
+    caller="5550001",
+    arrived_at=1000.0,
+    uniqueid="1000.1",
+    linkedid="1000.1",
+    customer_id="k1",
+    answered_at=1004.0,
+    agent_id="a5",
+    wait_seconds=4.0,
+    within_sla=True,
+    sla_threshold_seconds=30.0,
     disposition="7",
 )
 
@@ -71,7 +83,12 @@ def test_a_call_that_ended_in_the_gap_closes_at_its_true_end_and_the_agent_wraps
     out = _feed(acd, events, 1022.0)
     closed = _records(out)[-1]
     assert (closed.outcome, closed.ended_at, closed.answered_at, closed.talk_seconds, closed.agent_id) == (
-        "answered", 1016.0, 1004.0, 12.0, "a5")
+        "answered",
+        1016.0,
+        1004.0,
+        12.0,
+        "a5",
+    )
     # what the previous run knew is kept, and the new snapshot outranks every earlier one
     assert (closed.customer_id, closed.disposition, closed.priority, closed.wait_seconds) == ("k1", "7", 5, 4.0)
     assert closed.seq > OPEN.seq
@@ -96,14 +113,26 @@ def test_a_wrap_up_that_ran_out_in_the_gap_ends_at_once() -> None:
 
 def test_a_call_answered_in_the_gap_and_ended_there_closes_answered_by_the_traced_agent() -> None:
     ringing = InteractionRecord(  # the previous run rang agent6 for it, then died before the answer
-        interaction_id="00000000-0000-0000-0000-000000000002", seq=1_000_000_001, queue="support", priority=5,
-        caller="5550002", arrived_at=1001.0, uniqueid="1001.2", sla_threshold_seconds=30.0,
+        interaction_id="00000000-0000-0000-0000-000000000002",
+        seq=1_000_000_001,
+        queue="support",
+        priority=5,
+        caller="5550002",
+        arrived_at=1001.0,
+        uniqueid="1001.2",
+        sla_threshold_seconds=30.0,
     )
     acd = _restarted()
     trace = EndTrace("agent6", "1001.2", 1008.0, 1015.0, "agent")
     closed = _records(_feed(acd, settle([ringing], ResyncResult(ended=(trace,)), Roster(CONFIG)), 1020.5))[-1]
-    assert (closed.outcome, closed.agent_id, closed.answered_at, closed.ended_at, closed.wait_seconds,
-            closed.talk_seconds) == ("answered", "a6", 1008.0, 1015.0, 7.0, 7.0)
+    assert (
+        closed.outcome,
+        closed.agent_id,
+        closed.answered_at,
+        closed.ended_at,
+        closed.wait_seconds,
+        closed.talk_seconds,
+    ) == ("answered", "a6", 1008.0, 1015.0, 7.0, 7.0)
 
 
 def test_callers_still_on_the_pbx_are_left_to_the_resync_and_other_ends_are_not_theirs() -> None:
@@ -118,8 +147,9 @@ def test_callers_still_on_the_pbx_are_left_to_the_resync_and_other_ends_are_not_
     closed = _records(_feed(acd, events, 1050.0))[-1]
     assert (closed.outcome, closed.ended_at, closed.end_reason) == ("answered", 1050.0, NOT_TRACED)
     # a caller never answered who is gone left no trace: their record is not touched
-    unanswered = InteractionRecord("00000000-0000-0000-0000-000000000003", 1, "support", 5, "555", 1002.0,
-                                   uniqueid="1002.3")
+    unanswered = InteractionRecord(
+        "00000000-0000-0000-0000-000000000003", 1, "support", 5, "555", 1002.0, uniqueid="1002.3"
+    )
     assert settle([unanswered], ResyncResult(), roster) == []
 
 
@@ -144,22 +174,41 @@ def test_an_end_time_that_cannot_be_true_is_brought_within_the_call_or_refused()
         with pytest.raises(InvalidValue):
             acd.handle(CallEnded("c-x", ended_at=impossible), 1030.0)
         with pytest.raises(InvalidValue):
-            acd.handle(CallLeftUnseen(CallArrived("c-y", "support", 5, enqueued_at=1000.0), impossible, "abandoned",
-                                      "caller_hangup"), 1030.0)
+            acd.handle(
+                CallLeftUnseen(
+                    CallArrived("c-y", "support", 5, enqueued_at=1000.0), impossible, "abandoned", "caller_hangup"
+                ),
+                1030.0,
+            )
 
 
 def test_a_trace_is_read_only_when_it_is_one() -> None:
-    assert EndTrace.parse("agent5", "1000.1,1004.5,1016.25,agent") == EndTrace("agent5", "1000.1", 1004.5, 1016.25,
-                                                                                "agent")
-    for bad in ("", "1000.1,1004.5,1016.25", "1000.1,x,1016.25,agent", "1000.1,1004.5,nan,agent",
-                "1000.1,1016,1004,agent", "1000.1,1004.5,1016.25,someone", ",1004.5,1016.25,agent",
-                "1000.1,1004.5,inf,caller"):
+    assert EndTrace.parse("agent5", "1000.1,1004.5,1016.25,agent") == EndTrace(
+        "agent5", "1000.1", 1004.5, 1016.25, "agent"
+    )
+    for bad in (
+        "",
+        "1000.1,1004.5,1016.25",
+        "1000.1,x,1016.25,agent",
+        "1000.1,1004.5,nan,agent",
+        "1000.1,1016,1004,agent",
+        "1000.1,1004.5,1016.25,someone",
+        ",1004.5,1016.25,agent",
+        "1000.1,1004.5,inf,caller",
+    ):
         assert EndTrace.parse("agent5", bad) is None, bad
 
 
 WAITING = InteractionRecord(  # queued by the previous run, never answered
-    interaction_id="00000000-0000-0000-0000-000000000004", seq=1_000_000_000, queue="support", priority=7,
-    caller="5550004", arrived_at=900.0, uniqueid="900.4", linkedid="900.4", customer_id="k4",
+    interaction_id="00000000-0000-0000-0000-000000000004",
+    seq=1_000_000_000,
+    queue="support",
+    priority=7,
+    caller="5550004",
+    arrived_at=900.0,
+    uniqueid="900.4",
+    linkedid="900.4",
+    customer_id="k4",
     sla_threshold_seconds=30.0,
 )
 
@@ -171,7 +220,12 @@ def test_a_caller_who_hung_up_in_the_gap_is_abandoned_at_the_time_they_left_and_
     assert not [c for c in out if isinstance(c, RingAgent | OverflowCall)]
     closed = _records(out)[-1]
     assert (closed.outcome, closed.end_reason, closed.ended_at, closed.wait_seconds, closed.within_sla) == (
-        "abandoned", "caller_hangup", 1012.5, 112.5, False)
+        "abandoned",
+        "caller_hangup",
+        1012.5,
+        112.5,
+        False,
+    )
     assert (closed.customer_id, closed.priority, closed.arrived_at) == ("k4", 7, 900.0)
     assert acd.snapshot(1030.0).queues["support"].waiting == 0
     assert [c.value for c in out if isinstance(c, MetricUpdate) and c.name == "acd_calls_abandoned_total"] == [1.0]

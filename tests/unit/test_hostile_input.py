@@ -76,22 +76,43 @@ TALK = 9.0
 
 
 def snapshot(uniqueid: str, context: str = "acd-enqueue") -> dict[str, str]:
-    return {"Event": "UserEvent", "Privilege": "user,all", "Channel": f"PJSIP/trunk-{uniqueid[-2:]}",
-            "ChannelState": "6", "CallerIDNum": "5551234", "Context": context, "Exten": "s", "Priority": "6",
-            "Uniqueid": uniqueid, "Linkedid": uniqueid}
+    return {
+        "Event": "UserEvent",
+        "Privilege": "user,all",
+        "Channel": f"PJSIP/trunk-{uniqueid[-2:]}",
+        "ChannelState": "6",
+        "CallerIDNum": "5551234",
+        "Context": context,
+        "Exten": "s",
+        "Priority": "6",
+        "Uniqueid": uniqueid,
+        "Linkedid": uniqueid,
+    }
 
 
 def enqueue(uniqueid: str, queue: str, priority: int, at: float, token: str | None = TOKEN) -> dict[str, str]:
-    msg = {**snapshot(uniqueid), "UserEvent": "AcdEnqueue", "AcdQueue": queue, "AcdPriority": str(priority),
-           "AcdCaller": "5551234", "AcdEnqueued": f"{at:.6f}"}
+    msg = {
+        **snapshot(uniqueid),
+        "UserEvent": "AcdEnqueue",
+        "AcdQueue": queue,
+        "AcdPriority": str(priority),
+        "AcdCaller": "5551234",
+        "AcdEnqueued": f"{at:.6f}",
+    }
     if token is not None:
         msg["AcdToken"] = token
     return msg
 
 
 def agent_event(endpoint: str, action: str, reason: str = "", token: str | None = TOKEN) -> dict[str, str]:
-    msg = {"Event": "UserEvent", "Channel": f"PJSIP/{endpoint}-0001", "Uniqueid": "1800000000.1",
-           "UserEvent": "AcdAgent", "AcdAction": action, "AcdAgent": endpoint}
+    msg = {
+        "Event": "UserEvent",
+        "Channel": f"PJSIP/{endpoint}-0001",
+        "Uniqueid": "1800000000.1",
+        "UserEvent": "AcdAgent",
+        "AcdAction": action,
+        "AcdAgent": endpoint,
+    }
     if reason:
         msg["AcdReason"] = reason
     if token is not None:
@@ -124,9 +145,13 @@ class Run:
     def __post_init__(self) -> None:
         self.core = Acd(CONFIG)
         quiet = LogThrottle(logging.getLogger("hostile-test"), interval=1e9, clock=lambda: 0.0)
-        self.translator = Translator(CONFIG, token=EventToken(TOKEN), clock=lambda: self.now, quiet=quiet,
-                                     acd_has_call=lambda a: (s := self.core.agent_state(a)) is not None
-                                     and s.value in ("reserved", "on_call"))
+        self.translator = Translator(
+            CONFIG,
+            token=EventToken(TOKEN),
+            clock=lambda: self.now,
+            quiet=quiet,
+            acd_has_call=lambda a: (s := self.core.agent_state(a)) is not None and s.value in ("reserved", "on_call"),
+        )
         self._queue: list[tuple[float, int, int, Item]] = []
         self._seq = itertools.count()
         self._timers: dict[TimerKey, float] = {}
@@ -203,10 +228,41 @@ class Run:
         self.at(now + 1.5 + TALK, ("ami", {"Event": "Hangup", "Uniqueid": uid, "Channel": "x"}))
 
 
-BAD_NUMBERS = ["nan", "NaN", "inf", "-inf", "Infinity", "1e309", "-1e309", "", "1e300", "-1e300", "0x10",
-               "5.5", "9" * 40, "-5", "1001", "99999999999999999999999999999999", "\u0665", " 5", "5\x00"]
-BAD_TEXT = ["", "\x00", "a\x00b", "x" * 300, "\r\n", "5550003,AcdQueue:billing", "5550002,AcdPriority:" + "9" * 31,
-            "agent1\x00", "../../etc", "a|b", "é" * 80, "PJSIP/a/b"]
+BAD_NUMBERS = [
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e309",
+    "-1e309",
+    "",
+    "1e300",
+    "-1e300",
+    "0x10",
+    "5.5",
+    "9" * 40,
+    "-5",
+    "1001",
+    "99999999999999999999999999999999",
+    "\u0665",
+    " 5",
+    "5\x00",
+]
+BAD_TEXT = [
+    "",
+    "\x00",
+    "a\x00b",
+    "x" * 300,
+    "\r\n",
+    "5550003,AcdQueue:billing",
+    "5550002,AcdPriority:" + "9" * 31,
+    "agent1\x00",
+    "../../etc",
+    "a|b",
+    "é" * 80,
+    "PJSIP/a/b",
+]
 FOREIGN_UIDS = ["666.1", "1800000001.99", "", "x" * 100, "1.1\x00", "../x", "1.1,2"]
 FOREIGN_OFFERS = ["", "nope", "x" * 200, "o\x00", "0f0e0000-0000-4000-8000-000000000000"]
 TOKENS = [None, "", "wrong", TOKEN[:-1], TOKEN + "x", TOKEN.upper()]
@@ -225,8 +281,11 @@ def hostile_enqueue(draw: Callable[..., Any]) -> dict[str, str]:
     token = draw(any_token)
     msg = enqueue(uid, queue, priority, at, token)
     if token == TOKEN:  # the right token: at least one field holds what cannot be true
-        key = draw(st.sampled_from(["AcdPriority", "AcdEnqueued", "AcdQueue", "Uniqueid", "Channel", "AcdCaller",
-                                    "X-Acd-Repeated"]))
+        key = draw(
+            st.sampled_from(
+                ["AcdPriority", "AcdEnqueued", "AcdQueue", "Uniqueid", "Channel", "AcdCaller", "X-Acd-Repeated"]
+            )
+        )
         if key in ("AcdPriority", "AcdEnqueued"):
             value = draw(bad_number.filter(lambda v: key != "AcdEnqueued" or v not in ("5.5", "-5", "1001")))
             if key == "AcdEnqueued" and value == "":
@@ -267,10 +326,12 @@ def hostile_call_event(draw: Callable[..., Any]) -> dict[str, str]:
     kind = draw(st.sampled_from(["AcdRinging", "AcdAnswered", "AcdDialResult", "AcdFallback", "AcdOverflowed"]))
     token = draw(any_token)
     uid = draw(st.sampled_from(FOREIGN_UIDS))
-    fields = {"AcdOffer": draw(st.sampled_from(FOREIGN_OFFERS)),
-              "AcdAgent": draw(st.sampled_from(["agent1", "ghost", "", "a\x00", "x" * 100])),
-              "AcdStatus": draw(st.sampled_from(["ANSWER", "NOANSWER", "BUSY", "", "\x00", "x" * 100])),
-              "AcdReason": draw(st.sampled_from(["heartbeat", "maxwait", "", "\x00", "x" * 100]))}
+    fields = {
+        "AcdOffer": draw(st.sampled_from(FOREIGN_OFFERS)),
+        "AcdAgent": draw(st.sampled_from(["agent1", "ghost", "", "a\x00", "x" * 100])),
+        "AcdStatus": draw(st.sampled_from(["ANSWER", "NOANSWER", "BUSY", "", "\x00", "x" * 100])),
+        "AcdReason": draw(st.sampled_from(["heartbeat", "maxwait", "", "\x00", "x" * 100])),
+    }
     msg = user_event(kind, uid, token, **fields)
     if not uid:
         del msg["Uniqueid"]
@@ -279,27 +340,44 @@ def hostile_call_event(draw: Callable[..., Any]) -> dict[str, str]:
 
 native = st.one_of(
     st.builds(lambda uid: {"Event": "Hangup", "Uniqueid": uid, "Channel": "x"}, st.sampled_from(FOREIGN_UIDS)),
-    st.builds(lambda uid, s: {"Event": "DialEnd", "Uniqueid": uid, "DialStatus": s},
-              st.sampled_from(FOREIGN_UIDS), st.sampled_from(["NOANSWER", "ANSWER", "", "\x00"])),
-    st.builds(lambda e, s: {"Event": "DeviceStateChange", "Device": f"PJSIP/{e}", "State": s},
-              st.sampled_from(["ghost", "", "x" * 100]), st.sampled_from(["INUSE", "UNAVAILABLE", "\x00"])),
-    st.builds(lambda d: {"Event": "UserEvent", "UserEvent": "AcdEnqueue", **d}, st.dictionaries(
-        st.sampled_from(["AcdQueue", "AcdPriority", "Uniqueid", "AcdEnqueued", "AcdToken"]), bad_text, max_size=5)),
+    st.builds(
+        lambda uid, s: {"Event": "DialEnd", "Uniqueid": uid, "DialStatus": s},
+        st.sampled_from(FOREIGN_UIDS),
+        st.sampled_from(["NOANSWER", "ANSWER", "", "\x00"]),
+    ),
+    st.builds(
+        lambda e, s: {"Event": "DeviceStateChange", "Device": f"PJSIP/{e}", "State": s},
+        st.sampled_from(["ghost", "", "x" * 100]),
+        st.sampled_from(["INUSE", "UNAVAILABLE", "\x00"]),
+    ),
+    st.builds(
+        lambda d: {"Event": "UserEvent", "UserEvent": "AcdEnqueue", **d},
+        st.dictionaries(
+            st.sampled_from(["AcdQueue", "AcdPriority", "Uniqueid", "AcdEnqueued", "AcdToken"]), bad_text, max_size=5
+        ),
+    ),
 )
 
 ghost_ids = st.sampled_from(["nope", "", "x" * 300, "c\x00", call_id_for("666.1")])
 real_ids = st.sampled_from([call_id_for(uid) for _, uid, *_ in CALLERS])
 bad_time = st.sampled_from([math.nan, math.inf, -math.inf, -1e300, 1e300, T0 + 3600.0, T0 - 10 * 86400.0])
-bad_priority = st.one_of(st.sampled_from([-1, 1001, 2**31, -(2**63), 10**31]),
-                         st.sampled_from([math.nan, math.inf, 5.0, True]))
+bad_priority = st.one_of(
+    st.sampled_from([-1, 1001, 2**31, -(2**63), 10**31]), st.sampled_from([math.nan, math.inf, 5.0, True])
+)
 hostile_core = st.one_of(
-    st.builds(lambda cid, q, p, t: CallArrived(cid, q, p, enqueued_at=t, channel="PJSIP/x-1", uniqueid="666.1"),
-              st.sampled_from(["phantom-1", call_id_for("666.1")]), st.sampled_from(["billing", "support"]),
-              st.just(5), bad_time),
+    st.builds(
+        lambda cid, q, p, t: CallArrived(cid, q, p, enqueued_at=t, channel="PJSIP/x-1", uniqueid="666.1"),
+        st.sampled_from(["phantom-1", call_id_for("666.1")]),
+        st.sampled_from(["billing", "support"]),
+        st.just(5),
+        bad_time,
+    ),
     st.builds(lambda cid, p: CallArrived(cid, "billing", p, enqueued_at=T0 + 1.0), st.just("phantom-2"), bad_priority),
     st.builds(lambda cid, q: CallArrived(cid, q, 5), st.just("phantom-3"), st.sampled_from(["", "nosuch", "b\x00"])),
-    st.builds(lambda c: CallArrived("phantom-4", "billing", 5, caller=c), bad_text.filter(lambda t: len(t) > 256
-                                                                                          or "\x00" in t or "\r" in t)),
+    st.builds(
+        lambda c: CallArrived("phantom-4", "billing", 5, caller=c),
+        bad_text.filter(lambda t: len(t) > 256 or "\x00" in t or "\r" in t),
+    ),
     st.builds(lambda cid: CallArrived(cid, "billing", 5), st.sampled_from(["", "x" * 300, "c\x00"])),
     st.builds(OfferAnswered, st.sampled_from(["nope", "", "o\x00"])),
     st.builds(OfferUnanswered, st.sampled_from(["nope", ""])),
@@ -312,9 +390,18 @@ hostile_core = st.one_of(
     st.builds(lambda cid: CallPriorityChanged(cid, 7), ghost_ids),
     st.builds(lambda cid, q: CallMoved(cid, q), ghost_ids, st.sampled_from(["support", "nosuch", ""])),
     st.builds(lambda cid: CallMoved(cid, "nosuch"), real_ids),
-    st.builds(TimerFired, st.sampled_from([TimerKey("call", "nope"), TimerKey("ring", "nope"),
-                                           TimerKey("wrapup", "ghost"), TimerKey("call", ""),
-                                           TimerKey("call", "x" * 300)])),
+    st.builds(
+        TimerFired,
+        st.sampled_from(
+            [
+                TimerKey("call", "nope"),
+                TimerKey("ring", "nope"),
+                TimerKey("wrapup", "ghost"),
+                TimerKey("call", ""),
+                TimerKey("call", "x" * 300),
+            ]
+        ),
+    ),
 )
 hostile_item = st.one_of(
     st.tuples(st.just("ami"), hostile_enqueue()),
@@ -356,20 +443,23 @@ def test_an_agent_code_cannot_act_for_another_agent() -> None:
     assert len(run.translator.translate(agent_event("agent1", "login"))) == 1
 
 
-@pytest.mark.parametrize(("field_", "value", "reason"), [
-    ("AcdEnqueued", "nan", "number"),
-    ("AcdEnqueued", "-inf", "number"),
-    ("AcdEnqueued", str(T0 + 3600), "time"),
-    ("AcdPriority", "9" * 31, "number"),
-    ("AcdPriority", "1001", "priority"),
-    ("AcdQueue", "nosuch", "queue"),
-    ("AcdCaller", "5550003,AcdQueue:billing", "injected"),
-    ("AcdCaller", "555\x00", "text"),
-    ("AcdToken", "wrong", "token"),
-    ("X-Acd-Repeated", "AcdQueue", "injected"),
-    ("Uniqueid", "1.1\x00", "id"),
-    ("CallerIDNum", "5550003,AcdQueue:billing", "injected"),  # Asterisk 22 keeps the smuggled field's value
-])
+@pytest.mark.parametrize(
+    ("field_", "value", "reason"),
+    [
+        ("AcdEnqueued", "nan", "number"),
+        ("AcdEnqueued", "-inf", "number"),
+        ("AcdEnqueued", str(T0 + 3600), "time"),
+        ("AcdPriority", "9" * 31, "number"),
+        ("AcdPriority", "1001", "priority"),
+        ("AcdQueue", "nosuch", "queue"),
+        ("AcdCaller", "5550003,AcdQueue:billing", "injected"),
+        ("AcdCaller", "555\x00", "text"),
+        ("AcdToken", "wrong", "token"),
+        ("X-Acd-Repeated", "AcdQueue", "injected"),
+        ("Uniqueid", "1.1\x00", "id"),
+        ("CallerIDNum", "5550003,AcdQueue:billing", "injected"),  # Asterisk 22 keeps the smuggled field's value
+    ],
+)
 def test_each_refusal_is_counted_by_its_reason(field_: str, value: str, reason: str) -> None:
     run = Run()
     run.now = T0 + 1.0

@@ -36,8 +36,11 @@ COUNTERS = (OFFERED, ANSWERED, ABANDONED, SHORT, WITHIN, OVERFLOWED, FAILED, WAI
 def floor(*agents: str, cooldown: float = 30.0, **kw: Any) -> Driver:
     """One queue "q": T = 20 s, max wait 120 s, max handle 100 s, S = 5 s unless told otherwise."""
     kw = {"sla_threshold_seconds": 20.0, "max_wait_seconds": 120.0, "max_handle_seconds": 100.0} | kw
-    return Driver.of(config([queue("q", **kw)], [agent(a) for a in agents], short_abandon_seconds=5.0,
-                            reoffer_cooldown_seconds=cooldown))
+    return Driver.of(
+        config(
+            [queue("q", **kw)], [agent(a) for a in agents], short_abandon_seconds=5.0, reoffer_cooldown_seconds=cooldown
+        )
+    )
 
 
 def counts(d: Driver, queue_name: str = "q") -> dict[str, float]:
@@ -257,8 +260,15 @@ def test_every_update_the_core_emits_is_a_registered_series() -> None:
         metrics.apply(update)  # raises ValueError for a series acd/metrics.py does not register
     value = metrics.registry.get_sample_value
     assert {name: value(name, {"queue": "q"}) for name in COUNTERS} == {
-        OFFERED: 4, ANSWERED: 1, ABANDONED: 1, SHORT: 1, WITHIN: 1, OVERFLOWED: 1, FAILED: 1,
-        WAIT_BREACHED: 1, HANDLE_BREACHED: 1,
+        OFFERED: 4,
+        ANSWERED: 1,
+        ABANDONED: 1,
+        SHORT: 1,
+        WITHIN: 1,
+        OVERFLOWED: 1,
+        FAILED: 1,
+        WAIT_BREACHED: 1,
+        HANDLE_BREACHED: 1,
     }
     assert value("acd_handle_seconds_sum", {"queue": "q"}) == 35.0
     assert value("acd_queue_wait_seconds_count", {"queue": "q", "outcome": "answered"}) == 1
@@ -313,13 +323,19 @@ def test_agents_per_state_and_logged_in_per_queue() -> None:
     d = Driver.of(cfg)
     m = published(d, T0)
     assert gauge(m, "acd_agents", state="logged_out") == 3
-    assert (gauge(m, "acd_agents_logged_in", queue="billing"), gauge(m, "acd_agents_logged_in", queue="sales")) == (0, 0)
+    assert (gauge(m, "acd_agents_logged_in", queue="billing"), gauge(m, "acd_agents_logged_in", queue="sales")) == (
+        0,
+        0,
+    )
     d.login("a1", "a2", "a3", now=T0)
     d.send(AgentPaused("a3", "lunch"), T0 + 1.0)
     d.arrive("c1", T0 + 2.0, queue="billing")
     m = published(d, T0 + 3.0)
     assert {s: gauge(m, "acd_agents", state=s) for s in ("logged_out", "ready", "reserved", "paused")} == {
-        "logged_out": 0, "ready": 1, "reserved": 1, "paused": 1,
+        "logged_out": 0,
+        "ready": 1,
+        "reserved": 1,
+        "paused": 1,
     }
     # a2's billing proficiency (1) is under the queue's minimum (2); a paused agent is still logged in
     assert gauge(m, "acd_agents_logged_in", queue="billing") == 1
@@ -340,8 +356,10 @@ def test_per_queue_staffing_matches_the_skill_check_agent_by_agent_and_follows_c
     forecaster = Forecaster()
 
     def expected(c: RoutingConfig, snap: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
-        logged = {q.name: sum(1 for a in c.agents if snap.agents[a.id].state is not AgentState.LOGGED_OUT
-                              and serves(a, q)) for q in c.queues}
+        logged = {
+            q.name: sum(1 for a in c.agents if snap.agents[a.id].state is not AgentState.LOGGED_OUT and serves(a, q))
+            for q in c.queues
+        }
         return logged, {q.name: staffed(q, c.agents, snap) for q in c.queues}
 
     snap = d.acd.snapshot(T0 + 3.0)

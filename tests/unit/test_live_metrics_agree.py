@@ -26,8 +26,18 @@ TIGHT = dataclasses.replace(
     queues=tuple(dataclasses.replace(q, max_handle_seconds=20.0, sla_threshold_seconds=8.0) for q in CFG.queues),
 )
 
-COUNTED = ("offered", "answered", "answered_within_sla", "abandoned", "short_abandoned", "overflowed", "failed",
-           "wait_breached", "handle_breached", "moved")
+COUNTED = (
+    "offered",
+    "answered",
+    "answered_within_sla",
+    "abandoned",
+    "short_abandoned",
+    "overflowed",
+    "failed",
+    "wait_breached",
+    "handle_breached",
+    "moved",
+)
 
 
 def observations(d: Driver, name: str, queue: str, **labels: str) -> list[float]:
@@ -45,7 +55,9 @@ def run_and_compare(actions: list[tuple[str, int, int, float]]) -> dict[str, flo
     w.drain()
     w.advance(1000.0)  # every wrap-up ends
     d = w.d
-    records = latest(c.record for c in d.log if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord))
+    records = latest(
+        c.record for c in d.log if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)
+    )
     metrics = Metrics(TIGHT.queues)
     for update in (c for c in d.log if isinstance(c, MetricUpdate)):
         metrics.apply(update)
@@ -59,9 +71,15 @@ def run_and_compare(actions: list[tuple[str, int, int, float]]) -> dict[str, flo
         )
         live = {name: d.metric_total(f"acd_calls_{name}_total", q.name) for name in COUNTED}
         assert live == {
-            "offered": k.offered, "answered": k.answered, "answered_within_sla": k.answered_within_sla,
-            "abandoned": k.abandoned, "short_abandoned": k.short_abandoned, "overflowed": k.overflowed,
-            "failed": k.failed, "wait_breached": k.wait_breaches, "handle_breached": k.handle_breaches,
+            "offered": k.offered,
+            "answered": k.answered,
+            "answered_within_sla": k.answered_within_sla,
+            "abandoned": k.abandoned,
+            "short_abandoned": k.short_abandoned,
+            "overflowed": k.overflowed,
+            "failed": k.failed,
+            "wait_breached": k.wait_breaches,
+            "handle_breached": k.handle_breaches,
             "moved": k.moved,
         }, q.name
         handles = observations(d, "acd_handle_seconds", q.name)
@@ -92,8 +110,7 @@ def test_the_random_floor_reaches_both_sides_of_every_threshold() -> None:
     rng = random.Random(7)
     totals: dict[str, float] = {}
     for _ in range(40):
-        actions = [(rng.choice(OPS), rng.randint(0, 30), rng.randint(0, 9), rng.uniform(0.0, 12.0))
-                   for _ in range(80)]
+        actions = [(rng.choice(OPS), rng.randint(0, 30), rng.randint(0, 9), rng.uniform(0.0, 12.0)) for _ in range(80)]
         for name, value in run_and_compare(actions).items():
             totals[name] = totals.get(name, 0.0) + value
     assert totals["answered"] > totals["answered_within_sla"] > 0

@@ -32,8 +32,16 @@ SECONDS = 10.0
 
 def bad(n: int) -> dict[str, str]:
     """Bad in a different way each time: six reasons of refusal."""
-    base = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Channel": "PJSIP/trunk-1", "Uniqueid": f"1.{n}",
-            "AcdQueue": "billing", "AcdPriority": "5", "AcdEnqueued": f"{T0:.6f}", "AcdToken": TOKEN}
+    base = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdEnqueue",
+        "Channel": "PJSIP/trunk-1",
+        "Uniqueid": f"1.{n}",
+        "AcdQueue": "billing",
+        "AcdPriority": "5",
+        "AcdEnqueued": f"{T0:.6f}",
+        "AcdToken": TOKEN,
+    }
     match n % 7:
         case 0:
             return {**base, "AcdToken": "forged"}
@@ -56,8 +64,12 @@ def test_two_thousand_bad_events_in_ten_seconds_log_a_bounded_number_of_lines(
 ) -> None:
     clock = [0.0]
     now = [T0]
-    t = Translator(CONFIG, token=EventToken(TOKEN), clock=lambda: now[0],
-                   quiet=LogThrottle(logging.getLogger("acd.ami.translate"), clock=lambda: clock[0]))
+    t = Translator(
+        CONFIG,
+        token=EventToken(TOKEN),
+        clock=lambda: now[0],
+        quiet=LogThrottle(logging.getLogger("acd.ami.translate"), clock=lambda: clock[0]),
+    )
     caplog.set_level(logging.DEBUG)
     for n in range(FLOOD):
         clock[0] = n * SECONDS / FLOOD

@@ -25,8 +25,12 @@ def test_library_info_lines_are_quiet_and_the_acds_are_not() -> None:
     configure_logging(verbose=False, fmt="%(message)s")
     logging.getLogger().setLevel(logging.INFO)  # basicConfig leaves an already configured root alone
     enabled = {n: logging.getLogger(n).isEnabledFor(logging.INFO) for n in NAMES}
-    assert enabled == {"panoramisk.manager": False, "alembic.runtime.migration": False, "acd": True,
-                       "acd.runtime": True}
+    assert enabled == {
+        "panoramisk.manager": False,
+        "alembic.runtime.migration": False,
+        "acd": True,
+        "acd.runtime": True,
+    }
     assert logging.getLogger("panoramisk.manager").isEnabledFor(logging.WARNING)
 
 

@@ -23,8 +23,14 @@ def test_the_body_s_exit_code_is_the_command_s(capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("exc", [DatabaseUnavailable("postgres is down"), OSError("disk on fire"),
-                                 OperationalError("SELECT 1", {}, Exception("no route"))])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        DatabaseUnavailable("postgres is down"),
+        OSError("disk on fire"),
+        OperationalError("SELECT 1", {}, Exception("no route")),
+    ],
+)
 def test_a_usual_failure_is_one_line_and_the_failure_code(exc: Exception, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_command("acd report", lambda: _raise(exc)) == 1
     assert run_command("acd quarantine", lambda: _raise(exc), failure=2) == 2

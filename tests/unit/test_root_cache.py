@@ -42,8 +42,9 @@ class Clone:
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "ACD_ASTERISK_ROOT": str(self.root)}
-        return subprocess.run(["bash", str(self.script), *args], capture_output=True, text=True, env=env,
-                              timeout=30, check=False)
+        return subprocess.run(
+            ["bash", str(self.script), *args], capture_output=True, text=True, env=env, timeout=30, check=False
+        )
 
     def key(self) -> str:
         done = self.run("key")
@@ -63,8 +64,7 @@ class Clone:
 
 def built_by(clone: Clone) -> str:
     """The marker line a build by ``clone`` writes."""
-    return (f"suite={shipped('SUITE')} packages={shipped('PACKAGES')} key={clone.key()} "
-            "built=2000-01-01T00:00:00Z")
+    return f"suite={shipped('SUITE')} packages={shipped('PACKAGES')} key={clone.key()} built=2000-01-01T00:00:00Z"
 
 
 def legacy_marker() -> str:
@@ -93,16 +93,19 @@ class TestRootCache:
         clone.mark(built_by(clone))
         assert clone.fresh()
         packages = shipped("PACKAGES")
-        clone.script.write_text(script_text().replace(f"PACKAGES={packages}\n", f"PACKAGES={packages},sipsak\n"),
-                                encoding="utf-8")
+        clone.script.write_text(
+            script_text().replace(f"PACKAGES={packages}\n", f"PACKAGES={packages},sipsak\n"), encoding="utf-8"
+        )
         done = clone.run("fresh")
         assert done.returncode == 1
         assert "stale" in done.stdout
 
     def test_a_changed_suite_or_recipe_rebuilds(self, tmp_path: Path) -> None:
         text = script_text()
-        for changed in (text.replace("\nSUITE=sid\n", "\nSUITE=trixie\n"),
-                        text.replace("--variant=minbase", "--variant=buildd")):
+        for changed in (
+            text.replace("\nSUITE=sid\n", "\nSUITE=trixie\n"),
+            text.replace("--variant=minbase", "--variant=buildd"),
+        ):
             assert changed != text
             clone = Clone(tmp_path / str(len(list(tmp_path.iterdir()))), text)
             clone.mark(built_by(clone))
@@ -113,9 +116,11 @@ class TestRootCache:
         clone = Clone(tmp_path, script_text())
         clone.mark(built_by(clone))
         text = script_text()
-        edited = (text.replace('log "install: $AGENTS agents', 'log "install: now $AGENTS agents')
-                  .replace("# make_root <dir>: debootstrap the root", "# make_root <dir>: debootstraps the root")
-                  .replace("    debootstrap --variant", "        debootstrap --variant"))
+        edited = (
+            text.replace('log "install: $AGENTS agents', 'log "install: now $AGENTS agents')
+            .replace("# make_root <dir>: debootstrap the root", "# make_root <dir>: debootstraps the root")
+            .replace("    debootstrap --variant", "        debootstrap --variant")
+        )
         assert edited.count("now $AGENTS agents") == 1 and "debootstraps the root" in edited
         clone.script.write_text(edited, encoding="utf-8")
         assert clone.fresh()

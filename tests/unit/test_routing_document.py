@@ -50,40 +50,59 @@ def test_declared_but_unused_skills_are_kept() -> None:
     assert "french" in skills and document_of(config, skills)["skills"] == ["billing", "french", "sales", "support"]
 
 
-@pytest.mark.parametrize(("change", "key", "words"), [
-    (lambda d: d["agents"]["agent1"]["skills"].update(billing=7), "agents.agent1.skills.billing", "at most 5"),
-    (lambda d: d["agents"]["agent1"]["skills"].update(billing=0), "agents.agent1.skills.billing", "at least 1"),
-    (lambda d: d["agents"]["agent1"]["skills"].update(french=3), "agents.agent1.skills.french", "unknown skill"),
-    (lambda d: d["queues"]["sales"]["skills"].update(french=1), "queues.sales.skills.french", "unknown skill"),
-    (lambda d: d["queues"]["sales"].update(sla_target=1.5), "queues.sales.sla_target", "at most 1"),
-    (lambda d: d["queues"]["sales"].update(sla_treshold=20), "queues.sales.sla_treshold", "unknown key"),
-    (lambda d: d["queues"]["sales"].pop("skills"), "queues.sales.skills", "missing"),
-    (lambda d: d["queues"]["sales"].update(max_wait=float("nan")), "queues.sales.max_wait", "must be a number"),
-    (lambda d: d["queues"]["sales"].update(max_wait=float("inf")), "queues.sales.max_wait", "must be a number"),
-    (lambda d: d["queues"]["sales"].update(max_wait=10**400), "queues.sales.max_wait", "must be a number"),
-    (lambda d: d["queues"]["sales"].update(overflow="voice\x00mail"), "queues.sales.overflow", "without NUL"),
-    (lambda d: d["agents"]["agent2"].update(endpoint="agent1"), "agents.agent2.endpoint", "already used by agent"),
-    (lambda d: d["agents"]["agent2"].update(endpoint="PJSIP/agent1"), "agents.agent2.endpoint",
-     "already used by agent"),
-    (lambda d: d["agents"]["agent2"].update(name=5), "agents.agent2.name", "a string"),
-    (lambda d: d["agents"]["agent2"].update(name="Bo\ud800"), "agents.agent2.name", "control characters"),
-    (lambda d: d["agents"]["agent2"].update(name="Bo\x1b]0;x\x07"), "agents.agent2.name", "control characters"),
-    (lambda d: d["agents"]["agent2"].update(endpoint="agent2&PJSIP/+19005550100@carrier"), "agents.agent2.endpoint",
-     "PJSIP endpoint name"),
-    (lambda d: d["agents"]["agent2"].update(endpoint="agent2,30,L(1)"), "agents.agent2.endpoint",
-     "PJSIP endpoint name"),
-    (lambda d: d["queues"]["sales"].update(overflow="operator"), "queues.sales.overflow", "not an overflow target"),
-    (lambda d: d["queues"]["sales"].update(overflow="voicemail,1"), "queues.sales.overflow",
-     "not an overflow target"),
-    (lambda d: d["queues"]["sales"].update(vip_priority_boost=2**31), "queues.sales.vip_priority_boost", "at most 9"),
-    (lambda d: d["queues"]["sales"].update(wrapup=2**63), "queues.sales.wrapup", "at most 86400"),
-    (lambda d: d["queues"].update({"bad name": d["queues"]["sales"]}), "queues.bad name", "queue name"),
-    (lambda d: d["agents"].update({"x" * 65: {"skills": {"sales": 1}}}), "agents." + "x" * 65, "agent id"),
-    (lambda d: d["skills"].append("billing"), "skills", "more than once"),
-    (lambda d: d["skills"].append("-x"), "skills[3]", "skill"),
-    (lambda d: d.update(queues={}), "queues", "at least one queue"),
-    (lambda d: d.update(routing={}), "routing", "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (lambda d: d["agents"]["agent1"]["skills"].update(billing=7), "agents.agent1.skills.billing", "at most 5"),
+        (lambda d: d["agents"]["agent1"]["skills"].update(billing=0), "agents.agent1.skills.billing", "at least 1"),
+        (lambda d: d["agents"]["agent1"]["skills"].update(french=3), "agents.agent1.skills.french", "unknown skill"),
+        (lambda d: d["queues"]["sales"]["skills"].update(french=1), "queues.sales.skills.french", "unknown skill"),
+        (lambda d: d["queues"]["sales"].update(sla_target=1.5), "queues.sales.sla_target", "at most 1"),
+        (lambda d: d["queues"]["sales"].update(sla_treshold=20), "queues.sales.sla_treshold", "unknown key"),
+        (lambda d: d["queues"]["sales"].pop("skills"), "queues.sales.skills", "missing"),
+        (lambda d: d["queues"]["sales"].update(max_wait=float("nan")), "queues.sales.max_wait", "must be a number"),
+        (lambda d: d["queues"]["sales"].update(max_wait=float("inf")), "queues.sales.max_wait", "must be a number"),
+        (lambda d: d["queues"]["sales"].update(max_wait=10**400), "queues.sales.max_wait", "must be a number"),
+        (lambda d: d["queues"]["sales"].update(overflow="voice\x00mail"), "queues.sales.overflow", "without NUL"),
+        (lambda d: d["agents"]["agent2"].update(endpoint="agent1"), "agents.agent2.endpoint", "already used by agent"),
+        (
+            lambda d: d["agents"]["agent2"].update(endpoint="PJSIP/agent1"),
+            "agents.agent2.endpoint",
+            "already used by agent",
+        ),
+        (lambda d: d["agents"]["agent2"].update(name=5), "agents.agent2.name", "a string"),
+        (lambda d: d["agents"]["agent2"].update(name="Bo\ud800"), "agents.agent2.name", "control characters"),
+        (lambda d: d["agents"]["agent2"].update(name="Bo\x1b]0;x\x07"), "agents.agent2.name", "control characters"),
+        (
+            lambda d: d["agents"]["agent2"].update(endpoint="agent2&PJSIP/+19005550100@carrier"),
+            "agents.agent2.endpoint",
+            "PJSIP endpoint name",
+        ),
+        (
+            lambda d: d["agents"]["agent2"].update(endpoint="agent2,30,L(1)"),
+            "agents.agent2.endpoint",
+            "PJSIP endpoint name",
+        ),
+        (lambda d: d["queues"]["sales"].update(overflow="operator"), "queues.sales.overflow", "not an overflow target"),
+        (
+            lambda d: d["queues"]["sales"].update(overflow="voicemail,1"),
+            "queues.sales.overflow",
+            "not an overflow target",
+        ),
+        (
+            lambda d: d["queues"]["sales"].update(vip_priority_boost=2**31),
+            "queues.sales.vip_priority_boost",
+            "at most 9",
+        ),
+        (lambda d: d["queues"]["sales"].update(wrapup=2**63), "queues.sales.wrapup", "at most 86400"),
+        (lambda d: d["queues"].update({"bad name": d["queues"]["sales"]}), "queues.bad name", "queue name"),
+        (lambda d: d["agents"].update({"x" * 65: {"skills": {"sales": 1}}}), "agents." + "x" * 65, "agent id"),
+        (lambda d: d["skills"].append("billing"), "skills", "more than once"),
+        (lambda d: d["skills"].append("-x"), "skills[3]", "skill"),
+        (lambda d: d.update(queues={}), "queues", "at least one queue"),
+        (lambda d: d.update(routing={}), "routing", "unknown key"),
+    ],
+)
 def test_a_bad_document_is_refused_with_the_file_s_key(change: Any, key: str, words: str) -> None:
     document = copy.deepcopy(_shipped())
     change(document)
@@ -101,7 +120,9 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_skill_users_include_widening() -> None:
     document = _shipped()
     assert skill_users(document, "billing") == {
-        "queues": ["billing", "support"], "agents": ["agent1", "agent2", "agent3", "agent5"]}
+        "queues": ["billing", "support"],
+        "agents": ["agent1", "agent2", "agent3", "agent5"],
+    }
     assert skill_users(document, "nothing") == {"queues": [], "agents": []}
 
 

@@ -29,7 +29,9 @@ async def test_the_answer_is_logged_once_when_it_happens(caplog: pytest.LogCaptu
     caplog.set_level(logging.INFO, logger="acd.runtime")
     clock = [0.0]
     rings: list[RingAgent] = []
-    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), ListSink(), Metrics(CONFIG.queues), clock=lambda: clock[0])
+    runtime = Runtime(
+        Acd(CONFIG), MockControl(keep_rings(rings)), ListSink(), Metrics(CONFIG.queues), clock=lambda: clock[0]
+    )
     worker = asyncio.create_task(runtime.run())
     runtime.handle_now(AgentLoggedIn("a1"))
     clock[0] = 100.0

@@ -57,10 +57,12 @@ async def _run(events: list[tuple[object, float]]) -> list[tuple[str, ...]]:
 
 
 async def test_an_overflowed_caller_is_redirected() -> None:
-    done = await _run([
-        (CallArrived("c1", "sales", 5, enqueued_at=100.0, channel="PJSIP/trunk-1"), 100.0),
-        (TimerFired(call_timer("c1")), 108.0),  # max wait: the core closes the call, then asks to overflow it
-    ])
+    done = await _run(
+        [
+            (CallArrived("c1", "sales", 5, enqueued_at=100.0, channel="PJSIP/trunk-1"), 100.0),
+            (TimerFired(call_timer("c1")), 108.0),  # max wait: the core closes the call, then asks to overflow it
+        ]
+    )
     assert done == [("overflow", "c1", "voicemail")]
 
 
@@ -131,11 +133,13 @@ async def test_each_command_goes_with_the_rest_of_its_decision() -> None:
 
 
 async def test_a_moved_caller_is_tagged() -> None:
-    done = await _run([
-        (CallArrived("c1", "sales", 5, enqueued_at=100.0, channel="PJSIP/trunk-1"), 100.0),
-        (CallMoved("c1", "billing"), 103.5),
-        (CallPriorityChanged("c1", 8), 104.0),
-    ])
+    done = await _run(
+        [
+            (CallArrived("c1", "sales", 5, enqueued_at=100.0, channel="PJSIP/trunk-1"), 100.0),
+            (CallMoved("c1", "billing"), 103.5),
+            (CallPriorityChanged("c1", 8), 104.0),
+        ]
+    )
     assert done[:2] == [("tag", "c1", "billing/5/103.5"), ("tag", "c1", "billing/8/103.5")]
 
 

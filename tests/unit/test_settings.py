@@ -57,18 +57,22 @@ def test_good_file_and_database_url_from_environment(tmp_path: Path) -> None:
         (lambda t: t.replace("billing = 3", "billing = 7"), "agents.a1.skills.billing: must be at most 5, got 7"),
         (lambda t: t.replace("billing = 3", "billing = 0"), "agents.a1.skills.billing: must be at least 1, got 0"),
         (lambda t: t.replace("billing = 3", "biling = 3"), "agents.a1.skills.biling: unknown skill"),
-        (lambda t: t.replace("port = 5038", "port = \"x\""), "ami.port: must be an integer, got 'x'"),
+        (lambda t: t.replace("port = 5038", 'port = "x"'), "ami.port: must be an integer, got 'x'"),
         (lambda t: t.replace("port = 5038", "port = 70000"), "ami.port: must be at most 65535"),
         (lambda t: t.replace("sla_threshold = 20", "sla_treshold = 20"), "queues.billing.sla_treshold: unknown key"),
         (lambda t: t.replace("sla_threshold = 20", "sla_target = 1.5"), "queues.billing.sla_target: must be at most 1"),
         (lambda t: t.replace("skills = { billing = 2 }\n", ""), "queues.billing.skills: missing"),
-        (lambda t: t.replace("port = 5038", "secret = \"pw\""), "ami.secret: secrets do not belong in the file"),
+        (lambda t: t.replace("port = 5038", 'secret = "pw"'), "ami.secret: secrets do not belong in the file"),
         (lambda t: t.replace('skills = ["billing", "support"]', ""), "skills: declare at least one skill"),
         (lambda t: t.replace('["billing", "support"]', '"billing"'), "skills: must be an array of skill names"),
-        (lambda t: t + "[agents.a2]\nendpoint = \"agent1\"\nskills = { billing = 1 }\n",
-         "agents.a2.endpoint: endpoint 'agent1' is already used by agent 'a1'"),
-        (lambda t: t.replace("[queues.billing]", "[queues.billing]\nwidening = [{ min_proficiency_drop = 1 }]"),
-         "queues.billing.widening[0].after: missing"),
+        (
+            lambda t: t + '[agents.a2]\nendpoint = "agent1"\nskills = { billing = 1 }\n',
+            "agents.a2.endpoint: endpoint 'agent1' is already used by agent 'a1'",
+        ),
+        (
+            lambda t: t.replace("[queues.billing]", "[queues.billing]\nwidening = [{ min_proficiency_drop = 1 }]"),
+            "queues.billing.widening[0].after: missing",
+        ),
         (lambda t: t + "[bogus]\n", "bogus: unknown key"),
     ],
 )
@@ -100,7 +104,9 @@ def test_cli_check_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     ok = subprocess.run(
         [sys.executable, "-m", "acd", "check", "-c", str(write(tmp_path, GOOD))],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
 
@@ -110,18 +116,22 @@ def test_retention_defaults_to_the_shipped_90_days_and_keeps_customer_numbers(tm
     database = load(write(tmp_path, GOOD), env={}).database
     assert (database.caller_retention_days, database.customer_numbers) == (90, "keep")
     assert load(ROOT / "acd.toml", env={"ACD_AMI_SECRET": "s"}).database.caller_retention_days == 90
-    edited = GOOD + "[database]\ncaller_retention_days = 0\ncustomer_numbers = \"mask\"\n"
+    edited = GOOD + '[database]\ncaller_retention_days = 0\ncustomer_numbers = "mask"\n'
     database = load(write(tmp_path, edited), env={}).database
     assert (database.caller_retention_days, database.customer_numbers) == (0, "mask")
-    assert any("database.customer_numbers: must be 'keep' or 'mask'" in p
-               for p in problems(tmp_path, GOOD + "[database]\ncustomer_numbers = \"forget\"\n"))
+    assert any(
+        "database.customer_numbers: must be 'keep' or 'mask'" in p
+        for p in problems(tmp_path, GOOD + '[database]\ncustomer_numbers = "forget"\n')
+    )
 
 
 def test_http_allowed_hosts_streams_and_the_metrics_token(tmp_path: Path) -> None:
     settings = load(write(tmp_path, GOOD), env={})
     assert (settings.http.allowed_hosts, settings.http.streams_per_token, settings.http.metrics_token) == ((), 16, "")
-    text = GOOD + '[http]\nhost = "10.0.0.5"\nallowed_hosts = ["acd.example.com", "10.0.0.5", "[::1]"]\n' \
-                  'streams_per_token = 40\n'
+    text = (
+        GOOD + '[http]\nhost = "10.0.0.5"\nallowed_hosts = ["acd.example.com", "10.0.0.5", "[::1]"]\n'
+        "streams_per_token = 40\n"
+    )
     settings = load(write(tmp_path, text), env={"ACD_METRICS_TOKEN": "scrape-0123456789abcdef"})
     assert settings.http.allowed_hosts == ("acd.example.com", "10.0.0.5", "[::1]")
     assert settings.http.streams_per_token == 40
@@ -129,16 +139,19 @@ def test_http_allowed_hosts_streams_and_the_metrics_token(tmp_path: Path) -> Non
     assert "scrape-0123456789abcdef" not in repr(settings)
 
 
-@pytest.mark.parametrize(("text", "env", "expected"), [
-    ('[http]\nallowed_hosts = "acd.example.com"\n', {}, "http.allowed_hosts: must be a list of host names"),
-    ('[http]\nallowed_hosts = ["acd.example.com:8080"]\n', {}, "http.allowed_hosts: must be a list of host names"),
-    ('[http]\nallowed_hosts = ["a b"]\n', {}, "http.allowed_hosts: must be a list of host names"),
-    ('[http]\nstreams_per_token = 0\n', {}, "http.streams_per_token: must be at least 1"),
-    ('[http]\nhost = "0.0.0.0"\n', {}, "http.allowed_hosts: http.host '0.0.0.0' listens on every address"),
-    ('[http]\nmetrics_token = "x"\n', {}, "http.metrics_token: secrets do not belong in the file"),
-    ("", {"ACD_METRICS_TOKEN": "short"}, "ACD_METRICS_TOKEN: must be at least 16 printable ASCII characters"),
-    ("", {"ACD_METRICS_TOKEN": "sixteen chars with spaces"}, "ACD_METRICS_TOKEN: must be at least 16"),
-])
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ('[http]\nallowed_hosts = "acd.example.com"\n', {}, "http.allowed_hosts: must be a list of host names"),
+        ('[http]\nallowed_hosts = ["acd.example.com:8080"]\n', {}, "http.allowed_hosts: must be a list of host names"),
+        ('[http]\nallowed_hosts = ["a b"]\n', {}, "http.allowed_hosts: must be a list of host names"),
+        ("[http]\nstreams_per_token = 0\n", {}, "http.streams_per_token: must be at least 1"),
+        ('[http]\nhost = "0.0.0.0"\n', {}, "http.allowed_hosts: http.host '0.0.0.0' listens on every address"),
+        ('[http]\nmetrics_token = "x"\n', {}, "http.metrics_token: secrets do not belong in the file"),
+        ("", {"ACD_METRICS_TOKEN": "short"}, "ACD_METRICS_TOKEN: must be at least 16 printable ASCII characters"),
+        ("", {"ACD_METRICS_TOKEN": "sixteen chars with spaces"}, "ACD_METRICS_TOKEN: must be at least 16"),
+    ],
+)
 def test_http_mistakes_are_named(tmp_path: Path, text: str, env: dict[str, str], expected: str) -> None:
     with pytest.raises(SettingsError) as info:
         load(write(tmp_path, GOOD + text), env=env)
@@ -146,14 +159,27 @@ def test_http_mistakes_are_named(tmp_path: Path, text: str, env: dict[str, str],
     assert any(expected in p for p in found), found
 
 
-@pytest.mark.parametrize("endpoint", [
-    "agent1&PJSIP/+19005550100@carrier", "agent1,1,L(1000)", "agent 1", "_X.", "agent1@carrier", "SIP/agent1",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "agent1&PJSIP/+19005550100@carrier",
+        "agent1,1,L(1000)",
+        "agent 1",
+        "_X.",
+        "agent1@carrier",
+        "SIP/agent1",
+    ],
+)
 def test_an_endpoint_that_would_dial_anything_else_is_refused(tmp_path: Path, endpoint: str) -> None:
     found = problems(tmp_path, GOOD.replace('endpoint = "agent1"', f'endpoint = "{endpoint}"'))
-    assert any(p.endswith(f"agents.a1.endpoint: endpoint {endpoint!r} must be a PJSIP endpoint name: 2 to 64 "
-                          "letters, digits, '_', '.' or '-', starting with a letter or digit (written bare or as "
-                          "PJSIP/<name>)") for p in found), found
+    assert any(
+        p.endswith(
+            f"agents.a1.endpoint: endpoint {endpoint!r} must be a PJSIP endpoint name: 2 to 64 "
+            "letters, digits, '_', '.' or '-', starting with a letter or digit (written bare or as "
+            "PJSIP/<name>)"
+        )
+        for p in found
+    ), found
 
 
 def test_an_endpoint_written_pjsip_slash_name_is_kept_bare(tmp_path: Path) -> None:
@@ -163,47 +189,61 @@ def test_an_endpoint_written_pjsip_slash_name_is_kept_bare(tmp_path: Path) -> No
 
 def test_a_queue_overflows_only_to_a_declared_extension(tmp_path: Path) -> None:
     text = GOOD.replace("sla_threshold = 20", 'sla_threshold = 20\noverflow = "operator"')
-    assert any("queues.billing.overflow: 'operator' is not an overflow target (declared in [routing] "
-               "overflow_targets: voicemail, fallback)" in p for p in problems(tmp_path, text))
+    assert any(
+        "queues.billing.overflow: 'operator' is not an overflow target (declared in [routing] "
+        "overflow_targets: voicemail, fallback)" in p
+        for p in problems(tmp_path, text)
+    )
     declared = text + '[routing]\noverflow_targets = ["voicemail", "operator"]\n'
     settings = load(write(tmp_path, declared), env={})
     assert settings.routing.queues[0].overflow_target == "operator"
     assert settings.routing.policy.overflow_targets == ("voicemail", "operator")
     for bad in ('"_X."', '"i"', '"vm,1"', '"vm&PJSIP/x"'):
-        found = problems(tmp_path, GOOD + f"[routing]\noverflow_targets = [\"voicemail\", {bad}]\n")
+        found = problems(tmp_path, GOOD + f'[routing]\noverflow_targets = ["voicemail", {bad}]\n')
         assert any("routing.overflow_targets[1]: " in p and "must be a plain extension name" in p for p in found)
 
 
 @pytest.mark.parametrize("name", ["Ada\\u0000", "Ada\\u001b[2J", "Ada\\u007f", "Ada\\u0085", "Ada\\u2028", "A\\nB"])
 def test_a_control_character_in_a_label_is_refused(tmp_path: Path, name: str) -> None:
     text = GOOD.replace('endpoint = "agent1"', f'endpoint = "agent1"\nname = "{name}"')
-    assert any("agents.a1.name: must be a string of at most 128 characters without NUL or other control "
-               "characters" in p for p in problems(tmp_path, text))
+    assert any(
+        "agents.a1.name: must be a string of at most 128 characters without NUL or other control characters" in p
+        for p in problems(tmp_path, text)
+    )
 
 
-@pytest.mark.parametrize(("line", "key", "bound"), [
-    ("max_wait = 1e9", "queues.billing.max_wait", "at most 86400"),
-    ("wrapup = 2147483648", "queues.billing.wrapup", "at most 86400"),
-    ("max_handle = 1e300", "queues.billing.max_handle", "at most 86400"),
-    ("vip_priority_boost = 10", "queues.billing.vip_priority_boost", "at most 9"),
-    ("vip_priority_boost = 2147483648", "queues.billing.vip_priority_boost", "at most 9"),
-    ("widening = [{ after = 1e12 }]", "queues.billing.widening[0].after", "at most 86400"),
-])
+@pytest.mark.parametrize(
+    ("line", "key", "bound"),
+    [
+        ("max_wait = 1e9", "queues.billing.max_wait", "at most 86400"),
+        ("wrapup = 2147483648", "queues.billing.wrapup", "at most 86400"),
+        ("max_handle = 1e300", "queues.billing.max_handle", "at most 86400"),
+        ("vip_priority_boost = 10", "queues.billing.vip_priority_boost", "at most 9"),
+        ("vip_priority_boost = 2147483648", "queues.billing.vip_priority_boost", "at most 9"),
+        ("widening = [{ after = 1e12 }]", "queues.billing.widening[0].after", "at most 86400"),
+    ],
+)
 def test_a_queue_number_beyond_its_bounds_is_refused(tmp_path: Path, line: str, key: str, bound: str) -> None:
     found = problems(tmp_path, GOOD.replace("sla_threshold = 20", f"sla_threshold = 20\n{line}"))
     assert any(f"{key}: must be {bound}" in p for p in found), found
 
 
-@pytest.mark.parametrize(("table", "line", "key"), [
-    ("routing", "max_consecutive_misses = 2147483648", "routing.max_consecutive_misses"),
-    ("routing", "reoffer_cooldown = 1e10", "routing.reoffer_cooldown"),
-    ("routing", "short_abandon = 1e10", "routing.short_abandon"),
-    ("database", "caller_retention_days = 9223372036854775807", "database.caller_retention_days"),
-    ("ami", "heartbeat_interval = 20", "ami.heartbeat_interval"),
-])
+@pytest.mark.parametrize(
+    ("table", "line", "key"),
+    [
+        ("routing", "max_consecutive_misses = 2147483648", "routing.max_consecutive_misses"),
+        ("routing", "reoffer_cooldown = 1e10", "routing.reoffer_cooldown"),
+        ("routing", "short_abandon = 1e10", "routing.short_abandon"),
+        ("database", "caller_retention_days = 9223372036854775807", "database.caller_retention_days"),
+        ("ami", "heartbeat_interval = 20", "ami.heartbeat_interval"),
+    ],
+)
 def test_a_policy_number_beyond_its_bounds_is_refused(tmp_path: Path, table: str, line: str, key: str) -> None:
-    text = GOOD.replace("[ami]\nport = 5038", "[ami]\nport = 5038\n" + line) if table == "ami" else (
-        GOOD + f"[{table}]\n{line}\n")
+    text = (
+        GOOD.replace("[ami]\nport = 5038", "[ami]\nport = 5038\n" + line)
+        if table == "ami"
+        else (GOOD + f"[{table}]\n{line}\n")
+    )
     assert any(f"{key}: must be at most" in p for p in problems(tmp_path, text))
 
 
@@ -213,5 +253,7 @@ def test_cli_check_names_a_hostile_endpoint(tmp_path: Path) -> None:
         [sys.executable, "-m", "acd", "check", "-c", str(bad)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert "agents.a1.endpoint: endpoint 'agent1&PJSIP/+19005550100@carrier' must be a PJSIP endpoint name" in done.stderr
+    assert (
+        "agents.a1.endpoint: endpoint 'agent1&PJSIP/+19005550100@carrier' must be a PJSIP endpoint name" in done.stderr
+    )
     assert "Traceback" not in done.stderr

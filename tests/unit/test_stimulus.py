@@ -35,20 +35,41 @@ from acd.runtime import Runtime
 from acd.stimulus import Dump, StimulusLog, decode, dump_lines, encode, read_dump, replay
 
 CONFIG = RoutingConfig(
-    queues=(QueueConfig("billing", (SkillRequirement("billing", 1),),
-                        widening=(WideningStep(30.0, 1, (SkillRequirement("sales", 2),)),)),),
+    queues=(
+        QueueConfig(
+            "billing",
+            (SkillRequirement("billing", 1),),
+            widening=(WideningStep(30.0, 1, (SkillRequirement("sales", 2),)),),
+        ),
+    ),
     agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
 )
 
 
 def test_every_kind_of_event_survives_the_codec() -> None:
-    call = CallArrived("c1", "billing", 5, caller="5550001", enqueued_at=99.5, channel="PJSIP/t-1",
-                       uniqueid="1.1", linkedid="1.1", customer=Customer("k1", "Ada", "gold"))
+    call = CallArrived(
+        "c1",
+        "billing",
+        5,
+        caller="5550001",
+        enqueued_at=99.5,
+        channel="PJSIP/t-1",
+        uniqueid="1.1",
+        linkedid="1.1",
+        customer=Customer("k1", "Ada", "gold"),
+    )
     record = InteractionRecord("c1", 3, "billing", 5, "5550001", 99.5, answered_at=101.0, within_sla=True)
     events: list[Event] = [
-        call, CallInProgress(call, "a1", 101.0, record), CallLeftUnseen(call, 120.0, "abandoned", "hangup"),
-        OfferFailed("o1", OfferFailed.NOT_STARTED), CallEnded("c1", ended_at=None), AgentPaused("a1", "lunch"),
-        AgentReachability("a1", False, busy_elsewhere=True), ResyncFinished(), ConfigChanged(CONFIG), TimerFired(call_timer("c1")),
+        call,
+        CallInProgress(call, "a1", 101.0, record),
+        CallLeftUnseen(call, 120.0, "abandoned", "hangup"),
+        OfferFailed("o1", OfferFailed.NOT_STARTED),
+        CallEnded("c1", ended_at=None),
+        AgentPaused("a1", "lunch"),
+        AgentReachability("a1", False, busy_elsewhere=True),
+        ResyncFinished(),
+        ConfigChanged(CONFIG),
+        TimerFired(call_timer("c1")),
     ]
     assert [decode(encode(e)) for e in events] == events
     empty = read_dump(dump_lines(StimulusLog(CONFIG).snapshot()))
@@ -82,13 +103,20 @@ def dumps(directory: Path) -> list[Dump]:
 
 
 async def test_a_failure_of_the_core_is_dumped_and_replays_to_the_same_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rings: list[RingAgent] = []
     clock = [1000.0]
     stimuli = StimulusLog(CONFIG, directory=tmp_path)
-    runtime = Runtime(Acd(CONFIG), MockControl(keep_rings(rings)), ListSink(), Metrics(CONFIG.queues),
-                      clock=lambda: clock[0], stimuli=stimuli)
+    runtime = Runtime(
+        Acd(CONFIG),
+        MockControl(keep_rings(rings)),
+        ListSink(),
+        Metrics(CONFIG.queues),
+        clock=lambda: clock[0],
+        stimuli=stimuli,
+    )
     monkeypatch.setattr(Acd, "handle", buggy(Acd.handle))
     runtime.handle_now(AgentLoggedIn("a1"))
     runtime.handle_now(AgentLoggedIn("nobody"))  # refused: replayed and refused again
@@ -104,7 +132,13 @@ async def test_a_failure_of_the_core_is_dumped_and_replays_to_the_same_failure(
     [dump] = dumps(tmp_path)
     assert dump.config == CONFIG and dump.dropped == 0
     assert [type(e).__name__ for e, _ in dump.stimuli] == [
-        "AgentLoggedIn", "AgentLoggedIn", "CallArrived", "OfferAnswered", "CallArrived", "CallArrived"]
+        "AgentLoggedIn",
+        "AgentLoggedIn",
+        "CallArrived",
+        "OfferAnswered",
+        "CallArrived",
+        "CallArrived",
+    ]
     assert dump.stimuli[-1] == (CallArrived("c3", "billing", 7, channel="PJSIP/t-3"), 1010.0)
     with pytest.raises(ZeroDivisionError, match="planted"):
         replay(dump)

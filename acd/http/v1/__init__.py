@@ -26,8 +26,13 @@ PREFIX = "/api/v1"
 TABLE = RouteTable(ROUTES, PREFIX)
 
 
-def build_api_v1(runtime: Runtime, engine: AsyncEngine, audit: AuditLog,
-                 editor: ConfigEditor | None = None, bearers: Bearers | None = None) -> web.Application:
+def build_api_v1(
+    runtime: Runtime,
+    engine: AsyncEngine,
+    audit: AuditLog,
+    editor: ConfigEditor | None = None,
+    bearers: Bearers | None = None,
+) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
     ``editor`` changes the routing config (the service's knows the revision in force); by default,

@@ -55,11 +55,19 @@ def _scope(token: Token, agent_id: str) -> Permit | None:
             if was != now:
                 altered.add(queue.name)
         if not served & scope:
-            raise Refused(403, "forbidden", f"agent {agent_id!r} would serve none of this token's queues",
-                          {"queues": sorted(served)})
+            raise Refused(
+                403,
+                "forbidden",
+                f"agent {agent_id!r} would serve none of this token's queues",
+                {"queues": sorted(served)},
+            )
         if not altered <= scope:
-            raise Refused(403, "forbidden", "the change alters queues beyond this token's: "
-                          f"{', '.join(sorted(altered - scope))}", {"queues": sorted(altered - scope)})
+            raise Refused(
+                403,
+                "forbidden",
+                f"the change alters queues beyond this token's: {', '.join(sorted(altered - scope))}",
+                {"queues": sorted(altered - scope)},
+            )
 
     return permit
 
@@ -79,14 +87,27 @@ async def create_agent(request: web.Request) -> web.Response:
             raise conflict(f"agent {agent_id!r} already exists", {"id": agent_id})
         document["agents"][agent_id] = body
 
-    return await apply(request, edit, "agent.create", agent_id, body, _answer(request, agent_id),
-                       status=201, permit=_scope(request[TOKEN], agent_id))
+    return await apply(
+        request,
+        edit,
+        "agent.create",
+        agent_id,
+        body,
+        _answer(request, agent_id),
+        status=201,
+        permit=_scope(request[TOKEN], agent_id),
+    )
 
 
 async def _change(request: web.Request, *, merge: bool) -> web.Response:
     agent_id = request.match_info["agent"]
-    got = await entry(request, FIELDS, "id",
-                       "renaming an agent is not supported: create the new one, delete this one", current=agent_id)
+    got = await entry(
+        request,
+        FIELDS,
+        "id",
+        "renaming an agent is not supported: create the new one, delete this one",
+        current=agent_id,
+    )
     if isinstance(got, web.Response):
         return got
     body = got[1]
@@ -96,8 +117,15 @@ async def _change(request: web.Request, *, merge: bool) -> web.Response:
             raise not_found("agent", agent_id)
         document["agents"][agent_id] = {**document["agents"][agent_id], **body} if merge else body
 
-    return await apply(request, edit, "agent.update", agent_id, body, _answer(request, agent_id),
-                       permit=_scope(request[TOKEN], agent_id))
+    return await apply(
+        request,
+        edit,
+        "agent.update",
+        agent_id,
+        body,
+        _answer(request, agent_id),
+        permit=_scope(request[TOKEN], agent_id),
+    )
 
 
 async def replace_agent(request: web.Request) -> web.Response:

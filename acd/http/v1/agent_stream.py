@@ -51,11 +51,13 @@ async def _stream(request: web.Request, bearers: Bearers, agent_id: str) -> web.
 
     # Subscribed before the headers go out: a failure to build the first desk is still a JSON 500.
     subscriber = publisher.subscribe(agent_id, on_drop=cut_off)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream",
-        "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
+        }
+    )
     try:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n\n".encode())

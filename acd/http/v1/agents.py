@@ -43,8 +43,9 @@ def agent_json(view: AgentView, now: float) -> dict[str, Any]:
     }
 
 
-async def _apply(request: web.Request, agent_id: str, action: str, events: list[Event],
-                 details: dict[str, Any]) -> web.Response:
+async def _apply(
+    request: web.Request, agent_id: str, action: str, events: list[Event], details: dict[str, Any]
+) -> web.Response:
     async def change() -> web.Response:
         for event in events:
             await request.app[RUNTIME].ask(event)
@@ -123,8 +124,9 @@ async def list_agents(request: web.Request) -> web.Response:
     token = request[TOKEN]
     now = live.now()
     config = live.config
-    views = [v for v in live.snapshot(now).agents.values()
-             if token.role == "admin" or may_act_on(token, config, v.agent_id)]
+    views = [
+        v for v in live.snapshot(now).agents.values() if token.role == "admin" or may_act_on(token, config, v.agent_id)
+    ]
     configured = {a.id: agent_fields(a) for a in config.agents}  # name, endpoint, skills
     return web.json_response({"agents": [{**agent_json(v, now), **configured.get(v.agent_id, {})} for v in views]})
 

@@ -36,8 +36,9 @@ class Unattempted(Exception):
 def refusal(exc: Exception) -> web.Response:
     """The core's or the runtime's refusal as an API error; the core's ``error_id`` in kebab case."""
     if isinstance(exc, InvalidTransition):
-        return errors.refused(409, "invalid-transition", str(exc),
-                              {"subject": exc.subject, "state": exc.state, "event": exc.event})
+        return errors.refused(
+            409, "invalid-transition", str(exc), {"subject": exc.subject, "state": exc.state, "event": exc.event}
+        )
     if isinstance(exc, UnknownEntity):
         return errors.refused(404, f"no-such-{exc.kind}", str(exc), {"id": exc.key})
     if isinstance(exc, InvalidValue):  # the API's own checks should have caught it: still the client's fault
@@ -52,9 +53,15 @@ def refusal(exc: Exception) -> web.Response:
 CORE_REFUSALS: tuple[type[Exception], ...] = (AcdError, Draining, CoreFailed)
 
 
-async def audited(request: web.Request, action: str, target: str, details: Mapping[str, Any],
-                  change: Callable[[], Awaitable[Made]], *,
-                  refused: tuple[type[Exception], ...] = CORE_REFUSALS) -> web.Response:
+async def audited(
+    request: web.Request,
+    action: str,
+    target: str,
+    details: Mapping[str, Any],
+    change: Callable[[], Awaitable[Made]],
+    *,
+    refused: tuple[type[Exception], ...] = CORE_REFUSALS,
+) -> web.Response:
     """Make ``change`` and audit it as ``action`` on ``target`` with the answer's status and ``details``.
 
     ``refused``: the exceptions answered with ``refusal`` (and audited); any other is the guard's.
@@ -68,6 +75,16 @@ async def audited(request: web.Request, action: str, target: str, details: Mappi
     except refused as exc:
         response = refusal(exc)
     token = request[TOKEN]
-    await request.app[AUDIT].write(Change(datetime.now(UTC), token.id, token.role, token.agent_id,
-                                          action, target, response.status, {**details, **added}))
+    await request.app[AUDIT].write(
+        Change(
+            datetime.now(UTC),
+            token.id,
+            token.role,
+            token.agent_id,
+            action,
+            target,
+            response.status,
+            {**details, **added},
+        )
+    )
     return response

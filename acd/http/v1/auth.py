@@ -46,8 +46,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             refusal = await _authenticate(request)
             if refusal is not None:
                 return refusal
-        bad = Fields({**request.query, **request.match_info}).all_fit().refusal(
-            "the path or query string has invalid characters")
+        bad = (
+            Fields({**request.query, **request.match_info})
+            .all_fit()
+            .refusal("the path or query string has invalid characters")
+        )
         if bad is not None:
             return bad
         beyond = None if public else routes.refusal(request, request[TOKEN].role)

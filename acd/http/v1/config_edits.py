@@ -49,8 +49,9 @@ def expected_revision(request: web.Request) -> int | web.Response | None:
     return revision if bad is None else bad
 
 
-async def entry(request: web.Request, allowed: frozenset[str], key: str, problem: str, *,
-                current: str | None = None) -> tuple[str, dict[str, Any]] | web.Response:
+async def entry(
+    request: web.Request, allowed: frozenset[str], key: str, problem: str, *, current: str | None = None
+) -> tuple[str, dict[str, Any]] | web.Response:
     """A config entry's body and its key (a queue's ``name``, an agent's ``id``) taken out of it.
 
     A new entry (``current`` None) must name its key; a change may repeat the key of its path but not
@@ -80,8 +81,17 @@ def conflict(message: str, details: dict[str, Any]) -> Refused:
     return Refused(409, "conflict", message, details)
 
 
-async def apply(request: web.Request, edit: Edit, action: str, target: str, details: dict[str, Any],
-                answer: Answer, *, status: int = 200, permit: Permit | None = None) -> web.Response:
+async def apply(
+    request: web.Request,
+    edit: Edit,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+    answer: Answer,
+    *,
+    status: int = 200,
+    permit: Permit | None = None,
+) -> web.Response:
     editor = request.app[EDITOR]
     token = request[TOKEN]
     expected = expected_revision(request)
@@ -93,20 +103,28 @@ async def apply(request: web.Request, edit: Edit, action: str, target: str, deta
         try:
             applied = await editor.change(edit, author, expected, permit)
         except Refused as exc:
-            raise Unattempted(tagged(errors.error(exc.status, exc.error_id, str(exc), exc.details),
-                                     editor.revision)) from None
+            raise Unattempted(
+                tagged(errors.error(exc.status, exc.error_id, str(exc), exc.details), editor.revision)
+            ) from None
         except Invalid as exc:
             problems = {p.key: p.message for p in exc.problems}
-            raise Unattempted(tagged(errors.invalid("the config after this change would not be valid", problems),
-                                     editor.revision)) from None
+            raise Unattempted(
+                tagged(errors.invalid("the config after this change would not be valid", problems), editor.revision)
+            ) from None
         except StaleRevision as exc:
-            raise Unattempted(tagged(errors.error(412, "revision-mismatch", str(exc),
-                                                  {"expected": exc.expected, "current": exc.current}),
-                                     editor.revision)) from None
+            raise Unattempted(
+                tagged(
+                    errors.error(
+                        412, "revision-mismatch", str(exc), {"expected": exc.expected, "current": exc.current}
+                    ),
+                    editor.revision,
+                )
+            ) from None
         except DatabaseUnavailable:
             raise Unattempted(errors.database_unavailable()) from None
-        response = tagged(web.json_response({**answer(applied), "revision": applied.revision}, status=status),
-                          applied.revision)
+        response = tagged(
+            web.json_response({**answer(applied), "revision": applied.revision}, status=status), applied.revision
+        )
         return response, {"revision": applied.revision}
 
     return await audited(request, action, target, details, change, refused=(Draining, CoreFailed))

@@ -64,8 +64,15 @@ class Fields:
         self._source = source
         self.problems: dict[str, str] = {}
 
-    def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = MAX_TEXT,
-             multiline: bool = False) -> str:
+    def text(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        default: str = "",
+        max_length: int = MAX_TEXT,
+        multiline: bool = False,
+    ) -> str:
         """A string; a single line unless ``multiline`` (free text: tabs and line breaks allowed)."""
         value = self._source.get(name)
         if value is None:
@@ -76,8 +83,11 @@ class Fields:
             self.problems[name] = UNFIT
             return default
         if not isinstance(value, str) or len(value) > max_length or (required and not value.strip()):
-            self.problems[name] = f"a non-empty string of at most {max_length} characters" if required else \
-                f"a string of at most {max_length} characters"
+            self.problems[name] = (
+                f"a non-empty string of at most {max_length} characters"
+                if required
+                else f"a string of at most {max_length} characters"
+            )
             return default
         return value
 

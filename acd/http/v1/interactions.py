@@ -28,10 +28,22 @@ MAX_LIMIT = 200
 MAX_OFFSET = 100_000
 
 _COLUMNS = (
-    Interaction.id, Interaction.arrived_at, Interaction.answered_at, Interaction.ended_at, Interaction.queue,
-    Interaction.priority, Interaction.caller, Interaction.customer_id, Interaction.outcome, Interaction.agent_id,
-    Interaction.wait_seconds, Interaction.talk_seconds, Interaction.wrapup_seconds, Interaction.within_sla,
-    Interaction.disposition, Interaction.notes,
+    Interaction.id,
+    Interaction.arrived_at,
+    Interaction.answered_at,
+    Interaction.ended_at,
+    Interaction.queue,
+    Interaction.priority,
+    Interaction.caller,
+    Interaction.customer_id,
+    Interaction.outcome,
+    Interaction.agent_id,
+    Interaction.wait_seconds,
+    Interaction.talk_seconds,
+    Interaction.wrapup_seconds,
+    Interaction.within_sla,
+    Interaction.disposition,
+    Interaction.notes,
 )
 
 
@@ -62,10 +74,14 @@ async def _page(request: web.Request, query: Select[*tuple[Any, ...]], limit: in
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not read interactions: {exc}") from exc
     more = len(rows) > limit
-    return web.json_response({
-        "interactions": [_row_json(r) for r in rows[:limit]],
-        "limit": limit, "offset": offset, "next_offset": offset + limit if more else None,
-    })
+    return web.json_response(
+        {
+            "interactions": [_row_json(r) for r in rows[:limit]],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if more else None,
+        }
+    )
 
 
 async def search(request: web.Request) -> web.Response:
@@ -86,8 +102,12 @@ async def search(request: web.Request) -> web.Response:
     if token.role == "supervisor" and queue and shown is not None and queue not in shown:
         return errors.forbidden(f"queue {queue!r} is not one of this token's queues")
     query = _scoped(select(*_COLUMNS), token, shown)
-    for column, value in ((Interaction.queue, queue), (Interaction.agent_id, agent),
-                          (Interaction.customer_id, customer), (Interaction.outcome, outcome)):
+    for column, value in (
+        (Interaction.queue, queue),
+        (Interaction.agent_id, agent),
+        (Interaction.customer_id, customer),
+        (Interaction.outcome, outcome),
+    ):
         if value:
             query = query.where(column == value)
     if since is not None:

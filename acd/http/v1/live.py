@@ -27,23 +27,40 @@ async def status(request: web.Request) -> web.Response:
     snapshot = live.snapshot(now)
     shown = visible_queues(token, config)
     queues: dict[str, dict[str, Any]] = {
-        name: {"name": name, "waiting": view.waiting, "ringing": view.ringing,
-               "oldest_wait_seconds": round(view.oldest_wait, 3), "calls": []}
-        for name, view in snapshot.queues.items() if shown is None or name in shown
+        name: {
+            "name": name,
+            "waiting": view.waiting,
+            "ringing": view.ringing,
+            "oldest_wait_seconds": round(view.oldest_wait, 3),
+            "calls": [],
+        }
+        for name, view in snapshot.queues.items()
+        if shown is None or name in shown
     }
     for call in live.queued_calls(now):
         if call.queue in queues:
-            queues[call.queue]["calls"].append({
-                "id": call.call_id, "priority": call.priority, "state": call.state.value,
-                "wait_seconds": round(call.waited, 3), "position": call.position, "agent_id": call.agent_id,
-            })
-    agents = [agent_json(v, now) for v in snapshot.agents.values()
-              if token.role == "admin" or may_see(token, config, v.agent_id)]
-    return web.json_response({
-        "at": datetime.fromtimestamp(now, UTC).isoformat(),
-        "queues": list(queues.values()),
-        "agents": agents,
-    })
+            queues[call.queue]["calls"].append(
+                {
+                    "id": call.call_id,
+                    "priority": call.priority,
+                    "state": call.state.value,
+                    "wait_seconds": round(call.waited, 3),
+                    "position": call.position,
+                    "agent_id": call.agent_id,
+                }
+            )
+    agents = [
+        agent_json(v, now)
+        for v in snapshot.agents.values()
+        if token.role == "admin" or may_see(token, config, v.agent_id)
+    ]
+    return web.json_response(
+        {
+            "at": datetime.fromtimestamp(now, UTC).isoformat(),
+            "queues": list(queues.values()),
+            "agents": agents,
+        }
+    )
 
 
 async def explanation(request: web.Request) -> web.Response:

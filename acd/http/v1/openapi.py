@@ -13,9 +13,15 @@ from aiohttp import web
 from acd.http.v1 import openapi_config
 from acd.http.v1.openapi_parts import body, errors, ok, path_param, query, ref
 
-_TEXT = {400: "invalid body or query", 401: "no valid bearer token", 403: "beyond the token's role",
-         404: "unknown id", 409: "not allowed in the current state", 413: "body too large",
-         503: "shutting down, or PostgreSQL unavailable"}
+_TEXT = {
+    400: "invalid body or query",
+    401: "no valid bearer token",
+    403: "beyond the token's role",
+    404: "unknown id",
+    409: "not allowed in the current state",
+    413: "body too large",
+    503: "shutting down, or PostgreSQL unavailable",
+}
 _AGENT_PATH = path_param("agent")
 _CALL_PATH = path_param("call")
 
@@ -42,113 +48,218 @@ _PAGE = [
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
-    "info": {"title": "ACD REST API", "version": "1.0.0",
-             "description": "Agent actions, live status, routing explanations and interaction records. "
-                            "Every request but this document needs `Authorization: Bearer <token>` "
-                            "(`acd tokens add`). Errors are `{error_id, message, details}`."},
+    "info": {
+        "title": "ACD REST API",
+        "version": "1.0.0",
+        "description": "Agent actions, live status, routing explanations and interaction records. "
+        "Every request but this document needs `Authorization: Bearer <token>` "
+        "(`acd tokens add`). Errors are `{error_id, message, details}`.",
+    },
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}],
     "paths": {
-        "/openapi.json": {"get": {"summary": "this document", "security": [],
-                                  "responses": ok({"type": "object"}, "the OpenAPI document")}},
-        "/agents": {"get": {"summary": "agents the token may see, with state and time in state",
-                            "responses": {**ok({"type": "object"}), **_errors(401, 503)}}},
-        "/agents/{agent}": {"get": {"summary": "one agent", "parameters": [_AGENT_PATH],
-                                    "responses": {**ok(ref("AgentReply")),
-                                                  **_errors(401, 403, 404, 503)}}},
+        "/openapi.json": {
+            "get": {
+                "summary": "this document",
+                "security": [],
+                "responses": ok({"type": "object"}, "the OpenAPI document"),
+            }
+        },
+        "/agents": {
+            "get": {
+                "summary": "agents the token may see, with state and time in state",
+                "responses": {**ok({"type": "object"}), **_errors(401, 503)},
+            }
+        },
+        "/agents/{agent}": {
+            "get": {
+                "summary": "one agent",
+                "parameters": [_AGENT_PATH],
+                "responses": {**ok(ref("AgentReply")), **_errors(401, 403, 404, 503)},
+            }
+        },
         "/agents/{agent}/login": _action("log in (ready for calls)"),
         "/agents/{agent}/logout": _action("log out"),
-        "/agents/{agent}/pause": _action("pause with a reason", {
-            "type": "object", "required": ["reason"], "additionalProperties": False,
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 64}}}),
+        "/agents/{agent}/pause": _action(
+            "pause with a reason",
+            {
+                "type": "object",
+                "required": ["reason"],
+                "additionalProperties": False,
+                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 64}},
+            },
+        ),
         "/agents/{agent}/resume": _action("resume from a pause"),
         "/agents/{agent}/ready": _action("end wrap-up: ready for the next call"),
-        "/agents/{agent}/wrapup": _action("record a disposition code and notes on the current call", {
-            "type": "object", "required": ["code"], "additionalProperties": False,
-            "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 64},
-                           "notes": {"type": "string", "maxLength": 4000},
-                           "done": {"type": "boolean", "description": "also end wrap-up"}}}),
-        "/agents/{agent}/events": {"get": {
-            "summary": "the agent's desk, pushed as Server-Sent Events while the response stays open",
-            "description": "Each `event: desk` carries a `Desk` as JSON: at once, then on every change to "
-                           "the agent (state, the call ringing them or in their hands, its caller's customer "
-                           "record and last interactions); a `: keepalive` comment every 15 s. An agent "
-                           "watches themselves, a supervisor their queues' agents, an admin everyone.",
-            "parameters": [_AGENT_PATH],
-            "responses": {"200": {"description": "an endless stream of `desk` events", "content": {
-                "text/event-stream": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 503)}}},
-        "/status": {"get": {"summary": "each queue's callers and each agent's state",
-                            "responses": {**ok({"type": "object"}), **_errors(401, 503)}}},
-        "/calls/{call}/explanation": {"get": {
-            "summary": "why the call's last routing decision chose whom it chose",
-            "parameters": [_CALL_PATH],
-            "responses": {**ok({"type": "object"}), **_errors(401, 403, 404, 503)}}},
-        "/calls/{call}/priority": {"post": {
-            "summary": "change a queued caller's priority (supervisor of the call's queue, admin)",
-            "parameters": [_CALL_PATH],
-            "requestBody": body({"type": "object", "required": ["priority"], "additionalProperties": False,
-                                 "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}}}),
-            "responses": {**ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
-        "/calls/{call}/queue": {"post": {
-            "summary": "move a waiting or ringing caller to another queue, where they arrive afresh "
-                       "(supervisor of both queues, admin)",
-            "parameters": [_CALL_PATH],
-            "requestBody": body({"type": "object", "required": ["queue"], "additionalProperties": False,
-                                 "properties": {"queue": {"type": "string", "minLength": 1, "maxLength": 200}}}),
-            "responses": {**ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)}}},
-        "/interactions": {"get": {
-            "summary": "search interactions, newest first, paginated",
-            "parameters": [
-                query("from", {"type": "string", "format": "date-time"}, "arrived at or after"),
-                query("to", {"type": "string", "format": "date-time"}, "arrived before"),
-                query("queue", {"type": "string"}, "queue name"),
-                query("agent", {"type": "string"}, "agent id"),
-                query("customer", {"type": "string", "format": "uuid"}, "customer id"),
-                query("outcome", {"type": "string",
-                                   "enum": ["answered", "abandoned", "overflowed", "failed", "moved"]},
-                       "how the call ended (moved: left for another queue)"),
-                *_PAGE,
-            ],
-            "responses": {**ok(ref("Page")), **_errors(400, 401, 403, 503)}}},
-        "/customers/{customer}/interactions": {"get": {
-            "summary": "a customer's history, newest first",
-            "parameters": [path_param("customer", {"type": "string", "format": "uuid"}), *_PAGE],
-            "responses": {**ok(ref("Page")), **_errors(400, 401, 403, 404, 503)}}},
+        "/agents/{agent}/wrapup": _action(
+            "record a disposition code and notes on the current call",
+            {
+                "type": "object",
+                "required": ["code"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "notes": {"type": "string", "maxLength": 4000},
+                    "done": {"type": "boolean", "description": "also end wrap-up"},
+                },
+            },
+        ),
+        "/agents/{agent}/events": {
+            "get": {
+                "summary": "the agent's desk, pushed as Server-Sent Events while the response stays open",
+                "description": "Each `event: desk` carries a `Desk` as JSON: at once, then on every change to "
+                "the agent (state, the call ringing them or in their hands, its caller's customer "
+                "record and last interactions); a `: keepalive` comment every 15 s. An agent "
+                "watches themselves, a supervisor their queues' agents, an admin everyone.",
+                "parameters": [_AGENT_PATH],
+                "responses": {
+                    "200": {
+                        "description": "an endless stream of `desk` events",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(401, 403, 404, 503),
+                },
+            }
+        },
+        "/status": {
+            "get": {
+                "summary": "each queue's callers and each agent's state",
+                "responses": {**ok({"type": "object"}), **_errors(401, 503)},
+            }
+        },
+        "/calls/{call}/explanation": {
+            "get": {
+                "summary": "why the call's last routing decision chose whom it chose",
+                "parameters": [_CALL_PATH],
+                "responses": {**ok({"type": "object"}), **_errors(401, 403, 404, 503)},
+            }
+        },
+        "/calls/{call}/priority": {
+            "post": {
+                "summary": "change a queued caller's priority (supervisor of the call's queue, admin)",
+                "parameters": [_CALL_PATH],
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "required": ["priority"],
+                        "additionalProperties": False,
+                        "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}},
+                    }
+                ),
+                "responses": {**ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)},
+            }
+        },
+        "/calls/{call}/queue": {
+            "post": {
+                "summary": "move a waiting or ringing caller to another queue, where they arrive afresh "
+                "(supervisor of both queues, admin)",
+                "parameters": [_CALL_PATH],
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "required": ["queue"],
+                        "additionalProperties": False,
+                        "properties": {"queue": {"type": "string", "minLength": 1, "maxLength": 200}},
+                    }
+                ),
+                "responses": {**ok({"type": "object"}), **_errors(400, 401, 403, 404, 409, 413, 503)},
+            }
+        },
+        "/interactions": {
+            "get": {
+                "summary": "search interactions, newest first, paginated",
+                "parameters": [
+                    query("from", {"type": "string", "format": "date-time"}, "arrived at or after"),
+                    query("to", {"type": "string", "format": "date-time"}, "arrived before"),
+                    query("queue", {"type": "string"}, "queue name"),
+                    query("agent", {"type": "string"}, "agent id"),
+                    query("customer", {"type": "string", "format": "uuid"}, "customer id"),
+                    query(
+                        "outcome",
+                        {"type": "string", "enum": ["answered", "abandoned", "overflowed", "failed", "moved"]},
+                        "how the call ended (moved: left for another queue)",
+                    ),
+                    *_PAGE,
+                ],
+                "responses": {**ok(ref("Page")), **_errors(400, 401, 403, 503)},
+            }
+        },
+        "/customers/{customer}/interactions": {
+            "get": {
+                "summary": "a customer's history, newest first",
+                "parameters": [path_param("customer", {"type": "string", "format": "uuid"}), *_PAGE],
+                "responses": {**ok(ref("Page")), **_errors(400, 401, 403, 404, 503)},
+            }
+        },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
-            "Error": {"type": "object", "required": ["error_id", "message"], "properties": {
-                "error_id": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}},
-            "Agent": {"type": "object", "required": ["id", "state"], "properties": {
-                "id": {"type": "string"},
-                "state": {"type": "string",
-                          "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"]},
-                "reason": {"type": "string"},
-                "since": {"type": "string", "format": "date-time", "nullable": True},
-                "seconds_in_state": {"type": "number", "nullable": True},
-                "reachable": {"type": "boolean"},
-                "call_id": {"type": "string", "nullable": True}}},
-            "AgentReply": {"type": "object", "required": ["agent"],
-                           "properties": {"agent": ref("Agent")}},
-            "Page": {"type": "object", "required": ["interactions", "limit", "offset", "next_offset"], "properties": {
-                "interactions": {"type": "array", "items": {"type": "object"}},
-                "limit": {"type": "integer"}, "offset": {"type": "integer"},
-                "next_offset": {"type": "integer", "nullable": True}}},
-            "Desk": {"type": "object", "required": ["at", "agent", "queues", "call"], "properties": {
-                "at": {"type": "string", "format": "date-time"},
-                "agent": {"type": "object", "description": "an Agent without seconds_in_state, with its name"},
-                "queues": {"type": "array", "items": {"type": "string"}},
-                "call": {"type": "object", "nullable": True, "properties": {
-                    "id": {"type": "string"}, "ringing": {"type": "boolean"},
-                    "queue": {"type": "string", "nullable": True}, "priority": {"type": "integer", "nullable": True},
-                    "wait_seconds": {"type": "number", "nullable": True},
-                    "caller": {"type": "string", "nullable": True},
-                    "arrived_at": {"type": "string", "format": "date-time", "nullable": True},
-                    "customer": {"type": "object", "nullable": True,
-                                 "description": "id, name, tier, phone_number, since"},
-                    "history": {"type": "array", "items": {"type": "object"}},
-                    "lookup": {"type": "string", "enum": ["pending", "found", "unknown", "unavailable"]}}}}},
+            "Error": {
+                "type": "object",
+                "required": ["error_id", "message"],
+                "properties": {
+                    "error_id": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            },
+            "Agent": {
+                "type": "object",
+                "required": ["id", "state"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "state": {
+                        "type": "string",
+                        "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"],
+                    },
+                    "reason": {"type": "string"},
+                    "since": {"type": "string", "format": "date-time", "nullable": True},
+                    "seconds_in_state": {"type": "number", "nullable": True},
+                    "reachable": {"type": "boolean"},
+                    "call_id": {"type": "string", "nullable": True},
+                },
+            },
+            "AgentReply": {"type": "object", "required": ["agent"], "properties": {"agent": ref("Agent")}},
+            "Page": {
+                "type": "object",
+                "required": ["interactions", "limit", "offset", "next_offset"],
+                "properties": {
+                    "interactions": {"type": "array", "items": {"type": "object"}},
+                    "limit": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                    "next_offset": {"type": "integer", "nullable": True},
+                },
+            },
+            "Desk": {
+                "type": "object",
+                "required": ["at", "agent", "queues", "call"],
+                "properties": {
+                    "at": {"type": "string", "format": "date-time"},
+                    "agent": {"type": "object", "description": "an Agent without seconds_in_state, with its name"},
+                    "queues": {"type": "array", "items": {"type": "string"}},
+                    "call": {
+                        "type": "object",
+                        "nullable": True,
+                        "properties": {
+                            "id": {"type": "string"},
+                            "ringing": {"type": "boolean"},
+                            "queue": {"type": "string", "nullable": True},
+                            "priority": {"type": "integer", "nullable": True},
+                            "wait_seconds": {"type": "number", "nullable": True},
+                            "caller": {"type": "string", "nullable": True},
+                            "arrived_at": {"type": "string", "format": "date-time", "nullable": True},
+                            "customer": {
+                                "type": "object",
+                                "nullable": True,
+                                "description": "id, name, tier, phone_number, since",
+                            },
+                            "history": {"type": "array", "items": {"type": "object"}},
+                            "lookup": {"type": "string", "enum": ["pending", "found", "unknown", "unavailable"]},
+                        },
+                    },
+                },
+            },
         },
     },
 }

@@ -13,16 +13,30 @@ from typing import Any
 from acd.http.v1 import openapi_parts as parts
 from acd.http.v1.openapi_parts import errors, ok, path_param, ref
 
-_TEXT = {400: "invalid body, or the config after the change would not be valid (details.fields)",
-         401: "no valid bearer token", 403: "beyond the token's role or scope", 404: "unknown name",
-         409: "already exists, or still in use (details name the users)", 412: "If-Match names an older revision",
-         413: "body too large", 503: "shutting down, or PostgreSQL unavailable (nothing changed)"}
+_TEXT = {
+    400: "invalid body, or the config after the change would not be valid (details.fields)",
+    401: "no valid bearer token",
+    403: "beyond the token's role or scope",
+    404: "unknown name",
+    409: "already exists, or still in use (details name the users)",
+    412: "If-Match names an older revision",
+    413: "body too large",
+    503: "shutting down, or PostgreSQL unavailable (nothing changed)",
+}
 
-_LEVELS = {"type": "object", "description": "skill = proficiency (1..5)",
-           "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5}}
+_LEVELS = {
+    "type": "object",
+    "description": "skill = proficiency (1..5)",
+    "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5},
+}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"}
-_IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-             "description": 'the revision the change is based on, e.g. "7"; another in force: 412'}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'the revision the change is based on, e.g. "7"; another in force: 412',
+}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
@@ -34,15 +48,21 @@ def _ok(schema: dict[str, Any], status: int = 200) -> dict[str, Any]:
 
 
 def _read(summary: str, reply: str, *params: dict[str, Any], missing: bool = True) -> dict[str, Any]:
-    return {"summary": summary, "parameters": list(params),
-            "responses": {**_ok(ref(reply)), **_errors(401, 403, *((404,) if missing else ()), 503)}}
+    return {
+        "summary": summary,
+        "parameters": list(params),
+        "responses": {**_ok(ref(reply)), **_errors(401, 403, *((404,) if missing else ()), 503)},
+    }
 
 
-def _write(summary: str, reply: str, *params: dict[str, Any], body: dict[str, Any] | None = None,
-           status: int = 200) -> dict[str, Any]:
+def _write(
+    summary: str, reply: str, *params: dict[str, Any], body: dict[str, Any] | None = None, status: int = 200
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
-        "summary": summary, "parameters": [*params, _IF_MATCH],
-        "responses": {**_ok(ref(reply), status), **_errors(400, 401, 403, 404, 409, 412, 413, 503)}}
+        "summary": summary,
+        "parameters": [*params, _IF_MATCH],
+        "responses": {**_ok(ref(reply), status), **_errors(400, 401, 403, 404, 409, 412, 413, 503)},
+    }
     if body is not None:
         operation["requestBody"] = parts.body(body)
     return operation
@@ -54,20 +74,39 @@ _QUEUE_FIELDS: dict[str, Any] = {
     "sla_threshold": {"type": "number", "minimum": 1, "maximum": _DAY},
     "sla_target": {"type": "number", "minimum": 0, "maximum": 1},
     "max_wait": {"type": "number", "minimum": 1, "maximum": _DAY},
-    "overflow": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-                 "description": "an extension of the dialplan's acd-overflow listed in [routing] overflow_targets"},
+    "overflow": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        "description": "an extension of the dialplan's acd-overflow listed in [routing] overflow_targets",
+    },
     "wrapup": {"type": "number", "minimum": 0, "maximum": _DAY},
     "max_handle": {"type": "number", "minimum": 1, "maximum": _DAY},
-    "widening": {"type": "array", "items": {"type": "object", "required": ["after"], "properties": {
-        "after": {"type": "number", "minimum": 0, "maximum": _DAY},
-        "min_proficiency_drop": {"type": "integer", "minimum": 0, "maximum": 4}, "extra_skills": _LEVELS}}},
+    "widening": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["after"],
+            "properties": {
+                "after": {"type": "number", "minimum": 0, "maximum": _DAY},
+                "min_proficiency_drop": {"type": "integer", "minimum": 0, "maximum": 4},
+                "extra_skills": _LEVELS,
+            },
+        },
+    },
     "vip_priority_boost": {"type": "integer", "minimum": 0, "maximum": 9},
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
-    "name": {"type": "string", "maxLength": 128, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$",
-             "description": "a label: no NUL or other control characters"},
-    "endpoint": {"type": "string", "pattern": "^(?:[Pp][Jj][Ss][Ii][Pp]/)?[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$",
-                 "description": "the PJSIP endpoint the PBX dials; PJSIP/<name> is stored as <name>"},
+    "name": {
+        "type": "string",
+        "maxLength": 128,
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$",
+        "description": "a label: no NUL or other control characters",
+    },
+    "endpoint": {
+        "type": "string",
+        "pattern": "^(?:[Pp][Jj][Ss][Ii][Pp]/)?[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$",
+        "description": "the PJSIP endpoint the PBX dials; PJSIP/<name> is stored as <name>",
+    },
     "skills": _LEVELS,
 }
 
@@ -83,62 +122,122 @@ _SKILL, _QUEUE, _AGENT = path_param("skill"), path_param("queue"), path_param("a
 
 PATHS: dict[str, dict[str, Any]] = {
     "/skills": {
-        "get": _read("the skill catalogue, each skill with the queues and agents using it", "SkillList",
-                     missing=False),
+        "get": _read("the skill catalogue, each skill with the queues and agents using it", "SkillList", missing=False),
         "post": _write("declare a skill (admin)", "SkillReply", body=_object({"name": _NAME}, ("name",)), status=201),
     },
     "/skills/{skill}": {
         "get": _read("one skill and its users", "SkillReply", _SKILL),
-        "put": _write("rename a skill everywhere it is used (admin)", "SkillReply", _SKILL,
-                      body=_object({"name": _NAME}, ("name",))),
+        "put": _write(
+            "rename a skill everywhere it is used (admin)",
+            "SkillReply",
+            _SKILL,
+            body=_object({"name": _NAME}, ("name",)),
+        ),
         "delete": _write("delete a skill no queue or agent uses (admin)", "Deleted", _SKILL),
     },
     "/queues": {
         "get": _read("queues and their settings (an agent: the queues it serves)", "QueueList", missing=False),
-        "post": _write("create a queue (admin)", "QueueReply",
-                       body=_object({"name": _NAME, **_QUEUE_FIELDS}, ("name", "skills")), status=201),
+        "post": _write(
+            "create a queue (admin)",
+            "QueueReply",
+            body=_object({"name": _NAME, **_QUEUE_FIELDS}, ("name", "skills")),
+            status=201,
+        ),
     },
     "/queues/{queue}": {
         "get": _read("one queue's settings", "QueueReply", _QUEUE),
-        "put": _write("replace a queue's settings; fields left out take the defaults (supervisor of the queue, "
-                      "admin)", "QueueReply", _QUEUE, body=_object({"name": _NAME, **_QUEUE_FIELDS}, ("skills",))),
-        "patch": _write("change some of a queue's settings (supervisor of the queue, admin)", "QueueReply", _QUEUE,
-                        body=_object({"name": _NAME, **_QUEUE_FIELDS})),
+        "put": _write(
+            "replace a queue's settings; fields left out take the defaults (supervisor of the queue, admin)",
+            "QueueReply",
+            _QUEUE,
+            body=_object({"name": _NAME, **_QUEUE_FIELDS}, ("skills",)),
+        ),
+        "patch": _write(
+            "change some of a queue's settings (supervisor of the queue, admin)",
+            "QueueReply",
+            _QUEUE,
+            body=_object({"name": _NAME, **_QUEUE_FIELDS}),
+        ),
         "delete": _write("delete a queue; its waiting and ringing callers overflow (admin)", "Deleted", _QUEUE),
     },
     "/agents": {
-        "post": _write("create an agent, logged out (admin; supervisor for their queues' agents)", "AgentReply",
-                       body=_object({"id": _NAME, **AGENT_FIELDS}, ("id", "skills")), status=201),
+        "post": _write(
+            "create an agent, logged out (admin; supervisor for their queues' agents)",
+            "AgentReply",
+            body=_object({"id": _NAME, **AGENT_FIELDS}, ("id", "skills")),
+            status=201,
+        ),
     },
     "/agents/{agent}": {
-        "put": _write("replace an agent's name, endpoint and skills (admin; supervisor within their queues)",
-                      "AgentReply", _AGENT, body=_object({"id": _NAME, **AGENT_FIELDS}, ("skills",))),
-        "patch": _write("change some of an agent's name, endpoint and skills (admin; supervisor within their "
-                        "queues)", "AgentReply", _AGENT, body=_object({"id": _NAME, **AGENT_FIELDS})),
-        "delete": _write("delete an agent; on a call, they are logged out when it ends (admin; supervisor within "
-                         "their queues)", "Deleted", _AGENT),
+        "put": _write(
+            "replace an agent's name, endpoint and skills (admin; supervisor within their queues)",
+            "AgentReply",
+            _AGENT,
+            body=_object({"id": _NAME, **AGENT_FIELDS}, ("skills",)),
+        ),
+        "patch": _write(
+            "change some of an agent's name, endpoint and skills (admin; supervisor within their queues)",
+            "AgentReply",
+            _AGENT,
+            body=_object({"id": _NAME, **AGENT_FIELDS}),
+        ),
+        "delete": _write(
+            "delete an agent; on a call, they are logged out when it ends (admin; supervisor within their queues)",
+            "Deleted",
+            _AGENT,
+        ),
     },
 }
 
 _REVISION = {"type": "integer", "minimum": 0, "description": "the config revision in force (0: the file's)"}
 
 SCHEMAS: dict[str, Any] = {
-    "Skill": {"type": "object", "required": ["name", "queues", "agents"], "properties": {
-        "name": {"type": "string"}, "queues": {"type": "array", "items": {"type": "string"}},
-        "agents": {"type": "array", "items": {"type": "string"}}}},
-    "SkillReply": {"type": "object", "required": ["skill", "revision"],
-                   "properties": {"skill": ref("Skill"), "revision": _REVISION}},
-    "SkillList": {"type": "object", "required": ["skills", "revision"],
-                  "properties": {"skills": {"type": "array", "items": ref("Skill")}, "revision": _REVISION}},
-    "Queue": {"type": "object", "required": ["name", "skills"],
-              "properties": {"name": {"type": "string"}, **_QUEUE_FIELDS}},
-    "QueueReply": {"type": "object", "required": ["queue", "revision"],
-                   "properties": {"queue": ref("Queue"), "revision": _REVISION}},
-    "QueueList": {"type": "object", "required": ["queues", "revision"],
-                  "properties": {"queues": {"type": "array", "items": ref("Queue")}, "revision": _REVISION}},
-    "Deleted": {"type": "object", "required": ["deleted", "revision"], "properties": {
-        "deleted": {"type": "string"}, "revision": _REVISION,
-        "overflowed_calls": {"type": "array", "items": {"type": "string"},
-                             "description": "a queue's callers sent to its overflow target"},
-        "retiring": {"type": "boolean", "description": "an agent on a call: logged out when it ends"}}},
+    "Skill": {
+        "type": "object",
+        "required": ["name", "queues", "agents"],
+        "properties": {
+            "name": {"type": "string"},
+            "queues": {"type": "array", "items": {"type": "string"}},
+            "agents": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "SkillReply": {
+        "type": "object",
+        "required": ["skill", "revision"],
+        "properties": {"skill": ref("Skill"), "revision": _REVISION},
+    },
+    "SkillList": {
+        "type": "object",
+        "required": ["skills", "revision"],
+        "properties": {"skills": {"type": "array", "items": ref("Skill")}, "revision": _REVISION},
+    },
+    "Queue": {
+        "type": "object",
+        "required": ["name", "skills"],
+        "properties": {"name": {"type": "string"}, **_QUEUE_FIELDS},
+    },
+    "QueueReply": {
+        "type": "object",
+        "required": ["queue", "revision"],
+        "properties": {"queue": ref("Queue"), "revision": _REVISION},
+    },
+    "QueueList": {
+        "type": "object",
+        "required": ["queues", "revision"],
+        "properties": {"queues": {"type": "array", "items": ref("Queue")}, "revision": _REVISION},
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["deleted", "revision"],
+        "properties": {
+            "deleted": {"type": "string"},
+            "revision": _REVISION,
+            "overflowed_calls": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "a queue's callers sent to its overflow target",
+            },
+            "retiring": {"type": "boolean", "description": "an agent on a call: logged out when it ends"},
+        },
+    },
 }

@@ -80,8 +80,9 @@ async def _change(request: web.Request, *, merge: bool) -> web.Response:
     token = request[TOKEN]
     if token.role == "supervisor" and name not in token.queues:
         return errors.forbidden(f"queue {name!r} is not one of this token's queues")
-    got = await entry(request, FIELDS, "name",
-                       "renaming a queue is not supported: create the new one, delete this one", current=name)
+    got = await entry(
+        request, FIELDS, "name", "renaming a queue is not supported: create the new one, delete this one", current=name
+    )
     if isinstance(got, web.Response):
         return got
     body = got[1]

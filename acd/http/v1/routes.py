@@ -42,12 +42,27 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/queues/{queue}", queues.delete_queue, ADMIN, "deleting a queue is for admins"),
     # the live picture and supervision of callers
     Route("GET", "/status", live.status, EVERYONE | {WALLBOARD}),
-    Route("GET", "/calls/{call}/explanation", live.explanation, STAFF,
-          "routing explanations are for supervisors and admins"),
-    Route("POST", "/calls/{call}/priority", supervision.priority, STAFF,
-          "changing a caller's priority is for supervisors and admins"),
-    Route("POST", "/calls/{call}/queue", supervision.move, STAFF,
-          "moving a caller to another queue is for supervisors and admins"),
+    Route(
+        "GET",
+        "/calls/{call}/explanation",
+        live.explanation,
+        STAFF,
+        "routing explanations are for supervisors and admins",
+    ),
+    Route(
+        "POST",
+        "/calls/{call}/priority",
+        supervision.priority,
+        STAFF,
+        "changing a caller's priority is for supervisors and admins",
+    ),
+    Route(
+        "POST",
+        "/calls/{call}/queue",
+        supervision.move,
+        STAFF,
+        "moving a caller to another queue is for supervisors and admins",
+    ),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),

@@ -30,16 +30,21 @@ def _call_json(request: web.Request, call_id: str) -> dict[str, Any]:
     """Where the caller stands now (all None once they are no longer queued)."""
     live = request.app[LIVE]
     view = live.queued_call(call_id, live.now())
-    return {"id": call_id, "queue": None if view is None else view.queue,
-            "priority": None if view is None else view.priority,
-            "state": None if view is None else view.state.value,
-            "position": None if view is None else view.position,
-            "agent_id": None if view is None else view.agent_id}
+    return {
+        "id": call_id,
+        "queue": None if view is None else view.queue,
+        "priority": None if view is None else view.priority,
+        "state": None if view is None else view.state.value,
+        "position": None if view is None else view.position,
+        "agent_id": None if view is None else view.agent_id,
+    }
 
 
-async def _change(request: web.Request, event: Event, action: str, call_id: str,
-                  details: dict[str, Any], shown: dict[str, Any]) -> web.Response:
+async def _change(
+    request: web.Request, event: Event, action: str, call_id: str, details: dict[str, Any], shown: dict[str, Any]
+) -> web.Response:
     """Ask the core, answer with where the caller stands (plus ``shown``), audit either way."""
+
     async def change() -> web.Response:
         await request.app[RUNTIME].ask(event)
         return web.json_response({"call": {**_call_json(request, call_id), **shown}})
@@ -64,8 +69,9 @@ async def priority(request: web.Request) -> web.Response:
     queued = {c.call_id: c for c in live.queued_calls(live.now())}
     if shown is not None and (call_id not in queued or queued[call_id].queue not in shown):
         return errors.no_such_call(call_id)
-    return await _change(request, CallPriorityChanged(call_id, value), "call.priority", call_id,
-                         {"priority": value}, {"priority": value})
+    return await _change(
+        request, CallPriorityChanged(call_id, value), "call.priority", call_id, {"priority": value}, {"priority": value}
+    )
 
 
 async def move(request: web.Request) -> web.Response:

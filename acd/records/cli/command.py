@@ -28,8 +28,9 @@ T = TypeVar("T")
 FAILURES: tuple[type[Exception], ...] = (RecordsError, SQLAlchemyError, OSError)
 
 
-def run_command(command: str, body: Callable[[], int], *, failure: int = 1,
-                also: tuple[type[Exception], ...] = ()) -> int:
+def run_command(
+    command: str, body: Callable[[], int], *, failure: int = 1, also: tuple[type[Exception], ...] = ()
+) -> int:
     """``body()``'s exit code; on one of ``FAILURES`` (or of ``also``), ``<command>: <error>`` on stderr
     and ``failure``."""
     try:
@@ -59,8 +60,15 @@ async def _on_engine(url: str, job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
         await engine.dispose()
 
 
-def run_with_engine(command: str, args: argparse.Namespace, job: Callable[[AsyncEngine], Awaitable[int]], *,
-                    migrate: bool = False, failure: int = 1, also: tuple[type[Exception], ...] = ()) -> int:
+def run_with_engine(
+    command: str,
+    args: argparse.Namespace,
+    job: Callable[[AsyncEngine], Awaitable[int]],
+    *,
+    migrate: bool = False,
+    failure: int = 1,
+    also: tuple[type[Exception], ...] = (),
+) -> int:
     """A command's whole run: ``job``'s exit code on the command's database (``on_engine``), with the
     usual failures answered as ``run_command`` does."""
     return run_command(command, lambda: on_engine(args, job, migrate=migrate), failure=failure, also=also)

@@ -30,8 +30,12 @@ async def _run(engine: AsyncEngine, before: datetime, customer_numbers: str, dry
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acd mask-callers", description=__doc__.splitlines()[0])
     parser.add_argument("--older-than-days", type=float, required=True)
-    parser.add_argument("--customer-numbers", choices=("keep", "mask"), default="keep",
-                        help="also mask the numbers of customers not heard from within the window")
+    parser.add_argument(
+        "--customer-numbers",
+        choices=("keep", "mask"),
+        default="keep",
+        help="also mask the numbers of customers not heard from within the window",
+    )
     parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
     add_database_arguments(parser)
     args = parser.parse_args(argv)

@@ -49,8 +49,15 @@ def read_entries(path: Path) -> list[Entry]:
                 continue
             try:
                 obj = json.loads(raw)
-                entries.append(Entry(number, str(obj.get("kind", "undecodable")), str(obj["reason"]),
-                                     str(obj["line"]), str(obj.get("at", ""))))
+                entries.append(
+                    Entry(
+                        number,
+                        str(obj.get("kind", "undecodable")),
+                        str(obj["reason"]),
+                        str(obj["line"]),
+                        str(obj.get("at", "")),
+                    )
+                )
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise RecordsError(f"{path}:{number}: not a quarantine entry: {exc}") from exc
     return entries

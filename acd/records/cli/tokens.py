@@ -26,8 +26,9 @@ from acd.records.stores import tokens
 
 async def _run(engine: AsyncEngine, args: argparse.Namespace) -> int:
     if args.command == "add":
-        token, bearer = await tokens.issue(engine, args.role, agent_id=args.agent,
-                                           queues=tuple(args.queue), label=args.label)
+        token, bearer = await tokens.issue(
+            engine, args.role, agent_id=args.agent, queues=tuple(args.queue), label=args.label
+        )
         print(bearer)
         print(f"token {token.id}: {token.role}{_scope(token)}; shown once, keep it safe", file=sys.stderr)
         return 0

@@ -123,8 +123,9 @@ def _any_of(checks: list[Callable[[object], bool]]) -> Callable[[object], bool]:
 def _fields(cls: type[Any]) -> dict[str, _Field]:
     hints = typing.get_type_hints(cls)
     return {
-        f.name: _Field(f.name, f.default is dataclasses.MISSING, _checker(hints[f.name]), str(hints[f.name]),
-                       f.name in UUID_FIELDS)
+        f.name: _Field(
+            f.name, f.default is dataclasses.MISSING, _checker(hints[f.name]), str(hints[f.name]), f.name in UUID_FIELDS
+        )
         for f in dataclasses.fields(cls)
     }
 

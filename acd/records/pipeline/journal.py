@@ -53,8 +53,14 @@ def _segment_name(base: int) -> str:
 
 
 class Journal:
-    def __init__(self, directory: Path, *, segment_bytes: int = 64 << 20, segment_max_age: float = 3600.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        segment_bytes: int = 64 << 20,
+        segment_max_age: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
         self.segment_max_age = segment_max_age
@@ -106,8 +112,12 @@ class Journal:
             raise JournalError(f"cannot open the journal in {self.directory}: {exc}") from exc
         self._end = self._synced_end = self._bases[-1] + self._size
         if not self._bases[0] <= cursor <= self._end:
-            log.warning("journal cursor %d outside [%d, %d]: replaying from the oldest segment",
-                        cursor, self._bases[0], self._end)
+            log.warning(
+                "journal cursor %d outside [%d, %d]: replaying from the oldest segment",
+                cursor,
+                self._bases[0],
+                self._end,
+            )
             cursor = self._bases[0]  # replay is harmless: upserts are idempotent
         self._committed = cursor
         self._retire_delivered()  # a quiet system restarted: nothing may commit for a long while
@@ -237,8 +247,11 @@ class Journal:
     def _retire_delivered(self) -> None:
         """Rotate out the current segment once all of it is delivered and it is old enough."""
         with self._lock:
-            if (self._committed == self._end and self._size > 0
-                    and self._clock() - self._segment_started >= self.segment_max_age):
+            if (
+                self._committed == self._end
+                and self._size > 0
+                and self._clock() - self._segment_started >= self.segment_max_age
+            ):
                 try:
                     self._rotate()  # everything in it is delivered: let _compact delete it
                 except JournalError as exc:  # the segment stays until the next commit; no line is lost
@@ -247,7 +260,7 @@ class Journal:
     def _compact(self, committed: int) -> None:
         with self._lock:
             doomed = [b for b, nxt in zip(self._bases, self._bases[1:], strict=False) if nxt <= committed]
-            self._bases = self._bases[len(doomed):]
+            self._bases = self._bases[len(doomed) :]
         for base in doomed:
             try:
                 (self.directory / _segment_name(base)).unlink()

@@ -62,12 +62,11 @@ class Outbox:
         self._quarantine = Quarantine(Path(journal_dir) / "quarantine.jsonl")
         self._own_engine: AsyncEngine | None = None
         if isinstance(database, str):
-            self._own_engine = create_async_engine(database, pool_pre_ping=True, pool_size=2,
-                                                   connect_args={"timeout": 10})
+            self._own_engine = create_async_engine(
+                database, pool_pre_ping=True, pool_size=2, connect_args={"timeout": 10}
+            )
             database = self._own_engine
-        self._store: RecordStore = (
-            PostgresRecordStore(database) if isinstance(database, AsyncEngine) else database
-        )
+        self._store: RecordStore = PostgresRecordStore(database) if isinstance(database, AsyncEngine) else database
         self._batch_size = batch_size
         self._fsync_interval = fsync_interval
         self._retry = (retry_initial, retry_max)
@@ -98,18 +97,19 @@ class Outbox:
         torn = await asyncio.to_thread(self._journal.open)
         self._quarantine.open()
         if torn:
-            entry = Quarantined(self._journal.end, "torn write: a line without its newline at the journal end",
-                                torn, "torn")
+            entry = Quarantined(
+                self._journal.end, "torn write: a line without its newline at the journal end", torn, "torn"
+            )
             await asyncio.to_thread(self._quarantine.put, [entry])
             self._counted([entry])
-        self._backlog = await asyncio.to_thread(
-            self._journal.count_lines, self._journal.committed, self._journal.end)
+        self._backlog = await asyncio.to_thread(self._journal.count_lines, self._journal.committed, self._journal.end)
         if self._backlog:
-            log.info("outbox: replaying %d journaled records from offset %d",
-                     self._backlog, self._journal.committed)
+            log.info("outbox: replaying %d journaled records from offset %d", self._backlog, self._journal.committed)
         self._running = True
-        self._tasks = [asyncio.create_task(self._drain(), name="outbox-drain"),
-                       asyncio.create_task(self._sync_periodically(), name="outbox-fsync")]
+        self._tasks = [
+            asyncio.create_task(self._drain(), name="outbox-drain"),
+            asyncio.create_task(self._sync_periodically(), name="outbox-fsync"),
+        ]
 
     def append(self, record: Record) -> None:
         """Journal one record (no await, no fsync). Raises JournalFull, JournalError, OutboxClosed.
@@ -129,8 +129,7 @@ class Outbox:
         self._wake.set()
 
     def _quarantine_unencodable(self, record: Record, exc: Exception) -> None:
-        entry = Quarantined(None, f"cannot journal {type(record).__name__}: {exc}", _rendering(record),
-                            "unencodable")
+        entry = Quarantined(None, f"cannot journal {type(record).__name__}: {exc}", _rendering(record), "unencodable")
         try:
             self._quarantine.put([entry], sync=False)
         except OSError as error:  # the last word on it is the log, in full
@@ -206,7 +205,8 @@ class Outbox:
                             batch, ahead = await ahead, None
                         elif self._journal.committed < self._journal.end:
                             batch = await asyncio.to_thread(
-                                self._read_batch, self._journal.committed, self._journal.end)
+                                self._read_batch, self._journal.committed, self._journal.end
+                            )
                         else:
                             self._wake.clear()
                             await self._wake.wait()
@@ -215,8 +215,7 @@ class Outbox:
                         batch = None
                         continue
                     if ahead is None and batch.after < self._journal.end:
-                        ahead = asyncio.create_task(
-                            asyncio.to_thread(self._read_batch, batch.after, self._journal.end))
+                        ahead = asyncio.create_task(asyncio.to_thread(self._read_batch, batch.after, self._journal.end))
                     await self._deliver(batch)
                 except (DatabaseUnavailable, JournalError, OSError, TimeoutError) as exc:
                     ahead = None if ahead is not None and ahead.done() and ahead.exception() else ahead
@@ -238,8 +237,15 @@ class Outbox:
         if batch.records:
             async with asyncio.timeout(self._write_timeout):
                 rejections = await self._store.write(batch.records)
-            refused = [Quarantined(batch.entries[batch.positions[r.index]].end, r.reason,
-                                   batch.entries[batch.positions[r.index]].line, r.kind) for r in rejections]
+            refused = [
+                Quarantined(
+                    batch.entries[batch.positions[r.index]].end,
+                    r.reason,
+                    batch.entries[batch.positions[r.index]].line,
+                    r.kind,
+                )
+                for r in rejections
+            ]
         quarantined = sorted(batch.bad + refused, key=lambda q: q.offset or 0)
         await asyncio.to_thread(self._quarantine.put, quarantined)
         self._counted(quarantined)

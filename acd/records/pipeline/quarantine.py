@@ -74,8 +74,16 @@ class Quarantine:
             return
         at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         text = "".join(
-            json.dumps({"at": at, "offset": e.offset, "kind": e.kind, "reason": e.reason,
-                        "line": e.line.decode("utf-8", errors="replace")}) + "\n"
+            json.dumps(
+                {
+                    "at": at,
+                    "offset": e.offset,
+                    "kind": e.kind,
+                    "reason": e.reason,
+                    "line": e.line.decode("utf-8", errors="replace"),
+                }
+            )
+            + "\n"
             for e in entries
         )
         with self._lock:
@@ -101,12 +109,13 @@ class Quarantine:
                 if self._unlogged:
                     log.error("%d more records quarantined in the last minute (see %s)", self._unlogged, self.path)
                 self._log_window, self._logged, self._unlogged = now, 0, 0
-            shown = entries[:max(LOG_PER_MINUTE - self._logged, 0)]
+            shown = entries[: max(LOG_PER_MINUTE - self._logged, 0)]
             self._logged += len(shown)
             self._unlogged += len(entries) - len(shown)
         for e in shown:
-            where = "a record that never reached the journal" if e.offset is None else \
-                f"journal line at offset {e.offset}"
+            where = (
+                "a record that never reached the journal" if e.offset is None else f"journal line at offset {e.offset}"
+            )
             log.error("quarantined %s (%s): %s", where, e.kind, e.reason)
 
     @property

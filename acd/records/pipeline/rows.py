@@ -53,29 +53,69 @@ def _at(seconds: float | None) -> datetime | None:
 def to_row(record: Record) -> Row:
     if isinstance(record, InteractionRecord):
         rid = uuid.UUID(record.interaction_id)
-        return Row(INTERACTIONS, rid, record.seq, {
-            "id": rid, "seq": record.seq, "uniqueid": record.uniqueid, "linkedid": record.linkedid,
-            "caller": record.caller, "queue": record.queue, "priority": record.priority,
-            "customer_id": uuid.UUID(record.customer_id) if record.customer_id else None,
-            "arrived_at": _at(record.arrived_at), "answered_at": _at(record.answered_at),
-            "ended_at": _at(record.ended_at), "outcome": record.outcome, "agent_id": record.agent_id,
-            "wait_seconds": record.wait_seconds, "talk_seconds": record.talk_seconds,
-            "wrapup_seconds": record.wrapup_seconds, "within_sla": record.within_sla,
-            "sla_threshold_seconds": record.sla_threshold_seconds, "end_reason": record.end_reason,
-            "disposition": record.disposition, "notes": record.notes,
-        }, identity=("caller",))
+        return Row(
+            INTERACTIONS,
+            rid,
+            record.seq,
+            {
+                "id": rid,
+                "seq": record.seq,
+                "uniqueid": record.uniqueid,
+                "linkedid": record.linkedid,
+                "caller": record.caller,
+                "queue": record.queue,
+                "priority": record.priority,
+                "customer_id": uuid.UUID(record.customer_id) if record.customer_id else None,
+                "arrived_at": _at(record.arrived_at),
+                "answered_at": _at(record.answered_at),
+                "ended_at": _at(record.ended_at),
+                "outcome": record.outcome,
+                "agent_id": record.agent_id,
+                "wait_seconds": record.wait_seconds,
+                "talk_seconds": record.talk_seconds,
+                "wrapup_seconds": record.wrapup_seconds,
+                "within_sla": record.within_sla,
+                "sla_threshold_seconds": record.sla_threshold_seconds,
+                "end_reason": record.end_reason,
+                "disposition": record.disposition,
+                "notes": record.notes,
+            },
+            identity=("caller",),
+        )
     if isinstance(record, OfferRecord):
         rid = uuid.UUID(record.offer_id)
-        return Row(OFFERS, rid, record.seq, {
-            "id": rid, "seq": record.seq, "interaction_id": uuid.UUID(record.interaction_id),
-            "agent_id": record.agent_id, "offered_at": _at(record.offered_at),
-            "ended_at": _at(record.ended_at), "result": record.result, "ring_seconds": record.ring_seconds,
-        }, identity=("interaction_id", "agent_id"))
+        return Row(
+            OFFERS,
+            rid,
+            record.seq,
+            {
+                "id": rid,
+                "seq": record.seq,
+                "interaction_id": uuid.UUID(record.interaction_id),
+                "agent_id": record.agent_id,
+                "offered_at": _at(record.offered_at),
+                "ended_at": _at(record.ended_at),
+                "result": record.result,
+                "ring_seconds": record.ring_seconds,
+            },
+            identity=("interaction_id", "agent_id"),
+        )
     rid = uuid.UUID(record.interval_id)
-    return Row(AGENT_STATES, rid, record.seq, {
-        "id": rid, "seq": record.seq, "agent_id": record.agent_id, "state": record.state,
-        "reason": record.reason, "started_at": _at(record.started_at), "ended_at": _at(record.ended_at),
-    }, identity=("agent_id",))
+    return Row(
+        AGENT_STATES,
+        rid,
+        record.seq,
+        {
+            "id": rid,
+            "seq": record.seq,
+            "agent_id": record.agent_id,
+            "state": record.state,
+            "reason": record.reason,
+            "started_at": _at(record.started_at),
+            "ended_at": _at(record.ended_at),
+        },
+        identity=("agent_id",),
+    )
 
 
 def referenced_queues(records: list[Record]) -> set[str]:

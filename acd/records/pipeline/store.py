@@ -88,15 +88,15 @@ class PostgresRecordStore:
         except _TRANSIENT as exc:
             raise DatabaseUnavailable(f"could not write {len(rows)} records: {_reason(exc)}") from exc
 
-    async def _write(self, conn: AsyncConnection, records: Sequence[Record], rows: dict[int, Row],
-                     *, apart: bool) -> list[Rejection]:
+    async def _write(
+        self, conn: AsyncConnection, records: Sequence[Record], rows: dict[int, Row], *, apart: bool
+    ) -> list[Rejection]:
         if not apart:
             await _ensure_referenced(conn, [records[i] for i in rows])
         rejections = await _clashes(conn, rows)
         rejected = {r.index for r in rejections}
         for table in WRITE_ORDER:
-            latest = _latest_per_id((i, row) for i, row in rows.items()
-                                    if row.table is table and i not in rejected)
+            latest = _latest_per_id((i, row) for i, row in rows.items() if row.table is table and i not in rejected)
             if not latest:
                 continue
             if not apart:
@@ -105,8 +105,14 @@ class PostgresRecordStore:
             await self._write_apart(conn, table, records, latest, rejections)
         return rejections
 
-    async def _write_apart(self, conn: AsyncConnection, table: Table, records: Sequence[Record],
-                           part: list[tuple[int, Row]], rejections: list[Rejection]) -> None:
+    async def _write_apart(
+        self,
+        conn: AsyncConnection,
+        table: Table,
+        records: Sequence[Record],
+        part: list[tuple[int, Row]],
+        rejections: list[Rejection],
+    ) -> None:
         """Write ``part`` under a savepoint; if its content is refused, each half again, down to one row.
 
         Halving finds one bad row of 1,000 in about 20 statements where one statement per row
@@ -160,8 +166,13 @@ def content_refusal(exc: BaseException) -> QuarantineKind | None:
     return None
 
 
-_VALUE_MARKERS = ("invalid input for query argument", "out of int32 range", "out of int64 range",
-                  "invalid byte sequence for encoding", "surrogates not allowed")
+_VALUE_MARKERS = (
+    "invalid input for query argument",
+    "out of int32 range",
+    "out of int64 range",
+    "invalid byte sequence for encoding",
+    "surrogates not allowed",
+)
 
 
 def _upsert(table: Table, dialect: Dialect) -> TextClause:
@@ -200,34 +211,35 @@ async def _clashes(conn: AsyncConnection, rows: dict[int, Row]) -> list[Rejectio
             continue
         identity = mine[0][1].identity
         columns = [table.c[c] for c in identity]
-        found = await conn.execute(
-            select(table.c.id, *columns).where(table.c.id.in_({row.id for _, row in mine}))
-        )
+        found = await conn.execute(select(table.c.id, *columns).where(table.c.id.in_({row.id for _, row in mine})))
         known: dict[Any, tuple[Any, ...]] = {stored[0]: tuple(stored[1:]) for stored in found}
         for index, row in mine:
             claimed = known.setdefault(row.id, row.identity_values)
             if not row.same_identity(claimed):
-                rejections.append(Rejection(index, (
-                    f"id clash: {table.name} {row.id} is already "
-                    f"{dict(zip(identity, claimed, strict=True))}, this record says "
-                    f"{dict(zip(identity, row.identity_values, strict=True))}"
-                ), "id_clash"))
+                rejections.append(
+                    Rejection(
+                        index,
+                        (
+                            f"id clash: {table.name} {row.id} is already "
+                            f"{dict(zip(identity, claimed, strict=True))}, this record says "
+                            f"{dict(zip(identity, row.identity_values, strict=True))}"
+                        ),
+                        "id_clash",
+                    )
+                )
     return rejections
 
 
 async def _ensure_referenced(conn: AsyncConnection, records: list[Record]) -> None:
-    for model, key, names in ((Queue, "name", referenced_queues(records)),
-                              (Agent, "id", referenced_agents(records))):
+    for model, key, names in ((Queue, "name", referenced_queues(records)), (Agent, "id", referenced_agents(records))):
         if not names:
             continue
         table: Table = model.__table__  # type: ignore[assignment]
         created = await conn.execute(
-            insert(table).values([{key: n} for n in sorted(names)])
-            .on_conflict_do_nothing().returning(table.c[key])
+            insert(table).values([{key: n} for n in sorted(names)]).on_conflict_do_nothing().returning(table.c[key])
         )
         for (name,) in created:
-            log.warning("records name %s %r that is not in the config: created it unconfigured",
-                        table.name, name)
+            log.warning("records name %s %r that is not in the config: created it unconfigured", table.name, name)
 
 
 REASON_CHARS = 300

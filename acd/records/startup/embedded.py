@@ -78,8 +78,9 @@ class _OsUser:
 class EmbeddedPostgres:
     """One embedded server for one data folder. ``start()`` returns the DATABASE_URL."""
 
-    def __init__(self, data_dir: Path | str = DEFAULT_DATA_DIR, *, database: str = "acd",
-                 server_home: Path | str = SERVER_HOME) -> None:
+    def __init__(
+        self, data_dir: Path | str = DEFAULT_DATA_DIR, *, database: str = "acd", server_home: Path | str = SERVER_HOME
+    ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.database = database
         self.server_home = Path(server_home)
@@ -127,8 +128,7 @@ class EmbeddedPostgres:
         """Fast shutdown (clients disconnected, no recovery needed on the next start)."""
         if self._running_port() is None:
             return
-        self._run("pg_ctl", ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
-                  user=self._server_user())
+        self._run("pg_ctl", ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"], user=self._server_user())
 
     def is_running(self) -> bool:
         return self._running_port() is not None
@@ -199,8 +199,11 @@ class EmbeddedPostgres:
         if self._bin is None:
             source = _bin_dir()
             user = self._server_user()
-            self._bin = source if user is None or _reachable(user, source / "postgres") else \
-                _copied_install(source.parent, self.server_home) / "bin"
+            self._bin = (
+                source
+                if user is None or _reachable(user, source / "postgres")
+                else _copied_install(source.parent, self.server_home) / "bin"
+            )
         return self._bin
 
     def _initdb(self, user: _OsUser | None) -> None:
@@ -210,10 +213,21 @@ class EmbeddedPostgres:
         pwfile = self.pgdata.parent / ".initdb-pwfile"
         _write_secret(pwfile, password + "\n", user)
         try:
-            self._run("initdb", [
-                "-D", str(self.pgdata), "-U", SUPERUSER, f"--pwfile={pwfile}", "--encoding=UTF8",
-                "--auth-local=reject", "--auth-host=scram-sha-256", "--no-instructions",
-            ], user=user)
+            self._run(
+                "initdb",
+                [
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--auth-local=reject",
+                    "--auth-host=scram-sha-256",
+                    "--no-instructions",
+                ],
+                user=user,
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with (self.pgdata / "postgresql.conf").open("a") as conf:
@@ -229,10 +243,22 @@ class EmbeddedPostgres:
         errors: list[str] = []
         for port in candidates:
             try:
-                self._run("pg_ctl", [
-                    "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "postgres.log"),
-                    "-o", f"-p {port}", "start",
-                ], user=user)
+                self._run(
+                    "pg_ctl",
+                    [
+                        "-D",
+                        str(self.pgdata),
+                        "-w",
+                        "-t",
+                        "60",
+                        "-l",
+                        str(self.pgdata / "postgres.log"),
+                        "-o",
+                        f"-p {port}",
+                        "start",
+                    ],
+                    user=user,
+                )
             except EmbeddedPostgresError as exc:
                 errors.append(str(exc))
                 continue
@@ -257,20 +283,39 @@ class EmbeddedPostgres:
         assert self._port is not None
         env = {**os.environ, "PGPASSWORD": (self.data_dir / "password").read_text().strip()}
         common = ["-h", "127.0.0.1", "-p", str(self._port), "-U", SUPERUSER]
-        found = self._run("psql", [*common, "-d", "postgres", "-tAc",
-                                   f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"], env=env)
+        found = self._run(
+            "psql",
+            [*common, "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
+            env=env,
+        )
         if found.strip() != "1":
             self._run("createdb", [*common, self.database], env=env)
 
-    def _run(self, program: str, args: list[str], *, user: _OsUser | None = None,
-             env: dict[str, str] | None = None, quiet: bool = False) -> str:
+    def _run(
+        self,
+        program: str,
+        args: list[str],
+        *,
+        user: _OsUser | None = None,
+        env: dict[str, str] | None = None,
+        quiet: bool = False,
+    ) -> str:
         # Files, not pipes: a server started by pg_ctl inherits the pipes and would keep them open.
         try:
-            with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile("w+") as out, \
-                    tempfile.TemporaryFile("w+") as err:
+            with (
+                open(os.devnull, "rb") as stdin,
+                tempfile.TemporaryFile("w+") as out,
+                tempfile.TemporaryFile("w+") as err,
+            ):
                 done = subprocess.run(
-                    [str(self._binaries() / program), *args], stdin=stdin, stdout=out, stderr=err, text=True,
-                    timeout=120, env=env, **(user.subprocess_kwargs() if user else {}),
+                    [str(self._binaries() / program), *args],
+                    stdin=stdin,
+                    stdout=out,
+                    stderr=err,
+                    text=True,
+                    timeout=120,
+                    env=env,
+                    **(user.subprocess_kwargs() if user else {}),
                 )
                 out.seek(0)
                 err.seek(0)
@@ -290,9 +335,10 @@ def _find_or_create_server_user() -> _OsUser:
     except KeyError:
         try:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 SERVER_USER_WHEN_ROOT],
-                check=True, capture_output=True, text=True,
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER_WHEN_ROOT],
+                check=True,
+                capture_output=True,
+                text=True,
             )
         except (OSError, subprocess.CalledProcessError) as exc:
             raise EmbeddedPostgresError(
@@ -326,8 +372,13 @@ def _reachable(user: _OsUser, path: Path) -> bool:
     """Whether ``user`` may pass through every folder down to ``path`` (asked of the kernel, ACLs included)."""
     test = shutil.which("test") or "/usr/bin/test"
     try:
-        done = subprocess.run([test, "-x", str(path)], stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=10, **user.subprocess_kwargs())
+        done = subprocess.run(
+            [test, "-x", str(path)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=10,
+            **user.subprocess_kwargs(),
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise EmbeddedPostgresError(f"could not check what {SERVER_USER_WHEN_ROOT!r} can reach: {exc}") from exc
     return done.returncode == 0

@@ -31,7 +31,6 @@ def _migrations_dir() -> Path:
     raise FileNotFoundError(f"no Alembic migrations beside the acd package or under {sys.prefix}/share/acd")
 
 
-
 def alembic_config(*, url: str | None = None, connection: Connection | None = None) -> Config:
     migrations = _migrations_dir()
     config = Config(str(migrations / "alembic.ini"))

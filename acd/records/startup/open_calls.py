@@ -35,12 +35,22 @@ def _epoch(at: datetime | None) -> float | None:
 
 def _record(row: Any) -> InteractionRecord:
     return InteractionRecord(
-        interaction_id=str(row.id), seq=row.seq, queue=row.queue, priority=row.priority, caller=row.caller,
-        arrived_at=row.arrived_at.timestamp(), uniqueid=row.uniqueid, linkedid=row.linkedid,
+        interaction_id=str(row.id),
+        seq=row.seq,
+        queue=row.queue,
+        priority=row.priority,
+        caller=row.caller,
+        arrived_at=row.arrived_at.timestamp(),
+        uniqueid=row.uniqueid,
+        linkedid=row.linkedid,
         customer_id=None if row.customer_id is None else str(row.customer_id),
-        answered_at=_epoch(row.answered_at), agent_id=row.agent_id, wait_seconds=row.wait_seconds,
-        within_sla=row.within_sla, sla_threshold_seconds=row.sla_threshold_seconds,
-        disposition=row.disposition, notes=row.notes,
+        answered_at=_epoch(row.answered_at),
+        agent_id=row.agent_id,
+        wait_seconds=row.wait_seconds,
+        within_sla=row.within_sla,
+        sla_threshold_seconds=row.sla_threshold_seconds,
+        disposition=row.disposition,
+        notes=row.notes,
     )
 
 

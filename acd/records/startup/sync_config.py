@@ -50,24 +50,42 @@ async def _sync(conn: AsyncConnection, config: RoutingConfig) -> None:
     )
     await _mark_all_unconfigured(conn)
     await _upsert(conn, SKILLS, "name", [{"name": s, "configured": True} for s in skills])
-    await _upsert(conn, QUEUES, "name", [
-        {"name": q.name, "sla_threshold_seconds": q.sla_threshold_seconds,
-         "sla_target_ratio": q.sla_target_ratio, "max_wait_seconds": q.max_wait_seconds,
-         "overflow_target": q.overflow_target, "wrapup_seconds": q.wrapup_seconds,
-         "max_handle_seconds": q.max_handle_seconds, "configured": True}
-        for q in config.queues
-    ])
-    await _upsert(conn, AGENTS, "id", [
-        {"id": a.id, "name": a.name, "endpoint": a.endpoint, "configured": True} for a in config.agents
-    ])
+    await _upsert(
+        conn,
+        QUEUES,
+        "name",
+        [
+            {
+                "name": q.name,
+                "sla_threshold_seconds": q.sla_threshold_seconds,
+                "sla_target_ratio": q.sla_target_ratio,
+                "max_wait_seconds": q.max_wait_seconds,
+                "overflow_target": q.overflow_target,
+                "wrapup_seconds": q.wrapup_seconds,
+                "max_handle_seconds": q.max_handle_seconds,
+                "configured": True,
+            }
+            for q in config.queues
+        ],
+    )
+    await _upsert(
+        conn,
+        AGENTS,
+        "id",
+        [{"id": a.id, "name": a.name, "endpoint": a.endpoint, "configured": True} for a in config.agents],
+    )
     queue_names = [q.name for q in config.queues]
     agent_ids = [a.id for a in config.agents]
     await conn.execute(delete(QUEUE_SKILLS).where(QUEUE_SKILLS.c.queue.in_(queue_names)))
     await conn.execute(delete(AGENT_SKILLS).where(AGENT_SKILLS.c.agent_id.in_(agent_ids)))
-    queue_skills = [{"queue": q.name, "skill": s.skill, "min_proficiency": s.min_proficiency}
-                    for q in config.queues for s in q.skills]
-    agent_skills = [{"agent_id": a.id, "skill": name, "proficiency": level}
-                    for a in config.agents for name, level in a.skills]
+    queue_skills = [
+        {"queue": q.name, "skill": s.skill, "min_proficiency": s.min_proficiency}
+        for q in config.queues
+        for s in q.skills
+    ]
+    agent_skills = [
+        {"agent_id": a.id, "skill": name, "proficiency": level} for a in config.agents for name, level in a.skills
+    ]
     if queue_skills:
         await conn.execute(insert(QUEUE_SKILLS), queue_skills)
     if agent_skills:

@@ -63,10 +63,19 @@ async def save(engine: AsyncEngine, document: dict[str, Any], author: Author) ->
         async with engine.begin() as conn:
             await conn.execute(text("LOCK TABLE config_revisions IN EXCLUSIVE MODE"))
             number = int((await conn.execute(_NEXT_SQL)).scalar_one())
-            created = (await conn.execute(_INSERT_SQL, {
-                "revision": number, "token_id": author.token_id, "role": author.role, "action": author.action,
-                "target": author.target, "document": json.dumps(document, allow_nan=False),
-            })).scalar_one()
+            created = (
+                await conn.execute(
+                    _INSERT_SQL,
+                    {
+                        "revision": number,
+                        "token_id": author.token_id,
+                        "role": author.role,
+                        "action": author.action,
+                        "target": author.target,
+                        "document": json.dumps(document, allow_nan=False),
+                    },
+                )
+            ).scalar_one()
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not store the config revision: {exc}") from exc
     return Revision(number, created, author.token_id, author.role, author.action, author.target, document)
@@ -90,5 +99,6 @@ async def latest(engine: AsyncEngine) -> Revision | None:
         raise DatabaseUnavailable(f"could not read the config revisions: {exc}") from exc
     if row is None:
         return None
-    return Revision(int(row.revision), row.created_at, row.token_id, row.role, row.action, row.target,
-                    dict(row.document))
+    return Revision(
+        int(row.revision), row.created_at, row.token_id, row.role, row.action, row.target, dict(row.document)
+    )

@@ -82,8 +82,12 @@ class CustomerDirectory:
             # A dead pooled connection is found by the ping, not by a failed lookup; a connect to a
             # black-holed host gives up after a few seconds, so stragglers do not live for minutes.
             database = self._own_engine = create_async_engine(
-                database, pool_pre_ping=True, pool_size=4, max_overflow=4,
-                connect_args={"timeout": 5.0, "command_timeout": 5.0})
+                database,
+                pool_pre_ping=True,
+                pool_size=4,
+                max_overflow=4,
+                connect_args={"timeout": 5.0, "command_timeout": 5.0},
+            )
         self._engine = database
         self._timeout = timeout
         self._cache_seconds = cache_seconds
@@ -184,8 +188,12 @@ class CustomerDirectory:
         self._unlogged += 1
         now = self._clock()
         if self._last_logged is None or now - self._last_logged >= LOG_EVERY_SECONDS:
-            log.warning("customer lookup failed (%s); %d failure(s) since the last warning; calls are "
-                        "routed without customer data", reason, self._unlogged)
+            log.warning(
+                "customer lookup failed (%s); %d failure(s) since the last warning; calls are "
+                "routed without customer data",
+                reason,
+                self._unlogged,
+            )
             self._last_logged = now
             self._unlogged = 0
 

@@ -68,14 +68,15 @@ def parse(bearer: str) -> tuple[str, str] | None:
     """(id, secret) of a well-formed token, else None."""
     if not bearer.startswith(PREFIX):
         return None
-    token_id, sep, secret = bearer[len(PREFIX):].partition("_")
+    token_id, sep, secret = bearer[len(PREFIX) :].partition("_")
     if not sep or not secret or len(bearer) > 200 or not token_id or not all(c in _HEX for c in token_id):
         return None
     return token_id, secret
 
 
-async def issue(engine: AsyncEngine, role: str, *, agent_id: str | None = None,
-                queues: tuple[str, ...] = (), label: str = "") -> tuple[Token, str]:
+async def issue(
+    engine: AsyncEngine, role: str, *, agent_id: str | None = None, queues: tuple[str, ...] = (), label: str = ""
+) -> tuple[Token, str]:
     """Create a token; returns it and the bearer string, which is shown once and stored nowhere."""
     if role not in API_ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(API_ROLES)}")
@@ -85,8 +86,14 @@ async def issue(engine: AsyncEngine, role: str, *, agent_id: str | None = None,
         if len(value) > 200 or not fit_text(value):
             raise ValueError(f"the {what} {value!r} must be at most 200 characters, without control characters")
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    params = {"id": token_id, "digest": _digest(secret), "role": role, "agent_id": agent_id,
-              "queues": list(queues), "label": label}
+    params = {
+        "id": token_id,
+        "digest": _digest(secret),
+        "role": role,
+        "agent_id": agent_id,
+        "queues": list(queues),
+        "label": label,
+    }
     try:
         async with engine.begin() as conn:
             await conn.execute(_INSERT_SQL, params)

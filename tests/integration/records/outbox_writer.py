@@ -44,7 +44,10 @@ async def main(journal: str, url: str, mode: str, count: int) -> None:
     engine = create_async_engine(url)
     real = PostgresRecordStore(engine)
     stores: dict[str, Stuck | StuckAfterCommit | PostgresRecordStore] = {
-        "before-upsert": Stuck(), "after-upsert": StuckAfterCommit(real), "racing": real}
+        "before-upsert": Stuck(),
+        "after-upsert": StuckAfterCommit(real),
+        "racing": real,
+    }
     store = stores[mode]
     box = Outbox(journal, store, batch_size=100)
     await box.start()

@@ -29,23 +29,50 @@ def uid(name: str) -> str:
 
 def interaction(name: str, seq: int = 1, **kw: Any) -> InteractionRecord:
     base: dict[str, Any] = {
-        "interaction_id": uid(name), "seq": seq, "queue": "billing", "priority": 5,
-        "caller": "+15550001", "arrived_at": T0, "uniqueid": "1780000000.1", "linkedid": "1780000000.1",
+        "interaction_id": uid(name),
+        "seq": seq,
+        "queue": "billing",
+        "priority": 5,
+        "caller": "+15550001",
+        "arrived_at": T0,
+        "uniqueid": "1780000000.1",
+        "linkedid": "1780000000.1",
     }
     return InteractionRecord(**{**base, **kw})
 
 
 def answered(name: str, seq: int = 3, agent: str = "a1", **kw: Any) -> InteractionRecord:
-    return interaction(name, seq, outcome="answered", agent_id=agent, answered_at=T0 + 12,
-                       ended_at=T0 + 200, wait_seconds=12.0, talk_seconds=188.0, wrapup_seconds=10.0,
-                       within_sla=True, disposition="resolved", notes="ok", **kw)
+    return interaction(
+        name,
+        seq,
+        outcome="answered",
+        agent_id=agent,
+        answered_at=T0 + 12,
+        ended_at=T0 + 200,
+        wait_seconds=12.0,
+        talk_seconds=188.0,
+        wrapup_seconds=10.0,
+        within_sla=True,
+        disposition="resolved",
+        notes="ok",
+        **kw,
+    )
 
 
 def offer(name: str, interaction_name: str, seq: int = 1, agent: str = "a1", **kw: Any) -> OfferRecord:
-    return OfferRecord(**{"offer_id": uid(name), "interaction_id": uid(interaction_name),
-                          "agent_id": agent, "offered_at": T0 + 2, "seq": seq, **kw})
+    return OfferRecord(
+        **{
+            "offer_id": uid(name),
+            "interaction_id": uid(interaction_name),
+            "agent_id": agent,
+            "offered_at": T0 + 2,
+            "seq": seq,
+            **kw,
+        }
+    )
 
 
 def state(name: str, agent: str = "a1", seq: int = 1, **kw: Any) -> AgentStateRecord:
-    return AgentStateRecord(**{"interval_id": uid(name), "agent_id": agent, "state": "ready",
-                               "started_at": T0, "seq": seq, **kw})
+    return AgentStateRecord(
+        **{"interval_id": uid(name), "agent_id": agent, "state": "ready", "started_at": T0, "seq": seq, **kw}
+    )

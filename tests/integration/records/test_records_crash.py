@@ -30,7 +30,9 @@ def run_and_kill(journal: Path, url: str, mode: str, wait_for: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)])}
     child = subprocess.Popen(
         [sys.executable, str(HERE / "outbox_writer.py"), str(journal), url, mode, str(COUNT)],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert child.stdout is not None
@@ -57,9 +59,14 @@ async def interactions(engine: AsyncEngine) -> dict[str, tuple[int, str | None, 
         return {r[0]: (r[1], r[2], r[3]) for r in result}
 
 
-@pytest.mark.parametrize(("mode", "wait_for"), [
-    ("before-upsert", "appended"), ("after-upsert", "upserted"), ("racing", "appended"),
-])
+@pytest.mark.parametrize(
+    ("mode", "wait_for"),
+    [
+        ("before-upsert", "appended"),
+        ("after-upsert", "upserted"),
+        ("racing", "appended"),
+    ],
+)
 async def test_restart_after_kill_delivers_every_record_once(
     pg: EmbeddedPostgres, engine: AsyncEngine, tmp_path: Path, mode: str, wait_for: str
 ) -> None:

@@ -46,10 +46,17 @@ class FakeClock:
         return self.now
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("+1 555-0100", "15550100"), ("15550100", "15550100"), (" +44 20 7946-0000 ", "442079460000"),
-    ("++1", "+1"), ("", ""), (" - ", ""),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("+1 555-0100", "15550100"),
+        ("15550100", "15550100"),
+        (" +44 20 7946-0000 ", "442079460000"),
+        ("++1", "+1"),
+        ("", ""),
+        (" - ", ""),
+    ],
+)
 def test_numbers_lose_spaces_dashes_and_one_leading_plus(raw: str, normal: str) -> None:
     assert normalise_number(raw) == normal
 
@@ -147,8 +154,7 @@ def silent_server() -> Iterator[int]:
 
 async def test_a_silent_database_costs_a_call_at_most_the_timeout() -> None:
     with silent_server() as port:
-        directory = CustomerDirectory(f"postgresql+asyncpg://acd:pw@127.0.0.1:{port}/acd",
-                                      timeout=0.1, max_in_flight=4)
+        directory = CustomerDirectory(f"postgresql+asyncpg://acd:pw@127.0.0.1:{port}/acd", timeout=0.1, max_in_flight=4)
         try:
             began = time.perf_counter()
             answers = await asyncio.gather(*(directory.lookup(f"1555{i:04d}") for i in range(20)))
@@ -165,8 +171,9 @@ async def test_a_silent_database_costs_a_call_at_most_the_timeout() -> None:
             await directory.close()
 
 
-async def test_customers_add_command_adds_then_updates(pg: EmbeddedPostgres, engine: AsyncEngine,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_customers_add_command_adds_then_updates(
+    pg: EmbeddedPostgres, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
     def run_in_thread(*argv: str) -> tuple[int, str]:  # main() runs its own event loop
@@ -178,15 +185,16 @@ async def test_customers_add_command_adds_then_updates(pg: EmbeddedPostgres, eng
     async def run(*argv: str) -> tuple[int, str]:
         return await asyncio.to_thread(run_in_thread, *argv)
 
-    code, out = await run("add", "--number", "+1 555-0100", "--name", "Ada", "--tier", "vip",
-                    "--database-url", pg.url)
+    code, out = await run("add", "--number", "+1 555-0100", "--name", "Ada", "--tier", "vip", "--database-url", pg.url)
     assert code == 0 and out.startswith("added customer ") and "15550100" in out
     customer_id = out.split()[2].rstrip(":")
     # the embedded server by its folder, as `acd report` does; it was running, so it stays running
     code, out = await run("add", "--number", "15550100", "--name", "Ada L.", "--data-dir", str(pg.data_dir))
     assert code == 0 and out.startswith(f"updated customer {customer_id}:")
     assert pg.is_running()
-    code, _ = await run("add", "--number", "1", "--name", "X", "--database-url", "postgresql+asyncpg://x:y@127.0.0.1:1/z")
+    code, _ = await run(
+        "add", "--number", "1", "--name", "X", "--database-url", "postgresql+asyncpg://x:y@127.0.0.1:1/z"
+    )
     assert code == 1
     with pytest.raises(SystemExit):
         await run("add", "--number", "+", "--name", "Nobody")
@@ -194,8 +202,9 @@ async def test_customers_add_command_adds_then_updates(pg: EmbeddedPostgres, eng
         await run("add", "--number", "1", "--name", "X", "--tier", "platinum")
 
 
-def call(core: Acd, now: float, customer: Customer | None, caller: str, linkedid: str,
-         disposition: tuple[str, str] | None) -> list[Record]:
+def call(
+    core: Acd, now: float, customer: Customer | None, caller: str, linkedid: str, disposition: tuple[str, str] | None
+) -> list[Record]:
     """One call through the real core: arrive, ring a1, answer, talk, and maybe a disposition after."""
     call_id = interaction_id(linkedid)
     records: list[Record] = []
@@ -258,7 +267,9 @@ async def test_a_disposition_lands_on_the_interaction_and_in_the_customers_histo
     assert [h.arrived_at.timestamp() for h in history] == [T0 + 3000, T0 + 2000, T0 + 10]
     assert [h.wait_seconds for h in history] == [4.0, 4.0, 4.0]
     assert [h.interaction_id for h in await customer_history(engine, ada, limit=2)] == [
-        interaction_id("third"), interaction_id("second")]
+        interaction_id("third"),
+        interaction_id("second"),
+    ]
     assert [h.disposition for h in await customer_history(pg_url(engine), bob)] == ["resolved"]
     assert await customer_history(engine, str(uuid.uuid4())) == []
     with pytest.raises(ValueError):

@@ -121,8 +121,9 @@ def test_a_flood_of_quarantined_records_keeps_them_all_and_logs_a_bounded_few(
     quarantine.open()
     caplog.set_level(logging.ERROR, logger="acd.records.pipeline.quarantine")
     for i in range(500):
-        quarantine.put([Quarantined(i, "refused by Postgres: invalid byte sequence", b"x", "invalid_value")],
-                       sync=False)
+        quarantine.put(
+            [Quarantined(i, "refused by Postgres: invalid byte sequence", b"x", "invalid_value")], sync=False
+        )
     assert len((tmp_path / "quarantine.jsonl").read_text().splitlines()) == 500
     assert quarantine.count == 500 and quarantine.added["invalid_value"] == 500
     assert len(caplog.records) == LOG_PER_MINUTE

@@ -66,8 +66,14 @@ except JournalFull as exc:
 def test_a_full_disk_raises_journal_full_and_leaves_no_torn_line(tmp_path: Path) -> None:
     """RLIMIT_FSIZE makes the kernel refuse the write (EFBIG, after a short write), in a child process."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)])}
-    done = subprocess.run([sys.executable, "-c", FILL_UNTIL_FULL, str(tmp_path)],
-                          capture_output=True, text=True, env=env, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", FILL_UNTIL_FULL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
     appended, error_id, *message = done.stdout.split()
     assert error_id == "journal_full" and "journal full" in " ".join(message)
     [segment] = tmp_path.glob("segment-*.jsonl")

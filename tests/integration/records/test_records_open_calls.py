@@ -20,14 +20,26 @@ async def test_the_open_interactions_of_the_last_day_come_back_whole(
     pg: EmbeddedPostgres, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     now = round(time.time())
-    talking = interaction("oc-talking", seq=7, arrived_at=now - 60.0, uniqueid=f"{now}.11", linkedid=f"{now}.11",
-                          priority=9, answered_at=now - 50.0, agent_id="a1", wait_seconds=10.0, within_sla=True,
-                          disposition="7", notes="called back")
+    talking = interaction(
+        "oc-talking",
+        seq=7,
+        arrived_at=now - 60.0,
+        uniqueid=f"{now}.11",
+        linkedid=f"{now}.11",
+        priority=9,
+        answered_at=now - 50.0,
+        agent_id="a1",
+        wait_seconds=10.0,
+        within_sla=True,
+        disposition="7",
+        notes="called back",
+    )
     waiting = interaction("oc-waiting", arrived_at=now - 30.0, uniqueid=f"{now}.12")
     box = Outbox(tmp_path / "journal", engine)
     await box.start()
     for record in (
-        talking, waiting,
+        talking,
+        waiting,
         answered("oc-closed", arrived_at=now - 300.0, uniqueid=f"{now}.13"),
         interaction("oc-old", arrived_at=now - 2 * 86400.0, uniqueid=f"{now - 2 * 86400}.1"),  # older than a day
         interaction("oc-no-channel", arrived_at=now - 20.0, uniqueid=""),

@@ -51,9 +51,11 @@ async def test_postgres_outage_delays_records_but_loses_and_duplicates_none(
         await box.stop()
 
     async with engine.connect() as conn:
-        counts = (await conn.execute(text(
-            "SELECT count(*) FILTER (WHERE outcome = 'answered' AND seq = 3), count(*) FROM interactions"
-        ))).one()
+        counts = (
+            await conn.execute(
+                text("SELECT count(*) FILTER (WHERE outcome = 'answered' AND seq = 3), count(*) FROM interactions")
+            )
+        ).one()
         states = (await conn.execute(text("SELECT count(*) FROM agent_states"))).scalar_one()
     assert tuple(counts) == (500, 600)
     assert states == 500

@@ -55,8 +55,12 @@ async def test_records_of_every_type_arrive(engine: AsyncEngine, outbox: Outbox)
     assert call["arrived_at"] == datetime.fromtimestamp(T0, UTC)
     assert call["answered_at"] == datetime.fromtimestamp(T0 + 12, UTC)
     assert (call["wait_seconds"], call["talk_seconds"], call["wrapup_seconds"]) == (12.0, 188.0, 10.0)
-    assert (call["queue"], call["caller"], call["disposition"], call["notes"]) == ("billing", "+15550001",
-                                                                                  "resolved", "ok")
+    assert (call["queue"], call["caller"], call["disposition"], call["notes"]) == (
+        "billing",
+        "+15550001",
+        "resolved",
+        "ok",
+    )
     [ring] = await rows(engine, "SELECT * FROM offers")
     assert (ring["interaction_id"], ring["result"], ring["ring_seconds"]) == (uuid.UUID(uid("c1")), "answered", 10.0)
     [interval] = await rows(engine, "SELECT * FROM agent_states")
@@ -74,8 +78,11 @@ async def test_an_older_snapshot_never_overwrites_a_newer_one(engine: AsyncEngin
     outbox.append(answered("c3", seq=2))  # a newer one in the same batch wins
     assert await outbox.flush(10)
     got = {r["id"]: (r["seq"], r["outcome"]) for r in await rows(engine, "SELECT id, seq, outcome FROM interactions")}
-    assert got == {uuid.UUID(uid("c1")): (3, "answered"), uuid.UUID(uid("c2")): (3, "answered"),
-                   uuid.UUID(uid("c3")): (2, "answered")}
+    assert got == {
+        uuid.UUID(uid("c1")): (3, "answered"),
+        uuid.UUID(uid("c2")): (3, "answered"),
+        uuid.UUID(uid("c3")): (2, "answered"),
+    }
 
 
 async def test_replaying_the_same_snapshot_changes_nothing(engine: AsyncEngine, outbox: Outbox) -> None:
@@ -140,16 +147,15 @@ async def test_unknown_agent_and_queue_are_created_unconfigured(engine: AsyncEng
     assert await outbox.flush(10)
     assert outbox.quarantined == 0
     assert await rows(engine, "SELECT agent_id, queue FROM interactions") == [
-        {"agent_id": "ghost", "queue": "closed-queue"}]
+        {"agent_id": "ghost", "queue": "closed-queue"}
+    ]
     assert await rows(engine, "SELECT id, configured, endpoint FROM agents WHERE id = 'ghost'") == [
-        {"id": "ghost", "configured": False, "endpoint": None}]
-    assert await rows(engine, "SELECT configured FROM queues WHERE name = 'closed-queue'") == [
-        {"configured": False}]
+        {"id": "ghost", "configured": False, "endpoint": None}
+    ]
+    assert await rows(engine, "SELECT configured FROM queues WHERE name = 'closed-queue'") == [{"configured": False}]
 
 
-async def test_an_offer_id_claimed_by_another_interaction_is_quarantined(
-    engine: AsyncEngine, outbox: Outbox
-) -> None:
+async def test_an_offer_id_claimed_by_another_interaction_is_quarantined(engine: AsyncEngine, outbox: Outbox) -> None:
     outbox.append(interaction("c1"))
     outbox.append(interaction("c2", caller="+15550002"))
     outbox.append(offer("o1", "c1"))
@@ -161,7 +167,9 @@ async def test_an_offer_id_claimed_by_another_interaction_is_quarantined(
     assert await outbox.flush(10)
     got = {r["id"]: (r["interaction_id"], r["seq"]) for r in await rows(engine, "SELECT * FROM offers")}
     assert got == {uuid.UUID(uid("o1")): (uuid.UUID(uid("c1")), 1), uuid.UUID(uid("o2")): (uuid.UUID(uid("c1")), 1)}
-    assert (await rows(engine, "SELECT caller FROM interactions WHERE id = :i", i=uid("c1")))[0]["caller"] == "+15550001"
+    assert (await rows(engine, "SELECT caller FROM interactions WHERE id = :i", i=uid("c1")))[0][
+        "caller"
+    ] == "+15550001"
     reasons = [e["reason"] for e in quarantine_entries(outbox)]
     assert len(reasons) == 3 and all(r.startswith("id clash") for r in reasons)
 
@@ -174,7 +182,9 @@ async def test_records_refused_by_a_constraint_are_quarantined_alone(engine: Asy
     outbox.append(interaction("c4"))
     assert await outbox.flush(10)
     assert {r["id"] for r in await rows(engine, "SELECT id FROM interactions")} == {
-        uuid.UUID(uid("c1")), uuid.UUID(uid("c4"))}
+        uuid.UUID(uid("c1")),
+        uuid.UUID(uid("c4")),
+    }
     reasons = [e["reason"] for e in quarantine_entries(outbox)]
     assert len(reasons) == 3
     assert any("ck_interactions_wait_seconds_non_negative" in r for r in reasons)

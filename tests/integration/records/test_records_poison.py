@@ -51,8 +51,13 @@ def metrics() -> Metrics:
 
 
 def counted(m: Metrics) -> dict[str, float]:
-    return {s.labels["reason"]: s.value for f in m.registry.collect() if f.name == "acd_records_quarantined"
-            for s in f.samples if s.name == "acd_records_quarantined_total" and s.value}
+    return {
+        s.labels["reason"]: s.value
+        for f in m.registry.collect()
+        if f.name == "acd_records_quarantined"
+        for s in f.samples
+        if s.name == "acd_records_quarantined_total" and s.value
+    }
 
 
 async def interaction_ids(engine: AsyncEngine) -> set[uuid.UUID]:
@@ -74,8 +79,13 @@ def expected_kinds() -> dict[str, float]:
 async def test_poisoned_records_go_to_quarantine_and_the_rest_arrive(engine: AsyncEngine, tmp_path: Path) -> None:
     await sync_config(engine, CONFIG)
     m = metrics()
-    box = Outbox(tmp_path / "journal", engine, retry_initial=0.05, retry_max=0.2,
-                 on_quarantined=lambda kind, n: m.records_quarantined.labels(kind).inc(n))
+    box = Outbox(
+        tmp_path / "journal",
+        engine,
+        retry_initial=0.05,
+        retry_max=0.2,
+        on_quarantined=lambda kind, n: m.records_quarantined.labels(kind).inc(n),
+    )
     await box.start()
     try:
         box.append(interaction("before"))
@@ -139,8 +149,9 @@ async def test_a_restart_replays_a_poisoned_journal_without_blocking(engine: Asy
         second.append(interaction("r-later"))
         assert await second.flush(20), f"the outbox is stuck: {second.last_error}"
         stored = await interaction_ids(engine)
-        names = ["r-before", "r-after", "r-later"] + [f"r-good-{i}" for i, (_, k) in enumerate(POISON)
-                                                      if k != "unencodable"]
+        names = ["r-before", "r-after", "r-later"] + [
+            f"r-good-{i}" for i, (_, k) in enumerate(POISON) if k != "unencodable"
+        ]
         assert {uuid.UUID(uid(n)) for n in names} <= stored
         refused = [k for _, k in POISON if k != "unencodable"]
         assert sorted(e["kind"] for e in quarantine(second)) == sorted(refused)
@@ -175,9 +186,19 @@ async def test_a_journal_line_carrying_nan_is_quarantined_not_stored(engine: Asy
     await sync_config(engine, CONFIG)
     journal = tmp_path / "journal"
     journal.mkdir()
-    good = json.dumps({"type": "interaction", "data": {
-        "interaction_id": uid("n-good"), "seq": 1, "queue": "billing", "priority": 5, "caller": "+1555",
-        "arrived_at": T0}})
+    good = json.dumps(
+        {
+            "type": "interaction",
+            "data": {
+                "interaction_id": uid("n-good"),
+                "seq": 1,
+                "queue": "billing",
+                "priority": 5,
+                "caller": "+1555",
+                "arrived_at": T0,
+            },
+        }
+    )
     nan = good.replace(uid("n-good"), uid("n-nan")).replace('"arrived_at": ' + str(T0), '"arrived_at": NaN')
     huge = good.replace(uid("n-good"), uid("n-huge")).replace('"priority": 5', '"priority": 5, "wait_seconds": 1e999')
     (journal / "segment-00000000000000000000.jsonl").write_text("\n".join([nan, huge, good]) + "\n")

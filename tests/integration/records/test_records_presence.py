@@ -41,7 +41,10 @@ async def test_last_interval_of_each_agent_decides_login_and_pause(
 
     async with engine.connect() as conn:
         open_rows = (await conn.execute(text("SELECT count(*) FROM agent_states WHERE ended_at IS NULL"))).scalar()
-        closed_at = (await conn.execute(text(
-            "SELECT extract(epoch FROM ended_at) FROM agent_states WHERE id = :id"), {"id": uid("a1-paused")})).scalar_one()
+        closed_at = (
+            await conn.execute(
+                text("SELECT extract(epoch FROM ended_at) FROM agent_states WHERE id = :id"), {"id": uid("a1-paused")}
+            )
+        ).scalar_one()
     assert open_rows == 0
     assert float(closed_at) == T0 + 60

@@ -80,8 +80,9 @@ async def wired(pg: EmbeddedPostgres, engine: AsyncEngine) -> AsyncIterator[Wire
     """The parts as the service builds them over the schema at head (``engine``), records aside."""
     pbx = FakeAmiServer()
     port = await pbx.start()
-    settings = Settings(AmiSettings(port=port, secret="secret"), HttpSettings(), DatabaseSettings(url=pg.url),
-                        CONFIG, "test")
+    settings = Settings(
+        AmiSettings(port=port, secret="secret"), HttpSettings(), DatabaseSettings(url=pg.url), CONFIG, "test"
+    )
     database = Database(pg.url)
     parts = await build(settings, records=NullSink(), database=database)
     assert parts.status.probe is not None

@@ -34,16 +34,23 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
     arrived = T0 - 600 + rng.uniform(0, 4800)  # some before and after the window
     queue = rng.choice(["billing", "support"])
     wait = rng.choice([rng.uniform(0, 4.9), rng.uniform(5, 60), 20.0, 5.0])
-    kind = rng.choice(["answered", "answered", "talking", "abandoned", "overflowed", "failed", "moved",
-                       "open"])
+    kind = rng.choice(["answered", "answered", "talking", "abandoned", "overflowed", "failed", "moved", "open"])
     call = interaction(f"r{i}", seq=1, queue=queue, arrived_at=arrived, caller=f"+1555{i:04d}")
     if kind in ("answered", "talking"):
         talk = rng.uniform(10, 700)
         closed = kind == "answered"
         return dataclasses.replace(
-            call, seq=3, outcome="answered", agent_id=rng.choice(["a1", "a2"]), answered_at=arrived + wait,
-            wait_seconds=wait, within_sla=wait <= 20.0, ended_at=arrived + wait + talk if closed else None,
-            talk_seconds=talk if closed else None, wrapup_seconds=rng.choice([0.0, 15.0]) if closed else None)
+            call,
+            seq=3,
+            outcome="answered",
+            agent_id=rng.choice(["a1", "a2"]),
+            answered_at=arrived + wait,
+            wait_seconds=wait,
+            within_sla=wait <= 20.0,
+            ended_at=arrived + wait + talk if closed else None,
+            talk_seconds=talk if closed else None,
+            wrapup_seconds=rng.choice([0.0, 15.0]) if closed else None,
+        )
     if kind == "open":
         return call
     return dataclasses.replace(
@@ -61,9 +68,16 @@ def random_intervals(rng: random.Random, agent: str) -> list[AgentStateRecord]:
     for j in range(40):
         length = rng.uniform(30, 300)
         last = j == 39
-        out.append(AgentStateRecord(uid(f"{agent}-{j}"), agent, rng.choice(
-            ["ready", "reserved", "on_call", "wrap_up", "paused", "logged_out"]), at, seq=1,
-            ended_at=None if last else at + length))
+        out.append(
+            AgentStateRecord(
+                uid(f"{agent}-{j}"),
+                agent,
+                rng.choice(["ready", "reserved", "on_call", "wrap_up", "paused", "logged_out"]),
+                at,
+                seq=1,
+                ended_at=None if last else at + length,
+            )
+        )
         at += length
     return out
 
@@ -85,8 +99,12 @@ async def test_report_matches_the_kpi_definitions(engine: AsyncEngine, tmp_path:
     in_window = [c for c in calls if T0 <= c.arrived_at < T0 + 3600]
     got = await report.queue_report(engine, START, END, short_abandon_seconds=5.0)
     for queue in ("billing", "support"):
-        expected = kpis.queue_kpis([c for c in in_window if c.queue == queue], short_abandon_seconds=5.0,
-                                   max_handle_seconds=600.0, max_wait_seconds=300.0)
+        expected = kpis.queue_kpis(
+            [c for c in in_window if c.queue == queue],
+            short_abandon_seconds=5.0,
+            max_handle_seconds=600.0,
+            max_wait_seconds=300.0,
+        )
         assert expected.offered > 20 and expected.short_abandoned > 0 and expected.handle_breaches > 0
         assert expected.moved > 0
         assert dataclasses.asdict(got[queue]) == pytest.approx(dataclasses.asdict(expected))
@@ -103,17 +121,22 @@ async def test_report_matches_the_kpi_definitions(engine: AsyncEngine, tmp_path:
 async def test_report_command_prints_json_csv_and_a_table(engine: AsyncEngine) -> None:
     await sync_config(engine, CONFIG)
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO interactions (id, seq, caller, queue, priority, arrived_at, answered_at, outcome, "
-            "wait_seconds, sla_threshold_seconds, agent_id) VALUES "
-            "(gen_random_uuid(), 1, '+1', 'billing', 5, :t, :t, 'answered', 0, 20, 'a1')"), {"t": START})
+        await conn.execute(
+            text(
+                "INSERT INTO interactions (id, seq, caller, queue, priority, arrived_at, answered_at, outcome, "
+                "wait_seconds, sla_threshold_seconds, agent_id) VALUES "
+                "(gen_random_uuid(), 1, '+1', 'billing', 5, :t, :t, 'answered', 0, 20, 'a1')"
+            ),
+            {"t": START},
+        )
     url = engine.url.render_as_string(hide_password=False)
 
     def run(*extra: str) -> tuple[int, str]:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = report_cli.main(["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url,
-                                *extra])
+            code = report_cli.main(
+                ["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url, *extra]
+            )
         return code, out.getvalue()
 
     code, out = await asyncio.to_thread(run, "--format", "json")
@@ -126,14 +149,16 @@ async def test_report_command_prints_json_csv_and_a_table(engine: AsyncEngine) -
     assert code == 0 and "billing" in out and "service_level" in out
 
 
-async def test_mask_callers_masks_old_numbers_once_and_replays_still_land(
-    engine: AsyncEngine, tmp_path: Path
-) -> None:
+async def test_mask_callers_masks_old_numbers_once_and_replays_still_land(engine: AsyncEngine, tmp_path: Path) -> None:
     await sync_config(engine, CONFIG)
     old = answered("old", caller="+15550199")
     later = 10.0**6
-    new = dataclasses.replace(answered("new", caller="+15550200"), arrived_at=T0 + later,
-                              answered_at=T0 + later + 12, ended_at=T0 + later + 200)
+    new = dataclasses.replace(
+        answered("new", caller="+15550200"),
+        arrived_at=T0 + later,
+        answered_at=T0 + later + 12,
+        ended_at=T0 + later + 200,
+    )
     box = Outbox(tmp_path / "journal", engine)
     await box.start()
     box.append(old)

@@ -33,20 +33,30 @@ async def seed(engine: AsyncEngine, tmp_path: Path) -> None:
     await sync_config(engine, CONFIG)
     async with engine.begin() as conn:
         for name, number in (("ada", "15550100"), ("bob", "15550200"), ("carl", "15550300")):
-            await conn.execute(text(
-                "INSERT INTO customers (id, phone_number, name, created_at) VALUES (:id, :n, :name, :at)"),
-                {"id": uid(name), "n": number, "name": name, "at": datetime.fromtimestamp(T0 - 100, UTC)})
+            await conn.execute(
+                text("INSERT INTO customers (id, phone_number, name, created_at) VALUES (:id, :n, :name, :at)"),
+                {"id": uid(name), "n": number, "name": name, "at": datetime.fromtimestamp(T0 - 100, UTC)},
+            )
         for at, details in ((T0, {"reason": "dentist at 4, call +15550100"}), (T0 + LATER, {"reason": "lunch"})):
-            await conn.execute(text(
-                "INSERT INTO audit_log (at, token_id, role, action, target, details, status) "
-                "VALUES (:at, 't1', 'supervisor', 'agent.pause', 'a1', CAST(:d AS jsonb), 200)"),
-                {"at": datetime.fromtimestamp(at, UTC), "d": json.dumps(details)})
+            await conn.execute(
+                text(
+                    "INSERT INTO audit_log (at, token_id, role, action, target, details, status) "
+                    "VALUES (:at, 't1', 'supervisor', 'agent.pause', 'a1', CAST(:d AS jsonb), 200)"
+                ),
+                {"at": datetime.fromtimestamp(at, UTC), "d": json.dumps(details)},
+            )
     box = Outbox(tmp_path / "journal", engine)
     await box.start()
     box.append(answered("ada-old", caller="+15550100", customer_id=uid("ada")))  # notes "ok"
     box.append(answered("bob-old", caller="+15550200", customer_id=uid("bob")))
-    box.append(dataclasses.replace(answered("bob-new", caller="+15550200", customer_id=uid("bob")),
-                                   arrived_at=T0 + LATER, answered_at=T0 + LATER + 12, ended_at=T0 + LATER + 200))
+    box.append(
+        dataclasses.replace(
+            answered("bob-new", caller="+15550200", customer_id=uid("bob")),
+            arrived_at=T0 + LATER,
+            answered_at=T0 + LATER + 12,
+            ended_at=T0 + LATER + 200,
+        )
+    )
     assert await box.flush(10)
     await box.stop()
 

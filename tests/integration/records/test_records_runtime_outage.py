@@ -107,8 +107,13 @@ def p99(values: list[float]) -> float:
 def latest_seq(records: list[Record]) -> dict[type[Record], dict[str, int]]:
     best: dict[type[Record], dict[str, int]] = defaultdict(dict)
     for r in records:
-        key = (r.interaction_id if isinstance(r, InteractionRecord)
-               else r.offer_id if isinstance(r, OfferRecord) else r.interval_id)
+        key = (
+            r.interaction_id
+            if isinstance(r, InteractionRecord)
+            else r.offer_id
+            if isinstance(r, OfferRecord)
+            else r.interval_id
+        )
         held = best[type(r)]
         held[key] = max(held.get(key, -1), r.seq)
     return best
@@ -143,8 +148,11 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
         lookups.append(time.perf_counter() - began)
         call_id, channel = interaction_id(f"linked-{n}"), f"PJSIP/trunk-{n:05d}"
         submitted[call_id] = time.perf_counter()
-        runtime.submit(CallArrived(call_id, "billing", 5, caller=caller, channel=channel,
-                                   linkedid=f"linked-{n}", customer=customer))
+        runtime.submit(
+            CallArrived(
+                call_id, "billing", 5, caller=caller, channel=channel, linkedid=f"linked-{n}", customer=customer
+            )
+        )
 
     async def traffic() -> None:
         start = time.perf_counter()
@@ -198,11 +206,16 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
     async with engine.connect() as conn:
         stored: dict[type[Record], dict[str, int]] = {
             kind: dict((await conn.execute(text(f"SELECT id::text, seq FROM {table}"))).all())
-            for kind, table in ((InteractionRecord, "interactions"), (OfferRecord, "offers"),
-                                (AgentStateRecord, "agent_states"))
+            for kind, table in (
+                (InteractionRecord, "interactions"),
+                (OfferRecord, "offers"),
+                (AgentStateRecord, "agent_states"),
+            )
         }
         known = (await conn.execute(text("SELECT count(*) FROM interactions WHERE customer_id IS NOT NULL"))).scalar()
-        disposed = (await conn.execute(text("SELECT count(*) FROM interactions WHERE disposition = 'resolved'"))).scalar()
+        disposed = (
+            await conn.execute(text("SELECT count(*) FROM interactions WHERE disposition = 'resolved'"))
+        ).scalar()
     assert len(emitted[InteractionRecord]) == calls
     assert len(emitted[OfferRecord]) == calls
     for kind in (InteractionRecord, OfferRecord, AgentStateRecord):
@@ -210,8 +223,10 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
     assert known == math.ceil(calls / 4)  # known callers were cached before the outage: found through it
     assert disposed == math.ceil(calls / 3)
 
-    print(f"\n{calls} calls, {len(sink.records)} records; outage {outage[1] - outage[0]:.2f}s with "
-          f"{len(during)} calls and a backlog of {backlog_in_outage}; ring latency p99 "
-          f"{p99(during) * 1000:.2f} ms in the outage, {p99(list(latency.values())) * 1000:.2f} ms overall, "
-          f"max {max(latency.values()) * 1000:.2f} ms; slowest lookup {max(lookups) * 1000:.1f} ms, "
-          f"{directory.failures} failed")
+    print(
+        f"\n{calls} calls, {len(sink.records)} records; outage {outage[1] - outage[0]:.2f}s with "
+        f"{len(during)} calls and a backlog of {backlog_in_outage}; ring latency p99 "
+        f"{p99(during) * 1000:.2f} ms in the outage, {p99(list(latency.values())) * 1000:.2f} ms overall, "
+        f"max {max(latency.values()) * 1000:.2f} ms; slowest lookup {max(lookups) * 1000:.1f} ms, "
+        f"{directory.failures} failed"
+    )

@@ -54,10 +54,12 @@ async def test_check_constraints_agree(engine: AsyncEngine) -> None:
         str(c.name) for t in Base.metadata.sorted_tables for c in t.constraints if isinstance(c, CheckConstraint)
     }
     async with engine.connect() as conn:
-        rows = await conn.execute(text(
-            "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
-            "WHERE n.nspname = 'public' AND c.contype = 'c'"
-        ))
+        rows = await conn.execute(
+            text(
+                "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                "WHERE n.nspname = 'public' AND c.contype = 'c'"
+            )
+        )
         assert {r[0] for r in rows} == declared
     assert len(declared) >= 20
 

@@ -54,11 +54,22 @@ pytestmark = pytest.mark.pg
 # short-abandon cut-off), overflow, and miss or decline rings (one agent is auto-paused for it).
 SCENARIO = Scenario(
     queues=(
-        QueueConfig("billing", (SkillRequirement("billing", 2),), sla_threshold_seconds=20.0,
-                    max_wait_seconds=120.0, overflow_target="voicemail", wrapup_seconds=15.0,
-                    max_handle_seconds=400.0),
-        QueueConfig("support", (SkillRequirement("support", 1),), sla_threshold_seconds=30.0,
-                    max_wait_seconds=100.0, vip_priority_boost=3),
+        QueueConfig(
+            "billing",
+            (SkillRequirement("billing", 2),),
+            sla_threshold_seconds=20.0,
+            max_wait_seconds=120.0,
+            overflow_target="voicemail",
+            wrapup_seconds=15.0,
+            max_handle_seconds=400.0,
+        ),
+        QueueConfig(
+            "support",
+            (SkillRequirement("support", 1),),
+            sla_threshold_seconds=30.0,
+            max_wait_seconds=100.0,
+            vip_priority_boost=3,
+        ),
     ),
     traffic=(
         Traffic("billing", 2.5, talk=TalkTime("lognormal", 200.0, 0.6), patience_mean_seconds=150.0),
@@ -86,8 +97,10 @@ def as_stored(record: Record) -> Record:
     """The record as the runtime would have it: UUIDs for the call and the customer."""
     if isinstance(record, InteractionRecord):
         return dataclasses.replace(
-            record, interaction_id=interaction_id(record.interaction_id),
-            customer_id=None if record.customer_id is None else customer_uuid(record.customer_id))
+            record,
+            interaction_id=interaction_id(record.interaction_id),
+            customer_id=None if record.customer_id is None else customer_uuid(record.customer_id),
+        )
     if isinstance(record, OfferRecord):
         return dataclasses.replace(record, interaction_id=interaction_id(record.interaction_id))
     return record
@@ -117,7 +130,8 @@ def simulate() -> tuple[Stream, SimReport, dict[str, Record]]:
     recorded = sim.run()
     latest: dict[str, Record] = {
         **{interaction_id(k): as_stored(r) for k, r in recorded.interactions.items()},
-        **recorded.offers, **recorded.intervals,
+        **recorded.offers,
+        **recorded.intervals,
     }
     return stream, build_report(SCENARIO, recorded, sim.events_handled), latest
 
@@ -132,8 +146,11 @@ def same_kpis(got: dict[str, Any], want: QueueKpis) -> list[str]:
     """The fields that differ, with both values (empty when the figures agree)."""
     differ = []
     for name, value in dataclasses.asdict(want).items():
-        ok = (got[name] == value if isinstance(value, int)
-              else close(got[name], value, seconds=name in {"asa", "aht", "max_wait"}))
+        ok = (
+            got[name] == value
+            if isinstance(value, int)
+            else close(got[name], value, seconds=name in {"asa", "aht", "max_wait"})
+        )
         if not ok:
             differ.append(f"{name}: report {got[name]!r}, simulator {value!r}")
     return differ
@@ -161,9 +178,10 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
 
     await sync_config(engine, SCENARIO.routing_config())
     async with engine.begin() as conn:  # the VIP callers are known customers (the FK wants them)
-        await conn.execute(text(
-            "INSERT INTO customers (id, phone_number, name, tier) VALUES (CAST(:id AS uuid), :phone, '', 'vip')"),
-            [{"id": customer_uuid(c), "phone": c} for c in sorted(customers)])
+        await conn.execute(
+            text("INSERT INTO customers (id, phone_number, name, tier) VALUES (CAST(:id AS uuid), :phone, '', 'vip')"),
+            [{"id": customer_uuid(c), "phone": c} for c in sorted(customers)],
+        )
 
     box = Outbox(tmp_path / "journal", engine)
     await box.start()
@@ -179,11 +197,14 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
 
     # one row per call, per ring attempt, per state interval; each with the core's latest snapshot
     async with engine.connect() as conn:
-        rows = {table: {str(r[0]): r[1:] for r in await conn.execute(text(sql))} for table, sql in (
-            ("interactions", "SELECT id, seq, outcome, wait_seconds, disposition FROM interactions"),
-            ("offers", "SELECT id, seq, result FROM offers"),
-            ("agent_states", "SELECT id, seq, state, ended_at FROM agent_states"),
-        )}
+        rows = {
+            table: {str(r[0]): r[1:] for r in await conn.execute(text(sql))}
+            for table, sql in (
+                ("interactions", "SELECT id, seq, outcome, wait_seconds, disposition FROM interactions"),
+                ("offers", "SELECT id, seq, result FROM offers"),
+                ("agent_states", "SELECT id, seq, state, ended_at FROM agent_states"),
+            )
+        }
     call_ids = [interaction_id(c.call_id) for c in stream.calls]
     assert len(set(call_ids)) == len(call_ids) == len(rows["interactions"])
     assert set(rows["interactions"]) == set(call_ids)
@@ -218,8 +239,21 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     def run(*extra: str) -> list[dict[str, Any]]:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = report_cli.main(["--from", START.isoformat(), "--to", END.isoformat(), "--database-url", url,
-                                "--format", "json", "--short-abandon", str(short), *extra])
+            code = report_cli.main(
+                [
+                    "--from",
+                    START.isoformat(),
+                    "--to",
+                    END.isoformat(),
+                    "--database-url",
+                    url,
+                    "--format",
+                    "json",
+                    "--short-abandon",
+                    str(short),
+                    *extra,
+                ]
+            )
         assert code == 0
         rows: list[dict[str, Any]] = json.loads(out.getvalue())
         return rows
@@ -230,7 +264,10 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
         assert same_kpis(printed[queue], kpis) == [], queue
     printed_agents = {row["agent"]: row for row in await asyncio.to_thread(run, "--by", "agent")}
     assert {a: close(printed_agents[a]["occupancy"], o) for a, o in expected.occupancy.items()} == {
-        a: True for a in expected.occupancy}
+        a: True for a in expected.occupancy
+    }
 
-    print(f"\nsimulated {SCENARIO.hours:.0f} h: {len(stream.calls)} calls, {len(stream.rings)} rings, "
-          f"{len(stream.records)} records in {sim_seconds:.2f}s; outbox to Postgres in {outbox_seconds:.2f}s")
+    print(
+        f"\nsimulated {SCENARIO.hours:.0f} h: {len(stream.calls)} calls, {len(stream.rings)} rings, "
+        f"{len(stream.records)} records in {sim_seconds:.2f}s; outbox to Postgres in {outbox_seconds:.2f}s"
+    )

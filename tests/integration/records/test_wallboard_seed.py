@@ -37,13 +37,27 @@ def earlier_call(rng: random.Random, i: int, start: float, now: float) -> Intera
     """A call of earlier today that has left its queue (or is still open), in one of the queues."""
     arrived = rng.uniform(start, now - 120.0)
     wait = rng.choice([rng.uniform(0, 4.9), rng.uniform(5, 60), 20.0])
-    call = interaction(f"seed-{i}", queue=rng.choice(["billing", "support"]), arrived_at=arrived,
-                       caller=f"+1555{i:04d}", sla_threshold_seconds=20.0)
+    call = interaction(
+        f"seed-{i}",
+        queue=rng.choice(["billing", "support"]),
+        arrived_at=arrived,
+        caller=f"+1555{i:04d}",
+        sla_threshold_seconds=20.0,
+    )
     kind = rng.choice(["answered", "answered", "abandoned", "overflowed", "moved", "open"])
     if kind == "answered":
-        return dataclasses.replace(call, seq=3, outcome="answered", agent_id="a1", answered_at=arrived + wait,
-                                   wait_seconds=wait, within_sla=wait <= 20.0, ended_at=arrived + wait + 30,
-                                   talk_seconds=30.0, wrapup_seconds=0.0)
+        return dataclasses.replace(
+            call,
+            seq=3,
+            outcome="answered",
+            agent_id="a1",
+            answered_at=arrived + wait,
+            wait_seconds=wait,
+            within_sla=wait <= 20.0,
+            ended_at=arrived + wait + 30,
+            talk_seconds=30.0,
+            wrapup_seconds=0.0,
+        )
     if kind == "open":
         return call
     return dataclasses.replace(
@@ -79,8 +93,9 @@ async def test_a_restarted_acd_shows_the_whole_day_and_counts_on(engine: AsyncEn
     now = clock()
     rng = random.Random(20261129)
     calls = [earlier_call(rng, i, start, now) for i in range(120)]
-    yesterday = dataclasses.replace(calls[0], interaction_id="0" * 8 + calls[0].interaction_id[8:],
-                                    arrived_at=start - 600, ended_at=start - 590)  # not today's
+    yesterday = dataclasses.replace(
+        calls[0], interaction_id="0" * 8 + calls[0].interaction_id[8:], arrived_at=start - 600, ended_at=start - 590
+    )  # not today's
     box = Outbox(tmp_path / "journal", engine)
     await box.start()
     for record in [*calls, yesterday]:
@@ -89,7 +104,9 @@ async def test_a_restarted_acd_shows_the_whole_day_and_counts_on(engine: AsyncEn
 
     # a fresh ACD: its tally starts empty, then takes the day so far from PostgreSQL
     rings: list[RingAgent] = []
-    runtime = (await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=box, clock=clock)).runtime
+    runtime = (
+        await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=box, clock=clock)
+    ).runtime
     assert runtime.today.since > start
     assert await seed_today(engine, runtime.today, runtime.now(), SHORT)
     expected = await report_levels(engine, start, end)
