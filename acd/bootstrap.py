@@ -48,7 +48,10 @@ from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import AmiSettings as AmiConfig
 from acd.settings import DatabaseSettings, HttpSettings, Settings
+from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
+
+STIMULI_DIR = "stimuli"  # beside the journal: dumps of the events that led to a failure of the core (acd.stimulus)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -174,6 +177,7 @@ async def build(
         keeper = TokenKeeper(ami, token)
         control = ami
     outbox = None
+    stimuli = StimulusLog(routing)  # a test's fake sink: a failure of the core dumps into the log
     if records is None:
         assert database is not None
         records = outbox = Outbox(
@@ -181,9 +185,11 @@ async def build(
             database.pool("outbox"),
             on_quarantined=lambda kind, n: metrics.records_quarantined.labels(kind).inc(n),
         )
+        # beside the journal, not in it: the events that led to a failure of the core, to replay
+        stimuli = StimulusLog(routing, directory=Path(settings.database.journal_dir).parent / STIMULI_DIR)
     forecaster = Forecaster()  # the expected waits: fed by the runtime, read by the gauges and the announcer
     today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
-    runtime = Runtime(core, control, records, metrics, clock=clock, sinks=(forecaster, today))
+    runtime = Runtime(core, control, records, metrics, clock=clock, sinks=(forecaster, today), stimuli=stimuli)
     customers = probe = pump = None
     if database is not None:
         customers = CustomerDirectory(database.pool("customers"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import time
 import typing
 from collections import deque
@@ -139,9 +140,11 @@ class StimulusLog:
                     "the last %d events fed to the core (acd.stimulus.read_dump):\n%s", len(lines) - 1, "\n".join(lines)
                 )
                 return None
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = self.directory / f"stimuli-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}.jsonl"
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            # born 0600, like the journal: the events carry callers' numbers
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
+                out.write("\n".join(lines) + "\n")
         except Exception:  # the dump is a help for later; it must never stop routing
             log.exception("could not dump the events fed to the core")
             return None
