@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.record_types import Record
 from acd.records.errors import DatabaseUnavailable, JournalError, OutboxClosed
@@ -46,7 +46,7 @@ class Outbox:
     def __init__(
         self,
         journal_dir: Path | str,
-        database: AsyncEngine | str | RecordStore,
+        database: AsyncEngine | RecordStore,
         *,
         batch_size: int = 1000,
         fsync_interval: float = 0.05,
@@ -60,12 +60,6 @@ class Outbox:
         self._journal = Journal(Path(journal_dir), segment_bytes=segment_bytes, segment_max_age=segment_max_age)
         self._on_quarantined = on_quarantined
         self._quarantine = Quarantine(Path(journal_dir) / "quarantine.jsonl")
-        self._own_engine: AsyncEngine | None = None
-        if isinstance(database, str):
-            self._own_engine = create_async_engine(
-                database, pool_pre_ping=True, pool_size=2, connect_args={"timeout": 10}
-            )
-            database = self._own_engine
         self._store: RecordStore = PostgresRecordStore(database) if isinstance(database, AsyncEngine) else database
         self._batch_size = batch_size
         self._fsync_interval = fsync_interval
@@ -171,8 +165,6 @@ class Outbox:
         except JournalError as exc:  # shutting down: say so loudly, but let the rest stop too
             self.last_error = str(exc)
             log.error("outbox: %s", exc)
-        if self._own_engine is not None:
-            await self._own_engine.dispose()
 
     # -- background -----------------------------------------------------------------------------
 

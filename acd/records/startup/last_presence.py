@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.events import AgentLoggedIn, AgentPaused, Event
 
@@ -45,18 +45,13 @@ CLOSE_OPEN = text(
 )
 
 
-async def take_over(database: AsyncEngine | str, at: float) -> list[Presence]:
+async def take_over(engine: AsyncEngine, at: float) -> list[Presence]:
     """Read every agent's last state, then close the intervals the previous ACD left open at ``at``.
 
     The restarted core opens fresh intervals for the agents it restores; without closing the old
     ones, occupancy reports would count the time the ACD was down as time on a call.
     """
-    engine = create_async_engine(database, connect_args={"timeout": 10}) if isinstance(database, str) else database
-    try:
-        async with engine.begin() as conn:
-            rows = (await conn.execute(LAST_STATES)).all()
-            await conn.execute(CLOSE_OPEN, {"at": at})
-    finally:
-        if engine is not database:
-            await engine.dispose()
+    async with engine.begin() as conn:
+        rows = (await conn.execute(LAST_STATES)).all()
+        await conn.execute(CLOSE_OPEN, {"at": at})
     return [Presence(r.agent_id, r.state, r.reason or "") for r in rows]

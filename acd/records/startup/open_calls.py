@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.record_types import InteractionRecord
 
@@ -54,13 +54,8 @@ def _record(row: Any) -> InteractionRecord:
     )
 
 
-async def left_open(database: AsyncEngine | str) -> list[InteractionRecord]:
+async def left_open(engine: AsyncEngine) -> list[InteractionRecord]:
     """Every interaction with no end yet, oldest first, as the records hold it."""
-    engine = create_async_engine(database, connect_args={"timeout": 10}) if isinstance(database, str) else database
-    try:
-        async with engine.connect() as conn:
-            rows = (await conn.execute(OPEN)).all()
-    finally:
-        if engine is not database:
-            await engine.dispose()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(OPEN)).all()
     return [_record(r) for r in rows]

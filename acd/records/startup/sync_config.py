@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table, delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.core.config import RoutingConfig
 from acd.records.errors import DatabaseUnavailable
@@ -29,17 +29,13 @@ AGENT_SKILLS: Table = AgentSkill.__table__  # type: ignore[assignment]
 QUEUE_SKILLS: Table = QueueSkill.__table__  # type: ignore[assignment]
 
 
-async def sync_config(database: AsyncEngine | str, config: RoutingConfig) -> None:
+async def sync_config(engine: AsyncEngine, config: RoutingConfig) -> None:
     """One transaction: after it, the tables say exactly what ``config`` says (plus history)."""
-    engine = create_async_engine(database) if isinstance(database, str) else database
     try:
         async with engine.begin() as conn:
             await _sync(conn, config)
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not sync the config to Postgres: {exc}") from exc
-    finally:
-        if engine is not database:
-            await engine.dispose()
 
 
 async def _sync(conn: AsyncConnection, config: RoutingConfig) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.events import Customer
 from acd.records.errors import DatabaseUnavailable
@@ -70,25 +70,14 @@ def normalise_number(number: str) -> str:
 class CustomerDirectory:
     def __init__(
         self,
-        database: AsyncEngine | str,
+        engine: AsyncEngine,
         *,
         timeout: float = 0.2,
         cache_seconds: float = 60.0,
         max_in_flight: int = 32,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._own_engine: AsyncEngine | None = None
-        if isinstance(database, str):
-            # A dead pooled connection is found by the ping, not by a failed lookup; a connect to a
-            # black-holed host gives up after a few seconds, so stragglers do not live for minutes.
-            database = self._own_engine = create_async_engine(
-                database,
-                pool_pre_ping=True,
-                pool_size=4,
-                max_overflow=4,
-                connect_args={"timeout": 5.0, "command_timeout": 5.0},
-            )
-        self._engine = database
+        self._engine = engine  # the "customers" pool (acd.database): pinged, and quick to give up a connect
         self._timeout = timeout
         self._cache_seconds = cache_seconds
         self._max_in_flight = max_in_flight
@@ -161,8 +150,6 @@ class CustomerDirectory:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._own_engine is not None:
-            await self._own_engine.dispose()
 
     async def _query(self, key: str) -> Customer | None:
         self.queries += 1

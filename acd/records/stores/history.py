@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.records.errors import DatabaseUnavailable
 
@@ -37,17 +37,13 @@ class PastInteraction:
     notes: str | None
 
 
-async def customer_history(database: AsyncEngine | str, customer_id: str, limit: int = 20) -> list[PastInteraction]:
+async def customer_history(engine: AsyncEngine, customer_id: str, limit: int = 20) -> list[PastInteraction]:
     """The customer's ``limit`` most recent interactions. ValueError if ``customer_id`` is not a UUID;
     DatabaseUnavailable if Postgres cannot answer."""
     customer = uuid.UUID(customer_id)
-    engine = create_async_engine(database) if isinstance(database, str) else database
     try:
         async with engine.connect() as conn:
             rows = (await conn.execute(_HISTORY_SQL, {"customer": customer, "limit": limit})).all()
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not read the history of customer {customer_id}: {exc}") from exc
-    finally:
-        if engine is not database:
-            await engine.dispose()
     return [PastInteraction(*row) for row in rows]

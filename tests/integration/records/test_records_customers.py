@@ -26,6 +26,7 @@ from acd.core.commands import RecordCommand, RingAgent
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, Customer, DispositionSet, Event, OfferAnswered
 from acd.core.ids import interaction_id
 from acd.core.record_types import InteractionRecord, Record
+from acd.database import Database
 from acd.records.cli import customers as customers_cli
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
@@ -113,7 +114,8 @@ async def test_stopped_postgres_answers_none_at_once_counts_and_recovers(
     ada, _ = await upsert_customer(engine, "15550100", "Ada", "vip")
     bob, _ = await upsert_customer(engine, "15550200", "Bob", "standard")
     clock = FakeClock()
-    directory = CustomerDirectory(pg.url, clock=clock)  # its own engine, as the service would have
+    database = Database(pg.url)
+    directory = CustomerDirectory(database.pool("customers"), clock=clock)  # its own pool, as the service has
     try:
         assert await directory.lookup("15550100") == Customer(ada, "Ada", "vip")
         await asyncio.to_thread(pg.stop)
@@ -141,6 +143,7 @@ async def test_stopped_postgres_answers_none_at_once_counts_and_recovers(
         assert directory.failures == 6
     finally:
         await directory.close()
+        await database.close()
 
 
 @contextlib.contextmanager
@@ -154,7 +157,8 @@ def silent_server() -> Iterator[int]:
 
 async def test_a_silent_database_costs_a_call_at_most_the_timeout() -> None:
     with silent_server() as port:
-        directory = CustomerDirectory(f"postgresql+asyncpg://acd:pw@127.0.0.1:{port}/acd", timeout=0.1, max_in_flight=4)
+        database = Database(f"postgresql+asyncpg://acd:pw@127.0.0.1:{port}/acd")
+        directory = CustomerDirectory(database.pool("customers"), timeout=0.1, max_in_flight=4)
         try:
             began = time.perf_counter()
             answers = await asyncio.gather(*(directory.lookup(f"1555{i:04d}") for i in range(20)))
@@ -169,6 +173,7 @@ async def test_a_silent_database_costs_a_call_at_most_the_timeout() -> None:
             assert time.perf_counter() - began < 0.05
         finally:
             await directory.close()
+            await database.close()
 
 
 async def test_customers_add_command_adds_then_updates(
@@ -270,14 +275,10 @@ async def test_a_disposition_lands_on_the_interaction_and_in_the_customers_histo
         interaction_id("third"),
         interaction_id("second"),
     ]
-    assert [h.disposition for h in await customer_history(pg_url(engine), bob)] == ["resolved"]
+    assert [h.disposition for h in await customer_history(engine, bob)] == ["resolved"]
     assert await customer_history(engine, str(uuid.uuid4())) == []
     with pytest.raises(ValueError):
         await customer_history(engine, "not-a-uuid")
-
-
-def pg_url(engine: AsyncEngine) -> str:
-    return engine.url.render_as_string(hide_password=False)
 
 
 async def test_a_small_customer_table_is_held_in_memory_and_lookups_skip_the_database(engine: AsyncEngine) -> None:

@@ -48,6 +48,6 @@ async def test_the_open_interactions_of_the_last_day_come_back_whole(
     assert await box.flush(timeout=10)
     await box.stop()
 
-    found = await left_open(pg.url)
+    found = await left_open(engine)
     assert [r.interaction_id for r in found] == [uid("oc-talking"), uid("oc-waiting")]
     assert found == [talking, waiting]

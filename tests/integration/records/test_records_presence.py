@@ -34,7 +34,7 @@ async def test_last_interval_of_each_agent_decides_login_and_pause(
     assert await box.flush(timeout=10)
     await box.stop()
 
-    presence = {p.agent_id: p for p in await take_over(pg.url, T0 + 60)}
+    presence = {p.agent_id: p for p in await take_over(engine, T0 + 60)}
     assert presence["a1"].events() == [AgentLoggedIn("a1"), AgentPaused("a1", "lunch")]
     assert presence["a2"].events() == [AgentLoggedIn("a2")]
     assert presence["a3"].events() == []

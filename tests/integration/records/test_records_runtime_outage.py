@@ -34,6 +34,7 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequir
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, DispositionSet, OfferAnswered
 from acd.core.ids import interaction_id
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.database import Database
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.sync_config import sync_config
@@ -127,7 +128,8 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
         await upsert_customer(engine, number, f"customer {number}", "premium")
     outbox = Outbox(tmp_path / "journal", engine, retry_initial=0.05, retry_max=0.5, write_timeout=5)
     await outbox.start()
-    directory = CustomerDirectory(pg.url, timeout=0.2)
+    database = Database(pg.url)
+    directory = CustomerDirectory(database.pool("customers"), timeout=0.2)
     phones = Phones()
     sink = Tee(outbox)
     runtime = (await build(settings_for(CONFIG), control=MockControl(phones), records=sink)).runtime
@@ -187,6 +189,7 @@ async def test_routing_goes_on_while_postgres_is_down_and_every_record_arrives_o
         await writer
         await outbox.stop()
         await directory.close()
+        await database.close()
 
     # routing never paused: every call rang once, within milliseconds, outage or not
     assert runtime.refused == 0
