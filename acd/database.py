@@ -2,8 +2,8 @@
 
 Routing must never wait behind a slow report, and /readyz must answer while the REST API is busy,
 so each user of PostgreSQL draws from its own pool: the outbox's writer, the REST API (tokens,
-audit, record searches), the readiness probe, the caller directory, the daily retention run and
-the reads made once at start-up. ``POOLS`` says how large each is and how long it waits; a pool is
+audit, record searches), the readiness probe, the caller directory, the daily retention run,
+the reads made once at start-up and a records command. ``POOLS`` says how large each is and how long it waits; a pool is
 made on first use, and ``close`` disposes them all.
 """
 
@@ -48,6 +48,8 @@ POOLS: Mapping[str, PoolSpec] = {
     "retention": PoolSpec(size=1, connect_timeout=10),
     # read once at start: the config revision in force, agents' last state, calls left open
     "startup": PoolSpec(size=1, connect_timeout=10),
+    # one run of a records command (acd report, tokens, customers, quarantine, mask-callers)
+    "command": PoolSpec(),
 }
 
 

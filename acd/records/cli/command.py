@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.database import Database
 from acd.records.cli.database import database_url
 from acd.records.errors import RecordsError
 from acd.records.startup.migrate import upgrade_head
@@ -53,11 +54,11 @@ def on_engine(args: argparse.Namespace, job: Callable[[AsyncEngine], Awaitable[T
 
 
 async def _on_engine(url: str, job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    engine = create_async_engine(url)
+    database = Database(url)
     try:
-        return await job(engine)
+        return await job(database.pool("command"))
     finally:
-        await engine.dispose()
+        await database.close()
 
 
 def run_with_engine(
