@@ -146,8 +146,9 @@ async def build(
             runtime.submit(OfferFailed(offer_id, OfferFailed.NOT_STARTED))
 
     def channel_gone(call_id: str) -> None:
-        """Asterisk said the caller's channel is gone and no Hangup came in the grace: the call leaves its queue."""
-        if runtime is not None:
+        """Asterisk said the caller's channel is gone and no Hangup came in the grace: the call leaves its queue
+        (unless the core has closed it meanwhile, which would only refuse the end)."""
+        if runtime is not None and runtime.call_open(call_id):
             runtime.submit(CallEnded(call_id, reason="channel_gone"))
 
     def agent_engaged(agent_id: str) -> bool:

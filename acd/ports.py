@@ -2,10 +2,10 @@
 
 The runtime feeds the core and hands each command to one of these; the adapters behind them (call
 control over AMI in ``acd.ami.control``, the durable outbox, Prometheus, the forecaster, the
-wallboard's tally) are chosen where the service is put together, so tests and benches can hand in
-their own. ``MockControl`` is call control for a runtime with no PBX behind it, shipped beside the
-port it stands in for (as an HTTP client ships its mock transport), because tests, benches and the
-simulator all need the same one.
+wallboard's tally) are chosen where the ACD is put together (``acd.bootstrap``), so tests and
+benches can hand in their own. ``MockControl`` is call control for a runtime with no PBX behind it,
+shipped beside the port it stands in for (as an HTTP client ships its mock transport), because the
+tests and the benches all need the same one.
 """
 
 from __future__ import annotations

@@ -145,6 +145,10 @@ class Runtime:
     def now(self) -> float:
         return self._clock()
 
+    def call_open(self, call_id: str) -> bool:
+        """Whether a call seen arriving is still open: the record that closes it has not been written."""
+        return call_id in self._arrived
+
     # -- the writer ----------------------------------------------------------------------------
     async def run(self) -> None:
         """Process events until ``drain`` is called and the inbox is empty, then finish call control."""

@@ -1,10 +1,11 @@
 """The supervisor of the running ACD: starts its parts in order, runs until told to stop, drains.
 
 ``serve(settings)`` starts, in order: the database (embedded when no DATABASE_URL) and its
-migrations, the parts ``acd.bootstrap.build`` makes for the config in force, the outbox, the caller
-directory, the wallboard's day so far and the agents' last presence, the HTTP server, and the AMI
-link with its pump (``acd.ami.pump``) and the periodic jobs (``acd.jobs``). It runs until SIGTERM
-or SIGINT, or until the one writer dies, and drains in the reverse order. A part that cannot start
+migrations, the parts ``acd.bootstrap.build`` makes for the config in force (whose skills, queues
+and agents it then writes to the config tables), the outbox, the caller directory, the wallboard's
+day so far and the agents' last presence, the HTTP server, and the AMI link with its pump
+(``acd.ami.pump``) and the periodic jobs (``acd.jobs``). It runs until SIGTERM or SIGINT, or until
+the one writer dies, and drains in the reverse order. A part that cannot start
 is a ``StartupError``: its message says what to fix, and the exit code is 1.
 """
 

@@ -1,6 +1,7 @@
 """acd.ami: the ACD's adapter to Asterisk's manager interface (AMI).
 
-What the runtime uses, and how (built once in the bootstrap; nothing connects at import)::
+What the ACD uses, and how (built once in ``acd.bootstrap``, read by ``acd.ami.pump``; nothing connects at
+import)::
 
     link = AmiLink(LinkSettings(host=..., port=5038, username="acd", secret=os.environ[...]))
     link.start()                                   # connects, logs in, reconnects forever
@@ -18,15 +19,16 @@ What the runtime uses, and how (built once in the bootstrap; nothing connects at
             ...                                    # acd_ami_connected = 0; keep serving from memory
         else:
             for event in translator.translate(item): feed(event)
-    await control.ring(channel, offer_id, endpoint, ring_timeout)   # from RingAgent, etc.
+    await control.send(command)                    # RingAgent, CancelOffer, OverflowCall, TagCall
     await link.close()
 
 Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect, watchdog,
-stream), ``errors``, ``settings``, ``translate`` + ``callers`` + ``phone_presence`` + ``roster``
-(AMI → core events), ``resync`` + ``reconcile`` (catching up after a reconnect), ``ended_unseen``
-(closing calls that ended while no ACD listened, after a restart), ``control``
-(call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events are believed:
-docs/dialplan.md, "Which events the ACD believes"), ``fake_server`` (a loopback AMI for tests).
+stream), ``pump`` (the one reader), ``errors``, ``settings``, ``translate`` + ``callers`` +
+``phone_presence`` + ``roster`` (AMI → core events), ``resync`` + ``reconcile`` (catching up after
+a reconnect), ``ended_unseen`` (closing calls that ended while no ACD listened, after a restart),
+``control`` (call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events
+are believed: docs/dialplan.md, "Which events the ACD believes"), ``fake_server`` (a loopback AMI
+for tests).
 
 Event filter for the AMI user (manager.conf)
 --------------------------------------------

@@ -62,12 +62,17 @@ class CallerLeg:
     endpoint: str = ""
 
 
+ENDED_KEPT = 1000
+"""Calls whose leg the book has let go, remembered (the latest ones) for ``ended``."""
+
+
 class CallerBook:
     """Mutable index of caller legs. Small and boring on purpose: the translator decides, this records."""
 
     def __init__(self) -> None:
         self._legs: dict[str, CallerLeg] = {}
         self._calls: dict[str, str] = {}  # call id -> Uniqueid
+        self._ended: dict[str, None] = {}  # calls whose leg was removed, oldest first (at most ENDED_KEPT)
         self._offers: dict[str, str] = {}
         self._engaged: Counter[str] = Counter()
 
@@ -88,6 +93,11 @@ class CallerBook:
             return None
         return leg.channel
 
+    def ended(self, call_id: str) -> bool:
+        """Whether the book held this call's leg and let it go (its Hangup): call control finds no
+        channel for a command the core decided a moment before it heard of the Hangup."""
+        return call_id in self._ended
+
     def by_offer(self, offer_id: str) -> CallerLeg | None:
         uniqueid = self._offers.get(offer_id)
         return self._legs.get(uniqueid) if uniqueid is not None else None
@@ -102,6 +112,7 @@ class CallerBook:
             self._move(old, Phase.LEFT)
         self._legs[leg.uniqueid] = leg
         self._calls[leg.call_id] = leg.uniqueid
+        self._ended.pop(leg.call_id, None)
         phase, leg.phase = leg.phase, Phase.LEFT
         self._move(leg, phase, leg.offer_id, leg.endpoint)
         return leg
@@ -131,6 +142,9 @@ class CallerBook:
         del self._legs[uniqueid]
         if self._calls.get(leg.call_id) == uniqueid:
             del self._calls[leg.call_id]
+            self._ended[leg.call_id] = None
+            while len(self._ended) > ENDED_KEPT:
+                del self._ended[next(iter(self._ended))]
         return leg
 
     def _move(self, leg: CallerLeg, phase: Phase, offer_id: str = "", endpoint: str = "") -> None:

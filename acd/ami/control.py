@@ -101,7 +101,8 @@ class AmiCallControl:
         if channel is None:
             if isinstance(command, CancelOffer):  # the caller hung up: their Dial has ended with them
                 return ACCEPTED
-            log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
+            if not self.book.ended(command.call_id):  # not the race with a Hangup: a channel never known
+                log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
             raise NotCarriedOut("no channel")
         try:
             if isinstance(command, RingAgent):

@@ -1,7 +1,8 @@
 """Errors raised by the AMI adapter: the only exceptions that leave ``acd.ami``.
 
-The runtime catches these and nothing else from this package; no panoramisk, socket or asyncio
-exception crosses the boundary. The whole hierarchy::
+Their callers in the ACD (the pump, the jobs) catch these and nothing else from this package, and call
+control hands the runtime each as a ``NotCarriedOut`` (``acd.ports``); no panoramisk, socket or
+asyncio exception crosses the boundary. The whole hierarchy::
 
     AmiError                  anything that went wrong talking to Asterisk
     ├── AmiActionError        Asterisk answered ``Response: Error`` (bad channel, no such variable…)

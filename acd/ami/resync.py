@@ -10,8 +10,8 @@ rebuilds the queue with every caller's original place (``enqueued_at``). A calle
 phones are read from PJSIP contacts and device states. Calls that ended while nobody listened
 left a trace in the PBX's AstDB (family ``acd_ended``, one entry per agent endpoint: the last
 conversation that agent finished) and ``acd_left`` (unanswered callers who left, the last ones
-only; see docs/dialplan.md), read with ``DBGetTree``. The result is plain data; the runtime
-hands it to ``Translator.reconcile`` (which diffs it against what it knew) and feeds the
+only; see docs/dialplan.md), read with ``DBGetTree``. The result is plain data; the pump
+(``acd.ami.pump``) hands it to ``Translator.reconcile`` (which diffs it against what it knew) and feeds the
 returned events to the core. Run it on every ``LinkUp``, before draining the events queued
 behind that marker.
 """

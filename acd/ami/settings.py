@@ -1,7 +1,7 @@
 """Connection settings for the AMI link, as one frozen value built once at start.
 
 ``LinkSettings`` is what the link needs, timeouts and back-off included; the config file's ``[ami]``
-section (``acd.settings.AmiSettings``) is what an operator sets, and the service builds this from it.
+section (``acd.settings.AmiSettings``) is what an operator sets, and ``acd.bootstrap`` builds this from it.
 The secret comes from the caller (the service reads ``ACD_AMI_SECRET`` from the environment) and
 is kept out of ``repr`` so it never lands in a log line or a traceback.
 """

@@ -163,8 +163,8 @@ def run_wallboard(
     """Run the wallboard's publisher with the app (its routes are the app's table's, ``ROUTES``).
 
     ``publisher`` defaults to one over the live state (tests give their own). Tokens are checked with
-    ``check``, which may also be given later with ``require_tokens`` (the service does, once its API
-    engine exists); until then the stream answers 503.
+    ``check``, which may also be given later with ``require_tokens`` (``acd.http.site`` does, with the
+    API's tokens); until then the stream answers 503.
     """
     app[PUBLISHER] = publisher or publisher_for(live)
     if check is not None:

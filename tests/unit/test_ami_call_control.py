@@ -110,3 +110,19 @@ async def test_a_gone_caller_whose_hangup_comes_in_the_grace_is_left_to_it(monke
     control.book.remove("1.1")
     await asyncio.sleep(0.05)
     assert gone == []
+
+
+async def test_a_command_after_the_callers_hangup_is_no_error_one_never_known_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The book forgets a leg when the translator reads its Hangup, a moment before the core hears of it:
+    a command the core decided meanwhile finds no channel, as one sent to Asterisk would have found
+    "No such channel". That race is no error; a call whose channel was never known is one."""
+    control = control_with_caller(Link())
+    control.book.remove("1.1")  # its Hangup, translated; the core has not handled it yet
+    with caplog.at_level("ERROR", logger="acd.ami.control"), pytest.raises(NotCarriedOut, match=r"^no channel$"):
+        control.send(RING)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    with caplog.at_level("ERROR", logger="acd.ami.control"), pytest.raises(NotCarriedOut, match=r"^no channel$"):
+        control.send(RingAgent("o9", "c9", "a2", "agent2", 15.0))
+    assert [r.getMessage() for r in caplog.records] == ["no channel known for call c9; cannot RingAgent"]

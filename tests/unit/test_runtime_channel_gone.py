@@ -18,6 +18,7 @@ from acd.ami.callers import CallerLeg
 from acd.ami.control import AmiCallControl
 from acd.ami.errors import AmiActionError
 from acd.ami.wire import ActionValue, Message
+from acd.bootstrap import build, settings_for
 from acd.core.acd import Acd
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp
@@ -89,3 +90,36 @@ async def test_a_caller_who_hung_up_in_the_grace_stays_an_abandon(monkeypatch: p
     sink, _, _ = await _phantom(monkeypatch, hang_up=True)
     last = [r for r in sink.records if isinstance(r, InteractionRecord)][-1]
     assert last.outcome == "abandoned"
+
+
+async def test_the_grace_ends_no_call_the_core_has_closed_meanwhile() -> None:
+    """As ``acd.bootstrap`` wires it: a gone channel ends its call only while the call is still open.
+
+    The call may close in the grace while its leg is still in the book (the caller's Hangup reached the
+    core before the translator's book forgot the leg, or the call overflowed): a ``CallEnded`` then
+    would only be refused by the core, and counted as a refused event.
+    """
+    sink = ListSink()
+    parts = await build(settings_for(CONFIG), records=sink, clock=lambda: 1000.0)
+    runtime, ami = parts.runtime, parts.ami
+    assert ami is not None and ami.on_channel_gone is not None and parts.link is not None
+    writer = asyncio.create_task(runtime.run())
+    for call_id in ("c1", "c2"):
+        runtime.submit(CallArrived(call_id, "billing", 5, enqueued_at=999.0, channel=f"PJSIP/nowhere-{call_id}"))
+    runtime.submit(CallerHungUp("c1"))
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        if runtime.handled >= 3:
+            break
+    ami.on_channel_gone("c1")  # the grace ran out after the core closed c1
+    ami.on_channel_gone("c2")  # ... and while c2 still waits
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        if runtime.handled >= 4:
+            break
+    runtime.drain()
+    await writer
+    await parts.link.close()
+    assert runtime.refused == 0
+    ends = {r.interaction_id: r.end_reason for r in sink.records if isinstance(r, InteractionRecord) and r.ended_at}
+    assert ends == {"c1": "caller_hangup", "c2": "channel_gone"}

@@ -14,9 +14,9 @@ lookups answer None at once without touching the database until some finish. The
 room for a burst of arrivals (an AMI resync announces every waiting caller at once).
 
 Most contact centers know at most some hundred thousand customers: ``refresh`` then holds the whole
-table in memory (reloaded every ``cache_seconds`` by the service), and a lookup is a dictionary read
-that never touches the database on the path of a call. A larger table, or a refresh that failed for
-longer than ``cache_seconds``, falls back to the per-call queries above.
+table in memory (reloaded well within ``cache_seconds`` by the service's job, ``acd.jobs``), and a
+lookup is a dictionary read that never touches the database on the path of a call. A larger table,
+or a refresh that failed for longer than ``cache_seconds``, falls back to the per-call queries above.
 
 Phone numbers are compared after ``normalise_number``: spaces, tabs and dashes removed, and one
 leading ``+`` removed, so ``+1 555-0100`` and ``15550100`` are the same caller. The ``customers``
