@@ -4,7 +4,7 @@ A bug in the core (anything it raises other than an ``AcdError``) is logged with
 routing goes on; but the trace alone rarely says how the core got there. The runtime keeps the last
 ``capacity`` events it fed the core, each with its ``now`` (a bounded ring: a reference per event,
 nothing encoded until needed), and dumps them when the core fails: one JSON line per event after a
-header line with the routing config the log began with. ``replay`` feeds a dump to a fresh core
+header line with the routing config in force before the first of them. ``replay`` feeds a dump to a fresh core
 through ``Acd.handle``, which raises the same failure when the dump is complete (``dropped == 0``:
 nothing was pushed out of the ring before it).
 
@@ -32,7 +32,7 @@ from typing import Any
 from acd.core.acd import Acd
 from acd.core.config import RoutingConfig
 from acd.core.errors import AcdError
-from acd.core.events import Event
+from acd.core.events import ConfigChanged, Event
 
 log = logging.getLogger(__name__)
 TAG = "~"
@@ -78,7 +78,7 @@ def decode(data: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Dump:
-    config: RoutingConfig  # the config the log began with
+    config: RoutingConfig  # the config in force before the first event here
     stimuli: tuple[tuple[Event, float], ...]  # (event, now), oldest first
     dropped: int = 0  # events pushed out of the ring before the first one here
 
@@ -121,6 +121,10 @@ class StimulusLog:
         return len(self._ring)
 
     def record(self, event: Event, now: float) -> None:
+        if len(self._ring) == self._ring.maxlen:
+            oldest, _ = self._ring[0]
+            if isinstance(oldest, ConfigChanged):  # pushed out: replay starts from the config it brought
+                self._config = oldest.config
         self._ring.append((event, now))
         self._seen += 1
 

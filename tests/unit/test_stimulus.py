@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -84,6 +85,16 @@ def test_the_log_keeps_only_the_last_events_and_says_how_many_it_let_go() -> Non
         log.record(TimerFired(call_timer(f"c{n}")), float(n))
     dump = log.snapshot()
     assert [now for _, now in dump.stimuli] == [2.0, 3.0, 4.0] and dump.dropped == 2
+
+
+def test_a_config_change_pushed_out_of_the_log_becomes_its_starting_config() -> None:
+    later = dataclasses.replace(CONFIG, agents=())
+    log = StimulusLog(CONFIG, capacity=2)
+    log.record(ConfigChanged(later), 1.0)
+    log.record(TimerFired(call_timer("c1")), 2.0)
+    assert log.snapshot().config == CONFIG  # the change is still in the log: replay makes it
+    log.record(TimerFired(call_timer("c2")), 3.0)
+    assert log.snapshot().config == later
 
 
 def buggy(original: object) -> object:
