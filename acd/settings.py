@@ -224,7 +224,7 @@ def _skill_levels(r: _Reader, data: Any, path: str, known: set[str]) -> tuple[tu
     return tuple(levels)
 
 
-_QUEUE_KEYS = {
+QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios share them
     "skills",
     "sla_threshold",
     "sla_target",
@@ -239,7 +239,7 @@ _QUEUE_KEYS = {
 
 def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], policy: RoutingPolicy) -> QueueConfig:
     path = f"queues.{name}"
-    r.unknown(data, _QUEUE_KEYS, path)
+    r.unknown(data, QUEUE_KEYS, path)
     if "skills" not in data:
         r.problem(f"{path}.skills", "missing: a queue needs at least one skill")
     skills = _skill_levels(r, data.get("skills", {}), f"{path}.skills", known)
