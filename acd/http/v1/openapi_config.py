@@ -191,6 +191,12 @@ PATHS: dict[str, dict[str, Any]] = {
 
 _REVISION = {"type": "integer", "minimum": 0, "description": "the config revision in force (0: the file's)"}
 
+
+def _revised(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An answer of the config endpoints: one value and the revision in force."""
+    return {"type": "object", "required": [name, "revision"], "properties": {name: schema, "revision": _REVISION}}
+
+
 SCHEMAS: dict[str, Any] = {
     "Skill": {
         "type": "object",
@@ -201,31 +207,15 @@ SCHEMAS: dict[str, Any] = {
             "agents": {"type": "array", "items": {"type": "string"}},
         },
     },
-    "SkillReply": {
-        "type": "object",
-        "required": ["skill", "revision"],
-        "properties": {"skill": ref("Skill"), "revision": _REVISION},
-    },
-    "SkillList": {
-        "type": "object",
-        "required": ["skills", "revision"],
-        "properties": {"skills": {"type": "array", "items": ref("Skill")}, "revision": _REVISION},
-    },
+    "SkillReply": _revised("skill", ref("Skill")),
+    "SkillList": _revised("skills", {"type": "array", "items": ref("Skill")}),
     "Queue": {
         "type": "object",
         "required": ["name", "skills"],
         "properties": {"name": {"type": "string"}, **_QUEUE_FIELDS},
     },
-    "QueueReply": {
-        "type": "object",
-        "required": ["queue", "revision"],
-        "properties": {"queue": ref("Queue"), "revision": _REVISION},
-    },
-    "QueueList": {
-        "type": "object",
-        "required": ["queues", "revision"],
-        "properties": {"queues": {"type": "array", "items": ref("Queue")}, "revision": _REVISION},
-    },
+    "QueueReply": _revised("queue", ref("Queue")),
+    "QueueList": _revised("queues", {"type": "array", "items": ref("Queue")}),
     "Deleted": {
         "type": "object",
         "required": ["deleted", "revision"],
