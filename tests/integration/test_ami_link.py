@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,6 @@ from acd.ami.wire import FrameDecoder
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 
 FAST: dict[str, Any] = {"backoff_initial": 0.05, "backoff_max": 0.2, "ping_interval": 0.1, "ping_timeout": 0.2}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAmiServer]:
-    srv = FakeAmiServer()
-    await srv.start()
-    yield srv
-    await srv.stop()
 
 
 async def open_link(server: FakeAmiServer, **overrides: float) -> AmiLink:
