@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import text
@@ -100,6 +100,7 @@ class _Runtime(Protocol):
     def handled(self) -> int: ...
 
 
+@dataclass(eq=False)
 class Status:
     """What ``/healthz`` and ``/readyz`` say about the running parts.
 
@@ -107,18 +108,11 @@ class Status:
     ``probe`` is None without a database. Both may be replaced (a test probes with ``max_age=0``).
     """
 
-    def __init__(
-        self,
-        runtime: _Runtime,
-        *,
-        link_up: Callable[[], bool],
-        outbox: _Outbox | None = None,
-        probe: DatabaseProbe | None = None,
-    ) -> None:
-        self.runtime = runtime
-        self.link_up = link_up
-        self.outbox = outbox
-        self.probe = probe
+    runtime: _Runtime
+    _: KW_ONLY
+    link_up: Callable[[], bool]
+    outbox: _Outbox | None = None
+    probe: DatabaseProbe | None = None
 
     def health(self) -> Mapping[str, Any]:
         connected = self.link_up()
