@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_INTERVAL = 10.0  # seconds between two lines of one reason
 
@@ -23,34 +23,29 @@ class _Reason:
     held_back: int = 0
 
 
+@dataclass(eq=False)
 class LogThrottle:
     """At most one line per reason per ``interval`` on ``logger``; the rest are counted."""
 
-    def __init__(
-        self,
-        logger: logging.Logger,
-        interval: float = DEFAULT_INTERVAL,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._logger = logger
-        self._interval = interval
-        self._clock = clock
-        self._reasons: dict[str, _Reason] = {}
+    logger: logging.Logger
+    interval: float = DEFAULT_INTERVAL
+    clock: Callable[[], float] = time.monotonic
+    _reasons: dict[str, _Reason] = field(default_factory=dict, init=False, repr=False)
 
     def log(self, level: int, reason: str, message: str, *args: object, exc_info: BaseException | None = None) -> bool:
         """Log ``message % args`` under ``reason`` unless that reason logged within the interval.
 
         Returns whether a line was written. A held-back line only adds to the reason's count.
         """
-        now = self._clock()
+        now = self.clock()
         seen = self._reasons.get(reason)
-        if seen is not None and now - seen.last_logged < self._interval:
+        if seen is not None and now - seen.last_logged < self.interval:
             seen.held_back += 1
             return False
         held_back = 0 if seen is None else seen.held_back
         self._reasons[reason] = _Reason(now)
         if held_back:
-            self._logger.log(
+            self.logger.log(
                 level,
                 message + " (and %d more like it in the last %.0f s)",
                 *args,
@@ -59,7 +54,7 @@ class LogThrottle:
                 exc_info=exc_info,
             )
         else:
-            self._logger.log(level, message, *args, exc_info=exc_info)
+            self.logger.log(level, message, *args, exc_info=exc_info)
         return True
 
     def warning(self, reason: str, message: str, *args: object) -> bool:

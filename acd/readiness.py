@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import text
@@ -46,36 +46,30 @@ class Readiness:
         return out
 
 
+@dataclass(eq=False)
 class DatabaseProbe:
     """``SELECT 1`` against PostgreSQL, at most once per ``max_age`` seconds."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        timeout: float = 2.0,
-        max_age: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._engine = engine
-        self._timeout = timeout
-        self._max_age = max_age
-        self._clock = clock
-        self._last: tuple[float, bool] | None = None  # (when, reachable)
-        self._lock = asyncio.Lock()  # probes that arrive together share one round trip
-        self.last_error: str | None = None
+    engine: AsyncEngine
+    _: KW_ONLY
+    timeout: float = 2.0
+    max_age: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    last_error: str | None = field(default=None, init=False)
+    _last: tuple[float, bool] | None = field(default=None, init=False)  # (when, reachable)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)  # probes arriving together share a trip
 
     async def reachable(self) -> bool:
         async with self._lock:
-            if self._last is not None and self._clock() - self._last[0] < self._max_age:
+            if self._last is not None and self.clock() - self._last[0] < self.max_age:
                 return self._last[1]
             ok = await self._ping()
-            self._last = (self._clock(), ok)
+            self._last = (self.clock(), ok)
             return ok
 
     async def _ping(self) -> bool:
         try:
-            async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
+            async with asyncio.timeout(self.timeout), self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means "not reachable"; the reason goes to the log, once
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -100,6 +94,7 @@ class _Runtime(Protocol):
     def handled(self) -> int: ...
 
 
+@dataclass(eq=False)
 class Status:
     """What ``/healthz`` and ``/readyz`` say about the running parts.
 
@@ -107,18 +102,11 @@ class Status:
     ``probe`` is None without a database. Both may be replaced (a test probes with ``max_age=0``).
     """
 
-    def __init__(
-        self,
-        runtime: _Runtime,
-        *,
-        link_up: Callable[[], bool],
-        outbox: _Outbox | None = None,
-        probe: DatabaseProbe | None = None,
-    ) -> None:
-        self.runtime = runtime
-        self.link_up = link_up
-        self.outbox = outbox
-        self.probe = probe
+    runtime: _Runtime
+    _: KW_ONLY
+    link_up: Callable[[], bool]
+    outbox: _Outbox | None = None
+    probe: DatabaseProbe | None = None
 
     def health(self) -> Mapping[str, Any]:
         connected = self.link_up()

@@ -14,7 +14,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -224,7 +224,7 @@ def _skill_levels(r: _Reader, data: Any, path: str, known: set[str]) -> tuple[tu
     return tuple(levels)
 
 
-_QUEUE_KEYS = {
+QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios share them
     "skills",
     "sla_threshold",
     "sla_target",
@@ -237,9 +237,20 @@ _QUEUE_KEYS = {
 }
 
 
+def _tables(r: _Reader, section: Mapping[str, Any], path: str, what: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each ``[path.NAME]`` table by name; a value that is not a table is a problem and skipped."""
+    for name in sorted(section):
+        value = section[name]
+        if not isinstance(value, Mapping):
+            r.problem(f"{path}.{name}", "must be a table")
+            continue
+        r.name(name, f"{path}.{name}", what)
+        yield name, value
+
+
 def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], policy: RoutingPolicy) -> QueueConfig:
     path = f"queues.{name}"
-    r.unknown(data, _QUEUE_KEYS, path)
+    r.unknown(data, QUEUE_KEYS, path)
     if "skills" not in data:
         r.problem(f"{path}.skills", "missing: a queue needs at least one skill")
     skills = _skill_levels(r, data.get("skills", {}), f"{path}.skills", known)
@@ -342,23 +353,13 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
     if not queues_t:
         r.problem("queues", "define at least one queue, e.g. [queues.billing]")
     queues = []
-    for name in sorted(queues_t):
-        q = queues_t[name]
-        if not isinstance(q, Mapping):
-            r.problem(f"queues.{name}", "must be a table")
-            continue
-        r.name(name, f"queues.{name}", "queue name")
+    for name, q in _tables(r, queues_t, "queues", "queue name"):
         queues.append(_queue(r, name, q, known, policy))
 
     agents_t = r.table(data, "agents", "agents")
     agents = []
     endpoints: dict[str, str] = {}
-    for agent_id in sorted(agents_t):
-        a = agents_t[agent_id]
-        if not isinstance(a, Mapping):
-            r.problem(f"agents.{agent_id}", "must be a table")
-            continue
-        r.name(agent_id, f"agents.{agent_id}", "agent id")
+    for agent_id, a in _tables(r, agents_t, "agents", "agent id"):
         agent = _agent(r, agent_id, a, known)
         endpoint = agent.endpoint  # bare: PJSIP/agent1 and agent1 are the same phone
         if endpoint in endpoints:

@@ -56,6 +56,12 @@ def agents_toml(agents: Mapping[str, str]) -> str:
     return "".join(f'\n[agents.{agent}]\nendpoint = "{agent}"\nskills = {skills}\n' for agent, skills in agents.items())
 
 
+def queue_toml(name: str, skills: str, **settings: int | str) -> str:
+    """A ``[queues.<name>]`` table of a config file: its skills (a TOML inline table), then its settings."""
+    lines = [f"[queues.{name}]", f"skills = {skills}", *(f"{key} = {json.dumps(v)}" for key, v in settings.items())]
+    return "\n".join(lines) + "\n"
+
+
 class AcdProcess:
     """``acd run`` in ``workdir`` (config ``acd.toml``, log ``acd.log``, PostgreSQL under ``pg``).
 

@@ -49,16 +49,7 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
         if agent is None or answered_at is None:
             log.warning("resync: call %s ended unseen; no agent known for it", record.interaction_id[:8])
             continue
-        arrival = CallArrived(
-            record.interaction_id,
-            record.queue,
-            record.priority,
-            caller=record.caller,
-            enqueued_at=record.arrived_at,
-            uniqueid=record.uniqueid,
-            linkedid=record.linkedid,
-        )
-        events.append(CallInProgress(arrival, agent, answered_at, record=record))
+        events.append(CallInProgress(_arrival(record), agent, answered_at, record=record))
         if trace is None:
             events.append(CallEnded(record.interaction_id, reason=NOT_TRACED))
         else:
@@ -80,7 +71,14 @@ def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:
         return []
     # The record's priority is the one routing used (boost included): a standard customer adds none.
     customer = None if record.customer_id is None else Customer(record.customer_id, "")
-    arrival = CallArrived(
+    arrival = _arrival(record, customer)
+    reason = "caller_hangup" if trace.outcome == "abandoned" else "fallback"
+    return [CallLeftUnseen(arrival, trace.left_at, trace.outcome, reason)]
+
+
+def _arrival(record: InteractionRecord, customer: Customer | None = None) -> CallArrived:
+    """The arrival an open interaction record stands for, as the previous run saw it."""
+    return CallArrived(
         record.interaction_id,
         record.queue,
         record.priority,
@@ -90,8 +88,6 @@ def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:
         linkedid=record.linkedid,
         customer=customer,
     )
-    reason = "caller_hangup" if trace.outcome == "abandoned" else "fallback"
-    return [CallLeftUnseen(arrival, trace.left_at, trace.outcome, reason)]
 
 
 def with_records(events: list[Event], left_open: Iterable[InteractionRecord]) -> list[Event]:

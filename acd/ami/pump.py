@@ -84,73 +84,65 @@ class TokenKeeper:
         self.in_force = False
 
 
+@dataclasses.dataclass(eq=False)
 class Pump:
-    def __init__(
-        self,
-        link: AmiLink,
-        control: AmiCallControl,
-        translator: Translator,
-        runtime: Writer,
-        metrics: PumpMetrics,
-        keeper: TokenKeeper,
-        customers: Directory | None = None,
-    ) -> None:
-        self._link = link
-        self._control = control
-        self._translator = translator
-        self._runtime = runtime
-        self._metrics = metrics
-        self._keeper = keeper
-        self._customers = customers
-        self.left_open: list[InteractionRecord] = []  # open interactions of the previous run, until the first resync
+    link: AmiLink
+    control: AmiCallControl
+    translator: Translator
+    runtime: Writer
+    metrics: PumpMetrics
+    keeper: TokenKeeper
+    customers: Directory | None = None
+    # open interactions of the previous run, until the first resync
+    left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
 
     async def run(self) -> None:
-        async for item in self._link.events():
+        async for item in self.link.events():
             if isinstance(item, LinkUp):
                 await self._connected()
                 continue
             if isinstance(item, LinkDown):
-                self._keeper.lost()
-                self._metrics.ami_connected.set(0)
-                self._control.link_down()
+                self.keeper.lost()
+                self.metrics.ami_connected.set(0)
+                self.control.link_down()
                 continue
-            self._metrics.ami_events.inc()
-            self._control.observe(item)
-            for event in self._translator.translate(item):
-                self._runtime.deliver(await self.with_customer(event))
+            self.metrics.ami_events.inc()
+            self.control.observe(item)
+            for event in self.translator.translate(item):
+                self.runtime.deliver(await self.with_customer(event))
 
     async def _connected(self) -> None:
-        self._metrics.ami_connected.set(1)
+        self.metrics.ami_connected.set(1)
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
-            await self._control.heartbeat(int(time.time()))
+            await self.control.heartbeat(int(time.time()))
         # before the resync: a caller it finds raises events with this token from now on
-        await self._keeper.put_in_force()
+        await self.keeper.put_in_force()
         try:
-            picture = await resync(self._link)
+            picture = await resync(self.link)
         except Exception as exc:  # a failed resync is retried on the next connect
             log.error("resync failed: %s", exc)
             return
-        found = self._translator.reconcile(picture)
+        found = self.translator.reconcile(picture)
         left, self.left_open = self.left_open, []
-        found = settle(left, picture, self._translator.roster) + with_records(found, left)
+        found = settle(left, picture, self.translator.roster) + with_records(found, left)
         loaded = await asyncio.gather(*(self.with_customer(e) for e in found))
         # All at once, with nothing else of ours in between: the core loads the whole
         # picture, then routes it once, by priority (not the first caller loaded first).
-        self._runtime.submit(ResyncStarted())
+        self.runtime.submit(ResyncStarted())
         for event in loaded:
-            self._runtime.submit(event)
-        self._runtime.submit(ResyncFinished())
+            self.runtime.submit(event)
+        self.runtime.submit(ResyncFinished())
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.
 
         Bounded (0.2 s, and no wait at all once 32 lookups hang): routing never stalls on it.
         """
-        if self._customers is None:
+        if self.customers is None:
             return event
         if isinstance(event, CallArrived) and event.caller:
-            return dataclasses.replace(event, customer=await self._customers.lookup(event.caller))
+            return dataclasses.replace(event, customer=await self.customers.lookup(event.caller))
         if isinstance(event, CallInProgress) and event.call.caller:
-            call = dataclasses.replace(event.call, customer=await self._customers.lookup(event.call.caller))
+            call = dataclasses.replace(event.call, customer=await self.customers.lookup(event.call.caller))
             return dataclasses.replace(event, call=call)
         return event

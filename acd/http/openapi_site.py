@@ -34,6 +34,20 @@ def _static(summary: str) -> dict[str, Any]:
     }
 
 
+def _probe(summary: str, good: str) -> dict[str, Any]:
+    """A probe for orchestrators: no token, 200 when ``good``, 503 when not."""
+    return {
+        "get": {
+            "summary": summary,
+            "security": [],
+            "responses": {
+                "200": {"description": good, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "503": {"description": f"not {good}", "content": _ERROR},
+            },
+        }
+    }
+
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -54,26 +68,8 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
-        "/healthz": {
-            "get": {
-                "summary": "process health",
-                "security": [],
-                "responses": {
-                    "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "503": {"description": "not ok", "content": _ERROR},
-                },
-            }
-        },
-        "/readyz": {
-            "get": {
-                "summary": "ready or not: the AMI link and PostgreSQL, without any detail",
-                "security": [],
-                "responses": {
-                    "200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "503": {"description": "not ready", "content": _ERROR},
-                },
-            }
-        },
+        "/healthz": _probe("process health", "ok"),
+        "/readyz": _probe("ready or not: the AMI link and PostgreSQL, without any detail", "ready"),
         "/wallboard": _page("the wallboard page"),
         "/wallboard/static/{filename}": _static("the wallboard's script and style"),
         "/wallboard/events": {

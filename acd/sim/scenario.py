@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement, WideningStep
+from acd.settings import QUEUE_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +91,7 @@ def _check(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
         raise ValueError(f"{where}: unknown keys {', '.join(unknown)}")
 
 
-_QUEUE_KEYS = {
-    "skills",
-    "sla_threshold",
-    "sla_target",
-    "max_wait",
-    "overflow",
-    "wrapup",
-    "max_handle",
-    "widening",
-    "vip_priority_boost",
-    "traffic",
-}
+_QUEUE_KEYS = QUEUE_KEYS | {"traffic"}
 _TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share"}
 _AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
 

@@ -16,7 +16,7 @@ from typing import Any
 from acd.records.errors import EmbeddedPostgresError
 from acd.records.startup.embedded import EmbeddedPostgres
 from bench.vs_app_queue.plan import AGENTS
-from phonefarm.acd_process import AcdProcess, agents_toml
+from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
 
 ACD_CONFIG = """\
 # written by bench/bench_vs_app_queue.py
@@ -36,21 +36,17 @@ journal_dir = "{workdir}/journal"
 [routing]
 ring_timeout = 15
 
-[queues.bench]
-skills = {{ bench = 1 }}
-sla_threshold = 20
-max_wait = 600
-wrapup = 0
 """
+QUEUE = queue_toml("bench", "{ bench = 1 }", sla_threshold=20, max_wait=600, wrapup=0)
 
 START_WITHIN = 90.0  # seconds for the ACD to become healthy: embedded PostgreSQL, migrations, AMI login
 
 
 def acd_config(workdir: Path) -> Callable[[int], str]:
-    """The ACD's config file (ACD_CONFIG and the four agents) by the HTTP port it gets."""
+    """The ACD's config file (ACD_CONFIG, its queue and the four agents) by the HTTP port it gets."""
 
     agents = agents_toml(dict.fromkeys(AGENTS, "{ bench = 1 }"))
-    return lambda http_port: ACD_CONFIG.format(http_port=http_port, workdir=workdir) + agents
+    return lambda http_port: ACD_CONFIG.format(http_port=http_port, workdir=workdir) + QUEUE + agents
 
 
 def bench_acd(workdir: Path, ami_secret: str, command: Sequence[str]) -> AcdProcess:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from phonefarm.acd_process import AcdProcess, agents_toml
+from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
 
 T = TypeVar("T")
 
@@ -43,25 +43,14 @@ ring_timeout = 8
 reoffer_cooldown = 60
 max_consecutive_misses = 2
 short_abandon = 2
-
-[queues.billing]
-skills = {{ billing = 2 }}
-sla_threshold = 20
-max_wait = 120
-wrapup = 1
-
-[queues.support]
-skills = {{ support = 2 }}
-sla_threshold = 30
-max_wait = 120
-wrapup = 1
-
-[queues.sales]
-skills = {{ sales = 1 }}
-sla_threshold = 10
-max_wait = 8
-overflow = "voicemail"
 """
+QUEUES = "\n".join(
+    (
+        queue_toml("billing", "{ billing = 2 }", sla_threshold=20, max_wait=120, wrapup=1),
+        queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1),
+        queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail"),
+    )
+)
 
 AGENTS = {
     # agent: skills; agents 1-4 serve billing, 5-6 support; nobody serves sales
@@ -79,7 +68,7 @@ def e2e_acd(workdir: Path, env: dict[str, str], ami_port: int, ami_user: str) ->
 
     def config(http_port: int) -> str:
         text = CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir)
-        return text + agents_toml(AGENTS)
+        return text + "\n" + QUEUES + agents_toml(AGENTS)
 
     return AcdProcess(workdir, config, env)
 

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wiring import in_background
+
 from phonefarm import AmiClient, AmiEvent, Farm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,13 +130,8 @@ async def heartbeat(pbx: AmiClient, every: float = 2.0) -> AsyncIterator[None]:
             await asyncio.sleep(every)
 
     await set_heartbeat(pbx)
-    task = asyncio.create_task(beat())
-    try:
+    async with in_background(beat()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def enqueue_caller(

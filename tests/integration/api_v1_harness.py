@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from doubles import ListSink, MockControl, keep_rings
@@ -40,7 +41,7 @@ from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
 from acd.runtime import Runtime
-from acd.settings import HttpSettings
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 
 CONFIG = RoutingConfig(
     queues=(
@@ -54,6 +55,31 @@ CONFIG = RoutingConfig(
     ),
 )
 SCRAPE_TOKEN = "harness-scrape-token-0123456789"  # what Prometheus would send to /metrics
+
+
+def service_settings(pg: EmbeddedPostgres, ami_port: int, http_port: int, journal: Path) -> Settings:
+    """Settings of a whole service (``Service.run``) over the harness's PostgreSQL and a fake PBX."""
+    return Settings(
+        AmiSettings(port=ami_port, secret="secret"),
+        HttpSettings(port=http_port),
+        DatabaseSettings(url=pg.url, journal_dir=str(journal)),
+        CONFIG,
+        "test",
+    )
+
+
+async def wait_up(url: str) -> None:
+    """Until ``url`` answers 200 (a service starting up), at most about ten seconds."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never answered")
 
 
 async def _ready() -> Readiness:

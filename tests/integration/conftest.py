@@ -15,15 +15,22 @@ from acd.ami.settings import LinkSettings
 
 
 @pytest.fixture
-async def pbx() -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
-    server = FakeAmiServer()
-    await server.start()
+async def server() -> AsyncIterator[FakeAmiServer]:
+    """A fake PBX's AMI server on loopback."""
+    srv = FakeAmiServer()
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
+async def pbx(server: FakeAmiServer) -> AsyncIterator[tuple[FakeAmiServer, AmiLink]]:
+    """The fake PBX and a link logged in to it."""
     link = AmiLink(LinkSettings(port=server.port, secret="secret", ping_interval=30.0))
     link.start()
     await link.wait_connected(timeout=2.0)
     yield server, link
     await link.close()
-    await server.stop()
 
 
 @pytest.fixture

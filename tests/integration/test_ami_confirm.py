@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
 import pytest
+from wiring import in_background
 
 from acd.ami.control import AmiCallControl
 from acd.ami.fake_server import FakeAmiServer
@@ -30,55 +32,52 @@ async def pumping(link: AmiLink, control: AmiCallControl) -> AsyncIterator[None]
             elif not isinstance(item, LinkUp):
                 control.observe(item)
 
-    task = asyncio.create_task(pump())
-    try:
+    async with in_background(pump()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def ringing(offer: str, agent: str = "agent1", channel: str = CALLER) -> dict[str, str]:
     return {"Event": "UserEvent", "UserEvent": "AcdRinging", "Channel": channel, "AcdOffer": offer, "AcdAgent": agent}
 
 
-async def test_an_offer_that_rings_is_settled(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
-    server, link = pbx
-    lost: list[str] = []
-    control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
-    async with pumping(link, control):
-        await control.ring(CALLER, "offer-1", "agent1", 15)
-        server.push(ringing("offer-1"))
-        await asyncio.sleep(0.5)
-    assert lost == []
-    assert len(control.confirmations) == 0
-    assert control.lost_redirects == 0
+@dataclass
+class Rung:
+    control: AmiCallControl
+    lost: list[str]  # offers handed back as lost
+    kinds: list[str]  # what was lost: "ring", "overflow"
 
 
-async def test_a_lost_offer_is_handed_back_once(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+async def ring_then(pbx: tuple[FakeAmiServer, AmiLink], *messages: dict[str, str], wait: float = 0.5) -> Rung:
+    """Ring offer-1 for the caller, let the PBX send ``messages``, wait past the confirmation window."""
     server, link = pbx
     lost: list[str] = []
     kinds: list[str] = []
     control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append, on_lost=kinds.append)
     async with pumping(link, control):
         await control.ring(CALLER, "offer-1", "agent1", 15)
-        server.push(ringing("offer-other"), ringing("offer-1", channel="PJSIP/trunk-00000002"))  # not its sign
-        await asyncio.sleep(0.6)
-    assert lost == ["offer-1"]
-    assert kinds == ["ring"]
-    assert server.count("Redirect") == 1  # never sent again: the core decides what comes next
+        server.push(*messages)
+        await asyncio.sleep(wait)
+    return Rung(control, lost, kinds)
+
+
+async def test_an_offer_that_rings_is_settled(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    rung = await ring_then(pbx, ringing("offer-1"))
+    assert rung.lost == []
+    assert len(rung.control.confirmations) == 0
+    assert rung.control.lost_redirects == 0
+
+
+async def test_a_lost_offer_is_handed_back_once(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    not_its_sign = (ringing("offer-other"), ringing("offer-1", channel="PJSIP/trunk-00000002"))
+    rung = await ring_then(pbx, *not_its_sign, wait=0.6)
+    assert rung.lost == ["offer-1"]
+    assert rung.kinds == ["ring"]
+    assert pbx[0].count("Redirect") == 1  # never sent again: the core decides what comes next
 
 
 async def test_a_caller_who_hangs_up_settles_the_offer(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
-    server, link = pbx
-    lost: list[str] = []
-    control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append)
-    async with pumping(link, control):
-        await control.ring(CALLER, "offer-1", "agent1", 15)
-        server.push({"Event": "Hangup", "Channel": CALLER, "Uniqueid": "1.1", "Cause": "16"})
-        await asyncio.sleep(0.5)
-    assert lost == []
+    rung = await ring_then(pbx, {"Event": "Hangup", "Channel": CALLER, "Uniqueid": "1.1", "Cause": "16"})
+    assert rung.lost == []
 
 
 async def test_a_lost_overflow_is_sent_again_until_it_lands(pbx: tuple[FakeAmiServer, AmiLink]) -> None:

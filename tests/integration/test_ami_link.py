@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequir
 FAST: dict[str, Any] = {"backoff_initial": 0.05, "backoff_max": 0.2, "ping_interval": 0.1, "ping_timeout": 0.2}
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAmiServer]:
-    srv = FakeAmiServer()
-    await srv.start()
-    yield srv
-    await srv.stop()
-
-
 async def open_link(server: FakeAmiServer, **overrides: float) -> AmiLink:
     link = AmiLink(LinkSettings(port=server.port, username="acd", secret="secret", **{**FAST, **overrides}))
     link.start()
@@ -38,6 +29,12 @@ async def open_link(server: FakeAmiServer, **overrides: float) -> AmiLink:
 async def take(link: AmiLink, n: int) -> list[LinkItem]:
     async with asyncio.timeout(3.0):
         return [await link.next_event() for _ in range(n)]
+
+
+async def still_delivers(server: FakeAmiServer, link: AmiLink, event: dict[str, str]) -> None:
+    """The stream goes on: ``event``, pushed now, comes right after the link's LinkUp."""
+    server.push(event)
+    assert (await take(link, 2))[1] == event
 
 
 async def test_events_arrive_in_order_after_link_up(server: FakeAmiServer) -> None:
@@ -124,9 +121,7 @@ async def test_action_timeout_then_late_reply_is_dropped(server: FakeAmiServer) 
         await link.send({"Action": "Hangup", "Channel": "PJSIP/x-1"}, timeout=0.1)
     aid = server.actions[-1]["ActionID"]
     server.push({"Response": "Success", "ActionID": aid, "Message": "Channel Hungup"})
-    server.push({"Event": "Hangup", "Uniqueid": "1.1"})
-    items = await take(link, 2)
-    assert items[1] == {"Event": "Hangup", "Uniqueid": "1.1"}
+    await still_delivers(server, link, {"Event": "Hangup", "Uniqueid": "1.1"})
     assert link.counters.orphan_replies == 1
     await link.close()
 
@@ -142,9 +137,7 @@ async def test_error_response_raises_action_error(server: FakeAmiServer) -> None
 async def test_malformed_block_is_counted_and_the_stream_continues(server: FakeAmiServer) -> None:
     link = await open_link(server, ping_interval=30.0)
     server.push_raw(b"garbage without a colon\r\nNoEventHeader: x\r\n\r\n")
-    server.push({"Event": "UserEvent", "UserEvent": "After"})
-    items = await take(link, 2)
-    assert items[1] == {"Event": "UserEvent", "UserEvent": "After"}
+    await still_delivers(server, link, {"Event": "UserEvent", "UserEvent": "After"})
     assert link.counters.malformed == 1
     await link.close()
 
@@ -154,8 +147,7 @@ async def test_event_list_collects_items_and_keeps_them_out_of_the_stream(server
     server.channels = [{"Channel": f"PJSIP/trunk-{i}", "Context": "acd-hold"} for i in range(3)]
     rows = await link.send_list({"Action": "CoreShowChannels"}, "CoreShowChannelsComplete")
     assert [r["Channel"] for r in rows] == ["PJSIP/trunk-0", "PJSIP/trunk-1", "PJSIP/trunk-2"]
-    server.push({"Event": "FullyBooted"})
-    assert (await take(link, 2))[1] == {"Event": "FullyBooted"}
+    await still_delivers(server, link, {"Event": "FullyBooted"})
     await link.close()
 
 

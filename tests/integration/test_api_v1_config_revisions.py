@@ -11,10 +11,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from api_v1_harness import CONFIG, V1, api_pg, v1  # noqa: F401
+from api_v1_harness import CONFIG, V1, api_pg, service_settings, v1, wait_up  # noqa: F401
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from test_api_v1_service import _up
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -103,18 +102,12 @@ async def test_the_service_restarts_with_the_revision(api_pg: EmbeddedPostgres, 
     try:
         for run in (1, 2):
             http_port = free_port()
-            settings = Settings(
-                AmiSettings(port=ami_port, secret="secret"),
-                HttpSettings(port=http_port),
-                DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")),
-                CONFIG,
-                "test",
-            )
+            settings = service_settings(api_pg, ami_port, http_port, tmp_path / "journal")
             service = Service(settings)
             running = asyncio.create_task(service.run())
             base = f"http://127.0.0.1:{http_port}{PREFIX}"
             try:
-                await _up(f"{base}/openapi.json")
+                await wait_up(f"{base}/openapi.json")
                 _, bearer = await tokens.issue(engine, "admin")
                 parts = service.parts
                 assert parts is not None

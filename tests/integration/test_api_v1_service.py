@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from api_v1_harness import CONFIG, api_pg  # noqa: F401
+from api_v1_harness import api_pg, service_settings, wait_up  # noqa: F401
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -17,23 +17,9 @@ from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.stores import tokens
 from acd.service import Service
-from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 from phonefarm.ports import free_port
 
 pytestmark = pytest.mark.pg
-
-
-async def _up(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never answered")
 
 
 async def test_the_service_serves_api_v1_and_audits_its_changes(
@@ -43,13 +29,7 @@ async def test_the_service_serves_api_v1_and_audits_its_changes(
     pbx = FakeAmiServer()
     ami_port = await pbx.start()
     http_port = free_port()
-    settings = Settings(
-        AmiSettings(port=ami_port, secret="secret"),
-        HttpSettings(port=http_port),
-        DatabaseSettings(url=api_pg.url, journal_dir=str(tmp_path / "journal")),
-        CONFIG,
-        "test",
-    )
+    settings = service_settings(api_pg, ami_port, http_port, tmp_path / "journal")
     engine = create_async_engine(api_pg.url)
     await upgrade(engine)  # the file's config in force, whatever revisions other tests' changes left
     async with engine.begin() as conn:
@@ -58,7 +38,7 @@ async def test_the_service_serves_api_v1_and_audits_its_changes(
     running = asyncio.create_task(service.run())
     base = f"http://127.0.0.1:{http_port}"
     try:
-        await _up(f"{base}/api/v1/openapi.json")
+        await wait_up(f"{base}/api/v1/openapi.json")
         token, bearer = await tokens.issue(engine, "agent", agent_id="a1")
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {bearer}"}) as session:
             async with session.post(f"{base}/api/v1/agents/a1/login") as response:

@@ -23,6 +23,15 @@ async def _queue(v1: V1) -> None:  # noqa: F811
     await v1.settle()
 
 
+async def _in_conversation(v1: V1) -> None:  # noqa: F811
+    """c1 in billing, answered by a1."""
+    await v1.post("/agents/a1/login", "a1")
+    v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
+    await v1.settle()
+    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
+    await v1.settle()
+
+
 async def test_a_supervisor_raises_a_caller_who_is_then_offered_first(v1: V1) -> None:  # noqa: F811
     await _queue(v1)
     status, body = await v1.post("/calls/old-low/priority", "billing", {"priority": 9})
@@ -60,11 +69,7 @@ async def test_priority_change_errors(v1: V1) -> None:  # noqa: F811
 
 
 async def test_a_caller_in_conversation_cannot_change_band(v1: V1) -> None:  # noqa: F811
-    await v1.post("/agents/a1/login", "a1")
-    v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
-    await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
-    await v1.settle()
+    await _in_conversation(v1)
     status, reply = await v1.post("/calls/c1/priority", "admin", {"priority": 3})
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
 
@@ -129,11 +134,7 @@ async def test_move_errors(v1: V1) -> None:  # noqa: F811
 
 
 async def test_a_caller_in_conversation_cannot_be_moved(v1: V1) -> None:  # noqa: F811
-    await v1.post("/agents/a1/login", "a1")
-    v1.runtime.submit(CallArrived("c1", "billing", 1, channel="PJSIP/t-1"))
-    await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
-    await v1.settle()
+    await _in_conversation(v1)
     status, reply = await v1.post("/calls/c1/queue", "admin", {"queue": "sales"})
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
     assert [(a, t, s) for _, a, t, s in await v1.audit() if a == "call.queue"] == [("call.queue", "c1", 409)]

@@ -38,14 +38,6 @@ UNKNOWN_QUEUE = {
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeAmiServer]:
-    srv = FakeAmiServer()
-    await srv.start()
-    yield srv
-    await srv.stop()
-
-
-@pytest.fixture
 async def service(server: FakeAmiServer) -> AsyncIterator[Parts]:
     """The parts the service builds, without PostgreSQL: its AMI pump and gauge loop run."""
     settings = Settings(

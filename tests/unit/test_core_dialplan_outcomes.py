@@ -10,25 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from core_builders import queue
 
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, RoutingConfig
 from acd.core.errors import InvalidTransition, UnknownAgent, UnknownQueue
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallFellBack, CallInProgress, Customer
 from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState
 
 CONFIG = RoutingConfig(
-    queues=(
-        QueueConfig(
-            "billing",
-            (SkillRequirement("billing", 1),),
-            sla_threshold_seconds=20.0,
-            wrapup_seconds=5.0,
-            vip_priority_boost=3,
-        ),
-    ),
+    queues=(queue("billing", {"billing": 1}, sla_threshold_seconds=20.0, wrapup_seconds=5.0, vip_priority_boost=3),),
     agents=(AgentConfig("b1", "agent1", (("billing", 3),)), AgentConfig("b2", "agent2", (("billing", 3),))),
 )
 ARRIVAL = CallArrived(

@@ -8,7 +8,7 @@ change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from core_builders import Driver, agent, config, fingerprint, queue, widen
 from hypothesis import HealthCheck, given, settings
@@ -54,6 +54,20 @@ CFG = config(
 AGENTS = ["a1", "a2", "a3", "a4"]
 QUEUES = ["q1", "q2", "q3"]
 FIFO_QUEUES = {"q1", "q2"}  # every eligible agent is equally eligible for all their calls
+# the actions whose event needs only the call's id, the offer's id, or the agent's id
+ON_CALL: dict[str, Callable[[str], Event]] = {"hangup": CallerHungUp, "end": CallEnded}
+ON_OFFER: dict[str, Callable[[str], Event]] = {
+    "answer": OfferAnswered,
+    "reject": OfferRejected,
+    "unanswered": OfferUnanswered,
+    "failed": OfferFailed,
+}
+ON_AGENT: dict[str, Callable[[str], Event]] = {
+    "login": AgentLoggedIn,
+    "logout": AgentLoggedOut,
+    "resume": AgentResumed,
+    "wrapdone": WrapUpDone,
+}
 
 OPS = [
     "arrive",
@@ -192,28 +206,14 @@ class World:
             call_id = f"c{len(self.calls)}"
             self.calls.append(call_id)
             event = CallArrived(call_id, QUEUES[j % len(QUEUES)], j % 3)
-        elif op == "hangup":
-            event = CallerHungUp(call_id)
-        elif op == "answer":
-            event = OfferAnswered(offer)
-        elif op == "reject":
-            event = OfferRejected(offer)
-        elif op == "unanswered":
-            event = OfferUnanswered(offer)
-        elif op == "failed":
-            event = OfferFailed(offer)
-        elif op == "end":
-            event = CallEnded(call_id)
-        elif op == "login":
-            event = AgentLoggedIn(agent_id)
-        elif op == "logout":
-            event = AgentLoggedOut(agent_id)
+        elif op in ON_CALL:
+            event = ON_CALL[op](call_id)
+        elif op in ON_OFFER:
+            event = ON_OFFER[op](offer)
+        elif op in ON_AGENT:
+            event = ON_AGENT[op](agent_id)
         elif op == "pause":
             event = AgentPaused(agent_id, "break")
-        elif op == "resume":
-            event = AgentResumed(agent_id)
-        elif op == "wrapdone":
-            event = WrapUpDone(agent_id)
         elif op == "reach":
             event = AgentReachability(agent_id, reachable=j % 3 != 0, busy_elsewhere=j % 4 == 0)
         elif op == "move":

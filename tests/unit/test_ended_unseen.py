@@ -8,6 +8,7 @@ the core closes the record at the traced end and counts the agent's wrap-up from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -39,21 +40,37 @@ CONFIG = RoutingConfig(
     ),
     agents=(AgentConfig("a5", "agent5", (("support", 4),)), AgentConfig("a6", "agent6", (("support", 3),))),
 )
-OPEN = InteractionRecord(  # answered by the previous run, never closed: it was killed mid-call
-    interaction_id="00000000-0000-0000-0000-000000000001",
-    seq=1_000_000_002,
-    queue="support",
-    priority=5,
-    caller="5550001",
-    arrived_at=1000.0,
-    uniqueid="1000.1",
-    linkedid="1000.1",
+
+
+def left_open(n: int, seq: int, arrived_at: float, **fields: Any) -> InteractionRecord:
+    """Call ``n`` of the support queue as a previous run left it open; its PBX ids come from its arrival."""
+    uniqueid = f"{arrived_at:g}.{n}"
+    return InteractionRecord(
+        **{
+            "interaction_id": f"00000000-0000-0000-0000-{n:012d}",
+            "seq": seq,
+            "queue": "support",
+            "priority": 5,
+            "caller": f"555000{n}",
+            "arrived_at": arrived_at,
+            "uniqueid": uniqueid,
+            "linkedid": uniqueid,
+            "sla_threshold_seconds": 30.0,
+            **fields,
+        }
+    )
+
+
+# answered by the previous run, never closed: it was killed mid-call
+OPEN = left_open(
+    1,
+    1_000_000_002,
+    1000.0,
     customer_id="k1",
     answered_at=1004.0,
     agent_id="a5",
     wait_seconds=4.0,
     within_sla=True,
-    sla_threshold_seconds=30.0,
     disposition="7",
 )
 
@@ -112,16 +129,8 @@ def test_a_wrap_up_that_ran_out_in_the_gap_ends_at_once() -> None:
 
 
 def test_a_call_answered_in_the_gap_and_ended_there_closes_answered_by_the_traced_agent() -> None:
-    ringing = InteractionRecord(  # the previous run rang agent6 for it, then died before the answer
-        interaction_id="00000000-0000-0000-0000-000000000002",
-        seq=1_000_000_001,
-        queue="support",
-        priority=5,
-        caller="5550002",
-        arrived_at=1001.0,
-        uniqueid="1001.2",
-        sla_threshold_seconds=30.0,
-    )
+    # the previous run rang agent6 for it, then died before the answer
+    ringing = left_open(2, 1_000_000_001, 1001.0, linkedid="")
     acd = _restarted()
     trace = EndTrace("agent6", "1001.2", 1008.0, 1015.0, "agent")
     closed = _records(_feed(acd, settle([ringing], ResyncResult(ended=(trace,)), Roster(CONFIG)), 1020.5))[-1]
@@ -199,18 +208,7 @@ def test_a_trace_is_read_only_when_it_is_one() -> None:
         assert EndTrace.parse("agent5", bad) is None, bad
 
 
-WAITING = InteractionRecord(  # queued by the previous run, never answered
-    interaction_id="00000000-0000-0000-0000-000000000004",
-    seq=1_000_000_000,
-    queue="support",
-    priority=7,
-    caller="5550004",
-    arrived_at=900.0,
-    uniqueid="900.4",
-    linkedid="900.4",
-    customer_id="k4",
-    sla_threshold_seconds=30.0,
-)
+WAITING = left_open(4, 1_000_000_000, 900.0, priority=7, customer_id="k4")  # queued by the previous run, never answered
 
 
 def test_a_caller_who_hung_up_in_the_gap_is_abandoned_at_the_time_they_left_and_never_rung() -> None:

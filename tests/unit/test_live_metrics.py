@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
 from core_builders import Driver, agent, config, queue
 
 from acd.core.commands import MetricUpdate
@@ -112,35 +113,19 @@ def test_a_caller_hanging_up_during_talk_is_not_an_abandon() -> None:
 # -- abandons and the short-abandon threshold ---------------------------------------------------
 
 
-def test_an_abandon_under_s_is_abandoned_and_short_and_nothing_else() -> None:
-    d = floor()
+@pytest.mark.parametrize(
+    ("ringing", "after", "short"),
+    [(False, 4.75, True), (False, 5.0, False), (True, 12.0, False), (True, 1.0, True)],
+    ids=["under-s-is-short", "exactly-s-is-not-short", "while-ringing", "short-while-ringing"],
+)
+def test_an_abandon_is_abandoned_and_short_under_s_and_nothing_else(ringing: bool, after: float, short: bool) -> None:
+    d = floor("a1") if ringing else floor()
+    if ringing:
+        d.login("a1", now=T0)
     d.arrive("c1", T0)
-    d.send(CallerHungUp("c1"), T0 + 4.75)
-    assert counts(d) == {OFFERED: 1, ABANDONED: 1, SHORT: 1}
-    assert observed(d, "acd_queue_wait_seconds", outcome="abandoned") == [4.75]
-
-
-def test_an_abandon_at_exactly_s_is_not_short() -> None:
-    d = floor()
-    d.arrive("c1", T0)
-    d.send(CallerHungUp("c1"), T0 + 5.0)
-    assert counts(d) == {OFFERED: 1, ABANDONED: 1}
-
-
-def test_an_abandon_while_ringing_cancels_and_counts_as_abandoned() -> None:
-    d = floor("a1")
-    d.login("a1", now=T0)
-    d.arrive("c1", T0)
-    d.send(CallerHungUp("c1"), T0 + 12.0)
-    assert counts(d) == {OFFERED: 1, ABANDONED: 1}
-
-
-def test_a_short_abandon_while_ringing_is_short_too() -> None:
-    d = floor("a1")
-    d.login("a1", now=T0)
-    d.arrive("c1", T0)
-    d.send(CallerHungUp("c1"), T0 + 1.0)
-    assert counts(d) == {OFFERED: 1, ABANDONED: 1, SHORT: 1}
+    d.send(CallerHungUp("c1"), T0 + after)
+    assert counts(d) == ({OFFERED: 1, ABANDONED: 1, SHORT: 1} if short else {OFFERED: 1, ABANDONED: 1})
+    assert observed(d, "acd_queue_wait_seconds", outcome="abandoned") == [after]
 
 
 # -- failures and overflows ---------------------------------------------------------------------

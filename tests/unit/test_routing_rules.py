@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from core_builders import Driver, agent, config, queue, widen
 
 from acd.core.commands import CancelOffer, OverflowCall, RingAgent
@@ -33,20 +34,17 @@ def test_higher_priority_is_served_first() -> None:
     assert d.agent_ringing("low") is None
 
 
-def test_within_a_band_the_longest_waiting_call_goes_first() -> None:
+@pytest.mark.parametrize(
+    ("c2_at", "c1_at", "first"),
+    [(1.0, 2.0, "c2"), (0.0, 0.0, "c1")],
+    ids=["the-longest-waiting-call-goes-first", "equal-waits-break-ties-by-call-id"],
+)
+def test_within_a_band_the_longest_waiting_call_goes_first(c2_at: float, c1_at: float, first: str) -> None:
     d = one_queue("a1")
-    d.arrive("c2", 1.0)
-    d.arrive("c1", 2.0)
+    d.arrive("c2", c2_at)
+    d.arrive("c1", c1_at)
     d.login("a1", now=5.0)
-    assert d.agent_ringing("c2") == "a1"
-
-
-def test_equal_waits_break_ties_by_call_id() -> None:
-    d = one_queue("a1")
-    d.arrive("c2", 0.0)
-    d.arrive("c1", 0.0)
-    d.login("a1", now=5.0)
-    assert d.agent_ringing("c1") == "a1"
+    assert d.agent_ringing(first) == "a1"
 
 
 def test_the_call_nearest_to_breaching_its_sla_goes_first_across_queues() -> None:

@@ -27,7 +27,7 @@ from acd.core.eligibility import Match, queue_matches
 from acd.core.states import AgentState
 from acd.http.keys import LIVE, TOKEN
 from acd.http.v1.agents import full_json
-from acd.http.v1.config_edits import apply, conflict, entry, not_found
+from acd.http.v1.config_edits import adding, apply, changing, entry, not_found
 from acd.records.stores.tokens import Token
 from acd.routing_document import Document, agent_fields
 
@@ -81,15 +81,9 @@ async def create_agent(request: web.Request) -> web.Response:
     if isinstance(got, web.Response):
         return got
     agent_id, body = got
-
-    def edit(document: Document) -> None:
-        if agent_id in document["agents"]:
-            raise conflict(f"agent {agent_id!r} already exists", {"id": agent_id})
-        document["agents"][agent_id] = body
-
     return await apply(
         request,
-        edit,
+        adding("agent", agent_id, body),
         "agent.create",
         agent_id,
         body,
@@ -111,15 +105,9 @@ async def _change(request: web.Request, *, merge: bool) -> web.Response:
     if isinstance(got, web.Response):
         return got
     body = got[1]
-
-    def edit(document: Document) -> None:
-        if agent_id not in document["agents"]:
-            raise not_found("agent", agent_id)
-        document["agents"][agent_id] = {**document["agents"][agent_id], **body} if merge else body
-
     return await apply(
         request,
-        edit,
+        changing("agent", agent_id, body, merge=merge),
         "agent.update",
         agent_id,
         body,

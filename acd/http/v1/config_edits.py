@@ -25,6 +25,7 @@ from acd.http.v1.audited import Made, Unattempted, audited
 from acd.http.v1.input import Fields, json_object
 from acd.records.errors import DatabaseUnavailable
 from acd.records.stores.config_revisions import Author
+from acd.routing_document import Document
 from acd.runtime import CoreFailed, Draining
 
 Answer = Callable[[Applied], dict[str, Any]]
@@ -79,6 +80,30 @@ def not_found(kind: str, name: str) -> Refused:
 
 def conflict(message: str, details: dict[str, Any]) -> Refused:
     return Refused(409, "conflict", message, details)
+
+
+def adding(kind: str, name: str, body: dict[str, Any]) -> Edit:
+    """The edit that adds a new entry to the document's table of ``kind``s; an existing one is a 409."""
+
+    def edit(document: Document) -> None:
+        table = document[f"{kind}s"]
+        if name in table:
+            raise conflict(f"{kind} {name!r} already exists", {"id": name})
+        table[name] = body
+
+    return edit
+
+
+def changing(kind: str, name: str, body: dict[str, Any], *, merge: bool) -> Edit:
+    """The edit that replaces an entry (``PUT``) or updates some of its fields (``PATCH``, ``merge``)."""
+
+    def edit(document: Document) -> None:
+        table = document[f"{kind}s"]
+        if name not in table:
+            raise not_found(kind, name)
+        table[name] = {**table[name], **body} if merge else body
+
+    return edit
 
 
 async def apply(

@@ -118,6 +118,16 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
     return schema
 
 
+def _put_and_patch(
+    put: str, patch: str, reply: str, param: dict[str, Any], fields: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Replacing an entry (``PUT``: its skills at least) and changing some of its fields (``PATCH``)."""
+    return {
+        "put": _write(put, reply, param, body=_object(fields, ("skills",))),
+        "patch": _write(patch, reply, param, body=_object(fields)),
+    }
+
+
 _SKILL, _QUEUE, _AGENT = path_param("skill"), path_param("queue"), path_param("agent")
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -146,17 +156,12 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/queues/{queue}": {
         "get": _read("one queue's settings", "QueueReply", _QUEUE),
-        "put": _write(
+        **_put_and_patch(
             "replace a queue's settings; fields left out take the defaults (supervisor of the queue, admin)",
-            "QueueReply",
-            _QUEUE,
-            body=_object({"name": _NAME, **_QUEUE_FIELDS}, ("skills",)),
-        ),
-        "patch": _write(
             "change some of a queue's settings (supervisor of the queue, admin)",
             "QueueReply",
             _QUEUE,
-            body=_object({"name": _NAME, **_QUEUE_FIELDS}),
+            {"name": _NAME, **_QUEUE_FIELDS},
         ),
         "delete": _write("delete a queue; its waiting and ringing callers overflow (admin)", "Deleted", _QUEUE),
     },
@@ -169,17 +174,12 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     "/agents/{agent}": {
-        "put": _write(
+        **_put_and_patch(
             "replace an agent's name, endpoint and skills (admin; supervisor within their queues)",
-            "AgentReply",
-            _AGENT,
-            body=_object({"id": _NAME, **AGENT_FIELDS}, ("skills",)),
-        ),
-        "patch": _write(
             "change some of an agent's name, endpoint and skills (admin; supervisor within their queues)",
             "AgentReply",
             _AGENT,
-            body=_object({"id": _NAME, **AGENT_FIELDS}),
+            {"id": _NAME, **AGENT_FIELDS},
         ),
         "delete": _write(
             "delete an agent; on a call, they are logged out when it ends (admin; supervisor within their queues)",
@@ -191,6 +191,12 @@ PATHS: dict[str, dict[str, Any]] = {
 
 _REVISION = {"type": "integer", "minimum": 0, "description": "the config revision in force (0: the file's)"}
 
+
+def _revised(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An answer of the config endpoints: one value and the revision in force."""
+    return {"type": "object", "required": [name, "revision"], "properties": {name: schema, "revision": _REVISION}}
+
+
 SCHEMAS: dict[str, Any] = {
     "Skill": {
         "type": "object",
@@ -201,31 +207,15 @@ SCHEMAS: dict[str, Any] = {
             "agents": {"type": "array", "items": {"type": "string"}},
         },
     },
-    "SkillReply": {
-        "type": "object",
-        "required": ["skill", "revision"],
-        "properties": {"skill": ref("Skill"), "revision": _REVISION},
-    },
-    "SkillList": {
-        "type": "object",
-        "required": ["skills", "revision"],
-        "properties": {"skills": {"type": "array", "items": ref("Skill")}, "revision": _REVISION},
-    },
+    "SkillReply": _revised("skill", ref("Skill")),
+    "SkillList": _revised("skills", {"type": "array", "items": ref("Skill")}),
     "Queue": {
         "type": "object",
         "required": ["name", "skills"],
         "properties": {"name": {"type": "string"}, **_QUEUE_FIELDS},
     },
-    "QueueReply": {
-        "type": "object",
-        "required": ["queue", "revision"],
-        "properties": {"queue": ref("Queue"), "revision": _REVISION},
-    },
-    "QueueList": {
-        "type": "object",
-        "required": ["queues", "revision"],
-        "properties": {"queues": {"type": "array", "items": ref("Queue")}, "revision": _REVISION},
-    },
+    "QueueReply": _revised("queue", ref("Queue")),
+    "QueueList": _revised("queues", {"type": "array", "items": ref("Queue")}),
     "Deleted": {
         "type": "object",
         "required": ["deleted", "revision"],

@@ -25,7 +25,7 @@ from acd.core.config import QueueConfig
 from acd.http import errors
 from acd.http.keys import EDITOR, LIVE, TOKEN
 from acd.http.v1.auth import visible_queues
-from acd.http.v1.config_edits import apply, conflict, entry, not_found, read
+from acd.http.v1.config_edits import adding, apply, changing, conflict, entry, not_found, read
 from acd.routing_document import Document, queue_fields
 
 FIELDS = frozenset(queue_fields(QueueConfig("", ())))
@@ -66,13 +66,7 @@ async def create_queue(request: web.Request) -> web.Response:
     if isinstance(got, web.Response):
         return got
     name, body = got
-
-    def edit(document: Document) -> None:
-        if name in document["queues"]:
-            raise conflict(f"queue {name!r} already exists", {"id": name})
-        document["queues"][name] = body
-
-    return await apply(request, edit, "queue.create", name, body, _answer(name), status=201)
+    return await apply(request, adding("queue", name, body), "queue.create", name, body, _answer(name), status=201)
 
 
 async def _change(request: web.Request, *, merge: bool) -> web.Response:
@@ -86,13 +80,7 @@ async def _change(request: web.Request, *, merge: bool) -> web.Response:
     if isinstance(got, web.Response):
         return got
     body = got[1]
-
-    def edit(document: Document) -> None:
-        if name not in document["queues"]:
-            raise not_found("queue", name)
-        document["queues"][name] = {**document["queues"][name], **body} if merge else body
-
-    return await apply(request, edit, "queue.update", name, body, _answer(name))
+    return await apply(request, changing("queue", name, body, merge=merge), "queue.update", name, body, _answer(name))
 
 
 async def replace_queue(request: web.Request) -> web.Response:

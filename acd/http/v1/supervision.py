@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from acd.core.events import CallMoved, CallPriorityChanged, Event
+from acd.core.snapshot import CallView
 from acd.http import errors
 from acd.http.keys import LIVE, RUNTIME, TOKEN
 from acd.http.v1.audited import audited
@@ -52,23 +53,34 @@ async def _change(
     return await audited(request, action, call_id, details, change)
 
 
-async def priority(request: web.Request) -> web.Response:
+async def _fields(request: web.Request, key: str) -> Fields | web.Response:
+    body = await json_object(request, frozenset({key}))
+    return body if isinstance(body, web.Response) else Fields(body)
+
+
+def _caller(request: web.Request, call_id: str) -> tuple[set[str] | None, CallView | None] | web.Response:
+    """The token's queues (None: every queue) and the caller as queued now; 404 for a caller outside them."""
     live = request.app[LIVE]
-    token = request[TOKEN]
+    shown = visible_queues(request[TOKEN], live.config)
+    queued = live.queued_call(call_id, live.now())
+    if shown is not None and (queued is None or queued.queue not in shown):
+        return errors.no_such_call(call_id)
+    return shown, queued
+
+
+async def priority(request: web.Request) -> web.Response:
     call_id = request.match_info["call"]
-    body = await json_object(request, frozenset({"priority"}))
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
+    fields = await _fields(request, "priority")
+    if isinstance(fields, web.Response):
+        return fields
     value = fields.whole("priority", MIN_PRIORITY, MAX_PRIORITY)
     bad = fields.refusal()
     if bad is not None:
         return bad
     assert value is not None  # else ``bad`` named it
-    shown = visible_queues(token, live.config)
-    queued = {c.call_id: c for c in live.queued_calls(live.now())}
-    if shown is not None and (call_id not in queued or queued[call_id].queue not in shown):
-        return errors.no_such_call(call_id)
+    caller = _caller(request, call_id)
+    if isinstance(caller, web.Response):
+        return caller
     return await _change(
         request, CallPriorityChanged(call_id, value), "call.priority", call_id, {"priority": value}, {"priority": value}
     )
@@ -76,27 +88,22 @@ async def priority(request: web.Request) -> web.Response:
 
 async def move(request: web.Request) -> web.Response:
     """Move a waiting or ringing caller to another queue (docs/kpis.md, "Moved calls")."""
-    live = request.app[LIVE]
-    token = request[TOKEN]
     call_id = request.match_info["call"]
-    body = await json_object(request, frozenset({"queue"}))
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
+    fields = await _fields(request, "queue")
+    if isinstance(fields, web.Response):
+        return fields
     target = fields.text("queue", required=True, max_length=MAX_QUEUE_NAME)
     bad = fields.refusal()
     if bad is not None:
         return bad
-    config = live.config
-    shown = visible_queues(token, config)
-    queued = {c.call_id: c for c in live.queued_calls(live.now())}
+    caller = _caller(request, call_id)
+    if isinstance(caller, web.Response):
+        return caller
+    shown, before = caller
     if shown is not None:
-        if call_id not in queued or queued[call_id].queue not in shown:
-            return errors.no_such_call(call_id)
-        if config.queue(target) is None:
+        if request.app[LIVE].config.queue(target) is None:
             return errors.error(404, "no-such-queue", f"no queue {target!r} is configured", {"id": target})
         if target not in shown:
             return errors.forbidden(f"this token may not move callers to queue {target!r}")
-    before = queued.get(call_id)
     details = {"queue": target, "from": None if before is None else before.queue}
     return await _change(request, CallMoved(call_id, target), "call.queue", call_id, details, {"from": details["from"]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -75,4 +76,19 @@ def offer(name: str, interaction_name: str, seq: int = 1, agent: str = "a1", **k
 def state(name: str, agent: str = "a1", seq: int = 1, **kw: Any) -> AgentStateRecord:
     return AgentStateRecord(
         **{"interval_id": uid(name), "agent_id": agent, "state": "ready", "started_at": T0, "seq": seq, **kw}
+    )
+
+
+def left_unanswered(call: InteractionRecord, kind: str, wait: float, short: float = 5.0) -> InteractionRecord:
+    """``call`` closed as ``kind`` (abandoned, overflowed, failed, moved) after ``wait`` seconds in queue.
+
+    A move and a short abandon (under ``short`` seconds) count for no side of the service level.
+    """
+    return dataclasses.replace(
+        call,
+        seq=2,
+        outcome=kind,  # type: ignore[arg-type]
+        ended_at=call.arrived_at + wait,
+        wait_seconds=wait,
+        within_sla=None if kind == "moved" or (kind == "abandoned" and wait < short) else False,
     )

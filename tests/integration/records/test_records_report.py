@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from record_samples import CONFIG, T0, answered, interaction, uid
+from record_samples import CONFIG, T0, answered, interaction, left_unanswered, uid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,14 +53,7 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
         )
     if kind == "open":
         return call
-    return dataclasses.replace(
-        call,
-        seq=2,
-        outcome=kind,  # type: ignore[arg-type]
-        ended_at=arrived + wait,
-        wait_seconds=wait,
-        within_sla=None if kind == "moved" or (kind == "abandoned" and wait < 5) else False,
-    )
+    return left_unanswered(call, kind, wait)
 
 
 def random_intervals(rng: random.Random, agent: str) -> list[AgentStateRecord]:

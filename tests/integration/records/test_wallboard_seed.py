@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from doubles import MockControl, keep_rings
-from record_samples import CONFIG, interaction, uid
+from record_samples import CONFIG, interaction, left_unanswered, uid
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wiring import settings_for
 
@@ -60,14 +60,7 @@ def earlier_call(rng: random.Random, i: int, start: float, now: float) -> Intera
         )
     if kind == "open":
         return call
-    return dataclasses.replace(
-        call,
-        seq=2,
-        outcome=kind,  # type: ignore[arg-type]
-        ended_at=arrived + wait,
-        wait_seconds=wait,
-        within_sla=None if kind == "moved" or (kind == "abandoned" and wait < SHORT) else False,
-    )
+    return left_unanswered(call, kind, wait, SHORT)
 
 
 async def report_levels(engine: AsyncEngine, start: float, end: float) -> dict[str, float | None]:
