@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from acd.core.config import AgentConfig, RoutingConfig
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig
 from acd.core.decisions import Explanation
 from acd.core.snapshot import AgentView, CallView, Snapshot
 from acd.core.states import AgentState
@@ -49,6 +49,11 @@ class LiveView:
 
     def queued_call(self, call_id: str, now: float) -> CallView | None:
         return next((c for c in self.queued_calls(now) if c.call_id == call_id), None)
+
+    def call_queue(self, call_id: str) -> QueueConfig | None:
+        """The config in force of the queue a known call came through (None: call or queue unknown)."""
+        name = self._runtime.core.call_queue(call_id)
+        return None if name is None else self.config.queue(name)
 
     def explain(self, call_id: str) -> Explanation | None:
         """Why the call's last routing decision chose whom it chose (None: no decision known)."""

@@ -40,6 +40,7 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
             for w in queue.widening
         ],
         "vip_priority_boost": queue.vip_priority_boost,
+        "dispositions": list(queue.dispositions),
     }
 
 

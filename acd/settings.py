@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 from acd.core.config import (
+    DEFAULT_DISPOSITIONS,
     AgentConfig,
     QueueConfig,
     RoutingConfig,
@@ -234,6 +235,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "max_handle",
     "widening",
     "vip_priority_boost",
+    "dispositions",
 }
 
 
@@ -289,7 +291,40 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], poli
         max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1, high=DAY),
         widening=tuple(widening),
         vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
+        dispositions=_dispositions(r, data, path),
     )
+
+
+DISPOSITION = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}")
+MAX_DISPOSITIONS = 100
+
+
+def _dispositions(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """The queue's disposition catalogue: ``kind/sub-code`` codes (docs/kpis.md), the default when absent."""
+    where = f"{path}.dispositions"
+    if "dispositions" not in data:
+        return DEFAULT_DISPOSITIONS
+    codes = data["dispositions"]
+    if not isinstance(codes, list) or not codes or len(codes) > MAX_DISPOSITIONS:
+        r.problem(
+            where,
+            f'must be an array of 1 to {MAX_DISPOSITIONS} codes "kind/sub-code", '
+            f'e.g. ["inquiry/billing-question", "complaint/overcharge"], got {_shown(codes)}',
+        )
+        return DEFAULT_DISPOSITIONS
+    good = True
+    for i, code in enumerate(codes):
+        if not isinstance(code, str) or not DISPOSITION.fullmatch(code):
+            r.problem(
+                f"{where}[{i}]",
+                f"code {_shown(code)} must be kind/sub-code: each part 1 to 32 lower-case letters, "
+                "digits, '_' or '-', starting with a letter or digit",
+            )
+            good = False
+    for code in sorted({c for c in codes if isinstance(c, str) and codes.count(c) > 1}):
+        r.problem(where, f"code {code!r} is listed more than once")
+        good = False
+    return tuple(codes) if good else DEFAULT_DISPOSITIONS
 
 
 def _overflow(r: _Reader, data: Mapping[str, Any], path: str, targets: tuple[str, ...]) -> str:

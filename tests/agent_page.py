@@ -137,12 +137,15 @@ async def wait_for_customer(page: Page, name: str | None = None, seconds: float 
 
 
 async def fill_wrapup(page: Page, code: str, notes: str, seconds: float = 15.0) -> None:
-    """Wait for the wrap-up form (on call or in wrap-up) and fill it in, without sending it."""
+    """Wait for the wrap-up form (on call or in wrap-up) and fill it in, without sending it: ``code`` is
+    picked from the queue's catalogue the desk shows."""
     await page.until("!document.getElementById('wrapup').hidden", seconds)
-    await page.evaluate(f"""(() => {{
+    picked = await page.evaluate(f"""(() => {{
       document.getElementById("wrapup-code").value = {json.dumps(code)};
       document.getElementById("wrapup-notes").value = {json.dumps(notes)};
+      return document.getElementById("wrapup-code").value;
     }})()""")
+    assert picked == code, f"the disposition picker offers no {code!r}"  # a select takes only its own codes
 
 
 async def submit_wrapup(page: Page, code: str, notes: str, seconds: float = 15.0) -> dict[str, Any]:

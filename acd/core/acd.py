@@ -117,6 +117,11 @@ class Acd:
         agent = self._floor.agents.get(agent_id)
         return None if agent is None else agent.state
 
+    def call_queue(self, call_id: str) -> str | None:
+        """The queue of a call in progress or recently ended (None: not known), e.g. for its dispositions."""
+        call = self._floor.calls.get(call_id) or self._floor.closed.get(call_id)
+        return None if call is None else call.queue.name
+
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.
 

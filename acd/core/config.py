@@ -29,6 +29,24 @@ class WideningStep:
     extra_skills: tuple[SkillRequirement, ...] = ()
 
 
+DEFAULT_DISPOSITIONS: tuple[str, ...] = (
+    "inquiry/information",
+    "inquiry/account",
+    "inquiry/status",
+    "complaint/service",
+    "complaint/billing",
+    "complaint/product",
+    "order/new",
+    "order/change",
+    "order/cancel",
+    "support/resolved",
+    "support/escalated",
+    "support/callback",
+)
+"""The disposition catalogue of a queue that declares none: four kinds of work (inquiry, complaint,
+order, support), each with a few sub-codes, written ``kind/sub-code`` (docs/kpis.md)."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
     name: str
@@ -41,6 +59,9 @@ class QueueConfig:
     max_handle_seconds: float = 600.0
     widening: tuple[WideningStep, ...] = ()
     vip_priority_boost: int = 0
+    # the codes an agent may set on this queue's calls; the core carries them and checks nothing:
+    # the API's wrap-up checks them (a phone's *55<n> digit code is outside any catalogue)
+    dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
 
 
 @dataclass(frozen=True, slots=True)

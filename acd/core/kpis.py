@@ -193,6 +193,45 @@ def aht(interactions: Iterable[InteractionRecord]) -> float | None:
     return queue_kpis(interactions, short_abandon_seconds=0.0).aht
 
 
+def disposition_kind(code: str | None) -> str | None:
+    """The kind of a disposition code: the part before the first ``/`` (a code without one, such as a
+    phone's digit code, is its own kind); None for a call with no disposition."""
+    return None if code is None else code.split("/", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionCount:
+    """Handled calls of one queue with one disposition kind (``code`` None) or one code."""
+
+    queue: str
+    kind: str | None  # None: handled with no disposition
+    code: str | None  # None on a kind's row (every code of the kind); on a code row, None only with kind
+    level: str  # "kind" or "code"
+    calls: int
+    share: float  # of the queue's handled calls
+
+
+def dispositions(interactions: Iterable[InteractionRecord]) -> list[DispositionCount]:
+    """Handled calls per queue, per disposition kind and per code, with their share of the queue's handled
+    calls (docs/kpis.md, "Dispositions"); by queue, kind, the kind's row first, then code (None last)."""
+    handled = [r for r in interactions if is_answered(r) and handle_seconds(r) is not None]
+    totals: dict[str, int] = {}
+    kinds: dict[tuple[str, str | None], int] = {}
+    codes: dict[tuple[str, str | None, str | None], int] = {}
+    for r in handled:
+        kind = disposition_kind(r.disposition)
+        totals[r.queue] = totals.get(r.queue, 0) + 1
+        kinds[r.queue, kind] = kinds.get((r.queue, kind), 0) + 1
+        codes[r.queue, kind, r.disposition] = codes.get((r.queue, kind, r.disposition), 0) + 1
+    rows = [DispositionCount(q, k, None, "kind", n, n / totals[q]) for (q, k), n in kinds.items()]
+    rows += [DispositionCount(q, k, c, "code", n, n / totals[q]) for (q, k, c), n in codes.items()]
+
+    def order(row: DispositionCount) -> tuple[str, bool, str, bool, bool, str]:
+        return (row.queue, row.kind is None, row.kind or "", row.level == "code", row.code is None, row.code or "")
+
+    return sorted(rows, key=order)
+
+
 def abandonment_rate(interactions: Iterable[InteractionRecord], short_abandon_seconds: float) -> float | None:
     """(Abandoned - short abandons) / (offered - short abandons)."""
     return queue_kpis(interactions, short_abandon_seconds=short_abandon_seconds).abandonment_rate

@@ -132,7 +132,9 @@ class DeskPublisher:
             call: dict[str, Any] | None = None
             if view.call_id is not None and view.state in WITH_CALL:
                 details = self.lookups.get(view.call_id)
-                call = call_json(view.call_id, view.state, self._offers.get((view.call_id, agent_id)), details)
+                queue = live.call_queue(view.call_id)
+                codes = queue.dispositions if queue is not None else ()
+                call = call_json(view.call_id, view.state, self._offers.get((view.call_id, agent_id)), details, codes)
             desk = desk_json(view, self._names.get(agent_id, ""), self._queues.get(agent_id, []), now, call)
             self.built += 1
             if same(watched.desk, desk):

@@ -34,8 +34,15 @@ def offered(view: CallView) -> Offered:
     return Offered(view.queue, view.priority, round(view.waited, 1))
 
 
-def call_json(call_id: str, state: AgentState, offer: Offered | None, details: CallDetails | None) -> dict[str, Any]:
-    """The call on the desk; the core's figures first, the records' where the core has none."""
+def call_json(
+    call_id: str,
+    state: AgentState,
+    offer: Offered | None,
+    details: CallDetails | None,
+    dispositions: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The call on the desk; the core's figures first, the records' where the core has none;
+    ``dispositions``: the codes its queue's catalogue offers the wrap-up (docs/kpis.md)."""
     found = details is not None and details.status == "found"
     return {
         "id": call_id,
@@ -48,6 +55,7 @@ def call_json(call_id: str, state: AgentState, offer: Offered | None, details: C
         "customer": details.customer if found and details else None,
         "history": details.history if found and details else [],
         "lookup": "pending" if details is None else details.status,
+        "dispositions": list(dispositions),
     }
 
 

@@ -84,6 +84,16 @@ def no_call_to_wrap_up(agent_id: str, state: str) -> web.Response:
     )
 
 
+def unknown_disposition(code: str, queue: str, allowed: tuple[str, ...]) -> web.Response:
+    """400: a wrap-up code outside the catalogue of the call's queue (docs/kpis.md)."""
+    return error(
+        400,
+        "invalid-input",
+        f"disposition {code!r} is not in queue {queue!r}'s catalogue; pick one of: {', '.join(allowed)}",
+        {"fields": {"code": f"not one of queue {queue!r}'s dispositions"}, "queue": queue, "allowed": list(allowed)},
+    )
+
+
 def refused(status: int, error_id: str, message: str, details: Mapping[str, Any]) -> web.Response:
     """The routing core refused the change (``acd.core.errors``): 409 for a state, 404 for an id."""
     return error(status, error_id, message, details)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.kpis import QueueKpis
+from acd.core.kpis import DispositionCount, QueueKpis
 
 # Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
 # stay that ended "moved" (the caller left for another queue) is not offered in its queue.
@@ -80,6 +80,25 @@ ORDER BY agent
 """)
 
 
+# docs/kpis.md, "Dispositions": handled calls (answered, talk and wrap-up ended) per queue, per kind
+# (the code up to its first "/") and per code, with their share of the queue's handled calls.
+_DISPOSITION_SQL = text("""
+WITH handled AS (
+    SELECT queue, disposition AS code, split_part(disposition, '/', 1) AS kind
+    FROM interactions
+    WHERE arrived_at >= :start AND arrived_at < :end
+      AND answered_at IS NOT NULL AND talk_seconds IS NOT NULL AND wrapup_seconds IS NOT NULL
+), totals AS (
+    SELECT queue, count(*) AS handled FROM handled GROUP BY queue
+)
+SELECT h.queue, h.kind, h.code, GROUPING(h.code) = 1 AS whole_kind, count(*) AS calls,
+       count(*)::float8 / t.handled AS share
+FROM handled h JOIN totals t ON t.queue = h.queue
+GROUP BY GROUPING SETS ((h.queue, t.handled, h.kind), (h.queue, t.handled, h.kind, h.code))
+ORDER BY h.queue COLLATE "C", h.kind COLLATE "C" NULLS LAST, whole_kind DESC, h.code COLLATE "C" NULLS LAST
+""")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class AgentKpis:
     agent: str
@@ -125,6 +144,23 @@ async def queue_report(
             moved=r["moved"],
         )
     return report
+
+
+async def disposition_report(engine: AsyncEngine, start: datetime, end: datetime) -> list[DispositionCount]:
+    """Handled calls per queue, disposition kind and code, with their share (docs/kpis.md, "Dispositions")."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_DISPOSITION_SQL, {"start": start, "end": end})).mappings().all()
+    return [
+        DispositionCount(
+            queue=r["queue"],
+            kind=r["kind"],
+            code=None if r["whole_kind"] else r["code"],
+            level="kind" if r["whole_kind"] else "code",
+            calls=r["calls"],
+            share=r["share"],
+        )
+        for r in rows
+    ]
 
 
 async def agent_report(engine: AsyncEngine, start: datetime, end: datetime) -> list[AgentKpis]:

@@ -144,9 +144,9 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
     await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent2"), 20, mark)
     await agent_page.wait_for_state(chromium, "on_call")
     await agent_page.wait_for_state(chromium, "wrap_up", seconds=20)  # the caller's 4 s are over
-    await agent_page.fill_wrapup(chromium, "resolved", "Refund explained; calls back Friday.")
+    await agent_page.fill_wrapup(chromium, "support/resolved", "Refund explained; calls back Friday.")
     keep_screenshot(await chromium.screenshot(tmp_path / "agent-wrapup.png"), "agent-desktop-wrapup.png")
-    await agent_page.submit_wrapup(chromium, "resolved", "Refund explained; calls back Friday.")
+    await agent_page.submit_wrapup(chromium, "support/resolved", "Refund explained; calls back Friday.")
     await agent_page.wait_for_state(chromium, "ready", seconds=5)  # the form ended wrap-up, not the minute
     assert acd.agent_state("agent2") == "ready"
 
@@ -157,7 +157,7 @@ async def test_the_agent_desk_pops_the_caller_up_and_the_wrapup_lands_in_postgre
         return rows if rows and rows[0]["disposition"] is not None else None
 
     rows = await eventually(recorded, 20, "the wrap-up in the interaction's record")
-    assert rows[0]["disposition"] == "resolved"
+    assert rows[0]["disposition"] == "support/resolved"
     assert rows[0]["notes"] == "Refund explained; calls back Friday."
     assert rows[0]["agent_id"] == "agent2" and rows[0]["outcome"] == "answered"
     audit = await acd.rows("SELECT action, target, status FROM audit_log ORDER BY at")

@@ -71,18 +71,18 @@ async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
     live_desk.answer(call_id)
     talking = await wait_for_state(chromium, "on_call")
     assert talking["call"] is not None and not talking["call"]["ringing"] and talking["wrapup"]
-    await fill_wrapup(chromium, "resolved", "Refund sent; calls back Friday.")
+    await fill_wrapup(chromium, "support/resolved", "Refund sent; calls back Friday.")
     shot = await chromium.screenshot(tmp_path / "agent-desktop.png")
 
     live_desk.hang_up(call_id)
     await wait_for_state(chromium, "wrap_up")
-    done = await submit_wrapup(chromium, "resolved", "Refund sent; calls back Friday.")
-    assert done["message"] == "wrap-up saved: resolved; ready for the next call"
+    done = await submit_wrapup(chromium, "support/resolved", "Refund sent; calls back Friday.")
+    assert done["message"] == "wrap-up saved: support/resolved; ready for the next call"
     after = await wait_for_state(chromium, "ready")
     assert after["call"] is None and not after["wrapup"]
 
     row = await live_desk.interaction(call_id)
-    assert (row["disposition"], row["notes"]) == ("resolved", "Refund sent; calls back Friday.")
+    assert (row["disposition"], row["notes"]) == ("support/resolved", "Refund sent; calls back Friday.")
     assert (row["agent_id"], row["outcome"], str(row["customer_id"])) == ("a1", "answered", grace.id)
 
     # pushed, not polled and not reloaded: one page load, one stream, a desk per change

@@ -106,7 +106,7 @@ async def test_an_agent_sees_their_state_and_an_offer_with_the_customer_record(
         wrapping = await desks.until(lambda d: d["agent"]["state"] == "wrap_up")
         assert wrapping["call"]["id"] == call_id
 
-        body = {"code": "resolved", "notes": "refund sent", "done": True}
+        body = {"code": "support/resolved", "notes": "refund sent", "done": True}
         async with http.post(
             f"{live_desk.base_url}{PREFIX}/agents/a1/wrapup", headers=live_desk.auth("a1"), json=body
         ) as r:
@@ -114,7 +114,7 @@ async def test_an_agent_sees_their_state_and_an_offer_with_the_customer_record(
         done = await desks.until(lambda d: d["agent"]["state"] == "ready")
         assert done["call"] is None
     row = await live_desk.interaction(call_id)
-    assert (row["disposition"], row["notes"], row["agent_id"]) == ("resolved", "refund sent", "a1")
+    assert (row["disposition"], row["notes"], row["agent_id"]) == ("support/resolved", "refund sent", "a1")
 
 
 async def test_an_unknown_caller_is_shown_without_a_customer(

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from api_v1_harness import V1, api_pg, v1  # noqa: F401
 
+from acd.core.config import DEFAULT_DISPOSITIONS
 from acd.core.events import CallArrived, CallEnded, OfferAnswered
 from acd.core.record_types import InteractionRecord
+from acd.core.states import AgentState
 from acd.http.v1 import PREFIX
 
 JSON = {"Content-Type": "application/json"}
@@ -50,12 +52,12 @@ async def test_wrapup_records_the_disposition_and_ready_ends_wrap_up(v1: V1) -> 
     v1.runtime.submit(OfferAnswered(offer_id))
     v1.runtime.submit(CallEnded("c1"))
     await v1.settle()
-    status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "sold", "notes": "two seats"})
+    status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "order/new", "notes": "two seats"})
     assert (status, reply["agent"]["state"], reply["agent"]["call_id"]) == (200, "wrap_up", "c1")
     dispositions = [
         (r.disposition, r.notes) for r in v1.sink.records if isinstance(r, InteractionRecord) and r.disposition
     ]
-    assert dispositions[-1] == ("sold", "two seats")
+    assert dispositions[-1] == ("order/new", "two seats")
     status, reply = await v1.post("/agents/a1/ready", "a1")
     assert (status, reply["agent"]["state"]) == (200, "ready")
 
@@ -67,8 +69,27 @@ async def test_wrapup_with_done_ends_wrap_up_too(v1: V1) -> None:  # noqa: F811
     v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
     v1.runtime.submit(CallEnded("c1"))
     await v1.settle()
-    status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "info", "done": True})
+    status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "inquiry/information", "done": True})
     assert (status, reply["agent"]["state"]) == (200, "ready")
+
+
+async def test_a_disposition_outside_the_queue_s_catalogue_is_refused_naming_the_codes(v1: V1) -> None:  # noqa: F811
+    await v1.post("/agents/a1/login", "a1")
+    v1.runtime.submit(CallArrived("c1", "billing", 5, channel="PJSIP/t-1"))
+    await v1.settle()
+    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
+    v1.runtime.submit(CallEnded("c1"))
+    await v1.settle()
+    before = len(v1.sink.records)
+    status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "sold", "notes": "two seats", "done": True})
+    assert (status, reply["error_id"]) == (400, "invalid-input")
+    assert "code" in reply["details"]["fields"] and reply["details"]["queue"] == "billing"
+    assert reply["details"]["allowed"] == list(DEFAULT_DISPOSITIONS) and "support/resolved" in reply["message"]
+    await v1.settle()
+    assert len(v1.sink.records) == before  # nothing recorded, and wrap-up goes on
+    assert v1.runtime.core.agent_state("a1") is AgentState.WRAP_UP
+    status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "complaint/billing", "notes": "any\ntext"})
+    assert status == 200, reply
 
 
 async def test_wrapup_without_a_call_is_a_conflict(v1: V1) -> None:  # noqa: F811

@@ -151,6 +151,18 @@ async def test_a_supervisor_updates_their_queue_and_nothing_else(v1: V1) -> None
     assert [r[0] for r in await revisions(v1)] == [1, 2]
 
 
+async def test_a_queue_s_disposition_catalogue_is_edited_and_kept_in_its_revision(v1: V1) -> None:  # noqa: F811
+    status, body = await call(v1, "GET", "/queues/sales", "admin")
+    assert status == 200 and "support/resolved" in body["queue"]["dispositions"]  # the default catalogue
+    codes = ["order/new", "order/upsell", "inquiry/price"]
+    status, body = await call(v1, "PATCH", "/queues/sales", "admin", {"dispositions": codes})
+    assert status == 200 and body["queue"]["dispositions"] == codes
+    assert v1.runtime.core.config.queue("sales").dispositions == tuple(codes)  # type: ignore[union-attr]
+    async with v1.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT document FROM config_revisions WHERE revision = 1"))).scalar_one()
+    assert stored["queues"]["sales"]["dispositions"] == codes
+
+
 async def test_queue_validation_uses_the_file_s_checks(v1: V1) -> None:  # noqa: F811
     for body, field in [
         ({"name": "q", "skills": {"french": 1}}, "queues.q.skills.french"),
@@ -165,6 +177,8 @@ async def test_queue_validation_uses_the_file_s_checks(v1: V1) -> None:  # noqa:
         ({"name": "q", "skills": {"billing": 1}, "max_wait": "long"}, "queues.q.max_wait"),
         ({"name": "q", "skills": {"billing": 1}, "slathreshold": 3}, "slathreshold"),
         ({"skills": {"billing": 1}}, "name"),
+        ({"name": "q", "skills": {"billing": 1}, "dispositions": ["sold"]}, "queues.q.dispositions[0]"),
+        ({"name": "q", "skills": {"billing": 1}, "dispositions": []}, "queues.q.dispositions"),
     ]:
         status, reply = await call(v1, "POST", "/queues", "admin", body)
         assert (status, reply["error_id"]) == (400, "invalid-input"), body

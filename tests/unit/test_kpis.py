@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from acd.core.kpis import latest, occupancy, queue_kpis, state_seconds
+from acd.core.kpis import DispositionCount, dispositions, latest, occupancy, queue_kpis, state_seconds
 from acd.core.record_types import AgentStateRecord, InteractionRecord
 
 
@@ -57,6 +59,29 @@ def test_queue_kpis() -> None:
     assert (k.handled, k.aht) == (3, pytest.approx((120 + 200 + 700) / 3))
     assert (k.handle_breaches, k.handle_breach_rate) == (1, pytest.approx(1 / 3))
     assert k.max_wait == 300.0
+
+
+def test_dispositions_count_handled_calls_per_kind_and_code() -> None:
+    def coded(record: InteractionRecord, code: str | None) -> InteractionRecord:
+        return dataclasses.replace(record, disposition=code)
+
+    records = [
+        coded(RECORDS[0], "order/new"),
+        coded(RECORDS[1], "order/cancel"),
+        coded(RECORDS[2], None),  # handled without a disposition
+        coded(RECORDS[3], "order/new"),  # still talking: not handled yet
+        coded(RECORDS[4], "order/new"),  # abandoned: not handled
+        coded(rec("p", "answered", 5.0, answered=True, talk=10.0, wrap=0.0), "5"),  # a phone's code
+    ]
+    assert dispositions(records) == [
+        DispositionCount("q", "5", None, "kind", 1, 0.25),
+        DispositionCount("q", "5", "5", "code", 1, 0.25),
+        DispositionCount("q", "order", None, "kind", 2, 0.5),
+        DispositionCount("q", "order", "order/cancel", "code", 1, 0.25),
+        DispositionCount("q", "order", "order/new", "code", 1, 0.25),
+        DispositionCount("q", None, None, "kind", 1, 0.25),
+        DispositionCount("q", None, None, "code", 1, 0.25),
+    ]
 
 
 def test_empty_sets_have_no_ratios() -> None:

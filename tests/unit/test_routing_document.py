@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from acd.core.config import RoutingPolicy
+from acd.core.config import DEFAULT_DISPOSITIONS, RoutingPolicy
 from acd.routing_document import document_of, skill_users
 from acd.settings import SettingsError, load, routing_from_document
 
@@ -100,6 +100,30 @@ def test_declared_but_unused_skills_are_kept() -> None:
         (lambda d: d["skills"].append("billing"), "skills", "more than once"),
         (lambda d: d["skills"].append("-x"), "skills[3]", "skill"),
         (lambda d: d.update(queues={}), "queues", "at least one queue"),
+        (lambda d: d["queues"]["sales"].update(dispositions=[]), "queues.sales.dispositions", "1 to 100 codes"),
+        (lambda d: d["queues"]["sales"].update(dispositions="order/new"), "queues.sales.dispositions", "an array"),
+        (
+            lambda d: d["queues"]["sales"].update(dispositions=["order/new"] * 101),
+            "queues.sales.dispositions",
+            "1 to 100 codes",
+        ),
+        (lambda d: d["queues"]["sales"].update(dispositions=["sold"]), "queues.sales.dispositions[0]", "kind/sub-code"),
+        (
+            lambda d: d["queues"]["sales"].update(dispositions=["order/new", "Order/New"]),
+            "queues.sales.dispositions[1]",
+            "lower-case",
+        ),
+        (
+            lambda d: d["queues"]["sales"].update(dispositions=["order/" + "x" * 33]),
+            "queues.sales.dispositions[0]",
+            "1 to 32",
+        ),
+        (
+            lambda d: d["queues"]["sales"].update(dispositions=["order/new", "order/new"]),
+            "queues.sales.dispositions",
+            "more than once",
+        ),
+        (lambda d: d["queues"]["sales"].update(dispositions=[5]), "queues.sales.dispositions[0]", "kind/sub-code"),
         (lambda d: d.update(routing={}), "routing", "unknown key"),
     ],
 )
@@ -108,6 +132,25 @@ def test_a_bad_document_is_refused_with_the_file_s_key(change: Any, key: str, wo
     change(document)
     problems = _problems(document)
     assert key in problems and words in problems[key], problems
+
+
+def test_a_queue_without_dispositions_gets_the_default_catalogue_and_writes_it_out() -> None:
+    document = copy.deepcopy(_shipped())
+    document["queues"]["sales"].pop("dispositions", None)
+    config, skills = routing_from_document(document, POLICY, "test")
+    sales = next(q for q in config.queues if q.name == "sales")
+    assert sales.dispositions == DEFAULT_DISPOSITIONS
+    assert {c.partition("/")[0] for c in DEFAULT_DISPOSITIONS} == {"inquiry", "complaint", "order", "support"}
+    assert document_of(config, skills)["queues"]["sales"]["dispositions"] == list(DEFAULT_DISPOSITIONS)
+
+
+def test_a_queue_s_own_catalogue_round_trips() -> None:
+    document = copy.deepcopy(_shipped())
+    document["queues"]["sales"]["dispositions"] = ["order/new", "order/upsell", "inquiry/price"]
+    config, skills = routing_from_document(document, POLICY, "test")
+    again = document_of(config, skills)
+    assert again["queues"]["sales"]["dispositions"] == ["order/new", "order/upsell", "inquiry/price"]
+    assert routing_from_document(again, POLICY, "test")[0] == config
 
 
 def test_every_problem_is_listed_at_once() -> None:

@@ -263,6 +263,29 @@ function drawCall(call, state) {
   drawCustomer(call);
 }
 
+// The wrap-up picker: the codes of the call's queue catalogue ("kind/sub-code"), grouped by kind.
+function drawCodes(codes) {
+  const select = $("wrapup-code");
+  const shown = Array.from(select.querySelectorAll("option[data-code]"), (o) => o.value);
+  if (shown.length === codes.length && shown.every((c, i) => c === codes[i])) return;
+  const chosen = select.value;
+  select.replaceChildren(new Option("choose…", ""));
+  const groups = new Map();
+  for (const code of codes) {
+    const kind = code.split("/")[0];
+    if (!groups.has(kind)) {
+      const group = document.createElement("optgroup");
+      group.label = kind;
+      groups.set(kind, group);
+      select.append(group);
+    }
+    const option = new Option(code, code);
+    option.dataset.code = "";
+    groups.get(kind).append(option);
+  }
+  if (codes.includes(chosen)) select.value = chosen;
+}
+
 function drawWrapup(call, state) {
   const form = $("wrapup");
   const open = Boolean(call) && (state === "on_call" || state === "wrap_up");
@@ -272,6 +295,7 @@ function drawWrapup(call, state) {
     formCall = call.id;
     form.reset();
   }
+  drawCodes(call.dispositions || []);
   form.dataset.call = call.id;
   $("wrapup-submit").textContent = state === "wrap_up" ? "Save and finish wrap-up" : "Save (wrap-up follows the call)";
 }
@@ -299,7 +323,7 @@ async function wrapUp(event) {
   event.preventDefault();
   const desk = window.agentDesk.desk;
   const body = {
-    code: $("wrapup-code").value.trim(),
+    code: $("wrapup-code").value,
     notes: $("wrapup-notes").value,
     done: Boolean(desk) && desk.agent.state === "wrap_up",
   };

@@ -112,6 +112,9 @@ async def wrapup(request: web.Request) -> web.Response:
         return errors.no_such_agent(agent_id)
     if view.call_id is None or view.state not in (AgentState.ON_CALL, AgentState.WRAP_UP):
         return errors.no_call_to_wrap_up(agent_id, view.state.value)
+    queue = live.call_queue(view.call_id)
+    if queue is not None and code not in queue.dispositions:
+        return errors.unknown_disposition(code, queue.name, queue.dispositions)
     events: list[Event] = [DispositionSet(view.call_id, code, notes)]
     if done:
         events.append(WrapUpDone(agent_id))

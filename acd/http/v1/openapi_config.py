@@ -94,6 +94,13 @@ _QUEUE_FIELDS: dict[str, Any] = {
         },
     },
     "vip_priority_boost": {"type": "integer", "minimum": 0, "maximum": 9},
+    "dispositions": {  # the queue's disposition catalogue (docs/kpis.md)
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 100,
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$"},
+    },
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "name": {

@@ -1,6 +1,6 @@
 """``acd report``: KPIs per queue and per agent for a date range, from the records.
 
-    acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent] [--format table|csv|json]
+    acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent|disposition] [--format table|csv|json]
 
 The figures are ``acd.records.report``'s queries (docs/kpis.md); this module reads the arguments and
 prints them as a table, CSV or JSON. The database is ``--database-url``, else DATABASE_URL, else the
@@ -61,6 +61,8 @@ def _cell(value: object) -> str:
 async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
     if args.by == "agent":
         rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
+    elif args.by == "disposition":
+        rows = [dataclasses.asdict(d) for d in await report.disposition_report(engine, args.start, args.end)]
     else:
         kpis = await report.queue_report(engine, args.start, args.end, args.short_abandon)
         rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
@@ -72,7 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acd report", description="KPIs per queue or agent (docs/kpis.md).")
     parser.add_argument("--from", dest="start", type=_when, required=True, help="ISO date/time, UTC if naive")
     parser.add_argument("--to", dest="end", type=_when, required=True, help="exclusive end, ISO date/time")
-    parser.add_argument("--by", choices=("queue", "agent"), default="queue")
+    parser.add_argument(
+        "--by",
+        choices=("queue", "agent", "disposition"),
+        default="queue",
+        help="disposition: handled calls per queue, disposition kind and code, with their share",
+    )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
     add_database_arguments(parser)

@@ -30,6 +30,10 @@ START = datetime.fromtimestamp(T0, UTC)
 END = START + timedelta(hours=1)
 
 
+# a catalogue's codes, a phone's digit code (its own kind) and none at all
+CODES = ("order/new", "order/cancel", "support/resolved", "complaint/billing", "5", None, None)
+
+
 def random_call(rng: random.Random, i: int) -> InteractionRecord:
     arrived = T0 - 600 + rng.uniform(0, 4800)  # some before and after the window
     queue = rng.choice(["billing", "support"])
@@ -50,6 +54,7 @@ def random_call(rng: random.Random, i: int) -> InteractionRecord:
             ended_at=arrived + wait + talk if closed else None,
             talk_seconds=talk if closed else None,
             wrapup_seconds=rng.choice([0.0, 15.0]) if closed else None,
+            disposition=CODES[i % len(CODES)],
         )
     if kind == "open":
         return call
@@ -102,6 +107,14 @@ async def test_report_matches_the_kpi_definitions(engine: AsyncEngine, tmp_path:
         assert expected.moved > 0
         assert dataclasses.asdict(got[queue]) == pytest.approx(dataclasses.asdict(expected))
 
+    by_code = await report.disposition_report(engine, START, END)
+    expected_codes = kpis.dispositions(in_window)
+    assert {(d.level, d.kind) for d in expected_codes} >= {("kind", "order"), ("kind", "5"), ("kind", None)}
+    assert [dataclasses.replace(d, share=0.0) for d in by_code] == [
+        dataclasses.replace(d, share=0.0) for d in expected_codes
+    ]
+    assert [d.share for d in by_code] == pytest.approx([d.share for d in expected_codes])
+
     agents = {a.agent: a for a in await report.agent_report(engine, START, END)}
     for agent in ("a1", "a2"):
         mine = [i for i in intervals if i.agent_id == agent]
@@ -140,6 +153,20 @@ async def test_report_command_prints_json_csv_and_a_table(engine: AsyncEngine) -
     assert code == 0 and out.splitlines()[0].startswith("agent,answered,handled")
     code, out = await asyncio.to_thread(run)
     assert code == 0 and "billing" in out and "service_level" in out
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE interactions SET talk_seconds = 60, wrapup_seconds = 5, ended_at = :t, "
+                "disposition = 'order/new' WHERE queue = 'billing'"
+            ),
+            {"t": START},
+        )
+    code, out = await asyncio.to_thread(run, "--format", "json", "--by", "disposition")
+    assert code == 0
+    assert json.loads(out) == [
+        {"queue": "billing", "kind": "order", "code": None, "level": "kind", "calls": 1, "share": 1.0},
+        {"queue": "billing", "kind": "order", "code": "order/new", "level": "code", "calls": 1, "share": 1.0},
+    ]
 
 
 async def test_mask_callers_masks_old_numbers_once_and_replays_still_land(engine: AsyncEngine, tmp_path: Path) -> None:
