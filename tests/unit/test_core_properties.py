@@ -147,9 +147,10 @@ class World:
         for c in out:
             if isinstance(c, RingAgent):
                 self.last_offer[c.call_id] = c.offer_id
-                key, _, qname = waiting_before.get(
-                    c.call_id, (fifo_key(floor.calls[c.call_id]), {}, floor.calls[c.call_id].queue.name)
-                )
+                now_in = floor.calls[c.call_id]
+                key, _, qname = waiting_before.get(c.call_id, (fifo_key(now_in), {}, now_in.queue.name))
+                if now_in.queue.name != qname:  # moved by this very event: a new stay, ordered in its new queue
+                    key, qname = fifo_key(now_in), now_in.queue.name
                 if qname in FIFO_QUEUES:
                     for other, (okey, ocool, oq) in waiting_before.items():
                         still = floor.calls.get(other)
