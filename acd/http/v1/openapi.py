@@ -245,7 +245,7 @@ DOCUMENT: dict[str, Any] = {
                             "customer": {
                                 "type": "object",
                                 "nullable": True,
-                                "description": "id, name, tier, phone_number, since",
+                                "description": "id, name, tier, phone_number, since, notes",
                             },
                             "history": {"type": "array", "items": {"type": "object"}},
                             "lookup": {"type": "string", "enum": ["pending", "found", "unknown", "unavailable"]},
