@@ -157,7 +157,7 @@ class CustomerNumber(Base):
 
 
 class CustomerChange(Base):
-    """One change of a customer record by a person: who (token, role, agent), when, fields old → new."""
+    """One change of a customer record by a person: who (token id and label, role, agent), when, fields old → new."""
 
     __tablename__ = "customer_changes"
     __table_args__ = (Index("ix_customer_changes_customer_id_at", "customer_id", "at"),)
@@ -166,6 +166,7 @@ class CustomerChange(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     token_id: Mapped[str] = mapped_column(Text)
+    token_label: Mapped[str] = mapped_column(Text, server_default=text("''"))
     role: Mapped[str] = mapped_column(Text)
     actor_agent_id: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict[str, object]] = mapped_column(JSONB)  # {"field": {"old": …, "new": …}}

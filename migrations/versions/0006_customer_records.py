@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Uuid(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("token_id", sa.Text(), nullable=False),
+        sa.Column("token_label", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("role", sa.Text(), nullable=False),
         sa.Column("actor_agent_id", sa.Text(), nullable=True),
         sa.Column("changes", postgresql.JSONB(astext_type=sa.Text()), nullable=False),

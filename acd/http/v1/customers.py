@@ -65,7 +65,7 @@ def _learn(request: web.Request, gone: list[str], record: dict[str, Any]) -> Non
 
 def _actor(request: web.Request) -> store.Actor:
     token = request[TOKEN]
-    return store.Actor(token.id, token.role, token.agent_id)
+    return store.Actor(token.id, token.role, token.agent_id, token.label)
 
 
 async def list_customers(request: web.Request) -> web.Response:

@@ -90,7 +90,8 @@ SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string", "format": "date-time"},
             "changes": {
                 "type": "array",
-                "description": "one customer's GET only: at, token_id, role, agent_id, changes {field: {old, new}}",
+                "description": "one customer's GET only: at, token_id, token_label, role, agent_id, "
+                "changes {field: {old, new}}",
                 "items": {"type": "object"},
             },
         },

@@ -41,16 +41,18 @@ _COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who makes a change: the token's id, role and agent."""
+    """Who makes a change: the token's id, role and agent, and its label (whose token it is)."""
 
     token_id: str
     role: str
     agent_id: str | None
+    label: str = ""
 
 
 class NumberTaken(Exception):
-    def __init__(self, number: str, owner: str) -> None:
-        super().__init__(f"number {number} belongs to customer {owner}")
+    def __init__(self, number: str, owner: str | None) -> None:
+        """``owner`` None: taken by a change made at the same moment (the database refused it)."""
+        super().__init__(f"number {number} belongs to " + (f"customer {owner}" if owner else "another customer"))
         self.number = number
         self.owner = owner
 
@@ -90,6 +92,7 @@ async def get(engine: AsyncEngine, customer: uuid.UUID, *, changes: int = 20) ->
                 select(
                     CustomerChange.at,
                     CustomerChange.token_id,
+                    CustomerChange.token_label,
                     CustomerChange.role,
                     CustomerChange.actor_agent_id,
                     CustomerChange.changes,
@@ -105,6 +108,7 @@ async def get(engine: AsyncEngine, customer: uuid.UUID, *, changes: int = 20) ->
         {
             "at": r.at.isoformat(),
             "token_id": r.token_id,
+            "token_label": r.token_label,
             "role": r.role,
             "agent_id": r.actor_agent_id,
             "changes": r.changes,
@@ -158,6 +162,7 @@ async def _write(conn: AsyncConnection, customer: uuid.UUID, actor: Actor, chang
         insert(CustomerChange).values(
             customer_id=customer,
             token_id=actor.token_id,
+            token_label=actor.label,
             role=actor.role,
             actor_agent_id=actor.agent_id,
             changes=changes,
@@ -190,7 +195,7 @@ async def create(engine: AsyncEngine, actor: Actor, values: dict[str, Any]) -> d
             created = {k: {"old": None, "new": record[k]} for k in FIELDS if record[k] not in (None, "", [], False)}
             await _write(conn, customer, actor, created)
     except IntegrityError as exc:  # a number taken meanwhile by another transaction
-        raise NumberTaken(values["phone_number"], "?") from exc
+        raise NumberTaken(values["phone_number"], None) from exc
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not add customer: {exc}") from exc
     return record
@@ -227,7 +232,7 @@ async def patch(
             if changed:
                 await _write(conn, customer, actor, changed)
     except IntegrityError as exc:
-        raise NumberTaken(str(values.get("phone_number", "")), "?") from exc
+        raise NumberTaken(str(values.get("phone_number", "")), None) from exc
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not change customer {customer}: {exc}") from exc
     return old, new

@@ -19,7 +19,7 @@ from acd.records.stores.customers import CustomerDirectory
 pytestmark = pytest.mark.pg
 
 AGENT = records.Actor("tok-a1", "agent", "a1")
-ADMIN = records.Actor("tok-admin", "admin", None)
+ADMIN = records.Actor("tok-admin", "admin", None, "night desk")
 
 
 async def test_create_patch_and_history(engine: AsyncEngine) -> None:
@@ -41,7 +41,11 @@ async def test_create_patch_and_history(engine: AsyncEngine) -> None:
     assert got is not None and got["tier"] == "vip"
     history = got["changes"]
     assert len(history) == 2
-    assert history[0]["token_id"] == "tok-admin" and history[0]["role"] == "admin"
+    assert (history[0]["token_id"], history[0]["token_label"], history[0]["role"]) == (
+        "tok-admin",
+        "night desk",
+        "admin",
+    )
     assert history[0]["changes"] == {
         "tier": {"old": "standard", "new": "vip"},
         "notes": {"old": "", "new": "calls on Mondays"},
