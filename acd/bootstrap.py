@@ -222,6 +222,7 @@ async def build(
             http=settings.http,
             editor=editor,
             bearers=bearers,
+            customers=customers,
         )
     return Parts(
         settings,

@@ -157,3 +157,28 @@ async def submit_wrapup(page: Page, code: str, notes: str, seconds: float = 15.0
     shown = await _message(page, seconds)
     assert shown["messageKind"] != "error", f"wrap-up refused: {shown['message']}"
     return shown
+
+
+async def save_customer(page: Page, fields: dict[str, Any], seconds: float = 15.0) -> dict[str, Any]:
+    """Press "New customer" / "Edit customer", fill in the form's ``fields`` (by input id without its
+    ``cf-`` prefix; booleans tick boxes) and save it. Returns what the form held before it was filled
+    (``before``) and what the page shows once the ACD answered; fails on a refusal."""
+    await page.until("!document.getElementById('customer-edit').hidden", seconds)
+    await _clear_message(page)
+    await page.evaluate("document.getElementById('customer-edit').click()")
+    await page.until("!document.getElementById('customer-form').hidden", seconds)
+    before = await page.evaluate("""(() => ({
+      title: document.getElementById("customer-form-title").textContent,
+      number: document.getElementById("cf-number").value,
+      name: document.getElementById("cf-name").value,
+    }))()""")
+    await page.evaluate(f"""(() => {{
+      for (const [id, value] of Object.entries({json.dumps(fields)})) {{
+        const input = document.getElementById("cf-" + id);
+        if (typeof value === "boolean") input.checked = value; else input.value = value;
+      }}
+      document.getElementById("customer-form").requestSubmit();
+    }})()""")
+    shown = await _message(page, seconds)
+    assert shown["messageKind"] != "error", f"customer refused: {shown['message']}"
+    return {"before": before, **shown}

@@ -69,9 +69,14 @@ async def _read(conn: AsyncConnection, call: uuid.UUID, history: int) -> CallDet
     if row.customer_id is not None:
         found = (
             await conn.execute(
-                select(Customer.id, Customer.name, Customer.tier, Customer.phone_number, Customer.created_at).where(
-                    Customer.id == row.customer_id
-                )
+                select(
+                    Customer.id,
+                    Customer.name,
+                    Customer.tier,
+                    Customer.phone_number,
+                    Customer.created_at,
+                    Customer.notes,
+                ).where(Customer.id == row.customer_id)
             )
         ).first()
         if found is not None:
@@ -81,6 +86,7 @@ async def _read(conn: AsyncConnection, call: uuid.UUID, history: int) -> CallDet
                 "tier": found.tier,
                 "phone_number": found.phone_number,
                 "since": _iso(found.created_at),
+                "notes": found.notes,
             }
             rows = await conn.execute(
                 select(

@@ -20,6 +20,7 @@ from acd.live_view import LiveView
 from acd.metrics import Metrics
 from acd.readiness import Readiness
 from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import CustomerDirectory
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
 from acd.wallboard.publisher import Publisher
@@ -48,5 +49,6 @@ ENGINE = web.AppKey("engine", AsyncEngine)  # the API's pool: tokens, audit, rec
 AUDIT = web.AppKey("audit", AuditLog)
 EDITOR = web.AppKey("config_editor", ConfigEditor)
 DESK = web.AppKey("desk_publisher", DeskPublisher)
+DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)  # told of changes to customer records
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

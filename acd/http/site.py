@@ -20,6 +20,7 @@ from acd.http.v1 import PREFIX, build_api_v1
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
 from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
 from acd.settings import HttpSettings
 
@@ -35,6 +36,7 @@ def build_site(
     http: HttpSettings,
     editor: ConfigEditor | None = None,
     bearers: Bearers | None = None,
+    customers: CustomerDirectory | None = None,
 ) -> web.Application:
     """``engine`` is the REST API's pool (tokens, audit, record searches)."""
     bearers = bearers or Bearers.of(engine, streams_per_token=http.streams_per_token)
@@ -42,5 +44,5 @@ def build_site(
     allow_hosts(app, http.allowed_hosts or default_hosts(http.host))
     app[METRICS_TOKEN] = http.metrics_token
     require_tokens(app, bearers)  # the wallboard's stream takes the API's tokens
-    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers))
+    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers))
     return app

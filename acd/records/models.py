@@ -47,6 +47,7 @@ OUTCOMES = ("answered", "abandoned", "overflowed", "failed", "moved")  # moved: 
 OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 CUSTOMER_TIERS = ("standard", "premium", "vip")
+MAX_CUSTOMER_NOTES = 4000
 API_ROLES = ("agent", "supervisor", "admin", "wallboard")  # wallboard: read-only, for wall screens
 
 TZ = DateTime(timezone=True)
@@ -124,16 +125,51 @@ class QueueSkill(Base):
 
 
 class Customer(Base):
-    """Caller number → customer, shown to agents. History is their interactions (by customer_id)."""
+    """Caller number → customer, shown to agents. History is their interactions (by customer_id).
+
+    ``phone_number`` is the first number (the directory's key); further ones are ``customer_numbers``.
+    """
 
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint(_in("tier", CUSTOMER_TIERS, nullable=False), name="tier_known"),)
+    __table_args__ = (
+        CheckConstraint(_in("tier", CUSTOMER_TIERS, nullable=False), name="tier_known"),
+        CheckConstraint(f"length(notes) <= {MAX_CUSTOMER_NOTES}", name="notes_bounded"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=func.gen_random_uuid())
     phone_number: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text, server_default=text("''"))
     tier: Mapped[str] = mapped_column(Text, server_default=text("'standard'"))
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    notes: Mapped[str] = mapped_column(Text, server_default=text("''"))  # the agents' free text
+    consent_recording: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    consent_marketing: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class CustomerNumber(Base):
+    """A customer's further numbers (``customers.phone_number`` is the first); one customer per number."""
+
+    __tablename__ = "customer_numbers"
+
+    number: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class CustomerChange(Base):
+    """One change of a customer record by a person: who (token id and label, role, agent), when, fields old → new."""
+
+    __tablename__ = "customer_changes"
+    __table_args__ = (Index("ix_customer_changes_customer_id_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    token_id: Mapped[str] = mapped_column(Text)
+    token_label: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    role: Mapped[str] = mapped_column(Text)
+    actor_agent_id: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, object]] = mapped_column(JSONB)  # {"field": {"old": …, "new": …}}
 
 
 class Interaction(Base):

@@ -6,12 +6,15 @@ and the audit entries written before it:
 - ``interactions.caller`` is masked: it keeps its last two characters (``+15550123`` → ``*******23``),
   enough to tell calls apart in a dispute, not enough to call anyone back;
 - ``interactions.notes`` (the agent's free text) is cleared;
+- ``customer_changes.changes`` (old and new values of a customer record's fields) becomes
+  ``{"masked": true}``; who changed which customer, and when, stays;
 - ``audit_log.details`` (the request's values: pause reasons, notes, config bodies) becomes
   ``{"masked": true}``; who did what to which target, and when, stays;
 - with ``database.customer_numbers = "mask"``, the number of a customer whose calls are all older than
   the window (and who was added before it) is masked the same way, followed by ``#`` and the
   customer's id so that masked numbers stay unique; such a customer is no longer found by number (a
-  new call from it is routed as an unknown caller). With ``"keep"`` (the default) the customer
+  new call from it is routed as an unknown caller), and its further numbers (``customer_numbers``) are
+  deleted (counted with the masked ones). With ``"keep"`` (the default) the customer
   directory is left alone: it is data the business keeps on purpose, for VIP routing.
 
 Masking is idempotent. The record store knows masked numbers (``matches_masked``), so a late replay of
@@ -42,6 +45,11 @@ _STEPS: tuple[tuple[str, str, str], ...] = (
         "UPDATE interactions SET notes = NULL WHERE arrived_at < :before AND notes IS NOT NULL",
     ),
     (
+        "customer_changes",
+        f"FROM customer_changes WHERE at < :before AND changes <> {_MASKED_DETAILS}",
+        f"UPDATE customer_changes SET changes = {_MASKED_DETAILS} WHERE at < :before AND changes <> {_MASKED_DETAILS}",
+    ),
+    (
         "audit_details",
         f"FROM audit_log WHERE at < :before AND details <> {_MASKED_DETAILS} AND details <> '{{}}'::jsonb",
         f"UPDATE audit_log SET details = {_MASKED_DETAILS} "
@@ -63,6 +71,7 @@ class Masked:
     notes: int = 0
     audit_details: int = 0
     customer_numbers: int = 0
+    customer_changes: int = 0
 
     @property
     def total(self) -> int:
@@ -71,7 +80,7 @@ class Masked:
     def __str__(self) -> str:
         return (
             f"{self.callers} caller numbers, {self.notes} notes, {self.audit_details} audit details, "
-            f"{self.customer_numbers} customer numbers"
+            f"{self.customer_numbers} customer numbers, {self.customer_changes} customer changes"
         )
 
 
@@ -110,11 +119,18 @@ async def apply_retention(
             done = await conn.execute(text(sql), {"before": before})
             counts[name] = int(done.scalar_one()) if dry_run else int(done.rowcount)
         if customer_numbers == "mask":
+            # further numbers first (while the first number is still unmasked): they are deleted
+            further = (
+                f"customer_numbers n WHERE n.customer_id IN (SELECT c.id FROM customers c WHERE {_CUSTOMERS_WHERE})"
+            )
+            sql = f"SELECT count(*) FROM {further}" if dry_run else f"DELETE FROM {further}"
+            done = await conn.execute(text(sql), {"before": before})
+            extra = int(done.scalar_one()) if dry_run else int(done.rowcount)
             sql = (
                 f"SELECT count(*) FROM customers c WHERE {_CUSTOMERS_WHERE}"
                 if dry_run
                 else f"UPDATE customers c SET phone_number = {_NUMBER_MASK_SQL} WHERE {_CUSTOMERS_WHERE}"
             )
             done = await conn.execute(text(sql), {"before": before})
-            counts["customer_numbers"] = int(done.scalar_one()) if dry_run else int(done.rowcount)
+            counts["customer_numbers"] = extra + (int(done.scalar_one()) if dry_run else int(done.rowcount))
     return Masked(callers=callers, **counts)

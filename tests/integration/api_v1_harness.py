@@ -40,6 +40,7 @@ from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
+from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
 
@@ -95,6 +96,7 @@ class V1:
     engine: AsyncEngine
     bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "wall", "wall-billing"
     # (wallboard: all queues, billing only), "revoked"
+    customers: CustomerDirectory | None = None  # the caller directory the site tells of record changes
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bearer[who]}"}
@@ -166,7 +168,7 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     )
     parts.site[READY] = _ready
     async with running(parts), TestClient(TestServer(parts.site)) as client:
-        yield V1(client, parts.runtime, rings, sink, engine, bearer)
+        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers)
 
 
 async def add_interactions(engine: AsyncEngine) -> dict[str, str]:

@@ -156,6 +156,11 @@ class LiveDesk:
         )
         return call_id
 
+    async def call_from(self, caller: str, **kwargs: Any) -> str:
+        """A caller enters a queue, its customer looked up in the service's own caller directory."""
+        assert self.parts.customers is not None
+        return self.call(caller, await self.parts.customers.lookup(caller), **kwargs)
+
     def answer(self, call_id: str) -> None:
         """The agent's phone rang for this call and they picked up."""
         offer = next(ring.offer_id for ring in self.rings if ring.call_id == call_id)

@@ -19,6 +19,7 @@ from agent_page import (
     open_desk,
     press,
     read_desk,
+    save_customer,
     sign_in,
     submit_wrapup,
     try_sign_in,
@@ -27,6 +28,7 @@ from agent_page import (
 )
 from integration.headless_chromium import Chromium
 from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
+from sqlalchemy import text
 
 pytestmark = pytest.mark.pg
 
@@ -93,3 +95,51 @@ async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
     if "test-artifacts" in (ROOT / ".gitignore").read_text():
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(shot, ARTIFACTS / "agent-desktop.png")
+
+
+async def test_an_agent_adds_the_unknown_caller_and_the_next_call_shows_the_record(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+    tmp_path: Path,
+) -> None:
+    await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+    await press(chromium, "login")
+    await wait_for_state(chromium, "ready")
+
+    first = await live_desk.call_from("+1 555-0777")  # nobody in the directory
+    await chromium.until("document.getElementById('customer-none').textContent.includes('not in the customer')", 15)
+    saved = await save_customer(
+        chromium, {"name": "Katherine Johnson", "tier": "vip", "notes": "prefers mornings", "consent-recording": True}
+    )
+    assert saved["before"] == {"title": "New customer", "number": "+1 555-0777", "name": ""}
+    assert saved["message"] == "customer saved: Katherine Johnson (new)"
+    live_desk.hang_up(first)  # the caller gave up before the agent picked up
+    await wait_for_state(chromium, "ready")
+
+    second = await live_desk.call_from("15550777")
+    shown = await wait_for_customer(chromium, "Katherine Johnson", seconds=15)
+    assert shown["call"] is not None and shown["call"]["id"] == second
+    assert shown["customer"] is not None and shown["customer"]["tier"] == "vip"
+    assert await chromium.evaluate("document.getElementById('customer-notes').textContent") == "prefers mornings"
+
+    # the form, opened and left: nothing changes
+    await chromium.evaluate("document.getElementById('customer-edit').click()")
+    await chromium.until("document.getElementById('cf-name').value === 'Katherine Johnson'", 10)
+    shot = await chromium.screenshot(tmp_path / "agent-customer-form.png")
+    await chromium.evaluate("document.getElementById('cf-cancel').click()")
+    await chromium.until("document.getElementById('customer-form').hidden", 10)
+    assert shot.stat().st_size > 10_000
+    if "test-artifacts" in (ROOT / ".gitignore").read_text():
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(shot, ARTIFACTS / "agent-customer-form.png")
+
+    # and edited from the desk: the change is in the record's history, by this agent
+    edited = await save_customer(chromium, {"tier": "premium", "numbers": "+1 555-0778"})
+    assert edited["before"]["title"] == "Edit customer" and edited["before"]["name"] == "Katherine Johnson"
+    assert edited["message"] == "customer saved: Katherine Johnson"
+    async with live_desk.engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT role, actor_agent_id, changes FROM customer_changes ORDER BY id"))
+        ).all()
+    assert [(r[0], r[1]) for r in rows] == [("agent", "a1"), ("agent", "a1")]
+    assert rows[1][2] == {"tier": {"old": "vip", "new": "premium"}, "numbers": {"old": [], "new": ["15550778"]}}

@@ -71,6 +71,10 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/calls/{call}/queue"): "/api/v1/calls/c-none/queue",
     ("GET", "/api/v1/interactions"): "/api/v1/interactions",
     ("GET", "/api/v1/customers/{customer}/interactions"): "/api/v1/customers/{ann}/interactions",
+    ("GET", "/api/v1/customers"): "/api/v1/customers",
+    ("POST", "/api/v1/customers"): "/api/v1/customers",
+    ("GET", "/api/v1/customers/{customer}"): "/api/v1/customers/{ann}",
+    ("PATCH", "/api/v1/customers/{customer}"): "/api/v1/customers/{ann}",
 }
 # (method, the route's canonical path): (a sample path to call, the roles that may call it)
 ROUTES: dict[tuple[str, str], tuple[str, frozenset[str]]] = {

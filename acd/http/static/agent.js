@@ -18,6 +18,7 @@ let session = null; // {token, agent}
 let stream = null; // the AbortController of the open stream
 let clockOffset = 0; // this browser's clock minus the ACD's
 let formCall = null; // the call the wrap-up form was filled for
+let customerForm = null; // {call, id}: the customer form is open for this call (id null: a new customer)
 
 function say(text, kind = "ok") {
   const box = $("message");
@@ -218,6 +219,12 @@ function drawCustomer(call) {
     found: "the caller is not in the customer directory",
   };
   $("customer-none").textContent = customer ? "" : none[call.lookup] || "";
+  $("customer-notes").textContent = customer && customer.notes ? customer.notes : "";
+  if (customerForm !== null && customerForm.call !== call.id) closeCustomerForm();
+  // A record to edit, or (the caller not in the directory) a new one to start with the caller's number.
+  const editable = customer || ((call.lookup === "found" || call.lookup === "unknown") && call.caller);
+  $("customer-edit").hidden = !editable || (customerForm !== null && customerForm.call === call.id);
+  $("customer-edit").textContent = customer ? "Edit customer" : "New customer";
   if (customer) {
     $("customer-name").textContent = customer.name || "(no name)";
     $("customer-tier").textContent = customer.tier;
@@ -252,7 +259,10 @@ function drawCall(call, state) {
   const article = $("call");
   article.hidden = !call;
   article.dataset.call = call ? call.id : "";
-  if (!call) return;
+  if (!call) {
+    if (customerForm !== null) closeCustomerForm();
+    return;
+  }
   article.dataset.ringing = String(call.ringing);
   $("call-title").textContent = call.ringing ? "Incoming call" : "Call";
   $("call-caller").textContent = call.caller || (call.lookup === "pending" ? "…" : "withheld or unknown");
@@ -335,6 +345,79 @@ async function wrapUp(event) {
     say(refusal(answer.status, answer.data), "error");
   }
 }
+
+// -- the customer record ------------------------------------------------------------------------
+
+function closeCustomerForm() {
+  customerForm = null;
+  $("customer-form").hidden = true;
+  $("customer-form").reset();
+}
+
+async function openCustomerForm() {
+  const desk = window.agentDesk.desk;
+  const call = desk && desk.call;
+  if (!call) return;
+  const form = $("customer-form");
+  form.reset();
+  if (call.customer) {
+    const answer = await api("GET", `/customers/${encodeURIComponent(call.customer.id)}?changes=0`);
+    if (!answer.ok) {
+      say(refusal(answer.status, answer.data), "error");
+      return;
+    }
+    const record = answer.data.customer;
+    customerForm = { call: call.id, id: record.id };
+    $("customer-form-title").textContent = "Edit customer";
+    $("cf-name").value = record.name;
+    $("cf-tier").value = record.tier;
+    $("cf-number").value = record.phone_number;
+    $("cf-numbers").value = record.numbers.join(", ");
+    $("cf-notes").value = record.notes;
+    $("cf-consent-recording").checked = record.consent_recording;
+    $("cf-consent-marketing").checked = record.consent_marketing;
+  } else {
+    customerForm = { call: call.id, id: null };
+    $("customer-form-title").textContent = "New customer";
+    $("cf-number").value = call.caller || "";
+  }
+  form.hidden = false;
+  $("customer-edit").hidden = true;
+  $("cf-name").focus();
+}
+
+async function saveCustomer(event) {
+  event.preventDefault();
+  if (customerForm === null) return;
+  const body = {
+    phone_number: $("cf-number").value.trim(),
+    numbers: $("cf-numbers").value.split(",").map((n) => n.trim()).filter((n) => n),
+    name: $("cf-name").value.trim(),
+    tier: $("cf-tier").value,
+    notes: $("cf-notes").value,
+    consent_recording: $("cf-consent-recording").checked,
+    consent_marketing: $("cf-consent-marketing").checked,
+  };
+  const id = customerForm.id;
+  const answer = id === null
+    ? await api("POST", "/customers", body)
+    : await api("PATCH", `/customers/${encodeURIComponent(id)}`, body);
+  if (!answer.ok) {
+    const fields = answer.data && answer.data.details && answer.data.details.fields;
+    const named = fields ? ` (${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join("; ")})` : "";
+    say(refusal(answer.status, answer.data) + named, "error");
+    return;
+  }
+  const saved = answer.data.customer;
+  window.agentDesk.customerSaved = saved.id;
+  closeCustomerForm();
+  $("customer-edit").hidden = false;
+  say(`customer saved: ${saved.name || saved.phone_number}${id === null ? " (new)" : ""}`);
+}
+
+$("customer-edit").addEventListener("click", openCustomerForm);
+$("customer-form").addEventListener("submit", saveCustomer);
+$("cf-cancel").addEventListener("click", () => { closeCustomerForm(); $("customer-edit").hidden = false; });
 
 $("sign-in").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
 from acd.http.bearer import Bearers
-from acd.http.keys import AUDIT, BEARERS, EDITOR, ENGINE, LIVE, RUNTIME
+from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RUNTIME
 from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
 from acd.http.v1.routes import ROUTES
 from acd.live_view import LiveView
 from acd.records.stores.audit import AuditLog
+from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
 
 PREFIX = "/api/v1"
@@ -32,12 +33,14 @@ def build_api_v1(
     audit: AuditLog,
     editor: ConfigEditor | None = None,
     bearers: Bearers | None = None,
+    customers: CustomerDirectory | None = None,
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
     ``editor`` changes the routing config (the service's knows the revision in force); by default,
     one that edits what the core runs now. ``bearers`` checks tokens (the service shares one with
     the wallboard, so that a client's failures count once); by default, one over ``engine``.
+    ``customers``: the caller directory, told of every change to a customer record.
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -46,6 +49,8 @@ def build_api_v1(
     api[BEARERS] = bearers or Bearers.of(engine)
     api[AUDIT] = audit
     api[EDITOR] = editor or ConfigEditor.running(runtime, engine)
+    if customers is not None:
+        api[DIRECTORY] = customers
     add_agent_stream(api)  # the agent desk's publisher
     TABLE.mount(api)
     return api

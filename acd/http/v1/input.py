@@ -27,6 +27,14 @@ from acd.http import errors
 from acd.records.text import UNFIT, fit_text
 
 MAX_TEXT = 4000
+PHONE_PROBLEM = "a phone number: digits with an optional leading +, spaces and dashes allowed, at most 32 digits"
+
+
+def _is_phone(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    bare = value.strip().replace(" ", "").replace("-", "").removeprefix("+")
+    return 0 < len(bare) <= 32 and bare.isascii() and bare.isdigit()
 
 
 async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str, Any] | web.Response:
@@ -90,6 +98,10 @@ class Fields:
             )
             return default
         return value
+
+    def given(self, name: str) -> bool:
+        """Whether the source has ``name`` at all (a PATCH changes only what it names)."""
+        return name in self._source
 
     def flag(self, name: str, default: bool = False) -> bool:
         value = self._source.get(name, default)
@@ -165,6 +177,29 @@ class Fields:
         except ValueError:
             self.problems[name] = "a customer id (UUID)"
             return None
+
+    def phone(self, name: str, *, required: bool = False) -> str | None:
+        """A phone number: digits, one leading '+', spaces and dashes between (at most 40 characters
+        in all, 32 digits); absent is None."""
+        value = self._source.get(name)
+        if value is None:
+            if required:
+                self.problems[name] = "required: " + PHONE_PROBLEM
+            return None
+        if not _is_phone(value):
+            self.problems[name] = PHONE_PROBLEM
+            return None
+        return str(value)
+
+    def phones(self, name: str, most: int) -> list[str] | None:
+        """A list of at most ``most`` phone numbers (``phone``); absent is None."""
+        value = self._source.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > most or not all(_is_phone(v) for v in value):
+            self.problems[name] = f"a list of at most {most} phone numbers ({PHONE_PROBLEM})"
+            return None
+        return [str(v) for v in value]
 
     def revision(self, name: str) -> int | None:
         """An entity tag naming a config revision (``"7"``, ``W/"7"``); absent or ``*`` is None."""

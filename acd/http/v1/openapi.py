@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.http.v1 import openapi_config
+from acd.http.v1 import openapi_config, openapi_customers
 from acd.http.v1.openapi_parts import body, errors, ok, path_param, query, ref
 
 _TEXT = {
@@ -245,7 +245,7 @@ DOCUMENT: dict[str, Any] = {
                             "customer": {
                                 "type": "object",
                                 "nullable": True,
-                                "description": "id, name, tier, phone_number, since",
+                                "description": "id, name, tier, phone_number, since, notes",
                             },
                             "history": {"type": "array", "items": {"type": "object"}},
                             "lookup": {"type": "string", "enum": ["pending", "found", "unknown", "unavailable"]},
@@ -260,6 +260,9 @@ DOCUMENT: dict[str, Any] = {
 for _path, _operations in openapi_config.PATHS.items():  # skills, queues and agents' configuration
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 DOCUMENT["components"]["schemas"].update(openapi_config.SCHEMAS)
+for _path, _operations in openapi_customers.PATHS.items():  # customer records
+    DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+DOCUMENT["components"]["schemas"].update(openapi_customers.SCHEMAS)
 DOCUMENT["components"]["schemas"]["Agent"]["properties"].update(openapi_config.AGENT_FIELDS)
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from acd.agent_actions import ACTIONS
 from acd.http.roles import ADMIN, EVERYONE, PUBLIC, STAFF, WALLBOARD, Route
-from acd.http.v1 import agent_config, agent_stream, agents, interactions, live, openapi, queues, skills, supervision
+from acd.http.v1 import (
+    agent_config,
+    agent_stream,
+    agents,
+    customers,
+    interactions,
+    live,
+    openapi,
+    queues,
+    skills,
+    supervision,
+)
 
 CONFIG_STAFF = "changing skills, queues and agents is for supervisors and admins"
 CATALOGUE_READERS = "the skill catalogue is for supervisors and admins"
@@ -66,4 +77,9 @@ ROUTES: tuple[Route, ...] = (
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),
+    # customer records, kept by agents from the desk (roles as for the interaction records)
+    Route("GET", "/customers", customers.list_customers, EVERYONE),
+    Route("POST", "/customers", customers.create_customer, EVERYONE),
+    Route("GET", "/customers/{customer}", customers.one_customer, EVERYONE),
+    Route("PATCH", "/customers/{customer}", customers.update_customer, EVERYONE),
 )

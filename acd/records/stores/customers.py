@@ -18,6 +18,9 @@ table in memory (reloaded well within ``cache_seconds`` by the service's job, ``
 lookup is a dictionary read that never touches the database on the path of a call. A larger table,
 or a refresh that failed for longer than ``cache_seconds``, falls back to the per-call queries above.
 
+A customer is found by its first number (``customers.phone_number``) or by any of its further ones
+(``customer_numbers``); a change made through the API is told to the directory at once (``learn``).
+
 Phone numbers are compared after ``normalise_number``: spaces, tabs and dashes removed, and one
 leading ``+`` removed, so ``+1 555-0100`` and ``15550100`` are the same caller. The ``customers``
 table holds numbers in that form (``upsert_customer`` writes them so); a stored ``+15550100`` written
@@ -46,13 +49,25 @@ LOG_EVERY_SECONDS = 60.0
 MAX_CACHED = 10_000
 
 _LOOKUP_SQL = text("""
-SELECT id::text, name, tier FROM customers
-WHERE phone_number IN (:number, '+' || :number)
-ORDER BY phone_number = :number DESC
+SELECT id::text, name, tier FROM (
+  SELECT id, name, tier, 0 AS rank FROM customers WHERE phone_number = :number
+  UNION ALL SELECT id, name, tier, 1 FROM customers WHERE phone_number = '+' || :number
+  UNION ALL SELECT c.id, c.name, c.tier, 2 FROM customer_numbers n JOIN customers c ON c.id = n.customer_id
+    WHERE n.number IN (:number, '+' || :number)
+) found
+ORDER BY rank
 LIMIT 1
 """)
 
-_ALL_SQL = text("SELECT phone_number, id::text, name, tier FROM customers ORDER BY phone_number LIMIT :limit")
+# Further numbers first, then '+'-prefixed first numbers, then exact first numbers: the later wins.
+_ALL_SQL = text("""
+SELECT number, id::text, name, tier FROM (
+  SELECT n.number, c.id, c.name, c.tier, 0 AS rank FROM customer_numbers n JOIN customers c ON c.id = n.customer_id
+  UNION ALL SELECT phone_number, id, name, tier, CASE WHEN phone_number LIKE '+%' THEN 1 ELSE 2 END FROM customers
+) everyone
+ORDER BY rank, number
+LIMIT :limit
+""")
 
 _UPSERT_SQL = text("""
 INSERT INTO customers (phone_number, name, tier) VALUES (:number, :name, :tier)
@@ -134,13 +149,29 @@ class CustomerDirectory:
         if len(rows) > limit:
             self._everyone = None
             return False
-        everyone = {normalise_number(r[0]): Customer(r[1], r[2], r[3]) for r in rows}
-        for r in rows:  # an exact (normalised) match wins over a '+'-prefixed copy of the same number
-            if not r[0].startswith("+"):
-                everyone[r[0]] = Customer(r[1], r[2], r[3])
-        self._everyone = everyone
+        # in the query's order, so a first number wins over a further one, and an exact (normalised)
+        # match over a '+'-prefixed copy of the same number
+        self._everyone = {normalise_number(r[0]): Customer(r[1], r[2], r[3]) for r in rows}
         self._everyone_until = self._clock() + self._cache_seconds
         return True
+
+    def learn(self, numbers: dict[str, Customer | None]) -> None:
+        """A record changed (``acd.records.stores.customer_records``): these numbers now find these
+        customers (None: nobody), so the next call from one shows it without waiting for a reload."""
+        expires = self._clock() + self._cache_seconds
+        for number, customer in numbers.items():
+            key = normalise_number(number)
+            if not key:
+                continue
+            self._cache.pop(key, None)
+            if len(self._cache) >= MAX_CACHED:
+                del self._cache[next(iter(self._cache))]
+            self._cache[key] = (expires, customer)
+            if self._everyone is not None:
+                if customer is None:
+                    self._everyone.pop(key, None)
+                else:
+                    self._everyone[key] = customer
 
     async def close(self) -> None:
         """Give running lookups a moment, then stop them; dispose the engine if it is ours."""
