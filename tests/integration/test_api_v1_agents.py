@@ -17,6 +17,16 @@ JSON = {"Content-Type": "application/json"}
 pytestmark = pytest.mark.pg
 
 
+async def in_wrap_up(api: V1, caller: str = "") -> None:
+    """a1 logs in, takes call c1 in billing, and the caller hangs up: a1 is in wrap-up on c1."""
+    await api.post("/agents/a1/login", "a1")
+    api.runtime.submit(CallArrived("c1", "billing", 5, caller=caller, channel="PJSIP/t-1"))
+    await api.settle()
+    api.runtime.submit(OfferAnswered(api.rings[0].offer_id))
+    api.runtime.submit(CallEnded("c1"))
+    await api.settle()
+
+
 async def test_login_pause_resume_logout_each_answer_the_new_state(v1: V1) -> None:  # noqa: F811
     steps = [
         ("login", None, "ready"),
@@ -45,13 +55,7 @@ async def test_pause_carries_its_reason(v1: V1) -> None:  # noqa: F811
 
 
 async def test_wrapup_records_the_disposition_and_ready_ends_wrap_up(v1: V1) -> None:  # noqa: F811
-    await v1.post("/agents/a1/login", "a1")
-    v1.runtime.submit(CallArrived("c1", "billing", 5, caller="555", channel="PJSIP/t-1"))
-    await v1.settle()
-    offer_id = v1.rings[0].offer_id
-    v1.runtime.submit(OfferAnswered(offer_id))
-    v1.runtime.submit(CallEnded("c1"))
-    await v1.settle()
+    await in_wrap_up(v1, caller="555")
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "order/new", "notes": "two seats"})
     assert (status, reply["agent"]["state"], reply["agent"]["call_id"]) == (200, "wrap_up", "c1")
     dispositions = [
@@ -63,23 +67,13 @@ async def test_wrapup_records_the_disposition_and_ready_ends_wrap_up(v1: V1) -> 
 
 
 async def test_wrapup_with_done_ends_wrap_up_too(v1: V1) -> None:  # noqa: F811
-    await v1.post("/agents/a1/login", "a1")
-    v1.runtime.submit(CallArrived("c1", "billing", 5, channel="PJSIP/t-1"))
-    await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
-    v1.runtime.submit(CallEnded("c1"))
-    await v1.settle()
+    await in_wrap_up(v1)
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "inquiry/information", "done": True})
     assert (status, reply["agent"]["state"]) == (200, "ready")
 
 
 async def test_a_disposition_outside_the_queue_s_catalogue_is_refused_naming_the_codes(v1: V1) -> None:  # noqa: F811
-    await v1.post("/agents/a1/login", "a1")
-    v1.runtime.submit(CallArrived("c1", "billing", 5, channel="PJSIP/t-1"))
-    await v1.settle()
-    v1.runtime.submit(OfferAnswered(v1.rings[0].offer_id))
-    v1.runtime.submit(CallEnded("c1"))
-    await v1.settle()
+    await in_wrap_up(v1)
     before = len(v1.sink.records)
     status, reply = await v1.post("/agents/a1/wrapup", "a1", {"code": "sold", "notes": "two seats", "done": True})
     assert (status, reply["error_id"]) == (400, "invalid-input")

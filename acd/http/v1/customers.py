@@ -95,15 +95,21 @@ async def one_customer(request: web.Request) -> web.Response:
     return web.json_response({"customer": record})
 
 
-async def create_customer(request: web.Request) -> web.Response:
+async def _body(request: web.Request, *, create: bool) -> tuple[dict[str, Any], dict[str, Any]] | web.Response:
+    """The request's JSON body and the customer fields read from it, or the 400 that names what is wrong."""
     body = await json_object(request, _BODY)
     if isinstance(body, web.Response):
         return body
     fields = Fields(body)
-    values = _values(fields, create=True)
-    bad = fields.refusal()
-    if bad is not None:
-        return bad
+    values = _values(fields, create=create)
+    return fields.refusal() or (body, values)
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    read = await _body(request, create=True)
+    if isinstance(read, web.Response):
+        return read
+    body, values = read
 
     async def change() -> tuple[web.Response, dict[str, Any]]:
         try:
@@ -123,14 +129,10 @@ async def update_customer(request: web.Request) -> web.Response:
     if bad is not None:
         return bad
     assert customer is not None
-    body = await json_object(request, _BODY)
-    if isinstance(body, web.Response):
-        return body
-    fields = Fields(body)
-    values = _values(fields, create=False)
-    bad = fields.refusal()
-    if bad is not None:
-        return bad
+    read = await _body(request, create=False)
+    if isinstance(read, web.Response):
+        return read
+    body, values = read
 
     async def change() -> web.Response:
         try:
