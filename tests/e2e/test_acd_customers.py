@@ -4,7 +4,8 @@ A farm caller whose number is in no record calls billing through the real Asteri
 answers and talks. The agent's desk (headless Chromium, tests/integration/headless_chromium.py)
 offers the "new customer" form prefilled with the caller's number; the test fills in a name, tier,
 notes and consent and saves it. The record is in PostgreSQL with a history row naming the agent,
-and the next call from the same number pops the record up on the desk by its name.
+the call it was made on names the customer (its interaction, and the desk at once), and the next
+call from the same number pops the record up on the desk by its name.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ async def test_a_customer_made_on_the_desk_during_a_call_is_shown_on_the_next_ca
     change = record["changes"][0]
     assert (change["role"], change["agent_id"]) == ("agent", "agent3")
     assert change["changes"]["name"] == {"old": None, "new": NAME}
+    # made during the call: attached to it, so the desk shows the record on this very call
+    desk = await agent_page.wait_for_customer(chromium, NAME, seconds=10)
+    assert desk["customer"]["id"] == made["id"] and desk["state"] == "on_call"
+
+    async def first_attached() -> Any:
+        rows = await acd.rows("SELECT customer_id FROM interactions WHERE uniqueid = $1", first["Uniqueid"])
+        return rows if rows and rows[0]["customer_id"] is not None else None
+
+    rows = await eventually(first_attached, 20, "the first call's record naming the customer")
+    assert str(rows[0]["customer_id"]) == made["id"]
 
     # the caller's 40 s end; the agent wraps up on the desk and is ready for the next call
     await agent_page.wait_for_state(chromium, "wrap_up", seconds=60)
