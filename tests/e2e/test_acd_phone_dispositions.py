@@ -3,11 +3,15 @@
 The agent logs in with ``*50`` from the farm's SIP phone, answers a billing caller through the real
 Asterisk, and after the call dials ``*55<n>`` (docs/dialplan.md, "Agent feature codes"): a number
 beyond billing's catalogue is refused and counted (``acd_ami_refused_total{reason="disposition"}``),
-and the n-th code lands on the call's interaction in PostgreSQL.
+a malformed one (a leading zero) gets the dialplan's ``beeperr`` and raises no event, and the n-th
+code lands on the call's interaction in PostgreSQL.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 from acd_process import eventually
@@ -16,6 +20,9 @@ from e2e_stack import enqueue_caller, user_event
 from acd.core.config import DEFAULT_DISPOSITIONS
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
+
+# the PBX's full log (deploy/asterisk/pbx.sh: the sid root, the PBX logs to /var/log/asterisk in it)
+PBX_LOG = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root")) / "var/log/asterisk/full"
 
 
 async def test_a_phone_disposition_after_a_call_sets_the_catalogues_code(
@@ -50,6 +57,26 @@ async def test_a_phone_disposition_after_a_call_sets_the_catalogues_code(
     await eventually(
         lambda: acd.metric("acd_ami_refused_total", reason="disposition") == refused + 1, 10, "the refusal counted"
     )
+
+    # a malformed number (a leading zero): the dialplan plays beeperr (Asterisk's log says so: the AMI
+    # user sees no dialplan steps) and raises no event
+    log = PBX_LOG.open("rb")
+    log.seek(0, 2)
+    mark = pbx_ami.mark()
+    await farm.agent_dial("agent4", f"*550{position}")
+    await pbx_ami.wait_event(
+        lambda e: e.get("Event") == "Hangup" and e.get("Channel", "").startswith("PJSIP/agent4-"), 15, mark
+    )
+    played = b""
+
+    def beeperr() -> bool:
+        nonlocal played
+        played += log.read()
+        return re.search(rb'Playback\("PJSIP/agent4-[^"]*", "beeperr"\)', played) is not None
+
+    await eventually(beeperr, 10, "beeperr in the PBX's log")
+    log.close()
+    assert not [e for e in pbx_ami.events(mark) if user_event("AcdAgent", AcdAgent="agent4")(e)]
 
     mark = pbx_ami.mark()
     await farm.agent_dial("agent4", f"*55{position}")
