@@ -158,10 +158,17 @@ async def build(
         """
         return core.agent_state(agent_id) in (AgentState.RESERVED, AgentState.ON_CALL)
 
+    def catalogue(call_id: str) -> tuple[str, ...] | None:
+        """The disposition catalogue of the queue of a call the core knows (a phone's ``*55<n>`` picks from it)."""
+        name = core.call_queue(call_id)
+        queue = None if name is None else core.config.queue(name)
+        return None if queue is None else queue.dispositions
+
     token = EventToken()  # this run's; the dialplan copies it into every Acd* event
     translator = Translator(
         routing,
         acd_has_call=agent_engaged,
+        catalogue=catalogue,
         token=token,
         on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
     )

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from acd.agent_actions import phone_codes
 from acd.logs import configure_logging
 from acd.settings import Settings, SettingsError, load
 
@@ -34,6 +35,11 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     routing = settings.routing
     print(f"{args.config}: ok ({len(routing.queues)} queues, {len(routing.agents)} agents)")
+    if args.dispositions:  # each queue's catalogue, with what an agent's phone dials for each code
+        for queue in routing.queues:
+            print(f"{queue.name}:")
+            for dialled, code in phone_codes(queue.dispositions):
+                print(f"  {dialled:<7} {code}")
     return 0
 
 
@@ -80,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_parser(name, help=text, add_help=False)
     check = sub.add_parser("check", help="check a config file and exit")
     check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    check.add_argument(
+        "--dispositions", action="store_true", help="list each queue's disposition codes and their *55<n> numbers"
+    )
     check.set_defaults(func=_check)
     run = sub.add_parser("run", help="run the ACD service against Asterisk")
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG)

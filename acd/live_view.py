@@ -55,6 +55,10 @@ class LiveView:
         name = self._runtime.core.call_queue(call_id)
         return None if name is None else self.config.queue(name)
 
+    def call_caller(self, call_id: str) -> str | None:
+        """The caller's number of a known call (in progress or recently ended), as the records hold it."""
+        return self._runtime.core.call_caller(call_id)
+
     def explain(self, call_id: str) -> Explanation | None:
         """Why the call's last routing decision chose whom it chose (None: no decision known)."""
         return self._runtime.core.explain(call_id)

@@ -28,7 +28,7 @@ from acd.ami.fake_server import FakeAmiServer, format_message
 from acd.ami.link import AmiLink, LinkUp
 from acd.ami.settings import LinkSettings
 from acd.ami.translate import Translator
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import DEFAULT_DISPOSITIONS, AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 
 AGENTS = 20
 REPEATS = 3  # best of: the figures are for the code, not for a noisy neighbour
@@ -93,7 +93,8 @@ async def _serve(trace: bytes) -> FakeAmiServer:
 
 async def bench_link(trace: bytes, total: int, translate: bool) -> tuple[float, int]:
     server = await _serve(trace)
-    translator = Translator(CONFIG, clock=lambda: 1700000000.0)  # the trace's own moment
+    # the trace's own moment; its *55<n> picks from the default catalogue, as in a queue without its own
+    translator = Translator(CONFIG, clock=lambda: 1700000000.0, catalogue=lambda _call: DEFAULT_DISPOSITIONS)
     produced = 0
     link = AmiLink(LinkSettings(port=server.port, secret="secret", ping_interval=60.0))
     started = time.perf_counter()

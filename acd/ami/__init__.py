@@ -6,7 +6,7 @@ import)::
     link = AmiLink(LinkSettings(host=..., port=5038, username="acd", secret=os.environ[...]))
     link.start()                                   # connects, logs in, reconnects forever
     token = EventToken()                           # this run's; proves an Acd* event is the dialplan's
-    translator = Translator(config, acd_has_call=core_has_call_on_agent, token=token,
+    translator = Translator(config, acd_has_call=core_has_call_on_agent, catalogue=queue_catalogue, token=token,
                             on_refused=count_refusal)
     control = AmiCallControl(link, book=translator.book)  # the runtime's call control: send(command)
     async for item in link.events():               # ONE consumer, arrival order

@@ -29,6 +29,7 @@ REASONS = (
     "id",  # an id or endpoint that is not well formed
     "text",  # control characters, or longer than its limit
     "state",  # not possible now (a disposition with no call before it)
+    "disposition",  # a phone's *55<n> whose n is no code of the catalogue of the call's queue
     "internal",  # the translator failed (a bug); logged with its trace
 )
 

@@ -39,10 +39,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from acd.agent_actions import BY_FEATURE
+from acd.agent_actions import BY_FEATURE, phone_disposition
 from acd.ami import fields
 from acd.ami.callers import DIAL_OUTCOMES, LIVE, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.fields import REASONS, Refused, need
@@ -84,7 +84,9 @@ class TranslateCounters:
 
 
 class Translator:
-    """Stateful AMI → core translation. ``acd_has_call(agent_id)`` may add what the core knows.
+    """Stateful AMI → core translation. ``acd_has_call(agent_id)`` may add what the core knows;
+    ``catalogue(call_id)`` is the disposition catalogue of a known call's queue (None: not known), which
+    a phone's ``*55<n>`` picks from (``acd.agent_actions.phone_disposition``).
 
     ``token``: the token every ``Acd*`` UserEvent must carry; None only where no PBX is involved
     (recorded traces). ``on_refused(reason)`` is called for each refused message; ``clock`` gives
@@ -96,6 +98,7 @@ class Translator:
         config: RoutingConfig,
         *,
         acd_has_call: Callable[[str], bool] | None = None,
+        catalogue: Callable[[str], Sequence[str] | None] | None = None,
         token: EventToken | None = None,
         on_refused: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -110,6 +113,7 @@ class Translator:
         self.book = CallerBook()
         self.presence = Presence()
         self._acd_has_call = acd_has_call
+        self._catalogue = catalogue
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
             "UserEvent": self._user_event,
@@ -319,7 +323,14 @@ class Translator:
                 raise Refused("state", f"disposition from {agent} with no known last call")
             if not reason:
                 raise Refused("field", "missing AcdReason")
-            return [DispositionSet(call_id, reason)]
+            catalogue = self._catalogue(call_id) if self._catalogue is not None else None
+            code = None if catalogue is None else phone_disposition(catalogue, reason)
+            if code is None:
+                why = "its queue is not known" if catalogue is None else f"its queue's catalogue has {len(catalogue)}"
+                raise Refused(
+                    "disposition", f"{agent} dialled disposition {fields.shown(reason)} for call {call_id}: {why}"
+                )
+            return [DispositionSet(call_id, code)]
         known = BY_FEATURE.get(action)
         if known is None:
             raise Refused("agent", f"unknown AcdAction {fields.shown(action)}")

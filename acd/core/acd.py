@@ -93,6 +93,8 @@ class Acd:
                 agent_handlers.reachability(floor, event, now)
             case events.DispositionSet():
                 call_handlers.disposition(floor, event, now)
+            case events.CustomerIdentified():
+                call_handlers.identified(floor, event)
             case events.CallPriorityChanged():
                 call_handlers.reprioritize(floor, event)
             case events.CallMoved():
@@ -121,6 +123,11 @@ class Acd:
         """The queue of a call in progress or recently ended (None: not known), e.g. for its dispositions."""
         call = self._floor.calls.get(call_id) or self._floor.closed.get(call_id)
         return None if call is None else call.queue.name
+
+    def call_caller(self, call_id: str) -> str | None:
+        """The caller's number of a call in progress or recently ended (None: not known)."""
+        call = self._floor.calls.get(call_id) or self._floor.closed.get(call_id)
+        return None if call is None else call.record.caller
 
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.

@@ -33,6 +33,7 @@ from acd.core.events import (
     CallLeftUnseen,
     CallMoved,
     CallPriorityChanged,
+    CustomerIdentified,
     DispositionSet,
     OfferAnswered,
 )
@@ -214,6 +215,14 @@ def disposition(floor: Floor, e: DispositionSet, now: float) -> None:
     call = call_of(floor, e.call_id, "DispositionSet", ended_ok=True)
     check_call(call, CallInput.DISPOSITION, "DispositionSet")
     floor.write(call.disposition(e.code, e.notes))
+
+
+def identified(floor: Floor, e: CustomerIdentified) -> None:
+    """The call's record names the customer; the same customer again writes nothing."""
+    call = call_of(floor, e.call_id, "CustomerIdentified", ended_ok=True)
+    check_call(call, CallInput.CUSTOMER, "CustomerIdentified")
+    if call.record.customer_id != e.customer_id:
+        floor.write(call.identified(e.customer_id))
 
 
 def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:

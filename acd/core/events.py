@@ -191,6 +191,15 @@ class DispositionSet:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerIdentified:
+    """An agent made or changed the customer record of the caller of a call they have or just had:
+    the call's interaction names that customer from now on (``customer_id``: the record's id)."""
+
+    call_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallPriorityChanged:
     """A supervisor raised or lowered a queued caller's priority; the caller keeps their enqueue time."""
 
@@ -240,6 +249,7 @@ Event = (
     | WrapUpDone
     | AgentReachability
     | DispositionSet
+    | CustomerIdentified
     | CallPriorityChanged
     | CallMoved
     | ConfigChanged

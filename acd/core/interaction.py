@@ -136,6 +136,9 @@ class Call:
     def disposition(self, code: str, notes: str) -> InteractionRecord:
         return self._update(disposition=code, notes=notes)
 
+    def identified(self, customer_id: str) -> InteractionRecord:
+        return self._update(customer_id=customer_id)
+
     def reprioritized(self, priority: int) -> InteractionRecord:
         return self._update(priority=priority)
 

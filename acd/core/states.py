@@ -36,6 +36,7 @@ class CallInput(enum.Enum):
     OVERFLOW = "overflow"  # max wait reached, or the queue was removed
     END = "end"  # the channel ended: conversation over, or a technical failure before answer
     DISPOSITION = "disposition"  # the agent recorded a disposition
+    CUSTOMER = "customer"  # the agent made or changed the caller's customer record
     TICK = "tick"  # the call's own timer (widening, cool-down expiry) fired
     REPRIORITIZE = "reprioritize"  # a supervisor changed the priority of a caller still in the queue
     MOVE = "move"  # a supervisor moved a caller still in the queue to another queue
@@ -94,14 +95,17 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.TICK: _R,
         CallInput.REPRIORITIZE: _R,  # the ring goes on; the new band counts if it comes back
         CallInput.MOVE: _W,  # the offer is withdrawn (no miss), then the caller waits in the other queue
+        CallInput.CUSTOMER: _R,  # the desk shows the caller while the phone rings
     },
     _C: {
         CallInput.END: _E,  # answered
         CallInput.HANG_UP: _E,  # answered: the caller ended the conversation
         CallInput.DISPOSITION: _C,
+        CallInput.CUSTOMER: _C,
     },
     _E: {
         CallInput.DISPOSITION: _E,
+        CallInput.CUSTOMER: _E,  # in wrap-up, or after
     },
 }
 

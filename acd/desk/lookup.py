@@ -158,6 +158,19 @@ class CallLookups:
             self._running[call_id] = asyncio.create_task(self._look(call_id, key), name="desk-call-lookup")
         return None
 
+    def refresh(self, call_id: str, customer_id: str) -> None:
+        """Read the call again: its row will name ``customer_id`` once the records pipeline wrote it.
+        What was found stays shown meanwhile."""
+        try:
+            key = uuid.UUID(call_id)
+        except ValueError:
+            return
+        running = self._running.pop(call_id, None)
+        if running is not None:
+            running.cancel()
+        task = asyncio.create_task(self._look(call_id, key, customer_id), name="desk-call-lookup")
+        self._running[call_id] = task
+
     def keep_only(self, call_ids: Iterable[str]) -> None:
         """Forget every call but these (no agent has the others any more)."""
         keep = set(call_ids)
@@ -175,7 +188,7 @@ class CallLookups:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _look(self, call_id: str, key: uuid.UUID) -> None:
+    async def _look(self, call_id: str, key: uuid.UUID, customer_id: str | None = None) -> None:
         deadline = time.monotonic() + self._give_up
         result = CallDetails("unknown")
         while True:
@@ -185,14 +198,18 @@ class CallLookups:
                     found = await _read(conn, key, self._history)
                 if found is not None:
                     result = found
-                    break
-                result = CallDetails("unknown")
+                    if customer_id is None or (found.customer is not None and found.customer["id"] == customer_id):
+                        break
+                else:
+                    result = CallDetails("unknown")
             except Exception as exc:  # the desk shows the call without its caller; routing is untouched
                 log.warning("desk: could not read call %s: %s", call_id, next(iter(str(exc).splitlines()), ""))
                 result = CallDetails("unavailable")
             if time.monotonic() >= deadline:
                 break
             await asyncio.sleep(self._retry)
-        if self._running.pop(call_id, None) is not None:
-            self._found[call_id] = result
+        if self._running.get(call_id) is asyncio.current_task():
+            del self._running[call_id]
+            if customer_id is None or result.status == "found" or call_id not in self._found:
+                self._found[call_id] = result  # a refresh that could not read keeps what was shown
             self._on_found()

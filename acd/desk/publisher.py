@@ -104,6 +104,10 @@ class DeskPublisher:
         if not watched.subscribers:
             del self._watched[agent_id]
 
+    def customer_attached(self, call_id: str, customer_id: str) -> None:
+        """An agent attached a customer record to the call: show it on every desk that has the call."""
+        self.lookups.refresh(call_id, customer_id)
+
     def _directory(self, config: RoutingConfig) -> None:
         """Each agent's name and queues, worked out once per config."""
         if config is self._config:

@@ -30,6 +30,8 @@ from integration.headless_chromium import Chromium
 from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 from sqlalchemy import text
 
+from acd.core.config import DEFAULT_DISPOSITIONS
+
 pytestmark = pytest.mark.pg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +76,11 @@ async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
     talking = await wait_for_state(chromium, "on_call")
     assert talking["call"] is not None and not talking["call"]["ringing"] and talking["wrapup"]
     await fill_wrapup(chromium, "support/resolved", "Refund sent; calls back Friday.")
+    # each code shows what the phone dials for it: *55 and its place in the catalogue
+    offered = await chromium.evaluate(
+        "[...document.querySelectorAll('#wrapup-code option[data-code]')].map((o) => o.textContent)"
+    )
+    assert offered == [f"{code} (*55{n})" for n, code in enumerate(DEFAULT_DISPOSITIONS, start=1)]
     shot = await chromium.screenshot(tmp_path / "agent-desktop.png")
 
     live_desk.hang_up(call_id)

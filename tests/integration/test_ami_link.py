@@ -14,7 +14,7 @@ from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
 from acd.ami.settings import LinkSettings
 from acd.ami.translate import Translator
 from acd.ami.wire import FrameDecoder
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import DEFAULT_DISPOSITIONS, AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 
 FAST: dict[str, Any] = {"backoff_initial": 0.05, "backoff_max": 0.2, "ping_interval": 0.1, "ping_timeout": 0.2}
 
@@ -174,11 +174,14 @@ async def test_recorded_trace_over_tcp_translates_like_offline(server: FakeAmiSe
     def clock() -> float:
         return 1700001000.0  # around the trace's own times
 
-    offline = Translator(config, clock=clock)
+    def catalogue(call_id: str) -> tuple[str, ...]:
+        return DEFAULT_DISPOSITIONS  # billing's: the trace's *553 is its third code
+
+    offline = Translator(config, clock=clock, catalogue=catalogue)
     expected = [e for m in FrameDecoder().feed(raw.replace("\n", "\r\n").encode()) for e in offline.translate(m)]
     server.after_login = body * 3  # the same day three times over
     link = await open_link(server, ping_interval=30.0)
-    online = Translator(config, clock=clock)
+    online = Translator(config, clock=clock, catalogue=catalogue)
     got = [
         e
         for item in await take(link, 1 + 3 * body.count(b"\r\n\r\n"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from acd.agent_actions import phone_codes, phone_disposition
 from acd.ami.translate import Translator, call_id_for
 from acd.ami.wire import FrameDecoder, Message
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import DEFAULT_DISPOSITIONS, AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
     AgentPaused,
@@ -49,8 +50,13 @@ def load(name: str) -> list[Message]:
     return messages
 
 
+def billing_catalogue(call_id: str) -> tuple[str, ...]:
+    """Every call of the traces is in billing, whose catalogue is the default one."""
+    return DEFAULT_DISPOSITIONS
+
+
 def run(name: str, translator: Translator | None = None) -> tuple[Translator, list[Event]]:
-    t = translator or Translator(CONFIG, clock=trace_clock)
+    t = translator or Translator(CONFIG, clock=trace_clock, catalogue=billing_catalogue)
     return t, [event for msg in load(name) for event in t.translate(msg)]
 
 
@@ -76,7 +82,7 @@ def test_answered_call_ends_once_and_disposition_lands_on_it() -> None:
         ),
         OfferAnswered(offer(1, 1)),
         CallEnded(call),  # from AcdDialResult ANSWER; the caller's Hangup after it adds nothing
-        DispositionSet(call, "3"),
+        DispositionSet(call, "inquiry/status"),  # *553: the third code of billing's catalogue
         WrapUpDone("a1"),
     ]
     assert t.counters.malformed == 0 and len(t.book) == 0
@@ -156,3 +162,36 @@ def test_garbage_never_raises() -> None:
         assert t.translate(msg) == []
     assert t.translate({"Event": "ContactStatus", "EndpointName": "agent1", "ContactStatus": "Weird"}) == []
     assert t.counters.malformed == 2
+
+
+def test_a_phone_disposition_is_the_nth_code_of_the_calls_queue_catalogue_and_no_other() -> None:
+    refused: list[str] = []
+    catalogues: dict[str, tuple[str, ...]] = {}
+    t = Translator(CONFIG, clock=trace_clock, catalogue=catalogues.get, on_refused=refused.append)
+    events = [event for msg in load("call_answered.txt") for event in t.translate(msg)]
+    call = call_id_for("1700000100.2")
+    assert CallEnded(call) in events and not [e for e in events if isinstance(e, DispositionSet)]
+    assert refused == ["disposition"]  # the trace's *553: the call's queue is not known (any more)
+    dialled = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdAgent",
+        "Channel": "PJSIP/agent1-00000009",
+        "AcdAction": "disposition",
+        "AcdAgent": "agent1",
+    }
+    catalogues[call] = ("sale/new", "sale/upgrade", "complaint/late")
+    for digits in ("0", "4", "01", "1000", "99999999999999999999"):
+        assert t.translate({**dialled, "AcdReason": digits}) == [], digits
+    assert refused == ["disposition"] * 6
+    assert t.translate({**dialled, "AcdReason": "3"}) == [DispositionSet(call, "complaint/late")]
+    assert t.translate({**dialled, "AcdReason": "1"}) == [DispositionSet(call, "sale/new")]
+    assert len(refused) == 6
+
+
+def test_phone_numbers_of_a_catalogue() -> None:
+    assert phone_codes(("a/b", "c/d")) == [("*551", "a/b"), ("*552", "c/d")]
+    assert [phone_disposition(DEFAULT_DISPOSITIONS, n) for n in ("1", "12", "13")] == [
+        "inquiry/information",
+        "support/callback",
+        None,
+    ]

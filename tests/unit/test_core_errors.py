@@ -21,6 +21,7 @@ from acd.core.events import (
     AgentPaused,
     CallArrived,
     CallEnded,
+    CustomerIdentified,
     DispositionSet,
     Event,
     OfferAnswered,
@@ -125,3 +126,21 @@ def test_dispositions_land_on_the_record_with_a_higher_seq() -> None:
     assert (after.disposition, after.notes) == ("refund", "changed mind")
     assert after.seq == before.seq + 2
     assert after.wrapup_seconds == 10.0
+
+
+def test_a_customer_identified_lands_on_the_record_during_the_call_and_after_it() -> None:
+    d = busy_floor()
+    refuse(d, CustomerIdentified("waiting", "c-1"), 5.0, InvalidTransition)  # nobody has it yet
+    refuse(d, CustomerIdentified("ghost", "c-1"), 5.0, UnknownCall)
+    d.send(CustomerIdentified("ringing", "c-2"), 5.0)  # the desk shows the caller while it rings
+    assert d.interactions()["ringing"].customer_id == "c-2"
+    d.send(CustomerIdentified("talking", "c-1"), 5.0)
+    during = d.interactions()["talking"]
+    assert during.customer_id == "c-1"
+    assert d.acd.handle(CustomerIdentified("talking", "c-1"), 5.5) == []  # the same customer: nothing to write
+    d.end("talking", 6.0)
+    assert d.interactions()["talking"].customer_id == "c-1"  # later records keep it
+    d.send(CustomerIdentified("talking", "c-3"), 7.0)  # in wrap-up: the agent's last call
+    after = d.interactions()["talking"]
+    assert (after.customer_id, after.outcome) == ("c-3", "answered")
+    assert after.seq == during.seq + 2

@@ -111,6 +111,28 @@ def test_cli_check_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
 
 
+def test_cli_check_lists_each_queues_dispositions_with_the_phones_numbers(tmp_path: Path) -> None:
+    config = GOOD.replace("[queues.billing]\n", '[queues.billing]\ndispositions = ["sale/new", "complaint/late"]\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "acd", "check", "--dispositions", "-c", str(write(tmp_path, config))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    at = lines.index("billing:")
+    assert lines[at + 1 : at + 3] == ["  *551    sale/new", "  *552    complaint/late"]
+    assert at + 3 == len(lines)
+    default = subprocess.run(  # a queue with no catalogue of its own has the default one
+        [sys.executable, "-m", "acd", "check", "--dispositions", "-c", str(write(tmp_path, GOOD))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "  *5512   support/callback" in default.stdout.splitlines()
+
+
 def test_retention_defaults_to_the_shipped_90_days_and_keeps_customer_numbers(tmp_path: Path) -> None:
     """A file without the key gets what acd.toml promises, not "keep caller numbers for ever"."""
     database = load(write(tmp_path, GOOD), env={}).database

@@ -37,8 +37,11 @@ def test_every_input_is_used_somewhere() -> None:
     assert {i for row in AGENT_TRANSITIONS.values() for i in row} == set(AgentInput)
 
 
-def test_an_ended_call_only_takes_a_disposition() -> None:
-    assert CALL_TRANSITIONS[CallState.ENDED] == {CallInput.DISPOSITION: CallState.ENDED}
+def test_an_ended_call_only_takes_a_disposition_and_its_customer() -> None:
+    assert CALL_TRANSITIONS[CallState.ENDED] == {
+        CallInput.DISPOSITION: CallState.ENDED,
+        CallInput.CUSTOMER: CallState.ENDED,  # the agent's record of the caller, made in wrap-up
+    }
 
 
 def reachable(table: Mapping[Any, Mapping[Any, Any]], start: object) -> set[object]:

@@ -273,7 +273,8 @@ function drawCall(call, state) {
   drawCustomer(call);
 }
 
-// The wrap-up picker: the codes of the call's queue catalogue ("kind/sub-code"), grouped by kind.
+// The wrap-up picker: the codes of the call's queue catalogue ("kind/sub-code"), grouped by kind,
+// each with what the phone dials for it: *55<n>, n its place in the catalogue (docs/dialplan.md).
 function drawCodes(codes) {
   const select = $("wrapup-code");
   const shown = Array.from(select.querySelectorAll("option[data-code]"), (o) => o.value);
@@ -281,7 +282,7 @@ function drawCodes(codes) {
   const chosen = select.value;
   select.replaceChildren(new Option("choose…", ""));
   const groups = new Map();
-  for (const code of codes) {
+  for (const [index, code] of codes.entries()) {
     const kind = code.split("/")[0];
     if (!groups.has(kind)) {
       const group = document.createElement("optgroup");
@@ -289,7 +290,7 @@ function drawCodes(codes) {
       groups.set(kind, group);
       select.append(group);
     }
-    const option = new Option(code, code);
+    const option = new Option(`${code} (*55${index + 1})`, code);
     option.dataset.code = "";
     groups.get(kind).append(option);
   }

@@ -5,21 +5,31 @@ Roles as for the interaction records: agents, supervisors and admins (the route 
 and change is audited (``audited``) and written to the customer's history with who made it; the caller
 directory (``acd.records.stores.customers``) learns it at once, so the next call from one of the
 numbers shows the record. A number belongs to one customer: another's is 409 ``number-taken``.
+
+A record an agent makes or changes while they have a call (ringing, talking, or in wrap-up: their
+last call) whose caller has one of the record's numbers is attached to that call: the routing core
+writes the call's interaction again with the customer (``CustomerIdentified``, through the records
+pipeline like every interaction change), so reports, the interaction view and the desk name them.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from acd.core.events import Customer as Caller
+from acd.core.events import CustomerIdentified
 from acd.http import errors
-from acd.http.keys import DIRECTORY, ENGINE, TOKEN
-from acd.http.v1.audited import audited
+from acd.http.keys import DESK, DIRECTORY, ENGINE, LIVE, RUNTIME, TOKEN
+from acd.http.v1.audited import CORE_REFUSALS, audited
 from acd.http.v1.input import Fields, json_object
 from acd.records.models import CUSTOMER_TIERS, MAX_CUSTOMER_NOTES
 from acd.records.stores import customer_records as store
+from acd.records.stores.customers import normalise_number
+
+log = logging.getLogger(__name__)
 
 _BODY = frozenset(store.FIELDS)
 MAX_NAME = 200
@@ -61,6 +71,29 @@ def _learn(request: web.Request, gone: list[str], record: dict[str, Any]) -> Non
     found: dict[str, Caller | None] = dict.fromkeys(gone)
     found.update(dict.fromkeys([record["phone_number"], *record["numbers"]], caller))
     directory.learn(found)
+
+
+async def _attach(request: web.Request, record: dict[str, Any]) -> dict[str, Any]:
+    """Attach the record to the call the agent has or just had, if its caller has one of the record's
+    numbers; what the audit row adds (``call_id``, or nothing). The record is saved either way."""
+    agent_id = request[TOKEN].agent_id
+    live = request.app.get(LIVE)
+    if agent_id is None or live is None:
+        return {}
+    view = live.agent_view(agent_id, live.now())
+    call_id = None if view is None else view.call_id
+    caller = None if call_id is None else live.call_caller(call_id)
+    if call_id is None or not caller or normalise_number(caller) not in {record["phone_number"], *record["numbers"]}:
+        return {}
+    try:
+        await request.app[RUNTIME].ask(CustomerIdentified(call_id, record["id"]))
+    except CORE_REFUSALS as exc:  # the call is gone from the core's memory, or the ACD stops
+        log.info("customer %s not attached to call %s: %s", record["id"], call_id, exc)
+        return {}
+    desk = request.app.get(DESK)
+    if desk is not None:
+        desk.customer_attached(call_id, record["id"])
+    return {"call_id": call_id}
 
 
 def _actor(request: web.Request) -> store.Actor:
@@ -117,7 +150,8 @@ async def create_customer(request: web.Request) -> web.Response:
         except store.NumberTaken as exc:
             return _taken(exc), {}
         _learn(request, [], record)
-        return web.json_response({"customer": record}, status=201), {"id": record["id"]}
+        attached = await _attach(request, record)
+        return web.json_response({"customer": record}, status=201), {"id": record["id"], **attached}
 
     return await audited(request, "customer.create", "customer", body, change)
 
@@ -134,15 +168,15 @@ async def update_customer(request: web.Request) -> web.Response:
         return read
     body, values = read
 
-    async def change() -> web.Response:
+    async def change() -> tuple[web.Response, dict[str, Any]]:
         try:
             changed = await store.patch(request.app[ENGINE], _actor(request), customer, values)
         except store.NumberTaken as exc:
-            return _taken(exc)
+            return _taken(exc), {}
         if changed is None:
-            return errors.no_such_customer(str(customer))
+            return errors.no_such_customer(str(customer)), {}
         old, new = changed
         _learn(request, [old["phone_number"], *old["numbers"]], new)
-        return web.json_response({"customer": new})
+        return web.json_response({"customer": new}), await _attach(request, new)
 
     return await audited(request, "customer.update", str(customer), body, change)

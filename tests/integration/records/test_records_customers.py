@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import io
 import logging
 import socket
@@ -31,6 +32,7 @@ from acd.records.cli import customers as customers_cli
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.sync_config import sync_config
+from acd.records.stores import customer_records
 from acd.records.stores.customers import CustomerDirectory, normalise_number, upsert_customer
 from acd.records.stores.history import customer_history
 
@@ -176,7 +178,7 @@ async def test_a_silent_database_costs_a_call_at_most_the_timeout() -> None:
             await database.close()
 
 
-async def test_customers_add_command_adds_then_updates(
+async def test_customers_add_command_adds_then_updates_with_history(
     pg: EmbeddedPostgres, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -197,6 +199,24 @@ async def test_customers_add_command_adds_then_updates(
     code, out = await run("add", "--number", "15550100", "--name", "Ada L.", "--data-dir", str(pg.data_dir))
     assert code == 0 and out.startswith(f"updated customer {customer_id}:")
     assert pg.is_running()
+    # each add or change is in the customer's history, by the operator who ran the command
+    code, out = await run("add", "--number", "15550100", "--name", "Ada L.", "--database-url", pg.url)
+    assert code == 0 and out.startswith(f"updated customer {customer_id}:")  # the same again: no change
+    who = f"cli:{getpass.getuser()}"
+    record = await customer_records.get(engine, uuid.UUID(customer_id))
+    assert record is not None
+    assert [(c["token_id"], c["role"], c["agent_id"], c["token_label"]) for c in record["changes"]] == [
+        (who, "operator", None, "acd customers add"),
+        (who, "operator", None, "acd customers add"),
+    ]
+    assert [c["changes"] for c in record["changes"]] == [
+        {"name": {"old": "Ada", "new": "Ada L."}, "tier": {"old": "vip", "new": "standard"}},
+        {
+            "phone_number": {"old": None, "new": "15550100"},
+            "name": {"old": None, "new": "Ada"},
+            "tier": {"old": None, "new": "vip"},
+        },
+    ]
     code, _ = await run(
         "add", "--number", "1", "--name", "X", "--database-url", "postgresql+asyncpg://x:y@127.0.0.1:1/z"
     )
