@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PBX := deploy/asterisk/pbx.sh
 
-.PHONY: all install asterisk prometheus chromium run test test-unit lint bench clean
+.PHONY: all install asterisk prometheus chromium run test test-unit lint fuzz bench clean
 
 all: lint test
 
@@ -55,6 +55,11 @@ lint: install
 	@# a sub-folder's conftest.py is one more module "conftest" to mypy: each is checked on its own
 	for f in tests/*/conftest.py tests/*/*/conftest.py; do $(VENV)/bin/mypy --config-file tests/mypy.ini $$f || exit 1; done
 	$(VENV)/bin/lint-imports
+
+# The API's schema fuzz test with a fresh random draw of 120 examples per operation (make test sends
+# a fixed 25): run it now and then; a failure prints the request as a curl command.
+fuzz: install
+	ACD_FUZZ_RANDOM=1 ACD_FUZZ_EXAMPLES=120 $(PY) -m pytest -ra -o timeout=3600 -p no:randomly tests/integration/test_api_v1_schema.py
 
 # Each bench/bench_*.py runs as a module from the repo root, which holds bench/ and phonefarm/.
 bench: install

@@ -40,7 +40,8 @@ WALLBOARD_REFUSAL = "a wallboard token may read the wallboard and the status onl
 class Route:
     """One route: ``path`` is below the table's prefix; ``refusal`` is the 403's message for another role.
 
-    ``static``: the route serves the files of that directory under ``path`` (``handler`` is None).
+    ``static``: the route serves the files of that directory under ``path``/{filename} (``handler`` is
+    None), by name only: the names are read once, when the route is mounted (``static_files``).
     """
 
     method: str
@@ -57,18 +58,18 @@ class RouteTable:
     def __init__(self, rows: Iterable[Route], prefix: str = "") -> None:
         self.rows = tuple(rows)
         self.prefix = prefix
-        self._rows = {(r.method, prefix + r.path): r for r in self.rows}
+        self._rows = {(r.method, prefix + _canonical(r)): r for r in self.rows}
         self._public = frozenset(prefix + r.path for r in self.rows if r.roles == PUBLIC)
 
     def __iter__(self) -> Iterator[tuple[str, str, Route]]:
         """(method, the route's full canonical path, row) of every row."""
-        return ((r.method, self.prefix + r.path, r) for r in self.rows)
+        return ((r.method, self.prefix + _canonical(r), r) for r in self.rows)
 
     def mount(self, app: web.Application) -> None:
         """Add every row to the app's router (a GET answers HEAD too) and keep the table for the checks."""
         for row in self.rows:
             if row.static is not None:
-                app.router.add_static(row.path, row.static)
+                app.router.add_get(_canonical(row), static_files(row.static))
             elif row.handler is None:
                 raise ValueError(f"route {row.method} {row.path} has neither a handler nor static files")
             elif row.method == "GET":
@@ -104,3 +105,25 @@ class RouteTable:
         if role in row.roles:
             return None
         return WALLBOARD_REFUSAL if role == WALLBOARD else row.refusal
+
+
+def _canonical(row: Route) -> str:
+    return f"{row.path}/{{filename}}" if row.static is not None else row.path
+
+
+def static_files(directory: Path) -> Handler:
+    """A handler serving the files ``directory`` holds when called, by their bare name, and nothing else.
+
+    Not aiohttp's ``add_static``: it resolves whatever path it is given on the file system, so a name
+    longer than the system allows fails there with ``OSError`` and the request gets a 500 (one in a
+    fuzzed run found it); and a name that leaves the directory, or a sub-directory, has its own 403.
+    Here a name is only looked up in a fixed set: anything else is a plain 404."""
+    files = {p.name: p for p in directory.iterdir() if p.is_file()}
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        path = files.get(request.match_info["filename"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    return serve

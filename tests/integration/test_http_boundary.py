@@ -95,6 +95,26 @@ async def test_pages_forbid_framing_and_foreign_or_inline_code(v1: V1, page: str
         assert ".style." not in source and 'setAttribute("style"' not in source and "eval(" not in source
 
 
+@pytest.mark.parametrize("prefix", ["/wallboard/static", "/agent/static"])
+async def test_static_files_are_served_by_name_only(v1: V1, prefix: str) -> None:  # noqa: F811
+    """A name too long for the file system (a 500 from aiohttp's own static route), one that climbs
+    out of the directory, or one that is not there: a plain 404, never a file elsewhere."""
+    response = await v1.client.get(f"{prefix}/wallboard.js")
+    assert response.status == 200
+    assert "javascript" in response.headers["Content-Type"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for name in (
+        "x" * 300,
+        "\u1e70\u0315" * 100,
+        "..%2F..%2Fsettings.py",
+        "..%2Fhttp%2Fstatic%2Fagent.js",
+        "nothing.js",
+        ".",
+    ):
+        response = await v1.client.get(f"{prefix}/{name}")
+        assert response.status == 404, (name, response.status)
+
+
 # -- characters and numbers that no record may hold ---------------------------------------------------
 
 
