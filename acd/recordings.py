@@ -213,7 +213,9 @@ class Recorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self) -> None:
-        """Let the files of calls just ended be recorded (at shutdown, before the outbox stops)."""
+    async def drain(self, timeout: float = 3.0) -> None:  # noqa: ASYNC109
+        """Let the files of calls just ended be recorded (at shutdown, before the outbox stops): the PBX
+        closes a file within moments of the hangup, so a short wait; what is still missing then is left
+        (its file stays on the PBX, with no row)."""
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=self._settle + 1)
+            await asyncio.wait(list(self._tasks), timeout=timeout)

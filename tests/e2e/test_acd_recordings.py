@@ -210,6 +210,7 @@ async def test_pauses_from_the_phone_and_the_api_leave_silence_where_the_records
     assert abs(len(data) / rate - row["seconds"]) < 0.05
     for pause in pauses:
         start, end = pause["start_offset"], pause["end_offset"]
+        print(f"pause {start:.2f}..{end:.2f} s of {row['seconds']:.2f} s: silent inside, the tone around it")
         assert end - start > 1.0, pauses
         assert silent(data, rate, start + 0.3, end - 0.3), f"no silence in the pause {start:.2f}..{end:.2f} s"
         assert tone_in(data, rate, start - 1.0, start - 0.3), f"no tone before the pause at {start:.2f} s"

@@ -93,7 +93,7 @@ async def test_a_recorded_call_gets_its_record_once_the_file_is_closed(tmp_path:
     await asyncio.sleep(0.1)
     assert not [r for r in sink.records if isinstance(r, RecordingRecord)]  # the PBX still writes it
     write_wav(tmp_path / f"{UNIQUEID}.wav", 10.0)
-    await recorder.drain()
+    await recorder.drain(timeout=5)
     pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
     assert pauses == [(3.0, 5.5), (8.0, 10.0)]
     (record,) = [r for r in sink.records if isinstance(r, RecordingRecord)]
