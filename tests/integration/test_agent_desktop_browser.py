@@ -155,7 +155,7 @@ async def test_a_supervisor_plays_a_past_calls_recording_from_the_desk(
 ) -> None:
     """The interaction view (the caller's last interactions) plays a recorded call in the page's
     <audio> player: fetched with the token (GET /interactions/{id}/recording), played from a blob: URL."""
-    ada = await live_desk.customer("+1 555-0111", "Ada Lovelace", earlier=1)
+    ada = await live_desk.customer("+1 555-0111", "Ada Lovelace", earlier=2)  # one of them recorded
     live_desk.recordings.mkdir(parents=True, exist_ok=True)
     name = "1733550000.9.wav"
     with wave.open(str(live_desk.recordings / name), "wb") as w:  # 1.5 s of a 1 kHz tone
@@ -168,7 +168,8 @@ async def test_a_supervisor_plays_a_past_calls_recording_from_the_desk(
     async with live_desk.engine.begin() as conn:
         earlier, answered = (
             await conn.execute(
-                text("SELECT id, answered_at FROM interactions WHERE customer_id = :c"), {"c": uuid.UUID(ada.id)}
+                text("SELECT id, answered_at FROM interactions WHERE customer_id = :c ORDER BY arrived_at LIMIT 1"),
+                {"c": uuid.UUID(ada.id)},
             )
         ).one()
         await conn.execute(
@@ -183,6 +184,8 @@ async def test_a_supervisor_plays_a_past_calls_recording_from_the_desk(
     live_desk.call("15550111", ada)
     await wait_for_customer(chromium, "Ada Lovelace", seconds=10)
     await chromium.until("document.querySelector('#history button.play') !== null")
+    assert await chromium.evaluate("document.querySelectorAll('#history tbody tr').length") == 2
+    assert await chromium.evaluate("document.querySelectorAll('#history button.play').length") == 1
     await chromium.evaluate("document.querySelector('#history button.play').click()")
     played = await chromium.until(
         "(() => { const p = document.getElementById('player');"

@@ -242,7 +242,7 @@ function drawCustomer(call) {
       tr.append(td);
     }
     const td = document.createElement("td");
-    if (h.outcome === "answered") {
+    if (h.recorded) {
       const play = document.createElement("button");
       play.type = "button";
       play.className = "play";
