@@ -41,6 +41,7 @@ from acd.http.site import build_site
 from acd.metrics import Metrics
 from acd.ports import CallControl, RecordSink
 from acd.readiness import DatabaseProbe, Status
+from acd.recordings import Recorder
 from acd.records.pipeline.outbox import Outbox
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
@@ -67,6 +68,7 @@ class Parts:
     forecaster: Forecaster  # expected waits, from the runtime's metric updates
     control: CallControl  # what the runtime sends call control to: the AMI adapter, or a test's fake
     records: RecordSink  # where the runtime's records go: the outbox, or a test's sink
+    recorder: Recorder  # before ``records``: adds the recordings' records, pauses recordings
     status: Status  # /healthz and /readyz
     site: web.Application  # the whole HTTP site (without a database: the app's own routes)
     link: AmiLink | None = None  # the AMI link, unless a call control was handed in
@@ -197,7 +199,16 @@ async def build(
         stimuli = StimulusLog(routing, directory=Path(settings.database.journal_dir).parent / STIMULI_DIR)
     forecaster = Forecaster()  # the expected waits: fed by the runtime, read by the gauges and the announcer
     today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
-    runtime = Runtime(core, control, records, metrics, clock=clock, sinks=(forecaster, today), stimuli=stimuli)
+    recorder = Recorder(
+        records,
+        Path(settings.recordings.directory),
+        recorded=lambda queue: (q := core.config.queue(queue)) is not None and q.record,
+        agent_leg=ami.agent_leg_of if ami is not None else None,
+        mute=ami.mute_recording if ami is not None else None,
+        clock=clock,
+    )
+    translator.on_recording = recorder.pause_soon  # the agent's feature code (*7, *8)
+    runtime = Runtime(core, control, recorder, metrics, clock=clock, sinks=(forecaster, today), stimuli=stimuli)
     customers = probe = pump = None
     if database is not None:
         customers = CustomerDirectory(database.pool("customers"))
@@ -230,6 +241,8 @@ async def build(
             editor=editor,
             bearers=bearers,
             customers=customers,
+            recorder=recorder,
+            recordings=settings.recordings,
         )
     return Parts(
         settings,
@@ -241,6 +254,7 @@ async def build(
         forecaster,
         control,
         records,
+        recorder,
         status,
         site,
         link=link,

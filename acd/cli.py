@@ -69,6 +69,7 @@ DELEGATED = {
     "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
     "report": ("acd.records.cli.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
     "mask-callers": ("acd.records.cli.mask_callers", "mask caller numbers, notes and audit details older than N days"),
+    "delete-recordings": ("acd.records.cli.delete_recordings", "delete call recordings older than N days (rows stay)"),
     "quarantine": ("acd.records.cli.quarantine", "list the records the outbox quarantined, or replay them once fixed"),
     "customers": ("acd.records.cli.customers", "add or update a customer in the caller directory"),
     "tokens": ("acd.records.cli.tokens", "issue, list or revoke REST API bearer tokens"),

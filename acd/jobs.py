@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,9 +21,9 @@ from acd.ami.link import AmiLink
 from acd.ami.pump import TokenKeeper
 from acd.announce import Announcer
 from acd.bootstrap import Parts
-from acd.records.retention import apply_retention
+from acd.records.retention import apply_retention, delete_recordings
 from acd.records.stores.customers import CustomerDirectory
-from acd.settings import DatabaseSettings
+from acd.settings import DatabaseSettings, RecordingSettings
 
 log = logging.getLogger("acd")
 GAUGES_EVERY_SECONDS = 1.0  # forecasts, outbox backlog and malformed AMI counts, for the next scrape
@@ -71,19 +72,26 @@ async def customer_reload(customers: CustomerDirectory) -> None:
         await customers.refresh()
 
 
-async def retention(engine: AsyncEngine, settings: DatabaseSettings) -> None:
-    """Apply the retention policy (``acd.records.retention``) at start and then daily."""
-    days = settings.caller_retention_days
-    if days <= 0:
+async def retention(engine: AsyncEngine, settings: DatabaseSettings, recordings: RecordingSettings) -> None:
+    """Apply the retention policy (``acd.records.retention``) at start and then daily: mask what is
+    older than ``caller_retention_days``, delete recordings older than ``[recordings] retention_days``."""
+    days, recording_days = settings.caller_retention_days, recordings.retention_days
+    if days <= 0 and recording_days <= 0:
         return
     while True:
         try:
-            masked = await apply_retention(
-                engine, datetime.now(UTC) - timedelta(days=days), customer_numbers=settings.customer_numbers
-            )
-            log.info("retention: masked %s older than %d days", masked, days)
-        except Exception as exc:  # PostgreSQL may be away; the next day tries again
-            log.warning("retention: masking failed: %s", exc)
+            if days > 0:
+                masked = await apply_retention(
+                    engine, datetime.now(UTC) - timedelta(days=days), customer_numbers=settings.customer_numbers
+                )
+                log.info("retention: masked %s older than %d days", masked, days)
+            if recording_days > 0:
+                deleted = await delete_recordings(
+                    engine, datetime.now(UTC) - timedelta(days=recording_days), Path(recordings.directory)
+                )
+                log.info("retention: deleted %d recordings older than %d days", deleted, recording_days)
+        except Exception as exc:  # PostgreSQL (or the disk) may be away; the next day tries again
+            log.warning("retention: failed: %s", exc)
         finally:
             await engine.dispose()  # no connection held for a day; the pool opens one again tomorrow
         await asyncio.sleep(RETENTION_EVERY_SECONDS)
@@ -98,7 +106,9 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
     if parts.link is not None and parts.ami is not None:
         jobs["acd-announcements"] = announcements(parts, parts.link, parts.ami)
     if parts.database is not None:
-        jobs["acd-retention"] = retention(parts.database.pool("retention"), parts.settings.database)
+        jobs["acd-retention"] = retention(
+            parts.database.pool("retention"), parts.settings.database, parts.settings.recordings
+        )
     if parts.customers is not None:
         jobs["acd-customers"] = customer_reload(parts.customers)
     return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

@@ -41,6 +41,7 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         ],
         "vip_priority_boost": queue.vip_priority_boost,
         "dispositions": list(queue.dispositions),
+        "record": queue.record,
     }
 
 

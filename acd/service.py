@@ -79,6 +79,7 @@ class Service:
             database, runtime, link = parts.database, parts.runtime, parts.link
             await parts.outbox.start()
             stack.push_async_callback(parts.outbox.stop)
+            stack.push_async_callback(parts.recorder.drain)  # the last files' records, before the outbox stops
             stack.push_async_callback(parts.customers.close)
             await parts.customers.refresh()
             # The wallboard's service level today: the day so far from the records, then live.

@@ -90,6 +90,20 @@ class DatabaseSettings:
     customer_numbers: CustomerNumbers = "keep"  # "mask": also the numbers of customers not heard from since
 
 
+RECORDINGS_DIR = "/var/cache/acd/asterisk-root/var/spool/asterisk/acd-recordings"
+"""Where ``make run`` and the e2e tests' PBX (chrooted) writes its recordings, as this machine sees it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSettings:
+    """Call recordings (docs/records.md, "Recordings"); which queues record is each queue's ``record``."""
+
+    # the PBX's ${ASTSPOOLDIR}/acd-recordings as the ACD sees it (the same files: a shared or local disk)
+    directory: str = RECORDINGS_DIR
+    retention_days: int = 90  # files older than this are deleted, daily (the interaction row stays); 0 keeps them
+    agents_own: bool = False  # an agent may listen to the recordings of their own calls
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     ami: AmiSettings
@@ -98,9 +112,10 @@ class Settings:
     routing: RoutingConfig
     source: str
     skills: tuple[str, ...] = ()  # the declared skills (the routing config itself names only those used)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
 
 
-_TOP_KEYS = {"ami", "http", "database", "routing", "skills", "queues", "agents"}
+_TOP_KEYS = {"ami", "http", "database", "routing", "skills", "queues", "agents", "recordings"}
 
 
 class _Reader:
@@ -157,6 +172,13 @@ class _Reader:
 
     def integer(self, data: Mapping[str, Any], key: str, path: str, default: int, **bounds: float) -> int:
         return int(self.number(data, key, path, default, integer=True, **bounds))
+
+    def boolean(self, data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"{path}.{key}", f"must be true or false, got {_shown(value)}")
+            return default
+        return value
 
     def string(
         self, data: Mapping[str, Any], key: str, path: str, default: str, *, empty: bool = False, max_length: int = 256
@@ -236,6 +258,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "widening",
     "vip_priority_boost",
     "dispositions",
+    "record",
 }
 
 
@@ -292,6 +315,7 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], poli
         widening=tuple(widening),
         vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
         dispositions=_dispositions(r, data, path),
+        record=r.boolean(data, "record", path, False),
     )
 
 
@@ -523,6 +547,14 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
 
     routing, skills = _routing(r, data, policy)
 
+    rec_t = r.table(data, "recordings", "recordings")
+    r.unknown(rec_t, {"directory", "retention_days", "agents_own"}, "recordings")
+    recordings = RecordingSettings(
+        directory=r.string(rec_t, "directory", "recordings", RECORDINGS_DIR, max_length=4096),
+        retention_days=r.integer(rec_t, "retention_days", "recordings", 90, low=0, high=36500),
+        agents_own=r.boolean(rec_t, "agents_own", "recordings", False),
+    )
+
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(
@@ -532,6 +564,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         routing=routing,
         source=file,
         skills=skills,
+        recordings=recordings,
     )
 
 

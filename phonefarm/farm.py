@@ -7,6 +7,7 @@ raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_use
 
     FarmAgentRinging / FarmAgentAnswered / FarmAgentHangup   FarmAgent, FarmCaller[, FarmMode, FarmCause]
     FarmCallerAnswered / FarmCallerTalking / FarmCallerAbandon / FarmCallerHangup   FarmCallId, FarmCaller
+    (a caller placed with ``tone_hz`` plays that tone while talking: deploy/farm's farm-caller-tone)
     FarmAgentDialed                                         FarmAgent, FarmCode
     FarmOriginate (synthetic, from OriginateResponse)        FarmCallId, FarmResponse, FarmReason
 """
@@ -71,18 +72,27 @@ class Farm:
         return f"7{self._run:04d}{next(self._numbers) % 100000:05d}"
 
     async def place_call(
-        self, did: str, patience_seconds: float, dtmf: str | None = None, caller_id: str | None = None
+        self,
+        did: str,
+        patience_seconds: float,
+        dtmf: str | None = None,
+        caller_id: str | None = None,
+        tone_hz: int | None = None,
     ) -> str:
         """Call ``did`` over the trunk; send ``dtmf`` once answered; hang up after ``patience_seconds``
-        unless a farm agent answered. Returns the call's id (``FarmCallId`` in the farm's events)."""
+        unless a farm agent answered; with ``tone_hz``, play that steady tone to the agent while they
+        talk. Returns the call's id (``FarmCallId`` in the farm's events)."""
         if not _DIAL.match(did) or (dtmf and not _DIAL.match(dtmf)):
             raise ValueError(f"bad number or DTMF: {did!r} {dtmf!r}")
+        if tone_hz is not None and not 20 <= tone_hz <= 4000:
+            raise ValueError(f"tone must be 20..4000 Hz, not {tone_hz!r}")
         call_id = uuid.uuid4().hex[:12]
         number = caller_id or self._caller_number()
         variables = [
             f"FARM_CALL_ID={call_id}",
             f"FARM_PATIENCE={max(1, round(patience_seconds))}",
             f"FARM_DTMF={dtmf or ''}",
+            f"FARM_TONE={tone_hz or ''}",
         ]
         self._originate(
             call_id,
@@ -117,6 +127,19 @@ class Farm:
             [f"FARM_CALL_ID={call_id}", f"FARM_AGENT={agent}", f"FARM_CODE={code}"],
         )
         return call_id
+
+    async def send_dtmf(self, channel: str, digits: str) -> None:
+        """Send ``digits`` (RFC 4733) on a farm channel, e.g. an agent's phone during a call
+        (``Channel`` of its ``FarmAgentAnswered``): how a person presses a feature code mid-call."""
+        if not _DIAL.match(digits):
+            raise ValueError(f"bad DTMF {digits!r}")
+        for digit in digits:
+            # Async: false, or the AMI client takes the reply ("DTMF successfully queued") for an
+            # Originate's and looks for the Async header the action lacks
+            await self.ami.action(
+                {"Action": "PlayDTMF", "Channel": channel, "Digit": digit, "Duration": "150", "Async": "false"}
+            )
+            await asyncio.sleep(0.25)
 
     def _originate(self, call_id: str, headers: dict[str, str], variables: list[str]) -> None:
         """Send an Originate (always Async) and report its result as a FarmOriginate event later."""

@@ -60,6 +60,7 @@ class CallerLeg:
     phase: Phase = Phase.WAITING
     offer_id: str = ""
     endpoint: str = ""
+    agent_leg: str = ""  # the agent's channel once answered (AcdAnswered is raised on it)
 
 
 ENDED_KEPT = 1000
@@ -93,6 +94,21 @@ class CallerBook:
             return None
         return leg.channel
 
+    def agent_leg_of(self, call_id: str) -> str | None:
+        """The agent's channel of a call in conversation (recording pauses are sent to it)."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.phase is not Phase.CONNECTED or not leg.agent_leg:
+            return None
+        return leg.agent_leg
+
+    def call_on_agent_leg(self, channel: str) -> str | None:
+        """The call whose agent's channel is ``channel`` (a feature code pressed on that leg)."""
+        for leg in self._legs.values():
+            if leg.phase is Phase.CONNECTED and leg.agent_leg == channel:
+                return leg.call_id
+        return None
+
     def ended(self, call_id: str) -> bool:
         """Whether the book held this call's leg and let it go (its Hangup): call control finds no
         channel for a command the core decided a moment before it heard of the Hangup."""
@@ -120,8 +136,9 @@ class CallerBook:
     def ring(self, leg: CallerLeg, offer_id: str, endpoint: str) -> None:
         self._move(leg, Phase.RINGING, offer_id, endpoint)
 
-    def connect(self, leg: CallerLeg) -> None:
+    def connect(self, leg: CallerLeg, agent_leg: str = "") -> None:
         self._move(leg, Phase.CONNECTED, leg.offer_id, leg.endpoint)
+        leg.agent_leg = agent_leg
 
     def back_to_hold(self, leg: CallerLeg) -> None:
         self._move(leg, Phase.WAITING)

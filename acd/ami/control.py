@@ -106,7 +106,9 @@ class AmiCallControl:
             raise NotCarriedOut("no channel")
         try:
             if isinstance(command, RingAgent):
-                replies = self.ring(channel, command.offer_id, command.endpoint, command.ring_timeout_seconds)
+                replies = self.ring(
+                    channel, command.offer_id, command.endpoint, command.ring_timeout_seconds, command.record
+                )
             elif isinstance(command, CancelOffer):
                 replies = self.cancel(channel)
             elif isinstance(command, TagCall):
@@ -144,15 +146,18 @@ class AmiCallControl:
     def link_down(self) -> None:
         self.confirmations.forget()
 
-    def ring(self, channel: str, offer_id: str, endpoint: str, ring_timeout: float) -> Awaitable[None]:
-        """Offer the caller on ``channel`` to ``endpoint``: two Setvars, then the Redirect.
+    def ring(
+        self, channel: str, offer_id: str, endpoint: str, ring_timeout: float, record: bool = False
+    ) -> Awaitable[None]:
+        """Offer the caller on ``channel`` to ``endpoint``: three Setvars, then the Redirect.
 
         Written at once (before this returns); the result is the wait for Asterisk's three replies,
         which raises the first error. The dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment
         the Redirect lands, so they must be set first. The three actions are pipelined: written back
         to back, in that order, on the one link, and Asterisk runs one manager session's actions in
         the order it reads them. So the order holds while the caller waits one round trip instead of
-        three. Dial takes whole seconds; round up.
+        four. Dial takes whole seconds; round up. ``ACD_RECORD`` is ``1`` when the queue records its
+        calls, empty otherwise (always written: a caller moved from a recording queue must not keep it).
         """
         exten = dialable_endpoint(endpoint)
         key = self.confirmations.expect(
@@ -162,6 +167,7 @@ class AmiCallControl:
             key,
             _setvar(channel, "ACD_OFFER", offer_id),
             _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
+            _setvar(channel, "ACD_RECORD", "1" if record else ""),
             _redirect(channel, CONNECT_CONTEXT, exten),
         )
 
@@ -298,6 +304,18 @@ class AmiCallControl:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""
         await self._setvar(channel, "ACD_POSITION", str(position))
         await self._setvar(channel, "ACD_EWT", "" if ewt_seconds is None else str(ewt_seconds))
+
+    def agent_leg_of(self, call_id: str) -> str | None:
+        """The agent's channel of a call in conversation (from its ``AcdAnswered``), where MixMonitor runs."""
+        return self.book.agent_leg_of(call_id)
+
+    async def mute_recording(self, channel: str, muted: bool) -> None:
+        """Pause (``muted``) or resume the recording on the agent's ``channel``: MixMonitorMute of both
+        directions, so the file keeps the call's length with silence where it was paused. Asterisk
+        grants the action to write class ``call`` (docs/dialplan.md, "Recordings")."""
+        await self._send(
+            {"Action": "MixMonitorMute", "Channel": channel, "Direction": "both", "State": "1" if muted else "0"}
+        )
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang up a channel (cause 16: normal clearing)."""

@@ -18,6 +18,7 @@ Hangup of a caller leg     waiting/ringing → CallerHungUp; connected → CallE
 UserEvent AcdFallback      CallFellBack (holding overflowed the caller to its fallback by itself)
 UserEvent AcdOverflowed    (none: the core ordered it; later Hangup is silent)
 UserEvent AcdAgent         AgentLoggedIn / LoggedOut / Paused / Resumed / WrapUpDone / DispositionSet
+UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or resume of the recording)
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
 =========================  ==================================================================
 
@@ -103,6 +104,7 @@ class Translator:
         on_refused: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
         quiet: LogThrottle | None = None,
+        on_recording: Callable[[str, str], None] | None = None,
     ) -> None:
         self.counters = TranslateCounters()
         self.token = token
@@ -114,6 +116,7 @@ class Translator:
         self.presence = Presence()
         self._acd_has_call = acd_has_call
         self._catalogue = catalogue
+        self.on_recording = on_recording  # (call id, "pause" | "resume"): a feature code on the agent's leg
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
             "UserEvent": self._user_event,
@@ -130,6 +133,7 @@ class Translator:
             "AcdFallback": self._fallback,
             "AcdOverflowed": self._overflowed,
             "AcdAgent": self._agent,
+            "AcdRecording": self._recording,
         }
 
     def update_config(self, config: RoutingConfig) -> None:
@@ -233,7 +237,7 @@ class Translator:
         offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
         leg = self.book.by_offer(offer_id)
         if leg is not None:
-            self.book.connect(leg)
+            self.book.connect(leg, msg.get("Channel", ""))
         call_id = leg.call_id if leg is not None else call_id_for(msg.get("Linkedid", ""))
         agent = self.roster.agent_for(endpoint)
         if agent is not None:
@@ -300,6 +304,19 @@ class Translator:
         leg = self._leg(msg)
         if leg.phase in LIVE:
             self.book.leave(leg)
+        return []
+
+    def _recording(self, msg: Mapping[str, str]) -> list[Event]:
+        # Raised by the agent's feature code (*7 pause, *8 resume) on the agent's own leg, which
+        # AcdAnswered named: the call is the one in conversation on that channel, nothing else.
+        action = fields.word(msg, "AcdAction").lower()
+        if action not in ("pause", "resume"):
+            raise Refused("field", f"unknown recording AcdAction {fields.shown(action)}")
+        call_id = self.book.call_on_agent_leg(fields.channel(msg))
+        if call_id is None:
+            raise Refused("state", "recording feature on a channel with no call in conversation")
+        if self.on_recording is not None:
+            self.on_recording(call_id, action)
         return []
 
     # -- agents ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ class RingAgent:
     agent_id: str
     endpoint: str
     ring_timeout_seconds: float
+    record: bool = False  # the queue records its calls: the dialplan starts MixMonitor on answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ class QueueConfig:
     # the codes an agent may set on this queue's calls; the core carries them and checks nothing:
     # the API's wrap-up checks them (a phone's *55<n> digit code is outside any catalogue)
     dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
+    # record each answered call (MixMonitor on the PBX; docs/records.md, "Recordings")
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)

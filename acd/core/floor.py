@@ -200,7 +200,7 @@ class Floor:
         agent.offer_id = oid
         agent.call_id = call.call_id
         timeout = self.config.policy.ring_timeout_seconds
-        self.emit(RingAgent(oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout))
+        self.emit(RingAgent(oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout, call.queue.record))
         self.arm(ring_timer(oid), now + timeout)
         self.write(record)
 

@@ -64,4 +64,30 @@ class AgentStateRecord:
     ended_at: float | None = None
 
 
-Record = InteractionRecord | OfferRecord | AgentStateRecord
+@dataclass(frozen=True, slots=True)
+class RecordingRecord:
+    """A call's recording, once the PBX has closed its file (docs/records.md, "Recordings"): the file's
+    name in the recordings directory, when it started (the answer), its length from the WAV header and
+    its SHA-256. Written by the recorder beside the core, not by the core: the file is I/O."""
+
+    interaction_id: str
+    file: str
+    started_at: float
+    seconds: float
+    sha256: str
+    seq: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPauseRecord:
+    """One stretch of a recording that was paused (silence in the file): offsets in seconds from the
+    recording's start."""
+
+    pause_id: str
+    interaction_id: str
+    start_offset: float
+    end_offset: float
+    seq: int = 1
+
+
+Record = InteractionRecord | OfferRecord | AgentStateRecord | RecordingRecord | RecordingPauseRecord

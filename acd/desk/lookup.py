@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from acd.records.models import Customer, Interaction
+from acd.records.models import Customer, Interaction, Recording
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ async def _read(conn: AsyncConnection, call: uuid.UUID, history: int) -> CallDet
                     Interaction.notes,
                     Interaction.wait_seconds,
                     Interaction.talk_seconds,
+                    # a recording whose file retention has not deleted: the desk offers to play it
+                    exists().where(Recording.id == Interaction.id, Recording.deleted_at.is_(None)).label("recorded"),
                 )
                 .where(Interaction.customer_id == row.customer_id, Interaction.id != call)
                 .order_by(Interaction.arrived_at.desc())
@@ -115,6 +117,7 @@ async def _read(conn: AsyncConnection, call: uuid.UUID, history: int) -> CallDet
                     "notes": r.notes,
                     "wait_seconds": r.wait_seconds,
                     "talk_seconds": r.talk_seconds,
+                    "recorded": bool(r.recorded),
                 }
                 for r in rows
             ]

@@ -31,6 +31,8 @@ PROBES = frozenset({"/healthz", "/readyz"})
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    # a recording is fetched with the token (connect-src) and played from a blob: URL of this page
+    "media-src blob:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 

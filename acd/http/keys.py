@@ -19,10 +19,12 @@ from acd.http.bearer import Bearers
 from acd.live_view import LiveView
 from acd.metrics import Metrics
 from acd.readiness import Readiness
+from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
+from acd.settings import RecordingSettings
 from acd.wallboard.publisher import Publisher
 
 if TYPE_CHECKING:
@@ -50,5 +52,7 @@ AUDIT = web.AppKey("audit", AuditLog)
 EDITOR = web.AppKey("config_editor", ConfigEditor)
 DESK = web.AppKey("desk_publisher", DeskPublisher)
 DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)  # told of changes to customer records
+RECORDER = web.AppKey("recorder", Recorder)  # pauses recordings (absent without a PBX)
+RECORDINGS = web.AppKey("recordings", RecordingSettings)  # where the files are, who may listen
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

@@ -19,10 +19,11 @@ from acd.http.keys import METRICS_TOKEN, Health, Ready
 from acd.http.v1 import PREFIX, build_api_v1
 from acd.http.wallboard import require_tokens
 from acd.metrics import Metrics
+from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import HttpSettings
+from acd.settings import HttpSettings, RecordingSettings
 
 
 def build_site(
@@ -37,6 +38,8 @@ def build_site(
     editor: ConfigEditor | None = None,
     bearers: Bearers | None = None,
     customers: CustomerDirectory | None = None,
+    recorder: Recorder | None = None,
+    recordings: RecordingSettings | None = None,
 ) -> web.Application:
     """``engine`` is the REST API's pool (tokens, audit, record searches)."""
     bearers = bearers or Bearers.of(engine, streams_per_token=http.streams_per_token)
@@ -44,5 +47,5 @@ def build_site(
     allow_hosts(app, http.allowed_hosts or default_hosts(http.host))
     app[METRICS_TOKEN] = http.metrics_token
     require_tokens(app, bearers)  # the wallboard's stream takes the API's tokens
-    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers))
+    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers, recorder, recordings))
     return app

@@ -257,6 +257,46 @@ class AgentState(Base):
     ended_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
+class Recording(Base):
+    """A call's recording (docs/records.md, "Recordings"): the file the PBX wrote, its length and
+    checksum. Retention deletes the file and sets ``deleted_at``; the row stays."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_non_negative"),
+        CheckConstraint("file ~ '^[0-9]{1,20}\\.[0-9]{1,20}\\.wav$'", name="file_plain"),
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        *_non_negative("seconds"),
+        _ordered("started_at", "deleted_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    file: Mapped[str] = mapped_column(Text)  # the name in the recordings directory: <caller Uniqueid>.wav
+    started_at: Mapped[datetime] = mapped_column(TZ)
+    seconds: Mapped[float] = mapped_column(Double)
+    sha256: Mapped[str] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(TZ)  # retention deleted the file
+
+
+class RecordingPause(Base):
+    """A stretch of a recording that was paused: offsets in seconds from the recording's start."""
+
+    __tablename__ = "recording_pauses"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_non_negative"),
+        *_non_negative("start_offset"),
+        CheckConstraint("end_offset >= start_offset", name="end_offset_after_start_offset"),
+        Index("ix_recording_pauses_interaction_id", "interaction_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    start_offset: Mapped[float] = mapped_column(Double)
+    end_offset: Mapped[float] = mapped_column(Double)
+
+
 class ApiToken(Base):
     """A bearer token of the REST API. Only the SHA-256 of its secret is kept (``acd.records.stores.tokens``)."""
 

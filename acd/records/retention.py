@@ -22,12 +22,20 @@ an old snapshot is not taken for an id clash, and it cannot unmask a row either:
 same ``seq``, which never overwrites.
 
 Applied daily by the service and on demand by ``acd mask-callers`` (``acd.records.cli.mask_callers``).
+
+Recordings have a window of their own (``[recordings] retention_days``): ``delete_recordings``
+deletes the files of calls recorded before it and sets ``recordings.deleted_at``; the interaction
+row, and the recording's row (its length, checksum and pauses), stay. Applied daily by the service
+and on demand by ``acd delete-recordings`` (``acd.records.cli.delete_recordings``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import astuple, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -134,3 +142,28 @@ async def apply_retention(
             done = await conn.execute(text(sql), {"before": before})
             counts["customer_numbers"] = extra + (int(done.scalar_one()) if dry_run else int(done.rowcount))
     return Masked(callers=callers, **counts)
+
+
+_RECORDING_FILE = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}\.wav")
+
+
+async def delete_recordings(engine: AsyncEngine, before: datetime, directory: Path, *, dry_run: bool = False) -> int:
+    """Delete the files of recordings started before ``before`` (the rows stay, with ``deleted_at``);
+    return how many. A file already gone counts too: its row is marked all the same."""
+    where = "started_at < :before AND deleted_at IS NULL"
+    async with engine.begin() as conn:
+        if dry_run:
+            found = await conn.execute(text(f"SELECT count(*) FROM recordings WHERE {where}"), {"before": before})
+            return int(found.scalar_one())
+        rows = (
+            await conn.execute(text(f"SELECT id, file FROM recordings WHERE {where} FOR UPDATE"), {"before": before})
+        ).all()
+        for _, name in rows:
+            if _RECORDING_FILE.fullmatch(name):  # the schema says so too: never a path
+                await asyncio.to_thread((directory / name).unlink, missing_ok=True)
+        if rows:
+            await conn.execute(
+                text("UPDATE recordings SET deleted_at = :now WHERE id = ANY(:ids)"),
+                {"now": datetime.now(UTC), "ids": [row[0] for row in rows]},
+            )
+        return len(rows)

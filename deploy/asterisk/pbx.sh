@@ -249,10 +249,10 @@ cmd_install() {
     local pbxsrc=$REPO/dialplan/pbx farmsrc=$REPO/deploy/farm
     mkdir -p "$farm" "$ROOT/var/run/asterisk" "$ROOT/var/run/asterisk-farm" \
         "$ROOT/var/lib/asterisk-farm" "$ROOT/var/spool/asterisk-farm" "$ROOT/var/log/asterisk-farm" \
-        "$ROOT/var/spool/asterisk/acd-voicemail"
+        "$ROOT/var/spool/asterisk/acd-voicemail" "$ROOT/var/spool/asterisk/acd-recordings"
 
     # PBX: static files, rendered templates, the dialplan
-    for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf; do
+    for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf features.conf; do
         install -m 644 "$pbxsrc/$f" "$etc/$f"
     done
     render "$pbxsrc/manager.conf.in" "$etc/manager.conf"

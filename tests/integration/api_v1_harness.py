@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 import uuid
@@ -42,7 +43,7 @@ from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, RecordingSettings, Settings
 
 CONFIG = RoutingConfig(
     queues=(
@@ -138,8 +139,11 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
 
 
 @contextlib.asynccontextmanager
-async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V1]:
-    """The site over a fresh schema; ``limits`` go to its token checker (``acd.http.bearer.Bearers``)."""
+async def serve_v1(
+    api_pg: EmbeddedPostgres, recordings: RecordingSettings | None = None, **limits: float
+) -> AsyncIterator[V1]:
+    """The site over a fresh schema; ``limits`` go to its token checker (``acd.http.bearer.Bearers``);
+    ``recordings``: where the recordings are and who may listen (default: the file's defaults)."""
     database = Database(api_pg.url)
     engine = database.pool("api")
     await upgrade(engine)
@@ -159,8 +163,11 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     await tokens.revoke(engine, revoked.id)
     rings: list[RingAgent] = []
     sink = ListSink()
+    settings = settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN))
+    if recordings is not None:
+        settings = dataclasses.replace(settings, recordings=recordings)
     parts = await build(
-        settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)),
+        settings,
         control=MockControl(keep_rings(rings)),
         records=sink,
         database=database,

@@ -9,6 +9,7 @@ Call control is a ``doubles.MockControl``: every command is accepted and the rin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -37,7 +38,7 @@ from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
 from acd.records.stores.customers import upsert_customer
-from acd.settings import DatabaseSettings
+from acd.settings import DatabaseSettings, RecordingSettings
 
 CONFIG = RoutingConfig(
     queues=(
@@ -62,6 +63,7 @@ class LiveDesk:
         self.rings = rings
         self.metrics = parts.metrics
         self.runtime = parts.runtime
+        self.recordings = Path(parts.settings.recordings.directory)
         parts.site[READY] = ready
         self.server = TestServer(parts.site, host="127.0.0.1")
         self.bearer: dict[str, str] = {}  # "admin", "billing" (supervisor), "a1", "a2", "s1" (agents)
@@ -77,8 +79,11 @@ class LiveDesk:
             await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
         await sync_config(engine, CONFIG)
         rings: list[RingAgent] = []
+        settings = settings_for(CONFIG, database=DatabaseSettings(url=url, journal_dir=str(journal)))
+        # the recordings the desk plays: beside the journal
+        settings = dataclasses.replace(settings, recordings=RecordingSettings(str(journal.parent / "recordings")))
         parts = await build(
-            settings_for(CONFIG, database=DatabaseSettings(url=url, journal_dir=str(journal))),
+            settings,
             control=MockControl(keep_rings(rings)),
             database=database,
         )

@@ -10,7 +10,11 @@ in ``test-artifacts/`` at the top of the checkout (ignored by git).
 
 from __future__ import annotations
 
+import math
 import shutil
+import struct
+import uuid
+import wave
 from pathlib import Path
 
 import pytest
@@ -150,3 +154,55 @@ async def test_an_agent_adds_the_unknown_caller_and_the_next_call_shows_the_reco
         ).all()
     assert [(r[0], r[1]) for r in rows] == [("agent", "a1"), ("agent", "a1")]
     assert rows[1][2] == {"tier": {"old": "vip", "new": "premium"}, "numbers": {"old": [], "new": ["15550778"]}}
+
+
+async def test_a_supervisor_plays_a_past_calls_recording_from_the_desk(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+) -> None:
+    """The interaction view (the caller's last interactions) plays a recorded call in the page's
+    <audio> player: fetched with the token (GET /interactions/{id}/recording), played from a blob: URL."""
+    ada = await live_desk.customer("+1 555-0111", "Ada Lovelace", earlier=2)  # one of them recorded
+    live_desk.recordings.mkdir(parents=True, exist_ok=True)
+    name = "1733550000.9.wav"
+    with wave.open(str(live_desk.recordings / name), "wb") as w:  # 1.5 s of a 1 kHz tone
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(
+            b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 1000 * i / 8000))) for i in range(12000))
+        )
+    async with live_desk.engine.begin() as conn:
+        earlier, answered = (
+            await conn.execute(
+                text("SELECT id, answered_at FROM interactions WHERE customer_id = :c ORDER BY arrived_at LIMIT 1"),
+                {"c": uuid.UUID(ada.id)},
+            )
+        ).one()
+        await conn.execute(
+            text(
+                "INSERT INTO recordings (id, seq, file, started_at, seconds, sha256) VALUES (:id, 1, :f, :at, 1.5, :s)"
+            ),
+            {"id": earlier, "f": name, "at": answered, "s": "0" * 64},
+        )
+
+    await sign_in(chromium, live_desk.base_url, live_desk.bearer["billing"], "a1")  # billing's supervisor
+    await press(chromium, "login")
+    live_desk.call("15550111", ada)
+    await wait_for_customer(chromium, "Ada Lovelace", seconds=10)
+    await chromium.until("document.querySelector('#history button.play') !== null")
+    assert await chromium.evaluate("document.querySelectorAll('#history tbody tr').length") == 2
+    assert await chromium.evaluate("document.querySelectorAll('#history button.play').length") == 1
+    await chromium.evaluate("document.querySelector('#history button.play').click()")
+    played = await chromium.until(
+        "(() => { const p = document.getElementById('player');"
+        " return !p.hidden && p.src.startsWith('blob:') && p.duration > 1 ? "
+        "{interaction: p.dataset.interaction, duration: p.duration} : null; })()"
+    )
+    assert played["interaction"] == str(earlier)
+    assert abs(played["duration"] - 1.5) < 0.05
+    async with live_desk.engine.connect() as conn:
+        audited = (
+            await conn.execute(text("SELECT role, status FROM audit_log WHERE action = 'recording.listen'"))
+        ).all()
+    assert [tuple(a) for a in audited] == [("supervisor", 200)]

@@ -70,6 +70,8 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/calls/{call}/priority"): "/api/v1/calls/c-none/priority",
     ("POST", "/api/v1/calls/{call}/queue"): "/api/v1/calls/c-none/queue",
     ("GET", "/api/v1/interactions"): "/api/v1/interactions",
+    ("POST", "/api/v1/calls/{call}/recording"): "/api/v1/calls/c-none/recording",
+    ("GET", "/api/v1/interactions/{interaction}/recording"): "/api/v1/interactions/{ann}/recording",
     ("GET", "/api/v1/customers/{customer}/interactions"): "/api/v1/customers/{ann}/interactions",
     ("GET", "/api/v1/customers"): "/api/v1/customers",
     ("POST", "/api/v1/customers"): "/api/v1/customers",

@@ -241,12 +241,22 @@ function drawCustomer(call) {
       td.textContent = text;
       tr.append(td);
     }
+    const td = document.createElement("td");
+    if (h.recorded) {
+      const play = document.createElement("button");
+      play.type = "button";
+      play.className = "play";
+      play.textContent = "play";
+      play.addEventListener("click", () => playRecording(h.id));
+      td.append(play);
+    }
+    tr.append(td);
     return tr;
   });
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 6;
+    td.colSpan = 7;
     td.className = "muted";
     td.textContent = customer ? "no earlier interactions" : "";
     tr.append(td);
@@ -255,10 +265,48 @@ function drawCustomer(call) {
   document.querySelector("#history tbody").replaceChildren(...rows);
 }
 
+// A call's recording (GET /interactions/{id}/recording): fetched with the token, played from a
+// blob: URL (a URL with the token in it would end up in logs). Supervisors and admins of the call's
+// queue may listen; an agent only to their own calls, when the ACD allows it.
+let playing = null; // the blob: URL in the player
+async function playRecording(id) {
+  let response;
+  try {
+    response = await fetch(`${API}/interactions/${encodeURIComponent(id)}/recording`,
+      { headers: { Authorization: `Bearer ${session.token}` } });
+  } catch (_) {
+    say("the ACD cannot be reached", "error");
+    return;
+  }
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch (_) { data = null; }
+    say(refusal(response.status, data), "error");
+    return;
+  }
+  const player = $("player");
+  if (playing) URL.revokeObjectURL(playing);
+  playing = URL.createObjectURL(await response.blob());
+  player.src = playing;
+  player.dataset.interaction = id;
+  player.hidden = false;
+  player.play().catch(() => {}); // a browser may want a gesture first: the controls are there
+}
+
+// Pause or resume the recording of the call in hand (a card number is being read out).
+async function recording(action) {
+  const call = $("call").dataset.call;
+  if (!call) return;
+  const { status, ok, data } = await api("POST", `/calls/${encodeURIComponent(call)}/recording`, { action });
+  if (ok) say(data.recording === "paused" ? "recording paused" : "recording resumed");
+  else say(refusal(status, data), "error");
+}
+
 function drawCall(call, state) {
   const article = $("call");
   article.hidden = !call;
   article.dataset.call = call ? call.id : "";
+  $("recording-controls").hidden = !call || state !== "on_call";
   if (!call) {
     if (customerForm !== null) closeCustomerForm();
     return;
@@ -431,6 +479,9 @@ for (const button of document.querySelectorAll("#actions button")) {
   button.addEventListener("click", () => act(button.dataset.action));
 }
 $("wrapup").addEventListener("submit", wrapUp);
+for (const button of document.querySelectorAll("[data-recording]")) {
+  button.addEventListener("click", () => recording(button.dataset.recording));
+}
 setInterval(tick, 1000);
 
 const kept = sessionStorage.getItem("acd.token");

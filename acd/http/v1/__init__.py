@@ -13,15 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
 from acd.http.bearer import Bearers
-from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RUNTIME
+from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RECORDER, RECORDINGS, RUNTIME
 from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
 from acd.http.v1.routes import ROUTES
 from acd.live_view import LiveView
+from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
+from acd.settings import RecordingSettings
 
 PREFIX = "/api/v1"
 TABLE = RouteTable(ROUTES, PREFIX)
@@ -34,6 +36,8 @@ def build_api_v1(
     editor: ConfigEditor | None = None,
     bearers: Bearers | None = None,
     customers: CustomerDirectory | None = None,
+    recorder: Recorder | None = None,
+    recordings: RecordingSettings | None = None,
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
@@ -41,6 +45,7 @@ def build_api_v1(
     one that edits what the core runs now. ``bearers`` checks tokens (the service shares one with
     the wallboard, so that a client's failures count once); by default, one over ``engine``.
     ``customers``: the caller directory, told of every change to a customer record.
+    ``recorder`` pauses recordings; ``recordings``: where their files are and who may listen.
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -51,6 +56,9 @@ def build_api_v1(
     api[EDITOR] = editor or ConfigEditor.running(runtime, engine)
     if customers is not None:
         api[DIRECTORY] = customers
+    if recorder is not None:
+        api[RECORDER] = recorder
+    api[RECORDINGS] = recordings or RecordingSettings()
     add_agent_stream(api)  # the agent desk's publisher
     TABLE.mount(api)
     return api

@@ -101,6 +101,7 @@ _QUEUE_FIELDS: dict[str, Any] = {
         "uniqueItems": True,
         "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$"},
     },
+    "record": {"type": "boolean", "description": "record each answered call (docs/records.md, Recordings)"},
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "name": {

@@ -2,7 +2,8 @@
 
 A queue is shown and sent as its ``[queues.NAME]`` table of acd.toml plus its ``name`` (``skills``,
 ``sla_threshold``, ``sla_target``, ``max_wait``, ``overflow``, ``wrapup``, ``max_handle``,
-``widening``, ``vip_priority_boost``, ``dispositions``: the catalogue the wrap-up picks from); a field
+``widening``, ``vip_priority_boost``, ``dispositions``: the catalogue the wrap-up picks from, ``record``:
+whether its answered calls are recorded); a field
 left out of a ``POST`` or ``PUT`` takes the file's default, and every value passes the file's checks.
 
 Who: admins create and delete queues (which queues exist is theirs to decide: a new one is in no

@@ -19,6 +19,7 @@ from acd.http.v1 import (
     live,
     openapi,
     queues,
+    recordings,
     skills,
     supervision,
 )
@@ -74,6 +75,11 @@ ROUTES: tuple[Route, ...] = (
         STAFF,
         "moving a caller to another queue is for supervisors and admins",
     ),
+    # call recordings: listening is for admins and the call's queue's supervisors (an agent only for
+    # their own calls, when [recordings] agents_own says so: the handler decides); pausing is for
+    # the agent on the call too (the handler checks it is theirs)
+    Route("POST", "/calls/{call}/recording", recordings.pause, EVERYONE),
+    Route("GET", "/interactions/{interaction}/recording", recordings.listen, EVERYONE),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),

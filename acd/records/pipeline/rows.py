@@ -14,8 +14,15 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
-from acd.records.models import AgentState, Interaction, Offer
+from acd.core.record_types import (
+    AgentStateRecord,
+    InteractionRecord,
+    OfferRecord,
+    Record,
+    RecordingPauseRecord,
+    RecordingRecord,
+)
+from acd.records.models import AgentState, Interaction, Offer, Recording, RecordingPause
 from acd.records.retention import matches_masked
 
 
@@ -43,7 +50,10 @@ class Row:
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 OFFERS: Table = Offer.__table__  # type: ignore[assignment]
 AGENT_STATES: Table = AgentState.__table__  # type: ignore[assignment]
-WRITE_ORDER: tuple[Table, ...] = (INTERACTIONS, OFFERS, AGENT_STATES)  # offers reference interactions
+RECORDINGS: Table = Recording.__table__  # type: ignore[assignment]
+RECORDING_PAUSES: Table = RecordingPause.__table__  # type: ignore[assignment]
+# offers and recordings reference interactions
+WRITE_ORDER: tuple[Table, ...] = (INTERACTIONS, OFFERS, AGENT_STATES, RECORDINGS, RECORDING_PAUSES)
 
 
 def _at(seconds: float | None) -> datetime | None:
@@ -99,6 +109,38 @@ def to_row(record: Record) -> Row:
                 "ring_seconds": record.ring_seconds,
             },
             identity=("interaction_id", "agent_id"),
+        )
+    if isinstance(record, RecordingRecord):
+        rid = uuid.UUID(record.interaction_id)
+        return Row(
+            RECORDINGS,
+            rid,
+            record.seq,
+            {
+                "id": rid,
+                "seq": record.seq,
+                "file": record.file,
+                "started_at": _at(record.started_at),
+                "seconds": record.seconds,
+                "sha256": record.sha256,
+                "deleted_at": None,
+            },
+            identity=("file",),
+        )
+    if isinstance(record, RecordingPauseRecord):
+        rid = uuid.UUID(record.pause_id)
+        return Row(
+            RECORDING_PAUSES,
+            rid,
+            record.seq,
+            {
+                "id": rid,
+                "seq": record.seq,
+                "interaction_id": uuid.UUID(record.interaction_id),
+                "start_offset": record.start_offset,
+                "end_offset": record.end_offset,
+            },
+            identity=("interaction_id",),
         )
     rid = uuid.UUID(record.interval_id)
     return Row(

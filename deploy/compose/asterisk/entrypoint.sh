@@ -35,7 +35,7 @@ render() { # render <template>: the @ACD_*@ placeholders replaced, on stdout
     sed -e "s/@ACD_AMI_SECRET@/$ACD_AMI_SECRET/g" -e "s/@ACD_TRUNK_SECRET@/$ACD_TRUNK_SECRET/g" "$1"
 }
 
-for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf; do
+for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf features.conf; do
     install -m 644 "$SRC/pbx/$f" "$ETC/$f"
 done
 render "$SRC/pbx/manager.conf.in" >"$ETC/manager.conf"
@@ -55,7 +55,7 @@ cp "$SRC"/*.conf "$ETC/acd/"
 } >"$ETC/extensions.conf"
 rm -f "$ETC/users.conf" # stock file; pbx_config warns that it is deprecated
 
-mkdir -p /var/run/asterisk /var/spool/asterisk/acd-voicemail
+mkdir -p /var/run/asterisk /var/spool/asterisk/acd-voicemail /var/spool/asterisk/acd-recordings
 chown -R asterisk:asterisk "$ETC" /var/lib/asterisk /var/spool/asterisk /var/log/asterisk /var/run/asterisk
 chmod 640 "$ETC/manager.conf" "$ETC/pjsip.conf"
 echo "acd-asterisk: $AGENTS agents; their SIP passwords are in $SECRETS"

@@ -109,11 +109,11 @@ def latest_seq(records: list[Record]) -> dict[type[Record], dict[str, int]]:
     best: dict[type[Record], dict[str, int]] = defaultdict(dict)
     for r in records:
         key = (
-            r.interaction_id
-            if isinstance(r, InteractionRecord)
-            else r.offer_id
+            r.offer_id
             if isinstance(r, OfferRecord)
             else r.interval_id
+            if isinstance(r, AgentStateRecord)
+            else r.interaction_id
         )
         held = best[type(r)]
         held[key] = max(held.get(key, -1), r.seq)

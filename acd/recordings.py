@@ -1,0 +1,221 @@
+"""Call recordings beside the core: their records, and pausing them (docs/records.md, "Recordings").
+
+The PBX records (the dialplan starts MixMonitor on the agent's leg when the ACD's offer said the queue
+records; docs/dialplan.md, "Recordings"); the file is named after the caller's Uniqueid, never after
+anything a caller sends. What the ACD adds is the record of it, and that is I/O the core must not do:
+so the ``Recorder`` sits on the runtime's record sink, passes every record on, and watches the
+interaction snapshots go by. An answered call of a recording queue is noted; when it ends, the file
+is awaited until the PBX has closed it (a WAV whose header gives its full size), then its length
+(from the header) and its SHA-256 go out as a ``RecordingRecord`` through the same outbox.
+
+Pausing (a card number being read out) mutes both directions of the running MixMonitor
+(``MixMonitorMute``), so the file keeps the call's length with silence where it was paused; each
+paused stretch becomes a ``RecordingPauseRecord`` (offsets from the recording's start). Pauses come
+from the REST API and from the agent's feature code, through ``pause``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import struct
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acd.core.record_types import InteractionRecord, Record, RecordingPauseRecord, RecordingRecord
+from acd.ports import RecordSink
+
+log = logging.getLogger(__name__)
+
+UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}")
+FILE = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}\.wav")
+PAUSES = uuid.UUID("5b0f4c1e-2d7a-4c61-9a53-2a7c1f0e9b11")  # namespace of the pauses' ids
+
+
+def file_name(uniqueid: str) -> str | None:
+    """The recording's name for a caller's Uniqueid (as the dialplan makes it), or None if not one."""
+    return f"{uniqueid}.wav" if UNIQUEID.fullmatch(uniqueid) else None
+
+
+def wav_seconds(path: Path) -> float | None:
+    """The length of a finished WAV file from its header; None while the PBX still writes it (the
+    header's sizes are written when the file is closed) or if it is not a PCM WAV."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+            size = f.seek(0, 2)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    if struct.unpack_from("<I", head, 4)[0] + 8 != size:
+        return None  # not closed yet
+    at, rate_bytes, data = 12, 0, None
+    while at + 8 <= len(head):
+        kind, length = head[at : at + 4], struct.unpack_from("<I", head, at + 4)[0]
+        if kind == b"fmt " and at + 16 <= len(head):
+            rate_bytes = int(struct.unpack_from("<I", head, at + 8 + 8)[0])  # byte rate
+        elif kind == b"data":
+            data = int(length)
+            break
+        at += 8 + length + (length & 1)
+    if data is None or rate_bytes <= 0:
+        return None
+    return data / rate_bytes
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class NotRecording(Exception):
+    """No recording runs for that call (not in conversation, or its queue does not record)."""
+
+
+class NoAgentLeg(Exception):
+    """The recording runs, but the ACD does not know the agent's channel (taken over after a restart)."""
+
+
+@dataclass(slots=True)
+class _Live:
+    uniqueid: str
+    answered_at: float
+    paused_since: float | None = None  # offset from the recording's start
+    pauses: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+Mute = Callable[[str, bool], Awaitable[None]]
+
+
+class Recorder:
+    """The runtime's record sink with the recordings' records added (``acd.ports.RecordSink``).
+
+    ``recorded(queue)``: whether that queue records (the config in force). ``agent_leg(call_id)``:
+    the agent's channel of a call in conversation; ``mute(channel, muted)``: MixMonitorMute on it
+    (both None without a PBX: pauses are refused). ``settle_seconds``: how long to wait for the PBX to
+    close a file after the call's end.
+    """
+
+    def __init__(
+        self,
+        sink: RecordSink,
+        directory: Path,
+        *,
+        recorded: Callable[[str], bool],
+        agent_leg: Callable[[str], str | None] | None = None,
+        mute: Mute | None = None,
+        clock: Callable[[], float] = time.time,
+        settle_seconds: float = 15.0,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self._sink = sink
+        self.directory = directory
+        self._recorded = recorded
+        self._agent_leg = agent_leg
+        self._mute = mute
+        self._clock = clock
+        self._settle = settle_seconds
+        self._poll = poll_seconds
+        self._live: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def append(self, record: Record) -> None:
+        self._sink.append(record)
+        if isinstance(record, InteractionRecord) and record.answered_at is not None:
+            self._seen(record, record.answered_at)
+
+    def recording(self, call_id: str) -> bool:
+        """Whether a recording runs for this call now."""
+        return call_id in self._live
+
+    def paused(self, call_id: str) -> bool:
+        live = self._live.get(call_id)
+        return live is not None and live.paused_since is not None
+
+    def _seen(self, record: InteractionRecord, answered_at: float) -> None:
+        call_id = record.interaction_id
+        if record.ended_at is None:
+            if call_id not in self._live and self._recorded(record.queue) and file_name(record.uniqueid):
+                self._live[call_id] = _Live(record.uniqueid, answered_at)
+            return
+        live = self._live.pop(call_id, None)
+        if live is None:
+            return
+        if live.paused_since is not None:  # paused to the end: the silence runs to the end of the file
+            self._pause_record(call_id, live, max(record.ended_at - live.answered_at, live.paused_since))
+        task = asyncio.get_running_loop().create_task(self._finish(call_id, live), name=f"recording-{call_id[:8]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, call_id: str, live: _Live) -> None:
+        name = file_name(live.uniqueid)
+        assert name is not None
+        path = self.directory / name
+        seconds = None
+        for _ in range(max(1, round(self._settle / self._poll))):
+            seconds = await asyncio.to_thread(wav_seconds, path)
+            if seconds is not None:
+                break
+            await asyncio.sleep(self._poll)
+        if seconds is None:
+            log.warning("call %s: no finished recording %s within %gs", call_id[:8], path, self._settle)
+            return
+        digest = await asyncio.to_thread(sha256_of, path)
+        self._sink.append(RecordingRecord(call_id, name, live.answered_at, round(seconds, 3), digest))
+
+    async def pause(self, call_id: str, paused: bool) -> bool:
+        """Pause (or resume) the recording of a call; False if it already was. Raises ``NotRecording``,
+        ``NoAgentLeg``, or the PBX's refusal."""
+        live = self._live.get(call_id)
+        if live is None:
+            raise NotRecording(call_id)
+        async with live.lock:
+            if (live.paused_since is not None) == paused:
+                return False
+            channel = self._agent_leg(call_id) if self._agent_leg is not None else None
+            if channel is None or self._mute is None:
+                raise NoAgentLeg(call_id)
+            await self._mute(channel, paused)
+            offset = max(0.0, self._clock() - live.answered_at)
+            if paused:
+                live.paused_since = offset
+            elif live.paused_since is not None:
+                self._pause_record(call_id, live, offset)
+            return True
+
+    def _pause_record(self, call_id: str, live: _Live, end: float) -> None:
+        assert live.paused_since is not None
+        live.pauses += 1
+        pause_id = str(uuid.uuid5(PAUSES, f"{call_id}/{live.pauses}"))
+        self._sink.append(RecordingPauseRecord(pause_id, call_id, round(live.paused_since, 3), round(end, 3)))
+        live.paused_since = None
+
+    def pause_soon(self, call_id: str, action: str) -> None:
+        """A feature code from the agent's phone (``pause`` or ``resume``): carried out in the background."""
+
+        async def run() -> None:
+            try:
+                await self.pause(call_id, action == "pause")
+            except Exception as exc:  # not recording, or the PBX refused: the log says so
+                log.warning("call %s: recording %s from the phone not done: %r", call_id[:8], action, exc)
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"recording-{action}-{call_id[:8]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 3.0) -> None:  # noqa: ASYNC109
+        """Let the files of calls just ended be recorded (at shutdown, before the outbox stops): the PBX
+        closes a file within moments of the hangup, so a short wait; what is still missing then is left
+        (its file stays on the PBX, with no row)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)

@@ -1,0 +1,236 @@
+"""Call recordings on the real PBX (docs/records.md, "Recordings"; docs/dialplan.md, "Recordings").
+
+A farm caller who plays a 1 kHz tone once talking is answered by a farm agent in billing (a queue that
+records): the PBX's MixMonitor file is there, its length (measured with sox) is the talk time of the
+records within 0.5 s, the tone is in it (a Goertzel detector on its samples), its checksum and length
+are in the records, and the API gives it to an admin and billing's supervisor, never to an agent nor
+to another queue's supervisor, each listen audited. Pausing from the agent's phone (*7 / *8) and from
+the API leaves silence where the records say it was paused. A call of support (not recording) leaves
+no file. sox is part of the project's install (Makefile, .ci/run): without it these tests fail.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import hashlib
+import json
+import math
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+import wave
+from pathlib import Path
+from typing import Any
+
+from acd_process import acd_command, eventually, login
+from e2e_stack import user_event
+
+from acd.ami.identity import call_id_for
+from acd.settings import RECORDINGS_DIR
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
+
+TONE_HZ = 1000
+RATE_WINDOW = 0.2  # seconds of samples per detector window
+
+
+def sox_seconds(path: Path) -> float:
+    """The file's length as sox measures it (``soxi -D``)."""
+    soxi = shutil.which("soxi")
+    assert soxi is not None, "sox is not installed: make test installs it (apt-get install sox)"
+    done = subprocess.run([soxi, "-D", str(path)], capture_output=True, text=True, timeout=30, check=True)
+    return float(done.stdout.strip())
+
+
+def samples(path: Path) -> tuple[array.array[int], int]:
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1, "MixMonitor writes 16-bit mono"
+        data = array.array("h", w.readframes(w.getnframes()))
+        if sys.byteorder == "big":
+            data.byteswap()
+        return data, w.getframerate()
+
+
+def tone_share(window: array.array[int], rate: int, hz: float = TONE_HZ) -> tuple[float, float]:
+    """(RMS, share of the window's energy at ``hz``) by the Goertzel algorithm: ~1 for a pure tone."""
+    n = len(window)
+    coeff = 2 * math.cos(2 * math.pi * hz / rate)
+    s1 = s2 = 0.0
+    energy = 0.0
+    for x in window:
+        s1, s2 = x + coeff * s1 - s2, s1
+        energy += x * x
+    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    rms = math.sqrt(energy / n) if n else 0.0
+    return rms, (power / (n / 2 * energy) if energy else 0.0)
+
+
+def windows(data: array.array[int], rate: int, start: float, end: float) -> list[array.array[int]]:
+    size = int(RATE_WINDOW * rate)
+    first, last = int(start * rate), min(int(end * rate), len(data))
+    return [data[i : i + size] for i in range(first, last - size + 1, size)]
+
+
+def tone_in(data: array.array[int], rate: int, start: float, end: float) -> bool:
+    found = [tone_share(w, rate) for w in windows(data, rate, start, end)]
+    return bool(found) and all(rms > 100 and share > 0.5 for rms, share in found)
+
+
+def silent(data: array.array[int], rate: int, start: float, end: float) -> bool:
+    found = [tone_share(w, rate)[0] for w in windows(data, rate, start, end)]
+    return bool(found) and all(rms < 20 for rms in found)
+
+
+def http_get(acd: AcdProcess, path: str, token: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, Any]:
+    request = urllib.request.Request(
+        f"{acd.base}/api/v1{path}", headers={"Authorization": f"Bearer {token}", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
+
+
+def api_post(acd: AcdProcess, path: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{acd.base}/api/v1{path}",
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+async def answered_call(
+    acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, did: str, agent: str, talk: float
+) -> tuple[uuid.UUID, str, dict[str, str]]:
+    """A farm caller playing the tone, answered by ``agent``: (call id, caller Uniqueid, FarmAgentAnswered)."""
+    await farm.set_agent(agent, "answer", delay=1, talk=talk)
+    await login(acd, agent)
+    farm_mark, pbx_mark = farm.mark(), pbx_ami.mark()
+    number = f"6{uuid.uuid4().int % 10**9:09d}"
+    await farm.place_call(did, patience_seconds=60, caller_id=number, tone_hz=TONE_HZ)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 15, pbx_mark)
+    answered = await farm.wait_user_event("FarmAgentAnswered", 15, farm_mark, FarmAgent=agent)
+    return uuid.UUID(call_id_for(enqueue["Uniqueid"])), enqueue["Uniqueid"], answered
+
+
+async def closed(acd: AcdProcess, call_id: uuid.UUID) -> Any:
+    async def probe() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    return await eventually(probe, 40, "the interaction closed in PostgreSQL")
+
+
+async def recording_row(acd: AcdProcess, call_id: uuid.UUID) -> Any:
+    async def probe() -> Any:
+        rows = await acd.rows("SELECT * FROM recordings WHERE id = $1", call_id)
+        return rows[0] if rows else None
+
+    return await eventually(probe, 30, "the recording's record in PostgreSQL")
+
+
+async def test_a_recorded_call_holds_the_talk_and_the_callers_tone_and_only_staff_of_its_queue_hear_it(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    call_id, uniqueid, _ = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=6)
+    interaction = await closed(acd, call_id)
+    row = await recording_row(acd, call_id)
+
+    path = Path(RECORDINGS_DIR) / f"{uniqueid}.wav"
+    assert row["file"] == path.name and path.is_file()
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    measured = sox_seconds(path)
+    assert abs(measured - row["seconds"]) < 0.05, (measured, row["seconds"])
+    talk = (interaction["ended_at"] - interaction["answered_at"]).total_seconds()
+    print(f"recording {measured:.3f} s (sox), talk time {talk:.3f} s (records)")
+    assert abs(measured - talk) <= 0.5, f"recording {measured:.3f} s, talk time {talk:.3f} s"
+    data, rate = samples(path)
+    assert tone_in(data, rate, 1.5, measured - 1.0), "the caller's 1 kHz tone is not in the recording"
+
+    admin = acd.admin_token
+    supervisor = await acd_command(acd, "tokens", "add", "--role", "supervisor", "--queue", "billing")
+    elsewhere = await acd_command(acd, "tokens", "add", "--role", "supervisor", "--queue", "support")
+    agent = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent1")
+    target = f"/interactions/{call_id}/recording"
+    status, body, headers = http_get(acd, target, admin)
+    assert status == 200 and headers["Content-Type"] == "audio/wav" and body == path.read_bytes()
+    status, body, _ = http_get(acd, target, supervisor, {"Range": "bytes=0-99"})
+    assert status == 206 and body == path.read_bytes()[:100]
+    assert http_get(acd, target, elsewhere)[0] == 403
+    assert http_get(acd, target, agent)[0] == 403
+    audit = await acd.rows(
+        "SELECT role, status FROM audit_log WHERE action = 'recording.listen' AND target = $1 ORDER BY id", str(call_id)
+    )
+    assert [(a["role"], a["status"]) for a in audit] == [
+        ("admin", 200),
+        ("supervisor", 200),  # a range of it: the listen was granted
+        ("supervisor", 403),
+        ("agent", 403),
+    ]
+
+
+async def test_pauses_from_the_phone_and_the_api_leave_silence_where_the_records_say(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    call_id, uniqueid, answered = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=16)
+    await asyncio.sleep(3)
+    await farm.send_dtmf(answered["Channel"], "*7")  # the agent's phone: pause
+    await asyncio.sleep(3)
+    await farm.send_dtmf(answered["Channel"], "*8")  # resume
+    await asyncio.sleep(2)
+    agent = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent1")
+    status, body = api_post(acd, f"/calls/{call_id}/recording", agent, {"action": "pause"})
+    assert status == 200 and body["recording"] == "paused", body
+    await asyncio.sleep(2)
+    status, body = api_post(acd, f"/calls/{call_id}/recording", acd.admin_token, {"action": "resume"})
+    assert status == 200 and body["recording"] == "recording", body
+
+    await closed(acd, call_id)
+    row = await recording_row(acd, call_id)
+    pauses = await acd.rows(
+        "SELECT start_offset, end_offset FROM recording_pauses WHERE interaction_id = $1 ORDER BY start_offset",
+        call_id,
+    )
+    assert len(pauses) == 2, pauses
+    path = Path(RECORDINGS_DIR) / f"{uniqueid}.wav"
+    data, rate = samples(path)
+    assert abs(len(data) / rate - row["seconds"]) < 0.05
+    for pause in pauses:
+        start, end = pause["start_offset"], pause["end_offset"]
+        print(f"pause {start:.2f}..{end:.2f} s of {row['seconds']:.2f} s: silent inside, the tone around it")
+        assert end - start > 1.0, pauses
+        assert silent(data, rate, start + 0.3, end - 0.3), f"no silence in the pause {start:.2f}..{end:.2f} s"
+        assert tone_in(data, rate, start - 1.0, start - 0.3), f"no tone before the pause at {start:.2f} s"
+        assert tone_in(data, rate, end + 0.3, end + 1.0), f"no tone after the pause at {end:.2f} s"
+    audit = await acd.rows("SELECT action, role, status FROM audit_log WHERE target = $1 ORDER BY id", str(call_id))
+    assert [(a["action"], a["role"], a["status"]) for a in audit] == [
+        ("recording.pause", "agent", 200),
+        ("recording.resume", "admin", 200),
+    ]
+
+
+async def test_a_queue_that_does_not_record_leaves_no_file(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    call_id, uniqueid, _ = await answered_call(acd, farm, pbx_ami, "300", "agent5", talk=3)
+    interaction = await closed(acd, call_id)
+    assert interaction["outcome"] == "answered"
+    await asyncio.sleep(2)  # the time a recording's file takes to close
+    assert not (Path(RECORDINGS_DIR) / f"{uniqueid}.wav").exists()
+    assert await acd.rows("SELECT id FROM recordings WHERE id = $1", call_id) == []
+    status, _ = api_post(acd, f"/calls/{call_id}/recording", acd.admin_token, {"action": "pause"})
+    assert status == 404

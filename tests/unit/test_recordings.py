@@ -1,0 +1,179 @@
+"""The recorder beside the core (acd.recordings): the records of a recorded call, its pauses, and the
+settings and translation that feed it. The PBX's part is tests/e2e/test_acd_recordings.py."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import wave
+from pathlib import Path
+
+import pytest
+from doubles import ListSink
+
+from acd.ami.callers import CallerLeg, Phase
+from acd.ami.token import EventToken
+from acd.ami.translate import Translator
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.record_types import InteractionRecord, RecordingPauseRecord, RecordingRecord
+from acd.recordings import NoAgentLeg, NotRecording, Recorder, file_name, wav_seconds
+from acd.settings import SettingsError, parse
+
+UNIQUEID = "1733550000.42"
+CALL = str(uuid.uuid4())
+
+
+def write_wav(path: Path, seconds: float, *, close: bool = True) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x01\x00" * int(8000 * seconds))
+    if not close:  # as while the PBX writes: the header's sizes not written yet
+        data = bytearray(path.read_bytes())
+        data[4:8] = b"\x00\x00\x00\x00"
+        path.write_bytes(bytes(data))
+
+
+def answered(ended_at: float | None = None) -> InteractionRecord:
+    return InteractionRecord(
+        CALL, 2 if ended_at else 1, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.0, ended_at=ended_at
+    )
+
+
+def test_the_length_comes_from_a_closed_wav_header(tmp_path: Path) -> None:
+    path = tmp_path / "x.wav"
+    write_wav(path, 2.5)
+    assert wav_seconds(path) == pytest.approx(2.5)
+    write_wav(path, 2.5, close=False)
+    assert wav_seconds(path) is None  # still being written
+    path.write_bytes(b"not a wav at all")
+    assert wav_seconds(path) is None
+    assert wav_seconds(tmp_path / "missing.wav") is None
+
+
+def test_a_file_name_is_made_of_a_uniqueid_only() -> None:
+    assert file_name(UNIQUEID) == f"{UNIQUEID}.wav"
+    for bad in ("", "../etc/passwd", "1.2/3", "1733550000", "1.2.wav"):
+        assert file_name(bad) is None
+
+
+async def test_a_recorded_call_gets_its_record_once_the_file_is_closed(tmp_path: Path) -> None:
+    sink = ListSink()
+    now = [110.0]
+    muted: list[tuple[str, bool]] = []
+
+    async def mute(channel: str, state: bool) -> None:
+        muted.append((channel, state))
+
+    recorder = Recorder(
+        sink,
+        tmp_path,
+        recorded=lambda queue: queue == "billing",
+        agent_leg=lambda call: "PJSIP/agent1-00000007" if call == CALL else None,
+        mute=mute,
+        clock=lambda: now[0],
+        settle_seconds=2.0,
+        poll_seconds=0.02,
+    )
+    recorder.append(answered())
+    assert recorder.recording(CALL)
+    now[0] = 113.0
+    assert await recorder.pause(CALL, True) is True
+    assert await recorder.pause(CALL, True) is False  # already paused: nothing sent
+    now[0] = 115.5
+    assert await recorder.pause(CALL, False) is True
+    now[0] = 118.0
+    assert await recorder.pause(CALL, True) is True  # paused to the end of the call
+    leg = "PJSIP/agent1-00000007"
+    assert muted == [(leg, True), (leg, False), (leg, True)]
+    write_wav(tmp_path / f"{UNIQUEID}.wav", 10.0, close=False)
+    recorder.append(answered(ended_at=120.0))
+    assert not recorder.recording(CALL)
+    await asyncio.sleep(0.1)
+    assert not [r for r in sink.records if isinstance(r, RecordingRecord)]  # the PBX still writes it
+    write_wav(tmp_path / f"{UNIQUEID}.wav", 10.0)
+    await recorder.drain(timeout=5)
+    pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
+    assert pauses == [(3.0, 5.5), (8.0, 10.0)]
+    (record,) = [r for r in sink.records if isinstance(r, RecordingRecord)]
+    assert (record.interaction_id, record.file, record.started_at, record.seconds) == (
+        CALL,
+        f"{UNIQUEID}.wav",
+        110.0,
+        10.0,
+    )
+    assert len(record.sha256) == 64
+    with pytest.raises(NotRecording):
+        await recorder.pause(CALL, True)
+
+
+async def test_a_queue_that_does_not_record_and_a_leg_not_known(tmp_path: Path) -> None:
+    sink = ListSink()
+    recorder = Recorder(sink, tmp_path, recorded=lambda queue: False, settle_seconds=0.1, poll_seconds=0.02)
+    recorder.append(answered())
+    assert not recorder.recording(CALL)
+    with pytest.raises(NotRecording):
+        await recorder.pause(CALL, True)
+    recorder.append(answered(ended_at=120.0))
+    await recorder.drain()
+    assert [type(r) for r in sink.records] == [InteractionRecord, InteractionRecord]
+
+    no_pbx = Recorder(ListSink(), tmp_path, recorded=lambda queue: True)
+    no_pbx.append(answered())
+    with pytest.raises(NoAgentLeg):
+        await no_pbx.pause(CALL, True)
+
+
+def test_record_is_a_queue_setting_and_recordings_a_section() -> None:
+    text = {
+        "skills": ["billing"],
+        "queues": {"billing": {"skills": {"billing": 1}, "record": True}, "sales": {"skills": {"billing": 1}}},
+        "recordings": {"directory": "/srv/rec", "retention_days": 30, "agents_own": True},
+    }
+    settings = parse(text, "acd.toml", {})
+    queues = {q.name: q.record for q in settings.routing.queues}
+    assert queues == {"billing": True, "sales": False}
+    assert (settings.recordings.directory, settings.recordings.retention_days, settings.recordings.agents_own) == (
+        "/srv/rec",
+        30,
+        True,
+    )
+    bad = {**text, "queues": {"billing": {"skills": {"billing": 1}, "record": "yes"}}}
+    with pytest.raises(SettingsError, match=r"queues\.billing\.record"):
+        parse(bad, "acd.toml", {})
+    with pytest.raises(SettingsError, match=r"recordings\.nope"):
+        parse({**text, "recordings": {"nope": 1}}, "acd.toml", {})
+
+
+def test_a_feature_code_is_believed_only_from_the_agent_leg_of_a_call_in_conversation() -> None:
+    config = RoutingConfig(
+        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), record=True),),
+        agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
+    )
+    token = EventToken()
+    seen: list[tuple[str, str]] = []
+    translator = Translator(config, token=token, on_recording=lambda call, action: seen.append((call, action)))
+    leg = translator.book.add(CallerLeg("c1", UNIQUEID, "PJSIP/trunk-00000001", "billing", 5))
+    translator.book.ring(leg, "offer-1", "agent1")
+    translator.book.connect(leg, "PJSIP/agent1-00000002")
+    assert leg.phase is Phase.CONNECTED
+
+    def event(channel: str, action: str) -> dict[str, str]:
+        return {
+            "Event": "UserEvent",
+            "UserEvent": "AcdRecording",
+            "Channel": channel,
+            "Uniqueid": "1733550000.43",
+            "AcdToken": token.current,
+            "AcdAction": action,
+        }
+
+    assert translator.translate(event("PJSIP/agent1-00000002", "pause")) == []
+    assert translator.translate(event("PJSIP/agent1-00000002", "resume")) == []
+    assert seen == [("c1", "pause"), ("c1", "resume")]
+    translator.translate(event("PJSIP/trunk-00000001", "pause"))  # the caller's leg: refused
+    translator.translate(event("PJSIP/agent1-00000002", "delete"))
+    translator.translate({**event("PJSIP/agent1-00000002", "pause"), "AcdToken": "forged"})
+    assert seen == [("c1", "pause"), ("c1", "resume")]
+    assert translator.counters.refused == {"state": 1, "field": 1, "token": 1}  # counted, never raised
