@@ -97,6 +97,10 @@ class Acd:
                 call_handlers.reprioritize(floor, event)
             case events.CallMoved():
                 call_handlers.move(floor, event, now)
+            case events.TransferRequested():
+                call_handlers.transfer_requested(floor, event)
+            case events.CallTransferred():
+                call_handlers.transferred(floor, event, now)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():

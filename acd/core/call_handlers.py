@@ -8,11 +8,13 @@ the moves on the ``Floor``. What agents do of their own accord is in ``agent_han
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 
 from acd.core import metric_updates
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, OverflowCall
+from acd.core.commands import CancelOffer, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at
 from acd.core.errors import (
@@ -33,14 +35,17 @@ from acd.core.events import (
     CallLeftUnseen,
     CallMoved,
     CallPriorityChanged,
+    CallTransferred,
     DispositionSet,
     OfferAnswered,
+    TransferRequested,
 )
 from acd.core.floor import Floor
+from acd.core.ids import transferred_leg_id
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
-from acd.core.record_types import OfferRecord, OfferResult, Outcome
-from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_agent, check_call, step_call
+from acd.core.record_types import InteractionRecord, OfferRecord, OfferResult, Outcome
+from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
@@ -183,31 +188,102 @@ def _end_talk(
     (default ``now``); the agent's wrap-up runs from then."""
     agent = floor.agents[str(call.record.agent_id)]
     end = now if ended_at is None else ended_at
-    wrapup = call.queue.wrapup_seconds
-    if agent.retiring:
-        what = AgentInput.CALL_END_RETIRE
-    elif wrapup > 0 and end + wrapup > now:
-        what = AgentInput.CALL_END
-    elif wrapup > 0:
-        what = AgentInput.CALL_END_WRAPUP_ELAPSED
-    else:
-        what = AgentInput.CALL_END_NO_WRAPUP
-    target = check_agent(agent, what, event)
+    what = _after_talk(agent, call.queue, end, now)
+    check_agent(agent, what, event)
     step_call(call, how, event)
     floor.close_call(call)
-    if target is AgentState.WRAP_UP:
-        floor.write(call.talk_ended(end, reason, None))
-        floor.wrapping[agent.agent_id] = call
+    if call.segments:  # a transferred call: its last talk is a segment too
+        floor.write(call.talk_segment(call.call_id, end))
+    _release(floor, agent, what, call, call.talk_ended, end, reason, now)
+
+
+def _after_talk(agent: Agent, queue: QueueConfig, end: float, now: float) -> AgentInput:
+    """How the agent leaves a talk that ended at ``end`` in ``queue``: to its wrap-up, or past it."""
+    wrapup = queue.wrapup_seconds
+    if agent.retiring:
+        return AgentInput.CALL_END_RETIRE
+    if wrapup > 0 and end + wrapup > now:
+        return AgentInput.CALL_END
+    if wrapup > 0:
+        return AgentInput.CALL_END_WRAPUP_ELAPSED
+    return AgentInput.CALL_END_NO_WRAPUP
+
+
+def _release(
+    floor: Floor,
+    agent: Agent,
+    what: AgentInput,
+    talk: Call,
+    close: Callable[[float, str, float | None], InteractionRecord],
+    end: float,
+    reason: str,
+    now: float,
+) -> None:
+    """Move the agent by ``what`` (checked) after the talk of ``talk`` ended at ``end``; ``close``
+    writes that talk's record (with its wrap-up when there is none to wait for)."""
+    wrapup = talk.queue.wrapup_seconds
+    if what is AgentInput.CALL_END:
+        floor.write(close(end, reason, None))
+        floor.wrapping[agent.agent_id] = talk
         floor.move_agent(agent, what, now)
         floor.arm(wrapup_timer(agent.agent_id), end + wrapup)
         return
     spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
-    record = call.talk_ended(end, reason, spent)
+    record = close(end, reason, spent)
     floor.write(record)
-    floor.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
+    floor.out.extend(metric_updates.handled(talk.queue, handle_seconds(record) or 0.0))
     floor.move_agent(agent, what, now)
     if agent.retiring:
         agent.retiring = False
+
+
+# -- transfers ----------------------------------------------------------------------------
+def _transfer_target_queue(floor: Floor, call: Call, queue_name: str, event: str) -> QueueConfig:
+    check_call(call, CallInput.TRANSFER, event)
+    queue = floor.queues.get(queue_name)
+    if queue is None:
+        raise UnknownQueue(queue_name)
+    return queue
+
+
+def transfer_requested(floor: Floor, e: TransferRequested) -> None:
+    """Checked, then handed to the PBX: nothing moves until the PBX says the transfer happened."""
+    call = call_of(floor, e.call_id, "TransferRequested")
+    _transfer_target_queue(floor, call, e.queue, "TransferRequested")
+    agent = floor.agents[str(call.record.agent_id)]
+    floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, e.queue))
+
+
+def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
+    """Blind to a queue: the agent's talk ends now (to wrap-up, in the queue they answered in), the
+    stay they answered closes under its own id, and the caller waits in ``queue`` as a new arrival."""
+    call = call_of(floor, e.call_id, "CallTransferred")
+    queue = _transfer_target_queue(floor, call, e.queue, "CallTransferred")
+    if call.record.agent_id != e.agent_id:
+        raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferred")
+    agent = floor.agents[e.agent_id]
+    what = _after_talk(agent, call.queue, now, now)
+    check_agent(agent, what, "CallTransferred")
+    answered_queue, answered_priority, answered_enqueued = call.queue, call.priority, call.enqueued_at
+    segment_stay = transferred_leg_id(call.call_id, call.queue.name, now)
+    segment = call.talk_segment(segment_stay, now, e.kind, f"queue:{queue.name}")
+    leg_record = call.transfer_to(queue, now)
+    assert leg_record.interaction_id == segment_stay
+    talk = Call(leg_record.interaction_id, answered_queue, answered_priority, answered_enqueued, leg_record)
+    step_call(call, CallInput.TRANSFER, "CallTransferred")
+    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, answered_queue.name))
+    floor.add_call(call, now)
+    floor.write(segment)
+    _release(floor, agent, what, talk, _closed(leg_record), now, "transferred", now)
+
+
+def _closed(record: InteractionRecord) -> Callable[[float, str, float | None], InteractionRecord]:
+    """``_release``'s ``close`` for a stay already closed by the transfer: only the wrap-up is added."""
+
+    def close(_end: float, _reason: str, wrapup_seconds: float | None) -> InteractionRecord:
+        return record if wrapup_seconds is None else dataclasses.replace(record, wrapup_seconds=wrapup_seconds)
+
+    return close
 
 
 def disposition(floor: Floor, e: DispositionSet, now: float) -> None:

@@ -211,6 +211,32 @@ class CallMoved:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferRequested:
+    """Someone asked (through the REST API) that the agent talking to the caller transfer them blind
+    to ``queue``. Nothing moves yet: the core checks the call is talking and the queue exists, and
+    asks the PBX to carry it out (``TransferCall``); the PBX's word that it happened is
+    ``CallTransferred``, the same as when the agent transfers from the phone."""
+
+    call_id: str
+    queue: str
+    kind: Literal["blind"] = "blind"
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """The agent talking to the caller transferred them blind to ``queue`` (docs/kpis.md, "Transfers").
+
+    The agent's talk ends now and their wrap-up starts; the caller's stay in the queue the agent
+    answered closes (answered, end reason ``transferred``) and they wait in ``queue`` as a new arrival.
+    """
+
+    call_id: str
+    agent_id: str
+    queue: str
+    kind: Literal["blind"] = "blind"
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -242,6 +268,8 @@ Event = (
     | DispositionSet
     | CallPriorityChanged
     | CallMoved
+    | TransferRequested
+    | CallTransferred
     | ConfigChanged
     | TimerFired
 )

@@ -21,15 +21,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal, Union, get_args, get_origin
 
-from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record, SegmentRecord
 
 TYPE_TAGS: dict[type[Any], str] = {
     InteractionRecord: "interaction",
     OfferRecord: "offer",
     AgentStateRecord: "agent_state",
+    SegmentRecord: "segment",
 }
 RECORD_TYPES: dict[str, type[Any]] = {tag: cls for cls, tag in TYPE_TAGS.items()}
-UUID_FIELDS = frozenset({"interaction_id", "offer_id", "interval_id", "customer_id"})
+UUID_FIELDS = frozenset({"interaction_id", "offer_id", "interval_id", "customer_id", "segment_id", "stay_id"})
 
 
 class BadLine(ValueError):
