@@ -2,15 +2,15 @@
 
 ``AmiCallControl.send`` is the runtime's call-control port (``acd.ports.CallControl``) over AMI: it
 finds the caller's channel in the ``CallerBook`` the translator keeps (a call's channel is known
-from its enqueue until its Hangup) and maps each core command onto one step of the dialplan
-contract (``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` → ``overflow``,
-``TagCall`` → ``tag``). A cancel followed in the same decision by a ring or an overflow of the same
-caller is left out: that Redirect ends the Dial all the same, and Asterisk would refuse a second
-Redirect while the first is still being carried out. Failures are raised as ``NotCarriedOut``,
-whose text the core is told: most often "No such channel" because the caller hung up a moment ago,
-and the ``Hangup`` event is already on its way. A caller whose channel Asterisk says is gone (a
-phantom enqueue, a caller gone unseen) gets no more rings, and leaves its queue (``on_channel_gone``)
-unless its Hangup comes within ``CHANNEL_GONE_GRACE``.
+from its enqueue until its Hangup) and maps each core command onto one step of the dialplan contract
+(``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` → ``overflow``,
+``TagCall`` → ``tag``, ``TransferCall`` → ``transfer``). A cancel followed in the same decision by a
+ring or an overflow of the same caller is left out: that Redirect ends the Dial all the same, and
+Asterisk would refuse a second Redirect while the first is still being carried out. Failures are
+raised as ``NotCarriedOut``, whose text the core is told: most often "No such channel" because the
+caller hung up a moment ago, and the ``Hangup`` event is already on its way. A caller whose channel
+Asterisk says is gone (a phantom enqueue, a caller gone unseen) gets no more rings, and leaves its
+queue (``on_channel_gone``) unless its Hangup comes within ``CHANNEL_GONE_GRACE``.
 
 A Redirect Asterisk accepted can still be lost (``acd.ami.confirm``). A lost offer is handed back
 (``on_ring_lost``) for the core to route the caller again under a new offer: sending the old one
@@ -36,7 +36,7 @@ from acd.ami.resync import ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
-from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall
+from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall, TransferCall
 from acd.dialling import dialable_endpoint, overflow_extension
 from acd.ports import ACCEPTED, NotCarriedOut
 
@@ -47,6 +47,8 @@ REDIRECT_RETRIES = 10
 REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
+TRANSFER_CONTEXT = "acd-transfer"
+QUEUE_TRANSFER_PREFIX = "queue-"
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
 really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
@@ -111,6 +113,8 @@ class AmiCallControl:
                 replies = self.cancel(channel)
             elif isinstance(command, TagCall):
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
+            elif isinstance(command, TransferCall):
+                replies = self.transfer(channel, command.endpoint, command.queue)
             else:
                 replies = self.overflow(channel, command.target)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
@@ -257,6 +261,26 @@ class AmiCallControl:
             _setvar(channel, "ACD_PRIORITY", str(priority)),
             _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
         )
+
+    def transfer(self, caller: str, endpoint: str, queue: str) -> Awaitable[None]:
+        """Have the agent's leg transfer the caller blind to ``queue`` (``TransferCall``).
+
+        The transferer of an AMI ``BlindTransfer`` is the agent's channel, which the ACD does not
+        keep: it is read from the caller's ``BRIDGEPEER`` and must be a channel of ``endpoint``
+        (``PJSIP/<endpoint>-<n>``), or nothing is sent. The target is ``acd-transfer,queue-<queue>``,
+        a plain extension name, checked before it leaves (``acd.dialling``) and again by the dialplan.
+        """
+        exten = overflow_extension(f"{QUEUE_TRANSFER_PREFIX}{queue}")
+        dialable_endpoint(endpoint)
+        return self._transfer(caller, endpoint, exten)
+
+    async def _transfer(self, caller: str, endpoint: str, exten: str) -> None:
+        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
+        peer = reply.get("Value", "") or ""
+        tech, _, name = peer.partition("/")
+        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
+            raise NotCarriedOut(f"the caller is not bridged with {endpoint}")
+        await self._send({"Action": "BlindTransfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
 
     def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
         self._lost("overflow")

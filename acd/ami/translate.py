@@ -59,6 +59,7 @@ from acd.core.events import (
     CallEnded,
     CallerHungUp,
     CallFellBack,
+    CallTransferred,
     DispositionSet,
     Event,
     OfferAnswered,
@@ -126,6 +127,7 @@ class Translator:
             "AcdFallback": self._fallback,
             "AcdOverflowed": self._overflowed,
             "AcdAgent": self._agent,
+            "AcdTransferred": self._transferred,
         }
 
     def update_config(self, config: RoutingConfig) -> None:
@@ -271,6 +273,31 @@ class Translator:
         if outcome == "failed":
             return [OfferFailed(offer_id, reason=status.lower())]
         return []  # cancelled: the ACD asked for it, or the caller's Hangup will tell
+
+    def _transferred(self, msg: Mapping[str, str]) -> list[Event]:
+        """The agent transferred the caller blind to a queue (raised on the caller's channel by
+        ``acd-transfer``, docs/dialplan.md "Transfers"): the caller waits there now.
+
+        Believed only for a caller the book holds as talking, under the offer that connected them,
+        to the agent of that offer: an event that names another offer or agent is refused.
+        """
+        uniqueid = fields.uniqueid(msg)
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        kind = fields.word(msg, "AcdKind").lower()
+        if kind != "blind":
+            raise Refused("text", f"unknown AcdKind {fields.shown(kind)}")
+        queue = need(msg, "AcdQueue")
+        if not self.roster.has_queue(queue):
+            raise Refused("queue", f"unknown queue {fields.shown(queue)}")
+        leg = self.book.get(uniqueid)
+        if leg is None or leg.phase is not Phase.CONNECTED or leg.offer_id != offer_id or leg.endpoint != endpoint:
+            raise Refused("state", "AcdTransferred for a caller not talking under that offer and agent")
+        agent = self.roster.agent_for(endpoint)
+        if agent is None:
+            raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")
+        self.book.back_to_hold(leg)
+        leg.queue = queue
+        return [CallTransferred(leg.call_id, agent, queue, "blind")]
 
     def _hangup(self, msg: Mapping[str, str]) -> list[Event]:
         leg = self.book.remove(msg.get("Uniqueid", ""))

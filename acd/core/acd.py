@@ -126,6 +126,13 @@ class Acd:
         call = self._floor.calls.get(call_id) or self._floor.closed.get(call_id)
         return None if call is None else call.queue.name
 
+    def talking(self, call_id: str) -> tuple[str, str] | None:
+        """The queue and the agent of a call in conversation now (None: not talking, or not known)."""
+        call = self._floor.calls.get(call_id)
+        if call is None or call.state is not CallState.CONNECTED or call.record.agent_id is None:
+            return None
+        return call.queue.name, call.record.agent_id
+
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.
 

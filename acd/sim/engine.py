@@ -53,7 +53,7 @@ class Recorded:
             self.interactions[r.interaction_id] = r
         elif isinstance(r, OfferRecord):
             self.offers[r.offer_id] = r
-        else:
+        elif isinstance(r, AgentStateRecord):
             self.intervals[r.interval_id] = r
 
 

@@ -252,7 +252,7 @@ cmd_install() {
         "$ROOT/var/spool/asterisk/acd-voicemail"
 
     # PBX: static files, rendered templates, the dialplan
-    for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf; do
+    for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf features.conf; do
         install -m 644 "$pbxsrc/$f" "$etc/$f"
     done
     render "$pbxsrc/manager.conf.in" "$etc/manager.conf"

@@ -21,6 +21,7 @@ from acd.http.v1 import (
     queues,
     skills,
     supervision,
+    transfers,
 )
 
 CONFIG_STAFF = "changing skills, queues and agents is for supervisors and admins"
@@ -74,6 +75,8 @@ ROUTES: tuple[Route, ...] = (
         STAFF,
         "moving a caller to another queue is for supervisors and admins",
     ),
+    # transfers: the agent on the call, supervisors of its queue, admins (acd.http.v1.transfers)
+    Route("POST", "/calls/{call}/transfer", transfers.transfer, EVERYONE),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),

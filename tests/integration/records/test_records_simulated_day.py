@@ -218,7 +218,7 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
             assert rows["interactions"][key] == (want.seq, want.outcome, want.wait_seconds, want.disposition)
         elif isinstance(want, OfferRecord):
             assert rows["offers"][key] == (want.seq, want.result)
-        else:
+        elif isinstance(want, AgentStateRecord):
             seq, state, ended_at = rows["agent_states"][key]
             assert (seq, state, ended_at is None) == (want.seq, want.state, want.ended_at is None)
 
