@@ -127,10 +127,3 @@ async def test_blind_transfer_to_a_queue_from_the_phone(live_acd: AcdProcess, ph
     await phones.set_agent_dtmf("agent1", "#1WW300", after=2)
     call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
     await _transferred_and_answered_by_agent5(acd, pbx_ami, call_id, mark)
-
-
-async def test_a_transfer_of_a_call_nobody_talks_on_is_refused(live_acd: AcdProcess) -> None:
-    status, body = live_acd.post(
-        f"/api/v1/calls/{uuid.uuid4()}/transfer", {"kind": "blind", "target": {"queue": "support"}}
-    )
-    assert status in (404, 409), body

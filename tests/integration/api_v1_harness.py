@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wiring import running, settings_for
 
 from acd.bootstrap import build
-from acd.core.commands import RingAgent
+from acd.core.commands import ControlCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.database import Database
 from acd.http.bearer import Bearers
@@ -97,6 +97,7 @@ class V1:
     bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "wall", "wall-billing"
     # (wallboard: all queues, billing only), "revoked"
     customers: CustomerDirectory | None = None  # the caller directory the site tells of record changes
+    sent: list[ControlCommand] = field(default_factory=list)  # every command call control was given
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bearer[who]}"}
@@ -158,17 +159,18 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     revoked, bearer["revoked"] = await tokens.issue(engine, "admin")
     await tokens.revoke(engine, revoked.id)
     rings: list[RingAgent] = []
+    sent: list[ControlCommand] = []
     sink = ListSink()
     parts = await build(
         settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)),
-        control=MockControl(keep_rings(rings)),
+        control=MockControl(keep_rings(rings, sent)),
         records=sink,
         database=database,
         bearers=Bearers.of(engine, **limits),
     )
     parts.site[READY] = _ready
     async with running(parts), TestClient(TestServer(parts.site)) as client:
-        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers)
+        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers, sent)
 
 
 async def add_interactions(engine: AsyncEngine) -> dict[str, str]:
