@@ -43,7 +43,7 @@ from acd.core.events import (
 from acd.core.floor import Floor
 from acd.core.ids import transferred_leg_id
 from acd.core.interaction import Call
-from acd.core.kpis import handle_seconds, is_short_abandon
+from acd.core.kpis import TRANSFERRED, handle_seconds, is_short_abandon
 from acd.core.record_types import InteractionRecord, OfferRecord, OfferResult, Outcome
 from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
@@ -274,7 +274,7 @@ def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
     floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, answered_queue.name))
     floor.add_call(call, now)
     floor.write(segment)
-    _release(floor, agent, what, talk, _closed(leg_record), now, "transferred", now)
+    _release(floor, agent, what, talk, _closed(leg_record), now, TRANSFERRED, now)
 
 
 def _closed(record: InteractionRecord) -> Callable[[float, str, float | None], InteractionRecord]:

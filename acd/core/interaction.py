@@ -14,7 +14,7 @@ from acd.core.commands import TagCall
 from acd.core.config import QueueConfig
 from acd.core.events import CallArrived
 from acd.core.ids import moved_leg_id, segment_id, transferred_leg_id
-from acd.core.kpis import within_sla
+from acd.core.kpis import TRANSFERRED, within_sla
 from acd.core.record_types import InteractionRecord, Outcome, SegmentRecord, TransferKind
 from acd.core.states import CallState
 
@@ -178,7 +178,7 @@ class Call:
             ended_at=now,
             outcome="answered",
             talk_seconds=now - answered_at,
-            end_reason="transferred",
+            end_reason=TRANSFERRED,
         )
         self._start_stay(queue, now, old)
         return left

@@ -23,7 +23,7 @@ from acd.core.events import (
     TransferRequested,
     WrapUpDone,
 )
-from acd.core.kpis import latest
+from acd.core.kpis import latest, queue_kpis
 from acd.core.metric_updates import CALLS_OFFERED, CALLS_TRANSFERRED
 from acd.core.record_types import InteractionRecord, SegmentRecord
 from acd.core.states import AgentState, CallState
@@ -133,6 +133,11 @@ def test_the_new_queue_answers_and_the_interaction_keeps_both_talks() -> None:
     )
     first = next(r for r in stays.values() if r.interaction_id != "c1")
     assert (first.talk_seconds, first.wrapup_seconds) == (6.0, 10.0)  # AHT of a: talk to the transfer + wrap-up
+    billing = queue_kpis([first], short_abandon_seconds=5.0)
+    assert (billing.offered, billing.answered, billing.transferred, billing.transfer_rate) == (1, 1, 1, 1.0)
+    assert (billing.service_level, billing.aht) == (1.0, 16.0)
+    support = queue_kpis([second], short_abandon_seconds=5.0)
+    assert (support.offered, support.transferred, support.transfer_rate, support.service_level) == (1, 0, 0.0, 1.0)
     segments = _records(log, SegmentRecord)
     assert [(s.agent_id, s.queue, s.started_at, s.ended_at, s.transfer_kind) for s in segments] == [
         ("a", "billing", 4.0, 10.0, "blind"),
