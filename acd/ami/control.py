@@ -36,8 +36,9 @@ from acd.ami.resync import ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
+from acd.core import transfer_numbers
 from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall, TransferCall
-from acd.dialling import dialable_endpoint, overflow_extension
+from acd.dialling import NotDialable, dialable_endpoint, overflow_extension
 from acd.ports import ACCEPTED, NotCarriedOut
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
 TRANSFER_CONTEXT = "acd-transfer"
+TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 QUEUE_TRANSFER_PREFIX = "queue-"
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
@@ -74,6 +76,7 @@ class AmiCallControl:
         on_ring_lost: Callable[[str], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
         on_channel_gone: Callable[[str], None] | None = None,
+        transfer_numbers: tuple[str, ...] = (),
     ) -> None:
         self._link = link
         self.book = book if book is not None else CallerBook()
@@ -86,6 +89,9 @@ class AmiCallControl:
         self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
         self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
         self._tasks: set[asyncio.Task[None]] = set()
+        # the outside numbers a caller may be transferred to, as the dialplan checks them (global
+        # ACD_TRANSFER_NUMBERS, written with the token: docs/dialplan.md, "Transfers")
+        self.transfer_numbers = transfer_numbers
 
     def channel_of(self, call_id: str) -> str | None:
         """The caller channel of a call, while it has one (the announcer sets variables on it too)."""
@@ -114,7 +120,7 @@ class AmiCallControl:
             elif isinstance(command, TagCall):
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
             elif isinstance(command, TransferCall):
-                replies = self.transfer(channel, command.endpoint, command.queue)
+                replies = self.transfer(channel, command.endpoint, command.queue, command.number)
             else:
                 replies = self.overflow(channel, command.target)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
@@ -262,15 +268,21 @@ class AmiCallControl:
             _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
         )
 
-    def transfer(self, caller: str, endpoint: str, queue: str) -> Awaitable[None]:
-        """Have the agent's leg transfer the caller blind to ``queue`` (``TransferCall``).
+    def transfer(self, caller: str, endpoint: str, queue: str, number: str = "") -> Awaitable[None]:
+        """Have the agent's leg transfer the caller blind to ``queue``, or to the outside ``number``
+        (``TransferCall``; only one allowed by ``transfer_numbers``).
 
         The transferer of an AMI ``BlindTransfer`` is the agent's channel, which the ACD does not
         keep: it is read from the caller's ``BRIDGEPEER`` and must be a channel of ``endpoint``
         (``PJSIP/<endpoint>-<n>``), or nothing is sent. The target is ``acd-transfer,queue-<queue>``,
         a plain extension name, checked before it leaves (``acd.dialling``) and again by the dialplan.
         """
-        exten = overflow_extension(f"{QUEUE_TRANSFER_PREFIX}{queue}")
+        if number:
+            if not transfer_numbers.allowed(number, self.transfer_numbers):
+                raise NotDialable(f"{number[:40]!r} is not a number transfers may dial")
+            exten = number
+        else:
+            exten = overflow_extension(f"{QUEUE_TRANSFER_PREFIX}{queue}")
         dialable_endpoint(endpoint)
         return self._transfer(caller, endpoint, exten)
 
@@ -311,12 +323,20 @@ class AmiCallControl:
         reply = await self._send({"Action": "Getvar", "Variable": TOKEN_VARIABLE})
         token.adopt_previous(reply.get("Value", "") or "", now)
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
+        await self._send_transfer_numbers()
 
     async def keep_token(self, token: EventToken) -> None:
         """Write this run's token again, with each heartbeat: a ``dialplan reload`` on a PBX with
         ``clearglobalvars=yes`` wipes the global, and every event would be refused until the next
         reconnect. Nothing is read back: the PBX's value is ours or nothing."""
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
+        await self._send_transfer_numbers()
+
+    async def _send_transfer_numbers(self) -> None:
+        """The global ``ACD_TRANSFER_NUMBERS``: the allowed patterns as one regular expression (empty:
+        the dialplan refuses every number). Written with the token, for the same reasons."""
+        value = transfer_numbers.regex(self.transfer_numbers)
+        await self._send({"Action": "Setvar", "Variable": TRANSFER_NUMBERS_VARIABLE, "Value": value})
 
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""

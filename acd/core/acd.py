@@ -101,6 +101,10 @@ class Acd:
                 call_handlers.transfer_requested(floor, event)
             case events.CallTransferred():
                 call_handlers.transferred(floor, event, now)
+            case events.NumberTransferRequested():
+                call_handlers.number_transfer_requested(floor, event)
+            case events.CallTransferredOut():
+                call_handlers.transferred_out(floor, event, now)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():

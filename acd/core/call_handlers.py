@@ -12,7 +12,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from acd.core import metric_updates
+from acd.core import metric_updates, transfer_numbers
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
@@ -20,6 +20,7 @@ from acd.core.eligibility import level_at
 from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
+    NumberNotAllowed,
     OfferClosed,
     UnknownAgent,
     UnknownCall,
@@ -36,7 +37,9 @@ from acd.core.events import (
     CallMoved,
     CallPriorityChanged,
     CallTransferred,
+    CallTransferredOut,
     DispositionSet,
+    NumberTransferRequested,
     OfferAnswered,
     TransferRequested,
 )
@@ -275,6 +278,33 @@ def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
     floor.add_call(call, now)
     floor.write(segment)
     _release(floor, agent, what, talk, _closed(leg_record), now, TRANSFERRED, now)
+
+
+def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:
+    """Checked against the config's patterns, then handed to the PBX (which checks them again)."""
+    call = call_of(floor, e.call_id, "NumberTransferRequested")
+    check_call(call, CallInput.END, "NumberTransferRequested")
+    if not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
+        raise NumberNotAllowed(e.number)
+    agent = floor.agents[str(call.record.agent_id)]
+    floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, "", e.number))
+
+
+def transferred_out(floor: Floor, e: CallTransferredOut, now: float) -> None:
+    """Blind to an outside number: the caller leaves the ACD; the stay closes answered (end reason
+    ``transferred``) and the agent goes to wrap-up, as at a hang-up."""
+    call = call_of(floor, e.call_id, "CallTransferredOut")
+    check_call(call, CallInput.END, "CallTransferredOut")
+    if call.record.agent_id != e.agent_id:
+        raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferredOut")
+    agent = floor.agents[e.agent_id]
+    what = _after_talk(agent, call.queue, now, now)
+    check_agent(agent, what, "CallTransferredOut")
+    step_call(call, CallInput.END, "CallTransferredOut")
+    floor.close_call(call)
+    floor.write(call.talk_segment(call.call_id, now, "blind", f"number:{e.number}"))
+    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, call.queue.name))
+    _release(floor, agent, what, call, call.talk_ended, now, TRANSFERRED, now)
 
 
 def _closed(record: InteractionRecord) -> Callable[[float, str, float | None], InteractionRecord]:

@@ -59,13 +59,15 @@ class TagCall:
 
 @dataclass(frozen=True, slots=True)
 class TransferCall:
-    """Have the agent's leg transfer the caller blind to a queue (docs/dialplan.md, "Transfers"):
-    the PBX moves the caller into ``acd-transfer`` and reports it (``CallTransferred``)."""
+    """Have the agent's leg transfer the caller blind to a queue or an allowed outside number
+    (docs/dialplan.md, "Transfers"): the PBX moves the caller into ``acd-transfer`` and reports it
+    (``CallTransferred``, ``CallTransferredOut``)."""
 
     call_id: str
     agent_id: str
     endpoint: str
-    queue: str
+    queue: str  # empty for a number
+    number: str = ""  # an outside number ([transfers] allowed_numbers), digits only
 
 
 @dataclass(frozen=True, slots=True)

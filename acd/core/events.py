@@ -223,6 +223,25 @@ class TransferRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberTransferRequested:
+    """As ``TransferRequested``, to an outside ``number`` (digits): refused unless one of the
+    config's ``transfer_numbers`` patterns allows it (``NumberNotAllowed``)."""
+
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferredOut:
+    """The agent transferred the caller blind to an allowed outside ``number``: the caller leaves the
+    ACD (the stay closes answered, end reason ``transferred``) and the agent goes to wrap-up."""
+
+    call_id: str
+    agent_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallTransferred:
     """The agent talking to the caller transferred them blind to ``queue`` (docs/kpis.md, "Transfers").
 
@@ -269,7 +288,9 @@ Event = (
     | CallPriorityChanged
     | CallMoved
     | TransferRequested
+    | NumberTransferRequested
     | CallTransferred
+    | CallTransferredOut
     | ConfigChanged
     | TimerFired
 )

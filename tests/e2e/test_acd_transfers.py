@@ -1,4 +1,4 @@
-"""Transfers on the real PBX and farm (docs/kpis.md, "Transfers"; docs/dialplan.md, "Transfers").
+"""Transfers on the real PBX and farm (the e2e config allows transfers to _1555NXXXXXX only) (docs/kpis.md, "Transfers"; docs/dialplan.md, "Transfers").
 
 A farm caller dials billing (200); agent1 (billing) answers; agent1 transfers the caller blind to the
 support queue, from the REST API or from the phone (#1 then 300, sent as RFC 4733 DTMF by the farm's
@@ -127,3 +127,45 @@ async def test_blind_transfer_to_a_queue_from_the_phone(live_acd: AcdProcess, ph
     await phones.set_agent_dtmf("agent1", "#1WW300", after=2)
     call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
     await _transferred_and_answered_by_agent5(acd, pbx_ami, call_id, mark)
+
+
+async def test_a_transfer_to_a_number_not_allowed_is_refused_from_the_api(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"number": "19005550100"}})
+    assert (status, body["error_id"]) == (409, "number-not-allowed"), body
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"number": "1555,0100"}})
+    assert status == 400, body
+    assert acd.agent_state("agent1") == "on_call"  # still talking: nothing reached the PBX
+    assert not [
+        e for e in pbx_ami.events(mark) if e.get("Event") in ("BlindTransfer", "DialBegin") and "1900" in str(e)
+    ]
+    audit = await acd.rows("SELECT status FROM audit_log WHERE action = 'call.transfer'")
+    assert [a["status"] for a in audit] == [409]
+
+
+async def test_a_number_not_allowed_dialled_from_the_phone_is_not_dialled_and_the_caller_is_queued_again(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """A phone can dial anything after #1: the dialplan checks the number against the ACD's patterns
+    (global ACD_TRANSFER_NUMBERS) and, refused, dials nothing and puts the caller back in billing."""
+    acd = live_acd
+    await phones.set_agent_dtmf("agent1", "#1WW19005550100", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")  # answered again, agent1 only talks
+    refused = await pbx_ami.wait_event(user_event("AcdTransferRefused", AcdAgent="agent1"), 20, mark)
+    assert refused["AcdNumber"] == "19005550100"
+    back = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 10, mark)
+    assert (back["AcdQueue"], back.get("AcdNumber")) == ("billing", None)
+    # served again in billing, by agent1 once their wrap-up is over
+    await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent1"), 20, mark)
+    dialled = [e for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"]
+    assert not [e for e in dialled if "1900" in e.get("DialString", "")], dialled
+    rows = await acd.rows("SELECT outcome FROM interactions WHERE outcome = 'abandoned'")
+    assert rows == []
+    segments = await acd.rows("SELECT transfer_target FROM interaction_segments WHERE interaction_id = $1", call_id)
+    assert [s["transfer_target"] for s in segments] == ["queue:billing"]

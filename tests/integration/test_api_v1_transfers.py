@@ -91,3 +91,14 @@ async def test_bad_bodies_unknown_queues_and_calls_not_talking_are_refused(v1: V
     status, reply = await v1.post("/calls/nope/transfer", "admin", BLIND_TO_SALES)
     assert status == 404
     assert _transfers(v1) == []
+
+
+async def test_a_number_the_config_does_not_allow_never_reaches_call_control(v1: V1) -> None:  # noqa: F811
+    await _in_conversation(v1)  # the harness's config allows no number at all
+    status, reply = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"number": "15552345678"}})
+    assert (status, reply["error_id"]) == (409, "number-not-allowed")
+    for number in ("1555 234", "+15552345678", "1" * 33, 15552345678):
+        status, reply = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"number": number}})
+        assert (status, reply["error_id"]) == (400, "invalid-input"), number
+    assert _transfers(v1) == []
+    assert [(a, s) for _, a, _t, s in await v1.audit() if a == "call.transfer"] == [("call.transfer", 409)]

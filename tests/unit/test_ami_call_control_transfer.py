@@ -30,7 +30,7 @@ class Link:
 
 
 def _control(link: Link) -> AmiCallControl:
-    control = AmiCallControl(link)  # type: ignore[arg-type]
+    control = AmiCallControl(link, transfer_numbers=("_1555NXXXXXX",))  # type: ignore[arg-type]
     control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
     return control
 
@@ -64,4 +64,14 @@ async def test_a_name_that_is_not_plain_never_reaches_the_pbx(endpoint: str, que
     link = Link("PJSIP/agent1-0000000a")
     with pytest.raises(NotCarriedOut):
         await _control(link).send(TransferCall("c1", "a1", endpoint, queue))
+    assert link.sent == []
+
+
+async def test_an_allowed_number_is_the_extension_and_another_never_leaves() -> None:
+    link = Link("PJSIP/agent1-0000000a")
+    await _control(link).send(TransferCall("c1", "a1", "agent1", "", "15552345678"))
+    assert link.sent[-1]["Exten"] == "15552345678"
+    link = Link("PJSIP/agent1-0000000a")
+    with pytest.raises(NotCarriedOut):
+        await _control(link).send(TransferCall("c1", "a1", "agent1", "", "19005550100"))
     assert link.sent == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from acd.ami.translate import Translator
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import CallerHungUp, CallTransferred
+from acd.core.events import CallerHungUp, CallTransferred, CallTransferredOut
 
 CONFIG = RoutingConfig(
     queues=tuple(QueueConfig(q, (SkillRequirement(q),)) for q in ("billing", "support")),
@@ -70,3 +70,16 @@ def test_a_transfer_that_does_not_fit_the_call_is_refused() -> None:
         assert t.counters.malformed == 1
     t = Translator(CONFIG, clock=lambda: NOW)  # never saw the caller talk
     assert t.translate(_transferred()) == []
+
+
+def test_a_transfer_to_a_number_ends_the_call_for_the_acd() -> None:
+    t = _talking()
+    base = _transferred()
+    del base["AcdQueue"]
+    [event] = t.translate({**base, "AcdNumber": "15552345678"})
+    assert isinstance(event, CallTransferredOut)
+    assert (event.agent_id, event.number) == ("a1", "15552345678")
+    assert t.translate({"Event": "Hangup", **CALLER}) == []  # the caller's hang-up is no news any more
+    for bad in ({**base, "AcdNumber": "1555,1"}, {**base, "AcdNumber": "1555", "AcdQueue": "support"}, base):
+        t = _talking()
+        assert t.translate(bad) == [], bad

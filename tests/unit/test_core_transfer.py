@@ -11,14 +11,16 @@ import pytest
 
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, RecordCommand, RingAgent, TransferCall
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.errors import InvalidTransition, UnknownQueue
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
+from acd.core.errors import InvalidTransition, NumberNotAllowed, UnknownQueue
 from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
     CallEnded,
     CallerHungUp,
     CallTransferred,
+    CallTransferredOut,
+    NumberTransferRequested,
     OfferAnswered,
     TransferRequested,
     WrapUpDone,
@@ -34,6 +36,7 @@ CONFIG = RoutingConfig(
         QueueConfig("support", (SkillRequirement("support", 1),), sla_threshold_seconds=10.0, wrapup_seconds=5.0),
     ),
     agents=(AgentConfig("a", "agent1", (("billing", 3),)), AgentConfig("b", "agent2", (("support", 3),))),
+    policy=RoutingPolicy(transfer_numbers=("_1555NXXXXXX",)),
 )
 
 
@@ -162,3 +165,27 @@ def test_a_caller_who_hangs_up_after_the_transfer_abandons_the_new_queue_only() 
     log += acd.handle(CallerHungUp("c1"), 50.0)
     stays = latest(_records(log, InteractionRecord))
     assert sorted((r.queue, r.outcome) for r in stays) == [("billing", "answered"), ("support", "abandoned")]
+
+
+def test_a_number_is_handed_to_the_pbx_only_when_a_pattern_allows_it() -> None:
+    acd = Acd(CONFIG)
+    _talking(acd)
+    with pytest.raises(NumberNotAllowed):
+        acd.handle(NumberTransferRequested("c1", "19005550100"), 10.0)
+    assert acd.handle(NumberTransferRequested("c1", "15552345678"), 10.0) == [
+        TransferCall("c1", "a", "agent1", "", "15552345678")
+    ]
+    assert acd.agent_state("a") is AgentState.ON_CALL
+
+
+def test_a_caller_transferred_to_a_number_leaves_the_acd_and_the_agent_wraps_up() -> None:
+    acd = Acd(CONFIG)
+    log = _talking(acd)
+    log += acd.handle(CallTransferredOut("c1", "a", "15552345678"), 10.0)
+    assert acd.agent_state("a") is AgentState.WRAP_UP
+    assert acd.queued_calls(11.0) == []
+    [stay] = latest(_records(log, InteractionRecord))
+    assert (stay.outcome, stay.end_reason, stay.talk_seconds, stay.queue) == ("answered", "transferred", 6.0, "billing")
+    [segment] = _records(log, SegmentRecord)
+    assert (segment.transfer_kind, segment.transfer_target, segment.stay_id) == ("blind", "number:15552345678", "c1")
+    assert _counted(log, CALLS_TRANSFERRED) == ["billing"]

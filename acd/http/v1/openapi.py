@@ -161,8 +161,8 @@ DOCUMENT: dict[str, Any] = {
         "/calls/{call}/transfer": {
             "post": {
                 "summary": "have the agent talking to the caller transfer them blind to a queue, where they "
-                "arrive afresh (the agent on the call, supervisor of the call's queue, admin); 202: handed "
-                "to the PBX",
+                "arrive afresh, or to an outside number [transfers] allowed_numbers allows (one of the two; the "
+                "agent on the call, supervisor of the call's queue, admin); 202: handed to the PBX",
                 "parameters": [_CALL_PATH],
                 "requestBody": body(
                     {
@@ -173,9 +173,11 @@ DOCUMENT: dict[str, Any] = {
                             "kind": {"type": "string", "enum": ["blind"]},
                             "target": {
                                 "type": "object",
-                                "required": ["queue"],
                                 "additionalProperties": False,
-                                "properties": {"queue": {"type": "string", "minLength": 1, "maxLength": 200}},
+                                "properties": {
+                                    "queue": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "number": {"type": "string", "pattern": "^[0-9]{1,32}$"},
+                                },
                             },
                         },
                     }

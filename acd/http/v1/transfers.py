@@ -1,5 +1,5 @@
-"""``POST /api/v1/calls/{call}/transfer``: the agent talking to a caller hands them on (docs/api.md,
-"Transfers").
+"""``POST /api/v1/calls/{call}/transfer``: the agent talking to a caller hands them on, to a queue or
+to an outside number the config allows (docs/api.md; docs/kpis.md, "Transfers").
 
 Who may ask: the agent on the call, supervisors of the call's queue, admins (anyone else is told the
 call does not exist, as for the supervisor's other call actions: they need not learn which calls are
@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.core.events import TransferRequested
+from acd.core import transfer_numbers
+from acd.core.events import NumberTransferRequested, TransferRequested
 from acd.http import errors
 from acd.http.keys import LIVE, RUNTIME, TOKEN
 from acd.http.v1.audited import audited
@@ -34,8 +35,13 @@ async def transfer(request: web.Request) -> web.Response:
     kind = fields.choice("kind", KINDS)
     if kind is None and "kind" not in fields.problems:
         fields.problems["kind"] = f"required: one of {', '.join(KINDS)}"
-    target = fields.nested("target", frozenset({"queue"}))
-    queue = target.text("queue", required=True, max_length=MAX_QUEUE_NAME)
+    target = fields.nested("target", frozenset({"queue", "number"}))
+    queue = target.text("queue", max_length=MAX_QUEUE_NAME)
+    number = target.text("number", max_length=transfer_numbers.MAX_NUMBER)
+    if bool(queue) == bool(number) and "target" not in fields.problems:
+        target.problems["queue"] = "give one of queue and number"
+    elif number and not transfer_numbers.is_number(number):
+        target.problems["number"] = f"digits only, at most {transfer_numbers.MAX_NUMBER}"
     fields.adopt(target, "target")
     bad = fields.refusal()
     if bad is not None:
@@ -51,12 +57,13 @@ async def transfer(request: web.Request) -> web.Response:
         return errors.no_such_call(call_id)
     details: dict[str, Any] = {
         "kind": kind,
-        "target": {"queue": queue},
+        "target": {"queue": queue} if queue else {"number": number},
         "from": None if talking is None else {"queue": talking[0], "agent_id": talking[1]},
     }
 
     async def change() -> web.Response:
-        await request.app[RUNTIME].ask(TransferRequested(call_id, queue))
+        event = TransferRequested(call_id, queue) if queue else NumberTransferRequested(call_id, number)
+        await request.app[RUNTIME].ask(event)
         return web.json_response({"transfer": {"call_id": call_id, **details, "status": "requested"}}, status=202)
 
     return await audited(request, "call.transfer", call_id, details, change)
