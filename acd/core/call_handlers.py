@@ -272,12 +272,24 @@ def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
     segment = call.talk_segment(segment_stay, now, e.kind, f"queue:{queue.name}")
     leg_record = call.transfer_to(queue, now)
     assert leg_record.interaction_id == segment_stay
-    talk = Call(leg_record.interaction_id, answered_queue, answered_priority, answered_enqueued, leg_record)
+    # the agent's part, closed: what their wrap-up and disposition land on (the call waits elsewhere)
+    talk = Call(
+        leg_record.interaction_id,
+        answered_queue,
+        answered_priority,
+        answered_enqueued,
+        leg_record,
+        state=CallState.CONNECTED,
+    )
+    step_call(talk, CallInput.END, "CallTransferred")
     step_call(call, CallInput.TRANSFER, "CallTransferred")
     floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, answered_queue.name))
     floor.add_call(call, now)
+    floor.close_call(talk)
     floor.write(segment)
-    _release(floor, agent, what, talk, _closed(leg_record), now, TRANSFERRED, now)
+    _release(floor, agent, what, talk, _closed(talk), now, TRANSFERRED, now)
+    if agent.call_id is not None:
+        agent.call_id = talk.call_id
 
 
 def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:
@@ -307,11 +319,14 @@ def transferred_out(floor: Floor, e: CallTransferredOut, now: float) -> None:
     _release(floor, agent, what, call, call.talk_ended, now, TRANSFERRED, now)
 
 
-def _closed(record: InteractionRecord) -> Callable[[float, str, float | None], InteractionRecord]:
-    """``_release``'s ``close`` for a stay already closed by the transfer: only the wrap-up is added."""
+def _closed(talk: Call) -> Callable[[float, str, float | None], InteractionRecord]:
+    """``_release``'s ``close`` for a stay already closed by the transfer: only the wrap-up is added
+    (kept on ``talk``, where a later disposition builds on it)."""
 
     def close(_end: float, _reason: str, wrapup_seconds: float | None) -> InteractionRecord:
-        return record if wrapup_seconds is None else dataclasses.replace(record, wrapup_seconds=wrapup_seconds)
+        if wrapup_seconds is not None:
+            talk.record = dataclasses.replace(talk.record, wrapup_seconds=wrapup_seconds)
+        return talk.record
 
     return close
 

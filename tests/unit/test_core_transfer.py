@@ -20,6 +20,7 @@ from acd.core.events import (
     CallerHungUp,
     CallTransferred,
     CallTransferredOut,
+    DispositionSet,
     NumberTransferRequested,
     OfferAnswered,
     TransferRequested,
@@ -189,3 +190,16 @@ def test_a_caller_transferred_to_a_number_leaves_the_acd_and_the_agent_wraps_up(
     [segment] = _records(log, SegmentRecord)
     assert (segment.transfer_kind, segment.transfer_target, segment.stay_id) == ("blind", "number:15552345678", "c1")
     assert _counted(log, CALLS_TRANSFERRED) == ["billing"]
+
+
+def test_the_transferring_agents_disposition_lands_on_the_stay_they_answered() -> None:
+    acd = Acd(CONFIG)
+    log = _talking(acd)
+    log += acd.handle(CallTransferred("c1", "a", "support"), 10.0)
+    view = acd.snapshot(11.0).agents["a"]
+    assert view.call_id is not None and view.call_id != "c1"
+    assert acd.call_queue(view.call_id) == "billing"
+    log += acd.handle(DispositionSet(view.call_id, "billing/refund", "sent to support"), 12.0)
+    stays = {r.interaction_id: r for r in latest(_records(log, InteractionRecord))}
+    assert (stays[view.call_id].disposition, stays[view.call_id].outcome) == ("billing/refund", "answered")
+    assert stays["c1"].disposition is None
