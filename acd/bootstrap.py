@@ -183,6 +183,7 @@ async def build(
             on_ring_lost=ring_lost,
             on_channel_gone=channel_gone,
             on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
+            transfer_numbers=routing.policy.transfer_numbers,
         )
         keeper = TokenKeeper(ami, token)
         control = ami

@@ -50,6 +50,10 @@ class LiveView:
     def queued_call(self, call_id: str, now: float) -> CallView | None:
         return next((c for c in self.queued_calls(now) if c.call_id == call_id), None)
 
+    def talking(self, call_id: str) -> tuple[str, str] | None:
+        """The queue and the agent of a call in conversation now (None: not talking, or not known)."""
+        return self._runtime.core.talking(call_id)
+
     def call_queue(self, call_id: str) -> QueueConfig | None:
         """The config in force of the queue a known call came through (None: call or queue unknown)."""
         name = self._runtime.core.call_queue(call_id)

@@ -139,6 +139,7 @@ class Metrics:
                 ("acd_calls_wait_breached_total", "Calls that left the queue having waited max_wait_seconds or more"),
                 ("acd_calls_handle_breached_total", "Answered calls whose talk + wrap-up exceeded max_handle_seconds"),
                 ("acd_calls_moved_total", "Calls a supervisor moved from this queue to another (not offered here)"),
+                ("acd_calls_transferred_total", "Answered calls an agent of this queue transferred elsewhere"),
             )
         }
         self.histograms = {

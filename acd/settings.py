@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+from acd.core import transfer_numbers
 from acd.core.config import (
     DEFAULT_DISPOSITIONS,
     AgentConfig,
@@ -115,7 +116,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
 
 
-_TOP_KEYS = {"ami", "http", "database", "routing", "skills", "queues", "agents", "recordings"}
+_TOP_KEYS = {"ami", "http", "database", "routing", "transfers", "skills", "queues", "agents", "recordings"}
 
 
 class _Reader:
@@ -470,6 +471,30 @@ def _overflow_targets(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(targets) or DEFAULT_OVERFLOW_TARGETS
 
 
+def _transfer_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[transfers] allowed_numbers``: the outside numbers a caller may be transferred to, as dial-plan
+    patterns (``acd.core.transfer_numbers``); none by default: no transfer dials out."""
+    r.unknown(data, {"allowed_numbers"}, "transfers")
+    value = data.get("allowed_numbers", [])
+    if not isinstance(value, list) or len(value) > transfer_numbers.MAX_PATTERNS:
+        r.problem(
+            "transfers.allowed_numbers",
+            f'must be an array of at most {transfer_numbers.MAX_PATTERNS} dial-plan patterns, e.g. ["_1555NXXXXXX"]',
+        )
+        return ()
+    patterns: list[str] = []
+    for i, pattern in enumerate(value):
+        if not isinstance(pattern, str) or not transfer_numbers.is_pattern(pattern):
+            r.problem(
+                f"transfers.allowed_numbers[{i}]",
+                f"{_shown(pattern)} must be digits, or '_' then X, Z, N, digits or [digit ranges], with '.' "
+                f"or '!' only at the end ({transfer_numbers.MAX_NUMBER} characters at most)",
+            )
+        elif pattern not in patterns:
+            patterns.append(pattern)
+    return tuple(patterns)
+
+
 def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Settings:
     """Turn parsed TOML plus the environment into settings, or raise SettingsError with every problem."""
     r = _Reader(file)
@@ -543,6 +568,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1, high=1000),
         short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0, high=3600),
         overflow_targets=_overflow_targets(r, rt),
+        transfer_numbers=_transfer_numbers(r, r.table(data, "transfers", "transfers")),
     )
 
     routing, skills = _routing(r, data, policy)

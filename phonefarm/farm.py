@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 AgentMode = Literal["answer", "reject", "noanswer"]
 _AGENT = re.compile(r"^agent[0-9]+$")
 _DIAL = re.compile(r"^[0-9*#]+$")
+_DTMF = re.compile(r"[0-9*#wW]{1,32}")  # SendDTMF: digits, w (0.5 s) and W (1 s) pauses
 
 
 def _agent_prefix(agent: str) -> str:
@@ -65,6 +66,15 @@ class Farm:
             raise ValueError(f"mode must be answer, reject or noanswer, not {mode!r}")
         prefix = _agent_prefix(agent)
         for name, value in (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}")):
+            await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
+
+    async def set_agent_dtmf(self, agent: str, digits: str = "", after: float = 1.0) -> None:
+        """agent's phone sends ``digits`` (DTMF, RFC 4733) ``after`` seconds into each answered call
+        (a feature code such as ``#1WW300``: blind transfer to 300); empty: none."""
+        prefix = _agent_prefix(agent)
+        if digits and not _DTMF.fullmatch(digits):
+            raise ValueError(f"bad DTMF {digits!r}")
+        for name, value in (("DTMF", digits), ("DTMF_AFTER", f"{after:g}")):
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
     def _caller_number(self) -> str:

@@ -182,3 +182,16 @@ async def save_customer(page: Page, fields: dict[str, Any], seconds: float = 15.
     shown = await _message(page, seconds)
     assert shown["messageKind"] != "error", f"customer refused: {shown['message']}"
     return {"before": before, **shown}
+
+
+async def transfer(page: Page, *, queue: str = "", number: str = "", seconds: float = 15.0) -> dict[str, Any]:
+    """Transfer the call in conversation from the desk's form (a queue or a number); what the page
+    shows once the ACD answered (a refusal too: its message says so)."""
+    await page.until("!document.getElementById('transfer').hidden", seconds)
+    await _clear_message(page)
+    await page.evaluate(f"""(() => {{
+      document.getElementById("transfer-queue").value = {json.dumps(queue)};
+      document.getElementById("transfer-number").value = {json.dumps(number)};
+      document.getElementById("transfer").requestSubmit();
+    }})()""")
+    return await _message(page, seconds)

@@ -17,12 +17,15 @@ from acd.ports import MockControl
 __all__ = ["ListSink", "MockControl", "NullSink", "keep_rings"]
 
 
-def keep_rings(rings: list[RingAgent]) -> Callable[[ControlCommand], None]:
-    """A handler that accepts every command and keeps the rings, for a test to answer."""
+def keep_rings(rings: list[RingAgent], sent: list[ControlCommand] | None = None) -> Callable[[ControlCommand], None]:
+    """A handler that accepts every command and keeps the rings, for a test to answer (and, with
+    ``sent``, every command)."""
 
     def handler(command: ControlCommand) -> None:
         if isinstance(command, RingAgent):
             rings.append(command)
+        if sent is not None:
+            sent.append(command)
 
     return handler
 

@@ -2,15 +2,15 @@
 
 ``AmiCallControl.send`` is the runtime's call-control port (``acd.ports.CallControl``) over AMI: it
 finds the caller's channel in the ``CallerBook`` the translator keeps (a call's channel is known
-from its enqueue until its Hangup) and maps each core command onto one step of the dialplan
-contract (``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` → ``overflow``,
-``TagCall`` → ``tag``). A cancel followed in the same decision by a ring or an overflow of the same
-caller is left out: that Redirect ends the Dial all the same, and Asterisk would refuse a second
-Redirect while the first is still being carried out. Failures are raised as ``NotCarriedOut``,
-whose text the core is told: most often "No such channel" because the caller hung up a moment ago,
-and the ``Hangup`` event is already on its way. A caller whose channel Asterisk says is gone (a
-phantom enqueue, a caller gone unseen) gets no more rings, and leaves its queue (``on_channel_gone``)
-unless its Hangup comes within ``CHANNEL_GONE_GRACE``.
+from its enqueue until its Hangup) and maps each core command onto one step of the dialplan contract
+(``RingAgent`` → ``ring``, ``CancelOffer`` → ``cancel``, ``OverflowCall`` → ``overflow``,
+``TagCall`` → ``tag``, ``TransferCall`` → ``transfer``). A cancel followed in the same decision by a
+ring or an overflow of the same caller is left out: that Redirect ends the Dial all the same, and
+Asterisk would refuse a second Redirect while the first is still being carried out. Failures are
+raised as ``NotCarriedOut``, whose text the core is told: most often "No such channel" because the
+caller hung up a moment ago, and the ``Hangup`` event is already on its way. A caller whose channel
+Asterisk says is gone (a phantom enqueue, a caller gone unseen) gets no more rings, and leaves its
+queue (``on_channel_gone``) unless its Hangup comes within ``CHANNEL_GONE_GRACE``.
 
 A Redirect Asterisk accepted can still be lost (``acd.ami.confirm``). A lost offer is handed back
 (``on_ring_lost``) for the core to route the caller again under a new offer: sending the old one
@@ -36,8 +36,9 @@ from acd.ami.resync import ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
-from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall
-from acd.dialling import dialable_endpoint, overflow_extension
+from acd.core import transfer_numbers
+from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall, TransferCall
+from acd.dialling import NotDialable, dialable_endpoint, overflow_extension
 from acd.ports import ACCEPTED, NotCarriedOut
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ REDIRECT_RETRIES = 10
 REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
+TRANSFER_CONTEXT = "acd-transfer"
+TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
+QUEUE_TRANSFER_PREFIX = "queue-"
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
 really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
@@ -72,6 +76,7 @@ class AmiCallControl:
         on_ring_lost: Callable[[str], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
         on_channel_gone: Callable[[str], None] | None = None,
+        transfer_numbers: tuple[str, ...] = (),
     ) -> None:
         self._link = link
         self.book = book if book is not None else CallerBook()
@@ -84,6 +89,9 @@ class AmiCallControl:
         self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
         self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
         self._tasks: set[asyncio.Task[None]] = set()
+        # the outside numbers a caller may be transferred to, as the dialplan checks them (global
+        # ACD_TRANSFER_NUMBERS, written with the token: docs/dialplan.md, "Transfers")
+        self.transfer_numbers = transfer_numbers
 
     def channel_of(self, call_id: str) -> str | None:
         """The caller channel of a call, while it has one (the announcer sets variables on it too)."""
@@ -113,6 +121,8 @@ class AmiCallControl:
                 replies = self.cancel(channel)
             elif isinstance(command, TagCall):
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
+            elif isinstance(command, TransferCall):
+                replies = self.transfer(channel, command.endpoint, command.queue, command.number)
             else:
                 replies = self.overflow(channel, command.target)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
@@ -264,6 +274,32 @@ class AmiCallControl:
             _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
         )
 
+    def transfer(self, caller: str, endpoint: str, queue: str, number: str = "") -> Awaitable[None]:
+        """Have the agent's leg transfer the caller blind to ``queue``, or to the outside ``number``
+        (``TransferCall``; only one allowed by ``transfer_numbers``).
+
+        The transferer of an AMI ``BlindTransfer`` is the agent's channel, which the ACD does not
+        keep: it is read from the caller's ``BRIDGEPEER`` and must be a channel of ``endpoint``
+        (``PJSIP/<endpoint>-<n>``), or nothing is sent. The target is ``acd-transfer,queue-<queue>``,
+        a plain extension name, checked before it leaves (``acd.dialling``) and again by the dialplan.
+        """
+        if number:
+            if not transfer_numbers.allowed(number, self.transfer_numbers):
+                raise NotDialable(f"{number[:40]!r} is not a number transfers may dial")
+            exten = number
+        else:
+            exten = overflow_extension(f"{QUEUE_TRANSFER_PREFIX}{queue}")
+        dialable_endpoint(endpoint)
+        return self._transfer(caller, endpoint, exten)
+
+    async def _transfer(self, caller: str, endpoint: str, exten: str) -> None:
+        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
+        peer = reply.get("Value", "") or ""
+        tech, _, name = peer.partition("/")
+        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
+            raise NotCarriedOut(f"the caller is not bridged with {endpoint}")
+        await self._send({"Action": "BlindTransfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
+
     def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
         self._lost("overflow")
         if attempt >= self._overflow_attempts:
@@ -293,12 +329,20 @@ class AmiCallControl:
         reply = await self._send({"Action": "Getvar", "Variable": TOKEN_VARIABLE})
         token.adopt_previous(reply.get("Value", "") or "", now)
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
+        await self._send_transfer_numbers()
 
     async def keep_token(self, token: EventToken) -> None:
         """Write this run's token again, with each heartbeat: a ``dialplan reload`` on a PBX with
         ``clearglobalvars=yes`` wipes the global, and every event would be refused until the next
         reconnect. Nothing is read back: the PBX's value is ours or nothing."""
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
+        await self._send_transfer_numbers()
+
+    async def _send_transfer_numbers(self) -> None:
+        """The global ``ACD_TRANSFER_NUMBERS``: the allowed patterns as one regular expression (empty:
+        the dialplan refuses every number). Written with the token, for the same reasons."""
+        value = transfer_numbers.regex(self.transfer_numbers)
+        await self._send({"Action": "Setvar", "Variable": TRANSFER_NUMBERS_VARIABLE, "Value": value})
 
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""

@@ -60,6 +60,8 @@ from acd.core.events import (
     CallEnded,
     CallerHungUp,
     CallFellBack,
+    CallTransferred,
+    CallTransferredOut,
     DispositionSet,
     Event,
     OfferAnswered,
@@ -67,6 +69,7 @@ from acd.core.events import (
     OfferRejected,
     OfferUnanswered,
 )
+from acd.core.transfer_numbers import is_number
 from acd.dialling import bare_endpoint
 from acd.log_throttle import LogThrottle
 
@@ -134,6 +137,7 @@ class Translator:
             "AcdOverflowed": self._overflowed,
             "AcdAgent": self._agent,
             "AcdRecording": self._recording,
+            "AcdTransferred": self._transferred,
         }
 
     def update_config(self, config: RoutingConfig) -> None:
@@ -279,6 +283,39 @@ class Translator:
         if outcome == "failed":
             return [OfferFailed(offer_id, reason=status.lower())]
         return []  # cancelled: the ACD asked for it, or the caller's Hangup will tell
+
+    def _transferred(self, msg: Mapping[str, str]) -> list[Event]:
+        """The agent transferred the caller blind (raised on the caller's channel by ``acd-transfer``,
+        docs/dialplan.md "Transfers"): to a queue (``AcdQueue``: the caller waits there now), or to an
+        allowed outside number (``AcdNumber``: the caller leaves the ACD).
+
+        Believed only for a caller the book holds as talking, under the offer that connected them,
+        to the agent of that offer: an event that names another offer or agent is refused.
+        """
+        uniqueid = fields.uniqueid(msg)
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        kind = fields.word(msg, "AcdKind").lower()
+        if kind != "blind":
+            raise Refused("text", f"unknown AcdKind {fields.shown(kind)}")
+        queue, number = msg.get("AcdQueue", ""), msg.get("AcdNumber", "")
+        if bool(queue) == bool(number):
+            raise Refused("field", "AcdTransferred needs one of AcdQueue and AcdNumber")
+        if queue and not self.roster.has_queue(queue):
+            raise Refused("queue", f"unknown queue {fields.shown(queue)}")
+        if number and not is_number(number):
+            raise Refused("number", f"AcdNumber {fields.shown(number)} is not a number")
+        leg = self.book.get(uniqueid)
+        if leg is None or leg.phase is not Phase.CONNECTED or leg.offer_id != offer_id or leg.endpoint != endpoint:
+            raise Refused("state", "AcdTransferred for a caller not talking under that offer and agent")
+        agent = self.roster.agent_for(endpoint)
+        if agent is None:
+            raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")
+        if number:
+            self.book.end(leg)
+            return [CallTransferredOut(leg.call_id, agent, number)]
+        self.book.back_to_hold(leg)
+        leg.queue = queue
+        return [CallTransferred(leg.call_id, agent, queue, "blind")]
 
     def _hangup(self, msg: Mapping[str, str]) -> list[Event]:
         leg = self.book.remove(msg.get("Uniqueid", ""))

@@ -99,6 +99,14 @@ class Acd:
                 call_handlers.reprioritize(floor, event)
             case events.CallMoved():
                 call_handlers.move(floor, event, now)
+            case events.TransferRequested():
+                call_handlers.transfer_requested(floor, event)
+            case events.CallTransferred():
+                call_handlers.transferred(floor, event, now)
+            case events.NumberTransferRequested():
+                call_handlers.number_transfer_requested(floor, event)
+            case events.CallTransferredOut():
+                call_handlers.transferred_out(floor, event, now)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():
@@ -128,6 +136,13 @@ class Acd:
         """The caller's number of a call in progress or recently ended (None: not known)."""
         call = self._floor.calls.get(call_id) or self._floor.closed.get(call_id)
         return None if call is None else call.record.caller
+
+    def talking(self, call_id: str) -> tuple[str, str] | None:
+        """The queue and the agent of a call in conversation now (None: not talking, or not known)."""
+        call = self._floor.calls.get(call_id)
+        if call is None or call.state is not CallState.CONNECTED or call.record.agent_id is None:
+            return None
+        return call.queue.name, call.record.agent_id
 
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.

@@ -8,16 +8,19 @@ the moves on the ``Floor``. What agents do of their own accord is in ``agent_han
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 
-from acd.core import metric_updates
+from acd.core import metric_updates, transfer_numbers
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, OverflowCall
+from acd.core.commands import CancelOffer, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at
 from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
+    NumberNotAllowed,
     OfferClosed,
     UnknownAgent,
     UnknownCall,
@@ -33,15 +36,20 @@ from acd.core.events import (
     CallLeftUnseen,
     CallMoved,
     CallPriorityChanged,
+    CallTransferred,
+    CallTransferredOut,
     CustomerIdentified,
     DispositionSet,
+    NumberTransferRequested,
     OfferAnswered,
+    TransferRequested,
 )
 from acd.core.floor import Floor
+from acd.core.ids import transferred_leg_id
 from acd.core.interaction import Call
-from acd.core.kpis import handle_seconds, is_short_abandon
-from acd.core.record_types import OfferRecord, OfferResult, Outcome
-from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_agent, check_call, step_call
+from acd.core.kpis import TRANSFERRED, handle_seconds, is_short_abandon
+from acd.core.record_types import InteractionRecord, OfferRecord, OfferResult, Outcome
+from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
@@ -184,31 +192,144 @@ def _end_talk(
     (default ``now``); the agent's wrap-up runs from then."""
     agent = floor.agents[str(call.record.agent_id)]
     end = now if ended_at is None else ended_at
-    wrapup = call.queue.wrapup_seconds
-    if agent.retiring:
-        what = AgentInput.CALL_END_RETIRE
-    elif wrapup > 0 and end + wrapup > now:
-        what = AgentInput.CALL_END
-    elif wrapup > 0:
-        what = AgentInput.CALL_END_WRAPUP_ELAPSED
-    else:
-        what = AgentInput.CALL_END_NO_WRAPUP
-    target = check_agent(agent, what, event)
+    what = _after_talk(agent, call.queue, end, now)
+    check_agent(agent, what, event)
     step_call(call, how, event)
     floor.close_call(call)
-    if target is AgentState.WRAP_UP:
-        floor.write(call.talk_ended(end, reason, None))
-        floor.wrapping[agent.agent_id] = call
+    if call.segments:  # a transferred call: its last talk is a segment too
+        floor.write(call.talk_segment(call.call_id, end))
+    _release(floor, agent, what, call, call.talk_ended, end, reason, now)
+
+
+def _after_talk(agent: Agent, queue: QueueConfig, end: float, now: float) -> AgentInput:
+    """How the agent leaves a talk that ended at ``end`` in ``queue``: to its wrap-up, or past it."""
+    wrapup = queue.wrapup_seconds
+    if agent.retiring:
+        return AgentInput.CALL_END_RETIRE
+    if wrapup > 0 and end + wrapup > now:
+        return AgentInput.CALL_END
+    if wrapup > 0:
+        return AgentInput.CALL_END_WRAPUP_ELAPSED
+    return AgentInput.CALL_END_NO_WRAPUP
+
+
+def _release(
+    floor: Floor,
+    agent: Agent,
+    what: AgentInput,
+    talk: Call,
+    close: Callable[[float, str, float | None], InteractionRecord],
+    end: float,
+    reason: str,
+    now: float,
+) -> None:
+    """Move the agent by ``what`` (checked) after the talk of ``talk`` ended at ``end``; ``close``
+    writes that talk's record (with its wrap-up when there is none to wait for)."""
+    wrapup = talk.queue.wrapup_seconds
+    if what is AgentInput.CALL_END:
+        floor.write(close(end, reason, None))
+        floor.wrapping[agent.agent_id] = talk
         floor.move_agent(agent, what, now)
         floor.arm(wrapup_timer(agent.agent_id), end + wrapup)
         return
     spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
-    record = call.talk_ended(end, reason, spent)
+    record = close(end, reason, spent)
     floor.write(record)
-    floor.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
+    floor.out.extend(metric_updates.handled(talk.queue, handle_seconds(record) or 0.0))
     floor.move_agent(agent, what, now)
     if agent.retiring:
         agent.retiring = False
+
+
+# -- transfers ----------------------------------------------------------------------------
+def _transfer_target_queue(floor: Floor, call: Call, queue_name: str, event: str) -> QueueConfig:
+    check_call(call, CallInput.TRANSFER, event)
+    queue = floor.queues.get(queue_name)
+    if queue is None:
+        raise UnknownQueue(queue_name)
+    return queue
+
+
+def transfer_requested(floor: Floor, e: TransferRequested) -> None:
+    """Checked, then handed to the PBX: nothing moves until the PBX says the transfer happened."""
+    call = call_of(floor, e.call_id, "TransferRequested")
+    _transfer_target_queue(floor, call, e.queue, "TransferRequested")
+    agent = floor.agents[str(call.record.agent_id)]
+    floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, e.queue))
+
+
+def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
+    """Blind to a queue: the agent's talk ends now (to wrap-up, in the queue they answered in), the
+    stay they answered closes under its own id, and the caller waits in ``queue`` as a new arrival."""
+    call = call_of(floor, e.call_id, "CallTransferred")
+    queue = _transfer_target_queue(floor, call, e.queue, "CallTransferred")
+    if call.record.agent_id != e.agent_id:
+        raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferred")
+    agent = floor.agents[e.agent_id]
+    what = _after_talk(agent, call.queue, now, now)
+    check_agent(agent, what, "CallTransferred")
+    answered_queue, answered_priority, answered_enqueued = call.queue, call.priority, call.enqueued_at
+    segment_stay = transferred_leg_id(call.call_id, call.queue.name, now)
+    segment = call.talk_segment(segment_stay, now, e.kind, f"queue:{queue.name}")
+    leg_record = call.transfer_to(queue, now)
+    assert leg_record.interaction_id == segment_stay
+    # the agent's part, closed: what their wrap-up and disposition land on (the call waits elsewhere)
+    talk = Call(
+        leg_record.interaction_id,
+        answered_queue,
+        answered_priority,
+        answered_enqueued,
+        leg_record,
+        state=CallState.CONNECTED,
+    )
+    step_call(talk, CallInput.END, "CallTransferred")
+    step_call(call, CallInput.TRANSFER, "CallTransferred")
+    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, answered_queue.name))
+    floor.add_call(call, now)
+    floor.close_call(talk)
+    floor.write(segment)
+    _release(floor, agent, what, talk, _closed(talk), now, TRANSFERRED, now)
+    if agent.call_id is not None:
+        agent.call_id = talk.call_id
+
+
+def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:
+    """Checked against the config's patterns, then handed to the PBX (which checks them again)."""
+    call = call_of(floor, e.call_id, "NumberTransferRequested")
+    check_call(call, CallInput.END, "NumberTransferRequested")
+    if not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
+        raise NumberNotAllowed(e.number)
+    agent = floor.agents[str(call.record.agent_id)]
+    floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, "", e.number))
+
+
+def transferred_out(floor: Floor, e: CallTransferredOut, now: float) -> None:
+    """Blind to an outside number: the caller leaves the ACD; the stay closes answered (end reason
+    ``transferred``) and the agent goes to wrap-up, as at a hang-up."""
+    call = call_of(floor, e.call_id, "CallTransferredOut")
+    check_call(call, CallInput.END, "CallTransferredOut")
+    if call.record.agent_id != e.agent_id:
+        raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferredOut")
+    agent = floor.agents[e.agent_id]
+    what = _after_talk(agent, call.queue, now, now)
+    check_agent(agent, what, "CallTransferredOut")
+    step_call(call, CallInput.END, "CallTransferredOut")
+    floor.close_call(call)
+    floor.write(call.talk_segment(call.call_id, now, "blind", f"number:{e.number}"))
+    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, call.queue.name))
+    _release(floor, agent, what, call, call.talk_ended, now, TRANSFERRED, now)
+
+
+def _closed(talk: Call) -> Callable[[float, str, float | None], InteractionRecord]:
+    """``_release``'s ``close`` for a stay already closed by the transfer: only the wrap-up is added
+    (kept on ``talk``, where a later disposition builds on it)."""
+
+    def close(_end: float, _reason: str, wrapup_seconds: float | None) -> InteractionRecord:
+        if wrapup_seconds is not None:
+            talk.record = dataclasses.replace(talk.record, wrapup_seconds=wrapup_seconds)
+        return talk.record
+
+    return close
 
 
 def disposition(floor: Floor, e: DispositionSet, now: float) -> None:

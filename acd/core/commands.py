@@ -59,6 +59,19 @@ class TagCall:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferCall:
+    """Have the agent's leg transfer the caller blind to a queue or an allowed outside number
+    (docs/dialplan.md, "Transfers"): the PBX moves the caller into ``acd-transfer`` and reports it
+    (``CallTransferred``, ``CallTransferredOut``)."""
+
+    call_id: str
+    agent_id: str
+    endpoint: str
+    queue: str  # empty for a number
+    number: str = ""  # an outside number ([transfers] allowed_numbers), digits only
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -88,7 +101,17 @@ class MetricUpdate:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall
+ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall
 """The commands that move a caller: what call control (``acd.ports.CallControl``) carries out."""
 
-Command = RingAgent | CancelOffer | OverflowCall | TagCall | StartTimer | CancelTimer | RecordCommand | MetricUpdate
+Command = (
+    RingAgent
+    | CancelOffer
+    | OverflowCall
+    | TagCall
+    | TransferCall
+    | StartTimer
+    | CancelTimer
+    | RecordCommand
+    | MetricUpdate
+)

@@ -84,6 +84,9 @@ class RoutingPolicy:
     short_abandon_seconds: float = 5.0
     # the extensions of the dialplan's acd-overflow a queue may name as its overflow target
     overflow_targets: tuple[str, ...] = ("voicemail", "fallback")
+    # the outside numbers an agent may transfer a caller to ([transfers] allowed_numbers: dial-plan
+    # patterns, acd.core.transfer_numbers); none: no transfer ever dials out
+    transfer_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,3 +101,13 @@ class InvalidValue(AcdError):
         self.event = event
         self.field = field
         self.problem = problem
+
+
+class NumberNotAllowed(AcdError):
+    """A transfer to an outside number no ``[transfers] allowed_numbers`` pattern allows."""
+
+    error_id = "number_not_allowed"
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"transfers may not dial {number[:40]!r} (not in [transfers] allowed_numbers)")
+        self.number = number

@@ -220,6 +220,51 @@ class CallMoved:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferRequested:
+    """Someone asked (through the REST API) that the agent talking to the caller transfer them blind
+    to ``queue``. Nothing moves yet: the core checks the call is talking and the queue exists, and
+    asks the PBX to carry it out (``TransferCall``); the PBX's word that it happened is
+    ``CallTransferred``, the same as when the agent transfers from the phone."""
+
+    call_id: str
+    queue: str
+    kind: Literal["blind"] = "blind"
+
+
+@dataclass(frozen=True, slots=True)
+class NumberTransferRequested:
+    """As ``TransferRequested``, to an outside ``number`` (digits): refused unless one of the
+    config's ``transfer_numbers`` patterns allows it (``NumberNotAllowed``)."""
+
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferredOut:
+    """The agent transferred the caller blind to an allowed outside ``number``: the caller leaves the
+    ACD (the stay closes answered, end reason ``transferred``) and the agent goes to wrap-up."""
+
+    call_id: str
+    agent_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """The agent talking to the caller transferred them blind to ``queue`` (docs/kpis.md, "Transfers").
+
+    The agent's talk ends now and their wrap-up starts; the caller's stay in the queue the agent
+    answered closes (answered, end reason ``transferred``) and they wait in ``queue`` as a new arrival.
+    """
+
+    call_id: str
+    agent_id: str
+    queue: str
+    kind: Literal["blind"] = "blind"
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -252,6 +297,10 @@ Event = (
     | CustomerIdentified
     | CallPriorityChanged
     | CallMoved
+    | TransferRequested
+    | NumberTransferRequested
+    | CallTransferred
+    | CallTransferredOut
     | ConfigChanged
     | TimerFired
 )

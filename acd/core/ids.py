@@ -29,6 +29,16 @@ def moved_leg_id(call_id: str, queue: str, now: float) -> str:
     return str(uuid.uuid5(NAMESPACE, f"interaction/{call_id}/moved/{queue}/{now!r}"))
 
 
+def transferred_leg_id(call_id: str, queue: str, now: float) -> str:
+    """The record id of a transferred call's stay in the queue it was answered in (see ``moved_leg_id``)."""
+    return str(uuid.uuid5(NAMESPACE, f"interaction/{call_id}/transferred/{queue}/{now!r}"))
+
+
+def segment_id(call_id: str, number: int) -> str:
+    """The id of a call's ``number``-th segment (1 = the first talk)."""
+    return str(uuid.uuid5(NAMESPACE, f"segment/{call_id}/{number}"))
+
+
 def offer_id(call_id: str, attempt: int, now: float) -> str:
     return str(uuid.uuid5(NAMESPACE, f"offer/{call_id}/{attempt}/{now!r}"))
 

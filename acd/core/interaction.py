@@ -13,9 +13,9 @@ from typing import Any
 from acd.core.commands import TagCall
 from acd.core.config import QueueConfig
 from acd.core.events import CallArrived
-from acd.core.ids import moved_leg_id
-from acd.core.kpis import within_sla
-from acd.core.record_types import InteractionRecord, Outcome
+from acd.core.ids import moved_leg_id, segment_id, transferred_leg_id
+from acd.core.kpis import TRANSFERRED, within_sla
+from acd.core.record_types import InteractionRecord, Outcome, SegmentRecord, TransferKind
 from acd.core.states import CallState
 
 CallKey = tuple[int, float, float, str]  # (-priority, SLA deadline, enqueue time, call id)
@@ -44,6 +44,7 @@ class Call:
     offer_id: str | None = None  # the open offer while RINGING
     cooldowns: dict[str, float] = field(default_factory=dict)  # agent id -> no re-offer before
     vip: bool = False  # the queue's VIP boost is part of ``priority``
+    segments: int = 0  # talk segments written so far: none until the call is first transferred
 
     @property
     def key(self) -> CallKey:
@@ -141,6 +142,67 @@ class Call:
 
     def reprioritized(self, priority: int) -> InteractionRecord:
         return self._update(priority=priority)
+
+    def talk_segment(
+        self, stay_id: str, ended_at: float, kind: TransferKind | None = None, target: str = ""
+    ) -> SegmentRecord:
+        """The segment of the talk now ending (the agent who answered this stay, from the answer to
+        ``ended_at``), with how it ended: a transfer's kind and target, or nothing (a hang-up)."""
+        answered_at, agent_id = self.record.answered_at, self.record.agent_id
+        assert answered_at is not None and agent_id is not None  # only a CONNECTED call talks
+        self.segments += 1
+        return SegmentRecord(
+            segment_id=segment_id(self.call_id, self.segments),
+            interaction_id=self.call_id,
+            stay_id=stay_id,
+            kind="talk",
+            agent_id=agent_id,
+            queue=self.queue.name,
+            started_at=answered_at,
+            seq=1,
+            ended_at=ended_at,
+            transfer_kind=kind,
+            transfer_target=target,
+        )
+
+    def transfer_to(self, queue: QueueConfig, now: float) -> InteractionRecord:
+        """The agent transferred the caller to ``queue``: return the closed record of the stay that
+        agent answered (outcome ``answered``, end reason ``transferred``, talk up to now, wrap-up to
+        come), written under a new id (``ids.transferred_leg_id``); the call keeps its id and starts a
+        new stay in ``queue`` with ``arrived_at = now``, as a moved call does (docs/kpis.md, "Transfers").
+        """
+        old = self.record
+        answered_at = old.answered_at
+        assert answered_at is not None  # only a CONNECTED call is transferred
+        left = dataclasses.replace(
+            old,
+            interaction_id=transferred_leg_id(self.call_id, old.queue, now),
+            seq=old.seq + 1,
+            ended_at=now,
+            outcome="answered",
+            talk_seconds=now - answered_at,
+            end_reason=TRANSFERRED,
+        )
+        self._start_stay(queue, now, old)
+        return left
+
+    def _start_stay(self, queue: QueueConfig, now: float, old: InteractionRecord) -> None:
+        self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
+        self.queue = queue
+        self.enqueued_at = now
+        self.level = 0
+        self.record = InteractionRecord(
+            interaction_id=self.call_id,
+            seq=old.seq + 1,
+            queue=queue.name,
+            priority=self.priority,
+            caller=old.caller,
+            arrived_at=now,
+            uniqueid=old.uniqueid,
+            linkedid=old.linkedid,
+            customer_id=old.customer_id,
+            sla_threshold_seconds=queue.sla_threshold_seconds,
+        )
 
     def move_to(self, queue: QueueConfig, now: float) -> InteractionRecord:
         """Leave this queue for ``queue``: return the closed record of the stay here (outcome ``moved``).

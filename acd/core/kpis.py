@@ -29,6 +29,10 @@ def _record_key(record: InteractionRecord | OfferRecord | AgentStateRecord) -> s
     return record.interval_id
 
 
+TRANSFERRED = "transferred"
+"""The ``end_reason`` of a stay whose agent transferred the caller on."""
+
+
 def latest(records: Iterable[R]) -> list[R]:
     """Keep the highest-``seq`` snapshot of each record, in order of first appearance."""
     best: dict[str, R] = {}
@@ -57,6 +61,11 @@ def is_short_abandon(record: InteractionRecord, short_abandon_seconds: float) ->
 def is_moved(record: InteractionRecord) -> bool:
     """The caller left this queue for another one: not offered here (docs/kpis.md, "Moved calls")."""
     return record.answered_at is None and record.outcome == "moved"
+
+
+def is_transferred(record: InteractionRecord) -> bool:
+    """The agent who answered this stay transferred the caller on (docs/kpis.md, "Transfers")."""
+    return record.answered_at is not None and record.end_reason == TRANSFERRED
 
 
 def is_offered(record: InteractionRecord) -> bool:
@@ -106,6 +115,8 @@ class QueueKpis:
     handle_breach_rate: float | None
     wait_breaches: int = 0
     moved: int = 0  # left for another queue; not part of ``offered``
+    transferred: int = 0  # answered stays the agent transferred on; part of ``answered``
+    transfer_rate: float | None = None  # transferred / answered
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -124,7 +135,7 @@ def queue_kpis(
     wait_answered = 0.0
     handle_total = 0.0
     max_wait: float | None = None
-    wait_breaches = moved = 0
+    wait_breaches = moved = transferred = 0
     for record in interactions:
         if is_moved(record):
             moved += 1
@@ -138,6 +149,7 @@ def queue_kpis(
             wait_breaches += 1
         if is_answered(record):
             answered += 1
+            transferred += is_transferred(record)
             assert wait is not None  # an answered record always carries its wait
             wait_answered += wait
             if within_sla(wait, record.sla_threshold_seconds):
@@ -175,6 +187,8 @@ def queue_kpis(
         handle_breach_rate=_ratio(breaches, handled) if max_handle_seconds is not None else None,
         wait_breaches=wait_breaches,
         moved=moved,
+        transferred=transferred,
+        transfer_rate=_ratio(transferred, answered),
     )
 
 

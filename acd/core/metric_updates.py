@@ -26,6 +26,9 @@ CALLS_FAILED = "acd_calls_failed_total"
 CALLS_WAIT_BREACHED = "acd_calls_wait_breached_total"
 CALLS_HANDLE_BREACHED = "acd_calls_handle_breached_total"
 CALLS_MOVED = "acd_calls_moved_total"  # left for another queue: not offered here (docs/kpis.md, "Moved calls")
+CALLS_TRANSFERRED = (
+    "acd_calls_transferred_total"  # an agent of this queue transferred the caller (docs/kpis.md, "Transfers")
+)
 QUEUE_WAIT = "acd_queue_wait_seconds"
 HANDLE = "acd_handle_seconds"
 AGENT_STATE_SECONDS = "acd_agent_state_seconds_total"

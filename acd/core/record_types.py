@@ -90,4 +90,32 @@ class RecordingPauseRecord:
     seq: int = 1
 
 
-Record = InteractionRecord | OfferRecord | AgentStateRecord | RecordingRecord | RecordingPauseRecord
+SegmentKind = Literal["talk", "consult"]
+TransferKind = Literal["blind", "attended"]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """One agent's part of a transferred interaction: who talked to the caller, from when to when,
+    and how that part ended (docs/records.md, "Segments").
+
+    ``interaction_id`` is the call's lasting id; ``stay_id`` the interaction record of the queue stay
+    the talk belonged to (a transferred caller's earlier stays are kept under their own ids).
+    ``transfer_target``: ``queue:<name>``, ``agent:<id>`` or ``number:<digits>``; empty for a talk the
+    caller or the agent ended by hanging up.
+    """
+
+    segment_id: str
+    interaction_id: str
+    stay_id: str
+    kind: SegmentKind
+    agent_id: str
+    queue: str
+    started_at: float
+    seq: int = 0
+    ended_at: float | None = None
+    transfer_kind: TransferKind | None = None
+    transfer_target: str = ""
+
+
+Record = InteractionRecord | OfferRecord | AgentStateRecord | RecordingRecord | RecordingPauseRecord | SegmentRecord

@@ -42,6 +42,7 @@ class CallInput(enum.Enum):
     MOVE = "move"  # a supervisor moved a caller still in the queue to another queue
     TAKE_OVER = "take_over"  # found talking to an agent when the ACD (re)started
     LEFT_UNSEEN = "left_unseen"  # found gone when the ACD (re)started: closed without being queued
+    TRANSFER = "transfer"  # the agent transferred the caller to a queue: a new stay there
 
 
 class AgentState(enum.Enum):
@@ -102,6 +103,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.HANG_UP: _E,  # answered: the caller ended the conversation
         CallInput.DISPOSITION: _C,
         CallInput.CUSTOMER: _C,
+        CallInput.TRANSFER: _W,  # blind transfer to a queue: waits there as a new arrival
     },
     _E: {
         CallInput.DISPOSITION: _E,

@@ -45,6 +45,8 @@ NAMING = {
 
 OUTCOMES = ("answered", "abandoned", "overflowed", "failed", "moved")  # moved: left for another queue
 OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
+SEGMENT_KINDS = ("talk", "consult")
+TRANSFER_KINDS = ("blind", "attended")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 CUSTOMER_TIERS = ("standard", "premium", "vip")
 MAX_CUSTOMER_NOTES = 4000
@@ -236,6 +238,32 @@ class Offer(Base):
     ended_at: Mapped[datetime | None] = mapped_column(TZ)
     result: Mapped[str | None] = mapped_column(Text)
     ring_seconds: Mapped[float | None] = mapped_column(Double)
+
+
+class Segment(Base):
+    """One agent's talk within a transferred interaction (docs/records.md, "Segments")."""
+
+    __tablename__ = "interaction_segments"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_non_negative"),
+        CheckConstraint(_in("kind", SEGMENT_KINDS, nullable=False), name="kind_known"),
+        CheckConstraint(_in("transfer_kind", TRANSFER_KINDS), name="transfer_kind_known"),
+        _ordered("started_at", "ended_at"),
+        Index("ix_interaction_segments_interaction_id", "interaction_id"),
+        Index("ix_interaction_segments_agent_id_started_at", "agent_id", "started_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    stay_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    queue: Mapped[str] = mapped_column(ForeignKey("queues.name"))
+    started_at: Mapped[datetime] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    transfer_kind: Mapped[str | None] = mapped_column(Text)
+    transfer_target: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
 class AgentState(Base):

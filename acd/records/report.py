@@ -27,6 +27,7 @@ WITH calls AS (
            (i.answered_at IS NOT NULL OR (i.outcome IS NOT NULL AND i.outcome <> 'moved')) AS offered,
            i.answered_at IS NULL AND i.outcome = 'moved' AS moved,
            i.answered_at IS NOT NULL AS answered,
+           i.answered_at IS NOT NULL AND i.end_reason = 'transferred' AS transferred,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AS abandoned,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AND i.wait_seconds < :short AS short,
            i.answered_at IS NOT NULL AND i.wait_seconds <= i.sla_threshold_seconds AS met
@@ -47,7 +48,8 @@ SELECT queue,
        count(*) FILTER (WHERE answered AND handle > max_handle_seconds) AS handle_breaches,
        max(wait) FILTER (WHERE offered) AS max_wait,
        count(*) FILTER (WHERE offered AND wait >= max_wait_seconds) AS wait_breaches,
-       count(*) FILTER (WHERE moved) AS moved
+       count(*) FILTER (WHERE moved) AS moved,
+       count(*) FILTER (WHERE transferred) AS transferred
 FROM calls GROUP BY queue ORDER BY queue
 """)
 
@@ -142,6 +144,8 @@ async def queue_report(
             handle_breach_rate=_ratio(r["handle_breaches"], r["handled"]),
             wait_breaches=r["wait_breaches"],
             moved=r["moved"],
+            transferred=r["transferred"],
+            transfer_rate=_ratio(r["transferred"], r["answered"]),
         )
     return report
 

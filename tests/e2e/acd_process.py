@@ -38,6 +38,9 @@ port = {http_port}
 data_dir = "{data_dir}/pg"
 journal_dir = "{data_dir}/journal"
 
+[transfers]
+allowed_numbers = ["_1555NXXXXXX"]
+
 [routing]
 ring_timeout = 8
 reoffer_cooldown = 60

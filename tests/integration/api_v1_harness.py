@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wiring import running, settings_for
 
 from acd.bootstrap import build
-from acd.core.commands import RingAgent
+from acd.core.commands import ControlCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.database import Database
 from acd.http.bearer import Bearers
@@ -98,6 +98,7 @@ class V1:
     bearer: dict[str, str]  # "admin", "billing" (supervisor), "a1", "s1" (agents), "wall", "wall-billing"
     # (wallboard: all queues, billing only), "revoked"
     customers: CustomerDirectory | None = None  # the caller directory the site tells of record changes
+    sent: list[ControlCommand] = field(default_factory=list)  # every command call control was given
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bearer[who]}"}
@@ -162,20 +163,21 @@ async def serve_v1(
     revoked, bearer["revoked"] = await tokens.issue(engine, "admin")
     await tokens.revoke(engine, revoked.id)
     rings: list[RingAgent] = []
+    sent: list[ControlCommand] = []
     sink = ListSink()
     settings = settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN))
     if recordings is not None:
         settings = dataclasses.replace(settings, recordings=recordings)
     parts = await build(
         settings,
-        control=MockControl(keep_rings(rings)),
+        control=MockControl(keep_rings(rings, sent)),
         records=sink,
         database=database,
         bearers=Bearers.of(engine, **limits),
     )
     parts.site[READY] = _ready
     async with running(parts), TestClient(TestServer(parts.site)) as client:
-        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers)
+        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers, sent)
 
 
 async def add_interactions(engine: AsyncEngine) -> dict[str, str]:

@@ -26,6 +26,7 @@ from agent_page import (
     save_customer,
     sign_in,
     submit_wrapup,
+    transfer,
     try_sign_in,
     wait_for_customer,
     wait_for_state,
@@ -35,6 +36,7 @@ from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 from sqlalchemy import text
 
 from acd.core.config import DEFAULT_DISPOSITIONS
+from acd.core.events import CallTransferred
 
 pytestmark = pytest.mark.pg
 
@@ -206,3 +208,33 @@ async def test_a_supervisor_plays_a_past_calls_recording_from_the_desk(
             await conn.execute(text("SELECT role, status FROM audit_log WHERE action = 'recording.listen'"))
         ).all()
     assert [tuple(a) for a in audited] == [("supervisor", 200)]
+
+
+async def test_an_agent_transfers_the_call_from_the_desk(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+) -> None:
+    """The transfer form shows while the agent talks; a refused target says why, a queue is handed to
+    the phone system, and the PBX's word moves the agent to wrap-up (and the form goes away)."""
+    await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+    await press(chromium, "login")
+    await wait_for_state(chromium, "ready")
+    call_id = await live_desk.call_from("15550900")
+    ringing = await wait_for_state(chromium, "reserved")
+    assert ringing["call"] is not None
+    assert await chromium.evaluate("document.getElementById('transfer').hidden") is True  # not while ringing
+    live_desk.answer(call_id)
+    await wait_for_state(chromium, "on_call")
+
+    refused = await transfer(chromium, number="19005550100")
+    assert refused["messageKind"] == "error" and refused["message"].startswith("409: transfers may not dial")
+    refused = await transfer(chromium, queue="nowhere")
+    assert refused["messageKind"] == "error" and refused["message"].startswith("404:"), refused["message"]
+    done = await transfer(chromium, queue="sales")
+    assert done["message"] == "transfer to sales: handed to the phone system", done["message"]
+    assert await chromium.evaluate("window.agentDesk.transfers") == 1
+
+    live_desk.runtime.handle_now(CallTransferred(call_id, "a1", "sales"))  # the PBX: it happened
+    after = await wait_for_state(chromium, "wrap_up")
+    assert after["call"] is not None and after["wrapup"]
+    assert await chromium.evaluate("document.getElementById('transfer').hidden") is True

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan" / "acd-queue.conf"
-REDIRECTED = ("acd-enqueue", "acd-hold", "acd-announce", "acd-connect", "acd-overflow")
+DIALPLANS = [
+    Path(__file__).resolve().parents[2] / "dialplan" / name for name in ("acd-queue.conf", "acd-transfer.conf")
+]
+REDIRECTED = ("acd-enqueue", "acd-hold", "acd-announce", "acd-connect", "acd-overflow", "acd-transfer")
 JUMPS = ("Goto", "GotoIf")
 # (one more slice of music only delays the next check)
 HARMLESS_TWICE = re.compile(r"^(NoOp|Set|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")
@@ -57,7 +59,7 @@ def parse(text: str) -> list[Step]:
     return steps
 
 
-STEPS = parse(DIALPLAN.read_text())
+STEPS = [step for dialplan in DIALPLANS for step in parse(dialplan.read_text())]
 WATCHED = [s for s in STEPS if s.context in REDIRECTED and s.exten != "h"]
 
 
@@ -78,9 +80,23 @@ def targets(step: Step) -> list[tuple[str, str, str]]:
     return out
 
 
+def matches(pattern: str, exten: str) -> bool:
+    """An extension as Asterisk matches it: itself, or a ``_`` pattern (X, N, Z, [..], ., !)."""
+    if pattern == exten or not pattern.startswith("_"):
+        return pattern == exten
+    wild = {"X": "[0-9]", "N": "[2-9]", "Z": "[1-9]", ".": ".+", "!": ".*"}
+    tokens = re.findall(r"\[[^\]]*\]|.", pattern[1:])
+    regex = "".join(t if t.startswith("[") else wild.get(t.upper(), re.escape(t)) for t in tokens)
+    return re.fullmatch(regex, exten) is not None
+
+
 def find(context: str, exten: str, where: str) -> Step:
     for step in STEPS:
-        if step.context == context and step.exten == exten and (step.label == where or str(step.priority) == where):
+        if (
+            step.context == context
+            and matches(step.exten, exten)
+            and (step.label == where or str(step.priority) == where)
+        ):
             return step
     raise AssertionError(f"no {context},{exten},{where}")
 
@@ -105,13 +121,16 @@ def test_every_jump_lands_on_a_label_after_a_step_harmless_twice(jump: Step) -> 
 
 
 ANSWERED_BY_A_REDIRECT = [
-    s for s in WATCHED if s.app == "UserEvent" and s.data.split(",", 1)[0] in ("AcdEnqueue", "AcdDialResult")
+    s
+    for s in WATCHED
+    if s.app == "UserEvent" and s.data.split(",", 1)[0] in ("AcdEnqueue", "AcdDialResult", "AcdTransferred")
 ]
 
 
 @pytest.mark.parametrize("event", ANSWERED_BY_A_REDIRECT, ids=lambda s: f"{s.context}-{s.priority}")
 def test_no_jump_between_an_event_the_acd_answers_and_the_next_wait(event: Step) -> None:
-    """The ACD redirects a millisecond after AcdEnqueue or a failed Dial's AcdDialResult: land safely."""
+    """The ACD redirects a millisecond after AcdEnqueue, a failed Dial's AcdDialResult or a transfer's
+    AcdTransferred: land safely."""
     after = [s for s in WATCHED if (s.context, s.exten) == (event.context, event.exten) and s.priority > event.priority]
     for step in after:
         if step.app in BLOCKING:
@@ -121,4 +140,8 @@ def test_no_jump_between_an_event_the_acd_answers_and_the_next_wait(event: Step)
 
 
 def test_those_events_are_found() -> None:
-    assert {s.data.split(",", 1)[0] for s in ANSWERED_BY_A_REDIRECT} == {"AcdEnqueue", "AcdDialResult"}
+    assert {s.data.split(",", 1)[0] for s in ANSWERED_BY_A_REDIRECT} == {
+        "AcdEnqueue",
+        "AcdDialResult",
+        "AcdTransferred",
+    }

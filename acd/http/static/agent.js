@@ -86,7 +86,16 @@ async function signIn(token, agent) {
   $("who").textContent = session.agent;
   say("");
   connect();
+  loadTransferQueues();
   return true;
+}
+
+// Suggestions for the transfer's queue: the queues this token sees (GET /queues; an agent's own);
+// any other queue's name may be typed in.
+async function loadTransferQueues() {
+  const answer = await api("GET", "/queues");
+  if (!answer.ok) return;
+  $("transfer-queues").replaceChildren(...answer.data.queues.map((q) => new Option(q.name)));
 }
 
 function signOut(text, kind) {
@@ -359,6 +368,37 @@ function drawWrapup(call, state) {
   $("wrapup-submit").textContent = state === "wrap_up" ? "Save and finish wrap-up" : "Save (wrap-up follows the call)";
 }
 
+// A blind transfer of the call in conversation: to a queue, or to a number the admin allows.
+function drawTransfer(call, state) {
+  const form = $("transfer");
+  const open = Boolean(call) && state === "on_call" && !call.ringing;
+  form.hidden = !open;
+  if (!open) {
+    form.reset();
+    return;
+  }
+  form.dataset.call = call.id;
+}
+
+async function transfer(event) {
+  event.preventDefault();
+  const call = $("transfer").dataset.call;
+  const queue = $("transfer-queue").value.trim();
+  const number = $("transfer-number").value.trim();
+  if (!call || Boolean(queue) === Boolean(number)) {
+    say("transfer: choose a queue or enter a number (one of the two)", "error");
+    return;
+  }
+  const target = queue ? { queue } : { number };
+  const answer = await api("POST", `/calls/${encodeURIComponent(call)}/transfer`, { kind: "blind", target });
+  if (answer.ok) {
+    window.agentDesk.transfers = (window.agentDesk.transfers || 0) + 1;
+    say(`transfer to ${queue || number}: handed to the phone system`);
+  } else {
+    say(refusal(answer.status, answer.data), "error");
+  }
+}
+
 function draw(desk) {
   clockOffset = Date.now() - Date.parse(desk.at);
   window.agentDesk.desk = desk;
@@ -366,6 +406,7 @@ function draw(desk) {
   drawState(desk.agent, desk.queues);
   drawCall(desk.call, desk.agent.state);
   drawWrapup(desk.call, desk.agent.state);
+  drawTransfer(desk.call, desk.agent.state);
   tick();
 }
 
@@ -482,6 +523,7 @@ $("wrapup").addEventListener("submit", wrapUp);
 for (const button of document.querySelectorAll("[data-recording]")) {
   button.addEventListener("click", () => recording(button.dataset.recording));
 }
+$("transfer").addEventListener("submit", transfer);
 setInterval(tick, 1000);
 
 const kept = sessionStorage.getItem("acd.token");

@@ -212,6 +212,22 @@ class Fields:
             return None
         return int(tag)
 
+    def nested(self, name: str, allowed: frozenset[str]) -> Fields:
+        """A required JSON object with only ``allowed`` keys, read with its own ``Fields``; hand that
+        back with ``adopt`` so that its problems are named ``<name>.<field>`` here."""
+        value = self._source.get(name)
+        if not isinstance(value, dict) or not set(value) <= allowed:
+            self.problems[name] = f"an object with only {', '.join(sorted(allowed))}"
+            value = {}
+        return Fields(value)
+
+    def adopt(self, inner: Fields, name: str) -> None:
+        """Take the problems of ``inner`` (from ``nested(name, ...)``) as this body's."""
+        if name in self.problems:
+            return  # the object itself did not fit: that is the problem to name
+        for key, problem in inner.problems.items():
+            self.problems[f"{name}.{key}"] = problem
+
     def all_fit(self) -> Fields:
         """Every value is text a record may hold (no NUL or other controls, no lone surrogates)."""
         for name, value in self._source.items():

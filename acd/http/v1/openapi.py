@@ -158,6 +158,36 @@ DOCUMENT: dict[str, Any] = {
             "queue",
             {"type": "string", "minLength": 1, "maxLength": 200},
         ),
+        "/calls/{call}/transfer": {
+            "post": {
+                "summary": "have the agent talking to the caller transfer them blind to a queue, where they "
+                "arrive afresh, or to an outside number [transfers] allowed_numbers allows (one of the two; the "
+                "agent on the call, supervisor of the call's queue, admin); 202: handed to the PBX",
+                "parameters": [_CALL_PATH],
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "required": ["kind", "target"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["blind"]},
+                            "target": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "queue": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "number": {"type": "string", "pattern": "^[0-9]{1,32}$"},
+                                },
+                            },
+                        },
+                    }
+                ),
+                "responses": {
+                    **ok({"type": "object"}, "the transfer was handed to the PBX", status=202),
+                    **_errors(400, 401, 403, 404, 409, 413, 503),
+                },
+            }
+        },
         "/interactions": {
             "get": {
                 "summary": "search interactions, newest first, paginated",

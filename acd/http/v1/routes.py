@@ -22,6 +22,7 @@ from acd.http.v1 import (
     recordings,
     skills,
     supervision,
+    transfers,
 )
 
 CONFIG_STAFF = "changing skills, queues and agents is for supervisors and admins"
@@ -80,6 +81,8 @@ ROUTES: tuple[Route, ...] = (
     # the agent on the call too (the handler checks it is theirs)
     Route("POST", "/calls/{call}/recording", recordings.pause, EVERYONE),
     Route("GET", "/interactions/{interaction}/recording", recordings.listen, EVERYONE),
+    # transfers: the agent on the call, supervisors of its queue, admins (acd.http.v1.transfers)
+    Route("POST", "/calls/{call}/transfer", transfers.transfer, EVERYONE),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),

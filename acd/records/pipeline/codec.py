@@ -28,6 +28,7 @@ from acd.core.record_types import (
     Record,
     RecordingPauseRecord,
     RecordingRecord,
+    SegmentRecord,
 )
 
 TYPE_TAGS: dict[type[Any], str] = {
@@ -36,9 +37,12 @@ TYPE_TAGS: dict[type[Any], str] = {
     AgentStateRecord: "agent_state",
     RecordingRecord: "recording",
     RecordingPauseRecord: "recording_pause",
+    SegmentRecord: "segment",
 }
 RECORD_TYPES: dict[str, type[Any]] = {tag: cls for cls, tag in TYPE_TAGS.items()}
-UUID_FIELDS = frozenset({"interaction_id", "offer_id", "interval_id", "customer_id", "pause_id"})
+UUID_FIELDS = frozenset(
+    {"interaction_id", "offer_id", "interval_id", "customer_id", "pause_id", "segment_id", "stay_id"}
+)
 
 
 class BadLine(ValueError):

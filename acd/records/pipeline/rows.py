@@ -21,8 +21,9 @@ from acd.core.record_types import (
     Record,
     RecordingPauseRecord,
     RecordingRecord,
+    SegmentRecord,
 )
-from acd.records.models import AgentState, Interaction, Offer, Recording, RecordingPause
+from acd.records.models import AgentState, Interaction, Offer, Recording, RecordingPause, Segment
 from acd.records.retention import matches_masked
 
 
@@ -52,8 +53,9 @@ OFFERS: Table = Offer.__table__  # type: ignore[assignment]
 AGENT_STATES: Table = AgentState.__table__  # type: ignore[assignment]
 RECORDINGS: Table = Recording.__table__  # type: ignore[assignment]
 RECORDING_PAUSES: Table = RecordingPause.__table__  # type: ignore[assignment]
-# offers and recordings reference interactions
-WRITE_ORDER: tuple[Table, ...] = (INTERACTIONS, OFFERS, AGENT_STATES, RECORDINGS, RECORDING_PAUSES)
+SEGMENTS: Table = Segment.__table__  # type: ignore[assignment]
+# offers, recordings and segments reference interactions
+WRITE_ORDER: tuple[Table, ...] = (INTERACTIONS, OFFERS, AGENT_STATES, RECORDINGS, RECORDING_PAUSES, SEGMENTS)
 
 
 def _at(seconds: float | None) -> datetime | None:
@@ -142,6 +144,27 @@ def to_row(record: Record) -> Row:
             },
             identity=("interaction_id",),
         )
+    if isinstance(record, SegmentRecord):
+        rid = uuid.UUID(record.segment_id)
+        return Row(
+            SEGMENTS,
+            rid,
+            record.seq,
+            {
+                "id": rid,
+                "seq": record.seq,
+                "interaction_id": uuid.UUID(record.interaction_id),
+                "stay_id": uuid.UUID(record.stay_id),
+                "kind": record.kind,
+                "agent_id": record.agent_id,
+                "queue": record.queue,
+                "started_at": _at(record.started_at),
+                "ended_at": _at(record.ended_at),
+                "transfer_kind": record.transfer_kind,
+                "transfer_target": record.transfer_target,
+            },
+            identity=("interaction_id", "agent_id"),
+        )
     rid = uuid.UUID(record.interval_id)
     return Row(
         AGENT_STATES,
@@ -161,10 +184,10 @@ def to_row(record: Record) -> Row:
 
 
 def referenced_queues(records: list[Record]) -> set[str]:
-    return {r.queue for r in records if isinstance(r, InteractionRecord)}
+    return {r.queue for r in records if isinstance(r, InteractionRecord | SegmentRecord)}
 
 
 def referenced_agents(records: list[Record]) -> set[str]:
-    agents = {r.agent_id for r in records if isinstance(r, OfferRecord | AgentStateRecord)}
+    agents = {r.agent_id for r in records if isinstance(r, OfferRecord | AgentStateRecord | SegmentRecord)}
     agents |= {r.agent_id for r in records if isinstance(r, InteractionRecord) and r.agent_id}
     return {a for a in agents if a}

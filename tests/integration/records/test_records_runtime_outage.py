@@ -33,7 +33,7 @@ from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAge
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, DispositionSet, OfferAnswered
 from acd.core.ids import interaction_id
-from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
+from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record, SegmentRecord
 from acd.database import Database
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.embedded import EmbeddedPostgres
@@ -111,6 +111,8 @@ def latest_seq(records: list[Record]) -> dict[type[Record], dict[str, int]]:
         key = (
             r.offer_id
             if isinstance(r, OfferRecord)
+            else r.segment_id
+            if isinstance(r, SegmentRecord)
             else r.interval_id
             if isinstance(r, AgentStateRecord)
             else r.interaction_id

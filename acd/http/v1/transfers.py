@@ -1,0 +1,69 @@
+"""``POST /api/v1/calls/{call}/transfer``: the agent talking to a caller hands them on, to a queue or
+to an outside number the config allows (docs/api.md; docs/kpis.md, "Transfers").
+
+Who may ask: the agent on the call, supervisors of the call's queue, admins (anyone else is told the
+call does not exist, as for the supervisor's other call actions: they need not learn which calls are
+going on). The core checks the call is talking and the target exists (``TransferRequested``) and asks
+the PBX to carry it out; the answer (202) says the transfer was handed to the PBX, whose own word that
+it happened moves the caller and the agent (docs/kpis.md, "Transfers"). Audited like every change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from acd.core import transfer_numbers
+from acd.core.events import NumberTransferRequested, TransferRequested
+from acd.http import errors
+from acd.http.keys import LIVE, RUNTIME, TOKEN
+from acd.http.v1.audited import audited
+from acd.http.v1.auth import visible_queues
+from acd.http.v1.input import Fields, json_object
+
+MAX_QUEUE_NAME = 200
+KINDS = ("blind",)
+
+
+async def transfer(request: web.Request) -> web.Response:
+    call_id = request.match_info["call"]
+    body = await json_object(request, frozenset({"kind", "target"}))
+    if isinstance(body, web.Response):
+        return body
+    fields = Fields(body)
+    kind = fields.choice("kind", KINDS)
+    if kind is None and "kind" not in fields.problems:
+        fields.problems["kind"] = f"required: one of {', '.join(KINDS)}"
+    target = fields.nested("target", frozenset({"queue", "number"}))
+    queue = target.text("queue", max_length=MAX_QUEUE_NAME)
+    number = target.text("number", max_length=transfer_numbers.MAX_NUMBER)
+    if bool(queue) == bool(number) and "target" not in fields.problems:
+        target.problems["queue"] = "give one of queue and number"
+    elif number and not transfer_numbers.is_number(number):
+        target.problems["number"] = f"digits only, at most {transfer_numbers.MAX_NUMBER}"
+    fields.adopt(target, "target")
+    bad = fields.refusal()
+    if bad is not None:
+        return bad
+    live = request.app[LIVE]
+    token = request[TOKEN]
+    talking = live.talking(call_id)
+    shown = visible_queues(token, live.config)
+    if token.role == "agent":
+        if talking is None or talking[1] != token.agent_id:
+            return errors.no_such_call(call_id)
+    elif shown is not None and (talking is None or talking[0] not in shown):
+        return errors.no_such_call(call_id)
+    details: dict[str, Any] = {
+        "kind": kind,
+        "target": {"queue": queue} if queue else {"number": number},
+        "from": None if talking is None else {"queue": talking[0], "agent_id": talking[1]},
+    }
+
+    async def change() -> web.Response:
+        event = TransferRequested(call_id, queue) if queue else NumberTransferRequested(call_id, number)
+        await request.app[RUNTIME].ask(event)
+        return web.json_response({"transfer": {"call_id": call_id, **details, "status": "requested"}}, status=202)
+
+    return await audited(request, "call.transfer", call_id, details, change)

@@ -1,0 +1,171 @@
+"""Transfers on the real PBX and farm (the e2e config allows transfers to _1555NXXXXXX only) (docs/kpis.md, "Transfers"; docs/dialplan.md, "Transfers").
+
+A farm caller dials billing (200); agent1 (billing) answers; agent1 transfers the caller blind to the
+support queue, from the REST API or from the phone (#1 then 300, sent as RFC 4733 DTMF by the farm's
+phone); agent5 (support) answers. The records then hold two stays and two talk segments, agent1 went
+to wrap-up at the transfer and is ready after it, agent5 was on the call, the second stay's service
+level counts from the transfer, and nothing was counted as abandoned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from acd_process import eventually
+from e2e_stack import user_event
+
+from acd.ami.identity import call_id_for
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
+
+
+async def login(acd: AcdProcess, farm: Farm, agent: str) -> None:
+    await farm.agent_dial(agent, "*50")
+    await eventually(lambda: acd.agent_state(agent) == "ready", 15, f"{agent} logged in by *50")
+
+
+@pytest.fixture
+async def phones(farm: Farm) -> AsyncIterator[Farm]:
+    """agent1 talks long enough to transfer; agent5 answers the transferred caller; no DTMF left after."""
+    await farm.set_agent("agent1", "answer", delay=1, talk=40)
+    await farm.set_agent("agent5", "answer", delay=1, talk=6)
+    try:
+        yield farm
+    finally:
+        await farm.set_agent_dtmf("agent1", "")
+
+
+async def _answered_by_agent1(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> tuple[uuid.UUID, int]:
+    await login(acd, farm, "agent1")
+    await login(acd, farm, "agent5")
+    mark = pbx_ami.mark()
+    await farm.place_call("200", patience_seconds=90)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue="billing"), 15, mark)
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+    return uuid.UUID(call_id_for(enqueue["Uniqueid"])), mark
+
+
+async def _transferred_and_answered_by_agent5(
+    acd: AcdProcess, pbx_ami: AmiClient, call_id: uuid.UUID, mark: int
+) -> None:
+    moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 15, mark)
+    assert (moved["AcdQueue"], moved["AcdKind"]) == ("support", "blind")
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent5"), 15, mark)
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 on the transferred call")
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(closed, 30, "the support stay closed in PostgreSQL")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("support", "answered", "agent5")
+    # the support stay's wait (and SLA clock) runs from the transfer: a few seconds, within support's 30 s
+    assert 0 < second["wait_seconds"] < 15
+    assert second["within_sla"] is True
+
+    async def first_stay() -> Any:
+        rows = await acd.rows(
+            "SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id
+        )
+        return rows[0] if rows and rows[0]["wrapup_seconds"] is not None else None
+
+    first = await eventually(first_stay, 15, "the billing stay agent1 answered, with its wrap-up")
+    assert (first["queue"], first["outcome"], first["agent_id"], first["end_reason"]) == (
+        "billing",
+        "answered",
+        "agent1",
+        "transferred",
+    )
+    assert first["talk_seconds"] > 0
+    assert first["ended_at"] <= second["arrived_at"]
+
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("agent1", "billing", "blind", "queue:support"),
+        ("agent5", "support", None, ""),
+    ]
+    assert segments[0]["stay_id"] == first["id"]
+    assert segments[0]["ended_at"] == first["ended_at"]
+
+    # agent1: on the call, to wrap-up at the transfer, then ready; never an abandon anywhere
+    states = await acd.rows(
+        "SELECT state, started_at FROM agent_states WHERE agent_id = 'agent1' ORDER BY started_at, seq"
+    )
+    names = [s["state"] for s in states]
+    assert names[-3:] == ["on_call", "wrap_up", "ready"]
+    assert states[-2]["started_at"] == first["ended_at"]
+    await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 ready after wrap-up")
+    abandoned = await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")
+    assert abandoned == []
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+    assert acd.metric("acd_calls_answered_total", queue="support") == 1
+    assert acd.metric("acd_calls_abandoned_total", queue="support") == 0
+
+
+async def test_blind_transfer_to_a_queue_from_the_api(live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient) -> None:
+    acd = live_acd
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"queue": "support"}})
+    assert status == 202, body
+    assert body["transfer"]["from"] == {"queue": "billing", "agent_id": "agent1"}
+
+    await _transferred_and_answered_by_agent5(acd, pbx_ami, call_id, mark)
+    audit = await acd.rows("SELECT target, status FROM audit_log WHERE action = 'call.transfer'")
+    assert [(a["target"], a["status"]) for a in audit] == [(str(call_id), 202)]
+
+
+async def test_blind_transfer_to_a_queue_from_the_phone(live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient) -> None:
+    acd = live_acd
+    # #1 (blindxfer), a pause while the PBX says "transfer", then support's number
+    await phones.set_agent_dtmf("agent1", "#1WW300", after=2)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await _transferred_and_answered_by_agent5(acd, pbx_ami, call_id, mark)
+
+
+async def test_a_transfer_to_a_number_not_allowed_is_refused_from_the_api(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"number": "19005550100"}})
+    assert (status, body["error_id"]) == (409, "number-not-allowed"), body
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"number": "1555,0100"}})
+    assert status == 400, body
+    assert acd.agent_state("agent1") == "on_call"  # still talking: nothing reached the PBX
+    assert not [
+        e for e in pbx_ami.events(mark) if e.get("Event") in ("BlindTransfer", "DialBegin") and "1900" in str(e)
+    ]
+    audit = await acd.rows("SELECT status FROM audit_log WHERE action = 'call.transfer'")
+    assert [a["status"] for a in audit] == [409]
+
+
+async def test_a_number_not_allowed_dialled_from_the_phone_is_not_dialled_and_the_caller_is_queued_again(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """A phone can dial anything after #1: the dialplan checks the number against the ACD's patterns
+    (global ACD_TRANSFER_NUMBERS) and, refused, dials nothing and puts the caller back in billing."""
+    acd = live_acd
+    await phones.set_agent_dtmf("agent1", "#1WW19005550100", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")  # answered again, agent1 only talks
+    refused = await pbx_ami.wait_event(user_event("AcdTransferRefused", AcdAgent="agent1"), 20, mark)
+    assert refused["AcdNumber"] == "19005550100"
+    back = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 10, mark)
+    assert (back["AcdQueue"], back.get("AcdNumber")) == ("billing", None)
+    # served again in billing, by agent1 once their wrap-up is over
+    await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent1"), 20, mark)
+    dialled = [e for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"]
+    assert not [e for e in dialled if "1900" in e.get("DialString", "")], dialled
+    rows = await acd.rows("SELECT outcome FROM interactions WHERE outcome = 'abandoned'")
+    assert rows == []
+    segments = await acd.rows("SELECT transfer_target FROM interaction_segments WHERE interaction_id = $1", call_id)
+    assert [s["transfer_target"] for s in segments] == ["queue:billing"]

@@ -1,0 +1,77 @@
+"""``TransferCall`` over AMI: the agent's channel is read from the caller's ``BRIDGEPEER`` and must be
+a channel of the call's agent, and the target is a plain ``queue-<name>`` of ``acd-transfer``, before
+any ``BlindTransfer`` is sent (docs/dialplan.md, "Transfers")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from acd.ami.callers import CallerLeg
+from acd.ami.control import AmiCallControl
+from acd.ami.wire import ActionValue, Message
+from acd.core.commands import TransferCall
+from acd.ports import NotCarriedOut
+
+
+class Link:
+    """Answers Getvar BRIDGEPEER with ``peer``; keeps every action."""
+
+    def __init__(self, peer: str) -> None:
+        self.peer = peer
+        self.sent: list[Mapping[str, ActionValue]] = []
+
+    async def send(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Message:  # noqa: ASYNC109
+        self.sent.append(action)
+        if action.get("Action") == "Getvar":
+            return Message({"Response": "Success", "Value": self.peer})
+        return Message({"Response": "Success"})
+
+
+def _control(link: Link) -> AmiCallControl:
+    control = AmiCallControl(link, transfer_numbers=("_1555NXXXXXX",))  # type: ignore[arg-type]
+    control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
+    return control
+
+
+async def test_the_agents_leg_transfers_the_caller_into_acd_transfer() -> None:
+    link = Link("PJSIP/agent1-0000000a")
+    await _control(link).send(TransferCall("c1", "a1", "agent1", "support"))
+    assert [dict(a) for a in link.sent] == [
+        {"Action": "Getvar", "Channel": "PJSIP/trunk-1", "Variable": "BRIDGEPEER"},
+        {
+            "Action": "BlindTransfer",
+            "Channel": "PJSIP/agent1-0000000a",
+            "Context": "acd-transfer",
+            "Exten": "queue-support",
+        },
+    ]
+
+
+@pytest.mark.parametrize("peer", ["", "PJSIP/agent2-0000000b", "Local/agent1@x-1;2", "PJSIP/agent10-0000000c"])
+async def test_no_transfer_unless_the_caller_is_bridged_with_the_calls_agent(peer: str) -> None:
+    link = Link(peer)
+    with pytest.raises(NotCarriedOut):
+        await _control(link).send(TransferCall("c1", "a1", "agent1", "support"))
+    assert [a["Action"] for a in link.sent] == ["Getvar"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "queue"), [("agent1", "support,x"), ("agent1", "sup/port"), ("agent1&PJSIP/x", "support")]
+)
+async def test_a_name_that_is_not_plain_never_reaches_the_pbx(endpoint: str, queue: str) -> None:
+    link = Link("PJSIP/agent1-0000000a")
+    with pytest.raises(NotCarriedOut):
+        await _control(link).send(TransferCall("c1", "a1", endpoint, queue))
+    assert link.sent == []
+
+
+async def test_an_allowed_number_is_the_extension_and_another_never_leaves() -> None:
+    link = Link("PJSIP/agent1-0000000a")
+    await _control(link).send(TransferCall("c1", "a1", "agent1", "", "15552345678"))
+    assert link.sent[-1]["Exten"] == "15552345678"
+    link = Link("PJSIP/agent1-0000000a")
+    with pytest.raises(NotCarriedOut):
+        await _control(link).send(TransferCall("c1", "a1", "agent1", "", "19005550100"))
+    assert link.sent == []

@@ -1,0 +1,85 @@
+"""``AcdTransferred`` (docs/dialplan.md, "Transfers"): believed only for a caller the translator holds
+as talking, under the offer that connected them, to that offer's agent, into a known queue; the caller
+then waits again (a hang-up is an abandon of the new queue, not the end of a conversation)."""
+
+from __future__ import annotations
+
+from acd.ami.translate import Translator
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import CallerHungUp, CallTransferred, CallTransferredOut
+
+CONFIG = RoutingConfig(
+    queues=tuple(QueueConfig(q, (SkillRequirement(q),)) for q in ("billing", "support")),
+    agents=(AgentConfig("a1", "agent1", (("billing", 5),)), AgentConfig("a2", "agent2", (("support", 3),))),
+)
+NOW = 1700001000.0
+OFFER = "0f0e0001-0000-4000-8000-000000000001"
+CALLER = {"Channel": "PJSIP/trunk-00000009", "Uniqueid": "9.1"}
+
+
+def _talking() -> Translator:
+    t = Translator(CONFIG, clock=lambda: NOW)
+    steps = (
+        {"UserEvent": "AcdEnqueue", **CALLER, "AcdQueue": "billing", "AcdPriority": "5", "AcdEnqueued": "1700000990"},
+        {"UserEvent": "AcdRinging", **CALLER, "AcdOffer": OFFER, "AcdAgent": "agent1"},
+        {
+            "UserEvent": "AcdAnswered",
+            "Channel": "PJSIP/agent1-0000000a",
+            "Uniqueid": "9.2",
+            "AcdOffer": OFFER,
+            "AcdAgent": "agent1",
+        },
+    )
+    for step in steps:
+        t.translate({"Event": "UserEvent", **step})
+    return t
+
+
+def _transferred(**fields: str) -> dict[str, str]:
+    base = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdTransferred",
+        **CALLER,
+        "AcdOffer": OFFER,
+        "AcdAgent": "agent1",
+        "AcdKind": "blind",
+        "AcdQueue": "support",
+        "AcdEnqueued": "1700001000.5",
+    }
+    return {**base, **fields}
+
+
+def test_a_blind_transfer_moves_the_talking_caller_to_the_queue() -> None:
+    t = _talking()
+    [event] = t.translate(_transferred())
+    assert isinstance(event, CallTransferred)
+    assert (event.agent_id, event.queue, event.kind) == ("a1", "support", "blind")
+    assert t.translate({"Event": "Hangup", **CALLER}) == [CallerHungUp(event.call_id)]
+
+
+def test_a_transfer_that_does_not_fit_the_call_is_refused() -> None:
+    for bad in (
+        _transferred(AcdOffer="0f0e0001-0000-4000-8000-000000000009"),
+        _transferred(AcdAgent="agent2"),
+        _transferred(AcdQueue="nowhere"),
+        _transferred(AcdKind="sideways"),
+        _transferred(Uniqueid="9.7"),
+    ):
+        t = _talking()
+        assert t.translate(bad) == [], bad
+        assert t.counters.malformed == 1
+    t = Translator(CONFIG, clock=lambda: NOW)  # never saw the caller talk
+    assert t.translate(_transferred()) == []
+
+
+def test_a_transfer_to_a_number_ends_the_call_for_the_acd() -> None:
+    t = _talking()
+    base = _transferred()
+    del base["AcdQueue"]
+    [event] = t.translate({**base, "AcdNumber": "15552345678"})
+    assert isinstance(event, CallTransferredOut)
+    assert (event.agent_id, event.number) == ("a1", "15552345678")
+    assert t.translate({"Event": "Hangup", **CALLER}) == []  # the caller's hang-up is no news any more
+    for bad in ({**base, "AcdNumber": "1555,1"}, {**base, "AcdNumber": "1555", "AcdQueue": "support"}, base):
+        t = _talking()
+        assert t.translate(bad) == [], bad
