@@ -8,6 +8,7 @@ import pytest
 from core_builders import Driver, agent, config, queue
 
 from acd.core.config import QueueConfig, SkillRequirement
+from acd.core.events import CallArrived, CallerHungUp, ResyncFinished, ResyncStarted
 from acd.core.service_level import RunningServiceLevel
 from acd.core.timers import call_timer
 from acd.settings import SettingsError, load
@@ -70,6 +71,24 @@ def test_priority_still_comes_before_the_queues_service_level() -> None:
     d.answer("s3", 47.0)
     d.end("s3", 50.0)
     assert d.agent_ringing("vip") == "a1"
+
+
+@pytest.mark.parametrize(("choice", "first"), [("service_level", "s4"), ("deadline", "b2")])
+def test_callers_routed_together_take_the_same_order(choice: str, first: str) -> None:
+    # After a resync the free agent is offered the loaded callers in one pass: the queue rank comes first.
+    d = three_queues(choice)
+    (rung,) = d.ringing  # s3 by service level, b1 by deadline: answered, then the others hang up
+    d.answer(rung, 46.0)
+    d.end(rung, 47.0)
+    for call_id in ("b1", "p1", "s3"):
+        if call_id in d.acd._floor.calls:
+            d.send(CallerHungUp(call_id), 48.0)
+    assert not d.ringing  # a1 is ready and nothing waits
+    d.send(ResyncStarted(), 50.0)
+    d.send(CallArrived("b2", "billing", 5, enqueued_at=49.0), 50.0)  # the older caller
+    d.send(CallArrived("s4", "sales", 5, enqueued_at=49.5), 50.0)
+    d.send(ResyncFinished(), 50.0)
+    assert d.agent_ringing(first) == "a1"
 
 
 Q = QueueConfig("q", (SkillRequirement("s", 1),), sla_target_ratio=0.8)
