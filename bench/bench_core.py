@@ -176,6 +176,15 @@ def bench_queue_choice() -> None:
             for name, (p50, p99, _worst) in measure(floor, 500, 5_000).items():
                 samples[choice].setdefault(name, []).append(p50)
                 samples[choice].setdefault(name + " p99", []).append(p99)
+    for _ in range(20):  # the lookup alone: an agent's best call, with the ranks of the queues it may serve
+        for choice, floor in floors.items():
+            core = floor.acd._floor
+            agent_ids = list(core.agents)[:500]
+            start = time.perf_counter_ns()
+            for agent_id in agent_ids:
+                core.index.best_call(agent_id, core.calls, floor.now, core.queue_ranks(floor.now))
+            each = (time.perf_counter_ns() - start) / len(agent_ids) / 1000
+            samples[choice].setdefault("best call lookup only (mean of 500)", []).append(each)
     for name in samples["deadline"]:
         old = statistics.median(samples["deadline"][name])
         new = statistics.median(samples["service_level"][name])

@@ -119,19 +119,15 @@ class Floor:
             self.service_level.count(queue.name, now, within_sla=within_sla, answered=outcome == "answered")
 
     def queue_ranks(self, now: float) -> Callable[[str], QueueRank] | None:
-        """Where each queue stands against its SL target, asked lazily and once per queue, for one
-        dispatch; None when the policy chooses between queues by deadline (docs/routing-core.md)."""
+        """Where each queue stands against its SL target, for one dispatch; None when the policy
+        chooses between queues by deadline (docs/routing-core.md, "Choosing between queues")."""
         if self.config.policy.queue_choice != "service_level":
             return None
-        known: dict[str, QueueRank] = {}
         tally, queues = self.service_level, self.queues
 
         def rank(name: str) -> QueueRank:
-            held = known.get(name)
-            if held is None:
-                queue = queues.get(name)
-                held = known[name] = (0, 0.0) if queue is None else tally.rank(queue, now)
-            return held
+            queue = queues.get(name)
+            return (0, 0.0) if queue is None else tally.rank(queue, now)
 
         return rank
 

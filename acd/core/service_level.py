@@ -26,13 +26,26 @@ QueueRank = tuple[int, float]  # (SL step relative to the target, -share of call
 class RunningServiceLevel:
     """Queue exits of the last ``window_seconds``, per queue: (exit time, answered within T, answered)."""
 
-    __slots__ = ("_answered", "_exits", "_met", "window_seconds")
+    __slots__ = ("_answered", "_exits", "_met", "_ranks", "_window")
 
     def __init__(self, window_seconds: float) -> None:
-        self.window_seconds = window_seconds  # a reconfiguration may change it
+        self._window = window_seconds
         self._exits: dict[str, deque[tuple[float, bool, bool]]] = {}
         self._met: dict[str, int] = {}
         self._answered: dict[str, int] = {}
+        # queue -> (rank, target it was ranked against, valid until): routing asks far more often than
+        # calls leave, and a rank only changes at an exit or when the oldest exit leaves the window
+        self._ranks: dict[str, tuple[QueueRank, float, float]] = {}
+
+    @property
+    def window_seconds(self) -> float:
+        return self._window
+
+    @window_seconds.setter
+    def window_seconds(self, seconds: float) -> None:
+        """A reconfiguration may change the window: every rank is computed afresh."""
+        self._window = seconds
+        self._ranks.clear()
 
     def count(self, queue: str, at: float, *, within_sla: bool, answered: bool) -> None:
         """A call left ``queue`` at ``at``. Short abandons and moved calls are not counted: SL leaves them out."""
@@ -43,6 +56,7 @@ class RunningServiceLevel:
         if exits and at < exits[-1][0]:
             at = exits[-1][0]  # events arrive in time order; never let the window run backwards
         exits.append((at, within_sla, answered))
+        self._ranks.pop(queue, None)
         self._met[queue] += within_sla
         self._answered[queue] += answered
 
@@ -51,7 +65,7 @@ class RunningServiceLevel:
         exits = self._exits.get(queue)
         if exits is None:
             return 0
-        start = now - self.window_seconds
+        start = now - self._window
         while exits and exits[0][0] <= start:
             _, met, answered = exits.popleft()
             self._met[queue] -= met
@@ -75,9 +89,16 @@ class RunningServiceLevel:
         0: at target or up to 5 points above...); within a step, the queue losing the larger share of
         its callers first. A queue with no exits in the window stands at its target, losing nobody.
         """
-        n = self._forget(queue.name, now)
+        name, target = queue.name, queue.sla_target_ratio
+        held = self._ranks.get(name)
+        if held is not None and held[1] == target and now < held[2]:
+            return held[0]
+        n = self._forget(name, now)
         if not n:
             return (0, 0.0)
-        points = (self._met[queue.name] / n - queue.sla_target_ratio) * 100
+        points = (self._met[name] / n - target) * 100
         step = math.floor(points / STEP_POINTS + 1e-9)  # 75 % against 80 % is step -1, not -2
-        return (step, -(n - self._answered[queue.name]) / n)
+        rank = (step, -(n - self._answered[name]) / n)
+        oldest = self._exits[name][0][0]
+        self._ranks[name] = (rank, target, oldest + self._window)  # the oldest exit leaves at that moment
+        return rank
