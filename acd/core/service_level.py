@@ -17,10 +17,10 @@ from collections import deque
 from acd.core.config import QueueConfig
 
 STEP_POINTS = 5
-"""Service levels within the same step of 5 points below or above the target count as level (the
-wallboard's "at risk" margin is 5 points too, docs/kpis.md)."""
+"""Service levels within the same step of 5 points below the target count as level (the wallboard's
+"at risk" margin is 5 points too, docs/kpis.md); every queue at or above its target is level."""
 
-QueueRank = tuple[int, float]  # (SL step relative to the target, -share of callers lost): smaller first
+QueueRank = tuple[int, float]  # (SL step below the target, -share of callers lost): smaller first
 
 
 class RunningServiceLevel:
@@ -85,9 +85,10 @@ class RunningServiceLevel:
     def rank(self, queue: QueueConfig, now: float) -> QueueRank:
         """Where ``queue`` stands against its target; smaller is further behind and is served first.
 
-        The step of 5 points the running SL is in, relative to the target (-1: up to 5 points below,
-        0: at target or up to 5 points above...); within a step, the queue losing the larger share of
-        its callers first. A queue with no exits in the window stands at its target, losing nobody.
+        The step of 5 points the running SL is below the target (-1: up to 5 points below, -2: up to
+        10...), 0 for every queue at or above its target; within a step below the target, the queue
+        losing the larger share of its callers first. A queue with no exits in the window stands at its
+        target. Queues at step 0 are level: the call order (deadline) decides between them.
         """
         name, target = queue.name, queue.sla_target_ratio
         held = self._ranks.get(name)
@@ -97,8 +98,8 @@ class RunningServiceLevel:
         if not n:
             return (0, 0.0)
         points = (self._met[name] / n - target) * 100
-        step = math.floor(points / STEP_POINTS + 1e-9)  # 75 % against 80 % is step -1, not -2
-        rank = (step, -(n - self._answered[name]) / n)
+        step = min(0, math.floor(points / STEP_POINTS + 1e-9))  # 75 % against 80 % is step -1, not -2
+        rank = (step, -(n - self._answered[name]) / n) if step < 0 else (0, 0.0)
         oldest = self._exits[name][0][0]
         self._ranks[name] = (rank, target, oldest + self._window)  # the oldest exit leaves at that moment
         return rank

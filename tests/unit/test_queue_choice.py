@@ -121,7 +121,7 @@ def test_a_service_level_just_below_its_target_is_one_step_behind() -> None:
 def test_a_rank_follows_each_exit_the_window_and_the_target() -> None:
     tally = RunningServiceLevel(window_seconds=100.0)
     tally.count("q", 0.0, within_sla=True, answered=True)
-    assert tally.rank(Q, 1.0) == (4, 0.0)  # 100 % against 80 %
+    assert tally.rank(Q, 1.0) == (0, 0.0)  # 100 % against 80 %: at or above target, every queue is level
     tally.count("q", 2.0, within_sla=False, answered=False)
     assert tally.rank(Q, 2.0) == (-6, -0.5)  # 50 %: 30 points below, six steps
     assert tally.rank(Q, 100.0) == (-16, -1.0)  # the exit at 0 has left the window
@@ -129,7 +129,10 @@ def test_a_rank_follows_each_exit_the_window_and_the_target() -> None:
     assert tally.rank(Q, 100.0) == (-16, -1.0)  # gone is gone
     tally.count("q", 150.0, within_sla=True, answered=True)
     assert tally.rank(Q, 150.0) == (-6, -0.5)
-    assert tally.rank(QueueConfig("q", (), sla_target_ratio=0.5), 150.0) == (0, -0.5)  # a new target
+    assert tally.rank(QueueConfig("q", (), sla_target_ratio=0.5), 150.0) == (
+        0,
+        0.0,
+    )  # a new target, met: the lost share no longer counts
 
 
 def test_queue_choice_and_window_are_read_from_the_routing_table(tmp_path: Path) -> None:
