@@ -23,6 +23,7 @@ from acd.core import transfer_numbers
 from acd.core.config import (
     DEFAULT_DISPOSITIONS,
     AgentConfig,
+    QueueChoice,
     QueueConfig,
     RoutingConfig,
     RoutingPolicy,
@@ -559,9 +560,15 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     rt = r.table(data, "routing", "routing")
     r.unknown(
         rt,
-        {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "overflow_targets"},
+        {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "overflow_targets"}
+        | {"queue_choice", "service_level_window"},
         "routing",
     )
+    # How an agent chooses between queues (docs/routing-core.md, "Choosing between queues").
+    queue_choice = r.string(rt, "queue_choice", "routing", "service_level")
+    if queue_choice not in ("service_level", "deadline"):
+        r.problem("routing.queue_choice", f"must be 'service_level' or 'deadline', got {_shown(queue_choice)}")
+        queue_choice = "service_level"
     policy = RoutingPolicy(
         ring_timeout_seconds=r.number(rt, "ring_timeout", "routing", 15.0, low=1, high=300),
         reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0, high=DAY),
@@ -569,6 +576,8 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0, high=3600),
         overflow_targets=_overflow_targets(r, rt),
         transfer_numbers=_transfer_numbers(r, r.table(data, "transfers", "transfers")),
+        queue_choice=cast(QueueChoice, queue_choice),
+        service_level_window_seconds=r.number(rt, "service_level_window", "routing", 900.0, low=60, high=DAY),
     )
 
     routing, skills = _routing(r, data, policy)

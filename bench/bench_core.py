@@ -8,6 +8,7 @@ linearly with the number of agents.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import statistics
 import sys
@@ -17,7 +18,15 @@ from dataclasses import dataclass
 
 from acd.core.acd import Acd
 from acd.core.commands import Command, RingAgent
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement, WideningStep
+from acd.core.config import (
+    AgentConfig,
+    QueueChoice,
+    QueueConfig,
+    RoutingConfig,
+    RoutingPolicy,
+    SkillRequirement,
+    WideningStep,
+)
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp, Event, OfferAnswered
 from acd.core.states import CallState
 from acd.sim.engine import Simulation
@@ -49,7 +58,7 @@ class Floor:
         return CallArrived(f"c{self.made}", self.rng.choice(self.queues), self.rng.randint(1, 9))
 
 
-def build(agents: int, skills: int, waiting: int, seed: int = 1) -> Floor:
+def build(agents: int, skills: int, waiting: int, seed: int = 1, policy: RoutingPolicy | None = None) -> Floor:
     rng = random.Random(seed)
     names = [f"s{i:02d}" for i in range(skills)]
     queues = tuple(
@@ -67,7 +76,7 @@ def build(agents: int, skills: int, waiting: int, seed: int = 1) -> Floor:
         )
         for i in range(agents)
     )
-    acd = Acd(RoutingConfig(queues, agent_configs))
+    acd = Acd(RoutingConfig(queues, agent_configs, policy or RoutingPolicy()))
     floor = Floor(acd, 0.0, [], [q.name for q in queues], rng)
     for a in agent_configs:
         floor.apply(acd.handle(AgentLoggedIn(a.id), 0.0))
@@ -152,6 +161,49 @@ def bench_scaling() -> None:
         )
 
 
+def bench_queue_choice() -> None:
+    """The cost of choosing between queues by service level against the deadline order, in one run.
+
+    Two floors built alike, one per ``queue_choice``, measured in alternating slices so that the
+    machine's load falls on both; the ratio is service_level / deadline.
+    """
+    print("== queue choice: service_level against deadline (10,000 agents, 50 skills, 5,000 waiting calls)")
+    choices: tuple[QueueChoice, ...] = ("deadline", "service_level")
+    floors = {choice: build(10_000, 50, 5_000, seed=3, policy=RoutingPolicy(queue_choice=choice)) for choice in choices}
+    samples: dict[str, dict[str, list[float]]] = {c: {} for c in floors}
+    for _ in range(6):
+        for choice, floor in floors.items():
+            for name, (p50, p99, _worst) in measure(floor, 500, 5_000).items():
+                samples[choice].setdefault(name, []).append(p50)
+                samples[choice].setdefault(name + " p99", []).append(p99)
+    for _ in range(20):  # the lookup alone: an agent's best call, with the ranks of the queues it may serve
+        for choice, floor in floors.items():
+            core = floor.acd._floor
+            agent_ids = list(core.agents)[:500]
+            start = time.perf_counter_ns()
+            for agent_id in agent_ids:
+                core.index.best_call(agent_id, core.calls, floor.now, core.queue_ranks(floor.now))
+            each = (time.perf_counter_ns() - start) / len(agent_ids) / 1000
+            samples[choice].setdefault("best call lookup only (mean of 500)", []).append(each)
+    for name in samples["deadline"]:
+        old = statistics.median(samples["deadline"][name])
+        new = statistics.median(samples["service_level"][name])
+        print(f"   {name:42s} deadline {old:7.1f} us   service_level {new:7.1f} us   ratio {new / old:5.2f}")
+    walls: dict[str, list[float]] = {c: [] for c in choices}
+    for _ in range(2):
+        for choice in choices:
+            scenario = busy_hour()
+            scenario = dataclasses.replace(scenario, policy=RoutingPolicy(queue_choice=choice))
+            t0 = time.perf_counter()
+            Simulation(scenario).run()
+            walls[choice].append(time.perf_counter() - t0)
+    old, new = min(walls["deadline"]), min(walls["service_level"])
+    print(
+        f"   {'one simulated busy hour, best of 2':42s} deadline {old:7.2f} s    "
+        f"service_level {new:7.2f} s    ratio {new / old:5.2f}"
+    )
+
+
 def busy_hour() -> Scenario:
     queues = tuple(
         QueueConfig(
@@ -203,6 +255,7 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}; figures are wall-clock on this machine")
     bench_decisions()
     bench_scaling()
+    bench_queue_choice()
     bench_simulated_hour()
     return 0
 

@@ -128,9 +128,7 @@ def left_unseen(floor: Floor, e: CallLeftUnseen, now: float) -> None:
     probe = call.left_queue(left, e.outcome, e.reason)
     short = is_short_abandon(probe, floor.config.policy.short_abandon_seconds)
     floor.write(call.reclassify_short_abandon() if short else probe)
-    floor.out.extend(
-        metric_updates.queue_exit(queue, e.outcome, left - call.enqueued_at, within_sla=False, short_abandon=short)
-    )
+    floor.queue_exit(queue, e.outcome, left - call.enqueued_at, now, within_sla=False, short_abandon=short)
     step_call(call, CallInput.LEFT_UNSEEN, "CallLeftUnseen")
     floor.close_call(call)
 
@@ -393,7 +391,7 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     floor.disarm(call_timer(call.call_id))
     wait = record.wait_seconds or 0.0
     met = bool(record.within_sla)
-    floor.out.extend(metric_updates.queue_exit(call.queue, "answered", wait, within_sla=met, short_abandon=False))
+    floor.queue_exit(call.queue, "answered", wait, now, within_sla=met, short_abandon=False)
     _on_call(floor, agent, AgentInput.ANSWER, call, now)
 
 

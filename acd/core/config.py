@@ -6,6 +6,11 @@ The TOML loader (``acd.settings``) builds these; the core never reads files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+QueueChoice = Literal["service_level", "deadline"]
+"""How an agent who may serve several queues chooses between them, within a priority band
+(docs/routing-core.md, "Choosing between queues")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,10 @@ class RoutingPolicy:
     # the outside numbers an agent may transfer a caller to ([transfers] allowed_numbers: dial-plan
     # patterns, acd.core.transfer_numbers); none: no transfer ever dials out
     transfer_numbers: tuple[str, ...] = ()
+    # the queue furthest below its service-level target first ("service_level"), or the nearest SLA
+    # deadline across queues ("deadline"); and the sliding window of its running service level
+    queue_choice: QueueChoice = "service_level"
+    service_level_window_seconds: float = 900.0
 
 
 @dataclass(frozen=True, slots=True)

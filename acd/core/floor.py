@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable
 
 from acd.core import metric_updates
 from acd.core.agent import Agent
@@ -24,6 +25,7 @@ from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
 from acd.core.record_types import OfferRecord, OfferResult, Outcome, Record
 from acd.core.routing import RoutingIndex
+from acd.core.service_level import QueueRank, RunningServiceLevel
 from acd.core.states import AgentInput, AgentState, CallInput, CallState, step_agent, step_call
 from acd.core.timers import TimerKey, call_timer, ring_timer, wrapup_timer
 
@@ -42,6 +44,7 @@ class Floor:
         self.offers: dict[str, OfferRecord] = {}  # open offers
         self.closed_offers: OrderedDict[str, OfferResult] = OrderedDict()
         self.index = RoutingIndex(config.queues)
+        self.service_level = RunningServiceLevel(config.policy.service_level_window_seconds)
         self.timers: dict[TimerKey, float] = {}
         self.decisions = DecisionLog()
         self.step = 0  # counts agent changes; explanations read agent history by it
@@ -104,6 +107,29 @@ class Floor:
         if agent.routable:
             self.index.add_agent(agent.agent_id, agent.idle_since)
             self.dirty_agents[agent.agent_id] = None
+
+    def queue_exit(
+        self, queue: QueueConfig, outcome: Outcome, wait: float, now: float, *, within_sla: bool, short_abandon: bool
+    ) -> None:
+        """A call left ``queue`` (answer, abandon, overflow, failure): the live counters and the running SL."""
+        self.out.extend(
+            metric_updates.queue_exit(queue, outcome, wait, within_sla=within_sla, short_abandon=short_abandon)
+        )
+        if not short_abandon:
+            self.service_level.count(queue.name, now, within_sla=within_sla, answered=outcome == "answered")
+
+    def queue_ranks(self, now: float) -> Callable[[str], QueueRank] | None:
+        """Where each queue stands against its SL target, for one dispatch; None when the policy
+        chooses between queues by deadline (docs/routing-core.md, "Choosing between queues")."""
+        if self.config.policy.queue_choice != "service_level":
+            return None
+        tally, queues = self.service_level, self.queues
+
+        def rank(name: str) -> QueueRank:
+            queue = queues.get(name)
+            return (0, 0.0) if queue is None else tally.rank(queue, now)
+
+        return rank
 
     # -- calls ------------------------------------------------------------------------------
     def add_call(self, call: Call, now: float) -> None:
@@ -175,7 +201,7 @@ class Floor:
         record = call.reclassify_short_abandon() if short else probe
         self.write(record)
         wait = call.waited(now)
-        self.out.extend(metric_updates.queue_exit(call.queue, outcome, wait, within_sla=False, short_abandon=short))
+        self.queue_exit(call.queue, outcome, wait, now, within_sla=False, short_abandon=short)
         self.index.remove_call(call.call_id)
         self.disarm(call_timer(call.call_id))
         step_call(call, what)
@@ -271,10 +297,11 @@ class Floor:
         is eligible for a waiting call (cool-downs aside), which is what lets each pass look only
         at what changed.
         """
+        rank = self.queue_ranks(now)  # no call leaves its queue during a dispatch: the ranks hold
         for agent_id in sorted(self.dirty_agents):
             agent = self.agents[agent_id]
             while agent.routable:
-                call_id = self.index.best_call(agent_id, self.calls, now)
+                call_id = self.index.best_call(agent_id, self.calls, now, rank)
                 if call_id is None:
                     break
                 call = self.calls[call_id]
@@ -286,7 +313,8 @@ class Floor:
         self.dirty_agents.clear()
         pending = [self.calls[c] for c in self.dirty_calls if c in self.calls]
         self.dirty_calls.clear()
-        for call in sorted(pending, key=lambda c: c.key):
+        order = (lambda c: c.key) if rank is None else (lambda c: (c.key[0], rank(c.queue.name), c.key))
+        for call in sorted(pending, key=order):
             if call.state is not CallState.WAITING:
                 continue
             winner = self.index.best_agent(call, now)

@@ -43,6 +43,7 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
             floor.index.remove_agent(agent.agent_id)
     old_queues = floor.queues
     floor.config = config
+    floor.service_level.window_seconds = config.policy.service_level_window_seconds
     floor.queues = {q.name: q for q in config.queues}
     floor.index = RoutingIndex(config.queues)
     floor.configured_ids = set(wanted)

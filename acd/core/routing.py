@@ -11,15 +11,17 @@ head among the few indexes the agent is eligible for. Neither scans all agents o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.eligibility import Match, max_level, queue_matches
 from acd.core.interaction import Call, CallKey
 from acd.core.ordered_index import OrderedIndex
+from acd.core.service_level import QueueRank
 
 Group = tuple[str, int]  # (queue, widening level)
 AgentKey = tuple[int, int, float, str]  # (tier, -score, idle_since, agent id)
+RankedKey = tuple[int, QueueRank, CallKey]  # (-priority, the queue's rank, call key): "service_level" queue choice
 
 
 def cooling(call: Call, agent_id: str, now: float) -> bool:
@@ -90,16 +92,38 @@ class RoutingIndex:
                 return key[3]
         return None
 
-    def best_call(self, agent_id: str, calls: Mapping[str, Call], now: float) -> str | None:
-        """The waiting call that comes first in routing order among those the agent may take."""
-        best: CallKey | None = None
+    def best_call(
+        self, agent_id: str, calls: Mapping[str, Call], now: float, rank: Callable[[str], QueueRank] | None = None
+    ) -> str | None:
+        """The waiting call that comes first in routing order among those the agent may take.
+
+        With ``rank`` (where a queue stands against its service-level target, ``service_level.py``),
+        queues are ranked within a priority band by it, furthest behind first, and by the call order
+        only on a tie: the key compared is ``(-priority, rank, deadline, enqueued_at, call_id)``.
+        Within one queue the rank is the same for every call, so a queue's own order never changes.
+        """
+        if rank is None:
+            best: CallKey | None = None
+            for queue, by_level in self._matches.get(agent_id, {}).items():
+                # Eligibility grows with the level, so the agent qualifies from its lowest level up.
+                for level in range(min(by_level), self._levels[queue] + 1):
+                    for key in self._waiting[(queue, level)]:
+                        if best is not None and key >= best:
+                            break
+                        if not cooling(calls[key[3]], agent_id, now):
+                            best = key
+                            break
+            return None if best is None else best[3]
+        ranked: RankedKey | None = None
         for queue, by_level in self._matches.get(agent_id, {}).items():
-            # Eligibility grows with the level, so the agent qualifies from its lowest level up.
+            behind: QueueRank | None = None  # asked once per queue, and only if it has a waiting call
             for level in range(min(by_level), self._levels[queue] + 1):
                 for key in self._waiting[(queue, level)]:
-                    if best is not None and key >= best:
+                    if behind is None:
+                        behind = rank(queue)
+                    if ranked is not None and (key[0], behind, key) >= ranked:
                         break
                     if not cooling(calls[key[3]], agent_id, now):
-                        best = key
+                        ranked = (key[0], behind, key)
                         break
-        return None if best is None else best[3]
+        return None if ranked is None else ranked[2][3]

@@ -1,6 +1,6 @@
 """``acd simulate``: run a scenario through the routing core and print its KPIs.
 
-acd simulate --scenario bench/scenarios/contact_center.toml [--seed N] [--hours H] [--json]
+acd simulate --scenario bench/scenarios/contact_center.toml [--seed N] [--hours H] [--queue-choice C] [--json]
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", required=True, help="scenario TOML file")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--hours", type=float, help="override the scenario's length of arrivals")
+    p.add_argument(
+        "--queue-choice",
+        choices=("service_level", "deadline"),
+        help="override the scenario's [routing] queue_choice (docs/routing-core.md)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     return p
@@ -35,6 +40,10 @@ def main(argv: list[str]) -> int:
         scenario = dataclasses.replace(scenario, seed=args.seed)
     if args.hours is not None:
         scenario = dataclasses.replace(scenario, hours=args.hours)
+
+    if args.queue_choice is not None:
+        policy = dataclasses.replace(scenario.policy, queue_choice=args.queue_choice)
+        scenario = dataclasses.replace(scenario, policy=policy)
 
     tty = sys.stderr.isatty()
 

@@ -139,12 +139,22 @@ def _queue(name: str, q: Mapping[str, Any]) -> tuple[QueueConfig, Traffic]:
 def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
     _check(data, {"seed", "hours", "warmup_minutes", "routing", "queues", "agents"}, "scenario")
     r = data.get("routing", {})
-    _check(r, {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon"}, "routing")
+    _check(
+        r,
+        {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "queue_choice"}
+        | {"service_level_window"},
+        "routing",
+    )
+    choice = str(r.get("queue_choice", "service_level"))
+    if choice not in ("service_level", "deadline"):
+        raise ValueError(f"routing: queue_choice must be 'service_level' or 'deadline', got {choice!r}")
     policy = RoutingPolicy(
         ring_timeout_seconds=float(r.get("ring_timeout", 15.0)),
         reoffer_cooldown_seconds=float(r.get("reoffer_cooldown", 30.0)),
         max_consecutive_misses=int(r.get("max_consecutive_misses", 3)),
         short_abandon_seconds=float(r.get("short_abandon", 5.0)),
+        queue_choice="deadline" if choice == "deadline" else "service_level",
+        service_level_window_seconds=float(r.get("service_level_window", 900.0)),
     )
     pairs = [_queue(name, q) for name, q in data.get("queues", {}).items()]
     groups = []
