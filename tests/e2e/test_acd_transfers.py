@@ -167,5 +167,10 @@ async def test_a_number_not_allowed_dialled_from_the_phone_is_not_dialled_and_th
     assert not [e for e in dialled if "1900" in e.get("DialString", "")], dialled
     rows = await acd.rows("SELECT outcome FROM interactions WHERE outcome = 'abandoned'")
     assert rows == []
-    segments = await acd.rows("SELECT transfer_target FROM interaction_segments WHERE interaction_id = $1", call_id)
-    assert [s["transfer_target"] for s in segments] == ["queue:billing"]
+
+    async def segments() -> Any:  # written through the outbox: moments after the event
+        rows = await acd.rows("SELECT transfer_target FROM interaction_segments WHERE interaction_id = $1", call_id)
+        return rows or None
+
+    written = await eventually(segments, 10, "agent1's talk as a segment in PostgreSQL")
+    assert [s["transfer_target"] for s in written] == ["queue:billing"]
