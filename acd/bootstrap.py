@@ -24,6 +24,7 @@ from aiohttp import web
 
 from acd.ami.control import AmiCallControl as AmiControl
 from acd.ami.link import AmiLink
+from acd.ami.originate import Originator
 from acd.ami.pump import Pump, TokenKeeper
 from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
@@ -174,6 +175,9 @@ async def build(
             on_ring_lost=ring_lost,
             on_channel_gone=channel_gone,
             on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
+            originator=Originator(
+                settings.ami.host, settings.ami.port, settings.ami.originate_user, settings.ami.originate_secret
+            ),
         )
         keeper = TokenKeeper(ami, token)
         control = ami
@@ -223,6 +227,7 @@ async def build(
             editor=editor,
             bearers=bearers,
             customers=customers,
+            supervisors=settings.supervisors,
         )
     return Parts(
         settings,

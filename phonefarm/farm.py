@@ -8,6 +8,7 @@ raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_use
     FarmAgentRinging / FarmAgentAnswered / FarmAgentHangup   FarmAgent, FarmCaller[, FarmMode, FarmCause]
     FarmCallerAnswered / FarmCallerTalking / FarmCallerAbandon / FarmCallerHangup   FarmCallId, FarmCaller
     FarmAgentDialed                                         FarmAgent, FarmCode
+    FarmSupervisorRinging / FarmSupervisorAnswered / FarmSupervisorRecorded   FarmSupervisor[, FarmRecording]
     FarmOriginate (synthetic, from OriginateResponse)        FarmCallId, FarmResponse, FarmReason
 """
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 AgentMode = Literal["answer", "reject", "noanswer"]
 _AGENT = re.compile(r"^agent[0-9]+$")
+_SUPERVISOR = re.compile(r"^supervisor[0-9]+$")
 _DIAL = re.compile(r"^[0-9*#]+$")
 
 
@@ -66,15 +68,53 @@ class Farm:
         for name, value in (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}")):
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
+    async def set_supervisor(
+        self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None
+    ) -> None:
+        """How a supervisor's phone treats the next calls: answer after ``delay`` s, then record what
+        it hears for ``record`` s (``FarmRecording`` of ``FarmSupervisorAnswered``: a WAV under the
+        farm's /var/spool/asterisk-farm/supervisor), playing a ``tone`` (Hz) meanwhile if given."""
+        if not _SUPERVISOR.match(supervisor):
+            raise ValueError(f"supervisor must look like supervisorN, not {supervisor!r}")
+        prefix = supervisor.upper()
+        values = (("DELAY", f"{delay:g}"), ("RECORD", f"{record:g}"), ("TONE", "" if tone is None else str(int(tone))))
+        for name, value in values:
+            await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
+
+    async def supervisor_dial(self, supervisor: str, code: str) -> str:
+        """supervisor's phone dials ``code`` (a feature code such as ``*561``) to the PBX."""
+        if not _SUPERVISOR.match(supervisor) or not _DIAL.match(code):
+            raise ValueError(f"bad supervisor or code: {supervisor!r} {code!r}")
+        call_id = uuid.uuid4().hex[:12]
+        self._originate(
+            call_id,
+            {
+                "Channel": f"PJSIP/{code}@{supervisor}",
+                "Context": "farm-agent-dial",
+                "Exten": "s",
+                "Priority": "1",
+                "CallerID": f"<{supervisor}>",
+                "Timeout": "15000",
+            },
+            [f"FARM_CALL_ID={call_id}", f"FARM_AGENT={supervisor}", f"FARM_CODE={code}"],
+        )
+        return call_id
+
     def _caller_number(self) -> str:
         # unique per call of this run: the farm's agent side links the call to its caller by number
         return f"7{self._run:04d}{next(self._numbers) % 100000:05d}"
 
     async def place_call(
-        self, did: str, patience_seconds: float, dtmf: str | None = None, caller_id: str | None = None
+        self,
+        did: str,
+        patience_seconds: float,
+        dtmf: str | None = None,
+        caller_id: str | None = None,
+        tone: int | None = None,
     ) -> str:
         """Call ``did`` over the trunk; send ``dtmf`` once answered; hang up after ``patience_seconds``
-        unless a farm agent answered. Returns the call's id (``FarmCallId`` in the farm's events)."""
+        unless a farm agent answered, and then play ``tone`` (Hz) while talking, if given. Returns
+        the call's id (``FarmCallId`` in the farm's events)."""
         if not _DIAL.match(did) or (dtmf and not _DIAL.match(dtmf)):
             raise ValueError(f"bad number or DTMF: {did!r} {dtmf!r}")
         call_id = uuid.uuid4().hex[:12]
@@ -83,6 +123,7 @@ class Farm:
             f"FARM_CALL_ID={call_id}",
             f"FARM_PATIENCE={max(1, round(patience_seconds))}",
             f"FARM_DTMF={dtmf or ''}",
+            f"FARM_TONE={'' if tone is None else int(tone)}",
         ]
         self._originate(
             call_id,

@@ -97,6 +97,8 @@ class Acd:
                 call_handlers.reprioritize(floor, event)
             case events.CallMoved():
                 call_handlers.move(floor, event, now)
+            case events.MonitorRequested():
+                call_handlers.monitor(floor, event)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():

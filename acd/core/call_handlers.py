@@ -12,13 +12,15 @@ import math
 
 from acd.core import metric_updates
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, OverflowCall
+from acd.core.commands import CancelOffer, MonitorCall, OverflowCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at
 from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
+    InvalidValue,
     OfferClosed,
+    OutOfScope,
     UnknownAgent,
     UnknownCall,
     UnknownOffer,
@@ -34,6 +36,7 @@ from acd.core.events import (
     CallMoved,
     CallPriorityChanged,
     DispositionSet,
+    MonitorRequested,
     OfferAnswered,
 )
 from acd.core.floor import Floor
@@ -236,6 +239,33 @@ def move(floor: Floor, e: CallMoved, now: float) -> None:
     step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
     floor.move_call(call, queue, now)
     floor.emit(call.tag())
+
+
+def monitor(floor: Floor, e: MonitorRequested) -> None:
+    """A supervisor joins a conversation: checked (talking, in a queue the requester may monitor),
+    then handed to call control. Neither the call nor the agent moves."""
+    if (e.call_id is None) == (e.agent_id is None):
+        raise InvalidValue("MonitorRequested", "call_id", "name the call or its agent, not both or neither")
+    if e.agent_id is not None:
+        agent = floor.agents.get(e.agent_id)
+        if agent is None:
+            raise UnknownAgent(e.agent_id)
+        if agent.call_id is None or agent.state is not AgentState.ON_CALL:
+            raise InvalidTransition(e.agent_id, agent.state.value, "MonitorRequested")
+        call = call_of(floor, agent.call_id, "MonitorRequested")
+    else:
+        assert e.call_id is not None
+        call = call_of(floor, e.call_id, "MonitorRequested")
+    check_call(call, CallInput.MONITOR, "MonitorRequested")
+    if e.queues is not None and call.queue.name not in e.queues:
+        raise OutOfScope(call.call_id, call.queue.name)
+    agent_id = call.record.agent_id
+    agent = floor.agents.get(agent_id or "")
+    if agent_id is None or agent is None:
+        raise InvalidTransition(call.call_id, call.state.value, "MonitorRequested")
+    floor.emit(
+        MonitorCall(call.call_id, agent_id, agent.config.endpoint, e.supervisor_endpoint, e.mode, e.supervisor_channel)
+    )
 
 
 # -- offers -----------------------------------------------------------------------------

@@ -211,6 +211,26 @@ class CallMoved:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorRequested:
+    """A supervisor asks to listen to, whisper to or barge into an agent's conversation.
+
+    The call is named by ``call_id`` (the REST API) or by the agent on it (``agent_id``, a
+    supervisor's phone dialling a feature code); exactly one of the two is set. ``queues`` are the
+    queues the requester may monitor (None: every queue). ``supervisor_channel`` is the phone's own
+    channel when it asked by feature code (it waits there to be joined); empty: ring the phone.
+    Nothing changes in the core: the call and the agent go on as they were (docs/dialplan.md,
+    "Supervisor monitoring").
+    """
+
+    supervisor_endpoint: str
+    mode: Literal["listen", "whisper", "barge"]
+    call_id: str | None = None
+    agent_id: str | None = None
+    queues: frozenset[str] | None = None
+    supervisor_channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -242,6 +262,7 @@ Event = (
     | DispositionSet
     | CallPriorityChanged
     | CallMoved
+    | MonitorRequested
     | ConfigChanged
     | TimerFired
 )

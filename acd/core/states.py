@@ -41,6 +41,7 @@ class CallInput(enum.Enum):
     MOVE = "move"  # a supervisor moved a caller still in the queue to another queue
     TAKE_OVER = "take_over"  # found talking to an agent when the ACD (re)started
     LEFT_UNSEEN = "left_unseen"  # found gone when the ACD (re)started: closed without being queued
+    MONITOR = "monitor"  # a supervisor joins the conversation (listen, whisper, barge): nothing moves
 
 
 class AgentState(enum.Enum):
@@ -99,6 +100,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.END: _E,  # answered
         CallInput.HANG_UP: _E,  # answered: the caller ended the conversation
         CallInput.DISPOSITION: _C,
+        CallInput.MONITOR: _C,
     },
     _E: {
         CallInput.DISPOSITION: _E,

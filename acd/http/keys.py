@@ -23,6 +23,7 @@ from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
+from acd.settings import SupervisorPhone
 from acd.wallboard.publisher import Publisher
 
 if TYPE_CHECKING:
@@ -50,5 +51,6 @@ AUDIT = web.AppKey("audit", AuditLog)
 EDITOR = web.AppKey("config_editor", ConfigEditor)
 DESK = web.AppKey("desk_publisher", DeskPublisher)
 DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)  # told of changes to customer records
+SUPERVISORS: web.AppKey[tuple[SupervisorPhone, ...]] = web.AppKey("supervisors")  # phones that may monitor calls
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

@@ -22,7 +22,7 @@ from acd.metrics import Metrics
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import HttpSettings
+from acd.settings import HttpSettings, SupervisorPhone
 
 
 def build_site(
@@ -37,12 +37,14 @@ def build_site(
     editor: ConfigEditor | None = None,
     bearers: Bearers | None = None,
     customers: CustomerDirectory | None = None,
+    supervisors: tuple[SupervisorPhone, ...] = (),
 ) -> web.Application:
-    """``engine`` is the REST API's pool (tokens, audit, record searches)."""
+    """``engine`` is the REST API's pool (tokens, audit, record searches); ``supervisors``: the
+    supervisors' phones (``[[supervisors]]``) that calls may be monitored from."""
     bearers = bearers or Bearers.of(engine, streams_per_token=http.streams_per_token)
     app = build_app(runtime, metrics, health, ready=ready, middlewares=[boundary])
     allow_hosts(app, http.allowed_hosts or default_hosts(http.host))
     app[METRICS_TOKEN] = http.metrics_token
     require_tokens(app, bearers)  # the wallboard's stream takes the API's tokens
-    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers))
+    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers, supervisors))
     return app

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
 from acd.http.bearer import Bearers
-from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RUNTIME
+from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RUNTIME, SUPERVISORS
 from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
@@ -22,6 +22,7 @@ from acd.live_view import LiveView
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
+from acd.settings import SupervisorPhone
 
 PREFIX = "/api/v1"
 TABLE = RouteTable(ROUTES, PREFIX)
@@ -34,6 +35,7 @@ def build_api_v1(
     editor: ConfigEditor | None = None,
     bearers: Bearers | None = None,
     customers: CustomerDirectory | None = None,
+    supervisors: tuple[SupervisorPhone, ...] = (),
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
@@ -41,6 +43,7 @@ def build_api_v1(
     one that edits what the core runs now. ``bearers`` checks tokens (the service shares one with
     the wallboard, so that a client's failures count once); by default, one over ``engine``.
     ``customers``: the caller directory, told of every change to a customer record.
+    ``supervisors``: the supervisors' phones calls may be monitored from (``POST /calls/{id}/monitor``).
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -49,6 +52,7 @@ def build_api_v1(
     api[BEARERS] = bearers or Bearers.of(engine)
     api[AUDIT] = audit
     api[EDITOR] = editor or ConfigEditor.running(runtime, engine)
+    api[SUPERVISORS] = supervisors
     if customers is not None:
         api[DIRECTORY] = customers
     add_agent_stream(api)  # the agent desk's publisher

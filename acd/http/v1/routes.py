@@ -17,6 +17,7 @@ from acd.http.v1 import (
     customers,
     interactions,
     live,
+    monitoring,
     openapi,
     queues,
     skills,
@@ -73,6 +74,13 @@ ROUTES: tuple[Route, ...] = (
         supervision.move,
         STAFF,
         "moving a caller to another queue is for supervisors and admins",
+    ),
+    Route(
+        "POST",
+        "/calls/{call}/monitor",
+        monitoring.monitor,
+        STAFF,
+        "listening to, whispering to or barging into calls is for supervisors and admins",
     ),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),

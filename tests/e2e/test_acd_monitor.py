@@ -1,0 +1,231 @@
+"""Supervisor monitoring on the real PBX: ``POST /api/v1/calls/{id}/monitor`` rings the farm's
+supervisor phone, which answers and hears the agent's conversation through ChanSpy.
+
+The farm's caller plays a 440 Hz tone while talking; the supervisor's phone records what it hears
+(a WAV written by the farm's Asterisk) and the test reads its samples: loud, and at about 440 Hz.
+Asterisk shows the spying channel (``CoreShowChannels``: Application ChanSpy on the agent's leg).
+The agent's state and the call's record are as they would be without the supervisor. A supervisor
+of another queue is refused, and so are a phone that is no supervisor's, an unknown call and a call
+nobody is talking on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import struct
+import time
+import uuid
+import wave
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from acd_process import AGENTS, CONFIG, QUEUES, acd_command, api, eventually, status
+from e2e_stack import PbxStack, read_secrets, user_event
+
+from acd.ami.identity import call_id_for
+from acd.records.startup.embedded import EmbeddedPostgres
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess, agents_toml
+
+ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))
+TONE = 440
+SUPERVISORS = """
+[[supervisors]]
+endpoint = "supervisor1"
+queues = ["billing"]
+
+[[supervisors]]
+endpoint = "supervisor2"
+queues = ["support"]
+"""
+
+
+@pytest.fixture
+def monitor_acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
+    """The e2e ACD with the two supervisors' phones and the originate-only AMI user's secret."""
+    info = pbx_stack.pbx
+    secrets = read_secrets(pbx_stack.secrets_file)
+    env = {"ACD_AMI_SECRET": info.secret, "ACD_AMI_ORIGINATE_SECRET": secrets["ACD_AMI_ORIGINATE_SECRET"]}
+
+    def config(http_port: int) -> str:
+        text = CONFIG.format(ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path)
+        return text + "\n" + QUEUES + agents_toml(AGENTS) + SUPERVISORS
+
+    service = AcdProcess(tmp_path, config, env)
+    service.start()
+    try:
+        yield service
+    finally:
+        code = service.stop()
+        log_tail = service.tail()
+        EmbeddedPostgres(tmp_path / "pg").stop()
+        assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"
+
+
+@pytest.fixture
+async def ready_acd(monitor_acd: AcdProcess, pbx_ami: AmiClient, farm: Farm) -> AsyncIterator[AcdProcess]:
+    """The ACD once its heartbeat is on the PBX and no channel of an earlier test is left."""
+
+    async def heartbeat_fresh() -> bool:
+        reply = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_HEARTBEAT"})
+        value = reply[0].get("Value", "")
+        return value.isdigit() and time.time() - int(value) < 3
+
+    await eventually(heartbeat_fresh, 10, "the new ACD's heartbeat on the PBX")
+    await eventually(lambda: not_busy(pbx_ami), 10, "no channel left on the PBX")
+    yield monitor_acd
+    for n in (1, 2):
+        await farm.set_supervisor(f"supervisor{n}")
+    await farm.set_agent("agent1", "answer", delay=1, talk=3)
+
+
+async def not_busy(pbx: AmiClient) -> bool:
+    reply = await pbx.action({"Action": "CoreShowChannels"})
+    return not [m for m in reply if m.get("Event") == "CoreShowChannel"]
+
+
+async def talking_call(acd: AcdProcess, farm: Farm, pbx: AmiClient) -> tuple[str, str]:
+    """agent1 logs in and answers a billing caller who plays a tone; (call id, agent1's channel)."""
+    await farm.set_agent("agent1", "answer", delay=1, talk=40)
+    code, body = acd.post("/api/v1/agents/agent1/login")
+    assert code == 200, body
+    await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 ready")
+    mark = pbx.mark()
+    await farm.place_call("200", patience_seconds=60, tone=TONE)
+    enqueue = await pbx.wait_event(user_event("AcdEnqueue", AcdQueue="billing"), 15, mark)
+    answered = await pbx.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 20, mark)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+    return call_id_for(enqueue["Uniqueid"]), answered["Channel"]
+
+
+async def spies(pbx: AmiClient, agent_channel: str) -> list[dict[str, str]]:
+    """The PBX's channels running ChanSpy on ``agent_channel``."""
+    reply = await pbx.action({"Action": "CoreShowChannels"})
+    return [
+        m
+        for m in reply
+        if m.get("Event") == "CoreShowChannel"
+        and m.get("Application") == "ChanSpy"
+        and m.get("ApplicationData", "").split(",")[0] == agent_channel
+    ]
+
+
+def heard(recording: str) -> tuple[float, float]:
+    """(RMS level, frequency in Hz from zero crossings) of the WAV the farm's supervisor phone wrote."""
+    path = ROOT / recording.lstrip("/")
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1, (wav.getsampwidth(), wav.getnchannels())
+        rate = wav.getframerate()
+        raw = wav.readframes(wav.getnframes())
+    samples = struct.unpack(f"<{len(raw) // 2}h", raw)
+    assert len(samples) > rate, f"{path} holds {len(samples)} samples, less than a second"
+    rms = math.sqrt(sum(s * s for s in samples) / len(samples))
+    loud = [s for s in samples if s != 0]
+    crossings = sum(1 for a, b in itertools.pairwise(loud) if (a < 0) != (b < 0))
+    return rms, crossings / 2 / (len(loud) / rate) if loud else 0.0
+
+
+async def supervisor_token(acd: AcdProcess, queue: str) -> str:
+    return await acd_command(acd, "tokens", "add", "--role", "supervisor", "--queue", queue, "--label", f"{queue} sup")
+
+
+async def check_monitor(acd: AcdProcess, farm: Farm, pbx: AmiClient, mode: str, options: str) -> None:
+    call_id, agent_channel = await talking_call(acd, farm, pbx)
+    token = await supervisor_token(acd, "billing")
+    await farm.set_supervisor("supervisor1", delay=1, record=5)
+    before = status(acd)["agents"]["agent1"]
+    farm_mark = farm.mark()
+
+    code, body = api(
+        acd, "POST", f"/calls/{call_id}/monitor", token, {"mode": mode, "supervisor_endpoint": "supervisor1"}
+    )
+    assert code == 202, body
+    assert body["monitor"] == {"call": call_id, "mode": mode, "supervisor_endpoint": "supervisor1"}
+
+    answered = await farm.wait_user_event("FarmSupervisorAnswered", 15, farm_mark, FarmSupervisor="supervisor1")
+    spying = await eventually(lambda: spies(pbx, agent_channel), 10, f"a ChanSpy on {agent_channel}")
+    assert len(spying) == 1
+    assert spying[0]["ApplicationData"] == f"{agent_channel},{options}"
+    assert spying[0]["Channel"].startswith("Local/supervisor1@acd-monitor-")
+    during = status(acd)["agents"]["agent1"]
+    assert during["state"] == "on_call" and during["call_id"] == before["call_id"] == call_id
+
+    await farm.wait_user_event("FarmSupervisorRecorded", 15, farm_mark, FarmSupervisor="supervisor1")
+    rms, hz = heard(answered["FarmRecording"])
+    assert rms > 300, f"the supervisor heard silence (RMS {rms:.0f})"
+    assert abs(hz - TONE) < 60, f"the supervisor heard {hz:.0f} Hz, not the caller's {TONE} Hz tone"
+    assert status(acd)["agents"]["agent1"]["state"] == "on_call"  # the spy left; the conversation goes on
+
+    audit = await acd.rows("SELECT action, target, status, details FROM audit_log WHERE action = 'call.monitor'")
+    assert [(a["action"], a["target"], a["status"]) for a in audit] == [("call.monitor", call_id, 202)]
+
+    await farm.hangup_all()  # the caller leaves: the call's record is that of a plain answered call
+    row = await eventually(lambda: closed(acd, call_id), 20, "the interaction closed")
+    assert row["outcome"] == "answered" and row["agent_id"] == "agent1" and row["queue"] == "billing"
+    offers = await acd.rows("SELECT agent_id, result FROM offers WHERE interaction_id = $1", uuid.UUID(call_id))
+    assert [(o["agent_id"], o["result"]) for o in offers] == [("agent1", "answered")]
+
+
+async def closed(acd: AcdProcess, call_id: str) -> Any:
+    rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", uuid.UUID(call_id))
+    return rows[0] if rows else None
+
+
+async def test_a_supervisor_listens_to_a_call_of_their_queue(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu")
+
+
+async def test_a_supervisor_whispers_to_the_agent(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
+    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw")
+
+
+async def test_monitoring_is_refused_outside_the_supervisors_queues(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = ready_acd
+    call_id, agent_channel = await talking_call(acd, farm, pbx_ami)
+    support = await supervisor_token(acd, "support")
+    billing = await supervisor_token(acd, "billing")
+    farm_mark = farm.mark()
+
+    def monitor(token: str, body: dict[str, str], call: str = call_id) -> tuple[int, Any]:
+        return api(acd, "POST", f"/calls/{call}/monitor", token, body)
+
+    code, body = monitor(support, {"mode": "listen", "supervisor_endpoint": "supervisor2"})
+    assert (code, body["error"]) == (403, "forbidden"), body
+    # a billing supervisor's token with the support supervisor's phone: that phone is for support only
+    code, body = monitor(billing, {"mode": "listen", "supervisor_endpoint": "supervisor2"})
+    assert (code, body["error"]) == (403, "forbidden"), body
+    code, body = monitor(billing, {"mode": "listen", "supervisor_endpoint": "agent2"})
+    assert (code, body["error"]) == (400, "invalid-input") and "supervisor_endpoint" in body["details"]["fields"]
+    code, body = monitor(billing, {"mode": "spy", "supervisor_endpoint": "supervisor1"})
+    assert (code, body["error"]) == (400, "invalid-input") and "mode" in body["details"]["fields"]
+    code, body = monitor(acd.admin_token, {"mode": "listen", "supervisor_endpoint": "supervisor1"}, str(uuid.uuid4()))
+    assert (code, body["error"]) == (404, "no-such-call"), body
+
+    agent_token = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent1")
+    code, body = monitor(agent_token, {"mode": "listen", "supervisor_endpoint": "supervisor1"})
+    assert code == 403, body
+
+    # nobody rang, nothing spies, the agent talks on
+    assert not await spies(pbx_ami, agent_channel)
+    assert not [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmSupervisorRinging"]
+    assert acd.agent_state("agent1") == "on_call"
+    audit = await acd.rows("SELECT status FROM audit_log WHERE action = 'call.monitor' ORDER BY at")
+    assert [a["status"] for a in audit] == [403, 403, 404]
+
+    # a caller still waiting (nobody to talk to): 409
+    await farm.set_agent("agent1", "answer", delay=1, talk=3)
+    mark = pbx_ami.mark()
+    await farm.place_call("300", patience_seconds=30)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue="support"), 15, mark)
+    code, body = monitor(
+        acd.admin_token, {"mode": "barge", "supervisor_endpoint": "supervisor2"}, call_id_for(enqueue["Uniqueid"])
+    )
+    assert (code, body["error"]) == (409, "invalid-transition"), body
