@@ -39,7 +39,7 @@ from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
 from acd.core.commands import CancelOffer, ControlCommand, MonitorCall, OverflowCall, RingAgent, TagCall
-from acd.dialling import NotDialable, dialable_endpoint, overflow_extension
+from acd.dialling import NotDialable, bare_endpoint, dialable_endpoint, overflow_extension
 from acd.ports import ACCEPTED, NotCarriedOut
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class AmiCallControl:
         if command.mode not in MODES:
             raise NotDialable(f"monitor mode {command.mode[:20]!r} is not one of {', '.join(MODES)}")
         reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
-        spied = endpoint_channel(reply.get("Value", "") or "", command.agent_endpoint)
+        spied = endpoint_channel(reply.get("Value", "") or "", bare_endpoint(command.agent_endpoint))
         if command.supervisor_channel:
             phone = endpoint_channel(command.supervisor_channel, dialable_endpoint(command.supervisor_endpoint))
             await self._write(

@@ -198,16 +198,16 @@ async def test_monitoring_is_refused_outside_the_supervisors_queues(
         return api(acd, "POST", f"/calls/{call}/monitor", token, body)
 
     code, body = monitor(support, {"mode": "listen", "supervisor_endpoint": "supervisor2"})
-    assert (code, body["error"]) == (403, "forbidden"), body
+    assert (code, body["error_id"]) == (403, "forbidden"), body
     # a billing supervisor's token with the support supervisor's phone: that phone is for support only
     code, body = monitor(billing, {"mode": "listen", "supervisor_endpoint": "supervisor2"})
-    assert (code, body["error"]) == (403, "forbidden"), body
+    assert (code, body["error_id"]) == (403, "forbidden"), body
     code, body = monitor(billing, {"mode": "listen", "supervisor_endpoint": "agent2"})
-    assert (code, body["error"]) == (400, "invalid-input") and "supervisor_endpoint" in body["details"]["fields"]
+    assert (code, body["error_id"]) == (400, "invalid-input") and "supervisor_endpoint" in body["details"]["fields"]
     code, body = monitor(billing, {"mode": "spy", "supervisor_endpoint": "supervisor1"})
-    assert (code, body["error"]) == (400, "invalid-input") and "mode" in body["details"]["fields"]
+    assert (code, body["error_id"]) == (400, "invalid-input") and "mode" in body["details"]["fields"]
     code, body = monitor(acd.admin_token, {"mode": "listen", "supervisor_endpoint": "supervisor1"}, str(uuid.uuid4()))
-    assert (code, body["error"]) == (404, "no-such-call"), body
+    assert (code, body["error_id"]) == (404, "no-such-call"), body
 
     agent_token = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent1")
     code, body = monitor(agent_token, {"mode": "listen", "supervisor_endpoint": "supervisor1"})
@@ -228,4 +228,4 @@ async def test_monitoring_is_refused_outside_the_supervisors_queues(
     code, body = monitor(
         acd.admin_token, {"mode": "barge", "supervisor_endpoint": "supervisor2"}, call_id_for(enqueue["Uniqueid"])
     )
-    assert (code, body["error"]) == (409, "invalid-transition"), body
+    assert (code, body["error_id"]) == (409, "invalid-transition"), body

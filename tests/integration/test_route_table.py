@@ -69,6 +69,7 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/calls/{call}/explanation"): "/api/v1/calls/c-none/explanation",
     ("POST", "/api/v1/calls/{call}/priority"): "/api/v1/calls/c-none/priority",
     ("POST", "/api/v1/calls/{call}/queue"): "/api/v1/calls/c-none/queue",
+    ("POST", "/api/v1/calls/{call}/monitor"): "/api/v1/calls/c-none/monitor",
     ("GET", "/api/v1/interactions"): "/api/v1/interactions",
     ("GET", "/api/v1/customers/{customer}/interactions"): "/api/v1/customers/{ann}/interactions",
     ("GET", "/api/v1/customers"): "/api/v1/customers",
