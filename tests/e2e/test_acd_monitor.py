@@ -229,3 +229,31 @@ async def test_monitoring_is_refused_outside_the_supervisors_queues(
         acd.admin_token, {"mode": "barge", "supervisor_endpoint": "supervisor2"}, call_id_for(enqueue["Uniqueid"])
     )
     assert (code, body["error_id"]) == (409, "invalid-transition"), body
+
+
+async def test_a_supervisors_phone_listens_by_feature_code_within_its_queues(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """supervisor1 (billing) dials *561 and is joined to agent1's billing call; supervisor2 (support)
+    dialling the same code is refused: nothing spies, and its phone is hung up after the prompt."""
+    acd = ready_acd
+    _, agent_channel = await talking_call(acd, farm, pbx_ami)
+
+    pbx_mark = pbx_ami.mark()
+    await farm.supervisor_dial("supervisor2", "*561")
+    hangup = await pbx_ami.wait_event(
+        lambda e: e.get("Event") == "Hangup" and e.get("Channel", "").startswith("PJSIP/supervisor2-"), 20, pbx_mark
+    )
+    asked = [e for e in pbx_ami.events(pbx_mark) if e.get("UserEvent") == "AcdMonitor"]
+    assert [(e["AcdSupervisor"], e["AcdAgentNumber"], e["AcdMode"]) for e in asked] == [("supervisor2", "1", "listen")]
+    assert not [e for e in pbx_ami.events(pbx_mark) if e.get("UserEvent") == "AcdMonitorJoined"], hangup
+    assert not await spies(pbx_ami, agent_channel)
+
+    pbx_mark = pbx_ami.mark()
+    await farm.supervisor_dial("supervisor1", "*561")
+    spying = await eventually(lambda: spies(pbx_ami, agent_channel), 15, f"a ChanSpy on {agent_channel}")
+    assert spying[0]["Channel"].startswith("PJSIP/supervisor1-")
+    assert spying[0]["ApplicationData"] == f"{agent_channel},bqESu"
+    joined = await pbx_ami.wait_event(user_event("AcdMonitorJoined", AcdAgent="agent1"), 5, pbx_mark)
+    assert joined["AcdMode"] == "listen"
+    assert acd.agent_state("agent1") == "on_call"
