@@ -8,6 +8,7 @@ raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_use
     FarmAgentRinging / FarmAgentAnswered / FarmAgentHangup   FarmAgent, FarmCaller[, FarmMode, FarmCause]
     FarmCallerAnswered / FarmCallerTalking / FarmCallerAbandon / FarmCallerHangup   FarmCallId, FarmCaller
     FarmAgentDialed                                         FarmAgent, FarmCode
+    FarmAgentRecording                                      FarmAgent, FarmRecording
     FarmSupervisorRinging / FarmSupervisorAnswered / FarmSupervisorRecorded   FarmSupervisor[, FarmRecording]
     FarmOriginate (synthetic, from OriginateResponse)        FarmCallId, FarmResponse, FarmReason
 """
@@ -59,13 +60,17 @@ class Farm:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.ami.close()
 
-    async def set_agent(self, agent: str, mode: AgentMode = "answer", delay: float = 1.0, talk: float = 10.0) -> None:
+    async def set_agent(
+        self, agent: str, mode: AgentMode = "answer", delay: float = 1.0, talk: float = 10.0, record: bool = False
+    ) -> None:
         """How agent's phone treats the next calls: answer after ``delay`` s and talk ``talk`` s,
-        reject (busy), or ring without answering."""
+        reject (busy), or ring without answering. With ``record`` the phone records what the agent
+        hears while talking (``FarmAgentRecording``: a WAV under /var/spool/asterisk-farm/supervisor)."""
         if mode not in ("answer", "reject", "noanswer"):
             raise ValueError(f"mode must be answer, reject or noanswer, not {mode!r}")
         prefix = _agent_prefix(agent)
-        for name, value in (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}")):
+        settings = (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}"), ("RECORD", "1" if record else ""))
+        for name, value in settings:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
     async def set_supervisor(
