@@ -290,6 +290,11 @@ class AmiCallControl:
             "call %s: %s rung to %s agent %s", command.call_id[:8], command.supervisor_endpoint, command.mode, spied
         )
 
+    async def refuse_monitor(self, phone: str, supervisor: str) -> None:
+        """A supervisor's phone waiting in ``acd-monitor-ask`` hears "no service" now, not after 5 s."""
+        channel = endpoint_channel(phone, dialable_endpoint(supervisor))
+        await self._send({**_redirect(channel, "acd-monitor-ask", "s"), "Priority": "refused"})
+
     def _start(self, work: Awaitable[None]) -> Awaitable[None]:
         """Run ``work`` at once (not when the runtime's worker comes to wait for it)."""
         task: asyncio.Task[None] = asyncio.ensure_future(work)

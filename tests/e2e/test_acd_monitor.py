@@ -259,7 +259,7 @@ async def test_a_supervisors_phone_listens_by_feature_code_within_its_queues(
     """supervisor1 (billing) dials *561 and is joined to agent1's billing call; supervisor2 (support)
     dialling the same code is refused: nothing spies, and its phone is hung up after the prompt."""
     acd = ready_acd
-    _, agent_channel = await talking_call(acd, farm, pbx_ami)
+    call_id, agent_channel = await talking_call(acd, farm, pbx_ami)
 
     pbx_mark = pbx_ami.mark()
     await farm.supervisor_dial("supervisor2", "*561")
@@ -279,3 +279,14 @@ async def test_a_supervisors_phone_listens_by_feature_code_within_its_queues(
     joined = await pbx_ami.wait_event(user_event("AcdMonitorJoined", AcdAgent="agent1"), 5, pbx_mark)
     assert joined["AcdMode"] == "listen"
     assert acd.agent_state("agent1") == "on_call"
+
+    async def audited() -> list[tuple[str, str, int]] | None:
+        rows = await acd.rows(
+            "SELECT token_id, target, status FROM audit_log WHERE action = 'call.monitor' ORDER BY at"
+        )
+        return [(r["token_id"], r["target"], r["status"]) for r in rows] if len(rows) == 2 else None
+
+    assert await eventually(audited, 5, "both requests in the audit log") == [
+        ("phone:supervisor2", "agent:agent1", 403),
+        ("phone:supervisor1", call_id, 202),
+    ]
