@@ -86,8 +86,9 @@ class SupervisorPhone:
         return not self.queues or queue in self.queues
 
 
-MONITOR_EXTENSIONS = frozenset({"listen", "whisper", "barge"})
-"""The extensions of ``acd-monitor`` that join a call: no supervisor's endpoint may be named so."""
+MONITOR_EXTENSIONS = frozenset({"listen", "whisper", "barge", "failed"})
+"""The named extensions of ``acd-monitor`` (the modes, and Asterisk's ``failed`` for an unanswered
+Originate): no supervisor's endpoint may be named so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,7 +581,8 @@ def _supervisors(r: _Reader, data: Any, queues: set[str]) -> tuple[SupervisorPho
         endpoint = bare_endpoint(r.string(table, "endpoint", path, ""))
         if not is_endpoint(endpoint) or endpoint in MONITOR_EXTENSIONS:
             r.problem(
-                f"{path}.endpoint", f"must be a PJSIP endpoint name: {ENDPOINT_RULE} (not listen, whisper, barge)"
+                f"{path}.endpoint",
+                f"must be a PJSIP endpoint name: {ENDPOINT_RULE} (not listen, whisper, barge, failed)",
             )
             continue
         if any(p.endpoint == endpoint for p in phones):

@@ -41,7 +41,7 @@ def endpoint_channel(channel: str, endpoint: str) -> str:
 
 def originate_action(supervisor: str, mode: str, spied: str, action_id: str) -> dict[str, str | list[str]]:
     """The Originate that rings ``supervisor`` and, once answered, spies on ``spied`` in ``mode``."""
-    if not is_endpoint(supervisor) or supervisor in MODES:
+    if not is_endpoint(supervisor) or supervisor in (*MODES, "failed"):
         raise NotDialable(f"supervisor endpoint {supervisor[:80]!r} is not a PJSIP endpoint name")
     if mode not in MODES:
         raise NotDialable(f"monitor mode {mode[:20]!r} is not one of {', '.join(MODES)}")

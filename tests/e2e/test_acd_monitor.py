@@ -12,6 +12,7 @@ nobody is talking on.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import struct
@@ -27,6 +28,8 @@ from acd_process import AGENTS, CONFIG, QUEUES, acd_command, api, eventually, st
 from e2e_stack import PbxStack, read_secrets, user_event
 
 from acd.ami.identity import call_id_for
+from acd.ami.originate import originate_action
+from acd.ami.wire import FrameDecoder, encode_action
 from acd.records.startup.embedded import EmbeddedPostgres
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess, agents_toml
@@ -290,3 +293,60 @@ async def test_a_supervisors_phone_listens_by_feature_code_within_its_queues(
         ("phone:supervisor2", "agent:agent1", 403),
         ("phone:supervisor1", call_id, 202),
     ]
+
+
+async def as_monitor_user(secret: str, *actions: dict[str, str | list[str]]) -> list[dict[str, str]]:
+    """Log in as the originate-only AMI user ``acd-monitor`` and send ``actions``; their replies."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", 5038)
+    decoder = FrameDecoder()
+    replies: list[dict[str, str]] = []
+    try:
+        login: dict[str, str | list[str]] = {
+            "Action": "Login",
+            "Username": "acd-monitor",
+            "Secret": secret,
+            "Events": "off",
+        }
+        for n, action in enumerate([login, *actions]):
+            writer.write(encode_action({**action, "ActionID": f"t{n}"}))
+            while not any(m.get("ActionID") == f"t{n}" for m in replies):
+                data = await asyncio.wait_for(reader.read(4096), 10)
+                assert data, "the PBX closed the AMI connection"
+                replies += [m for m in decoder.feed(data) if "Response" in m]
+    finally:
+        writer.close()
+    assert replies[0]["Response"] == "Success", replies[0]
+    return replies[1:]
+
+
+async def test_the_originate_user_can_do_nothing_else_and_the_dialplan_refuses_what_it_is_not_for(
+    pbx_stack: PbxStack, pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """What a thief of the ``acd-monitor`` secret gets (docs/security.md): no other action, no
+    program, and acd-monitor itself rings nothing but a supervisor's phone and spies on nothing but an
+    agent's leg of an ACD call."""
+    secret = read_secrets(pbx_stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]
+    refused = await as_monitor_user(
+        secret,
+        {"Action": "Getvar", "Variable": "ACD_TOKEN"},
+        {"Action": "Command", "Command": "dialplan show globals"},
+        {"Action": "Originate", "Channel": "Local/s@acd-monitor", "Application": "System", "Data": "id"},
+        {"Action": "Originate", "Channel": "Local/s@acd-monitor", "Application": "MixMonitor", "Data": "/tmp/x.wav"},
+    )
+    assert [r["Response"] for r in refused] == ["Error"] * 4, refused
+    assert [r["Message"] for r in refused[:2]] == ["Permission denied"] * 2, refused
+    assert all("forbidden" in r["Message"].lower() for r in refused[2:]), refused
+
+    farm_mark, pbx_mark = farm.mark(), pbx_ami.mark()
+    rung = await as_monitor_user(
+        secret,
+        # an agent's phone is no supervisor's: the far half dials nothing
+        originate_action("agent1", "listen", "PJSIP/agent2-00000001", "a1"),
+        # a supervisor's phone rings, but the trunk's leg is no agent's: nothing is spied on
+        originate_action("supervisor1", "listen", "PJSIP/trunk-00000001", "a2"),
+    )
+    assert [r["Response"] for r in rung] == ["Success", "Success"], rung
+    await farm.wait_user_event("FarmSupervisorAnswered", 15, farm_mark, FarmSupervisor="supervisor1")
+    await eventually(lambda: not_busy(pbx_ami), 20, "the refused calls gone from the PBX")
+    assert not [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+    assert not [e for e in pbx_ami.events(pbx_mark) if e.get("UserEvent") == "AcdMonitorJoined"]
