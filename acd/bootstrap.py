@@ -224,7 +224,7 @@ async def build(
         acd_has_call=agent_engaged,
         token=token,
         on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
-        supervisors={p.endpoint: frozenset(p.queues) or None for p in settings.supervisors},
+        supervisors={p.endpoint: tuple(sorted(p.queues)) or None for p in settings.supervisors},
     )
     link = ami = keeper = None
     if control is None:

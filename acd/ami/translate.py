@@ -102,7 +102,7 @@ class Translator:
         on_refused: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
         quiet: LogThrottle | None = None,
-        supervisors: Mapping[str, frozenset[str] | None] | None = None,
+        supervisors: Mapping[str, tuple[str, ...] | None] | None = None,
     ) -> None:
         self.counters = TranslateCounters()
         self.token = token
@@ -115,7 +115,7 @@ class Translator:
         self._acd_has_call = acd_has_call
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
         # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
-        self.supervisors: Mapping[str, frozenset[str] | None] = supervisors or {}
+        self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
             "UserEvent": self._user_event,
             "Hangup": self._hangup,

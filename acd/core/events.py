@@ -226,7 +226,7 @@ class MonitorRequested:
     mode: Literal["listen", "whisper", "barge"]
     call_id: str | None = None
     agent_id: str | None = None
-    queues: frozenset[str] | None = None
+    queues: tuple[str, ...] | None = None  # sorted; a tuple, as every collection the core's events hold
     supervisor_channel: str = ""
 
 

@@ -20,7 +20,7 @@ CONFIG = RoutingConfig(
 
 
 def ask(number: str, supervisor: str = "supervisor1", channel: str = "PJSIP/supervisor1-0000000c") -> list[object]:
-    t = Translator(CONFIG, supervisors={"supervisor1": frozenset({"billing"}), "boss": None})
+    t = Translator(CONFIG, supervisors={"supervisor1": ("billing",), "boss": None})
     msg = {
         "Event": "UserEvent",
         "UserEvent": "AcdMonitor",
@@ -39,7 +39,7 @@ def test_a_supervisors_phone_asks_for_agent_11() -> None:
             "supervisor1",
             "whisper",
             agent_id="a11",
-            queues=frozenset({"billing"}),
+            queues=("billing",),
             supervisor_channel="PJSIP/supervisor1-0000000c",
         )
     ]

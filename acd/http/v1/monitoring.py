@@ -54,7 +54,7 @@ async def monitor(request: web.Request) -> web.Response:
         phone.endpoint,
         mode,  # type: ignore[arg-type]  # one of MODES, checked above
         call_id=call_id,
-        queues=None if queues is None else frozenset(queues),
+        queues=None if queues is None else tuple(sorted(queues)),
     )
 
     async def change() -> web.Response:
