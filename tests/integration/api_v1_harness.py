@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 import uuid
@@ -42,7 +43,7 @@ from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, Settings, SupervisorPhone
 
 CONFIG = RoutingConfig(
     queues=(
@@ -137,6 +138,9 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
         yield served
 
 
+SUPERVISOR_PHONES = (SupervisorPhone("sup-billing", ("billing",)), SupervisorPhone("sup-all"))  # [[supervisors]]
+
+
 @contextlib.asynccontextmanager
 async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V1]:
     """The site over a fresh schema; ``limits`` go to its token checker (``acd.http.bearer.Bearers``)."""
@@ -160,7 +164,9 @@ async def serve_v1(api_pg: EmbeddedPostgres, **limits: float) -> AsyncIterator[V
     rings: list[RingAgent] = []
     sink = ListSink()
     parts = await build(
-        settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)),
+        dataclasses.replace(
+            settings_for(CONFIG, http=HttpSettings(metrics_token=SCRAPE_TOKEN)), supervisors=SUPERVISOR_PHONES
+        ),
         control=MockControl(keep_rings(rings)),
         records=sink,
         database=database,
