@@ -14,24 +14,31 @@ and audit live there) and the site is the app's own routes (``acd.http.app``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from acd.ami.control import AmiCallControl as AmiControl
 from acd.ami.link import AmiLink
+from acd.ami.originate import Originator
 from acd.ami.pump import Pump, TokenKeeper
 from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
+from acd.core.commands import MonitorCall
 from acd.core.config import RoutingConfig
-from acd.core.events import CallEnded, OfferFailed
+from acd.core.errors import AcdError, InvalidTransition, OutOfScope, UnknownEntity
+from acd.core.events import CallEnded, MonitorRequested, OfferFailed
 from acd.core.states import AgentState
 from acd.database import Database
 from acd.forecast import Forecaster
@@ -43,7 +50,7 @@ from acd.ports import CallControl, RecordSink
 from acd.readiness import DatabaseProbe, Status
 from acd.recordings import Recorder
 from acd.records.pipeline.outbox import Outbox
-from acd.records.stores.audit import AuditLog
+from acd.records.stores.audit import AuditLog, Change
 from acd.records.stores.customers import CustomerDirectory
 from acd.routing_document import document_of
 from acd.runtime import Runtime
@@ -51,6 +58,59 @@ from acd.settings import AmiSettings as AmiConfig
 from acd.settings import DatabaseSettings, HttpSettings, Settings
 from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
+
+log = logging.getLogger("acd")
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(work, name="acd-monitor-by-phone")
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def answer_phone(
+    runtime: Runtime, control: AmiControl, audit: Callable[[], AuditLog | None], event: MonitorRequested
+) -> None:
+    """Ask the core about a supervisor's phone's monitoring request; refuse at the phone, audit."""
+    status = 202
+    target = f"agent:{event.agent_id}"
+    try:
+        commands = await runtime.ask(event)
+        target = next((c.call_id for c in commands if isinstance(c, MonitorCall)), target)
+    except OutOfScope:
+        status = 403
+    except UnknownEntity:
+        status = 404
+    except InvalidTransition:
+        status = 409
+    except AcdError:
+        status = 400
+    except Exception as exc:  # draining, a core bug: the phone hears "no service" all the same
+        log.warning("monitor by %s: %s", event.supervisor_endpoint, exc)
+        status = 503
+    verb = "asked to be joined" if status == 202 else f"refused ({status})"
+    log.info("monitor: %s %s to agent %s: %s", event.supervisor_endpoint, event.mode, event.agent_id, verb)
+    if status != 202:
+        try:
+            await control.refuse_monitor(event.supervisor_channel, event.supervisor_endpoint)
+        except Exception as exc:  # the phone hung up, or waits out its own 5 s
+            log.info("monitor: could not refuse at %s: %s", event.supervisor_channel, exc)
+    entries = audit()
+    if entries is not None:
+        details = {"mode": event.mode, "supervisor_endpoint": event.supervisor_endpoint, "by": "feature_code"}
+        change = Change(
+            datetime.now(UTC),
+            f"phone:{event.supervisor_endpoint}",
+            "supervisor",
+            None,
+            "call.monitor",
+            target,
+            status,
+            details,
+        )
+        await entries.write(change)
+
 
 STIMULI_DIR = "stimuli"  # beside the journal: dumps of the events that led to a failure of the core (acd.stimulus)
 
@@ -173,6 +233,7 @@ async def build(
         catalogue=catalogue,
         token=token,
         on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
+        supervisors={p.endpoint: tuple(sorted(p.queues)) or None for p in settings.supervisors},
     )
     link = ami = keeper = None
     if control is None:
@@ -184,6 +245,9 @@ async def build(
             on_channel_gone=channel_gone,
             on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
             transfer_numbers=routing.policy.transfer_numbers,
+            originator=Originator(
+                settings.ami.host, settings.ami.port, settings.ami.originate_user, settings.ami.originate_secret
+            ),
         )
         keeper = TokenKeeper(ami, token)
         control = ami
@@ -217,6 +281,15 @@ async def build(
     status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
     if link is not None and ami is not None and keeper is not None:
         pump = Pump(link, ami, translator, runtime, metrics, keeper, customers)
+        monitor_control = ami
+
+        def monitor_by_phone(event: MonitorRequested) -> None:
+            """A supervisor's phone asked to join a call (feature code): the core decides, as for the
+            API; a refusal sends the phone to its "no service" at once; both are audited."""
+            assert runtime is not None
+            background(answer_phone(runtime, monitor_control, lambda: audit, event))
+
+        pump.on_monitor = monitor_by_phone
         status.link_up = lambda: link.connected
     audit = editor = None
     if database is None:
@@ -244,6 +317,7 @@ async def build(
             customers=customers,
             recorder=recorder,
             recordings=settings.recordings,
+            supervisors=settings.supervisors,
         )
     return Parts(
         settings,

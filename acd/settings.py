@@ -67,6 +67,30 @@ class AmiSettings:
     ping_interval: float = 2.0
     ping_timeout: float = 3.0
     heartbeat_interval: float = 2.0
+    # the AMI user that may only Originate into acd-monitor (docs/security.md, "Supervisor monitoring")
+    originate_user: str = "acd-monitor"
+    originate_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorPhone:
+    """A supervisor's phone: the PJSIP endpoint the PBX rings to join them to a conversation
+    (listen, whisper, barge), and the queues whose calls it may join (empty: every queue).
+
+    On the PBX the endpoint's context must be ``acd-supervisors``: that is how the dialplan knows a
+    supervisor's phone (docs/dialplan.md, "Supervisor monitoring").
+    """
+
+    endpoint: str
+    queues: tuple[str, ...] = ()
+
+    def may_monitor(self, queue: str) -> bool:
+        return not self.queues or queue in self.queues
+
+
+MONITOR_EXTENSIONS = frozenset({"listen", "whisper", "barge", "failed"})
+"""The named extensions of ``acd-monitor`` (the modes, and Asterisk's ``failed`` for an unanswered
+Originate): no supervisor's endpoint may be named so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +139,24 @@ class Settings:
     source: str
     skills: tuple[str, ...] = ()  # the declared skills (the routing config itself names only those used)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    supervisors: tuple[SupervisorPhone, ...] = ()  # the supervisors' phones ([[supervisors]])
+
+    def supervisor_phone(self, endpoint: str) -> SupervisorPhone | None:
+        return next((p for p in self.supervisors if p.endpoint == endpoint), None)
 
 
-_TOP_KEYS = {"ami", "http", "database", "routing", "transfers", "skills", "queues", "agents", "recordings"}
+_TOP_KEYS = {
+    "ami",
+    "http",
+    "database",
+    "routing",
+    "transfers",
+    "skills",
+    "queues",
+    "agents",
+    "recordings",
+    "supervisors",
+}
 
 
 class _Reader:
@@ -502,7 +541,9 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     r.unknown(data, _TOP_KEYS, "")
 
     ami_t = r.table(data, "ami", "ami")
-    r.unknown(ami_t, {"host", "port", "user", "ping_interval", "ping_timeout", "heartbeat_interval"}, "ami")
+    r.unknown(
+        ami_t, {"host", "port", "user", "ping_interval", "ping_timeout", "heartbeat_interval", "originate_user"}, "ami"
+    )
     secret = env.get("ACD_AMI_SECRET", "")
     if "secret" in ami_t:
         r.problem("ami.secret", "secrets do not belong in the file: set ACD_AMI_SECRET in the environment")
@@ -515,6 +556,8 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1, high=60),
         # the dialplan sends callers to the fallback when ACD_HEARTBEAT is older than 15 s
         heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5, high=10),
+        originate_user=r.string(ami_t, "originate_user", "ami", "acd-monitor"),
+        originate_secret=env.get("ACD_AMI_ORIGINATE_SECRET", ""),
     )
 
     http_t = r.table(data, "http", "http")
@@ -581,6 +624,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     )
 
     routing, skills = _routing(r, data, policy)
+    supervisors = _supervisors(r, data.get("supervisors", []), {q.name for q in routing.queues})
 
     rec_t = r.table(data, "recordings", "recordings")
     r.unknown(rec_t, {"directory", "retention_days", "agents_own"}, "recordings")
@@ -600,7 +644,39 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         source=file,
         skills=skills,
         recordings=recordings,
+        supervisors=supervisors,
     )
+
+
+def _supervisors(r: _Reader, data: Any, queues: set[str]) -> tuple[SupervisorPhone, ...]:
+    """``[[supervisors]]``: each an ``endpoint`` (a PJSIP endpoint name) and its ``queues``."""
+    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+        r.problem("supervisors", "must be an array of tables: [[supervisors]] endpoint = ..., queues = [...]")
+        return ()
+    phones: list[SupervisorPhone] = []
+    for i, table in enumerate(data):
+        path = f"supervisors[{i}]"
+        r.unknown(table, {"endpoint", "queues"}, path)
+        endpoint = bare_endpoint(r.string(table, "endpoint", path, ""))
+        if not is_endpoint(endpoint) or endpoint in MONITOR_EXTENSIONS:
+            r.problem(
+                f"{path}.endpoint",
+                f"must be a PJSIP endpoint name: {ENDPOINT_RULE} (not listen, whisper, barge, failed)",
+            )
+            continue
+        if any(p.endpoint == endpoint for p in phones):
+            r.problem(f"{path}.endpoint", f"{endpoint!r} is listed twice")
+            continue
+        names = table.get("queues", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            r.problem(f"{path}.queues", "must be a list of queue names (empty: every queue)")
+            continue
+        unknown = [n for n in names if n not in queues]
+        if unknown:
+            r.problem(f"{path}.queues", f"no such queue: {', '.join(_shown(n) for n in unknown)}")
+            continue
+        phones.append(SupervisorPhone(endpoint, tuple(dict.fromkeys(names))))
+    return tuple(phones)
 
 
 def _host_names(r: _Reader, http_t: Mapping[str, Any]) -> tuple[str, ...]:

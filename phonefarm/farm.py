@@ -9,6 +9,8 @@ raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_use
     FarmCallerAnswered / FarmCallerTalking / FarmCallerAbandon / FarmCallerHangup   FarmCallId, FarmCaller
     (a caller placed with ``tone_hz`` plays that tone while talking: deploy/farm's farm-caller-tone)
     FarmAgentDialed                                         FarmAgent, FarmCode
+    FarmAgentRecording                                      FarmAgent, FarmRecording
+    FarmSupervisorRinging / FarmSupervisorAnswered / FarmSupervisorRecorded   FarmSupervisor[, FarmRecording]
     FarmOriginate (synthetic, from OriginateResponse)        FarmCallId, FarmResponse, FarmReason
 """
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 AgentMode = Literal["answer", "reject", "noanswer"]
 _AGENT = re.compile(r"^agent[0-9]+$")
+_SUPERVISOR = re.compile(r"^supervisor[0-9]+$")
 _DIAL = re.compile(r"^[0-9*#]+$")
 _DTMF = re.compile(r"[0-9*#wW]{1,32}")  # SendDTMF: digits, w (0.5 s) and W (1 s) pauses
 
@@ -59,13 +62,17 @@ class Farm:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.ami.close()
 
-    async def set_agent(self, agent: str, mode: AgentMode = "answer", delay: float = 1.0, talk: float = 10.0) -> None:
+    async def set_agent(
+        self, agent: str, mode: AgentMode = "answer", delay: float = 1.0, talk: float = 10.0, record: bool = False
+    ) -> None:
         """How agent's phone treats the next calls: answer after ``delay`` s and talk ``talk`` s,
-        reject (busy), or ring without answering."""
+        reject (busy), or ring without answering. With ``record`` the phone records what the agent
+        hears while talking (``FarmAgentRecording``: a WAV under /var/spool/asterisk-farm/supervisor)."""
         if mode not in ("answer", "reject", "noanswer"):
             raise ValueError(f"mode must be answer, reject or noanswer, not {mode!r}")
         prefix = _agent_prefix(agent)
-        for name, value in (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}")):
+        settings = (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}"), ("RECORD", "1" if record else ""))
+        for name, value in settings:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
     async def set_agent_dtmf(self, agent: str, digits: str = "", after: float = 1.0) -> None:
@@ -76,6 +83,38 @@ class Farm:
             raise ValueError(f"bad DTMF {digits!r}")
         for name, value in (("DTMF", digits), ("DTMF_AFTER", f"{after:g}")):
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
+
+    async def set_supervisor(
+        self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None
+    ) -> None:
+        """How a supervisor's phone treats the next calls: answer after ``delay`` s, then record what
+        it hears for ``record`` s (``FarmRecording`` of ``FarmSupervisorAnswered``: a WAV under the
+        farm's /var/spool/asterisk-farm/supervisor), playing a ``tone`` (Hz) meanwhile if given."""
+        if not _SUPERVISOR.match(supervisor):
+            raise ValueError(f"supervisor must look like supervisorN, not {supervisor!r}")
+        prefix = supervisor.upper()
+        values = (("DELAY", f"{delay:g}"), ("RECORD", f"{record:g}"), ("TONE", "" if tone is None else str(int(tone))))
+        for name, value in values:
+            await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
+
+    async def supervisor_dial(self, supervisor: str, code: str) -> str:
+        """supervisor's phone dials ``code`` (a feature code such as ``*561``) to the PBX."""
+        if not _SUPERVISOR.match(supervisor) or not _DIAL.match(code):
+            raise ValueError(f"bad supervisor or code: {supervisor!r} {code!r}")
+        call_id = uuid.uuid4().hex[:12]
+        self._originate(
+            call_id,
+            {
+                "Channel": f"PJSIP/{code}@{supervisor}",
+                "Context": "farm-agent-dial",
+                "Exten": "s",
+                "Priority": "1",
+                "CallerID": f"<{supervisor}>",
+                "Timeout": "15000",
+            },
+            [f"FARM_CALL_ID={call_id}", f"FARM_AGENT={supervisor}", f"FARM_CODE={code}"],
+        )
+        return call_id
 
     def _caller_number(self) -> str:
         # unique per call of this run: the farm's agent side links the call to its caller by number

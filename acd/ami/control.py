@@ -32,13 +32,23 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from acd.ami.callers import CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
+from acd.ami.originate import CONTEXT as MONITOR_CONTEXT
+from acd.ami.originate import MODES, Originator, endpoint_channel
 from acd.ami.resync import ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
 from acd.core import transfer_numbers
-from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall, TransferCall
-from acd.dialling import NotDialable, dialable_endpoint, overflow_extension
+from acd.core.commands import (
+    CancelOffer,
+    ControlCommand,
+    MonitorCall,
+    OverflowCall,
+    RingAgent,
+    TagCall,
+    TransferCall,
+)
+from acd.dialling import NotDialable, bare_endpoint, dialable_endpoint, overflow_extension
 from acd.ports import ACCEPTED, NotCarriedOut
 
 log = logging.getLogger(__name__)
@@ -77,8 +87,10 @@ class AmiCallControl:
         on_lost: Callable[[str], None] | None = None,
         on_channel_gone: Callable[[str], None] | None = None,
         transfer_numbers: tuple[str, ...] = (),
+        originator: Originator | None = None,
     ) -> None:
         self._link = link
+        self.originator = originator  # rings supervisors' phones (MonitorCall); None: monitoring is off
         self.book = book if book is not None else CallerBook()
         self.on_channel_gone = on_channel_gone
         self._gone: dict[str, None] = {}  # calls whose channel Asterisk says is gone: no more rings
@@ -123,6 +135,8 @@ class AmiCallControl:
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
             elif isinstance(command, TransferCall):
                 replies = self.transfer(channel, command.endpoint, command.queue, command.number)
+            elif isinstance(command, MonitorCall):
+                replies = self._start(self.monitor(channel, command))
             else:
                 replies = self.overflow(channel, command.target)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
@@ -299,6 +313,42 @@ class AmiCallControl:
         if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
             raise NotCarriedOut(f"the caller is not bridged with {endpoint}")
         await self._send({"Action": "BlindTransfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
+
+    async def monitor(self, caller: str, command: MonitorCall) -> None:
+        """Join a supervisor to the conversation of the caller on ``caller`` (``MonitorCall``).
+
+        The agent's leg is the caller's ``BRIDGEPEER``, read now and checked to be a channel of the
+        agent's endpoint; then the supervisor's phone is rung (``Originator``) or, when it asked by
+        feature code, its waiting channel is sent into ``acd-monitor`` with ``ACD_SPY`` set first.
+        """
+        if command.mode not in MODES:
+            raise NotDialable(f"monitor mode {command.mode[:20]!r} is not one of {', '.join(MODES)}")
+        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
+        spied = endpoint_channel(reply.get("Value", "") or "", bare_endpoint(command.agent_endpoint))
+        if command.supervisor_channel:
+            phone = endpoint_channel(command.supervisor_channel, dialable_endpoint(command.supervisor_endpoint))
+            await self._write(
+                None,
+                _setvar(phone, "ACD_SPY", spied),
+                _redirect(phone, MONITOR_CONTEXT, command.mode),
+            )
+            return
+        if self.originator is None:
+            raise NotDialable("monitoring is off: no originate user is configured")
+        await self.originator.originate(command.supervisor_endpoint, command.mode, spied)
+        log.info(
+            "call %s: %s rung to %s agent %s", command.call_id[:8], command.supervisor_endpoint, command.mode, spied
+        )
+
+    async def refuse_monitor(self, phone: str, supervisor: str) -> None:
+        """A supervisor's phone waiting in ``acd-monitor-ask`` hears "no service" now, not after 5 s."""
+        channel = endpoint_channel(phone, dialable_endpoint(supervisor))
+        await self._send({**_redirect(channel, "acd-monitor-ask", "s"), "Priority": "refused"})
+
+    def _start(self, work: Awaitable[None]) -> Awaitable[None]:
+        """Run ``work`` at once (not when the runtime's worker comes to wait for it)."""
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        return task
 
     def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
         self._lost("overflow")

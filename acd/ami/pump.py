@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
@@ -25,7 +26,15 @@ from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
-from acd.core.events import CallArrived, CallInProgress, Customer, Event, ResyncFinished, ResyncStarted
+from acd.core.events import (
+    CallArrived,
+    CallInProgress,
+    Customer,
+    Event,
+    MonitorRequested,
+    ResyncFinished,
+    ResyncStarted,
+)
 from acd.core.record_types import InteractionRecord
 
 log = logging.getLogger("acd")
@@ -93,6 +102,8 @@ class Pump:
     metrics: PumpMetrics
     keeper: TokenKeeper
     customers: Directory | None = None
+    # a supervisor's phone asking to monitor a call (feature code): answered and audited by its owner
+    on_monitor: Callable[[MonitorRequested], None] | None = None
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
 
@@ -109,6 +120,9 @@ class Pump:
             self.metrics.ami_events.inc()
             self.control.observe(item)
             for event in self.translator.translate(item):
+                if isinstance(event, MonitorRequested) and self.on_monitor is not None:
+                    self.on_monitor(event)
+                    continue
                 self.runtime.deliver(await self.with_customer(event))
 
     async def _connected(self) -> None:

@@ -26,3 +26,9 @@ class Roster:
 
     def agent_for(self, endpoint: str) -> str | None:
         return self._by_endpoint.get(bare_endpoint(endpoint))
+
+    def agent_numbered(self, number: str) -> str | None:
+        """The one agent whose endpoint ends in exactly ``number`` after a non-digit (``agent7`` for
+        ``7``), as a supervisor's feature code names it; None for none or more than one."""
+        found = [a for e, a in self._by_endpoint.items() if e.endswith(number) and not e[: -len(number)][-1:].isdigit()]
+        return found[0] if len(found) == 1 and number.isdigit() else None

@@ -19,6 +19,7 @@ UserEvent AcdFallback      CallFellBack (holding overflowed the caller to its fa
 UserEvent AcdOverflowed    (none: the core ordered it; later Hangup is silent)
 UserEvent AcdAgent         AgentLoggedIn / LoggedOut / Paused / Resumed / WrapUpDone / DispositionSet
 UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or resume of the recording)
+UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
 =========================  ==================================================================
 
@@ -64,6 +65,7 @@ from acd.core.events import (
     CallTransferredOut,
     DispositionSet,
     Event,
+    MonitorRequested,
     OfferAnswered,
     OfferFailed,
     OfferRejected,
@@ -108,6 +110,7 @@ class Translator:
         clock: Callable[[], float] = time.time,
         quiet: LogThrottle | None = None,
         on_recording: Callable[[str, str], None] | None = None,
+        supervisors: Mapping[str, tuple[str, ...] | None] | None = None,
     ) -> None:
         self.counters = TranslateCounters()
         self.token = token
@@ -121,6 +124,8 @@ class Translator:
         self._catalogue = catalogue
         self.on_recording = on_recording  # (call id, "pause" | "resume"): a feature code on the agent's leg
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
+        # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
+        self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
             "UserEvent": self._user_event,
             "Hangup": self._hangup,
@@ -138,6 +143,7 @@ class Translator:
             "AcdAgent": self._agent,
             "AcdRecording": self._recording,
             "AcdTransferred": self._transferred,
+            "AcdMonitor": self._monitor,
         }
 
     def update_config(self, config: RoutingConfig) -> None:
@@ -389,6 +395,34 @@ class Translator:
         if known is None:
             raise Refused("agent", f"unknown AcdAction {fields.shown(action)}")
         return [known.event(agent, reason)]
+
+    def _monitor(self, msg: Mapping[str, str]) -> list[Event]:
+        """A supervisor's phone asks to join agent ``<n>``'s call (docs/dialplan.md, "Supervisor
+        monitoring"); the core checks the call and the phone's queues, call control sends the phone on."""
+        mode = fields.word(msg, "AcdMode").lower()
+        if mode not in ("listen", "whisper", "barge"):
+            raise Refused("field", f"unknown AcdMode {fields.shown(mode)}")
+        supervisor = fields.endpoint(msg, "AcdSupervisor")
+        channel = fields.channel(msg)
+        tech, _, name = channel.partition("/")
+        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != supervisor:
+            raise Refused("injected", f"AcdSupervisor {fields.shown(supervisor)} raised on {fields.shown(channel)}")
+        if supervisor not in self.supervisors:
+            raise Refused("agent", f"{fields.shown(supervisor)} is not a supervisor's phone")
+        number = fields.word(msg, "AcdAgentNumber")
+        agent = self.roster.agent_numbered(number) if number.isdigit() and len(number) <= 8 else None
+        if agent is None:
+            raise Refused("agent", f"no one agent numbered {fields.shown(number)}")
+        log.info("monitor: %s asks to %s agent %s (feature code)", supervisor, mode, agent)
+        return [
+            MonitorRequested(
+                supervisor,
+                mode,  # type: ignore[arg-type]  # one of the three, checked above
+                agent_id=agent,
+                queues=self.supervisors[supervisor],
+                supervisor_channel=channel,
+            )
+        ]
 
     def _contact_status(self, msg: Mapping[str, str]) -> list[Event]:
         endpoint = msg.get("EndpointName") or msg.get("AOR", "")

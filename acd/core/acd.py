@@ -107,6 +107,8 @@ class Acd:
                 call_handlers.number_transfer_requested(floor, event)
             case events.CallTransferredOut():
                 call_handlers.transferred_out(floor, event, now)
+            case events.MonitorRequested():
+                call_handlers.monitor(floor, event)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():

@@ -14,14 +14,16 @@ from collections.abc import Callable
 
 from acd.core import metric_updates, transfer_numbers
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, OverflowCall, TransferCall
+from acd.core.commands import CancelOffer, MonitorCall, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at
 from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
+    InvalidValue,
     NumberNotAllowed,
     OfferClosed,
+    OutOfScope,
     UnknownAgent,
     UnknownCall,
     UnknownOffer,
@@ -40,6 +42,7 @@ from acd.core.events import (
     CallTransferredOut,
     CustomerIdentified,
     DispositionSet,
+    MonitorRequested,
     NumberTransferRequested,
     OfferAnswered,
     TransferRequested,
@@ -49,7 +52,7 @@ from acd.core.ids import transferred_leg_id
 from acd.core.interaction import Call
 from acd.core.kpis import TRANSFERRED, handle_seconds, is_short_abandon
 from acd.core.record_types import InteractionRecord, OfferRecord, OfferResult, Outcome
-from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
+from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_agent, check_call, step_call
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
@@ -364,6 +367,33 @@ def move(floor: Floor, e: CallMoved, now: float) -> None:
     step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
     floor.move_call(call, queue, now)
     floor.emit(call.tag())
+
+
+def monitor(floor: Floor, e: MonitorRequested) -> None:
+    """A supervisor joins a conversation: checked (talking, in a queue the requester may monitor),
+    then handed to call control. Neither the call nor the agent moves."""
+    if (e.call_id is None) == (e.agent_id is None):
+        raise InvalidValue("MonitorRequested", "call_id", "name the call or its agent, not both or neither")
+    if e.agent_id is not None:
+        agent = floor.agents.get(e.agent_id)
+        if agent is None:
+            raise UnknownAgent(e.agent_id)
+        if agent.call_id is None or agent.state is not AgentState.ON_CALL:
+            raise InvalidTransition(e.agent_id, agent.state.value, "MonitorRequested")
+        call = call_of(floor, agent.call_id, "MonitorRequested")
+    else:
+        assert e.call_id is not None
+        call = call_of(floor, e.call_id, "MonitorRequested")
+    check_call(call, CallInput.MONITOR, "MonitorRequested")
+    if e.queues is not None and call.queue.name not in e.queues:
+        raise OutOfScope(call.call_id, call.queue.name)
+    agent_id = call.record.agent_id
+    agent = floor.agents.get(agent_id or "")
+    if agent_id is None or agent is None:
+        raise InvalidTransition(call.call_id, call.state.value, "MonitorRequested")
+    floor.emit(
+        MonitorCall(call.call_id, agent_id, agent.config.endpoint, e.supervisor_endpoint, e.mode, e.supervisor_channel)
+    )
 
 
 # -- offers -----------------------------------------------------------------------------

@@ -72,6 +72,24 @@ class TransferCall:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorCall:
+    """Join a supervisor's phone to an agent's conversation with ChanSpy (docs/dialplan.md,
+    "Supervisor monitoring"): ring ``supervisor_endpoint`` (Originate into ``acd-monitor``), or,
+    when the phone asked by feature code, send its waiting ``supervisor_channel`` there.
+
+    The spied channel is the agent's leg of ``call_id``, found at the PBX (the caller's bridge
+    peer) and checked to be ``PJSIP/<agent_endpoint>-...`` before anything is sent.
+    """
+
+    call_id: str
+    agent_id: str
+    agent_endpoint: str
+    supervisor_endpoint: str
+    mode: Literal["listen", "whisper", "barge"]
+    supervisor_channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -101,8 +119,9 @@ class MetricUpdate:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall
-"""The commands that move a caller: what call control (``acd.ports.CallControl``) carries out."""
+ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall | MonitorCall
+"""The commands that move a caller (or join a supervisor to one): what call control
+(``acd.ports.CallControl``) carries out."""
 
 Command = (
     RingAgent
@@ -110,6 +129,7 @@ Command = (
     | OverflowCall
     | TagCall
     | TransferCall
+    | MonitorCall
     | StartTimer
     | CancelTimer
     | RecordCommand

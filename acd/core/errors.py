@@ -4,6 +4,7 @@
     ├── InvalidTransition         the event is not allowed in the subject's current state
     │   └── OfferClosed           an offer was answered after the core had already closed it
     ├── AlreadyInQueue            a caller was moved to the queue they are already in
+    ├── OutOfScope                the requester may not act on that call's queue (a supervisor's)
     ├── InvalidValue              a field holds what the core cannot hold (NaN, out of range, NUL)
     └── UnknownEntity             the event names something the core does not know
         ├── UnknownQueue
@@ -54,6 +55,17 @@ class AlreadyInQueue(AcdError):
 
     def __init__(self, call_id: str, queue: str) -> None:
         super().__init__(f"call {call_id} is already in queue {queue}")
+        self.call_id = call_id
+        self.queue = queue
+
+
+class OutOfScope(AcdError):
+    """The event's requester may act on some queues only, and ``call_id`` is in another."""
+
+    error_id = "out_of_scope"
+
+    def __init__(self, call_id: str, queue: str) -> None:
+        super().__init__(f"call {call_id} is in queue {queue}, which this requester may not monitor")
         self.call_id = call_id
         self.queue = queue
 

@@ -265,6 +265,26 @@ class CallTransferred:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorRequested:
+    """A supervisor asks to listen to, whisper to or barge into an agent's conversation.
+
+    The call is named by ``call_id`` (the REST API) or by the agent on it (``agent_id``, a
+    supervisor's phone dialling a feature code); exactly one of the two is set. ``queues`` are the
+    queues the requester may monitor (None: every queue). ``supervisor_channel`` is the phone's own
+    channel when it asked by feature code (it waits there to be joined); empty: ring the phone.
+    Nothing changes in the core: the call and the agent go on as they were (docs/dialplan.md,
+    "Supervisor monitoring").
+    """
+
+    supervisor_endpoint: str
+    mode: Literal["listen", "whisper", "barge"]
+    call_id: str | None = None
+    agent_id: str | None = None
+    queues: tuple[str, ...] | None = None  # sorted; a tuple, as every collection the core's events hold
+    supervisor_channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -301,6 +321,7 @@ Event = (
     | NumberTransferRequested
     | CallTransferred
     | CallTransferredOut
+    | MonitorRequested
     | ConfigChanged
     | TimerFired
 )

@@ -43,6 +43,7 @@ class CallInput(enum.Enum):
     TAKE_OVER = "take_over"  # found talking to an agent when the ACD (re)started
     LEFT_UNSEEN = "left_unseen"  # found gone when the ACD (re)started: closed without being queued
     TRANSFER = "transfer"  # the agent transferred the caller to a queue: a new stay there
+    MONITOR = "monitor"  # a supervisor joins the conversation (listen, whisper, barge): nothing moves
 
 
 class AgentState(enum.Enum):
@@ -104,6 +105,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.DISPOSITION: _C,
         CallInput.CUSTOMER: _C,
         CallInput.TRANSFER: _W,  # blind transfer to a queue: waits there as a new arrival
+        CallInput.MONITOR: _C,
     },
     _E: {
         CallInput.DISPOSITION: _E,

@@ -24,7 +24,7 @@ from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
-from acd.settings import RecordingSettings
+from acd.settings import RecordingSettings, SupervisorPhone
 from acd.wallboard.publisher import Publisher
 
 if TYPE_CHECKING:
@@ -54,5 +54,6 @@ DESK = web.AppKey("desk_publisher", DeskPublisher)
 DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)  # told of changes to customer records
 RECORDER = web.AppKey("recorder", Recorder)  # pauses recordings (absent without a PBX)
 RECORDINGS = web.AppKey("recordings", RecordingSettings)  # where the files are, who may listen
+SUPERVISORS: web.AppKey[tuple[SupervisorPhone, ...]] = web.AppKey("supervisors")  # phones that may monitor calls
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

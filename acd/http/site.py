@@ -23,7 +23,7 @@ from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import HttpSettings, RecordingSettings
+from acd.settings import HttpSettings, RecordingSettings, SupervisorPhone
 
 
 def build_site(
@@ -40,12 +40,16 @@ def build_site(
     customers: CustomerDirectory | None = None,
     recorder: Recorder | None = None,
     recordings: RecordingSettings | None = None,
+    supervisors: tuple[SupervisorPhone, ...] = (),
 ) -> web.Application:
-    """``engine`` is the REST API's pool (tokens, audit, record searches)."""
+    """``engine`` is the REST API's pool (tokens, audit, record searches); ``supervisors``: the
+    supervisors' phones (``[[supervisors]]``) that calls may be monitored from."""
     bearers = bearers or Bearers.of(engine, streams_per_token=http.streams_per_token)
     app = build_app(runtime, metrics, health, ready=ready, middlewares=[boundary])
     allow_hosts(app, http.allowed_hosts or default_hosts(http.host))
     app[METRICS_TOKEN] = http.metrics_token
     require_tokens(app, bearers)  # the wallboard's stream takes the API's tokens
-    app.add_subapp(PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers, recorder, recordings))
+    app.add_subapp(
+        PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers, recorder, recordings, supervisors)
+    )
     return app

@@ -21,6 +21,7 @@
 #   ACD_STATE_DIR      pid files, console logs    (default /var/lib/acd; run files in $ACD_STATE_DIR/run)
 #   ACD_SECRETS_FILE   generated secrets, mode 600 (default /var/lib/acd/secrets.env)
 #   ACD_FARM_AGENTS    number of agents agent1..N (default 20; used by install)
+#   ACD_SUPERVISORS    number of supervisors' phones supervisor1..N (default 2; used by install)
 #   ACD_DEBIAN_MIRROR  debootstrap mirror         (default: debootstrap's own)
 #   ACD_START_TIMEOUT  seconds to wait for boot/registration (default 90)
 set -euo pipefail
@@ -35,6 +36,7 @@ STATE=${ACD_STATE_DIR:-/var/lib/acd}
 RUN=$STATE/run
 SECRETS=${ACD_SECRETS_FILE:-$STATE/secrets.env}
 AGENTS=${ACD_FARM_AGENTS:-20}
+SUPERVISORS=${ACD_SUPERVISORS:-2}
 MIRROR=${ACD_DEBIAN_MIRROR:-}
 START_TIMEOUT=${ACD_START_TIMEOUT:-90}
 SUITE=sid
@@ -218,6 +220,9 @@ ensure_secrets() {
     ensure_secret ACD_TRUNK_SECRET
     local i
     for ((i = 1; i <= AGENTS; i++)); do ensure_secret "ACD_AGENT${i}_SIP_SECRET"; done
+    # supervisor monitoring: the AMI user that may only Originate into acd-monitor, and the phones
+    ensure_secret ACD_AMI_ORIGINATE_SECRET
+    for ((i = 1; i <= SUPERVISORS; i++)); do ensure_secret "ACD_SUPERVISOR${i}_SIP_SECRET"; done
 }
 
 secret() { sed -n "s/^$1=//p" "$SECRETS" | head -n1; }
@@ -226,7 +231,8 @@ render() { # render <template> <dest>: replace the @ACD_*@ placeholders; dest mo
     local tmpl=$1 dest=$2
     sed -e "s/@ACD_AMI_SECRET@/$(secret ACD_AMI_SECRET)/g" \
         -e "s/@ACD_FARM_AMI_SECRET@/$(secret ACD_FARM_AMI_SECRET)/g" \
-        -e "s/@ACD_TRUNK_SECRET@/$(secret ACD_TRUNK_SECRET)/g" "$tmpl" >"$dest.new"
+        -e "s/@ACD_TRUNK_SECRET@/$(secret ACD_TRUNK_SECRET)/g" \
+        -e "s/@ACD_AMI_ORIGINATE_SECRET@/$(secret ACD_AMI_ORIGINATE_SECRET)/g" "$tmpl" >"$dest.new"
     chmod 600 "$dest.new"
     mv "$dest.new" "$dest"
 }
@@ -239,10 +245,18 @@ render_pjsip() { # render_pjsip <main template> <per-agent template> <dest>
     done >>"$dest"
 }
 
+render_supervisors() { # render_supervisors <per-supervisor template> <dest>: append supervisor1..N
+    local tmpl=$1 dest=$2 i
+    for ((i = 1; i <= SUPERVISORS; i++)); do
+        sed -e "s/@SUPERVISOR@/supervisor$i/g" -e "s/@SUPERVISOR_SECRET@/$(secret "ACD_SUPERVISOR${i}_SIP_SECRET")/g" "$tmpl"
+    done >>"$dest"
+}
+
 cmd_install() {
     need_root
     [ -f "$MARKER" ] || die "install: no root in $ROOT; run '$0 build' first"
     [[ $AGENTS =~ ^[0-9]+$ ]] && [ "$AGENTS" -ge 1 ] || die "ACD_FARM_AGENTS must be a positive number"
+    [[ $SUPERVISORS =~ ^[0-9]+$ ]] || die "ACD_SUPERVISORS must be a number"
     local t0; t0=$(now_ms)
     ensure_secrets
     local etc=$ROOT/etc/asterisk farm=$ROOT/etc/asterisk-farm f
@@ -257,6 +271,7 @@ cmd_install() {
     done
     render "$pbxsrc/manager.conf.in" "$etc/manager.conf"
     render_pjsip "$pbxsrc/pjsip.conf.in" "$pbxsrc/pjsip-agent.conf.in" "$etc/pjsip.conf"
+    render_supervisors "$pbxsrc/pjsip-supervisor.conf.in" "$etc/pjsip.conf"
     rm -rf "$etc/acd.new"
     mkdir -p "$etc/acd.new"
     cp "$REPO"/dialplan/*.conf "$etc/acd.new/"
@@ -278,7 +293,10 @@ cmd_install() {
     done
     render "$farmsrc/manager.conf.in" "$farm/manager.conf"
     render_pjsip "$farmsrc/pjsip.conf.in" "$farmsrc/pjsip-agent.conf.in" "$farm/pjsip.conf"
+    render_supervisors "$farmsrc/pjsip-supervisor.conf.in" "$farm/pjsip.conf"
     echo "$AGENTS" >"$farm/acd-agents"
+    echo "$SUPERVISORS" >"$farm/acd-supervisors"
+    mkdir -p "$ROOT/var/spool/asterisk-farm/supervisor" # what the farm's supervisors' phones heard
 
     rm -f "$etc/users.conf" # stock file; pbx_config warns that it is deprecated
 
@@ -297,12 +315,17 @@ cmd_install() {
 }
 
 # ---------------------------------------------------------------- start / stop
-agents_installed() { cat "$ROOT/etc/asterisk-farm/acd-agents" 2>/dev/null || echo 0; }
+agents_installed() { # the farm's phones: agents plus supervisors
+    local a s
+    a=$(cat "$ROOT/etc/asterisk-farm/acd-agents" 2>/dev/null || echo 0)
+    s=$(cat "$ROOT/etc/asterisk-farm/acd-supervisors" 2>/dev/null || echo 0)
+    echo $((a + s))
+}
 
-registered_agents() { # agents registered now: the farm's own view (the PBX keeps contacts in astdb across restarts)
+registered_agents() { # phones (agents, supervisors) registered now: the farm's own view (the PBX keeps contacts in astdb across restarts)
     local farm pbx
-    farm=$(rx farm "pjsip show registrations" 2>/dev/null | grep -cE '^\s*agent[0-9]+-reg/\S+\s+\S+\s+Registered' || true)
-    pbx=$(rx pbx "pjsip show contacts" 2>/dev/null | grep -cE '^\s*Contact:\s+agent[0-9]+/' || true)
+    farm=$(rx farm "pjsip show registrations" 2>/dev/null | grep -cE '^\s*(agent|supervisor)[0-9]+-reg/\S+\s+\S+\s+Registered' || true)
+    pbx=$(rx pbx "pjsip show contacts" 2>/dev/null | grep -cE '^\s*Contact:\s+(agent|supervisor)[0-9]+/' || true)
     echo $(( farm < pbx ? farm : pbx ))
 }
 
@@ -345,7 +368,7 @@ start_one() {
         # UNAVAILABLE) until its next qualify, up to 30 s later: qualify those now, until all are Avail.
         local stale a
         while stale=$(rx pbx "pjsip show contacts" 2>/dev/null |
-                awk '$1 == "Contact:" && $2 ~ /^agent[0-9]+\// && $4 != "Avail" { split($2, x, "/"); print x[1] }'); \
+                awk '$1 == "Contact:" && $2 ~ /^(agent|supervisor)[0-9]+\// && $4 != "Avail" { split($2, x, "/"); print x[1] }'); \
               [ -n "$stale" ]; do
             [ "$(date +%s)" -lt "$deadline" ] || die "start: agents not reachable from the PBX: $(echo $stale)"
             for a in $stale; do rx pbx "pjsip qualify $a" >/dev/null 2>&1 || true; done

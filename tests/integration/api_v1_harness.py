@@ -43,7 +43,7 @@ from acd.records.startup.sync_config import sync_config
 from acd.records.stores import tokens
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, RecordingSettings, Settings
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, RecordingSettings, Settings, SupervisorPhone
 
 CONFIG = RoutingConfig(
     queues=(
@@ -139,6 +139,9 @@ async def v1(api_pg: EmbeddedPostgres) -> AsyncIterator[V1]:
         yield served
 
 
+SUPERVISOR_PHONES = (SupervisorPhone("sup-billing", ("billing",)), SupervisorPhone("sup-all"))  # [[supervisors]]
+
+
 @contextlib.asynccontextmanager
 async def serve_v1(
     api_pg: EmbeddedPostgres, recordings: RecordingSettings | None = None, **limits: float
@@ -169,7 +172,7 @@ async def serve_v1(
     if recordings is not None:
         settings = dataclasses.replace(settings, recordings=recordings)
     parts = await build(
-        settings,
+        dataclasses.replace(settings, supervisors=SUPERVISOR_PHONES),
         control=MockControl(keep_rings(rings, sent)),
         records=sink,
         database=database,

@@ -138,3 +138,46 @@ async def test_a_caller_in_conversation_cannot_be_moved(v1: V1) -> None:  # noqa
     status, reply = await v1.post("/calls/c1/queue", "admin", {"queue": "sales"})
     assert (status, reply["error_id"], reply["details"]["state"]) == (409, "invalid-transition", "connected")
     assert [(a, t, s) for _, a, t, s in await v1.audit() if a == "call.queue"] == [("call.queue", "c1", 409)]
+
+
+async def test_monitoring_a_call_in_conversation(v1: V1) -> None:  # noqa: F811
+    """POST /calls/{id}/monitor: 202 for the call's queue (token and phone), refusals audited; the
+    agent and the call go on as they were."""
+    await _in_conversation(v1)
+    _, sales = await tokens.issue(v1.engine, "supervisor", queues=("sales",))
+    v1.bearer["sales"] = sales
+    listen = {"mode": "listen", "supervisor_endpoint": "sup-billing"}
+    status, body = await v1.post("/calls/c1/monitor", "billing", listen)
+    assert (status, body["monitor"]) == (202, {"call": "c1", "mode": "listen", "supervisor_endpoint": "sup-billing"})
+    status, body = await v1.post("/calls/c1/monitor", "admin", {"mode": "barge", "supervisor_endpoint": "sup-all"})
+    assert status == 202, body
+    status, body = await v1.post("/calls/c1/monitor", "sales", {"mode": "listen", "supervisor_endpoint": "sup-all"})
+    assert (status, body["error_id"], body["details"]["queue"]) == (403, "forbidden", "billing")
+    status, body = await v1.post("/calls/nope/monitor", "admin", listen)
+    assert (status, body["error_id"]) == (404, "no-such-call")
+    for bad in (
+        {"mode": "spy", "supervisor_endpoint": "sup-all"},
+        {"mode": "listen", "supervisor_endpoint": "agent1"},
+        {"mode": "listen"},
+        {"mode": "listen", "supervisor_endpoint": "sup-all", "x": 1},
+    ):
+        status, body = await v1.post("/calls/c1/monitor", "admin", bad)
+        assert (status, body["error_id"]) == (400, "invalid-input"), bad
+    status, body = await v1.post("/calls/c1/monitor", "a1", listen)
+    assert (status, body["error_id"]) == (403, "forbidden")
+    _, agent = await v1.get("/agents/a1", "admin")
+    assert (agent["agent"]["state"], agent["agent"]["call_id"]) == ("on_call", "c1")
+    assert [(a, t, s) for _, a, t, s in await v1.audit() if a == "call.monitor"] == [
+        ("call.monitor", "c1", 202),
+        ("call.monitor", "c1", 202),
+        ("call.monitor", "c1", 403),
+        ("call.monitor", "nope", 404),
+    ]
+
+
+async def test_a_waiting_caller_cannot_be_monitored(v1: V1) -> None:  # noqa: F811
+    await _queue(v1)
+    status, body = await v1.post(
+        "/calls/old-low/monitor", "admin", {"mode": "whisper", "supervisor_endpoint": "sup-all"}
+    )
+    assert (status, body["error_id"], body["details"]["state"]) == (409, "invalid-transition", "waiting")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
 from acd.http.bearer import Bearers
-from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RECORDER, RECORDINGS, RUNTIME
+from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RECORDER, RECORDINGS, RUNTIME, SUPERVISORS
 from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
@@ -23,7 +23,7 @@ from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
 from acd.runtime import Runtime
-from acd.settings import RecordingSettings
+from acd.settings import RecordingSettings, SupervisorPhone
 
 PREFIX = "/api/v1"
 TABLE = RouteTable(ROUTES, PREFIX)
@@ -38,6 +38,7 @@ def build_api_v1(
     customers: CustomerDirectory | None = None,
     recorder: Recorder | None = None,
     recordings: RecordingSettings | None = None,
+    supervisors: tuple[SupervisorPhone, ...] = (),
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
@@ -46,6 +47,7 @@ def build_api_v1(
     the wallboard, so that a client's failures count once); by default, one over ``engine``.
     ``customers``: the caller directory, told of every change to a customer record.
     ``recorder`` pauses recordings; ``recordings``: where their files are and who may listen.
+    ``supervisors``: the supervisors' phones calls may be monitored from (``POST /calls/{id}/monitor``).
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -54,6 +56,7 @@ def build_api_v1(
     api[BEARERS] = bearers or Bearers.of(engine)
     api[AUDIT] = audit
     api[EDITOR] = editor or ConfigEditor.running(runtime, engine)
+    api[SUPERVISORS] = supervisors
     if customers is not None:
         api[DIRECTORY] = customers
     if recorder is not None:

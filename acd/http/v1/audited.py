@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.core.errors import AcdError, InvalidTransition, InvalidValue, UnknownEntity
+from acd.core.errors import AcdError, InvalidTransition, InvalidValue, OutOfScope, UnknownEntity
 from acd.http import errors
 from acd.http.keys import AUDIT, TOKEN
 from acd.records.stores.audit import Change
@@ -39,6 +39,8 @@ def refusal(exc: Exception) -> web.Response:
         return errors.refused(
             409, "invalid-transition", str(exc), {"subject": exc.subject, "state": exc.state, "event": exc.event}
         )
+    if isinstance(exc, OutOfScope):  # a supervisor's token (or phone) is for other queues
+        return errors.refused(403, "forbidden", str(exc), {"queue": exc.queue})
     if isinstance(exc, UnknownEntity):
         return errors.refused(404, f"no-such-{exc.kind}", str(exc), {"id": exc.key})
     if isinstance(exc, InvalidValue):  # the API's own checks should have caught it: still the client's fault

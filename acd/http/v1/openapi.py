@@ -188,6 +188,33 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/calls/{call}/monitor": {
+            "post": {
+                "summary": "ring a supervisor's phone and join it to the agent's conversation: listen, whisper "
+                "(the agent hears the supervisor) or barge (both hear); supervisor of the call's queue, admin",
+                "parameters": [_CALL_PATH],
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "required": ["mode", "supervisor_endpoint"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "mode": {"type": "string", "enum": ["listen", "whisper", "barge"]},
+                            "supervisor_endpoint": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 64,
+                                "description": "a supervisor's phone of acd.toml's [[supervisors]]",
+                            },
+                        },
+                    }
+                ),
+                "responses": {
+                    **ok({"type": "object"}, "the phone is being rung", status=202),
+                    **_errors(400, 401, 403, 404, 409, 413, 503),
+                },
+            }
+        },
         "/interactions": {
             "get": {
                 "summary": "search interactions, newest first, paginated",

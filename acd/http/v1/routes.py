@@ -17,6 +17,7 @@ from acd.http.v1 import (
     customers,
     interactions,
     live,
+    monitoring,
     openapi,
     queues,
     recordings,
@@ -83,6 +84,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/interactions/{interaction}/recording", recordings.listen, EVERYONE),
     # transfers: the agent on the call, supervisors of its queue, admins (acd.http.v1.transfers)
     Route("POST", "/calls/{call}/transfer", transfers.transfer, EVERYONE),
+    Route(
+        "POST",
+        "/calls/{call}/monitor",
+        monitoring.monitor,
+        STAFF,
+        "listening to, whispering to or barging into calls is for supervisors and admins",
+    ),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),

@@ -6,6 +6,9 @@
 # Environment:
 #   ACD_AMI_SECRET, ACD_TRUNK_SECRET  required (from the stack's .env): the ACD's AMI user, the trunk
 #   ACD_AGENTS                        agents agent1..N get a SIP endpoint (default 20)
+#   ACD_AMI_ORIGINATE_SECRET          optional: the originate-only AMI user acd-monitor (supervisor
+#                                     monitoring); unset, it gets a random secret nobody knows
+#   ACD_SUPERVISORS                   supervisors' phones supervisor1..N (default 2)
 # The agents' SIP passwords are made once and kept in /var/lib/asterisk/acd-secrets.env (a volume):
 #   docker compose exec asterisk cat /var/lib/asterisk/acd-secrets.env
 set -euo pipefail
@@ -14,6 +17,7 @@ SRC=/opt/acd/dialplan
 ETC=/etc/asterisk
 SECRETS=/var/lib/asterisk/acd-secrets.env
 AGENTS=${ACD_AGENTS:-20}
+SUPERVISORS=${ACD_SUPERVISORS:-2}
 
 die() { echo "acd-asterisk: $*" >&2; exit 1; }
 
@@ -25,14 +29,22 @@ for name in ACD_AMI_SECRET ACD_TRUNK_SECRET; do
 done
 
 rand_secret() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+[[ $SUPERVISORS =~ ^[0-9]+$ ]] || die "ACD_SUPERVISORS must be a number"
+ORIGINATE_SECRET=${ACD_AMI_ORIGINATE_SECRET:-$(rand_secret)} # never the template's placeholder
+[[ $ORIGINATE_SECRET =~ ^[A-Za-z0-9._-]+$ ]] || die "ACD_AMI_ORIGINATE_SECRET: letters, digits, '.', '_' and '-' only"
 (umask 077; touch "$SECRETS")
 for ((i = 1; i <= AGENTS; i++)); do
     grep -q "^ACD_AGENT${i}_SIP_SECRET=" "$SECRETS" || echo "ACD_AGENT${i}_SIP_SECRET=$(rand_secret)" >>"$SECRETS"
 done
+for ((i = 1; i <= SUPERVISORS; i++)); do
+    grep -q "^ACD_SUPERVISOR${i}_SIP_SECRET=" "$SECRETS" || echo "ACD_SUPERVISOR${i}_SIP_SECRET=$(rand_secret)" >>"$SECRETS"
+done
 agent_secret() { sed -n "s/^ACD_AGENT$1_SIP_SECRET=//p" "$SECRETS" | head -n1; }
+supervisor_secret() { sed -n "s/^ACD_SUPERVISOR$1_SIP_SECRET=//p" "$SECRETS" | head -n1; }
 
 render() { # render <template>: the @ACD_*@ placeholders replaced, on stdout
-    sed -e "s/@ACD_AMI_SECRET@/$ACD_AMI_SECRET/g" -e "s/@ACD_TRUNK_SECRET@/$ACD_TRUNK_SECRET/g" "$1"
+    sed -e "s/@ACD_AMI_SECRET@/$ACD_AMI_SECRET/g" -e "s/@ACD_TRUNK_SECRET@/$ACD_TRUNK_SECRET/g" \
+        -e "s/@ACD_AMI_ORIGINATE_SECRET@/$ORIGINATE_SECRET/g" "$1"
 }
 
 for f in asterisk.conf modules.conf logger.conf rtp.conf musiconhold.conf features.conf; do
@@ -43,6 +55,10 @@ render "$SRC/pbx/manager.conf.in" >"$ETC/manager.conf"
     render "$SRC/pbx/pjsip.conf.in"
     for ((i = 1; i <= AGENTS; i++)); do
         sed -e "s/@AGENT@/agent$i/g" -e "s/@AGENT_SECRET@/$(agent_secret "$i")/g" "$SRC/pbx/pjsip-agent.conf.in"
+    done
+    for ((i = 1; i <= SUPERVISORS; i++)); do
+        sed -e "s/@SUPERVISOR@/supervisor$i/g" -e "s/@SUPERVISOR_SECRET@/$(supervisor_secret "$i")/g" \
+            "$SRC/pbx/pjsip-supervisor.conf.in"
     done
 } >"$ETC/pjsip.conf"
 rm -rf "$ETC/acd"
