@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from acd.core.hours import OpeningHours
+
 
 @dataclass(frozen=True, slots=True)
 class SkillRequirement:
@@ -62,6 +64,11 @@ class QueueConfig:
     # the codes an agent may set on this queue's calls; the core carries them and checks nothing:
     # the API's wrap-up checks them (a phone's *55<n> digit code is outside any catalogue)
     dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
+    # opening hours, holidays and the closed treatment; None: always open (acd.core.hours)
+    hours: OpeningHours | None = None
+    # nobody logged in (or all paused) who could serve the queue: overflow a caller after this many
+    # seconds (0: at once); None: callers wait as usual (docs/kpis.md, "Overflow into another queue")
+    empty_overflow_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ class Call:
     offer_id: str | None = None  # the open offer while RINGING
     cooldowns: dict[str, float] = field(default_factory=dict)  # agent id -> no re-offer before
     vip: bool = False  # the queue's VIP boost is part of ``priority``
+    empty_deadline: float | None = None  # overflow then if nobody can serve the queue (acd.core.hours)
 
     @property
     def key(self) -> CallKey:
@@ -142,13 +143,17 @@ class Call:
     def reprioritized(self, priority: int) -> InteractionRecord:
         return self._update(priority=priority)
 
-    def move_to(self, queue: QueueConfig, now: float) -> InteractionRecord:
+    def move_to(
+        self, queue: QueueConfig, now: float, outcome: Outcome = "moved", reason: str = "moved"
+    ) -> InteractionRecord:
         """Leave this queue for ``queue``: return the closed record of the stay here (outcome ``moved``).
 
         The stay in the old queue is written under a new id (``ids.moved_leg_id``); the call keeps
         its id, and its record starts afresh in ``queue`` with ``arrived_at = now``: a new arrival
         there, for routing order, widening, max wait and every KPI (docs/kpis.md, "Moved calls").
         The caller keeps their priority before the VIP boost; the new queue's boost applies.
+        An overflow into another queue is the same move with ``outcome`` ``overflowed``: that stay is
+        offered in the queue left, not within its SLA (docs/kpis.md, "Overflow into another queue").
         """
         old = self.record
         self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
@@ -157,13 +162,14 @@ class Call:
             interaction_id=moved_leg_id(self.call_id, old.queue, now),
             seq=old.seq + 1,
             ended_at=now,
-            outcome="moved",
+            outcome=outcome,
             wait_seconds=self.waited(now),
-            within_sla=None,
-            end_reason="moved",
+            within_sla=None if outcome == "moved" else False,
+            end_reason=reason,
         )
         self.queue = queue
         self.enqueued_at = now
+        self.empty_deadline = None
         self.record = InteractionRecord(
             interaction_id=self.call_id,
             seq=old.seq + 1,
