@@ -14,7 +14,7 @@ from acd.core import metric_updates
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, OverflowCall
 from acd.core.config import QueueConfig
-from acd.core.eligibility import level_at
+from acd.core.eligibility import level_at, queue_matches
 from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
@@ -98,6 +98,21 @@ def call_arrived(floor: Floor, e: CallArrived, now: float) -> None:
         _overflow(floor, call, "max_wait", now)
     else:
         _join_rule(floor, call, now)
+
+
+def queues_emptied(floor: Floor, skills: dict[str, int], now: float) -> None:
+    """An agent holding ``skills`` logged out or paused: the waiting callers of each queue they could
+    serve and nobody now can come under the queue's join rule (app_queue's leavewhenempty)."""
+    for queue in floor.queues.values():
+        if queue.empty_overflow_seconds is None or not queue_matches(skills, queue) or floor.can_serve(queue):
+            continue
+        waiting = [
+            c
+            for c in floor.calls.values()
+            if c.queue.name == queue.name and c.state is CallState.WAITING and c.empty_deadline is None
+        ]
+        for call in waiting:
+            _join_rule(floor, call, now)
 
 
 def _join_rule(floor: Floor, call: Call, now: float) -> None:

@@ -15,7 +15,7 @@ import pytest
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, AgentPaused, CallArrived, TimerFired
+from acd.core.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, CallArrived, TimerFired
 from acd.core.hours import OpeningHours, openings
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
@@ -132,6 +132,28 @@ def test_join_rule_after_n_seconds_overflows_only_if_still_nobody() -> None:
     acd.handle(AgentLoggedIn("b1"), 110.0)  # answered by ringing before the deadline
     commands = acd.handle(TimerFired(call_timer("c2")), 130.0)
     assert not [c for c in commands if isinstance(c, OverflowCall)]
+
+
+def test_leave_rule_the_last_agent_stepping_away_starts_the_waiting_callers_clock() -> None:
+    billing = QueueConfig("billing", (SkillRequirement("billing", 1),), empty_overflow_seconds=20.0)
+    acd = Acd(_config(billing))
+    acd.handle(AgentLoggedIn("b1"), 0.0)
+    acd.handle(CallArrived("c1", "billing", 5), 1.0)  # rung at once
+    acd.handle(CallArrived("c2", "billing", 5), 2.0)  # waits behind c1
+    commands = acd.handle(AgentLoggedOut("b1"), 3.0)  # c1's offer withdrawn; nobody left for billing
+    assert not [c for c in commands if isinstance(c, OverflowCall)]
+    fired = acd.handle(TimerFired(call_timer("c1")), 23.0)
+    assert [c for c in fired if isinstance(c, OverflowCall)] == [OverflowCall("c1", "voicemail", "no_agents")]
+    fired = acd.handle(TimerFired(call_timer("c2")), 23.0)
+    assert [c for c in fired if isinstance(c, OverflowCall)] == [OverflowCall("c2", "voicemail", "no_agents")]
+    # at once (0): a paused last agent sends the waiting caller on immediately
+    at_once = QueueConfig("billing", (SkillRequirement("billing", 1),), empty_overflow_seconds=0.0)
+    acd = Acd(_config(at_once))
+    acd.handle(AgentLoggedIn("b1"), 0.0)
+    acd.handle(CallArrived("c1", "billing", 5), 1.0)
+    acd.handle(CallArrived("c2", "billing", 5), 2.0)
+    commands = acd.handle(AgentPaused("b1", "lunch"), 3.0)
+    assert sorted(c.call_id for c in commands if isinstance(c, OverflowCall)) == ["c1", "c2"]
 
 
 def test_without_the_rule_a_caller_waits_when_nobody_is_logged_in() -> None:
