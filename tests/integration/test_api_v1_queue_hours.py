@@ -86,3 +86,15 @@ async def test_hours_mistakes_are_400s_naming_the_field(v1: V1) -> None:  # noqa
         assert field in reply["details"]["fields"], (body, reply)
     status, reply = await call(v1, "PATCH", "/queues/billing", {"overflow": "queue:sales"})
     assert status == 200, reply
+
+
+async def test_a_supervisor_overflows_only_into_their_own_queues(v1: V1) -> None:  # noqa: F811
+    for body in ({"overflow": "queue:sales"}, {"hours": {"zone": "UTC", "closed": "queue:sales"}}):
+        response = await v1.client.request("PATCH", PREFIX + "/queues/billing", headers=v1.auth("billing"), json=body)
+        reply = await response.json()
+        assert (response.status, reply["error_id"]) == (403, "forbidden"), reply
+        assert "sales" in reply["message"]
+    response = await v1.client.request(
+        "PATCH", PREFIX + "/queues/billing", headers=v1.auth("billing"), json={"hours": {"zone": "UTC"}}
+    )
+    assert response.status == 200, await response.json()
