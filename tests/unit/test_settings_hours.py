@@ -11,7 +11,7 @@ from acd.routing_document import document_of
 from acd.settings import SettingsError, load, routing_from_document
 from acd.sim.engine import Simulation
 from acd.sim.report import build_report
-from acd.sim.scenario import scenario_from_dict
+from acd.sim.scenario import load_scenario, scenario_from_dict
 
 BASE = """
 skills = ["billing", "sales"]
@@ -115,3 +115,18 @@ def test_the_simulator_plays_closed_hours() -> None:
     sim = Simulation(scenario)
     kpis = build_report(scenario, sim.run(), sim.events_handled).queues["billing"]
     assert kpis.answered > 0 and kpis.overflowed == 0
+
+
+def test_the_closing_time_scenario_overflows_billing_into_support_after_six() -> None:
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "bench/scenarios/evening_closing.toml")
+    sim = Simulation(scenario)
+    recorded = sim.run()
+    closed = [r for r in recorded.interactions.values() if r.end_reason == "closed"]
+    assert closed and {r.queue for r in closed} == {"billing", "sales"}
+    six = 3600.0  # the simulation starts at 17:00 Berlin time
+    assert all(r.arrived_at >= six for r in closed if r.queue == "billing")
+    # billing's closed callers went on waiting in support, as new arrivals there
+    assert any(
+        r.queue == "support" and r.arrived_at >= six and r.answered_at is not None
+        for r in recorded.interactions.values()
+    )
