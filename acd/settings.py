@@ -645,12 +645,19 @@ def _hours(
             f"{_shown(announcement)} must be 1 to 4 sound names (letters, digits, '_', '-') joined by '&'",
         )
         announcement = "im-sorry"
+    closed = _overflow(r, table, where, targets, "closed", queue_names)
+    if queue_target(closed) is not None:
+        # the caller goes on waiting in the other queue's holding, where the ACD may ring an agent at
+        # once: nothing would let an announcement finish (docs/dialplan.md, "Closed queues")
+        if table.get("announcement"):
+            r.problem(f"{where}.announcement", f"a closed treatment into a queue ({closed}) plays no announcement")
+        announcement = ""
     return OpeningHours(
         zone=zone,
         zone_name=zone.name,
         weekly=openings(spans),
         holidays=tuple(sorted(set(holidays))),
-        closed_target=_overflow(r, table, where, targets, "closed", queue_names),
+        closed_target=closed,
         announcement=announcement,
     )
 
