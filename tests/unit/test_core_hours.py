@@ -15,7 +15,7 @@ import pytest
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, CallArrived, TimerFired
+from acd.core.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, CallArrived, ConfigChanged, TimerFired
 from acd.core.hours import OpeningHours, openings
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
@@ -191,3 +191,12 @@ def test_a_closed_queue_overflowing_into_an_open_one() -> None:
     commands = acd.handle(CallArrived("c1", "billing", 5), _at(zone, 2026, 12, 6, 10, 0))
     assert [c.agent_id for c in commands if isinstance(c, RingAgent)] == ["s1"]
     assert [r.end_reason for r in _records(commands) if r.outcome == "overflowed"] == ["closed"]
+
+
+def test_a_removed_queue_that_overflows_into_a_queue_sends_its_callers_to_the_dialplan() -> None:
+    billing = QueueConfig("billing", (SkillRequirement("billing", 1),), overflow_target="queue:sales")
+    acd = Acd(_config(billing))
+    acd.handle(CallArrived("c1", "billing", 5), 0.0)
+    only_sales = RoutingConfig((QueueConfig("sales", (SkillRequirement("sales", 1),)),), AGENTS)
+    commands = acd.handle(ConfigChanged(only_sales), 5.0)
+    assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c1", "voicemail", "queue_removed")]
