@@ -85,7 +85,9 @@ def _new_call_queue(floor: Floor, call_id: str, queue_name: str, event: str) -> 
 
 
 # -- calls ------------------------------------------------------------------------------
-def call_arrived(floor: Floor, e: CallArrived, now: float) -> None:
+def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = True) -> None:
+    """A caller enters a queue; ``join_rule`` False during a resync (the agents are not all known
+    yet: ``queues_emptied`` applies the rule once the resync has finished)."""
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
@@ -96,15 +98,18 @@ def call_arrived(floor: Floor, e: CallArrived, now: float) -> None:
     elif now >= call.enqueued_at + queue.max_wait_seconds:
         # Re-announced after a restart with its wait already used up.
         _overflow(floor, call, "max_wait", now)
-    else:
+    elif join_rule:
         _join_rule(floor, call, now)
 
 
-def queues_emptied(floor: Floor, skills: dict[str, int], now: float) -> None:
-    """An agent holding ``skills`` logged out or paused: the waiting callers of each queue they could
-    serve and nobody now can come under the queue's join rule (app_queue's leavewhenempty)."""
+def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> None:
+    """An agent holding ``skills`` logged out or paused (None: a resync has finished): the waiting
+    callers of each queue they could serve and nobody now can come under the queue's join rule
+    (app_queue's leavewhenempty)."""
     for queue in floor.queues.values():
-        if queue.empty_overflow_seconds is None or not queue_matches(skills, queue) or floor.can_serve(queue):
+        if queue.empty_overflow_seconds is None or floor.can_serve(queue):
+            continue
+        if skills is not None and not queue_matches(skills, queue):
             continue
         waiting = [
             c

@@ -15,7 +15,16 @@ import pytest
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, CallArrived, ConfigChanged, TimerFired
+from acd.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    CallArrived,
+    ConfigChanged,
+    ResyncFinished,
+    ResyncStarted,
+    TimerFired,
+)
 from acd.core.hours import OpeningHours, openings
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
@@ -200,3 +209,22 @@ def test_a_removed_queue_that_overflows_into_a_queue_sends_its_callers_to_the_di
     only_sales = RoutingConfig((QueueConfig("sales", (SkillRequirement("sales", 1),)),), AGENTS)
     commands = acd.handle(ConfigChanged(only_sales), 5.0)
     assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c1", "voicemail", "queue_removed")]
+
+
+def test_during_a_resync_the_join_rule_waits_for_the_agents() -> None:
+    billing = QueueConfig("billing", (SkillRequirement("billing", 1),), empty_overflow_seconds=0.0)
+    acd = Acd(_config(billing))
+    acd.handle(ResyncStarted(), 0.0)
+    commands = acd.handle(CallArrived("c1", "billing", 5, enqueued_at=-30.0), 0.0)  # found holding
+    commands += acd.handle(CallArrived("c2", "billing", 5, enqueued_at=-20.0), 0.0)
+    commands += acd.handle(AgentLoggedIn("b1"), 0.0)  # restored presence
+    assert not [c for c in commands if isinstance(c, OverflowCall)]
+    commands = acd.handle(ResyncFinished(), 0.0)
+    assert not [c for c in commands if isinstance(c, OverflowCall)]
+    assert [c.call_id for c in commands if isinstance(c, RingAgent)] == ["c1"]
+    # nobody after all: the rule applies when the resync ends
+    acd = Acd(_config(billing))
+    acd.handle(ResyncStarted(), 0.0)
+    acd.handle(CallArrived("c1", "billing", 5, enqueued_at=-30.0), 0.0)
+    commands = acd.handle(ResyncFinished(), 0.0)
+    assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c1", "voicemail", "no_agents")]
