@@ -612,6 +612,9 @@ def _hours(
         r.problem(where, "must be a table: zone, mon .. sun, holidays, closed, announcement")
         return None
     r.unknown(table, HOURS_KEYS, where)
+    if "zone" not in table:
+        r.problem(f"{where}.zone", "missing: the time zone of the hours (an IANA name, e.g. Europe/Berlin)")
+        return None
     zone_name = r.string(table, "zone", where, "UTC", max_length=64)
     zone = load_zone(zone_name)
     if zone is None:

@@ -76,6 +76,7 @@ def test_hours_join_rule_and_queue_overflow_load_and_round_trip_through_the_docu
         ('[queues.billing.hours]\nzone = "UTC"\nannouncement = "../etc/x"', "queues.billing.hours.announcement"),
         ('[queues.billing.hours]\nzone = "UTC"\nannouncement = "a,b"', "queues.billing.hours.announcement"),
         ("empty_overflow = -1", "queues.billing.empty_overflow"),
+        ('[queues.billing.hours]\nmon = ["08:00-18:00"]', "queues.billing.hours.zone"),
         (
             '[queues.billing.hours]\nzone = "UTC"\nclosed = "queue:sales"\nannouncement = "im-sorry"',
             "queues.billing.hours.announcement",
