@@ -57,6 +57,17 @@ def dialable_endpoint(name: str) -> str:
     return name
 
 
+SOUNDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}(&[A-Za-z0-9][A-Za-z0-9_-]{0,63}){0,3}")
+"""A closed queue's announcement: 1 to 4 sound names joined by '&' (no path, no ',' for Playback)."""
+
+
+def announcement(sounds: str) -> str:
+    """``sounds`` as ``ACD_CLOSED_PROMPT`` (played by acd-overflow before its treatment), or ``NotDialable``."""
+    if sounds and SOUNDS.fullmatch(sounds) is None:
+        raise NotDialable(f"announcement {sounds[:80]!r} is not sound names joined by '&'")
+    return sounds
+
+
 def overflow_extension(name: str) -> str:
     """``name`` as the Redirect's ``Exten`` into ``acd-overflow``, or ``NotDialable``."""
     if not is_overflow_extension(name):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.hours import WEEKDAYS, OpeningHours
 
 Document = dict[str, Any]
 
@@ -42,6 +43,27 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         "vip_priority_boost": queue.vip_priority_boost,
         "dispositions": list(queue.dispositions),
         "record": queue.record,
+        "hours": None if queue.hours is None else hours_fields(queue.hours),
+        "empty_overflow": queue.empty_overflow_seconds,
+    }
+
+
+def _clock(second: int) -> str:
+    return f"{second // 3600:02d}:{second % 3600 // 60:02d}"
+
+
+def hours_fields(hours: OpeningHours) -> dict[str, Any]:
+    """A ``[queues.NAME.hours]`` table: zone, the week day by day, holidays, closed treatment."""
+    week = {
+        day: [f"{_clock(o.start)}-{_clock(o.end)}" for o in hours.weekly if o.weekday == i]
+        for i, day in enumerate(WEEKDAYS)
+    }
+    return {
+        "zone": hours.zone_name,
+        **week,
+        "holidays": list(hours.holidays),
+        "closed": hours.closed_target,
+        "announcement": hours.announcement,
     }
 
 

@@ -16,6 +16,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
@@ -30,14 +31,17 @@ from acd.core.config import (
     SkillRequirement,
     WideningStep,
 )
+from acd.core.hours import WEEKDAYS, OpeningHours, openings, queue_target
 from acd.dialling import (
     DEFAULT_OVERFLOW_TARGETS,
     ENDPOINT_RULE,
+    SOUNDS,
     bare_endpoint,
     is_endpoint,
     is_overflow_extension,
 )
 from acd.records.text import fit_text
+from acd.zones import load_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +304,8 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "vip_priority_boost",
     "dispositions",
     "record",
+    "hours",  # opening hours, holidays, closed treatment (acd.core.hours)
+    "empty_overflow",  # seconds before a caller overflows when nobody can serve the queue
 }
 
 
@@ -314,7 +320,14 @@ def _tables(r: _Reader, section: Mapping[str, Any], path: str, what: str) -> Ite
         yield name, value
 
 
-def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], policy: RoutingPolicy) -> QueueConfig:
+def _queue(
+    r: _Reader,
+    name: str,
+    data: Mapping[str, Any],
+    known: set[str],
+    policy: RoutingPolicy,
+    queue_names: frozenset[str] = frozenset(),
+) -> QueueConfig:
     path = f"queues.{name}"
     r.unknown(data, QUEUE_KEYS, path)
     if "skills" not in data:
@@ -350,13 +363,15 @@ def _queue(r: _Reader, name: str, data: Mapping[str, Any], known: set[str], poli
         sla_threshold_seconds=r.number(data, "sla_threshold", path, 20.0, low=1, high=DAY),
         sla_target_ratio=r.number(data, "sla_target", path, 0.8, low=0, high=1),
         max_wait_seconds=r.number(data, "max_wait", path, 300.0, low=1, high=DAY),
-        overflow_target=_overflow(r, data, path, policy.overflow_targets),
+        overflow_target=_overflow(r, data, path, policy.overflow_targets, "overflow", queue_names),
         wrapup_seconds=r.number(data, "wrapup", path, 0.0, low=0, high=DAY),
         max_handle_seconds=r.number(data, "max_handle", path, 600.0, low=1, high=DAY),
         widening=tuple(widening),
         vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
         dispositions=_dispositions(r, data, path),
         record=r.boolean(data, "record", path, False),
+        hours=_hours(r, data, path, policy.overflow_targets, queue_names),
+        empty_overflow_seconds=_empty_overflow(r, data, path),
     )
 
 
@@ -392,15 +407,26 @@ def _dispositions(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, 
     return tuple(codes) if good else DEFAULT_DISPOSITIONS
 
 
-def _overflow(r: _Reader, data: Mapping[str, Any], path: str, targets: tuple[str, ...]) -> str:
-    """The queue's overflow target: one of the extensions ``acd-overflow`` is declared to have."""
+def _overflow(
+    r: _Reader,
+    data: Mapping[str, Any],
+    path: str,
+    targets: tuple[str, ...],
+    key: str = "overflow",
+    queue_names: frozenset[str] = frozenset(),
+) -> str:
+    """The queue's overflow target: one of the extensions ``acd-overflow`` is declared to have, or
+    ``queue:<name>``, another queue of the config (docs/kpis.md, "Overflow into another queue")."""
     default = "voicemail" if "voicemail" in targets else targets[0]
-    target = r.string(data, "overflow", path, default, max_length=64)
+    target = r.string(data, key, path, default, max_length=70)
+    into = queue_target(target)
+    if into is not None and into in queue_names:
+        return target
     if target not in targets:
         r.problem(
-            f"{path}.overflow",
+            f"{path}.{key}",
             f"{_shown(target)} is not an overflow target (declared in "
-            f"[routing] overflow_targets: {', '.join(targets)})",
+            f"[routing] overflow_targets: {', '.join(targets)}), nor queue:<another queue>",
         )
         return default
     return target
@@ -453,8 +479,10 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
     if not queues_t:
         r.problem("queues", "define at least one queue, e.g. [queues.billing]")
     queues = []
+    names = frozenset(str(n) for n in queues_t)
     for name, q in _tables(r, queues_t, "queues", "queue name"):
-        queues.append(_queue(r, name, q, known, policy))
+        queues.append(_queue(r, name, q, known, policy, names))
+    _no_overflow_ring(r, queues)
 
     agents_t = r.table(data, "agents", "agents")
     agents = []
@@ -705,3 +733,127 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError([Problem(file, "-", f"not valid TOML: {exc}")]) from None
     return parse(data, file, os.environ if env is None else env)
+
+
+# -- opening hours, holidays, closed treatment, and the join rule (acd.core.hours) -----------------
+HOURS_KEYS = {*WEEKDAYS, "zone", "holidays", "closed", "announcement"}
+SPAN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]|24):([0-5][0-9])")
+HOLIDAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_HOLIDAYS = 366
+
+
+def _hours(
+    r: _Reader, data: Mapping[str, Any], path: str, targets: tuple[str, ...], queue_names: frozenset[str]
+) -> OpeningHours | None:
+    """``[queues.NAME.hours]``: ``zone`` (IANA), ``mon`` .. ``sun`` = ["08:00-18:00", ...] (a day left
+    out is closed), ``holidays`` = ["2026-12-25", ...] (closed all day, local dates), ``closed`` (an
+    overflow target or queue:<name>) and ``announcement`` (stock sound names joined by '&')."""
+    table = data.get("hours")
+    if table is None:
+        return None
+    where = f"{path}.hours"
+    if not isinstance(table, Mapping):
+        r.problem(where, "must be a table: zone, mon .. sun, holidays, closed, announcement")
+        return None
+    r.unknown(table, HOURS_KEYS, where)
+    if "zone" not in table:
+        r.problem(f"{where}.zone", "missing: the time zone of the hours (an IANA name, e.g. Europe/Berlin)")
+        return None
+    zone_name = r.string(table, "zone", where, "UTC", max_length=64)
+    zone = load_zone(zone_name)
+    if zone is None:
+        r.problem(f"{where}.zone", f"{_shown(zone_name)} is not a time zone (an IANA name, e.g. Europe/Berlin)")
+        return None
+    spans: list[tuple[int, int, int]] = []
+    for day, weekday in zip(WEEKDAYS, range(7), strict=True):
+        value = table.get(day, [])
+        if not isinstance(value, list) or len(value) > 8:
+            r.problem(f"{where}.{day}", 'must be an array of up to 8 "HH:MM-HH:MM" spans, e.g. ["08:00-18:00"]')
+            continue
+        for i, span in enumerate(value):
+            m = SPAN.fullmatch(span) if isinstance(span, str) else None
+            start = int(m.group(1)) * 3600 + int(m.group(2)) * 60 if m else 0
+            end = int(m.group(3)) * 3600 + int(m.group(4)) * 60 if m else 0
+            if m is None or end <= start or end > 86400:
+                r.problem(
+                    f"{where}.{day}[{i}]",
+                    f'{_shown(span)} must be "HH:MM-HH:MM" within one day, the end after the start (24:00 at most)',
+                )
+                continue
+            spans.append((weekday, start, end))
+    holidays = table.get("holidays", [])
+    if not isinstance(holidays, list) or len(holidays) > MAX_HOLIDAYS or not all(_is_date(h) for h in holidays):
+        r.problem(f"{where}.holidays", f'must be an array of up to {MAX_HOLIDAYS} dates "YYYY-MM-DD"')
+        holidays = []
+    announcement = r.string(table, "announcement", where, "im-sorry", empty=True, max_length=259)
+    if announcement and not SOUNDS.fullmatch(announcement):
+        r.problem(
+            f"{where}.announcement",
+            f"{_shown(announcement)} must be 1 to 4 sound names (letters, digits, '_', '-') joined by '&'",
+        )
+        announcement = "im-sorry"
+    closed = _overflow(r, table, where, targets, "closed", queue_names)
+    if queue_target(closed) is not None:
+        # the caller goes on waiting in the other queue's holding, where the ACD may ring an agent at
+        # once: nothing would let an announcement finish (docs/dialplan.md, "Closed queues")
+        if table.get("announcement"):
+            r.problem(f"{where}.announcement", f"a closed treatment into a queue ({closed}) plays no announcement")
+        announcement = ""
+    return OpeningHours(
+        zone=zone,
+        zone_name=zone.name,
+        weekly=openings(spans),
+        holidays=tuple(sorted(set(holidays))),
+        closed_target=closed,
+        announcement=announcement,
+    )
+
+
+def hours_of_queue(
+    name: str, data: Mapping[str, Any], targets: tuple[str, ...], queue_names: frozenset[str], source: str
+) -> tuple[OpeningHours | None, float | None]:
+    """A ``[queues.NAME]`` table's opening hours and join rule, checked as the config file's are
+    (the simulator's scenarios use it); raises SettingsError listing every problem."""
+    r = _Reader(source)
+    path = f"queues.{name}"
+    found = _hours(r, data, path, targets, queue_names), _empty_overflow(r, data, path)
+    if r.problems:
+        raise SettingsError(r.problems)
+    return found
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str) or not HOLIDAY.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _empty_overflow(r: _Reader, data: Mapping[str, Any], path: str) -> float | None:
+    """Seconds a caller waits while nobody who could serve the queue is logged in (or all are
+    paused) before overflowing; 0: at once; absent (or null): callers wait as usual."""
+    if data.get("empty_overflow") is None:
+        return None
+    return r.number(data, "empty_overflow", path, 0.0, low=0, high=DAY)
+
+
+def _no_overflow_ring(r: _Reader, queues: list[QueueConfig]) -> None:
+    """Queues may overflow into each other only without a ring (a caller would go round for ever)."""
+    into: dict[str, set[str]] = {}
+    for q in queues:
+        targets = [q.overflow_target] + ([q.hours.closed_target] if q.hours is not None else [])
+        into[q.name] = {t for t in (queue_target(x) for x in targets) if t is not None}
+    for start in sorted(into):
+        seen: set[str] = set()
+        todo = sorted(into[start])
+        while todo:
+            name = todo.pop()
+            if name == start:
+                r.problem(f"queues.{start}", "overflows into a ring of queues that leads back to it")
+                break
+            if name not in seen:
+                seen.add(name)
+                todo.extend(sorted(into.get(name, ())))

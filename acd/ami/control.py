@@ -49,6 +49,7 @@ from acd.core.commands import (
     TransferCall,
 )
 from acd.dialling import NotDialable, bare_endpoint, dialable_endpoint, overflow_extension
+from acd.dialling import announcement as check_announcement
 from acd.ports import ACCEPTED, NotCarriedOut
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class AmiCallControl:
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
             else:
-                replies = self.overflow(channel, command.target)
+                replies = self.overflow(channel, command.target, announcement=command.announcement)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
             raise self._failed(command, exc) from exc
         return self._outcome(command, replies)
@@ -263,18 +264,22 @@ class AmiCallControl:
         """Stop ringing: send the caller back to holding (Dial ends with CANCEL). Written at once."""
         return self._write(None, _redirect(channel, *HOLD))
 
-    def overflow(self, channel: str, target: str, attempt: int = 1) -> Awaitable[None]:
+    def overflow(self, channel: str, target: str, attempt: int = 1, announcement: str = "") -> Awaitable[None]:
         """Hand the caller to ``acd-overflow,<target>`` (``voicemail``, ``fallback``, …). Written at once.
 
-        Sent again when it does not land, up to ``overflow_attempts`` times in all.
+        Sent again when it does not land, up to ``overflow_attempts`` times in all. ``announcement``
+        (a closed queue's) goes first as ``ACD_CLOSED_PROMPT``, which acd-overflow plays before its
+        treatment; none is sent when there is none.
         """
         exten = overflow_extension(target)
+        sounds = check_announcement(announcement)
         key = self.confirmations.expect(
             channel,
             user_event("AcdOverflowed", AcdTarget=target),
-            lambda: self._overflow_lost(channel, target, attempt),
+            lambda: self._overflow_lost(channel, target, attempt, sounds),
         )
-        return self._write(key, _redirect(channel, OVERFLOW_CONTEXT, exten))
+        prompt = (_setvar(channel, "ACD_CLOSED_PROMPT", sounds),) if sounds else ()
+        return self._write(key, *prompt, _redirect(channel, OVERFLOW_CONTEXT, exten))
 
     def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
         """Write where the caller stands (``TagCall``) onto the channel: three Setvars, pipelined.
@@ -350,19 +355,19 @@ class AmiCallControl:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
         return task
 
-    def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
+    def _overflow_lost(self, channel: str, target: str, attempt: int, sounds: str = "") -> None:
         self._lost("overflow")
         if attempt >= self._overflow_attempts:
             log.error("overflow of %s to %s was lost %d times; the caller stays in holding", channel, target, attempt)
             return
         log.warning("overflow of %s to %s was lost; sending it again", channel, target)
-        task = asyncio.get_running_loop().create_task(self._overflow_again(channel, target, attempt + 1))
+        task = asyncio.get_running_loop().create_task(self._overflow_again(channel, target, attempt + 1, sounds))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _overflow_again(self, channel: str, target: str, attempt: int) -> None:
+    async def _overflow_again(self, channel: str, target: str, attempt: int, sounds: str = "") -> None:
         try:
-            await self.overflow(channel, target, attempt)
+            await self.overflow(channel, target, attempt, sounds)
         except Exception as exc:  # most often: the caller hung up meanwhile
             log.warning("overflow of %s to %s, attempt %d: %s", channel, target, attempt, exc)
 

@@ -55,7 +55,7 @@ class Acd:
         floor = self._floor
         match event:
             case events.CallArrived():
-                call_handlers.call_arrived(floor, event, now)
+                call_handlers.call_arrived(floor, event, now, join_rule=not self._held)
             case events.CallInProgress():
                 call_handlers.take_over(floor, event, now)
             case events.CallLeftUnseen():
@@ -64,6 +64,7 @@ class Acd:
                 self._held = True
             case events.ResyncFinished():
                 self._held = False
+                call_handlers.queues_emptied(floor, None, now)  # the join rule, now the agents are known
             case events.CallerHungUp():
                 call_handlers.caller_hung_up(floor, event, now)
             case events.CallFellBack():

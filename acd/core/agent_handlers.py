@@ -6,6 +6,7 @@ handler there; what happens to calls and offers is in ``call_handlers``.
 
 from __future__ import annotations
 
+from acd.core import call_handlers
 from acd.core.agent import Agent
 from acd.core.errors import UnknownAgent
 from acd.core.events import AgentLoggedIn, AgentReachability, AgentResumed, WrapUpDone
@@ -45,6 +46,7 @@ def step_away(floor: Floor, agent_id: str, what: AgentInput, reason: str, now: f
     elif agent.state is AgentState.WRAP_UP:
         floor.finish_wrapup(agent, now)
     floor.move_agent(agent, what, now, reason)
+    call_handlers.queues_emptied(floor, agent.skills, now)
 
 
 def wrapup_done(floor: Floor, e: WrapUpDone, now: float) -> None:

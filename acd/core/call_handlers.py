@@ -16,7 +16,7 @@ from acd.core import metric_updates, transfer_numbers
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, MonitorCall, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
-from acd.core.eligibility import level_at
+from acd.core.eligibility import level_at, queue_matches
 from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
@@ -48,6 +48,7 @@ from acd.core.events import (
     TransferRequested,
 )
 from acd.core.floor import Floor
+from acd.core.hours import queue_target
 from acd.core.ids import transferred_leg_id
 from acd.core.interaction import Call
 from acd.core.kpis import TRANSFERRED, handle_seconds, is_short_abandon
@@ -95,14 +96,52 @@ def _new_call_queue(floor: Floor, call_id: str, queue_name: str, event: str) -> 
 
 
 # -- calls ------------------------------------------------------------------------------
-def call_arrived(floor: Floor, e: CallArrived, now: float) -> None:
+def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = True) -> None:
+    """A caller enters a queue; ``join_rule`` False during a resync (the agents are not all known
+    yet: ``queues_emptied`` applies the rule once the resync has finished)."""
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
     floor.add_call(call, now)
-    if now >= call.enqueued_at + queue.max_wait_seconds:
+    if queue.hours is not None and not queue.hours.is_open(call.enqueued_at):
+        # Arrived while the queue was closed (a re-announced caller: closed when they arrived).
+        _overflow(floor, call, "closed", now, queue.hours.closed_target, queue.hours.announcement)
+    elif now >= call.enqueued_at + queue.max_wait_seconds:
         # Re-announced after a restart with its wait already used up.
         _overflow(floor, call, "max_wait", now)
+    elif join_rule:
+        _join_rule(floor, call, now)
+
+
+def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> None:
+    """An agent holding ``skills`` logged out or paused (None: a resync has finished): the waiting
+    callers of each queue they could serve and nobody now can come under the queue's join rule
+    (app_queue's leavewhenempty)."""
+    for queue in floor.queues.values():
+        if queue.empty_overflow_seconds is None or floor.can_serve(queue):
+            continue
+        if skills is not None and not queue_matches(skills, queue):
+            continue
+        waiting = [
+            c
+            for c in floor.calls.values()
+            if c.queue.name == queue.name and c.state is CallState.WAITING and c.empty_deadline is None
+        ]
+        for call in waiting:
+            _join_rule(floor, call, now)
+
+
+def _join_rule(floor: Floor, call: Call, now: float) -> None:
+    """Nobody who could serve the call's queue is logged in (or all are paused): overflow at once,
+    or arm the deadline after which the call overflows if that is still so (acd.core.hours)."""
+    after = call.queue.empty_overflow_seconds
+    if after is None or floor.can_serve(call.queue):
+        return
+    if after <= 0:
+        _overflow(floor, call, "no_agents", now)
+        return
+    call.empty_deadline = now + after
+    floor.arm_call_timer(call, now)
 
 
 def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
@@ -169,10 +208,29 @@ def _leave(floor: Floor, call: Call, what: CallInput, outcome: Outcome, reason: 
     floor.leave_queue(call, what, outcome, reason, now)
 
 
-def _overflow(floor: Floor, call: Call, reason: str, now: float) -> None:
+def _overflow(floor: Floor, call: Call, reason: str, now: float, target: str = "", announcement: str = "") -> None:
+    """To ``target`` (default: the queue's overflow target): an extension of the dialplan's
+    acd-overflow, or ``queue:<name>``, a new stay in that ACD queue (docs/kpis.md)."""
+    target = target or call.queue.overflow_target
+    into = queue_target(target)
+    if into is not None:
+        queue = floor.queues.get(into)
+        if queue is not None and queue.name != call.queue.name:
+            check_call(call, CallInput.OVERFLOW_QUEUE, "overflow")
+            _cancel_ringing(floor, call, now, "overflow")
+            step_call(call, CallInput.OVERFLOW_QUEUE, "overflow")
+            floor.overflow_into(call, queue, reason, now)
+            floor.emit(call.tag())
+            if queue.hours is not None and not queue.hours.is_open(now):
+                # the config refuses a ring of queues overflowing into each other (acd.settings)
+                _overflow(floor, call, "closed", now, queue.hours.closed_target, queue.hours.announcement)
+            else:
+                _join_rule(floor, call, now)
+            return
+        target = floor.config.policy.overflow_targets[0]  # the queue is gone: the dialplan's first
     check_call(call, CallInput.OVERFLOW, "overflow")
     _leave(floor, call, CallInput.OVERFLOW, "overflowed", reason, now, "overflow")
-    floor.emit(OverflowCall(call.call_id, call.queue.overflow_target, reason))
+    floor.emit(OverflowCall(call.call_id, target, reason, announcement))
 
 
 def _cancel_ringing(floor: Floor, call: Call, now: float, event: str) -> None:
@@ -475,5 +533,10 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
     if now >= call.enqueued_at + call.queue.max_wait_seconds:
         _overflow(floor, call, "max_wait", now)
         return
+    if call.empty_deadline is not None and now >= call.empty_deadline:
+        call.empty_deadline = None
+        if not floor.can_serve(call.queue):
+            _overflow(floor, call, "no_agents", now)
+            return
     check_call(call, CallInput.TICK, "TimerFired")
     floor.tick(call, now)

@@ -36,9 +36,13 @@ class CancelOffer:
 
 @dataclass(frozen=True, slots=True)
 class OverflowCall:
+    """Hand the caller to the dialplan's ``acd-overflow,<target>``; ``announcement`` (sound names
+    joined by ``&``) is played first: a closed queue's announcement (docs/dialplan.md)."""
+
     call_id: str
     target: str
     reason: str = "max_wait"
+    announcement: str = ""
 
 
 @dataclass(frozen=True, slots=True)

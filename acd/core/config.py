@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from acd.core.hours import OpeningHours
+
 QueueChoice = Literal["service_level", "deadline"]
 """How an agent who may serve several queues chooses between them, within a priority band
 (docs/routing-core.md, "Choosing between queues")."""
@@ -69,6 +71,11 @@ class QueueConfig:
     dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
     # record each answered call (MixMonitor on the PBX; docs/records.md, "Recordings")
     record: bool = False
+    # opening hours, holidays and the closed treatment; None: always open (acd.core.hours)
+    hours: OpeningHours | None = None
+    # nobody logged in (or all paused) who could serve the queue: overflow a caller after this many
+    # seconds (0: at once); None: callers wait as usual (docs/kpis.md, "Overflow into another queue")
+    empty_overflow_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

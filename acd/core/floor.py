@@ -19,7 +19,7 @@ from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, RingAgent, StartTimer
 from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.decisions import Decision, DecisionLog
-from acd.core.eligibility import level_at, next_widening_at
+from acd.core.eligibility import level_at, next_widening_at, queue_matches
 from acd.core.ids import offer_id
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
@@ -146,6 +146,8 @@ class Floor:
         if widen is not None:
             moments.append(widen)
         moments.extend(until for until in call.cooldowns.values() if until > now)
+        if call.empty_deadline is not None:
+            moments.append(call.empty_deadline)
         self.arm(call_timer(call.call_id), min(moments))
 
     def tick(self, call: Call, now: float) -> None:
@@ -191,6 +193,28 @@ class Floor:
         self.index.add_call(call)
         self.dirty_calls[call.call_id] = None
         self.arm_call_timer(call, now)
+
+    def overflow_into(self, call: Call, queue: QueueConfig, reason: str, now: float) -> None:
+        """A WAITING call overflows into ``queue``: an overflowed exit here, a new arrival there."""
+        self.index.remove_call(call.call_id)
+        wait = call.waited(now)
+        left_queue = call.queue
+        self.write(call.move_to(queue, now, "overflowed", reason))
+        self.queue_exit(left_queue, "overflowed", wait, now, within_sla=False, short_abandon=False)
+        call.level = level_at(queue, call.enqueued_at, now)
+        self.write(call.record)
+        self.index.add_call(call)
+        self.dirty_calls[call.call_id] = None
+        self.arm_call_timer(call, now)
+
+    def can_serve(self, queue: QueueConfig) -> bool:
+        """Someone logged in and not paused holds the skills of ``queue`` at some widening level."""
+        return any(
+            agent.state not in (AgentState.LOGGED_OUT, AgentState.PAUSED)
+            and self.configured(agent.agent_id)
+            and queue_matches(agent.skills, queue)
+            for agent in self.agents.values()
+        )
 
     def leave_queue(self, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float) -> None:
         """The caller left without being answered (``what``, checked by the caller): abandoned, overflowed

@@ -45,6 +45,7 @@ class Call:
     cooldowns: dict[str, float] = field(default_factory=dict)  # agent id -> no re-offer before
     vip: bool = False  # the queue's VIP boost is part of ``priority``
     segments: int = 0  # talk segments written so far: none until the call is first transferred
+    empty_deadline: float | None = None  # overflow then if nobody can serve the queue (acd.core.hours)
 
     @property
     def key(self) -> CallKey:
@@ -190,6 +191,7 @@ class Call:
         self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
         self.queue = queue
         self.enqueued_at = now
+        self.empty_deadline = None
         self.level = 0
         self.record = InteractionRecord(
             interaction_id=self.call_id,
@@ -204,13 +206,17 @@ class Call:
             sla_threshold_seconds=queue.sla_threshold_seconds,
         )
 
-    def move_to(self, queue: QueueConfig, now: float) -> InteractionRecord:
+    def move_to(
+        self, queue: QueueConfig, now: float, outcome: Outcome = "moved", reason: str = "moved"
+    ) -> InteractionRecord:
         """Leave this queue for ``queue``: return the closed record of the stay here (outcome ``moved``).
 
         The stay in the old queue is written under a new id (``ids.moved_leg_id``); the call keeps
         its id, and its record starts afresh in ``queue`` with ``arrived_at = now``: a new arrival
         there, for routing order, widening, max wait and every KPI (docs/kpis.md, "Moved calls").
         The caller keeps their priority before the VIP boost; the new queue's boost applies.
+        An overflow into another queue is the same move with ``outcome`` ``overflowed``: that stay is
+        offered in the queue left, not within its SLA (docs/kpis.md, "Overflow into another queue").
         """
         old = self.record
         self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
@@ -219,13 +225,14 @@ class Call:
             interaction_id=moved_leg_id(self.call_id, old.queue, now),
             seq=old.seq + 1,
             ended_at=now,
-            outcome="moved",
+            outcome=outcome,
             wait_seconds=self.waited(now),
-            within_sla=None,
-            end_reason="moved",
+            within_sla=None if outcome == "moved" else False,
+            end_reason=reason,
         )
         self.queue = queue
         self.enqueued_at = now
+        self.empty_deadline = None
         self.record = InteractionRecord(
             interaction_id=self.call_id,
             seq=old.seq + 1,

@@ -16,6 +16,7 @@ from acd.core.commands import OverflowCall
 from acd.core.config import RoutingConfig
 from acd.core.eligibility import level_at
 from acd.core.floor import Floor
+from acd.core.hours import queue_target
 from acd.core.interaction import Call
 from acd.core.routing import RoutingIndex
 from acd.core.states import AgentInput, AgentState, CallInput, CallState
@@ -78,7 +79,13 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
 
 
 def _drop(floor: Floor, call: Call, target: str, now: float, reason: str = "queue_removed") -> None:
-    """Overflow a queued or ringing call during a reconfiguration."""
+    """Overflow a queued or ringing call during a reconfiguration.
+
+    A ``queue:<name>`` target goes to the dialplan's first overflow target instead: the queues are
+    being rebuilt, and the caller must leave for a place the PBX has.
+    """
+    if queue_target(target) is not None:
+        target = floor.config.policy.overflow_targets[0]
     if call.offer_id is not None:
         floor.cancel_ringing(call, now)
     floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", reason, now)

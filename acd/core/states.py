@@ -44,6 +44,7 @@ class CallInput(enum.Enum):
     LEFT_UNSEEN = "left_unseen"  # found gone when the ACD (re)started: closed without being queued
     TRANSFER = "transfer"  # the agent transferred the caller to a queue: a new stay there
     MONITOR = "monitor"  # a supervisor joins the conversation (listen, whisper, barge): nothing moves
+    OVERFLOW_QUEUE = "overflow_queue"  # overflowed into another ACD queue: waits there (acd.core.hours)
 
 
 class AgentState(enum.Enum):
@@ -86,6 +87,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.MOVE: _W,  # waits in the other queue, as a new arrival there
         CallInput.TAKE_OVER: _C,  # a restarted ACD's calls start waiting; this one was talking
         CallInput.LEFT_UNSEEN: _E,  # ... and this one had already left
+        CallInput.OVERFLOW_QUEUE: _W,  # a new arrival in the overflow queue
     },
     _R: {
         CallInput.ANSWER: _C,
@@ -98,6 +100,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.REPRIORITIZE: _R,  # the ring goes on; the new band counts if it comes back
         CallInput.MOVE: _W,  # the offer is withdrawn (no miss), then the caller waits in the other queue
         CallInput.CUSTOMER: _R,  # the desk shows the caller while the phone rings
+        CallInput.OVERFLOW_QUEUE: _W,  # the offer is withdrawn (no miss), then as from WAITING
     },
     _C: {
         CallInput.END: _E,  # answered

@@ -8,14 +8,18 @@ See ``bench/scenarios/contact_center.toml`` for a commented example.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement, WideningStep
-from acd.settings import QUEUE_KEYS
+from acd.dialling import DEFAULT_OVERFLOW_TARGETS
+from acd.settings import QUEUE_KEYS, hours_of_queue
+from acd.zones import IanaZone, ShiftedZone
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,11 @@ _TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share"
 _AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
 
 
-def _queue(name: str, q: Mapping[str, Any]) -> tuple[QueueConfig, Traffic]:
+def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float) -> tuple[QueueConfig, Traffic]:
     _check(q, _QUEUE_KEYS, f"queues.{name}")
+    hours, empty_overflow = hours_of_queue(name, q, DEFAULT_OVERFLOW_TARGETS, names, "scenario")
+    if hours is not None and isinstance(hours.zone, IanaZone):  # the simulation's 0 is ``start``
+        hours = dataclasses.replace(hours, zone=ShiftedZone(hours.zone, start))
     widening = tuple(
         WideningStep(
             float(w["after"]),
@@ -117,6 +124,8 @@ def _queue(name: str, q: Mapping[str, Any]) -> tuple[QueueConfig, Traffic]:
         max_handle_seconds=float(q.get("max_handle", 600.0)),
         widening=widening,
         vip_priority_boost=int(q.get("vip_priority_boost", 0)),
+        hours=hours,
+        empty_overflow_seconds=empty_overflow,
     )
     t = q.get("traffic", {})
     _check(t, _TRAFFIC_KEYS, f"queues.{name}.traffic")
@@ -137,7 +146,9 @@ def _queue(name: str, q: Mapping[str, Any]) -> tuple[QueueConfig, Traffic]:
 
 
 def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
-    _check(data, {"seed", "hours", "warmup_minutes", "routing", "queues", "agents"}, "scenario")
+    _check(data, {"seed", "hours", "warmup_minutes", "start", "routing", "queues", "agents"}, "scenario")
+    # the wall-clock moment of the simulation's 0 (ISO 8601 with an offset), for opening hours
+    start = datetime.fromisoformat(str(data["start"])).timestamp() if "start" in data else 0.0
     r = data.get("routing", {})
     _check(
         r,
@@ -156,7 +167,8 @@ def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
         queue_choice="deadline" if choice == "deadline" else "service_level",
         service_level_window_seconds=float(r.get("service_level_window", 900.0)),
     )
-    pairs = [_queue(name, q) for name, q in data.get("queues", {}).items()]
+    queues_t = data.get("queues", {})
+    pairs = [_queue(name, q, frozenset(queues_t), start) for name, q in queues_t.items()]
     groups = []
     for name, a in data.get("agents", {}).items():
         _check(a, _AGENT_KEYS, f"agents.{name}")

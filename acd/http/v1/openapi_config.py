@@ -69,16 +69,46 @@ def _write(
 
 
 _DAY = 86400  # every duration's upper bound (acd.settings.DAY)
+_OVERFLOW_TARGET: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^(queue:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    "description": "an extension of the dialplan's acd-overflow listed in [routing] overflow_targets, "
+    "or queue:<another queue> (docs/kpis.md, Overflow into another queue)",
+}
+_SPANS: dict[str, Any] = {
+    "type": "array",
+    "maxItems": 8,
+    "items": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]|24):[0-5][0-9]$"},
+    "description": "local opening spans HH:MM-HH:MM, the end after the start; none: closed that day",
+}
+_HOURS: dict[str, Any] = {  # acd.core.hours; null: always open
+    "type": "object",
+    "nullable": True,
+    "required": ["zone"],
+    "properties": {
+        "zone": {"type": "string", "maxLength": 64, "description": "an IANA time zone, e.g. Europe/Berlin"},
+        **{day: _SPANS for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "holidays": {
+            "type": "array",
+            "maxItems": 366,
+            "items": {"type": "string", "format": "date"},
+            "description": "local dates on which the queue stays closed",
+        },
+        "closed": _OVERFLOW_TARGET,
+        "announcement": {
+            "type": "string",
+            "pattern": "^([A-Za-z0-9][A-Za-z0-9_-]{0,63}(&[A-Za-z0-9][A-Za-z0-9_-]{0,63}){0,3})?$",
+            "description": "sound names joined by '&', played before the closed treatment",
+        },
+    },
+    "additionalProperties": False,
+}
 _QUEUE_FIELDS: dict[str, Any] = {
     "skills": {**_LEVELS, "description": "skill = minimum proficiency (1..5); an agent needs all of them"},
     "sla_threshold": {"type": "number", "minimum": 1, "maximum": _DAY},
     "sla_target": {"type": "number", "minimum": 0, "maximum": 1},
     "max_wait": {"type": "number", "minimum": 1, "maximum": _DAY},
-    "overflow": {
-        "type": "string",
-        "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        "description": "an extension of the dialplan's acd-overflow listed in [routing] overflow_targets",
-    },
+    "overflow": _OVERFLOW_TARGET,
     "wrapup": {"type": "number", "minimum": 0, "maximum": _DAY},
     "max_handle": {"type": "number", "minimum": 1, "maximum": _DAY},
     "widening": {
@@ -102,6 +132,15 @@ _QUEUE_FIELDS: dict[str, Any] = {
         "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$"},
     },
     "record": {"type": "boolean", "description": "record each answered call (docs/records.md, Recordings)"},
+    "hours": _HOURS,
+    "empty_overflow": {
+        "type": "number",
+        "nullable": True,
+        "minimum": 0,
+        "maximum": _DAY,
+        "description": "seconds before a caller overflows while nobody who can serve the queue is logged in "
+        "(or all are paused); 0: at once; null: callers wait",
+    },
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "name": {

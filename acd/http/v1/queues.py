@@ -23,6 +23,7 @@ from aiohttp import web
 from acd.config_changes import Applied
 from acd.core.commands import OverflowCall
 from acd.core.config import QueueConfig
+from acd.core.hours import QUEUE_TARGET
 from acd.http import errors
 from acd.http.keys import EDITOR, LIVE, TOKEN
 from acd.http.v1.auth import visible_queues
@@ -81,7 +82,17 @@ async def _change(request: web.Request, *, merge: bool) -> web.Response:
     if isinstance(got, web.Response):
         return got
     body = got[1]
+    if token.role == "supervisor" and (others := sorted(_overflow_queues(body) - set(token.queues))):
+        # overflowing into a queue sends it callers: that is its supervisor's (or an admin's) call
+        return errors.forbidden(f"overflow into queue(s) not of this token: {', '.join(others)}")
     return await apply(request, changing("queue", name, body, merge=merge), "queue.update", name, body, _answer(name))
+
+
+def _overflow_queues(body: dict[str, Any]) -> set[str]:
+    """The queues a queue body overflows into (``overflow`` and ``hours.closed``: ``queue:<name>``)."""
+    hours = body.get("hours")
+    targets = [body.get("overflow"), hours.get("closed") if isinstance(hours, dict) else None]
+    return {t.removeprefix(QUEUE_TARGET) for t in targets if isinstance(t, str) and t.startswith(QUEUE_TARGET)}
 
 
 async def replace_queue(request: web.Request) -> web.Response:

@@ -1,0 +1,134 @@
+"""Opening hours, the join rule and overflow into another queue on the real PBX and phone farm.
+
+Each rule is put in force through the routing-config API (``PATCH /api/v1/queues/{name}``), never by
+waiting for a clock: a queue whose hours exclude today (today and tomorrow are holidays), a queue
+that overflows at once when nobody who can serve it is logged in, and one that overflows into
+another ACD queue where a farm agent answers. Asserts on the PBX's events and log, the API and the
+records (docs/kpis.md, "Overflow into another queue"; docs/dialplan.md, "Closed queues").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from acd_process import acd_command, api, eventually, login
+from e2e_stack import enqueue_caller, user_event
+
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
+
+PBX_LOG = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root")) / "var/log/asterisk/full"
+ALL_DAY = ["00:00-24:00"]
+
+
+async def _admin(acd: AcdProcess) -> str:
+    return await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "hours e2e")
+
+
+def _patch(acd: AcdProcess, token: str, queue: str, body: dict[str, Any]) -> None:
+    code, reply = api(acd, "PATCH", f"/queues/{queue}", token, body)
+    assert code == 200, reply
+
+
+async def _rows(acd: AcdProcess, uniqueid: str, count: int) -> list[Any]:
+    """The caller's closed interaction rows (one per queue stay), oldest first."""
+
+    async def probe() -> list[Any] | None:
+        rows = await acd.rows(
+            "SELECT * FROM interactions WHERE uniqueid = $1 AND ended_at IS NOT NULL ORDER BY arrived_at, seq", uniqueid
+        )
+        return rows if len(rows) >= count else None
+
+    return await eventually(probe, 30, f"{count} closed interaction rows of {uniqueid}")
+
+
+async def test_a_caller_while_closed_hears_the_announcement_then_the_closed_treatment(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    today = datetime.now(UTC).date()
+    hours = {
+        "zone": "UTC",
+        **{day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "holidays": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
+        "closed": "fallback",
+        "announcement": "im-sorry&hours",
+    }
+    _patch(acd, admin, "billing", {"hours": hours})
+    await login(acd, "agent1")  # an agent is free: only the hours keep the caller from them
+
+    log = PBX_LOG.open("rb")
+    log.seek(0, 2)
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "200", patience=30)
+    overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", Channel=caller["Channel"]), 15, mark)
+    assert overflowed["AcdTarget"] == "fallback"
+    played = b""
+    on = b"<" + caller["Channel"].encode() + b"> Playing "
+
+    def apologised() -> bool:  # the treatment's own Playback comes after the announcement
+        nonlocal played
+        played += log.read()
+        return b"please-try-call-later" in played
+
+    await eventually(apologised, 20, "the fallback's apology in the PBX's log")
+    log.close()
+    sounds = re.findall(re.escape(on) + rb"'([a-z-]+)\.", played)
+    assert sounds[:3] == [b"im-sorry", b"hours", b"im-sorry"], sounds  # the announcement, then the apology
+    assert not [e for e in pbx_ami.events(mark) if user_event("AcdRinging")(e)]
+    (row,) = await _rows(acd, caller["Uniqueid"], 1)
+    assert (row["queue"], row["outcome"], row["end_reason"], row["agent_id"]) == (
+        "billing",
+        "overflowed",
+        "closed",
+        None,
+    )
+    assert acd.agent_state("agent1") == "ready"
+
+
+async def test_a_queue_with_nobody_logged_in_overflows_at_once(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    _patch(acd, admin, "sales", {"empty_overflow": 0})  # max wait stays 8 s
+    await login(acd, "agent1")  # a billing agent: cannot serve sales
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "400", patience=30)
+    overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", Channel=caller["Channel"]), 15, mark)
+    assert overflowed["AcdTarget"] == "voicemail"
+    (row,) = await _rows(acd, caller["Uniqueid"], 1)
+    assert (row["queue"], row["outcome"], row["end_reason"]) == ("sales", "overflowed", "no_agents")
+    assert row["wait_seconds"] < 8  # not the max wait
+    assert acd.metric("acd_calls_overflowed_total", queue="sales") == 1
+
+
+async def test_an_overflow_into_another_queue_is_answered_there_by_a_farm_agent(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    _patch(acd, admin, "sales", {"empty_overflow": 0, "overflow": "queue:billing"})
+    await login(acd, "agent2")
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "400", patience=60)
+    ringing = await pbx_ami.wait_event(user_event("AcdRinging", Channel=caller["Channel"]), 15, mark)
+    assert ringing["AcdAgent"] == "agent2"
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdOffer=ringing["AcdOffer"]), 15, mark)
+    assert not [e for e in pbx_ami.events(mark) if user_event("AcdOverflowed")(e)]
+    left, answered = await _rows(acd, caller["Uniqueid"], 2)
+    assert (left["queue"], left["outcome"], left["end_reason"], left["within_sla"]) == (
+        "sales",
+        "overflowed",
+        "no_agents",
+        False,
+    )
+    assert (answered["queue"], answered["outcome"], answered["agent_id"]) == ("billing", "answered", "agent2")
+    assert answered["arrived_at"] >= left["ended_at"]
+    assert acd.metric("acd_calls_overflowed_total", queue="sales") == 1
+    assert acd.metric("acd_calls_answered_total", queue="billing") == 1
