@@ -103,13 +103,29 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
     floor.add_call(call, now)
-    if queue.hours is not None and not queue.hours.is_open(call.enqueued_at):
-        # Arrived while the queue was closed (a re-announced caller: closed when they arrived).
-        _overflow(floor, call, "closed", now, queue.hours.closed_target, queue.hours.announcement)
-    elif now >= call.enqueued_at + queue.max_wait_seconds:
+    if _closed_treatment(floor, call, now):
+        return
+    if now >= call.enqueued_at + queue.max_wait_seconds:
         # Re-announced after a restart with its wait already used up.
         _overflow(floor, call, "max_wait", now)
     elif join_rule:
+        _join_rule(floor, call, now)
+
+
+def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
+    """A stay that starts while its queue is closed (judged at its enqueue time: a re-announced
+    caller is judged by when they arrived) gets the queue's closed treatment at once."""
+    hours = call.queue.hours
+    if hours is None or hours.is_open(call.enqueued_at):
+        return False
+    _overflow(floor, call, "closed", now, hours.closed_target, hours.announcement)
+    return True
+
+
+def _arrival_rules(floor: Floor, call: Call, now: float) -> None:
+    """What every new stay meets on entering a queue (an arrival, an overflow into the queue, a
+    transfer or a move to it): the opening hours, then the join rule (docs/kpis.md)."""
+    if not _closed_treatment(floor, call, now):
         _join_rule(floor, call, now)
 
 
@@ -221,11 +237,8 @@ def _overflow(floor: Floor, call: Call, reason: str, now: float, target: str = "
             step_call(call, CallInput.OVERFLOW_QUEUE, "overflow")
             floor.overflow_into(call, queue, reason, now)
             floor.emit(call.tag())
-            if queue.hours is not None and not queue.hours.is_open(now):
-                # the config refuses a ring of queues overflowing into each other (acd.settings)
-                _overflow(floor, call, "closed", now, queue.hours.closed_target, queue.hours.announcement)
-            else:
-                _join_rule(floor, call, now)
+            # the config refuses a ring of queues overflowing into each other (acd.settings)
+            _arrival_rules(floor, call, now)
             return
         target = floor.config.policy.overflow_targets[0]  # the queue is gone: the dialplan's first
     check_call(call, CallInput.OVERFLOW, "overflow")
@@ -350,12 +363,13 @@ def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
     _release(floor, agent, what, talk, _closed(talk), now, TRANSFERRED, now)
     if agent.call_id is not None:
         agent.call_id = talk.call_id
+    _arrival_rules(floor, call, now)  # a transfer is an arrival in the target queue
 
 
 def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:
     """Checked against the config's patterns, then handed to the PBX (which checks them again)."""
     call = call_of(floor, e.call_id, "NumberTransferRequested")
-    check_call(call, CallInput.END, "NumberTransferRequested")
+    check_call(call, CallInput.TRANSFER, "NumberTransferRequested")  # talking, so it has an agent
     if not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
         raise NumberNotAllowed(e.number)
     agent = floor.agents[str(call.record.agent_id)]
@@ -366,7 +380,7 @@ def transferred_out(floor: Floor, e: CallTransferredOut, now: float) -> None:
     """Blind to an outside number: the caller leaves the ACD; the stay closes answered (end reason
     ``transferred``) and the agent goes to wrap-up, as at a hang-up."""
     call = call_of(floor, e.call_id, "CallTransferredOut")
-    check_call(call, CallInput.END, "CallTransferredOut")
+    check_call(call, CallInput.TRANSFER, "CallTransferredOut")  # talking, so it has an agent
     if call.record.agent_id != e.agent_id:
         raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferredOut")
     agent = floor.agents[e.agent_id]
@@ -425,6 +439,7 @@ def move(floor: Floor, e: CallMoved, now: float) -> None:
     step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
     floor.move_call(call, queue, now)
     floor.emit(call.tag())
+    _arrival_rules(floor, call, now)
 
 
 def monitor(floor: Floor, e: MonitorRequested) -> None:

@@ -20,7 +20,10 @@ from acd.core.events import (
     AgentLoggedOut,
     AgentPaused,
     CallArrived,
+    CallMoved,
+    CallTransferred,
     ConfigChanged,
+    OfferAnswered,
     ResyncFinished,
     ResyncStarted,
     TimerFired,
@@ -228,3 +231,38 @@ def test_during_a_resync_the_join_rule_waits_for_the_agents() -> None:
     acd.handle(CallArrived("c1", "billing", 5, enqueued_at=-30.0), 0.0)
     commands = acd.handle(ResyncFinished(), 0.0)
     assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c1", "voicemail", "no_agents")]
+
+
+def _talking_in_sales(acd: Acd, now: float) -> None:
+    acd.handle(AgentLoggedIn("s1"), now)
+    ring = next(c for c in acd.handle(CallArrived("c1", "sales", 5), now) if isinstance(c, RingAgent))
+    acd.handle(OfferAnswered(ring.offer_id), now + 1)
+
+
+def test_a_caller_transferred_into_a_closed_queue_gets_its_closed_treatment() -> None:
+    """A transfer is an arrival in the target queue: its hours apply at once, not its max wait later."""
+    zone = "America/New_York"
+    billing = QueueConfig("billing", (SkillRequirement("billing", 1),), hours=_hours(zone, closed="fallback"))
+    acd = Acd(_config(billing))
+    acd.handle(AgentLoggedIn("b1"), 0.0)
+    sunday = _at(zone, 2026, 12, 6, 10, 0)
+    _talking_in_sales(acd, sunday)
+    commands = acd.handle(CallTransferred("c1", "s1", "billing"), sunday + 30)
+    assert [c for c in commands if isinstance(c, OverflowCall)] == [
+        OverflowCall("c1", "fallback", "closed", "im-sorry")
+    ]
+    assert not [c for c in commands if isinstance(c, RingAgent)]
+    assert [(r.queue, r.outcome, r.end_reason) for r in _records(commands) if r.outcome == "overflowed"] == [
+        ("billing", "overflowed", "closed")
+    ]
+
+
+def test_a_caller_transferred_or_moved_into_a_queue_nobody_can_serve_meets_its_join_rule() -> None:
+    billing = QueueConfig("billing", (SkillRequirement("billing", 1),), empty_overflow_seconds=0.0)
+    acd = Acd(_config(billing))
+    _talking_in_sales(acd, 10.0)
+    commands = acd.handle(CallTransferred("c1", "s1", "billing"), 40.0)
+    assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c1", "voicemail", "no_agents")]
+    acd.handle(CallArrived("c2", "sales", 5), 50.0)  # s1 is in wrap-up: c2 waits in sales
+    commands = acd.handle(CallMoved("c2", "billing"), 51.0)
+    assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c2", "voicemail", "no_agents")]

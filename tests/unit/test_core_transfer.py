@@ -75,6 +75,11 @@ def test_only_a_talking_call_can_be_transferred() -> None:
         acd.handle(TransferRequested("c1", "support"), 1.0)
     with pytest.raises(InvalidTransition):
         acd.handle(CallTransferred("c1", "a", "support"), 1.0)
+    # to a number too: a waiting call has no agent to hand it over (not a failure of the core)
+    with pytest.raises(InvalidTransition):
+        acd.handle(NumberTransferRequested("c1", "15552345678"), 1.0)
+    with pytest.raises(InvalidTransition):
+        acd.handle(CallTransferredOut("c1", "a", "15552345678"), 1.0)
 
 
 def test_the_transferring_agent_wraps_up_and_the_caller_waits_in_the_new_queue() -> None:
