@@ -231,6 +231,7 @@ async def build(
         routing,
         acd_has_call=agent_engaged,
         catalogue=catalogue,
+        agent_call=core.agent_last_call,
         token=token,
         on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
         supervisors={p.endpoint: tuple(sorted(p.queues)) or None for p in settings.supervisors},

@@ -92,7 +92,9 @@ class TranslateCounters:
 class Translator:
     """Stateful AMI → core translation. ``acd_has_call(agent_id)`` may add what the core knows;
     ``catalogue(call_id)`` is the disposition catalogue of a known call's queue (None: not known), which
-    a phone's ``*55<n>`` picks from (``acd.agent_actions.phone_disposition``).
+    a phone's ``*55<n>`` picks from (``acd.agent_actions.phone_disposition``); ``agent_call(agent_id)``
+    the call that code is for, as the core knows it (the stay the agent answered, also after a
+    transfer moved the caller on); without it, the last call the translator saw ring the agent.
 
     ``token``: the token every ``Acd*`` UserEvent must carry; None only where no PBX is involved
     (recorded traces). ``on_refused(reason)`` is called for each refused message; ``clock`` gives
@@ -105,6 +107,7 @@ class Translator:
         *,
         acd_has_call: Callable[[str], bool] | None = None,
         catalogue: Callable[[str], Sequence[str] | None] | None = None,
+        agent_call: Callable[[str], str | None] | None = None,
         token: EventToken | None = None,
         on_refused: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -122,6 +125,7 @@ class Translator:
         self.presence = Presence()
         self._acd_has_call = acd_has_call
         self._catalogue = catalogue
+        self._agent_call = agent_call
         self.on_recording = on_recording  # (call id, "pause" | "resume"): a feature code on the agent's leg
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
         # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
@@ -378,7 +382,7 @@ class Translator:
             raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")
         reason = fields.word(msg, "AcdReason")
         if action == "disposition":
-            call_id = self._last_call.get(agent)
+            call_id = (self._agent_call(agent) if self._agent_call is not None else None) or self._last_call.get(agent)
             if call_id is None:
                 raise Refused("state", f"disposition from {agent} with no known last call")
             if not reason:

@@ -130,6 +130,17 @@ class Acd:
         agent = self._floor.agents.get(agent_id)
         return None if agent is None else agent.state
 
+    def agent_last_call(self, agent_id: str) -> str | None:
+        """The call an agent talks on or wraps up now, else the one they last wrapped up (None: none).
+
+        After a transfer it is the stay the agent answered, not the caller's next one."""
+        agent = self._floor.agents.get(agent_id)
+        if agent is None:
+            return None
+        if agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP) and agent.call_id is not None:
+            return agent.call_id
+        return agent.last_call_id
+
     def call_queue(self, call_id: str) -> str | None:
         """The queue of a call in progress or recently ended (None: not known), e.g. for its dispositions."""
         call = self._floor.calls.get(call_id) or self._floor.closed.get(call_id)

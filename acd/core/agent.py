@@ -52,6 +52,7 @@ class Agent:
     misses: int = 0  # consecutive rejected/unanswered offers
     offer_id: str | None = None  # while RESERVED
     call_id: str | None = None  # while RESERVED, ON_CALL and WRAP_UP
+    last_call_id: str | None = None  # the call of the last wrap-up, kept after it (a phone's *55 names it)
     retiring: bool = False  # removed from the config while on a call: log out when it ends
     interval: AgentStateRecord | None = None
     history: deque[AgentMoment] = field(default_factory=lambda: deque(maxlen=HISTORY))

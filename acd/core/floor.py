@@ -91,6 +91,8 @@ class Floor:
         if state is not AgentState.RESERVED:
             agent.offer_id = None
         if state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT):
+            if agent.call_id is not None and previous in (AgentState.ON_CALL, AgentState.WRAP_UP):
+                agent.last_call_id = agent.call_id
             agent.call_id = None
         self._after_agent_change(agent)
 

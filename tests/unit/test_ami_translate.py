@@ -188,6 +188,22 @@ def test_a_phone_disposition_is_the_nth_code_of_the_calls_queue_catalogue_and_no
     assert len(refused) == 6
 
 
+def test_a_phone_disposition_goes_to_the_call_the_core_names_for_the_agent() -> None:
+    """After a transfer the caller's call id is their next stay; the core names the stay the agent
+    answered (``agent_call``), and the code is that stay's, from that stay's queue's catalogue."""
+    catalogues = {"answered-stay": ("sale/new", "complaint/late"), "caller-now": ("other/x",)}
+    t = Translator(CONFIG, clock=trace_clock, catalogue=catalogues.get, agent_call={"a1": "answered-stay"}.get)
+    dialled = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdAgent",
+        "Channel": "PJSIP/agent1-00000009",
+        "AcdAction": "disposition",
+        "AcdAgent": "agent1",
+        "AcdReason": "2",
+    }
+    assert t.translate(dialled) == [DispositionSet("answered-stay", "complaint/late")]
+
+
 def test_phone_numbers_of_a_catalogue() -> None:
     assert phone_codes(("a/b", "c/d")) == [("*551", "a/b"), ("*552", "c/d")]
     assert [phone_disposition(DEFAULT_DISPOSITIONS, n) for n in ("1", "12", "13")] == [

@@ -208,3 +208,7 @@ def test_the_transferring_agents_disposition_lands_on_the_stay_they_answered() -
     stays = {r.interaction_id: r for r in latest(_records(log, InteractionRecord))}
     assert (stays[view.call_id].disposition, stays[view.call_id].outcome) == ("billing/refund", "answered")
     assert stays["c1"].disposition is None
+    # the call a phone's *55 names for the agent: that stay, in wrap-up and after it
+    assert acd.agent_last_call("a") == view.call_id
+    acd.handle(WrapUpDone("a"), 13.0)
+    assert acd.agent_last_call("a") == view.call_id
