@@ -417,6 +417,11 @@ def identified(floor: Floor, e: CustomerIdentified) -> None:
     check_call(call, CallInput.CUSTOMER, "CustomerIdentified")
     if call.record.customer_id != e.customer_id:
         floor.write(call.identified(e.customer_id))
+    if call.record.end_reason == TRANSFERRED and call.record.uniqueid:
+        # the agent named the caller after transferring them: their stay now (same channel) too
+        for later in floor.calls.values():
+            if later.record.uniqueid == call.record.uniqueid and later.record.customer_id != e.customer_id:
+                floor.write(later.identified(e.customer_id))
 
 
 def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:

@@ -20,6 +20,7 @@ from acd.core.events import (
     CallerHungUp,
     CallTransferred,
     CallTransferredOut,
+    CustomerIdentified,
     DispositionSet,
     NumberTransferRequested,
     OfferAnswered,
@@ -212,3 +213,18 @@ def test_the_transferring_agents_disposition_lands_on_the_stay_they_answered() -
     assert acd.agent_last_call("a") == view.call_id
     acd.handle(WrapUpDone("a"), 13.0)
     assert acd.agent_last_call("a") == view.call_id
+
+
+def test_a_customer_named_by_the_transferring_agent_is_the_callers_next_stay_too() -> None:
+    acd = Acd(CONFIG)
+    log: list[object] = list(acd.handle(AgentLoggedIn("a"), 0.0))
+    log += acd.handle(CallArrived("c1", "billing", 5, caller="555", uniqueid="1700000000.1"), 0.0)
+    ring = next(c for c in log if isinstance(c, RingAgent))
+    log += acd.handle(OfferAnswered(ring.offer_id), 4.0)
+    log += acd.handle(CallTransferred("c1", "a", "support"), 10.0)
+    stay = acd.snapshot(11.0).agents["a"].call_id
+    assert stay is not None
+    log += acd.handle(CustomerIdentified(stay, "cust-7"), 12.0)
+    latest_by_id = {r.interaction_id: r for r in latest(_records(log, InteractionRecord))}
+    assert latest_by_id[stay].customer_id == "cust-7"
+    assert latest_by_id["c1"].customer_id == "cust-7"  # waiting in support now
