@@ -237,12 +237,9 @@ async def test_a_queue_that_does_not_record_leaves_no_file(
     assert status == 404
 
 
-async def test_a_recorded_caller_transferred_to_another_recording_queue_has_one_file_per_stay(
-    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
-) -> None:
-    acd = live_acd
-    status, body = api(acd, "PATCH", "/queues/support", acd.admin_token, {"record": True})
-    assert status == 200, body
+async def transferred_to_support(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> tuple[uuid.UUID, str, Any, Any]:
+    """A billing caller answered by agent1, transferred blind to support by the API after 4 s and
+    answered there by agent5, who talks 5 s: (call id, caller Uniqueid, billing stay, support stay)."""
     await farm.set_agent("agent5", "answer", delay=1, talk=5)
     await login(acd, "agent5")
     mark = pbx_ami.mark()
@@ -262,15 +259,48 @@ async def test_a_recorded_caller_transferred_to_another_recording_queue_has_one_
     first = await eventually(first_stay, 15, "the billing stay agent1 answered")
     assert (first["queue"], first["agent_id"], first["end_reason"]) == ("billing", "agent1", "transferred")
     assert (second["queue"], second["agent_id"]) == ("support", "agent5")
+    return call_id, uniqueid, first, second
+
+
+def recordings_on_disk() -> set[Path]:
+    return set(Path(RECORDINGS_DIR).glob("*.wav"))
+
+
+def check_recording(acd: AcdProcess, stay: Any, row: Any) -> Path:
+    """The stay's file: its length (sox) is the stay's talk, the row's length and checksum are its
+    own, and the API serves it for that stay."""
+    path = Path(RECORDINGS_DIR) / str(row["file"])
+    measured = sox_seconds(path)
+    talk = (stay["ended_at"] - stay["answered_at"]).total_seconds()
+    print(f"{stay['agent_id']}: recording {measured:.3f} s (sox), talk time {talk:.3f} s (records)")
+    assert abs(measured - talk) <= 0.5, f"{stay['agent_id']}: recording {measured:.3f} s, talk {talk:.3f} s"
+    assert abs(measured - row["seconds"]) < 0.05, (measured, row["seconds"])
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    status, data, _ = http_get(acd, f"/interactions/{stay['id']}/recording", acd.admin_token)
+    assert status == 200 and data == path.read_bytes()
+    return path
+
+
+async def test_a_recorded_caller_transferred_to_another_recording_queue_has_one_file_per_stay(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    status, body = api(acd, "PATCH", "/queues/support", acd.admin_token, {"record": True})
+    assert status == 200, body
+    call_id, _, first, second = await transferred_to_support(acd, farm, pbx_ami)
     rows = [await recording_row(acd, first["id"]), await recording_row(acd, call_id)]
     assert rows[0]["file"] != rows[1]["file"], "both stays' recordings in one file"
     for stay, row in zip((first, second), rows, strict=True):
-        path = Path(RECORDINGS_DIR) / row["file"]
-        measured = sox_seconds(path)  # after the second stay ended: the first file is still its own
-        talk = (stay["ended_at"] - stay["answered_at"]).total_seconds()
-        print(f"{stay['agent_id']}: recording {measured:.3f} s (sox), talk time {talk:.3f} s (records)")
-        assert abs(measured - talk) <= 0.5, f"{stay['agent_id']}: recording {measured:.3f} s, talk {talk:.3f} s"
-        assert abs(measured - row["seconds"]) < 0.05, (measured, row["seconds"])
-        assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-        status, data, _ = http_get(acd, f"/interactions/{stay['id']}/recording", acd.admin_token)
-        assert status == 200 and data == path.read_bytes()
+        check_recording(acd, stay, row)  # after the second stay ended: the first file is still its own
+
+
+async def test_a_recorded_caller_transferred_to_a_queue_that_does_not_record_is_recorded_in_the_first_stay_only(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    before = recordings_on_disk()
+    call_id, _, first, _ = await transferred_to_support(acd, farm, pbx_ami)
+    path = check_recording(acd, first, await recording_row(acd, first["id"]))
+    await asyncio.sleep(2)  # the time a recording's file takes to close
+    assert await acd.rows("SELECT id FROM recordings WHERE id = $1", call_id) == []
+    assert recordings_on_disk() - before == {path}, "support's stay was recorded"
