@@ -227,11 +227,12 @@ async def test_a_queue_that_does_not_record_leaves_no_file(
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = live_acd
-    call_id, uniqueid, _ = await answered_call(acd, farm, pbx_ami, "300", "agent5", talk=3)
+    before = recordings_on_disk()
+    call_id, _, _ = await answered_call(acd, farm, pbx_ami, "300", "agent5", talk=3)
     interaction = await closed(acd, call_id)
     assert interaction["outcome"] == "answered"
     await asyncio.sleep(2)  # the time a recording's file takes to close
-    assert not (Path(RECORDINGS_DIR) / f"{uniqueid}.wav").exists()
+    assert recordings_on_disk() == before
     assert await acd.rows("SELECT id FROM recordings WHERE id = $1", call_id) == []
     status, _ = api_post(acd, f"/calls/{call_id}/recording", acd.admin_token, {"action": "pause"})
     assert status == 404
