@@ -1,17 +1,21 @@
 """Call recordings beside the core: their records, and pausing them (docs/records.md, "Recordings").
 
 The PBX records (the dialplan starts MixMonitor on the agent's leg when the ACD's offer said the queue
-records; docs/dialplan.md, "Recordings"); the file is named after the caller's Uniqueid, never after
-anything a caller sends. What the ACD adds is the record of it, and that is I/O the core must not do:
-so the ``Recorder`` sits on the runtime's record sink, passes every record on, and watches the
-interaction snapshots go by. An answered call of a recording queue is noted; when it ends, the file
-is awaited until the PBX has closed it (a WAV whose header gives its full size), then its length
-(from the header) and its SHA-256 go out as a ``RecordingRecord`` through the same outbox.
+records; docs/dialplan.md, "Recordings"); the file is named after the agent leg's Uniqueid (one file
+per answered stay: a caller transferred on and answered again gets a second file, not the first one
+overwritten), never after anything a caller sends. What the ACD adds is the record of it, and that is
+I/O the core must not do: so the ``Recorder`` sits on the runtime's record sink, passes every record
+on, and watches the interaction snapshots go by. An answered stay of a recording queue is noted; when
+that stay closes (the caller hung up, or the agent transferred them on: the stay's record then comes
+under its own id), the file is awaited until the PBX has closed it (a WAV whose header gives its full
+size), then its length (from the header) and its SHA-256 go out as a ``RecordingRecord`` of that
+stay through the same outbox.
 
 Pausing (a card number being read out) mutes both directions of the running MixMonitor
 (``MixMonitorMute``), so the file keeps the call's length with silence where it was paused; each
-paused stretch becomes a ``RecordingPauseRecord`` (offsets from the recording's start). Pauses come
-from the REST API and from the agent's feature code, through ``pause``.
+paused stretch becomes a ``RecordingPauseRecord`` (offsets from the recording's start), written when
+the stay closes, under the stay's id. Pauses come from the REST API and from the agent's feature code,
+through ``pause``.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ PAUSES = uuid.UUID("5b0f4c1e-2d7a-4c61-9a53-2a7c1f0e9b11")  # namespace of the p
 
 
 def file_name(uniqueid: str) -> str | None:
-    """The recording's name for a caller's Uniqueid (as the dialplan makes it), or None if not one."""
+    """The recording's name for the agent leg's Uniqueid (as the dialplan makes it), or None if not one."""
     return f"{uniqueid}.wav" if UNIQUEID.fullmatch(uniqueid) else None
 
 
@@ -87,10 +91,11 @@ class NoAgentLeg(Exception):
 
 @dataclass(slots=True)
 class _Live:
-    uniqueid: str
+    uniqueid: str  # the caller's: with answered_at, which stay this is
     answered_at: float
+    file: str | None  # None: the agent's leg is not known (a call taken over after a restart)
     paused_since: float | None = None  # offset from the recording's start
-    pauses: int = 0
+    pauses: list[tuple[float, float]] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -101,9 +106,10 @@ class Recorder:
     """The runtime's record sink with the recordings' records added (``acd.ports.RecordSink``).
 
     ``recorded(queue)``: whether that queue records (the config in force). ``agent_leg(call_id)``:
-    the agent's channel of a call in conversation; ``mute(channel, muted)``: MixMonitorMute on it
-    (both None without a PBX: pauses are refused). ``settle_seconds``: how long to wait for the PBX to
-    close a file after the call's end.
+    the agent's channel of a call in conversation; ``agent_uniqueid(call_id)``: that channel's
+    Uniqueid, which names the file; ``mute(channel, muted)``: MixMonitorMute on it (all None without
+    a PBX: pauses are refused, no file is looked for). ``settle_seconds``: how long to wait for the PBX
+    to close a file after the stay's end.
     """
 
     def __init__(
@@ -113,6 +119,7 @@ class Recorder:
         *,
         recorded: Callable[[str], bool],
         agent_leg: Callable[[str], str | None] | None = None,
+        agent_uniqueid: Callable[[str], str | None] | None = None,
         mute: Mute | None = None,
         clock: Callable[[], float] = time.time,
         settle_seconds: float = 15.0,
@@ -122,6 +129,7 @@ class Recorder:
         self.directory = directory
         self._recorded = recorded
         self._agent_leg = agent_leg
+        self._agent_uniqueid = agent_uniqueid
         self._mute = mute
         self._clock = clock
         self._settle = settle_seconds
@@ -145,20 +153,33 @@ class Recorder:
     def _seen(self, record: InteractionRecord, answered_at: float) -> None:
         call_id = record.interaction_id
         if record.ended_at is None:
-            if call_id not in self._live and self._recorded(record.queue) and file_name(record.uniqueid):
-                self._live[call_id] = _Live(record.uniqueid, answered_at)
+            if call_id not in self._live and self._recorded(record.queue):
+                agent = self._agent_uniqueid(call_id) if self._agent_uniqueid is not None else None
+                self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""))
             return
         live = self._live.pop(call_id, None)
+        if live is None:  # a stay closed by a transfer comes under its own id: the call's live stay
+            call_id = next(
+                (c for c, x in self._live.items() if (x.uniqueid, x.answered_at) == (record.uniqueid, answered_at)), ""
+            )
+            live = self._live.pop(call_id, None)
         if live is None:
             return
+        stay_id = record.interaction_id
         if live.paused_since is not None:  # paused to the end: the silence runs to the end of the file
-            self._pause_record(call_id, live, max(record.ended_at - live.answered_at, live.paused_since))
-        task = asyncio.get_running_loop().create_task(self._finish(call_id, live), name=f"recording-{call_id[:8]}")
+            live.pauses.append((live.paused_since, max(record.ended_at - live.answered_at, live.paused_since)))
+        for n, (start, end) in enumerate(live.pauses, 1):
+            pause_id = str(uuid.uuid5(PAUSES, f"{stay_id}/{n}"))
+            self._sink.append(RecordingPauseRecord(pause_id, stay_id, round(start, 3), round(end, 3)))
+        if live.file is None:
+            log.warning("stay %s: recorded, but its file is not known (the agent's leg was not seen)", stay_id[:8])
+            return
+        task = asyncio.get_running_loop().create_task(self._finish(stay_id, live), name=f"recording-{stay_id[:8]}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _finish(self, call_id: str, live: _Live) -> None:
-        name = file_name(live.uniqueid)
+        name = live.file
         assert name is not None
         path = self.directory / name
         seconds = None
@@ -190,15 +211,9 @@ class Recorder:
             if paused:
                 live.paused_since = offset
             elif live.paused_since is not None:
-                self._pause_record(call_id, live, offset)
+                live.pauses.append((live.paused_since, offset))
+                live.paused_since = None
             return True
-
-    def _pause_record(self, call_id: str, live: _Live, end: float) -> None:
-        assert live.paused_since is not None
-        live.pauses += 1
-        pause_id = str(uuid.uuid5(PAUSES, f"{call_id}/{live.pauses}"))
-        self._sink.append(RecordingPauseRecord(pause_id, call_id, round(live.paused_since, 3), round(end, 3)))
-        live.paused_since = None
 
     def pause_soon(self, call_id: str, action: str) -> None:
         """A feature code from the agent's phone (``pause`` or ``resume``): carried out in the background."""

@@ -61,6 +61,7 @@ class CallerLeg:
     offer_id: str = ""
     endpoint: str = ""
     agent_leg: str = ""  # the agent's channel once answered (AcdAnswered is raised on it)
+    agent_uniqueid: str = ""  # that channel's Uniqueid: it names the answered stay's recording
 
 
 ENDED_KEPT = 1000
@@ -102,6 +103,14 @@ class CallerBook:
             return None
         return leg.agent_leg
 
+    def agent_uniqueid_of(self, call_id: str) -> str | None:
+        """The Uniqueid of the agent's channel of a call in conversation (its recording's name)."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.phase is not Phase.CONNECTED or not leg.agent_uniqueid:
+            return None
+        return leg.agent_uniqueid
+
     def call_on_agent_leg(self, channel: str) -> str | None:
         """The call whose agent's channel is ``channel`` (a feature code pressed on that leg)."""
         for leg in self._legs.values():
@@ -136,9 +145,10 @@ class CallerBook:
     def ring(self, leg: CallerLeg, offer_id: str, endpoint: str) -> None:
         self._move(leg, Phase.RINGING, offer_id, endpoint)
 
-    def connect(self, leg: CallerLeg, agent_leg: str = "") -> None:
+    def connect(self, leg: CallerLeg, agent_leg: str = "", agent_uniqueid: str = "") -> None:
         self._move(leg, Phase.CONNECTED, leg.offer_id, leg.endpoint)
         leg.agent_leg = agent_leg
+        leg.agent_uniqueid = agent_uniqueid
 
     def back_to_hold(self, leg: CallerLeg) -> None:
         self._move(leg, Phase.WAITING)

@@ -408,6 +408,10 @@ class AmiCallControl:
         """The agent's channel of a call in conversation (from its ``AcdAnswered``), where MixMonitor runs."""
         return self.book.agent_leg_of(call_id)
 
+    def agent_uniqueid_of(self, call_id: str) -> str | None:
+        """The Uniqueid of that channel, which names the recording of the stay (docs/dialplan.md)."""
+        return self.book.agent_uniqueid_of(call_id)
+
     async def mute_recording(self, channel: str, muted: bool) -> None:
         """Pause (``muted``) or resume the recording on the agent's ``channel``: MixMonitorMute of both
         directions, so the file keeps the call's length with silence where it was paused. Asterisk

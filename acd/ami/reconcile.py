@@ -114,7 +114,7 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
         leg = book.get(c.uniqueid)
         assert leg is not None
         book.ring(leg, o.offer_id, o.endpoint)
-        book.connect(leg)
+        book.connect(leg, agent_uniqueid=o.recording)
         agent = roster.agent_for(o.endpoint)
         if agent is None or o.answered_at is None or not roster.has_queue(c.queue):
             log.warning(
@@ -128,7 +128,7 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
     if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
         events.append(OfferFailed(leg.offer_id, reason="lost"))
     book.ring(leg, o.offer_id, o.endpoint)
-    book.connect(leg)
+    book.connect(leg, agent_uniqueid=o.recording)
     events.append(OfferAnswered(o.offer_id))
     return events
 

@@ -39,6 +39,7 @@ MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT})  # their slice of mu
 _CONCURRENCY = 16
 OFFER = "ACD_OFFER"
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
+RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 ENDED_BY = frozenset({"agent", "caller"})
 LEFT_FAMILY = "acd_left"  # AstDB: a caller's hangup handler writes how an unanswered caller left
@@ -68,13 +69,15 @@ class OfferedCaller:
     """A caller in ``acd-connect``: ringing ``endpoint`` (no bridge yet) or talking to it.
 
     ``answered_at``: when the agent answered (``SHARED(ACD_ANSWERED)``, set by the dialplan at the
-    answer), for a caller found talking; None if the channel does not say.
+    answer), for a caller found talking; None if the channel does not say. ``recording``: the agent
+    leg's Uniqueid that names the recording (``SHARED(ACD_RECORDING)``), empty if none.
     """
 
     call: CallArrived
     offer_id: str
     endpoint: str
     answered_at: float | None = None
+    recording: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +265,7 @@ async def _read_caller(
     """(bridged, caller) or (False, reason it was skipped)."""
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
-    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + ([OFFER, ANSWERED] if in_connect else [])
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + ([OFFER, ANSWERED, RECORDING] if in_connect else [])
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -296,7 +299,8 @@ async def _read_caller(
         answered_at = float(values[ANSWERED]) if values[ANSWERED] else None
     except ValueError:
         answered_at = None
-    return bool(row.get("BridgeId")), OfferedCaller(call, values[OFFER], row.get("Exten", ""), answered_at)
+    offered = OfferedCaller(call, values[OFFER], row.get("Exten", ""), answered_at, values[RECORDING])
+    return bool(row.get("BridgeId")), offered
 
 
 async def _optional_list(

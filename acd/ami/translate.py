@@ -251,7 +251,7 @@ class Translator:
         offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
         leg = self.book.by_offer(offer_id)
         if leg is not None:
-            self.book.connect(leg, msg.get("Channel", ""))
+            self.book.connect(leg, msg.get("Channel", ""), msg.get("Uniqueid", ""))
         call_id = leg.call_id if leg is not None else call_id_for(msg.get("Linkedid", ""))
         agent = self.roster.agent_for(endpoint)
         if agent is not None:

@@ -300,7 +300,7 @@ class Recording(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
-    file: Mapped[str] = mapped_column(Text)  # the name in the recordings directory: <caller Uniqueid>.wav
+    file: Mapped[str] = mapped_column(Text)  # the name in the recordings directory: <agent leg Uniqueid>.wav
     started_at: Mapped[datetime] = mapped_column(TZ)
     seconds: Mapped[float] = mapped_column(Double)
     sha256: Mapped[str] = mapped_column(Text)

@@ -6,7 +6,8 @@ records within 0.5 s, the tone is in it (a Goertzel detector on its samples), it
 are in the records, and the API gives it to an admin and billing's supervisor, never to an agent nor
 to another queue's supervisor, each listen audited. Pausing from the agent's phone (*7 / *8) and from
 the API leaves silence where the records say it was paused. A call of support (not recording) leaves
-no file. sox is part of the project's install (Makefile, .ci/run): without it these tests fail.
+no file. A recorded caller transferred blind to another recording queue and answered there has one
+file per stay, each its stay's talk, neither overwritten. sox is part of the project's install (Makefile, .ci/run): without it these tests fail.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from acd_process import acd_command, eventually, login
+from acd_process import acd_command, api, eventually, login
 from e2e_stack import user_event
 
 from acd.ami.identity import call_id_for
@@ -148,8 +149,8 @@ async def test_a_recorded_call_holds_the_talk_and_the_callers_tone_and_only_staf
     interaction = await closed(acd, call_id)
     row = await recording_row(acd, call_id)
 
-    path = Path(RECORDINGS_DIR) / f"{uniqueid}.wav"
-    assert row["file"] == path.name and path.is_file()
+    path = Path(RECORDINGS_DIR) / row["file"]
+    assert row["file"] != f"{uniqueid}.wav" and path.is_file()  # the agent leg's Uniqueid names it
     assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     measured = sox_seconds(path)
     assert abs(measured - row["seconds"]) < 0.05, (measured, row["seconds"])
@@ -185,7 +186,7 @@ async def test_pauses_from_the_phone_and_the_api_leave_silence_where_the_records
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = live_acd
-    call_id, uniqueid, answered = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=16)
+    call_id, _, answered = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=16)
     await asyncio.sleep(3)
     await farm.send_dtmf(answered["Channel"], "*7")  # the agent's phone: pause
     await asyncio.sleep(3)
@@ -205,7 +206,7 @@ async def test_pauses_from_the_phone_and_the_api_leave_silence_where_the_records
         call_id,
     )
     assert len(pauses) == 2, pauses
-    path = Path(RECORDINGS_DIR) / f"{uniqueid}.wav"
+    path = Path(RECORDINGS_DIR) / row["file"]
     data, rate = samples(path)
     assert abs(len(data) / rate - row["seconds"]) < 0.05
     for pause in pauses:
@@ -226,11 +227,81 @@ async def test_a_queue_that_does_not_record_leaves_no_file(
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = live_acd
-    call_id, uniqueid, _ = await answered_call(acd, farm, pbx_ami, "300", "agent5", talk=3)
+    before = recordings_on_disk()
+    call_id, _, _ = await answered_call(acd, farm, pbx_ami, "300", "agent5", talk=3)
     interaction = await closed(acd, call_id)
     assert interaction["outcome"] == "answered"
     await asyncio.sleep(2)  # the time a recording's file takes to close
-    assert not (Path(RECORDINGS_DIR) / f"{uniqueid}.wav").exists()
+    assert recordings_on_disk() == before
     assert await acd.rows("SELECT id FROM recordings WHERE id = $1", call_id) == []
     status, _ = api_post(acd, f"/calls/{call_id}/recording", acd.admin_token, {"action": "pause"})
     assert status == 404
+
+
+async def transferred_to_support(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> tuple[uuid.UUID, str, Any, Any]:
+    """A billing caller answered by agent1, transferred blind to support by the API after 4 s and
+    answered there by agent5, who talks 5 s: (call id, caller Uniqueid, billing stay, support stay)."""
+    await farm.set_agent("agent5", "answer", delay=1, talk=5)
+    await login(acd, "agent5")
+    mark = pbx_ami.mark()
+    call_id, uniqueid, _ = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=40)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+    await asyncio.sleep(4)  # agent1's talk
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"queue": "support"}})
+    assert status == 202, body
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent5"), 20, mark)
+
+    second = await closed(acd, call_id)  # the call's id is its last stay's: support, agent5
+
+    async def first_stay() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", uniqueid, call_id)
+        return rows[0] if rows else None
+
+    first = await eventually(first_stay, 15, "the billing stay agent1 answered")
+    assert (first["queue"], first["agent_id"], first["end_reason"]) == ("billing", "agent1", "transferred")
+    assert (second["queue"], second["agent_id"]) == ("support", "agent5")
+    return call_id, uniqueid, first, second
+
+
+def recordings_on_disk() -> set[Path]:
+    return set(Path(RECORDINGS_DIR).glob("*.wav"))
+
+
+def check_recording(acd: AcdProcess, stay: Any, row: Any) -> Path:
+    """The stay's file: its length (sox) is the stay's talk, the row's length and checksum are its
+    own, and the API serves it for that stay."""
+    path = Path(RECORDINGS_DIR) / str(row["file"])
+    measured = sox_seconds(path)
+    talk = (stay["ended_at"] - stay["answered_at"]).total_seconds()
+    print(f"{stay['agent_id']}: recording {measured:.3f} s (sox), talk time {talk:.3f} s (records)")
+    assert abs(measured - talk) <= 0.5, f"{stay['agent_id']}: recording {measured:.3f} s, talk {talk:.3f} s"
+    assert abs(measured - row["seconds"]) < 0.05, (measured, row["seconds"])
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    status, data, _ = http_get(acd, f"/interactions/{stay['id']}/recording", acd.admin_token)
+    assert status == 200 and data == path.read_bytes()
+    return path
+
+
+async def test_a_recorded_caller_transferred_to_another_recording_queue_has_one_file_per_stay(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    status, body = api(acd, "PATCH", "/queues/support", acd.admin_token, {"record": True})
+    assert status == 200, body
+    call_id, _, first, second = await transferred_to_support(acd, farm, pbx_ami)
+    rows = [await recording_row(acd, first["id"]), await recording_row(acd, call_id)]
+    assert rows[0]["file"] != rows[1]["file"], "both stays' recordings in one file"
+    for stay, row in zip((first, second), rows, strict=True):
+        check_recording(acd, stay, row)  # after the second stay ended: the first file is still its own
+
+
+async def test_a_recorded_caller_transferred_to_a_queue_that_does_not_record_is_recorded_in_the_first_stay_only(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    before = recordings_on_disk()
+    call_id, _, first, _ = await transferred_to_support(acd, farm, pbx_ami)
+    path = check_recording(acd, first, await recording_row(acd, first["id"]))
+    await asyncio.sleep(2)  # the time a recording's file takes to close
+    assert await acd.rows("SELECT id FROM recordings WHERE id = $1", call_id) == []
+    assert recordings_on_disk() - before == {path}, "support's stay was recorded"

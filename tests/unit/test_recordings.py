@@ -19,7 +19,8 @@ from acd.core.record_types import InteractionRecord, RecordingPauseRecord, Recor
 from acd.recordings import NoAgentLeg, NotRecording, Recorder, file_name, wav_seconds
 from acd.settings import SettingsError, parse
 
-UNIQUEID = "1733550000.42"
+UNIQUEID = "1733550000.42"  # the caller's
+AGENT_LEG = "1733550003.47"  # the agent leg's, which names the file
 CALL = str(uuid.uuid4())
 
 
@@ -71,6 +72,7 @@ async def test_a_recorded_call_gets_its_record_once_the_file_is_closed(tmp_path:
         tmp_path,
         recorded=lambda queue: queue == "billing",
         agent_leg=lambda call: "PJSIP/agent1-00000007" if call == CALL else None,
+        agent_uniqueid=lambda call: AGENT_LEG if call == CALL else None,
         mute=mute,
         clock=lambda: now[0],
         settle_seconds=2.0,
@@ -87,19 +89,19 @@ async def test_a_recorded_call_gets_its_record_once_the_file_is_closed(tmp_path:
     assert await recorder.pause(CALL, True) is True  # paused to the end of the call
     leg = "PJSIP/agent1-00000007"
     assert muted == [(leg, True), (leg, False), (leg, True)]
-    write_wav(tmp_path / f"{UNIQUEID}.wav", 10.0, close=False)
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 10.0, close=False)
     recorder.append(answered(ended_at=120.0))
     assert not recorder.recording(CALL)
     await asyncio.sleep(0.1)
     assert not [r for r in sink.records if isinstance(r, RecordingRecord)]  # the PBX still writes it
-    write_wav(tmp_path / f"{UNIQUEID}.wav", 10.0)
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 10.0)
     await recorder.drain(timeout=5)
     pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
     assert pauses == [(3.0, 5.5), (8.0, 10.0)]
     (record,) = [r for r in sink.records if isinstance(r, RecordingRecord)]
     assert (record.interaction_id, record.file, record.started_at, record.seconds) == (
         CALL,
-        f"{UNIQUEID}.wav",
+        f"{AGENT_LEG}.wav",
         110.0,
         10.0,
     )
@@ -123,6 +125,88 @@ async def test_a_queue_that_does_not_record_and_a_leg_not_known(tmp_path: Path) 
     no_pbx.append(answered())
     with pytest.raises(NoAgentLeg):
         await no_pbx.pause(CALL, True)
+
+
+async def test_a_transferred_stay_gets_its_own_file_and_each_queue_its_own_flag(tmp_path: Path) -> None:
+    """The agent transfers the caller on: the stay they answered closes under its own id, its file
+    (their leg's) is recorded then, under that id; the next agent's stay records into another file,
+    and only when its queue records."""
+    sink = ListSink()
+    legs = {"billing": "1733550003.47", "support": "1733550020.51", "sales": "1733550040.60"}
+    queue = ["billing"]
+    recorder = Recorder(
+        sink,
+        tmp_path,
+        recorded=lambda name: name in ("billing", "support"),
+        agent_uniqueid=lambda call: legs[queue[0]],
+        settle_seconds=2.0,
+        poll_seconds=0.02,
+    )
+    stay_a = str(uuid.uuid4())
+    first = InteractionRecord(CALL, 1, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.0)
+    recorder.append(first)
+    write_wav(tmp_path / f"{legs['billing']}.wav", 4.0)
+    # the transfer: the answered stay closed under its own id, the call waits in support
+    recorder.append(
+        InteractionRecord(
+            stay_a,
+            2,
+            "billing",
+            5,
+            "555",
+            100.0,
+            uniqueid=UNIQUEID,
+            answered_at=110.0,
+            ended_at=114.0,
+            outcome="answered",
+            end_reason="transferred",
+        )
+    )
+    recorder.append(InteractionRecord(CALL, 2, "support", 5, "555", 114.0, uniqueid=UNIQUEID))
+    assert not recorder.recording(CALL)
+    await recorder.drain(timeout=5)
+    queue[0] = "support"
+    recorder.append(InteractionRecord(CALL, 3, "support", 5, "555", 114.0, uniqueid=UNIQUEID, answered_at=120.0))
+    assert recorder.recording(CALL)
+    write_wav(tmp_path / f"{legs['support']}.wav", 6.0)
+    recorder.append(
+        InteractionRecord(
+            CALL,
+            4,
+            "support",
+            5,
+            "555",
+            114.0,
+            uniqueid=UNIQUEID,
+            answered_at=120.0,
+            ended_at=126.0,
+            outcome="answered",
+        )
+    )
+    # the wrap-up of the first stay, later: nothing more
+    recorder.append(
+        InteractionRecord(
+            stay_a,
+            3,
+            "billing",
+            5,
+            "555",
+            100.0,
+            uniqueid=UNIQUEID,
+            answered_at=110.0,
+            ended_at=114.0,
+            outcome="answered",
+            end_reason="transferred",
+            wrapup_seconds=1.0,
+        )
+    )
+    await recorder.drain(timeout=5)
+    found = [(r.interaction_id, r.file, r.seconds) for r in sink.records if isinstance(r, RecordingRecord)]
+    assert found == [(stay_a, f"{legs['billing']}.wav", 4.0), (CALL, f"{legs['support']}.wav", 6.0)]
+    # a third stay in a queue that does not record: no recording
+    queue[0] = "sales"
+    recorder.append(InteractionRecord(CALL, 5, "sales", 5, "555", 130.0, uniqueid=UNIQUEID, answered_at=131.0))
+    assert not recorder.recording(CALL)
 
 
 def test_record_is_a_queue_setting_and_recordings_a_section() -> None:
@@ -177,3 +261,29 @@ def test_a_feature_code_is_believed_only_from_the_agent_leg_of_a_call_in_convers
     translator.translate({**event("PJSIP/agent1-00000002", "pause"), "AcdToken": "forged"})
     assert seen == [("c1", "pause"), ("c1", "resume")]
     assert translator.counters.refused == {"state": 1, "field": 1, "token": 1}  # counted, never raised
+
+
+def test_the_answer_names_the_recording_after_the_agent_leg() -> None:
+    config = RoutingConfig(
+        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), record=True),),
+        agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
+    )
+    token = EventToken()
+    translator = Translator(config, token=token)
+    leg = translator.book.add(CallerLeg("c1", UNIQUEID, "PJSIP/trunk-00000001", "billing", 5))
+    translator.book.ring(leg, "offer-1", "agent1")
+    translator.translate(
+        {
+            "Event": "UserEvent",
+            "UserEvent": "AcdAnswered",
+            "Channel": "PJSIP/agent1-00000002",
+            "Uniqueid": AGENT_LEG,
+            "AcdToken": token.current,
+            "AcdOffer": "offer-1",
+            "AcdAgent": "agent1",
+        }
+    )
+    assert translator.book.agent_leg_of("c1") == "PJSIP/agent1-00000002"
+    assert translator.book.agent_uniqueid_of("c1") == AGENT_LEG
+    translator.book.back_to_hold(leg)  # transferred or put back: no agent leg, no file
+    assert translator.book.agent_uniqueid_of("c1") is None
