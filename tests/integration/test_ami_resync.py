@@ -173,6 +173,7 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
     assert sent == [
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER", "Value": "offer-1"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RING_TIMEOUT", "Value": "15"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RECORD", "Value": ""},  # not a recording queue
         {"Action": "Redirect", "Channel": ch, "Context": "acd-connect", "Exten": "agent1", "Priority": "1"},
         {"Action": "Redirect", "Channel": ch, "Context": "acd-hold", "Exten": "s", "Priority": "1"},
         {"Action": "Redirect", "Channel": ch, "Context": "acd-overflow", "Exten": "voicemail", "Priority": "1"},
