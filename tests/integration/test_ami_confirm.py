@@ -146,7 +146,7 @@ async def test_a_redirect_refused_while_the_channel_is_still_moving_is_sent_agai
     control = AmiCallControl(link, confirm_within=5.0)
     await control.ring(CALLER, "offer-1", "agent1", 15)
     assert server.count("Redirect") == 3
-    assert server.count("Setvar") == 2  # the variables are not set again
+    assert server.count("Setvar") == 3  # ACD_OFFER, ACD_RING_TIMEOUT, ACD_RECORD: not set again
 
 
 async def test_a_channel_that_stays_down_keeps_its_error(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
