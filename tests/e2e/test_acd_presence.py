@@ -1,0 +1,98 @@
+"""Agent presence from SIP on the real PBX: an agent whose phone is gone, or busy on a call the ACD
+did not place, is not offered callers (docs/routing-core.md, docs/dialplan.md "Agent reachability").
+
+The farm's phones register to the PBX (deploy/farm/pjsip-agent.conf.in, ``agentN-reg``). The farm's
+AMI ``PJSIPUnregister`` drops one registration and stops its retries, as a phone that is switched
+off; ``PJSIPRegister`` brings it back. The ACD learns both from its own AMI user's events
+(``ContactStatus``, ``DeviceStateChange``). A direct call is rung from the PBX's CLI (a call no ACD
+offer placed): the phone's device state goes ``INUSE`` and the agent is busy elsewhere until it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from acd_process import eventually, login, status
+from e2e_stack import PbxStack, enqueue_caller, user_event
+
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
+
+QUIET_SECONDS = 4  # how long a waiting caller is watched for an offer that must not come
+
+
+def reachable(acd: AcdProcess, agent: str) -> bool:
+    return bool(status(acd)["agents"][agent]["reachable"])
+
+
+def ringing(agent: str) -> Any:
+    return user_event("AcdRinging", AcdAgent=agent)
+
+
+async def test_an_unregistered_phone_gets_no_offer_until_it_registers_again(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    await login(acd, "agent2")  # alone in billing
+    await eventually(lambda: reachable(acd, "agent2"), 10, "agent2's phone reachable")
+    await farm.ami.action({"Action": "PJSIPUnregister", "Registration": "agent2-reg"})
+    try:
+        await eventually(lambda: not reachable(acd, "agent2"), 20, "agent2 unreachable once its phone unregistered")
+        assert acd.agent_state("agent2") == "ready"  # its state is kept; it only gets no offers
+
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+        await eventually(lambda: status(acd)["queues"]["billing"]["waiting"] == 1, 10, "the caller waiting")
+        await asyncio.sleep(QUIET_SECONDS)
+        assert not [e for e in pbx_ami.events(mark) if ringing("agent2")(e)]
+        assert status(acd)["queues"]["billing"]["waiting"] == 1
+    finally:
+        await farm.ami.action({"Action": "PJSIPRegister", "Registration": "agent2-reg"})
+
+    await eventually(lambda: reachable(acd, "agent2"), 20, "agent2 reachable once registered again")
+    await pbx_ami.wait_event(ringing("agent2"), 20, mark)
+
+    async def answered() -> Any:
+        rows = await acd.rows("SELECT agent_id FROM interactions WHERE uniqueid = $1", caller["Uniqueid"])
+        return rows if rows and rows[0]["agent_id"] else None
+
+    rows = await eventually(answered, 20, "the caller answered by agent2")
+    assert rows[0]["agent_id"] == "agent2"
+
+
+async def test_an_agent_on_a_direct_call_gets_no_offer_until_it_ends(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, pbx_stack: PbxStack
+) -> None:
+    acd = live_acd
+    await login(acd, "agent3")  # alone in billing
+    await eventually(lambda: reachable(acd, "agent3"), 10, "agent3's phone reachable")
+    # the phone answers the direct call after 1 s and hangs up after 12 s of talk
+    await farm.set_agent("agent3", "answer", delay=1, talk=12)
+    mark = pbx_ami.mark()
+    pbx_stack.rx("pbx", "channel originate PJSIP/agent3 application Wait 30")
+    await pbx_ami.wait_event(
+        lambda e: (
+            e.get("Event") == "DeviceStateChange" and e.get("Device") == "PJSIP/agent3" and e.get("State") == "INUSE"
+        ),
+        15,
+        mark,
+    )
+    await eventually(lambda: not reachable(acd, "agent3"), 10, "agent3 busy elsewhere on the direct call")
+    assert acd.agent_state("agent3") == "ready"
+
+    await farm.set_agent("agent3", "answer", delay=1, talk=3)  # the ACD's call, later
+    caller = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+    await eventually(lambda: status(acd)["queues"]["billing"]["waiting"] == 1, 10, "the caller waiting")
+    await asyncio.sleep(QUIET_SECONDS)
+    assert not [e for e in pbx_ami.events(mark) if ringing("agent3")(e)]
+
+    # the direct call ends (the phone hangs up): agent3 is offered the caller
+    await pbx_ami.wait_event(ringing("agent3"), 30, mark)
+
+    async def answered() -> Any:
+        rows = await acd.rows("SELECT agent_id FROM interactions WHERE uniqueid = $1", caller["Uniqueid"])
+        return rows if rows and rows[0]["agent_id"] else None
+
+    rows = await eventually(answered, 20, "the caller answered by agent3")
+    assert rows[0]["agent_id"] == "agent3"
