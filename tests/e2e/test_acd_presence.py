@@ -6,15 +6,20 @@ AMI ``PJSIPUnregister`` drops one registration and stops its retries, as a phone
 off; ``PJSIPRegister`` brings it back. The ACD learns both from its own AMI user's events
 (``ContactStatus``, ``DeviceStateChange``). A direct call is rung from the PBX's CLI (a call no ACD
 offer placed): the phone's device state goes ``INUSE`` and the agent is busy elsewhere until it ends.
+A phone that unregisters while the ACD's AMI link is down is read back after the reconnect: the
+ACD's user may not list contacts (``PJSIPShowContacts`` needs write ``system``), so the endpoint's
+device state (``DeviceStateList``: ``UNAVAILABLE``) must say it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from acd_process import eventually, login, status
+from acd_process import e2e_acd, eventually, login, status
 from e2e_stack import PbxStack, enqueue_caller, user_event
+from tcp_cut import TcpCut
 
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
@@ -96,3 +101,51 @@ async def test_an_agent_on_a_direct_call_gets_no_offer_until_it_ends(
 
     rows = await eventually(answered, 20, "the caller answered by agent3")
     assert rows[0]["agent_id"] == "agent3"
+
+
+async def test_a_phone_that_unregistered_while_the_link_was_down_is_unreachable_after_the_reconnect(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    cut = TcpCut(pbx_stack.pbx.host, pbx_stack.pbx.port)
+    await cut.start()
+    info = pbx_stack.pbx
+    acd = e2e_acd(tmp_path, {"ACD_AMI_SECRET": info.secret}, cut.port, info.user)
+    await asyncio.to_thread(acd.start)  # the relay runs on this event loop: never block it
+    unregistered = False
+    try:
+        await farm.set_agent("agent2", "answer", delay=1, talk=3)
+        await eventually(lambda: acd.health()["ami_connected"], 20, "the ACD connected")
+        await login(acd, "agent2")
+        await eventually(lambda: reachable(acd, "agent2"), 10, "agent2's phone reachable")
+
+        cut.blackhole()  # the ACD sees nothing from here on, and cannot reconnect
+        cut.close_all()
+        await eventually(lambda: not acd.health()["ami_connected"], 10, "the ACD to lose the link")
+        await farm.ami.action({"Action": "PJSIPUnregister", "Registration": "agent2-reg"})
+        unregistered = True
+
+        async def unavailable() -> bool:
+            reply = await pbx_ami.action({"Action": "DeviceStateList"})
+            return any(m.get("Device") == "PJSIP/agent2" and m.get("State") == "UNAVAILABLE" for m in reply)
+
+        await eventually(unavailable, 20, "the PBX to see agent2's phone gone")
+        assert reachable(acd, "agent2")  # what the ACD last heard
+
+        cut.restore()
+        await eventually(lambda: acd.health()["ami_connected"], 20, "the AMI link to come back")
+        await eventually(lambda: not reachable(acd, "agent2"), 15, "agent2 unreachable after the resync")
+
+        mark = pbx_ami.mark()
+        await enqueue_caller(farm, pbx_ami, "200", patience=60)
+        await eventually(lambda: status(acd)["queues"]["billing"]["waiting"] == 1, 10, "the caller waiting")
+        await asyncio.sleep(QUIET_SECONDS)
+        assert not [e for e in pbx_ami.events(mark) if ringing("agent2")(e)]
+
+        await farm.ami.action({"Action": "PJSIPRegister", "Registration": "agent2-reg"})
+        unregistered = False
+        await pbx_ami.wait_event(ringing("agent2"), 20, mark)
+    finally:
+        if unregistered:
+            await farm.ami.action({"Action": "PJSIPRegister", "Registration": "agent2-reg"})
+        await asyncio.to_thread(acd.stop)
+        await cut.stop()
