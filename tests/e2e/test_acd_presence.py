@@ -4,7 +4,7 @@ did not place, is not offered callers (docs/routing-core.md, docs/dialplan.md "A
 The farm's phones register to the PBX (deploy/farm/pjsip-agent.conf.in, ``agentN-reg``). The farm's
 AMI ``PJSIPUnregister`` drops one registration and stops its retries, as a phone that is switched
 off; ``PJSIPRegister`` brings it back. The ACD learns both from its own AMI user's events
-(``ContactStatus``, ``DeviceStateChange``). A direct call is rung from the PBX's CLI (a call no ACD
+(``ContactStatus``, ``DeviceStateChange``). A direct call is rung by an AMI Originate (a call no ACD
 offer placed): the phone's device state goes ``BUSY`` (``device_state_busy_at = 1``) and the agent
 is busy elsewhere until it ends. A phone that unregisters while the ACD's AMI link is down is read back after
 the reconnect: the ACD's user may not list contacts (``PJSIPShowContacts`` needs write ``system``), so the endpoint's
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from acd_process import e2e_acd, eventually, login, status
-from e2e_stack import PbxStack, enqueue_caller, user_event
+from e2e_stack import PbxStack, enqueue_caller, read_secrets, user_event
 from tcp_cut import TcpCut
 
 from phonefarm import AmiClient, Farm
@@ -75,7 +75,17 @@ async def test_an_agent_on_a_direct_call_gets_no_offer_until_it_ends(
     # the phone answers the direct call after 1 s and hangs up after 12 s of talk
     await farm.set_agent("agent3", "answer", delay=1, talk=12)
     mark = pbx_ami.mark()
-    pbx_stack.rx("pbx", "channel originate PJSIP/agent3 application Wait 30")
+    # a call the ACD did not place: the PBX rings agent3's phone straight away (Originate as the
+    # PBX's originate-only AMI user; the PBX loads no CLI originate)
+    secret = read_secrets(pbx_stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]
+    direct = AmiClient(pbx_stack.pbx.host, pbx_stack.pbx.port, "acd-monitor", secret, name="direct")
+    await direct.connect()
+    try:
+        await direct.action(
+            {"Action": "Originate", "Channel": "PJSIP/agent3", "Application": "Wait", "Data": "30", "Async": "true"}
+        )
+    finally:
+        direct.close()
     await pbx_ami.wait_event(
         lambda e: (
             e.get("Event") == "DeviceStateChange"
