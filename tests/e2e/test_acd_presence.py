@@ -21,10 +21,33 @@ from acd_process import e2e_acd, eventually, login, status
 from e2e_stack import PbxStack, enqueue_caller, read_secrets, user_event
 from tcp_cut import TcpCut
 
+from acd.ami.wire import FrameDecoder, encode_action
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
 QUIET_SECONDS = 4  # how long a waiting caller is watched for an offer that must not come
+
+
+async def ring_directly(stack: PbxStack, secret: str, agent: str) -> list[dict[str, str]]:
+    """Ring ``agent``'s phone from the PBX, outside the ACD: an ``Originate`` as ``acd-monitor`` (it
+    gets no events, so no ``OriginateResponse`` to wait for: the replies to Login and Originate)."""
+    reader, writer = await asyncio.open_connection(stack.pbx.host, stack.pbx.port)
+    decoder = FrameDecoder()
+    replies: list[dict[str, str]] = []
+    actions: list[dict[str, str | list[str]]] = [
+        {"Action": "Login", "Username": "acd-monitor", "Secret": secret, "Events": "off"},
+        {"Action": "Originate", "Channel": f"PJSIP/{agent}", "Application": "Wait", "Data": "30", "Async": "true"},
+    ]
+    try:
+        for n, action in enumerate(actions):
+            writer.write(encode_action({**action, "ActionID": f"d{n}"}))
+            while not any(m.get("ActionID") == f"d{n}" for m in replies):
+                data = await asyncio.wait_for(reader.read(4096), 10)
+                assert data, "the PBX closed the AMI connection"
+                replies += [m for m in decoder.feed(data) if "Response" in m]
+    finally:
+        writer.close()
+    return replies
 
 
 def reachable(acd: AcdProcess, agent: str) -> bool:
@@ -78,14 +101,8 @@ async def test_an_agent_on_a_direct_call_gets_no_offer_until_it_ends(
     # a call the ACD did not place: the PBX rings agent3's phone straight away (Originate as the
     # PBX's originate-only AMI user; the PBX loads no CLI originate)
     secret = read_secrets(pbx_stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]
-    direct = AmiClient(pbx_stack.pbx.host, pbx_stack.pbx.port, "acd-monitor", secret, name="direct")
-    await direct.connect()
-    try:
-        await direct.action(
-            {"Action": "Originate", "Channel": "PJSIP/agent3", "Application": "Wait", "Data": "30", "Async": "true"}
-        )
-    finally:
-        direct.close()
+    replies = await ring_directly(pbx_stack, secret, "agent3")
+    assert [r.get("Response") for r in replies] == ["Success", "Success"], replies
     await pbx_ami.wait_event(
         lambda e: (
             e.get("Event") == "DeviceStateChange"
