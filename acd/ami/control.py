@@ -37,7 +37,16 @@ from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
 from acd.core import transfer_numbers
-from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall, TransferCall
+from acd.core.commands import (
+    CancelOffer,
+    ConsultCall,
+    ControlCommand,
+    FinishConsult,
+    OverflowCall,
+    RingAgent,
+    TagCall,
+    TransferCall,
+)
 from acd.dialling import NotDialable, dialable_endpoint, overflow_extension
 from acd.ports import ACCEPTED, NotCarriedOut
 
@@ -49,6 +58,7 @@ REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
 TRANSFER_CONTEXT = "acd-transfer"
+AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's consult of an agent by endpoint
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 QUEUE_TRANSFER_PREFIX = "queue-"
 CHANNEL_GONE_GRACE = 1.0
@@ -123,6 +133,10 @@ class AmiCallControl:
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
             elif isinstance(command, TransferCall):
                 replies = self.transfer(channel, command.endpoint, command.queue, command.number)
+            elif isinstance(command, ConsultCall):
+                replies = self.consult(channel, command.endpoint, command.target_endpoint)
+            elif isinstance(command, FinishConsult):
+                replies = self.finish_consult(channel, command.endpoint, command.action)
             else:
                 replies = self.overflow(channel, command.target)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
@@ -299,6 +313,42 @@ class AmiCallControl:
         if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
             raise NotCarriedOut(f"the caller is not bridged with {endpoint}")
         await self._send({"Action": "BlindTransfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
+
+    def consult(self, caller: str, endpoint: str, target_endpoint: str) -> Awaitable[None]:
+        """Have the agent's leg start an attended transfer to the agent at ``target_endpoint``
+        (``ConsultCall``): ``Atxfer`` on the agent's channel (the caller's ``BRIDGEPEER``, checked as
+        for ``transfer``) to ``acd-transfer,agent-<endpoint>``, a plain name checked here and again
+        by the dialplan."""
+        dialable_endpoint(endpoint)
+        dialable_endpoint(target_endpoint)
+        return self._consult(caller, endpoint, f"{AGENT_TRANSFER_PREFIX}{target_endpoint}")
+
+    async def _consult(self, caller: str, endpoint: str, exten: str) -> None:
+        peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)
+        await self._send({"Action": "Atxfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
+
+    def finish_consult(self, caller: str, endpoint: str, action: str) -> Awaitable[None]:
+        """Complete (hang up the agent's leg: Asterisk joins the caller and the consulted agent) or
+        cancel (``CancelAtxfer``: back to the caller) the open consult (``FinishConsult``). The agent's
+        channel is the one the consult leg wrote on the caller (``SHARED(ACD_CONSULT_LEG)``), checked
+        to be a channel of ``endpoint``."""
+        dialable_endpoint(endpoint)
+        return self._finish_consult(caller, endpoint, action)
+
+    async def _finish_consult(self, caller: str, endpoint: str, action: str) -> None:
+        leg = await self._agent_channel(caller, "SHARED(ACD_CONSULT_LEG)", endpoint)
+        if action == "complete":
+            await self._send({"Action": "Hangup", "Channel": leg})
+        else:
+            await self._send({"Action": "CancelAtxfer", "Channel": leg})
+
+    async def _agent_channel(self, caller: str, variable: str, endpoint: str) -> str:
+        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": variable})
+        peer = reply.get("Value", "") or ""
+        tech, _, name = peer.partition("/")
+        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
+            raise NotCarriedOut(f"the caller's {variable} is not a channel of {endpoint}")
+        return peer
 
     def _overflow_lost(self, channel: str, target: str, attempt: int) -> None:
         self._lost("overflow")

@@ -234,7 +234,7 @@ DOCUMENT: dict[str, Any] = {
                     "id": {"type": "string"},
                     "state": {
                         "type": "string",
-                        "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"],
+                        "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused", "consulting"],
                     },
                     "reason": {"type": "string"},
                     "since": {"type": "string", "format": "date-time", "nullable": True},
