@@ -83,6 +83,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/interactions/{interaction}/recording", recordings.listen, EVERYONE),
     # transfers: the agent on the call, supervisors of its queue, admins (acd.http.v1.transfers)
     Route("POST", "/calls/{call}/transfer", transfers.transfer, EVERYONE),
+    Route("POST", "/calls/{call}/transfer/complete", transfers.complete, EVERYONE),
+    Route("POST", "/calls/{call}/transfer/cancel", transfers.cancel, EVERYONE),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),
