@@ -58,7 +58,8 @@ REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
 TRANSFER_CONTEXT = "acd-transfer"
-AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's consult of an agent by endpoint
+CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TARGET on the agent's leg
+CONSULT_TARGET = "__ACD_CONSULT_TARGET"
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 QUEUE_TRANSFER_PREFIX = "queue-"
 CHANNEL_GONE_GRACE = 1.0
@@ -316,16 +317,19 @@ class AmiCallControl:
 
     def consult(self, caller: str, endpoint: str, target_endpoint: str) -> Awaitable[None]:
         """Have the agent's leg start an attended transfer to the agent at ``target_endpoint``
-        (``ConsultCall``): ``Atxfer`` on the agent's channel (the caller's ``BRIDGEPEER``, checked as
-        for ``transfer``) to ``acd-transfer,agent-<endpoint>``, a plain name checked here and again
-        by the dialplan."""
+        (``ConsultCall``). AMI ``Atxfer`` plays the feature code and the extension into the channel
+        as DTMF, so the extension must be digits: the target goes first onto the agent's channel (the
+        caller's ``BRIDGEPEER``, checked as for ``transfer``) as ``__ACD_CONSULT_TARGET`` (inherited
+        by the consult leg), then ``Atxfer`` to ``acd-transfer,00``, which consults that endpoint; it
+        is a plain name, checked here and again by the dialplan."""
         dialable_endpoint(endpoint)
         dialable_endpoint(target_endpoint)
-        return self._consult(caller, endpoint, f"{AGENT_TRANSFER_PREFIX}{target_endpoint}")
+        return self._consult(caller, endpoint, target_endpoint)
 
-    async def _consult(self, caller: str, endpoint: str, exten: str) -> None:
+    async def _consult(self, caller: str, endpoint: str, target_endpoint: str) -> None:
         peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)
-        await self._send({"Action": "Atxfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
+        await self._send({"Action": "Setvar", "Channel": peer, "Variable": CONSULT_TARGET, "Value": target_endpoint})
+        await self._send({"Action": "Atxfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": CONSULT_EXTEN})
 
     def finish_consult(self, caller: str, endpoint: str, action: str) -> Awaitable[None]:
         """Complete (hang up the agent's leg: Asterisk joins the caller and the consulted agent) or

@@ -265,3 +265,33 @@ async def test_attended_transfer_to_an_agent_from_the_phone_consult_then_back(
         ("consult", "agent5", None),
     ]
     assert acd.metric("acd_calls_transferred_total", queue="billing") == 0
+
+
+async def test_attended_transfer_to_an_agent_from_the_api_consult_then_complete(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """The same from the REST API: kind attended to agent5 (AMI Atxfer on agent1's leg), then
+    /transfer/complete (agent1's leg hung up): agent5 talks with the caller, agent1 wraps up."""
+    acd = live_acd
+    await phones.set_agent("agent5", "answer", delay=1, talk=20)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "attended", "target": {"agent": "agent5"}})
+    assert status == 202, body
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await pbx_ami.wait_event(
+        lambda e: (
+            e.get("Event") == "DialEnd"
+            and e.get("DialStatus") == "ANSWER"
+            and e.get("DestChannel", "").startswith("PJSIP/agent5-")
+        ),
+        15,
+        mark,
+    )
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    assert acd.agent_state("agent1") in ("wrap_up", "ready")
+    audit = await acd.rows("SELECT action, status FROM audit_log WHERE action LIKE 'call.transfer%' ORDER BY id")
+    assert [(a["action"], a["status"]) for a in audit] == [("call.transfer", 202), ("call.transfer.complete", 202)]
