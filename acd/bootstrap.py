@@ -218,7 +218,7 @@ async def build(
 
         Called for every device-state event: one lookup, not a snapshot of every agent.
         """
-        return core.agent_state(agent_id) in (AgentState.RESERVED, AgentState.ON_CALL)
+        return core.agent_state(agent_id) in (AgentState.RESERVED, AgentState.ON_CALL, AgentState.CONSULTING)
 
     def catalogue(call_id: str) -> tuple[str, ...] | None:
         """The disposition catalogue of the queue of a call the core knows (a phone's ``*55<n>`` picks from it)."""

@@ -27,7 +27,7 @@ from acd.records.pipeline.quarantine import KINDS as QUARANTINE_KINDS
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 HANDLE_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 OUTCOMES: tuple[Outcome, ...] = ("answered", "abandoned", "overflowed", "failed")
-AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
+AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused", "consulting")
 # acd_ami_malformed{reason}: "wire", a block that is neither an event nor a response (the link's
 # framing); "translate", an event the translator refused (any reason of acd_ami_refused); "oversize",
 # a frame that did not end within the decoder's cap (dropped up to its end).

@@ -150,6 +150,12 @@ class CallerBook:
         leg.agent_leg = agent_leg
         leg.agent_uniqueid = agent_uniqueid
 
+    def hand_over(self, leg: CallerLeg, endpoint: str) -> None:
+        """An attended transfer completed: the caller talks with ``endpoint`` now, under the same offer
+        (the caller's Dial goes on); that agent's channel is not known to the book."""
+        self._move(leg, Phase.CONNECTED, leg.offer_id, endpoint)
+        leg.agent_leg = ""
+
     def back_to_hold(self, leg: CallerLeg) -> None:
         self._move(leg, Phase.WAITING)
 

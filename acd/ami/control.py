@@ -41,7 +41,9 @@ from acd.ami.wire import Message
 from acd.core import transfer_numbers
 from acd.core.commands import (
     CancelOffer,
+    ConsultCall,
     ControlCommand,
+    FinishConsult,
     MonitorCall,
     OverflowCall,
     RingAgent,
@@ -60,6 +62,8 @@ REDIRECT_RETRY_DELAY = 0.02  # seconds
 CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
 TRANSFER_CONTEXT = "acd-transfer"
+CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TARGET on the agent's leg
+CONSULT_TARGET = "__ACD_CONSULT_TARGET"
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 QUEUE_TRANSFER_PREFIX = "queue-"
 CHANNEL_GONE_GRACE = 1.0
@@ -138,6 +142,10 @@ class AmiCallControl:
                 replies = self.transfer(channel, command.endpoint, command.queue, command.number)
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
+            elif isinstance(command, ConsultCall):
+                replies = self.consult(channel, command.endpoint, command.target_endpoint)
+            elif isinstance(command, FinishConsult):
+                replies = self.finish_consult(channel, command.endpoint, command.action)
             else:
                 replies = self.overflow(channel, command.target, announcement=command.announcement)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
@@ -354,6 +362,45 @@ class AmiCallControl:
         """Run ``work`` at once (not when the runtime's worker comes to wait for it)."""
         task: asyncio.Task[None] = asyncio.ensure_future(work)
         return task
+
+    def consult(self, caller: str, endpoint: str, target_endpoint: str) -> Awaitable[None]:
+        """Have the agent's leg start an attended transfer to the agent at ``target_endpoint``
+        (``ConsultCall``). AMI ``Atxfer`` plays the feature code and the extension into the channel
+        as DTMF, so the extension must be digits: the target goes first onto the agent's channel (the
+        caller's ``BRIDGEPEER``, checked as for ``transfer``) as ``__ACD_CONSULT_TARGET`` (inherited
+        by the consult leg), then ``Atxfer`` to ``acd-transfer,00``, which consults that endpoint; it
+        is a plain name, checked here and again by the dialplan."""
+        dialable_endpoint(endpoint)
+        dialable_endpoint(target_endpoint)
+        return self._consult(caller, endpoint, target_endpoint)
+
+    async def _consult(self, caller: str, endpoint: str, target_endpoint: str) -> None:
+        peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)
+        await self._send({"Action": "Setvar", "Channel": peer, "Variable": CONSULT_TARGET, "Value": target_endpoint})
+        await self._send({"Action": "Atxfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": CONSULT_EXTEN})
+
+    def finish_consult(self, caller: str, endpoint: str, action: str) -> Awaitable[None]:
+        """Complete (hang up the agent's leg: Asterisk joins the caller and the consulted agent) or
+        cancel (``CancelAtxfer``: back to the caller) the open consult (``FinishConsult``). The agent's
+        channel is the one the consult leg wrote on the caller (``SHARED(ACD_CONSULT_LEG)``), checked
+        to be a channel of ``endpoint``."""
+        dialable_endpoint(endpoint)
+        return self._finish_consult(caller, endpoint, action)
+
+    async def _finish_consult(self, caller: str, endpoint: str, action: str) -> None:
+        leg = await self._agent_channel(caller, "SHARED(ACD_CONSULT_LEG)", endpoint)
+        if action == "complete":
+            await self._send({"Action": "Hangup", "Channel": leg})
+        else:
+            await self._send({"Action": "CancelAtxfer", "Channel": leg})
+
+    async def _agent_channel(self, caller: str, variable: str, endpoint: str) -> str:
+        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": variable})
+        peer = reply.get("Value", "") or ""
+        tech, _, name = peer.partition("/")
+        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
+            raise NotCarriedOut(f"the caller's {variable} is not a channel of {endpoint}")
+        return peer
 
     def _overflow_lost(self, channel: str, target: str, attempt: int, sounds: str = "") -> None:
         self._lost("overflow")

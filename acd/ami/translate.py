@@ -61,8 +61,11 @@ from acd.core.events import (
     CallEnded,
     CallerHungUp,
     CallFellBack,
+    CallHandedOver,
     CallTransferred,
     CallTransferredOut,
+    ConsultEnded,
+    ConsultStarted,
     DispositionSet,
     Event,
     MonitorRequested,
@@ -148,6 +151,7 @@ class Translator:
             "AcdRecording": self._recording,
             "AcdTransferred": self._transferred,
             "AcdMonitor": self._monitor,
+            "AcdConsult": self._consult,
         }
 
     def update_config(self, config: RoutingConfig) -> None:
@@ -305,6 +309,8 @@ class Translator:
         uniqueid = fields.uniqueid(msg)
         offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
         kind = fields.word(msg, "AcdKind").lower()
+        if kind == "attended":
+            return self._handed_over(msg)
         if kind != "blind":
             raise Refused("text", f"unknown AcdKind {fields.shown(kind)}")
         queue, number = msg.get("AcdQueue", ""), msg.get("AcdNumber", "")
@@ -326,6 +332,47 @@ class Translator:
         self.book.back_to_hold(leg)
         leg.queue = queue
         return [CallTransferred(leg.call_id, agent, queue, "blind")]
+
+    def _consulting(self, msg: Mapping[str, str]) -> tuple[CallerLeg, str, str]:
+        """The caller, the transferring agent and the consulted agent of an attended transfer's event:
+        raised on the consult leg (a Local channel) or on the transferring agent's own leg, for a caller
+        the book holds as talking, under that offer, to that agent; the target a known agent."""
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        target_endpoint = fields.endpoint(msg, "AcdTarget")
+        tech, _, name = msg.get("Channel", "").partition("/")
+        if tech.upper() == "PJSIP" and name.rpartition("-")[0] != endpoint:
+            raise Refused("injected", f"AcdAgent {fields.shown(endpoint)} raised on {fields.shown(name)}")
+        if tech.upper() not in ("PJSIP", "LOCAL"):
+            raise Refused("channel", f"an attended transfer's event on {fields.shown(tech)}")
+        leg = self.book.by_offer(offer_id)
+        if leg is None or leg.phase is not Phase.CONNECTED or leg.endpoint != endpoint:
+            raise Refused("state", "an attended transfer's event for a caller not talking under that offer and agent")
+        agent, target = self.roster.agent_for(endpoint), self.roster.agent_for(target_endpoint)
+        if agent is None or target is None:
+            raise Refused(
+                "agent", f"unknown agent endpoint {fields.shown(endpoint)} or {fields.shown(target_endpoint)}"
+            )
+        return leg, agent, target
+
+    def _consult(self, msg: Mapping[str, str]) -> list[Event]:
+        """A consult leg started or ended (``acd-transfer``'s ``agent-<endpoint>``, docs/dialplan.md
+        "Transfers"): the consulted agent is busy from the start, ready again at the end."""
+        status = fields.word(msg, "AcdStatus").lower()
+        if status not in ("start", "end"):
+            raise Refused("field", f"unknown consult AcdStatus {fields.shown(status)}")
+        leg, agent, target = self._consulting(msg)
+        if status == "start":
+            return [ConsultStarted(leg.call_id, agent, target)]
+        return [ConsultEnded(leg.call_id, agent, target)]
+
+    def _handed_over(self, msg: Mapping[str, str]) -> list[Event]:
+        """An attended transfer completed (``acd-consult-complete`` on the agent's leg, or the consult
+        leg's end once Asterisk joined the caller and the consulted agent)."""
+        leg, agent, target = self._consulting(msg)
+        target_endpoint = fields.endpoint(msg, "AcdTarget")
+        self.book.hand_over(leg, target_endpoint)
+        self._last_call[target] = leg.call_id
+        return [CallHandedOver(leg.call_id, agent, target)]
 
     def _hangup(self, msg: Mapping[str, str]) -> list[Event]:
         leg = self.book.remove(msg.get("Uniqueid", ""))

@@ -110,6 +110,16 @@ class Acd:
                 call_handlers.transferred_out(floor, event, now)
             case events.MonitorRequested():
                 call_handlers.monitor(floor, event)
+            case events.ConsultRequested():
+                call_handlers.consult_requested(floor, event)
+            case events.ConsultFinishRequested():
+                call_handlers.consult_finish_requested(floor, event)
+            case events.ConsultStarted():
+                call_handlers.consult_started(floor, event, now)
+            case events.ConsultEnded():
+                call_handlers.consult_ended(floor, event, now)
+            case events.CallHandedOver():
+                call_handlers.handed_over(floor, event, now)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():

@@ -25,6 +25,8 @@ _RECORD_STATE: dict[AgentState, AgentStateName] = {
     AgentState.ON_CALL: "on_call",
     AgentState.WRAP_UP: "wrap_up",
     AgentState.PAUSED: "paused",
+    # the records' agent_states know no consult: a consult leg is work on a call (docs/records.md)
+    AgentState.CONSULTING: "on_call",
 }
 
 
@@ -51,7 +53,7 @@ class Agent:
     busy_elsewhere: bool = False
     misses: int = 0  # consecutive rejected/unanswered offers
     offer_id: str | None = None  # while RESERVED
-    call_id: str | None = None  # while RESERVED, ON_CALL and WRAP_UP
+    call_id: str | None = None  # while RESERVED, ON_CALL, WRAP_UP, and CONSULTING (the colleague's call)
     last_call_id: str | None = None  # the call of the last wrap-up, kept after it (a phone's *55 names it)
     retiring: bool = False  # removed from the config while on a call: log out when it ends
     interval: AgentStateRecord | None = None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from acd.core import metric_updates, transfer_numbers
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, MonitorCall, OverflowCall, TransferCall
+from acd.core.commands import CancelOffer, ConsultCall, FinishConsult, MonitorCall, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at, queue_matches
 from acd.core.errors import (
@@ -34,12 +34,17 @@ from acd.core.events import (
     CallEnded,
     CallerHungUp,
     CallFellBack,
+    CallHandedOver,
     CallInProgress,
     CallLeftUnseen,
     CallMoved,
     CallPriorityChanged,
     CallTransferred,
     CallTransferredOut,
+    ConsultEnded,
+    ConsultFinishRequested,
+    ConsultRequested,
+    ConsultStarted,
     CustomerIdentified,
     DispositionSet,
     MonitorRequested,
@@ -47,7 +52,7 @@ from acd.core.events import (
     OfferAnswered,
     TransferRequested,
 )
-from acd.core.floor import Floor
+from acd.core.floor import Consult, Floor
 from acd.core.hours import queue_target
 from acd.core.ids import transferred_leg_id
 from acd.core.interaction import Call
@@ -560,3 +565,114 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
             return
     check_call(call, CallInput.TICK, "TimerFired")
     floor.tick(call, now)
+
+
+# -- attended transfers: the consult leg, then complete or back -------------------------------
+def _talking_call(floor: Floor, call_id: str, agent_id: str, event: str) -> Call:
+    """The call ``agent_id`` talks with now, or a refusal."""
+    call = call_of(floor, call_id, event)
+    if call.state is not CallState.CONNECTED or call.record.agent_id != agent_id:
+        raise InvalidTransition(call_id, f"{call.state.value}, not talking to {agent_id}", event)
+    return call
+
+
+def _consulted(floor: Floor, call: Call, target: str, event: str) -> Agent:
+    """The configured agent ``target``, another than the one talking with ``call``."""
+    if not floor.configured(target):
+        raise UnknownAgent(target)
+    if target == call.record.agent_id:
+        raise InvalidTransition(call.call_id, "consulting the agent on the call", event)
+    return floor.agents[target]
+
+
+def consult_requested(floor: Floor, e: ConsultRequested) -> None:
+    """Checked (talking, no consult open, the target ready), then handed to the PBX."""
+    call = call_of(floor, e.call_id, "ConsultRequested")
+    check_call(call, CallInput.HAND_OVER, "ConsultRequested")
+    if call.call_id in floor.consults:
+        raise InvalidTransition(call.call_id, "consulting", "ConsultRequested")
+    target = _consulted(floor, call, e.target, "ConsultRequested")
+    check_agent(target, AgentInput.CONSULT, "ConsultRequested")
+    agent = floor.agents[str(call.record.agent_id)]
+    floor.emit(ConsultCall(call.call_id, agent.agent_id, agent.config.endpoint, target.config.endpoint))
+
+
+def consult_finish_requested(floor: Floor, e: ConsultFinishRequested) -> None:
+    """Only for a call with an open consult leg; the PBX's word moves the agents."""
+    call = call_of(floor, e.call_id, "ConsultFinishRequested")
+    consult = floor.consults.get(call.call_id)
+    if consult is None or call.record.agent_id != consult.agent_id:
+        raise InvalidTransition(call.call_id, "no consult open", "ConsultFinishRequested")
+    agent = floor.agents[consult.agent_id]
+    floor.emit(FinishConsult(call.call_id, agent.agent_id, agent.config.endpoint, e.action))
+
+
+def consult_started(floor: Floor, e: ConsultStarted, now: float) -> None:
+    """The target is busy consulting from now: offered nothing; an offer that crossed the consult
+    leg (the target was ringing for a caller) is withdrawn, the caller keeping their place."""
+    call = _talking_call(floor, e.call_id, e.agent_id, "ConsultStarted")
+    if call.call_id in floor.consults:
+        raise InvalidTransition(call.call_id, "consulting", "ConsultStarted")
+    target = _consulted(floor, call, e.target, "ConsultStarted")
+    check_agent(target, AgentInput.CONSULT, "ConsultStarted")
+    if target.state is AgentState.RESERVED:
+        floor.withdraw(target, now)
+    floor.move_agent(target, AgentInput.CONSULT, now)
+    target.call_id = call.call_id
+    floor.consults[call.call_id] = Consult(e.agent_id, e.target, now)
+
+
+def _open_consult(floor: Floor, call_id: str, agent_id: str, target_id: str, what: AgentInput, event: str) -> Agent:
+    consult = floor.consults.get(call_id)
+    if consult is None or (consult.agent_id, consult.target) != (agent_id, target_id):
+        raise InvalidTransition(call_id, "no such consult open", event)
+    target = floor.agents[target_id]
+    check_agent(target, what, event)
+    return target
+
+
+def consult_ended(floor: Floor, e: ConsultEnded, now: float) -> None:
+    """Back to the caller: the target is ready again; the consult is kept as a segment. The caller
+    may have hung up meanwhile (the two agents talked on): the segment lands on the closed call."""
+    target = _open_consult(floor, e.call_id, e.agent_id, e.target, AgentInput.CONSULT_END, "ConsultEnded")
+    call = call_of(floor, e.call_id, "ConsultEnded", ended_ok=True)
+    consult = floor.consults.pop(e.call_id)
+    floor.write(call.consult_segment(call.call_id, e.target, consult.started_at, now))
+    floor.move_agent(target, AgentInput.CONSULT_END, now)
+
+
+def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
+    """The attended transfer completed: the transferring agent's talk ends now (to wrap-up, as in
+    ``transferred``) and their stay closes under its own id; the caller's new stay in the same queue
+    is answered now by the consulted agent, whose handle time starts here."""
+    call = _talking_call(floor, e.call_id, e.agent_id, "CallHandedOver")
+    target = _open_consult(floor, e.call_id, e.agent_id, e.target, AgentInput.CONSULT_TAKE, "CallHandedOver")
+    check_call(call, CallInput.HAND_OVER, "CallHandedOver")
+    agent = floor.agents[e.agent_id]
+    what = _after_talk(agent, call.queue, now, now)
+    check_agent(agent, what, "CallHandedOver")
+    consult = floor.consults.pop(call.call_id)
+    answered_priority, answered_enqueued = call.priority, call.enqueued_at
+    segment_stay = transferred_leg_id(call.call_id, call.queue.name, now)
+    floor.write(call.consult_segment(segment_stay, e.target, consult.started_at, now))
+    segment = call.talk_segment(segment_stay, now, "attended", f"agent:{e.target}")
+    leg_record = call.hand_over(e.target, now)
+    talk = Call(
+        leg_record.interaction_id,
+        call.queue,
+        answered_priority,
+        answered_enqueued,
+        leg_record,
+        state=CallState.CONNECTED,
+    )
+    step_call(talk, CallInput.END, "CallHandedOver")
+    step_call(call, CallInput.HAND_OVER, "CallHandedOver")
+    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, call.queue.name))
+    floor.close_call(talk)
+    floor.write(segment)
+    floor.write(call.record)
+    _release(floor, agent, what, talk, _closed(talk), now, TRANSFERRED, now)
+    if agent.call_id is not None:
+        agent.call_id = talk.call_id
+    floor.move_agent(target, AgentInput.CONSULT_TAKE, now)
+    target.call_id = call.call_id

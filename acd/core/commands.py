@@ -94,6 +94,28 @@ class MonitorCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultCall:
+    """Have the agent's leg start an attended transfer (a consult leg) to the agent at
+    ``target_endpoint`` (docs/dialplan.md, "Transfers"): the PBX reports ``ConsultStarted``."""
+
+    call_id: str
+    agent_id: str
+    endpoint: str
+    target_endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishConsult:
+    """Complete (``complete``: the agent's leg leaves, Asterisk joins the caller and the consulted
+    agent) or cancel (``cancel``: back to the caller) the agent's open consult leg."""
+
+    call_id: str
+    agent_id: str
+    endpoint: str
+    action: Literal["complete", "cancel"]
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -123,7 +145,9 @@ class MetricUpdate:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall | MonitorCall
+ControlCommand = (
+    RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall | MonitorCall | ConsultCall | FinishConsult
+)
 """The commands that move a caller (or join a supervisor to one): what call control
 (``acd.ports.CallControl``) carries out."""
 
@@ -134,6 +158,8 @@ Command = (
     | TagCall
     | TransferCall
     | MonitorCall
+    | ConsultCall
+    | FinishConsult
     | StartTimer
     | CancelTimer
     | RecordCommand

@@ -26,6 +26,7 @@ ExclusionReason = Literal[
     "wrap_up",
     "reserved",
     "on_call",
+    "consulting",
     "unreachable",
     "lacking_skill",
     "proficiency_too_low",
@@ -39,6 +40,7 @@ _STATE_REASON: dict[AgentState, ExclusionReason] = {
     AgentState.WRAP_UP: "wrap_up",
     AgentState.RESERVED: "reserved",
     AgentState.ON_CALL: "on_call",
+    AgentState.CONSULTING: "consulting",
 }
 
 LOG_SIZE = 1000  # recent decisions kept

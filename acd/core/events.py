@@ -285,6 +285,62 @@ class MonitorRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultRequested:
+    """Someone asked (through the REST API) that the agent talking to the caller consult agent
+    ``target`` before an attended transfer. Checked (the call talks, the target is another configured
+    agent, ready) and handed to the PBX (``ConsultCall``); the PBX's word that the consult leg started
+    is ``ConsultStarted``, the same as when the agent dials it from the phone."""
+
+    call_id: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultFinishRequested:
+    """Someone asked (through the REST API) that the open consult of the call end: ``complete`` (the
+    caller goes to the consulted agent) or ``cancel`` (back to the caller). Handed to the PBX
+    (``FinishConsult``); its word is ``CallHandedOver`` or ``ConsultEnded``."""
+
+    call_id: str
+    action: Literal["complete", "cancel"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultStarted:
+    """``agent_id``, talking to the caller ``call_id``, started a consult leg to the agent ``target``
+    (an attended transfer's first half, docs/kpis.md "Transfers"): ``target`` is busy consulting from
+    now and is offered no call; a ringing offer to them is withdrawn (no miss, the caller keeps their
+    place)."""
+
+    call_id: str
+    agent_id: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded:
+    """The consult leg from ``agent_id`` to ``target`` ended without a transfer (cancelled, refused or
+    unanswered by ``target``, or either of them hung up): ``target`` is ready again and the consult is
+    kept as a segment of kind ``consult``. ``agent_id`` still talks with the caller."""
+
+    call_id: str
+    agent_id: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallHandedOver:
+    """``agent_id`` completed the attended transfer of the caller to ``target``, the agent they were
+    consulting: ``agent_id``'s talk ends now (to wrap-up; segment transfer kind ``attended``, target
+    ``agent:<target>``) and ``target`` talks with the caller from now on (a new stay in the same
+    queue, answered now by ``target``; docs/kpis.md, "Transfers")."""
+
+    call_id: str
+    agent_id: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -322,6 +378,11 @@ Event = (
     | CallTransferred
     | CallTransferredOut
     | MonitorRequested
+    | ConsultRequested
+    | ConsultFinishRequested
+    | ConsultStarted
+    | ConsultEnded
+    | CallHandedOver
     | ConfigChanged
     | TimerFired
 )

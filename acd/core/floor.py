@@ -32,6 +32,15 @@ from acd.core.timers import TimerKey, call_timer, ring_timer, wrapup_timer
 CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and late reports
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Consult:
+    """An open consult leg: ``agent_id`` (talking with the caller) consults ``target`` since ``started_at``."""
+
+    agent_id: str
+    target: str
+    started_at: float
+
+
 class Floor:
     def __init__(self, config: RoutingConfig) -> None:
         self.config = config
@@ -39,6 +48,7 @@ class Floor:
         self.configured_ids: set[str] = set()  # agents in the current config, not retiring
         self.queues = {q.name: q for q in config.queues}
         self.wrapping: dict[str, Call] = {}  # agent id -> the call the agent is wrapping up
+        self.consults: dict[str, Consult] = {}  # call id -> its open consult leg (one at a time)
         self.calls: dict[str, Call] = {}  # WAITING, RINGING, CONNECTED
         self.closed: OrderedDict[str, Call] = OrderedDict()
         self.offers: dict[str, OfferRecord] = {}  # open offers

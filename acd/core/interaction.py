@@ -187,6 +187,31 @@ class Call:
         self._start_stay(queue, now, old)
         return left
 
+    def hand_over(self, agent_id: str, now: float) -> InteractionRecord:
+        """An attended transfer to ``agent_id`` completed: return the closed record of the stay the
+        transferring agent answered (as ``transfer_to``); the call starts a new stay in the same queue,
+        answered now by ``agent_id``. It never waited in a queue, so it is outside the service level
+        (``within_sla`` None; docs/kpis.md, "Transfers")."""
+        left = self.transfer_to(self.queue, now)
+        self._update(answered_at=now, agent_id=agent_id, wait_seconds=0.0, within_sla=None)
+        return left
+
+    def consult_segment(self, stay_id: str, agent_id: str, started_at: float, ended_at: float) -> SegmentRecord:
+        """A consult leg to ``agent_id`` (from ``started_at`` to ``ended_at``) during the stay
+        ``stay_id``, kept on the call."""
+        self.segments += 1
+        return SegmentRecord(
+            segment_id=segment_id(self.call_id, self.segments),
+            interaction_id=self.call_id,
+            stay_id=stay_id,
+            kind="consult",
+            agent_id=agent_id,
+            queue=self.queue.name,
+            started_at=started_at,
+            seq=1,
+            ended_at=ended_at,
+        )
+
     def _start_stay(self, queue: QueueConfig, now: float, old: InteractionRecord) -> None:
         self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
         self.queue = queue

@@ -45,6 +45,7 @@ class CallInput(enum.Enum):
     TRANSFER = "transfer"  # the agent transferred the caller to a queue: a new stay there
     MONITOR = "monitor"  # a supervisor joins the conversation (listen, whisper, barge): nothing moves
     OVERFLOW_QUEUE = "overflow_queue"  # overflowed into another ACD queue: waits there (acd.core.hours)
+    HAND_OVER = "hand_over"  # an attended transfer completed: the consulted agent talks with the caller now
 
 
 class AgentState(enum.Enum):
@@ -54,6 +55,7 @@ class AgentState(enum.Enum):
     ON_CALL = "on_call"
     WRAP_UP = "wrap_up"
     PAUSED = "paused"
+    CONSULTING = "consulting"  # on a consult leg: a colleague talking to them before a transfer
 
 
 class AgentInput(enum.Enum):
@@ -72,6 +74,9 @@ class AgentInput(enum.Enum):
     CALL_END_RETIRE = "call_end_retire"  # ... and the agent was removed from the config meanwhile
     WRAP_UP_DONE = "wrap_up_done"
     TAKE_OVER = "take_over"  # found talking to an ACD caller when the ACD (re)started
+    CONSULT = "consult"  # a colleague's consult leg reached the agent's phone (docs/kpis.md, "Transfers")
+    CONSULT_END = "consult_end"  # the consult leg ended without a transfer: back to ready
+    CONSULT_TAKE = "consult_take"  # the colleague completed the transfer: the caller talks with the agent now
 
 
 _W, _R, _C, _E = CallState.WAITING, CallState.RINGING, CallState.CONNECTED, CallState.ENDED
@@ -109,6 +114,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.CUSTOMER: _C,
         CallInput.TRANSFER: _W,  # blind transfer to a queue: waits there as a new arrival
         CallInput.MONITOR: _C,
+        CallInput.HAND_OVER: _C,  # attended transfer completed: talking on, with the consulted agent
     },
     _E: {
         CallInput.DISPOSITION: _E,
@@ -118,6 +124,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
 
 _LO, _RD, _RS = AgentState.LOGGED_OUT, AgentState.READY, AgentState.RESERVED
 _ON, _WU, _PA = AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.PAUSED
+_CS = AgentState.CONSULTING
 
 AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
     _LO: {
@@ -129,6 +136,7 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
         AgentInput.PAUSE: _PA,
         AgentInput.LOG_OUT: _LO,
         AgentInput.TAKE_OVER: _ON,
+        AgentInput.CONSULT: _CS,
     },
     _RS: {
         AgentInput.ANSWER: _ON,
@@ -137,6 +145,12 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentInput, AgentState]] = {
         AgentInput.CANCEL: _RD,
         AgentInput.PAUSE: _PA,  # the offer is withdrawn, the caller keeps their place
         AgentInput.LOG_OUT: _LO,  # likewise
+        AgentInput.CONSULT: _CS,  # a consult leg and an offer crossed: the offer is withdrawn (no miss)
+    },
+    _CS: {
+        # Pause and logout are refused on a consult leg, as on a call; no offer is made to it.
+        AgentInput.CONSULT_END: _RD,
+        AgentInput.CONSULT_TAKE: _ON,
     },
     _ON: {
         # Pause and logout are refused on a call: the ACD cannot drop the conversation.

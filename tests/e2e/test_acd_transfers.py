@@ -174,3 +174,129 @@ async def test_a_number_not_allowed_dialled_from_the_phone_is_not_dialled_and_th
 
     written = await eventually(segments, 10, "agent1's talk as a segment in PostgreSQL")
     assert [s["transfer_target"] for s in written] == ["queue:billing"]
+
+
+async def _consulting_agent5(acd: AcdProcess, pbx_ami: AmiClient, mark: int) -> dict[str, str]:
+    """agent1's consult leg to agent5 started (the dialplan's AcdConsult), agent5 answered it, and
+    the ACD holds agent5 as consulting: offered nothing."""
+    start = await pbx_ami.wait_event(user_event("AcdConsult", AcdStatus="start"), 20, mark)
+    assert (start["AcdAgent"], start["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "consulting", 10, "agent5 consulting")
+    return start
+
+
+async def test_attended_transfer_to_an_agent_from_the_phone_consult_then_complete(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 presses *2 and agent5's number (65), talks with agent5, then hangs up: Asterisk joins
+    the caller and agent5. agent1's stay closes (attended, agent:agent5) and goes to wrap-up; agent5
+    talks with the caller from the completion on, in a new stay of billing that never waited."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=14)
+    await phones.set_agent("agent5", "answer", delay=1, talk=30)
+    await phones.set_agent_dtmf("agent1", "*2WW65", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 30, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    assert acd.agent_state("agent1") in ("wrap_up", "ready")
+    consult_end = [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdConsult" and e["AcdStatus"] == "end"]
+    assert consult_end == []
+
+    async def agent5_stay() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(agent5_stay, 60, "agent5's stay closed when the call ended")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("billing", "answered", "agent5")
+    assert second["wait_seconds"] == 0 and second["within_sla"] is None
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["agent_id"], first["end_reason"]) == ("agent1", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at, kind DESC", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("talk", "agent1", "attended", "agent:agent5"),
+        ("consult", "agent5", None, ""),
+        ("talk", "agent5", None, ""),
+    ]
+    talk1, consult, talk5 = segments
+    assert talk1["ended_at"] == consult["ended_at"] == talk5["started_at"] == first["ended_at"]
+    assert consult["started_at"] > talk1["started_at"]
+    # agent5's handle time starts at the completion
+    assert second["answered_at"] == first["ended_at"]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+
+
+async def test_attended_transfer_to_an_agent_from_the_phone_consult_then_back(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 consults agent5 (*2 65), then goes back to the caller (*1, Asterisk's atxferabort):
+    agent5 is ready again, agent1 still talks with the caller, the consult is kept as a segment."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=25)
+    await phones.set_agent("agent5", "answer", delay=1, talk=60)
+    await phones.set_agent_dtmf("agent1", "*2WW65WWWWWWWW*1", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    end = await pbx_ami.wait_event(user_event("AcdConsult", AcdStatus="end"), 30, mark)
+    assert (end["AcdAgent"], end["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "ready", 10, "agent5 ready again")
+    assert acd.agent_state("agent1") == "on_call"
+    assert [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdTransferred"] == []
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    stay = await eventually(closed, 40, "agent1's stay closed when agent1 hung up")
+    assert (stay["agent_id"], stay["outcome"]) == ("agent1", "answered")
+    assert stay["end_reason"] != "transferred"
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"]) for s in segments] == [
+        ("talk", "agent1", None),
+        ("consult", "agent5", None),
+    ]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 0
+
+
+async def test_attended_transfer_to_an_agent_from_the_api_consult_then_complete(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """The same from the REST API: kind attended to agent5 (AMI Atxfer on agent1's leg), then
+    /transfer/complete (agent1's leg hung up): agent5 talks with the caller, agent1 wraps up."""
+    acd = live_acd
+    await phones.set_agent("agent5", "answer", delay=1, talk=20)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "attended", "target": {"agent": "agent5"}})
+    assert status == 202, body
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await pbx_ami.wait_event(
+        lambda e: (
+            e.get("Event") == "DialEnd"
+            and e.get("DialStatus") == "ANSWER"
+            and e.get("DestChannel", "").startswith("PJSIP/agent5-")
+        ),
+        15,
+        mark,
+    )
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    assert acd.agent_state("agent1") in ("wrap_up", "ready")
+    audit = await acd.rows("SELECT action, status FROM audit_log WHERE action LIKE 'call.transfer%' ORDER BY id")
+    assert [(a["action"], a["status"]) for a in audit] == [("call.transfer", 202), ("call.transfer.complete", 202)]

@@ -102,3 +102,38 @@ async def test_a_number_the_config_does_not_allow_never_reaches_call_control(v1:
         assert (status, reply["error_id"]) == (400, "invalid-input"), number
     assert _transfers(v1) == []
     assert [(a, s) for _, a, _t, s in await v1.audit() if a == "call.transfer"] == [("call.transfer", 409)]
+
+
+async def test_an_attended_transfer_consults_an_agent_then_completes_or_cancels(v1: V1) -> None:  # noqa: F811
+    """kind attended, target agent: handed to the PBX as ``ConsultCall``; complete and cancel only
+    while a consult is open, as ``FinishConsult``; each audited."""
+    from acd.core.commands import ConsultCall, FinishConsult
+    from acd.core.events import ConsultStarted
+
+    await _in_conversation(v1)
+    status, body = await v1.post("/calls/c1/transfer/complete", "a1")
+    assert status == 409, body  # no consult open
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"queue": "sales"}})
+    assert status == 400, body
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "a2"}})
+    assert status == 400, body
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"agent": "a1"}})
+    assert status == 409, body  # not oneself
+    await v1.post("/agents/a2/login", "admin")
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"agent": "a2"}})
+    assert status == 202, body
+    assert body["transfer"]["target"] == {"agent": "a2"}
+    consults = [c for c in v1.sent if isinstance(c, ConsultCall)]
+    assert [(c.call_id, c.agent_id, c.target_endpoint) for c in consults] == [("c1", "a1", "agent2")]
+    v1.runtime.submit(ConsultStarted("c1", "a1", "a2"))
+    await v1.settle()
+    assert v1.runtime.core.agent_state("a2") is AgentState.CONSULTING
+    for action in ("cancel", "complete"):
+        status, body = await v1.post(f"/calls/c1/transfer/{action}", "a1")
+        assert status == 202, body
+    finishes = [c for c in v1.sent if isinstance(c, FinishConsult)]
+    assert [c.action for c in finishes] == ["cancel", "complete"]
+    status, _ = await v1.post("/calls/c1/transfer/cancel", "s1")
+    assert status == 404  # not the agent on the call
+    audited = [(a, s) for _, a, _, s in await v1.audit() if a.startswith("call.transfer")]
+    assert ("call.transfer.complete", 409) in audited and ("call.transfer.cancel", 202) in audited

@@ -71,6 +71,8 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/calls/{call}/queue"): "/api/v1/calls/c-none/queue",
     ("POST", "/api/v1/calls/{call}/transfer"): "/api/v1/calls/c-none/transfer",
     ("POST", "/api/v1/calls/{call}/monitor"): "/api/v1/calls/c-none/monitor",
+    ("POST", "/api/v1/calls/{call}/transfer/complete"): "/api/v1/calls/c-none/transfer/complete",
+    ("POST", "/api/v1/calls/{call}/transfer/cancel"): "/api/v1/calls/c-none/transfer/cancel",
     ("GET", "/api/v1/interactions"): "/api/v1/interactions",
     ("POST", "/api/v1/calls/{call}/recording"): "/api/v1/calls/c-none/recording",
     ("GET", "/api/v1/interactions/{interaction}/recording"): "/api/v1/interactions/{ann}/recording",

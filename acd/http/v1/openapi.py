@@ -54,6 +54,22 @@ def _supervision(summary: str, field: str, schema: dict[str, Any]) -> dict[str, 
     }
 
 
+def _consult_finish(summary: str) -> dict[str, Any]:
+    """Complete or cancel the call's open attended transfer: no body (or an empty object)."""
+    return {
+        "post": {
+            "summary": f"{summary} (the agent on the call, supervisor of the call's queue, admin); 202: "
+            "handed to the PBX",
+            "parameters": [_CALL_PATH],
+            "requestBody": body({"type": "object", "additionalProperties": False}, required=False),
+            "responses": {
+                **ok({"type": "object"}, "handed to the PBX", status=202),
+                **_errors(400, 401, 403, 404, 409, 413, 503),
+            },
+        }
+    }
+
+
 _PAGE = [
     query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
     query("offset", {"type": "integer", "minimum": 0, "maximum": 100000}, "rows to skip"),
@@ -161,8 +177,10 @@ DOCUMENT: dict[str, Any] = {
         "/calls/{call}/transfer": {
             "post": {
                 "summary": "have the agent talking to the caller transfer them blind to a queue, where they "
-                "arrive afresh, or to an outside number [transfers] allowed_numbers allows (one of the two; the "
-                "agent on the call, supervisor of the call's queue, admin); 202: handed to the PBX",
+                "arrive afresh, or to an outside number [transfers] allowed_numbers allows (one of the two), or "
+                "start an attended transfer to another agent (kind attended, target agent: a consult, then "
+                "complete or cancel) (the agent on the call, supervisor of the call's queue, admin); 202: "
+                "handed to the PBX",
                 "parameters": [_CALL_PATH],
                 "requestBody": body(
                     {
@@ -170,13 +188,14 @@ DOCUMENT: dict[str, Any] = {
                         "required": ["kind", "target"],
                         "additionalProperties": False,
                         "properties": {
-                            "kind": {"type": "string", "enum": ["blind"]},
+                            "kind": {"type": "string", "enum": ["blind", "attended"]},
                             "target": {
                                 "type": "object",
                                 "additionalProperties": False,
                                 "properties": {
                                     "queue": {"type": "string", "minLength": 1, "maxLength": 200},
                                     "number": {"type": "string", "pattern": "^[0-9]{1,32}$"},
+                                    "agent": {"type": "string", "minLength": 1, "maxLength": 200},
                                 },
                             },
                         },
@@ -215,6 +234,10 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/calls/{call}/transfer/complete": _consult_finish(
+            "complete the open attended transfer: the consulted agent talks with the caller from now on"
+        ),
+        "/calls/{call}/transfer/cancel": _consult_finish("cancel the open attended transfer: back to the caller"),
         "/interactions": {
             "get": {
                 "summary": "search interactions, newest first, paginated",
@@ -261,7 +284,7 @@ DOCUMENT: dict[str, Any] = {
                     "id": {"type": "string"},
                     "state": {
                         "type": "string",
-                        "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused"],
+                        "enum": ["logged_out", "ready", "reserved", "on_call", "wrap_up", "paused", "consulting"],
                     },
                     "reason": {"type": "string"},
                     "since": {"type": "string", "format": "date-time", "nullable": True},

@@ -91,6 +91,8 @@ ROUTES: tuple[Route, ...] = (
         STAFF,
         "listening to, whispering to or barging into calls is for supervisors and admins",
     ),
+    Route("POST", "/calls/{call}/transfer/complete", transfers.complete, EVERYONE),
+    Route("POST", "/calls/{call}/transfer/cancel", transfers.cancel, EVERYONE),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),
