@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from acd.core import metric_updates, transfer_numbers
 from acd.core.agent import Agent
+from acd.core.callbacks import offer_on_arrival as offer_callback
 from acd.core.commands import CancelOffer, MonitorCall, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at, queue_matches
@@ -103,6 +104,7 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
     floor.add_call(call, now)
+    offer_callback(floor, call)  # a callback offered after the queue's wait (acd.core.callbacks)
     if queue.hours is not None and not queue.hours.is_open(call.enqueued_at):
         # Arrived while the queue was closed (a re-announced caller: closed when they arrived).
         _overflow(floor, call, "closed", now, queue.hours.closed_target, queue.hours.announcement)
@@ -530,7 +532,7 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
     """The call's next moment: max wait (overflow), or a widening step or cool-down expiry."""
     call = floor.calls[key.subject]
     del floor.timers[key]
-    if now >= call.enqueued_at + call.queue.max_wait_seconds:
+    if now >= call.enqueued_at + call.queue.max_wait_seconds and not call.callback:
         _overflow(floor, call, "max_wait", now)
         return
     if call.empty_deadline is not None and now >= call.empty_deadline:

@@ -23,6 +23,9 @@ class RingAgent:
     endpoint: str
     ring_timeout_seconds: float
     record: bool = False  # the queue records its calls: the dialplan starts MixMonitor on answer
+    # a callback (acd.core.callbacks): the number to dial once the agent accepts; the caller has no
+    # channel, so the agent is rung first (Originate into acd-callback, docs/dialplan.md "Callbacks")
+    callback: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,15 @@ class MonitorCall:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferCallback:
+    """Have holding offer the caller a callback once they have waited ``after_seconds`` (channel
+    variable ``ACD_CALLBACK_AFTER``, docs/dialplan.md "Callbacks")."""
+
+    call_id: str
+    after_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -123,7 +135,7 @@ class MetricUpdate:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall | MonitorCall
+ControlCommand = RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall | MonitorCall | OfferCallback
 """The commands that move a caller (or join a supervisor to one): what call control
 (``acd.ports.CallControl``) carries out."""
 
@@ -134,6 +146,7 @@ Command = (
     | TagCall
     | TransferCall
     | MonitorCall
+    | OfferCallback
     | StartTimer
     | CancelTimer
     | RecordCommand

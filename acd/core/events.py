@@ -285,6 +285,25 @@ class MonitorRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackAccepted:
+    """A holding caller took the callback offered to them and hung up (docs/dialplan.md,
+    "Callbacks"): the call keeps its place (queue, priority, enqueue time) with no channel, and is
+    called back at ``number`` (digits: the number they called from) when an agent takes it."""
+
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEnded:
+    """The callback the agent of ``offer_id`` accepted dialled its caller: ``status`` is the
+    ``DIALSTATUS`` of that leg (``ANSWER``: they talked, now over; else the caller was not reached)."""
+
+    offer_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -322,6 +341,8 @@ Event = (
     | CallTransferred
     | CallTransferredOut
     | MonitorRequested
+    | CallbackAccepted
+    | CallbackEnded
     | ConfigChanged
     | TimerFired
 )
