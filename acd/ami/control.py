@@ -131,6 +131,8 @@ class AmiCallControl:
         if channel is None:
             if isinstance(command, CancelOffer):  # the caller hung up: their Dial has ended with them
                 return ACCEPTED
+            if isinstance(command, OfferCallback):  # hung up since it arrived: nothing to offer
+                return ACCEPTED
             if not self.book.ended(command.call_id):  # not the race with a Hangup: a channel never known
                 log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
             raise NotCarriedOut("no channel")

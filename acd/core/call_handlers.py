@@ -12,9 +12,8 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from acd.core import metric_updates, transfer_numbers
+from acd.core import callbacks, metric_updates, transfer_numbers
 from acd.core.agent import Agent
-from acd.core.callbacks import offer_on_arrival as offer_callback
 from acd.core.commands import CancelOffer, MonitorCall, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at, queue_matches
@@ -103,8 +102,12 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
+    if e.callback:  # a pending callback loaded back after a restart: waits in its place (acd.core.callbacks)
+        callbacks.restored(call, e.callback)
+        floor.add_call(call, now)
+        return
     floor.add_call(call, now)
-    offer_callback(floor, call)  # a callback offered after the queue's wait (acd.core.callbacks)
+    callbacks.offer_on_arrival(floor, call)  # a callback offered after the queue's wait
     if queue.hours is not None and not queue.hours.is_open(call.enqueued_at):
         # Arrived while the queue was closed (a re-announced caller: closed when they arrived).
         _overflow(floor, call, "closed", now, queue.hours.closed_target, queue.hours.announcement)

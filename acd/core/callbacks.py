@@ -13,6 +13,8 @@ accepts it, it is never an abandon, and a caller never reached closes ``failed``
 
 from __future__ import annotations
 
+import dataclasses
+
 from acd.core.commands import OfferCallback
 from acd.core.errors import InvalidValue, UnknownCall
 from acd.core.events import CallbackAccepted, CallbackEnded
@@ -36,6 +38,15 @@ def offer_on_arrival(floor: Floor, call: Call) -> None:
     after = call.queue.callback_after_seconds
     if after is not None and not call.callback:
         floor.emit(OfferCallback(call.call_id, after))
+
+
+def restored(call: Call, number: str) -> None:
+    """A pending callback of the previous run (its open record), arriving again: same place, no channel."""
+    if number != digits_of(call.record.caller) or not number:
+        raise InvalidValue("CallArrived", "callback", "not the number the caller called from")
+    step_call(call, CallInput.CALLBACK, "CallArrived")
+    call.callback = number
+    call.record = dataclasses.replace(call.record, end_reason="callback")
 
 
 def accepted(floor: Floor, e: CallbackAccepted) -> None:

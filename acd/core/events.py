@@ -35,6 +35,9 @@ class CallArrived:
     uniqueid: str = ""
     linkedid: str = ""
     customer: Customer | None = None
+    # a pending callback a restarted ACD loads back (acd.core.callbacks): the number to call back;
+    # the call waits in its place with no channel and never overflows at max wait
+    callback: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,14 @@ class Call:
 
     def callback_unreached(self, now: float, status: str) -> InteractionRecord:
         """The last try did not reach the caller: closed ``failed``, never an abandon."""
-        return self._update(ended_at=now, outcome="failed", end_reason=f"callback_unreached_{status}"[:64])
+        return self._update(
+            ended_at=now,
+            outcome="failed",
+            end_reason=f"callback_unreached_{status}"[:64],
+            answered_at=None,
+            wait_seconds=self.waited(now),
+            within_sla=False,
+        )
 
     def reclassify_short_abandon(self) -> InteractionRecord:
         """A short abandon is outside the SLA: ``within_sla`` is None, not False (same ``seq``)."""

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from acd.ami.ended_unseen import settle
+from acd.ami.resync import ResyncResult
+from acd.ami.roster import Roster
 from acd.core.acd import Acd
 from acd.core.commands import OfferCallback, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -20,6 +23,8 @@ from acd.core.events import (
     CallEnded,
     CallerHungUp,
     OfferAnswered,
+    ResyncFinished,
+    ResyncStarted,
     TimerFired,
 )
 from acd.core.record_types import InteractionRecord
@@ -133,3 +138,42 @@ def test_a_caller_not_reached_is_tried_again_after_the_gap_then_closed_failed() 
     last = _records(out)[-1]
     assert (last.outcome, last.end_reason) == ("failed", "callback_unreached_busy")
     assert acd.call_state("c1") is None and acd.agent_state("a1") is AgentState.READY
+
+
+def _open(call: str, arrived_at: float, caller: str, **fields: object) -> InteractionRecord:
+    return InteractionRecord(
+        **{  # type: ignore[arg-type]
+            "interaction_id": call,
+            "seq": 7,
+            "queue": "billing",
+            "priority": 5,
+            "caller": caller,
+            "arrived_at": arrived_at,
+            "uniqueid": f"{arrived_at:g}.1",
+            "linkedid": f"{arrived_at:g}.1",
+            "sla_threshold_seconds": 20.0,
+            **fields,
+        }
+    )
+
+
+def test_a_restarted_acd_loads_pending_callbacks_back_in_their_place() -> None:
+    """The previous run's open records: c1 took a callback (end reason ``callback``), c2 still holds
+    (found on the PBX). Loaded back, the callback is served first, in its place, long past max wait."""
+    callback = _open("c1", 900.0, "+555001", end_reason="callback")
+    holding = _open("c2", 1001.0, "555002")
+    found = ResyncResult(waiting=(CallArrived("c2", "billing", 5, "555002", 1001.0, uniqueid="1001.1"),))
+    events = settle([callback, holding], found, Roster(CONFIG)) + list(found.waiting)
+    assert events[0] == CallArrived(
+        "c1", "billing", 5, "+555001", 900.0, uniqueid="900.1", linkedid="900.1", callback="555001"
+    )
+    acd = Acd(CONFIG)
+    out: list[object] = []
+    acd.handle(AgentLoggedIn("a1"), 1030.0)
+    acd.handle(ResyncStarted(), 1030.0)
+    for event in events:
+        out += acd.handle(event, 1030.0)
+    out += acd.handle(ResyncFinished(), 1030.0)
+    assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "555001")]
+    assert not [r for r in _records(out) if r.outcome == "overflowed"]
+    assert [c.call_id for c in out if isinstance(c, OfferCallback)] == ["c2"]  # the one still holding
