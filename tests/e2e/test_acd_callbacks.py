@@ -131,3 +131,32 @@ async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
     callback = by_id[middle_id]
     assert callback["agent_id"] == "agent1" and callback["talk_seconds"] > 0
     assert callback["arrived_at"] < by_id[ids[2]]["arrived_at"]  # kept its enqueue time
+
+
+async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """billing tries a callback's caller callback_attempts (the default, 3) times, callback_gap (5 s) apart."""
+    acd = ready_acd
+    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    number = numbers()[0]
+    await farm.ami.action({"Action": "Setvar", "Variable": f"FARM_CB_{number}", "Value": "busy"})
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=240, caller_id=number)
+    answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 15, pbx_mark)
+    await take_callback(farm, pbx_ami, number, answered["Channel"], pbx_mark)
+    code, body = acd.post("/api/v1/agents/agent1/login")
+    assert code == 200, body
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    row = await eventually(closed, 60, "the callback closed unreached in PostgreSQL")
+    assert (row["outcome"], row["end_reason"]) == ("failed", "callback_unreached_busy")
+    assert row["answered_at"] is None
+    tries = [e for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging", FarmNumber=number)(e)]
+    assert len(tries) == 3
+    await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 free again")
