@@ -45,6 +45,10 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         "record": queue.record,
         "hours": None if queue.hours is None else hours_fields(queue.hours),
         "empty_overflow": queue.empty_overflow_seconds,
+        # left out, never offered (a null is not a number the file would take)
+        **({} if queue.callback_after_seconds is None else {"callback_after": queue.callback_after_seconds}),
+        "callback_attempts": queue.callback_attempts,
+        "callback_gap": queue.callback_gap_seconds,
     }
 
 

@@ -306,6 +306,9 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "record",
     "hours",  # opening hours, holidays, closed treatment (acd.core.hours)
     "empty_overflow",  # seconds before a caller overflows when nobody can serve the queue
+    "callback_after",  # seconds of holding before a callback is offered; absent: never
+    "callback_attempts",  # times a callback's caller is dialled before it closes unreached
+    "callback_gap",  # seconds between two tries of a callback's caller
 }
 
 
@@ -372,6 +375,11 @@ def _queue(
         record=r.boolean(data, "record", path, False),
         hours=_hours(r, data, path, policy.overflow_targets, queue_names),
         empty_overflow_seconds=_empty_overflow(r, data, path),
+        callback_after_seconds=(
+            r.number(data, "callback_after", path, 0.0, low=0, high=DAY) if "callback_after" in data else None
+        ),
+        callback_attempts=r.integer(data, "callback_attempts", path, 3, low=1, high=10),
+        callback_gap_seconds=r.number(data, "callback_gap", path, 60.0, low=1, high=DAY),
     )
 
 

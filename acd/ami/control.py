@@ -29,6 +29,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from acd.ami.callback_ring import callback_action
 from acd.ami.callers import CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
@@ -45,6 +46,7 @@ from acd.core.commands import (
     ControlCommand,
     FinishConsult,
     MonitorCall,
+    OfferCallback,
     OverflowCall,
     RingAgent,
     TagCall,
@@ -66,6 +68,7 @@ CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TAR
 CONSULT_TARGET = "__ACD_CONSULT_TARGET"
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 QUEUE_TRANSFER_PREFIX = "queue-"
+CALLBACK_AFTER_VARIABLE = "ACD_CALLBACK_AFTER"  # seconds of holding before the callback offer
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
 really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
@@ -96,6 +99,7 @@ class AmiCallControl:
     ) -> None:
         self._link = link
         self.originator = originator  # rings supervisors' phones (MonitorCall); None: monitoring is off
+        self._callbacks = 0  # callbacks' Originates sent (their ActionIDs)
         self.book = book if book is not None else CallerBook()
         self.on_channel_gone = on_channel_gone
         self._gone: dict[str, None] = {}  # calls whose channel Asterisk says is gone: no more rings
@@ -120,11 +124,18 @@ class AmiCallControl:
             isinstance(later, RingAgent | OverflowCall) and later.call_id == command.call_id for later in rest
         ):
             return ACCEPTED  # the later Redirect ends the Dial
+        if isinstance(command, RingAgent) and command.callback:
+            try:  # a callback has no caller channel: the agent is rung first (acd.ami.callback_ring)
+                return self._outcome(command, self._start(self.ring_callback(command)))
+            except Exception as exc:
+                raise self._failed(command, exc) from exc
         if isinstance(command, RingAgent) and command.call_id in self._gone:
             raise NotCarriedOut("no such channel")  # Asterisk said so a moment ago
         channel = self.book.channel_of(command.call_id)
         if channel is None:
             if isinstance(command, CancelOffer):  # the caller hung up: their Dial has ended with them
+                return ACCEPTED
+            if isinstance(command, OfferCallback):  # hung up since it arrived: nothing to offer
                 return ACCEPTED
             if not self.book.ended(command.call_id):  # not the race with a Hangup: a channel never known
                 log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
@@ -140,6 +151,9 @@ class AmiCallControl:
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
             elif isinstance(command, TransferCall):
                 replies = self.transfer(channel, command.endpoint, command.queue, command.number)
+            elif isinstance(command, OfferCallback):
+                after = str(max(0, math.ceil(command.after_seconds)))
+                replies = self._write(None, _setvar(channel, CALLBACK_AFTER_VARIABLE, after))
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
             elif isinstance(command, ConsultCall):
@@ -352,6 +366,21 @@ class AmiCallControl:
         log.info(
             "call %s: %s rung to %s agent %s", command.call_id[:8], command.supervisor_endpoint, command.mode, spied
         )
+
+    async def ring_callback(self, command: RingAgent) -> None:
+        """Serve a callback (``RingAgent.callback``): ring the agent, who then dials the caller."""
+        if self.originator is None:
+            raise NotDialable("callbacks are off: no originate user is configured")
+        self._callbacks += 1
+        action = callback_action(
+            bare_endpoint(command.endpoint),
+            command.callback,
+            command.offer_id,
+            command.ring_timeout_seconds,
+            f"acd-callback-{self._callbacks}",
+        )
+        await self.originator.send(action)
+        log.info("call %s: callback, agent %s rung first", command.call_id[:8], command.agent_id)
 
     async def refuse_monitor(self, phone: str, supervisor: str) -> None:
         """A supervisor's phone waiting in ``acd-monitor-ask`` hears "no service" now, not after 5 s."""

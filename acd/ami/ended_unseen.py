@@ -18,17 +18,20 @@ as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 
 from acd.ami.resync import LeftTrace, ResyncResult
 from acd.ami.roster import Roster
+from acd.core.callbacks import digits_of
 from acd.core.events import CallArrived, CallEnded, CallInProgress, CallLeftUnseen, Customer, Event
 from acd.core.record_types import InteractionRecord
 
 log = logging.getLogger(__name__)
 
 NOT_TRACED = "end_not_traced"
+CALLBACK = "callback"  # the end reason of a pending callback's open record (acd.core.interaction)
 
 
 def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster: Roster) -> list[Event]:
@@ -39,6 +42,10 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
         if record.uniqueid in present or not roster.has_queue(record.queue):
             continue
         trace = result.ended_call(record.uniqueid)
+        if trace is None and record.answered_at is None and record.end_reason == CALLBACK:
+            # a pending callback: its caller hung up keeping their place; it waits again, in order
+            events.extend(_callback(record))
+            continue
         if trace is None and record.answered_at is None:
             events.extend(_left(record, result.left_call(record.uniqueid)))
             continue
@@ -63,6 +70,14 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
             len(closing) - untraced,
         )
     return events
+
+
+def _callback(record: InteractionRecord) -> list[Event]:
+    """A callback the previous run held (docs/kpis.md, "Callbacks"): back in its place, no channel."""
+    number = digits_of(record.caller)
+    if not number:
+        return []
+    return [dataclasses.replace(_arrival(record), callback=number)]
 
 
 def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:

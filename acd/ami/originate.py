@@ -73,7 +73,11 @@ class Originator:
     async def originate(self, supervisor: str, mode: str, spied: str) -> None:
         """Ring ``supervisor`` to spy on ``spied``; raises ``AmiActionError`` when Asterisk refuses."""
         self._count += 1
-        action = originate_action(supervisor, mode, spied, f"acd-monitor-{self._count}")
+        await self.send(originate_action(supervisor, mode, spied, f"acd-monitor-{self._count}"))
+
+    async def send(self, action: dict[str, str | list[str]]) -> None:
+        """Send one Originate already checked by its maker (``originate_action``, and
+        ``acd.ami.callback_ring.callback_action`` for callbacks)."""
         if not self._secret:
             raise AmiActionError("Originate", {"Message": "no ACD_AMI_ORIGINATE_SECRET: monitoring is off"})
         async with self._lock:

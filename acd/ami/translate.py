@@ -20,6 +20,9 @@ UserEvent AcdOverflowed    (none: the core ordered it; later Hangup is silent)
 UserEvent AcdAgent         AgentLoggedIn / LoggedOut / Paused / Resumed / WrapUpDone / DispositionSet
 UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or resume of the recording)
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
+UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
+AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
+AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
 =========================  ==================================================================
 
@@ -58,6 +61,8 @@ from acd.ami.token import EventToken
 from acd.core.config import RoutingConfig
 from acd.core.events import (
     CallArrived,
+    CallbackAccepted,
+    CallbackEnded,
     CallEnded,
     CallerHungUp,
     CallFellBack,
@@ -81,6 +86,7 @@ from acd.log_throttle import LogThrottle
 __all__ = ["REASONS", "Malformed", "TranslateCounters", "Translator", "call_id_for"]
 
 log = logging.getLogger(__name__)
+CALLBACK_NUMBER_MAX = 32
 Malformed = Refused  # the older name
 
 
@@ -152,6 +158,9 @@ class Translator:
             "AcdTransferred": self._transferred,
             "AcdMonitor": self._monitor,
             "AcdConsult": self._consult,
+            "AcdCallback": self._callback,
+            "AcdCallbackAnswered": self._callback_answered,
+            "AcdCallbackResult": self._callback_result,
         }
 
     def update_config(self, config: RoutingConfig) -> None:
@@ -373,6 +382,45 @@ class Translator:
         self.book.hand_over(leg, target_endpoint)
         self._last_call[target] = leg.call_id
         return [CallHandedOver(leg.call_id, agent, target)]
+
+    # -- callbacks (docs/dialplan.md, "Callbacks") ---------------------------------------------
+    def _callback(self, msg: Mapping[str, str]) -> list[Event]:
+        """A holding caller took the callback (raised on their channel by acd-hold, after they
+        confirmed the number they called from): the call keeps its place without the channel."""
+        number = msg.get("AcdNumber", "")
+        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
+            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
+        leg = self.book.get(fields.uniqueid(msg))
+        if leg is None or leg.phase is not Phase.WAITING:
+            raise Refused("state", "AcdCallback for a caller not holding")
+        self.book.leave(leg)  # the caller hangs up next: not an abandon
+        return [CallbackAccepted(leg.call_id, number)]
+
+    def _callback_answered(self, msg: Mapping[str, str]) -> list[Event]:
+        # raised on the agent's leg (the far half of acd-callback-agent's Dial) when they answer
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        if self.roster.agent_for(endpoint) is None:
+            raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")
+        return [OfferAnswered(offer_id)]
+
+    def _callback_result(self, msg: Mapping[str, str]) -> list[Event]:
+        """A callback's Dial ended: the agent's (``AcdStage: agent``, not answered: a miss like any
+        other) or the caller's (``AcdStage: caller``: the conversation over, or the caller not reached)."""
+        offer_id = fields.offer(msg)
+        status = fields.word(msg, "AcdStatus").upper() or "CHANUNAVAIL"
+        stage = fields.word(msg, "AcdStage").lower()
+        if stage == "caller":
+            return [CallbackEnded(offer_id, status)]
+        if stage != "agent":
+            raise Refused("field", f"unknown AcdStage {fields.shown(stage)}")
+        outcome = DIAL_OUTCOMES.get(status, "failed")
+        if outcome == "unanswered":
+            return [OfferUnanswered(offer_id)]
+        if outcome == "rejected":
+            return [OfferRejected(offer_id)]
+        if outcome == "failed":
+            return [OfferFailed(offer_id, reason=status.lower())]
+        return []  # ANSWER: AcdCallbackAnswered said so; CANCEL: nothing rang to the end
 
     def _hangup(self, msg: Mapping[str, str]) -> list[Event]:
         leg = self.book.remove(msg.get("Uniqueid", ""))

@@ -17,7 +17,7 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from acd.core import agent_handlers, call_handlers, events
+from acd.core import agent_handlers, call_handlers, callbacks, events
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
@@ -120,6 +120,10 @@ class Acd:
                 call_handlers.consult_ended(floor, event, now)
             case events.CallHandedOver():
                 call_handlers.handed_over(floor, event, now)
+            case events.CallbackAccepted():
+                callbacks.accepted(floor, event)
+            case events.CallbackEnded():
+                callbacks.ended(floor, event, now)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():
@@ -150,6 +154,11 @@ class Acd:
         if agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP) and agent.call_id is not None:
             return agent.call_id
         return agent.last_call_id
+
+    def call_state(self, call_id: str) -> CallState | None:
+        """One call's state while it is in progress (None: not known, or ended)."""
+        call = self._floor.calls.get(call_id)
+        return None if call is None else call.state
 
     def call_queue(self, call_id: str) -> str | None:
         """The queue of a call in progress or recently ended (None: not known), e.g. for its dispositions."""

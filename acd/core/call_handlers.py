@@ -12,7 +12,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from acd.core import metric_updates, transfer_numbers
+from acd.core import callbacks, metric_updates, transfer_numbers
 from acd.core.agent import Agent
 from acd.core.commands import CancelOffer, ConsultCall, FinishConsult, MonitorCall, OverflowCall, TransferCall
 from acd.core.config import QueueConfig
@@ -107,9 +107,14 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
+    if e.callback:  # a pending callback loaded back after a restart: waits in its place (acd.core.callbacks)
+        callbacks.restored(call, e.callback)
+        floor.add_call(call, now)
+        return
     floor.add_call(call, now)
     if _closed_treatment(floor, call, now):
         return
+    callbacks.offer_on_arrival(floor, call)  # a callback offered after the queue's wait
     if now >= call.enqueued_at + queue.max_wait_seconds:
         # Re-announced after a restart with its wait already used up.
         _overflow(floor, call, "max_wait", now)
@@ -504,7 +509,8 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     floor.disarm(call_timer(call.call_id))
     wait = record.wait_seconds or 0.0
     met = bool(record.within_sla)
-    floor.queue_exit(call.queue, "answered", wait, now, within_sla=met, short_abandon=False)
+    if not call.callback_tries:  # a callback tried again was counted at its first accept (docs/kpis.md)
+        floor.queue_exit(call.queue, "answered", wait, now, within_sla=met, short_abandon=False)
     _on_call(floor, agent, AgentInput.ANSWER, call, now)
 
 
@@ -555,7 +561,7 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
     """The call's next moment: max wait (overflow), or a widening step or cool-down expiry."""
     call = floor.calls[key.subject]
     del floor.timers[key]
-    if now >= call.enqueued_at + call.queue.max_wait_seconds:
+    if now >= call.enqueued_at + call.queue.max_wait_seconds and not call.callback:
         _overflow(floor, call, "max_wait", now)
         return
     if call.empty_deadline is not None and now >= call.empty_deadline:

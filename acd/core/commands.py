@@ -23,6 +23,9 @@ class RingAgent:
     endpoint: str
     ring_timeout_seconds: float
     record: bool = False  # the queue records its calls: the dialplan starts MixMonitor on answer
+    # a callback (acd.core.callbacks): the number to dial once the agent accepts; the caller has no
+    # channel, so the agent is rung first (Originate into acd-callback, docs/dialplan.md "Callbacks")
+    callback: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,15 @@ class FinishConsult:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferCallback:
+    """Have holding offer the caller a callback once they have waited ``after_seconds`` (channel
+    variable ``ACD_CALLBACK_AFTER``, docs/dialplan.md "Callbacks")."""
+
+    call_id: str
+    after_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -146,7 +158,15 @@ class MetricUpdate:
 
 
 ControlCommand = (
-    RingAgent | CancelOffer | OverflowCall | TagCall | TransferCall | MonitorCall | ConsultCall | FinishConsult
+    RingAgent
+    | CancelOffer
+    | OverflowCall
+    | TagCall
+    | TransferCall
+    | MonitorCall
+    | ConsultCall
+    | FinishConsult
+    | OfferCallback
 )
 """The commands that move a caller (or join a supervisor to one): what call control
 (``acd.ports.CallControl``) carries out."""
@@ -160,6 +180,7 @@ Command = (
     | MonitorCall
     | ConsultCall
     | FinishConsult
+    | OfferCallback
     | StartTimer
     | CancelTimer
     | RecordCommand

@@ -76,6 +76,11 @@ class QueueConfig:
     # nobody logged in (or all paused) who could serve the queue: overflow a caller after this many
     # seconds (0: at once); None: callers wait as usual (docs/kpis.md, "Overflow into another queue")
     empty_overflow_seconds: float | None = None
+    # callbacks keeping the caller's place (acd.core.callbacks): offered to a caller holding this
+    # long (None: never offered); a caller not reached is tried this many times in all, this far apart
+    callback_after_seconds: float | None = None
+    callback_attempts: int = 3
+    callback_gap_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

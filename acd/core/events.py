@@ -35,6 +35,9 @@ class CallArrived:
     uniqueid: str = ""
     linkedid: str = ""
     customer: Customer | None = None
+    # a pending callback a restarted ACD loads back (acd.core.callbacks): the number to call back;
+    # the call waits in its place with no channel and never overflows at max wait
+    callback: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +344,25 @@ class CallHandedOver:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackAccepted:
+    """A holding caller took the callback offered to them and hung up (docs/dialplan.md,
+    "Callbacks"): the call keeps its place (queue, priority, enqueue time) with no channel, and is
+    called back at ``number`` (digits: the number they called from) when an agent takes it."""
+
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEnded:
+    """The callback the agent of ``offer_id`` accepted dialled its caller: ``status`` is the
+    ``DIALSTATUS`` of that leg (``ANSWER``: they talked, now over; else the caller was not reached)."""
+
+    offer_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -383,6 +405,8 @@ Event = (
     | ConsultStarted
     | ConsultEnded
     | CallHandedOver
+    | CallbackAccepted
+    | CallbackEnded
     | ConfigChanged
     | TimerFired
 )

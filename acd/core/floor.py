@@ -153,7 +153,8 @@ class Floor:
 
     def arm_call_timer(self, call: Call, now: float) -> None:
         """One timer per queued call, at its next moment: widening, cool-down expiry or max wait."""
-        moments = [call.enqueued_at + call.queue.max_wait_seconds]
+        # a callback has nobody holding to overflow: no max wait, but a try's gap (acd.core.callbacks)
+        moments = [call.callback_not_before] if call.callback else [call.enqueued_at + call.queue.max_wait_seconds]
         widen = next_widening_at(call.queue, call.level, call.enqueued_at)
         if widen is not None:
             moments.append(widen)
@@ -166,7 +167,7 @@ class Floor:
         """The call's timer fired before max wait: widen, forget expired cool-downs, re-match."""
         call.cooldowns = {a: until for a, until in call.cooldowns.items() if until > now}
         level = level_at(call.queue, call.enqueued_at, now)
-        if call.state is CallState.WAITING:
+        if call.state is CallState.WAITING and call.callback_not_before <= now:
             self.index.remove_call(call.call_id)
             call.level = level
             self.index.add_call(call)
@@ -262,7 +263,13 @@ class Floor:
         agent.offer_id = oid
         agent.call_id = call.call_id
         timeout = self.config.policy.ring_timeout_seconds
-        self.emit(RingAgent(oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout, call.queue.record))
+        if call.callback:
+            call.callback_offer = oid
+        self.emit(
+            RingAgent(
+                oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout, call.queue.record, call.callback
+            )
+        )
         self.arm(ring_timer(oid), now + timeout)
         self.write(record)
 

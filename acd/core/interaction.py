@@ -46,6 +46,11 @@ class Call:
     vip: bool = False  # the queue's VIP boost is part of ``priority``
     segments: int = 0  # talk segments written so far: none until the call is first transferred
     empty_deadline: float | None = None  # overflow then if nobody can serve the queue (acd.core.hours)
+    # a callback (acd.core.callbacks): the number to call back (digits); empty while the caller holds
+    callback: str = ""
+    callback_tries: int = 0  # times the caller was dialled back so far
+    callback_not_before: float = 0.0  # no try before then (the gap after an unreached try)
+    callback_offer: str = ""  # the offer whose agent accepted the callback, while the caller is dialled
 
     @property
     def key(self) -> CallKey:
@@ -111,6 +116,26 @@ class Call:
         """Closed without an answer: abandoned, overflowed or failed."""
         return self._update(
             ended_at=now, outcome=outcome, wait_seconds=self.waited(now), within_sla=False, end_reason=reason
+        )
+
+    # -- callbacks (acd.core.callbacks; docs/kpis.md, "Callbacks") --------------------------------
+    def callback_taken(self) -> InteractionRecord:
+        """The caller took a callback: the record says so (end reason ``callback`` while it waits)."""
+        return self._update(end_reason="callback")
+
+    def callback_retry(self) -> InteractionRecord:
+        """The caller was not reached: the try's answer is undone, the callback waits again."""
+        return self._update(answered_at=None, agent_id=None, wait_seconds=None, within_sla=None)
+
+    def callback_unreached(self, now: float, status: str) -> InteractionRecord:
+        """The last try did not reach the caller: closed ``failed``, never an abandon."""
+        return self._update(
+            ended_at=now,
+            outcome="failed",
+            end_reason=f"callback_unreached_{status}"[:64],
+            answered_at=None,
+            wait_seconds=self.waited(now),
+            within_sla=False,
         )
 
     def reclassify_short_abandon(self) -> InteractionRecord:

@@ -46,6 +46,8 @@ class CallInput(enum.Enum):
     MONITOR = "monitor"  # a supervisor joins the conversation (listen, whisper, barge): nothing moves
     OVERFLOW_QUEUE = "overflow_queue"  # overflowed into another ACD queue: waits there (acd.core.hours)
     HAND_OVER = "hand_over"  # an attended transfer completed: the consulted agent talks with the caller now
+    CALLBACK = "callback"  # the caller took a callback and hung up: waits in their place with no channel
+    CALLBACK_RETRY = "callback_retry"  # a callback's caller was not reached: waits again for another try
 
 
 class AgentState(enum.Enum):
@@ -93,6 +95,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.TAKE_OVER: _C,  # a restarted ACD's calls start waiting; this one was talking
         CallInput.LEFT_UNSEEN: _E,  # ... and this one had already left
         CallInput.OVERFLOW_QUEUE: _W,  # a new arrival in the overflow queue
+        CallInput.CALLBACK: _W,  # same queue, priority and enqueue time: only the channel is gone
     },
     _R: {
         CallInput.ANSWER: _C,
@@ -115,6 +118,7 @@ CALL_TRANSITIONS: dict[CallState, dict[CallInput, CallState]] = {
         CallInput.TRANSFER: _W,  # blind transfer to a queue: waits there as a new arrival
         CallInput.MONITOR: _C,
         CallInput.HAND_OVER: _C,  # attended transfer completed: talking on, with the consulted agent
+        CallInput.CALLBACK_RETRY: _W,  # a callback's caller did not answer: same place, tried again later
     },
     _E: {
         CallInput.DISPOSITION: _E,

@@ -193,6 +193,14 @@ class Interaction(Base):
         Index("ix_interactions_queue_arrived_at", "queue", "arrived_at"),
         Index("ix_interactions_agent_id_arrived_at", "agent_id", "arrived_at"),
         Index("ix_interactions_customer_id_arrived_at", "customer_id", "arrived_at"),
+        # pending callbacks (docs/records.md, "Callbacks"): what a restarted ACD loads back, in order
+        Index(
+            "ix_interactions_pending_callbacks",
+            "queue",
+            "priority",
+            "arrived_at",
+            postgresql_where=text("end_reason = 'callback' AND ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

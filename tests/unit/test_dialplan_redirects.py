@@ -14,9 +14,19 @@ from pathlib import Path
 import pytest
 
 DIALPLANS = [
-    Path(__file__).resolve().parents[2] / "dialplan" / name for name in ("acd-queue.conf", "acd-transfer.conf")
+    Path(__file__).resolve().parents[2] / "dialplan" / name
+    for name in ("acd-queue.conf", "acd-transfer.conf", "acd-callback.conf")
 ]
-REDIRECTED = ("acd-enqueue", "acd-hold", "acd-announce", "acd-connect", "acd-overflow", "acd-transfer")
+REDIRECTED = (
+    "acd-enqueue",
+    "acd-hold",
+    "acd-announce",
+    "acd-connect",
+    "acd-overflow",
+    "acd-transfer",
+    "acd-callback-offer",  # a caller offered a callback may be rung meanwhile
+    "acd-callback-confirm",
+)
 JUMPS = ("Goto", "GotoIf")
 # (one more slice of music only delays the next check)
 HARMLESS_TWICE = re.compile(r"^(NoOp|Set|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")

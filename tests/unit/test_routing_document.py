@@ -182,3 +182,17 @@ def test_the_declared_overflow_targets_come_from_the_policy() -> None:
     document["queues"]["sales"]["overflow"] = "operator"
     config, _ = routing_from_document(document, RoutingPolicy(overflow_targets=("voicemail", "operator")), "test")
     assert config.queue("sales").overflow_target == "operator"  # type: ignore[union-attr]
+
+
+def test_a_queue_s_callback_settings_round_trip() -> None:
+    """What the REST API stores keeps them: a revision made through it must not drop a callback."""
+    document = _shipped()
+    document["queues"]["sales"].update(callback_after=45, callback_attempts=2, callback_gap=30)
+    config, skills = routing_from_document(document, POLICY, "test")
+    sales = config.queue("sales")
+    assert sales is not None
+    assert (sales.callback_after_seconds, sales.callback_attempts, sales.callback_gap_seconds) == (45, 2, 30)
+    assert routing_from_document(document_of(config, skills), POLICY, "test") == (config, skills)
+    billing = config.queue("billing")
+    assert billing is not None and billing.callback_after_seconds is None
+    assert "callback_after" not in document_of(config, skills)["queues"]["billing"]

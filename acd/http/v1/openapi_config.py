@@ -141,6 +141,14 @@ _QUEUE_FIELDS: dict[str, Any] = {
         "description": "seconds before a caller overflows while nobody who can serve the queue is logged in "
         "(or all are paused); 0: at once; null: callers wait",
     },
+    "callback_after": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": _DAY,
+        "description": "seconds of holding before a callback is offered; left out: never",
+    },
+    "callback_attempts": {"type": "integer", "minimum": 1, "maximum": 10, "description": "tries to reach the caller"},
+    "callback_gap": {"type": "number", "minimum": 1, "maximum": _DAY, "description": "seconds between two tries"},
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "name": {

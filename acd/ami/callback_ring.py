@@ -1,0 +1,52 @@
+"""Ring an agent for a callback, then dial the caller: the Originate a callback is served with.
+
+A callback's caller has no channel to Redirect (they hung up, keeping their place: acd.core.callbacks),
+so the ACD starts the call itself, as the originate-only AMI user (``acd.ami.originate.Originator``).
+The action is always of this shape, every value checked here (and again by the dialplan:
+docs/dialplan.md, "Callbacks"; why it is no door to toll fraud: docs/security.md):
+
+    Channel: Local/<agent endpoint>@acd-callback-agent   Context: acd-callback   Exten: <number>
+    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>
+
+The Local channel's far half rings the agent (whispering "callback" on answer); once the agent has
+answered, the near half runs ``acd-callback,<number>``, which dials the caller's number only when it
+is digits and one the ACD holds for a callback.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from acd.dialling import NotDialable, is_endpoint
+
+CONTEXT = "acd-callback"
+AGENT_CONTEXT = "acd-callback-agent"
+NUMBER = re.compile(r"[0-9]{1,32}")
+OFFER = re.compile(r"[-_.0-9A-Za-z]{1,64}")
+
+
+def callback_action(
+    endpoint: str, number: str, offer_id: str, ring_timeout: float, action_id: str
+) -> dict[str, str | list[str]]:
+    """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``."""
+    if not is_endpoint(endpoint):
+        raise NotDialable(f"agent endpoint {endpoint[:80]!r} is not a PJSIP endpoint name")
+    if NUMBER.fullmatch(number) is None:
+        raise NotDialable(f"callback number {number[:40]!r} is not 1 to 32 digits")
+    if OFFER.fullmatch(offer_id) is None:
+        raise NotDialable(f"offer id {offer_id[:80]!r} is ill-formed")
+    seconds = max(1, math.ceil(ring_timeout))
+    return {
+        "Action": "Originate",
+        "ActionID": action_id,
+        "Channel": f"Local/{endpoint}@{AGENT_CONTEXT}",
+        "Context": CONTEXT,
+        "Exten": number,
+        "Priority": "1",
+        # the agent's Dial gives up first (ACD_RING_TIMEOUT) and says so; this only bounds the Originate
+        "Timeout": str((seconds + 5) * 1000),
+        "CallerID": f'"ACD callback" <{number}>',
+        "Async": "true",
+        "Variable": [f"ACD_OFFER={offer_id}", f"ACD_RING_TIMEOUT={seconds}"],
+    }

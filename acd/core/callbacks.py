@@ -1,0 +1,105 @@
+"""Callbacks that keep the caller's place: a holding caller hangs up and is called back in turn.
+
+Why a flag and not a queue of its own: the caller's place is the call's routing key (priority,
+SLA deadline, enqueue time), so a callback stays the same ``Call``, WAITING in the same index, with
+``callback`` set to the number to call back and no channel. Routing order is untouched; only the
+ring differs (``RingAgent.callback``: the agent is rung first, then the caller is dialled), and
+a callback never overflows at the queue's maximum wait (there is nobody holding to send anywhere).
+
+How a callback counts is defined in docs/kpis.md ("Callbacks"): its wait ends when the agent
+accepts it, it is never an abandon, and a caller never reached closes ``failed`` with end reason
+``callback_unreached``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from acd.core.commands import OfferCallback
+from acd.core.errors import InvalidValue, UnknownCall
+from acd.core.events import CallbackAccepted, CallbackEnded
+from acd.core.floor import Floor
+from acd.core.interaction import Call
+from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
+from acd.core.timers import call_timer
+
+MAX_NUMBER = 32
+UNREACHED = "callback_unreached"
+
+
+def digits_of(caller: str) -> str:
+    """The number a callback dials for a caller: their number's digits, at most 32 (as the dialplan's
+    ``FILTER(0-9,...)`` keeps them)."""
+    return "".join(c for c in caller if "0" <= c <= "9")[:MAX_NUMBER]
+
+
+def offer_on_arrival(floor: Floor, call: Call) -> None:
+    """A queue that offers callbacks tells holding when to offer this caller one."""
+    after = call.queue.callback_after_seconds
+    if after is not None and not call.callback:
+        floor.emit(OfferCallback(call.call_id, after))
+
+
+def restored(call: Call, number: str) -> None:
+    """A pending callback of the previous run (its open record), arriving again: same place, no channel."""
+    if number != digits_of(call.record.caller) or not number:
+        raise InvalidValue("CallArrived", "callback", "not the number the caller called from")
+    step_call(call, CallInput.CALLBACK, "CallArrived")
+    call.callback = number
+    call.record = dataclasses.replace(call.record, end_reason="callback")
+
+
+def accepted(floor: Floor, e: CallbackAccepted) -> None:
+    """The caller took the callback: same place, no channel; called back at the number they called from."""
+    call = floor.calls.get(e.call_id)
+    if call is None:
+        raise UnknownCall(e.call_id)
+    check_call(call, CallInput.CALLBACK, "CallbackAccepted")
+    if call.state is not CallState.WAITING or call.callback:
+        raise InvalidValue("CallbackAccepted", "call_id", "the call is not a caller holding")
+    number = digits_of(e.number)
+    if not number or number != e.number or number != digits_of(call.record.caller):
+        raise InvalidValue("CallbackAccepted", "number", "not the number the caller called from")
+    step_call(call, CallInput.CALLBACK, "CallbackAccepted")
+    call.callback = number
+    floor.write(call.callback_taken())
+    floor.arm_call_timer(call, 0.0)  # max wait no longer applies: only widening and cool-downs
+
+
+def _talking(floor: Floor, offer_id: str) -> Call | None:
+    for call in floor.calls.values():
+        if call.callback_offer == offer_id and call.state is CallState.CONNECTED:
+            return call
+    return None
+
+
+def ended(floor: Floor, e: CallbackEnded, now: float) -> None:
+    """The callback's dial of the caller ended: a conversation over, or a try that did not reach them."""
+    from acd.core.call_handlers import call_ended  # the one way a conversation ends
+    from acd.core.events import CallEnded
+
+    call = _talking(floor, e.offer_id)
+    if call is None:
+        return  # a late or repeated report: the callback has moved on
+    if e.status == "ANSWER":
+        call_ended(floor, CallEnded(call.call_id, reason="hangup"), now)
+        return
+    agent = floor.agents[str(call.record.agent_id)]
+    check_agent(agent, AgentInput.CALL_END_NO_WRAPUP, "CallbackEnded")
+    call.callback_tries += 1
+    call.callback_offer = ""
+    if call.callback_tries >= call.queue.callback_attempts:
+        check_call(call, CallInput.END, "CallbackEnded")
+        step_call(call, CallInput.END, "CallbackEnded")
+        record = call.callback_unreached(now, e.status.lower())
+        floor.write(record)
+        floor.close_call(call)
+    else:
+        check_call(call, CallInput.CALLBACK_RETRY, "CallbackEnded")
+        step_call(call, CallInput.CALLBACK_RETRY, "CallbackEnded")
+        floor.write(call.callback_retry())
+        # out of the routing index until the gap has passed (its call timer puts it back: Floor.tick)
+        call.callback_not_before = now + call.queue.callback_gap_seconds
+        floor.arm(call_timer(call.call_id), call.callback_not_before)
+    agent.call_id = None
+    floor.move_agent(agent, AgentInput.CALL_END_NO_WRAPUP, now)

@@ -1,0 +1,162 @@
+"""Callbacks keeping the caller's place, on the real PBX and farm (docs/dialplan.md, "Callbacks").
+
+Three farm callers hold in billing while no agent is logged in; after ``callback_after`` the middle
+one is offered a callback, presses 1, confirms the number they called from with 1, and hangs up. One
+agent then logs in: they answer the first caller, then the callback (the ACD rings the agent's phone
+first, through the originate-only AMI user into ``acd-callback``, then dials the caller's number,
+which the farm answers), then the third caller. The callback's record is answered, never abandoned.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from acd_process import AGENTS, CONFIG, eventually
+from e2e_stack import PbxStack, read_secrets, user_event
+
+from acd.ami.identity import call_id_for
+from acd.records.startup.embedded import EmbeddedPostgres
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
+
+QUEUES = (
+    queue_toml("billing", "{ billing = 2 }", sla_threshold=20, max_wait=300, wrapup=1, callback_after=2, callback_gap=5)
+    + queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1)
+    + queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail")
+)
+
+
+@pytest.fixture
+def callback_acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
+    """The e2e ACD with billing offering callbacks and the originate-only AMI user's secret."""
+    info = pbx_stack.pbx
+    secrets = read_secrets(pbx_stack.secrets_file)
+    env = {"ACD_AMI_SECRET": info.secret, "ACD_AMI_ORIGINATE_SECRET": secrets["ACD_AMI_ORIGINATE_SECRET"]}
+
+    def config(http_port: int) -> str:
+        text = CONFIG.format(ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path)
+        return text + "\n" + QUEUES + agents_toml(AGENTS)
+
+    service = AcdProcess(tmp_path, config, env)
+    service.start()
+    try:
+        yield service
+    finally:
+        code = service.stop()
+        log_tail = service.tail()
+        EmbeddedPostgres(tmp_path / "pg").stop()
+        assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"
+
+
+async def not_busy(pbx: AmiClient) -> bool:
+    reply = await pbx.action({"Action": "CoreShowChannels"})
+    return not [m for m in reply if m.get("Event") == "CoreShowChannel"]
+
+
+@pytest.fixture
+async def ready_acd(callback_acd: AcdProcess, pbx_ami: AmiClient, farm: Farm) -> AsyncIterator[AcdProcess]:
+    """The ACD once its heartbeat is on the PBX and no channel of an earlier test is left."""
+
+    async def heartbeat_fresh() -> bool:
+        reply = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_HEARTBEAT"})
+        value = reply[0].get("Value", "")
+        return value.isdigit() and time.time() - int(value) < 3
+
+    await eventually(heartbeat_fresh, 10, "the new ACD's heartbeat on the PBX")
+    await eventually(lambda: not_busy(pbx_ami), 10, "no channel left on the PBX")
+    yield callback_acd
+    await farm.hangup_all()
+
+
+def numbers() -> list[str]:
+    """Three callers' numbers, new for each run (the PBX keeps which numbers took a callback)."""
+    base = random.randrange(10**6, 10**7)
+    return [f"64{base}{n}" for n in range(3)]
+
+
+async def take_callback(farm: Farm, pbx: AmiClient, number: str, caller_channel: str, mark: int) -> dict[str, str]:
+    """The caller on ``caller_channel`` hears the offer, presses 1, confirms with 1; the AcdCallback event."""
+    offered = await pbx.wait_event(user_event("AcdCallbackOffered", CallerIDNum=number), 20, mark)
+    await farm.send_dtmf(caller_channel, "1")
+    await pbx.wait_event(user_event("AcdCallbackConfirm", Uniqueid=offered["Uniqueid"]), 30, mark)
+    await farm.send_dtmf(caller_channel, "1")
+    return await pbx.wait_event(user_event("AcdCallback", Uniqueid=offered["Uniqueid"]), 15, mark)
+
+
+async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = ready_acd
+    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    first, middle, last = numbers()
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    enqueued: dict[str, dict[str, str]] = {}
+    channels: dict[str, str] = {}
+    for number in (first, middle, last):
+        await farm.place_call("200", patience_seconds=240, caller_id=number)
+        answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
+        channels[number] = answered["Channel"]
+        enqueued[number] = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 15, pbx_mark)
+
+    taken = await take_callback(farm, pbx_ami, middle, channels[middle], pbx_mark)
+    assert taken["AcdNumber"] == middle
+    await farm.wait_user_event("FarmCallerHangup", 15, farm_mark, FarmCaller=middle)
+    middle_id = call_id_for(enqueued[middle]["Uniqueid"])
+    live = acd.get("/api/v1/status")
+    assert middle_id in str(live), "the callback keeps its place among the waiting calls"
+
+    code, body = acd.post("/api/v1/agents/agent1/login")
+    assert code == 200, body
+    await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent1"), 60, pbx_mark)
+    await farm.wait_user_event("FarmCallbackAnswered", 30, farm_mark, FarmNumber=middle)
+    ids = [call_id_for(enqueued[n]["Uniqueid"]) for n in (first, middle, last)]
+
+    async def all_answered() -> list[Any] | None:
+        rows = await acd.rows(
+            "SELECT * FROM interactions WHERE id = ANY($1) AND ended_at IS NOT NULL", [uuid.UUID(i) for i in ids]
+        )
+        return rows if len(rows) == 3 else None
+
+    rows = await eventually(all_answered, 90, "the three calls answered and closed in PostgreSQL")
+    by_id = {str(r["id"]): r for r in rows}
+    assert [by_id[i]["outcome"] for i in ids] == ["answered"] * 3
+    # served in the order they called: the callback in the middle caller's place
+    assert sorted(ids, key=lambda i: by_id[i]["answered_at"]) == ids
+    callback = by_id[middle_id]
+    assert callback["agent_id"] == "agent1" and callback["talk_seconds"] > 0
+    assert callback["arrived_at"] < by_id[ids[2]]["arrived_at"]  # kept its enqueue time
+
+
+async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """billing tries a callback's caller callback_attempts (the default, 3) times, callback_gap (5 s) apart."""
+    acd = ready_acd
+    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    number = numbers()[0]
+    await farm.ami.action({"Action": "Setvar", "Variable": f"FARM_CB_{number}", "Value": "busy"})
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=240, caller_id=number)
+    answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 15, pbx_mark)
+    await take_callback(farm, pbx_ami, number, answered["Channel"], pbx_mark)
+    code, body = acd.post("/api/v1/agents/agent1/login")
+    assert code == 200, body
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    row = await eventually(closed, 60, "the callback closed unreached in PostgreSQL")
+    assert (row["outcome"], row["end_reason"]) == ("failed", "callback_unreached_busy")
+    assert row["answered_at"] is None
+    tries = [e for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging", FarmNumber=number)(e)]
+    assert len(tries) == 3
+    await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 free again")

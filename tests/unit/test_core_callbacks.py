@@ -1,0 +1,179 @@
+"""Callbacks keeping the caller's place (``acd.core.callbacks``): the caller who took one waits in the
+same order with no channel, is served in turn (the agent rung first, ``RingAgent.callback``), never
+overflows at max wait, and a caller not reached is tried again after the gap, then closed ``failed``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from acd.ami.ended_unseen import settle
+from acd.ami.resync import ResyncResult
+from acd.ami.roster import Roster
+from acd.core.acd import Acd
+from acd.core.commands import OfferCallback, RecordCommand, RingAgent, StartTimer
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallbackAccepted,
+    CallbackEnded,
+    CallEnded,
+    CallerHungUp,
+    OfferAnswered,
+    ResyncFinished,
+    ResyncStarted,
+    TimerFired,
+)
+from acd.core.record_types import InteractionRecord
+from acd.core.states import AgentState, CallState
+from acd.core.timers import call_timer
+
+QUEUE = QueueConfig(
+    "billing",
+    (SkillRequirement("billing", 1),),
+    max_wait_seconds=60.0,
+    callback_after_seconds=10.0,
+    callback_attempts=2,
+    callback_gap_seconds=30.0,
+)
+CONFIG = RoutingConfig(queues=(QUEUE,), agents=(AgentConfig("a1", "agent1", (("billing", 3),)),))
+
+
+def _rings(commands: Sequence[object]) -> list[RingAgent]:
+    return [c for c in commands if isinstance(c, RingAgent)]
+
+
+def _records(commands: Sequence[object]) -> list[InteractionRecord]:
+    return [c.record for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)]
+
+
+def _three_callers(acd: Acd) -> list[object]:
+    out: list[object] = []
+    for i, call in enumerate(("c1", "c2", "c3")):
+        out += acd.handle(CallArrived(call, "billing", 5, caller=f"+55500{i}", enqueued_at=float(i)), float(i))
+    return out
+
+
+def test_a_queue_with_callback_after_tells_holding_when_to_offer_it() -> None:
+    acd = Acd(CONFIG)
+    out = acd.handle(CallArrived("c1", "billing", 5, caller="555"), 0.0)
+    assert OfferCallback("c1", 10.0) in out
+    other = Acd(RoutingConfig(queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),), agents=()))
+    assert not [c for c in other.handle(CallArrived("c1", "billing", 5), 0.0) if isinstance(c, OfferCallback)]
+
+
+def test_the_middle_caller_takes_a_callback_and_is_served_second() -> None:
+    acd = Acd(CONFIG)
+    _three_callers(acd)
+    acd.handle(CallbackAccepted("c2", "555001"), 12.0)
+    assert acd.call_state("c2") is CallState.WAITING
+    # its caller's Hangup no longer reaches the core (the translator lets the leg go): nothing to test
+    out = acd.handle(AgentLoggedIn("a1"), 20.0)
+    assert [r.call_id for r in _rings(out)] == ["c1"]
+    acd.handle(OfferAnswered(_rings(out)[0].offer_id), 21.0)
+    out = acd.handle(CallEnded("c1"), 25.0)
+    ring = _rings(out)
+    assert [(r.call_id, r.callback) for r in ring] == [("c2", "555001")]  # before c3, who still holds
+    out = acd.handle(OfferAnswered(ring[0].offer_id), 27.0)
+    answered = _records(out)[-1]
+    assert answered.answered_at == 27.0 and answered.wait_seconds == 26.0  # until the agent accepted
+    out = acd.handle(CallbackEnded(ring[0].offer_id, "ANSWER"), 40.0)
+    assert _records(out)[-1].outcome == "answered"
+    assert [r.call_id for r in _rings(out)] == ["c3"]
+
+
+def test_a_callback_never_overflows_at_max_wait() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    out = acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    timers = [c for c in out if isinstance(c, StartTimer) and c.key == call_timer("c1")]
+    assert all(t.at < 60.0 for t in timers) or not timers
+    out = acd.handle(TimerFired(call_timer("c1")), 61.0) if timers else []
+    assert acd.call_state("c1") is CallState.WAITING
+    assert not [r for r in _records(out) if r.outcome == "overflowed"]
+
+
+def test_only_the_number_the_caller_called_from_and_only_while_holding() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+1555", enqueued_at=0.0), 0.0)
+    with pytest.raises(InvalidValue):
+        acd.handle(CallbackAccepted("c1", "1900"), 1.0)
+    with pytest.raises(InvalidValue):
+        acd.handle(CallbackAccepted("c1", "1555,x"), 1.0)
+    acd.handle(CallbackAccepted("c1", "1555"), 1.0)
+    with pytest.raises(InvalidValue):
+        acd.handle(CallbackAccepted("c1", "1555"), 2.0)
+    acd.handle(CallArrived("c2", "billing", 5, caller="777"), 3.0)
+    acd.handle(CallerHungUp("c2"), 4.0)
+    with pytest.raises(UnknownCall):
+        acd.handle(CallbackAccepted("c2", "777"), 5.0)
+
+
+def test_a_ringing_caller_cannot_take_a_callback() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(AgentLoggedIn("a1"), 0.0)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555"), 0.0)
+    with pytest.raises(InvalidTransition):
+        acd.handle(CallbackAccepted("c1", "555"), 1.0)
+
+
+def test_a_caller_not_reached_is_tried_again_after_the_gap_then_closed_failed() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 11.0)
+    ring = _rings(acd.handle(AgentLoggedIn("a1"), 20.0))[0]
+    acd.handle(OfferAnswered(ring.offer_id), 21.0)
+    out = acd.handle(CallbackEnded(ring.offer_id, "NOANSWER"), 40.0)
+    assert acd.agent_state("a1") is AgentState.READY and not _rings(out)  # the gap first
+    assert _records(out)[-1].answered_at is None
+    assert acd.call_state("c1") is CallState.WAITING
+    out = acd.handle(TimerFired(call_timer("c1")), 70.0)
+    ring = _rings(out)[0]
+    assert ring.call_id == "c1" and ring.callback == "555"
+    acd.handle(OfferAnswered(ring.offer_id), 71.0)
+    out = acd.handle(CallbackEnded(ring.offer_id, "BUSY"), 80.0)
+    last = _records(out)[-1]
+    assert (last.outcome, last.end_reason) == ("failed", "callback_unreached_busy")
+    assert acd.call_state("c1") is None and acd.agent_state("a1") is AgentState.READY
+
+
+def _open(call: str, arrived_at: float, caller: str, **fields: object) -> InteractionRecord:
+    return InteractionRecord(
+        **{  # type: ignore[arg-type]
+            "interaction_id": call,
+            "seq": 7,
+            "queue": "billing",
+            "priority": 5,
+            "caller": caller,
+            "arrived_at": arrived_at,
+            "uniqueid": f"{arrived_at:g}.1",
+            "linkedid": f"{arrived_at:g}.1",
+            "sla_threshold_seconds": 20.0,
+            **fields,
+        }
+    )
+
+
+def test_a_restarted_acd_loads_pending_callbacks_back_in_their_place() -> None:
+    """The previous run's open records: c1 took a callback (end reason ``callback``), c2 still holds
+    (found on the PBX). Loaded back, the callback is served first, in its place, long past max wait."""
+    callback = _open("c1", 900.0, "+555001", end_reason="callback")
+    holding = _open("c2", 1001.0, "555002")
+    found = ResyncResult(waiting=(CallArrived("c2", "billing", 5, "555002", 1001.0, uniqueid="1001.1"),))
+    events = settle([callback, holding], found, Roster(CONFIG)) + list(found.waiting)
+    assert events[0] == CallArrived(
+        "c1", "billing", 5, "+555001", 900.0, uniqueid="900.1", linkedid="900.1", callback="555001"
+    )
+    acd = Acd(CONFIG)
+    out: list[object] = []
+    acd.handle(AgentLoggedIn("a1"), 1030.0)
+    acd.handle(ResyncStarted(), 1030.0)
+    for event in events:
+        out += acd.handle(event, 1030.0)
+    out += acd.handle(ResyncFinished(), 1030.0)
+    assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "555001")]
+    assert not [r for r in _records(out) if r.outcome == "overflowed"]
+    assert [c.call_id for c in out if isinstance(c, OfferCallback)] == ["c2"]  # the one still holding
