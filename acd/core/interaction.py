@@ -15,7 +15,7 @@ from acd.core.config import QueueConfig
 from acd.core.events import CallArrived
 from acd.core.ids import moved_leg_id, segment_id, transferred_leg_id
 from acd.core.kpis import TRANSFERRED, within_sla
-from acd.core.record_types import InteractionRecord, Outcome, SegmentRecord, TransferKind
+from acd.core.record_types import InteractionRecord, Outcome, SegmentKind, SegmentRecord, TransferKind
 from acd.core.states import CallState
 
 CallKey = tuple[int, float, float, str]  # (-priority, SLA deadline, enqueue time, call id)
@@ -176,20 +176,7 @@ class Call:
         ``ended_at``), with how it ended: a transfer's kind and target, or nothing (a hang-up)."""
         answered_at, agent_id = self.record.answered_at, self.record.agent_id
         assert answered_at is not None and agent_id is not None  # only a CONNECTED call talks
-        self.segments += 1
-        return SegmentRecord(
-            segment_id=segment_id(self.call_id, self.segments),
-            interaction_id=self.call_id,
-            stay_id=stay_id,
-            kind="talk",
-            agent_id=agent_id,
-            queue=self.queue.name,
-            started_at=answered_at,
-            seq=1,
-            ended_at=ended_at,
-            transfer_kind=kind,
-            transfer_target=target,
-        )
+        return self._segment("talk", stay_id, agent_id, answered_at, ended_at, kind, target)
 
     def transfer_to(self, queue: QueueConfig, now: float) -> InteractionRecord:
         """The agent transferred the caller to ``queue``: return the closed record of the stay that
@@ -224,17 +211,32 @@ class Call:
     def consult_segment(self, stay_id: str, agent_id: str, started_at: float, ended_at: float) -> SegmentRecord:
         """A consult leg to ``agent_id`` (from ``started_at`` to ``ended_at``) during the stay
         ``stay_id``, kept on the call."""
+        return self._segment("consult", stay_id, agent_id, started_at, ended_at)
+
+    def _segment(
+        self,
+        kind: SegmentKind,
+        stay_id: str,
+        agent_id: str,
+        started_at: float,
+        ended_at: float,
+        transfer_kind: TransferKind | None = None,
+        target: str = "",
+    ) -> SegmentRecord:
+        """The call's next segment, written once, complete (docs/records.md, "Segments")."""
         self.segments += 1
         return SegmentRecord(
             segment_id=segment_id(self.call_id, self.segments),
             interaction_id=self.call_id,
             stay_id=stay_id,
-            kind="consult",
+            kind=kind,
             agent_id=agent_id,
             queue=self.queue.name,
             started_at=started_at,
             seq=1,
             ended_at=ended_at,
+            transfer_kind=transfer_kind,
+            transfer_target=target,
         )
 
     def _start_stay(self, queue: QueueConfig, now: float, old: InteractionRecord) -> None:
@@ -269,7 +271,6 @@ class Call:
         offered in the queue left, not within its SLA (docs/kpis.md, "Overflow into another queue").
         """
         old = self.record
-        self.priority = self.base_priority + (queue.vip_priority_boost if self.vip else 0)
         left = dataclasses.replace(
             old,
             interaction_id=moved_leg_id(self.call_id, old.queue, now),
@@ -280,19 +281,5 @@ class Call:
             within_sla=None if outcome == "moved" else False,
             end_reason=reason,
         )
-        self.queue = queue
-        self.enqueued_at = now
-        self.empty_deadline = None
-        self.record = InteractionRecord(
-            interaction_id=self.call_id,
-            seq=old.seq + 1,
-            queue=queue.name,
-            priority=self.priority,
-            caller=old.caller,
-            arrived_at=now,
-            uniqueid=old.uniqueid,
-            linkedid=old.linkedid,
-            customer_id=old.customer_id,
-            sla_threshold_seconds=queue.sla_threshold_seconds,
-        )
+        self._start_stay(queue, now, old)
         return left
