@@ -10,10 +10,9 @@ from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.record_types import InteractionRecord
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.last_presence import take_over
-from acd.records.startup.open_calls import left_open
+from acd.records.startup.open_calls import LeftOpen, calls_left_open
 from acd.runtime import Runtime
 
 log = logging.getLogger("acd")
@@ -21,22 +20,23 @@ log = logging.getLogger("acd")
 
 async def restore_presence(
     runtime: Runtime, outbox: Outbox, engine: AsyncEngine, configured: Collection[str]
-) -> list[InteractionRecord]:
+) -> LeftOpen:
     """Agents keep their login and pause across an ACD restart (records first reach PostgreSQL).
 
-    Returns the interactions the previous run left open, for the first resync (``acd.ami.pump``).
+    Returns the interactions the previous run left open and their calls' segments, for the first
+    resync (``acd.ami.pump``).
     """
     try:
         flushed = await outbox.flush(timeout=5.0)
         presence = await take_over(engine, time.time())
     except Exception as exc:
         log.warning("agents start logged out: their last state could not be read (%s)", exc)
-        return []
-    found: list[InteractionRecord] = []
+        return LeftOpen()
+    found = LeftOpen()
     try:
         # Only when the journal has reached PostgreSQL: a call closed in the journal alone
         # would look open, and be closed a second time over its true record.
-        found = await left_open(engine) if flushed else []
+        found = await calls_left_open(engine) if flushed else LeftOpen()
         if not flushed:
             log.warning("the journal has not reached PostgreSQL yet: calls left open stay as they are")
     except Exception as exc:  # routing goes on; those calls stay open in the records

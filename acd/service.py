@@ -86,9 +86,10 @@ class Service:
             await seed_today(
                 database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
             )
-            parts.pump.left_open = await restore_presence(
+            left = await restore_presence(
                 runtime, parts.outbox, database.pool("startup"), {a.id for a in parts.settings.routing.agents}
             )
+            parts.pump.left_open, parts.pump.left_segments = list(left.records), dict(left.segments)
             await database.release("startup")  # read once; no connection kept for the life of the service
             stack.push_async_callback(parts.audit.close)
             runner = web.AppRunner(parts.site, access_log=None)

@@ -20,12 +20,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from acd.ami.resync import LeftTrace, ResyncResult
+from acd.ami.resync import TRANSFER, LeftTrace, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.callbacks import digits_of
-from acd.core.events import CallArrived, CallEnded, CallInProgress, CallLeftUnseen, Customer, Event
+from acd.core.events import (
+    CallArrived,
+    CallEnded,
+    CallInProgress,
+    CallLeftUnseen,
+    CallTransferred,
+    Customer,
+    Event,
+)
+from acd.core.kpis import TRANSFERRED
 from acd.core.record_types import InteractionRecord
 
 log = logging.getLogger(__name__)
@@ -60,7 +69,9 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
         if trace is None:
             events.append(CallEnded(record.interaction_id, reason=NOT_TRACED))
         else:
-            events.append(CallEnded(record.interaction_id, reason="hangup", ended_at=trace.ended_at))
+            # transferred, then gone while no ACD listened: the stay the agent answered ends at the transfer
+            reason = TRANSFERRED if trace.ended_by == TRANSFER else "hangup"
+            events.append(CallEnded(record.interaction_id, reason=reason, ended_at=trace.ended_at))
     if events:
         closing = [e for e in events if not isinstance(e, CallInProgress)]
         untraced = sum(1 for e in closing if isinstance(e, CallEnded) and e.ended_at is None)
@@ -105,8 +116,17 @@ def _arrival(record: InteractionRecord, customer: Customer | None = None) -> Cal
     )
 
 
-def with_records(events: list[Event], left_open: Iterable[InteractionRecord]) -> list[Event]:
-    """A call found still talking goes on from its record, when the records have it."""
+def with_records(
+    events: list[Event], left_open: Iterable[InteractionRecord], result: ResyncResult, roster: Roster
+) -> list[Event]:
+    """A call found still talking goes on from its record, when the records have it.
+
+    A caller found waiting whose record says an agent answered them was transferred while no ACD
+    listened (only a transfer puts an answered caller back in a queue): the stay the agent answered
+    is taken over from its record and closed by that transfer (``CallTransferred`` at the moment the
+    PBX kept, ``transferred_at``), and the caller waits in the queue they are in now, a new stay from
+    that moment, as if the ACD had seen it (docs/dialplan.md, "Ends the ACD did not see").
+    """
     by_id = {r.interaction_id: r for r in left_open}
     out: list[Event] = []
     for event in events:
@@ -114,5 +134,59 @@ def with_records(events: list[Event], left_open: Iterable[InteractionRecord]) ->
             record = by_id.get(event.call.call_id)
             if record is not None and record.queue == event.call.queue:
                 event = CallInProgress(event.call, event.agent_id, event.answered_at, record=record)
+        elif isinstance(event, CallArrived) and not event.callback:
+            record = by_id.get(event.call_id)
+            if record is not None and _transferred_unseen(record, roster):
+                out.extend(_split(record, event, result))
+                continue
+        out.append(event)
+    return out
+
+
+def _transferred_unseen(record: InteractionRecord, roster: Roster) -> bool:
+    """An answered stay of a queue and an agent this ACD has: one it can take over and close."""
+    return (
+        record.answered_at is not None
+        and record.agent_id is not None
+        and record.agent_id in roster.endpoint_of
+        and roster.has_queue(record.queue)
+    )
+
+
+def _split(record: InteractionRecord, waiting: CallArrived, result: ResyncResult) -> list[Event]:
+    """The answered stay taken over, then closed by the transfer into the queue the caller waits in."""
+    agent, answered_at = record.agent_id, record.answered_at
+    assert agent is not None and answered_at is not None
+    at = transferred_at(record, waiting, result)
+    log.info("resync: call %s was transferred to %s while no ACD listened", record.interaction_id[:8], waiting.queue)
+    return [
+        CallInProgress(_arrival(record), agent, answered_at, record=record),
+        CallTransferred(record.interaction_id, agent, waiting.queue, ended_at=at),
+    ]
+
+
+def transferred_at(record: InteractionRecord, waiting: CallArrived, result: ResyncResult) -> float | None:
+    """When the transfer happened: the end of talk acd-transfer wrote for the caller (``EndTrace``
+    ``transfer``), else the caller's new enqueue time (``ACD_ENQUEUED``, set at the transfer); None
+    (now) if neither is known."""
+    trace = result.ended_call(record.uniqueid)
+    if trace is not None and trace.ended_by == TRANSFER:
+        return trace.ended_at
+    return waiting.enqueued_at
+
+
+def with_segments(events: list[Event], segments: Mapping[str, int]) -> list[Event]:
+    """Each call the core takes up again counts on from the segments its records already hold
+    (a call transferred before the restart: its later talks are segments too)."""
+    if not segments:
+        return events
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, CallArrived) and segments.get(event.call_id):
+            event = dataclasses.replace(event, segments=segments[event.call_id])
+        elif isinstance(event, CallInProgress | CallLeftUnseen) and segments.get(event.call.call_id):
+            event = dataclasses.replace(
+                event, call=dataclasses.replace(event.call, segments=segments[event.call.call_id])
+            )
         out.append(event)
     return out

@@ -21,7 +21,7 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 
 from acd.ami.control import AmiCallControl
-from acd.ami.ended_unseen import settle, with_records
+from acd.ami.ended_unseen import settle, with_records, with_segments
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.token import EventToken
@@ -106,6 +106,8 @@ class Pump:
     on_monitor: Callable[[MonitorRequested], None] | None = None
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
+    # with the number of segments the records hold for each of those calls (call id -> count)
+    left_segments: dict[str, int] = dataclasses.field(default_factory=dict, init=False)
 
     async def run(self) -> None:
         async for item in self.link.events():
@@ -138,7 +140,10 @@ class Pump:
             return
         found = self.translator.reconcile(picture)
         left, self.left_open = self.left_open, []
-        found = settle(left, picture, self.translator.roster) + with_records(found, left)
+        segments, self.left_segments = self.left_segments, {}
+        roster = self.translator.roster
+        found = settle(left, picture, roster) + with_records(found, left, picture, roster)
+        found = with_segments(found, segments)
         loaded = await asyncio.gather(*(self.with_customer(e) for e in found))
         # All at once, with nothing else of ours in between: the core loads the whole
         # picture, then routes it once, by priority (not the first caller loaded first).

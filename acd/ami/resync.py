@@ -35,13 +35,15 @@ log = logging.getLogger(__name__)
 HOLD_CONTEXT = "acd-hold"
 CONNECT_CONTEXT = "acd-connect"
 WAITING_CONTEXTS = frozenset({HOLD_CONTEXT, "acd-announce"})
-MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT})  # their slice of music is waiting too
+# their slice of music is waiting too (acd-transfer's: a caller transferred to a queue, waiting there)
+MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT, "acd-transfer"})
 _CONCURRENCY = 16
 OFFER = "ACD_OFFER"
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
-ENDED_BY = frozenset({"agent", "caller"})
+TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
+ENDED_BY = frozenset({"agent", "caller", TRANSFER})
 LEFT_FAMILY = "acd_left"  # AstDB: a caller's hangup handler writes how an unanswered caller left
 
 
@@ -85,7 +87,8 @@ class EndTrace:
     """The last conversation an agent endpoint finished, as the PBX wrote it when the caller's channel ended.
 
     ``ended_by``: ``caller`` whenever the caller's channel was inside Dial (also when Asterisk hung it up
-    after the agent left); not who hung up, and not used.
+    after the agent left); not who hung up, and not used. ``transfer``: the agent transferred the
+    caller (acd-transfer wrote it); ``ended_at`` is the moment of the transfer.
     """
 
     endpoint: str
@@ -96,7 +99,7 @@ class EndTrace:
 
     @classmethod
     def parse(cls, endpoint: str, value: str) -> EndTrace | None:
-        """``<caller uniqueid>,<answered epoch>,<ended epoch>,<agent|caller>``; None if it is not that."""
+        """``<caller uniqueid>,<answered epoch>,<ended epoch>,<agent|caller|transfer>``; None if it is not that."""
         parts = value.split(",")
         if len(parts) != 4 or not endpoint or not parts[0]:
             return None

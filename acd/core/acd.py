@@ -103,7 +103,7 @@ class Acd:
             case events.TransferRequested():
                 call_handlers.transfer_requested(floor, event)
             case events.CallTransferred():
-                call_handlers.transferred(floor, event, now)
+                call_handlers.transferred(floor, event, now, join_rule=not self._held)
             case events.NumberTransferRequested():
                 call_handlers.number_transfer_requested(floor, event)
             case events.CallTransferredOut():

@@ -132,10 +132,11 @@ def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
     return True
 
 
-def _arrival_rules(floor: Floor, call: Call, now: float) -> None:
+def _arrival_rules(floor: Floor, call: Call, now: float, *, join_rule: bool = True) -> None:
     """What every new stay meets on entering a queue (an arrival, an overflow into the queue, a
-    transfer or a move to it): the opening hours, then the join rule (docs/kpis.md)."""
-    if not _closed_treatment(floor, call, now):
+    transfer or a move to it): the opening hours, then the join rule (docs/kpis.md; ``join_rule``
+    False during a resync, as for ``call_arrived``)."""
+    if not _closed_treatment(floor, call, now) and join_rule:
         _join_rule(floor, call, now)
 
 
@@ -180,7 +181,8 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
     check_agent(agent, AgentInput.TAKE_OVER, "CallInProgress")
     if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
-    call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
+    resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments)
+    call = Call.arrive(arrival, queue, now) if resumed is None else resumed
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
     floor.calls[call.call_id] = call
     floor.write(call.answered(e.answered_at, agent.agent_id))
@@ -340,20 +342,23 @@ def transfer_requested(floor: Floor, e: TransferRequested) -> None:
     floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, e.queue))
 
 
-def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
-    """Blind to a queue: the agent's talk ends now (to wrap-up, in the queue they answered in), the
-    stay they answered closes under its own id, and the caller waits in ``queue`` as a new arrival."""
+def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool = True) -> None:
+    """Blind to a queue: the agent's talk ends now, or at ``e.ended_at`` for a transfer no ACD saw
+    (to wrap-up, in the queue they answered in), the stay they answered closes under its own id, and
+    the caller waits in ``queue`` as a new arrival from then (``join_rule`` as for ``call_arrived``)."""
     call = call_of(floor, e.call_id, "CallTransferred")
     queue = _transfer_target_queue(floor, call, e.queue, "CallTransferred")
     if call.record.agent_id != e.agent_id:
         raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferred")
     agent = floor.agents[e.agent_id]
-    what = _after_talk(agent, call.queue, now, now)
+    at = _talk_end(call, e.ended_at, now)
+    end = now if at is None else at
+    what = _after_talk(agent, call.queue, end, now)
     check_agent(agent, what, "CallTransferred")
     answered_queue, answered_priority, answered_enqueued = call.queue, call.priority, call.enqueued_at
-    segment_stay = transferred_leg_id(call.call_id, call.queue.name, now)
-    segment = call.talk_segment(segment_stay, now, e.kind, f"queue:{queue.name}")
-    leg_record = call.transfer_to(queue, now)
+    segment_stay = transferred_leg_id(call.call_id, call.queue.name, end)
+    segment = call.talk_segment(segment_stay, end, e.kind, f"queue:{queue.name}")
+    leg_record = call.transfer_to(queue, end)
     assert leg_record.interaction_id == segment_stay
     # the agent's part, closed: what their wrap-up and disposition land on (the call waits elsewhere)
     talk = Call(
@@ -370,10 +375,10 @@ def transferred(floor: Floor, e: CallTransferred, now: float) -> None:
     floor.add_call(call, now)
     floor.close_call(talk)
     floor.write(segment)
-    _release(floor, agent, what, talk, _closed(talk), now, TRANSFERRED, now)
+    _release(floor, agent, what, talk, _closed(talk), end, TRANSFERRED, now)
     if agent.call_id is not None:
         agent.call_id = talk.call_id
-    _arrival_rules(floor, call, now)  # a transfer is an arrival in the target queue
+    _arrival_rules(floor, call, now, join_rule=join_rule)  # a transfer is an arrival in the target queue
 
 
 def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:

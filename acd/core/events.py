@@ -38,6 +38,9 @@ class CallArrived:
     # a pending callback a restarted ACD loads back (acd.core.callbacks): the number to call back;
     # the call waits in its place with no channel and never overflows at max wait
     callback: str = ""
+    # segments the records already hold for the call (a call transferred before a restart, read back
+    # by the restarted ACD): its later talks are segments too (docs/records.md, "Segments")
+    segments: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +262,15 @@ class CallTransferred:
 
     The agent's talk ends now and their wrap-up starts; the caller's stay in the queue the agent
     answered closes (answered, end reason ``transferred``) and they wait in ``queue`` as a new arrival.
+    ``ended_at``: when, if earlier than the event (a transfer made while no ACD listened, read back
+    from the PBX's trace); None: now. The talk, the wrap-up and the new stay count from it.
     """
 
     call_id: str
     agent_id: str
     queue: str
     kind: Literal["blind"] = "blind"
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,12 @@ def transferred_leg_id(call_id: str, queue: str, now: float) -> str:
     return str(uuid.uuid5(NAMESPACE, f"interaction/{call_id}/transferred/{queue}/{now!r}"))
 
 
-def segment_id(call_id: str, number: int) -> str:
-    """The id of a call's ``number``-th segment (1 = the first talk)."""
-    return str(uuid.uuid5(NAMESPACE, f"segment/{call_id}/{number}"))
+def segment_id(call_id: str, stay_id: str, kind: str, agent_id: str, started_at: float) -> str:
+    """The id of a call's segment: ``kind`` (talk or consult) by ``agent_id`` from ``started_at`` in
+    the stay ``stay_id``. Made of the segment's own facts, which a restarted core reads back from the
+    records, never of a count it would have to remember: no two segments of a call share an id, also
+    across an ACD restart, and the same segment written again keeps its id."""
+    return str(uuid.uuid5(NAMESPACE, f"segment/{call_id}/{stay_id}/{kind}/{agent_id}/{started_at!r}"))
 
 
 def offer_id(call_id: str, attempt: int, now: float) -> str:

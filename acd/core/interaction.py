@@ -44,7 +44,9 @@ class Call:
     offer_id: str | None = None  # the open offer while RINGING
     cooldowns: dict[str, float] = field(default_factory=dict)  # agent id -> no re-offer before
     vip: bool = False  # the queue's VIP boost is part of ``priority``
-    segments: int = 0  # talk segments written so far: none until the call is first transferred
+    # segments written so far (none until the call is first transferred), counted on from the records
+    # after a restart (``CallArrived.segments``): a call with segments gets one for its last talk too
+    segments: int = 0
     empty_deadline: float | None = None  # overflow then if nobody can serve the queue (acd.core.hours)
     # a callback (acd.core.callbacks): the number to call back (digits); empty while the caller holds
     callback: str = ""
@@ -76,15 +78,21 @@ class Call:
             customer_id=None if customer is None else customer.id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
         )
-        return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip)
+        return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip, segments=max(0, event.segments))
 
     @classmethod
-    def resume(cls, record: InteractionRecord, queue: QueueConfig, now: float) -> Call:
+    def resume(cls, record: InteractionRecord, queue: QueueConfig, now: float, segments: int = 0) -> Call:
         """A call the previous run recorded, taken up again from its record (customer, priority,
-        disposition kept); its next snapshot's ``seq`` is above every earlier one."""
+        disposition kept) and the number of its segments already written; its next snapshot's
+        ``seq`` is above every earlier one."""
         seq = max(record.seq, first_seq(now))
         return cls(
-            record.interaction_id, queue, record.priority, record.arrived_at, dataclasses.replace(record, seq=seq)
+            record.interaction_id,
+            queue,
+            record.priority,
+            record.arrived_at,
+            dataclasses.replace(record, seq=seq),
+            segments=max(0, segments),
         )
 
     @property
@@ -226,7 +234,7 @@ class Call:
         """The call's next segment, written once, complete (docs/records.md, "Segments")."""
         self.segments += 1
         return SegmentRecord(
-            segment_id=segment_id(self.call_id, self.segments),
+            segment_id=segment_id(self.call_id, stay_id, kind, agent_id, started_at),
             interaction_id=self.call_id,
             stay_id=stay_id,
             kind=kind,

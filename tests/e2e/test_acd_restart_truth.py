@@ -217,3 +217,150 @@ async def test_a_caller_holding_sends_to_its_fallback_while_the_acd_is_down_is_o
         assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) < 0.5
     finally:
         acd.stop()
+
+
+async def _records_of(acd: AcdProcess, caller: AmiEvent) -> tuple[list[Any], list[Any]]:
+    """The caller's stays (by arrival) and the call's segments (by start), as PostgreSQL holds them."""
+    stays = await acd.rows(
+        "SELECT * FROM interactions WHERE uniqueid = $1 ORDER BY arrived_at, answered_at", caller["Uniqueid"]
+    )
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", ids([caller])[0]
+    )
+    return stays, segments
+
+
+async def test_a_call_transferred_before_a_kill_and_again_after_the_restart_keeps_every_segment(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 (billing) answers and transfers the caller to support; agent5 answers; the ACD is killed
+    and started again while agent5 talks; agent5 transfers the caller back to billing and agent1 answers.
+    The call has three stays and three segments, each its own row, in order: the restarted ACD
+    continues the call's segments, it never writes one over an earlier one."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=60)
+        await farm.set_agent("agent5", "answer", delay=1, talk=60)
+        await login(acd, "agent1", "agent5")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+        await farm.set_agent("agent1", "answer", delay=1, talk=4)  # the next call agent1 answers is short
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"queue": "support"}})
+        assert status == 202, body
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent5"), 20, mark)
+
+        async def first_segment() -> list[Any] | None:
+            return (await _records_of(acd, caller))[1] or None
+
+        await eventually(first_segment, 10, "agent1's talk as a segment in PostgreSQL")
+        await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 on the call")
+        acd.stop(signal.SIGKILL)
+        await asyncio.to_thread(acd.start)  # agent5 still talks: the call is taken over from its record
+        await eventually(lambda: acd.agent_state("agent5") == "on_call", 20, "agent5 on the call after the restart")
+        mark = pbx_ami.mark()
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"queue": "billing"}})
+        assert status == 202, body
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 20, mark)
+
+        async def all_closed() -> tuple[list[Any], list[Any]] | None:
+            stays, segments = await _records_of(acd, caller)
+            done = len(stays) == 3 and all(s["ended_at"] is not None for s in stays) and len(segments) >= 3
+            return (stays, segments) if done else None
+
+        stays, segments = await eventually(all_closed, 40, "three stays closed and their segments written")
+        assert [(s["queue"], s["agent_id"], s["outcome"], s["end_reason"]) for s in stays] == [
+            ("billing", "agent1", "answered", "transferred"),
+            ("support", "agent5", "answered", "transferred"),
+            ("billing", "agent1", "answered", "hangup"),
+        ]
+        assert [(s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+            ("agent1", "billing", "blind", "queue:support"),
+            ("agent5", "support", "blind", "queue:billing"),
+            ("agent1", "billing", None, ""),
+        ]
+        assert len({s["id"] for s in segments}) == 3
+        assert [s["stay_id"] for s in segments] == [s["id"] for s in stays]
+        for segment, stay in zip(segments, stays, strict=True):
+            assert (segment["started_at"], segment["ended_at"]) == (stay["answered_at"], stay["ended_at"])
+        quarantine = tmp_path / "journal" / "quarantine.jsonl"  # no record refused as a clash
+        assert not quarantine.exists() or quarantine.read_text() == ""
+    finally:
+        acd.stop()
+
+
+async def test_a_transfer_made_while_the_acd_is_down_is_two_stays_after_the_restart(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 (billing) answers; the ACD is killed; agent1 transfers the caller blind to support from the
+    phone (#1 300) while no ACD listens; the ACD starts again and agent5 (support) answers. The records
+    hold two stays, as if the ACD had seen the transfer: agent1's closed answered, transferred at the
+    moment of the transfer, with its talk as a segment, and a support stay that arrived then; agent1 is
+    not talking any more after the restart."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=60)
+        await farm.set_agent("agent5", "answer", delay=1, talk=4)
+        await farm.set_agent_dtmf("agent1", "#1WW300", after=6)
+        await login(acd, "agent1", "agent5")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+
+        async def answered() -> list[Any] | None:
+            return await acd.rows("SELECT id FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", call_id)
+
+        await eventually(answered, 5, "agent1's answer in the records")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):  # the caller holds in support meanwhile
+            moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+            assert (moved["AcdQueue"], moved["AcdKind"]) == ("support", "blind")
+            await farm.set_agent_dtmf("agent1", "")
+            await asyncio.sleep(1)
+            mark = pbx_ami.mark()
+            await asyncio.to_thread(acd.start)
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent5"), 20, mark)
+        assert acd.agent_state("agent1") in ("wrap_up", "ready")  # not on a call: the transfer ended their talk
+
+        async def closed() -> tuple[list[Any], list[Any]] | None:
+            stays, segments = await _records_of(acd, caller)
+            done = len(stays) == 2 and all(s["ended_at"] is not None for s in stays) and len(segments) == 2
+            return (stays, segments) if done else None
+
+        stays, segments = await eventually(closed, 30, "two stays closed and two segments written")
+        first, second = stays
+        assert (first["queue"], first["agent_id"], first["outcome"], first["end_reason"]) == (
+            "billing",
+            "agent1",
+            "answered",
+            "transferred",
+        )
+        transferred_at = float(moved["AcdEnqueued"])
+        assert abs(first["ended_at"].timestamp() - transferred_at) < 0.5  # when agent1 transferred, not the restart
+        assert abs(first["talk_seconds"] - (first["ended_at"] - first["answered_at"]).total_seconds()) < 1e-3
+        assert 4 <= first["talk_seconds"] <= 10  # the farm pressed #1 6 s into the call
+        assert first["wrapup_seconds"] is not None
+        assert second["id"] == call_id
+        assert (second["queue"], second["agent_id"], second["outcome"]) == ("support", "agent5", "answered")
+        assert abs(second["arrived_at"].timestamp() - transferred_at) < 0.5  # support's clock runs from the transfer
+        assert second["within_sla"] is True
+        assert [(s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+            ("agent1", "billing", "blind", "queue:support"),
+            ("agent5", "support", None, ""),
+        ]
+        assert segments[0]["stay_id"] == first["id"]
+        assert segments[0]["ended_at"] == first["ended_at"]
+        assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+        states = await acd.rows(
+            "SELECT state FROM agent_states WHERE agent_id = 'agent1' AND started_at >= $1 ORDER BY started_at, seq",
+            first["ended_at"],
+        )
+        assert states and states[-1]["state"] != "on_call"
+    finally:
+        await farm.set_agent_dtmf("agent1", "")
+        acd.stop()

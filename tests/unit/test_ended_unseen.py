@@ -165,7 +165,7 @@ def test_callers_still_on_the_pbx_are_left_to_the_resync_and_other_ends_are_not_
 def test_a_call_found_still_talking_goes_on_from_its_record() -> None:
     talking = OfferedCaller(CallArrived(OPEN.interaction_id, "support", 5, uniqueid="1000.1"), "o1", "agent5", 1004.0)
     found: list[Event] = [CallInProgress(talking.call, "a5", 1004.0)]
-    (event,) = with_records(found, [OPEN])
+    (event,) = with_records(found, [OPEN], ResyncResult(), Roster(CONFIG))
     assert isinstance(event, CallInProgress) and event.record == OPEN
     acd = _restarted()
     _feed(acd, [event], 1020.0)

@@ -14,8 +14,19 @@ from acd.records.pipeline import codec
 from acd.records.pipeline.rows import SEGMENTS, referenced_agents, referenced_queues, to_row
 
 CALL = str(uuid.uuid4())
+STAY = str(uuid.uuid4())
 SEGMENT = SegmentRecord(
-    segment_id(CALL, 1), CALL, str(uuid.uuid4()), "talk", "a1", "billing", 100.0, 1, 160.5, "blind", "queue:support"
+    segment_id(CALL, STAY, "talk", "a1", 100.0),
+    CALL,
+    STAY,
+    "talk",
+    "a1",
+    "billing",
+    100.0,
+    1,
+    160.5,
+    "blind",
+    "queue:support",
 )
 
 

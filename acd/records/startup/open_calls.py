@@ -10,6 +10,8 @@ open record can no longer be matched to one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +29,26 @@ OPEN = text(
     ORDER BY arrived_at
     """
 )
+
+
+# the segments of each call left open (a call transferred before the restart): the restarted core
+# counts on from them, so the call's later talks are segments too (docs/records.md, "Segments")
+SEGMENTS = text(
+    """
+    SELECT s.interaction_id AS id, count(*) AS segments
+    FROM interaction_segments s JOIN interactions i ON i.id = s.interaction_id
+    WHERE i.ended_at IS NULL AND i.uniqueid <> '' AND i.arrived_at > now() - interval '1 day'
+    GROUP BY s.interaction_id
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOpen:
+    """The previous run's open interactions, oldest first, and how many segments each call has."""
+
+    records: tuple[InteractionRecord, ...] = ()
+    segments: Mapping[str, int] = field(default_factory=dict)
 
 
 def _epoch(at: datetime | None) -> float | None:
@@ -57,6 +79,12 @@ def _record(row: Any) -> InteractionRecord:
 
 async def left_open(engine: AsyncEngine) -> list[InteractionRecord]:
     """Every interaction with no end yet, oldest first, as the records hold it."""
+    return list((await calls_left_open(engine)).records)
+
+
+async def calls_left_open(engine: AsyncEngine) -> LeftOpen:
+    """Every interaction with no end yet, oldest first, and the segments written for each."""
     async with engine.connect() as conn:
         rows = (await conn.execute(OPEN)).all()
-    return [_record(r) for r in rows]
+        counted = (await conn.execute(SEGMENTS)).all()
+    return LeftOpen(tuple(_record(r) for r in rows), {str(c.id): int(c.segments) for c in counted})
