@@ -114,6 +114,24 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     assert t.translate({"Event": "Hangup", "Uniqueid": "1700.4"}) == [CallEnded(call_id_for("1700.4"))]
 
 
+async def test_a_caller_in_the_music_that_follows_a_transfer_is_waiting(
+    pbx: tuple[FakeAmiServer, AmiLink],
+) -> None:
+    """acd-transfer plays the transferred caller a slice of music before holding: they wait in the
+    target queue there, and a resync in that slice finds them (a Dial out of acd-transfer is not ours)."""
+    server, link = pbx
+    server.channels = [
+        chan(1, "acd-transfer", "300", app="MusicOnHold"),
+        chan(2, "acd-transfer", "15551234567", app="Dial"),  # an outside number being dialled
+    ]
+    for n in (1, 2):
+        for var, value in (("ACD_QUEUE", "billing"), ("ACD_PRIORITY", "5"), ("ACD_ENQUEUED", "1000.5")):
+            server.variables[(f"PJSIP/trunk-0000000{n}", var)] = value
+    result = await resync(link)
+    assert [(c.uniqueid, c.queue, c.enqueued_at) for c in result.waiting] == [("1700.1", "billing", 1000.5)]
+    assert result.ringing == result.connected == ()
+
+
 def test_reconcile_reports_what_happened_while_away() -> None:
     t = Translator(CONFIG)
     enq = {
