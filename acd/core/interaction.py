@@ -257,6 +257,8 @@ class Call:
             linkedid=old.linkedid,
             customer_id=old.customer_id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
+            # a pending callback moved to another queue is still one there (and loaded back as one)
+            **({"end_reason": "callback"} if self.callback else {}),
         )
 
     def move_to(
