@@ -258,7 +258,7 @@ class Call:
             customer_id=old.customer_id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
             # a pending callback moved to another queue is still one there (and loaded back as one)
-            **({"end_reason": "callback"} if self.callback else {}),
+            end_reason="callback" if self.callback else "",
         )
 
     def move_to(

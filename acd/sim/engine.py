@@ -5,9 +5,10 @@ agents' phones ring, are answered after a delay, ring out or are declined; timer
 core asked. In a queue that offers callbacks, a caller still holding when the offer is read takes it
 with the traffic's probability (``CallbackAccepted``, as holding's UserEvent would say); when the core
 serves the callback the agent is rung first, and once they accept the caller is dialled and answers
-or not (``CallbackEnded``, as the dialplan's result would say). It hands every event to ``Acd.handle`` exactly as the runtime would and carries out the
-commands it gets back. It never reads the wall clock, and all chance comes from ``random.Random``
-streams seeded from the scenario, so the same scenario and seed give the same figures.
+or not (``CallbackEnded``, as the dialplan's result would say). It hands every event to
+``Acd.handle`` exactly as the runtime would and carries out the commands it gets back. It never
+reads the wall clock, and all chance comes from ``random.Random`` streams seeded from the scenario,
+so the same scenario and seed give the same figures.
 """
 
 from __future__ import annotations

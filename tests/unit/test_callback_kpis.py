@@ -9,6 +9,7 @@ for scripted cases and for random event sequences with callbacks in them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -49,21 +50,58 @@ def _record(call_id: str, **kw: object) -> InteractionRecord:
 
 def test_callbacks_count_by_outcome_and_never_as_abandons() -> None:
     records = [
-        _record("reached", answered_at=15.0, wait_seconds=15.0, within_sla=True, outcome="answered",
-                end_reason="callback", talk_seconds=60.0, wrapup_seconds=0.0),  # fmt: skip
-        _record("late", answered_at=90.0, wait_seconds=90.0, within_sla=False, outcome="answered",
-                end_reason="callback", talk_seconds=30.0, wrapup_seconds=0.0),  # fmt: skip
-        _record("unreached", ended_at=200.0, wait_seconds=200.0, within_sla=False, outcome="failed",
-                end_reason="callback_unreached_noanswer"),  # fmt: skip
+        _record(
+            "reached",
+            answered_at=15.0,
+            wait_seconds=15.0,
+            within_sla=True,
+            outcome="answered",
+            end_reason="callback",
+            talk_seconds=60.0,
+            wrapup_seconds=0.0,
+        ),
+        _record(
+            "late",
+            answered_at=90.0,
+            wait_seconds=90.0,
+            within_sla=False,
+            outcome="answered",
+            end_reason="callback",
+            talk_seconds=30.0,
+            wrapup_seconds=0.0,
+        ),
+        _record(
+            "unreached",
+            ended_at=200.0,
+            wait_seconds=200.0,
+            within_sla=False,
+            outcome="failed",
+            end_reason="callback_unreached_noanswer",
+        ),
         _record("pending", end_reason="callback"),  # waiting in its place: not offered yet
         _record("talking", answered_at=50.0, wait_seconds=50.0, within_sla=False, end_reason="callback"),
-        _record("held", answered_at=5.0, wait_seconds=5.0, within_sla=True, outcome="answered",
-                end_reason="hangup", talk_seconds=10.0, wrapup_seconds=0.0),  # fmt: skip
-        _record("gone", ended_at=30.0, wait_seconds=30.0, within_sla=False, outcome="abandoned",
-                end_reason="caller_hangup"),  # fmt: skip
+        _record(
+            "held",
+            answered_at=5.0,
+            wait_seconds=5.0,
+            within_sla=True,
+            outcome="answered",
+            end_reason="hangup",
+            talk_seconds=10.0,
+            wrapup_seconds=0.0,
+        ),
+        _record(
+            "gone", ended_at=30.0, wait_seconds=30.0, within_sla=False, outcome="abandoned", end_reason="caller_hangup"
+        ),
     ]
     k = queue_kpis(records, short_abandon_seconds=5.0)
-    assert [r.interaction_id for r in records if is_callback(r)] == ["reached", "late", "unreached", "pending", "talking"]
+    assert [r.interaction_id for r in records if is_callback(r)] == [
+        "reached",
+        "late",
+        "unreached",
+        "pending",
+        "talking",
+    ]
     assert (k.callbacks, k.callbacks_completed, k.callbacks_failed) == (5, 2, 1)
     assert (k.offered, k.answered, k.failed, k.abandoned) == (6, 4, 1, 1)  # the pending one is not offered
     assert k.answered_within_sla == 2 and k.service_level == pytest.approx(2 / 6)
@@ -114,7 +152,7 @@ def _compare(d: Driver, queues: list[str]) -> dict[str, QueueKpis]:
     return found
 
 
-def _ring(out: list[object]) -> RingAgent:
+def _ring(out: Sequence[object]) -> RingAgent:
     (ring,) = [c for c in out if isinstance(c, RingAgent)]
     return ring
 
@@ -153,9 +191,7 @@ def test_live_counters_count_a_callback_once_settled_as_its_record_says() -> Non
     assert (k.callbacks, k.callbacks_completed, k.callbacks_failed) == (2, 1, 1)
     assert k.asa == pytest.approx((112.0 + 59.0) / 2)
     tries = {
-        dict(c.labels)["result"]
-        for c in d.log
-        if isinstance(c, MetricUpdate) and c.name == "acd_callback_tries_total"
+        dict(c.labels)["result"] for c in d.log if isinstance(c, MetricUpdate) and c.name == "acd_callback_tries_total"
     }
     assert tries == {"noanswer", "busy", "reached"}
     (wait,) = [c.value for c in d.log if isinstance(c, MetricUpdate) and c.name == "acd_callback_wait_seconds"]
@@ -177,7 +213,9 @@ def test_a_waiting_callback_with_its_gap_over_sets_no_timer_that_fires_at_once()
 CB_CFG = dataclasses.replace(
     World().d.acd._floor.config,
     queues=tuple(
-        dataclasses.replace(q, callback_after_seconds=5.0, callback_attempts=2, callback_gap_seconds=8.0, sla_threshold_seconds=8.0)
+        dataclasses.replace(
+            q, callback_after_seconds=5.0, callback_attempts=2, callback_gap_seconds=8.0, sla_threshold_seconds=8.0
+        )
         for q in World().d.acd._floor.config.queues
     ),
 )
@@ -198,8 +236,12 @@ class CallbackWorld(World):
             self.apply(CallArrived(call_id, ("q1", "q2", "q3")[j % 3], j % 3, caller=f"+1{len(self.calls)}"))
             return
         if op in ("takecb", "cbend", "end", "hangup"):
-            waiting = sorted(c for c, call in floor.calls.items() if call.state is CallState.WAITING and not call.callback)
-            talking = sorted(c for c, call in floor.calls.items() if call.state is CallState.CONNECTED and call.callback)
+            waiting = sorted(
+                c for c, call in floor.calls.items() if call.state is CallState.WAITING and not call.callback
+            )
+            talking = sorted(
+                c for c, call in floor.calls.items() if call.state is CallState.CONNECTED and call.callback
+            )
             if op == "takecb" and waiting:
                 call = floor.calls[waiting[i % len(waiting)]]
                 self.apply(CallbackAccepted(call.call_id, digits_of(call.record.caller)))
