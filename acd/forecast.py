@@ -72,6 +72,7 @@ class Forecaster:
         for name, view in snapshot.queues.items():
             metrics.calls_waiting.labels(name).set(view.waiting)
             metrics.oldest_wait.labels(name).set(view.oldest_wait)
+            metrics.callbacks_pending.labels(name).set(view.callbacks)
         for state, count in snapshot.agents_by_state.items():
             metrics.agents.labels(state.value).set(count)
         metrics.set_agent_states({agent_id: view.state.value for agent_id, view in snapshot.agents.items()})

@@ -20,11 +20,12 @@ from acd.ami.fields import REASONS
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
-from acd.core.metric_updates import AGENT_STATE_SECONDS
+from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES
 from acd.core.record_types import Outcome
 from acd.records.pipeline.quarantine import KINDS as QUARANTINE_KINDS
 
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
+CALLBACK_WAIT_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0)
 HANDLE_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 OUTCOMES: tuple[Outcome, ...] = ("answered", "abandoned", "overflowed", "failed")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused", "consulting")
@@ -140,6 +141,9 @@ class Metrics:
                 ("acd_calls_handle_breached_total", "Answered calls whose talk + wrap-up exceeded max_handle_seconds"),
                 ("acd_calls_moved_total", "Calls a supervisor moved from this queue to another (not offered here)"),
                 ("acd_calls_transferred_total", "Answered calls an agent of this queue transferred elsewhere"),
+                ("acd_callbacks_accepted_total", "Holding callers who took a callback, keeping their place"),
+                ("acd_callbacks_completed_total", "Callbacks whose caller was reached, the conversation over"),
+                ("acd_callbacks_failed_total", "Callbacks closed failed: the caller not reached on the last try"),
             )
         }
         self.histograms = {
@@ -148,6 +152,13 @@ class Metrics:
                 "Time from first enqueue to leaving the queue",
                 ["queue", "outcome"],
                 buckets=wait_buckets(queues),
+                registry=r,
+            ),
+            "acd_callback_wait_seconds": Histogram(
+                "acd_callback_wait_seconds",
+                "Time a reached callback's caller waited off the line: from taking it to the agent's accept",
+                q,
+                buckets=CALLBACK_WAIT_BUCKETS,
                 registry=r,
             ),
             "acd_handle_seconds": Histogram(
@@ -159,6 +170,15 @@ class Metrics:
             ),
         }
         self.calls_waiting = Gauge("acd_calls_waiting", "Callers waiting now", q, registry=r)
+        self.callback_tries = Counter(
+            "acd_callback_tries",
+            "Dials of a callback's caller, by result (reached, noanswer, busy, failed)",
+            ["queue", "result"],
+            registry=r,
+        )
+        self.callbacks_pending = Gauge(
+            "acd_callbacks_pending", "Callbacks waiting in their place (part of acd_calls_waiting)", q, registry=r
+        )
         self.oldest_wait = Gauge("acd_oldest_wait_seconds", "Wait of the longest-waiting caller", q, registry=r)
         self.agents = Gauge("acd_agents", "Agents per state", ["state"], registry=r)
         self.per_agent = AgentSeries()
@@ -240,7 +260,11 @@ class Metrics:
             for outcome in OUTCOMES:
                 self.histograms["acd_queue_wait_seconds"].labels(queue.name, outcome)
             self.histograms["acd_handle_seconds"].labels(queue.name)
+            self.histograms["acd_callback_wait_seconds"].labels(queue.name)
+            for result in CALLBACK_RESULTS:
+                self.callback_tries.labels(queue.name, result)
             self.calls_waiting.labels(queue.name).set(0)
+            self.callbacks_pending.labels(queue.name).set(0)
             self.oldest_wait.labels(queue.name).set(0)
             self.agents_logged_in.labels(queue.name).set(0)
         names = {q.name for q in queues}
@@ -249,6 +273,7 @@ class Metrics:
                 self.sla_threshold,
                 self.sla_target,
                 self.calls_waiting,
+                self.callbacks_pending,
                 self.oldest_wait,
                 self.agents_logged_in,
             ):
@@ -260,6 +285,8 @@ class Metrics:
         labels = dict(update.labels)
         if update.kind == "inc" and update.name in self.counters:
             self.counters[update.name].labels(**labels).inc(update.value)
+        elif update.kind == "inc" and update.name == CALLBACK_TRIES:
+            self.callback_tries.labels(**labels).inc(update.value)
         elif update.kind == "inc" and update.name == AGENT_STATE_SECONDS:
             self.per_agent.add_seconds(labels["agent"], labels["state"], update.value)
         elif update.kind == "observe" and update.name in self.histograms:

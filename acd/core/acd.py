@@ -121,7 +121,7 @@ class Acd:
             case events.CallHandedOver():
                 call_handlers.handed_over(floor, event, now)
             case events.CallbackAccepted():
-                callbacks.accepted(floor, event)
+                callbacks.accepted(floor, event, now)
             case events.CallbackEnded():
                 callbacks.ended(floor, event, now)
             case events.ConfigChanged():

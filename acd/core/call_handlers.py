@@ -514,7 +514,7 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     floor.disarm(call_timer(call.call_id))
     wait = record.wait_seconds or 0.0
     met = bool(record.within_sla)
-    if not call.callback_tries:  # a callback tried again was counted at its first accept (docs/kpis.md)
+    if not call.callback:  # a callback leaves the queue once settled (acd.core.callbacks, docs/kpis.md)
         floor.queue_exit(call.queue, "answered", wait, now, within_sla=met, short_abandon=False)
     _on_call(floor, agent, AgentInput.ANSWER, call, now)
 

@@ -8,13 +8,17 @@ a callback never overflows at the queue's maximum wait (there is nobody holding 
 
 How a callback counts is defined in docs/kpis.md ("Callbacks"): its wait ends when the agent
 accepts it, it is never an abandon, and a caller never reached closes ``failed`` with end reason
-``callback_unreached``.
+``callback_unreached``. It leaves the queue, for the live counters, once it is settled: when the
+conversation with the caller reached is over (closed with end reason ``callback``), or when its last
+try failed; so the counters count what its record finally says, never an accept later undone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
+from acd.core import metric_updates
 from acd.core.commands import OfferCallback
 from acd.core.errors import InvalidValue, UnknownCall
 from acd.core.events import CallbackAccepted, CallbackEnded
@@ -25,6 +29,7 @@ from acd.core.timers import call_timer
 
 MAX_NUMBER = 32
 UNREACHED = "callback_unreached"
+REACHED = "callback"  # the end reason of a callback whose caller was reached, once the talk is over
 
 
 def digits_of(caller: str) -> str:
@@ -49,7 +54,7 @@ def restored(call: Call, number: str) -> None:
     call.record = dataclasses.replace(call.record, end_reason="callback")
 
 
-def accepted(floor: Floor, e: CallbackAccepted) -> None:
+def accepted(floor: Floor, e: CallbackAccepted, now: float) -> None:
     """The caller took the callback: same place, no channel; called back at the number they called from."""
     call = floor.calls.get(e.call_id)
     if call is None:
@@ -62,8 +67,10 @@ def accepted(floor: Floor, e: CallbackAccepted) -> None:
         raise InvalidValue("CallbackAccepted", "number", "not the number the caller called from")
     step_call(call, CallInput.CALLBACK, "CallbackAccepted")
     call.callback = number
+    call.callback_at = now
     floor.write(call.callback_taken())
-    floor.arm_call_timer(call, 0.0)  # max wait no longer applies: only widening and cool-downs
+    floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, call.queue.name))
+    floor.arm_call_timer(call, now)  # max wait no longer applies: only widening and cool-downs
 
 
 def _talking(floor: Floor, offer_id: str) -> Call | None:
@@ -82,10 +89,15 @@ def ended(floor: Floor, e: CallbackEnded, now: float) -> None:
     if call is None:
         return  # a late or repeated report: the callback has moved on
     if e.status == "ANSWER":
-        call_ended(floor, CallEnded(call.call_id, reason="hangup"), now)
+        call_ended(floor, CallEnded(call.call_id, reason=REACHED), now)  # checks first, then moves
+        floor.out.append(metric_updates.callback_try(call.queue.name, e.status))
+        _settled(floor, call, "answered", now)
         return
     agent = floor.agents[str(call.record.agent_id)]
     check_agent(agent, AgentInput.CALL_END_NO_WRAPUP, "CallbackEnded")
+    last = call.callback_tries + 1 >= call.queue.callback_attempts
+    check_call(call, CallInput.END if last else CallInput.CALLBACK_RETRY, "CallbackEnded")
+    floor.out.append(metric_updates.callback_try(call.queue.name, e.status))
     call.callback_tries += 1
     call.callback_offer = ""
     if call.callback_tries >= call.queue.callback_attempts:
@@ -93,6 +105,7 @@ def ended(floor: Floor, e: CallbackEnded, now: float) -> None:
         step_call(call, CallInput.END, "CallbackEnded")
         record = call.callback_unreached(now, e.status.lower())
         floor.write(record)
+        _settled(floor, call, "failed", now)
         floor.close_call(call)
     else:
         check_call(call, CallInput.CALLBACK_RETRY, "CallbackEnded")
@@ -103,3 +116,17 @@ def ended(floor: Floor, e: CallbackEnded, now: float) -> None:
         floor.arm(call_timer(call.call_id), call.callback_not_before)
     agent.call_id = None
     floor.move_agent(agent, AgentInput.CALL_END_NO_WRAPUP, now)
+
+
+def _settled(floor: Floor, call: Call, outcome: Literal["answered", "failed"], now: float) -> None:
+    """The callback leaves its queue for the live counters, as its record now says (docs/kpis.md,
+    "Callbacks"): reached (wait and SL of the accept of the try that reached the caller), or not."""
+    record, name = call.record, call.queue.name
+    wait = record.wait_seconds if record.wait_seconds is not None else call.waited(now)
+    floor.queue_exit(call.queue, outcome, wait, now, within_sla=bool(record.within_sla), short_abandon=False)
+    if outcome == "answered":
+        floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_COMPLETED, name))
+        if call.callback_at is not None and record.answered_at is not None:
+            floor.out.append(metric_updates.callback_wait(name, record.answered_at - call.callback_at))
+    else:
+        floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_FAILED, name))

@@ -153,15 +153,21 @@ class Floor:
 
     def arm_call_timer(self, call: Call, now: float) -> None:
         """One timer per queued call, at its next moment: widening, cool-down expiry or max wait."""
-        # a callback has nobody holding to overflow: no max wait, but a try's gap (acd.core.callbacks)
-        moments = [call.callback_not_before] if call.callback else [call.enqueued_at + call.queue.max_wait_seconds]
+        # a callback has nobody holding to overflow: no max wait, but a try's gap (acd.core.callbacks),
+        # only while it runs (a gap already over would fire at once, again and again)
+        moments = [call.enqueued_at + call.queue.max_wait_seconds]
+        if call.callback:
+            moments = [call.callback_not_before] if call.callback_not_before > now else []
         widen = next_widening_at(call.queue, call.level, call.enqueued_at)
         if widen is not None:
             moments.append(widen)
         moments.extend(until for until in call.cooldowns.values() if until > now)
         if call.empty_deadline is not None:
             moments.append(call.empty_deadline)
-        self.arm(call_timer(call.call_id), min(moments))
+        if moments:
+            self.arm(call_timer(call.call_id), min(moments))
+        else:
+            self.disarm(call_timer(call.call_id))
 
     def tick(self, call: Call, now: float) -> None:
         """The call's timer fired before max wait: widen, forget expired cool-downs, re-match."""

@@ -53,6 +53,7 @@ class Call:
     callback_tries: int = 0  # times the caller was dialled back so far
     callback_not_before: float = 0.0  # no try before then (the gap after an unreached try)
     callback_offer: str = ""  # the offer whose agent accepted the callback, while the caller is dialled
+    callback_at: float | None = None  # when the caller took the callback (None: loaded back after a restart)
 
     @property
     def key(self) -> CallKey:
@@ -264,6 +265,8 @@ class Call:
             linkedid=old.linkedid,
             customer_id=old.customer_id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
+            # a pending callback moved to another queue is still one there (and loaded back as one)
+            end_reason="callback" if self.callback else "",
         )
 
     def move_to(

@@ -33,6 +33,28 @@ TRANSFERRED = "transferred"
 """The ``end_reason`` of a stay whose agent transferred the caller on."""
 
 
+CALLBACK = "callback"
+"""The ``end_reason`` of a callback: while it waits in its place, and once its caller was reached and
+the conversation is over (acd.core.callbacks); one never reached ends ``callback_unreached_<status>``."""
+CALLBACK_UNREACHED = "callback_unreached"
+
+
+def is_callback(record: InteractionRecord) -> bool:
+    """The caller took a callback in this stay (docs/kpis.md, "Callbacks"): waiting, reached or not."""
+    reason = record.end_reason or ""
+    return reason == CALLBACK or reason.startswith(CALLBACK_UNREACHED)
+
+
+def is_callback_completed(record: InteractionRecord) -> bool:
+    """A callback whose caller was reached, the conversation over."""
+    return record.outcome == "answered" and record.end_reason == CALLBACK
+
+
+def is_callback_failed(record: InteractionRecord) -> bool:
+    """A callback closed ``failed``: its caller not reached on the last try."""
+    return record.outcome == "failed" and (record.end_reason or "").startswith(CALLBACK_UNREACHED)
+
+
 def latest(records: Iterable[R]) -> list[R]:
     """Keep the highest-``seq`` snapshot of each record, in order of first appearance."""
     best: dict[str, R] = {}
@@ -117,6 +139,10 @@ class QueueKpis:
     moved: int = 0  # left for another queue; not part of ``offered``
     transferred: int = 0  # answered stays the agent transferred on; part of ``answered``
     transfer_rate: float | None = None  # transferred / answered
+    callbacks: int = 0  # stays whose caller took a callback (still waiting ones included); never abandons
+    callbacks_completed: int = 0  # of those, the caller reached and the conversation over (answered)
+    callbacks_failed: int = 0  # of those, closed failed: the caller not reached on the last try
+    callback_rate: float | None = None  # (callbacks completed + failed) / offered
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -135,10 +161,14 @@ def queue_kpis(
     wait_answered = 0.0
     handle_total = 0.0
     max_wait: float | None = None
-    wait_breaches = moved = transferred = 0
+    wait_breaches = moved = transferred = callbacks = completed = callbacks_failed = 0
     for record in interactions:
         if is_moved(record):
             moved += 1
+        if is_callback(record):
+            callbacks += 1
+            completed += is_callback_completed(record)
+            callbacks_failed += is_callback_failed(record)
         if not is_offered(record):
             continue
         offered += 1
@@ -189,6 +219,10 @@ def queue_kpis(
         moved=moved,
         transferred=transferred,
         transfer_rate=_ratio(transferred, answered),
+        callbacks=callbacks,
+        callbacks_completed=completed,
+        callbacks_failed=callbacks_failed,
+        callback_rate=_ratio(completed + callbacks_failed, offered),
     )
 
 

@@ -29,6 +29,13 @@ CALLS_MOVED = "acd_calls_moved_total"  # left for another queue: not offered her
 CALLS_TRANSFERRED = (
     "acd_calls_transferred_total"  # an agent of this queue transferred the caller (docs/kpis.md, "Transfers")
 )
+# callbacks (docs/kpis.md, "Callbacks"): taken by a holding caller; closed reached or not; each dial
+CALLBACKS_ACCEPTED = "acd_callbacks_accepted_total"
+CALLBACKS_COMPLETED = "acd_callbacks_completed_total"
+CALLBACKS_FAILED = "acd_callbacks_failed_total"
+CALLBACK_TRIES = "acd_callback_tries_total"
+CALLBACK_WAIT = "acd_callback_wait_seconds"
+CALLBACK_RESULTS = ("reached", "noanswer", "busy", "failed")
 QUEUE_WAIT = "acd_queue_wait_seconds"
 HANDLE = "acd_handle_seconds"
 AGENT_STATE_SECONDS = "acd_agent_state_seconds_total"
@@ -74,3 +81,17 @@ def agent_left(agent_id: str, state: AgentState, seconds: float) -> list[MetricU
     if seconds <= 0:
         return []
     return [MetricUpdate(AGENT_STATE_SECONDS, "inc", seconds, (("agent", agent_id), ("state", state.value)))]
+
+
+def callback_try(queue: str, status: str) -> MetricUpdate:
+    """One dial of a callback's caller, by how it went: ``reached`` (ANSWER), ``noanswer``, ``busy``,
+    or ``failed`` (any other DIALSTATUS: unavailable, congestion...), so the label stays bounded."""
+    status = status.upper()
+    result = {"ANSWER": "reached", "NOANSWER": "noanswer", "BUSY": "busy"}.get(status, "failed")
+    return MetricUpdate(CALLBACK_TRIES, "inc", 1.0, (("queue", queue), ("result", result)))
+
+
+def callback_wait(queue: str, seconds: float) -> MetricUpdate:
+    """The time a reached callback's caller waited off the line: from taking the callback to the
+    agent's accept of the try that reached them."""
+    return MetricUpdate(CALLBACK_WAIT, "observe", max(0.0, seconds), (("queue", queue),))

@@ -43,6 +43,7 @@ class QueueView:
     waiting: int  # callers still in the queue: WAITING plus RINGING
     ringing: int
     oldest_wait: float  # seconds; 0 when nobody waits
+    callbacks: int = 0  # of ``waiting``, callbacks whose caller hung up keeping their place (acd.core.callbacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ def take(now: float, queue_names: Iterable[str], calls: Iterable[Call], agents: 
     waiting = dict.fromkeys(names, 0)
     ringing = dict.fromkeys(names, 0)
     oldest = dict.fromkeys(names, 0.0)
+    callbacks = dict.fromkeys(names, 0)
     for call in calls:
         name = call.queue.name
         if name not in waiting or call.state not in (CallState.WAITING, CallState.RINGING):
@@ -71,6 +73,8 @@ def take(now: float, queue_names: Iterable[str], calls: Iterable[Call], agents: 
         waiting[name] += 1
         if call.state is CallState.RINGING:
             ringing[name] += 1
+        if call.callback:
+            callbacks[name] += 1
         oldest[name] = max(oldest[name], call.waited(now))
     by_state = dict.fromkeys(AgentState, 0)
     views: dict[str, AgentView] = {}
@@ -84,5 +88,5 @@ def take(now: float, queue_names: Iterable[str], calls: Iterable[Call], agents: 
             agent.reachable and not agent.busy_elsewhere,
             agent.call_id,
         )
-    queues = {n: QueueView(n, waiting[n], ringing[n], oldest[n]) for n in names}
+    queues = {n: QueueView(n, waiting[n], ringing[n], oldest[n], callbacks[n]) for n in names}
     return Snapshot(now, queues, by_state, views)

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.core.kpis import DispositionCount, QueueKpis
 
 # Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
-# stay that ended "moved" (the caller left for another queue) is not offered in its queue.
+# stay that ended "moved" (the caller left for another queue) is not offered in its queue. A callback is
+# told by its end reason (acd.core.kpis.is_callback): "callback" (waiting, or reached and over) or
+# "callback_unreached_<status>".
 _QUEUE_SQL = text("""
 WITH calls AS (
     SELECT i.queue, i.outcome, i.wait_seconds AS wait, i.talk_seconds + i.wrapup_seconds AS handle,
@@ -30,7 +32,10 @@ WITH calls AS (
            i.answered_at IS NOT NULL AND i.end_reason = 'transferred' AS transferred,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AS abandoned,
            i.answered_at IS NULL AND i.outcome = 'abandoned' AND i.wait_seconds < :short AS short,
-           i.answered_at IS NOT NULL AND i.wait_seconds <= i.sla_threshold_seconds AS met
+           i.answered_at IS NOT NULL AND i.wait_seconds <= i.sla_threshold_seconds AS met,
+           (i.end_reason = 'callback' OR starts_with(i.end_reason, 'callback_unreached')) AS callback,
+           i.outcome = 'answered' AND i.end_reason = 'callback' AS callback_completed,
+           i.outcome = 'failed' AND starts_with(i.end_reason, 'callback_unreached') AS callback_failed
     FROM interactions i JOIN queues q ON q.name = i.queue
     WHERE i.arrived_at >= :start AND i.arrived_at < :end
 )
@@ -49,7 +54,10 @@ SELECT queue,
        max(wait) FILTER (WHERE offered) AS max_wait,
        count(*) FILTER (WHERE offered AND wait >= max_wait_seconds) AS wait_breaches,
        count(*) FILTER (WHERE moved) AS moved,
-       count(*) FILTER (WHERE transferred) AS transferred
+       count(*) FILTER (WHERE transferred) AS transferred,
+       count(*) FILTER (WHERE callback) AS callbacks,
+       count(*) FILTER (WHERE callback_completed) AS callbacks_completed,
+       count(*) FILTER (WHERE callback_failed) AS callbacks_failed
 FROM calls GROUP BY queue ORDER BY queue
 """)
 
@@ -146,6 +154,10 @@ async def queue_report(
             moved=r["moved"],
             transferred=r["transferred"],
             transfer_rate=_ratio(r["transferred"], r["answered"]),
+            callbacks=r["callbacks"],
+            callbacks_completed=r["callbacks_completed"],
+            callbacks_failed=r["callbacks_failed"],
+            callback_rate=_ratio(r["callbacks_completed"] + r["callbacks_failed"], r["offered"]),
         )
     return report
 

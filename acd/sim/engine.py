@@ -2,9 +2,13 @@
 
 The simulator plays the outside world: callers arrive (Poisson), wait with a patience, talk;
 agents' phones ring, are answered after a delay, ring out or are declined; timers fire when the
-core asked. It hands every event to ``Acd.handle`` exactly as the runtime would and carries out the
-commands it gets back. It never reads the wall clock, and all chance comes from ``random.Random``
-streams seeded from the scenario, so the same scenario and seed give the same figures.
+core asked. In a queue that offers callbacks, a caller still holding when the offer is read takes it
+with the traffic's probability (``CallbackAccepted``, as holding's UserEvent would say); when the core
+serves the callback the agent is rung first, and once they accept the caller is dialled and answers
+or not (``CallbackEnded``, as the dialplan's result would say). It hands every event to
+``Acd.handle`` exactly as the runtime would and carries out the commands it gets back. It never
+reads the wall clock, and all chance comes from ``random.Random`` streams seeded from the scenario,
+so the same scenario and seed give the same figures.
 """
 
 from __future__ import annotations
@@ -16,10 +20,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acd.core.acd import Acd
-from acd.core.commands import CancelOffer, CancelTimer, Command, OverflowCall, RecordCommand, RingAgent, StartTimer
+from acd.core.callbacks import digits_of
+from acd.core.commands import (
+    CancelOffer,
+    CancelTimer,
+    Command,
+    OfferCallback,
+    OverflowCall,
+    RecordCommand,
+    RingAgent,
+    StartTimer,
+)
 from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
+    CallbackAccepted,
+    CallbackEnded,
     CallEnded,
     CallerHungUp,
     Customer,
@@ -29,9 +45,11 @@ from acd.core.events import (
     TimerFired,
 )
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
+from acd.core.states import CallState
 from acd.core.timers import TimerKey
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
 
+CALLBACK_OFFER_RECHECK = 5.0  # seconds: holding reads a callback offer that fell due while ringing once back
 Progress = Callable[[float, float], None]  # (virtual seconds done, horizon)
 # (virtual now, event, the core's commands for it): every step, before the commands are carried out.
 # ``Recorded`` keeps only the latest snapshot of each record; a test that replays every snapshot the
@@ -85,6 +103,9 @@ class Simulation:
         # Separate streams, so changing the agents does not change the arrivals and vice versa.
         self._arrival_rng = {t.queue: random.Random(f"{seed}/arrivals/{t.queue}") for t in scenario.traffic}
         self._caller_rng = {t.queue: random.Random(f"{seed}/callers/{t.queue}") for t in scenario.traffic}
+        # the callers' answers to callback offers and dials: a stream of their own, so that the same
+        # scenario with and without callbacks draws the same arrivals and patience
+        self._callback_rng = {t.queue: random.Random(f"{seed}/callbacks/{t.queue}") for t in scenario.traffic}
         self._agent_rng = random.Random(f"{seed}/agents")
         self._calls_made = 0
 
@@ -168,7 +189,33 @@ class Simulation:
         traffic = self._call_traffic[ring.call_id]
         talk = _draw_talk(self._caller_rng[traffic.queue], traffic.talk)
         self._deliver(OfferAnswered(ring.offer_id))
+        if ring.callback:
+            self._dial_back(ring, traffic, talk)
+            return
         self._at(self.now + talk, lambda: self._deliver(CallEnded(ring.call_id)))
+
+    # -- callbacks --------------------------------------------------------------------------
+    def _offer_callback(self, call_id: str) -> None:
+        """Holding reads the callback offer now: to a caller still holding (not ringing an agent)."""
+        if call_id not in self._queued:
+            return
+        if self.acd.call_state(call_id) is not CallState.WAITING:  # ringing an agent: offered once back
+            self._at(self.now + CALLBACK_OFFER_RECHECK, lambda: self._offer_callback(call_id))
+            return
+        traffic = self._call_traffic[call_id]
+        if self._callback_rng[traffic.queue].random() >= traffic.callback_accept:
+            return  # declined: holds on, patience still running
+        self._queued.discard(call_id)  # hung up, keeping their place: never abandons
+        self._deliver(CallbackAccepted(call_id, digits_of(call_id)))
+
+    def _dial_back(self, ring: RingAgent, traffic: Traffic, talk: float) -> None:
+        """The agent accepted the callback: the caller is dialled, and answers or not."""
+        rng = self._callback_rng[traffic.queue]
+        if rng.random() < traffic.callback_answer:
+            end, status = self.now + traffic.callback_pickup_seconds + talk, "ANSWER"
+        else:
+            end, status = self.now + traffic.callback_ring_seconds, "NOANSWER"
+        self._at(end, lambda: self._deliver(CallbackEnded(ring.offer_id, status)))
 
     # -- commands ---------------------------------------------------------------------------
     def _carry_out(self, command: Command) -> None:
@@ -186,6 +233,9 @@ class Simulation:
             self._timers.pop(command.key, None)
         elif isinstance(command, OverflowCall):
             self._queued.discard(command.call_id)
+        elif isinstance(command, OfferCallback):
+            call_id = command.call_id
+            self._at(self.now + command.after_seconds, lambda: self._offer_callback(call_id))
 
     def _fire(self, key: TimerKey, token: int) -> None:
         if self._timers.get(key) != token:

@@ -78,7 +78,21 @@ def _sec(x: float | None) -> str:
 
 
 def format_table(report: SimReport) -> str:
-    head = ("queue", "offered", "answered", "abandoned", "overflowed", "SL", "ASA s", "AHT s", "abandon", "max wait s")
+    head = (
+        "queue",
+        "offered",
+        "answered",
+        "abandoned",
+        "overflowed",
+        "SL",
+        "ASA s",
+        "AHT s",
+        "abandon",
+        "max wait s",
+        "callbacks",
+        "cb reached",
+        "cb failed",
+    )
     rows = [head]
     for name, k in report.queues.items():
         rows.append(
@@ -93,6 +107,9 @@ def format_table(report: SimReport) -> str:
                 _sec(k.aht),
                 _pct(k.abandonment_rate),
                 _sec(k.max_wait),
+                str(k.callbacks),
+                str(k.callbacks_completed),
+                str(k.callbacks_failed),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]

@@ -41,6 +41,13 @@ class Traffic:
     talk: TalkTime = field(default_factory=TalkTime)
     patience_mean_seconds: float | None = None  # exponential patience; None: callers never hang up
     vip_share: float = 0.0  # share of callers whose customer tier is "vip"
+    # callbacks (a queue with callback_after): a caller still holding when the offer is read takes it
+    # with this probability and hangs up, keeping their place; called back, they answer with
+    # ``callback_answer`` after ``callback_pickup`` seconds, else the dial gives up after ``callback_ring``
+    callback_accept: float = 0.0
+    callback_answer: float = 1.0
+    callback_pickup_seconds: float = 5.0
+    callback_ring_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,8 @@ def _check(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 
 _QUEUE_KEYS = QUEUE_KEYS | {"traffic"}
-_TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share"}
+_TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share", "callback"}
+_CALLBACK_KEYS = {"accept", "answer", "pickup", "ring"}
 _AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
 
 
@@ -126,12 +134,20 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         vip_priority_boost=int(q.get("vip_priority_boost", 0)),
         hours=hours,
         empty_overflow_seconds=empty_overflow,
+        callback_after_seconds=None if "callback_after" not in q else float(q["callback_after"]),
+        callback_attempts=int(q.get("callback_attempts", 3)),
+        callback_gap_seconds=float(q.get("callback_gap", 60.0)),
     )
     t = q.get("traffic", {})
     _check(t, _TRAFFIC_KEYS, f"queues.{name}.traffic")
     talk = t.get("talk", {})
     _check(talk, {"distribution", "mean", "sigma"}, f"queues.{name}.traffic.talk")
     patience = t.get("patience")
+    callback = t.get("callback", {})
+    _check(callback, _CALLBACK_KEYS, f"queues.{name}.traffic.callback")
+    accept, answer = float(callback.get("accept", 0.0)), float(callback.get("answer", 1.0))
+    if not (0.0 <= accept <= 1.0 and 0.0 <= answer <= 1.0):
+        raise ValueError(f"queues.{name}.traffic.callback: accept and answer are probabilities, 0 to 1")
     traffic = Traffic(
         queue=name,
         calls_per_minute=float(t.get("calls_per_minute", 0.0)),
@@ -141,6 +157,10 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         ),
         patience_mean_seconds=None if patience is None else float(patience),
         vip_share=float(t.get("vip_share", 0.0)),
+        callback_accept=accept,
+        callback_answer=answer,
+        callback_pickup_seconds=float(callback.get("pickup", 5.0)),
+        callback_ring_seconds=float(callback.get("ring", 30.0)),
     )
     return queue, traffic
 

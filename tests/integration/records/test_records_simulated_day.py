@@ -51,7 +51,8 @@ from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
 pytestmark = pytest.mark.pg
 
 # Three hours after a 15-minute warm-up, loaded enough that callers abandon (some within the
-# short-abandon cut-off), overflow, and miss or decline rings (one agent is auto-paused for it).
+# short-abandon cut-off), overflow, and miss or decline rings (one agent is auto-paused for it);
+# billing's callers may take a callback, reached or not (docs/kpis.md, "Callbacks").
 SCENARIO = Scenario(
     queues=(
         QueueConfig(
@@ -62,6 +63,9 @@ SCENARIO = Scenario(
             overflow_target="voicemail",
             wrapup_seconds=15.0,
             max_handle_seconds=400.0,
+            callback_after_seconds=60.0,
+            callback_attempts=2,
+            callback_gap_seconds=90.0,
         ),
         QueueConfig(
             "support",
@@ -72,7 +76,14 @@ SCENARIO = Scenario(
         ),
     ),
     traffic=(
-        Traffic("billing", 2.5, talk=TalkTime("lognormal", 200.0, 0.6), patience_mean_seconds=150.0),
+        Traffic(
+            "billing",
+            2.5,
+            talk=TalkTime("lognormal", 200.0, 0.6),
+            patience_mean_seconds=150.0,
+            callback_accept=0.4,
+            callback_answer=0.7,
+        ),
         Traffic("support", 2.0, talk=TalkTime("exponential", 150.0), patience_mean_seconds=200.0, vip_share=0.15),
     ),
     agents=(
@@ -170,6 +181,7 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     assert billing.short_abandoned > 0 and support.abandoned > support.short_abandoned
     assert billing.handle_breaches > 0
     assert billing.wait_breaches >= billing.overflowed > 0  # every max-wait overflow is a wait breach
+    assert billing.callbacks_completed > 0 and billing.callbacks_failed > 0 and support.callbacks == 0
     results = {r.result for r in latest.values() if isinstance(r, OfferRecord)}
     assert {"answered", "unanswered", "rejected", "cancelled"} <= results
     assert any(isinstance(r, AgentStateRecord) and r.state == "paused" for r in latest.values())
