@@ -235,6 +235,16 @@ class TransferRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentTransferRequested:
+    """As ``TransferRequested``, blind to the agent ``agent`` by name: the caller waits in the queue
+    of the stay now talking, offered to that agent alone for a while (``CallTransferred.target_agent``).
+    Refused for an agent not configured (``UnknownAgent``) or the agent on the call."""
+
+    call_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class NumberTransferRequested:
     """As ``TransferRequested``, to an outside ``number`` (digits): refused unless one of the
     config's ``transfer_numbers`` patterns allows it (``NumberNotAllowed``)."""
@@ -259,12 +269,16 @@ class CallTransferred:
 
     The agent's talk ends now and their wrap-up starts; the caller's stay in the queue the agent
     answered closes (answered, end reason ``transferred``) and they wait in ``queue`` as a new arrival.
+    With ``target_agent`` (a transfer to an agent by name) the new stay is offered to that agent alone
+    for ``[transfers] agent_wait`` seconds, then to anyone eligible; at once when that agent is not
+    logged in or not known.
     """
 
     call_id: str
     agent_id: str
     queue: str
     kind: Literal["blind"] = "blind"
+    target_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +410,7 @@ Event = (
     | CallPriorityChanged
     | CallMoved
     | TransferRequested
+    | AgentTransferRequested
     | NumberTransferRequested
     | CallTransferred
     | CallTransferredOut

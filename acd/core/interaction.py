@@ -51,6 +51,10 @@ class Call:
     callback_tries: int = 0  # times the caller was dialled back so far
     callback_not_before: float = 0.0  # no try before then (the gap after an unreached try)
     callback_offer: str = ""  # the offer whose agent accepted the callback, while the caller is dialled
+    # transferred to an agent by name: offered to that agent alone until ``directed_until``, then to
+    # anyone eligible in its queue (docs/kpis.md, "Transfers"; ``Floor.directed``)
+    directed_to: str = ""
+    directed_until: float = 0.0
 
     @property
     def key(self) -> CallKey:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from acd_process import eventually
+from acd_process import login as api_login
 from e2e_stack import user_event
 
 from acd.ami.identity import call_id_for
@@ -300,3 +301,106 @@ async def test_attended_transfer_to_an_agent_from_the_api_consult_then_complete(
     assert acd.agent_state("agent1") in ("wrap_up", "ready")
     audit = await acd.rows("SELECT action, status FROM audit_log WHERE action LIKE 'call.transfer%' ORDER BY id")
     assert [(a["action"], a["status"]) for a in audit] == [("call.transfer", 202), ("call.transfer.complete", 202)]
+
+
+# -- blind transfer to a named agent (docs/kpis.md, "Transfers": a new stay offered to that agent alone) --
+def _rung(pbx_ami: AmiClient, mark: int, agent: str) -> list[dict[str, str]]:
+    return [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdRinging" and e.get("AcdAgent") == agent]
+
+
+async def _directed_to(
+    acd: AcdProcess, pbx_ami: AmiClient, call_id: uuid.UUID, mark: int, target: str, bystander: str
+) -> None:
+    """agent1 transferred the caller blind to ``target``: a new stay in billing (the queue agent1
+    answered in) offered to ``target`` alone, who answers; ``bystander``, ready and able to serve
+    billing, is never offered it; agent1 went to wrap-up at the transfer."""
+    moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+    assert (moved["AcdKind"], moved["AcdQueue"], moved.get("AcdTarget")) == ("blind", "billing", target)
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent=target), 20, mark)
+    await eventually(lambda: acd.agent_state(target) == "on_call", 10, f"{target} on the transferred call")
+    assert acd.agent_state(bystander) == "ready"
+    assert _rung(pbx_ami, mark, bystander) == []
+    assert len(_rung(pbx_ami, mark, target)) == 1
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(closed, 30, f"the stay {target} answered closed in PostgreSQL")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("billing", "answered", target)
+    assert 0 < second["wait_seconds"] < 15 and second["within_sla"] is True  # a new stay, from the transfer
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["agent_id"], first["outcome"], first["end_reason"]) == ("agent1", "answered", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("agent1", "billing", "blind", f"agent:{target}"),
+        (target, "billing", None, ""),
+    ]
+    states = await acd.rows(
+        "SELECT state, started_at FROM agent_states WHERE agent_id = 'agent1' ORDER BY started_at, seq"
+    )
+    assert [s["state"] for s in states][-3:] == ["on_call", "wrap_up", "ready"]
+    assert states[-2]["started_at"] == first["ended_at"]
+    assert acd.agent_state(bystander) == "ready" and _rung(pbx_ami, mark, bystander) == []
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+
+
+async def test_blind_transfer_to_a_named_agent_from_the_api(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent3 (billing 3) is named; agent2 (billing 4), ready, would win billing's routing: not offered."""
+    acd = live_acd
+    await phones.set_agent("agent3", "answer", delay=1, talk=6)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await api_login(acd, "agent2", "agent3")  # by the API: a phone that dialled *50 is busy for a while
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "nobody"}})
+    assert (status, body["error_id"]) == (404, "no-such-agent"), body
+    assert acd.agent_state("agent1") == "on_call"
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
+    assert status == 202, body
+    assert body["transfer"]["target"] == {"agent": "agent3"}
+    await _directed_to(acd, pbx_ami, call_id, mark, "agent3", "agent2")
+
+
+async def test_blind_transfer_to_a_named_agent_from_the_phone(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """#1 then 65 (agent5, a support agent): the billing caller goes to agent5 alone, not to agent2."""
+    acd = live_acd
+    await phones.set_agent("agent5", "answer", delay=1, talk=6)
+    await phones.set_agent_dtmf("agent1", "#1WW65", after=4)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await api_login(acd, "agent2")
+    await _directed_to(acd, pbx_ami, call_id, mark, "agent5", "agent2")
+
+
+async def test_a_named_agent_who_refuses_leaves_the_caller_to_the_queue(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent3 refuses the transferred caller (busy): the stay falls back to billing at once and
+    another billing agent answers; nobody is stranded."""
+    acd = live_acd
+    await phones.set_agent("agent3", "reject")
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await api_login(acd, "agent2", "agent3")
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
+    assert status == 202, body
+    await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent3"), 20, mark)
+    answered = await pbx_ami.wait_event(
+        lambda e: e.get("UserEvent") == "AcdAnswered" and e.get("AcdAgent") in ("agent1", "agent2"), 30, mark
+    )
+    assert len(_rung(pbx_ami, mark, "agent3")) == 1  # rung once, then the queue's
+
+    async def offers() -> Any:  # written through the outbox: moments after the events
+        rows = await acd.rows(
+            "SELECT agent_id, result FROM offers WHERE interaction_id = $1 ORDER BY offered_at", call_id
+        )
+        return rows if len(rows) >= 3 and rows[2]["result"] else None
+
+    made = [(o["agent_id"], o["result"]) for o in await eventually(offers, 10, "the three offers written")]
+    assert made == [("agent1", "answered"), ("agent3", "rejected"), (answered["AcdAgent"], "answered")]
