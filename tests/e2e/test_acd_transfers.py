@@ -404,3 +404,119 @@ async def test_a_named_agent_who_refuses_leaves_the_caller_to_the_queue(
 
     made = [(o["agent_id"], o["result"]) for o in await eventually(offers, 10, "the three offers written")]
     assert made == [("agent1", "answered"), ("agent3", "rejected"), (answered["AcdAgent"], "answered")]
+
+
+# -- a transfer to an allowed outside number, answered on the farm's outside line --------------------
+OUTSIDE = "15552000100"
+TONE = 1000
+
+
+@pytest.mark.parametrize("how", ["api", "phone"])
+async def test_a_transfer_to_an_allowed_number_reaches_the_outside_line(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient, how: str
+) -> None:
+    """agent1 transfers the caller (who plays a tone) to an allowed number: the PBX dials it over the
+    trunk, the farm's outside line answers and hears the caller, the stay closes answered with end
+    reason transferred, agent1 wraps up."""
+    from test_acd_monitor import samples_of, tone_level
+
+    acd = live_acd
+    if how == "phone":
+        await phones.set_agent_dtmf("agent1", f"#1WW{OUTSIDE}", after=2)
+    farm_mark = phones.mark()
+    await login(acd, phones, "agent1")
+    mark = pbx_ami.mark()
+    await phones.place_call("200", patience_seconds=90, tone_hz=TONE)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue="billing"), 15, mark)
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 20, mark)
+    if how == "api":
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"number": OUTSIDE}})
+        assert status == 202, body
+    moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+    assert (moved["AcdKind"], moved.get("AcdNumber")) == ("blind", OUTSIDE)
+    answered = await phones.wait_user_event("FarmOutsideAnswered", 20, farm_mark, FarmNumber=OUTSIDE)
+    await phones.set_agent_dtmf("agent1", "")
+
+    async def bridged() -> str | None:  # the caller's channel, bridged with the trunk's leg to the number
+        reply = await pbx_ami.action({"Action": "Getvar", "Channel": enqueue["Channel"], "Variable": "BRIDGEPEER"})
+        peer = reply[0].get("Value", "") or ""
+        return peer if peer.startswith("PJSIP/trunk-") else None
+
+    await eventually(bridged, 10, "the caller bridged with the outside line")
+    await eventually(lambda: acd.agent_state("agent1") in ("wrap_up", "ready"), 10, "agent1 left the call")
+    await phones.wait_user_event("FarmOutsideRecorded", 20, farm_mark, FarmNumber=OUTSIDE)
+    samples, rate = samples_of(answered["FarmRecording"])
+    heard = tone_level(samples, rate, TONE)
+    assert heard > 1000, f"the outside line did not hear the caller's {TONE} Hz tone ({heard:.0f})"
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows and rows[0]["wrapup_seconds"] is not None else None
+
+    stay = await eventually(closed, 20, "the stay closed with its wrap-up")
+    assert (stay["queue"], stay["outcome"], stay["agent_id"], stay["end_reason"]) == (
+        "billing",
+        "answered",
+        "agent1",
+        "transferred",
+    )
+    segments = await acd.rows("SELECT * FROM interaction_segments WHERE interaction_id = $1", call_id)
+    assert [(s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("agent1", "blind", f"number:{OUTSIDE}")
+    ]
+    states = await acd.rows("SELECT state FROM agent_states WHERE agent_id = 'agent1' ORDER BY started_at, seq")
+    assert [s["state"] for s in states][-3:] == ["on_call", "wrap_up", "ready"]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+
+
+# -- an attended transfer completed while the consulted agent's phone still rings ---------------------
+async def test_an_attended_transfer_completed_before_the_consulted_agent_answers(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 consults agent5 (*2 65) and completes (/transfer/complete hangs agent1's leg up) while
+    agent5's phone still rings: Asterisk joins the caller with the ringing phone (a "blond" transfer).
+    agent5 stays consulting until they answer; the transfer is completed then (agent1 to wrap-up,
+    agent5 on the call), and the records say so: agent5's talk starts at their answer."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=60)
+    await phones.set_agent("agent5", "answer", delay=7, talk=8)
+    await phones.set_agent_dtmf("agent1", "*2WW65", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await phones.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent5")
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    await phones.wait_user_event("FarmAgentHangup", 10, farm_mark, FarmAgent="agent1")
+    assert acd.agent_state("agent5") == "consulting"  # still ringing: not talking with anyone yet
+    await phones.wait_user_event("FarmAgentAnswered", 15, farm_mark, FarmAgent="agent5")
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    assert acd.agent_state("agent1") in ("wrap_up", "ready")
+
+    async def agent5_stay() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(agent5_stay, 30, "agent5's stay closed when the call ended")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("billing", "answered", "agent5")
+    # agent5's talk lasted about their phone's 8 s from their answer (not from agent1's hang-up, 7 s earlier)
+    assert 5 < second["talk_seconds"] < 11, second["talk_seconds"]
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["agent_id"], first["end_reason"]) == ("agent1", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at, kind DESC", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("talk", "agent1", "attended", "agent:agent5"),
+        ("consult", "agent5", None, ""),
+        ("talk", "agent5", None, ""),
+    ]
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
