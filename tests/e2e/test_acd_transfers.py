@@ -520,3 +520,48 @@ async def test_an_attended_transfer_completed_before_the_consulted_agent_answers
         ("talk", "agent5", None, ""),
     ]
     assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+
+
+async def test_an_attended_transfer_completed_to_an_agent_who_never_answers_goes_back_to_the_transferring_agent(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """As above, but agent5 never answers: after Asterisk's atxfernoanswertimeout the consult ends
+    (agent5 ready again, never on the call) and Asterisk rings agent1's phone back; the caller talks
+    with agent1 again, whose stay closes answered by agent1, not transferred; nobody is dropped."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=12)
+    await phones.set_agent("agent5", "noanswer")
+    await phones.set_agent_dtmf("agent1", "*2WW65", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await phones.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent5")
+    hung = phones.mark()
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    await phones.wait_user_event("FarmAgentHangup", 10, hung, FarmAgent="agent1")
+    end = await pbx_ami.wait_event(user_event("AcdConsult", AcdStatus="end"), 30, mark)
+    assert (end["AcdAgent"], end["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "ready", 10, "agent5 ready again")
+    await phones.wait_user_event("FarmAgentAnswered", 20, hung, FarmAgent="agent1")  # Asterisk's recall
+    assert acd.agent_state("agent1") == "on_call"
+    assert [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdTransferred"] == []
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    stay = await eventually(closed, 30, "agent1's stay closed when the recalled call ended")
+    assert (stay["agent_id"], stay["outcome"]) == ("agent1", "answered")
+    assert stay["end_reason"] != "transferred"
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"]) for s in segments] == [
+        ("talk", "agent1", None),
+        ("consult", "agent5", None),
+    ]
+    assert acd.agent_state("agent5") == "ready"
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 0
