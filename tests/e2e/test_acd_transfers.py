@@ -388,11 +388,12 @@ async def test_a_named_agent_who_refuses_leaves_the_caller_to_the_queue(
     await phones.set_agent("agent3", "reject")
     call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
     await api_login(acd, "agent2", "agent3")
+    moved = pbx_ami.mark()
     status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
     assert status == 202, body
-    await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent3"), 20, mark)
+    await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent3"), 20, moved)
     answered = await pbx_ami.wait_event(
-        lambda e: e.get("UserEvent") == "AcdAnswered" and e.get("AcdAgent") in ("agent1", "agent2"), 30, mark
+        lambda e: e.get("UserEvent") == "AcdAnswered" and e.get("AcdAgent") in ("agent1", "agent2"), 30, moved
     )
     assert len(_rung(pbx_ami, mark, "agent3")) == 1  # rung once, then the queue's
 
