@@ -550,7 +550,7 @@ def _overflow_targets(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
 def _transfer_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     """``[transfers] allowed_numbers``: the outside numbers a caller may be transferred to, as dial-plan
     patterns (``acd.core.transfer_numbers``); none by default: no transfer dials out."""
-    r.unknown(data, {"allowed_numbers"}, "transfers")
+    r.unknown(data, {"allowed_numbers", "agent_wait"}, "transfers")
     value = data.get("allowed_numbers", [])
     if not isinstance(value, list) or len(value) > transfer_numbers.MAX_PATTERNS:
         r.problem(
@@ -648,13 +648,16 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     if queue_choice not in ("service_level", "deadline"):
         r.problem("routing.queue_choice", f"must be 'service_level' or 'deadline', got {_shown(queue_choice)}")
         queue_choice = "service_level"
+    transfers_t = r.table(data, "transfers", "transfers")
     policy = RoutingPolicy(
         ring_timeout_seconds=r.number(rt, "ring_timeout", "routing", 15.0, low=1, high=300),
         reoffer_cooldown_seconds=r.number(rt, "reoffer_cooldown", "routing", 30.0, low=0, high=DAY),
         max_consecutive_misses=r.integer(rt, "max_consecutive_misses", "routing", 3, low=1, high=1000),
         short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0, high=3600),
         overflow_targets=_overflow_targets(r, rt),
-        transfer_numbers=_transfer_numbers(r, r.table(data, "transfers", "transfers")),
+        transfer_numbers=_transfer_numbers(r, transfers_t),
+        # a caller transferred to an agent by name waits for that agent alone this long (docs/kpis.md)
+        transfer_agent_wait_seconds=r.number(transfers_t, "agent_wait", "transfers", 30.0, low=0, high=3600),
         queue_choice=cast(QueueChoice, queue_choice),
         service_level_window_seconds=r.number(rt, "service_level_window", "routing", 900.0, low=60, high=DAY),
     )

@@ -11,6 +11,8 @@ raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_use
     FarmAgentDialed                                         FarmAgent, FarmCode
     FarmAgentRecording                                      FarmAgent, FarmRecording
     FarmSupervisorRinging / FarmSupervisorAnswered / FarmSupervisorRecorded   FarmSupervisor[, FarmRecording]
+    FarmOutsideRinging / FarmOutsideAnswered / FarmOutsideRecorded   FarmNumber[, FarmCaller, FarmRecording]
+    (an outside line a transfer dialled: the PBX's trunk reaches the farm for 1555NXXXXXX)
     FarmOriginate (synthetic, from OriginateResponse)        FarmCallId, FarmResponse, FarmReason
 """
 

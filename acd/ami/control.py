@@ -68,6 +68,7 @@ CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TAR
 CONSULT_TARGET = "__ACD_CONSULT_TARGET"
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 QUEUE_TRANSFER_PREFIX = "queue-"
+AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's agent-<endpoint>: blind, to the caller's queue, that agent first
 CALLBACK_AFTER_VARIABLE = "ACD_CALLBACK_AFTER"  # seconds of holding before the callback offer
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
@@ -150,7 +151,9 @@ class AmiCallControl:
             elif isinstance(command, TagCall):
                 replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
             elif isinstance(command, TransferCall):
-                replies = self.transfer(channel, command.endpoint, command.queue, command.number)
+                replies = self.transfer(
+                    channel, command.endpoint, command.queue, command.number, command.target_endpoint
+                )
             elif isinstance(command, OfferCallback):
                 after = str(max(0, math.ceil(command.after_seconds)))
                 replies = self._write(None, _setvar(channel, CALLBACK_AFTER_VARIABLE, after))
@@ -315,9 +318,12 @@ class AmiCallControl:
             _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
         )
 
-    def transfer(self, caller: str, endpoint: str, queue: str, number: str = "") -> Awaitable[None]:
-        """Have the agent's leg transfer the caller blind to ``queue``, or to the outside ``number``
-        (``TransferCall``; only one allowed by ``transfer_numbers``).
+    def transfer(
+        self, caller: str, endpoint: str, queue: str, number: str = "", target_endpoint: str = ""
+    ) -> Awaitable[None]:
+        """Have the agent's leg transfer the caller blind to ``queue``, to the agent at
+        ``target_endpoint`` (``acd-transfer,agent-<endpoint>``: the caller's queue, that agent first),
+        or to the outside ``number`` (``TransferCall``; only one allowed by ``transfer_numbers``).
 
         The transferer of an AMI ``BlindTransfer`` is the agent's channel, which the ACD does not
         keep: it is read from the caller's ``BRIDGEPEER`` and must be a channel of ``endpoint``
@@ -328,6 +334,8 @@ class AmiCallControl:
             if not transfer_numbers.allowed(number, self.transfer_numbers):
                 raise NotDialable(f"{number[:40]!r} is not a number transfers may dial")
             exten = number
+        elif target_endpoint:
+            exten = f"{AGENT_TRANSFER_PREFIX}{dialable_endpoint(target_endpoint)}"
         else:
             exten = overflow_extension(f"{QUEUE_TRANSFER_PREFIX}{queue}")
         dialable_endpoint(endpoint)

@@ -309,8 +309,9 @@ class Translator:
 
     def _transferred(self, msg: Mapping[str, str]) -> list[Event]:
         """The agent transferred the caller blind (raised on the caller's channel by ``acd-transfer``,
-        docs/dialplan.md "Transfers"): to a queue (``AcdQueue``: the caller waits there now), or to an
-        allowed outside number (``AcdNumber``: the caller leaves the ACD).
+        docs/dialplan.md "Transfers"): to a queue (``AcdQueue``: the caller waits there now; with
+        ``AcdTarget``, an agent's endpoint, for that agent first), or to an allowed outside number
+        (``AcdNumber``: the caller leaves the ACD).
 
         Believed only for a caller the book holds as talking, under the offer that connected them,
         to the agent of that offer: an event that names another offer or agent is refused.
@@ -338,9 +339,12 @@ class Translator:
         if number:
             self.book.end(leg)
             return [CallTransferredOut(leg.call_id, agent, number)]
+        target_endpoint = fields.endpoint(msg, "AcdTarget") if msg.get("AcdTarget") else ""
+        # an endpoint no agent has: a transfer to the queue (the PBX has moved the caller already)
+        target = (self.roster.agent_for(target_endpoint) or "") if target_endpoint else ""
         self.book.back_to_hold(leg)
         leg.queue = queue
-        return [CallTransferred(leg.call_id, agent, queue, "blind")]
+        return [CallTransferred(leg.call_id, agent, queue, "blind", target_agent=target)]
 
     def _consulting(self, msg: Mapping[str, str]) -> tuple[CallerLeg, str, str]:
         """The caller, the transferring agent and the consulted agent of an attended transfer's event:

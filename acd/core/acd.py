@@ -104,6 +104,8 @@ class Acd:
                 call_handlers.transfer_requested(floor, event)
             case events.CallTransferred():
                 call_handlers.transferred(floor, event, now, join_rule=not self._held)
+            case events.AgentTransferRequested():
+                call_handlers.agent_transfer_requested(floor, event)
             case events.NumberTransferRequested():
                 call_handlers.number_transfer_requested(floor, event)
             case events.CallTransferredOut():

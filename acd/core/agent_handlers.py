@@ -46,6 +46,8 @@ def step_away(floor: Floor, agent_id: str, what: AgentInput, reason: str, now: f
     elif agent.state is AgentState.WRAP_UP:
         floor.finish_wrapup(agent, now)
     floor.move_agent(agent, what, now, reason)
+    if what is AgentInput.LOG_OUT:  # callers transferred to them by name go to their queues now
+        call_handlers.release_directed(floor, agent.agent_id, now)
     call_handlers.queues_emptied(floor, agent.skills, now)
 
 

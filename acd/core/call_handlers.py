@@ -30,6 +30,7 @@ from acd.core.errors import (
     UnknownQueue,
 )
 from acd.core.events import (
+    AgentTransferRequested,
     CallArrived,
     CallEnded,
     CallerHungUp,
@@ -152,7 +153,10 @@ def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> N
         waiting = [
             c
             for c in floor.calls.values()
-            if c.queue.name == queue.name and c.state is CallState.WAITING and c.empty_deadline is None
+            if c.queue.name == queue.name
+            and c.state is CallState.WAITING
+            and c.empty_deadline is None
+            and not c.directed_to  # waits for its agent first; the rule applies when it falls back
         ]
         for call in waiting:
             _join_rule(floor, call, now)
@@ -342,10 +346,55 @@ def transfer_requested(floor: Floor, e: TransferRequested) -> None:
     floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, e.queue))
 
 
+def agent_transfer_requested(floor: Floor, e: AgentTransferRequested) -> None:
+    """Blind to an agent by name: checked (talking, the target configured and not the agent on the
+    call), then handed to the PBX as a transfer to the call's queue naming that agent."""
+    call = call_of(floor, e.call_id, "AgentTransferRequested")
+    check_call(call, CallInput.TRANSFER, "AgentTransferRequested")
+    target = _consulted(floor, call, e.agent, "AgentTransferRequested")
+    agent = floor.agents[str(call.record.agent_id)]
+    floor.emit(
+        TransferCall(
+            call.call_id, agent.agent_id, agent.config.endpoint, call.queue.name, target_endpoint=target.config.endpoint
+        )
+    )
+
+
+def _directed(floor: Floor, e: CallTransferred) -> bool:
+    """Whether the new stay waits for ``e.target_agent`` alone first: a configured agent, logged in,
+    not the one transferring, and ``[transfers] agent_wait`` above 0."""
+    target = floor.agents.get(e.target_agent) if e.target_agent else None
+    return (
+        target is not None
+        and floor.configured(target.agent_id)
+        and target.state is not AgentState.LOGGED_OUT
+        and target.agent_id != e.agent_id
+        and floor.config.policy.transfer_agent_wait_seconds > 0
+    )
+
+
+def fall_back(floor: Floor, call: Call, now: float) -> None:
+    """A call transferred to an agent by name is for anyone eligible in its queue from now on: that
+    agent did not take it in time, missed it, or logged out. The queue's arrival rules (hours, the
+    join rule) meet it now, as they met a transfer to the queue at once."""
+    if not call.directed_to:
+        return
+    floor.undirect(call, now)
+    if call.state is CallState.WAITING:
+        _arrival_rules(floor, call, now)
+
+
+def release_directed(floor: Floor, agent_id: str, now: float) -> None:
+    """``agent_id`` logged out or left the config: the callers waiting for them fall back at once."""
+    for call_id in sorted(floor.directed.get(agent_id, {})):
+        fall_back(floor, floor.calls[call_id], now)
+
+
 def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool = True) -> None:
     """Blind to a queue: the agent's talk ends now, or at ``e.ended_at`` for a transfer no ACD saw
     (to wrap-up, in the queue they answered in), the stay they answered closes under its own id, and
-    the caller waits in ``queue`` as a new arrival from then (``join_rule`` as for ``call_arrived``)."""
+    the caller waits in ``queue`` as a new arrival from then (``join_rule`` as for ``call_arrived``).
+    Transferred to an agent by name (``target_agent``): offered to that agent alone at first."""
     call = call_of(floor, e.call_id, "CallTransferred")
     queue = _transfer_target_queue(floor, call, e.queue, "CallTransferred")
     if call.record.agent_id != e.agent_id:
@@ -357,7 +406,8 @@ def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool
     check_agent(agent, what, "CallTransferred")
     answered_queue, answered_priority, answered_enqueued = call.queue, call.priority, call.enqueued_at
     segment_stay = transferred_leg_id(call.call_id, call.queue.name, end)
-    segment = call.talk_segment(segment_stay, end, e.kind, f"queue:{queue.name}")
+    target = f"agent:{e.target_agent}" if e.target_agent else f"queue:{queue.name}"
+    segment = call.talk_segment(segment_stay, end, e.kind, target)
     leg_record = call.transfer_to(queue, end)
     assert leg_record.interaction_id == segment_stay
     # the agent's part, closed: what their wrap-up and disposition land on (the call waits elsewhere)
@@ -372,13 +422,18 @@ def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool
     step_call(talk, CallInput.END, "CallTransferred")
     step_call(call, CallInput.TRANSFER, "CallTransferred")
     floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, answered_queue.name))
+    directed = _directed(floor, e)
+    if directed:
+        call.directed_to = e.target_agent
+        call.directed_until = now + floor.config.policy.transfer_agent_wait_seconds
     floor.add_call(call, now)
     floor.close_call(talk)
     floor.write(segment)
     _release(floor, agent, what, talk, _closed(talk), end, TRANSFERRED, now)
     if agent.call_id is not None:
         agent.call_id = talk.call_id
-    _arrival_rules(floor, call, now, join_rule=join_rule)  # a transfer is an arrival in the target queue
+    if not directed:
+        _arrival_rules(floor, call, now, join_rule=join_rule)  # a transfer is an arrival in the target queue
 
 
 def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:
@@ -510,6 +565,7 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     record = call.answered(now, agent.agent_id)
     step_call(call, CallInput.ANSWER, "OfferAnswered")
     call.offer_id = None
+    call.directed_to = ""  # a caller transferred to this agent by name reached them
     floor.write(record)
     floor.disarm(call_timer(call.call_id))
     wait = record.wait_seconds or 0.0
@@ -544,8 +600,11 @@ def offer_missed(
     agent.misses = misses
     if cooldown:
         call.cooldowns[agent.agent_id] = now + floor.config.policy.reoffer_cooldown_seconds
+    directed = bool(call.directed_to) and cooldown  # the named agent missed it (not a lost Redirect)
     floor.requeue(call, CallInput.MISS, now)
     floor.move_agent(agent, what, now, AUTO_PAUSE_REASON if pause else "")
+    if directed:
+        fall_back(floor, call, now)
 
 
 # -- timers -----------------------------------------------------------------------------------
@@ -569,6 +628,10 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
     if now >= call.enqueued_at + call.queue.max_wait_seconds and not call.callback:
         _overflow(floor, call, "max_wait", now)
         return
+    if call.directed_to and now >= call.directed_until:
+        fall_back(floor, call, now)  # the named agent did not take it in time
+        if call.call_id not in floor.calls:
+            return  # the queue's arrival rules overflowed it
     if call.empty_deadline is not None and now >= call.empty_deadline:
         call.empty_deadline = None
         if not floor.can_serve(call.queue):

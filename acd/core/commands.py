@@ -76,6 +76,7 @@ class TransferCall:
     endpoint: str
     queue: str  # empty for a number
     number: str = ""  # an outside number ([transfers] allowed_numbers), digits only
+    target_endpoint: str = ""  # an agent's endpoint by name: the caller waits in ``queue`` for them first
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,9 @@ class RoutingPolicy:
     # the outside numbers an agent may transfer a caller to ([transfers] allowed_numbers: dial-plan
     # patterns, acd.core.transfer_numbers); none: no transfer ever dials out
     transfer_numbers: tuple[str, ...] = ()
+    # a caller transferred blind to an agent by name waits this long for that agent alone, then any
+    # agent of the queue may take them ([transfers] agent_wait; 0: at once, as a transfer to the queue)
+    transfer_agent_wait_seconds: float = 30.0
     # the queue furthest below its service-level target first ("service_level"), or the nearest SLA
     # deadline across queues ("deadline"); and the sliding window of its running service level
     queue_choice: QueueChoice = "service_level"

@@ -238,6 +238,16 @@ class TransferRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentTransferRequested:
+    """As ``TransferRequested``, blind to the agent ``agent`` by name: the caller waits in the queue
+    of the stay now talking, offered to that agent alone for a while (``CallTransferred.target_agent``).
+    Refused for an agent not configured (``UnknownAgent``) or the agent on the call."""
+
+    call_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class NumberTransferRequested:
     """As ``TransferRequested``, to an outside ``number`` (digits): refused unless one of the
     config's ``transfer_numbers`` patterns allows it (``NumberNotAllowed``)."""
@@ -264,6 +274,9 @@ class CallTransferred:
     answered closes (answered, end reason ``transferred``) and they wait in ``queue`` as a new arrival.
     ``ended_at``: when, if earlier than the event (a transfer made while no ACD listened, read back
     from the PBX's trace); None: now. The talk, the wrap-up and the new stay count from it.
+    With ``target_agent`` (a transfer to an agent by name) the new stay is offered to that agent alone
+    for ``[transfers] agent_wait`` seconds, then to anyone eligible; at once when that agent is not
+    logged in or not known.
     """
 
     call_id: str
@@ -271,6 +284,7 @@ class CallTransferred:
     queue: str
     kind: Literal["blind"] = "blind"
     ended_at: float | None = None
+    target_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +416,7 @@ Event = (
     | CallPriorityChanged
     | CallMoved
     | TransferRequested
+    | AgentTransferRequested
     | NumberTransferRequested
     | CallTransferred
     | CallTransferredOut

@@ -49,6 +49,9 @@ class Floor:
         self.queues = {q.name: q for q in config.queues}
         self.wrapping: dict[str, Call] = {}  # agent id -> the call the agent is wrapping up
         self.consults: dict[str, Consult] = {}  # call id -> its open consult leg (one at a time)
+        # agent id -> the waiting calls transferred to that agent by name, offered to them alone until
+        # the call's ``directed_until`` (docs/kpis.md, "Transfers"); such a call is in no routing index
+        self.directed: dict[str, dict[str, None]] = {}
         self.calls: dict[str, Call] = {}  # WAITING, RINGING, CONNECTED
         self.closed: OrderedDict[str, Call] = OrderedDict()
         self.offers: dict[str, OfferRecord] = {}  # open offers
@@ -147,9 +150,46 @@ class Floor:
     def add_call(self, call: Call, now: float) -> None:
         self.calls[call.call_id] = call
         self.write(call.record)
-        self.index.add_call(call)
-        self.dirty_calls[call.call_id] = None
+        self.enter_routing(call)
         self.arm_call_timer(call, now)
+
+    def enter_routing(self, call: Call) -> None:
+        """A WAITING call may be offered: to anyone eligible (the routing index), or, directed to an
+        agent by name, to that agent alone (``directed``). Matched at the next dispatch."""
+        if call.directed_to:
+            self.directed.setdefault(call.directed_to, {})[call.call_id] = None
+        else:
+            self.index.add_call(call)
+        self.dirty_calls[call.call_id] = None
+
+    def leave_routing(self, call: Call) -> None:
+        """The call is offered to nobody (ringing, leaving, or about to enter again)."""
+        self.index.remove_call(call.call_id)
+        waiting = self.directed.get(call.directed_to)
+        if waiting is not None:
+            waiting.pop(call.call_id, None)
+            if not waiting:
+                del self.directed[call.directed_to]
+
+    def undirect(self, call: Call, now: float) -> None:
+        """A call directed to an agent falls back to its queue: anyone eligible may take it now."""
+        if not call.directed_to:
+            return
+        waiting = call.state is CallState.WAITING
+        if waiting:
+            self.leave_routing(call)
+        call.directed_to = ""
+        call.directed_until = 0.0
+        if waiting:
+            self.enter_routing(call)
+        self.arm_call_timer(call, now)
+
+    def directed_call(self, agent_id: str) -> Call | None:
+        """The first (routing order) waiting call directed to ``agent_id``, if any."""
+        waiting = self.directed.get(agent_id)
+        if not waiting:
+            return None
+        return min((self.calls[c] for c in waiting), key=lambda c: c.key)
 
     def arm_call_timer(self, call: Call, now: float) -> None:
         """One timer per queued call, at its next moment: widening, cool-down expiry or max wait."""
@@ -164,6 +204,8 @@ class Floor:
         moments.extend(until for until in call.cooldowns.values() if until > now)
         if call.empty_deadline is not None:
             moments.append(call.empty_deadline)
+        if call.directed_to:
+            moments.append(call.directed_until)
         if moments:
             self.arm(call_timer(call.call_id), min(moments))
         else:
@@ -174,10 +216,9 @@ class Floor:
         call.cooldowns = {a: until for a, until in call.cooldowns.items() if until > now}
         level = level_at(call.queue, call.enqueued_at, now)
         if call.state is CallState.WAITING and call.callback_not_before <= now:
-            self.index.remove_call(call.call_id)
+            self.leave_routing(call)
             call.level = level
-            self.index.add_call(call)
-            self.dirty_calls[call.call_id] = None
+            self.enter_routing(call)
         else:
             call.level = level
         self.arm_call_timer(call, now)
@@ -186,44 +227,43 @@ class Floor:
         """Back to WAITING (a miss or a withdrawn offer) with the original enqueue time: the head of its band."""
         step_call(call, what)
         call.offer_id = None
-        self.index.add_call(call)
-        self.dirty_calls[call.call_id] = None
+        self.enter_routing(call)
         self.arm_call_timer(call, now)
 
     def reprioritize(self, call: Call, priority: int) -> None:
         """A new priority band for a WAITING or RINGING call (checked by the caller); enqueue time kept."""
         waiting = call.state is CallState.WAITING
         if waiting:
-            self.index.remove_call(call.call_id)
+            self.leave_routing(call)
         call.priority = priority
         self.write(call.reprioritized(priority))
         if waiting:
-            self.index.add_call(call)
-            self.dirty_calls[call.call_id] = None
+            self.enter_routing(call)
 
     def move_call(self, call: Call, queue: QueueConfig, now: float) -> None:
-        """A WAITING call (checked by the caller; a ringing offer already cancelled) joins ``queue``."""
-        self.index.remove_call(call.call_id)
+        """A WAITING call (checked by the caller; a ringing offer already cancelled) joins ``queue``
+        (a call transferred to an agent by name is no longer theirs alone)."""
+        self.leave_routing(call)
+        call.directed_to = ""
         left = call.move_to(queue, now)
         self.write(left)
         self.out.append(metric_updates.inc(metric_updates.CALLS_MOVED, left.queue))
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
-        self.index.add_call(call)
-        self.dirty_calls[call.call_id] = None
+        self.enter_routing(call)
         self.arm_call_timer(call, now)
 
     def overflow_into(self, call: Call, queue: QueueConfig, reason: str, now: float) -> None:
         """A WAITING call overflows into ``queue``: an overflowed exit here, a new arrival there."""
-        self.index.remove_call(call.call_id)
+        self.leave_routing(call)
+        call.directed_to = ""
         wait = call.waited(now)
         left_queue = call.queue
         self.write(call.move_to(queue, now, "overflowed", reason))
         self.queue_exit(left_queue, "overflowed", wait, now, within_sla=False, short_abandon=False)
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
-        self.index.add_call(call)
-        self.dirty_calls[call.call_id] = None
+        self.enter_routing(call)
         self.arm_call_timer(call, now)
 
     def can_serve(self, queue: QueueConfig) -> bool:
@@ -245,7 +285,7 @@ class Floor:
         self.write(record)
         wait = call.waited(now)
         self.queue_exit(call.queue, outcome, wait, now, within_sla=False, short_abandon=short)
-        self.index.remove_call(call.call_id)
+        self.leave_routing(call)
         self.disarm(call_timer(call.call_id))
         step_call(call, what)
         self.close_call(call)
@@ -258,7 +298,7 @@ class Floor:
 
     # -- offers -----------------------------------------------------------------------------
     def start_offer(self, call: Call, agent: Agent, now: float) -> None:
-        self.index.remove_call(call.call_id)
+        self.leave_routing(call)
         call.attempts += 1
         oid = offer_id(call.call_id, call.attempts, now)
         record = OfferRecord(oid, call.call_id, agent.agent_id, now)
@@ -349,6 +389,10 @@ class Floor:
         rank = self.queue_ranks(now)  # no call leaves its queue during a dispatch: the ranks hold
         for agent_id in sorted(self.dirty_agents):
             agent = self.agents[agent_id]
+            directed = self.directed_call(agent_id) if agent.routable else None
+            if directed is not None:  # a caller transferred to this agent by name comes first
+                self.decide(directed, agent_id, now)
+                self.start_offer(directed, agent, now)
             while agent.routable:
                 call_id = self.index.best_call(agent_id, self.calls, now, rank)
                 if call_id is None:
@@ -366,7 +410,11 @@ class Floor:
         for call in sorted(pending, key=order):
             if call.state is not CallState.WAITING:
                 continue
-            winner = self.index.best_agent(call, now)
+            if call.directed_to:  # offered to that agent alone, while they are able to take it
+                named = self.agents.get(call.directed_to)
+                winner = call.directed_to if named is not None and named.routable else None
+            else:
+                winner = self.index.best_agent(call, now)
             self.decide(call, winner, now)
             if winner is not None:
                 self.start_offer(call, self.agents[winner], now)

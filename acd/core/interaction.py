@@ -54,6 +54,10 @@ class Call:
     callback_not_before: float = 0.0  # no try before then (the gap after an unreached try)
     callback_offer: str = ""  # the offer whose agent accepted the callback, while the caller is dialled
     callback_at: float | None = None  # when the caller took the callback (None: loaded back after a restart)
+    # transferred to an agent by name: offered to that agent alone until ``directed_until``, then to
+    # anyone eligible in its queue (docs/kpis.md, "Transfers"; ``Floor.directed``)
+    directed_to: str = ""
+    directed_until: float = 0.0
 
     @property
     def key(self) -> CallKey:

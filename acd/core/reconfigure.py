@@ -47,6 +47,7 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
     floor.service_level.window_seconds = config.policy.service_level_window_seconds
     floor.queues = {q.name: q for q in config.queues}
     floor.index = RoutingIndex(config.queues)
+    floor.directed = {}  # filled again below, with the calls still waiting
     floor.configured_ids = set(wanted)
     for agent_id in sorted(wanted):
         if agent_id not in floor.agents:
@@ -72,9 +73,10 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
         if now >= call.enqueued_at + queue.max_wait_seconds:
             _drop(floor, call, queue.overflow_target, now, "max_wait")
             continue
+        if call.directed_to and call.directed_to not in wanted:
+            call.directed_to = ""  # transferred to an agent who left the config: the queue's now
         if call.state is CallState.WAITING:
-            floor.index.add_call(call)
-            floor.dirty_calls[call.call_id] = None
+            floor.enter_routing(call)
         floor.arm_call_timer(call, now)
 
 

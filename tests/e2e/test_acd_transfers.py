@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from acd_process import eventually
+from acd_process import login as api_login
 from e2e_stack import user_event
 
 from acd.ami.identity import call_id_for
@@ -300,3 +301,268 @@ async def test_attended_transfer_to_an_agent_from_the_api_consult_then_complete(
     assert acd.agent_state("agent1") in ("wrap_up", "ready")
     audit = await acd.rows("SELECT action, status FROM audit_log WHERE action LIKE 'call.transfer%' ORDER BY id")
     assert [(a["action"], a["status"]) for a in audit] == [("call.transfer", 202), ("call.transfer.complete", 202)]
+
+
+# -- blind transfer to a named agent (docs/kpis.md, "Transfers": a new stay offered to that agent alone) --
+def _rung(pbx_ami: AmiClient, mark: int, agent: str) -> list[dict[str, str]]:
+    return [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdRinging" and e.get("AcdAgent") == agent]
+
+
+async def _directed_to(
+    acd: AcdProcess, pbx_ami: AmiClient, call_id: uuid.UUID, mark: int, target: str, bystander: str
+) -> None:
+    """agent1 transferred the caller blind to ``target``: a new stay in billing (the queue agent1
+    answered in) offered to ``target`` alone, who answers; ``bystander``, ready and able to serve
+    billing, is never offered it; agent1 went to wrap-up at the transfer."""
+    moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+    assert (moved["AcdKind"], moved["AcdQueue"], moved.get("AcdTarget")) == ("blind", "billing", target)
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent=target), 20, mark)
+    await eventually(lambda: acd.agent_state(target) == "on_call", 10, f"{target} on the transferred call")
+    assert acd.agent_state(bystander) == "ready"
+    assert _rung(pbx_ami, mark, bystander) == []
+    assert len(_rung(pbx_ami, mark, target)) == 1
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(closed, 30, f"the stay {target} answered closed in PostgreSQL")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("billing", "answered", target)
+    assert 0 < second["wait_seconds"] < 15 and second["within_sla"] is True  # a new stay, from the transfer
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["agent_id"], first["outcome"], first["end_reason"]) == ("agent1", "answered", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("agent1", "billing", "blind", f"agent:{target}"),
+        (target, "billing", None, ""),
+    ]
+    states = await acd.rows(
+        "SELECT state, started_at FROM agent_states WHERE agent_id = 'agent1' ORDER BY started_at, seq"
+    )
+    assert [s["state"] for s in states][-3:] == ["on_call", "wrap_up", "ready"]
+    assert states[-2]["started_at"] == first["ended_at"]
+    assert acd.agent_state(bystander) == "ready" and _rung(pbx_ami, mark, bystander) == []
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+
+
+async def test_blind_transfer_to_a_named_agent_from_the_api(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent3 (billing 3) is named; agent2 (billing 4), ready, would win billing's routing: not offered."""
+    acd = live_acd
+    await phones.set_agent("agent3", "answer", delay=1, talk=6)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await api_login(acd, "agent2", "agent3")  # by the API: a phone that dialled *50 is busy for a while
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "nobody"}})
+    assert (status, body["error_id"]) == (404, "no-such-agent"), body
+    assert acd.agent_state("agent1") == "on_call"
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
+    assert status == 202, body
+    assert body["transfer"]["target"] == {"agent": "agent3"}
+    await _directed_to(acd, pbx_ami, call_id, mark, "agent3", "agent2")
+
+
+async def test_blind_transfer_to_a_named_agent_from_the_phone(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """#1 then 65 (agent5, a support agent): the billing caller goes to agent5 alone, not to agent2."""
+    acd = live_acd
+    await phones.set_agent("agent5", "answer", delay=1, talk=6)
+    await phones.set_agent_dtmf("agent1", "#1WW65", after=4)
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await api_login(acd, "agent2")
+    await _directed_to(acd, pbx_ami, call_id, mark, "agent5", "agent2")
+
+
+async def test_a_named_agent_who_refuses_leaves_the_caller_to_the_queue(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent3 refuses the transferred caller (busy): the stay falls back to billing at once and
+    another billing agent answers; nobody is stranded."""
+    acd = live_acd
+    await phones.set_agent("agent3", "reject")
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await api_login(acd, "agent2", "agent3")
+    moved = pbx_ami.mark()
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
+    assert status == 202, body
+    await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent3"), 20, moved)
+    answered = await pbx_ami.wait_event(
+        lambda e: e.get("UserEvent") == "AcdAnswered" and e.get("AcdAgent") in ("agent1", "agent2"), 30, moved
+    )
+    assert len(_rung(pbx_ami, mark, "agent3")) == 1  # rung once, then the queue's
+
+    async def offers() -> Any:  # written through the outbox: moments after the events
+        rows = await acd.rows(
+            "SELECT agent_id, result FROM offers WHERE interaction_id = $1 ORDER BY offered_at", call_id
+        )
+        return rows if len(rows) >= 3 and rows[2]["result"] else None
+
+    made = [(o["agent_id"], o["result"]) for o in await eventually(offers, 10, "the three offers written")]
+    assert made == [("agent1", "answered"), ("agent3", "rejected"), (answered["AcdAgent"], "answered")]
+
+
+# -- a transfer to an allowed outside number, answered on the farm's outside line --------------------
+OUTSIDE = "15552000100"
+TONE = 1000
+
+
+@pytest.mark.parametrize("how", ["api", "phone"])
+async def test_a_transfer_to_an_allowed_number_reaches_the_outside_line(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient, how: str
+) -> None:
+    """agent1 transfers the caller (who plays a tone) to an allowed number: the PBX dials it over the
+    trunk, the farm's outside line answers and hears the caller, the stay closes answered with end
+    reason transferred, agent1 wraps up."""
+    from test_acd_monitor import samples_of, tone_level
+
+    acd = live_acd
+    if how == "phone":
+        await phones.set_agent_dtmf("agent1", f"#1WW{OUTSIDE}", after=2)
+    farm_mark = phones.mark()
+    await login(acd, phones, "agent1")
+    mark = pbx_ami.mark()
+    await phones.place_call("200", patience_seconds=90, tone_hz=TONE)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue="billing"), 15, mark)
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 20, mark)
+    if how == "api":
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"number": OUTSIDE}})
+        assert status == 202, body
+    moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+    assert (moved["AcdKind"], moved.get("AcdNumber")) == ("blind", OUTSIDE)
+    answered = await phones.wait_user_event("FarmOutsideAnswered", 20, farm_mark, FarmNumber=OUTSIDE)
+    await phones.set_agent_dtmf("agent1", "")
+
+    async def bridged() -> str | None:  # the caller's channel, bridged with the trunk's leg to the number
+        reply = await pbx_ami.action({"Action": "Getvar", "Channel": enqueue["Channel"], "Variable": "BRIDGEPEER"})
+        peer = reply[0].get("Value", "") or ""
+        return peer if peer.startswith("PJSIP/trunk-") else None
+
+    await eventually(bridged, 10, "the caller bridged with the outside line")
+    await eventually(lambda: acd.agent_state("agent1") in ("wrap_up", "ready"), 10, "agent1 left the call")
+    await phones.wait_user_event("FarmOutsideRecorded", 20, farm_mark, FarmNumber=OUTSIDE)
+    samples, rate = samples_of(answered["FarmRecording"])
+    heard = tone_level(samples, rate, TONE)
+    assert heard > 1000, f"the outside line did not hear the caller's {TONE} Hz tone ({heard:.0f})"
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows and rows[0]["wrapup_seconds"] is not None else None
+
+    stay = await eventually(closed, 20, "the stay closed with its wrap-up")
+    assert (stay["queue"], stay["outcome"], stay["agent_id"], stay["end_reason"]) == (
+        "billing",
+        "answered",
+        "agent1",
+        "transferred",
+    )
+    segments = await acd.rows("SELECT * FROM interaction_segments WHERE interaction_id = $1", call_id)
+    assert [(s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("agent1", "blind", f"number:{OUTSIDE}")
+    ]
+    states = await acd.rows("SELECT state FROM agent_states WHERE agent_id = 'agent1' ORDER BY started_at, seq")
+    assert [s["state"] for s in states][-3:] == ["on_call", "wrap_up", "ready"]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+
+
+# -- an attended transfer completed while the consulted agent's phone still rings ---------------------
+async def test_an_attended_transfer_completed_before_the_consulted_agent_answers(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 consults agent5 (*2 65) and completes (/transfer/complete hangs agent1's leg up) while
+    agent5's phone still rings: Asterisk joins the caller with the ringing phone (a "blond" transfer).
+    agent5 stays consulting until they answer; the transfer is completed then (agent1 to wrap-up,
+    agent5 on the call), and the records say so: agent5's talk starts at their answer."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=60)
+    await phones.set_agent("agent5", "answer", delay=7, talk=8)
+    await phones.set_agent_dtmf("agent1", "*2WW65", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await phones.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent5")
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    await phones.wait_user_event("FarmAgentHangup", 10, farm_mark, FarmAgent="agent1")
+    assert acd.agent_state("agent5") == "consulting"  # still ringing: not talking with anyone yet
+    await phones.wait_user_event("FarmAgentAnswered", 15, farm_mark, FarmAgent="agent5")
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    assert acd.agent_state("agent1") in ("wrap_up", "ready")
+
+    async def agent5_stay() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(agent5_stay, 30, "agent5's stay closed when the call ended")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("billing", "answered", "agent5")
+    # agent5's talk lasted about their phone's 8 s from their answer (not from agent1's hang-up, 7 s earlier)
+    assert 5 < second["talk_seconds"] < 11, second["talk_seconds"]
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["agent_id"], first["end_reason"]) == ("agent1", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at, kind DESC", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("talk", "agent1", "attended", "agent:agent5"),
+        ("consult", "agent5", None, ""),
+        ("talk", "agent5", None, ""),
+    ]
+    assert (await acd.rows("SELECT id FROM interactions WHERE outcome = 'abandoned'")) == []
+
+
+async def test_an_attended_transfer_completed_to_an_agent_who_never_answers_goes_back_to_the_transferring_agent(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """As above, but agent5 never answers: after Asterisk's atxfernoanswertimeout the consult ends
+    (agent5 ready again, never on the call) and Asterisk rings agent1's phone back; the caller talks
+    with agent1 again, whose stay closes answered by agent1, not transferred; nobody is dropped."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=12)
+    await phones.set_agent("agent5", "noanswer")
+    await phones.set_agent_dtmf("agent1", "*2WW65", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await phones.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent5")
+    hung = phones.mark()
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    await phones.wait_user_event("FarmAgentHangup", 10, hung, FarmAgent="agent1")
+    end = await pbx_ami.wait_event(user_event("AcdConsult", AcdStatus="end"), 30, mark)
+    assert (end["AcdAgent"], end["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "ready", 10, "agent5 ready again")
+    await phones.wait_user_event("FarmAgentAnswered", 20, hung, FarmAgent="agent1")  # Asterisk's recall
+    assert acd.agent_state("agent1") == "on_call"
+    assert [e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdTransferred"] == []
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    stay = await eventually(closed, 30, "agent1's stay closed when the recalled call ended")
+    assert (stay["agent_id"], stay["outcome"]) == ("agent1", "answered")
+    assert stay["end_reason"] != "transferred"
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"]) for s in segments] == [
+        ("talk", "agent1", None),
+        ("consult", "agent5", None),
+    ]
+    assert acd.agent_state("agent5") == "ready"
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 0

@@ -115,7 +115,7 @@ async def test_an_attended_transfer_consults_an_agent_then_completes_or_cancels(
     assert status == 409, body  # no consult open
     status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"queue": "sales"}})
     assert status == 400, body
-    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "a2"}})
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "a2", "queue": "x"}})
     assert status == 400, body
     status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"agent": "a1"}})
     assert status == 409, body  # not oneself
@@ -137,3 +137,24 @@ async def test_an_attended_transfer_consults_an_agent_then_completes_or_cancels(
     assert status == 404  # not the agent on the call
     audited = [(a, s) for _, a, _, s in await v1.audit() if a.startswith("call.transfer")]
     assert ("call.transfer.complete", 409) in audited and ("call.transfer.cancel", 202) in audited
+
+
+async def test_a_blind_transfer_to_an_agent_by_name_waits_for_that_agent_first(v1: V1) -> None:  # noqa: F811
+    """kind blind, target agent: handed to the PBX as ``TransferCall`` to the call's queue naming that
+    agent's endpoint; an agent not configured is 404, the agent on the call 409; audited."""
+    await _in_conversation(v1)
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "nobody"}})
+    assert (status, body["error_id"]) == (404, "no-such-agent"), body
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "a1"}})
+    assert (status, body["error_id"]) == (409, "invalid-transition"), body
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "a2"}})
+    assert status == 202, body
+    assert body["transfer"]["target"] == {"agent": "a2"}
+    assert _transfers(v1) == [TransferCall("c1", "a1", "agent1", "billing", target_endpoint="agent2")]
+    await v1.post("/agents/a2/login", "admin")
+    v1.runtime.submit(CallTransferred("c1", "a1", "billing", target_agent="a2"))
+    await v1.settle()
+    assert v1.runtime.core.agent_state("a1") is AgentState.WRAP_UP
+    assert v1.runtime.core.agent_state("a2") is AgentState.RESERVED  # rung for the caller, nobody else
+    audited = [(a, s) for _, a, _, s in await v1.audit() if a == "call.transfer"]
+    assert audited == [("call.transfer", 404), ("call.transfer", 409), ("call.transfer", 202)]

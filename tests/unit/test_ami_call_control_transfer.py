@@ -75,3 +75,18 @@ async def test_an_allowed_number_is_the_extension_and_another_never_leaves() -> 
     with pytest.raises(NotCarriedOut):
         await _control(link).send(TransferCall("c1", "a1", "agent1", "", "19005550100"))
     assert link.sent == []
+
+
+async def test_a_transfer_to_an_agent_by_name_is_agent_endpoint_of_acd_transfer() -> None:
+    link = Link("PJSIP/agent1-0000000a")
+    await _control(link).send(TransferCall("c1", "a1", "agent1", "billing", target_endpoint="agent3"))
+    assert dict(link.sent[-1]) == {
+        "Action": "BlindTransfer",
+        "Channel": "PJSIP/agent1-0000000a",
+        "Context": "acd-transfer",
+        "Exten": "agent-agent3",
+    }
+    link = Link("PJSIP/agent1-0000000a")
+    with pytest.raises(NotCarriedOut):  # not a plain endpoint name: nothing leaves
+        await _control(link).send(TransferCall("c1", "a1", "agent1", "billing", target_endpoint="agent3&PJSIP/x"))
+    assert link.sent == []

@@ -83,3 +83,20 @@ def test_a_transfer_to_a_number_ends_the_call_for_the_acd() -> None:
     for bad in ({**base, "AcdNumber": "1555,1"}, {**base, "AcdNumber": "1555", "AcdQueue": "support"}, base):
         t = _talking()
         assert t.translate(bad) == [], bad
+
+
+def test_a_blind_transfer_to_an_agent_names_that_agent_and_an_unknown_endpoint_is_the_queues() -> None:
+    """``AcdTarget`` (acd-transfer's blind label: #1 then 6<n>, or the ACD's agent-<endpoint>) names
+    the agent the caller waits for first; an endpoint no agent has is a transfer to the queue, since
+    the PBX has already moved the caller; an empty one (a transfer to a queue) names nobody."""
+    t = _talking()
+    [event] = t.translate(_transferred(AcdQueue="billing", AcdTarget="agent2"))
+    assert isinstance(event, CallTransferred)
+    assert (event.queue, event.target_agent) == ("billing", "a2")
+    for target, named in (("agent9", ""), ("", "")):
+        t = _talking()
+        [event] = t.translate(_transferred(AcdQueue="billing", AcdTarget=target))
+        assert isinstance(event, CallTransferred)
+        assert event.target_agent == named
+    t = _talking()
+    assert t.translate(_transferred(AcdTarget="agent2&PJSIP/x")) == []  # not an endpoint name

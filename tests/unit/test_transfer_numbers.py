@@ -68,3 +68,14 @@ def test_the_config_reads_the_patterns_into_the_policy() -> None:
     settings = parse({**MINIMAL, "transfers": {"allowed_numbers": ["_1555NXXXXXX", "911", "911"]}}, "acd.toml", {})
     assert settings.routing.policy.transfer_numbers == ("_1555NXXXXXX", "911")
     assert parse(MINIMAL, "acd.toml", {}).routing.policy.transfer_numbers == ()
+
+
+def test_the_config_reads_how_long_a_caller_waits_for_an_agent_named_in_a_transfer() -> None:
+    """``[transfers] agent_wait`` (docs/kpis.md, "Transfers"): 30 s by default, 0 allowed (at once)."""
+    assert parse(MINIMAL, "acd.toml", {}).routing.policy.transfer_agent_wait_seconds == 30.0
+    for wait in (0, 12.5):
+        settings = parse({**MINIMAL, "transfers": {"agent_wait": wait}}, "acd.toml", {})
+        assert settings.routing.policy.transfer_agent_wait_seconds == wait
+    for bad in (-1, 3601, "soon"):
+        with pytest.raises(SettingsError, match=r"transfers\.agent_wait"):
+            parse({**MINIMAL, "transfers": {"agent_wait": bad}}, "acd.toml", {})

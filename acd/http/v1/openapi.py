@@ -177,7 +177,9 @@ DOCUMENT: dict[str, Any] = {
         "/calls/{call}/transfer": {
             "post": {
                 "summary": "have the agent talking to the caller transfer them blind to a queue, where they "
-                "arrive afresh, or to an outside number [transfers] allowed_numbers allows (one of the two), or "
+                "arrive afresh, to an agent by name (a new stay in the call's queue, offered to that agent "
+                "alone for [transfers] agent_wait seconds, then to the queue), or to an outside number "
+                "[transfers] allowed_numbers allows (one of the three), or "
                 "start an attended transfer to another agent (kind attended, target agent: a consult, then "
                 "complete or cancel) (the agent on the call, supervisor of the call's queue, admin); 202: "
                 "handed to the PBX",

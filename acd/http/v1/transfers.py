@@ -1,5 +1,6 @@
-"""``POST /api/v1/calls/{call}/transfer``: the agent talking to a caller hands them on, blind to a queue
-or to an outside number the config allows, or attended to another agent: a consult first, then
+"""``POST /api/v1/calls/{call}/transfer``: the agent talking to a caller hands them on, blind to a queue,
+to another agent by name (the caller waits in the call's queue for that agent first) or to an outside
+number the config allows, or attended to another agent: a consult first, then
 ``POST .../transfer/complete`` (the caller goes to that agent) or ``.../transfer/cancel`` (back to the
 caller) (docs/api.md; docs/kpis.md, "Transfers").
 
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from acd.core import transfer_numbers
 from acd.core.events import (
+    AgentTransferRequested,
     ConsultFinishRequested,
     ConsultRequested,
     Event,
@@ -51,10 +53,8 @@ async def transfer(request: web.Request) -> web.Response:
     if kind == "attended":
         if not agent or queue or number:
             target.problems["agent"] = "an attended transfer is to an agent: give agent only"
-    elif agent:
-        target.problems["agent"] = "a blind transfer is to a queue or a number"
-    elif bool(queue) == bool(number) and "target" not in fields.problems:
-        target.problems["queue"] = "give one of queue and number"
+    elif sum(map(bool, (queue, number, agent))) != 1 and "target" not in fields.problems:
+        target.problems["queue"] = "give one of queue, agent and number"
     elif number and not transfer_numbers.is_number(number):
         target.problems["number"] = f"digits only, at most {transfer_numbers.MAX_NUMBER}"
     fields.adopt(target, "target")
@@ -65,8 +65,10 @@ async def transfer(request: web.Request) -> web.Response:
     if isinstance(talking, web.Response):
         return talking
     event: Event
-    if agent:
+    if agent and kind == "attended":
         event, aimed = ConsultRequested(call_id, agent), {"agent": agent}
+    elif agent:
+        event, aimed = AgentTransferRequested(call_id, agent), {"agent": agent}
     elif queue:
         event, aimed = TransferRequested(call_id, queue), {"queue": queue}
     else:
