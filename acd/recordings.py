@@ -138,6 +138,7 @@ class Recorder:
         self._settle = settle_seconds
         self._poll = poll_seconds
         self._live: dict[str, _Live] = {}
+        self._superseded: dict[tuple[str, float], _Live] = {}  # (caller Uniqueid, answered at): a stay's, closing
         self._tasks: set[asyncio.Task[None]] = set()
 
     def append(self, record: Record) -> None:
@@ -156,13 +157,21 @@ class Recorder:
     def _seen(self, record: InteractionRecord, answered_at: float) -> None:
         call_id = record.interaction_id
         if record.ended_at is None:
+            live = self._live.get(call_id)
+            if live is not None and live.answered_at != answered_at:
+                # a new stay answered before the last one's close came by (an attended transfer's
+                # handover): that one's recording waits for its close apart
+                self._superseded[(live.uniqueid, live.answered_at)] = self._live.pop(call_id)
             if call_id not in self._live and self._recorded(record.queue):
                 agent = self._agent_uniqueid(call_id) if self._agent_uniqueid is not None else None
                 began = self._recording_started(call_id) if self._recording_started is not None else None
                 started = answered_at if began is None or began > answered_at else began
                 self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
             return
-        live = self._live.pop(call_id, None)
+        live = self._live.get(call_id)
+        live = self._live.pop(call_id) if live is not None and live.answered_at == answered_at else None
+        if live is None:
+            live = self._superseded.pop((record.uniqueid, answered_at), None)
         if live is None:  # a stay closed by a transfer comes under its own id: the call's live stay
             call_id = next(
                 (c for c, x in self._live.items() if (x.uniqueid, x.answered_at) == (record.uniqueid, answered_at)), ""

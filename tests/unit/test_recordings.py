@@ -4,6 +4,7 @@ settings and translation that feed it. The PBX's part is tests/e2e/test_acd_reco
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 import wave
 from pathlib import Path
@@ -392,3 +393,38 @@ async def test_a_recording_that_began_before_the_stay_counts_its_pauses_from_its
     assert pauses == [(7.0, 9.0)]
     (record,) = [r for r in sink.records if isinstance(r, RecordingRecord)]
     assert (record.file, record.started_at, record.seconds) == (f"{CONSULTED_LEG}.wav", 105.0, 15.0)
+
+
+async def test_a_handover_opens_the_new_stays_recording_before_the_first_stay_closes(tmp_path: Path) -> None:
+    """The core writes the handed-over stay (answered now, by the consulted agent) before the first
+    stay's close: both recordings are kept apart, each under its own stay."""
+    sink = ListSink()
+    files = {"agent1": AGENT_LEG, "agent2": CONSULTED_LEG}
+    who = ["agent1"]
+    recorder = Recorder(
+        sink,
+        tmp_path,
+        recorded=lambda queue: True,
+        agent_leg=lambda call: f"PJSIP/{who[0]}-00000004",
+        agent_uniqueid=lambda call: files[who[0]],
+        recording_started=lambda call: None if who[0] == "agent1" else 108.0,
+        mute=lambda channel, state: asyncio.sleep(0),
+        settle_seconds=2.0,
+        poll_seconds=0.02,
+    )
+    recorder.append(answered())  # agent1's stay, answered at 110
+    who[0] = "agent2"
+    handed = InteractionRecord(CALL, 3, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=115.0)
+    recorder.append(handed)
+    stay_a = str(uuid.uuid4())
+    first = InteractionRecord(
+        stay_a, 2, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.0, ended_at=115.0, outcome="answered"
+    )
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 5.0)
+    recorder.append(first)
+    assert recorder.recording(CALL)  # agent2's recording runs on
+    write_wav(tmp_path / f"{CONSULTED_LEG}.wav", 12.0)
+    recorder.append(dataclasses.replace(handed, seq=4, ended_at=120.0, outcome="answered"))
+    await recorder.drain(timeout=5)
+    found = [(r.interaction_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)]
+    assert sorted(found) == sorted([(stay_a, f"{AGENT_LEG}.wav", 110.0), (CALL, f"{CONSULTED_LEG}.wav", 108.0)])
