@@ -38,7 +38,10 @@ from phonefarm.acd_process import AcdProcess, agents_toml
 
 ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))
 TONE = 440  # the caller's
+AGENT_TONE = 700  # the agent's
 WHISPER_TONE = 1000  # the supervisor's
+HEARD = 1000  # a tone's level (tone_level) in what a phone recorded when it was heard
+NOT_HEARD = 200  # ... and at most this when it was not
 SUPERVISORS = """
 [[supervisors]]
 endpoint = "supervisor1"
@@ -103,20 +106,21 @@ SUPPORT = ("support", "300", "agent5", "supervisor2")
 
 async def talking_call(
     acd: AcdProcess, farm: Farm, pbx: AmiClient, line: tuple[str, str, str, str] = BILLING
-) -> tuple[str, str]:
-    """The line's agent logs in and answers a caller of its queue who plays a tone; (call id, the
-    agent's channel)."""
+) -> tuple[str, str, str]:
+    """The line's agent logs in and answers a caller of its queue; the caller plays a tone, the agent
+    another, and both phones record what they hear; (call id, the agent's channel, the farm's call id
+    of the caller)."""
     queue, number, agent, _ = line
-    await farm.set_agent(agent, "answer", delay=1, talk=40, record=True)
+    await farm.set_agent(agent, "answer", delay=1, talk=40, record=True, tone=AGENT_TONE)
     code, body = acd.post(f"/api/v1/agents/{agent}/login")
     assert code == 200, body
     await eventually(lambda: acd.agent_state(agent) == "ready", 10, f"{agent} ready")
     mark = pbx.mark()
-    await farm.place_call(number, patience_seconds=60, tone_hz=TONE)
+    caller = await farm.place_call(number, patience_seconds=60, tone_hz=TONE, record_seconds=60)
     enqueue = await pbx.wait_event(user_event("AcdEnqueue", AcdQueue=queue), 15, mark)
     answered = await pbx.wait_event(user_event("AcdAnswered", AcdAgent=agent), 20, mark)
     await eventually(lambda: acd.agent_state(agent) == "on_call", 10, f"{agent} on the call")
-    return call_id_for(enqueue["Uniqueid"]), answered["Channel"]
+    return call_id_for(enqueue["Uniqueid"]), answered["Channel"], caller
 
 
 async def spies(pbx: AmiClient, agent_channel: str) -> list[dict[str, str]]:
@@ -161,21 +165,29 @@ async def supervisor_token(acd: AcdProcess, queue: str) -> str:
     return await acd_command(acd, "tokens", "add", "--role", "supervisor", "--queue", queue, "--label", f"{queue} sup")
 
 
+# who hears the supervisor's phone, by mode: ChanSpy's whisper (w) speaks to the spied-on agent's leg
+# only, its barge (B) to both parties of the call, its listen to nobody
+SUPERVISOR_HEARD_BY = {"listen": set(), "whisper": {"agent"}, "barge": {"agent", "caller"}}
+
+
 async def check_monitor(
     acd: AcdProcess,
     farm: Farm,
     pbx: AmiClient,
     mode: str,
     options: str,
-    supervisor_tone: int | None,
     line: tuple[str, str, str, str] = BILLING,
 ) -> None:
+    """The supervisor's phone (playing WHISPER_TONE) hears the caller (TONE) and the agent (AGENT_TONE);
+    the agent and the caller hear the supervisor exactly as the mode says (SUPERVISOR_HEARD_BY), and
+    the agent hears the caller the whole time."""
     queue, _, agent, supervisor = line
     mark = farm.mark()
-    call_id, agent_channel = await talking_call(acd, farm, pbx, line)
+    call_id, agent_channel, caller = await talking_call(acd, farm, pbx, line)
     agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
+    caller_recording = await farm.wait_user_event("FarmCallerRecording", 5, mark, FarmCallId=caller)
     token = await supervisor_token(acd, queue)
-    await farm.set_supervisor(supervisor, delay=1, record=5, tone=supervisor_tone)
+    await farm.set_supervisor(supervisor, delay=1, record=5, tone=WHISPER_TONE)
     before = status(acd)["agents"][agent]
     farm_mark = farm.mark()
 
@@ -194,7 +206,9 @@ async def check_monitor(
     await farm.wait_user_event("FarmSupervisorRecorded", 15, farm_mark, FarmSupervisor=supervisor)
     samples, rate = samples_of(answered["FarmRecording"])
     caller_heard = tone_level(samples, rate, TONE)
-    assert caller_heard > 1000, f"the supervisor did not hear the caller's {TONE} Hz tone ({caller_heard:.0f})"
+    assert caller_heard > HEARD, f"the supervisor did not hear the caller's {TONE} Hz tone ({caller_heard:.0f})"
+    agent_heard = tone_level(samples, rate, AGENT_TONE)
+    assert agent_heard > HEARD, f"the supervisor did not hear the agent's {AGENT_TONE} Hz tone ({agent_heard:.0f})"
     assert status(acd)["agents"][agent]["state"] == "on_call"  # the spy left; the conversation goes on
 
     audit = await acd.rows("SELECT action, target, status, details FROM audit_log WHERE action = 'call.monitor'")
@@ -203,6 +217,18 @@ async def check_monitor(
     agent_mark = farm.mark()
     await farm.hangup_all()  # the caller leaves: the call's record is that of a plain answered call
     await farm.wait_user_event("FarmAgentHangup", 10, agent_mark, FarmAgent=agent)
+    await farm.wait_user_event("FarmCallerHangup", 10, agent_mark, FarmCallId=caller)
+    # who heard the supervisor: the loudest half second of WHISPER_TONE in what each phone recorded
+    levels = {
+        party: tone_level(*samples_of(recording["FarmRecording"], at_least=0.0), WHISPER_TONE)
+        for party, recording in (("agent", agent_recording), ("caller", caller_recording))
+    }
+    print(f"{mode}: the supervisor's {WHISPER_TONE} Hz tone in what each heard: {levels}")
+    for party, level in levels.items():
+        if party in SUPERVISOR_HEARD_BY[mode]:
+            assert level > HEARD, f"{mode}: the {party} did not hear the supervisor ({level:.0f})"
+        else:
+            assert level < NOT_HEARD, f"{mode}: the {party} heard the supervisor ({level:.0f})"
     # The agent kept hearing the caller while the spy was attached: the agent's phone recorded from its
     # answer to the hangup, so at least as long as the supervisor's recording (all of it while the
     # caller's tone played), and the caller's tone is in every half second from its start on.
@@ -233,31 +259,37 @@ async def closed(acd: AcdProcess, call_id: str) -> Any:
 async def test_a_supervisor_listens_to_a_call_of_their_queue(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu", supervisor_tone=WHISPER_TONE)
+    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu")
 
 
 async def test_a_supervisor_whispers_to_the_agent(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw", supervisor_tone=None)
+    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw")
+
+
+async def test_a_supervisor_barges_in_and_both_parties_hear_them(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    await check_monitor(ready_acd, farm, pbx_ami, "barge", "bqESuB")
 
 
 async def test_a_supervisor_listens_to_an_unrecorded_call(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     """No MixMonitor on the agent's leg: the agent keeps hearing the caller once ChanSpy attaches."""
-    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu", supervisor_tone=WHISPER_TONE, line=SUPPORT)
+    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu", line=SUPPORT)
 
 
 async def test_a_supervisor_whispers_on_an_unrecorded_call(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw", supervisor_tone=None, line=SUPPORT)
+    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw", line=SUPPORT)
 
 
 async def test_monitoring_is_refused_outside_the_supervisors_queues(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = ready_acd
-    call_id, agent_channel = await talking_call(acd, farm, pbx_ami)
+    call_id, agent_channel, _ = await talking_call(acd, farm, pbx_ami)
     support = await supervisor_token(acd, "support")
     billing = await supervisor_token(acd, "billing")
     farm_mark = farm.mark()
@@ -305,7 +337,7 @@ async def test_a_supervisors_phone_listens_by_feature_code_within_its_queues(
     """supervisor1 (billing) dials *561 and is joined to agent1's billing call; supervisor2 (support)
     dialling the same code is refused: nothing spies, and its phone is hung up after the prompt."""
     acd = ready_acd
-    call_id, agent_channel = await talking_call(acd, farm, pbx_ami)
+    call_id, agent_channel, _ = await talking_call(acd, farm, pbx_ami)
 
     pbx_mark = pbx_ami.mark()
     await farm.supervisor_dial("supervisor2", "*561")
