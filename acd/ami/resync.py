@@ -307,12 +307,12 @@ async def _read_caller(
         answered_at = None
     endpoint = row.get("Exten", "")
     peer = values.get(PEER, "")
-    agent_leg = peer if endpoint and _is_leg_of(peer, endpoint) else ""
+    agent_leg = peer if endpoint and is_leg_of(peer, endpoint) else ""
     offered = OfferedCaller(call, values[OFFER], endpoint, answered_at, values[RECORDING], agent_leg)
     return bridged, offered
 
 
-def _is_leg_of(channel: str, endpoint: str) -> bool:
+def is_leg_of(channel: str, endpoint: str) -> bool:
     """``PJSIP/<endpoint>-<hex>``: a channel of that endpoint, as Asterisk names it."""
     prefix = f"PJSIP/{endpoint}-"
     rest = channel[len(prefix) :]

@@ -13,6 +13,7 @@ import pytest
 from doubles import ListSink
 
 from acd.ami.callers import CallerLeg, Phase
+from acd.ami.resync import is_leg_of
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -428,3 +429,10 @@ async def test_a_handover_opens_the_new_stays_recording_before_the_first_stay_cl
     await recorder.drain(timeout=5)
     found = [(r.interaction_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)]
     assert sorted(found) == sorted([(stay_a, f"{AGENT_LEG}.wav", 110.0), (CALL, f"{CONSULTED_LEG}.wav", 108.0)])
+
+
+def test_a_taken_over_calls_agent_leg_is_the_callers_bridge_peer_only_when_it_is_a_leg_of_its_agent() -> None:
+    assert is_leg_of("PJSIP/agent1-0000002c", "agent1")
+    for peer in ("PJSIP/agent10-0000002c", "PJSIP/trunk-0000002c", "Local/x@acd-transfer-0001;1", "", "PJSIP/agent1-"):
+        assert not is_leg_of(peer, "agent1"), peer
+    assert not is_leg_of("PJSIP/agent1-0000002c,State=1", "agent1")
