@@ -75,7 +75,8 @@ class Farm:
         """How agent's phone treats the next calls: answer after ``delay`` s and talk ``talk`` s,
         reject (busy), or ring without answering. With ``record`` the phone records what the agent
         hears while talking (``FarmAgentRecording``: a WAV under /var/spool/asterisk-farm/supervisor);
-        with ``tone`` (Hz) it plays that tone while talking."""
+        with ``tone`` (Hz) it plays that tone while talking, heard only when it does not record (a
+        phone that records sends silence: the farm's ``transmit_silence``)."""
         if mode not in ("answer", "reject", "noanswer"):
             raise ValueError(f"mode must be answer, reject or noanswer, not {mode!r}")
         if tone is not None and not 20 <= tone <= 4000:
@@ -101,15 +102,22 @@ class Farm:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
     async def set_supervisor(
-        self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None
+        self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None, speak: bool = False
     ) -> None:
         """How a supervisor's phone treats the next calls: answer after ``delay`` s, then record what
         it hears for ``record`` s (``FarmRecording`` of ``FarmSupervisorAnswered``: a WAV under the
-        farm's /var/spool/asterisk-farm/supervisor), playing a ``tone`` (Hz) meanwhile if given."""
+        farm's /var/spool/asterisk-farm/supervisor). With ``speak`` it plays ``tone`` (Hz) for those
+        seconds instead and records nothing: a phone that records sends silence (the farm's
+        ``transmit_silence``), so a tone is heard only from a phone that does not record."""
         if not _SUPERVISOR.match(supervisor):
             raise ValueError(f"supervisor must look like supervisorN, not {supervisor!r}")
         prefix = supervisor.upper()
-        values = (("DELAY", f"{delay:g}"), ("RECORD", f"{record:g}"), ("TONE", "" if tone is None else str(int(tone))))
+        values = (
+            ("DELAY", f"{delay:g}"),
+            ("RECORD", f"{record:g}"),
+            ("TONE", "" if tone is None else str(int(tone))),
+            ("SPEAK", "1" if speak else ""),
+        )
         for name, value in values:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
@@ -148,7 +156,8 @@ class Farm:
         """Call ``did`` over the trunk; send ``dtmf`` once answered; hang up after ``patience_seconds``
         unless a farm agent answered; with ``tone_hz``, play that steady tone to the agent while they
         talk; with ``record_seconds``, record what the caller hears for that long once talking
-        (``FarmCallerRecording``). Returns the call's id (``FarmCallId`` in the farm's events)."""
+        (``FarmCallerRecording``), sending silence meanwhile instead of the tone (``transmit_silence``).
+        Returns the call's id (``FarmCallId`` in the farm's events)."""
         if not _DIAL.match(did) or (dtmf and not _DIAL.match(dtmf)):
             raise ValueError(f"bad number or DTMF: {did!r} {dtmf!r}")
         if tone_hz is not None and not 20 <= tone_hz <= 4000:

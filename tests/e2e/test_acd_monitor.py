@@ -105,18 +105,26 @@ SUPPORT = ("support", "300", "agent5", "supervisor2")
 
 
 async def talking_call(
-    acd: AcdProcess, farm: Farm, pbx: AmiClient, line: tuple[str, str, str, str] = BILLING
+    acd: AcdProcess,
+    farm: Farm,
+    pbx: AmiClient,
+    line: tuple[str, str, str, str] = BILLING,
+    *,
+    agent_tone: int | None = None,
+    caller_record: int | None = None,
 ) -> tuple[str, str, str]:
-    """The line's agent logs in and answers a caller of its queue; the caller plays a tone, the agent
-    another, and both phones record what they hear; (call id, the agent's channel, the farm's call id
-    of the caller)."""
+    """The line's agent logs in and answers a caller of its queue; (call id, the agent's channel, the
+    farm's call id of the caller). The agent's phone records what it hears, or plays ``agent_tone``
+    instead; the caller plays TONE, or records what it hears for ``caller_record`` s instead (a farm
+    phone that records sends silence)."""
     queue, number, agent, _ = line
-    await farm.set_agent(agent, "answer", delay=1, talk=40, record=True, tone=AGENT_TONE)
+    await farm.set_agent(agent, "answer", delay=1, talk=40, record=agent_tone is None, tone=agent_tone)
     code, body = acd.post(f"/api/v1/agents/{agent}/login")
     assert code == 200, body
     await eventually(lambda: acd.agent_state(agent) == "ready", 10, f"{agent} ready")
     mark = pbx.mark()
-    caller = await farm.place_call(number, patience_seconds=60, tone_hz=TONE, record_seconds=60)
+    tone = TONE if caller_record is None else None
+    caller = await farm.place_call(number, patience_seconds=60, tone_hz=tone, record_seconds=caller_record)
     enqueue = await pbx.wait_event(user_event("AcdEnqueue", AcdQueue=queue), 15, mark)
     answered = await pbx.wait_event(user_event("AcdAnswered", AcdAgent=agent), 20, mark)
     await eventually(lambda: acd.agent_state(agent) == "on_call", 10, f"{agent} on the call")
@@ -165,11 +173,6 @@ async def supervisor_token(acd: AcdProcess, queue: str) -> str:
     return await acd_command(acd, "tokens", "add", "--role", "supervisor", "--queue", queue, "--label", f"{queue} sup")
 
 
-# who hears the supervisor's phone, by mode: ChanSpy's whisper (w) speaks to the spied-on agent's leg
-# only, its barge (B) to both parties of the call, its listen to nobody
-SUPERVISOR_HEARD_BY = {"listen": set(), "whisper": {"agent"}, "barge": {"agent", "caller"}}
-
-
 async def check_monitor(
     acd: AcdProcess,
     farm: Farm,
@@ -177,17 +180,22 @@ async def check_monitor(
     mode: str,
     options: str,
     line: tuple[str, str, str, str] = BILLING,
+    *,
+    agent_speaks: bool = False,
 ) -> None:
-    """The supervisor's phone (playing WHISPER_TONE) hears the caller (TONE) and the agent (AGENT_TONE);
-    the agent and the caller hear the supervisor exactly as the mode says (SUPERVISOR_HEARD_BY), and
-    the agent hears the caller the whole time."""
+    """The supervisor's phone hears the caller (TONE); with ``agent_speaks`` the agent's phone plays
+    AGENT_TONE and the supervisor hears it too, else the agent's phone records what it hears and the
+    agent is shown to hear the caller the whole time."""
     queue, _, agent, supervisor = line
     mark = farm.mark()
-    call_id, agent_channel, caller = await talking_call(acd, farm, pbx, line)
-    agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
-    caller_recording = await farm.wait_user_event("FarmCallerRecording", 5, mark, FarmCallId=caller)
+    call_id, agent_channel, _ = await talking_call(
+        acd, farm, pbx, line, agent_tone=AGENT_TONE if agent_speaks else None
+    )
+    agent_recording = None
+    if not agent_speaks:
+        agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
     token = await supervisor_token(acd, queue)
-    await farm.set_supervisor(supervisor, delay=1, record=5, tone=WHISPER_TONE)
+    await farm.set_supervisor(supervisor, delay=1, record=5)
     before = status(acd)["agents"][agent]
     farm_mark = farm.mark()
 
@@ -207,8 +215,10 @@ async def check_monitor(
     samples, rate = samples_of(answered["FarmRecording"])
     caller_heard = tone_level(samples, rate, TONE)
     assert caller_heard > HEARD, f"the supervisor did not hear the caller's {TONE} Hz tone ({caller_heard:.0f})"
-    agent_heard = tone_level(samples, rate, AGENT_TONE)
-    assert agent_heard > HEARD, f"the supervisor did not hear the agent's {AGENT_TONE} Hz tone ({agent_heard:.0f})"
+    if agent_speaks:
+        agent_heard = tone_level(samples, rate, AGENT_TONE)
+        print(f"{mode}: the supervisor heard the caller at {caller_heard:.0f}, the agent at {agent_heard:.0f}")
+        assert agent_heard > HEARD, f"the supervisor did not hear the agent's {AGENT_TONE} Hz ({agent_heard:.0f})"
     assert status(acd)["agents"][agent]["state"] == "on_call"  # the spy left; the conversation goes on
 
     audit = await acd.rows("SELECT action, target, status, details FROM audit_log WHERE action = 'call.monitor'")
@@ -217,8 +227,49 @@ async def check_monitor(
     agent_mark = farm.mark()
     await farm.hangup_all()  # the caller leaves: the call's record is that of a plain answered call
     await farm.wait_user_event("FarmAgentHangup", 10, agent_mark, FarmAgent=agent)
+    if agent_recording is None:
+        return
+    # The agent kept hearing the caller while the spy was attached: the agent's phone recorded from its
+    # answer to the hangup, so at least as long as the supervisor's recording (all of it while the
+    # caller's tone played), and the caller's tone is in every half second from its start on.
+    heard, rate = samples_of(agent_recording["FarmRecording"], at_least=0.0)
+    spied = len(samples) / rate
+    quiet = quiet_windows(heard, rate, TONE)
+    print(f"agent heard {len(heard) / rate:.1f} s (the spy {spied:.1f} s); no caller in windows {quiet}")
+    assert len(heard) / rate >= spied, f"the agent's phone heard {len(heard) / rate:.1f} s, less than {spied:.1f}"
+    assert not quiet, f"the agent's phone lost the caller's {TONE} Hz tone at {quiet} s"
+
+
+# who hears the supervisor's phone, by mode: ChanSpy's whisper (w) speaks to the spied-on agent's leg
+# only, its barge (B) to both parties of the call, its listen to nobody
+SUPERVISOR_HEARD_BY = {"listen": set(), "whisper": {"agent"}, "barge": {"agent", "caller"}}
+
+
+async def check_supervisor_heard(acd: AcdProcess, farm: Farm, pbx: AmiClient, mode: str, options: str) -> None:
+    """The supervisor's phone plays WHISPER_TONE (and records nothing, so the tone goes out); the
+    caller's and the agent's phones record what they hear: each hears the supervisor exactly when
+    the mode says (SUPERVISOR_HEARD_BY)."""
+    queue, _, agent, supervisor = BILLING
+    mark = farm.mark()
+    call_id, agent_channel, caller = await talking_call(acd, farm, pbx, BILLING, caller_record=40)
+    agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
+    caller_recording = await farm.wait_user_event("FarmCallerRecording", 5, mark, FarmCallId=caller)
+    token = await supervisor_token(acd, queue)
+    await farm.set_supervisor(supervisor, delay=1, record=5, tone=WHISPER_TONE, speak=True)
+    farm_mark = farm.mark()
+    code, body = api(acd, "POST", f"/calls/{call_id}/monitor", token, {"mode": mode, "supervisor_endpoint": supervisor})
+    assert code == 202, body
+    await farm.wait_user_event("FarmSupervisorAnswered", 15, farm_mark, FarmSupervisor=supervisor)
+    spying = await eventually(lambda: spies(pbx, agent_channel), 10, f"a ChanSpy on {agent_channel}")
+    assert spying[0]["ApplicationData"] == f"{agent_channel},{options}"
+    await farm.wait_user_event("FarmSupervisorRecorded", 15, farm_mark, FarmSupervisor=supervisor)
+    await asyncio.sleep(0.5)
+    agent_mark = farm.mark()
+    await farm.hangup_all()
+    await farm.wait_user_event("FarmAgentHangup", 10, agent_mark, FarmAgent=agent)
     await farm.wait_user_event("FarmCallerHangup", 10, agent_mark, FarmCallId=caller)
-    # who heard the supervisor: the loudest half second of WHISPER_TONE in what each phone recorded
+    await asyncio.sleep(0.5)  # the phones' files closed
+    # the loudest half second of WHISPER_TONE in what each phone recorded
     levels = {
         party: tone_level(*samples_of(recording["FarmRecording"], at_least=0.0), WHISPER_TONE)
         for party, recording in (("agent", agent_recording), ("caller", caller_recording))
@@ -229,15 +280,6 @@ async def check_monitor(
             assert level > HEARD, f"{mode}: the {party} did not hear the supervisor ({level:.0f})"
         else:
             assert level < NOT_HEARD, f"{mode}: the {party} heard the supervisor ({level:.0f})"
-    # The agent kept hearing the caller while the spy was attached: the agent's phone recorded from its
-    # answer to the hangup, so at least as long as the supervisor's recording (all of it while the
-    # caller's tone played), and the caller's tone is in every half second from its start on.
-    heard, rate = samples_of(agent_recording["FarmRecording"], at_least=0.0)
-    spied = len(samples) / rate
-    quiet = quiet_windows(heard, rate, TONE)
-    print(f"agent heard {len(heard) / rate:.1f} s (the spy {spied:.1f} s); no caller in windows {quiet}")
-    assert len(heard) / rate >= spied, f"the agent's phone heard {len(heard) / rate:.1f} s, less than {spied:.1f}"
-    assert not quiet, f"the agent's phone lost the caller's {TONE} Hz tone at {quiet} s"
 
 
 def quiet_windows(samples: list[int], rate: int, hz: float) -> list[float]:
@@ -266,10 +308,24 @@ async def test_a_supervisor_whispers_to_the_agent(ready_acd: AcdProcess, farm: F
     await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw")
 
 
-async def test_a_supervisor_barges_in_and_both_parties_hear_them(
+async def test_a_listening_supervisor_is_heard_by_nobody(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
+    await check_supervisor_heard(ready_acd, farm, pbx_ami, "listen", "bqESu")
+
+
+async def test_a_whispering_supervisor_is_heard_by_the_agent_and_not_the_caller(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "barge", "bqESuB")
+    await check_supervisor_heard(ready_acd, farm, pbx_ami, "whisper", "bqESuw")
+
+
+async def test_a_barging_supervisor_hears_both_parties(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
+    await check_monitor(ready_acd, farm, pbx_ami, "barge", "bqESuB", agent_speaks=True)
+
+
+async def test_a_barging_supervisor_is_heard_by_both_parties(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    await check_supervisor_heard(ready_acd, farm, pbx_ami, "barge", "bqESuB")
 
 
 async def test_a_supervisor_listens_to_an_unrecorded_call(
