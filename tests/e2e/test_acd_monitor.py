@@ -1,12 +1,16 @@
 """Supervisor monitoring on the real PBX: ``POST /api/v1/calls/{id}/monitor`` rings the farm's
 supervisor phone, which answers and hears the agent's conversation through ChanSpy.
 
-The farm's caller plays a 440 Hz tone while talking, and a listening supervisor's phone a 1 kHz one;
+The farm's caller plays a 440 Hz tone while talking;
 both the supervisor's and the agent's phones record what they hear (WAVs written by the farm's
 Asterisk) and the test measures each tone in the samples (Goertzel): the supervisor hears the caller
 and the agent keeps hearing the caller the whole time (both asserted), on a recorded call (MixMonitor
 on the agent's leg) and on an unrecorded one. Asterisk shows the spying channel
 (``CoreShowChannels``: Application ChanSpy on the agent's leg).
+Who hears the supervisor: the supervisor's phone plays a 1 kHz tone (and records nothing: a farm
+phone that records sends silence), the caller's and the agent's phones record what they hear; the
+tone is in neither on a listen, in the agent's only on a whisper, in both on a barge. A barging
+supervisor hears both parties (the agent's phone plays a 700 Hz tone then).
 The agent's state and the call's record are as they would be without the supervisor. A supervisor
 of another queue is refused, and so are a phone that is no supervisor's, an unknown call and a call
 nobody is talking on.
