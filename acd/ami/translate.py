@@ -374,6 +374,8 @@ class Translator:
         leg, agent, target = self._consulting(msg)
         if status == "start":
             return [ConsultStarted(leg.call_id, agent, target)]
+        if leg.consult_uniqueid:  # docs/dialplan.md, "Recordings": a consult's file that became no stay's
+            log.info("call %s: consult recording %s.wav belongs to no stay", leg.call_id[:8], leg.consult_uniqueid)
         self.book.consult_over(leg)
         return [ConsultEnded(leg.call_id, agent, target)]
 
