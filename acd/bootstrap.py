@@ -271,6 +271,7 @@ async def build(
         recorded=lambda queue: (q := core.config.queue(queue)) is not None and q.record,
         agent_leg=ami.agent_leg_of if ami is not None else None,
         agent_uniqueid=ami.agent_uniqueid_of if ami is not None else None,
+        recording_started=ami.book.recording_started_of if ami is not None else None,
         mute=ami.mute_recording if ami is not None else None,
         clock=clock,
     )

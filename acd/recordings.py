@@ -93,7 +93,8 @@ class NoAgentLeg(Exception):
 class _Live:
     uniqueid: str  # the caller's: with answered_at, which stay this is
     answered_at: float
-    file: str | None  # None: the agent's leg is not known (a call taken over after a restart)
+    file: str | None  # None: the agent's leg is not known (the PBX did not say which file)
+    started_at: float  # the file's start: the answer, or a consulted agent's answer of the consult
     paused_since: float | None = None  # offset from the recording's start
     pauses: list[tuple[float, float]] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -120,6 +121,7 @@ class Recorder:
         recorded: Callable[[str], bool],
         agent_leg: Callable[[str], str | None] | None = None,
         agent_uniqueid: Callable[[str], str | None] | None = None,
+        recording_started: Callable[[str], float | None] | None = None,
         mute: Mute | None = None,
         clock: Callable[[], float] = time.time,
         settle_seconds: float = 15.0,
@@ -130,11 +132,13 @@ class Recorder:
         self._recorded = recorded
         self._agent_leg = agent_leg
         self._agent_uniqueid = agent_uniqueid
+        self._recording_started = recording_started
         self._mute = mute
         self._clock = clock
         self._settle = settle_seconds
         self._poll = poll_seconds
         self._live: dict[str, _Live] = {}
+        self._superseded: dict[tuple[str, float], _Live] = {}  # (caller Uniqueid, answered at): a stay's, closing
         self._tasks: set[asyncio.Task[None]] = set()
 
     def append(self, record: Record) -> None:
@@ -153,11 +157,21 @@ class Recorder:
     def _seen(self, record: InteractionRecord, answered_at: float) -> None:
         call_id = record.interaction_id
         if record.ended_at is None:
+            live = self._live.get(call_id)
+            if live is not None and live.answered_at != answered_at:
+                # a new stay answered before the last one's close came by (an attended transfer's
+                # handover): that one's recording waits for its close apart
+                self._superseded[(live.uniqueid, live.answered_at)] = self._live.pop(call_id)
             if call_id not in self._live and self._recorded(record.queue):
                 agent = self._agent_uniqueid(call_id) if self._agent_uniqueid is not None else None
-                self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""))
+                began = self._recording_started(call_id) if self._recording_started is not None else None
+                started = answered_at if began is None or began > answered_at else began
+                self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
             return
-        live = self._live.pop(call_id, None)
+        live = self._live.get(call_id)
+        live = self._live.pop(call_id) if live is not None and live.answered_at == answered_at else None
+        if live is None:
+            live = self._superseded.pop((record.uniqueid, answered_at), None)
         if live is None:  # a stay closed by a transfer comes under its own id: the call's live stay
             call_id = next(
                 (c for c, x in self._live.items() if (x.uniqueid, x.answered_at) == (record.uniqueid, answered_at)), ""
@@ -167,7 +181,7 @@ class Recorder:
             return
         stay_id = record.interaction_id
         if live.paused_since is not None:  # paused to the end: the silence runs to the end of the file
-            live.pauses.append((live.paused_since, max(record.ended_at - live.answered_at, live.paused_since)))
+            live.pauses.append((live.paused_since, max(record.ended_at - live.started_at, live.paused_since)))
         for n, (start, end) in enumerate(live.pauses, 1):
             pause_id = str(uuid.uuid5(PAUSES, f"{stay_id}/{n}"))
             self._sink.append(RecordingPauseRecord(pause_id, stay_id, round(start, 3), round(end, 3)))
@@ -192,7 +206,7 @@ class Recorder:
             log.warning("call %s: no finished recording %s within %gs", call_id[:8], path, self._settle)
             return
         digest = await asyncio.to_thread(sha256_of, path)
-        self._sink.append(RecordingRecord(call_id, name, live.answered_at, round(seconds, 3), digest))
+        self._sink.append(RecordingRecord(call_id, name, live.started_at, round(seconds, 3), digest))
 
     async def pause(self, call_id: str, paused: bool) -> bool:
         """Pause (or resume) the recording of a call; False if it already was. Raises ``NotRecording``,
@@ -207,7 +221,7 @@ class Recorder:
             if channel is None or self._mute is None:
                 raise NoAgentLeg(call_id)
             await self._mute(channel, paused)
-            offset = max(0.0, self._clock() - live.answered_at)
+            offset = max(0.0, self._clock() - live.started_at)
             if paused:
                 live.paused_since = offset
             elif live.paused_since is not None:

@@ -10,6 +10,7 @@ raises a ``Farm*`` UserEvent (see deploy/farm/extensions.conf), which ``wait_use
     (a caller placed with ``tone_hz`` plays that tone while talking: deploy/farm's farm-caller-tone)
     FarmAgentDialed                                         FarmAgent, FarmCode
     FarmAgentRecording                                      FarmAgent, FarmRecording
+    FarmCallerRecording (a caller placed with ``record_seconds``) FarmCallId, FarmRecording
     FarmSupervisorRinging / FarmSupervisorAnswered / FarmSupervisorRecorded   FarmSupervisor[, FarmRecording]
     FarmOutsideRinging / FarmOutsideAnswered / FarmOutsideRecorded   FarmNumber[, FarmCaller, FarmRecording]
     (an outside line a transfer dialled: the PBX's trunk reaches the farm for 1555NXXXXXX)
@@ -65,15 +66,31 @@ class Farm:
         self.ami.close()
 
     async def set_agent(
-        self, agent: str, mode: AgentMode = "answer", delay: float = 1.0, talk: float = 10.0, record: bool = False
+        self,
+        agent: str,
+        mode: AgentMode = "answer",
+        delay: float = 1.0,
+        talk: float = 10.0,
+        record: bool = False,
+        tone: int | None = None,
     ) -> None:
         """How agent's phone treats the next calls: answer after ``delay`` s and talk ``talk`` s,
         reject (busy), or ring without answering. With ``record`` the phone records what the agent
-        hears while talking (``FarmAgentRecording``: a WAV under /var/spool/asterisk-farm/supervisor)."""
+        hears while talking (``FarmAgentRecording``: a WAV under /var/spool/asterisk-farm/supervisor);
+        with ``tone`` (Hz) it plays that tone while talking, heard only when it does not record (a
+        phone that records sends silence: the farm's ``transmit_silence``)."""
         if mode not in ("answer", "reject", "noanswer"):
             raise ValueError(f"mode must be answer, reject or noanswer, not {mode!r}")
+        if tone is not None and not 20 <= tone <= 4000:
+            raise ValueError(f"tone must be 20..4000 Hz, not {tone!r}")
         prefix = _agent_prefix(agent)
-        settings = (("MODE", mode), ("DELAY", f"{delay:g}"), ("TALK", f"{talk:g}"), ("RECORD", "1" if record else ""))
+        settings = (
+            ("MODE", mode),
+            ("DELAY", f"{delay:g}"),
+            ("TALK", f"{talk:g}"),
+            ("RECORD", "1" if record else ""),
+            ("TONE", "" if tone is None else str(int(tone))),
+        )
         for name, value in settings:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
@@ -87,15 +104,22 @@ class Farm:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
     async def set_supervisor(
-        self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None
+        self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None, speak: bool = False
     ) -> None:
         """How a supervisor's phone treats the next calls: answer after ``delay`` s, then record what
         it hears for ``record`` s (``FarmRecording`` of ``FarmSupervisorAnswered``: a WAV under the
-        farm's /var/spool/asterisk-farm/supervisor), playing a ``tone`` (Hz) meanwhile if given."""
+        farm's /var/spool/asterisk-farm/supervisor). With ``speak`` it plays ``tone`` (Hz) for those
+        seconds instead and records nothing: a phone that records sends silence (the farm's
+        ``transmit_silence``), so a tone is heard only from a phone that does not record."""
         if not _SUPERVISOR.match(supervisor):
             raise ValueError(f"supervisor must look like supervisorN, not {supervisor!r}")
         prefix = supervisor.upper()
-        values = (("DELAY", f"{delay:g}"), ("RECORD", f"{record:g}"), ("TONE", "" if tone is None else str(int(tone))))
+        values = (
+            ("DELAY", f"{delay:g}"),
+            ("RECORD", f"{record:g}"),
+            ("TONE", "" if tone is None else str(int(tone))),
+            ("SPEAK", "1" if speak else ""),
+        )
         for name, value in values:
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
@@ -129,14 +153,19 @@ class Farm:
         dtmf: str | None = None,
         caller_id: str | None = None,
         tone_hz: int | None = None,
+        record_seconds: int | None = None,
     ) -> str:
         """Call ``did`` over the trunk; send ``dtmf`` once answered; hang up after ``patience_seconds``
         unless a farm agent answered; with ``tone_hz``, play that steady tone to the agent while they
-        talk. Returns the call's id (``FarmCallId`` in the farm's events)."""
+        talk; with ``record_seconds``, record what the caller hears for that long once talking
+        (``FarmCallerRecording``), sending silence meanwhile instead of the tone (``transmit_silence``).
+        Returns the call's id (``FarmCallId`` in the farm's events)."""
         if not _DIAL.match(did) or (dtmf and not _DIAL.match(dtmf)):
             raise ValueError(f"bad number or DTMF: {did!r} {dtmf!r}")
         if tone_hz is not None and not 20 <= tone_hz <= 4000:
             raise ValueError(f"tone must be 20..4000 Hz, not {tone_hz!r}")
+        if record_seconds is not None and not 1 <= record_seconds <= 600:
+            raise ValueError(f"record_seconds must be 1..600, not {record_seconds!r}")
         call_id = uuid.uuid4().hex[:12]
         number = caller_id or self._caller_number()
         variables = [
@@ -144,6 +173,7 @@ class Farm:
             f"FARM_PATIENCE={max(1, round(patience_seconds))}",
             f"FARM_DTMF={dtmf or ''}",
             f"FARM_TONE={tone_hz or ''}",
+            f"FARM_RECORD={record_seconds or ''}",
         ]
         self._originate(
             call_id,

@@ -62,6 +62,10 @@ class CallerLeg:
     endpoint: str = ""
     agent_leg: str = ""  # the agent's channel once answered (AcdAnswered is raised on it)
     agent_uniqueid: str = ""  # that channel's Uniqueid: it names the answered stay's recording
+    recording_at: float | None = None  # when that recording began, if not at the answer (a consulted agent's)
+    consult_leg: str = ""  # a consulted agent's channel recording since its answer (AcdConsultRecording)
+    consult_uniqueid: str = ""  # that channel's Uniqueid: its recording's name
+    consult_at: float | None = None  # when that recording began (the consult's answer)
 
 
 ENDED_KEPT = 1000
@@ -111,6 +115,15 @@ class CallerBook:
             return None
         return leg.agent_uniqueid
 
+    def recording_started_of(self, call_id: str) -> float | None:
+        """When the recording of a call in conversation began, if not at the stay's answer: a consulted
+        agent's leg records from their answer of the consult (docs/dialplan.md, "Recordings")."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.phase is not Phase.CONNECTED:
+            return None
+        return leg.recording_at
+
     def call_on_agent_leg(self, channel: str) -> str | None:
         """The call whose agent's channel is ``channel`` (a feature code pressed on that leg)."""
         for leg in self._legs.values():
@@ -149,12 +162,27 @@ class CallerBook:
         self._move(leg, Phase.CONNECTED, leg.offer_id, leg.endpoint)
         leg.agent_leg = agent_leg
         leg.agent_uniqueid = agent_uniqueid
+        leg.recording_at = None
+        self.consult_over(leg)
+
+    def consult_recording(self, leg: CallerLeg, channel: str, uniqueid: str, at: float) -> None:
+        """The consulted agent answered and their leg records (``channel``, its ``uniqueid``) since ``at``."""
+        leg.consult_leg, leg.consult_uniqueid, leg.consult_at = channel, uniqueid, at
+
+    def consult_over(self, leg: CallerLeg) -> None:
+        leg.consult_leg, leg.consult_uniqueid, leg.consult_at = "", "", None
 
     def hand_over(self, leg: CallerLeg, endpoint: str) -> None:
         """An attended transfer completed: the caller talks with ``endpoint`` now, under the same offer
-        (the caller's Dial goes on); that agent's channel is not known to the book."""
+        (the caller's Dial goes on). That agent's channel is known when it records (its consult
+        recording goes on as the new stay's); otherwise it is not, and the first agent's leg and
+        recording are no longer the call's."""
         self._move(leg, Phase.CONNECTED, leg.offer_id, endpoint)
-        leg.agent_leg = ""
+        if leg.consult_leg.startswith(f"PJSIP/{endpoint}-"):
+            leg.agent_leg, leg.agent_uniqueid, leg.recording_at = leg.consult_leg, leg.consult_uniqueid, leg.consult_at
+        else:
+            leg.agent_leg, leg.agent_uniqueid, leg.recording_at = "", "", None
+        self.consult_over(leg)
 
     def back_to_hold(self, leg: CallerLeg) -> None:
         self._move(leg, Phase.WAITING)

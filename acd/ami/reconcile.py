@@ -10,7 +10,9 @@ original ``enqueued_at``. Agent reachability is reported in full, for every conf
 
 A caller found already talking to an agent we never heard of (the ACD restarted) becomes
 ``CallInProgress``, answered when the channel says (``SHARED(ACD_ANSWERED)``): the core takes the
-call over, so the agent is on a call and the call's end closes its interaction. Without that time
+call over, so the agent is on a call and the call's end closes its interaction; the agent's leg
+(the caller's ``BRIDGEPEER``) and the recording's file (``SHARED(ACD_RECORDING)``) are known again, so
+its recording can be paused and is recorded when the call ends. Without that time
 (a channel answered under an older dialplan) the leg is only tracked, so its end is still reported.
 """
 
@@ -114,7 +116,7 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
         leg = book.get(c.uniqueid)
         assert leg is not None
         book.ring(leg, o.offer_id, o.endpoint)
-        book.connect(leg, agent_uniqueid=o.recording)
+        book.connect(leg, o.agent_leg, o.recording)
         agent = roster.agent_for(o.endpoint)
         if agent is None or o.answered_at is None or not roster.has_queue(c.queue):
             log.warning(
@@ -128,7 +130,7 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
     if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
         events.append(OfferFailed(leg.offer_id, reason="lost"))
     book.ring(leg, o.offer_id, o.endpoint)
-    book.connect(leg, agent_uniqueid=o.recording)
+    book.connect(leg, o.agent_leg, o.recording)
     events.append(OfferAnswered(o.offer_id))
     return events
 

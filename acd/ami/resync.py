@@ -41,6 +41,7 @@ _CONCURRENCY = 16
 OFFER = "ACD_OFFER"
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
+PEER = "BRIDGEPEER"  # a talking caller's: the agent's leg, where its recording is paused
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
 ENDED_BY = frozenset({"agent", "caller", TRANSFER})
@@ -72,7 +73,9 @@ class OfferedCaller:
 
     ``answered_at``: when the agent answered (``SHARED(ACD_ANSWERED)``, set by the dialplan at the
     answer), for a caller found talking; None if the channel does not say. ``recording``: the agent
-    leg's Uniqueid that names the recording (``SHARED(ACD_RECORDING)``), empty if none.
+    leg's Uniqueid that names the recording (``SHARED(ACD_RECORDING)``), empty if none. ``agent_leg``:
+    the channel the caller is bridged with (``BRIDGEPEER``) when it is a leg of ``endpoint``
+    (``PJSIP/<endpoint>-<n>``), empty otherwise.
     """
 
     call: CallArrived
@@ -80,6 +83,7 @@ class OfferedCaller:
     endpoint: str
     answered_at: float | None = None
     recording: str = ""
+    agent_leg: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +272,9 @@ async def _read_caller(
     """(bridged, caller) or (False, reason it was skipped)."""
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
-    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"] + ([OFFER, ANSWERED, RECORDING] if in_connect else [])
+    bridged = bool(row.get("BridgeId"))
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"]
+    names += ([OFFER, ANSWERED, RECORDING] if in_connect else []) + ([PEER] if in_connect and bridged else [])
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -302,8 +308,18 @@ async def _read_caller(
         answered_at = float(values[ANSWERED]) if values[ANSWERED] else None
     except ValueError:
         answered_at = None
-    offered = OfferedCaller(call, values[OFFER], row.get("Exten", ""), answered_at, values[RECORDING])
-    return bool(row.get("BridgeId")), offered
+    endpoint = row.get("Exten", "")
+    peer = values.get(PEER, "")
+    agent_leg = peer if endpoint and is_leg_of(peer, endpoint) else ""
+    offered = OfferedCaller(call, values[OFFER], endpoint, answered_at, values[RECORDING], agent_leg)
+    return bridged, offered
+
+
+def is_leg_of(channel: str, endpoint: str) -> bool:
+    """``PJSIP/<endpoint>-<hex>``: a channel of that endpoint, as Asterisk names it."""
+    prefix = f"PJSIP/{endpoint}-"
+    rest = channel[len(prefix) :]
+    return channel.startswith(prefix) and 0 < len(rest) <= 16 and all(c in "0123456789abcdef" for c in rest)
 
 
 async def _optional_list(

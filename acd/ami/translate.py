@@ -19,6 +19,7 @@ UserEvent AcdFallback      CallFellBack (holding overflowed the caller to its fa
 UserEvent AcdOverflowed    (none: the core ordered it; later Hangup is silent)
 UserEvent AcdAgent         AgentLoggedIn / LoggedOut / Paused / Resumed / WrapUpDone / DispositionSet
 UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or resume of the recording)
+AcdConsultRecording        (none: the consulted agent's leg records; the book keeps it for the handover)
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
@@ -158,6 +159,7 @@ class Translator:
             "AcdTransferred": self._transferred,
             "AcdMonitor": self._monitor,
             "AcdConsult": self._consult,
+            "AcdConsultRecording": self._consult_recording,
             "AcdCallback": self._callback,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
@@ -376,7 +378,31 @@ class Translator:
         leg, agent, target = self._consulting(msg)
         if status == "start":
             return [ConsultStarted(leg.call_id, agent, target)]
+        if leg.consult_uniqueid:  # docs/dialplan.md, "Recordings": a consult's file that became no stay's
+            log.info("call %s: consult recording %s.wav belongs to no stay", leg.call_id[:8], leg.consult_uniqueid)
+        self.book.consult_over(leg)
         return [ConsultEnded(leg.call_id, agent, target)]
+
+    def _consult_recording(self, msg: Mapping[str, str]) -> list[Event]:
+        """The consulted agent answered a recorded caller's consult and their leg records from now on
+        (``acd-consult-answered``, docs/dialplan.md "Recordings"): raised on that agent's own leg, for a
+        caller the book holds as talking, under that offer, to the transferring agent. Kept until the
+        handover, when that leg and its recording become the new stay's."""
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        target_endpoint = fields.endpoint(msg, "AcdTarget")
+        channel, uniqueid = fields.channel(msg), fields.uniqueid(msg)
+        tech, _, name = channel.partition("/")
+        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != target_endpoint or target_endpoint == endpoint:
+            raise Refused("injected", f"AcdTarget {fields.shown(target_endpoint)} raised on {fields.shown(name)}")
+        leg = self.book.by_offer(offer_id)
+        if leg is None or leg.phase is not Phase.CONNECTED or leg.endpoint != endpoint:
+            raise Refused("state", "a consult's recording for a caller not talking under that offer and agent")
+        if self.roster.agent_for(endpoint) is None or self.roster.agent_for(target_endpoint) is None:
+            raise Refused(
+                "agent", f"unknown agent endpoint {fields.shown(endpoint)} or {fields.shown(target_endpoint)}"
+            )
+        self.book.consult_recording(leg, channel, uniqueid, self._clock())
+        return []
 
     def _handed_over(self, msg: Mapping[str, str]) -> list[Event]:
         """An attended transfer completed (``acd-consult-complete`` on the agent's leg, or the consult

@@ -1,12 +1,16 @@
 """Supervisor monitoring on the real PBX: ``POST /api/v1/calls/{id}/monitor`` rings the farm's
 supervisor phone, which answers and hears the agent's conversation through ChanSpy.
 
-The farm's caller plays a 440 Hz tone while talking, and a listening supervisor's phone a 1 kHz one;
+The farm's caller plays a 440 Hz tone while talking;
 both the supervisor's and the agent's phones record what they hear (WAVs written by the farm's
 Asterisk) and the test measures each tone in the samples (Goertzel): the supervisor hears the caller
 and the agent keeps hearing the caller the whole time (both asserted), on a recorded call (MixMonitor
 on the agent's leg) and on an unrecorded one. Asterisk shows the spying channel
 (``CoreShowChannels``: Application ChanSpy on the agent's leg).
+Who hears the supervisor: the supervisor's phone plays a 1 kHz tone (and records nothing: a farm
+phone that records sends silence), the caller's and the agent's phones record what they hear; the
+tone is in neither on a listen, in the agent's only on a whisper, in both on a barge. A barging
+supervisor hears both parties (the agent's phone plays a 700 Hz tone then).
 The agent's state and the call's record are as they would be without the supervisor. A supervisor
 of another queue is refused, and so are a phone that is no supervisor's, an unknown call and a call
 nobody is talking on.
@@ -38,7 +42,10 @@ from phonefarm.acd_process import AcdProcess, agents_toml
 
 ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))
 TONE = 440  # the caller's
+AGENT_TONE = 700  # the agent's
 WHISPER_TONE = 1000  # the supervisor's
+HEARD = 1000  # a tone's level (tone_level) in what a phone recorded when it was heard
+NOT_HEARD = 200  # ... and at most this when it was not
 SUPERVISORS = """
 [[supervisors]]
 endpoint = "supervisor1"
@@ -102,21 +109,30 @@ SUPPORT = ("support", "300", "agent5", "supervisor2")
 
 
 async def talking_call(
-    acd: AcdProcess, farm: Farm, pbx: AmiClient, line: tuple[str, str, str, str] = BILLING
-) -> tuple[str, str]:
-    """The line's agent logs in and answers a caller of its queue who plays a tone; (call id, the
-    agent's channel)."""
+    acd: AcdProcess,
+    farm: Farm,
+    pbx: AmiClient,
+    line: tuple[str, str, str, str] = BILLING,
+    *,
+    agent_tone: int | None = None,
+    caller_record: int | None = None,
+) -> tuple[str, str, str]:
+    """The line's agent logs in and answers a caller of its queue; (call id, the agent's channel, the
+    farm's call id of the caller). The agent's phone records what it hears, or plays ``agent_tone``
+    instead; the caller plays TONE, or records what it hears for ``caller_record`` s instead (a farm
+    phone that records sends silence)."""
     queue, number, agent, _ = line
-    await farm.set_agent(agent, "answer", delay=1, talk=40, record=True)
+    await farm.set_agent(agent, "answer", delay=1, talk=40, record=agent_tone is None, tone=agent_tone)
     code, body = acd.post(f"/api/v1/agents/{agent}/login")
     assert code == 200, body
     await eventually(lambda: acd.agent_state(agent) == "ready", 10, f"{agent} ready")
     mark = pbx.mark()
-    await farm.place_call(number, patience_seconds=60, tone_hz=TONE)
+    tone = TONE if caller_record is None else None
+    caller = await farm.place_call(number, patience_seconds=60, tone_hz=tone, record_seconds=caller_record)
     enqueue = await pbx.wait_event(user_event("AcdEnqueue", AcdQueue=queue), 15, mark)
     answered = await pbx.wait_event(user_event("AcdAnswered", AcdAgent=agent), 20, mark)
     await eventually(lambda: acd.agent_state(agent) == "on_call", 10, f"{agent} on the call")
-    return call_id_for(enqueue["Uniqueid"]), answered["Channel"]
+    return call_id_for(enqueue["Uniqueid"]), answered["Channel"], caller
 
 
 async def spies(pbx: AmiClient, agent_channel: str) -> list[dict[str, str]]:
@@ -167,15 +183,23 @@ async def check_monitor(
     pbx: AmiClient,
     mode: str,
     options: str,
-    supervisor_tone: int | None,
     line: tuple[str, str, str, str] = BILLING,
+    *,
+    agent_speaks: bool = False,
 ) -> None:
+    """The supervisor's phone hears the caller (TONE); with ``agent_speaks`` the agent's phone plays
+    AGENT_TONE and the supervisor hears it too, else the agent's phone records what it hears and the
+    agent is shown to hear the caller the whole time."""
     queue, _, agent, supervisor = line
     mark = farm.mark()
-    call_id, agent_channel = await talking_call(acd, farm, pbx, line)
-    agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
+    call_id, agent_channel, _ = await talking_call(
+        acd, farm, pbx, line, agent_tone=AGENT_TONE if agent_speaks else None
+    )
+    agent_recording = None
+    if not agent_speaks:
+        agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
     token = await supervisor_token(acd, queue)
-    await farm.set_supervisor(supervisor, delay=1, record=5, tone=supervisor_tone)
+    await farm.set_supervisor(supervisor, delay=1, record=5)
     before = status(acd)["agents"][agent]
     farm_mark = farm.mark()
 
@@ -194,7 +218,11 @@ async def check_monitor(
     await farm.wait_user_event("FarmSupervisorRecorded", 15, farm_mark, FarmSupervisor=supervisor)
     samples, rate = samples_of(answered["FarmRecording"])
     caller_heard = tone_level(samples, rate, TONE)
-    assert caller_heard > 1000, f"the supervisor did not hear the caller's {TONE} Hz tone ({caller_heard:.0f})"
+    assert caller_heard > HEARD, f"the supervisor did not hear the caller's {TONE} Hz tone ({caller_heard:.0f})"
+    if agent_speaks:
+        agent_heard = tone_level(samples, rate, AGENT_TONE)
+        print(f"{mode}: the supervisor heard the caller at {caller_heard:.0f}, the agent at {agent_heard:.0f}")
+        assert agent_heard > HEARD, f"the supervisor did not hear the agent's {AGENT_TONE} Hz ({agent_heard:.0f})"
     assert status(acd)["agents"][agent]["state"] == "on_call"  # the spy left; the conversation goes on
 
     audit = await acd.rows("SELECT action, target, status, details FROM audit_log WHERE action = 'call.monitor'")
@@ -203,6 +231,8 @@ async def check_monitor(
     agent_mark = farm.mark()
     await farm.hangup_all()  # the caller leaves: the call's record is that of a plain answered call
     await farm.wait_user_event("FarmAgentHangup", 10, agent_mark, FarmAgent=agent)
+    if agent_recording is None:
+        return
     # The agent kept hearing the caller while the spy was attached: the agent's phone recorded from its
     # answer to the hangup, so at least as long as the supervisor's recording (all of it while the
     # caller's tone played), and the caller's tone is in every half second from its start on.
@@ -212,6 +242,48 @@ async def check_monitor(
     print(f"agent heard {len(heard) / rate:.1f} s (the spy {spied:.1f} s); no caller in windows {quiet}")
     assert len(heard) / rate >= spied, f"the agent's phone heard {len(heard) / rate:.1f} s, less than {spied:.1f}"
     assert not quiet, f"the agent's phone lost the caller's {TONE} Hz tone at {quiet} s"
+
+
+# who hears the supervisor's phone, by mode: ChanSpy's whisper (w) speaks to the spied-on agent's leg
+# only, its barge (B) to both parties of the call, its listen to nobody
+SUPERVISOR_HEARD_BY = {"listen": set(), "whisper": {"agent"}, "barge": {"agent", "caller"}}
+
+
+async def check_supervisor_heard(acd: AcdProcess, farm: Farm, pbx: AmiClient, mode: str, options: str) -> None:
+    """The supervisor's phone plays WHISPER_TONE (and records nothing, so the tone goes out); the
+    caller's and the agent's phones record what they hear: each hears the supervisor exactly when
+    the mode says (SUPERVISOR_HEARD_BY)."""
+    queue, _, agent, supervisor = BILLING
+    mark = farm.mark()
+    call_id, agent_channel, caller = await talking_call(acd, farm, pbx, BILLING, caller_record=40)
+    agent_recording = await farm.wait_user_event("FarmAgentRecording", 5, mark, FarmAgent=agent)
+    caller_recording = await farm.wait_user_event("FarmCallerRecording", 5, mark, FarmCallId=caller)
+    token = await supervisor_token(acd, queue)
+    await farm.set_supervisor(supervisor, delay=1, record=5, tone=WHISPER_TONE, speak=True)
+    farm_mark = farm.mark()
+    code, body = api(acd, "POST", f"/calls/{call_id}/monitor", token, {"mode": mode, "supervisor_endpoint": supervisor})
+    assert code == 202, body
+    await farm.wait_user_event("FarmSupervisorAnswered", 15, farm_mark, FarmSupervisor=supervisor)
+    spying = await eventually(lambda: spies(pbx, agent_channel), 10, f"a ChanSpy on {agent_channel}")
+    assert spying[0]["ApplicationData"] == f"{agent_channel},{options}"
+    await farm.wait_user_event("FarmSupervisorRecorded", 15, farm_mark, FarmSupervisor=supervisor)
+    await asyncio.sleep(0.5)
+    agent_mark = farm.mark()
+    await farm.hangup_all()
+    await farm.wait_user_event("FarmAgentHangup", 10, agent_mark, FarmAgent=agent)
+    await farm.wait_user_event("FarmCallerHangup", 10, agent_mark, FarmCallId=caller)
+    await asyncio.sleep(0.5)  # the phones' files closed
+    # the loudest half second of WHISPER_TONE in what each phone recorded
+    levels = {
+        party: tone_level(*samples_of(recording["FarmRecording"], at_least=0.0), WHISPER_TONE)
+        for party, recording in (("agent", agent_recording), ("caller", caller_recording))
+    }
+    print(f"{mode}: the supervisor's {WHISPER_TONE} Hz tone in what each heard: {levels}")
+    for party, level in levels.items():
+        if party in SUPERVISOR_HEARD_BY[mode]:
+            assert level > HEARD, f"{mode}: the {party} did not hear the supervisor ({level:.0f})"
+        else:
+            assert level < NOT_HEARD, f"{mode}: the {party} heard the supervisor ({level:.0f})"
 
 
 def quiet_windows(samples: list[int], rate: int, hz: float) -> list[float]:
@@ -233,31 +305,51 @@ async def closed(acd: AcdProcess, call_id: str) -> Any:
 async def test_a_supervisor_listens_to_a_call_of_their_queue(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu", supervisor_tone=WHISPER_TONE)
+    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu")
 
 
 async def test_a_supervisor_whispers_to_the_agent(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw", supervisor_tone=None)
+    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw")
+
+
+async def test_a_listening_supervisor_is_heard_by_nobody(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
+    await check_supervisor_heard(ready_acd, farm, pbx_ami, "listen", "bqESu")
+
+
+async def test_a_whispering_supervisor_is_heard_by_the_agent_and_not_the_caller(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    await check_supervisor_heard(ready_acd, farm, pbx_ami, "whisper", "bqESuw")
+
+
+async def test_a_barging_supervisor_hears_both_parties(ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
+    await check_monitor(ready_acd, farm, pbx_ami, "barge", "bqESuB", agent_speaks=True)
+
+
+async def test_a_barging_supervisor_is_heard_by_both_parties(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    await check_supervisor_heard(ready_acd, farm, pbx_ami, "barge", "bqESuB")
 
 
 async def test_a_supervisor_listens_to_an_unrecorded_call(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     """No MixMonitor on the agent's leg: the agent keeps hearing the caller once ChanSpy attaches."""
-    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu", supervisor_tone=WHISPER_TONE, line=SUPPORT)
+    await check_monitor(ready_acd, farm, pbx_ami, "listen", "bqESu", line=SUPPORT)
 
 
 async def test_a_supervisor_whispers_on_an_unrecorded_call(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
-    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw", supervisor_tone=None, line=SUPPORT)
+    await check_monitor(ready_acd, farm, pbx_ami, "whisper", "bqESuw", line=SUPPORT)
 
 
 async def test_monitoring_is_refused_outside_the_supervisors_queues(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = ready_acd
-    call_id, agent_channel = await talking_call(acd, farm, pbx_ami)
+    call_id, agent_channel, _ = await talking_call(acd, farm, pbx_ami)
     support = await supervisor_token(acd, "support")
     billing = await supervisor_token(acd, "billing")
     farm_mark = farm.mark()
@@ -305,7 +397,7 @@ async def test_a_supervisors_phone_listens_by_feature_code_within_its_queues(
     """supervisor1 (billing) dials *561 and is joined to agent1's billing call; supervisor2 (support)
     dialling the same code is refused: nothing spies, and its phone is hung up after the prompt."""
     acd = ready_acd
-    call_id, agent_channel = await talking_call(acd, farm, pbx_ami)
+    call_id, agent_channel, _ = await talking_call(acd, farm, pbx_ami)
 
     pbx_mark = pbx_ami.mark()
     await farm.supervisor_dial("supervisor2", "*561")

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -305,3 +306,125 @@ async def test_a_recorded_caller_transferred_to_a_queue_that_does_not_record_is_
     await asyncio.sleep(2)  # the time a recording's file takes to close
     assert await acd.rows("SELECT id FROM recordings WHERE id = $1", call_id) == []
     assert recordings_on_disk() - before == {path}, "support's stay was recorded"
+
+
+async def paused_twice(acd: AcdProcess, farm: Farm, call_id: uuid.UUID, agent: str, channel: str) -> None:
+    """The agent pauses (*7) and resumes (*8) from the phone, then by the API (the agent's token),
+    and an admin resumes: each stretch about 3 s, 2 s of talk between."""
+    await farm.send_dtmf(channel, "*7")
+    await asyncio.sleep(3)
+    await farm.send_dtmf(channel, "*8")
+    await asyncio.sleep(2)
+    token = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", agent)
+    status, body = api_post(acd, f"/calls/{call_id}/recording", token, {"action": "pause"})
+    assert status == 200 and body["recording"] == "paused", body
+    await asyncio.sleep(3)
+    status, body = api_post(acd, f"/calls/{call_id}/recording", acd.admin_token, {"action": "resume"})
+    assert status == 200 and body["recording"] == "recording", body
+
+
+async def check_pauses(acd: AcdProcess, stay_id: uuid.UUID, row: Any, count: int = 2) -> None:
+    """The stay's pauses: ``count`` rows, each silent in the file, the caller's tone just before and after."""
+    pauses = await acd.rows(
+        "SELECT start_offset, end_offset FROM recording_pauses WHERE interaction_id = $1 ORDER BY start_offset",
+        stay_id,
+    )
+    assert len(pauses) == count, pauses
+    data, rate = samples(Path(RECORDINGS_DIR) / row["file"])
+    assert abs(len(data) / rate - row["seconds"]) < 0.05
+    for pause in pauses:
+        start, end = pause["start_offset"], pause["end_offset"]
+        print(f"pause {start:.2f}..{end:.2f} s of {row['seconds']:.2f} s: silent inside, the tone around it")
+        assert end - start > 1.0, pauses
+        assert silent(data, rate, start + 0.3, end - 0.3), f"no silence in the pause {start:.2f}..{end:.2f} s"
+        assert tone_in(data, rate, start - 1.0, start - 0.3), f"no tone before the pause at {start:.2f} s"
+        assert tone_in(data, rate, end + 0.3, end + 1.0), f"no tone after the pause at {end:.2f} s"
+
+
+async def test_the_consulted_agent_records_the_handed_over_call_and_pauses_it_from_the_phone_and_the_api(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 answers a billing caller (recorded) and transfers attended to agent5 (API: consult, then
+    complete). agent5's leg records from the consult's answer into a file of its own; after the
+    handover agent5 pauses and resumes from the phone (*7 / *8) and the API: agent5's stay has its
+    recording and pauses, silent where they say, and agent1's stay keeps its own file."""
+    acd = live_acd
+    await farm.set_agent("agent5", "answer", delay=1, talk=26, record=False)
+    await login(acd, "agent5")
+    farm_mark, pbx_mark = farm.mark(), pbx_ami.mark()
+    call_id, uniqueid, _ = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=60)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+    await asyncio.sleep(2)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "attended", "target": {"agent": "agent5"}})
+    assert status == 202, body
+    consulted = await farm.wait_user_event("FarmAgentAnswered", 20, farm_mark, FarmAgent="agent5")
+    recording = await pbx_ami.wait_event(user_event("AcdConsultRecording", AcdTarget="agent5"), 10, pbx_mark)
+    assert recording["Channel"].startswith("PJSIP/agent5-")
+    await asyncio.sleep(2)  # the consult
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, pbx_mark)
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    await asyncio.sleep(2)
+    await paused_twice(acd, farm, call_id, "agent5", consulted["Channel"])
+
+    second = await closed(acd, call_id)  # agent5's stay, ended when agent5's phone hung up
+    assert second["agent_id"] == "agent5"
+    row = await recording_row(acd, call_id)
+    assert row["file"] == f"{recording['Uniqueid']}.wav"
+    first = (await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", uniqueid, call_id))[0]
+    assert (first["agent_id"], first["end_reason"]) == ("agent1", "transferred")
+    first_row = await recording_row(acd, first["id"])
+    assert first_row["file"] != row["file"]
+    # agent5's file began at their answer of the consult, before their stay: it runs to the stay's end
+    path = Path(RECORDINGS_DIR) / row["file"]
+    measured = sox_seconds(path)
+    assert row["started_at"] < second["answered_at"]
+    span = (second["ended_at"] - row["started_at"]).total_seconds()
+    print(f"agent5: recording {measured:.3f} s (sox), consult answer to the end {span:.3f} s")
+    # within 1 s: frames missed while Asterisk moves the leg from the consult's bridge into the caller's
+    assert abs(measured - span) <= 1.0, (measured, span)
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    await check_pauses(acd, call_id, row)
+    audit = await acd.rows(
+        "SELECT action, role, status FROM audit_log WHERE target = $1 AND action LIKE 'recording.%' ORDER BY id",
+        str(call_id),
+    )
+    assert [(a["action"], a["role"], a["status"]) for a in audit] == [
+        ("recording.pause", "agent", 200),
+        ("recording.resume", "admin", 200),
+    ]
+
+
+async def test_a_call_taken_over_after_a_kill_is_paused_and_its_recording_recorded(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 answers a recorded billing caller; the ACD is killed (-9) and started again: it takes the
+    call over from the PBX and pauses its recording by the phone and the API; the call's end writes
+    the recording's row with the pauses, silent where they say."""
+    acd = live_acd
+    farm_mark = farm.mark()
+    call_id, _, answered = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=40)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+
+    async def answer_stored() -> Any:
+        return await acd.rows("SELECT id FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", call_id)
+
+    await eventually(answer_stored, 10, "the answer in PostgreSQL")
+    acd.stop(signal.SIGKILL)
+    await asyncio.to_thread(acd.start)  # same data folder
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 20, "agent1's call taken over")
+    await asyncio.sleep(1)
+    await paused_twice(acd, farm, call_id, "agent1", answered["Channel"])
+    hangups = [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentHangup"]
+    assert hangups == [], "the call ended before the pauses were done"
+
+    stay = await closed(acd, call_id)
+    assert (stay["agent_id"], stay["outcome"]) == ("agent1", "answered")
+    row = await recording_row(acd, call_id)
+    path = Path(RECORDINGS_DIR) / row["file"]
+    measured = sox_seconds(path)
+    talk = (stay["ended_at"] - stay["answered_at"]).total_seconds()
+    print(f"taken over: recording {measured:.3f} s (sox), talk time {talk:.3f} s (records)")
+    assert abs(measured - talk) <= 0.5, (measured, talk)
+    await check_pauses(acd, call_id, row)

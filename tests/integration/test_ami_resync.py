@@ -73,6 +73,7 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         server.variables[(ch, "ACD_OFFER")] = offer
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_ANSWERED)")] = "990.5"  # agent2 answered then
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_RECORDING)")] = "1700.44"  # recorded: agent2's leg
+    server.variables[("PJSIP/trunk-00000004", "BRIDGEPEER")] = "PJSIP/agent2-0000002c"  # that leg, to pause it
     server.contacts = [{"Endpoint": "agent1", "Uri": "sip:agent1@127.0.0.1:5070", "Status": "Reachable"}]
     server.devices = [
         {"Device": "PJSIP/agent1", "State": "INUSE"},
@@ -88,12 +89,12 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         ("1700.10", 5, 1200.0, "55500010"),
     ]
     assert [(o.call.uniqueid, o.offer_id, o.endpoint) for o in result.ringing] == [("1700.3", "offer-3", "agent1")]
-    assert [(o.call.uniqueid, o.offer_id, o.answered_at, o.recording) for o in result.connected] == [
-        ("1700.4", "offer-4", 990.5, "1700.44")
+    assert [(o.call.uniqueid, o.offer_id, o.answered_at, o.recording, o.agent_leg) for o in result.connected] == [
+        ("1700.4", "offer-4", 990.5, "1700.44", "PJSIP/agent2-0000002c")
     ]
     assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
-    assert server.count("Getvar") == 5 * 3 + 2 * 6 + 3
+    assert server.count("Getvar") == 5 * 3 + 2 * 6 + 1 + 3  # BRIDGEPEER of the bridged one
 
     t = Translator(CONFIG)
     events = t.reconcile(result)
@@ -111,6 +112,7 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     talking = next(c for c in result.connected if c.call.uniqueid == "1700.4").call
     assert events[-1] == CallInProgress(talking, "a2", 990.5)
     assert t.book.agent_uniqueid_of(talking.call_id) == "1700.44"  # its recording is found when it ends
+    assert t.book.agent_leg_of(talking.call_id) == "PJSIP/agent2-0000002c"  # and can be paused
     assert t.translate({"Event": "Hangup", "Uniqueid": "1700.4"}) == [CallEnded(call_id_for("1700.4"))]
 
 

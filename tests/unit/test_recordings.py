@@ -4,6 +4,7 @@ settings and translation that feed it. The PBX's part is tests/e2e/test_acd_reco
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 import wave
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from doubles import ListSink
 
 from acd.ami.callers import CallerLeg, Phase
+from acd.ami.resync import is_leg_of
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -287,3 +289,150 @@ def test_the_answer_names_the_recording_after_the_agent_leg() -> None:
     assert translator.book.agent_uniqueid_of("c1") == AGENT_LEG
     translator.book.back_to_hold(leg)  # transferred or put back: no agent leg, no file
     assert translator.book.agent_uniqueid_of("c1") is None
+
+
+def consult_translator() -> tuple[Translator, EventToken, list[tuple[str, str]], list[float]]:
+    """agent1 talks with a recorded caller under offer-1 (their leg PJSIP/agent1-00000002)."""
+    config = RoutingConfig(
+        queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), record=True),),
+        agents=(AgentConfig("a1", "agent1", (("billing", 3),)), AgentConfig("a2", "agent2", (("billing", 3),))),
+    )
+    token = EventToken()
+    seen: list[tuple[str, str]] = []
+    now = [1733550010.0]
+    translator = Translator(
+        config, token=token, on_recording=lambda call, action: seen.append((call, action)), clock=lambda: now[0]
+    )
+    leg = translator.book.add(CallerLeg("c1", UNIQUEID, "PJSIP/trunk-00000001", "billing", 5))
+    translator.book.ring(leg, "offer-1", "agent1")
+    translator.book.connect(leg, "PJSIP/agent1-00000002", AGENT_LEG)
+    return translator, token, seen, now
+
+
+def user_event(token: EventToken, kind: str, channel: str, uniqueid: str, **fields: str) -> dict[str, str]:
+    return {
+        "Event": "UserEvent",
+        "UserEvent": kind,
+        "Channel": channel,
+        "Uniqueid": uniqueid,
+        "AcdToken": token.current,
+        **fields,
+    }
+
+
+CONSULTED_LEG = "1733550011.55"  # agent2's leg on the consult, which names their recording
+
+
+def test_the_consulted_agents_recording_becomes_the_handed_over_stays_and_is_paused_on_their_leg() -> None:
+    translator, token, seen, now = consult_translator()
+    parties = {"AcdOffer": "offer-1", "AcdAgent": "agent1", "AcdTarget": "agent2"}
+    consult = "Local/00@acd-transfer-00000003;2"
+    assert translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="start", **parties))
+    # raised on another channel than the consulted agent's own, or naming the transferring agent: refused
+    translator.translate(user_event(token, "AcdConsultRecording", "PJSIP/agent1-00000002", CONSULTED_LEG, **parties))
+    translator.translate(
+        user_event(token, "AcdConsultRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, **{**parties, "AcdOffer": "x"})
+    )
+    assert translator.counters.refused == {"injected": 1, "state": 1}
+    now[0] = 1733550012.5
+    recording = user_event(token, "AcdConsultRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, **parties)
+    assert translator.translate(recording) == []
+    # before the handover the call is still agent1's: their leg, their file
+    assert translator.book.agent_uniqueid_of("c1") == AGENT_LEG
+    translator.translate(user_event(token, "AcdRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, AcdAction="pause"))
+    assert seen == []
+    done = user_event(token, "AcdTransferred", "PJSIP/agent1-00000002", AGENT_LEG, AcdKind="attended", **parties)
+    assert len(translator.translate(done)) == 1
+    assert translator.book.agent_leg_of("c1") == "PJSIP/agent2-00000004"
+    assert translator.book.agent_uniqueid_of("c1") == CONSULTED_LEG
+    assert translator.book.recording_started_of("c1") == 1733550012.5
+    translator.translate(user_event(token, "AcdRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, AcdAction="pause"))
+    assert seen == [("c1", "pause")]
+
+
+def test_a_handover_whose_consulted_leg_does_not_record_keeps_nothing_of_the_first_agents() -> None:
+    translator, token, _, _ = consult_translator()
+    parties = {"AcdOffer": "offer-1", "AcdAgent": "agent1", "AcdTarget": "agent2"}
+    consult = "Local/00@acd-transfer-00000003;2"
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="start", **parties))
+    translator.translate(user_event(token, "AcdConsultRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, **parties))
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="end", **parties))  # back
+    assert translator.book.agent_uniqueid_of("c1") == AGENT_LEG  # still agent1's call
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="start", **parties))
+    done = user_event(token, "AcdTransferred", "PJSIP/agent1-00000002", AGENT_LEG, AcdKind="attended", **parties)
+    translator.translate(done)
+    assert translator.book.agent_leg_of("c1") is None  # the consult of the second try was not recorded
+    assert translator.book.agent_uniqueid_of("c1") is None  # never agent1's file for agent2's stay
+
+
+async def test_a_recording_that_began_before_the_stay_counts_its_pauses_from_its_own_start(tmp_path: Path) -> None:
+    """The consulted agent's file began at the consult's answer (105.0), their stay at the handover
+    (110.0): the pauses' offsets and the record's start are the file's."""
+    sink = ListSink()
+    now = [110.0]
+    recorder = Recorder(
+        sink,
+        tmp_path,
+        recorded=lambda queue: True,
+        agent_leg=lambda call: "PJSIP/agent2-00000004",
+        agent_uniqueid=lambda call: CONSULTED_LEG,
+        recording_started=lambda call: 105.0,
+        mute=lambda channel, state: asyncio.sleep(0),
+        clock=lambda: now[0],
+        settle_seconds=2.0,
+        poll_seconds=0.02,
+    )
+    recorder.append(answered())
+    now[0] = 112.0
+    await recorder.pause(CALL, True)
+    now[0] = 114.0
+    await recorder.pause(CALL, False)
+    write_wav(tmp_path / f"{CONSULTED_LEG}.wav", 15.0)
+    recorder.append(answered(ended_at=120.0))
+    await recorder.drain(timeout=5)
+    pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
+    assert pauses == [(7.0, 9.0)]
+    (record,) = [r for r in sink.records if isinstance(r, RecordingRecord)]
+    assert (record.file, record.started_at, record.seconds) == (f"{CONSULTED_LEG}.wav", 105.0, 15.0)
+
+
+async def test_a_handover_opens_the_new_stays_recording_before_the_first_stay_closes(tmp_path: Path) -> None:
+    """The core writes the handed-over stay (answered now, by the consulted agent) before the first
+    stay's close: both recordings are kept apart, each under its own stay."""
+    sink = ListSink()
+    files = {"agent1": AGENT_LEG, "agent2": CONSULTED_LEG}
+    who = ["agent1"]
+    recorder = Recorder(
+        sink,
+        tmp_path,
+        recorded=lambda queue: True,
+        agent_leg=lambda call: f"PJSIP/{who[0]}-00000004",
+        agent_uniqueid=lambda call: files[who[0]],
+        recording_started=lambda call: None if who[0] == "agent1" else 108.0,
+        mute=lambda channel, state: asyncio.sleep(0),
+        settle_seconds=2.0,
+        poll_seconds=0.02,
+    )
+    recorder.append(answered())  # agent1's stay, answered at 110
+    who[0] = "agent2"
+    handed = InteractionRecord(CALL, 3, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=115.0)
+    recorder.append(handed)
+    stay_a = str(uuid.uuid4())
+    first = InteractionRecord(
+        stay_a, 2, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.0, ended_at=115.0, outcome="answered"
+    )
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 5.0)
+    recorder.append(first)
+    assert recorder.recording(CALL)  # agent2's recording runs on
+    write_wav(tmp_path / f"{CONSULTED_LEG}.wav", 12.0)
+    recorder.append(dataclasses.replace(handed, seq=4, ended_at=120.0, outcome="answered"))
+    await recorder.drain(timeout=5)
+    found = [(r.interaction_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)]
+    assert sorted(found) == sorted([(stay_a, f"{AGENT_LEG}.wav", 110.0), (CALL, f"{CONSULTED_LEG}.wav", 108.0)])
+
+
+def test_a_taken_over_calls_agent_leg_is_the_callers_bridge_peer_only_when_it_is_a_leg_of_its_agent() -> None:
+    assert is_leg_of("PJSIP/agent1-0000002c", "agent1")
+    for peer in ("PJSIP/agent10-0000002c", "PJSIP/trunk-0000002c", "Local/x@acd-transfer-0001;1", "", "PJSIP/agent1-"):
+        assert not is_leg_of(peer, "agent1"), peer
+    assert not is_leg_of("PJSIP/agent1-0000002c,State=1", "agent1")
