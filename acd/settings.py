@@ -155,6 +155,7 @@ _TOP_KEYS = {
     "database",
     "routing",
     "transfers",
+    "callbacks",
     "skills",
     "queues",
     "agents",
@@ -551,10 +552,21 @@ def _transfer_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     """``[transfers] allowed_numbers``: the outside numbers a caller may be transferred to, as dial-plan
     patterns (``acd.core.transfer_numbers``); none by default: no transfer dials out."""
     r.unknown(data, {"allowed_numbers"}, "transfers")
+    return _number_patterns(r, data, "transfers")
+
+
+def _callback_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[callbacks] allowed_numbers``: the numbers a caller taking a callback may key in instead of
+    their own (docs/dialplan.md, "Callbacks"), the same dial-plan patterns; none by default."""
+    r.unknown(data, {"allowed_numbers"}, "callbacks")
+    return _number_patterns(r, data, "callbacks")
+
+
+def _number_patterns(r: _Reader, data: Mapping[str, Any], table: str) -> tuple[str, ...]:
     value = data.get("allowed_numbers", [])
     if not isinstance(value, list) or len(value) > transfer_numbers.MAX_PATTERNS:
         r.problem(
-            "transfers.allowed_numbers",
+            f"{table}.allowed_numbers",
             f'must be an array of at most {transfer_numbers.MAX_PATTERNS} dial-plan patterns, e.g. ["_1555NXXXXXX"]',
         )
         return ()
@@ -562,7 +574,7 @@ def _transfer_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     for i, pattern in enumerate(value):
         if not isinstance(pattern, str) or not transfer_numbers.is_pattern(pattern):
             r.problem(
-                f"transfers.allowed_numbers[{i}]",
+                f"{table}.allowed_numbers[{i}]",
                 f"{_shown(pattern)} must be digits, or '_' then X, Z, N, digits or [digit ranges], with '.' "
                 f"or '!' only at the end ({transfer_numbers.MAX_NUMBER} characters at most)",
             )
@@ -655,6 +667,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         short_abandon_seconds=r.number(rt, "short_abandon", "routing", 5.0, low=0, high=3600),
         overflow_targets=_overflow_targets(r, rt),
         transfer_numbers=_transfer_numbers(r, r.table(data, "transfers", "transfers")),
+        callback_numbers=_callback_numbers(r, r.table(data, "callbacks", "callbacks")),
         queue_choice=cast(QueueChoice, queue_choice),
         service_level_window_seconds=r.number(rt, "service_level_window", "routing", 900.0, low=60, high=DAY),
     )

@@ -104,6 +104,9 @@ class RoutingPolicy:
     # the outside numbers an agent may transfer a caller to ([transfers] allowed_numbers: dial-plan
     # patterns, acd.core.transfer_numbers); none: no transfer ever dials out
     transfer_numbers: tuple[str, ...] = ()
+    # the numbers a caller taking a callback may key in instead of their own ([callbacks]
+    # allowed_numbers: the same dial-plan patterns); none: a callback only calls back the caller's own
+    callback_numbers: tuple[str, ...] = ()
     # the queue furthest below its service-level target first ("service_level"), or the nearest SLA
     # deadline across queues ("deadline"); and the sliding window of its running service level
     queue_choice: QueueChoice = "service_level"

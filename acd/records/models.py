@@ -224,6 +224,8 @@ class Interaction(Base):
     end_reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
     disposition: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    # a callback's number keyed in by the caller instead of their own (docs/records.md, "Callbacks")
+    callback_number: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
 class Offer(Base):

@@ -31,6 +31,10 @@ QUEUES = (
     + queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail")
 )
 
+# the numbers a callback's caller may key in instead of their own: 65 and 8 digits (a farm caller's
+# own numbers are 64...)
+CALLBACK_NUMBERS = '\n[callbacks]\nallowed_numbers = ["_65XXXXXXXX"]\n'
+
 
 @pytest.fixture
 def callback_acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
@@ -41,7 +45,7 @@ def callback_acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
 
     def config(http_port: int) -> str:
         text = CONFIG.format(ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path)
-        return text + "\n" + QUEUES + agents_toml(AGENTS)
+        return text + "\n" + QUEUES + agents_toml(AGENTS) + CALLBACK_NUMBERS
 
     service = AcdProcess(tmp_path, config, env)
     service.start()
@@ -160,3 +164,61 @@ async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
     tries = [e for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging", FarmNumber=number)(e)]
     assert len(tries) == 3
     await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 free again")
+
+
+async def test_a_caller_keys_in_another_number_and_that_number_is_called_back(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """The caller presses 2 and keys in a number the admin's patterns do not allow: refused (the PBX
+    says so, and offers the caller's own number again); then one they allow: read back, confirmed, and
+    once agent1 accepts, that number (a farm number that answers) is dialled, not the caller's own."""
+    acd = ready_acd
+    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    own = numbers()[0]
+    other = f"65{random.randrange(10**7, 10**8)}"
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=240, caller_id=own)
+    channel = (await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=own))["Channel"]
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=own), 15, pbx_mark)
+    uniqueid = enqueue["Uniqueid"]
+
+    async def key_in(number: str) -> None:
+        mark = pbx_ami.mark()
+        await farm.send_dtmf(channel, "2")
+        await pbx_ami.wait_event(user_event("AcdCallbackKeyIn", Uniqueid=uniqueid), 15, mark)
+        await farm.send_dtmf(channel, number + "#")
+
+    await pbx_ami.wait_event(user_event("AcdCallbackOffered", Uniqueid=uniqueid), 20, pbx_mark)
+    await farm.send_dtmf(channel, "1")
+    await pbx_ami.wait_event(user_event("AcdCallbackConfirm", Uniqueid=uniqueid, AcdNumber=own), 30, pbx_mark)
+    mark = pbx_ami.mark()
+    await key_in("1900555")
+    await pbx_ami.wait_event(user_event("AcdCallbackNumberRefused", Uniqueid=uniqueid, AcdNumber="1900555"), 20, mark)
+    await pbx_ami.wait_event(user_event("AcdCallbackConfirm", Uniqueid=uniqueid, AcdNumber=own), 20, mark)
+    mark = pbx_ami.mark()
+    await key_in(other)
+    await pbx_ami.wait_event(user_event("AcdCallbackConfirm", Uniqueid=uniqueid, AcdNumber=other), 30, mark)
+    await farm.send_dtmf(channel, "1")
+    taken = await pbx_ami.wait_event(user_event("AcdCallback", Uniqueid=uniqueid), 15, mark)
+    assert taken["AcdNumber"] == other
+    call_id = uuid.UUID(call_id_for(uniqueid))
+
+    async def pending() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND end_reason = 'callback'", call_id)
+        return rows[0] if rows else None
+
+    row = await eventually(pending, 10, "the pending callback's row with the number keyed in")
+    assert row["callback_number"] == other and row["caller"] == own
+
+    code, body = acd.post("/api/v1/agents/agent1/login")
+    assert code == 200, body
+    await farm.wait_user_event("FarmCallbackAnswered", 60, farm_mark, FarmNumber=other)
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    row = await eventually(closed, 60, "the callback answered and closed in PostgreSQL")
+    assert (row["outcome"], row["agent_id"], row["callback_number"]) == ("answered", "agent1", other)
+    rung = [e.get("FarmNumber") for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging")(e)]
+    assert rung == [other], "only the number keyed in is dialled"
