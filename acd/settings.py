@@ -310,6 +310,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "callback_after",  # seconds of holding before a callback is offered; absent: never
     "callback_attempts",  # times a callback's caller is dialled before it closes unreached
     "callback_gap",  # seconds between two tries of a callback's caller
+    "scheduled_callback_priority",  # the priority a scheduled callback enters the queue with
 }
 
 
@@ -381,6 +382,7 @@ def _queue(
         ),
         callback_attempts=r.integer(data, "callback_attempts", path, 3, low=1, high=10),
         callback_gap_seconds=r.number(data, "callback_gap", path, 60.0, low=1, high=DAY),
+        scheduled_callback_priority=r.integer(data, "scheduled_callback_priority", path, 5, low=0, high=1000),
     )
 
 

@@ -81,6 +81,8 @@ class QueueConfig:
     callback_after_seconds: float | None = None
     callback_attempts: int = 3
     callback_gap_seconds: float = 60.0
+    # a scheduled callback (acd.core.scheduled_callbacks) enters this queue at its time with this priority
+    scheduled_callback_priority: int = 5
 
 
 @dataclass(frozen=True, slots=True)

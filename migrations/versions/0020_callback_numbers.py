@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "interactions", sa.Column("callback_number", sa.Text(), server_default=sa.text("''"), nullable=False)
-    )
+    op.add_column("interactions", sa.Column("callback_number", sa.Text(), server_default=sa.text("''"), nullable=False))
 
 
 def downgrade() -> None:
