@@ -24,7 +24,7 @@ OPEN = text(
            agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason,
            callback_number
     FROM interactions
-    WHERE ended_at IS NULL AND uniqueid <> '' AND arrived_at > now() - interval '1 day'
+    WHERE ended_at IS NULL AND (uniqueid <> '' OR end_reason = 'callback') AND arrived_at > now() - interval '1 day'
     ORDER BY arrived_at
     """
 )
