@@ -59,6 +59,8 @@ async def schedule(request: web.Request) -> web.Response:
     number = fields.text("number", required=True, max_length=transfer_numbers.MAX_NUMBER)
     if number and not transfer_numbers.is_number(number):
         fields.problems["number"] = f"digits only, at most {transfer_numbers.MAX_NUMBER}"
+    elif number and not transfer_numbers.allowed(number, request.app[LIVE].config.policy.callback_numbers):
+        fields.problems["number"] = "not a number the admin's [callbacks] allowed_numbers allows"
     at = fields.timestamp("at")
     if at is None and "at" not in fields.problems:
         fields.problems["at"] = "required: an ISO 8601 date-time with a UTC offset"
