@@ -13,11 +13,12 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from acd_process import AGENTS, CONFIG, eventually
+from acd_process import AGENTS, CONFIG, acd_command, api, eventually, login
 from e2e_stack import PbxStack, read_secrets, user_event
 
 from acd.ami.identity import call_id_for
@@ -26,7 +27,16 @@ from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
 
 QUEUES = (
-    queue_toml("billing", "{ billing = 2 }", sla_threshold=20, max_wait=300, wrapup=1, callback_after=2, callback_gap=5)
+    queue_toml(
+        "billing",
+        "{ billing = 2 }",
+        sla_threshold=20,
+        max_wait=300,
+        wrapup=1,
+        callback_after=2,
+        callback_gap=5,
+        scheduled_callback_priority=7,
+    )
     + queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1)
     + queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail")
 )
@@ -222,3 +232,44 @@ async def test_a_caller_keys_in_another_number_and_that_number_is_called_back(
     assert (row["outcome"], row["agent_id"], row["callback_number"]) == ("answered", "agent1", other)
     rung = [e.get("FarmNumber") for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging")(e)]
     assert rung == [other], "only the number keyed in is dialled"
+
+
+async def test_a_callback_scheduled_through_the_api_enters_at_its_time_and_calls_the_number(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1, from the desk (an agent's token), asks for a call to a number 5 s from now. Nothing rings
+    before then; at its time it enters billing with the queue's scheduled_callback_priority, agent1 is
+    rung first, then the number (a farm number that answers); the record counts its wait from then."""
+    acd = ready_acd
+    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    await login(acd, "agent1")
+    token = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent1")
+    number = f"65{random.randrange(10**7, 10**8)}"
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    at = datetime.now(UTC) + timedelta(seconds=5)
+    body = {"queue": "billing", "number": number, "at": at.isoformat(), "customer": "Ada", "note": "after 3"}
+    code, reply = api(acd, "POST", "/callbacks", token, body)
+    assert code == 201, reply
+    callback_id = reply["callback"]["id"]
+    code, listed = api(acd, "GET", "/callbacks?queue=billing", token)
+    assert code == 200 and [(c["id"], c["status"]) for c in listed["callbacks"]] == [(callback_id, "pending")]
+
+    await farm.wait_user_event("FarmAgentRinging", 20, farm_mark, FarmAgent="agent1")
+    rung_at = time.time()
+    assert rung_at >= at.timestamp() - 0.2, "rung before its time"
+    assert rung_at < at.timestamp() + 3, "rung long after its time"
+    await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent1"), 20, pbx_mark)
+    await farm.wait_user_event("FarmCallbackAnswered", 30, farm_mark, FarmNumber=number)
+
+    async def closed() -> Any:
+        rows = await acd.rows(
+            "SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", uuid.UUID(callback_id)
+        )
+        return rows[0] if rows else None
+
+    row = await eventually(closed, 60, "the scheduled callback answered and closed in PostgreSQL")
+    assert (row["outcome"], row["agent_id"], row["priority"], row["caller"]) == ("answered", "agent1", 7, number)
+    assert abs(row["arrived_at"].timestamp() - at.timestamp()) < 0.01  # its SLA clock starts at its time
+    assert 0 < row["wait_seconds"] < 5
+    code, listed = api(acd, "GET", "/callbacks", token)
+    assert [(c["id"], c["status"]) for c in listed["callbacks"]] == [(callback_id, "answered")]
