@@ -6,9 +6,10 @@ The action is always of this shape, every value checked here (and again by the d
 docs/dialplan.md, "Callbacks"; why it is no door to toll fraud: docs/security.md):
 
     Channel: Local/<agent endpoint>@acd-callback-agent   Context: acd-callback   Exten: <number>
-    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>
+    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>, ACD_CB_QUEUE=<queue>, ACD_CB_SAY=<number>
 
-The Local channel's far half rings the agent (whispering "callback" on answer); once the agent has
+The Local channel's far half rings the agent (whispering "callback", the queue and the number on
+answer); once the agent has
 answered, the near half runs ``acd-callback,<number>``, which dials the caller's number only when it
 is digits and one the ACD holds for a callback.
 """
@@ -24,12 +25,14 @@ CONTEXT = "acd-callback"
 AGENT_CONTEXT = "acd-callback-agent"
 NUMBER = re.compile(r"[0-9]{1,32}")
 OFFER = re.compile(r"[-_.0-9A-Za-z]{1,64}")
+QUEUE = re.compile(r"[-_0-9A-Za-z]{1,64}")  # a queue name the whisper can name (a prompt file, or spelled)
 
 
 def callback_action(
-    endpoint: str, number: str, offer_id: str, ring_timeout: float, action_id: str
+    endpoint: str, number: str, offer_id: str, ring_timeout: float, action_id: str, queue: str = ""
 ) -> dict[str, str | list[str]]:
-    """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``."""
+    """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``; the agent
+    hears "callback", then ``queue`` (a plain name, else left out) and the number's digits."""
     if not is_endpoint(endpoint):
         raise NotDialable(f"agent endpoint {endpoint[:80]!r} is not a PJSIP endpoint name")
     if NUMBER.fullmatch(number) is None:
@@ -48,5 +51,11 @@ def callback_action(
         "Timeout": str((seconds + 5) * 1000),
         "CallerID": f'"ACD callback" <{number}>',
         "Async": "true",
-        "Variable": [f"ACD_OFFER={offer_id}", f"ACD_RING_TIMEOUT={seconds}"],
+        "Variable": [
+            f"ACD_OFFER={offer_id}",
+            f"ACD_RING_TIMEOUT={seconds}",
+            # the whisper: the queue's name and the number, as the agent hears them on answer
+            *([f"ACD_CB_QUEUE={queue}"] if QUEUE.fullmatch(queue) else []),
+            f"ACD_CB_SAY={number}",
+        ],
     }

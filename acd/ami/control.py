@@ -383,6 +383,7 @@ class AmiCallControl:
             command.offer_id,
             command.ring_timeout_seconds,
             f"acd-callback-{self._callbacks}",
+            command.queue,
         )
         await self.originator.send(action)
         log.info("call %s: callback, agent %s rung first", command.call_id[:8], command.agent_id)

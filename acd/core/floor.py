@@ -269,7 +269,14 @@ class Floor:
             call.callback_offer = oid
         self.emit(
             RingAgent(
-                oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout, call.queue.record, call.callback
+                oid,
+                call.call_id,
+                agent.agent_id,
+                agent.config.endpoint,
+                timeout,
+                call.queue.record,
+                call.callback,
+                call.queue.name if call.callback else "",
             )
         )
         self.arm(ring_timer(oid), now + timeout)

@@ -9,7 +9,11 @@ which the farm answers), then the third caller. The callback's record is answere
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+import re
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,6 +44,23 @@ QUEUES = (
     + queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1)
     + queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail")
 )
+
+# seconds an agent's phone talks: the whisper ("callback", the queue spelled, the number) and the
+# caller's answer come first
+TALK = 25
+PBX_LOG = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root")) / "var/log/asterisk/full"
+WHISPER = re.compile(
+    rb'\[s@acd-callback-answered:\d+\] (Playback|ExecIf)\("(?P<chan>PJSIP/agent1-[^"]*)", "(?P<arg>[^"]*)"\)'
+)
+
+
+def whispered(since: int) -> list[tuple[str, str]]:
+    """What the PBX played to agent1 in acd-callback-answered, from byte ``since`` of its log."""
+    with PBX_LOG.open("rb") as log:
+        log.seek(since)
+        text = log.read()
+    return [(m[1].decode(), m["arg"].decode()) for m in WHISPER.finditer(text)]
+
 
 # the numbers a callback's caller may key in instead of their own: 65 and 8 digits (a farm caller's
 # own numbers are 64...)
@@ -107,7 +128,7 @@ async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
     ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = ready_acd
-    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    await farm.set_agent("agent1", "answer", delay=1, talk=TALK)
     first, middle, last = numbers()
     pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
     enqueued: dict[str, dict[str, str]] = {}
@@ -125,10 +146,18 @@ async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
     live = acd.get("/api/v1/status")
     assert middle_id in str(live), "the callback keeps its place among the waiting calls"
 
+    log_start = PBX_LOG.stat().st_size
     code, body = acd.post("/api/v1/agents/agent1/login")
     assert code == 200, body
     await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent1"), 60, pbx_mark)
     await farm.wait_user_event("FarmCallbackAnswered", 30, farm_mark, FarmNumber=middle)
+    # the agent heard "callback", billing (no recorded acd-queue-billing prompt: spelled), the number
+    assert whispered(log_start) == [
+        ("Playback", "vm-tocallback"),
+        ("Playback", "acd-queue-billing"),
+        ("ExecIf", "1?SayAlpha(billing)"),
+        ("ExecIf", f"1?SayDigits({middle})"),
+    ]
     ids = [call_id_for(enqueued[n]["Uniqueid"]) for n in (first, middle, last)]
 
     async def all_answered() -> list[Any] | None:
@@ -152,7 +181,7 @@ async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
 ) -> None:
     """billing tries a callback's caller callback_attempts (the default, 3) times, callback_gap (5 s) apart."""
     acd = ready_acd
-    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    await farm.set_agent("agent1", "answer", delay=1, talk=TALK)
     number = numbers()[0]
     await farm.ami.action({"Action": "Setvar", "Variable": f"FARM_CB_{number}", "Value": "busy"})
     pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
@@ -168,7 +197,7 @@ async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
         rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
         return rows[0] if rows else None
 
-    row = await eventually(closed, 60, "the callback closed unreached in PostgreSQL")
+    row = await eventually(closed, 120, "the callback closed unreached in PostgreSQL")
     assert (row["outcome"], row["end_reason"]) == ("failed", "callback_unreached_busy")
     assert row["answered_at"] is None
     tries = [e for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging", FarmNumber=number)(e)]
@@ -183,7 +212,7 @@ async def test_a_caller_keys_in_another_number_and_that_number_is_called_back(
     says so, and offers the caller's own number again); then one they allow: read back, confirmed, and
     once agent1 accepts, that number (a farm number that answers) is dialled, not the caller's own."""
     acd = ready_acd
-    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    await farm.set_agent("agent1", "answer", delay=1, talk=TALK)
     own = numbers()[0]
     other = f"65{random.randrange(10**7, 10**8)}"
     pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
@@ -241,7 +270,7 @@ async def test_a_callback_scheduled_through_the_api_enters_at_its_time_and_calls
     before then; at its time it enters billing with the queue's scheduled_callback_priority, agent1 is
     rung first, then the number (a farm number that answers); the record counts its wait from then."""
     acd = ready_acd
-    await farm.set_agent("agent1", "answer", delay=1, talk=8)
+    await farm.set_agent("agent1", "answer", delay=1, talk=TALK)
     await login(acd, "agent1")
     token = await acd_command(acd, "tokens", "add", "--role", "agent", "--agent", "agent1")
     number = f"65{random.randrange(10**7, 10**8)}"
@@ -273,3 +302,63 @@ async def test_a_callback_scheduled_through_the_api_enters_at_its_time_and_calls
     assert 0 < row["wait_seconds"] < 5
     code, listed = api(acd, "GET", "/callbacks", token)
     assert [(c["id"], c["status"]) for c in listed["callbacks"]] == [(callback_id, "answered")]
+
+
+async def test_a_pending_callback_and_a_scheduled_one_survive_a_kill_9(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """A caller takes a callback while no agent is logged in, and a callback is scheduled 3 s ahead;
+    the ACD is killed with SIGKILL before either is served, and its scheduled time passes while it is
+    down. Restarted, once agent1 logs in: the scheduled one first (billing's scheduled priority 7 over
+    the caller's 5), entered at its time, then the caller's, in their place: each rings agent1, then
+    its number; each record is answered once, none abandoned."""
+    acd = ready_acd
+    await farm.set_agent("agent1", "answer", delay=1, talk=TALK)
+    own = numbers()[0]
+    other = f"65{random.randrange(10**7, 10**8)}"
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=240, caller_id=own)
+    channel = (await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=own))["Channel"]
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=own), 15, pbx_mark)
+    await take_callback(farm, pbx_ami, own, channel, pbx_mark)
+    await farm.wait_user_event("FarmCallerHangup", 15, farm_mark, FarmCaller=own)
+    caller_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+
+    async def pending() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND end_reason = 'callback'", caller_id)
+        return rows[0] if rows else None
+
+    before = await eventually(pending, 10, "the pending callback's row in PostgreSQL")
+    at = datetime.now(UTC) + timedelta(seconds=3)
+    code, reply = acd.post("/api/v1/callbacks", {"queue": "billing", "number": other, "at": at.isoformat()})
+    assert code == 201, reply
+    scheduled_id = uuid.UUID(reply["callback"]["id"])
+
+    acd.stop(signal.SIGKILL)
+    await asyncio.sleep(max(0.0, at.timestamp() - time.time()) + 1)  # its time passes while the ACD is down
+    await asyncio.to_thread(acd.start)
+    code, body = acd.post("/api/v1/agents/agent1/login")  # rung at once: ready only for a moment
+    assert code == 200, body
+    await farm.wait_user_event("FarmCallbackAnswered", 60, farm_mark, FarmNumber=other)
+    await farm.wait_user_event("FarmCallbackAnswered", 60, farm_mark, FarmNumber=own)
+
+    async def both_closed() -> list[Any] | None:
+        rows = await acd.rows(
+            "SELECT * FROM interactions WHERE id = ANY($1::uuid[]) AND ended_at IS NOT NULL ORDER BY answered_at",
+            [scheduled_id, caller_id],
+        )
+        return rows if len(rows) == 2 else None
+
+    rows = await eventually(both_closed, 60, "both callbacks answered and closed in PostgreSQL")
+    assert [r["id"] for r in rows] == [scheduled_id, caller_id]
+    assert [(r["outcome"], r["agent_id"]) for r in rows] == [("answered", "agent1")] * 2
+    scheduled, caller = rows
+    assert abs(scheduled["arrived_at"].timestamp() - at.timestamp()) < 0.01 and scheduled["priority"] == 7
+    assert caller["arrived_at"] == before["arrived_at"] and caller["priority"] == before["priority"]
+    assert caller["caller"] == own and caller["end_reason"] != "abandoned"
+    rung = [str(e.get("FarmNumber")) for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging")(e)]
+    assert sorted(rung) == sorted([own, other]), "each number dialled once"
+    count = await acd.rows(
+        "SELECT count(*) AS n FROM interactions WHERE id = ANY($1::uuid[])", [scheduled_id, caller_id]
+    )
+    assert count[0]["n"] == 2
