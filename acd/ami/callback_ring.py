@@ -25,6 +25,7 @@ CONTEXT = "acd-callback"
 AGENT_CONTEXT = "acd-callback-agent"
 NUMBER = re.compile(r"[0-9]{1,32}")
 OFFER = re.compile(r"[-_.0-9A-Za-z]{1,64}")
+WHISPER_SECONDS = 60  # "callback", a queue's name spelled, a number's digits: what the agent hears first
 QUEUE = re.compile(r"[-_0-9A-Za-z]{1,64}")  # a queue name the whisper can name (a prompt file, or spelled)
 
 
@@ -47,8 +48,9 @@ def callback_action(
         "Context": CONTEXT,
         "Exten": number,
         "Priority": "1",
-        # the agent's Dial gives up first (ACD_RING_TIMEOUT) and says so; this only bounds the Originate
-        "Timeout": str((seconds + 5) * 1000),
+        # the agent's Dial gives up first (ACD_RING_TIMEOUT) and says so; this only bounds the Originate,
+        # which is answered once the agent has heard the whisper (up to WHISPER_SECONDS)
+        "Timeout": str((seconds + 5 + WHISPER_SECONDS) * 1000),
         "CallerID": f'"ACD callback" <{number}>',
         "Async": "true",
         "Variable": [

@@ -47,7 +47,7 @@ QUEUES = (
 
 # seconds an agent's phone talks: the whisper ("callback", the queue spelled, the number) and the
 # caller's answer come first
-TALK = 25
+TALK = 30
 PBX_LOG = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root")) / "var/log/asterisk/full"
 WHISPER = re.compile(
     rb'\[s@acd-callback-answered:\d+\] (Playback|ExecIf)\("(?P<chan>PJSIP/agent1-[^"]*)", "(?P<arg>[^"]*)"\)'
