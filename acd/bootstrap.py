@@ -246,6 +246,7 @@ async def build(
             on_channel_gone=channel_gone,
             on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
             transfer_numbers=routing.policy.transfer_numbers,
+            callback_numbers=routing.policy.callback_numbers,
             originator=Originator(
                 settings.ami.host, settings.ami.port, settings.ami.originate_user, settings.ami.originate_secret
             ),

@@ -1,5 +1,6 @@
 """What a restart carries over from the records: agents keep their login and pause, and the calls
-the previous run left open are handed to the first resync, which closes those the PBX saw end.
+the previous run left open are handed to the first resync, which closes those the PBX saw end;
+scheduled callbacks not yet in their queue are scheduled again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.records.pipeline.outbox import Outbox
 from acd.records.startup.last_presence import take_over
 from acd.records.startup.open_calls import LeftOpen, calls_left_open
+from acd.records.stores import scheduled_callbacks
 from acd.runtime import Runtime
 
 log = logging.getLogger("acd")
@@ -48,4 +50,20 @@ async def restore_presence(
             for event in agent.events():
                 runtime.handle_now(event)
     log.info("restored the presence of %d agent(s) from the records", restored)
+    if flushed:
+        await _reschedule(runtime, engine)
     return found
+
+
+async def _reschedule(runtime: Runtime, engine: AsyncEngine) -> None:
+    """Scheduled callbacks not yet in their queue are scheduled again (a time past: they enter at once).
+    Only once the journal has reached PostgreSQL: one that entered shows there as its interaction."""
+    try:
+        waiting = await scheduled_callbacks.pending(engine)
+    except Exception as exc:  # they stay in PostgreSQL, for the next start
+        log.warning("the scheduled callbacks could not be read (%s)", exc)
+        return
+    for event in waiting:
+        runtime.handle_now(event)
+    if waiting:
+        log.info("scheduled %d callback(s) again from the records", len(waiting))

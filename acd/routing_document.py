@@ -49,6 +49,7 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         **({} if queue.callback_after_seconds is None else {"callback_after": queue.callback_after_seconds}),
         "callback_attempts": queue.callback_attempts,
         "callback_gap": queue.callback_gap_seconds,
+        "scheduled_callback_priority": queue.scheduled_callback_priority,
     }
 
 

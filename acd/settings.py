@@ -155,6 +155,7 @@ _TOP_KEYS = {
     "database",
     "routing",
     "transfers",
+    "callbacks",
     "skills",
     "queues",
     "agents",
@@ -309,6 +310,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "callback_after",  # seconds of holding before a callback is offered; absent: never
     "callback_attempts",  # times a callback's caller is dialled before it closes unreached
     "callback_gap",  # seconds between two tries of a callback's caller
+    "scheduled_callback_priority",  # the priority a scheduled callback enters the queue with
 }
 
 
@@ -380,6 +382,7 @@ def _queue(
         ),
         callback_attempts=r.integer(data, "callback_attempts", path, 3, low=1, high=10),
         callback_gap_seconds=r.number(data, "callback_gap", path, 60.0, low=1, high=DAY),
+        scheduled_callback_priority=r.integer(data, "scheduled_callback_priority", path, 5, low=0, high=1000),
     )
 
 
@@ -551,10 +554,21 @@ def _transfer_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     """``[transfers] allowed_numbers``: the outside numbers a caller may be transferred to, as dial-plan
     patterns (``acd.core.transfer_numbers``); none by default: no transfer dials out."""
     r.unknown(data, {"allowed_numbers", "agent_wait"}, "transfers")
+    return _number_patterns(r, data, "transfers")
+
+
+def _callback_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[callbacks] allowed_numbers``: the numbers a caller taking a callback may key in instead of
+    their own (docs/dialplan.md, "Callbacks"), the same dial-plan patterns; none by default."""
+    r.unknown(data, {"allowed_numbers"}, "callbacks")
+    return _number_patterns(r, data, "callbacks")
+
+
+def _number_patterns(r: _Reader, data: Mapping[str, Any], table: str) -> tuple[str, ...]:
     value = data.get("allowed_numbers", [])
     if not isinstance(value, list) or len(value) > transfer_numbers.MAX_PATTERNS:
         r.problem(
-            "transfers.allowed_numbers",
+            f"{table}.allowed_numbers",
             f'must be an array of at most {transfer_numbers.MAX_PATTERNS} dial-plan patterns, e.g. ["_1555NXXXXXX"]',
         )
         return ()
@@ -562,7 +576,7 @@ def _transfer_numbers(r: _Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
     for i, pattern in enumerate(value):
         if not isinstance(pattern, str) or not transfer_numbers.is_pattern(pattern):
             r.problem(
-                f"transfers.allowed_numbers[{i}]",
+                f"{table}.allowed_numbers[{i}]",
                 f"{_shown(pattern)} must be digits, or '_' then X, Z, N, digits or [digit ranges], with '.' "
                 f"or '!' only at the end ({transfer_numbers.MAX_NUMBER} characters at most)",
             )
@@ -658,6 +672,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         transfer_numbers=_transfer_numbers(r, transfers_t),
         # a caller transferred to an agent by name waits for that agent alone this long (docs/kpis.md)
         transfer_agent_wait_seconds=r.number(transfers_t, "agent_wait", "transfers", 30.0, low=0, high=3600),
+        callback_numbers=_callback_numbers(r, r.table(data, "callbacks", "callbacks")),
         queue_choice=cast(QueueChoice, queue_choice),
         service_level_window_seconds=r.number(rt, "service_level_window", "routing", 900.0, low=60, high=DAY),
     )

@@ -6,9 +6,10 @@ The action is always of this shape, every value checked here (and again by the d
 docs/dialplan.md, "Callbacks"; why it is no door to toll fraud: docs/security.md):
 
     Channel: Local/<agent endpoint>@acd-callback-agent   Context: acd-callback   Exten: <number>
-    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>
+    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>, ACD_CB_QUEUE=<queue>, ACD_CB_SAY=<number>
 
-The Local channel's far half rings the agent (whispering "callback" on answer); once the agent has
+The Local channel's far half rings the agent (whispering "callback", the queue and the number on
+answer); once the agent has
 answered, the near half runs ``acd-callback,<number>``, which dials the caller's number only when it
 is digits and one the ACD holds for a callback.
 """
@@ -24,12 +25,15 @@ CONTEXT = "acd-callback"
 AGENT_CONTEXT = "acd-callback-agent"
 NUMBER = re.compile(r"[0-9]{1,32}")
 OFFER = re.compile(r"[-_.0-9A-Za-z]{1,64}")
+WHISPER_SECONDS = 60  # "callback", a queue's name spelled, a number's digits: what the agent hears first
+QUEUE = re.compile(r"[-_0-9A-Za-z]{1,64}")  # a queue name the whisper can name (a prompt file, or spelled)
 
 
 def callback_action(
-    endpoint: str, number: str, offer_id: str, ring_timeout: float, action_id: str
+    endpoint: str, number: str, offer_id: str, ring_timeout: float, action_id: str, queue: str = ""
 ) -> dict[str, str | list[str]]:
-    """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``."""
+    """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``; the agent
+    hears "callback", then ``queue`` (a plain name, else left out) and the number's digits."""
     if not is_endpoint(endpoint):
         raise NotDialable(f"agent endpoint {endpoint[:80]!r} is not a PJSIP endpoint name")
     if NUMBER.fullmatch(number) is None:
@@ -44,9 +48,16 @@ def callback_action(
         "Context": CONTEXT,
         "Exten": number,
         "Priority": "1",
-        # the agent's Dial gives up first (ACD_RING_TIMEOUT) and says so; this only bounds the Originate
-        "Timeout": str((seconds + 5) * 1000),
+        # the agent's Dial gives up first (ACD_RING_TIMEOUT) and says so; this only bounds the Originate,
+        # which is answered once the agent has heard the whisper (up to WHISPER_SECONDS)
+        "Timeout": str((seconds + 5 + WHISPER_SECONDS) * 1000),
         "CallerID": f'"ACD callback" <{number}>',
         "Async": "true",
-        "Variable": [f"ACD_OFFER={offer_id}", f"ACD_RING_TIMEOUT={seconds}"],
+        "Variable": [
+            f"ACD_OFFER={offer_id}",
+            f"ACD_RING_TIMEOUT={seconds}",
+            # the whisper: the queue's name and the number, as the agent hears them on answer
+            *([f"ACD_CB_QUEUE={queue}"] if QUEUE.fullmatch(queue) else []),
+            f"ACD_CB_SAY={number}",
+        ],
     }

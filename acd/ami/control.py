@@ -67,6 +67,7 @@ TRANSFER_CONTEXT = "acd-transfer"
 CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TARGET on the agent's leg
 CONSULT_TARGET = "__ACD_CONSULT_TARGET"
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
+CALLBACK_NUMBERS_VARIABLE = "ACD_CALLBACK_NUMBERS"  # the numbers a callback's caller may key in (regex)
 QUEUE_TRANSFER_PREFIX = "queue-"
 AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's agent-<endpoint>: blind, to the caller's queue, that agent first
 CALLBACK_AFTER_VARIABLE = "ACD_CALLBACK_AFTER"  # seconds of holding before the callback offer
@@ -96,6 +97,7 @@ class AmiCallControl:
         on_lost: Callable[[str], None] | None = None,
         on_channel_gone: Callable[[str], None] | None = None,
         transfer_numbers: tuple[str, ...] = (),
+        callback_numbers: tuple[str, ...] = (),
         originator: Originator | None = None,
     ) -> None:
         self._link = link
@@ -114,6 +116,9 @@ class AmiCallControl:
         # the outside numbers a caller may be transferred to, as the dialplan checks them (global
         # ACD_TRANSFER_NUMBERS, written with the token: docs/dialplan.md, "Transfers")
         self.transfer_numbers = transfer_numbers
+        # the numbers a callback's caller may key in instead of their own (global ACD_CALLBACK_NUMBERS,
+        # written likewise: docs/dialplan.md, "Callbacks")
+        self.callback_numbers = callback_numbers
 
     def channel_of(self, call_id: str) -> str | None:
         """The caller channel of a call, while it has one (the announcer sets variables on it too)."""
@@ -386,6 +391,7 @@ class AmiCallControl:
             command.offer_id,
             command.ring_timeout_seconds,
             f"acd-callback-{self._callbacks}",
+            command.queue,
         )
         await self.originator.send(action)
         log.info("call %s: callback, agent %s rung first", command.call_id[:8], command.agent_id)
@@ -478,10 +484,13 @@ class AmiCallControl:
         await self._send_transfer_numbers()
 
     async def _send_transfer_numbers(self) -> None:
-        """The global ``ACD_TRANSFER_NUMBERS``: the allowed patterns as one regular expression (empty:
-        the dialplan refuses every number). Written with the token, for the same reasons."""
+        """The globals ``ACD_TRANSFER_NUMBERS`` and ``ACD_CALLBACK_NUMBERS``: the allowed patterns as one
+        regular expression each (empty: the dialplan refuses every number). Written with the token, for
+        the same reasons."""
         value = transfer_numbers.regex(self.transfer_numbers)
         await self._send({"Action": "Setvar", "Variable": TRANSFER_NUMBERS_VARIABLE, "Value": value})
+        value = transfer_numbers.regex(self.callback_numbers)
+        await self._send({"Action": "Setvar", "Variable": CALLBACK_NUMBERS_VARIABLE, "Value": value})
 
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""

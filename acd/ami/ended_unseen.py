@@ -85,7 +85,7 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
 
 def _callback(record: InteractionRecord) -> list[Event]:
     """A callback the previous run held (docs/kpis.md, "Callbacks"): back in its place, no channel."""
-    number = digits_of(record.caller)
+    number = record.callback_number or digits_of(record.caller)  # the number keyed in, or their own
     if not number:
         return []
     return [dataclasses.replace(_arrival(record), callback=number)]

@@ -416,7 +416,8 @@ class Translator:
     # -- callbacks (docs/dialplan.md, "Callbacks") ---------------------------------------------
     def _callback(self, msg: Mapping[str, str]) -> list[Event]:
         """A holding caller took the callback (raised on their channel by acd-hold, after they
-        confirmed the number they called from): the call keeps its place without the channel."""
+        confirmed the number they called from, or keyed in another: the core checks which it may be):
+        the call keeps its place without the channel."""
         number = msg.get("AcdNumber", "")
         if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
             raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")

@@ -17,7 +17,7 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from acd.core import agent_handlers, call_handlers, callbacks, events
+from acd.core import agent_handlers, call_handlers, callbacks, events, scheduled_callbacks
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
@@ -126,6 +126,10 @@ class Acd:
                 callbacks.accepted(floor, event, now)
             case events.CallbackEnded():
                 callbacks.ended(floor, event, now)
+            case events.CallbackScheduled():
+                scheduled_callbacks.scheduled(floor, event, now)
+            case events.ScheduledCallbackCancelled():
+                scheduled_callbacks.cancelled(floor, event)
             case events.ConfigChanged():
                 reconfigure(floor, event.config, now)
             case events.TimerFired():
@@ -234,3 +238,5 @@ class Acd:
                 agent_handlers.wrapup_timed_out(floor, key, now)
             case "call":
                 call_handlers.call_timer_fired(floor, key, now)
+            case "scheduled":
+                scheduled_callbacks.due(floor, key, now)

@@ -109,7 +109,7 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
     if e.callback:  # a pending callback loaded back after a restart: waits in its place (acd.core.callbacks)
-        callbacks.restored(call, e.callback)
+        callbacks.restored(floor, call, e.callback)
         floor.add_call(call, now)
         return
     floor.add_call(call, now)

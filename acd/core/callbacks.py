@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from acd.core import metric_updates
+from acd.core import metric_updates, transfer_numbers
 from acd.core.commands import OfferCallback
 from acd.core.errors import InvalidValue, UnknownCall
 from acd.core.events import CallbackAccepted, CallbackEnded
@@ -45,30 +45,42 @@ def offer_on_arrival(floor: Floor, call: Call) -> None:
         floor.emit(OfferCallback(call.call_id, after))
 
 
-def restored(call: Call, number: str) -> None:
+def may_call(floor: Floor, call: Call, number: str) -> bool:
+    """Whether a callback of ``call`` may dial ``number``: the caller's own number (digits), or one they
+    keyed in that the admin's ``[callbacks] allowed_numbers`` patterns allow (docs/security.md)."""
+    if not number or number != digits_of(number):
+        return False
+    return number == digits_of(call.record.caller) or transfer_numbers.allowed(
+        number, floor.config.policy.callback_numbers
+    )
+
+
+def restored(floor: Floor, call: Call, number: str) -> None:
     """A pending callback of the previous run (its open record), arriving again: same place, no channel."""
-    if number != digits_of(call.record.caller) or not number:
-        raise InvalidValue("CallArrived", "callback", "not the number the caller called from")
+    if not may_call(floor, call, number):
+        raise InvalidValue("CallArrived", "callback", "neither the caller's number nor one they may key in")
     step_call(call, CallInput.CALLBACK, "CallArrived")
     call.callback = number
-    call.record = dataclasses.replace(call.record, end_reason="callback")
+    keyed = "" if number == digits_of(call.record.caller) else number
+    call.record = dataclasses.replace(call.record, end_reason="callback", callback_number=keyed)
 
 
 def accepted(floor: Floor, e: CallbackAccepted, now: float) -> None:
-    """The caller took the callback: same place, no channel; called back at the number they called from."""
+    """The caller took the callback: same place, no channel; called back at the number they called from,
+    or at the one they keyed in, if the admin's patterns allow it."""
     call = floor.calls.get(e.call_id)
     if call is None:
         raise UnknownCall(e.call_id)
     check_call(call, CallInput.CALLBACK, "CallbackAccepted")
     if call.state is not CallState.WAITING or call.callback:
         raise InvalidValue("CallbackAccepted", "call_id", "the call is not a caller holding")
-    number = digits_of(e.number)
-    if not number or number != e.number or number != digits_of(call.record.caller):
-        raise InvalidValue("CallbackAccepted", "number", "not the number the caller called from")
+    number = e.number
+    if not may_call(floor, call, number):
+        raise InvalidValue("CallbackAccepted", "number", "neither the caller's number nor one they may key in")
     step_call(call, CallInput.CALLBACK, "CallbackAccepted")
     call.callback = number
     call.callback_at = now
-    floor.write(call.callback_taken())
+    floor.write(call.callback_taken("" if number == digits_of(call.record.caller) else number))
     floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, call.queue.name))
     floor.arm_call_timer(call, now)  # max wait no longer applies: only widening and cool-downs
 

@@ -26,6 +26,7 @@ class RingAgent:
     # a callback (acd.core.callbacks): the number to dial once the agent accepts; the caller has no
     # channel, so the agent is rung first (Originate into acd-callback, docs/dialplan.md "Callbacks")
     callback: str = ""
+    queue: str = ""  # a callback's queue, named to the agent when they answer (docs/dialplan.md, "Callbacks")
 
 
 @dataclass(frozen=True, slots=True)

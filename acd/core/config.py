@@ -81,6 +81,8 @@ class QueueConfig:
     callback_after_seconds: float | None = None
     callback_attempts: int = 3
     callback_gap_seconds: float = 60.0
+    # a scheduled callback (acd.core.scheduled_callbacks) enters this queue at its time with this priority
+    scheduled_callback_priority: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,9 @@ class RoutingPolicy:
     # a caller transferred blind to an agent by name waits this long for that agent alone, then any
     # agent of the queue may take them ([transfers] agent_wait; 0: at once, as a transfer to the queue)
     transfer_agent_wait_seconds: float = 30.0
+    # the numbers a caller taking a callback may key in instead of their own ([callbacks]
+    # allowed_numbers: the same dial-plan patterns); none: a callback only calls back the caller's own
+    callback_numbers: tuple[str, ...] = ()
     # the queue furthest below its service-level target first ("service_level"), or the nearest SLA
     # deadline across queues ("deadline"); and the sliding window of its running service level
     queue_choice: QueueChoice = "service_level"

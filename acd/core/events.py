@@ -383,6 +383,27 @@ class CallbackEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackScheduled:
+    """Someone asked for a call at a time (docs/api.md, "Scheduled callbacks"): at ``at`` the
+    callback enters ``queue`` as a call with id ``callback_id``, the queue's
+    ``scheduled_callback_priority`` and no channel, and is called back at ``number`` (digits, one the
+    ``[callbacks] allowed_numbers`` patterns allow) when an agent takes it. A time already past enters
+    at once (the ACD was down at that time), its wait counted from ``at``."""
+
+    callback_id: str
+    queue: str
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledCallbackCancelled:
+    """A scheduled callback that has not entered its queue yet is called off."""
+
+    callback_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     config: RoutingConfig
 
@@ -428,6 +449,8 @@ Event = (
     | CallHandedOver
     | CallbackAccepted
     | CallbackEnded
+    | CallbackScheduled
+    | ScheduledCallbackCancelled
     | ConfigChanged
     | TimerFired
 )

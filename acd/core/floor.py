@@ -20,6 +20,7 @@ from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, 
 from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.decisions import Decision, DecisionLog
 from acd.core.eligibility import level_at, next_widening_at, queue_matches
+from acd.core.events import CallbackScheduled
 from acd.core.ids import offer_id
 from acd.core.interaction import Call
 from acd.core.kpis import handle_seconds, is_short_abandon
@@ -59,6 +60,7 @@ class Floor:
         self.index = RoutingIndex(config.queues)
         self.service_level = RunningServiceLevel(config.policy.service_level_window_seconds)
         self.timers: dict[TimerKey, float] = {}
+        self.scheduled: dict[str, CallbackScheduled] = {}  # scheduled callbacks not yet in their queue
         self.decisions = DecisionLog()
         self.step = 0  # counts agent changes; explanations read agent history by it
         self.intervals = 0  # counts agent-state intervals; part of each interval id
@@ -313,7 +315,14 @@ class Floor:
             call.callback_offer = oid
         self.emit(
             RingAgent(
-                oid, call.call_id, agent.agent_id, agent.config.endpoint, timeout, call.queue.record, call.callback
+                oid,
+                call.call_id,
+                agent.agent_id,
+                agent.config.endpoint,
+                timeout,
+                call.queue.record,
+                call.callback,
+                call.queue.name if call.callback else "",
             )
         )
         self.arm(ring_timer(oid), now + timeout)

@@ -132,9 +132,10 @@ class Call:
         )
 
     # -- callbacks (acd.core.callbacks; docs/kpis.md, "Callbacks") --------------------------------
-    def callback_taken(self) -> InteractionRecord:
-        """The caller took a callback: the record says so (end reason ``callback`` while it waits)."""
-        return self._update(end_reason="callback")
+    def callback_taken(self, keyed: str = "") -> InteractionRecord:
+        """The caller took a callback: the record says so (end reason ``callback`` while it waits),
+        with the number they keyed in instead of their own, if they did."""
+        return self._update(end_reason="callback", callback_number=keyed)
 
     def callback_retry(self) -> InteractionRecord:
         """The caller was not reached: the try's answer is undone, the callback waits again."""

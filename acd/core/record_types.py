@@ -39,6 +39,9 @@ class InteractionRecord:
     end_reason: str = ""
     disposition: str | None = None
     notes: str | None = None
+    # a callback to another number than the caller's own, keyed in by the caller (acd.core.callbacks;
+    # docs/records.md, "Callbacks"); empty: the number they called from
+    callback_number: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,28 @@ class Customer(Base):
     consent_marketing: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
+class ScheduledCallback(Base):
+    """A call asked for at a time (docs/api.md, "Scheduled callbacks"): it enters ``queue`` at ``at``
+    as the interaction of the same id. Pending while not cancelled and no interaction has its id."""
+
+    __tablename__ = "scheduled_callbacks"
+    __table_args__ = (
+        CheckConstraint("number ~ '^[0-9]{1,32}$'", name="number_digits"),
+        CheckConstraint("length(customer) <= 200 AND length(note) <= 1000", name="text_bounded"),
+        Index("ix_scheduled_callbacks_pending", "at", postgresql_where=text("cancelled_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    queue: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(TZ)
+    customer: Mapped[str] = mapped_column(Text, server_default=text("''"))  # a name to show, if given
+    note: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    created_by: Mapped[str] = mapped_column(Text)  # the token id of who asked
+    cancelled_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
 class CustomerNumber(Base):
     """A customer's further numbers (``customers.phone_number`` is the first); one customer per number."""
 
@@ -224,6 +246,8 @@ class Interaction(Base):
     end_reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
     disposition: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    # a callback's number keyed in by the caller instead of their own (docs/records.md, "Callbacks")
+    callback_number: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
 class Offer(Base):

@@ -4,7 +4,8 @@ For interactions that arrived before the window (``database.caller_retention_day
 and the audit entries written before it:
 
 - ``interactions.caller`` is masked: it keeps its last two characters (``+15550123`` → ``*******23``),
-  enough to tell calls apart in a dispute, not enough to call anyone back;
+  enough to tell calls apart in a dispute, not enough to call anyone back; so is
+  ``interactions.callback_number`` (a number keyed in for a callback);
 - ``interactions.notes`` (the agent's free text) is cleared;
 - ``customer_changes.changes`` (old and new values of a customer record's fields) becomes
   ``{"masked": true}``; who changed which customer, and when, stays;
@@ -104,13 +105,15 @@ def matches_masked(stored: str, caller: str) -> bool:
 
 async def mask_callers(engine: AsyncEngine, before: datetime, *, dry_run: bool = False) -> int:
     """Mask callers of interactions that arrived before ``before``; return how many rows changed."""
-    where = f"arrived_at < :before AND caller <> {_MASK_SQL}"
+    keyed = _MASK_SQL.replace("caller", "callback_number")  # a number keyed in for a callback, likewise
+    where = f"arrived_at < :before AND (caller <> {_MASK_SQL} OR callback_number <> {keyed})"
     async with engine.begin() as conn:
         if dry_run:
             found = await conn.execute(text(f"SELECT count(*) FROM interactions WHERE {where}"), {"before": before})
             return int(found.scalar_one())
         done = await conn.execute(
-            text(f"UPDATE interactions SET caller = {_MASK_SQL} WHERE {where}"), {"before": before}
+            text(f"UPDATE interactions SET caller = {_MASK_SQL}, callback_number = {keyed} WHERE {where}"),
+            {"before": before},
         )
         return int(done.rowcount)
 

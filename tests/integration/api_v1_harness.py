@@ -30,7 +30,7 @@ from wiring import running, settings_for
 
 from acd.bootstrap import build
 from acd.core.commands import ControlCommand, RingAgent
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.database import Database
 from acd.http.bearer import Bearers
 from acd.http.keys import READY
@@ -55,6 +55,7 @@ CONFIG = RoutingConfig(
         AgentConfig("a2", "agent2", (("billing", 2),)),
         AgentConfig("s1", "sales1", (("sales", 3),)),
     ),
+    policy=RoutingPolicy(callback_numbers=("_65XXXXXXXX",)),  # scheduled callbacks may call these
 )
 SCRAPE_TOKEN = "harness-scrape-token-0123456789"  # what Prometheus would send to /metrics
 

@@ -81,6 +81,9 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/customers"): "/api/v1/customers",
     ("GET", "/api/v1/customers/{customer}"): "/api/v1/customers/{ann}",
     ("PATCH", "/api/v1/customers/{customer}"): "/api/v1/customers/{ann}",
+    ("POST", "/api/v1/callbacks"): "/api/v1/callbacks",
+    ("GET", "/api/v1/callbacks"): "/api/v1/callbacks",
+    ("DELETE", "/api/v1/callbacks/{callback}"): "/api/v1/callbacks/c-none",
 }
 # (method, the route's canonical path): (a sample path to call, the roles that may call it)
 ROUTES: dict[tuple[str, str], tuple[str, frozenset[str]]] = {

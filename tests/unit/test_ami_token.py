@@ -41,9 +41,14 @@ async def test_the_token_is_set_and_the_previous_runs_accepted_for_the_grace_onl
     pbx = Pbx(ACD_TOKEN="old-run-token")
     token = EventToken()
     await AmiCallControl(pbx).set_token(token, now=1000.0)
-    # with the token, the numbers transfers may dial (none here: the dialplan refuses every one)
-    assert pbx.actions == ["Getvar ACD_TOKEN", "Setvar ACD_TOKEN", "Setvar ACD_TRANSFER_NUMBERS"]
-    assert pbx.globals["ACD_TRANSFER_NUMBERS"] == ""
+    # with the token, the numbers transfers and callbacks may dial (none here: the dialplan refuses every one)
+    assert pbx.actions == [
+        "Getvar ACD_TOKEN",
+        "Setvar ACD_TOKEN",
+        "Setvar ACD_TRANSFER_NUMBERS",
+        "Setvar ACD_CALLBACK_NUMBERS",
+    ]
+    assert pbx.globals["ACD_TRANSFER_NUMBERS"] == "" and pbx.globals["ACD_CALLBACK_NUMBERS"] == ""
     assert pbx.globals["ACD_TOKEN"] == token.current and len(token.current) == 32
     assert token.accepts(token.current, 1000.0) and token.accepts(token.current, 1e12)
     assert token.accepts("old-run-token", 1000.0 + GRACE_SECONDS - 1)
@@ -56,6 +61,15 @@ async def test_the_allowed_transfer_numbers_go_to_the_pbx_as_one_regular_express
     control = AmiCallControl(pbx, transfer_numbers=("_1555NXXXXXX", "911"))
     await control.set_token(EventToken(), now=1000.0)
     assert pbx.globals["ACD_TRANSFER_NUMBERS"] == "^1555[2-9][0-9][0-9][0-9][0-9][0-9][0-9]$|^911$"
+
+
+async def test_the_numbers_a_callback_may_be_keyed_to_go_to_the_pbx_as_one_regular_expression() -> None:
+    pbx = Pbx()
+    control = AmiCallControl(pbx, callback_numbers=("_65XXXXXXXX",))
+    await control.set_token(EventToken(), now=1000.0)
+    await control.keep_token(EventToken())
+    assert pbx.globals["ACD_CALLBACK_NUMBERS"] == "^65[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]$"
+    assert pbx.globals["ACD_TRANSFER_NUMBERS"] == ""
 
 
 async def test_a_fresh_pbx_has_no_previous_token_to_accept() -> None:
@@ -76,6 +90,6 @@ async def test_a_wiped_token_is_written_again_and_nothing_else_is_adopted() -> N
     pbx.globals["ACD_TOKEN"] = "planted"
     pbx.actions.clear()
     await control.keep_token(token)
-    assert pbx.actions == ["Setvar ACD_TOKEN", "Setvar ACD_TRANSFER_NUMBERS"]
+    assert pbx.actions == ["Setvar ACD_TOKEN", "Setvar ACD_TRANSFER_NUMBERS", "Setvar ACD_CALLBACK_NUMBERS"]
     assert pbx.globals["ACD_TOKEN"] == token.current
     assert not token.accepts("planted", 1000.0)

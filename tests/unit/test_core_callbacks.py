@@ -13,7 +13,7 @@ from acd.ami.resync import ResyncResult
 from acd.ami.roster import Roster
 from acd.core.acd import Acd
 from acd.core.commands import OfferCallback, RecordCommand, RingAgent, StartTimer
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
 from acd.core.events import (
     AgentLoggedIn,
@@ -177,3 +177,43 @@ def test_a_restarted_acd_loads_pending_callbacks_back_in_their_place() -> None:
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "555001")]
     assert not [r for r in _records(out) if r.outcome == "overflowed"]
     assert [c.call_id for c in out if isinstance(c, OfferCallback)] == ["c2"]  # the one still holding
+
+
+KEYED = RoutingConfig(
+    queues=(QUEUE,),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
+    policy=RoutingPolicy(callback_numbers=("_65XXXXXXXX",)),
+)
+
+
+def test_a_keyed_in_number_is_called_back_only_when_the_admins_patterns_allow_it() -> None:
+    """The caller keyed in another number (docs/dialplan.md, "Callbacks"): taken only when
+    ``[callbacks] allowed_numbers`` allows it; the record keeps it, the agent's ring carries it."""
+    refusing = Acd(CONFIG)  # no patterns: only the caller's own number
+    refusing.handle(CallArrived("c1", "billing", 5, caller="+1555", enqueued_at=0.0), 0.0)
+    with pytest.raises(InvalidValue):
+        refusing.handle(CallbackAccepted("c1", "6512345678"), 1.0)
+    acd = Acd(KEYED)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+1555", enqueued_at=0.0), 0.0)
+    for bad in ("1900123456", "65123456789", "651234567", "+6512345678"):
+        with pytest.raises(InvalidValue):
+            acd.handle(CallbackAccepted("c1", bad), 1.0)
+    out = acd.handle(CallbackAccepted("c1", "6512345678"), 1.0)
+    assert (_records(out)[-1].end_reason, _records(out)[-1].callback_number) == ("callback", "6512345678")
+    ring = _rings(acd.handle(AgentLoggedIn("a1"), 2.0))[0]
+    assert ring.callback == "6512345678"
+
+
+def test_a_restarted_acd_calls_back_the_number_keyed_in() -> None:
+    """The open record keeps the keyed-in number; loaded back, the callback dials it, not the caller's own,
+    and a record whose number the patterns no longer allow is refused."""
+    pending = _open("c1", 900.0, "+555001", end_reason="callback", callback_number="6512345678")
+    events = settle([pending], ResyncResult(), Roster(KEYED))
+    assert [e.callback for e in events if isinstance(e, CallArrived)] == ["6512345678"]
+    acd = Acd(KEYED)
+    acd.handle(AgentLoggedIn("a1"), 1030.0)
+    acd.handle(ResyncStarted(), 1030.0)
+    out = [c for e in events for c in acd.handle(e, 1030.0)] + acd.handle(ResyncFinished(), 1030.0)
+    assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "6512345678")]
+    with pytest.raises(InvalidValue):
+        Acd(CONFIG).handle(events[0], 1030.0)  # the patterns no longer allow it

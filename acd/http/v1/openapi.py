@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.http.v1 import openapi_config, openapi_customers, openapi_recordings
+from acd.http.v1 import openapi_callbacks, openapi_config, openapi_customers, openapi_recordings
 from acd.http.v1.openapi_parts import body, errors, ok, path_param, query, ref
 
 _TEXT = {
@@ -345,6 +345,9 @@ DOCUMENT["components"]["schemas"].update(openapi_config.SCHEMAS)
 for _path, _operations in openapi_customers.PATHS.items():  # customer records
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 DOCUMENT["components"]["schemas"].update(openapi_customers.SCHEMAS)
+for _path, _operations in openapi_callbacks.PATHS.items():  # scheduled callbacks
+    DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+DOCUMENT["components"]["schemas"].update(openapi_callbacks.SCHEMAS)
 for _path, _operations in openapi_recordings.PATHS.items():  # call recordings
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 DOCUMENT["components"]["schemas"]["Agent"]["properties"].update(openapi_config.AGENT_FIELDS)

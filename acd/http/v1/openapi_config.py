@@ -149,6 +149,12 @@ _QUEUE_FIELDS: dict[str, Any] = {
     },
     "callback_attempts": {"type": "integer", "minimum": 1, "maximum": 10, "description": "tries to reach the caller"},
     "callback_gap": {"type": "number", "minimum": 1, "maximum": _DAY, "description": "seconds between two tries"},
+    "scheduled_callback_priority": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 1000,
+        "description": "the priority a scheduled callback enters the queue with",
+    },
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "name": {

@@ -14,6 +14,7 @@ from acd.http.v1 import (
     agent_config,
     agent_stream,
     agents,
+    callbacks,
     customers,
     interactions,
     live,
@@ -101,4 +102,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers", customers.create_customer, EVERYONE),
     Route("GET", "/customers/{customer}", customers.one_customer, EVERYONE),
     Route("PATCH", "/customers/{customer}", customers.update_customer, EVERYONE),
+    # scheduled callbacks: admins, supervisors of the queue, agents of the queues they serve (the
+    # handler decides: acd.http.v1.callbacks)
+    Route("POST", "/callbacks", callbacks.schedule, EVERYONE),
+    Route("GET", "/callbacks", callbacks.list_callbacks, EVERYONE),
+    Route("DELETE", "/callbacks/{callback}", callbacks.cancel, EVERYONE),
 )

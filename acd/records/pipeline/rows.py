@@ -91,6 +91,7 @@ def to_row(record: Record) -> Row:
                 "end_reason": record.end_reason,
                 "disposition": record.disposition,
                 "notes": record.notes,
+                "callback_number": record.callback_number,
             },
             identity=("caller",),
         )

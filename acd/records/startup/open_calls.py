@@ -23,9 +23,10 @@ from acd.core.record_types import InteractionRecord
 OPEN = text(
     """
     SELECT id, seq, queue, priority, caller, arrived_at, uniqueid, linkedid, customer_id, answered_at,
-           agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason
+           agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason,
+           callback_number
     FROM interactions
-    WHERE ended_at IS NULL AND uniqueid <> '' AND arrived_at > now() - interval '1 day'
+    WHERE ended_at IS NULL AND (uniqueid <> '' OR end_reason = 'callback') AND arrived_at > now() - interval '1 day'
     ORDER BY arrived_at
     """
 )
@@ -74,6 +75,7 @@ def _record(row: Any) -> InteractionRecord:
         disposition=row.disposition,
         notes=row.notes,
         end_reason=row.end_reason,  # "callback": a pending callback (acd.ami.ended_unseen)
+        callback_number=row.callback_number,
     )
 
 

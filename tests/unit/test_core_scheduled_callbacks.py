@@ -1,0 +1,97 @@
+"""Scheduled callbacks (``acd.core.scheduled_callbacks``): kept aside until their time (a timer), then
+in the queue as a callback with the queue's ``scheduled_callback_priority`` and the scheduled time as
+their enqueue time; only numbers the admin's patterns allow; cancelled only before they enter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from acd.core.acd import Acd
+from acd.core.commands import RecordCommand, RingAgent, StartTimer
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
+from acd.core.errors import InvalidTransition, InvalidValue, UnknownEntity, UnknownQueue
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallbackScheduled,
+    OfferAnswered,
+    ScheduledCallbackCancelled,
+    TimerFired,
+)
+from acd.core.record_types import InteractionRecord
+from acd.core.states import CallState
+from acd.core.timers import scheduled_timer
+
+QUEUE = QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=60.0, scheduled_callback_priority=9)
+CONFIG = RoutingConfig(
+    queues=(QUEUE,),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
+    policy=RoutingPolicy(callback_numbers=("_65XXXXXXXX",)),
+)
+CB = "7c1c5a8e-1b0e-4a51-9f43-2b4d1f0e9a01"
+
+
+def _rings(commands: Sequence[object]) -> list[RingAgent]:
+    return [c for c in commands if isinstance(c, RingAgent)]
+
+
+def _records(commands: Sequence[object]) -> list[InteractionRecord]:
+    return [c.record for c in commands if isinstance(c, RecordCommand) and isinstance(c.record, InteractionRecord)]
+
+
+def test_it_enters_the_queue_at_its_time_before_callers_of_lower_priority() -> None:
+    acd = Acd(CONFIG)
+    out = acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 10.0)
+    assert StartTimer(scheduled_timer(CB), 100.0) in out
+    assert acd.call_state(CB) is None and not _records(out)  # no call before its time
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=50.0), 50.0)
+    out = acd.handle(TimerFired(scheduled_timer(CB)), 100.0)
+    assert acd.call_state(CB) is CallState.WAITING
+    record = _records(out)[-1]
+    assert (record.arrived_at, record.priority, record.end_reason, record.caller) == (
+        100.0,
+        9,
+        "callback",
+        "6512345678",
+    )
+    ring = _rings(acd.handle(AgentLoggedIn("a1"), 110.0))[0]
+    assert (ring.call_id, ring.callback) == (CB, "6512345678")  # priority 9 before the caller's 5
+    out = acd.handle(OfferAnswered(ring.offer_id), 111.0)
+    assert _records(out)[-1].wait_seconds == pytest.approx(11.0)  # the SLA clock started at its time
+
+
+def test_a_time_already_past_enters_at_once_counted_from_its_time() -> None:
+    acd = Acd(CONFIG)
+    out = acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 500.0)
+    assert StartTimer(scheduled_timer(CB), 500.0) in out
+    out = acd.handle(TimerFired(scheduled_timer(CB)), 500.0)
+    assert _records(out)[-1].arrived_at == 100.0
+
+
+def test_only_allowed_numbers_known_queues_and_no_second_time() -> None:
+    acd = Acd(CONFIG)
+    for bad in ("1900123456", "65123", "6512345678x", ""):
+        with pytest.raises(InvalidValue):
+            acd.handle(CallbackScheduled(CB, "billing", bad, at=100.0), 10.0)
+    with pytest.raises(UnknownQueue):
+        acd.handle(CallbackScheduled(CB, "nowhere", "6512345678", at=100.0), 10.0)
+    acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 10.0)
+    with pytest.raises(InvalidTransition):
+        acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 10.0)
+
+
+def test_cancelled_before_its_time_it_never_enters_after_it_cannot_be() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 10.0)
+    acd.handle(ScheduledCallbackCancelled(CB), 20.0)
+    assert not _records(acd.handle(TimerFired(scheduled_timer(CB)), 100.0))
+    assert acd.call_state(CB) is None
+    with pytest.raises(UnknownEntity):
+        acd.handle(ScheduledCallbackCancelled(CB), 30.0)
+    other = "0a1c5a8e-1b0e-4a51-9f43-2b4d1f0e9a02"
+    acd.handle(CallbackScheduled(other, "billing", "6512345678", at=100.0), 10.0)
+    acd.handle(TimerFired(scheduled_timer(other)), 100.0)
+    with pytest.raises(InvalidTransition):
+        acd.handle(ScheduledCallbackCancelled(other), 101.0)
