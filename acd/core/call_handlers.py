@@ -317,7 +317,7 @@ def _release(
     spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
     record = close(end, reason, spent)
     floor.write(record)
-    floor.out.extend(metric_updates.handled(talk.queue, handle_seconds(record) or 0.0))
+    floor.handled(talk.queue, handle_seconds(record) or 0.0, now)
     floor.move_agent(agent, what, now)
     if agent.retiring:
         agent.retiring = False
