@@ -49,6 +49,9 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         **({} if queue.callback_after_seconds is None else {"callback_after": queue.callback_after_seconds}),
         "callback_attempts": queue.callback_attempts,
         "callback_gap": queue.callback_gap_seconds,
+        # left out: no diversion at entry (a null is not a number the file would take)
+        **({} if queue.ewt_limit_seconds is None else {"ewt_limit": queue.ewt_limit_seconds}),
+        "ewt_action": queue.ewt_action,
     }
 
 

@@ -14,7 +14,15 @@ from collections.abc import Callable
 
 from acd.core import callbacks, metric_updates, transfer_numbers
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, ConsultCall, FinishConsult, MonitorCall, OverflowCall, TransferCall
+from acd.core.commands import (
+    CancelOffer,
+    ConsultCall,
+    FinishConsult,
+    MonitorCall,
+    OfferCallback,
+    OverflowCall,
+    TransferCall,
+)
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at, queue_matches
 from acd.core.errors import (
@@ -62,6 +70,7 @@ from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
+EWT_LIMIT = "ewt_limit"  # the end reason of a caller diverted at entry by the estimated-wait limit
 
 
 def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
@@ -120,6 +129,7 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
         _overflow(floor, call, "max_wait", now)
     elif join_rule:
         _join_rule(floor, call, now)
+        _estimate_rule(floor, call, queue, now)
 
 
 def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
@@ -134,9 +144,34 @@ def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
 
 def _arrival_rules(floor: Floor, call: Call, now: float) -> None:
     """What every new stay meets on entering a queue (an arrival, an overflow into the queue, a
-    transfer or a move to it): the opening hours, then the join rule (docs/kpis.md)."""
-    if not _closed_treatment(floor, call, now):
-        _join_rule(floor, call, now)
+    transfer or a move to it): the opening hours, then the join rule, then the estimated-wait limit
+    (docs/kpis.md). The new queue's callback offer is written onto the channel (or cleared), to be
+    made once the caller's whole wait so far reaches it."""
+    queue = call.queue
+    if _closed_treatment(floor, call, now):
+        return
+    callbacks.offer_on_arrival(floor, call, clear=True)
+    _join_rule(floor, call, now)
+    _estimate_rule(floor, call, queue, now)
+
+
+def _estimate_rule(floor: Floor, call: Call, queue: QueueConfig, now: float) -> None:
+    """A queue with ``ewt_limit_seconds``: a new stay still waiting in ``queue`` whom no agent takes
+    at once, and whose estimated wait (the one holding would announce: acd.core.wait_estimate) is
+    above the limit, is offered a callback at once or overflowed (``ewt_action``; docs/kpis.md,
+    "Estimated-wait diversion")."""
+    limit = queue.ewt_limit_seconds
+    if limit is None or call.queue is not queue or call.callback or call.call_id not in floor.calls:
+        return
+    if call.state is not CallState.WAITING or floor.index.best_agent(call, now) is not None:
+        return
+    estimate = floor.estimated_wait(call, now)
+    if estimate is None or estimate <= limit:
+        return
+    if queue.ewt_action == "callback":
+        floor.emit(OfferCallback(call.call_id, 0.0))  # holding offers it after its first slice of music
+    else:
+        _overflow(floor, call, EWT_LIMIT, now)
 
 
 def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> None:

@@ -38,6 +38,11 @@ class CallArrived:
     # a pending callback a restarted ACD loads back (acd.core.callbacks): the number to call back;
     # the call waits in its place with no channel and never overflows at max wait
     callback: str = ""
+    # a caller found in a later stay (resync: the channel's ACD_ARRIVED, ACD_WAITED): when the call
+    # first entered the ACD, and the seconds it waited in its earlier stays (docs/kpis.md, "The
+    # caller's wait so far"); None / 0: this stay is the first
+    arrived_at: float | None = None
+    waited_before: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

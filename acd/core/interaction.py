@@ -51,6 +51,9 @@ class Call:
     callback_tries: int = 0  # times the caller was dialled back so far
     callback_not_before: float = 0.0  # no try before then (the gap after an unreached try)
     callback_offer: str = ""  # the offer whose agent accepted the callback, while the caller is dialled
+    # the caller's wait so far (docs/kpis.md, "The caller's wait so far"): seconds waited in the
+    # call's earlier stays (their queue time, not their talk), carried into each new stay
+    waited_before: float = 0.0
 
     @property
     def key(self) -> CallKey:
@@ -75,8 +78,9 @@ class Call:
             linkedid=event.linkedid,
             customer_id=None if customer is None else customer.id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
+            first_arrived_at=enqueued_at if event.arrived_at is None else min(event.arrived_at, enqueued_at),
         )
-        return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip)
+        return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip, waited_before=event.waited_before)
 
     @classmethod
     def resume(cls, record: InteractionRecord, queue: QueueConfig, now: float) -> Call:
@@ -94,10 +98,21 @@ class Call:
 
     def tag(self) -> TagCall:
         """Where the call stands now, for its channel (see ``TagCall``)."""
-        return TagCall(self.call_id, self.queue.name, self.base_priority, self.enqueued_at)
+        return TagCall(self.call_id, self.queue.name, self.base_priority, self.enqueued_at, self.waited_before)
 
     def waited(self, now: float) -> float:
+        """Seconds in this stay: the new queue's clock (SL, ASA, max wait, widening)."""
         return now - self.enqueued_at
+
+    def waited_in_all(self, now: float) -> float:
+        """The caller's wait so far: every stay's queue time, this one's up to ``now`` (talk left out)."""
+        return self.waited_before + self.waited(now)
+
+    @property
+    def first_arrived_at(self) -> float:
+        """When the caller first entered the ACD (this stay's start for a call never moved on)."""
+        first = self.record.first_arrived_at
+        return self.enqueued_at if first is None else first
 
     def _update(self, **changes: Any) -> InteractionRecord:
         self.record = dataclasses.replace(self.record, seq=self.record.seq + 1, **changes)
@@ -196,6 +211,7 @@ class Call:
             talk_seconds=now - answered_at,
             end_reason=TRANSFERRED,
         )
+        self.waited_before += answered_at - self.enqueued_at  # the stay's queue time, not its talk
         self._start_stay(queue, now, old)
         return left
 
@@ -256,6 +272,7 @@ class Call:
             linkedid=old.linkedid,
             customer_id=old.customer_id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
+            first_arrived_at=old.arrived_at if old.first_arrived_at is None else old.first_arrived_at,
         )
 
     def move_to(
@@ -281,5 +298,6 @@ class Call:
             within_sla=None if outcome == "moved" else False,
             end_reason=reason,
         )
+        self.waited_before += self.waited(now)
         self._start_stay(queue, now, old)
         return left

@@ -39,6 +39,9 @@ class InteractionRecord:
     end_reason: str = ""
     disposition: str | None = None
     notes: str | None = None
+    # when the caller first entered the ACD: ``arrived_at`` of the call's first stay, kept by every
+    # later one (a transfer, an overflow into a queue, a move); None in records of older versions
+    first_arrived_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
