@@ -21,7 +21,8 @@ from acd.core.record_types import InteractionRecord
 OPEN = text(
     """
     SELECT id, seq, queue, priority, caller, arrived_at, uniqueid, linkedid, customer_id, answered_at,
-           agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason
+           agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason,
+           first_arrived_at
     FROM interactions
     WHERE ended_at IS NULL AND uniqueid <> '' AND arrived_at > now() - interval '1 day'
     ORDER BY arrived_at
@@ -52,6 +53,7 @@ def _record(row: Any) -> InteractionRecord:
         disposition=row.disposition,
         notes=row.notes,
         end_reason=row.end_reason,  # "callback": a pending callback (acd.ami.ended_unseen)
+        first_arrived_at=_epoch(row.first_arrived_at),
     )
 
 
