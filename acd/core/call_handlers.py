@@ -216,6 +216,7 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
     if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
     call = Call.arrive(arrival, queue, now) if e.record is None else Call.resume(e.record, queue, now)
+    call.waited_before = arrival.waited_before  # the channel's ACD_WAITED: a transfer from here carries it
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
     floor.calls[call.call_id] = call
     floor.write(call.answered(e.answered_at, agent.agent_id))

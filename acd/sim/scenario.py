@@ -126,6 +126,8 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         vip_priority_boost=int(q.get("vip_priority_boost", 0)),
         hours=hours,
         empty_overflow_seconds=empty_overflow,
+        ewt_limit_seconds=float(q["ewt_limit"]) if "ewt_limit" in q else None,
+        ewt_action="callback" if q.get("ewt_action") == "callback" else "overflow",
     )
     t = q.get("traffic", {})
     _check(t, _TRAFFIC_KEYS, f"queues.{name}.traffic")
