@@ -148,9 +148,7 @@ class AmiCallControl:
             elif isinstance(command, CancelOffer):
                 replies = self.cancel(channel)
             elif isinstance(command, TagCall):
-                replies = self.tag(
-                    channel, command.queue, command.priority, command.enqueued_at, command.waited_before
-                )
+                replies = self.tag(channel, command.queue, command.priority, command.enqueued_at, command.waited_before)
             elif isinstance(command, TransferCall):
                 replies = self.transfer(channel, command.endpoint, command.queue, command.number)
             elif isinstance(command, OfferCallback):

@@ -8,11 +8,11 @@ announce (acd.core.wait_estimate): above it, a callback is offered at once or th
 
 from __future__ import annotations
 
+from core_builders import Driver, agent, config, queue
+
 from acd.core.commands import OfferCallback, OverflowCall, TagCall
 from acd.core.events import CallTransferred
 from acd.core.timers import call_timer
-
-from core_builders import Driver, agent, config, queue
 
 A_AND_B = config(
     [
