@@ -299,7 +299,9 @@ async def _read_caller(
     except ValueError:
         return False, f"{channel}: bad ACD_PRIORITY/ACD_ENQUEUED"
     arrived_at, waited_before = _wait_so_far(values[ARRIVED], values[WAITED])
-    if arrived_at is not None and (enqueued_at is None or not enqueued_at - MAX_AGE_SECONDS < arrived_at):
+    if arrived_at is not None and (
+        enqueued_at is None or not enqueued_at - MAX_AGE_SECONDS < arrived_at <= enqueued_at
+    ):
         arrived_at = None  # not a time the core can take: the stay counts as the first
     uniqueid = row.get("Uniqueid", "")
     call = CallArrived(
