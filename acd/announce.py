@@ -2,20 +2,18 @@
 
 Holding (docs/dialplan.md) announces ``ACD_POSITION`` and ``ACD_EWT`` when the ACD has set them on the
 caller's channel. This keeps them current: every few seconds it reads each waiting caller's place in
-routing order from the core and sets the variables that changed. The estimate is
-EWT = position * AHT / agents serving the queue (AHT measured over the forecast window); it is left
-empty (not announced) until an AHT has been measured.
+routing order and estimated wait from the core (``Acd.wait_estimates``: the estimate of
+acd.core.wait_estimate, the one a queue's entry rule judges new callers by) and sets the variables
+that changed. The estimate is left empty (not announced) until an AHT has been measured.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Protocol
 
 from acd.core.acd import Acd
-from acd.forecast import Forecaster, staffed
 
 log = logging.getLogger(__name__)
 
@@ -24,35 +22,19 @@ class AnnouncePort(Protocol):
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None: ...
 
 
-def estimated_wait(position: int, aht: float | None, serving: int) -> int | None:
-    if aht is None or serving <= 0:
-        return None
-    return math.ceil(position * aht / serving)
-
-
 class Announcer:
-    def __init__(
-        self, core: Acd, control: AnnouncePort, forecaster: Forecaster, channel_of: Callable[[str], str | None]
-    ) -> None:
+    def __init__(self, core: Acd, control: AnnouncePort, channel_of: Callable[[str], str | None]) -> None:
         self._core = core
         self._control = control
-        self._forecaster = forecaster
         self._channel_of = channel_of
         self._told: dict[str, tuple[int, int | None]] = {}
 
-    def _serving(self, now: float) -> Mapping[str, int]:
-        snapshot = self._core.snapshot(now)
-        config = self._core.config
-        return {queue.name: staffed(queue, config.agents, snapshot) for queue in config.queues}
-
     async def refresh(self, now: float) -> int:
         """Send what changed since the last refresh; returns how many callers were updated."""
-        positions = self._core.positions()
-        serving = self._serving(now)
+        estimates = self._core.wait_estimates(now)
         sent = 0
-        for call_id, (queue, place) in sorted(positions.items(), key=lambda item: item[1]):
-            measured = self._forecaster.rate_and_aht(queue, now)
-            value = (place, estimated_wait(place, measured[1] if measured else None, serving.get(queue, 0)))
+        for call_id, (_queue, place, ewt) in sorted(estimates.items(), key=lambda item: item[1][:2]):
+            value = (place, ewt)
             channel = self._channel_of(call_id)
             if channel is None or self._told.get(call_id) == value:
                 continue
@@ -63,6 +45,6 @@ class Announcer:
                 continue
             self._told[call_id] = value
             sent += 1
-        for gone in set(self._told) - set(positions):
+        for gone in set(self._told) - set(estimates):
             del self._told[gone]
         return sent

@@ -58,7 +58,7 @@ async def gauges(parts: Parts) -> None:
 async def announcements(parts: Parts, link: AmiLink, control: AmiCallControl) -> None:
     """Each holding caller's position and expected wait, for the dialplan to announce."""
     runtime = parts.runtime
-    announcer = Announcer(parts.core, control, parts.forecaster, control.channel_of)
+    announcer = Announcer(parts.core, control, control.channel_of)
     while True:
         await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
         if link.connected:

@@ -50,6 +50,9 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         "callback_attempts": queue.callback_attempts,
         "callback_gap": queue.callback_gap_seconds,
         "scheduled_callback_priority": queue.scheduled_callback_priority,
+        # left out: no diversion at entry (a null is not a number the file would take)
+        **({} if queue.ewt_limit_seconds is None else {"ewt_limit": queue.ewt_limit_seconds}),
+        "ewt_action": queue.ewt_action,
     }
 
 

@@ -24,6 +24,7 @@ from acd.core import transfer_numbers
 from acd.core.config import (
     DEFAULT_DISPOSITIONS,
     AgentConfig,
+    EwtAction,
     QueueChoice,
     QueueConfig,
     RoutingConfig,
@@ -311,6 +312,8 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "callback_attempts",  # times a callback's caller is dialled before it closes unreached
     "callback_gap",  # seconds between two tries of a callback's caller
     "scheduled_callback_priority",  # the priority a scheduled callback enters the queue with
+    "ewt_limit",  # seconds: a new caller whose estimated wait is above it is diverted at entry
+    "ewt_action",  # "callback" (offered at once) or "overflow" (to the queue's overflow target)
 }
 
 
@@ -383,7 +386,18 @@ def _queue(
         callback_attempts=r.integer(data, "callback_attempts", path, 3, low=1, high=10),
         callback_gap_seconds=r.number(data, "callback_gap", path, 60.0, low=1, high=DAY),
         scheduled_callback_priority=r.integer(data, "scheduled_callback_priority", path, 5, low=0, high=1000),
+        ewt_limit_seconds=r.number(data, "ewt_limit", path, 0.0, low=0, high=DAY) if "ewt_limit" in data else None,
+        ewt_action=_ewt_action(r, data, path),
     )
+
+
+def _ewt_action(r: _Reader, data: Mapping[str, Any], path: str) -> EwtAction:
+    """What a queue does with a caller whose estimated wait is above its ``ewt_limit`` (docs/kpis.md)."""
+    action = r.string(data, "ewt_action", path, "overflow")
+    if action not in ("callback", "overflow"):
+        r.problem(f"{path}.ewt_action", f"must be 'callback' or 'overflow', got {_shown(action)}")
+        return "overflow"
+    return cast(EwtAction, action)
 
 
 DISPOSITION = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}")

@@ -154,13 +154,14 @@ class AmiCallControl:
             elif isinstance(command, CancelOffer):
                 replies = self.cancel(channel)
             elif isinstance(command, TagCall):
-                replies = self.tag(channel, command.queue, command.priority, command.enqueued_at)
+                replies = self.tag(channel, command.queue, command.priority, command.enqueued_at, command.waited_before)
             elif isinstance(command, TransferCall):
                 replies = self.transfer(
                     channel, command.endpoint, command.queue, command.number, command.target_endpoint
                 )
             elif isinstance(command, OfferCallback):
-                after = str(max(0, math.ceil(command.after_seconds)))
+                seconds = command.after_seconds
+                after = "" if seconds is None else str(max(0, math.ceil(seconds)))
                 replies = self._write(None, _setvar(channel, CALLBACK_AFTER_VARIABLE, after))
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
@@ -311,8 +312,11 @@ class AmiCallControl:
         prompt = (_setvar(channel, "ACD_CLOSED_PROMPT", sounds),) if sounds else ()
         return self._write(key, *prompt, _redirect(channel, OVERFLOW_CONTEXT, exten))
 
-    def tag(self, channel: str, queue: str, priority: int, enqueued_at: float) -> Awaitable[None]:
-        """Write where the caller stands (``TagCall``) onto the channel: three Setvars, pipelined.
+    def tag(
+        self, channel: str, queue: str, priority: int, enqueued_at: float, waited_before: float = 0.0
+    ) -> Awaitable[None]:
+        """Write where the caller stands (``TagCall``) onto the channel: four Setvars, pipelined
+        (``ACD_WAITED``: the caller's wait in earlier stays, docs/dialplan.md).
 
         The ACD itself routes from the core; these are what a restarted ACD reads back (resync).
         """
@@ -321,6 +325,7 @@ class AmiCallControl:
             _setvar(channel, "ACD_QUEUE", queue),
             _setvar(channel, "ACD_PRIORITY", str(priority)),
             _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
+            _setvar(channel, "ACD_WAITED", f"{waited_before:.6f}"),
         )
 
     def transfer(

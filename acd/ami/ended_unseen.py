@@ -40,6 +40,7 @@ from acd.core.record_types import InteractionRecord
 log = logging.getLogger(__name__)
 
 NOT_TRACED = "end_not_traced"
+FIRST_ARRIVAL_KEPT_SECONDS = 43200.0  # a first arrival further back than this before the stay is no wait
 CALLBACK = "callback"  # the end reason of a pending callback's open record (acd.core.interaction)
 
 
@@ -103,7 +104,11 @@ def _left(record: InteractionRecord, trace: LeftTrace | None) -> list[Event]:
 
 
 def _arrival(record: InteractionRecord, customer: Customer | None = None) -> CallArrived:
-    """The arrival an open interaction record stands for, as the previous run saw it."""
+    """The arrival an open interaction record stands for, as the previous run saw it (with the
+    caller's first arrival, unless it is too old to be a caller's wait: then the stay counts as the first)."""
+    first = record.first_arrived_at
+    if first is not None and not record.arrived_at - FIRST_ARRIVAL_KEPT_SECONDS <= first <= record.arrived_at:
+        first = None
     return CallArrived(
         record.interaction_id,
         record.queue,
@@ -113,6 +118,7 @@ def _arrival(record: InteractionRecord, customer: Customer | None = None) -> Cal
         uniqueid=record.uniqueid,
         linkedid=record.linkedid,
         customer=customer,
+        arrived_at=first,
     )
 
 

@@ -28,6 +28,7 @@ from typing import Literal, Protocol
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import call_id_for
 from acd.ami.wire import ActionValue, Message
+from acd.core.bounds import MAX_AGE_SECONDS
 from acd.core.events import CallArrived
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ WAITING_CONTEXTS = frozenset({HOLD_CONTEXT, "acd-announce"})
 MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT, "acd-transfer"})
 _CONCURRENCY = 16
 OFFER = "ACD_OFFER"
+ARRIVED = "ACD_ARRIVED"  # the caller's first arrival (acd-enqueue, never reset)
+WAITED = "ACD_WAITED"  # seconds waited in earlier stays (a transfer's dialplan, the ACD's TagCall)
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
 PEER = "BRIDGEPEER"  # a talking caller's: the agent's leg, where its recording is paused
@@ -264,6 +267,19 @@ def _role(row: Message) -> str | None:
     return None
 
 
+def _wait_so_far(arrived: str, waited: str) -> tuple[float | None, float]:
+    """The caller's first arrival and wait in earlier stays (``ACD_ARRIVED``, ``ACD_WAITED``): an
+    older dialplan's empty values, or values that cannot be true, count as a first stay."""
+    try:
+        first = float(arrived) if arrived else None
+        before = float(waited) if waited else 0.0
+    except ValueError:
+        return None, 0.0
+    if first is not None and not math.isfinite(first):
+        first = None
+    return first, before if math.isfinite(before) and 0.0 <= before <= MAX_AGE_SECONDS else 0.0
+
+
 async def _read_caller(
     link: ActionPort,
     row: Message,
@@ -273,7 +289,7 @@ async def _read_caller(
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
     bridged = bool(row.get("BridgeId"))
-    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED"]
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED]
     names += ([OFFER, ANSWERED, RECORDING] if in_connect else []) + ([PEER] if in_connect and bridged else [])
     try:
         replies = await asyncio.gather(
@@ -289,6 +305,11 @@ async def _read_caller(
         enqueued_at = float(values["ACD_ENQUEUED"]) if values["ACD_ENQUEUED"] else None
     except ValueError:
         return False, f"{channel}: bad ACD_PRIORITY/ACD_ENQUEUED"
+    arrived_at, waited_before = _wait_so_far(values[ARRIVED], values[WAITED])
+    if arrived_at is not None and (
+        enqueued_at is None or not enqueued_at - MAX_AGE_SECONDS < arrived_at <= enqueued_at
+    ):
+        arrived_at = None  # not a time the core can take: the stay counts as the first
     uniqueid = row.get("Uniqueid", "")
     call = CallArrived(
         call_id=call_id_for(uniqueid),
@@ -299,6 +320,8 @@ async def _read_caller(
         channel=channel,
         uniqueid=uniqueid,
         linkedid=row.get("Linkedid", ""),
+        arrived_at=arrived_at,
+        waited_before=waited_before,
     )
     if not in_connect:
         return False, call

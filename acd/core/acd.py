@@ -28,6 +28,7 @@ from acd.core.reconfigure import reconfigure
 from acd.core.snapshot import CallView, Snapshot, take
 from acd.core.states import AgentInput, AgentState, CallState
 from acd.core.timers import TimerKey
+from acd.core.wait_estimate import estimated_wait, serving
 
 
 class Acd:
@@ -197,6 +198,21 @@ class Acd:
             for place, call in enumerate(sorted(calls, key=lambda c: c.key), start=1):
                 places[call.call_id] = (name, place)
         return places
+
+    def wait_estimates(self, now: float) -> dict[str, tuple[str, int, int | None]]:
+        """Each waiting caller's queue, place (1 = next) and estimated wait in seconds (None: no
+        estimate yet): what holding announces, the same figure the entry rule of a queue with an
+        ``ewt_limit_seconds`` judges a new caller by (acd.core.wait_estimate)."""
+        floor = self._floor
+        per_queue: dict[str, tuple[float | None, int]] = {}
+        estimates: dict[str, tuple[str, int, int | None]] = {}
+        for call_id, (name, place) in self.positions().items():
+            if name not in per_queue:
+                queue = floor.calls[call_id].queue
+                per_queue[name] = (floor.handle_times.aht(name, now), serving(floor.agents.values(), queue))
+            aht, staff = per_queue[name]
+            estimates[call_id] = (name, place, estimated_wait(place, aht, staff))
+        return estimates
 
     def queued_calls(self, now: float) -> list[CallView]:
         """Every caller still in a queue (waiting or ringing), by queue name and then routing order."""

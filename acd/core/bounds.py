@@ -34,7 +34,8 @@ INT4 = 2**31 - 1
 MAX_TEXT = 256  # ids, names, reasons, numbers
 TEXT_LIMITS = {"notes": 4000}
 MULTILINE = frozenset({"notes"})
-TIMES = frozenset({"enqueued_at", "answered_at", "ended_at", "left_at"})
+TIMES = frozenset({"enqueued_at", "answered_at", "ended_at", "left_at", "arrived_at"})
+DURATIONS = frozenset({"waited_before"})  # seconds, 0 .. a day
 PRIORITIES = frozenset({"priority"})
 IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "subject"})  # never empty (subject: a timer's)
 
@@ -108,6 +109,8 @@ def _integer(event: str, field: str, value: int) -> None:
 def _number(event: str, field: str, value: float, now: float) -> None:
     if not math.isfinite(value):
         raise InvalidValue(event, field, f"{value!r} is not finite")
+    if field in DURATIONS and not 0 <= value <= MAX_AGE_SECONDS:
+        raise InvalidValue(event, field, f"{value:.3f} is outside 0..{MAX_AGE_SECONDS:g} s")
     if field in TIMES:
         if value > now + MAX_AHEAD_SECONDS:
             raise InvalidValue(event, field, f"{value:.3f} is more than {MAX_AHEAD_SECONDS:g} s ahead of now")

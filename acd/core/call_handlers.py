@@ -14,7 +14,15 @@ from collections.abc import Callable
 
 from acd.core import callbacks, metric_updates, transfer_numbers
 from acd.core.agent import Agent
-from acd.core.commands import CancelOffer, ConsultCall, FinishConsult, MonitorCall, OverflowCall, TransferCall
+from acd.core.commands import (
+    CancelOffer,
+    ConsultCall,
+    FinishConsult,
+    MonitorCall,
+    OfferCallback,
+    OverflowCall,
+    TransferCall,
+)
 from acd.core.config import QueueConfig
 from acd.core.eligibility import level_at, queue_matches
 from acd.core.errors import (
@@ -63,6 +71,7 @@ from acd.core.states import AgentInput, AgentState, CallInput, CallState, check_
 from acd.core.timers import TimerKey, call_timer, wrapup_timer
 
 AUTO_PAUSE_REASON = "missed"
+EWT_LIMIT = "ewt_limit"  # the end reason of a caller diverted at entry by the estimated-wait limit
 
 
 def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
@@ -121,6 +130,7 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
         _overflow(floor, call, "max_wait", now)
     elif join_rule:
         _join_rule(floor, call, now)
+        _estimate_rule(floor, call, queue, now)
 
 
 def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
@@ -135,10 +145,36 @@ def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
 
 def _arrival_rules(floor: Floor, call: Call, now: float, *, join_rule: bool = True) -> None:
     """What every new stay meets on entering a queue (an arrival, an overflow into the queue, a
-    transfer or a move to it): the opening hours, then the join rule (docs/kpis.md; ``join_rule``
-    False during a resync, as for ``call_arrived``)."""
-    if not _closed_treatment(floor, call, now) and join_rule:
+    transfer or a move to it): the opening hours, then the join rule, then the estimated-wait limit
+    (docs/kpis.md; ``join_rule`` False during a resync, as for ``call_arrived``: both wait for the
+    resync's end). The new queue's callback offer is written onto the channel (or cleared), to be
+    made once the caller's whole wait so far reaches it."""
+    queue = call.queue
+    if _closed_treatment(floor, call, now):
+        return
+    callbacks.offer_on_arrival(floor, call, clear=True)
+    if join_rule:
         _join_rule(floor, call, now)
+        _estimate_rule(floor, call, queue, now)
+
+
+def _estimate_rule(floor: Floor, call: Call, queue: QueueConfig, now: float) -> None:
+    """A queue with ``ewt_limit_seconds``: a new stay still waiting in ``queue`` whom no agent takes
+    at once, and whose estimated wait (the one holding would announce: acd.core.wait_estimate) is
+    above the limit, is offered a callback at once or overflowed (``ewt_action``; docs/kpis.md,
+    "Estimated-wait diversion")."""
+    limit = queue.ewt_limit_seconds
+    if limit is None or call.queue is not queue or call.callback or call.call_id not in floor.calls:
+        return
+    if call.state is not CallState.WAITING or floor.index.best_agent(call, now) is not None:
+        return
+    estimate = floor.estimated_wait(call, now)
+    if estimate is None or estimate <= limit:
+        return
+    if queue.ewt_action == "callback":
+        floor.emit(OfferCallback(call.call_id, 0.0))  # holding offers it after its first slice of music
+    else:
+        _overflow(floor, call, EWT_LIMIT, now)
 
 
 def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> None:
@@ -187,6 +223,7 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
     resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments)
     call = Call.arrive(arrival, queue, now) if resumed is None else resumed
+    call.waited_before = arrival.waited_before  # the channel's ACD_WAITED: a transfer from here carries it
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
     floor.calls[call.call_id] = call
     floor.write(call.answered(e.answered_at, agent.agent_id))
@@ -323,7 +360,7 @@ def _release(
     spent = wrapup if what is AgentInput.CALL_END_WRAPUP_ELAPSED else 0.0
     record = close(end, reason, spent)
     floor.write(record)
-    floor.out.extend(metric_updates.handled(talk.queue, handle_seconds(record) or 0.0))
+    floor.handled(talk.queue, handle_seconds(record) or 0.0, now)
     floor.move_agent(agent, what, now)
     if agent.retiring:
         agent.retiring = False

@@ -38,11 +38,14 @@ def digits_of(caller: str) -> str:
     return "".join(c for c in caller if "0" <= c <= "9")[:MAX_NUMBER]
 
 
-def offer_on_arrival(floor: Floor, call: Call) -> None:
-    """A queue that offers callbacks tells holding when to offer this caller one."""
+def offer_on_arrival(floor: Floor, call: Call, *, clear: bool = False) -> None:
+    """A queue that offers callbacks tells holding when to offer this caller one (after their whole
+    wait so far: docs/dialplan.md, "Callbacks"); ``clear``, for a later stay: a queue that offers none
+    takes away the offer an earlier queue set."""
     after = call.queue.callback_after_seconds
-    if after is not None and not call.callback:
-        floor.emit(OfferCallback(call.call_id, after))
+    if call.callback or (after is None and not clear):
+        return
+    floor.emit(OfferCallback(call.call_id, after))
 
 
 def may_call(floor: Floor, call: Call, number: str) -> bool:

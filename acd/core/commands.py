@@ -64,6 +64,9 @@ class TagCall:
     queue: str
     priority: int
     enqueued_at: float
+    # the caller's wait in earlier stays (``ACD_WAITED``): holding counts the caller's whole wait
+    # from it (docs/dialplan.md, "The caller's wait so far")
+    waited_before: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +125,11 @@ class FinishConsult:
 
 @dataclass(frozen=True, slots=True)
 class OfferCallback:
-    """Have holding offer the caller a callback once they have waited ``after_seconds`` (channel
-    variable ``ACD_CALLBACK_AFTER``, docs/dialplan.md "Callbacks")."""
+    """Have holding offer the caller a callback once they have waited ``after_seconds`` in all
+    (channel variable ``ACD_CALLBACK_AFTER``, docs/dialplan.md "Callbacks"); None: offer none."""
 
     call_id: str
-    after_seconds: float
+    after_seconds: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ from typing import Literal
 
 from acd.core.hours import OpeningHours
 
+EwtAction = Literal["callback", "overflow"]
+"""What a queue with ``ewt_limit_seconds`` does with a new caller whose estimated wait is above it
+(docs/kpis.md, "Estimated-wait diversion"): offer a callback at once, or overflow to the queue's
+``overflow_target``."""
+
 QueueChoice = Literal["service_level", "deadline"]
 """How an agent who may serve several queues chooses between them, within a priority band
 (docs/routing-core.md, "Choosing between queues")."""
@@ -83,6 +88,10 @@ class QueueConfig:
     callback_gap_seconds: float = 60.0
     # a scheduled callback (acd.core.scheduled_callbacks) enters this queue at its time with this priority
     scheduled_callback_priority: int = 5
+    # estimated-wait diversion at entry (acd.core.wait_estimate): a new stay whose estimate is above
+    # this many seconds is offered a callback at once or overflowed (``ewt_action``); None: never
+    ewt_limit_seconds: float | None = None
+    ewt_action: EwtAction = "overflow"
 
 
 @dataclass(frozen=True, slots=True)

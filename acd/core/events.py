@@ -41,6 +41,11 @@ class CallArrived:
     # segments the records already hold for the call (a call transferred before a restart, read back
     # by the restarted ACD): its later talks are segments too (docs/records.md, "Segments")
     segments: int = 0
+    # a caller found in a later stay (resync: the channel's ACD_ARRIVED, ACD_WAITED): when the call
+    # first entered the ACD, and the seconds it waited in its earlier stays (docs/kpis.md, "The
+    # caller's wait so far"); None / 0: this stay is the first
+    arrived_at: float | None = None
+    waited_before: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

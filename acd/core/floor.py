@@ -29,6 +29,7 @@ from acd.core.routing import RoutingIndex
 from acd.core.service_level import QueueRank, RunningServiceLevel
 from acd.core.states import AgentInput, AgentState, CallInput, CallState, step_agent, step_call
 from acd.core.timers import TimerKey, call_timer, ring_timer, wrapup_timer
+from acd.core.wait_estimate import HandleTimes, estimated_wait, serving
 
 CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and late reports
 
@@ -59,6 +60,7 @@ class Floor:
         self.closed_offers: OrderedDict[str, OfferResult] = OrderedDict()
         self.index = RoutingIndex(config.queues)
         self.service_level = RunningServiceLevel(config.policy.service_level_window_seconds)
+        self.handle_times = HandleTimes()  # the AHT of the estimated wait (acd.core.wait_estimate)
         self.timers: dict[TimerKey, float] = {}
         self.scheduled: dict[str, CallbackScheduled] = {}  # scheduled callbacks not yet in their queue
         self.decisions = DecisionLog()
@@ -134,6 +136,20 @@ class Floor:
         )
         if not short_abandon:
             self.service_level.count(queue.name, now, within_sla=within_sla, answered=outcome == "answered")
+
+    def handled(self, queue: QueueConfig, seconds: float, now: float) -> None:
+        """An answered call's handling is over (talk + wrap-up known): its metrics and the estimate's AHT."""
+        self.out.extend(metric_updates.handled(queue, seconds))
+        self.handle_times.observe(queue.name, now, seconds)
+
+    def estimated_wait(self, call: Call, now: float) -> int | None:
+        """The estimate a WAITING ``call`` hears (acd.core.wait_estimate): its place among its queue's
+        waiting callers in routing order, the queue's AHT and the agents serving it."""
+        name, key = call.queue.name, call.key
+        place = 1 + sum(
+            1 for c in self.calls.values() if c.queue.name == name and c.state is CallState.WAITING and c.key < key
+        )
+        return estimated_wait(place, self.handle_times.aht(name, now), serving(self.agents.values(), call.queue))
 
     def queue_ranks(self, now: float) -> Callable[[str], QueueRank] | None:
         """Where each queue stands against its SL target, for one dispatch; None when the policy
@@ -368,7 +384,7 @@ class Floor:
         call = self.wrapping.pop(agent.agent_id)
         record = call.wrapup_ended(now)
         self.write(record)
-        self.out.extend(metric_updates.handled(call.queue, handle_seconds(record) or 0.0))
+        self.handled(call.queue, handle_seconds(record) or 0.0, now)
         self.disarm(wrapup_timer(agent.agent_id))
 
     # -- routing ----------------------------------------------------------------------------

@@ -58,6 +58,9 @@ class Call:
     # anyone eligible in its queue (docs/kpis.md, "Transfers"; ``Floor.directed``)
     directed_to: str = ""
     directed_until: float = 0.0
+    # the caller's wait so far (docs/kpis.md, "The caller's wait so far"): seconds waited in the
+    # call's earlier stays (their queue time, not their talk), carried into each new stay
+    waited_before: float = 0.0
 
     @property
     def key(self) -> CallKey:
@@ -82,8 +85,18 @@ class Call:
             linkedid=event.linkedid,
             customer_id=None if customer is None else customer.id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
+            first_arrived_at=enqueued_at if event.arrived_at is None else min(event.arrived_at, enqueued_at),
         )
-        return cls(event.call_id, queue, priority, enqueued_at, record, vip=vip, segments=max(0, event.segments))
+        return cls(
+            event.call_id,
+            queue,
+            priority,
+            enqueued_at,
+            record,
+            vip=vip,
+            segments=max(0, event.segments),
+            waited_before=event.waited_before,
+        )
 
     @classmethod
     def resume(cls, record: InteractionRecord, queue: QueueConfig, now: float, segments: int = 0) -> Call:
@@ -107,10 +120,21 @@ class Call:
 
     def tag(self) -> TagCall:
         """Where the call stands now, for its channel (see ``TagCall``)."""
-        return TagCall(self.call_id, self.queue.name, self.base_priority, self.enqueued_at)
+        return TagCall(self.call_id, self.queue.name, self.base_priority, self.enqueued_at, self.waited_before)
 
     def waited(self, now: float) -> float:
+        """Seconds in this stay: the new queue's clock (SL, ASA, max wait, widening)."""
         return now - self.enqueued_at
+
+    def waited_in_all(self, now: float) -> float:
+        """The caller's wait so far: every stay's queue time, this one's up to ``now`` (talk left out)."""
+        return self.waited_before + self.waited(now)
+
+    @property
+    def first_arrived_at(self) -> float:
+        """When the caller first entered the ACD (this stay's start for a call never moved on)."""
+        first = self.record.first_arrived_at
+        return self.enqueued_at if first is None else first
 
     def _update(self, **changes: Any) -> InteractionRecord:
         self.record = dataclasses.replace(self.record, seq=self.record.seq + 1, **changes)
@@ -210,6 +234,7 @@ class Call:
             talk_seconds=now - answered_at,
             end_reason=TRANSFERRED,
         )
+        self.waited_before += answered_at - self.enqueued_at  # the stay's queue time, not its talk
         self._start_stay(queue, now, old)
         return left
 
@@ -272,6 +297,7 @@ class Call:
             sla_threshold_seconds=queue.sla_threshold_seconds,
             # a pending callback moved to another queue is still one there (and loaded back as one)
             end_reason="callback" if self.callback else "",
+            first_arrived_at=old.arrived_at if old.first_arrived_at is None else old.first_arrived_at,
         )
 
     def move_to(
@@ -297,5 +323,6 @@ class Call:
             within_sla=None if outcome == "moved" else False,
             end_reason=reason,
         )
+        self.waited_before += self.waited(now)
         self._start_stay(queue, now, old)
         return left

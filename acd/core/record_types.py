@@ -42,6 +42,9 @@ class InteractionRecord:
     # a callback to another number than the caller's own, keyed in by the caller (acd.core.callbacks;
     # docs/records.md, "Callbacks"); empty: the number they called from
     callback_number: str = ""
+    # when the caller first entered the ACD: ``arrived_at`` of the call's first stay, kept by every
+    # later one (a transfer, an overflow into a queue, a move); None in records of older versions
+    first_arrived_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

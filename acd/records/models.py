@@ -234,6 +234,8 @@ class Interaction(Base):
     priority: Mapped[int] = mapped_column(Integer)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     arrived_at: Mapped[datetime] = mapped_column(TZ)
+    # when the caller first entered the ACD (the first stay's arrived_at; null in rows written before)
+    first_arrived_at: Mapped[datetime | None] = mapped_column(TZ)
     answered_at: Mapped[datetime | None] = mapped_column(TZ)
     ended_at: Mapped[datetime | None] = mapped_column(TZ)
     outcome: Mapped[str | None] = mapped_column(Text)

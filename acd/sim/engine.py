@@ -106,6 +106,8 @@ class Simulation:
         # the callers' answers to callback offers and dials: a stream of their own, so that the same
         # scenario with and without callbacks draws the same arrivals and patience
         self._callback_rng = {t.queue: random.Random(f"{seed}/callbacks/{t.queue}") for t in scenario.traffic}
+        # the callback offer on each caller's channel, as holding holds it: the latest OfferCallback wins
+        self._callback_offers: dict[str, int] = {}
         self._agent_rng = random.Random(f"{seed}/agents")
         self._calls_made = 0
 
@@ -195,12 +197,13 @@ class Simulation:
         self._at(self.now + talk, lambda: self._deliver(CallEnded(ring.call_id)))
 
     # -- callbacks --------------------------------------------------------------------------
-    def _offer_callback(self, call_id: str) -> None:
-        """Holding reads the callback offer now: to a caller still holding (not ringing an agent)."""
-        if call_id not in self._queued:
+    def _offer_callback(self, call_id: str, offer: int) -> None:
+        """Holding reads the callback offer now: to a caller still holding (not ringing an agent),
+        unless a later OfferCallback replaced or cleared it."""
+        if call_id not in self._queued or self._callback_offers.get(call_id) != offer:
             return
         if self.acd.call_state(call_id) is not CallState.WAITING:  # ringing an agent: offered once back
-            self._at(self.now + CALLBACK_OFFER_RECHECK, lambda: self._offer_callback(call_id))
+            self._at(self.now + CALLBACK_OFFER_RECHECK, lambda: self._offer_callback(call_id, offer))
             return
         traffic = self._call_traffic[call_id]
         if self._callback_rng[traffic.queue].random() >= traffic.callback_accept:
@@ -234,8 +237,10 @@ class Simulation:
         elif isinstance(command, OverflowCall):
             self._queued.discard(command.call_id)
         elif isinstance(command, OfferCallback):
-            call_id = command.call_id
-            self._at(self.now + command.after_seconds, lambda: self._offer_callback(call_id))
+            call_id, offer = command.call_id, self._callback_offers.get(command.call_id, 0) + 1
+            self._callback_offers[call_id] = offer
+            if command.after_seconds is not None:  # None: the queue offers none (cleared)
+                self._at(self.now + command.after_seconds, lambda: self._offer_callback(call_id, offer))
 
     def _fire(self, key: TimerKey, token: int) -> None:
         if self._timers.get(key) != token:

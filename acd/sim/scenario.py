@@ -137,6 +137,8 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         callback_after_seconds=None if "callback_after" not in q else float(q["callback_after"]),
         callback_attempts=int(q.get("callback_attempts", 3)),
         callback_gap_seconds=float(q.get("callback_gap", 60.0)),
+        ewt_limit_seconds=float(q["ewt_limit"]) if "ewt_limit" in q else None,
+        ewt_action="callback" if q.get("ewt_action") == "callback" else "overflow",
     )
     t = q.get("traffic", {})
     _check(t, _TRAFFIC_KEYS, f"queues.{name}.traffic")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,93 @@ async def test_an_overflow_into_another_queue_is_answered_there_by_a_farm_agent(
     assert answered["arrived_at"] >= left["ended_at"]
     assert acd.metric("acd_calls_overflowed_total", queue="sales") == 1
     assert acd.metric("acd_calls_answered_total", queue="billing") == 1
+
+
+async def _stays(acd: AcdProcess, uniqueid: str, count: int) -> list[Any]:
+    """The caller's interaction rows (one per queue stay, open or closed), oldest first."""
+
+    async def probe() -> list[Any] | None:
+        rows = await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 ORDER BY arrived_at, seq", uniqueid)
+        return rows if len(rows) >= count else None
+
+    return await eventually(probe, 30, f"{count} interaction rows of {uniqueid}")
+
+
+async def test_an_overflowed_caller_is_offered_the_next_queues_callback_on_their_whole_wait(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """Sales (max wait 8 s, nobody serves it) overflows into support, which offers a callback after 12 s
+    of holding: counted over the caller's whole wait, the offer comes at the first check of holding
+    after 12 s in all (about 15 s: holding checks every 5 s), not 12 s after the overflow (20 s)."""
+    acd = live_acd
+    admin = await _admin(acd)
+    _patch(acd, admin, "sales", {"overflow": "queue:support"})
+    _patch(acd, admin, "support", {"callback_after": 12})
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "400", patience=60)
+    entered = time.monotonic()
+    await pbx_ami.wait_event(user_event("AcdCallbackOffered", Channel=caller["Channel"]), 30, mark)
+    waited = time.monotonic() - entered
+    assert 11 < waited < 18.5, waited
+    left, now = await _stays(acd, caller["Uniqueid"], 2)
+    assert (left["queue"], left["outcome"], left["end_reason"]) == ("sales", "overflowed", "max_wait")
+    assert (now["queue"], now["ended_at"]) == ("support", None)
+    # support's SLA clock starts at the overflow; the first arrival is the caller's entry into sales
+    assert now["arrived_at"] >= left["ended_at"]
+    assert now["first_arrived_at"] == left["arrived_at"] == left["first_arrived_at"]
+    assert (now["arrived_at"] - now["first_arrived_at"]).total_seconds() >= 8
+
+
+async def _handled_one_then_busy(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> None:
+    """agent1 (billing) handles one call of about 5 s (AHT ~5 s), then talks on a second one."""
+    await farm.set_agent("agent1", "answer", delay=1, talk=3)
+    await login(acd, "agent1")
+    first = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+    await _rows(acd, first["Uniqueid"], 1)
+
+    async def handled() -> bool:
+        rows = await acd.rows("SELECT wrapup_seconds FROM interactions WHERE uniqueid = $1", first["Uniqueid"])
+        return bool(rows) and rows[0]["wrapup_seconds"] is not None and acd.agent_state("agent1") == "ready"
+
+    await eventually(handled, 20, "the first call handled (wrap-up over)")
+    await farm.set_agent("agent1", "answer", delay=1, talk=40)
+    await enqueue_caller(farm, pbx_ami, "200", patience=60)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 15, "agent1 on the second call")
+
+
+async def test_a_caller_whose_estimated_wait_is_above_the_limit_is_diverted_at_entry(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    _patch(acd, admin, "billing", {"ewt_limit": 2, "ewt_action": "overflow"})
+    await _handled_one_then_busy(acd, farm, pbx_ami)
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+    overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", Channel=caller["Channel"]), 5, mark)
+    assert overflowed["AcdTarget"] == "voicemail"  # billing's overflow target
+    (row,) = await _rows(acd, caller["Uniqueid"], 1)
+    assert (row["queue"], row["outcome"], row["end_reason"], row["within_sla"]) == (
+        "billing",
+        "overflowed",
+        "ewt_limit",
+        False,
+    )
+    assert row["wait_seconds"] < 2
+    assert acd.metric("acd_calls_overflowed_total", queue="billing") == 1
+    assert acd.metric("acd_calls_abandoned_total", queue="billing") == 0
+
+
+async def test_a_caller_whose_estimated_wait_is_above_the_limit_is_offered_a_callback_at_once(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    _patch(acd, admin, "billing", {"ewt_limit": 2, "ewt_action": "callback"})  # no callback_after of its own
+    await _handled_one_then_busy(acd, farm, pbx_ami)
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+    entered = time.monotonic()
+    await pbx_ami.wait_event(user_event("AcdCallbackOffered", Channel=caller["Channel"]), 12, mark)
+    assert time.monotonic() - entered < 8  # after holding's first slice of music, not after a wait
+    assert not [e for e in pbx_ami.events(mark) if user_event("AcdOverflowed", Channel=caller["Channel"])(e)]

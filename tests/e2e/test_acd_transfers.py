@@ -9,12 +9,14 @@ level counts from the transfer, and nothing was counted as abandoned.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from acd_process import eventually
+from acd_process import acd_command, api, eventually
 from acd_process import login as api_login
 from e2e_stack import user_event
 
@@ -566,3 +568,50 @@ async def test_an_attended_transfer_completed_to_an_agent_who_never_answers_goes
     ]
     assert acd.agent_state("agent5") == "ready"
     assert acd.metric("acd_calls_transferred_total", queue="billing") == 0
+
+
+async def test_a_caller_transferred_to_a_queue_keeps_their_wait_so_far_for_the_callback_offer(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """The caller waits about 10 s in billing before agent1 answers, then is transferred to support
+    (nobody logged in there), whose callback offer comes after 8 s of holding. Counted over the
+    caller's wait so far (10 s already), the offer comes at holding's first check after the transfer
+    (one 5 s slice of music), not 8 s into support; the talk is not counted as waiting, the
+    first arrival is kept on the channel and in the records, and support's SLA clock starts at the
+    transfer."""
+    acd = live_acd
+    admin = await acd_command(acd, "tokens", "add", "--role", "admin", "--label", "transfers e2e")
+    code, reply = api(acd, "PATCH", "/queues/support", admin, {"callback_after": 8})
+    assert code == 200, reply
+    mark = pbx_ami.mark()
+    await phones.place_call("200", patience_seconds=90, caller_id="6412345678")
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue="billing"), 15, mark)
+    await asyncio.sleep(9)  # nobody logged in yet: the caller waits in billing
+    await login(acd, phones, "agent1")
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+    await asyncio.sleep(4)  # talk: not waiting
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"queue": "support"}})
+    assert status == 202, body
+    await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 15, mark)
+    transferred = time.monotonic()
+    await pbx_ami.wait_event(user_event("AcdCallbackOffered", Channel=enqueue["Channel"]), 15, mark)
+    assert time.monotonic() - transferred < 7.5
+
+    async def var(name: str) -> str:
+        reply = await pbx_ami.action({"Action": "Getvar", "Channel": enqueue["Channel"], "Variable": name})
+        return str(reply[0].get("Value", ""))
+
+    assert await var("ACD_ARRIVED") == enqueue["AcdEnqueued"]
+
+    async def stays() -> list[Any] | None:
+        rows = await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 ORDER BY arrived_at", enqueue["Uniqueid"])
+        return rows if len(rows) == 2 else None
+
+    first, now = await eventually(stays, 15, "the billing stay and the support stay")
+    waited = float(await var("ACD_WAITED"))
+    assert abs(waited - first["wait_seconds"]) < 0.5  # billing's queue time, not its talk
+    assert 9 < waited < first["wait_seconds"] + first["talk_seconds"] - 3
+    assert (now["queue"], now["first_arrived_at"]) == ("support", first["arrived_at"])
+    assert now["arrived_at"] >= first["ended_at"]  # support's SLA clock: from the transfer

@@ -71,6 +71,10 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
         ch = f"PJSIP/trunk-0000000{n}"
         server.variables.update({(ch, "ACD_QUEUE"): "billing", (ch, "ACD_PRIORITY"): "5", (ch, "ACD_ENQUEUED"): "950"})
         server.variables[(ch, "ACD_OFFER")] = offer
+    server.variables[("PJSIP/trunk-00000001", "ACD_ARRIVED")] = "700.000000"  # transferred in, or overflowed
+    server.variables[("PJSIP/trunk-00000001", "ACD_WAITED")] = "42.5"
+    server.variables[("PJSIP/trunk-00000007", "ACD_ARRIVED")] = "1200"  # after its stay's start: not true
+    server.variables[("PJSIP/trunk-00000007", "ACD_WAITED")] = "nan"
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_ANSWERED)")] = "990.5"  # agent2 answered then
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_RECORDING)")] = "1700.44"  # recorded: agent2's leg
     server.variables[("PJSIP/trunk-00000004", "BRIDGEPEER")] = "PJSIP/agent2-0000002c"  # that leg, to pause it
@@ -94,7 +98,14 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     ]
     assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
-    assert server.count("Getvar") == 5 * 3 + 2 * 6 + 1 + 3  # BRIDGEPEER of the bridged one
+    # ACD_QUEUE, ACD_PRIORITY, ACD_ENQUEUED, ACD_ARRIVED, ACD_WAITED of six holding callers (one
+    # skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING)
+    assert server.count("Getvar") == 6 * 5 + 2 * 8
+    # a caller in a later stay keeps their first arrival and wait so far; values that cannot be true count as a first stay
+    arrivals = {c.uniqueid: (c.arrived_at, c.waited_before) for c in result.waiting}
+    assert arrivals["1700.1"] == (700.0, 42.5)
+    assert arrivals["1700.7"] == (None, 0.0)
+    assert arrivals["1700.2"] == (None, 0.0)
 
     t = Translator(CONFIG)
     events = t.reconcile(result)
@@ -202,6 +213,7 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_QUEUE", "Value": "support"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_PRIORITY", "Value": "7"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_ENQUEUED", "Value": "1700000000.250000"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_WAITED", "Value": "0.000000"},
     ]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from acd.announce import Announcer, estimated_wait
+from acd.announce import Announcer
 from acd.core.acd import Acd
-from acd.core.commands import MetricUpdate
+from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed, CallArrived
-from acd.forecast import Forecaster
+from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed, CallArrived, CallEnded, OfferAnswered
+from acd.core.wait_estimate import estimated_wait
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),
@@ -42,18 +42,21 @@ async def test_positions_follow_priority_then_arrival_and_only_changes_are_sent(
     core.handle(CallArrived("c3", "billing", 9, channel="ch3"), 12.0)
     channels = {"c1": "ch1", "c2": "ch2", "c3": "ch3"}
     told = Told()
-    forecaster = Forecaster()
-    announcer = Announcer(core, told, forecaster, channels.get)
+    announcer = Announcer(core, told, channels.get)
 
     assert await announcer.refresh(13.0) == 3
     assert sorted(told.sent) == [("ch1", 2, None), ("ch2", 3, None), ("ch3", 1, None)]
     assert await announcer.refresh(14.0) == 0  # nothing changed
 
-    forecaster.observe(MetricUpdate("acd_calls_offered_total", "inc", 1, (("queue", "billing"),)), 0.0)
-    forecaster.observe(MetricUpdate("acd_handle_seconds", "observe", 100.0, (("queue", "billing"),)), 1.0)
     told.sent.clear()
-    assert await announcer.refresh(15.0) == 0  # both agents paused: nobody serves, still no estimate
-
-    core.handle(AgentResumed("a1"), 16.0)  # a1 takes the priority-9 caller; the others move up
+    (ring,) = [c for c in core.handle(AgentResumed("a1"), 16.0) if isinstance(c, RingAgent)]
+    assert ring.call_id == "c3"  # a1 takes the priority-9 caller; the others move up
     await announcer.refresh(17.0)
-    assert sorted(told.sent) == [("ch1", 1, 100), ("ch2", 2, 200)]
+    assert sorted(told.sent) == [("ch1", 1, None), ("ch2", 2, None)]  # no call handled yet: no estimate
+
+    core.handle(OfferAnswered(ring.offer_id), 18.0)
+    core.handle(CallEnded("c3"), 118.0)  # handled in 100 s (no wrap-up); a1 is offered c1 at once
+    told.sent.clear()
+    await announcer.refresh(119.0)
+    assert told.sent == [("ch2", 1, 100)]  # 1 x AHT 100 / 1 agent serving (a2 paused)
+    assert core.wait_estimates(119.0) == {"c2": ("billing", 1, 100)}

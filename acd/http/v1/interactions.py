@@ -30,6 +30,7 @@ MAX_OFFSET = 100_000
 _COLUMNS = (
     Interaction.id,
     Interaction.arrived_at,
+    Interaction.first_arrived_at,  # the caller's first arrival, kept by a transferred or overflowed stay
     Interaction.answered_at,
     Interaction.ended_at,
     Interaction.queue,

@@ -155,6 +155,18 @@ _QUEUE_FIELDS: dict[str, Any] = {
         "maximum": 1000,
         "description": "the priority a scheduled callback enters the queue with",
     },
+    "ewt_limit": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": _DAY,
+        "description": "seconds: a new caller whose estimated wait (the one holding announces) is above it is "
+        "diverted at entry by ewt_action; left out: never (docs/kpis.md, Estimated-wait diversion)",
+    },
+    "ewt_action": {
+        "type": "string",
+        "enum": ["callback", "overflow"],
+        "description": "callback: offered at once; overflow: to the queue's overflow target",
+    },
 }
 AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "name": {

@@ -30,7 +30,9 @@ from acd.http.v1.auth import visible_queues
 from acd.http.v1.config_edits import adding, apply, changing, conflict, entry, not_found, read
 from acd.routing_document import Document, queue_fields
 
-FIELDS = frozenset(queue_fields(QueueConfig("", ())))
+# every field of the document, with those a default queue leaves out (callback_after, ewt_limit: absent
+# means off, and a null is not a number the file would take)
+FIELDS = frozenset(queue_fields(QueueConfig("", (), callback_after_seconds=0.0, ewt_limit_seconds=0.0)))
 
 
 def queue_json(document: Document, name: str) -> dict[str, Any]:

@@ -79,6 +79,7 @@ def to_row(record: Record) -> Row:
                 "priority": record.priority,
                 "customer_id": uuid.UUID(record.customer_id) if record.customer_id else None,
                 "arrived_at": _at(record.arrived_at),
+                "first_arrived_at": _at(record.first_arrived_at),
                 "answered_at": _at(record.answered_at),
                 "ended_at": _at(record.ended_at),
                 "outcome": record.outcome,

@@ -24,7 +24,7 @@ OPEN = text(
     """
     SELECT id, seq, queue, priority, caller, arrived_at, uniqueid, linkedid, customer_id, answered_at,
            agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason,
-           callback_number
+           callback_number, first_arrived_at
     FROM interactions
     WHERE ended_at IS NULL AND (uniqueid <> '' OR end_reason = 'callback') AND arrived_at > now() - interval '1 day'
     ORDER BY arrived_at
@@ -76,6 +76,7 @@ def _record(row: Any) -> InteractionRecord:
         notes=row.notes,
         end_reason=row.end_reason,  # "callback": a pending callback (acd.ami.ended_unseen)
         callback_number=row.callback_number,
+        first_arrived_at=_epoch(row.first_arrived_at),
     )
 
 
