@@ -99,8 +99,9 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
     # ACD_QUEUE, ACD_PRIORITY, ACD_ENQUEUED, ACD_ARRIVED, ACD_WAITED of six holding callers (one
-    # skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING)
-    assert server.count("Getvar") == 6 * 5 + 2 * 8
+    # skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING),
+    # and the BRIDGEPEER of the bridged one
+    assert server.count("Getvar") == 6 * 5 + 2 * 8 + 1
     # a caller in a later stay keeps their first arrival and wait so far; values that cannot be true count as a first stay
     arrivals = {c.uniqueid: (c.arrived_at, c.waited_before) for c in result.waiting}
     assert arrivals["1700.1"] == (700.0, 42.5)
