@@ -139,7 +139,13 @@ def with_records(
         if isinstance(event, CallInProgress) and event.record is None:
             record = by_id.get(event.call.call_id)
             if record is not None and record.queue == event.call.queue:
-                event = CallInProgress(event.call, event.agent_id, event.answered_at, record=record)
+                agent_id, answered_at = event.agent_id, event.answered_at
+                if _handed_over(record, agent_id, roster):
+                    # after an attended transfer the caller's channel still names the first agent
+                    # (acd-connect's offer, SHARED(ACD_ANSWERED)); the record knows who talks now
+                    assert record.agent_id is not None and record.answered_at is not None
+                    agent_id, answered_at = record.agent_id, record.answered_at
+                event = CallInProgress(event.call, agent_id, answered_at, record=record)
         elif isinstance(event, CallArrived) and not event.callback:
             record = by_id.get(event.call_id)
             if record is not None and _transferred_unseen(record, roster):
@@ -147,6 +153,17 @@ def with_records(
                 continue
         out.append(event)
     return out
+
+
+def _handed_over(record: InteractionRecord, agent_id: str, roster: Roster) -> bool:
+    """The open stay was answered by another agent of this ACD than the channel names: the call was
+    handed over by an attended transfer (docs/kpis.md, "Transfers")."""
+    return (
+        record.answered_at is not None
+        and record.agent_id is not None
+        and record.agent_id != agent_id
+        and record.agent_id in roster.endpoint_of
+    )
 
 
 def _transferred_unseen(record: InteractionRecord, roster: Roster) -> bool:

@@ -135,9 +135,11 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
 
 def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
     """A stay that starts while its queue is closed (judged at its enqueue time: a re-announced
-    caller is judged by when they arrived) gets the queue's closed treatment at once."""
+    caller is judged by when they arrived) gets the queue's closed treatment at once. A callback (no
+    channel to overflow: a pending callback moved here, or one transferred to an agent by name that
+    falls back) is not: it waits in its place for the opening."""
     hours = call.queue.hours
-    if hours is None or hours.is_open(call.enqueued_at):
+    if hours is None or call.callback or hours.is_open(call.enqueued_at):
         return False
     _overflow(floor, call, "closed", now, hours.closed_target, hours.announcement)
     return True
@@ -146,8 +148,9 @@ def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
 def _arrival_rules(floor: Floor, call: Call, now: float, *, join_rule: bool = True) -> None:
     """What every new stay meets on entering a queue (an arrival, an overflow into the queue, a
     transfer or a move to it): the opening hours, then the join rule, then the estimated-wait limit
-    (docs/kpis.md; ``join_rule`` False during a resync, as for ``call_arrived``: both wait for the
-    resync's end). The new queue's callback offer is written onto the channel (or cleared), to be
+    (docs/kpis.md; ``join_rule`` False during a resync, as for ``call_arrived``: ``queues_emptied``
+    applies the join rule once the resync has finished; the estimated-wait limit is for callers entering
+    live only). The new queue's callback offer is written onto the channel (or cleared), to be
     made once the caller's whole wait so far reaches it."""
     queue = call.queue
     if _closed_treatment(floor, call, now):
@@ -192,6 +195,7 @@ def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> N
             if c.queue.name == queue.name
             and c.state is CallState.WAITING
             and c.empty_deadline is None
+            and not c.callback  # no channel to overflow: a callback waits for an agent
             and not c.directed_to  # waits for its agent first; the rule applies when it falls back
         ]
         for call in waiting:
@@ -200,9 +204,10 @@ def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> N
 
 def _join_rule(floor: Floor, call: Call, now: float) -> None:
     """Nobody who could serve the call's queue is logged in (or all are paused): overflow at once,
-    or arm the deadline after which the call overflows if that is still so (acd.core.hours)."""
+    or arm the deadline after which the call overflows if that is still so (acd.core.hours). Never a
+    callback: it has no channel to overflow, and waits in its place for an agent."""
     after = call.queue.empty_overflow_seconds
-    if after is None or floor.can_serve(call.queue):
+    if after is None or call.callback or floor.can_serve(call.queue):
         return
     if after <= 0:
         _overflow(floor, call, "no_agents", now)
@@ -367,6 +372,13 @@ def _release(
 
 
 # -- transfers ----------------------------------------------------------------------------
+def _transferable(call: Call, event: str) -> None:
+    """A callback's conversation is not transferred (docs/kpis.md, "Callbacks"): its caller was dialled
+    by an Originate, not held in a queue's channel that the PBX could move."""
+    if call.callback:
+        raise InvalidTransition(call.call_id, "a callback's conversation", event)
+
+
 def _transfer_target_queue(floor: Floor, call: Call, queue_name: str, event: str) -> QueueConfig:
     check_call(call, CallInput.TRANSFER, event)
     queue = floor.queues.get(queue_name)
@@ -378,6 +390,7 @@ def _transfer_target_queue(floor: Floor, call: Call, queue_name: str, event: str
 def transfer_requested(floor: Floor, e: TransferRequested) -> None:
     """Checked, then handed to the PBX: nothing moves until the PBX says the transfer happened."""
     call = call_of(floor, e.call_id, "TransferRequested")
+    _transferable(call, "TransferRequested")
     _transfer_target_queue(floor, call, e.queue, "TransferRequested")
     agent = floor.agents[str(call.record.agent_id)]
     floor.emit(TransferCall(call.call_id, agent.agent_id, agent.config.endpoint, e.queue))
@@ -388,6 +401,7 @@ def agent_transfer_requested(floor: Floor, e: AgentTransferRequested) -> None:
     call), then handed to the PBX as a transfer to the call's queue naming that agent."""
     call = call_of(floor, e.call_id, "AgentTransferRequested")
     check_call(call, CallInput.TRANSFER, "AgentTransferRequested")
+    _transferable(call, "AgentTransferRequested")
     target = _consulted(floor, call, e.agent, "AgentTransferRequested")
     agent = floor.agents[str(call.record.agent_id)]
     floor.emit(
@@ -477,6 +491,7 @@ def number_transfer_requested(floor: Floor, e: NumberTransferRequested) -> None:
     """Checked against the config's patterns, then handed to the PBX (which checks them again)."""
     call = call_of(floor, e.call_id, "NumberTransferRequested")
     check_call(call, CallInput.TRANSFER, "NumberTransferRequested")  # talking, so it has an agent
+    _transferable(call, "NumberTransferRequested")
     if not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
         raise NumberNotAllowed(e.number)
     agent = floor.agents[str(call.record.agent_id)]
@@ -671,7 +686,7 @@ def call_timer_fired(floor: Floor, key: TimerKey, now: float) -> None:
             return  # the queue's arrival rules overflowed it
     if call.empty_deadline is not None and now >= call.empty_deadline:
         call.empty_deadline = None
-        if not floor.can_serve(call.queue):
+        if not floor.can_serve(call.queue) and not call.callback:
             _overflow(floor, call, "no_agents", now)
             return
     check_call(call, CallInput.TICK, "TimerFired")
@@ -700,6 +715,7 @@ def consult_requested(floor: Floor, e: ConsultRequested) -> None:
     """Checked (talking, no consult open, the target ready), then handed to the PBX."""
     call = call_of(floor, e.call_id, "ConsultRequested")
     check_call(call, CallInput.HAND_OVER, "ConsultRequested")
+    _transferable(call, "ConsultRequested")
     if call.call_id in floor.consults:
         raise InvalidTransition(call.call_id, "consulting", "ConsultRequested")
     target = _consulted(floor, call, e.target, "ConsultRequested")

@@ -329,9 +329,8 @@ registered_agents() { # phones (agents, supervisors) registered now: the farm's 
     echo $(( farm < pbx ? farm : pbx ))
 }
 
-start_one() {
-    local inst=$1 pid t0 deadline args
-    t0=$(now_ms)
+boot_one() { # start the instance unless it runs, and wait until fully booted; 1 if it exited meanwhile
+    local inst=$1 pid deadline args
     if pid=$(inst_pid "$inst"); then
         log "start: $inst already runs (pid $pid)"
     else
@@ -349,11 +348,25 @@ start_one() {
     fi
     deadline=$(( $(date +%s) + START_TIMEOUT ))
     until rx "$inst" "core waitfullybooted" >/dev/null 2>&1; do
-        inst_pid "$inst" >/dev/null || { tail -n 20 "$RUN/$inst.log" >&2; die "start: $inst exited while booting"; }
+        # the pid itself, not inst_pid: until chroot has run (slow on a loaded machine) the process is
+        # setsid/chroot with "/" as its root, which inst_pid does not take for an instance of ours
+        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$RUN/$inst.log" >&2; return 1; }
         [ "$(date +%s)" -lt "$deadline" ] || die "start: $inst not fully booted after ${START_TIMEOUT}s"
         sleep 0.2
     done
+}
+
+start_one() {
+    local inst=$1 t0 try deadline
+    t0=$(now_ms)
+    for try in 1 2; do # an instance that died while booting is started once more (its log is above)
+        boot_one "$inst" && break
+        [ "$try" -lt 2 ] || die "start: $inst exited while booting"
+        log "start: $inst exited while booting; starting it once more"
+        sleep 1
+    done
     log "start: $inst fully booted ($(took "$t0"))"
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     if [ "$inst" = farm ]; then
         local want n
         want=$(agents_installed)

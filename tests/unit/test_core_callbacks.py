@@ -17,15 +17,19 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPoli
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
 from acd.core.events import (
     AgentLoggedIn,
+    AgentTransferRequested,
     CallArrived,
     CallbackAccepted,
     CallbackEnded,
     CallEnded,
     CallerHungUp,
+    ConsultRequested,
+    NumberTransferRequested,
     OfferAnswered,
     ResyncFinished,
     ResyncStarted,
     TimerFired,
+    TransferRequested,
 )
 from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState, CallState
@@ -217,3 +221,27 @@ def test_a_restarted_acd_calls_back_the_number_keyed_in() -> None:
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "6512345678")]
     with pytest.raises(InvalidValue):
         Acd(CONFIG).handle(events[0], 1030.0)  # the patterns no longer allow it
+
+
+def test_a_callbacks_conversation_is_not_transferred() -> None:
+    """The caller of a callback was dialled by an Originate: no queue's channel holds them for the PBX
+    to move, so a transfer or a consult asked for the conversation is refused, and nothing is sent."""
+    config = RoutingConfig(
+        queues=(QUEUE, QueueConfig("support", (SkillRequirement("support", 1),))),
+        agents=(AgentConfig("a1", "agent1", (("billing", 3),)), AgentConfig("a2", "agent2", (("support", 3),))),
+    )
+    acd = Acd(config)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    ring = _rings(acd.handle(AgentLoggedIn("a1"), 20.0))
+    acd.handle(OfferAnswered(ring[0].offer_id), 21.0)  # the agent accepted; the caller is dialled, talks
+    acd.handle(AgentLoggedIn("a2"), 26.0)
+    for asked in (
+        TransferRequested("c1", "support"),
+        AgentTransferRequested("c1", "a2"),
+        NumberTransferRequested("c1", "15552000100"),
+        ConsultRequested("c1", "a2"),
+    ):
+        with pytest.raises(InvalidTransition):
+            acd.handle(asked, 30.0)
+    assert acd.agent_state("a1") is AgentState.ON_CALL

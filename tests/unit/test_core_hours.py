@@ -20,6 +20,7 @@ from acd.core.events import (
     AgentLoggedOut,
     AgentPaused,
     CallArrived,
+    CallbackAccepted,
     CallMoved,
     CallTransferred,
     ConfigChanged,
@@ -31,6 +32,7 @@ from acd.core.events import (
 from acd.core.hours import OpeningHours, openings
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
+from acd.core.states import CallState
 from acd.core.timers import call_timer
 from acd.zones import load_zone
 
@@ -266,3 +268,22 @@ def test_a_caller_transferred_or_moved_into_a_queue_nobody_can_serve_meets_its_j
     acd.handle(CallArrived("c2", "sales", 5), 50.0)  # s1 is in wrap-up: c2 waits in sales
     commands = acd.handle(CallMoved("c2", "billing"), 51.0)
     assert [c for c in commands if isinstance(c, OverflowCall)] == [OverflowCall("c2", "voicemail", "no_agents")]
+
+
+def test_a_pending_callback_is_never_overflowed_by_the_join_rule() -> None:
+    """A callback has no channel to overflow: when the last agent who could serve the queue pauses, the
+    holding callers come under the join rule, the callback keeps its place for the next agent."""
+    billing = QueueConfig(
+        "billing", (SkillRequirement("billing", 1),), empty_overflow_seconds=0.0, callback_after_seconds=5.0
+    )
+    acd = Acd(_config(billing))
+    acd.handle(AgentLoggedIn("b1"), 0.0)
+    acd.handle(CallArrived("c0", "billing", 5, caller="5550"), 1.0)  # rung at once: b1 is busy with it
+    acd.handle(CallArrived("c1", "billing", 5, caller="5551"), 2.0)
+    acd.handle(CallArrived("c2", "billing", 5, caller="5552"), 3.0)
+    acd.handle(CallbackAccepted("c1", "5551"), 9.0)
+    commands = acd.handle(AgentLoggedOut("b1"), 10.0)  # nobody left for billing
+    assert sorted(c.call_id for c in commands if isinstance(c, OverflowCall)) == ["c0", "c2"]
+    assert acd.call_state("c1") is CallState.WAITING
+    acd.handle(AgentLoggedIn("b1"), 20.0)
+    assert acd.call_state("c1") is CallState.RINGING

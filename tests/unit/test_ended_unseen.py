@@ -173,6 +173,23 @@ def test_a_call_found_still_talking_goes_on_from_its_record() -> None:
     assert (closed.customer_id, closed.disposition, closed.talk_seconds) == ("k1", "7", 26.0)
 
 
+def test_a_call_handed_over_before_the_restart_is_taken_over_with_the_agent_who_talks_now() -> None:
+    """After an attended transfer the caller's channel still names the first agent (a6: acd-connect's
+    offer and answer time); the open stay's record says a5 answered it at the handover: the record wins,
+    so a5 is on the call, a6 is free, and the stay keeps its own answer (no negative wait)."""
+    handed = left_open(1, 1_000_000_003, 1010.0, answered_at=1010.0, agent_id="a5", wait_seconds=0.0, within_sla=True)
+    talking = OfferedCaller(CallArrived(handed.interaction_id, "support", 5, uniqueid="1000.1"), "o1", "agent6", 1004.0)
+    found: list[Event] = [CallInProgress(talking.call, "a6", 1004.0)]
+    (event,) = with_records(found, [handed], ResyncResult(), Roster(CONFIG))
+    assert isinstance(event, CallInProgress)
+    assert (event.agent_id, event.answered_at, event.record) == ("a5", 1010.0, handed)
+    acd = _restarted()
+    _feed(acd, [event], 1020.0)
+    assert acd.agent_state("a5") is AgentState.ON_CALL
+    closed = _records(acd.handle(CallEnded(handed.interaction_id), 1030.0))[-1]
+    assert (closed.agent_id, closed.answered_at, closed.wait_seconds, closed.talk_seconds) == ("a5", 1010.0, 0.0, 20.0)
+
+
 def test_an_end_time_that_cannot_be_true_is_brought_within_the_call_or_refused() -> None:
     for told, expected in ((990.0, 1004.0), (1050.0, 1030.0)):  # before the answer; ahead of now (clock skew)
         acd = _restarted()
