@@ -23,8 +23,8 @@ from acd.core.commands import (
     StartTimer,
     TagCall,
 )
-from acd.core.errors import InvalidValue, UnknownCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.errors import InvalidValue, UnknownCall
 from acd.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
