@@ -273,3 +273,31 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
     code, reply = api(acd, "GET", "/callbacks?queue=billing", admin)
     assert code == 200, reply
     assert [c["status"] for c in reply["callbacks"] if c["id"] == str(row["id"])] == ["pending"]
+
+
+async def test_a_caller_while_closed_who_does_not_take_the_callback_is_left_to_voicemail(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    today = datetime.now(UTC).date()
+    hours = {"zone": "UTC", "holidays": [today.isoformat(), (today + timedelta(days=1)).isoformat()]}
+    _patch(acd, admin, "billing", {"hours": {**hours, "mon": ALL_DAY, "closed": "callback", "announcement": ""}})
+    log = PBX_LOG.open("rb")
+    log.seek(0, 2)
+    number = f"64{time.time_ns() % 10**9:09d}"
+    pbx_mark = pbx_ami.mark()
+    await farm.place_call("200", patience_seconds=40, caller_id=number)
+    offered = await pbx_ami.wait_event(user_event("AcdCallbackOffered", CallerIDNum=number), 20, pbx_mark)
+    on = b"<" + offered["Channel"].encode() + b"> Playing "
+    played = b""
+
+    def to_voicemail() -> bool:  # no key within the offer's 6 s: the voicemail's prompt
+        nonlocal played
+        played += log.read()
+        return on + b"'vm-nobodyavail" in played
+
+    await eventually(to_voicemail, 20, "the voicemail's prompt after the unanswered offer")
+    log.close()
+    assert not [e for e in pbx_ami.events(pbx_mark) if user_event("AcdClosedCallback")(e)]
+    assert await acd.rows("SELECT id FROM scheduled_callbacks WHERE number = $1", number) == []
