@@ -35,7 +35,7 @@ from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
-from acd.core.commands import MonitorCall
+from acd.core.commands import KeepScheduledCallback, MonitorCall
 from acd.core.config import RoutingConfig
 from acd.core.errors import AcdError, InvalidTransition, OutOfScope, UnknownEntity
 from acd.core.events import CallEnded, MonitorRequested, OfferFailed
@@ -50,8 +50,10 @@ from acd.ports import CallControl, RecordSink
 from acd.readiness import DatabaseProbe, Status
 from acd.recordings import Recorder
 from acd.records.pipeline.outbox import Outbox
+from acd.records.stores import scheduled_callbacks as scheduled_store
 from acd.records.stores.audit import AuditLog, Change
 from acd.records.stores.customers import CustomerDirectory
+from acd.records.stores.scheduled_callbacks import CALLER
 from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import AmiSettings as AmiConfig
@@ -281,6 +283,14 @@ async def build(
     customers = probe = pump = None
     if database is not None:
         customers = CustomerDirectory(database.pool("customers"))
+        kept = database.pool("api")  # the same rows the API writes
+
+        def keep_scheduled(c: KeepScheduledCallback) -> None:
+            """A closed queue's caller took a callback for its next opening: its row, as the API's."""
+            at = datetime.fromtimestamp(c.at, UTC)
+            background(scheduled_store.add_quietly(kept, c.callback_id, c.queue, c.number, at, CALLER))
+
+        runtime.on_keep = keep_scheduled
         probe = DatabaseProbe(database.pool("probe"))
     status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
     if link is not None and ami is not None and keeper is not None:

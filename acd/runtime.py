@@ -23,6 +23,7 @@ from acd.core.commands import (
     CancelTimer,
     Command,
     ControlCommand,
+    KeepScheduledCallback,
     MetricUpdate,
     RecordCommand,
     RingAgent,
@@ -105,6 +106,8 @@ class Runtime:
         self._running = False
         self.handled = 0
         self.refused = 0
+        # where a callback the core scheduled itself is kept (PostgreSQL, set by the bootstrap)
+        self.on_keep: Callable[[KeepScheduledCallback], None] | None = None
 
     # -- sources -------------------------------------------------------------------------------
     def submit(self, event: Event) -> bool:
@@ -260,6 +263,9 @@ class Runtime:
                 handle.cancel()
         elif isinstance(command, RecordCommand):
             self._record(command.record)
+        elif isinstance(command, KeepScheduledCallback):
+            if self.on_keep is not None:
+                self.on_keep(command)
         elif isinstance(command, MetricUpdate):
             try:
                 self._metrics.apply(command)

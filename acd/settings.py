@@ -32,7 +32,7 @@ from acd.core.config import (
     SkillRequirement,
     WideningStep,
 )
-from acd.core.hours import WEEKDAYS, OpeningHours, openings, queue_target
+from acd.core.hours import CALLBACK_TARGET, WEEKDAYS, OpeningHours, openings, queue_target
 from acd.dialling import (
     DEFAULT_OVERFLOW_TARGETS,
     ENDPOINT_RULE,
@@ -787,7 +787,8 @@ def _hours(
 ) -> OpeningHours | None:
     """``[queues.NAME.hours]``: ``zone`` (IANA), ``mon`` .. ``sun`` = ["08:00-18:00", ...] (a day left
     out is closed), ``holidays`` = ["2026-12-25", ...] (closed all day, local dates), ``closed`` (an
-    overflow target or queue:<name>) and ``announcement`` (stock sound names joined by '&')."""
+    overflow target, queue:<name>, or "callback": a callback at the next opening) and
+    ``announcement`` (stock sound names joined by '&')."""
     table = data.get("hours")
     if table is None:
         return None
@@ -832,7 +833,12 @@ def _hours(
             f"{_shown(announcement)} must be 1 to 4 sound names (letters, digits, '_', '-') joined by '&'",
         )
         announcement = "im-sorry"
-    closed = _overflow(r, table, where, targets, "closed", queue_names)
+    # "callback": offered a callback at the next opening, else voicemail (docs/dialplan.md, "Closed queues")
+    closed = (
+        CALLBACK_TARGET
+        if table.get("closed") == CALLBACK_TARGET
+        else _overflow(r, table, where, targets, "closed", queue_names)
+    )
     if queue_target(closed) is not None:
         # the caller goes on waiting in the other queue's holding, where the ACD may ring an agent at
         # once: nothing would let an announcement finish (docs/dialplan.md, "Closed queues")

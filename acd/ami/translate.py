@@ -22,6 +22,7 @@ UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or 
 AcdConsultRecording        (none: the consulted agent's leg records; the book keeps it for the handover)
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
+AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +72,7 @@ from acd.core.events import (
     CallHandedOver,
     CallTransferred,
     CallTransferredOut,
+    ClosedCallbackAccepted,
     ConsultEnded,
     ConsultStarted,
     DispositionSet,
@@ -161,6 +164,7 @@ class Translator:
             "AcdConsult": self._consult,
             "AcdConsultRecording": self._consult_recording,
             "AcdCallback": self._callback,
+            "AcdClosedCallback": self._closed_callback,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
         }
@@ -426,6 +430,17 @@ class Translator:
             raise Refused("state", "AcdCallback for a caller not holding")
         self.book.leave(leg)  # the caller hangs up next: not an abandon
         return [CallbackAccepted(leg.call_id, number)]
+
+    def _closed_callback(self, msg: Mapping[str, str]) -> list[Event]:
+        """A caller of a closed queue, sent to acd-overflow's ``callback`` (the core's closed
+        treatment, so no longer holding), took a callback for the queue's next opening."""
+        number = msg.get("AcdNumber", "")
+        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
+            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
+        leg = self.book.get(fields.uniqueid(msg))
+        if leg is None or leg.phase is not Phase.LEFT:
+            raise Refused("state", "AcdClosedCallback for a caller who did not meet a closed treatment")
+        return [ClosedCallbackAccepted(leg.call_id, str(uuid.uuid4()), number)]
 
     def _callback_answered(self, msg: Mapping[str, str]) -> list[Event]:
         # raised on the agent's leg (the far half of acd-callback-agent's Dial) when they answer

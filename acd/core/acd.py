@@ -129,6 +129,8 @@ class Acd:
                 callbacks.ended(floor, event, now)
             case events.CallbackScheduled():
                 scheduled_callbacks.scheduled(floor, event, now)
+            case events.ClosedCallbackAccepted():
+                scheduled_callbacks.closed_accepted(floor, event, now)
             case events.ScheduledCallbackCancelled():
                 scheduled_callbacks.cancelled(floor, event)
             case events.ConfigChanged():

@@ -133,6 +133,17 @@ class OfferCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepScheduledCallback:
+    """Keep a callback the core scheduled (a closed queue's caller took one for its next opening)
+    in the records, as the API keeps the ones it takes, so it survives a restart."""
+
+    callback_id: str
+    queue: str
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``. Starting a key again replaces it."""
 
@@ -186,6 +197,7 @@ Command = (
     | ConsultCall
     | FinishConsult
     | OfferCallback
+    | KeepScheduledCallback
     | StartTimer
     | CancelTimer
     | RecordCommand

@@ -399,6 +399,19 @@ class CallbackScheduled:
     queue: str
     number: str
     at: float
+    own: bool = False  # the number a caller called from (a closed queue's callback): no pattern needed
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedCallbackAccepted:
+    """A caller of a closed queue whose closed treatment is ``callback`` accepted to be called back
+    when it opens (docs/dialplan.md, "Closed queues"), at ``number`` (the number they called from,
+    or one they keyed in that the admin's patterns allow). The core schedules callback ``callback_id``
+    for the queue's next opening (``KeepScheduledCallback``: the shell keeps it in PostgreSQL)."""
+
+    call_id: str
+    callback_id: str
+    number: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +468,7 @@ Event = (
     | CallbackAccepted
     | CallbackEnded
     | CallbackScheduled
+    | ClosedCallbackAccepted
     | ScheduledCallbackCancelled
     | ConfigChanged
     | TimerFired

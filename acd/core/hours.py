@@ -19,6 +19,9 @@ from typing import Protocol
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 QUEUE_TARGET = "queue:"  # an overflow target naming an ACD queue: "queue:<name>"
+# the closed treatment that offers a callback at the next opening (acd.core.scheduled_callbacks)
+CALLBACK_TARGET = "callback"
+LOOK_AHEAD_DAYS = 7 + 366  # a week, and a year of holidays at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,67 @@ class OpeningHours:
         if local.date in self.holidays:
             return False
         return any(o.weekday == local.weekday and o.start <= local.second < o.end for o in self.weekly)
+
+    def next_opening(self, at: float) -> float | None:
+        """The first moment at or after ``at`` when the queue is open (``at`` itself when open), or
+        None when it never opens within a year. DST-correct: the local opening time is found by
+        asking the zone, so a change of offset between ``at`` and the opening is counted; an
+        opening at a local time the clocks skip starts when the clocks reach the span."""
+        local = self.zone.local(at)
+        if self.is_open(at):
+            return at
+        today = _day_number(local.date)
+        for k in range(LOOK_AHEAD_DAYS):
+            day = today + k
+            if _iso_date(day) in self.holidays:
+                continue
+            weekday = (local.weekday + k) % 7
+            for o in sorted((o for o in self.weekly if o.weekday == weekday), key=lambda o: o.start):
+                if k == 0 and o.start <= local.second:
+                    continue  # already passed today (and closed now, so over)
+                found = self._epoch(day, o.start, at + k * 86400 + o.start - local.second)
+                if found > at and self.is_open(found):
+                    return found
+        return None
+
+    def _epoch(self, day: int, second: int, guess: float) -> float:
+        """The epoch time the zone shows as ``day`` (a day number) at ``second`` since midnight, from ``guess``
+        (which assumed the offset of now): corrected by what the zone shows there."""
+        for _ in range(4):
+            seen = self.zone.local(guess)
+            diff = (day - _day_number(seen.date)) * 86400 + second - seen.second
+            if diff == 0:
+                return guess
+            guess += diff
+        # a local time the clocks skip (spring forward): the span opens when the clocks reach it
+        for step in (3600.0, 1800.0):
+            if not self.is_open(guess) and self.is_open(guess + step):
+                return guess + step
+        return guess
+
+
+def _day_number(iso: str) -> int:
+    """Days since 1970-01-01 of an ISO date (the proleptic Gregorian calendar; no datetime in the core)."""
+    y, m, d = int(iso[0:4]), int(iso[5:7]), int(iso[8:10])
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _iso_date(days: int) -> str:
+    """The ISO date of a day number (the inverse of ``_day_number``)."""
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + (3 if mp < 10 else -9)
+    return f"{yoe + era * 400 + (m <= 2):04d}-{m:02d}-{d:02d}"
 
 
 def queue_target(target: str) -> str | None:

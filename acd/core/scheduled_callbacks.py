@@ -12,14 +12,22 @@ The number is checked here as it will be dialled: digits only, and one the admin
 allowed_numbers`` patterns allow (the dialplan checks it again: docs/security.md). The rows that make
 scheduled callbacks survive a restart are the API's (PostgreSQL); a restarted ACD schedules the ones
 not yet entered again, and a time already past enters at once.
+
+A caller of a closed queue whose closed treatment is ``callback`` may take one for the queue's next
+opening (``closed_accepted``): the time comes from the opening hours here, and the shell keeps the row
+(``KeepScheduledCallback``). The number they called from needs no pattern (the dialplan marked it as
+one that took a callback, as for a holding caller's); one they keyed in does.
 """
 
 from __future__ import annotations
 
 from acd.core import transfer_numbers
-from acd.core.errors import InvalidTransition, InvalidValue, UnknownEntity, UnknownQueue
-from acd.core.events import CallArrived, CallbackScheduled, ScheduledCallbackCancelled
+from acd.core.callbacks import digits_of
+from acd.core.commands import KeepScheduledCallback
+from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall, UnknownEntity, UnknownQueue
+from acd.core.events import CallArrived, CallbackScheduled, ClosedCallbackAccepted, ScheduledCallbackCancelled
 from acd.core.floor import Floor
+from acd.core.hours import CALLBACK_TARGET
 from acd.core.timers import TimerKey, scheduled_timer
 
 
@@ -32,12 +40,33 @@ def scheduled(floor: Floor, e: CallbackScheduled, now: float) -> None:
     """Keep the callback aside until its time; refused: an unknown queue, a number not allowed."""
     if e.queue not in floor.queues:
         raise UnknownQueue(e.queue)
-    if not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):
+    own = e.own and transfer_numbers.is_number(e.number)
+    if not own and not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):
         raise InvalidValue("CallbackScheduled", "number", "not a number [callbacks] allowed_numbers allows")
     if e.callback_id in floor.scheduled or e.callback_id in floor.calls or e.callback_id in floor.closed:
         raise InvalidTransition(e.callback_id, "scheduled", "CallbackScheduled")
     floor.scheduled[e.callback_id] = e
     floor.arm(scheduled_timer(e.callback_id), max(e.at, now))
+
+
+def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None:
+    """A closed queue's caller took a callback for its next opening: scheduled there, with the
+    queue's ``scheduled_callback_priority`` when it enters (docs/kpis.md, "Scheduled callbacks")."""
+    call = floor.closed.get(e.call_id)
+    if call is None:
+        raise UnknownCall(e.call_id)
+    hours = call.queue.hours
+    queue = floor.queues.get(call.queue.name)
+    if queue is None or hours is None or hours.closed_target != CALLBACK_TARGET:
+        raise InvalidValue("ClosedCallbackAccepted", "call_id", "not a caller of a queue closed with callback")
+    if call.record.end_reason != "closed":
+        raise InvalidValue("ClosedCallbackAccepted", "call_id", "not a caller who met the closed treatment")
+    at = hours.next_opening(now)
+    if at is None:
+        raise InvalidValue("ClosedCallbackAccepted", "call_id", "the queue does not open within a year")
+    own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
+    scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
+    floor.out.append(KeepScheduledCallback(e.callback_id, queue.name, e.number, at))
 
 
 def cancelled(floor: Floor, e: ScheduledCallbackCancelled) -> None:

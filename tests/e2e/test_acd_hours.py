@@ -13,8 +13,10 @@ import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from acd_process import acd_command, api, eventually, login
 from e2e_stack import enqueue_caller, user_event
@@ -223,3 +225,79 @@ async def test_a_caller_whose_estimated_wait_is_above_the_limit_is_offered_a_cal
     await pbx_ami.wait_event(user_event("AcdCallbackOffered", Channel=caller["Channel"]), 12, mark)
     assert time.monotonic() - entered < 8  # after holding's first slice of music, not after a wait
     assert not [e for e in pbx_ami.events(mark) if user_event("AcdOverflowed", Channel=caller["Channel"])(e)]
+
+
+async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """closed = "callback": the caller presses 1 and confirms their number; a scheduled callback is
+    kept in PostgreSQL for the queue's next opening, computed here from the same hours."""
+    acd = live_acd
+    admin = await _admin(acd)
+    berlin = ZoneInfo("Europe/Berlin")
+    today = datetime.now(berlin).date()
+    hours = {
+        "zone": "Europe/Berlin",
+        **{day: ["08:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "holidays": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
+        "closed": "callback",
+        "announcement": "im-sorry",
+    }
+    _patch(acd, admin, "billing", {"hours": hours})
+    opening = datetime.combine(today + timedelta(days=2), dt_time(8, 0), berlin)  # the local 08:00, DST included
+
+    number = f"64{time.time_ns() % 10**9:09d}"
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=60, caller_id=number)
+    answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
+    overflowed = await pbx_ami.wait_event(user_event("AcdOverflowed", CallerIDNum=number), 15, pbx_mark)
+    assert overflowed["AcdTarget"] == "callback"
+    offered = await pbx_ami.wait_event(user_event("AcdCallbackOffered", Uniqueid=overflowed["Uniqueid"]), 20, pbx_mark)
+    await farm.send_dtmf(answered["Channel"], "1")
+    await pbx_ami.wait_event(
+        user_event("AcdCallbackConfirm", Uniqueid=offered["Uniqueid"], AcdNumber=number), 30, pbx_mark
+    )
+    await farm.send_dtmf(answered["Channel"], "1")
+    await pbx_ami.wait_event(user_event("AcdClosedCallback", Uniqueid=offered["Uniqueid"]), 15, pbx_mark)
+
+    async def kept() -> list[Any] | None:
+        rows = await acd.rows("SELECT * FROM scheduled_callbacks WHERE number = $1", number)
+        return rows or None
+
+    (row,) = await eventually(kept, 20, "the scheduled callback's row")
+    assert (row["queue"], row["at"], row["created_by"], row["cancelled_at"]) == ("billing", opening, "caller", None)
+    # the closed arrival counts as any closed arrival: offered, overflowed, end_reason closed
+    (closed,) = await _rows(acd, overflowed["Uniqueid"], 1)
+    assert (closed["queue"], closed["outcome"], closed["end_reason"]) == ("billing", "overflowed", "closed")
+    # the API lists it as pending, not yet a call
+    code, reply = api(acd, "GET", "/callbacks?queue=billing", admin)
+    assert code == 200, reply
+    assert [c["status"] for c in reply["callbacks"] if c["id"] == str(row["id"])] == ["pending"]
+
+
+async def test_a_caller_while_closed_who_does_not_take_the_callback_is_left_to_voicemail(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    acd = live_acd
+    admin = await _admin(acd)
+    today = datetime.now(UTC).date()
+    hours = {"zone": "UTC", "holidays": [today.isoformat(), (today + timedelta(days=1)).isoformat()]}
+    _patch(acd, admin, "billing", {"hours": {**hours, "mon": ALL_DAY, "closed": "callback", "announcement": ""}})
+    log = PBX_LOG.open("rb")
+    log.seek(0, 2)
+    number = f"64{time.time_ns() % 10**9:09d}"
+    pbx_mark = pbx_ami.mark()
+    await farm.place_call("200", patience_seconds=40, caller_id=number)
+    offered = await pbx_ami.wait_event(user_event("AcdCallbackOffered", CallerIDNum=number), 20, pbx_mark)
+    on = b"<" + offered["Channel"].encode() + b"> Playing "
+    played = b""
+
+    def to_voicemail() -> bool:  # no key within the offer's 6 s: the voicemail's prompt
+        nonlocal played
+        played += log.read()
+        return on + b"'vm-nobodyavail" in played
+
+    await eventually(to_voicemail, 20, "the voicemail's prompt after the unanswered offer")
+    log.close()
+    assert not [e for e in pbx_ami.events(pbx_mark) if user_event("AcdClosedCallback")(e)]
+    assert await acd.rows("SELECT id FROM scheduled_callbacks WHERE number = $1", number) == []

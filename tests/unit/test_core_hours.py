@@ -6,6 +6,7 @@ the week across the 2026 daylight-saving changes of Europe/Berlin and America/Ne
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,8 +14,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from acd.core.acd import Acd
-from acd.core.commands import MetricUpdate, OverflowCall, RecordCommand, RingAgent, TagCall
+from acd.core.commands import (
+    KeepScheduledCallback,
+    MetricUpdate,
+    OverflowCall,
+    RecordCommand,
+    RingAgent,
+    StartTimer,
+    TagCall,
+)
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.errors import InvalidValue, UnknownCall
 from acd.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -23,6 +33,7 @@ from acd.core.events import (
     CallbackAccepted,
     CallMoved,
     CallTransferred,
+    ClosedCallbackAccepted,
     ConfigChanged,
     OfferAnswered,
     ResyncFinished,
@@ -33,7 +44,7 @@ from acd.core.hours import OpeningHours, openings
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
-from acd.core.timers import call_timer
+from acd.core.timers import call_timer, scheduled_timer
 from acd.zones import load_zone
 
 H = 3600
@@ -287,3 +298,96 @@ def test_a_pending_callback_is_never_overflowed_by_the_join_rule() -> None:
     assert acd.call_state("c1") is CallState.WAITING
     acd.handle(AgentLoggedIn("b1"), 20.0)
     assert acd.call_state("c1") is CallState.RINGING
+
+
+# -- the closed treatment "callback": a callback at the next opening ------------------------------
+@pytest.mark.parametrize(
+    ("zone", "closed_at", "opens_at"),
+    [
+        # Friday evening: Saturday 09:00
+        ("Europe/Berlin", (2026, 12, 4, 18, 30), (2026, 12, 5, 9, 0)),
+        # Saturday afternoon: over the Sunday, Monday 08:00
+        ("Europe/Berlin", (2026, 12, 5, 12, 0), (2026, 12, 7, 8, 0)),
+        # before opening on a weekday: the same day
+        ("Europe/Berlin", (2026, 12, 7, 6, 0), (2026, 12, 7, 8, 0)),
+        # Wednesday evening before two holidays (24th, 25th): Saturday the 26th, 09:00
+        ("Europe/Berlin", (2026, 12, 23, 19, 0), (2026, 12, 26, 9, 0)),
+        # across the change to summer time (Sunday 2026-03-29): Monday 08:00 CEST, not 09:00
+        ("Europe/Berlin", (2026, 3, 28, 13, 0), (2026, 3, 30, 8, 0)),
+        # across the change back (Sunday 2026-11-01 in New York)
+        ("America/New_York", (2026, 10, 31, 12, 30), (2026, 11, 2, 8, 0)),
+    ],
+)
+def test_next_opening_is_the_local_opening_time_after_weekends_holidays_and_dst(
+    zone: str, closed_at: tuple[int, int, int, int, int], opens_at: tuple[int, int, int, int, int]
+) -> None:
+    hours = _hours(zone, holidays=("2026-12-24", "2026-12-25"))
+    at = _at(zone, *closed_at)
+    assert not hours.is_open(at)
+    assert hours.next_opening(at) == _at(zone, *opens_at)
+    assert hours.next_opening(_at(zone, *opens_at)) == _at(zone, *opens_at)  # open: now
+
+
+def test_next_opening_of_a_queue_that_never_opens_is_none() -> None:
+    z = load_zone("UTC")
+    assert z is not None
+    assert OpeningHours(z, "UTC", ()).next_opening(0.0) is None
+
+
+def _callback_config(allowed: tuple[str, ...] = ()) -> RoutingConfig:
+    billing = QueueConfig(
+        "billing",
+        (SkillRequirement("billing", 1),),
+        hours=_hours("Europe/Berlin", closed="callback"),
+        scheduled_callback_priority=7,
+    )
+    config = _config(billing)
+    return dataclasses.replace(config, policy=dataclasses.replace(config.policy, callback_numbers=allowed))
+
+
+def test_a_closed_queue_with_callback_sends_the_caller_to_the_offer_and_schedules_the_next_opening() -> None:
+    zone = "Europe/Berlin"
+    acd = Acd(_callback_config())
+    acd.handle(AgentLoggedIn("b1"), 0.0)
+    saturday = _at(zone, 2026, 12, 5, 15, 0)
+    commands = acd.handle(CallArrived("c1", "billing", 5, caller="4930123"), saturday)
+    # the arrival counts as today's closed arrivals: offered, overflowed with reason "closed"
+    assert [c for c in commands if isinstance(c, OverflowCall)] == [
+        OverflowCall("c1", "callback", "closed", "im-sorry")
+    ]
+    last = _records(commands)[-1]
+    assert (last.outcome, last.end_reason) == ("overflowed", "closed")
+    # the caller confirmed the number they called from: scheduled for Monday 08:00, kept in the records
+    monday = _at(zone, 2026, 12, 7, 8, 0)
+    commands = acd.handle(ClosedCallbackAccepted("c1", "cb1", "4930123"), saturday + 20)
+    assert [c for c in commands if isinstance(c, KeepScheduledCallback)] == [
+        KeepScheduledCallback("cb1", "billing", "4930123", monday)
+    ]
+    assert StartTimer(scheduled_timer("cb1"), monday) in commands
+    # at the opening it enters the queue with the scheduled callbacks' priority, its wait counted from then
+    entered = acd.handle(TimerFired(scheduled_timer("cb1")), monday + 1)
+    assert [c for c in entered if isinstance(c, RingAgent)]
+    record = _records(entered)[0]
+    assert (record.interaction_id, record.queue, record.priority, record.arrived_at) == ("cb1", "billing", 7, monday)
+
+
+def test_a_closed_callback_to_a_keyed_number_needs_the_patterns_and_a_closed_caller() -> None:
+    zone = "Europe/Berlin"
+    acd = Acd(_callback_config(allowed=("_49301XXX",)))
+    sunday = _at(zone, 2026, 12, 6, 10, 0)
+    acd.handle(CallArrived("c1", "billing", 5, caller="4930123"), sunday)
+    with pytest.raises(InvalidValue):
+        acd.handle(ClosedCallbackAccepted("c1", "cb1", "4940999"), sunday)  # not allowed, not theirs
+    assert [
+        c
+        for c in acd.handle(ClosedCallbackAccepted("c1", "cb2", "49301555"), sunday)
+        if isinstance(c, KeepScheduledCallback)
+    ]
+    with pytest.raises(UnknownCall):
+        acd.handle(ClosedCallbackAccepted("nobody", "cb3", "4930123"), sunday)
+    # a caller who met the queue open is no closed caller
+    monday = _at(zone, 2026, 12, 7, 10, 0)
+    acd.handle(AgentLoggedIn("b1"), monday)
+    acd.handle(CallArrived("c2", "billing", 5, caller="4930123"), monday)
+    with pytest.raises((InvalidValue, UnknownCall)):
+        acd.handle(ClosedCallbackAccepted("c2", "cb4", "4930123"), monday)

@@ -66,6 +66,21 @@ def test_hours_join_rule_and_queue_overflow_load_and_round_trip_through_the_docu
     assert again == settings.routing  # type: ignore[attr-defined]
 
 
+def test_closed_callback_loads_and_round_trips_through_the_document(tmp_path: Path) -> None:
+    settings = _load(tmp_path, HOURS.replace('closed = "fallback"', 'closed = "callback"'))
+    billing = settings.routing.queue("billing")  # type: ignore[attr-defined]
+    assert billing is not None and billing.hours is not None
+    assert (billing.hours.closed_target, billing.hours.announcement) == ("callback", "im-sorry&hours")
+    document = document_of(settings.routing)  # type: ignore[attr-defined]
+    assert document["queues"]["billing"]["hours"]["closed"] == "callback"
+    again, _ = routing_from_document(document, settings.routing.policy, "revision")  # type: ignore[attr-defined]
+    assert again == settings.routing  # type: ignore[attr-defined]
+    # the spelling is exact: anything else is an overflow target, checked as one
+    assert any(
+        "hours.closed" in p for p in _problems(tmp_path, '[queues.billing.hours]\nzone = "UTC"\nclosed = "Callback"')
+    )
+
+
 @pytest.mark.parametrize(
     ("billing", "expected"),
     [

@@ -9,6 +9,7 @@ At start the pending rows are scheduled again (``pending``); a time already past
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.events import CallbackScheduled
 
+log = logging.getLogger(__name__)
 MAX_LISTED = 500
+CALLER = "caller"  # created_by of a callback a closed queue's caller took (the ones of people: their token)
 
 _COLUMNS = """
     s.id, s.queue, s.number, s.at, s.customer, s.note, s.created_at, s.created_by, s.cancelled_at,
@@ -86,6 +89,14 @@ async def add(
     return found
 
 
+async def add_quietly(engine: AsyncEngine, callback_id: str, queue: str, number: str, at: datetime, by: str) -> None:
+    """A callback the core scheduled itself (a closed queue's caller's): written once, logged when lost."""
+    try:
+        await add(engine, callback_id, queue, number, at, "", "", by)
+    except Exception as exc:  # the core keeps it until a restart; nothing else to do
+        log.error("scheduled callback %s could not be kept in the records: %s", callback_id, exc)
+
+
 async def remove(engine: AsyncEngine, callback_id: str) -> None:
     """A row the core refused: it never was a scheduled callback."""
     async with engine.begin() as conn:
@@ -124,4 +135,5 @@ async def pending(engine: AsyncEngine) -> list[CallbackScheduled]:
     sql = f"SELECT {_COLUMNS} WHERE s.cancelled_at IS NULL AND i.id IS NULL ORDER BY s.at"
     async with engine.connect() as conn:
         rows = (await conn.execute(text(sql))).all()
-    return [CallbackScheduled(str(r.id), r.queue, r.number, r.at.timestamp()) for r in rows]
+    # a caller's own number (a closed queue's callback) needs no pattern, as when it was taken
+    return [CallbackScheduled(str(r.id), r.queue, r.number, r.at.timestamp(), own=r.created_by == CALLER) for r in rows]
