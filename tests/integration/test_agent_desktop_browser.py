@@ -44,10 +44,10 @@ from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.config import DEFAULT_DISPOSITIONS
 from acd.core.commands import ConsultCall, FinishConsult, TransferCall
-from acd.core.states import AgentState
+from acd.core.config import DEFAULT_DISPOSITIONS
 from acd.core.events import CallHandedOver, CallTransferred, CallTransferredOut, ConsultEnded, ConsultStarted
+from acd.core.states import AgentState
 
 pytestmark = pytest.mark.pg
 
@@ -392,7 +392,7 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     live_desk: LiveDesk,  # noqa: F811
     chromium: Chromium,
 ) -> None:
-    """"Schedule a callback": the agent's queues to choose from, the caller's number filled in; a number
+    """ "Schedule a callback": the agent's queues to choose from, the caller's number filled in; a number
     the admin does not allow is refused naming the field; the callback shows in the list, and its
     cancel button calls it off (the row in PostgreSQL cancelled, the list says so, no cancel left)."""
     await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
