@@ -4,7 +4,9 @@ outbox and PostgreSQL, without the PBX: the test plays Asterisk through the runt
 An agent signs in with their token (after a wrong token and another agent's id are refused with the
 API's message), logs in with the state button, a call rings them and the caller's customer record
 pops up, pushed with no reload; they answer and hang up (events), fill in the wrap-up form and send
-it, and the disposition and notes are in PostgreSQL. Leaves a screenshot in the test's tmp_path and
+it, and the disposition and notes are in PostgreSQL. Transfers from the desk (a queue, an agent, a
+number; attended with "Complete" and "Back to caller") reach the core's commands to the PBX and the
+audit log; a callback scheduled from the desk shows in its list and is cancelled from there. Leaves a screenshot in the test's tmp_path and
 in ``test-artifacts/`` at the top of the checkout (ignored by git).
 """
 
