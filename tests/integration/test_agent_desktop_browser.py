@@ -393,6 +393,7 @@ async def test_an_agent_consults_then_goes_back_and_then_completes_from_the_desk
 async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     live_desk: LiveDesk,  # noqa: F811
     chromium: Chromium,
+    tmp_path: Path,
 ) -> None:
     """ "Schedule a callback": the agent's queues to choose from, the caller's number filled in; a number
     the admin does not allow is refused naming the field; the callback shows in the list, and its
@@ -415,6 +416,12 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     assert done["messageKind"] != "error" and done["message"].startswith("callback scheduled: 15550904 in billing")
     [row] = await callback_rows(chromium)
     assert row["status"] == "pending" and row["cancel"]
+    await chromium.evaluate("document.getElementById('transfer').scrollIntoView()")
+    shot = await chromium.screenshot(tmp_path / "agent-callbacks.png")
+    assert shot.stat().st_size > 10_000
+    if "test-artifacts" in (ROOT / ".gitignore").read_text():
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(shot, ARTIFACTS / "agent-callbacks.png")
     assert row["cells"][1:] == ["billing", "15550904", "", "wants the March invoice explained", "pending"]
     async with live_desk.engine.connect() as conn:
         number, stored, cancelled = (
