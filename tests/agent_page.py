@@ -184,14 +184,83 @@ async def save_customer(page: Page, fields: dict[str, Any], seconds: float = 15.
     return {"before": before, **shown}
 
 
-async def transfer(page: Page, *, queue: str = "", number: str = "", seconds: float = 15.0) -> dict[str, Any]:
-    """Transfer the call in conversation from the desk's form (a queue or a number); what the page
-    shows once the ACD answered (a refusal too: its message says so)."""
+async def transfer(
+    page: Page, *, queue: str = "", number: str = "", agent: str = "", kind: str = "blind", seconds: float = 15.0
+) -> dict[str, Any]:
+    """Transfer the call in conversation from the desk's form: ``kind`` blind (to one of a queue, an
+    agent or a number) or attended (to an agent: a consult, finished with ``finish_consult``); what
+    the page shows once the ACD answered (a refusal too: its message says so)."""
+    targets = {"queue": queue, "agent": agent, "number": number}
+    to = [name for name, value in targets.items() if value]
+    assert len(to) == 1, "give one of queue, agent and number"
     await page.until("!document.getElementById('transfer').hidden", seconds)
     await _clear_message(page)
     await page.evaluate(f"""(() => {{
-      document.getElementById("transfer-queue").value = {json.dumps(queue)};
-      document.getElementById("transfer-number").value = {json.dumps(number)};
+      const kind = document.getElementById("transfer-kind");
+      kind.value = {json.dumps(kind)};
+      kind.dispatchEvent(new Event("change"));
+      const to = document.getElementById("transfer-to");
+      to.value = {json.dumps(to[0])};
+      to.dispatchEvent(new Event("change"));
+      document.getElementById("transfer-" + {json.dumps(to[0])}).value = {json.dumps(targets[to[0]])};
       document.getElementById("transfer").requestSubmit();
     }})()""")
     return await _message(page, seconds)
+
+
+async def finish_consult(page: Page, action: str, seconds: float = 15.0) -> dict[str, Any]:
+    """Press "Complete" (``complete``) or "Back to caller" (``back``) of the open consult; what the page
+    shows once the ACD answered."""
+    button = {"complete": "consult-complete", "back": "consult-back"}[action]
+    await page.until("!document.getElementById('consult').hidden", seconds)
+    await _clear_message(page)
+    await page.evaluate(f"document.getElementById({json.dumps(button)}).click()")
+    return await _message(page, seconds)
+
+
+# The scheduled callbacks the desk lists: one row each, [when, queue, number, customer, note, status].
+CALLBACK_ROWS = """[...document.querySelectorAll("#callback-list tbody tr[data-callback]")].map((tr) => ({
+  id: tr.dataset.callback, status: tr.dataset.status,
+  cells: [...tr.children].slice(0, 6).map((td) => td.textContent),
+  cancel: tr.querySelector("button.cancel") !== null,
+}))"""
+
+
+async def callback_rows(page: Page) -> list[dict[str, Any]]:
+    """The scheduled callbacks the desk lists now."""
+    rows: list[dict[str, Any]] = await page.evaluate(CALLBACK_ROWS)
+    return rows
+
+
+async def schedule_callback(page: Page, fields: dict[str, str], seconds: float = 15.0) -> dict[str, Any]:
+    """Fill in "Schedule a callback" (``fields`` by input id without its ``cb-`` prefix; ``at`` in the
+    form ``datetime-local`` takes, the browser's local time) and send it. Returns what the form held
+    before (``before``: queue, number, queues offered) and what the page shows once the ACD answered
+    (and, unless refused, once the list was read again)."""
+    before = await page.evaluate("""(() => ({
+      queue: document.getElementById("cb-queue").value,
+      number: document.getElementById("cb-number").value,
+      queues: [...document.getElementById("cb-queue").options].map((o) => o.value),
+    }))()""")
+    await _clear_message(page)
+    lists = await page.evaluate("window.agentDesk.callbackLists || 0")
+    await page.evaluate(f"""(() => {{
+      for (const [id, value] of Object.entries({json.dumps(fields)})) document.getElementById("cb-" + id).value = value;
+      document.getElementById("callback-form").requestSubmit();
+    }})()""")
+    shown = await _message(page, seconds)
+    if shown["messageKind"] != "error":
+        await page.until(f"(window.agentDesk.callbackLists || 0) > {lists}", seconds)
+    return {"before": before, **shown}
+
+
+async def cancel_callback(page: Page, callback_id: str, seconds: float = 15.0) -> dict[str, Any]:
+    """Press the cancel button of the listed callback ``callback_id``; what the page shows once the
+    list was read again."""
+    lists = await page.evaluate("window.agentDesk.callbackLists || 0")
+    await _clear_message(page)
+    row = f"document.querySelector('#callback-list tr[data-callback={json.dumps(callback_id)}] button.cancel')"
+    await page.until(f"{row} !== null", seconds)
+    await page.evaluate(f"{row}.click()")
+    await page.until(f"(window.agentDesk.callbackLists || 0) > {lists}", seconds)
+    return await read_desk(page)

@@ -2,7 +2,10 @@
 
 The page itself is public (it holds no data); everything it shows comes from /api/v1 with the
 agent's bearer token, which the page keeps in the tab's sessionStorage: the desk over
-``GET /api/v1/agents/{agent}/events`` and the state buttons and wrap-up form over the agent actions.
+``GET /api/v1/agents/{agent}/events``, the state buttons and wrap-up form over the agent actions, the
+transfer form (blind or attended, with the consult's "Complete" and "Back to caller") over
+``/api/v1/calls/{call}/transfer`` and "Schedule a callback" with its list over ``/api/v1/callbacks``
+(docs/api.md, "The agent desk").
 """
 
 from __future__ import annotations

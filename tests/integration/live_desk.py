@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wiring import settings_for
 
 from acd.bootstrap import Parts, build
-from acd.core.commands import RingAgent
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.commands import ControlCommand, RingAgent
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.events import CallArrived, CallEnded, Customer, OfferAnswered
 from acd.database import Database
 from acd.http.keys import READY
@@ -51,16 +51,19 @@ CONFIG = RoutingConfig(
         AgentConfig("a2", "agent2", (("billing", 2),)),
         AgentConfig("s1", "sales1", (("sales", 3),)),
     ),
+    # the outside numbers a transfer may dial, and those a callback may be scheduled to
+    policy=RoutingPolicy(transfer_numbers=("_1555XXXXXXX",), callback_numbers=("_1555XXXX",)),
 )
 
 
 class LiveDesk:
-    def __init__(self, parts: Parts, rings: list[RingAgent]) -> None:
+    def __init__(self, parts: Parts, rings: list[RingAgent], sent: list[ControlCommand]) -> None:
         assert parts.database is not None and parts.outbox is not None
         self.parts = parts
         self.engine: AsyncEngine = parts.database.pool("api")
         self.outbox = parts.outbox
         self.rings = rings
+        self.sent = sent  # every command the core gave the PBX, in order
         self.metrics = parts.metrics
         self.runtime = parts.runtime
         self.recordings = Path(parts.settings.recordings.directory)
@@ -79,15 +82,16 @@ class LiveDesk:
             await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
         await sync_config(engine, CONFIG)
         rings: list[RingAgent] = []
+        sent: list[ControlCommand] = []
         settings = settings_for(CONFIG, database=DatabaseSettings(url=url, journal_dir=str(journal)))
         # the recordings the desk plays: beside the journal
         settings = dataclasses.replace(settings, recordings=RecordingSettings(str(journal.parent / "recordings")))
         parts = await build(
             settings,
-            control=MockControl(keep_rings(rings)),
+            control=MockControl(keep_rings(rings, sent)),
             database=database,
         )
-        return cls(parts, rings)
+        return cls(parts, rings, sent)
 
     @property
     def base_url(self) -> str:

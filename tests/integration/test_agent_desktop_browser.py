@@ -4,26 +4,36 @@ outbox and PostgreSQL, without the PBX: the test plays Asterisk through the runt
 An agent signs in with their token (after a wrong token and another agent's id are refused with the
 API's message), logs in with the state button, a call rings them and the caller's customer record
 pops up, pushed with no reload; they answer and hang up (events), fill in the wrap-up form and send
-it, and the disposition and notes are in PostgreSQL. Leaves a screenshot in the test's tmp_path and
+it, and the disposition and notes are in PostgreSQL. Transfers from the desk (a queue, an agent, a
+number; attended with "Complete" and "Back to caller") reach the core's commands to the PBX and the
+audit log; a callback scheduled from the desk shows in its list and is cancelled from there. Leaves a screenshot in the test's tmp_path and
 in ``test-artifacts/`` at the top of the checkout (ignored by git).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import shutil
 import struct
 import uuid
 import wave
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from agent_page import (
+    callback_rows,
+    cancel_callback,
     fill_wrapup,
+    finish_consult,
     open_desk,
     press,
     read_desk,
     save_customer,
+    schedule_callback,
     sign_in,
     submit_wrapup,
     transfer,
@@ -34,9 +44,12 @@ from agent_page import (
 from integration.headless_chromium import Chromium
 from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.core.commands import ConsultCall, FinishConsult, TransferCall
 from acd.core.config import DEFAULT_DISPOSITIONS
-from acd.core.events import CallTransferred
+from acd.core.events import CallHandedOver, CallTransferred, CallTransferredOut, ConsultEnded, ConsultStarted
+from acd.core.states import AgentState
 
 pytestmark = pytest.mark.pg
 
@@ -238,3 +251,195 @@ async def test_an_agent_transfers_the_call_from_the_desk(
     after = await wait_for_state(chromium, "wrap_up")
     assert after["call"] is not None and after["wrapup"]
     assert await chromium.evaluate("document.getElementById('transfer').hidden") is True
+
+
+async def _audited(engine: AsyncEngine, action: str, count: int, seconds: float = 10.0) -> list[tuple[Any, ...]]:
+    """The audit rows of ``action`` (role, agent, target, details, status), once there are ``count``."""
+    rows: list[tuple[Any, ...]] = []
+    for _ in range(int(seconds * 10)):
+        async with engine.connect() as conn:
+            rows = [
+                tuple(r)
+                for r in await conn.execute(
+                    text(
+                        "SELECT role, actor_agent_id, target, details, status FROM audit_log"
+                        " WHERE action = :a ORDER BY id"
+                    ),
+                    {"a": action},
+                )
+            ]
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{count} audit rows {action!r} expected, found {rows}")
+
+
+async def _talking(live_desk: LiveDesk, chromium: Chromium, caller: str) -> str:  # noqa: F811
+    """A call rings a1 (logged in from the desk), who answers: its id."""
+    if (await read_desk(chromium))["state"] == "logged_out":
+        await press(chromium, "login")
+    await wait_for_state(chromium, "ready")
+    call_id = await live_desk.call_from(caller)
+    await wait_for_state(chromium, "reserved")
+    live_desk.answer(call_id)
+    await wait_for_state(chromium, "on_call")
+    return call_id
+
+
+def _commands(live_desk: LiveDesk, kind: type, call_id: str) -> list[Any]:  # noqa: F811
+    return [c for c in live_desk.sent if isinstance(c, kind) and c.call_id == call_id]
+
+
+async def test_an_agent_transfers_blind_to_an_agent_and_to_a_number_from_the_desk(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+) -> None:
+    """The desk's transfer to an agent by name and to an allowed number: the API's refusals shown
+    (404 no-such-agent, 409 a number the admin does not allow), the request audited with its target,
+    the core's command to the PBX, and the PBX's word moving the agent to wrap-up."""
+    await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+    first = await _talking(live_desk, chromium, "15550901")
+
+    refused = await transfer(chromium, agent="nobody")
+    assert refused["messageKind"] == "error" and refused["message"].startswith("404:"), refused["message"]
+    assert "nobody" in refused["message"]
+    done = await transfer(chromium, agent="a2")
+    assert done["message"] == "transfer to a2: handed to the phone system", done["message"]
+    [sent] = _commands(live_desk, TransferCall, first)
+    assert (sent.agent_id, sent.queue, sent.number, sent.target_endpoint) == ("a1", "billing", "", "agent2")
+    rows = await _audited(live_desk.engine, "call.transfer", 2)
+    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [("agent", "a1", first, 404), ("agent", "a1", first, 202)]
+    assert (rows[1][3]["kind"], rows[1][3]["target"]) == ("blind", {"agent": "a2"})
+    live_desk.runtime.handle_now(CallTransferred(first, "a1", "billing", target_agent="a2"))
+    after = await wait_for_state(chromium, "wrap_up")
+    assert after["call"] is not None and await chromium.evaluate("document.getElementById('transfer').hidden")
+    await submit_wrapup(chromium, DEFAULT_DISPOSITIONS[0], "sent to a2")
+
+    second = await _talking(live_desk, chromium, "15550902")
+    refused = await transfer(chromium, number="19005550100")
+    assert refused["messageKind"] == "error" and refused["message"].startswith("409: transfers may not dial")
+    done = await transfer(chromium, number="15552345678")
+    assert done["message"] == "transfer to 15552345678: handed to the phone system", done["message"]
+    [sent] = _commands(live_desk, TransferCall, second)
+    assert (sent.queue, sent.number, sent.target_endpoint) == ("", "15552345678", "")
+    rows = await _audited(live_desk.engine, "call.transfer", 4)
+    assert [(r[2], r[4]) for r in rows[2:]] == [(second, 409), (second, 202)]
+    assert (rows[3][3]["kind"], rows[3][3]["target"]) == ("blind", {"number": "15552345678"})
+    live_desk.runtime.handle_now(CallTransferredOut(second, "a1", "15552345678"))
+    await wait_for_state(chromium, "wrap_up")
+
+
+async def test_an_agent_consults_then_goes_back_and_then_completes_from_the_desk(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+) -> None:
+    """An attended transfer from the desk: "Consult" to a ready agent (an agent only), the consult's
+    "Back to caller" (the form comes back, the agent still talks), then again and "Complete" (the
+    agent goes to wrap-up, the consulted agent talks with the caller)."""
+    await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+    call_id = await _talking(live_desk, chromium, "15550903")
+    # attended is to an agent only: the form offers nothing else
+    offered = await chromium.evaluate("""(() => {
+      const kind = document.getElementById("transfer-kind");
+      kind.value = "attended";
+      kind.dispatchEvent(new Event("change"));
+      const enabled = [...document.getElementById("transfer-to").options].filter((o) => !o.disabled).map((o) => o.value);
+      kind.value = "blind";
+      kind.dispatchEvent(new Event("change"));
+      return enabled;
+    })()""")
+    assert offered == ["agent"]
+
+    refused = await transfer(chromium, agent="a2", kind="attended")  # a2 is not logged in
+    assert refused["messageKind"] == "error" and refused["message"].startswith("409:"), refused["message"]
+    assert await chromium.evaluate("document.getElementById('consult').hidden") is True
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{live_desk.base_url}/api/v1/agents/a2/login", headers=live_desk.auth("a2")) as r,
+    ):
+        assert r.status == 200, await r.text()
+
+    for action in ("back", "complete"):
+        asked = await transfer(chromium, agent="a2", kind="attended")
+        assert asked["message"] == "consulting a2: the phone system is calling them", asked["message"]
+        assert await chromium.evaluate("document.getElementById('transfer').hidden") is True
+        assert await chromium.evaluate("document.getElementById('consult-agent').textContent") == "a2"
+        assert _commands(live_desk, ConsultCall, call_id)[-1].endpoint == "agent1"
+        live_desk.runtime.handle_now(ConsultStarted(call_id, "a1", "a2"))
+        finished = await finish_consult(chromium, action)
+        pbx = "cancel" if action == "back" else "complete"
+        assert _commands(live_desk, FinishConsult, call_id)[-1].action == pbx
+        if action == "back":
+            assert finished["message"] == "back to the caller", finished["message"]
+            live_desk.runtime.handle_now(ConsultEnded(call_id, "a1", "a2"))
+            await chromium.until("!document.getElementById('transfer').hidden")
+            assert (await read_desk(chromium))["state"] == "on_call"
+        else:
+            assert finished["message"] == "transfer to a2: completed", finished["message"]
+            live_desk.runtime.handle_now(CallHandedOver(call_id, "a1", "a2"))
+            await wait_for_state(chromium, "wrap_up")
+            assert live_desk.runtime.core.agent_state("a2") == AgentState.ON_CALL
+    assert await chromium.evaluate("document.getElementById('consult').hidden") is True
+    rows = await _audited(live_desk.engine, "call.transfer", 3)
+    assert [(r[3]["kind"], r[3]["target"], r[4]) for r in rows] == [
+        ("attended", {"agent": "a2"}, 409),
+        ("attended", {"agent": "a2"}, 202),
+        ("attended", {"agent": "a2"}, 202),
+    ]
+    assert [r[4] for r in await _audited(live_desk.engine, "call.transfer.cancel", 1)] == [202]
+    assert [r[4] for r in await _audited(live_desk.engine, "call.transfer.complete", 1)] == [202]
+
+
+async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+    tmp_path: Path,
+) -> None:
+    """ "Schedule a callback": the agent's queues to choose from, the caller's number filled in; a number
+    the admin does not allow is refused naming the field; the callback shows in the list, and its
+    cancel button calls it off (the row in PostgreSQL cancelled, the list says so, no cancel left)."""
+    await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+    assert await callback_rows(chromium) == []
+    await chromium.until("document.querySelector('#callback-list tbody td.muted') !== null")
+    await _talking(live_desk, chromium, "+1 555-0904")
+    at = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT10:30")  # as the form's datetime-local takes it
+
+    refused = await schedule_callback(chromium, {"number": "19005550100", "at": at})
+    assert refused["before"] == {"queue": "billing", "number": "15550904", "queues": ["billing"]}
+    assert refused["messageKind"] == "error" and refused["message"].startswith("400:"), refused["message"]
+    assert "number: not a number the admin" in refused["message"]
+    assert await callback_rows(chromium) == []
+
+    done = await schedule_callback(
+        chromium, {"number": "15550904", "at": at, "note": "wants the March invoice explained"}
+    )
+    assert done["messageKind"] != "error" and done["message"].startswith("callback scheduled: 15550904 in billing")
+    [row] = await callback_rows(chromium)
+    assert row["status"] == "pending" and row["cancel"]
+    await chromium.evaluate("document.getElementById('transfer').scrollIntoView()")
+    shot = await chromium.screenshot(tmp_path / "agent-callbacks.png")
+    assert shot.stat().st_size > 10_000
+    if "test-artifacts" in (ROOT / ".gitignore").read_text():
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(shot, ARTIFACTS / "agent-callbacks.png")
+    assert row["cells"][1:] == ["billing", "15550904", "", "wants the March invoice explained", "pending"]
+    async with live_desk.engine.connect() as conn:
+        number, stored, cancelled = (
+            await conn.execute(
+                text("SELECT number, at, cancelled_at FROM scheduled_callbacks WHERE id = :id"), {"id": row["id"]}
+            )
+        ).one()
+    assert (number, cancelled) == ("15550904", None)
+    local = await chromium.evaluate(f"new Date('{at}').toISOString()")  # the browser's local time
+    assert stored == datetime.fromisoformat(local.replace("Z", "+00:00"))
+    assert [r[4] for r in await _audited(live_desk.engine, "callback.schedule", 1)] == [201]
+
+    await cancel_callback(chromium, row["id"])
+    [after] = await callback_rows(chromium)
+    assert (after["id"], after["status"], after["cancel"]) == (row["id"], "cancelled", False)
+    async with live_desk.engine.connect() as conn:
+        cancelled = (
+            await conn.execute(text("SELECT cancelled_at FROM scheduled_callbacks WHERE id = :id"), {"id": row["id"]})
+        ).scalar_one()
+    assert cancelled is not None
+    assert [r[:3] for r in await _audited(live_desk.engine, "callback.cancel", 1)] == [("agent", "a1", row["id"])]

@@ -87,6 +87,7 @@ async function signIn(token, agent) {
   say("");
   connect();
   loadTransferQueues();
+  loadCallbacks();
   return true;
 }
 
@@ -368,13 +369,30 @@ function drawWrapup(call, state) {
   $("wrapup-submit").textContent = state === "wrap_up" ? "Save and finish wrap-up" : "Save (wrap-up follows the call)";
 }
 
-// A blind transfer of the call in conversation: to a queue, or to a number the admin allows.
+// The transfer of the call in conversation: blind to a queue, an agent or a number the admin allows,
+// or attended to an agent (a consult first; then "Complete" or "Back to caller").
+let consult = null; // {call, agent}: the consult this desk opened and has not finished
+const TARGETS = ["queue", "agent", "number"];
+
+function drawTransferFields() {
+  const attended = $("transfer-kind").value === "attended";
+  if (attended) $("transfer-to").value = "agent"; // an attended transfer is to an agent only
+  for (const option of $("transfer-to").options) option.disabled = attended && option.value !== "agent";
+  const to = $("transfer-to").value;
+  for (const target of TARGETS) $(`transfer-${target}`).closest("label").hidden = target !== to;
+  $("transfer-submit").textContent = attended ? "Consult (attended transfer)" : "Transfer (blind)";
+}
+
 function drawTransfer(call, state) {
   const form = $("transfer");
   const open = Boolean(call) && state === "on_call" && !call.ringing;
-  form.hidden = !open;
+  if (consult !== null && (!open || consult.call !== call.id)) consult = null; // the call moved on
+  form.hidden = !open || consult !== null;
+  $("consult").hidden = consult === null;
+  if (consult !== null) $("consult-agent").textContent = consult.agent;
   if (!open) {
     form.reset();
+    drawTransferFields();
     return;
   }
   form.dataset.call = call.id;
@@ -383,20 +401,143 @@ function drawTransfer(call, state) {
 async function transfer(event) {
   event.preventDefault();
   const call = $("transfer").dataset.call;
-  const queue = $("transfer-queue").value.trim();
-  const number = $("transfer-number").value.trim();
-  if (!call || Boolean(queue) === Boolean(number)) {
-    say("transfer: choose a queue or enter a number (one of the two)", "error");
+  const kind = $("transfer-kind").value;
+  const to = $("transfer-to").value;
+  const value = $(`transfer-${to}`).value.trim();
+  if (!call || !value) {
+    say(`transfer: enter the ${to} to transfer to`, "error");
     return;
   }
-  const target = queue ? { queue } : { number };
-  const answer = await api("POST", `/calls/${encodeURIComponent(call)}/transfer`, { kind: "blind", target });
-  if (answer.ok) {
-    window.agentDesk.transfers = (window.agentDesk.transfers || 0) + 1;
-    say(`transfer to ${queue || number}: handed to the phone system`);
-  } else {
+  const answer = await api("POST", `/calls/${encodeURIComponent(call)}/transfer`, { kind, target: { [to]: value } });
+  if (!answer.ok) {
     say(refusal(answer.status, answer.data), "error");
+    return;
   }
+  window.agentDesk.transfers = (window.agentDesk.transfers || 0) + 1;
+  if (kind === "attended") {
+    consult = { call, agent: value };
+    $("transfer").hidden = true;
+    $("consult").hidden = false;
+    $("consult-agent").textContent = value;
+    say(`consulting ${value}: the phone system is calling them`);
+  } else {
+    say(`transfer to ${value}: handed to the phone system`);
+  }
+}
+
+async function finishConsult(action) {
+  if (consult === null) return;
+  const { call, agent } = consult;
+  const answer = await api("POST", `/calls/${encodeURIComponent(call)}/transfer/${action}`, {});
+  if (!answer.ok) {
+    if (answer.status === 409) consult = null; // no consult open any more: the form comes back
+    say(refusal(answer.status, answer.data), "error");
+  } else {
+    consult = null;
+    say(action === "complete" ? `transfer to ${agent}: completed` : "back to the caller");
+  }
+  const desk = window.agentDesk.desk;
+  if (desk) drawTransfer(desk.call, desk.agent.state);
+}
+
+// -- scheduled callbacks -------------------------------------------------------------------------
+// "Schedule a callback" (POST /callbacks) in one of the agent's queues, the number prefilled with the
+// current or last caller's; the list (GET /callbacks) shows the agent's queues' ones, each pending one
+// with a cancel button (DELETE /callbacks/{id}).
+let lastCaller = ""; // digits of the current or last caller's number
+let callbackQueues = "";
+
+function drawCallbackForm(desk) {
+  const joined = desk.queues.join("\n");
+  if (joined !== callbackQueues) {
+    callbackQueues = joined;
+    const select = $("cb-queue");
+    const chosen = select.value;
+    select.replaceChildren(...desk.queues.map((q) => new Option(q)));
+    if (desk.queues.includes(chosen)) select.value = chosen;
+    else if (desk.call && desk.queues.includes(desk.call.queue)) select.value = desk.call.queue;
+  }
+  const caller = desk.call && desk.call.caller ? desk.call.caller.replace(/\D/g, "") : "";
+  if (caller && caller !== lastCaller) {
+    const number = $("cb-number");
+    if (!number.value || number.value === lastCaller) number.value = caller; // never over what the agent typed
+    if (desk.call.customer && !$("cb-customer").value) $("cb-customer").value = desk.call.customer.name || "";
+    if (desk.call.queue && desk.queues.includes(desk.call.queue)) $("cb-queue").value = desk.call.queue;
+    lastCaller = caller;
+  }
+}
+
+async function loadCallbacks() {
+  const answer = await api("GET", "/callbacks");
+  if (!answer.ok) {
+    say(refusal(answer.status, answer.data), "error");
+    return;
+  }
+  const rows = answer.data.callbacks.map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.callback = c.id;
+    tr.dataset.status = c.status;
+    for (const value of [when(c.at), c.queue, c.number, c.customer || "", c.note || "", c.status]) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    if (c.status === "pending") {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "cancel";
+      button.textContent = "cancel";
+      button.addEventListener("click", () => cancelCallback(c));
+      td.append(button);
+    }
+    tr.append(td);
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 7;
+    td.className = "muted";
+    td.textContent = "no scheduled callbacks";
+    tr.append(td);
+    rows.push(tr);
+  }
+  document.querySelector("#callback-list tbody").replaceChildren(...rows);
+  window.agentDesk.callbackLists = (window.agentDesk.callbackLists || 0) + 1;
+}
+
+async function scheduleCallback(event) {
+  event.preventDefault();
+  const local = $("cb-at").value;
+  const at = local ? new Date(local) : null;
+  if (!at || Number.isNaN(at.getTime())) {
+    say("callback: choose the date and time to call", "error");
+    return;
+  }
+  const body = { queue: $("cb-queue").value, number: $("cb-number").value.trim(), at: at.toISOString() };
+  const customer = $("cb-customer").value.trim();
+  const note = $("cb-note").value.trim();
+  if (customer) body.customer = customer;
+  if (note) body.note = note;
+  const answer = await api("POST", "/callbacks", body);
+  if (!answer.ok) {
+    const fields = answer.data && answer.data.details && answer.data.details.fields;
+    const named = fields ? ` (${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join("; ")})` : "";
+    say(refusal(answer.status, answer.data) + named, "error");
+    return;
+  }
+  const saved = answer.data.callback;
+  $("cb-note").value = "";
+  say(`callback scheduled: ${saved.number} in ${saved.queue} at ${when(saved.at)}`);
+  await loadCallbacks();
+}
+
+async function cancelCallback(callback) {
+  const answer = await api("DELETE", `/callbacks/${encodeURIComponent(callback.id)}`);
+  if (answer.ok) say(`callback to ${callback.number} at ${when(callback.at)}: cancelled`);
+  else say(refusal(answer.status, answer.data), "error");
+  await loadCallbacks();
 }
 
 function draw(desk) {
@@ -407,6 +548,7 @@ function draw(desk) {
   drawCall(desk.call, desk.agent.state);
   drawWrapup(desk.call, desk.agent.state);
   drawTransfer(desk.call, desk.agent.state);
+  drawCallbackForm(desk);
   tick();
 }
 
@@ -524,6 +666,12 @@ for (const button of document.querySelectorAll("[data-recording]")) {
   button.addEventListener("click", () => recording(button.dataset.recording));
 }
 $("transfer").addEventListener("submit", transfer);
+$("transfer-kind").addEventListener("change", drawTransferFields);
+$("transfer-to").addEventListener("change", drawTransferFields);
+$("consult-complete").addEventListener("click", () => finishConsult("complete"));
+$("consult-back").addEventListener("click", () => finishConsult("cancel"));
+$("callback-form").addEventListener("submit", scheduleCallback);
+drawTransferFields();
 setInterval(tick, 1000);
 
 const kept = sessionStorage.getItem("acd.token");
