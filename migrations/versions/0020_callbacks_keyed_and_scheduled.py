@@ -8,7 +8,7 @@
   rows not cancelled that have no interaction yet.
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-07 07:40:00.000000
 """
 

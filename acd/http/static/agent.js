@@ -20,6 +20,17 @@ let clockOffset = 0; // this browser's clock minus the ACD's
 let formCall = null; // the call the wrap-up form was filled for
 let customerForm = null; // {call, id}: the customer form is open for this call (id null: a new customer)
 
+// The one row of a table with nothing to list: its text across the table's seven columns.
+function emptyRow(text) {
+  const tr = document.createElement("tr");
+  const td = document.createElement("td");
+  td.colSpan = 7;
+  td.className = "muted";
+  td.textContent = text;
+  tr.append(td);
+  return tr;
+}
+
 function say(text, kind = "ok") {
   const box = $("message");
   box.textContent = text;
@@ -263,15 +274,7 @@ function drawCustomer(call) {
     tr.append(td);
     return tr;
   });
-  if (!rows.length) {
-    const tr = document.createElement("tr");
-    const td = document.createElement("td");
-    td.colSpan = 7;
-    td.className = "muted";
-    td.textContent = customer ? "no earlier interactions" : "";
-    tr.append(td);
-    rows.push(tr);
-  }
+  if (!rows.length) rows.push(emptyRow(customer ? "no earlier interactions" : ""));
   document.querySelector("#history tbody").replaceChildren(...rows);
 }
 
@@ -494,15 +497,7 @@ async function loadCallbacks() {
     tr.append(td);
     return tr;
   });
-  if (!rows.length) {
-    const tr = document.createElement("tr");
-    const td = document.createElement("td");
-    td.colSpan = 7;
-    td.className = "muted";
-    td.textContent = "no scheduled callbacks";
-    tr.append(td);
-    rows.push(tr);
-  }
+  if (!rows.length) rows.push(emptyRow("no scheduled callbacks"));
   document.querySelector("#callback-list tbody").replaceChildren(...rows);
   window.agentDesk.callbackLists = (window.agentDesk.callbackLists || 0) + 1;
 }
