@@ -220,8 +220,12 @@ class Recorder:
             channel = self._agent_leg(call_id) if self._agent_leg is not None else None
             if channel is None or self._mute is None:
                 raise NoAgentLeg(call_id)
+            sent = self._clock()
             await self._mute(channel, paused)
-            offset = max(0.0, self._clock() - live.started_at)
+            # the PBX mutes somewhere between the request and its answer: the midpoint is the best
+            # guess of where the silence begins or ends in the file (the answer may come late on a
+            # loaded machine; the time after it alone would place the pause too late)
+            offset = max(0.0, (sent + self._clock()) / 2 - live.started_at)
             if paused:
                 live.paused_since = offset
             elif live.paused_since is not None:
