@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from e2e_stack import RECORDINGS_DIR
+
 from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
 
 T = TypeVar("T")
@@ -40,6 +42,9 @@ journal_dir = "{data_dir}/journal"
 
 [transfers]
 allowed_numbers = ["_1555NXXXXXX"]
+
+[recordings]
+directory = "{recordings}"
 
 [routing]
 ring_timeout = 8
@@ -70,7 +75,9 @@ def e2e_acd(workdir: Path, env: dict[str, str], ami_port: int, ami_user: str) ->
     """The e2e tests' ACD (CONFIG and AGENTS) in ``workdir``, for the PBX's AMI; not started yet."""
 
     def config(http_port: int) -> str:
-        text = CONFIG.format(ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir)
+        text = CONFIG.format(
+            ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir, recordings=RECORDINGS_DIR
+        )
         return text + "\n" + QUEUES + agents_toml(AGENTS)
 
     return AcdProcess(workdir, config, env)

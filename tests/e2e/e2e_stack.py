@@ -21,6 +21,10 @@ from phonefarm import AmiClient, AmiEvent, Farm
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "asterisk" / "pbx.sh"
+# the root pbx.sh runs both Asterisks from (its ACD_ASTERISK_ROOT): tests/lanes.py gives its second
+# lane a copy of its own; the PBX's files (its log, the recordings) are read under it
+ASTERISK_ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))
+RECORDINGS_DIR = ASTERISK_ROOT / "var/spool/asterisk/acd-recordings"
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from acd_process import acd_command, api, eventually, login
-from e2e_stack import user_event
+from e2e_stack import RECORDINGS_DIR, user_event
 
 from acd.ami.identity import call_id_for
-from acd.settings import RECORDINGS_DIR
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
