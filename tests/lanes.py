@@ -35,6 +35,7 @@ LANE_B = (
     "test_acd_monitor.py",
     "test_acd_presence.py",
     "test_acd_screens.py",
+    "test_acd_customers.py",
     "test_dialplan_guards.py",
 )
 SOURCE_ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))

@@ -186,7 +186,7 @@ async def test_pauses_from_the_phone_and_the_api_leave_silence_where_the_records
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     acd = live_acd
-    call_id, _, answered = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=16)
+    call_id, _, answered = await answered_call(acd, farm, pbx_ami, "200", "agent1", talk=20)
     await asyncio.sleep(3)
     await farm.send_dtmf(answered["Channel"], "*7")  # the agent's phone: pause
     await asyncio.sleep(3)
@@ -213,9 +213,9 @@ async def test_pauses_from_the_phone_and_the_api_leave_silence_where_the_records
         start, end = pause["start_offset"], pause["end_offset"]
         print(f"pause {start:.2f}..{end:.2f} s of {row['seconds']:.2f} s: silent inside, the tone around it")
         assert end - start > 1.0, pauses
-        assert silent(data, rate, start + 0.3, end - 0.3), f"no silence in the pause {start:.2f}..{end:.2f} s"
-        assert tone_in(data, rate, start - 1.0, start - 0.3), f"no tone before the pause at {start:.2f} s"
-        assert tone_in(data, rate, end + 0.3, end + 1.0), f"no tone after the pause at {end:.2f} s"
+        assert silent(data, rate, start + 0.5, end - 0.5), f"no silence in the pause {start:.2f}..{end:.2f} s"
+        assert tone_in(data, rate, start - 1.2, start - 0.5), f"no tone before the pause at {start:.2f} s"
+        assert tone_in(data, rate, end + 0.5, end + 1.2), f"no tone after the pause at {end:.2f} s"
     audit = await acd.rows("SELECT action, role, status FROM audit_log WHERE target = $1 ORDER BY id", str(call_id))
     assert [(a["action"], a["role"], a["status"]) for a in audit] == [
         ("recording.pause", "agent", 200),
@@ -339,9 +339,9 @@ async def check_pauses(acd: AcdProcess, stay_id: uuid.UUID, row: Any, count: int
         start, end = pause["start_offset"], pause["end_offset"]
         print(f"pause {start:.2f}..{end:.2f} s of {row['seconds']:.2f} s: silent inside, the tone around it")
         assert end - start > 1.0, pauses
-        assert silent(data, rate, start + 0.3, end - lost - 0.3), f"no silence in the pause {start:.2f}..{end:.2f} s"
-        assert tone_in(data, rate, start - lost - 1.0, start - lost - 0.3), f"no tone before the pause at {start:.2f} s"
-        assert tone_in(data, rate, end + 0.3, end + 1.0), f"no tone after the pause at {end:.2f} s"
+        assert silent(data, rate, start + 0.5, end - lost - 0.5), f"no silence in the pause {start:.2f}..{end:.2f} s"
+        assert tone_in(data, rate, start - lost - 1.2, start - lost - 0.5), f"no tone before the pause at {start:.2f} s"
+        assert tone_in(data, rate, end + 0.5, end + 1.2), f"no tone after the pause at {end:.2f} s"
 
 
 async def test_the_consulted_agent_records_the_handed_over_call_and_pauses_it_from_the_phone_and_the_api(
