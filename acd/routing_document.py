@@ -77,7 +77,7 @@ def hours_fields(hours: OpeningHours) -> dict[str, Any]:
 
 def agent_fields(agent: AgentConfig) -> dict[str, Any]:
     """One ``[agents.ID]`` table."""
-    return {"name": agent.name, "endpoint": agent.endpoint, "skills": dict(agent.skills)}
+    return {"name": agent.name, "endpoint": agent.endpoint, "skills": dict(agent.skills), "team": agent.team}
 
 
 def used_skills(config: RoutingConfig) -> set[str]:

@@ -100,6 +100,9 @@ class AgentConfig:
     endpoint: str
     skills: tuple[tuple[str, int], ...]  # (skill, proficiency 1..5), sorted by skill
     name: str = ""
+    # the team the agent belongs to ("" none): objectives and reports may be per team (docs/kpis.md,
+    # "Teams"); routing never reads it
+    team: str = ""
 
 
 @dataclass(frozen=True, slots=True)
