@@ -32,8 +32,8 @@ from acd.core.config import (
     SkillRequirement,
     WideningStep,
 )
-from acd.core.objectives import COMPARISONS, METRICS, PERIODS, Comparison, Objective, PeriodKind, ScopeKind
 from acd.core.hours import CALLBACK_TARGET, WEEKDAYS, OpeningHours, openings, queue_target
+from acd.core.objectives import COMPARISONS, METRICS, PERIODS, Comparison, Objective, PeriodKind, ScopeKind
 from acd.dialling import (
     DEFAULT_OVERFLOW_TARGETS,
     ENDPOINT_RULE,
@@ -816,8 +816,8 @@ def objective_of(r: _Reader, name: str, data: Mapping[str, Any], routing: Routin
         scope=scope,
         members=members,
         period=cast(PeriodKind, period),
-        first=first,
-        last=last,
+        first=first.isoformat() if first else "",
+        last=last.isoformat() if last else "",
         owner=owner,
         note=note,
     )

@@ -3,9 +3,8 @@
 An objective names a metric of the registry below, a comparison and a target, a scope (a queue, a
 group of queues, an agent or a team) and a period (a day, a week, a month or dates). Its attainment is
 the metric over the period so far, counted from the records by the reports' SQL; this module holds
-what needs no I/O: the metrics an objective may name, the period containing a local date, the
-projection to the period's end and the status (met, on track, at risk, missed). Definitions and the
-rules: docs/kpis.md ("Objectives").
+what needs no I/O: the metrics an objective may name, the projection to the period's end and the
+status (met, on track, at risk, missed). Definitions and rules: docs/kpis.md ("Objectives").
 
 A new metric (on-time-and-full, first-contact resolution) is one more ``Metric`` in ``METRICS`` and its
 tally in the attainment query.
@@ -13,9 +12,7 @@ tally in the attainment query.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Literal
 
 Kind = Literal["ratio", "seconds", "count"]
@@ -70,8 +67,8 @@ class Objective:
     scope: ScopeKind
     members: tuple[str, ...]  # the queue(s), the agent, or the team (one name)
     period: PeriodKind
-    first: date | None = None  # period "dates": the first and last day, both included
-    last: date | None = None
+    first: str = ""  # period "dates": the first and last day (ISO dates), both included
+    last: str = ""
     owner: str = ""
     note: str = ""
 
@@ -79,7 +76,7 @@ class Objective:
 @dataclass(frozen=True, slots=True)
 class Tally:
     """A metric's parts over the period so far: ``numerator / denominator`` for a ratio or a seconds
-    metric (SL: answered within T over offered − short abandons; ASA: wait over answered...), the
+    metric (SL: answered within T over offered - short abandons; ASA: wait over answered...), the
     ``numerator`` alone for a count."""
 
     numerator: float
@@ -89,23 +86,6 @@ class Tally:
         if kind == "count":
             return self.numerator
         return self.numerator / self.denominator if self.denominator > 0 else None
-
-
-def period_days(objective: Objective, today: date) -> tuple[date, date]:
-    """The local days of the period containing ``today``: its first day and the day after its last.
-
-    A week starts on Monday (ISO 8601); ``dates`` is the configured range whatever ``today`` is.
-    """
-    if objective.period == "day":
-        return today, today + timedelta(days=1)
-    if objective.period == "week":
-        monday = today - timedelta(days=today.weekday())
-        return monday, monday + timedelta(days=7)
-    if objective.period == "month":
-        first = today.replace(day=1)
-        return first, first + timedelta(days=calendar.monthrange(today.year, today.month)[1])
-    assert objective.first is not None and objective.last is not None
-    return objective.first, objective.last + timedelta(days=1)
 
 
 def meets(comparison: Comparison, value: float, target: float) -> bool:
@@ -153,9 +133,7 @@ def _margin(kind: Kind, target: float) -> float:
     return RATIO_MARGIN if kind == "ratio" else abs(target) * RELATIVE_MARGIN
 
 
-def status(
-    objective: Objective, attainment: float | None, projection: float | None, over: bool
-) -> Status:
+def status(objective: Objective, attainment: float | None, projection: float | None, over: bool) -> Status:
     """Where the objective stands (docs/kpis.md, "Objectives"):
 
     - ``met`` / ``missed``: the period is over and the attainment meets / misses the target; or, for a

@@ -7,16 +7,17 @@ three give the same attainment for the same records. Rules: docs/kpis.md ("Objec
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import AgentConfig
-from acd.core.objectives import METRICS, Objective, Status, Tally, period_days, project, status
+from acd.core.objectives import METRICS, Objective, Status, Tally, project, status
 from acd.records.report import SCOPE_SQL, agent_report
 
 
@@ -46,10 +47,26 @@ class Standing:
         return fields
 
 
+def period_days(objective: Objective, today: date) -> tuple[date, date]:
+    """The local days of the period containing ``today``: its first day and the day after its last.
+
+    A week starts on Monday (ISO 8601); ``dates`` is the configured range whatever ``today`` is.
+    """
+    if objective.period == "day":
+        return today, today + timedelta(days=1)
+    if objective.period == "week":
+        monday = today - timedelta(days=today.weekday())
+        return monday, monday + timedelta(days=7)
+    if objective.period == "month":
+        first = today.replace(day=1)
+        return first, first + timedelta(days=calendar.monthrange(today.year, today.month)[1])
+    return date.fromisoformat(objective.first), date.fromisoformat(objective.last) + timedelta(days=1)
+
+
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     """Local midnight of ``day`` (a DST change never falls on midnight in the tz database's zones but
     one; ``fold=0`` takes the first of an ambiguous hour and zoneinfo shifts a missing one forward)."""
-    return datetime.combine(day, time(0), zone)
+    return datetime.combine(day, time(0), zone).astimezone(UTC)  # UTC: differences in real seconds
 
 
 def period_bounds(objective: Objective, at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from acd.core.objectives import Objective, Tally, period_days, project, status
+from acd.core.objectives import Objective, Tally, project, status
 
 
 def objective(metric: str = "service_level", comparison: str = ">=", target: float = 0.8, **kw: object) -> Objective:
     fields: dict = {"scope": "queue", "members": ("billing",), "period": "day", **kw}
     return Objective("o", metric, comparison, target, **fields)  # type: ignore[arg-type]
-
-
-def test_period_days() -> None:
-    thursday = date(2026, 12, 3)
-    assert period_days(objective(), thursday) == (thursday, date(2026, 12, 4))
-    assert period_days(objective(period="week"), thursday) == (date(2026, 11, 30), date(2026, 12, 7))
-    assert period_days(objective(period="month"), thursday) == (date(2026, 12, 1), date(2027, 1, 1))
-    assert period_days(objective(period="month"), date(2028, 2, 10)) == (date(2028, 2, 1), date(2028, 3, 1))
-    dates = objective(period="dates", first=date(2026, 12, 1), last=date(2026, 12, 24))
-    assert period_days(dates, thursday) == (date(2026, 12, 1), date(2026, 12, 25))
 
 
 def test_tally_values() -> None:

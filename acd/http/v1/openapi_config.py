@@ -184,7 +184,7 @@ AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
     "team": {
         "type": "string",
         "pattern": "^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$",
-        "description": "the agent's team (objectives per team, docs/kpis.md \"Teams\"); empty: none",
+        "description": 'the agent\'s team (objectives per team, docs/kpis.md "Teams"); empty: none',
     },
 }
 
