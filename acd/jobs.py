@@ -71,7 +71,7 @@ async def objectives(parts: Parts, engine: AsyncEngine, every: float = OBJECTIVE
             forecasts = parts.forecaster.forecasts(parts.core.snapshot(now), config, now)
             found = await standings(
                 engine,
-                settings.objectives,
+                config.objectives,
                 config.agents,
                 zone,
                 datetime.now(UTC),
@@ -140,7 +140,7 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
         jobs["acd-retention"] = retention(
             parts.database.pool("retention"), parts.settings.database, parts.settings.recordings
         )
-    if parts.database is not None and parts.settings.objectives:
+    if parts.database is not None:
         jobs["acd-objectives"] = objectives(parts, parts.database.pool("objectives"))
     if parts.customers is not None:
         jobs["acd-customers"] = customer_reload(parts.customers)

@@ -10,6 +10,7 @@ The skills, queues and agents part is also what the REST API stores as a config 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -146,7 +147,6 @@ class Settings:
     skills: tuple[str, ...] = ()  # the declared skills (the routing config itself names only those used)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     supervisors: tuple[SupervisorPhone, ...] = ()  # the supervisors' phones ([[supervisors]])
-    objectives: tuple[Objective, ...] = ()  # [objectives.NAME] (docs/kpis.md, "Objectives")
     objectives_zone: str = "UTC"  # [objectives] zone: the periods' days, weeks and months
 
     def supervisor_phone(self, endpoint: str) -> SupervisorPhone | None:
@@ -490,11 +490,12 @@ def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) 
     )
 
 
-ROUTING_KEYS = frozenset({"skills", "queues", "agents"})
+ROUTING_KEYS = frozenset({"skills", "queues", "agents", "objectives"})
 
 
 def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tuple[RoutingConfig, tuple[str, ...]]:
-    """``skills``, ``queues`` and ``agents`` (acd.toml's shape) into a RoutingConfig and the declared skills."""
+    """``skills``, ``queues``, ``agents`` and ``objectives`` (acd.toml's shape) into a RoutingConfig and
+    the declared skills."""
     raw_skills = data.get("skills", [])
     known: set[str] = set()
     if not isinstance(raw_skills, list) or not all(isinstance(s, str) and s for s in raw_skills):
@@ -531,6 +532,10 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
         endpoints[endpoint] = agent_id
         agents.append(agent)
     config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
+    objectives_t = r.table(data, "objectives", "objectives")
+    # the file's [objectives] zone is not an objective (parse reads it); a table called zone is one
+    tables = {k: v for k, v in objectives_t.items() if not (k == "zone" and not isinstance(v, Mapping))}
+    config = dataclasses.replace(config, objectives=_objectives(r, tables, config))
     return config, tuple(sorted(known))
 
 
@@ -714,12 +719,10 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     objectives_zone = r.string(objectives_t, "zone", "objectives", "UTC", max_length=64)
     if load_zone(objectives_zone) is None:
         r.problem("objectives.zone", f"{_shown(objectives_zone)} is not a time zone (an IANA name, e.g. Europe/Berlin)")
-    objectives = _objectives(r, {k: v for k, v in objectives_t.items() if k != "zone"}, routing)
 
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(
-        objectives=objectives,
         objectives_zone=objectives_zone,
         ami=ami,
         http=http,

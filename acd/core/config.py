@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from acd.core.hours import OpeningHours
+from acd.core.objectives import Objective
 
 EwtAction = Literal["callback", "overflow"]
 """What a queue with ``ewt_limit_seconds`` does with a new caller whose estimated wait is above it
@@ -135,6 +136,9 @@ class RoutingConfig:
     queues: tuple[QueueConfig, ...]
     agents: tuple[AgentConfig, ...]
     policy: RoutingPolicy = field(default_factory=RoutingPolicy)
+    # objectives (KPOs) kept with the routing config and its revisions; routing never reads them
+    # (docs/kpis.md, "Objectives")
+    objectives: tuple[Objective, ...] = ()
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:

@@ -68,14 +68,14 @@ async def _objectives(engine: AsyncEngine, args: argparse.Namespace) -> int:
     from acd.settings import load, routing_from_document
 
     settings = load(args.config)
-    agents = settings.routing.agents
+    config = settings.routing
     stored = await config_revisions.latest(engine)
-    if stored is not None:  # the routing config in force (its agents' teams) is the latest revision
-        agents = routing_from_document(stored.document, settings.routing.policy, "revision")[0].agents
+    if stored is not None:  # objectives and teams are those of the revision in force, as for the service
+        config = routing_from_document(stored.document, config.policy, f"config revision {stored.revision}")[0]
     found = await standings(
         engine,
-        settings.objectives,
-        agents,
+        config.objectives,
+        config.agents,
         ZoneInfo(settings.objectives_zone),
         args.at or datetime.now(UTC),
         settings.routing.policy.short_abandon_seconds,
