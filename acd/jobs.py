@@ -59,28 +59,32 @@ async def gauges(parts: Parts) -> None:
         await asyncio.sleep(GAUGES_EVERY_SECONDS)
 
 
+async def publish_objectives(parts: Parts, engine: AsyncEngine, zone: ZoneInfo) -> None:
+    """``acd_objective_*`` once: each objective's standing from the records (docs/kpis.md, "Objectives"),
+    with Erlang C's forecast for a one-queue objective's rest of the day."""
+    now = parts.runtime.now()
+    config = parts.core.config
+    forecasts = parts.forecaster.forecasts(parts.core.snapshot(now), config, now)
+    found = await standings(
+        engine,
+        config.objectives,
+        config.agents,
+        zone,
+        datetime.now(UTC),
+        config.policy.short_abandon_seconds,
+        forecasts,
+    )
+    parts.metrics.objectives.figures = {
+        s.objective: ObjectiveFigures(s.metric, s.target, s.attainment, s.projection, s.status) for s in found
+    }
+
+
 async def objectives(parts: Parts, engine: AsyncEngine, every: float = OBJECTIVES_EVERY_SECONDS) -> None:
-    """``acd_objective_*``: each objective's standing from the records (docs/kpis.md, "Objectives"), with
-    Erlang C's forecast for a one-queue objective's rest of the day."""
-    runtime, settings = parts.runtime, parts.settings
-    zone = ZoneInfo(settings.objectives_zone)
+    """``publish_objectives`` every ``every`` seconds; a failure (PostgreSQL away) keeps the last figures."""
+    zone = ZoneInfo(parts.settings.objectives_zone)
     while True:
         try:
-            now = runtime.now()
-            config = parts.core.config
-            forecasts = parts.forecaster.forecasts(parts.core.snapshot(now), config, now)
-            found = await standings(
-                engine,
-                config.objectives,
-                config.agents,
-                zone,
-                datetime.now(UTC),
-                config.policy.short_abandon_seconds,
-                forecasts,
-            )
-            parts.metrics.objectives.figures = {
-                s.objective: ObjectiveFigures(s.metric, s.target, s.attainment, s.projection, s.status) for s in found
-            }
+            await publish_objectives(parts, engine, zone)
         except Exception:
             log.exception("objectives: standing not computed; trying again in %.0f s", every)
         await asyncio.sleep(every)
