@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from acd.core.objectives import Objective, Tally, project, status
 
 
 def objective(metric: str = "service_level", comparison: str = ">=", target: float = 0.8, **kw: object) -> Objective:
-    fields: dict = {"scope": "queue", "members": ("billing",), "period": "day", **kw}
+    fields: dict[str, Any] = {"scope": "queue", "members": ("billing",), "period": "day", **kw}
     return Objective("o", metric, comparison, target, **fields)  # type: ignore[arg-type]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from acd.core.objectives import Objective
@@ -10,7 +11,7 @@ from acd.records.objectives import period_bounds, period_days
 
 
 def objective(**kw: object) -> Objective:
-    fields: dict = {"scope": "queue", "members": ("billing",), "period": "day", **kw}
+    fields: dict[str, Any] = {"scope": "queue", "members": ("billing",), "period": "day", **kw}
     return Objective("o", "service_level", ">=", 0.8, **fields)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from acd.core.objectives import Objective
-from acd.settings import SettingsError, load
+from acd.settings import Settings, SettingsError, load
 
 BASE = """
 skills = ["billing", "support"]
@@ -25,7 +25,7 @@ skills = { support = 3 }
 """
 
 
-def load_text(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+def load_text(tmp_path: Path, text: str) -> Settings:
     path = tmp_path / "acd.toml"
     path.write_text(BASE + text)
     return load(path, env={})
