@@ -332,6 +332,7 @@ async def build(
             recorder=recorder,
             recordings=settings.recordings,
             supervisors=settings.supervisors,
+            objectives_zone=settings.objectives_zone,
         )
     return Parts(
         settings,

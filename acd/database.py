@@ -44,6 +44,8 @@ POOLS: Mapping[str, PoolSpec] = {
     "probe": PoolSpec(size=1, overflow=0, pre_ping=True, connect_timeout=2),
     # a caller's customer, looked up on the call path: a black-holed host gives up in seconds
     "customers": PoolSpec(size=4, overflow=4, pre_ping=True, connect_timeout=5.0, command_timeout=5.0),
+    # acd_objective_*: each objective's attainment, by the reports' SQL, every 30 s (acd.jobs.objectives)
+    "objectives": PoolSpec(size=1, overflow=0, pre_ping=True, connect_timeout=5.0, command_timeout=20.0),
     # the daily masking of old caller numbers (acd.records.retention)
     "retention": PoolSpec(size=1, connect_timeout=10),
     # read once at start: the config revision in force, agents' last state, calls left open

@@ -11,12 +11,13 @@ Formulas: docs/kpis.md ("Erlang C").
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig
-from acd.core.erlang import agents_required, service_level
+from acd.core.erlang import agents_required, asa, service_level
 from acd.core.snapshot import Snapshot
 from acd.core.states import AgentState
 from acd.metrics import Metrics
@@ -90,6 +91,25 @@ class Forecaster:
             metrics.predicted_sl.labels(queue.name).set(
                 service_level(rate, aht, serving[queue.name], queue.sla_threshold_seconds)
             )
+
+    def forecasts(self, snapshot: Snapshot, config: RoutingConfig, now: float) -> dict[str, float]:
+        """Per queue, Erlang C's service level and ASA with the agents serving it now, keyed
+        ``"service_level:<queue>"`` and ``"asa:<queue>"`` (an objective's projection, docs/kpis.md
+        "Objectives"); a queue whose rate or AHT is not measured yet, or that no staffing holds, has none."""
+        _, serving = self.staffing(config, snapshot)
+        found: dict[str, float] = {}
+        for queue in config.queues:
+            measured = self.rate_and_aht(queue.name, now)
+            if measured is None:
+                continue
+            rate, aht = measured
+            found[f"service_level:{queue.name}"] = service_level(
+                rate, aht, serving[queue.name], queue.sla_threshold_seconds
+            )
+            wait = asa(rate, aht, serving[queue.name])
+            if math.isfinite(wait):
+                found[f"asa:{queue.name}"] = wait
+        return found
 
     def staffing(self, config: RoutingConfig, snapshot: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
         """Per queue: agents logged in (paused included), and agents serving (as ``staffed`` counts them).

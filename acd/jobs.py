@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +22,8 @@ from acd.ami.link import AmiLink
 from acd.ami.pump import TokenKeeper
 from acd.announce import Announcer
 from acd.bootstrap import Parts
+from acd.metrics import ObjectiveFigures
+from acd.records.objectives import standings
 from acd.records.retention import apply_retention, delete_recordings
 from acd.records.stores.customers import CustomerDirectory
 from acd.settings import DatabaseSettings, RecordingSettings
@@ -30,6 +33,7 @@ GAUGES_EVERY_SECONDS = 1.0  # forecasts, outbox backlog and malformed AMI counts
 ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
 CUSTOMER_RELOAD_SECONDS = 30.0  # within the directory's 60 s cache: the in-memory copy never expires
 RETENTION_EVERY_SECONDS = 86400.0
+OBJECTIVES_EVERY_SECONDS = 30.0  # acd_objective_*: a query per objective, so not every second
 
 
 async def heartbeat(link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float) -> None:
@@ -53,6 +57,37 @@ async def gauges(parts: Parts) -> None:
             counters = parts.link.counters
             metrics.export_ami_malformed(counters.malformed, parts.translator.counters.malformed, counters.oversize)
         await asyncio.sleep(GAUGES_EVERY_SECONDS)
+
+
+async def publish_objectives(parts: Parts, engine: AsyncEngine, zone: ZoneInfo) -> None:
+    """``acd_objective_*`` once: each objective's standing from the records (docs/kpis.md, "Objectives"),
+    with Erlang C's forecast for a one-queue objective's rest of the day."""
+    now = parts.runtime.now()
+    config = parts.core.config
+    forecasts = parts.forecaster.forecasts(parts.core.snapshot(now), config, now)
+    found = await standings(
+        engine,
+        config.objectives,
+        config.agents,
+        zone,
+        datetime.now(UTC),
+        config.policy.short_abandon_seconds,
+        forecasts,
+    )
+    parts.metrics.objectives.figures = {
+        s.objective: ObjectiveFigures(s.metric, s.target, s.attainment, s.projection, s.status) for s in found
+    }
+
+
+async def objectives(parts: Parts, engine: AsyncEngine, every: float = OBJECTIVES_EVERY_SECONDS) -> None:
+    """``publish_objectives`` every ``every`` seconds; a failure (PostgreSQL away) keeps the last figures."""
+    zone = ZoneInfo(parts.settings.objectives_zone)
+    while True:
+        try:
+            await publish_objectives(parts, engine, zone)
+        except Exception:
+            log.exception("objectives: standing not computed; trying again in %.0f s", every)
+        await asyncio.sleep(every)
 
 
 async def announcements(parts: Parts, link: AmiLink, control: AmiCallControl) -> None:
@@ -109,6 +144,8 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
         jobs["acd-retention"] = retention(
             parts.database.pool("retention"), parts.settings.database, parts.settings.recordings
         )
+    if parts.database is not None:
+        jobs["acd-objectives"] = objectives(parts, parts.database.pool("objectives"))
     if parts.customers is not None:
         jobs["acd-customers"] = customer_reload(parts.customers)
     return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -21,6 +22,7 @@ from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
 from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES
+from acd.core.objectives import STATUSES as OBJECTIVE_STATUSES
 from acd.core.record_types import Outcome
 from acd.records.pipeline.quarantine import KINDS as QUARANTINE_KINDS
 
@@ -54,6 +56,56 @@ def wait_buckets(queues: Iterable[QueueConfig]) -> tuple[float, ...]:
     """Bucket edges that include every queue's SLA threshold, so SL can be read off the histogram."""
     edges = set(BASE_WAIT_BUCKETS) | {q.sla_threshold_seconds for q in queues}
     return tuple(sorted(edges))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveFigures:
+    """One objective's figures as ``acd.records.objectives`` stands them (docs/kpis.md, "Objectives")."""
+
+    metric: str
+    target: float
+    attainment: float | None
+    projection: float | None
+    status: str
+
+
+class ObjectiveSeries(Collector):
+    """``acd_objective_attainment|projection|target{objective,metric}`` and ``acd_objective_status{objective,status}``
+    (1 for the current status, 0 for the others), from the latest standing of each configured objective.
+    An attainment or projection that is undefined (nothing counted yet) has no sample."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, ObjectiveFigures] = {}
+
+    def _families(self) -> list[GaugeMetricFamily]:
+        labels = ["objective", "metric"]
+        return [
+            GaugeMetricFamily(
+                "acd_objective_attainment", "The objective's metric over its period so far", labels=labels
+            ),
+            GaugeMetricFamily(
+                "acd_objective_projection", "The objective's metric projected to its period's end", labels=labels
+            ),
+            GaugeMetricFamily("acd_objective_target", "The objective's target", labels=labels),
+            GaugeMetricFamily(
+                "acd_objective_status", "1 for the objective's status, 0 for the others", labels=["objective", "status"]
+            ),
+        ]
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        attainment, projection, target, status = self._families()
+        for name, f in list(self.figures.items()):
+            if f.attainment is not None:
+                attainment.add_metric((name, f.metric), f.attainment)
+            if f.projection is not None:
+                projection.add_metric((name, f.metric), f.projection)
+            target.add_metric((name, f.metric), f.target)
+            for each in OBJECTIVE_STATUSES:
+                status.add_metric((name, each), 1.0 if each == f.status else 0.0)
+        yield from (attainment, projection, target, status)
 
 
 class AgentSeries(Collector):
@@ -183,6 +235,8 @@ class Metrics:
         self.agents = Gauge("acd_agents", "Agents per state", ["state"], registry=r)
         self.per_agent = AgentSeries()
         r.register(self.per_agent)
+        self.objectives = ObjectiveSeries()
+        r.register(self.objectives)
         self.agents_logged_in = Gauge(
             "acd_agents_logged_in",
             "Agents logged in (paused included) who hold the queue's base skills",

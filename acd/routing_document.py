@@ -1,4 +1,5 @@
-"""The routing config as a document: ``skills``, ``queues`` and ``agents`` in acd.toml's shape, as JSON.
+"""The routing config as a document: ``skills``, ``queues``, ``agents`` and ``objectives`` in acd.toml's
+shape, as JSON.
 
 This is what a config revision stores and what the REST API shows and edits. Going through the
 document (rather than editing ``RoutingConfig`` values) means a change made through the API is
@@ -14,6 +15,7 @@ from typing import Any
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.hours import WEEKDAYS, OpeningHours
+from acd.core.objectives import Objective
 
 Document = dict[str, Any]
 
@@ -77,7 +79,22 @@ def hours_fields(hours: OpeningHours) -> dict[str, Any]:
 
 def agent_fields(agent: AgentConfig) -> dict[str, Any]:
     """One ``[agents.ID]`` table."""
-    return {"name": agent.name, "endpoint": agent.endpoint, "skills": dict(agent.skills)}
+    return {"name": agent.name, "endpoint": agent.endpoint, "skills": dict(agent.skills), "team": agent.team}
+
+
+def objective_fields(objective: Objective) -> dict[str, Any]:
+    """One ``[objectives.NAME]`` table: the scope as its one key (``queue``, ``queues``, ``agent``, ``team``)."""
+    scope: Any = list(objective.members) if objective.scope == "queues" else objective.members[0]
+    fields: dict[str, Any] = {
+        "metric": objective.metric,
+        "comparison": objective.comparison,
+        "target": objective.target,
+        objective.scope: scope,
+        "period": objective.period,
+    }
+    if objective.period == "dates":
+        fields["from"], fields["to"] = objective.first, objective.last
+    return {**fields, "owner": objective.owner, "note": objective.note}
 
 
 def used_skills(config: RoutingConfig) -> set[str]:
@@ -95,6 +112,7 @@ def document_of(config: RoutingConfig, skills: Iterable[str] = ()) -> Document:
         "skills": sorted(set(skills) | used_skills(config)),
         "queues": {q.name: queue_fields(q) for q in config.queues},
         "agents": {a.id: agent_fields(a) for a in config.agents},
+        "objectives": {o.name: objective_fields(o) for o in config.objectives},
     }
 
 

@@ -10,13 +10,14 @@ The skills, queues and agents part is also what the REST API stores as a config 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
@@ -33,6 +34,7 @@ from acd.core.config import (
     WideningStep,
 )
 from acd.core.hours import CALLBACK_TARGET, WEEKDAYS, OpeningHours, openings, queue_target
+from acd.core.objectives import COMPARISONS, METRICS, PERIODS, Comparison, Objective, PeriodKind, ScopeKind
 from acd.dialling import (
     DEFAULT_OVERFLOW_TARGETS,
     ENDPOINT_RULE,
@@ -145,6 +147,7 @@ class Settings:
     skills: tuple[str, ...] = ()  # the declared skills (the routing config itself names only those used)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     supervisors: tuple[SupervisorPhone, ...] = ()  # the supervisors' phones ([[supervisors]])
+    objectives_zone: str = "UTC"  # [objectives] zone: the periods' days, weeks and months
 
     def supervisor_phone(self, endpoint: str) -> SupervisorPhone | None:
         return next((p for p in self.supervisors if p.endpoint == endpoint), None)
@@ -162,6 +165,7 @@ _TOP_KEYS = {
     "agents",
     "recordings",
     "supervisors",
+    "objectives",
 }
 
 
@@ -471,22 +475,27 @@ def _endpoint(r: _Reader, data: Mapping[str, Any], path: str, agent_id: str) -> 
 
 def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) -> AgentConfig:
     path = f"agents.{agent_id}"
-    r.unknown(data, {"endpoint", "name", "skills"}, path)
+    r.unknown(data, {"endpoint", "name", "skills", "team"}, path)
     if "skills" not in data:
         r.problem(f"{path}.skills", "missing: an agent needs skills (skill = proficiency 1..5)")
+    team = r.string(data, "team", path, "", empty=True, max_length=64)
+    if team and not r.name(team, f"{path}.team", "team"):
+        team = ""
     return AgentConfig(
         id=agent_id,
         endpoint=_endpoint(r, data, path, agent_id),
         name=r.string(data, "name", path, "", empty=True, max_length=128),
         skills=_skill_levels(r, data.get("skills", {}), f"{path}.skills", known),
+        team=team,
     )
 
 
-ROUTING_KEYS = frozenset({"skills", "queues", "agents"})
+ROUTING_KEYS = frozenset({"skills", "queues", "agents", "objectives"})
 
 
 def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tuple[RoutingConfig, tuple[str, ...]]:
-    """``skills``, ``queues`` and ``agents`` (acd.toml's shape) into a RoutingConfig and the declared skills."""
+    """``skills``, ``queues``, ``agents`` and ``objectives`` (acd.toml's shape) into a RoutingConfig and
+    the declared skills."""
     raw_skills = data.get("skills", [])
     known: set[str] = set()
     if not isinstance(raw_skills, list) or not all(isinstance(s, str) and s for s in raw_skills):
@@ -523,6 +532,10 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
         endpoints[endpoint] = agent_id
         agents.append(agent)
     config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
+    objectives_t = r.table(data, "objectives", "objectives")
+    # the file's [objectives] zone is not an objective (parse reads it); a table called zone is one
+    tables = {k: v for k, v in objectives_t.items() if not (k == "zone" and not isinstance(v, Mapping))}
+    config = dataclasses.replace(config, objectives=_objectives(r, tables, config))
     return config, tuple(sorted(known))
 
 
@@ -702,9 +715,15 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         agents_own=r.boolean(rec_t, "agents_own", "recordings", False),
     )
 
+    objectives_t = r.table(data, "objectives", "objectives")
+    objectives_zone = r.string(objectives_t, "zone", "objectives", "UTC", max_length=64)
+    if load_zone(objectives_zone) is None:
+        r.problem("objectives.zone", f"{_shown(objectives_zone)} is not a time zone (an IANA name, e.g. Europe/Berlin)")
+
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(
+        objectives_zone=objectives_zone,
         ami=ami,
         http=http,
         database=database,
@@ -714,6 +733,104 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         recordings=recordings,
         supervisors=supervisors,
     )
+
+
+OBJECTIVE_KEYS = {"metric", "comparison", "target", "queue", "queues", "agent", "team"} | {
+    "period",
+    "from",
+    "to",
+    "owner",
+    "note",
+}
+
+
+def _objectives(r: _Reader, tables: Mapping[str, Any], routing: RoutingConfig) -> tuple[Objective, ...]:
+    """``[objectives.NAME]``: each an objective (docs/kpis.md, "Objectives"), checked against the routing config."""
+    found = []
+    for name, table in _tables(r, tables, "objectives", "objective name"):
+        objective = objective_of(r, name, table, routing)
+        if objective is not None:
+            found.append(objective)
+    return tuple(found)
+
+
+def objective_of(r: _Reader, name: str, data: Mapping[str, Any], routing: RoutingConfig) -> Objective | None:
+    """One objective's table, or None (with the problems told to ``r``)."""
+    path = f"objectives.{name}"
+    before = len(r.problems)
+    r.unknown(data, OBJECTIVE_KEYS, path)
+    metric = r.string(data, "metric", path, "")
+    if metric not in METRICS:
+        r.problem(f"{path}.metric", f"must be one of {', '.join(METRICS)}, got {_shown(metric)}")
+    comparison = r.string(data, "comparison", path, "")
+    if comparison not in COMPARISONS:
+        r.problem(f"{path}.comparison", f"must be one of {', '.join(COMPARISONS)}, got {_shown(comparison)}")
+    if "target" not in data:
+        r.problem(f"{path}.target", "missing: the value the metric is held to (a ratio 0..1, seconds or a count)")
+    kind = METRICS[metric].kind if metric in METRICS else "count"
+    target = r.number(data, "target", path, 0.0, low=0, high=1 if kind == "ratio" else 10 * DAY)
+    scopes = [s for s in ("queue", "queues", "agent", "team") if s in data]
+    if len(scopes) != 1:
+        r.problem(path, "name exactly one scope: queue, queues (a group), agent or team")
+        return None
+    scope = cast(ScopeKind, scopes[0])
+    raw = data[scope]
+    members: tuple[str, ...] = ()
+    if scope == "queues":
+        if not isinstance(raw, list) or not raw or not all(isinstance(q, str) for q in raw):
+            r.problem(f"{path}.queues", "must be a non-empty array of queue names")
+        else:
+            members = tuple(sorted(set(raw)))
+    elif isinstance(raw, str):
+        members = (raw,)
+    else:
+        r.problem(f"{path}.{scope}", f"must be a {scope} name")
+    queues, agents = {q.name for q in routing.queues}, {a.id for a in routing.agents}
+    teams = {a.team for a in routing.agents if a.team}
+    known = queues if scope in ("queue", "queues") else agents if scope == "agent" else teams
+    for member in members:
+        if member not in known:
+            r.problem(f"{path}.{scope}", f"{_shown(member)} is not a configured {scope.rstrip('s')}")
+    if metric in METRICS and scope not in METRICS[metric].scopes:
+        allowed = ", ".join(s for s in ("queue", "queues", "agent", "team") if s in METRICS[metric].scopes)
+        r.problem(f"{path}.{scope}", f"{metric} is defined for a scope of: {allowed}")
+    period = r.string(data, "period", path, "day")
+    first = last = None
+    if period not in PERIODS:
+        r.problem(f"{path}.period", f"must be one of {', '.join(PERIODS)}, got {_shown(period)}")
+    elif period == "dates":
+        first, last = _day(data.get("from")), _day(data.get("to"))
+        if first is None or last is None:
+            r.problem(path, 'period "dates" needs from and to, two dates (e.g. 2026-12-01, last day included)')
+            first = last = None
+        elif last < first:
+            r.problem(f"{path}.to", "must not be before from")
+    elif "from" in data or "to" in data:
+        r.problem(path, 'from and to are for period = "dates"')
+    owner = r.string(data, "owner", path, "", empty=True, max_length=128)
+    note = r.string(data, "note", path, "", empty=True, max_length=1024)
+    if len(r.problems) > before:
+        return None
+    return Objective(
+        name=name,
+        metric=metric,
+        comparison=cast(Comparison, comparison),
+        target=target,
+        scope=scope,
+        members=members,
+        period=cast(PeriodKind, period),
+        first=first.isoformat() if first else "",
+        last=last.isoformat() if last else "",
+        owner=owner,
+        note=note,
+    )
+
+
+def _day(value: Any) -> date | None:
+    """A TOML date (2026-12-01) or its ISO text (as JSON carries it); None for anything else."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(value) if _is_date(value) else None
 
 
 def _supervisors(r: _Reader, data: Any, queues: set[str]) -> tuple[SupervisorPhone, ...]:

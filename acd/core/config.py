@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from acd.core.hours import OpeningHours
+from acd.core.objectives import Objective
 
 EwtAction = Literal["callback", "overflow"]
 """What a queue with ``ewt_limit_seconds`` does with a new caller whose estimated wait is above it
@@ -100,6 +101,9 @@ class AgentConfig:
     endpoint: str
     skills: tuple[tuple[str, int], ...]  # (skill, proficiency 1..5), sorted by skill
     name: str = ""
+    # the team the agent belongs to ("" none): objectives and reports may be per team (docs/kpis.md,
+    # "Teams"); routing never reads it
+    team: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,9 @@ class RoutingConfig:
     queues: tuple[QueueConfig, ...]
     agents: tuple[AgentConfig, ...]
     policy: RoutingPolicy = field(default_factory=RoutingPolicy)
+    # objectives (KPOs) kept with the routing config and its revisions; routing never reads them
+    # (docs/kpis.md, "Objectives")
+    objectives: tuple[Objective, ...] = ()
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:

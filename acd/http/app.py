@@ -115,5 +115,5 @@ def build_app(
     app[HEALTH] = health
     app[READY] = ready
     ROUTES.mount(app)
-    wallboard.run_wallboard(app, app[LIVE])
+    wallboard.run_wallboard(app, app[LIVE], objectives=metrics_.objectives)
     return app

@@ -55,5 +55,6 @@ DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)  # told of chang
 RECORDER = web.AppKey("recorder", Recorder)  # pauses recordings (absent without a PBX)
 RECORDINGS = web.AppKey("recordings", RecordingSettings)  # where the files are, who may listen
 SUPERVISORS: web.AppKey[tuple[SupervisorPhone, ...]] = web.AppKey("supervisors")  # phones that may monitor calls
+OBJECTIVES_ZONE: web.AppKey[str] = web.AppKey("objectives_zone")  # the IANA zone of objectives' periods
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

@@ -41,6 +41,7 @@ def build_site(
     recorder: Recorder | None = None,
     recordings: RecordingSettings | None = None,
     supervisors: tuple[SupervisorPhone, ...] = (),
+    objectives_zone: str = "UTC",
 ) -> web.Application:
     """``engine`` is the REST API's pool (tokens, audit, record searches); ``supervisors``: the
     supervisors' phones (``[[supervisors]]``) that calls may be monitored from."""
@@ -50,6 +51,9 @@ def build_site(
     app[METRICS_TOKEN] = http.metrics_token
     require_tokens(app, bearers)  # the wallboard's stream takes the API's tokens
     app.add_subapp(
-        PREFIX, build_api_v1(runtime, engine, audit, editor, bearers, customers, recorder, recordings, supervisors)
+        PREFIX,
+        build_api_v1(
+            runtime, engine, audit, editor, bearers, customers, recorder, recordings, supervisors, objectives_zone
+        ),
     )
     return app

@@ -35,6 +35,7 @@ from acd.http.boundary import page_headers
 from acd.http.keys import BEARERS, PUBLISHER, ROUTES
 from acd.http.roles import PUBLIC, WALLBOARD, Route, RouteTable
 from acd.live_view import LiveView
+from acd.metrics import ObjectiveSeries
 from acd.records.errors import DatabaseUnavailable
 from acd.records.stores.tokens import Token
 from acd.runtime import Runtime
@@ -55,13 +56,15 @@ def require_tokens(app: web.Application, check: Bearers | Verify | AsyncEngine) 
         app[BEARERS] = Bearers(check)
 
 
-def publisher_for(live: LiveView) -> Publisher:
-    """The wallboard's publisher over the live state: its snapshot, config and today's counts."""
+def publisher_for(live: LiveView, objectives: ObjectiveSeries | None = None) -> Publisher:
+    """The wallboard's publisher over the live state: its snapshot, config and today's counts, and the
+    objectives' latest figures (``objectives``: the ``acd_objective_*`` series)."""
     board = Board()
 
     def build() -> object:
         now = live.now()
-        return board.payload(live.snapshot(now), live.config, live.today)
+        figures = objectives.figures if objectives is not None else None
+        return board.payload(live.snapshot(now), live.config, live.today, figures)
 
     def narrow(payload: Any, view: object) -> Any:
         return board.narrow(payload, view) if isinstance(view, frozenset) else payload
@@ -159,6 +162,7 @@ def run_wallboard(
     live: LiveView,
     publisher: Publisher | None = None,
     check: Bearers | Verify | AsyncEngine | None = None,
+    objectives: ObjectiveSeries | None = None,
 ) -> None:
     """Run the wallboard's publisher with the app (its routes are the app's table's, ``ROUTES``).
 
@@ -166,7 +170,7 @@ def run_wallboard(
     ``check``, which may also be given later with ``require_tokens`` (``acd.http.site`` does, with the
     API's tokens); until then the stream answers 503.
     """
-    app[PUBLISHER] = publisher or publisher_for(live)
+    app[PUBLISHER] = publisher or publisher_for(live, objectives)
     if check is not None:
         require_tokens(app, check)
 
@@ -190,6 +194,7 @@ def add_wallboard_routes(
     runtime: Runtime,
     publisher: Publisher | None = None,
     check: Bearers | Verify | AsyncEngine | None = None,
+    objectives: ObjectiveSeries | None = None,
 ) -> None:
     """The wallboard alone on an app of its own: its routes mounted and its publisher run."""
     RouteTable(ROWS).mount(app)

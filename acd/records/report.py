@@ -22,7 +22,7 @@ from acd.core.kpis import DispositionCount, QueueKpis
 # stay that ended "moved" (the caller left for another queue) is not offered in its queue. A callback is
 # told by its end reason (acd.core.kpis.is_callback): "callback" (waiting, or reached and over) or
 # "callback_unreached_<status>".
-_QUEUE_SQL = text("""
+_CALLS = """
 WITH calls AS (
     SELECT i.queue, i.outcome, i.wait_seconds AS wait, i.talk_seconds + i.wrapup_seconds AS handle,
            q.max_handle_seconds, q.max_wait_seconds,
@@ -37,9 +37,11 @@ WITH calls AS (
            i.outcome = 'answered' AND i.end_reason = 'callback' AS callback_completed,
            i.outcome = 'failed' AND starts_with(i.end_reason, 'callback_unreached') AS callback_failed
     FROM interactions i JOIN queues q ON q.name = i.queue
-    WHERE i.arrived_at >= :start AND i.arrived_at < :end
+    WHERE i.arrived_at >= :start AND i.arrived_at < :end{scope}
 )
-SELECT queue,
+"""
+
+_COUNTS = """
        count(*) FILTER (WHERE offered) AS offered,
        count(*) FILTER (WHERE answered) AS answered,
        count(*) FILTER (WHERE met) AS answered_within_sla,
@@ -58,8 +60,16 @@ SELECT queue,
        count(*) FILTER (WHERE callback) AS callbacks,
        count(*) FILTER (WHERE callback_completed) AS callbacks_completed,
        count(*) FILTER (WHERE callback_failed) AS callbacks_failed
-FROM calls GROUP BY queue ORDER BY queue
-""")
+"""
+
+_QUEUE_SQL = text(_CALLS.format(scope="") + "SELECT queue,\n" + _COUNTS + "FROM calls GROUP BY queue ORDER BY queue\n")
+
+# The same counts over a scope (acd.records.objectives): queues, or the calls the scope's agents answered.
+SCOPE_SQL = {
+    "queues": text(_CALLS.format(scope=" AND i.queue = ANY(:members)") + "SELECT " + _COUNTS + "FROM calls\n"),
+    "agents": text(_CALLS.format(scope=" AND i.agent_id = ANY(:members)") + "SELECT " + _COUNTS + "FROM calls\n"),
+}
+
 
 _AGENT_SQL = text("""
 WITH clipped AS (

@@ -2,19 +2,22 @@
 
 Per queue: callers waiting (ringing included), the oldest wait, today's service level against the
 queue's target with its colour, and the agents available to take the next call. Per agent: a tile
-with the state and how long the agent has been in it. The colour rule lives here, once
-(``sla_status``); the page and docs/kpis.md ("Wallboard") describe it in words.
+with the state and how long the agent has been in it. Per objective: a tile with its attainment,
+projection, target and status, as the ``acd_objective_*`` series last had them (docs/kpis.md,
+"Objectives (KPOs)"); a screen limited to some queues shows the objectives of those queues. The
+colour rule lives here, once (``sla_status``); the page and docs/kpis.md ("Wallboard") describe it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 from acd.core.config import RoutingConfig
 from acd.core.snapshot import Snapshot
 from acd.core.states import AgentState
 from acd.forecast import serves
+from acd.metrics import ObjectiveFigures
 from acd.wallboard.today import ServiceLevelToday
 
 SlaStatus = Literal["none", "ok", "at_risk", "breached"]
@@ -62,12 +65,19 @@ class Board:
             by_state[tile["state"]] += 1
         return {
             **payload,
+            "objectives": [o for o in payload["objectives"] if o["queues"] and set(o["queues"]) <= set(queues)],
             "queues": [q for q in payload["queues"] if q["name"] in queues],
             "agents": tiles,
             "agents_by_state": by_state,
         }
 
-    def payload(self, snapshot: Snapshot, config: RoutingConfig, today: ServiceLevelToday) -> dict[str, Any]:
+    def payload(
+        self,
+        snapshot: Snapshot,
+        config: RoutingConfig,
+        today: ServiceLevelToday,
+        objectives: Mapping[str, ObjectiveFigures] | None = None,
+    ) -> dict[str, Any]:
         now = snapshot.at
         members = self._membership(config)
         agents = snapshot.agents
@@ -114,9 +124,29 @@ class Board:
             }
             for agent_id, view in agents.items()
         ]
+        figures = objectives or {}
+        goals = []
+        for objective in sorted(config.objectives, key=lambda o: o.name):
+            shown = figures.get(objective.name)
+            goals.append(
+                {
+                    "name": objective.name,
+                    "metric": objective.metric,
+                    "comparison": objective.comparison,
+                    "target": objective.target,
+                    "scope": objective.scope,
+                    "queues": list(objective.members) if objective.scope in ("queue", "queues") else [],
+                    "members": list(objective.members),
+                    "period": objective.period,
+                    "attainment": shown.attainment if shown else None,
+                    "projection": shown.projection if shown else None,
+                    "status": shown.status if shown else "no_data",
+                }
+            )
         return {
             "at": now,
             "day": today.day.isoformat(),
+            "objectives": goals,
             "since": today.since,
             "at_risk_points": AT_RISK_POINTS,
             "queues": queues,

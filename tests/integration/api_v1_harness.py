@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wiring import running, settings_for
 
-from acd.bootstrap import build
+from acd.bootstrap import Parts, build
 from acd.core.commands import ControlCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.database import Database
@@ -100,6 +100,7 @@ class V1:
     # (wallboard: all queues, billing only), "revoked"
     customers: CustomerDirectory | None = None  # the caller directory the site tells of record changes
     sent: list[ControlCommand] = field(default_factory=list)  # every command call control was given
+    parts: Parts | None = None  # everything the service built (its metrics, forecaster...)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bearer[who]}"}
@@ -181,7 +182,7 @@ async def serve_v1(
     )
     parts.site[READY] = _ready
     async with running(parts), TestClient(TestServer(parts.site)) as client:
-        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers, sent)
+        yield V1(client, parts.runtime, rings, sink, engine, bearer, parts.customers, sent, parts)
 
 
 async def add_interactions(engine: AsyncEngine) -> dict[str, str]:

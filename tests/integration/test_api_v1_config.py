@@ -239,6 +239,7 @@ async def test_an_agent_created_through_the_api_is_offered_calls(v1: V1) -> None
         "name": "Nia",
         "endpoint": "agent9",
         "skills": {"billing": 5},
+        "team": "",
     }
     status, body = await v1.post("/agents/a9/login", "admin")
     assert (status, body["agent"]["state"]) == (200, "ready")
@@ -350,7 +351,7 @@ async def test_if_match_refuses_a_change_based_on_an_older_revision(v1: V1) -> N
     async with v1.engine.connect() as conn:
         document = (await conn.execute(text("SELECT document FROM config_revisions WHERE revision = 2"))).scalar_one()
     assert document["skills"] == ["billing", "french", "german", "sales"]
-    assert document["agents"]["a1"] == {"name": "", "endpoint": "agent1", "skills": {"billing": 4}}
+    assert document["agents"]["a1"] == {"name": "", "endpoint": "agent1", "skills": {"billing": 4}, "team": ""}
 
 
 async def test_an_agent_endpoint_that_would_dial_anything_else_is_refused(v1: V1) -> None:  # noqa: F811

@@ -33,7 +33,9 @@ READ_BOARD = """(() => {
     navigations: performance.getEntriesByType("navigation").length,
     billing: queue("billing"),
     sales: queue("sales"),
-    tiles: [...document.querySelectorAll(".tile")].map((t) => t.dataset.agent + ":" + t.dataset.state),
+    tiles: [...document.querySelectorAll("#agents .tile")].map((t) => t.dataset.agent + ":" + t.dataset.state),
+    objectives: Object.fromEntries([...document.querySelectorAll("#objectives .tile")].map(
+      (t) => [t.dataset.objective, t.dataset.status + " " + t.querySelector(".attainment").textContent])),
     feed: document.getElementById("feed").dataset.state,
   };
 })()"""
@@ -62,6 +64,12 @@ async def test_the_wallboard_follows_live_calls_without_a_reload(
     assert sorted(first["tiles"])[2] == "a3:paused"
     assert first["billing"]["status"] in {"ok", "at_risk", "breached"}
     assert first["billing"]["level"].endswith("%")
+    # a tile per objective of the screen's queues, with the acd_objective_* figures (set by hand here)
+    assert first["objectives"] == {
+        "billing-aht": "on_track 120 s (<= 300 s)",
+        "billing-breaches": "on_track 3 (<= 10)",
+        "billing-sl": "at_risk 62.0 % (>= 80.0 %)",
+    }
     # billing calls keep arriving and being answered: the count of calls grows on the same page
     await chromium.until(f"(({READ_BOARD}).billing.calls) !== {first['billing']['calls']!r}", seconds=10)
     await chromium.until(f"({READ_BOARD}).boards >= {first['boards'] + 3}", seconds=10)

@@ -368,3 +368,27 @@ def test_a_queue_added_through_the_api_has_its_series_at_zero_and_a_removed_one_
     assert value("acd_calls_waiting", {"queue": "q"}) is None  # gone, not frozen at 3
     assert value("acd_sla_threshold_seconds", {"queue": "q"}) is None
     assert value(OFFERED, {"queue": "q"}) == 0.0  # a removed queue's counters are its history
+
+
+def test_the_objectives_forecast_is_erlang_cs_for_the_agents_serving_now() -> None:
+    """``Forecaster.forecasts`` (an objective's projection, docs/kpis.md "Objectives") gives the same
+    service level as ``acd_predicted_service_level`` and Erlang C's ASA, from the same rate and AHT."""
+    from acd.core.erlang import asa
+
+    cfg = config([queue("billing", {"s": 1}, sla_threshold_seconds=20.0)], [agent("a1"), agent("a2")])
+    d = Driver.of(cfg)
+    d.login("a1", "a2", now=T0)
+    forecaster = Forecaster()
+    labels = (("queue", "billing"),)
+    for i in range(30):  # a call every 20 s handled in 16 s: 0.8 erlang on two agents
+        forecaster.observe(MetricUpdate("acd_calls_offered_total", "inc", 1.0, labels), T0 + 20.0 * i)
+        forecaster.observe(MetricUpdate("acd_handle_seconds", "observe", 16.0, labels), T0 + 20.0 * i)
+    now = T0 + 600.0
+    snap = d.acd.snapshot(now)
+    found = forecaster.forecasts(snap, cfg, now)
+    metrics = Metrics(cfg.queues)
+    forecaster.publish(metrics, snap, cfg, now)
+    assert found["service_level:billing"] == gauge(metrics, "acd_predicted_service_level", queue="billing")
+    rate, aht = forecaster.rate_and_aht("billing", now) or (0.0, 0.0)
+    assert found["asa:billing"] == pytest.approx(asa(rate, aht, 2))
+    assert Forecaster().forecasts(snap, cfg, now) == {}  # nothing measured: no forecast

@@ -39,7 +39,12 @@ def test_document_of_a_config_reads_back_as_the_same_config() -> None:
     settings = load(ROOT / "acd.toml", env={})
     document = document_of(settings.routing, settings.skills)
     assert document["queues"]["support"]["widening"][1]["extra_skills"] == {"billing": 4}
-    assert document["agents"]["agent1"] == {"name": "Ada", "endpoint": "agent1", "skills": {"billing": 5, "support": 2}}
+    assert document["agents"]["agent1"] == {
+        "name": "Ada",
+        "endpoint": "agent1",
+        "skills": {"billing": 5, "support": 2},
+        "team": "",
+    }
     assert routing_from_document(document, settings.routing.policy, "test") == (settings.routing, settings.skills)
 
 

@@ -47,3 +47,29 @@ def test_queues_and_tiles_from_a_snapshot() -> None:
     assert tiles["a4"]["in_state"] is None  # logged out since the start: nothing dated it
     assert board["agents_by_state"]["ready"] == 1
     assert board["since"] == T0
+
+
+def test_a_tile_per_objective_and_a_screen_sees_its_queues_objectives() -> None:
+    from dataclasses import replace
+
+    from acd.core.objectives import Objective
+    from acd.metrics import ObjectiveFigures
+
+    config = replace(
+        CONFIG,
+        objectives=(
+            Objective("sales-sl", "service_level", ">=", 0.9, "queue", ("sales",), "day"),
+            Objective("front-asa", "asa", "<=", 30.0, "queues", ("billing", "sales"), "week"),
+            Objective("ada-aht", "aht", "<=", 300.0, "agent", ("a1",), "month"),
+        ),
+    )
+    figures = {"sales-sl": ObjectiveFigures("service_level", 0.9, 0.7, 0.75, "at_risk")}
+    board = Board()
+    payload = board.payload(Acd(config).snapshot(T0), config, ServiceLevelToday(T0), figures)
+    tiles = {o["name"]: o for o in payload["objectives"]}
+    assert [o["name"] for o in payload["objectives"]] == ["ada-aht", "front-asa", "sales-sl"]
+    assert (tiles["sales-sl"]["attainment"], tiles["sales-sl"]["status"]) == (0.7, "at_risk")
+    assert (tiles["front-asa"]["attainment"], tiles["front-asa"]["status"]) == (None, "no_data")  # not computed yet
+    assert tiles["ada-aht"]["queues"] == []
+    assert [o["name"] for o in board.narrow(payload, {"sales"})["objectives"]] == ["sales-sl"]
+    assert [o["name"] for o in board.narrow(payload, {"sales", "billing"})["objectives"]] == ["front-asa", "sales-sl"]

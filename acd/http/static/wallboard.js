@@ -75,8 +75,50 @@ function drawAgents(agents) {
   document.getElementById("agents").replaceChildren(...tiles);
 }
 
+const OBJECTIVE_STATUS = {
+  met: ["met", "ok"],
+  on_track: ["on track", "ok"],
+  at_risk: ["at risk", "at_risk"],
+  missed: ["missed", "breached"],
+  no_data: ["no data", "none"],
+};
+const RATIO_METRICS = new Set(["service_level", "abandonment", "occupancy"]);
+const SECOND_METRICS = new Set(["asa", "aht"]);
+
+function figure(metric, value) {
+  if (value === null || value === undefined) return "–";
+  if (RATIO_METRICS.has(metric)) return percent(value);
+  if (SECOND_METRICS.has(metric)) return `${Math.round(value)} s`;
+  return String(Math.round(value * 10) / 10);
+}
+
+function drawObjectives(objectives) {
+  const list = objectives || [];
+  document.getElementById("objectives-section").hidden = list.length === 0;
+  const tiles = list.map((o) => {
+    const [label, colour] = OBJECTIVE_STATUS[o.status] || [o.status, "none"];
+    const div = document.createElement("div");
+    div.className = `tile objective ${colour}`;
+    div.dataset.objective = o.name;
+    div.dataset.status = o.status;
+    const who = document.createElement("div");
+    who.className = "who";
+    who.textContent = o.name;
+    const now = document.createElement("div");
+    now.className = "attainment";
+    now.textContent = `${figure(o.metric, o.attainment)} (${o.comparison} ${figure(o.metric, o.target)})`;
+    const what = document.createElement("div");
+    what.className = "what";
+    what.textContent = `${label} · heading for ${figure(o.metric, o.projection)}`;
+    div.append(who, now, what);
+    return div;
+  });
+  document.getElementById("objectives").replaceChildren(...tiles);
+}
+
 function draw(board) {
   drawQueues(board.queues);
+  drawObjectives(board.objectives);
   drawAgents(board.agents);
   for (const el of document.querySelectorAll(".points")) el.textContent = String(board.at_risk_points);
   const since = new Date(board.since * 1000);

@@ -13,7 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.config_changes import ConfigEditor
 from acd.http.bearer import Bearers
-from acd.http.keys import AUDIT, BEARERS, DIRECTORY, EDITOR, ENGINE, LIVE, RECORDER, RECORDINGS, RUNTIME, SUPERVISORS
+from acd.http.keys import (
+    AUDIT,
+    BEARERS,
+    DIRECTORY,
+    EDITOR,
+    ENGINE,
+    LIVE,
+    OBJECTIVES_ZONE,
+    RECORDER,
+    RECORDINGS,
+    RUNTIME,
+    SUPERVISORS,
+)
 from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
@@ -39,6 +51,7 @@ def build_api_v1(
     recorder: Recorder | None = None,
     recordings: RecordingSettings | None = None,
     supervisors: tuple[SupervisorPhone, ...] = (),
+    objectives_zone: str = "UTC",
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
@@ -48,6 +61,7 @@ def build_api_v1(
     ``customers``: the caller directory, told of every change to a customer record.
     ``recorder`` pauses recordings; ``recordings``: where their files are and who may listen.
     ``supervisors``: the supervisors' phones calls may be monitored from (``POST /calls/{id}/monitor``).
+    ``objectives_zone``: the time zone of objectives' days, weeks and months (``[objectives] zone``).
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -57,6 +71,7 @@ def build_api_v1(
     api[AUDIT] = audit
     api[EDITOR] = editor or ConfigEditor.running(runtime, engine)
     api[SUPERVISORS] = supervisors
+    api[OBJECTIVES_ZONE] = objectives_zone
     if customers is not None:
         api[DIRECTORY] = customers
     if recorder is not None:

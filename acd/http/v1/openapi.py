@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.http.v1 import openapi_callbacks, openapi_config, openapi_customers, openapi_recordings
+from acd.http.v1 import openapi_callbacks, openapi_config, openapi_customers, openapi_objectives, openapi_recordings
 from acd.http.v1.openapi_parts import body, errors, ok, path_param, query, ref
 
 _TEXT = {
@@ -342,6 +342,9 @@ DOCUMENT: dict[str, Any] = {
 for _path, _operations in openapi_config.PATHS.items():  # skills, queues and agents' configuration
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 DOCUMENT["components"]["schemas"].update(openapi_config.SCHEMAS)
+for _path, _operations in openapi_objectives.PATHS.items():  # objectives (KPOs)
+    DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+DOCUMENT["components"]["schemas"].update(openapi_objectives.SCHEMAS)
 for _path, _operations in openapi_customers.PATHS.items():  # customer records
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 DOCUMENT["components"]["schemas"].update(openapi_customers.SCHEMAS)

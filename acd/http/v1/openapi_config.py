@@ -181,6 +181,11 @@ AGENT_FIELDS: dict[str, Any] = {  # also shown by GET /agents
         "description": "the PJSIP endpoint the PBX dials; PJSIP/<name> is stored as <name>",
     },
     "skills": _LEVELS,
+    "team": {
+        "type": "string",
+        "pattern": "^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$",
+        "description": 'the agent\'s team (objectives per team, docs/kpis.md "Teams"); empty: none',
+    },
 }
 
 

@@ -19,6 +19,7 @@ from acd.http.v1 import (
     interactions,
     live,
     monitoring,
+    objectives,
     openapi,
     queues,
     recordings,
@@ -29,6 +30,7 @@ from acd.http.v1 import (
 
 CONFIG_STAFF = "changing skills, queues and agents is for supervisors and admins"
 CATALOGUE_READERS = "the skill catalogue is for supervisors and admins"
+OBJECTIVES_STAFF = "objectives are for supervisors (of their queues) and admins"
 CATALOGUE_ADMINS = "changing the skill catalogue is for admins"
 
 ROUTES: tuple[Route, ...] = (
@@ -49,6 +51,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/skills/{skill}", skills.one_skill, STAFF, CATALOGUE_READERS),
     Route("PUT", "/skills/{skill}", skills.rename_skill, ADMIN, CATALOGUE_ADMINS),
     Route("DELETE", "/skills/{skill}", skills.delete_skill, ADMIN, CATALOGUE_ADMINS),
+    # objectives (KPOs): supervisors of their scope and admins (scopes: acd.http.v1.objectives)
+    Route("GET", "/objectives", objectives.list_objectives, STAFF, OBJECTIVES_STAFF),
+    Route("POST", "/objectives", objectives.create_objective, STAFF, OBJECTIVES_STAFF),
+    Route("GET", "/objectives/{objective}", objectives.one_objective, STAFF, OBJECTIVES_STAFF),
+    Route("PATCH", "/objectives/{objective}", objectives.update_objective, STAFF, OBJECTIVES_STAFF),
+    Route("DELETE", "/objectives/{objective}", objectives.delete_objective, STAFF, OBJECTIVES_STAFF),
     Route("GET", "/queues", queues.list_queues, EVERYONE),
     Route("POST", "/queues", queues.create_queue, ADMIN, "creating a queue is for admins"),
     Route("GET", "/queues/{queue}", queues.one_queue, EVERYONE),

@@ -1,6 +1,7 @@
 """``acd report``: KPIs per queue and per agent for a date range, from the records.
 
     acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent|disposition] [--format table|csv|json]
+    acd report --objectives [--at 2026-11-02T15:00] [-c acd.toml] [--format table|csv|json]
 
 The figures are ``acd.records.report``'s queries (docs/kpis.md); this module reads the arguments and
 prints them as a table, CSV or JSON. The database is ``--database-url``, else DATABASE_URL, else the
@@ -58,7 +59,37 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+async def _objectives(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    """Every objective of the config at ``--at`` (default now): the same figures as GET /api/v1/objectives."""
+    from zoneinfo import ZoneInfo
+
+    from acd.records.objectives import standings
+    from acd.records.stores import config_revisions
+    from acd.settings import load, routing_from_document
+
+    settings = load(args.config)
+    config = settings.routing
+    stored = await config_revisions.latest(engine)
+    if stored is not None:  # objectives and teams are those of the revision in force, as for the service
+        config = routing_from_document(stored.document, config.policy, f"config revision {stored.revision}")[0]
+    found = await standings(
+        engine,
+        config.objectives,
+        config.agents,
+        ZoneInfo(settings.objectives_zone),
+        args.at or datetime.now(UTC),
+        settings.routing.policy.short_abandon_seconds,
+    )
+    rows = [{k: v for k, v in s.json().items() if k != "note"} for s in found]
+    for row in rows:
+        row["members"] = ",".join(row["members"])
+    sys.stdout.write(_render(rows, args.format))
+    return 0
+
+
 async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    if args.objectives:
+        return await _objectives(engine, args)
     if args.by == "agent":
         rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
     elif args.by == "disposition":
@@ -72,8 +103,15 @@ async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acd report", description="KPIs per queue or agent (docs/kpis.md).")
-    parser.add_argument("--from", dest="start", type=_when, required=True, help="ISO date/time, UTC if naive")
-    parser.add_argument("--to", dest="end", type=_when, required=True, help="exclusive end, ISO date/time")
+    parser.add_argument("--from", dest="start", type=_when, help="ISO date/time, UTC if naive")
+    parser.add_argument("--to", dest="end", type=_when, help="exclusive end, ISO date/time")
+    parser.add_argument(
+        "--objectives",
+        action="store_true",
+        help="each objective of the config over its period so far: attainment, projection, status",
+    )
+    parser.add_argument("--at", type=_when, help="with --objectives: the moment to stand at (default now)")
+    parser.add_argument("-c", "--config", default="acd.toml", help="with --objectives: the config naming them")
     parser.add_argument(
         "--by",
         choices=("queue", "agent", "disposition"),
@@ -84,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
-    if args.end <= args.start:
+    if not args.objectives and (args.start is None or args.end is None):
+        parser.error("--from and --to are required (or --objectives)")
+    if not args.objectives and args.end <= args.start:
         parser.error("--to must be after --from")
     return run_with_engine(parser.prog, args, lambda engine: _report(engine, args))

@@ -1,0 +1,174 @@
+"""Objectives' attainment from the records: the period in the configured time zone, the metric's tally
+by the reports' own SQL (``acd.records.report``), the projection and the status of ``acd.core.objectives``.
+
+Read by ``acd report --objectives``, ``GET /api/v1/objectives`` and the ``acd_objective_*`` series, so the
+three give the same attainment for the same records. Rules: docs/kpis.md ("Objectives").
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.core.config import AgentConfig
+from acd.core.objectives import METRICS, Objective, Status, Tally, project, status
+from acd.records.report import SCOPE_SQL, agent_report
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Standing:
+    """An objective as it stands at ``at``: the period so far, its attainment, projection and status."""
+
+    objective: str
+    metric: str
+    comparison: str
+    target: float
+    scope: str
+    members: tuple[str, ...]
+    period: str
+    start: datetime
+    end: datetime
+    attainment: float | None
+    projection: float | None
+    status: Status
+    owner: str
+    note: str
+
+    def json(self) -> dict[str, Any]:
+        fields = dataclasses.asdict(self)
+        fields["members"] = list(self.members)
+        fields["start"], fields["end"] = self.start.isoformat(), self.end.isoformat()
+        return fields
+
+
+def period_days(objective: Objective, today: date) -> tuple[date, date]:
+    """The local days of the period containing ``today``: its first day and the day after its last.
+
+    A week starts on Monday (ISO 8601); ``dates`` is the configured range whatever ``today`` is.
+    """
+    if objective.period == "day":
+        return today, today + timedelta(days=1)
+    if objective.period == "week":
+        monday = today - timedelta(days=today.weekday())
+        return monday, monday + timedelta(days=7)
+    if objective.period == "month":
+        first = today.replace(day=1)
+        return first, first + timedelta(days=calendar.monthrange(today.year, today.month)[1])
+    return date.fromisoformat(objective.first), date.fromisoformat(objective.last) + timedelta(days=1)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """Local midnight of ``day`` (a DST change never falls on midnight in the tz database's zones but
+    one; ``fold=0`` takes the first of an ambiguous hour and zoneinfo shifts a missing one forward)."""
+    return datetime.combine(day, time(0), zone).astimezone(UTC)  # UTC: differences in real seconds
+
+
+def period_bounds(objective: Objective, at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The period containing ``at`` (aware) as instants: from its first local midnight to the one after
+    its last day, so a day around a DST change is 23 or 25 hours long."""
+    first, after = period_days(objective, at.astimezone(zone).date())
+    return _midnight(first, zone), _midnight(after, zone)
+
+
+def members(objective: Objective, agents: Iterable[AgentConfig]) -> tuple[str, ...]:
+    """The queues or agents the objective counts: a team stands for its agents."""
+    if objective.scope == "team":
+        team = objective.members[0]
+        return tuple(sorted(a.id for a in agents if a.team == team))
+    return objective.members
+
+
+async def tally(
+    engine: AsyncEngine,
+    objective: Objective,
+    agents: Iterable[AgentConfig],
+    start: datetime,
+    end: datetime,
+    short_abandon_seconds: float,
+) -> Tally:
+    """The metric's numerator and denominator over [start, end) for the objective's scope."""
+    who = list(members(objective, agents))
+    metric = objective.metric
+    if metric == "occupancy":
+        rows = [a for a in await agent_report(engine, start, end) if a.agent in who]
+        busy = sum(a.busy_seconds for a in rows)
+        return Tally(busy, busy + sum(a.available_seconds for a in rows))
+    sql = SCOPE_SQL["queues" if objective.scope in ("queue", "queues") else "agents"]
+    params = {"start": start, "end": end, "short": short_abandon_seconds, "members": who}
+    async with engine.connect() as conn:
+        r = (await conn.execute(sql, params)).mappings().one()
+    base = float(r["offered"] - r["short_abandoned"])
+    if metric == "service_level":
+        return Tally(float(r["answered_within_sla"]), base)
+    if metric == "abandonment":
+        return Tally(float(r["abandoned"] - r["short_abandoned"]), base)
+    if metric == "asa":
+        return Tally(float(r["wait_answered"] or 0.0), float(r["answered"]))
+    if metric == "aht":
+        return Tally(float(r["handle_total"] or 0.0), float(r["handled"]))
+    if metric == "wait_breaches":
+        return Tally(float(r["wait_breaches"]))
+    if metric == "handle_breaches":
+        return Tally(float(r["handle_breaches"]))
+    raise ValueError(f"no tally for metric {metric!r}")
+
+
+async def standings(
+    engine: AsyncEngine,
+    objectives: Iterable[Objective],
+    agents: Iterable[AgentConfig],
+    zone: ZoneInfo,
+    at: datetime,
+    short_abandon_seconds: float = 5.0,
+    forecasts: Mapping[str, float] | None = None,
+) -> list[Standing]:
+    """Every objective at ``at``. ``forecasts``: per queue, the Erlang C figure of a forecast metric
+    (``service_level`` or ``asa``, keyed ``"<metric>:<queue>"``) for the queue as staffed now; only the live
+    service has them, and only a one-queue objective uses them, for the rest of today."""
+    agents = tuple(agents)
+    out = []
+    for objective in objectives:
+        start, end = period_bounds(objective, at, zone)
+        until = min(max(at, start), end)
+        counted = await tally(engine, objective, agents, start, until, short_abandon_seconds)
+        kind = METRICS[objective.metric].kind
+        attainment = counted.value(kind)
+        if kind == "count" and counted.numerator == 0 and until <= start:
+            attainment = None
+        forecast = None
+        if forecasts and objective.scope == "queue":
+            forecast = forecasts.get(f"{objective.metric}:{objective.members[0]}")
+        today_end = _midnight(until.astimezone(zone).date() + timedelta(days=1), zone)
+        projection = project(
+            kind,
+            counted,
+            (until - start).total_seconds(),
+            (end - until).total_seconds(),
+            forecast,
+            (min(today_end, end) - until).total_seconds(),
+        )
+        out.append(
+            Standing(
+                objective=objective.name,
+                metric=objective.metric,
+                comparison=objective.comparison,
+                target=objective.target,
+                scope=objective.scope,
+                members=objective.members,
+                period=objective.period,
+                start=start,
+                end=end,
+                attainment=attainment,
+                projection=projection,
+                status=status(objective, attainment, projection, over=at >= end),
+                owner=objective.owner,
+                note=objective.note,
+            )
+        )
+    return out

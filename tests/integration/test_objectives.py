@@ -1,0 +1,196 @@
+"""Objectives (KPOs) and teams on a real PostgreSQL: configured through /api/v1 (roles, scopes, revisions,
+audit), and the API, ``acd report --objectives`` and the ``acd_objective_*`` series give the attainment
+the reports' SQL gives for the same records (docs/kpis.md, "Objectives")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_v1_harness import V1, api_pg, v1  # noqa: F401
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.http.v1 import PREFIX
+from acd.jobs import publish_objectives
+from acd.records.report import agent_report, queue_report
+from acd.records.startup.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.pg
+
+DAY = datetime(2026, 11, 27, tzinfo=UTC)
+DATES = {"period": "dates", "from": "2026-11-27", "to": "2026-11-27"}
+# (queue, agent or None, outcome, wait, talk, wrap-up) on 2026-11-27 from 09:00 UTC, a minute apart;
+# billing's threshold is 15 s, its max handle 600 s (the defaults), short abandon 5 s
+CALLS = [
+    ("billing", "a1", "answered", 4, 100, 20),
+    ("billing", "a1", "answered", 30, 700, 10),  # answered late, handle breach
+    ("billing", "a2", "answered", 10, 200, 30),
+    ("billing", None, "abandoned", 40, None, None),
+    ("billing", None, "abandoned", 2, None, None),  # short
+    ("sales", "s1", "answered", 3, 60, 0),
+]
+
+
+async def call(v1: V1, method: str, path: str, who: str, body: Any = None) -> tuple[int, Any]:  # noqa: F811
+    response = await v1.client.request(method, PREFIX + path, headers=v1.auth(who), json=body)
+    return response.status, await response.json()
+
+
+async def add_calls(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for index, (queue, agent, outcome, wait, talk, wrapup) in enumerate(CALLS):
+            arrived = DAY + timedelta(hours=9, minutes=index)
+            answered = arrived + timedelta(seconds=wait) if outcome == "answered" else None
+            await conn.execute(
+                text("""
+                INSERT INTO interactions (id, seq, caller, queue, priority, arrived_at, answered_at, ended_at,
+                  outcome, agent_id, wait_seconds, talk_seconds, wrapup_seconds, sla_threshold_seconds)
+                VALUES (:id, 1, :caller, :queue, 5, :arrived, :answered, :ended, :outcome, :agent, :wait,
+                  :talk, :wrapup, 15)"""),
+                {
+                    "id": uuid.uuid4(),
+                    "caller": f"555{index}",
+                    "queue": queue,
+                    "arrived": arrived,
+                    "answered": answered,
+                    "ended": arrived + timedelta(minutes=20),
+                    "outcome": outcome,
+                    "agent": agent,
+                    "wait": wait,
+                    "talk": talk,
+                    "wrapup": wrapup,
+                },
+            )
+        for agent, state, start, minutes in (("a1", "ready", 8, 30), ("a1", "on_call", 9, 30), ("a2", "ready", 9, 60)):
+            begun = DAY + timedelta(hours=start)
+            await conn.execute(
+                text(
+                    "INSERT INTO agent_states (id, seq, agent_id, state, started_at, ended_at) VALUES (:id, 1, :a, :s, :b, :e)"
+                ),
+                {"id": uuid.uuid4(), "a": agent, "s": state, "b": begun, "e": begun + timedelta(minutes=minutes)},
+            )
+
+
+OBJECTIVES = {
+    "billing-sl": {"metric": "service_level", "comparison": ">=", "target": 0.8, "queue": "billing", **DATES},
+    "front-asa": {"metric": "asa", "comparison": "<=", "target": 20, "queues": ["billing", "sales"], **DATES},
+    "billing-breaches": {"metric": "handle_breaches", "comparison": "<=", "target": 2, "queue": "billing", **DATES},
+    "north-aht": {"metric": "aht", "comparison": "<=", "target": 300, "team": "north", **DATES},
+    "north-occupancy": {"metric": "occupancy", "comparison": ">=", "target": 0.3, "team": "north", **DATES},
+}
+
+
+async def test_objectives_through_the_api_agree_with_the_reports(
+    v1: V1,  # noqa: F811
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    await add_calls(v1.engine)
+    # teams: a1 and a2 join "north" through the agents' API (an admin, and a billing supervisor for a2)
+    assert (await call(v1, "PATCH", "/agents/a1", "admin", {"team": "north"}))[0] == 200
+    status, body = await call(v1, "PATCH", "/agents/a2", "billing", {"team": "north"})
+    assert (status, body["agent"]["team"]) == (200, "north")
+    assert (await call(v1, "PATCH", "/agents/a2", "admin", {"team": "no rth"}))[0] == 400
+
+    for name, fields in OBJECTIVES.items():
+        status, body = await call(v1, "POST", "/objectives", "admin", {"name": name, **fields, "owner": "Grace"})
+        assert status == 201, body
+    # the file's checks: an unknown team, a metric not defined for the scope
+    status, body = await call(
+        v1, "POST", "/objectives", "admin", {"name": "x", **OBJECTIVES["north-aht"], "team": "south"}
+    )
+    assert status == 400 and "objectives.x.team" in body["details"]["fields"], body
+    bad = {"name": "x", "metric": "occupancy", "comparison": ">=", "target": 0.5, "queue": "billing"}
+    assert (await call(v1, "POST", "/objectives", "admin", bad))[0] == 400
+    # a supervisor: their queues only; agents: not at all
+    sales = {"name": "sales-sl", "metric": "service_level", "comparison": ">=", "target": 0.8, "queue": "sales"}
+    assert (await call(v1, "POST", "/objectives", "billing", sales))[0] == 403
+    assert (await call(v1, "GET", "/objectives", "a1"))[0] == 403
+    status, body = await call(v1, "PATCH", "/objectives/billing-sl", "billing", {"target": 0.75})
+    assert (status, body["objective"]["target"]) == (200, 0.75)
+    assert (await call(v1, "PATCH", "/objectives/billing-sl", "billing", {"queue": "sales"}))[0] == 403
+    assert (await call(v1, "DELETE", "/objectives/front-asa", "billing"))[0] == 403  # sales is not theirs
+
+    status, body = await call(v1, "GET", "/objectives", "admin")
+    assert status == 200
+    api = {o["name"]: o["standing"] for o in body["objectives"]}
+    assert set(api) == set(OBJECTIVES)
+    status, body = await call(v1, "GET", "/objectives", "billing")
+    seen = {o["name"] for o in body["objectives"]}
+    assert seen == {"billing-sl", "billing-breaches", "north-aht", "north-occupancy"}  # not front-asa (sales)
+
+    # the reports' figures for the same day, and by hand
+    end = DAY + timedelta(days=1)
+    queues = await queue_report(v1.engine, DAY, end, 5.0)
+    billing = queues["billing"]
+    assert billing.service_level == pytest.approx(2 / 4)  # 4 s and 10 s within 15 s; 5 offered less 1 short
+    assert api["billing-sl"]["attainment"] == pytest.approx(billing.service_level)
+    assert api["billing-sl"]["status"] == "missed"  # 0.5 < 0.75, the period is over
+    assert api["billing-breaches"]["attainment"] == billing.handle_breaches == 1
+    assert api["billing-breaches"]["status"] == "met"
+    assert api["front-asa"]["attainment"] == pytest.approx((4 + 30 + 10 + 3) / 4)
+    assert api["north-aht"]["attainment"] == pytest.approx((120 + 710 + 230) / 3)
+    assert api["north-aht"]["status"] == "missed"
+    agents = {a.agent: a for a in await agent_report(v1.engine, DAY, end)}
+    busy = agents["a1"].busy_seconds + agents["a2"].busy_seconds
+    occupancy = busy / (busy + agents["a1"].available_seconds + agents["a2"].available_seconds)
+    assert occupancy == pytest.approx(1800 / (1800 + 1800 + 3600))
+    assert api["north-occupancy"]["attainment"] == pytest.approx(occupancy)
+    assert api["north-occupancy"]["start"] == DAY.isoformat()
+
+    # acd report --objectives: the revision in force, the same figures
+    config = tmp_path / "acd.toml"
+    config.write_text(
+        'skills = ["billing"]\n[queues.billing]\nskills = { billing = 1 }\n[agents.z]\nskills = { billing = 1 }\n'
+    )
+    done = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "acd",
+        "report",
+        "--objectives",
+        "-c",
+        str(config),
+        "--format",
+        "json",
+        "--database-url",
+        api_pg.url,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await done.communicate()
+    assert done.returncode == 0
+    cli = {row["objective"]: row for row in json.loads(out)}
+    for name, standing in api.items():
+        assert (cli[name]["attainment"], cli[name]["status"]) == (standing["attainment"], standing["status"]), name
+
+    # the live series: the same attainment, target and status
+    assert v1.parts is not None
+    await publish_objectives(v1.parts, v1.engine, ZoneInfo("UTC"))
+    figures = v1.parts.metrics.objectives.figures
+    assert figures["billing-sl"].attainment == pytest.approx(billing.service_level)
+    assert figures["billing-sl"].target == 0.75
+    assert {n: f.status for n, f in figures.items()} == {n: s["status"] for n, s in api.items()}
+    response = await v1.client.get("/metrics", headers={"Authorization": "Bearer harness-scrape-token-0123456789"})
+    scraped = await response.text()
+    assert 'acd_objective_status{objective="billing-sl",status="missed"} 1.0' in scraped
+    assert (
+        f'acd_objective_attainment{{metric="service_level",objective="billing-sl"}} {billing.service_level}' in scraped
+    )
+
+    # deleting, audited and revised like the routing config
+    assert (await call(v1, "DELETE", "/objectives/billing-sl", "billing"))[0] == 200
+    assert (await call(v1, "GET", "/objectives/billing-sl", "admin"))[0] == 404
+    async with v1.engine.connect() as conn:
+        actions = [r[0] for r in await conn.execute(text("SELECT action FROM config_revisions ORDER BY revision"))]
+        audited = {r[0] for r in await conn.execute(text("SELECT action FROM audit_log"))}
+    assert actions.count("objective.create") == len(OBJECTIVES)
+    assert actions[-1] == "objective.delete"
+    assert {"objective.create", "objective.update", "objective.delete"} <= audited

@@ -1,0 +1,61 @@
+"""Objectives' pure rules (acd.core.objectives; docs/kpis.md, "Objectives"): periods, projection, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from acd.core.objectives import Objective, Tally, project, status
+
+
+def objective(metric: str = "service_level", comparison: str = ">=", target: float = 0.8, **kw: object) -> Objective:
+    fields: dict[str, Any] = {"scope": "queue", "members": ("billing",), "period": "day", **kw}
+    return Objective("o", metric, comparison, target, **fields)  # type: ignore[arg-type]
+
+
+def test_tally_values() -> None:
+    assert Tally(8, 10).value("ratio") == 0.8
+    assert Tally(0, 0).value("ratio") is None
+    assert Tally(3).value("count") == 3
+
+
+def test_projection_keeps_the_pattern_without_a_forecast() -> None:
+    assert project("ratio", Tally(60, 100), 3600, 3600) == 0.6
+    # a count grows at its rate so far: 4 in a quarter of the period, 16 at its end
+    assert project("count", Tally(4), 900, 2700) == 16
+    assert project("ratio", Tally(0, 0), 3600, 3600) is None
+
+
+def test_projection_takes_the_forecast_for_the_rest_of_the_day() -> None:
+    # 100 calls in 10 h (10 an hour); 2 h left of the day, forecast 0.9: 20 more at 0.9
+    assert project("ratio", Tally(60, 100), 36000, 7200, 0.9, 7200) == pytest.approx((60 + 18) / 120)
+    # a week: the forecast covers the 2 h left of today, the rest keeps the 0.6 so far
+    week = project("ratio", Tally(60, 100), 36000, 36000, 0.9, 7200)
+    assert week == pytest.approx((60 + 20 * 0.9 + 80 * 0.6) / 200)
+
+
+def test_status_over_a_period() -> None:
+    assert status(objective(), 0.85, 0.85, over=True) == "met"
+    assert status(objective(), 0.75, 0.9, over=True) == "missed"
+    assert status(objective(), None, None, over=True) == "no_data"
+
+
+def test_status_running() -> None:
+    sl = objective()
+    assert status(sl, 0.9, 0.9, over=False) == "on_track"
+    assert status(sl, 0.9, 0.82, over=False) == "at_risk"  # within 5 points of the target
+    assert status(sl, 0.9, 0.7, over=False) == "at_risk"
+    assert status(sl, None, None, over=False) == "no_data"
+    asa = objective("asa", "<=", 30)
+    assert status(asa, 20, 20, over=False) == "on_track"
+    assert status(asa, 20, 28, over=False) == "at_risk"  # within 10 % of 30 s
+
+
+def test_a_count_settles_early() -> None:
+    ceiling = objective("wait_breaches", "<=", 5)
+    assert status(ceiling, 6, 12, over=False) == "missed"
+    assert status(ceiling, 2, 8, over=False) == "at_risk"
+    assert status(ceiling, 1, 4, over=False) == "on_track"
+    floor = objective("handle_breaches", ">=", 3)
+    assert status(floor, 3, 3, over=False) == "met"
