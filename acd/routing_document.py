@@ -42,6 +42,15 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         ],
         "vip_priority_boost": queue.vip_priority_boost,
         "dispositions": list(queue.dispositions),
+        "resolving": list(queue.resolving_dispositions),
+        "otf": {
+            "answer": queue.otf.answer,
+            "handle": queue.otf.handle,
+            "resolving": queue.otf.resolving,
+            "repeat_window": queue.otf.repeat_window_seconds,
+            # left out: orders are judged as any call (a null is not a number the file would take)
+            **({} if queue.otf.order_promise_seconds is None else {"order_promise": queue.otf.order_promise_seconds}),
+        },
         "record": queue.record,
         "hours": None if queue.hours is None else hours_fields(queue.hours),
         "empty_overflow": queue.empty_overflow_seconds,
