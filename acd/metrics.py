@@ -76,7 +76,7 @@ OTF_KIND_SERIES = {
 
 def otf_kinds(queue: QueueConfig) -> list[str]:
     """The ``kind`` label values of a queue: its catalogue's kinds, ``none`` and ``other`` (bounded)."""
-    return sorted({code.split("/", 1)[0] for code in queue.dispositions}) + ["none", "other"]
+    return [*sorted({code.split("/", 1)[0] for code in queue.dispositions}), "none", "other"]
 
 
 class AgentSeries(Collector):
@@ -194,8 +194,7 @@ class Metrics:
         }
         # OTF and FCR (docs/kpis.md, "OTF and FCR"): +1 when an interaction's verdict settles
         self.otf_counters = {
-            name: Counter(name.removesuffix("_total"), text, q, registry=r)
-            for name, text in OTF_QUEUE_SERIES.items()
+            name: Counter(name.removesuffix("_total"), text, q, registry=r) for name, text in OTF_QUEUE_SERIES.items()
         }
         self.otf_agent = {
             name: Counter(name.removesuffix("_total"), text, ["agent"], registry=r)

@@ -948,3 +948,16 @@ def _no_overflow_ring(r: _Reader, queues: list[QueueConfig]) -> None:
             if name not in seen:
                 seen.add(name)
                 todo.extend(sorted(into.get(name, ())))
+
+
+def otf_of_queue(
+    name: str, data: Mapping[str, Any], source: str
+) -> tuple[tuple[str, ...], tuple[str, ...], OtfCriteria]:
+    """A ``[queues.NAME]`` table's disposition catalogue, its resolving codes and OTF's criteria, checked
+    as the config file's are (the simulator's scenarios use it); raises SettingsError listing every problem."""
+    r = _Reader(source)
+    path = f"queues.{name}"
+    found = _dispositions(r, data, path), _resolving(r, data, path), _otf(r, data, path)
+    if r.problems:
+        raise SettingsError(r.problems)
+    return found

@@ -231,7 +231,8 @@ def otf_rows(items: Iterable[Verdict]) -> list[OtfRow]:
         rows.append(OtfRow("agent", "", a, None, count(v for v in all_items if v.agent == a)))
     kinds = sorted({(v.queue, v.kind) for v in all_items if v.handled}, key=lambda k: (k[0], k[1] is None, k[1] or ""))
     for q, k in kinds:
-        rows.append(OtfRow("kind", q, None, k, count(v for v in all_items if v.handled and v.queue == q and v.kind == k)))
+        of_kind = (v for v in all_items if v.handled and v.queue == q and v.kind == k)
+        rows.append(OtfRow("kind", q, None, k, count(of_kind)))
     return rows
 
 
