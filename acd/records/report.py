@@ -128,7 +128,8 @@ WITH c AS (
            i.answered_at IS NOT NULL AS answered,
            i.answered_at IS NOT NULL AND i.talk_seconds IS NOT NULL AND i.wrapup_seconds IS NOT NULL AS handled,
            i.wait_seconds, i.sla_threshold_seconds, i.talk_seconds, i.wrapup_seconds, i.disposition,
-           split_part(i.disposition, '/', 1) AS kind, c.*
+           split_part(i.disposition, '/', 1) AS kind, c.answer, c.handle, c.resolving, c.repeat_window,
+           c.order_promise, c.max_handle, c.codes
     FROM interactions i JOIN c ON c.queue = i.queue
     WHERE i.arrived_at >= :start AND i.arrived_at < :end
       AND (i.answered_at IS NOT NULL OR (i.outcome IS NOT NULL AND i.outcome <> 'moved'))

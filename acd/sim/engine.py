@@ -114,6 +114,7 @@ class Simulation:
         # of their own, so a scenario without them draws exactly what it drew before
         self._number_rng = {t.queue: random.Random(f"{seed}/numbers/{t.queue}") for t in scenario.traffic}
         self._disposition_rng = {t.queue: random.Random(f"{seed}/dispositions/{t.queue}") for t in scenario.traffic}
+        self._caller_of: dict[str, str] = {}  # a call's number, when not its id (a pool of callers)
         self._calls_made = 0
 
     # -- the event list ---------------------------------------------------------------------
@@ -169,6 +170,7 @@ class Simulation:
         caller = call_id
         if traffic.callers > 0:
             caller = f"{traffic.queue}-caller-{self._number_rng[traffic.queue].randrange(traffic.callers):05d}"
+            self._caller_of[call_id] = caller
         self._deliver(CallArrived(call_id, traffic.queue, traffic.priority, caller=caller, customer=customer))
         self._schedule_arrival(traffic)
 
@@ -221,7 +223,7 @@ class Simulation:
         if self._callback_rng[traffic.queue].random() >= traffic.callback_accept:
             return  # declined: holds on, patience still running
         self._queued.discard(call_id)  # hung up, keeping their place: never abandons
-        self._deliver(CallbackAccepted(call_id, digits_of(call_id)))
+        self._deliver(CallbackAccepted(call_id, digits_of(self._caller_of.get(call_id, call_id))))
 
     def _dial_back(self, ring: RingAgent, traffic: Traffic, talk: float) -> None:
         """The agent accepted the callback: the caller is dialled, and answers or not."""
