@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement, default_resolving
 from acd.core.hours import WEEKDAYS, OpeningHours
 
 Document = dict[str, Any]
@@ -42,7 +42,12 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         ],
         "vip_priority_boost": queue.vip_priority_boost,
         "dispositions": list(queue.dispositions),
-        "resolving": list(queue.resolving_dispositions),
+        # left out when it is the catalogue's default, so a change of the catalogue alone keeps it so
+        **(
+            {}
+            if queue.resolving_dispositions == default_resolving(queue.dispositions)
+            else {"resolving": list(queue.resolving_dispositions)}
+        ),
         "otf": {
             "answer": queue.otf.answer,
             "handle": queue.otf.handle,

@@ -23,7 +23,6 @@ from typing import Any, Literal, cast, get_args
 from acd.core import transfer_numbers
 from acd.core.config import (
     DEFAULT_DISPOSITIONS,
-    DEFAULT_RESOLVING,
     AgentConfig,
     EwtAction,
     OtfCriteria,
@@ -33,6 +32,7 @@ from acd.core.config import (
     RoutingPolicy,
     SkillRequirement,
     WideningStep,
+    default_resolving,
 )
 from acd.core.hours import CALLBACK_TARGET, WEEKDAYS, OpeningHours, openings, queue_target
 from acd.dialling import (
@@ -440,11 +440,11 @@ def _dispositions(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, 
 
 def _resolving(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, ...]:
     """The codes of the queue's catalogue marked as resolving (docs/kpis.md, "OTF and FCR"): listed, or
-    the default catalogue's own (``DEFAULT_RESOLVING``), or every code of a catalogue the queue declares."""
+    ``default_resolving``."""
     catalogue = _dispositions(_Reader(r.file), data, path)  # its problems are reported once, by the queue
     where = f"{path}.resolving"
     if "resolving" not in data:
-        return DEFAULT_RESOLVING if "dispositions" not in data else catalogue
+        return default_resolving(catalogue)
     codes = data["resolving"]
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
         r.problem(where, f"must be an array of codes of the queue's dispositions, got {_shown(codes)}")

@@ -72,6 +72,11 @@ DEFAULT_RESOLVING: tuple[str, ...] = (
 complaint, an escalation and a promised callback leave work open."""
 
 
+def default_resolving(catalogue: tuple[str, ...]) -> tuple[str, ...]:
+    """The resolving codes of a queue that lists none: the default catalogue's own, else every code."""
+    return DEFAULT_RESOLVING if catalogue == DEFAULT_DISPOSITIONS else catalogue
+
+
 @dataclass(frozen=True, slots=True)
 class OtfCriteria:
     """What OTF asks of a queue's interactions (``[queues.NAME.otf]``; docs/kpis.md, "OTF and FCR").
