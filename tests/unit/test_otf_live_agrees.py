@@ -120,8 +120,8 @@ def test_the_live_counters_give_the_otf_of_the_records() -> None:
                 "pending": c.pending,
             }, row.queue
         elif row.level == "agent":
-            assert sample("acd_agent_otf_settled_total", {"agent": row.agent}) == c.settled, row.agent
-            assert sample("acd_agent_otf_met_total", {"agent": row.agent}) == c.otf, row.agent
+            assert sample("acd_agent_otf_settled_total", {"agent": row.agent or ""}) == c.settled, row.agent
+            assert sample("acd_agent_otf_met_total", {"agent": row.agent or ""}) == c.otf, row.agent
         else:
             labels = {"queue": row.queue, "kind": row.kind or "none"}
             assert sample("acd_otf_kind_settled_total", labels) == c.settled, labels

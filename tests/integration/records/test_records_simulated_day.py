@@ -274,8 +274,8 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     assert [(r.level, r.queue, r.agent, r.kind) for r in otf] == [
         (r.level, r.queue, r.agent, r.kind) for r in expected.otf
     ]
-    for got, want in zip(otf, expected.otf, strict=True):
-        assert same_otf(got.counts, want.counts) == [], (got.level, got.queue, got.agent, got.kind)
+    for row, want_row in zip(otf, expected.otf, strict=True):
+        assert same_otf(row.counts, want_row.counts) == [], (row.level, row.queue, row.agent, row.kind)
     queue_otf = [r.counts for r in expected.otf if r.level == "queue"]
     assert all(0 < c.otf < c.on_time < c.settled and 0 < c.full < c.handled and c.pending > 0 for c in queue_otf)
 
