@@ -32,7 +32,7 @@ from acd.core.commands import (
 from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
-from acd.core.otf import OtfLedger
+from acd.core.otf import OtfLedger, Verdict
 from acd.core.record_types import InteractionRecord, Record
 from acd.core.timers import TimerKey
 from acd.log_throttle import LogThrottle
@@ -299,8 +299,15 @@ class Runtime:
     def settle_otf(self, now: float) -> None:
         """Count the OTF verdicts whose repeat-contact window is over, and publish those still pending."""
         self._otf_follow_config()
-        self._metrics.count_otf(self.otf.settle(now))
-        self._metrics.set_otf_pending(self.otf.pending())
+        self._count_otf(self.otf.settle(now), now)
+        pending = self.otf.pending()
+        self._metrics.set_otf_pending(pending)
+        self.today.set_otf_pending(pending)
+
+    def _count_otf(self, verdicts: list[Verdict], now: float) -> None:
+        if verdicts:
+            self._metrics.count_otf(verdicts)
+            self.today.count_otf(verdicts, now)
 
     def _otf_follow_config(self) -> None:
         if self.core.config is not self._otf_config:
@@ -311,7 +318,8 @@ class Runtime:
     def _record(self, record: Record) -> None:
         if isinstance(record, InteractionRecord):
             self._otf_follow_config()
-            self._metrics.count_otf(self.otf.observe(record, self._clock()))
+            now = self._clock()
+            self._count_otf(self.otf.observe(record, now), now)
         if (
             isinstance(record, InteractionRecord)
             and record.ended_at is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -181,6 +182,16 @@ async def test_prometheus_agrees_with_the_records_and_every_shipped_expression_r
                         f" {otf_rule} {await value(session, prometheus, otf_rule)}"
                     )
                 await asyncio.sleep(1)
+            # ... and the wallboard's OTF today (its first frame; the ACD started with this test)
+            async with session.get(
+                f"{acd.base}/wallboard/events", headers={"Authorization": f"Bearer {acd.admin_token}"}
+            ) as stream:
+                async for line in stream.content:
+                    if line.startswith(b"data:"):
+                        board = json.loads(line[5:])
+                        break
+            shown = {q["name"]: (q["otf"], q["otf_pending"]) for q in board["queues"]}
+            assert {q: shown[q] for q in by_hand} == {q: (v, 0) for q, v in by_hand.items()}, shown
             fcr_live = await value(
                 session, prometheus, "sum by (queue) (acd_otf_full_total) / sum by (queue) (acd_fcr_handled_total)"
             )

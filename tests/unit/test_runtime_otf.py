@@ -14,6 +14,7 @@ from acd.core.config import AgentConfig, OtfCriteria, QueueConfig, RoutingConfig
 from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, CallerHungUp, DispositionSet, OfferAnswered
 from acd.metrics import Metrics
 from acd.runtime import Runtime
+from acd.wallboard.board import Board
 
 CONFIG = RoutingConfig(
     queues=(
@@ -57,6 +58,8 @@ async def test_verdicts_settle_after_the_window_and_a_repeat_caller_is_not_full(
     runtime.handle_now(CallerHungUp("call-3"))  # a ring unanswered, then the caller gives up: not OTF, settled now
     runtime.settle_otf(530.0)
     assert (live("acd_otf_settled_total"), live("acd_otf_pending")) == (1.0, 2.0)
+    (row,) = Board().payload(runtime.core.snapshot(530.0), CONFIG, runtime.today)["queues"]
+    assert (row["otf"], row["otf_pending"]) == (0.0, 2)
     runtime.settle_otf(759.0)  # call-1's window is over at 760
     assert (live("acd_otf_settled_total"), live("acd_otf_pending")) == (1.0, 2.0)
     runtime.settle_otf(860.0)  # both windows over
@@ -65,5 +68,9 @@ async def test_verdicts_settle_after_the_window_and_a_repeat_caller_is_not_full(
     assert live("acd_fcr_handled_total") == 2.0
     assert sample("acd_agent_otf_met_total", {"agent": "a1"}) == 1.0
     assert sample("acd_otf_kind_settled_total", {"queue": "billing", "kind": "support"}) == 2.0
+    # the wallboard's OTF today: the same verdicts, and the windows still open
+    board = Board().payload(runtime.core.snapshot(860.0), CONFIG, runtime.today)
+    (row,) = board["queues"]
+    assert (row["otf"], row["otf_settled"], row["otf_met"], row["otf_pending"]) == (1 / 3, 3, 1, 0)
     runtime.drain()
     await worker
