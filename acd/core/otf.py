@@ -285,9 +285,11 @@ class OtfLedger:
         for rid in ids:
             held = self._open[rid]
             queue = self.queues.get(held.record.queue)
-            if queue is None:
-                continue
             record = held.record
+            if queue is None:  # its queue was removed: no criteria to judge it by, counted nowhere live
+                del self._open[rid]
+                self._done[rid] = now
+                continue
             if record.outcome == "moved" and record.answered_at is None:
                 del self._open[rid]  # not offered here; counted nowhere
                 self._done[rid] = now
