@@ -1,7 +1,9 @@
 """Prometheus series for the ACD: the names of docs/kpis.md ("Live metrics"), and nothing else.
 
 Counters and histograms move only through the core's ``MetricUpdate`` commands, so the live
-figures follow the same KPI definitions as the records (docs/kpis.md). Gauges are set from the
+figures follow the same KPI definitions as the records (docs/kpis.md); the OTF counters alone move
+through the verdicts ``acd.core.otf.OtfLedger`` settles from the core's interaction records
+(``count_otf``), since a verdict settles when a window closes, not at an event of the core. Gauges are set from the
 core's snapshot. No caller number or uniqueid is ever a label; per-agent series carry the agent's
 configured id. The AMI adapter's own counts (malformed messages) are brought in from its counters.
 """
