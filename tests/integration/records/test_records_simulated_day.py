@@ -111,6 +111,24 @@ SCENARIO = Scenario(
     seed=2026,
     warmup_seconds=900.0,
 )
+# the same queues' OTF criteria as a config file, for acd report --by otf
+OTF_CONFIG = """
+skills = ["billing", "support"]
+
+[queues.billing]
+skills = { billing = 2 }
+max_handle = 400
+
+[queues.billing.otf]
+repeat_window = 1800
+order_promise = 400
+
+[queues.support]
+skills = { support = 1 }
+
+[queues.support.otf]
+repeat_window = 3600
+"""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the simulator's clock starts at 0
 START = EPOCH + timedelta(seconds=SCENARIO.warmup_seconds)
 END = EPOCH + timedelta(seconds=SCENARIO.horizon_seconds)
@@ -312,6 +330,19 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     assert {a: close(printed_agents[a]["occupancy"], o) for a, o in expected.occupancy.items()} == {
         a: True for a in expected.occupancy
     }
+
+    # ... and acd report --by otf, with the scenario's OTF criteria in a config file
+    config = tmp_path / "acd.toml"
+    config.write_text(OTF_CONFIG, encoding="utf-8")
+    printed_otf = await asyncio.to_thread(run, "--by", "otf", "--config", str(config), "--as-of", END.isoformat())
+    assert [(r["level"], r["queue"], r["agent"], r["kind"]) for r in printed_otf] == [
+        (r.level, r.queue, r.agent, r.kind) for r in expected.otf
+    ]
+    for printed_row, want_row in zip(printed_otf, expected.otf, strict=True):
+        assert (
+            same_otf(OtfCount(**{k: printed_row[k] for k in dataclasses.asdict(want_row.counts)}), want_row.counts)
+            == []
+        )
 
     print(
         f"\nsimulated {SCENARIO.hours:.0f} h: {len(stream.calls)} calls, {len(stream.rings)} rings, "
