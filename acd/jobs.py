@@ -52,6 +52,7 @@ async def gauges(parts: Parts) -> None:
     while True:
         now = runtime.now()
         parts.forecaster.publish(metrics, parts.core.snapshot(now), parts.core.config, now)
+        runtime.settle_otf(now)
         metrics.outbox_backlog.set(parts.outbox.backlog if parts.outbox else 0)
         if parts.link is not None:
             counters = parts.link.counters

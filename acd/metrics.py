@@ -1,7 +1,9 @@
 """Prometheus series for the ACD: the names of docs/kpis.md ("Live metrics"), and nothing else.
 
 Counters and histograms move only through the core's ``MetricUpdate`` commands, so the live
-figures follow the same KPI definitions as the records (docs/kpis.md). Gauges are set from the
+figures follow the same KPI definitions as the records (docs/kpis.md); the OTF counters alone move
+through the verdicts ``acd.core.otf.OtfLedger`` settles from the core's interaction records
+(``count_otf``), since a verdict settles when a window closes, not at an event of the core. Gauges are set from the
 core's snapshot. No caller number or uniqueid is ever a label; per-agent series carry the agent's
 configured id. The AMI adapter's own counts (malformed messages) are brought in from its counters.
 """
@@ -23,6 +25,7 @@ from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
 from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES
 from acd.core.objectives import STATUSES as OBJECTIVE_STATUSES
+from acd.core.otf import Verdict
 from acd.core.record_types import Outcome
 from acd.records.pipeline.quarantine import KINDS as QUARANTINE_KINDS
 
@@ -106,6 +109,28 @@ class ObjectiveSeries(Collector):
             for each in OBJECTIVE_STATUSES:
                 status.add_metric((name, each), 1.0 if each == f.status else 0.0)
         yield from (attainment, projection, target, status)
+
+
+OTF_QUEUE_SERIES = {  # docs/kpis.md, "OTF and FCR"
+    "acd_otf_settled_total": "Interactions whose OTF verdict settled (offered, short abandons apart)",
+    "acd_otf_on_time_total": "Settled interactions that were on time",
+    "acd_otf_full_total": "Settled interactions closed full: a resolving disposition and no repeat contact",
+    "acd_otf_met_total": "Settled interactions on time and full (OTF)",
+    "acd_fcr_handled_total": "Settled handled interactions (the FCR denominator)",
+}
+OTF_AGENT_SERIES = {
+    "acd_agent_otf_settled_total": "Settled OTF verdicts of the interactions each agent answered",
+    "acd_agent_otf_met_total": "Of those, on time and full",
+}
+OTF_KIND_SERIES = {
+    "acd_otf_kind_settled_total": "Settled handled interactions per disposition kind",
+    "acd_otf_kind_met_total": "Of those, on time and full",
+}
+
+
+def otf_kinds(queue: QueueConfig) -> list[str]:
+    """The ``kind`` label values of a queue: its catalogue's kinds, ``none`` and ``other`` (bounded)."""
+    return [*sorted({code.split("/", 1)[0] for code in queue.dispositions}), "none", "other"]
 
 
 class AgentSeries(Collector):
@@ -221,6 +246,24 @@ class Metrics:
                 registry=r,
             ),
         }
+        # OTF and FCR (docs/kpis.md, "OTF and FCR"): +1 when an interaction's verdict settles
+        self.otf_counters = {
+            name: Counter(name.removesuffix("_total"), text, q, registry=r) for name, text in OTF_QUEUE_SERIES.items()
+        }
+        self.otf_agent = {
+            name: Counter(name.removesuffix("_total"), text, ["agent"], registry=r)
+            for name, text in OTF_AGENT_SERIES.items()
+        }
+        self.otf_kind = {
+            name: Counter(name.removesuffix("_total"), text, ["queue", "kind"], registry=r)
+            for name, text in OTF_KIND_SERIES.items()
+        }
+        self.otf_pending = Gauge(
+            "acd_otf_pending",
+            "Answered interactions whose OTF verdict is not settled yet: open, or their repeat-contact window not over",
+            q,
+            registry=r,
+        )
         self.calls_waiting = Gauge("acd_calls_waiting", "Callers waiting now", q, registry=r)
         self.callback_tries = Counter(
             "acd_callback_tries",
@@ -295,6 +338,9 @@ class Metrics:
             self.records_quarantined.labels(kind)
         # The core starts every agent logged out; the snapshot refresh takes over from there.
         self.per_agent.set_states({agent.id: "logged_out" for agent in agents})
+        for agent in agents:
+            for counter in self.otf_agent.values():
+                counter.labels(agent.id)
 
     def set_queues(self, queues: Iterable[QueueConfig]) -> None:
         """The queues now configured (at start, and after each change through the API).
@@ -311,6 +357,12 @@ class Metrics:
                 continue
             for counter in self.counters.values():
                 counter.labels(queue.name)
+            for counter in self.otf_counters.values():
+                counter.labels(queue.name)
+            for kind in otf_kinds(queue):
+                for counter in self.otf_kind.values():
+                    counter.labels(queue.name, kind)
+            self.otf_pending.labels(queue.name).set(0)
             for outcome in OUTCOMES:
                 self.histograms["acd_queue_wait_seconds"].labels(queue.name, outcome)
             self.histograms["acd_handle_seconds"].labels(queue.name)
@@ -330,10 +382,42 @@ class Metrics:
                 self.callbacks_pending,
                 self.oldest_wait,
                 self.agents_logged_in,
+                self.otf_pending,
             ):
                 with contextlib.suppress(KeyError):
                     gauge.remove(gone)
         self._queues = names
+        self._otf_kinds = {q.name: frozenset(otf_kinds(q)) for q in queues}
+
+    def count_otf(self, verdicts: Iterable[Verdict]) -> None:
+        """Count settled OTF verdicts (``acd.core.otf.OtfLedger``): per queue, per agent, per queue and
+        disposition kind (a kind outside the queue's catalogue is ``other``, none is ``none``)."""
+        for v in verdicts:
+            for name, hit in (
+                ("acd_otf_settled_total", True),
+                ("acd_otf_on_time_total", v.on_time),
+                ("acd_otf_full_total", v.full),
+                ("acd_otf_met_total", v.otf),
+                ("acd_fcr_handled_total", v.handled),
+            ):
+                if hit:
+                    self.otf_counters[name].labels(v.queue).inc()
+            if v.agent is not None:
+                self.otf_agent["acd_agent_otf_settled_total"].labels(v.agent).inc()
+                if v.otf:
+                    self.otf_agent["acd_agent_otf_met_total"].labels(v.agent).inc()
+            if v.handled:
+                kind = "none" if v.kind is None else v.kind
+                if kind not in self._otf_kinds.get(v.queue, frozenset()):
+                    kind = "other"
+                self.otf_kind["acd_otf_kind_settled_total"].labels(v.queue, kind).inc()
+                if v.otf:
+                    self.otf_kind["acd_otf_kind_met_total"].labels(v.queue, kind).inc()
+
+    def set_otf_pending(self, pending: Mapping[str, int]) -> None:
+        """``acd_otf_pending{queue}``: the interactions whose verdict waits (every configured queue)."""
+        for name in self._queues:
+            self.otf_pending.labels(name).set(pending.get(name, 0))
 
     def apply(self, update: MetricUpdate) -> None:
         labels = dict(update.labels)

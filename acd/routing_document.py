@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement, default_resolving
 from acd.core.hours import WEEKDAYS, OpeningHours
 from acd.core.objectives import Objective
 
@@ -44,6 +44,20 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         ],
         "vip_priority_boost": queue.vip_priority_boost,
         "dispositions": list(queue.dispositions),
+        # left out when it is the catalogue's default, so a change of the catalogue alone keeps it so
+        **(
+            {}
+            if queue.resolving_dispositions == default_resolving(queue.dispositions)
+            else {"resolving": list(queue.resolving_dispositions)}
+        ),
+        "otf": {
+            "answer": queue.otf.answer,
+            "handle": queue.otf.handle,
+            "resolving": queue.otf.resolving,
+            "repeat_window": queue.otf.repeat_window_seconds,
+            # left out: orders are judged as any call (a null is not a number the file would take)
+            **({} if queue.otf.order_promise_seconds is None else {"order_promise": queue.otf.order_promise_seconds}),
+        },
         "record": queue.record,
         "hours": None if queue.hours is None else hours_fields(queue.hours),
         "empty_overflow": queue.empty_overflow_seconds,

@@ -29,8 +29,10 @@ from acd.core.commands import (
     RingAgent,
     StartTimer,
 )
+from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.errors import AcdError
 from acd.core.events import CallArrived, Event, OfferFailed, TimerFired
+from acd.core.otf import OtfLedger, Verdict
 from acd.core.record_types import InteractionRecord, Record
 from acd.core.timers import TimerKey
 from acd.log_throttle import LogThrottle
@@ -66,6 +68,10 @@ class _ControlJob:
     replies: Awaitable[None]
 
 
+def _queues_of(config: RoutingConfig) -> dict[str, QueueConfig]:
+    return {q.name: q for q in config.queues}
+
+
 class Runtime:
     """The one writer. ``sinks`` read every metric update after Prometheus (the forecaster, the
     day's tally); ``stimuli`` keeps the events fed to the core (one of its own when not given)."""
@@ -94,6 +100,9 @@ class Runtime:
         self._arrived: dict[str, None] = {}  # calls seen arriving and not closed yet: their ends are logged
         self._answered: set[str] = set()  # calls whose answer is logged (a call's records repeat it)
         self._quiet = LogThrottle(log)
+        # OTF's verdicts, settled from the interaction records (docs/kpis.md, "OTF and FCR")
+        self.otf = OtfLedger(_queues_of(core.config), core.config.policy.short_abandon_seconds)
+        self._otf_config = core.config
         # The wallboard reads the day's tally through the runtime (``acd.http.wallboard``): the one
         # handed in among the sinks; a runtime given none keeps one of its own, so a board still has a day.
         today = next((sink for sink in self._sinks if isinstance(sink, ServiceLevelToday)), None)
@@ -287,7 +296,30 @@ class Runtime:
         self._timers.pop(key, None)
         self.submit(TimerFired(key))
 
+    def settle_otf(self, now: float) -> None:
+        """Count the OTF verdicts whose repeat-contact window is over, and publish those still pending."""
+        self._otf_follow_config()
+        self._count_otf(self.otf.settle(now), now)
+        pending = self.otf.pending()
+        self._metrics.set_otf_pending(pending)
+        self.today.set_otf_pending(pending)
+
+    def _count_otf(self, verdicts: list[Verdict], now: float) -> None:
+        if verdicts:
+            self._metrics.count_otf(verdicts)
+            self.today.count_otf(verdicts, now)
+
+    def _otf_follow_config(self) -> None:
+        if self.core.config is not self._otf_config:
+            self._otf_config = self.core.config
+            self.otf.queues = _queues_of(self.core.config)
+            self.otf.short_abandon_seconds = self.core.config.policy.short_abandon_seconds
+
     def _record(self, record: Record) -> None:
+        if isinstance(record, InteractionRecord):
+            self._otf_follow_config()
+            now = self._clock()
+            self._count_otf(self.otf.observe(record, now), now)
         if (
             isinstance(record, InteractionRecord)
             and record.ended_at is not None

@@ -26,12 +26,14 @@ from acd.core.config import (
     DEFAULT_DISPOSITIONS,
     AgentConfig,
     EwtAction,
+    OtfCriteria,
     QueueChoice,
     QueueConfig,
     RoutingConfig,
     RoutingPolicy,
     SkillRequirement,
     WideningStep,
+    default_resolving,
 )
 from acd.core.hours import CALLBACK_TARGET, WEEKDAYS, OpeningHours, openings, queue_target
 from acd.core.objectives import COMPARISONS, METRICS, PERIODS, Comparison, Objective, PeriodKind, ScopeKind
@@ -309,6 +311,8 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "widening",
     "vip_priority_boost",
     "dispositions",
+    "resolving",  # the codes of the catalogue that close a contact complete (OTF's "full")
+    "otf",  # OTF's criteria: answer, handle, resolving, repeat_window, order_promise
     "record",
     "hours",  # opening hours, holidays, closed treatment (acd.core.hours)
     "empty_overflow",  # seconds before a caller overflows when nobody can serve the queue
@@ -381,6 +385,8 @@ def _queue(
         widening=tuple(widening),
         vip_priority_boost=r.integer(data, "vip_priority_boost", path, 0, low=0, high=9),
         dispositions=_dispositions(r, data, path),
+        resolving_dispositions=_resolving(r, data, path),
+        otf=_otf(r, data, path),
         record=r.boolean(data, "record", path, False),
         hours=_hours(r, data, path, policy.overflow_targets, queue_names),
         empty_overflow_seconds=_empty_overflow(r, data, path),
@@ -434,6 +440,45 @@ def _dispositions(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, 
         r.problem(where, f"code {code!r} is listed more than once")
         good = False
     return tuple(codes) if good else DEFAULT_DISPOSITIONS
+
+
+def _resolving(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """The codes of the queue's catalogue marked as resolving (docs/kpis.md, "OTF and FCR"): listed, or
+    ``default_resolving``."""
+    catalogue = _dispositions(_Reader(r.file), data, path)  # its problems are reported once, by the queue
+    where = f"{path}.resolving"
+    if "resolving" not in data:
+        return default_resolving(catalogue)
+    codes = data["resolving"]
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        r.problem(where, f"must be an array of codes of the queue's dispositions, got {_shown(codes)}")
+        return ()
+    unknown = [c for c in codes if c not in catalogue]
+    for code in unknown:
+        r.problem(where, f"code {code!r} is not in the queue's dispositions")
+    return tuple(c for c in catalogue if c in codes)
+
+
+OTF_KEYS = {"answer", "handle", "resolving", "repeat_window", "order_promise"}
+
+
+def _otf(r: _Reader, data: Mapping[str, Any], path: str) -> OtfCriteria:
+    """``[queues.NAME.otf]``: OTF's criteria for the queue (docs/kpis.md, "OTF and FCR")."""
+    where = f"{path}.otf"
+    table = data.get("otf", {})
+    if not isinstance(table, Mapping):
+        r.problem(where, "must be a table")
+        return OtfCriteria()
+    r.unknown(table, OTF_KEYS, where)
+    return OtfCriteria(
+        answer=r.boolean(table, "answer", where, True),
+        handle=r.boolean(table, "handle", where, True),
+        resolving=r.boolean(table, "resolving", where, True),
+        repeat_window_seconds=r.number(table, "repeat_window", where, 86400.0, low=0, high=31 * DAY),
+        order_promise_seconds=(
+            r.number(table, "order_promise", where, 0.0, low=1, high=31 * DAY) if "order_promise" in table else None
+        ),
+    )
 
 
 def _overflow(
@@ -1020,3 +1065,16 @@ def _no_overflow_ring(r: _Reader, queues: list[QueueConfig]) -> None:
             if name not in seen:
                 seen.add(name)
                 todo.extend(sorted(into.get(name, ())))
+
+
+def otf_of_queue(
+    name: str, data: Mapping[str, Any], source: str
+) -> tuple[tuple[str, ...], tuple[str, ...], OtfCriteria]:
+    """A ``[queues.NAME]`` table's disposition catalogue, its resolving codes and OTF's criteria, checked
+    as the config file's are (the simulator's scenarios use it); raises SettingsError listing every problem."""
+    r = _Reader(source)
+    path = f"queues.{name}"
+    found = _dispositions(r, data, path), _resolving(r, data, path), _otf(r, data, path)
+    if r.problems:
+        raise SettingsError(r.problems)
+    return found

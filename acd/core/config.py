@@ -60,6 +60,43 @@ DEFAULT_DISPOSITIONS: tuple[str, ...] = (
 order, support), each with a few sub-codes, written ``kind/sub-code`` (docs/kpis.md)."""
 
 
+DEFAULT_RESOLVING: tuple[str, ...] = (
+    "inquiry/information",
+    "inquiry/account",
+    "inquiry/status",
+    "order/new",
+    "order/change",
+    "order/cancel",
+    "support/resolved",
+)
+"""The codes of the default catalogue that close a contact complete (docs/kpis.md, "OTF and FCR"): a
+complaint, an escalation and a promised callback leave work open."""
+
+
+def default_resolving(catalogue: tuple[str, ...]) -> tuple[str, ...]:
+    """The resolving codes of a queue that lists none: the default catalogue's own, else every code."""
+    return DEFAULT_RESOLVING if catalogue == DEFAULT_DISPOSITIONS else catalogue
+
+
+@dataclass(frozen=True, slots=True)
+class OtfCriteria:
+    """What OTF asks of a queue's interactions (``[queues.NAME.otf]``; docs/kpis.md, "OTF and FCR").
+
+    ``answer``: on time needs the answer within the queue's threshold T (a callback: the agent's accept
+    within T of its entering the queue); ``handle``: and talk + wrap-up within ``max_handle_seconds``;
+    ``resolving``: full needs a resolving disposition; ``repeat_window_seconds``: and no repeat contact
+    of the same customer on the queue that long after the call (0: not looked for);
+    ``order_promise_seconds``: a call whose disposition kind is ``order`` is on time when closed (its
+    wrap-up over) within that long of its arrival, instead of by ``answer`` and ``handle`` (None: as any
+    call)."""
+
+    answer: bool = True
+    handle: bool = True
+    resolving: bool = True
+    repeat_window_seconds: float = 86400.0
+    order_promise_seconds: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
     name: str
@@ -75,6 +112,10 @@ class QueueConfig:
     # the codes an agent may set on this queue's calls; the core carries them and checks nothing:
     # the API's wrap-up checks them (a phone's *55<n> digit code is outside any catalogue)
     dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
+    # the codes of the catalogue marked as resolving: a call closed with one is complete (OTF's "full")
+    resolving_dispositions: tuple[str, ...] = DEFAULT_RESOLVING
+    # OTF's criteria (acd.core.otf)
+    otf: OtfCriteria = field(default_factory=OtfCriteria)
     # record each answered call (MixMonitor on the PBX; docs/records.md, "Recordings")
     record: bool = False
     # opening hours, holidays and the closed treatment; None: always open (acd.core.hours)

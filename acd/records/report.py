@@ -11,12 +11,16 @@ day so far (``acd.wallboard.seed``).
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.core.config import QueueConfig
 from acd.core.kpis import DispositionCount, QueueKpis
+from acd.core.otf import OtfCount, OtfRow
 
 # Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
 # stay that ended "moved" (the caller left for another queue) is not offered in its queue. A callback is
@@ -119,6 +123,63 @@ ORDER BY h.queue COLLATE "C", h.kind COLLATE "C" NULLS LAST, whole_kind DESC, h.
 """)
 
 
+# docs/kpis.md, "OTF and FCR", as coded in acd.core.otf: each offered interaction of the range (short
+# abandons and moved stays apart) gets its verdict as of :as_of, then counts per queue, per agent (answered
+# ones) and per queue and disposition kind (handled ones). The queues' criteria come from the config
+# (:criteria, a JSON array), not from the records: a report judges by the criteria in force now.
+_OTF_SQL = text(
+    """
+WITH c AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:criteria AS jsonb)) AS c(
+        queue text, answer boolean, handle boolean, resolving boolean, repeat_window float8,
+        order_promise float8, max_handle float8, codes text[])
+), calls AS (
+    SELECT i.id, i.queue, i.agent_id, i.caller, i.customer_id, i.linkedid, i.arrived_at, i.ended_at,
+           i.answered_at IS NOT NULL AS answered,
+           i.answered_at IS NOT NULL AND i.talk_seconds IS NOT NULL AND i.wrapup_seconds IS NOT NULL AS handled,
+           i.wait_seconds, i.sla_threshold_seconds, i.talk_seconds, i.wrapup_seconds, i.disposition,
+           split_part(i.disposition, '/', 1) AS kind, c.answer, c.handle, c.resolving, c.repeat_window,
+           c.order_promise, c.max_handle, c.codes
+    FROM interactions i JOIN c ON c.queue = i.queue
+    WHERE i.arrived_at >= :start AND i.arrived_at < :end
+      AND (i.answered_at IS NOT NULL OR (i.outcome IS NOT NULL AND i.outcome <> 'moved'))
+      AND NOT (i.answered_at IS NULL AND i.outcome = 'abandoned' AND i.wait_seconds < :short)
+), judged AS (
+    SELECT queue, agent_id, kind, answered, handled,
+           NOT answered OR (handled AND i.ended_at + make_interval(secs => repeat_window) <= :as_of) AS settled,
+           answered AND CASE
+               WHEN kind = 'order' AND order_promise IS NOT NULL THEN
+                   handled AND EXTRACT(EPOCH FROM i.ended_at - i.arrived_at) + wrapup_seconds <= order_promise
+               ELSE (NOT answer OR wait_seconds <= sla_threshold_seconds)
+                    AND (NOT handle OR (handled AND talk_seconds + wrapup_seconds <= max_handle))
+           END AS on_time,
+           answered AND (NOT resolving OR COALESCE(disposition = ANY(codes), false)) AND NOT (
+               repeat_window > 0 AND i.ended_at IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM interactions r
+                   WHERE r.queue = i.queue AND r.id <> i.id
+                     AND r.arrived_at > i.ended_at
+                     AND r.arrived_at <= i.ended_at + make_interval(secs => repeat_window)
+                     AND r.arrived_at <= :as_of
+                     AND (r.customer_id = i.customer_id OR (i.caller <> '' AND r.caller = i.caller))
+                     AND NOT (i.linkedid <> '' AND r.linkedid = i.linkedid))
+           ) AS full_
+    FROM calls i
+)
+SELECT 'queue' AS level, queue, NULL AS agent, NULL AS kind, {counts} FROM judged GROUP BY queue
+UNION ALL
+SELECT 'agent', '', agent_id, NULL, {counts} FROM judged WHERE answered AND agent_id IS NOT NULL GROUP BY agent_id
+UNION ALL
+SELECT 'kind', queue, NULL, kind, {counts} FROM judged WHERE handled GROUP BY queue, kind
+""".replace(
+        "{counts}",
+        "count(*) FILTER (WHERE settled) AS settled, count(*) FILTER (WHERE settled AND on_time) AS on_time, "
+        "count(*) FILTER (WHERE settled AND full_) AS full_, "
+        "count(*) FILTER (WHERE settled AND on_time AND full_) AS otf, "
+        "count(*) FILTER (WHERE settled AND handled) AS handled, count(*) FILTER (WHERE NOT settled) AS pending",
+    )
+)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class AgentKpis:
     agent: str
@@ -205,3 +266,71 @@ async def agent_report(engine: AsyncEngine, start: datetime, end: datetime) -> l
         )
         for r in rows
     ]
+
+
+def otf_criteria(queues: Iterable[QueueConfig]) -> str:
+    """The queues' OTF criteria as the JSON array ``_OTF_SQL`` reads."""
+    return json.dumps(
+        [
+            {
+                "queue": q.name,
+                "answer": q.otf.answer,
+                "handle": q.otf.handle,
+                "resolving": q.otf.resolving,
+                "repeat_window": q.otf.repeat_window_seconds,
+                "order_promise": q.otf.order_promise_seconds,
+                "max_handle": q.max_handle_seconds,
+                "codes": list(q.resolving_dispositions),
+            }
+            for q in queues
+        ]
+    )
+
+
+def _otf_order(row: OtfRow) -> tuple[int, str, str, bool, str]:
+    level = {"queue": 0, "agent": 1, "kind": 2}[row.level]
+    return (level, row.queue, row.agent or "", row.kind is None, row.kind or "")
+
+
+async def otf_report(
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    queues: Iterable[QueueConfig],
+    *,
+    as_of: datetime,
+    short_abandon_seconds: float = 5.0,
+) -> list[OtfRow]:
+    """OTF and FCR per queue, per agent and per queue and disposition kind (docs/kpis.md, "OTF and FCR"),
+    for the interactions that arrived in [start, end), as of ``as_of``: a verdict whose call is open or
+    whose repeat-contact window is not over by then is counted as pending. Rows in ``acd.core.otf.otf_rows``'s
+    order. Queues not in ``queues`` (removed from the config) are left out."""
+    params = {
+        "start": start,
+        "end": end,
+        "as_of": as_of,
+        "short": short_abandon_seconds,
+        "criteria": otf_criteria(queues),
+    }
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_OTF_SQL, params)).mappings().all()
+    out = [
+        OtfRow(
+            r["level"],
+            r["queue"],
+            r["agent"],
+            (r["kind"] or None) if r["level"] == "kind" else None,
+            OtfCount(
+                settled=r["settled"],
+                on_time=r["on_time"],
+                full=r["full_"],
+                otf=r["otf"],
+                handled=r["handled"],
+                pending=r["pending"],
+                otf_ratio=_ratio(r["otf"], r["settled"]),
+                fcr=_ratio(r["full_"], r["handled"]),
+            ),
+        )
+        for r in rows
+    ]
+    return sorted(out, key=_otf_order)

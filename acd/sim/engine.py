@@ -39,6 +39,7 @@ from acd.core.events import (
     CallEnded,
     CallerHungUp,
     Customer,
+    DispositionSet,
     Event,
     OfferAnswered,
     OfferRejected,
@@ -109,6 +110,11 @@ class Simulation:
         # the callback offer on each caller's channel, as holding holds it: the latest OfferCallback wins
         self._callback_offers: dict[str, int] = {}
         self._agent_rng = random.Random(f"{seed}/agents")
+        # OTF's inputs (docs/kpis.md, "OTF and FCR"): who calls and how agents close calls, in streams
+        # of their own, so a scenario without them draws exactly what it drew before
+        self._number_rng = {t.queue: random.Random(f"{seed}/numbers/{t.queue}") for t in scenario.traffic}
+        self._disposition_rng = {t.queue: random.Random(f"{seed}/dispositions/{t.queue}") for t in scenario.traffic}
+        self._caller_of: dict[str, str] = {}  # a call's number, when not its id (a pool of callers)
         self._calls_made = 0
 
     # -- the event list ---------------------------------------------------------------------
@@ -161,7 +167,11 @@ class Simulation:
         self._call_traffic[call_id] = traffic
         if patience is not None:
             self._at(self.now + rng.expovariate(1.0 / patience), lambda: self._give_up(call_id))
-        self._deliver(CallArrived(call_id, traffic.queue, traffic.priority, caller=call_id, customer=customer))
+        caller = call_id
+        if traffic.callers > 0:
+            caller = f"{traffic.queue}-caller-{self._number_rng[traffic.queue].randrange(traffic.callers):05d}"
+            self._caller_of[call_id] = caller
+        self._deliver(CallArrived(call_id, traffic.queue, traffic.priority, caller=caller, customer=customer))
         self._schedule_arrival(traffic)
 
     def _give_up(self, call_id: str) -> None:
@@ -194,6 +204,10 @@ class Simulation:
         if ring.callback:
             self._dial_back(ring, traffic, talk)
             return
+        if traffic.dispositions:
+            codes, weights = zip(*traffic.dispositions, strict=True)
+            code = self._disposition_rng[traffic.queue].choices(codes, weights)[0]
+            self._deliver(DispositionSet(ring.call_id, code))
         self._at(self.now + talk, lambda: self._deliver(CallEnded(ring.call_id)))
 
     # -- callbacks --------------------------------------------------------------------------
@@ -209,7 +223,7 @@ class Simulation:
         if self._callback_rng[traffic.queue].random() >= traffic.callback_accept:
             return  # declined: holds on, patience still running
         self._queued.discard(call_id)  # hung up, keeping their place: never abandons
-        self._deliver(CallbackAccepted(call_id, digits_of(call_id)))
+        self._deliver(CallbackAccepted(call_id, digits_of(self._caller_of.get(call_id, call_id))))
 
     def _dial_back(self, ring: RingAgent, traffic: Traffic, talk: float) -> None:
         """The agent accepted the callback: the caller is dialled, and answers or not."""

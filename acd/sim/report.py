@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from acd.core.kpis import QueueKpis, occupancy, queue_kpis
+from acd.core.otf import OtfRow, otf_rows, verdicts
 from acd.core.record_types import AgentStateRecord, InteractionRecord
 from acd.sim.engine import Recorded
 from acd.sim.scenario import Scenario
@@ -23,6 +24,8 @@ class SimReport:
     offers: int
     offers_answered: int
     events_handled: int
+    # OTF and FCR per queue, agent and disposition kind, as of the horizon (acd.core.otf)
+    otf: tuple[OtfRow, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -33,6 +36,7 @@ class SimReport:
             "offers": self.offers,
             "offers_answered": self.offers_answered,
             "events_handled": self.events_handled,
+            "otf": [asdict(row) for row in self.otf],
         }
 
     def to_json(self) -> str:
@@ -54,6 +58,15 @@ def build_report(scenario: Scenario, recorded: Recorded, events_handled: int) ->
         )
         for q in scenario.queues
     }
+    config = {q.name: q for q in scenario.queues}
+    every = list(recorded.interactions.values())
+    judged = verdicts(
+        [r for r in every if r.arrived_at >= start],
+        config,
+        short_abandon_seconds=scenario.policy.short_abandon_seconds,
+        now=end,
+        context=every,
+    )
     by_agent: dict[str, list[AgentStateRecord]] = defaultdict(list)
     for interval in recorded.intervals.values():
         by_agent[interval.agent_id].append(interval)
@@ -66,6 +79,7 @@ def build_report(scenario: Scenario, recorded: Recorded, events_handled: int) ->
         offers=len(recorded.offers),
         offers_answered=sum(1 for o in recorded.offers.values() if o.result == "answered"),
         events_handled=events_handled,
+        otf=tuple(otf_rows(judged)),
     )
 
 
@@ -92,9 +106,13 @@ def format_table(report: SimReport) -> str:
         "callbacks",
         "cb reached",
         "cb failed",
+        "OTF",
+        "FCR",
     )
     rows = [head]
+    otf = {row.queue: row.counts for row in report.otf if row.level == "queue"}
     for name, k in report.queues.items():
+        o = otf.get(name)
         rows.append(
             (
                 name,
@@ -110,6 +128,8 @@ def format_table(report: SimReport) -> str:
                 str(k.callbacks),
                 str(k.callbacks_completed),
                 str(k.callbacks_failed),
+                _pct(None if o is None else o.otf_ratio),
+                _pct(None if o is None else o.fcr),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]

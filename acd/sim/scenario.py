@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement, WideningStep
 from acd.dialling import DEFAULT_OVERFLOW_TARGETS
-from acd.settings import QUEUE_KEYS, hours_of_queue
+from acd.settings import QUEUE_KEYS, hours_of_queue, otf_of_queue
 from acd.zones import IanaZone, ShiftedZone
 
 
@@ -48,6 +48,10 @@ class Traffic:
     callback_answer: float = 1.0
     callback_pickup_seconds: float = 5.0
     callback_ring_seconds: float = 30.0
+    # OTF (docs/kpis.md, "OTF and FCR"): the codes agents close calls with, with their weights (none: no
+    # disposition); and callers drawn from a pool of this many numbers, so some call again (0: all new)
+    dispositions: tuple[tuple[str, float], ...] = ()
+    callers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,7 @@ def _check(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 
 _QUEUE_KEYS = QUEUE_KEYS | {"traffic"}
-_TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share", "callback"}
+_TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share", "callback", "dispositions", "callers"}
 _CALLBACK_KEYS = {"accept", "answer", "pickup", "ring"}
 _AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
 
@@ -121,8 +125,12 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         )
         for w in q.get("widening", ())
     )
+    dispositions, resolving, otf = otf_of_queue(name, q, "scenario")
     queue = QueueConfig(
         name=name,
+        dispositions=dispositions,
+        resolving_dispositions=resolving,
+        otf=otf,
         skills=_requirements(q.get("skills", {})),
         sla_threshold_seconds=float(q.get("sla_threshold", 20.0)),
         sla_target_ratio=float(q.get("sla_target", 0.8)),
@@ -163,6 +171,8 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         callback_answer=answer,
         callback_pickup_seconds=float(callback.get("pickup", 5.0)),
         callback_ring_seconds=float(callback.get("ring", 30.0)),
+        dispositions=tuple((str(code), float(weight)) for code, weight in t.get("dispositions", {}).items()),
+        callers=int(t.get("callers", 0)),
     )
     return queue, traffic
 

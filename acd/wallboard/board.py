@@ -85,6 +85,7 @@ class Board:
         for queue in sorted(config.queues, key=lambda q: q.name):
             view = snapshot.queues.get(queue.name)
             counts = today.counts(queue.name, now)
+            otf_settled, otf_met, otf_pending = today.otf(queue.name, now)
             sl = counts.service_level
             available = logged_in = 0
             for agent_id in members.get(queue.name, ()):
@@ -110,6 +111,11 @@ class Board:
                     "counted": counts.counted,
                     "agents_available": available,
                     "agents_logged_in": logged_in,
+                    # OTF today (docs/kpis.md, "OTF and FCR"): settled verdicts; pending: windows still open
+                    "otf": otf_met / otf_settled if otf_settled else None,
+                    "otf_settled": otf_settled,
+                    "otf_met": otf_met,
+                    "otf_pending": otf_pending,
                 }
             )
         tiles = [
@@ -148,6 +154,7 @@ class Board:
             "day": today.day.isoformat(),
             "objectives": goals,
             "since": today.since,
+            "otf_since": today.otf_since,
             "at_risk_points": AT_RISK_POINTS,
             "queues": queues,
             "agents": tiles,

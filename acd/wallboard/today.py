@@ -12,7 +12,7 @@ No clock is read: every method takes ``now``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
@@ -25,6 +25,7 @@ from acd.core.metric_updates import (
     CALLS_OFFERED,
     CALLS_SHORT_ABANDONED,
 )
+from acd.core.otf import Verdict
 
 _FIELDS = {
     CALLS_OFFERED: "offered",
@@ -79,6 +80,9 @@ class ServiceLevelToday:
         self.day, self._day_start, self._day_end = day_of(started, tz)
         self._queues: dict[str, DayCounts] = {}
         self._seeded = False  # holds the whole day: counted since midnight
+        # OTF today (docs/kpis.md, "Wallboard"): verdicts settled today since the start, [settled, OTF]
+        self._otf: dict[str, list[int]] = {}
+        self._otf_pending: dict[str, int] = {}
 
     @property
     def since(self) -> float:
@@ -106,6 +110,7 @@ class ServiceLevelToday:
         if now >= self._day_end or now < self._day_start:
             self.day, self._day_start, self._day_end = day_of(now, self._tz)
             self._queues.clear()
+            self._otf.clear()
             self._seeded = True  # a new day: counted from its midnight
 
     def observe(self, update: MetricUpdate, now: float) -> None:
@@ -126,3 +131,26 @@ class ServiceLevelToday:
         self._roll(now)
         held = self._queues.get(queue, DayCounts())
         return DayCounts(held.offered, held.answered, held.within_sla, held.abandoned, held.short_abandoned)
+
+    def count_otf(self, verdicts: Iterable[Verdict], now: float) -> None:
+        """OTF verdicts settled now (acd.core.otf.OtfLedger), counted for the day."""
+        self._roll(now)
+        for v in verdicts:
+            held = self._otf.setdefault(v.queue, [0, 0])
+            held[0] += 1
+            held[1] += v.otf
+
+    def set_otf_pending(self, pending: Mapping[str, int]) -> None:
+        """The verdicts each queue still waits for (their repeat-contact windows open)."""
+        self._otf_pending = dict(pending)
+
+    def otf(self, queue: str, now: float) -> tuple[int, int, int]:
+        """A queue's OTF today: verdicts settled, of them OTF, and pending now."""
+        self._roll(now)
+        settled, met = self._otf.get(queue, (0, 0))
+        return settled, met, self._otf_pending.get(queue, 0)
+
+    @property
+    def otf_since(self) -> float:
+        """OTF today counts from midnight, or from the ACD's start when it started today (never seeded)."""
+        return max(self._day_start, self._started)

@@ -145,10 +145,11 @@ async def enqueue_caller(
     patience: float = 60,
     dtmf: str | None = None,
     timeout: float = 20,  # noqa: ASYNC109
+    number: str | None = None,
 ) -> AmiEvent:
-    """A farm caller dials ``did``; returns the PBX's AcdEnqueue event for it."""
+    """A farm caller dials ``did`` (from ``number``, else a new one); returns the PBX's AcdEnqueue event for it."""
     mark = pbx.mark()
-    number = f"6{time.time_ns() % 10**9:09d}"
+    number = number or f"6{time.time_ns() % 10**9:09d}"
     await farm.place_call(did, patience, dtmf=dtmf, caller_id=number)
     return await pbx.wait_event(user_event("AcdEnqueue", AcdCaller=number), timeout, mark)
 

@@ -32,7 +32,7 @@ from wiring import settings_for
 
 from acd.bootstrap import Parts, build
 from acd.core.commands import RingAgent
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, OtfCriteria, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
     AgentPaused,
@@ -56,6 +56,7 @@ CONFIG = RoutingConfig(
             sla_threshold_seconds=20.0,
             wrapup_seconds=0.5,
             max_handle_seconds=0.4,
+            otf=OtfCriteria(repeat_window_seconds=1.0),  # OTF verdicts settle a second after a call
         ),
         QueueConfig("sales", (SkillRequirement("sales", 1),), sla_threshold_seconds=15.0, max_wait_seconds=10.0),
     ),
@@ -177,5 +178,6 @@ class LiveAcd:
                 talking.append(ring.call_id)
             now = time.time()
             self.forecaster.publish(self.metrics, self.runtime.core.snapshot(now), CONFIG, now)
+            self.runtime.settle_otf(now)  # as the service's gauges job does
             self.ticks += 1
             await asyncio.sleep(TICK_SECONDS)

@@ -163,6 +163,26 @@ async def test_a_queue_s_disposition_catalogue_is_edited_and_kept_in_its_revisio
     assert stored["queues"]["sales"]["dispositions"] == codes
 
 
+async def test_a_queue_s_resolving_codes_and_otf_criteria_are_edited_and_checked(v1: V1) -> None:  # noqa: F811
+    status, body = await call(v1, "GET", "/queues/sales", "admin")
+    assert status == 200 and "resolving" not in body["queue"]  # the default catalogue's own
+    assert body["queue"]["otf"] == {"answer": True, "handle": True, "resolving": True, "repeat_window": 86400.0}
+    change = {"resolving": ["order/new"], "otf": {"repeat_window": 3600, "order_promise": 900, "handle": False}}
+    status, body = await call(v1, "PATCH", "/queues/sales", "admin", change)
+    assert status == 200 and body["queue"]["resolving"] == ["order/new"], body
+    queue = v1.runtime.core.config.queue("sales")
+    assert queue is not None and queue.resolving_dispositions == ("order/new",)
+    assert (queue.otf.repeat_window_seconds, queue.otf.order_promise_seconds, queue.otf.handle) == (3600, 900, False)
+    status, reply = await call(v1, "PATCH", "/queues/sales", "admin", {"resolving": ["order/unknown"]})
+    assert (status, reply["error_id"]) == (400, "invalid-input") and "queues.sales.resolving" in reply["details"][
+        "fields"
+    ]
+    status, reply = await call(v1, "PATCH", "/queues/sales", "admin", {"otf": {"repeat_window": -5}})
+    assert status == 400 and "queues.sales.otf.repeat_window" in reply["details"]["fields"], reply
+    queue = v1.runtime.core.config.queue("sales")
+    assert queue is not None and queue.resolving_dispositions == ("order/new",)  # a refusal changed nothing
+
+
 async def test_queue_validation_uses_the_file_s_checks(v1: V1) -> None:  # noqa: F811
     for body, field in [
         ({"name": "q", "skills": {"french": 1}}, "queues.q.skills.french"),

@@ -67,7 +67,13 @@ def test_the_recording_rules_have_the_agreed_names() -> None:
         f"queue:acd_{kpi}:{kind}{window}"
         for kpi, kind in (("service_level", "ratio_"), ("asa_seconds", ""), ("abandon_rate", "ratio_"))
         for window in ("5m", "1h", "1d")
-    } | {f"queue:acd_callback_rate:ratio_{window}" for window in ("1h", "1d")}
+    } | {f"queue:acd_callback_rate:ratio_{window}" for window in ("1h", "1d")} | {
+        "queue:acd_otf:ratio_1h",
+        "queue:acd_otf:ratio_1d",
+        "queue:acd_fcr:ratio_1d",
+        "agent:acd_otf:ratio_1d",
+        "queue_kind:acd_otf:ratio_1d",
+    }
 
 
 def test_the_shipped_config_loads_rules_yml_and_nothing_else() -> None:

@@ -130,6 +130,17 @@ def test_declared_but_unused_skills_are_kept() -> None:
         ),
         (lambda d: d["queues"]["sales"].update(dispositions=[5]), "queues.sales.dispositions[0]", "kind/sub-code"),
         (lambda d: d.update(routing={}), "routing", "unknown key"),
+        (lambda d: d["queues"]["sales"].update(resolving=["order/none"]), "queues.sales.resolving", "not in the queue"),
+        (lambda d: d["queues"]["sales"].update(resolving="order/new"), "queues.sales.resolving", "an array"),
+        (lambda d: d["queues"]["sales"].update(otf=5), "queues.sales.otf", "a table"),
+        (lambda d: d["queues"]["sales"].update(otf={"window": 5}), "queues.sales.otf.window", "unknown key"),
+        (
+            lambda d: d["queues"]["sales"].update(otf={"repeat_window": -1}),
+            "queues.sales.otf.repeat_window",
+            "at least",
+        ),
+        (lambda d: d["queues"]["sales"].update(otf={"answer": "yes"}), "queues.sales.otf.answer", "true or false"),
+        (lambda d: d["queues"]["sales"].update(otf={"order_promise": 0}), "queues.sales.otf.order_promise", "at least"),
     ],
 )
 def test_a_bad_document_is_refused_with_the_file_s_key(change: Any, key: str, words: str) -> None:

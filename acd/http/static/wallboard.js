@@ -32,6 +32,19 @@ function cell(text, className) {
   return td;
 }
 
+function otfCell(q) {
+  // OTF today: settled verdicts on time and full; the pending ones wait for their repeat window
+  const td = cell(percent(q.otf), "otf");
+  td.title = `${q.otf_met} of ${q.otf_settled} settled on time and full`;
+  if (q.otf_pending > 0) {
+    const open = document.createElement("span");
+    open.className = "otf-pending";
+    open.textContent = ` (${q.otf_pending} pending)`;
+    td.append(open);
+  }
+  return td;
+}
+
 function drawQueues(queues) {
   const rows = queues.map((q) => {
     const tr = document.createElement("tr");
@@ -49,6 +62,7 @@ function drawQueues(queues) {
       cell(duration(q.oldest_wait), "oldest-wait"),
       slCell,
       cell(`${Math.round(q.target * 100)} % in ${q.threshold} s`, "target"),
+      otfCell(q),
       cell(String(q.agents_available), "available"),
     );
     return tr;

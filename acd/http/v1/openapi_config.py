@@ -131,6 +131,37 @@ _QUEUE_FIELDS: dict[str, Any] = {
         "uniqueItems": True,
         "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$"},
     },
+    "resolving": {  # the codes of the catalogue marked as resolving (docs/kpis.md, OTF and FCR)
+        "type": "array",
+        "maxItems": 100,
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$"},
+        "description": "the codes of dispositions that close a contact complete (OTF's full, FCR); left out: "
+        "the default catalogue's resolving codes, or every code of a declared catalogue",
+    },
+    "otf": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "OTF's criteria (docs/kpis.md, OTF and FCR)",
+        "properties": {
+            "answer": {"type": "boolean", "description": "on time needs the answer within sla_threshold"},
+            "handle": {"type": "boolean", "description": "on time needs talk + wrap-up within max_handle"},
+            "resolving": {"type": "boolean", "description": "full needs a resolving disposition"},
+            "repeat_window": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 31 * _DAY,
+                "description": "seconds after the call in which a repeat contact makes it not full; 0: not looked for",
+            },
+            "order_promise": {
+                "type": "number",
+                "minimum": 1,
+                "maximum": 31 * _DAY,
+                "description": "seconds from arrival by which an order (disposition kind order) must be closed; "
+                "left out: orders are judged as any call",
+            },
+        },
+    },
     "record": {"type": "boolean", "description": "record each answered call (docs/records.md, Recordings)"},
     "hours": _HOURS,
     "empty_overflow": {

@@ -31,8 +31,10 @@ from acd.http.v1.config_edits import adding, apply, changing, conflict, entry, n
 from acd.routing_document import Document, queue_fields
 
 # every field of the document, with those a default queue leaves out (callback_after, ewt_limit: absent
-# means off, and a null is not a number the file would take)
-FIELDS = frozenset(queue_fields(QueueConfig("", (), callback_after_seconds=0.0, ewt_limit_seconds=0.0)))
+# means off, and a null is not a number the file would take; resolving: absent means the default)
+FIELDS = frozenset(
+    queue_fields(QueueConfig("", (), callback_after_seconds=0.0, ewt_limit_seconds=0.0, resolving_dispositions=()))
+)
 
 
 def queue_json(document: Document, name: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """``acd report``: KPIs per queue and per agent for a date range, from the records.
 
-    acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent|disposition] [--format table|csv|json]
     acd report --objectives [--at 2026-11-02T15:00] [-c acd.toml] [--format table|csv|json]
+    acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent|disposition|otf] [--format table|csv|json]
+
+``--by otf`` judges by the OTF criteria of the config file (``--config``, default acd.toml), as of now
+(or ``--as-of``): interactions whose repeat-contact window is still open are counted as pending.
 
 The figures are ``acd.records.report``'s queries (docs/kpis.md); this module reads the arguments and
 prints them as a table, CSV or JSON. The database is ``--database-url``, else DATABASE_URL, else the
@@ -22,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd import settings
 from acd.records import report
 from acd.records.cli.command import run_with_engine
 from acd.records.cli.database import add_database_arguments
@@ -92,6 +96,24 @@ async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
         return await _objectives(engine, args)
     if args.by == "agent":
         rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
+    elif args.by == "otf":
+        try:
+            routing = settings.load(args.config).routing
+        except settings.SettingsError as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 2
+        as_of = args.as_of if args.as_of is not None else datetime.now(UTC)
+        rows = [
+            {"level": r.level, "queue": r.queue, "agent": r.agent, "kind": r.kind, **dataclasses.asdict(r.counts)}
+            for r in await report.otf_report(
+                engine,
+                args.start,
+                args.end,
+                routing.queues,
+                as_of=as_of,
+                short_abandon_seconds=routing.policy.short_abandon_seconds,
+            )
+        ]
     elif args.by == "disposition":
         rows = [dataclasses.asdict(d) for d in await report.disposition_report(engine, args.start, args.end)]
     else:
@@ -111,13 +133,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="each objective of the config over its period so far: attainment, projection, status",
     )
     parser.add_argument("--at", type=_when, help="with --objectives: the moment to stand at (default now)")
-    parser.add_argument("-c", "--config", default="acd.toml", help="with --objectives: the config naming them")
+    parser.add_argument(
+        "-c",
+        "--config",
+        default="acd.toml",
+        help="the config: its objectives (--objectives), its OTF criteria (--by otf)",
+    )
     parser.add_argument(
         "--by",
-        choices=("queue", "agent", "disposition"),
+        choices=("queue", "agent", "disposition", "otf"),
         default="queue",
-        help="disposition: handled calls per queue, disposition kind and code, with their share",
+        help="disposition: handled calls per queue, disposition kind and code, with their share; "
+        "otf: OTF and FCR per queue, agent and disposition kind",
     )
+    parser.add_argument("--as-of", type=_when, default=None, help="with --by otf: judge as of then (default now)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
     add_database_arguments(parser)

@@ -35,10 +35,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.commands import Command, RecordCommand, RingAgent
-from acd.core.config import QueueConfig, RoutingPolicy, SkillRequirement
+from acd.core.config import OtfCriteria, QueueConfig, RoutingPolicy, SkillRequirement
 from acd.core.events import CallArrived, Event
 from acd.core.ids import interaction_id
 from acd.core.kpis import QueueKpis
+from acd.core.otf import OtfCount
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord, Record
 from acd.records import report
 from acd.records.cli import report as report_cli
@@ -53,6 +54,9 @@ pytestmark = pytest.mark.pg
 # Three hours after a 15-minute warm-up, loaded enough that callers abandon (some within the
 # short-abandon cut-off), overflow, and miss or decline rings (one agent is auto-paused for it);
 # billing's callers may take a callback, reached or not (docs/kpis.md, "Callbacks").
+# agents close calls with codes of the default catalogue, and callers come from a pool of numbers, so
+# some call again: OTF's every criterion is met and missed (docs/kpis.md, "OTF and FCR")
+MIX = (("inquiry/status", 3.0), ("complaint/service", 1.0), ("order/change", 1.0), ("support/resolved", 1.0))
 SCENARIO = Scenario(
     queues=(
         QueueConfig(
@@ -66,6 +70,7 @@ SCENARIO = Scenario(
             callback_after_seconds=60.0,
             callback_attempts=2,
             callback_gap_seconds=90.0,
+            otf=OtfCriteria(repeat_window_seconds=1800.0, order_promise_seconds=400.0),
         ),
         QueueConfig(
             "support",
@@ -73,6 +78,7 @@ SCENARIO = Scenario(
             sla_threshold_seconds=30.0,
             max_wait_seconds=100.0,
             vip_priority_boost=3,
+            otf=OtfCriteria(repeat_window_seconds=3600.0),
         ),
     ),
     traffic=(
@@ -83,8 +89,18 @@ SCENARIO = Scenario(
             patience_mean_seconds=150.0,
             callback_accept=0.4,
             callback_answer=0.7,
+            dispositions=MIX,
+            callers=150,
         ),
-        Traffic("support", 2.0, talk=TalkTime("exponential", 150.0), patience_mean_seconds=200.0, vip_share=0.15),
+        Traffic(
+            "support",
+            2.0,
+            talk=TalkTime("exponential", 150.0),
+            patience_mean_seconds=200.0,
+            vip_share=0.15,
+            dispositions=MIX,
+            callers=200,
+        ),
     ),
     agents=(
         AgentGroup("gen", 10, (("billing", 3), ("support", 2)), miss_probability=0.05, reject_probability=0.03),
@@ -95,6 +111,24 @@ SCENARIO = Scenario(
     seed=2026,
     warmup_seconds=900.0,
 )
+# the same queues' OTF criteria as a config file, for acd report --by otf
+OTF_CONFIG = """
+skills = ["billing", "support"]
+
+[queues.billing]
+skills = { billing = 2 }
+max_handle = 400
+
+[queues.billing.otf]
+repeat_window = 1800
+order_promise = 400
+
+[queues.support]
+skills = { support = 1 }
+
+[queues.support.otf]
+repeat_window = 3600
+"""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the simulator's clock starts at 0
 START = EPOCH + timedelta(seconds=SCENARIO.warmup_seconds)
 END = EPOCH + timedelta(seconds=SCENARIO.horizon_seconds)
@@ -165,6 +199,14 @@ def same_kpis(got: dict[str, Any], want: QueueKpis) -> list[str]:
         if not ok:
             differ.append(f"{name}: report {got[name]!r}, simulator {value!r}")
     return differ
+
+
+def same_otf(got: OtfCount, want: OtfCount) -> list[str]:
+    return [
+        f"{name}: report {getattr(got, name)!r}, simulator {value!r}"
+        for name, value in dataclasses.asdict(want).items()
+        if not close(getattr(got, name), value)
+    ]
 
 
 async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_figures(
@@ -245,6 +287,16 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     for agent, occupancy in expected.occupancy.items():
         assert close(by_agent[agent].occupancy, occupancy), (agent, by_agent[agent].occupancy, occupancy)
 
+    # ... OTF per queue, agent and disposition kind too, as of the simulation's end (open windows pending)
+    otf = await report.otf_report(engine, START, END, SCENARIO.queues, as_of=END, short_abandon_seconds=short)
+    assert [(r.level, r.queue, r.agent, r.kind) for r in otf] == [
+        (r.level, r.queue, r.agent, r.kind) for r in expected.otf
+    ]
+    for row, want_row in zip(otf, expected.otf, strict=True):
+        assert same_otf(row.counts, want_row.counts) == [], (row.level, row.queue, row.agent, row.kind)
+    queue_otf = [r.counts for r in expected.otf if r.level == "queue"]
+    assert all(0 < c.otf < c.on_time < c.settled and 0 < c.full < c.handled and c.pending > 0 for c in queue_otf)
+
     # ... and so does the command, in JSON
     url = engine.url.render_as_string(hide_password=False)
 
@@ -278,6 +330,19 @@ async def test_a_simulated_day_lands_once_and_the_report_gives_the_simulators_fi
     assert {a: close(printed_agents[a]["occupancy"], o) for a, o in expected.occupancy.items()} == {
         a: True for a in expected.occupancy
     }
+
+    # ... and acd report --by otf, with the scenario's OTF criteria in a config file
+    config = tmp_path / "acd.toml"
+    config.write_text(OTF_CONFIG, encoding="utf-8")
+    printed_otf = await asyncio.to_thread(run, "--by", "otf", "--config", str(config), "--as-of", END.isoformat())
+    assert [(r["level"], r["queue"], r["agent"], r["kind"]) for r in printed_otf] == [
+        (r.level, r.queue, r.agent, r.kind) for r in expected.otf
+    ]
+    for printed_row, want_row in zip(printed_otf, expected.otf, strict=True):
+        assert (
+            same_otf(OtfCount(**{k: printed_row[k] for k in dataclasses.asdict(want_row.counts)}), want_row.counts)
+            == []
+        )
 
     print(
         f"\nsimulated {SCENARIO.hours:.0f} h: {len(stream.calls)} calls, {len(stream.rings)} rings, "
