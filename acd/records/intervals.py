@@ -11,6 +11,7 @@ the repeated hour of an autumn change appears twice, told apart by its UTC offse
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -56,8 +57,8 @@ WITH bounds AS (
             WHERE s.agent_id = a.id AND s.skill = qs.skill AND s.proficiency >= qs.min_proficiency))
 ), clipped AS (
     SELECT m.queue, b.n AS bucket, st.state,
-           GREATEST(0, EXTRACT(EPOCH FROM LEAST(COALESCE(st.ended_at, b.hi), b.hi) - GREATEST(st.started_at, b.lo)))::float8
-               AS seconds
+           GREATEST(0, EXTRACT(EPOCH FROM
+               LEAST(COALESCE(st.ended_at, b.hi), b.hi) - GREATEST(st.started_at, b.lo)))::float8 AS seconds
     FROM bounds b
     JOIN agent_states st ON st.started_at < b.hi AND (st.ended_at IS NULL OR st.ended_at > b.lo)
     JOIN members m ON m.agent_id = st.agent_id
@@ -113,7 +114,7 @@ def interval_bounds(start: datetime, end: datetime, minutes: int, zone: tzinfo) 
                 cuts.append(at)
         at += _GRID
     cuts.append(end)
-    return [(lo.astimezone(zone), hi.astimezone(zone)) for lo, hi in zip(cuts, cuts[1:], strict=False)]
+    return [(lo.astimezone(zone), hi.astimezone(zone)) for lo, hi in itertools.pairwise(cuts)]
 
 
 async def interval_report(
@@ -150,10 +151,10 @@ async def interval_report(
 
 
 def _row(
-    queue: str, n: int, lo: datetime, hi: datetime, counts: Mapping[str, Any] | None, staff: Mapping[str, Any] | None
+    queue: str, n: int, lo: datetime, hi: datetime, counts: Mapping[Any, Any] | None, staff: Mapping[Any, Any] | None
 ) -> IntervalKpis:
-    c: Mapping[str, Any] = counts if counts is not None else dict.fromkeys(_ZERO_KEYS, 0)
-    s: Mapping[str, Any] = staff if staff is not None else {"logged_in": 0.0, "busy": 0.0, "available": 0.0}
+    c: Mapping[Any, Any] = counts if counts is not None else dict.fromkeys(_ZERO_KEYS, 0)
+    s: Mapping[Any, Any] = staff if staff is not None else {"logged_in": 0.0, "busy": 0.0, "available": 0.0}
     kpis = queue_kpis_of(c)
     length = _seconds_between(lo, hi)
     return IntervalKpis(
@@ -179,10 +180,11 @@ def _row(
 
 
 _ZERO_KEYS = (
-    "offered answered answered_within_sla abandoned short_abandoned overflowed failed wait_answered wait_offered "
-    "waited handled handle_total handle_breaches max_wait wait_breaches moved transferred callbacks "
-    "callbacks_completed callbacks_failed still_waiting still_handling"
-).split()
+    *("offered", "answered", "answered_within_sla", "abandoned", "short_abandoned", "overflowed", "failed"),
+    *("wait_answered", "wait_offered", "waited", "handled", "handle_total", "handle_breaches", "max_wait"),
+    *("wait_breaches", "moved", "transferred", "callbacks", "callbacks_completed", "callbacks_failed"),
+    *("still_waiting", "still_handling"),
+)
 
 
 def wfm_rows(rows: list[IntervalKpis]) -> list[dict[str, object]]:

@@ -160,7 +160,7 @@ async def queue_report(
     return report
 
 
-def queue_kpis_of(r: Mapping[str, Any]) -> QueueKpis:
+def queue_kpis_of(r: Mapping[Any, Any]) -> QueueKpis:
     """One row of ``COUNTS`` as the KPIs of docs/kpis.md."""
     base = r["offered"] - r["short_abandoned"]
     return QueueKpis(

@@ -41,8 +41,8 @@ GROUP BY agent_id
 
 _PAUSES_SQL = text("""
 SELECT agent_id AS agent, reason,
-       sum(GREATEST(0, EXTRACT(EPOCH FROM LEAST(COALESCE(ended_at, :end), :end) - GREATEST(started_at, :start))))::float8
-           AS seconds
+       sum(GREATEST(0, EXTRACT(EPOCH FROM
+           LEAST(COALESCE(ended_at, :end), :end) - GREATEST(started_at, :start))))::float8 AS seconds
 FROM agent_states
 WHERE state = 'paused' AND started_at < :end AND (ended_at IS NULL OR ended_at > :start)
 GROUP BY agent_id, reason ORDER BY agent_id, reason COLLATE "C"
