@@ -10,14 +10,17 @@ queue (answered, abandoned, overflowed, failed) over the abandons among them. Th
 published beside the forecasts, so a dashboard shows why it asks for N agents. Agents "serving" a
 queue are those logged in and not paused whose skills meet the queue's base requirements;
 ``acd_agents_logged_in{queue}`` counts those logged in, paused included.
-Formulas: docs/kpis.md ("Erlang C", "Erlang A").
+Erlang A, which can take long on a large or fast queue, is worked out by a worker thread, never on
+the event loop. Formulas: docs/kpis.md ("Erlang C", "Erlang A").
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from acd.core import erlang, erlang_a
 from acd.core.commands import MetricUpdate
@@ -27,6 +30,7 @@ from acd.core.snapshot import Snapshot
 from acd.core.states import AgentState
 from acd.metrics import Metrics
 
+ERLANG_A_EVERY_SECONDS = 10.0  # Erlang A is worked out again at most this often per queue (inputs move slowly)
 WINDOW_SECONDS = 900.0  # 15 minutes: long enough to smooth Poisson noise, short enough to follow the day
 SERVING = {AgentState.READY, AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP}
 
@@ -44,7 +48,11 @@ class Forecaster:
         self._exits: dict[str, deque[tuple[float, float, bool]]] = {}  # (at, waited, abandoned)
         self._started: float | None = None
         self._members: tuple[RoutingConfig, dict[str, tuple[str, ...]]] | None = None
-        self._erlang_a: dict[str, tuple[tuple[float, ...], int, float]] = {}  # inputs, required, SL
+        # Erlang A per queue: the last result (its inputs, agents required, SL), worked out off the
+        # event loop by one worker thread, and the job under way with when it was asked
+        self._erlang_a: dict[str, tuple[tuple[float, ...], int, float]] = {}
+        self._erlang_a_jobs: dict[str, tuple[float, Future[None]]] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erlang-a")
 
     def observe(self, update: MetricUpdate, now: float) -> None:
         if self._started is None:
@@ -119,28 +127,44 @@ class Forecaster:
             metrics.forecast_patience.labels(queue.name).set(patience)
             metrics.agents_required.labels(queue.name).set(erlang.agents_required(rate, aht, threshold, target))
             metrics.predicted_sl.labels(queue.name).set(erlang.service_level(rate, aht, agents, threshold))
-            required, predicted = self._erlang_a_of(queue.name, (rate, aht, patience, threshold, target), agents)
-            metrics.agents_required_a.labels(queue.name).set(required)
-            metrics.predicted_sl_a.labels(queue.name).set(predicted)
+            known = self._erlang_a_of(queue.name, (rate, aht, patience, threshold, target), agents)
+            if known is not None:
+                metrics.agents_required_a.labels(queue.name).set(known[0])
+                metrics.predicted_sl_a.labels(queue.name).set(known[1])
 
     def _erlang_a_of(
         self, queue: str, inputs: tuple[float, float, float, float, float], agents: int
-    ) -> tuple[int, float]:
-        """Erlang A's agents required and service level, worked out again only when an input moved.
+    ) -> tuple[int, float] | None:
+        """Erlang A's agents required and service level: the last result, asked again when an input
+        moved (and the last ask is over and ERLANG_A_EVERY_SECONDS old); None until the first is in.
 
-        Erlang A costs milliseconds where Erlang C costs microseconds (a queue of a few thousand
-        agents: a second or two), and the gauges are refreshed every second with inputs that
-        seldom change.
+        Erlang A costs milliseconds where Erlang C costs microseconds, and up to seconds for a large
+        or fast queue: a worker thread works it out so the event loop never waits for it.
         """
         key = (*(float(f"{x:.4g}") for x in inputs), float(agents))
         known = self._erlang_a.get(queue)
-        if known is not None and known[0] == key:
-            return known[1], known[2]
+        job = self._erlang_a_jobs.get(queue)
+        stale = known is None or known[0] != key
+        idle = job is None or (job[1].done() and time.monotonic() - job[0] >= ERLANG_A_EVERY_SECONDS)
+        if stale and idle:
+            self._erlang_a_jobs[queue] = (
+                time.monotonic(),
+                self._worker.submit(self._work_out, queue, key, inputs, agents),
+            )
+        return None if known is None else (known[1], known[2])
+
+    def _work_out(
+        self, queue: str, key: tuple[float, ...], inputs: tuple[float, float, float, float, float], agents: int
+    ) -> None:
         rate, aht, patience, threshold, target = inputs
         required = erlang_a.agents_required(rate, aht, patience, threshold, target)
         predicted = erlang_a.service_level(rate, aht, patience, agents, threshold)
-        self._erlang_a[queue] = (key, required, predicted)
-        return required, predicted
+        self._erlang_a[queue] = (key, required, predicted)  # one assignment: read whole by the loop
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait for the Erlang A work under way (tests, and a publish that must show the latest)."""
+        for _, job in list(self._erlang_a_jobs.values()):
+            job.result(timeout)
 
     def staffing(self, config: RoutingConfig, snapshot: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
         """Per queue: agents logged in (paused included), and agents serving (as ``staffed`` counts them).

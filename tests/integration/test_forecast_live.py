@@ -132,6 +132,8 @@ async def test_agents_required_follows_arrivals_and_erlang_a_the_callers_patienc
                 break
         clock[0] = now = T0 + 900.0
         parts.forecaster.publish(parts.metrics, parts.core.snapshot(now), parts.core.config, now)
+        parts.forecaster.settle()  # Erlang A is worked out by a worker thread: then published
+        parts.forecaster.publish(parts.metrics, parts.core.snapshot(now), parts.core.config, now)
 
     def gauge(name: str) -> float:
         value = parts.metrics.registry.get_sample_value(name, {"queue": "billing"})
