@@ -146,6 +146,9 @@ async def scorecards(request: web.Request) -> web.Response:
         raise DatabaseUnavailable(f"could not read the scorecards: {exc}") from exc
     if not agent and token.role != "admin":
         cards = [c for c in cards if may_act_on(token, config, c.agent)]
+    shown = visible_queues(token, config)
+    if shown is not None:  # the open calls of the queues the token may read, not the others'
+        still = {q: o for q, o in still.items() if q in shown}
     return web.json_response(
         {
             "from": start.isoformat(),
