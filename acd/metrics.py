@@ -207,7 +207,8 @@ class Metrics:
         self.counters = {
             name: Counter(name.removesuffix("_total"), text, q, registry=r)
             for name, text in (
-                ("acd_calls_offered_total", "Calls that entered a queue"),
+                ("acd_calls_offered_total", "Calls that left a queue, counted at their exit (docs/kpis.md)"),
+                ("acd_calls_arrived_total", "Calls that entered a queue: new, moved, overflowed or transferred in"),
                 ("acd_calls_answered_total", "Calls answered by an agent"),
                 ("acd_calls_abandoned_total", "Calls whose caller hung up while waiting (short abandons included)"),
                 ("acd_calls_short_abandoned_total", "Abandons before the short-abandon cut-off (docs/kpis.md)"),
@@ -291,6 +292,24 @@ class Metrics:
         self.agents_required = Gauge("acd_agents_required", "Erlang C agents needed for the SLA", q, registry=r)
         self.predicted_sl = Gauge(
             "acd_predicted_service_level", "Erlang C service level with the agents logged in", q, registry=r
+        )
+        self.agents_required_a = Gauge(
+            "acd_agents_required_erlang_a", "Erlang A agents needed for the SLA (callers abandon)", q, registry=r
+        )
+        self.predicted_sl_a = Gauge(
+            "acd_predicted_service_level_erlang_a", "Erlang A service level with the agents serving", q, registry=r
+        )
+        self.forecast_rate = Gauge(
+            "acd_forecast_arrival_rate", "Calls arriving per second, the forecast's input", q, registry=r
+        )
+        self.forecast_aht = Gauge(
+            "acd_forecast_aht_seconds", "Mean handle seconds, the forecast's input", q, registry=r
+        )
+        self.forecast_patience = Gauge(
+            "acd_forecast_patience_seconds",
+            "Callers' mean patience (waited / abandoned; +Inf: no abandon), Erlang A's input",
+            q,
+            registry=r,
         )
         self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link is up", registry=r)
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
@@ -383,6 +402,7 @@ class Metrics:
                 self.oldest_wait,
                 self.agents_logged_in,
                 self.otf_pending,
+                *self.forecast_gauges(),
             ):
                 with contextlib.suppress(KeyError):
                     gauge.remove(gone)
@@ -418,6 +438,18 @@ class Metrics:
         """``acd_otf_pending{queue}``: the interactions whose verdict waits (every configured queue)."""
         for name in self._queues:
             self.otf_pending.labels(name).set(pending.get(name, 0))
+
+    def forecast_gauges(self) -> tuple[Gauge, ...]:
+        """The forecast and its inputs per queue: set only while the forecast has both rate and AHT."""
+        return (
+            self.agents_required,
+            self.predicted_sl,
+            self.agents_required_a,
+            self.predicted_sl_a,
+            self.forecast_rate,
+            self.forecast_aht,
+            self.forecast_patience,
+        )
 
     def apply(self, update: MetricUpdate) -> None:
         labels = dict(update.labels)

@@ -122,6 +122,8 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
         floor.add_call(call, now)
         return
     floor.add_call(call, now)
+    if join_rule:  # a live arrival, not a caller a resync finds again
+        floor.arrived(queue.name)
     if _closed_treatment(floor, call, now):
         return
     callbacks.offer_on_arrival(floor, call)  # a callback offered after the queue's wait
@@ -478,6 +480,7 @@ def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool
         call.directed_to = e.target_agent
         call.directed_until = now + floor.config.policy.transfer_agent_wait_seconds
     floor.add_call(call, now)
+    floor.arrived(call.queue.name)
     floor.close_call(talk)
     floor.write(segment)
     _release(floor, agent, what, talk, _closed(talk), end, TRANSFERRED, now)

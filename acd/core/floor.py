@@ -268,8 +268,14 @@ class Floor:
         self.out.append(metric_updates.inc(metric_updates.CALLS_MOVED, left.queue))
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
+        self.arrived(queue.name)
         self.enter_routing(call)
         self.arm_call_timer(call, now)
+
+    def arrived(self, queue: str) -> None:
+        """A caller entered ``queue``: new, moved, overflowed or transferred in (not one found again
+        by a resync or a restart: it arrived before)."""
+        self.out.append(metric_updates.inc(metric_updates.CALLS_ARRIVED, queue))
 
     def overflow_into(self, call: Call, queue: QueueConfig, reason: str, now: float) -> None:
         """A WAITING call overflows into ``queue``: an overflowed exit here, a new arrival there."""
@@ -281,6 +287,7 @@ class Floor:
         self.queue_exit(left_queue, "overflowed", wait, now, within_sla=False, short_abandon=False)
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
+        self.arrived(queue.name)
         self.enter_routing(call)
         self.arm_call_timer(call, now)
 

@@ -17,6 +17,7 @@ from acd.core.record_types import Outcome
 from acd.core.states import AgentState
 
 CALLS_OFFERED = "acd_calls_offered_total"
+CALLS_ARRIVED = "acd_calls_arrived_total"  # entered the queue (the forecast's arrival rate, docs/kpis.md)
 CALLS_ANSWERED = "acd_calls_answered_total"
 CALLS_ABANDONED = "acd_calls_abandoned_total"
 CALLS_SHORT_ABANDONED = "acd_calls_short_abandoned_total"

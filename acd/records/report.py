@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,9 +27,10 @@ from acd.core.otf import OtfCount, OtfRow
 # stay that ended "moved" (the caller left for another queue) is not offered in its queue. A callback is
 # told by its end reason (acd.core.kpis.is_callback): "callback" (waiting, or reached and over) or
 # "callback_unreached_<status>".
-_CALLS = """
-WITH calls AS (
-    SELECT i.queue, i.outcome, i.wait_seconds AS wait, i.talk_seconds + i.wrapup_seconds AS handle,
+CALLS_CTE = """
+calls AS (
+    SELECT i.queue, {bucket} AS bucket, i.outcome, i.wait_seconds AS wait,
+           i.talk_seconds + i.wrapup_seconds AS handle,
            q.max_handle_seconds, q.max_wait_seconds,
            (i.answered_at IS NOT NULL OR (i.outcome IS NOT NULL AND i.outcome <> 'moved')) AS offered,
            i.answered_at IS NULL AND i.outcome = 'moved' AS moved,
@@ -39,13 +41,13 @@ WITH calls AS (
            i.answered_at IS NOT NULL AND i.wait_seconds <= i.sla_threshold_seconds AS met,
            (i.end_reason = 'callback' OR starts_with(i.end_reason, 'callback_unreached')) AS callback,
            i.outcome = 'answered' AND i.end_reason = 'callback' AS callback_completed,
-           i.outcome = 'failed' AND starts_with(i.end_reason, 'callback_unreached') AS callback_failed
-    FROM interactions i JOIN queues q ON q.name = i.queue
-    WHERE i.arrived_at >= :start AND i.arrived_at < :end{scope}
-)
-"""
+           i.outcome = 'failed' AND starts_with(i.end_reason, 'callback_unreached') AS callback_failed,
+           i.answered_at IS NULL AND i.outcome IS NULL AS still_waiting,
+           i.answered_at IS NOT NULL AND (i.talk_seconds IS NULL OR i.wrapup_seconds IS NULL) AS still_handling
+    FROM {source}
+)"""
 
-_COUNTS = """
+COUNTS = """
        count(*) FILTER (WHERE offered) AS offered,
        count(*) FILTER (WHERE answered) AS answered,
        count(*) FILTER (WHERE met) AS answered_within_sla,
@@ -54,6 +56,8 @@ _COUNTS = """
        count(*) FILTER (WHERE NOT answered AND outcome = 'overflowed') AS overflowed,
        count(*) FILTER (WHERE NOT answered AND outcome = 'failed') AS failed,
        sum(wait) FILTER (WHERE answered) AS wait_answered,
+       sum(wait) FILTER (WHERE offered) AS wait_offered,
+       count(*) FILTER (WHERE offered AND wait IS NOT NULL) AS waited,
        count(*) FILTER (WHERE answered AND handle IS NOT NULL) AS handled,
        sum(handle) FILTER (WHERE answered AND handle IS NOT NULL) AS handle_total,
        count(*) FILTER (WHERE answered AND handle > max_handle_seconds) AS handle_breaches,
@@ -63,17 +67,38 @@ _COUNTS = """
        count(*) FILTER (WHERE transferred) AS transferred,
        count(*) FILTER (WHERE callback) AS callbacks,
        count(*) FILTER (WHERE callback_completed) AS callbacks_completed,
-       count(*) FILTER (WHERE callback_failed) AS callbacks_failed
-"""
+       count(*) FILTER (WHERE callback_failed) AS callbacks_failed,
+       count(*) FILTER (WHERE still_waiting) AS still_waiting,
+       count(*) FILTER (WHERE still_handling) AS still_handling"""
 
-_QUEUE_SQL = text(_CALLS.format(scope="") + "SELECT queue,\n" + _COUNTS + "FROM calls GROUP BY queue ORDER BY queue\n")
+# Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
+# stay that ended "moved" (the caller left for another queue) is not offered in its queue. A callback is
+# told by its end reason (acd.core.kpis.is_callback): "callback" (waiting, or reached and over) or
+# "callback_unreached_<status>". Calls still open (waiting, or answered with talk or wrap-up not over)
+# are in none of the figures and counted apart (docs/kpis.md, "Calls still open in a report").
+_QUEUE_SQL = text(
+    "WITH"
+    + CALLS_CTE.format(
+        bucket="0",
+        source="interactions i JOIN queues q ON q.name = i.queue WHERE i.arrived_at >= :start AND i.arrived_at < :end",
+    )
+    + "\nSELECT queue,"
+    + COUNTS
+    + "\nFROM calls GROUP BY queue ORDER BY queue"
+)
 
 # The same counts over a scope (acd.records.objectives): queues, or the calls the scope's agents answered.
+_SCOPE_SOURCE = "interactions i JOIN queues q ON q.name = i.queue WHERE i.arrived_at >= :start AND i.arrived_at < :end"
 SCOPE_SQL = {
-    "queues": text(_CALLS.format(scope=" AND i.queue = ANY(:members)") + "SELECT " + _COUNTS + "FROM calls\n"),
-    "agents": text(_CALLS.format(scope=" AND i.agent_id = ANY(:members)") + "SELECT " + _COUNTS + "FROM calls\n"),
+    scope: text(
+        "WITH"
+        + CALLS_CTE.format(bucket="0", source=_SCOPE_SOURCE + f" AND i.{column} = ANY(:members)")
+        + "\nSELECT"
+        + COUNTS
+        + "\nFROM calls"
+    )
+    for scope, column in (("queues", "queue"), ("agents", "agent_id"))
 }
-
 
 _AGENT_SQL = text("""
 WITH clipped AS (
@@ -192,7 +217,7 @@ class AgentKpis:
     paused_seconds: float
 
 
-def _ratio(numerator: float | None, denominator: float) -> float | None:
+def ratio(numerator: float | None, denominator: float) -> float | None:
     return (numerator or 0.0) / denominator if denominator > 0 else None
 
 
@@ -204,33 +229,38 @@ async def queue_report(
         rows = (await conn.execute(_QUEUE_SQL, params)).mappings().all()
     report: dict[str, QueueKpis] = {}
     for r in rows:
-        base = r["offered"] - r["short_abandoned"]
-        report[r["queue"]] = QueueKpis(
-            offered=r["offered"],
-            answered=r["answered"],
-            answered_within_sla=r["answered_within_sla"],
-            abandoned=r["abandoned"],
-            short_abandoned=r["short_abandoned"],
-            overflowed=r["overflowed"],
-            failed=r["failed"],
-            handled=r["handled"],
-            handle_breaches=r["handle_breaches"],
-            service_level=_ratio(r["answered_within_sla"], base),
-            asa=_ratio(r["wait_answered"], r["answered"]),
-            aht=_ratio(r["handle_total"], r["handled"]),
-            abandonment_rate=_ratio(r["abandoned"] - r["short_abandoned"], base),
-            max_wait=r["max_wait"],
-            handle_breach_rate=_ratio(r["handle_breaches"], r["handled"]),
-            wait_breaches=r["wait_breaches"],
-            moved=r["moved"],
-            transferred=r["transferred"],
-            transfer_rate=_ratio(r["transferred"], r["answered"]),
-            callbacks=r["callbacks"],
-            callbacks_completed=r["callbacks_completed"],
-            callbacks_failed=r["callbacks_failed"],
-            callback_rate=_ratio(r["callbacks_completed"] + r["callbacks_failed"], r["offered"]),
-        )
+        report[r["queue"]] = queue_kpis_of(r)
     return report
+
+
+def queue_kpis_of(r: Mapping[Any, Any]) -> QueueKpis:
+    """One row of ``COUNTS`` as the KPIs of docs/kpis.md."""
+    base = r["offered"] - r["short_abandoned"]
+    return QueueKpis(
+        offered=r["offered"],
+        answered=r["answered"],
+        answered_within_sla=r["answered_within_sla"],
+        abandoned=r["abandoned"],
+        short_abandoned=r["short_abandoned"],
+        overflowed=r["overflowed"],
+        failed=r["failed"],
+        handled=r["handled"],
+        handle_breaches=r["handle_breaches"],
+        service_level=ratio(r["answered_within_sla"], base),
+        asa=ratio(r["wait_answered"], r["answered"]),
+        aht=ratio(r["handle_total"], r["handled"]),
+        abandonment_rate=ratio(r["abandoned"] - r["short_abandoned"], base),
+        max_wait=r["max_wait"],
+        handle_breach_rate=ratio(r["handle_breaches"], r["handled"]),
+        wait_breaches=r["wait_breaches"],
+        moved=r["moved"],
+        transferred=r["transferred"],
+        transfer_rate=ratio(r["transferred"], r["answered"]),
+        callbacks=r["callbacks"],
+        callbacks_completed=r["callbacks_completed"],
+        callbacks_failed=r["callbacks_failed"],
+        callback_rate=ratio(r["callbacks_completed"] + r["callbacks_failed"], r["offered"]),
+    )
 
 
 async def disposition_report(engine: AsyncEngine, start: datetime, end: datetime) -> list[DispositionCount]:
@@ -258,8 +288,8 @@ async def agent_report(engine: AsyncEngine, start: datetime, end: datetime) -> l
             agent=r["agent"],
             answered=r["answered"],
             handled=r["handled"],
-            aht=_ratio(r["handle_total"], r["handled"]),
-            occupancy=_ratio(r["busy_seconds"], float(r["busy_seconds"] + r["available_seconds"])),
+            aht=ratio(r["handle_total"], r["handled"]),
+            occupancy=ratio(r["busy_seconds"], float(r["busy_seconds"] + r["available_seconds"])),
             busy_seconds=float(r["busy_seconds"]),
             available_seconds=float(r["available_seconds"]),
             paused_seconds=float(r["paused_seconds"]),
@@ -327,10 +357,54 @@ async def otf_report(
                 otf=r["otf"],
                 handled=r["handled"],
                 pending=r["pending"],
-                otf_ratio=_ratio(r["otf"], r["settled"]),
-                fcr=_ratio(r["full_"], r["handled"]),
+                otf_ratio=ratio(r["otf"], r["settled"]),
+                fcr=ratio(r["full_"], r["handled"]),
             ),
         )
         for r in rows
     ]
     return sorted(out, key=_otf_order)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenCalls:
+    """Calls of a period still open when the report ran (docs/kpis.md, "Calls still open in a report")."""
+
+    waiting: int  # in the queue (or ringing), no outcome yet: not offered, not in SL
+    handling: int  # answered, talk or wrap-up not over: answered, but not in AHT nor dispositions
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.handling
+
+
+_OPEN_SQL = text("""
+SELECT queue,
+       count(*) FILTER (WHERE answered_at IS NULL AND outcome IS NULL) AS waiting,
+       count(*) FILTER (WHERE answered_at IS NOT NULL AND (talk_seconds IS NULL OR wrapup_seconds IS NULL)) AS handling
+FROM interactions
+WHERE arrived_at >= :start AND arrived_at < :end
+  AND ((answered_at IS NULL AND outcome IS NULL)
+       OR (answered_at IS NOT NULL AND (talk_seconds IS NULL OR wrapup_seconds IS NULL)))
+GROUP BY queue ORDER BY queue
+""")
+
+
+async def open_calls(engine: AsyncEngine, start: datetime, end: datetime) -> dict[str, OpenCalls]:
+    """Per queue, the calls enqueued in [start, end) that are still open; queues with none are left out."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_OPEN_SQL, {"start": start, "end": end})).mappings().all()
+    return {r["queue"]: OpenCalls(r["waiting"], r["handling"]) for r in rows}
+
+
+def open_calls_note(found: dict[str, OpenCalls]) -> str | None:
+    """The line a report prints when its period holds open calls; None when it holds none."""
+    if not found:
+        return None
+    waiting = sum(o.waiting for o in found.values())
+    handling = sum(o.handling for o in found.values())
+    queues = ", ".join(f"{q} {o.total}" for q, o in sorted(found.items()))
+    return (
+        f"note: {waiting + handling} call(s) of this period are still open ({queues}): {waiting} waiting, "
+        f"not yet offered; {handling} answered with talk or wrap-up not over, not yet in AHT"
+    )

@@ -6,7 +6,8 @@ API's message), logs in with the state button, a call rings them and the caller'
 pops up, pushed with no reload; they answer and hang up (events), fill in the wrap-up form and send
 it, and the disposition and notes are in PostgreSQL. Transfers from the desk (a queue, an agent, a
 number; attended with "Complete" and "Back to caller") reach the core's commands to the PBX and the
-audit log; a callback scheduled from the desk shows in its list and is cancelled from there. Leaves a screenshot in the test's tmp_path and
+audit log; a callback scheduled from the desk shows in its list and is cancelled from there; the agent's
+scorecard of the day shows the call once wrapped up. Leaves a screenshot in the test's tmp_path and
 in ``test-artifacts/`` at the top of the checkout (ignored by git).
 """
 
@@ -112,6 +113,19 @@ async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
     row = await live_desk.interaction(call_id)
     assert (row["disposition"], row["notes"]) == ("support/resolved", "Refund sent; calls back Friday.")
     assert (row["agent_id"], row["outcome"], str(row["customer_id"])) == ("a1", "answered", grace.id)
+
+    # the agent's own scorecard of the day ("My day"), refreshed on demand from GET /reports/agents
+    await chromium.evaluate("document.getElementById('scorecard-refresh').click()")
+    for _ in range(100):
+        if await chromium.evaluate("window.agentDesk.scorecards || 0") >= 2:
+            break
+        await asyncio.sleep(0.05)
+    figures = await chromium.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#scorecard-figures tr[data-figure]')]"
+        ".map((tr) => [tr.dataset.figure, tr.querySelector('td').textContent]))"
+    )
+    assert figures["answered"] == "1" and figures["code support/resolved"] == "1", figures
+    assert figures["missed offers"] == "0" and figures["rejected offers"] == "0"
 
     # pushed, not polled and not reloaded: one page load, one stream, a desk per change
     final = await read_desk(chromium)

@@ -79,6 +79,11 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/calls/{call}/transfer/complete"): "/api/v1/calls/c-none/transfer/complete",
     ("POST", "/api/v1/calls/{call}/transfer/cancel"): "/api/v1/calls/c-none/transfer/cancel",
     ("GET", "/api/v1/interactions"): "/api/v1/interactions",
+    (
+        "GET",
+        "/api/v1/reports/intervals",
+    ): "/api/v1/reports/intervals?from=2026-11-01T00:00Z&to=2026-11-01T02:00Z&zone=UTC",
+    ("GET", "/api/v1/reports/agents"): "/api/v1/reports/agents?from=2026-11-01T00:00Z&to=2026-11-02T00:00Z",
     ("POST", "/api/v1/calls/{call}/recording"): "/api/v1/calls/c-none/recording",
     ("GET", "/api/v1/interactions/{interaction}/recording"): "/api/v1/interactions/{ann}/recording",
     ("GET", "/api/v1/customers/{customer}/interactions"): "/api/v1/customers/{ann}/interactions",

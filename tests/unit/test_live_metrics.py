@@ -381,7 +381,7 @@ def test_the_objectives_forecast_is_erlang_cs_for_the_agents_serving_now() -> No
     forecaster = Forecaster()
     labels = (("queue", "billing"),)
     for i in range(30):  # a call every 20 s handled in 16 s: 0.8 erlang on two agents
-        forecaster.observe(MetricUpdate("acd_calls_offered_total", "inc", 1.0, labels), T0 + 20.0 * i)
+        forecaster.observe(MetricUpdate("acd_calls_arrived_total", "inc", 1.0, labels), T0 + 20.0 * i)
         forecaster.observe(MetricUpdate("acd_handle_seconds", "observe", 16.0, labels), T0 + 20.0 * i)
     now = T0 + 600.0
     snap = d.acd.snapshot(now)

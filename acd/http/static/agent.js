@@ -99,6 +99,7 @@ async function signIn(token, agent) {
   connect();
   loadTransferQueues();
   loadCallbacks();
+  loadScorecard();
   return true;
 }
 
@@ -502,6 +503,51 @@ async function loadCallbacks() {
   window.agentDesk.callbackLists = (window.agentDesk.callbackLists || 0) + 1;
 }
 
+// The agent's own scorecard since local midnight (GET /reports/agents; docs/kpis.md, "Agent scorecard").
+function percent(ratio) {
+  return ratio === null || ratio === undefined ? "–" : `${Math.round(ratio * 100)} %`;
+}
+
+async function loadScorecard() {
+  const now = new Date();
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const until = new Date(now.getTime() + 60000);
+  const query = `from=${encodeURIComponent(midnight.toISOString())}&to=${encodeURIComponent(until.toISOString())}`
+    + `&agent=${encodeURIComponent(session.agent)}`;
+  const answer = await api("GET", `/reports/agents?${query}`);
+  if (!answer.ok) {
+    say(refusal(answer.status, answer.data), "error");
+    return;
+  }
+  const card = answer.data.scorecards[0];
+  const figures = card ? [
+    ["answered", String(card.answered)],
+    ["average handle time", card.aht === null ? "–" : duration(card.aht)],
+    ["wrap-up share", percent(card.wrapup_share)],
+    ["missed offers", String(card.missed)],
+    ["rejected offers", String(card.rejected)],
+    ["occupancy", percent(card.occupancy)],
+    ...Object.entries(card.pause_by_reason).map(([reason, seconds]) => [`paused: ${reason || "no reason"}`, duration(seconds)]),
+    ...Object.entries(card.dispositions).map(([code, calls]) => [`code ${code || "none"}`, String(calls)]),
+  ] : [];
+  const rows = figures.map(([name, value]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.figure = name;
+    const th = document.createElement("th");
+    th.textContent = name;
+    const td = document.createElement("td");
+    td.textContent = value;
+    tr.append(th, td);
+    return tr;
+  });
+  if (!rows.length) rows.push(emptyRow("no calls yet today"));
+  document.querySelector("#scorecard-figures tbody").replaceChildren(...rows);
+  const still = card ? card.still_handling : 0;
+  $("scorecard-open").hidden = still === 0;
+  $("scorecard-open").textContent = `${still} call(s) still in talk or wrap-up: not in the figures yet`;
+  window.agentDesk.scorecards = (window.agentDesk.scorecards || 0) + 1;
+}
+
 async function scheduleCallback(event) {
   event.preventDefault();
   const local = $("cb-at").value;
@@ -666,6 +712,7 @@ $("transfer-to").addEventListener("change", drawTransferFields);
 $("consult-complete").addEventListener("click", () => finishConsult("complete"));
 $("consult-back").addEventListener("click", () => finishConsult("cancel"));
 $("callback-form").addEventListener("submit", scheduleCallback);
+$("scorecard-refresh").addEventListener("click", loadScorecard);
 drawTransferFields();
 setInterval(tick, 1000);
 

@@ -10,7 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from acd.http.v1 import openapi_callbacks, openapi_config, openapi_customers, openapi_objectives, openapi_recordings
+from acd.http.v1 import (
+    openapi_callbacks,
+    openapi_config,
+    openapi_customers,
+    openapi_objectives,
+    openapi_recordings,
+    openapi_reports,
+)
 from acd.http.v1.openapi_parts import body, errors, ok, path_param, query, ref
 
 _TEXT = {
@@ -354,6 +361,9 @@ DOCUMENT["components"]["schemas"].update(openapi_callbacks.SCHEMAS)
 for _path, _operations in openapi_recordings.PATHS.items():  # call recordings
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 DOCUMENT["components"]["schemas"]["Agent"]["properties"].update(openapi_config.AGENT_FIELDS)
+for _path, _operations in openapi_reports.PATHS.items():  # reports from the records
+    DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+DOCUMENT["components"]["schemas"].update(openapi_reports.SCHEMAS)
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -23,6 +23,7 @@ from acd.http.v1 import (
     openapi,
     queues,
     recordings,
+    reports,
     skills,
     supervision,
     transfers,
@@ -104,6 +105,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/calls/{call}/transfer/cancel", transfers.cancel, EVERYONE),
     # interaction records
     Route("GET", "/interactions", interactions.search, EVERYONE),
+    # reports from the records (docs/kpis.md): intervals per queue, scorecards per agent
+    Route(
+        "GET", "/reports/intervals", reports.interval_report, STAFF, "interval reports are for supervisors and admins"
+    ),
+    Route("GET", "/reports/agents", reports.scorecards, EVERYONE),
     Route("GET", "/customers/{customer}/interactions", interactions.customer_history, EVERYONE),
     # customer records, kept by agents from the desk (roles as for the interaction records)
     Route("GET", "/customers", customers.list_customers, EVERYONE),

@@ -2,13 +2,16 @@
 
     acd report --objectives [--at 2026-11-02T15:00] [-c acd.toml] [--format table|csv|json]
     acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent|disposition|otf] [--format table|csv|json]
+    acd report --from 2026-11-01 --to 2026-11-02 --interval 15m [--zone Europe/Berlin] [--format csv]
 
 ``--by otf`` judges by the OTF criteria of the config file (``--config``, default acd.toml), as of now
 (or ``--as-of``): interactions whose repeat-contact window is still open are counted as pending.
 
-The figures are ``acd.records.report``'s queries (docs/kpis.md); this module reads the arguments and
-prints them as a table, CSV or JSON. The database is ``--database-url``, else DATABASE_URL, else the
-embedded server in ``var/pg``.
+The figures are ``acd.records.report``'s queries (docs/kpis.md), per interval
+``acd.records.intervals``' and per agent ``acd.records.scorecard``'s; this module reads the arguments
+and prints them as a table, CSV or JSON. With ``--interval`` the CSV is the interval-history layout
+workforce-management tools import. Calls of the period still open are named on stderr, not counted
+silently. The database is ``--database-url``, else DATABASE_URL, else the embedded server in ``var/pg``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd import settings
-from acd.records import report
+from acd.records import intervals, report, scorecard
 from acd.records.cli.command import run_with_engine
 from acd.records.cli.database import add_database_arguments
 
@@ -34,6 +38,37 @@ from acd.records.cli.database import add_database_arguments
 def _when(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _minutes(value: str) -> int:
+    minutes = {f"{m}m": m for m in intervals.INTERVAL_MINUTES}.get(value)
+    if minutes is None:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(f'{m}m' for m in intervals.INTERVAL_MINUTES)}")
+    return minutes
+
+
+def _zone(value: str) -> tzinfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+
+
+def _local_zone() -> tzinfo:
+    zone = datetime.now().astimezone().tzinfo
+    return zone if zone is not None else UTC
+
+
+def _flat(row: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """A table or CSV cell holds one value: a mapping is written ``key=value;key=value``, a time in ISO."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, dict) and fmt != "json":
+            value = ";".join(f"{k}={_cell(v)}" for k, v in value.items())
+        out[key] = value
+    return out
 
 
 def _render(rows: list[dict[str, Any]], fmt: str) -> str:
@@ -94,8 +129,13 @@ async def _objectives(engine: AsyncEngine, args: argparse.Namespace) -> int:
 async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
     if args.objectives:
         return await _objectives(engine, args)
-    if args.by == "agent":
-        rows = [dataclasses.asdict(a) for a in await report.agent_report(engine, args.start, args.end)]
+    if args.interval is not None:
+        found = await intervals.interval_report(
+            engine, args.start, args.end, args.interval, args.zone or _local_zone(), args.short_abandon
+        )
+        rows = intervals.wfm_rows(found) if args.format == "csv" else [dataclasses.asdict(r) for r in found]
+    elif args.by == "agent":
+        rows = [dataclasses.asdict(a) for a in await scorecard.scorecards(engine, args.start, args.end)]
     elif args.by == "otf":
         try:
             routing = settings.load(args.config).routing
@@ -119,7 +159,10 @@ async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
     else:
         kpis = await report.queue_report(engine, args.start, args.end, args.short_abandon)
         rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
-    sys.stdout.write(_render(rows, args.format))
+    sys.stdout.write(_render([_flat(r, args.format) for r in rows], args.format))
+    note = report.open_calls_note(await report.open_calls(engine, args.start, args.end))
+    if note is not None:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -147,6 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "otf: OTF and FCR per queue, agent and disposition kind",
     )
     parser.add_argument("--as-of", type=_when, default=None, help="with --by otf: judge as of then (default now)")
+    parser.add_argument(
+        "--interval",
+        type=_minutes,
+        default=None,
+        help="15m, 30m or 60m: per queue and interval of local time (CSV: the WFM interval-history layout)",
+    )
+    parser.add_argument(
+        "--zone", type=_zone, default=None, help="IANA time zone the intervals follow (default: this host's)"
+    )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--short-abandon", type=float, default=5.0, help="S in seconds (policy)")
     add_database_arguments(parser)
@@ -155,4 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--from and --to are required (or --objectives)")
     if not args.objectives and args.end <= args.start:
         parser.error("--to must be after --from")
+    if args.interval is not None and args.by != "queue":
+        parser.error("--interval reports per queue: leave out --by")
     return run_with_engine(parser.prog, args, lambda engine: _report(engine, args))

@@ -1,0 +1,121 @@
+"""Agent scorecards: one agent's work over a period, from the records.
+
+A supervisor coaches from it and the agent sees their own on the desk. The figures are those of
+docs/kpis.md ("Agent scorecard"): the agent's answered and handled calls (by enqueue time, as the
+queue report counts them), their handle time split into talk and wrap-up, the offers they missed or
+rejected, their pause time per reason and occupancy (state intervals clipped to the period), and
+their calls per disposition. Hold is not recorded apart (it is part of talk, docs/kpis.md "AHT"),
+so a scorecard has no hold share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.records.report import agent_report, ratio
+
+_CALLS_SQL = text("""
+SELECT agent_id AS agent,
+       count(*) AS answered,
+       count(*) FILTER (WHERE talk_seconds IS NOT NULL AND wrapup_seconds IS NOT NULL) AS handled,
+       COALESCE(sum(talk_seconds) FILTER (WHERE wrapup_seconds IS NOT NULL), 0) AS talk,
+       COALESCE(sum(wrapup_seconds) FILTER (WHERE talk_seconds IS NOT NULL), 0) AS wrapup,
+       count(*) FILTER (WHERE talk_seconds IS NULL OR wrapup_seconds IS NULL) AS still_handling
+FROM interactions
+WHERE arrived_at >= :start AND arrived_at < :end AND answered_at IS NOT NULL AND agent_id IS NOT NULL
+GROUP BY agent_id
+""")
+
+_OFFERS_SQL = text("""
+SELECT agent_id AS agent, count(*) AS offers,
+       count(*) FILTER (WHERE result = 'unanswered') AS missed,
+       count(*) FILTER (WHERE result = 'rejected') AS rejected,
+       count(*) FILTER (WHERE result = 'failed') AS failed
+FROM offers WHERE offered_at >= :start AND offered_at < :end
+GROUP BY agent_id
+""")
+
+_PAUSES_SQL = text("""
+SELECT agent_id AS agent, reason,
+       sum(GREATEST(0, EXTRACT(EPOCH FROM
+           LEAST(COALESCE(ended_at, :end), :end) - GREATEST(started_at, :start))))::float8 AS seconds
+FROM agent_states
+WHERE state = 'paused' AND started_at < :end AND (ended_at IS NULL OR ended_at > :start)
+GROUP BY agent_id, reason ORDER BY agent_id, reason COLLATE "C"
+""")
+
+_DISPOSITIONS_SQL = text("""
+SELECT agent_id AS agent, COALESCE(disposition, '') AS code, count(*) AS calls
+FROM interactions
+WHERE arrived_at >= :start AND arrived_at < :end AND answered_at IS NOT NULL AND agent_id IS NOT NULL
+  AND talk_seconds IS NOT NULL AND wrapup_seconds IS NOT NULL
+GROUP BY agent_id, COALESCE(disposition, '') ORDER BY agent_id, COALESCE(disposition, '') COLLATE "C"
+""")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scorecard:
+    agent: str
+    answered: int
+    handled: int
+    aht: float | None
+    talk_share: float | None  # of handle time (talk + wrap-up) over handled calls
+    wrapup_share: float | None
+    offers: int
+    missed: int  # rang out unanswered
+    rejected: int
+    occupancy: float | None
+    busy_seconds: float
+    available_seconds: float
+    paused_seconds: float
+    pause_by_reason: dict[str, float]  # "" for a pause without a reason
+    dispositions: dict[str, int]  # "" for handled calls without a code
+    still_handling: int  # answered calls whose talk or wrap-up is not over: not in AHT nor dispositions
+
+
+async def scorecards(
+    engine: AsyncEngine, start: datetime, end: datetime, agents: frozenset[str] | None = None
+) -> list[Scorecard]:
+    """One scorecard per agent with calls, offers or states in [start, end) (``agents``: those only)."""
+    params = {"start": start, "end": end}
+    base = {a.agent: a for a in await agent_report(engine, start, end)}
+    async with engine.connect() as conn:
+        calls = {r["agent"]: r for r in (await conn.execute(_CALLS_SQL, params)).mappings()}
+        offers = {r["agent"]: r for r in (await conn.execute(_OFFERS_SQL, params)).mappings()}
+        pauses: dict[str, dict[str, float]] = {}
+        for r in (await conn.execute(_PAUSES_SQL, params)).mappings():
+            pauses.setdefault(r["agent"], {})[r["reason"]] = float(r["seconds"])
+        codes: dict[str, dict[str, int]] = {}
+        for r in (await conn.execute(_DISPOSITIONS_SQL, params)).mappings():
+            codes.setdefault(r["agent"], {})[r["code"]] = r["calls"]
+    cards = []
+    for agent in sorted({*base, *calls, *offers}):
+        if agents is not None and agent not in agents:
+            continue
+        b, c, o = base.get(agent), calls.get(agent), offers.get(agent)
+        talk, wrapup = (float(c["talk"]), float(c["wrapup"])) if c else (0.0, 0.0)
+        cards.append(
+            Scorecard(
+                agent=agent,
+                answered=c["answered"] if c else 0,
+                handled=c["handled"] if c else 0,
+                aht=b.aht if b else None,
+                talk_share=ratio(talk, talk + wrapup),
+                wrapup_share=ratio(wrapup, talk + wrapup),
+                offers=o["offers"] if o else 0,
+                missed=o["missed"] if o else 0,
+                rejected=o["rejected"] if o else 0,
+                occupancy=b.occupancy if b else None,
+                busy_seconds=b.busy_seconds if b else 0.0,
+                available_seconds=b.available_seconds if b else 0.0,
+                paused_seconds=b.paused_seconds if b else 0.0,
+                pause_by_reason=pauses.get(agent, {}),
+                dispositions=codes.get(agent, {}),
+                still_handling=c["still_handling"] if c else 0,
+            )
+        )
+    return cards
