@@ -184,7 +184,8 @@ def _split(record: InteractionRecord, waiting: CallArrived, result: ResyncResult
     log.info("resync: call %s was transferred to %s while no ACD listened", record.interaction_id[:8], waiting.queue)
     return [
         CallInProgress(_arrival(record), agent, answered_at, record=record),
-        CallTransferred(record.interaction_id, agent, waiting.queue, ended_at=at),
+        # to an agent by name (the channel's ACD_DIRECTED): offered to them first, as a transfer seen live
+        CallTransferred(record.interaction_id, agent, waiting.queue, ended_at=at, target_agent=waiting.directed_to),
     ]
 
 

@@ -18,6 +18,7 @@ its recording can be paused and is recorded when the call ends. Without that tim
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -60,6 +61,7 @@ def reconcile(
     calls: list[Event] = []
     for call in result.waiting:
         known = book.get(call.uniqueid)
+        call = _named(roster, call)
         if known is None:
             if _adopt(book, roster, call) is not None:
                 calls.append(call)
@@ -83,6 +85,14 @@ def _ended(call_id: str, trace: EndTrace | None) -> CallEnded:
     return CallEnded(call_id, reason="hangup", ended_at=trace.ended_at)
 
 
+def _named(roster: Roster, call: CallArrived) -> CallArrived:
+    """A caller transferred to an agent by name: the resync read that agent's endpoint
+    (``ACD_DIRECTED``); the core is told the agent, or nothing when no agent has that endpoint."""
+    if not call.directed_to:
+        return call
+    return dataclasses.replace(call, directed_to=roster.agent_for(call.directed_to) or "")
+
+
 def _adopt(book: CallerBook, roster: Roster, call: CallArrived) -> CallerLeg | None:
     if not roster.has_queue(call.queue):
         log.warning("resync: %s waits in unknown queue %r; left alone", call.channel, call.queue)
@@ -97,7 +107,7 @@ def _ringing(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event]:
         leg = _adopt(book, roster, o.call)
         if leg is None:
             return []
-        events.append(o.call)  # its offer is stale: the runtime cancels offers the core does not know
+        events.append(_named(roster, o.call))  # its offer is stale: the runtime cancels offers the core does not know
     elif leg.phase is Phase.RINGING and leg.offer_id == o.offer_id:
         return []
     elif leg.phase is Phase.RINGING:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from acd.ami import fields
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import call_id_for
 from acd.ami.wire import ActionValue, Message
@@ -44,6 +45,7 @@ ARRIVED = "ACD_ARRIVED"  # the caller's first arrival (acd-enqueue, never reset)
 WAITED = "ACD_WAITED"  # seconds waited in earlier stays (a transfer's dialplan, the ACD's TagCall)
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
+DIRECTED = "ACD_DIRECTED"  # a caller transferred to an agent by name: that agent's endpoint (acd-transfer)
 PEER = "BRIDGEPEER"  # a talking caller's: the agent's leg, where its recording is paused
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
@@ -289,7 +291,7 @@ async def _read_caller(
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
     bridged = bool(row.get("BridgeId"))
-    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED]
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED, DIRECTED]
     names += ([OFFER, ANSWERED, RECORDING] if in_connect else []) + ([PEER] if in_connect and bridged else [])
     try:
         replies = await asyncio.gather(
@@ -322,6 +324,8 @@ async def _read_caller(
         linkedid=row.get("Linkedid", ""),
         arrived_at=arrived_at,
         waited_before=waited_before,
+        # the endpoint as the channel has it: ``acd.ami.reconcile`` names the agent, or drops it
+        directed_to=values[DIRECTED] if fields.ENDPOINT.fullmatch(values[DIRECTED]) else "",
     )
     if not in_connect:
         return False, call

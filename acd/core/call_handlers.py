@@ -121,6 +121,13 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
         callbacks.restored(floor, call, e.callback)
         floor.add_call(call, now)
         return
+    if _still_directed(floor, e, call.enqueued_at, now):
+        # transferred to an agent by name before a restart: as ``transferred`` left it, that agent
+        # alone until the wait from the transfer runs out; the queue's rules meet it at the fall back
+        call.directed_to = e.directed_to
+        call.directed_until = call.enqueued_at + floor.config.policy.transfer_agent_wait_seconds
+        floor.add_call(call, now)
+        return
     floor.add_call(call, now)
     if _closed_treatment(floor, call, now):
         return
@@ -131,6 +138,20 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     elif join_rule:
         _join_rule(floor, call, now)
         _estimate_rule(floor, call, queue, now)
+
+
+def _still_directed(floor: Floor, e: CallArrived, transferred_at: float, now: float) -> bool:
+    """A caller found waiting after a transfer to ``e.directed_to`` by name (a resync's finding) still
+    waits for that agent alone: as ``_directed`` judged it at the transfer, and the wait not over."""
+    target = floor.agents.get(e.directed_to) if e.directed_to else None
+    wait = floor.config.policy.transfer_agent_wait_seconds
+    return (
+        target is not None
+        and floor.configured(target.agent_id)
+        and target.state is not AgentState.LOGGED_OUT
+        and wait > 0
+        and now < transferred_at + wait
+    )
 
 
 def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
@@ -476,7 +497,7 @@ def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool
     directed = _directed(floor, e)
     if directed:
         call.directed_to = e.target_agent
-        call.directed_until = now + floor.config.policy.transfer_agent_wait_seconds
+        call.directed_until = end + floor.config.policy.transfer_agent_wait_seconds  # from the transfer
     floor.add_call(call, now)
     floor.close_call(talk)
     floor.write(segment)

@@ -46,6 +46,10 @@ class CallArrived:
     # caller's wait so far"); None / 0: this stay is the first
     arrived_at: float | None = None
     waited_before: float = 0.0
+    # a caller found waiting after a blind transfer to an agent by name (resync: the channel's
+    # ACD_DIRECTED): that agent, offered the call alone until ``enqueued_at`` (the transfer) plus
+    # ``[transfers] agent_wait``, then anyone eligible, as if the ACD had seen the transfer
+    directed_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)

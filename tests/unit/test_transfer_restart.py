@@ -9,16 +9,20 @@ transfer, with its talk as a segment, and the caller waits in the queue they are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from acd.ami.ended_unseen import settle, with_records, with_segments
 from acd.ami.resync import EndTrace, ResyncResult
 from acd.ami.roster import Roster
+from acd.ami.translate import Translator
 from acd.core.acd import Acd
 from acd.core.commands import RecordCommand, RingAgent, StartTimer
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
+    AgentPaused,
+    AgentResumed,
     CallArrived,
     CallEnded,
     CallInProgress,
@@ -209,3 +213,34 @@ def test_a_caller_transferred_and_gone_in_the_gap_closes_transferred_at_the_tran
 
 def test_a_transfer_trace_is_read() -> None:
     assert EndTrace.parse("agent1", "1000.1,1004,1012,transfer") == TRACE
+
+
+def test_a_caller_waiting_for_a_named_agent_is_still_theirs_after_a_restart() -> None:
+    """The channel's ACD_DIRECTED (the agent's endpoint) names the agent again: a5 alone, though a1
+    serves support too here, until the transfer plus ``[transfers] agent_wait``."""
+    config = RoutingConfig(
+        queues=CONFIG.queues,
+        agents=(AgentConfig("a1", "agent1", (("support", 5),)), AgentConfig("a5", "agent5", (("support", 1),))),
+        policy=RoutingPolicy(transfer_agent_wait_seconds=30.0),
+    )
+    found = dataclasses.replace(FOUND, directed_to="agent5")  # as resync reads it: an endpoint
+    translator = Translator(config)
+    events = translator.reconcile(ResyncResult(waiting=(found,)))
+    (arrival,) = [e for e in events if isinstance(e, CallArrived)]
+    assert arrival.directed_to == "a5"
+    acd = Acd(config)
+    acd.handle(AgentLoggedIn("a1"), 1015.0)
+    acd.handle(AgentLoggedIn("a5"), 1015.0)
+    acd.handle(AgentPaused("a5", "break"), 1015.0)
+    out = _feed(acd, [arrival], 1020.0)
+    assert [c.agent_id for c in out if isinstance(c, RingAgent)] == []  # a1 is ready: not for this caller
+    assert [c.agent_id for c in acd.handle(AgentResumed("a5"), 1025.0) if isinstance(c, RingAgent)] == ["a5"]
+    # an endpoint no agent has: the queue's caller
+    stranger = Translator(config).reconcile(ResyncResult(waiting=(dataclasses.replace(FOUND, directed_to="agent9"),)))
+    assert [e.directed_to for e in stranger if isinstance(e, CallArrived)] == [""]
+
+
+def test_a_blind_transfer_to_a_named_agent_made_while_the_acd_was_down_waits_for_that_agent() -> None:
+    found = dataclasses.replace(FOUND, directed_to="a5")  # named by reconcile
+    events = with_records([found], [ANSWERED], ResyncResult(waiting=(found,), ended=(TRACE,)), Roster(CONFIG))
+    assert isinstance(events[1], CallTransferred) and events[1].target_agent == "a5"
