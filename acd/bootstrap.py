@@ -275,6 +275,7 @@ async def build(
         agent_leg=ami.agent_leg_of if ami is not None else None,
         agent_uniqueid=ami.agent_uniqueid_of if ami is not None else None,
         recording_started=ami.book.recording_started_of if ami is not None else None,
+        handed_from=ami.book.handed_from_of if ami is not None else None,
         mute=ami.mute_recording if ami is not None else None,
         clock=clock,
     )

@@ -108,7 +108,9 @@ class Recorder:
 
     ``recorded(queue)``: whether that queue records (the config in force). ``agent_leg(call_id)``:
     the agent's channel of a call in conversation; ``agent_uniqueid(call_id)``: that channel's
-    Uniqueid, which names the file; ``mute(channel, muted)``: MixMonitorMute on it (all None without
+    Uniqueid, which names the file; ``handed_from(call_id, answered_at)``: the file of the stay answered
+    then, when it was handed over while no ACD listened (the call's file is the consulted agent's
+    now); ``mute(channel, muted)``: MixMonitorMute on it (all None without
     a PBX: pauses are refused, no file is looked for). ``settle_seconds``: how long to wait for the PBX
     to close a file after the stay's end.
     """
@@ -122,6 +124,7 @@ class Recorder:
         agent_leg: Callable[[str], str | None] | None = None,
         agent_uniqueid: Callable[[str], str | None] | None = None,
         recording_started: Callable[[str], float | None] | None = None,
+        handed_from: Callable[[str, float], str | None] | None = None,
         mute: Mute | None = None,
         clock: Callable[[], float] = time.time,
         settle_seconds: float = 15.0,
@@ -133,6 +136,7 @@ class Recorder:
         self._agent_leg = agent_leg
         self._agent_uniqueid = agent_uniqueid
         self._recording_started = recording_started
+        self._handed_from = handed_from
         self._mute = mute
         self._clock = clock
         self._settle = settle_seconds
@@ -163,8 +167,12 @@ class Recorder:
                 # handover): that one's recording waits for its close apart
                 self._superseded[(live.uniqueid, live.answered_at)] = self._live.pop(call_id)
             if call_id not in self._live and self._recorded(record.queue):
-                agent = self._agent_uniqueid(call_id) if self._agent_uniqueid is not None else None
+                # the first agent's stay of a call handed over while no ACD listened has its own file
+                agent = self._handed_from(call_id, answered_at) if self._handed_from is not None else None
+                if agent is None and self._agent_uniqueid is not None:
+                    agent = self._agent_uniqueid(call_id)
                 began = self._recording_started(call_id) if self._recording_started is not None else None
+                began = None if self._handed_from is not None and self._handed_from(call_id, answered_at) else began
                 started = answered_at if began is None or began > answered_at else began
                 self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
             return

@@ -66,6 +66,9 @@ class CallerLeg:
     consult_leg: str = ""  # a consulted agent's channel recording since its answer (AcdConsultRecording)
     consult_uniqueid: str = ""  # that channel's Uniqueid: its recording's name
     consult_at: float | None = None  # when that recording began (the consult's answer)
+    # a caller found handed over after a restart: the first agent's stay (its answer, its file), whose
+    # record may still be open (the handover was not seen); its file is that stay's, not the call's now
+    handed_from: tuple[float, str] | None = None
 
 
 ENDED_KEPT = 1000
@@ -115,6 +118,15 @@ class CallerBook:
             return None
         return leg.agent_uniqueid
 
+    def handed_from_of(self, call_id: str, answered_at: float) -> str | None:
+        """The file of the stay answered at ``answered_at`` by the agent who handed the call over while
+        no ACD listened (a restart's finding, ``CallerLeg.handed_from``); None if that is not the stay."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.handed_from is None or leg.handed_from[0] != answered_at:
+            return None
+        return leg.handed_from[1]
+
     def recording_started_of(self, call_id: str) -> float | None:
         """When the recording of a call in conversation began, if not at the stay's answer: a consulted
         agent's leg records from their answer of the consult (docs/dialplan.md, "Recordings")."""
@@ -158,11 +170,14 @@ class CallerBook:
     def ring(self, leg: CallerLeg, offer_id: str, endpoint: str) -> None:
         self._move(leg, Phase.RINGING, offer_id, endpoint)
 
-    def connect(self, leg: CallerLeg, agent_leg: str = "", agent_uniqueid: str = "") -> None:
+    def connect(
+        self, leg: CallerLeg, agent_leg: str = "", agent_uniqueid: str = "", recording_at: float | None = None
+    ) -> None:
         self._move(leg, Phase.CONNECTED, leg.offer_id, leg.endpoint)
         leg.agent_leg = agent_leg
         leg.agent_uniqueid = agent_uniqueid
-        leg.recording_at = None
+        leg.recording_at = recording_at
+        leg.handed_from = None
         self.consult_over(leg)
 
     def consult_recording(self, leg: CallerLeg, channel: str, uniqueid: str, at: float) -> None:

@@ -46,6 +46,9 @@ WAITED = "ACD_WAITED"  # seconds waited in earlier stays (a transfer's dialplan,
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
 DIRECTED = "ACD_DIRECTED"  # a caller transferred to an agent by name: that agent's endpoint (acd-transfer)
+CONSULT_RECORDING = "SHARED(ACD_CONSULT_REC)"  # the last consulted agent's leg's file, when it records
+CONSULT_RECORDING_AT = "SHARED(ACD_CONSULT_REC_AT)"  # when that file began (their answer of the consult)
+HANDED_OVER = "SHARED(ACD_HANDED_OVER)"  # the same, by the dialplan, when an attended transfer completed
 PEER = "BRIDGEPEER"  # a talking caller's: the agent's leg, where its recording is paused
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
@@ -79,8 +82,10 @@ class OfferedCaller:
     ``answered_at``: when the agent answered (``SHARED(ACD_ANSWERED)``, set by the dialplan at the
     answer), for a caller found talking; None if the channel does not say. ``recording``: the agent
     leg's Uniqueid that names the recording (``SHARED(ACD_RECORDING)``), empty if none. ``agent_leg``:
-    the channel the caller is bridged with (``BRIDGEPEER``) when it is a leg of ``endpoint``
-    (``PJSIP/<endpoint>-<n>``), empty otherwise.
+    the channel the caller is bridged with (``BRIDGEPEER``) when it is a PJSIP leg
+    (``PJSIP/<endpoint>-<n>``), empty otherwise; ``talking_with``: that leg's endpoint. It is another
+    endpoint than ``endpoint`` (the one the offer rang) after an attended transfer: the caller talks
+    with the consulted agent, since ``handed_over_at`` (``SHARED(ACD_HANDED_OVER)``) when the channel says.
     """
 
     call: CallArrived
@@ -89,6 +94,10 @@ class OfferedCaller:
     answered_at: float | None = None
     recording: str = ""
     agent_leg: str = ""
+    talking_with: str = ""
+    handed_over_at: float | None = None
+    consult_recording: str = ""  # the last consulted agent's file (``SHARED(ACD_CONSULT_REC)``): after a
+    consult_recording_at: float | None = None  # handover, the caller's recording now, since then
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +183,10 @@ class ResyncResult:
     def ended_call(self, uniqueid: str) -> EndTrace | None:
         """The trace of the conversation of this caller channel, if the PBX left one."""
         return next((t for t in self.ended if t.uniqueid == uniqueid), None)
+
+    def connected_call(self, uniqueid: str) -> OfferedCaller | None:
+        """This caller channel as found talking, if it was."""
+        return next((o for o in self.connected if o.call.uniqueid == uniqueid), None)
 
     def left_call(self, uniqueid: str) -> LeftTrace | None:
         """How this caller channel left unanswered, if the PBX kept it."""
@@ -292,7 +305,8 @@ async def _read_caller(
     in_connect = _role(row) == "offer"
     bridged = bool(row.get("BridgeId"))
     names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED, DIRECTED]
-    names += ([OFFER, ANSWERED, RECORDING] if in_connect else []) + ([PEER] if in_connect and bridged else [])
+    names += [OFFER, ANSWERED, RECORDING, HANDED_OVER, CONSULT_RECORDING, CONSULT_RECORDING_AT] if in_connect else []
+    names += [PEER] if in_connect and bridged else []
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -331,15 +345,41 @@ async def _read_caller(
         return False, call
     if not values[OFFER]:
         return False, f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
-    try:
-        answered_at = float(values[ANSWERED]) if values[ANSWERED] else None
-    except ValueError:
-        answered_at = None
+    answered_at, handed_over_at = _epoch(values[ANSWERED]), _epoch(values[HANDED_OVER])
     endpoint = row.get("Exten", "")
     peer = values.get(PEER, "")
-    agent_leg = peer if endpoint and is_leg_of(peer, endpoint) else ""
-    offered = OfferedCaller(call, values[OFFER], endpoint, answered_at, values[RECORDING], agent_leg)
+    talking_with = leg_endpoint(peer)
+    agent_leg = peer if talking_with else ""
+    offered = OfferedCaller(
+        call,
+        values[OFFER],
+        endpoint,
+        answered_at,
+        values[RECORDING],
+        agent_leg,
+        talking_with,
+        handed_over_at,
+        values[CONSULT_RECORDING],
+        _epoch(values[CONSULT_RECORDING_AT]),
+    )
     return bridged, offered
+
+
+def _epoch(value: str) -> float | None:
+    """A time the dialplan wrote (``%s.%6q``); None if empty or not a finite number."""
+    try:
+        at = float(value) if value else None
+    except ValueError:
+        return None
+    return at if at is not None and math.isfinite(at) else None
+
+
+def leg_endpoint(channel: str) -> str:
+    """The endpoint of ``PJSIP/<endpoint>-<hex>`` (a leg, as Asterisk names it); empty if not one."""
+    name = channel.removeprefix("PJSIP/").rpartition("-")[0]
+    if not channel.startswith("PJSIP/") or not fields.ENDPOINT.fullmatch(name) or not is_leg_of(channel, name):
+        return ""
+    return name
 
 
 def is_leg_of(channel: str, endpoint: str) -> bool:

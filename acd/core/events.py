@@ -365,11 +365,17 @@ class CallHandedOver:
     """``agent_id`` completed the attended transfer of the caller to ``target``, the agent they were
     consulting: ``agent_id``'s talk ends now (to wrap-up; segment transfer kind ``attended``, target
     ``agent:<target>``) and ``target`` talks with the caller from now on (a new stay in the same
-    queue, answered now by ``target``; docs/kpis.md, "Transfers")."""
+    queue, answered now by ``target``; docs/kpis.md, "Transfers").
+
+    ``ended_at``: a handover no ACD saw (completed while it was down, found by a restarted ACD's
+    resync: the caller talks with ``target``): when it happened, from the PBX's trace (None: now). No
+    consult was seen open, so none is kept as a segment; ``target`` is taken over as on a call.
+    """
 
     call_id: str
     agent_id: str
     target: str
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

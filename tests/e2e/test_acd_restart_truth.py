@@ -364,3 +364,53 @@ async def test_a_transfer_made_while_the_acd_is_down_is_two_stays_after_the_rest
     finally:
         await farm.set_agent_dtmf("agent1", "")
         acd.stop()
+
+
+async def test_a_caller_waiting_for_a_named_agent_is_still_theirs_after_a_kill(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 transfers the caller blind to agent3 by name while agent3 is paused: the caller waits for
+    agent3 alone ([transfers] agent_wait, 30 s). The ACD is killed and started again meanwhile; agent2,
+    ready and billing's better agent, is still never offered the caller; agent3 resumes and is offered
+    it, and answers. The channel's ACD_DIRECTED names agent3 (docs/dialplan.md, "Transfers")."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=60)
+        await farm.set_agent("agent3", "answer", delay=1, talk=3)
+        await login(acd, "agent1")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+        await login(acd, "agent3")
+        code, body = acd.post("/api/v1/agents/agent3/pause", {"reason": "break"})
+        assert code == 200, body
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
+        assert status == 202, body
+        moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+        assert moved.get("AcdTarget") == "agent3"
+        await eventually(lambda: acd.agent_state("agent1") != "on_call", 10, "agent1 off the call")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):  # the caller holds in billing meanwhile
+            await asyncio.to_thread(acd.start)
+        await login(acd, "agent2")  # ready, billing 4: would win billing's order, were the caller the queue's
+        await asyncio.sleep(2)
+        rung = [e.get("AcdAgent") for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdRinging"]
+        assert "agent2" not in rung and "agent3" not in rung
+        code, body = acd.post("/api/v1/agents/agent3/resume")
+        assert code == 200, body
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent3"), 15, mark)
+        rung = [e.get("AcdAgent") for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdRinging"]
+        assert rung == ["agent1", "agent3"]
+
+        async def closed() -> Any:
+            rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+            return rows[0] if rows else None
+
+        stay = await eventually(closed, 20, "agent3's stay closed")
+        assert (stay["queue"], stay["agent_id"], stay["outcome"]) == ("billing", "agent3", "answered")
+        assert abs(stay["arrived_at"].timestamp() - float(moved["AcdEnqueued"])) < 0.5
+    finally:
+        acd.stop()

@@ -102,8 +102,9 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
     # ACD_QUEUE, ACD_PRIORITY, ACD_ENQUEUED, ACD_ARRIVED, ACD_WAITED, ACD_DIRECTED of six holding callers
     # (one skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING),
+    # SHARED(ACD_HANDED_OVER), SHARED(ACD_CONSULT_REC), SHARED(ACD_CONSULT_REC_AT),
     # and the BRIDGEPEER of the bridged one
-    assert server.count("Getvar") == 6 * 6 + 2 * 9 + 1
+    assert server.count("Getvar") == 6 * 6 + 2 * 12 + 1
     assert {c.uniqueid: c.directed_to for c in result.waiting}["1700.2"] == "agent2"
     assert {c.uniqueid: c.directed_to for c in result.waiting}["1700.1"] == ""
     # a caller in a later stay keeps their first arrival and wait so far; values that cannot be true count as a first stay
