@@ -277,6 +277,8 @@ async def build(
         recording_started=ami.book.recording_started_of if ami is not None else None,
         handed_from=ami.book.handed_from_of if ami is not None else None,
         mute=ami.mute_recording if ami is not None else None,
+        keep_pause=ami.keep_recording_pause if ami is not None else None,
+        paused_at=ami.book.paused_at_of if ami is not None else None,
         clock=clock,
     )
     translator.on_recording = recorder.pause_soon  # the agent's feature code (*7, *8)

@@ -125,7 +125,9 @@ class Recorder:
         agent_uniqueid: Callable[[str], str | None] | None = None,
         recording_started: Callable[[str], float | None] | None = None,
         handed_from: Callable[[str, float], str | None] | None = None,
+        paused_at: Callable[[str], float | None] | None = None,
         mute: Mute | None = None,
+        keep_pause: Callable[[str, str], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         settle_seconds: float = 15.0,
         poll_seconds: float = 0.2,
@@ -137,6 +139,8 @@ class Recorder:
         self._agent_uniqueid = agent_uniqueid
         self._recording_started = recording_started
         self._handed_from = handed_from
+        self._paused_at = paused_at
+        self._keep_pause = keep_pause
         self._mute = mute
         self._clock = clock
         self._settle = settle_seconds
@@ -169,12 +173,18 @@ class Recorder:
             if call_id not in self._live and self._recorded(record.queue):
                 # the first agent's stay of a call handed over while no ACD listened has its own file
                 agent = self._handed_from(call_id, answered_at) if self._handed_from is not None else None
+                handed = agent is not None
                 if agent is None and self._agent_uniqueid is not None:
                     agent = self._agent_uniqueid(call_id)
                 began = self._recording_started(call_id) if self._recording_started is not None else None
-                began = None if self._handed_from is not None and self._handed_from(call_id, answered_at) else began
+                began = None if handed else began
                 started = answered_at if began is None or began > answered_at else began
-                self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
+                live = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
+                # a pause that ran when the ACD restarted (the agent leg's ACD_PAUSED_AT): it goes on
+                paused = None if handed or self._paused_at is None else self._paused_at(call_id)
+                if paused is not None:
+                    live.paused_since = max(0.0, min(paused, self._clock()) - started)
+                self._live[call_id] = live
             return
         live = self._live.get(call_id)
         live = self._live.pop(call_id) if live is not None and live.answered_at == answered_at else None
@@ -239,7 +249,18 @@ class Recorder:
             elif live.paused_since is not None:
                 live.pauses.append((live.paused_since, offset))
                 live.paused_since = None
+            await self._keep(call_id, channel, "" if not paused else f"{live.started_at + offset:.6f}")
             return True
+
+    async def _keep(self, call_id: str, channel: str, value: str) -> None:
+        """The pause (its epoch, or empty) on the agent's leg, for a restarted ACD: if that fails, the
+        pause is made all the same (a restart then loses its record, as before)."""
+        if self._keep_pause is None:
+            return
+        try:
+            await self._keep_pause(channel, value)
+        except Exception as exc:
+            log.warning("call %s: the recording's pause not kept on the agent's leg: %r", call_id[:8], exc)
 
     def pause_soon(self, call_id: str, action: str) -> None:
         """A feature code from the agent's phone (``pause`` or ``resume``): carried out in the background."""

@@ -69,6 +69,7 @@ class CallerLeg:
     # a caller found handed over after a restart: the first agent's stay (its answer, its file), whose
     # record may still be open (the handover was not seen); its file is that stay's, not the call's now
     handed_from: tuple[float, str] | None = None
+    paused_at: float | None = None  # a restart's finding: the agent leg's recording paused since then
 
 
 ENDED_KEPT = 1000
@@ -117,6 +118,15 @@ class CallerBook:
         if leg is None or leg.phase is not Phase.CONNECTED or not leg.agent_uniqueid:
             return None
         return leg.agent_uniqueid
+
+    def paused_at_of(self, call_id: str) -> float | None:
+        """When the recording of a call in conversation was paused, as a restarted ACD found it on the
+        agent's leg (``ACD_PAUSED_AT``); None if it was not, or the ACD paused nothing since."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.phase is not Phase.CONNECTED:
+            return None
+        return leg.paused_at
 
     def handed_from_of(self, call_id: str, answered_at: float) -> str | None:
         """The file of the stay answered at ``answered_at`` by the agent who handed the call over while
@@ -178,6 +188,7 @@ class CallerBook:
         leg.agent_uniqueid = agent_uniqueid
         leg.recording_at = recording_at
         leg.handed_from = None
+        leg.paused_at = None
         self.consult_over(leg)
 
     def consult_recording(self, leg: CallerLeg, channel: str, uniqueid: str, at: float) -> None:

@@ -156,8 +156,10 @@ def _connect(book: CallerBook, leg: CallerLeg, o: OfferedCaller, endpoint: str) 
     for the stay they answered (``handed_from``), should it still be open in the records."""
     if endpoint == o.endpoint:
         book.connect(leg, o.agent_leg if o.talking_with == endpoint else "", o.recording)
+        leg.paused_at = o.paused_at if leg.agent_leg else None
         return
     book.connect(leg, o.agent_leg, o.consult_recording, o.consult_recording_at)
+    leg.paused_at = o.paused_at
     if o.answered_at is not None and o.recording:
         leg.handed_from = (o.answered_at, o.recording)
 

@@ -49,6 +49,7 @@ DIRECTED = "ACD_DIRECTED"  # a caller transferred to an agent by name: that agen
 CONSULT_RECORDING = "SHARED(ACD_CONSULT_REC)"  # the last consulted agent's leg's file, when it records
 CONSULT_RECORDING_AT = "SHARED(ACD_CONSULT_REC_AT)"  # when that file began (their answer of the consult)
 HANDED_OVER = "SHARED(ACD_HANDED_OVER)"  # the same, by the dialplan, when an attended transfer completed
+PAUSED_AT = "ACD_PAUSED_AT"  # on the agent's leg: when the ACD paused its recording (an epoch; empty: not)
 PEER = "BRIDGEPEER"  # a talking caller's: the agent's leg, where its recording is paused
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
@@ -98,6 +99,7 @@ class OfferedCaller:
     handed_over_at: float | None = None
     consult_recording: str = ""  # the last consulted agent's file (``SHARED(ACD_CONSULT_REC)``): after a
     consult_recording_at: float | None = None  # handover, the caller's recording now, since then
+    paused_at: float | None = None  # the agent leg's recording paused since then (its ``ACD_PAUSED_AT``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +352,13 @@ async def _read_caller(
     peer = values.get(PEER, "")
     talking_with = leg_endpoint(peer)
     agent_leg = peer if talking_with else ""
+    paused_at = None
+    if agent_leg:
+        try:
+            reply = await link.send({"Action": "Getvar", "Channel": agent_leg, "Variable": PAUSED_AT}, timeout)
+        except AmiActionError:  # the agent's leg hung up while we looked
+            reply = Message()
+        paused_at = _epoch(reply.get("Value", ""))
     offered = OfferedCaller(
         call,
         values[OFFER],
@@ -361,6 +370,7 @@ async def _read_caller(
         handed_over_at,
         values[CONSULT_RECORDING],
         _epoch(values[CONSULT_RECORDING_AT]),
+        paused_at,
     )
     return bridged, offered
 

@@ -414,3 +414,63 @@ async def test_a_caller_waiting_for_a_named_agent_is_still_theirs_after_a_kill(
         assert abs(stay["arrived_at"].timestamp() - float(moved["AcdEnqueued"])) < 0.5
     finally:
         acd.stop()
+
+
+async def test_an_attended_transfer_completed_while_the_acd_is_down_is_taken_over_with_the_consulted_agent(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 (billing, recorded) consults agent5 (*2 65); the ACD is killed; agent1 hangs up while no
+    ACD listens, which completes the transfer: the caller talks with agent5. After the restart agent5 is
+    on the call and agent1 is not; the records hold agent1's stay closed transferred at the completion
+    and agent5's stay answered then, each with its own recording (docs/dialplan.md, "Ends the ACD did
+    not see")."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=12)
+        await farm.set_agent("agent5", "answer", delay=1, talk=20)
+        await farm.set_agent_dtmf("agent1", "*2WW65", after=2)
+        await login(acd, "agent1", "agent5")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await pbx_ami.wait_event(user_event("AcdConsultRecording", AcdTarget="agent5"), 20, mark)
+        await farm.set_agent_dtmf("agent1", "")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):
+            done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 30, mark)
+            assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+            await asyncio.to_thread(acd.start)
+        await eventually(lambda: acd.agent_state("agent5") == "on_call", 20, "agent5 on the call after the restart")
+        assert acd.agent_state("agent1") in ("wrap_up", "ready")
+
+        async def closed() -> tuple[list[Any], list[Any]] | None:
+            stays, segments = await _records_of(acd, caller)
+            over = len(stays) == 2 and all(s["ended_at"] is not None for s in stays) and len(segments) == 2
+            return (stays, segments) if over else None
+
+        stays, segments = await eventually(closed, 40, "two stays closed and two segments written")
+        first, second = stays
+        assert (first["agent_id"], first["outcome"], first["end_reason"]) == ("agent1", "answered", "transferred")
+        assert abs(first["ended_at"].timestamp() - float(done["Timestamp"])) < 1.0  # the completion, not the restart
+        assert second["id"] == call_id
+        assert (second["agent_id"], second["outcome"], second["answered_at"]) == (
+            "agent5",
+            "answered",
+            first["ended_at"],
+        )
+        assert [(s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+            ("agent1", "attended", "agent:agent5"),
+            ("agent5", None, ""),
+        ]
+
+        async def recorded() -> list[Any] | None:
+            rows = await acd.rows("SELECT * FROM recordings WHERE id = ANY($1::uuid[])", [s["id"] for s in stays])
+            return rows if len(rows) == 2 else None
+
+        files = {r["id"]: r["file"] for r in await eventually(recorded, 30, "both stays' recordings")}
+        assert files[first["id"]] != files[second["id"]]  # agent5's stay is agent5's file, not agent1's
+    finally:
+        await farm.set_agent_dtmf("agent1", "")
+        acd.stop()

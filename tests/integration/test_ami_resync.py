@@ -80,6 +80,7 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_ANSWERED)")] = "990.5"  # agent2 answered then
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_RECORDING)")] = "1700.44"  # recorded: agent2's leg
     server.variables[("PJSIP/trunk-00000004", "BRIDGEPEER")] = "PJSIP/agent2-0000002c"  # that leg, to pause it
+    server.variables[("PJSIP/agent2-0000002c", "ACD_PAUSED_AT")] = "995.25"  # paused by the ACD before the restart
     server.contacts = [{"Endpoint": "agent1", "Uri": "sip:agent1@127.0.0.1:5070", "Status": "Reachable"}]
     server.devices = [
         {"Device": "PJSIP/agent1", "State": "INUSE"},
@@ -103,8 +104,9 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     # ACD_QUEUE, ACD_PRIORITY, ACD_ENQUEUED, ACD_ARRIVED, ACD_WAITED, ACD_DIRECTED of six holding callers
     # (one skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING),
     # SHARED(ACD_HANDED_OVER), SHARED(ACD_CONSULT_REC), SHARED(ACD_CONSULT_REC_AT),
-    # and the BRIDGEPEER of the bridged one
-    assert server.count("Getvar") == 6 * 6 + 2 * 12 + 1
+    # and the BRIDGEPEER of the bridged one, and ACD_PAUSED_AT of its agent's leg
+    assert server.count("Getvar") == 6 * 6 + 2 * 12 + 2
+    assert result.connected[0].paused_at == 995.25  # its recording paused since then
     assert {c.uniqueid: c.directed_to for c in result.waiting}["1700.2"] == "agent2"
     assert {c.uniqueid: c.directed_to for c in result.waiting}["1700.1"] == ""
     # a caller in a later stay keeps their first arrival and wait so far; values that cannot be true count as a first stay

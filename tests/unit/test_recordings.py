@@ -508,3 +508,49 @@ async def test_a_handover_made_while_the_acd_was_down_gives_each_stay_its_own_fi
         (stays[r.interaction_id].agent_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)
     }
     assert found == {("a1", f"{AGENT_LEG}.wav", 110.0), ("a2", f"{CONSULTED_LEG}.wav", 108.0)}
+
+
+async def test_a_pause_running_at_a_kill_is_kept_and_the_resume_after_the_restart_ends_it(tmp_path: Path) -> None:
+    """The pause is written on the agent's leg (ACD_PAUSED_AT, its epoch) when made, cleared when
+    resumed; a restarted recorder that finds it there goes on from it, and its resume closes it."""
+    kept: list[tuple[str, str]] = []
+
+    async def keep(channel: str, value: str) -> None:
+        kept.append((channel, value))
+
+    leg = "PJSIP/agent1-00000007"
+    now = [113.0]
+
+    def recorder(sink: ListSink, paused_at: float | None) -> Recorder:
+        return Recorder(
+            sink,
+            tmp_path,
+            recorded=lambda queue: True,
+            agent_leg=lambda call: leg,
+            agent_uniqueid=lambda call: AGENT_LEG,
+            paused_at=lambda call: paused_at,
+            mute=lambda channel, state: asyncio.sleep(0),
+            keep_pause=keep,
+            clock=lambda: now[0],
+            settle_seconds=2.0,
+            poll_seconds=0.02,
+        )
+
+    before = recorder(ListSink(), None)
+    before.append(answered())  # answered at 110
+    assert await before.pause(CALL, True)
+    assert kept == [(leg, "113.000000")]
+    # killed; restarted at 117 (the call taken over from the answer at 110), resumed at 119
+    sink = ListSink()
+    after = recorder(sink, float(kept[-1][1]))
+    now[0] = 117.0
+    after.append(answered())
+    assert after.paused(CALL)
+    now[0] = 119.0
+    assert await after.pause(CALL, False)
+    assert kept[-1] == (leg, "")
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 10.0)
+    after.append(answered(ended_at=120.0))
+    await after.drain(timeout=5)
+    pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
+    assert pauses == [(3.0, 9.0)]
