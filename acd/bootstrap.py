@@ -282,6 +282,7 @@ async def build(
         clock=clock,
     )
     translator.on_recording = recorder.pause_soon  # the agent's feature code (*7, *8)
+    translator.on_unkept_recording = recorder.discard_soon  # a consult that went back: its file is no stay's
     runtime = Runtime(core, control, recorder, metrics, clock=clock, sinks=(forecaster, today), stimuli=stimuli)
     customers = probe = pump = None
     if database is not None:

@@ -275,6 +275,30 @@ class Recorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def discard_soon(self, call_id: str, uniqueid: str) -> None:
+        """A consult that went back to the caller: the consulted agent's file belongs to no stay (docs/records.md,
+        "Recordings"), so it is deleted once the PBX has closed it; no file is left without a row."""
+        name = file_name(uniqueid)
+        if name is None:
+            return
+        path = self.directory / name
+
+        async def run() -> None:
+            for _ in range(max(1, round(self._settle / self._poll))):
+                if await asyncio.to_thread(wav_seconds, path) is not None:
+                    break
+                await asyncio.sleep(self._poll)
+            try:
+                await asyncio.to_thread(path.unlink)
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                log.warning("call %s: consult recording %s not deleted: %r", call_id[:8], name, exc)
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"recording-discard-{call_id[:8]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def drain(self, timeout: float = 3.0) -> None:  # noqa: ASYNC109
         """Let the files of calls just ended be recorded (at shutdown, before the outbox stops): the PBX
         closes a file within moments of the hangup, so a short wait; what is still missing then is left

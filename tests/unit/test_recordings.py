@@ -554,3 +554,28 @@ async def test_a_pause_running_at_a_kill_is_kept_and_the_resume_after_the_restar
     await after.drain(timeout=5)
     pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
     assert pauses == [(3.0, 9.0)]
+
+
+async def test_a_consult_that_goes_back_deletes_the_consulted_agents_file(tmp_path: Path) -> None:
+    """docs/records.md, "Recordings": the consulted agent's file of a consult that went back to the caller
+    belongs to no stay; it is deleted once the PBX has closed it, never left on disk without a row."""
+    translator, token, _, _ = consult_translator()
+    unkept: list[tuple[str, str]] = []
+    translator.on_unkept_recording = lambda call, uniqueid: unkept.append((call, uniqueid))
+    parties = {"AcdOffer": "offer-1", "AcdAgent": "agent1", "AcdTarget": "agent2"}
+    consult = "Local/00@acd-transfer-00000003;2"
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="start", **parties))
+    translator.translate(user_event(token, "AcdConsultRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, **parties))
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="end", **parties))
+    assert unkept == [("c1", CONSULTED_LEG)]
+    recorder = Recorder(ListSink(), tmp_path, recorded=lambda queue: True, settle_seconds=2.0, poll_seconds=0.02)
+    path = tmp_path / f"{CONSULTED_LEG}.wav"
+    write_wav(path, 3.0, close=False)  # the PBX still writes it: kept until closed
+    recorder.discard_soon("c1", CONSULTED_LEG)
+    await asyncio.sleep(0.1)
+    assert path.exists()
+    write_wav(path, 3.0)
+    await recorder.drain(timeout=5)
+    assert not path.exists()
+    recorder.discard_soon("c1", "../../etc/passwd")  # not a file name the dialplan makes: nothing
+    await recorder.drain(timeout=5)
