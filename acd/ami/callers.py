@@ -66,8 +66,8 @@ class CallerLeg:
     consult_leg: str = ""  # a consulted agent's channel recording since its answer (AcdConsultRecording)
     consult_uniqueid: str = ""  # that channel's Uniqueid: its recording's name
     consult_at: float | None = None  # when that recording began (the consult's answer)
-    # a caller found handed over after a restart: the first agent's stay (its answer, its file), whose
-    # record may still be open (the handover was not seen); its file is that stay's, not the call's now
+    # a caller found handed over after a restart: (the handover, the first agent's file); a stay answered
+    # before the handover is the first agent's, whose record may still be open (the handover was not seen)
     handed_from: tuple[float, str] | None = None
     paused_at: float | None = None  # a restart's finding: the agent leg's recording paused since then
 
@@ -129,11 +129,11 @@ class CallerBook:
         return leg.paused_at
 
     def handed_from_of(self, call_id: str, answered_at: float) -> str | None:
-        """The file of the stay answered at ``answered_at`` by the agent who handed the call over while
-        no ACD listened (a restart's finding, ``CallerLeg.handed_from``); None if that is not the stay."""
+        """The file of the stay answered at ``answered_at`` when that is before the handover a restarted
+        ACD found (``CallerLeg.handed_from``): the first agent's; None for any other stay."""
         uniqueid = self._calls.get(call_id)
         leg = self._legs.get(uniqueid) if uniqueid is not None else None
-        if leg is None or leg.handed_from is None or leg.handed_from[0] != answered_at:
+        if leg is None or leg.handed_from is None or answered_at >= leg.handed_from[0]:
             return None
         return leg.handed_from[1]
 

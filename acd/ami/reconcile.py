@@ -160,8 +160,9 @@ def _connect(book: CallerBook, leg: CallerLeg, o: OfferedCaller, endpoint: str) 
         return
     book.connect(leg, o.agent_leg, o.consult_recording, o.consult_recording_at)
     leg.paused_at = o.paused_at
-    if o.answered_at is not None and o.recording:
-        leg.handed_from = (o.answered_at, o.recording)
+    handed_at = o.handed_over_at if o.handed_over_at is not None else o.consult_recording_at
+    if handed_at is not None and o.recording:
+        leg.handed_from = (handed_at, o.recording)
 
 
 def talking_endpoint(roster: Roster, o: OfferedCaller) -> str:

@@ -395,10 +395,12 @@ async def test_a_caller_waiting_for_a_named_agent_is_still_theirs_after_a_kill(
         acd.stop(signal.SIGKILL)
         async with heartbeat(pbx_ami):  # the caller holds in billing meanwhile
             await asyncio.to_thread(acd.start)
-        await login(acd, "agent2")  # ready, billing 4: would win billing's order, were the caller the queue's
+        restarted = pbx_ami.mark()
+        await login(acd, "agent2")  # ready, billing 4: would be offered the caller, were they the queue's
         await asyncio.sleep(2)
-        rung = [e.get("AcdAgent") for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdRinging"]
-        assert "agent2" not in rung and "agent3" not in rung
+        # agent1 (ready again, billing's best) and agent2 are offered nothing: the caller waits for agent3
+        assert [e.get("AcdAgent") for e in pbx_ami.events(restarted) if e.get("UserEvent") == "AcdRinging"] == []
+        assert acd.agent_state("agent3") == "paused"
         code, body = acd.post("/api/v1/agents/agent3/resume")
         assert code == 200, body
         await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent3"), 15, mark)

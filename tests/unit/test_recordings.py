@@ -493,7 +493,9 @@ async def _after_a_restart(tmp_path: Path, open_record: InteractionRecord) -> tu
 async def test_after_a_restart_a_handed_over_call_records_the_consulted_agents_file(tmp_path: Path) -> None:
     """Seen before the restart (the record names a2, answered at the handover): a2's stay is agent2's
     file, from the consult's answer, never agent1's (SHARED(ACD_RECORDING) still names agent1's)."""
-    handed = InteractionRecord(CALL, 9, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=115.0, agent_id="a2")
+    handed = InteractionRecord(
+        CALL, 9, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=115.01, agent_id="a2"
+    )
     sink, _, _ = await _after_a_restart(tmp_path, handed)
     found = [(r.interaction_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)]
     assert found == [(CALL, f"{CONSULTED_LEG}.wav", 108.0)]
@@ -501,13 +503,14 @@ async def test_after_a_restart_a_handed_over_call_records_the_consulted_agents_f
 
 async def test_a_handover_made_while_the_acd_was_down_gives_each_stay_its_own_file(tmp_path: Path) -> None:
     """Not seen (the record names a1): a1's stay, closed by the handover, is agent1's file; a2's is agent2's."""
-    first = InteractionRecord(CALL, 9, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.0, agent_id="a1")
+    # the record's answer is the ACD's moment, a little after the dialplan's stamp (110.0)
+    first = InteractionRecord(CALL, 9, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.02, agent_id="a1")
     sink, _, _ = await _after_a_restart(tmp_path, first)
     stays = {r.interaction_id: r for r in sink.records if isinstance(r, InteractionRecord) and r.ended_at is not None}
     found = {
         (stays[r.interaction_id].agent_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)
     }
-    assert found == {("a1", f"{AGENT_LEG}.wav", 110.0), ("a2", f"{CONSULTED_LEG}.wav", 108.0)}
+    assert found == {("a1", f"{AGENT_LEG}.wav", 110.02), ("a2", f"{CONSULTED_LEG}.wav", 108.0)}
 
 
 async def test_a_pause_running_at_a_kill_is_kept_and_the_resume_after_the_restart_ends_it(tmp_path: Path) -> None:
