@@ -476,3 +476,43 @@ async def test_an_attended_transfer_completed_while_the_acd_is_down_is_taken_ove
     finally:
         await farm.set_agent_dtmf("agent1", "")
         acd.stop()
+
+
+async def test_a_recording_pause_running_at_a_kill_is_kept_and_ended_by_the_resume_after_the_restart(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 (billing, recorded) is paused by the API 3 s into the call; the ACD is killed and started
+    again while paused; the resume after the restart ends the pause: one recording_pause row, from
+    before the kill to the resume (docs/records.md, "Recordings")."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=18)
+        await login(acd, "agent1")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await asyncio.sleep(3)
+        status, body = acd.post(f"/api/v1/calls/{call_id}/recording", {"action": "pause"})
+        assert status == 200 and body["recording"] == "paused", body
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):
+            await asyncio.to_thread(acd.start)
+        await eventually(lambda: acd.agent_state("agent1") == "on_call", 20, "agent1 on the call after the restart")
+        status, body = acd.post(f"/api/v1/calls/{call_id}/recording", {"action": "resume"})
+        assert status == 200 and body["recording"] == "recording", body
+
+        async def pauses() -> list[Any] | None:
+            rows = await acd.rows(
+                "SELECT p.start_offset, p.end_offset FROM recording_pauses p JOIN recordings r ON r.id = "
+                "p.interaction_id WHERE p.interaction_id = $1",
+                call_id,
+            )
+            return rows or None
+
+        (pause,) = await eventually(pauses, 30, "the call's recording and its pause")
+        assert 2.5 < pause["start_offset"] < 5.0, pause  # paused ~3 s after the answer, before the kill
+        assert pause["end_offset"] - pause["start_offset"] > 3.0, pause  # ended by the resume after the restart
+    finally:
+        acd.stop()
