@@ -275,10 +275,14 @@ async def build(
         agent_leg=ami.agent_leg_of if ami is not None else None,
         agent_uniqueid=ami.agent_uniqueid_of if ami is not None else None,
         recording_started=ami.book.recording_started_of if ami is not None else None,
+        handed_from=ami.book.handed_from_of if ami is not None else None,
         mute=ami.mute_recording if ami is not None else None,
+        keep_pause=ami.keep_recording_pause if ami is not None else None,
+        paused_at=ami.book.paused_at_of if ami is not None else None,
         clock=clock,
     )
     translator.on_recording = recorder.pause_soon  # the agent's feature code (*7, *8)
+    translator.on_unkept_recording = recorder.discard_soon  # a consult that went back: its file is no stay's
     runtime = Runtime(core, control, recorder, metrics, clock=clock, sinks=(forecaster, today), stimuli=stimuli)
     customers = probe = pump = None
     if database is not None:

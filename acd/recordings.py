@@ -108,7 +108,9 @@ class Recorder:
 
     ``recorded(queue)``: whether that queue records (the config in force). ``agent_leg(call_id)``:
     the agent's channel of a call in conversation; ``agent_uniqueid(call_id)``: that channel's
-    Uniqueid, which names the file; ``mute(channel, muted)``: MixMonitorMute on it (all None without
+    Uniqueid, which names the file; ``handed_from(call_id, answered_at)``: the file of the stay answered
+    then, when it was handed over while no ACD listened (the call's file is the consulted agent's
+    now); ``mute(channel, muted)``: MixMonitorMute on it (all None without
     a PBX: pauses are refused, no file is looked for). ``settle_seconds``: how long to wait for the PBX
     to close a file after the stay's end.
     """
@@ -122,7 +124,10 @@ class Recorder:
         agent_leg: Callable[[str], str | None] | None = None,
         agent_uniqueid: Callable[[str], str | None] | None = None,
         recording_started: Callable[[str], float | None] | None = None,
+        handed_from: Callable[[str, float], str | None] | None = None,
+        paused_at: Callable[[str], float | None] | None = None,
         mute: Mute | None = None,
+        keep_pause: Callable[[str, str], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         settle_seconds: float = 15.0,
         poll_seconds: float = 0.2,
@@ -133,6 +138,9 @@ class Recorder:
         self._agent_leg = agent_leg
         self._agent_uniqueid = agent_uniqueid
         self._recording_started = recording_started
+        self._handed_from = handed_from
+        self._paused_at = paused_at
+        self._keep_pause = keep_pause
         self._mute = mute
         self._clock = clock
         self._settle = settle_seconds
@@ -163,10 +171,20 @@ class Recorder:
                 # handover): that one's recording waits for its close apart
                 self._superseded[(live.uniqueid, live.answered_at)] = self._live.pop(call_id)
             if call_id not in self._live and self._recorded(record.queue):
-                agent = self._agent_uniqueid(call_id) if self._agent_uniqueid is not None else None
+                # the first agent's stay of a call handed over while no ACD listened has its own file
+                agent = self._handed_from(call_id, answered_at) if self._handed_from is not None else None
+                handed = agent is not None
+                if agent is None and self._agent_uniqueid is not None:
+                    agent = self._agent_uniqueid(call_id)
                 began = self._recording_started(call_id) if self._recording_started is not None else None
+                began = None if handed else began
                 started = answered_at if began is None or began > answered_at else began
-                self._live[call_id] = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
+                live = _Live(record.uniqueid, answered_at, file_name(agent or ""), started)
+                # a pause that ran when the ACD restarted (the agent leg's ACD_PAUSED_AT): it goes on
+                paused = None if handed or self._paused_at is None else self._paused_at(call_id)
+                if paused is not None:
+                    live.paused_since = max(0.0, min(paused, self._clock()) - started)
+                self._live[call_id] = live
             return
         live = self._live.get(call_id)
         live = self._live.pop(call_id) if live is not None and live.answered_at == answered_at else None
@@ -231,7 +249,18 @@ class Recorder:
             elif live.paused_since is not None:
                 live.pauses.append((live.paused_since, offset))
                 live.paused_since = None
+            await self._keep(call_id, channel, "" if not paused else f"{live.started_at + offset:.6f}")
             return True
+
+    async def _keep(self, call_id: str, channel: str, value: str) -> None:
+        """The pause (its epoch, or empty) on the agent's leg, for a restarted ACD: if that fails, the
+        pause is made all the same (a restart then loses its record, as before)."""
+        if self._keep_pause is None:
+            return
+        try:
+            await self._keep_pause(channel, value)
+        except Exception as exc:
+            log.warning("call %s: the recording's pause not kept on the agent's leg: %r", call_id[:8], exc)
 
     def pause_soon(self, call_id: str, action: str) -> None:
         """A feature code from the agent's phone (``pause`` or ``resume``): carried out in the background."""
@@ -243,6 +272,30 @@ class Recorder:
                 log.warning("call %s: recording %s from the phone not done: %r", call_id[:8], action, exc)
 
         task = asyncio.get_running_loop().create_task(run(), name=f"recording-{action}-{call_id[:8]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def discard_soon(self, call_id: str, uniqueid: str) -> None:
+        """A consult that went back to the caller: the consulted agent's file belongs to no stay (docs/records.md,
+        "Recordings"), so it is deleted once the PBX has closed it; no file is left without a row."""
+        name = file_name(uniqueid)
+        if name is None:
+            return
+        path = self.directory / name
+
+        async def run() -> None:
+            for _ in range(max(1, round(self._settle / self._poll))):
+                if await asyncio.to_thread(wav_seconds, path) is not None:
+                    break
+                await asyncio.sleep(self._poll)
+            try:
+                await asyncio.to_thread(path.unlink)
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                log.warning("call %s: consult recording %s not deleted: %r", call_id[:8], name, exc)
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"recording-discard-{call_id[:8]}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -66,6 +66,10 @@ class CallerLeg:
     consult_leg: str = ""  # a consulted agent's channel recording since its answer (AcdConsultRecording)
     consult_uniqueid: str = ""  # that channel's Uniqueid: its recording's name
     consult_at: float | None = None  # when that recording began (the consult's answer)
+    # a caller found handed over after a restart: (the handover, the first agent's file); a stay answered
+    # before the handover is the first agent's, whose record may still be open (the handover was not seen)
+    handed_from: tuple[float, str] | None = None
+    paused_at: float | None = None  # a restart's finding: the agent leg's recording paused since then
 
 
 ENDED_KEPT = 1000
@@ -115,6 +119,24 @@ class CallerBook:
             return None
         return leg.agent_uniqueid
 
+    def paused_at_of(self, call_id: str) -> float | None:
+        """When the recording of a call in conversation was paused, as a restarted ACD found it on the
+        agent's leg (``ACD_PAUSED_AT``); None if it was not, or the ACD paused nothing since."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.phase is not Phase.CONNECTED:
+            return None
+        return leg.paused_at
+
+    def handed_from_of(self, call_id: str, answered_at: float) -> str | None:
+        """The file of the stay answered at ``answered_at`` when that is before the handover a restarted
+        ACD found (``CallerLeg.handed_from``): the first agent's; None for any other stay."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        if leg is None or leg.handed_from is None or answered_at >= leg.handed_from[0]:
+            return None
+        return leg.handed_from[1]
+
     def recording_started_of(self, call_id: str) -> float | None:
         """When the recording of a call in conversation began, if not at the stay's answer: a consulted
         agent's leg records from their answer of the consult (docs/dialplan.md, "Recordings")."""
@@ -158,11 +180,15 @@ class CallerBook:
     def ring(self, leg: CallerLeg, offer_id: str, endpoint: str) -> None:
         self._move(leg, Phase.RINGING, offer_id, endpoint)
 
-    def connect(self, leg: CallerLeg, agent_leg: str = "", agent_uniqueid: str = "") -> None:
+    def connect(
+        self, leg: CallerLeg, agent_leg: str = "", agent_uniqueid: str = "", recording_at: float | None = None
+    ) -> None:
         self._move(leg, Phase.CONNECTED, leg.offer_id, leg.endpoint)
         leg.agent_leg = agent_leg
         leg.agent_uniqueid = agent_uniqueid
-        leg.recording_at = None
+        leg.recording_at = recording_at
+        leg.handed_from = None
+        leg.paused_at = None
         self.consult_over(leg)
 
     def consult_recording(self, leg: CallerLeg, channel: str, uniqueid: str, at: float) -> None:

@@ -35,7 +35,7 @@ from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.originate import CONTEXT as MONITOR_CONTEXT
 from acd.ami.originate import MODES, Originator, endpoint_channel
-from acd.ami.resync import ActionPort
+from acd.ami.resync import PAUSED_AT, ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
@@ -509,6 +509,11 @@ class AmiCallControl:
     def agent_uniqueid_of(self, call_id: str) -> str | None:
         """The Uniqueid of that channel, which names the recording of the stay (docs/dialplan.md)."""
         return self.book.agent_uniqueid_of(call_id)
+
+    async def keep_recording_pause(self, channel: str, paused_at: str) -> None:
+        """Write on the agent's ``channel`` when its recording was paused (``ACD_PAUSED_AT``, an epoch;
+        empty: not paused), where a restarted ACD reads it back (docs/dialplan.md, "Recordings")."""
+        await self._setvar(channel, PAUSED_AT, paused_at)
 
     async def mute_recording(self, channel: str, muted: bool) -> None:
         """Pause (``muted``) or resume the recording on the agent's ``channel``: MixMonitorMute of both

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterable, Mapping
 
-from acd.ami.resync import TRANSFER, LeftTrace, ResyncResult
+from acd.ami.resync import TRANSFER, LeftTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.callbacks import digits_of
 from acd.core.events import (
     CallArrived,
     CallEnded,
+    CallHandedOver,
     CallInProgress,
     CallLeftUnseen,
     CallTransferred,
@@ -140,7 +142,12 @@ def with_records(
             record = by_id.get(event.call.call_id)
             if record is not None and record.queue == event.call.queue:
                 agent_id, answered_at = event.agent_id, event.answered_at
-                if _handed_over(record, agent_id, roster):
+                offered = result.connected_call(event.call.uniqueid)
+                if offered is not None and _handed_over_unseen(record, agent_id, offered, roster):
+                    out.extend(_take_over_handed(record, event, agent_id, offered))
+                    continue
+                offer_agent = roster.agent_for(offered.endpoint) if offered is not None else agent_id
+                if _handed_over(record, offer_agent or "", roster):
                     # after an attended transfer the caller's channel still names the first agent
                     # (acd-connect's offer, SHARED(ACD_ANSWERED)); the record knows who talks now
                     assert record.agent_id is not None and record.answered_at is not None
@@ -156,14 +163,42 @@ def with_records(
 
 
 def _handed_over(record: InteractionRecord, agent_id: str, roster: Roster) -> bool:
-    """The open stay was answered by another agent of this ACD than the channel names: the call was
-    handed over by an attended transfer (docs/kpis.md, "Transfers")."""
+    """The open stay was answered by another agent of this ACD than the one the channel's offer rang
+    (``agent_id``): the call was handed over by an attended transfer (docs/kpis.md, "Transfers"), and the
+    record says who talks and since when."""
     return (
         record.answered_at is not None
         and record.agent_id is not None
         and record.agent_id != agent_id
         and record.agent_id in roster.endpoint_of
     )
+
+
+def _handed_over_unseen(record: InteractionRecord, agent_id: str, offered: OfferedCaller, roster: Roster) -> bool:
+    """The record names the agent the offer rang, the caller is bridged with another agent: an attended
+    transfer completed while no ACD listened."""
+    return (
+        record.answered_at is not None
+        and record.agent_id is not None
+        and record.agent_id != agent_id
+        and roster.agent_for(offered.endpoint) == record.agent_id
+        and roster.agent_for(offered.talking_with) == agent_id
+    )
+
+
+def _take_over_handed(
+    record: InteractionRecord, event: CallInProgress, target: str, offered: OfferedCaller
+) -> list[Event]:
+    """The first agent's stay taken over from its record, then handed over to ``target`` when the
+    dialplan says it was (``SHARED(ACD_HANDED_OVER)``; not known: now), as if the ACD had seen it."""
+    agent, answered_at = record.agent_id, record.answered_at
+    assert agent is not None and answered_at is not None
+    log.info("resync: call %s was handed over to %s while no ACD listened", record.interaction_id[:8], target)
+    at = math.inf if offered.handed_over_at is None else offered.handed_over_at  # inf: now (the core bounds it)
+    return [
+        CallInProgress(event.call, agent, answered_at, record=record),
+        CallHandedOver(record.interaction_id, agent, target, ended_at=at),
+    ]
 
 
 def _transferred_unseen(record: InteractionRecord, roster: Roster) -> bool:
@@ -184,7 +219,8 @@ def _split(record: InteractionRecord, waiting: CallArrived, result: ResyncResult
     log.info("resync: call %s was transferred to %s while no ACD listened", record.interaction_id[:8], waiting.queue)
     return [
         CallInProgress(_arrival(record), agent, answered_at, record=record),
-        CallTransferred(record.interaction_id, agent, waiting.queue, ended_at=at),
+        # to an agent by name (the channel's ACD_DIRECTED): offered to them first, as a transfer seen live
+        CallTransferred(record.interaction_id, agent, waiting.queue, ended_at=at, target_agent=waiting.directed_to),
     ]
 
 

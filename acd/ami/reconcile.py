@@ -18,6 +18,7 @@ its recording can be paused and is recorded when the call ends. Without that tim
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -60,6 +61,7 @@ def reconcile(
     calls: list[Event] = []
     for call in result.waiting:
         known = book.get(call.uniqueid)
+        call = _named(roster, call)
         if known is None:
             if _adopt(book, roster, call) is not None:
                 calls.append(call)
@@ -83,6 +85,14 @@ def _ended(call_id: str, trace: EndTrace | None) -> CallEnded:
     return CallEnded(call_id, reason="hangup", ended_at=trace.ended_at)
 
 
+def _named(roster: Roster, call: CallArrived) -> CallArrived:
+    """A caller transferred to an agent by name: the resync read that agent's endpoint
+    (``ACD_DIRECTED``); the core is told the agent, or nothing when no agent has that endpoint."""
+    if not call.directed_to:
+        return call
+    return dataclasses.replace(call, directed_to=roster.agent_for(call.directed_to) or "")
+
+
 def _adopt(book: CallerBook, roster: Roster, call: CallArrived) -> CallerLeg | None:
     if not roster.has_queue(call.queue):
         log.warning("resync: %s waits in unknown queue %r; left alone", call.channel, call.queue)
@@ -97,7 +107,7 @@ def _ringing(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event]:
         leg = _adopt(book, roster, o.call)
         if leg is None:
             return []
-        events.append(o.call)  # its offer is stale: the runtime cancels offers the core does not know
+        events.append(_named(roster, o.call))  # its offer is stale: the runtime cancels offers the core does not know
     elif leg.phase is Phase.RINGING and leg.offer_id == o.offer_id:
         return []
     elif leg.phase is Phase.RINGING:
@@ -115,9 +125,12 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
         book.add(CallerLeg(c.call_id, c.uniqueid, c.channel, c.queue, c.priority))
         leg = book.get(c.uniqueid)
         assert leg is not None
-        book.ring(leg, o.offer_id, o.endpoint)
-        book.connect(leg, o.agent_leg, o.recording)
-        agent = roster.agent_for(o.endpoint)
+        # the agent whose leg the caller is bridged with: after an attended transfer, the consulted one
+        # (the channel's own offer still names the first); with_records sorts out who the records name
+        endpoint = talking_endpoint(roster, o)
+        book.ring(leg, o.offer_id, endpoint)
+        _connect(book, leg, o, endpoint)
+        agent = roster.agent_for(endpoint)
         if agent is None or o.answered_at is None or not roster.has_queue(c.queue):
             log.warning(
                 "resync: %s talks to %s; its end is reported, the core cannot take it over", c.channel, o.endpoint
@@ -129,10 +142,35 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
     events: list[Event] = []
     if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
         events.append(OfferFailed(leg.offer_id, reason="lost"))
-    book.ring(leg, o.offer_id, o.endpoint)
-    book.connect(leg, o.agent_leg, o.recording)
+    endpoint = talking_endpoint(roster, o)
+    book.ring(leg, o.offer_id, endpoint)
+    _connect(book, leg, o, endpoint)
     events.append(OfferAnswered(o.offer_id))
     return events
+
+
+def _connect(book: CallerBook, leg: CallerLeg, o: OfferedCaller, endpoint: str) -> None:
+    """The caller talks with ``endpoint``'s leg: its channel (to pause the recording on) and its file.
+    Handed over by an attended transfer (``endpoint`` is not the one the offer rang), the file is the
+    consulted agent's, recording since they answered the consult; the first agent's file stays known
+    for the stay they answered (``handed_from``), should it still be open in the records."""
+    if endpoint == o.endpoint:
+        book.connect(leg, o.agent_leg if o.talking_with == endpoint else "", o.recording)
+        leg.paused_at = o.paused_at if leg.agent_leg else None
+        return
+    book.connect(leg, o.agent_leg, o.consult_recording, o.consult_recording_at)
+    leg.paused_at = o.paused_at
+    handed_at = o.handed_over_at if o.handed_over_at is not None else o.consult_recording_at
+    if handed_at is not None and o.recording:
+        leg.handed_from = (handed_at, o.recording)
+
+
+def talking_endpoint(roster: Roster, o: OfferedCaller) -> str:
+    """The endpoint the caller talks with: the bridged leg's when an agent of this ACD has it, else
+    the one the offer rang."""
+    if o.talking_with and roster.agent_for(o.talking_with) is not None:
+        return o.talking_with
+    return o.endpoint
 
 
 def _presence(presence: Presence, roster: Roster, engaged: Callable[[str], bool], result: ResyncResult) -> list[Event]:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from acd.ami import fields
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import call_id_for
 from acd.ami.wire import ActionValue, Message
@@ -44,6 +45,11 @@ ARRIVED = "ACD_ARRIVED"  # the caller's first arrival (acd-enqueue, never reset)
 WAITED = "ACD_WAITED"  # seconds waited in earlier stays (a transfer's dialplan, the ACD's TagCall)
 ANSWERED = "SHARED(ACD_ANSWERED)"  # written onto the caller's channel by the agent's leg at the answer
 RECORDING = "SHARED(ACD_RECORDING)"  # the same, when recorded: the agent leg's Uniqueid, the file's name
+DIRECTED = "ACD_DIRECTED"  # a caller transferred to an agent by name: that agent's endpoint (acd-transfer)
+CONSULT_RECORDING = "SHARED(ACD_CONSULT_REC)"  # the last consulted agent's leg's file, when it records
+CONSULT_RECORDING_AT = "SHARED(ACD_CONSULT_REC_AT)"  # when that file began (their answer of the consult)
+HANDED_OVER = "SHARED(ACD_HANDED_OVER)"  # the same, by the dialplan, when an attended transfer completed
+PAUSED_AT = "ACD_PAUSED_AT"  # on the agent's leg: when the ACD paused its recording (an epoch; empty: not)
 PEER = "BRIDGEPEER"  # a talking caller's: the agent's leg, where its recording is paused
 ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes each conversation's end here
 TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
@@ -77,8 +83,10 @@ class OfferedCaller:
     ``answered_at``: when the agent answered (``SHARED(ACD_ANSWERED)``, set by the dialplan at the
     answer), for a caller found talking; None if the channel does not say. ``recording``: the agent
     leg's Uniqueid that names the recording (``SHARED(ACD_RECORDING)``), empty if none. ``agent_leg``:
-    the channel the caller is bridged with (``BRIDGEPEER``) when it is a leg of ``endpoint``
-    (``PJSIP/<endpoint>-<n>``), empty otherwise.
+    the channel the caller is bridged with (``BRIDGEPEER``) when it is a PJSIP leg
+    (``PJSIP/<endpoint>-<n>``), empty otherwise; ``talking_with``: that leg's endpoint. It is another
+    endpoint than ``endpoint`` (the one the offer rang) after an attended transfer: the caller talks
+    with the consulted agent, since ``handed_over_at`` (``SHARED(ACD_HANDED_OVER)``) when the channel says.
     """
 
     call: CallArrived
@@ -87,6 +95,11 @@ class OfferedCaller:
     answered_at: float | None = None
     recording: str = ""
     agent_leg: str = ""
+    talking_with: str = ""
+    handed_over_at: float | None = None
+    consult_recording: str = ""  # the last consulted agent's file (``SHARED(ACD_CONSULT_REC)``): after a
+    consult_recording_at: float | None = None  # handover, the caller's recording now, since then
+    paused_at: float | None = None  # the agent leg's recording paused since then (its ``ACD_PAUSED_AT``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +185,10 @@ class ResyncResult:
     def ended_call(self, uniqueid: str) -> EndTrace | None:
         """The trace of the conversation of this caller channel, if the PBX left one."""
         return next((t for t in self.ended if t.uniqueid == uniqueid), None)
+
+    def connected_call(self, uniqueid: str) -> OfferedCaller | None:
+        """This caller channel as found talking, if it was."""
+        return next((o for o in self.connected if o.call.uniqueid == uniqueid), None)
 
     def left_call(self, uniqueid: str) -> LeftTrace | None:
         """How this caller channel left unanswered, if the PBX kept it."""
@@ -289,8 +306,9 @@ async def _read_caller(
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
     bridged = bool(row.get("BridgeId"))
-    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED]
-    names += ([OFFER, ANSWERED, RECORDING] if in_connect else []) + ([PEER] if in_connect and bridged else [])
+    names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED, DIRECTED]
+    names += [OFFER, ANSWERED, RECORDING, HANDED_OVER, CONSULT_RECORDING, CONSULT_RECORDING_AT] if in_connect else []
+    names += [PEER] if in_connect and bridged else []
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -322,20 +340,56 @@ async def _read_caller(
         linkedid=row.get("Linkedid", ""),
         arrived_at=arrived_at,
         waited_before=waited_before,
+        # the endpoint as the channel has it: ``acd.ami.reconcile`` names the agent, or drops it
+        directed_to=values[DIRECTED] if fields.ENDPOINT.fullmatch(values[DIRECTED]) else "",
     )
     if not in_connect:
         return False, call
     if not values[OFFER]:
         return False, f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
-    try:
-        answered_at = float(values[ANSWERED]) if values[ANSWERED] else None
-    except ValueError:
-        answered_at = None
+    answered_at, handed_over_at = _epoch(values[ANSWERED]), _epoch(values[HANDED_OVER])
     endpoint = row.get("Exten", "")
     peer = values.get(PEER, "")
-    agent_leg = peer if endpoint and is_leg_of(peer, endpoint) else ""
-    offered = OfferedCaller(call, values[OFFER], endpoint, answered_at, values[RECORDING], agent_leg)
+    talking_with = leg_endpoint(peer)
+    agent_leg = peer if talking_with else ""
+    paused_at = None
+    if agent_leg:
+        try:
+            reply = await link.send({"Action": "Getvar", "Channel": agent_leg, "Variable": PAUSED_AT}, timeout)
+        except AmiActionError:  # the agent's leg hung up while we looked
+            reply = Message()
+        paused_at = _epoch(reply.get("Value", ""))
+    offered = OfferedCaller(
+        call,
+        values[OFFER],
+        endpoint,
+        answered_at,
+        values[RECORDING],
+        agent_leg,
+        talking_with,
+        handed_over_at,
+        values[CONSULT_RECORDING],
+        _epoch(values[CONSULT_RECORDING_AT]),
+        paused_at,
+    )
     return bridged, offered
+
+
+def _epoch(value: str) -> float | None:
+    """A time the dialplan wrote (``%s.%6q``); None if empty or not a finite number."""
+    try:
+        at = float(value) if value else None
+    except ValueError:
+        return None
+    return at if at is not None and math.isfinite(at) else None
+
+
+def leg_endpoint(channel: str) -> str:
+    """The endpoint of ``PJSIP/<endpoint>-<hex>`` (a leg, as Asterisk names it); empty if not one."""
+    name = channel.removeprefix("PJSIP/").rpartition("-")[0]
+    if not channel.startswith("PJSIP/") or not fields.ENDPOINT.fullmatch(name) or not is_leg_of(channel, name):
+        return ""
+    return name
 
 
 def is_leg_of(channel: str, endpoint: str) -> bool:

@@ -140,6 +140,8 @@ class Translator:
         self._catalogue = catalogue
         self._agent_call = agent_call
         self.on_recording = on_recording  # (call id, "pause" | "resume"): a feature code on the agent's leg
+        # (call id, the consulted leg's Uniqueid): a consult that went back recorded a file no stay keeps
+        self.on_unkept_recording: Callable[[str, str], None] | None = None
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
         # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
         self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
@@ -382,8 +384,12 @@ class Translator:
         leg, agent, target = self._consulting(msg)
         if status == "start":
             return [ConsultStarted(leg.call_id, agent, target)]
-        if leg.consult_uniqueid:  # docs/dialplan.md, "Recordings": a consult's file that became no stay's
-            log.info("call %s: consult recording %s.wav belongs to no stay", leg.call_id[:8], leg.consult_uniqueid)
+        if leg.consult_uniqueid:  # docs/records.md, "Recordings": a consult's file that became no stay's
+            log.info(
+                "call %s: consult recording %s.wav belongs to no stay: deleted", leg.call_id[:8], leg.consult_uniqueid
+            )
+            if self.on_unkept_recording is not None:
+                self.on_unkept_recording(leg.call_id, leg.consult_uniqueid)
         self.book.consult_over(leg)
         return [ConsultEnded(leg.call_id, agent, target)]
 

@@ -121,6 +121,13 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
         callbacks.restored(floor, call, e.callback)
         floor.add_call(call, now)
         return
+    if _still_directed(floor, e, call.enqueued_at, now):
+        # transferred to an agent by name before a restart: as ``transferred`` left it, that agent
+        # alone until the wait from the transfer runs out; the queue's rules meet it at the fall back
+        call.directed_to = e.directed_to
+        call.directed_until = call.enqueued_at + floor.config.policy.transfer_agent_wait_seconds
+        floor.add_call(call, now)
+        return
     floor.add_call(call, now)
     if join_rule:  # a live arrival, not a caller a resync finds again
         floor.arrived(queue.name)
@@ -133,6 +140,20 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     elif join_rule:
         _join_rule(floor, call, now)
         _estimate_rule(floor, call, queue, now)
+
+
+def _still_directed(floor: Floor, e: CallArrived, transferred_at: float, now: float) -> bool:
+    """A caller found waiting after a transfer to ``e.directed_to`` by name (a resync's finding) still
+    waits for that agent alone: as ``_directed`` judged it at the transfer, and the wait not over."""
+    target = floor.agents.get(e.directed_to) if e.directed_to else None
+    wait = floor.config.policy.transfer_agent_wait_seconds
+    return (
+        target is not None
+        and floor.configured(target.agent_id)
+        and target.state is not AgentState.LOGGED_OUT
+        and wait > 0
+        and now < transferred_at + wait
+    )
 
 
 def _closed_treatment(floor: Floor, call: Call, now: float) -> bool:
@@ -478,7 +499,7 @@ def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool
     directed = _directed(floor, e)
     if directed:
         call.directed_to = e.target_agent
-        call.directed_until = now + floor.config.policy.transfer_agent_wait_seconds
+        call.directed_until = end + floor.config.policy.transfer_agent_wait_seconds  # from the transfer
     floor.add_call(call, now)
     floor.arrived(call.queue.name)
     floor.close_call(talk)
@@ -776,17 +797,28 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     ``transferred``) and their stay closes under its own id; the caller's new stay in the same queue
     is answered now by the consulted agent, whose handle time starts here."""
     call = _talking_call(floor, e.call_id, e.agent_id, "CallHandedOver")
-    target = _open_consult(floor, e.call_id, e.agent_id, e.target, AgentInput.CONSULT_TAKE, "CallHandedOver")
+    unseen = e.ended_at is not None and call.call_id not in floor.consults  # completed while no ACD listened
+    take = AgentInput.TAKE_OVER if unseen else AgentInput.CONSULT_TAKE
+    if unseen:
+        target = floor.agents.get(e.target)
+        if target is None or target.agent_id == e.agent_id or not floor.configured(target.agent_id):
+            raise UnknownAgent(e.target)
+        check_agent(target, take, "CallHandedOver")
+    else:
+        target = _open_consult(floor, e.call_id, e.agent_id, e.target, take, "CallHandedOver")
     check_call(call, CallInput.HAND_OVER, "CallHandedOver")
     agent = floor.agents[e.agent_id]
-    what = _after_talk(agent, call.queue, now, now)
+    at = _talk_end(call, e.ended_at, now)
+    end = now if at is None else at
+    what = _after_talk(agent, call.queue, end, now)
     check_agent(agent, what, "CallHandedOver")
-    consult = floor.consults.pop(call.call_id)
+    consult = floor.consults.pop(call.call_id, None)
     answered_priority, answered_enqueued = call.priority, call.enqueued_at
-    segment_stay = transferred_leg_id(call.call_id, call.queue.name, now)
-    floor.write(call.consult_segment(segment_stay, e.target, consult.started_at, now))
-    segment = call.talk_segment(segment_stay, now, "attended", f"agent:{e.target}")
-    leg_record = call.hand_over(e.target, now)
+    segment_stay = transferred_leg_id(call.call_id, call.queue.name, end)
+    if consult is not None:
+        floor.write(call.consult_segment(segment_stay, e.target, consult.started_at, end))
+    segment = call.talk_segment(segment_stay, end, "attended", f"agent:{e.target}")
+    leg_record = call.hand_over(e.target, end)
     talk = Call(
         leg_record.interaction_id,
         call.queue,
@@ -801,8 +833,8 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     floor.close_call(talk)
     floor.write(segment)
     floor.write(call.record)
-    _release(floor, agent, what, talk, _closed(talk), now, TRANSFERRED, now)
+    _release(floor, agent, what, talk, _closed(talk), end, TRANSFERRED, now)
     if agent.call_id is not None:
         agent.call_id = talk.call_id
-    floor.move_agent(target, AgentInput.CONSULT_TAKE, now)
+    floor.move_agent(target, take, now)
     target.call_id = call.call_id

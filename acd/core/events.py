@@ -46,6 +46,10 @@ class CallArrived:
     # caller's wait so far"); None / 0: this stay is the first
     arrived_at: float | None = None
     waited_before: float = 0.0
+    # a caller found waiting after a blind transfer to an agent by name (resync: the channel's
+    # ACD_DIRECTED): that agent, offered the call alone until ``enqueued_at`` (the transfer) plus
+    # ``[transfers] agent_wait``, then anyone eligible, as if the ACD had seen the transfer
+    directed_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,11 +365,17 @@ class CallHandedOver:
     """``agent_id`` completed the attended transfer of the caller to ``target``, the agent they were
     consulting: ``agent_id``'s talk ends now (to wrap-up; segment transfer kind ``attended``, target
     ``agent:<target>``) and ``target`` talks with the caller from now on (a new stay in the same
-    queue, answered now by ``target``; docs/kpis.md, "Transfers")."""
+    queue, answered now by ``target``; docs/kpis.md, "Transfers").
+
+    ``ended_at``: a handover no ACD saw (completed while it was down, found by a restarted ACD's
+    resync: the caller talks with ``target``): when it happened, from the PBX's trace (None: now). No
+    consult was seen open, so none is kept as a segment; ``target`` is taken over as on a call.
+    """
 
     call_id: str
     agent_id: str
     target: str
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

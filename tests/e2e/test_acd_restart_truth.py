@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -363,4 +364,157 @@ async def test_a_transfer_made_while_the_acd_is_down_is_two_stays_after_the_rest
         assert states and states[-1]["state"] != "on_call"
     finally:
         await farm.set_agent_dtmf("agent1", "")
+        acd.stop()
+
+
+async def test_a_caller_waiting_for_a_named_agent_is_still_theirs_after_a_kill(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 transfers the caller blind to agent3 by name while agent3 is paused: the caller waits for
+    agent3 alone ([transfers] agent_wait, 30 s). The ACD is killed and started again meanwhile; agent2,
+    ready and billing's better agent, is still never offered the caller; agent3 resumes and is offered
+    it, and answers. The channel's ACD_DIRECTED names agent3 (docs/dialplan.md, "Transfers")."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=60)
+        await farm.set_agent("agent3", "answer", delay=1, talk=3)
+        await login(acd, "agent1")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+        await login(acd, "agent3")
+        code, body = acd.post("/api/v1/agents/agent3/pause", {"reason": "break"})
+        assert code == 200, body
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"agent": "agent3"}})
+        assert status == 202, body
+        moved = await pbx_ami.wait_event(user_event("AcdTransferred", AcdAgent="agent1"), 20, mark)
+        assert moved.get("AcdTarget") == "agent3"
+        await eventually(lambda: acd.agent_state("agent1") != "on_call", 10, "agent1 off the call")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):  # the caller holds in billing meanwhile
+            await asyncio.to_thread(acd.start)
+        restarted = pbx_ami.mark()
+        await login(acd, "agent2")  # ready, billing 4: would be offered the caller, were they the queue's
+        await asyncio.sleep(2)
+        # agent1 (ready again, billing's best) and agent2 are offered nothing: the caller waits for agent3
+        assert [e.get("AcdAgent") for e in pbx_ami.events(restarted) if e.get("UserEvent") == "AcdRinging"] == []
+        assert acd.agent_state("agent3") == "paused"
+        code, body = acd.post("/api/v1/agents/agent3/resume")
+        assert code == 200, body
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent3"), 15, mark)
+        rung = [e.get("AcdAgent") for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdRinging"]
+        assert rung == ["agent1", "agent3"]
+
+        async def closed() -> Any:
+            rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+            return rows[0] if rows else None
+
+        stay = await eventually(closed, 20, "agent3's stay closed")
+        assert (stay["queue"], stay["agent_id"], stay["outcome"]) == ("billing", "agent3", "answered")
+        assert abs(stay["arrived_at"].timestamp() - float(moved["AcdEnqueued"])) < 0.5
+    finally:
+        acd.stop()
+
+
+async def test_an_attended_transfer_completed_while_the_acd_is_down_is_taken_over_with_the_consulted_agent(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 (billing, recorded) consults agent5 (*2 65); the ACD is killed; agent1 hangs up while no
+    ACD listens, which completes the transfer: the caller talks with agent5. After the restart agent5 is
+    on the call and agent1 is not; the records hold agent1's stay closed transferred at the completion
+    and agent5's stay answered then, each with its own recording (docs/dialplan.md, "Ends the ACD did
+    not see")."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=12)
+        await farm.set_agent("agent5", "answer", delay=1, talk=20)
+        await farm.set_agent_dtmf("agent1", "*2WW65", after=2)
+        await login(acd, "agent1", "agent5")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await pbx_ami.wait_event(user_event("AcdConsultRecording", AcdTarget="agent5"), 20, mark)
+        await farm.set_agent_dtmf("agent1", "")
+        acd.stop(signal.SIGKILL)
+        async with heartbeat(pbx_ami):
+            done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 30, mark)
+            assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+            await asyncio.to_thread(acd.start)
+        await eventually(lambda: acd.agent_state("agent5") == "on_call", 20, "agent5 on the call after the restart")
+        assert acd.agent_state("agent1") in ("wrap_up", "ready")
+
+        async def closed() -> tuple[list[Any], list[Any]] | None:
+            stays, segments = await _records_of(acd, caller)
+            over = len(stays) == 2 and all(s["ended_at"] is not None for s in stays) and len(segments) == 2
+            return (stays, segments) if over else None
+
+        stays, segments = await eventually(closed, 40, "two stays closed and two segments written")
+        first, second = stays
+        assert (first["agent_id"], first["outcome"], first["end_reason"]) == ("agent1", "answered", "transferred")
+        assert abs(first["ended_at"].timestamp() - float(done["Timestamp"])) < 1.0  # the completion, not the restart
+        assert second["id"] == call_id
+        assert (second["agent_id"], second["outcome"], second["answered_at"]) == (
+            "agent5",
+            "answered",
+            first["ended_at"],
+        )
+        assert [(s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+            ("agent1", "attended", "agent:agent5"),
+            ("agent5", None, ""),
+        ]
+
+        async def recorded() -> list[Any] | None:
+            rows = await acd.rows("SELECT * FROM recordings WHERE id = ANY($1::uuid[])", [s["id"] for s in stays])
+            return rows if len(rows) == 2 else None
+
+        files = {r["id"]: r["file"] for r in await eventually(recorded, 30, "both stays' recordings")}
+        assert files[first["id"]] != files[second["id"]]  # agent5's stay is agent5's file, not agent1's
+    finally:
+        await farm.set_agent_dtmf("agent1", "")
+        acd.stop()
+
+
+async def test_a_recording_pause_running_at_a_kill_is_kept_and_ended_by_the_resume_after_the_restart(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """agent1 (billing, recorded) is paused by the API 3 s into the call; the ACD is killed and started
+    again while paused; the resume after the restart ends the pause: one recording_pause row, from
+    before the kill to the resume (docs/records.md, "Recordings")."""
+    acd = make_acd(pbx_stack, tmp_path)
+    acd.start()
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=18)
+        await login(acd, "agent1")
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=180)
+        call_id = ids([caller])[0]
+        answered = await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+        await asyncio.sleep(3)
+        status, body = acd.post(f"/api/v1/calls/{call_id}/recording", {"action": "pause"})
+        assert status == 200 and body["recording"] == "paused", body
+        acd.stop(signal.SIGKILL)
+        killed = time.time() - float(answered["Timestamp"])  # the kill's offset in the file (it begins at the answer)
+        async with heartbeat(pbx_ami):
+            await asyncio.to_thread(acd.start)
+        await eventually(lambda: acd.agent_state("agent1") == "on_call", 20, "agent1 on the call after the restart")
+        status, body = acd.post(f"/api/v1/calls/{call_id}/recording", {"action": "resume"})
+        assert status == 200 and body["recording"] == "recording", body
+
+        async def pauses() -> list[Any] | None:
+            rows = await acd.rows(
+                "SELECT p.start_offset, p.end_offset FROM recording_pauses p JOIN recordings r ON r.id = "
+                "p.interaction_id WHERE p.interaction_id = $1",
+                call_id,
+            )
+            return rows or None
+
+        (pause,) = await eventually(pauses, 30, "the call's recording and its pause")
+        assert 2.5 < pause["start_offset"] < 5.0, pause  # paused ~3 s after the answer, before the kill
+        assert pause["end_offset"] > killed + 0.5, (pause, killed)  # ended by the resume after the restart
+    finally:
         acd.stop()

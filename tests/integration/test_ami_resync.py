@@ -75,9 +75,12 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     server.variables[("PJSIP/trunk-00000001", "ACD_WAITED")] = "42.5"
     server.variables[("PJSIP/trunk-00000007", "ACD_ARRIVED")] = "1200"  # after its stay's start: not true
     server.variables[("PJSIP/trunk-00000007", "ACD_WAITED")] = "nan"
+    server.variables[("PJSIP/trunk-00000002", "ACD_DIRECTED")] = "agent2"  # transferred to agent2 by name
+    server.variables[("PJSIP/trunk-00000001", "ACD_DIRECTED")] = "agent2&PJSIP/x"  # not an endpoint name
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_ANSWERED)")] = "990.5"  # agent2 answered then
     server.variables[("PJSIP/trunk-00000004", "SHARED(ACD_RECORDING)")] = "1700.44"  # recorded: agent2's leg
     server.variables[("PJSIP/trunk-00000004", "BRIDGEPEER")] = "PJSIP/agent2-0000002c"  # that leg, to pause it
+    server.variables[("PJSIP/agent2-0000002c", "ACD_PAUSED_AT")] = "995.25"  # paused by the ACD before the restart
     server.contacts = [{"Endpoint": "agent1", "Uri": "sip:agent1@127.0.0.1:5070", "Status": "Reachable"}]
     server.devices = [
         {"Device": "PJSIP/agent1", "State": "INUSE"},
@@ -98,10 +101,14 @@ async def test_resync_rebuilds_waiting_ringing_talking_and_presence(
     ]
     assert result.skipped == ("PJSIP/trunk-00000006: no ACD_QUEUE",)
     assert result.devices == (("agent1", "INUSE"), ("agent2", "INUSE"))
-    # ACD_QUEUE, ACD_PRIORITY, ACD_ENQUEUED, ACD_ARRIVED, ACD_WAITED of six holding callers (one
-    # skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING),
-    # and the BRIDGEPEER of the bridged one
-    assert server.count("Getvar") == 6 * 5 + 2 * 8 + 1
+    # ACD_QUEUE, ACD_PRIORITY, ACD_ENQUEUED, ACD_ARRIVED, ACD_WAITED, ACD_DIRECTED of six holding callers
+    # (one skipped), and of two in acd-connect with ACD_OFFER, SHARED(ACD_ANSWERED), SHARED(ACD_RECORDING),
+    # SHARED(ACD_HANDED_OVER), SHARED(ACD_CONSULT_REC), SHARED(ACD_CONSULT_REC_AT),
+    # and the BRIDGEPEER of the bridged one, and ACD_PAUSED_AT of its agent's leg
+    assert server.count("Getvar") == 6 * 6 + 2 * 12 + 2
+    assert result.connected[0].paused_at == 995.25  # its recording paused since then
+    assert {c.uniqueid: c.directed_to for c in result.waiting}["1700.2"] == "agent2"
+    assert {c.uniqueid: c.directed_to for c in result.waiting}["1700.1"] == ""
     # a caller in a later stay keeps their first arrival and wait so far; values that cannot be true count as a first stay
     arrivals = {c.uniqueid: (c.arrived_at, c.waited_before) for c in result.waiting}
     assert arrivals["1700.1"] == (700.0, 42.5)

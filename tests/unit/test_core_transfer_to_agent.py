@@ -26,6 +26,8 @@ from acd.core.events import (
     OfferAnswered,
     OfferFailed,
     OfferRejected,
+    ResyncFinished,
+    ResyncStarted,
     TimerFired,
     WrapUpDone,
 )
@@ -211,3 +213,43 @@ def test_no_wait_configured_is_a_transfer_to_the_queue() -> None:
     acd = Acd(cfg)
     _talking(acd, "b", "c")
     assert _rings(acd.handle(CallTransferred("c1", "a", "billing", target_agent="b"), 10.0)) == [("c1", "c")]
+
+
+def _resynced(acd: Acd, call: CallArrived, now: float) -> list[object]:
+    """A restarted core: presence restored, then the resync's finding of a waiting caller."""
+    log: list[object] = []
+    for event in (ResyncStarted(), call, ResyncFinished()):
+        log += acd.handle(event, now)
+    return log
+
+
+def test_a_caller_waiting_for_a_named_agent_across_a_restart_is_still_theirs_until_the_wait_is_over() -> None:
+    # transferred to b by name at 10 (ACD_ENQUEUED), the ACD restarted at 20: b (paused) is waited for
+    acd = Acd(CONFIG)
+    for agent in ("b", "c"):
+        acd.handle(AgentLoggedIn(agent), 19.0)
+    acd.handle(AgentPaused("b", "break"), 19.0)
+    found = CallArrived("c1", "billing", 5, caller="555", enqueued_at=10.0, uniqueid="1.1", directed_to="b")
+    out = _resynced(acd, found, 20.0)
+    assert _rings(out) == []  # c is ready and would win billing's order: not offered
+    assert StartTimer(call_timer("c1"), 10.0 + WAIT) in out  # the wait counts from the transfer
+    assert _rings(acd.handle(AgentResumed("b"), 25.0)) == [("c1", "b")]
+    # the same, b never back: at the transfer plus the wait the queue has it
+    acd = Acd(CONFIG)
+    for agent in ("b", "c"):
+        acd.handle(AgentLoggedIn(agent), 19.0)
+    acd.handle(AgentPaused("b", "break"), 19.0)
+    _resynced(acd, found, 20.0)
+    assert _rings(acd.handle(TimerFired(call_timer("c1")), 10.0 + WAIT)) == [("c1", "c")]
+
+
+def test_a_caller_found_after_the_named_agents_wait_or_without_them_goes_to_the_queue() -> None:
+    found = CallArrived("c1", "billing", 5, enqueued_at=10.0, uniqueid="1.1", directed_to="b")
+    acd = Acd(CONFIG)
+    acd.handle(AgentLoggedIn("c"), 19.0)  # b is not logged in
+    assert _rings(_resynced(acd, found, 20.0)) == [("c1", "c")]
+    acd = Acd(CONFIG)
+    for agent in ("b", "c"):
+        acd.handle(AgentLoggedIn(agent), 19.0)
+    acd.handle(AgentPaused("b", "break"), 19.0)
+    assert _rings(_resynced(acd, found, 10.0 + WAIT + 1.0)) == [("c1", "c")]  # the wait ran out meanwhile

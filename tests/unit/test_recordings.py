@@ -13,10 +13,15 @@ import pytest
 from doubles import ListSink
 
 from acd.ami.callers import CallerLeg, Phase
-from acd.ami.resync import is_leg_of
+from acd.ami.ended_unseen import with_records
+from acd.ami.resync import OfferedCaller, ResyncResult, is_leg_of
+from acd.ami.roster import Roster
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
+from acd.core.acd import Acd
+from acd.core.commands import RecordCommand
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import AgentLoggedIn, CallArrived, CallEnded, ResyncFinished, ResyncStarted
 from acd.core.record_types import InteractionRecord, RecordingPauseRecord, RecordingRecord
 from acd.recordings import NoAgentLeg, NotRecording, Recorder, file_name, wav_seconds
 from acd.settings import SettingsError, parse
@@ -436,3 +441,144 @@ def test_a_taken_over_calls_agent_leg_is_the_callers_bridge_peer_only_when_it_is
     for peer in ("PJSIP/agent10-0000002c", "PJSIP/trunk-0000002c", "Local/x@acd-transfer-0001;1", "", "PJSIP/agent1-"):
         assert not is_leg_of(peer, "agent1"), peer
     assert not is_leg_of("PJSIP/agent1-0000002c,State=1", "agent1")
+
+
+RESTART_CONFIG = RoutingConfig(
+    queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), wrapup_seconds=5.0),),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3),)), AgentConfig("a2", "agent2", (("billing", 2),))),
+)
+
+
+async def _after_a_restart(tmp_path: Path, open_record: InteractionRecord) -> tuple[ListSink, Acd, Recorder]:
+    """The caller found talking with agent2's leg, the offer agent1's: answered by agent1 at 110
+    (file AGENT_LEG), handed over to agent2 at 115, whose leg records since the consult's answer at
+    108 (SHARED(ACD_CONSULT_REC), _AT). The records hold ``open_record`` for the call."""
+    call = CallArrived(CALL, "billing", 5, caller="555", enqueued_at=100.0, uniqueid=UNIQUEID)
+    offered = OfferedCaller(
+        call, "offer-1", "agent1", 110.0, AGENT_LEG, "PJSIP/agent2-00000004", "agent2", 115.0, CONSULTED_LEG, 108.0
+    )
+    result = ResyncResult(connected=(offered,))
+    translator = Translator(RESTART_CONFIG)
+    events = with_records(translator.reconcile(result), [open_record], result, Roster(RESTART_CONFIG))
+    sink = ListSink()
+    book = translator.book
+    recorder = Recorder(
+        sink,
+        tmp_path,
+        recorded=lambda queue: True,
+        agent_leg=book.agent_leg_of,
+        agent_uniqueid=book.agent_uniqueid_of,
+        recording_started=book.recording_started_of,
+        handed_from=book.handed_from_of,
+        settle_seconds=2.0,
+        poll_seconds=0.02,
+    )
+    acd = Acd(RESTART_CONFIG)
+    for agent in ("a1", "a2"):
+        acd.handle(AgentLoggedIn(agent), 119.0)
+    for event in [ResyncStarted(), *events, ResyncFinished()]:
+        for command in acd.handle(event, 120.0):
+            if isinstance(command, RecordCommand):
+                recorder.append(command.record)
+    assert book.agent_leg_of(CALL) == "PJSIP/agent2-00000004"  # pauses go to agent2's leg
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 5.0)
+    write_wav(tmp_path / f"{CONSULTED_LEG}.wav", 22.0)
+    for command in acd.handle(CallEnded(CALL), 130.0):
+        if isinstance(command, RecordCommand):
+            recorder.append(command.record)
+    await recorder.drain(timeout=5)
+    return sink, acd, recorder
+
+
+async def test_after_a_restart_a_handed_over_call_records_the_consulted_agents_file(tmp_path: Path) -> None:
+    """Seen before the restart (the record names a2, answered at the handover): a2's stay is agent2's
+    file, from the consult's answer, never agent1's (SHARED(ACD_RECORDING) still names agent1's)."""
+    handed = InteractionRecord(
+        CALL, 9, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=115.01, agent_id="a2"
+    )
+    sink, _, _ = await _after_a_restart(tmp_path, handed)
+    found = [(r.interaction_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)]
+    assert found == [(CALL, f"{CONSULTED_LEG}.wav", 108.0)]
+
+
+async def test_a_handover_made_while_the_acd_was_down_gives_each_stay_its_own_file(tmp_path: Path) -> None:
+    """Not seen (the record names a1): a1's stay, closed by the handover, is agent1's file; a2's is agent2's."""
+    # the record's answer is the ACD's moment, a little after the dialplan's stamp (110.0)
+    first = InteractionRecord(CALL, 9, "billing", 5, "555", 100.0, uniqueid=UNIQUEID, answered_at=110.02, agent_id="a1")
+    sink, _, _ = await _after_a_restart(tmp_path, first)
+    stays = {r.interaction_id: r for r in sink.records if isinstance(r, InteractionRecord) and r.ended_at is not None}
+    found = {
+        (stays[r.interaction_id].agent_id, r.file, r.started_at) for r in sink.records if isinstance(r, RecordingRecord)
+    }
+    assert found == {("a1", f"{AGENT_LEG}.wav", 110.02), ("a2", f"{CONSULTED_LEG}.wav", 108.0)}
+
+
+async def test_a_pause_running_at_a_kill_is_kept_and_the_resume_after_the_restart_ends_it(tmp_path: Path) -> None:
+    """The pause is written on the agent's leg (ACD_PAUSED_AT, its epoch) when made, cleared when
+    resumed; a restarted recorder that finds it there goes on from it, and its resume closes it."""
+    kept: list[tuple[str, str]] = []
+
+    async def keep(channel: str, value: str) -> None:
+        kept.append((channel, value))
+
+    leg = "PJSIP/agent1-00000007"
+    now = [113.0]
+
+    def recorder(sink: ListSink, paused_at: float | None) -> Recorder:
+        return Recorder(
+            sink,
+            tmp_path,
+            recorded=lambda queue: True,
+            agent_leg=lambda call: leg,
+            agent_uniqueid=lambda call: AGENT_LEG,
+            paused_at=lambda call: paused_at,
+            mute=lambda channel, state: asyncio.sleep(0),
+            keep_pause=keep,
+            clock=lambda: now[0],
+            settle_seconds=2.0,
+            poll_seconds=0.02,
+        )
+
+    before = recorder(ListSink(), None)
+    before.append(answered())  # answered at 110
+    assert await before.pause(CALL, True)
+    assert kept == [(leg, "113.000000")]
+    # killed; restarted at 117 (the call taken over from the answer at 110), resumed at 119
+    sink = ListSink()
+    after = recorder(sink, float(kept[-1][1]))
+    now[0] = 117.0
+    after.append(answered())
+    assert after.paused(CALL)
+    now[0] = 119.0
+    assert await after.pause(CALL, False)
+    assert kept[-1] == (leg, "")
+    write_wav(tmp_path / f"{AGENT_LEG}.wav", 10.0)
+    after.append(answered(ended_at=120.0))
+    await after.drain(timeout=5)
+    pauses = [(r.start_offset, r.end_offset) for r in sink.records if isinstance(r, RecordingPauseRecord)]
+    assert pauses == [(3.0, 9.0)]
+
+
+async def test_a_consult_that_goes_back_deletes_the_consulted_agents_file(tmp_path: Path) -> None:
+    """docs/records.md, "Recordings": the consulted agent's file of a consult that went back to the caller
+    belongs to no stay; it is deleted once the PBX has closed it, never left on disk without a row."""
+    translator, token, _, _ = consult_translator()
+    unkept: list[tuple[str, str]] = []
+    translator.on_unkept_recording = lambda call, uniqueid: unkept.append((call, uniqueid))
+    parties = {"AcdOffer": "offer-1", "AcdAgent": "agent1", "AcdTarget": "agent2"}
+    consult = "Local/00@acd-transfer-00000003;2"
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="start", **parties))
+    translator.translate(user_event(token, "AcdConsultRecording", "PJSIP/agent2-00000004", CONSULTED_LEG, **parties))
+    translator.translate(user_event(token, "AcdConsult", consult, "1.9", AcdStatus="end", **parties))
+    assert unkept == [("c1", CONSULTED_LEG)]
+    recorder = Recorder(ListSink(), tmp_path, recorded=lambda queue: True, settle_seconds=2.0, poll_seconds=0.02)
+    path = tmp_path / f"{CONSULTED_LEG}.wav"
+    write_wav(path, 3.0, close=False)  # the PBX still writes it: kept until closed
+    recorder.discard_soon("c1", CONSULTED_LEG)
+    await asyncio.sleep(0.1)
+    assert path.exists()
+    write_wav(path, 3.0)
+    await recorder.drain(timeout=5)
+    assert not path.exists()
+    recorder.discard_soon("c1", "../../etc/passwd")  # not a file name the dialplan makes: nothing
+    await recorder.drain(timeout=5)

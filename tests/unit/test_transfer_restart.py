@@ -9,18 +9,23 @@ transfer, with its talk as a segment, and the caller waits in the queue they are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from acd.ami.ended_unseen import settle, with_records, with_segments
-from acd.ami.resync import EndTrace, ResyncResult
+from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
+from acd.ami.translate import Translator
 from acd.core.acd import Acd
 from acd.core.commands import RecordCommand, RingAgent, StartTimer
-from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
+    AgentPaused,
+    AgentResumed,
     CallArrived,
     CallEnded,
+    CallHandedOver,
     CallInProgress,
     CallTransferred,
     Event,
@@ -209,3 +214,81 @@ def test_a_caller_transferred_and_gone_in_the_gap_closes_transferred_at_the_tran
 
 def test_a_transfer_trace_is_read() -> None:
     assert EndTrace.parse("agent1", "1000.1,1004,1012,transfer") == TRACE
+
+
+def test_a_caller_waiting_for_a_named_agent_is_still_theirs_after_a_restart() -> None:
+    """The channel's ACD_DIRECTED (the agent's endpoint) names the agent again: a5 alone, though a1
+    serves support too here, until the transfer plus ``[transfers] agent_wait``."""
+    config = RoutingConfig(
+        queues=CONFIG.queues,
+        agents=(AgentConfig("a1", "agent1", (("support", 5),)), AgentConfig("a5", "agent5", (("support", 1),))),
+        policy=RoutingPolicy(transfer_agent_wait_seconds=30.0),
+    )
+    found = dataclasses.replace(FOUND, directed_to="agent5")  # as resync reads it: an endpoint
+    translator = Translator(config)
+    events = translator.reconcile(ResyncResult(waiting=(found,)))
+    (arrival,) = [e for e in events if isinstance(e, CallArrived)]
+    assert arrival.directed_to == "a5"
+    acd = Acd(config)
+    acd.handle(AgentLoggedIn("a1"), 1015.0)
+    acd.handle(AgentLoggedIn("a5"), 1015.0)
+    acd.handle(AgentPaused("a5", "break"), 1015.0)
+    out = _feed(acd, [arrival], 1020.0)
+    assert [c.agent_id for c in out if isinstance(c, RingAgent)] == []  # a1 is ready: not for this caller
+    assert [c.agent_id for c in acd.handle(AgentResumed("a5"), 1025.0) if isinstance(c, RingAgent)] == ["a5"]
+    # an endpoint no agent has: the queue's caller
+    stranger = Translator(config).reconcile(ResyncResult(waiting=(dataclasses.replace(FOUND, directed_to="agent9"),)))
+    assert [e.directed_to for e in stranger if isinstance(e, CallArrived)] == [""]
+
+
+def test_a_blind_transfer_to_a_named_agent_made_while_the_acd_was_down_waits_for_that_agent() -> None:
+    found = dataclasses.replace(FOUND, directed_to="a5")  # named by reconcile
+    events = with_records([found], [ANSWERED], ResyncResult(waiting=(found,), ended=(TRACE,)), Roster(CONFIG))
+    assert isinstance(events[1], CallTransferred) and events[1].target_agent == "a5"
+
+
+def test_an_attended_transfer_completed_while_the_acd_was_down_is_two_stays_with_the_consulted_agent_on_the_call() -> (
+    None
+):
+    """The record says a1 answered; the caller's channel still names a1's offer (acd-connect, agent1)
+    but is bridged with agent5's leg, handed over at 1020 (SHARED(ACD_HANDED_OVER)): a1's stay closes
+    transferred then, a5 answers the caller's next stay then and talks with them now."""
+    call = CallArrived(CALL, "billing", 5, caller="555", enqueued_at=1000.0, uniqueid="1000.1")
+    offered = OfferedCaller(call, "offer-1", "agent1", 1004.0, "1000.7", "PJSIP/agent5-0000000a", "agent5", 1020.0)
+    result = ResyncResult(connected=(offered,))
+    found = Translator(CONFIG).reconcile(result)
+    assert [e.agent_id for e in found if isinstance(e, CallInProgress)] == ["a5"]  # who the caller talks with
+    events = with_records(found, [ANSWERED], result, Roster(CONFIG))
+    assert [type(e).__name__ for e in events if isinstance(e, CallInProgress | CallHandedOver)] == [
+        "CallInProgress",
+        "CallHandedOver",
+    ]
+    acd = _restarted()
+    out = _feed(acd, events, 1100.0)
+    assert acd.agent_state("a5") is AgentState.ON_CALL
+    assert acd.agent_state("a1") is AgentState.READY  # its wrap-up (30 s) ran out while the ACD was away
+    stays = _records(out, InteractionRecord)
+    first = next(r for r in stays if r.end_reason == "transferred")
+    assert (first.agent_id, first.answered_at, first.ended_at, first.talk_seconds) == ("a1", 1004.0, 1020.0, 16.0)
+    (segment,) = _records(out, SegmentRecord)  # no consult was seen: no consult segment
+    assert (segment.stay_id, segment.agent_id, segment.started_at, segment.ended_at) == (
+        first.interaction_id,
+        "a1",
+        1004.0,
+        1020.0,
+    )
+    assert (segment.transfer_kind, segment.transfer_target) == ("attended", "agent:a5")
+    ended = acd.handle(CallEnded(CALL), 1130.0)
+    last = _records(ended, InteractionRecord)[-1]
+    assert (last.interaction_id, last.agent_id, last.answered_at, last.ended_at) == (CALL, "a5", 1020.0, 1130.0)
+
+
+def test_a_handover_seen_before_the_restart_is_taken_over_with_the_consulted_agent() -> None:
+    """The record already names a5 (the ACD saw the handover): nothing is handed over again."""
+    handed = dataclasses.replace(ANSWERED, agent_id="a5", answered_at=1020.0)
+    call = CallArrived(CALL, "billing", 5, caller="555", enqueued_at=1000.0, uniqueid="1000.1")
+    offered = OfferedCaller(call, "offer-1", "agent1", 1004.0, "1000.7", "PJSIP/agent5-0000000a", "agent5", 1020.0)
+    result = ResyncResult(connected=(offered,))
+    events = with_records(Translator(CONFIG).reconcile(result), [handed], result, Roster(CONFIG))
+    (taken,) = [e for e in events if isinstance(e, CallInProgress | CallHandedOver)]
+    assert isinstance(taken, CallInProgress) and (taken.agent_id, taken.record) == ("a5", handed)
