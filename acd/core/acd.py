@@ -22,7 +22,7 @@ from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
-from acd.core.floor import Floor
+from acd.core.floor import Consult, Floor
 from acd.core.interaction import Call
 from acd.core.reconfigure import reconfigure
 from acd.core.snapshot import CallView, Snapshot, take
@@ -185,6 +185,11 @@ class Acd:
         if call is None or call.state is not CallState.CONNECTED or call.record.agent_id is None:
             return None
         return call.queue.name, call.record.agent_id
+
+    def consult(self, call_id: str) -> Consult | None:
+        """The open consult leg of a call in conversation (None: no consult open): who consults whom
+        since when (docs/kpis.md, "Transfers")."""
+        return self._floor.consults.get(call_id)
 
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.
