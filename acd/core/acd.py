@@ -29,6 +29,7 @@ from acd.core.snapshot import CallView, Snapshot, take
 from acd.core.states import AgentInput, AgentState, CallState
 from acd.core.timers import TimerKey
 from acd.core.wait_estimate import estimated_wait, serving
+from acd.core.wait_said import wait_said
 
 
 class Acd:
@@ -220,6 +221,16 @@ class Acd:
             aht, staff = per_queue[name]
             estimates[call_id] = (name, place, estimated_wait(place, aht, staff))
         return estimates
+
+    def waits_said(self, now: float) -> dict[str, int | None]:
+        """Each waiting caller of a queue that announces the wait so far (``announce_waited``): that
+        wait, over every stay since their first arrival, as holding says it (acd.core.wait_said;
+        None: too short to say). Callers of other queues are left out."""
+        return {
+            call.call_id: wait_said(call.waited_in_all(now))
+            for call in self._floor.calls.values()
+            if call.state is CallState.WAITING and call.queue.announce_waited
+        }
 
     def queued_calls(self, now: float) -> list[CallView]:
         """Every caller still in a queue (waiting or ringing), by queue name and then routing order."""

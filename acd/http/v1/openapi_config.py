@@ -132,6 +132,11 @@ _QUEUE_FIELDS: dict[str, Any] = {
         "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$"},
     },
     "record": {"type": "boolean", "description": "record each answered call (docs/records.md, Recordings)"},
+    "announce_waited": {
+        "type": "boolean",
+        "description": "holding's announcements also say the caller's wait so far, over every stay "
+        "(docs/dialplan.md, Holding)",
+    },
     "hours": _HOURS,
     "empty_overflow": {
         "type": "number",
