@@ -50,7 +50,7 @@ short_abandon = 2
 QUEUES = "\n".join(
     (
         queue_toml("billing", "{ billing = 2 }", sla_threshold=20, max_wait=120, wrapup=1, record=True),
-        queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1),
+        queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1, announce_waited=True),
         queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail"),
     )
 )

@@ -86,7 +86,7 @@ async def test_only_a_wait_holding_says_reaches_the_pbx() -> None:
     sent: list[dict[str, str]] = []
 
     class Link:
-        async def send(self, action: dict[str, str], timeout: float) -> object:
+        async def send(self, action: dict[str, str], timeout: float) -> object:  # noqa: ASYNC109
             sent.append(action)
             return {}
 
