@@ -404,6 +404,8 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     await _talking(live_desk, chromium, "+1 555-0904")
     at = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT10:30")  # as the form's datetime-local takes it
 
+    # the caller's number comes with the records' lookup, which may trail the answer on a busy machine
+    await chromium.until("document.getElementById('cb-number').value !== ''", 15)
     refused = await schedule_callback(chromium, {"number": "19005550100", "at": at})
     assert refused["before"] == {"queue": "billing", "number": "15550904", "queues": ["billing"]}
     assert refused["messageKind"] == "error" and refused["message"].startswith("400:"), refused["message"]
