@@ -124,7 +124,8 @@ async def test_a_caller_transferred_into_a_queue_that_says_the_wait_hears_it_fro
     await asyncio.sleep(20)
     farm_mark = farm.mark()
     await farm.set_agent("agent1", "answer", delay=1, talk=30)
-    await login(acd, "agent1")
+    code, body = acd.post("/api/v1/agents/agent1/login")  # offered the waiting caller at once
+    assert code == 200, body
     await farm.wait_user_event("FarmAgentAnswered", 15, farm_mark, FarmAgent="agent1")
     call_id = call_id_for(caller["Uniqueid"])
     assert await getvar(pbx_ami, channel, "ACD_WAITED_SAY") == ""  # billing says no wait
