@@ -1,10 +1,16 @@
-"""Position and estimated-wait announcements for waiting callers.
+"""Position, estimated-wait and wait-so-far announcements for waiting callers.
 
 Holding (docs/dialplan.md) announces ``ACD_POSITION`` and ``ACD_EWT`` when the ACD has set them on the
 caller's channel. This keeps them current: every few seconds it reads each waiting caller's place in
 routing order and estimated wait from the core (``Acd.wait_estimates``: the estimate of
 acd.core.wait_estimate, the one a queue's entry rule judges new callers by) and sets the variables
 that changed. The estimate is left empty (not announced) until an AHT has been measured.
+
+In a queue with ``announce_waited`` it also sets ``ACD_WAITED_SAY``: the caller's wait so far over
+every stay, as holding says it (``Acd.waits_said``, acd.core.wait_said), so a caller transferred or
+overflowed there hears their whole wait. It is sent when what is said changes (every ten seconds
+under a minute, then once a minute), kept per channel so that a caller who overflows into a queue
+that does not say it has it cleared; a transfer clears it in the dialplan.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ log = logging.getLogger(__name__)
 class AnnouncePort(Protocol):
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None: ...
 
+    async def say_waited(self, channel: str, seconds: int | None) -> None: ...
+
 
 class Announcer:
     def __init__(self, core: Acd, control: AnnouncePort, channel_of: Callable[[str], str | None]) -> None:
@@ -28,23 +36,44 @@ class Announcer:
         self._control = control
         self._channel_of = channel_of
         self._told: dict[str, tuple[int, int | None]] = {}
+        self._said: dict[str, int] = {}  # channel -> the wait so far it was last told to say
 
     async def refresh(self, now: float) -> int:
         """Send what changed since the last refresh; returns how many callers were updated."""
         estimates = self._core.wait_estimates(now)
+        waits = self._core.waits_said(now)
         sent = 0
+        holding: set[str] = set()
         for call_id, (_queue, place, ewt) in sorted(estimates.items(), key=lambda item: item[1][:2]):
             value = (place, ewt)
             channel = self._channel_of(call_id)
-            if channel is None or self._told.get(call_id) == value:
+            if channel is None:
                 continue
-            try:
-                await self._control.announce(channel, *value)
-            except Exception as exc:  # the caller may have just hung up; the next refresh tries again
-                log.debug("announce for %s failed: %s", call_id[:8], exc)
-                continue
-            self._told[call_id] = value
-            sent += 1
+            holding.add(channel)
+            updated = False
+            if self._told.get(call_id) != value:
+                try:
+                    await self._control.announce(channel, *value)
+                except Exception as exc:  # the caller may have just hung up; the next refresh tries again
+                    log.debug("announce for %s failed: %s", call_id[:8], exc)
+                    continue
+                self._told[call_id] = value
+                updated = True
+            said = waits.get(call_id)
+            if said != self._said.get(channel):
+                try:
+                    await self._control.say_waited(channel, said)
+                except Exception as exc:
+                    log.debug("wait so far for %s failed: %s", call_id[:8], exc)
+                    continue
+                if said is None:
+                    self._said.pop(channel, None)
+                else:
+                    self._said[channel] = said
+                updated = True
+            sent += updated
         for gone in set(self._told) - set(estimates):
             del self._told[gone]
+        for channel in set(self._said) - holding:  # answered or gone: a transfer clears it on the channel
+            del self._said[channel]
         return sent

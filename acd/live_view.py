@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig
 from acd.core.decisions import Explanation
+from acd.core.floor import Consult
 from acd.core.snapshot import AgentView, CallView, Snapshot
 from acd.core.states import AgentState
 from acd.wallboard.today import ServiceLevelToday
@@ -53,6 +54,10 @@ class LiveView:
     def talking(self, call_id: str) -> tuple[str, str] | None:
         """The queue and the agent of a call in conversation now (None: not talking, or not known)."""
         return self._runtime.core.talking(call_id)
+
+    def consult(self, call_id: str) -> Consult | None:
+        """The call's open consult leg (the agent talking with the caller consults ``target``)."""
+        return self._runtime.core.consult(call_id)
 
     def call_queue(self, call_id: str) -> QueueConfig | None:
         """The config in force of the queue a known call came through (None: call or queue unknown)."""

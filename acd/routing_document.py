@@ -69,6 +69,7 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
         # left out: no diversion at entry (a null is not a number the file would take)
         **({} if queue.ewt_limit_seconds is None else {"ewt_limit": queue.ewt_limit_seconds}),
         "ewt_action": queue.ewt_action,
+        "announce_waited": queue.announce_waited,
     }
 
 

@@ -322,6 +322,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "scheduled_callback_priority",  # the priority a scheduled callback enters the queue with
     "ewt_limit",  # seconds: a new caller whose estimated wait is above it is diverted at entry
     "ewt_action",  # "callback" (offered at once) or "overflow" (to the queue's overflow target)
+    "announce_waited",  # holding's announcements also say the caller's wait so far (all stays)
 }
 
 
@@ -398,6 +399,7 @@ def _queue(
         scheduled_callback_priority=r.integer(data, "scheduled_callback_priority", path, 5, low=0, high=1000),
         ewt_limit_seconds=r.number(data, "ewt_limit", path, 0.0, low=0, high=DAY) if "ewt_limit" in data else None,
         ewt_action=_ewt_action(r, data, path),
+        announce_waited=r.boolean(data, "announce_waited", path, False),
     )
 
 

@@ -52,6 +52,7 @@ from acd.core.commands import (
     TagCall,
     TransferCall,
 )
+from acd.core.wait_said import is_said
 from acd.dialling import NotDialable, bare_endpoint, dialable_endpoint, overflow_extension
 from acd.dialling import announcement as check_announcement
 from acd.ports import ACCEPTED, NotCarriedOut
@@ -501,6 +502,13 @@ class AmiCallControl:
         """Set ACD_POSITION (1 = next) and ACD_EWT (seconds; empty = unknown) for holding to announce."""
         await self._setvar(channel, "ACD_POSITION", str(position))
         await self._setvar(channel, "ACD_EWT", "" if ewt_seconds is None else str(ewt_seconds))
+
+    async def say_waited(self, channel: str, seconds: int | None) -> None:
+        """Set ACD_WAITED_SAY, the caller's wait so far as holding says it (acd.core.wait_said; empty:
+        nothing to say). Only a value ``wait_said`` gives reaches the PBX."""
+        if seconds is not None and not is_said(seconds):
+            raise ValueError(f"not a wait holding says: {seconds!r}")
+        await self._setvar(channel, "ACD_WAITED_SAY", "" if seconds is None else str(seconds))
 
     def agent_leg_of(self, call_id: str) -> str | None:
         """The agent's channel of a call in conversation (from its ``AcdAnswered``), where MixMonitor runs."""

@@ -22,13 +22,14 @@ from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
 from acd.core.decisions import Explanation, explain
-from acd.core.floor import Floor
+from acd.core.floor import Consult, Floor
 from acd.core.interaction import Call
 from acd.core.reconfigure import reconfigure
 from acd.core.snapshot import CallView, Snapshot, take
 from acd.core.states import AgentInput, AgentState, CallState
 from acd.core.timers import TimerKey
 from acd.core.wait_estimate import estimated_wait, serving
+from acd.core.wait_said import wait_said
 
 
 class Acd:
@@ -186,6 +187,11 @@ class Acd:
             return None
         return call.queue.name, call.record.agent_id
 
+    def consult(self, call_id: str) -> Consult | None:
+        """The open consult leg of a call in conversation (None: no consult open): who consults whom
+        since when (docs/kpis.md, "Transfers")."""
+        return self._floor.consults.get(call_id)
+
     def positions(self) -> dict[str, tuple[str, int]]:
         """Each waiting caller's queue and place in it (1 = next), in routing order.
 
@@ -215,6 +221,16 @@ class Acd:
             aht, staff = per_queue[name]
             estimates[call_id] = (name, place, estimated_wait(place, aht, staff))
         return estimates
+
+    def waits_said(self, now: float) -> dict[str, int | None]:
+        """Each waiting caller of a queue that announces the wait so far (``announce_waited``): that
+        wait, over every stay since their first arrival, as holding says it (acd.core.wait_said;
+        None: too short to say). Callers of other queues are left out."""
+        return {
+            call.call_id: wait_said(call.waited_in_all(now))
+            for call in self._floor.calls.values()
+            if call.state is CallState.WAITING and call.queue.announce_waited
+        }
 
     def queued_calls(self, now: float) -> list[CallView]:
         """Every caller still in a queue (waiting or ringing), by queue name and then routing order."""

@@ -134,6 +134,9 @@ class QueueConfig:
     # this many seconds is offered a callback at once or overflowed (``ewt_action``); None: never
     ewt_limit_seconds: float | None = None
     ewt_action: EwtAction = "overflow"
+    # holding's periodic announcements also say the caller's wait so far, counted over every stay
+    # (docs/kpis.md, "The caller's wait so far"; acd.core.wait_said); off by default
+    announce_waited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,12 @@ subscriber queues: one task builds, nothing is built for an agent nobody watches
 falls ``queue_limit`` frames behind is cut off at once (its page reconnects and gets the current
 desk). Unlike the wallboard every agent sees a different picture, so a desk is pushed only when it
 changed (``view.same``), plus a comment line every ``keepalive`` seconds that keeps proxies from
-closing a quiet stream and finds stalled clients. A build follows a handled event within ``min_gap``
-seconds (the runtime's ``changed``, read but never cleared: the wallboard clears it), or a finished
-customer lookup at once; a tick every ``interval`` seconds catches the rest.
+closing a quiet stream and finds stalled clients. The agent's own consult (the colleague they are
+consulting before an attended transfer) is on their desk, in every browser they watch it from; a
+supervisor or an admin watching the same agent gets the desk without it (``view.without_consult``).
+A build follows a handled event within ``min_gap`` seconds (the runtime's ``changed``, read but never
+cleared: the wallboard clears it), or a finished customer lookup at once; a tick every ``interval``
+seconds catches the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ from acd.core.config import RoutingConfig
 from acd.core.eligibility import queue_matches
 from acd.core.states import AgentState
 from acd.desk.lookup import CallLookups
-from acd.desk.view import WITH_CALL, Offered, call_json, desk_json, offered, same
+from acd.desk.view import (
+    WITH_CALL,
+    Offered,
+    call_json,
+    consult_json,
+    desk_json,
+    offered,
+    same,
+    without_consult,
+)
 from acd.live_view import LiveView
 from acd.wallboard.publisher import QUEUE_LIMIT, Subscriber, sse_frame
 
@@ -40,11 +52,17 @@ KEEPALIVE = b": keepalive\n\n"
 
 @dataclass
 class _Watched:
-    """One agent with at least one open stream: their streams and the last desk they were sent."""
+    """One agent with at least one open stream: their streams and the last desk they were sent, as
+    the agent sees it (``desk``, ``frame``) and as others watching them do (``shown``, ``shown_frame``)."""
 
-    subscribers: dict[Subscriber, None] = field(default_factory=dict)  # insertion-ordered set
+    subscribers: dict[Subscriber, bool] = field(default_factory=dict)  # -> the agent's own stream
     desk: dict[str, Any] | None = None
     frame: bytes | None = None
+    shown: dict[str, Any] | None = None
+    shown_frame: bytes | None = None
+
+    def frame_for(self, own: bool) -> bytes | None:
+        return self.frame if own else self.shown_frame
 
 
 class DeskPublisher:
@@ -83,17 +101,18 @@ class DeskPublisher:
     def subscribers(self) -> int:
         return sum(len(w.subscribers) for w in self._watched.values())
 
-    def subscribe(self, agent_id: str, on_drop: Callable[[], None] | None = None) -> Subscriber:
-        """A new stream for an agent; it gets the agent's desk at once, then every change."""
+    def subscribe(self, agent_id: str, on_drop: Callable[[], None] | None = None, *, own: bool = False) -> Subscriber:
+        """A new stream for an agent; it gets the agent's desk at once, then every change. ``own``: the
+        agent themselves watches (their consult is shown only to them)."""
         subscriber = Subscriber(self.queue_limit, on_drop)
         if self._closed:
             subscriber.frames.put_nowait(None)
             return subscriber
         watched = self._watched.setdefault(agent_id, _Watched())
-        watched.subscribers[subscriber] = None
+        watched.subscribers[subscriber] = own
         if watched.frame is None:
             self._build({agent_id: watched})
-        subscriber.frames.put_nowait(watched.frame)  # None: no such agent any more, the stream ends
+        subscriber.frames.put_nowait(watched.frame_for(own))  # None: no such agent any more, the stream ends
         return subscriber
 
     def unsubscribe(self, agent_id: str, subscriber: Subscriber) -> None:
@@ -118,8 +137,9 @@ class DeskPublisher:
             a.id: sorted(q.name for q in config.queues if queue_matches(dict(a.skills), q)) for a in config.agents
         }
 
-    def _build(self, agents: dict[str, _Watched]) -> list[tuple[_Watched, bytes]]:
-        """Build these agents' desks; the frames of those that changed."""
+    def _build(self, agents: dict[str, _Watched]) -> list[tuple[_Watched, bytes, bytes | None]]:
+        """Build these agents' desks; for those that changed, the agent's own frame and the others'
+        (None: unchanged for them)."""
         live = self._live
         now = live.now()
         self._directory(live.config)
@@ -128,7 +148,7 @@ class DeskPublisher:
             for ringing in live.queued_calls(now):
                 if ringing.agent_id is not None and (ringing.call_id, ringing.agent_id) not in self._offers:
                     self._offers[ringing.call_id, ringing.agent_id] = offered(ringing)
-        changed: list[tuple[_Watched, bytes]] = []
+        changed: list[tuple[_Watched, bytes, bytes | None]] = []
         for agent_id, watched in agents.items():
             view = snapshot.agents.get(agent_id)
             if view is None:  # removed from the config: the stream ends
@@ -138,14 +158,28 @@ class DeskPublisher:
                 details = self.lookups.get(view.call_id)
                 queue = live.call_queue(view.call_id)
                 codes = queue.dispositions if queue is not None else ()
-                call = call_json(view.call_id, view.state, self._offers.get((view.call_id, agent_id)), details, codes)
+                consult = None
+                opened = live.consult(view.call_id) if view.state is AgentState.ON_CALL else None
+                if opened is not None and opened.agent_id == agent_id:
+                    consult = consult_json(opened.target, self._names.get(opened.target, ""), opened.started_at)
+                offer = self._offers.get((view.call_id, agent_id))
+                call = call_json(view.call_id, view.state, offer, details, codes, consult)
             desk = desk_json(view, self._names.get(agent_id, ""), self._queues.get(agent_id, []), now, call)
             self.built += 1
             if same(watched.desk, desk):
                 continue
             self.seq += 1
             watched.desk, watched.frame = desk, sse_frame(self.seq, desk, event="desk")
-            changed.append((watched, watched.frame))
+            shown = without_consult(desk)
+            shown_frame: bytes | None = None
+            if shown is desk:
+                shown_frame = watched.frame
+            elif not same(watched.shown, shown):
+                self.seq += 1
+                shown_frame = sse_frame(self.seq, shown, event="desk")
+            if shown_frame is not None:
+                watched.shown, watched.shown_frame = shown, shown_frame
+            changed.append((watched, watched.frame, shown_frame))
         return changed
 
     def _forget_finished_calls(self) -> None:
@@ -160,8 +194,10 @@ class DeskPublisher:
             self._offers.clear()
             self.lookups.keep_only(())
             return
-        for watched, frame in self._build(self._watched):
-            self._send(list(watched.subscribers), frame)
+        for watched, frame, shown_frame in self._build(self._watched):
+            self._send([s for s, own in watched.subscribers.items() if own], frame)
+            if shown_frame is not None:
+                self._send([s for s, own in watched.subscribers.items() if not own], shown_frame)
         self._forget_finished_calls()
         if self._clock() - self._last_keepalive >= self.keepalive:
             self._last_keepalive = self._clock()

@@ -40,9 +40,11 @@ def call_json(
     offer: Offered | None,
     details: CallDetails | None,
     dispositions: tuple[str, ...] = (),
+    consult: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The call on the desk; the core's figures first, the records' where the core has none;
-    ``dispositions``: the codes its queue's catalogue offers the wrap-up (docs/kpis.md)."""
+    ``dispositions``: the codes its queue's catalogue offers the wrap-up (docs/kpis.md); ``consult``: the
+    agent's open consult on it (``consult_json``), None when there is none."""
     found = details is not None and details.status == "found"
     return {
         "id": call_id,
@@ -56,7 +58,28 @@ def call_json(
         "history": details.history if found and details else [],
         "lookup": "pending" if details is None else details.status,
         "dispositions": list(dispositions),
+        "consult": consult,
     }
+
+
+def consult_json(target: str, target_name: str, started_at: float) -> dict[str, Any]:
+    """The open consult of the agent's call (an attended transfer's first half, docs/kpis.md
+    "Transfers"): whom they consult and since when. ``answered`` is null: the ACD is not told when the
+    consulted agent picks up (only that the consult leg started, ended or was completed)."""
+    return {
+        "target": target,
+        "target_name": target_name or target,
+        "since": datetime.fromtimestamp(started_at, UTC).isoformat(),
+        "answered": None,
+    }
+
+
+def without_consult(desk: dict[str, Any]) -> dict[str, Any]:
+    """The desk as others than the agent see it (a supervisor or an admin watching them): no consult."""
+    call = desk.get("call")
+    if call is None or call.get("consult") is None:
+        return desk
+    return {**desk, "call": {**call, "consult": None}}
 
 
 def agent_json(view: AgentView, name: str) -> dict[str, Any]:

@@ -13,15 +13,18 @@ The third of them is told "there are 2 calls waiting" and the hold time the ACD 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from acd_process import eventually, login
-from e2e_stack import enqueue_caller
+from e2e_stack import enqueue_caller, user_event
 
+from acd.ami.identity import call_id_for
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
@@ -104,3 +107,58 @@ async def test_the_third_caller_hears_its_position_and_the_acds_estimate(
     said = await eventually(announced, 30, "the announcement in the PBX's log")
     log.close()
     assert said[: len(want)] == want
+
+
+async def test_a_caller_transferred_into_a_queue_that_says_the_wait_hears_it_from_the_first_arrival(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """support says the wait so far (``announce_waited``; billing does not): a caller who waited about
+    20 s in billing, was answered by agent1 and transferred blind to support hears "hold time", a
+    number of seconds that counts billing's wait too (more than they have been in support), and
+    "seconds" (docs/dialplan.md, "Holding")."""
+    acd = live_acd
+    mark = pbx_ami.mark()
+    caller = await enqueue_caller(farm, pbx_ami, "200", patience=60)  # nobody logged in: waits
+    channel = caller["Channel"]
+    await pbx_ami.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_ANNOUNCE_EVERY", "Value": "1"})
+    await asyncio.sleep(20)
+    farm_mark = farm.mark()
+    await farm.set_agent("agent1", "answer", delay=1, talk=30)
+    code, body = acd.post("/api/v1/agents/agent1/login")  # offered the waiting caller at once
+    assert code == 200, body
+    await farm.wait_user_event("FarmAgentAnswered", 15, farm_mark, FarmAgent="agent1")
+    call_id = call_id_for(caller["Uniqueid"])
+    assert await getvar(pbx_ami, channel, "ACD_WAITED_SAY") == ""  # billing says no wait
+    log = PBX_LOG.open("rb")
+    log.seek(0, 2)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "blind", "target": {"queue": "support"}})
+    assert status == 202, body
+    await pbx_ami.wait_event(user_event("AcdTransferred", AcdQueue="support"), 15, mark)
+    moved = time.monotonic()
+
+    async def first_stay() -> Any:
+        rows = await acd.rows(
+            "SELECT wait_seconds FROM interactions WHERE uniqueid = $1 AND queue = 'billing' AND ended_at IS NOT NULL",
+            caller["Uniqueid"],
+        )
+        return rows[0] if rows else None
+
+    billing_wait = float((await eventually(first_stay, 15, "the billing stay closed"))["wait_seconds"])
+    assert billing_wait >= 20
+    text = b""
+
+    def said() -> tuple[list[tuple[str, str]], float] | None:
+        nonlocal text
+        text += log.read()
+        steps = [(m[1].decode(), m["arg"].decode()) for m in STEP.finditer(text) if m["chan"].decode() == channel]
+        at = next((i for i, step in enumerate(steps) if step == ("Playback", "queue-reporthold")), None)
+        if at is None or len(steps) < at + 3:
+            return None
+        return steps[at : at + 3], time.monotonic() - moved
+
+    (hold, (say, number), unit), in_support = await eventually(said, 25, "the wait so far in the PBX's log")
+    log.close()
+    print(f"billing wait {billing_wait:.1f} s, said {number} after {in_support:.1f} s in support")
+    assert hold == ("Playback", "queue-reporthold") and say == "SayNumber" and unit == ("Playback", "queue-seconds")
+    assert int(number) % 10 == 0 and int(number) >= 10 * (billing_wait // 10)  # billing's wait counted
+    assert int(number) > in_support  # more than this stay alone

@@ -418,6 +418,8 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     await _talking(live_desk, chromium, "+1 555-0904")
     at = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT10:30")  # as the form's datetime-local takes it
 
+    # the caller's number comes with the records' lookup, which may trail the answer on a busy machine
+    await chromium.until("document.getElementById('cb-number').value !== ''", 15)
     refused = await schedule_callback(chromium, {"number": "19005550100", "at": at})
     assert refused["before"] == {"queue": "billing", "number": "15550904", "queues": ["billing"]}
     assert refused["messageKind"] == "error" and refused["message"].startswith("400:"), refused["message"]
@@ -457,3 +459,142 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
         ).scalar_one()
     assert cancelled is not None
     assert [r[:3] for r in await _audited(live_desk.engine, "callback.cancel", 1)] == [("agent", "a1", row["id"])]
+
+
+CONSULT = """(() => {
+  const box = document.getElementById("consult");
+  return {
+    shown: !box.hidden,
+    agent: document.getElementById("consult-agent").textContent,
+    since: box.dataset.since,
+    buttons: !box.hidden && !document.getElementById("consult-complete").disabled
+      && !document.getElementById("consult-back").disabled,
+    form: !document.getElementById("transfer").hidden,
+  };
+})()"""
+
+
+async def _consult_shown(page: Chromium, shown: bool, seconds: float = 10.0) -> dict[str, Any]:
+    """Wait until the page shows a consult (``shown``), with its buttons, or none with the form back."""
+    if shown:
+        await page.until(
+            f"(() => {{ const c = {CONSULT}; return c.shown && c.buttons && c.since !== ''; }})()", seconds
+        )
+    else:
+        await page.until(f"(() => {{ const c = {CONSULT}; return !c.shown && c.form; }})()", seconds)
+    consult: dict[str, Any] = await page.evaluate(CONSULT)
+    return consult
+
+
+async def test_the_consult_shows_in_every_browser_of_the_agent_and_after_a_reload(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+    tmp_path: Path,
+) -> None:
+    """The open consult comes with the desk: a second browser of the same agent shows it and its
+    buttons (and finishes it), so does a reload, and so does a consult started from the phone; they
+    go when the consult goes back or completes. A supervisor watching the agent does not see it."""
+    other = Chromium(tmp_path / "second-browser")
+    await other.start()
+    try:
+        await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
+        call_id = await _talking(live_desk, chromium, "15550905")
+        await sign_in(other, live_desk.base_url, live_desk.bearer["a1"])
+        await wait_for_state(other, "on_call")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{live_desk.base_url}/api/v1/agents/a2/login", headers=live_desk.auth("a2")) as r,
+        ):
+            assert r.status == 200, await r.text()
+
+        # asked in the first browser; the PBX's word puts it on the desk of both
+        asked = await transfer(chromium, agent="a2", kind="attended")
+        assert asked["message"] == "consulting a2: the phone system is calling them", asked["message"]
+        live_desk.runtime.handle_now(ConsultStarted(call_id, "a1", "a2"))
+        seen = await _consult_shown(other, True)
+        assert (seen["agent"], seen["form"]) == ("a2", False)
+        since = datetime.fromisoformat(seen["since"])
+        assert abs(since.timestamp() - live_desk.runtime.now()) < 10
+        assert (await _consult_shown(chromium, True))["since"] == seen["since"]
+
+        # "Back to caller" from the second browser: the PBX is asked, and its word clears both
+        back = await finish_consult(other, "back")
+        assert back["message"] == "back to the caller", back["message"]
+        assert _commands(live_desk, FinishConsult, call_id)[-1].action == "cancel"
+        live_desk.runtime.handle_now(ConsultEnded(call_id, "a1", "a2"))
+        await _consult_shown(other, False)
+        await _consult_shown(chromium, False)
+
+        # a consult dialled from the phone (no desk asked for it) shows too, and after a reload
+        live_desk.runtime.handle_now(ConsultStarted(call_id, "a1", "a2"))
+        await _consult_shown(chromium, True)
+        loaded = await other.evaluate("window.agentDesk.loadedAt")
+        await other.send("Page.reload")  # the token kept for the tab signs in again
+        await other.until(f"window.agentDesk !== undefined && window.agentDesk.loadedAt !== {loaded}", 15)
+        await other.until("window.agentDesk.frames > 0", 15)
+        assert (await _consult_shown(other, True))["agent"] == "a2"
+        assert await other.evaluate("performance.getEntriesByType('navigation')[0].type") == "reload"
+
+        # a supervisor of the queue watching a1 sees the call, not a1's consult
+        await other.evaluate("document.getElementById('sign-out').click()")
+        await sign_in(other, live_desk.base_url, live_desk.bearer["billing"], "a1")
+        watched = await wait_for_state(other, "on_call")
+        assert watched["call"] is not None and watched["call"]["id"] == call_id
+        assert await other.evaluate("window.agentDesk.desk.call.consult") is None
+        assert (await other.evaluate(CONSULT))["shown"] is False
+
+        # "Complete" in the first browser: the PBX's word ends the consult and a1's talk
+        done = await finish_consult(chromium, "complete")
+        assert done["message"] == "transfer to a2: completed", done["message"]
+        live_desk.runtime.handle_now(CallHandedOver(call_id, "a1", "a2"))
+        await wait_for_state(chromium, "wrap_up")
+        assert (await chromium.evaluate(CONSULT))["shown"] is False
+    finally:
+        await other.stop()
+
+
+async def test_the_callback_list_follows_changes_and_says_when_the_api_refuses(
+    live_desk: LiveDesk,  # noqa: F811
+    chromium: Chromium,
+) -> None:
+    """A callback scheduled and cancelled elsewhere (the supervisor, through the API) shows in the
+    desk's list with no click; when the ACD refuses the list, the desk says so above the rows it
+    last had, tries again less often, and the message goes once the list can be read again."""
+    await open_desk(chromium, live_desk.base_url)
+    await chromium.evaluate("window.agentDesk.callbacksEveryMs = 300")
+    shown = await try_sign_in(chromium, live_desk.bearer["a1"])
+    assert shown["signedIn"], shown["message"]
+    await chromium.until("document.querySelector('#callback-list tbody td.muted') !== null")
+    at = (datetime.now().astimezone() + timedelta(days=1)).isoformat()
+    async with aiohttp.ClientSession() as http:
+        body = {"queue": "billing", "number": "15550906", "at": at, "note": "from the supervisor"}
+        async with http.post(
+            f"{live_desk.base_url}/api/v1/callbacks", json=body, headers=live_desk.auth("billing")
+        ) as r:
+            assert r.status == 201, await r.text()
+            callback_id = (await r.json())["callback"]["id"]
+        await chromium.until(
+            f"document.querySelector('#callback-list tr[data-callback=\"{callback_id}\"]') !== null", 10
+        )
+        [row] = await callback_rows(chromium)
+        assert (row["status"], row["cells"][2], row["cells"][4]) == ("pending", "15550906", "from the supervisor")
+        async with http.delete(
+            f"{live_desk.base_url}/api/v1/callbacks/{callback_id}", headers=live_desk.auth("billing")
+        ) as r:
+            assert r.status == 200, await r.text()
+        await chromium.until("document.querySelector('#callback-list tr[data-status=\"cancelled\"]') !== null", 10)
+
+    async with live_desk.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE scheduled_callbacks RENAME TO scheduled_callbacks_away"))
+    try:
+        await chromium.until("!document.getElementById('callback-problem').hidden", 10)
+        problem = await chromium.evaluate("document.getElementById('callback-problem').textContent")
+        assert problem.startswith("The callback list cannot be refreshed: 5"), problem
+        await chromium.until("(window.agentDesk.callbackRefusals || 0) >= 2", 10)
+        assert await chromium.evaluate("window.agentDesk.callbacksDelayMs") >= 1200  # backing off
+        assert [r["id"] for r in await callback_rows(chromium)] == [callback_id]  # the rows last read stay
+    finally:
+        async with live_desk.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE scheduled_callbacks_away RENAME TO scheduled_callbacks"))
+    await chromium.until("document.getElementById('callback-problem').hidden", 15)
+    assert await chromium.evaluate("window.agentDesk.callbacksDelayMs") == 300

@@ -6,6 +6,7 @@ record and history; refusals are the API's JSON errors before any stream starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,7 +15,7 @@ import aiohttp
 import pytest
 from live_desk import LiveDesk, api_pg, live_desk  # noqa: F401
 
-from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed
+from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed, ConsultEnded, ConsultStarted
 from acd.desk.publisher import DeskPublisher
 from acd.http.v1 import PREFIX
 from acd.live_view import LiveView
@@ -203,3 +204,40 @@ async def test_a_desk_goes_out_on_change_only_and_a_stalled_client_is_cut_off(
     assert publisher.subscribers == 1 and other.frames.qsize() == 1  # a2's desk never changed
     await publisher.close()
     assert await other.frames.get() is not None and await other.frames.get() is None  # the end of a2's stream
+
+
+async def test_the_agents_consult_is_on_their_own_streams_only(
+    live_desk: LiveDesk,  # noqa: F811
+    http: aiohttp.ClientSession,
+) -> None:
+    """a1 consults a2 (the PBX's word): every stream a1 opened with their own token carries it, with
+    the target and since when; the supervisor's and the admin's streams of a1 show the call without
+    it; the consult's end takes it off."""
+    live_desk.runtime.handle_now(AgentLoggedIn("a1"))
+    live_desk.runtime.handle_now(AgentLoggedIn("a2"))
+    call_id = await live_desk.call_from("15550907")
+    live_desk.answer(call_id)
+    url = f"{live_desk.base_url}{PREFIX}/agents/a1/events"
+    async with (
+        http.get(url, headers=live_desk.auth("a1")) as own1,
+        http.get(url, headers=live_desk.auth("a1")) as own2,
+        http.get(url, headers=live_desk.auth("billing")) as supervisor,
+        http.get(url, headers=live_desk.auth("admin")) as admin,
+    ):
+        streams = {"own1": Desks(own1), "own2": Desks(own2), "supervisor": Desks(supervisor), "admin": Desks(admin)}
+        for desks in streams.values():
+            await desks.until(lambda d: d["agent"]["state"] == "on_call" and d["call"] is not None)
+        live_desk.runtime.handle_now(ConsultStarted(call_id, "a1", "a2"))
+        for name in ("own1", "own2"):
+            desk = await streams[name].until(lambda d: d["call"] is not None and d["call"]["consult"] is not None)
+            consult = desk["call"]["consult"]
+            assert (consult["target"], consult["target_name"], consult["answered"]) == ("a2", "a2", None)
+            assert consult["since"] is not None
+        live_desk.runtime.handle_now(ConsultEnded(call_id, "a1", "a2"))
+        for name in ("own1", "own2"):
+            await streams[name].until(lambda d: d["call"] is not None and d["call"]["consult"] is None)
+        for name in ("supervisor", "admin"):  # whatever they were sent meanwhile, never the consult
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    await streams[name].next(1.0)
+            assert all(d["call"] is None or d["call"]["consult"] is None for d in streams[name].seen)

@@ -22,8 +22,13 @@ CONFIG = RoutingConfig(
 class Told:
     sent: list[tuple[str, int, int | None]] = field(default_factory=list)
 
+    waited: list[tuple[str, int | None]] = field(default_factory=list)
+
     async def announce(self, channel: str, position: int, ewt_seconds: int | None) -> None:
         self.sent.append((channel, position, ewt_seconds))
+
+    async def say_waited(self, channel: str, seconds: int | None) -> None:
+        self.waited.append((channel, seconds))
 
 
 def test_estimated_wait() -> None:

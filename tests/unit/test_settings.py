@@ -279,3 +279,11 @@ def test_cli_check_names_a_hostile_endpoint(tmp_path: Path) -> None:
         "agents.a1.endpoint: endpoint 'agent1&PJSIP/+19005550100@carrier' must be a PJSIP endpoint name" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_queue_says_the_wait_so_far_only_when_asked(tmp_path: Path) -> None:
+    assert load(write(tmp_path, GOOD), env={}).routing.queues[0].announce_waited is False
+    text = GOOD.replace("sla_threshold = 20", "sla_threshold = 20\nannounce_waited = true")
+    assert load(write(tmp_path, text), env={}).routing.queues[0].announce_waited is True
+    found = problems(tmp_path, GOOD.replace("sla_threshold = 20", 'sla_threshold = 20\nannounce_waited = "yes"'))
+    assert any("queues.billing.announce_waited: must be true or false" in p for p in found), found

@@ -1,6 +1,7 @@
 // The agent desktop: signs in with an API token, then draws the desk the ACD pushes over
 // GET /api/v1/agents/{agent}/events (Server-Sent Events read with fetch, so the token goes in the
-// Authorization header, never in the URL). No polling: one stream, reconnected if it drops.
+// Authorization header, never in the URL). One stream, reconnected if it drops; only the callback
+// list, which the stream does not carry, is fetched again now and then (see loadCallbacks).
 "use strict";
 
 const API = "/api/v1";
@@ -11,7 +12,8 @@ const STATE_LABELS = {
 const STOPPING = new Set([401, 403, 404]); // no point reconnecting: the token or the agent is wrong
 
 // For tests and curious people: what the page has seen.
-window.agentDesk = { loadedAt: Date.now(), frames: 0, desk: null, streams: 0 };
+// callbacksEveryMs: how often the callback list is fetched again (read at each fetch).
+window.agentDesk = { loadedAt: Date.now(), frames: 0, desk: null, streams: 0, callbacksEveryMs: 15000 };
 
 const $ = (id) => document.getElementById(id);
 let session = null; // {token, agent}
@@ -115,6 +117,8 @@ function signOut(text, kind) {
   if (stream) stream.abort();
   stream = null;
   session = null;
+  if (callbacksTimer !== null) clearTimeout(callbacksTimer);
+  callbacksTimer = null;
   sessionStorage.removeItem("acd.token");
   sessionStorage.removeItem("acd.agent");
   $("desk").hidden = true;
@@ -374,8 +378,14 @@ function drawWrapup(call, state) {
 }
 
 // The transfer of the call in conversation: blind to a queue, an agent or a number the admin allows,
-// or attended to an agent (a consult first; then "Complete" or "Back to caller").
-let consult = null; // {call, agent}: the consult this desk opened and has not finished
+// or attended to an agent (a consult first; then "Complete" or "Back to caller"). The open consult
+// comes with the desk (call.consult), so every browser of the agent, and a reload, shows it and its
+// buttons, whether it was started here, in another browser or from the phone; they go when the
+// consult completes or goes back. Between this desk's request and the PBX's word the consult asked
+// for is shown from here (``asked``) for as long as the phone system may take to ring the agent.
+const ASKED_MS = 30000;
+let asked = null; // {call, agent, at}: a consult this desk asked for, not on the desk yet
+let consult = null; // {call, agent}: the consult shown
 const TARGETS = ["queue", "agent", "number"];
 
 function drawTransferFields() {
@@ -390,10 +400,26 @@ function drawTransferFields() {
 function drawTransfer(call, state) {
   const form = $("transfer");
   const open = Boolean(call) && state === "on_call" && !call.ringing;
-  if (consult !== null && (!open || consult.call !== call.id)) consult = null; // the call moved on
+  const onDesk = open && call.consult ? call.consult : null;
+  if (asked !== null && (!open || asked.call !== call.id || onDesk || Date.now() - asked.at > ASKED_MS)) asked = null;
+  const shown = onDesk ? { call: call.id, agent: onDesk.target, since: onDesk.since }
+    : asked ? { call: asked.call, agent: asked.agent, since: null } : null;
+  if (shown === null || consult === null || shown.call !== consult.call || shown.agent !== consult.agent
+    || shown.since !== consult.since) {
+    for (const id of ["consult-complete", "consult-back"]) $(id).disabled = false;
+  }
+  consult = shown;
   form.hidden = !open || consult !== null;
   $("consult").hidden = consult === null;
-  if (consult !== null) $("consult-agent").textContent = consult.agent;
+  $("consult").dataset.call = consult ? consult.call : "";
+  $("consult").dataset.since = consult && consult.since ? consult.since : "";
+  if (consult !== null) {
+    $("consult-agent").textContent = consult.agent;
+    $("consult-note").textContent = consult.since
+      ? "The caller is on hold while you talk with the agent."
+      : "The phone system is calling the agent…";
+  }
+  tickConsult();
   if (!open) {
     form.reset();
     drawTransferFields();
@@ -419,29 +445,35 @@ async function transfer(event) {
   }
   window.agentDesk.transfers = (window.agentDesk.transfers || 0) + 1;
   if (kind === "attended") {
-    consult = { call, agent: value };
-    $("transfer").hidden = true;
-    $("consult").hidden = false;
-    $("consult-agent").textContent = value;
+    asked = { call, agent: value, at: Date.now() };
+    const desk = window.agentDesk.desk;
+    if (desk) drawTransfer(desk.call, desk.agent.state);
     say(`consulting ${value}: the phone system is calling them`);
   } else {
     say(`transfer to ${value}: handed to the phone system`);
   }
 }
 
+// The buttons stay disabled until the desk says what the PBX did (the consult gone, or another one).
 async function finishConsult(action) {
   if (consult === null) return;
   const { call, agent } = consult;
+  for (const id of ["consult-complete", "consult-back"]) $(id).disabled = true;
   const answer = await api("POST", `/calls/${encodeURIComponent(call)}/transfer/${action}`, {});
+  asked = null; // finished or refused: from now on the desk alone says whether a consult is open
   if (!answer.ok) {
-    if (answer.status === 409) consult = null; // no consult open any more: the form comes back
+    for (const id of ["consult-complete", "consult-back"]) $(id).disabled = false;
     say(refusal(answer.status, answer.data), "error");
   } else {
-    consult = null;
     say(action === "complete" ? `transfer to ${agent}: completed` : "back to the caller");
   }
   const desk = window.agentDesk.desk;
   if (desk) drawTransfer(desk.call, desk.agent.state);
+}
+
+function tickConsult() {
+  const since = consult && consult.since;
+  $("consult-since").textContent = since ? duration((Date.now() - clockOffset - Date.parse(since)) / 1000) : "";
 }
 
 // -- scheduled callbacks -------------------------------------------------------------------------
@@ -471,12 +503,40 @@ function drawCallbackForm(desk) {
   }
 }
 
+// The list follows changes by itself. The stream carries no callbacks: what the list shows (customer,
+// note, who scheduled, cancelled and done ones) is in PostgreSQL, not in the core the desk is built
+// from, and reading it for every desk built would put the database in each push. So the list is
+// fetched again every window.agentDesk.callbacksEveryMs (15 s) while signed in, and at once after
+// this desk schedules or cancels one. A refusal or an unreachable ACD
+// says so above the list (the rows last fetched stay) and the next try waits twice as long, up to
+// eight times the usual pace; a good answer brings the pace back.
+let callbacksTimer = null;
+let callbacksDelay = 0;
+
+function scheduleCallbacks(ok) {
+  if (callbacksTimer !== null) clearTimeout(callbacksTimer);
+  callbacksTimer = null;
+  if (session === null) return;
+  const every = window.agentDesk.callbacksEveryMs;
+  callbacksDelay = ok || !callbacksDelay ? every : Math.min(8 * every, callbacksDelay * 2);
+  window.agentDesk.callbacksDelayMs = callbacksDelay;
+  callbacksTimer = setTimeout(() => { callbacksTimer = null; if (session !== null) loadCallbacks(); }, callbacksDelay);
+}
+
 async function loadCallbacks() {
+  if (session === null) return;
   const answer = await api("GET", "/callbacks");
+  if (session === null) return;
   if (!answer.ok) {
-    say(refusal(answer.status, answer.data), "error");
+    const problem = $("callback-problem");
+    problem.textContent = `The callback list cannot be refreshed: ${refusal(answer.status, answer.data)}`;
+    problem.hidden = false;
+    window.agentDesk.callbackRefusals = (window.agentDesk.callbackRefusals || 0) + 1;
+    scheduleCallbacks(false);
     return;
   }
+  scheduleCallbacks(true);
+  $("callback-problem").hidden = true;
   const rows = answer.data.callbacks.map((c) => {
     const tr = document.createElement("tr");
     tr.dataset.callback = c.id;
@@ -714,7 +774,7 @@ $("consult-back").addEventListener("click", () => finishConsult("cancel"));
 $("callback-form").addEventListener("submit", scheduleCallback);
 $("scorecard-refresh").addEventListener("click", loadScorecard);
 drawTransferFields();
-setInterval(tick, 1000);
+setInterval(() => { tick(); tickConsult(); }, 1000);
 
 const kept = sessionStorage.getItem("acd.token");
 if (kept) signIn(kept, sessionStorage.getItem("acd.agent") || "");

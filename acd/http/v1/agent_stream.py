@@ -5,9 +5,10 @@ token travels in the ``Authorization`` header like every other request (EventSou
 headers, and a token in the URL would end up in logs). Who may watch whom is who may act on whom
 (``auth.may_act_on``): an agent themselves, a supervisor their queues' agents, an admin everyone;
 the refusals (401, 403, 404) are the API's usual JSON errors, answered before the stream starts.
-Each ``desk`` event is the agent's whole desk (``acd.desk.view``); the stream ends when the service
-stops or its token is revoked, a client that does not keep up is cut off (``acd.desk.publisher``),
-and a token holds a bounded number of streams (``acd.http.bearer``).
+Each ``desk`` event is the agent's whole desk (``acd.desk.view``), with the agent's open consult
+only on the agent's own streams (a supervisor or an admin watching them sees the desk without it);
+the stream ends when the service stops or its token is revoked, a client that does not keep up is
+cut off (``acd.desk.publisher``), and a token holds a bounded number of streams (``acd.http.bearer``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ async def _stream(request: web.Request, bearers: Bearers, agent_id: str) -> web.
             transport.abort()
 
     # Subscribed before the headers go out: a failure to build the first desk is still a JSON 500.
-    subscriber = publisher.subscribe(agent_id, on_drop=cut_off)
+    token = request[TOKEN]
+    own = token.role == "agent" and token.agent_id == agent_id  # the consult is shown to the agent alone
+    subscriber = publisher.subscribe(agent_id, on_drop=cut_off, own=own)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",

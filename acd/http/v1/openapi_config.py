@@ -163,6 +163,11 @@ _QUEUE_FIELDS: dict[str, Any] = {
         },
     },
     "record": {"type": "boolean", "description": "record each answered call (docs/records.md, Recordings)"},
+    "announce_waited": {
+        "type": "boolean",
+        "description": "holding's announcements also say the caller's wait so far, over every stay "
+        "(docs/dialplan.md, Holding)",
+    },
     "hours": _HOURS,
     "empty_overflow": {
         "type": "number",
