@@ -373,14 +373,13 @@ function drawWrapup(call, state) {
 }
 
 // The transfer of the call in conversation: blind to a queue, an agent or a number the admin allows,
-// or attended to an agent (a consult first; then "Complete" or "Back to caller").
-let consult = null; // {call, agent}: the consult this desk opened and has not finished
+// or attended (a consult first; then "Complete" or "Back to caller") to an agent, to the agent the ACD
+// picks for a queue, or to a number the admin allows.
+let consult = null; // {call, agent}: the consult this desk opened and has not finished ("agent": whom)
 const TARGETS = ["queue", "agent", "number"];
 
 function drawTransferFields() {
   const attended = $("transfer-kind").value === "attended";
-  if (attended) $("transfer-to").value = "agent"; // an attended transfer is to an agent only
-  for (const option of $("transfer-to").options) option.disabled = attended && option.value !== "agent";
   const to = $("transfer-to").value;
   for (const target of TARGETS) $(`transfer-${target}`).closest("label").hidden = target !== to;
   $("transfer-submit").textContent = attended ? "Consult (attended transfer)" : "Transfer (blind)";
@@ -418,11 +417,12 @@ async function transfer(event) {
   }
   window.agentDesk.transfers = (window.agentDesk.transfers || 0) + 1;
   if (kind === "attended") {
-    consult = { call, agent: value };
+    const whom = to === "queue" ? `the next agent of ${value}` : value;
+    consult = { call, agent: whom };
     $("transfer").hidden = true;
     $("consult").hidden = false;
-    $("consult-agent").textContent = value;
-    say(`consulting ${value}: the phone system is calling them`);
+    $("consult-agent").textContent = whom;
+    say(`consulting ${whom}: the phone system is calling them`);
   } else {
     say(`transfer to ${value}: handed to the phone system`);
   }
