@@ -144,9 +144,7 @@ def test_a_number_consult_is_checked_against_the_allowed_patterns_before_the_pbx
     _talking(acd)
     with pytest.raises(NumberNotAllowed):
         acd.handle(ConsultRequested("c1", "", number="19005551234"), 10.0)
-    assert acd.handle(ConsultRequested("c1", "", number=NUMBER), 10.0) == [
-        ConsultCall("c1", "a", "agent1", "", NUMBER)
-    ]
+    assert acd.handle(ConsultRequested("c1", "", number=NUMBER), 10.0) == [ConsultCall("c1", "a", "agent1", "", NUMBER)]
     with pytest.raises(NumberNotAllowed):  # nor believed from the PBX
         acd.handle(ConsultStarted("c1", "a", "", "19005551234"), 11.0)
 
