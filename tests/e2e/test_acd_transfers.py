@@ -720,7 +720,7 @@ async def test_attended_transfer_to_a_queue_consult_then_complete(
     within support's SL: a transferred-in arrival answered at once); agent1's billing stay closes
     transferred (attended, queue:support) and agent1 wraps up."""
     acd = live_acd
-    await phones.set_agent("agent5", "answer", delay=1, talk=4)
+    await phones.set_agent("agent5", "answer", delay=1, talk=6)
     call_id, mark = await _answered_by_agent1_alone(acd, phones, pbx_ami)
     await _consulting_for_support(acd, phones, pbx_ami, call_id, mark)
     status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
