@@ -418,13 +418,13 @@ class AmiCallControl:
         as DTMF, so the extension must be digits: the target goes first onto the agent's channel (the
         caller's ``BRIDGEPEER``, checked as for ``transfer``) as ``__ACD_CONSULT_TARGET`` (inherited
         by the consult leg), then ``Atxfer`` to ``acd-transfer,00``, which consults that endpoint; it
-        is a plain name, checked here and again by the dialplan. An outside ``number`` (digits, which
-        the core found allowed) goes the same way to ``acd-transfer,01``, whose consult dials it only
-        when the allowed patterns match it there too."""
+        is a plain name, checked here and again by the dialplan. An outside ``number`` (only one allowed
+        by ``transfer_numbers``, checked here too) goes the same way to ``acd-transfer,01``, whose
+        consult dials it only when the allowed patterns match it there as well."""
         dialable_endpoint(endpoint)
         if number:
-            if not transfer_numbers.is_number(number):
-                raise NotDialable(f"not a number: {number[:40]!r}")
+            if not transfer_numbers.allowed(number, self.transfer_numbers):
+                raise NotDialable(f"{number[:40]!r} is not a number transfers may dial")
             return self._consult(caller, endpoint, number, CONSULT_NUMBER_EXTEN)
         dialable_endpoint(target_endpoint)
         return self._consult(caller, endpoint, target_endpoint, CONSULT_EXTEN)
