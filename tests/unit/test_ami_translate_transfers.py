@@ -122,6 +122,7 @@ def test_a_consult_of_an_outside_number_is_told_with_the_number_and_no_agent() -
 
     t = _talking()
     [started] = t.translate(_consult("start", AcdNumber="15552345678"))
+    assert isinstance(started, ConsultStarted)
     assert started == ConsultStarted(started.call_id, "a1", "", "15552345678")
     [ended] = t.translate(_consult("end", AcdNumber="15552345678"))
     assert ended == ConsultEnded(started.call_id, "a1", "", "15552345678")
