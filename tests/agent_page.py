@@ -188,7 +188,7 @@ async def transfer(
     page: Page, *, queue: str = "", number: str = "", agent: str = "", kind: str = "blind", seconds: float = 15.0
 ) -> dict[str, Any]:
     """Transfer the call in conversation from the desk's form: ``kind`` blind (to one of a queue, an
-    agent or a number) or attended (to an agent: a consult, finished with ``finish_consult``); what
+    agent or a number) or attended (to the same: a consult, finished with ``finish_consult``); what
     the page shows once the ACD answered (a refusal too: its message says so)."""
     targets = {"queue": queue, "agent": agent, "number": number}
     to = [name for name, value in targets.items() if value]

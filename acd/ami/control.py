@@ -66,6 +66,7 @@ CONNECT_CONTEXT = "acd-connect"
 OVERFLOW_CONTEXT = "acd-overflow"
 TRANSFER_CONTEXT = "acd-transfer"
 CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TARGET on the agent's leg
+CONSULT_NUMBER_EXTEN = "01"  # acd-transfer's consult of the outside number CONSULT_TARGET names
 CONSULT_TARGET = "__ACD_CONSULT_TARGET"
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 CALLBACK_NUMBERS_VARIABLE = "ACD_CALLBACK_NUMBERS"  # the numbers a callback's caller may key in (regex)
@@ -167,7 +168,7 @@ class AmiCallControl:
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
             elif isinstance(command, ConsultCall):
-                replies = self.consult(channel, command.endpoint, command.target_endpoint)
+                replies = self.consult(channel, command.endpoint, command.target_endpoint, command.number)
             elif isinstance(command, FinishConsult):
                 replies = self.finish_consult(channel, command.endpoint, command.action)
             else:
@@ -412,21 +413,27 @@ class AmiCallControl:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
         return task
 
-    def consult(self, caller: str, endpoint: str, target_endpoint: str) -> Awaitable[None]:
+    def consult(self, caller: str, endpoint: str, target_endpoint: str, number: str = "") -> Awaitable[None]:
         """Have the agent's leg start an attended transfer to the agent at ``target_endpoint``
         (``ConsultCall``). AMI ``Atxfer`` plays the feature code and the extension into the channel
         as DTMF, so the extension must be digits: the target goes first onto the agent's channel (the
         caller's ``BRIDGEPEER``, checked as for ``transfer``) as ``__ACD_CONSULT_TARGET`` (inherited
         by the consult leg), then ``Atxfer`` to ``acd-transfer,00``, which consults that endpoint; it
-        is a plain name, checked here and again by the dialplan."""
+        is a plain name, checked here and again by the dialplan. An outside ``number`` (only one allowed
+        by ``transfer_numbers``, checked here too) goes the same way to ``acd-transfer,01``, whose
+        consult dials it only when the allowed patterns match it there as well."""
         dialable_endpoint(endpoint)
+        if number:
+            if not transfer_numbers.allowed(number, self.transfer_numbers):
+                raise NotDialable(f"{number[:40]!r} is not a number transfers may dial")
+            return self._consult(caller, endpoint, number, CONSULT_NUMBER_EXTEN)
         dialable_endpoint(target_endpoint)
-        return self._consult(caller, endpoint, target_endpoint)
+        return self._consult(caller, endpoint, target_endpoint, CONSULT_EXTEN)
 
-    async def _consult(self, caller: str, endpoint: str, target_endpoint: str) -> None:
+    async def _consult(self, caller: str, endpoint: str, target: str, exten: str) -> None:
         peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)
-        await self._send({"Action": "Setvar", "Channel": peer, "Variable": CONSULT_TARGET, "Value": target_endpoint})
-        await self._send({"Action": "Atxfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": CONSULT_EXTEN})
+        await self._send({"Action": "Setvar", "Channel": peer, "Variable": CONSULT_TARGET, "Value": target})
+        await self._send({"Action": "Atxfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
 
     def finish_consult(self, caller: str, endpoint: str, action: str) -> Awaitable[None]:
         """Complete (hang up the agent's leg: Asterisk joins the caller and the consulted agent) or

@@ -354,12 +354,16 @@ class Translator:
         leg.queue = queue
         return [CallTransferred(leg.call_id, agent, queue, "blind", target_agent=target)]
 
-    def _consulting(self, msg: Mapping[str, str]) -> tuple[CallerLeg, str, str]:
-        """The caller, the transferring agent and the consulted agent of an attended transfer's event:
-        raised on the consult leg (a Local channel) or on the transferring agent's own leg, for a caller
-        the book holds as talking, under that offer, to that agent; the target a known agent."""
+    def _consulting(self, msg: Mapping[str, str]) -> tuple[CallerLeg, str, str, str]:
+        """The caller, the transferring agent, the consulted agent and the consulted outside number
+        of an attended transfer's event: raised on the consult leg (a Local channel) or on the
+        transferring agent's own leg, for a caller the book holds as talking, under that offer, to that
+        agent; the target a known agent, or (``AcdNumber``, no ``AcdTarget``) a number of digits."""
         offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
-        target_endpoint = fields.endpoint(msg, "AcdTarget")
+        number = msg.get("AcdNumber", "")
+        if number and (msg.get("AcdTarget") or not is_number(number)):
+            raise Refused("number", f"AcdNumber {fields.shown(number)} is not a number, or comes with AcdTarget")
+        target_endpoint = "" if number else fields.endpoint(msg, "AcdTarget")
         tech, _, name = msg.get("Channel", "").partition("/")
         if tech.upper() == "PJSIP" and name.rpartition("-")[0] != endpoint:
             raise Refused("injected", f"AcdAgent {fields.shown(endpoint)} raised on {fields.shown(name)}")
@@ -368,22 +372,23 @@ class Translator:
         leg = self.book.by_offer(offer_id)
         if leg is None or leg.phase is not Phase.CONNECTED or leg.endpoint != endpoint:
             raise Refused("state", "an attended transfer's event for a caller not talking under that offer and agent")
-        agent, target = self.roster.agent_for(endpoint), self.roster.agent_for(target_endpoint)
+        agent = self.roster.agent_for(endpoint)
+        target = "" if number else self.roster.agent_for(target_endpoint)
         if agent is None or target is None:
             raise Refused(
                 "agent", f"unknown agent endpoint {fields.shown(endpoint)} or {fields.shown(target_endpoint)}"
             )
-        return leg, agent, target
+        return leg, agent, target, number
 
     def _consult(self, msg: Mapping[str, str]) -> list[Event]:
-        """A consult leg started or ended (``acd-transfer``'s ``agent-<endpoint>``, docs/dialplan.md
-        "Transfers"): the consulted agent is busy from the start, ready again at the end."""
+        """A consult leg started or ended (``acd-transfer``'s ``agent-<endpoint>`` or ``consult-<number>``,
+        docs/dialplan.md "Transfers"): the consulted agent is busy from the start, ready again at the end."""
         status = fields.word(msg, "AcdStatus").lower()
         if status not in ("start", "end"):
             raise Refused("field", f"unknown consult AcdStatus {fields.shown(status)}")
-        leg, agent, target = self._consulting(msg)
+        leg, agent, target, number = self._consulting(msg)
         if status == "start":
-            return [ConsultStarted(leg.call_id, agent, target)]
+            return [ConsultStarted(leg.call_id, agent, target, number)]
         if leg.consult_uniqueid:  # docs/records.md, "Recordings": a consult's file that became no stay's
             log.info(
                 "call %s: consult recording %s.wav belongs to no stay: deleted", leg.call_id[:8], leg.consult_uniqueid
@@ -391,7 +396,7 @@ class Translator:
             if self.on_unkept_recording is not None:
                 self.on_unkept_recording(leg.call_id, leg.consult_uniqueid)
         self.book.consult_over(leg)
-        return [ConsultEnded(leg.call_id, agent, target)]
+        return [ConsultEnded(leg.call_id, agent, target, number)]
 
     def _consult_recording(self, msg: Mapping[str, str]) -> list[Event]:
         """The consulted agent answered a recorded caller's consult and their leg records from now on
@@ -417,7 +422,10 @@ class Translator:
     def _handed_over(self, msg: Mapping[str, str]) -> list[Event]:
         """An attended transfer completed (``acd-consult-complete`` on the agent's leg, or the consult
         leg's end once Asterisk joined the caller and the consulted agent)."""
-        leg, agent, target = self._consulting(msg)
+        leg, agent, target, number = self._consulting(msg)
+        if number:  # joined to the outside number: the caller leaves the ACD
+            self.book.end(leg)
+            return [CallHandedOver(leg.call_id, agent, "", number=number)]
         target_endpoint = fields.endpoint(msg, "AcdTarget")
         self.book.hand_over(leg, target_endpoint)
         self._last_call[target] = leg.call_id

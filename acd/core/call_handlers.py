@@ -29,6 +29,7 @@ from acd.core.errors import (
     AlreadyInQueue,
     InvalidTransition,
     InvalidValue,
+    NoAgentReady,
     NumberNotAllowed,
     OfferClosed,
     OutOfScope,
@@ -736,16 +737,35 @@ def _consulted(floor: Floor, call: Call, target: str, event: str) -> Agent:
 
 
 def consult_requested(floor: Floor, e: ConsultRequested) -> None:
-    """Checked (talking, no consult open, the target ready), then handed to the PBX."""
+    """Checked (talking, no consult open, the target ready), then handed to the PBX. An attended
+    transfer to a queue consults the agent a new arrival there would be offered first (refused with
+    ``NoAgentReady`` when none is ready: nobody is left waiting); one to a number consults it only when
+    the config's patterns allow it (docs/kpis.md, "Transfers")."""
     call = call_of(floor, e.call_id, "ConsultRequested")
     check_call(call, CallInput.HAND_OVER, "ConsultRequested")
     _transferable(call, "ConsultRequested")
     if call.call_id in floor.consults:
         raise InvalidTransition(call.call_id, "consulting", "ConsultRequested")
-    target = _consulted(floor, call, e.target, "ConsultRequested")
-    check_agent(target, AgentInput.CONSULT, "ConsultRequested")
     agent = floor.agents[str(call.record.agent_id)]
+    if e.number:
+        if not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
+            raise NumberNotAllowed(e.number)
+        floor.emit(ConsultCall(call.call_id, agent.agent_id, agent.config.endpoint, "", e.number))
+        return
+    picked = e.target
+    if e.for_queue:
+        if e.for_queue not in floor.queues:
+            raise UnknownQueue(e.for_queue)
+        picked = floor.index.first_ready(e.for_queue) or ""
+        if not picked or picked == agent.agent_id:
+            raise NoAgentReady(e.for_queue)
+    target = _consulted(floor, call, picked, "ConsultRequested")
+    check_agent(target, AgentInput.CONSULT, "ConsultRequested")
     floor.emit(ConsultCall(call.call_id, agent.agent_id, agent.config.endpoint, target.config.endpoint))
+    if e.for_queue:
+        floor.queue_consults[call.call_id] = (target.agent_id, e.for_queue)
+    else:
+        floor.queue_consults.pop(call.call_id, None)
 
 
 def consult_finish_requested(floor: Floor, e: ConsultFinishRequested) -> None:
@@ -760,23 +780,38 @@ def consult_finish_requested(floor: Floor, e: ConsultFinishRequested) -> None:
 
 def consult_started(floor: Floor, e: ConsultStarted, now: float) -> None:
     """The target is busy consulting from now: offered nothing; an offer that crossed the consult
-    leg (the target was ringing for a caller) is withdrawn, the caller keeping their place."""
+    leg (the target was ringing for a caller) is withdrawn, the caller keeping their place. The agent
+    the ACD picked for an attended transfer to a queue consults for that queue. An outside number's
+    consult moves no agent."""
     call = _talking_call(floor, e.call_id, e.agent_id, "ConsultStarted")
     if call.call_id in floor.consults:
         raise InvalidTransition(call.call_id, "consulting", "ConsultStarted")
+    if e.number:
+        if e.target or not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
+            raise NumberNotAllowed(e.number)
+        floor.queue_consults.pop(call.call_id, None)
+        floor.consults[call.call_id] = Consult(e.agent_id, "", now, number=e.number)
+        return
     target = _consulted(floor, call, e.target, "ConsultStarted")
     check_agent(target, AgentInput.CONSULT, "ConsultStarted")
+    picked, queue = floor.queue_consults.pop(call.call_id, ("", ""))
     if target.state is AgentState.RESERVED:
         floor.withdraw(target, now)
     floor.move_agent(target, AgentInput.CONSULT, now)
     target.call_id = call.call_id
-    floor.consults[call.call_id] = Consult(e.agent_id, e.target, now)
+    in_queue = queue if picked == e.target and queue in floor.queues else ""
+    floor.consults[call.call_id] = Consult(e.agent_id, e.target, now, queue=in_queue)
 
 
-def _open_consult(floor: Floor, call_id: str, agent_id: str, target_id: str, what: AgentInput, event: str) -> Agent:
+def _open_consult(
+    floor: Floor, call_id: str, agent_id: str, target_id: str, number: str, what: AgentInput, event: str
+) -> Agent | None:
+    """The consulted agent of the call's open consult (None for a number's), or a refusal."""
     consult = floor.consults.get(call_id)
-    if consult is None or (consult.agent_id, consult.target) != (agent_id, target_id):
+    if consult is None or (consult.agent_id, consult.target, consult.number) != (agent_id, target_id, number):
         raise InvalidTransition(call_id, "no such consult open", event)
+    if consult.number:
+        return None
     target = floor.agents[target_id]
     check_agent(target, what, event)
     return target
@@ -784,10 +819,14 @@ def _open_consult(floor: Floor, call_id: str, agent_id: str, target_id: str, wha
 
 def consult_ended(floor: Floor, e: ConsultEnded, now: float) -> None:
     """Back to the caller: the target is ready again; the consult is kept as a segment. The caller
-    may have hung up meanwhile (the two agents talked on): the segment lands on the closed call."""
-    target = _open_consult(floor, e.call_id, e.agent_id, e.target, AgentInput.CONSULT_END, "ConsultEnded")
+    may have hung up meanwhile (the two agents talked on): the segment lands on the closed call. A
+    number's consult is kept as a segment of the agent who consulted, target ``number:<n>``."""
+    target = _open_consult(floor, e.call_id, e.agent_id, e.target, e.number, AgentInput.CONSULT_END, "ConsultEnded")
     call = call_of(floor, e.call_id, "ConsultEnded", ended_ok=True)
     consult = floor.consults.pop(e.call_id)
+    if target is None:
+        floor.write(call.consult_segment(call.call_id, e.agent_id, consult.started_at, now, f"number:{e.number}"))
+        return
     floor.write(call.consult_segment(call.call_id, e.target, consult.started_at, now))
     floor.move_agent(target, AgentInput.CONSULT_END, now)
 
@@ -795,17 +834,22 @@ def consult_ended(floor: Floor, e: ConsultEnded, now: float) -> None:
 def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     """The attended transfer completed: the transferring agent's talk ends now (to wrap-up, as in
     ``transferred``) and their stay closes under its own id; the caller's new stay in the same queue
-    is answered now by the consulted agent, whose handle time starts here."""
+    is answered now by the consulted agent, whose handle time starts here. A consult the ACD picked
+    for a queue hands the caller over as a new stay in that queue, answered now (its SL counted as a
+    queue transfer's: docs/kpis.md, "Transfers"); a number's completion ends the caller's time in the
+    ACD, as a blind transfer to a number does. A handover no ACD saw (``ended_at``, no consult open)
+    is taken over with the agent the caller talks with, at the moment the PBX noted."""
     call = _talking_call(floor, e.call_id, e.agent_id, "CallHandedOver")
     unseen = e.ended_at is not None and call.call_id not in floor.consults  # completed while no ACD listened
     take = AgentInput.TAKE_OVER if unseen else AgentInput.CONSULT_TAKE
+    target: Agent | None
     if unseen:
         target = floor.agents.get(e.target)
         if target is None or target.agent_id == e.agent_id or not floor.configured(target.agent_id):
             raise UnknownAgent(e.target)
         check_agent(target, take, "CallHandedOver")
     else:
-        target = _open_consult(floor, e.call_id, e.agent_id, e.target, take, "CallHandedOver")
+        target = _open_consult(floor, e.call_id, e.agent_id, e.target, e.number, take, "CallHandedOver")
     check_call(call, CallInput.HAND_OVER, "CallHandedOver")
     agent = floor.agents[e.agent_id]
     at = _talk_end(call, e.ended_at, now)
@@ -813,15 +857,27 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     what = _after_talk(agent, call.queue, end, now)
     check_agent(agent, what, "CallHandedOver")
     consult = floor.consults.pop(call.call_id, None)
-    answered_priority, answered_enqueued = call.priority, call.enqueued_at
+    if target is None:  # an open consult of a number (``_open_consult``): the caller leaves the ACD
+        assert consult is not None
+        step_call(call, CallInput.END, "CallHandedOver")
+        floor.close_call(call)
+        floor.write(call.consult_segment(call.call_id, e.agent_id, consult.started_at, end, f"number:{e.number}"))
+        floor.write(call.talk_segment(call.call_id, end, "attended", f"number:{e.number}"))
+        floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, call.queue.name))
+        _release(floor, agent, what, call, call.talk_ended, end, TRANSFERRED, now)
+        return
+    answered_queue, answered_priority, answered_enqueued = call.queue, call.priority, call.enqueued_at
     segment_stay = transferred_leg_id(call.call_id, call.queue.name, end)
     if consult is not None:
         floor.write(call.consult_segment(segment_stay, e.target, consult.started_at, end))
-    segment = call.talk_segment(segment_stay, end, "attended", f"agent:{e.target}")
-    leg_record = call.hand_over(e.target, end)
+    for_queue = consult.queue if consult is not None else ""
+    aimed = f"queue:{for_queue}" if for_queue else f"agent:{e.target}"
+    segment = call.talk_segment(segment_stay, end, "attended", aimed)
+    next_queue = floor.queues[for_queue] if for_queue else None
+    leg_record = call.hand_over(e.target, end, next_queue)
     talk = Call(
         leg_record.interaction_id,
-        call.queue,
+        answered_queue,
         answered_priority,
         answered_enqueued,
         leg_record,
@@ -829,10 +885,12 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     )
     step_call(talk, CallInput.END, "CallHandedOver")
     step_call(call, CallInput.HAND_OVER, "CallHandedOver")
-    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, call.queue.name))
+    floor.out.append(metric_updates.inc(metric_updates.CALLS_TRANSFERRED, answered_queue.name))
     floor.close_call(talk)
     floor.write(segment)
     floor.write(call.record)
+    if next_queue is not None:  # a transferred-in arrival there, answered at once
+        floor.queue_exit(next_queue, "answered", 0.0, now, within_sla=bool(call.record.within_sla), short_abandon=False)
     _release(floor, agent, what, talk, _closed(talk), end, TRANSFERRED, now)
     if agent.call_id is not None:
         agent.call_id = talk.call_id

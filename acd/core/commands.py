@@ -104,12 +104,14 @@ class MonitorCall:
 @dataclass(frozen=True, slots=True)
 class ConsultCall:
     """Have the agent's leg start an attended transfer (a consult leg) to the agent at
-    ``target_endpoint`` (docs/dialplan.md, "Transfers"): the PBX reports ``ConsultStarted``."""
+    ``target_endpoint`` (docs/dialplan.md, "Transfers"), or to the outside ``number`` (then
+    ``target_endpoint`` is empty): the PBX reports ``ConsultStarted``."""
 
     call_id: str
     agent_id: str
     endpoint: str
     target_endpoint: str
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)

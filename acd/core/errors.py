@@ -5,6 +5,7 @@
     │   └── OfferClosed           an offer was answered after the core had already closed it
     ├── AlreadyInQueue            a caller was moved to the queue they are already in
     ├── OutOfScope                the requester may not act on that call's queue (a supervisor's)
+    ├── NoAgentReady              an attended transfer to a queue none of whose agents is ready
     ├── InvalidValue              a field holds what the core cannot hold (NaN, out of range, NUL)
     └── UnknownEntity             the event names something the core does not know
         ├── UnknownQueue
@@ -56,6 +57,16 @@ class AlreadyInQueue(AcdError):
     def __init__(self, call_id: str, queue: str) -> None:
         super().__init__(f"call {call_id} is already in queue {queue}")
         self.call_id = call_id
+        self.queue = queue
+
+
+class NoAgentReady(AcdError):
+    """An attended transfer to ``queue``: the ACD picks no agent for the consult (none ready)."""
+
+    error_id = "no_agent_ready"
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"no agent of queue {queue} is ready to take a consult")
         self.queue = queue
 
 

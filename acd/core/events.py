@@ -321,10 +321,16 @@ class ConsultRequested:
     """Someone asked (through the REST API) that the agent talking to the caller consult agent
     ``target`` before an attended transfer. Checked (the call talks, the target is another configured
     agent, ready) and handed to the PBX (``ConsultCall``); the PBX's word that the consult leg started
-    is ``ConsultStarted``, the same as when the agent dials it from the phone."""
+    is ``ConsultStarted``, the same as when the agent dials it from the phone.
+
+    With ``for_queue`` (``target`` empty) the consult goes to the agent the ACD picks for that queue as for
+    a routed arrival (``NoAgentReady`` when it has none); with ``number`` (``target`` empty) to an
+    outside number the config's ``transfer_numbers`` allow (``NumberNotAllowed`` otherwise)."""
 
     call_id: str
     target: str
+    for_queue: str = ""
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,22 +348,25 @@ class ConsultStarted:
     """``agent_id``, talking to the caller ``call_id``, started a consult leg to the agent ``target``
     (an attended transfer's first half, docs/kpis.md "Transfers"): ``target`` is busy consulting from
     now and is offered no call; a ringing offer to them is withdrawn (no miss, the caller keeps their
-    place)."""
+    place). A consult of an outside ``number`` has ``target`` empty: no agent moves."""
 
     call_id: str
     agent_id: str
     target: str
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ConsultEnded:
     """The consult leg from ``agent_id`` to ``target`` ended without a transfer (cancelled, refused or
     unanswered by ``target``, or either of them hung up): ``target`` is ready again and the consult is
-    kept as a segment of kind ``consult``. ``agent_id`` still talks with the caller."""
+    kept as a segment of kind ``consult``. ``agent_id`` still talks with the caller. ``number``: a
+    consult of an outside number (``target`` empty)."""
 
     call_id: str
     agent_id: str
     target: str
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +374,9 @@ class CallHandedOver:
     """``agent_id`` completed the attended transfer of the caller to ``target``, the agent they were
     consulting: ``agent_id``'s talk ends now (to wrap-up; segment transfer kind ``attended``, target
     ``agent:<target>``) and ``target`` talks with the caller from now on (a new stay in the same
-    queue, answered now by ``target``; docs/kpis.md, "Transfers").
+    queue, answered now by ``target``; docs/kpis.md, "Transfers"). A consult that the ACD picked for a
+    queue hands the caller over as a new stay in that queue. With ``number`` (``target`` empty) the
+    caller was joined to that outside number and leaves the ACD (segment target ``number:<n>``).
 
     ``ended_at``: a handover no ACD saw (completed while it was down, found by a restarted ACD's
     resync: the caller talks with ``target``): when it happened, from the PBX's trace (None: now). No
@@ -376,6 +387,7 @@ class CallHandedOver:
     agent_id: str
     target: str
     ended_at: float | None = None
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)

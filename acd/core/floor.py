@@ -36,11 +36,15 @@ CLOSED_KEPT = 10_000  # ended calls and offers remembered for dispositions and l
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Consult:
-    """An open consult leg: ``agent_id`` (talking with the caller) consults ``target`` since ``started_at``."""
+    """An open consult leg: ``agent_id`` (talking with the caller) consults ``target`` since ``started_at``;
+    ``queue``: the queue the ACD picked ``target`` for (an attended transfer to a queue); ``number``: an
+    outside number consulted instead of an agent (``target`` empty)."""
 
     agent_id: str
     target: str
     started_at: float
+    queue: str = ""
+    number: str = ""
 
 
 class Floor:
@@ -51,6 +55,9 @@ class Floor:
         self.queues = {q.name: q for q in config.queues}
         self.wrapping: dict[str, Call] = {}  # agent id -> the call the agent is wrapping up
         self.consults: dict[str, Consult] = {}  # call id -> its open consult leg (one at a time)
+        # call id -> (agent picked, queue) of an attended transfer to a queue asked of the PBX, until it
+        # says the consult leg started (docs/kpis.md, "Transfers")
+        self.queue_consults: dict[str, tuple[str, str]] = {}
         # agent id -> the waiting calls transferred to that agent by name, offered to them alone until
         # the call's ``directed_until`` (docs/kpis.md, "Transfers"); such a call is in no routing index
         self.directed: dict[str, dict[str, None]] = {}
@@ -317,6 +324,7 @@ class Floor:
 
     def close_call(self, call: Call) -> None:
         self.calls.pop(call.call_id, None)
+        self.queue_consults.pop(call.call_id, None)
         self.closed[call.call_id] = call
         while len(self.closed) > CLOSED_KEPT:
             self.closed.popitem(last=False)

@@ -238,19 +238,25 @@ class Call:
         self._start_stay(queue, now, old)
         return left
 
-    def hand_over(self, agent_id: str, now: float) -> InteractionRecord:
+    def hand_over(self, agent_id: str, now: float, queue: QueueConfig | None = None) -> InteractionRecord:
         """An attended transfer to ``agent_id`` completed: return the closed record of the stay the
         transferring agent answered (as ``transfer_to``); the call starts a new stay in the same queue,
         answered now by ``agent_id``. It never waited in a queue, so it is outside the service level
-        (``within_sla`` None; docs/kpis.md, "Transfers")."""
-        left = self.transfer_to(self.queue, now)
-        self._update(answered_at=now, agent_id=agent_id, wait_seconds=0.0, within_sla=None)
+        (``within_sla`` None; docs/kpis.md, "Transfers"). To ``queue`` (an attended transfer to a
+        queue, whose agent the ACD picked): a new stay there, a transferred-in arrival answered at once,
+        counted in that queue's SL as a queue transfer's stay is (wait 0 from the transfer)."""
+        left = self.transfer_to(queue or self.queue, now)
+        met = None if queue is None else within_sla(0.0, self.record.sla_threshold_seconds)
+        self._update(answered_at=now, agent_id=agent_id, wait_seconds=0.0, within_sla=met)
         return left
 
-    def consult_segment(self, stay_id: str, agent_id: str, started_at: float, ended_at: float) -> SegmentRecord:
+    def consult_segment(
+        self, stay_id: str, agent_id: str, started_at: float, ended_at: float, target: str = ""
+    ) -> SegmentRecord:
         """A consult leg to ``agent_id`` (from ``started_at`` to ``ended_at``) during the stay
-        ``stay_id``, kept on the call."""
-        return self._segment("consult", stay_id, agent_id, started_at, ended_at)
+        ``stay_id``, kept on the call; a consult of an outside number is the consulting agent's, with
+        ``target`` ``number:<n>``."""
+        return self._segment("consult", stay_id, agent_id, started_at, ended_at, target=target)
 
     def _segment(
         self,

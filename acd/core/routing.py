@@ -92,6 +92,14 @@ class RoutingIndex:
                 return key[3]
         return None
 
+    def first_ready(self, queue: str) -> str | None:
+        """The agent a new arrival in ``queue`` would be offered first (its lowest widening level's
+        order: skills, proficiency, idle time), not asking about any call's cool-downs: the agent an
+        attended transfer to that queue consults (docs/kpis.md, "Transfers")."""
+        for key in self._ready.get((queue, 0), ()):
+            return key[3]
+        return None
+
     def best_call(
         self, agent_id: str, calls: Mapping[str, Call], now: float, rank: Callable[[str], QueueRank] | None = None
     ) -> str | None:

@@ -161,7 +161,9 @@ class DeskPublisher:
                 consult = None
                 opened = live.consult(view.call_id) if view.state is AgentState.ON_CALL else None
                 if opened is not None and opened.agent_id == agent_id:
-                    consult = consult_json(opened.target, self._names.get(opened.target, ""), opened.started_at)
+                    consult = consult_json(
+                        opened.target or opened.number, self._names.get(opened.target, ""), opened.started_at
+                    )
                 offer = self._offers.get((view.call_id, agent_id))
                 call = call_json(view.call_id, view.state, offer, details, codes, consult)
             desk = desk_json(view, self._names.get(agent_id, ""), self._queues.get(agent_id, []), now, call)

@@ -625,3 +625,179 @@ async def test_a_caller_transferred_to_a_queue_keeps_their_wait_so_far_for_the_c
     assert 9 < waited < first["wait_seconds"] + first["talk_seconds"] - 3
     assert (now["queue"], now["first_arrived_at"]) == ("support", first["arrived_at"])
     assert now["arrived_at"] >= first["ended_at"]  # support's SLA clock: from the transfer
+
+
+# -- attended to an allowed outside number and to a queue (docs/kpis.md, "Transfers") ------------------
+async def test_attended_transfer_to_an_allowed_number_consult_then_complete(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 consults an allowed outside number from the API (the farm's outside line answers), then
+    completes: the caller is bridged with the trunk's leg to that number, agent1's stay closes
+    transferred (segments: the consult and the talk, target number:<n>) and agent1 wraps up."""
+    acd = live_acd
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1_alone(acd, phones, pbx_ami)
+    status, body = acd.post(
+        f"/api/v1/calls/{call_id}/transfer", {"kind": "attended", "target": {"number": "19005550100"}}
+    )
+    assert (status, body["error_id"]) == (409, "number-not-allowed")
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", {"kind": "attended", "target": {"number": OUTSIDE}})
+    assert status == 202, body
+    start = await pbx_ami.wait_event(user_event("AcdConsult", AcdStatus="start"), 20, mark)
+    assert (start["AcdAgent"], start.get("AcdNumber"), start.get("AcdTarget", "")) == ("agent1", OUTSIDE, "")
+    await phones.wait_user_event("FarmOutsideAnswered", 20, farm_mark, FarmNumber=OUTSIDE)
+    assert acd.agent_state("agent1") == "on_call"
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, mark)
+    assert (done["AcdAgent"], done.get("AcdNumber")) == ("agent1", OUTSIDE)
+    caller = next(e for e in pbx_ami.events(mark) if e.get("UserEvent") == "AcdEnqueue")["Channel"]
+
+    async def bridged() -> str | None:  # the caller's channel, bridged with the trunk's leg to the number
+        reply = await pbx_ami.action({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
+        peer = reply[0].get("Value", "") or ""
+        return peer if peer.startswith("PJSIP/trunk-") else None
+
+    await eventually(bridged, 10, "the caller bridged with the outside line")
+    await eventually(lambda: acd.agent_state("agent1") in ("wrap_up", "ready"), 10, "agent1 left the call")
+    # the number was dialled once, for the consult: nothing else was
+    rung = [e for e in phones.ami.events(farm_mark) if e.get("UserEvent") == "FarmOutsideRinging"]
+    assert [e["FarmNumber"] for e in rung] == [OUTSIDE]
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows and rows[0]["wrapup_seconds"] is not None else None
+
+    stay = await eventually(closed, 20, "the stay closed with its wrap-up")
+    assert (stay["agent_id"], stay["outcome"], stay["end_reason"]) == ("agent1", "answered", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("talk", "agent1", "attended", f"number:{OUTSIDE}"),
+        ("consult", "agent1", None, f"number:{OUTSIDE}"),
+    ]
+    talk, consult = segments
+    assert talk["ended_at"] == consult["ended_at"] == stay["ended_at"]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+    audit = await acd.rows("SELECT action, status FROM audit_log WHERE action LIKE 'call.transfer%' ORDER BY id")
+    assert [(a["action"], a["status"]) for a in audit] == [
+        ("call.transfer", 409),
+        ("call.transfer", 202),
+        ("call.transfer.complete", 202),
+    ]
+
+
+async def _answered_by_agent1_alone(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient) -> tuple[uuid.UUID, int]:
+    await login(acd, farm, "agent1")
+    mark = pbx_ami.mark()
+    await farm.place_call("200", patience_seconds=90)
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdQueue="billing"), 15, mark)
+    await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
+    await eventually(lambda: acd.agent_state("agent1") == "on_call", 10, "agent1 on the call")
+    return uuid.UUID(call_id_for(enqueue["Uniqueid"])), mark
+
+
+async def _consulting_for_support(
+    acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, call_id: uuid.UUID, mark: int
+) -> None:
+    """agent1 asks for an attended transfer to support: 409 no-agent-ready while agent5 (support's
+    only agent here) is not logged in; then the consult goes to agent5, who answers it."""
+    to_support = {"kind": "attended", "target": {"queue": "support"}}
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", to_support)
+    assert (status, body["error_id"]) == (409, "no-agent-ready"), body
+    await login(acd, farm, "agent5")
+
+    async def consulted() -> Any:  # once agent5's phone has hung up its *50 call (busy until then)
+        status, body = acd.post(f"/api/v1/calls/{call_id}/transfer", to_support)
+        assert status in (202, 409), body
+        return body if status == 202 else None
+
+    body = await eventually(consulted, 10, "the consult of support's ready agent accepted")
+    assert body["transfer"]["target"] == {"queue": "support"}
+    await _consulting_agent5(acd, pbx_ami, mark)
+    await pbx_ami.wait_event(
+        lambda e: (
+            e.get("Event") == "DialEnd"
+            and e.get("DialStatus") == "ANSWER"
+            and e.get("DestChannel", "").startswith("PJSIP/agent5-")
+        ),
+        15,
+        mark,
+    )
+
+
+async def test_attended_transfer_to_a_queue_consult_then_complete(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 (billing) asks for an attended transfer to support: the ACD picks agent5, who consults;
+    on complete the caller's new stay is in support, answered by agent5 at the completion (wait 0,
+    within support's SL: a transferred-in arrival answered at once); agent1's billing stay closes
+    transferred (attended, queue:support) and agent1 wraps up."""
+    acd = live_acd
+    await phones.set_agent("agent5", "answer", delay=1, talk=6)
+    call_id, mark = await _answered_by_agent1_alone(acd, phones, pbx_ami)
+    await _consulting_for_support(acd, phones, pbx_ami, call_id, mark)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/complete", {})
+    assert status == 202, body
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+    assert acd.agent_state("agent1") in ("wrap_up", "ready")
+
+    async def agent5_stay() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(agent5_stay, 30, "agent5's support stay closed when the call ended")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("support", "answered", "agent5")
+    assert (second["wait_seconds"], second["within_sla"]) == (0, True)
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["queue"], first["agent_id"], first["end_reason"]) == ("billing", "agent1", "transferred")
+    assert second["answered_at"] == first["ended_at"]
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at, kind DESC", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("talk", "agent1", "billing", "attended", "queue:support"),
+        ("consult", "agent5", "billing", None, ""),
+        ("talk", "agent5", "support", None, ""),
+    ]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 1
+    assert acd.metric("acd_calls_answered_total", queue="support") == 1
+
+
+async def test_attended_transfer_to_a_queue_consult_then_back(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 consults support's picked agent (agent5), then goes back (/transfer/cancel): agent5 is
+    ready again, agent1 still talks with the caller in billing, the consult is kept as a segment."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=14)
+    await phones.set_agent("agent5", "answer", delay=1, talk=60)
+    call_id, mark = await _answered_by_agent1_alone(acd, phones, pbx_ami)
+    await _consulting_for_support(acd, phones, pbx_ami, call_id, mark)
+    status, body = acd.post(f"/api/v1/calls/{call_id}/transfer/cancel", {})
+    assert status == 202, body
+    end = await pbx_ami.wait_event(user_event("AcdConsult", AcdStatus="end"), 15, mark)
+    assert (end["AcdAgent"], end["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "ready", 10, "agent5 ready again")
+    assert acd.agent_state("agent1") == "on_call"
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    stay = await eventually(closed, 30, "agent1's stay closed when agent1 hung up")
+    assert (stay["queue"], stay["agent_id"], stay["outcome"]) == ("billing", "agent1", "answered")
+    assert stay["end_reason"] != "transferred"
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["transfer_kind"]) for s in segments] == [
+        ("talk", "agent1", None),
+        ("consult", "agent5", None),
+    ]
+    assert acd.metric("acd_calls_transferred_total", queue="billing") == 0

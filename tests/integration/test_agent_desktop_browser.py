@@ -347,12 +347,13 @@ async def test_an_agent_consults_then_goes_back_and_then_completes_from_the_desk
     live_desk: LiveDesk,  # noqa: F811
     chromium: Chromium,
 ) -> None:
-    """An attended transfer from the desk: "Consult" to a ready agent (an agent only), the consult's
+    """An attended transfer from the desk: "Consult" to a ready agent (a queue with nobody ready is
+    refused with the API's message), the consult's
     "Back to caller" (the form comes back, the agent still talks), then again and "Complete" (the
     agent goes to wrap-up, the consulted agent talks with the caller)."""
     await sign_in(chromium, live_desk.base_url, live_desk.bearer["a1"])
     call_id = await _talking(live_desk, chromium, "15550903")
-    # attended is to an agent only: the form offers nothing else
+    # attended goes to an agent, a queue (the agent the ACD picks) or a number
     offered = await chromium.evaluate("""(() => {
       const kind = document.getElementById("transfer-kind");
       kind.value = "attended";
@@ -362,7 +363,9 @@ async def test_an_agent_consults_then_goes_back_and_then_completes_from_the_desk
       kind.dispatchEvent(new Event("change"));
       return enabled;
     })()""")
-    assert offered == ["agent"]
+    assert offered == ["queue", "agent", "number"]
+    refused = await transfer(chromium, queue="sales", kind="attended")  # nobody of sales is ready
+    assert refused["message"].startswith("409: no agent of queue sales is ready"), refused["message"]
 
     refused = await transfer(chromium, agent="a2", kind="attended")  # a2 is not logged in
     assert refused["messageKind"] == "error" and refused["message"].startswith("409:"), refused["message"]
@@ -394,8 +397,9 @@ async def test_an_agent_consults_then_goes_back_and_then_completes_from_the_desk
             await wait_for_state(chromium, "wrap_up")
             assert live_desk.runtime.core.agent_state("a2") == AgentState.ON_CALL
     assert await chromium.evaluate("document.getElementById('consult').hidden") is True
-    rows = await _audited(live_desk.engine, "call.transfer", 3)
+    rows = await _audited(live_desk.engine, "call.transfer", 4)
     assert [(r[3]["kind"], r[3]["target"], r[4]) for r in rows] == [
+        ("attended", {"queue": "sales"}, 409),
         ("attended", {"agent": "a2"}, 409),
         ("attended", {"agent": "a2"}, 202),
         ("attended", {"agent": "a2"}, 202),

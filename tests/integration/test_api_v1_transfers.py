@@ -113,7 +113,9 @@ async def test_an_attended_transfer_consults_an_agent_then_completes_or_cancels(
     await _in_conversation(v1)
     status, body = await v1.post("/calls/c1/transfer/complete", "a1")
     assert status == 409, body  # no consult open
-    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"queue": "sales"}})
+    status, body = await v1.post(
+        "/calls/c1/transfer", "a1", {"kind": "attended", "target": {"agent": "a2", "queue": "sales"}}
+    )
     assert status == 400, body
     status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "blind", "target": {"agent": "a2", "queue": "x"}})
     assert status == 400, body
@@ -158,3 +160,34 @@ async def test_a_blind_transfer_to_an_agent_by_name_waits_for_that_agent_first(v
     assert v1.runtime.core.agent_state("a2") is AgentState.RESERVED  # rung for the caller, nobody else
     audited = [(a, s) for _, a, _, s in await v1.audit() if a == "call.transfer"]
     assert audited == [("call.transfer", 404), ("call.transfer", 409), ("call.transfer", 202)]
+
+
+async def test_an_attended_transfer_to_a_queue_consults_the_agent_the_acd_picks(v1: V1) -> None:  # noqa: F811
+    """kind attended, target queue: 409 ``no-agent-ready`` while none of the queue's agents is ready
+    (nothing reaches the PBX); then ``ConsultCall`` to the agent the ACD picks for that queue."""
+    from acd.core.commands import ConsultCall
+
+    await _in_conversation(v1)
+    to_sales = {"kind": "attended", "target": {"queue": "sales"}}
+    status, body = await v1.post("/calls/c1/transfer", "a1", to_sales)
+    assert (status, body["error_id"]) == (409, "no-agent-ready"), body
+    assert "sales" in body["message"]
+    status, body = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"queue": "nowhere"}})
+    assert status == 404, body
+    assert [c for c in v1.sent if isinstance(c, ConsultCall)] == []
+    await v1.post("/agents/s1/login", "admin")
+    status, body = await v1.post("/calls/c1/transfer", "a1", to_sales)
+    assert status == 202, body
+    assert body["transfer"]["target"] == {"queue": "sales"}
+    assert [c for c in v1.sent if isinstance(c, ConsultCall)] == [ConsultCall("c1", "a1", "agent1", "sales1")]
+
+
+async def test_an_attended_transfer_to_a_number_not_allowed_never_reaches_call_control(v1: V1) -> None:  # noqa: F811
+    from acd.core.commands import ConsultCall
+
+    await _in_conversation(v1)  # the harness's config allows no number at all
+    status, reply = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"number": "15552345678"}})
+    assert (status, reply["error_id"]) == (409, "number-not-allowed")
+    status, reply = await v1.post("/calls/c1/transfer", "a1", {"kind": "attended", "target": {"number": "1555-234"}})
+    assert (status, reply["error_id"]) == (400, "invalid-input")
+    assert [c for c in v1.sent if isinstance(c, ConsultCall)] == []

@@ -90,3 +90,28 @@ async def test_a_transfer_to_an_agent_by_name_is_agent_endpoint_of_acd_transfer(
     with pytest.raises(NotCarriedOut):  # not a plain endpoint name: nothing leaves
         await _control(link).send(TransferCall("c1", "a1", "agent1", "billing", target_endpoint="agent3&PJSIP/x"))
     assert link.sent == []
+
+
+async def test_a_number_consult_names_the_number_and_atxfers_to_01_only_when_allowed() -> None:
+    """``ConsultCall`` with a number (an attended transfer to an outside number): ``Setvar
+    __ACD_CONSULT_TARGET=<digits>`` then ``Atxfer`` to ``acd-transfer,01`` on the agent's leg; a number
+    the patterns do not allow sends nothing at all."""
+    from acd.core.commands import ConsultCall
+    from acd.dialling import NotDialable
+
+    link = Link("PJSIP/agent1-0000000a")
+    await _control(link).send(ConsultCall("c1", "a1", "agent1", "", "15552345678"))
+    assert [dict(a) for a in link.sent][1:] == [
+        {
+            "Action": "Setvar",
+            "Channel": "PJSIP/agent1-0000000a",
+            "Variable": "__ACD_CONSULT_TARGET",
+            "Value": "15552345678",
+        },
+        {"Action": "Atxfer", "Channel": "PJSIP/agent1-0000000a", "Context": "acd-transfer", "Exten": "01"},
+    ]
+    for number in ("19005551234", "1555234567,8"):
+        link = Link("PJSIP/agent1-0000000a")
+        with pytest.raises((NotDialable, NotCarriedOut)):
+            await _control(link).send(ConsultCall("c1", "a1", "agent1", "", number))
+        assert link.sent == []

@@ -100,3 +100,41 @@ def test_a_blind_transfer_to_an_agent_names_that_agent_and_an_unknown_endpoint_i
         assert event.target_agent == named
     t = _talking()
     assert t.translate(_transferred(AcdTarget="agent2&PJSIP/x")) == []  # not an endpoint name
+
+
+def _consult(status: str, **fields: str) -> dict[str, str]:
+    return {
+        "Event": "UserEvent",
+        "UserEvent": "AcdConsult",
+        "Channel": "Local/01@acd-transfer-00000001;2",
+        "Uniqueid": "9.3",
+        "AcdOffer": OFFER,
+        "AcdAgent": "agent1",
+        "AcdStatus": status,
+        **fields,
+    }
+
+
+def test_a_consult_of_an_outside_number_is_told_with_the_number_and_no_agent() -> None:
+    """``AcdConsult`` / ``AcdTransferred`` with ``AcdNumber`` (acd-transfer's consult-number): the
+    consult, its end and its completion name the number; the completion ends the call for the ACD."""
+    from acd.core.events import CallHandedOver, ConsultEnded, ConsultStarted
+
+    t = _talking()
+    [started] = t.translate(_consult("start", AcdNumber="15552345678"))
+    assert isinstance(started, ConsultStarted)
+    assert started == ConsultStarted(started.call_id, "a1", "", "15552345678")
+    [ended] = t.translate(_consult("end", AcdNumber="15552345678"))
+    assert ended == ConsultEnded(started.call_id, "a1", "", "15552345678")
+    base = _transferred(AcdKind="attended", Channel="PJSIP/agent1-0000000a")
+    del base["AcdQueue"]
+    [done] = t.translate({**base, "AcdNumber": "15552345678"})
+    assert done == CallHandedOver(started.call_id, "a1", "", number="15552345678")
+    assert t.translate({"Event": "Hangup", **CALLER}) == []  # the caller left the ACD
+    for bad in (
+        _consult("start", AcdNumber="1555,1"),
+        _consult("start", AcdNumber="15552345678", AcdTarget="agent2"),
+    ):
+        t = _talking()
+        assert t.translate(bad) == [], bad
+        assert t.counters.malformed == 1

@@ -378,7 +378,8 @@ function drawWrapup(call, state) {
 }
 
 // The transfer of the call in conversation: blind to a queue, an agent or a number the admin allows,
-// or attended to an agent (a consult first; then "Complete" or "Back to caller"). The open consult
+// or attended (a consult first; then "Complete" or "Back to caller") to an agent, to the agent the ACD
+// picks for a queue, or to a number the admin allows. The open consult
 // comes with the desk (call.consult), so every browser of the agent, and a reload, shows it and its
 // buttons, whether it was started here, in another browser or from the phone; they go when the
 // consult completes or goes back. Between this desk's request and the PBX's word the consult asked
@@ -390,8 +391,6 @@ const TARGETS = ["queue", "agent", "number"];
 
 function drawTransferFields() {
   const attended = $("transfer-kind").value === "attended";
-  if (attended) $("transfer-to").value = "agent"; // an attended transfer is to an agent only
-  for (const option of $("transfer-to").options) option.disabled = attended && option.value !== "agent";
   const to = $("transfer-to").value;
   for (const target of TARGETS) $(`transfer-${target}`).closest("label").hidden = target !== to;
   $("transfer-submit").textContent = attended ? "Consult (attended transfer)" : "Transfer (blind)";
@@ -445,10 +444,11 @@ async function transfer(event) {
   }
   window.agentDesk.transfers = (window.agentDesk.transfers || 0) + 1;
   if (kind === "attended") {
-    asked = { call, agent: value, at: Date.now() };
+    const whom = to === "queue" ? `the next agent of ${value}` : value;
+    asked = { call, agent: whom, at: Date.now() };
     const desk = window.agentDesk.desk;
     if (desk) drawTransfer(desk.call, desk.agent.state);
-    say(`consulting ${value}: the phone system is calling them`);
+    say(`consulting ${whom}: the phone system is calling them`);
   } else {
     say(`transfer to ${value}: handed to the phone system`);
   }

@@ -187,9 +187,10 @@ DOCUMENT: dict[str, Any] = {
                 "arrive afresh, to an agent by name (a new stay in the call's queue, offered to that agent "
                 "alone for [transfers] agent_wait seconds, then to the queue), or to an outside number "
                 "[transfers] allowed_numbers allows (one of the three), or "
-                "start an attended transfer to another agent (kind attended, target agent: a consult, then "
-                "complete or cancel) (the agent on the call, supervisor of the call's queue, admin); 202: "
-                "handed to the PBX",
+                "start an attended transfer (kind attended: a consult, then complete or cancel) to another "
+                "agent, to the agent the ACD picks for a queue (409 no-agent-ready when none is ready) or to "
+                "an allowed outside number (the agent on the call, supervisor of the call's queue, admin); "
+                "202: handed to the PBX",
                 "parameters": [_CALL_PATH],
                 "requestBody": body(
                     {

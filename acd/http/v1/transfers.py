@@ -1,6 +1,7 @@
 """``POST /api/v1/calls/{call}/transfer``: the agent talking to a caller hands them on, blind to a queue,
 to another agent by name (the caller waits in the call's queue for that agent first) or to an outside
-number the config allows, or attended to another agent: a consult first, then
+number the config allows, or attended to another agent, to the agent the ACD picks for a queue, or to
+an allowed outside number: a consult first, then
 ``POST .../transfer/complete`` (the caller goes to that agent) or ``.../transfer/cancel`` (back to the
 caller) (docs/api.md; docs/kpis.md, "Transfers").
 
@@ -50,10 +51,7 @@ async def transfer(request: web.Request) -> web.Response:
     queue = target.text("queue", max_length=MAX_QUEUE_NAME)
     number = target.text("number", max_length=transfer_numbers.MAX_NUMBER)
     agent = target.text("agent", max_length=MAX_AGENT_ID)
-    if kind == "attended":
-        if not agent or queue or number:
-            target.problems["agent"] = "an attended transfer is to an agent: give agent only"
-    elif sum(map(bool, (queue, number, agent))) != 1 and "target" not in fields.problems:
+    if sum(map(bool, (queue, number, agent))) != 1 and "target" not in fields.problems:
         target.problems["queue"] = "give one of queue, agent and number"
     elif number and not transfer_numbers.is_number(number):
         target.problems["number"] = f"digits only, at most {transfer_numbers.MAX_NUMBER}"
@@ -65,8 +63,9 @@ async def transfer(request: web.Request) -> web.Response:
     if isinstance(talking, web.Response):
         return talking
     event: Event
-    if agent and kind == "attended":
-        event, aimed = ConsultRequested(call_id, agent), {"agent": agent}
+    if kind == "attended":
+        event = ConsultRequested(call_id, agent or "", for_queue=queue or "", number=number or "")
+        aimed = {"agent": agent} if agent else {"queue": queue} if queue else {"number": number}
     elif agent:
         event, aimed = AgentTransferRequested(call_id, agent), {"agent": agent}
     elif queue:
