@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from acd.core.acd import Acd
 from acd.core.commands import (
     CancelTimer,
+    CloseScheduledCallback,
     Command,
     ControlCommand,
-    CloseScheduledCallback,
     KeepScheduledCallback,
     MetricUpdate,
     RecordCommand,

@@ -60,7 +60,7 @@ def check_event(event: object, now: float) -> None:
 def _max_age(data: object) -> float:
     """How far back a time of ``data`` may lie: a pending callback's arrival (no channel) is not bound
     by a caller's patience (the class is named, not imported: the events import nothing of this)."""
-    if type(data).__name__ == "CallArrived" and getattr(data, "callback", ""):
+    if type(data).__name__ == "CallArrived" and bool(getattr(data, "callback", None)):
         return MAX_CALLBACK_AGE_SECONDS
     return MAX_AGE_SECONDS
 

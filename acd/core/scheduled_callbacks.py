@@ -30,7 +30,6 @@ from acd.core.floor import Floor
 from acd.core.hours import CALLBACK_TARGET
 from acd.core.timers import TimerKey, scheduled_timer
 
-
 QUEUE_REMOVED = "queue_removed"  # its queue left the config before it entered
 NUMBER_NOT_ALLOWED = "number_not_allowed"  # read back at a start, its number no longer allowed
 
