@@ -8,11 +8,16 @@ that cannot be written is called off in the core as well (no callback a restart 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import pytest
 
 from acd import bootstrap
+from acd.ami.callers import CallerLeg
+from acd.ami.control import AmiCallControl
+from acd.ami.errors import AmiActionError
+from acd.ami.wire import ActionValue, Message
 from acd.core.commands import KeepScheduledCallback
 from acd.core.events import ScheduledCallbackCancelled
 from acd.records.stores import scheduled_callbacks
@@ -62,3 +67,33 @@ async def test_a_row_not_written_is_never_promised_and_the_core_forgets_it(monke
     await bootstrap.keep_closed_callback(runtime, object(), Told(steps), KEEP)  # type: ignore[arg-type]
     assert steps == []  # the caller hears "sorry" and leaves a message
     assert runtime.events == [ScheduledCallbackCancelled(KEEP.callback_id)]
+
+
+class Link:
+    """The AMI link as call control sees it: every action kept; refused with ``refuse`` if set."""
+
+    def __init__(self, refuse: str = "") -> None:
+        self.sent: list[Mapping[str, ActionValue]] = []
+        self.refuse = refuse
+
+    async def send(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Message:  # noqa: ASYNC109
+        self.sent.append(action)
+        if self.refuse:
+            raise AmiActionError(str(action["Action"]), {"Response": "Error", "Message": self.refuse})
+        return Message({"Response": "Success"})
+
+    def submit(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Awaitable[Message]:
+        return self.send(action, timeout)
+
+
+async def test_the_caller_is_told_on_their_own_channel_and_only_there() -> None:
+    link = Link()
+    control = AmiCallControl(link)  # type: ignore[arg-type]
+    control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
+    assert await control.callback_kept("c1")
+    assert link.sent == [{"Action": "Setvar", "Channel": "PJSIP/trunk-1", "Variable": "ACD_CB_KEPT", "Value": "1"}]
+    assert not await control.callback_kept("c2")  # a call the book does not hold: nothing sent
+    gone = Link(refuse="No such channel")  # the caller hung up meanwhile: the row stays, they are called back
+    control = AmiCallControl(gone)  # type: ignore[arg-type]
+    control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
+    assert not await control.callback_kept("c1")
