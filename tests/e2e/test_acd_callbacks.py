@@ -396,10 +396,12 @@ async def test_a_pending_callback_survives_an_asterisk_restart(
     await eventually(lambda: acd.health()["ami_connected"], 45, "the ACD to reconnect")
     print(f"PBX down and back, the ACD reconnected: {time.monotonic() - restarted:.1f} s")
 
-    await farm.set_agent("agent1", "answer", delay=1, talk=2)
+    # the agent's phone stays on through the whisper ("callback", billing spelled, the number: about 10 s)
+    # and the caller's answer
+    await farm.set_agent("agent1", "answer", delay=1, talk=15)
     code, body = acd.post("/api/v1/agents/agent1/login")  # rung at once: ready only for a moment
     assert code == 200, body
-    await farm.wait_user_event("FarmCallbackAnswered", 45, farm_mark, FarmNumber=own)
+    await farm.wait_user_event("FarmCallbackAnswered", 30, farm_mark, FarmNumber=own)
 
     async def closed() -> Any:
         rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", caller_id)
