@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.ami.control import AmiCallControl as AmiControl
 from acd.ami.link import AmiLink
@@ -35,10 +36,10 @@ from acd.ami.token import EventToken
 from acd.ami.translate import Translator
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
-from acd.core.commands import KeepScheduledCallback, MonitorCall
+from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback, MonitorCall
 from acd.core.config import RoutingConfig
 from acd.core.errors import AcdError, InvalidTransition, OutOfScope, UnknownEntity
-from acd.core.events import CallEnded, MonitorRequested, OfferFailed
+from acd.core.events import CallEnded, MonitorRequested, OfferFailed, ScheduledCallbackCancelled
 from acd.core.states import AgentState
 from acd.database import Database
 from acd.forecast import Forecaster
@@ -69,6 +70,29 @@ def background(work: Coroutine[Any, Any, None]) -> None:
     task = asyncio.get_running_loop().create_task(work, name="acd-monitor-by-phone")
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
+
+
+async def keep_closed_callback(
+    runtime: Runtime, engine: AsyncEngine, ami: AmiControl | None, command: KeepScheduledCallback
+) -> None:
+    """A closed queue's caller's callback: first its row in PostgreSQL, then (only then) the caller is
+    told it is kept (``ACD_CB_KEPT`` on their channel; docs/dialplan.md, "Closed queues"). A row that
+    could not be written is called off in the core too: the caller, never told, leaves a message, and
+    no callback runs that a restart would forget. A crash before the row is written loses nothing the
+    caller was promised; one after it leaves the row, which the next start schedules again."""
+    at = datetime.fromtimestamp(command.at, UTC)
+    if not await scheduled_store.add_quietly(engine, command.callback_id, command.queue, command.number, at, CALLER):
+        runtime.submit(ScheduledCallbackCancelled(command.callback_id))
+        return
+    if ami is not None and command.call_id:
+        await ami.callback_kept(command.call_id)
+
+
+async def close_scheduled_row(engine: AsyncEngine, command: CloseScheduledCallback) -> None:
+    try:
+        await scheduled_store.close(engine, command.callback_id, command.reason, datetime.now(UTC))
+    except Exception as exc:  # it stays pending: the next start closes it again
+        log.error("scheduled callback %s could not be closed in the records: %s", command.callback_id[:8], exc)
 
 
 async def answer_phone(
@@ -291,10 +315,15 @@ async def build(
 
         def keep_scheduled(c: KeepScheduledCallback) -> None:
             """A closed queue's caller took a callback for its next opening: its row, as the API's."""
-            at = datetime.fromtimestamp(c.at, UTC)
-            background(scheduled_store.add_quietly(kept, c.callback_id, c.queue, c.number, at, CALLER))
+            assert runtime is not None
+            background(keep_closed_callback(runtime, kept, ami, c))
+
+        def close_scheduled(c: CloseScheduledCallback) -> None:
+            """A scheduled callback that will never enter its queue: its row says why."""
+            background(close_scheduled_row(kept, c))
 
         runtime.on_keep = keep_scheduled
+        runtime.on_close_scheduled = close_scheduled
         probe = DatabaseProbe(database.pool("probe"))
     status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
     if link is not None and ami is not None and keeper is not None:

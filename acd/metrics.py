@@ -23,7 +23,7 @@ from acd.ami.fields import REASONS
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
-from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES
+from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES, SCHEDULED_CLOSED
 from acd.core.objectives import STATUSES as OBJECTIVE_STATUSES
 from acd.core.otf import Verdict
 from acd.core.record_types import Outcome
@@ -219,7 +219,10 @@ class Metrics:
                 ("acd_calls_handle_breached_total", "Answered calls whose talk + wrap-up exceeded max_handle_seconds"),
                 ("acd_calls_moved_total", "Calls a supervisor moved from this queue to another (not offered here)"),
                 ("acd_calls_transferred_total", "Answered calls an agent of this queue transferred elsewhere"),
-                ("acd_callbacks_accepted_total", "Holding callers who took a callback, keeping their place"),
+                (
+                    "acd_callbacks_accepted_total",
+                    "Callbacks taken: a holding caller's (keeping their place), a scheduled one's as it enters",
+                ),
                 ("acd_callbacks_completed_total", "Callbacks whose caller was reached, the conversation over"),
                 ("acd_callbacks_failed_total", "Callbacks closed failed: the caller not reached on the last try"),
             )
@@ -270,6 +273,12 @@ class Metrics:
             "acd_callback_tries",
             "Dials of a callback's caller, by result (reached, noanswer, busy, failed)",
             ["queue", "result"],
+            registry=r,
+        )
+        self.scheduled_closed = Counter(
+            SCHEDULED_CLOSED.removesuffix("_total"),
+            "Scheduled callbacks closed before they entered their queue, by reason (queue_removed, number_not_allowed)",
+            ["queue", "reason"],
             registry=r,
         )
         self.callbacks_pending = Gauge(
@@ -457,6 +466,8 @@ class Metrics:
             self.counters[update.name].labels(**labels).inc(update.value)
         elif update.kind == "inc" and update.name == CALLBACK_TRIES:
             self.callback_tries.labels(**labels).inc(update.value)
+        elif update.kind == "inc" and update.name == SCHEDULED_CLOSED:
+            self.scheduled_closed.labels(**labels).inc(update.value)
         elif update.kind == "inc" and update.name == AGENT_STATE_SECONDS:
             self.per_agent.add_seconds(labels["agent"], labels["state"], update.value)
         elif update.kind == "observe" and update.name in self.histograms:

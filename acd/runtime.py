@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from acd.core.acd import Acd
 from acd.core.commands import (
     CancelTimer,
+    CloseScheduledCallback,
     Command,
     ControlCommand,
     KeepScheduledCallback,
@@ -117,6 +118,7 @@ class Runtime:
         self.refused = 0
         # where a callback the core scheduled itself is kept (PostgreSQL, set by the bootstrap)
         self.on_keep: Callable[[KeepScheduledCallback], None] | None = None
+        self.on_close_scheduled: Callable[[CloseScheduledCallback], None] | None = None
 
     # -- sources -------------------------------------------------------------------------------
     def submit(self, event: Event) -> bool:
@@ -275,6 +277,15 @@ class Runtime:
         elif isinstance(command, KeepScheduledCallback):
             if self.on_keep is not None:
                 self.on_keep(command)
+        elif isinstance(command, CloseScheduledCallback):
+            log.warning(
+                "scheduled callback %s in %s closed before it entered: %s",
+                command.callback_id[:8],
+                command.queue,
+                command.reason,
+            )
+            if self.on_close_scheduled is not None:
+                self.on_close_scheduled(command)
         elif isinstance(command, MetricUpdate):
             try:
                 self._metrics.apply(command)

@@ -73,6 +73,7 @@ CALLBACK_NUMBERS_VARIABLE = "ACD_CALLBACK_NUMBERS"  # the numbers a callback's c
 QUEUE_TRANSFER_PREFIX = "queue-"
 AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's agent-<endpoint>: blind, to the caller's queue, that agent first
 CALLBACK_AFTER_VARIABLE = "ACD_CALLBACK_AFTER"  # seconds of holding before the callback offer
+CALLBACK_KEPT_VARIABLE = "ACD_CB_KEPT"  # a closed queue's callback is in PostgreSQL: the caller may be told
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
 really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
@@ -537,6 +538,20 @@ class AmiCallControl:
         await self._send(
             {"Action": "MixMonitorMute", "Channel": channel, "Direction": "both", "State": "1" if muted else "0"}
         )
+
+    async def callback_kept(self, call_id: str) -> bool:
+        """Tell a closed queue's caller that their callback is kept (``ACD_CB_KEPT=1`` on their channel:
+        ``acd-callback-confirm`` waits for it before it thanks them, docs/dialplan.md "Closed queues").
+        False when their channel is no longer known or Asterisk refused the Setvar (they hung up)."""
+        channel = self.book.channel_of(call_id)
+        if channel is None:
+            return False
+        try:
+            await self._setvar(channel, CALLBACK_KEPT_VARIABLE, "1")
+        except (AmiActionError, ConnectionError, TimeoutError) as exc:
+            log.warning("call %s: could not tell the caller their callback is kept: %s", call_id[:8], exc)
+            return False
+        return True
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang up a channel (cause 16: normal clearing)."""

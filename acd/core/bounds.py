@@ -10,7 +10,9 @@ beyond int4. So the core accepts, whoever sent the event (AMI, the REST API, a r
   ``MIN_PRIORITY..MAX_PRIORITY`` (the range the REST API documents);
 - times a caller could really have: an enqueue, answer, end or leaving time no later than ``MAX_AHEAD_SECONDS``
   after ``now`` (clock skew between the PBX and the ACD) and no earlier than ``MAX_AGE_SECONDS``
-  before it (no call lasts a day);
+  before it (no call lasts a day); but a pending callback read back at a start (a ``CallArrived``
+  with ``callback``) has no caller on the line and may have waited for its agent for days: its
+  times go back ``MAX_CALLBACK_AGE_SECONDS`` (docs/kpis.md, "Callbacks");
 - ids (of calls, offers, agents, queues, timers) that are not empty;
 - text without NUL or other control characters (line breaks allowed in notes only), and no longer
   than its field's limit.
@@ -30,6 +32,7 @@ MIN_PRIORITY = 0
 MAX_PRIORITY = 1000
 MAX_AHEAD_SECONDS = 60.0
 MAX_AGE_SECONDS = 86400.0
+MAX_CALLBACK_AGE_SECONDS = 10 * 366 * 86400.0  # a pending callback's enqueue and first arrival
 INT4 = 2**31 - 1
 MAX_TEXT = 256  # ids, names, reasons, numbers
 TEXT_LIMITS = {"notes": 4000}
@@ -54,7 +57,16 @@ def check_event(event: object, now: float) -> None:
     _check(type(event).__name__, event, now)
 
 
+def _max_age(data: object) -> float:
+    """How far back a time of ``data`` may lie: a pending callback's arrival (no channel) is not bound
+    by a caller's patience (the class is named, not imported: the events import nothing of this)."""
+    if type(data).__name__ == "CallArrived" and bool(getattr(data, "callback", None)):
+        return MAX_CALLBACK_AGE_SECONDS
+    return MAX_AGE_SECONDS
+
+
 def _check(name: str, data: object, now: float) -> None:
+    max_age = _max_age(data)
     for field in _field_names(type(data)):
         value = getattr(data, field)
         if value is None:
@@ -70,7 +82,7 @@ def _check(name: str, data: object, now: float) -> None:
         elif isinstance(value, int):
             _integer(name, field, value)
         elif isinstance(value, float):
-            _number(name, field, value, now)
+            _number(name, field, value, now, max_age)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type) and _checked(value):
             _check(name, value, now)
 
@@ -106,7 +118,7 @@ def _integer(event: str, field: str, value: int) -> None:
         raise InvalidValue(event, field, f"{value} is beyond a 32-bit integer")
 
 
-def _number(event: str, field: str, value: float, now: float) -> None:
+def _number(event: str, field: str, value: float, now: float, max_age: float = MAX_AGE_SECONDS) -> None:
     if not math.isfinite(value):
         raise InvalidValue(event, field, f"{value!r} is not finite")
     if field in DURATIONS and not 0 <= value <= MAX_AGE_SECONDS:
@@ -114,5 +126,5 @@ def _number(event: str, field: str, value: float, now: float) -> None:
     if field in TIMES:
         if value > now + MAX_AHEAD_SECONDS:
             raise InvalidValue(event, field, f"{value:.3f} is more than {MAX_AHEAD_SECONDS:g} s ahead of now")
-        if value < now - MAX_AGE_SECONDS:
-            raise InvalidValue(event, field, f"{value:.3f} is more than {MAX_AGE_SECONDS:g} s before now")
+        if value < now - max_age:
+            raise InvalidValue(event, field, f"{value:.3f} is more than {max_age:g} s before now")

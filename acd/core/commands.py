@@ -143,6 +143,20 @@ class KeepScheduledCallback:
     queue: str
     number: str
     at: float
+    # the closed caller's call: told that the callback is kept (``ACD_CB_KEPT`` on their channel,
+    # docs/dialplan.md "Closed queues") only once its row is in PostgreSQL
+    call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CloseScheduledCallback:
+    """A scheduled callback that will never enter its queue: its row is closed with ``reason``
+    (``queue_removed``: its queue left the config; ``number_not_allowed``: its number is no longer one
+    the admin's patterns allow) instead of staying pending (docs/api.md, "Scheduled callbacks")."""
+
+    callback_id: str
+    queue: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +214,7 @@ Command = (
     | FinishConsult
     | OfferCallback
     | KeepScheduledCallback
+    | CloseScheduledCallback
     | StartTimer
     | CancelTimer
     | RecordCommand

@@ -422,6 +422,10 @@ class CallbackScheduled:
     number: str
     at: float
     own: bool = False  # the number a caller called from (a closed queue's callback): no pattern needed
+    # read back from the records at a start (acd.restore): one the core can no longer take (its queue
+    # removed, its number no longer allowed) is closed with that outcome (``CloseScheduledCallback``)
+    # instead of being refused, so it does not stay pending for ever
+    restored: bool = False
 
 
 @dataclass(frozen=True, slots=True)

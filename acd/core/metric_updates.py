@@ -37,6 +37,9 @@ CALLBACKS_FAILED = "acd_callbacks_failed_total"
 CALLBACK_TRIES = "acd_callback_tries_total"
 CALLBACK_WAIT = "acd_callback_wait_seconds"
 CALLBACK_RESULTS = ("reached", "noanswer", "busy", "failed")
+# scheduled callbacks closed before they entered, by why (docs/kpis.md, "Scheduled callbacks")
+SCHEDULED_CLOSED = "acd_scheduled_callbacks_closed_total"
+SCHEDULED_CLOSED_REASONS = ("queue_removed", "number_not_allowed")
 QUEUE_WAIT = "acd_queue_wait_seconds"
 HANDLE = "acd_handle_seconds"
 AGENT_STATE_SECONDS = "acd_agent_state_seconds_total"
@@ -96,3 +99,8 @@ def callback_wait(queue: str, seconds: float) -> MetricUpdate:
     """The time a reached callback's caller waited off the line: from taking the callback to the
     agent's accept of the try that reached them."""
     return MetricUpdate(CALLBACK_WAIT, "observe", max(0.0, seconds), (("queue", queue),))
+
+
+def scheduled_closed(queue: str, reason: str) -> MetricUpdate:
+    """A scheduled callback closed before it entered its queue, and why (``SCHEDULED_CLOSED_REASONS``)."""
+    return MetricUpdate(SCHEDULED_CLOSED, "inc", 1.0, (("queue", queue), ("reason", reason)))

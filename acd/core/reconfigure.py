@@ -6,6 +6,7 @@
 - Removed queues overflow their waiting and ringing callers to the old queue's overflow target
   with reason ``queue_removed``; conversations in progress carry on under the old queue settings.
 - Waiting calls adopt their queue's new settings (widening, max wait) from now on.
+- Callbacks scheduled in a removed queue that have not entered it yet are closed ``queue_removed``.
 The routing indexes are rebuilt from scratch, which is O(agents + calls) but config changes are rare.
 """
 
@@ -19,6 +20,7 @@ from acd.core.floor import Floor
 from acd.core.hours import queue_target
 from acd.core.interaction import Call
 from acd.core.routing import RoutingIndex
+from acd.core.scheduled_callbacks import queue_removed
 from acd.core.states import AgentInput, AgentState, CallInput, CallState
 
 
@@ -49,6 +51,7 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
     floor.index = RoutingIndex(config.queues)
     floor.directed = {}  # filled again below, with the calls still waiting
     floor.configured_ids = set(wanted)
+    queue_removed(floor)
     for agent_id in sorted(wanted):
         if agent_id not in floor.agents:
             floor.agents[agent_id] = Agent(wanted[agent_id])

@@ -21,14 +21,17 @@ one that took a callback, as for a holding caller's); one they keyed in does.
 
 from __future__ import annotations
 
-from acd.core import transfer_numbers
+from acd.core import metric_updates, transfer_numbers
 from acd.core.callbacks import digits_of
-from acd.core.commands import KeepScheduledCallback
+from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall, UnknownEntity, UnknownQueue
 from acd.core.events import CallArrived, CallbackScheduled, ClosedCallbackAccepted, ScheduledCallbackCancelled
 from acd.core.floor import Floor
 from acd.core.hours import CALLBACK_TARGET
 from acd.core.timers import TimerKey, scheduled_timer
+
+QUEUE_REMOVED = "queue_removed"  # its queue left the config before it entered
+NUMBER_NOT_ALLOWED = "number_not_allowed"  # read back at a start, its number no longer allowed
 
 
 class UnknownScheduledCallback(UnknownEntity):
@@ -36,12 +39,27 @@ class UnknownScheduledCallback(UnknownEntity):
     kind = "scheduled callback"
 
 
+def close(floor: Floor, callback_id: str, queue: str, reason: str) -> None:
+    """A scheduled callback that will never enter its queue: its row is closed with ``reason``, counted."""
+    floor.out.append(CloseScheduledCallback(callback_id, queue, reason))
+    floor.out.append(metric_updates.scheduled_closed(queue, reason))
+
+
 def scheduled(floor: Floor, e: CallbackScheduled, now: float) -> None:
-    """Keep the callback aside until its time; refused: an unknown queue, a number not allowed."""
+    """Keep the callback aside until its time; refused: an unknown queue, a number not allowed (one read
+    back from the records at a start is closed with that outcome instead: it would never enter)."""
+    own = e.own and transfer_numbers.is_number(e.number)
+    allowed = own or transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers)
+    if e.restored and e.callback_id not in floor.scheduled and e.callback_id not in floor.calls:
+        if e.queue not in floor.queues:
+            close(floor, e.callback_id, e.queue, QUEUE_REMOVED)
+            return
+        if not allowed:
+            close(floor, e.callback_id, e.queue, NUMBER_NOT_ALLOWED)
+            return
     if e.queue not in floor.queues:
         raise UnknownQueue(e.queue)
-    own = e.own and transfer_numbers.is_number(e.number)
-    if not own and not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):
+    if not allowed:
         raise InvalidValue("CallbackScheduled", "number", "not a number [callbacks] allowed_numbers allows")
     if e.callback_id in floor.scheduled or e.callback_id in floor.calls or e.callback_id in floor.closed:
         raise InvalidTransition(e.callback_id, "scheduled", "CallbackScheduled")
@@ -66,7 +84,7 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
         raise InvalidValue("ClosedCallbackAccepted", "call_id", "the queue does not open within a year")
     own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
     scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
-    floor.out.append(KeepScheduledCallback(e.callback_id, queue.name, e.number, at))
+    floor.out.append(KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id))
 
 
 def cancelled(floor: Floor, e: ScheduledCallbackCancelled) -> None:
@@ -78,8 +96,20 @@ def cancelled(floor: Floor, e: ScheduledCallbackCancelled) -> None:
     floor.disarm(scheduled_timer(e.callback_id))
 
 
+def queue_removed(floor: Floor) -> None:
+    """A config without some queue is in force: the callbacks scheduled in it are closed (their rows
+    say ``queue_removed``), not kept aside for a queue that will never take them."""
+    for callback_id, e in sorted(floor.scheduled.items(), key=lambda item: (item[1].at, item[0])):
+        if e.queue not in floor.queues:
+            del floor.scheduled[callback_id]
+            floor.disarm(scheduled_timer(callback_id))
+            close(floor, callback_id, e.queue, QUEUE_REMOVED)
+
+
 def due(floor: Floor, key: TimerKey, now: float) -> None:
-    """Its time has come: it enters the queue as a callback (a queue removed meanwhile: dropped)."""
+    """Its time has come: it enters the queue as a callback, counted as a callback taken
+    (``acd_callbacks_accepted_total``, docs/kpis.md "Scheduled callbacks"; a queue removed meanwhile:
+    closed ``queue_removed``)."""
     from acd.core.call_handlers import call_arrived  # the one way a call enters a queue
 
     floor.timers.pop(key, None)
@@ -88,6 +118,7 @@ def due(floor: Floor, key: TimerKey, now: float) -> None:
         return
     queue = floor.queues.get(e.queue)
     if queue is None:
+        close(floor, e.callback_id, e.queue, QUEUE_REMOVED)
         return
     arrival = CallArrived(
         e.callback_id,
@@ -98,3 +129,5 @@ def due(floor: Floor, key: TimerKey, now: float) -> None:
         callback=e.number,
     )
     call_arrived(floor, arrival, now)
+    if e.callback_id in floor.calls:  # entered (counted once: a restart reads it back as a callback waiting)
+        floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, queue.name))

@@ -156,6 +156,7 @@ class ScheduledCallback(Base):
     __table_args__ = (
         CheckConstraint("number ~ '^[0-9]{1,32}$'", name="number_digits"),
         CheckConstraint("length(customer) <= 200 AND length(note) <= 1000", name="text_bounded"),
+        CheckConstraint("length(closed_reason) <= 64", name="closed_reason_bounded"),
         Index("ix_scheduled_callbacks_pending", "at", postgresql_where=text("cancelled_at IS NULL")),
     )
 
@@ -168,6 +169,8 @@ class ScheduledCallback(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     created_by: Mapped[str] = mapped_column(Text)  # the token id of who asked
     cancelled_at: Mapped[datetime | None] = mapped_column(TZ)
+    # closed before it entered: queue_removed, number_not_allowed (empty: called off through the API)
+    closed_reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
 class CustomerNumber(Base):

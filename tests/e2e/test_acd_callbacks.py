@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from acd_process import AGENTS, CONFIG, acd_command, api, eventually, login
-from e2e_stack import PbxStack, read_secrets, user_event
+from e2e_stack import PbxStack, read_secrets, run_script, user_event
 
 from acd.ami.identity import call_id_for
 from acd.records.startup.embedded import EmbeddedPostgres
@@ -362,3 +362,51 @@ async def test_a_pending_callback_and_a_scheduled_one_survive_a_kill_9(
         "SELECT count(*) AS n FROM interactions WHERE id = ANY($1::uuid[])", [scheduled_id, caller_id]
     )
     assert count[0]["n"] == 2
+
+
+async def test_a_pending_callback_survives_an_asterisk_restart(
+    ready_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, pbx_stack: PbxStack
+) -> None:
+    """A caller takes a callback while no agent is logged in; the PBX is stopped and started again
+    (every channel gone, the AMI link down). The callback is a row in PostgreSQL and a mark in the PBX's
+    AstDB, not a channel: once the ACD has reconnected and agent1 logs in, agent1 is rung, the caller's
+    own number (which no pattern allows: only the mark lets it be dialled) is called and answers; the
+    record is answered by agent1, in the place the caller kept."""
+    acd = ready_acd
+    own = numbers()[0]
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=60, caller_id=own)
+    channel = (await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=own))["Channel"]
+    enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=own), 15, pbx_mark)
+    await take_callback(farm, pbx_ami, own, channel, pbx_mark)
+    await farm.wait_user_event("FarmCallerHangup", 15, farm_mark, FarmCaller=own)
+    caller_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+
+    async def pending() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND end_reason = 'callback'", caller_id)
+        return rows[0] if rows else None
+
+    before = await eventually(pending, 10, "the pending callback's row in PostgreSQL")
+    restarted = time.monotonic()
+    try:
+        await asyncio.to_thread(run_script, "stop", "pbx")
+        await eventually(lambda: not acd.health()["ami_connected"], 10, "the ACD to see Asterisk go")
+    finally:
+        await asyncio.to_thread(run_script, "start", "all")  # later tests need the PBX back, whatever happened
+    await eventually(lambda: acd.health()["ami_connected"], 45, "the ACD to reconnect")
+    print(f"PBX down and back, the ACD reconnected: {time.monotonic() - restarted:.1f} s")
+
+    # the agent's phone stays on through the whisper ("callback", billing spelled, the number: about 15 s)
+    # and the caller's answer
+    await farm.set_agent("agent1", "answer", delay=1, talk=TALK)
+    code, body = acd.post("/api/v1/agents/agent1/login")  # rung at once: ready only for a moment
+    assert code == 200, body
+    await farm.wait_user_event("FarmCallbackAnswered", 30, farm_mark, FarmNumber=own)
+
+    async def answered() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", caller_id)
+        return rows[0] if rows else None
+
+    row = await eventually(answered, 10, "the callback's record answered by agent1")
+    assert (row["agent_id"], row["end_reason"]) == ("agent1", "callback")
+    assert row["arrived_at"] == before["arrived_at"] and row["priority"] == before["priority"]

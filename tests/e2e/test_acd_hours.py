@@ -247,6 +247,8 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
     opening = datetime.combine(today + timedelta(days=2), dt_time(8, 0), berlin)  # the local 08:00, DST included
 
     number = f"64{time.time_ns() % 10**9:09d}"
+    log = PBX_LOG.open("rb")
+    log.seek(0, 2)
     pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
     await farm.place_call("200", patience_seconds=60, caller_id=number)
     answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
@@ -266,6 +268,19 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
 
     (row,) = await eventually(kept, 20, "the scheduled callback's row")
     assert (row["queue"], row["at"], row["created_by"], row["cancelled_at"]) == ("billing", opening, "caller", None)
+    # thanked only once the ACD said the row is in PostgreSQL (ACD_CB_KEPT): never sent to voicemail
+    on = b"<" + offered["Channel"].encode() + b"> Playing "
+    played = b""
+
+    def thanked() -> bool:
+        nonlocal played
+        played += log.read()
+        return on + b"'auth-thankyou" in played
+
+    await eventually(thanked, 10, "the caller thanked for the callback")
+    log.close()
+    assert on + b"'vm-nobodyavail" not in played
+    assert not [e for e in pbx_ami.events(pbx_mark) if user_event("AcdClosedCallbackNotKept")(e)]
     # the closed arrival counts as any closed arrival: offered, overflowed, end_reason closed
     (closed,) = await _rows(acd, overflowed["Uniqueid"], 1)
     assert (closed["queue"], closed["outcome"], closed["end_reason"]) == ("billing", "overflowed", "closed")

@@ -9,17 +9,19 @@ from collections.abc import Sequence
 import pytest
 
 from acd.core.acd import Acd
-from acd.core.commands import RecordCommand, RingAgent, StartTimer
+from acd.core.commands import CancelTimer, CloseScheduledCallback, MetricUpdate, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownEntity, UnknownQueue
 from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
     CallbackScheduled,
+    ConfigChanged,
     OfferAnswered,
     ScheduledCallbackCancelled,
     TimerFired,
 )
+from acd.core.metric_updates import CALLBACKS_ACCEPTED, SCHEDULED_CLOSED
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
 from acd.core.timers import scheduled_timer
@@ -95,3 +97,65 @@ def test_cancelled_before_its_time_it_never_enters_after_it_cannot_be() -> None:
     acd.handle(TimerFired(scheduled_timer(other)), 100.0)
     with pytest.raises(InvalidTransition):
         acd.handle(ScheduledCallbackCancelled(other), 101.0)
+
+
+# -- restarts, removed queues and the counter (docs/kpis.md, "Scheduled callbacks") ------------------
+
+
+def _closed(commands: Sequence[object]) -> list[CloseScheduledCallback]:
+    return [c for c in commands if isinstance(c, CloseScheduledCallback)]
+
+
+def _accepted(commands: Sequence[object]) -> list[MetricUpdate]:
+    return [c for c in commands if isinstance(c, MetricUpdate) and c.name == CALLBACKS_ACCEPTED]
+
+
+def test_a_restored_callback_whose_queue_was_removed_is_closed_not_refused_and_counted() -> None:
+    acd = Acd(CONFIG)
+    out = acd.handle(CallbackScheduled(CB, "gone", "6512345678", at=100.0, restored=True), 10.0)
+    assert _closed(out) == [CloseScheduledCallback(CB, "gone", "queue_removed")]
+    assert MetricUpdate(SCHEDULED_CLOSED, "inc", 1.0, (("queue", "gone"), ("reason", "queue_removed"))) in out
+    assert acd.call_state(CB) is None and not any(isinstance(c, StartTimer) for c in out)
+    out = acd.handle(CallbackScheduled(CB, "billing", "1900123456", at=100.0, restored=True), 10.0)
+    assert _closed(out) == [CloseScheduledCallback(CB, "billing", "number_not_allowed")]
+    with pytest.raises(UnknownQueue):  # one asked for now (the API) is still refused
+        acd.handle(CallbackScheduled(CB, "gone", "6512345678", at=100.0), 10.0)
+
+
+def test_a_queue_removed_by_a_config_change_closes_its_scheduled_callbacks() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 10.0)
+    without = RoutingConfig(queues=(), agents=CONFIG.agents, policy=CONFIG.policy)
+    out = acd.handle(ConfigChanged(without), 20.0)
+    assert _closed(out) == [CloseScheduledCallback(CB, "billing", "queue_removed")]
+    assert CancelTimer(scheduled_timer(CB)) in out
+    assert not _closed(acd.handle(TimerFired(scheduled_timer(CB)), 100.0))  # closed once
+    with pytest.raises(UnknownEntity):
+        acd.handle(ScheduledCallbackCancelled(CB), 30.0)
+
+
+def test_it_counts_as_a_callback_taken_when_it_enters_and_not_again_when_restored() -> None:
+    acd = Acd(CONFIG)
+    out = acd.handle(CallbackScheduled(CB, "billing", "6512345678", at=100.0), 10.0)
+    assert not _accepted(out)  # no call before its time
+    out = acd.handle(TimerFired(scheduled_timer(CB)), 100.0)
+    assert _accepted(out) == [MetricUpdate(CALLBACKS_ACCEPTED, "inc", 1.0, (("queue", "billing"),))]
+    # a restart reads it back as the callback waiting in its place: already counted by the run it entered in
+    again = Acd(CONFIG)
+    out = again.handle(
+        CallArrived(CB, "billing", 9, caller="6512345678", enqueued_at=100.0, callback="6512345678"), 200.0
+    )
+    assert again.call_state(CB) is CallState.WAITING and not _accepted(out)
+
+
+def test_a_pending_callback_days_old_is_taken_back_a_caller_a_day_old_is_not() -> None:
+    acd = Acd(CONFIG)
+    now = 10 * 86400.0
+    old = CallArrived(
+        CB, "billing", 9, caller="6512345678", enqueued_at=now - 3 * 86400, callback="6512345678",
+        arrived_at=now - 3 * 86400 - 600,
+    )  # fmt: skip
+    acd.handle(old, now)
+    assert acd.call_state(CB) is CallState.WAITING
+    with pytest.raises(InvalidValue):  # a caller on the line cannot have waited so long
+        acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=now - 2 * 86400), now)

@@ -25,7 +25,18 @@ _FIELDS: dict[str, Any] = {
     "customer": {"type": "string", "maxLength": MAX_CUSTOMER, "description": "a name to show, if known"},
     "note": {"type": "string", "maxLength": MAX_NOTE},
 }
-STATUSES = ["pending", "cancelled", "waiting", "answered", "abandoned", "overflowed", "failed", "moved"]
+STATUSES = [
+    "pending",
+    "cancelled",
+    "queue_removed",  # closed before it entered: its queue left the config
+    "number_not_allowed",  # closed at a start: its number no longer allowed
+    "waiting",
+    "answered",
+    "abandoned",
+    "overflowed",
+    "failed",
+    "moved",
+]
 
 PATHS: dict[str, Any] = {
     "/callbacks": {
@@ -71,7 +82,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {
                 "type": "string",
                 "enum": STATUSES,
-                "description": "pending until it enters its queue; waiting while in it; then its outcome",
+                "description": "pending until it enters its queue; waiting while in it; then its outcome; "
+                "queue_removed or number_not_allowed when it can never enter",
             },
         },
     },

@@ -5,7 +5,9 @@ serving. What it knew of them is its records: every interaction with no end yet.
 ACD reads them here (after its journal has reached PostgreSQL) and hands them to the first resync,
 which closes the ones whose callers are no longer on the PBX from the trace the PBX left
 (``acd.ami.ended_unseen``). Only the last day's: the PBX keeps one end per agent, so an older
-open record can no longer be matched to one.
+open record can no longer be matched to one; but a pending callback (its caller hung up keeping their
+place, nobody has answered it yet) is read back however old: it has no channel to match, and waits
+for an agent as long as it takes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ OPEN = text(
            agent_id, wait_seconds, within_sla, sla_threshold_seconds, disposition, notes, end_reason,
            callback_number, first_arrived_at
     FROM interactions
-    WHERE ended_at IS NULL AND (uniqueid <> '' OR end_reason = 'callback') AND arrived_at > now() - interval '1 day'
+    WHERE ended_at IS NULL AND (
+        ((uniqueid <> '' OR end_reason = 'callback') AND arrived_at > now() - interval '1 day')
+        OR (end_reason = 'callback' AND answered_at IS NULL)
+    )
     ORDER BY arrived_at
     """
 )

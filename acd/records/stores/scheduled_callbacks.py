@@ -4,7 +4,10 @@
 A row is written when the API takes the request, and marked cancelled when it is called off. It enters
 its queue as the interaction of the same id, so its status is read, never written: ``pending`` (no
 interaction yet), ``cancelled``, ``waiting`` (the interaction is open) or the interaction's outcome.
-At start the pending rows are scheduled again (``pending``); a time already past enters at once.
+At start the pending rows are scheduled again (``pending``); a time already past enters at once. One
+that can never enter (its queue removed from the config, its number no longer allowed) is closed
+(``close``): ``closed_reason`` says why, and its status is that reason (``queue_removed``,
+``number_not_allowed``) instead of ``pending`` for ever.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ CALLER = "caller"  # created_by of a callback a closed queue's caller took (the 
 
 _COLUMNS = """
     s.id, s.queue, s.number, s.at, s.customer, s.note, s.created_at, s.created_by, s.cancelled_at,
-    CASE WHEN s.cancelled_at IS NOT NULL THEN 'cancelled'
+    CASE WHEN s.cancelled_at IS NOT NULL AND s.closed_reason <> '' THEN s.closed_reason
+         WHEN s.cancelled_at IS NOT NULL THEN 'cancelled'
          WHEN i.id IS NULL THEN 'pending'
          WHEN i.ended_at IS NULL THEN 'waiting'
          ELSE i.outcome END AS status
@@ -89,12 +93,15 @@ async def add(
     return found
 
 
-async def add_quietly(engine: AsyncEngine, callback_id: str, queue: str, number: str, at: datetime, by: str) -> None:
-    """A callback the core scheduled itself (a closed queue's caller's): written once, logged when lost."""
+async def add_quietly(engine: AsyncEngine, callback_id: str, queue: str, number: str, at: datetime, by: str) -> bool:
+    """A callback the core scheduled itself (a closed queue's caller's): written once; False, logged,
+    when it could not be (the caller is then not told it is kept)."""
     try:
         await add(engine, callback_id, queue, number, at, "", "", by)
-    except Exception as exc:  # the core keeps it until a restart; nothing else to do
+    except Exception as exc:
         log.error("scheduled callback %s could not be kept in the records: %s", callback_id, exc)
+        return False
+    return True
 
 
 async def remove(engine: AsyncEngine, callback_id: str) -> None:
@@ -108,6 +115,19 @@ async def cancel(engine: AsyncEngine, callback_id: str, at: datetime) -> None:
         await conn.execute(
             text("UPDATE scheduled_callbacks SET cancelled_at = :at WHERE id = :id AND cancelled_at IS NULL"),
             {"id": uuid.UUID(callback_id), "at": at},
+        )
+
+
+async def close(engine: AsyncEngine, callback_id: str, reason: str, at: datetime) -> None:
+    """A callback that will never enter its queue: closed with ``reason`` (the core's
+    ``CloseScheduledCallback``), unless it was called off or closed already."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE scheduled_callbacks SET cancelled_at = :at, closed_reason = :reason "
+                "WHERE id = :id AND cancelled_at IS NULL"
+            ),
+            {"id": uuid.UUID(callback_id), "at": at, "reason": reason},
         )
 
 
@@ -136,4 +156,7 @@ async def pending(engine: AsyncEngine) -> list[CallbackScheduled]:
     async with engine.connect() as conn:
         rows = (await conn.execute(text(sql))).all()
     # a caller's own number (a closed queue's callback) needs no pattern, as when it was taken
-    return [CallbackScheduled(str(r.id), r.queue, r.number, r.at.timestamp(), own=r.created_by == CALLER) for r in rows]
+    return [
+        CallbackScheduled(str(r.id), r.queue, r.number, r.at.timestamp(), own=r.created_by == CALLER, restored=True)
+        for r in rows
+    ]

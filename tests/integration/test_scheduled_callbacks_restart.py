@@ -1,0 +1,138 @@
+"""Scheduled callbacks across an ACD restart, with the real runtime, outbox and PostgreSQL
+(docs/api.md, "Scheduled callbacks"; docs/kpis.md, "Scheduled callbacks").
+
+A restarted ACD schedules again every row still pending, however old; one that can never enter (its
+queue removed from the config, its number no longer allowed) is closed with that outcome instead of
+staying pending for ever, and one whose queue a config change removes is closed the same way. A
+scheduled callback counts in ``acd_callbacks_accepted_total`` once, when it enters its queue. A
+pending callback that entered its queue days before the restart is read back and waits again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from live_desk import CONFIG, LiveDesk, api_pg, live_desk  # noqa: F401  (fixtures)
+
+from acd.ami.ended_unseen import settle
+from acd.ami.resync import ResyncResult
+from acd.ami.roster import Roster
+from acd.core.config import RoutingConfig
+from acd.core.events import CallbackScheduled, ConfigChanged
+from acd.core.record_types import InteractionRecord
+from acd.core.states import CallState
+from acd.records.startup.open_calls import calls_left_open
+from acd.records.stores import scheduled_callbacks as store
+from acd.restore import restore_presence
+
+DAY = timedelta(days=1)
+
+
+async def _status(desk: LiveDesk, callback_id: str, want: str) -> str:
+    for _ in range(100):
+        row = await store.one(desk.engine, callback_id)
+        if row is not None and row.status == want:
+            return want
+        await asyncio.sleep(0.05)
+    row = await store.one(desk.engine, callback_id)
+    return "missing" if row is None else row.status
+
+
+def _sample(desk: LiveDesk, name: str, **labels: str) -> Any:
+    return desk.metrics.registry.get_sample_value(name, labels)
+
+
+async def test_a_restart_schedules_old_rows_again_and_closes_those_that_can_never_enter(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    desk = live_desk
+    now = datetime.now(UTC)
+    old, gone, barred = (str(uuid.uuid4()) for _ in range(3))
+    await store.add(desk.engine, old, "billing", "15551234", now - 3 * DAY, "", "", "admin")
+    await store.add(desk.engine, gone, "removed", "15551234", now + DAY, "", "", "admin")
+    await store.add(desk.engine, barred, "billing", "4930999", now + DAY, "", "", "admin")  # no pattern allows it
+    accepted_before = _sample(desk, "acd_callbacks_accepted_total", queue="billing")
+
+    await restore_presence(desk.runtime, desk.outbox, desk.engine, {"a1", "a2", "s1"})
+
+    # three days past its time: it enters at once, counted from its time, and counts as a callback taken
+    for _ in range(100):
+        if desk.runtime.core.call_state(old) is CallState.WAITING:
+            break
+        await asyncio.sleep(0.05)
+    assert desk.runtime.core.call_state(old) is CallState.WAITING
+    assert _sample(desk, "acd_callbacks_accepted_total", queue="billing") == accepted_before + 1
+    # the others are closed with a clear outcome, counted, never pending for ever
+    assert await _status(desk, gone, "queue_removed") == "queue_removed"
+    assert await _status(desk, barred, "number_not_allowed") == "number_not_allowed"
+    assert _sample(desk, "acd_scheduled_callbacks_closed_total", queue="removed", reason="queue_removed") == 1
+    assert _sample(desk, "acd_scheduled_callbacks_closed_total", queue="billing", reason="number_not_allowed") == 1
+    assert await desk.outbox.flush(timeout=10)  # the one that entered is its interaction now
+    assert {s.id: s.status for s in await store.listed(desk.engine, None)} == {
+        old: "waiting",
+        gone: "queue_removed",
+        barred: "number_not_allowed",
+    }
+
+
+async def test_a_queue_removed_by_a_config_change_closes_its_scheduled_callbacks(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    desk = live_desk
+    callback_id = str(uuid.uuid4())
+    at = datetime.now(UTC) + DAY
+    await store.add(desk.engine, callback_id, "sales", "15551234", at, "", "", "admin")
+    await desk.runtime.ask(CallbackScheduled(callback_id, "sales", "15551234", at.timestamp()))
+    without_sales = RoutingConfig(
+        queues=tuple(q for q in CONFIG.queues if q.name != "sales"),
+        agents=tuple(a for a in CONFIG.agents if a.id != "s1"),
+        policy=CONFIG.policy,
+    )
+    await desk.runtime.ask(ConfigChanged(without_sales))
+    assert await _status(desk, callback_id, "queue_removed") == "queue_removed"
+    assert _sample(desk, "acd_scheduled_callbacks_closed_total", queue="sales", reason="queue_removed") == 1
+
+
+async def test_a_callback_pending_for_days_is_read_back_and_waits_in_its_place(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    """Its caller hung up keeping their place three days ago, and nobody has answered it since."""
+    desk = live_desk
+    now = time.time()
+    waiting = InteractionRecord(
+        interaction_id=str(uuid.uuid4()),
+        seq=2,
+        queue="billing",
+        priority=5,
+        caller="+15559876",
+        arrived_at=now - 3 * 86400.0,
+        uniqueid=f"{int(now) - 3 * 86400}.7",
+        end_reason="callback",
+        first_arrived_at=now - 3 * 86400.0 - 600.0,  # first arrived in another queue, 10 minutes before
+    )
+    talking = InteractionRecord(  # a callback's conversation days ago: the PBX's trace is long gone
+        interaction_id=str(uuid.uuid4()),
+        seq=3,
+        queue="billing",
+        priority=5,
+        caller="+15559877",
+        arrived_at=now - 3 * 86400.0,
+        uniqueid=f"{int(now) - 3 * 86400}.8",
+        end_reason="callback",
+        answered_at=now - 3 * 86400.0 + 60.0,
+        agent_id="a1",
+    )
+    desk.outbox.append(waiting)
+    desk.outbox.append(talking)
+    assert await desk.outbox.flush(timeout=10)
+
+    found = await calls_left_open(desk.engine)
+    assert [r.interaction_id for r in found.records] == [waiting.interaction_id]
+    for event in settle(found.records, ResyncResult(), Roster(CONFIG)):
+        await desk.runtime.ask(event)  # refused (InvalidValue) on a call older than a day, before
+    assert desk.runtime.core.call_state(waiting.interaction_id) is CallState.WAITING
+    assert _sample(desk, "acd_callbacks_accepted_total", queue="billing") == 0  # counted by the run it was taken in
