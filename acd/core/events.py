@@ -46,6 +46,10 @@ class CallArrived:
     # caller's wait so far"); None / 0: this stay is the first
     arrived_at: float | None = None
     waited_before: float = 0.0
+    # a caller found by a resync whose stay the previous run saw start (its open record): that run
+    # judged it by the entry rules, so the estimated-wait limit is not applied again after the resync
+    # (docs/kpis.md, "Estimated-wait diversion")
+    judged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

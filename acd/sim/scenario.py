@@ -48,6 +48,9 @@ class Traffic:
     callback_answer: float = 1.0
     callback_pickup_seconds: float = 5.0
     callback_ring_seconds: float = 30.0
+    # a caller of the queue while it is closed with ``closed = "callback"`` takes a callback for its
+    # next opening with probability ``callback_closed_accept`` (else they are left to voicemail)
+    callback_closed_accept: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,7 @@ def _check(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 _QUEUE_KEYS = QUEUE_KEYS | {"traffic"}
 _TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share", "callback"}
-_CALLBACK_KEYS = {"accept", "answer", "pickup", "ring"}
+_CALLBACK_KEYS = {"accept", "answer", "pickup", "ring", "closed_accept"}
 _AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
 
 
@@ -148,8 +151,11 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
     callback = t.get("callback", {})
     _check(callback, _CALLBACK_KEYS, f"queues.{name}.traffic.callback")
     accept, answer = float(callback.get("accept", 0.0)), float(callback.get("answer", 1.0))
-    if not (0.0 <= accept <= 1.0 and 0.0 <= answer <= 1.0):
-        raise ValueError(f"queues.{name}.traffic.callback: accept and answer are probabilities, 0 to 1")
+    closed_accept = float(callback.get("closed_accept", 0.0))
+    if not all(0.0 <= p <= 1.0 for p in (accept, answer, closed_accept)):
+        raise ValueError(
+            f"queues.{name}.traffic.callback: accept, answer and closed_accept are probabilities, 0 to 1"
+        )
     traffic = Traffic(
         queue=name,
         calls_per_minute=float(t.get("calls_per_minute", 0.0)),
@@ -163,6 +169,7 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         callback_answer=answer,
         callback_pickup_seconds=float(callback.get("pickup", 5.0)),
         callback_ring_seconds=float(callback.get("ring", 30.0)),
+        callback_closed_accept=closed_accept,
     )
     return queue, traffic
 
