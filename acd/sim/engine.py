@@ -34,21 +34,21 @@ from acd.core.commands import (
     RingAgent,
     StartTimer,
 )
-from acd.core.hours import CALLBACK_TARGET
 from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
     CallbackAccepted,
     CallbackEnded,
     CallEnded,
-    ClosedCallbackAccepted,
     CallerHungUp,
+    ClosedCallbackAccepted,
     Customer,
     Event,
     OfferAnswered,
     OfferRejected,
     TimerFired,
 )
+from acd.core.hours import CALLBACK_TARGET
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
 from acd.core.states import CallState
 from acd.core.timers import TimerKey

@@ -153,9 +153,7 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
     accept, answer = float(callback.get("accept", 0.0)), float(callback.get("answer", 1.0))
     closed_accept = float(callback.get("closed_accept", 0.0))
     if not all(0.0 <= p <= 1.0 for p in (accept, answer, closed_accept)):
-        raise ValueError(
-            f"queues.{name}.traffic.callback: accept, answer and closed_accept are probabilities, 0 to 1"
-        )
+        raise ValueError(f"queues.{name}.traffic.callback: accept, answer and closed_accept are probabilities, 0 to 1")
     traffic = Traffic(
         queue=name,
         calls_per_minute=float(t.get("calls_per_minute", 0.0)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from core_builders import Driver, agent, config, queue
 
 from acd.core.commands import OfferCallback, OverflowCall, TagCall
-from acd.core.events import CallArrived, CallTransferred, ResyncFinished, ResyncStarted
+from acd.core.events import CallArrived, CallTransferred, Event, ResyncFinished, ResyncStarted
 from acd.core.timers import call_timer
 
 A_AND_B = config(
@@ -113,7 +113,8 @@ def test_no_diversion_within_the_limit_without_an_estimate_or_with_a_free_agent(
 
 def _found_after_resync(d: Driver, *arrivals: CallArrived, now: float) -> list[object]:
     out: list[object] = []
-    for event in [ResyncStarted(), *arrivals, ResyncFinished()]:
+    events: list[Event] = [ResyncStarted(), *arrivals, ResyncFinished()]
+    for event in events:
         out += d.send(event, now)
     return out
 
