@@ -11,12 +11,13 @@ ACD finds the file again with no table of its own.
 When the callback's agent is rung, the ACD passes the name on (``ACD_CB_NAME`` of the Originate) only
 if the file holds speech (``spoken``: some stretch louder than a quiet line); a caller who said nothing
 is left out and the agent hears the number, as before. The file is deleted when the callback closes
-(its interaction record is written closed), and any left over (a scheduled callback called off, a
-caller who never finished) when older than the recordings' retention.
+(its interaction record is written closed, with a callback's end reason), and any left over (a
+scheduled callback called off, a caller who never finished) when older than the recordings' retention.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -36,6 +37,8 @@ MAX_BYTES = 2_000_000  # far more than the dialplan's few seconds: a larger file
 FRAME_SECONDS = 0.02
 LOUD_RMS = 400.0  # of 32768 (about -38 dBFS): above a quiet line's noise, below any voice
 SPOKEN_SECONDS = 0.3  # this much loud audio in all is a name said
+# a closed callback's end reason: ``callback`` (reached) or ``callback_unreached_<status>`` (docs/kpis.md)
+CALLBACK_END = "callback"
 
 
 def loud_seconds(wav: bytes) -> float:
@@ -129,5 +132,12 @@ class _ForgetOnClose:
 
     def append(self, record: Record) -> None:
         self._sink.append(record)
-        if isinstance(record, InteractionRecord) and record.outcome is not None:
-            self._names.forget(record.interaction_id)  # any closed stay: a stat when it had no name
+        if (
+            isinstance(record, InteractionRecord)
+            and record.outcome is not None
+            and record.end_reason.startswith(CALLBACK_END)
+        ):
+            try:  # the disk is the PBX's (maybe shared): never wait on it while routing
+                asyncio.get_running_loop().run_in_executor(None, self._names.forget, record.interaction_id)
+            except RuntimeError:  # no loop (a tool, a test): at once
+                self._names.forget(record.interaction_id)
