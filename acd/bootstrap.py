@@ -34,6 +34,8 @@ from acd.ami.pump import Pump, TokenKeeper
 from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
+from acd.callback_names import FOLDER as NAMES_FOLDER
+from acd.callback_names import CallbackNames
 from acd.config_changes import ConfigEditor, routing_in_force
 from acd.core.acd import Acd
 from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback, MonitorCall
@@ -262,6 +264,8 @@ async def build(
         on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
         supervisors={p.endpoint: tuple(sorted(p.queues)) or None for p in settings.supervisors},
     )
+    # the names callers record taking a callback: beside the recordings, in the PBX's spool
+    names = CallbackNames(Path(settings.recordings.directory).parent / NAMES_FOLDER)
     link = ami = keeper = None
     if control is None:
         link = ami_link(settings)
@@ -276,6 +280,7 @@ async def build(
             originator=Originator(
                 settings.ami.host, settings.ami.port, settings.ami.originate_user, settings.ami.originate_secret
             ),
+            callback_names=names,
         )
         keeper = TokenKeeper(ami, token)
         control = ami
@@ -293,7 +298,7 @@ async def build(
     forecaster = Forecaster()  # the expected waits: fed by the runtime, read by the gauges and the announcer
     today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
     recorder = Recorder(
-        records,
+        names.watching(records),  # a callback's recorded name is deleted when it closes
         Path(settings.recordings.directory),
         recorded=lambda queue: (q := core.config.queue(queue)) is not None and q.record,
         agent_leg=ami.agent_leg_of if ami is not None else None,

@@ -22,6 +22,8 @@ from acd.ami.link import AmiLink
 from acd.ami.pump import TokenKeeper
 from acd.announce import Announcer
 from acd.bootstrap import Parts
+from acd.callback_names import FOLDER as NAMES_FOLDER
+from acd.callback_names import CallbackNames
 from acd.metrics import ObjectiveFigures
 from acd.records.objectives import standings
 from acd.records.retention import apply_retention, delete_recordings
@@ -110,7 +112,8 @@ async def customer_reload(customers: CustomerDirectory) -> None:
 
 async def retention(engine: AsyncEngine, settings: DatabaseSettings, recordings: RecordingSettings) -> None:
     """Apply the retention policy (``acd.records.retention``) at start and then daily: mask what is
-    older than ``caller_retention_days``, delete recordings older than ``[recordings] retention_days``."""
+    older than ``caller_retention_days``, delete recordings (and callers' recorded names:
+    acd.callback_names) older than ``[recordings] retention_days``."""
     days, recording_days = settings.caller_retention_days, recordings.retention_days
     if days <= 0 and recording_days <= 0:
         return
@@ -126,6 +129,11 @@ async def retention(engine: AsyncEngine, settings: DatabaseSettings, recordings:
                     engine, datetime.now(UTC) - timedelta(days=recording_days), Path(recordings.directory)
                 )
                 log.info("retention: deleted %d recordings older than %d days", deleted, recording_days)
+                # callbacks' recorded names left over (a callback called off, or closed unseen)
+                names = CallbackNames(Path(recordings.directory).parent / NAMES_FOLDER)
+                swept = await asyncio.to_thread(names.sweep, recording_days * 86400.0)
+                if swept:
+                    log.info("retention: deleted %d callers' recorded names older than %d days", swept, recording_days)
         except Exception as exc:  # PostgreSQL (or the disk) may be away; the next day tries again
             log.warning("retention: failed: %s", exc)
         finally:

@@ -103,6 +103,13 @@ class Farm:
         for name, value in (("DTMF", digits), ("DTMF_AFTER", f"{after:g}")):
             await self.ami.action({"Action": "Setvar", "Variable": f"{prefix}_{name}", "Value": value})
 
+    async def caller_speaks(self, number: str, tone_hz: int) -> None:
+        """The holding caller with ``number`` says something now: plays ``tone_hz`` for 2 s, once
+        (``FarmCallerSpeaking``; deploy/farm's farm-caller-speak), e.g. their name when asked for it."""
+        if not number.isdigit() or not 20 <= tone_hz <= 4000:
+            raise ValueError(f"bad caller {number!r} or tone {tone_hz!r}")
+        await self.ami.action({"Action": "Setvar", "Variable": f"FARM_SPEAK_{number}", "Value": str(tone_hz)})
+
     async def set_supervisor(
         self, supervisor: str, delay: float = 1.0, record: float = 6.0, tone: int | None = None, speak: bool = False
     ) -> None:

@@ -6,10 +6,11 @@ The action is always of this shape, every value checked here (and again by the d
 docs/dialplan.md, "Callbacks"; why it is no door to toll fraud: docs/security.md):
 
     Channel: Local/<agent endpoint>@acd-callback-agent   Context: acd-callback   Exten: <number>
-    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>, ACD_CB_QUEUE=<queue>, ACD_CB_SAY=<number>
+    Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>, ACD_CB_QUEUE=<queue>, ACD_CB_SAY=<number>,
+              ACD_CB_NAME=<callback id> (only when the caller recorded their name)
 
-The Local channel's far half rings the agent (whispering "callback", the queue and the number on
-answer); once the agent has
+The Local channel's far half rings the agent (whispering "callback", the queue, the caller's recorded
+name and the number on answer); once the agent has
 answered, the near half runs ``acd-callback,<number>``, which dials the caller's number only when it
 is digits and one the ACD holds for a callback.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 
+from acd.callback_names import NAME
 from acd.dialling import NotDialable, is_endpoint
 
 CONTEXT = "acd-callback"
@@ -30,10 +32,19 @@ QUEUE = re.compile(r"[-_0-9A-Za-z]{1,64}")  # a queue name the whisper can name 
 
 
 def callback_action(
-    endpoint: str, number: str, offer_id: str, ring_timeout: float, action_id: str, queue: str = ""
+    endpoint: str,
+    number: str,
+    offer_id: str,
+    ring_timeout: float,
+    action_id: str,
+    queue: str = "",
+    *,
+    name: str = "",
 ) -> dict[str, str | list[str]]:
     """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``; the agent
-    hears "callback", then ``queue`` (a plain name, else left out) and the number's digits."""
+    hears "callback", then ``queue`` (a plain name, else left out), the caller's recorded name (``name``:
+    the callback's id, whose file holds speech: acd.callback_names; else left out) and the number's
+    digits."""
     if not is_endpoint(endpoint):
         raise NotDialable(f"agent endpoint {endpoint[:80]!r} is not a PJSIP endpoint name")
     if NUMBER.fullmatch(number) is None:
@@ -59,5 +70,6 @@ def callback_action(
             # the whisper: the queue's name and the number, as the agent hears them on answer
             *([f"ACD_CB_QUEUE={queue}"] if QUEUE.fullmatch(queue) else []),
             f"ACD_CB_SAY={number}",
+            *([f"ACD_CB_NAME={name}"] if NAME.fullmatch(name) else []),
         ],
     }

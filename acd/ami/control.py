@@ -33,12 +33,14 @@ from acd.ami.callback_ring import callback_action
 from acd.ami.callers import CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
+from acd.ami.identity import closed_callback_id
 from acd.ami.originate import CONTEXT as MONITOR_CONTEXT
 from acd.ami.originate import MODES, Originator, endpoint_channel
 from acd.ami.resync import PAUSED_AT, ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
+from acd.callback_names import CallbackNames
 from acd.core import transfer_numbers
 from acd.core.commands import (
     CancelOffer,
@@ -52,6 +54,7 @@ from acd.core.commands import (
     TagCall,
     TransferCall,
 )
+from acd.core.hours import CALLBACK_TARGET
 from acd.core.wait_said import is_said
 from acd.dialling import NotDialable, bare_endpoint, dialable_endpoint, overflow_extension
 from acd.dialling import announcement as check_announcement
@@ -74,6 +77,7 @@ QUEUE_TRANSFER_PREFIX = "queue-"
 AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's agent-<endpoint>: blind, to the caller's queue, that agent first
 CALLBACK_AFTER_VARIABLE = "ACD_CALLBACK_AFTER"  # seconds of holding before the callback offer
 CALLBACK_KEPT_VARIABLE = "ACD_CB_KEPT"  # a closed queue's callback is in PostgreSQL: the caller may be told
+CALLBACK_NAME_VARIABLE = "ACD_CB_NAME"  # the callback's id: its recorded name's file (acd.callback_names)
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
 really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
@@ -102,8 +106,10 @@ class AmiCallControl:
         transfer_numbers: tuple[str, ...] = (),
         callback_numbers: tuple[str, ...] = (),
         originator: Originator | None = None,
+        callback_names: CallbackNames | None = None,
     ) -> None:
         self._link = link
+        self.callback_names = callback_names  # the names callers recorded (None: the whisper names none)
         self.originator = originator  # rings supervisors' phones (MonitorCall); None: monitoring is off
         self._callbacks = 0  # callbacks' Originates sent (their ActionIDs)
         self.book = book if book is not None else CallerBook()
@@ -165,7 +171,12 @@ class AmiCallControl:
             elif isinstance(command, OfferCallback):
                 seconds = command.after_seconds
                 after = "" if seconds is None else str(max(0, math.ceil(seconds)))
-                replies = self._write(None, _setvar(channel, CALLBACK_AFTER_VARIABLE, after))
+                # the callback's id, for the file of the name the caller records on taking it
+                replies = self._write(
+                    None,
+                    _setvar(channel, CALLBACK_NAME_VARIABLE, command.call_id),
+                    _setvar(channel, CALLBACK_AFTER_VARIABLE, after),
+                )
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
             elif isinstance(command, ConsultCall):
@@ -173,7 +184,8 @@ class AmiCallControl:
             elif isinstance(command, FinishConsult):
                 replies = self.finish_consult(channel, command.endpoint, command.action)
             else:
-                replies = self.overflow(channel, command.target, announcement=command.announcement)
+                name = closed_callback_id(command.call_id) if command.target == CALLBACK_TARGET else ""
+                replies = self.overflow(channel, command.target, announcement=command.announcement, name=name)
         except Exception as exc:  # not even written (the link is down, a name not dialable)
             raise self._failed(command, exc) from exc
         return self._outcome(command, replies)
@@ -298,7 +310,9 @@ class AmiCallControl:
         """Stop ringing: send the caller back to holding (Dial ends with CANCEL). Written at once."""
         return self._write(None, _redirect(channel, *HOLD))
 
-    def overflow(self, channel: str, target: str, attempt: int = 1, announcement: str = "") -> Awaitable[None]:
+    def overflow(
+        self, channel: str, target: str, attempt: int = 1, announcement: str = "", name: str = ""
+    ) -> Awaitable[None]:
         """Hand the caller to ``acd-overflow,<target>`` (``voicemail``, ``fallback``, …). Written at once.
 
         Sent again when it does not land, up to ``overflow_attempts`` times in all. ``announcement``
@@ -313,7 +327,9 @@ class AmiCallControl:
             lambda: self._overflow_lost(channel, target, attempt, sounds),
         )
         prompt = (_setvar(channel, "ACD_CLOSED_PROMPT", sounds),) if sounds else ()
-        return self._write(key, *prompt, _redirect(channel, OVERFLOW_CONTEXT, exten))
+        # a closed queue's callback: the id it will have, for the file of the name the caller records
+        named = (_setvar(channel, CALLBACK_NAME_VARIABLE, name),) if name else ()
+        return self._write(key, *prompt, *named, _redirect(channel, OVERFLOW_CONTEXT, exten))
 
     def tag(
         self, channel: str, queue: str, priority: int, enqueued_at: float, waited_before: float = 0.0
@@ -393,6 +409,8 @@ class AmiCallControl:
         if self.originator is None:
             raise NotDialable("callbacks are off: no originate user is configured")
         self._callbacks += 1
+        names = self.callback_names
+        spoken = names is not None and await asyncio.to_thread(names.spoken, command.call_id)
         action = callback_action(
             bare_endpoint(command.endpoint),
             command.callback,
@@ -400,6 +418,7 @@ class AmiCallControl:
             command.ring_timeout_seconds,
             f"acd-callback-{self._callbacks}",
             command.queue,
+            name=command.call_id if spoken else "",
         )
         await self.originator.send(action)
         log.info("call %s: callback, agent %s rung first", command.call_id[:8], command.agent_id)

@@ -134,6 +134,8 @@ def with_records(
     is taken over from its record and closed by that transfer (``CallTransferred`` at the moment the
     PBX kept, ``transferred_at``), and the caller waits in the queue they are in now, a new stay from
     that moment, as if the ACD had seen it (docs/dialplan.md, "Ends the ACD did not see").
+    A caller found waiting in the stay their open record holds was judged by the previous run's
+    entry rules (``judged``); one with no such record entered while no ACD listened.
     """
     by_id = {r.interaction_id: r for r in left_open}
     out: list[Event] = []
@@ -158,6 +160,8 @@ def with_records(
             if record is not None and _transferred_unseen(record, roster):
                 out.extend(_split(record, event, result))
                 continue
+            if record is not None and record.queue == event.queue and record.answered_at is None:
+                event = dataclasses.replace(event, judged=True)  # the previous run saw this stay start
         out.append(event)
     return out
 
@@ -217,8 +221,13 @@ def _split(record: InteractionRecord, waiting: CallArrived, result: ResyncResult
     assert agent is not None and answered_at is not None
     at = transferred_at(record, waiting, result)
     log.info("resync: call %s was transferred to %s while no ACD listened", record.interaction_id[:8], waiting.queue)
+    # The caller's wait so far (docs/kpis.md): the channel's ACD_WAITED, grown by acd-transfer by the
+    # answered stay's queue time; the earlier stays' part goes on the stay taken over, and the core
+    # adds the answered stay's own at the transfer, as when it sees one.
+    earlier = max(0.0, waiting.waited_before - max(0.0, answered_at - record.arrived_at))
+    answered = dataclasses.replace(_arrival(record), waited_before=earlier)
     return [
-        CallInProgress(_arrival(record), agent, answered_at, record=record),
+        CallInProgress(answered, agent, answered_at, record=record),
         # to an agent by name (the channel's ACD_DIRECTED): offered to them first, as a transfer seen live
         CallTransferred(record.interaction_id, agent, waiting.queue, ended_at=at, target_agent=waiting.directed_to),
     ]

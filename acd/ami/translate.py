@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from acd.agent_actions import BY_FEATURE, phone_disposition
 from acd.ami import fields
 from acd.ami.callers import DIAL_OUTCOMES, LIVE, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.fields import REASONS, Refused, need
-from acd.ami.identity import call_id_for
+from acd.ami.identity import call_id_for, closed_callback_id
 from acd.ami.phone_presence import Presence
 from acd.ami.reconcile import reconcile
 from acd.ami.resync import ResyncResult
@@ -454,7 +453,7 @@ class Translator:
         leg = self.book.get(fields.uniqueid(msg))
         if leg is None or leg.phase is not Phase.LEFT:
             raise Refused("state", "AcdClosedCallback for a caller who did not meet a closed treatment")
-        return [ClosedCallbackAccepted(leg.call_id, str(uuid.uuid4()), number)]
+        return [ClosedCallbackAccepted(leg.call_id, closed_callback_id(leg.call_id), number)]
 
     def _callback_answered(self, msg: Mapping[str, str]) -> list[Event]:
         # raised on the agent's leg (the far half of acd-callback-agent's Dial) when they answer

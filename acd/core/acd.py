@@ -66,7 +66,7 @@ class Acd:
                 self._held = True
             case events.ResyncFinished():
                 self._held = False
-                call_handlers.queues_emptied(floor, None, now)  # the join rule, now the agents are known
+                call_handlers.resync_finished(floor, now)  # the entry rules, now the agents are known
             case events.CallerHungUp():
                 call_handlers.caller_hung_up(floor, event, now)
             case events.CallFellBack():

@@ -141,6 +141,8 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     elif join_rule:
         _join_rule(floor, call, now)
         _estimate_rule(floor, call, queue, now)
+    elif not e.judged:
+        floor.unjudged[call.call_id] = None  # judged once the resync is over (``resync_finished``)
 
 
 def _still_directed(floor: Floor, e: CallArrived, transferred_at: float, now: float) -> bool:
@@ -183,6 +185,8 @@ def _arrival_rules(floor: Floor, call: Call, now: float, *, join_rule: bool = Tr
     if join_rule:
         _join_rule(floor, call, now)
         _estimate_rule(floor, call, queue, now)
+    else:
+        floor.unjudged[call.call_id] = None  # judged once the resync is over (``resync_finished``)
 
 
 def _estimate_rule(floor: Floor, call: Call, queue: QueueConfig, now: float) -> None:
@@ -202,6 +206,19 @@ def _estimate_rule(floor: Floor, call: Call, queue: QueueConfig, now: float) -> 
         floor.emit(OfferCallback(call.call_id, 0.0))  # holding offers it after its first slice of music
     else:
         _overflow(floor, call, EWT_LIMIT, now)
+
+
+def resync_finished(floor: Floor, now: float) -> None:
+    """A resync is over and the agents are known: the join rule for every queue nobody can serve
+    (``queues_emptied``), then the estimated-wait limit for each stay found waiting that no run
+    judged at its entry (a caller who arrived, or was transferred, while no ACD listened), in
+    routing order, as if it entered now. A stay the previous run saw start is not judged again:
+    that run judged it (docs/kpis.md, "Estimated-wait diversion")."""
+    queues_emptied(floor, None, now)
+    found = [floor.calls[c] for c in floor.unjudged if c in floor.calls]
+    floor.unjudged.clear()
+    for call in sorted(found, key=lambda c: c.key):
+        _estimate_rule(floor, call, call.queue, now)
 
 
 def queues_emptied(floor: Floor, skills: dict[str, int] | None, now: float) -> None:

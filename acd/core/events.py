@@ -50,6 +50,10 @@ class CallArrived:
     # ACD_DIRECTED): that agent, offered the call alone until ``enqueued_at`` (the transfer) plus
     # ``[transfers] agent_wait``, then anyone eligible, as if the ACD had seen the transfer
     directed_to: str = ""
+    # a caller found by a resync whose stay the previous run saw start (its open record): that run
+    # judged it by the entry rules, so the estimated-wait limit is not applied again after the resync
+    # (docs/kpis.md, "Estimated-wait diversion")
+    judged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,9 @@ class Floor:
         self.handle_times = HandleTimes()  # the AHT of the estimated wait (acd.core.wait_estimate)
         self.timers: dict[TimerKey, float] = {}
         self.scheduled: dict[str, CallbackScheduled] = {}  # scheduled callbacks not yet in their queue
+        # stays that started while a resync held the rules (found in the gap, or transferred in it)
+        # and no run judged by the estimated-wait limit: judged when the resync finishes
+        self.unjudged: dict[str, None] = {}
         self.decisions = DecisionLog()
         self.step = 0  # counts agent changes; explanations read agent history by it
         self.intervals = 0  # counts agent-state intervals; part of each interval id

@@ -5,7 +5,10 @@ agents' phones ring, are answered after a delay, ring out or are declined; timer
 core asked. In a queue that offers callbacks, a caller still holding when the offer is read takes it
 with the traffic's probability (``CallbackAccepted``, as holding's UserEvent would say); when the core
 serves the callback the agent is rung first, and once they accept the caller is dialled and answers
-or not (``CallbackEnded``, as the dialplan's result would say). It hands every event to
+or not (``CallbackEnded``, as the dialplan's result would say). A caller of a queue closed with
+``closed = "callback"`` takes a callback for its next opening with the traffic's ``closed_accept``
+(``ClosedCallbackAccepted``, as acd-overflow's UserEvent would say): the core schedules it, and at the
+opening it is served like any callback. It hands every event to
 ``Acd.handle`` exactly as the runtime would and carries out the commands it gets back. It never
 reads the wall clock, and all chance comes from ``random.Random`` streams seeded from the scenario,
 so the same scenario and seed give the same figures.
@@ -38,6 +41,7 @@ from acd.core.events import (
     CallbackEnded,
     CallEnded,
     CallerHungUp,
+    ClosedCallbackAccepted,
     Customer,
     DispositionSet,
     Event,
@@ -45,6 +49,7 @@ from acd.core.events import (
     OfferRejected,
     TimerFired,
 )
+from acd.core.hours import CALLBACK_TARGET
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
 from acd.core.states import CallState
 from acd.core.timers import TimerKey
@@ -225,6 +230,17 @@ class Simulation:
         self._queued.discard(call_id)  # hung up, keeping their place: never abandons
         self._deliver(CallbackAccepted(call_id, digits_of(self._caller_of.get(call_id, call_id))))
 
+    def _closed_callback(self, call_id: str) -> None:
+        """A caller of a queue closed with ``callback``: asked, they take one for the next opening
+        (the number they called from) or are left to voicemail. The callback's id is the ACD's, made
+        here as the shell makes it (one per caller); it is served with the caller's traffic."""
+        traffic = self._call_traffic[call_id]
+        if self._callback_rng[traffic.queue].random() >= traffic.callback_closed_accept:
+            return
+        callback_id = f"cb-{call_id}"
+        self._call_traffic[callback_id] = traffic
+        self._deliver(ClosedCallbackAccepted(call_id, callback_id, digits_of(call_id)))
+
     def _dial_back(self, ring: RingAgent, traffic: Traffic, talk: float) -> None:
         """The agent accepted the callback: the caller is dialled, and answers or not."""
         rng = self._callback_rng[traffic.queue]
@@ -250,6 +266,8 @@ class Simulation:
             self._timers.pop(command.key, None)
         elif isinstance(command, OverflowCall):
             self._queued.discard(command.call_id)
+            if command.target == CALLBACK_TARGET:
+                self._closed_callback(command.call_id)
         elif isinstance(command, OfferCallback):
             call_id, offer = command.call_id, self._callback_offers.get(command.call_id, 0) + 1
             self._callback_offers[call_id] = offer

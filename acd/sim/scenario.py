@@ -52,6 +52,9 @@ class Traffic:
     # disposition); and callers drawn from a pool of this many numbers, so some call again (0: all new)
     dispositions: tuple[tuple[str, float], ...] = ()
     callers: int = 0
+    # a caller of the queue while it is closed with ``closed = "callback"`` takes a callback for its
+    # next opening with probability ``callback_closed_accept`` (else they are left to voicemail)
+    callback_closed_accept: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ def _check(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 _QUEUE_KEYS = QUEUE_KEYS | {"traffic"}
 _TRAFFIC_KEYS = {"calls_per_minute", "priority", "talk", "patience", "vip_share", "callback", "dispositions", "callers"}
-_CALLBACK_KEYS = {"accept", "answer", "pickup", "ring"}
+_CALLBACK_KEYS = {"accept", "answer", "pickup", "ring", "closed_accept"}
 _AGENT_KEYS = {"count", "skills", "answer_delay", "miss_probability", "reject_probability"}
 
 
@@ -156,8 +159,9 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
     callback = t.get("callback", {})
     _check(callback, _CALLBACK_KEYS, f"queues.{name}.traffic.callback")
     accept, answer = float(callback.get("accept", 0.0)), float(callback.get("answer", 1.0))
-    if not (0.0 <= accept <= 1.0 and 0.0 <= answer <= 1.0):
-        raise ValueError(f"queues.{name}.traffic.callback: accept and answer are probabilities, 0 to 1")
+    closed_accept = float(callback.get("closed_accept", 0.0))
+    if not all(0.0 <= p <= 1.0 for p in (accept, answer, closed_accept)):
+        raise ValueError(f"queues.{name}.traffic.callback: accept, answer and closed_accept are probabilities, 0 to 1")
     traffic = Traffic(
         queue=name,
         calls_per_minute=float(t.get("calls_per_minute", 0.0)),
@@ -173,6 +177,7 @@ def _queue(name: str, q: Mapping[str, Any], names: frozenset[str], start: float)
         callback_ring_seconds=float(callback.get("ring", 30.0)),
         dispositions=tuple((str(code), float(weight)) for code, weight in t.get("dispositions", {}).items()),
         callers=int(t.get("callers", 0)),
+        callback_closed_accept=closed_accept,
     )
     return queue, traffic
 

@@ -5,6 +5,9 @@ one is offered a callback, presses 1, confirms the number they called from with 
 agent then logs in: they answer the first caller, then the callback (the ACD rings the agent's phone
 first, through the originate-only AMI user into ``acd-callback``, then dials the caller's number,
 which the farm answers), then the third caller. The callback's record is answered, never abandoned.
+Taking the callback, the caller is asked for their name and says it (a tone, recorded by the PBX into
+the file the ACD named); the agent's whisper plays it. A caller who says nothing: the whisper has the
+number alone.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from acd_process import AGENTS, CONFIG, acd_command, api, eventually, login
 from e2e_stack import PbxStack, read_secrets, run_script, user_event
 
 from acd.ami.identity import call_id_for
+from acd.callback_names import FOLDER as NAMES_FOLDER
+from acd.callback_names import CallbackNames, loud_seconds
 from acd.records.startup.embedded import EmbeddedPostgres
+from acd.settings import RECORDINGS_DIR
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
 
@@ -48,18 +54,26 @@ QUEUES = (
 # seconds an agent's phone talks: the whisper ("callback", the queue spelled, the number) and the
 # caller's answer come first
 TALK = 30
-PBX_LOG = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root")) / "var/log/asterisk/full"
+PBX_ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))
+PBX_LOG = PBX_ROOT / "var/log/asterisk/full"
+# the callers' recorded names, as the ACD sees them (beside the recordings: its default directory)
+NAMES = CallbackNames(Path(RECORDINGS_DIR).parent / NAMES_FOLDER)
+NAME_FILE = "/var/spool/asterisk/acd-callback-names/{}"  # as the PBX (chrooted) plays it
+NAME_HZ = 600  # the tone the farm's caller "says" as their name
 WHISPER = re.compile(
     rb'\[s@acd-callback-answered:\d+\] (Playback|ExecIf)\("(?P<chan>PJSIP/agent1-[^"]*)", "(?P<arg>[^"]*)"\)'
 )
 
 
-def whispered(since: int) -> list[tuple[str, str]]:
-    """What the PBX played to agent1 in acd-callback-answered, from byte ``since`` of its log."""
+def pbx_log(since: int) -> bytes:
     with PBX_LOG.open("rb") as log:
         log.seek(since)
-        text = log.read()
-    return [(m[1].decode(), m["arg"].decode()) for m in WHISPER.finditer(text)]
+        return log.read()
+
+
+def whispered(since: int) -> list[tuple[str, str]]:
+    """What the PBX played to agent1 in acd-callback-answered, from byte ``since`` of its log."""
+    return [(m[1].decode(), m["arg"].decode()) for m in WHISPER.finditer(pbx_log(since))]
 
 
 # the numbers a callback's caller may key in instead of their own: 65 and 8 digits (a farm caller's
@@ -115,13 +129,21 @@ def numbers() -> list[str]:
     return [f"64{base}{n}" for n in range(3)]
 
 
-async def take_callback(farm: Farm, pbx: AmiClient, number: str, caller_channel: str, mark: int) -> dict[str, str]:
-    """The caller on ``caller_channel`` hears the offer, presses 1, confirms with 1; the AcdCallback event."""
+async def take_callback(
+    farm: Farm, pbx: AmiClient, number: str, caller_channel: str, mark: int, name_hz: int | None = None
+) -> dict[str, str]:
+    """The caller on ``caller_channel`` hears the offer, presses 1, confirms with 1; the AcdCallback
+    event. Asked for their name, they say it (a tone of ``name_hz``), or nothing when None."""
     offered = await pbx.wait_event(user_event("AcdCallbackOffered", CallerIDNum=number), 20, mark)
     await farm.send_dtmf(caller_channel, "1")
     await pbx.wait_event(user_event("AcdCallbackConfirm", Uniqueid=offered["Uniqueid"]), 30, mark)
     await farm.send_dtmf(caller_channel, "1")
-    return await pbx.wait_event(user_event("AcdCallback", Uniqueid=offered["Uniqueid"]), 15, mark)
+    taken = await pbx.wait_event(user_event("AcdCallback", Uniqueid=offered["Uniqueid"]), 15, mark)
+    asked = await pbx.wait_event(user_event("AcdCallbackName", Uniqueid=offered["Uniqueid"]), 15, mark)
+    assert asked["AcdName"] == call_id_for(offered["Uniqueid"])  # the file is named after the ACD's id
+    if name_hz is not None:
+        await farm.caller_speaks(number, name_hz)
+    return taken
 
 
 async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
@@ -139,10 +161,13 @@ async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
         channels[number] = answered["Channel"]
         enqueued[number] = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 15, pbx_mark)
 
-    taken = await take_callback(farm, pbx_ami, middle, channels[middle], pbx_mark)
+    taken = await take_callback(farm, pbx_ami, middle, channels[middle], pbx_mark, name_hz=NAME_HZ)
     assert taken["AcdNumber"] == middle
-    await farm.wait_user_event("FarmCallerHangup", 15, farm_mark, FarmCaller=middle)
+    await farm.wait_user_event("FarmCallerHangup", 20, farm_mark, FarmCaller=middle)
     middle_id = call_id_for(enqueued[middle]["Uniqueid"])
+    # the name they said, recorded by the PBX into the file the ACD named
+    name_file = NAMES.directory / f"{middle_id}.wav"
+    assert loud_seconds(name_file.read_bytes()) > 1.0
     live = acd.get("/api/v1/status")
     assert middle_id in str(live), "the callback keeps its place among the waiting calls"
 
@@ -151,13 +176,17 @@ async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
     assert code == 200, body
     await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent1"), 60, pbx_mark)
     await farm.wait_user_event("FarmCallbackAnswered", 30, farm_mark, FarmNumber=middle)
-    # the agent heard "callback", billing (no recorded acd-queue-billing prompt: spelled), the number
+    # the agent heard "callback", billing (no recorded acd-queue-billing prompt: spelled), the name the
+    # caller recorded, the number
     assert whispered(log_start) == [
         ("Playback", "vm-tocallback"),
         ("Playback", "acd-queue-billing"),
         ("ExecIf", "1?SayAlpha(billing)"),
+        ("ExecIf", "1?Playback(" + NAME_FILE.format(middle_id) + ")"),
         ("ExecIf", f"1?SayDigits({middle})"),
     ]
+    played = re.compile(rb"<PJSIP/agent1-[^>]*> Playing '" + NAME_FILE.format(middle_id).encode() + rb"\.")
+    assert played.search(pbx_log(log_start)), "the PBX played the recorded name on agent1's leg"
     ids = [call_id_for(enqueued[n]["Uniqueid"]) for n in (first, middle, last)]
 
     async def all_answered() -> list[Any] | None:
@@ -174,6 +203,7 @@ async def test_the_middle_caller_takes_a_callback_and_is_answered_second(
     callback = by_id[middle_id]
     assert callback["agent_id"] == "agent1" and callback["talk_seconds"] > 0
     assert callback["arrived_at"] < by_id[ids[2]]["arrived_at"]  # kept its enqueue time
+    await eventually(lambda: not name_file.exists(), 10, "the recorded name deleted once the callback closed")
 
 
 async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
@@ -188,7 +218,9 @@ async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
     await farm.place_call("200", patience_seconds=240, caller_id=number)
     answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
     enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 15, pbx_mark)
-    await take_callback(farm, pbx_ami, number, answered["Channel"], pbx_mark)
+    await take_callback(farm, pbx_ami, number, answered["Channel"], pbx_mark)  # says nothing when asked
+    await farm.wait_user_event("FarmCallerHangup", 20, farm_mark, FarmCaller=number)
+    log_start = PBX_LOG.stat().st_size
     code, body = acd.post("/api/v1/agents/agent1/login")
     assert code == 200, body
     call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
@@ -202,6 +234,10 @@ async def test_a_busy_caller_is_tried_again_after_the_gap_then_closed_unreached(
     assert row["answered_at"] is None
     tries = [e for e in farm.ami.events(farm_mark) if user_event("FarmCallbackRinging", FarmNumber=number)(e)]
     assert len(tries) == 3
+    # a caller who said nothing: no name in the whisper, the number as before (each of the 3 tries)
+    names = [arg for what, arg in whispered(log_start) if "Playback(" in arg]
+    assert names == ["0?Playback(" + NAME_FILE.format("") + ")"] * 3
+    assert not (NAMES.directory / f"{call_id}.wav").exists()  # deleted once it closed
     await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 free again")
 
 

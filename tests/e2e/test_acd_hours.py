@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from acd_process import acd_command, api, eventually, login
 from e2e_stack import enqueue_caller, user_event
 
+from acd.ami.identity import call_id_for, closed_callback_id
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
@@ -268,6 +269,9 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
 
     (row,) = await eventually(kept, 20, "the scheduled callback's row")
     assert (row["queue"], row["at"], row["created_by"], row["cancelled_at"]) == ("billing", opening, "caller", None)
+    # asked for their name, recorded under the id the callback was kept with (the ACD's, made before)
+    asked = await pbx_ami.wait_event(user_event("AcdCallbackName", Uniqueid=offered["Uniqueid"]), 15, pbx_mark)
+    assert asked["AcdName"] == str(row["id"]) == closed_callback_id(call_id_for(offered["Uniqueid"]))
     # thanked only once the ACD said the row is in PostgreSQL (ACD_CB_KEPT): never sent to voicemail
     on = b"<" + offered["Channel"].encode() + b"> Playing "
     played = b""

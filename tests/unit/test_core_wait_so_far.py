@@ -11,7 +11,7 @@ from __future__ import annotations
 from core_builders import Driver, agent, config, queue
 
 from acd.core.commands import OfferCallback, OverflowCall, TagCall
-from acd.core.events import CallTransferred
+from acd.core.events import CallArrived, CallTransferred, Event, ResyncFinished, ResyncStarted
 from acd.core.timers import call_timer
 
 A_AND_B = config(
@@ -109,3 +109,35 @@ def test_no_diversion_within_the_limit_without_an_estimate_or_with_a_free_agent(
     assert not [c for c in fresh.arrive("c1", 1.0) if isinstance(c, OverflowCall)]
     at_limit = _busy_queue(ewt_limit_seconds=100.0)  # the estimate (100 s) is not above the limit
     assert not [c for c in at_limit.arrive("c2", 120.0) if isinstance(c, OverflowCall)]
+
+
+def _found_after_resync(d: Driver, *arrivals: CallArrived, now: float) -> list[object]:
+    out: list[object] = []
+    events: list[Event] = [ResyncStarted(), *arrivals, ResyncFinished()]
+    for event in events:
+        out += d.send(event, now)
+    return out
+
+
+def test_a_caller_found_by_a_resync_whom_no_run_judged_is_judged_when_it_ends() -> None:
+    # c2 entered while the ACD's link to the PBX was down: the resync finds it waiting since 115 s;
+    # nobody judged it at entry, so the limit applies once the resync is over (agents known)
+    d = _busy_queue()
+    out = _found_after_resync(d, CallArrived("c2", "q", 5, enqueued_at=115.0), now=130.0)
+    assert [c for c in out if isinstance(c, OverflowCall)] == [OverflowCall("c2", "voicemail", "ewt_limit")]
+    assert (d.interactions()["c2"].outcome, d.interactions()["c2"].end_reason) == ("overflowed", "ewt_limit")
+
+
+def test_a_caller_found_by_a_resync_is_offered_the_callback_in_routing_order() -> None:
+    d = _busy_queue(ewt_action="callback", ewt_limit_seconds=150.0)
+    found = (CallArrived("c3", "q", 5, enqueued_at=118.0), CallArrived("c2", "q", 5, enqueued_at=115.0))
+    out = _found_after_resync(d, *found, now=130.0)
+    # c2 (first in line: 100 s) is within the limit; c3 (second: 200 s) is above it
+    assert [c for c in out if isinstance(c, OfferCallback)] == [OfferCallback("c3", 0.0)]
+
+
+def test_a_caller_the_previous_run_judged_is_not_judged_again() -> None:
+    d = _busy_queue()
+    out = _found_after_resync(d, CallArrived("c2", "q", 5, enqueued_at=115.0, judged=True), now=130.0)
+    assert not [c for c in out if isinstance(c, OverflowCall | OfferCallback)]
+    assert d.interactions()["c2"].outcome is None

@@ -197,7 +197,7 @@ def test_without_a_trace_the_transfer_is_dated_by_the_callers_new_enqueue() -> N
 def test_a_caller_waiting_whose_record_was_never_answered_is_one_stay() -> None:
     waiting = InteractionRecord(CALL, 7, "support", 5, "555", 1000.0, uniqueid="1000.1")
     events = with_records([FOUND], [waiting], ResyncResult(waiting=(FOUND,)), Roster(CONFIG))
-    assert events == [FOUND]
+    assert events == [dataclasses.replace(FOUND, judged=True)]  # the previous run judged it at entry
 
 
 def test_a_caller_transferred_and_gone_in_the_gap_closes_transferred_at_the_transfer() -> None:
@@ -292,3 +292,23 @@ def test_a_handover_seen_before_the_restart_is_taken_over_with_the_consulted_age
     events = with_records(Translator(CONFIG).reconcile(result), [handed], result, Roster(CONFIG))
     (taken,) = [e for e in events if isinstance(e, CallInProgress | CallHandedOver)]
     assert isinstance(taken, CallInProgress) and (taken.agent_id, taken.record) == ("a5", handed)
+
+
+def test_a_caller_transferred_while_the_acd_was_down_keeps_their_wait_so_far() -> None:
+    # 30 s waited in stays before billing, then 4 s in billing before a1 answered: acd-transfer made
+    # the channel's ACD_WAITED 34 at the transfer
+    found = dataclasses.replace(FOUND, waited_before=34.0)
+    events = with_records([found], [ANSWERED], ResyncResult(waiting=(found,), ended=(TRACE,)), Roster(CONFIG))
+    acd = _restarted()
+    _feed(acd, events, 1100.0)
+    call = acd._floor.calls[CALL]
+    assert call.queue.name == "support"
+    assert call.waited_before == 34.0
+    assert call.waited_in_all(1100.0) == 34.0 + 1100.0 - 1012.0
+
+
+def test_an_older_dialplans_empty_wait_is_only_the_answered_stays() -> None:
+    events = with_records([FOUND], [ANSWERED], ResyncResult(waiting=(FOUND,), ended=(TRACE,)), Roster(CONFIG))
+    acd = _restarted()
+    _feed(acd, events, 1100.0)
+    assert acd._floor.calls[CALL].waited_before == 4.0
