@@ -26,13 +26,12 @@ from typing import Any
 
 import pytest
 from acd_process import AGENTS, CONFIG, acd_command, api, eventually, login
-from e2e_stack import PbxStack, read_secrets, run_script, user_event
+from e2e_stack import RECORDINGS_DIR, PbxStack, read_secrets, run_script, user_event
 
 from acd.ami.identity import call_id_for
 from acd.callback_names import FOLDER as NAMES_FOLDER
 from acd.callback_names import CallbackNames, loud_seconds
 from acd.records.startup.embedded import EmbeddedPostgres
-from acd.settings import RECORDINGS_DIR
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
 
@@ -89,7 +88,9 @@ def callback_acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
     env = {"ACD_AMI_SECRET": info.secret, "ACD_AMI_ORIGINATE_SECRET": secrets["ACD_AMI_ORIGINATE_SECRET"]}
 
     def config(http_port: int) -> str:
-        text = CONFIG.format(ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path)
+        text = CONFIG.format(
+            ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path, recordings=RECORDINGS_DIR
+        )
         return text + "\n" + QUEUES + agents_toml(AGENTS) + CALLBACK_NUMBERS
 
     service = AcdProcess(tmp_path, config, env)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from acd_process import AGENTS, CONFIG, QUEUES, acd_command, api, eventually, status
-from e2e_stack import PbxStack, read_secrets, user_event
+from e2e_stack import RECORDINGS_DIR, PbxStack, read_secrets, user_event
 
 from acd.ami.identity import call_id_for
 from acd.ami.originate import originate_action
@@ -65,7 +65,9 @@ def monitor_acd(pbx_stack: PbxStack, tmp_path: Path) -> Iterator[AcdProcess]:
     env = {"ACD_AMI_SECRET": info.secret, "ACD_AMI_ORIGINATE_SECRET": secrets["ACD_AMI_ORIGINATE_SECRET"]}
 
     def config(http_port: int) -> str:
-        text = CONFIG.format(ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path)
+        text = CONFIG.format(
+            ami_port=info.port, ami_user=info.user, http_port=http_port, data_dir=tmp_path, recordings=RECORDINGS_DIR
+        )
         return text + "\n" + QUEUES + agents_toml(AGENTS) + SUPERVISORS
 
     service = AcdProcess(tmp_path, config, env)

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from acd_process import acd_command, api, eventually
 from acd_process import login as api_login
-from e2e_stack import user_event
+from e2e_stack import RECORDINGS_DIR, user_event
 
 from acd.ami.identity import call_id_for
-from acd.settings import RECORDINGS_DIR
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
