@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from collections.abc import Iterable, Mapping
 
 from acd.ami.resync import TRANSFER, LeftTrace, OfferedCaller, ResyncResult
@@ -198,10 +197,9 @@ def _take_over_handed(
     agent, answered_at = record.agent_id, record.answered_at
     assert agent is not None and answered_at is not None
     log.info("resync: call %s was handed over to %s while no ACD listened", record.interaction_id[:8], target)
-    at = math.inf if offered.handed_over_at is None else offered.handed_over_at  # inf: now (the core bounds it)
     return [
         CallInProgress(event.call, agent, answered_at, record=record),
-        CallHandedOver(record.interaction_id, agent, target, ended_at=at),
+        CallHandedOver(record.interaction_id, agent, target, ended_at=offered.handed_over_at, unseen=True),
     ]
 
 

@@ -857,7 +857,8 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     ACD, as a blind transfer to a number does. A handover no ACD saw (``ended_at``, no consult open)
     is taken over with the agent the caller talks with, at the moment the PBX noted."""
     call = _talking_call(floor, e.call_id, e.agent_id, "CallHandedOver")
-    unseen = e.ended_at is not None and call.call_id not in floor.consults  # completed while no ACD listened
+    # completed while no ACD listened (found by a restarted ACD's resync): no consult open here
+    unseen = (e.unseen or e.ended_at is not None) and call.call_id not in floor.consults
     take = AgentInput.TAKE_OVER if unseen else AgentInput.CONSULT_TAKE
     target: Agent | None
     if unseen:
@@ -892,6 +893,8 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     segment = call.talk_segment(segment_stay, end, "attended", aimed)
     next_queue = floor.queues[for_queue] if for_queue else None
     leg_record = call.hand_over(e.target, end, next_queue)
+    if next_queue is not None:  # the caller's channel says the new stay, for a restarted ACD's resync
+        floor.emit(call.tag())
     talk = Call(
         leg_record.interaction_id,
         answered_queue,
@@ -907,6 +910,7 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     floor.write(segment)
     floor.write(call.record)
     if next_queue is not None:  # a transferred-in arrival there, answered at once
+        floor.arrived(next_queue.name)
         floor.queue_exit(next_queue, "answered", 0.0, now, within_sla=bool(call.record.within_sla), short_abandon=False)
     _release(floor, agent, what, talk, _closed(talk), end, TRANSFERRED, now)
     if agent.call_id is not None:

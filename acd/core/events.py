@@ -392,6 +392,7 @@ class CallHandedOver:
     target: str
     ended_at: float | None = None
     number: str = ""
+    unseen: bool = False  # found by a resync: a handover no ACD saw, even with no time known (``ended_at`` None: now)
 
 
 @dataclass(frozen=True, slots=True)

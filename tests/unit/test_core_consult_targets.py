@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import pytest
 
 from acd.core.acd import Acd
-from acd.core.commands import ConsultCall, MetricUpdate, RecordCommand, RingAgent
+from acd.core.commands import ConsultCall, MetricUpdate, RecordCommand, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.errors import NoAgentReady, NumberNotAllowed, UnknownQueue
 from acd.core.events import (
@@ -118,6 +118,8 @@ def test_a_completed_queue_consult_is_a_new_stay_in_that_queue_answered_by_the_p
         c for c in commands if isinstance(c, MetricUpdate) and c.name == "acd_calls_answered_total" and c.labels
     ]
     assert [dict(c.labels)["queue"] for c in answered] == ["support"]
+    # the caller's channel says the new stay (what a restarted ACD's resync reads back)
+    assert [(t.queue, t.enqueued_at) for t in commands if isinstance(t, TagCall)] == [("support", 25.0)]
     commands = acd.handle(CallEnded("c1"), 40.0)
     assert acd.agent_state("c") is AgentState.WRAP_UP
     done = latest(_records(acd.handle(WrapUpDone("c"), 45.0), InteractionRecord))[0]

@@ -312,3 +312,17 @@ def test_an_older_dialplans_empty_wait_is_only_the_answered_stays() -> None:
     acd = _restarted()
     _feed(acd, events, 1100.0)
     assert acd._floor.calls[CALL].waited_before == 4.0
+
+
+def test_a_handover_found_with_no_time_on_the_channel_is_taken_as_now() -> None:
+    """No SHARED(ACD_HANDED_OVER) to read (an older dialplan): the handover still happens, at the
+    restart, rather than being refused and leaving a1 on a call a5 talks on."""
+    call = CallArrived(CALL, "billing", 5, caller="555", enqueued_at=1000.0, uniqueid="1000.1")
+    offered = OfferedCaller(call, "offer-1", "agent1", 1004.0, "1000.7", "PJSIP/agent5-0000000a", "agent5", None)
+    result = ResyncResult(connected=(offered,))
+    events = with_records(Translator(CONFIG).reconcile(result), [ANSWERED], result, Roster(CONFIG))
+    acd = _restarted()
+    out = _feed(acd, events, 1100.0)
+    assert acd.agent_state("a5") is AgentState.ON_CALL
+    first = next(r for r in _records(out, InteractionRecord) if r.end_reason == "transferred")
+    assert (first.agent_id, first.ended_at) == ("a1", 1100.0)
