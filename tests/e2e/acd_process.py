@@ -72,15 +72,40 @@ AGENTS = {
     "agent6": "{ support = 3 }",
 }
 
+# Objectives (docs/kpis.md, "Objectives (KPOs)"): one per kind of target (a ratio, seconds, a count), so
+# the shipped board and alert of objectives have series to run on (test_acd_prometheus)
+OBJECTIVES = """
+[objectives.billing-sl]
+metric = "service_level"
+comparison = ">="
+target = 0.8
+queue = "billing"
+owner = "e2e"
+
+[objectives.billing-aht]
+metric = "aht"
+comparison = "<="
+target = 60
+queue = "billing"
+owner = "e2e"
+
+[objectives.billing-handle-breaches]
+metric = "handle_breaches"
+comparison = "<="
+target = 5
+queue = "billing"
+owner = "e2e"
+"""
+
 
 def e2e_acd(workdir: Path, env: dict[str, str], ami_port: int, ami_user: str) -> AcdProcess:
-    """The e2e tests' ACD (CONFIG and AGENTS) in ``workdir``, for the PBX's AMI; not started yet."""
+    """The e2e tests' ACD (CONFIG, AGENTS, OBJECTIVES) in ``workdir``, for the PBX's AMI; not started yet."""
 
     def config(http_port: int) -> str:
         text = CONFIG.format(
             ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir, recordings=RECORDINGS_DIR
         )
-        return text + "\n" + QUEUES + agents_toml(AGENTS)
+        return text + "\n" + QUEUES + agents_toml(AGENTS) + OBJECTIVES
 
     return AcdProcess(workdir, config, env)
 
