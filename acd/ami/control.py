@@ -71,6 +71,7 @@ TRANSFER_CONTEXT = "acd-transfer"
 CONSULT_EXTEN = "00"  # acd-transfer's consult of the agent named by CONSULT_TARGET on the agent's leg
 CONSULT_NUMBER_EXTEN = "01"  # acd-transfer's consult of the outside number CONSULT_TARGET names
 CONSULT_TARGET = "__ACD_CONSULT_TARGET"
+CONSULT_PICKED_VARIABLE = "ACD_CONSULT_PICKED"  # a phone's consult leg for a queue: the agent the ACD picked
 TRANSFER_NUMBERS_VARIABLE = "ACD_TRANSFER_NUMBERS"
 CALLBACK_NUMBERS_VARIABLE = "ACD_CALLBACK_NUMBERS"  # the numbers a callback's caller may key in (regex)
 QUEUE_TRANSFER_PREFIX = "queue-"
@@ -179,6 +180,8 @@ class AmiCallControl:
                 )
             elif isinstance(command, MonitorCall):
                 replies = self._start(self.monitor(channel, command))
+            elif isinstance(command, ConsultCall) and command.phone_leg:
+                replies = self.consult_picked(command.phone_leg, command.target_endpoint)
             elif isinstance(command, ConsultCall):
                 replies = self.consult(channel, command.endpoint, command.target_endpoint, command.number)
             elif isinstance(command, FinishConsult):
@@ -449,6 +452,17 @@ class AmiCallControl:
             return self._consult(caller, endpoint, number, CONSULT_NUMBER_EXTEN)
         dialable_endpoint(target_endpoint)
         return self._consult(caller, endpoint, target_endpoint, CONSULT_EXTEN)
+
+    def consult_picked(self, leg: str, target_endpoint: str) -> Awaitable[None]:
+        """Tell the consult leg an agent's phone started for a queue (``*2`` then the queue's number,
+        waiting in ``acd-transfer``'s ``consult-queue``) the agent the ACD picked:
+        ``ACD_CONSULT_PICKED=<endpoint>`` on that leg, a ``Local/`` channel (the one that raised the
+        request), which then dials that agent as a consult by number does. The endpoint is a plain
+        name, checked here and again by the dialplan."""
+        dialable_endpoint(target_endpoint)
+        if not leg.startswith("Local/"):
+            raise NotDialable(f"{leg[:80]!r} is not a consult leg (a Local channel)")
+        return self._start(self._setvar(leg, CONSULT_PICKED_VARIABLE, target_endpoint))
 
     async def _consult(self, caller: str, endpoint: str, target: str, exten: str) -> None:
         peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)

@@ -20,6 +20,7 @@ UserEvent AcdOverflowed    (none: the core ordered it; later Hangup is silent)
 UserEvent AcdAgent         AgentLoggedIn / LoggedOut / Paused / Resumed / WrapUpDone / DispositionSet
 UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or resume of the recording)
 AcdConsultRecording        (none: the consulted agent's leg records; the book keeps it for the handover)
+AcdConsultQueue            ConsultRequested for_queue (an agent's phone: *2 then a queue's number)
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
@@ -73,6 +74,7 @@ from acd.core.events import (
     CallTransferredOut,
     ClosedCallbackAccepted,
     ConsultEnded,
+    ConsultRequested,
     ConsultStarted,
     DispositionSet,
     Event,
@@ -164,6 +166,7 @@ class Translator:
             "AcdMonitor": self._monitor,
             "AcdConsult": self._consult,
             "AcdConsultRecording": self._consult_recording,
+            "AcdConsultQueue": self._consult_queue,
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
             "AcdCallbackAnswered": self._callback_answered,
@@ -396,6 +399,27 @@ class Translator:
                 self.on_unkept_recording(leg.call_id, leg.consult_uniqueid)
         self.book.consult_over(leg)
         return [ConsultEnded(leg.call_id, agent, target, number)]
+
+    def _consult_queue(self, msg: Mapping[str, str]) -> list[Event]:
+        """An agent pressed ``*2`` then a queue's number (``acd-transfer``'s ``consult-queue``, docs/dialplan.md
+        "Transfers"): the consult leg waits to be told the agent the ACD picks for that queue. Raised on
+        that leg (a ``Local/`` channel, whose name the core's answer goes to), for a caller the book holds
+        as talking, under that offer, to that agent; the queue one the ACD has. The core checks the rest
+        (the call talks, no consult open, an agent ready there) as for the REST API's."""
+        offer_id, endpoint = fields.offer(msg), fields.endpoint(msg)
+        channel = fields.channel(msg)
+        if channel.partition("/")[0].upper() != "LOCAL":
+            raise Refused("channel", f"a queue's consult asked on {fields.shown(channel)}, not a consult leg")
+        queue = need(msg, "AcdQueue")
+        if not self.roster.has_queue(queue):
+            raise Refused("queue", f"unknown queue {fields.shown(queue)}")
+        leg = self.book.by_offer(offer_id)
+        if leg is None or leg.phase is not Phase.CONNECTED or leg.endpoint != endpoint:
+            raise Refused("state", "a queue's consult for a caller not talking under that offer and agent")
+        agent = self.roster.agent_for(endpoint)
+        if agent is None:
+            raise Refused("agent", f"unknown agent endpoint {fields.shown(endpoint)}")
+        return [ConsultRequested(leg.call_id, "", for_queue=queue, phone_leg=channel, phone_agent=agent)]
 
     def _consult_recording(self, msg: Mapping[str, str]) -> list[Event]:
         """The consulted agent answered a recorded caller's consult and their leg records from now on

@@ -757,13 +757,17 @@ def consult_requested(floor: Floor, e: ConsultRequested) -> None:
     """Checked (talking, no consult open, the target ready), then handed to the PBX. An attended
     transfer to a queue consults the agent a new arrival there would be offered first (refused with
     ``NoAgentReady`` when none is ready: nobody is left waiting); one to a number consults it only when
-    the config's patterns allow it (docs/kpis.md, "Transfers")."""
+    the config's patterns allow it (docs/kpis.md, "Transfers"). A phone's consult of a queue
+    (``phone_leg``) is checked the same way and must come from the agent talking with the caller; its
+    leg is told the picked agent (a refusal tells it nothing: the phone gives up after a few seconds)."""
     call = call_of(floor, e.call_id, "ConsultRequested")
     check_call(call, CallInput.HAND_OVER, "ConsultRequested")
     _transferable(call, "ConsultRequested")
     if call.call_id in floor.consults:
         raise InvalidTransition(call.call_id, "consulting", "ConsultRequested")
     agent = floor.agents[str(call.record.agent_id)]
+    if e.phone_leg and (not e.for_queue or e.number or e.target or e.phone_agent != agent.agent_id):
+        raise InvalidTransition(call.call_id, f"a phone's queue consult not from {e.phone_agent}", "ConsultRequested")
     if e.number:
         if not transfer_numbers.allowed(e.number, floor.config.policy.transfer_numbers):
             raise NumberNotAllowed(e.number)
@@ -778,7 +782,9 @@ def consult_requested(floor: Floor, e: ConsultRequested) -> None:
             raise NoAgentReady(e.for_queue)
     target = _consulted(floor, call, picked, "ConsultRequested")
     check_agent(target, AgentInput.CONSULT, "ConsultRequested")
-    floor.emit(ConsultCall(call.call_id, agent.agent_id, agent.config.endpoint, target.config.endpoint))
+    floor.emit(
+        ConsultCall(call.call_id, agent.agent_id, agent.config.endpoint, target.config.endpoint, phone_leg=e.phone_leg)
+    )
     if e.for_queue:
         floor.queue_consults[call.call_id] = (target.agent_id, e.for_queue)
     else:

@@ -105,13 +105,16 @@ class MonitorCall:
 class ConsultCall:
     """Have the agent's leg start an attended transfer (a consult leg) to the agent at
     ``target_endpoint`` (docs/dialplan.md, "Transfers"), or to the outside ``number`` (then
-    ``target_endpoint`` is empty): the PBX reports ``ConsultStarted``."""
+    ``target_endpoint`` is empty): the PBX reports ``ConsultStarted``. ``phone_leg``: the consult leg
+    the agent's phone started for a queue (``*2`` then a queue's number), waiting to be told the agent
+    the ACD picked: that leg is told ``target_endpoint`` and dials it; nothing else is sent."""
 
     call_id: str
     agent_id: str
     endpoint: str
     target_endpoint: str
     number: str = ""
+    phone_leg: str = ""
 
 
 @dataclass(frozen=True, slots=True)

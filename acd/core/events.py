@@ -329,12 +329,19 @@ class ConsultRequested:
 
     With ``for_queue`` (``target`` empty) the consult goes to the agent the ACD picks for that queue as for
     a routed arrival (``NoAgentReady`` when it has none); with ``number`` (``target`` empty) to an
-    outside number the config's ``transfer_numbers`` allow (``NumberNotAllowed`` otherwise)."""
+    outside number the config's ``transfer_numbers`` allow (``NumberNotAllowed`` otherwise).
+
+    ``phone_leg``: the agent asked from the phone (``*2`` then a queue's number, docs/dialplan.md
+    "Transfers"): the consult leg already exists, waiting on that channel (a ``Local/`` channel) to be
+    told which agent to dial; only with ``for_queue``, and then ``phone_agent`` is the agent who asked,
+    who must be the one talking with the caller."""
 
     call_id: str
     target: str
     for_queue: str = ""
     number: str = ""
+    phone_leg: str = ""
+    phone_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -800,3 +800,46 @@ async def test_attended_transfer_to_a_queue_consult_then_back(
         ("consult", "agent5", None),
     ]
     assert acd.metric("acd_calls_transferred_total", queue="billing") == 0
+
+
+async def test_attended_transfer_to_a_queue_from_the_phone_consult_then_complete(
+    live_acd: AcdProcess, phones: Farm, pbx_ami: AmiClient
+) -> None:
+    """agent1 (billing) presses *2 and support's number (300): the consult leg asks the ACD for the
+    agent it picks for support (AcdConsultQueue), is told agent5 (ACD_CONSULT_PICKED) and consults
+    them as *2 65 would; agent1 hangs up (complete): the caller's new stay is in support, answered by
+    agent5 at the completion (docs/dialplan.md, "Transfers")."""
+    acd = live_acd
+    await phones.set_agent("agent1", "answer", delay=1, talk=12)
+    await phones.set_agent("agent5", "answer", delay=1, talk=12)
+    await phones.set_agent_dtmf("agent1", "*2WW300", after=2)
+    farm_mark = phones.mark()
+    call_id, mark = await _answered_by_agent1(acd, phones, pbx_ami)
+    await phones.wait_user_event("FarmAgentDtmf", 15, farm_mark, FarmAgent="agent1")
+    await phones.set_agent_dtmf("agent1", "")
+    asked = await pbx_ami.wait_event(user_event("AcdConsultQueue", AcdAgent="agent1"), 15, mark)
+    assert asked["AcdQueue"] == "support" and asked["Channel"].startswith("Local/")
+    await _consulting_agent5(acd, pbx_ami, mark)
+    done = await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 20, mark)
+    assert (done["AcdAgent"], done["AcdTarget"]) == ("agent1", "agent5")
+    await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
+
+    async def agent5_stay() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    second = await eventually(agent5_stay, 20, "agent5's support stay closed when the call ended")
+    assert (second["queue"], second["outcome"], second["agent_id"]) == ("support", "answered", "agent5")
+    assert (second["wait_seconds"], second["within_sla"]) == (0, True)
+    first = (
+        await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", second["uniqueid"], call_id)
+    )[0]
+    assert (first["queue"], first["agent_id"], first["end_reason"]) == ("billing", "agent1", "transferred")
+    segments = await acd.rows(
+        "SELECT * FROM interaction_segments WHERE interaction_id = $1 ORDER BY started_at, kind DESC", call_id
+    )
+    assert [(s["kind"], s["agent_id"], s["queue"], s["transfer_kind"], s["transfer_target"]) for s in segments] == [
+        ("talk", "agent1", "billing", "attended", "queue:support"),
+        ("consult", "agent5", "billing", None, ""),
+        ("talk", "agent5", "support", None, ""),
+    ]

@@ -115,3 +115,22 @@ async def test_a_number_consult_names_the_number_and_atxfers_to_01_only_when_all
         with pytest.raises((NotDialable, NotCarriedOut)):
             await _control(link).send(ConsultCall("c1", "a1", "agent1", "", number))
         assert link.sent == []
+
+
+async def test_a_phone_consult_of_a_queue_tells_the_waiting_leg_the_picked_agent_and_nothing_else() -> None:
+    """``ConsultCall`` with ``phone_leg`` (``*2`` then a queue's number): one ``Setvar
+    ACD_CONSULT_PICKED=<endpoint>`` on that Local leg, no Atxfer; a leg that is no Local channel or an
+    endpoint that is no plain name sends nothing."""
+    from acd.core.commands import ConsultCall
+
+    leg = "Local/300@acd-transfer-00000001;2"
+    link = Link("PJSIP/agent1-0000000a")
+    await _control(link).send(ConsultCall("c1", "a1", "agent1", "agent5", phone_leg=leg))
+    assert [dict(a) for a in link.sent] == [
+        {"Action": "Setvar", "Channel": leg, "Variable": "ACD_CONSULT_PICKED", "Value": "agent5"}
+    ]
+    for bad_leg, endpoint in (("PJSIP/agent1-0000000a", "agent5"), (leg, "agent5&PJSIP/x")):
+        link = Link("PJSIP/agent1-0000000a")
+        with pytest.raises(NotCarriedOut):
+            await _control(link).send(ConsultCall("c1", "a1", "agent1", endpoint, phone_leg=bad_leg))
+        assert link.sent == []

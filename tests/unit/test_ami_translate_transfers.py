@@ -138,3 +138,42 @@ def test_a_consult_of_an_outside_number_is_told_with_the_number_and_no_agent() -
         t = _talking()
         assert t.translate(bad) == [], bad
         assert t.counters.malformed == 1
+
+
+def _consult_queue(**fields: str) -> dict[str, str]:
+    return {
+        "Event": "UserEvent",
+        "UserEvent": "AcdConsultQueue",
+        "Channel": "Local/300@acd-transfer-00000001;2",
+        "Uniqueid": "9.3",
+        "AcdOffer": OFFER,
+        "AcdAgent": "agent1",
+        "AcdQueue": "support",
+        **fields,
+    }
+
+
+def test_a_phone_consult_of_a_queue_asks_the_core_to_pick_for_its_leg() -> None:
+    """``AcdConsultQueue`` (acd-transfer's consult-queue: *2 then a queue's number): a ``ConsultRequested``
+    for that queue answered to the Local leg that raised it; refused unless it comes from a consult leg,
+    for the caller talking under that offer to that agent, and for a queue the ACD has."""
+    from acd.core.events import ConsultRequested
+
+    t = _talking()
+    [event] = t.translate(_consult_queue())
+    assert isinstance(event, ConsultRequested)
+    assert event == ConsultRequested(
+        event.call_id, "", for_queue="support", phone_leg="Local/300@acd-transfer-00000001;2", phone_agent="a1"
+    )
+    for bad in (
+        _consult_queue(Channel="PJSIP/agent1-0000000a"),
+        _consult_queue(AcdQueue="nowhere"),
+        _consult_queue(AcdQueue=""),
+        _consult_queue(AcdAgent="agent2"),
+        _consult_queue(AcdOffer="0f0e0001-0000-4000-8000-000000000009"),
+    ):
+        t = _talking()
+        assert t.translate(bad) == [], bad
+        assert t.counters.malformed == 1
+    t = Translator(CONFIG, clock=lambda: NOW)  # never saw the caller talk
+    assert t.translate(_consult_queue()) == []

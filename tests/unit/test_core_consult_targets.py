@@ -19,7 +19,7 @@ import pytest
 from acd.core.acd import Acd
 from acd.core.commands import ConsultCall, MetricUpdate, RecordCommand, RingAgent, TagCall
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
-from acd.core.errors import NoAgentReady, NumberNotAllowed, UnknownQueue
+from acd.core.errors import InvalidTransition, NoAgentReady, NumberNotAllowed, UnknownQueue
 from acd.core.events import (
     AgentLoggedIn,
     AgentPaused,
@@ -183,3 +183,24 @@ def test_back_from_a_number_consult_keeps_it_as_a_segment() -> None:
     commands = acd.handle(CallEnded("c1"), 20.0)
     (stay,) = latest(_records(commands, InteractionRecord))
     assert stay.end_reason != "transferred"
+
+
+def test_a_phone_consult_of_a_queue_tells_its_leg_the_picked_agent_and_completes_into_that_queue() -> None:
+    """``*2`` then a queue's number (docs/dialplan.md, "Transfers"): the same pick as the REST API's,
+    answered to the waiting consult leg (``phone_leg``); only from the agent talking with the caller;
+    its completion is a new stay in that queue answered by the picked agent."""
+    leg = "Local/300@acd-transfer-00000001;2"
+    acd = Acd(CONFIG)
+    _talking(acd, "b")
+    with pytest.raises(NoAgentReady):  # nobody ready in support: nothing told, the phone gives up
+        acd.handle(ConsultRequested("c1", "", for_queue="support", phone_leg=leg, phone_agent="a"), 6.0)
+    acd.handle(AgentLoggedIn("c"), 7.0)
+    with pytest.raises(InvalidTransition):  # b is not the agent on the call
+        acd.handle(ConsultRequested("c1", "", for_queue="support", phone_leg=leg, phone_agent="b"), 7.5)
+    assert acd.handle(ConsultRequested("c1", "", for_queue="support", phone_leg=leg, phone_agent="a"), 8.0) == [
+        ConsultCall("c1", "a", "agent1", "agent3", phone_leg=leg)
+    ]
+    acd.handle(ConsultStarted("c1", "a", "c"), 9.0)
+    assert acd.agent_state("c") is AgentState.CONSULTING
+    acd.handle(CallHandedOver("c1", "a", "c"), 20.0)
+    assert acd.talking("c1") == ("support", "c")
