@@ -31,7 +31,9 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import logging
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -353,6 +355,12 @@ def measure(kind: str, samples: int, hot: int, gap: float) -> tuple[list[float],
     child.start()
     port = ours.recv()
     if kind == "acd":
+        # the ACD logs as ``acd run`` does (INFO, its format), into nothing: the cost of its lines counts
+        logging.basicConfig(
+            stream=open(os.devnull, "w"),  # noqa: SIM115  # open for the life of the benchmark
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         stamps = Stamps()
         stamps.install()
         cold, warm = asyncio.run(run_acd(port, ours, len(plan), stamps))
