@@ -62,6 +62,8 @@ class Acd:
                 call_handlers.take_over(floor, event, now)
             case events.CallLeftUnseen():
                 call_handlers.left_unseen(floor, event, now)
+            case events.CallbackQueueGone():
+                callbacks.queue_gone(floor, event, now)
             case events.ResyncStarted():
                 self._held = True
             case events.ResyncFinished():

@@ -89,6 +89,17 @@ class CallLeftUnseen:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackQueueGone:
+    """A pending callback the previous run held (its open record: end reason ``callback``, never
+    answered) whose queue is no longer in the config when the ACD restarts: nobody can serve it, so
+    the core closes its record ``overflowed`` with end reason ``queue_removed`` at once, as a config
+    change would have overflowed it live (docs/kpis.md, "Callbacks"). ``record`` is the record as the
+    records hold it (its enqueue, first arrival and SLA threshold are kept)."""
+
+    record: InteractionRecord
+
+
+@dataclass(frozen=True, slots=True)
 class ResyncStarted:
     """A resync is about to load what it found on the PBX: route nothing until ``ResyncFinished``.
 
@@ -473,6 +484,7 @@ Event = (
     CallArrived
     | CallInProgress
     | CallLeftUnseen
+    | CallbackQueueGone
     | ResyncStarted
     | ResyncFinished
     | CallerHungUp
