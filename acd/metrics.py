@@ -277,7 +277,7 @@ class Metrics:
         )
         self.scheduled_closed = Counter(
             SCHEDULED_CLOSED.removesuffix("_total"),
-            "Scheduled callbacks closed before they entered their queue, by reason (queue_removed, number_not_allowed)",
+            "Scheduled callbacks closed before they entered their queue, by reason (queue_removed, number_not_allowed, not_kept)",
             ["queue", "reason"],
             registry=r,
         )

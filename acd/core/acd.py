@@ -134,6 +134,8 @@ class Acd:
                 scheduled_callbacks.scheduled(floor, event, now)
             case events.ClosedCallbackAccepted():
                 scheduled_callbacks.closed_accepted(floor, event, now)
+            case events.ClosedCallbackNotKept():
+                scheduled_callbacks.not_kept(floor, event)
             case events.ScheduledCallbackCancelled():
                 scheduled_callbacks.cancelled(floor, event)
             case events.ConfigChanged():

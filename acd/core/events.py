@@ -464,6 +464,19 @@ class ClosedCallbackAccepted:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedCallbackNotKept:
+    """The dialplan gave up waiting for the ACD to say that closed call ``call_id``'s callback is kept
+    (``AcdClosedCallbackNotKept``: no ``ACD_CB_KEPT`` within its 5 s, docs/dialplan.md "Closed queues"),
+    so the caller was told nothing and leaves a message instead. Callback ``callback_id`` (the one that
+    caller's ``ClosedCallbackAccepted`` scheduled) is closed ``not_kept``: never both a message and a
+    call back. It wins over a confirmation that comes later; none scheduled (never kept, closed
+    already): nothing happens."""
+
+    call_id: str
+    callback_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduledCallbackCancelled:
     """A scheduled callback that has not entered its queue yet is called off."""
 
@@ -519,6 +532,7 @@ Event = (
     | CallbackEnded
     | CallbackScheduled
     | ClosedCallbackAccepted
+    | ClosedCallbackNotKept
     | ScheduledCallbackCancelled
     | ConfigChanged
     | TimerFired
