@@ -226,6 +226,12 @@ class Acd:
             estimates[call_id] = (name, place, estimated_wait(place, aht, staff))
         return estimates
 
+    def stay_of(self, call_id: str) -> tuple[str, float] | None:
+        """The queue and start of the stay a call is in (a transfer, a move or an overflow starts
+        another); None for a call the core no longer holds."""
+        call = self._floor.calls.get(call_id)
+        return None if call is None else (call.queue.name, call.enqueued_at)
+
     def waits_said(self, now: float) -> dict[str, int | None]:
         """Each waiting caller of a queue that announces the wait so far (``announce_waited``): that
         wait, over every stay since their first arrival, as holding says it (acd.core.wait_said;
