@@ -84,7 +84,9 @@ async def keep_closed_callback(
     caller was promised; one after it leaves the row, which the next start schedules again."""
     at = datetime.fromtimestamp(command.at, UTC)
     try:
-        if not await scheduled_store.add_quietly(engine, command.callback_id, command.queue, command.number, at, CALLER):
+        if not await scheduled_store.add_quietly(
+            engine, command.callback_id, command.queue, command.number, at, CALLER
+        ):
             runtime.submit(ScheduledCallbackCancelled(command.callback_id))
             return
     finally:

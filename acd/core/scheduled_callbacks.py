@@ -151,4 +151,5 @@ def due(floor: Floor, key: TimerKey, now: float) -> None:
     )
     call_arrived(floor, arrival, now)
     if e.callback_id in floor.calls:  # entered (counted once: a restart reads it back as a callback waiting)
+        floor.arrived(queue.name)  # an arrival there (docs/kpis.md, "arrival"), as a new caller is
         floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, queue.name))

@@ -114,7 +114,9 @@ def test_the_event_is_believed_only_from_the_closed_callers_own_channel() -> Non
     assert translator.translate(_not_kept(Uniqueid="1764943200.9")) == []  # no such caller
     assert translator.translate({k: v for k, v in _not_kept().items() if k != "Uniqueid"}) == []
     holding = _translator()
-    holding.book.add(dataclasses.replace(holding.book.get("1764943200.7"), phase=Phase.WAITING))  # type: ignore[arg-type]
+    leg = holding.book.get("1764943200.7")
+    assert leg is not None
+    holding.book.add(dataclasses.replace(leg, phase=Phase.WAITING))
     assert holding.translate(_not_kept()) == []  # a caller still holding met no closed treatment
     assert refused == ["channel", "channel", "state", "field"]
 

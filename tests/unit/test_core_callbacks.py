@@ -13,7 +13,7 @@ from acd.ami.ended_unseen import settle
 from acd.ami.resync import ResyncResult
 from acd.ami.roster import Roster
 from acd.core.acd import Acd
-from acd.core.commands import OfferCallback, RecordCommand, RingAgent, StartTimer
+from acd.core.commands import MetricUpdate, OfferCallback, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
 from acd.core.events import (
@@ -183,6 +183,8 @@ def test_a_restarted_acd_loads_pending_callbacks_back_in_their_place() -> None:
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "555001")]
     assert not [r for r in _records(out) if r.outcome == "overflowed"]
     assert [c.call_id for c in out if isinstance(c, OfferCallback)] == ["c2"]  # the one still holding
+    # both arrived in the previous run, which counted them (docs/kpis.md, "arrival")
+    assert not [c for c in out if isinstance(c, MetricUpdate) and c.name == "acd_calls_arrived_total"]
 
 
 KEYED = RoutingConfig(
