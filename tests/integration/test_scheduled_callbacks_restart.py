@@ -20,7 +20,6 @@ from live_desk import CONFIG, LiveDesk, api_pg, live_desk  # noqa: F401  (fixtur
 from sqlalchemy import text
 
 from acd import bootstrap
-
 from acd.ami.ended_unseen import settle
 from acd.ami.resync import ResyncResult
 from acd.ami.roster import Roster
