@@ -208,7 +208,10 @@ class Metrics:
             name: Counter(name.removesuffix("_total"), text, q, registry=r)
             for name, text in (
                 ("acd_calls_offered_total", "Calls that left a queue, counted at their exit (docs/kpis.md)"),
-                ("acd_calls_arrived_total", "Calls that entered a queue: new, moved, overflowed or transferred in"),
+                (
+                    "acd_calls_arrived_total",
+                    "Arrivals: calls entering a queue new, moved, overflowed or transferred in; scheduled callbacks",
+                ),
                 ("acd_calls_answered_total", "Calls answered by an agent"),
                 ("acd_calls_abandoned_total", "Calls whose caller hung up while waiting (short abandons included)"),
                 ("acd_calls_short_abandoned_total", "Abandons before the short-abandon cut-off (docs/kpis.md)"),
@@ -277,7 +280,8 @@ class Metrics:
         )
         self.scheduled_closed = Counter(
             SCHEDULED_CLOSED.removesuffix("_total"),
-            "Scheduled callbacks closed before they entered their queue, by reason (queue_removed, number_not_allowed)",
+            "Scheduled callbacks closed before they entered their queue, by reason "
+            "(queue_removed, number_not_allowed, not_kept)",
             ["queue", "reason"],
             registry=r,
         )

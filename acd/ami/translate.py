@@ -24,6 +24,7 @@ AcdConsultQueue            ConsultRequested for_queue (an agent's phone: *2 then
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
+AcdClosedCallbackNotKept   ClosedCallbackNotKept (not told in time that it is kept: a message instead)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
@@ -73,6 +74,7 @@ from acd.core.events import (
     CallTransferred,
     CallTransferredOut,
     ClosedCallbackAccepted,
+    ClosedCallbackNotKept,
     ConsultEnded,
     ConsultRequested,
     ConsultStarted,
@@ -169,6 +171,7 @@ class Translator:
             "AcdConsultQueue": self._consult_queue,
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
+            "AcdClosedCallbackNotKept": self._closed_callback_not_kept,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
         }
@@ -478,6 +481,18 @@ class Translator:
         if leg is None or leg.phase is not Phase.LEFT:
             raise Refused("state", "AcdClosedCallback for a caller who did not meet a closed treatment")
         return [ClosedCallbackAccepted(leg.call_id, closed_callback_id(leg.call_id), number)]
+
+    def _closed_callback_not_kept(self, msg: Mapping[str, str]) -> list[Event]:
+        """That caller's wait for ``ACD_CB_KEPT`` ran out: they leave a message, and the callback their
+        ``AcdClosedCallback`` asked for is closed. Raised on their own channel: the Uniqueid and the
+        Channel must both be the closed caller's leg, so no other channel can call someone's callback off."""
+        uniqueid, channel = fields.uniqueid(msg), fields.channel(msg)
+        leg = self.book.get(uniqueid)
+        if leg is None or leg.phase is not Phase.LEFT:
+            raise Refused("state", "AcdClosedCallbackNotKept for a caller who did not meet a closed treatment")
+        if leg.channel != channel:
+            raise Refused("channel", f"AcdClosedCallbackNotKept from {fields.shown(channel)}, not the caller's channel")
+        return [ClosedCallbackNotKept(leg.call_id, closed_callback_id(leg.call_id))]
 
     def _callback_answered(self, msg: Mapping[str, str]) -> list[Event]:
         # raised on the agent's leg (the far half of acd-callback-agent's Dial) when they answer

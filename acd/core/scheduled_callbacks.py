@@ -25,13 +25,20 @@ from acd.core import metric_updates, transfer_numbers
 from acd.core.callbacks import digits_of
 from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall, UnknownEntity, UnknownQueue
-from acd.core.events import CallArrived, CallbackScheduled, ClosedCallbackAccepted, ScheduledCallbackCancelled
+from acd.core.events import (
+    CallArrived,
+    CallbackScheduled,
+    ClosedCallbackAccepted,
+    ClosedCallbackNotKept,
+    ScheduledCallbackCancelled,
+)
 from acd.core.floor import Floor
 from acd.core.hours import CALLBACK_TARGET
 from acd.core.timers import TimerKey, scheduled_timer
 
 QUEUE_REMOVED = "queue_removed"  # its queue left the config before it entered
 NUMBER_NOT_ALLOWED = "number_not_allowed"  # read back at a start, its number no longer allowed
+NOT_KEPT = "not_kept"  # a closed queue's caller was not told in time that it is kept: they left a message
 
 
 class UnknownScheduledCallback(UnknownEntity):
@@ -87,6 +94,20 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
     floor.out.append(KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id))
 
 
+def not_kept(floor: Floor, e: ClosedCallbackNotKept) -> None:
+    """The caller of closed call ``call_id`` was sent to leave a message, never told their callback is
+    kept: it is closed ``not_kept`` (its row says so, counted), whatever the shell confirms later
+    (docs/dialplan.md, "Closed queues"). Idempotent: one no longer scheduled (closed, called off, or
+    never kept) is left as it is."""
+    call = floor.closed.get(e.call_id)
+    scheduled = floor.scheduled.get(e.callback_id)
+    if call is None or scheduled is None or scheduled.queue != call.queue.name:
+        return
+    del floor.scheduled[e.callback_id]
+    floor.disarm(scheduled_timer(e.callback_id))
+    close(floor, e.callback_id, scheduled.queue, NOT_KEPT)
+
+
 def cancelled(floor: Floor, e: ScheduledCallbackCancelled) -> None:
     """Called off before its time; one already in its queue (or unknown) is refused."""
     if e.callback_id in floor.calls or e.callback_id in floor.closed:
@@ -130,4 +151,5 @@ def due(floor: Floor, key: TimerKey, now: float) -> None:
     )
     call_arrived(floor, arrival, now)
     if e.callback_id in floor.calls:  # entered (counted once: a restart reads it back as a callback waiting)
+        floor.arrived(queue.name)  # an arrival there (docs/kpis.md, "arrival"), as a new caller is
         floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, queue.name))

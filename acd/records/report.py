@@ -42,6 +42,7 @@ calls AS (
            (i.end_reason = 'callback' OR starts_with(i.end_reason, 'callback_unreached')) AS callback,
            i.outcome = 'answered' AND i.end_reason = 'callback' AS callback_completed,
            i.outcome = 'failed' AND starts_with(i.end_reason, 'callback_unreached') AS callback_failed,
+           NOT (i.answered_at IS NOT NULL AND i.within_sla IS NULL) AS arrival,
            i.answered_at IS NULL AND i.outcome IS NULL AS still_waiting,
            i.answered_at IS NOT NULL AND (i.talk_seconds IS NULL OR i.wrapup_seconds IS NULL) AS still_handling
     FROM {source}
@@ -68,6 +69,7 @@ COUNTS = """
        count(*) FILTER (WHERE callback) AS callbacks,
        count(*) FILTER (WHERE callback_completed) AS callbacks_completed,
        count(*) FILTER (WHERE callback_failed) AS callbacks_failed,
+       count(*) FILTER (WHERE arrival) AS arrivals,
        count(*) FILTER (WHERE still_waiting) AS still_waiting,
        count(*) FILTER (WHERE still_handling) AS still_handling"""
 
@@ -260,6 +262,7 @@ def queue_kpis_of(r: Mapping[Any, Any]) -> QueueKpis:
         callbacks_completed=r["callbacks_completed"],
         callbacks_failed=r["callbacks_failed"],
         callback_rate=ratio(r["callbacks_completed"] + r["callbacks_failed"], r["offered"]),
+        arrivals=r["arrivals"],
     )
 
 
