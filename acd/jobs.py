@@ -76,6 +76,7 @@ async def publish_objectives(parts: Parts, engine: AsyncEngine, zone: ZoneInfo) 
         datetime.now(UTC),
         config.policy.short_abandon_seconds,
         forecasts,
+        config.queues,
     )
     parts.metrics.objectives.figures = {
         s.objective: ObjectiveFigures(s.metric, s.target, s.attainment, s.projection, s.status) for s in found
