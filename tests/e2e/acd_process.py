@@ -73,8 +73,12 @@ AGENTS = {
 }
 
 # Objectives (docs/kpis.md, "Objectives (KPOs)"): one per kind of target (a ratio, seconds, a count), so
-# the shipped board and alert of objectives have series to run on (test_acd_prometheus)
+# the shipped board and alert of objectives have series to run on (test_acd_prometheus); refreshed every
+# 2 s, so a test sees a status turn (test_objective_alert)
 OBJECTIVES = """
+[objectives]
+refresh = 2
+
 [objectives.billing-sl]
 metric = "service_level"
 comparison = ">="
