@@ -583,9 +583,7 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
     config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
     objectives_t = r.table(data, "objectives", "objectives")
     # the file's [objectives] zone and refresh are not objectives (parse reads them); a table so called is one
-    tables = {
-        k: v for k, v in objectives_t.items() if not (k in OBJECTIVES_KEYS and not isinstance(v, Mapping))
-    }
+    tables = {k: v for k, v in objectives_t.items() if not (k in OBJECTIVES_KEYS and not isinstance(v, Mapping))}
     config = dataclasses.replace(config, objectives=_objectives(r, tables, config))
     return config, tuple(sorted(known))
 
