@@ -26,7 +26,7 @@ from acd.records.startup.migrate import upgrade_head
 from acd.records.startup.sync_config import sync_config
 from acd.restore import restore_presence
 from acd.settings import Settings
-from acd.wallboard.seed import seed_today
+from acd.wallboard.seed import seed_otf, seed_today
 
 log = logging.getLogger("acd")
 
@@ -86,6 +86,8 @@ class Service:
             await seed_today(
                 database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
             )
+            # ... and OTF: the day's settled verdicts, and the pending ones for the live ledger to settle
+            await seed_otf(database.pool("probe"), runtime.today, runtime.otf, parts.core.config.queues, runtime.now())
             left = await restore_presence(
                 runtime, parts.outbox, database.pool("startup"), {a.id for a in parts.settings.routing.agents}
             )

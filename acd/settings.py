@@ -313,7 +313,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "vip_priority_boost",
     "dispositions",
     "resolving",  # the codes of the catalogue that close a contact complete (OTF's "full")
-    "otf",  # OTF's criteria: answer, handle, resolving, repeat_window, order_promise
+    "otf",  # OTF's criteria: answer, handle, resolving, repeat_window, order_promise, target
     "record",
     "hours",  # opening hours, holidays, closed treatment (acd.core.hours)
     "empty_overflow",  # seconds before a caller overflows when nobody can serve the queue
@@ -462,7 +462,7 @@ def _resolving(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, ...
     return tuple(c for c in catalogue if c in codes)
 
 
-OTF_KEYS = {"answer", "handle", "resolving", "repeat_window", "order_promise"}
+OTF_KEYS = {"answer", "handle", "resolving", "repeat_window", "order_promise", "target"}
 
 
 def _otf(r: _Reader, data: Mapping[str, Any], path: str) -> OtfCriteria:
@@ -481,6 +481,7 @@ def _otf(r: _Reader, data: Mapping[str, Any], path: str) -> OtfCriteria:
         order_promise_seconds=(
             r.number(table, "order_promise", where, 0.0, low=1, high=31 * DAY) if "order_promise" in table else None
         ),
+        target=r.number(table, "target", where, 0.0, low=0, high=1) if "target" in table else None,
     )
 
 

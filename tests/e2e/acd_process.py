@@ -73,11 +73,19 @@ AGENTS = {
 }
 
 # Objectives (docs/kpis.md, "Objectives (KPOs)"): one per kind of target (a ratio, seconds, a count), so
-# the shipped board and alert of objectives have series to run on (test_acd_prometheus); refreshed every
-# 2 s, so a test sees a status turn (test_objective_alert)
+# the shipped board and alert of objectives have series to run on (test_acd_prometheus); and the
+# abandonment rate, a ratio with no forecast in its projection, which one abandon in two turns at risk
+# (test_objective_alert). Refreshed every 2 s, so a test sees a status turn.
 OBJECTIVES = """
 [objectives]
 refresh = 2
+
+[objectives.billing-abandonment]
+metric = "abandonment"
+comparison = "<="
+target = 0.3
+queue = "billing"
+owner = "e2e"
 
 [objectives.billing-sl]
 metric = "service_level"
