@@ -56,7 +56,7 @@ QUEUES = "\n".join(
     (
         queue_toml("billing", "{ billing = 2 }", sla_threshold=20, max_wait=120, wrapup=1, record=True, max_handle=9),
         # OTF (docs/kpis.md): a repeat caller counts within 20 s of a call's end, so verdicts settle in a test
-        "[queues.billing.otf]\nrepeat_window = 20\n",
+        "[queues.billing.otf]\nrepeat_window = 20\ntarget = 0.5\n",
         queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1, announce_waited=True),
         queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail"),
     )

@@ -56,7 +56,7 @@ CONFIG = RoutingConfig(
             sla_threshold_seconds=20.0,
             wrapup_seconds=0.5,
             max_handle_seconds=0.4,
-            otf=OtfCriteria(repeat_window_seconds=1.0),  # OTF verdicts settle a second after a call
+            otf=OtfCriteria(repeat_window_seconds=1.0, target=0.7),  # verdicts settle a second after a call
         ),
         QueueConfig("sales", (SkillRequirement("sales", 1),), sla_threshold_seconds=15.0, max_wait_seconds=10.0),
     ),
