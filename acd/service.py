@@ -87,7 +87,9 @@ class Service:
                 database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
             )
             # ... and OTF: the day's settled verdicts, and the pending ones for the live ledger to settle
-            await seed_otf(database.pool("probe"), runtime.today, runtime.otf, parts.core.config.queues, runtime.now())
+            await seed_otf(
+                database.pool("startup"), runtime.today, runtime.otf, parts.core.config.queues, runtime.now()
+            )
             left = await restore_presence(
                 runtime, parts.outbox, database.pool("startup"), {a.id for a in parts.settings.routing.agents}
             )
