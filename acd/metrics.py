@@ -302,6 +302,7 @@ class Metrics:
         )
         self.sla_threshold = Gauge("acd_sla_threshold_seconds", "SLA threshold T", q, registry=r)
         self.sla_target = Gauge("acd_sla_target_ratio", "SLA target ratio", q, registry=r)
+        self.otf_target = Gauge("acd_otf_target_ratio", "OTF target ratio ([queues.NAME.otf] target)", q, registry=r)
         self.agents_required = Gauge("acd_agents_required", "Erlang C agents needed for the SLA", q, registry=r)
         self.predicted_sl = Gauge(
             "acd_predicted_service_level", "Erlang C service level with the agents logged in", q, registry=r
@@ -385,6 +386,11 @@ class Metrics:
         for queue in queues:
             self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
             self.sla_target.labels(queue.name).set(queue.sla_target_ratio)
+            if queue.otf.target is not None:
+                self.otf_target.labels(queue.name).set(queue.otf.target)
+            else:  # no target (any more): no series, rather than a target of 0
+                with contextlib.suppress(KeyError):
+                    self.otf_target.remove(queue.name)
             if queue.name in self._queues:
                 continue
             for counter in self.counters.values():
@@ -410,6 +416,7 @@ class Metrics:
             for gauge in (
                 self.sla_threshold,
                 self.sla_target,
+                self.otf_target,
                 self.calls_waiting,
                 self.callbacks_pending,
                 self.oldest_wait,
