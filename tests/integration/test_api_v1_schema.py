@@ -170,8 +170,10 @@ def _fuzz(served: Served, operation: Any, mode: GenerationMode, base: str = PREF
             response = case.call(base_url=f"{served.base_url}{base}", headers=headers)
             assert response.status_code < 500, (case.as_curl_command(), response.text)
             content_type = " ".join(v for k, vs in response.headers.items() if k.lower() == "content-type" for v in vs)
-            if response.status_code == 400 and "Got more than 8190 bytes" in response.text:
-                continue  # aiohttp's own refusal of a request line over 8 KiB, before any handler of ours
+            if response.status_code == 400 and response.http_version == "1.0":
+                # aiohttp's HTTP parser refusing the request before any handler of ours (a request line
+                # over 8 KiB, a Transfer-Encoding it cannot read...): it answers in HTTP/1.0, we never do
+                continue
             if not content_type.startswith("application/json"):
                 assert response.status_code < 400 or not guarded, (case.as_curl_command(), response.text)
                 continue  # a page, a static file, the metrics
