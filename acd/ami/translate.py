@@ -22,7 +22,7 @@ UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or 
 AcdConsultRecording        (none: the consulted agent's leg records; the book keeps it for the handover)
 AcdConsultQueue            ConsultRequested for_queue (an agent's phone: *2 then a queue's number)
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
-UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
+UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup: CallbackCallerGone)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
@@ -65,6 +65,7 @@ from acd.core.config import RoutingConfig
 from acd.core.events import (
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallbackEnded,
     CallEnded,
     CallerHungUp,
@@ -144,6 +145,9 @@ class Translator:
         # (call id, the consulted leg's Uniqueid): a consult that went back recorded a file no stay keeps
         self.on_unkept_recording: Callable[[str, str], None] | None = None
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
+        # Uniqueid → call id of callers who took a callback and are still on the line (their name,
+        # their goodbye): their Hangup lets the callback be offered (CallbackCallerGone)
+        self._taking_callback: dict[str, str] = {}
         # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
         self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
@@ -466,6 +470,7 @@ class Translator:
         if leg is None or leg.phase is not Phase.WAITING:
             raise Refused("state", "AcdCallback for a caller not holding")
         self.book.leave(leg)  # the caller hangs up next: not an abandon
+        self._taking_callback[leg.uniqueid] = leg.call_id
         return [CallbackAccepted(leg.call_id, number)]
 
     def _closed_callback(self, msg: Mapping[str, str]) -> list[Event]:
@@ -506,7 +511,11 @@ class Translator:
         return []  # ANSWER: AcdCallbackAnswered said so; CANCEL: nothing rang to the end
 
     def _hangup(self, msg: Mapping[str, str]) -> list[Event]:
-        leg = self.book.remove(msg.get("Uniqueid", ""))
+        uniqueid = msg.get("Uniqueid", "")
+        taken = self._taking_callback.pop(uniqueid, None)
+        leg = self.book.remove(uniqueid)
+        if taken is not None:  # the caller who took a callback is off the line: it may be offered now
+            return [CallbackCallerGone(taken)]
         if leg is None:
             return []
         meaning = ON_HANGUP[leg.phase]

@@ -126,6 +126,8 @@ class Acd:
                 call_handlers.handed_over(floor, event, now)
             case events.CallbackAccepted():
                 callbacks.accepted(floor, event, now)
+            case events.CallbackCallerGone():
+                callbacks.caller_gone(floor, event, now)
             case events.CallbackEnded():
                 callbacks.ended(floor, event, now)
             case events.CallbackScheduled():

@@ -413,6 +413,15 @@ class CallbackAccepted:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackCallerGone:
+    """The caller who took callback ``call_id`` has hung up: they are no longer on the line saying
+    their name or hearing when to expect the call (docs/dialplan.md, "Callbacks"), so the callback may
+    now be offered to an agent (before: never, at most ``callbacks.ON_LINE_BOUND`` seconds)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackEnded:
     """The callback the agent of ``offer_id`` accepted dialled its caller: ``status`` is the
     ``DIALSTATUS`` of that leg (``ANSWER``: they talked, now over; else the caller was not reached)."""
@@ -504,6 +513,7 @@ Event = (
     | ConsultEnded
     | CallHandedOver
     | CallbackAccepted
+    | CallbackCallerGone
     | CallbackEnded
     | CallbackScheduled
     | ClosedCallbackAccepted

@@ -31,6 +31,7 @@ from acd.core.events import (
     AgentPaused,
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallMoved,
     CallTransferred,
     ClosedCallbackAccepted,
@@ -293,6 +294,7 @@ def test_a_pending_callback_is_never_overflowed_by_the_join_rule() -> None:
     acd.handle(CallArrived("c1", "billing", 5, caller="5551"), 2.0)
     acd.handle(CallArrived("c2", "billing", 5, caller="5552"), 3.0)
     acd.handle(CallbackAccepted("c1", "5551"), 9.0)
+    acd.handle(CallbackCallerGone("c1"), 9.0)
     commands = acd.handle(AgentLoggedOut("b1"), 10.0)  # nobody left for billing
     assert sorted(c.call_id for c in commands if isinstance(c, OverflowCall)) == ["c0", "c2"]
     assert acd.call_state("c1") is CallState.WAITING
