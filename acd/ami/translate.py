@@ -24,6 +24,7 @@ AcdConsultQueue            ConsultRequested for_queue (an agent's phone: *2 then
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup: CallbackCallerGone)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
+AcdCallbackAt              CallbackTimeAsked (a holding caller keyed a time to be called back at)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
@@ -67,6 +68,7 @@ from acd.core.events import (
     CallbackAccepted,
     CallbackCallerGone,
     CallbackEnded,
+    CallbackTimeAsked,
     CallEnded,
     CallerHungUp,
     CallFellBack,
@@ -173,6 +175,7 @@ class Translator:
             "AcdConsultQueue": self._consult_queue,
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
+            "AcdCallbackAt": self._callback_at,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
         }
@@ -483,6 +486,20 @@ class Translator:
         if leg is None or leg.phase is not Phase.LEFT:
             raise Refused("state", "AcdClosedCallback for a caller who did not meet a closed treatment")
         return [ClosedCallbackAccepted(leg.call_id, closed_callback_id(leg.call_id), number)]
+
+    def _callback_at(self, msg: Mapping[str, str]) -> list[Event]:
+        """A holding caller keyed a time (``AcdTime``, HHMM: the dialplan checked its shape, the core
+        checks it against the day and the queue's hours) to be called back at ``AcdNumber``. They
+        are still holding: whether they leave is the core's answer (acd.ami.control.callback_kept)."""
+        number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
+        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
+            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
+        if len(at) != 4 or not at.isascii() or not at.isdigit():
+            raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+        leg = self.book.get(fields.uniqueid(msg))
+        if leg is None or leg.phase is not Phase.WAITING:
+            raise Refused("state", "AcdCallbackAt for a caller not holding")
+        return [CallbackTimeAsked(leg.call_id, closed_callback_id(leg.call_id), number, at)]
 
     def _callback_answered(self, msg: Mapping[str, str]) -> list[Event]:
         # raised on the agent's leg (the far half of acd-callback-agent's Dial) when they answer

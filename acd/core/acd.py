@@ -134,6 +134,8 @@ class Acd:
                 scheduled_callbacks.scheduled(floor, event, now)
             case events.ClosedCallbackAccepted():
                 scheduled_callbacks.closed_accepted(floor, event, now)
+            case events.CallbackTimeAsked():
+                scheduled_callbacks.time_asked(floor, event, now)
             case events.ScheduledCallbackCancelled():
                 scheduled_callbacks.cancelled(floor, event)
             case events.ConfigChanged():

@@ -462,6 +462,20 @@ class ClosedCallbackAccepted:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackTimeAsked:
+    """A holding caller asked to be called back at a time they keyed (docs/dialplan.md, "Callbacks at
+    a time"): ``time`` as keyed, ``HHMM`` (24 h, today, in the queue's zone; the core checks it), at
+    ``number`` (the number they called from, or one they keyed in that the admin's patterns allow).
+    Taken: their stay ends and callback ``callback_id`` is scheduled at that time
+    (``KeepScheduledCallback``); refused: they are told so (``RefuseCallbackTime``) and keep holding."""
+
+    call_id: str
+    callback_id: str
+    number: str
+    time: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduledCallbackCancelled:
     """A scheduled callback that has not entered its queue yet is called off."""
 
@@ -517,6 +531,7 @@ Event = (
     | CallbackEnded
     | CallbackScheduled
     | ClosedCallbackAccepted
+    | CallbackTimeAsked
     | ScheduledCallbackCancelled
     | ConfigChanged
     | TimerFired
