@@ -595,7 +595,7 @@ class AmiCallControl:
             self.book.leave(leg)  # their stay ended in the core (a time taken): the Hangup is silent
         values = []
         if at is not None and math.isfinite(at) and at > 0 and ZONE.fullmatch(zone):
-            values += [(CALLBACK_AT_VARIABLE, str(int(at))), (CALLBACK_ZONE_VARIABLE, zone)]
+            values += [(CALLBACK_AT_VARIABLE, str(round(at))), (CALLBACK_ZONE_VARIABLE, zone)]
         if NAME.fullmatch(name):
             values.append((CALLBACK_NAME_VARIABLE, name))
         try:

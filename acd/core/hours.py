@@ -141,7 +141,7 @@ def today_at(zone: Zone, now: float, second: int) -> float | None:
     (DST-correct: asked of the zone); None for a time the clocks skip that day."""
     local = zone.local(now)
     day = _day_number(local.date)
-    guess = now + second - local.second
+    guess = float(round(now + second - local.second))  # to the second: a keyed time is whole minutes
     for _ in range(4):
         seen = zone.local(guess)
         diff = (day - _day_number(seen.date)) * 86400 + second - seen.second

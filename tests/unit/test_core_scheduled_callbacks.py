@@ -195,7 +195,7 @@ def test_a_holding_caller_keys_a_time_today_in_the_queues_zone_and_leaves_with_i
     stay ends overflowed (end reason scheduled_callback: not an abandon), the callback is kept aside
     until then (its row: KeepScheduledCallback, with the zone it is said in) and enters at its time."""
     acd = Acd(_berlin_queue())
-    now = _berlin(6, 10, 0)
+    now = _berlin(6, 10, 0) + 0.123456  # a clock's time: the callback's is to the second all the same
     acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now - 30), now - 30)
     out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1430"), now)
     at = _berlin(6, 14, 30)
