@@ -41,7 +41,7 @@ from acd.core.events import (
     ResyncStarted,
     TimerFired,
 )
-from acd.core.hours import OpeningHours, openings
+from acd.core.hours import UTC, OpeningHours, clock_time, openings, today_at
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
@@ -393,3 +393,17 @@ def test_a_closed_callback_to_a_keyed_number_needs_the_patterns_and_a_closed_cal
     acd.handle(CallArrived("c2", "billing", 5, caller="4930123"), monday)
     with pytest.raises((InvalidValue, UnknownCall)):
         acd.handle(ClosedCallbackAccepted("c2", "cb4", "4930123"), monday)
+
+
+def test_a_keyed_time_is_today_in_the_zone_dst_included_and_malformed_ones_are_none() -> None:
+    """HHMM keyed by a caller (acd.core.scheduled_callbacks.time_asked): the local time today, asked of
+    the zone, so the day clocks go forward still puts 14:30 at 14:30; a time the clocks skip is None."""
+    zone = load_zone("Europe/Berlin")
+    assert zone is not None
+    spring = _at("Europe/Berlin", 2026, 3, 29, 1, 0)  # 02:00 becomes 03:00 that night
+    assert today_at(zone, spring, 14 * 3600 + 1800) == _at("Europe/Berlin", 2026, 3, 29, 14, 30)
+    assert today_at(zone, spring, 2 * 3600 + 1800) is None
+    assert today_at(UTC, 86400 * 3 + 5.5, 60) == 86400 * 3 + 60
+    assert UTC.local(86400 * 4).weekday == 0  # 1970-01-05 was a Monday
+    assert [clock_time(t) for t in ("0000", "2359", "0930")] == [0, 86340, 34200]
+    assert [clock_time(t) for t in ("2400", "1260", "930", "09:3", "\uff11\uff12\uff13\uff14", "")] == [None] * 6
