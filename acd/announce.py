@@ -11,6 +11,12 @@ every stay, as holding says it (``Acd.waits_said``, acd.core.wait_said), so a ca
 overflowed there hears their whole wait. It is sent when what is said changes (every ten seconds
 under a minute, then once a minute), kept per channel so that a caller who overflows into a queue
 that does not say it has it cleared; a transfer clears it in the dialplan.
+
+What was sent is kept per stay (its queue and start, ``Acd.stay_of``), not only per call: a transfer
+clears ``ACD_POSITION``, ``ACD_EWT`` and ``ACD_WAITED_SAY`` on the channel (docs/dialplan.md), so a
+caller who lands in another stay is told their place there again, even when it is the same number as
+before (the call keeps its id through the transfer, and may be back in place 1 of a queue within one
+refresh).
 """
 
 from __future__ import annotations
@@ -35,8 +41,10 @@ class Announcer:
         self._core = core
         self._control = control
         self._channel_of = channel_of
-        self._told: dict[str, tuple[int, int | None]] = {}
-        self._said: dict[str, int] = {}  # channel -> the wait so far it was last told to say
+        # call id -> (its stay, place, estimate) last sent
+        self._told: dict[str, tuple[tuple[str, float] | None, int, int | None]] = {}
+        # channel -> (the stay, the wait so far) it was last told to say
+        self._said: dict[str, tuple[tuple[str, float] | None, int]] = {}
 
     async def refresh(self, now: float) -> int:
         """Send what changed since the last refresh; returns how many callers were updated."""
@@ -45,22 +53,23 @@ class Announcer:
         sent = 0
         holding: set[str] = set()
         for call_id, (_queue, place, ewt) in sorted(estimates.items(), key=lambda item: item[1][:2]):
-            value = (place, ewt)
+            stay = self._core.stay_of(call_id)
             channel = self._channel_of(call_id)
             if channel is None:
                 continue
             holding.add(channel)
             updated = False
-            if self._told.get(call_id) != value:
+            if self._told.get(call_id) != (stay, place, ewt):
                 try:
-                    await self._control.announce(channel, *value)
+                    await self._control.announce(channel, place, ewt)
                 except Exception as exc:  # the caller may have just hung up; the next refresh tries again
                     log.debug("announce for %s failed: %s", call_id[:8], exc)
                     continue
-                self._told[call_id] = value
+                self._told[call_id] = (stay, place, ewt)
                 updated = True
             said = waits.get(call_id)
-            if said != self._said.get(channel):
+            last = self._said.get(channel)
+            if (last is None and said is not None) or (last is not None and last != (stay, said)):
                 try:
                     await self._control.say_waited(channel, said)
                 except Exception as exc:
@@ -69,7 +78,7 @@ class Announcer:
                 if said is None:
                     self._said.pop(channel, None)
                 else:
-                    self._said[channel] = said
+                    self._said[channel] = (stay, said)
                 updated = True
             sent += updated
         for gone in set(self._told) - set(estimates):

@@ -84,16 +84,46 @@ async def keep_closed_callback(
     no callback runs that a restart would forget. A crash before the row is written loses nothing the
     caller was promised; one after it leaves the row, which the next start schedules again."""
     at = datetime.fromtimestamp(command.at, UTC)
-    if not await scheduled_store.add_quietly(engine, command.callback_id, command.queue, command.number, at, CALLER):
-        runtime.submit(ScheduledCallbackCancelled(command.callback_id))
-        return
-    if ami is not None and command.call_id:
+    try:
+        if not await scheduled_store.add_quietly(
+            engine, command.callback_id, command.queue, command.number, at, CALLER
+        ):
+            runtime.submit(ScheduledCallbackCancelled(command.callback_id))
+            return
+    finally:
+        written = _KEEPING.pop(command.callback_id, None)
+        if written is not None:
+            written.set()
+    if ami is not None and command.call_id and command.callback_id not in _CLOSING:
         # the caller records their name under the callback's id (a closed queue's caller was told it
         # already, with the closed treatment: the same id)
         await ami.callback_kept(command.call_id, command.at, command.zone, command.callback_id)
 
 
+# A closed queue's callback whose row is being written (``keep_scheduled`` marks it at once, before any
+# later command of the core runs): a close of the same callback (``not_kept``: the caller's wait ran out
+# meanwhile) waits for that row, or it would update nothing and the row would be written pending after it,
+# to be scheduled again at the next start. So the close always lands last and wins.
+_KEEPING: dict[str, asyncio.Event] = {}
+_CLOSING: set[str] = set()  # closes asked for while the row was being written: the caller is not told
+ROW_WAIT_SECONDS = 30.0
+
+
+def keeping(callback_id: str) -> None:
+    """The row of ``callback_id`` is about to be written (called in the core's command order)."""
+    _KEEPING.setdefault(callback_id, asyncio.Event())
+
+
 async def close_scheduled_row(engine: AsyncEngine, command: CloseScheduledCallback) -> None:
+    written = _KEEPING.get(command.callback_id)
+    if written is not None:
+        _CLOSING.add(command.callback_id)
+        try:
+            await asyncio.wait_for(written.wait(), ROW_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("scheduled callback %s: its row was not written in time to close it", command.callback_id[:8])
+        finally:
+            _CLOSING.discard(command.callback_id)
     try:
         await scheduled_store.close(engine, command.callback_id, command.reason, datetime.now(UTC))
     except Exception as exc:  # it stays pending: the next start closes it again
@@ -324,6 +354,7 @@ async def build(
         def keep_scheduled(c: KeepScheduledCallback) -> None:
             """A closed queue's caller took a callback for its next opening: its row, as the API's."""
             assert runtime is not None
+            keeping(c.callback_id)
             background(keep_closed_callback(runtime, kept, ami, c))
 
         def close_scheduled(c: CloseScheduledCallback) -> None:

@@ -35,7 +35,7 @@ GAUGES_EVERY_SECONDS = 1.0  # forecasts, outbox backlog and malformed AMI counts
 ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
 CUSTOMER_RELOAD_SECONDS = 30.0  # within the directory's 60 s cache: the in-memory copy never expires
 RETENTION_EVERY_SECONDS = 86400.0
-OBJECTIVES_EVERY_SECONDS = 30.0  # acd_objective_*: a query per objective, so not every second
+OBJECTIVES_EVERY_SECONDS = 30.0  # acd_objective_*: a query per objective, so not every second ([objectives] refresh)
 
 
 async def heartbeat(link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float) -> None:
@@ -76,6 +76,7 @@ async def publish_objectives(parts: Parts, engine: AsyncEngine, zone: ZoneInfo) 
         datetime.now(UTC),
         config.policy.short_abandon_seconds,
         forecasts,
+        config.queues,
     )
     parts.metrics.objectives.figures = {
         s.objective: ObjectiveFigures(s.metric, s.target, s.attainment, s.projection, s.status) for s in found
@@ -154,7 +155,9 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
             parts.database.pool("retention"), parts.settings.database, parts.settings.recordings
         )
     if parts.database is not None:
-        jobs["acd-objectives"] = objectives(parts, parts.database.pool("objectives"))
+        jobs["acd-objectives"] = objectives(
+            parts, parts.database.pool("objectives"), parts.settings.objectives_refresh_seconds
+        )
     if parts.customers is not None:
         jobs["acd-customers"] = customer_reload(parts.customers)
     return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

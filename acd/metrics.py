@@ -208,7 +208,10 @@ class Metrics:
             name: Counter(name.removesuffix("_total"), text, q, registry=r)
             for name, text in (
                 ("acd_calls_offered_total", "Calls that left a queue, counted at their exit (docs/kpis.md)"),
-                ("acd_calls_arrived_total", "Calls that entered a queue: new, moved, overflowed or transferred in"),
+                (
+                    "acd_calls_arrived_total",
+                    "Arrivals: calls entering a queue new, moved, overflowed or transferred in; scheduled callbacks",
+                ),
                 ("acd_calls_answered_total", "Calls answered by an agent"),
                 ("acd_calls_abandoned_total", "Calls whose caller hung up while waiting (short abandons included)"),
                 ("acd_calls_short_abandoned_total", "Abandons before the short-abandon cut-off (docs/kpis.md)"),
@@ -277,7 +280,8 @@ class Metrics:
         )
         self.scheduled_closed = Counter(
             SCHEDULED_CLOSED.removesuffix("_total"),
-            "Scheduled callbacks closed before they entered their queue, by reason (queue_removed, number_not_allowed)",
+            "Scheduled callbacks closed before they entered their queue, by reason "
+            "(queue_removed, number_not_allowed, not_kept)",
             ["queue", "reason"],
             registry=r,
         )
@@ -298,6 +302,7 @@ class Metrics:
         )
         self.sla_threshold = Gauge("acd_sla_threshold_seconds", "SLA threshold T", q, registry=r)
         self.sla_target = Gauge("acd_sla_target_ratio", "SLA target ratio", q, registry=r)
+        self.otf_target = Gauge("acd_otf_target_ratio", "OTF target ratio ([queues.NAME.otf] target)", q, registry=r)
         self.agents_required = Gauge("acd_agents_required", "Erlang C agents needed for the SLA", q, registry=r)
         self.predicted_sl = Gauge(
             "acd_predicted_service_level", "Erlang C service level with the agents logged in", q, registry=r
@@ -381,6 +386,11 @@ class Metrics:
         for queue in queues:
             self.sla_threshold.labels(queue.name).set(queue.sla_threshold_seconds)
             self.sla_target.labels(queue.name).set(queue.sla_target_ratio)
+            if queue.otf.target is not None:
+                self.otf_target.labels(queue.name).set(queue.otf.target)
+            else:  # no target (any more): no series, rather than a target of 0
+                with contextlib.suppress(KeyError):
+                    self.otf_target.remove(queue.name)
             if queue.name in self._queues:
                 continue
             for counter in self.counters.values():
@@ -406,6 +416,7 @@ class Metrics:
             for gauge in (
                 self.sla_threshold,
                 self.sla_target,
+                self.otf_target,
                 self.calls_waiting,
                 self.callbacks_pending,
                 self.oldest_wait,

@@ -57,6 +57,7 @@ def queue_fields(queue: QueueConfig) -> dict[str, Any]:
             "repeat_window": queue.otf.repeat_window_seconds,
             # left out: orders are judged as any call (a null is not a number the file would take)
             **({} if queue.otf.order_promise_seconds is None else {"order_promise": queue.otf.order_promise_seconds}),
+            **({} if queue.otf.target is None else {"target": queue.otf.target}),
         },
         "record": queue.record,
         "hours": None if queue.hours is None else hours_fields(queue.hours),

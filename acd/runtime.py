@@ -229,13 +229,13 @@ class Runtime:
             self._metrics.decision_seconds.observe(time.perf_counter() - started)
         self.handled += 1
         self.changed.set()
-        if isinstance(event, CallArrived):
-            log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         # Call control first, so a ring is on the wire before records, metrics and logs are done;
         # each with the rest of the decision's call control, which may make it needless.
         control = [command for command in commands if isinstance(command, ControlCommand)]
         for index, order in enumerate(control):
             self._control_now(order, control[index + 1 :])
+        if isinstance(event, CallArrived):
+            log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         for command in commands:
             if not isinstance(command, ControlCommand):
                 self._dispatch(command)

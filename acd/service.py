@@ -26,7 +26,7 @@ from acd.records.startup.migrate import upgrade_head
 from acd.records.startup.sync_config import sync_config
 from acd.restore import restore_presence
 from acd.settings import Settings
-from acd.wallboard.seed import seed_today
+from acd.wallboard.seed import seed_otf, seed_today
 
 log = logging.getLogger("acd")
 
@@ -85,6 +85,10 @@ class Service:
             # The wallboard's service level today: the day so far from the records, then live.
             await seed_today(
                 database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
+            )
+            # ... and OTF: the day's settled verdicts, and the pending ones for the live ledger to settle
+            await seed_otf(
+                database.pool("startup"), runtime.today, runtime.otf, parts.core.config.queues, runtime.now()
             )
             left = await restore_presence(
                 runtime, parts.outbox, database.pool("startup"), {a.id for a in parts.settings.routing.agents}

@@ -150,6 +150,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     supervisors: tuple[SupervisorPhone, ...] = ()  # the supervisors' phones ([[supervisors]])
     objectives_zone: str = "UTC"  # [objectives] zone: the periods' days, weeks and months
+    objectives_refresh_seconds: float = 30.0  # [objectives] refresh: how often acd_objective_* are computed
 
     def supervisor_phone(self, endpoint: str) -> SupervisorPhone | None:
         return next((p for p in self.supervisors if p.endpoint == endpoint), None)
@@ -312,7 +313,7 @@ QUEUE_KEYS = {  # the keys of a [queues.<name>] table; the simulator's scenarios
     "vip_priority_boost",
     "dispositions",
     "resolving",  # the codes of the catalogue that close a contact complete (OTF's "full")
-    "otf",  # OTF's criteria: answer, handle, resolving, repeat_window, order_promise
+    "otf",  # OTF's criteria: answer, handle, resolving, repeat_window, order_promise, target
     "record",
     "hours",  # opening hours, holidays, closed treatment (acd.core.hours)
     "empty_overflow",  # seconds before a caller overflows when nobody can serve the queue
@@ -461,7 +462,7 @@ def _resolving(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[str, ...
     return tuple(c for c in catalogue if c in codes)
 
 
-OTF_KEYS = {"answer", "handle", "resolving", "repeat_window", "order_promise"}
+OTF_KEYS = {"answer", "handle", "resolving", "repeat_window", "order_promise", "target"}
 
 
 def _otf(r: _Reader, data: Mapping[str, Any], path: str) -> OtfCriteria:
@@ -480,6 +481,7 @@ def _otf(r: _Reader, data: Mapping[str, Any], path: str) -> OtfCriteria:
         order_promise_seconds=(
             r.number(table, "order_promise", where, 0.0, low=1, high=31 * DAY) if "order_promise" in table else None
         ),
+        target=r.number(table, "target", where, 0.0, low=0, high=1) if "target" in table else None,
     )
 
 
@@ -538,6 +540,7 @@ def _agent(r: _Reader, agent_id: str, data: Mapping[str, Any], known: set[str]) 
 
 
 ROUTING_KEYS = frozenset({"skills", "queues", "agents", "objectives"})
+OBJECTIVES_KEYS = frozenset({"zone", "refresh"})  # [objectives]'s own keys, beside its [objectives.NAME] tables
 
 
 def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tuple[RoutingConfig, tuple[str, ...]]:
@@ -580,8 +583,8 @@ def _routing(r: _Reader, data: Mapping[str, Any], policy: RoutingPolicy) -> tupl
         agents.append(agent)
     config = RoutingConfig(queues=tuple(queues), agents=tuple(agents), policy=policy)
     objectives_t = r.table(data, "objectives", "objectives")
-    # the file's [objectives] zone is not an objective (parse reads it); a table called zone is one
-    tables = {k: v for k, v in objectives_t.items() if not (k == "zone" and not isinstance(v, Mapping))}
+    # the file's [objectives] zone and refresh are not objectives (parse reads them); a table so called is one
+    tables = {k: v for k, v in objectives_t.items() if not (k in OBJECTIVES_KEYS and not isinstance(v, Mapping))}
     config = dataclasses.replace(config, objectives=_objectives(r, tables, config))
     return config, tuple(sorted(known))
 
@@ -766,11 +769,14 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     objectives_zone = r.string(objectives_t, "zone", "objectives", "UTC", max_length=64)
     if load_zone(objectives_zone) is None:
         r.problem("objectives.zone", f"{_shown(objectives_zone)} is not a time zone (an IANA name, e.g. Europe/Berlin)")
+    # each refresh runs a query per objective: not more than once a second
+    objectives_refresh = r.number(objectives_t, "refresh", "objectives", 30.0, low=1.0, high=3600.0)
 
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(
         objectives_zone=objectives_zone,
+        objectives_refresh_seconds=objectives_refresh,
         ami=ami,
         http=http,
         database=database,

@@ -15,7 +15,7 @@ import math
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +58,44 @@ def scrape_config_for(target: str, rule_files: Sequence[str], credentials_file: 
     return config
 
 
+def _with_alerts_for(path: Path, alerts_for: Mapping[str, str]) -> str:
+    """The rule file at ``path`` with the ``for:`` of the alerts named in ``alerts_for`` replaced."""
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for group in content.get("groups") or []:
+        for rule in group.get("rules") or []:
+            if rule.get("alert") in alerts_for:
+                rule["for"] = alerts_for[rule["alert"]]
+    return yaml.safe_dump(content, sort_keys=False)
+
+
 class PrometheusServer:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.base = ""
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, target: str, rule_files: Sequence[Path], scrape_token: str | None = None) -> str:
-        """Start scraping ``target`` (host:port), with ``scrape_token`` if given; returns the API's base URL."""
+    def start(
+        self,
+        target: str,
+        rule_files: Sequence[Path],
+        scrape_token: str | None = None,
+        alerts_for: Mapping[str, str] | None = None,
+    ) -> str:
+        """Start scraping ``target`` (host:port), with ``scrape_token`` if given; returns the API's base URL.
+
+        ``alerts_for``: the ``for:`` of some shipped alerts, by name, for a test that cannot wait minutes
+        (their expressions stay the shipped ones)."""
         binary_path = binary("prometheus")
         names = []
         for path in rule_files:
-            shutil.copy(path, self.workdir / path.name)
+            if alerts_for:
+                (self.workdir / path.name).write_text(_with_alerts_for(path, alerts_for), encoding="utf-8")
+            else:
+                shutil.copy(path, self.workdir / path.name)
             names.append(path.name)
+        if alerts_for:
+            shipped = {e.where.rsplit(" ", 1)[-1] for p in rule_files for e in promql.rule_expressions(p)}
+            assert set(alerts_for) <= shipped, f"no shipped alert {sorted(set(alerts_for) - shipped)}"
         credentials = None
         if scrape_token is not None:
             credentials = self.workdir / "acd-metrics-token"
@@ -105,6 +130,12 @@ class PrometheusServer:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             self._process.wait(30)
+
+    async def alerts(self, session: aiohttp.ClientSession, name: str) -> list[dict[str, Any]]:
+        """The alerts named ``name`` Prometheus holds now (pending or firing), from /api/v1/alerts."""
+        body = await self.get(session, "/api/v1/alerts")
+        assert body.get("status") == "success", body
+        return [a for a in body["data"]["alerts"] if a["labels"].get("alertname") == name]
 
     async def get(self, session: aiohttp.ClientSession, path: str, **params: str) -> dict[str, Any]:
         """One API call; the parsed body whatever its status (errors carry ``error``)."""

@@ -37,7 +37,7 @@ from acd.ami.errors import AmiActionError
 from acd.ami.identity import closed_callback_id
 from acd.ami.originate import CONTEXT as MONITOR_CONTEXT
 from acd.ami.originate import MODES, Originator, endpoint_channel
-from acd.ami.resync import PAUSED_AT, ActionPort
+from acd.ami.resync import DIRECTED, PAUSED_AT, ActionPort
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.ami.token import EventToken
 from acd.ami.wire import Message
@@ -170,7 +170,14 @@ class AmiCallControl:
             elif isinstance(command, CancelOffer):
                 replies = self.cancel(channel)
             elif isinstance(command, TagCall):
-                replies = self.tag(channel, command.queue, command.priority, command.enqueued_at, command.waited_before)
+                replies = self.tag(
+                    channel,
+                    command.queue,
+                    command.priority,
+                    command.enqueued_at,
+                    command.waited_before,
+                    new_stay=command.new_stay,
+                )
             elif isinstance(command, TransferCall):
                 replies = self.transfer(
                     channel, command.endpoint, command.queue, command.number, command.target_endpoint
@@ -343,19 +350,29 @@ class AmiCallControl:
         return self._write(key, *prompt, *named, _redirect(channel, OVERFLOW_CONTEXT, exten))
 
     def tag(
-        self, channel: str, queue: str, priority: int, enqueued_at: float, waited_before: float = 0.0
+        self,
+        channel: str,
+        queue: str,
+        priority: int,
+        enqueued_at: float,
+        waited_before: float = 0.0,
+        *,
+        new_stay: bool = False,
     ) -> Awaitable[None]:
         """Write where the caller stands (``TagCall``) onto the channel: four Setvars, pipelined
-        (``ACD_WAITED``: the caller's wait in earlier stays, docs/dialplan.md).
+        (``ACD_WAITED``: the caller's wait in earlier stays, docs/dialplan.md); for a new stay a fifth
+        clears ``ACD_DIRECTED`` (the agent a transfer named, whom the caller no longer waits for).
 
         The ACD itself routes from the core; these are what a restarted ACD reads back (resync).
         """
+        undirected = (_setvar(channel, DIRECTED, ""),) if new_stay else ()
         return self._write(
             None,
             _setvar(channel, "ACD_QUEUE", queue),
             _setvar(channel, "ACD_PRIORITY", str(priority)),
             _setvar(channel, "ACD_ENQUEUED", f"{enqueued_at:.6f}"),
             _setvar(channel, "ACD_WAITED", f"{waited_before:.6f}"),
+            *undirected,
         )
 
     def transfer(

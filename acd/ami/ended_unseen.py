@@ -27,6 +27,7 @@ from acd.ami.roster import Roster
 from acd.core.callbacks import digits_of
 from acd.core.events import (
     CallArrived,
+    CallbackQueueGone,
     CallEnded,
     CallHandedOver,
     CallInProgress,
@@ -50,10 +51,16 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
     present = result.present()
     events: list[Event] = []
     for record in left_open:
-        if record.uniqueid in present or not roster.has_queue(record.queue):
+        if record.uniqueid in present:
+            continue
+        if not roster.has_queue(record.queue):
+            if _pending_callback(record):
+                # its queue left the config while no ACD ran: closed, never left open for ever
+                log.info("resync: callback %s closed, its queue %s is gone", record.interaction_id[:8], record.queue)
+                events.append(CallbackQueueGone(record))
             continue
         trace = result.ended_call(record.uniqueid)
-        if trace is None and record.answered_at is None and record.end_reason == CALLBACK:
+        if trace is None and _pending_callback(record):
             # a pending callback: its caller hung up keeping their place; it waits again, in order
             events.extend(_callback(record))
             continue
@@ -83,6 +90,11 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
             len(closing) - untraced,
         )
     return events
+
+
+def _pending_callback(record: InteractionRecord) -> bool:
+    """A callback the previous run held waiting (its caller hung up keeping their place; no answer yet)."""
+    return record.answered_at is None and record.end_reason == CALLBACK
 
 
 def _callback(record: InteractionRecord) -> list[Event]:

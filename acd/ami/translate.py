@@ -25,6 +25,7 @@ UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup: CallbackCallerGone)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
 AcdCallbackAt              CallbackTimeAsked (a holding caller keyed a time to be called back at)
+AcdClosedCallbackNotKept   ClosedCallbackNotKept (not told in time that it is kept: a message instead)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
@@ -76,6 +77,7 @@ from acd.core.events import (
     CallTransferred,
     CallTransferredOut,
     ClosedCallbackAccepted,
+    ClosedCallbackNotKept,
     ConsultEnded,
     ConsultRequested,
     ConsultStarted,
@@ -176,6 +178,7 @@ class Translator:
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
             "AcdCallbackAt": self._callback_at,
+            "AcdClosedCallbackNotKept": self._closed_callback_not_kept,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
         }
@@ -500,6 +503,18 @@ class Translator:
         if leg is None or leg.phase is not Phase.WAITING:
             raise Refused("state", "AcdCallbackAt for a caller not holding")
         return [CallbackTimeAsked(leg.call_id, closed_callback_id(leg.call_id), number, at)]
+
+    def _closed_callback_not_kept(self, msg: Mapping[str, str]) -> list[Event]:
+        """That caller's wait for ``ACD_CB_KEPT`` ran out: they leave a message, and the callback their
+        ``AcdClosedCallback`` asked for is closed. Raised on their own channel: the Uniqueid and the
+        Channel must both be the closed caller's leg, so no other channel can call someone's callback off."""
+        uniqueid, channel = fields.uniqueid(msg), fields.channel(msg)
+        leg = self.book.get(uniqueid)
+        if leg is None or leg.phase is not Phase.LEFT:
+            raise Refused("state", "AcdClosedCallbackNotKept for a caller who did not meet a closed treatment")
+        if leg.channel != channel:
+            raise Refused("channel", f"AcdClosedCallbackNotKept from {fields.shown(channel)}, not the caller's channel")
+        return [ClosedCallbackNotKept(leg.call_id, closed_callback_id(leg.call_id))]
 
     def _callback_answered(self, msg: Mapping[str, str]) -> list[Event]:
         # raised on the agent's leg (the far half of acd-callback-agent's Dial) when they answer

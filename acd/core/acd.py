@@ -62,6 +62,8 @@ class Acd:
                 call_handlers.take_over(floor, event, now)
             case events.CallLeftUnseen():
                 call_handlers.left_unseen(floor, event, now)
+            case events.CallbackQueueGone():
+                callbacks.queue_gone(floor, event, now)
             case events.ResyncStarted():
                 self._held = True
             case events.ResyncFinished():
@@ -136,6 +138,8 @@ class Acd:
                 scheduled_callbacks.closed_accepted(floor, event, now)
             case events.CallbackTimeAsked():
                 scheduled_callbacks.time_asked(floor, event, now)
+            case events.ClosedCallbackNotKept():
+                scheduled_callbacks.not_kept(floor, event)
             case events.ScheduledCallbackCancelled():
                 scheduled_callbacks.cancelled(floor, event)
             case events.ConfigChanged():
@@ -225,6 +229,12 @@ class Acd:
             aht, staff = per_queue[name]
             estimates[call_id] = (name, place, estimated_wait(place, aht, staff))
         return estimates
+
+    def stay_of(self, call_id: str) -> tuple[str, float] | None:
+        """The queue and start of the stay a call is in (a transfer, a move or an overflow starts
+        another); None for a call the core no longer holds."""
+        call = self._floor.calls.get(call_id)
+        return None if call is None else (call.queue.name, call.enqueued_at)
 
     def waits_said(self, now: float) -> dict[str, int | None]:
         """Each waiting caller of a queue that announces the wait so far (``announce_waited``): that

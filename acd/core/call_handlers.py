@@ -335,7 +335,7 @@ def _overflow(floor: Floor, call: Call, reason: str, now: float, target: str = "
             _cancel_ringing(floor, call, now, "overflow")
             step_call(call, CallInput.OVERFLOW_QUEUE, "overflow")
             floor.overflow_into(call, queue, reason, now)
-            floor.emit(call.tag())
+            floor.emit(call.tag(new_stay=True))
             # the config refuses a ring of queues overflowing into each other (acd.settings)
             _arrival_rules(floor, call, now)
             return
@@ -607,7 +607,7 @@ def move(floor: Floor, e: CallMoved, now: float) -> None:
     _cancel_ringing(floor, call, now, "CallMoved")
     step_call(call, CallInput.MOVE, "CallMoved")  # a ringing call waits again; a waiting one stays
     floor.move_call(call, queue, now)
-    floor.emit(call.tag())
+    floor.emit(call.tag(new_stay=True))
     _arrival_rules(floor, call, now)
 
 
@@ -900,7 +900,7 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
     next_queue = floor.queues[for_queue] if for_queue else None
     leg_record = call.hand_over(e.target, end, next_queue)
     if next_queue is not None:  # the caller's channel says the new stay, for a restarted ACD's resync
-        floor.emit(call.tag())
+        floor.emit(call.tag(new_stay=True))
     talk = Call(
         leg_record.interaction_id,
         answered_queue,

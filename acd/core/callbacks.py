@@ -20,8 +20,9 @@ from typing import Literal
 
 from acd.core import metric_updates, transfer_numbers
 from acd.core.commands import OfferCallback
-from acd.core.errors import InvalidValue, UnknownCall
-from acd.core.events import CallbackAccepted, CallbackCallerGone, CallbackEnded
+from acd.core.config import QueueConfig
+from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
+from acd.core.events import CallbackAccepted, CallbackCallerGone, CallbackEnded, CallbackQueueGone
 from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
@@ -36,6 +37,7 @@ REACHED = "callback"  # the end reason of a callback whose caller was reached, o
 # would find their own line busy and the whisper would name no one; at most this long, should that
 # Hangup be lost (an AMI reconnect).
 ON_LINE_BOUND = 40.0
+QUEUE_REMOVED = "queue_removed"  # a pending callback whose queue left the config (as reconfigure's overflow)
 
 
 def digits_of(caller: str) -> str:
@@ -72,6 +74,23 @@ def restored(floor: Floor, call: Call, number: str) -> None:
     call.callback = number
     keyed = "" if number == digits_of(call.record.caller) else number
     call.record = dataclasses.replace(call.record, end_reason="callback", callback_number=keyed)
+
+
+def queue_gone(floor: Floor, e: CallbackQueueGone, now: float) -> None:
+    """A pending callback read back at a start whose queue is no longer configured: closed at once,
+    ``overflowed`` with end reason ``queue_removed`` and its wait up to now, never left open (docs/kpis.md,
+    "Callbacks"). Records only: this run has no such queue, so its live counters do not move."""
+    record = e.record
+    if record.queue in floor.queues:
+        raise InvalidValue("CallbackQueueGone", "queue", "the queue is configured: the callback waits there again")
+    if record.answered_at is not None or record.ended_at is not None or record.end_reason != REACHED:
+        raise InvalidValue("CallbackQueueGone", "record", "not a pending callback")
+    if record.interaction_id in floor.calls or record.interaction_id in floor.closed:
+        raise InvalidTransition(record.interaction_id, "known", "CallbackQueueGone")
+    gone = QueueConfig(record.queue, (), sla_threshold_seconds=record.sla_threshold_seconds)
+    call = Call.resume(record, gone, now)
+    floor.write(call.left_queue(max(now, call.enqueued_at), "overflowed", QUEUE_REMOVED))
+    floor.close_call(call)
 
 
 def accepted(floor: Floor, e: CallbackAccepted, now: float) -> None:

@@ -67,6 +67,10 @@ class TagCall:
     # the caller's wait in earlier stays (``ACD_WAITED``): holding counts the caller's whole wait
     # from it (docs/dialplan.md, "The caller's wait so far")
     waited_before: float = 0.0
+    # a new stay (moved, overflowed into a queue, handed over to a queue): no longer waiting for an agent
+    # named by a transfer, so ``ACD_DIRECTED`` is cleared too, or a restarted ACD would offer the caller
+    # to that agent alone again; a priority change keeps it
+    new_stay: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,13 +88,14 @@ class OtfCriteria:
     of the same customer on the queue that long after the call (0: not looked for);
     ``order_promise_seconds``: a call whose disposition kind is ``order`` is on time when closed (its
     wrap-up over) within that long of its arrival, instead of by ``answer`` and ``handle`` (None: as any
-    call)."""
+    call); ``target``: the OTF ratio the queue aims at, for the alert AcdOtfBelowTarget (None: none)."""
 
     answer: bool = True
     handle: bool = True
     resolving: bool = True
     repeat_window_seconds: float = 86400.0
     order_promise_seconds: float | None = None
+    target: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

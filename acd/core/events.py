@@ -89,6 +89,17 @@ class CallLeftUnseen:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackQueueGone:
+    """A pending callback the previous run held (its open record: end reason ``callback``, never
+    answered) whose queue is no longer in the config when the ACD restarts: nobody can serve it, so
+    the core closes its record ``overflowed`` with end reason ``queue_removed`` at once, as a config
+    change would have overflowed it live (docs/kpis.md, "Callbacks"). ``record`` is the record as the
+    records hold it (its enqueue, first arrival and SLA threshold are kept)."""
+
+    record: InteractionRecord
+
+
+@dataclass(frozen=True, slots=True)
 class ResyncStarted:
     """A resync is about to load what it found on the PBX: route nothing until ``ResyncFinished``.
 
@@ -476,6 +487,19 @@ class CallbackTimeAsked:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedCallbackNotKept:
+    """The dialplan gave up waiting for the ACD to say that closed call ``call_id``'s callback is kept
+    (``AcdClosedCallbackNotKept``: no ``ACD_CB_KEPT`` within its 5 s, docs/dialplan.md "Closed queues"),
+    so the caller was told nothing and leaves a message instead. Callback ``callback_id`` (the one that
+    caller's ``ClosedCallbackAccepted`` scheduled) is closed ``not_kept``: never both a message and a
+    call back. It wins over a confirmation that comes later; none scheduled (never kept, closed
+    already): nothing happens."""
+
+    call_id: str
+    callback_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduledCallbackCancelled:
     """A scheduled callback that has not entered its queue yet is called off."""
 
@@ -496,6 +520,7 @@ Event = (
     CallArrived
     | CallInProgress
     | CallLeftUnseen
+    | CallbackQueueGone
     | ResyncStarted
     | ResyncFinished
     | CallerHungUp
@@ -532,6 +557,7 @@ Event = (
     | CallbackScheduled
     | ClosedCallbackAccepted
     | CallbackTimeAsked
+    | ClosedCallbackNotKept
     | ScheduledCallbackCancelled
     | ConfigChanged
     | TimerFired

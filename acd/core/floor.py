@@ -283,8 +283,9 @@ class Floor:
         self.arm_call_timer(call, now)
 
     def arrived(self, queue: str) -> None:
-        """A caller entered ``queue``: new, moved, overflowed or transferred in (not one found again
-        by a resync or a restart: it arrived before)."""
+        """A caller entered ``queue``: new, moved, overflowed or transferred in, or a scheduled callback
+        at its time (not one found again by a resync or a restart: it arrived before). docs/kpis.md,
+        "arrival"; ``kpis.is_arrival`` tells the same stays in the records."""
         self.out.append(metric_updates.inc(metric_updates.CALLS_ARRIVED, queue))
 
     def overflow_into(self, call: Call, queue: QueueConfig, reason: str, now: float) -> None:

@@ -118,9 +118,12 @@ class Call:
         """``priority`` without the queue's VIP boost: what the dialplan gives a caller."""
         return self.priority - (self.queue.vip_priority_boost if self.vip else 0)
 
-    def tag(self) -> TagCall:
-        """Where the call stands now, for its channel (see ``TagCall``)."""
-        return TagCall(self.call_id, self.queue.name, self.base_priority, self.enqueued_at, self.waited_before)
+    def tag(self, *, new_stay: bool = False) -> TagCall:
+        """Where the call stands now, for its channel (see ``TagCall``; ``new_stay``: it has just
+        entered another queue, directed to nobody)."""
+        return TagCall(
+            self.call_id, self.queue.name, self.base_priority, self.enqueued_at, self.waited_before, new_stay=new_stay
+        )
 
     def waited(self, now: float) -> float:
         """Seconds in this stay: the new queue's clock (SL, ASA, max wait, widening)."""

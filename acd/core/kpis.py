@@ -85,6 +85,12 @@ def is_moved(record: InteractionRecord) -> bool:
     return record.answered_at is None and record.outcome == "moved"
 
 
+def is_arrival(record: InteractionRecord) -> bool:
+    """This stay is an arrival in its queue (docs/kpis.md, "arrival"): every stay but the one an
+    attended transfer to an agent hands over (answered at once, never queued: ``within_sla`` None)."""
+    return not (record.answered_at is not None and record.within_sla is None)
+
+
 def is_transferred(record: InteractionRecord) -> bool:
     """The agent who answered this stay transferred the caller on (docs/kpis.md, "Transfers")."""
     return record.answered_at is not None and record.end_reason == TRANSFERRED
@@ -143,6 +149,7 @@ class QueueKpis:
     callbacks_completed: int = 0  # of those, the caller reached and the conversation over (answered)
     callbacks_failed: int = 0  # of those, closed failed: the caller not reached on the last try
     callback_rate: float | None = None  # (callbacks completed + failed) / offered
+    arrivals: int = 0  # stays that are arrivals (docs/kpis.md, "arrival"): the forecast's λ, over the interval
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -161,8 +168,9 @@ def queue_kpis(
     wait_answered = 0.0
     handle_total = 0.0
     max_wait: float | None = None
-    wait_breaches = moved = transferred = callbacks = completed = callbacks_failed = 0
+    wait_breaches = moved = transferred = callbacks = completed = callbacks_failed = arrivals = 0
     for record in interactions:
+        arrivals += is_arrival(record)
         if is_moved(record):
             moved += 1
         if is_callback(record):
@@ -223,6 +231,7 @@ def queue_kpis(
         callbacks_completed=completed,
         callbacks_failed=callbacks_failed,
         callback_rate=_ratio(completed + callbacks_failed, offered),
+        arrivals=arrivals,
     )
 
 

@@ -39,7 +39,7 @@ CALLBACK_WAIT = "acd_callback_wait_seconds"
 CALLBACK_RESULTS = ("reached", "noanswer", "busy", "failed")
 # scheduled callbacks closed before they entered, by why (docs/kpis.md, "Scheduled callbacks")
 SCHEDULED_CLOSED = "acd_scheduled_callbacks_closed_total"
-SCHEDULED_CLOSED_REASONS = ("queue_removed", "number_not_allowed")
+SCHEDULED_CLOSED_REASONS = ("queue_removed", "number_not_allowed", "not_kept")
 QUEUE_WAIT = "acd_queue_wait_seconds"
 HANDLE = "acd_handle_seconds"
 AGENT_STATE_SECONDS = "acd_agent_state_seconds_total"

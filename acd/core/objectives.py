@@ -6,8 +6,9 @@ the metric over the period so far, counted from the records by the reports' SQL;
 what needs no I/O: the metrics an objective may name, the projection to the period's end and the
 status (met, on track, at risk, missed). Definitions and rules: docs/kpis.md ("Objectives").
 
-A new metric (on-time-and-full, first-contact resolution) is one more ``Metric`` in ``METRICS`` and its
-tally in the attainment query.
+A new metric is one more ``Metric`` in ``METRICS`` and its tally in the attainment query. OTF and FCR
+settle after their queue's repeat-contact window (docs/kpis.md, "OTF and FCR"): their attainment counts
+the settled verdicts, their projection also the pending ones as known so far (``Settling``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Metric:
     scopes: frozenset[ScopeKind]
     forecast: bool = False
     title: str = ""
+    settles: bool = False  # its verdicts settle after a repeat-contact window (OTF, FCR)
 
 
 METRICS: dict[str, Metric] = {
@@ -54,6 +56,8 @@ METRICS: dict[str, Metric] = {
         Metric("occupancy", "ratio", PEOPLE_SCOPES, title="occupancy"),
         Metric("wait_breaches", "count", QUEUE_SCOPES, title="maximum-wait breaches"),
         Metric("handle_breaches", "count", QUEUE_SCOPES | PEOPLE_SCOPES, title="handle-time breaches"),
+        Metric("otf", "ratio", QUEUE_SCOPES | PEOPLE_SCOPES, title="on-time and full", settles=True),
+        Metric("fcr", "ratio", QUEUE_SCOPES | PEOPLE_SCOPES, title="first-contact resolution", settles=True),
     )
 }
 
@@ -86,6 +90,37 @@ class Tally:
         if kind == "count":
             return self.numerator
         return self.numerator / self.denominator if self.denominator > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Settling:
+    """OTF and FCR over an objective's scope (docs/kpis.md, "OTF and FCR"): the settled verdicts, and the
+    handled interactions whose repeat-contact window is still open, judged as known so far (no repeat
+    seen yet). Calls still open are in neither, as in reports."""
+
+    settled: int  # OTF's denominator
+    otf: int
+    handled: int  # FCR's denominator
+    full: int  # settled handled interactions closed complete
+    pending: int = 0  # handled, window still open
+    pending_otf: int = 0
+    pending_full: int = 0
+
+
+def settling_tallies(metric: str, counts: Settling) -> tuple[Tally, Tally]:
+    """The attainment's tally (settled verdicts only, the records' figure) and the projection's (the
+    pending verdicts added as known so far: a repeat contact may still turn one, never the other way)."""
+    if metric == "otf":
+        return (
+            Tally(counts.otf, counts.settled),
+            Tally(counts.otf + counts.pending_otf, counts.settled + counts.pending),
+        )
+    if metric == "fcr":
+        return (
+            Tally(counts.full, counts.handled),
+            Tally(counts.full + counts.pending_full, counts.handled + counts.pending),
+        )
+    raise ValueError(f"{metric!r} does not settle")
 
 
 def meets(comparison: Comparison, value: float, target: float) -> bool:
@@ -142,21 +177,25 @@ def status(objective: Objective, attainment: float | None, projection: float | N
     - ``at_risk``: the projection misses the target, or meets it by less than the margin (5 points for
       a ratio, 10 % of the target for seconds or a count).
     - ``on_track``: the projection meets the target by the margin or more.
-    - ``no_data``: nothing counted in the period yet (no call, no agent time).
+    - ``no_data``: nothing counted in the period yet (no call, no agent time); for OTF and FCR, no
+      verdict settled and none pending either (with pending ones only, the projection rates it).
     """
     metric = METRICS[objective.metric]
     if attainment is None:
-        return "no_data"
-    hit = meets(objective.comparison, attainment, objective.target)
-    if over:
-        return "met" if hit else "missed"
-    if metric.kind == "count":
+        if over or projection is None or metric.kind == "count":
+            return "no_data"
+    elif over:
+        return "met" if meets(objective.comparison, attainment, objective.target) else "missed"
+    elif metric.kind == "count":
+        hit = meets(objective.comparison, attainment, objective.target)
         ceiling = objective.comparison in ("<=", "<")
         if ceiling and not hit:
             return "missed"
         if not ceiling and hit:
             return "met"
     ahead = attainment if projection is None else projection
+    if ahead is None:
+        return "no_data"
     margin = _margin(metric.kind, objective.target)
     shifted = objective.target + margin if objective.comparison in (">=", ">") else objective.target - margin
     if not meets(objective.comparison, ahead, objective.target):

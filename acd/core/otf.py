@@ -248,8 +248,8 @@ class OtfLedger:
     (``settle``), it hands back each verdict once, when it settles, for the live counters. The
     interactions it holds answered and not settled are the pending ones (``pending``).
 
-    It knows only what it saw since it started: a verdict pending at a restart settles in the records
-    (and reports), not in the live counters."""
+    At start it is seeded with the verdicts the records hold pending (``seed``), so they settle live
+    too; a repeat contact while no ACD ran is taken from the records then."""
 
     queues: Mapping[str, QueueConfig]
     short_abandon_seconds: float
@@ -310,6 +310,28 @@ class OtfLedger:
             for rid in [r for r, at in self._done.items() if at < now - 86400.0]:
                 del self._done[rid]
         return out
+
+    def seed(self, records: Iterable[InteractionRecord], now: float) -> int:
+        """Take back the verdicts a previous run left pending: the handled interactions among ``records``
+        (the records' latest snapshots, the repeat windows still open at ``now`` and the arrivals since)
+        whose verdict is not settled at ``now``, each with the first repeat contact the records hold.
+        Those settle here and count live when their windows close; a verdict settled already is the
+        records' alone (the previous run counted it, or it settled while no ACD ran). How many were taken."""
+        chosen = list(records)
+        repeats = repeat_contacts(chosen, self.queues, now)
+        taken = 0
+        for record in chosen:
+            rid = record.interaction_id
+            queue = self.queues.get(record.queue)
+            if rid in self._open or rid in self._done or queue is None or handle_seconds(record) is None:
+                continue
+            v = verdict(
+                record, queue, short_abandon_seconds=self.short_abandon_seconds, repeat_at=repeats.get(rid), now=now
+            )
+            if v is not None and not v.settled:
+                self._open[rid] = _Open(record, repeats.get(rid))
+                taken += 1
+        return taken
 
     def pending(self) -> dict[str, int]:
         """Answered interactions per queue whose verdict is not settled yet."""

@@ -36,6 +36,7 @@ from acd.core.events import (
     CallbackScheduled,
     CallbackTimeAsked,
     ClosedCallbackAccepted,
+    ClosedCallbackNotKept,
     ScheduledCallbackCancelled,
 )
 from acd.core.floor import Floor
@@ -46,6 +47,7 @@ from acd.core.timers import TimerKey, scheduled_timer
 QUEUE_REMOVED = "queue_removed"  # its queue left the config before it entered
 NUMBER_NOT_ALLOWED = "number_not_allowed"  # read back at a start, its number no longer allowed
 ASKED_AT_A_TIME = "scheduled_callback"  # the end reason of a holding caller's stay who asked for one
+NOT_KEPT = "not_kept"  # a closed queue's caller was not told in time that it is kept: they left a message
 
 
 class UnknownScheduledCallback(UnknownEntity):
@@ -135,6 +137,20 @@ def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
     floor.emit(KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=zone.name))
 
 
+def not_kept(floor: Floor, e: ClosedCallbackNotKept) -> None:
+    """The caller of closed call ``call_id`` was sent to leave a message, never told their callback is
+    kept: it is closed ``not_kept`` (its row says so, counted), whatever the shell confirms later
+    (docs/dialplan.md, "Closed queues"). Idempotent: one no longer scheduled (closed, called off, or
+    never kept) is left as it is."""
+    call = floor.closed.get(e.call_id)
+    scheduled = floor.scheduled.get(e.callback_id)
+    if call is None or scheduled is None or scheduled.queue != call.queue.name:
+        return
+    del floor.scheduled[e.callback_id]
+    floor.disarm(scheduled_timer(e.callback_id))
+    close(floor, e.callback_id, scheduled.queue, NOT_KEPT)
+
+
 def cancelled(floor: Floor, e: ScheduledCallbackCancelled) -> None:
     """Called off before its time; one already in its queue (or unknown) is refused."""
     if e.callback_id in floor.calls or e.callback_id in floor.closed:
@@ -178,4 +194,5 @@ def due(floor: Floor, key: TimerKey, now: float) -> None:
     )
     call_arrived(floor, arrival, now)
     if e.callback_id in floor.calls:  # entered (counted once: a restart reads it back as a callback waiting)
+        floor.arrived(queue.name)  # an arrival there (docs/kpis.md, "arrival"), as a new caller is
         floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, queue.name))

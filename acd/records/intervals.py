@@ -183,6 +183,7 @@ _ZERO_KEYS = (
     *("offered", "answered", "answered_within_sla", "abandoned", "short_abandoned", "overflowed", "failed"),
     *("wait_answered", "wait_offered", "waited", "handled", "handle_total", "handle_breaches", "max_wait"),
     *("wait_breaches", "moved", "transferred", "callbacks", "callbacks_completed", "callbacks_failed"),
+    "arrivals",
     *("still_waiting", "still_handling"),
 )
 

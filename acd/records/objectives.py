@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.config import AgentConfig
-from acd.core.objectives import METRICS, Objective, Status, Tally, project, status
-from acd.records.report import SCOPE_SQL, agent_report
+from acd.core.config import AgentConfig, QueueConfig
+from acd.core.objectives import METRICS, Objective, Status, Tally, project, settling_tallies, status
+from acd.records.report import SCOPE_SQL, agent_report, otf_settling
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,6 +95,8 @@ async def tally(
     """The metric's numerator and denominator over [start, end) for the objective's scope."""
     who = list(members(objective, agents))
     metric = objective.metric
+    if METRICS[metric].settles:
+        raise ValueError(f"{metric!r} settles: use settling_tally")
     if metric == "occupancy":
         rows = [a for a in await agent_report(engine, start, end) if a.agent in who]
         busy = sum(a.busy_seconds for a in rows)
@@ -119,6 +121,42 @@ async def tally(
     raise ValueError(f"no tally for metric {metric!r}")
 
 
+async def settling_tally(
+    engine: AsyncEngine,
+    objective: Objective,
+    agents: Iterable[AgentConfig],
+    queues: Iterable[QueueConfig],
+    start: datetime,
+    until: datetime,
+    at: datetime,
+    short_abandon_seconds: float,
+) -> tuple[Tally, Tally]:
+    """OTF or FCR of the interactions that arrived in [start, until), judged as of ``at`` by the OTF
+    report's SQL: the attainment's tally (settled verdicts) and the projection's (pending ones added as
+    known so far); ``acd.core.objectives.settling_tallies``."""
+    by_queue = objective.scope in ("queue", "queues")
+    counts = await otf_settling(
+        engine,
+        start,
+        until,
+        queues,
+        as_of=at,
+        level="queue" if by_queue else "agent",
+        members=members(objective, agents),
+        short_abandon_seconds=short_abandon_seconds,
+    )
+    return settling_tallies(objective.metric, counts)
+
+
+def settle_seconds(objective: Objective, queues: Iterable[QueueConfig]) -> float:
+    """How long after its period an OTF or FCR objective's last verdicts settle: the longest
+    repeat-contact window of its queues (of every queue for an agent or a team, who answer in any)."""
+    if not METRICS[objective.metric].settles:
+        return 0.0
+    mine = [q for q in queues if objective.scope not in ("queue", "queues") or q.name in objective.members]
+    return max((q.otf.repeat_window_seconds for q in mine), default=0.0)
+
+
 async def standings(
     engine: AsyncEngine,
     objectives: Iterable[Objective],
@@ -127,6 +165,7 @@ async def standings(
     at: datetime,
     short_abandon_seconds: float = 5.0,
     forecasts: Mapping[str, float] | None = None,
+    queues: Iterable[QueueConfig] = (),
 ) -> list[Standing]:
     """Every objective at ``at``. ``forecasts``: per queue, the Erlang C figure of a forecast metric
     (``service_level`` or ``asa``, keyed ``"<metric>:<queue>"``) for the queue as staffed now; only the live
@@ -136,8 +175,13 @@ async def standings(
     for objective in objectives:
         start, end = period_bounds(objective, at, zone)
         until = min(max(at, start), end)
-        counted = await tally(engine, objective, agents, start, until, short_abandon_seconds)
         kind = METRICS[objective.metric].kind
+        if METRICS[objective.metric].settles:
+            counted, ahead = await settling_tally(
+                engine, objective, agents, queues, start, until, at, short_abandon_seconds
+            )
+        else:
+            counted = ahead = await tally(engine, objective, agents, start, until, short_abandon_seconds)
         attainment = counted.value(kind)
         if kind == "count" and counted.numerator == 0 and until <= start:
             attainment = None
@@ -147,7 +191,7 @@ async def standings(
         today_end = _midnight(until.astimezone(zone).date() + timedelta(days=1), zone)
         projection = project(
             kind,
-            counted,
+            ahead,
             (until - start).total_seconds(),
             (end - until).total_seconds(),
             forecast,
@@ -166,7 +210,12 @@ async def standings(
                 end=end,
                 attainment=attainment,
                 projection=projection,
-                status=status(objective, attainment, projection, over=at >= end),
+                status=status(
+                    objective,
+                    attainment,
+                    projection,
+                    over=at >= end + timedelta(seconds=settle_seconds(objective, queues)),
+                ),
                 owner=objective.owner,
                 note=objective.note,
             )

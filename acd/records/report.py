@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import QueueConfig
 from acd.core.kpis import DispositionCount, QueueKpis
+from acd.core.objectives import Settling
 from acd.core.otf import OtfCount, OtfRow
 
 # Conditions shared by the counts; "answered" wins over an outcome, as in acd.core.kpis.queue_kpis, and a
@@ -42,6 +43,7 @@ calls AS (
            (i.end_reason = 'callback' OR starts_with(i.end_reason, 'callback_unreached')) AS callback,
            i.outcome = 'answered' AND i.end_reason = 'callback' AS callback_completed,
            i.outcome = 'failed' AND starts_with(i.end_reason, 'callback_unreached') AS callback_failed,
+           NOT (i.answered_at IS NOT NULL AND i.within_sla IS NULL) AS arrival,
            i.answered_at IS NULL AND i.outcome IS NULL AS still_waiting,
            i.answered_at IS NOT NULL AND (i.talk_seconds IS NULL OR i.wrapup_seconds IS NULL) AS still_handling
     FROM {source}
@@ -68,6 +70,7 @@ COUNTS = """
        count(*) FILTER (WHERE callback) AS callbacks,
        count(*) FILTER (WHERE callback_completed) AS callbacks_completed,
        count(*) FILTER (WHERE callback_failed) AS callbacks_failed,
+       count(*) FILTER (WHERE arrival) AS arrivals,
        count(*) FILTER (WHERE still_waiting) AS still_waiting,
        count(*) FILTER (WHERE still_handling) AS still_handling"""
 
@@ -200,7 +203,10 @@ SELECT 'kind', queue, NULL, kind, {counts} FROM judged WHERE handled GROUP BY qu
         "count(*) FILTER (WHERE settled) AS settled, count(*) FILTER (WHERE settled AND on_time) AS on_time, "
         "count(*) FILTER (WHERE settled AND full_) AS full_, "
         "count(*) FILTER (WHERE settled AND on_time AND full_) AS otf, "
-        "count(*) FILTER (WHERE settled AND handled) AS handled, count(*) FILTER (WHERE NOT settled) AS pending",
+        "count(*) FILTER (WHERE settled AND handled) AS handled, count(*) FILTER (WHERE NOT settled) AS pending, "
+        "count(*) FILTER (WHERE NOT settled AND handled) AS pending_handled, "
+        "count(*) FILTER (WHERE NOT settled AND handled AND on_time AND full_) AS pending_otf, "
+        "count(*) FILTER (WHERE NOT settled AND handled AND full_) AS pending_full",
     )
 )
 
@@ -260,6 +266,7 @@ def queue_kpis_of(r: Mapping[Any, Any]) -> QueueKpis:
         callbacks_completed=r["callbacks_completed"],
         callbacks_failed=r["callbacks_failed"],
         callback_rate=ratio(r["callbacks_completed"] + r["callbacks_failed"], r["offered"]),
+        arrivals=r["arrivals"],
     )
 
 
@@ -364,6 +371,45 @@ async def otf_report(
         for r in rows
     ]
     return sorted(out, key=_otf_order)
+
+
+async def otf_settling(
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    queues: Iterable[QueueConfig],
+    *,
+    as_of: datetime,
+    level: str,
+    members: Iterable[str],
+    short_abandon_seconds: float = 5.0,
+) -> Settling:
+    """OTF and FCR of ``otf_report``'s rows of ``level`` ("queue" or "agent") for ``members`` together,
+    with the handled interactions still pending as known so far (an objective's projection)."""
+    params = {
+        "start": start,
+        "end": end,
+        "as_of": as_of,
+        "short": short_abandon_seconds,
+        "criteria": otf_criteria(queues),
+    }
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_OTF_SQL, params)).mappings().all()
+    chosen = set(members)
+    mine = [r for r in rows if r["level"] == level and (r["queue"] if level == "queue" else r["agent"]) in chosen]
+
+    def total(column: str) -> int:
+        return sum(int(r[column]) for r in mine)
+
+    return Settling(
+        settled=total("settled"),
+        otf=total("otf"),
+        handled=total("handled"),
+        full=total("full_"),
+        pending=total("pending_handled"),
+        pending_otf=total("pending_otf"),
+        pending_full=total("pending_full"),
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -7,18 +7,26 @@ definitions of docs/kpis.md), so the board shows the whole day and the live coun
 there. Only interactions that have left their queue count (as live, at queue exit); those still open
 at the restart are counted live when they leave. The records are attributed by enqueue time, the
 live tally by queue exit: they differ only by the calls that straddle midnight.
+
+OTF the same way (``seed_otf``): the day's verdicts settled by the start, by the OTF report's query, and
+the verdicts still pending handed to the live ledger (``acd.core.otf.OtfLedger.seed``), so they settle
+live when their windows close, in the board and in the ``acd_otf_*`` counters.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.core.config import QueueConfig
+from acd.core.otf import OtfLedger
 from acd.records.errors import RecordsError
-from acd.records.report import queue_report
+from acd.records.report import otf_report, queue_report
+from acd.records.startup.otf_window import recent_interactions
 from acd.wallboard.today import DayCounts, ServiceLevelToday
 
 log = logging.getLogger(__name__)
@@ -52,4 +60,33 @@ async def seed_today(engine: AsyncEngine, today: ServiceLevelToday, now: float, 
         log.warning("wallboard: service level today counts from the start, the records cannot be read: %s", exc)
         return False
     today.seed(earlier, now)
+    return True
+
+
+async def seed_otf(
+    engine: AsyncEngine, today: ServiceLevelToday, ledger: OtfLedger, queues: Iterable[QueueConfig], now: float
+) -> bool:
+    """Seed the board's OTF today with the day's settled verdicts, and ``ledger`` with the pending ones;
+    False (and OTF counts from the start, the pending verdicts in the records only) if they cannot be read."""
+    queues = tuple(queues)
+    start, end = today.day_bounds
+    at = datetime.fromtimestamp(now, UTC)
+    window = max((q.otf.repeat_window_seconds for q in queues), default=0.0)
+    try:
+        rows = await otf_report(
+            engine,
+            datetime.fromtimestamp(start, UTC),
+            datetime.fromtimestamp(end, UTC),
+            queues,
+            as_of=at,
+            short_abandon_seconds=ledger.short_abandon_seconds,
+        )
+        recent = await recent_interactions(engine, at - timedelta(seconds=window))
+    except (OSError, SQLAlchemyError, RecordsError) as exc:
+        log.warning("OTF: counted from the start, the records cannot be read: %s", exc)
+        return False
+    today.seed_otf({r.queue: (r.counts.settled, r.counts.otf) for r in rows if r.level == "queue"}, now)
+    taken = ledger.seed(recent, now)
+    if taken:
+        log.info("OTF: %d verdicts left pending by the previous run settle live", taken)
     return True

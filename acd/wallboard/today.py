@@ -83,6 +83,7 @@ class ServiceLevelToday:
         # OTF today (docs/kpis.md, "Wallboard"): verdicts settled today since the start, [settled, OTF]
         self._otf: dict[str, list[int]] = {}
         self._otf_pending: dict[str, int] = {}
+        self._otf_seeded = False  # OTF holds the whole day: counted since midnight
 
     @property
     def since(self) -> float:
@@ -112,6 +113,7 @@ class ServiceLevelToday:
             self._queues.clear()
             self._otf.clear()
             self._seeded = True  # a new day: counted from its midnight
+            self._otf_seeded = True
 
     def observe(self, update: MetricUpdate, now: float) -> None:
         field = _FIELDS.get(update.name)
@@ -140,6 +142,16 @@ class ServiceLevelToday:
             held[0] += 1
             held[1] += v.otf
 
+    def seed_otf(self, earlier: Mapping[str, tuple[int, int]], now: float) -> None:
+        """Add the day's OTF verdicts settled before this process started (from the records): per queue,
+        verdicts settled and of them OTF. Added to what the tally holds, as ``seed``."""
+        self._roll(now)
+        for queue, (settled, met) in earlier.items():
+            held = self._otf.setdefault(queue, [0, 0])
+            held[0] += settled
+            held[1] += met
+        self._otf_seeded = True
+
     def set_otf_pending(self, pending: Mapping[str, int]) -> None:
         """The verdicts each queue still waits for (their repeat-contact windows open)."""
         self._otf_pending = dict(pending)
@@ -152,5 +164,5 @@ class ServiceLevelToday:
 
     @property
     def otf_since(self) -> float:
-        """OTF today counts from midnight, or from the ACD's start when it started today (never seeded)."""
-        return max(self._day_start, self._started)
+        """OTF today counts from midnight, or from the ACD's start when it started today and was not seeded."""
+        return self._day_start if self._otf_seeded else max(self._day_start, self._started)

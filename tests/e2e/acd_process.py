@@ -56,7 +56,7 @@ QUEUES = "\n".join(
     (
         queue_toml("billing", "{ billing = 2 }", sla_threshold=20, max_wait=120, wrapup=1, record=True, max_handle=9),
         # OTF (docs/kpis.md): a repeat caller counts within 20 s of a call's end, so verdicts settle in a test
-        "[queues.billing.otf]\nrepeat_window = 20\n",
+        "[queues.billing.otf]\nrepeat_window = 20\ntarget = 0.5\n",
         queue_toml("support", "{ support = 2 }", sla_threshold=30, max_wait=120, wrapup=1, announce_waited=True),
         queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=8, overflow="voicemail"),
     )
@@ -73,8 +73,20 @@ AGENTS = {
 }
 
 # Objectives (docs/kpis.md, "Objectives (KPOs)"): one per kind of target (a ratio, seconds, a count), so
-# the shipped board and alert of objectives have series to run on (test_acd_prometheus)
+# the shipped board and alert of objectives have series to run on (test_acd_prometheus); and the
+# abandonment rate, a ratio with no forecast in its projection, which one abandon in two turns at risk
+# (test_objective_alert). Refreshed every 2 s, so a test sees a status turn.
 OBJECTIVES = """
+[objectives]
+refresh = 2
+
+[objectives.billing-abandonment]
+metric = "abandonment"
+comparison = "<="
+target = 0.3
+queue = "billing"
+owner = "e2e"
+
 [objectives.billing-sl]
 metric = "service_level"
 comparison = ">="

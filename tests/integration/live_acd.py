@@ -56,7 +56,7 @@ CONFIG = RoutingConfig(
             sla_threshold_seconds=20.0,
             wrapup_seconds=0.5,
             max_handle_seconds=0.4,
-            otf=OtfCriteria(repeat_window_seconds=1.0),  # OTF verdicts settle a second after a call
+            otf=OtfCriteria(repeat_window_seconds=1.0, target=0.7),  # verdicts settle a second after a call
         ),
         QueueConfig("sales", (SkillRequirement("sales", 1),), sla_threshold_seconds=15.0, max_wait_seconds=10.0),
     ),
@@ -69,6 +69,8 @@ CONFIG = RoutingConfig(
         Objective("billing-sl", "service_level", ">=", 0.8, "queue", ("billing",), "day"),
         Objective("billing-aht", "aht", "<=", 300.0, "queue", ("billing",), "day"),
         Objective("billing-breaches", "handle_breaches", "<=", 10.0, "queue", ("billing",), "week"),
+        Objective("billing-otf", "otf", ">=", 0.7, "queue", ("billing",), "month"),
+        Objective("billing-fcr", "fcr", ">=", 0.75, "queue", ("billing",), "month"),
     ),
 )
 TICK_SECONDS = 0.25
@@ -135,6 +137,8 @@ class LiveAcd:
             "billing-sl": ObjectiveFigures("service_level", 0.8, 0.62, 0.7, "at_risk"),
             "billing-aht": ObjectiveFigures("aht", 300.0, 120.0, 120.0, "on_track"),
             "billing-breaches": ObjectiveFigures("handle_breaches", 10.0, 3.0, 6.0, "on_track"),
+            "billing-otf": ObjectiveFigures("otf", 0.7, 0.81, 0.79, "on_track"),
+            "billing-fcr": ObjectiveFigures("fcr", 0.75, 0.86, 0.84, "on_track"),
         }
         await self.server.start_server()
         self._tasks.append(asyncio.create_task(self._traffic(), name="live-acd-traffic"))

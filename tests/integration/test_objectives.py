@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.http.v1 import PREFIX
 from acd.jobs import publish_objectives
-from acd.records.report import agent_report, queue_report
+from acd.records.report import agent_report, otf_report, queue_report
 from acd.records.startup.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.pg
@@ -194,3 +194,145 @@ async def test_objectives_through_the_api_agree_with_the_reports(
     assert actions.count("objective.create") == len(OBJECTIVES)
     assert actions[-1] == "objective.delete"
     assert {"objective.create", "objective.update", "objective.delete"} <= audited
+
+
+# (minutes after 09:00 of DAY, or seconds before now in TODAY_CALLS; agent, outcome, wait, talk, wrap-up,
+# disposition, caller), all in billing: T 15 s, max handle 600 s, repeat window 24 h, the default catalogue
+OtfCall = tuple[int, str | None, str, int, int | None, int | None, str | None, str]
+OTF_CALLS: list[OtfCall] = [
+    (0, "a1", "answered", 4, 100, 20, "inquiry/account", "100"),  # on time and full
+    (1, "a1", "answered", 30, 100, 10, "inquiry/account", "101"),  # late: full, not on time
+    (2, "a2", "answered", 10, 200, 30, "complaint/billing", "102"),  # on time, not resolving
+    (3, "a2", "answered", 5, 60, 10, "inquiry/status", "103"),  # on time, resolving, then called again:
+    (30, None, "abandoned", 40, None, None, None, "103"),  # the repeat (and offered work not delivered)
+    (31, None, "abandoned", 2, None, None, None, "104"),  # short: not counted
+]
+TODAY_CALLS: list[OtfCall] = [  # every answered one still in its repeat window: pending
+    (180, "a1", "answered", 3, 60, 10, "inquiry/account", "200"),
+    (170, "a1", "answered", 40, 60, 10, "inquiry/account", "201"),
+    (160, None, "abandoned", 30, None, None, None, "202"),  # settled at once
+]
+
+
+async def add_otf_calls(engine: AsyncEngine, now: datetime) -> None:
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = [(DAY + timedelta(hours=9, minutes=c[0]), c) for c in OTF_CALLS]
+    rows += [(max(now - timedelta(seconds=c[0]), midnight + timedelta(seconds=200 - c[0])), c) for c in TODAY_CALLS]
+    async with engine.begin() as conn:
+        for arrived, (_, agent, outcome, wait, talk, wrapup, disposition, caller) in rows:
+            answered = arrived + timedelta(seconds=wait) if outcome == "answered" else None
+            ended = (
+                answered + timedelta(seconds=talk or 0) if answered is not None else arrived + timedelta(seconds=wait)
+            )
+            await conn.execute(
+                text("""
+                INSERT INTO interactions (id, seq, caller, queue, priority, arrived_at, answered_at, ended_at,
+                  outcome, agent_id, wait_seconds, talk_seconds, wrapup_seconds, sla_threshold_seconds, disposition)
+                VALUES (:id, 1, :caller, 'billing', 5, :arrived, :answered, :ended, :outcome, :agent, :wait,
+                  :talk, :wrapup, 15, :disposition)"""),
+                {
+                    "id": uuid.uuid4(),
+                    "caller": caller,
+                    "arrived": arrived,
+                    "answered": answered,
+                    "ended": ended,
+                    "outcome": outcome,
+                    "agent": agent,
+                    "wait": wait,
+                    "talk": talk,
+                    "wrapup": wrapup,
+                    "disposition": disposition,
+                },
+            )
+
+
+OTF_OBJECTIVES = {
+    "billing-otf": {"metric": "otf", "comparison": ">=", "target": 0.2, "queue": "billing", **DATES},
+    "billing-fcr": {"metric": "fcr", "comparison": ">=", "target": 0.6, "queue": "billing", **DATES},
+    "north-otf": {"metric": "otf", "comparison": ">=", "target": 0.5, "team": "north", **DATES},
+    "a2-fcr": {"metric": "fcr", "comparison": ">=", "target": 0.5, "agent": "a2", **DATES},
+    "billing-otf-today": {"metric": "otf", "comparison": ">=", "target": 0.8, "queue": "billing", "period": "day"},
+    "billing-fcr-today": {"metric": "fcr", "comparison": ">=", "target": 0.7, "queue": "billing", "period": "day"},
+}
+
+
+async def test_otf_and_fcr_objectives_agree_with_the_otf_report(
+    v1: V1,  # noqa: F811
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    await add_otf_calls(v1.engine, now)
+    for agent in ("a1", "a2"):
+        assert (await call(v1, "PATCH", f"/agents/{agent}", "admin", {"team": "north"}))[0] == 200
+    for name, fields in OTF_OBJECTIVES.items():
+        status, body = await call(v1, "POST", "/objectives", "admin", {"name": name, **fields})
+        assert status == 201, body
+    status, body = await call(v1, "GET", "/objectives", "admin")
+    assert status == 200
+    api = {o["name"]: o["standing"] for o in body["objectives"]}
+
+    # the OTF report's rows for the same day, judged now (every window long over), and by hand
+    assert v1.parts is not None
+    queues = v1.parts.core.config.queues
+    rows = await otf_report(v1.engine, DAY, DAY + timedelta(days=1), queues, as_of=now)
+    billing = next(r.counts for r in rows if r.level == "queue" and r.queue == "billing")
+    assert (billing.settled, billing.otf, billing.handled, billing.full) == (5, 1, 4, 2)
+    assert api["billing-otf"]["attainment"] == pytest.approx(billing.otf_ratio) == pytest.approx(1 / 5)
+    assert api["billing-fcr"]["attainment"] == pytest.approx(billing.fcr) == pytest.approx(2 / 4)
+    agents = {r.agent: r.counts for r in rows if r.level == "agent"}
+    north = (agents["a1"].otf + agents["a2"].otf) / (agents["a1"].settled + agents["a2"].settled)
+    assert api["north-otf"]["attainment"] == pytest.approx(north) == pytest.approx(1 / 4)
+    assert api["a2-fcr"]["attainment"] == pytest.approx(agents["a2"].fcr) == pytest.approx(0 / 2)
+    assert {n: api[n]["status"] for n in ("billing-otf", "billing-fcr", "north-otf", "a2-fcr")} == {
+        "billing-otf": "met",
+        "billing-fcr": "missed",
+        "north-otf": "missed",
+        "a2-fcr": "missed",
+    }
+    # today: the answered calls are pending (their 24 h window is open), only the abandon is settled;
+    # the attainment is the settled figure, the projection adds the pending ones as known so far
+    today = next(
+        r.counts
+        for r in await otf_report(v1.engine, DAY + timedelta(days=2), now + timedelta(seconds=1), queues, as_of=now)
+        if r.level == "queue"
+    )
+    assert (today.settled, today.otf, today.pending) == (1, 0, 2)
+    assert api["billing-otf-today"]["attainment"] == 0.0
+    assert api["billing-otf-today"]["projection"] == pytest.approx(1 / 3)
+    assert api["billing-otf-today"]["status"] == "at_risk"
+    assert api["billing-fcr-today"]["attainment"] is None  # no handled call settled yet
+    assert api["billing-fcr-today"]["projection"] == pytest.approx(1.0)
+    assert api["billing-fcr-today"]["status"] == "on_track"
+
+    # acd report --objectives and the live series: the same figures
+    config = tmp_path / "acd.toml"
+    config.write_text(
+        'skills = ["billing"]\n[queues.billing]\nskills = { billing = 1 }\n[agents.z]\nskills = { billing = 1 }\n'
+    )
+    done = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "acd",
+        "report",
+        "--objectives",
+        "-c",
+        str(config),
+        "--format",
+        "json",
+        "--database-url",
+        api_pg.url,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await done.communicate()
+    assert done.returncode == 0
+    cli = {row["objective"]: row for row in json.loads(out)}
+    await publish_objectives(v1.parts, v1.engine, ZoneInfo("UTC"))
+    figures = v1.parts.metrics.objectives.figures
+    for name, standing in api.items():
+        assert (cli[name]["attainment"], cli[name]["status"]) == (standing["attainment"], standing["status"]), name
+        assert (figures[name].attainment, figures[name].status) == (standing["attainment"], standing["status"]), name
+    response = await v1.client.get("/metrics", headers={"Authorization": "Bearer harness-scrape-token-0123456789"})
+    scraped = await response.text()
+    assert 'acd_objective_status{objective="billing-otf-today",status="at_risk"} 1.0' in scraped
+    assert 'acd_objective_attainment{metric="otf",objective="billing-otf"} 0.2' in scraped

@@ -17,10 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from live_desk import CONFIG, LiveDesk, api_pg, live_desk  # noqa: F401  (fixtures)
+from sqlalchemy import text
 
+from acd import bootstrap
 from acd.ami.ended_unseen import settle
 from acd.ami.resync import ResyncResult
 from acd.ami.roster import Roster
+from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback
 from acd.core.config import RoutingConfig
 from acd.core.events import CallbackScheduled, ConfigChanged
 from acd.core.record_types import InteractionRecord
@@ -136,3 +139,63 @@ async def test_a_callback_pending_for_days_is_read_back_and_waits_in_its_place(
         await desk.runtime.ask(event)  # refused (InvalidValue) on a call older than a day, before
     assert desk.runtime.core.call_state(waiting.interaction_id) is CallState.WAITING
     assert _sample(desk, "acd_callbacks_accepted_total", queue="billing") == 0  # counted by the run it was taken in
+
+
+async def test_a_pending_callback_whose_queue_left_the_config_is_closed_at_the_restart(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    """Its queue ("telesales") is gone from the config the ACD restarts with: the row closes overflowed,
+    queue_removed, and is never read back as open again (docs/kpis.md, "Callbacks")."""
+    desk = live_desk
+    now = time.time()
+    orphan = InteractionRecord(
+        interaction_id=str(uuid.uuid4()),
+        seq=2,
+        queue="telesales",
+        priority=5,
+        caller="+15559876",
+        arrived_at=now - 3600.0,
+        uniqueid=f"{int(now) - 3600}.9",
+        end_reason="callback",
+        sla_threshold_seconds=45.0,
+    )
+    desk.outbox.append(orphan)
+    assert await desk.outbox.flush(timeout=10)
+    found = await calls_left_open(desk.engine)
+    assert [r.interaction_id for r in found.records] == [orphan.interaction_id]
+    for event in settle(found.records, ResyncResult(), Roster(CONFIG)):
+        await desk.runtime.ask(event)
+    assert await desk.outbox.flush(timeout=10)
+    assert (await calls_left_open(desk.engine)).records == ()
+    async with desk.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT outcome, end_reason, within_sla, sla_threshold_seconds, ended_at IS NOT NULL AS ended "
+                    "FROM interactions WHERE id = :id"
+                ),
+                {"id": uuid.UUID(orphan.interaction_id)},
+            )
+        ).one()
+    assert tuple(row) == ("overflowed", "queue_removed", False, 45.0, True)
+
+
+async def test_a_closed_callback_not_kept_is_closed_even_when_its_row_lands_after_the_close(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    """PostgreSQL slower than the dialplan's 5 s: the close (not kept) is asked while the row is still
+    being written. The row ends closed not_kept, never pending (a restart would call the caller back
+    after they left a message)."""
+    desk = live_desk
+    callback_id = str(uuid.uuid4())
+    at = time.time() + 86400.0
+    keep = KeepScheduledCallback(callback_id, "billing", "15551234", at, call_id="c1")
+    bootstrap.keeping(callback_id)  # the core's order: the keep, then the close
+    close = asyncio.create_task(
+        bootstrap.close_scheduled_row(desk.engine, CloseScheduledCallback(callback_id, "billing", "not_kept"))
+    )
+    await asyncio.sleep(0.05)  # the close is under way before the row is written
+    await bootstrap.keep_closed_callback(desk.runtime, desk.engine, None, keep)
+    await close
+    assert await _status(desk, callback_id, "not_kept") == "not_kept"
+    assert [r.callback_id for r in await store.pending(desk.engine)] == []

@@ -69,6 +69,8 @@ async def test_the_wallboard_follows_live_calls_without_a_reload(
         "billing-aht": "on_track 120 s (<= 300 s)",
         "billing-breaches": "on_track 3 (<= 10)",
         "billing-sl": "at_risk 62.0 % (>= 80.0 %)",
+        "billing-otf": "on_track 81.0 % (>= 70.0 %)",
+        "billing-fcr": "on_track 86.0 % (>= 75.0 %)",
     }
     # billing calls keep arriving and being answered: the count of calls grows on the same page
     await chromium.until(f"(({READ_BOARD}).billing.calls) !== {first['billing']['calls']!r}", seconds=10)

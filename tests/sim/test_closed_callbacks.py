@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from acd.core.commands import Command, KeepScheduledCallback, OverflowCall, RingAgent
+from acd.core.commands import Command, KeepScheduledCallback, MetricUpdate, OverflowCall, RingAgent
 from acd.core.events import ClosedCallbackAccepted, Event
-from acd.core.kpis import is_callback
+from acd.core.kpis import is_callback, queue_kpis
+from acd.core.metric_updates import CALLS_ARRIVED
 from acd.sim.engine import Simulation
 from acd.sim.report import build_report, format_table
 from acd.sim.scenario import Scenario, load_scenario
@@ -31,6 +32,7 @@ class Seen:
         self.accepted: list[ClosedCallbackAccepted] = []
         self.kept: list[KeepScheduledCallback] = []
         self.rings: list[tuple[float, RingAgent]] = []
+        self.arrived: dict[str, int] = {}  # acd_calls_arrived_total, per queue, as the live counter moves
 
     def __call__(self, now: float, event: Event, commands: list[Command]) -> None:
         if isinstance(event, ClosedCallbackAccepted):
@@ -38,6 +40,10 @@ class Seen:
         self.closed += [(now, c) for c in commands if isinstance(c, OverflowCall) and c.reason == "closed"]
         self.kept += [c for c in commands if isinstance(c, KeepScheduledCallback)]
         self.rings += [(now, c) for c in commands if isinstance(c, RingAgent) and c.callback]
+        for c in commands:
+            if isinstance(c, MetricUpdate) and c.name == CALLS_ARRIVED:
+                queue = dict(c.labels)["queue"]
+                self.arrived[queue] = self.arrived.get(queue, 0) + 1
 
 
 def _run(scenario: Scenario) -> tuple[Simulation, Seen]:
@@ -72,3 +78,17 @@ def test_without_takers_no_callback_is_scheduled() -> None:
     sim, seen = _run(dataclasses.replace(scenario, traffic=traffic))
     assert seen.closed and not seen.accepted and not seen.rings
     assert not [r for r in sim.recorded.interactions.values() if is_callback(r)]
+
+
+def test_a_callback_entering_at_the_opening_is_an_arrival_live_and_in_the_records() -> None:
+    """docs/kpis.md, "arrival": each callback taken over lunch is an arrival at 13:00 (the forecast's
+    rate sees the burst), besides the closed arrival the caller made; the live counter and the records'
+    ``arrivals`` count the same stays."""
+    sim, seen = _run(load_scenario(SCENARIO))
+    records = list(sim.recorded.interactions.values())
+    short = sim.scenario.policy.short_abandon_seconds
+    for queue in {r.queue for r in records}:
+        mine = [r for r in records if r.queue == queue]
+        assert seen.arrived.get(queue, 0) == queue_kpis(mine, short_abandon_seconds=short).arrivals == len(mine)
+    entered = sum(1 for r in records if is_callback(r) and r.arrived_at == pytest.approx(ONE))
+    assert entered == len(seen.accepted) > 0

@@ -126,3 +126,16 @@ async def test_a_command_after_the_callers_hangup_is_no_error_one_never_known_is
     with caplog.at_level("ERROR", logger="acd.ami.control"), pytest.raises(NotCarriedOut, match=r"^no channel$"):
         control.send(RingAgent("o9", "c9", "a2", "agent2", 15.0))
     assert [r.getMessage() for r in caplog.records] == ["no channel known for call c9; cannot RingAgent"]
+
+
+async def test_a_new_stay_clears_the_agent_a_transfer_named_and_a_priority_change_keeps_it() -> None:
+    """A caller transferred to an agent by name carries ``ACD_DIRECTED`` for a restarted ACD; once moved
+    or overflowed into another queue they wait for anyone there, so the channel must no longer say so."""
+    link = Link()
+    control = control_with_caller(link)
+    await control.send(TagCall("c1", "billing", 8, 100.0))  # a priority change: still theirs
+    assert [a["Variable"] for a in link.sent] == ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", "ACD_WAITED"]
+    link.sent.clear()
+    await control.send(TagCall("c1", "sales", 8, 130.0, 30.0, new_stay=True))
+    assert [(a["Variable"], a["Value"]) for a in link.sent][-1] == ("ACD_DIRECTED", "")
+    assert len(link.sent) == 5

@@ -9,7 +9,15 @@ from acd.announce import Announcer
 from acd.core.acd import Acd
 from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn, AgentPaused, AgentResumed, CallArrived, CallEnded, OfferAnswered
+from acd.core.events import (
+    AgentLoggedIn,
+    AgentPaused,
+    AgentResumed,
+    CallArrived,
+    CallEnded,
+    CallTransferred,
+    OfferAnswered,
+)
 from acd.core.wait_estimate import estimated_wait
 
 CONFIG = RoutingConfig(
@@ -65,3 +73,27 @@ async def test_positions_follow_priority_then_arrival_and_only_changes_are_sent(
     await announcer.refresh(119.0)
     assert told.sent == [("ch2", 1, 100)]  # 1 x AHT 100 / 1 agent serving (a2 paused)
     assert core.wait_estimates(119.0) == {"c2": ("billing", 1, 100)}
+
+
+async def test_a_caller_transferred_into_another_stay_is_told_their_place_again_even_when_it_is_the_same() -> None:
+    """The transfer clears ACD_POSITION on the channel (acd-transfer): the caller, first in billing and
+    first again in support, must hear their place there; it is the same call and the same number."""
+    config = RoutingConfig(
+        queues=(*CONFIG.queues, QueueConfig("support", (SkillRequirement("support", 1),))),
+        agents=(AgentConfig("a1", "agent1", (("billing", 3),)),),
+    )
+    core = Acd(config)
+    core.handle(AgentLoggedIn("a1"), 0.0)
+    core.handle(AgentPaused("a1", "meeting"), 0.0)
+    core.handle(CallArrived("c1", "billing", 5, channel="ch1"), 10.0)
+    told = Told()
+    announcer = Announcer(core, told, {"c1": "ch1"}.get)
+    await announcer.refresh(11.0)
+    assert told.sent == [("ch1", 1, None)]
+    (ring,) = [c for c in core.handle(AgentResumed("a1"), 12.0) if isinstance(c, RingAgent)]
+    core.handle(OfferAnswered(ring.offer_id), 13.0)
+    core.handle(CallTransferred("c1", "a1", "support"), 14.0)  # within one refresh of the answer
+    told.sent.clear()
+    assert await announcer.refresh(16.0) == 1
+    assert told.sent == [("ch1", 1, None)]
+    assert await announcer.refresh(17.0) == 0  # then only changes again

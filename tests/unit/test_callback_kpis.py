@@ -121,6 +121,7 @@ COUNTERS = {
     "failed": "acd_calls_failed_total",
     "callbacks_completed": "acd_callbacks_completed_total",
     "callbacks_failed": "acd_callbacks_failed_total",
+    "arrivals": "acd_calls_arrived_total",  # every stay an arrival (docs/kpis.md, "arrival")
 }
 
 

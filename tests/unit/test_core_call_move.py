@@ -159,6 +159,7 @@ def test_a_move_and_a_priority_change_are_written_onto_the_channel_before_any_ri
     tags = [i for i, c in enumerate(commands) if isinstance(c, TagCall)]
     ring = next(i for i, c in enumerate(commands) if isinstance(c, RingAgent))
     # the 30 s waited in billing go with the caller (ACD_WAITED): their wait so far is kept
-    assert [commands[i] for i in tags] == [TagCall("c1", "sales", 5, 30.0, 30.0)] and tags[0] < ring
+    # a new stay: ACD_DIRECTED is cleared as well (a priority change, above, leaves it)
+    assert [commands[i] for i in tags] == [TagCall("c1", "sales", 5, 30.0, 30.0, new_stay=True)] and tags[0] < ring
     # in sales, which gives VIPs no boost, the caller routes at the priority they would arrive with
     assert next(c for c in _interactions(commands) if c.queue == "sales").priority == 5

@@ -4,6 +4,7 @@ overflows at max wait, and a caller not reached is tried again after the gap, th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -13,7 +14,7 @@ from acd.ami.resync import ResyncResult
 from acd.ami.roster import Roster
 from acd.core import callbacks
 from acd.core.acd import Acd
-from acd.core.commands import OfferCallback, RecordCommand, RingAgent, StartTimer
+from acd.core.commands import MetricUpdate, OfferCallback, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
 from acd.core.events import (
@@ -23,6 +24,7 @@ from acd.core.events import (
     CallbackAccepted,
     CallbackCallerGone,
     CallbackEnded,
+    CallbackQueueGone,
     CallEnded,
     CallerHungUp,
     ConsultRequested,
@@ -204,6 +206,8 @@ def test_a_restarted_acd_loads_pending_callbacks_back_in_their_place() -> None:
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "555001")]
     assert not [r for r in _records(out) if r.outcome == "overflowed"]
     assert [c.call_id for c in out if isinstance(c, OfferCallback)] == ["c2"]  # the one still holding
+    # both arrived in the previous run, which counted them (docs/kpis.md, "arrival")
+    assert not [c for c in out if isinstance(c, MetricUpdate) and c.name == "acd_calls_arrived_total"]
 
 
 KEYED = RoutingConfig(
@@ -270,3 +274,34 @@ def test_a_callbacks_conversation_is_not_transferred() -> None:
         with pytest.raises(InvalidTransition):
             acd.handle(asked, 30.0)
     assert acd.agent_state("a1") is AgentState.ON_CALL
+
+
+def test_a_pending_callback_whose_queue_left_the_config_is_closed_at_the_restart() -> None:
+    """The previous run held c1 as a callback in "sales"; the config it restarts with has no "sales":
+    the record closes ``overflowed``, ``queue_removed``, its wait up to the restart, the SLA threshold it
+    was queued under kept, instead of staying open for ever (docs/kpis.md, "Callbacks")."""
+    gone = dataclasses.replace(_open("c1", 900.0, "+555001", end_reason="callback"), queue="sales")
+    gone = dataclasses.replace(gone, sla_threshold_seconds=45.0, customer_id="k1", first_arrived_at=880.0)
+    events = settle([gone], ResyncResult(), Roster(CONFIG))
+    assert events == [CallbackQueueGone(gone)]
+    acd = Acd(CONFIG)
+    out: list[object] = []
+    for event in [ResyncStarted(), *events, ResyncFinished()]:
+        out += acd.handle(event, 1030.0)
+    [closed] = _records(out)
+    assert (closed.interaction_id, closed.queue, closed.outcome, closed.end_reason) == (
+        "c1",
+        "sales",
+        "overflowed",
+        "queue_removed",
+    )
+    assert (closed.ended_at, closed.wait_seconds, closed.within_sla) == (1030.0, 130.0, False)
+    assert (closed.sla_threshold_seconds, closed.customer_id, closed.first_arrived_at) == (45.0, "k1", 880.0)
+    assert closed.seq > gone.seq
+    assert not _rings(out)
+    with pytest.raises(InvalidTransition):  # once
+        acd.handle(CallbackQueueGone(gone), 1031.0)
+    with pytest.raises(InvalidValue):  # a queue that exists: it waits there again instead
+        acd.handle(CallbackQueueGone(_open("c2", 900.0, "555002", end_reason="callback")), 1031.0)
+    with pytest.raises(InvalidValue):  # not a pending callback
+        acd.handle(CallbackQueueGone(dataclasses.replace(gone, interaction_id="c3", end_reason="")), 1031.0)

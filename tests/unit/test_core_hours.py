@@ -204,7 +204,7 @@ def test_overflow_into_another_queue_is_overflowed_here_and_a_new_arrival_there(
     assert (joined.queue, joined.arrived_at, joined.caller, joined.interaction_id) == ("sales", 10.0, "555", "c1")
     assert _counted(commands, CALLS_OFFERED) == ["billing"]
     assert _counted(commands, CALLS_MOVED) == []
-    assert [c for c in commands if isinstance(c, TagCall)] == [TagCall("c1", "sales", 5, 10.0)]
+    assert [c for c in commands if isinstance(c, TagCall)] == [TagCall("c1", "sales", 5, 10.0, new_stay=True)]
     ring = [c for c in commands if isinstance(c, RingAgent)]
     assert [r.agent_id for r in ring] == ["s1"]
 

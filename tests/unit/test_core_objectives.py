@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from acd.core.objectives import Objective, Tally, project, status
+from acd.core.objectives import METRICS, Objective, Settling, Tally, project, settling_tallies, status
 
 
 def objective(metric: str = "service_level", comparison: str = ">=", target: float = 0.8, **kw: object) -> Objective:
@@ -59,3 +59,35 @@ def test_a_count_settles_early() -> None:
     assert status(ceiling, 1, 4, over=False) == "on_track"
     floor = objective("handle_breaches", ">=", 3)
     assert status(floor, 3, 3, over=False) == "met"
+
+
+def test_otf_and_fcr_are_objective_metrics_of_every_scope() -> None:
+    for name in ("otf", "fcr"):
+        metric = METRICS[name]
+        assert (metric.kind, metric.settles, metric.forecast) == ("ratio", True, False)
+        assert metric.scopes == {"queue", "queues", "agent", "team"}
+
+
+def test_otf_attainment_counts_settled_verdicts_and_the_projection_the_pending_ones() -> None:
+    # 10 settled (6 on time and full), 8 handled of them (7 full); 4 handled calls still in their repeat
+    # window, 1 of them on time and full so far, 3 full so far
+    counts = Settling(settled=10, otf=6, handled=8, full=7, pending=4, pending_otf=1, pending_full=3)
+    now, ahead = settling_tallies("otf", counts)
+    assert (now.value("ratio"), ahead.value("ratio")) == (0.6, (6 + 1) / 14)
+    now, ahead = settling_tallies("fcr", counts)
+    assert (now.value("ratio"), ahead.value("ratio")) == (7 / 8, (7 + 3) / 12)
+    with pytest.raises(ValueError):
+        settling_tallies("aht", counts)
+
+
+def test_pending_verdicts_alone_are_rated_by_the_projection() -> None:
+    # nothing settled yet (every answered call in its window): the attainment is undefined, the status
+    # follows what is known of the pending verdicts; once the period and its windows are over, no data
+    otf = objective("otf", ">=", 0.8)
+    attained, ahead = settling_tallies("otf", Settling(0, 0, 0, 0, pending=4, pending_otf=2))
+    assert attained.value("ratio") is None
+    assert status(otf, None, project("ratio", ahead, 3600, 3600), over=False) == "at_risk"
+    assert status(otf, None, 0.95, over=False) == "on_track"
+    assert status(otf, None, None, over=False) == "no_data"
+    assert status(otf, None, 0.95, over=True) == "no_data"
+    assert status(otf, 0.9, 0.5, over=True) == "met"  # over: the settled figure decides

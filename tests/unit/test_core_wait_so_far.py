@@ -29,7 +29,7 @@ def test_an_overflow_into_a_queue_keeps_the_first_arrival_and_the_wait_so_far() 
     out = d.fire(call_timer("c1"))
     record = d.interactions()["c1"]
     assert (record.queue, record.arrived_at, record.first_arrived_at) == ("b", 140.0, 100.0)  # SL clock from 140
-    assert [c for c in out if isinstance(c, TagCall)] == [TagCall("c1", "b", 5, 140.0, 40.0)]
+    assert [c for c in out if isinstance(c, TagCall)] == [TagCall("c1", "b", 5, 140.0, 40.0, new_stay=True)]
     # b's callback offer, counted by holding over the whole wait (40 s already waited)
     assert [c for c in out if isinstance(c, OfferCallback)] == [OfferCallback("c1", 60.0)]
     d.login("x1", now=150.0)

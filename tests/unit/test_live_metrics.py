@@ -13,7 +13,7 @@ import pytest
 from core_builders import Driver, agent, config, queue
 
 from acd.core.commands import MetricUpdate
-from acd.core.config import RoutingConfig
+from acd.core.config import OtfCriteria, RoutingConfig
 from acd.core.events import AgentPaused, AgentReachability, CallEnded, CallerHungUp, ConfigChanged, WrapUpDone
 from acd.core.snapshot import Snapshot
 from acd.core.states import AgentState
@@ -368,6 +368,15 @@ def test_a_queue_added_through_the_api_has_its_series_at_zero_and_a_removed_one_
     assert value("acd_calls_waiting", {"queue": "q"}) is None  # gone, not frozen at 3
     assert value("acd_sla_threshold_seconds", {"queue": "q"}) is None
     assert value(OFFERED, {"queue": "q"}) == 0.0  # a removed queue's counters are its history
+
+
+def test_a_queue_s_otf_target_is_a_gauge_only_while_it_has_one() -> None:
+    """``acd_otf_target_ratio`` (the alert AcdOtfBelowTarget): a queue without a target has no series."""
+    metrics = Metrics([queue("q", otf=OtfCriteria(target=0.7)), queue("r")])
+    value = metrics.registry.get_sample_value
+    assert (value("acd_otf_target_ratio", {"queue": "q"}), value("acd_otf_target_ratio", {"queue": "r"})) == (0.7, None)
+    metrics.set_queues([queue("q"), queue("r", otf=OtfCriteria(target=0.9))])
+    assert (value("acd_otf_target_ratio", {"queue": "q"}), value("acd_otf_target_ratio", {"queue": "r"})) == (None, 0.9)
 
 
 def test_the_objectives_forecast_is_erlang_cs_for_the_agents_serving_now() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from acd.core.config import OtfCriteria, QueueConfig, SkillRequirement
-from acd.core.otf import count, otf_rows, repeat_contacts, verdict, verdicts
+from acd.core.otf import OtfLedger, count, otf_rows, repeat_contacts, verdict, verdicts
 from acd.core.record_types import InteractionRecord
 
 Q = QueueConfig("q", (SkillRequirement("s"),), sla_threshold_seconds=20.0, max_handle_seconds=300.0)
@@ -162,3 +162,22 @@ def test_rows_per_queue_agent_and_kind() -> None:
     assert by["queue", "q", None, None].fcr == 0.5
     assert by["agent", "", "a-1", None].settled == 2
     assert by["kind", "q", None, "complaint"].otf == 0 and by["kind", "q", None, "support"].otf == 1
+
+
+def test_a_seeded_ledger_settles_what_a_previous_run_left_pending_and_nothing_else() -> None:
+    """``OtfLedger.seed`` (a restart): the handled calls whose window is open are taken back, with a repeat
+    the records already hold; settled ones are not (counted before), nor a call taken twice."""
+    now = 1000.0 + DAY / 2  # half a day after the calls: their 24 h windows are open
+    pending = handled("p", caller="5551")
+    repeated = handled("r", caller="5553")
+    repeat = dataclasses.replace(lost("abandoned", 30.0, iid="again"), caller="5553", arrived_at=5000.0)
+    repeat = dataclasses.replace(repeat, ended_at=5030.0)
+    old = handled("o", caller="5554", arrived=now - 2 * DAY)  # its window closed a day ago
+    ledger = OtfLedger(QUEUES, 5.0)
+    assert ledger.seed([pending, repeated, repeat, old, lost("abandoned", 30.0)], now) == 2
+    assert ledger.seed([pending], now) == 0
+    assert ledger.pending() == {"q": 2}
+    assert ledger.settle(now) == []
+    settled = {v.otf for v in ledger.settle(1000.0 + 2 * DAY)}
+    assert settled == {True, False}  # "p" on time and full, "r" not full (its repeat)
+    assert ledger.pending() == {}

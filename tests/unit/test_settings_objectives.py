@@ -43,6 +43,7 @@ def test_teams_and_objectives_load(tmp_path: Path) -> None:
         """
 [objectives]
 zone = "Europe/Berlin"
+refresh = 5
 [objectives.sl-day]
 metric = "service_level"
 comparison = ">="
@@ -64,16 +65,28 @@ team = "north"
 period = "dates"
 from = 2026-12-01
 to = 2026-12-24
+[objectives.north-otf]
+metric = "otf"
+comparison = ">="
+target = 0.7
+team = "north"
+[objectives.billing-fcr]
+metric = "fcr"
+comparison = ">="
+target = 0.75
+queue = "billing"
 """,
     )
     assert {a.id: a.team for a in settings.routing.agents} == {"a1": "north", "a2": ""}
-    assert settings.objectives_zone == "Europe/Berlin"
+    assert (settings.objectives_zone, settings.objectives_refresh_seconds) == ("Europe/Berlin", 5.0)
     by_name = {o.name: o for o in settings.routing.objectives}
     assert by_name["sl-day"] == Objective(
         "sl-day", "service_level", ">=", 0.8, "queue", ("billing",), "day", owner="Grace", note="the contract's SLA"
     )
     assert by_name["front"].members == ("billing", "support")
     assert (by_name["north-aht"].first, by_name["north-aht"].last) == ("2026-12-01", "2026-12-24")
+    assert (by_name["north-otf"].metric, by_name["north-otf"].scope) == ("otf", "team")
+    assert (by_name["billing-fcr"].metric, by_name["billing-fcr"].target) == ("fcr", 0.75)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +122,8 @@ def test_each_objective_mistake_is_named(tmp_path: Path, text: str, expected: st
 def test_a_bad_team_name_and_zone_are_named(tmp_path: Path) -> None:
     found = problems(tmp_path, '[objectives]\nzone = "Mars/Olympus"\n').copy()
     assert any("objectives.zone" in p for p in found), found
+    found = problems(tmp_path, "[objectives]\nrefresh = 0.1\n")
+    assert any("objectives.refresh: must be at least 1" in p for p in found), found
     path = tmp_path / "acd.toml"
     path.write_text(BASE.replace('team = "north"', 'team = "no rth"'))
     with pytest.raises(SettingsError) as info:

@@ -17,7 +17,7 @@ from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.ami.translate import Translator
 from acd.core.acd import Acd
-from acd.core.commands import RecordCommand, RingAgent, StartTimer
+from acd.core.commands import MetricUpdate, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
 from acd.core.events import (
     AgentLoggedIn,
@@ -33,6 +33,8 @@ from acd.core.events import (
     ResyncFinished,
     ResyncStarted,
 )
+from acd.core.kpis import is_arrival
+from acd.core.metric_updates import CALLS_ARRIVED
 from acd.core.record_types import InteractionRecord, SegmentRecord
 from acd.core.states import AgentState
 from acd.core.timers import wrapup_timer
@@ -326,3 +328,20 @@ def test_a_handover_found_with_no_time_on_the_channel_is_taken_as_now() -> None:
     assert acd.agent_state("a5") is AgentState.ON_CALL
     first = next(r for r in _records(out, InteractionRecord) if r.end_reason == "transferred")
     assert (first.agent_id, first.ended_at) == ("a1", 1100.0)
+
+
+def test_a_transfer_a_restart_learns_of_is_an_arrival_in_its_queue_and_the_caller_found_again_is_not() -> None:
+    """docs/kpis.md, "arrival": the stay the transfer started while no ACD listened is support's
+    arrival, counted by the run that learns of it; the answered billing stay arrived in the previous
+    run, which counted it. The records tell the same two stays as arrivals."""
+    events = with_records([FOUND], [ANSWERED], ResyncResult(waiting=(FOUND,), ended=(TRACE,)), Roster(CONFIG))
+    out = _feed(_restarted(), events, 1100.0)
+    arrived = [dict(c.labels)["queue"] for c in out if isinstance(c, MetricUpdate) and c.name == CALLS_ARRIVED]
+    assert arrived == ["support"]
+    stays = {r.interaction_id: r for r in _records(out, InteractionRecord)}
+    assert sorted(r.queue for r in stays.values() if is_arrival(r)) == ["billing", "support"]
+    # a caller found waiting in the stay its record holds arrived before: not again
+    waiting = InteractionRecord(CALL, 7, "support", 5, "555", 1012.0, uniqueid="1000.1")
+    again = with_records([FOUND], [waiting], ResyncResult(waiting=(FOUND,)), Roster(CONFIG))
+    out = _feed(_restarted(), again, 1100.0)
+    assert not [c for c in out if isinstance(c, MetricUpdate) and c.name == CALLS_ARRIVED]

@@ -96,7 +96,7 @@ const OBJECTIVE_STATUS = {
   missed: ["missed", "breached"],
   no_data: ["no data", "none"],
 };
-const RATIO_METRICS = new Set(["service_level", "abandonment", "occupancy"]);
+const RATIO_METRICS = new Set(["service_level", "abandonment", "occupancy", "otf", "fcr"]);
 const SECOND_METRICS = new Set(["asa", "aht"]);
 
 function figure(metric, value) {

@@ -73,6 +73,7 @@ async def _shown(request: web.Request, name: str | None = None) -> list[dict[str
             ZoneInfo(request.app[OBJECTIVES_ZONE]),
             datetime.now(UTC),
             config.policy.short_abandon_seconds,
+            queues=config.queues,
         )
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not read the objectives' attainment: {exc}") from exc

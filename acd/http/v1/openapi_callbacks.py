@@ -30,6 +30,7 @@ STATUSES = [
     "cancelled",
     "queue_removed",  # closed before it entered: its queue left the config
     "number_not_allowed",  # closed at a start: its number no longer allowed
+    "not_kept",  # a closed queue's caller not told in time that it is kept: they left a message instead
     "waiting",
     "answered",
     "abandoned",
@@ -83,7 +84,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "enum": STATUSES,
                 "description": "pending until it enters its queue; waiting while in it; then its outcome; "
-                "queue_removed or number_not_allowed when it can never enter",
+                "queue_removed, number_not_allowed or not_kept when it can never enter",
             },
         },
     },

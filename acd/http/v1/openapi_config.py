@@ -160,6 +160,13 @@ _QUEUE_FIELDS: dict[str, Any] = {
                 "description": "seconds from arrival by which an order (disposition kind order) must be closed; "
                 "left out: orders are judged as any call",
             },
+            "target": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "the OTF ratio the queue aims at (acd_otf_target_ratio, alert AcdOtfBelowTarget); "
+                "left out: none",
+            },
         },
     },
     "record": {"type": "boolean", "description": "record each answered call (docs/records.md, Recordings)"},

@@ -118,6 +118,7 @@ async def _objectives(engine: AsyncEngine, args: argparse.Namespace) -> int:
         ZoneInfo(settings.objectives_zone),
         args.at or datetime.now(UTC),
         settings.routing.policy.short_abandon_seconds,
+        queues=config.queues,
     )
     rows = [{k: v for k, v in s.json().items() if k != "note"} for s in found]
     for row in rows:

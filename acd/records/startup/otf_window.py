@@ -1,0 +1,64 @@
+"""The interactions whose OTF verdict may still be pending when the ACD starts: read back for the live ledger.
+
+A handled interaction's verdict settles once its queue's repeat-contact window has passed
+(docs/kpis.md, "OTF and FCR"). The live ledger (``acd.core.otf.OtfLedger``) holds the ones it saw; a
+restarted ACD saw none, so the ones answered before the restart would settle in the records only. At
+start the service reads back every interaction that ended or arrived within the longest window (the
+pending ones, and the arrivals that may be their repeat contacts) and seeds the ledger with them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.core.record_types import InteractionRecord
+
+RECENT = text(
+    """
+    SELECT id, seq, queue, priority, caller, arrived_at, uniqueid, linkedid, customer_id, answered_at, ended_at,
+           outcome, agent_id, wait_seconds, talk_seconds, wrapup_seconds, within_sla, sla_threshold_seconds,
+           disposition, end_reason, first_arrived_at
+    FROM interactions
+    WHERE arrived_at >= :since OR ended_at >= :since
+    ORDER BY arrived_at
+    """
+)
+
+
+def _epoch(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
+
+
+async def recent_interactions(engine: AsyncEngine, since: datetime) -> list[InteractionRecord]:
+    """The latest record of every interaction that arrived or ended at ``since`` or later, oldest first."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(RECENT, {"since": since})).all()
+    return [
+        InteractionRecord(
+            interaction_id=str(r.id),
+            seq=r.seq,
+            queue=r.queue,
+            priority=r.priority,
+            caller=r.caller,
+            arrived_at=r.arrived_at.timestamp(),
+            uniqueid=r.uniqueid,
+            linkedid=r.linkedid,
+            customer_id=None if r.customer_id is None else str(r.customer_id),
+            answered_at=_epoch(r.answered_at),
+            ended_at=_epoch(r.ended_at),
+            outcome=r.outcome,
+            agent_id=r.agent_id,
+            wait_seconds=r.wait_seconds,
+            talk_seconds=r.talk_seconds,
+            wrapup_seconds=r.wrapup_seconds,
+            within_sla=r.within_sla,
+            sla_threshold_seconds=r.sla_threshold_seconds,
+            disposition=r.disposition,
+            end_reason=r.end_reason,
+            first_arrived_at=_epoch(r.first_arrived_at),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,112 @@
+"""OTF after a restart (docs/kpis.md, "OTF and FCR"): a fresh runtime seeded from the records shows the
+day's settled OTF on the board, and the verdicts the previous run left pending (repeat windows still
+open, a repeat contact already in the records) settle live later, as the records judge them then."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from doubles import MockControl, keep_rings
+from record_samples import CONFIG, interaction, left_unanswered
+from sqlalchemy.ext.asyncio import AsyncEngine
+from wiring import settings_for
+
+from acd.bootstrap import build
+from acd.core.commands import RingAgent
+from acd.core.otf import count
+from acd.core.record_types import InteractionRecord
+from acd.records.pipeline.outbox import Outbox
+from acd.records.report import otf_report
+from acd.records.startup.sync_config import sync_config
+from acd.wallboard.seed import seed_otf
+from acd.wallboard.today import day_of
+
+pytestmark = pytest.mark.pg
+
+HOUR = 3600.0  # billing: T 20 s, max handle 600 s, repeat window 24 h, the default catalogue
+
+
+def call(name: str, arrived: float, caller: str) -> InteractionRecord:
+    channel = f"{arrived:.1f}"  # a call of its own: another linkedid
+    return interaction(
+        name, arrived_at=arrived, caller=caller, sla_threshold_seconds=20.0, uniqueid=channel, linkedid=channel
+    )
+
+
+def handled(name: str, arrived: float, caller: str, disposition: str, wait: float = 5.0) -> InteractionRecord:
+    return dataclasses.replace(
+        call(name, arrived, caller),
+        seq=4,
+        outcome="answered",
+        agent_id="a1",
+        answered_at=arrived + wait,
+        wait_seconds=wait,
+        within_sla=wait <= 20.0,
+        ended_at=arrived + wait + 60,
+        talk_seconds=60.0,
+        wrapup_seconds=10.0,
+        disposition=disposition,
+    )
+
+
+def abandoned(name: str, arrived: float, caller: str) -> InteractionRecord:
+    return left_unanswered(call(name, arrived, caller), "abandoned", 30.0)
+
+
+async def test_a_restarted_acd_settles_the_verdicts_left_pending(engine: AsyncEngine, tmp_path: Path) -> None:
+    await sync_config(engine, CONFIG)
+    _, start, end = day_of(time.time())
+    noon = start + 12 * HOUR
+    offset = noon - time.time()
+    records = [
+        handled("resolved", noon - 2 * HOUR, "+1555100", "inquiry/account"),  # pending: on time and full so far
+        handled("called-again", noon - 3 * HOUR, "+1555200", "inquiry/status"),  # pending, and a repeat came:
+        abandoned("the-repeat", noon - 2.5 * HOUR, "+1555200"),  # settled at once (not OTF)
+        handled("late", noon - 4 * HOUR, "+1555300", "inquiry/status", wait=40.0),  # pending: not on time
+        abandoned("gave-up", noon - HOUR, "+1555400"),  # settled
+        handled("days-ago", noon - 50 * HOUR, "+1555500", "inquiry/status"),  # settled long ago: not seeded
+    ]
+    box = Outbox(tmp_path / "journal", engine)
+    await box.start()
+    for record in records:
+        box.append(record)
+    assert await box.flush(30)
+    await box.stop()
+
+    rings: list[RingAgent] = []
+    runtime = (
+        await build(
+            settings_for(CONFIG),
+            control=MockControl(keep_rings(rings)),
+            records=box,
+            clock=lambda: time.time() + offset,
+        )
+    ).runtime
+    now = runtime.now()
+    assert runtime.today.otf_since > start
+    assert runtime.otf.pending() == {}
+    assert await seed_otf(engine, runtime.today, runtime.otf, CONFIG.queues, now)
+    assert runtime.today.otf_since == start  # the board says "since midnight"
+    assert runtime.today.otf("billing", now) == (2, 0, 0)  # the two abandons; 3 pending (the gauge: live)
+    assert runtime.otf.pending() == {"billing": 3}
+    assert runtime.otf.settle(now) == []
+
+    # a day later every window is over: the live verdicts are the records' for the same calls
+    later = now + 24 * HOUR
+    live = count(runtime.otf.settle(later))
+    rows = await otf_report(
+        engine,
+        datetime.fromtimestamp(start, UTC),
+        datetime.fromtimestamp(end, UTC),
+        CONFIG.queues,
+        as_of=datetime.fromtimestamp(later, UTC),
+        short_abandon_seconds=5.0,
+    )
+    day = next(r.counts for r in rows if r.level == "queue" and r.queue == "billing")
+    assert (live.settled, live.otf, live.full, live.handled) == (3, 1, 2, 3)  # "called-again" not full
+    assert (day.settled - 2, day.otf, day.full, day.handled) == (live.settled, live.otf, live.full, live.handled)
+    assert runtime.otf.pending() == {}
