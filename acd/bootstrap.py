@@ -77,8 +77,9 @@ def background(work: Coroutine[Any, Any, None]) -> None:
 async def keep_closed_callback(
     runtime: Runtime, engine: AsyncEngine, ami: AmiControl | None, command: KeepScheduledCallback
 ) -> None:
-    """A closed queue's caller's callback: first its row in PostgreSQL, then (only then) the caller is
-    told it is kept (``ACD_CB_KEPT`` on their channel; docs/dialplan.md, "Closed queues"). A row that
+    """A caller's scheduled callback (a closed queue's, or a time a holding caller keyed): first its row
+    in PostgreSQL, then (only then) the caller is told it is kept and when (``ACD_CB_KEPT`` on their
+    channel; docs/dialplan.md, "Closed queues", "Callbacks at a time"). A row that
     could not be written is called off in the core too: the caller, never told, leaves a message, and
     no callback runs that a restart would forget. A crash before the row is written loses nothing the
     caller was promised; one after it leaves the row, which the next start schedules again."""
@@ -94,7 +95,9 @@ async def keep_closed_callback(
         if written is not None:
             written.set()
     if ami is not None and command.call_id and command.callback_id not in _CLOSING:
-        await ami.callback_kept(command.call_id)
+        # the caller records their name under the callback's id (a closed queue's caller was told it
+        # already, with the closed treatment: the same id)
+        await ami.callback_kept(command.call_id, command.at, command.zone, command.callback_id)
 
 
 # A closed queue's callback whose row is being written (``keep_scheduled`` marks it at once, before any

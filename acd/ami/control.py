@@ -27,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from acd.ami.callback_ring import callback_action
-from acd.ami.callers import CallerBook
+from acd.ami.callers import LIVE, CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import closed_callback_id
@@ -50,6 +51,7 @@ from acd.core.commands import (
     MonitorCall,
     OfferCallback,
     OverflowCall,
+    RefuseCallbackTime,
     RingAgent,
     TagCall,
     TransferCall,
@@ -79,6 +81,10 @@ AGENT_TRANSFER_PREFIX = "agent-"  # acd-transfer's agent-<endpoint>: blind, to t
 CALLBACK_AFTER_VARIABLE = "ACD_CALLBACK_AFTER"  # seconds of holding before the callback offer
 CALLBACK_KEPT_VARIABLE = "ACD_CB_KEPT"  # a closed queue's callback is in PostgreSQL: the caller may be told
 CALLBACK_NAME_VARIABLE = "ACD_CB_NAME"  # the callback's id: its recorded name's file (acd.callback_names)
+CALLBACK_AT_VARIABLE = "ACD_CB_AT"  # a scheduled callback's time (epoch), said to the caller
+CALLBACK_ZONE_VARIABLE = "ACD_CB_ZONE"  # the queue's IANA zone, in which that time is said
+ZONE = re.compile(r"[A-Za-z][-+_/0-9A-Za-z]{0,63}")  # an IANA zone name, as acd.zones loads one
+NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a callback's id
 CHANNEL_GONE_GRACE = 1.0
 """Seconds between Asterisk saying a caller's channel is gone and ``on_channel_gone``: a caller who
 really hung up has their ``Hangup`` event (published after the reply that said so) close the call as
@@ -151,7 +157,7 @@ class AmiCallControl:
         if channel is None:
             if isinstance(command, CancelOffer):  # the caller hung up: their Dial has ended with them
                 return ACCEPTED
-            if isinstance(command, OfferCallback):  # hung up since it arrived: nothing to offer
+            if isinstance(command, OfferCallback | RefuseCallbackTime):  # hung up since: nothing to tell
                 return ACCEPTED
             if not self.book.ended(command.call_id):  # not the race with a Hangup: a channel never known
                 log.error("no channel known for call %s; cannot %s", command.call_id, type(command).__name__)
@@ -176,6 +182,8 @@ class AmiCallControl:
                 replies = self.transfer(
                     channel, command.endpoint, command.queue, command.number, command.target_endpoint
                 )
+            elif isinstance(command, RefuseCallbackTime):  # the dialplan says so and asks again
+                replies = self._write(None, _setvar(channel, CALLBACK_KEPT_VARIABLE, "0"))
             elif isinstance(command, OfferCallback):
                 seconds = command.after_seconds
                 after = "" if seconds is None else str(max(0, math.ceil(seconds)))
@@ -589,15 +597,27 @@ class AmiCallControl:
             {"Action": "MixMonitorMute", "Channel": channel, "Direction": "both", "State": "1" if muted else "0"}
         )
 
-    async def callback_kept(self, call_id: str) -> bool:
-        """Tell a closed queue's caller that their callback is kept (``ACD_CB_KEPT=1`` on their channel:
-        ``acd-callback-confirm`` waits for it before it thanks them, docs/dialplan.md "Closed queues").
-        False when their channel is no longer known or Asterisk refused the Setvar (they hung up)."""
+    async def callback_kept(self, call_id: str, at: float | None = None, zone: str = "", name: str = "") -> bool:
+        """Tell a caller that their scheduled callback is kept (``ACD_CB_KEPT=1`` on their channel:
+        ``acd-callback-confirm`` waits for it before it thanks them, docs/dialplan.md "Closed queues",
+        "Callbacks at a time"), first writing when (``ACD_CB_AT``, an epoch; ``ACD_CB_ZONE``, the
+        queue's zone) and, for a holding caller's, the callback's id for their name (``ACD_CB_NAME``).
+        A holding caller leaves the ACD's hands here: their Hangup is no abandon. False when their
+        channel is no longer known or Asterisk refused the Setvar (they hung up)."""
         channel = self.book.channel_of(call_id)
         if channel is None:
             return False
+        leg = next((leg for leg in self.book if leg.call_id == call_id), None)
+        if leg is not None and leg.phase in LIVE:
+            self.book.leave(leg)  # their stay ended in the core (a time taken): the Hangup is silent
+        values = []
+        if at is not None and math.isfinite(at) and at > 0 and ZONE.fullmatch(zone):
+            values += [(CALLBACK_AT_VARIABLE, str(round(at))), (CALLBACK_ZONE_VARIABLE, zone)]
+        if NAME.fullmatch(name):
+            values.append((CALLBACK_NAME_VARIABLE, name))
         try:
-            await self._setvar(channel, CALLBACK_KEPT_VARIABLE, "1")
+            for variable, value in [*values, (CALLBACK_KEPT_VARIABLE, "1")]:
+                await self._setvar(channel, variable, value)
         except (AmiActionError, ConnectionError, TimeoutError) as exc:
             log.warning("call %s: could not tell the caller their callback is kept: %s", call_id[:8], exc)
             return False

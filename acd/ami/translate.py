@@ -22,8 +22,9 @@ UserEvent AcdRecording     (none: ``on_recording(call_id, action)``, a pause or 
 AcdConsultRecording        (none: the consulted agent's leg records; the book keeps it for the handover)
 AcdConsultQueue            ConsultRequested for_queue (an agent's phone: *2 then a queue's number)
 UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n>)
-UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup is silent)
+UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup: CallbackCallerGone)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
+AcdCallbackAt              CallbackTimeAsked (a holding caller keyed a time to be called back at)
 AcdClosedCallbackNotKept   ClosedCallbackNotKept (not told in time that it is kept: a message instead)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
@@ -66,7 +67,9 @@ from acd.core.config import RoutingConfig
 from acd.core.events import (
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallbackEnded,
+    CallbackTimeAsked,
     CallEnded,
     CallerHungUp,
     CallFellBack,
@@ -146,6 +149,9 @@ class Translator:
         # (call id, the consulted leg's Uniqueid): a consult that went back recorded a file no stay keeps
         self.on_unkept_recording: Callable[[str, str], None] | None = None
         self._last_call: dict[str, str] = {}  # agent id → call id, for dispositions
+        # Uniqueid → call id of callers who took a callback and are still on the line (their name,
+        # their goodbye): their Hangup lets the callback be offered (CallbackCallerGone)
+        self._taking_callback: dict[str, str] = {}
         # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
         self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
@@ -171,6 +177,7 @@ class Translator:
             "AcdConsultQueue": self._consult_queue,
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
+            "AcdCallbackAt": self._callback_at,
             "AcdClosedCallbackNotKept": self._closed_callback_not_kept,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
@@ -469,6 +476,7 @@ class Translator:
         if leg is None or leg.phase is not Phase.WAITING:
             raise Refused("state", "AcdCallback for a caller not holding")
         self.book.leave(leg)  # the caller hangs up next: not an abandon
+        self._taking_callback[leg.uniqueid] = leg.call_id
         return [CallbackAccepted(leg.call_id, number)]
 
     def _closed_callback(self, msg: Mapping[str, str]) -> list[Event]:
@@ -481,6 +489,20 @@ class Translator:
         if leg is None or leg.phase is not Phase.LEFT:
             raise Refused("state", "AcdClosedCallback for a caller who did not meet a closed treatment")
         return [ClosedCallbackAccepted(leg.call_id, closed_callback_id(leg.call_id), number)]
+
+    def _callback_at(self, msg: Mapping[str, str]) -> list[Event]:
+        """A holding caller keyed a time (``AcdTime``, HHMM: the dialplan checked its shape, the core
+        checks it against the day and the queue's hours) to be called back at ``AcdNumber``. They
+        are still holding: whether they leave is the core's answer (acd.ami.control.callback_kept)."""
+        number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
+        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
+            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
+        if len(at) != 4 or not at.isascii() or not at.isdigit():
+            raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+        leg = self.book.get(fields.uniqueid(msg))
+        if leg is None or leg.phase is not Phase.WAITING:
+            raise Refused("state", "AcdCallbackAt for a caller not holding")
+        return [CallbackTimeAsked(leg.call_id, closed_callback_id(leg.call_id), number, at)]
 
     def _closed_callback_not_kept(self, msg: Mapping[str, str]) -> list[Event]:
         """That caller's wait for ``ACD_CB_KEPT`` ran out: they leave a message, and the callback their
@@ -521,7 +543,11 @@ class Translator:
         return []  # ANSWER: AcdCallbackAnswered said so; CANCEL: nothing rang to the end
 
     def _hangup(self, msg: Mapping[str, str]) -> list[Event]:
-        leg = self.book.remove(msg.get("Uniqueid", ""))
+        uniqueid = msg.get("Uniqueid", "")
+        taken = self._taking_callback.pop(uniqueid, None)
+        leg = self.book.remove(uniqueid)
+        if taken is not None:  # the caller who took a callback is off the line: it may be offered now
+            return [CallbackCallerGone(taken)]
         if leg is None:
             return []
         meaning = ON_HANGUP[leg.phase]

@@ -128,12 +128,16 @@ class Acd:
                 call_handlers.handed_over(floor, event, now)
             case events.CallbackAccepted():
                 callbacks.accepted(floor, event, now)
+            case events.CallbackCallerGone():
+                callbacks.caller_gone(floor, event, now)
             case events.CallbackEnded():
                 callbacks.ended(floor, event, now)
             case events.CallbackScheduled():
                 scheduled_callbacks.scheduled(floor, event, now)
             case events.ClosedCallbackAccepted():
                 scheduled_callbacks.closed_accepted(floor, event, now)
+            case events.CallbackTimeAsked():
+                scheduled_callbacks.time_asked(floor, event, now)
             case events.ClosedCallbackNotKept():
                 scheduled_callbacks.not_kept(floor, event)
             case events.ScheduledCallbackCancelled():

@@ -22,7 +22,7 @@ from acd.core import metric_updates, transfer_numbers
 from acd.core.commands import OfferCallback
 from acd.core.config import QueueConfig
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall
-from acd.core.events import CallbackAccepted, CallbackEnded, CallbackQueueGone
+from acd.core.events import CallbackAccepted, CallbackCallerGone, CallbackEnded, CallbackQueueGone
 from acd.core.floor import Floor
 from acd.core.interaction import Call
 from acd.core.states import AgentInput, CallInput, CallState, check_agent, check_call, step_call
@@ -31,6 +31,12 @@ from acd.core.timers import call_timer
 MAX_NUMBER = 32
 UNREACHED = "callback_unreached"
 REACHED = "callback"  # the end reason of a callback whose caller was reached, once the talk is over
+# After taking the callback the caller is still on the line for a while: saying their name for the
+# agent's whisper, hearing when to expect the call, thanked (docs/dialplan.md, "Callbacks"). The
+# callback is offered to no agent until their Hangup (``CallbackCallerGone``), else dialling them back
+# would find their own line busy and the whisper would name no one; at most this long, should that
+# Hangup be lost (an AMI reconnect).
+ON_LINE_BOUND = 40.0
 QUEUE_REMOVED = "queue_removed"  # a pending callback whose queue left the config (as reconfigure's overflow)
 
 
@@ -104,7 +110,22 @@ def accepted(floor: Floor, e: CallbackAccepted, now: float) -> None:
     call.callback_at = now
     floor.write(call.callback_taken("" if number == digits_of(call.record.caller) else number))
     floor.out.append(metric_updates.inc(metric_updates.CALLBACKS_ACCEPTED, call.queue.name))
+    # out of the routing index while the caller is still on the line (ON_LINE_BOUND): their Hangup,
+    # or the call timer at the bound, puts it back (Floor.tick)
+    floor.leave_routing(call)
+    call.callback_not_before = now + ON_LINE_BOUND
     floor.arm_call_timer(call, now)  # max wait no longer applies: only widening and cool-downs
+
+
+def caller_gone(floor: Floor, e: CallbackCallerGone, now: float) -> None:
+    """The caller who took the callback hung up: it may be offered to an agent now (a late or repeated
+    report, or one for a callback already tried or settled, changes nothing)."""
+    call = floor.calls.get(e.call_id)
+    if call is None or not call.callback or call.callback_tries or call.state is not CallState.WAITING:
+        return
+    if call.callback_not_before > now:
+        call.callback_not_before = now
+        floor.tick(call, now)
 
 
 def _talking(floor: Floor, offer_id: str) -> Call | None:

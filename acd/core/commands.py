@@ -153,6 +153,18 @@ class KeepScheduledCallback:
     # the closed caller's call: told that the callback is kept (``ACD_CB_KEPT`` on their channel,
     # docs/dialplan.md "Closed queues") only once its row is in PostgreSQL
     call_id: str = ""
+    # the queue's time zone (IANA name), in which the caller hears the time (``ACD_CB_ZONE``)
+    zone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseCallbackTime:
+    """Tell a holding caller that the time they keyed for a callback is not taken (``ACD_CB_KEPT=0``
+    on their channel, docs/dialplan.md "Callbacks at a time"): ``reason`` is ``malformed``, ``past``
+    (today's is over), ``closed`` (the queue is closed then) or ``number`` (not a number it may call)."""
+
+    call_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +218,7 @@ ControlCommand = (
     | ConsultCall
     | FinishConsult
     | OfferCallback
+    | RefuseCallbackTime
 )
 """The commands that move a caller (or join a supervisor to one): what call control
 (``acd.ports.CallControl``) carries out."""
@@ -220,6 +233,7 @@ Command = (
     | ConsultCall
     | FinishConsult
     | OfferCallback
+    | RefuseCallbackTime
     | KeepScheduledCallback
     | CloseScheduledCallback
     | StartTimer

@@ -424,6 +424,15 @@ class CallbackAccepted:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackCallerGone:
+    """The caller who took callback ``call_id`` has hung up: they are no longer on the line saying
+    their name or hearing when to expect the call (docs/dialplan.md, "Callbacks"), so the callback may
+    now be offered to an agent (before: never, at most ``callbacks.ON_LINE_BOUND`` seconds)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackEnded:
     """The callback the agent of ``offer_id`` accepted dialled its caller: ``status`` is the
     ``DIALSTATUS`` of that leg (``ANSWER``: they talked, now over; else the caller was not reached)."""
@@ -461,6 +470,20 @@ class ClosedCallbackAccepted:
     call_id: str
     callback_id: str
     number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTimeAsked:
+    """A holding caller asked to be called back at a time they keyed (docs/dialplan.md, "Callbacks at
+    a time"): ``time`` as keyed, ``HHMM`` (24 h, today, in the queue's zone; the core checks it), at
+    ``number`` (the number they called from, or one they keyed in that the admin's patterns allow).
+    Taken: their stay ends and callback ``callback_id`` is scheduled at that time
+    (``KeepScheduledCallback``); refused: they are told so (``RefuseCallbackTime``) and keep holding."""
+
+    call_id: str
+    callback_id: str
+    number: str
+    time: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,9 +552,11 @@ Event = (
     | ConsultEnded
     | CallHandedOver
     | CallbackAccepted
+    | CallbackCallerGone
     | CallbackEnded
     | CallbackScheduled
     | ClosedCallbackAccepted
+    | CallbackTimeAsked
     | ClosedCallbackNotKept
     | ScheduledCallbackCancelled
     | ConfigChanged

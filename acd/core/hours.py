@@ -13,6 +13,7 @@ Everything here is arithmetic on what it is handed, so the simulator plays it li
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -108,6 +109,46 @@ class OpeningHours:
             if not self.is_open(guess) and self.is_open(guess + step):
                 return guess + step
         return guess
+
+
+class UtcZone:
+    """UTC, for a queue without opening hours (and so without a zone of its own)."""
+
+    @property
+    def name(self) -> str:
+        return "UTC"
+
+    def local(self, at: float) -> LocalTime:
+        days = math.floor(at / 86400)
+        return LocalTime(_iso_date(days), (days + 3) % 7, at - days * 86400)
+
+
+UTC = UtcZone()
+
+
+def clock_time(hhmm: str) -> int | None:
+    """Seconds since midnight of a time keyed as ``HHMM`` (24 h: 0000 to 2359), None for anything else."""
+    if len(hhmm) != 4 or not hhmm.isascii() or not hhmm.isdigit():
+        return None
+    hours, minutes = int(hhmm[:2]), int(hhmm[2:])
+    if hours > 23 or minutes > 59:
+        return None
+    return hours * 3600 + minutes * 60
+
+
+def today_at(zone: Zone, now: float, second: int) -> float | None:
+    """The epoch time ``zone``'s clocks show as ``second`` since midnight on the local date of ``now``
+    (DST-correct: asked of the zone); None for a time the clocks skip that day."""
+    local = zone.local(now)
+    day = _day_number(local.date)
+    guess = float(round(now + second - local.second))  # to the second: a keyed time is whole minutes
+    for _ in range(4):
+        seen = zone.local(guess)
+        diff = (day - _day_number(seen.date)) * 86400 + second - seen.second
+        if diff == 0:
+            return guess
+        guess += diff
+    return None
 
 
 def _day_number(iso: str) -> int:

@@ -17,27 +17,36 @@ A caller of a closed queue whose closed treatment is ``callback`` may take one f
 opening (``closed_accepted``): the time comes from the opening hours here, and the shell keeps the row
 (``KeepScheduledCallback``). The number they called from needs no pattern (the dialplan marked it as
 one that took a callback, as for a holding caller's); one they keyed in does.
+
+A holding caller may ask for one at a time (``time_asked``, docs/dialplan.md "Callbacks at a time"):
+they key ``HHMM``, checked here against today in the queue's zone (UTC for a queue without opening
+hours) and its opening hours. A time taken ends their stay (``overflowed``, end reason
+``scheduled_callback``: docs/kpis.md "Scheduled callbacks") and schedules the callback as for a closed
+queue's caller; one refused is told to them (``RefuseCallbackTime``) and they keep holding.
 """
 
 from __future__ import annotations
 
 from acd.core import metric_updates, transfer_numbers
 from acd.core.callbacks import digits_of
-from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback
+from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback, RefuseCallbackTime
 from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall, UnknownEntity, UnknownQueue
 from acd.core.events import (
     CallArrived,
     CallbackScheduled,
+    CallbackTimeAsked,
     ClosedCallbackAccepted,
     ClosedCallbackNotKept,
     ScheduledCallbackCancelled,
 )
 from acd.core.floor import Floor
-from acd.core.hours import CALLBACK_TARGET
+from acd.core.hours import CALLBACK_TARGET, UTC, clock_time, today_at
+from acd.core.states import CallInput, CallState, check_call
 from acd.core.timers import TimerKey, scheduled_timer
 
 QUEUE_REMOVED = "queue_removed"  # its queue left the config before it entered
 NUMBER_NOT_ALLOWED = "number_not_allowed"  # read back at a start, its number no longer allowed
+ASKED_AT_A_TIME = "scheduled_callback"  # the end reason of a holding caller's stay who asked for one
 NOT_KEPT = "not_kept"  # a closed queue's caller was not told in time that it is kept: they left a message
 
 
@@ -91,7 +100,41 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
         raise InvalidValue("ClosedCallbackAccepted", "call_id", "the queue does not open within a year")
     own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
     scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
-    floor.out.append(KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id))
+    floor.out.append(
+        KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=hours.zone_name)
+    )
+
+
+def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
+    """A holding caller keyed a time to be called back at: taken when it is well formed, later today in
+    the queue's zone, when the queue is open, and the number one it may call; else refused, and they
+    keep holding (a caller no longer holding is refused outright: they are not in the ACD's hands)."""
+    call = floor.calls.get(e.call_id)
+    if call is None:
+        raise UnknownCall(e.call_id)
+    if call.state is not CallState.WAITING or call.callback:
+        raise InvalidValue("CallbackTimeAsked", "call_id", "the call is not a caller holding")
+    check_call(call, CallInput.OVERFLOW, "CallbackTimeAsked")
+    queue, hours = call.queue, call.queue.hours
+    zone = UTC if hours is None else hours.zone
+    second = clock_time(e.time)
+    at = None if second is None else today_at(zone, now, second)
+    own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
+    reason = ""
+    if second is None:
+        reason = "malformed"
+    elif at is None or at <= now:
+        reason = "past"
+    elif hours is not None and not hours.is_open(at):
+        reason = "closed"
+    elif not own and not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):
+        reason = "number"
+    if reason or at is None:
+        floor.emit(RefuseCallbackTime(call.call_id, reason or "past"))
+        return
+    floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", ASKED_AT_A_TIME, now)
+    scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
+    floor.emit(KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=zone.name))
 
 
 def not_kept(floor: Floor, e: ClosedCallbackNotKept) -> None:

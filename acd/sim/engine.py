@@ -38,6 +38,7 @@ from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallbackEnded,
     CallEnded,
     CallerHungUp,
@@ -229,6 +230,7 @@ class Simulation:
             return  # declined: holds on, patience still running
         self._queued.discard(call_id)  # hung up, keeping their place: never abandons
         self._deliver(CallbackAccepted(call_id, digits_of(self._caller_of.get(call_id, call_id))))
+        self._deliver(CallbackCallerGone(call_id))  # the name and goodbye take no simulated time
 
     def _closed_callback(self, call_id: str) -> None:
         """A caller of a queue closed with ``callback``: asked, they take one for the next opening

@@ -27,6 +27,11 @@ from phonefarm.acd_process import AcdProcess
 
 PBX_LOG = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root")) / "var/log/asterisk/full"
 ALL_DAY = ["00:00-24:00"]
+# what acd-callback-confirm plays between the caller's name and the thanks: when to expect the call
+NOT_WHEN = ("auth-thankyou&vm-goodbye", "pm-invalid-option&please-try-again", "im-sorry")
+WHEN = re.compile(
+    rb'\[1@acd-callback-confirm:\d+\] (Playback|SayUnixTime|SayNumber)\("(?P<chan>[^"]*)", "(?P<arg>[^"]*)"\)'
+)
 
 
 async def _admin(acd: AcdProcess) -> str:
@@ -248,8 +253,7 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
     opening = datetime.combine(today + timedelta(days=2), dt_time(8, 0), berlin)  # the local 08:00, DST included
 
     number = f"64{time.time_ns() % 10**9:09d}"
-    log = PBX_LOG.open("rb")
-    log.seek(0, 2)
+    since = PBX_LOG.stat().st_size
     pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
     await farm.place_call("200", patience_seconds=60, caller_id=number)
     answered = await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number)
@@ -278,11 +282,16 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
 
     def thanked() -> bool:
         nonlocal played
-        played += log.read()
+        played = log_since(since)
         return on + b"'auth-thankyou" in played
 
-    await eventually(thanked, 10, "the caller thanked for the callback")
-    log.close()
+    await eventually(thanked, 20, "the caller thanked for the callback")
+    # told when to expect it, before the thanks: "to call back", the opening the ACD kept, in the
+    # queue's zone (docs/dialplan.md, "Callbacks")
+    assert told_when(played, offered["Channel"]) == [
+        ("Playback", "vm-tocallback"),
+        ("SayUnixTime", f"{int(opening.timestamp())},Europe/Berlin,Q 'digits/at' IMp"),
+    ]
     assert on + b"'vm-nobodyavail" not in played
     assert not [e for e in pbx_ami.events(pbx_mark) if user_event("AcdClosedCallbackNotKept")(e)]
     # the closed arrival counts as any closed arrival: offered, overflowed, end_reason closed
@@ -292,6 +301,92 @@ async def test_a_caller_while_closed_takes_a_callback_for_the_next_opening(
     code, reply = api(acd, "GET", "/callbacks?queue=billing", admin)
     assert code == 200, reply
     assert [c["status"] for c in reply["callbacks"] if c["id"] == str(row["id"])] == ["pending"]
+
+
+def log_since(since: int) -> bytes:
+    """The PBX's full log from byte ``since`` on."""
+    with PBX_LOG.open("rb") as log:
+        log.seek(since)
+        return log.read()
+
+
+def told_when(log: bytes, channel: str) -> list[tuple[str, str]]:
+    """What acd-callback-confirm played ``channel`` between the name and the thanks (the full log)."""
+    steps = [(m[1].decode(), m["arg"].decode()) for m in WHEN.finditer(log) if m["chan"].decode() == channel]
+    return [step for step in steps if step[1] not in NOT_WHEN]
+
+
+async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in_the_queues_zone(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """billing offers callbacks; the caller presses 2 and keys a time (HHMM, in the queue's zone): one
+    malformed ("2460": refused by the dialplan), one past ("0000": refused by the ACD), then "2359":
+    confirmed, kept in PostgreSQL for 23:59 today in the queue's zone, their stay closed overflowed
+    (end reason scheduled_callback, not an abandon), and they hear that time before the thanks. The
+    zone is one where it is not yet 23:00 (the clock is the config's, never waited for)."""
+    acd = live_acd
+    admin = await _admin(acd)
+    zone = next(z for z in ("Europe/Berlin", "America/New_York", "Asia/Tokyo") if datetime.now(ZoneInfo(z)).hour < 23)
+    week = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    _patch(acd, admin, "billing", {"callback_after": 1, "hours": {"zone": zone, **week, "closed": "voicemail"}})
+    due = datetime.combine(datetime.now(ZoneInfo(zone)).date(), dt_time(23, 59), ZoneInfo(zone))
+
+    number = f"64{time.time_ns() % 10**9:09d}"
+    since = PBX_LOG.stat().st_size
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=90, caller_id=number)
+    channel = (await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number))["Channel"]
+    offered = await pbx_ami.wait_event(user_event("AcdCallbackOffered", CallerIDNum=number), 20, pbx_mark)
+    uniqueid = offered["Uniqueid"]
+
+    async def key(digits: str) -> int:
+        mark = pbx_ami.mark()
+        await pbx_ami.wait_event(user_event("AcdCallbackTime", Uniqueid=uniqueid), 15, pbx_mark)
+        await farm.send_dtmf(channel, digits)
+        return mark
+
+    await farm.send_dtmf(channel, "2")
+    mark = await key("2460")
+    refused = await pbx_ami.wait_event(user_event("AcdCallbackTimeRefused", Uniqueid=uniqueid), 15, mark)
+    assert refused["AcdTime"] == "2460"
+    pbx_mark = pbx_ami.mark()
+    await key("0000")
+    await pbx_ami.wait_event(user_event("AcdCallbackConfirm", Uniqueid=uniqueid, AcdNumber=number), 30, pbx_mark)
+    await farm.send_dtmf(channel, "1")
+    asked = await pbx_ami.wait_event(user_event("AcdCallbackAt", Uniqueid=uniqueid), 15, pbx_mark)
+    assert asked["AcdTime"] == "0000"
+    pbx_mark = pbx_ami.mark()  # refused by the ACD (today's 00:00 is over): keyed again, sent at once
+    await key("2359")
+    await pbx_ami.wait_event(user_event("AcdCallbackAt", Uniqueid=uniqueid, AcdTime="2359"), 15, pbx_mark)
+
+    async def kept() -> list[Any] | None:
+        rows = await acd.rows("SELECT * FROM scheduled_callbacks WHERE number = $1", number)
+        return rows or None
+
+    (row,) = await eventually(kept, 10, "the scheduled callback's row")
+    assert (row["queue"], row["at"], row["created_by"], row["cancelled_at"]) == ("billing", due, "caller", None)
+    assert str(row["id"]) == closed_callback_id(call_id_for(uniqueid))
+    on = b"<" + offered["Channel"].encode() + b"> Playing "
+    played = b""
+
+    def thanked() -> bool:
+        nonlocal played
+        played = log_since(since)
+        return on + b"'auth-thankyou" in played
+
+    await eventually(thanked, 20, "the caller thanked for the callback")
+    assert told_when(played, offered["Channel"]) == [
+        ("Playback", "vm-tocallback"),
+        ("SayUnixTime", f"{int(due.timestamp())},{zone},Q 'digits/at' IMp"),
+    ]
+    (stay,) = await _rows(acd, uniqueid, 1)
+    assert (stay["queue"], stay["outcome"], stay["end_reason"]) == ("billing", "overflowed", "scheduled_callback")
+    assert acd.metric("acd_calls_abandoned_total", queue="billing") == 0
+    code, reply = api(acd, "GET", "/callbacks?queue=billing", admin)
+    assert code == 200, reply
+    assert [(c["status"], c["number"]) for c in reply["callbacks"] if c["id"] == str(row["id"])] == [
+        ("pending", number)
+    ]
 
 
 async def test_a_caller_while_closed_who_does_not_take_the_callback_is_left_to_voicemail(

@@ -13,6 +13,8 @@ from acd.core.events import (
     AgentPaused,
     AgentReachability,
     CallArrived,
+    CallbackAccepted,
+    CallbackCallerGone,
     CallEnded,
     CallerHungUp,
     CallFellBack,
@@ -148,6 +150,19 @@ def test_enqueue_seen_twice_is_reported_once_but_a_requeue_elsewhere_is_news() -
     assert t.translate(enqueue) == []
     moved = t.translate({**enqueue, "AcdQueue": "sales"})
     assert [(type(m).__name__, getattr(m, "queue", "")) for m in moved] == [("CallArrived", "sales")]
+
+
+def test_the_hangup_of_a_caller_who_took_a_callback_lets_it_be_offered() -> None:
+    """Their Hangup (after the name and the goodbye) is no abandon, but it is news: the callback may
+    be offered to an agent now (CallbackCallerGone); a second Hangup adds nothing."""
+    t = Translator(CONFIG, clock=trace_clock)
+    channel = {"Channel": "PJSIP/trunk-00000009", "Uniqueid": "9.1"}
+    enqueue = {"Event": "UserEvent", "UserEvent": "AcdEnqueue", **channel, "AcdQueue": "billing"}
+    assert len(t.translate({**enqueue, "AcdPriority": "5", "AcdEnqueued": "1700000100"})) == 1
+    took = t.translate({"Event": "UserEvent", "UserEvent": "AcdCallback", **channel, "AcdNumber": "5551"})
+    assert took == [CallbackAccepted(call_id_for("9.1"), "5551")]
+    assert t.translate({"Event": "Hangup", **channel}) == [CallbackCallerGone(call_id_for("9.1"))]
+    assert t.translate({"Event": "Hangup", **channel}) == []
 
 
 def test_call_id_is_stable_uuid5() -> None:

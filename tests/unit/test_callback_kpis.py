@@ -26,6 +26,7 @@ from acd.core.events import (
     AgentResumed,
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallbackEnded,
     CallEnded,
     CallerHungUp,
@@ -163,7 +164,9 @@ def test_live_counters_count_a_callback_once_settled_as_its_record_says() -> Non
     for i, call in enumerate(("c1", "c2", "c3")):
         d.send(CallArrived(call, "q", 5, caller=f"+1555000{i}"), float(i))
     d.send(CallbackAccepted("c1", "15550000"), 11.0)
+    d.send(CallbackCallerGone("c1"), 11.0)
     d.send(CallbackAccepted("c2", "15550001"), 12.0)
+    d.send(CallbackCallerGone("c2"), 12.0)
     first = _ring(d.send(AgentLoggedIn("a1"), 20.0))
     assert first.callback == "15550000"
     d.send(OfferAnswered(first.offer_id), 22.0)  # the agent accepts at 22: not counted yet
@@ -207,6 +210,7 @@ def test_a_waiting_callback_with_its_gap_over_sets_no_timer_that_fires_at_once()
     d.send(OfferAnswered(_ring(d.log).offer_id), 1.0)
     d.send(CallArrived("c2", "q", 5, caller="2"), 2.0)
     d.send(CallbackAccepted("c2", "2"), 13.0)
+    d.send(CallbackCallerGone("c2"), 13.0)
     assert all(at > 13.0 for key, at in d.timers.items() if key == call_timer("c2"))
 
 
@@ -246,6 +250,7 @@ class CallbackWorld(World):
             if op == "takecb" and waiting:
                 call = floor.calls[waiting[i % len(waiting)]]
                 self.apply(CallbackAccepted(call.call_id, digits_of(call.record.caller)))
+                self.apply(CallbackCallerGone(call.call_id))
                 return
             if op in ("cbend", "end") and talking:
                 call = floor.calls[talking[i % len(talking)]]

@@ -29,7 +29,7 @@ class Told:
     def __init__(self, steps: list[str]) -> None:
         self.steps = steps
 
-    async def callback_kept(self, call_id: str) -> bool:
+    async def callback_kept(self, call_id: str, *when: object) -> bool:
         self.steps.append(f"told {call_id}")
         return True
 
@@ -97,3 +97,23 @@ async def test_the_caller_is_told_on_their_own_channel_and_only_there() -> None:
     control = AmiCallControl(gone)  # type: ignore[arg-type]
     control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
     assert not await control.callback_kept("c1")
+
+
+async def test_the_caller_is_told_when_and_the_zone_reaches_the_pbx_only_well_formed() -> None:
+    """Before ACD_CB_KEPT: the time (epoch), the queue's zone and the callback's id (their name's
+    file); a holding caller (a time they keyed) leaves the ACD's hands, so their Hangup is silent."""
+    link = Link()
+    control = AmiCallControl(link)  # type: ignore[arg-type]
+    control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
+    assert await control.callback_kept("c1", 1796626800.0, "Europe/Berlin", KEEP.callback_id)
+    assert [(a["Variable"], a["Value"]) for a in link.sent] == [
+        ("ACD_CB_AT", "1796626800"),
+        ("ACD_CB_ZONE", "Europe/Berlin"),
+        ("ACD_CB_NAME", KEEP.callback_id),
+        ("ACD_CB_KEPT", "1"),
+    ]
+    assert control.book.get("1.1").phase.value == "left"  # type: ignore[union-attr]
+    link.sent.clear()
+    control.book.add(CallerLeg("c2", "1.2", "PJSIP/trunk-2", "billing", 5))
+    assert await control.callback_kept("c2", 1796626800.0, "UTC,x)&Dial(PJSIP/1900", "../x")
+    assert [(a["Variable"], a["Value"]) for a in link.sent] == [("ACD_CB_KEPT", "1")]

@@ -12,6 +12,7 @@ import pytest
 from acd.ami.ended_unseen import settle
 from acd.ami.resync import ResyncResult
 from acd.ami.roster import Roster
+from acd.core import callbacks
 from acd.core.acd import Acd
 from acd.core.commands import MetricUpdate, OfferCallback, RecordCommand, RingAgent, StartTimer
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
@@ -21,6 +22,7 @@ from acd.core.events import (
     AgentTransferRequested,
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallbackEnded,
     CallbackQueueGone,
     CallEnded,
@@ -75,8 +77,8 @@ def test_the_middle_caller_takes_a_callback_and_is_served_second() -> None:
     acd = Acd(CONFIG)
     _three_callers(acd)
     acd.handle(CallbackAccepted("c2", "555001"), 12.0)
+    acd.handle(CallbackCallerGone("c2"), 12.0)
     assert acd.call_state("c2") is CallState.WAITING
-    # its caller's Hangup no longer reaches the core (the translator lets the leg go): nothing to test
     out = acd.handle(AgentLoggedIn("a1"), 20.0)
     assert [r.call_id for r in _rings(out)] == ["c1"]
     acd.handle(OfferAnswered(_rings(out)[0].offer_id), 21.0)
@@ -89,6 +91,25 @@ def test_the_middle_caller_takes_a_callback_and_is_served_second() -> None:
     out = acd.handle(CallbackEnded(ring[0].offer_id, "ANSWER"), 40.0)
     assert _records(out)[-1].outcome == "answered"
     assert [r.call_id for r in _rings(out)] == ["c3"]
+
+
+def test_a_callback_is_offered_to_no_agent_while_its_caller_is_still_on_the_line() -> None:
+    """After taking the callback the caller says their name and hears when to expect the call: no agent
+    is rung (and the caller's own line dialled) until their Hangup, or the bound if it is lost."""
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    assert not _rings(acd.handle(AgentLoggedIn("a1"), 13.0))  # still saying their name
+    out = acd.handle(CallbackCallerGone("c1"), 20.0)
+    assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "555")]
+    assert not _rings(acd.handle(CallbackCallerGone("c1"), 21.0))  # a repeated report changes nothing
+    lost = Acd(CONFIG)
+    lost.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    out = lost.handle(CallbackAccepted("c1", "555"), 12.0)
+    assert not _rings(lost.handle(AgentLoggedIn("a1"), 13.0))
+    timer = max(c.at for c in out if isinstance(c, StartTimer) and c.key == call_timer("c1"))
+    assert timer == 12.0 + callbacks.ON_LINE_BOUND
+    assert [r.call_id for r in _rings(lost.handle(TimerFired(call_timer("c1")), timer))] == ["c1"]
 
 
 def test_a_callback_never_overflows_at_max_wait() -> None:
@@ -110,6 +131,7 @@ def test_only_the_number_the_caller_called_from_and_only_while_holding() -> None
     with pytest.raises(InvalidValue):
         acd.handle(CallbackAccepted("c1", "1555,x"), 1.0)
     acd.handle(CallbackAccepted("c1", "1555"), 1.0)
+    acd.handle(CallbackCallerGone("c1"), 1.0)
     with pytest.raises(InvalidValue):
         acd.handle(CallbackAccepted("c1", "1555"), 2.0)
     acd.handle(CallArrived("c2", "billing", 5, caller="777"), 3.0)
@@ -130,6 +152,7 @@ def test_a_caller_not_reached_is_tried_again_after_the_gap_then_closed_failed() 
     acd = Acd(CONFIG)
     acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
     acd.handle(CallbackAccepted("c1", "555"), 11.0)
+    acd.handle(CallbackCallerGone("c1"), 11.0)
     ring = _rings(acd.handle(AgentLoggedIn("a1"), 20.0))[0]
     acd.handle(OfferAnswered(ring.offer_id), 21.0)
     out = acd.handle(CallbackEnded(ring.offer_id, "NOANSWER"), 40.0)
@@ -207,6 +230,7 @@ def test_a_keyed_in_number_is_called_back_only_when_the_admins_patterns_allow_it
         with pytest.raises(InvalidValue):
             acd.handle(CallbackAccepted("c1", bad), 1.0)
     out = acd.handle(CallbackAccepted("c1", "6512345678"), 1.0)
+    acd.handle(CallbackCallerGone("c1"), 1.0)
     assert (_records(out)[-1].end_reason, _records(out)[-1].callback_number) == ("callback", "6512345678")
     ring = _rings(acd.handle(AgentLoggedIn("a1"), 2.0))[0]
     assert ring.callback == "6512345678"
@@ -237,6 +261,7 @@ def test_a_callbacks_conversation_is_not_transferred() -> None:
     acd = Acd(config)
     acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
     acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    acd.handle(CallbackCallerGone("c1"), 12.0)
     ring = _rings(acd.handle(AgentLoggedIn("a1"), 20.0))
     acd.handle(OfferAnswered(ring[0].offer_id), 21.0)  # the agent accepted; the caller is dialled, talks
     acd.handle(AgentLoggedIn("a2"), 26.0)

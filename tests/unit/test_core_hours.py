@@ -31,6 +31,7 @@ from acd.core.events import (
     AgentPaused,
     CallArrived,
     CallbackAccepted,
+    CallbackCallerGone,
     CallMoved,
     CallTransferred,
     ClosedCallbackAccepted,
@@ -40,7 +41,7 @@ from acd.core.events import (
     ResyncStarted,
     TimerFired,
 )
-from acd.core.hours import OpeningHours, openings
+from acd.core.hours import UTC, OpeningHours, clock_time, openings, today_at
 from acd.core.metric_updates import CALLS_MOVED, CALLS_OFFERED
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
@@ -293,6 +294,7 @@ def test_a_pending_callback_is_never_overflowed_by_the_join_rule() -> None:
     acd.handle(CallArrived("c1", "billing", 5, caller="5551"), 2.0)
     acd.handle(CallArrived("c2", "billing", 5, caller="5552"), 3.0)
     acd.handle(CallbackAccepted("c1", "5551"), 9.0)
+    acd.handle(CallbackCallerGone("c1"), 9.0)
     commands = acd.handle(AgentLoggedOut("b1"), 10.0)  # nobody left for billing
     assert sorted(c.call_id for c in commands if isinstance(c, OverflowCall)) == ["c0", "c2"]
     assert acd.call_state("c1") is CallState.WAITING
@@ -361,7 +363,7 @@ def test_a_closed_queue_with_callback_sends_the_caller_to_the_offer_and_schedule
     monday = _at(zone, 2026, 12, 7, 8, 0)
     commands = acd.handle(ClosedCallbackAccepted("c1", "cb1", "4930123"), saturday + 20)
     assert [c for c in commands if isinstance(c, KeepScheduledCallback)] == [
-        KeepScheduledCallback("cb1", "billing", "4930123", monday, call_id="c1")
+        KeepScheduledCallback("cb1", "billing", "4930123", monday, call_id="c1", zone="Europe/Berlin")
     ]
     assert StartTimer(scheduled_timer("cb1"), monday) in commands
     # at the opening it enters the queue with the scheduled callbacks' priority, its wait counted from then
@@ -391,3 +393,17 @@ def test_a_closed_callback_to_a_keyed_number_needs_the_patterns_and_a_closed_cal
     acd.handle(CallArrived("c2", "billing", 5, caller="4930123"), monday)
     with pytest.raises((InvalidValue, UnknownCall)):
         acd.handle(ClosedCallbackAccepted("c2", "cb4", "4930123"), monday)
+
+
+def test_a_keyed_time_is_today_in_the_zone_dst_included_and_malformed_ones_are_none() -> None:
+    """HHMM keyed by a caller (acd.core.scheduled_callbacks.time_asked): the local time today, asked of
+    the zone, so the day clocks go forward still puts 14:30 at 14:30; a time the clocks skip is None."""
+    zone = load_zone("Europe/Berlin")
+    assert zone is not None
+    spring = _at("Europe/Berlin", 2026, 3, 29, 1, 0)  # 02:00 becomes 03:00 that night
+    assert today_at(zone, spring, 14 * 3600 + 1800) == _at("Europe/Berlin", 2026, 3, 29, 14, 30)
+    assert today_at(zone, spring, 2 * 3600 + 1800) is None
+    assert today_at(UTC, 86400 * 3 + 5.5, 60) == 86400 * 3 + 60
+    assert UTC.local(86400 * 4).weekday == 0  # 1970-01-05 was a Monday
+    assert [clock_time(t) for t in ("0000", "2359", "0930")] == [0, 86340, 34200]
+    assert [clock_time(t) for t in ("2400", "1260", "930", "09:3", "\uff11\uff12\uff13\uff14", "")] == [None] * 6

@@ -4,27 +4,42 @@ their enqueue time; only numbers the admin's patterns allow; cancelled only befo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from acd.core.acd import Acd
-from acd.core.commands import CancelTimer, CloseScheduledCallback, MetricUpdate, RecordCommand, RingAgent, StartTimer
+from acd.core.commands import (
+    CancelTimer,
+    CloseScheduledCallback,
+    KeepScheduledCallback,
+    MetricUpdate,
+    RecordCommand,
+    RefuseCallbackTime,
+    RingAgent,
+    StartTimer,
+)
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, RoutingPolicy, SkillRequirement
-from acd.core.errors import InvalidTransition, InvalidValue, UnknownEntity, UnknownQueue
+from acd.core.errors import InvalidTransition, InvalidValue, UnknownCall, UnknownEntity, UnknownQueue
 from acd.core.events import (
     AgentLoggedIn,
     CallArrived,
     CallbackScheduled,
+    CallbackTimeAsked,
     ConfigChanged,
     OfferAnswered,
     ScheduledCallbackCancelled,
     TimerFired,
 )
+from acd.core.hours import OpeningHours, openings
 from acd.core.metric_updates import CALLBACKS_ACCEPTED, SCHEDULED_CLOSED
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
 from acd.core.timers import scheduled_timer
+from acd.zones import load_zone
 
 QUEUE = QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=60.0, scheduled_callback_priority=9)
 CONFIG = RoutingConfig(
@@ -159,3 +174,67 @@ def test_a_pending_callback_days_old_is_taken_back_a_caller_a_day_old_is_not() -
     assert acd.call_state(CB) is CallState.WAITING
     with pytest.raises(InvalidValue):  # a caller on the line cannot have waited so long
         acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=now - 2 * 86400), now)
+
+
+# -- a holding caller's time (docs/dialplan.md, "Callbacks at a time") -------------------------------
+def _berlin_queue() -> RoutingConfig:
+    zone = load_zone("Europe/Berlin")
+    assert zone is not None
+    week = [(d, 8 * 3600, 18 * 3600) for d in range(5)]  # Monday to Friday 08:00-18:00
+    hours = OpeningHours(zone, "Europe/Berlin", openings(week), ("2026-12-24",), "voicemail", "im-sorry")
+    billing = dataclasses.replace(QUEUE, hours=hours)
+    return dataclasses.replace(CONFIG, queues=(billing,))
+
+
+def _berlin(day: int, hour: int, minute: int) -> float:
+    return datetime(2026, 7, day, hour, minute, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+
+
+def test_a_holding_caller_keys_a_time_today_in_the_queues_zone_and_leaves_with_it_kept() -> None:
+    """Monday 2026-07-06, 10:00 in Berlin (08:00 UTC, summer time): 1430 is 14:30 Berlin, today. Their
+    stay ends overflowed (end reason scheduled_callback: not an abandon), the callback is kept aside
+    until then (its row: KeepScheduledCallback, with the zone it is said in) and enters at its time."""
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0) + 0.123456  # a clock's time: the callback's is to the second all the same
+    acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now - 30), now - 30)
+    out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1430"), now)
+    at = _berlin(6, 14, 30)
+    assert KeepScheduledCallback(CB, "billing", "49301234", at, call_id="c1", zone="Europe/Berlin") in out
+    assert StartTimer(scheduled_timer(CB), at) in out
+    stay = _records(out)[-1]
+    assert (stay.outcome, stay.end_reason) == ("overflowed", "scheduled_callback")
+    assert acd.call_state("c1") is None
+    assert not [c for c in out if isinstance(c, RefuseCallbackTime)]
+    out = acd.handle(TimerFired(scheduled_timer(CB)), at)
+    assert (acd.call_state(CB), _records(out)[-1].priority) == (CallState.WAITING, 9)
+
+
+def test_a_time_past_closed_malformed_or_for_a_number_not_allowed_is_refused_and_the_caller_holds_on() -> None:
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now), now)
+    for time, number, reason in (
+        ("0930", "49301234", "past"),  # today's 09:30 is over (no "tomorrow" from HHMM)
+        ("1000", "49301234", "past"),  # now is not later
+        ("1830", "49301234", "closed"),  # after closing
+        ("2400", "49301234", "malformed"),
+        ("1260", "49301234", "malformed"),
+        ("12:3", "49301234", "malformed"),
+        ("1430", "1900123456", "number"),  # neither their own nor one the patterns allow
+    ):
+        out = acd.handle(CallbackTimeAsked("c1", CB, number, time), now)
+        assert out == [RefuseCallbackTime("c1", reason)], time
+        assert acd.call_state("c1") is CallState.WAITING
+    out = acd.handle(CallbackTimeAsked("c1", CB, "6512345678", "1745"), now)  # a number keyed in, allowed
+    assert any(isinstance(c, KeepScheduledCallback) for c in out)
+    with pytest.raises(UnknownCall):  # no longer holding
+        acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1500"), now)
+
+
+def test_a_queue_without_opening_hours_takes_the_time_in_utc() -> None:
+    acd = Acd(CONFIG)
+    now = datetime(2026, 7, 6, 10, 0, tzinfo=UTC).timestamp()
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=now), now)
+    out = acd.handle(CallbackTimeAsked("c1", CB, "555", "2359"), now)
+    kept = [c for c in out if isinstance(c, KeepScheduledCallback)]
+    assert [(k.at, k.zone) for k in kept] == [(datetime(2026, 7, 6, 23, 59, tzinfo=UTC).timestamp(), "UTC")]
