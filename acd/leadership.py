@@ -28,6 +28,7 @@ from acd.core.lease import Lease, LeaseTimes
 log = logging.getLogger(__name__)
 
 NAME = "routing"
+DEFAULT_TIMES = LeaseTimes()
 
 _ACQUIRE = text(
     """
@@ -78,7 +79,9 @@ async def read(engine: AsyncEngine, name: str = NAME) -> LeaseRow | None:
         row = (await conn.execute(_READ, {"name": name})).first()
     if row is None:
         return None
-    return LeaseRow(row.holder, int(row.epoch), row.acquired_at, row.renewed_at, row.expires_at, float(row.age), row.live)
+    return LeaseRow(
+        row.holder, int(row.epoch), row.acquired_at, row.renewed_at, row.expires_at, float(row.age), row.live
+    )
 
 
 class Leadership:
@@ -88,7 +91,7 @@ class Leadership:
         self,
         engine: AsyncEngine,
         instance: str,
-        times: LeaseTimes = LeaseTimes(),
+        times: LeaseTimes = DEFAULT_TIMES,
         *,
         clock: Callable[[], float] = time.monotonic,
         name: str = NAME,

@@ -29,7 +29,7 @@ class LeaseTimes:
 
     def problems(self) -> list[str]:
         out = []
-        if not 0 < self.renew:
+        if self.renew <= 0:
             out.append("renew must be above 0")
         if not 0 < self.margin < self.lease:
             out.append("margin must be above 0 and below lease")

@@ -57,7 +57,11 @@ def test_epochs_only_grow_and_a_lost_lease_leaves_a_standby() -> None:
 
 @pytest.mark.parametrize(
     "times",
-    [LeaseTimes(lease=3, renew=0.5, margin=3), LeaseTimes(lease=3, renew=0, margin=1), LeaseTimes(lease=3, renew=1.5, margin=1)],
+    [
+        LeaseTimes(lease=3, renew=0.5, margin=3),
+        LeaseTimes(lease=3, renew=0, margin=1),
+        LeaseTimes(lease=3, renew=1.5, margin=1),
+    ],
 )
 def test_figures_that_leave_no_room_to_renew_are_refused(times: LeaseTimes) -> None:
     with pytest.raises(ValueError):
