@@ -383,6 +383,7 @@ async def build(
             recordings=settings.recordings,
             supervisors=settings.supervisors,
             objectives_zone=settings.objectives_zone,
+            leadership=leadership,
         )
     return Parts(
         settings,
