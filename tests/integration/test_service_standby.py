@@ -120,6 +120,17 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
             session.post(f"{b.base}/api/v1/agents/a1/login") as response,
         ):
             assert response.status == 503
+        # who leads, as the standby tells it (the lease row in PostgreSQL, and its own side)
+        _, admin = await tokens.issue(engine, "admin")
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"}) as session,
+            session.get(f"{b.base}/api/v1/cluster") as response,
+        ):
+            cluster = await response.json()
+        assert (cluster["leader"], cluster["lease"]["epoch"], cluster["lease"]["live"]) == ("a", 1, True)
+        assert 0 <= cluster["lease"]["age_seconds"] < FAST.lease
+        assert cluster["this"]["instance"] == "b" and cluster["this"]["role"] == "standby"
+        assert cluster["this"]["epoch"] == 0 and cluster["this"]["lease_age_seconds"] is None
         stopped = time.monotonic()
         await _stop(a)  # a clean stop lets the lease go at once
         await _until(lambda: _is(b.base, 200), 10, "b ready as leader")

@@ -13,8 +13,10 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.cluster_status import main as status_main
 from acd.core.lease import LeaseTimes
 from acd.leadership import Leadership, read
+from acd.records.startup.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.pg
 
@@ -118,3 +120,18 @@ async def test_a_released_lease_is_taken_at_once_and_a_restarted_instance_takes_
     await again.release()
     b = Leadership(engine, "b", FAST)
     assert await b.try_acquire() and b.epoch == 3
+
+
+async def test_acd_status_says_who_leads_the_epoch_and_the_lease_age(
+    engine: AsyncEngine, pg: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
+    assert "leader: none (no ACD has ever held the lease)" in capsys.readouterr().out
+    a = Leadership(engine, "host-a:8080", FAST)
+    assert await a.try_acquire()
+    assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 0
+    out = capsys.readouterr().out
+    assert "leader: host-a:8080\nepoch: 1\nlease age: 0." in out
+    await a.release()
+    assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
+    assert "leader: none\nepoch: 1" in capsys.readouterr().out
