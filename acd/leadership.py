@@ -130,8 +130,8 @@ class Leadership:
             return self.may_act()
         sent = self.clock()
         params = {"name": self.name, "me": self.instance, "lease": self.times.lease}
-        try:
-            async with asyncio.timeout(self.times.renew * 2), self.engine.begin() as conn:
+        try:  # an answer later than this could not be used (below)
+            async with asyncio.timeout(self.times.step_down_after), self.engine.begin() as conn:
                 epoch = (await conn.execute(_ACQUIRE, params)).scalar_one_or_none()
         except Exception as exc:  # the next period tries again
             log.debug("lease: acquisition failed: %s", exc)
@@ -139,8 +139,9 @@ class Leadership:
         if epoch is None:
             return False
         self.lease.won(int(epoch), sent)
-        if not self.may_act():  # the answer came too late to use: let it lapse
-            self._step_down("the acquisition answered too late")
+        if not self.may_act():  # the answer came too late to use: never led; the next period takes it again
+            self.lease.lost()
+            log.warning("lease: the acquisition of epoch %d answered too late to use", epoch)
             return False
         log.warning("lease: %s leads with epoch %d", self.instance, epoch)
         self.leading_now.set()

