@@ -9,7 +9,6 @@ import pytest
 from acd.ami.control import AmiCallControl
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
-from acd.ports import NotCarriedOut
 from acd.ami.resync import ContactSnapshot, OfferedCaller, ResyncResult, resync
 from acd.ami.translate import Translator, call_id_for
 from acd.core.commands import RingAgent
@@ -23,6 +22,7 @@ from acd.core.events import (
     OfferAnswered,
     OfferFailed,
 )
+from acd.ports import NotCarriedOut
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing"),)),),
