@@ -108,6 +108,10 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
     try:
         await _until(lambda: _is(a.base, 200), 10, "a ready as leader")
         b = await _start(_settings(api_pg, port, tmp_path, "b"))
+        async with aiohttp.ClientSession() as session, session.get(f"{b.base}/metrics") as response:
+            series = await response.text()
+        for line in ('acd_leader{instance="b"} 0.0', "acd_epoch 0.0", "acd_takeovers_total 0.0"):
+            assert f"\n{line}\n" in series, line
         status, body = await _ready(b.base)
         assert (status, body["details"]["role"]) == (503, "standby")
         assert body["details"]["ami_connected"] is False  # a standby never connects to the PBX
@@ -139,6 +143,10 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
         assert body["role"] == "leader"
         await _until(_const(lambda: "2" in _epochs(pbx)), 5, "b writes epoch 2 to the PBX")
         assert pbx.logins == 2
+        async with aiohttp.ClientSession() as session, session.get(f"{b.base}/metrics") as response:
+            series = await response.text()
+        for line in ('acd_leader{instance="b"} 1.0', "acd_epoch 2.0", "acd_takeovers_total 1.0"):
+            assert f"\n{line}\n" in series, line
     finally:
         if not a.task.done():
             await _stop(a)
