@@ -104,6 +104,8 @@ class Leadership:
         self.on_lead: Callable[[int], None] | None = None  # the epoch won
         self.on_step_down: Callable[[int], None] | None = None  # the epoch given up
         self.leading_now = asyncio.Event()
+        # a process that stepped down stops (docs/standby.md): it never takes the lease again
+        self.retired = False
 
     @property
     def times(self) -> LeaseTimes:
@@ -128,6 +130,8 @@ class Leadership:
         """One attempt to take the lease; True when this process leads after it."""
         if self.lease.term is not None:
             return self.may_act()
+        if self.retired:
+            return False
         sent = self.clock()
         params = {"name": self.name, "me": self.instance, "lease": self.times.lease}
         try:  # an answer later than this could not be used (below)
@@ -177,13 +181,14 @@ class Leadership:
         epoch = self.epoch
         self.lease.lost()
         self.leading_now.clear()
+        self.retired = True
         log.critical("lease: %s steps down from epoch %d: %s", self.instance, epoch, why)
         if self.on_step_down is not None:
             self.on_step_down(epoch)
 
     async def run(self) -> None:
-        """Renew while leading, try to take the lease while standing by; for the life of the process."""
-        while True:
+        """Renew while leading, try to take the lease while standing by; until this process steps down."""
+        while not self.retired:
             if self.lease.term is None:
                 await self.try_acquire()
             else:

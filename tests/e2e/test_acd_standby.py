@@ -98,6 +98,12 @@ async def test_a_leader_frozen_longer_than_its_lease_wakes_up_fenced_rings_nobod
         await start_pair(a, b)
         await farm.set_agent("agent1", "answer", delay=1, talk=2)
         await login(a, "agent1")
+
+        async def login_recorded() -> bool:  # out of a's journal into PostgreSQL, where b reads it
+            rows = await a.rows("SELECT 1 FROM agent_states WHERE agent_id = 'agent1' AND state = 'ready'")
+            return bool(rows)
+
+        await eventually(login_recorded, 10, "agent1's login in the records")
         assert a.proc is not None
         a.proc.send_signal(signal.SIGSTOP)  # frozen: a VM pause, a long GC
         farm_mark = farm.mark()

@@ -94,6 +94,8 @@ async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_laps
     assert stepped[0] - won < FAST.lease  # before any standby could have taken the lease
     row = await read(engine)
     assert row is not None and row.holder == "a" and not row.live  # it lapsed only after
+    a.engine = engine  # PostgreSQL is back: a process that stepped down never takes the lease again
+    assert not await a.try_acquire() and a.retired
 
 
 async def test_concurrent_acquisitions_never_give_two_leaders(engine: AsyncEngine) -> None:
