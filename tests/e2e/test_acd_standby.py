@@ -106,12 +106,10 @@ async def test_a_leader_frozen_longer_than_its_lease_wakes_up_fenced_rings_nobod
         await eventually(login_recorded, 10, "agent1's login in the records")
         assert a.proc is not None
         a.proc.send_signal(signal.SIGSTOP)  # frozen: a VM pause, a long GC
-        farm_mark = farm.mark()
-        caller = await enqueue_caller(farm, pbx_ami, "200", patience=60)  # the frozen leader cannot route it
+        farm_mark, mark = farm.mark(), pbx_ami.mark()
+        await enqueue_caller(farm, pbx_ami, "200", patience=60)  # the frozen leader cannot route it
         await eventually(lambda: b.readiness().get("ready") is True, 15, "the standby leads")
-        await pbx_ami.wait_event(
-            lambda e: user_event("AcdAnswered", AcdAgent="agent1")(e) and e.get("Channel") == caller["Channel"], 20
-        )
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 20, mark)  # b's offer
         a.proc.send_signal(signal.SIGCONT)  # it wakes up with the caller's events queued on its AMI socket
         code = await asyncio.to_thread(a.proc.wait, 15)
         assert code == 1, a.tail()  # it stepped down and stopped by itself
