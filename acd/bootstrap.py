@@ -356,6 +356,7 @@ async def build(
     if database is not None:
         c = settings.cluster
         leadership = Leadership(database.pool("lease"), instance_name(settings), LeaseTimes(c.lease, c.renew, c.margin))
+        metrics.leader.labels(leadership.instance).set(0)  # a standby until the service takes the lease
     if database is None:
         site = build_app(runtime, metrics, status.health, ready=status.readiness)
     else:
