@@ -4,8 +4,11 @@
 migrations, the parts ``acd.bootstrap.build`` makes for the config in force (whose skills, queues
 and agents it then writes to the config tables), the outbox, the caller directory, the wallboard's
 day so far and the agents' last presence, the HTTP server, and the AMI link with its pump
-(``acd.ami.pump``) and the periodic jobs (``acd.jobs``). It runs until SIGTERM or SIGINT, or until
-the one writer dies, and drains in the reverse order. A part that cannot start
+(``acd.ami.pump``) and the periodic jobs (``acd.jobs``). Before the routing side it takes the
+leadership lease (``acd.leadership``, docs/standby.md): a lone process wins at once; one that finds
+another leading serves HTTP as a standby and starts routing, as after a restart, when it takes the
+lease. It runs until SIGTERM or SIGINT, until the one writer dies, or until it loses the lease (it
+steps down: exit 1), and drains in the reverse order. A part that cannot start
 is a ``StartupError``: its message says what to fix, and the exit code is 1.
 """
 
