@@ -2,12 +2,14 @@
 the leader killed with SIGKILL again and again; how long until the standby is ready (it leads, its AMI
 link is up, /readyz 200).
 
-    .venv/bin/python -m bench.bench_takeover [--kills 10]     (from the repo root)
+    .venv/bin/python -m bench.bench_takeover [--kills 10] [--handover]     (from the repo root)
 
 Uses DATABASE_URL if set, else an embedded PostgreSQL in a temporary folder; the PBX is the fake AMI
 server (the takeover's own time: the lease lapsing, the acquisition, the start as after a restart, the
 AMI login and resync; ringing a real agent adds the PBX's Redirect, see the e2e test_acd_standby.py).
-After each kill the killed process is started again and stands by. Prints p50 and max.
+After each kill the killed process is started again and stands by. Prints p50 and max. With
+``--handover`` the leader is stopped with SIGTERM instead (a planned handover, for an upgrade: it drains
+and releases the lease, which the standby takes at its next attempt).
 """
 
 from __future__ import annotations
@@ -75,9 +77,9 @@ class Member:
         except OSError:
             return None
 
-    async def kill(self) -> None:
+    async def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(sig)
             await self.proc.wait()
 
 
@@ -91,7 +93,7 @@ async def until(check: object, timeout: float = 60.0) -> float:  # noqa: ASYNC10
     raise TimeoutError("gave up waiting")
 
 
-async def run(kills: int, url: str, folder: Path) -> list[float]:
+async def run(kills: int, url: str, folder: Path, sig: int) -> list[float]:
     pbx = FakeAmiServer()
     ami_port = await pbx.start()
     env = {**os.environ, "DATABASE_URL": url, "ACD_AMI_SECRET": "secret"}
@@ -105,10 +107,14 @@ async def run(kills: int, url: str, folder: Path) -> list[float]:
         for _ in range(kills):
             leader = next(m for m in members if m.role() == "leader")
             standby = next(m for m in members if m is not leader)
-            await leader.kill()
-            gap = await until(lambda s=standby: s.role() == "leader")
+            stopped = time.monotonic()
+            assert leader.proc is not None
+            leader.proc.send_signal(sig)
+            await until(lambda s=standby: s.role() == "leader")
+            gap = time.monotonic() - stopped
+            await leader.kill(sig)
             gaps.append(gap)
-            print(f"  kill {len(gaps)}: the standby is ready {gap:.2f} s after the kill", flush=True)
+            print(f"  {len(gaps)}: the standby is ready {gap:.2f} s after the signal", flush=True)
             await leader.start()
             await until(lambda m=leader: m.role() == "standby")
             await asyncio.sleep(1.0)  # a few renewals in between
@@ -122,6 +128,7 @@ async def run(kills: int, url: str, folder: Path) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--handover", action="store_true", help="SIGTERM the leader instead of SIGKILL")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="acd-bench-takeover-"))
     embedded = None
@@ -130,12 +137,13 @@ def main() -> int:
         if not url:
             embedded = EmbeddedPostgres(folder / "pg")
             url = embedded.start()
-        gaps = asyncio.run(run(args.kills, url, folder))
+        gaps = asyncio.run(run(args.kills, url, folder, signal.SIGTERM if args.handover else signal.SIGKILL))
     finally:
         if embedded is not None:
             embedded.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"takeover after kill -9 ({len(gaps)} kills): p50 {percentile(gaps, 50):.2f} s, max {max(gaps):.2f} s")
+    what = "a planned handover (SIGTERM)" if args.handover else "kill -9"
+    print(f"takeover after {what}, {len(gaps)} times: p50 {percentile(gaps, 50):.2f} s, max {max(gaps):.2f} s")
     return 0
 
 
