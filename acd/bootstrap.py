@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -42,12 +43,14 @@ from acd.core.commands import CloseScheduledCallback, KeepScheduledCallback, Mon
 from acd.core.config import RoutingConfig
 from acd.core.errors import AcdError, InvalidTransition, OutOfScope, UnknownEntity
 from acd.core.events import CallEnded, MonitorRequested, OfferFailed, ScheduledCallbackCancelled
+from acd.core.lease import LeaseTimes
 from acd.core.states import AgentState
 from acd.database import Database
 from acd.forecast import Forecaster
 from acd.http.app import build_app
 from acd.http.bearer import Bearers
 from acd.http.site import build_site
+from acd.leadership import Leadership
 from acd.metrics import Metrics
 from acd.ports import CallControl, RecordSink
 from acd.readiness import DatabaseProbe, Status
@@ -201,6 +204,12 @@ class Parts:
     customers: CustomerDirectory | None = None
     audit: AuditLog | None = None
     editor: ConfigEditor | None = None
+    leadership: Leadership | None = None  # the lease (with a database); run and wired by ``acd.service``
+
+
+def instance_name(settings: Settings) -> str:
+    """This process's name in the lease: ``[cluster] instance``, else "<host name>:<http port>"."""
+    return settings.cluster.instance or f"{socket.gethostname()[:150]}:{settings.http.port}"
 
 
 async def in_force(settings: Settings, database: Database | None) -> tuple[Settings, int]:
@@ -377,7 +386,11 @@ async def build(
 
         pump.on_monitor = monitor_by_phone
         status.link_up = lambda: link.connected
-    audit = editor = None
+    audit = editor = leadership = None
+    if database is not None:
+        c = settings.cluster
+        leadership = Leadership(database.pool("lease"), instance_name(settings), LeaseTimes(c.lease, c.renew, c.margin))
+        metrics.leader.labels(leadership.instance).set(0)  # a standby until the service takes the lease
     if database is None:
         site = build_app(runtime, metrics, status.health, ready=status.readiness)
     else:
@@ -405,6 +418,7 @@ async def build(
             recordings=settings.recordings,
             supervisors=settings.supervisors,
             objectives_zone=settings.objectives_zone,
+            leadership=leadership,
         )
     return Parts(
         settings,
@@ -428,4 +442,5 @@ async def build(
         customers=customers,
         audit=audit,
         editor=editor,
+        leadership=leadership,
     )

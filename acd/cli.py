@@ -67,6 +67,7 @@ def _delegate(module: str) -> Callable[[list[str]], int]:
 
 DELEGATED = {
     "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
+    "status": ("acd.cluster_status", "who leads the ACD, its epoch and the lease's age, from PostgreSQL"),
     "report": ("acd.records.cli.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
     "mask-callers": ("acd.records.cli.mask_callers", "mask caller numbers, notes and audit details older than N days"),
     "delete-recordings": ("acd.records.cli.delete_recordings", "delete call recordings older than N days (rows stay)"),

@@ -327,6 +327,12 @@ class Metrics:
         )
         self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link is up", registry=r)
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
+        # the leadership lease (docs/standby.md): 1 while this process leads, its epoch, its terms won
+        self.leader = Gauge("acd_leader", "1 while this ACD process leads (routes calls)", ["instance"], registry=r)
+        self.epoch = Gauge("acd_epoch", "The epoch of this process's lease (0: standby)", registry=r)
+        self.takeovers = Counter(
+            "acd_takeovers", "Times this process took the lease (a start that leads: one)", registry=r
+        )
         self.decision_seconds = Histogram(
             "acd_routing_decision_seconds",
             "Time the core takes to handle one event",

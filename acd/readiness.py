@@ -2,7 +2,9 @@
 
 ``/healthz`` says how the process is doing; ``/readyz`` is the yes/no a load balancer, an orchestrator
 or a standby check acts on. Ready means both links the ACD works through are up: the AMI link to
-Asterisk (without it no call is routed) and PostgreSQL (without it records pile up in the outbox).
+Asterisk (without it no call is routed) and PostgreSQL (without it records pile up in the outbox),
+and this process leads (docs/standby.md): a standby keeps its read side up but answers 503 with
+``"role": "standby"``, so a load balancer sends the REST API's changes to the leader alone.
 
 The database check is a real round trip (``SELECT 1``) bounded by a timeout, so a dead or
 firewalled server answers "not ready" quickly instead of hanging the probe. Its result is reused
@@ -31,14 +33,17 @@ class Readiness:
     ami_connected: bool
     database_reachable: bool
     database_error: str | None = None  # why the last database probe failed (for the log: /readyz is public)
+    role: str = "leader"  # "standby" while another process holds the lease
 
     @property
     def ready(self) -> bool:
-        return self.ami_connected and self.database_reachable
+        return self.ami_connected and self.database_reachable and self.role == "leader"
 
     def down(self) -> list[str]:
         """What is not ready, in words, for the error message."""
         out = []
+        if self.role != "leader":
+            out.append("this ACD is a standby: another instance leads")
         if not self.ami_connected:
             out.append("the AMI link to Asterisk is down")
         if not self.database_reachable:
@@ -107,6 +112,7 @@ class Status:
     link_up: Callable[[], bool]
     outbox: _Outbox | None = None
     probe: DatabaseProbe | None = None
+    leading: Callable[[], bool] | None = None  # None: no lease (a lone process built by a test) leads
 
     def health(self) -> Mapping[str, Any]:
         connected = self.link_up()
@@ -123,4 +129,5 @@ class Status:
         probe = self.probe
         reachable = probe is not None and await probe.reachable()
         error = "not connected yet" if probe is None else probe.last_error
-        return Readiness(self.link_up(), reachable, None if reachable else error)
+        role = "leader" if self.leading is None or self.leading() else "standby"
+        return Readiness(self.link_up(), reachable, None if reachable else error, role)

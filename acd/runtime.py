@@ -114,6 +114,8 @@ class Runtime:
         self.changed = asyncio.Event()  # set after every handled event: the wallboard publishes sooner
         self._accepting = True
         self._running = False
+        # a standby (docs/standby.md): it routes nothing, so the REST API's changes are refused (Draining)
+        self.standing_by = False
         self.handled = 0
         self.refused = 0
         # where a callback the core scheduled itself is kept (PostgreSQL, set by the bootstrap)
@@ -123,7 +125,7 @@ class Runtime:
     # -- sources -------------------------------------------------------------------------------
     def submit(self, event: Event) -> bool:
         """Queue an event for the writer. Returns False once draining has begun."""
-        if not self._accepting:
+        if not self._accepting or self.standing_by:
             return False
         self._inbox.put_nowait(event)
         return True
@@ -148,7 +150,7 @@ class Runtime:
         ``AcdError`` when the event is not allowed, ``CoreFailed`` on a bug, ``Draining`` when the
         runtime stopped taking events.
         """
-        if not self._accepting:
+        if not self._accepting or self.standing_by:
             raise Draining
         if self._running and self._inbox.empty():
             return self._handle(event, refuse=True)

@@ -4,8 +4,11 @@
 migrations, the parts ``acd.bootstrap.build`` makes for the config in force (whose skills, queues
 and agents it then writes to the config tables), the outbox, the caller directory, the wallboard's
 day so far and the agents' last presence, the HTTP server, and the AMI link with its pump
-(``acd.ami.pump``) and the periodic jobs (``acd.jobs``). It runs until SIGTERM or SIGINT, or until
-the one writer dies, and drains in the reverse order. A part that cannot start
+(``acd.ami.pump``) and the periodic jobs (``acd.jobs``). Before the routing side it takes the
+leadership lease (``acd.leadership``, docs/standby.md): a lone process wins at once; one that finds
+another leading serves HTTP as a standby and starts routing, as after a restart, when it takes the
+lease. It runs until SIGTERM or SIGINT, until the one writer dies, or until it loses the lease (it
+steps down: exit 1), and drains in the reverse order. A part that cannot start
 is a ``StartupError``: its message says what to fix, and the exit code is 1.
 """
 
@@ -21,6 +24,7 @@ from aiohttp import web
 from acd import jobs
 from acd.bootstrap import Parts, build
 from acd.database import Database
+from acd.leadership import Leadership
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade_head
 from acd.records.startup.sync_config import sync_config
@@ -42,6 +46,7 @@ class Service:
         self.parts: Parts | None = None
         self._stopping = asyncio.Event()
         self.failed = False
+        self.stepped_down = False  # the lease was lost: routing stopped by itself
 
     async def _database_url(self) -> str:
         if self.settings.database.url:
@@ -82,6 +87,24 @@ class Service:
             stack.push_async_callback(parts.recorder.drain)  # the last files' records, before the outbox stops
             stack.push_async_callback(parts.customers.close)
             await parts.customers.refresh()
+            leadership = parts.leadership
+            assert leadership is not None and parts.ami is not None
+            self._lease(parts, leadership)
+            # a lone process (or the first of a pair) wins at once: one statement, no wait
+            leads = await leadership.try_acquire()
+            elector = asyncio.create_task(leadership.run(), name="acd-lease")
+            stack.push_async_callback(self._stop_lease, elector, leadership)  # after routing stopped
+            stack.push_async_callback(parts.audit.close)
+            http_started = False
+            if not leads:
+                runtime.standing_by = True  # the REST API's changes are refused until this process leads
+                await self._serve_http(stack, parts)  # the read side of a standby
+                http_started = True
+                log.warning("standing by: another ACD leads; routing starts when its lease lapses")
+                if not await self._wait_for_lease(leadership):
+                    return
+                runtime.standing_by = False
+            # Leading: start as after a restart today (the agents' states from the records, then a resync)
             # The wallboard's service level today: the day so far from the records, then live.
             await seed_today(
                 database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
@@ -95,16 +118,8 @@ class Service:
             )
             parts.pump.left_open, parts.pump.left_segments = list(left.records), dict(left.segments)
             await database.release("startup")  # read once; no connection kept for the life of the service
-            stack.push_async_callback(parts.audit.close)
-            runner = web.AppRunner(parts.site, access_log=None)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            http = self.settings.http
-            try:
-                await web.TCPSite(runner, http.host, http.port).start()
-            except OSError as exc:
-                raise StartupError(f"cannot listen for HTTP on {http.host}:{http.port}: {exc.strerror}") from exc
-            log.info("HTTP on %s:%d", http.host, http.port)
+            if not http_started:
+                await self._serve_http(stack, parts)
             stack.push_async_callback(link.close)
             writer = asyncio.create_task(runtime.run(), name="acd-writer")
             writer.add_done_callback(lambda _: self._stopping.set())  # a dead writer must not go unnoticed
@@ -122,6 +137,59 @@ class Service:
             with contextlib.suppress(Exception):
                 await writer
         log.info("stopped cleanly")
+
+    async def _serve_http(self, stack: contextlib.AsyncExitStack, parts: Parts) -> None:
+        runner = web.AppRunner(parts.site, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        http = self.settings.http
+        try:
+            await web.TCPSite(runner, http.host, http.port).start()
+        except OSError as exc:
+            raise StartupError(f"cannot listen for HTTP on {http.host}:{http.port}: {exc.strerror}") from exc
+        log.info("HTTP on %s:%d", http.host, http.port)
+
+    def _lease(self, parts: Parts, leadership: Leadership) -> None:
+        """Wire the lease to the PBX side and the metrics: a term's epoch fences every offer; a step-down
+        stops routing at once (every AMI action is refused by ``may_act``) and then the process."""
+        ami, metrics, me = parts.ami, parts.metrics, leadership.instance
+        assert ami is not None
+        metrics.leader.labels(me).set(0)
+        metrics.epoch.set(0)
+        parts.status.leading = leadership.may_act
+        ami.may_act = leadership.may_act
+
+        def lead(epoch: int) -> None:
+            ami.epoch = epoch
+            metrics.leader.labels(me).set(1)
+            metrics.epoch.set(epoch)
+            metrics.takeovers.inc()
+
+        def step_down(epoch: int) -> None:
+            metrics.leader.labels(me).set(0)
+            metrics.epoch.set(0)
+            self.failed = self.stepped_down = True  # a restart comes back as a standby (docs/standby.md)
+            self._stopping.set()
+
+        leadership.on_lead, leadership.on_step_down = lead, step_down
+
+    async def _wait_for_lease(self, leadership: Leadership) -> bool:
+        """Stand by until this process leads (True) or is told to stop (False)."""
+        leading = asyncio.create_task(leadership.leading_now.wait())
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait((leading, stopping), return_when=asyncio.FIRST_COMPLETED)
+        for task in (leading, stopping):
+            task.cancel()
+        if not leadership.may_act() or self._stopping.is_set():
+            return False
+        log.warning("taking over: %s leads with epoch %d", leadership.instance, leadership.epoch)
+        return True
+
+    async def _stop_lease(self, elector: asyncio.Task[None], leadership: Leadership) -> None:
+        elector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await elector
+        await leadership.release()
 
     async def _stop_embedded(self) -> None:
         if self.embedded is not None:

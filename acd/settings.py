@@ -140,6 +140,19 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """The leadership lease (docs/standby.md): the ACD processes sharing one database elect one leader."""
+
+    instance: str = ""  # this process's name in the lease; empty: "<host name>:<http port>"
+    lease: float = 3.0  # seconds one renewal holds the lease (the database's clock)
+    renew: float = 0.5  # seconds between two renewals (or a standby's two attempts)
+    margin: float = 1.0  # the leader stops routing this long before its lease could lapse
+
+
+INSTANCE = re.compile(r"[-_.:0-9A-Za-z]{1,200}")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     ami: AmiSettings
     http: HttpSettings
@@ -151,6 +164,7 @@ class Settings:
     supervisors: tuple[SupervisorPhone, ...] = ()  # the supervisors' phones ([[supervisors]])
     objectives_zone: str = "UTC"  # [objectives] zone: the periods' days, weeks and months
     objectives_refresh_seconds: float = 30.0  # [objectives] refresh: how often acd_objective_* are computed
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     def supervisor_phone(self, endpoint: str) -> SupervisorPhone | None:
         return next((p for p in self.supervisors if p.endpoint == endpoint), None)
@@ -169,6 +183,7 @@ _TOP_KEYS = {
     "recordings",
     "supervisors",
     "objectives",
+    "cluster",
 }
 
 
@@ -772,9 +787,12 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     # each refresh runs a query per objective: not more than once a second
     objectives_refresh = r.number(objectives_t, "refresh", "objectives", 30.0, low=1.0, high=3600.0)
 
+    cluster = _cluster(r, r.table(data, "cluster", "cluster"))
+
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(
+        cluster=cluster,
         objectives_zone=objectives_zone,
         objectives_refresh_seconds=objectives_refresh,
         ami=ami,
@@ -786,6 +804,24 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         recordings=recordings,
         supervisors=supervisors,
     )
+
+
+def _cluster(r: _Reader, table: Mapping[str, Any]) -> ClusterSettings:
+    """``[cluster]``: this instance's name and the lease's figures (docs/standby.md, "Margins")."""
+    r.unknown(table, {"instance", "lease", "renew", "margin"}, "cluster")
+    instance = r.string(table, "instance", "cluster", "", empty=True, max_length=200)
+    if instance and not INSTANCE.fullmatch(instance):
+        r.problem("cluster.instance", f"{_shown(instance)} must be letters, digits, '-', '_', '.', ':'")
+        instance = ""
+    found = ClusterSettings(
+        instance=instance,
+        lease=r.number(table, "lease", "cluster", 3.0, low=0.5, high=60),
+        renew=r.number(table, "renew", "cluster", 0.5, low=0.05, high=10),
+        margin=r.number(table, "margin", "cluster", 1.0, low=0.1, high=30),
+    )
+    if found.margin >= found.lease or found.renew * 2 > found.lease - found.margin:
+        r.problem("cluster", "lease - margin must be positive and allow at least two renewals (renew)")
+    return found
 
 
 OBJECTIVE_KEYS = {"metric", "comparison", "target", "queue", "queues", "agent", "team"} | {

@@ -97,7 +97,9 @@ class AcdProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self._admin_token: str | None = None  # kept across restarts: same data folder, same PostgreSQL
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 60.0, *, standby: bool = False) -> None:
+        """Start ``acd run`` and wait until it is healthy (its AMI link up); with ``standby``, until it
+        answers /readyz as a standby (another ACD on the same database leads: docs/standby.md)."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*self.command, "run", "-c", str(self.config)],
@@ -112,7 +114,9 @@ class AcdProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"acd exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                if self.get("/healthz").get("ami_connected"):
+                if standby and self.readiness().get("details", {}).get("role") == "standby":
+                    return
+                if not standby and self.get("/healthz").get("ami_connected"):
                     return
             except (OSError, urllib.error.URLError, ValueError):
                 pass
@@ -176,6 +180,14 @@ class AcdProcess:
         """/healthz answers 503 while the AMI link is down; its body says why either way."""
         try:
             return dict(self.get("/healthz"))
+        except urllib.error.HTTPError as exc:
+            return dict(json.loads(exc.read()))
+
+    def readiness(self) -> dict[str, Any]:
+        """/readyz's body, 200 or 503 (a standby's says ``"role": "standby"`` in its details)."""
+        try:
+            body = dict(self.get("/readyz"))
+            return {**body, "details": {k: v for k, v in body.items() if k != "ready"}}
         except urllib.error.HTTPError as exc:
             return dict(json.loads(exc.read()))
 

@@ -37,6 +37,7 @@ LANE_B = (
     "test_acd_screens.py",
     "test_acd_customers.py",
     "test_dialplan_guards.py",
+    "test_acd_standby.py",
 )
 SOURCE_ROOT = Path(os.environ.get("ACD_ASTERISK_ROOT", "/var/cache/acd/asterisk-root"))
 ROOT_B = Path("/var/cache/acd/asterisk-root-lane-b")

@@ -135,6 +135,16 @@ class AmiCallControl:
         # the numbers a callback's caller may key in instead of their own (global ACD_CALLBACK_NUMBERS,
         # written likewise: docs/dialplan.md, "Callbacks")
         self.callback_numbers = callback_numbers
+        # Fencing (docs/standby.md): ``may_act`` says whether this process leads now, by its own clock
+        # (None: no lease, as in the tests); ``epoch`` is its term, written with every offer
+        # (ACD_OFFER_EPOCH) and as the global ACD_EPOCH that acd-connect compares it with.
+        self.may_act: Callable[[], bool] | None = None
+        self.epoch: int | None = None
+
+    def _check_fence(self) -> None:
+        """Refuse to act on the PBX once this process no longer leads: its lease may be another's now."""
+        if self.may_act is not None and not self.may_act():
+            raise NotCarriedOut("fenced: this process no longer leads")
 
     def channel_of(self, call_id: str) -> str | None:
         """The caller channel of a call, while it has one (the announcer sets variables on it too)."""
@@ -142,6 +152,7 @@ class AmiCallControl:
 
     def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
         """Carry out one core command on its caller's channel (``acd.ports.CallControl``)."""
+        self._check_fence()
         if isinstance(command, CancelOffer) and any(
             isinstance(later, RingAgent | OverflowCall) and later.call_id == command.call_id for later in rest
         ):
@@ -252,11 +263,14 @@ class AmiCallControl:
         key = self.confirmations.expect(
             channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
         )
+        # with a lease, the offer carries its epoch: acd-connect refuses it unless it is ACD_EPOCH's
+        fence = () if self.epoch is None else (_setvar(channel, OFFER_EPOCH_VARIABLE, str(self.epoch)),)
         return self._write(
             key,
             _setvar(channel, "ACD_OFFER", offer_id),
             _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
             _setvar(channel, "ACD_RECORD", "1" if record else ""),
+            *fence,
             _redirect(channel, CONNECT_CONTEXT, exten),
         )
 
@@ -534,8 +548,14 @@ class AmiCallControl:
             log.warning("overflow of %s to %s, attempt %d: %s", channel, target, attempt, exc)
 
     async def heartbeat(self, epoch: int) -> None:
-        """Refresh the global ACD_HEARTBEAT that holding checks to know the ACD is alive."""
+        """Refresh the global ACD_HEARTBEAT that holding checks to know the ACD is alive; with a lease,
+        write this term's epoch beside it (ACD_EPOCH, docs/dialplan.md "Fencing"), and neither once
+        this process no longer leads: an old leader must never put its epoch back over a newer one."""
+        self._check_fence()
         await self._send({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(int(epoch))})
+        # without a lease (a harness that builds the parts itself): no epoch in force, nothing is fenced
+        value = "" if self.epoch is None else str(self.epoch)
+        await self._send({"Action": "Setvar", "Variable": EPOCH_VARIABLE, "Value": value})
 
     async def set_token(self, token: EventToken, now: float) -> None:
         """Put this run's token in force on the PBX (global ``ACD_TOKEN``, docs/dialplan.md).
@@ -543,6 +563,7 @@ class AmiCallControl:
         The value the PBX held until now (a previous run's) is read first and still accepted for a
         short while: events raised before the ``Setvar`` took effect carry it.
         """
+        self._check_fence()
         reply = await self._send({"Action": "Getvar", "Variable": TOKEN_VARIABLE})
         token.adopt_previous(reply.get("Value", "") or "", now)
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
@@ -552,6 +573,7 @@ class AmiCallControl:
         """Write this run's token again, with each heartbeat: a ``dialplan reload`` on a PBX with
         ``clearglobalvars=yes`` wipes the global, and every event would be refused until the next
         reconnect. Nothing is read back: the PBX's value is ours or nothing."""
+        self._check_fence()
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
         await self._send_transfer_numbers()
 
@@ -653,6 +675,10 @@ def _busy(action: Mapping[str, str], error: BaseException) -> bool:
 
 def _setvar(channel: str, variable: str, value: str) -> dict[str, str]:
     return {"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value}
+
+
+OFFER_EPOCH_VARIABLE = "ACD_OFFER_EPOCH"  # on the caller's channel: the epoch of the term that offered
+EPOCH_VARIABLE = "ACD_EPOCH"  # the PBX global: the leader's epoch; acd-connect refuses any other
 
 
 def _redirect(channel: str, context: str, exten: str) -> dict[str, str]:

@@ -82,12 +82,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 when the AMI link is up and PostgreSQL answers; 503 saying which is down otherwise.
+    """200 when the AMI link is up, PostgreSQL answers and this process leads; 503 saying which is not
+    otherwise (a standby: ``"role": "standby"``, docs/standby.md).
 
     Public, so it says up or down and nothing of why (an exception's text names hosts and users).
     """
     readiness = await request.app[READY]()
-    details = {"ami_connected": readiness.ami_connected, "database_reachable": readiness.database_reachable}
+    details = {
+        "ami_connected": readiness.ami_connected,
+        "database_reachable": readiness.database_reachable,
+        "role": readiness.role,
+    }
     if not readiness.ready:
         return errors.not_ready(readiness.down(), details)
     return web.json_response({"ready": True, **details})

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.config_changes import ConfigEditor
 from acd.desk.publisher import DeskPublisher
 from acd.http.bearer import Bearers
+from acd.leadership import Leadership
 from acd.live_view import LiveView
 from acd.metrics import Metrics
 from acd.readiness import Readiness
@@ -57,4 +58,5 @@ RECORDINGS = web.AppKey("recordings", RecordingSettings)  # where the files are,
 SUPERVISORS: web.AppKey[tuple[SupervisorPhone, ...]] = web.AppKey("supervisors")  # phones that may monitor calls
 OBJECTIVES_ZONE: web.AppKey[str] = web.AppKey("objectives_zone")  # the IANA zone of objectives' periods
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
+LEADERSHIP = web.AppKey("leadership", Leadership)  # this process's side of the lease (absent: no lease)
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

@@ -18,6 +18,7 @@ from acd.http.boundary import allow_hosts, boundary, default_hosts
 from acd.http.keys import METRICS_TOKEN, Health, Ready
 from acd.http.v1 import PREFIX, build_api_v1
 from acd.http.wallboard import require_tokens
+from acd.leadership import Leadership
 from acd.metrics import Metrics
 from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
@@ -42,6 +43,7 @@ def build_site(
     recordings: RecordingSettings | None = None,
     supervisors: tuple[SupervisorPhone, ...] = (),
     objectives_zone: str = "UTC",
+    leadership: Leadership | None = None,
 ) -> web.Application:
     """``engine`` is the REST API's pool (tokens, audit, record searches); ``supervisors``: the
     supervisors' phones (``[[supervisors]]``) that calls may be monitored from."""
@@ -53,7 +55,17 @@ def build_site(
     app.add_subapp(
         PREFIX,
         build_api_v1(
-            runtime, engine, audit, editor, bearers, customers, recorder, recordings, supervisors, objectives_zone
+            runtime,
+            engine,
+            audit,
+            editor,
+            bearers,
+            customers,
+            recorder,
+            recordings,
+            supervisors,
+            objectives_zone,
+            leadership,
         ),
     )
     return app

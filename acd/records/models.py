@@ -173,6 +173,24 @@ class ScheduledCallback(Base):
     closed_reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
+class Lease(Base):
+    """Who leads the ACD (docs/standby.md): one row per lease, its holder, its epoch (the fencing token,
+    one more at every acquisition) and its deadline on the database's clock."""
+
+    __tablename__ = "leases"
+    __table_args__ = (
+        CheckConstraint("epoch >= 1", name="epoch_positive"),
+        CheckConstraint("length(name) <= 64 AND length(holder) <= 200", name="text_bounded"),
+    )
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)  # "routing"
+    holder: Mapped[str] = mapped_column(Text)  # the leading instance's name ([cluster] instance)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    acquired_at: Mapped[datetime] = mapped_column(TZ)  # when this epoch began
+    renewed_at: Mapped[datetime] = mapped_column(TZ)  # the holder's last renewal
+    expires_at: Mapped[datetime] = mapped_column(TZ)  # lapsed once the database's now() reaches it
+
+
 class CustomerNumber(Base):
     """A customer's further numbers (``customers.phone_number`` is the first); one customer per number."""
 

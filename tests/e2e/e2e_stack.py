@@ -118,22 +118,26 @@ def hangup_of(channel: str) -> Callable[[AmiEvent], bool]:
     return lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel
 
 
-async def set_heartbeat(pbx: AmiClient, epoch: float | None = None) -> None:
-    """Set the global ACD_HEARTBEAT (as the ACD does every 2 s)."""
+async def set_heartbeat(pbx: AmiClient, epoch: float | None = None, term: str = "") -> None:
+    """Set the global ACD_HEARTBEAT (as the ACD does every 2 s) and beside it ACD_EPOCH, the leader's
+    term (docs/dialplan.md, "Fencing"): empty by default, as an ACD without a lease, so that a term an
+    ACD of an earlier test left on the PBX does not refuse this test's hand-made offers."""
     value = int(time.time() if epoch is None else epoch)
     await pbx.action({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(value)})
+    await pbx.action({"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": term})
 
 
 @contextlib.asynccontextmanager
-async def heartbeat(pbx: AmiClient, every: float = 2.0) -> AsyncIterator[None]:
-    """Play the ACD's heartbeat while the block runs, so holding callers do not fall back."""
+async def heartbeat(pbx: AmiClient, every: float = 2.0, term: str = "") -> AsyncIterator[None]:
+    """Play the ACD's heartbeat (and its term, ``term``) while the block runs, so holding callers do not
+    fall back."""
 
     async def beat() -> None:
         while True:
-            await set_heartbeat(pbx)
+            await set_heartbeat(pbx, term=term)
             await asyncio.sleep(every)
 
-    await set_heartbeat(pbx)
+    await set_heartbeat(pbx, term=term)
     async with in_background(beat()):
         yield
 
@@ -163,9 +167,14 @@ async def holding(pbx: AmiClient, channel: str, since: int, timeout: float = 10)
     await pbx.wait_event(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == channel, timeout, since)
 
 
-async def offer(pbx: AmiClient, channel: str, offer_id: str, agent: str, ring_timeout: int = 15) -> None:
-    """What the ACD sends to offer a caller to an agent (docs/dialplan.md, "Connecting")."""
+async def offer(
+    pbx: AmiClient, channel: str, offer_id: str, agent: str, ring_timeout: int = 15, term: str | None = None
+) -> None:
+    """What the ACD sends to offer a caller to an agent (docs/dialplan.md, "Connecting"); with ``term``,
+    the offer's epoch (ACD_OFFER_EPOCH) as a leader writes it."""
     await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER", "Value": offer_id})
+    if term is not None:
+        await pbx.action({"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER_EPOCH", "Value": term})
     await pbx.action(
         {"Action": "Setvar", "Channel": channel, "Variable": "ACD_RING_TIMEOUT", "Value": str(ring_timeout)}
     )

@@ -139,6 +139,38 @@ async def test_the_dialplan_dials_nothing_but_an_endpoint_name(pbx_ami: AmiClien
         assert not [e for e in pbx_ami.events(mark) if e.get("Event") == "Hangup" and e.get("Channel") == channel]
 
 
+async def test_an_offer_of_a_stale_epoch_rings_nobody_and_the_caller_keeps_holding(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """Fencing (docs/dialplan.md): an old leader that wakes up after a standby took over (epoch 8 in
+    force) and offers a caller under its epoch 7 rings nobody; the leader's own offer still rings."""
+    await farm.set_agent("agent3", "reject")
+    async with heartbeat(pbx_ami, term="8"):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        number = "5551288"
+        await farm.place_call("300", 60, caller_id=number)
+        enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+        channel = enqueue["Channel"]
+        await holding(pbx_ami, channel, mark)
+
+        for stale in ("7", ""):  # an older term's offer, and one that carries no term at all
+            since = pbx_ami.mark()
+            await offer(pbx_ami, channel, str(uuid.uuid4()), "agent3", term=stale or None)
+            await holding(pbx_ami, channel, since)  # back to the music, not hung up
+            assert not [e for e in pbx_ami.events(since) if e.get("Event") == "DialBegin"]
+            assert not [e for e in pbx_ami.events(since) if user_event("AcdRinging")(e)]
+
+        offer_id = str(uuid.uuid4())
+        since = pbx_ami.mark()
+        await offer(pbx_ami, channel, offer_id, "agent3", term="8")
+        ringing = await pbx_ami.wait_event(user_event("AcdRinging", AcdOffer=offer_id), 10, since)
+        assert ringing["AcdAgent"] == "agent3"
+        await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent3")
+        rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert rang == ["agent3"]  # once: the leader's offer, never the stale ones
+        assert not [e for e in pbx_ami.events(mark) if e.get("Event") == "Hangup" and e.get("Channel") == channel]
+
+
 async def test_an_overflow_target_the_dialplan_lacks_gets_the_apology_not_a_hangup(
     pbx_ami: AmiClient, farm: Farm
 ) -> None:

@@ -115,7 +115,11 @@ class LiveAcd:
     @classmethod
     async def build(cls) -> LiveAcd:
         rings: list[RingAgent] = []
-        return cls(await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=NullSink()), rings)
+        parts = await build(settings_for(CONFIG), control=MockControl(keep_rings(rings)), records=NullSink())
+        # no database, no lease: it routes as a lone leader would (docs/standby.md), and says so
+        parts.metrics.leader.labels("live").set(1)
+        parts.metrics.epoch.set(1)
+        return cls(parts, rings)
 
     @property
     def target(self) -> str:

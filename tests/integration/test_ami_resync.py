@@ -11,6 +11,7 @@ from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink
 from acd.ami.resync import ContactSnapshot, OfferedCaller, ResyncResult, resync
 from acd.ami.translate import Translator, call_id_for
+from acd.core.commands import RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import (
     AgentReachability,
@@ -21,6 +22,7 @@ from acd.core.events import (
     OfferAnswered,
     OfferFailed,
 )
+from acd.ports import NotCarriedOut
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing"),)),),
@@ -217,12 +219,39 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
         {"Action": "Redirect", "Channel": ch, "Context": "acd-hold", "Exten": "s", "Priority": "1"},
         {"Action": "Redirect", "Channel": ch, "Context": "acd-overflow", "Exten": "voicemail", "Priority": "1"},
         {"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": "1700000000"},
+        {"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": ""},  # no lease: nothing fenced
         {"Action": "Hangup", "Channel": ch, "Cause": "16"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_QUEUE", "Value": "support"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_PRIORITY", "Value": "7"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_ENQUEUED", "Value": "1700000000.250000"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_WAITED", "Value": "0.000000"},
     ]
+
+    # with a lease (docs/dialplan.md, "Fencing"): the offer carries its epoch, the heartbeat writes it
+    control.epoch = 4
+    leading = [True]
+    control.may_act = lambda: leading[0]
+    mark = len(server.actions)
+    await control.ring(ch, "offer-2", "agent1", 15)
+    await control.heartbeat(1700000001)
+    sent = [{k: v for k, v in a.items() if k != "ActionID"} for a in server.actions[mark:]]
+    assert sent == [
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER", "Value": "offer-2"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RING_TIMEOUT", "Value": "15"},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RECORD", "Value": ""},
+        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER_EPOCH", "Value": "4"},
+        {"Action": "Redirect", "Channel": ch, "Context": "acd-connect", "Exten": "agent1", "Priority": "1"},
+        {"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": "1700000001"},
+        {"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": "4"},
+    ]
+    # past its deadline the process writes nothing more: no offer, no heartbeat, no epoch
+    leading[0] = False
+    mark = len(server.actions)
+    with pytest.raises(NotCarriedOut, match="fenced"):
+        control.send(RingAgent("offer-3", "call-1", "agent1", "agent1", 15))
+    with pytest.raises(NotCarriedOut, match="fenced"):
+        await control.heartbeat(1700000002)
+    assert server.actions[mark:] == []
 
 
 async def test_refused_contact_list_means_unknown_not_unregistered(pbx: tuple[FakeAmiServer, AmiLink]) -> None:

@@ -96,7 +96,7 @@ async def test_metrics_and_health(api: Api) -> None:
 async def test_ready_when_the_ami_link_and_the_database_are_up(api: Api) -> None:
     response = await api.client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"ready": True, "ami_connected": True, "database_reachable": True}
+    assert await response.json() == {"ready": True, "ami_connected": True, "database_reachable": True, "role": "leader"}
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ async def test_not_ready_says_which_dependency_is_down(api: Api, ami: bool, data
     assert body["error_id"] == "not-ready"
     assert body["message"] == "not ready: " + "; ".join(says)
     # public: up or down, never the exception's text (it names hosts, ports and users)
-    assert body["details"] == {"ami_connected": ami, "database_reachable": database}
+    assert body["details"] == {"ami_connected": ami, "database_reachable": database, "role": "leader"}
     assert "OSError" not in await response.text()
 
 

@@ -287,3 +287,15 @@ def test_a_queue_says_the_wait_so_far_only_when_asked(tmp_path: Path) -> None:
     assert load(write(tmp_path, text), env={}).routing.queues[0].announce_waited is True
     found = problems(tmp_path, GOOD.replace("sla_threshold = 20", 'sla_threshold = 20\nannounce_waited = "yes"'))
     assert any("queues.billing.announce_waited: must be true or false" in p for p in found), found
+
+
+def test_the_cluster_section_names_the_instance_and_the_lease_figures(tmp_path: Path) -> None:
+    """[cluster] (docs/standby.md): left out, a lone process with the default margins."""
+    assert load(write(tmp_path, GOOD), env={}).cluster.lease == 3.0
+    text = GOOD + '[cluster]\ninstance = "acd-a"\nlease = 6\nrenew = 1\nmargin = 2\n'
+    cluster = load(write(tmp_path, text), env={}).cluster
+    assert (cluster.instance, cluster.lease, cluster.renew, cluster.margin) == ("acd-a", 6.0, 1.0, 2.0)
+    found = problems(tmp_path, GOOD + '[cluster]\ninstance = "a b"\nlease = 2\nrenew = 1\nmargin = 1\nx = 1\n')
+    assert any("cluster.instance" in p for p in found)
+    assert any("allow at least two renewals" in p for p in found)
+    assert any("cluster" in p and "x" in p for p in found)

@@ -19,6 +19,7 @@ from acd.http.keys import (
     DIRECTORY,
     EDITOR,
     ENGINE,
+    LEADERSHIP,
     LIVE,
     OBJECTIVES_ZONE,
     RECORDER,
@@ -30,6 +31,7 @@ from acd.http.roles import RouteTable
 from acd.http.v1.agent_stream import add_agent_stream
 from acd.http.v1.auth import guard
 from acd.http.v1.routes import ROUTES
+from acd.leadership import Leadership
 from acd.live_view import LiveView
 from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
@@ -52,6 +54,7 @@ def build_api_v1(
     recordings: RecordingSettings | None = None,
     supervisors: tuple[SupervisorPhone, ...] = (),
     objectives_zone: str = "UTC",
+    leadership: Leadership | None = None,
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
@@ -62,6 +65,7 @@ def build_api_v1(
     ``recorder`` pauses recordings; ``recordings``: where their files are and who may listen.
     ``supervisors``: the supervisors' phones calls may be monitored from (``POST /calls/{id}/monitor``).
     ``objectives_zone``: the time zone of objectives' days, weeks and months (``[objectives] zone``).
+    ``leadership``: this process's side of the lease, for ``GET /cluster`` (docs/standby.md).
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -77,6 +81,8 @@ def build_api_v1(
     if recorder is not None:
         api[RECORDER] = recorder
     api[RECORDINGS] = recordings or RecordingSettings()
+    if leadership is not None:
+        api[LEADERSHIP] = leadership
     add_agent_stream(api)  # the agent desk's publisher
     TABLE.mount(api)
     return api

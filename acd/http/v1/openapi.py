@@ -163,6 +163,26 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {**ok({"type": "object"}), **_errors(401, 503)},
             }
         },
+        "/cluster": {
+            "get": {
+                "summary": "who leads the ACD, under which epoch, and this instance's side of the lease "
+                "(supervisor, admin; docs/standby.md)",
+                "responses": {
+                    **ok(
+                        {
+                            "type": "object",
+                            "required": ["leader", "lease", "this"],
+                            "properties": {
+                                "leader": {"type": "string", "nullable": True},
+                                "lease": {"type": "object", "nullable": True},
+                                "this": {"type": "object", "nullable": True},
+                            },
+                        }
+                    ),
+                    **_errors(401, 403),
+                },
+            }
+        },
         "/calls/{call}/explanation": {
             "get": {
                 "summary": "why the call's last routing decision chose whom it chose",

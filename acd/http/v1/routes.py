@@ -15,6 +15,7 @@ from acd.http.v1 import (
     agent_stream,
     agents,
     callbacks,
+    cluster,
     customers,
     interactions,
     live,
@@ -66,6 +67,8 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/queues/{queue}", queues.delete_queue, ADMIN, "deleting a queue is for admins"),
     # the live picture and supervision of callers
     Route("GET", "/status", live.status, EVERYONE | {WALLBOARD}),
+    # who leads, under which epoch (docs/standby.md)
+    Route("GET", "/cluster", cluster.cluster, STAFF, "the cluster's leadership is for supervisors and admins"),
     Route(
         "GET",
         "/calls/{call}/explanation",

@@ -112,13 +112,16 @@ async def ready(client: TestClient) -> tuple[int, dict[str, Any]]:  # type: igno
 async def test_readyz_needs_the_ami_link_and_the_database(wired: Wired, pg: EmbeddedPostgres) -> None:
     status, body = await ready(wired.client)
     assert status == 503  # the AMI link has not been started
-    assert body["details"] == {"ami_connected": False, "database_reachable": True}
+    assert body["details"] == {"ami_connected": False, "database_reachable": True, "role": "leader"}
 
     assert wired.parts.link is not None
     link: AmiLink = wired.parts.link
     link.start()
     await link.wait_connected(timeout=5.0)
-    assert await ready(wired.client) == (200, {"ready": True, "ami_connected": True, "database_reachable": True})
+    assert await ready(wired.client) == (
+        200,
+        {"ready": True, "ami_connected": True, "database_reachable": True, "role": "leader"},
+    )
 
     await asyncio.to_thread(pg.stop)
     status, body = await ready(wired.client)
@@ -126,11 +129,27 @@ async def test_readyz_needs_the_ami_link_and_the_database(wired: Wired, pg: Embe
     assert body["error_id"] == "not-ready"
     assert body["message"] == "not ready: PostgreSQL is unreachable"
     assert body["details"]["ami_connected"] is True and body["details"]["database_reachable"] is False
-    assert set(body["details"]) == {"ami_connected", "database_reachable"}  # the why goes to the log only
+    assert set(body["details"]) == {"ami_connected", "database_reachable", "role"}  # the why goes to the log only
 
     await asyncio.to_thread(pg.start)
     await link.close()
     status, body = await ready(wired.client)
     assert status == 503
     assert body["message"] == "not ready: the AMI link to Asterisk is down"
-    assert body["details"] == {"ami_connected": False, "database_reachable": True}
+    assert body["details"] == {"ami_connected": False, "database_reachable": True, "role": "leader"}
+
+
+async def test_readyz_of_a_standby_is_503_with_its_role(wired: Wired) -> None:
+    """A standby keeps its read side up, but a load balancer must send changes to the leader alone."""
+    assert wired.parts.link is not None
+    wired.parts.link.start()
+    await wired.parts.link.wait_connected(timeout=5.0)
+    leading = [False]
+    wired.parts.status.leading = lambda: leading[0]
+    status, body = await ready(wired.client)
+    assert status == 503
+    assert body["message"] == "not ready: this ACD is a standby: another instance leads"
+    assert body["details"] == {"ami_connected": True, "database_reachable": True, "role": "standby"}
+    leading[0] = True
+    assert (await ready(wired.client))[0] == 200
+    await wired.parts.link.close()

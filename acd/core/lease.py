@@ -1,0 +1,107 @@
+"""Who may route: the leader's lease, decided from the times handed in (docs/standby.md).
+
+Any number of ACD processes share one PostgreSQL; exactly one leads (routes calls), the others stand
+by. The lease is a row with a deadline on the database's clock; this module holds what one process
+knows of it, on its own monotonic clock, and decides from that alone:
+
+- a renewal that succeeded proves the lease ran until at least ``sent + lease`` (the database stamped
+  its deadline after the request left), so the leader may act until ``sent + lease - margin``: the
+  ``margin`` absorbs the drift between the two clocks' rates and the lateness of a check;
+- past that moment the leader steps down by itself, whether or not PostgreSQL answered: a standby can
+  only take the lease once it has lapsed on the database's clock, which is later;
+- a standby tries again every ``renew`` seconds.
+
+No clock, no I/O here: the adapter (``acd.leadership``) passes every time in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTimes:
+    """The lease's figures, in seconds (docs/standby.md, "Margins")."""
+
+    lease: float = 3.0  # how long one renewal holds the row, on the database's clock
+    renew: float = 0.5  # the leader renews this often; a standby tries to take the lease this often
+    margin: float = 1.0  # the leader stops routing this long before its lease could lapse
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.renew <= 0:
+            out.append("renew must be above 0")
+        if not 0 < self.margin < self.lease:
+            out.append("margin must be above 0 and below lease")
+        elif self.renew * 2 > self.lease - self.margin:
+            out.append("lease - margin must allow at least two renewals")
+        return out
+
+    @property
+    def step_down_after(self) -> float:
+        """Seconds after a successful renewal was sent at which the leader must have stopped routing."""
+        return self.lease - self.margin
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """This process's time as leader: the epoch it won and when its last good renewal was sent."""
+
+    epoch: int
+    confirmed: float  # monotonic moment the last renewal (or the acquisition) that succeeded was sent
+    since: float  # monotonic moment the term was won
+
+
+class Lease:
+    """One process's view of the lease: leader (with a term) or standby."""
+
+    def __init__(self, times: LeaseTimes) -> None:
+        problems = times.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.times = times
+        self.term: Term | None = None
+        self.last_epoch = 0  # the last epoch this process won (0: never)
+        self.terms_won = 0
+
+    def deadline(self) -> float | None:
+        """The monotonic moment by which the leader must have stopped routing; None for a standby."""
+        return None if self.term is None else self.term.confirmed + self.times.step_down_after
+
+    def leading(self, now: float) -> bool:
+        """Whether this process may route at ``now``: it holds a term whose deadline has not come."""
+        deadline = self.deadline()
+        return deadline is not None and now < deadline
+
+    def won(self, epoch: int, sent: float) -> None:
+        """The acquisition sent at ``sent`` succeeded with ``epoch``."""
+        if epoch <= self.last_epoch:
+            raise ValueError(f"epoch {epoch} after {self.last_epoch}: epochs only grow")
+        self.term = Term(epoch, sent, sent)
+        self.last_epoch = epoch
+        self.terms_won += 1
+
+    def renewed(self, sent: float) -> None:
+        """The renewal sent at ``sent`` succeeded: the deadline moves on (never back)."""
+        if self.term is not None and sent > self.term.confirmed:
+            self.term = replace(self.term, confirmed=sent)
+
+    def lost(self) -> None:
+        """The lease is no longer ours: a renewal found another holder or epoch, or the deadline came."""
+        self.term = None
+
+    def overdue(self, now: float) -> bool:
+        """A term whose deadline has come: the adapter must step down now."""
+        return self.term is not None and not self.leading(now)
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next attempt (renewal or acquisition); a leader never sleeps past its deadline."""
+        deadline = self.deadline()
+        if deadline is None:
+            return self.times.renew
+        return max(0.0, min(self.times.renew, deadline - now))
+
+    def budget(self, now: float) -> float:
+        """How long a renewal sent at ``now`` may take before the leader must step down (a standby: one period)."""
+        deadline = self.deadline()
+        return self.times.renew if deadline is None else max(0.0, deadline - now)

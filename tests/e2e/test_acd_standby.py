@@ -1,0 +1,128 @@
+"""A hot standby on the real PBX (docs/standby.md): two ``acd run`` processes on one PostgreSQL. The
+standby stays off the PBX and answers /readyz as a standby; a kill -9 of the leader with a call in
+progress and a caller waiting: the standby takes the lease with the next epoch, resyncs, and rings the
+agent for the waiting caller (the gap from the kill to that ring is printed). A leader frozen (SIGSTOP)
+longer than its lease wakes up to find itself fenced: it rings nobody and stops by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from pathlib import Path
+
+from acd_process import e2e_acd, eventually, login
+from e2e_stack import PbxStack, enqueue_caller, user_event
+
+from acd.ami.identity import call_id_for
+from acd.records.startup.embedded import EmbeddedPostgres
+from phonefarm import AmiClient, Farm
+from phonefarm.acd_process import AcdProcess
+
+
+def pair(pbx_stack: PbxStack, tmp_path: Path) -> tuple[AcdProcess, AcdProcess]:
+    """Two e2e ACDs, not started, on one database (DATABASE_URL, as a pair runs: docs/standby.md); the
+    server is the embedded one in a's folder, started by the test (``start_pair``), so that neither
+    ACD stops it when it stops."""
+    info = pbx_stack.pbx
+    env = {"ACD_AMI_SECRET": info.secret}
+    return e2e_acd(tmp_path / "a", env, info.port, info.user), e2e_acd(tmp_path / "b", env, info.port, info.user)
+
+
+async def start_pair(a: AcdProcess, b: AcdProcess) -> None:
+    """a leads, b stands by: off the PBX, /readyz 503 with its role, epoch 0."""
+    url = await asyncio.to_thread(EmbeddedPostgres(a.workdir / "pg").start)
+    a.env["DATABASE_URL"] = b.env["DATABASE_URL"] = url
+    await asyncio.to_thread(a.start)
+    await asyncio.to_thread(b.start, standby=True)
+    b._admin_token = a.admin_token  # the same database, the same tokens
+    ready = b.readiness()
+    assert ready["details"]["role"] == "standby" and ready["details"]["ami_connected"] is False
+    assert (a.metric("acd_epoch"), b.metric("acd_epoch")) == (1.0, 0.0)
+
+
+async def test_kill_9_of_the_leader_the_standby_takes_over_and_rings_the_next_agent(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    a, b = pair(pbx_stack, tmp_path)
+    try:
+        await start_pair(a, b)
+        await farm.set_agent("agent1", "answer", delay=1, talk=3)
+        await login(a, "agent1")
+        first = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15)
+        second = await enqueue_caller(farm, pbx_ami, "200", patience=60)  # waits: agent1 is talking
+        mark = pbx_ami.mark()
+        killed = time.monotonic()
+        a.stop(signal.SIGKILL)
+
+        await eventually(lambda: b.readiness().get("ready") is True, 15, "the standby leads")
+        leading = time.monotonic() - killed
+        ring = await pbx_ami.wait_event(
+            lambda e: user_event("AcdRinging")(e) and e.get("Channel") == second["Channel"], 20, mark
+        )
+        rang = time.monotonic() - killed
+        print(f"\ntakeover: standby leading {leading:.2f} s after the kill, rang agent1 {rang:.2f} s after it")
+        assert ring["AcdAgent"] == "agent1"
+        assert (b.metric("acd_epoch"), b.metric("acd_takeovers_total")) == (2.0, 1.0)
+        epoch = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})
+        assert epoch[0].get("Value") == "2"
+        assert leading < 3.0 + 0.5 + 6.0  # the lease, a renew period, and a start as after a restart
+
+        # both callers answered, each once, in their order, by agent1
+        ids = [uuid.UUID(call_id_for(e["Uniqueid"])) for e in (first, second)]
+
+        async def answered() -> list[str] | None:
+            rows = await a.rows(
+                "SELECT uniqueid, agent_id FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL "
+                "ORDER BY answered_at",
+                ids,
+            )
+            return [r["uniqueid"] for r in rows] if len(rows) == 2 else None
+
+        order = await eventually(answered, 20, "both callers answered", every=0.5)
+        assert order == [first["Uniqueid"], second["Uniqueid"]]
+    finally:
+        with_code = b.stop()
+        a.stop(signal.SIGKILL)
+        EmbeddedPostgres(tmp_path / "a" / "pg").stop()
+        assert with_code == 0, b.tail()
+
+
+async def test_a_leader_frozen_longer_than_its_lease_wakes_up_fenced_rings_nobody_and_stops(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    a, b = pair(pbx_stack, tmp_path)
+    try:
+        await start_pair(a, b)
+        await farm.set_agent("agent1", "answer", delay=1, talk=2)
+        await login(a, "agent1")
+
+        async def login_recorded() -> bool:  # out of a's journal into PostgreSQL, where b reads it
+            rows = await a.rows("SELECT 1 FROM agent_states WHERE agent_id = 'agent1' AND state = 'ready'")
+            return bool(rows)
+
+        await eventually(login_recorded, 10, "agent1's login in the records")
+        assert a.proc is not None
+        a.proc.send_signal(signal.SIGSTOP)  # frozen: a VM pause, a long GC
+        farm_mark, mark = farm.mark(), pbx_ami.mark()
+        await enqueue_caller(farm, pbx_ami, "200", patience=60)  # the frozen leader cannot route it
+        await eventually(lambda: b.readiness().get("ready") is True, 15, "the standby leads")
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 20, mark)  # b's offer
+        a.proc.send_signal(signal.SIGCONT)  # it wakes up with the caller's events queued on its AMI socket
+        code = await asyncio.to_thread(a.proc.wait, 15)
+        assert code == 1, a.tail()  # it stepped down and stopped by itself
+        assert "steps down" in a.tail(80)
+        await asyncio.sleep(1)
+        rang = [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert [e.get("FarmAgent") for e in rang] == ["agent1"]  # once: the new leader's offer alone
+        epoch = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})
+        assert epoch[0].get("Value") == "2"  # the old term never wrote itself back
+    finally:
+        if a.proc is not None and a.proc.poll() is None:
+            a.proc.send_signal(signal.SIGCONT)
+        with_code = b.stop()
+        a.stop(signal.SIGKILL)
+        EmbeddedPostgres(tmp_path / "a" / "pg").stop()
+        assert with_code == 0, b.tail()

@@ -1,0 +1,145 @@
+"""The leadership lease against the real PostgreSQL (``acd.leadership``, docs/standby.md).
+
+Two or more contenders share one database: one wins, the others stand by; a leader that stops
+renewing is replaced once its lease lapses, with a bigger epoch; a leader whose renewals fail steps
+down by its own clock before its lease can lapse; many contenders racing never make two leaders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.cluster_status import main as status_main
+from acd.core.lease import LeaseTimes
+from acd.leadership import Leadership, read
+from acd.records.startup.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.pg
+
+FAST = LeaseTimes(lease=1.2, renew=0.2, margin=0.4)
+
+
+async def test_two_contenders_one_wins_and_the_other_stands_by(engine: AsyncEngine) -> None:
+    a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST)
+    assert await a.try_acquire()
+    assert not await b.try_acquire()
+    assert a.may_act() and not b.may_act()
+    assert a.epoch == 1 and b.epoch == 0
+    row = await read(engine)
+    assert row is not None and row.holder == "a" and row.epoch == 1 and row.live
+
+
+async def test_a_leader_that_stops_renewing_is_replaced_after_its_lease_with_a_bigger_epoch(
+    engine: AsyncEngine,
+) -> None:
+    a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST)
+    assert await a.try_acquire()
+    stopped = time.monotonic()  # a renews no more (frozen, killed)
+    standby = asyncio.create_task(b.run())
+    try:
+        await asyncio.wait_for(b.leading_now.wait(), timeout=5)
+    finally:
+        standby.cancel()
+    gap = time.monotonic() - stopped
+    assert b.epoch == 2
+    assert gap >= FAST.lease - 0.1  # never before the lease lapsed on the database's clock
+    assert gap <= FAST.lease + FAST.renew + 0.5
+    assert not await a.renew()  # the old leader's renewal finds the lease gone and steps down
+    assert not a.may_act()
+
+
+async def test_a_leader_keeps_the_lease_while_it_renews(engine: AsyncEngine) -> None:
+    a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST)
+    leader = asyncio.create_task(a.run())
+    await asyncio.wait_for(a.leading_now.wait(), timeout=2)
+    standby = asyncio.create_task(b.run())
+    await asyncio.sleep(FAST.lease * 2.5)
+    leader.cancel()
+    standby.cancel()
+    assert a.may_act() and a.epoch == 1
+    assert not b.may_act()
+
+
+class _Broken:
+    """An engine whose every transaction hangs, as a PostgreSQL cut off behind a firewall."""
+
+    def begin(self) -> _Broken:
+        return self
+
+    async def __aenter__(self) -> None:
+        await asyncio.sleep(3600)
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_lapse(engine: AsyncEngine) -> None:
+    a = Leadership(engine, "a", FAST)
+    stepped: list[float] = []
+    a.on_step_down = lambda epoch: stepped.append(time.monotonic())
+    assert await a.try_acquire()
+    won = time.monotonic()
+    a.engine = _Broken()  # type: ignore[assignment]
+    leader = asyncio.create_task(a.run())
+    try:
+        await asyncio.sleep(FAST.lease + 0.5)
+    finally:
+        leader.cancel()
+    assert stepped, "the leader never stepped down"
+    assert stepped[0] - won <= FAST.lease - FAST.margin + 0.1  # by its deadline
+    assert stepped[0] - won < FAST.lease  # before any standby could have taken the lease
+    row = await read(engine)
+    assert row is not None and row.holder == "a" and not row.live  # it lapsed only after
+    a.engine = engine  # PostgreSQL is back: a process that stepped down never takes the lease again
+    assert not await a.try_acquire() and a.retired
+
+
+async def test_concurrent_acquisitions_never_give_two_leaders(engine: AsyncEngine) -> None:
+    rounds_won = 0
+    for round_ in range(5):
+        contenders = [Leadership(engine, f"c{i}", FAST) for i in range(8)]
+        won = await asyncio.gather(*(c.try_acquire() for c in contenders))
+        assert sum(won) <= 1, f"round {round_}: {won}"  # a loaded server may answer none in time: safe
+        if not any(won):
+            await asyncio.sleep(FAST.lease)  # a late winner's lease lapses
+            continue
+        rounds_won += 1
+        leader = contenders[won.index(True)]
+        row = await read(engine)
+        assert row is not None and row.holder == leader.instance and row.epoch == leader.epoch
+        await leader.release()
+    assert rounds_won >= 3
+
+
+async def test_a_released_lease_is_taken_at_once_and_a_restarted_instance_takes_its_own_back(
+    engine: AsyncEngine,
+) -> None:
+    a = Leadership(engine, "a", FAST)
+    assert await a.try_acquire()
+    again = Leadership(engine, "a", FAST)  # the same instance, restarted after a kill -9
+    started = time.monotonic()
+    assert await again.try_acquire()
+    assert time.monotonic() - started < 0.5 and again.epoch == 2
+    assert not await a.renew()  # the old run's epoch is gone
+    await again.release()
+    b = Leadership(engine, "b", FAST)
+    assert await b.try_acquire() and b.epoch == 3
+
+
+async def test_acd_status_says_who_leads_the_epoch_and_the_lease_age(
+    engine: AsyncEngine, pg: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
+    assert "leader: none (no ACD has ever held the lease)" in capsys.readouterr().out
+    a = Leadership(engine, "host-a:8080", FAST)
+    assert await a.try_acquire()
+    assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 0
+    out = capsys.readouterr().out
+    assert "leader: host-a:8080\nepoch: 1\nlease age: 0." in out
+    await a.release()
+    assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
+    assert "leader: none\nepoch: 1" in capsys.readouterr().out

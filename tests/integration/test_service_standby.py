@@ -1,0 +1,186 @@
+"""Two ``acd run`` services on one PostgreSQL (docs/standby.md): one leads, the other stands by with its
+read side up, answering /readyz 503 as a standby, refusing the REST API's changes and never logging in
+to the PBX; when the leader stops, the standby takes over with the next epoch and writes it to the PBX;
+a leader whose lease is taken steps down and stops by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from api_v1_harness import api_pg, service_settings  # noqa: F401
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from acd.ami.fake_server import FakeAmiServer
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.stores import tokens
+from acd.service import Service
+from acd.settings import ClusterSettings, Settings
+from phonefarm.ports import free_port
+
+pytestmark = pytest.mark.pg
+
+FAST = ClusterSettings(lease=1.2, renew=0.2, margin=0.4)
+
+
+@dataclasses.dataclass
+class Member:
+    service: Service
+    task: asyncio.Task[None]
+    base: str
+
+
+@pytest.fixture
+async def engine(api_pg: EmbeddedPostgres) -> AsyncIterator[AsyncEngine]:  # noqa: F811
+    eng = create_async_engine(api_pg.url)
+    await upgrade(eng)
+    async with eng.begin() as conn:
+        await conn.execute(text("DELETE FROM config_revisions"))
+        await conn.execute(text("DELETE FROM leases"))
+    yield eng
+    await eng.dispose()
+
+
+def _settings(pg: EmbeddedPostgres, ami_port: int, tmp: Path, name: str) -> Settings:
+    settings = service_settings(pg, ami_port, free_port(), tmp / name / "journal")
+    return dataclasses.replace(settings, cluster=dataclasses.replace(FAST, instance=name))
+
+
+async def _start(settings: Settings) -> Member:
+    service = Service(settings)
+    task = asyncio.create_task(service.run())
+    base = f"http://127.0.0.1:{settings.http.port}"
+    await _until_http(base)
+    return Member(service, task, base)
+
+
+async def _until_http(base: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(400):
+            try:
+                async with session.get(f"{base}/readyz"):
+                    return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    raise AssertionError(f"{base} never answered")
+
+
+async def _ready(base: str) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/readyz") as response:
+        return response.status, await response.json()
+
+
+async def _until(check: Any, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def _stop(member: Member) -> None:
+    member.service._stopping.set()
+    await asyncio.wait_for(member.task, 30)
+
+
+def _epochs(pbx: FakeAmiServer) -> list[str]:
+    return [a["Value"] for a in pbx.actions if a.get("Action") == "Setvar" and a.get("Variable") == "ACD_EPOCH"]
+
+
+async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    pbx = FakeAmiServer()
+    port = await pbx.start()
+    a = await _start(_settings(api_pg, port, tmp_path, "a"))
+    b: Member | None = None
+    try:
+        await _until(lambda: _is(a.base, 200), 10, "a ready as leader")
+        b = await _start(_settings(api_pg, port, tmp_path, "b"))
+        async with aiohttp.ClientSession() as session, session.get(f"{b.base}/metrics") as response:
+            series = await response.text()
+        for line in ('acd_leader{instance="b"} 0.0', "acd_epoch 0.0", "acd_takeovers_total 0.0"):
+            assert f"\n{line}\n" in series, line
+        status, body = await _ready(b.base)
+        assert (status, body["details"]["role"]) == (503, "standby")
+        assert body["details"]["ami_connected"] is False  # a standby never connects to the PBX
+        assert pbx.logins == 1
+        assert _epochs(pbx) and set(_epochs(pbx)) == {"1"}
+        # the standby refuses changes (they would be lost): 503, not a hang
+        _, bearer = await tokens.issue(engine, "agent", agent_id="a1")
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {bearer}"}) as session,
+            session.post(f"{b.base}/api/v1/agents/a1/login") as response,
+        ):
+            assert response.status == 503
+        # who leads, as the standby tells it (the lease row in PostgreSQL, and its own side)
+        _, admin = await tokens.issue(engine, "admin")
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"}) as session,
+            session.get(f"{b.base}/api/v1/cluster") as response,
+        ):
+            cluster = await response.json()
+        assert (cluster["leader"], cluster["lease"]["epoch"], cluster["lease"]["live"]) == ("a", 1, True)
+        assert 0 <= cluster["lease"]["age_seconds"] < FAST.lease
+        assert cluster["this"]["instance"] == "b" and cluster["this"]["role"] == "standby"
+        assert cluster["this"]["epoch"] == 0 and cluster["this"]["lease_age_seconds"] is None
+        stopped = time.monotonic()
+        await _stop(a)  # a clean stop lets the lease go at once
+        await _until(lambda: _is(b.base, 200), 10, "b ready as leader")
+        print(f"takeover after a clean stop: {time.monotonic() - stopped:.2f} s")
+        status, body = await _ready(b.base)
+        assert body["role"] == "leader"
+        await _until(_const(lambda: "2" in _epochs(pbx)), 5, "b writes epoch 2 to the PBX")
+        assert pbx.logins == 2
+        async with aiohttp.ClientSession() as session, session.get(f"{b.base}/metrics") as response:
+            series = await response.text()
+        for line in ('acd_leader{instance="b"} 1.0', "acd_epoch 2.0", "acd_takeovers_total 1.0"):
+            assert f"\n{line}\n" in series, line
+    finally:
+        if not a.task.done():
+            await _stop(a)
+        if b is not None:
+            await _stop(b)
+        await pbx.stop()
+
+
+async def test_a_leader_whose_lease_is_taken_steps_down_and_stops(
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    pbx = FakeAmiServer()
+    port = await pbx.start()
+    a = await _start(_settings(api_pg, port, tmp_path, "a"))
+    try:
+        await _until(lambda: _is(a.base, 200), 10, "a ready as leader")
+        async with engine.begin() as conn:  # as if a standby had taken a lapsed lease
+            await conn.execute(text("UPDATE leases SET holder = 'other', epoch = epoch + 1"))
+        await asyncio.wait_for(a.task, 10)
+        assert a.service.stepped_down and a.service.failed
+    finally:
+        if not a.task.done():
+            await _stop(a)
+        await pbx.stop()
+
+
+async def _is(base: str, status: int) -> bool:
+    return (await _ready(base))[0] == status
+
+
+def _const(check: Any) -> Any:
+    async def run() -> bool:
+        return bool(check())
+
+    return run

@@ -1,0 +1,68 @@
+"""The lease's decisions (``acd.core.lease``): a leader may act only until its last good renewal's
+send time plus ``lease - margin``; it never sleeps past that; epochs only grow."""
+
+from __future__ import annotations
+
+import pytest
+
+from acd.core.lease import Lease, LeaseTimes
+
+TIMES = LeaseTimes(lease=3.0, renew=0.5, margin=1.0)
+
+
+def test_a_standby_does_not_lead_and_tries_every_renew_period() -> None:
+    lease = Lease(TIMES)
+    assert not lease.leading(0.0)
+    assert lease.wait(0.0) == 0.5
+    assert not lease.overdue(100.0)
+
+
+def test_a_leader_leads_until_lease_minus_margin_after_its_last_good_renewal() -> None:
+    lease = Lease(TIMES)
+    lease.won(1, sent=10.0)
+    assert lease.leading(11.99)
+    assert not lease.leading(12.0)
+    assert lease.overdue(12.0)
+    lease.renewed(sent=11.5)
+    assert lease.leading(13.4) and not lease.leading(13.5)
+
+
+def test_a_late_answer_to_an_older_renewal_never_moves_the_deadline_back() -> None:
+    lease = Lease(TIMES)
+    lease.won(1, sent=10.0)
+    lease.renewed(sent=11.0)
+    lease.renewed(sent=10.5)
+    assert lease.deadline() == 13.0
+
+
+def test_a_leader_never_sleeps_past_its_deadline_and_a_renewal_gets_what_is_left() -> None:
+    lease = Lease(TIMES)
+    lease.won(1, sent=10.0)
+    assert lease.wait(10.0) == 0.5
+    assert lease.wait(11.8) == pytest.approx(0.2)
+    assert lease.budget(11.8) == pytest.approx(0.2)
+    assert lease.wait(12.5) == 0.0
+
+
+def test_epochs_only_grow_and_a_lost_lease_leaves_a_standby() -> None:
+    lease = Lease(TIMES)
+    lease.won(3, sent=0.0)
+    lease.lost()
+    assert not lease.leading(0.1)
+    with pytest.raises(ValueError):
+        lease.won(3, sent=1.0)
+    lease.won(5, sent=1.0)
+    assert lease.terms_won == 2 and lease.last_epoch == 5
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        LeaseTimes(lease=3, renew=0.5, margin=3),
+        LeaseTimes(lease=3, renew=0, margin=1),
+        LeaseTimes(lease=3, renew=1.5, margin=1),
+    ],
+)
+def test_figures_that_leave_no_room_to_renew_are_refused(times: LeaseTimes) -> None:
+    with pytest.raises(ValueError):
+        Lease(times)
