@@ -1,18 +1,21 @@
-"""Every test, in two lanes side by side: what ``make test`` runs.
+"""Every test, in three lanes side by side: what ``make test`` runs.
 
 Why: the end-to-end tests spend most of their time waiting on real calls (a phone ringing, a caller
 talking, a wrap-up running out) with the CPUs idle, and they cannot share one PBX (each test wants the
 agents, the heartbeat and an idle PBX to itself). So a second PBX and phone farm run in a network
 namespace of their own (same ports on a loopback of their own), from a copy of the Asterisk root, with
-a state folder of their own; lane B runs the e2e modules named in ``LANE_B`` there, while lane A runs
-every other test (unit, simulation, PostgreSQL, Prometheus, browser, and the other e2e modules) on the
-usual PBX. Both lanes must pass, and both must have collected tests.
+a state folder of their own; lane B runs the e2e modules named in ``LANE_B`` there. Lane C runs what
+needs no PBX of the lanes' own: the short soak (``tests/soak``, which isolates itself in a namespace of
+its own, as the benchmarks do), then the PostgreSQL/Prometheus/browser integration tests
+(``tests/integration``, every port a free one). Lane A runs every other test (unit, simulation, and
+the other e2e modules) on the usual PBX. Every lane must pass, and every lane must have collected tests.
 
     python tests/lanes.py [pytest options, e.g. -x]
 
-Lane B's output goes to ``build/lane-b.log`` and is printed after lane A's. The namespace and
-everything in it are removed at the end, also after a failure or Ctrl-C; the root copy is kept
-(``/var/cache/acd/asterisk-root-lane-b``) and refreshed when the root it copies is rebuilt.
+Lanes B and C write to ``build/lane-b.log`` and ``build/lane-c.log``, printed after lane A's output.
+Lane B's namespace and everything in it are removed at the end, also after a failure or Ctrl-C; the
+root copy is kept (``/var/cache/acd/asterisk-root-lane-b``) and refreshed when the root it copies is
+rebuilt.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ STATE_B = Path("/var/lib/acd-lane-b")
 NETNS = "acd-lane-b"
 MARKER = ".acd-root-built"  # what pbx.sh build writes into a finished root
 LOG_B = REPO / "build" / "lane-b.log"
+# Lane C: no PBX of the lanes' own (the soak makes its own), so it runs beside A and B in the host's namespace.
+LANE_C = ("tests/soak", "tests/integration")
+LOG_C = REPO / "build" / "lane-c.log"
 
 
 def say(text: str) -> None:
@@ -130,6 +136,32 @@ def start_lane_b(options: list[str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=lane_b_env())
 
 
+def start_lane_c(options: list[str]) -> subprocess.Popen[bytes]:
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-ra",
+        "-p",
+        "no:cacheprovider",
+        "--basetemp",
+        str(REPO / "build" / "lane-c-tmp"),
+        *options,
+        *(str(REPO / m) for m in LANE_C),
+    ]
+    with LOG_C.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def stop(lane: subprocess.Popen[bytes]) -> None:
+    if lane.poll() is None:
+        lane.send_signal(signal.SIGINT)  # pytest tears its fixtures down (the PBX stops) on SIGINT
+        try:
+            lane.wait(120)
+        except subprocess.TimeoutExpired:
+            lane.kill()
+
+
 def verdict(lane: str, code: int) -> bool:
     if code == 5:
         say(f"lane {lane}: no tests were collected: failing")
@@ -141,30 +173,31 @@ def verdict(lane: str, code: int) -> bool:
 def main(options: list[str]) -> int:
     if os.geteuid() != 0:
         raise SystemExit("lanes: the e2e tests need root (chroot, network namespace)")
-    missing = [m for m in LANE_B if not (E2E / m).is_file()]
+    missing = [m for m in LANE_B if not (E2E / m).is_file()] + [m for m in LANE_C if not (REPO / m).is_dir()]
     if missing:
-        raise SystemExit(f"lanes: LANE_B names modules that do not exist: {missing}")
+        raise SystemExit(f"lanes: LANE_B or LANE_C names tests that do not exist: {missing}")
     prepare_root()
     lane_b = start_lane_b(options)
     say(f"lane B: {len(LANE_B)} e2e modules on a second PBX in namespace {NETNS}, output in {LOG_B}")
-    ignored = [f"--ignore={E2E / m}" for m in LANE_B]
+    lane_c = start_lane_c(options)
+    say(f"lane C: {', '.join(LANE_C)}, output in {LOG_C}")
+    ignored = [f"--ignore={E2E / m}" for m in LANE_B] + [f"--ignore={REPO / m}" for m in LANE_C]
     try:
         code_a = subprocess.run(
             [sys.executable, "-m", "pytest", "-ra", *ignored, *options, "tests"], cwd=REPO, check=False
         ).returncode
         code_b = lane_b.wait()
+        code_c = lane_c.wait()
     finally:
-        if lane_b.poll() is None:
-            lane_b.send_signal(signal.SIGINT)  # pytest tears its fixtures down (the PBX stops) on SIGINT
-            try:
-                lane_b.wait(120)
-            except subprocess.TimeoutExpired:
-                lane_b.kill()
+        stop(lane_b)
+        stop(lane_c)
         remove_netns()
     say("lane B's output:")
     sys.stdout.write(LOG_B.read_text(errors="replace"))
-    ok_a, ok_b = verdict("A", code_a), verdict("B", code_b)
-    return 0 if ok_a and ok_b else 1
+    say("lane C's output:")
+    sys.stdout.write(LOG_C.read_text(errors="replace"))
+    ok = [verdict("A", code_a), verdict("B", code_b), verdict("C", code_c)]
+    return 0 if all(ok) else 1
 
 
 if __name__ == "__main__":
