@@ -8,7 +8,10 @@ import time
 from phonefarm.acd_process import agents_toml, queue_toml
 
 CALLS_PER_MINUTE = 30.0
-PATIENCE = (10.0, 60.0)  # seconds a caller waits before hanging up (abandon), drawn per call
+# seconds a caller waits before hanging up (abandon), drawn per call. At least 15: a sales caller is
+# overflowed after 5 s and hung up after the fallback's apology (~5 s), before it could give up; were
+# its patience shorter, it would hang up during the apology and the farm would see an abandon.
+PATIENCE = (15.0, 60.0)
 ANSWER_DELAY = (1, 3)  # seconds a phone rings before its agent answers
 TALK = (10, 50)  # seconds of talk, drawn per agent and changed now and then
 NO_ANSWER = ("agent8", "agent13")  # phones that let it ring: misses, and the ACD's pause "missed"
@@ -49,8 +52,8 @@ QUEUES = "\n".join(
         # callers wait at most 75 s in billing and support: most who give up abandon (patience 15-60 s)
         queue_toml("billing", "{ billing = 1 }", sla_threshold=20, max_wait=75, wrapup=2, overflow="fallback"),
         queue_toml("support", "{ support = 1 }", sla_threshold=30, max_wait=75, wrapup=2, overflow="fallback"),
-        # two agents and 10 s: sales overflows (to the fallback: an apology and a hang-up)
-        queue_toml("sales", "{ sales = 1 }", sla_threshold=10, max_wait=10, wrapup=1, overflow="fallback"),
+        # two agents and 5 s: sales overflows (to the fallback: an apology and a hang-up; see PATIENCE)
+        queue_toml("sales", "{ sales = 1 }", sla_threshold=5, max_wait=5, wrapup=1, overflow="fallback"),
     )
 )
 SKILLS = {
