@@ -8,7 +8,7 @@ it cannot run: not root, no built Asterisk root). ``tests/soak`` runs it for fiv
 Traffic (``traffic``): a real ``acd run`` with its embedded PostgreSQL, three queues (billing,
 support, sales) and 20 agents (8 billing, 6 support, 2 sales, 4 billing and support); the demo's
 callers (phonefarm/demo.py, its mix of numbers and IVR choices) at 30 a minute with a patience of
-15-60 s; phones answering after 1-3 s and talking 10-50 s, two letting it ring (misses: the ACD pauses
+15-60 s; phones answering after 1-3 s and talking 15-60 s, two letting it ring (misses: the ACD pauses
 them, ``missed``); every 6-14 s an agent pauses, resumes, logs out or logs in, half through the HTTP
 API and half from the phone's feature codes, at most four away at once. Billing and support overflow
 after 75 s, sales after 5 s, all to the fallback (an apology and a hang-up, over before the most

@@ -13,7 +13,7 @@ CALLS_PER_MINUTE = 30.0
 # its patience shorter, it would hang up during the apology and the farm would see an abandon.
 PATIENCE = (15.0, 60.0)
 ANSWER_DELAY = (1, 3)  # seconds a phone rings before its agent answers
-TALK = (10, 50)  # seconds of talk, drawn per agent and changed now and then
+TALK = (15, 60)  # seconds of talk, drawn per agent and changed now and then
 NO_ANSWER = ("agent8", "agent13")  # phones that let it ring: misses, and the ACD's pause "missed"
 CHURN_EVERY = (6.0, 14.0)  # seconds between two agent actions (pause, resume, log out, log in)
 MAX_AWAY = 4  # agents the script keeps paused or logged out at most at once (the queues stay served)

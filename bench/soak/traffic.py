@@ -98,7 +98,7 @@ class Churn:
 
 
 async def set_phones(farm: Farm, rng: random.Random) -> None:
-    """Every phone answers after 1-3 s and talks 10-50 s, but two let it ring (misses)."""
+    """Every phone answers after 1-3 s and talks 15-60 s, but two let it ring (misses)."""
     for agent in AGENTS:
         if agent in NO_ANSWER:
             await farm.set_agent(agent, "noanswer")
