@@ -21,7 +21,9 @@ Checks (``checks``), each against what the farm lived (``ledger``, from the farm
   3 s (``footprint``); the median over a window right after the warm-up against the median over the
   last window of the traffic must grow less than 5 %. The warm-up is the first ten minutes, or, for a
   run shorter than 50 minutes, its first fifth (the output says which); the window is a tenth of the
-  run, 15 s to 2 min.
+  run, 15 s to 2 min. The figure also gives the trend after the warm-up (least squares, per hour).
+  Some memory grows with the calls by design until its window is full: the 15-minute windows of the
+  service level and the forecast, and OTF's ledger of the last day's calls (docs/kpis.md).
 - channels: none left on either Asterisk (PBX and farm) after the drain.
 - agents: every agent in the state the script left it in (ready, paused, logged out; an agent left
   ready may be paused ``missed`` by the ACD), none reserved, on a call or in wrap-up.

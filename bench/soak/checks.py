@@ -40,7 +40,7 @@ def footprint(growth: Growth, name: str, warmup_note: str) -> Check:
         growth.ratio < GROWTH_LIMIT,
         f"{growth.what} {growth.start:.1f}{unit} at start, {growth.base:.1f}{unit} after {warmup_note}, "
         f"{growth.end:.1f}{unit} at the end (peak {growth.peak:.1f}{unit}): growth {growth.ratio * 100:+.1f} % "
-        f"(limit {GROWTH_LIMIT * 100:.0f} %)",
+        f"(limit {GROWTH_LIMIT * 100:.0f} %); trend after the warm-up {growth.per_hour:+.1f}{unit} an hour",
     )
 
 

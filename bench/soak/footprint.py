@@ -40,6 +40,7 @@ class Growth:
     base: float  # median right after the warm-up
     end: float  # median at the end of the traffic
     peak: float
+    per_hour: float  # least-squares slope over the samples after the warm-up, per hour
 
     @property
     def ratio(self) -> float:
@@ -68,6 +69,7 @@ class Footprint:
         end = [s for s in self.samples if ended - window <= s.at <= ended]
         if not base or not end:
             raise ValueError(f"too few footprint samples ({len(self.samples)}) for the windows")
+        after = [s for s in self.samples if began + warmup <= s.at <= ended]
         out = []
         for what, unit, value in (
             ("RSS", "MiB", lambda s: s.rss_kib / 1024),
@@ -81,6 +83,14 @@ class Footprint:
                     statistics.median(value(s) for s in base),
                     statistics.median(value(s) for s in end),
                     max(value(s) for s in self.samples),
+                    slope([s.at for s in after], [value(s) for s in after]) * 3600,
                 )
             )
         return out
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys over xs; 0 for fewer than two points or constant ys."""
+    if len(xs) < 2 or len(set(ys)) < 2:
+        return 0.0
+    return statistics.linear_regression(xs, ys).slope
