@@ -83,7 +83,8 @@ Timestamp is taken when Asterisk's manager formats it, a fraction of a milliseco
 and equally so for both systems.
 
 The package, by job: ``plan`` (agents, numbers, loads, targets), ``isolation`` (namespace, root copy,
-state dir, clean-up: outside), ``pbx_config`` (queue ``bench``, numbers 900/901, the listener),
+state dir, clean-up: outside; the soak, bench/soak, runs in it too), ``pbx_config`` (queue ``bench``,
+numbers 900/901, the listener),
 ``acd_side`` (the ACD as a process, its agents ready), ``recorder`` (the two Asterisks' events),
 ``phases`` (a phase and its samples), ``calls`` (driving the farm's callers), ``samples`` (the samples
 from the events, and their breakdown), ``measure`` (the

@@ -162,6 +162,19 @@ def run_isolated(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    options = ["--calls", str(args.calls), "--warmup", str(args.warmup), "--time-limit", str(args.time_limit)]
+    options += ["--acd-command", args.acd_command] if args.acd_command else []
+    options += ["--json", str(args.json.absolute())] if args.json else []
+    options += ["--only", args.only] if args.only else []
+    options += ["--no-breakdown"] if args.no_breakdown else []
+    return run_in_namespace(args, "bench.bench_vs_app_queue", options, args.time_limit + 120)
+
+
+def run_in_namespace(args: argparse.Namespace, module: str, options: list[str], within: float) -> int:
+    """Outside: namespace, root copy, state dir; ``python -m module --inside --root R --state-dir S options``
+    inside, for at most ``within`` s; always clean up. ``args`` holds ``root``, ``state_dir``,
+    ``source_root``, ``netns``, ``no_netns`` and ``keep`` (each run's command line has them); the
+    soak (bench/soak) runs inside this way too."""
     root, state, source = args.root.absolute(), args.state_dir.absolute(), args.source_root.resolve()
     if root.resolve() == source or root == SOURCE_ROOT or state in (Path("/var/lib/acd"), Path("/")):
         print(f"refusing to use {root} / {state}: those belong to the shared stack", file=sys.stderr)
@@ -201,31 +214,12 @@ def run_isolated(args: argparse.Namespace) -> int:
             if paths.netns:
                 subprocess.run(["ip", "netns", "add", paths.netns], check=True, timeout=10)
                 subprocess.run(paths.in_netns(["ip", "link", "set", "lo", "up"]), check=True, timeout=10)
-            argv = [
-                sys.executable,
-                "-m",
-                "bench.bench_vs_app_queue",
-                "--inside",
-                "--root",
-                str(root),
-                "--state-dir",
-                str(state),
-                "--calls",
-                str(args.calls),
-                "--warmup",
-                str(args.warmup),
-                "--time-limit",
-                str(args.time_limit),
-            ]
-            argv += ["--acd-command", args.acd_command] if args.acd_command else []
-            argv += ["--json", str(args.json.absolute())] if args.json else []
-            argv += ["--only", args.only] if args.only else []
-            argv += ["--no-breakdown"] if args.no_breakdown else []
+            argv = [sys.executable, "-m", module, "--inside", "--root", str(root), "--state-dir", str(state), *options]
             inner = subprocess.Popen(paths.in_netns(argv), env=paths.env(), cwd=REPO, start_new_session=True)
             try:
-                return inner.wait(timeout=args.time_limit + 120)
+                return inner.wait(timeout=within)
             except subprocess.TimeoutExpired:
-                log(f"the measurement did not end within {args.time_limit + 120:.0f} s: stopping it")
+                log(f"the run inside did not end within {within:.0f} s: stopping it")
                 return 1
         except KeyboardInterrupt:
             log("interrupted: cleaning up")
