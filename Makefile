@@ -48,8 +48,8 @@ sox:
 	@command -v sox >/dev/null && command -v soxi >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sox; }
 
-# Every test: unit, simulation, PostgreSQL, Prometheus and the real-Asterisk end-to-end tests, in two
-# lanes side by side, the second on a second PBX in a network namespace (tests/lanes.py says how).
+# Every test: unit, simulation, PostgreSQL, Prometheus, the real-Asterisk end-to-end tests and the short
+# soak, in three lanes side by side, the second on a second PBX in a network namespace (tests/lanes.py).
 # A lane that collected no test fails.
 test: install asterisk prometheus chromium sox iproute2
 	$(PY) tests/lanes.py
