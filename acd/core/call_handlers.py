@@ -588,10 +588,10 @@ def identified(floor: Floor, e: CustomerIdentified) -> None:
                 floor.write(later.identified(e.customer_id))
 
 
-def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:
+def reprioritize(floor: Floor, e: CallPriorityChanged, now: float) -> None:
     call = call_of(floor, e.call_id, "CallPriorityChanged")
     check_call(call, CallInput.REPRIORITIZE, "CallPriorityChanged")
-    floor.reprioritize(call, e.priority)
+    floor.reprioritize(call, e.priority, now)
     floor.emit(call.tag())
 
 

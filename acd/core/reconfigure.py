@@ -79,7 +79,7 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
         if call.directed_to and call.directed_to not in wanted:
             call.directed_to = ""  # transferred to an agent who left the config: the queue's now
         if call.state is CallState.WAITING:
-            floor.enter_routing(call)
+            floor.enter_routing(call, now)
         floor.arm_call_timer(call, now)
 
 

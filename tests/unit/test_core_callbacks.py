@@ -21,6 +21,9 @@ from acd.core.events import (
     AgentLoggedIn,
     AgentTransferRequested,
     CallArrived,
+    CallMoved,
+    CallPriorityChanged,
+    ConfigChanged,
     CallbackAccepted,
     CallbackCallerGone,
     CallbackEnded,
@@ -305,3 +308,32 @@ def test_a_pending_callback_whose_queue_left_the_config_is_closed_at_the_restart
         acd.handle(CallbackQueueGone(_open("c2", 900.0, "555002", end_reason="callback")), 1031.0)
     with pytest.raises(InvalidValue):  # not a pending callback
         acd.handle(CallbackQueueGone(dataclasses.replace(gone, interaction_id="c3", end_reason="")), 1031.0)
+
+
+TWO_QUEUES = RoutingConfig(
+    queues=(QUEUE, dataclasses.replace(QUEUE, name="sales", skills=(SkillRequirement("sales", 1),))),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3), ("sales", 3))),),
+)
+
+
+def test_no_path_offers_a_callback_while_its_caller_is_on_the_line_or_in_the_retry_gap() -> None:
+    """The hold after taking a callback (``ON_LINE_BOUND``) and the gap after an unreached try are kept
+    by every way a waiting call enters routing again: a reconfiguration, a priority change, a move."""
+    acd = Acd(TWO_QUEUES)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    assert not _rings(acd.handle(AgentLoggedIn("a1"), 13.0))
+    assert not _rings(acd.handle(ConfigChanged(TWO_QUEUES), 14.0))
+    assert not _rings(acd.handle(CallPriorityChanged("c1", 9), 15.0))
+    assert not _rings(acd.handle(CallMoved("c1", "sales"), 16.0))
+    assert not _rings(acd.handle(ConfigChanged(TWO_QUEUES), 17.0))
+    ring = _rings(acd.handle(CallbackCallerGone("c1"), 20.0))[0]  # their Hangup: now
+    acd.handle(OfferAnswered(ring.offer_id), 21.0)
+    out = acd.handle(CallbackEnded(ring.offer_id, "NOANSWER"), 25.0)  # the gap: until 55
+    assert not _rings(out)
+    assert not _rings(acd.handle(CallPriorityChanged("c1", 3), 30.0))
+    assert not _rings(acd.handle(ConfigChanged(TWO_QUEUES), 31.0))
+    assert not _rings(acd.handle(CallMoved("c1", "billing"), 32.0))
+    timers = [c.at for c in acd.handle(CallPriorityChanged("c1", 4), 33.0) if isinstance(c, StartTimer)]
+    assert all(t <= 55.0 for t in timers)
+    assert [r.call_id for r in _rings(acd.handle(TimerFired(call_timer("c1")), 55.0))] == ["c1"]
