@@ -218,8 +218,9 @@ LONGEST_STAY_SECONDS = 7 * 86400.0
 # docs/kpis.md, "OTF and FCR", the moment a verdict settles: an unanswered stay when it leaves the queue
 # (ended_at), a handled one once its wrap-up is over and its repeat window has passed
 # (ended_at + greatest(repeat_window, wrapup)); an answered one not handled yet has none. Those of
-# [:start, :end] (the end: the moment of a start, when the live ledger takes the later ones), judged as of :end; :reach (arrival lower bound, for the index) is :start minus the
-# longest repeat window and LONGEST_STAY_SECONDS.
+# [:start, :end] (:end, the moment of a start: the live ledger takes the later ones), judged as of :end;
+# :reach (a lower bound on the indexed arrival time) is :start minus the longest repeat window and
+# LONGEST_STAY_SECONDS.
 _SETTLED_IN = """i.arrived_at >= :reach AND i.arrived_at < :end AND i.ended_at IS NOT NULL
       AND (i.answered_at IS NULL OR (i.talk_seconds IS NOT NULL AND i.wrapup_seconds IS NOT NULL))
       AND CASE WHEN i.answered_at IS NULL THEN i.ended_at
