@@ -250,8 +250,35 @@ def test_a_restarted_acd_calls_back_the_number_keyed_in() -> None:
     acd.handle(ResyncStarted(), 1030.0)
     out = [c for e in events for c in acd.handle(e, 1030.0)] + acd.handle(ResyncFinished(), 1030.0)
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "6512345678")]
-    with pytest.raises(InvalidValue):
-        Acd(CONFIG).handle(events[0], 1030.0)  # the patterns no longer allow it
+    with pytest.raises(InvalidValue):  # not a number at all: refused, nothing changes
+        Acd(KEYED).handle(dataclasses.replace(events[0], callback="65x"), 1030.0)
+
+
+def test_a_pending_callback_whose_keyed_number_is_no_longer_allowed_is_closed_at_the_restart() -> None:
+    """The previous run took c1's callback to a number the caller keyed in; the config it restarts with
+    no longer allows it: the record closes ``overflowed``, ``number_not_allowed``, its wait up to the
+    restart, instead of staying open and refused again at every start (docs/kpis.md, "Callbacks")."""
+    pending = _open("c1", 900.0, "+555001", end_reason="callback", callback_number="6512345678")
+    events = settle([pending], ResyncResult(), Roster(CONFIG))
+    acd = Acd(CONFIG)  # no patterns any more
+    acd.handle(AgentLoggedIn("a1"), 1030.0)
+    out: list[object] = []
+    for event in [ResyncStarted(), *events, ResyncFinished()]:
+        out += acd.handle(event, 1030.0)
+    [closed] = _records(out)
+    assert (closed.interaction_id, closed.outcome, closed.end_reason, closed.callback_number) == (
+        "c1",
+        "overflowed",
+        "number_not_allowed",
+        "6512345678",
+    )
+    assert (closed.ended_at, closed.wait_seconds, closed.within_sla) == (1030.0, 130.0, False)
+    assert closed.seq > pending.seq
+    assert not _rings(out) and acd.call_state("c1") is None
+    overflowed = [c for c in out if isinstance(c, MetricUpdate) and c.name == "acd_calls_overflowed_total"]
+    assert overflowed, "its exit counts live, as a callback settling in this run would"
+    with pytest.raises(InvalidTransition):  # once
+        acd.handle(events[0], 1031.0)
 
 
 def test_a_callbacks_conversation_is_not_transferred() -> None:
