@@ -420,19 +420,17 @@ async def otf_settled_in(
     return {r["queue"]: (int(r["settled"]), int(r["otf"])) for r in rows if r["level"] == "queue"}
 
 
-async def otf_settling(
+async def otf_settling_rows(
     engine: AsyncEngine,
     start: datetime,
     end: datetime,
     queues: Iterable[QueueConfig],
     *,
     as_of: datetime,
-    level: str,
-    members: Iterable[str],
     short_abandon_seconds: float = 5.0,
-) -> Settling:
-    """OTF and FCR of ``otf_report``'s rows of ``level`` ("queue" or "agent") for ``members`` together,
-    with the handled interactions still pending as known so far (an objective's projection)."""
+) -> list[Mapping[str, Any]]:
+    """``otf_report``'s rows with the pending counts, for ``settling_of``: read once for every objective of
+    the same period (each then takes its own queues or agents)."""
     params = {
         "start": start,
         "end": end,
@@ -441,7 +439,12 @@ async def otf_settling(
         "criteria": otf_criteria(queues),
     }
     async with engine.connect() as conn:
-        rows = (await conn.execute(_OTF_SQL, params)).mappings().all()
+        return [dict(r) for r in (await conn.execute(_OTF_SQL, params)).mappings().all()]
+
+
+def settling_of(rows: Iterable[Mapping[str, Any]], level: str, members: Iterable[str]) -> Settling:
+    """OTF and FCR of the rows of ``level`` ("queue" or "agent") for ``members`` together, with the handled
+    interactions still pending as known so far (an objective's projection)."""
     chosen = set(members)
     mine = [r for r in rows if r["level"] == level and (r["queue"] if level == "queue" else r["agent"]) in chosen]
 

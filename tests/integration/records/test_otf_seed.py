@@ -5,13 +5,15 @@ open, a repeat contact already in the records) settle live later, as the records
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from doubles import MockControl, keep_rings
 from record_samples import CONFIG, interaction, left_unanswered
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wiring import settings_for
 
@@ -20,7 +22,8 @@ from acd.core.commands import RingAgent
 from acd.core.otf import count
 from acd.core.record_types import InteractionRecord
 from acd.records.pipeline.outbox import Outbox
-from acd.records.report import otf_report
+from acd.records.report import _OTF_SETTLED_SQL, LONGEST_STAY_SECONDS, otf_criteria, otf_report
+from acd.records.startup.otf_window import RECENT
 from acd.records.startup.sync_config import sync_config
 from acd.wallboard.seed import seed_otf
 from acd.wallboard.today import day_of
@@ -148,3 +151,22 @@ async def test_after_a_midday_restart_otf_today_counts_what_settled_today(engine
     # the verdicts that settle later count live, once: the one of last night's call at 22:01
     tonight = count(runtime.otf.settle(start + 22 * HOUR + 120.0))
     assert (tonight.settled, tonight.otf) == (1, 1)
+
+
+async def test_the_start_up_otf_reads_scan_interactions_by_the_arrival_index(engine: AsyncEngine) -> None:
+    """The reads at each start are bounded by the indexed arrival time (no full scan of the table for the
+    unindexed end time): with sequential scans priced out, the planner still finds an index for both."""
+    since = datetime.fromtimestamp(time.time() - 86400.0, UTC)
+    queues = otf_criteria(CONFIG.queues)
+    async with engine.connect() as conn:
+        await conn.execute(text("SET enable_seqscan = off"))
+        for sql, params in (
+            (RECENT, {"since": since, "reach": since - timedelta(seconds=LONGEST_STAY_SECONDS)}),
+            (
+                _OTF_SETTLED_SQL,
+                {"start": since, "end": since, "as_of": since, "reach": since, "short": 5.0, "criteria": queues},
+            ),
+        ):
+            plan = "\n".join((await conn.execute(text("EXPLAIN " + sql.text), params)).scalars())
+            assert "Seq Scan on interactions" not in plan, plan
+            assert re.search(r"Index Cond: \(+(i\.)?arrived_at >= ", plan), plan  # not a whole-index filter
