@@ -250,8 +250,9 @@ def test_a_restarted_acd_calls_back_the_number_keyed_in() -> None:
     acd.handle(ResyncStarted(), 1030.0)
     out = [c for e in events for c in acd.handle(e, 1030.0)] + acd.handle(ResyncFinished(), 1030.0)
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "6512345678")]
+    [arrived] = [e for e in events if isinstance(e, CallArrived)]
     with pytest.raises(InvalidValue):  # not a number at all: refused, nothing changes
-        Acd(KEYED).handle(dataclasses.replace(events[0], callback="65x"), 1030.0)
+        Acd(KEYED).handle(dataclasses.replace(arrived, callback="65x"), 1030.0)
 
 
 def test_a_pending_callback_whose_keyed_number_is_no_longer_allowed_is_closed_at_the_restart() -> None:
