@@ -5,7 +5,8 @@
 - Changed agents keep their state; their eligibility is recomputed.
 - Removed queues overflow their waiting and ringing callers to the old queue's overflow target
   with reason ``queue_removed``; conversations in progress carry on under the old queue settings.
-- Waiting calls adopt their queue's new settings (widening, max wait) from now on.
+- Waiting calls adopt their queue's new settings (widening, max wait) from now on; a callback has no max
+  wait (acd.core.callbacks): it keeps waiting, however long it has.
 - Callbacks scheduled in a removed queue that have not entered it yet are closed ``queue_removed``.
 The routing indexes are rebuilt from scratch, which is O(agents + calls) but config changes are rare.
 """
@@ -73,7 +74,7 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
             continue
         call.queue = queue
         call.level = level_at(queue, call.enqueued_at, now)
-        if now >= call.enqueued_at + queue.max_wait_seconds:
+        if not call.callback and now >= call.enqueued_at + queue.max_wait_seconds:  # a callback never overflows
             _drop(floor, call, queue.overflow_target, now, "max_wait")
             continue
         if call.directed_to and call.directed_to not in wanted:

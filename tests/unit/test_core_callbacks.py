@@ -365,3 +365,16 @@ def test_no_path_offers_a_callback_while_its_caller_is_on_the_line_or_in_the_ret
     timers = [c.at for c in acd.handle(CallPriorityChanged("c1", 4), 33.0) if isinstance(c, StartTimer)]
     assert all(t <= 55.0 for t in timers)
     assert [r.call_id for r in _rings(acd.handle(TimerFired(call_timer("c1")), 55.0))] == ["c1"]
+
+
+def test_a_reconfiguration_never_overflows_a_callback_past_the_queues_max_wait() -> None:
+    """A callback has nobody holding to send anywhere: a config reload long after the queue's max wait
+    leaves it waiting in its place (no ``max_wait`` overflow, no ``OverflowCall`` for a channel that is not)."""
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    acd.handle(CallbackCallerGone("c1"), 13.0)
+    out = acd.handle(ConfigChanged(CONFIG), 100.0)
+    assert not [r for r in _records(out) if r.outcome == "overflowed"]
+    assert acd.call_state("c1") is CallState.WAITING
+    assert [r.call_id for r in _rings(acd.handle(AgentLoggedIn("a1"), 101.0))] == ["c1"]
