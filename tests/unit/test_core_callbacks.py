@@ -378,3 +378,19 @@ def test_a_reconfiguration_never_overflows_a_callback_past_the_queues_max_wait()
     assert not [r for r in _records(out) if r.outcome == "overflowed"]
     assert acd.call_state("c1") is CallState.WAITING
     assert [r.call_id for r in _rings(acd.handle(AgentLoggedIn("a1"), 101.0))] == ["c1"]
+
+
+def test_a_config_that_no_longer_allows_a_keyed_number_closes_the_callback_waiting_for_it() -> None:
+    """The patterns changed while the callback waited: the PBX would refuse to dial the number keyed in,
+    so the callback closes ``overflowed``, ``number_not_allowed`` at the change; the caller's own number
+    needs no pattern and keeps waiting."""
+    acd = Acd(KEYED)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+1555", enqueued_at=0.0), 0.0)
+    acd.handle(CallArrived("c2", "billing", 5, caller="+1556", enqueued_at=1.0), 1.0)
+    acd.handle(CallbackAccepted("c1", "6512345678"), 12.0)
+    acd.handle(CallbackAccepted("c2", "1556"), 12.0)
+    out = acd.handle(ConfigChanged(CONFIG), 20.0)
+    [closed] = _records(out)
+    assert (closed.interaction_id, closed.outcome, closed.end_reason) == ("c1", "overflowed", "number_not_allowed")
+    assert not [c for c in out if type(c).__name__ == "OverflowCall"]
+    assert acd.call_state("c1") is None and acd.call_state("c2") is CallState.WAITING
