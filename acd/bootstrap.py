@@ -59,7 +59,7 @@ from acd.records.pipeline.outbox import Outbox
 from acd.records.stores import scheduled_callbacks as scheduled_store
 from acd.records.stores.audit import AuditLog, Change
 from acd.records.stores.customers import CustomerDirectory
-from acd.records.stores.scheduled_callbacks import CALLER
+from acd.records.stores.scheduled_callbacks import CALLER, CALLER_KEYED
 from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import AmiSettings as AmiConfig
@@ -89,11 +89,16 @@ async def keep_closed_callback(
     at = datetime.fromtimestamp(command.at, UTC)
     try:
         if not await scheduled_store.add_quietly(
-            engine, command.callback_id, command.queue, command.number, at, CALLER
+            engine, command.callback_id, command.queue, command.number, at, CALLER if command.own else CALLER_KEYED
         ):
             runtime.submit(ScheduledCallbackCancelled(command.callback_id))
             return
+        late = _CLOSED_LATE.get(command.callback_id)
+        if late is not None:  # its close gave up waiting for this row and changed nothing: applied now
+            await _close_row(engine, command.callback_id, late)
+            return
     finally:
+        _CLOSED_LATE.pop(command.callback_id, None)
         written = _KEEPING.pop(command.callback_id, None)
         if written is not None:
             written.set()
@@ -106,9 +111,13 @@ async def keep_closed_callback(
 # A closed queue's callback whose row is being written (``keep_scheduled`` marks it at once, before any
 # later command of the core runs): a close of the same callback (``not_kept``: the caller's wait ran out
 # meanwhile) waits for that row, or it would update nothing and the row would be written pending after it,
-# to be scheduled again at the next start. So the close always lands last and wins.
+# to be scheduled again at the next start. A close that waited ``ROW_WAIT_SECONDS`` in vain (PostgreSQL
+# slower than that: the pool's wait, the connect and the command's timeouts add up to more) leaves its
+# reason in ``_CLOSED_LATE``, and the writer closes the row itself once written. So the close always lands
+# last and wins, whatever the timing.
 _KEEPING: dict[str, asyncio.Event] = {}
 _CLOSING: set[str] = set()  # closes asked for while the row was being written: the caller is not told
+_CLOSED_LATE: dict[str, str] = {}  # callback id -> the reason of a close that gave up waiting for its row
 ROW_WAIT_SECONDS = 30.0
 
 
@@ -124,13 +133,19 @@ async def close_scheduled_row(engine: AsyncEngine, command: CloseScheduledCallba
         try:
             await asyncio.wait_for(written.wait(), ROW_WAIT_SECONDS)
         except TimeoutError:
-            log.warning("scheduled callback %s: its row was not written in time to close it", command.callback_id[:8])
+            if command.callback_id in _KEEPING:  # still being written: its writer closes it after
+                _CLOSED_LATE[command.callback_id] = command.reason
+                log.warning("scheduled callback %s: closed once its row is written", command.callback_id[:8])
         finally:
             _CLOSING.discard(command.callback_id)
+    await _close_row(engine, command.callback_id, command.reason)
+
+
+async def _close_row(engine: AsyncEngine, callback_id: str, reason: str) -> None:
     try:
-        await scheduled_store.close(engine, command.callback_id, command.reason, datetime.now(UTC))
+        await scheduled_store.close(engine, callback_id, reason, datetime.now(UTC))
     except Exception as exc:  # it stays pending: the next start closes it again
-        log.error("scheduled callback %s could not be closed in the records: %s", command.callback_id[:8], exc)
+        log.error("scheduled callback %s could not be closed in the records: %s", callback_id[:8], exc)
 
 
 async def answer_phone(

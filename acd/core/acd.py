@@ -101,7 +101,7 @@ class Acd:
             case events.CustomerIdentified():
                 call_handlers.identified(floor, event)
             case events.CallPriorityChanged():
-                call_handlers.reprioritize(floor, event)
+                call_handlers.reprioritize(floor, event, now)
             case events.CallMoved():
                 call_handlers.move(floor, event, now)
             case events.TransferRequested():

@@ -119,8 +119,8 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
     if e.callback:  # a pending callback loaded back after a restart: waits in its place (acd.core.callbacks)
-        callbacks.restored(floor, call, e.callback)
-        floor.add_call(call, now)
+        if callbacks.restored(floor, call, e.callback, now):
+            floor.add_call(call, now)
         return
     if _still_directed(floor, e, call.enqueued_at, now):
         # transferred to an agent by name before a restart: as ``transferred`` left it, that agent
@@ -588,10 +588,10 @@ def identified(floor: Floor, e: CustomerIdentified) -> None:
                 floor.write(later.identified(e.customer_id))
 
 
-def reprioritize(floor: Floor, e: CallPriorityChanged) -> None:
+def reprioritize(floor: Floor, e: CallPriorityChanged, now: float) -> None:
     call = call_of(floor, e.call_id, "CallPriorityChanged")
     check_call(call, CallInput.REPRIORITIZE, "CallPriorityChanged")
-    floor.reprioritize(call, e.priority)
+    floor.reprioritize(call, e.priority, now)
     floor.emit(call.tag())
 
 

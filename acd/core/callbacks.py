@@ -38,6 +38,7 @@ REACHED = "callback"  # the end reason of a callback whose caller was reached, o
 # Hangup be lost (an AMI reconnect).
 ON_LINE_BOUND = 40.0
 QUEUE_REMOVED = "queue_removed"  # a pending callback whose queue left the config (as reconfigure's overflow)
+NUMBER_NOT_ALLOWED = "number_not_allowed"  # a pending callback whose keyed number the patterns no longer allow
 
 
 def digits_of(caller: str) -> str:
@@ -66,14 +67,26 @@ def may_call(floor: Floor, call: Call, number: str) -> bool:
     )
 
 
-def restored(floor: Floor, call: Call, number: str) -> None:
-    """A pending callback of the previous run (its open record), arriving again: same place, no channel."""
-    if not may_call(floor, call, number):
-        raise InvalidValue("CallArrived", "callback", "neither the caller's number nor one they may key in")
-    step_call(call, CallInput.CALLBACK, "CallArrived")
-    call.callback = number
+def restored(floor: Floor, call: Call, number: str, now: float) -> bool:
+    """A pending callback of the previous run (its open record), arriving again: same place, no channel.
+
+    One whose number the admin's patterns no longer allow (a number the caller keyed in) is closed at
+    once, ``overflowed`` with end reason ``number_not_allowed`` and its wait up to now, never left open
+    to be refused again at every start (docs/kpis.md, "Callbacks"); False then, and the call is closed."""
+    if not number or number != digits_of(number):
+        raise InvalidValue("CallArrived", "callback", "not a number: digits only, at most 32")
     keyed = "" if number == digits_of(call.record.caller) else number
     call.record = dataclasses.replace(call.record, end_reason="callback", callback_number=keyed)
+    if not may_call(floor, call, number):
+        end = max(now, call.enqueued_at)
+        wait = call.waited(end)
+        floor.write(call.left_queue(end, "overflowed", NUMBER_NOT_ALLOWED))
+        floor.queue_exit(call.queue, "overflowed", wait, now, within_sla=False, short_abandon=False)
+        floor.close_call(call)
+        return False
+    step_call(call, CallInput.CALLBACK, "CallArrived")
+    call.callback = number
+    return True
 
 
 def queue_gone(floor: Floor, e: CallbackQueueGone, now: float) -> None:

@@ -155,6 +155,9 @@ class KeepScheduledCallback:
     call_id: str = ""
     # the queue's time zone (IANA name), in which the caller hears the time (``ACD_CB_ZONE``)
     zone: str = ""
+    # the caller's own number (needs no pattern); else one they keyed in, checked against the patterns
+    # again when a restart reads it back
+    own: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,12 +178,19 @@ class Floor:
     def add_call(self, call: Call, now: float) -> None:
         self.calls[call.call_id] = call
         self.write(call.record)
-        self.enter_routing(call)
+        self.enter_routing(call, now)
         self.arm_call_timer(call, now)
 
-    def enter_routing(self, call: Call) -> None:
+    def enter_routing(self, call: Call, now: float) -> None:
         """A WAITING call may be offered: to anyone eligible (the routing index), or, directed to an
-        agent by name, to that agent alone (``directed``). Matched at the next dispatch."""
+        agent by name, to that agent alone (``directed``). Matched at the next dispatch.
+
+        Not a callback before its ``callback_not_before`` (its caller still on the line, or the gap
+        after an unreached try: acd.core.callbacks): every path that puts a waiting call back (a
+        reconfiguration, a priority change, a move, a fall-back from an agent by name) passes here,
+        and its call timer brings it back at that moment (``tick``)."""
+        if call.callback and call.callback_not_before > now:
+            return
         if call.directed_to:
             self.directed.setdefault(call.directed_to, {})[call.call_id] = None
         else:
@@ -209,7 +216,7 @@ class Floor:
         call.directed_to = ""
         call.directed_until = 0.0
         if waiting:
-            self.enter_routing(call)
+            self.enter_routing(call, now)
         self.arm_call_timer(call, now)
 
     def directed_call(self, agent_id: str) -> Call | None:
@@ -246,7 +253,7 @@ class Floor:
         if call.state is CallState.WAITING and call.callback_not_before <= now:
             self.leave_routing(call)
             call.level = level
-            self.enter_routing(call)
+            self.enter_routing(call, now)
         else:
             call.level = level
         self.arm_call_timer(call, now)
@@ -255,10 +262,10 @@ class Floor:
         """Back to WAITING (a miss or a withdrawn offer) with the original enqueue time: the head of its band."""
         step_call(call, what)
         call.offer_id = None
-        self.enter_routing(call)
+        self.enter_routing(call, now)
         self.arm_call_timer(call, now)
 
-    def reprioritize(self, call: Call, priority: int) -> None:
+    def reprioritize(self, call: Call, priority: int, now: float) -> None:
         """A new priority band for a WAITING or RINGING call (checked by the caller); enqueue time kept."""
         waiting = call.state is CallState.WAITING
         if waiting:
@@ -266,7 +273,7 @@ class Floor:
         call.priority = priority
         self.write(call.reprioritized(priority))
         if waiting:
-            self.enter_routing(call)
+            self.enter_routing(call, now)
 
     def move_call(self, call: Call, queue: QueueConfig, now: float) -> None:
         """A WAITING call (checked by the caller; a ringing offer already cancelled) joins ``queue``
@@ -279,7 +286,7 @@ class Floor:
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
         self.arrived(queue.name)
-        self.enter_routing(call)
+        self.enter_routing(call, now)
         self.arm_call_timer(call, now)
 
     def arrived(self, queue: str) -> None:
@@ -299,7 +306,7 @@ class Floor:
         call.level = level_at(queue, call.enqueued_at, now)
         self.write(call.record)
         self.arrived(queue.name)
-        self.enter_routing(call)
+        self.enter_routing(call, now)
         self.arm_call_timer(call, now)
 
     def can_serve(self, queue: QueueConfig) -> bool:

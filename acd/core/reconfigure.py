@@ -5,13 +5,17 @@
 - Changed agents keep their state; their eligibility is recomputed.
 - Removed queues overflow their waiting and ringing callers to the old queue's overflow target
   with reason ``queue_removed``; conversations in progress carry on under the old queue settings.
-- Waiting calls adopt their queue's new settings (widening, max wait) from now on.
+- Waiting calls adopt their queue's new settings (widening, max wait) from now on; a callback has no max
+  wait (acd.core.callbacks): it keeps waiting, however long it has; one waiting to call a number the
+  caller keyed in that the new ``[callbacks] allowed_numbers`` no longer allow is closed ``overflowed``,
+  ``number_not_allowed`` (the PBX would refuse to dial it).
 - Callbacks scheduled in a removed queue that have not entered it yet are closed ``queue_removed``.
 The routing indexes are rebuilt from scratch, which is O(agents + calls) but config changes are rare.
 """
 
 from __future__ import annotations
 
+from acd.core import callbacks
 from acd.core.agent import Agent
 from acd.core.commands import OverflowCall
 from acd.core.config import RoutingConfig
@@ -73,13 +77,17 @@ def reconfigure(floor: Floor, config: RoutingConfig, now: float) -> None:
             continue
         call.queue = queue
         call.level = level_at(queue, call.enqueued_at, now)
-        if now >= call.enqueued_at + queue.max_wait_seconds:
+        if call.callback and call.state is CallState.WAITING and not callbacks.may_call(floor, call, call.callback):
+            # a number keyed in that the new patterns no longer allow: the PBX would refuse to dial it
+            floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", callbacks.NUMBER_NOT_ALLOWED, now)
+            continue
+        if not call.callback and now >= call.enqueued_at + queue.max_wait_seconds:  # a callback never overflows
             _drop(floor, call, queue.overflow_target, now, "max_wait")
             continue
         if call.directed_to and call.directed_to not in wanted:
             call.directed_to = ""  # transferred to an agent who left the config: the queue's now
         if call.state is CallState.WAITING:
-            floor.enter_routing(call)
+            floor.enter_routing(call, now)
         floor.arm_call_timer(call, now)
 
 

@@ -101,7 +101,7 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
     own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
     scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
     floor.out.append(
-        KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=hours.zone_name)
+        KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=hours.zone_name, own=own)
     )
 
 
@@ -134,7 +134,9 @@ def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
         return
     floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", ASKED_AT_A_TIME, now)
     scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
-    floor.emit(KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=zone.name))
+    floor.emit(
+        KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=zone.name, own=own)
+    )
 
 
 def not_kept(floor: Floor, e: ClosedCallbackNotKept) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.objectives import METRICS, Objective, Status, Tally, project, settling_tallies, status
-from acd.records.report import SCOPE_SQL, agent_report, otf_settling
+from acd.records.report import SCOPE_SQL, agent_report, otf_settling_rows, settling_of
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,6 +121,11 @@ async def tally(
     raise ValueError(f"no tally for metric {metric!r}")
 
 
+# The OTF report's rows of one period, judged at one moment: read once per refresh for every OTF or FCR
+# objective of that period (``standings``), not once per objective.
+SettlingRows = dict[tuple[datetime, datetime], list[Mapping[str, Any]]]
+
+
 async def settling_tally(
     engine: AsyncEngine,
     objective: Objective,
@@ -130,21 +135,19 @@ async def settling_tally(
     until: datetime,
     at: datetime,
     short_abandon_seconds: float,
+    read: SettlingRows | None = None,
 ) -> tuple[Tally, Tally]:
     """OTF or FCR of the interactions that arrived in [start, until), judged as of ``at`` by the OTF
     report's SQL: the attainment's tally (settled verdicts) and the projection's (pending ones added as
-    known so far); ``acd.core.objectives.settling_tallies``."""
+    known so far); ``acd.core.objectives.settling_tallies``. ``read``: the rows already read this refresh."""
     by_queue = objective.scope in ("queue", "queues")
-    counts = await otf_settling(
-        engine,
-        start,
-        until,
-        queues,
-        as_of=at,
-        level="queue" if by_queue else "agent",
-        members=members(objective, agents),
-        short_abandon_seconds=short_abandon_seconds,
-    )
+    read = {} if read is None else read
+    rows = read.get((start, until))
+    if rows is None:
+        rows = read[(start, until)] = await otf_settling_rows(
+            engine, start, until, queues, as_of=at, short_abandon_seconds=short_abandon_seconds
+        )
+    counts = settling_of(rows, "queue" if by_queue else "agent", members(objective, agents))
     return settling_tallies(objective.metric, counts)
 
 
@@ -171,6 +174,8 @@ async def standings(
     (``service_level`` or ``asa``, keyed ``"<metric>:<queue>"``) for the queue as staffed now; only the live
     service has them, and only a one-queue objective uses them, for the rest of today."""
     agents = tuple(agents)
+    queues = tuple(queues)
+    read: SettlingRows = {}
     out = []
     for objective in objectives:
         start, end = period_bounds(objective, at, zone)
@@ -178,7 +183,7 @@ async def standings(
         kind = METRICS[objective.metric].kind
         if METRICS[objective.metric].settles:
             counted, ahead = await settling_tally(
-                engine, objective, agents, queues, start, until, at, short_abandon_seconds
+                engine, objective, agents, queues, start, until, at, short_abandon_seconds, read
             )
         else:
             counted = ahead = await tally(engine, objective, agents, start, until, short_abandon_seconds)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -155,8 +155,8 @@ ORDER BY h.queue COLLATE "C", h.kind COLLATE "C" NULLS LAST, whole_kind DESC, h.
 # abandons and moved stays apart) gets its verdict as of :as_of, then counts per queue, per agent (answered
 # ones) and per queue and disposition kind (handled ones). The queues' criteria come from the config
 # (:criteria, a JSON array), not from the records: a report judges by the criteria in force now.
-_OTF_SQL = text(
-    """
+# {chosen}: which interactions (by arrival in [:start, :end), or by settling moment: _SETTLED_IN).
+_OTF_TEMPLATE = """
 WITH c AS (
     SELECT * FROM jsonb_to_recordset(CAST(:criteria AS jsonb)) AS c(
         queue text, answer boolean, handle boolean, resolving boolean, repeat_window float8,
@@ -169,7 +169,7 @@ WITH c AS (
            split_part(i.disposition, '/', 1) AS kind, c.answer, c.handle, c.resolving, c.repeat_window,
            c.order_promise, c.max_handle, c.codes
     FROM interactions i JOIN c ON c.queue = i.queue
-    WHERE i.arrived_at >= :start AND i.arrived_at < :end
+    WHERE {chosen}
       AND (i.answered_at IS NOT NULL OR (i.outcome IS NOT NULL AND i.outcome <> 'moved'))
       AND NOT (i.answered_at IS NULL AND i.outcome = 'abandoned' AND i.wait_seconds < :short)
 ), judged AS (
@@ -199,16 +199,37 @@ SELECT 'agent', '', agent_id, NULL, {counts} FROM judged WHERE answered AND agen
 UNION ALL
 SELECT 'kind', queue, NULL, kind, {counts} FROM judged WHERE handled GROUP BY queue, kind
 """.replace(
-        "{counts}",
-        "count(*) FILTER (WHERE settled) AS settled, count(*) FILTER (WHERE settled AND on_time) AS on_time, "
-        "count(*) FILTER (WHERE settled AND full_) AS full_, "
-        "count(*) FILTER (WHERE settled AND on_time AND full_) AS otf, "
-        "count(*) FILTER (WHERE settled AND handled) AS handled, count(*) FILTER (WHERE NOT settled) AS pending, "
-        "count(*) FILTER (WHERE NOT settled AND handled) AS pending_handled, "
-        "count(*) FILTER (WHERE NOT settled AND handled AND on_time AND full_) AS pending_otf, "
-        "count(*) FILTER (WHERE NOT settled AND handled AND full_) AS pending_full",
-    )
+    "{counts}",
+    "count(*) FILTER (WHERE settled) AS settled, count(*) FILTER (WHERE settled AND on_time) AS on_time, "
+    "count(*) FILTER (WHERE settled AND full_) AS full_, "
+    "count(*) FILTER (WHERE settled AND on_time AND full_) AS otf, "
+    "count(*) FILTER (WHERE settled AND handled) AS handled, count(*) FILTER (WHERE NOT settled) AS pending, "
+    "count(*) FILTER (WHERE NOT settled AND handled) AS pending_handled, "
+    "count(*) FILTER (WHERE NOT settled AND handled AND on_time AND full_) AS pending_otf, "
+    "count(*) FILTER (WHERE NOT settled AND handled AND full_) AS pending_full",
 )
+_OTF_SQL = text(_OTF_TEMPLATE.replace("{chosen}", "i.arrived_at >= :start AND i.arrived_at < :end"))
+
+# The longest stay counted from arrival to its end that the settling query looks back for (besides the
+# repeat window): a call lasts less than a day (acd.core.bounds.MAX_AGE_SECONDS); a callback may wait for
+# its agent longer, a week at most here. It bounds the scan by the indexed arrival time.
+LONGEST_STAY_SECONDS = 7 * 86400.0
+
+# docs/kpis.md, "OTF and FCR", the moment a verdict settles: an unanswered stay when it leaves the queue
+# (ended_at), a handled one once its wrap-up is over and its repeat window has passed
+# (ended_at + greatest(repeat_window, wrapup)); an answered one not handled yet has none. Those of
+# [:start, :end] (:end, the moment of a start: the live ledger takes the later ones), judged as of :end;
+# :reach (a lower bound on the indexed arrival time) is :start minus the longest repeat window and
+# LONGEST_STAY_SECONDS.
+_SETTLED_IN = """i.arrived_at >= :reach AND i.arrived_at < :end AND i.ended_at IS NOT NULL
+      AND (i.answered_at IS NULL OR (i.talk_seconds IS NOT NULL AND i.wrapup_seconds IS NOT NULL))
+      AND CASE WHEN i.answered_at IS NULL THEN i.ended_at
+               ELSE i.ended_at + make_interval(secs => greatest(c.repeat_window, 0, i.wrapup_seconds)) END
+          >= :start
+      AND CASE WHEN i.answered_at IS NULL THEN i.ended_at
+               ELSE i.ended_at + make_interval(secs => greatest(c.repeat_window, 0, i.wrapup_seconds)) END
+          <= :end"""
+_OTF_SETTLED_SQL = text(_OTF_TEMPLATE.replace("{chosen}", _SETTLED_IN))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -373,19 +394,43 @@ async def otf_report(
     return sorted(out, key=_otf_order)
 
 
-async def otf_settling(
+async def otf_settled_in(
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    queues: Iterable[QueueConfig],
+    *,
+    short_abandon_seconds: float = 5.0,
+) -> dict[str, tuple[int, int]]:
+    """Per queue, the verdicts that settled in [start, end] and of them OTF, whenever their calls arrived
+    (docs/kpis.md, "OTF and FCR": the day a verdict counts on live, ``acd.core.otf.OtfLedger``); the
+    wallboard's OTF today seeded at a start. Queues not in ``queues`` are left out."""
+    queues = tuple(queues)
+    window = max((q.otf.repeat_window_seconds for q in queues), default=0.0)
+    params = {
+        "start": start,
+        "end": end,
+        "as_of": end,
+        "reach": start - timedelta(seconds=max(window, 0.0) + LONGEST_STAY_SECONDS),
+        "short": short_abandon_seconds,
+        "criteria": otf_criteria(queues),
+    }
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_OTF_SETTLED_SQL, params)).mappings().all()
+    return {r["queue"]: (int(r["settled"]), int(r["otf"])) for r in rows if r["level"] == "queue"}
+
+
+async def otf_settling_rows(
     engine: AsyncEngine,
     start: datetime,
     end: datetime,
     queues: Iterable[QueueConfig],
     *,
     as_of: datetime,
-    level: str,
-    members: Iterable[str],
     short_abandon_seconds: float = 5.0,
-) -> Settling:
-    """OTF and FCR of ``otf_report``'s rows of ``level`` ("queue" or "agent") for ``members`` together,
-    with the handled interactions still pending as known so far (an objective's projection)."""
+) -> list[Mapping[str, Any]]:
+    """``otf_report``'s rows with the pending counts, for ``settling_of``: read once for every objective of
+    the same period (each then takes its own queues or agents)."""
     params = {
         "start": start,
         "end": end,
@@ -394,7 +439,12 @@ async def otf_settling(
         "criteria": otf_criteria(queues),
     }
     async with engine.connect() as conn:
-        rows = (await conn.execute(_OTF_SQL, params)).mappings().all()
+        return [dict(r) for r in (await conn.execute(_OTF_SQL, params)).mappings().all()]
+
+
+def settling_of(rows: Iterable[Mapping[str, Any]], level: str, members: Iterable[str]) -> Settling:
+    """OTF and FCR of the rows of ``level`` ("queue" or "agent") for ``members`` together, with the handled
+    interactions still pending as known so far (an objective's projection)."""
     chosen = set(members)
     mine = [r for r in rows if r["level"] == level and (r["queue"] if level == "queue" else r["agent"]) in chosen]
 

@@ -8,9 +8,11 @@ there. Only interactions that have left their queue count (as live, at queue exi
 at the restart are counted live when they leave. The records are attributed by enqueue time, the
 live tally by queue exit: they differ only by the calls that straddle midnight.
 
-OTF the same way (``seed_otf``): the day's verdicts settled by the start, by the OTF report's query, and
-the verdicts still pending handed to the live ledger (``acd.core.otf.OtfLedger.seed``), so they settle
-live when their windows close, in the board and in the ``acd_otf_*`` counters.
+OTF the same way (``seed_otf``), by the rule the live tally counts by: a verdict counts on the day it
+settles (docs/kpis.md, "OTF and FCR"), so the seed is the verdicts that settled between midnight and the
+start, whenever their calls arrived (``acd.records.report.otf_settled_in``); the verdicts still pending go to
+the live ledger (``acd.core.otf.OtfLedger.seed``), so they settle live when their windows close, in the
+board and in the ``acd_otf_*`` counters.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.core.config import QueueConfig
 from acd.core.otf import OtfLedger
 from acd.records.errors import RecordsError
-from acd.records.report import otf_report, queue_report
+from acd.records.report import otf_settled_in, queue_report
 from acd.records.startup.otf_window import recent_interactions
 from acd.wallboard.today import DayCounts, ServiceLevelToday
 
@@ -73,19 +75,18 @@ async def seed_otf(
     at = datetime.fromtimestamp(now, UTC)
     window = max((q.otf.repeat_window_seconds for q in queues), default=0.0)
     try:
-        rows = await otf_report(
+        settled = await otf_settled_in(
             engine,
             datetime.fromtimestamp(start, UTC),
-            datetime.fromtimestamp(end, UTC),
+            datetime.fromtimestamp(min(max(now, start), end), UTC),
             queues,
-            as_of=at,
             short_abandon_seconds=ledger.short_abandon_seconds,
         )
         recent = await recent_interactions(engine, at - timedelta(seconds=window))
     except (OSError, SQLAlchemyError, RecordsError) as exc:
         log.warning("OTF: counted from the start, the records cannot be read: %s", exc)
         return False
-    today.seed_otf({r.queue: (r.counts.settled, r.counts.otf) for r in rows if r.level == "queue"}, now)
+    today.seed_otf(settled, now)
     taken = ledger.seed(recent, now)
     if taken:
         log.info("OTF: %d verdicts left pending by the previous run settle live", taken)

@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from live_desk import CONFIG, LiveDesk, api_pg, live_desk  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
@@ -199,3 +200,49 @@ async def test_a_closed_callback_not_kept_is_closed_even_when_its_row_lands_afte
     await close
     assert await _status(desk, callback_id, "not_kept") == "not_kept"
     assert [r.callback_id for r in await store.pending(desk.engine)] == []
+
+
+async def test_a_not_kept_close_wins_over_a_row_written_after_it_gave_up_waiting(
+    live_desk: LiveDesk,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL slower than the close's wait for the row (its pool wait, connect and command timeouts add
+    up to more): the close updates nothing; the row written after it still ends closed not_kept, never
+    pending, and the caller is not told it is kept."""
+    desk = live_desk
+    monkeypatch.setattr(bootstrap, "ROW_WAIT_SECONDS", 0.05)
+    callback_id = str(uuid.uuid4())
+    keep = KeepScheduledCallback(callback_id, "billing", "15551234", time.time() + 86400.0, call_id="c1", own=True)
+    bootstrap.keeping(callback_id)
+    await bootstrap.close_scheduled_row(desk.engine, CloseScheduledCallback(callback_id, "billing", "not_kept"))
+    told: list[str] = []
+
+    class Ami:
+        async def callback_kept(self, call_id: str, *_: object) -> None:
+            told.append(call_id)
+
+    await bootstrap.keep_closed_callback(desk.runtime, desk.engine, Ami(), keep)  # type: ignore[arg-type]
+    assert await _status(desk, callback_id, "not_kept") == "not_kept"
+    assert [r.callback_id for r in await store.pending(desk.engine)] == []
+    assert told == []
+
+
+async def test_a_keyed_number_read_back_at_a_start_is_checked_against_the_patterns_again(
+    live_desk: LiveDesk,  # noqa: F811
+) -> None:
+    """A caller's callback at a time to a number they keyed in is kept as such: read back at a start it
+    is not taken for the caller's own number (which needs no pattern), so a config that no longer allows
+    it closes it ``number_not_allowed``."""
+    desk = live_desk
+    own, keyed = str(uuid.uuid4()), str(uuid.uuid4())
+    at = time.time() + 86400.0
+    for callback_id, mine in ((own, True), (keyed, False)):  # a number the patterns (_1555XXXX) do not allow
+        keep = KeepScheduledCallback(callback_id, "billing", "4930123456", at, own=mine)
+        bootstrap.keeping(callback_id)
+        await bootstrap.keep_closed_callback(desk.runtime, desk.engine, None, keep)
+    back = [r for r in await store.pending(desk.engine) if r.callback_id in (own, keyed)]
+    assert {r.callback_id: r.own for r in back} == {own: True, keyed: False}
+    for event in back:  # as the start does (acd.restore)
+        await desk.runtime.ask(event)
+    assert await _status(desk, keyed, "number_not_allowed") == "number_not_allowed"
+    assert await _status(desk, own, "pending") == "pending"

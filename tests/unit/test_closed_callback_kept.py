@@ -22,7 +22,9 @@ from acd.core.commands import KeepScheduledCallback
 from acd.core.events import ScheduledCallbackCancelled
 from acd.records.stores import scheduled_callbacks
 
-KEEP = KeepScheduledCallback("7c1c5a8e-1b0e-4a51-9f43-2b4d1f0e9a01", "billing", "4930123", 1796626800.0, call_id="c1")
+KEEP = KeepScheduledCallback(
+    "7c1c5a8e-1b0e-4a51-9f43-2b4d1f0e9a01", "billing", "4930123", 1796626800.0, call_id="c1", own=True
+)
 
 
 class Told:

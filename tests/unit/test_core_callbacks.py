@@ -27,6 +27,9 @@ from acd.core.events import (
     CallbackQueueGone,
     CallEnded,
     CallerHungUp,
+    CallMoved,
+    CallPriorityChanged,
+    ConfigChanged,
     ConsultRequested,
     NumberTransferRequested,
     OfferAnswered,
@@ -247,8 +250,36 @@ def test_a_restarted_acd_calls_back_the_number_keyed_in() -> None:
     acd.handle(ResyncStarted(), 1030.0)
     out = [c for e in events for c in acd.handle(e, 1030.0)] + acd.handle(ResyncFinished(), 1030.0)
     assert [(r.call_id, r.callback) for r in _rings(out)] == [("c1", "6512345678")]
-    with pytest.raises(InvalidValue):
-        Acd(CONFIG).handle(events[0], 1030.0)  # the patterns no longer allow it
+    [arrived] = [e for e in events if isinstance(e, CallArrived)]
+    with pytest.raises(InvalidValue):  # not a number at all: refused, nothing changes
+        Acd(KEYED).handle(dataclasses.replace(arrived, callback="65x"), 1030.0)
+
+
+def test_a_pending_callback_whose_keyed_number_is_no_longer_allowed_is_closed_at_the_restart() -> None:
+    """The previous run took c1's callback to a number the caller keyed in; the config it restarts with
+    no longer allows it: the record closes ``overflowed``, ``number_not_allowed``, its wait up to the
+    restart, instead of staying open and refused again at every start (docs/kpis.md, "Callbacks")."""
+    pending = _open("c1", 900.0, "+555001", end_reason="callback", callback_number="6512345678")
+    events = settle([pending], ResyncResult(), Roster(CONFIG))
+    acd = Acd(CONFIG)  # no patterns any more
+    acd.handle(AgentLoggedIn("a1"), 1030.0)
+    out: list[object] = []
+    for event in [ResyncStarted(), *events, ResyncFinished()]:
+        out += acd.handle(event, 1030.0)
+    [closed] = _records(out)
+    assert (closed.interaction_id, closed.outcome, closed.end_reason, closed.callback_number) == (
+        "c1",
+        "overflowed",
+        "number_not_allowed",
+        "6512345678",
+    )
+    assert (closed.ended_at, closed.wait_seconds, closed.within_sla) == (1030.0, 130.0, False)
+    assert closed.seq > pending.seq
+    assert not _rings(out) and acd.call_state("c1") is None
+    overflowed = [c for c in out if isinstance(c, MetricUpdate) and c.name == "acd_calls_overflowed_total"]
+    assert overflowed, "its exit counts live, as a callback settling in this run would"
+    with pytest.raises(InvalidTransition):  # once
+        acd.handle(events[0], 1031.0)
 
 
 def test_a_callbacks_conversation_is_not_transferred() -> None:
@@ -305,3 +336,61 @@ def test_a_pending_callback_whose_queue_left_the_config_is_closed_at_the_restart
         acd.handle(CallbackQueueGone(_open("c2", 900.0, "555002", end_reason="callback")), 1031.0)
     with pytest.raises(InvalidValue):  # not a pending callback
         acd.handle(CallbackQueueGone(dataclasses.replace(gone, interaction_id="c3", end_reason="")), 1031.0)
+
+
+TWO_QUEUES = RoutingConfig(
+    queues=(QUEUE, dataclasses.replace(QUEUE, name="sales", skills=(SkillRequirement("sales", 1),))),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3), ("sales", 3))),),
+)
+
+
+def test_no_path_offers_a_callback_while_its_caller_is_on_the_line_or_in_the_retry_gap() -> None:
+    """The hold after taking a callback (``ON_LINE_BOUND``) and the gap after an unreached try are kept
+    by every way a waiting call enters routing again: a reconfiguration, a priority change, a move."""
+    acd = Acd(TWO_QUEUES)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    assert not _rings(acd.handle(AgentLoggedIn("a1"), 13.0))
+    assert not _rings(acd.handle(ConfigChanged(TWO_QUEUES), 14.0))
+    assert not _rings(acd.handle(CallPriorityChanged("c1", 9), 15.0))
+    assert not _rings(acd.handle(CallMoved("c1", "sales"), 16.0))
+    assert not _rings(acd.handle(ConfigChanged(TWO_QUEUES), 17.0))
+    ring = _rings(acd.handle(CallbackCallerGone("c1"), 20.0))[0]  # their Hangup: now
+    acd.handle(OfferAnswered(ring.offer_id), 21.0)
+    out = acd.handle(CallbackEnded(ring.offer_id, "NOANSWER"), 25.0)  # the gap: until 55
+    assert not _rings(out)
+    assert not _rings(acd.handle(CallPriorityChanged("c1", 3), 30.0))
+    assert not _rings(acd.handle(ConfigChanged(TWO_QUEUES), 31.0))
+    assert not _rings(acd.handle(CallMoved("c1", "billing"), 32.0))
+    timers = [c.at for c in acd.handle(CallPriorityChanged("c1", 4), 33.0) if isinstance(c, StartTimer)]
+    assert all(t <= 55.0 for t in timers)
+    assert [r.call_id for r in _rings(acd.handle(TimerFired(call_timer("c1")), 55.0))] == ["c1"]
+
+
+def test_a_reconfiguration_never_overflows_a_callback_past_the_queues_max_wait() -> None:
+    """A callback has nobody holding to send anywhere: a config reload long after the queue's max wait
+    leaves it waiting in its place (no ``max_wait`` overflow, no ``OverflowCall`` for a channel that is not)."""
+    acd = Acd(CONFIG)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 12.0)
+    acd.handle(CallbackCallerGone("c1"), 13.0)
+    out = acd.handle(ConfigChanged(CONFIG), 100.0)
+    assert not [r for r in _records(out) if r.outcome == "overflowed"]
+    assert acd.call_state("c1") is CallState.WAITING
+    assert [r.call_id for r in _rings(acd.handle(AgentLoggedIn("a1"), 101.0))] == ["c1"]
+
+
+def test_a_config_that_no_longer_allows_a_keyed_number_closes_the_callback_waiting_for_it() -> None:
+    """The patterns changed while the callback waited: the PBX would refuse to dial the number keyed in,
+    so the callback closes ``overflowed``, ``number_not_allowed`` at the change; the caller's own number
+    needs no pattern and keeps waiting."""
+    acd = Acd(KEYED)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+1555", enqueued_at=0.0), 0.0)
+    acd.handle(CallArrived("c2", "billing", 5, caller="+1556", enqueued_at=1.0), 1.0)
+    acd.handle(CallbackAccepted("c1", "6512345678"), 12.0)
+    acd.handle(CallbackAccepted("c2", "1556"), 12.0)
+    out = acd.handle(ConfigChanged(CONFIG), 20.0)
+    [closed] = _records(out)
+    assert (closed.interaction_id, closed.outcome, closed.end_reason) == ("c1", "overflowed", "number_not_allowed")
+    assert not [c for c in out if type(c).__name__ == "OverflowCall"]
+    assert acd.call_state("c1") is None and acd.call_state("c2") is CallState.WAITING

@@ -363,7 +363,7 @@ def test_a_closed_queue_with_callback_sends_the_caller_to_the_offer_and_schedule
     monday = _at(zone, 2026, 12, 7, 8, 0)
     commands = acd.handle(ClosedCallbackAccepted("c1", "cb1", "4930123"), saturday + 20)
     assert [c for c in commands if isinstance(c, KeepScheduledCallback)] == [
-        KeepScheduledCallback("cb1", "billing", "4930123", monday, call_id="c1", zone="Europe/Berlin")
+        KeepScheduledCallback("cb1", "billing", "4930123", monday, call_id="c1", zone="Europe/Berlin", own=True)
     ]
     assert StartTimer(scheduled_timer("cb1"), monday) in commands
     # at the opening it enters the queue with the scheduled callbacks' priority, its wait counted from then

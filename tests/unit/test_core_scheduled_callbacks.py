@@ -199,7 +199,7 @@ def test_a_holding_caller_keys_a_time_today_in_the_queues_zone_and_leaves_with_i
     acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now - 30), now - 30)
     out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1430"), now)
     at = _berlin(6, 14, 30)
-    assert KeepScheduledCallback(CB, "billing", "49301234", at, call_id="c1", zone="Europe/Berlin") in out
+    assert KeepScheduledCallback(CB, "billing", "49301234", at, call_id="c1", zone="Europe/Berlin", own=True) in out
     assert StartTimer(scheduled_timer(CB), at) in out
     stay = _records(out)[-1]
     assert (stay.outcome, stay.end_reason) == ("overflowed", "scheduled_callback")

@@ -25,7 +25,11 @@ from acd.core.events import CallbackScheduled
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 500
-CALLER = "caller"  # created_by of a callback a closed queue's caller took (the ones of people: their token)
+# created_by of a callback a caller took (a closed queue's, or a time a holding caller keyed) to the number
+# they called from; CALLER_KEYED: to a number they keyed in, checked against the patterns again when a start
+# reads it back (the ones of people: their token)
+CALLER = "caller"
+CALLER_KEYED = "caller-keyed"
 
 _COLUMNS = """
     s.id, s.queue, s.number, s.at, s.customer, s.note, s.created_at, s.created_by, s.cancelled_at,
@@ -155,7 +159,7 @@ async def pending(engine: AsyncEngine) -> list[CallbackScheduled]:
     sql = f"SELECT {_COLUMNS} WHERE s.cancelled_at IS NULL AND i.id IS NULL ORDER BY s.at"
     async with engine.connect() as conn:
         rows = (await conn.execute(text(sql))).all()
-    # a caller's own number (a closed queue's callback) needs no pattern, as when it was taken
+    # a caller's own number needs no pattern, as when it was taken; a number they keyed in does, again
     return [
         CallbackScheduled(str(r.id), r.queue, r.number, r.at.timestamp(), own=r.created_by == CALLER, restored=True)
         for r in rows
