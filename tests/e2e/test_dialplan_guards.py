@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from acd_process import acd_command, api, eventually, login
-from e2e_stack import heartbeat, holding, offer, user_event
+from e2e_stack import PbxStack, heartbeat, holding, offer, read_secrets, user_event
 
+from acd.ami.callback_ring import callback_action
 from acd.ami.identity import call_id_for
+from acd.ami.originate import Originator
 from phonefarm import AmiClient, AmiEvent, Farm
 from phonefarm.acd_process import AcdProcess
 
@@ -192,3 +194,24 @@ async def test_an_overflow_target_the_dialplan_lacks_gets_the_apology_not_a_hang
             lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel, 30, since
         )
         assert (hangup["Context"], hangup["Exten"]) == ("acd-overflow", "i"), hangup
+
+
+async def test_a_callback_number_the_dialplan_refuses_is_reported_as_not_reached(
+    pbx_stack: PbxStack, pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """``acd-callback`` dials a number only when the patterns allow it or the caller took a callback on it
+    (docs/dialplan.md, "Callbacks"). One it refuses is still reported as a try that did not reach the
+    caller: otherwise the ACD would keep the callback connected and its agent on a call that never was.
+    The Originate is the ACD's own (``callback_action``), sent as its originate-only AMI user."""
+    await farm.set_agent("agent3", "answer")
+    secret = read_secrets(pbx_stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]
+    originator = Originator("127.0.0.1", pbx_stack.pbx.port, "acd-monitor", secret)
+    offer_id = str(uuid.uuid4())
+    mark = pbx_ami.mark()
+    # 5550177: no pattern in force allows it (the e2e ACD's allow 1555NXXXXXX), and no caller took a callback on it
+    await originator.send(callback_action("agent3", "5550177", offer_id, 10, "guard-1"))
+    result = await pbx_ami.wait_event(user_event("AcdCallbackResult", AcdOffer=offer_id), 30, mark)
+    assert (result["AcdStage"], result["AcdStatus"]) == ("caller", "CHANUNAVAIL")
+    dialled = [e.get("DestChannel", "") for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"]
+    agent_only = ("PJSIP/agent3-", "Local/agent3@acd-callback-agent-")  # the Originate's legs to the agent
+    assert [d for d in dialled if not d.startswith(agent_only)] == [], dialled  # never the number
