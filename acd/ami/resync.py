@@ -5,7 +5,8 @@ facts the ACD needs on each caller's channel (``ACD_QUEUE``, ``ACD_PRIORITY``, `
 ``ACD_OFFER``; see docs/dialplan.md), so a snapshot of the channels in the ACD's contexts
 rebuilds the queue with every caller's original place (``enqueued_at``). A caller waits in
 ``acd-hold`` and ``acd-announce``, and in the slice of music that follows ``AcdEnqueue`` in
-``acd-enqueue`` or a ``Dial`` that was not answered in ``acd-connect``; any other step of
+``acd-enqueue`` or a ``Dial`` that was not answered in ``acd-connect``, and in the callback menus
+until they take one; any other step of
 ``acd-connect`` is an offer (ringing, or talking once bridged). Agent
 phones are read from PJSIP contacts and device states. Calls that ended while nobody listened
 left a trace in the PBX's AstDB (family ``acd_ended``, one entry per agent endpoint: the last
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 HOLD_CONTEXT = "acd-hold"
 CONNECT_CONTEXT = "acd-connect"
 WAITING_CONTEXTS = frozenset({HOLD_CONTEXT, "acd-announce"})
+# the callback menus (docs/dialplan.md, "Callbacks"): a holding caller offered one, confirming a number or
+# keying a time still waits in their queue, until they took it (ACD_CALLBACK) or unless they are a closed
+# queue's caller (ACD_CB_CLOSED: no longer the ACD's)
+CALLBACK_MENUS = frozenset({"acd-callback-offer", "acd-callback-confirm", "acd-callback-at"})
+TOOK_CALLBACK = "ACD_CALLBACK"
+CLOSED_CALLER = "ACD_CB_CLOSED"
 # their slice of music is waiting too (acd-transfer's: a caller transferred to a queue, waiting there)
 MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT, "acd-transfer"})
 _CONCURRENCY = 16
@@ -275,7 +282,7 @@ def _end_traces(rows: list[Message]) -> tuple[EndTrace, ...]:
 def _role(row: Message) -> str | None:
     """ "waiting", "offer" (ringing or talking) or None (not a caller of the ACD's, or not yet one)."""
     context = row.get("Context")
-    if context in WAITING_CONTEXTS:
+    if context in WAITING_CONTEXTS or context in CALLBACK_MENUS:
         return "waiting"
     if context in MUSIC_BETWEEN and row.get("Application") == "MusicOnHold":
         return "waiting"
@@ -309,6 +316,8 @@ async def _read_caller(
     names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED, DIRECTED]
     names += [OFFER, ANSWERED, RECORDING, HANDED_OVER, CONSULT_RECORDING, CONSULT_RECORDING_AT] if in_connect else []
     names += [PEER] if in_connect and bridged else []
+    in_menu = row.get("Context") in CALLBACK_MENUS
+    names += [TOOK_CALLBACK, CLOSED_CALLER] if in_menu else []
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -318,6 +327,10 @@ async def _read_caller(
     values = dict(zip(names, (r.get("Value", "") for r in replies), strict=True))
     if not values["ACD_QUEUE"]:
         return False, f"{channel}: no ACD_QUEUE"
+    if in_menu and values[TOOK_CALLBACK]:
+        return False, f"{channel}: took a callback"
+    if in_menu and values[CLOSED_CALLER]:
+        return False, f"{channel}: a closed queue's caller"
     try:
         priority = int(values["ACD_PRIORITY"] or 0)
         enqueued_at = float(values["ACD_ENQUEUED"]) if values["ACD_ENQUEUED"] else None
