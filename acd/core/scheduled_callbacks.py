@@ -162,10 +162,17 @@ def time_kept(floor: Floor, e: CallbackTimeKept, now: float) -> None:
 
 
 def time_not_kept(floor: Floor, e: CallbackTimeNotKept) -> None:
-    """The dialplan gave up waiting: the caller holds on in their place, the callback is closed ``not_kept``."""
-    if floor.telling.get(e.call_id) != e.callback_id:
+    """The dialplan gave up waiting: the caller holds on in their place, the callback is closed ``not_kept``.
+    Also one this run did not take but read back from the records (the ACD that took it stopped while
+    the caller was being told, and this one took over): the caller holding now is never called back
+    too. Nothing else is closed: the callback's id is that caller's own (``closed_callback_id``)."""
+    if floor.telling.get(e.call_id) == e.callback_id:
+        del floor.telling[e.call_id]
+    elif e.callback_id in floor.telling.values():
         return
-    del floor.telling[e.call_id]
+    call = floor.calls.get(e.call_id)
+    if call is None or call.state is not CallState.WAITING:
+        return
     _close_unscheduled(floor, e.callback_id)
 
 

@@ -338,3 +338,17 @@ def test_a_time_that_comes_while_the_caller_is_being_told_waits_for_the_answer()
     acd.handle(CallbackTimeKept("c1", CB), _berlin(6, 14, 30) + 0.5)
     acd.handle(TimerFired(scheduled_timer(CB)), _berlin(6, 14, 30) + 1.0)
     assert acd.call_state(CB) is CallState.WAITING
+
+
+def test_a_time_read_back_after_a_takeover_is_closed_when_its_caller_was_not_told() -> None:
+    """The ACD that took the time stopped while the caller was being told; the one that took over read
+    the row back (scheduled) and found the caller holding: the dialplan's give-up closes that callback,
+    so the caller is not both holding and called back. Only when that caller is holding."""
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)
+    acd.handle(CallbackScheduled(CB, "billing", "49301234", _berlin(6, 14, 30), own=True, restored=True), now)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now - 30), now)
+    assert acd.handle(CallbackTimeNotKept("c9", CB), now + 1) == []  # not a caller it has
+    out = acd.handle(CallbackTimeNotKept("c1", CB), now + 2)
+    assert [c.callback_id for c in _not_kept(out)] == [CB]
+    assert acd.call_state("c1") is CallState.WAITING
