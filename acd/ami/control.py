@@ -31,7 +31,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from acd.ami.callback_ring import callback_action
-from acd.ami.callers import LIVE, CallerBook
+from acd.ami.callers import CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import closed_callback_id
@@ -624,14 +624,11 @@ class AmiCallControl:
         ``acd-callback-confirm`` waits for it before it thanks them, docs/dialplan.md "Closed queues",
         "Callbacks at a time"), first writing when (``ACD_CB_AT``, an epoch; ``ACD_CB_ZONE``, the
         queue's zone) and, for a holding caller's, the callback's id for their name (``ACD_CB_NAME``).
-        A holding caller leaves the ACD's hands here: their Hangup is no abandon. False when their
-        channel is no longer known or Asterisk refused the Setvar (they hung up)."""
+        A holding caller still holds until the dialplan says they heard it (``AcdCallbackAtKept``).
+        False when their channel is no longer known or Asterisk refused the Setvar (they hung up)."""
         channel = self.book.channel_of(call_id)
         if channel is None:
             return False
-        leg = next((leg for leg in self.book if leg.call_id == call_id), None)
-        if leg is not None and leg.phase in LIVE:
-            self.book.leave(leg)  # their stay ended in the core (a time taken): the Hangup is silent
         values = []
         if at is not None and math.isfinite(at) and at > 0 and ZONE.fullmatch(zone):
             values += [(CALLBACK_AT_VARIABLE, str(round(at))), (CALLBACK_ZONE_VARIABLE, zone)]

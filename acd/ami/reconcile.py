@@ -24,11 +24,13 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from acd.ami.callers import ON_HANGUP, CallerBook, CallerLeg, Phase
+from acd.ami.identity import closed_callback_id
 from acd.ami.phone_presence import Presence
 from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.events import (
     CallArrived,
+    CallbackTimeKept,
     CallEnded,
     CallerHungUp,
     CallInProgress,
@@ -52,6 +54,10 @@ def reconcile(
     for leg in book:
         if leg.uniqueid not in present:
             book.remove(leg.uniqueid)
+            if leg.phase is Phase.WAITING and leg.uniqueid in result.told_kept:
+                # told their callback at a time is kept (its AcdCallbackAtKept lost): not an abandon
+                events.append(CallbackTimeKept(leg.call_id, closed_callback_id(leg.call_id)))
+                continue
             meaning = ON_HANGUP[leg.phase]
             if meaning == "caller_hung_up":
                 events.append(CallerHungUp(leg.call_id))

@@ -5,7 +5,8 @@ facts the ACD needs on each caller's channel (``ACD_QUEUE``, ``ACD_PRIORITY``, `
 ``ACD_OFFER``; see docs/dialplan.md), so a snapshot of the channels in the ACD's contexts
 rebuilds the queue with every caller's original place (``enqueued_at``). A caller waits in
 ``acd-hold`` and ``acd-announce``, and in the slice of music that follows ``AcdEnqueue`` in
-``acd-enqueue`` or a ``Dial`` that was not answered in ``acd-connect``; any other step of
+``acd-enqueue`` or a ``Dial`` that was not answered in ``acd-connect``, and in the callback menus
+until they take one; any other step of
 ``acd-connect`` is an offer (ringing, or talking once bridged). Agent
 phones are read from PJSIP contacts and device states. Calls that ended while nobody listened
 left a trace in the PBX's AstDB (family ``acd_ended``, one entry per agent endpoint: the last
@@ -37,6 +38,13 @@ log = logging.getLogger(__name__)
 HOLD_CONTEXT = "acd-hold"
 CONNECT_CONTEXT = "acd-connect"
 WAITING_CONTEXTS = frozenset({HOLD_CONTEXT, "acd-announce"})
+# the callback menus (docs/dialplan.md, "Callbacks"): a holding caller offered one, confirming a number or
+# keying a time still waits in their queue, until they took it (ACD_CALLBACK) or unless they are a closed
+# queue's caller (ACD_CB_CLOSED: no longer the ACD's)
+CALLBACK_MENUS = frozenset({"acd-callback-offer", "acd-callback-confirm", "acd-callback-at"})
+TOOK_CALLBACK = "ACD_CALLBACK"
+CLOSED_CALLER = "ACD_CB_CLOSED"
+KEYED_TIME = "ACD_CB_SCHEDULED"  # with ACD_CALLBACK: told their time is kept (its AcdCallbackAtKept may be lost)
 # their slice of music is waiting too (acd-transfer's: a caller transferred to a queue, waiting there)
 MUSIC_BETWEEN = frozenset({"acd-enqueue", CONNECT_CONTEXT, "acd-transfer"})
 _CONCURRENCY = 16
@@ -165,6 +173,16 @@ class LeftTrace:
 
 
 @dataclass(frozen=True, slots=True)
+class ToldKept:
+    """A holding caller found in the callback menus after they were told their time is kept
+    (``ACD_CALLBACK`` and ``ACD_CB_SCHEDULED``): their ``AcdCallbackAtKept`` may have been lost while the
+    link was down, so reconcile ends their stay as it would have (docs/dialplan.md, "Callbacks at a time")."""
+
+    uniqueid: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ContactSnapshot:
     endpoint: str
     uri: str
@@ -181,6 +199,7 @@ class ResyncResult:
     skipped: tuple[str, ...] = ()  # why a channel in an ACD context was left out
     ended: tuple[EndTrace, ...] = ()  # each agent endpoint's last finished conversation (AstDB)
     left: tuple[LeftTrace, ...] = ()  # the last unanswered callers who left (AstDB)
+    told_kept: tuple[str, ...] = ()  # uniqueids of holding callers told their callback at a time is kept
 
     def ended_call(self, uniqueid: str) -> EndTrace | None:
         """The trace of the conversation of this caller channel, if the PBX left one."""
@@ -206,7 +225,7 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     ours = [c for c in channels if _role(c) is not None]
     gate = asyncio.Semaphore(_CONCURRENCY)
 
-    async def read(channel: Message) -> tuple[bool, CallArrived | OfferedCaller | str]:
+    async def read(channel: Message) -> tuple[bool, CallArrived | OfferedCaller | ToldKept | str]:
         async with gate:
             return await _read_caller(link, channel, timeout)
 
@@ -220,9 +239,13 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     ringing: list[OfferedCaller] = []
     connected: list[OfferedCaller] = []
     skipped: list[str] = []
+    told_kept: list[str] = []
     for bridged, found in callers:
         if isinstance(found, str):
             skipped.append(found)
+        elif isinstance(found, ToldKept):
+            skipped.append(found.reason)
+            told_kept.append(found.uniqueid)
         elif isinstance(found, CallArrived):
             waiting.append(found)
         else:
@@ -242,6 +265,7 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
         skipped=tuple(skipped),
         ended=_end_traces(traces),
         left=_left_traces(leavers),
+        told_kept=tuple(told_kept),
     )
 
 
@@ -275,7 +299,7 @@ def _end_traces(rows: list[Message]) -> tuple[EndTrace, ...]:
 def _role(row: Message) -> str | None:
     """ "waiting", "offer" (ringing or talking) or None (not a caller of the ACD's, or not yet one)."""
     context = row.get("Context")
-    if context in WAITING_CONTEXTS:
+    if context in WAITING_CONTEXTS or context in CALLBACK_MENUS:
         return "waiting"
     if context in MUSIC_BETWEEN and row.get("Application") == "MusicOnHold":
         return "waiting"
@@ -301,7 +325,7 @@ async def _read_caller(
     link: ActionPort,
     row: Message,
     timeout: float,  # noqa: ASYNC109
-) -> tuple[bool, CallArrived | OfferedCaller | str]:
+) -> tuple[bool, CallArrived | OfferedCaller | ToldKept | str]:
     """(bridged, caller) or (False, reason it was skipped)."""
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
@@ -309,6 +333,8 @@ async def _read_caller(
     names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED, DIRECTED]
     names += [OFFER, ANSWERED, RECORDING, HANDED_OVER, CONSULT_RECORDING, CONSULT_RECORDING_AT] if in_connect else []
     names += [PEER] if in_connect and bridged else []
+    in_menu = row.get("Context") in CALLBACK_MENUS
+    names += [TOOK_CALLBACK, CLOSED_CALLER, KEYED_TIME] if in_menu else []
     try:
         replies = await asyncio.gather(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
@@ -318,6 +344,12 @@ async def _read_caller(
     values = dict(zip(names, (r.get("Value", "") for r in replies), strict=True))
     if not values["ACD_QUEUE"]:
         return False, f"{channel}: no ACD_QUEUE"
+    if in_menu and values[TOOK_CALLBACK] and values[KEYED_TIME] and not values[CLOSED_CALLER]:
+        return False, ToldKept(row.get("Uniqueid", ""), f"{channel}: told a callback at a time is kept")
+    if in_menu and values[TOOK_CALLBACK]:
+        return False, f"{channel}: took a callback"
+    if in_menu and values[CLOSED_CALLER]:
+        return False, f"{channel}: a closed queue's caller"
     try:
         priority = int(values["ACD_PRIORITY"] or 0)
         enqueued_at = float(values["ACD_ENQUEUED"]) if values["ACD_ENQUEUED"] else None

@@ -25,6 +25,8 @@ UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup: CallbackCallerGone)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
 AcdCallbackAt              CallbackTimeAsked (a holding caller keyed a time to be called back at)
+AcdCallbackAtKept          CallbackTimeKept (told that time is kept: their stay ends, their Hangup is silent)
+AcdCallbackAtNotKept       CallbackTimeNotKept (not told in time: back to holding, the callback closed)
 AcdClosedCallbackNotKept   ClosedCallbackNotKept (not told in time that it is kept: a message instead)
 AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the caller is dialled)
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
@@ -70,6 +72,8 @@ from acd.core.events import (
     CallbackCallerGone,
     CallbackEnded,
     CallbackTimeAsked,
+    CallbackTimeKept,
+    CallbackTimeNotKept,
     CallEnded,
     CallerHungUp,
     CallFellBack,
@@ -178,6 +182,8 @@ class Translator:
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
             "AcdCallbackAt": self._callback_at,
+            "AcdCallbackAtKept": self._callback_at_kept,
+            "AcdCallbackAtNotKept": self._callback_at_not_kept,
             "AcdClosedCallbackNotKept": self._closed_callback_not_kept,
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
@@ -493,7 +499,7 @@ class Translator:
     def _callback_at(self, msg: Mapping[str, str]) -> list[Event]:
         """A holding caller keyed a time (``AcdTime``, HHMM: the dialplan checked its shape, the core
         checks it against the day and the queue's hours) to be called back at ``AcdNumber``. They
-        are still holding: whether they leave is the core's answer (acd.ami.control.callback_kept)."""
+        are still holding, until the dialplan says whether they were told it is kept (below)."""
         number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
         if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
             raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
@@ -503,6 +509,28 @@ class Translator:
         if leg is None or leg.phase is not Phase.WAITING:
             raise Refused("state", "AcdCallbackAt for a caller not holding")
         return [CallbackTimeAsked(leg.call_id, closed_callback_id(leg.call_id), number, at)]
+
+    def _callback_at_kept(self, msg: Mapping[str, str]) -> list[Event]:
+        """That holding caller heard their time is kept (``ACD_CB_KEPT=1`` seen): their stay ends, and
+        their Hangup is no abandon. Raised on their own channel (Uniqueid and Channel both theirs)."""
+        leg = self._holding_caller(msg, "AcdCallbackAtKept")
+        self.book.leave(leg)
+        return [CallbackTimeKept(leg.call_id, closed_callback_id(leg.call_id))]
+
+    def _callback_at_not_kept(self, msg: Mapping[str, str]) -> list[Event]:
+        """That holding caller's wait for ``ACD_CB_KEPT`` ran out: back to the music, still holding;
+        the callback their ``AcdCallbackAt`` asked for is closed. Raised on their own channel."""
+        leg = self._holding_caller(msg, "AcdCallbackAtNotKept")
+        return [CallbackTimeNotKept(leg.call_id, closed_callback_id(leg.call_id))]
+
+    def _holding_caller(self, msg: Mapping[str, str], name: str) -> CallerLeg:
+        uniqueid, channel = fields.uniqueid(msg), fields.channel(msg)
+        leg = self.book.get(uniqueid)
+        if leg is None or leg.phase is not Phase.WAITING:
+            raise Refused("state", f"{name} for a caller not holding")
+        if leg.channel != channel:
+            raise Refused("channel", f"{name} from {fields.shown(channel)}, not the caller's channel")
+        return leg
 
     def _closed_callback_not_kept(self, msg: Mapping[str, str]) -> list[Event]:
         """That caller's wait for ``ACD_CB_KEPT`` ran out: they leave a message, and the callback their

@@ -49,6 +49,7 @@ class Acd:
         self._apply(event, now)
         if not self._held:
             floor.dispatch(now)
+        scheduled_callbacks.settle_told(floor)
         out, floor.out = floor.out, []
         return out
 
@@ -138,6 +139,10 @@ class Acd:
                 scheduled_callbacks.closed_accepted(floor, event, now)
             case events.CallbackTimeAsked():
                 scheduled_callbacks.time_asked(floor, event, now)
+            case events.CallbackTimeKept():
+                scheduled_callbacks.time_kept(floor, event, now)
+            case events.CallbackTimeNotKept():
+                scheduled_callbacks.time_not_kept(floor, event)
             case events.ClosedCallbackNotKept():
                 scheduled_callbacks.not_kept(floor, event)
             case events.ScheduledCallbackCancelled():

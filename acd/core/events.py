@@ -477,13 +477,36 @@ class CallbackTimeAsked:
     """A holding caller asked to be called back at a time they keyed (docs/dialplan.md, "Callbacks at
     a time"): ``time`` as keyed, ``HHMM`` (24 h, today, in the queue's zone; the core checks it), at
     ``number`` (the number they called from, or one they keyed in that the admin's patterns allow).
-    Taken: their stay ends and callback ``callback_id`` is scheduled at that time
-    (``KeepScheduledCallback``); refused: they are told so (``RefuseCallbackTime``) and keep holding."""
+    Taken: callback ``callback_id`` is scheduled at that time (``KeepScheduledCallback``) and their stay
+    ends once the dialplan says they were told (``CallbackTimeKept``); refused: they are told so
+    (``RefuseCallbackTime``) and keep holding."""
 
     call_id: str
     callback_id: str
     number: str
     time: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTimeKept:
+    """The holding caller of ``call_id`` heard that their callback at a time is kept (``AcdCallbackAtKept``:
+    the dialplan saw ``ACD_CB_KEPT=1`` within its 5 s, docs/dialplan.md "Callbacks at a time"): their
+    stay ends now (``overflowed``, end reason ``scheduled_callback``). Only for the callback
+    ``callback_id`` their ``CallbackTimeAsked`` took and still waiting for this answer; else nothing."""
+
+    call_id: str
+    callback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTimeNotKept:
+    """The dialplan gave up waiting for the ACD to keep the time that holding caller keyed
+    (``AcdCallbackAtNotKept``: no ``ACD_CB_KEPT`` within its 5 s): they are back in the music, told
+    nothing. They never left their place; callback ``callback_id`` is closed ``not_kept``, whatever the
+    shell confirms later (never both holding and called back). None waiting for an answer: nothing."""
+
+    call_id: str
+    callback_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,6 +580,8 @@ Event = (
     | CallbackScheduled
     | ClosedCallbackAccepted
     | CallbackTimeAsked
+    | CallbackTimeKept
+    | CallbackTimeNotKept
     | ClosedCallbackNotKept
     | ScheduledCallbackCancelled
     | ConfigChanged

@@ -70,6 +70,9 @@ class Floor:
         self.handle_times = HandleTimes()  # the AHT of the estimated wait (acd.core.wait_estimate)
         self.timers: dict[TimerKey, float] = {}
         self.scheduled: dict[str, CallbackScheduled] = {}  # scheduled callbacks not yet in their queue
+        # call id -> the callback at a time that holding caller keyed, until the dialplan says whether
+        # they were told it is kept (acd.core.scheduled_callbacks.time_asked)
+        self.telling: dict[str, str] = {}
         # stays that started while a resync held the rules (found in the gap, or transferred in it)
         # and no run judged by the estimated-wait limit: judged when the resync finishes
         self.unjudged: dict[str, None] = {}

@@ -20,9 +20,17 @@ one that took a callback, as for a holding caller's); one they keyed in does.
 
 A holding caller may ask for one at a time (``time_asked``, docs/dialplan.md "Callbacks at a time"):
 they key ``HHMM``, checked here against today in the queue's zone (UTC for a queue without opening
-hours) and its opening hours. A time taken ends their stay (``overflowed``, end reason
-``scheduled_callback``: docs/kpis.md "Scheduled callbacks") and schedules the callback as for a closed
-queue's caller; one refused is told to them (``RefuseCallbackTime``) and they keep holding.
+hours) and its opening hours. A time taken schedules the callback as for a closed queue's caller; one
+refused is told to them (``RefuseCallbackTime``) and they keep holding.
+
+A time taken does not end their stay yet: the caller is told it is kept only once its row is written
+(``ACD_CB_KEPT``), and the dialplan gives up after 5 s. Until it says which (``telling``), the caller
+keeps holding in their place. ``CallbackTimeKept`` (they were told) ends the stay (``overflowed``, end
+reason ``scheduled_callback``: docs/kpis.md "Scheduled callbacks"); ``CallbackTimeNotKept`` (the
+dialplan gave up: back to the music) closes the callback ``not_kept``, and so does the caller leaving
+holding any other way meanwhile (offered to an agent, overflowed, moved, hung up: ``settle_told``).
+The dialplan's answer wins every race (docs/dialplan.md, "Callbacks at a time"): a caller is never
+both holding and called back, nor holding without a place.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from acd.core.events import (
     CallArrived,
     CallbackScheduled,
     CallbackTimeAsked,
+    CallbackTimeKept,
+    CallbackTimeNotKept,
     ClosedCallbackAccepted,
     ClosedCallbackNotKept,
     ScheduledCallbackCancelled,
@@ -47,7 +57,8 @@ from acd.core.timers import TimerKey, scheduled_timer
 QUEUE_REMOVED = "queue_removed"  # its queue left the config before it entered
 NUMBER_NOT_ALLOWED = "number_not_allowed"  # read back at a start, its number no longer allowed
 ASKED_AT_A_TIME = "scheduled_callback"  # the end reason of a holding caller's stay who asked for one
-NOT_KEPT = "not_kept"  # a closed queue's caller was not told in time that it is kept: they left a message
+NOT_KEPT = "not_kept"  # the caller was not told in time that it is kept (a message instead, or back to holding)
+TELLING_RECHECK = 1.0  # a callback whose time comes while its caller is still being told: looked at again then
 
 
 class UnknownScheduledCallback(UnknownEntity):
@@ -108,12 +119,15 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
 def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
     """A holding caller keyed a time to be called back at: taken when it is well formed, later today in
     the queue's zone, when the queue is open, and the number one it may call; else refused, and they
-    keep holding (a caller no longer holding is refused outright: they are not in the ACD's hands)."""
+    keep holding (a caller no longer holding is refused outright: they are not in the ACD's hands).
+    Taken, they still hold in their place until the dialplan says they were told (``time_kept``)."""
     call = floor.calls.get(e.call_id)
     if call is None:
         raise UnknownCall(e.call_id)
     if call.state is not CallState.WAITING or call.callback:
         raise InvalidValue("CallbackTimeAsked", "call_id", "the call is not a caller holding")
+    if e.call_id in floor.telling:
+        raise InvalidTransition(e.call_id, "being told a time is kept", "CallbackTimeAsked")
     check_call(call, CallInput.OVERFLOW, "CallbackTimeAsked")
     queue, hours = call.queue, call.queue.hours
     zone = UTC if hours is None else hours.zone
@@ -132,11 +146,58 @@ def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
     if reason or at is None:
         floor.emit(RefuseCallbackTime(call.call_id, reason or "past"))
         return
-    floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", ASKED_AT_A_TIME, now)
     scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
+    floor.telling[call.call_id] = e.callback_id
     floor.emit(
         KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=zone.name, own=own)
     )
+
+
+def time_kept(floor: Floor, e: CallbackTimeKept, now: float) -> None:
+    """The caller heard that their time is kept: their stay ends (``overflowed``, end reason
+    ``scheduled_callback``). A late or forged answer (none being told, another callback) changes nothing."""
+    if floor.telling.get(e.call_id) != e.callback_id:
+        return
+    del floor.telling[e.call_id]
+    call = floor.calls[e.call_id]  # still holding there (settle_told after every event)
+    floor.leave_queue(call, CallInput.OVERFLOW, "overflowed", ASKED_AT_A_TIME, now)
+
+
+def time_not_kept(floor: Floor, e: CallbackTimeNotKept) -> None:
+    """The dialplan gave up waiting: the caller holds on in their place, the callback is closed ``not_kept``.
+    Also one this run did not take but read back from the records (the ACD that took it stopped while
+    the caller was being told, and this one took over): the caller holding now is never called back
+    too. Nothing else is closed: the callback's id is that caller's own (``closed_callback_id``)."""
+    if floor.telling.get(e.call_id) == e.callback_id:
+        del floor.telling[e.call_id]
+    elif e.callback_id in floor.telling.values():
+        return
+    call = floor.calls.get(e.call_id)
+    if call is None or call.state is not CallState.WAITING:
+        return
+    _close_unscheduled(floor, e.callback_id)
+
+
+def settle_told(floor: Floor) -> None:
+    """After every event: a caller being told their time is kept who no longer holds in the queue the
+    callback is for (offered to an agent, overflowed, moved, hung up, fallen back) was never told: the
+    callback is closed ``not_kept``; one called off meanwhile (its row not written) is forgotten here,
+    and the caller holds on."""
+    for call_id, callback_id in list(floor.telling.items()):
+        call = floor.calls.get(call_id)
+        kept = floor.scheduled.get(callback_id)
+        if kept is not None and call is not None and call.state is CallState.WAITING and call.queue.name == kept.queue:
+            continue
+        del floor.telling[call_id]
+        _close_unscheduled(floor, callback_id)
+
+
+def _close_unscheduled(floor: Floor, callback_id: str) -> None:
+    kept = floor.scheduled.pop(callback_id, None)
+    if kept is None:
+        return
+    floor.disarm(scheduled_timer(callback_id))
+    close(floor, callback_id, kept.queue, NOT_KEPT)
 
 
 def not_kept(floor: Floor, e: ClosedCallbackNotKept) -> None:
@@ -179,6 +240,9 @@ def due(floor: Floor, key: TimerKey, now: float) -> None:
     from acd.core.call_handlers import call_arrived  # the one way a call enters a queue
 
     floor.timers.pop(key, None)
+    if key.subject in floor.telling.values():  # its caller still holds, not yet told it is kept
+        floor.arm(key, now + TELLING_RECHECK)
+        return
     e = floor.scheduled.pop(key.subject, None)
     if e is None:
         return

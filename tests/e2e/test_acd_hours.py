@@ -375,6 +375,8 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
         return on + b"'auth-thankyou" in played
 
     await eventually(thanked, 20, "the caller thanked for the callback")
+    # told it is kept: the dialplan says so, and only then does the ACD end their stay
+    await pbx_ami.wait_event(user_event("AcdCallbackAtKept", Uniqueid=uniqueid), 5, pbx_mark)
     assert told_when(played, offered["Channel"]) == [
         ("Playback", "vm-tocallback"),
         ("SayUnixTime", f"{int(due.timestamp())},{zone},Q 'digits/at' IMp"),

@@ -8,6 +8,7 @@ import pytest
 
 from acd.ami.control import AmiCallControl
 from acd.ami.fake_server import FakeAmiServer
+from acd.ami.identity import closed_callback_id
 from acd.ami.link import AmiLink
 from acd.ami.resync import ContactSnapshot, OfferedCaller, ResyncResult, resync
 from acd.ami.translate import Translator, call_id_for
@@ -16,6 +17,7 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequir
 from acd.core.events import (
     AgentReachability,
     CallArrived,
+    CallbackTimeKept,
     CallEnded,
     CallerHungUp,
     CallInProgress,
@@ -328,3 +330,56 @@ async def test_an_empty_or_unreadable_trace_is_no_trace(pbx: tuple[FakeAmiServer
     assert (await resync(link)).ended == ()  # "Database entry not found": nothing ended unseen
     server.handlers["dbgettree"] = lambda _a: [{"Response": "Error", "Message": "Permission denied"}]
     assert (await resync(link)).ended == ()
+
+
+async def test_a_caller_in_the_callback_menus_is_still_waiting(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
+    """A holding caller offered a callback, confirming their number or keying a time keeps their place
+    across a reconnect (not closed as abandoned); one who took the callback, or a closed queue's caller
+    confirming one, is not the ACD's holding caller any more (docs/dialplan.md, "Callbacks")."""
+    server, link = pbx
+    server.channels = [
+        chan(1, "acd-callback-offer", app="BackGround"),
+        chan(2, "acd-callback-confirm", app="WaitExten"),
+        chan(3, "acd-callback-at", app="Read"),
+        chan(4, "acd-callback-confirm", "1", app="Record"),  # took it: recording their name
+        chan(5, "acd-callback-confirm", app="WaitExten"),  # a closed queue's caller
+        chan(6, "acd-callback-confirm", "1", app="Record"),  # told their time is kept, its AcdCallbackAtKept lost
+    ]
+    for n in range(1, 7):
+        for var, value in (("ACD_QUEUE", "billing"), ("ACD_PRIORITY", "5"), ("ACD_ENQUEUED", f"100{n}")):
+            server.variables[(f"PJSIP/trunk-0000000{n}", var)] = value
+    server.variables[("PJSIP/trunk-00000004", "ACD_CALLBACK")] = "1"
+    server.variables[("PJSIP/trunk-00000005", "ACD_CB_CLOSED")] = "1"
+    server.variables[("PJSIP/trunk-00000006", "ACD_CALLBACK")] = "1"
+    server.variables[("PJSIP/trunk-00000006", "ACD_CB_SCHEDULED")] = "1430"
+    result = await resync(link)
+    assert [c.uniqueid for c in result.waiting] == ["1700.1", "1700.2", "1700.3"]
+    assert result.skipped == (
+        "PJSIP/trunk-00000004: took a callback",
+        "PJSIP/trunk-00000005: a closed queue's caller",
+        "PJSIP/trunk-00000006: told a callback at a time is kept",
+    )
+    assert result.told_kept == ("1700.6",)
+    # the six of any holding caller, and ACD_CALLBACK, ACD_CB_CLOSED, ACD_CB_SCHEDULED
+    assert server.count("Getvar") == 6 * 9
+
+    t = Translator(CONFIG)
+    for n in (1, 2, 3, 6):
+        t.translate(
+            {
+                "Event": "UserEvent",
+                "UserEvent": "AcdEnqueue",
+                "Uniqueid": f"1700.{n}",
+                "Linkedid": f"1700.{n}",
+                "Channel": f"PJSIP/trunk-0000000{n}",
+                "AcdQueue": "billing",
+                "AcdPriority": "5",
+            }
+        )
+    # the one told their time is kept leaves as AcdCallbackAtKept would have had them leave: no abandon
+    events = t.reconcile(result)
+    assert not [e for e in events if isinstance(e, CallerHungUp)]
+    assert [e for e in events if isinstance(e, CallbackTimeKept)] == [
+        CallbackTimeKept(call_id_for("1700.6"), closed_callback_id(call_id_for("1700.6")))
+    ]
+    assert t.translate({"Event": "Hangup", "Uniqueid": "1700.6"}) == []

@@ -103,7 +103,8 @@ async def test_the_caller_is_told_on_their_own_channel_and_only_there() -> None:
 
 async def test_the_caller_is_told_when_and_the_zone_reaches_the_pbx_only_well_formed() -> None:
     """Before ACD_CB_KEPT: the time (epoch), the queue's zone and the callback's id (their name's
-    file); a holding caller (a time they keyed) leaves the ACD's hands, so their Hangup is silent."""
+    file); a holding caller (a time they keyed) still holds until the dialplan says they heard it
+    (AcdCallbackAtKept: tests/unit/test_callback_at_told.py)."""
     link = Link()
     control = AmiCallControl(link)  # type: ignore[arg-type]
     control.book.add(CallerLeg("c1", "1.1", "PJSIP/trunk-1", "billing", 5))
@@ -114,7 +115,7 @@ async def test_the_caller_is_told_when_and_the_zone_reaches_the_pbx_only_well_fo
         ("ACD_CB_NAME", KEEP.callback_id),
         ("ACD_CB_KEPT", "1"),
     ]
-    assert control.book.get("1.1").phase.value == "left"  # type: ignore[union-attr]
+    assert control.book.get("1.1").phase.value == "waiting"  # type: ignore[union-attr]
     link.sent.clear()
     control.book.add(CallerLeg("c2", "1.2", "PJSIP/trunk-2", "billing", 5))
     assert await control.callback_kept("c2", 1796626800.0, "UTC,x)&Dial(PJSIP/1900", "../x")

@@ -29,6 +29,9 @@ from acd.core.events import (
     CallArrived,
     CallbackScheduled,
     CallbackTimeAsked,
+    CallbackTimeKept,
+    CallbackTimeNotKept,
+    CallerHungUp,
     ConfigChanged,
     OfferAnswered,
     ScheduledCallbackCancelled,
@@ -191,9 +194,10 @@ def _berlin(day: int, hour: int, minute: int) -> float:
 
 
 def test_a_holding_caller_keys_a_time_today_in_the_queues_zone_and_leaves_with_it_kept() -> None:
-    """Monday 2026-07-06, 10:00 in Berlin (08:00 UTC, summer time): 1430 is 14:30 Berlin, today. Their
-    stay ends overflowed (end reason scheduled_callback: not an abandon), the callback is kept aside
-    until then (its row: KeepScheduledCallback, with the zone it is said in) and enters at its time."""
+    """Monday 2026-07-06, 10:00 in Berlin (08:00 UTC, summer time): 1430 is 14:30 Berlin, today. The
+    callback is kept aside until then (its row: KeepScheduledCallback, with the zone it is said in);
+    the caller holds on until the dialplan says they were told, then their stay ends overflowed (end
+    reason scheduled_callback: not an abandon), and the callback enters at its time."""
     acd = Acd(_berlin_queue())
     now = _berlin(6, 10, 0) + 0.123456  # a clock's time: the callback's is to the second all the same
     acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now - 30), now - 30)
@@ -201,6 +205,9 @@ def test_a_holding_caller_keys_a_time_today_in_the_queues_zone_and_leaves_with_i
     at = _berlin(6, 14, 30)
     assert KeepScheduledCallback(CB, "billing", "49301234", at, call_id="c1", zone="Europe/Berlin", own=True) in out
     assert StartTimer(scheduled_timer(CB), at) in out
+    assert not _records(out)
+    assert acd.call_state("c1") is CallState.WAITING  # not yet told: still holding in their place
+    out = acd.handle(CallbackTimeKept("c1", CB), now + 1)
     stay = _records(out)[-1]
     assert (stay.outcome, stay.end_reason) == ("overflowed", "scheduled_callback")
     assert acd.call_state("c1") is None
@@ -227,6 +234,9 @@ def test_a_time_past_closed_malformed_or_for_a_number_not_allowed_is_refused_and
         assert acd.call_state("c1") is CallState.WAITING
     out = acd.handle(CallbackTimeAsked("c1", CB, "6512345678", "1745"), now)  # a number keyed in, allowed
     assert any(isinstance(c, KeepScheduledCallback) for c in out)
+    with pytest.raises(InvalidTransition):  # being told that one is kept
+        acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1500"), now)
+    acd.handle(CallbackTimeKept("c1", CB), now)
     with pytest.raises(UnknownCall):  # no longer holding
         acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1500"), now)
 
@@ -238,3 +248,107 @@ def test_a_queue_without_opening_hours_takes_the_time_in_utc() -> None:
     out = acd.handle(CallbackTimeAsked("c1", CB, "555", "2359"), now)
     kept = [c for c in out if isinstance(c, KeepScheduledCallback)]
     assert [(k.at, k.zone) for k in kept] == [(datetime(2026, 7, 6, 23, 59, tzinfo=UTC).timestamp(), "UTC")]
+
+
+def _told(acd: Acd, now: float, call_id: str = "c1") -> None:
+    """Caller ``call_id`` (priority 5, 30 s in line) keyed 14:30 Berlin and the ACD took it."""
+    acd.handle(CallArrived(call_id, "billing", 5, caller="+49301234", enqueued_at=now - 30), now - 30)
+    out = acd.handle(CallbackTimeAsked(call_id, CB, "49301234", "1430"), now)
+    assert any(isinstance(c, KeepScheduledCallback) for c in out)
+
+
+def _not_kept(commands: Sequence[object]) -> list[CloseScheduledCallback]:
+    return [c for c in commands if isinstance(c, CloseScheduledCallback) and c.reason == "not_kept"]
+
+
+def test_the_dialplan_giving_up_leaves_the_caller_in_their_place_and_closes_the_callback() -> None:
+    """No ACD_CB_KEPT within the dialplan's 5 s (the row late, or failed): the caller is back in the
+    music, still holding in their place (same enqueue time and priority, offered first to the next
+    agent), and the callback is closed not_kept: never both holding and called back. A later or
+    repeated answer (kept or not) changes nothing; the callback's time never enters it."""
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)
+    _told(acd, now)
+    acd.handle(CallArrived("c2", "billing", 5, caller="555", enqueued_at=now - 10), now - 10 + 0.5)
+    out = acd.handle(CallbackTimeNotKept("c1", CB), now + 5.2)
+    assert [(c.callback_id, c.queue) for c in _not_kept(out)] == [(CB, "billing")]
+    assert CancelTimer(scheduled_timer(CB)) in out
+    assert not _records(out)  # their stay goes on
+    assert acd.call_state("c1") is CallState.WAITING
+    assert acd.handle(CallbackTimeNotKept("c1", CB), now + 6) == []
+    assert acd.handle(CallbackTimeKept("c1", CB), now + 6) == []  # the dialplan's give-up won
+    assert acd.call_state("c1") is CallState.WAITING
+    out = acd.handle(AgentLoggedIn("a1"), now + 7)
+    assert [c.call_id for c in out if isinstance(c, RingAgent)] == ["c1"]  # still ahead of c2
+    assert acd.handle(TimerFired(scheduled_timer(CB)), _berlin(6, 14, 30)) == []
+
+
+def test_a_caller_who_leaves_holding_before_being_told_gets_no_callback() -> None:
+    """While the dialplan waits for ACD_CB_KEPT the caller still holds: offered to an agent, overflowed
+    at max wait or hung up meanwhile, they were never told, and the callback is closed not_kept."""
+    now = _berlin(6, 10, 0)
+    rung = Acd(_berlin_queue())
+    _told(rung, now)
+    out = rung.handle(AgentLoggedIn("a1"), now + 1)
+    assert [c.call_id for c in out if isinstance(c, RingAgent)] == ["c1"]
+    assert [c.callback_id for c in _not_kept(out)] == [CB]
+    assert rung.handle(CallbackTimeKept("c1", CB), now + 2) == []  # a late kept: the ring won
+    assert rung.call_state("c1") is CallState.RINGING
+    gone = Acd(_berlin_queue())
+    _told(gone, now)
+    out = gone.handle(CallerHungUp("c1"), now + 2)
+    assert [c.callback_id for c in _not_kept(out)] == [CB]
+    assert (_records(out)[-1].outcome) == "abandoned"
+    assert gone.handle(TimerFired(scheduled_timer(CB)), _berlin(6, 14, 30)) == []
+
+
+def test_a_callback_called_off_while_telling_leaves_the_caller_holding() -> None:
+    """Its row could not be written (the shell calls it off): the caller is never told, holds on in
+    their place, and the dialplan's give-up then changes nothing."""
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)
+    _told(acd, now)
+    acd.handle(ScheduledCallbackCancelled(CB), now + 1)
+    assert acd.call_state("c1") is CallState.WAITING
+    assert acd.handle(CallbackTimeNotKept("c1", CB), now + 5.2) == []
+    assert acd.call_state("c1") is CallState.WAITING
+
+
+def test_a_kept_answer_for_another_callback_or_caller_changes_nothing() -> None:
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)
+    _told(acd, now)
+    assert acd.handle(CallbackTimeKept("c1", "another"), now + 1) == []
+    assert acd.handle(CallbackTimeKept("c9", CB), now + 1) == []
+    assert acd.handle(CallbackTimeNotKept("c9", CB), now + 1) == []
+    assert acd.call_state("c1") is CallState.WAITING
+    out = acd.handle(CallbackTimeKept("c1", CB), now + 2)
+    assert acd.call_state("c1") is None
+    assert not _not_kept(out)
+
+
+def test_a_time_that_comes_while_the_caller_is_being_told_waits_for_the_answer() -> None:
+    """A time a few seconds ahead: it does not enter while its caller still holds (never both)."""
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 14, 29) + 58.0
+    _told(acd, now)
+    out = acd.handle(TimerFired(scheduled_timer(CB)), _berlin(6, 14, 30))
+    assert acd.call_state(CB) is None
+    assert StartTimer(scheduled_timer(CB), _berlin(6, 14, 30) + 1.0) in out
+    acd.handle(CallbackTimeKept("c1", CB), _berlin(6, 14, 30) + 0.5)
+    acd.handle(TimerFired(scheduled_timer(CB)), _berlin(6, 14, 30) + 1.0)
+    assert acd.call_state(CB) is CallState.WAITING
+
+
+def test_a_time_read_back_after_a_takeover_is_closed_when_its_caller_was_not_told() -> None:
+    """The ACD that took the time stopped while the caller was being told; the one that took over read
+    the row back (scheduled) and found the caller holding: the dialplan's give-up closes that callback,
+    so the caller is not both holding and called back. Only when that caller is holding."""
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)
+    acd.handle(CallbackScheduled(CB, "billing", "49301234", _berlin(6, 14, 30), own=True, restored=True), now)
+    acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now - 30), now)
+    assert acd.handle(CallbackTimeNotKept("c9", CB), now + 1) == []  # not a caller it has
+    out = acd.handle(CallbackTimeNotKept("c1", CB), now + 2)
+    assert [c.callback_id for c in _not_kept(out)] == [CB]
+    assert acd.call_state("c1") is CallState.WAITING

@@ -30,7 +30,7 @@ STATUSES = [
     "cancelled",
     "queue_removed",  # closed before it entered: its queue left the config
     "number_not_allowed",  # closed at a start: its number no longer allowed
-    "not_kept",  # a closed queue's caller not told in time that it is kept: they left a message instead
+    "not_kept",  # its caller not told in time that it is kept: a message instead, or back to holding
     "waiting",
     "answered",
     "abandoned",
