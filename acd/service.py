@@ -157,7 +157,7 @@ class Service:
         metrics.leader.labels(me).set(0)
         metrics.epoch.set(0)
         parts.status.leading = leadership.may_act
-        ami.may_act = leadership.may_act
+        ami.may_act, ami.may_fence = leadership.may_act, leadership.may_fence
 
         def lead(epoch: int) -> None:
             ami.epoch = epoch
