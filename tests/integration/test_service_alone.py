@@ -99,6 +99,7 @@ async def relay(api_pg: EmbeddedPostgres) -> AsyncIterator[Relay]:  # noqa: F811
 
 def _through(settings: Settings, relay: Relay) -> Settings:
     """The same settings, with PostgreSQL reached through the relay."""
+    assert settings.database.url is not None
     url = make_url(settings.database.url).set(port=relay.port).render_as_string(hide_password=False)
     return dataclasses.replace(settings, database=DatabaseSettings(url=url, journal_dir=settings.database.journal_dir))
 

@@ -84,11 +84,11 @@ async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_laps
     stepped: list[float] = []
     a.on_step_down = lambda epoch: stepped.append(time.monotonic())
     assert await a.try_acquire()
-    assert a.lease.term is not None and a.lease.term.alone  # nobody else yet
+    assert _alone(a)  # nobody else yet
     assert not await b.try_acquire()  # a standby's heartbeat
     won = time.monotonic()
     assert await a.renew()
-    assert not a.lease.term.alone  # the renewal saw the standby, in the same round trip
+    assert not _alone(a)  # the renewal saw the standby, in the same round trip
     a.engine = _Broken()  # type: ignore[assignment]
     leader = asyncio.create_task(a.run())
     try:
@@ -147,6 +147,13 @@ async def test_a_leader_alone_that_finds_its_lease_taken_after_an_outage_steps_d
     await b.release()
     seen = {m.instance for m in await members(engine)}
     assert seen == {"a"}  # b left cleanly; a's last heartbeat stays until it stops
+
+
+def _alone(leader: Leadership) -> bool:
+    """Whether the leader's last good renewal saw no other live member."""
+    term = leader.lease.term
+    assert term is not None
+    return term.alone
 
 
 async def test_concurrent_acquisitions_never_give_two_leaders(engine: AsyncEngine) -> None:
