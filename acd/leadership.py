@@ -2,13 +2,16 @@
 
 A row in ``leases`` with a deadline on the database's clock (docs/standby.md says why a row and not an
 advisory lock). One statement takes it when it has lapsed (or when this instance held it), with the
-epoch one higher; one statement renews it while the holder and the epoch are still ours and it has
-not lapsed. The decisions (may this process route now? when to try again? step down?) are
+epoch one higher; one statement renews it while the holder and the epoch are still ours. Each also
+writes this process's heartbeat in ``members`` and reads whether another member is live, in the same
+round trip. The decisions (may this process route now? when to try again? step down?) are
 ``acd.core.lease``'s, from the monotonic times this adapter hands it.
 
 ``run`` loops for the life of the process: a standby tries to take the lease every ``renew``
 seconds; a leader renews every ``renew`` seconds, and steps down (``on_step_down``) at its deadline
-when no renewal came back in time, whatever PostgreSQL is doing.
+when no renewal came back in time and its last good renewal saw a standby able to take over; a leader
+that was alone routes on through the outage and takes its lease back when PostgreSQL answers, or steps
+down at once if the lease was taken meanwhile.
 """
 
 from __future__ import annotations
