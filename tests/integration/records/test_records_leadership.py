@@ -198,6 +198,7 @@ async def test_acd_status_says_who_leads_the_epoch_and_the_lease_age(
     assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 0
     out = capsys.readouterr().out
     assert "leader: host-a:8080\nepoch: 1\nlease age: 0." in out
+    assert "members: 1\n  host-a:8080: leader, last heartbeat 0." in out and "(live)" in out
     await a.release()
     assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
     assert "leader: none\nepoch: 1" in capsys.readouterr().out
