@@ -2,13 +2,16 @@
 
 A row in ``leases`` with a deadline on the database's clock (docs/standby.md says why a row and not an
 advisory lock). One statement takes it when it has lapsed (or when this instance held it), with the
-epoch one higher; one statement renews it while the holder and the epoch are still ours and it has
-not lapsed. The decisions (may this process route now? when to try again? step down?) are
+epoch one higher; one statement renews it while the holder and the epoch are still ours. Each also
+writes this process's heartbeat in ``members`` and reads whether another member is live, in the same
+round trip. The decisions (may this process route now? when to try again? step down?) are
 ``acd.core.lease``'s, from the monotonic times this adapter hands it.
 
 ``run`` loops for the life of the process: a standby tries to take the lease every ``renew``
 seconds; a leader renews every ``renew`` seconds, and steps down (``on_step_down``) at its deadline
-when no renewal came back in time, whatever PostgreSQL is doing.
+when no renewal came back in time and its last good renewal saw a standby able to take over; a leader
+that was alone routes on through the outage and takes its lease back when PostgreSQL answers, or steps
+down at once if the lease was taken meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd import __version__
 from acd.core.lease import Lease, LeaseTimes
 
 log = logging.getLogger(__name__)
@@ -30,27 +34,56 @@ log = logging.getLogger(__name__)
 NAME = "routing"
 DEFAULT_TIMES = LeaseTimes()
 
+# Every attempt writes this process's heartbeat in ``members`` in the same statement (docs/standby.md,
+# "Members"): its role after the attempt, ``last_seen`` on the database's clock, ``started_at`` (reset by
+# the first heartbeat of a process) and its version. ``company``: whether another member was seen live
+# (its heartbeat within one lease), read in the same round trip: a leader that saw none is alone.
+_HEARTBEAT = """
+    member AS (
+      INSERT INTO members AS m (instance, role, last_seen, started_at, version)
+      VALUES (:me, CASE WHEN EXISTS (SELECT 1 FROM lease) THEN 'leader' ELSE 'standby' END, now(), now(), :version)
+      ON CONFLICT (instance) DO UPDATE
+         SET role = excluded.role, last_seen = now(), version = excluded.version,
+             started_at = CASE WHEN :fresh THEN now() ELSE m.started_at END
+      RETURNING instance
+    )
+    SELECT (SELECT epoch FROM lease) AS epoch,
+           EXISTS (SELECT 1 FROM members
+                    WHERE instance <> :me AND last_seen > now() - make_interval(secs => :lease)) AS company,
+           (SELECT count(*) FROM member) AS beats
+"""
 _ACQUIRE = text(
     """
-    INSERT INTO leases AS l (name, holder, epoch, acquired_at, renewed_at, expires_at)
-    VALUES (:name, :me, 1, now(), now(), now() + make_interval(secs => :lease))
-    ON CONFLICT (name) DO UPDATE
-       SET holder = :me, epoch = l.epoch + 1, acquired_at = now(), renewed_at = now(),
-           expires_at = now() + make_interval(secs => :lease)
-     WHERE l.expires_at <= now() OR l.holder = :me
-    RETURNING epoch
-    """
+    WITH lease AS (
+      INSERT INTO leases AS l (name, holder, epoch, acquired_at, renewed_at, expires_at)
+      VALUES (:name, :me, 1, now(), now(), now() + make_interval(secs => :lease))
+      ON CONFLICT (name) DO UPDATE
+         SET holder = :me, epoch = l.epoch + 1, acquired_at = now(), renewed_at = now(),
+             expires_at = now() + make_interval(secs => :lease)
+       WHERE l.expires_at <= now() OR l.holder = :me
+      RETURNING epoch
+    ),"""
+    + _HEARTBEAT
 )
+# ``lapsed``: a leader that was alone takes back its lease after an outage as long as it is still its own
+# (same holder and epoch: nobody took it, so nobody else led); one a standby could replace renews it only
+# while it is live.
 _RENEW = text(
     """
-    UPDATE leases SET renewed_at = now(), expires_at = now() + make_interval(secs => :lease)
-     WHERE name = :name AND holder = :me AND epoch = :epoch AND expires_at > now()
-    RETURNING epoch
-    """
+    WITH lease AS (
+      UPDATE leases SET renewed_at = now(), expires_at = now() + make_interval(secs => :lease)
+       WHERE name = :name AND holder = :me AND epoch = :epoch AND (expires_at > now() OR :lapsed)
+      RETURNING epoch
+    ),"""
+    + _HEARTBEAT
 )
 _RELEASE = text(
-    "UPDATE leases SET expires_at = now() WHERE name = :name AND holder = :me AND epoch = :epoch AND expires_at > now()"
+    """
+    WITH gone AS (DELETE FROM members WHERE instance = :me)
+    UPDATE leases SET expires_at = now() WHERE name = :name AND holder = :me AND epoch = :epoch AND expires_at > now()
+    """
 )
+_LEAVE = text("DELETE FROM members WHERE instance = :me")
 _READ = text(
     """
     SELECT holder, epoch, acquired_at, renewed_at, expires_at,
@@ -58,6 +91,35 @@ _READ = text(
       FROM leases WHERE name = :name
     """
 )
+_MEMBERS = text(
+    """
+    SELECT instance, role, last_seen, started_at, version, extract(epoch FROM now() - last_seen) AS age
+      FROM members ORDER BY instance
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """One ACD process's last heartbeat (``members``), as the database holds it now."""
+
+    instance: str
+    role: str  # "leader" or "standby", after its last attempt
+    last_seen: datetime
+    started_at: datetime
+    version: str
+    age: float  # seconds since its last heartbeat, on the database's clock
+
+    def live(self, lease: float) -> bool:
+        """Seen within one lease: a member able to take over (or leading)."""
+        return self.age < lease
+
+
+async def members(engine: AsyncEngine) -> list[MemberRow]:
+    """Every member's last heartbeat, by instance name (a member stopped cleanly has left the table)."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_MEMBERS)).all()
+    return [MemberRow(r.instance, r.role, r.last_seen, r.started_at, r.version, float(r.age)) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +166,7 @@ class Leadership:
         self.on_lead: Callable[[int], None] | None = None  # the epoch won
         self.on_step_down: Callable[[int], None] | None = None  # the epoch given up
         self.leading_now = asyncio.Event()
+        self.joined = False  # a heartbeat of this process reached ``members`` (its ``started_at`` is set)
         # a process that stepped down stops (docs/standby.md): it never takes the lease again
         self.retired = False
 
@@ -133,17 +196,19 @@ class Leadership:
         if self.retired:
             return False
         sent = self.clock()
-        params = {"name": self.name, "me": self.instance, "lease": self.times.lease}
+        params = {"name": self.name, "me": self.instance, "lease": self.times.lease} | self._member()
         try:  # an answer later than this could not be used (below)
             async with asyncio.timeout(self.times.step_down_after), self.engine.begin() as conn:
-                epoch = (await conn.execute(_ACQUIRE, params)).scalar_one_or_none()
+                row = (await conn.execute(_ACQUIRE, params)).one()
         except Exception as exc:  # the next period tries again
             log.debug("lease: acquisition failed: %s", exc)
             return False
+        self.joined = True
+        epoch = row.epoch
         if epoch is None:
             return False
-        self.lease.won(int(epoch), sent)
-        if not self.may_act():  # the answer came too late to use: never led; the next period takes it again
+        self.lease.won(int(epoch), sent, alone=not row.company)
+        if not self.lease.confirmed(self.clock()):  # too late to use: never led; the next period takes it again
             self.lease.lost()
             log.warning("lease: the acquisition of epoch %d answered too late to use", epoch)
             return False
@@ -159,18 +224,35 @@ class Leadership:
         if term is None:
             return False
         sent = self.clock()
-        params = {"name": self.name, "me": self.instance, "lease": self.times.lease, "epoch": term.epoch}
+        params = {
+            "name": self.name,
+            "me": self.instance,
+            "lease": self.times.lease,
+            "epoch": term.epoch,
+            "lapsed": self.lease.may_renew_lapsed(),
+        } | self._member()
         try:
             async with asyncio.timeout(self.lease.budget(sent)), self.engine.begin() as conn:
-                found = (await conn.execute(_RENEW, params)).scalar_one_or_none()
-        except Exception as exc:  # PostgreSQL slow or away: the deadline decides
+                row = (await conn.execute(_RENEW, params)).one()
+        except Exception as exc:  # PostgreSQL slow or away: the deadline decides (or nothing, when alone)
             log.warning("lease: renewal failed: %s: %s", type(exc).__name__, exc)
             return self.may_act()
-        if found is None:
+        self.joined = True
+        if row.epoch is None:
             self._step_down("the lease is no longer ours")
             return False
-        self.lease.renewed(sent)
+        if not self.lease.confirmed(sent):
+            log.warning("lease: %s renewed epoch %d after an outage: nobody took it", self.instance, term.epoch)
+        self.lease.renewed(sent, alone=not row.company)
         return self.may_act()
+
+    def may_fence(self) -> bool:
+        """Whether this process may write its epoch to the PBX now: its lease is confirmed by its own clock
+        (a leader alone routing through an outage does not: a newer term may exist by then)."""
+        return self.lease.confirmed(self.clock())
+
+    def _member(self) -> dict[str, object]:
+        return {"version": __version__, "fresh": not self.joined}
 
     def check(self) -> None:
         """Step down if the deadline has come (called on every turn of ``run``)."""
@@ -200,12 +282,13 @@ class Leadership:
     async def release(self) -> None:
         """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once."""
         term = self.lease.term
-        if term is None:
-            return
         self.lease.lost()
         self.leading_now.clear()
-        try:
+        try:  # and leave ``members``: a stopped process is no standby that could take over
             async with asyncio.timeout(2.0), self.engine.begin() as conn:
-                await conn.execute(_RELEASE, {"name": self.name, "me": self.instance, "epoch": term.epoch})
+                if term is None:
+                    await conn.execute(_LEAVE, {"me": self.instance})
+                else:
+                    await conn.execute(_RELEASE, {"name": self.name, "me": self.instance, "epoch": term.epoch})
         except Exception as exc:  # it lapses by itself
             log.warning("lease: could not release: %s", exc)

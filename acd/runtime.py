@@ -42,13 +42,17 @@ from acd.ports import CallControl, MetricSink, RecordSink
 from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
 
-__all__ = ["CoreFailed", "Draining", "Runtime"]
+__all__ = ["CoreFailed", "Draining", "Runtime", "Standby"]
 
 log = logging.getLogger(__name__)
 
 
 class Draining(Exception):
     """The runtime takes no new events: it is shutting down."""
+
+
+class Standby(Draining):
+    """The runtime takes no events: this process is a standby, it does not route (docs/standby.md)."""
 
 
 class CoreFailed(Exception):
@@ -148,9 +152,11 @@ class Runtime:
         For callers that must answer someone (the HTTP API): the event waits behind everything
         submitted before it, like any other, and the writer hands back what the core said:
         ``AcdError`` when the event is not allowed, ``CoreFailed`` on a bug, ``Draining`` when the
-        runtime stopped taking events.
+        runtime stopped taking events (``Standby`` on a standby).
         """
-        if not self._accepting or self.standing_by:
+        if self.standing_by:
+            raise Standby
+        if not self._accepting:
             raise Draining
         if self._running and self._inbox.empty():
             return self._handle(event, refuse=True)

@@ -8,7 +8,8 @@ day so far and the agents' last presence, the HTTP server, and the AMI link with
 leadership lease (``acd.leadership``, docs/standby.md): a lone process wins at once; one that finds
 another leading serves HTTP as a standby and starts routing, as after a restart, when it takes the
 lease. It runs until SIGTERM or SIGINT, until the one writer dies, or until it loses the lease (it
-steps down: exit 1), and drains in the reverse order. A part that cannot start
+steps down: exit 1; a leader that saw no standby routes on through a PostgreSQL outage instead), and
+drains in the reverse order. A part that cannot start
 is a ``StartupError``: its message says what to fix, and the exit code is 1.
 """
 
@@ -157,7 +158,7 @@ class Service:
         metrics.leader.labels(me).set(0)
         metrics.epoch.set(0)
         parts.status.leading = leadership.may_act
-        ami.may_act = leadership.may_act
+        ami.may_act, ami.may_fence = leadership.may_act, leadership.may_fence
 
         def lead(epoch: int) -> None:
             ami.epoch = epoch

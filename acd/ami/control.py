@@ -140,6 +140,9 @@ class AmiCallControl:
         # (ACD_OFFER_EPOCH) and as the global ACD_EPOCH that acd-connect compares it with.
         self.may_act: Callable[[], bool] | None = None
         self.epoch: int | None = None
+        # whether the lease is confirmed now (None: always): a leader routing on alone through a PostgreSQL
+        # outage does not write ACD_EPOCH, as a newer term's may be there by then (docs/standby.md, "Members")
+        self.may_fence: Callable[[], bool] | None = None
 
     def _check_fence(self) -> None:
         """Refuse to act on the PBX once this process no longer leads: its lease may be another's now."""
@@ -553,6 +556,8 @@ class AmiCallControl:
         this process no longer leads: an old leader must never put its epoch back over a newer one."""
         self._check_fence()
         await self._send({"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": str(int(epoch))})
+        if self.may_fence is not None and not self.may_fence():
+            return  # the lease is unconfirmed (an outage): the PBX keeps the epoch it has
         # without a lease (a harness that builds the parts itself): no epoch in force, nothing is fenced
         value = "" if self.epoch is None else str(self.epoch)
         await self._send({"Action": "Setvar", "Variable": EPOCH_VARIABLE, "Value": value})

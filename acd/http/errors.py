@@ -36,6 +36,11 @@ def draining() -> web.Response:
     return error(503, "draining", "the ACD is shutting down and takes no new work")
 
 
+def standby() -> web.Response:
+    """503 from a standby (docs/standby.md): the changes must go to the leader, which routes."""
+    return error(503, "standby", "standby: this instance does not route; send changes to the leader")
+
+
 def not_ready(down: list[str], details: Mapping[str, Any]) -> web.Response:
     return error(503, "not-ready", f"not ready: {'; '.join(down)}", details)
 

@@ -191,6 +191,23 @@ class Lease(Base):
     expires_at: Mapped[datetime] = mapped_column(TZ)  # lapsed once the database's now() reaches it
 
 
+class Member(Base):
+    """One ACD process sharing the database (docs/standby.md, "Members"): its heartbeat, written with each
+    of its lease attempts or renewals; a leader that sees no other live member routes on through an outage."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("role IN ('leader', 'standby')", name="role_known"),
+        CheckConstraint("length(instance) <= 200 AND length(version) <= 64", name="text_bounded"),
+    )
+
+    instance: Mapped[str] = mapped_column(Text, primary_key=True)  # [cluster] instance
+    role: Mapped[str] = mapped_column(Text)  # after its last attempt: leader or standby
+    last_seen: Mapped[datetime] = mapped_column(TZ)  # its last heartbeat, on the database's clock
+    started_at: Mapped[datetime] = mapped_column(TZ)  # the first heartbeat of this process
+    version: Mapped[str] = mapped_column(Text)  # acd's version
+
+
 class CustomerNumber(Base):
     """A customer's further numbers (``customers.phone_number`` is the first); one customer per number."""
 

@@ -124,6 +124,9 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
             session.post(f"{b.base}/api/v1/agents/a1/login") as response,
         ):
             assert response.status == 503
+            refusal = await response.json()
+        assert refusal["error_id"] == "standby", refusal  # not "shutting down": the leader takes changes
+        assert "send changes to the leader" in refusal["message"]
         # who leads, as the standby tells it (the lease row in PostgreSQL, and its own side)
         _, admin = await tokens.issue(engine, "admin")
         async with (
@@ -135,6 +138,10 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
         assert 0 <= cluster["lease"]["age_seconds"] < FAST.lease
         assert cluster["this"]["instance"] == "b" and cluster["this"]["role"] == "standby"
         assert cluster["this"]["epoch"] == 0 and cluster["this"]["lease_age_seconds"] is None
+        # each member's role and last heartbeat, from the members table
+        seen = {m["instance"]: m for m in cluster["members"]}
+        assert (seen["a"]["role"], seen["b"]["role"]) == ("leader", "standby")
+        assert all(m["live"] and 0 <= m["age_seconds"] < FAST.lease for m in seen.values())
         stopped = time.monotonic()
         await _stop(a)  # a clean stop lets the lease go at once
         await _until(lambda: _is(b.base, 200), 10, "b ready as leader")

@@ -66,3 +66,41 @@ def test_epochs_only_grow_and_a_lost_lease_leaves_a_standby() -> None:
 def test_figures_that_leave_no_room_to_renew_are_refused(times: LeaseTimes) -> None:
     with pytest.raises(ValueError):
         Lease(times)
+
+
+# -- a leader alone (docs/standby.md, "Members"): no standby could take over, so it routes on --------------
+
+
+def test_a_leader_alone_at_its_last_good_renewal_routes_on_past_its_deadline_unconfirmed() -> None:
+    lease = Lease(TIMES)
+    lease.won(1, sent=10.0, alone=True)
+    assert lease.leading(12.0) and lease.leading(600.0)  # a PostgreSQL outage of any length
+    assert not lease.overdue(600.0)
+    # ... but past its deadline the lease is unconfirmed: no fencing token is written then
+    assert lease.confirmed(11.99) and not lease.confirmed(12.0)
+    assert lease.may_renew_lapsed()
+    # it keeps trying every period, and a renewal may take more than what was left of the deadline
+    assert lease.wait(600.0) == 0.5
+    assert lease.budget(600.0) == 0.5 and lease.budget(10.0) == 2.0
+
+
+def test_a_leader_that_saw_a_standby_steps_down_at_its_deadline_as_before() -> None:
+    lease = Lease(TIMES)
+    lease.won(1, sent=10.0, alone=True)
+    lease.renewed(sent=10.5, alone=False)  # a standby's heartbeat was seen live at this renewal
+    assert lease.leading(12.49) and not lease.leading(12.5)
+    assert lease.overdue(12.5)
+    assert not lease.may_renew_lapsed()
+    assert lease.wait(12.3) == pytest.approx(0.2) and lease.budget(12.3) == pytest.approx(0.2)
+
+
+def test_what_the_latest_good_renewal_saw_decides_and_a_late_older_answer_changes_nothing() -> None:
+    lease = Lease(TIMES)
+    lease.won(1, sent=10.0)  # a standby was there at the acquisition
+    assert lease.overdue(12.0)
+    lease.renewed(sent=11.0, alone=True)  # the standby left: alone now
+    assert not lease.overdue(100.0)
+    lease.renewed(sent=10.5, alone=False)  # an older renewal answering late: ignored
+    assert lease.term is not None and lease.term.alone and lease.deadline() == 13.0
+    lease.renewed(sent=100.0, alone=False)  # PostgreSQL is back and a standby too: the deadline rules again
+    assert lease.confirmed(101.0) and lease.overdue(102.0)

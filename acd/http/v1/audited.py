@@ -19,7 +19,7 @@ from acd.core.errors import AcdError, InvalidTransition, InvalidValue, OutOfScop
 from acd.http import errors
 from acd.http.keys import AUDIT, TOKEN
 from acd.records.stores.audit import Change
-from acd.runtime import CoreFailed, Draining
+from acd.runtime import CoreFailed, Draining, Standby
 
 # The answer, or the answer and what the audit row adds to the request's details (a config revision).
 Made = web.Response | tuple[web.Response, Mapping[str, Any]]
@@ -47,6 +47,8 @@ def refusal(exc: Exception) -> web.Response:
         return errors.refused(400, "invalid-input", str(exc), {})
     if isinstance(exc, AcdError):
         return errors.refused(409, exc.error_id.replace("_", "-"), str(exc), {})
+    if isinstance(exc, Standby):
+        return errors.standby()
     if isinstance(exc, Draining):
         return errors.draining()
     return errors.internal()

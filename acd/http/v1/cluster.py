@@ -1,8 +1,9 @@
 """``GET /api/v1/cluster``: who leads the ACD, under which epoch, and how fresh the lease is (docs/standby.md).
 
-Read from the lease row in PostgreSQL (the same truth for every member: a standby answers it too) and
-from this process's own side of the lease (its role, its epoch, the age of its last renewal by its
-own clock). Supervisors and admins only: it names hosts.
+Read from the lease row and the members' heartbeats in PostgreSQL (the same truth for every member: a
+standby answers it too) and from this process's own side of the lease (its role, its epoch, the age of
+its last renewal by its own clock, whether it saw another live member). Supervisors and admins only:
+it names hosts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from acd.http.keys import ENGINE, LEADERSHIP
-from acd.leadership import read
+from acd.leadership import DEFAULT_TIMES, members, read
 
 
 async def cluster(request: web.Request) -> web.Response:
@@ -30,9 +31,12 @@ async def cluster(request: web.Request) -> web.Response:
         }
     me: dict[str, Any] | None = None
     leadership = request.app.get(LEADERSHIP)
+    lease_seconds = DEFAULT_TIMES.lease
     if leadership is not None:
         age = leadership.lease_age()
         times = leadership.times
+        lease_seconds = times.lease
+        term = leadership.lease.term
         me = {
             "instance": leadership.instance,
             "role": "leader" if leadership.may_act() else "standby",
@@ -41,7 +45,21 @@ async def cluster(request: web.Request) -> web.Response:
             "lease_seconds": times.lease,
             "renew_seconds": times.renew,
             "margin_seconds": times.margin,
+            # a leader that saw no other live member at its last good renewal routes on through an outage
+            "alone": None if term is None else term.alone,
         }
+    seen = [
+        {
+            "instance": m.instance,
+            "role": m.role,
+            "last_seen": m.last_seen.isoformat(),
+            "age_seconds": round(m.age, 3),  # since its last heartbeat, by the database's clock
+            "live": m.live(lease_seconds),  # seen within one lease: able to take over (or leading)
+            "started_at": m.started_at.isoformat(),
+            "version": m.version,
+        }
+        for m in await members(request.app[ENGINE])
+    ]
     return web.json_response(
-        {"leader": row.holder if row is not None and row.live else None, "lease": lease, "this": me}
+        {"leader": row.holder if row is not None and row.live else None, "lease": lease, "members": seen, "this": me}
     )

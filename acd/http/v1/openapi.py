@@ -165,16 +165,17 @@ DOCUMENT: dict[str, Any] = {
         },
         "/cluster": {
             "get": {
-                "summary": "who leads the ACD, under which epoch, and this instance's side of the lease "
-                "(supervisor, admin; docs/standby.md)",
+                "summary": "who leads the ACD, under which epoch, each member's last heartbeat and this instance's "
+                "side of the lease (supervisor, admin; docs/standby.md)",
                 "responses": {
                     **ok(
                         {
                             "type": "object",
-                            "required": ["leader", "lease", "this"],
+                            "required": ["leader", "lease", "members", "this"],
                             "properties": {
                                 "leader": {"type": "string", "nullable": True},
                                 "lease": {"type": "object", "nullable": True},
+                                "members": {"type": "array", "items": {"type": "object"}},
                                 "this": {"type": "object", "nullable": True},
                             },
                         }

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.cluster_status import main as status_main
 from acd.core.lease import LeaseTimes
-from acd.leadership import Leadership, read
+from acd.leadership import Leadership, members, read
 from acd.records.startup.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.pg
@@ -77,12 +77,18 @@ class _Broken:
         return None
 
 
-async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_lapse(engine: AsyncEngine) -> None:
-    a = Leadership(engine, "a", FAST)
+async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_lapse_when_a_standby_is_there(
+    engine: AsyncEngine,
+) -> None:
+    a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST)
     stepped: list[float] = []
     a.on_step_down = lambda epoch: stepped.append(time.monotonic())
     assert await a.try_acquire()
+    assert _alone(a)  # nobody else yet
+    assert not await b.try_acquire()  # a standby's heartbeat
     won = time.monotonic()
+    assert await a.renew()
+    assert not _alone(a)  # the renewal saw the standby, in the same round trip
     a.engine = _Broken()  # type: ignore[assignment]
     leader = asyncio.create_task(a.run())
     try:
@@ -96,6 +102,58 @@ async def test_a_leader_whose_renewals_fail_steps_down_before_its_lease_can_laps
     assert row is not None and row.holder == "a" and not row.live  # it lapsed only after
     a.engine = engine  # PostgreSQL is back: a process that stepped down never takes the lease again
     assert not await a.try_acquire() and a.retired
+
+
+async def test_a_leader_alone_routes_on_through_an_outage_and_takes_its_own_lapsed_lease_back(
+    engine: AsyncEngine,
+) -> None:
+    a = Leadership(engine, "a", FAST)
+    stepped: list[int] = []
+    a.on_step_down = stepped.append
+    assert await a.try_acquire()
+    a.engine = _Broken()  # type: ignore[assignment]
+    leader = asyncio.create_task(a.run())
+    try:
+        await asyncio.sleep(FAST.lease + 0.5)
+        assert not stepped and a.may_act()  # no standby could take over: it routes on
+        assert not a.may_fence()  # but writes no fencing token while its lease is unconfirmed
+        row = await read(engine)
+        assert row is not None and not row.live  # the lease lapsed on the database's clock meanwhile
+        a.engine = engine  # PostgreSQL answers again: the lease is still its own
+        await asyncio.sleep(FAST.renew * 3)
+    finally:
+        leader.cancel()
+    assert not stepped and a.may_fence() and a.epoch == 1
+    row = await read(engine)
+    assert row is not None and row.holder == "a" and row.epoch == 1 and row.live
+    seen = {m.instance: m for m in await members(engine)}
+    assert seen["a"].role == "leader" and seen["a"].age < FAST.lease
+
+
+async def test_a_leader_alone_that_finds_its_lease_taken_after_an_outage_steps_down_at_once(
+    engine: AsyncEngine,
+) -> None:
+    a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST)
+    stepped: list[int] = []
+    a.on_step_down = stepped.append
+    assert await a.try_acquire()
+    a.engine = _Broken()  # type: ignore[assignment]
+    await asyncio.sleep(FAST.lease + 0.1)  # a standby joins during the outage and takes the lapsed lease
+    assert await b.try_acquire() and b.epoch == 2
+    assert a.may_act()  # the overlap: a does not know yet (the PBX's fencing refuses its offers)
+    a.engine = engine
+    assert not await a.renew()
+    assert stepped == [1] and not a.may_act() and a.retired
+    await b.release()
+    seen = {m.instance for m in await members(engine)}
+    assert seen == {"a"}  # b left cleanly; a's last heartbeat stays until it stops
+
+
+def _alone(leader: Leadership) -> bool:
+    """Whether the leader's last good renewal saw no other live member."""
+    term = leader.lease.term
+    assert term is not None
+    return term.alone
 
 
 async def test_concurrent_acquisitions_never_give_two_leaders(engine: AsyncEngine) -> None:
@@ -140,6 +198,7 @@ async def test_acd_status_says_who_leads_the_epoch_and_the_lease_age(
     assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 0
     out = capsys.readouterr().out
     assert "leader: host-a:8080\nepoch: 1\nlease age: 0." in out
+    assert "members: 1\n  host-a:8080: leader, last heartbeat 0." in out and "(live)" in out
     await a.release()
     assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
     assert "leader: none\nepoch: 1" in capsys.readouterr().out
