@@ -577,8 +577,13 @@ class AmiCallControl:
     async def keep_token(self, token: EventToken) -> None:
         """Write this run's token again, with each heartbeat: a ``dialplan reload`` on a PBX with
         ``clearglobalvars=yes`` wipes the global, and every event would be refused until the next
-        reconnect. Nothing is read back: the PBX's value is ours or nothing."""
+        reconnect. Nothing is read back: the PBX's value is ours or nothing. Not while the lease is
+        unconfirmed (a lone leader through a PostgreSQL outage, docs/standby.md "Members"): a standby may
+        have taken over meanwhile, and writing this run's token over its own every heartbeat would make
+        it refuse the PBX's events."""
         self._check_fence()
+        if self.may_fence is not None and not self.may_fence():
+            return
         await self._send({"Action": "Setvar", "Variable": TOKEN_VARIABLE, "Value": token.current})
         await self._send_transfer_numbers()
 

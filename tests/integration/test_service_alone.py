@@ -169,6 +169,11 @@ async def test_a_lone_leader_routes_on_through_a_postgresql_outage_and_renews_it
         await _until(offered, 3, "the caller who arrived during the outage is offered")
         print(f"offered during the outage, {time.monotonic() - cut:.1f} s after the cut")
         assert _epochs(pbx) and set(_epochs(pbx)) == {"1"}
+        # nor its event token (or number patterns) with each heartbeat: a standby that took over meanwhile
+        # would refuse every event raised under it
+        tokens = sum(1 for a in pbx.actions if a.get("Action") == "Setvar" and a.get("Variable") == "ACD_TOKEN")
+        await asyncio.sleep(solo.service.settings.ami.heartbeat_interval + 0.5)
+        assert tokens == sum(1 for a in pbx.actions if a.get("Action") == "Setvar" and a.get("Variable") == "ACD_TOKEN")
 
         await relay.start()  # PostgreSQL answers again: the lease is still its own
         await _until(_const(leadership.may_fence), 10, "solo renews its lease")
