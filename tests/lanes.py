@@ -35,6 +35,7 @@ E2E = REPO / "tests" / "e2e"
 LANE_B = (
     "test_acd_transfers.py",
     "test_acd_callbacks.py",
+    "test_acd_monitor.py",
     "test_acd_presence.py",
     "test_acd_screens.py",
     "test_acd_customers.py",

@@ -368,7 +368,7 @@ async def test_the_consulted_agent_records_the_handed_over_call_and_pauses_it_fr
     assert status == 202, body
     await pbx_ami.wait_event(user_event("AcdTransferred", AcdKind="attended"), 15, pbx_mark)
     await eventually(lambda: acd.agent_state("agent5") == "on_call", 10, "agent5 talks with the caller")
-    await asyncio.sleep(2)
+    await asyncio.sleep(3)  # the caller's tone in agent5's file for a while before the first pause
     await paused_twice(acd, farm, call_id, "agent5", consulted["Channel"])
 
     second = await closed(acd, call_id)  # agent5's stay, ended when agent5's phone hung up
