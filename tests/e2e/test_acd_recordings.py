@@ -81,6 +81,17 @@ def tone_in(data: array.array[int], rate: int, start: float, end: float) -> bool
     return bool(found) and all(rms > 100 and share > 0.5 for rms, share in found)
 
 
+def tone_map(data: array.array[int], rate: int, until: float) -> str:
+    """Where the file holds the tone (T), silence (.) or something else (?), a character per 0.25 s."""
+    marks = []
+    for k in range(int(until / 0.25)):
+        if tone_in(data, rate, k * 0.25, (k + 1) * 0.25):
+            marks.append("T")
+        else:
+            marks.append("." if silent(data, rate, k * 0.25, (k + 1) * 0.25) else "?")
+    return "".join(marks)
+
+
 def silent(data: array.array[int], rate: int, start: float, end: float) -> bool:
     found = [tone_share(w, rate)[0] for w in windows(data, rate, start, end)]
     return bool(found) and all(rms < 20 for rms in found)
@@ -340,7 +351,9 @@ async def check_pauses(acd: AcdProcess, stay_id: uuid.UUID, row: Any, count: int
         print(f"pause {start:.2f}..{end:.2f} s of {row['seconds']:.2f} s: silent inside, the tone around it")
         assert end - start > 1.0, pauses
         assert silent(data, rate, start + 0.5, end - lost - 0.5), f"no silence in the pause {start:.2f}..{end:.2f} s"
-        assert tone_in(data, rate, start - lost - 1.2, start - lost - 0.5), f"no tone before the pause at {start:.2f} s"
+        assert tone_in(data, rate, start - lost - 1.2, start - lost - 0.5), (
+            f"no tone before the pause at {start:.2f} s; tone by 0.25 s: {tone_map(data, rate, end + 1.5)}"
+        )
         assert tone_in(data, rate, end + 0.5, end + 1.2), f"no tone after the pause at {end:.2f} s"
 
 
