@@ -61,7 +61,13 @@ def _epoch(at: datetime | None) -> float | None:
     return None if at is None else at.timestamp()
 
 
-def _record(row: Any) -> InteractionRecord:
+def interaction_record(row: Any) -> InteractionRecord:
+    """An ``interactions`` row as the record the core knows. Columns a query did not select (an open
+    call's end, an OTF read-back's notes) stay unset."""
+
+    def column(name: str, unset: Any = None) -> Any:
+        return getattr(row, name, unset)
+
     return InteractionRecord(
         interaction_id=str(row.id),
         seq=row.seq,
@@ -73,14 +79,18 @@ def _record(row: Any) -> InteractionRecord:
         linkedid=row.linkedid,
         customer_id=None if row.customer_id is None else str(row.customer_id),
         answered_at=_epoch(row.answered_at),
+        ended_at=_epoch(column("ended_at")),
+        outcome=column("outcome"),
         agent_id=row.agent_id,
         wait_seconds=row.wait_seconds,
+        talk_seconds=column("talk_seconds"),
+        wrapup_seconds=column("wrapup_seconds"),
         within_sla=row.within_sla,
         sla_threshold_seconds=row.sla_threshold_seconds,
         disposition=row.disposition,
-        notes=row.notes,
+        notes=column("notes"),
         end_reason=row.end_reason,  # "callback": a pending callback (acd.ami.ended_unseen)
-        callback_number=row.callback_number,
+        callback_number=column("callback_number", ""),
         first_arrived_at=_epoch(row.first_arrived_at),
     )
 
@@ -95,4 +105,4 @@ async def calls_left_open(engine: AsyncEngine) -> LeftOpen:
     async with engine.connect() as conn:
         rows = (await conn.execute(OPEN)).all()
         counted = (await conn.execute(SEGMENTS)).all()
-    return LeftOpen(tuple(_record(r) for r in rows), {str(c.id): int(c.segments) for c in counted})
+    return LeftOpen(tuple(interaction_record(r) for r in rows), {str(c.id): int(c.segments) for c in counted})

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.record_types import InteractionRecord
 from acd.records.report import LONGEST_STAY_SECONDS
+from acd.records.startup.open_calls import interaction_record
 
 RECENT = text(
     """
@@ -31,10 +32,6 @@ RECENT = text(
 )
 
 
-def _epoch(at: datetime | None) -> float | None:
-    return None if at is None else at.timestamp()
-
-
 async def recent_interactions(engine: AsyncEngine, since: datetime) -> list[InteractionRecord]:
     """The latest record of every interaction that arrived or ended at ``since`` or later (and arrived at
     most ``LONGEST_STAY_SECONDS`` before it), oldest first."""
@@ -42,29 +39,4 @@ async def recent_interactions(engine: AsyncEngine, since: datetime) -> list[Inte
         rows = (
             await conn.execute(RECENT, {"since": since, "reach": since - timedelta(seconds=LONGEST_STAY_SECONDS)})
         ).all()
-    return [
-        InteractionRecord(
-            interaction_id=str(r.id),
-            seq=r.seq,
-            queue=r.queue,
-            priority=r.priority,
-            caller=r.caller,
-            arrived_at=r.arrived_at.timestamp(),
-            uniqueid=r.uniqueid,
-            linkedid=r.linkedid,
-            customer_id=None if r.customer_id is None else str(r.customer_id),
-            answered_at=_epoch(r.answered_at),
-            ended_at=_epoch(r.ended_at),
-            outcome=r.outcome,
-            agent_id=r.agent_id,
-            wait_seconds=r.wait_seconds,
-            talk_seconds=r.talk_seconds,
-            wrapup_seconds=r.wrapup_seconds,
-            within_sla=r.within_sla,
-            sla_threshold_seconds=r.sla_threshold_seconds,
-            disposition=r.disposition,
-            end_reason=r.end_reason,
-            first_arrived_at=_epoch(r.first_arrived_at),
-        )
-        for r in rows
-    ]
+    return [interaction_record(r) for r in rows]
