@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import AgentConfig, QueueConfig
-from acd.core.objectives import METRICS, Objective, Status, Tally, project, settling_tallies, status
-from acd.records.report import SCOPE_SQL, agent_report, otf_settling_rows, settling_of
+from acd.core.objectives import METRICS, Objective, Status, Tally, meets, project, settling_tallies, status
+from acd.records.report import SCOPE_SQL, AgentKpis, agent_report, otf_settling_rows, settling_of
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,14 +91,17 @@ async def tally(
     start: datetime,
     end: datetime,
     short_abandon_seconds: float,
+    agent_rows: Iterable[AgentKpis] | None = None,
 ) -> Tally:
-    """The metric's numerator and denominator over [start, end) for the objective's scope."""
+    """The metric's numerator and denominator over [start, end) for the objective's scope.
+    ``agent_rows``: ``agent_report``'s rows of the same period, when the caller has read them already."""
     who = list(members(objective, agents))
     metric = objective.metric
     if METRICS[metric].settles:
         raise ValueError(f"{metric!r} settles: use settling_tally")
     if metric == "occupancy":
-        rows = [a for a in await agent_report(engine, start, end) if a.agent in who]
+        read = await agent_report(engine, start, end) if agent_rows is None else agent_rows
+        rows = [a for a in read if a.agent in who]
         busy = sum(a.busy_seconds for a in rows)
         return Tally(busy, busy + sum(a.available_seconds for a in rows))
     sql = SCOPE_SQL["queues" if objective.scope in ("queue", "queues") else "agents"]
@@ -223,6 +226,76 @@ async def standings(
                 ),
                 owner=objective.owner,
                 note=objective.note,
+            )
+        )
+    return out
+
+
+def concerns(objective: Objective, agent: AgentConfig) -> bool:
+    """Whether the objective is the agent's team's (scope ``team``, the agent's team) or the agent's own
+    (scope ``agent`` naming them): those an agent's scorecard is held to. An agent with no team has no
+    team objectives."""
+    if objective.scope == "team":
+        return bool(agent.team) and objective.members[0] == agent.team
+    return objective.scope == "agent" and agent.id in objective.members
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AgentCheck:
+    """One objective held to one agent's own figure over a period (docs/kpis.md, "Agent scorecard")."""
+
+    objective: str
+    metric: str
+    scope: str  # "team" or "agent"
+    comparison: str
+    target: float
+    period: str  # the objective's own period (its attainment, the team's, is ``standings``'s)
+    value: float | None  # the agent's figure of the metric; None: undefined (no call, no verdict settled)
+    met: bool | None  # the value held to the target; None while the value is undefined
+
+
+async def agent_checks(
+    engine: AsyncEngine,
+    objectives: Iterable[Objective],
+    agent: AgentConfig,
+    queues: Iterable[QueueConfig],
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    short_abandon_seconds: float,
+    agent_rows: Iterable[AgentKpis] | None = None,
+    read: SettlingRows | None = None,
+) -> list[AgentCheck]:
+    """The objectives that concern the agent (``concerns``), each with the agent's own figure over
+    [start, end) as an objective of scope ``agent`` would count it (``tally``, ``settling_tally``: OTF and
+    FCR as of ``at``, settled verdicts only), compared with the target. ``agent_rows`` and ``read``: rows
+    of the same period already read (``agent_report``'s, ``otf_settling_rows``'s)."""
+    queues = tuple(queues)
+    rows = tuple(agent_rows) if agent_rows is not None else None
+    figures: dict[str, float | None] = {}  # per metric: two objectives of one metric count the same calls
+    out = []
+    for objective in objectives:
+        if not concerns(objective, agent):
+            continue
+        metric = METRICS[objective.metric]
+        if objective.metric not in figures:
+            own = dataclasses.replace(objective, scope="agent", members=(agent.id,))
+            if metric.settles:
+                counted, _ = await settling_tally(engine, own, (), queues, start, end, at, short_abandon_seconds, read)
+            else:
+                counted = await tally(engine, own, (), start, end, short_abandon_seconds, rows)
+            figures[objective.metric] = counted.value(metric.kind)
+        value = figures[objective.metric]
+        out.append(
+            AgentCheck(
+                objective=objective.name,
+                metric=objective.metric,
+                scope=objective.scope,
+                comparison=objective.comparison,
+                target=objective.target,
+                period=objective.period,
+                value=value,
+                met=None if value is None else meets(objective.comparison, value, objective.target),
             )
         )
     return out

@@ -373,25 +373,24 @@ async def otf_report(
     async with engine.connect() as conn:
         rows = (await conn.execute(_OTF_SQL, params)).mappings().all()
     out = [
-        OtfRow(
-            r["level"],
-            r["queue"],
-            r["agent"],
-            (r["kind"] or None) if r["level"] == "kind" else None,
-            OtfCount(
-                settled=r["settled"],
-                on_time=r["on_time"],
-                full=r["full_"],
-                otf=r["otf"],
-                handled=r["handled"],
-                pending=r["pending"],
-                otf_ratio=ratio(r["otf"], r["settled"]),
-                fcr=ratio(r["full_"], r["handled"]),
-            ),
-        )
+        OtfRow(r["level"], r["queue"], r["agent"], (r["kind"] or None) if r["level"] == "kind" else None, otf_count(r))
         for r in rows
     ]
     return sorted(out, key=_otf_order)
+
+
+def otf_count(r: Mapping[Any, Any]) -> OtfCount:
+    """One row of ``_OTF_SQL`` (``otf_report``, ``otf_settling_rows``) as its OTF and FCR counts."""
+    return OtfCount(
+        settled=r["settled"],
+        on_time=r["on_time"],
+        full=r["full_"],
+        otf=r["otf"],
+        handled=r["handled"],
+        pending=r["pending"],
+        otf_ratio=ratio(r["otf"], r["settled"]),
+        fcr=ratio(r["full_"], r["handled"]),
+    )
 
 
 async def otf_settled_in(

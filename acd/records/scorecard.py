@@ -5,18 +5,22 @@ docs/kpis.md ("Agent scorecard"): the agent's answered and handled calls (by enq
 queue report counts them), their handle time split into talk and wrap-up, the offers they missed or
 rejected, their pause time per reason and occupancy (state intervals clipped to the period), and
 their calls per disposition. Hold is not recorded apart (it is part of talk, docs/kpis.md "AHT"),
-so a scorecard has no hold share.
+so a scorecard has no hold share. Its OTF is the OTF report's per agent (``acd.records.report``, the same
+query), and it is held to the objectives of the agent's team and the agent's own, each with the agent's
+figure counted as an objective of the agent would count it (``acd.records.objectives.agent_checks``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.records.report import agent_report, ratio
+from acd.core.config import AgentConfig, RoutingConfig
+from acd.records.objectives import AgentCheck, SettlingRows, agent_checks
+from acd.records.report import agent_report, otf_count, otf_settling_rows, ratio
 
 _CALLS_SQL = text("""
 SELECT agent_id AS agent,
@@ -75,14 +79,35 @@ class Scorecard:
     pause_by_reason: dict[str, float]  # "" for a pause without a reason
     dispositions: dict[str, int]  # "" for handled calls without a code
     still_handling: int  # answered calls whose talk or wrap-up is not over: not in AHT nor dispositions
+    otf: float | None  # OTF of the calls the agent answered: settled on time and full / settled
+    otf_settled: int
+    otf_met: int  # settled on time and full
+    otf_pending: int  # verdicts not settled yet (repeat window open, call open): counted in neither
+    team: str | None  # None: the agent belongs to no team (or is no longer configured)
+    objectives: list[AgentCheck]  # the team's objectives and the agent's own, held to the agent's figures
 
 
 async def scorecards(
-    engine: AsyncEngine, start: datetime, end: datetime, agents: frozenset[str] | None = None
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    config: RoutingConfig,
+    agents: frozenset[str] | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> list[Scorecard]:
-    """One scorecard per agent with calls, offers or states in [start, end) (``agents``: those only)."""
+    """One scorecard per agent with calls, offers or states in [start, end) (``agents``: those only).
+    OTF is judged as of ``as_of`` (default now) by the OTF criteria of ``config``'s queues; the teams and
+    objectives are ``config``'s."""
+    as_of = as_of if as_of is not None else datetime.now(UTC)
     params = {"start": start, "end": end}
-    base = {a.agent: a for a in await agent_report(engine, start, end)}
+    short = config.policy.short_abandon_seconds
+    report_rows = await agent_report(engine, start, end)
+    base = {a.agent: a for a in report_rows}
+    settling = await otf_settling_rows(engine, start, end, config.queues, as_of=as_of, short_abandon_seconds=short)
+    read: SettlingRows = {(start, end): settling}
+    otf = {r["agent"]: otf_count(r) for r in settling if r["level"] == "agent"}
+    configured = {a.id: a for a in config.agents}
     async with engine.connect() as conn:
         calls = {r["agent"]: r for r in (await conn.execute(_CALLS_SQL, params)).mappings()}
         offers = {r["agent"]: r for r in (await conn.execute(_OFFERS_SQL, params)).mappings()}
@@ -93,10 +118,16 @@ async def scorecards(
         for r in (await conn.execute(_DISPOSITIONS_SQL, params)).mappings():
             codes.setdefault(r["agent"], {})[r["code"]] = r["calls"]
     cards = []
-    for agent in sorted({*base, *calls, *offers}):
+    for agent in sorted({*base, *calls, *offers, *otf}):
         if agents is not None and agent not in agents:
             continue
-        b, c, o = base.get(agent), calls.get(agent), offers.get(agent)
+        b, c, o, v = base.get(agent), calls.get(agent), offers.get(agent), otf.get(agent)
+        known: AgentConfig | None = configured.get(agent)
+        checks = []
+        if known is not None:
+            checks = await agent_checks(
+                engine, config.objectives, known, config.queues, start, end, as_of, short, report_rows, read
+            )
         talk, wrapup = (float(c["talk"]), float(c["wrapup"])) if c else (0.0, 0.0)
         cards.append(
             Scorecard(
@@ -116,6 +147,12 @@ async def scorecards(
                 pause_by_reason=pauses.get(agent, {}),
                 dispositions=codes.get(agent, {}),
                 still_handling=c["still_handling"] if c else 0,
+                otf=v.otf_ratio if v else None,
+                otf_settled=v.settled if v else 0,
+                otf_met=v.otf if v else 0,
+                otf_pending=v.pending if v else 0,
+                team=(known.team or None) if known else None,
+                objectives=checks,
             )
         )
     return cards

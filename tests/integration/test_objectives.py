@@ -5,6 +5,8 @@ the reports' SQL gives for the same records (docs/kpis.md, "Objectives")."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import sys
 import uuid
@@ -348,3 +350,123 @@ async def test_otf_and_fcr_objectives_agree_with_the_otf_report(
     scraped = await response.text()
     assert 'acd_objective_status{objective="billing-otf-today",status="at_risk"} 1.0' in scraped
     assert 'acd_objective_attainment{metric="otf",objective="billing-otf"} 0.2' in scraped
+
+
+SCORECARD_OBJECTIVES = {
+    "north-otf": {"metric": "otf", "comparison": ">=", "target": 0.5, "team": "north", **DATES},
+    "north-aht": {"metric": "aht", "comparison": "<=", "target": 100, "team": "north", "period": "week"},
+    "north-occupancy": {"metric": "occupancy", "comparison": ">=", "target": 0.3, "team": "north", **DATES},
+    "a1-fcr": {"metric": "fcr", "comparison": ">=", "target": 0.9, "agent": "a1", **DATES},
+    "south-aht": {"metric": "aht", "comparison": "<=", "target": 300, "team": "south", **DATES},  # not a1's
+    "billing-otf": {"metric": "otf", "comparison": ">=", "target": 0.2, "queue": "billing", **DATES},  # a queue's
+}
+
+
+async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
+    v1: V1,  # noqa: F811
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """docs/kpis.md, "Agent scorecard": the agent's OTF (the OTF report's per agent) and each objective of
+    the agent's team and the agent's own, held to the agent's figure over the scorecard's period."""
+    now = datetime.now(UTC)
+    await add_otf_calls(v1.engine, now)
+    # a1 is in "north", a2 in no team, s1 in "south"
+    assert (await call(v1, "PATCH", "/agents/a1", "admin", {"team": "north"}))[0] == 200
+    assert (await call(v1, "PATCH", "/agents/s1", "admin", {"team": "south"}))[0] == 200
+    for name, fields in SCORECARD_OBJECTIVES.items():
+        status, body = await call(v1, "POST", "/objectives", "admin", {"name": name, **fields})
+        assert status == 201, body
+    day = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
+    status, body = await v1.get("/reports/agents", "admin", **day)
+    assert status == 200, body
+    cards = {c["agent"]: c for c in body["scorecards"]}
+    assert set(cards) == {"a1", "a2"}
+
+    # OTF by hand (OTF_CALLS): a1's two calls are full, one on time; a2's two are on time, neither full
+    # (a complaint; a resolved inquiry called again); and the OTF report's per-agent rows say the same
+    assert v1.parts is not None
+    rows = await otf_report(v1.engine, DAY, DAY + timedelta(days=1), v1.parts.core.config.queues, as_of=now)
+    by_agent = {r.agent: r.counts for r in rows if r.level == "agent"}
+    a1, a2 = cards["a1"], cards["a2"]
+    assert (a1["otf"], a1["otf_settled"], a1["otf_met"], a1["otf_pending"]) == (0.5, 2, 1, 0)
+    assert (a2["otf"], a2["otf_settled"], a2["otf_met"], a2["otf_pending"]) == (0.0, 2, 0, 0)
+    assert a1["otf"] == by_agent["a1"].otf_ratio and a2["otf"] == by_agent["a2"].otf_ratio
+
+    # a1 against north's objectives and their own, by name; not south's, not a queue's
+    assert a1["team"] == "north"
+    checks = {c["objective"]: c for c in a1["objectives"]}
+    assert list(checks) == ["a1-fcr", "north-aht", "north-occupancy", "north-otf"]
+    assert checks["north-otf"] == {
+        "objective": "north-otf",
+        "metric": "otf",
+        "scope": "team",
+        "comparison": ">=",
+        "target": 0.5,
+        "period": "dates",
+        "value": 0.5,
+        "met": True,
+    }
+    assert (checks["north-aht"]["value"], checks["north-aht"]["met"]) == (pytest.approx((120 + 110) / 2), False)
+    assert checks["north-aht"]["period"] == "week"  # the agent's figure is over the scorecard's period
+    assert (checks["north-occupancy"]["value"], checks["north-occupancy"]["met"]) == (None, None)  # no agent time
+    assert (checks["a1-fcr"]["scope"], checks["a1-fcr"]["value"], checks["a1-fcr"]["met"]) == ("agent", 1.0, True)
+    # a2 is in no team and has no objective of their own: none, and the team says so
+    assert (a2["team"], a2["objectives"]) == (None, [])
+
+    # today: a1's two answered calls are in their repeat window, so OTF is undefined with 2 pending
+    today = {"from": now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat(), "to": now.isoformat()}
+    status, body = await v1.get("/reports/agents", "a1", **today)
+    assert status == 200, body
+    [mine] = body["scorecards"]
+    assert (mine["agent"], mine["otf"], mine["otf_settled"], mine["otf_pending"]) == ("a1", None, 0, 2)
+    assert {c["objective"]: c["met"] for c in mine["objectives"]}["north-otf"] is None
+
+    # roles: an agent reads their own only; a supervisor the agents of their queues; s1 (sales) not a1
+    status, body = await v1.get("/reports/agents", "a1", **day)
+    assert status == 200 and [c["agent"] for c in body["scorecards"]] == ["a1"]
+    assert [c["objective"] for c in body["scorecards"][0]["objectives"]] == list(checks)
+    assert (await v1.get("/reports/agents", "a1", agent="a2", **day))[0] == 403
+    status, body = await v1.get("/reports/agents", "billing", **day)
+    assert status == 200 and [c["agent"] for c in body["scorecards"]] == ["a1", "a2"]
+    assert body["scorecards"][0]["objectives"] == a1["objectives"]
+    assert (await v1.get("/reports/agents", "s1", agent="a1", **day))[0] == 403
+
+    # acd report --by agent: the same figures, from the config revision in force (its teams and objectives)
+    config = tmp_path / "acd.toml"
+    config.write_text(
+        'skills = ["billing"]\n[queues.billing]\nskills = { billing = 1 }\n[agents.z]\nskills = { billing = 1 }\n'
+    )
+
+    async def report(*extra: str) -> tuple[int, str, str]:
+        done = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "acd", "report", "--by", "agent", "-c", str(config)),
+            *("--from", day["from"], "--to", day["to"], "--database-url", api_pg.url, *extra),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await done.communicate()
+        return done.returncode or 0, out.decode(), err.decode()
+
+    code, out, err = await report("--format", "json")
+    assert code == 0, err
+    cli = {c["agent"]: c for c in json.loads(out)}
+    for agent in ("a1", "a2"):
+        for key in ("otf", "otf_settled", "otf_met", "otf_pending", "team", "objectives"):
+            assert cli[agent][key] == cards[agent][key], (agent, key)
+    code, out, err = await report("--format", "csv")
+    assert code == 0, err
+    by_csv = {r["agent"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert by_csv["a1"]["otf"] == "0.5" and by_csv["a2"]["objectives"] == ""
+    assert by_csv["a1"]["objectives"] == (
+        "a1-fcr: 1.000 >= 0.900 met;north-aht: 115.000 <= 100.000 not met;"
+        "north-occupancy: - >= 0.300 -;north-otf: 0.500 >= 0.500 met"
+    )
+    code, out, err = await report()  # a table, the objectives in a section under it
+    assert code == 0, err
+    scores, section = out.split("\nobjectives (")
+    assert "otf_pending" in scores.splitlines()[0] and "objectives" not in scores.splitlines()[0]
+    lines = section.splitlines()
+    assert any(line.split()[:3] == ["a1", "north", "north-aht"] and line.endswith("not met") for line in lines)
+    assert any(line.split()[:3] == ["a1", "north", "north-occupancy"] and line.endswith("-") for line in lines)
+    assert any(line.split()[:2] == ["a2", "-"] and "(no team: no team objectives)" in line for line in lines)

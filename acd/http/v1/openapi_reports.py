@@ -81,8 +81,43 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "from": {"type": "string"},
             "to": {"type": "string"},
-            "scorecards": {"type": "array", "items": {"type": "object"}},
+            "scorecards": {"type": "array", "items": ref("Scorecard")},
             "open_calls": _OPEN,
+        },
+    },
+    "Scorecard": {
+        "type": "object",
+        "description": 'one agent over the period (docs/kpis.md, "Agent scorecard"); figures undefined are null',
+        "required": ["agent", "answered", "handled", "otf", "otf_settled", "otf_pending", "team", "objectives"],
+        "properties": {
+            "agent": {"type": "string"},
+            "answered": {"type": "integer"},
+            "handled": {"type": "integer"},
+            "otf": {"type": "number", "nullable": True, "description": "settled on time and full / settled"},
+            "otf_settled": {"type": "integer"},
+            "otf_met": {"type": "integer"},
+            "otf_pending": {"type": "integer", "description": "verdicts not settled yet: in neither count"},
+            "team": {"type": "string", "nullable": True, "description": "null: the agent belongs to no team"},
+            "objectives": {
+                "type": "array",
+                "description": "the team's objectives and the agent's own, held to the agent's figure over "
+                "the period; empty for an agent with no team and no objective of their own",
+                "items": ref("ScorecardObjective"),
+            },
+        },
+    },
+    "ScorecardObjective": {
+        "type": "object",
+        "required": ["objective", "metric", "scope", "comparison", "target", "period", "value", "met"],
+        "properties": {
+            "objective": {"type": "string"},
+            "metric": {"type": "string"},
+            "scope": {"type": "string", "enum": ["team", "agent"]},
+            "comparison": {"type": "string", "enum": [">=", ">", "<=", "<"]},
+            "target": {"type": "number"},
+            "period": {"type": "string", "description": "the objective's own period (not the one counted here)"},
+            "value": {"type": "number", "nullable": True, "description": "the agent's figure over the period"},
+            "met": {"type": "boolean", "nullable": True, "description": "null while the value is undefined"},
         },
     },
 }

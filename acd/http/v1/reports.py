@@ -4,7 +4,9 @@ The figures are ``acd.records.intervals``' and ``acd.records.scorecard``'s (docs
 module reads and checks the query, holds each token to its scope and answers JSON, or for the
 interval report the workforce-management CSV. Scopes: an interval report is for supervisors (their
 queues) and admins; a scorecard is an agent's own, a supervisor's agents (those serving one of their
-queues), or anyone's for an admin. Every answer names the calls of its period still open.
+queues), or anyone's for an admin. A scorecard carries the agent's OTF and the objectives of the
+agent's team (and the agent's own) with the agent's figure against each target: whoever may read the
+scorecard reads those. Every answer names the calls of its period still open.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -140,7 +142,9 @@ async def scorecards(request: web.Request) -> web.Response:
         return errors.forbidden(f"agent {agent!r} serves none of this token's queues")
     start, end = period
     try:
-        cards = await scorecard.scorecards(request.app[ENGINE], start, end, frozenset({agent}) if agent else None)
+        cards = await scorecard.scorecards(
+            request.app[ENGINE], start, end, config, frozenset({agent}) if agent else None, as_of=datetime.now(UTC)
+        )
         still = await report.open_calls(request.app[ENGINE], start, end)
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not read the scorecards: {exc}") from exc

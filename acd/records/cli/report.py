@@ -30,9 +30,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd import settings
+from acd.core.config import RoutingConfig
 from acd.records import intervals, report, scorecard
 from acd.records.cli.command import run_with_engine
 from acd.records.cli.database import add_database_arguments
+from acd.records.objectives import AgentCheck
 
 
 def _when(value: str) -> datetime:
@@ -98,26 +100,33 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+async def _in_force(engine: AsyncEngine, path: str) -> tuple[settings.Settings, RoutingConfig]:
+    """The config file's settings and the routing config in force: the latest stored revision's (its
+    queues, teams and objectives, as the service runs them), else the file's."""
+    from acd.records.stores import config_revisions
+
+    found = settings.load(path)
+    config = found.routing
+    stored = await config_revisions.latest(engine)
+    if stored is not None:
+        config = settings.routing_from_document(stored.document, config.policy, f"config revision {stored.revision}")[0]
+    return found, config
+
+
 async def _objectives(engine: AsyncEngine, args: argparse.Namespace) -> int:
     """Every objective of the config at ``--at`` (default now): the same figures as GET /api/v1/objectives."""
     from zoneinfo import ZoneInfo
 
     from acd.records.objectives import standings
-    from acd.records.stores import config_revisions
-    from acd.settings import load, routing_from_document
 
-    settings = load(args.config)
-    config = settings.routing
-    stored = await config_revisions.latest(engine)
-    if stored is not None:  # objectives and teams are those of the revision in force, as for the service
-        config = routing_from_document(stored.document, config.policy, f"config revision {stored.revision}")[0]
+    loaded, config = await _in_force(engine, args.config)
     found = await standings(
         engine,
         config.objectives,
         config.agents,
-        ZoneInfo(settings.objectives_zone),
+        ZoneInfo(loaded.objectives_zone),
         args.at or datetime.now(UTC),
-        settings.routing.policy.short_abandon_seconds,
+        loaded.routing.policy.short_abandon_seconds,
         queues=config.queues,
     )
     rows = [{k: v for k, v in s.json().items() if k != "note"} for s in found]
@@ -127,16 +136,71 @@ async def _objectives(engine: AsyncEngine, args: argparse.Namespace) -> int:
     return 0
 
 
+_SECTION = "objectives (the agent's figure over the period against each objective of their team and their own):"
+
+
+def _verdict(met: bool | None) -> str:
+    return "-" if met is None else "met" if met else "not met"
+
+
+def _checks_cell(checks: list[AgentCheck]) -> str:
+    """A scorecard's objectives in one CSV cell: ``name: value cmp target verdict`` joined by ``;``."""
+    return ";".join(
+        f"{c.objective}: {_cell(c.value)} {c.comparison} {_cell(c.target)} {_verdict(c.met)}" for c in checks
+    )
+
+
+_BLANK = ("metric", "scope", "value", "comparison", "target")
+
+
+def _checks_section(cards: list[scorecard.Scorecard]) -> list[dict[str, Any]]:
+    """One row per agent and objective; an agent with none says why (no team, or none of their team's)."""
+    rows: list[dict[str, Any]] = []
+    for card in cards:
+        for c in card.objectives:
+            rows.append(
+                {
+                    "agent": card.agent,
+                    "team": card.team,
+                    "objective": c.objective,
+                    "metric": c.metric,
+                    "scope": c.scope,
+                    "value": c.value,
+                    "comparison": c.comparison,
+                    "target": c.target,
+                    "met": _verdict(c.met),
+                }
+            )
+        if not card.objectives:
+            none = "(no team: no team objectives)" if card.team is None else "(none for this team)"
+            rows.append(
+                {"agent": card.agent, "team": card.team, "objective": none, **dict.fromkeys(_BLANK), "met": "-"}
+            )
+    return rows
+
+
 async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
     if args.objectives:
         return await _objectives(engine, args)
+    section: list[dict[str, Any]] | None = None  # --by agent as a table: the objectives under it
     if args.interval is not None:
         found = await intervals.interval_report(
             engine, args.start, args.end, args.interval, args.zone or _local_zone(), args.short_abandon
         )
         rows = intervals.wfm_rows(found) if args.format == "csv" else [dataclasses.asdict(r) for r in found]
     elif args.by == "agent":
-        rows = [dataclasses.asdict(a) for a in await scorecard.scorecards(engine, args.start, args.end)]
+        try:
+            _, config = await _in_force(engine, args.config)
+        except settings.SettingsError as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 2
+        cards = await scorecard.scorecards(engine, args.start, args.end, config, as_of=args.as_of)
+        rows = [dataclasses.asdict(a) for a in cards]
+        if args.format == "table":  # the objectives in a section of their own under the scorecards
+            section = _checks_section(cards)
+            rows = [{k: v for k, v in r.items() if k != "objectives"} for r in rows]
+        elif args.format == "csv":  # one column
+            rows = [{**r, "objectives": _checks_cell(c.objectives)} for r, c in zip(rows, cards, strict=True)]
     elif args.by == "otf":
         try:
             routing = settings.load(args.config).routing
@@ -161,6 +225,8 @@ async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
         kpis = await report.queue_report(engine, args.start, args.end, args.short_abandon)
         rows = [{"queue": q, **dataclasses.asdict(k)} for q, k in kpis.items()]
     sys.stdout.write(_render([_flat(r, args.format) for r in rows], args.format))
+    if section is not None:
+        sys.stdout.write(f"\n{_SECTION}\n{_render(section, 'table')}")
     note = report.open_calls_note(await report.open_calls(engine, args.start, args.end))
     if note is not None:
         print(note, file=sys.stderr)
@@ -181,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "-c",
         "--config",
         default="acd.toml",
-        help="the config: its objectives (--objectives), its OTF criteria (--by otf)",
+        help="the config: its objectives (--objectives), its OTF criteria (--by otf), its teams and "
+        "objectives and OTF criteria (--by agent); the latest stored revision's where there is one",
     )
     parser.add_argument(
         "--by",
@@ -190,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="disposition: handled calls per queue, disposition kind and code, with their share; "
         "otf: OTF and FCR per queue, agent and disposition kind",
     )
-    parser.add_argument("--as-of", type=_when, default=None, help="with --by otf: judge as of then (default now)")
+    parser.add_argument(
+        "--as-of", type=_when, default=None, help="with --by otf or agent: judge OTF as of then (default now)"
+    )
     parser.add_argument(
         "--interval",
         type=_minutes,

@@ -21,6 +21,7 @@ import pytest
 from record_samples import CONFIG, answered, interaction, left_unanswered, offer, state
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.core.objectives import Objective
 from acd.core.record_types import AgentStateRecord, InteractionRecord, OfferRecord
 from acd.records import intervals, report, scorecard
 from acd.records.cli import report as report_cli
@@ -164,10 +165,17 @@ async def test_the_command_prints_the_wfm_csv_and_names_the_open_calls(engine: A
     assert repeated[0]["Service Level %"] == "100.0" and repeated[0]["ASA"] == "12"
     assert "2 call(s) of this period are still open (billing 2)" in err
 
-    code, out, err = await asyncio.to_thread(run, "--by", "agent", "--format", "json")
-    assert code == 0
+    code, out, err = await asyncio.to_thread(run, "--by", "agent", "--format", "json", "-c", str(tmp_path / "none"))
+    assert code == 2 and "none" in err  # the teams, objectives and OTF criteria are the config's
+    config = tmp_path / "acd.toml"
+    config.write_text(
+        'skills = ["billing"]\n[queues.billing]\nskills = { billing = 1 }\n[agents.a1]\nskills = { billing = 1 }\n'
+    )
+    code, out, err = await asyncio.to_thread(run, "--by", "agent", "--format", "json", "-c", str(config))
+    assert code == 0, err
     [card] = json.loads(out)
     assert card["pause_by_reason"] == {"lunch": 900.0}
+    assert (card["otf_settled"], card["otf_pending"], card["team"], card["objectives"]) == (2, 1, None, [])
 
     code, _, err = await asyncio.to_thread(run, "--interval", "20m")
     assert code == 2 and "15m, 30m, 60m" in err
@@ -178,9 +186,20 @@ async def test_the_command_prints_the_wfm_csv_and_names_the_open_calls(engine: A
     assert code == 0 and "still open" not in err  # a later --to wins: a period without open calls
 
 
+NORTH = dataclasses.replace(
+    CONFIG,
+    agents=(dataclasses.replace(CONFIG.agents[0], team="north"), *CONFIG.agents[1:]),
+    objectives=(
+        Objective("north-aht", "aht", "<=", 200.0, "team", ("north",), "day"),
+        Objective("north-occupancy", "occupancy", ">=", 0.7, "team", ("north",), "week"),
+        Objective("a2-aht", "aht", "<=", 200.0, "agent", ("a2",), "day"),  # another agent's: not a1's
+    ),
+)
+
+
 async def test_agent_scorecard(engine: AsyncEngine, tmp_path: Path) -> None:
     await store(engine, tmp_path)
-    [card] = await scorecard.scorecards(engine, START, END)
+    [card] = await scorecard.scorecards(engine, START, END, CONFIG, as_of=END + timedelta(days=2))
     assert card.agent == "a1"
     assert (card.answered, card.handled, card.still_handling) == (3, 2, 1)
     assert card.aht == pytest.approx((198 + 120) / 2)
@@ -191,4 +210,19 @@ async def test_agent_scorecard(engine: AsyncEngine, tmp_path: Path) -> None:
     assert card.paused_seconds == pytest.approx(900.0)
     assert card.occupancy == pytest.approx(3600 / 5400)
     assert card.dispositions == {"order/new": 1, "resolved": 1}
-    assert await scorecard.scorecards(engine, START, END, frozenset({"a2"})) == []
+    assert await scorecard.scorecards(engine, START, END, CONFIG, frozenset({"a2"})) == []
+    # OTF (docs/kpis.md, "OTF and FCR") judged two days on: c1 on time but "resolved" is no code of the
+    # default catalogue, so not full; c2 answered after 30 s > T; c7 still talking: pending
+    assert (card.otf, card.otf_settled, card.otf_met, card.otf_pending) == (0.0, 2, 0, 1)
+    # in no team (CONFIG): no objectives
+    assert (card.team, card.objectives) == (None, [])
+
+    # judged at END, the two handled calls are in their repeat window (24 h): pending as well
+    [card] = await scorecard.scorecards(engine, START, END, NORTH, as_of=END)
+    assert (card.otf, card.otf_settled, card.otf_pending) == (None, 0, 3)
+    # in "north": its objectives, held to a1's own figures over the period (AHT 159 s, occupancy 2/3)
+    assert card.team == "north"
+    assert [(c.objective, c.scope, c.value, c.met) for c in card.objectives] == [
+        ("north-aht", "team", pytest.approx(159.0), True),
+        ("north-occupancy", "team", pytest.approx(3600 / 5400), False),
+    ]
