@@ -246,6 +246,7 @@ class AgentCheck:
 
     objective: str
     metric: str
+    kind: str  # the metric's: "ratio", "seconds" or "count" (how the value and the target read)
     scope: str  # "team" or "agent"
     comparison: str
     target: float
@@ -290,6 +291,7 @@ async def agent_checks(
             AgentCheck(
                 objective=objective.name,
                 metric=objective.metric,
+                kind=metric.kind,
                 scope=objective.scope,
                 comparison=objective.comparison,
                 target=objective.target,

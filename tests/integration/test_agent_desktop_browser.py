@@ -7,7 +7,8 @@ pops up, pushed with no reload; they answer and hang up (events), fill in the wr
 it, and the disposition and notes are in PostgreSQL. Transfers from the desk (a queue, an agent, a
 number; attended with "Complete" and "Back to caller") reach the core's commands to the PBX and the
 audit log; a callback scheduled from the desk shows in its list and is cancelled from there; the agent's
-scorecard of the day shows the call once wrapped up. Leaves a screenshot in the test's tmp_path and
+scorecard of the day shows the call once wrapped up, its OTF pending, and the agent's figures against
+their team's objectives once the agent is in a team (none before, and the desk says so). Leaves a screenshot in the test's tmp_path and
 in ``test-artifacts/`` at the top of the checkout (ignored by git).
 """
 
@@ -115,17 +116,28 @@ async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
     assert (row["agent_id"], row["outcome"], str(row["customer_id"])) == ("a1", "answered", grace.id)
 
     # the agent's own scorecard of the day ("My day"), refreshed on demand from GET /reports/agents
-    await chromium.evaluate("document.getElementById('scorecard-refresh').click()")
-    for _ in range(100):
-        if await chromium.evaluate("window.agentDesk.scorecards || 0") >= 2:
-            break
-        await asyncio.sleep(0.05)
-    figures = await chromium.evaluate(
-        "Object.fromEntries([...document.querySelectorAll('#scorecard-figures tr[data-figure]')]"
-        ".map((tr) => [tr.dataset.figure, tr.querySelector('td').textContent]))"
-    )
+    figures = await _my_day(chromium, 2)
     assert figures["answered"] == "1" and figures["code support/resolved"] == "1", figures
     assert figures["missed offers"] == "0" and figures["rejected offers"] == "0"
+    assert figures["OTF"] == "\u2013 (1 pending)"  # its repeat-contact window (24 h) is open
+    # a1 is in no team: no objectives, and the desk says why
+    assert await chromium.evaluate("document.getElementById('scorecard-team').textContent") == (
+        "no team: no team objectives"
+    )
+    assert await _objective_rows(chromium) == {}
+    # in a team with objectives (an admin sets both), the next refresh holds a1's figures to them
+    async with aiohttp.ClientSession(live_desk.base_url, headers=live_desk.auth("admin")) as admin:
+        async with admin.patch("/api/v1/agents/a1", json={"team": "north"}) as response:
+            assert response.status == 200, await response.text()
+        for name, metric, comparison, target in (("north-aht", "aht", "<=", 600), ("north-otf", "otf", ">=", 0.8)):
+            body = {"name": name, "metric": metric, "comparison": comparison, "target": target, "team": "north"}
+            async with admin.post("/api/v1/objectives", json={**body, "period": "day"}) as response:
+                assert response.status == 201, await response.text()
+    await _my_day(chromium, 3)
+    assert await chromium.evaluate("document.getElementById('scorecard-team').textContent") == "team north"
+    rows = await _objective_rows(chromium)
+    assert rows["north-aht"][2:] == ["<= 10:00", "met"] and rows["north-aht"][1] == figures["average handle time"]
+    assert rows["north-otf"][1:] == ["\u2013", ">= 80 %", "not yet"]  # its only verdict is pending
 
     # pushed, not polled and not reloaded: one page load, one stream, a desk per change
     final = await read_desk(chromium)
@@ -135,6 +147,28 @@ async def test_an_agent_takes_a_call_with_the_customer_record_and_wraps_it_up(
     if "test-artifacts" in (ROOT / ".gitignore").read_text():
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(shot, ARTIFACTS / "agent-desktop.png")
+
+
+async def _my_day(chromium: Chromium, loads: int) -> dict[str, str]:
+    """Refreshes "My day" and waits for its ``loads``-th load: its figures by name."""
+    await chromium.evaluate("document.getElementById('scorecard-refresh').click()")
+    for _ in range(100):
+        if await chromium.evaluate("window.agentDesk.scorecards || 0") >= loads:
+            break
+        await asyncio.sleep(0.05)
+    figures: dict[str, str] = await chromium.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#scorecard-figures tr[data-figure]')]"
+        ".map((tr) => [tr.dataset.figure, tr.querySelector('td').textContent]))"
+    )
+    return figures
+
+
+async def _objective_rows(chromium: Chromium) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = await chromium.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#scorecard-objectives tr[data-objective]')]"
+        ".map((tr) => [tr.dataset.objective, [...tr.querySelectorAll('td')].map((td) => td.textContent)]))"
+    )
+    return rows
 
 
 async def test_an_agent_adds_the_unknown_caller_and_the_next_call_shows_the_record(
@@ -436,7 +470,6 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     assert done["messageKind"] != "error" and done["message"].startswith("callback scheduled: 15550904 in billing")
     [row] = await callback_rows(chromium)
     assert row["status"] == "pending" and row["cancel"]
-    await chromium.evaluate("document.getElementById('transfer').scrollIntoView()")
     shot = await chromium.screenshot(tmp_path / "agent-callbacks.png")
     assert shot.stat().st_size > 10_000
     if "test-artifacts" in (ROOT / ".gitignore").read_text():

@@ -400,6 +400,7 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
     assert checks["north-otf"] == {
         "objective": "north-otf",
         "metric": "otf",
+        "kind": "ratio",
         "scope": "team",
         "comparison": ">=",
         "target": 0.5,

@@ -587,6 +587,7 @@ async function loadScorecard() {
     ["missed offers", String(card.missed)],
     ["rejected offers", String(card.rejected)],
     ["occupancy", percent(card.occupancy)],
+    ["OTF", percent(card.otf) + (card.otf_pending ? ` (${card.otf_pending} pending)` : "")],
     ...Object.entries(card.pause_by_reason).map(([reason, seconds]) => [`paused: ${reason || "no reason"}`, duration(seconds)]),
     ...Object.entries(card.dispositions).map(([code, calls]) => [`code ${code || "none"}`, String(calls)]),
   ] : [];
@@ -605,7 +606,38 @@ async function loadScorecard() {
   const still = card ? card.still_handling : 0;
   $("scorecard-open").hidden = still === 0;
   $("scorecard-open").textContent = `${still} call(s) still in talk or wrap-up: not in the figures yet`;
+  showObjectives(card);
   window.agentDesk.scorecards = (window.agentDesk.scorecards || 0) + 1;
+}
+
+// A figure as its metric's kind reads: a ratio in percent, seconds as a duration, a count as is.
+function figure(kind, value) {
+  if (value === null || value === undefined) return "–";
+  if (kind === "ratio") return percent(value);
+  if (kind === "seconds") return duration(value);
+  return String(value);
+}
+
+// The objectives of the agent's team and the agent's own, each with the agent's figure of today against
+// its target (docs/kpis.md, "Agent scorecard"); an agent in no team is told so.
+function showObjectives(card) {
+  const team = card ? card.team : null;
+  $("scorecard-team").textContent = !card ? "" : team ? `team ${team}` : "no team: no team objectives";
+  const checks = card ? card.objectives : [];
+  const rows = checks.map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.objective = c.objective;
+    tr.dataset.met = c.met === null ? "" : String(c.met);
+    const result = c.met === null ? "not yet" : c.met ? "met" : "not met";
+    for (const value of [c.objective, figure(c.kind, c.value), `${c.comparison} ${figure(c.kind, c.target)}`, result]) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  });
+  if (!rows.length) rows.push(emptyRow(!card ? "no calls yet today" : team ? "none for this team" : "none"));
+  document.querySelector("#scorecard-objectives tbody").replaceChildren(...rows);
 }
 
 async function scheduleCallback(event) {

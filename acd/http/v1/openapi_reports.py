@@ -108,10 +108,11 @@ SCHEMAS: dict[str, Any] = {
     },
     "ScorecardObjective": {
         "type": "object",
-        "required": ["objective", "metric", "scope", "comparison", "target", "period", "value", "met"],
+        "required": ["objective", "metric", "kind", "scope", "comparison", "target", "period", "value", "met"],
         "properties": {
             "objective": {"type": "string"},
             "metric": {"type": "string"},
+            "kind": {"type": "string", "enum": ["ratio", "seconds", "count"]},
             "scope": {"type": "string", "enum": ["team", "agent"]},
             "comparison": {"type": "string", "enum": [">=", ">", "<=", "<"]},
             "target": {"type": "number"},
