@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from acd.core.config import AgentConfig
 from acd.core.objectives import Objective
-from acd.records.objectives import period_bounds, period_days
+from acd.records.objectives import concerns, period_bounds, period_days
 
 
 def objective(**kw: object) -> Objective:
@@ -35,3 +36,18 @@ def test_a_day_around_a_dst_change_is_23_or_25_hours() -> None:
     # 23:30 UTC on Saturday is already Sunday in Berlin: the local day counts
     late = period_bounds(objective(period="week"), datetime(2026, 12, 5, 23, 30, tzinfo=UTC), berlin)
     assert late[0] == datetime(2026, 11, 29, 23, tzinfo=UTC)
+
+
+def test_the_objectives_an_agent_scorecard_is_held_to() -> None:
+    """An agent's scorecard: their team's objectives and their own, never a queue's nor another team's
+    or agent's; an agent in no team has no team objectives (docs/kpis.md, "Agent scorecard")."""
+    north = AgentConfig("a1", "agent1", (("billing", 3),), team="north")
+    loner = AgentConfig("a2", "agent2", (("billing", 3),))
+    team = objective(scope="team", members=("north",))
+    mine = objective(scope="agent", members=("a1",))
+    assert concerns(team, north) and concerns(mine, north)
+    assert not concerns(objective(), north)  # a queue's
+    assert not concerns(objective(scope="team", members=("south",)), north)
+    assert not concerns(objective(scope="agent", members=("a2",)), north)
+    assert not concerns(team, loner) and not concerns(objective(scope="team", members=("",)), loner)
+    assert concerns(objective(scope="agent", members=("a2",)), loner)  # their own, team or none
