@@ -378,8 +378,19 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
         status, body = await call(v1, "POST", "/objectives", "admin", {"name": name, **fields})
         assert status == 201, body
     day = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
-    status, body = await v1.get("/reports/agents", "admin", **day)
+    otf_reads: list[str] = []
+
+    def read(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "jsonb_to_recordset" in statement:
+            otf_reads.append(statement)
+
+    event.listen(v1.engine.sync_engine, "before_cursor_execute", read)
+    try:
+        status, body = await v1.get("/reports/agents", "admin", **day)
+    finally:
+        event.remove(v1.engine.sync_engine, "before_cursor_execute", read)
     assert status == 200, body
+    assert len(otf_reads) == 1  # the scorecards' OTF and the OTF and FCR objectives: one read of the verdicts
     cards = {c["agent"]: c for c in body["scorecards"]}
     assert set(cards) == {"a1", "a2"}
 
