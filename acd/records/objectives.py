@@ -2,7 +2,8 @@
 by the reports' own SQL (``acd.records.report``), the projection and the status of ``acd.core.objectives``.
 
 Read by ``acd report --objectives``, ``GET /api/v1/objectives`` and the ``acd_objective_*`` series, so the
-three give the same attainment for the same records. Rules: docs/kpis.md ("Objectives").
+three give the same attainment for the same records; an agent's scorecard holds the agent's own figure,
+counted the same way, to their team's objectives (``agent_checks``). Rules: docs/kpis.md ("Objectives").
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@
 
 ``--by otf`` judges by the OTF criteria of the config file (``--config``, default acd.toml), as of now
 (or ``--as-of``): interactions whose repeat-contact window is still open are counted as pending.
+``--by agent`` prints the scorecards with each agent's OTF (judged so too) and, under them (a column in
+CSV), the agent's figures against their team's objectives, from the config revision in force.
 
 The figures are ``acd.records.report``'s queries (docs/kpis.md), per interval
 ``acd.records.intervals``' and per agent ``acd.records.scorecard``'s; this module reads the arguments
