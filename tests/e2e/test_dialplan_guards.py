@@ -8,8 +8,10 @@ was: ``agent1&PJSIP/agent2`` rang two phones, a ``,`` added Dial options. Both o
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from acd_process import acd_command, api, eventually, login
@@ -21,6 +23,7 @@ from acd.ami.originate import Originator
 from phonefarm import AmiClient, AmiEvent, Farm
 from phonefarm.acd_process import AcdProcess
 
+DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan"
 FILTERED_MAX = 32  # the dialplan keeps at most this many characters of a caller's number
 
 
@@ -215,3 +218,43 @@ async def test_a_callback_number_the_dialplan_refuses_is_reported_as_not_reached
     dialled = [e.get("DestChannel", "") for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"]
     agent_only = ("PJSIP/agent3-", "Local/agent3@acd-callback-agent-")  # the Originate's legs to the agent
     assert [d for d in dialled if not d.startswith(agent_only)] == [], dialled  # never the number
+
+
+# functions of Asterisk's expression parser ($[...]): part of the core, not dialplan functions
+EXPRESSION_FUNCTIONS = {"TRUNC"}
+
+
+def dialplan_names() -> tuple[set[str], set[str]]:
+    """The applications and dialplan functions the shipped dialplan (dialplan/*.conf) calls."""
+    apps: set[str] = set()
+    funcs: set[str] = set()
+    step = re.compile(r"\s*(?:exten\s*=>\s*[^,]+,\s*[^,]+|same\s*=>\s*n(?:\([^)]*\))?)\s*,\s*([A-Za-z]\w*)\s*\(")
+    for path in sorted(DIALPLAN.glob("*.conf")) + [DIALPLAN / "pbx" / "features.conf"]:
+        for line in path.read_text().splitlines():
+            code = line.split(";", 1)[0]
+            if found := step.match(code):
+                apps.add(found.group(1))
+            apps.update(re.findall(r"[?:,]\s*([A-Z][a-z][A-Za-z]*)\(", code))  # ExecIf(cond?App(...)), applicationmap
+            funcs.update(re.findall(r"\b([A-Z][A-Z_]+)\(", code))
+    return apps, funcs - EXPRESSION_FUNCTIONS
+
+
+def test_every_application_and_function_the_dialplan_calls_is_loaded_on_the_pbx(pbx_stack: PbxStack) -> None:
+    """modules.conf loads only what the dialplan needs (autoload=no): a function left out is an error
+    at run time only ("Function DEVICE_STATE not registered"), and the check it served is silently
+    skipped. Every name the dialplan calls must be registered on the real PBX."""
+    apps, funcs = dialplan_names()
+    assert {"Dial", "MixMonitor", "Gosub"} <= apps and {"FILTER", "DEVICE_STATE", "SHARED"} <= funcs
+    # names are case-insensitive in Asterisk (the dialplan's Background is BackGround)
+    listed = re.findall(r"^\s*(\w+): ", pbx_stack.rx("pbx", "core show applications"), re.MULTILINE)
+    registered_apps = {name.lower() for name in listed}
+    registered_funcs = {
+        line.split()[0].lower()
+        for line in pbx_stack.rx("pbx", "core show functions").splitlines()
+        if re.match(r"^[A-Z_]+\s", line)
+    }
+    assert len(registered_apps) > 20 and len(registered_funcs) > 20, (registered_apps, registered_funcs)
+    missing_apps = {name for name in apps if name.lower() not in registered_apps}
+    missing_funcs = {name for name in funcs if name.lower() not in registered_funcs}
+    assert missing_apps == set(), "applications the dialplan calls that the PBX has not loaded"
+    assert missing_funcs == set(), "functions the dialplan calls that the PBX has not loaded"
