@@ -229,7 +229,7 @@ def dialplan_names() -> tuple[set[str], set[str]]:
     apps: set[str] = set()
     funcs: set[str] = set()
     step = re.compile(r"\s*(?:exten\s*=>\s*[^,]+,\s*[^,]+|same\s*=>\s*n(?:\([^)]*\))?)\s*,\s*([A-Za-z]\w*)\s*\(")
-    for path in sorted(DIALPLAN.glob("*.conf")) + [DIALPLAN / "pbx" / "features.conf"]:
+    for path in [*sorted(DIALPLAN.glob("*.conf")), DIALPLAN / "pbx" / "features.conf"]:
         for line in path.read_text().splitlines():
             code = line.split(";", 1)[0]
             if found := step.match(code):
