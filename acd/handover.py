@@ -52,11 +52,9 @@ def actor() -> str:
 
 
 async def _audit(engine: AsyncEngine, target: str, status: int, details: dict[str, object]) -> None:
+    values = {"at": datetime.now(UTC), "actor": actor(), "target": target, "status": status}
     async with engine.begin() as conn:
-        await conn.execute(
-            _AUDIT,
-            {"at": datetime.now(UTC), "actor": actor(), "target": target, "status": status, "details": json.dumps(details)},
-        )
+        await conn.execute(_AUDIT, values | {"details": json.dumps(details)})
 
 
 async def hand_over(engine: AsyncEngine, timeout: float) -> int:  # noqa: ASYNC109 (a bounded wait of the command)
@@ -77,7 +75,8 @@ async def hand_over(engine: AsyncEngine, timeout: float) -> int:  # noqa: ASYNC1
         now = await read(engine)
         if now is not None and now.live and now.epoch > lease.epoch:
             took = time.monotonic() - asked
-            print(f"handed over: {lease.holder} (epoch {lease.epoch}) -> {now.holder} (epoch {now.epoch}) in {took:.2f} s")
+            was, became = f"{lease.holder} (epoch {lease.epoch})", f"{now.holder} (epoch {now.epoch})"
+            print(f"handed over: {was} -> {became} in {took:.2f} s")
             await _audit(engine, lease.holder, 200, {"epoch": lease.epoch, "to": now.holder, "seconds": round(took, 3)})
             return 0
         await asyncio.sleep(0.05)

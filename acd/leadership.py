@@ -311,7 +311,7 @@ class Leadership:
                     raw = (await conn.get_raw_connection()).driver_connection
                     assert raw is not None
                     lost = asyncio.Event()
-                    raw.add_termination_listener(lambda _: lost.set())
+                    raw.add_termination_listener(lambda _, lost=lost: lost.set())
                     await raw.add_listener(CHANNEL, self._heard)
                     try:
                         await lost.wait()

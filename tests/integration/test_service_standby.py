@@ -238,7 +238,9 @@ async def test_acd_handover_the_leader_hands_over_and_the_standby_hears_it_at_on
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    text("SELECT target, status, role, token_id FROM audit_log WHERE action = 'cluster.handover' ORDER BY id")
+                    text(
+                        "SELECT target, status, role, token_id FROM audit_log WHERE action = 'cluster.handover' ORDER BY id"
+                    )
                 )
             ).all()
         assert [(r.target, r.status, r.role) for r in rows] == [("a", 409, "operator"), ("a", 200, "operator")]
