@@ -340,12 +340,14 @@ class Leadership:
         term = self.lease.term
         return term is not None and not term.alone and self.may_act()
 
-    async def release(self) -> None:
+    async def release(self) -> bool:
         """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once;
-        the standbys hear it at once (a notification on ``CHANNEL``)."""
+        the standbys hear it at once (a notification on ``CHANNEL``). This process never takes the lease
+        again (its ``run`` ends). False when PostgreSQL did not answer: the lease then lapses by itself."""
         term = self.lease.term
         self.lease.lost()
         self.leading_now.clear()
+        self.retired = True
         try:  # and leave ``members``: a stopped process is no standby that could take over
             async with asyncio.timeout(2.0), self.engine.begin() as conn:
                 if term is None:
@@ -356,3 +358,5 @@ class Leadership:
                     await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
         except Exception as exc:  # it lapses by itself
             log.warning("lease: could not release: %s", exc)
+            return False
+        return True

@@ -177,7 +177,11 @@ class Service:
             await asyncio.sleep(0.01)
         await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
         epoch = leadership.epoch
-        await leadership.release()
+        if not await leadership.release():
+            log.warning(
+                "handover of epoch %d: the lease could not be released; the standby takes it as it lapses", epoch
+            )
+            return
         self.handed_over_at = time.monotonic()
         took = self.handed_over_at - self._asked_at  # from the ask: the offers stopped, the actions settled, ...
         log.warning("handed over epoch %d in %.3f s (actions settled, records flushed, lease released)", epoch, took)
