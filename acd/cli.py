@@ -7,6 +7,7 @@ optional piece never breaks the others.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -47,6 +48,13 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load_or_explain(args.config)
     if settings is None:
         return 2
+    if args.instance is not None or args.http_port is not None:  # one config file for both members of a pair
+        cluster, http = settings.cluster, settings.http
+        settings = dataclasses.replace(
+            settings,
+            cluster=dataclasses.replace(cluster, instance=args.instance or cluster.instance),
+            http=dataclasses.replace(http, port=http.port if args.http_port is None else args.http_port),
+        )
     if not settings.ami.secret:
         print("acd: ACD_AMI_SECRET is not set: the AMI password comes from the environment", file=sys.stderr)
         return 2
@@ -68,6 +76,7 @@ def _delegate(module: str) -> Callable[[list[str]], int]:
 DELEGATED = {
     "simulate": ("acd.sim.cli", "run a seeded simulation of the routing core and print its KPIs"),
     "status": ("acd.cluster_status", "who leads the ACD, its epoch and the lease's age, from PostgreSQL"),
+    "handover": ("acd.handover", "ask the leading ACD to hand over to its standby now (for an upgrade)"),
     "report": ("acd.records.cli.report", "KPIs per queue and agent for a date range, from PostgreSQL"),
     "mask-callers": ("acd.records.cli.mask_callers", "mask caller numbers, notes and audit details older than N days"),
     "delete-recordings": ("acd.records.cli.delete_recordings", "delete call recordings older than N days (rows stay)"),
@@ -94,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.set_defaults(func=_check)
     run = sub.add_parser("run", help="run the ACD service against Asterisk")
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    run.add_argument("--instance", help="this member's name in the lease (overrides [cluster] instance)")
+    run.add_argument("--http-port", type=int, help="the HTTP port (overrides [http] port): two members on one host")
     run.set_defaults(func=_run)
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")

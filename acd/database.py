@@ -48,8 +48,9 @@ POOLS: Mapping[str, PoolSpec] = {
     "objectives": PoolSpec(size=1, overflow=0, pre_ping=True, connect_timeout=5.0, command_timeout=20.0),
     # the daily masking of old caller numbers (acd.records.retention)
     "retention": PoolSpec(size=1, connect_timeout=10),
-    # the leadership lease (acd.leadership): one statement every renew period, never behind anything else
-    "lease": PoolSpec(size=1, overflow=1, pre_ping=True, connect_timeout=2.0, command_timeout=2.0),
+    # the leadership lease (acd.leadership): one statement every renew period, never behind anything else,
+    # and one connection held for the life of the process by the lease's LISTEN (releases, handovers)
+    "lease": PoolSpec(size=2, overflow=1, pre_ping=True, connect_timeout=2.0, command_timeout=2.0),
     # read once at start: the config revision in force, agents' last state, calls left open, OTF verdicts
     # left pending
     "startup": PoolSpec(size=1, connect_timeout=10),

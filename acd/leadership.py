@@ -17,6 +17,7 @@ down at once if the lease was taken meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -83,6 +84,12 @@ _RELEASE = text(
     UPDATE leases SET expires_at = now() WHERE name = :name AND holder = :me AND epoch = :epoch AND expires_at > now()
     """
 )
+# Delivered on commit, to every member listening (``Leadership.listen``): a standby tries to take the lease at
+# once instead of at its next period; the leader named by a handover request hands over (``acd.handover``).
+CHANNEL = "acd_lease"
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+RELEASED = "released"
+HANDOVER = "handover"
 _LEAVE = text("DELETE FROM members WHERE instance = :me")
 _READ = text(
     """
@@ -169,6 +176,11 @@ class Leadership:
         self.joined = False  # a heartbeat of this process reached ``members`` (its ``started_at`` is set)
         # a process that stepped down stops (docs/standby.md): it never takes the lease again
         self.retired = False
+        # the lease was released (a notification on ``CHANNEL``): a standby tries to take it now
+        self._wake = asyncio.Event()
+        # a handover was asked of this leader (``acd handover``, by notification): the epoch named
+        self.on_handover: Callable[[int], None] | None = None
+        self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
 
     @property
     def times(self) -> LeaseTimes:
@@ -212,6 +224,7 @@ class Leadership:
             self.lease.lost()
             log.warning("lease: the acquisition of epoch %d answered too late to use", epoch)
             return False
+        self.won_at = self.clock()
         log.warning("lease: %s leads with epoch %d", self.instance, epoch)
         self.leading_now.set()
         if self.on_lead is not None:
@@ -269,26 +282,81 @@ class Leadership:
             self.on_step_down(epoch)
 
     async def run(self) -> None:
-        """Renew while leading, try to take the lease while standing by; until this process steps down."""
+        """Renew while leading, try to take the lease while standing by; until this process steps down.
+
+        A standby also wakes up at once when the leader releases the lease (a notification, ``listen``)."""
         while not self.retired:
             if self.lease.term is None:
+                self._wake.clear()
                 await self.try_acquire()
             else:
                 await self.renew()
                 self.check()
-            await asyncio.sleep(self.lease.wait(self.clock()))
+            wait = self.lease.wait(self.clock())
+            if self.lease.term is None and not self.retired:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+            else:
+                await asyncio.sleep(wait)
             self.check()
 
-    async def release(self) -> None:
-        """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once."""
+    async def listen(self) -> None:
+        """For the life of the process: hear the lease's notifications on one connection of our own
+        (``LISTEN``). A release wakes a standby at once; a handover request naming this leader's epoch calls
+        ``on_handover``. Without it (the connection lost) nothing breaks: a standby polls every ``renew``
+        seconds, and ``acd handover`` says that the leader did not hand over. Reconnects every second."""
+        while True:
+            try:
+                async with self.engine.connect() as conn:
+                    raw = (await conn.get_raw_connection()).driver_connection
+                    assert raw is not None
+                    lost = asyncio.Event()
+                    raw.add_termination_listener(lambda _, lost=lost: lost.set())
+                    await raw.add_listener(CHANNEL, self._heard)
+                    try:
+                        await lost.wait()
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await raw.remove_listener(CHANNEL, self._heard)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("lease: cannot listen: %s", exc)
+            await asyncio.sleep(1.0)
+
+    def _heard(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        what, _, rest = str(payload).partition(":")
+        instance, _, epoch = rest.rpartition(":")
+        if what == RELEASED and self.lease.term is None:
+            self._wake.set()
+        elif what == HANDOVER and instance == self.instance and epoch.isdigit() and int(epoch) == self.epoch > 0:
+            log.warning("lease: a handover of epoch %s was asked", epoch)
+            if self.on_handover is not None:
+                self.on_handover(int(epoch))
+
+    def may_hand_over(self) -> bool:
+        """Whether a handover could leave someone to route: this process leads and its last good renewal saw
+        another live member (a standby able to take over at once)."""
+        term = self.lease.term
+        return term is not None and not term.alone and self.may_act()
+
+    async def release(self) -> bool:
+        """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once;
+        the standbys hear it at once (a notification on ``CHANNEL``). This process never takes the lease
+        again (its ``run`` ends). False when PostgreSQL did not answer: the lease then lapses by itself."""
         term = self.lease.term
         self.lease.lost()
         self.leading_now.clear()
+        self.retired = True
         try:  # and leave ``members``: a stopped process is no standby that could take over
             async with asyncio.timeout(2.0), self.engine.begin() as conn:
                 if term is None:
                     await conn.execute(_LEAVE, {"me": self.instance})
                 else:
                     await conn.execute(_RELEASE, {"name": self.name, "me": self.instance, "epoch": term.epoch})
+                    payload = f"{RELEASED}:{self.instance}:{term.epoch}"
+                    await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
         except Exception as exc:  # it lapses by itself
             log.warning("lease: could not release: %s", exc)
+            return False
+        return True

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from aiohttp import web
 
@@ -35,6 +36,11 @@ from acd.wallboard.seed import seed_otf, seed_today
 
 log = logging.getLogger("acd")
 
+# A planned handover (docs/standby.md): how long it waits for the AMI actions in flight to be answered, and
+# for the records to reach PostgreSQL, before it releases the lease anyway.
+SETTLE_SECONDS = 2.0
+FLUSH_SECONDS = 2.0
+
 
 class StartupError(Exception):
     """The service cannot start; the message says what to fix."""
@@ -48,6 +54,9 @@ class Service:
         self._stopping = asyncio.Event()
         self.failed = False
         self.stepped_down = False  # the lease was lost: routing stopped by itself
+        self.handing_over = False  # a planned handover was asked (SIGUSR1, ``acd handover``)
+        self.handed_over_at: float | None = None  # monotonic moment the lease was released for it
+        self._asked_at = 0.0  # monotonic moment the handover was asked
 
     async def _database_url(self) -> str:
         if self.settings.database.url:
@@ -76,6 +85,7 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
+        loop.add_signal_handler(signal.SIGUSR1, self.hand_over)
         async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
             stack.push_async_callback(self._stop_embedded)
             self.parts = parts = await self._prepare(stack)
@@ -94,7 +104,8 @@ class Service:
             # a lone process (or the first of a pair) wins at once: one statement, no wait
             leads = await leadership.try_acquire()
             elector = asyncio.create_task(leadership.run(), name="acd-lease")
-            stack.push_async_callback(self._stop_lease, elector, leadership)  # after routing stopped
+            listener = asyncio.create_task(leadership.listen(), name="acd-lease-listener")
+            stack.push_async_callback(self._stop_lease, elector, listener, leadership)  # after routing stopped
             stack.push_async_callback(parts.audit.close)
             http_started = False
             if not leads:
@@ -137,7 +148,43 @@ class Service:
             runtime.drain()
             with contextlib.suppress(Exception):
                 await writer
+            if self.handing_over:  # the rest of the stop goes on after the standby took over
+                await self._hand_over(parts, leadership)
         log.info("stopped cleanly")
+
+    def hand_over(self) -> None:
+        """A planned handover (SIGUSR1, or ``acd handover`` through PostgreSQL; docs/standby.md): stop making
+        offers, let the AMI actions in flight settle, flush the records, release the lease at once (the
+        standby hears it and takes over), then stop as after SIGTERM, exit 0: the supervisor (systemd,
+        compose) starts the process again, and it stands by. Refused when this process does not lead or saw
+        no standby at its last renewal (nobody would route until it is back)."""
+        leadership = None if self.parts is None else self.parts.leadership
+        if leadership is None or not leadership.may_act():
+            log.warning("handover asked: this process does not lead; nothing to hand over")
+        elif not leadership.may_hand_over():
+            log.warning("handover asked: refused, no standby was live at the last renewal (nobody would route)")
+        elif not self.handing_over:
+            log.warning("handover asked: no new offers; handing over to the standby")
+            self.handing_over = True
+            self._asked_at = time.monotonic()
+            self._stopping.set()
+
+    async def _hand_over(self, parts: Parts, leadership: Leadership) -> None:
+        assert parts.link is not None and parts.outbox is not None
+        for _ in range(round(SETTLE_SECONDS / 0.01)):  # the session answers them: polled, no event to wait on
+            if not parts.link.in_flight:
+                break
+            await asyncio.sleep(0.01)
+        await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
+        epoch = leadership.epoch
+        if not await leadership.release():
+            log.warning(
+                "handover of epoch %d: the lease could not be released; the standby takes it as it lapses", epoch
+            )
+            return
+        self.handed_over_at = time.monotonic()
+        took = self.handed_over_at - self._asked_at  # from the ask: the offers stopped, the actions settled, ...
+        log.warning("handed over epoch %d in %.3f s (actions settled, records flushed, lease released)", epoch, took)
 
     async def _serve_http(self, stack: contextlib.AsyncExitStack, parts: Parts) -> None:
         runner = web.AppRunner(parts.site, access_log=None)
@@ -173,6 +220,7 @@ class Service:
             self._stopping.set()
 
         leadership.on_lead, leadership.on_step_down = lead, step_down
+        leadership.on_handover = lambda _epoch: self.hand_over()
 
     async def _wait_for_lease(self, leadership: Leadership) -> bool:
         """Stand by until this process leads (True) or is told to stop (False)."""
@@ -186,10 +234,13 @@ class Service:
         log.warning("taking over: %s leads with epoch %d", leadership.instance, leadership.epoch)
         return True
 
-    async def _stop_lease(self, elector: asyncio.Task[None], leadership: Leadership) -> None:
-        elector.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await elector
+    async def _stop_lease(
+        self, elector: asyncio.Task[None], listener: asyncio.Task[None], leadership: Leadership
+    ) -> None:
+        for task in (elector, listener):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await leadership.release()
 
     async def _stop_embedded(self) -> None:

@@ -88,6 +88,12 @@ class AmiLink:
         return self._queue.qsize()
 
     @property
+    def in_flight(self) -> int:
+        """Actions written and not yet answered (a planned handover waits for them: docs/standby.md)."""
+        session = self._session
+        return 0 if session is None else len(getattr(session, "responses", {}))
+
+    @property
     def connected(self) -> bool:
         return self._session is not None and self._session.logged_in
 

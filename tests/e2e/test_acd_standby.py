@@ -2,7 +2,9 @@
 standby stays off the PBX and answers /readyz as a standby; a kill -9 of the leader with a call in
 progress and a caller waiting: the standby takes the lease with the next epoch, resyncs, and rings the
 agent for the waiting caller (the gap from the kill to that ring is printed). A leader frozen (SIGSTOP)
-longer than its lease wakes up to find itself fenced: it rings nobody and stops by itself."""
+longer than its lease wakes up to find itself fenced: it rings nobody and stops by itself. A planned handover
+(SIGUSR1, as ``acd handover`` asks it) with callers waiting: the standby leads within a second, rings the
+next agent as soon as it is free, every caller is answered in order and recorded once."""
 
 from __future__ import annotations
 
@@ -122,6 +124,76 @@ async def test_a_leader_frozen_longer_than_its_lease_wakes_up_fenced_rings_nobod
     finally:
         if a.proc is not None and a.proc.poll() is None:
             a.proc.send_signal(signal.SIGCONT)
+        with_code = b.stop()
+        a.stop(signal.SIGKILL)
+        EmbeddedPostgres(tmp_path / "a" / "pg").stop()
+        assert with_code == 0, b.tail()
+
+
+async def test_a_planned_handover_with_callers_waiting_no_caller_notices(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    a, b = pair(pbx_stack, tmp_path)
+    try:
+        await start_pair(a, b)
+        await farm.set_agent("agent1", "answer", delay=1, talk=2)
+        await login(a, "agent1")
+        await asyncio.sleep(1.0)  # a's renewals see b live (a refuses to hand over with no standby)
+        farm_mark = farm.mark()
+        first = await enqueue_caller(farm, pbx_ami, "200", patience=60)
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15)
+        callers = [first] + [await enqueue_caller(farm, pbx_ami, "200", patience=60) for _ in range(2)]
+        mark = pbx_ami.mark()
+        seen: dict[str, float] = {}  # when the PBX said so, stamped as its events arrive
+
+        def stamp(event: dict[str, str]) -> None:
+            if event.get("Event") == "Hangup" and event.get("Channel") == first["Channel"]:
+                seen.setdefault("ended", time.monotonic())
+            if user_event("AcdRinging")(event) and event.get("Channel") == callers[1]["Channel"]:
+                seen.setdefault("rang", time.monotonic())
+
+        unlisten = pbx_ami.listen(stamp)
+        assert a.proc is not None
+        asked = time.monotonic()
+        a.proc.send_signal(signal.SIGUSR1)  # what ``acd handover`` asks of the leader (docs/standby.md)
+        await eventually(lambda: b.readiness().get("ready") is True, 10, "the standby leads")
+        leading = time.monotonic() - asked
+        code = await asyncio.to_thread(a.proc.wait, 30)
+        assert code == 0, a.tail()  # handed over and stopped cleanly: its supervisor starts it again
+        assert "handed over epoch 1" in a.tail(80)
+        # the first caller's call ends; agent1's wrap-up (1 s); then the new leader rings it for the second
+        ring = await pbx_ami.wait_event(
+            lambda e: user_event("AcdRinging")(e) and e.get("Channel") == callers[1]["Channel"], 20, mark
+        )
+        unlisten()
+        rang = seen["rang"] - seen["ended"]
+        print(f"\nhandover: standby leading {leading:.2f} s after SIGUSR1; rang agent1 {rang:.2f} s after call 1 ended")
+        assert ring["AcdAgent"] == "agent1"
+        assert leading < 2.0
+        assert rang < 1.0 + 1.5  # the wrap-up, and no more: the caller waited as without a handover
+        assert (b.metric("acd_epoch"), b.metric("acd_takeovers_total")) == (2.0, 1.0)
+
+        # every caller answered, once, in their order; each call recorded once
+        ids = [uuid.UUID(call_id_for(e["Uniqueid"])) for e in callers]
+
+        async def answered() -> list[str] | None:
+            rows = await a.rows(
+                "SELECT uniqueid FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL "
+                "ORDER BY answered_at",
+                ids,
+            )
+            return [r["uniqueid"] for r in rows] if len(rows) == 3 else None
+
+        order = await eventually(answered, 30, "the three callers answered", every=0.5)
+        assert order == [e["Uniqueid"] for e in callers]
+        rows = await a.rows(
+            "SELECT uniqueid, count(*) AS n FROM interactions WHERE uniqueid = ANY($1::text[]) GROUP BY uniqueid",
+            [e["Uniqueid"] for e in callers],
+        )
+        assert sorted(r["n"] for r in rows) == [1, 1, 1]
+        rang_farm = [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert len(rang_farm) == 3  # one ring per caller: none lost, none twice
+    finally:
         with_code = b.stop()
         a.stop(signal.SIGKILL)
         EmbeddedPostgres(tmp_path / "a" / "pg").stop()

@@ -19,6 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.ami.fake_server import FakeAmiServer
+from acd.handover import hand_over
+from acd.leadership import read
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.stores import tokens
@@ -191,3 +193,61 @@ def _const(check: Any) -> Any:
         return bool(check())
 
     return run
+
+
+# renewals far apart: a standby that took over within a fraction of ``renew`` heard the release
+SLOW_POLL = ClusterSettings(lease=6.0, renew=2.5, margin=1.0)
+
+
+async def test_acd_handover_the_leader_hands_over_and_the_standby_hears_it_at_once(
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    pbx = FakeAmiServer()
+    port = await pbx.start()
+
+    def slow(name: str) -> Settings:
+        settings = _settings(api_pg, port, tmp_path, name)
+        return dataclasses.replace(settings, cluster=dataclasses.replace(SLOW_POLL, instance=name))
+
+    a = await _start(slow("a"))
+    b: Member | None = None
+    try:
+        await _until(lambda: _is(a.base, 200), 10, "a ready as leader")
+        # alone: refused (nobody would route), audited, and a leads on
+        assert await hand_over(engine, 2.0) == 1
+        assert not a.task.done() and await _is(a.base, 200)
+        b = await _start(slow("b"))
+        await asyncio.sleep(SLOW_POLL.renew + 0.5)  # a's renewal sees b live
+        assert b.service.parts is not None and b.service.parts.leadership is not None
+        assert await hand_over(engine, 5.0) == 0
+        await asyncio.wait_for(a.task, 10)
+        assert not a.service.failed and a.service.handing_over  # exit 0: its supervisor starts it again
+        released = a.service.handed_over_at
+        assert released is not None
+        await _until(lambda: _is(b.base, 200), 10, "b ready as leader")
+        row = await read(engine)
+        assert row is not None and (row.holder, row.epoch, row.live) == ("b", 2, True)
+        # b took the lease on hearing the release, not at its next attempt (every 2.5 s)
+        took = b.service.parts.leadership.won_at
+        assert took is not None
+        print(f"handover: b leads {took - released:.3f} s after a released the lease")
+        assert took - released < 0.3
+        await _until(_const(lambda: "2" in _epochs(pbx)), 5, "b writes epoch 2 to the PBX")
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT target, status, role, token_id FROM audit_log WHERE action = 'cluster.handover' ORDER BY id"
+                    )
+                )
+            ).all()
+        assert [(r.target, r.status, r.role) for r in rows] == [("a", 409, "operator"), ("a", 200, "operator")]
+        assert rows[0].token_id.startswith("cli:")
+    finally:
+        if not a.task.done():
+            await _stop(a)
+        if b is not None:
+            await _stop(b)
+        await pbx.stop()

@@ -1,4 +1,5 @@
-"""systemd's own verdict on deploy/systemd/acd.service: ``systemd-analyze security`` rates its sandbox.
+"""systemd's own verdict on deploy/systemd/acd.service and on acd@.service (the template for a member of a
+pair): ``systemd-analyze security`` rates their sandbox.
 
 Offline: the file is analysed as it is, no systemd needs to run (systemd 252 or newer has
 ``--offline``). Before the sandbox it rated 8.7 ("EXPOSED"); what is left now is the network, which
@@ -14,32 +15,35 @@ from pathlib import Path
 
 import pytest
 
-UNIT = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "acd.service"
+SYSTEMD = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
+UNITS = [SYSTEMD / "acd.service", SYSTEMD / "acd@.service"]
 MOST_EXPOSURE = 1.5  # of 10: systemd calls up to 1.9 "OK", from 2.0 "MEDIUM"
 
 
-def test_systemd_rates_the_unit_ok() -> None:
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_systemd_rates_the_unit_ok(unit: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is needed (Debian: apt-get install systemd)")
     done = subprocess.run(
-        [analyze, "security", "--offline=yes", "--no-pager", str(UNIT)],
+        [analyze, "security", "--offline=yes", "--no-pager", str(unit)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    found = re.search(r"Overall exposure level for acd\.service: (\d+\.\d+)", done.stdout + done.stderr)
+    found = re.search(r"Overall exposure level for acd(?:@\w*)?\.service: (\d+\.\d+)", done.stdout + done.stderr)
     assert found, done.stdout + done.stderr
     assert float(found.group(1)) <= MOST_EXPOSURE, done.stdout
 
 
-def test_systemd_finds_no_error_in_the_unit() -> None:
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_systemd_finds_no_error_in_the_unit(unit: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is needed (Debian: apt-get install systemd)")
     done = subprocess.run(
-        [analyze, "verify", "--man=no", str(UNIT)], capture_output=True, text=True, timeout=60, check=False
+        [analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60, check=False
     )
     # the unit runs /opt/acd/venv/bin/acd, which is not installed here: that, and only that, is expected
     problems = [

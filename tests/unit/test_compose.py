@@ -74,7 +74,7 @@ def copy_sources(dockerfile: Path) -> list[str]:
 
 def test_the_stack_has_the_five_parts_each_pinned_or_built() -> None:
     found = services()
-    assert set(found) == {"asterisk", "postgres", "prometheus", "grafana", "acd"}
+    assert set(found) == {"asterisk", "postgres", "prometheus", "grafana", "acd-a", "acd-b"}
     for name, service in found.items():
         image = service.get("image")
         if image is None:
@@ -97,7 +97,7 @@ def test_every_bind_mount_exists_in_the_repo_and_every_named_volume_is_declared(
 
 
 def test_every_build_context_dockerfile_and_copied_file_exists() -> None:
-    assert {name for name, _, _ in builds()} == {"asterisk", "acd"}
+    assert {name for name, _, _ in builds()} == {"asterisk", "acd-a", "acd-b"}
     for name, context, dockerfile in builds():
         assert context.is_dir() and context.is_relative_to(promql.ROOT), f"{name}: context {context}"
         assert dockerfile.is_file(), f"{name}: no {dockerfile}"
@@ -152,15 +152,46 @@ def test_grafana_finds_the_dashboards_where_the_stack_mounts_them() -> None:
     assert str(home.parent) == provider["options"]["path"] and (GRAFANA / "dashboards" / home.name).is_file()
 
 
-def test_prometheus_scrapes_the_acd_where_acd_toml_serves_http() -> None:
+PAIR = ("acd-a", "acd-b")
+
+
+def option(service: dict[str, Any], flag: str) -> str | None:
+    """The value of ``flag`` in the service's ``acd run`` command (None: not given)."""
+    command = [str(word) for word in service["command"]]
+    return command[command.index(flag) + 1] if flag in command else None
+
+
+def http_address(service: dict[str, Any]) -> str:
+    """Where an ACD service serves HTTP: acd.toml's [http], with the command's --http-port."""
+    (toml_source,) = [s for s, t in mounts(service) if t == "/etc/acd/acd.toml"]
+    http = tomllib.loads((COMPOSE_DIR / toml_source).read_text(encoding="utf-8"))["http"]
+    return f"{http['host']}:{option(service, '--http-port') or http['port']}"
+
+
+def test_prometheus_scrapes_each_acd_where_it_serves_http() -> None:
     scrape = yaml.safe_load((promql.PROMETHEUS_DIR / "prometheus.yml").read_text(encoding="utf-8"))
     (job,) = [j for j in scrape["scrape_configs"] if j["job_name"] == "acd"]
     targets = [t for static in job["static_configs"] for t in static["targets"]]
-    acd = services()["acd"]
-    (toml_source,) = [s for s, t in mounts(acd) if t == "/etc/acd/acd.toml"]
-    http = tomllib.loads((COMPOSE_DIR / toml_source).read_text(encoding="utf-8"))["http"]
-    assert targets == [f"{http['host']}:{http['port']}"]
-    assert acd.get("network_mode") == services()["prometheus"].get("network_mode") == "host"
+    assert targets == [http_address(services()[name]) for name in PAIR]
+    for name in PAIR:
+        assert services()[name].get("network_mode") == services()["prometheus"].get("network_mode") == "host"
+
+
+def test_the_two_acds_are_a_pair_on_one_postgresql() -> None:
+    """docs/operations.md: one database, one config, a name, an HTTP port and a journal each; a member that
+    handed over (exit 0) is started again, as the standby."""
+    a, b = (services()[name] for name in PAIR)
+    assert a["environment"]["DATABASE_URL"] == b["environment"]["DATABASE_URL"]
+    assert "@127.0.0.1:5432/" in a["environment"]["DATABASE_URL"]  # the stack's one postgres
+    assert a["command"][:4] == b["command"][:4] == ["acd", "run", "-c", "/etc/acd/acd.toml"]
+    assert dict(mounts(a))["../../acd.toml"] == dict(mounts(b))["../../acd.toml"] == "/etc/acd/acd.toml"
+    assert {option(a, "--instance"), option(b, "--instance")} == {"acd-a", "acd-b"}
+    assert http_address(a) != http_address(b)
+    journals = [{s for s, t in mounts(m) if t == "/var/lib/acd"} for m in (a, b)]
+    assert all(len(j) == 1 for j in journals) and journals[0] != journals[1]
+    for member in (a, b):
+        assert member["restart"] in ("always", "unless-stopped")  # not "on-failure": a handover exits 0
+        assert member["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
 
 def test_postgres_18_keeps_its_data_in_the_volume() -> None:

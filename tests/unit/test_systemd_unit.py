@@ -1,5 +1,7 @@
 """deploy/systemd/acd.service runs the ACD in a sandbox: no capability, a read-only system, one
 writable folder that holds everything the shipped config writes, and only the sockets it needs.
+deploy/systemd/acd@.service, the template for one member of a hot-standby pair (docs/operations.md),
+runs the same ACD in the same sandbox, named after its instance, and is started again after a handover.
 
 The unit file is parsed as systemd reads it (a key may repeat; an empty value resets the list).
 tests/integration/test_systemd_unit_security.py has systemd's own verdict on it.
@@ -13,6 +15,7 @@ from acd.settings import load
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "deploy" / "systemd" / "acd.service"
+PAIR_UNIT = REPO / "deploy" / "systemd" / "acd@.service"
 
 
 def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
@@ -92,3 +95,22 @@ def test_everything_the_shipped_config_writes_is_in_the_one_writable_folder() ->
     for folder in (database.data_dir, database.journal_dir):
         where = workdir / str(folder)
         assert any(where.is_relative_to(w) for w in writable), f"{where} is not writable under the unit"
+
+
+def test_a_member_of_a_pair_runs_the_same_acd_in_the_same_sandbox_named_after_its_instance() -> None:
+    single = parse_unit(UNIT.read_text(encoding="utf-8"))
+    pair = parse_unit(PAIR_UNIT.read_text(encoding="utf-8"))
+    (start,) = pair["Service"]["ExecStart"]
+    assert start == single["Service"]["ExecStart"][0] + " --instance %i"  # its name in the lease
+    differ = {"ExecStart", "Description"}
+    assert {k: v for k, v in pair["Service"].items() if k not in differ} == {
+        k: v for k, v in single["Service"].items() if k not in differ
+    }
+    assert pair["Install"] == single["Install"] and pair["Unit"]["After"] == single["Unit"]["After"]
+
+
+def test_a_member_that_handed_over_is_started_again_as_the_standby() -> None:
+    """A handover (SIGUSR1, ``acd handover``) ends the leader with exit 0: only Restart=always starts it again."""
+    pair = parse_unit(PAIR_UNIT.read_text(encoding="utf-8"))["Service"]
+    assert pair["Restart"][-1] == "always"
+    assert "SIGUSR1" not in pair.get("KillSignal", [""])[-1]  # a stop is a stop, not a handover

@@ -202,3 +202,20 @@ async def test_acd_status_says_who_leads_the_epoch_and_the_lease_age(
     await a.release()
     assert await asyncio.to_thread(status_main, ["--database-url", pg.url]) == 1
     assert "leader: none\nepoch: 1" in capsys.readouterr().out
+
+
+async def test_a_released_leader_never_takes_its_lease_back_while_it_stops(engine: AsyncEngine) -> None:
+    """A handover releases the lease before the rest of the process stops: its lease loop, still running
+    meanwhile, must not take the lease back (same holder: it could) before the standby takes it."""
+    a = Leadership(engine, "a", FAST)
+    assert await a.try_acquire()
+    loop = asyncio.create_task(a.run())
+    try:
+        await asyncio.sleep(FAST.renew)
+        assert await a.release()
+        await asyncio.sleep(FAST.renew * 3)
+        row = await read(engine)
+        assert row is not None and (row.holder, row.epoch, row.live) == ("a", 1, False)
+        assert loop.done()  # the loop ended: this process leaves
+    finally:
+        loop.cancel()
