@@ -155,11 +155,12 @@ async def test_a_callback_rung_under_an_older_epoch_rings_no_agent_and_keeps_its
     try:
         # every HTTP call in a thread: the relay runs in this loop, and the ACD checks tokens in PostgreSQL
         await asyncio.to_thread(a.start)
-        for agent in ("agent1", "agent2"):
-            await farm.set_agent(agent, "answer", delay=1, talk=2)
+        for agent in ("agent1", "agent2"):  # talking through the whisper, until the number is dialled
+            await farm.set_agent(agent, "answer", delay=1, talk=15)
         await _login(a, "agent1")
         at = datetime.now(UTC) + timedelta(seconds=6.5)
-        body = {"queue": "billing", "number": f"65{time.time_ns() % 10**8:08d}", "at": at.isoformat()}
+        number = f"65{time.time_ns() % 10**8:08d}"
+        body = {"queue": "billing", "number": number, "at": at.isoformat()}
         token = await asyncio.to_thread(lambda: a.admin_token)
         code, reply = await asyncio.to_thread(api, a, "POST", "/callbacks", token, body)  # the row, then the cut
         assert code == 201, reply
@@ -190,16 +191,11 @@ async def test_a_callback_rung_under_an_older_epoch_rings_no_agent_and_keeps_its
             return reply[0].get("Value") == "1"
 
         await eventually(own_epoch, 10, "the leader's epoch written again")
+        code, listed = await asyncio.to_thread(api, a, "GET", "/callbacks?queue=billing", token)
+        assert code == 200 and [(c["id"], c["status"]) for c in listed["callbacks"]] == [(callback_id, "waiting")]
         await _login(a, "agent2")  # agent1 missed nothing, but waits out the re-offer cool-down of that ring
         await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent2"), 20, mark)
-
-        async def served() -> str | None:
-            rows = await a.rows(
-                "SELECT agent_id FROM interactions WHERE id = $1 AND answered_at IS NOT NULL", uuid.UUID(callback_id)
-            )
-            return rows[0]["agent_id"] if rows else None
-
-        assert await eventually(served, 20, "the callback answered in the records") == "agent2"
+        await farm.wait_user_event("FarmCallbackRinging", 30, farm_mark, FarmNumber=number)  # the caller, once
         rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
         assert rang == ["agent2"]  # agent1's phone never rang for the fenced ring
     finally:

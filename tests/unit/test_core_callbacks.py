@@ -177,9 +177,7 @@ def test_a_callback_ring_the_pbx_fenced_keeps_the_callback_in_its_place_and_char
     """acd-callback-agent refused the ring (another epoch leads: docs/dialplan.md, "Fencing"): it was
     never placed. The callback waits in its place with its tries untouched, its record still open; the
     agent is ready and charged no miss; another agent may take it at once."""
-    two = dataclasses.replace(
-        CONFIG, agents=(*CONFIG.agents, AgentConfig("a2", "agent2", (("billing", 3),)))
-    )
+    two = dataclasses.replace(CONFIG, agents=(*CONFIG.agents, AgentConfig("a2", "agent2", (("billing", 3),))))
     acd = Acd(two)
     acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
     acd.handle(CallbackAccepted("c1", "555"), 11.0)
