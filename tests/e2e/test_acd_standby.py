@@ -193,7 +193,9 @@ async def test_a_callback_rung_under_an_older_epoch_rings_no_agent_and_keeps_its
         await eventually(own_epoch, 10, "the leader's epoch written again")
         code, listed = await asyncio.to_thread(api, a, "GET", "/callbacks?queue=billing", token)
         assert code == 200 and [(c["id"], c["status"]) for c in listed["callbacks"]] == [(callback_id, "waiting")]
-        await _login(a, "agent2")  # agent1 missed nothing, but waits out the re-offer cool-down of that ring
+        # agent1 missed nothing, but waits out the re-offer cool-down of that ring; agent2 is rung at its login
+        code, body = await asyncio.to_thread(a.post, "/api/v1/agents/agent2/login")
+        assert code == 200, body
         await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent2"), 20, mark)
         await farm.wait_user_event("FarmCallbackRinging", 30, farm_mark, FarmNumber=number)  # the caller, once
         rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
