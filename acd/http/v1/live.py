@@ -58,7 +58,7 @@ async def status(request: web.Request) -> web.Response:
         if token.role == "admin" or may_see(token, config, v.agent_id)
     ]
     leadership, engine = request.app.get(LEADERSHIP), request.app.get(ENGINE)
-    role = standby_status.role(leadership)
+    role = standby_status.role(live.standing_by)
     body: dict[str, Any] = {
         "at": datetime.fromtimestamp(now, UTC).isoformat(),
         "role": role,

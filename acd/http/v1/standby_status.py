@@ -37,9 +37,10 @@ SERVES = (
 LOOK_SECONDS = 2.0  # a status must answer while PostgreSQL does not: the leader is then unknown
 
 
-def role(leadership: Leadership | None) -> str:
-    """``leader`` when this process routes (also without a lease: a process that is alone by design)."""
-    return "standby" if leadership is not None and not leadership.may_act() else "leader"
+def role(standing_by: bool) -> str:
+    """``standby`` while the runtime stands by (the REST API's changes are refused then), else ``leader``
+    (also a process without a lease)."""
+    return "standby" if standing_by else "leader"
 
 
 async def standby_view(engine: AsyncEngine, leadership: Leadership, token_role: str) -> dict[str, Any]:
