@@ -12,6 +12,12 @@ seconds; a leader renews every ``renew`` seconds, and steps down (``on_step_down
 when no renewal came back in time and its last good renewal saw a standby able to take over; a leader
 that was alone routes on through the outage and takes its lease back when PostgreSQL answers, or steps
 down at once if the lease was taken meanwhile.
+
+The leader, with a confirmed lease, forgets members whose heartbeat is older than ``forget_after`` (an
+hour by default), every ``PRUNE_EVERY`` seconds, in a statement of its own that waits on no lock (``SKIP
+LOCKED``, and a short ``lock_timeout``): never in the heartbeat, whose renewal must not depend on another
+member's row (a dead member's row is the one most likely locked by a session the server has not yet seen
+die; docs/standby.md, "Members").
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ log = logging.getLogger(__name__)
 
 NAME = "routing"
 DEFAULT_TIMES = LeaseTimes()
+FORGET_AFTER = 3600.0  # seconds: a member whose heartbeat is older is pruned from ``members``
+PRUNE_EVERY = 60.0  # seconds between two prunes by the leader
+PRUNE_LOCK_TIMEOUT_MS = 100  # a prune gives up rather than wait (its next turn tries again)
 
 # Every attempt writes this process's heartbeat in ``members`` in the same statement (docs/standby.md,
 # "Members"): its role after the attempt, ``last_seen`` on the database's clock, ``started_at`` (reset by
@@ -91,6 +100,19 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 RELEASED = "released"
 HANDOVER = "handover"
 _LEAVE = text("DELETE FROM members WHERE instance = :me")
+# The rows of members long gone (killed, their host lost): locked rows are skipped, not waited for
+# (a session the server still believes alive may hold one), and the next prune takes them.
+_PRUNE = text(
+    """
+    DELETE FROM members
+     WHERE instance IN (SELECT instance FROM members
+                         WHERE instance <> :me AND last_seen < now() - make_interval(secs => :after)
+                           FOR UPDATE SKIP LOCKED)
+    RETURNING instance
+    """
+)
+# for the prune's transaction only: no wait on a lock past this, no statement past one renew period
+_BOUNDS = text("SELECT set_config('lock_timeout', :lock, true), set_config('statement_timeout', :statement, true)")
 _READ = text(
     """
     SELECT holder, epoch, acquired_at, renewed_at, expires_at,
@@ -164,6 +186,8 @@ class Leadership:
         *,
         clock: Callable[[], float] = time.monotonic,
         name: str = NAME,
+        forget_after: float = FORGET_AFTER,
+        prune_every: float = PRUNE_EVERY,
     ) -> None:
         self.engine = engine
         self.instance = instance
@@ -181,6 +205,9 @@ class Leadership:
         # a handover was asked of this leader (``acd handover``, by notification): the epoch named
         self.on_handover: Callable[[int], None] | None = None
         self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
+        self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
+        self.prune_every = prune_every
+        self._next_prune = 0.0  # by the monotonic clock: the leader's first prune comes with its first turn
 
     @property
     def times(self) -> LeaseTimes:
@@ -292,6 +319,9 @@ class Leadership:
             else:
                 await self.renew()
                 self.check()
+                if self.may_fence() and self.clock() >= self._next_prune:
+                    self._next_prune = self.clock() + self.prune_every
+                    await self.prune()
             wait = self.lease.wait(self.clock())
             if self.lease.term is None and not self.retired:
                 with contextlib.suppress(TimeoutError):
@@ -339,6 +369,23 @@ class Leadership:
         another live member (a standby able to take over at once)."""
         term = self.lease.term
         return term is not None and not term.alone and self.may_act()
+
+    async def prune(self) -> list[str]:
+        """Forget the members whose heartbeat is older than ``forget_after`` (the leader's, between two
+        renewals): the instances deleted. Bounded: it waits on no row lock, gives up on any other lock
+        after ``PRUNE_LOCK_TIMEOUT_MS``, and on the whole after one ``renew`` period."""
+        try:
+            async with asyncio.timeout(self.times.renew), self.engine.begin() as conn:
+                bounds = {"lock": f"{PRUNE_LOCK_TIMEOUT_MS}ms", "statement": f"{int(self.times.renew * 1000)}ms"}
+                await conn.execute(_BOUNDS, bounds)
+                rows = (await conn.execute(_PRUNE, {"me": self.instance, "after": self.forget_after})).all()
+        except Exception as exc:  # the next turn tries again; a prune never costs the lease
+            log.info("lease: members not pruned: %s: %s", type(exc).__name__, exc)
+            return []
+        gone = [r.instance for r in rows]
+        if gone:
+            log.info("lease: forgot %d member(s) gone for over %.0f s: %s", len(gone), self.forget_after, gone)
+        return gone
 
     async def release(self) -> bool:
         """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once;

@@ -37,6 +37,11 @@ class LiveView:
         return self._runtime.now()
 
     @property
+    def standing_by(self) -> bool:
+        """Whether this process stands by (another leads: docs/standby.md): its core routes nothing."""
+        return self._runtime.standing_by
+
+    @property
     def config(self) -> RoutingConfig:
         """The routing config the core runs now."""
         return self._runtime.core.config

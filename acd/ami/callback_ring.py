@@ -7,7 +7,12 @@ docs/dialplan.md, "Callbacks"; why it is no door to toll fraud: docs/security.md
 
     Channel: Local/<agent endpoint>@acd-callback-agent   Context: acd-callback   Exten: <number>
     Variable: ACD_OFFER=<offer id>, ACD_RING_TIMEOUT=<seconds>, ACD_CB_QUEUE=<queue>, ACD_CB_SAY=<number>,
-              ACD_CB_NAME=<callback id> (only when the caller recorded their name)
+              ACD_CB_NAME=<callback id> (only when the caller recorded their name),
+              ACD_OFFER_EPOCH=<the leader's epoch> (only with a lease)
+
+The epoch fences the ring as it fences an offer (docs/dialplan.md, "Fencing"): ``acd-callback-agent``
+rings nobody when it is not the PBX's ``ACD_EPOCH``, so an old leader cannot call back a caller whom the
+leader in force calls back too.
 
 The Local channel's far half rings the agent (whispering "callback", the queue, the caller's recorded
 name and the number on answer); once the agent has
@@ -40,11 +45,12 @@ def callback_action(
     queue: str = "",
     *,
     name: str = "",
+    epoch: int | None = None,
 ) -> dict[str, str | list[str]]:
     """The Originate that rings agent ``endpoint`` and, once they answer, dials ``number``; the agent
     hears "callback", then ``queue`` (a plain name, else left out), the caller's recorded name (``name``:
     the callback's id, whose file holds speech: acd.callback_names; else left out) and the number's
-    digits."""
+    digits. ``epoch``: the leading term's, which the dialplan compares with ``ACD_EPOCH`` (None: no lease)."""
     if not is_endpoint(endpoint):
         raise NotDialable(f"agent endpoint {endpoint[:80]!r} is not a PJSIP endpoint name")
     if NUMBER.fullmatch(number) is None:
@@ -71,5 +77,6 @@ def callback_action(
             *([f"ACD_CB_QUEUE={queue}"] if QUEUE.fullmatch(queue) else []),
             f"ACD_CB_SAY={number}",
             *([f"ACD_CB_NAME={name}"] if NAME.fullmatch(name) else []),
+            *([] if epoch is None else [f"ACD_OFFER_EPOCH={int(epoch)}"]),
         ],
     }

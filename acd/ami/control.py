@@ -464,7 +464,9 @@ class AmiCallControl:
             f"acd-callback-{self._callbacks}",
             command.queue,
             name=command.call_id if spoken else "",
+            epoch=self.epoch,  # fenced as an offer is: acd-callback-agent compares it with ACD_EPOCH
         )
+        self._check_fence()  # still leading after the look at the name's file
         await self.originator.send(action)
         log.info("call %s: callback, agent %s rung first", command.call_id[:8], command.agent_id)
 

@@ -4,7 +4,9 @@ progress and a caller waiting: the standby takes the lease with the next epoch, 
 agent for the waiting caller (the gap from the kill to that ring is printed). A leader frozen (SIGSTOP)
 longer than its lease wakes up to find itself fenced: it rings nobody and stops by itself. A planned handover
 (SIGUSR1, as ``acd handover`` asks it) with callers waiting: the standby leads within a second, rings the
-next agent as soon as it is free, every caller is answered in order and recorded once."""
+next agent as soon as it is free, every caller is answered in order and recorded once. A lone leader
+cut off from PostgreSQL, past its deadline, under a newer epoch on the PBX: its callback ring rings nobody
+and the callback keeps its place."""
 
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ import asyncio
 import signal
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from acd_process import e2e_acd, eventually, login
-from e2e_stack import PbxStack, enqueue_caller, user_event
+from acd_process import api, e2e_acd, eventually, login
+from e2e_stack import PbxStack, enqueue_caller, read_secrets, user_event
+from tcp_cut import TcpCut
 
 from acd.ami.identity import call_id_for
 from acd.records.startup.embedded import EmbeddedPostgres
@@ -198,3 +203,88 @@ async def test_a_planned_handover_with_callers_waiting_no_caller_notices(
         a.stop(signal.SIGKILL)
         EmbeddedPostgres(tmp_path / "a" / "pg").stop()
         assert with_code == 0, b.tail()
+
+
+async def test_a_callback_rung_under_an_older_epoch_rings_no_agent_and_keeps_its_place(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """The overlap window (docs/standby.md, "Members"): a lone leader cut off from PostgreSQL routes on;
+    past its deadline it no longer writes ACD_EPOCH, and a standby that took over meanwhile wrote a newer
+    one (the test writes it, as that standby would). The old leader's callback ring is refused by
+    ``acd-callback-agent``: agent1's phone never rings, and the callback keeps its place. Once PostgreSQL
+    answers and the lease is its own again, the leader's epoch is back and the next agent takes the callback."""
+    info = pbx_stack.pbx
+    originate = read_secrets(pbx_stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]  # callbacks ring through it
+    env = {"ACD_AMI_SECRET": info.secret, "ACD_AMI_ORIGINATE_SECRET": originate}
+    a = e2e_acd(tmp_path / "a", env, info.port, info.user)
+    a.config.write_text(a.config.read_text() + '\n[callbacks]\nallowed_numbers = ["_65XXXXXXXX"]\n')
+    url = await asyncio.to_thread(EmbeddedPostgres(a.workdir / "pg").start)
+    parts = urlsplit(url)
+    assert parts.port is not None and parts.hostname is not None
+    cut = TcpCut(parts.hostname, parts.port)
+    await cut.start()
+    a.env["DATABASE_URL"] = urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0] + f":{cut.port}"))
+    try:
+        # every HTTP call in a thread: the relay runs in this loop, and the ACD checks tokens in PostgreSQL
+        await asyncio.to_thread(a.start)
+        for agent in ("agent1", "agent2"):
+            await farm.set_agent(agent, "answer", delay=1, talk=3)
+        await _login(a, "agent1")
+        at = datetime.now(UTC) + timedelta(seconds=6.5)
+        number = f"65{time.time_ns() % 10**8:08d}"
+        body = {"queue": "billing", "number": number, "at": at.isoformat()}
+        token = await asyncio.to_thread(lambda: a.admin_token)
+        code, reply = await asyncio.to_thread(api, a, "POST", "/callbacks", token, body)  # the row, then the cut
+        assert code == 201, reply
+        callback_id = reply["callback"]["id"]
+        farm_mark, mark = farm.mark(), pbx_ami.mark()
+        cut.blackhole()
+        await asyncio.sleep(3.5)  # past the leader's deadline (lease 3 s - margin 1 s): no more ACD_EPOCH
+        await pbx_ami.action({"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": "2"})  # the newer term's
+        await asyncio.sleep(1.5)
+        epoch = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})
+        assert epoch[0].get("Value") == "2", "the leader wrote its epoch again without a confirmed lease"
+
+        fenced = await pbx_ami.wait_event(user_event("AcdCallbackResult", AcdAgent="agent1"), 15, mark)
+        assert (fenced["AcdStage"], fenced["AcdStatus"]) == ("agent", "FENCED")
+        assert a.proc is not None and a.proc.poll() is None  # alone: it routes on through the outage
+        assert (
+            not [  # the Originate's own Local channel, and no phone
+                e
+                for e in pbx_ami.events(mark)
+                if e.get("Event") == "DialBegin" and not e.get("DestChannel", "").startswith("Local/")
+            ]
+        )
+
+        cut.restore()  # PostgreSQL answers: the lease is still its own, its epoch goes back on the PBX
+
+        async def own_epoch() -> bool:
+            reply = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})
+            return reply[0].get("Value") == "1"
+
+        await eventually(own_epoch, 10, "the leader's epoch written again")
+        code, listed = await asyncio.to_thread(api, a, "GET", "/callbacks?queue=billing", token)
+        assert code == 200 and [(c["id"], c["status"]) for c in listed["callbacks"]] == [(callback_id, "waiting")]
+        # agent1 missed nothing, but waits out the re-offer cool-down of that ring; agent2 is rung at its login
+        code, answer = await asyncio.to_thread(a.post, "/api/v1/agents/agent2/login")
+        assert code == 200, answer
+        await pbx_ami.wait_event(user_event("AcdCallbackAnswered", AcdAgent="agent2"), 20, mark)  # served
+        rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert rang == ["agent2"]  # agent1's phone never rang for the fenced ring
+    finally:
+        cut.restore()
+        code = await asyncio.to_thread(a.stop)
+        await cut.stop()
+        EmbeddedPostgres(tmp_path / "a" / "pg").stop()
+        assert code == 0, a.tail()
+
+
+async def _login(acd: AcdProcess, agent: str) -> None:
+    """``login``, with the HTTP calls in a thread (the test's loop relays the ACD's PostgreSQL)."""
+    code, body = await asyncio.to_thread(acd.post, f"/api/v1/agents/{agent}/login")
+    assert code == 200, body
+
+    async def ready() -> bool:
+        return await asyncio.to_thread(acd.agent_state, agent) == "ready"
+
+    await eventually(ready, 10, f"{agent} ready after login")

@@ -258,3 +258,36 @@ def test_every_application_and_function_the_dialplan_calls_is_loaded_on_the_pbx(
     missing_funcs = {name for name in funcs if name.lower() not in registered_funcs}
     assert missing_apps == set(), "applications the dialplan calls that the PBX has not loaded"
     assert missing_funcs == set(), "functions the dialplan calls that the PBX has not loaded"
+
+
+async def test_a_callback_ring_of_a_stale_epoch_rings_no_agent(
+    pbx_stack: PbxStack, pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """Fencing (docs/dialplan.md): the Originate of a callback carries its leader's epoch like an offer,
+    and ``acd-callback-agent`` rings nobody under an older one (epoch 8 in force, the ring sent under 7);
+    it says so to the ACD (``AcdStatus: FENCED``: not placed). The leader's own ring still rings."""
+    await farm.set_agent("agent3", "reject")
+    secret = read_secrets(pbx_stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]
+    originator = Originator("127.0.0.1", pbx_stack.pbx.port, "acd-monitor", secret)
+    async with heartbeat(pbx_ami, term="8"):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        stale = str(uuid.uuid4())
+        await originator.send(callback_action("agent3", "15552345678", stale, 10, "guard-2", epoch=7))
+        result = await pbx_ami.wait_event(user_event("AcdCallbackResult", AcdOffer=stale), 15, mark)
+        assert (result["AcdStage"], result["AcdStatus"], result["AcdAgent"]) == ("agent", "FENCED", "agent3")
+        assert (
+            not [  # the Originate's own Local channel, and no phone
+                e
+                for e in pbx_ami.events(mark)
+                if e.get("Event") == "DialBegin" and not e.get("DestChannel", "").startswith("Local/")
+            ]
+        )
+
+        offer_id = str(uuid.uuid4())
+        since = pbx_ami.mark()
+        await originator.send(callback_action("agent3", "15552345678", offer_id, 10, "guard-3", epoch=8))
+        await farm.wait_user_event("FarmAgentRinging", 15, farm_mark, FarmAgent="agent3")
+        result = await pbx_ami.wait_event(user_event("AcdCallbackResult", AcdOffer=offer_id), 15, since)
+        assert (result["AcdStage"], result["AcdStatus"]) == ("agent", "BUSY")  # rung, and it declined
+        rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert rang == ["agent3"]  # once: the leader's ring, never the stale one

@@ -144,6 +144,7 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
         seen = {m["instance"]: m for m in cluster["members"]}
         assert (seen["a"]["role"], seen["b"]["role"]) == ("leader", "standby")
         assert all(m["live"] and 0 <= m["age_seconds"] < FAST.lease for m in seen.values())
+        await _standby_status_says_who_leads(a, b, admin, bearer)
         stopped = time.monotonic()
         await _stop(a)  # a clean stop lets the lease go at once
         await _until(lambda: _is(b.base, 200), 10, "b ready as leader")
@@ -182,6 +183,43 @@ async def test_a_leader_whose_lease_is_taken_steps_down_and_stops(
         if not a.task.done():
             await _stop(a)
         await pbx.stop()
+
+
+async def _get(base: str, path: str, bearer: str) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {bearer}"}) as session,
+        session.get(f"{base}/api/v1{path}") as response,
+    ):
+        return response.status, await response.json()
+
+
+PERIOD = "from=2026-01-01T00:00:00%2B00:00&to=2026-01-02T00:00:00%2B00:00&zone=UTC"
+QUERIES = {"/api/v1/reports/intervals": f"?{PERIOD}", "/api/v1/reports/agents": f"?{PERIOD}"}
+
+
+async def _standby_status_says_who_leads(a: Member, b: Member, admin: str, agent: str) -> None:
+    """A standby's /status is no empty picture: it says it is a standby, who leads (from the lease and the
+    members' rows; the name to supervisors and admins only) and which reads it serves, each of which
+    answers on it; the leader's says it leads."""
+    code, status = await _get(b.base, "/status", admin)
+    assert code == 200 and status["role"] == "standby", status
+    assert (status["queues"], status["agents"]) == ([], [])  # it routes nothing: the leader has them
+    view = status["standby"]
+    assert (view["leader"], view["leader_live"], view["epoch"], view["instance"]) == ("a", True, 1, "b")
+    assert 0 <= view["lease_age_seconds"] < FAST.lease and 0 <= view["leader_heartbeat_age_seconds"] < FAST.lease
+    assert "does not route" in view["message"]
+    assert "GET /api/v1/reports/intervals" in view["serves"]
+    for served in view["serves"]:
+        path = served.split(" ", 1)[1]
+        if "{" in path:
+            continue  # a read of one item: the same handlers as the lists'
+        code, body = await _get(b.base, path.removeprefix("/api/v1") + QUERIES.get(path, ""), admin)
+        assert code == 200, (served, body)  # from the records, not refused as a standby's changes are
+    code, status = await _get(b.base, "/status", agent)
+    assert code == 200 and (status["standby"]["leader"], status["standby"]["leader_live"]) == (None, True)
+    assert status["standby"]["instance"] is None  # host names are for supervisors and admins
+    code, status = await _get(a.base, "/status", admin)
+    assert code == 200 and status["role"] == "leader" and "standby" not in status
 
 
 async def _is(base: str, status: int) -> bool:

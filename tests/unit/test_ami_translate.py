@@ -226,3 +226,13 @@ def test_phone_numbers_of_a_catalogue() -> None:
         "support/callback",
         None,
     ]
+
+
+def test_a_callback_ring_the_dialplan_fenced_is_a_ring_that_failed_not_a_miss() -> None:
+    """acd-callback-agent refused a ring of another epoch (docs/dialplan.md, "Fencing"): the offer failed
+    (the agent is charged no miss) and the callback goes back to its place."""
+    t = Translator(CONFIG, clock=trace_clock)
+    channel = {"Channel": "Local/agent1@acd-callback-agent-00000001;2", "Uniqueid": "9.2"}
+    fenced = {"Event": "UserEvent", "UserEvent": "AcdCallbackResult", **channel, "AcdOffer": "offer-1"}
+    got = t.translate({**fenced, "AcdAgent": "agent1", "AcdStage": "agent", "AcdStatus": "FENCED"})
+    assert got == [OfferFailed("offer-1", reason="fenced")]

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from acd.ami.callback_ring import callback_action
 from acd.ami.callers import CallerLeg
 from acd.ami.control import AmiCallControl
@@ -18,6 +20,7 @@ from acd.ami.identity import call_id_for, closed_callback_id
 from acd.callback_names import CallbackNames, loud_seconds
 from acd.core.commands import OfferCallback, OverflowCall, RingAgent
 from acd.core.record_types import InteractionRecord, Record
+from acd.ports import NotCarriedOut
 
 CALL = call_id_for("1.1")
 
@@ -167,3 +170,21 @@ def test_a_closed_queues_callback_id_is_made_by_the_acd_from_the_call() -> None:
     assert closed_callback_id(CALL) == closed_callback_id(CALL)
     assert uuid.UUID(closed_callback_id(CALL)).version == 5
     assert closed_callback_id(call_id_for("1.2")) != closed_callback_id(CALL)
+
+
+async def test_a_leaders_callback_ring_carries_its_epoch_and_none_is_sent_once_it_no_longer_leads(
+    tmp_path: Path,
+) -> None:
+    """docs/dialplan.md, "Fencing": the ring carries ACD_OFFER_EPOCH; past the deadline nothing is sent."""
+    originator = Originator()
+    control = AmiCallControl(Link(), originator=originator, callback_names=CallbackNames(tmp_path))  # type: ignore[arg-type]
+    leading = [True]
+    control.epoch, control.may_act = 4, lambda: leading[0]
+    ring = RingAgent("o1", str(uuid.uuid4()), "a1", "agent1", 8.0, callback="641", queue="billing")
+    await control.ring_callback(ring)
+    assert "ACD_OFFER_EPOCH=4" in originator.sent[0]["Variable"]  # type: ignore[operator]
+    leading[0] = False
+    with pytest.raises(NotCarriedOut):
+        await control.send(ring)
+    assert len(originator.sent) == 1
+    control.link_down()

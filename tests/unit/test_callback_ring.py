@@ -30,3 +30,11 @@ def test_a_queue_name_the_whisper_cannot_say_is_left_out() -> None:
 def test_nothing_unchecked_is_written(endpoint: str, number: str) -> None:
     with pytest.raises(NotDialable):
         callback_action(endpoint, number, "offer-1", 8.0, "a-1", "billing")
+
+
+def test_a_leader_s_ring_carries_its_epoch_for_the_dialplan_to_fence() -> None:
+    """docs/dialplan.md, "Fencing": acd-callback-agent compares ACD_OFFER_EPOCH with ACD_EPOCH."""
+    action = callback_action("agent1", "6512345678", "offer-1", 8.0, "a-1", "billing", epoch=7)
+    assert action["Variable"][-1] == "ACD_OFFER_EPOCH=7"
+    unleased = callback_action("agent1", "6512345678", "offer-1", 8.0, "a-1", "billing")
+    assert not [v for v in unleased["Variable"] if v.startswith("ACD_OFFER_EPOCH=")]

@@ -33,6 +33,7 @@ from acd.core.events import (
     ConsultRequested,
     NumberTransferRequested,
     OfferAnswered,
+    OfferFailed,
     ResyncFinished,
     ResyncStarted,
     TimerFired,
@@ -170,6 +171,23 @@ def test_a_caller_not_reached_is_tried_again_after_the_gap_then_closed_failed() 
     last = _records(out)[-1]
     assert (last.outcome, last.end_reason) == ("failed", "callback_unreached_busy")
     assert acd.call_state("c1") is None and acd.agent_state("a1") is AgentState.READY
+
+
+def test_a_callback_ring_the_pbx_fenced_keeps_the_callback_in_its_place_and_charges_no_miss() -> None:
+    """acd-callback-agent refused the ring (another epoch leads: docs/dialplan.md, "Fencing"): it was
+    never placed. The callback waits in its place with its tries untouched, its record still open; the
+    agent is ready and charged no miss; another agent may take it at once."""
+    two = dataclasses.replace(CONFIG, agents=(*CONFIG.agents, AgentConfig("a2", "agent2", (("billing", 3),))))
+    acd = Acd(two)
+    acd.handle(CallArrived("c1", "billing", 5, caller="555", enqueued_at=0.0), 0.0)
+    acd.handle(CallbackAccepted("c1", "555"), 11.0)
+    acd.handle(CallbackCallerGone("c1"), 11.0)
+    ring = _rings(acd.handle(AgentLoggedIn("a1"), 20.0))[0]
+    out = acd.handle(OfferFailed(ring.offer_id, reason="fenced"), 20.5)
+    assert acd.call_state("c1") is CallState.WAITING and acd.agent_state("a1") is AgentState.READY
+    assert not [r for r in _records(out) if r.ended_at is not None]
+    again = _rings(acd.handle(AgentLoggedIn("a2"), 21.0))
+    assert [(r.call_id, r.agent_id, r.callback) for r in again] == [("c1", "a2", "555")]
 
 
 def _open(call: str, arrived_at: float, caller: str, **fields: object) -> InteractionRecord:

@@ -3,6 +3,8 @@ agent's state and time in state; and why a call went to whom (the core's ``expla
 
 Read from the core between two events (the handlers never await while reading), so what a client
 sees is one consistent moment. A token sees only the queues it may read (``auth.visible_queues``).
+The status says too which role the answering instance has; a standby's routes nothing and says who
+does (``acd.http.v1.standby_status``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from aiohttp import web
 
 from acd.http import errors
 from acd.http.app import jsonable
-from acd.http.keys import LIVE, TOKEN
+from acd.http.keys import ENGINE, LEADERSHIP, LIVE, TOKEN
+from acd.http.v1 import standby_status
 from acd.http.v1.agents import agent_json
 from acd.http.v1.auth import may_see, visible_queues
 
@@ -54,13 +57,18 @@ async def status(request: web.Request) -> web.Response:
         for v in snapshot.agents.values()
         if token.role == "admin" or may_see(token, config, v.agent_id)
     ]
-    return web.json_response(
-        {
-            "at": datetime.fromtimestamp(now, UTC).isoformat(),
-            "queues": list(queues.values()),
-            "agents": agents,
-        }
-    )
+    leadership, engine = request.app.get(LEADERSHIP), request.app.get(ENGINE)
+    role = standby_status.role(live.standing_by)
+    body: dict[str, Any] = {
+        "at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "role": role,
+        # a standby's core routes nothing: its zeros would read as "nobody waits" while the leader's callers do
+        "queues": list(queues.values()) if role == "leader" else [],
+        "agents": agents if role == "leader" else [],
+    }
+    if role == "standby" and leadership is not None and engine is not None:
+        body["standby"] = await standby_status.standby_view(engine, leadership, token.role)
+    return web.json_response(body)
 
 
 async def explanation(request: web.Request) -> web.Response:

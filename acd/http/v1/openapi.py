@@ -159,8 +159,38 @@ DOCUMENT: dict[str, Any] = {
         },
         "/status": {
             "get": {
-                "summary": "each queue's callers and each agent's state",
-                "responses": {**ok({"type": "object"}), **_errors(401, 503)},
+                "summary": "each queue's callers and each agent's state, and the answering instance's role; a "
+                "standby's says who leads and what it serves (docs/standby.md)",
+                "responses": {
+                    **ok(
+                        {
+                            "type": "object",
+                            "required": ["at", "role", "queues", "agents"],
+                            "properties": {
+                                "at": {"type": "string", "format": "date-time"},
+                                "role": {"type": "string", "enum": ["leader", "standby"]},
+                                "queues": {"type": "array", "items": {"type": "object"}},
+                                "agents": {"type": "array", "items": {"type": "object"}},
+                                "standby": {
+                                    "type": "object",
+                                    "description": "only on a standby: who leads (named to supervisors and "
+                                    "admins), its epoch, the lease's age, and the reads it answers from the records",
+                                    "properties": {
+                                        "instance": {"type": "string", "nullable": True},
+                                        "leader": {"type": "string", "nullable": True},
+                                        "leader_live": {"type": "boolean", "nullable": True},
+                                        "epoch": {"type": "integer", "nullable": True},
+                                        "lease_age_seconds": {"type": "number", "nullable": True},
+                                        "leader_heartbeat_age_seconds": {"type": "number", "nullable": True},
+                                        "serves": {"type": "array", "items": {"type": "string"}},
+                                        "message": {"type": "string"},
+                                    },
+                                },
+                            },
+                        }
+                    ),
+                    **_errors(401, 503),
+                },
             }
         },
         "/cluster": {

@@ -11,6 +11,7 @@ import asyncio
 import time
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.cluster_status import main as status_main
@@ -219,3 +220,55 @@ async def test_a_released_leader_never_takes_its_lease_back_while_it_stops(engin
         assert loop.done()  # the loop ended: this process leaves
     finally:
         loop.cancel()
+
+
+async def _member(engine: AsyncEngine, instance: str, seconds_ago: float) -> None:
+    """A member's row as one killed ``seconds_ago`` left it."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO members (instance, role, last_seen, started_at, version) VALUES "
+                "(:i, 'standby', now() - make_interval(secs => :s), now() - make_interval(secs => :s), 'old')"
+            ),
+            {"i": instance, "s": seconds_ago},
+        )
+
+
+async def test_the_leader_forgets_dead_members_without_waiting_on_their_locks(engine: AsyncEngine) -> None:
+    """Members killed long ago are pruned by the leader, in a statement of its own (docs/standby.md,
+    "Members"). A dead member's row locked by a session the server still holds open (a host that vanished
+    mid-heartbeat) neither stalls the lease nor the prune: it is skipped, and pruned once free."""
+    await _member(engine, "ghost", 3600)  # gone for an hour, its row locked below
+    await _member(engine, "gone", 3600)
+    await _member(engine, "recent", 5)  # gone, but not long enough to be forgotten
+    holder = await engine.connect()
+    locked = await holder.begin()
+    await holder.execute(text("SELECT 1 FROM members WHERE instance = 'ghost' FOR UPDATE"))
+    a = Leadership(engine, "a", FAST, forget_after=60, prune_every=0.2)
+    b = Leadership(engine, "b", FAST)  # a standby: it never prunes
+    assert await b.try_acquire() and await a.try_acquire() is False  # b leads first...
+    await b.release()  # ...and leaves; a takes over and prunes while the ghost's row is locked
+    leader = asyncio.create_task(a.run())
+    try:
+        await asyncio.wait_for(a.leading_now.wait(), 5)
+        await asyncio.sleep(FAST.lease)
+        assert a.may_fence() and (a.lease_age() or 0) < FAST.renew * 3  # renewals went on meanwhile
+        assert {m.instance for m in await members(engine)} == {"a", "ghost", "recent"}
+        await locked.rollback()  # the dead session ends: the next prune takes the row
+        await asyncio.sleep(FAST.renew * 3)
+        assert {m.instance for m in await members(engine)} == {"a", "recent"}
+    finally:
+        leader.cancel()
+        await holder.close()
+
+
+async def test_a_standby_prunes_nothing(engine: AsyncEngine) -> None:
+    await _member(engine, "gone", 3600)
+    a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST, forget_after=60, prune_every=0.2)
+    assert await a.try_acquire()
+    standby = asyncio.create_task(b.run())
+    try:
+        await asyncio.sleep(FAST.renew * 3)
+        assert {m.instance for m in await members(engine)} == {"a", "b", "gone"}
+    finally:
+        standby.cancel()
