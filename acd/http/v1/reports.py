@@ -22,9 +22,10 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from acd.http import errors
-from acd.http.keys import ENGINE, LIVE, TOKEN
+from acd.http.keys import ENGINE, LIVE, OBJECTIVES_ZONE, TOKEN
 from acd.http.v1.auth import may_act_on, visible_queues
 from acd.http.v1.input import Fields
+from acd.http.v1.objectives import sees
 from acd.records import intervals, report, scorecard
 from acd.records.errors import DatabaseUnavailable
 
@@ -141,15 +142,31 @@ async def scorecards(request: web.Request) -> web.Response:
     elif agent and not may_act_on(token, config, agent):
         return errors.forbidden(f"agent {agent!r} serves none of this token's queues")
     start, end = period
+    if agent:
+        wanted: frozenset[str] | None = frozenset({agent})
+    elif token.role == "admin":
+        wanted = None
+    else:  # a supervisor's agents: only theirs are read
+        wanted = frozenset(a.id for a in config.agents if may_act_on(token, config, a.id))
     try:
         cards = await scorecard.scorecards(
-            request.app[ENGINE], start, end, config, frozenset({agent}) if agent else None, as_of=datetime.now(UTC)
+            request.app[ENGINE],
+            start,
+            end,
+            config,
+            wanted,
+            as_of=datetime.now(UTC),
+            zone=ZoneInfo(request.app[OBJECTIVES_ZONE]),
         )
         still = await report.open_calls(request.app[ENGINE], start, end)
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not read the scorecards: {exc}") from exc
-    if not agent and token.role != "admin":
-        cards = [c for c in cards if may_act_on(token, config, c.agent)]
+    if token.role == "supervisor":  # the objectives GET /objectives shows them, not the others
+        objectives = {o.name: o for o in config.objectives}
+        cards = [
+            dataclasses.replace(c, objectives=[k for k in c.objectives if sees(token, config, objectives[k.objective])])
+            for c in cards
+        ]
     shown = visible_queues(token, config)
     if shown is not None:  # the open calls of the queues the token may read, not the others'
         still = {q: o for q, o in still.items() if q in shown}
