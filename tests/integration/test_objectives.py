@@ -436,9 +436,19 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
     # the objectives of DAY's dates miss today: none held to today's figures; the week's is
     assert [c["objective"] for c in mine["objectives"]] == ["north-aht"]
 
-    # roles: an agent reads their own only; a supervisor the agents of their queues; s1 (sales) not a1
-    status, body = await v1.get("/reports/agents", "a1", **day)
+    # roles: an agent reads their own only; a supervisor the agents of their queues; s1 (sales) not a1.
+    # The desk's read (an agent's own) judges the calls the agent answered only, with the same verdicts
+    otf_reads.clear()
+    event.listen(v1.engine.sync_engine, "before_cursor_execute", read)
+    try:
+        status, body = await v1.get("/reports/agents", "a1", **day)
+    finally:
+        event.remove(v1.engine.sync_engine, "before_cursor_execute", read)
     assert status == 200 and [c["agent"] for c in body["scorecards"]] == ["a1"]
+    assert len(otf_reads) == 1 and "i.agent_id = ANY(" in otf_reads[0]
+    assert {k: body["scorecards"][0][k] for k in a1 if k.startswith("otf")} == {
+        k: a1[k] for k in a1 if k.startswith("otf")
+    }
     assert [c["objective"] for c in body["scorecards"][0]["objectives"]] == list(checks)
     assert (await v1.get("/reports/agents", "a1", agent="a2", **day))[0] == 403
     status, body = await v1.get("/reports/agents", "billing", **day)
@@ -524,12 +534,24 @@ async def test_scorecards_read_each_figure_once_and_show_a_supervisor_what_objec
     objective of dates that miss the scorecard's period gets no verdict."""
     now = datetime.now(UTC)
     await add_otf_calls(v1.engine, now)
-    async with v1.engine.begin() as conn:  # s1 was ready for an hour that day, and handled no call
+    async with v1.engine.begin() as conn:  # s1 was ready for an hour that day, answered a call still in talk
         await conn.execute(
             text(
-                "INSERT INTO agent_states (id, seq, agent_id, state, started_at, ended_at) VALUES (:id, 1, 's1', 'ready', :b, :e)"
+                "INSERT INTO agent_states (id, seq, agent_id, state, started_at, ended_at) "
+                "VALUES (:id, 1, 's1', 'ready', :b, :e)"
             ),
             {"id": uuid.uuid4(), "b": DAY + timedelta(hours=9), "e": DAY + timedelta(hours=10)},
+        )
+        await conn.execute(
+            text("""
+            INSERT INTO interactions (id, seq, caller, queue, priority, arrived_at, answered_at, outcome, agent_id,
+              wait_seconds, sla_threshold_seconds)
+            VALUES (:id, 1, '300', 'sales', 5, :arrived, :answered, 'answered', 's1', 2, 20)"""),
+            {
+                "id": uuid.uuid4(),
+                "arrived": DAY + timedelta(hours=11),
+                "answered": DAY + timedelta(hours=11, seconds=2),
+            },
         )
     assert (await call(v1, "PATCH", "/agents/a1", "admin", {"team": "north"}))[0] == 200
     for name, fields in TEAM_OBJECTIVES.items():
@@ -567,7 +589,8 @@ async def test_scorecards_read_each_figure_once_and_show_a_supervisor_what_objec
     assert (checks["a1"]["north-aht"]["value"], checks["a1"]["north-aht"]["met"]) == (115.0, True)
     assert (checks["a2"]["north-aht"]["value"], checks["a2"]["north-aht"]["met"]) == (150.0, True)
     assert (checks["a1"]["north-breaches"]["value"], checks["a1"]["north-breaches"]["met"]) == (0, True)
-    # s1 handled no call: the count is undefined, not 0 and met; s1's occupancy is 0 (ready, never busy)
+    # s1 handled no call (one still in talk): the count is undefined, not 0 and met; s1's occupancy is 0
+    # (ready, never busy)
     assert (checks["s1"]["north-breaches"]["value"], checks["s1"]["north-breaches"]["met"]) == (None, None)
     assert (checks["s1"]["north-aht"]["value"], checks["s1"]["north-occupancy"]["value"]) == (None, 0.0)
 
