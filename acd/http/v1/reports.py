@@ -4,9 +4,10 @@ The figures are ``acd.records.intervals``' and ``acd.records.scorecard``'s (docs
 module reads and checks the query, holds each token to its scope and answers JSON, or for the
 interval report the workforce-management CSV. Scopes: an interval report is for supervisors (their
 queues) and admins; a scorecard is an agent's own, a supervisor's agents (those serving one of their
-queues), or anyone's for an admin. A scorecard carries the agent's OTF and the objectives of the
-agent's team (and the agent's own) with the agent's figure against each target: whoever may read the
-scorecard reads those. Every answer names the calls of its period still open.
+queues), or anyone's for an admin; only those agents' figures are read. A scorecard carries the agent's
+OTF and the objectives of the agent's team (and the agent's own) with the agent's figure against each
+target: the agent and an admin read them all, a supervisor those GET /objectives shows them
+(``acd.http.v1.objectives.sees``). Every answer names the calls of its period still open.
 """
 
 from __future__ import annotations
