@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.objectives import METRICS, Objective, Status, Tally, meets, project, settling_tallies, status
-from acd.records.report import SCOPE_SQL, AgentKpis, agent_report, otf_settling_rows, settling_of
+from acd.records.report import PER_AGENT_SQL, SCOPE_SQL, AgentKpis, agent_report, otf_settling_rows, settling_of
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,6 +109,11 @@ async def tally(
     params = {"start": start, "end": end, "short": short_abandon_seconds, "members": who}
     async with engine.connect() as conn:
         r = (await conn.execute(sql, params)).mappings().one()
+    return tally_of(metric, r)
+
+
+def tally_of(metric: str, r: Mapping[Any, Any]) -> Tally:
+    """The metric's tally from one row of ``acd.records.report.COUNTS`` (``SCOPE_SQL``, ``PER_AGENT_SQL``)."""
     base = float(r["offered"] - r["short_abandoned"])
     if metric == "service_level":
         return Tally(float(r["answered_within_sla"]), base)
@@ -256,49 +261,89 @@ class AgentCheck:
     met: bool | None  # the value held to the target; None while the value is undefined
 
 
+def in_period(objective: Objective, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
+    """Whether a scorecard of [start, end) holds the agent to the objective: always, but an objective of
+    ``dates`` whose range (local days in ``zone``) misses the period (docs/kpis.md, "Agent scorecard")."""
+    if objective.period != "dates":
+        return True
+    first, after = period_bounds(objective, start, zone)
+    return first < end and after > start
+
+
 async def agent_checks(
     engine: AsyncEngine,
     objectives: Iterable[Objective],
-    agent: AgentConfig,
+    agents: Iterable[AgentConfig],
     queues: Iterable[QueueConfig],
     start: datetime,
     end: datetime,
     at: datetime,
     short_abandon_seconds: float,
+    zone: ZoneInfo,
     agent_rows: Iterable[AgentKpis] | None = None,
-    read: SettlingRows | None = None,
-) -> list[AgentCheck]:
-    """The objectives that concern the agent (``concerns``), each with the agent's own figure over
-    [start, end) as an objective of scope ``agent`` would count it (``tally``, ``settling_tally``: OTF and
-    FCR as of ``at``, settled verdicts only), compared with the target. ``agent_rows`` and ``read``: rows
-    of the same period already read (``agent_report``'s, ``otf_settling_rows``'s)."""
-    queues = tuple(queues)
-    rows = tuple(agent_rows) if agent_rows is not None else None
-    figures: dict[str, float | None] = {}  # per metric: two objectives of one metric count the same calls
-    out = []
-    for objective in objectives:
-        if not concerns(objective, agent):
-            continue
-        metric = METRICS[objective.metric]
-        if objective.metric not in figures:
-            own = dataclasses.replace(objective, scope="agent", members=(agent.id,))
-            if metric.settles:
-                counted, _ = await settling_tally(engine, own, (), queues, start, end, at, short_abandon_seconds, read)
-            else:
-                counted = await tally(engine, own, (), start, end, short_abandon_seconds, rows)
-            figures[objective.metric] = counted.value(metric.kind)
-        value = figures[objective.metric]
-        out.append(
-            AgentCheck(
-                objective=objective.name,
-                metric=objective.metric,
-                kind=metric.kind,
-                scope=objective.scope,
-                comparison=objective.comparison,
-                target=objective.target,
-                period=objective.period,
-                value=value,
-                met=None if value is None else meets(objective.comparison, value, objective.target),
+    settling_rows: Iterable[Mapping[str, Any]] | None = None,
+) -> dict[str, list[AgentCheck]]:
+    """Per agent, the objectives that concern them (``concerns``, ``in_period``), each with the agent's own
+    figure over [start, end) as an objective of scope ``agent`` would count it (``tally``, ``settling_tally``:
+    OTF and FCR as of ``at``, settled verdicts only), compared with the target. One read per kind of
+    figure for every agent together, not one per agent. ``agent_rows`` and ``settling_rows``: rows of the
+    same period already read (``agent_report``'s, ``otf_settling_rows``'s, with these agents' rows)."""
+    agents = tuple(agents)
+    objectives = [o for o in objectives if in_period(o, start, end, zone)]
+    mine = {a.id: [o for o in objectives if concerns(o, a)] for a in agents}
+    wanted = {o.metric for found in mine.values() for o in found}
+    who = sorted(a for a, found in mine.items() if found)
+    occupancy: dict[str, Tally] = {}
+    if "occupancy" in wanted:
+        rows = await agent_report(engine, start, end, who) if agent_rows is None else agent_rows
+        occupancy = {r.agent: Tally(r.busy_seconds, r.busy_seconds + r.available_seconds) for r in rows}
+    settling: list[Mapping[str, Any]] = []
+    if wanted & {m for m, metric in METRICS.items() if metric.settles}:
+        settling = list(
+            await otf_settling_rows(
+                engine, start, end, queues, as_of=at, short_abandon_seconds=short_abandon_seconds, agents=who
             )
+            if settling_rows is None
+            else settling_rows
         )
+    counts: dict[str, Mapping[Any, Any]] = {}
+    if wanted - {"occupancy", "otf", "fcr"}:
+        params = {"start": start, "end": end, "short": short_abandon_seconds, "members": who}
+        async with engine.connect() as conn:
+            counts = {r["agent"]: r for r in (await conn.execute(PER_AGENT_SQL, params)).mappings()}
+
+    def figure(agent: str, name: str) -> float | None:
+        metric = METRICS[name]
+        if metric.settles:
+            counted = settling_tallies(name, settling_of(settling, "agent", (agent,)))[0]
+        elif name == "occupancy":
+            counted = occupancy.get(agent, Tally(0.0))
+        else:
+            row = counts.get(agent)
+            if row is None or (metric.kind == "count" and not row["handled"]):
+                return None  # a count is undefined while the agent handled no call
+            counted = tally_of(name, row)
+        return counted.value(metric.kind)
+
+    out: dict[str, list[AgentCheck]] = {}
+    for agent, found in mine.items():
+        figures: dict[str, float | None] = {}  # per metric: two objectives of one metric count the same calls
+        checks = out[agent] = []
+        for objective in found:
+            if objective.metric not in figures:
+                figures[objective.metric] = figure(agent, objective.metric)
+            value = figures[objective.metric]
+            checks.append(
+                AgentCheck(
+                    objective=objective.name,
+                    metric=objective.metric,
+                    kind=METRICS[objective.metric].kind,
+                    scope=objective.scope,
+                    comparison=objective.comparison,
+                    target=objective.target,
+                    period=objective.period,
+                    value=value,
+                    met=None if value is None else meets(objective.comparison, value, objective.target),
+                )
+            )
     return out

@@ -102,14 +102,27 @@ SCOPE_SQL = {
     )
     for scope, column in (("queues", "queue"), ("agents", "agent_id"))
 }
+# The same counts per agent of :members, each over the calls they answered (a scorecard's objectives,
+# acd.records.objectives.agent_checks): one read for every agent of a request.
+PER_AGENT_SQL = text(
+    "WITH"
+    + CALLS_CTE.format(bucket="i.agent_id", source=_SCOPE_SOURCE + " AND i.agent_id = ANY(:members)")
+    + "\nSELECT bucket AS agent,"
+    + COUNTS
+    + "\nFROM calls GROUP BY bucket"
+)
 
-_AGENT_SQL = text("""
+# An agent row's filter: every agent when :agents is NULL, else those named (a scorecard's agents).
+AGENTS_FILTER = "(CAST(:agents AS text[]) IS NULL OR agent_id = ANY(:agents))"
+
+_AGENT_SQL = text(
+    """
 WITH clipped AS (
     SELECT agent_id, state,
            GREATEST(0, EXTRACT(EPOCH FROM LEAST(COALESCE(ended_at, :end), :end) - GREATEST(started_at, :start)))::float8
                AS seconds
     FROM agent_states
-    WHERE started_at < :end AND (ended_at IS NULL OR ended_at > :start)
+    WHERE started_at < :end AND (ended_at IS NULL OR ended_at > :start) AND {agents}
 ), states AS (
     SELECT agent_id,
            sum(seconds) FILTER (WHERE state IN ('on_call', 'wrap_up')) AS busy,
@@ -122,6 +135,7 @@ WITH clipped AS (
            sum(talk_seconds + wrapup_seconds) AS handle_total
     FROM interactions
     WHERE arrived_at >= :start AND arrived_at < :end AND answered_at IS NOT NULL AND agent_id IS NOT NULL
+      AND {agents}
     GROUP BY agent_id
 )
 SELECT COALESCE(s.agent_id, c.agent_id) AS agent, COALESCE(c.answered, 0) AS answered,
@@ -129,7 +143,8 @@ SELECT COALESCE(s.agent_id, c.agent_id) AS agent, COALESCE(c.answered, 0) AS ans
        COALESCE(s.available, 0) AS available_seconds, COALESCE(s.paused, 0) AS paused_seconds
 FROM states s FULL JOIN calls c ON c.agent_id = s.agent_id
 ORDER BY agent
-""")
+""".replace("{agents}", AGENTS_FILTER)
+)
 
 
 # docs/kpis.md, "Dispositions": handled calls (answered, talk and wrap-up ended) per queue, per kind
@@ -209,6 +224,11 @@ SELECT 'kind', queue, NULL, kind, {counts} FROM judged WHERE handled GROUP BY qu
     "count(*) FILTER (WHERE NOT settled AND handled AND full_) AS pending_full",
 )
 _OTF_SQL = text(_OTF_TEMPLATE.replace("{chosen}", "i.arrived_at >= :start AND i.arrived_at < :end"))
+# The same for the calls :agents answered only (a scorecard's): their agent rows are those of _OTF_SQL, as
+# the repeat contacts are still looked for among all the records; its queue and kind rows are partial.
+_OTF_AGENTS_SQL = text(
+    _OTF_TEMPLATE.replace("{chosen}", "i.arrived_at >= :start AND i.arrived_at < :end AND i.agent_id = ANY(:agents)")
+)
 
 # The longest stay counted from arrival to its end that the settling query looks back for (besides the
 # repeat window): a call lasts less than a day (acd.core.bounds.MAX_AGE_SECONDS); a callback may wait for
@@ -308,9 +328,13 @@ async def disposition_report(engine: AsyncEngine, start: datetime, end: datetime
     ]
 
 
-async def agent_report(engine: AsyncEngine, start: datetime, end: datetime) -> list[AgentKpis]:
+async def agent_report(
+    engine: AsyncEngine, start: datetime, end: datetime, agents: Iterable[str] | None = None
+) -> list[AgentKpis]:
+    """Per agent with calls or states in [start, end) (``agents``: those only)."""
+    params = {"start": start, "end": end, "agents": None if agents is None else sorted(agents)}
     async with engine.connect() as conn:
-        rows = (await conn.execute(_AGENT_SQL, {"start": start, "end": end})).mappings().all()
+        rows = (await conn.execute(_AGENT_SQL, params)).mappings().all()
     return [
         AgentKpis(
             agent=r["agent"],
@@ -427,18 +451,23 @@ async def otf_settling_rows(
     *,
     as_of: datetime,
     short_abandon_seconds: float = 5.0,
+    agents: Iterable[str] | None = None,
 ) -> list[Mapping[str, Any]]:
     """``otf_report``'s rows with the pending counts, for ``settling_of``: read once for every objective of
-    the same period (each then takes its own queues or agents)."""
-    params = {
+    the same period (each then takes its own queues or agents). ``agents``: the agent rows of those only
+    (the calls they answered; a scorecard's), and no queue nor kind rows."""
+    params: dict[str, Any] = {
         "start": start,
         "end": end,
         "as_of": as_of,
         "short": short_abandon_seconds,
         "criteria": otf_criteria(queues),
     }
+    if agents is not None:
+        params["agents"] = sorted(agents)
     async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(_OTF_SQL, params)).mappings().all()]
+        rows = (await conn.execute(_OTF_SQL if agents is None else _OTF_AGENTS_SQL, params)).mappings().all()
+    return [dict(r) for r in rows if agents is None or r["level"] == "agent"]
 
 
 def settling_of(rows: Iterable[Mapping[str, Any]], level: str, members: Iterable[str]) -> Settling:

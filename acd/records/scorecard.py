@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.config import AgentConfig, RoutingConfig
-from acd.records.objectives import AgentCheck, SettlingRows, agent_checks
-from acd.records.report import agent_report, otf_count, otf_settling_rows, ratio
+from acd.records.objectives import AgentCheck, agent_checks
+from acd.records.report import AGENTS_FILTER, agent_report, otf_count, otf_settling_rows, ratio
 
-_CALLS_SQL = text("""
+_CALLS_SQL = text(
+    """
 SELECT agent_id AS agent,
        count(*) AS answered,
        count(*) FILTER (WHERE talk_seconds IS NOT NULL AND wrapup_seconds IS NOT NULL) AS handled,
@@ -30,35 +32,42 @@ SELECT agent_id AS agent,
        COALESCE(sum(wrapup_seconds) FILTER (WHERE talk_seconds IS NOT NULL), 0) AS wrapup,
        count(*) FILTER (WHERE talk_seconds IS NULL OR wrapup_seconds IS NULL) AS still_handling
 FROM interactions
-WHERE arrived_at >= :start AND arrived_at < :end AND answered_at IS NOT NULL AND agent_id IS NOT NULL
+WHERE arrived_at >= :start AND arrived_at < :end AND answered_at IS NOT NULL AND agent_id IS NOT NULL AND {agents}
 GROUP BY agent_id
-""")
+""".replace("{agents}", AGENTS_FILTER)
+)
 
-_OFFERS_SQL = text("""
+_OFFERS_SQL = text(
+    """
 SELECT agent_id AS agent, count(*) AS offers,
        count(*) FILTER (WHERE result = 'unanswered') AS missed,
        count(*) FILTER (WHERE result = 'rejected') AS rejected,
        count(*) FILTER (WHERE result = 'failed') AS failed
-FROM offers WHERE offered_at >= :start AND offered_at < :end
+FROM offers WHERE offered_at >= :start AND offered_at < :end AND {agents}
 GROUP BY agent_id
-""")
+""".replace("{agents}", AGENTS_FILTER)
+)
 
-_PAUSES_SQL = text("""
+_PAUSES_SQL = text(
+    """
 SELECT agent_id AS agent, reason,
        sum(GREATEST(0, EXTRACT(EPOCH FROM
            LEAST(COALESCE(ended_at, :end), :end) - GREATEST(started_at, :start))))::float8 AS seconds
 FROM agent_states
-WHERE state = 'paused' AND started_at < :end AND (ended_at IS NULL OR ended_at > :start)
+WHERE state = 'paused' AND started_at < :end AND (ended_at IS NULL OR ended_at > :start) AND {agents}
 GROUP BY agent_id, reason ORDER BY agent_id, reason COLLATE "C"
-""")
+""".replace("{agents}", AGENTS_FILTER)
+)
 
-_DISPOSITIONS_SQL = text("""
+_DISPOSITIONS_SQL = text(
+    """
 SELECT agent_id AS agent, COALESCE(disposition, '') AS code, count(*) AS calls
 FROM interactions
 WHERE arrived_at >= :start AND arrived_at < :end AND answered_at IS NOT NULL AND agent_id IS NOT NULL
-  AND talk_seconds IS NOT NULL AND wrapup_seconds IS NOT NULL
+  AND talk_seconds IS NOT NULL AND wrapup_seconds IS NOT NULL AND {agents}
 GROUP BY agent_id, COALESCE(disposition, '') ORDER BY agent_id, COALESCE(disposition, '') COLLATE "C"
-""")
+""".replace("{agents}", AGENTS_FILTER)
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,17 +104,21 @@ async def scorecards(
     agents: frozenset[str] | None = None,
     *,
     as_of: datetime | None = None,
+    zone: ZoneInfo | None = None,
 ) -> list[Scorecard]:
-    """One scorecard per agent with calls, offers or states in [start, end) (``agents``: those only).
-    OTF is judged as of ``as_of`` (default now) by the OTF criteria of ``config``'s queues; the teams and
-    objectives are ``config``'s."""
+    """One scorecard per agent with calls, offers or states in [start, end) (``agents``: those only, and
+    only theirs are read). OTF is judged as of ``as_of`` (default now) by the OTF criteria of ``config``'s
+    queues; the teams and objectives are ``config``'s, an objective's ``dates`` local days of ``zone``
+    (the objectives' zone, default UTC)."""
     as_of = as_of if as_of is not None else datetime.now(UTC)
-    params = {"start": start, "end": end}
+    chosen = None if agents is None else sorted(agents)
+    params = {"start": start, "end": end, "agents": chosen}
     short = config.policy.short_abandon_seconds
-    report_rows = await agent_report(engine, start, end)
+    report_rows = await agent_report(engine, start, end, chosen)
     base = {a.agent: a for a in report_rows}
-    settling = await otf_settling_rows(engine, start, end, config.queues, as_of=as_of, short_abandon_seconds=short)
-    read: SettlingRows = {(start, end): settling}
+    settling = await otf_settling_rows(
+        engine, start, end, config.queues, as_of=as_of, short_abandon_seconds=short, agents=chosen
+    )
     otf = {r["agent"]: otf_count(r) for r in settling if r["level"] == "agent"}
     configured = {a.id: a for a in config.agents}
     async with engine.connect() as conn:
@@ -117,17 +130,24 @@ async def scorecards(
         codes: dict[str, dict[str, int]] = {}
         for r in (await conn.execute(_DISPOSITIONS_SQL, params)).mappings():
             codes.setdefault(r["agent"], {})[r["code"]] = r["calls"]
+    shown = sorted({*base, *calls, *offers, *otf} if agents is None else {*base, *calls, *offers, *otf} & agents)
+    checks = await agent_checks(
+        engine,
+        config.objectives,
+        [configured[a] for a in shown if a in configured],
+        config.queues,
+        start,
+        end,
+        as_of,
+        short,
+        zone if zone is not None else ZoneInfo("UTC"),
+        report_rows,
+        settling,
+    )
     cards = []
-    for agent in sorted({*base, *calls, *offers, *otf}):
-        if agents is not None and agent not in agents:
-            continue
+    for agent in shown:
         b, c, o, v = base.get(agent), calls.get(agent), offers.get(agent), otf.get(agent)
         known: AgentConfig | None = configured.get(agent)
-        checks = []
-        if known is not None:
-            checks = await agent_checks(
-                engine, config.objectives, known, config.queues, start, end, as_of, short, report_rows, read
-            )
         talk, wrapup = (float(c["talk"]), float(c["wrapup"])) if c else (0.0, 0.0)
         cards.append(
             Scorecard(
@@ -152,7 +172,7 @@ async def scorecards(
                 otf_met=v.otf if v else 0,
                 otf_pending=v.pending if v else 0,
                 team=(known.team or None) if known else None,
-                objectives=checks,
+                objectives=checks.get(agent, []),
             )
         )
     return cards

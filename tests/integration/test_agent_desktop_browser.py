@@ -470,6 +470,7 @@ async def test_an_agent_schedules_a_callback_and_cancels_it_from_the_desk(
     assert done["messageKind"] != "error" and done["message"].startswith("callback scheduled: 15550904 in billing")
     [row] = await callback_rows(chromium)
     assert row["status"] == "pending" and row["cancel"]
+    await chromium.evaluate("document.getElementById('transfer').scrollIntoView()")
     shot = await chromium.screenshot(tmp_path / "agent-callbacks.png")
     assert shot.stat().st_size > 10_000
     if "test-artifacts" in (ROOT / ".gitignore").read_text():

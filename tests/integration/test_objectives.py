@@ -427,16 +427,28 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
     assert (a2["team"], a2["objectives"]) == (None, [])
 
     # today: a1's two answered calls are in their repeat window, so OTF is undefined with 2 pending
-    today = {"from": now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat(), "to": now.isoformat()}
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)  # TODAY_CALLS: at least 20 s after it
+    today = {"from": midnight.isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
     status, body = await v1.get("/reports/agents", "a1", **today)
     assert status == 200, body
     [mine] = body["scorecards"]
     assert (mine["agent"], mine["otf"], mine["otf_settled"], mine["otf_pending"]) == ("a1", None, 0, 2)
-    assert {c["objective"]: c["met"] for c in mine["objectives"]}["north-otf"] is None
+    # the objectives of DAY's dates miss today: none held to today's figures; the week's is
+    assert [c["objective"] for c in mine["objectives"]] == ["north-aht"]
 
-    # roles: an agent reads their own only; a supervisor the agents of their queues; s1 (sales) not a1
-    status, body = await v1.get("/reports/agents", "a1", **day)
+    # roles: an agent reads their own only; a supervisor the agents of their queues; s1 (sales) not a1.
+    # The desk's read (an agent's own) judges the calls the agent answered only, with the same verdicts
+    otf_reads.clear()
+    event.listen(v1.engine.sync_engine, "before_cursor_execute", read)
+    try:
+        status, body = await v1.get("/reports/agents", "a1", **day)
+    finally:
+        event.remove(v1.engine.sync_engine, "before_cursor_execute", read)
     assert status == 200 and [c["agent"] for c in body["scorecards"]] == ["a1"]
+    assert len(otf_reads) == 1 and "i.agent_id = ANY(" in otf_reads[0]
+    assert {k: body["scorecards"][0][k] for k in a1 if k.startswith("otf")} == {
+        k: a1[k] for k in a1 if k.startswith("otf")
+    }
     assert [c["objective"] for c in body["scorecards"][0]["objectives"]] == list(checks)
     assert (await v1.get("/reports/agents", "a1", agent="a2", **day))[0] == 403
     status, body = await v1.get("/reports/agents", "billing", **day)
@@ -444,15 +456,17 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
     assert body["scorecards"][0]["objectives"] == a1["objectives"]
     assert (await v1.get("/reports/agents", "s1", agent="a1", **day))[0] == 403
 
-    # acd report --by agent: the same figures, from the config revision in force (its teams and objectives)
+    # acd report --by agent: the same figures, from the config revision in force (its teams, objectives and
+    # OTF criteria), not the file's (whose billing does not hold OTF to the answer): --by otf alike
     config = tmp_path / "acd.toml"
     config.write_text(
-        'skills = ["billing"]\n[queues.billing]\nskills = { billing = 1 }\n[agents.z]\nskills = { billing = 1 }\n'
+        'skills = ["billing"]\n[queues.billing]\nskills = { billing = 1 }\n[queues.billing.otf]\nanswer = false\n'
+        "[agents.z]\nskills = { billing = 1 }\n"
     )
 
-    async def report(*extra: str) -> tuple[int, str, str]:
+    async def report(*extra: str, by: str = "agent") -> tuple[int, str, str]:
         done = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "acd", "report", "--by", "agent", "-c", str(config)),
+            *(sys.executable, "-m", "acd", "report", "--by", by, "-c", str(config)),
             *("--from", day["from"], "--to", day["to"], "--database-url", api_pg.url, *extra),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -466,6 +480,14 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
     for agent in ("a1", "a2"):
         for key in ("otf", "otf_settled", "otf_met", "otf_pending", "team", "objectives"):
             assert cli[agent][key] == cards[agent][key], (agent, key)
+    code, out, err = await report("--format", "json", by="otf")  # the same query as --by otf's agent rows
+    assert code == 0, err
+    otf_rows = {r["agent"]: r for r in json.loads(out) if r["level"] == "agent"}
+    for agent in ("a1", "a2"):
+        got = otf_rows[agent]
+        assert (got["otf_ratio"], got["settled"], got["otf"], got["pending"]) == tuple(
+            cli[agent][k] for k in ("otf", "otf_settled", "otf_met", "otf_pending")
+        ), agent
     code, out, err = await report("--format", "csv")
     assert code == 0, err
     by_csv = {r["agent"]: r for r in csv.DictReader(io.StringIO(out))}
@@ -482,3 +504,108 @@ async def test_the_agent_scorecard_has_otf_and_the_team_objectives(
     assert any(line.split()[:3] == ["a1", "north", "north-aht"] and line.endswith("not met") for line in lines)
     assert any(line.split()[:3] == ["a1", "north", "north-occupancy"] and line.endswith("-") for line in lines)
     assert any(line.split()[:2] == ["a2", "-"] and "(no team: no team objectives)" in line for line in lines)
+
+
+TEAM_OBJECTIVES = {
+    "north-aht": {"metric": "aht", "comparison": "<=", "target": 300, "team": "north", **DATES},
+    "north-breaches": {"metric": "handle_breaches", "comparison": "<=", "target": 0, "team": "north", **DATES},
+    "north-otf": {"metric": "otf", "comparison": ">=", "target": 0.5, "team": "north", **DATES},
+    "north-occupancy": {"metric": "occupancy", "comparison": ">=", "target": 0.3, "team": "north", **DATES},
+    "a1-aht": {"metric": "aht", "comparison": "<=", "target": 200, "agent": "a1", **DATES},
+    # a range the scorecard's day is not in: no verdict on it
+    "north-aht-before": {
+        "metric": "aht",
+        "comparison": "<=",
+        "target": 300,
+        "team": "north",
+        "period": "dates",
+        "from": "2026-11-20",
+        "to": "2026-11-26",
+    },
+}
+
+
+async def test_scorecards_read_each_figure_once_and_show_a_supervisor_what_objectives_shows(
+    v1: V1,  # noqa: F811
+) -> None:
+    """docs/kpis.md, "Agent scorecard": the agents' figures of a metric come from one read for all of them
+    (as many statements for three agents of a team as for one); a supervisor's scorecards hold the
+    objectives GET /objectives shows them only; a count is undefined for an agent who handled no call; an
+    objective of dates that miss the scorecard's period gets no verdict."""
+    now = datetime.now(UTC)
+    await add_otf_calls(v1.engine, now)
+    async with v1.engine.begin() as conn:  # s1 was ready for an hour that day, answered a call still in talk
+        await conn.execute(
+            text(
+                "INSERT INTO agent_states (id, seq, agent_id, state, started_at, ended_at) "
+                "VALUES (:id, 1, 's1', 'ready', :b, :e)"
+            ),
+            {"id": uuid.uuid4(), "b": DAY + timedelta(hours=9), "e": DAY + timedelta(hours=10)},
+        )
+        await conn.execute(
+            text("""
+            INSERT INTO interactions (id, seq, caller, queue, priority, arrived_at, answered_at, outcome, agent_id,
+              wait_seconds, sla_threshold_seconds)
+            VALUES (:id, 1, '300', 'sales', 5, :arrived, :answered, 'answered', 's1', 2, 20)"""),
+            {
+                "id": uuid.uuid4(),
+                "arrived": DAY + timedelta(hours=11),
+                "answered": DAY + timedelta(hours=11, seconds=2),
+            },
+        )
+    assert (await call(v1, "PATCH", "/agents/a1", "admin", {"team": "north"}))[0] == 200
+    for name, fields in TEAM_OBJECTIVES.items():
+        status, body = await call(v1, "POST", "/objectives", "admin", {"name": name, **fields})
+        assert status == 201, body
+    day = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
+
+    async def statements() -> tuple[int, dict[str, Any]]:
+        seen: list[str] = []
+
+        def read(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            seen.append(statement)
+
+        event.listen(v1.engine.sync_engine, "before_cursor_execute", read)
+        try:
+            status, body = await v1.get("/reports/agents", "admin", **day)
+        finally:
+            event.remove(v1.engine.sync_engine, "before_cursor_execute", read)
+        assert status == 200, body
+        return len(seen), {c["agent"]: c for c in body["scorecards"]}
+
+    await statements()  # warm: whatever a first request reads once
+    alone, cards = await statements()
+    assert set(cards) == {"a1", "a2", "s1"}
+    assert [c["objective"] for c in cards["s1"]["objectives"]] == []
+    for agent in ("a2", "s1"):
+        assert (await call(v1, "PATCH", f"/agents/{agent}", "admin", {"team": "north"}))[0] == 200
+    together, cards = await statements()
+    assert together == alone, (alone, together)  # one read per figure, not one per agent
+
+    checks = {a: {c["objective"]: c for c in card["objectives"]} for a, card in cards.items()}
+    assert list(checks["a1"]) == ["a1-aht", "north-aht", "north-breaches", "north-occupancy", "north-otf"]
+    assert list(checks["s1"]) == ["north-aht", "north-breaches", "north-occupancy", "north-otf"]
+    # a1: 120 s and 110 s of handle time, no breach (max handle 600 s); a2: 230 s and 70 s
+    assert (checks["a1"]["north-aht"]["value"], checks["a1"]["north-aht"]["met"]) == (115.0, True)
+    assert (checks["a2"]["north-aht"]["value"], checks["a2"]["north-aht"]["met"]) == (150.0, True)
+    assert (checks["a1"]["north-breaches"]["value"], checks["a1"]["north-breaches"]["met"]) == (0, True)
+    # s1 handled no call (one still in talk): the count is undefined, not 0 and met; s1's occupancy is 0
+    # (ready, never busy)
+    assert (checks["s1"]["north-breaches"]["value"], checks["s1"]["north-breaches"]["met"]) == (None, None)
+    assert (checks["s1"]["north-aht"]["value"], checks["s1"]["north-occupancy"]["value"]) == (None, 0.0)
+
+    # north is a1 and a2 (billing) and s1 (sales): the billing supervisor does not read north's objectives
+    # through GET /objectives, nor on a scorecard; a1's own they do; the admin and a1 read all of them
+    status, body = await call(v1, "GET", "/objectives", "billing")
+    assert status == 200 and [o["name"] for o in body["objectives"]] == ["a1-aht"]
+    status, body = await v1.get("/reports/agents", "billing", **day)
+    assert status == 200 and [c["agent"] for c in body["scorecards"]] == ["a1", "a2"]
+    assert [[o["objective"] for o in c["objectives"]] for c in body["scorecards"]] == [["a1-aht"], []]
+    status, body = await v1.get("/reports/agents", "a1", **day)
+    assert status == 200 and [o["objective"] for o in body["scorecards"][0]["objectives"]] == list(checks["a1"])
+
+    # the answer's schema names every field it describes as required (otf_met too)
+    schema = (await call(v1, "GET", "/openapi.json", "admin"))[1]["components"]["schemas"]
+    for name, sample in (("Scorecard", cards["a1"]), ("ScorecardObjective", checks["a1"]["a1-aht"])):
+        assert set(schema[name]["required"]) == set(schema[name]["properties"]), name
+        assert set(schema[name]["required"]) <= set(sample), name

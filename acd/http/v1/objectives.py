@@ -40,7 +40,8 @@ from acd.settings import OBJECTIVE_KEYS
 FIELDS = frozenset(OBJECTIVE_KEYS)
 
 
-def _sees(token: Token, config: RoutingConfig, objective: Objective) -> bool:
+def sees(token: Token, config: RoutingConfig, objective: Objective) -> bool:
+    """Whether the token reads the objective (here, and on a scorecard: acd.http.v1.reports)."""
     if token.role == "admin":
         return True
     if objective.scope in ("queue", "queues"):
@@ -64,7 +65,7 @@ async def _shown(request: web.Request, name: str | None = None) -> list[dict[str
     document: Document = request.app[EDITOR].document
     config = request.app[LIVE].config
     token = request[TOKEN]
-    visible = [o for o in config.objectives if (name is None or o.name == name) and _sees(token, config, o)]
+    visible = [o for o in config.objectives if (name is None or o.name == name) and sees(token, config, o)]
     try:
         found = await standings(
             request.app[ENGINE],

@@ -88,7 +88,17 @@ SCHEMAS: dict[str, Any] = {
     "Scorecard": {
         "type": "object",
         "description": 'one agent over the period (docs/kpis.md, "Agent scorecard"); figures undefined are null',
-        "required": ["agent", "answered", "handled", "otf", "otf_settled", "otf_pending", "team", "objectives"],
+        "required": [
+            "agent",
+            "answered",
+            "handled",
+            "otf",
+            "otf_settled",
+            "otf_met",
+            "otf_pending",
+            "team",
+            "objectives",
+        ],
         "properties": {
             "agent": {"type": "string"},
             "answered": {"type": "integer"},

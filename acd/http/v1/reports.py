@@ -4,9 +4,10 @@ The figures are ``acd.records.intervals``' and ``acd.records.scorecard``'s (docs
 module reads and checks the query, holds each token to its scope and answers JSON, or for the
 interval report the workforce-management CSV. Scopes: an interval report is for supervisors (their
 queues) and admins; a scorecard is an agent's own, a supervisor's agents (those serving one of their
-queues), or anyone's for an admin. A scorecard carries the agent's OTF and the objectives of the
-agent's team (and the agent's own) with the agent's figure against each target: whoever may read the
-scorecard reads those. Every answer names the calls of its period still open.
+queues), or anyone's for an admin; only those agents' figures are read. A scorecard carries the agent's
+OTF and the objectives of the agent's team (and the agent's own) with the agent's figure against each
+target: the agent and an admin read them all, a supervisor those GET /objectives shows them
+(``acd.http.v1.objectives.sees``). Every answer names the calls of its period still open.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from acd.http import errors
-from acd.http.keys import ENGINE, LIVE, TOKEN
+from acd.http.keys import ENGINE, LIVE, OBJECTIVES_ZONE, TOKEN
 from acd.http.v1.auth import may_act_on, visible_queues
 from acd.http.v1.input import Fields
+from acd.http.v1.objectives import sees
 from acd.records import intervals, report, scorecard
 from acd.records.errors import DatabaseUnavailable
 
@@ -141,15 +143,31 @@ async def scorecards(request: web.Request) -> web.Response:
     elif agent and not may_act_on(token, config, agent):
         return errors.forbidden(f"agent {agent!r} serves none of this token's queues")
     start, end = period
+    if agent:
+        wanted: frozenset[str] | None = frozenset({agent})
+    elif token.role == "admin":
+        wanted = None
+    else:  # a supervisor's agents: only theirs are read
+        wanted = frozenset(a.id for a in config.agents if may_act_on(token, config, a.id))
     try:
         cards = await scorecard.scorecards(
-            request.app[ENGINE], start, end, config, frozenset({agent}) if agent else None, as_of=datetime.now(UTC)
+            request.app[ENGINE],
+            start,
+            end,
+            config,
+            wanted,
+            as_of=datetime.now(UTC),
+            zone=ZoneInfo(request.app[OBJECTIVES_ZONE]),
         )
         still = await report.open_calls(request.app[ENGINE], start, end)
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseUnavailable(f"could not read the scorecards: {exc}") from exc
-    if not agent and token.role != "admin":
-        cards = [c for c in cards if may_act_on(token, config, c.agent)]
+    if token.role == "supervisor":  # the objectives GET /objectives shows them, not the others
+        objectives = {o.name: o for o in config.objectives}
+        cards = [
+            dataclasses.replace(c, objectives=[k for k in c.objectives if sees(token, config, objectives[k.objective])])
+            for c in cards
+        ]
     shown = visible_queues(token, config)
     if shown is not None:  # the open calls of the queues the token may read, not the others'
         still = {q: o for q, o in still.items() if q in shown}

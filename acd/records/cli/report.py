@@ -4,10 +4,11 @@
     acd report --from 2026-11-01 --to 2026-11-02 [--by queue|agent|disposition|otf] [--format table|csv|json]
     acd report --from 2026-11-01 --to 2026-11-02 --interval 15m [--zone Europe/Berlin] [--format csv]
 
-``--by otf`` judges by the OTF criteria of the config file (``--config``, default acd.toml), as of now
-(or ``--as-of``): interactions whose repeat-contact window is still open are counted as pending.
-``--by agent`` prints the scorecards with each agent's OTF (judged so too) and, under them (a column in
-CSV), the agent's figures against their team's objectives, from the config revision in force.
+``--by otf`` judges by the OTF criteria of the routing config in force (``_in_force``: the latest stored
+revision, else the file ``--config``, default acd.toml), as of now (or ``--as-of``): interactions whose
+repeat-contact window is still open are counted as pending. ``--by agent`` prints the scorecards with
+each agent's OTF (the same query and criteria) and, under them (a column in CSV), the agent's figures
+against their team's objectives, the teams and objectives of that same config.
 
 The figures are ``acd.records.report``'s queries (docs/kpis.md), per interval
 ``acd.records.intervals``' and per agent ``acd.records.scorecard``'s; this module reads the arguments
@@ -192,11 +193,13 @@ async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
         rows = intervals.wfm_rows(found) if args.format == "csv" else [dataclasses.asdict(r) for r in found]
     elif args.by == "agent":
         try:
-            _, config = await _in_force(engine, args.config)
+            loaded, config = await _in_force(engine, args.config)
         except settings.SettingsError as exc:
             sys.stderr.write(f"{exc}\n")
             return 2
-        cards = await scorecard.scorecards(engine, args.start, args.end, config, as_of=args.as_of)
+        cards = await scorecard.scorecards(
+            engine, args.start, args.end, config, as_of=args.as_of, zone=ZoneInfo(loaded.objectives_zone)
+        )
         rows = [dataclasses.asdict(a) for a in cards]
         if args.format == "table":  # the objectives in a section of their own under the scorecards
             section = _checks_section(cards)
@@ -205,7 +208,7 @@ async def _report(engine: AsyncEngine, args: argparse.Namespace) -> int:
             rows = [{**r, "objectives": _checks_cell(c.objectives)} for r, c in zip(rows, cards, strict=True)]
     elif args.by == "otf":
         try:
-            routing = settings.load(args.config).routing
+            _, routing = await _in_force(engine, args.config)
         except settings.SettingsError as exc:
             sys.stderr.write(f"{exc}\n")
             return 2
