@@ -91,7 +91,13 @@ async def _until(check: Any, within: float, what: str) -> None:
 
 async def _stop(member: Member) -> None:
     member.service._stopping.set()
-    await asyncio.wait_for(member.task, 30)
+    done, _ = await asyncio.wait({member.task}, timeout=30)
+    if not done:  # say where it hangs: every task's stack, before the test fails
+        for task in asyncio.all_tasks():
+            print(f"--- {task.get_name()}: {task}")
+            task.print_stack(limit=8)
+        raise AssertionError(f"{member.service.settings.instance}: did not stop within 30 s")
+    await member.task
 
 
 def _epochs(pbx: FakeAmiServer) -> list[str]:
