@@ -387,6 +387,14 @@ class Leadership:
             log.info("lease: forgot %d member(s) gone for over %.0f s: %s", len(gone), self.forget_after, gone)
         return gone
 
+    def abandon(self) -> None:
+        """Stop leading without releasing: the lease lapses at its deadline (a handover that could not
+        finish cleanly, ``acd.service``). This process never takes it again; ``release`` then only leaves
+        ``members``."""
+        self.lease.lost()
+        self.leading_now.clear()
+        self.retired = True
+
     async def release(self) -> bool:
         """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once;
         the standbys hear it at once (a notification on ``CHANNEL``). This process never takes the lease

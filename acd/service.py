@@ -28,7 +28,7 @@ from acd.bootstrap import Parts, build
 from acd.database import Database
 from acd.leadership import Leadership
 from acd.records.startup.embedded import EmbeddedPostgres
-from acd.records.startup.migrate import upgrade_head
+from acd.records.startup.migrate import SchemaTooNew, check_not_newer, upgrade_head
 from acd.records.startup.sync_config import sync_config
 from acd.restore import restore_presence
 from acd.settings import Settings
@@ -40,6 +40,7 @@ log = logging.getLogger("acd")
 # for the records to reach PostgreSQL, before it releases the lease anyway.
 SETTLE_SECONDS = 2.0
 FLUSH_SECONDS = 2.0
+HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover is refused
 
 
 class StartupError(Exception):
@@ -71,11 +72,14 @@ class Service:
         write the config tables."""
         try:
             url = await self._database_url()
+            await check_not_newer(url)
             await asyncio.to_thread(upgrade_head, url)
             database = Database(url)
             stack.push_async_callback(database.close)
             parts = await build(self.settings, database=database)
             await sync_config(database.pool("startup"), parts.settings.routing)
+        except SchemaTooNew as exc:
+            raise StartupError(f"refusing to start: {exc}") from exc
         except Exception as exc:
             where = "the embedded PostgreSQL" if self.embedded else "the PostgreSQL at DATABASE_URL"
             raise StartupError(f"cannot prepare {where}: {type(exc).__name__}: {exc}") from exc
@@ -149,7 +153,7 @@ class Service:
             with contextlib.suppress(Exception):
                 await writer
             if self.handing_over:  # the rest of the stop goes on after the standby took over
-                await self._hand_over(parts, leadership)
+                await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
 
     def hand_over(self) -> None:
@@ -163,20 +167,56 @@ class Service:
             log.warning("handover asked: this process does not lead; nothing to hand over")
         elif not leadership.may_hand_over():
             log.warning("handover asked: refused, no standby was live at the last renewal (nobody would route)")
+        elif (why := self._records_behind()) is not None:
+            log.warning("handover asked: refused, %s (the standby would start from stale records)", why)
         elif not self.handing_over:
             log.warning("handover asked: no new offers; handing over to the standby")
             self.handing_over = True
             self._asked_at = time.monotonic()
             self._stopping.set()
 
-    async def _hand_over(self, parts: Parts, leadership: Leadership) -> None:
-        assert parts.link is not None and parts.outbox is not None
+    def _records_behind(self) -> str | None:
+        """Why the records could not be flushed in a handover's time (None: they can)."""
+        outbox = None if self.parts is None else self.parts.outbox
+        if outbox is None:
+            return None
+        if outbox.last_error is not None:
+            return f"the records' outbox is failing to drain ({outbox.last_error})"
+        if outbox.backlog > HANDOVER_BACKLOG:
+            return f"the records' outbox has a backlog of {outbox.backlog}"
+        return None
+
+    async def _hand_over(self, parts: Parts, leadership: Leadership, elector: asyncio.Task[None]) -> None:
+        """Settle, silence the PBX side, flush, and only then release (docs/standby.md, "A planned handover").
+
+        Nothing may reach the PBX once the lease is released: the confirmations' retries are forgotten, the
+        AMI link is closed, and only then is the lease given up. The renewals stop first (a renewal in flight
+        would extend the lease the release ends). When actions are still unanswered or the records are not
+        all in PostgreSQL, it does not release: the lease lapses by itself (the standby takes it at its
+        deadline), as a lease that was never renewed again."""
+        assert parts.link is not None and parts.outbox is not None and parts.ami is not None
         for _ in range(round(SETTLE_SECONDS / 0.01)):  # the session answers them: polled, no event to wait on
             if not parts.link.in_flight:
                 break
             await asyncio.sleep(0.01)
-        await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
+        unanswered = parts.link.in_flight
+        parts.ami.stop()  # no overflow sent again, no confirmation awaited: nothing more goes to the PBX
+        await parts.link.close()
+        flushed = await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
+        elector.cancel()  # no renewal races the release (a late one would extend the lease again)
+        with contextlib.suppress(asyncio.CancelledError):
+            await elector
         epoch = leadership.epoch
+        if unanswered or not flushed:
+            why = []
+            if unanswered:
+                why.append(f"{unanswered} AMI action(s) unanswered after {SETTLE_SECONDS:g} s")
+            if not flushed:
+                why.append(f"records not flushed to PostgreSQL within {FLUSH_SECONDS:g} s")
+            leadership.abandon()  # not released: it lapses at its deadline, and the standby takes it then
+            log.error("handover of epoch %d: not released (%s); the standby takes the lease as it lapses",
+                      epoch, "; ".join(why))
+            return
         if not await leadership.release():
             log.warning(
                 "handover of epoch %d: the lease could not be released; the standby takes it as it lapses", epoch
@@ -206,6 +246,8 @@ class Service:
         metrics.epoch.set(0)
         parts.status.leading = leadership.may_act
         ami.may_act, ami.may_fence = leadership.may_act, leadership.may_fence
+        if ami.originator is not None:  # an Originate is an AMI action too: never without a live lease
+            ami.originator.may_act = leadership.may_act
 
         def lead(epoch: int) -> None:
             ami.epoch = epoch
