@@ -99,6 +99,17 @@ CHANNEL = "acd_lease"
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 RELEASED = "released"
 HANDOVER = "handover"
+# The request ``acd handover`` recorded with its notification (``acd.handover``): its ``audit_log`` row, with
+# status 202 (asked), naming the leader and the epoch, on the database's clock within ``REQUEST_WITHIN``.
+ASKED = 202
+REQUEST_WITHIN = 30.0
+_REQUEST = text(
+    """
+    SELECT id FROM audit_log
+     WHERE id = :id AND action = 'cluster.handover' AND status = 202 AND role = 'operator' AND target = :me
+       AND details->>'epoch' = :epoch AND at > now() - make_interval(secs => :within)
+    """
+)
 _LEAVE = text("DELETE FROM members WHERE instance = :me")
 # The rows of members long gone (killed, their host lost): locked rows are skipped, not waited for
 # (a session the server still believes alive may hold one), and the next prune takes them.
@@ -203,7 +214,8 @@ class Leadership:
         # the lease was released (a notification on ``CHANNEL``): a standby tries to take it now
         self._wake = asyncio.Event()
         # a handover was asked of this leader (``acd handover``, by notification): the epoch named
-        self.on_handover: Callable[[int], None] | None = None
+        self.on_handover: Callable[[int, int | None], None] | None = None  # the epoch, the request's row
+        self._asking: set[asyncio.Task[None]] = set()
         self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
         self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
         self.prune_every = prune_every
@@ -356,13 +368,47 @@ class Leadership:
 
     def _heard(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         what, _, rest = str(payload).partition(":")
-        instance, _, epoch = rest.rpartition(":")
         if what == RELEASED and self.lease.term is None:
             self._wake.set()
-        elif what == HANDOVER and instance == self.instance and epoch.isdigit() and int(epoch) == self.epoch > 0:
-            log.warning("lease: a handover of epoch %s was asked", epoch)
-            if self.on_handover is not None:
-                self.on_handover(int(epoch))
+            return
+        if what != HANDOVER:
+            return
+        # ``handover:<instance>:<epoch>:<request>``: the instance's name may hold a colon, the rest do not
+        instance, epoch, request = ["", "", "", *rest.rsplit(":", 2)][-3:]
+        if instance != self.instance or not epoch.isdigit() or int(epoch) != self.epoch or self.epoch <= 0:
+            return
+        if not request.isdigit():
+            log.warning("lease: a handover of epoch %s was asked with no request on record: ignored", epoch)
+            return
+        task = asyncio.get_running_loop().create_task(self._asked(int(epoch), int(request)), name="acd-handover-ask")
+        self._asking.add(task)
+        task.add_done_callback(self._asking.discard)
+
+    async def _asked(self, epoch: int, request: int) -> None:
+        """Act on a handover request only if ``acd handover`` recorded it (its ``audit_log`` row, written in the
+        transaction that sent the notification, names this leader and epoch and is recent): anyone able to
+        connect to the database can send a notification, not everyone can write that row."""
+        if not await self.request_on_record(epoch, request):
+            log.warning(
+                "lease: a handover of epoch %d named request %d, which is not on record: ignored", epoch, request
+            )
+            return
+        if epoch != self.epoch:  # lost or released meanwhile
+            return
+        log.warning("lease: a handover of epoch %d was asked (request %d)", epoch, request)
+        if self.on_handover is not None:
+            self.on_handover(epoch, request)
+
+    async def request_on_record(self, epoch: int, request: int) -> bool:
+        """Whether request ``request`` is a recent ``cluster.handover`` ask naming this leader and ``epoch``."""
+        params = {"id": request, "me": self.instance, "epoch": str(epoch), "within": REQUEST_WITHIN}
+        try:
+            async with asyncio.timeout(2.0), self.engine.connect() as conn:
+                row = (await conn.execute(_REQUEST, params)).first()
+        except Exception as exc:
+            log.warning("lease: cannot read handover request %d: %s: %s", request, type(exc).__name__, exc)
+            return False
+        return row is not None
 
     def may_hand_over(self) -> bool:
         """Whether a handover could leave someone to route: this process leads and its last good renewal saw

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import signal
 import time
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -30,6 +31,7 @@ from acd.leadership import Leadership
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import SchemaTooNew, check_not_newer, upgrade_head
 from acd.records.startup.sync_config import sync_config
+from acd.records.stores.audit import Change
 from acd.restore import restore_presence
 from acd.settings import Settings
 from acd.wallboard.seed import seed_otf, seed_today
@@ -58,6 +60,7 @@ class Service:
         self.handing_over = False  # a planned handover was asked (SIGUSR1, ``acd handover``)
         self.handed_over_at: float | None = None  # monotonic moment the lease was released for it
         self._asked_at = 0.0  # monotonic moment the handover was asked
+        self._audits: set[asyncio.Task[bool]] = set()  # the leader's own audit rows of a handover, being written
 
     async def _database_url(self) -> str:
         if self.settings.database.url:
@@ -156,24 +159,56 @@ class Service:
                 await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
 
-    def hand_over(self) -> None:
-        """A planned handover (SIGUSR1, or ``acd handover`` through PostgreSQL; docs/standby.md): stop making
-        offers, let the AMI actions in flight settle, flush the records, release the lease at once (the
-        standby hears it and takes over), then stop as after SIGTERM, exit 0: the supervisor (systemd,
-        compose) starts the process again, and it stands by. Refused when this process does not lead or saw
-        no standby at its last renewal (nobody would route until it is back)."""
+    def hand_over(self, request: int | None = None) -> None:
+        """A planned handover (SIGUSR1, or ``acd handover`` through PostgreSQL: ``request`` is its ``audit_log``
+        row; docs/standby.md): stop making offers, let the AMI actions in flight settle, close the AMI link,
+        flush the records, release the lease (the standby hears it and takes over), then stop as after
+        SIGTERM, exit 0: the supervisor (systemd, compose) starts the process again, and it stands by.
+        Refused when this process does not lead, saw no standby at its last renewal (nobody would route
+        until it is back), or its records could not reach PostgreSQL in time. Audited either way."""
         leadership = None if self.parts is None else self.parts.leadership
+        refused: str | None = None
         if leadership is None or not leadership.may_act():
             log.warning("handover asked: this process does not lead; nothing to hand over")
-        elif not leadership.may_hand_over():
-            log.warning("handover asked: refused, no standby was live at the last renewal (nobody would route)")
-        elif (why := self._records_behind()) is not None:
-            log.warning("handover asked: refused, %s (the standby would start from stale records)", why)
+            return
+        if not leadership.may_hand_over():
+            refused = "no standby was live at the last renewal (nobody would route)"
+        elif (behind := self._records_behind()) is not None:
+            refused = f"{behind} (the standby would start from stale records)"
+        if refused is not None:
+            log.warning("handover asked: refused, %s", refused)
         elif not self.handing_over:
             log.warning("handover asked: no new offers; handing over to the standby")
             self.handing_over = True
             self._asked_at = time.monotonic()
             self._stopping.set()
+        else:
+            return
+        self._audit_handover(leadership, request, refused)
+
+    def _audit_handover(self, leadership: Leadership, request: int | None, refused: str | None) -> None:
+        """The leader's own ``audit_log`` row for a handover it was asked (docs/security.md)."""
+        audit = None if self.parts is None else self.parts.audit
+        if audit is None:
+            return
+        details: dict[str, object] = {"epoch": leadership.epoch, "via": "signal" if request is None else "request"}
+        if request is not None:
+            details["request"] = request
+        if refused is not None:
+            details["why"] = refused
+        change = Change(
+            at=datetime.now(UTC),
+            token_id=f"acd:{leadership.instance}",
+            role="service",
+            actor_agent_id=None,
+            action="cluster.handover",
+            target=leadership.instance,
+            status=409 if refused is not None else 200,
+            details=details,
+        )
+        task = asyncio.get_running_loop().create_task(audit.write(change), name="acd-handover-audit")
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)
 
     def _records_behind(self) -> str | None:
         """Why the records could not be flushed in a handover's time (None: they can)."""
@@ -214,8 +249,11 @@ class Service:
             if not flushed:
                 why.append(f"records not flushed to PostgreSQL within {FLUSH_SECONDS:g} s")
             leadership.abandon()  # not released: it lapses at its deadline, and the standby takes it then
-            log.error("handover of epoch %d: not released (%s); the standby takes the lease as it lapses",
-                      epoch, "; ".join(why))
+            log.error(
+                "handover of epoch %d: not released (%s); the standby takes the lease as it lapses",
+                epoch,
+                "; ".join(why),
+            )
             return
         if not await leadership.release():
             log.warning(
@@ -262,7 +300,7 @@ class Service:
             self._stopping.set()
 
         leadership.on_lead, leadership.on_step_down = lead, step_down
-        leadership.on_handover = lambda _epoch: self.hand_over()
+        leadership.on_handover = lambda _epoch, request: self.hand_over(request)
 
     async def _wait_for_lease(self, leadership: Leadership) -> bool:
         """Stand by until this process leads (True) or is told to stop (False)."""

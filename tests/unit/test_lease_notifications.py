@@ -1,9 +1,11 @@
 """What a member does with the lease's notifications (docs/standby.md, "A planned handover"): a release
 wakes a standby, never a leader; a handover request is acted on only by the leader it names, in the
-epoch it names (a request for an older term cannot hand over a newer one)."""
+epoch it names (a request for an older term cannot hand over a newer one), and only when the request
+is on record (its ``audit_log`` row: anyone able to connect may send a notification)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,11 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.leadership import CHANNEL, Leadership
 
 
-def member(clock: list[float]) -> tuple[Leadership, list[int]]:
-    asked: list[int] = []
+def member(
+    clock: list[float], on_record: set[int] = frozenset({41})
+) -> tuple[Leadership, list[tuple[int, int | None]]]:  # type: ignore[assignment]
+    asked: list[tuple[int, int | None]] = []
     leadership = Leadership(cast(AsyncEngine, None), "host-a:8080", clock=lambda: clock[0])
-    leadership.on_handover = asked.append
+    leadership.on_handover = lambda epoch, request: asked.append((epoch, request))
+
+    async def request_on_record(epoch: int, request: int) -> bool:
+        return request in on_record
+
+    leadership.request_on_record = request_on_record  # type: ignore[method-assign]
     return leadership, asked
+
+
+async def settled() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
 
 
 def test_a_release_wakes_a_standby_and_not_a_leader() -> None:
@@ -29,26 +43,32 @@ def test_a_release_wakes_a_standby_and_not_a_leader() -> None:
     assert not leader._wake.is_set()
 
 
-def test_a_handover_request_is_for_the_leader_and_the_epoch_it_names() -> None:
+async def test_a_handover_request_is_for_the_leader_and_the_epoch_it_names() -> None:
     clock = [100.0]
     leader, asked = member(clock)
     leader.lease.won(8, clock[0])
     for payload in (
-        "handover:host-b:8080:8",  # another member
-        "handover:host-a:8080:7",  # an older term
-        "handover:host-a:8080:",  # no epoch
-        "handover:host-a:8080:x",
+        "handover:host-b:8080:8:41",  # another member
+        "handover:host-a:8080:7:41",  # an older term
+        "handover:host-a:8080::41",  # no epoch
+        "handover:host-a:8080:x:41",
+        "handover:host-a:8080:8",  # no request: sent by hand, not by ``acd handover``
+        "handover:host-a:8080:8:",
+        "handover:host-a:8080:8:40",  # a request not on record: forged
         "nonsense",
     ):
         leader._heard(None, 1, CHANNEL, payload)
+    await settled()
     assert asked == []
-    leader._heard(None, 1, CHANNEL, "handover:host-a:8080:8")  # the instance's name holds a colon
-    assert asked == [8]
+    leader._heard(None, 1, CHANNEL, "handover:host-a:8080:8:41")  # the instance's name holds a colon
+    await settled()
+    assert asked == [(8, 41)]
 
 
-def test_a_standby_named_by_a_handover_request_does_nothing() -> None:
+async def test_a_standby_named_by_a_handover_request_does_nothing() -> None:
     standby, asked = member([100.0])
-    standby._heard(None, 1, CHANNEL, "handover:host-a:8080:0")
+    standby._heard(None, 1, CHANNEL, "handover:host-a:8080:0:41")
+    await settled()
     assert asked == []
 
 

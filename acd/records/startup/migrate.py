@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+
 class SchemaTooNew(RuntimeError):
     """The database's schema is at a revision this version of the ACD does not know (a newer one's)."""
 
@@ -71,7 +72,7 @@ async def check_not_newer(url: str) -> None:
         raise SchemaTooNew(
             f"the database schema is at revision {', '.join(sorted(unknown))}, newer than this version of the "
             f"ACD knows (its head: {heads}): a newer ACD migrated it; install that version here "
-            "(docs/operations.md, \"Upgrading one node at a time\")"
+            '(docs/operations.md, "Upgrading one node at a time")'
         )
 
 
