@@ -46,7 +46,16 @@ HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover 
 
 
 class StartupError(Exception):
-    """The service cannot start; the message says what to fix."""
+    """The service cannot start; the message says what to fix. ``exit_code``: 1, or ``SCHEMA_TOO_NEW``."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# The database was migrated by a newer version (EX_CONFIG): starting again cannot help, so the systemd
+# units do not restart on it (RestartPreventExitStatus); docs/operations.md, "Upgrading one node at a time".
+SCHEMA_TOO_NEW = 78
 
 
 class Service:
@@ -82,7 +91,7 @@ class Service:
             parts = await build(self.settings, database=database)
             await sync_config(database.pool("startup"), parts.settings.routing)
         except SchemaTooNew as exc:
-            raise StartupError(f"refusing to start: {exc}") from exc
+            raise StartupError(f"refusing to start: {exc}", SCHEMA_TOO_NEW) from exc
         except Exception as exc:
             where = "the embedded PostgreSQL" if self.embedded else "the PostgreSQL at DATABASE_URL"
             raise StartupError(f"cannot prepare {where}: {type(exc).__name__}: {exc}") from exc
@@ -334,5 +343,5 @@ def serve(settings: Settings) -> int:
         asyncio.run(service.run())
     except StartupError as exc:
         log.critical("%s", exc)
-        return 1
+        return exc.exit_code
     return 1 if service.failed else 0

@@ -27,7 +27,7 @@ class Link:
         self.sent.append(action)
         return self._reply()
 
-    async def send(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Message:
+    async def send(self, action: Mapping[str, ActionValue], timeout: float | None = None) -> Message:  # noqa: ASYNC109
         self.sent.append(action)
         return Message({"Response": "Success"})
 
