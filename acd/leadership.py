@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,6 +43,10 @@ NAME = "routing"
 DEFAULT_TIMES = LeaseTimes()
 FORGET_AFTER = 3600.0  # seconds: a member whose heartbeat is older is pruned from ``members``
 PRUNE_EVERY = 60.0  # seconds between two prunes by the leader
+LISTEN_PING = 10.0  # seconds between two pings of the ``LISTEN`` connection
+LISTEN_PING_TIMEOUT = 2.0  # a ping not answered within this: the connection is lost
+LISTEN_RETRY = 1.0  # seconds between two attempts to listen again
+LISTEN_WARN_EVERY = 60.0  # seconds: at most one warning this often while the listening stays lost
 PRUNE_LOCK_TIMEOUT_MS = 100  # a prune gives up rather than wait (its next turn tries again)
 
 # Every attempt writes this process's heartbeat in ``members`` in the same statement (docs/standby.md,
@@ -216,6 +221,9 @@ class Leadership:
         # a handover was asked of this leader (``acd handover``, by notification): the epoch named
         self.on_handover: Callable[[int, int | None], None] | None = None  # the epoch, the request's row
         self._asking: set[asyncio.Task[None]] = set()
+        self.listen_losses = 0  # the ``LISTEN`` connection lost (or found dead by a ping), in all
+        self._unheard_since: float | None = None  # monotonic moment it was lost, while it is
+        self._warned_unheard = -LISTEN_WARN_EVERY
         self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
         self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
         self.prune_every = prune_every
@@ -346,8 +354,12 @@ class Leadership:
         """For the life of the process: hear the lease's notifications on one connection of our own
         (``LISTEN``). A release wakes a standby at once; a handover request naming this leader's epoch calls
         ``on_handover``. Without it (the connection lost) nothing breaks: a standby polls every ``renew``
-        seconds, and ``acd handover`` says that the leader did not hand over. Reconnects every second."""
+        seconds, and ``acd handover`` says that the leader did not hand over. The connection is pinged every
+        ``LISTEN_PING`` seconds (a connection silently gone, through a failover or a dropped route, would
+        hear nothing and say nothing); one lost is opened again every ``LISTEN_RETRY`` seconds, said at
+        WARNING (at most once a minute while it stays lost), and its return too."""
         while True:
+            why = "the connection closed"
             try:
                 async with self.engine.connect() as conn:
                     raw = (await conn.get_raw_connection()).driver_connection
@@ -355,16 +367,47 @@ class Leadership:
                     lost = asyncio.Event()
                     raw.add_termination_listener(lambda _, lost=lost: lost.set())
                     await raw.add_listener(CHANNEL, self._heard)
+                    self._listening_again()
                     try:
-                        await lost.wait()
+                        await self._ping_until_lost(raw, lost)
+                    except TimeoutError:
+                        why = f"no answer to a ping within {LISTEN_PING_TIMEOUT:g} s"
+                        raw.terminate()  # gone for all we know: never handed back to a pool
+                        await conn.invalidate()
                     finally:
                         with contextlib.suppress(Exception):
                             await raw.remove_listener(CHANNEL, self._heard)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.debug("lease: cannot listen: %s", exc)
-            await asyncio.sleep(1.0)
+                why = f"{type(exc).__name__}: {exc}"
+            self._not_listening(why)
+            await asyncio.sleep(LISTEN_RETRY)
+
+    @staticmethod
+    async def _ping_until_lost(raw: Any, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), LISTEN_PING)
+            if lost.is_set():
+                return
+            async with asyncio.timeout(LISTEN_PING_TIMEOUT):
+                await raw.fetchval("SELECT 1")
+
+    def _not_listening(self, why: str) -> None:
+        now = time.monotonic()
+        if self._unheard_since is None:
+            self._unheard_since = now
+        self.listen_losses += 1
+        if now - self._warned_unheard >= LISTEN_WARN_EVERY:
+            self._warned_unheard = now
+            log.warning("lease: not listening for notifications (%s); trying again every %g s", why, LISTEN_RETRY)
+
+    def _listening_again(self) -> None:
+        if self._unheard_since is not None:
+            log.warning("lease: listening again after %.1f s", time.monotonic() - self._unheard_since)
+        self._unheard_since = None
+        self._warned_unheard = -LISTEN_WARN_EVERY
 
     def _heard(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         what, _, rest = str(payload).partition(":")

@@ -6,10 +6,16 @@ is on record (its ``audit_log`` row: anyone able to connect may send a notificat
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from typing import cast
+
+import pytest
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd import leadership
 from acd.leadership import CHANNEL, Leadership
 
 
@@ -82,3 +88,79 @@ def test_only_a_leader_that_saw_a_standby_may_hand_over() -> None:
     assert paired.may_hand_over()
     clock[0] += paired.times.step_down_after  # past its deadline: it no longer leads
     assert not paired.may_hand_over()
+
+
+class _Raw:
+    """asyncpg's connection as ``listen`` uses it: the first one never answers a ping."""
+
+    def __init__(self, hangs: bool) -> None:
+        self.hangs = hangs
+        self.terminated = False
+
+    def add_termination_listener(self, _callback: object) -> None:
+        pass
+
+    async def add_listener(self, _channel: str, _callback: object) -> None:
+        pass
+
+    async def remove_listener(self, _channel: str, _callback: object) -> None:
+        pass
+
+    async def fetchval(self, _query: str) -> int:
+        if self.hangs:
+            await asyncio.sleep(3600)
+        return 1
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+class _Engine:
+    def __init__(self) -> None:
+        self.raws: list[_Raw] = []
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[_Conn]:
+        raw = _Raw(hangs=not self.raws)
+        self.raws.append(raw)
+        yield _Conn(raw)
+
+
+class _Conn:
+    def __init__(self, raw: _Raw) -> None:
+        self.raw = raw
+
+    async def get_raw_connection(self) -> _Conn:
+        return self
+
+    @property
+    def driver_connection(self) -> _Raw:
+        return self.raw
+
+    async def invalidate(self) -> None:
+        pass
+
+
+async def test_a_listen_connection_that_stops_answering_is_found_by_a_ping_and_opened_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(leadership, "LISTEN_PING", 0.05)
+    monkeypatch.setattr(leadership, "LISTEN_PING_TIMEOUT", 0.05)
+    monkeypatch.setattr(leadership, "LISTEN_RETRY", 0.05)
+    engine = _Engine()
+    member = Leadership(cast(AsyncEngine, engine), "host-a:8080")
+    task = asyncio.create_task(member.listen())
+    try:
+        for _ in range(100):
+            if len(engine.raws) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # the second answers its pings: kept
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert len(engine.raws) == 2 and engine.raws[0].terminated and not engine.raws[1].terminated
+    assert member.listen_losses == 1
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("not listening" in m and "ping" in m for m in said) and any("listening again" in m for m in said)
