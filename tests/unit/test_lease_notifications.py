@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import cast
 
 import pytest
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd import leadership
