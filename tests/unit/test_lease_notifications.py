@@ -18,9 +18,7 @@ from acd import leadership
 from acd.leadership import CHANNEL, Leadership
 
 
-def member(
-    clock: list[float], on_record: set[int] = frozenset({41})
-) -> tuple[Leadership, list[tuple[int, int | None]]]:  # type: ignore[assignment]
+def member(clock: list[float], on_record: tuple[int, ...] = (41,)) -> tuple[Leadership, list[tuple[int, int | None]]]:
     asked: list[tuple[int, int | None]] = []
     leadership = Leadership(cast(AsyncEngine, None), "host-a:8080", clock=lambda: clock[0])
     leadership.on_handover = lambda epoch, request: asked.append((epoch, request))
