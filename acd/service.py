@@ -39,7 +39,7 @@ from acd.wallboard.seed import seed_otf, seed_today
 log = logging.getLogger("acd")
 
 # A planned handover (docs/standby.md): how long it waits for the AMI actions in flight to be answered, and
-# for the records to reach PostgreSQL, before it releases the lease anyway.
+# for the records to reach PostgreSQL; past either, it does not release the lease but lets it lapse.
 SETTLE_SECONDS = 2.0
 FLUSH_SECONDS = 2.0
 HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover is refused

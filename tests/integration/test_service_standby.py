@@ -323,3 +323,47 @@ async def test_a_start_against_a_schema_newer_than_the_code_is_refused_with_what
     finally:
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+
+
+async def test_acd_handover_is_no_success_when_the_same_instance_takes_the_lease_back(
+    engine: AsyncEngine,
+) -> None:
+    """The leader asked went away and came back (or another process under its name) with the next epoch: the
+    lease changed hands to nobody else, and ``acd handover`` says so (exit 1), not "handed over"."""
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM members"))
+        await conn.execute(
+            text(
+                "INSERT INTO leases (name, holder, epoch, acquired_at, renewed_at, expires_at)"
+                " VALUES ('routing', 'a', 1, now(), now(), now() + interval '30 seconds')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO members (instance, role, last_seen, started_at, version)"
+                " VALUES ('a', 'leader', now(), now(), 'x'), ('b', 'standby', now() + interval '1 hour', now(), 'x')"
+            )
+        )
+
+    async def back() -> None:
+        await asyncio.sleep(0.2)
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE leases SET epoch = 2, acquired_at = now() WHERE name = 'routing'"))
+
+    taking = asyncio.create_task(back())
+    try:
+        assert await hand_over(engine, 1.0) == 1
+    finally:
+        await taking
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM members"))
+            await conn.execute(text("DELETE FROM leases"))
+    async with engine.connect() as conn:
+        last = (
+            await conn.execute(
+                text(
+                    "SELECT status, details->>'why' AS why FROM audit_log WHERE action = 'cluster.handover' ORDER BY id DESC LIMIT 1"
+                )
+            )
+        ).one()
+    assert (last.status, last.why) == (504, "the same instance leads again")
