@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -45,6 +46,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # SIGUSR1 asks the leader to hand over (acd.service installs its handler once the loop runs); until then
+    # it is ignored, not the default (which ends the process): one sent early must not kill a starting member
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     settings = _load_or_explain(args.config)
     if settings is None:
         return 2

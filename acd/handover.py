@@ -8,13 +8,16 @@ and its epoch; the leader hears it (``acd.leadership.Leadership.listen``), stops
 AMI actions in flight settle, flushes its records and releases the lease; the standby hears the release
 and takes over at once. So it works from any host that reaches the database, and who may ask is who may
 reach the database with the ACD's credentials (the operators who run ``acd status``, ``acd tokens``). It
-is audited like a change through the API: one ``audit_log`` row (action ``cluster.handover``, the asking
-user and host as the actor). On the leader's own host, ``kill -USR1`` (``systemctl kill -s USR1``) does
-the same.
+is audited like a change through the API: ``audit_log`` rows (action ``cluster.handover``, the asking
+user and host as the actor): the request (status 202), written in the same transaction as the
+``NOTIFY`` whose payload names it, and its outcome (200, 409 or 504). The leader acts only on a
+notification whose request row is there and recent (anyone who may connect could send a notification),
+and writes its own row when it acts (docs/security.md). On the leader's own host,
+``systemctl kill -s USR1 --kill-whom=main`` (``kill -USR1`` of the main process) does the same.
 
 It refuses (exit 1) when nobody leads or no standby is live (nobody would route until the leader is back),
-and waits until another member holds the lease: exit 0 with the time it took, exit 1 when that did not
-happen within ``--timeout``.
+and waits until another member (not the same instance started again) holds the lease: exit 0 with the
+time it took, exit 1 when that did not happen within ``--timeout``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.leadership import CHANNEL, DEFAULT_TIMES, HANDOVER, members, read
+from acd.leadership import ASKED, CHANNEL, DEFAULT_TIMES, HANDOVER, members, read
 from acd.records.cli.command import run_with_engine
 from acd.records.cli.database import add_database_arguments
 
@@ -40,6 +43,12 @@ INSERT INTO audit_log (at, token_id, role, actor_agent_id, action, target, detai
 VALUES (:at, :actor, 'operator', NULL, 'cluster.handover', :target, CAST(:details AS jsonb), :status)
 """)
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+# the request itself, on the database's clock: the leader acts only on a notification naming this row
+_ASK = text("""
+INSERT INTO audit_log (at, token_id, role, actor_agent_id, action, target, details, status)
+VALUES (now(), :actor, 'operator', NULL, 'cluster.handover', :target, CAST(:details AS jsonb), :status)
+RETURNING id
+""")
 
 
 def actor() -> str:
@@ -68,18 +77,26 @@ async def hand_over(engine: AsyncEngine, timeout: float) -> int:  # noqa: ASYNC1
         await _audit(engine, lease.holder, 409, {"epoch": lease.epoch, "why": "no live standby"})
         return 1
     asked = time.monotonic()
-    async with engine.begin() as conn:
-        await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": f"{HANDOVER}:{lease.holder}:{lease.epoch}"})
+    async with engine.begin() as conn:  # the request's row and the notification naming it, in one transaction
+        ask = {"actor": actor(), "target": lease.holder, "status": ASKED, "details": json.dumps({"epoch": lease.epoch})}
+        request = (await conn.execute(_ASK, ask)).scalar_one()
+        payload = f"{HANDOVER}:{lease.holder}:{lease.epoch}:{request}"
+        await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
     deadline = asked + timeout
     while time.monotonic() < deadline:
         now = await read(engine)
-        if now is not None and now.live and now.epoch > lease.epoch:
+        if now is not None and now.live and now.epoch > lease.epoch and now.holder != lease.holder:
             took = time.monotonic() - asked
             was, became = f"{lease.holder} (epoch {lease.epoch})", f"{now.holder} (epoch {now.epoch})"
             print(f"handed over: {was} -> {became} in {took:.2f} s")
             await _audit(engine, lease.holder, 200, {"epoch": lease.epoch, "to": now.holder, "seconds": round(took, 3)})
             return 0
         await asyncio.sleep(0.05)
+    now = await read(engine)
+    if now is not None and now.live and now.holder == lease.holder:
+        print(f"acd handover: {lease.holder} took the lease back (epoch {now.epoch}): no other member leads")
+        await _audit(engine, lease.holder, 504, {"epoch": lease.epoch, "why": "the same instance leads again"})
+        return 1
     print(f"acd handover: {lease.holder} still leads after {timeout:g} s (is it listening? see its log)")
     await _audit(engine, lease.holder, 504, {"epoch": lease.epoch, "why": "not handed over in time"})
     return 1

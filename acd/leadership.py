@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,6 +43,10 @@ NAME = "routing"
 DEFAULT_TIMES = LeaseTimes()
 FORGET_AFTER = 3600.0  # seconds: a member whose heartbeat is older is pruned from ``members``
 PRUNE_EVERY = 60.0  # seconds between two prunes by the leader
+LISTEN_PING = 10.0  # seconds between two pings of the ``LISTEN`` connection
+LISTEN_PING_TIMEOUT = 2.0  # a ping not answered within this: the connection is lost
+LISTEN_RETRY = 1.0  # seconds between two attempts to listen again
+LISTEN_WARN_EVERY = 60.0  # seconds: at most one warning this often while the listening stays lost
 PRUNE_LOCK_TIMEOUT_MS = 100  # a prune gives up rather than wait (its next turn tries again)
 
 # Every attempt writes this process's heartbeat in ``members`` in the same statement (docs/standby.md,
@@ -99,6 +104,17 @@ CHANNEL = "acd_lease"
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 RELEASED = "released"
 HANDOVER = "handover"
+# The request ``acd handover`` recorded with its notification (``acd.handover``): its ``audit_log`` row, with
+# status 202 (asked), naming the leader and the epoch, on the database's clock within ``REQUEST_WITHIN``.
+ASKED = 202
+REQUEST_WITHIN = 30.0
+_REQUEST = text(
+    """
+    SELECT id FROM audit_log
+     WHERE id = :id AND action = 'cluster.handover' AND status = 202 AND role = 'operator' AND target = :me
+       AND details->>'epoch' = :epoch AND at > now() - make_interval(secs => :within)
+    """
+)
 _LEAVE = text("DELETE FROM members WHERE instance = :me")
 # The rows of members long gone (killed, their host lost): locked rows are skipped, not waited for
 # (a session the server still believes alive may hold one), and the next prune takes them.
@@ -203,7 +219,11 @@ class Leadership:
         # the lease was released (a notification on ``CHANNEL``): a standby tries to take it now
         self._wake = asyncio.Event()
         # a handover was asked of this leader (``acd handover``, by notification): the epoch named
-        self.on_handover: Callable[[int], None] | None = None
+        self.on_handover: Callable[[int, int | None], None] | None = None  # the epoch, the request's row
+        self._asking: set[asyncio.Task[None]] = set()
+        self.listen_losses = 0  # the ``LISTEN`` connection lost (or found dead by a ping), in all
+        self._unheard_since: float | None = None  # monotonic moment it was lost, while it is
+        self._warned_unheard = -LISTEN_WARN_EVERY
         self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
         self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
         self.prune_every = prune_every
@@ -334,8 +354,12 @@ class Leadership:
         """For the life of the process: hear the lease's notifications on one connection of our own
         (``LISTEN``). A release wakes a standby at once; a handover request naming this leader's epoch calls
         ``on_handover``. Without it (the connection lost) nothing breaks: a standby polls every ``renew``
-        seconds, and ``acd handover`` says that the leader did not hand over. Reconnects every second."""
+        seconds, and ``acd handover`` says that the leader did not hand over. The connection is pinged every
+        ``LISTEN_PING`` seconds (a connection silently gone, through a failover or a dropped route, would
+        hear nothing and say nothing); one lost is opened again every ``LISTEN_RETRY`` seconds, said at
+        WARNING (at most once a minute while it stays lost), and its return too."""
         while True:
+            why = "the connection closed"
             try:
                 async with self.engine.connect() as conn:
                     raw = (await conn.get_raw_connection()).driver_connection
@@ -343,26 +367,91 @@ class Leadership:
                     lost = asyncio.Event()
                     raw.add_termination_listener(lambda _, lost=lost: lost.set())
                     await raw.add_listener(CHANNEL, self._heard)
+                    self._listening_again()
                     try:
-                        await lost.wait()
+                        await self._ping_until_lost(raw, lost)
+                    except TimeoutError:
+                        why = f"no answer to a ping within {LISTEN_PING_TIMEOUT:g} s"
+                        raw.terminate()  # gone for all we know: never handed back to a pool
+                        await conn.invalidate()
                     finally:
                         with contextlib.suppress(Exception):
                             await raw.remove_listener(CHANNEL, self._heard)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.debug("lease: cannot listen: %s", exc)
-            await asyncio.sleep(1.0)
+                why = f"{type(exc).__name__}: {exc}"
+            self._not_listening(why)
+            await asyncio.sleep(LISTEN_RETRY)
+
+    @staticmethod
+    async def _ping_until_lost(raw: Any, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), LISTEN_PING)
+            if lost.is_set():
+                return
+            async with asyncio.timeout(LISTEN_PING_TIMEOUT):
+                await raw.fetchval("SELECT 1")
+
+    def _not_listening(self, why: str) -> None:
+        now = time.monotonic()
+        if self._unheard_since is None:
+            self._unheard_since = now
+        self.listen_losses += 1
+        if now - self._warned_unheard >= LISTEN_WARN_EVERY:
+            self._warned_unheard = now
+            log.warning("lease: not listening for notifications (%s); trying again every %g s", why, LISTEN_RETRY)
+
+    def _listening_again(self) -> None:
+        if self._unheard_since is not None:
+            log.warning("lease: listening again after %.1f s", time.monotonic() - self._unheard_since)
+        self._unheard_since = None
+        self._warned_unheard = -LISTEN_WARN_EVERY
 
     def _heard(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         what, _, rest = str(payload).partition(":")
-        instance, _, epoch = rest.rpartition(":")
         if what == RELEASED and self.lease.term is None:
             self._wake.set()
-        elif what == HANDOVER and instance == self.instance and epoch.isdigit() and int(epoch) == self.epoch > 0:
-            log.warning("lease: a handover of epoch %s was asked", epoch)
-            if self.on_handover is not None:
-                self.on_handover(int(epoch))
+            return
+        if what != HANDOVER:
+            return
+        # ``handover:<instance>:<epoch>:<request>``: the instance's name may hold a colon, the rest do not
+        instance, epoch, request = ["", "", "", *rest.rsplit(":", 2)][-3:]
+        if instance != self.instance or not epoch.isdigit() or int(epoch) != self.epoch or self.epoch <= 0:
+            return
+        if not request.isdigit():
+            log.warning("lease: a handover of epoch %s was asked with no request on record: ignored", epoch)
+            return
+        task = asyncio.get_running_loop().create_task(self._asked(int(epoch), int(request)), name="acd-handover-ask")
+        self._asking.add(task)
+        task.add_done_callback(self._asking.discard)
+
+    async def _asked(self, epoch: int, request: int) -> None:
+        """Act on a handover request only if ``acd handover`` recorded it (its ``audit_log`` row, written in the
+        transaction that sent the notification, names this leader and epoch and is recent): anyone able to
+        connect to the database can send a notification, not everyone can write that row."""
+        if not await self.request_on_record(epoch, request):
+            log.warning(
+                "lease: a handover of epoch %d named request %d, which is not on record: ignored", epoch, request
+            )
+            return
+        if epoch != self.epoch:  # lost or released meanwhile
+            return
+        log.warning("lease: a handover of epoch %d was asked (request %d)", epoch, request)
+        if self.on_handover is not None:
+            self.on_handover(epoch, request)
+
+    async def request_on_record(self, epoch: int, request: int) -> bool:
+        """Whether request ``request`` is a recent ``cluster.handover`` ask naming this leader and ``epoch``."""
+        params = {"id": request, "me": self.instance, "epoch": str(epoch), "within": REQUEST_WITHIN}
+        try:
+            async with asyncio.timeout(2.0), self.engine.connect() as conn:
+                row = (await conn.execute(_REQUEST, params)).first()
+        except Exception as exc:
+            log.warning("lease: cannot read handover request %d: %s: %s", request, type(exc).__name__, exc)
+            return False
+        return row is not None
 
     def may_hand_over(self) -> bool:
         """Whether a handover could leave someone to route: this process leads and its last good renewal saw
@@ -386,6 +475,14 @@ class Leadership:
         if gone:
             log.info("lease: forgot %d member(s) gone for over %.0f s: %s", len(gone), self.forget_after, gone)
         return gone
+
+    def abandon(self) -> None:
+        """Stop leading without releasing: the lease lapses at its deadline (a handover that could not
+        finish cleanly, ``acd.service``). This process never takes it again; ``release`` then only leaves
+        ``members``."""
+        self.lease.lost()
+        self.leading_now.clear()
+        self.retired = True
 
     async def release(self) -> bool:
         """A clean stop: let the lease lapse now, so a standby (or this instance restarted) takes it at once;

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import signal
 import time
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -28,8 +29,9 @@ from acd.bootstrap import Parts, build
 from acd.database import Database
 from acd.leadership import Leadership
 from acd.records.startup.embedded import EmbeddedPostgres
-from acd.records.startup.migrate import upgrade_head
+from acd.records.startup.migrate import SchemaTooNew, check_not_newer, upgrade_head
 from acd.records.startup.sync_config import sync_config
+from acd.records.stores.audit import Change
 from acd.restore import restore_presence
 from acd.settings import Settings
 from acd.wallboard.seed import seed_otf, seed_today
@@ -37,13 +39,23 @@ from acd.wallboard.seed import seed_otf, seed_today
 log = logging.getLogger("acd")
 
 # A planned handover (docs/standby.md): how long it waits for the AMI actions in flight to be answered, and
-# for the records to reach PostgreSQL, before it releases the lease anyway.
+# for the records to reach PostgreSQL; past either, it does not release the lease but lets it lapse.
 SETTLE_SECONDS = 2.0
 FLUSH_SECONDS = 2.0
+HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover is refused
 
 
 class StartupError(Exception):
-    """The service cannot start; the message says what to fix."""
+    """The service cannot start; the message says what to fix. ``exit_code``: 1, or ``SCHEMA_TOO_NEW``."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# The database was migrated by a newer version (EX_CONFIG): starting again cannot help, so the systemd
+# units do not restart on it (RestartPreventExitStatus); docs/operations.md, "Upgrading one node at a time".
+SCHEMA_TOO_NEW = 78
 
 
 class Service:
@@ -57,6 +69,7 @@ class Service:
         self.handing_over = False  # a planned handover was asked (SIGUSR1, ``acd handover``)
         self.handed_over_at: float | None = None  # monotonic moment the lease was released for it
         self._asked_at = 0.0  # monotonic moment the handover was asked
+        self._audits: set[asyncio.Task[bool]] = set()  # the leader's own audit rows of a handover, being written
 
     async def _database_url(self) -> str:
         if self.settings.database.url:
@@ -71,11 +84,14 @@ class Service:
         write the config tables."""
         try:
             url = await self._database_url()
+            await check_not_newer(url)
             await asyncio.to_thread(upgrade_head, url)
             database = Database(url)
             stack.push_async_callback(database.close)
             parts = await build(self.settings, database=database)
             await sync_config(database.pool("startup"), parts.settings.routing)
+        except SchemaTooNew as exc:
+            raise StartupError(f"refusing to start: {exc}", SCHEMA_TOO_NEW) from exc
         except Exception as exc:
             where = "the embedded PostgreSQL" if self.embedded else "the PostgreSQL at DATABASE_URL"
             raise StartupError(f"cannot prepare {where}: {type(exc).__name__}: {exc}") from exc
@@ -149,34 +165,105 @@ class Service:
             with contextlib.suppress(Exception):
                 await writer
             if self.handing_over:  # the rest of the stop goes on after the standby took over
-                await self._hand_over(parts, leadership)
+                await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
 
-    def hand_over(self) -> None:
-        """A planned handover (SIGUSR1, or ``acd handover`` through PostgreSQL; docs/standby.md): stop making
-        offers, let the AMI actions in flight settle, flush the records, release the lease at once (the
-        standby hears it and takes over), then stop as after SIGTERM, exit 0: the supervisor (systemd,
-        compose) starts the process again, and it stands by. Refused when this process does not lead or saw
-        no standby at its last renewal (nobody would route until it is back)."""
+    def hand_over(self, request: int | None = None) -> None:
+        """A planned handover (SIGUSR1, or ``acd handover`` through PostgreSQL: ``request`` is its ``audit_log``
+        row; docs/standby.md): stop making offers, let the AMI actions in flight settle, close the AMI link,
+        flush the records, release the lease (the standby hears it and takes over), then stop as after
+        SIGTERM, exit 0: the supervisor (systemd, compose) starts the process again, and it stands by.
+        Refused when this process does not lead, saw no standby at its last renewal (nobody would route
+        until it is back), or its records could not reach PostgreSQL in time. Audited either way."""
         leadership = None if self.parts is None else self.parts.leadership
+        refused: str | None = None
         if leadership is None or not leadership.may_act():
             log.warning("handover asked: this process does not lead; nothing to hand over")
-        elif not leadership.may_hand_over():
-            log.warning("handover asked: refused, no standby was live at the last renewal (nobody would route)")
+            return
+        if not leadership.may_hand_over():
+            refused = "no standby was live at the last renewal (nobody would route)"
+        elif (behind := self._records_behind()) is not None:
+            refused = f"{behind} (the standby would start from stale records)"
+        if refused is not None:
+            log.warning("handover asked: refused, %s", refused)
         elif not self.handing_over:
             log.warning("handover asked: no new offers; handing over to the standby")
             self.handing_over = True
             self._asked_at = time.monotonic()
             self._stopping.set()
+        else:
+            return
+        self._audit_handover(leadership, request, refused)
 
-    async def _hand_over(self, parts: Parts, leadership: Leadership) -> None:
-        assert parts.link is not None and parts.outbox is not None
+    def _audit_handover(self, leadership: Leadership, request: int | None, refused: str | None) -> None:
+        """The leader's own ``audit_log`` row for a handover it was asked (docs/security.md)."""
+        audit = None if self.parts is None else self.parts.audit
+        if audit is None:
+            return
+        details: dict[str, object] = {"epoch": leadership.epoch, "via": "signal" if request is None else "request"}
+        if request is not None:
+            details["request"] = request
+        if refused is not None:
+            details["why"] = refused
+        change = Change(
+            at=datetime.now(UTC),
+            token_id=f"acd:{leadership.instance}",
+            role="service",
+            actor_agent_id=None,
+            action="cluster.handover",
+            target=leadership.instance,
+            status=409 if refused is not None else 200,
+            details=details,
+        )
+        task = asyncio.get_running_loop().create_task(audit.write(change), name="acd-handover-audit")
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)
+
+    def _records_behind(self) -> str | None:
+        """Why the records could not be flushed in a handover's time (None: they can)."""
+        outbox = None if self.parts is None else self.parts.outbox
+        if outbox is None:
+            return None
+        if outbox.last_error is not None:
+            return f"the records' outbox is failing to drain ({outbox.last_error})"
+        if outbox.backlog > HANDOVER_BACKLOG:
+            return f"the records' outbox has a backlog of {outbox.backlog}"
+        return None
+
+    async def _hand_over(self, parts: Parts, leadership: Leadership, elector: asyncio.Task[None]) -> None:
+        """Settle, silence the PBX side, flush, and only then release (docs/standby.md, "A planned handover").
+
+        Nothing may reach the PBX once the lease is released: the confirmations' retries are forgotten, the
+        AMI link is closed, and only then is the lease given up. The renewals stop first (a renewal in flight
+        would extend the lease the release ends). When actions are still unanswered or the records are not
+        all in PostgreSQL, it does not release: the lease lapses by itself (the standby takes it at its
+        deadline), as a lease that was never renewed again."""
+        assert parts.link is not None and parts.outbox is not None and parts.ami is not None
         for _ in range(round(SETTLE_SECONDS / 0.01)):  # the session answers them: polled, no event to wait on
             if not parts.link.in_flight:
                 break
             await asyncio.sleep(0.01)
-        await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
+        unanswered = parts.link.in_flight
+        parts.ami.stop()  # no overflow sent again, no confirmation awaited: nothing more goes to the PBX
+        await parts.link.close()
+        flushed = await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
+        elector.cancel()  # no renewal races the release (a late one would extend the lease again)
+        with contextlib.suppress(asyncio.CancelledError):
+            await elector
         epoch = leadership.epoch
+        if unanswered or not flushed:
+            why = []
+            if unanswered:
+                why.append(f"{unanswered} AMI action(s) unanswered after {SETTLE_SECONDS:g} s")
+            if not flushed:
+                why.append(f"records not flushed to PostgreSQL within {FLUSH_SECONDS:g} s")
+            leadership.abandon()  # not released: it lapses at its deadline, and the standby takes it then
+            log.error(
+                "handover of epoch %d: not released (%s); the standby takes the lease as it lapses",
+                epoch,
+                "; ".join(why),
+            )
+            return
         if not await leadership.release():
             log.warning(
                 "handover of epoch %d: the lease could not be released; the standby takes it as it lapses", epoch
@@ -206,6 +293,8 @@ class Service:
         metrics.epoch.set(0)
         parts.status.leading = leadership.may_act
         ami.may_act, ami.may_fence = leadership.may_act, leadership.may_fence
+        if ami.originator is not None:  # an Originate is an AMI action too: never without a live lease
+            ami.originator.may_act = leadership.may_act
 
         def lead(epoch: int) -> None:
             ami.epoch = epoch
@@ -220,7 +309,7 @@ class Service:
             self._stopping.set()
 
         leadership.on_lead, leadership.on_step_down = lead, step_down
-        leadership.on_handover = lambda _epoch: self.hand_over()
+        leadership.on_handover = lambda _epoch, request: self.hand_over(request)
 
     async def _wait_for_lease(self, leadership: Leadership) -> bool:
         """Stand by until this process leads (True) or is told to stop (False)."""
@@ -254,5 +343,5 @@ def serve(settings: Settings) -> int:
         asyncio.run(service.run())
     except StartupError as exc:
         log.critical("%s", exc)
-        return 1
+        return exc.exit_code
     return 1 if service.failed else 0

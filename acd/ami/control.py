@@ -249,6 +249,13 @@ class AmiCallControl:
     def link_down(self) -> None:
         self.confirmations.forget()
 
+    def stop(self) -> None:
+        """A planned handover (docs/standby.md): forget every confirmation awaited (so no lost Redirect is
+        sent again) and cancel the overflows being sent again."""
+        self.confirmations.forget()
+        for task in list(self._tasks):
+            task.cancel()
+
     def ring(
         self, channel: str, offer_id: str, endpoint: str, ring_timeout: float, record: bool = False
     ) -> Awaitable[None]:
@@ -281,6 +288,7 @@ class AmiCallControl:
         """Write ``actions`` now, in order; the wait for their replies stops watching ``key`` on error."""
         replies: list[Awaitable[Message]] = []
         try:
+            self._check_fence()
             for action in actions:
                 replies.append(self._link.submit(action, self._timeout))
         except Exception as exc:
@@ -322,6 +330,7 @@ class AmiCallControl:
         for _ in range(REDIRECT_RETRIES):
             await asyncio.sleep(REDIRECT_RETRY_DELAY)
             try:
+                self._check_fence()
                 await self._link.send(action, self._timeout)
                 return None
             except Exception as exc:
@@ -662,6 +671,7 @@ class AmiCallControl:
         await self._send(_setvar(channel, variable, value))
 
     async def _send(self, action: dict[str, str]) -> Message:
+        self._check_fence()
         return await self._link.send(action, self._timeout)
 
 

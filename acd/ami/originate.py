@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from acd.ami.errors import AmiActionError
@@ -69,6 +70,9 @@ class Originator:
         self._timeout = timeout
         self._lock = asyncio.Lock()
         self._count = 0
+        # whether this process leads now (None: no lease, as in the tests): an Originate is never sent
+        # without a live lease (docs/standby.md, "Fencing")
+        self.may_act: Callable[[], bool] | None = None
 
     async def originate(self, supervisor: str, mode: str, spied: str) -> None:
         """Ring ``supervisor`` to spy on ``spied``; raises ``AmiActionError`` when Asterisk refuses."""
@@ -80,6 +84,8 @@ class Originator:
         ``acd.ami.callback_ring.callback_action`` for callbacks)."""
         if not self._secret:
             raise AmiActionError("Originate", {"Message": "no ACD_AMI_ORIGINATE_SECRET: monitoring is off"})
+        if self.may_act is not None and not self.may_act():
+            raise AmiActionError("Originate", {"Message": "fenced: this process no longer leads"})
         async with self._lock:
             await asyncio.wait_for(self._session(action), self._timeout)
 

@@ -191,11 +191,21 @@ async def test_a_planned_handover_with_callers_waiting_no_caller_notices(
 
         order = await eventually(answered, 30, "the three callers answered", every=0.5)
         assert order == [e["Uniqueid"] for e in callers]
-        rows = await a.rows(
-            "SELECT uniqueid, count(*) AS n FROM interactions WHERE uniqueid = ANY($1::text[]) GROUP BY uniqueid",
-            [e["Uniqueid"] for e in callers],
-        )
-        assert sorted(r["n"] for r in rows) == [1, 1, 1]
+        # recorded once: one offer per call, answered, neither leader's written twice (an interaction's id
+        # derives from its uniqueid: counting interactions would always say 1)
+
+        async def recorded() -> list[tuple[int, int]] | None:
+            rows = await a.rows(
+                "SELECT i.id, count(o.id) AS offers, count(o.id) FILTER (WHERE o.result = 'answered') AS answered"
+                " FROM interactions i LEFT JOIN offers o ON o.interaction_id = i.id"
+                " WHERE i.id = ANY($1::uuid[]) GROUP BY i.id",
+                ids,
+            )
+            counts = [(r["offers"], r["answered"]) for r in rows]
+            return counts if len(counts) == 3 and all(c[1] for c in counts) else None
+
+        counts = await eventually(recorded, 15, "the three calls' answered offers recorded", every=0.5)
+        assert counts == [(1, 1)] * 3, counts
         rang_farm = [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
         assert len(rang_farm) == 3  # one ring per caller: none lost, none twice
     finally:

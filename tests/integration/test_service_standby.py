@@ -22,9 +22,9 @@ from acd.ami.fake_server import FakeAmiServer
 from acd.handover import hand_over
 from acd.leadership import read
 from acd.records.startup.embedded import EmbeddedPostgres
-from acd.records.startup.migrate import upgrade
+from acd.records.startup.migrate import check_not_newer, upgrade
 from acd.records.stores import tokens
-from acd.service import Service
+from acd.service import Service, StartupError
 from acd.settings import ClusterSettings, Settings
 from phonefarm.ports import free_port
 
@@ -265,6 +265,12 @@ async def test_acd_handover_the_leader_hands_over_and_the_standby_hears_it_at_on
         b = await _start(slow("b"))
         await asyncio.sleep(SLOW_POLL.renew + 0.5)  # a's renewal sees b live
         assert b.service.parts is not None and b.service.parts.leadership is not None
+        # a notification anyone able to connect could send: no request on record, so a leads on
+        async with engine.begin() as conn:
+            for forged in ("handover:a:1", "handover:a:1:999999"):
+                await conn.execute(text("SELECT pg_notify('acd_lease', :p)"), {"p": forged})
+        await asyncio.sleep(0.5)
+        assert not a.service.handing_over and await _is(a.base, 200)
         assert await hand_over(engine, 5.0) == 0
         await asyncio.wait_for(a.task, 10)
         assert not a.service.failed and a.service.handing_over  # exit 0: its supervisor starts it again
@@ -287,11 +293,83 @@ async def test_acd_handover_the_leader_hands_over_and_the_standby_hears_it_at_on
                     )
                 )
             ).all()
-        assert [(r.target, r.status, r.role) for r in rows] == [("a", 409, "operator"), ("a", 200, "operator")]
+        asked = [(r.target, r.status) for r in rows if r.role == "operator"]
+        assert asked == [("a", 409), ("a", 202), ("a", 200)]  # refused; the request; done
         assert rows[0].token_id.startswith("cli:")
+        # the leader's own row: it acted on the request (and on nothing forged)
+        assert [(r.token_id, r.status) for r in rows if r.role == "service"] == [("acd:a", 200)]
+        # nothing reached the PBX from a once it released: it logged off first, and b logged in after
+        logoff = next(i for i, act in enumerate(pbx.actions) if act.get("Action") == "Logoff")
+        logins = [i for i, act in enumerate(pbx.actions) if act.get("Action") == "Login"]
+        assert len(logins) == 2 and logins[0] < logoff < logins[1]
     finally:
         if not a.task.done():
             await _stop(a)
         if b is not None:
             await _stop(b)
         await pbx.stop()
+
+
+async def test_a_start_against_a_schema_newer_than_the_code_is_refused_with_what_to_do(
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    """A member of the old version started after the new one migrated the database (docs/operations.md,
+    "Upgrading one node at a time"): a clear refusal, not Alembic's traceback at every restart."""
+    await check_not_newer(api_pg.url)  # this version's own schema: fine
+    async with engine.begin() as conn:
+        head = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    try:
+        service = Service(_settings(api_pg, free_port(), tmp_path, "old"))
+        with pytest.raises(StartupError, match="revision 9999, newer than this version of the ACD knows") as err:
+            await service.run()
+        assert err.value.exit_code == 78  # systemd's RestartPreventExitStatus: no restart loop
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+
+
+async def test_acd_handover_is_no_success_when_the_same_instance_takes_the_lease_back(
+    engine: AsyncEngine,
+) -> None:
+    """The leader asked went away and came back (or another process under its name) with the next epoch: the
+    lease changed hands to nobody else, and ``acd handover`` says so (exit 1), not "handed over"."""
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM members"))
+        await conn.execute(
+            text(
+                "INSERT INTO leases (name, holder, epoch, acquired_at, renewed_at, expires_at)"
+                " VALUES ('routing', 'a', 1, now(), now(), now() + interval '30 seconds')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO members (instance, role, last_seen, started_at, version)"
+                " VALUES ('a', 'leader', now(), now(), 'x'), ('b', 'standby', now() + interval '1 hour', now(), 'x')"
+            )
+        )
+
+    async def back() -> None:
+        await asyncio.sleep(0.2)
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE leases SET epoch = 2, acquired_at = now() WHERE name = 'routing'"))
+
+    taking = asyncio.create_task(back())
+    try:
+        assert await hand_over(engine, 1.0) == 1
+    finally:
+        await taking
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM members"))
+            await conn.execute(text("DELETE FROM leases"))
+    async with engine.connect() as conn:
+        last = (
+            await conn.execute(
+                text(
+                    "SELECT status, details->>'why' AS why FROM audit_log WHERE action = 'cluster.handover' ORDER BY id DESC LIMIT 1"
+                )
+            )
+        ).one()
+    assert (last.status, last.why) == (504, "the same instance leads again")

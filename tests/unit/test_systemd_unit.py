@@ -114,3 +114,12 @@ def test_a_member_that_handed_over_is_started_again_as_the_standby() -> None:
     pair = parse_unit(PAIR_UNIT.read_text(encoding="utf-8"))["Service"]
     assert pair["Restart"][-1] == "always"
     assert "SIGUSR1" not in pair.get("KillSignal", [""])[-1]  # a stop is a stop, not a handover
+
+
+def test_a_member_refused_for_a_schema_newer_than_its_code_is_not_restarted_in_a_loop() -> None:
+    """Exit 78 (``acd.service.SCHEMA_TOO_NEW``): the database was migrated by a newer ACD; only installing it helps."""
+    from acd.service import SCHEMA_TOO_NEW
+
+    for unit in (UNIT, PAIR_UNIT):
+        service = parse_unit(unit.read_text(encoding="utf-8"))["Service"]
+        assert service["RestartPreventExitStatus"][-1] == str(SCHEMA_TOO_NEW), unit.name

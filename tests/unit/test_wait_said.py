@@ -93,6 +93,7 @@ async def test_only_a_wait_holding_says_reaches_the_pbx() -> None:
     control = AmiCallControl.__new__(AmiCallControl)
     control._link = Link()  # type: ignore[assignment]
     control._timeout = 1.0
+    control.may_act = None  # no lease: nothing fenced
     await control.say_waited("PJSIP/farm-1", 60)
     await control.say_waited("PJSIP/farm-1", None)
     assert [(a["Variable"], a["Value"]) for a in sent] == [("ACD_WAITED_SAY", "60"), ("ACD_WAITED_SAY", "")]

@@ -7,6 +7,9 @@ an installed ACD (``pip install .``) carries a copy under ``<prefix>/share/acd/m
 - ``upgrade_head(url)`` is blocking (Alembic's env.py runs its own event loop): call it with
   ``asyncio.to_thread`` from async code.
 - ``upgrade(engine)`` / ``downgrade(engine)`` run on an existing async engine inside the caller's loop.
+- ``check_not_newer(url)`` refuses a database whose schema a newer version of the ACD migrated: this
+  code cannot run against it (nor can Alembic migrate it), so the service says so instead of failing
+  on a traceback at every restart (docs/operations.md, "Upgrading one node at a time").
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+class SchemaTooNew(RuntimeError):
+    """The database's schema is at a revision this version of the ACD does not know (a newer one's)."""
 
 
 def _migrations_dir() -> Path:
@@ -40,6 +48,32 @@ def alembic_config(*, url: str | None = None, connection: Connection | None = No
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def known_revisions() -> set[str]:
+    """Every revision in this version's migrations."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+async def check_not_newer(url: str) -> None:
+    """Raise ``SchemaTooNew`` when the database was migrated by a newer version of the ACD."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            if (await conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL"))).scalar_one():
+                found = set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+            else:
+                found = set()
+    finally:
+        await engine.dispose()
+    unknown = found - known_revisions()
+    if unknown:
+        heads = ", ".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+        raise SchemaTooNew(
+            f"the database schema is at revision {', '.join(sorted(unknown))}, newer than this version of the "
+            f"ACD knows (its head: {heads}): a newer ACD migrated it; install that version here "
+            '(docs/operations.md, "Upgrading one node at a time")'
+        )
 
 
 def upgrade_head(url: str) -> None:
