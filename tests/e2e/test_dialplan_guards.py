@@ -276,6 +276,8 @@ async def test_a_malformed_or_stale_offer_target_rings_nobody_and_leaves_the_cal
             await holding(pbx_ami, channel, since)
             assert not [e for e in pbx_ami.events(since) if e.get("Event") == "DialBegin"]
             assert not [e for e in pbx_ami.events(since) if user_event("AcdRinging")(e)]
+            # fenced, not refused as malformed: its form was right
+            assert not [e for e in pbx_ami.events(since) if user_event("AcdConnectRefused")(e)]
             assert await offer_variables(pbx_ami, channel) == before
 
         # the leader's target, then one with no epoch (an ACD without a lease): each rings agent3 once
