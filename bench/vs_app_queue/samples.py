@@ -64,7 +64,7 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
         nonlocal at
         found = None if at is None else rec.first_mark(what, key, at, sample.end)
         if found is None and optional:
-            return  # a step the ACD leaves out when it can (the channel's own ring timeout)
+            return  # a step the ACD leaves out when it can (the Setvars of an offer in the old form)
         at = found
         points.append((name, at))
 
@@ -78,7 +78,8 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
             step("Hangup of the agent leg (PBX)", "pbx_agent_hangup", sample.agent)
             step("QueueMemberStatus not in use", "member_free", sample.agent)
     if phase.system == "acd":
-        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number)
+        # an offer in one action (its Redirect carries it all) sets no variable first: no such step
+        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number, optional=True)
         step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True)
         step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
         step("Dial() starts", "dial_app", sample.number)
