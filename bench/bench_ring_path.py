@@ -175,7 +175,7 @@ class _Reflex(asyncio.Protocol):
             return
         self.n += 1
         channel = "PJSIP/trunk-x"
-        target = offer_target("agent1", str(uuid.UUID(int=self.n)), 15, 1, False)
+        target = offer_target("agent1", str(uuid.UUID(int=self.n)), 15, 1, False) or "agent1"
         actions = [
             {"Action": "Redirect", "Channel": channel, "Context": "acd-connect", "Exten": target, "Priority": "1"}
         ]
