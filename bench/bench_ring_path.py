@@ -1,8 +1,9 @@
 """The ring path inside the ACD: from the bytes of a caller's ``AcdEnqueue`` to the bytes of the ``Redirect``.
 
 Why: the ACD rings an idle agent later than app_queue does (``bench_vs_app_queue``), and most of that
-gap is the AMI round trip: the event travels to the ACD, the ACD decides, and three ``Setvar`` and a
-``Redirect`` travel back before ``Dial`` starts. This benchmark isolates the part the ACD's own code
+gap is the AMI round trip: the event travels to the ACD, the ACD decides, and the offer travels back
+before ``Dial`` starts (one ``Redirect`` whose target carries the offer, ``acd.ami.offer_target``; four
+``Setvar`` before it in the old form). This benchmark isolates the part the ACD's own code
 owns, with the real parts of ``acd run`` (AmiLink, Translator, the runtime and core, the AMI call
 control, built by ``acd.bootstrap.build``; records dropped) against a stand-in PBX
 (``acd.ami.fake_server``) that runs in **another process**, so the two never share an event loop:
@@ -13,13 +14,13 @@ control, built by ``acd.bootstrap.build``; records dropped) against a stand-in P
 - **cold**: samples ``--gap`` seconds apart (default 1 s), as real callers come: caches, the branch
   predictor and the kernel's socket paths are cold again for each one;
 - **hot**: samples back to back;
-- **floor**: the same PBX process against a reflex client (the same AMI login, then three ``Setvar`` and
-  a ``Redirect`` written the moment an event's bytes arrive, with no parsing): what loopback TCP, the
+- **floor**: the same PBX process against a reflex client (the same AMI login, then the ``Redirect`` of an
+  offer written the moment an event's bytes arrive, with no parsing): what loopback TCP, the
   wake-ups of two event loops and the stand-in's own parsing cost. ``ACD - floor`` is the ACD's share.
 
 It also prints where the ACD's share goes, from one in-process run of the same event (no sockets):
-parsing the event (AmiLink's parser), translating it, the core's decision, and formatting the four
-actions. Figures are microseconds. Target (the ACD's share, cold, p50): <= 150 µs.
+parsing the event (AmiLink's parser), translating it, the core's decision, and making and formatting
+the offer's one action. Figures are microseconds. Target (the ACD's share, cold, p50): <= 150 µs.
 
 Run: ``python -m bench.bench_ring_path [--samples 60] [--hot 300] [--gap 1.0]`` from the repo root.
 It prints figures and asserts nothing but that every sample rang.
@@ -36,11 +37,13 @@ import multiprocessing
 import os
 import sys
 import time
+import uuid
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 from acd.ami.fake_server import FakeAmiServer, format_message
+from acd.ami.offer_target import offer_target, parse_offer_target
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.ami.token import VARIABLE as TOKEN_VARIABLE
 from acd.bootstrap import build, settings_for
@@ -102,6 +105,10 @@ def settle(n: int, token: str, offer: str, endpoint: str) -> bytes:
 # --- the PBX's process -------------------------------------------------------------------------------
 
 
+def _last_offer(server: FakeAmiServer) -> str:
+    return next(a["Value"] for a in reversed(server.actions) if a.get("Variable") == "ACD_OFFER" and "Value" in a)
+
+
 def _last(server: FakeAmiServer, action: str) -> Mapping[str, str]:
     return next(a for a in reversed(server.actions) if a.get("Action", "").lower() == action.lower())
 
@@ -130,10 +137,13 @@ async def _pbx(conn: Connection, plan: list[tuple[str, int, float]]) -> None:
             server.push_raw(data)
             await server.wait_for("Redirect", before + 1, within=5.0)
             out.append((time.perf_counter_ns() - began) / 1000)
-            offer = next(
-                a["Value"] for a in reversed(server.actions) if a.get("Variable") == "ACD_OFFER" and "Value" in a
-            )
-            server.push_raw(settle(base + i, token, offer, _last(server, "Redirect").get("Exten", "")))
+            exten = _last(server, "Redirect").get("Exten", "")
+            target = parse_offer_target(exten)  # the offer in one action; else the old form's ACD_OFFER
+            if target is not None:
+                offer, endpoint = target.offer_id, target.endpoint
+            else:
+                offer, endpoint = _last_offer(server), exten
+            server.push_raw(settle(base + i, token, offer, endpoint))
             await asyncio.sleep(0.005)  # the hangup is in before the next caller
         conn.send(out)
     await loop.run_in_executor(None, conn.recv)
@@ -148,7 +158,7 @@ def pbx_process(conn: Connection, plan: list[tuple[str, int, float]]) -> None:
 
 
 class _Reflex(asyncio.Protocol):
-    """Logs in, sets a token, then answers every event's bytes with an offer's four actions, unparsed."""
+    """Logs in, sets a token, then answers every event's bytes with an offer's one action, unparsed."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -165,11 +175,9 @@ class _Reflex(asyncio.Protocol):
             return
         self.n += 1
         channel = "PJSIP/trunk-x"
+        target = offer_target("agent1", str(uuid.UUID(int=self.n)), 15, 1, False) or "agent1"
         actions = [
-            {"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER", "Value": f"o{self.n}"},
-            {"Action": "Setvar", "Channel": channel, "Variable": "ACD_RING_TIMEOUT", "Value": "15"},
-            {"Action": "Setvar", "Channel": channel, "Variable": "ACD_RECORD", "Value": ""},
-            {"Action": "Redirect", "Channel": channel, "Context": "acd-connect", "Exten": "agent1", "Priority": "1"},
+            {"Action": "Redirect", "Channel": channel, "Context": "acd-connect", "Exten": target, "Priority": "1"}
         ]
         self.transport.write(
             b"".join(format_message({**a, "ActionID": f"{self.n}.{k}"}) for k, a in enumerate(actions))
@@ -294,10 +302,11 @@ async def run_acd(port: int, conn: Connection, phases: int, stamps: Stamps | Non
 
 def breakdown(samples: int) -> dict[str, list[float]]:
     """Each step of the ring path timed alone, in process, on the same event bytes."""
-    from acd.ami.control import _redirect, _setvar
+    from acd.ami.control import _redirect
     from acd.ami.translate import Translator
     from acd.ami.wire import FrameDecoder, encode_action
     from acd.core.acd import Acd
+    from acd.dialling import dialable_endpoint
 
     steps: dict[str, list[float]] = {"parse": [], "translate": [], "decide": [], "format": []}
     core = Acd(CONFIG)
@@ -317,15 +326,9 @@ def breakdown(samples: int) -> dict[str, list[float]]:
         commands = [c for e in events for c in core.handle(e, now)]
         t3 = time.perf_counter_ns()
         channel, _ = _caller(n)
-        wire = b"".join(
-            encode_action(a)
-            for a in (
-                _setvar(channel, "ACD_OFFER", "o"),
-                _setvar(channel, "ACD_RING_TIMEOUT", "15"),
-                _setvar(channel, "ACD_RECORD", ""),
-                _redirect(channel, "acd-connect", "agent1"),
-            )
-        )
+        target = offer_target(dialable_endpoint("agent1"), str(uuid.UUID(int=n)), 15, 1, False)
+        assert target is not None
+        wire = encode_action(_redirect(channel, "acd-connect", target))
         t4 = time.perf_counter_ns()
         assert commands and wire
         for key, a, b in (("parse", t0, t1), ("translate", t1, t2), ("decide", t2, t3), ("format", t3, t4)):

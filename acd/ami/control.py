@@ -35,6 +35,7 @@ from acd.ami.callers import CallerBook
 from acd.ami.confirm import Confirmations, user_event
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import closed_callback_id
+from acd.ami.offer_target import offer_target
 from acd.ami.originate import CONTEXT as MONITOR_CONTEXT
 from acd.ami.originate import MODES, Originator, endpoint_channel
 from acd.ami.resync import DIRECTED, PAUSED_AT, ActionPort
@@ -259,26 +260,32 @@ class AmiCallControl:
     def ring(
         self, channel: str, offer_id: str, endpoint: str, ring_timeout: float, record: bool = False
     ) -> Awaitable[None]:
-        """Offer the caller on ``channel`` to ``endpoint``: three Setvars, then the Redirect.
+        """Offer the caller on ``channel`` to ``endpoint``: one Redirect whose extension carries the offer.
 
-        Written at once (before this returns); the result is the wait for Asterisk's three replies,
-        which raises the first error. The dialplan reads ACD_OFFER and ACD_RING_TIMEOUT the moment
-        the Redirect lands, so they must be set first. The three actions are pipelined: written back
-        to back, in that order, on the one link, and Asterisk runs one manager session's actions in
-        the order it reads them. So the order holds while the caller waits one round trip instead of
-        four. Dial takes whole seconds; round up. ``ACD_RECORD`` is ``1`` when the queue records its
-        calls, empty otherwise (always written: a caller moved from a recording queue must not keep it).
+        Written at once (before this returns); the result is the wait for Asterisk's reply, which
+        raises the error. The target (``acd.ami.offer_target``) names the agent, the offer id, the ring
+        timeout (Dial takes whole seconds; round up), this leader's epoch and whether the call is
+        recorded; acd-connect sets ACD_OFFER, ACD_RING_TIMEOUT, ACD_RECORD and ACD_OFFER_EPOCH from it.
+        An offer the target cannot carry (a long endpoint name) goes the old way: those variables by
+        Setvar, then the Redirect to the endpoint, pipelined (written back to back on the one link;
+        Asterisk runs one manager session's actions in the order it reads them). ``ACD_RECORD`` is
+        ``1`` when the queue records its calls, empty otherwise (always written: a caller moved from a
+        recording queue must not keep it).
         """
         exten = dialable_endpoint(endpoint)
         key = self.confirmations.expect(
             channel, user_event("AcdRinging", AcdOffer=offer_id), lambda: self._ring_lost(channel, offer_id)
         )
+        seconds = max(1, math.ceil(ring_timeout))
+        target = offer_target(exten, offer_id, seconds, self.epoch, record)
+        if target is not None:  # the whole offer in the Redirect's extension: one action
+            return self._write(key, _redirect(channel, CONNECT_CONTEXT, target))
         # with a lease, the offer carries its epoch: acd-connect refuses it unless it is ACD_EPOCH's
         fence = () if self.epoch is None else (_setvar(channel, OFFER_EPOCH_VARIABLE, str(self.epoch)),)
         return self._write(
             key,
             _setvar(channel, "ACD_OFFER", offer_id),
-            _setvar(channel, "ACD_RING_TIMEOUT", str(max(1, math.ceil(ring_timeout)))),
+            _setvar(channel, "ACD_RING_TIMEOUT", str(seconds)),
             _setvar(channel, "ACD_RECORD", "1" if record else ""),
             *fence,
             _redirect(channel, CONNECT_CONTEXT, exten),

@@ -29,6 +29,7 @@ from typing import Literal, Protocol
 from acd.ami import fields
 from acd.ami.errors import AmiActionError
 from acd.ami.identity import call_id_for
+from acd.ami.offer_target import MARK, parse_offer_target
 from acd.ami.wire import ActionValue, Message
 from acd.core.bounds import MAX_AGE_SECONDS
 from acd.core.events import CallArrived
@@ -377,10 +378,15 @@ async def _read_caller(
     )
     if not in_connect:
         return False, call
-    if not values[OFFER]:
+    endpoint, offer_id = row.get("Exten", ""), values[OFFER]
+    if endpoint.startswith(MARK):  # its offer's Redirect just landed (acd.ami.offer_target): the target says
+        target = parse_offer_target(endpoint)  # which offer, ACD_OFFER may still be the last one's
+        if target is None:  # refused by the dialplan: on its way back to holding
+            return False, f"{channel}: in {CONNECT_CONTEXT} at a malformed offer target"
+        endpoint, offer_id = target.endpoint, target.offer_id
+    if not offer_id:
         return False, f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
     answered_at, handed_over_at = _epoch(values[ANSWERED]), _epoch(values[HANDED_OVER])
-    endpoint = row.get("Exten", "")
     peer = values.get(PEER, "")
     talking_with = leg_endpoint(peer)
     agent_leg = peer if talking_with else ""
@@ -393,7 +399,7 @@ async def _read_caller(
         paused_at = _epoch(reply.get("Value", ""))
     offered = OfferedCaller(
         call,
-        values[OFFER],
+        offer_id,
         endpoint,
         answered_at,
         values[RECORDING],

@@ -70,8 +70,8 @@ Asterisks; both run on this host's clock):
 Each figure is p50 and p99 over ``--calls`` samples (default 200) per system, after ``--warmup``
 samples (default 10) are dropped. Targets printed against: (a) ACD p50 within 2 ms of app_queue's
 p50; (b) ACD p50 below 50 ms. Then, to show where the time goes, each path split at the PBX events
-between the two ends: AMI ``VarSet`` of the ACD's ``Setvar``s (ACD_RING_TIMEOUT only when an offer
-sets it), ``Newexten`` of acd-connect,1 (the ``Redirect`` landed) and of its ``Dial``,
+between the two ends: AMI ``VarSet`` of the ACD's ``Setvar``s (only for an offer in the old form: one
+in a single ``Redirect`` has none), ``Newexten`` of acd-connect,1 (the ``Redirect`` landed) and of its ``Dial``,
 ``AcdDialResult`` (the ACD learns that a call ended), app_queue's ``QueueMemberStatus``, and the
 PBX's ``Newchannel`` of the outgoing agent leg (``DialBegin`` is no use here: it is published after
 the INVITE may already have arrived). Also: the slowest samples (above 5x p50) with those events, and

@@ -60,11 +60,13 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
     points: list[tuple[str, float | None]] = []
     at: float | None = sample.start
 
-    def step(name: str, what: str, key: str, optional: bool = False) -> None:
+    def step(name: str, what: str, key: str, optional: bool = False, before: float | None = None) -> None:
         nonlocal at
         found = None if at is None else rec.first_mark(what, key, at, sample.end)
+        if found is not None and before is not None and found > before:
+            found = None  # not this step: it came after the one it must precede
         if found is None and optional:
-            return  # a step the ACD leaves out when it can (the channel's own ring timeout)
+            return  # a step the ACD leaves out when it can (the Setvars of an offer in the old form)
         at = found
         points.append((name, at))
 
@@ -78,8 +80,11 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
             step("Hangup of the agent leg (PBX)", "pbx_agent_hangup", sample.agent)
             step("QueueMemberStatus not in use", "member_free", sample.agent)
     if phase.system == "acd":
-        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number)
-        step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True)
+        # the old form's Setvars land before its Redirect; an offer in one action (its Redirect carries it
+        # all) has none, and acd-connect sets the same variables after it landed: not a step before it
+        landed = None if at is None else rec.first_mark("acd_connect", sample.number, at, sample.end)
+        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number, optional=True, before=landed)
+        step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True, before=landed)
         step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
         step("Dial() starts", "dial_app", sample.number)
     step("agent leg made (PBX Newchannel)", "pbx_agent_channel", sample.agent)

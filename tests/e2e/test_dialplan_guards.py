@@ -8,6 +8,8 @@ was: ``agent1&PJSIP/agent2`` rang two phones, a ``,`` added Dial options. Both o
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
 import uuid
 from collections.abc import Callable
@@ -19,8 +21,9 @@ from e2e_stack import PbxStack, heartbeat, holding, offer, read_secrets, user_ev
 
 from acd.ami.callback_ring import callback_action
 from acd.ami.identity import call_id_for
+from acd.ami.offer_target import offer_target
 from acd.ami.originate import Originator
-from phonefarm import AmiClient, AmiEvent, Farm
+from phonefarm import AmiClient, AmiError, AmiEvent, Farm
 from phonefarm.acd_process import AcdProcess
 
 DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan"
@@ -291,3 +294,184 @@ async def test_a_callback_ring_of_a_stale_epoch_rings_no_agent(
         assert (result["AcdStage"], result["AcdStatus"]) == ("agent", "BUSY")  # rung, and it declined
         rang = [e.get("FarmAgent") for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
         assert rang == ["agent3"]  # once: the leader's ring, never the stale one
+
+
+OFFER_VARIABLES = ("ACD_OFFER", "ACD_RING_TIMEOUT", "ACD_OFFER_EPOCH", "ACD_RECORD")
+
+
+async def offer_variables(pbx: AmiClient, channel: str) -> dict[str, str]:
+    replies = [await pbx.action({"Action": "Getvar", "Channel": channel, "Variable": n}) for n in OFFER_VARIABLES]
+    return {n: r[0].get("Value", "") for n, r in zip(OFFER_VARIABLES, replies, strict=True)}
+
+
+async def redirect(pbx: AmiClient, channel: str, exten: str, context: str = "acd-connect") -> None:
+    await pbx.action({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1"})
+
+
+async def test_a_malformed_or_stale_offer_target_rings_nobody_and_leaves_the_caller_as_it_was(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """An offer in one action (docs/dialplan.md, "Connecting"): the Redirect's extension carries the agent,
+    the offer, the ring timeout, the epoch and the recording flag. A target not in its one form, or of an
+    older epoch (epoch 8 in force), rings nobody and changes none of the caller's variables; the leader's
+    own target, and one with no epoch, ring the agent they name, with the values they carry."""
+    await farm.set_agent("agent3", "reject")
+    hexed = uuid.uuid4().hex
+    async with heartbeat(pbx_ami, term="8"):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        number = "5551299"
+        await farm.place_call("300", 60, caller_id=number)
+        enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+        channel = enqueue["Channel"]
+        await holding(pbx_ami, channel, mark)
+        before = {"ACD_OFFER": "offer-before", "ACD_RING_TIMEOUT": "7", "ACD_OFFER_EPOCH": "8", "ACD_RECORD": ""}
+        for name, value in before.items():
+            await pbx_ami.action({"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value})
+
+        malformed = (
+            f"~agent3&PJSIP/agent2~{hexed}~15~8~0",  # two phones
+            f"~agent3~{hexed}~15,D(1)~8~0",  # a Dial option
+            f"~agent3~{hexed}~15~8~0~agent2",  # six fields
+            f"~agent3~{hexed[:-1]}~15~8~0",  # an offer id one digit short
+            f"~agent3~{hexed.upper()}~15~8~0",
+            f"~agent3~{hexed}~015~8~0",
+            f"~agent3~{hexed}~15~x8~0",
+            f"~agent3~{hexed}~15~8~2",
+        )
+        for bad in malformed:
+            since = pbx_ami.mark()
+            await redirect(pbx_ami, channel, bad)
+            await pbx_ami.wait_event(user_event("AcdConnectRefused", Channel=channel), 10, since)
+            await holding(pbx_ami, channel, since)  # back to the music, not hung up
+            assert not [e for e in pbx_ami.events(since) if e.get("Event") == "DialBegin"], bad
+            assert not [e for e in pbx_ami.events(since) if user_event("AcdRinging")(e)], bad
+            assert await offer_variables(pbx_ami, channel) == before, bad
+
+        for stale in ("7", "6"):  # an older term's offer: no event, no Dial, nothing changed
+            since = pbx_ami.mark()
+            await redirect(pbx_ami, channel, f"~agent3~{hexed}~15~{stale}~1")
+            await holding(pbx_ami, channel, since)
+            assert not [e for e in pbx_ami.events(since) if e.get("Event") == "DialBegin"]
+            assert not [e for e in pbx_ami.events(since) if user_event("AcdRinging")(e)]
+            # fenced, not refused as malformed: its form was right
+            assert not [e for e in pbx_ami.events(since) if user_event("AcdConnectRefused")(e)]
+            assert await offer_variables(pbx_ami, channel) == before
+
+        # the leader's target, then one with no epoch (an ACD without a lease): each rings agent3 once
+        for epoch, record in (8, True), (None, False):
+            offer_id = str(uuid.uuid4())
+            target = offer_target("agent3", offer_id, 12, epoch, record)
+            assert target is not None
+            since = pbx_ami.mark()
+            await redirect(pbx_ami, channel, target)
+            ringing = await pbx_ami.wait_event(user_event("AcdRinging", AcdOffer=offer_id), 10, since)
+            assert (ringing["AcdAgent"], ringing["Channel"]) == ("agent3", channel)
+            result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=offer_id), 15, since)
+            assert result["AcdStatus"] == "BUSY"
+            assert await offer_variables(pbx_ami, channel) == {
+                "ACD_OFFER": offer_id,
+                "ACD_RING_TIMEOUT": "12",
+                "ACD_OFFER_EPOCH": "" if epoch is None else str(epoch),
+                "ACD_RECORD": "1" if record else "",
+            }
+            await holding(pbx_ami, channel, since)
+
+        dialled = [e.get("DestChannel", "") for e in pbx_ami.events(mark) if e.get("Event") == "DialBegin"]
+        assert len(dialled) == 2 and all(d.startswith("PJSIP/agent3-") for d in dialled), dialled
+        await eventually_rang(farm, farm_mark, ["agent3", "agent3"])
+        assert not [e for e in pbx_ami.events(mark) if e.get("Event") == "Hangup" and e.get("Channel") == channel]
+
+
+async def eventually_rang(farm: Farm, since: int, agents: list[str]) -> None:
+    async def rang() -> Any:
+        seen = [e.get("FarmAgent") for e in farm.ami.events(since) if e.get("UserEvent") == "FarmAgentRinging"]
+        return seen if seen == agents else None
+
+    await eventually(rang, 10, f"the farm's rings {agents}")
+
+
+async def test_an_offer_withdrawn_or_replaced_while_its_redirect_is_in_flight_leaves_no_phone_ringing(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """What the ACD sends when the core withdraws an agent (pause, logout) just after offering it: the
+    offer's Redirect, then at once the cancel's (back to holding; one Asterisk refuses while the first is
+    being carried out is sent again every 20 ms, as acd.ami.control does). In both forms of an offer the
+    caller ends holding, the Dial it started is reported CANCEL, and no phone is left ringing. And an offer
+    that lands while another rings ends that one's Dial with its CANCEL reported."""
+    for agent in ("agent2", "agent3"):
+        await farm.set_agent(agent, "noanswer")  # a cancel that was lost would leave it ringing
+    outcomes: set[tuple[bool, bool]] = set()  # (one-action form, the Dial began before the cancel)
+    async with heartbeat(pbx_ami):
+        mark = pbx_ami.mark()
+        number = "5551277"
+        await farm.place_call("300", 60, caller_id=number)
+        enqueue = await pbx_ami.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, mark)
+        channel = enqueue["Channel"]
+        await holding(pbx_ami, channel, mark)
+
+        async def cancel() -> None:
+            for _ in range(10):
+                try:
+                    await redirect(pbx_ami, channel, "s", "acd-hold")
+                    return
+                except AmiError as exc:
+                    if "not up" not in str(exc):
+                        raise
+                    await asyncio.sleep(0.02)
+            raise AssertionError("the cancel was refused ten times")
+
+        # the cancel at once (it overtakes the offer or waits for it), or a moment later (the Dial has begun)
+        for one_action, delay in itertools.product((True, False), (0.0, 0.003, 0.05)):
+            offer_id = str(uuid.uuid4())
+            since = pbx_ami.mark()
+            if one_action:
+                target = offer_target("agent3", offer_id, 15, None, False)
+                assert target is not None
+                ring = redirect(pbx_ami, channel, target)
+            else:  # the old form: the variables, then the Redirect to the endpoint
+                await pbx_ami.action(
+                    {"Action": "Setvar", "Channel": channel, "Variable": "ACD_OFFER", "Value": offer_id}
+                )
+                ring = redirect(pbx_ami, channel, "agent3")
+            ringing = asyncio.ensure_future(ring)  # written at once, as the ACD writes its actions
+            await asyncio.sleep(delay)
+            await asyncio.gather(ringing, cancel())
+            await pbx_ami.wait_event(
+                lambda e: (
+                    e.get("Event") == "MusicOnHoldStart"
+                    and e.get("Channel") == channel
+                    and e.get("Context") == "acd-hold"
+                ),
+                10,
+                since,
+            )
+            await asyncio.sleep(0.3)  # a Dial the cancel missed would show by now
+            events = pbx_ami.events(since)
+            begun = [e for e in events if e.get("Event") == "DialBegin" and e.get("Channel") == channel]
+            ended = [e for e in events if e.get("Event") == "DialEnd" and e.get("Channel") == channel]
+            assert len(begun) == len(ended) <= 1, (one_action, begun, ended)
+            assert all(e.get("DialStatus") == "CANCEL" for e in ended), ended
+            rang = [e for e in events if user_event("AcdRinging", AcdOffer=offer_id)(e)]
+            results = [e.get("AcdStatus") for e in events if user_event("AcdDialResult", AcdOffer=offer_id)(e)]
+            assert results == (["CANCEL"] if rang else []), (one_action, delay, results)
+            outcomes.add((one_action, bool(rang)))
+        # a cancel a moment later always finds the Dial begun, in either form
+        assert {(True, True), (False, True)} <= outcomes, outcomes
+
+        # an offer landing while another rings: the first Dial ends, its CANCEL reported, the second rings
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        since = pbx_ami.mark()
+        target = offer_target("agent3", first, 15, None, False)
+        assert target is not None
+        await redirect(pbx_ami, channel, target)
+        await pbx_ami.wait_event(user_event("AcdRinging", AcdOffer=first), 10, since)
+        target = offer_target("agent2", second, 15, None, False)
+        assert target is not None
+        await redirect(pbx_ami, channel, target)
+        result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=first), 10, since)
+        assert result["AcdStatus"] == "CANCEL"
+        await pbx_ami.wait_event(user_event("AcdRinging", AcdOffer=second, AcdAgent="agent2"), 10, since)
+        await redirect(pbx_ami, channel, "s", "acd-hold")
+        result = await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=second), 10, since)
+        assert result["AcdStatus"] == "CANCEL"
+        assert not [e for e in pbx_ami.events(mark) if e.get("Event") == "Hangup" and e.get("Channel") == channel]

@@ -19,6 +19,7 @@ from acd.ami.fake_server import FakeAmiServer
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 
 CALLER = "PJSIP/trunk-00000001"
+OFFER = "5d0f6a1e-2b3c-5d4e-9f60-718293a4b5c6"  # an offer id as the core makes one: rung in one action
 
 
 @contextlib.asynccontextmanager
@@ -48,29 +49,29 @@ class Rung:
 
 
 async def ring_then(pbx: tuple[FakeAmiServer, AmiLink], *messages: dict[str, str], wait: float = 0.5) -> Rung:
-    """Ring offer-1 for the caller, let the PBX send ``messages``, wait past the confirmation window."""
+    """Ring OFFER for the caller, let the PBX send ``messages``, wait past the confirmation window."""
     server, link = pbx
     lost: list[str] = []
     kinds: list[str] = []
     control = AmiCallControl(link, confirm_within=0.3, on_ring_lost=lost.append, on_lost=kinds.append)
     async with pumping(link, control):
-        await control.ring(CALLER, "offer-1", "agent1", 15)
+        await control.ring(CALLER, OFFER, "agent1", 15)
         server.push(*messages)
         await asyncio.sleep(wait)
     return Rung(control, lost, kinds)
 
 
 async def test_an_offer_that_rings_is_settled(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
-    rung = await ring_then(pbx, ringing("offer-1"))
+    rung = await ring_then(pbx, ringing(OFFER))
     assert rung.lost == []
     assert len(rung.control.confirmations) == 0
     assert rung.control.lost_redirects == 0
 
 
 async def test_a_lost_offer_is_handed_back_once(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
-    not_its_sign = (ringing("offer-other"), ringing("offer-1", channel="PJSIP/trunk-00000002"))
+    not_its_sign = (ringing("offer-other"), ringing(OFFER, channel="PJSIP/trunk-00000002"))
     rung = await ring_then(pbx, *not_its_sign, wait=0.6)
-    assert rung.lost == ["offer-1"]
+    assert rung.lost == [OFFER]
     assert rung.kinds == ["ring"]
     assert pbx[0].count("Redirect") == 1  # never sent again: the core decides what comes next
 
@@ -121,7 +122,7 @@ async def test_a_refused_redirect_is_not_watched(pbx: tuple[FakeAmiServer, AmiLi
     control = AmiCallControl(link, confirm_within=0.2, on_ring_lost=lost.append)
     async with pumping(link, control):
         with pytest.raises(Exception, match="Channel does not exist"):
-            await control.ring(CALLER, "offer-1", "agent1", 15)
+            await control.ring(CALLER, OFFER, "agent1", 15)
         await asyncio.sleep(0.4)
     assert lost == []  # the runtime reports a refused ring itself (OfferFailed "ami: ...")
     assert len(control.confirmations) == 0
@@ -132,7 +133,7 @@ async def test_a_link_that_goes_down_forgets_what_was_pending(pbx: tuple[FakeAmi
     lost: list[str] = []
     control = AmiCallControl(link, confirm_within=0.5, on_ring_lost=lost.append)
     async with pumping(link, control):
-        await control.ring(CALLER, "offer-1", "agent1", 15)
+        await control.ring(CALLER, OFFER, "agent1", 15)
         server.drop_clients()
         await asyncio.sleep(0.8)
     assert lost == []  # the resync after the reconnect decides, from what Asterisk reports
@@ -153,8 +154,14 @@ async def test_a_redirect_refused_while_the_channel_is_still_moving_is_sent_agai
 
     server.handlers["redirect"] = redirect
     control = AmiCallControl(link, confirm_within=5.0)
-    await control.ring(CALLER, "offer-1", "agent1", 15)
+    await control.ring(CALLER, OFFER, "agent1", 15)
     assert server.count("Redirect") == 3
+    assert server.count("Setvar") == 0  # the offer is all in the Redirect's target, sent the same each time
+    assert len({a["Exten"] for a in server.actions if a.get("Action") == "Redirect"}) == 1
+    # an offer the target cannot carry (an id that is not a UUID): its variables are set once, not again
+    refusals[0] = 2
+    await control.ring(CALLER, "offer-1", "agent1", 15)
+    assert server.count("Redirect") == 6
     assert server.count("Setvar") == 3  # ACD_OFFER, ACD_RING_TIMEOUT, ACD_RECORD: not set again
 
 
@@ -164,6 +171,6 @@ async def test_a_channel_that_stays_down_keeps_its_error(pbx: tuple[FakeAmiServe
     lost: list[str] = []
     control = AmiCallControl(link, confirm_within=5.0, on_ring_lost=lost.append)
     with pytest.raises(Exception, match="channel not up"):
-        await control.ring(CALLER, "offer-1", "agent1", 15)
+        await control.ring(CALLER, OFFER, "agent1", 15)
     assert server.count("Redirect") == 11  # the first and ten more, 20 ms apart
     assert len(control.confirmations) == 0

@@ -32,6 +32,11 @@ CONFIG = RoutingConfig(
 )
 
 
+OFFER_1 = "0b7e3d52-9c1a-5f4e-8a2b-1c3d4e5f6a7b"  # an offer id as the core makes one (a UUID)
+HEX_1 = OFFER_1.replace("-", "")
+LONG = "agent-" + "x" * 40  # an endpoint name the one-action target has no room for
+
+
 def chan(n: int, context: str, exten: str = "s", bridge: str = "", app: str = "") -> dict[str, str]:
     return {
         "Channel": f"PJSIP/trunk-0000000{n}",
@@ -202,10 +207,31 @@ def test_reconcile_reports_what_happened_while_away() -> None:
     assert OfferAnswered("o4") in t.reconcile(again)
 
 
+async def test_a_caller_found_where_its_offer_just_landed_is_that_offer_not_the_last_one(
+    pbx: tuple[FakeAmiServer, AmiLink],
+) -> None:
+    """A resync can find a caller at its one-action offer target (acd.ami.offer_target), before acd-connect
+    set ACD_OFFER from it: the target names the offer and the agent, ACD_OFFER is still the last offer's."""
+    server, link = pbx
+    server.channels = [
+        chan(1, "acd-connect", f"~agent2~{HEX_1}~15~4~0", app="MSet"),
+        chan(2, "acd-connect", f"~agent2~{HEX_1}~15~4~0,x", app="Set"),  # malformed: going back to holding
+        chan(3, "acd-connect", "~agent2~zz~15~4~0", app="MusicOnHold"),  # refused, holding: waiting as before
+    ]
+    for n in (1, 2, 3):
+        ch = f"PJSIP/trunk-0000000{n}"
+        server.variables.update({(ch, "ACD_QUEUE"): "billing", (ch, "ACD_PRIORITY"): "5", (ch, "ACD_ENQUEUED"): "950"})
+        server.variables[(ch, "ACD_OFFER")] = "the-last-offer"
+    result = await resync(link)
+    assert [(o.call.uniqueid, o.offer_id, o.endpoint) for o in result.ringing] == [("1700.1", OFFER_1, "agent2")]
+    assert result.skipped == ("PJSIP/trunk-00000002: in acd-connect at a malformed offer target",)
+    assert [c.uniqueid for c in result.waiting] == ["1700.3"]
+
+
 async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServer, AmiLink]) -> None:
     server, link = pbx
     control = AmiCallControl(link)
-    await control.ring("PJSIP/trunk-00000001", "offer-1", "agent1", ring_timeout=14.2)
+    await control.ring("PJSIP/trunk-00000001", OFFER_1, "agent1", ring_timeout=14.2)
     await control.cancel("PJSIP/trunk-00000001")
     await control.overflow("PJSIP/trunk-00000001", "voicemail")
     await control.heartbeat(1700000000)
@@ -214,10 +240,14 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
     sent = [{k: v for k, v in a.items() if k != "ActionID"} for a in server.actions[1:]]
     ch = "PJSIP/trunk-00000001"
     assert sent == [
-        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER", "Value": "offer-1"},
-        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RING_TIMEOUT", "Value": "15"},
-        {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RECORD", "Value": ""},  # not a recording queue
-        {"Action": "Redirect", "Channel": ch, "Context": "acd-connect", "Exten": "agent1", "Priority": "1"},
+        # the whole offer in one action: agent, offer id (its hex), ring seconds, no epoch (no lease), not recorded
+        {
+            "Action": "Redirect",
+            "Channel": ch,
+            "Context": "acd-connect",
+            "Exten": f"~agent1~{HEX_1}~15~~0",
+            "Priority": "1",
+        },
         {"Action": "Redirect", "Channel": ch, "Context": "acd-hold", "Exten": "s", "Priority": "1"},
         {"Action": "Redirect", "Channel": ch, "Context": "acd-overflow", "Exten": "voicemail", "Priority": "1"},
         {"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": "1700000000"},
@@ -234,15 +264,24 @@ async def test_call_control_speaks_the_dialplan_contract(pbx: tuple[FakeAmiServe
     leading = [True]
     control.may_act = lambda: leading[0]
     mark = len(server.actions)
-    await control.ring(ch, "offer-2", "agent1", 15)
+    await control.ring(ch, OFFER_1, "agent1", 15, record=True)
+    # an endpoint name too long for the target (Asterisk keeps 79 characters of an extension): the old form
+    await control.ring(ch, "offer-2", LONG, 15)
     await control.heartbeat(1700000001)
     sent = [{k: v for k, v in a.items() if k != "ActionID"} for a in server.actions[mark:]]
     assert sent == [
+        {
+            "Action": "Redirect",
+            "Channel": ch,
+            "Context": "acd-connect",
+            "Exten": f"~agent1~{HEX_1}~15~4~1",
+            "Priority": "1",
+        },
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER", "Value": "offer-2"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RING_TIMEOUT", "Value": "15"},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_RECORD", "Value": ""},
         {"Action": "Setvar", "Channel": ch, "Variable": "ACD_OFFER_EPOCH", "Value": "4"},
-        {"Action": "Redirect", "Channel": ch, "Context": "acd-connect", "Exten": "agent1", "Priority": "1"},
+        {"Action": "Redirect", "Channel": ch, "Context": "acd-connect", "Exten": LONG, "Priority": "1"},
         {"Action": "Setvar", "Variable": "ACD_HEARTBEAT", "Value": "1700000001"},
         {"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": "4"},
     ]

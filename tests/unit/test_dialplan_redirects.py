@@ -86,7 +86,8 @@ def targets(step: Step) -> list[tuple[str, str, str]]:
             exten, where = parts
         else:
             (where,) = parts
-        out.append((context, exten, where))
+        # a jump to the extension a variable names: acd-connect's to the agent's (checked as an endpoint name)
+        out.append((context, "agent1" if exten.startswith("${") else exten, where))
     return out
 
 
