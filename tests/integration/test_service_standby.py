@@ -96,7 +96,7 @@ async def _stop(member: Member) -> None:
         for task in asyncio.all_tasks():
             print(f"--- {task.get_name()}: {task}")
             task.print_stack(limit=8)
-        raise AssertionError(f"{member.service.settings.instance}: did not stop within 30 s")
+        raise AssertionError(f"{member.service.settings.cluster.instance}: did not stop within 30 s")
     await member.task
 
 
