@@ -432,10 +432,7 @@ class AmiCallControl:
         return self._transfer(caller, endpoint, exten)
 
     async def _transfer(self, caller: str, endpoint: str, exten: str) -> None:
-        peer = await self._bridge_peer(caller)
-        tech, _, name = peer.partition("/")
-        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
-            raise NotCarriedOut(f"the caller is not bridged with {endpoint}")
+        peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)
         await self._send({"Action": "BlindTransfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
 
     async def monitor(self, caller: str, command: MonitorCall) -> None:
