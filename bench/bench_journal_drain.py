@@ -12,7 +12,9 @@ each call, ring attempt and agent state, at the moments the core emitted them, r
 from a steady state), for a bounded time each:
 
 1. a realistic rate (30 calls/min), then a heavy one (600 calls/min);
-2. the heavy rate again, with PostgreSQL frozen (SIGSTOP of all its processes) for ``--pause``
+2. a host that comes back: the heavy run's records (its warm-up's too), journaled while it could not
+   reach PostgreSQL, drained by its next start (as an old leader's journal is when it returns);
+3. the heavy rate again, with PostgreSQL frozen (SIGSTOP of all its processes) for ``--pause``
    seconds mid-run: the backlog it leaves and how long it takes to drain once PostgreSQL answers.
 
 For each record: the latency from its append to the journal until the commit that carried it to
@@ -27,11 +29,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import logging
 import shutil
 import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,14 +48,15 @@ from acd.core.events import Event
 from acd.core.ids import interaction_id
 from acd.core.record_types import InteractionRecord, OfferRecord, Record
 from acd.database import Database
+from acd.records.errors import DatabaseUnavailable
 from acd.records.pipeline.outbox import Outbox
-from acd.records.pipeline.store import PostgresRecordStore
+from acd.records.pipeline.store import PostgresRecordStore, Rejection
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import upgrade
 from acd.records.startup.sync_config import sync_config
 from acd.sim.engine import Simulation
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
-from bench.drain_clock import PausedPostgres, TimedStore, drain_latencies, in_flight
+from bench.drain_clock import PausedPostgres, TimedStore, drain_latencies, in_flight, in_flight_at_appends
 from bench.percentiles import percentile
 
 WARMUP = 300.0  # simulated seconds before the replayed window: calls talking, agents in wrap-up
@@ -99,7 +104,8 @@ class Feed:
     scenario: Scenario
     seconds: float
     records: list[tuple[float, Record]] = dataclasses.field(default_factory=list)
-    calls: set[str] = dataclasses.field(default_factory=set)
+    calls: set[str] = dataclasses.field(default_factory=set)  # every call with a snapshot in the window
+    arrived: set[str] = dataclasses.field(default_factory=set)  # those that arrived in it
     before: list[Record] = dataclasses.field(default_factory=list)  # the warm-up's, written before the clock runs
 
     def __call__(self, now: float, event: Event, commands: list[Command]) -> None:
@@ -113,6 +119,8 @@ class Feed:
                 self.records.append((now - WARMUP, record))
                 if isinstance(record, InteractionRecord):
                     self.calls.add(record.interaction_id)
+                    if record.arrived_at >= WARMUP:
+                        self.arrived.add(record.interaction_id)
 
 
 def simulate(calls_per_minute: float, seconds: float, seed: int) -> Feed:
@@ -196,7 +204,7 @@ async def replay(
         feed,
         appended_at,
         drain_latencies(appended_at, store.commits),
-        [in_flight(at, appended_at, store.commits) for at in appended_at],
+        in_flight_at_appends(appended_at, store.commits),
         seconds,
     )
     if freeze_at is not None and thaw_at is not None:
@@ -208,12 +216,48 @@ async def replay(
     return run
 
 
+class Unreachable:
+    """A record store whose database never answers: the host was cut off from PostgreSQL."""
+
+    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+        raise DatabaseUnavailable("cut off")
+
+
+async def come_back(feed: Feed, engine: AsyncEngine, journal: Path) -> tuple[int, float]:
+    """A host that journaled the feed (its warm-up and its window) without reaching PostgreSQL, then came
+    back: how long its next start takes to drain that journal into empty tables (as an old leader's
+    journal drains when it returns as a standby)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE interactions, offers, agent_states CASCADE"))
+    cut = Outbox(journal / "cut-off", Unreachable(), retry_initial=60.0)  # one failed try, no retry to log
+    await cut.start()
+    for record in [*feed.before, *(r for _, r in feed.records)]:
+        cut.append(record)
+    outbox_log = logging.getLogger("acd.records.pipeline.outbox")
+    level = outbox_log.level
+    outbox_log.setLevel(logging.ERROR)  # its "retry in ..." warning is the point here, not news
+    try:
+        await cut.stop(flush_timeout=0)  # as at a kill -9: the lines are in the journal, none in PostgreSQL
+    finally:
+        outbox_log.setLevel(level)
+    back = Outbox(journal / "cut-off", engine)
+    began = time.perf_counter()
+    await back.start()
+    waiting = back.backlog
+    assert await back.flush(300), "the returning journal did not drain"
+    drained = time.perf_counter() - began
+    await back.stop()
+    assert back.quarantined == 0, back.quarantined
+    return waiting, drained
+
+
 def report(run: Run) -> None:
     feed, lat = run.feed, run.latencies
     kinds = Counter(type(r).__name__.removesuffix("Record") for _, r in feed.records)
     rate = len(feed.records) / feed.seconds
     print(
-        f"-- {run.name}: {len(feed.calls)} calls in {feed.seconds:.0f} s, {len(feed.records)} records "
+        f"-- {run.name}: {len(feed.arrived)} calls arrived in {feed.seconds:.0f} s ({len(feed.calls)} with a "
+        f"record in that time), {len(feed.records)} records "
         f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), {rate:.1f} records/s"
     )
     print(
@@ -264,6 +308,13 @@ async def main_async(args: argparse.Namespace) -> None:
             run = await replay(f"run{i}", feed, engine, workdir / "journal", pause)
             run.name = name
             report(run)
+            if i == 1:
+                waiting, drained = await come_back(feed, engine, workdir / "journal")
+                minutes = (WARMUP + args.seconds) / 60
+                print(
+                    f"-- a host that comes back with {minutes:g} min of {name} in its journal ({waiting} records) "
+                    f"drains it in {drained:.2f} s on its start ({waiting / drained:,.0f} records/s)"
+                )
     finally:
         if database is not None:
             await database.close()

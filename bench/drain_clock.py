@@ -77,6 +77,18 @@ def in_flight(at: float, appended_at: Sequence[float], commits: Sequence[Commit]
     return max(0, appended - written)
 
 
+def in_flight_at_appends(appended_at: Sequence[float], commits: Sequence[Commit]) -> list[int]:
+    """``in_flight`` just after each append (that record included), in one pass."""
+    counts: list[int] = []
+    c = written = 0
+    for k, at in enumerate(appended_at):
+        while c < len(commits) and commits[c].at <= at:
+            written = commits[c].written
+            c += 1
+        counts.append(max(0, k + 1 - written))
+    return counts
+
+
 class PausedPostgres:
     """SIGSTOP and SIGCONT to every process of the local PostgreSQL whose data folder is ``pgdata``."""
 

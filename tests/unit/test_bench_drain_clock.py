@@ -11,7 +11,7 @@ import pytest
 from acd.core.record_types import AgentStateRecord, Record
 from acd.records.errors import DatabaseUnavailable
 from acd.records.pipeline.store import Rejection
-from bench.drain_clock import Commit, TimedStore, drain_latencies, in_flight
+from bench.drain_clock import Commit, TimedStore, drain_latencies, in_flight, in_flight_at_appends
 
 
 def test_each_record_waits_for_the_commit_that_carried_it() -> None:
@@ -29,6 +29,8 @@ def test_in_flight_counts_appended_and_not_yet_committed() -> None:
     appended = [0.0, 0.1, 0.2, 0.5, 0.6]
     commits = [Commit(0.15, 2), Commit(0.7, 5)]
     assert [in_flight(t, appended, commits) for t in (0.0, 0.1, 0.15, 0.2, 0.6, 0.7)] == [1, 2, 0, 1, 3, 0]
+    assert in_flight_at_appends(appended, commits) == [in_flight(t, appended, commits) for t in appended]
+    assert in_flight_at_appends(appended, commits) == [1, 2, 1, 2, 3]
 
 
 class Flaky:
