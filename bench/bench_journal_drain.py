@@ -274,6 +274,11 @@ def report(run: Run) -> None:
             f"   PostgreSQL frozen {thaw - freeze:.1f} s: backlog {run.backlog_at_thaw} records at the thaw, "
             f"drained {run.drained_after_thaw or 0.0:.2f} s after it"
         )
+        print(
+            f"   => a host lost for good during the stall loses everything it journaled since the freeze: "
+            f"up to {max(run.in_flight)} records here"
+        )
+        return
     print(
         f"   => a host that dies and never returns loses the records of its last ~{percentile(lat, 99) * 1000:.0f} ms "
         f"(p99; at most {max(lat) * 1000:.0f} ms here): about {statistics.fmean(run.in_flight):.1f} records "
