@@ -128,6 +128,9 @@ class PausedPostgres:
         for pid in self.children(postmaster):
             os.kill(pid, signal.SIGSTOP)
             self._stopped.append(pid)
+        deadline = time.monotonic() + 2.0  # a signal is delivered when the process is next scheduled
+        while not all(_stopped(pid) for pid in self._stopped) and time.monotonic() < deadline:
+            time.sleep(0.001)
         return len(self._stopped)
 
     def resume(self) -> None:
@@ -136,3 +139,12 @@ class PausedPostgres:
         for pid in reversed(stopped):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped (or gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in {"T", "t"}
