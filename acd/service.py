@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from acd import jobs
+from acd import jobs, stopping
 from acd.bootstrap import Parts, build
 from acd.database import Database
 from acd.leadership import Leadership
@@ -42,9 +42,6 @@ log = logging.getLogger("acd")
 # for the records to reach PostgreSQL; past either, it does not release the lease but lets it lapse.
 SETTLE_SECONDS = 2.0
 FLUSH_SECONDS = 2.0
-# how long a stop waits for its cancelled jobs; one still running then is logged with its stack and left
-# behind, so a stop always ends (a job that once held a stop past 30 s was seen, its cause not yet found)
-STOP_GRACE_SECONDS = 5.0
 HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover is refused
 
 
@@ -90,7 +87,7 @@ class Service:
             await check_not_newer(url)
             await asyncio.to_thread(upgrade_head, url)
             database = Database(url)
-            stack.push_async_callback(database.close)
+            stack.push_async_callback(stopping.bounded("the database pools", database.close))
             parts = await build(self.settings, database=database)
             await sync_config(database.pool("startup"), parts.settings.routing)
         except SchemaTooNew as exc:
@@ -106,16 +103,17 @@ class Service:
             loop.add_signal_handler(sig, self._stopping.set)
         loop.add_signal_handler(signal.SIGUSR1, self.hand_over)
         async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
-            stack.push_async_callback(self._stop_embedded)
+            stack.push_async_callback(stopping.bounded("the embedded PostgreSQL", self._stop_embedded))
             self.parts = parts = await self._prepare(stack)
             # built with a database and no fakes: every part is there
             assert parts.database is not None and parts.outbox is not None and parts.customers is not None
             assert parts.audit is not None and parts.link is not None and parts.pump is not None
             database, runtime, link = parts.database, parts.runtime, parts.link
             await parts.outbox.start()
-            stack.push_async_callback(parts.outbox.stop)
-            stack.push_async_callback(parts.recorder.drain)  # the last files' records, before the outbox stops
-            stack.push_async_callback(parts.customers.close)
+            stack.push_async_callback(stopping.bounded("the records' outbox", parts.outbox.stop))
+            # the last files' records, before the outbox stops
+            stack.push_async_callback(stopping.bounded("the recordings' last files", parts.recorder.drain))
+            stack.push_async_callback(stopping.bounded("the caller directory", parts.customers.close))
             await parts.customers.refresh()
             leadership = parts.leadership
             assert leadership is not None and parts.ami is not None
@@ -124,8 +122,10 @@ class Service:
             leads = await leadership.try_acquire()
             elector = asyncio.create_task(leadership.run(), name="acd-lease")
             listener = asyncio.create_task(leadership.listen(), name="acd-lease-listener")
-            stack.push_async_callback(self._stop_lease, elector, listener, leadership)  # after routing stopped
-            stack.push_async_callback(parts.audit.close)
+            stack.push_async_callback(
+                stopping.bounded("the lease", lambda: self._stop_lease(elector, listener, leadership))
+            )  # after routing stopped
+            stack.push_async_callback(stopping.bounded("the audit log", parts.audit.close))
             http_started = False
             if not leads:
                 runtime.standing_by = True  # the REST API's changes are refused until this process leads
@@ -151,7 +151,7 @@ class Service:
             await database.release("startup")  # read once; no connection kept for the life of the service
             if not http_started:
                 await self._serve_http(stack, parts)
-            stack.push_async_callback(link.close)
+            stack.push_async_callback(stopping.bounded("the AMI link", link.close))
             writer = asyncio.create_task(runtime.run(), name="acd-writer")
             writer.add_done_callback(lambda _: self._stopping.set())  # a dead writer must not go unnoticed
             tasks = [asyncio.create_task(parts.pump.run(), name="acd-ami-pump"), *jobs.start(parts)]
@@ -163,10 +163,9 @@ class Service:
             log.info("draining: no new routing; finishing current commands")
             for task in tasks:
                 task.cancel()
-            await _cancelled(tasks)
+            await stopping.cancelled(tasks)
             runtime.drain()
-            with contextlib.suppress(Exception):
-                await writer
+            await stopping.awaited("the routing writer", writer)
             if self.handing_over:  # the rest of the stop goes on after the standby took over
                 await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
@@ -279,7 +278,7 @@ class Service:
     async def _serve_http(self, stack: contextlib.AsyncExitStack, parts: Parts) -> None:
         runner = web.AppRunner(parts.site, access_log=None)
         await runner.setup()
-        stack.push_async_callback(runner.cleanup)
+        stack.push_async_callback(stopping.bounded("the HTTP server", runner.cleanup))
         http = self.settings.http
         try:
             await web.TCPSite(runner, http.host, http.port).start()
@@ -317,9 +316,9 @@ class Service:
     async def _wait_for_lease(self, leadership: Leadership) -> bool:
         """Stand by until this process leads (True) or is told to stop (False)."""
         leading = asyncio.create_task(leadership.leading_now.wait())
-        stopping = asyncio.create_task(self._stopping.wait())
-        await asyncio.wait((leading, stopping), return_when=asyncio.FIRST_COMPLETED)
-        for task in (leading, stopping):
+        told_to_stop = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait((leading, told_to_stop), return_when=asyncio.FIRST_COMPLETED)
+        for task in (leading, told_to_stop):
             task.cancel()
         if not leadership.may_act() or self._stopping.is_set():
             return False
@@ -348,18 +347,3 @@ def serve(settings: Settings) -> int:
         log.critical("%s", exc)
         return exc.exit_code
     return 1 if service.failed else 0
-
-
-async def _cancelled(tasks: list[asyncio.Task[None]]) -> None:
-    """Wait for ``tasks``, cancelled, for ``STOP_GRACE_SECONDS`` at most; log any still running, with its stack."""
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-    for task in pending:
-        frames = "".join(f"\n  {f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}" for f in task.get_stack())
-        log.error(
-            "stopping: job %s did not end within %.0f s of its cancel; left behind at:%s",
-            task.get_name(),
-            STOP_GRACE_SECONDS,
-            frames,
-        )

@@ -1,0 +1,101 @@
+"""A stop that always ends, and says where it was held.
+
+An ACD that hangs its stop keeps its HTTP port, its journal and (after a handover) its supervisor
+waiting, and a hang that leaves no trace cannot be fixed. Every step of the service's stop therefore
+runs under a bound: cancelled jobs get ``STOP_GRACE_SECONDS``, the writer and each part's own stop
+``STEP_SECONDS``. A step still running past its bound is logged at ERROR with its stack and the stacks
+of every other task still alive (the step may be waiting on one of them), then left behind, and the
+stop goes on with the next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+log = logging.getLogger("acd")
+
+# how long a stop waits for its cancelled jobs before it logs and leaves them
+STOP_GRACE_SECONDS = 5.0
+# how long one step of a stop (the writer's drain, the outbox's last flush, the AMI link's close...) may
+# take: the longest legitimate one is the outbox's flush, bounded at 5 s by itself
+STEP_SECONDS = 10.0
+
+
+def _stack(task: asyncio.Task[None] | asyncio.Task[object]) -> str:
+    """Where the task waits, outermost first, down the chain of awaits (``Task.get_stack`` stops at the
+    task's own coroutine, which names only the first of them)."""
+    lines: list[str] = []
+    link: object = task.get_coro()
+    while link is not None and len(lines) < 50:
+        frame = getattr(link, "cr_frame", None) or getattr(link, "gi_frame", None)
+        if frame is not None:
+            lines.append(f"\n  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        link = getattr(link, "cr_await", None) or getattr(link, "gi_yieldfrom", None)
+    return "".join(lines)
+
+
+def _others(skip: Iterable[asyncio.Task[object]]) -> str:
+    left = set(skip) | {asyncio.current_task()}
+    return "".join(
+        f"\n task {task.get_name()}:{_stack(task)}"
+        for task in sorted(asyncio.all_tasks(), key=lambda t: t.get_name())
+        if task not in left
+    )
+
+
+async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for ``tasks``, cancelled, for ``STOP_GRACE_SECONDS`` at most; log any still running, with its stack."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+    for task in pending:
+        log.error(
+            "stopping: job %s did not end within %g s of its cancel; left behind at:%s",
+            task.get_name(),
+            STOP_GRACE_SECONDS,
+            _stack(task),
+        )
+
+
+async def awaited(name: str, task: asyncio.Task[None]) -> None:
+    """Wait for a task that is ending by itself (the writer after its drain) for ``STEP_SECONDS`` at most.
+    Its failure is the caller's to read from the task; a task still running then is logged and left."""
+    done, _ = await asyncio.wait({task}, timeout=STEP_SECONDS)
+    if done:
+        if not task.cancelled():
+            task.exception()  # read here, so asyncio does not report it as never retrieved
+        return
+    log.error(
+        "stopping: %s did not end within %g s; left behind at:%s\nother tasks:%s",
+        name,
+        STEP_SECONDS,
+        _stack(task),
+        _others({task}),
+    )
+
+
+def bounded(name: str, step: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``step`` as a stop callback that ends within ``STEP_SECONDS``: a step still running then is logged
+    (its stack and every other task's), cancelled and left; a step that fails raises as it would have."""
+
+    async def run() -> None:
+        async def whole() -> None:
+            await step()
+
+        task = asyncio.create_task(whole(), name=f"acd-stop:{name}")
+        done, _ = await asyncio.wait({task}, timeout=STEP_SECONDS)
+        if done:
+            await task
+            return
+        log.error(
+            "stopping: %s did not end within %g s; left behind at:%s\nother tasks:%s",
+            name,
+            STEP_SECONDS,
+            _stack(task),
+            _others({task}),
+        )
+        task.cancel()
+
+    return run
