@@ -9,11 +9,17 @@ made on first use, and ``close`` disposes them all.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger("acd")
+# how long closing one pool may wait for its connections' goodbyes at a stop
+CLOSE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,17 @@ class Database:
             await engine.dispose()
 
     async def close(self) -> None:
-        """Dispose every pool made so far."""
-        engines, self._engines = list(self._engines.values()), {}
-        for engine in engines:
+        """Dispose every pool made so far, side by side. A pool whose connections do not close within
+        ``CLOSE_SECONDS`` (PostgreSQL gone silent: each close waits for an answer) is dropped without
+        them, and the process's exit closes their sockets."""
+        engines, self._engines = dict(self._engines), {}
+        await asyncio.gather(*(_dispose(name, engine) for name, engine in engines.items()))
+
+
+async def _dispose(name: str, engine: AsyncEngine) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_SECONDS):
             await engine.dispose()
+    except TimeoutError:
+        log.warning("database: the %s pool's connections did not close within %g s; dropped", name, CLOSE_SECONDS)
+        await engine.dispose(close=False)

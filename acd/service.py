@@ -42,6 +42,9 @@ log = logging.getLogger("acd")
 # for the records to reach PostgreSQL; past either, it does not release the lease but lets it lapse.
 SETTLE_SECONDS = 2.0
 FLUSH_SECONDS = 2.0
+# a stop's last flush of the records: the usual wait, and the short one after a step-down
+STOP_FLUSH_SECONDS = 5.0
+STEPPED_DOWN_FLUSH_SECONDS = 0.5
 HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover is refused
 
 
@@ -110,7 +113,7 @@ class Service:
             assert parts.audit is not None and parts.link is not None and parts.pump is not None
             database, runtime, link = parts.database, parts.runtime, parts.link
             await parts.outbox.start()
-            stack.push_async_callback(stopping.bounded("the records' outbox", parts.outbox.stop))
+            stack.push_async_callback(stopping.bounded("the records' outbox", self._stop_outbox))
             # the last files' records, before the outbox stops
             stack.push_async_callback(stopping.bounded("the recordings' last files", parts.recorder.drain))
             stack.push_async_callback(stopping.bounded("the caller directory", parts.customers.close))
@@ -333,6 +336,12 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await leadership.release()
+
+    async def _stop_outbox(self) -> None:
+        """The last flush: the usual wait, or a short one after a step-down (PostgreSQL is likely what was
+        lost, and what is not committed stays journaled: the next start, as a standby, drains it at once)."""
+        assert self.parts is not None and self.parts.outbox is not None
+        await self.parts.outbox.stop(STEPPED_DOWN_FLUSH_SECONDS if self.stepped_down else STOP_FLUSH_SECONDS)
 
     async def _stop_embedded(self) -> None:
         if self.embedded is not None:

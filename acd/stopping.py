@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 
 log = logging.getLogger("acd")
@@ -21,6 +22,8 @@ STOP_GRACE_SECONDS = 5.0
 # how long one step of a stop (the writer's drain, the outbox's last flush, the AMI link's close...) may
 # take: the longest legitimate one is the outbox's flush, bounded at 5 s by itself
 STEP_SECONDS = 10.0
+# a step that took this long is named in the log (a stop is a few hundred milliseconds when all is well)
+SLOW_STEP_SECONDS = 1.0
 
 
 def _stack(task: asyncio.Task[None] | asyncio.Task[object]) -> str:
@@ -49,7 +52,10 @@ async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
     """Wait for ``tasks``, cancelled, for ``STOP_GRACE_SECONDS`` at most; log any still running, with its stack."""
     if not tasks:
         return
+    began = time.monotonic()
     _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+    if not pending and (took := time.monotonic() - began) >= SLOW_STEP_SECONDS:
+        log.warning("stopping: the cancelled jobs took %.1f s to end", took)
     for task in pending:
         log.error(
             "stopping: job %s did not end within %g s of its cancel; left behind at:%s",
@@ -62,8 +68,11 @@ async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
 async def awaited(name: str, task: asyncio.Task[None]) -> None:
     """Wait for a task that is ending by itself (the writer after its drain) for ``STEP_SECONDS`` at most.
     Its failure is the caller's to read from the task; a task still running then is logged and left."""
+    began = time.monotonic()
     done, _ = await asyncio.wait({task}, timeout=STEP_SECONDS)
     if done:
+        if (took := time.monotonic() - began) >= SLOW_STEP_SECONDS:
+            log.warning("stopping: %s took %.1f s", name, took)
         if not task.cancelled():
             task.exception()  # read here, so asyncio does not report it as never retrieved
         return
@@ -85,8 +94,12 @@ def bounded(name: str, step: Callable[[], Awaitable[object]]) -> Callable[[], Aw
             await step()
 
         task = asyncio.create_task(whole(), name=f"acd-stop:{name}")
+        began = time.monotonic()
         done, _ = await asyncio.wait({task}, timeout=STEP_SECONDS)
         if done:
+            took = time.monotonic() - began
+            if took >= SLOW_STEP_SECONDS:
+                log.warning("stopping: %s took %.1f s", name, took)
             await task
             return
         log.error(
