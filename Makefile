@@ -49,10 +49,10 @@ sox:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sox; }
 
 # Every test: unit, simulation, PostgreSQL, Prometheus, the real-Asterisk end-to-end tests and the short
-# soak, in three lanes side by side, the second on a second PBX in a network namespace (tests/lanes.py).
-# A lane that collected no test fails.
+# soak, in three lanes side by side, the second and third each on a PBX of its own in a network namespace
+# (tests/lanes.py). A lane that collected no test fails. Each lane lists its slowest tests, for balancing.
 test: install asterisk prometheus chromium sox iproute2
-	$(PY) tests/lanes.py
+	$(PY) tests/lanes.py --durations=15
 
 test-unit: install
 	$(PY) -m pytest -ra tests/unit tests/sim
