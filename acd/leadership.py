@@ -26,16 +26,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd import __version__
 from acd.core.lease import Lease, LeaseTimes
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +294,7 @@ class Leadership:
             "lapsed": self.lease.may_renew_lapsed(),
         } | self._member()
         try:
-            async with asyncio.timeout(self.lease.budget(sent)), self.engine.begin() as conn:
-                row = (await conn.execute(_RENEW, params)).one()
+            row = await _within(self.lease.budget(sent), self._renewal(params))
         except Exception as exc:  # PostgreSQL slow or away: the deadline decides (or nothing, when alone)
             log.warning("lease: renewal failed: %s: %s", type(exc).__name__, exc)
             return self.may_act()
@@ -305,6 +306,10 @@ class Leadership:
             log.warning("lease: %s renewed epoch %d after an outage: nobody took it", self.instance, term.epoch)
         self.lease.renewed(sent, alone=not row.company)
         return self.may_act()
+
+    async def _renewal(self, params: dict[str, object]) -> Any:
+        async with self.engine.begin() as conn:
+            return (await conn.execute(_RENEW, params)).one()
 
     def may_fence(self) -> bool:
         """Whether this process may write its epoch to the PBX now: its lease is confirmed by its own clock
@@ -504,3 +509,17 @@ class Leadership:
             log.warning("lease: could not release: %s", exc)
             return False
         return True
+
+
+async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
+    """``work``'s result, or TimeoutError once ``seconds`` have passed, whatever the work does then: a
+    query cancelled on a silent socket can take its driver seconds more to give up (the connection's
+    cleanup waits on the same socket), and the lease's deadline must not wait for it. The work left
+    behind is cancelled and ends on its own; its failure is read so that it is not reported."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        return task.result()
+    task.cancel()
+    task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+    raise TimeoutError(f"no answer within {seconds:.2f} s")
