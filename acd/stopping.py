@@ -53,9 +53,13 @@ async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
     if not tasks:
         return
     began = time.monotonic()
+    ended: dict[str, float] = {}
+    for task in tasks:
+        task.add_done_callback(lambda t: ended.setdefault(t.get_name(), time.monotonic() - began))
     _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-    if not pending and (took := time.monotonic() - began) >= SLOW_STEP_SECONDS:
-        log.warning("stopping: the cancelled jobs took %.1f s to end", took)
+    slow = sorted((took, name) for name, took in ended.items() if took >= SLOW_STEP_SECONDS)
+    if slow:
+        log.warning("stopping: slow to end once cancelled: %s", ", ".join(f"{n} {t:.1f} s" for t, n in slow))
     for task in pending:
         log.error(
             "stopping: job %s did not end within %g s of its cancel; left behind at:%s",
