@@ -91,7 +91,10 @@ class Database:
         ``CLOSE_SECONDS`` (PostgreSQL gone silent: each close waits for an answer) is dropped without
         them, and the process's exit closes their sockets."""
         engines, self._engines = dict(self._engines), {}
-        await asyncio.gather(*(_dispose(name, engine) for name, engine in engines.items()))
+        results = await asyncio.gather(*(_dispose(name, e) for name, e in engines.items()), return_exceptions=True)
+        for name, result in zip(engines, results, strict=True):
+            if isinstance(result, Exception):
+                log.warning("database: the %s pool could not be closed: %r", name, result)
 
 
 async def _dispose(name: str, engine: AsyncEngine) -> None:

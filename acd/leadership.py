@@ -38,6 +38,9 @@ from acd import __version__
 from acd.core.lease import Lease, LeaseTimes
 
 _T = TypeVar("_T")
+# how long a stopped elector waits for its cancelled renewal to end (bounded: a silent socket can hold it)
+CANCELLED_WORK_SECONDS = 2.0
+NO_RENEWAL = "no renewal succeeded in time"  # a step-down's reason when PostgreSQL did not answer
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +230,7 @@ class Leadership:
         self._unheard_since: float | None = None  # monotonic moment it was lost, while it is
         self._warned_unheard = -LISTEN_WARN_EVERY
         self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
+        self.stepped_down_because: str | None = None  # why this process stepped down (None: it did not)
         self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
         self.prune_every = prune_every
         self._next_prune = 0.0  # by the monotonic clock: the leader's first prune comes with its first turn
@@ -322,10 +326,11 @@ class Leadership:
     def check(self) -> None:
         """Step down if the deadline has come (called on every turn of ``run``)."""
         if self.lease.overdue(self.clock()):
-            self._step_down("no renewal succeeded in time")
+            self._step_down(NO_RENEWAL)
 
     def _step_down(self, why: str) -> None:
         epoch = self.epoch
+        self.stepped_down_because = why
         self.lease.lost()
         self.leading_now.clear()
         self.retired = True
@@ -517,9 +522,20 @@ async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
     cleanup waits on the same socket), and the lease's deadline must not wait for it. The work left
     behind is cancelled and ends on its own; its failure is read so that it is not reported."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:  # the elector stopped (a stop, a handover): the work must not outlive it,
+        task.cancel()  # or a renewal would land after the release that follows and extend the lease again
+        await asyncio.wait({task}, timeout=CANCELLED_WORK_SECONDS)
+        task.add_done_callback(_read_failure)
+        raise
     if task in done:
         return task.result()
     task.cancel()
-    task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+    task.add_done_callback(_read_failure)
     raise TimeoutError(f"no answer within {seconds:.2f} s")
+
+
+def _read_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # read, so that asyncio does not report it as never retrieved

@@ -27,7 +27,7 @@ from aiohttp import web
 from acd import jobs, stopping
 from acd.bootstrap import Parts, build
 from acd.database import Database
-from acd.leadership import Leadership
+from acd.leadership import NO_RENEWAL, Leadership
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import SchemaTooNew, check_not_newer, upgrade_head
 from acd.records.startup.sync_config import sync_config
@@ -106,7 +106,9 @@ class Service:
             loop.add_signal_handler(sig, self._stopping.set)
         loop.add_signal_handler(signal.SIGUSR1, self.hand_over)
         async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
-            stack.push_async_callback(stopping.bounded("the embedded PostgreSQL", self._stop_embedded))
+            stack.push_async_callback(
+                stopping.bounded("the embedded PostgreSQL", self._stop_embedded, stopping.EMBEDDED_STOP_SECONDS)
+            )
             self.parts = parts = await self._prepare(stack)
             # built with a database and no fakes: every part is there
             assert parts.database is not None and parts.outbox is not None and parts.customers is not None
@@ -169,6 +171,9 @@ class Service:
             await stopping.cancelled(tasks)
             runtime.drain()
             await stopping.awaited("the routing writer", writer)
+            if writer.done() and not writer.cancelled() and (failure := writer.exception()) is not None:
+                self.failed = True
+                log.critical("the routing writer failed while draining: %r", failure)
             if self.handing_over:  # the rest of the stop goes on after the standby took over
                 await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
@@ -338,10 +343,13 @@ class Service:
         await leadership.release()
 
     async def _stop_outbox(self) -> None:
-        """The last flush: the usual wait, or a short one after a step-down (PostgreSQL is likely what was
-        lost, and what is not committed stays journaled: the next start, as a standby, drains it at once)."""
+        """The last flush: the usual wait, or a short one after a step-down for want of PostgreSQL's answer
+        (what is not committed stays journaled: the next start, as a standby, drains it at once). A step-down
+        because another took the lease (PostgreSQL answering) flushes as usual."""
         assert self.parts is not None and self.parts.outbox is not None
-        await self.parts.outbox.stop(STEPPED_DOWN_FLUSH_SECONDS if self.stepped_down else STOP_FLUSH_SECONDS)
+        leadership = self.parts.leadership
+        unanswered = leadership is not None and leadership.stepped_down_because == NO_RENEWAL
+        await self.parts.outbox.stop(STEPPED_DOWN_FLUSH_SECONDS if unanswered else STOP_FLUSH_SECONDS)
 
     async def _stop_embedded(self) -> None:
         if self.embedded is not None:

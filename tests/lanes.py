@@ -5,9 +5,9 @@ talking, a wrap-up running out) with the CPUs idle, and they cannot share one PB
 agents, the heartbeat and an idle PBX to itself). So lanes B and C each have a PBX and phone farm of
 their own in a network namespace of their own (same ports on a loopback of their own), from a copy of
 the Asterisk root, with a state folder of their own. Lane B runs the e2e modules named in ``LANE_B``;
-lane C the short soak (``tests/soak``, which isolates itself in a namespace of its own, as the
-benchmarks do), the PostgreSQL/Prometheus/browser integration tests (``tests/integration``, every port
-a free one), then the e2e modules named in ``LANE_C``. Lane A runs every other test (unit, simulation,
+lane C first runs, in the host's namespace, the short soak (``tests/soak``, which isolates itself in a
+namespace of its own, as the benchmarks do) and the PostgreSQL/Prometheus/browser integration tests
+(``tests/integration``, every port a free one), then the e2e modules named in ``LANE_C`` on its PBX. Lane A runs every other test (unit, simulation,
 and the other e2e modules) on the usual PBX. Every lane must pass, and every lane must have collected
 tests.
 
@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,8 @@ class Lane:
     """A lane with a PBX of its own: a network namespace, a copy of the Asterisk root, a state folder."""
 
     name: str
-    paths: tuple[str, ...]  # what it runs: e2e module names (in tests/e2e) or folders of the repo
+    paths: tuple[str, ...]  # what it runs on its PBX: e2e module names (in tests/e2e) or folders of the repo
+    first: tuple[str, ...] = ()  # what it runs before, in the host's namespace (no PBX: folders of the repo)
 
     @property
     def netns(self) -> str:
@@ -61,7 +63,25 @@ class Lane:
         return REPO / "build" / f"lane-{self.name}.log"
 
     def targets(self) -> list[Path]:
-        return [E2E / p if p.endswith(".py") else REPO / p for p in self.paths]
+        return [E2E / p if p.endswith(".py") else REPO / p for p in (*self.first, *self.paths)]
+
+    def commands(self, options: list[str]) -> list[tuple[list[str], dict[str, str] | None]]:
+        """The pytest runs of the lane, in order, each with its environment (None: this one's)."""
+
+        def pytest(tmp: str, paths: list[Path]) -> list[str]:
+            return [
+                *(sys.executable, "-m", "pytest", "-ra", "-p", "no:cacheprovider"),
+                *("--basetemp", str(REPO / "build" / tmp)),
+                *options,
+                *(str(p) for p in paths),
+            ]
+
+        runs: list[tuple[list[str], dict[str, str] | None]] = []
+        if self.first:
+            runs.append((pytest(f"lane-{self.name}-host-tmp", [REPO / p for p in self.first]), None))
+        on_pbx = [E2E / p if p.endswith(".py") else REPO / p for p in self.paths]
+        runs.append(([*("ip", "netns", "exec", self.netns), *pytest(f"lane-{self.name}-tmp", on_pbx)], self.env()))
+        return runs
 
     def env(self) -> dict[str, str]:
         return {
@@ -85,17 +105,13 @@ LANE_B = Lane(
         "test_dialplan_guards.py",
     ),
 )
-# Lane C: the short soak (which isolates itself in a namespace of its own), the integration tests (every
-# port a free one), then the e2e modules of the standby pair on its own PBX.
+# Lane C: the short soak (which isolates itself in a namespace of its own) and the integration tests (every
+# port a free one; the wheel's build reaches the package index) in the host's namespace, then the e2e
+# modules of the standby pair and the restarts on a PBX of its own.
 LANE_C = Lane(
     "c",
-    (
-        "tests/soak",
-        "tests/integration",
-        "test_acd_standby.py",
-        "test_acd_standby_outages.py",
-        "test_acd_restart_truth.py",
-    ),
+    ("test_acd_standby.py", "test_acd_standby_outages.py", "test_acd_restart_truth.py"),
+    first=("tests/soak", "tests/integration"),
 )
 LANES = (LANE_B, LANE_C)
 
@@ -151,27 +167,45 @@ def prepare_root(lane: Lane) -> None:
     say(f"copied the Asterisk root for lane {lane.name.upper()} in {time.monotonic() - began:.1f} s")
 
 
-def start_lane(lane: Lane, options: list[str]) -> subprocess.Popen[bytes]:
-    remove_netns(lane)  # left by a run that was killed
-    run("ip", "netns", "add", lane.netns)
-    run("ip", "netns", "exec", lane.netns, "ip", "link", "set", "lo", "up")
-    lane.state.mkdir(parents=True, exist_ok=True)
-    lane.log.parent.mkdir(exist_ok=True)
-    argv = [
-        *("ip", "netns", "exec", lane.netns),
-        sys.executable,
-        "-m",
-        "pytest",
-        "-ra",
-        "-p",
-        "no:cacheprovider",
-        "--basetemp",
-        str(REPO / "build" / f"lane-{lane.name}-tmp"),
-        *options,
-        *(str(t) for t in lane.targets()),
-    ]
-    with lane.log.open("wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=lane.env())
+class LaneRun:
+    """A lane's pytest runs, one after the other, in a thread; its output in the lane's log."""
+
+    def __init__(self, lane: Lane, options: list[str]) -> None:
+        self.lane = lane
+        self.options = options
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.code = 0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name=f"lane-{lane.name}", daemon=True)
+
+    def start(self) -> None:
+        remove_netns(self.lane)  # left by a run that was killed
+        run("ip", "netns", "add", self.lane.netns)
+        run("ip", "netns", "exec", self.lane.netns, "ip", "link", "set", "lo", "up")
+        self.lane.state.mkdir(parents=True, exist_ok=True)
+        self.lane.log.parent.mkdir(exist_ok=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with self.lane.log.open("wb") as out:
+            for argv, env in self.lane.commands(self.options):
+                if self._stopped:
+                    break
+                self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+                code = self.proc.wait()
+                out.flush()
+                if self.code == 0:
+                    self.code = code  # the first failure is the lane's
+
+    def wait(self) -> int:
+        self._thread.join()
+        return self.code
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self.proc is not None:
+            stop(self.proc)
+        self._thread.join(timeout=150)
 
 
 def stop(lane: subprocess.Popen[bytes]) -> None:
@@ -199,21 +233,22 @@ def main(options: list[str]) -> int:
         raise SystemExit(f"lanes: LANE_B or LANE_C names tests that do not exist: {missing}")
     for lane in LANES:
         prepare_root(lane)
-    started: list[tuple[Lane, subprocess.Popen[bytes]]] = []
+    started: list[LaneRun] = []
     ignored = [f"--ignore={t}" for lane in LANES for t in lane.targets()]
     try:
         for lane in LANES:
-            started.append((lane, start_lane(lane, options)))
-            say(
-                f"lane {lane.name.upper()}: {', '.join(lane.paths)} on a PBX in namespace {lane.netns}, output in {lane.log}"
-            )
+            runner = LaneRun(lane, options)
+            runner.start()
+            started.append(runner)
+            said = ", ".join((*lane.first, *lane.paths))
+            say(f"lane {lane.name.upper()}: {said} (a PBX in namespace {lane.netns}), output in {lane.log}")
         code_a = subprocess.run(
             [sys.executable, "-m", "pytest", "-ra", *ignored, *options, "tests"], cwd=REPO, check=False
         ).returncode
-        codes = {lane.name: proc.wait() for lane, proc in started}
+        codes = {runner.lane.name: runner.wait() for runner in started}
     finally:
-        for _lane, proc in started:
-            stop(proc)
+        for runner in started:
+            runner.stop()
         for lane in LANES:
             remove_netns(lane)
     for lane in LANES:

@@ -22,7 +22,6 @@ Durability of an appended record: see ``acd.records.pipeline.journal`` (group co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -40,6 +39,10 @@ from acd.records.pipeline.quarantine import Quarantine, Quarantined, QuarantineK
 from acd.records.pipeline.store import PostgresRecordStore, RecordStore
 
 log = logging.getLogger(__name__)
+
+
+# how long a stop waits for the outbox's cancelled tasks before it closes the journal anyway
+STOP_TASKS_SECONDS = 2.0
 
 
 class Outbox:
@@ -157,9 +160,19 @@ class Outbox:
         self._running = False
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # bounded: a drain cancelled on a silent socket can linger, and the journal's close (its last fsync)
+        # must run all the same
+        if self._tasks:
+            done, lingering = await asyncio.wait(self._tasks, timeout=STOP_TASKS_SECONDS)
+            for task in done:
+                if not task.cancelled() and (failure := task.exception()) is not None:
+                    log.error("outbox: %s failed: %r", task.get_name(), failure)
+            for task in lingering:
+                log.warning(
+                    "outbox: %s still ending %g s after its cancel; the journal closes all the same",
+                    task.get_name(),
+                    STOP_TASKS_SECONDS,
+                )
         try:
             await asyncio.to_thread(self._journal.close)
         except JournalError as exc:  # shutting down: say so loudly, but let the rest stop too
