@@ -479,7 +479,8 @@ class ClosedCallbackAccepted:
 @dataclass(frozen=True, slots=True)
 class CallbackTimeAsked:
     """A holding caller asked to be called back at a time they keyed (docs/dialplan.md, "Callbacks at
-    a time"): ``time`` as keyed, ``HHMM`` (24 h, today, in the queue's zone; the core checks it), at
+    a time"): ``time`` as keyed, ``HHMM`` (24 h, in the queue's zone: today's, or tomorrow's when today's is over;
+    the core checks it), at
     ``number`` (the number they called from, or one they keyed in that the admin's patterns allow).
     Taken: callback ``callback_id`` is scheduled at that time (``KeepScheduledCallback``) and their stay
     ends once the dialplan says they were told (``CallbackTimeKept``); refused: they are told so

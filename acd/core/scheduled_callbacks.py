@@ -17,13 +17,13 @@ A caller of a closed queue whose closed treatment is ``callback`` may take one f
 opening (``closed_accepted``): the time comes from the opening hours here, and the shell keeps the row
 (``KeepScheduledCallback``). The number they called from needs no pattern (the dialplan marked it as
 one that took a callback, as for a holding caller's); one they keyed in does. They may key a time
-instead (``HHMM`` in the queue's zone: today's, or tomorrow's when today's is over), taken only when
-the queue is open then (its week and holidays); a time refused is told to them (``RefuseCallbackTime``)
+instead (``HHMM``, as a holding caller's below), taken only when the queue is open then (its week
+and holidays); a time refused is told to them (``RefuseCallbackTime``)
 and they may key another.
 
 A holding caller may ask for one at a time (``time_asked``, docs/dialplan.md "Callbacks at a time"):
-they key ``HHMM``, checked here against today in the queue's zone (UTC for a queue without opening
-hours) and its opening hours. A time taken schedules the callback as for a closed queue's caller; one
+they key ``HHMM``, in the queue's zone (UTC for a queue without opening hours): today's, or tomorrow's
+when today's is over (``today_or_tomorrow_at``), checked against its opening hours and holidays. A time taken schedules the callback as for a closed queue's caller; one
 refused is told to them (``RefuseCallbackTime``) and they keep holding.
 
 A time taken does not end their stay yet: the caller is told it is kept only once its row is written
@@ -53,7 +53,7 @@ from acd.core.events import (
     ScheduledCallbackCancelled,
 )
 from acd.core.floor import Floor
-from acd.core.hours import CALLBACK_TARGET, UTC, clock_time, today_at, today_or_tomorrow_at
+from acd.core.hours import CALLBACK_TARGET, UTC, clock_time, today_or_tomorrow_at
 from acd.core.states import CallInput, CallState, check_call
 from acd.core.timers import TimerKey, scheduled_timer
 
@@ -137,8 +137,9 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
 
 
 def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
-    """A holding caller keyed a time to be called back at: taken when it is well formed, later today in
-    the queue's zone, when the queue is open, and the number one it may call; else refused, and they
+    """A holding caller keyed a time to be called back at: taken when it is well formed (today's in the
+    queue's zone, or tomorrow's when today's is over; not one the clocks skip), when the queue is open
+    then, and the number one it may call; else refused, and they
     keep holding (a caller no longer holding is refused outright: they are not in the ACD's hands).
     Taken, they still hold in their place until the dialplan says they were told (``time_kept``)."""
     call = floor.calls.get(e.call_id)
@@ -152,13 +153,13 @@ def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
     queue, hours = call.queue, call.queue.hours
     zone = UTC if hours is None else hours.zone
     second = clock_time(e.time)
-    at = None if second is None else today_at(zone, now, second)
+    at = None if second is None else today_or_tomorrow_at(zone, now, second)
     own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
     reason = ""
     if second is None:
         reason = "malformed"
     elif at is None or at <= now:
-        reason = "past"
+        reason = "past"  # a time the clocks skip that day
     elif hours is not None and not hours.is_open(at):
         reason = "closed"
     elif not own and not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):

@@ -320,7 +320,8 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     """billing offers callbacks; the caller presses 2 and keys a time (HHMM, in the queue's zone): one
-    malformed ("2460": refused by the dialplan), one past ("0000": refused by the ACD), then "2359":
+    malformed ("2460": refused by the dialplan), one over today ("0000": tomorrow's, a holiday: refused
+    by the ACD), then "2359":
     confirmed, kept in PostgreSQL for 23:59 today in the queue's zone, their stay closed overflowed
     (end reason scheduled_callback, not an abandon), and they hear that time before the thanks. The
     zone is one where it is not yet 23:00 (the clock is the config's, never waited for)."""
@@ -328,8 +329,11 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
     admin = await _admin(acd)
     zone = next(z for z in ("Europe/Berlin", "America/New_York", "Asia/Tokyo") if datetime.now(ZoneInfo(z)).hour < 23)
     week = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    _patch(acd, admin, "billing", {"callback_after": 1, "hours": {"zone": zone, **week, "closed": "voicemail"}})
-    due = datetime.combine(datetime.now(ZoneInfo(zone)).date(), dt_time(23, 59), ZoneInfo(zone))
+    today = datetime.now(ZoneInfo(zone)).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    hours = {"zone": zone, **week, "holidays": [tomorrow], "closed": "voicemail"}
+    _patch(acd, admin, "billing", {"callback_after": 1, "hours": hours})
+    due = datetime.combine(today, dt_time(23, 59), ZoneInfo(zone))
 
     number = f"64{time.time_ns() % 10**9:09d}"
     since = PBX_LOG.stat().st_size
@@ -355,7 +359,7 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
     await farm.send_dtmf(channel, "1")
     asked = await pbx_ami.wait_event(user_event("AcdCallbackAt", Uniqueid=uniqueid), 15, pbx_mark)
     assert asked["AcdTime"] == "0000"
-    pbx_mark = pbx_ami.mark()  # refused by the ACD (today's 00:00 is over): keyed again, sent at once
+    pbx_mark = pbx_ami.mark()  # refused by the ACD (tomorrow's 00:00: a holiday): keyed again, sent at once
     await key("2359")
     await pbx_ami.wait_event(user_event("AcdCallbackAt", Uniqueid=uniqueid, AcdTime="2359"), 15, pbx_mark)
 

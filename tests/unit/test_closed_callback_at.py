@@ -19,12 +19,13 @@ from acd.core.acd import Acd
 from acd.core.commands import KeepScheduledCallback, RefuseCallbackTime
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import CallArrived, ClosedCallbackAccepted
-from acd.core.hours import OpeningHours, clock_time, openings, today_or_tomorrow_at
+from acd.core.hours import OpeningHours, Zone, clock_time, openings, today_or_tomorrow_at
 from acd.zones import load_zone
 
 BERLIN = "Europe/Berlin"
-ZONE = load_zone(BERLIN)
-assert ZONE is not None
+_LOADED = load_zone(BERLIN)
+assert _LOADED is not None
+ZONE: Zone = _LOADED
 EVERY_DAY = openings([(day, 8 * 3600, 18 * 3600) for day in range(7)])
 SATURDAY = datetime(2026, 12, 5, 15, 0, tzinfo=ZoneInfo(BERLIN)).timestamp()
 
@@ -132,9 +133,7 @@ def _event(**fields: str) -> dict[str, str]:
 
 def test_the_translator_takes_a_well_formed_time_from_the_closed_callers_own_channel() -> None:
     translator, refused = _translator()
-    assert translator.translate(_event()) == [
-        ClosedCallbackAccepted("c1", closed_callback_id("c1"), "4930123", "0930")
-    ]
+    assert translator.translate(_event()) == [ClosedCallbackAccepted("c1", closed_callback_id("c1"), "4930123", "0930")]
     assert refused == []
 
 
@@ -146,13 +145,13 @@ def test_the_translator_takes_a_well_formed_time_from_the_closed_callers_own_cha
         {"AcdTime": "09300"},
         {"AcdTime": "09:3"},
         {"AcdTime": "0930\r\nAction: Originate"},
-        {"AcdTime": "０９３０"},  # digits, not ASCII
+        {"AcdTime": "\uff10\uff19\uff13\uff10"},  # digits, not ASCII
         {"AcdTime": "-930"},
         {"AcdTime": "9e30"},
         {"AcdNumber": ""},
         {"AcdNumber": "49 30"},
         {"AcdNumber": "4" * 33},
-        {"AcdNumber": "４９３０"},
+        {"AcdNumber": "\uff14\uff19\uff13\uff10"},
         {"AcdNumber": "4930;123"},
         {"Channel": "PJSIP/trunk-00000009"},  # someone else's channel
         {"Uniqueid": "1764943200.9"},  # no such caller
