@@ -18,13 +18,13 @@ opening (``closed_accepted``): the time comes from the opening hours here, and t
 (``KeepScheduledCallback``). The number they called from needs no pattern (the dialplan marked it as
 one that took a callback, as for a holding caller's); one they keyed in does. They may key a time
 instead (``HHMM``, as a holding caller's below), taken only when the queue is open then (its week
-and holidays); a time refused is told to them (``RefuseCallbackTime``)
-and they may key another.
+and holidays); a time refused is told to them (``RefuseCallbackTime``) and they may key another.
 
 A holding caller may ask for one at a time (``time_asked``, docs/dialplan.md "Callbacks at a time"):
 they key ``HHMM``, in the queue's zone (UTC for a queue without opening hours): today's, or tomorrow's
-when today's is over (``today_or_tomorrow_at``), checked against its opening hours and holidays. A time taken schedules the callback as for a closed queue's caller; one
-refused is told to them (``RefuseCallbackTime``) and they keep holding.
+when today's is over (``today_or_tomorrow_at``), checked against its opening hours and holidays.
+A time taken schedules the callback as for a closed queue's caller; one refused is told to them
+(``RefuseCallbackTime``) and they keep holding.
 
 A time taken does not end their stay yet: the caller is told it is kept only once its row is written
 (``ACD_CB_KEPT``), and the dialplan gives up after 5 s. Until it says which (``telling``), the caller
