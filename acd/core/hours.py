@@ -151,6 +151,19 @@ def today_at(zone: Zone, now: float, second: int) -> float | None:
     return None
 
 
+def today_or_tomorrow_at(zone: Zone, now: float, second: int) -> float | None:
+    """The next epoch time ``zone``'s clocks show as ``second`` since midnight: today's when it is still
+    to come, else tomorrow's (DST-correct, as ``today_at``); None for a time the clocks skip that day."""
+    at = today_at(zone, now, second)
+    if at is not None and at > now:
+        return at
+    local = zone.local(now)
+    if at is None and second > local.second:
+        return None  # still to come today, but the clocks skip it: not tomorrow's instead
+    # noon tomorrow, local: its date is tomorrow's whatever the offset does overnight
+    return today_at(zone, now - local.second + 86400 + 43200, second)
+
+
 def _day_number(iso: str) -> int:
     """Days since 1970-01-01 of an ISO date (the proleptic Gregorian calendar; no datetime in the core)."""
     y, m, d = int(iso[0:4]), int(iso[5:7]), int(iso[8:10])
