@@ -4,7 +4,7 @@ processes on one PostgreSQL, the leader killed again and again with a call in pr
     .venv/bin/python -m bench.bench_takeover_pbx [--kills 10]     (from the repo root; it starts the PBX)
     .venv/bin/python -m pytest -q -s tests/e2e/takeover_bench.py   (the same; ACD_BENCH_KILLS=10)
 
-Each round: agent1 (answers after 1 s, talks 1 s, wrap-up 1 s) is rung for a first caller while a second
+Each round: agent1 (answers after 0.2 s, talks 0.5 s, wrap-up 1 s) is rung for a first caller while a second
 waits; the leader is killed as agent1 answers, so agent1's call ends and its wrap-up runs out while nobody
 leads, and the ring for the second caller waits on the takeover alone. The killed process is started again
 as the standby, and the next round kills the other one. Prints, over the kills, p50 and max of: the kill
@@ -57,7 +57,7 @@ async def test_takeover_after_kill_9_on_the_real_pbx(
     farm_mark = farm.mark()
     try:
         await start_pair(a, b)
-        await farm.set_agent("agent1", "answer", delay=1, talk=1)
+        await farm.set_agent("agent1", "answer", delay=0.2, talk=0.5)
         await login(a, "agent1")
         leader, standby = a, b
         for kill in range(KILLS):
