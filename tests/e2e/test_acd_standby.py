@@ -302,7 +302,7 @@ async def test_a_callback_rung_under_an_older_epoch_rings_no_agent_and_keeps_its
         callback_id = reply["callback"]["id"]
         farm_mark, mark = farm.mark(), pbx_ami.mark()
         cut.blackhole()
-        await asyncio.sleep(3.5)  # past the leader's deadline (lease 3 s - margin 1 s): no more ACD_EPOCH
+        await asyncio.sleep(3.5)  # well past the leader's deadline (lease 2 s - margin 0.5 s): no more ACD_EPOCH
         await pbx_ami.action({"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": "2"})  # the newer term's
         await asyncio.sleep(1.5)
         epoch = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})
