@@ -8,7 +8,8 @@ round trip. The decisions (may this process route now? when to try again? step d
 ``acd.core.lease``'s, from the monotonic times this adapter hands it.
 
 ``run`` loops for the life of the process: a standby tries to take the lease every ``renew``
-seconds; a leader renews every ``renew`` seconds, and steps down (``on_step_down``) at its deadline
+seconds, or right when the leader's lease lapses if that comes sooner (``standby_wait``); a leader
+renews every ``renew`` seconds, and steps down (``on_step_down``) at its deadline
 when no renewal came back in time and its last good renewal saw a standby able to take over; a leader
 that was alone routes on through the outage and takes its lease back when PostgreSQL answers, or steps
 down at once if the lease was taken meanwhile.
@@ -53,11 +54,14 @@ LISTEN_PING_TIMEOUT = 2.0  # a ping not answered within this: the connection is 
 LISTEN_RETRY = 1.0  # seconds between two attempts to listen again
 LISTEN_WARN_EVERY = 60.0  # seconds: at most one warning this often while the listening stays lost
 PRUNE_LOCK_TIMEOUT_MS = 100  # a prune gives up rather than wait (its next turn tries again)
+LAPSE_SLACK = 0.01  # seconds: a standby tries this long after the lease lapses (never busy-looping before)
 
 # Every attempt writes this process's heartbeat in ``members`` in the same statement (docs/standby.md,
 # "Members"): its role after the attempt, ``last_seen`` on the database's clock, ``started_at`` (reset by
 # the first heartbeat of a process) and its version. ``company``: whether another member was seen live
 # (its heartbeat within one lease), read in the same round trip: a leader that saw none is alone.
+# ``lapses_in``: seconds until the lease row (as it was before this statement) lapses on the database's
+# clock; a standby that did not win sleeps until then, not a whole period (docs/standby.md, "Margins").
 _HEARTBEAT = """
     member AS (
       INSERT INTO members AS m (instance, role, last_seen, started_at, version)
@@ -70,7 +74,8 @@ _HEARTBEAT = """
     SELECT (SELECT epoch FROM lease) AS epoch,
            EXISTS (SELECT 1 FROM members
                     WHERE instance <> :me AND last_seen > now() - make_interval(secs => :lease)) AS company,
-           (SELECT count(*) FROM member) AS beats
+           (SELECT count(*) FROM member) AS beats,
+           (SELECT extract(epoch FROM expires_at - now()) FROM leases WHERE name = :name) AS lapses_in
 """
 _ACQUIRE = text(
     """
@@ -147,6 +152,15 @@ _MEMBERS = text(
       FROM members ORDER BY instance
     """
 )
+
+
+def standby_wait(period: float, lapses_in: float | None) -> float:
+    """How long a standby sleeps before its next attempt: one period, or less when the leader's lease lapses
+    sooner (by the database's clock at the last attempt), so that it tries right then, not up to a period
+    later. Only when it tries again matters: the statement still takes the lease only once it has lapsed."""
+    if lapses_in is None:
+        return period
+    return min(period, max(LAPSE_SLACK, lapses_in + LAPSE_SLACK))
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +248,8 @@ class Leadership:
         self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
         self.prune_every = prune_every
         self._next_prune = 0.0  # by the monotonic clock: the leader's first prune comes with its first turn
+        # a standby's last attempt: seconds until the leader's lease lapses, on the database's clock (None: unknown)
+        self._lapses_in: float | None = None
 
     @property
     def times(self) -> LeaseTimes:
@@ -271,6 +287,7 @@ class Leadership:
         self.joined = True
         epoch = row.epoch
         if epoch is None:
+            self._lapses_in = None if row.lapses_in is None else float(row.lapses_in)
             return False
         self.lease.won(int(epoch), sent, alone=not row.company)
         if not self.lease.confirmed(self.clock()):  # too late to use: never led; the next period takes it again
@@ -354,6 +371,8 @@ class Leadership:
                     await self.prune()
             wait = self.lease.wait(self.clock())
             if self.lease.term is None and not self.retired:
+                wait = standby_wait(wait, self._lapses_in)
+                self._lapses_in = None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
             else:

@@ -144,9 +144,9 @@ class ClusterSettings:
     """The leadership lease (docs/standby.md): the ACD processes sharing one database elect one leader."""
 
     instance: str = ""  # this process's name in the lease; empty: "<host name>:<http port>"
-    lease: float = 3.0  # seconds one renewal holds the lease (the database's clock)
-    renew: float = 0.5  # seconds between two renewals (or a standby's two attempts)
-    margin: float = 1.0  # the leader stops routing this long before its lease could lapse
+    lease: float = 2.0  # seconds one renewal holds the lease (the database's clock)
+    renew: float = 0.25  # seconds between two renewals (or a standby's two attempts)
+    margin: float = 0.5  # the leader stops routing this long before its lease could lapse
 
 
 INSTANCE = re.compile(r"[-_.:0-9A-Za-z]{1,200}")
@@ -815,9 +815,9 @@ def _cluster(r: _Reader, table: Mapping[str, Any]) -> ClusterSettings:
         instance = ""
     found = ClusterSettings(
         instance=instance,
-        lease=r.number(table, "lease", "cluster", 3.0, low=0.5, high=60),
-        renew=r.number(table, "renew", "cluster", 0.5, low=0.05, high=10),
-        margin=r.number(table, "margin", "cluster", 1.0, low=0.1, high=30),
+        lease=r.number(table, "lease", "cluster", 2.0, low=0.5, high=60),
+        renew=r.number(table, "renew", "cluster", 0.25, low=0.05, high=10),
+        margin=r.number(table, "margin", "cluster", 0.5, low=0.1, high=30),
     )
     if found.margin >= found.lease or found.renew * 2 > found.lease - found.margin:
         r.problem("cluster", "lease - margin must be positive and allow at least two renewals (renew)")

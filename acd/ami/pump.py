@@ -128,16 +128,19 @@ class Pump:
                 self.runtime.deliver(await self.with_customer(event))
 
     async def _connected(self) -> None:
+        began = time.monotonic()
         self.metrics.ami_connected.set(1)
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
             await self.control.heartbeat(int(time.time()))
         # before the resync: a caller it finds raises events with this token from now on
         await self.keeper.put_in_force()
+        fenced = time.monotonic()
         try:
             picture = await resync(self.link)
         except Exception as exc:  # a failed resync is retried on the next connect
             log.error("resync failed: %s", exc)
             return
+        resynced = time.monotonic()
         found = self.translator.reconcile(picture)
         left, self.left_open = self.left_open, []
         segments, self.left_segments = self.left_segments, {}
@@ -151,6 +154,13 @@ class Pump:
         for event in loaded:
             self.runtime.submit(event)
         self.runtime.submit(ResyncFinished())
+        log.info(  # a takeover's steps, timed (docs/standby.md, "Margins")
+            "resync: %d found; heartbeat and token %.0f ms, resync %.0f ms, handed to the core %.0f ms",
+            len(loaded),
+            (fenced - began) * 1000,
+            (resynced - fenced) * 1000,
+            (time.monotonic() - resynced) * 1000,
+        )
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.
