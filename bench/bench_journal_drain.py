@@ -219,7 +219,7 @@ async def replay(
 class Unreachable:
     """A record store whose database never answers: the host was cut off from PostgreSQL."""
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         raise DatabaseUnavailable("cut off")
 
 
