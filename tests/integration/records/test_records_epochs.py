@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ from acd.core.record_types import InteractionRecord, Record
 from acd.leadership import Leadership
 from acd.records.errors import DatabaseUnavailable
 from acd.records.pipeline.outbox import Outbox
-from acd.records.pipeline.store import Rejection
+from acd.records.pipeline.epochs import Version, ended_unseen, replaces
+from acd.records.pipeline.store import PostgresRecordStore, Rejection
 from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
@@ -216,7 +217,7 @@ async def test_a_close_the_new_leader_saw_wins_over_the_old_leaders_close(pair: 
     b = await pair.b_takes_over()
     now = datetime.now().timestamp()
     talk = talking("c3", now - 1, first_seq(now - 1))
-    cut.append(closed(talk, now, talk.seq + 1, disposition="a's"))
+    cut.append(closed(talk, now, first_seq(now + 5), disposition="a's"))  # a's clock ahead: a higher seq
     b_close = closed(dataclasses.replace(talk, seq=first_seq(now)), now + 0.2, first_seq(now) + 1)
     b.append(b_close)
     assert await b.flush(10)
@@ -273,3 +274,52 @@ async def test_a_replay_of_the_same_term_is_still_a_no_op_and_a_lower_seq_still_
     await a.stop()
     row = await call(pair.engine, "c5")
     assert (row["epoch"], row["seq"], row["disposition"]) == (1, 1002, "last")
+
+
+KINDS = ("open", "seen", "not traced", "ended before its term")
+
+
+def version(name: str, epoch: int, seq: int, kind: str, began: dict[int, float], mark: str) -> InteractionRecord:
+    """One version of the call ``name`` as the term ``epoch`` would write it (its start: ``began``)."""
+    talk = dataclasses.replace(talking(name, began[1] - 50, seq), disposition=mark)
+    if kind == "open":
+        return talk
+    if kind == "seen":
+        return closed(talk, began[epoch] + 10, seq)
+    if kind == "not traced":
+        return dataclasses.replace(closed(talk, began[epoch] + 10, seq), end_reason="end_not_traced")
+    return closed(talk, began[epoch] - 10, seq)
+
+
+async def test_the_upserts_guard_is_the_rule(engine: AsyncEngine) -> None:
+    """Every pair of versions (two terms, two seq, open or closed seen or guessed two ways), the stored
+    one written first: PostgreSQL keeps the one ``acd.records.pipeline.epochs.replaces`` says."""
+    await sync_config(engine, CONFIG)
+    began = {1: datetime.now().timestamp() - 1000, 2: datetime.now().timestamp() - 500}
+    async with engine.begin() as conn:
+        for epoch, at in began.items():
+            await conn.execute(
+                text("INSERT INTO lease_terms VALUES ('routing', :e, 'x', to_timestamp(:at))"), {"e": epoch, "at": at}
+            )
+    versions = [(e, s, k) for e in (1, 2) for s in (10, 20) for k in KINDS]
+    pairs = [(a, b) for a in versions for b in versions]
+    store = PostgresRecordStore(engine)
+    stored = [version(f"p{i}", *a, began, "stored") for i, (a, _) in enumerate(pairs)]
+    incoming = [version(f"p{i}", *b, began, "incoming") for i, (_, b) in enumerate(pairs)]
+    assert await store.write(stored, [a[0] for a, _ in pairs]) == []
+    assert await store.write(incoming, [b[0] for _, b in pairs]) == []
+
+    kept = {str(r["id"]): r["disposition"] for r in await rows(engine, "SELECT id, disposition FROM interactions")}
+    began_at = {e: datetime.fromtimestamp(at, UTC) for e, at in began.items()}
+
+    def rule(epoch: int, seq: int, kind: str, record: InteractionRecord) -> Version:
+        ended = None if record.ended_at is None else datetime.fromtimestamp(record.ended_at, UTC)
+        return Version(epoch, seq, kind != "open", ended_unseen(ended, record.end_reason, began_at[epoch]))
+
+    wrong = []
+    for i, (a, b) in enumerate(pairs):
+        expected = "incoming" if replaces(rule(*a, stored[i]), rule(*b, incoming[i])) else "stored"
+        if kept[uid(f"p{i}")] != expected:
+            wrong.append((a, b, kept[uid(f"p{i}")]))
+    assert wrong == []
+    assert sum(1 for v in kept.values() if v == "incoming") > 0
