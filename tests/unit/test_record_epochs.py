@@ -11,7 +11,7 @@ from acd.ami.ended_unseen import NOT_TRACED
 from acd.core.record_types import InteractionRecord
 from acd.leadership import NAME
 from acd.records.pipeline import codec, epochs
-from acd.records.pipeline.epochs import Version, ended_unseen, fenced, newer_term, replaces
+from acd.records.pipeline.epochs import Version, clipped_end, ended_unseen, fenced, newer_term, replaces
 
 OPEN = {"closed": False}
 SEEN = {"closed": True}
@@ -93,3 +93,13 @@ def test_a_journal_line_carries_its_term_and_an_older_line_is_epoch_0() -> None:
     for bad in (b'"epoch":-1', b'"epoch":"7"', b'"epoch":1.5', b'"epoch":true'):
         with pytest.raises(codec.BadLine, match="epoch"):
             codec.decode_stamped(line.replace(b'"epoch":7', bad))
+
+
+def test_an_old_terms_agent_state_ends_where_the_next_term_began() -> None:
+    s = timedelta(seconds=1)
+    assert clipped_end(T - 9 * s, T + 5 * s, T) == T  # it ran on past the new term: cut there
+    assert clipped_end(T - 9 * s, None, T) == T  # left open: closed there
+    assert clipped_end(T - 9 * s, T - 2 * s, T) == T - 2 * s  # over before: unchanged
+    assert clipped_end(T + 2 * s, T + 5 * s, T) == T + 2 * s  # opened after: no time at all
+    assert clipped_end(T + 2 * s, None, T) == T + 2 * s
+    assert clipped_end(T - 9 * s, None, None) is None  # no newer term: unchanged

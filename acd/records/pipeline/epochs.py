@@ -21,6 +21,11 @@ journaled it, and:
    "Fencing"), so it rang nobody; its old leader, whose event token was stale, never heard the refusal
    and journaled a miss. Such an offer (result unanswered, rejected or failed, offered at or after the
    next term's start) is written with result ``fenced``: nobody's miss.
+4. **An old term's agent states end where the next term began**: from then on the new leader holds the
+   agents (it read their states from the records at its start and writes their intervals); what the old
+   leader journaled of them after that (a reservation for a fenced ring, the auto-pause after its
+   "misses") never happened to the agent. Its interval is cut at the next term's start (one opened
+   after it keeps no time at all), as a restart closes the intervals its predecessor left open.
 
 The same rule is the upsert's SQL guard (``acd.records.pipeline.store``); these functions state it
 for the unit tests and for the batch's own choice of one version per id.
@@ -73,3 +78,12 @@ def newer_term(epoch: int, terms: list[tuple[int, datetime]]) -> datetime | None
         return None
     later = [(e, began) for e, began in terms if e > epoch]
     return min(later)[1] if later else None
+
+
+def clipped_end(started_at: datetime, ended_at: datetime | None, newer_term_began: datetime | None) -> datetime | None:
+    """Rule 4: an old term's agent-state interval ends at the latest when the next term began (never before
+    it started); unchanged when no newer term began."""
+    if newer_term_began is None:
+        return ended_at
+    end = newer_term_began if ended_at is None else min(ended_at, newer_term_began)
+    return max(started_at, end)

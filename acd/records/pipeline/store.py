@@ -44,9 +44,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from acd.core.record_types import Record
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import Agent, Queue
-from acd.records.pipeline.epochs import FENCED, LEASE, MISSES, NOT_TRACED, fenced, newer_term
+from acd.records.pipeline.epochs import FENCED, LEASE, MISSES, NOT_TRACED, clipped_end, fenced, newer_term
 from acd.records.pipeline.quarantine import QuarantineKind
-from acd.records.pipeline.rows import OFFERS, WRITE_ORDER, Row, referenced_agents, referenced_queues, to_row
+from acd.records.pipeline.rows import (
+    AGENT_STATES,
+    OFFERS,
+    WRITE_ORDER,
+    Row,
+    referenced_agents,
+    referenced_queues,
+    to_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -217,15 +225,22 @@ _TERMS = text("SELECT epoch, began_at FROM lease_terms WHERE name = :name AND ep
 
 
 async def _fence(conn: AsyncConnection, rows: Iterable[Row]) -> None:
-    """Rule 3 (``acd.records.pipeline.epochs.fenced``): an old term's miss after a newer term began is ``fenced``."""
+    """Rules 3 and 4 (``acd.records.pipeline.epochs``): an old term's miss after a newer term began is
+    ``fenced``; its agent-state intervals end where the newer term began."""
     offers = [row for row in rows if row.table is OFFERS and row.epoch > 0 and row.values["result"] in MISSES]
-    if not offers:
+    states = [row for row in rows if row.table is AGENT_STATES and row.epoch > 0]
+    if not offers and not states:
         return
-    found = await conn.execute(_TERMS, {"name": LEASE, "epoch": min(row.epoch for row in offers)})
+    found = await conn.execute(_TERMS, {"name": LEASE, "epoch": min(row.epoch for row in offers + states)})
     terms = [(int(epoch), began) for epoch, began in found]
+    if not terms:
+        return
     for row in offers:
         if fenced(row.values["result"], row.values["offered_at"], newer_term(row.epoch, terms)):
             row.values["result"] = FENCED
+    for row in states:
+        values = row.values
+        values["ended_at"] = clipped_end(values["started_at"], values["ended_at"], newer_term(row.epoch, terms))
 
 
 def _columns(table: Table, rows: list[Row]) -> dict[str, list[Any]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from record_samples import CONFIG, interaction, offer, uid
+from record_samples import CONFIG, interaction, offer, state, uid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +30,7 @@ from acd.records.errors import DatabaseUnavailable
 from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.epochs import Version, ended_unseen, replaces
 from acd.records.pipeline.store import PostgresRecordStore, Rejection
+from acd.records.startup.last_presence import take_over
 from acd.records.startup.sync_config import sync_config
 
 pytestmark = pytest.mark.pg
@@ -233,18 +234,26 @@ async def test_an_old_leaders_misses_after_the_new_term_began_are_fenced(pair: P
     a = await pair.a_leads()
     now = datetime.now().timestamp()
     a.append(interaction("c4", first_seq(now), arrived_at=now - 5, end_reason="callback"))
+    a.append(state("a-ready", started_at=now - 5))  # a1 ready, by a
     assert await a.flush(10)
     await a.stop()
     cut = await pair.outbox("a", CutOff(), 1)
     before = datetime.now().timestamp()
     cut.append(offer("o-before", "c4", seq=2, offered_at=before, ended_at=before + 0.1, result="unanswered"))
-    await (await pair.b_takes_over()).stop()
+    b = await pair.b_takes_over()
     after = datetime.now().timestamp()
     assert before < pair.began[2] <= after
+    b.append(state("b-ready", started_at=after))  # b holds the agents from its start: a1 ready
+    assert await b.flush(10)
+    await b.stop()
     for n, result in enumerate(("unanswered", "rejected", "failed")):
         at = after + n
         cut.append(offer(f"o-after-{result}", "c4", seq=2, offered_at=at, ended_at=at + 0.1, result=result))
     cut.append(offer("o-answered", "c4", seq=2, offered_at=after + 5, ended_at=after + 5.1, result="answered"))
+    # a's view of a1 meanwhile: reserved for its fenced ring, then auto-paused for the "miss"
+    cut.append(state("a-ready", started_at=now - 5, ended_at=after + 1, seq=2))
+    cut.append(state("a-reserved", state="reserved", started_at=after + 1, ended_at=after + 1.1, seq=2))
+    cut.append(state("a-paused", state="paused", reason="missed", started_at=after + 1.1))
     await pair.a_comes_back(cut)
 
     found = {
@@ -260,6 +269,22 @@ async def test_an_old_leaders_misses_after_the_new_term_began_are_fenced(pair: P
     }
     [missed] = await rows(pair.engine, "SELECT count(*) AS n FROM offers WHERE result = 'unanswered'")
     assert missed["n"] == 1
+
+    # a's agent states end where b's term began: a1 was never paused, and a start reads b's view of a1
+    began = datetime.fromtimestamp(pair.began[2], UTC)
+    kept = {
+        str(r["id"]): (r["started_at"], r["ended_at"], r["epoch"])
+        for r in await rows(pair.engine, "SELECT id, started_at, ended_at, epoch FROM agent_states")
+    }
+    assert kept[uid("a-ready")][1:] == (began, 1)
+    for name in ("a-reserved", "a-paused"):
+        started, ended, _ = kept[uid(name)]
+        assert started == ended  # no time at all: b held the agent
+    [paused] = await rows(
+        pair.engine, "SELECT sum(ended_at - started_at) AS t FROM agent_states WHERE state = 'paused'"
+    )
+    assert paused["t"].total_seconds() == 0
+    assert [(p.agent_id, p.state) for p in await take_over(pair.engine, after + 10)] == [("a1", "ready")]
 
 
 async def test_a_replay_of_the_same_term_is_still_a_no_op_and_a_lower_seq_still_loses(pair: Pair) -> None:
