@@ -27,8 +27,8 @@ from acd.core.lease import LeaseTimes
 from acd.core.record_types import InteractionRecord, Record
 from acd.leadership import Leadership
 from acd.records.errors import DatabaseUnavailable
-from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.epochs import Version, ended_unseen, replaces
+from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.store import PostgresRecordStore, Rejection
 from acd.records.startup.last_presence import take_over
 from acd.records.startup.sync_config import sync_config
