@@ -37,7 +37,7 @@ BEGIN
     IF TG_OP = 'INSERT' OR NEW.epoch IS DISTINCT FROM OLD.epoch THEN
         INSERT INTO lease_terms (name, epoch, holder, began_at)
         VALUES (NEW.name, NEW.epoch, NEW.holder, NEW.acquired_at)
-        ON CONFLICT (name, epoch) DO NOTHING;
+        ON CONFLICT (name, epoch) DO UPDATE SET holder = excluded.holder, began_at = excluded.began_at;
     END IF;
     RETURN NEW;
 END

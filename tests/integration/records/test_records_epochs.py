@@ -30,6 +30,7 @@ from acd.records.errors import DatabaseUnavailable
 from acd.records.pipeline.epochs import Version, ended_unseen, replaces
 from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.store import PostgresRecordStore, Rejection
+from acd.records.scorecard import scorecards
 from acd.records.startup.last_presence import take_over
 from acd.records.startup.sync_config import sync_config
 
@@ -285,6 +286,10 @@ async def test_an_old_leaders_misses_after_the_new_term_began_are_fenced(pair: P
     )
     assert paused["t"].total_seconds() == 0
     assert [(p.agent_id, p.state) for p in await take_over(pair.engine, after + 10)] == [("a1", "ready")]
+    # the agent's scorecard: one offer (the real miss before b's term), no pause
+    day = datetime.fromtimestamp(now - 3600, UTC), datetime.fromtimestamp(after + 3600, UTC)
+    [card] = await scorecards(pair.engine, *day, CONFIG, frozenset({"a1"}))
+    assert (card.offers, card.missed, card.rejected, card.paused_seconds) == (2, 1, 0, 0.0)
 
 
 async def test_a_replay_of_the_same_term_is_still_a_no_op_and_a_lower_seq_still_loses(pair: Pair) -> None:
