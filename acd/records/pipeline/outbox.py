@@ -128,7 +128,8 @@ class Outbox:
         self._wake.set()
 
     def _quarantine_unencodable(self, record: Record, exc: Exception) -> None:
-        entry = Quarantined(None, f"cannot journal {type(record).__name__}: {exc}", _rendering(record), "unencodable")
+        reason = f"cannot journal {type(record).__name__}: {exc}"
+        entry = Quarantined(None, reason, _rendering(record, self.epoch), "unencodable")
         try:
             self._quarantine.put([entry], sync=False)
         except OSError as error:  # the last word on it is the log, in full
@@ -270,12 +271,16 @@ class Outbox:
         return _Batch(entries, records, positions, bad, epochs)
 
 
-def _rendering(record: Record) -> bytes:
-    """What an operator can read, fix and append again: the journal line with NaN/Infinity kept."""
+def _rendering(record: Record, epoch: int = 0) -> bytes:
+    """What an operator can read, fix and append again: the journal line with NaN/Infinity kept (and its
+    term, so that a replay is reconciled as the line would have been)."""
     try:
         data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
         tag = codec.TYPE_TAGS.get(type(record), type(record).__name__)
-        return json.dumps({"type": tag, "data": data}, separators=(",", ":"), default=repr).encode()
+        line: dict[str, object] = (
+            {"type": tag, "data": data} if epoch == 0 else {"type": tag, "epoch": epoch, "data": data}
+        )
+        return json.dumps(line, separators=(",", ":"), default=repr).encode()
     except (ValueError, TypeError, OverflowError):
         return repr(record).encode("utf-8", errors="backslashreplace")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from acd.core.lease import LeaseTimes
 from acd.core.record_types import InteractionRecord, Record
 from acd.leadership import Leadership
 from acd.records.errors import DatabaseUnavailable
+from acd.records.pipeline import codec
 from acd.records.pipeline.epochs import Version, ended_unseen, replaces
 from acd.records.pipeline.outbox import Outbox
 from acd.records.pipeline.store import PostgresRecordStore, Rejection
@@ -353,3 +355,19 @@ async def test_the_upserts_guard_is_the_rule(engine: AsyncEngine) -> None:
             wrong.append((a, b, kept[uid(f"p{i}")]))
     assert wrong == []
     assert sum(1 for v in kept.values() if v == "incoming") > 0
+
+
+async def test_a_quarantined_record_keeps_its_term_for_its_replay(engine: AsyncEngine, tmp_path: Path) -> None:
+    """A record that cannot be journaled (a NaN) is quarantined with its term: fixed and replayed, it is
+    reconciled as its line would have been, not as a version of no term (which every term outranks)."""
+    box = Outbox(tmp_path / "journal", engine)
+    await box.start()
+    box.epoch = 3
+    try:
+        box.append(interaction("q1", 5, wait_seconds=float("nan")))
+    finally:
+        await box.stop()
+    [entry] = box.quarantine_path.read_text().splitlines()
+    line = json.loads(entry)["line"]
+    record, epoch = codec.decode_stamped(line.replace("NaN", "1.0").encode())
+    assert (epoch, record.seq) == (3, 5)
