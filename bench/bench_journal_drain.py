@@ -159,6 +159,7 @@ async def replay(
     store = TimedStore(PostgresRecordStore(engine))
     box = Outbox(journal / name, store)
     await box.start()
+    box.epoch = 1  # as a leader's: its records carry its term, and the store reconciles them by it
     appended_at: list[float] = []
     freeze_at: float | None = None
     thaw_at: float | None = None

@@ -206,13 +206,18 @@ def _upsert(table: Table, dialect: Dialect) -> TextClause:
 
 def guard(table: str) -> str:
     """``acd.records.pipeline.epochs.replaces`` in SQL: ``table`` is the stored version, ``excluded`` the
-    incoming one. Rule 2 (a close seen over a close guessed) is for interactions alone."""
+    incoming one. Rule 2 (a close seen over a close guessed) is for interactions alone, and its term
+    lookups run only for two closes of different terms (a CASE's branches are taken in order)."""
     newer = f"({table}.epoch, {table}.seq) < (excluded.epoch, excluded.seq)"
     if table != "interactions":
         return newer
-    both_closed = f"{table}.epoch <> excluded.epoch AND {table}.ended_at IS NOT NULL AND excluded.ended_at IS NOT NULL"
     stored, incoming = _unseen(table), _unseen("excluded")
-    return f"CASE WHEN {both_closed} AND {stored} <> {incoming} THEN {stored} ELSE {newer} END"
+    return (
+        f"CASE WHEN {table}.epoch = excluded.epoch THEN {table}.seq < excluded.seq"
+        f" WHEN {table}.ended_at IS NULL OR excluded.ended_at IS NULL THEN {table}.epoch < excluded.epoch"
+        f" WHEN {stored} <> {incoming} THEN {stored}"
+        f" ELSE {table}.epoch < excluded.epoch END"
+    )
 
 
 def _unseen(version: str) -> str:
