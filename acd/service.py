@@ -311,6 +311,8 @@ class Service:
 
         def lead(epoch: int) -> None:
             ami.epoch = epoch
+            if parts.outbox is not None:  # every record from now on is this term's (docs/standby.md)
+                parts.outbox.epoch = epoch
             metrics.leader.labels(me).set(1)
             metrics.epoch.set(epoch)
             metrics.takeovers.inc()
