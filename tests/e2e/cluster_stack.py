@@ -204,6 +204,17 @@ def farm_registrations(agents: tuple[str, ...]) -> str:
     return "\n".join(blocks)
 
 
+def reload_farm(stack: PbxStack) -> None:
+    """The farm reads its pjsip.conf again: Asterisk rereads a file only when its own time changed, not
+    when a file it includes did, so pjsip.conf is touched first."""
+    FARM_KAMAILIO_CONF.with_name("pjsip.conf").touch()
+    said = stack.rx("farm", "module reload res_pjsip.so")
+    if FARM_KAMAILIO_CONF.exists():
+        shown = stack.rx("farm", "pjsip show registrations")
+        if "-kam/" not in shown:
+            raise StackError(f"the farm did not take {FARM_KAMAILIO_CONF}: {said}\n{shown[-600:]}")
+
+
 @dataclass
 class Cluster:
     """Kamailio and pbx2 running beside the e2e stack's PBX and farm."""
@@ -230,13 +241,17 @@ def cluster(stack: PbxStack, agents: tuple[str, ...] = ("agent20",)) -> Iterator
         kamailio = start_kamailio(folder, secrets)
         kamailio_s = time.monotonic() - began
         FARM_KAMAILIO_CONF.write_text(farm_registrations(agents))
-        stack.rx("farm", "pjsip reload")
+        reload_farm(stack)
         began = time.monotonic()
         run_script("start", "pbx2", timeout=120)
         pbx2_s = time.monotonic() - began
         alive = kamailio
         # Asterisk sends a new registration after a random 1-10 s
-        wait_for(lambda: set(agents) <= set(alive.registered()), 20, f"{agents} registered with Kamailio")
+        try:
+            wait_for(lambda: set(agents) <= set(alive.registered()), 20, f"{agents} registered with Kamailio")
+        except StackError as exc:
+            farm = stack.rx("farm", "pjsip show registrations")
+            raise StackError(f"{exc}\nthe farm's registrations:\n{farm}\nkamailio's log:\n{alive.tail()}") from None
         wait_for(lambda: all(f.startswith("A") for f in alive.pbx_flags().values()), 10, "both PBXs up in Kamailio")
         info = AmiInfo("127.0.0.1", PBX2_AMI_PORT, stack.pbx.user, stack.pbx.secret)
         yield Cluster(stack, kamailio, info, agents, {"kamailio": kamailio_s, "pbx2": pbx2_s})
@@ -245,7 +260,7 @@ def cluster(stack: PbxStack, agents: tuple[str, ...] = ("agent20",)) -> Iterator
         if FARM_KAMAILIO_CONF.exists():
             FARM_KAMAILIO_CONF.unlink()
             try:
-                stack.rx("farm", "pjsip reload")
+                reload_farm(stack)
             except subprocess.SubprocessError as exc:
                 problems.append(f"farm reload: {exc}")
         try:

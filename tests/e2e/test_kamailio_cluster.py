@@ -15,9 +15,10 @@ import signal
 import time
 from collections import Counter
 
-from cluster_stack import PROBE_BOUND, Cluster, cluster, process_cpu_seconds
-from e2e_stack import PbxStack
+from cluster_stack import PBX2_AMI_PORT, PROBE_BOUND, Cluster, cluster, process_cpu_seconds
+from e2e_stack import PbxStack, read_secrets
 
+from acd.ami.wire import FrameDecoder, encode_action
 from phonefarm import AmiClient, Farm
 
 PBXS = ("pbx", "pbx2")
@@ -52,10 +53,26 @@ async def calls_landing(farm: Farm, amis: dict[str, AmiClient], count: int) -> C
     return landed
 
 
-async def ring_from(stack: PbxStack, farm: Farm, pbx: str, dial: str, agent: str) -> bool:
-    """``pbx`` dials ``dial`` (CLI originate into Wait); did the farm's phone of ``agent`` answer?"""
+async def ring_from(stack: PbxStack, farm: Farm, port: int, dial: str, agent: str) -> bool:
+    """The PBX whose AMI is on ``port`` dials ``dial`` into Wait (an Originate as the originate-only AMI
+    user ``acd-monitor``, as the ACD rings a supervisor); did the farm's phone of ``agent`` answer?"""
+    secret = read_secrets(stack.secrets_file)["ACD_AMI_ORIGINATE_SECRET"]
     mark = farm.mark()
-    await asyncio.to_thread(stack.rx, pbx, f"channel originate {dial} application Wait 1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    decoder = FrameDecoder()
+    replies: list[dict[str, str]] = []
+    try:
+        login = {"Action": "Login", "Username": "acd-monitor", "Secret": secret, "Events": "off"}
+        originate = {"Action": "Originate", "Channel": dial, "Application": "Wait", "Data": "1", "Async": "true"}
+        for n, action in enumerate([login, originate]):
+            writer.write(encode_action({**action, "ActionID": f"r{n}"}))
+            while not any(m.get("ActionID") == f"r{n}" for m in replies):
+                data = await asyncio.wait_for(reader.read(4096), 10)
+                assert data, "the PBX closed the AMI connection"
+                replies += [m for m in decoder.feed(data) if "Response" in m]
+    finally:
+        writer.close()
+    assert [m["Response"] for m in replies] == ["Success", "Success"], replies
     try:
         await farm.wait_user_event("FarmAgentAnswered", 8, mark, FarmAgent=agent)
     except TimeoutError:
@@ -113,11 +130,11 @@ async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio
         # contacts are Kamailio's (pbx.sh install); the PBX's own agents register with it directly, so
         # it is told Kamailio's address here
         assert group.kamailio.registered()[AGENT], "agent20 not in Kamailio's location table"
-        assert await ring_from(stack, farm, "pbx2", f"PJSIP/{AGENT}", AGENT), "pbx2 could not ring agent20"
-        assert await ring_from(stack, farm, "pbx", f"PJSIP/{AGENT}/sip:{AGENT}@{KAMAILIO}", AGENT)
+        assert await ring_from(stack, farm, PBX2_AMI_PORT, f"PJSIP/{AGENT}", AGENT), "pbx2 could not ring agent20"
+        assert await ring_from(stack, farm, 5038, f"PJSIP/{AGENT}/sip:{AGENT}@{KAMAILIO}", AGENT)
         # agent19 is registered with the PBX only: Kamailio does not know it, pbx2 cannot reach it
         assert "agent19" not in group.kamailio.registered()
-        assert not await ring_from(stack, farm, "pbx2", "PJSIP/agent19", "agent19")
+        assert not await ring_from(stack, farm, PBX2_AMI_PORT, "PJSIP/agent19", "agent19")
 
         # pbx2 dies: Kamailio's OPTIONS probes take it out, then every new caller goes to the PBX
         os.kill(group.pbx2_pid(), signal.SIGKILL)
