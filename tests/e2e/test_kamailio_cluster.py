@@ -16,7 +16,7 @@ import time
 from collections import Counter
 
 from cluster_stack import PBX2_AMI_PORT, PROBE_BOUND, Cluster, cluster, process_cpu_seconds
-from e2e_stack import PbxStack, read_secrets
+from e2e_stack import PbxStack, read_secrets, run_script
 
 from acd.ami.wire import FrameDecoder, encode_action
 from phonefarm import AmiClient, Farm
@@ -80,11 +80,11 @@ async def ring_from(stack: PbxStack, farm: Farm, port: int, dial: str, agent: st
     return True
 
 
-def cpu_share(pids: list[int], seconds: float) -> float:
-    """CPU of ``pids`` over ``seconds``, in percent of one core."""
-    before = sum(process_cpu_seconds(p) for p in pids)
+def cpu_share(pids: list[int], seconds: float) -> dict[int, float]:
+    """CPU of each of ``pids`` over ``seconds``, in percent of one core."""
+    before = {p: process_cpu_seconds(p) for p in pids}
     time.sleep(seconds)
-    return 100 * (sum(process_cpu_seconds(p) for p in pids) - before) / seconds
+    return {p: 100 * (process_cpu_seconds(p) - before[p]) / seconds for p in pids}
 
 
 async def test_calls_through_kamailio_spread_over_two_pbxs_reach_an_agent_from_either_and_skip_a_dead_one(
@@ -92,7 +92,8 @@ async def test_calls_through_kamailio_spread_over_two_pbxs_reach_an_agent_from_e
 ) -> None:
     """Round robin over both PBXs; agent20, registered with Kamailio, rung from each PBX through it
     (and an agent not registered there is not); pbx2 killed: Kamailio's probes take it out within
-    their bound, and every new caller lands on the PBX left."""
+    their bound, and every new caller lands on the PBX left; pbx2 back: used again; killed again with
+    callers at once: the one sent to it fails over to the PBX."""
     info = pbx_stack.farm
     via_kamailio = Farm(info.host, info.port, info.user, info.secret, trunk="kamailio")
     await via_kamailio.connect()
@@ -111,8 +112,9 @@ async def test_calls_through_kamailio_spread_over_two_pbxs_reach_an_agent_from_e
 
 
 async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio: Farm, group: Cluster) -> None:
-    kam_cpu = await asyncio.to_thread(cpu_share, group.kamailio.pids(), 2)
-    pbx2_cpu = await asyncio.to_thread(cpu_share, [group.pbx2_pid()], 2)
+    kamailio_pids, pbx2_pid = group.kamailio.pids(), group.pbx2_pid()
+    shares = await asyncio.to_thread(cpu_share, [*kamailio_pids, pbx2_pid], 2)
+    kam_cpu, pbx2_cpu = sum(shares[p] for p in kamailio_pids), shares[pbx2_pid]
     print(
         f"\nstarted in: kamailio {group.started['kamailio']:.2f} s, pbx2 {group.started['pbx2']:.2f} s;"
         f" idle CPU: kamailio {kam_cpu:.1f} %, pbx2 {pbx2_cpu:.1f} %"
@@ -147,5 +149,26 @@ async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio
         assert group.kamailio.pbx_flags()["pbx"].startswith("A")
         landed = await calls_landing(via_kamailio, {"pbx": pbx_ami}, 4)
         assert landed == {"pbx": 4}, landed
+    finally:
+        pbx2_ami.close()
+
+    # pbx2 back: the probes bring it in again and it gets callers
+    await asyncio.to_thread(run_script, "start", "pbx2")
+    restarted = time.monotonic()
+    while not group.kamailio.pbx_flags()["pbx2"].startswith("A"):
+        assert time.monotonic() - restarted < 5, group.kamailio.pbx_flags()
+        await asyncio.sleep(0.05)
+    pbx2_ami = group.pbx2.client("pbx2")
+    await pbx2_ami.connect()
+    try:
+        amis = {"pbx": pbx_ami, "pbx2": pbx2_ami}
+        landed = await calls_landing(via_kamailio, amis, 2)
+        assert landed == {"pbx": 1, "pbx2": 1}, landed
+        # killed again, and callers at once, before any probe noticed: the one sent to pbx2 gets no
+        # answer and Kamailio's failure route takes it to the PBX after 1 s
+        os.kill(group.pbx2_pid(), signal.SIGKILL)
+        landed = await calls_landing(via_kamailio, {"pbx": pbx_ami}, 2)
+        assert landed == {"pbx": 2}, landed
+        assert "no answer from PBX sip:127.0.0.1:5062" in group.kamailio.tail(200), group.kamailio.tail()
     finally:
         pbx2_ami.close()
