@@ -302,6 +302,7 @@ cmd_install() {
     render "$farmsrc/manager.conf.in" "$farm/manager.conf"
     render_pjsip "$farmsrc/pjsip.conf.in" "$farmsrc/pjsip-agent.conf.in" "$farm/pjsip.conf"
     render_supervisors "$farmsrc/pjsip-supervisor.conf.in" "$farm/pjsip.conf"
+    rm -f "$farm/pjsip-kamailio.conf" # the e2e harness's, while its Kamailio runs (docs/kamailio.md); never a leftover
     echo "$AGENTS" >"$farm/acd-agents"
     echo "$SUPERVISORS" >"$farm/acd-supervisors"
     mkdir -p "$ROOT/var/spool/asterisk-farm/supervisor" # what the farm's supervisors' phones heard

@@ -39,6 +39,8 @@ PBX_URIS = {"pbx": "sip:127.0.0.1:5060", "pbx2": "sip:127.0.0.1:5062"}
 PBX2_AMI_PORT = 5040
 FARM_KAMAILIO_CONF = ASTERISK_ROOT / "etc" / "asterisk-farm" / "pjsip-kamailio.conf"
 STATE_DIR = Path(os.environ.get("ACD_STATE_DIR", "/var/lib/acd"))
+# Kamailio's pid file, beside pbx.sh's (a leftover of a killed run is found there)
+PID_FILE = STATE_DIR / "run" / "kamailio.pid"
 # kamailio.cfg's bound: PROBE_INTERVAL * PROBE_FAILURES + fr_timer (seconds)
 PROBE_BOUND = 3.0
 
@@ -139,6 +141,21 @@ def write_agents_table(folder: Path, secrets: dict[str, str]) -> Path:
     return db
 
 
+def stop_leftover_kamailio() -> None:
+    """A Kamailio of an earlier run that was killed before its teardown (its pid file says which) holds
+    the port: it is stopped first. Only a process running this configuration is touched."""
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(PID_FILE.read_text())
+        if str(KAMAILIO_CFG) in Path(f"/proc/{pid}/cmdline").read_text(errors="replace").replace("\0", " "):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, sig)
+                deadline = time.monotonic() + 5
+                while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+    PID_FILE.unlink(missing_ok=True)
+
+
 def start_kamailio(folder: Path, secrets: dict[str, str]) -> Kamailio:
     """Kamailio with deploy/kamailio/kamailio.cfg, its run files in ``folder``; returns once its RPC answers."""
     binary = shutil.which("kamailio") or ("/usr/sbin/kamailio" if Path("/usr/sbin/kamailio").exists() else None)
@@ -155,7 +172,9 @@ def start_kamailio(folder: Path, secrets: dict[str, str]) -> Kamailio:
         "RPC_SOCKET": f'"{folder / "rpc.sock"}"',
         "RPC_FIFO": f'"{folder / "rpc.fifo"}"',
     }
-    argv = [binary, "-f", str(KAMAILIO_CFG), "-Y", str(folder), "-P", str(folder / "kamailio.pid")]
+    stop_leftover_kamailio()
+    PID_FILE.parent.mkdir(parents=True, exist_ok=True)
+    argv = [binary, "-f", str(KAMAILIO_CFG), "-Y", str(folder), "-P", str(PID_FILE)]
     for name, value in defines.items():
         argv += ["-A", f"{name}={value}"]
     argv += ["-DD", "-E", "-m", "32", "-M", "8"]
