@@ -11,8 +11,10 @@ verdict is *pending* until then: pending verdicts are in no numerator and no den
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from acd.core.config import QueueConfig
 from acd.core.kpis import disposition_kind, handle_seconds, is_answered, is_offered, is_short_abandon
@@ -44,19 +46,37 @@ class Verdict:
         return self.on_time and self.full
 
 
-def same_customer(a: InteractionRecord, b: InteractionRecord) -> bool:
+class Contact(Protocol):
+    """What the repeat check reads of an earlier contact: an interaction record, or the slim projection
+    the live ledger keeps of one (``AnsweredCall``)."""
+
+    @property
+    def interaction_id(self) -> str: ...
+    @property
+    def linkedid(self) -> str: ...
+    @property
+    def queue(self) -> str: ...
+    @property
+    def caller(self) -> str: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def ended_at(self) -> float | None: ...
+
+
+def same_customer(a: Contact, b: Contact) -> bool:
     """The same customer (both known, equal) or the same calling number (not empty)."""
     if a.customer_id is not None and a.customer_id == b.customer_id:
         return True
     return a.caller != "" and a.caller == b.caller
 
 
-def same_call(a: InteractionRecord, b: InteractionRecord) -> bool:
+def same_call(a: Contact, b: Contact) -> bool:
     """Two stays of one call (a transfer, a move, an overflow): one contact, never a repeat of itself."""
     return a.interaction_id == b.interaction_id or (a.linkedid != "" and a.linkedid == b.linkedid)
 
 
-def is_repeat(first: InteractionRecord, later: InteractionRecord, window_seconds: float) -> bool:
+def is_repeat(first: Contact, later: InteractionRecord, window_seconds: float) -> bool:
     """``later`` is a repeat contact of ``first``: the same queue and customer, another call, arriving
     after ``first`` ended and at most ``window_seconds`` after that."""
     if first.ended_at is None or window_seconds <= 0:
@@ -109,6 +129,65 @@ def closed_at(record: InteractionRecord) -> float | None:
     return record.ended_at + record.wrapup_seconds
 
 
+@dataclass(frozen=True, slots=True)
+class AnsweredCall:
+    """What the verdict on an answered interaction and the repeat check on it read of its record
+    (``of``): the live ledger keeps this instead of the record once the call is handled, as a handled
+    call's verdict may stay pending for its whole repeat window (up to a day).
+
+    ``answered_in_time``: waited no longer than the record's SLA threshold; ``handle``: talk + wrap-up;
+    ``order_span``: from arrival to the end of wrap-up (the order promise); both None until handled."""
+
+    interaction_id: str
+    seq: int
+    queue: str
+    agent_id: str | None
+    caller: str
+    customer_id: str | None
+    linkedid: str
+    disposition: str | None
+    ended_at: float | None
+    answered_in_time: bool
+    handle: float | None
+    order_span: float | None
+
+    @classmethod
+    def of(cls, record: InteractionRecord) -> AnsweredCall:
+        closed = closed_at(record)
+        wait = record.wait_seconds if record.wait_seconds is not None else 0.0
+        return cls(
+            record.interaction_id,
+            record.seq,
+            record.queue,
+            record.agent_id,
+            record.caller,
+            record.customer_id,
+            record.linkedid,
+            record.disposition,
+            record.ended_at,
+            wait <= record.sla_threshold_seconds,
+            handle_seconds(record),
+            None if closed is None else closed - record.arrived_at,
+        )
+
+    def verdict(self, queue: QueueConfig, *, repeat_at: float | None, now: float) -> Verdict:
+        """The verdict as of ``now`` (``verdict`` of its record)."""
+        criteria = queue.otf
+        kind = disposition_kind(self.disposition)
+        if kind == ORDER_KIND and criteria.order_promise_seconds is not None:
+            on_time = self.order_span is not None and self.order_span <= criteria.order_promise_seconds
+        else:
+            on_time = (not criteria.answer or self.answered_in_time) and (
+                not criteria.handle or (self.handle is not None and self.handle <= queue.max_handle_seconds)
+            )
+        window = criteria.repeat_window_seconds
+        repeated = window > 0 and repeat_at is not None
+        full = (not criteria.resolving or self.disposition in queue.resolving_dispositions) and not repeated
+        handled = self.handle is not None
+        settled = handled and self.ended_at is not None and self.ended_at + max(window, 0.0) <= now
+        return Verdict(self.queue, self.agent_id, kind, settled, handled, on_time, full)
+
+
 def verdict(
     record: InteractionRecord,
     queue: QueueConfig,
@@ -123,24 +202,9 @@ def verdict(
     ``repeat_at``: the arrival of its first repeat contact, if any (``repeat_contacts``)."""
     if not is_offered(record) or is_short_abandon(record, short_abandon_seconds):
         return None
-    criteria = queue.otf
     if not is_answered(record):  # abandoned, overflowed, failed: offered work not delivered
         return Verdict(record.queue, None, None, True, False, False, False)
-    kind = disposition_kind(record.disposition)
-    handle = handle_seconds(record)
-    closed = closed_at(record)
-    wait = record.wait_seconds if record.wait_seconds is not None else 0.0
-    if kind == ORDER_KIND and criteria.order_promise_seconds is not None:
-        on_time = closed is not None and closed - record.arrived_at <= criteria.order_promise_seconds
-    else:
-        on_time = (not criteria.answer or wait <= record.sla_threshold_seconds) and (
-            not criteria.handle or (handle is not None and handle <= queue.max_handle_seconds)
-        )
-    window = criteria.repeat_window_seconds
-    repeated = window > 0 and repeat_at is not None
-    full = (not criteria.resolving or record.disposition in queue.resolving_dispositions) and not repeated
-    settled = handle is not None and record.ended_at is not None and record.ended_at + max(window, 0.0) <= now
-    return Verdict(record.queue, record.agent_id, kind, settled, handle is not None, on_time, full)
+    return AnsweredCall.of(record).verdict(queue, repeat_at=repeat_at, now=now)
 
 
 def verdicts(
@@ -236,10 +300,25 @@ def otf_rows(items: Iterable[Verdict]) -> list[OtfRow]:
     return rows
 
 
-@dataclass(slots=True)
-class _Open:
-    record: InteractionRecord
+@dataclass(eq=False, slots=True)
+class _Held:
+    """An interaction the ledger holds: its full record while the call is open, its ``AnsweredCall``
+    once it is handled (all a pending verdict still needs); and the first repeat contact seen."""
+
+    facts: InteractionRecord | AnsweredCall
     repeat_at: float | None = None
+
+
+def _final(record: InteractionRecord) -> InteractionRecord | AnsweredCall:
+    """What to hold of a snapshot: the projection once handled (answered, talk and wrap-up over: its
+    verdict is an ``AnsweredCall``'s whatever the settings), the record until then."""
+    if record.answered_at is None or record.outcome == "abandoned" or handle_seconds(record) is None:
+        return record
+    return AnsweredCall.of(record)
+
+
+DONE_KEPT_SECONDS = 86400.0
+"""How long a settled interaction's id is kept, so that a late snapshot (a disposition) is not judged again."""
 
 
 @dataclass(slots=True)
@@ -249,12 +328,20 @@ class OtfLedger:
     interactions it holds answered and not settled are the pending ones (``pending``).
 
     At start it is seeded with the verdicts the records hold pending (``seed``), so they settle live
-    too; a repeat contact while no ACD ran is taken from the records then."""
+    too; a repeat contact while no ACD ran is taken from the records then.
+
+    A handled call may be held for its whole repeat window (up to a day), so it is held as its
+    ``AnsweredCall``, and the ended ones are indexed by queue and customer, and by queue and number
+    (``same_customer``): an arrival looks up the contacts it may repeat instead of reading them all."""
 
     queues: Mapping[str, QueueConfig]
     short_abandon_seconds: float
-    _open: dict[str, _Open] = field(default_factory=dict)
+    _open: dict[str, _Held] = field(default_factory=dict)
     _done: dict[str, float] = field(default_factory=dict)  # settled id -> when (forgotten a day later)
+    _done_order: deque[str] = field(default_factory=deque)  # the ids of _done, oldest first
+    # ended held interactions, by queue then calling number / customer id (what ``is_repeat`` may match)
+    _by_caller: dict[str, dict[str, list[_Held]]] = field(default_factory=dict)
+    _by_customer: dict[str, dict[str, list[_Held]]] = field(default_factory=dict)
 
     def observe(self, record: InteractionRecord, now: float) -> list[Verdict]:
         """Take a record snapshot; returns the verdicts it settles (an unanswered exit settles at once)."""
@@ -264,9 +351,11 @@ class OtfLedger:
         held = self._open.get(rid)
         if held is None:
             self._arrival(record)
-            held = self._open[rid] = _Open(record)
-        elif record.seq >= held.record.seq:
-            held.record = record
+            self._hold(rid, _Held(_final(record)))
+        elif record.seq >= held.facts.seq:
+            self._unindex(held)
+            held.facts = _final(record)
+            self._index(held)
         return self.settle(now, only=rid)
 
     def _arrival(self, record: InteractionRecord) -> None:
@@ -274,9 +363,45 @@ class OtfLedger:
         if queue is None:
             return
         window = queue.otf.repeat_window_seconds
-        for held in self._open.values():
-            if held.repeat_at is None and is_repeat(held.record, record, window):
+        for held in self._candidates(record):
+            if held.repeat_at is None and is_repeat(held.facts, record, window):
                 held.repeat_at = record.arrived_at
+
+    def _candidates(self, record: InteractionRecord) -> list[_Held]:
+        """The held contacts ``record`` may repeat: the same queue, and its number or its customer."""
+        found: list[_Held] = []
+        if record.caller != "":
+            found += self._by_caller.get(record.queue, {}).get(record.caller, ())
+        if record.customer_id is not None:
+            found += self._by_customer.get(record.queue, {}).get(record.customer_id, ())
+        return found
+
+    def _hold(self, rid: str, held: _Held) -> None:
+        self._open[rid] = held
+        self._index(held)
+
+    def _index(self, held: _Held) -> None:
+        facts = held.facts
+        if facts.ended_at is None:  # no repeat before the end (``is_repeat``)
+            return
+        if facts.caller != "":
+            self._by_caller.setdefault(facts.queue, {}).setdefault(facts.caller, []).append(held)
+        if facts.customer_id is not None:
+            self._by_customer.setdefault(facts.queue, {}).setdefault(facts.customer_id, []).append(held)
+
+    def _unindex(self, held: _Held) -> None:
+        facts = held.facts
+        if facts.ended_at is None:
+            return
+        if facts.caller != "":
+            _drop(self._by_caller, facts.queue, facts.caller, held)
+        if facts.customer_id is not None:
+            _drop(self._by_customer, facts.queue, facts.customer_id, held)
+
+    def _finish(self, rid: str, now: float) -> None:
+        self._unindex(self._open.pop(rid))
+        self._done[rid] = now
+        self._done_order.append(rid)
 
     def settle(self, now: float, only: str | None = None) -> list[Verdict]:
         """The verdicts settled by ``now`` (of one interaction with ``only``); forgets them."""
@@ -284,32 +409,37 @@ class OtfLedger:
         ids = [only] if only is not None else list(self._open)
         for rid in ids:
             held = self._open[rid]
-            queue = self.queues.get(held.record.queue)
-            record = held.record
+            facts = held.facts
+            queue = self.queues.get(facts.queue)
             if queue is None:  # its queue was removed: no criteria to judge it by, counted nowhere live
-                del self._open[rid]
-                self._done[rid] = now
+                self._finish(rid, now)
                 continue
-            if record.outcome == "moved" and record.answered_at is None:
-                del self._open[rid]  # not offered here; counted nowhere
-                self._done[rid] = now
-                continue
-            v = verdict(
-                record, queue, short_abandon_seconds=self.short_abandon_seconds, repeat_at=held.repeat_at, now=now
-            )
+            v = self._verdict(held, queue, now)
             if v is None:
-                if record.outcome is not None and record.answered_at is None:  # a short abandon
-                    del self._open[rid]
-                    self._done[rid] = now
+                if isinstance(facts, InteractionRecord) and facts.outcome is not None and facts.answered_at is None:
+                    self._finish(rid, now)  # moved (not offered here) or a short abandon: counted nowhere
                 continue
             if v.settled:
                 out.append(v)
-                del self._open[rid]
-                self._done[rid] = now
+                self._finish(rid, now)
         if only is None:
-            for rid in [r for r, at in self._done.items() if at < now - 86400.0]:
-                del self._done[rid]
+            self._forget_done(now)
         return out
+
+    def _verdict(self, held: _Held, queue: QueueConfig, now: float) -> Verdict | None:
+        facts = held.facts
+        if isinstance(facts, AnsweredCall):
+            return facts.verdict(queue, repeat_at=held.repeat_at, now=now)
+        return verdict(
+            facts, queue, short_abandon_seconds=self.short_abandon_seconds, repeat_at=held.repeat_at, now=now
+        )
+
+    def _forget_done(self, now: float) -> None:
+        """Forget the ids settled over a day ago. Oldest first: the clock does not go back (if it did, an
+        id would be kept longer, never forgotten sooner)."""
+        order, done = self._done_order, self._done
+        while order and done[order[0]] < now - DONE_KEPT_SECONDS:
+            del done[order.popleft()]
 
     def seed(self, records: Iterable[InteractionRecord], now: float) -> int:
         """Take back the verdicts a previous run left pending: the handled interactions among ``records``
@@ -329,7 +459,7 @@ class OtfLedger:
                 record, queue, short_abandon_seconds=self.short_abandon_seconds, repeat_at=repeats.get(rid), now=now
             )
             if v is not None and not v.settled:
-                self._open[rid] = _Open(record, repeats.get(rid))
+                self._hold(rid, _Held(_final(record), repeats.get(rid)))
                 taken += 1
         return taken
 
@@ -337,9 +467,22 @@ class OtfLedger:
         """Answered interactions per queue whose verdict is not settled yet."""
         counts: dict[str, int] = {}
         for held in self._open.values():
-            if held.record.answered_at is not None:
-                counts[held.record.queue] = counts.get(held.record.queue, 0) + 1
+            facts = held.facts
+            if isinstance(facts, AnsweredCall) or facts.answered_at is not None:
+                counts[facts.queue] = counts.get(facts.queue, 0) + 1
         return counts
 
     def forget(self, rid: str) -> None:
-        self._open.pop(rid, None)
+        held = self._open.pop(rid, None)
+        if held is not None:
+            self._unindex(held)
+
+
+def _drop(index: dict[str, dict[str, list[_Held]]], queue: str, key: str, held: _Held) -> None:
+    by_key = index[queue]
+    stays = by_key[key]
+    stays.remove(held)
+    if not stays:
+        del by_key[key]
+        if not by_key:
+            del index[queue]

@@ -1,0 +1,146 @@
+"""The live OTF ledger gives the same verdicts as the ledger it replaced (docs/kpis.md, "OTF and FCR").
+
+``OtfLedger`` holds a handled call as its slim ``AnsweredCall`` and looks an arrival's repeat candidates
+up by queue and number or customer; the ledger it replaced (``bench.otf_ledger_before.ScanLedger``, with
+the verdict and the repeat check as they were) held whole records and read them all on each arrival.
+Fed the same random traffic (snapshots in and out of order, numbers and customers learnt late, late
+dispositions, settling ticks, a reconfiguration, a restart's seed), both hand back the same verdicts at
+the same moments and count the same pending ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from acd.core.config import OtfCriteria, QueueConfig, SkillRequirement
+from acd.core.otf import OtfLedger, Verdict
+from acd.core.record_types import InteractionRecord
+from bench.otf_ledger_before import ScanLedger
+
+RESOLVING = ("support/resolved", "order/new")
+
+
+def _queue(name: str, **otf: object) -> QueueConfig:
+    return QueueConfig(
+        name,
+        (SkillRequirement("s"),),
+        sla_threshold_seconds=20.0,
+        max_handle_seconds=300.0,
+        resolving_dispositions=RESOLVING,
+        otf=OtfCriteria(**otf),  # type: ignore[arg-type]
+    )
+
+
+BEFORE = {
+    "q1": _queue("q1", repeat_window_seconds=600.0, order_promise_seconds=400.0),
+    "q2": _queue("q2", repeat_window_seconds=0.0, handle=False),
+    "q3": _queue("q3", repeat_window_seconds=2000.0, resolving=False),
+}
+AFTER = {  # a reconfiguration: q1's window longer, q2 gone, q3's window shorter
+    "q1": _queue("q1", repeat_window_seconds=1200.0),
+    "q3": _queue("q3", repeat_window_seconds=300.0, answer=False),
+}
+QUEUES = ("q1", "q2", "q3", "gone")
+CALLERS = ("", "5551", "5552", "5553")
+CUSTOMERS = (None, "c1", "c2")
+LINKS = ("", "L1", "L2")
+DISPOSITIONS = (None, "support/resolved", "order/new", "complaint/billing")
+STAGES = ("waiting", "talking", "wrapping", "handled", "abandoned", "overflowed", "failed", "moved", "transferred")
+
+snapshot = st.tuples(
+    st.just("snap"),
+    st.integers(0, 14),  # which interaction
+    st.sampled_from(STAGES),
+    st.integers(0, 6),  # seq
+    st.integers(0, len(QUEUES) - 1),
+    st.integers(0, len(CALLERS) - 1),
+    st.integers(0, len(CUSTOMERS) - 1),
+    st.integers(0, len(LINKS) - 1),
+    st.integers(0, len(DISPOSITIONS) - 1),
+    st.sampled_from((1.0, 4.0, 15.0, 25.0)),  # wait
+    st.sampled_from((30.0, 200.0, 350.0)),  # talk
+    st.floats(0.0, 700.0),  # the clock moves on by
+)
+tick = st.tuples(st.just("tick"), st.sampled_from((1.0, 100.0, 599.0, 1500.0, 90000.0)))
+step = st.one_of(snapshot, snapshot, snapshot, tick, st.tuples(st.just("reconfigure")))
+
+
+def _record(iid: str, arrived: float, fields: tuple[object, ...]) -> InteractionRecord:
+    _, _, stage, seq, q, caller, customer, link, disposition, wait, talk, _ = fields
+    assert isinstance(stage, str) and isinstance(wait, float) and isinstance(talk, float)
+    base = InteractionRecord(
+        interaction_id=iid,
+        seq=int(seq),  # type: ignore[call-overload]
+        queue=QUEUES[q],  # type: ignore[index]
+        priority=5,
+        caller=CALLERS[caller],  # type: ignore[index]
+        arrived_at=arrived,
+        customer_id=CUSTOMERS[customer],  # type: ignore[index]
+        linkedid=LINKS[link],  # type: ignore[index]
+        uniqueid=f"1700000000.{iid}",
+        sla_threshold_seconds=20.0,
+    )
+    if stage == "waiting":
+        return base
+    if stage in ("abandoned", "overflowed", "failed", "moved"):
+        return dataclasses.replace(base, ended_at=arrived + wait, outcome=stage, wait_seconds=wait)  # type: ignore[arg-type]
+    answered = dataclasses.replace(base, answered_at=arrived + wait, wait_seconds=wait, agent_id="a-1")
+    if stage == "talking":
+        return answered
+    ended = dataclasses.replace(
+        answered,
+        ended_at=arrived + wait + talk,
+        talk_seconds=talk,
+        outcome="moved" if stage == "transferred" else "answered",
+        notes="a note the ledger need not keep",
+    )
+    if stage == "wrapping":
+        return ended
+    return dataclasses.replace(ended, wrapup_seconds=10.0, disposition=DISPOSITIONS[disposition])  # type: ignore[index]
+
+
+def _same(a: list[Verdict], b: list[Verdict]) -> bool:
+    return Counter(a) == Counter(b)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(snapshot, max_size=12),  # what a previous run left: seeded at start
+    st.lists(step, min_size=1, max_size=90),
+)
+def test_the_ledger_settles_what_the_scanning_ledger_settled(
+    seeded: list[tuple[object, ...]], steps: list[tuple[object, ...]]
+) -> None:
+    now = 10_000.0
+    arrivals: dict[str, float] = {}
+    old = ScanLedger(BEFORE, 5.0)
+    new = OtfLedger(BEFORE, 5.0)
+
+    def record_of(fields: tuple[object, ...]) -> InteractionRecord:
+        iid = f"i{fields[1]}"
+        return _record(iid, arrivals.setdefault(iid, now), fields)
+
+    past = [record_of(f) for f in seeded]
+    latest = {r.interaction_id: r for r in sorted(past, key=lambda r: r.seq)}
+    assert old.seed(latest.values(), now) == new.seed(latest.values(), now)
+    for s in steps:
+        if s[0] == "snap":
+            now += float(s[-1])  # type: ignore[arg-type]
+            r = record_of(s)
+            got, want = new.observe(r, now), old.observe(r, now)
+        elif s[0] == "tick":
+            now += float(s[1])  # type: ignore[arg-type]
+            got, want = new.settle(now), old.settle(now)
+        else:
+            old.queues = new.queues = AFTER
+            old.short_abandon_seconds = new.short_abandon_seconds = 3.0
+            continue
+        assert _same(got, want), (s, got, want)
+        assert new.pending() == old.pending()
+    now += 100_000.0
+    assert _same(new.settle(now), old.settle(now))
+    assert new.pending() == old.pending()
