@@ -51,56 +51,83 @@ LINKS = ("", "L1", "L2")
 DISPOSITIONS = (None, "support/resolved", "order/new", "complaint/billing")
 STAGES = ("waiting", "talking", "wrapping", "handled", "abandoned", "overflowed", "failed", "moved", "transferred")
 
-snapshot = st.tuples(
-    st.just("snap"),
-    st.integers(0, 14),  # which interaction
+
+@dataclasses.dataclass(frozen=True)
+class Snap:
+    """One snapshot of interaction ``which``, after the clock moved on by ``later``."""
+
+    which: int
+    stage: str
+    seq: int
+    queue: str
+    caller: str
+    customer: str | None
+    link: str
+    disposition: str | None
+    wait: float
+    talk: float
+    later: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Tick:
+    later: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Reconfigure:
+    pass
+
+
+snapshot = st.builds(
+    Snap,
+    st.integers(0, 14),
     st.sampled_from(STAGES),
-    st.integers(0, 6),  # seq
-    st.integers(0, len(QUEUES) - 1),
-    st.integers(0, len(CALLERS) - 1),
-    st.integers(0, len(CUSTOMERS) - 1),
-    st.integers(0, len(LINKS) - 1),
-    st.integers(0, len(DISPOSITIONS) - 1),
-    st.sampled_from((1.0, 4.0, 15.0, 25.0)),  # wait
-    st.sampled_from((30.0, 200.0, 350.0)),  # talk
-    st.floats(0.0, 700.0),  # the clock moves on by
+    st.integers(0, 6),
+    st.sampled_from(QUEUES),
+    st.sampled_from(CALLERS),
+    st.sampled_from(CUSTOMERS),
+    st.sampled_from(LINKS),
+    st.sampled_from(DISPOSITIONS),
+    st.sampled_from((1.0, 4.0, 15.0, 25.0)),
+    st.sampled_from((30.0, 200.0, 350.0)),
+    st.floats(0.0, 700.0),
 )
-tick = st.tuples(st.just("tick"), st.sampled_from((1.0, 100.0, 599.0, 1500.0, 90000.0)))
-step = st.one_of(snapshot, snapshot, snapshot, tick, st.tuples(st.just("reconfigure")))
+tick = st.builds(Tick, st.sampled_from((1.0, 100.0, 599.0, 1500.0, 90000.0)))
+step = st.one_of(snapshot, snapshot, snapshot, tick, st.just(Reconfigure()))
 
 
-def _record(iid: str, arrived: float, fields: tuple[object, ...]) -> InteractionRecord:
-    _, _, stage, seq, q, caller, customer, link, disposition, wait, talk, _ = fields
-    assert isinstance(stage, str) and isinstance(wait, float) and isinstance(talk, float)
+def _record(arrived: float, s: Snap) -> InteractionRecord:
+    iid = f"i{s.which}"
     base = InteractionRecord(
         interaction_id=iid,
-        seq=int(seq),  # type: ignore[call-overload]
-        queue=QUEUES[q],  # type: ignore[index]
+        seq=s.seq,
+        queue=s.queue,
         priority=5,
-        caller=CALLERS[caller],  # type: ignore[index]
+        caller=s.caller,
         arrived_at=arrived,
-        customer_id=CUSTOMERS[customer],  # type: ignore[index]
-        linkedid=LINKS[link],  # type: ignore[index]
+        customer_id=s.customer,
+        linkedid=s.link,
         uniqueid=f"1700000000.{iid}",
         sla_threshold_seconds=20.0,
     )
-    if stage == "waiting":
+    if s.stage == "waiting":
         return base
-    if stage in ("abandoned", "overflowed", "failed", "moved"):
-        return dataclasses.replace(base, ended_at=arrived + wait, outcome=stage, wait_seconds=wait)  # type: ignore[arg-type]
-    answered = dataclasses.replace(base, answered_at=arrived + wait, wait_seconds=wait, agent_id="a-1")
-    if stage == "talking":
+    if s.stage in ("abandoned", "overflowed", "failed", "moved"):
+        return dataclasses.replace(base, ended_at=arrived + s.wait, outcome=s.stage, wait_seconds=s.wait)  # type: ignore[arg-type]
+    answered = dataclasses.replace(base, answered_at=arrived + s.wait, wait_seconds=s.wait, agent_id="a-1")
+    if s.stage == "talking":
         return answered
     ended = dataclasses.replace(
         answered,
-        ended_at=arrived + wait + talk,
-        talk_seconds=talk,
-        outcome="moved" if stage == "transferred" else "answered",
+        ended_at=arrived + s.wait + s.talk,
+        talk_seconds=s.talk,
+        outcome="moved" if s.stage == "transferred" else "answered",
         notes="a note the ledger need not keep",
     )
-    if stage == "wrapping":
+    if s.stage == "wrapping":
         return ended
-    return dataclasses.replace(ended, wrapup_seconds=10.0, disposition=DISPOSITIONS[disposition])  # type: ignore[index]
+    return dataclasses.replace(ended, wrapup_seconds=10.0, disposition=s.disposition)
 
 
 def _same(a: list[Verdict], b: list[Verdict]) -> bool:
@@ -108,32 +135,28 @@ def _same(a: list[Verdict], b: list[Verdict]) -> bool:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(snapshot, max_size=12),  # what a previous run left: seeded at start
-    st.lists(step, min_size=1, max_size=90),
-)
+@given(st.lists(snapshot, max_size=12), st.lists(step, min_size=1, max_size=90))
 def test_the_ledger_settles_what_the_scanning_ledger_settled(
-    seeded: list[tuple[object, ...]], steps: list[tuple[object, ...]]
+    seeded: list[Snap], steps: list[Snap | Tick | Reconfigure]
 ) -> None:
+    """``seeded``: what a previous run left, taken back at start; then the traffic."""
     now = 10_000.0
-    arrivals: dict[str, float] = {}
+    arrivals: dict[int, float] = {}
     old = ScanLedger(BEFORE, 5.0)
     new = OtfLedger(BEFORE, 5.0)
 
-    def record_of(fields: tuple[object, ...]) -> InteractionRecord:
-        iid = f"i{fields[1]}"
-        return _record(iid, arrivals.setdefault(iid, now), fields)
+    def record_of(s: Snap) -> InteractionRecord:
+        return _record(arrivals.setdefault(s.which, now), s)
 
-    past = [record_of(f) for f in seeded]
-    latest = {r.interaction_id: r for r in sorted(past, key=lambda r: r.seq)}
+    latest = {r.interaction_id: r for r in sorted(map(record_of, seeded), key=lambda r: r.seq)}
     assert old.seed(latest.values(), now) == new.seed(latest.values(), now)
     for s in steps:
-        if s[0] == "snap":
-            now += float(s[-1])  # type: ignore[arg-type]
+        if isinstance(s, Snap):
+            now += s.later
             r = record_of(s)
             got, want = new.observe(r, now), old.observe(r, now)
-        elif s[0] == "tick":
-            now += float(s[1])  # type: ignore[arg-type]
+        elif isinstance(s, Tick):
+            now += s.later
             got, want = new.settle(now), old.settle(now)
         else:
             old.queues = new.queues = AFTER
