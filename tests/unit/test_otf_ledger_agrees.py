@@ -143,7 +143,7 @@ def _same(a: list[Verdict], b: list[Verdict]) -> bool:
     return Counter(a) == Counter(b)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(snapshot, max_size=12), st.lists(step, min_size=40, max_size=120))
 def test_the_ledger_settles_what_the_scanning_ledger_settled(
     seeded: list[Snap], steps: list[Snap | Tick | Reconfigure]
