@@ -42,6 +42,9 @@ log = logging.getLogger("acd")
 # for the records to reach PostgreSQL; past either, it does not release the lease but lets it lapse.
 SETTLE_SECONDS = 2.0
 FLUSH_SECONDS = 2.0
+# how long a stop waits for its cancelled jobs; one still running then is logged with its stack and left
+# behind, so a stop always ends (a job that once held a stop past 30 s was seen, its cause not yet found)
+STOP_GRACE_SECONDS = 5.0
 HANDOVER_BACKLOG = 1000  # records waiting for PostgreSQL past which a handover is refused
 
 
@@ -160,7 +163,7 @@ class Service:
             log.info("draining: no new routing; finishing current commands")
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancelled(tasks)
             runtime.drain()
             with contextlib.suppress(Exception):
                 await writer
@@ -345,3 +348,18 @@ def serve(settings: Settings) -> int:
         log.critical("%s", exc)
         return exc.exit_code
     return 1 if service.failed else 0
+
+
+async def _cancelled(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for ``tasks``, cancelled, for ``STOP_GRACE_SECONDS`` at most; log any still running, with its stack."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+    for task in pending:
+        frames = "".join(f"\n  {f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}" for f in task.get_stack())
+        log.error(
+            "stopping: job %s did not end within %.0f s of its cancel; left behind at:%s",
+            task.get_name(),
+            STOP_GRACE_SECONDS,
+            frames,
+        )

@@ -432,11 +432,7 @@ class AmiCallControl:
         return self._transfer(caller, endpoint, exten)
 
     async def _transfer(self, caller: str, endpoint: str, exten: str) -> None:
-        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
-        peer = reply.get("Value", "") or ""
-        tech, _, name = peer.partition("/")
-        if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
-            raise NotCarriedOut(f"the caller is not bridged with {endpoint}")
+        peer = await self._agent_channel(caller, "BRIDGEPEER", endpoint)
         await self._send({"Action": "BlindTransfer", "Channel": peer, "Context": TRANSFER_CONTEXT, "Exten": exten})
 
     async def monitor(self, caller: str, command: MonitorCall) -> None:
@@ -448,8 +444,7 @@ class AmiCallControl:
         """
         if command.mode not in MODES:
             raise NotDialable(f"monitor mode {command.mode[:20]!r} is not one of {', '.join(MODES)}")
-        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
-        spied = endpoint_channel(reply.get("Value", "") or "", bare_endpoint(command.agent_endpoint))
+        spied = endpoint_channel(await self._bridge_peer(caller), bare_endpoint(command.agent_endpoint))
         if command.supervisor_channel:
             phone = endpoint_channel(command.supervisor_channel, dialable_endpoint(command.supervisor_endpoint))
             await self._write(
@@ -544,9 +539,25 @@ class AmiCallControl:
         else:
             await self._send({"Action": "CancelAtxfer", "Channel": leg})
 
+    async def _bridge_peer(self, caller: str) -> str:
+        """The caller's ``BRIDGEPEER``. The ACD hears of an answer (``AcdAnswered``, raised on
+        the agent's leg before Asterisk bridges the two), so a command right after it can find the peer
+        still empty: asked again every ``BRIDGE_POLL_SECONDS`` for up to ``BRIDGE_WAIT_SECONDS``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BRIDGE_WAIT_SECONDS
+        while True:
+            reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": "BRIDGEPEER"})
+            peer = reply.get("Value", "") or ""
+            if peer or loop.time() >= deadline:
+                return peer
+            await asyncio.sleep(BRIDGE_POLL_SECONDS)
+
     async def _agent_channel(self, caller: str, variable: str, endpoint: str) -> str:
-        reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": variable})
-        peer = reply.get("Value", "") or ""
+        if variable == "BRIDGEPEER":
+            peer = await self._bridge_peer(caller)
+        else:
+            reply = await self._send({"Action": "Getvar", "Channel": caller, "Variable": variable})
+            peer = reply.get("Value", "") or ""
         tech, _, name = peer.partition("/")
         if tech.upper() != "PJSIP" or name.rpartition("-")[0] != endpoint:
             raise NotCarriedOut(f"the caller's {variable} is not a channel of {endpoint}")
@@ -703,6 +714,9 @@ def _setvar(channel: str, variable: str, value: str) -> dict[str, str]:
     return {"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value}
 
 
+# a command on a call just answered waits this long at most for the caller's bridge peer (see _bridge_peer)
+BRIDGE_WAIT_SECONDS = 3.0
+BRIDGE_POLL_SECONDS = 0.1
 OFFER_EPOCH_VARIABLE = "ACD_OFFER_EPOCH"  # on the caller's channel: the epoch of the term that offered
 EPOCH_VARIABLE = "ACD_EPOCH"  # the PBX global: the leader's epoch; acd-connect refuses any other
 

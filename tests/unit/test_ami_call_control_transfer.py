@@ -4,10 +4,12 @@ any ``BlindTransfer`` is sent (docs/dialplan.md, "Transfers")."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import pytest
 
+from acd.ami import control as control_module
 from acd.ami.callers import CallerLeg
 from acd.ami.control import AmiCallControl
 from acd.ami.wire import ActionValue, Message
@@ -49,12 +51,31 @@ async def test_the_agents_leg_transfers_the_caller_into_acd_transfer() -> None:
     ]
 
 
-@pytest.mark.parametrize("peer", ["", "PJSIP/agent2-0000000b", "Local/agent1@x-1;2", "PJSIP/agent10-0000000c"])
+@pytest.mark.parametrize("peer", ["PJSIP/agent2-0000000b", "Local/agent1@x-1;2", "PJSIP/agent10-0000000c"])
 async def test_no_transfer_unless_the_caller_is_bridged_with_the_calls_agent(peer: str) -> None:
     link = Link(peer)
     with pytest.raises(NotCarriedOut):
         await _control(link).send(TransferCall("c1", "a1", "agent1", "support"))
     assert [a["Action"] for a in link.sent] == ["Getvar"]
+
+
+async def test_a_caller_not_bridged_yet_is_asked_again_until_the_bridge_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AcdAnswered comes before Asterisk bridges the two: a transfer asked at once finds no peer, asks
+    again, and transfers once the bridge is there; never bridged, it is refused after the wait."""
+    monkeypatch.setattr(control_module, "BRIDGE_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(control_module, "BRIDGE_POLL_SECONDS", 0.01)
+    link = Link("")
+    control = _control(link)
+    done = asyncio.ensure_future(control.send(TransferCall("c1", "a1", "agent1", "support")))
+    await asyncio.sleep(0.05)
+    link.peer = "PJSIP/agent1-0000000a"
+    await done
+    actions = [a["Action"] for a in link.sent]
+    assert actions[-1] == "BlindTransfer" and actions.count("Getvar") >= 2
+    never = Link("")
+    with pytest.raises(NotCarriedOut):
+        await _control(never).send(TransferCall("c1", "a1", "agent1", "support"))
+    assert "BlindTransfer" not in [a["Action"] for a in never.sent] and len(never.sent) >= 2
 
 
 @pytest.mark.parametrize(
