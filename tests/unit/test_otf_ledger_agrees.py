@@ -16,6 +16,7 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from acd.core import otf
 from acd.core.config import OtfCriteria, QueueConfig, SkillRequirement
 from acd.core.otf import OtfLedger, Verdict
 from acd.core.record_types import InteractionRecord
@@ -143,12 +144,34 @@ def _same(a: list[Verdict], b: list[Verdict]) -> bool:
     return Counter(a) == Counter(b)
 
 
+traffic = given(st.lists(snapshot, max_size=12), st.lists(step, min_size=40, max_size=120))
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(snapshot, max_size=12), st.lists(step, min_size=40, max_size=120))
+@traffic
 def test_the_ledger_settles_what_the_scanning_ledger_settled(
     seeded: list[Snap], steps: list[Snap | Tick | Reconfigure]
 ) -> None:
     """``seeded``: what a previous run left, taken back at start; then the traffic."""
+    _agree(seeded, steps)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@traffic
+def test_the_same_with_the_heaps_rebuilt_whenever_an_entry_is_left_behind(
+    seeded: list[Snap], steps: list[Snap | Tick | Reconfigure]
+) -> None:
+    """The settling heaps are rebuilt once entries left behind (calls settled by a snapshot, replaced by a
+    later one) are many; here at the first one, so every path through a rebuild is taken."""
+    kept = otf._COMPACT_AT, otf._COMPACT_SHARE
+    otf._COMPACT_AT, otf._COMPACT_SHARE = 0, 0.0
+    try:
+        _agree(seeded, steps)
+    finally:
+        otf._COMPACT_AT, otf._COMPACT_SHARE = kept
+
+
+def _agree(seeded: list[Snap], steps: list[Snap | Tick | Reconfigure]) -> None:
     now = 10_000.0
     arrivals: dict[int, float] = {}
     old = ScanLedger(BEFORE, 5.0)
