@@ -1,11 +1,12 @@
-"""The live OTF ledger at a day's size: memory per held interaction and the cost of an arrival.
+"""The live OTF ledger at a day's size: memory per held interaction, the cost of an arrival and of a tick.
 
 A handled call's verdict stays pending for its repeat window (up to a day), so at 30 calls/min the ledger
-holds tens of thousands of them. Run ``python -m bench.bench_otf_ledger`` from the repo root. For 1k, 10k
-and 50k held handled calls it prints, for the ledger before (``bench.otf_ledger_before.ScanLedger``: whole
-records, every arrival reads them all) and the ledger now (``acd.core.otf.OtfLedger``): the memory
-allocated per held interaction (tracemalloc) and the mean cost of one arrival, with new / old ratios.
-It asserts nothing.
+holds tens of thousands of them, and the runtime feeds it the clock every second. Run
+``python -m bench.bench_otf_ledger`` from the repo root. For 1k, 10k and 50k held handled calls it prints,
+for the ledger before (``bench.otf_ledger_before.ScanLedger``: whole records, every arrival and every tick
+reads them all) and the ledger now (``acd.core.otf.OtfLedger``): the memory allocated per held
+interaction (tracemalloc), the mean cost of one arrival, and the mean cost of one tick with nothing due
+(``settle`` then ``pending``, as the runtime's every second), with now / before ratios. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ QUEUES = {
 }
 SIZES = (1_000, 10_000, 50_000)
 ARRIVALS = 200
+TICKS = 20
 
 
 class Ledger(Protocol):
     def observe(self, record: InteractionRecord, now: float) -> list[Verdict]: ...
     def seed(self, records: Iterable[InteractionRecord], now: float) -> int: ...
+    def settle(self, now: float, only: str | None = None) -> list[Verdict]: ...
+    def pending(self) -> dict[str, int]: ...
 
 
 def handled(i: int, at: float) -> InteractionRecord:
@@ -96,24 +100,38 @@ def arrival_us(ledger: Ledger, size: int) -> float:
     return (time.perf_counter_ns() - start) / ARRIVALS / 1000
 
 
+def tick_us(ledger: Ledger, size: int) -> float:
+    """The mean cost of one tick with nothing due: ``settle`` and ``pending``, as ``Runtime.settle_otf``."""
+    now = 1000.0 + size + 400.0
+    start = time.perf_counter_ns()
+    for i in range(TICKS):
+        assert ledger.settle(now + i) == []
+        ledger.pending()
+    return (time.perf_counter_ns() - start) / TICKS / 1000
+
+
 def main() -> None:
-    print("== OTF ledger: memory per held handled call (tracemalloc, records included) and one arrival's cost")
+    print("== OTF ledger: memory per held handled call (tracemalloc, records included), one arrival's cost,")
+    print("   one tick's cost with nothing due (settle + pending, every second in the runtime); ratios now / before")
     makers: dict[str, Callable[[], Ledger]] = {
         "before": lambda: ScanLedger(QUEUES, 5.0),
         "now": lambda: OtfLedger(QUEUES, 5.0),
     }
     for size in SIZES:
         memory = {name: filled_bytes(make, size) for name, make in makers.items()}
-        cost = {}
+        cost, tick = {}, {}
         for name, make in makers.items():
             ledger = make()
             fill(ledger, size)
+            tick[name] = tick_us(ledger, size)
             cost[name] = arrival_us(ledger, size)
         print(
-            f"   {size:6d} held: memory before {memory['before']:6.0f} B, now {memory['now']:6.0f} B"
+            f"   {size:6d} held: memory before {memory['before']:4.0f} B, now {memory['now']:4.0f} B"
             f" (ratio {memory['now'] / memory['before']:4.2f});"
-            f" arrival before {cost['before']:9.1f} us, now {cost['now']:6.1f} us"
-            f" (ratio {cost['now'] / cost['before']:7.4f})"
+            f" arrival before {cost['before']:8.1f} us, now {cost['now']:5.1f} us"
+            f" (ratio {cost['now'] / cost['before']:6.4f});"
+            f" tick before {tick['before']:8.1f} us, now {tick['now']:5.1f} us"
+            f" (ratio {tick['now'] / tick['before']:6.4f})"
         )
 
 
