@@ -415,6 +415,17 @@ class _Handled:
 _Held = _Open | _Handled
 
 
+def _handled(record: InteractionRecord) -> bool:
+    """Answered, talk and wrap-up over: its verdict is an ``AnsweredCall``'s whatever the settings."""
+    return record.answered_at is not None and record.outcome != "abandoned" and handle_seconds(record) is not None
+
+
+def _late(record: InteractionRecord, now: float) -> bool:
+    """A snapshot of a call judged already, known by its own times (``LATE_SNAPSHOT_SECONDS``)."""
+    closed = closed_at(record)
+    return _handled(record) and closed is not None and closed < now - LATE_SNAPSHOT_SECONDS
+
+
 def _end(held: _Held) -> float:
     return -1.0 if held.ended_at is None else held.ended_at
 
@@ -432,7 +443,17 @@ _Index = dict[str, dict[str, "_Held | list[_Held]"]]
 """Ended held calls by queue, then by calling number or customer id: one call, or a list of them."""
 
 DONE_KEPT_SECONDS = 86400.0
-"""How long a settled interaction's id is kept, so that a late snapshot (a disposition) is not judged again."""
+"""How long a settled interaction's id is kept, so that a late snapshot (a disposition, a customer named:
+the core takes them for as long as it remembers the call) is not judged again. A handled call's is kept
+``LATE_SNAPSHOT_SECONDS`` only: after that its snapshots are known late by their own times."""
+
+LATE_SNAPSHOT_SECONDS = 60.0
+"""A handled call's snapshot first seen longer than this after its wrap-up ended is a late one of a call
+judged already: by this ledger (which saw it arrive, and held it through its wrap-up and its repeat
+window), or by the records (the ledger's ``seed``: a verdict settled before the start is theirs). A call
+the ledger has not seen arrive (in progress at a start) is first seen at its answer or its end, within
+this of the wrap-up's end. No such rule for an unanswered call: one the PBX saw leave while no ACD ran
+is first seen long after it left (``CallLeftUnseen``), and counts then."""
 
 _COMPACT_AT = 1024
 _COMPACT_SHARE = 0.5
@@ -459,6 +480,7 @@ class OtfLedger:
         "_by_caller",
         "_by_customer",
         "_done",
+        "_done_late",
         "_done_order",
         "_due",
         "_names",
@@ -475,8 +497,11 @@ class OtfLedger:
         self._short_abandon_seconds = short_abandon_seconds
         self._rescan = False  # a new config: the next ``settle`` judges every held call and rebuilds the heaps
         self._open: dict[str, _Held] = {}
-        self._done: dict[str, float] = {}  # settled id -> when (forgotten a day later)
-        self._done_order: deque[str] = deque()  # the ids of _done, oldest first
+        # settled id -> when it is forgotten: a day after it settled (``_done_order``, oldest first), or
+        # for a handled call ``LATE_SNAPSHOT_SECONDS`` after its settling or its wrap-up (``_done_late``)
+        self._done: dict[str, float] = {}
+        self._done_order: deque[str] = deque()
+        self._done_late: deque[str] = deque()
         self._by_caller: _Index = {}
         self._by_customer: _Index = {}
         # every held call ``_settles_by_time``, in its queue's heap by ``ended_at``; plus ``_stale`` left
@@ -511,6 +536,8 @@ class OtfLedger:
             return []
         held = self._open.get(rid)
         if held is None:
+            if _late(record, now):
+                return []
             self._arrival(record)
             self._hold(rid, self._held(record, None))
         elif record.seq >= held.seq:
@@ -521,7 +548,7 @@ class OtfLedger:
     def _held(self, record: InteractionRecord, repeat_at: float | None) -> _Held:
         """What to hold of a snapshot: the flat projection once handled (answered, talk and wrap-up over:
         its verdict is an ``AnsweredCall``'s whatever the settings), the record until then."""
-        if record.answered_at is None or record.outcome == "abandoned" or handle_seconds(record) is None:
+        if not _handled(record):
             return _Open(record, repeat_at)
         return _Handled(AnsweredCall.of(record), repeat_at, self._name)
 
@@ -577,8 +604,14 @@ class OtfLedger:
 
     def _finish(self, rid: str, held: _Held, now: float, *, popped: bool = False) -> None:
         self._release(rid, held, popped=popped)
-        self._done[rid] = now
-        self._done_order.append(rid)
+        if isinstance(held, _Handled) and held.handle is not None:
+            # none of its snapshots is new after its wrap-up's end + LATE_SNAPSHOT_SECONDS (``_late``);
+            # the end of talk + handle (talk and wrap-up) is past the wrap-up's end
+            self._done[rid] = max(now, _end(held) + held.handle) + LATE_SNAPSHOT_SECONDS
+            self._done_late.append(rid)
+        else:
+            self._done[rid] = now + DONE_KEPT_SECONDS
+            self._done_order.append(rid)
 
     def settle(self, now: float, only: str | None = None) -> list[Verdict]:
         """The verdicts settled by ``now`` (of one interaction with ``only``); forgets them."""
@@ -656,11 +689,12 @@ class OtfLedger:
         return False
 
     def _forget_done(self, now: float) -> None:
-        """Forget the ids settled over a day ago. Oldest first: the clock does not go back (if it did, an
-        id would be kept longer, never forgotten sooner)."""
-        order, done = self._done_order, self._done
-        while order and done[order[0]] < now - DONE_KEPT_SECONDS:
-            del done[order.popleft()]
+        """Forget the ids whose time is over. Oldest first: the clock does not go back (if it did, or an
+        id's time came before an older one's, an id would be kept longer, never forgotten sooner)."""
+        done = self._done
+        for order in (self._done_order, self._done_late):
+            while order and done[order[0]] < now:
+                del done[order.popleft()]
 
     def seed(self, records: Iterable[InteractionRecord], now: float) -> int:
         """Take back the verdicts a previous run left pending: the handled interactions among ``records``
