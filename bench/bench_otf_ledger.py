@@ -6,11 +6,14 @@ holds tens of thousands of them, and the runtime feeds it the clock every second
 for the ledger before (``bench.otf_ledger_before.ScanLedger``: whole records, every arrival and every tick
 reads them all) and the ledger now (``acd.core.otf.OtfLedger``): the memory allocated per held
 interaction (tracemalloc), the mean cost of one arrival, and the mean cost of one tick with nothing due
-(``settle`` then ``pending``, as the runtime's every second), with now / before ratios. It asserts nothing.
+(``settle`` then ``pending``, as the runtime's every second), with now / before ratios. Then a day at
+30 calls/min on a queue without a repeat window (every call settled at once, one in five unanswered):
+the settled ids each ledger still keeps at its end, and their memory. It asserts nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 import tracemalloc
@@ -24,9 +27,10 @@ from acd.core.record_types import InteractionRecord
 from bench.otf_ledger_before import ScanLedger
 
 QUEUES = {
-    name: QueueConfig(name, (SkillRequirement("s"),), otf=OtfCriteria(repeat_window_seconds=86400.0))
-    for name in ("billing", "support")
+    name: QueueConfig(name, (SkillRequirement("s"),), otf=OtfCriteria(repeat_window_seconds=window))
+    for name, window in (("billing", 86400.0), ("support", 86400.0), ("none", 0.0))
 }
+DAY_CALLS = 30 * 60 * 24
 SIZES = (1_000, 10_000, 50_000)
 ARRIVALS = 200
 TICKS = 20
@@ -110,6 +114,31 @@ def tick_us(ledger: Ledger, size: int) -> float:
     return (time.perf_counter_ns() - start) / TICKS / 1000
 
 
+def settled_day(make: Callable[[], Ledger]) -> tuple[int, float]:
+    """A day at 30 calls/min, each settled at its end (no repeat window), the clock fed every 10 min:
+    the ids kept at the end of the day and the memory the ledger holds then (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    ledger = make()
+    base = tracemalloc.get_traced_memory()[0]
+    for i in range(DAY_CALLS):
+        at = 1000.0 + 2.0 * i
+        record = dataclasses.replace(handled(i, at), queue="none")
+        if i % 5 == 0:  # abandoned after 30 s
+            record = dataclasses.replace(
+                record, answered_at=None, ended_at=at + 30.0, outcome="abandoned", wait_seconds=30.0, agent_id=None
+            )
+            record = dataclasses.replace(record, talk_seconds=None, wrapup_seconds=None, disposition=None)
+        ledger.observe(record, at + 230.0)
+        if i % 300 == 0:
+            ledger.settle(at + 230.0)
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    kept = len(ledger._done)  # type: ignore[attr-defined]
+    return kept, held
+
+
 def main() -> None:
     print("== OTF ledger: memory per held handled call (tracemalloc, records included), one arrival's cost,")
     print("   one tick's cost with nothing due (settle + pending, every second in the runtime); ratios now / before")
@@ -133,6 +162,13 @@ def main() -> None:
             f" tick before {tick['before']:8.1f} us, now {tick['now']:5.1f} us"
             f" (ratio {tick['now'] / tick['before']:6.4f})"
         )
+
+    kept = {name: settled_day(make) for name, make in makers.items()}
+    print(
+        f"   a day of {DAY_CALLS} calls settled at once: ids kept before {kept['before'][0]}"
+        f" ({kept['before'][1] / 2**20:.1f} MiB), now {kept['now'][0]} ({kept['now'][1] / 2**20:.1f} MiB);"
+        f" memory ratio {kept['now'][1] / kept['before'][1]:4.2f}"
+    )
 
 
 if __name__ == "__main__":
