@@ -13,9 +13,12 @@ open"), each from what the records know of its call:
   deadline.
 
 Only offers of an older term than the leader's: the leader's own are its own to close. The close is a
-guarded UPDATE that keeps the row's epoch and raises its ``seq`` by one: a guess made on the old term's
-behalf, which the old term's own record of the ring (its journal draining later, with a ``seq`` from its
-clock) still overwrites, as ``acd.records.pipeline.store``'s guard allows.
+guarded UPDATE (``ended_at IS NULL``) that keeps the row's epoch and ``seq``: a guess made on the old
+term's behalf, not a newer version. A replay of the ring's opening (same epoch and ``seq``) changes
+nothing, so it never reopens the row; the old term's own close of the ring (its journal draining after
+all: ``seq`` one up, ``acd.core.floor``) still overwrites the guess, as the upsert's guard
+(``acd.records.pipeline.store``) lets any later version of that term do. Stamped with the leader's
+epoch instead, the guess would beat the truth.
 """
 
 from __future__ import annotations
@@ -56,8 +59,7 @@ WITH left_open AS (
 UPDATE offers o
    SET result = CASE WHEN s.answered THEN 'answered' ELSE 'cancelled' END,
        ended_at = s.ended_at,
-       ring_seconds = extract(epoch FROM s.ended_at - o.offered_at),
-       seq = o.seq + 1
+       ring_seconds = extract(epoch FROM s.ended_at - o.offered_at)
   FROM settled s
  WHERE o.id = s.id AND o.ended_at IS NULL
 RETURNING o.result

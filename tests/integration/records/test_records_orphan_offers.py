@@ -79,7 +79,7 @@ async def test_the_leader_closes_the_offers_a_stopped_process_left_open_from_the
     found = await offers(engine)
     mine = found[uid("o-mine")]
     assert (mine["result"], mine["ended_at"], mine["ring_seconds"]) == ("answered", at(T0 + 12), 10.0)
-    assert (mine["epoch"], mine["seq"]) == (1, 8)  # the old term's, one up: its own record would still win
+    assert (mine["epoch"], mine["seq"]) == (1, 7)  # the old term's version: its own close would still win
     other = found[uid("o-other")]  # the ring cut by another agent's answer: nobody's miss
     assert (other["result"], other["ended_at"], other["ring_seconds"]) == ("cancelled", at(T0 + 12), 10.0)
     gone = found[uid("o-gone")]
@@ -93,8 +93,11 @@ async def test_the_leader_closes_the_offers_a_stopped_process_left_open_from_the
     assert await close_orphan_offers(engine, 2, RING) == {}
     assert await offers(engine) == found
 
-    # the old term's journal drains after all, with the truth: it wins over the guess
-    await write(engine, 1, offer("o-other", "other", seq=50, ended_at=T0 + 9, result="rejected", ring_seconds=7.0))
+    # a replay of the ring's opening changes nothing; the old term's journal drains its close after all
+    # (seq one up, as the core writes it), with the truth: it wins over the guess
+    await write(engine, 1, offer("o-other", "other"))
+    assert (await offers(engine))[uid("o-other")]["result"] == "cancelled"
+    await write(engine, 1, offer("o-other", "other", seq=2, ended_at=T0 + 9, result="rejected", ring_seconds=7.0))
     other = (await offers(engine))[uid("o-other")]
     assert (other["result"], other["ring_seconds"]) == ("rejected", 7.0)
 
