@@ -24,14 +24,21 @@ from phonefarm import AmiClient, Farm
 PBXS = ("pbx", "pbx2")
 AGENT = "agent20"  # registered with Kamailio besides its usual registration with the PBX
 KAMAILIO = "127.0.0.1:5080"
+# seconds: a caller who hangs up through Kamailio is gone from the PBX within this (the BYE's round trip
+# through the proxy; measured well under 0.5 s). A BYE lost on the way would leave the PBX's channel to
+# its own end: the ACD-less hold falls back and plays its apology, about 10 s
+HANGUP_BOUND = 2.0
+# seconds: how long the teardown waits for the PBX to be idle, however the scenario ended
+IDLE_BOUND = 12.0
 
 
-async def calls_landing(farm: Farm, amis: dict[str, AmiClient], count: int) -> Counter[str]:
-    """Place ``count`` callers through Kamailio (DID 200, patience 2 s); on which PBX each one appears."""
+async def calls_landing(farm: Farm, amis: dict[str, AmiClient], count: int, patience: float = 2) -> Counter[str]:
+    """Place ``count`` callers through Kamailio (DID 200, ``patience`` seconds once answered); on which
+    PBX each one appears."""
     marks = {name: ami.mark() for name, ami in amis.items()}
     numbers = [f"5{time.time_ns() % 10**9:09d}{n}" for n in range(count)]
     for number in numbers:
-        await farm.place_call("200", 2, caller_id=number)
+        await farm.place_call("200", patience, caller_id=number)
         await asyncio.sleep(0.2)
     landed: Counter[str] = Counter()
 
@@ -80,6 +87,23 @@ async def ring_from(stack: PbxStack, farm: Farm, port: int, dial: str, agent: st
     return True
 
 
+async def pbx_channels(ami: AmiClient) -> list[str]:
+    """The channels the PBX has now (CoreShowChannels)."""
+    reply = await ami.action({"Action": "CoreShowChannels"})
+    return [m.get("Channel", "") for m in reply if m.get("Event") == "CoreShowChannel"]
+
+
+async def until_idle(ami: AmiClient, bound: float) -> tuple[float, list[str]]:
+    """Poll the PBX until it has no channel, at most ``bound`` seconds: the seconds it took, and the
+    channels still there if it was not idle by then."""
+    began = time.monotonic()
+    while channels := await pbx_channels(ami):
+        if time.monotonic() - began > bound:
+            return time.monotonic() - began, channels
+        await asyncio.sleep(0.05)
+    return time.monotonic() - began, []
+
+
 def cpu_share(pids: list[int], seconds: float) -> dict[int, float]:
     """CPU of each of ``pids`` over ``seconds``, in percent of one core."""
     before = {p: process_cpu_seconds(p) for p in pids}
@@ -93,7 +117,9 @@ async def test_calls_through_kamailio_spread_over_two_pbxs_reach_an_agent_from_e
     """Round robin over both PBXs; agent20, registered with Kamailio, rung from each PBX through it
     (and an agent not registered there is not); pbx2 killed: Kamailio's probes take it out within
     their bound, and every new caller lands on the PBX left; pbx2 back: used again; killed again with
-    callers at once: the one sent to it fails over to the PBX."""
+    callers at once: the one sent to it fails over to the PBX; those callers hang up: their BYEs pass
+    through Kamailio and the PBX is idle at once. However it ends, the test leaves the PBX idle for the
+    next one."""
     info = pbx_stack.farm
     via_kamailio = Farm(info.host, info.port, info.user, info.secret, trunk="kamailio")
     await via_kamailio.connect()
@@ -105,10 +131,17 @@ async def test_calls_through_kamailio_spread_over_two_pbxs_reach_an_agent_from_e
         try:
             await scenario(pbx_stack, pbx_ami, farm, via_kamailio, group)
         finally:
+            # the callers hang up while Kamailio still runs: their BYEs reach the PBX through it (once
+            # it is stopped they are lost, and the PBX keeps the calls until they end by themselves)
+            await via_kamailio.hangup_all()
+            await until_idle(pbx_ami, IDLE_BOUND)
             await asyncio.to_thread(harness.__exit__, None, None, None)
     finally:
         await via_kamailio.hangup_all()
         await via_kamailio.close()
+    # the next test starts from an idle PBX
+    waited, left = await until_idle(pbx_ami, IDLE_BOUND)
+    assert not left, f"channels left on the PBX after {waited:.1f} s: {left}"
 
 
 async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio: Farm, group: Cluster) -> None:
@@ -165,10 +198,20 @@ async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio
         landed = await calls_landing(via_kamailio, amis, 2)
         assert landed == {"pbx": 1, "pbx2": 1}, landed
         # killed again, and callers at once, before any probe noticed: the one sent to pbx2 gets no
-        # answer and Kamailio's failure route takes it to the PBX after 1 s
+        # answer and Kamailio's failure route takes it to the PBX after 1 s. They would wait 30 s
         os.kill(group.pbx2_pid(), signal.SIGKILL)
-        landed = await calls_landing(via_kamailio, {"pbx": pbx_ami}, 2)
+        landed = await calls_landing(via_kamailio, {"pbx": pbx_ami}, 2, patience=30)
         assert landed == {"pbx": 2}, landed
         assert "no answer from PBX sip:127.0.0.1:5062" in group.kamailio.tail(200), group.kamailio.tail()
     finally:
         pbx2_ami.close()
+
+    # every caller hangs up now (the two above, the earlier ones still within their patience): each BYE
+    # follows the Record-Route through Kamailio, also the failed-over caller's, and the PBX ends the call
+    assert await pbx_channels(pbx_ami), "the callers of the PBX are not there to hang up"
+    hung_up = time.monotonic()
+    await via_kamailio.hangup_all()
+    _, left = await until_idle(pbx_ami, HANGUP_BOUND - (time.monotonic() - hung_up))
+    gone_after = time.monotonic() - hung_up
+    print(f"callers hung up through Kamailio: gone from the PBX after {gone_after:.2f} s (bound {HANGUP_BOUND} s)")
+    assert not left, f"callers hung up through Kamailio, still on the PBX after {gone_after:.1f} s: {left}"
