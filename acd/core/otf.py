@@ -420,10 +420,12 @@ def _handled(record: InteractionRecord) -> bool:
     return record.answered_at is not None and record.outcome != "abandoned" and handle_seconds(record) is not None
 
 
-def _late(record: InteractionRecord, now: float) -> bool:
-    """A snapshot of a call judged already, known by its own times (``LATE_SNAPSHOT_SECONDS``)."""
+def _late(record: InteractionRecord, now: float, since: float) -> bool:
+    """A snapshot of a call judged already, known by its own times (``LATE_SNAPSHOT_SECONDS``): closed
+    while this ledger ran (``since``). A call closed before (ended while no ACD listened, closed by the
+    resync at the end the PBX kept) is first seen now and counts."""
     closed = closed_at(record)
-    return _handled(record) and closed is not None and closed < now - LATE_SNAPSHOT_SECONDS
+    return _handled(record) and closed is not None and since <= closed < now - LATE_SNAPSHOT_SECONDS
 
 
 def _end(held: _Held) -> float:
@@ -452,7 +454,8 @@ LATE_SNAPSHOT_SECONDS = 60.0
 judged already: by this ledger (which saw it arrive, and held it through its wrap-up and its repeat
 window), or by the records (the ledger's ``seed``: a verdict settled before the start is theirs). A call
 the ledger has not seen arrive (in progress at a start) is first seen at its answer or its end, within
-this of the wrap-up's end. No such rule for an unanswered call: one the PBX saw leave while no ACD ran
+this of the wrap-up's end; one closed before the ledger began (it ended while no ACD listened: the
+resync closes it at the end the PBX kept) is no late copy, and counts when first seen. No such rule for an unanswered call: one the PBX saw leave while no ACD ran
 is first seen long after it left (``CallLeftUnseen``), and counts then."""
 
 _COMPACT_AT = 1024
@@ -489,6 +492,7 @@ class OtfLedger:
         "_queues",
         "_rescan",
         "_short_abandon_seconds",
+        "_since",
         "_stale",
     )
 
@@ -510,6 +514,7 @@ class OtfLedger:
         self._stale = 0
         self._pending: dict[str, int] = {}  # answered held calls per queue
         self._names: dict[str, str] = {}  # queue, agent and disposition names, one copy each
+        self._since: float | None = None  # when this ledger began: its seed, or its first snapshot or tick
 
     @property
     def queues(self) -> Mapping[str, QueueConfig]:
@@ -532,11 +537,13 @@ class OtfLedger:
     def observe(self, record: InteractionRecord, now: float) -> list[Verdict]:
         """Take a record snapshot; returns the verdicts it settles (an unanswered exit settles at once)."""
         rid = record.interaction_id
+        if self._since is None:
+            self._since = now
         if rid in self._done:
             return []
         held = self._open.get(rid)
         if held is None:
-            if _late(record, now):
+            if _late(record, now, self._since):
                 return []
             self._arrival(record)
             self._hold(rid, self._held(record, None))
@@ -615,6 +622,8 @@ class OtfLedger:
 
     def settle(self, now: float, only: str | None = None) -> list[Verdict]:
         """The verdicts settled by ``now`` (of one interaction with ``only``); forgets them."""
+        if self._since is None:
+            self._since = now
         out: list[Verdict] = []
         if only is not None:
             self._judge(only, self._open[only], now, out)
@@ -702,6 +711,8 @@ class OtfLedger:
         whose verdict is not settled at ``now``, each with the first repeat contact the records hold.
         Those settle here and count live when their windows close; a verdict settled already is the
         records' alone (the previous run counted it, or it settled while no ACD ran). How many were taken."""
+        if self._since is None:
+            self._since = now
         chosen = list(records)
         repeats = repeat_contacts(chosen, self._queues, now)
         taken = 0

@@ -201,7 +201,7 @@ def _agree(seeded: list[Snap], steps: list[Snap | Tick | Reconfigure]) -> None:
         if isinstance(s, Snap):
             now += s.later
             r = record_of(s)
-            if r.interaction_id not in old._open and otf._late(r, now):
+            if r.interaction_id not in old._open and otf._late(r, now, new._since or now):
                 assert new.observe(r, now) == [], r  # judged already: dropped, not held
                 assert new.pending() == old.pending()
                 continue

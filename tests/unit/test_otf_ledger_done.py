@@ -98,3 +98,15 @@ def test_an_unanswered_call_seen_long_after_it_left_counts_and_its_id_is_kept_a_
     assert ledger.observe(abandoned(1, 1000.0), 1000.0 + 6 * 3600.0 + DAY - 1.0) == []
     ledger.settle(1000.0 + 6 * 3600.0 + DAY + 1.0)
     assert ledger._done == {}
+
+
+def test_a_call_that_ended_while_no_acd_ran_counts_when_the_resync_closes_it() -> None:
+    """Answered, then the ACD stopped; the records held it open, so ``seed`` skipped it. The resync closes it
+    at the end the PBX kept, long before now: the ledger sees it for the first time, and it counts (only a
+    call closed while this ledger ran can be a late copy of one judged already)."""
+    ledger = OtfLedger(QUEUES, 5.0)
+    ledger.seed([arrived(1, 1000.0)], 1200.0)  # open in the records: not taken
+    closed = handled(1, 1000.0, queue="none")  # talk ended 1100, wrap-up 1105: before this ledger began
+    verdicts = ledger.observe(closed, 1300.0)
+    verdicts += ledger.settle(1301.0)
+    assert [(v.queue, v.agent, v.settled, v.handled) for v in verdicts] == [("none", "a-1", True, True)]
