@@ -455,8 +455,9 @@ judged already: by this ledger (which saw it arrive, and held it through its wra
 window), or by the records (the ledger's ``seed``: a verdict settled before the start is theirs). A call
 the ledger has not seen arrive (in progress at a start) is first seen at its answer or its end, within
 this of the wrap-up's end; one closed before the ledger began (it ended while no ACD listened: the
-resync closes it at the end the PBX kept) is no late copy, and counts when first seen. No such rule for an unanswered call: one the PBX saw leave while no ACD ran
-is first seen long after it left (``CallLeftUnseen``), and counts then."""
+resync closes it at the end the PBX kept) is no late copy, and counts when first seen. No such rule
+for an unanswered call: one the PBX saw leave while no ACD ran is first seen long after it left
+(``CallLeftUnseen``), and counts then."""
 
 _COMPACT_AT = 1024
 _COMPACT_SHARE = 0.5
