@@ -315,6 +315,7 @@ class Offer(Base):
         *_non_negative("ring_seconds"),
         Index("ix_offers_interaction_id", "interaction_id"),
         Index("ix_offers_agent_id_offered_at", "agent_id", "offered_at"),
+        Index("ix_offers_open", "offered_at", postgresql_where=text("ended_at IS NULL")),  # rings left open
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -6,7 +6,9 @@ writes that offer again (the next leader takes the call over from the PBX, but k
 process's offer ids). The leader closes such rows (docs/records.md, "Offers a stopped process left
 open"), each from what the records know of its call:
 
-- the interaction answered by the same agent at (or after) the offer: ``answered``, at the answer;
+- the interaction answered by the same agent at (or after) the offer, within the longest ring, and no
+  later ring of that agent for the call before the answer (the next leader may have rung the same agent
+  again: the answer is that ring's): ``answered``, at the answer;
 - answered by another agent, or ended: ``cancelled``, at that moment (a ring cut short, nobody's miss:
   the process that could have seen a miss is gone);
 - neither, once no ring can still last (the longest ring timeout plus a margin): ``cancelled`` at that
@@ -43,7 +45,12 @@ WITH left_open AS (
 ), settled AS (
     SELECT l.id,
            (i.agent_id = l.agent_id AND i.answered_at IS NOT NULL
-            AND i.answered_at >= l.offered_at - make_interval(secs => :skew)) AS answered,
+            AND i.answered_at >= l.offered_at - make_interval(secs => :skew)
+            AND i.answered_at <= l.deadline
+            AND NOT EXISTS (  -- a later ring of the same agent for the call, before the answer: that one's
+                SELECT 1 FROM offers later
+                 WHERE later.interaction_id = l.interaction_id AND later.agent_id = l.agent_id
+                   AND later.offered_at > l.offered_at AND later.offered_at <= i.answered_at)) AS answered,
            CASE
                WHEN i.answered_at >= l.offered_at - make_interval(secs => :skew)
                    THEN greatest(l.offered_at, least(i.answered_at, l.deadline))

@@ -107,3 +107,27 @@ async def test_a_run_closes_at_most_its_limit(engine: AsyncEngine) -> None:
     assert await close_orphan_offers(engine, 2, RING, limit=3) == {"cancelled": 3}
     assert await close_orphan_offers(engine, 2, RING, limit=3) == {"cancelled": 2}
     assert all(o["result"] == "cancelled" for o in (await offers(engine)).values())
+
+
+async def test_an_old_ring_is_not_the_answer_when_the_next_leader_rang_the_same_agent_again(
+    engine: AsyncEngine,
+) -> None:
+    """Term 1 rang a1 (T0 + 2) and died; term 2 took the call over and rang a1 again (T0 + 8), and a1
+    answered that ring (T0 + 12): the old ring was cut by the takeover, the answer is the new ring's."""
+    await write(engine, 1, interaction("again"), offer("o-old", "again"))
+    await write(
+        engine,
+        2,
+        answered("again", seq=10**9),
+        offer("o-new", "again", seq=10**9, offered_at=T0 + 8, ended_at=T0 + 12, result="answered", ring_seconds=4.0),
+    )
+    assert await close_orphan_offers(engine, 2, RING) == {"cancelled": 1}
+    found = await offers(engine)
+    assert found[uid("o-old")]["result"] == "cancelled"
+    assert found[uid("o-new")]["result"] == "answered"  # one answer, one answered offer
+
+
+async def test_an_answer_later_than_any_ring_could_last_is_not_the_old_rings(engine: AsyncEngine) -> None:
+    await write(engine, 1, interaction("late"), offer("o-late", "late", offered_at=T0 - 100))
+    await write(engine, 2, answered("late", seq=10**9))  # answered at T0 + 12: 112 s after the ring began
+    assert await close_orphan_offers(engine, 2, RING) == {"cancelled": 1}
