@@ -99,7 +99,11 @@ def test_tomorrows_time_across_the_autumn_change_is_the_local_time_asked() -> No
     [
         (datetime(2026, 3, 28, 23, 0, tzinfo=ZoneInfo(BERLIN)), "0300", datetime(2026, 3, 29, 3, 0)),  # spring
         (datetime(2026, 3, 29, 1, 0, tzinfo=ZoneInfo(BERLIN)), "0230", None),  # skipped that night
-        (datetime(2026, 12, 5, 10, 0, tzinfo=ZoneInfo(BERLIN)), "1000", datetime(2026, 12, 6, 10, 0)),  # now: over
+        (datetime(2026, 12, 5, 10, 0, tzinfo=ZoneInfo(BERLIN)), "1000", None),  # just now: meant now, not tomorrow
+        (datetime(2026, 12, 5, 10, 0, tzinfo=ZoneInfo(BERLIN)), "0946", None),  # 14 min ago: still just past
+        (datetime(2026, 12, 5, 10, 0, tzinfo=ZoneInfo(BERLIN)), "0944", datetime(2026, 12, 6, 9, 44)),  # over
+        # the autumn night: at 02:45 summer time, 02:30 winter time is still to come today (45 min)
+        (datetime(2026, 10, 25, 2, 45, tzinfo=ZoneInfo(BERLIN)), "0230", datetime(2026, 10, 25, 2, 30, fold=1)),
         (datetime(2026, 12, 5, 10, 0, tzinfo=ZoneInfo(BERLIN)), "1001", datetime(2026, 12, 5, 10, 1)),
         (datetime(2026, 12, 31, 23, 30, tzinfo=ZoneInfo(BERLIN)), "0015", datetime(2027, 1, 1, 0, 15)),
     ],

@@ -244,9 +244,11 @@ def test_a_time_already_over_today_is_tomorrows_and_refused_when_tomorrow_is_a_h
     acd = Acd(_berlin_queue())
     now = _berlin(6, 10, 0)  # Monday 6 July 2026, 10:00
     acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now), now)
-    out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1000"), now)  # now: not later, tomorrow's
+    out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1000"), now)  # just now: meant now, not tomorrow
+    assert out == [RefuseCallbackTime("c1", "past")]
+    out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "0930"), now)  # half an hour ago: tomorrow's
     kept = [c for c in out if isinstance(c, KeepScheduledCallback)]
-    assert [k.at for k in kept] == [_berlin(7, 10, 0)]
+    assert [k.at for k in kept] == [_berlin(7, 9, 30)]
     christmas_eve = datetime(2026, 12, 23, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()  # a Wednesday
     acd = Acd(_berlin_queue())
     acd.handle(CallArrived("c2", "billing", 5, caller="+49301234", enqueued_at=christmas_eve), christmas_eve)
