@@ -27,6 +27,7 @@ from acd.core.interaction import first_seq
 from acd.core.lease import LeaseTimes
 from acd.core.record_types import InteractionRecord, Record
 from acd.leadership import Leadership
+from acd.records.cli import quarantine
 from acd.records.errors import DatabaseUnavailable
 from acd.records.pipeline import codec
 from acd.records.pipeline.epochs import Version, ended_unseen, replaces
@@ -371,3 +372,30 @@ async def test_a_quarantined_record_keeps_its_term_for_its_replay(engine: AsyncE
     line = json.loads(entry)["line"]
     record, epoch = codec.decode_stamped(line.replace("NaN", "1.0").encode())
     assert (epoch, record.seq) == (3, 5)
+
+
+async def test_a_replay_of_two_terms_versions_of_one_call_keeps_the_close_the_old_leader_saw(pair: Pair) -> None:
+    """Case 2 through ``acd quarantine replay``: both closes in one file, the newer term's guess (not traced)
+    and the old term's truth. Written term by term, the guard keeps the truth (in one batch, the batch's own
+    choice of the highest (epoch, seq) had kept the guess)."""
+    a = await pair.a_leads()
+    now = datetime.now().timestamp()
+    talk = talking("c9", now - 1, first_seq(now - 1))
+    a.append(talk)
+    assert await a.flush(10)
+    await a.stop()
+    ended = datetime.now().timestamp()
+    truth = closed(talk, ended, talk.seq + 1, wrapup_seconds=1.5, disposition="resolved")
+    await (await pair.b_takes_over()).stop()
+    start = datetime.now().timestamp()
+    resumed = dataclasses.replace(talk, seq=first_seq(start))
+    guess = dataclasses.replace(
+        closed(resumed, start, resumed.seq + 1, wrapup_seconds=0.0), end_reason="end_not_traced"
+    )
+    entries = [
+        quarantine.Entry(n, "record", "test", codec.encode(record, epoch).decode(), "")
+        for n, (record, epoch) in enumerate(((guess, 2), (truth, 1)), start=1)
+    ]
+    assert await quarantine._replay(pair.engine, entries) == 0
+    row = await call(pair.engine, "c9")
+    assert (row["epoch"], row["seq"], row["disposition"], row["end_reason"]) == (1, truth.seq, "resolved", "hangup")
