@@ -502,11 +502,7 @@ class Translator:
         """A caller of a closed queue keyed a time (``AcdTime``, HHMM: the dialplan checked its shape,
         the core checks it against the queue's hours and holidays) to be called back at ``AcdNumber``.
         Raised on their own channel (Uniqueid and Channel both the closed caller's leg)."""
-        number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
-        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
-            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
-        if len(at) != 4 or not at.isascii() or not at.isdigit():
-            raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+        number, at = _number_and_time(msg)
         leg = self.book.get(fields.uniqueid(msg))
         if leg is None or leg.phase is not Phase.LEFT:
             raise Refused("state", "AcdClosedCallbackAt for a caller who did not meet a closed treatment")
@@ -518,11 +514,7 @@ class Translator:
         """A holding caller keyed a time (``AcdTime``, HHMM: the dialplan checked its shape, the core
         checks it against the day and the queue's hours) to be called back at ``AcdNumber``. They
         are still holding, until the dialplan says whether they were told it is kept (below)."""
-        number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
-        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
-            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
-        if len(at) != 4 or not at.isascii() or not at.isdigit():
-            raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+        number, at = _number_and_time(msg)
         leg = self.book.get(fields.uniqueid(msg))
         if leg is None or leg.phase is not Phase.WAITING:
             raise Refused("state", "AcdCallbackAt for a caller not holding")
@@ -713,3 +705,13 @@ class Translator:
             return []
         change = self.presence.device(agent, need(msg, "State"), self.engaged(endpoint))
         return [change] if change is not None else []
+
+
+def _number_and_time(msg: Mapping[str, str]) -> tuple[str, str]:
+    """A keyed callback's ``AcdNumber`` (1 to 32 ASCII digits) and ``AcdTime`` (HHMM), or Refused."""
+    number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
+    if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
+        raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
+    if len(at) != 4 or not at.isascii() or not at.isdigit():
+        raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+    return number, at
