@@ -390,7 +390,10 @@ async def build(
         probe = DatabaseProbe(database.pool("probe"))
     status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
     if link is not None and ami is not None and keeper is not None:
-        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers)
+        # calls are routed from the first PBX only, for now (docs/pbxs.md, "Steps")
+        first = settings.all_pbxs()[0].name
+        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers, pbx=first)
+        metrics.ami_connected.labels(pbx=first).set(0)  # a series from the start, down until connected
         monitor_control = ami
 
         def monitor_by_phone(event: MonitorRequested) -> None:

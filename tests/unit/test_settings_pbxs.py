@@ -71,7 +71,7 @@ def test_pbx_tables_are_the_pbxs_in_order_and_the_first_is_ami(tmp_path: Path) -
         ('[[pbx]]\nname = "1pbx"\n', "pbx[0].name:"),
         ('[[pbx]]\nname = "pbx;Set(x)"\n', "pbx[0].name:"),
         ('[[pbx]]\nname = "a123456789012345678901234567890123"\n', "pbx[0].name:"),
-        ("[[pbx]]\nhost = \"h\"\n", "pbx[0].name: None must be"),
+        ('[[pbx]]\nhost = "h"\n', "pbx[0].name: None must be"),
         (
             '[[pbx]]\nname = "a"\nhost = "h1"\n[[pbx]]\nname = "a"\nhost = "h2"\n',
             "pbx[1].name: PBX 'a' is already pbx[0]",
