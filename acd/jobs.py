@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.ami.control import AmiCallControl
 from acd.ami.link import AmiLink
 from acd.ami.pump import TokenKeeper
+from acd.ami.watched import watch
 from acd.announce import Announcer
 from acd.bootstrap import Parts
 from acd.callback_names import FOLDER as NAMES_FOLDER
@@ -171,6 +172,8 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
     if parts.link is not None and parts.ami is not None and parts.keeper is not None:
         jobs["acd-heartbeat"] = heartbeat(parts.link, parts.ami, parts.keeper, parts.settings.ami.heartbeat_interval)
     jobs["acd-gauges"] = gauges(parts)
+    for pbx in parts.watched:  # the PBXs not routed yet: their links' state only
+        jobs[f"acd-watch-{pbx.name}"] = watch(pbx, parts.metrics.ami_connected)
     if parts.link is not None and parts.ami is not None:
         jobs["acd-announcements"] = announcements(parts, parts.link, parts.ami)
     if parts.database is not None:

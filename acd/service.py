@@ -160,10 +160,14 @@ class Service:
             if not http_started:
                 await self._serve_http(stack, parts)
             stack.push_async_callback(stopping.bounded("the AMI link", link.close))
+            for pbx in parts.watched:  # the other PBXs: linked, not routed yet (docs/pbxs.md, "Steps")
+                stack.push_async_callback(stopping.bounded(f"the AMI link to {pbx.name}", pbx.link.close))
             writer = asyncio.create_task(runtime.run(), name="acd-writer")
             writer.add_done_callback(lambda _: self._stopping.set())  # a dead writer must not go unnoticed
             tasks = [asyncio.create_task(parts.pump.run(), name="acd-ami-pump"), *jobs.start(parts)]
             link.start()
+            for pbx in parts.watched:
+                pbx.link.start()
             await self._stopping.wait()
             if writer.done():
                 self.failed = True

@@ -104,6 +104,8 @@ class Pump:
     customers: Directory | None = None
     # a supervisor's phone asking to monitor a call (feature code): answered and audited by its owner
     on_monitor: Callable[[MonitorRequested], None] | None = None
+    # the PBX at the link's other end: acd_ami_connected's pbx label (docs/pbxs.md)
+    pbx: str = "pbx"
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
@@ -116,7 +118,7 @@ class Pump:
                 continue
             if isinstance(item, LinkDown):
                 self.keeper.lost()
-                self.metrics.ami_connected.set(0)
+                self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
                 self.control.link_down()
                 continue
             self.metrics.ami_events.inc()
@@ -129,7 +131,7 @@ class Pump:
 
     async def _connected(self) -> None:
         began = time.monotonic()
-        self.metrics.ami_connected.set(1)
+        self.metrics.ami_connected.labels(pbx=self.pbx).set(1)
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
             await self.control.heartbeat(int(time.time()))
         # before the resync: a caller it finds raises events with this token from now on
