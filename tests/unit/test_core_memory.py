@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from doubles import ListSink, MockControl
 
+from acd.core import floor as floor_module
 from acd.core.acd import Acd
+from acd.core.commands import RecordCommand, RingAgent
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import CallArrived
+from acd.core.errors import OfferClosed, UnknownCall, UnknownOffer
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    CustomerIdentified,
+    DispositionSet,
+    OfferAnswered,
+    OfferRejected,
+)
+from acd.core.record_types import InteractionRecord
 from acd.core.wait_estimate import WINDOW_SECONDS, HandleTimes
 from acd.metrics import Metrics
 from acd.runtime import Runtime
@@ -50,3 +64,51 @@ async def test_a_call_the_core_refuses_is_not_kept_open_by_the_runtime() -> None
     assert runtime.call_open("call-2")  # the call it repeats is still open
     runtime.drain()
     await worker
+
+
+def _answered_and_ended(acd: Acd, call_id: str, now: float) -> str:
+    """A call answered by a1 and ended; returns its offer's id."""
+    rings = [c for c in acd.handle(CallArrived(call_id, "billing", 5), now) if isinstance(c, RingAgent)]
+    assert len(rings) == 1
+    acd.handle(OfferAnswered(rings[0].offer_id), now + 1)
+    acd.handle(CallEnded(call_id), now + 10)
+    return rings[0].offer_id
+
+
+def test_late_events_reach_the_closed_calls_kept_and_the_forgotten_ones_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(floor_module, "CLOSED_KEPT", 2)
+    acd = Acd(CONFIG)
+    acd.handle(AgentLoggedIn("a1"), 0.0)
+    offers = [_answered_and_ended(acd, f"call-{i}", 100.0 * i) for i in range(1, 4)]
+    now = 400.0
+    # the last two are kept: a late disposition and customer id are written on them
+    for call_id in ("call-2", "call-3"):
+        records = [c.record for c in acd.handle(DispositionSet(call_id, "sale"), now) if isinstance(c, RecordCommand)]
+        assert [(r.interaction_id, r.disposition) for r in records if isinstance(r, InteractionRecord)] == [
+            (call_id, "sale")
+        ]
+        written = acd.handle(CustomerIdentified(call_id, "cust-7"), now)
+        assert any(isinstance(c, RecordCommand) and c.record.customer_id == "cust-7" for c in written)  # type: ignore[union-attr]
+        assert acd.call_queue(call_id) == "billing"
+    with pytest.raises(OfferClosed):
+        acd.handle(OfferAnswered(offers[2]), now)
+    # the oldest is forgotten: the late events are refused with the call's clear error, nothing written
+    with pytest.raises(UnknownCall):
+        acd.handle(DispositionSet("call-1", "sale"), now)
+    with pytest.raises(UnknownCall):
+        acd.handle(CustomerIdentified("call-1", "cust-7"), now)
+    assert acd.call_queue("call-1") is None
+    with pytest.raises(UnknownOffer):
+        acd.handle(OfferAnswered(offers[0]), now)
+
+
+def test_a_closed_call_keeps_no_cooldowns() -> None:
+    acd = Acd(CONFIG)
+    acd.handle(AgentLoggedIn("a1"), 0.0)
+    rings = [c for c in acd.handle(CallArrived("call-1", "billing", 5), 0.0) if isinstance(c, RingAgent)]
+    acd.handle(OfferRejected(rings[0].offer_id), 1.0)  # a1 may not be offered it again for a while
+    assert acd._floor.calls["call-1"].cooldowns
+    acd.handle(CallerHungUp("call-1"), 2.0)
+    assert acd._floor.closed["call-1"].cooldowns == {}
