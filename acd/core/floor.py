@@ -342,7 +342,7 @@ class Floor:
         ended call is never offered again."""
         self.calls.pop(call.call_id, None)
         self.queue_consults.pop(call.call_id, None)
-        call.cooldowns = {}
+        call.cooldowns.clear()
         self.closed[call.call_id] = call
         while len(self.closed) > CLOSED_KEPT:
             self.closed.popitem(last=False)
