@@ -436,23 +436,29 @@ class Floor:
             )
         )
 
-    def dispatch(self, now: float) -> None:
+    def dispatch(self, now: float, held: frozenset[str] = frozenset()) -> None:
         """Match what changed: newly routable agents first, then newly routable calls.
 
         Agents go first so that a freed agent takes the best waiting call in routing order, not a
         low-priority call that happened to arrive in the same event. Afterwards no routable agent
         is eligible for a waiting call (cool-downs aside), which is what lets each pass look only
         at what changed.
+
+        ``held``: the PBXs being resynced (docs/pbxs.md, "Resync is scoped"). Their calls are not
+        matched (an agent passes them over; a changed one stays to be looked at), so that the
+        resync's end matches them as one picture; the other PBXs' calls are routed meanwhile.
         """
         rank = self.queue_ranks(now)  # no call leaves its queue during a dispatch: the ranks hold
         for agent_id in sorted(self.dirty_agents):
             agent = self.agents[agent_id]
             directed = self.directed_call(agent_id) if agent.routable else None
+            if directed is not None and directed.pbx in held:
+                directed = None
             if directed is not None:  # a caller transferred to this agent by name comes first
                 self.decide(directed, agent_id, now)
                 self.start_offer(directed, agent, now)
             while agent.routable:
-                call_id = self.index.best_call(agent_id, self.calls, now, rank)
+                call_id = self.index.best_call(agent_id, self.calls, now, rank, held)
                 if call_id is None:
                     break
                 call = self.calls[call_id]
@@ -461,9 +467,23 @@ class Floor:
                 assert winner is not None  # at least ``agent`` is eligible
                 self.decide(call, winner, now)
                 self.start_offer(call, self.agents[winner], now)
-        self.dirty_agents.clear()
+        if held:  # those agents are looked at again once the held PBXs' calls are in
+            self.dirty_agents = dict.fromkeys(a for a in self.dirty_agents if self.agents[a].routable)
+        else:
+            self.dirty_agents.clear()
+        self._dispatch_calls(now, rank, held)
+
+    def _dispatch_calls(
+        self, now: float, rank: Callable[[str], QueueRank] | None, held: frozenset[str] = frozenset()
+    ) -> None:
+        """The calls that changed, in routing order, each to its best routable agent (the calls of the
+        ``held`` PBXs stay to be matched after their resync)."""
         pending = [self.calls[c] for c in self.dirty_calls if c in self.calls]
         self.dirty_calls.clear()
+        if held:
+            kept = [c for c in pending if c.pbx in held]
+            pending = [c for c in pending if c.pbx not in held]
+            self.dirty_calls.update((c.call_id, None) for c in kept)
         order = (lambda c: c.key) if rank is None else (lambda c: (c.key[0], rank(c.queue.name), c.key))
         for call in sorted(pending, key=order):
             if call.state is not CallState.WAITING:
