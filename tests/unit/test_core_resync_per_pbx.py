@@ -8,6 +8,8 @@ under way at once end each on its own ``ResyncFinished``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core_builders import Driver, agent, config, queue
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,7 +21,7 @@ from acd.core.states import AgentState, CallState
 CFG = config([queue("q", sla_threshold_seconds=20.0, max_wait_seconds=600.0)], [agent(f"a{i}") for i in range(1, 7)])
 
 
-def _rings(out: list[object]) -> list[str]:
+def _rings(out: Sequence[object]) -> list[str]:
     return [c.call_id for c in out if isinstance(c, RingAgent)]
 
 
