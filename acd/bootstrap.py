@@ -299,7 +299,7 @@ async def build(
         raise ValueError("records go to the outbox over a database, or to a sink handed in")
     settings, revision = await in_force(settings, database)
     routing = settings.routing
-    metrics = Metrics(routing.queues, routing.agents)
+    metrics = Metrics(routing.queues, routing.agents, [p.name for p in settings.all_pbxs()])
     core = Acd(routing)
     runtime: Runtime | None = None
 
@@ -334,7 +334,7 @@ async def build(
         catalogue=catalogue,
         agent_call=core.agent_last_call,
         token=token,
-        on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
+        on_refused=lambda reason: metrics.ami_refused.labels(translator.pbx, reason).inc(),
         supervisors={p.endpoint: tuple(sorted(p.queues)) or None for p in settings.supervisors},
     )
     # the names callers record taking a callback: beside the recordings, in the PBX's spool
@@ -350,7 +350,7 @@ async def build(
                 book=translator.book,
                 on_ring_lost=ring_lost,
                 on_channel_gone=channel_gone,
-                on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
+                on_lost=_count_lost(metrics, pbx.name),
                 transfer_numbers=routing.policy.transfer_numbers,
                 callback_numbers=routing.policy.callback_numbers,
                 originator=Originator(pbx.host, pbx.port, settings.ami.originate_user, settings.ami.originate_secret),
@@ -493,6 +493,11 @@ async def build(
         leadership=leadership,
         pbxs=tuple(pbx_parts),
     )
+
+
+def _count_lost(metrics: Metrics, pbx: str) -> Callable[[str], None]:
+    """``acd_ami_redirects_lost_total{pbx,action}`` of one PBX's call control."""
+    return lambda action: metrics.redirects_lost.labels(pbx, action).inc()
 
 
 def _monitor_by_phone(

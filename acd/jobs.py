@@ -64,13 +64,10 @@ async def gauges(parts: Parts) -> None:
         parts.forecaster.publish(metrics, parts.core.snapshot(now), parts.core.config, now)
         runtime.settle_otf(now)
         metrics.outbox_backlog.set(parts.outbox.backlog if parts.outbox else 0)
-        if parts.pbxs:  # every PBX's link, summed (running totals across reconnects)
-            counters = [p.link.counters for p in parts.pbxs]
-            metrics.export_ami_malformed(
-                sum(c.malformed for c in counters),
-                parts.translator.counters.malformed,
-                sum(c.oversize for c in counters),
-            )
+        for pbx in parts.pbxs:  # each PBX's link (running totals across reconnects) and refusals
+            counters = pbx.link.counters
+            translated = parts.translator.counters.malformed_on[pbx.name]
+            metrics.export_ami_malformed(counters.malformed, translated, counters.oversize, pbx.name)
         await asyncio.sleep(GAUGES_EVERY_SECONDS)
 
 

@@ -126,7 +126,7 @@ class Pump:
                 self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
                 self.control.link_down()
                 continue
-            self.metrics.ami_events.inc()
+            self.metrics.ami_events.labels(pbx=self.pbx).inc()
             self.control.observe(item)
             if self.misconfigured:  # not this PBX's calls to route (docs/pbxs.md)
                 continue

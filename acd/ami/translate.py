@@ -111,6 +111,7 @@ class TranslateCounters:
     ignored: int = 0  # events of no interest (other channels, other event types)
     malformed: int = 0  # refused, whatever the reason
     refused: Counter[str] = field(default_factory=Counter)  # by reason (fields.REASONS)
+    malformed_on: Counter[str] = field(default_factory=Counter)  # refused, by the PBX whose link it came on
 
 
 class Translator:
@@ -161,7 +162,7 @@ class Translator:
         self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
         self.pbx_checked = False  # several PBXs: a Uniqueid must name the PBX of its link (docs/pbxs.md)
         self.presence_pbx = "pbx"  # the PBX whose ContactStatus and DeviceStateChange tell reachability
-        self._pbx = "pbx"  # the PBX of the message being translated
+        self.pbx = "pbx"  # the PBX whose link the message being translated came on
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
             "UserEvent": self._user_event,
             "Hangup": self._hangup,
@@ -206,7 +207,7 @@ class Translator:
         if handler is None or (pbx != self.presence_pbx and handler in self._presence_handlers):
             self.counters.ignored += 1
             return []
-        self._pbx = pbx
+        self.pbx = pbx
         try:
             if self.pbx_checked and "Uniqueid" in msg and not msg["Uniqueid"].startswith(f"{pbx}-"):
                 raise Refused("pbx", f"Uniqueid {fields.shown(msg['Uniqueid'])} is not of {pbx}")
@@ -225,6 +226,7 @@ class Translator:
 
     def _refuse(self, reason: str, msg: Mapping[str, str], why: str, exc: BaseException | None = None) -> None:
         self.counters.malformed += 1
+        self.counters.malformed_on[self.pbx] += 1
         self.counters.refused[reason] += 1
         if self._on_refused is not None:
             self._on_refused(reason)
@@ -283,9 +285,9 @@ class Translator:
             channel=channel,
             uniqueid=uniqueid,
             linkedid=linkedid,
-            pbx=self._pbx,
+            pbx=self.pbx,
         )
-        self.book.add(CallerLeg(call.call_id, uniqueid, call.channel, queue, priority, pbx=self._pbx))
+        self.book.add(CallerLeg(call.call_id, uniqueid, call.channel, queue, priority, pbx=self.pbx))
         return [call]
 
     def _leg(self, msg: Mapping[str, str]) -> CallerLeg:
@@ -293,7 +295,7 @@ class Translator:
         uniqueid = fields.uniqueid(msg)
         leg = self.book.get(uniqueid)
         if leg is None:
-            leg = self.book.add(CallerLeg(call_id_for(uniqueid), uniqueid, fields.channel(msg), pbx=self._pbx))
+            leg = self.book.add(CallerLeg(call_id_for(uniqueid), uniqueid, fields.channel(msg), pbx=self.pbx))
         return leg
 
     def _ringing(self, msg: Mapping[str, str]) -> list[Event]:

@@ -155,11 +155,11 @@ async def test_two_pbxs_are_routed_as_one_floor(server: FakeAmiServer, second: F
     assert service.core.call_state(older) is CallState.RINGING  # pbx2's caller holds on
 
     # pbx2's link carrying a Uniqueid of pbx1: refused (one PBX never speaks for another's call)
-    refused = service.metrics.registry.get_sample_value("acd_ami_refused_total", {"reason": "pbx"})
+    refused = service.metrics.registry.get_sample_value("acd_ami_refused_total", {"pbx": "pbx2", "reason": "pbx"})
     second.push(enqueue(service, "pbx1-1765100000.9", 2, now))
     await eventually(
         lambda: (
-            service.metrics.registry.get_sample_value("acd_ami_refused_total", {"reason": "pbx"})
+            service.metrics.registry.get_sample_value("acd_ami_refused_total", {"pbx": "pbx2", "reason": "pbx"})
             == (refused or 0.0) + 1
         ),
         lambda: service.translator.counters.refused,
