@@ -75,6 +75,7 @@ class Acd:
                 self._held.add(event.pbx)
             case events.ResyncFinished():
                 self._held.discard(event.pbx)
+                floor.resync_over()
                 call_handlers.resync_finished(floor, now, event.pbx)  # the entry rules, now the agents are known
             case events.CallerHungUp():
                 call_handlers.caller_hung_up(floor, event, now)
