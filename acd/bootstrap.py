@@ -31,11 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.ami.control import AmiCallControl as AmiControl
 from acd.ami.link import AmiLink
 from acd.ami.originate import Originator
+from acd.ami.pbx_control import PbxCallControl
 from acd.ami.pump import Pump, TokenKeeper
 from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
-from acd.ami.watched import WatchedPbx
 from acd.callback_names import FOLDER as NAMES_FOLDER
 from acd.callback_names import CallbackNames
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -79,7 +79,7 @@ def background(work: Coroutine[Any, Any, None]) -> None:
 
 
 async def keep_closed_callback(
-    runtime: Runtime, engine: AsyncEngine, ami: AmiControl | None, command: KeepScheduledCallback
+    runtime: Runtime, engine: AsyncEngine, ami: AmiControl | PbxCallControl | None, command: KeepScheduledCallback
 ) -> None:
     """A caller's scheduled callback (a closed queue's, or a time a holding caller keyed): first its row
     in PostgreSQL, then (only then) the caller is told it is kept and when (``ACD_CB_KEPT`` on their
@@ -221,7 +221,20 @@ class Parts:
     audit: AuditLog | None = None
     editor: ConfigEditor | None = None
     leadership: Leadership | None = None  # the lease (with a database); run and wired by ``acd.service``
-    watched: tuple[WatchedPbx, ...] = ()  # the other PBXs' links: watched, not routed yet (docs/pbxs.md)
+    # every PBX's AMI side, the first PBX's first (its link, adapter, keeper and pump are the four above)
+    pbxs: tuple[PbxParts, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PbxParts:
+    """One PBX's AMI side (docs/pbxs.md, "Per PBX"): its link, its call control, this run's token on it,
+    and the pump that delivers its events into the one runtime."""
+
+    name: str
+    link: AmiLink
+    ami: AmiControl
+    keeper: TokenKeeper
+    pump: Pump
 
 
 def instance_name(settings: Settings) -> str:
@@ -251,7 +264,7 @@ def settings_for(
 
 
 def ami_link(settings: Settings, pbx: PbxSettings | None = None) -> AmiLink:
-    """The AMI link to ``pbx`` (default: the first PBX, ``[ami]``'s); a PBX not routed yet gets no events."""
+    """The AMI link to ``pbx`` (default: the first PBX, ``[ami]``'s), with the timings of ``[ami]``."""
     a = settings.ami
     return AmiLink(
         LinkSettings(
@@ -259,19 +272,10 @@ def ami_link(settings: Settings, pbx: PbxSettings | None = None) -> AmiLink:
             port=a.port if pbx is None else pbx.port,
             username=a.user if pbx is None else pbx.user,
             secret=a.secret if pbx is None else pbx.secret,
-            events="on" if pbx is None else "off",
             ping_interval=a.ping_interval,
             ping_timeout=a.ping_timeout,
         )
     )
-
-
-def watched_pbxs(settings: Settings, metrics: Metrics) -> tuple[WatchedPbx, ...]:
-    """The PBXs after the first: linked (their ``acd_ami_connected``), not routed yet (docs/pbxs.md, "Steps")."""
-    watched = tuple(WatchedPbx(p.name, ami_link(settings, p)) for p in settings.all_pbxs()[1:])
-    for pbx in watched:
-        metrics.ami_connected.labels(pbx=pbx.name).set(0)
-    return watched
 
 
 async def build(
@@ -295,7 +299,7 @@ async def build(
         raise ValueError("records go to the outbox over a database, or to a sink handed in")
     settings, revision = await in_force(settings, database)
     routing = settings.routing
-    metrics = Metrics(routing.queues, routing.agents)
+    metrics = Metrics(routing.queues, routing.agents, [p.name for p in settings.all_pbxs()])
     core = Acd(routing)
     runtime: Runtime | None = None
 
@@ -330,29 +334,35 @@ async def build(
         catalogue=catalogue,
         agent_call=core.agent_last_call,
         token=token,
-        on_refused=lambda reason: metrics.ami_refused.labels(reason).inc(),
+        on_refused=lambda reason: metrics.ami_refused.labels(translator.pbx, reason).inc(),
         supervisors={p.endpoint: tuple(sorted(p.queues)) or None for p in settings.supervisors},
     )
     # the names callers record taking a callback: beside the recordings, in the PBX's spool
     names = CallbackNames(Path(settings.recordings.directory).parent / NAMES_FOLDER)
-    link = ami = keeper = None
+    link = ami = keeper = front = None
+    sides: list[tuple[PbxSettings, AmiLink, AmiControl, TokenKeeper]] = []  # each PBX's (docs/pbxs.md)
     if control is None:
-        link = ami_link(settings)
-        ami = AmiControl(
-            link,
-            book=translator.book,
-            on_ring_lost=ring_lost,
-            on_channel_gone=channel_gone,
-            on_lost=lambda action: metrics.redirects_lost.labels(action).inc(),
-            transfer_numbers=routing.policy.transfer_numbers,
-            callback_numbers=routing.policy.callback_numbers,
-            originator=Originator(
-                settings.ami.host, settings.ami.port, settings.ami.originate_user, settings.ami.originate_secret
-            ),
-            callback_names=names,
-        )
-        keeper = TokenKeeper(ami, token)
-        control = ami
+        pbxs = settings.all_pbxs()
+        for index, pbx in enumerate(pbxs):
+            pbx_link = ami_link(settings) if index == 0 and not settings.pbxs else ami_link(settings, pbx)
+            pbx_ami = AmiControl(
+                pbx_link,
+                book=translator.book,
+                on_ring_lost=ring_lost,
+                on_channel_gone=channel_gone,
+                on_lost=_count_lost(metrics, pbx.name),
+                transfer_numbers=routing.policy.transfer_numbers,
+                callback_numbers=routing.policy.callback_numbers,
+                originator=Originator(pbx.host, pbx.port, settings.ami.originate_user, settings.ami.originate_secret),
+                callback_names=names,
+            )
+            sides.append((pbx, pbx_link, pbx_ami, TokenKeeper(pbx_ami, token)))
+        _, link, ami, keeper = sides[0]
+        if len(sides) > 1:  # several PBXs: every command to its call's PBX; Uniqueids must name theirs
+            front = PbxCallControl({p.name: c for p, _, c, _ in sides}, translator.book)
+            translator.pbx_checked = True
+            translator.presence_pbx = pbxs[0].name
+        control = front if front is not None else ami
     outbox = None
     stimuli = StimulusLog(routing)  # a test's fake sink: a failure of the core dumps into the log
     if records is None:
@@ -364,19 +374,20 @@ async def build(
         )
         # beside the journal, not in it: the events that led to a failure of the core, to replay
         stimuli = StimulusLog(routing, directory=Path(settings.database.journal_dir).parent / STIMULI_DIR)
+    recording_side: AmiControl | PbxCallControl | None = front if front is not None else ami
     forecaster = Forecaster()  # the expected waits: fed by the runtime, read by the gauges and the announcer
     today = ServiceLevelToday(clock())  # the wallboard's service level of the calendar day
     recorder = Recorder(
         names.watching(records),  # a callback's recorded name is deleted when it closes
         Path(settings.recordings.directory),
         recorded=lambda queue: (q := core.config.queue(queue)) is not None and q.record,
-        agent_leg=ami.agent_leg_of if ami is not None else None,
-        agent_uniqueid=ami.agent_uniqueid_of if ami is not None else None,
-        recording_started=ami.book.recording_started_of if ami is not None else None,
-        handed_from=ami.book.handed_from_of if ami is not None else None,
-        mute=ami.mute_recording if ami is not None else None,
-        keep_pause=ami.keep_recording_pause if ami is not None else None,
-        paused_at=ami.book.paused_at_of if ami is not None else None,
+        agent_leg=recording_side.agent_leg_of if recording_side is not None else None,
+        agent_uniqueid=recording_side.agent_uniqueid_of if recording_side is not None else None,
+        recording_started=recording_side.book.recording_started_of if recording_side is not None else None,
+        handed_from=recording_side.book.handed_from_of if recording_side is not None else None,
+        mute=recording_side.mute_recording if recording_side is not None else None,
+        keep_pause=recording_side.keep_recording_pause if recording_side is not None else None,
+        paused_at=recording_side.book.paused_at_of if recording_side is not None else None,
         clock=clock,
     )
     translator.on_recording = recorder.pause_soon  # the agent's feature code (*7, *8)
@@ -391,7 +402,7 @@ async def build(
             """A closed queue's caller took a callback for its next opening: its row, as the API's."""
             assert runtime is not None
             keeping(c.callback_id)
-            background(keep_closed_callback(runtime, kept, ami, c))
+            background(keep_closed_callback(runtime, kept, recording_side, c))
 
         def close_scheduled(c: CloseScheduledCallback) -> None:
             """A scheduled callback that will never enter its queue: its row says why."""
@@ -401,21 +412,28 @@ async def build(
         runtime.on_close_scheduled = close_scheduled
         probe = DatabaseProbe(database.pool("probe"))
     status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
-    if link is not None and ami is not None and keeper is not None:
-        # calls are routed from the first PBX only, for now (docs/pbxs.md, "Steps")
-        first = settings.all_pbxs()[0].name
-        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers, pbx=first)
-        metrics.ami_connected.labels(pbx=first).set(0)  # a series from the start, down until connected
-        monitor_control = ami
-
-        def monitor_by_phone(event: MonitorRequested) -> None:
-            """A supervisor's phone asked to join a call (feature code): the core decides, as for the
-            API; a refusal sends the phone to its "no service" at once; both are audited."""
-            assert runtime is not None
-            background(answer_phone(runtime, monitor_control, lambda: audit, event))
-
-        pump.on_monitor = monitor_by_phone
-        status.link_up = lambda: link.connected
+    pbx_parts: list[PbxParts] = []
+    for pbx, pbx_link, pbx_ami, pbx_keeper in sides:  # one pump per PBX, all into the one runtime
+        pbx_pump = Pump(
+            pbx_link,
+            pbx_ami,
+            translator,
+            runtime,
+            metrics,
+            pbx_keeper,
+            customers,
+            pbx=pbx.name,
+            check_name=len(sides) > 1,
+            misconfigured_gauge=metrics.pbx_misconfigured,
+        )
+        metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
+        pbx_pump.on_monitor = _monitor_by_phone(lambda: runtime, pbx_ami, lambda: audit)
+        pbx_parts.append(PbxParts(pbx.name, pbx_link, pbx_ami, pbx_keeper, pbx_pump))
+    if pbx_parts:
+        pump = pbx_parts[0].pump
+        links = [p.link for p in pbx_parts]
+        # one PBX: its link; several: "at least one PBX linked" (docs/pbxs.md, "Metrics")
+        status.link_up = lambda: any(one.connected for one in links)
     audit = editor = leadership = None
     if database is not None:
         c = settings.cluster
@@ -473,5 +491,24 @@ async def build(
         audit=audit,
         editor=editor,
         leadership=leadership,
-        watched=watched_pbxs(settings, metrics) if link is not None else (),
+        pbxs=tuple(pbx_parts),
     )
+
+
+def _count_lost(metrics: Metrics, pbx: str) -> Callable[[str], None]:
+    """``acd_ami_redirects_lost_total{pbx,action}`` of one PBX's call control."""
+    return lambda action: metrics.redirects_lost.labels(pbx, action).inc()
+
+
+def _monitor_by_phone(
+    runtime: Callable[[], Runtime | None], control: AmiControl, audit: Callable[[], AuditLog | None]
+) -> Callable[[MonitorRequested], None]:
+    """A supervisor's phone asked to join a call (feature code), on the PBX ``control`` speaks to: the
+    core decides, as for the API; a refusal sends the phone to its "no service" at once; both are audited."""
+
+    def monitor_by_phone(event: MonitorRequested) -> None:
+        found = runtime()
+        assert found is not None
+        background(answer_phone(found, control, audit, event))
+
+    return monitor_by_phone

@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.ami.control import AmiCallControl
 from acd.ami.link import AmiLink
-from acd.ami.pump import TokenKeeper
-from acd.ami.watched import watch
+from acd.ami.pump import Pump, TokenKeeper
 from acd.announce import Announcer
 from acd.bootstrap import Parts
 from acd.callback_names import FOLDER as NAMES_FOLDER
@@ -44,10 +43,13 @@ ORPHAN_OFFERS_EVERY_SECONDS = 60.0
 OBJECTIVES_EVERY_SECONDS = 30.0  # acd_objective_*: a query per objective, so not every second ([objectives] refresh)
 
 
-async def heartbeat(link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float) -> None:
-    """Tell the dialplan the ACD is alive (else holding gives up on it), and keep the event token in force."""
+async def heartbeat(
+    link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float, pump: Pump | None = None
+) -> None:
+    """Tell the dialplan the ACD is alive (else holding gives up on it), and keep the event token in force;
+    not on a PBX whose calls are not routed (its ``SystemName`` wrong: ``pump.misconfigured``)."""
     while True:
-        if link.connected:
+        if link.connected and not (pump is not None and pump.misconfigured):
             with contextlib.suppress(Exception):
                 await control.heartbeat(int(time.time()))
             await keeper.keep()
@@ -62,9 +64,10 @@ async def gauges(parts: Parts) -> None:
         parts.forecaster.publish(metrics, parts.core.snapshot(now), parts.core.config, now)
         runtime.settle_otf(now)
         metrics.outbox_backlog.set(parts.outbox.backlog if parts.outbox else 0)
-        if parts.link is not None:
-            counters = parts.link.counters
-            metrics.export_ami_malformed(counters.malformed, parts.translator.counters.malformed, counters.oversize)
+        for pbx in parts.pbxs:  # each PBX's link (running totals across reconnects) and refusals
+            counters = pbx.link.counters
+            translated = parts.translator.counters.malformed_on[pbx.name]
+            metrics.export_ami_malformed(counters.malformed, translated, counters.oversize, pbx.name)
         await asyncio.sleep(GAUGES_EVERY_SECONDS)
 
 
@@ -118,10 +121,16 @@ async def orphan_offers(parts: Parts, engine: AsyncEngine) -> None:
             log.warning("offers a stopped process left open, closed: %s", closed)
 
 
-async def announcements(parts: Parts, link: AmiLink, control: AmiCallControl) -> None:
-    """Each holding caller's position and expected wait, for the dialplan to announce."""
+async def announcements(parts: Parts, link: AmiLink, control: AmiCallControl, pbx: str | None = None) -> None:
+    """Each holding caller's position and expected wait, for the dialplan to announce (with several PBXs,
+    on ``pbx`` to its callers alone)."""
     runtime = parts.runtime
-    announcer = Announcer(parts.core, control, control.channel_of)
+    book = control.book
+
+    def channel_of(call_id: str) -> str | None:
+        return control.channel_of(call_id) if pbx is None or book.pbx_of(call_id) == pbx else None
+
+    announcer = Announcer(parts.core, control, channel_of)
     while True:
         await asyncio.sleep(ANNOUNCE_EVERY_SECONDS)
         if link.connected:
@@ -169,13 +178,13 @@ async def retention(engine: AsyncEngine, settings: DatabaseSettings, recordings:
 def start(parts: Parts) -> list[asyncio.Task[None]]:
     """Every job the running service has, as tasks (the AMI ones need the AMI adapter, not a test's control)."""
     jobs: dict[str, Coroutine[Any, Any, None]] = {}
-    if parts.link is not None and parts.ami is not None and parts.keeper is not None:
-        jobs["acd-heartbeat"] = heartbeat(parts.link, parts.ami, parts.keeper, parts.settings.ami.heartbeat_interval)
+    several = len(parts.pbxs) > 1
+    for pbx in parts.pbxs:  # each PBX's heartbeat and announcements (docs/pbxs.md, "Per PBX")
+        suffix = f"-{pbx.name}" if several else ""
+        every = parts.settings.ami.heartbeat_interval
+        jobs[f"acd-heartbeat{suffix}"] = heartbeat(pbx.link, pbx.ami, pbx.keeper, every, pbx.pump)
+        jobs[f"acd-announcements{suffix}"] = announcements(parts, pbx.link, pbx.ami, pbx.name if several else None)
     jobs["acd-gauges"] = gauges(parts)
-    for pbx in parts.watched:  # the PBXs not routed yet: their links' state only
-        jobs[f"acd-watch-{pbx.name}"] = watch(pbx, parts.metrics.ami_connected)
-    if parts.link is not None and parts.ami is not None:
-        jobs["acd-announcements"] = announcements(parts, parts.link, parts.ami)
     if parts.database is not None:
         jobs["acd-retention"] = retention(
             parts.database.pool("retention"), parts.settings.database, parts.settings.recordings

@@ -199,7 +199,9 @@ class AgentSeries(Collector):
 class Metrics:
     """One registry per service, so tests and several instances never share series."""
 
-    def __init__(self, queues: Iterable[QueueConfig], agents: Iterable[AgentConfig] = ()) -> None:
+    def __init__(
+        self, queues: Iterable[QueueConfig], agents: Iterable[AgentConfig] = (), pbxs: Iterable[str] = ("pbx",)
+    ) -> None:
         queues = tuple(queues)
         self.registry = CollectorRegistry()
         r = self.registry
@@ -327,6 +329,9 @@ class Metrics:
         )
         # one series per PBX the ACD links to (docs/pbxs.md): its name from acd.toml
         self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link to the PBX is up", ["pbx"], registry=r)
+        self.pbx_misconfigured = Gauge(  # docs/pbxs.md: several PBXs, each's Uniqueids must name it
+            "acd_pbx_misconfigured", "1 while the PBX's SystemName is not its configured name", ["pbx"], registry=r
+        )
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
         # the leadership lease (docs/standby.md): 1 while this process leads, its epoch, its terms won
         self.leader = Gauge("acd_leader", "1 while this ACD process leads (routes calls)", ["instance"], registry=r)
@@ -340,13 +345,16 @@ class Metrics:
             buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
             registry=r,
         )
-        self.ami_events = Counter("acd_ami_events", "AMI events received", registry=r)
-        self.ami_malformed = Counter("acd_ami_malformed", "AMI messages logged and dropped", ["reason"], registry=r)
-        self._ami_malformed_exported = dict.fromkeys(AMI_MALFORMED_REASONS, 0)
+        # the AMI series are per PBX (docs/pbxs.md, "Metrics that gain a pbx label"); ``set_pbxs`` makes them
+        self.ami_events = Counter("acd_ami_events", "AMI events received", ["pbx"], registry=r)
+        self.ami_malformed = Counter(
+            "acd_ami_malformed", "AMI messages logged and dropped", ["pbx", "reason"], registry=r
+        )
+        self._ami_malformed_exported: dict[tuple[str, str], int] = {}
         self.redirects_lost = Counter(
             "acd_ami_redirects_lost",
             "Redirects Asterisk accepted that never landed (then routed or sent again)",
-            ["action"],
+            ["pbx", "action"],
             registry=r,
         )
         self.refused_events = Counter("acd_refused_events", "Events the core refused", ["error"], registry=r)
@@ -359,19 +367,14 @@ class Metrics:
         self.ami_refused = Counter(
             "acd_ami_refused",
             "AMI events the translator did not believe, by reason (acd.ami.fields.REASONS)",
-            ["reason"],
+            ["pbx", "reason"],
             registry=r,
         )
-        for reason in AMI_REFUSED_REASONS:
-            self.ami_refused.labels(reason)
+        self.set_pbxs(pbxs)
         self._queues: set[str] = set()
         self.set_queues(queues)
         for state in AGENT_STATES:
             self.agents.labels(state).set(0)
-        for reason in AMI_MALFORMED_REASONS:
-            self.ami_malformed.labels(reason)
-        for action in REDIRECT_ACTIONS:  # every series exists from the start, at 0
-            self.redirects_lost.labels(action)
         for error in refusal_kinds():
             self.refused_events.labels(error)
         for kind in QUARANTINE_KINDS:
@@ -497,17 +500,28 @@ class Metrics:
         """``acd_agent_state{agent,state}`` from each configured agent's state (agent id -> state name)."""
         self.per_agent.set_states(states)
 
-    def export_ami_malformed(self, wire: int, translate: int, oversize: int = 0) -> None:
-        """Bring ``acd_ami_malformed{reason}`` up to the AMI adapter's own running totals.
+    def set_pbxs(self, names: Iterable[str]) -> None:
+        """The AMI series of each PBX (``[[pbx]]`` names, or "pbx" alone), every one from the start, at 0."""
+        for name in names:
+            self.ami_events.labels(name)
+            for reason in AMI_REFUSED_REASONS:
+                self.ami_refused.labels(name, reason)
+            for reason in AMI_MALFORMED_REASONS:
+                self.ami_malformed.labels(name, reason)
+            for action in REDIRECT_ACTIONS:
+                self.redirects_lost.labels(name, action)
+
+    def export_ami_malformed(self, wire: int, translate: int, oversize: int = 0, pbx: str = "pbx") -> None:
+        """Bring ``acd_ami_malformed{pbx,reason}`` up to the AMI adapter's own running totals for ``pbx``.
 
         The link (``LinkCounters.malformed``, across reconnects) and the translator
-        (``TranslateCounters.malformed``) count what they drop; this adds what is new since the last
-        call. A total that went down comes from a new link or translator, counting from 0: all of it
-        is new.
+        (``TranslateCounters.malformed_on``, per PBX) count what they drop; this adds what is new since
+        the last call. A total that went down comes from a new link or translator, counting from 0: all
+        of it is new.
         """
         for reason, total in (("wire", wire), ("translate", translate), ("oversize", oversize)):
-            seen = self._ami_malformed_exported[reason]
+            seen = self._ami_malformed_exported.get((pbx, reason), 0)
             new = total - seen if total >= seen else total
             if new > 0:
-                self.ami_malformed.labels(reason).inc(new)
-            self._ami_malformed_exported[reason] = total
+                self.ami_malformed.labels(pbx, reason).inc(new)
+            self._ami_malformed_exported[(pbx, reason)] = total

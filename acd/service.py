@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from acd import jobs, stopping
+from acd.ami.pump import share_left
 from acd.bootstrap import Parts, build
 from acd.database import Database
 from acd.leadership import NO_RENEWAL, Leadership
@@ -113,7 +114,7 @@ class Service:
             # built with a database and no fakes: every part is there
             assert parts.database is not None and parts.outbox is not None and parts.customers is not None
             assert parts.audit is not None and parts.link is not None and parts.pump is not None
-            database, runtime, link = parts.database, parts.runtime, parts.link
+            database, runtime = parts.database, parts.runtime
             await parts.outbox.start()
             stack.push_async_callback(stopping.bounded("the records' outbox", self._stop_outbox))
             # the last files' records, before the outbox stops
@@ -153,20 +154,24 @@ class Service:
             left = await restore_presence(
                 runtime, parts.outbox, database.pool("startup"), {a.id for a in parts.settings.routing.agents}
             )
-            parts.pump.left_open, parts.pump.left_segments = list(left.records), dict(left.segments)
+            share_left([p.pump for p in parts.pbxs], left.records, left.segments)
             await database.release("startup")  # read once; no connection kept for the life of the service
             # each step of a takeover timed (docs/standby.md, "Margins"): here the records, then the AMI link's
             log.info("start: the records read in %.0f ms", (time.monotonic() - reading) * 1000)
             if not http_started:
                 await self._serve_http(stack, parts)
-            stack.push_async_callback(stopping.bounded("the AMI link", link.close))
-            for pbx in parts.watched:  # the other PBXs: linked, not routed yet (docs/pbxs.md, "Steps")
-                stack.push_async_callback(stopping.bounded(f"the AMI link to {pbx.name}", pbx.link.close))
+            several = len(parts.pbxs) > 1
+            for pbx in parts.pbxs:  # each PBX's link and pump (docs/pbxs.md, "Per PBX")
+                what = f"the AMI link to {pbx.name}" if several else "the AMI link"
+                stack.push_async_callback(stopping.bounded(what, pbx.link.close))
             writer = asyncio.create_task(runtime.run(), name="acd-writer")
             writer.add_done_callback(lambda _: self._stopping.set())  # a dead writer must not go unnoticed
-            tasks = [asyncio.create_task(parts.pump.run(), name="acd-ami-pump"), *jobs.start(parts)]
-            link.start()
-            for pbx in parts.watched:
+            pumps = [
+                asyncio.create_task(p.pump.run(), name=f"acd-ami-pump-{p.name}" if several else "acd-ami-pump")
+                for p in parts.pbxs
+            ]
+            tasks = [*pumps, *jobs.start(parts)]
+            for pbx in parts.pbxs:
                 pbx.link.start()
             await self._stopping.wait()
             if writer.done():
@@ -255,14 +260,15 @@ class Service:
         would extend the lease the release ends). When actions are still unanswered or the records are not
         all in PostgreSQL, it does not release: the lease lapses by itself (the standby takes it at its
         deadline), as a lease that was never renewed again."""
-        assert parts.link is not None and parts.outbox is not None and parts.ami is not None
+        assert parts.outbox is not None and parts.pbxs
         for _ in range(round(SETTLE_SECONDS / 0.01)):  # the session answers them: polled, no event to wait on
-            if not parts.link.in_flight:
+            if not any(p.link.in_flight for p in parts.pbxs):
                 break
             await asyncio.sleep(0.01)
-        unanswered = parts.link.in_flight
-        parts.ami.stop()  # no overflow sent again, no confirmation awaited: nothing more goes to the PBX
-        await parts.link.close()
+        unanswered = sum(p.link.in_flight for p in parts.pbxs)
+        for pbx in parts.pbxs:  # no overflow sent again, no confirmation awaited: nothing more goes to a PBX
+            pbx.ami.stop()
+            await pbx.link.close()
         flushed = await parts.outbox.flush(FLUSH_SECONDS)  # the standby reads the agents' states from the records
         elector.cancel()  # no renewal races the release (a late one would extend the lease again)
         with contextlib.suppress(asyncio.CancelledError):
@@ -304,17 +310,20 @@ class Service:
     def _lease(self, parts: Parts, leadership: Leadership) -> None:
         """Wire the lease to the PBX side and the metrics: a term's epoch fences every offer; a step-down
         stops routing at once (every AMI action is refused by ``may_act``) and then the process."""
-        ami, metrics, me = parts.ami, parts.metrics, leadership.instance
-        assert ami is not None
+        metrics, me = parts.metrics, leadership.instance
+        controls = [p.ami for p in parts.pbxs]  # every PBX's: one lease, one epoch (docs/pbxs.md)
+        assert controls
         metrics.leader.labels(me).set(0)
         metrics.epoch.set(0)
         parts.status.leading = leadership.may_act
-        ami.may_act, ami.may_fence = leadership.may_act, leadership.may_fence
-        if ami.originator is not None:  # an Originate is an AMI action too: never without a live lease
-            ami.originator.may_act = leadership.may_act
+        for ami in controls:
+            ami.may_act, ami.may_fence = leadership.may_act, leadership.may_fence
+            if ami.originator is not None:  # an Originate is an AMI action too: never without a live lease
+                ami.originator.may_act = leadership.may_act
 
         def lead(epoch: int) -> None:
-            ami.epoch = epoch
+            for ami in controls:
+                ami.epoch = epoch
             if parts.outbox is not None:  # every record from now on is this term's (docs/standby.md)
                 parts.outbox.epoch = epoch
             metrics.leader.labels(me).set(1)

@@ -196,7 +196,7 @@ class Settings:
     def all_pbxs(self) -> tuple[PbxSettings, ...]:
         """Every PBX, in the file's order: the ``[[pbx]]`` tables, or the one ``[ami]`` names ("pbx").
 
-        Calls are routed from the first only, for now (docs/pbxs.md, "Steps")."""
+        Each has its link and pump, all into the one runtime (docs/pbxs.md, "Per PBX")."""
         if self.pbxs:
             return self.pbxs
         a = self.ami

@@ -26,7 +26,8 @@ Modules: ``wire`` (framing), ``session`` (one TCP session), ``link`` (reconnect,
 stream), ``pump`` (the one reader), ``errors``, ``settings``, ``translate`` + ``callers`` +
 ``phone_presence`` + ``roster`` (AMI → core events), ``resync`` + ``reconcile`` (catching up after
 a reconnect), ``ended_unseen`` (closing calls that ended while no ACD listened, after a restart),
-``control`` (call-control actions), ``identity`` (call ids), ``token`` + ``fields`` (which events
+``control`` (call-control actions), ``pbx_control`` (each command to its
+call's PBX), ``identity`` (call ids), ``token`` + ``fields`` (which events
 are believed: docs/dialplan.md, "Which events the ACD believes"), ``fake_server`` (a loopback AMI
 for tests).
 

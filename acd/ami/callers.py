@@ -70,6 +70,7 @@ class CallerLeg:
     # before the handover is the first agent's, whose record may still be open (the handover was not seen)
     handed_from: tuple[float, str] | None = None
     paused_at: float | None = None  # a restart's finding: the agent leg's recording paused since then
+    pbx: str = "pbx"  # the PBX the caller's channel is on (docs/pbxs.md): its commands go to that PBX's link
 
 
 ENDED_KEPT = 1000
@@ -102,6 +103,19 @@ class CallerBook:
         if leg is None or not leg.channel:
             return None
         return leg.channel
+
+    def pbx_of(self, call_id: str) -> str | None:
+        """The PBX of a call the book holds (docs/pbxs.md); None when it holds none."""
+        uniqueid = self._calls.get(call_id)
+        leg = self._legs.get(uniqueid) if uniqueid is not None else None
+        return None if leg is None else leg.pbx
+
+    def pbx_of_agent_leg(self, channel: str) -> str | None:
+        """The PBX of the call whose agent's channel is ``channel`` (a recording paused on that leg)."""
+        for leg in self._legs.values():
+            if leg.agent_leg == channel or leg.consult_leg == channel:
+                return leg.pbx
+        return None
 
     def agent_leg_of(self, call_id: str) -> str | None:
         """The agent's channel of a call in conversation (recording pauses are sent to it)."""

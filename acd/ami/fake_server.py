@@ -47,6 +47,7 @@ class FakeAmiServer:
         self.contacts: list[dict[str, str]] = []
         self.devices: list[dict[str, str]] = []
         self.astdb: list[dict[str, str]] = []  # DBGetTree rows: Key ("/family/key"), Val
+        self.system_name = ""  # CoreSettings' SystemName (asterisk.conf systemname)
         self.handlers: dict[str, Handler] = {}
         self._writers: list[asyncio.StreamWriter] = []
         self._handlers: set[asyncio.Task[None]] = set()
@@ -146,6 +147,8 @@ class FakeAmiServer:
             out += b"".join(format_message({"Event": item, "ActionID": aid, **row}) for row in rows)
             done = {"Event": complete, "ActionID": aid, "EventList": "Complete", "ListItems": str(len(rows))}
             return out + format_message(done)
+        if name == "coresettings":
+            return _response(aid, "Success", AMIversion="9.0.0", AsteriskVersion="22.0.0", SystemName=self.system_name)
         if name == "originate":
             return _response(aid, "Success", Message="Originate successfully queued")
         return _response(aid, "Success", Message=f"{action.get('Action')} accepted")

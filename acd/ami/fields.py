@@ -31,6 +31,7 @@ REASONS = (
     "state",  # not possible now (a disposition with no call before it)
     "disposition",  # a phone's *55<n> whose n is no code of the catalogue of the call's queue
     "internal",  # the translator failed (a bug); logged with its trace
+    "pbx",  # a channel's Uniqueid not of the PBX whose link it came on (docs/pbxs.md)
 )
 
 MAX_TEXT = 64

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
@@ -106,6 +106,11 @@ class Pump:
     on_monitor: Callable[[MonitorRequested], None] | None = None
     # the PBX at the link's other end: acd_ami_connected's pbx label (docs/pbxs.md)
     pbx: str = "pbx"
+    # several PBXs: the PBX's SystemName is checked on each connect (docs/pbxs.md)
+    check_name: bool = False
+    misconfigured_gauge: Gauge | None = None  # acd_pbx_misconfigured{pbx}
+    # its SystemName is not its name: none of its calls is routed until a connect finds it right
+    misconfigured: bool = dataclasses.field(default=False, init=False)
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
@@ -121,9 +126,11 @@ class Pump:
                 self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
                 self.control.link_down()
                 continue
-            self.metrics.ami_events.inc()
+            self.metrics.ami_events.labels(pbx=self.pbx).inc()
             self.control.observe(item)
-            for event in self.translator.translate(item):
+            if self.misconfigured:  # not this PBX's calls to route (docs/pbxs.md)
+                continue
+            for event in self.translator.translate(item, self.pbx):
                 if isinstance(event, MonitorRequested) and self.on_monitor is not None:
                     self.on_monitor(event)
                     continue
@@ -132,6 +139,8 @@ class Pump:
     async def _connected(self) -> None:
         began = time.monotonic()
         self.metrics.ami_connected.labels(pbx=self.pbx).set(1)
+        if self.check_name and not await self._named_right():
+            return
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
             await self.control.heartbeat(int(time.time()))
         # before the resync: a caller it finds raises events with this token from now on
@@ -143,7 +152,7 @@ class Pump:
             log.error("resync failed: %s", exc)
             return
         resynced = time.monotonic()
-        found = self.translator.reconcile(picture)
+        found = self.translator.reconcile(picture, self.pbx)
         left, self.left_open = self.left_open, []
         segments, self.left_segments = self.left_segments, {}
         roster = self.translator.roster
@@ -152,17 +161,40 @@ class Pump:
         loaded = await asyncio.gather(*(self.with_customer(e) for e in found))
         # All at once, with nothing else of ours in between: the core loads the whole
         # picture, then routes it once, by priority (not the first caller loaded first).
-        self.runtime.submit(ResyncStarted())
+        self.runtime.submit(ResyncStarted(self.pbx))
         for event in loaded:
             self.runtime.submit(event)
-        self.runtime.submit(ResyncFinished())
+        self.runtime.submit(ResyncFinished(self.pbx))
         log.info(  # a takeover's steps, timed (docs/standby.md, "Margins")
-            "resync: %d found; heartbeat and token %.0f ms, resync %.0f ms, handed to the core %.0f ms",
+            "resync of %s: %d found; heartbeat and token %.0f ms, resync %.0f ms, handed to the core %.0f ms",
+            self.pbx,
             len(loaded),
             (fenced - began) * 1000,
             (resynced - fenced) * 1000,
             (time.monotonic() - resynced) * 1000,
         )
+
+    async def _named_right(self) -> bool:
+        """Whether the PBX's ``SystemName`` (``CoreSettings``) is its configured name: with several PBXs
+        its Uniqueids must say which PBX made them (docs/pbxs.md, "Calls are identified by PBX and
+        channel"). While it is not (or cannot be read), none of its calls is routed."""
+        try:
+            reply = await self.link.send({"Action": "CoreSettings"})
+            name = reply.get("SystemName", "") if isinstance(reply, dict) else ""
+        except Exception as exc:
+            name = ""
+            log.error("PBX %s: its SystemName could not be read (%s); none of its calls is routed", self.pbx, exc)
+        self.misconfigured = name != self.pbx
+        if self.misconfigured and name:
+            log.error(
+                "PBX %s: its SystemName is %r, not %r (asterisk.conf systemname); none of its calls is routed",
+                self.pbx,
+                name,
+                self.pbx,
+            )
+        if self.misconfigured_gauge is not None:
+            self.misconfigured_gauge.labels(pbx=self.pbx).set(1 if self.misconfigured else 0)
+        return not self.misconfigured
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.
@@ -177,3 +209,25 @@ class Pump:
             call = dataclasses.replace(event.call, customer=await self.customers.lookup(event.call.caller))
             return dataclasses.replace(event, call=call)
         return event
+
+
+def share_left(pumps: Sequence[Pump], records: Iterable[InteractionRecord], segments: Mapping[str, int]) -> None:
+    """The previous run's open interactions, each to the pump of its PBX, whose first resync settles it.
+
+    With one PBX, all to its pump. With several, a record goes to the PBX its caller's ``Uniqueid``
+    names (``<name>-...``, docs/pbxs.md); one naming none (a pending callback keeps no channel) to the
+    first PBX's: a resync of one PBX never closes a call of another.
+    """
+    if not pumps:
+        return
+    shares: dict[str, list[InteractionRecord]] = {p.pbx: [] for p in pumps}
+    first = pumps[0].pbx
+    for record in records:
+        owner = first
+        if len(pumps) > 1:
+            owner = next((p.pbx for p in pumps if record.uniqueid.startswith(f"{p.pbx}-")), first)
+        shares[owner].append(record)
+    for pump in pumps:
+        pump.left_open = shares[pump.pbx]
+        ids = {r.interaction_id for r in pump.left_open}
+        pump.left_segments = {c: n for c, n in segments.items() if c in ids or pump.pbx == first}

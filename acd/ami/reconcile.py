@@ -44,14 +44,22 @@ log = logging.getLogger(__name__)
 
 def reconcile(
     book: CallerBook,
-    presence: Presence,
+    presence_of: Presence,
     roster: Roster,
     engaged: Callable[[str], bool],
     result: ResyncResult,
+    *,
+    pbx: str = "pbx",
+    presence: bool = True,
 ) -> list[Event]:
+    """``result`` is the picture of ``pbx``: only that PBX's legs are settled by it (docs/pbxs.md,
+    "Resync is scoped"), and reachability is reported only from the PBX that tells it (``presence``)."""
     events: list[Event] = []
     present = result.present()
+    result = _on(result, pbx)
     for leg in book:
+        if leg.pbx != pbx:
+            continue
         if leg.uniqueid not in present:
             book.remove(leg.uniqueid)
             if leg.phase is Phase.WAITING and leg.uniqueid in result.told_kept:
@@ -81,7 +89,20 @@ def reconcile(
 
     # Presence after the legs are settled (an agent we ring is not "busy elsewhere"), but
     # reported before the calls, so the core routes them with up-to-date agent reachability.
-    return events + _presence(presence, roster, engaged, result) + calls
+    reachability = _presence(presence_of, roster, engaged, result) if presence else []
+    return events + reachability + calls
+
+
+def _on(result: ResyncResult, pbx: str) -> ResyncResult:
+    """The picture with every call it found named as on ``pbx``."""
+    if pbx == "pbx":
+        return result
+    return dataclasses.replace(
+        result,
+        waiting=tuple(dataclasses.replace(c, pbx=pbx) for c in result.waiting),
+        ringing=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.ringing),
+        connected=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.connected),
+    )
 
 
 def _ended(call_id: str, trace: EndTrace | None) -> CallEnded:
@@ -103,7 +124,7 @@ def _adopt(book: CallerBook, roster: Roster, call: CallArrived) -> CallerLeg | N
     if not roster.has_queue(call.queue):
         log.warning("resync: %s waits in unknown queue %r; left alone", call.channel, call.queue)
         return None
-    return book.add(CallerLeg(call.call_id, call.uniqueid, call.channel, call.queue, call.priority))
+    return book.add(CallerLeg(call.call_id, call.uniqueid, call.channel, call.queue, call.priority, pbx=call.pbx))
 
 
 def _ringing(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event]:
@@ -128,7 +149,7 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
         # Never CallArrived here: the core would queue a caller who is already talking and ring
         # someone else for them. Track the leg so its end is still reported.
         c = o.call
-        book.add(CallerLeg(c.call_id, c.uniqueid, c.channel, c.queue, c.priority))
+        book.add(CallerLeg(c.call_id, c.uniqueid, c.channel, c.queue, c.priority, pbx=c.pbx))
         leg = book.get(c.uniqueid)
         assert leg is not None
         # the agent whose leg the caller is bridged with: after an attended transfer, the consulted one

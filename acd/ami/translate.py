@@ -111,6 +111,7 @@ class TranslateCounters:
     ignored: int = 0  # events of no interest (other channels, other event types)
     malformed: int = 0  # refused, whatever the reason
     refused: Counter[str] = field(default_factory=Counter)  # by reason (fields.REASONS)
+    malformed_on: Counter[str] = field(default_factory=Counter)  # refused, by the PBX whose link it came on
 
 
 class Translator:
@@ -159,6 +160,9 @@ class Translator:
         self._taking_callback: dict[str, str] = {}
         # supervisors' phones (endpoint → the queues they may monitor, None: every queue)
         self.supervisors: Mapping[str, tuple[str, ...] | None] = supervisors or {}
+        self.pbx_checked = False  # several PBXs: a Uniqueid must name the PBX of its link (docs/pbxs.md)
+        self.presence_pbx = "pbx"  # the PBX whose ContactStatus and DeviceStateChange tell reachability
+        self.pbx = "pbx"  # the PBX whose link the message being translated came on
         self._events: dict[str, Callable[[Mapping[str, str]], list[Event]]] = {
             "UserEvent": self._user_event,
             "Hangup": self._hangup,
@@ -190,16 +194,23 @@ class Translator:
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
         }
+        self._presence_handlers = (self._events["ContactStatus"], self._events["DeviceStateChange"])
 
     def update_config(self, config: RoutingConfig) -> None:
         self.roster = Roster(config)
 
-    def translate(self, msg: Mapping[str, str]) -> list[Event]:
+    def translate(self, msg: Mapping[str, str], pbx: str = "pbx") -> list[Event]:
+        """``pbx``: the PBX whose link ``msg`` came on (docs/pbxs.md). With ``pbx_checked`` (several PBXs),
+        a message whose ``Uniqueid`` is not ``<pbx>-...`` is refused (``pbx``): one PBX never speaks for
+        another's call. Reachability is read from ``presence_pbx``'s messages alone."""
         handler = self._events.get(msg.get("Event", ""))
-        if handler is None:
+        if handler is None or (pbx != self.presence_pbx and handler in self._presence_handlers):
             self.counters.ignored += 1
             return []
+        self.pbx = pbx
         try:
+            if self.pbx_checked and "Uniqueid" in msg and not msg["Uniqueid"].startswith(f"{pbx}-"):
+                raise Refused("pbx", f"Uniqueid {fields.shown(msg['Uniqueid'])} is not of {pbx}")
             events = handler(msg)
         except Refused as exc:
             self._refuse(exc.reason, msg, str(exc))
@@ -215,6 +226,7 @@ class Translator:
 
     def _refuse(self, reason: str, msg: Mapping[str, str], why: str, exc: BaseException | None = None) -> None:
         self.counters.malformed += 1
+        self.counters.malformed_on[self.pbx] += 1
         self.counters.refused[reason] += 1
         if self._on_refused is not None:
             self._on_refused(reason)
@@ -228,9 +240,12 @@ class Translator:
         agent = self.roster.agent_for(endpoint)
         return bool(agent and self._acd_has_call and self._acd_has_call(agent))
 
-    def reconcile(self, result: ResyncResult) -> list[Event]:
-        """Diff a resync snapshot against what this translator believed; see ``acd.ami.reconcile``."""
-        return reconcile(self.book, self.presence, self.roster, self.engaged, result)
+    def reconcile(self, result: ResyncResult, pbx: str = "pbx") -> list[Event]:
+        """Diff a resync snapshot of ``pbx`` against what this translator believed of that PBX's calls;
+        see ``acd.ami.reconcile``."""
+        return reconcile(
+            self.book, self.presence, self.roster, self.engaged, result, pbx=pbx, presence=pbx == self.presence_pbx
+        )
 
     # -- calls -------------------------------------------------------------------------------
     def _user_event(self, msg: Mapping[str, str]) -> list[Event]:
@@ -270,8 +285,9 @@ class Translator:
             channel=channel,
             uniqueid=uniqueid,
             linkedid=linkedid,
+            pbx=self.pbx,
         )
-        self.book.add(CallerLeg(call.call_id, uniqueid, call.channel, queue, priority))
+        self.book.add(CallerLeg(call.call_id, uniqueid, call.channel, queue, priority, pbx=self.pbx))
         return [call]
 
     def _leg(self, msg: Mapping[str, str]) -> CallerLeg:
@@ -279,7 +295,7 @@ class Translator:
         uniqueid = fields.uniqueid(msg)
         leg = self.book.get(uniqueid)
         if leg is None:
-            leg = self.book.add(CallerLeg(call_id_for(uniqueid), uniqueid, fields.channel(msg)))
+            leg = self.book.add(CallerLeg(call_id_for(uniqueid), uniqueid, fields.channel(msg), pbx=self.pbx))
         return leg
 
     def _ringing(self, msg: Mapping[str, str]) -> list[Event]:

@@ -6,7 +6,8 @@ which looks the event's subjects up, checks every transition it implies against 
 ``states`` and only then changes anything, so an event that raises leaves the core exactly as it
 was. After each accepted event the floor is re-matched (``Floor.dispatch``) and the commands
 produced are returned, in order, for the runtime to carry out; between ``ResyncStarted`` and
-``ResyncFinished`` nothing is matched, so a resync's callers are routed together, by priority.
+``ResyncFinished`` of a PBX none of that PBX's calls is matched, so a resync's callers are routed
+together, by priority; the other PBXs' calls are routed meanwhile (docs/pbxs.md, "Resync is scoped").
 
 Timers (``timers.TimerKey``): the core arms one ``call`` timer per queued call (widening, cool-down
 expiry, max wait), one ``ring`` timer per offer (ring timeout) and one ``wrapup`` timer per agent in
@@ -37,7 +38,8 @@ class Acd:
         self._floor = Floor(config)
         reconfigure(self._floor, config, 0.0)
         self._floor.out.clear()
-        self._held = False  # between ResyncStarted and ResyncFinished: load, do not route
+        # the PBXs between their ResyncStarted and ResyncFinished: their calls are loaded, not routed
+        self._held: set[str] = set()
 
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: events.Event, now: float) -> list[Command]:
@@ -47,18 +49,22 @@ class Acd:
         floor = self._floor
         floor.out = []
         self._apply(event, now)
-        if not self._held:
-            floor.dispatch(now)
+        floor.dispatch(now, frozenset(self._held))
         scheduled_callbacks.settle_told(floor)
         out, floor.out = floor.out, []
         return out
+
+    def _holds(self, call_id: str) -> bool:
+        """Whether a resync of the call's PBX is under way (its calls are loaded, not judged yet)."""
+        call = self._floor.calls.get(call_id)
+        return call is not None and call.pbx in self._held
 
     def _apply(self, event: events.Event, now: float) -> None:
         # A match, not a dict of bound lambdas, so that a copied Acd never drives the original.
         floor = self._floor
         match event:
             case events.CallArrived():
-                call_handlers.call_arrived(floor, event, now, join_rule=not self._held)
+                call_handlers.call_arrived(floor, event, now, join_rule=event.pbx not in self._held)
             case events.CallInProgress():
                 call_handlers.take_over(floor, event, now)
             case events.CallLeftUnseen():
@@ -66,10 +72,11 @@ class Acd:
             case events.CallbackQueueGone():
                 callbacks.queue_gone(floor, event, now)
             case events.ResyncStarted():
-                self._held = True
+                self._held.add(event.pbx)
             case events.ResyncFinished():
-                self._held = False
-                call_handlers.resync_finished(floor, now)  # the entry rules, now the agents are known
+                self._held.discard(event.pbx)
+                floor.resync_over()
+                call_handlers.resync_finished(floor, now, event.pbx)  # the entry rules, now the agents are known
             case events.CallerHungUp():
                 call_handlers.caller_hung_up(floor, event, now)
             case events.CallFellBack():
@@ -108,7 +115,7 @@ class Acd:
             case events.TransferRequested():
                 call_handlers.transfer_requested(floor, event)
             case events.CallTransferred():
-                call_handlers.transferred(floor, event, now, join_rule=not self._held)
+                call_handlers.transferred(floor, event, now, join_rule=not self._holds(event.call_id))
             case events.AgentTransferRequested():
                 call_handlers.agent_transfer_requested(floor, event)
             case events.NumberTransferRequested():

@@ -40,7 +40,7 @@ MULTILINE = frozenset({"notes"})
 TIMES = frozenset({"enqueued_at", "answered_at", "ended_at", "left_at", "arrived_at"})
 DURATIONS = frozenset({"waited_before"})  # seconds, 0 .. a day
 PRIORITIES = frozenset({"priority"})
-IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "subject"})  # never empty (subject: a timer's)
+IDS = frozenset({"call_id", "offer_id", "agent_id", "queue", "subject", "pbx"})  # never empty (subject: a timer's)
 
 _CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 _CONTROL_BUT_LINES = _CONTROL - {"\t", "\n", "\r"}

@@ -208,15 +208,19 @@ def _estimate_rule(floor: Floor, call: Call, queue: QueueConfig, now: float) -> 
         _overflow(floor, call, EWT_LIMIT, now)
 
 
-def resync_finished(floor: Floor, now: float) -> None:
-    """A resync is over and the agents are known: the join rule for every queue nobody can serve
-    (``queues_emptied``), then the estimated-wait limit for each stay found waiting that no run
-    judged at its entry (a caller who arrived, or was transferred, while no ACD listened), in
-    routing order, as if it entered now. A stay the previous run saw start is not judged again:
-    that run judged it (docs/kpis.md, "Estimated-wait diversion")."""
+def resync_finished(floor: Floor, now: float, pbx: str = "pbx") -> None:
+    """A resync of ``pbx`` is over and the agents are known: the join rule for every queue nobody can
+    serve (``queues_emptied``), then the estimated-wait limit for each stay of that PBX found waiting
+    that no run judged at its entry (a caller who arrived, or was transferred, while no ACD listened),
+    in routing order, as if it entered now. A stay the previous run saw start is not judged again:
+    that run judged it (docs/kpis.md, "Estimated-wait diversion"). The other PBXs' stays wait for
+    their own resync's end."""
     queues_emptied(floor, None, now)
-    found = [floor.calls[c] for c in floor.unjudged if c in floor.calls]
-    floor.unjudged.clear()
+    found = [floor.calls[c] for c in floor.unjudged if c in floor.calls and floor.calls[c].pbx == pbx]
+    for call in found:
+        del floor.unjudged[call.call_id]
+    for gone in [c for c in floor.unjudged if c not in floor.calls]:
+        del floor.unjudged[gone]
     for call in sorted(found, key=lambda c: c.key):
         _estimate_rule(floor, call, call.queue, now)
 

@@ -54,6 +54,9 @@ class CallArrived:
     # judged it by the entry rules, so the estimated-wait limit is not applied again after the resync
     # (docs/kpis.md, "Estimated-wait diversion")
     judged: bool = False
+    # the PBX the caller's channel is on (docs/pbxs.md): its commands go to that PBX's link, and a
+    # resync of that PBX settles it; "pbx" is the one PBX of a deployment that configures one
+    pbx: str = "pbx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +109,19 @@ class ResyncStarted:
     Everything a resync finds (callers of every priority, calls in progress, calls that ended while
     the ACD was away, agents' reachability) goes in between the two, so the core matches free agents
     to the whole picture once, in routing order, instead of to whichever caller was loaded first.
+
+    Scoped to one PBX (docs/pbxs.md, "Resync is scoped"): until that PBX's ``ResyncFinished`` its
+    calls are not matched; the calls of the other PBXs are routed as ever.
     """
+
+    pbx: str = "pbx"
 
 
 @dataclass(frozen=True, slots=True)
 class ResyncFinished:
     """The resync's findings are loaded: route once, and from now on after every event again."""
+
+    pbx: str = "pbx"
 
 
 @dataclass(frozen=True, slots=True)

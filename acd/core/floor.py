@@ -81,6 +81,10 @@ class Floor:
         self.intervals = 0  # counts agent-state intervals; part of each interval id
         self.dirty_agents: dict[str, None] = {}  # insertion-ordered sets, sorted before use
         self.dirty_calls: dict[str, None] = {}
+        # changed while a PBX was being resynced (docs/pbxs.md, "Resync is scoped"): looked at again at
+        # its end, once (an agent is not looked at again for every event the resync loads)
+        self.parked_agents: dict[str, None] = {}
+        self.parked_calls: dict[str, None] = {}
         self.out: list[Command] = []
 
     # -- output -----------------------------------------------------------------------------
@@ -436,23 +440,34 @@ class Floor:
             )
         )
 
-    def dispatch(self, now: float) -> None:
+    def dispatch(self, now: float, held: frozenset[str] = frozenset()) -> None:
         """Match what changed: newly routable agents first, then newly routable calls.
 
         Agents go first so that a freed agent takes the best waiting call in routing order, not a
         low-priority call that happened to arrive in the same event. Afterwards no routable agent
         is eligible for a waiting call (cool-downs aside), which is what lets each pass look only
         at what changed.
+
+        ``held``: the PBXs being resynced (docs/pbxs.md, "Resync is scoped"). Their calls are not
+        matched (an agent passes them over), and what changed is parked until ``resync_over``, which
+        matches them as one picture; the other PBXs' calls are routed meanwhile. With one PBX, a
+        resync matches nothing until its end, as if no dispatch ran.
         """
+        if held and not self.dirty_agents and self._all_held(held):  # a resync loading its picture: no match
+            self.parked_calls.update(self.dirty_calls)
+            self.dirty_calls.clear()
+            return
         rank = self.queue_ranks(now)  # no call leaves its queue during a dispatch: the ranks hold
         for agent_id in sorted(self.dirty_agents):
             agent = self.agents[agent_id]
             directed = self.directed_call(agent_id) if agent.routable else None
+            if directed is not None and directed.pbx in held:
+                directed = None
             if directed is not None:  # a caller transferred to this agent by name comes first
                 self.decide(directed, agent_id, now)
                 self.start_offer(directed, agent, now)
             while agent.routable:
-                call_id = self.index.best_call(agent_id, self.calls, now, rank)
+                call_id = self.index.best_call(agent_id, self.calls, now, rank, held)
                 if call_id is None:
                     break
                 call = self.calls[call_id]
@@ -461,9 +476,34 @@ class Floor:
                 assert winner is not None  # at least ``agent`` is eligible
                 self.decide(call, winner, now)
                 self.start_offer(call, self.agents[winner], now)
+        if held:  # those agents are looked at again once the held PBXs' calls are in
+            self.parked_agents.update(self.dirty_agents)
         self.dirty_agents.clear()
+        self._dispatch_calls(now, rank, held)
+
+    def _all_held(self, held: frozenset[str]) -> bool:
+        """Whether every changed call is of a PBX being resynced (or gone)."""
+        calls = self.calls
+        return all(c not in calls or calls[c].pbx in held for c in self.dirty_calls)
+
+    def resync_over(self) -> None:
+        """A PBX's resync is over: what changed meanwhile is looked at by the next dispatch (a call of a
+        PBX still being resynced is parked again)."""
+        self.dirty_agents.update(self.parked_agents)
+        self.dirty_calls.update(self.parked_calls)
+        self.parked_agents.clear()
+        self.parked_calls.clear()
+
+    def _dispatch_calls(
+        self, now: float, rank: Callable[[str], QueueRank] | None, held: frozenset[str] = frozenset()
+    ) -> None:
+        """The calls that changed, in routing order, each to its best routable agent (the calls of the
+        ``held`` PBXs stay to be matched after their resync)."""
         pending = [self.calls[c] for c in self.dirty_calls if c in self.calls]
         self.dirty_calls.clear()
+        if held:
+            self.parked_calls.update((c.call_id, None) for c in pending if c.pbx in held)
+            pending = [c for c in pending if c.pbx not in held]
         order = (lambda c: c.key) if rank is None else (lambda c: (c.key[0], rank(c.queue.name), c.key))
         for call in sorted(pending, key=order):
             if call.state is not CallState.WAITING:

@@ -61,6 +61,8 @@ class Call:
     # the caller's wait so far (docs/kpis.md, "The caller's wait so far"): seconds waited in the
     # call's earlier stays (their queue time, not their talk), carried into each new stay
     waited_before: float = 0.0
+    # the PBX the caller is on (docs/pbxs.md): a resync of that PBX holds its matching
+    pbx: str = "pbx"
 
     @property
     def key(self) -> CallKey:
@@ -96,6 +98,7 @@ class Call:
             vip=vip,
             segments=max(0, event.segments),
             waited_before=event.waited_before,
+            pbx=event.pbx,
         )
 
     @classmethod

@@ -101,7 +101,12 @@ class RoutingIndex:
         return None
 
     def best_call(
-        self, agent_id: str, calls: Mapping[str, Call], now: float, rank: Callable[[str], QueueRank] | None = None
+        self,
+        agent_id: str,
+        calls: Mapping[str, Call],
+        now: float,
+        rank: Callable[[str], QueueRank] | None = None,
+        held: frozenset[str] = frozenset(),
     ) -> str | None:
         """The waiting call that comes first in routing order among those the agent may take.
 
@@ -109,7 +114,9 @@ class RoutingIndex:
         queues are ranked within a priority band by it, furthest behind first, and by the call order
         only on a tie: the key compared is ``(-priority, rank, deadline, enqueued_at, call_id)``.
         Within one queue the rank is the same for every call, so a queue's own order never changes.
+        The calls of the ``held`` PBXs (being resynced) are passed over, as cooling ones are.
         """
+        skip = cooling if not held else (lambda call, agent, at: call.pbx in held or cooling(call, agent, at))
         if rank is None:
             best: CallKey | None = None
             for queue, by_level in self._matches.get(agent_id, {}).items():
@@ -118,7 +125,7 @@ class RoutingIndex:
                     for key in self._waiting[(queue, level)]:
                         if best is not None and key >= best:
                             break
-                        if not cooling(calls[key[3]], agent_id, now):
+                        if not skip(calls[key[3]], agent_id, now):
                             best = key
                             break
             return None if best is None else best[3]
@@ -131,7 +138,7 @@ class RoutingIndex:
                         behind = rank(queue)
                     if ranked is not None and (key[0], behind, key) >= ranked:
                         break
-                    if not cooling(calls[key[3]], agent_id, now):
+                    if not skip(calls[key[3]], agent_id, now):
                         ranked = (key[0], behind, key)
                         break
         return None if ranked is None else ranked[2][3]

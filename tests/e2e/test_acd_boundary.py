@@ -44,7 +44,7 @@ def forged_enqueue(uniqueid: str, **extra: str) -> dict[str, str]:
 
 
 def refused(acd: AcdProcess, reason: str) -> float:
-    return acd.metric("acd_ami_refused_total", reason=reason)
+    return acd.metric("acd_ami_refused_total", pbx="pbx", reason=reason)
 
 
 async def answered_real_call(acd: AcdProcess, farm: Farm, pbx_ami: AmiClient, did: str, queue: str) -> None:

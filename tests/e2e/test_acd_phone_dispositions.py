@@ -50,12 +50,14 @@ async def test_a_phone_disposition_after_a_call_sets_the_catalogues_code(
     rows = await eventually(ended, 30, "the call answered by agent4 and ended")
     assert (rows[0]["outcome"], rows[0]["agent_id"], rows[0]["disposition"]) == ("answered", "agent4", None)
 
-    refused = acd.metric("acd_ami_refused_total", reason="disposition")
+    refused = acd.metric("acd_ami_refused_total", pbx="pbx", reason="disposition")
     mark = pbx_ami.mark()
     await farm.agent_dial("agent4", f"*55{len(catalogue) + 1}")  # one beyond the catalogue
     await pbx_ami.wait_event(user_event("AcdAgent", AcdAgent="agent4", AcdReason=str(len(catalogue) + 1)), 15, mark)
     await eventually(
-        lambda: acd.metric("acd_ami_refused_total", reason="disposition") == refused + 1, 10, "the refusal counted"
+        lambda: acd.metric("acd_ami_refused_total", pbx="pbx", reason="disposition") == refused + 1,
+        10,
+        "the refusal counted",
     )
 
     # a malformed number (a leading zero): the dialplan plays beeperr (Asterisk's log says so: the AMI
@@ -88,4 +90,4 @@ async def test_a_phone_disposition_after_a_call_sets_the_catalogues_code(
 
     rows = await eventually(dispositioned, 15, f"the disposition of *55{position} in the record")
     assert rows[0]["disposition"] == wanted
-    assert acd.metric("acd_ami_refused_total", reason="disposition") == refused + 1
+    assert acd.metric("acd_ami_refused_total", pbx="pbx", reason="disposition") == refused + 1

@@ -42,7 +42,7 @@ def feed(parts: Parts, **headers: str) -> int:
 
 
 def refused(parts: Parts, reason: str) -> float:
-    value: Any = parts.metrics.registry.get_sample_value("acd_ami_refused_total", {"reason": reason})
+    value: Any = parts.metrics.registry.get_sample_value("acd_ami_refused_total", {"pbx": "pbx", "reason": reason})
     return float(value or 0.0)
 
 

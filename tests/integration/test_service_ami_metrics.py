@@ -63,7 +63,9 @@ async def service(server: FakeAmiServer) -> AsyncIterator[Parts]:
 
 def malformed(service: Parts) -> dict[str, float | None]:
     value = service.metrics.registry.get_sample_value
-    return {reason: value("acd_ami_malformed_total", {"reason": reason}) for reason in ("wire", "translate")}
+    return {
+        reason: value("acd_ami_malformed_total", {"pbx": "pbx", "reason": reason}) for reason in ("wire", "translate")
+    }
 
 
 async def eventually(check: Callable[[], bool], service: Parts, within: float = 5.0) -> None:
@@ -101,12 +103,12 @@ def test_the_counter_follows_running_totals_and_survives_a_new_adapter() -> None
     metrics.export_ami_malformed(wire=2, translate=0)
     metrics.export_ami_malformed(wire=2, translate=1)  # nothing new on the wire
     assert (
-        value("acd_ami_malformed_total", {"reason": "wire"}),
-        value("acd_ami_malformed_total", {"reason": "translate"}),
+        value("acd_ami_malformed_total", {"pbx": "pbx", "reason": "wire"}),
+        value("acd_ami_malformed_total", {"pbx": "pbx", "reason": "translate"}),
     ) == (2, 1)
     metrics.export_ami_malformed(wire=1, translate=1)  # a new link counts from 0 again: its 1 is new
     metrics.export_ami_malformed(wire=3, translate=1)
-    assert value("acd_ami_malformed_total", {"reason": "wire"}) == 2 + 3
+    assert value("acd_ami_malformed_total", {"pbx": "pbx", "reason": "wire"}) == 2 + 3
 
 
 async def test_the_link_is_up_under_its_pbx_name(service: Parts) -> None:

@@ -33,7 +33,8 @@ def _parts(
     link = SimpleNamespace(in_flight=in_flight, close=close)
     ami = SimpleNamespace(stop=lambda: steps.append("ami stopped"))
     outbox = SimpleNamespace(flush=flush, backlog=backlog, last_error=error)
-    return SimpleNamespace(link=link, ami=ami, outbox=outbox, audit=None)
+    pbx = SimpleNamespace(name="pbx", link=link, ami=ami)
+    return SimpleNamespace(link=link, ami=ami, pbxs=(pbx,), outbox=outbox, audit=None)
 
 
 class _Leadership:

@@ -1,0 +1,62 @@
+"""Call control across several PBXs: each command to the AMI link of its call's PBX.
+
+A call is on one PBX for its whole life (docs/pbxs.md, "Calls are identified by PBX and channel"),
+and the ``CallerBook`` the translator keeps knows which (``CallerBook.pbx_of``). ``PbxCallControl``
+is the runtime's one call control (``acd.ports.CallControl``) in front of one ``AmiCallControl`` per
+PBX: a command goes to the control of its call's PBX, and fails there as on any link that is down
+when that PBX's link is. A call the book does not hold (a pending callback, which has no caller
+channel) goes to the first PBX, as with one PBX. A deployment with one PBX uses its
+``AmiCallControl`` directly, without this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping, Sequence
+
+from acd.ami.callers import CallerBook
+from acd.ami.control import AmiCallControl
+from acd.core.commands import ControlCommand
+
+
+class PbxCallControl:
+    """``controls``: each PBX's call control, by name, the first PBX first; ``book``: the one the
+    translator keeps (shared by every control)."""
+
+    def __init__(self, controls: Mapping[str, AmiCallControl], book: CallerBook) -> None:
+        if not controls:
+            raise ValueError("no PBX")
+        self.controls = dict(controls)
+        self.first = next(iter(self.controls.values()))
+        self.book = book
+
+    def of(self, call_id: str) -> AmiCallControl:
+        """The call control of the call's PBX (the first PBX's when the book does not hold the call)."""
+        pbx = self.book.pbx_of(call_id)
+        return self.first if pbx is None else self.controls.get(pbx, self.first)
+
+    def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
+        """Carry out ``command`` on its call's PBX (``acd.ports.CallControl``); ``rest``: the same
+        decision's other commands (a call's commands all go to one PBX)."""
+        return self.of(command.call_id).send(command, rest)
+
+    def channel_of(self, call_id: str) -> str | None:
+        return self.book.channel_of(call_id)
+
+    def agent_leg_of(self, call_id: str) -> str | None:
+        return self.book.agent_leg_of(call_id)
+
+    def agent_uniqueid_of(self, call_id: str) -> str | None:
+        return self.book.agent_uniqueid_of(call_id)
+
+    def _of_leg(self, channel: str) -> AmiCallControl:
+        pbx = self.book.pbx_of_agent_leg(channel)
+        return self.first if pbx is None else self.controls.get(pbx, self.first)
+
+    async def keep_recording_pause(self, channel: str, paused_at: str) -> None:
+        await self._of_leg(channel).keep_recording_pause(channel, paused_at)
+
+    async def mute_recording(self, channel: str, muted: bool) -> None:
+        await self._of_leg(channel).mute_recording(channel, muted)
+
+    async def callback_kept(self, call_id: str, at: float | None = None, zone: str = "", name: str = "") -> bool:
+        return await self.of(call_id).callback_kept(call_id, at, zone, name)

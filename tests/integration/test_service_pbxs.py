@@ -1,0 +1,186 @@
+"""Several PBXs, one floor (docs/pbxs.md): a link, pump, token and heartbeat per PBX into the one runtime.
+
+Two fake Asterisks (acd/ami/fake_server.py), named by their ``SystemName`` as each PBX must be. The
+service's parts are built from settings naming both; both links run their pumps into the one runtime.
+Shown here: each PBX gets its token and heartbeat and is resynced; callers of both are routed on one
+floor, the longer-waiting one (on the other PBX) first; each command goes to the link of its call's
+PBX; a reconnect of one PBX resyncs that PBX alone and closes none of the other's callers; a caller
+event whose Uniqueid names another PBX is refused; a PBX whose ``SystemName`` is not its name gets
+neither token nor heartbeat and none of its calls is routed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from doubles import NullSink
+
+from acd import jobs
+from acd.ami.fake_server import FakeAmiServer
+from acd.ami.identity import call_id_for
+from acd.ami.token import HEADER as TOKEN_HEADER
+from acd.bootstrap import Parts, build
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import AgentLoggedIn
+from acd.core.states import CallState
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings
+
+ROUTING = RoutingConfig(
+    queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=600.0),),
+    agents=(AgentConfig("a1", "agent1", (("billing", 3),)), AgentConfig("a2", "agent2", (("billing", 3),))),
+)
+REACHABLE = [
+    {"Endpoint": "agent1", "Uri": "sip:agent1@127.0.0.1:5070", "Status": "Reachable"},
+    {"Endpoint": "agent2", "Uri": "sip:agent2@127.0.0.1:5071", "Status": "Reachable"},
+]
+
+
+@pytest.fixture
+async def second() -> AsyncIterator[FakeAmiServer]:
+    srv = FakeAmiServer(secret="other")
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, list[asyncio.Task[None]]]:
+    pbxs = (
+        PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
+        PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
+    )
+    settings = Settings(
+        AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
+        HttpSettings(),
+        DatabaseSettings(),
+        ROUTING,
+        "test",
+        pbxs=pbxs,
+    )
+    parts = await build(settings, records=NullSink())
+    tasks = [asyncio.create_task(parts.runtime.run())]
+    tasks += [asyncio.create_task(p.pump.run()) for p in parts.pbxs]
+    tasks += jobs.start(parts)
+    for pbx in parts.pbxs:
+        pbx.link.start()
+    return parts, tasks
+
+
+async def stopped(parts: Parts, tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for pbx in parts.pbxs:
+        await pbx.link.close()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+async def service(server: FakeAmiServer, second: FakeAmiServer) -> AsyncIterator[Parts]:
+    """Both PBXs named right, their agents' phones reachable (the first PBX tells reachability)."""
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    server.contacts = list(REACHABLE)
+    parts, tasks = await running(server, second)
+    yield parts
+    await stopped(parts, tasks)
+
+
+def gauge(service: Parts, name: str, pbx: str) -> float | None:
+    return service.metrics.registry.get_sample_value(name, {"pbx": pbx})
+
+
+async def eventually(check: Callable[[], bool], what: Callable[[], object], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, what()
+        await asyncio.sleep(0.02)
+
+
+def enqueue(service: Parts, uniqueid: str, n: int, enqueued: float) -> dict[str, str]:
+    return {
+        "Event": "UserEvent",
+        "UserEvent": "AcdEnqueue",
+        "Channel": f"PJSIP/trunk-0000000{n}",
+        "Uniqueid": uniqueid,
+        "Linkedid": uniqueid,
+        "AcdQueue": "billing",
+        "AcdPriority": "5",
+        "AcdEnqueued": f"{enqueued:.3f}",
+        TOKEN_HEADER: service.translator.token.current if service.translator.token else "",
+    }
+
+
+def redirects(srv: FakeAmiServer) -> list[dict[str, str]]:
+    return [a for a in srv.actions if a.get("Action", "").lower() == "redirect"]
+
+
+async def test_two_pbxs_are_routed_as_one_floor(server: FakeAmiServer, second: FakeAmiServer, service: Parts) -> None:
+    assert [p.name for p in service.pbxs] == ["pbx1", "pbx2"]
+    # each PBX: SystemName read, token and heartbeat written, resynced
+    for srv in (server, second):
+        await srv.wait_for("CoreShowChannels")
+        await srv.wait_for("Setvar", 2)
+        assert srv.count("CoreSettings") == 1
+    assert gauge(service, "acd_ami_connected", "pbx1") == gauge(service, "acd_ami_connected", "pbx2") == 1.0
+    assert gauge(service, "acd_pbx_misconfigured", "pbx2") == 0.0
+
+    # a caller on pbx2 has waited longer than one on pbx1; one agent frees up: pbx2's caller is rung,
+    # by a Redirect on pbx2's link; then pbx1's, on pbx1's link
+    now = time.time()
+    second.push(enqueue(service, "pbx2-1765100000.1", 1, now - 20.0))
+    server.push(enqueue(service, "pbx1-1765100000.1", 1, now - 5.0))
+    older, newer = call_id_for("pbx2-1765100000.1"), call_id_for("pbx1-1765100000.1")
+    await eventually(lambda: service.core.call_state(newer) is CallState.WAITING, lambda: service.core.snapshot(0))
+    assert service.core.call_state(older) is CallState.WAITING
+    service.runtime.submit(AgentLoggedIn("a1"))
+    await eventually(lambda: len(redirects(second)) == 1, lambda: second.actions[-5:])
+    assert redirects(server) == []
+    assert service.core.call_state(older) is CallState.RINGING
+    service.runtime.submit(AgentLoggedIn("a2"))
+    await eventually(lambda: len(redirects(server)) == 1, lambda: server.actions[-5:])
+    assert redirects(server)[0]["Channel"] == "PJSIP/trunk-00000001"
+    assert len(redirects(second)) == 1
+
+    # pbx1's link breaks and comes back: its resync finds its caller ringing still; pbx2's caller,
+    # absent from pbx1's picture, is not closed
+    server.channels = []  # pbx1's caller hung up meanwhile
+    resyncs = server.count("CoreShowChannels")
+    server.drop_clients()
+    await server.wait_for("CoreShowChannels", resyncs + 1, within=10.0)
+    await eventually(lambda: service.core.call_state(newer) is None, lambda: service.core.call_state(newer))
+    assert service.core.call_state(older) is CallState.RINGING  # pbx2's caller holds on
+
+    # pbx2's link carrying a Uniqueid of pbx1: refused (one PBX never speaks for another's call)
+    refused = service.metrics.registry.get_sample_value("acd_ami_refused_total", {"pbx": "pbx2", "reason": "pbx"})
+    second.push(enqueue(service, "pbx1-1765100000.9", 2, now))
+    await eventually(
+        lambda: (
+            service.metrics.registry.get_sample_value("acd_ami_refused_total", {"pbx": "pbx2", "reason": "pbx"})
+            == (refused or 0.0) + 1
+        ),
+        lambda: service.translator.counters.refused,
+    )
+    assert service.core.call_state(call_id_for("pbx1-1765100000.9")) is None
+
+
+async def test_a_pbx_whose_system_name_is_not_its_name_is_not_routed(
+    server: FakeAmiServer, second: FakeAmiServer
+) -> None:
+    server.system_name, second.system_name = "pbx1", ""  # pbx2 runs without systemname
+    parts, tasks = await running(server, second)
+    try:
+        await server.wait_for("CoreShowChannels")
+        await second.wait_for("CoreSettings")
+        await eventually(lambda: gauge(parts, "acd_pbx_misconfigured", "pbx2") == 1.0, lambda: second.actions)
+        await asyncio.sleep(1.2)  # two heartbeats
+        assert second.count("Setvar") == 0 and second.count("CoreShowChannels") == 0
+        assert server.count("Setvar") >= 2
+        second.push(enqueue(parts, "pbx2-1765100000.1", 1, time.time()))
+        await asyncio.sleep(0.2)
+        assert parts.core.call_state(call_id_for("pbx2-1765100000.1")) is None
+    finally:
+        await stopped(parts, tasks)
