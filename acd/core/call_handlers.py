@@ -273,6 +273,7 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
     resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments)
     call = Call.arrive(arrival, queue, now) if resumed is None else resumed
+    call.pbx = arrival.pbx  # the PBX the resync found the caller on
     call.waited_before = arrival.waited_before  # the channel's ACD_WAITED: a transfer from here carries it
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
     floor.calls[call.call_id] = call
