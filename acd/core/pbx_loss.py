@@ -40,7 +40,8 @@ PBX_LOST = "pbx_lost"  # the end reason of a call closed by PbxLost, and of its 
 def lost_calls(floor: Floor, pbx: str) -> list[Call]:
     """The open calls a loss of ``pbx`` closes, in a fixed order: every one with a channel there."""
     calls = (c for c in floor.calls.values() if c.pbx == pbx)
-    return sorted((c for c in calls if not (c.callback and c.state is not CallState.CONNECTED)), key=lambda c: c.call_id)
+    channelled = (c for c in calls if not (c.callback and c.state is not CallState.CONNECTED))
+    return sorted(channelled, key=lambda c: c.call_id)
 
 
 def pbx_lost(floor: Floor, e: PbxLost, now: float) -> None:

@@ -69,7 +69,12 @@ def test_an_agent_talking_through_the_lost_pbx_is_released_to_wrap_up() -> None:
     d.answer("c2", 105.0)
     d.send(PbxLost("pbx2", 120.0), 125.0)  # wrap-up runs from the loss: 10 s, to 130
     record = d.interactions()["c2"]
-    assert (record.outcome, record.end_reason, record.ended_at, record.agent_id) == ("answered", "pbx_lost", 120.0, "a1")
+    assert (record.outcome, record.end_reason, record.ended_at, record.agent_id) == (
+        "answered",
+        "pbx_lost",
+        120.0,
+        "a1",
+    )
     floor = d.acd._floor
     assert floor.agents["a1"].state is AgentState.WRAP_UP
     assert d.metric_total("acd_calls_answered_total") == 1.0 and d.metric_total("acd_calls_failed_total") == 0.0
@@ -110,4 +115,3 @@ def test_a_caller_found_again_is_a_new_stay_and_the_lost_one_keeps_pbx_lost() ->
     assert records["c2"].outcome == "answered"
     assert records[lost_stay_id("c2", 110.0)].end_reason == "pbx_lost"  # each stay once, the first kept
     assert len(records) == 2
-
