@@ -99,3 +99,15 @@ def test_every_pbx_mistake_at_once(tmp_path: Path) -> None:
     text = '[[pbx]]\nname = "A"\n[[pbx]]\nname = "b"\nport = 70000\n'
     found = problems(tmp_path, text)
     assert any("pbx[0].name" in p for p in found) and any("pbx[1].port" in p for p in found)
+
+
+def test_a_pbx_is_lost_after_its_link_stays_down_lost_after_past_the_heartbeat_fallback(tmp_path: Path) -> None:
+    env = {"ACD_AMI_SECRET": "one", "ACD_AMI_SECRET_PBX2": "two"}
+    assert load(write(tmp_path, TWO), env=env).ami.lost_after == 30.0
+    longer = TWO.replace("ping_interval = 1.5", "ping_interval = 1.5\nlost_after = 45")
+    assert load(write(tmp_path, longer), env=env).ami.lost_after == 45.0
+    # within the dialplan's 15 s heartbeat fallback a link that only broke would lose callers who hold
+    for value in ("15", "5", "-1", '"30"'):
+        shorter = TWO.replace("ping_interval = 1.5", f"ping_interval = 1.5\nlost_after = {value}")
+        found = problems(tmp_path, shorter)
+        assert any("ami.lost_after: must be" in p for p in found), (value, found)
