@@ -10,7 +10,6 @@ wrap-up, ``acd_calls_lost_total{pbx="pbx2"}`` counts both, and pbx1's caller sti
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ import pytest
 from api_v1_harness import api_pg  # noqa: F401
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from test_service_standby import FAST, Member, _is, _settings, _start, _stop, _until
+from test_service_standby import Member, _is, _settings, _start, _stop, _until
 
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.identity import call_id_for
