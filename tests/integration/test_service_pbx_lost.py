@@ -5,11 +5,14 @@ The whole service (``Service.run``, real PostgreSQL) over two fake Asterisks nam
 caller ringing another agent. pbx2's fake server stops (its link goes down and stays down): after
 ``lost_after`` its callers are closed with end reason ``pbx_lost`` in PostgreSQL, their records naming
 pbx2 (the waiting one failed, the talking one answered), the agent who talked through pbx2 is in
-wrap-up, ``acd_calls_lost_total{pbx="pbx2"}`` counts both, and pbx1's caller still rings.
+wrap-up, ``acd_calls_lost_total{pbx="pbx2"}`` counts both, and pbx1's caller still rings. Then pbx2
+answers again (only its link had broken) with the waiting caller still holding: its resync takes them
+as a new stay of the same call, and the records hold the lost stay and the new one, once each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -69,6 +72,10 @@ def _arrive(pbx: FakeAmiServer, member: Member, uniqueid: str, n: int) -> str:
 
 def _redirects(pbx: FakeAmiServer) -> list[dict[str, Any]]:
     return [a for a in pbx.actions if a.get("Action") == "Redirect"]
+
+
+async def _two(stays: Any) -> bool:
+    return len(await stays()) == 2
 
 
 def _const(check: Any) -> Any:
@@ -155,6 +162,31 @@ async def test_a_lost_pbx_closes_its_calls_and_frees_its_agent_while_the_other_r
         assert rows[waiting] == ("failed", "pbx_lost", "pbx2")
         assert rows[talking] == ("answered", "pbx_lost", "pbx2")
         assert rows[ringing] == (None, "", "pbx1")
+
+        # the link only broke after all: pbx2 answers again and its resync finds the waiting caller
+        # holding still: a new stay of the same call; the first keeps pbx_lost, each stay recorded once
+        resyncs = pbx2.count("CoreShowChannels")
+        pbx2.channels = [
+            {"Channel": "PJSIP/trunk-00000003", "Context": "acd-hold", "Exten": "s", "Application": "MusicOnHold",
+             "Uniqueid": "pbx2-1765100000.3", "Linkedid": "pbx2-1765100000.3", "CallerIDNum": "5550103",
+             "BridgeId": ""},
+        ]  # fmt: skip
+        for var, value in (("ACD_QUEUE", "billing"), ("ACD_PRIORITY", "5"), ("ACD_ENQUEUED", f"{time.time() - 5:.3f}")):
+            pbx2.variables[("PJSIP/trunk-00000003", var)] = value
+        pbx2._server = await asyncio.start_server(pbx2._serve, "127.0.0.1", port2)
+        await pbx2.wait_for("CoreShowChannels", resyncs + 1, within=10)
+        await _until(_const(lambda: core.call_state(waiting) is CallState.WAITING), 5, "found again: a new stay")
+
+        async def stays() -> list[Any]:
+            async with engine.connect() as conn:
+                query = "SELECT id, outcome, end_reason, pbx FROM interactions WHERE uniqueid = 'pbx2-1765100000.3'"
+                return list((await conn.execute(text(query))).all())
+
+        await _until(lambda: _two(stays), 10, "the new stay recorded beside the lost one")
+        found = {str(r.id): (r.outcome, r.end_reason, r.pbx) for r in await stays()}
+        assert found.pop(waiting) == (None, "", "pbx2")  # the new stay, open
+        assert list(found.values()) == [("failed", "pbx_lost", "pbx2")]  # the first, under an id of its own
     finally:
         await _stop(member)
         await pbx1.stop()
+        await pbx2.stop()
