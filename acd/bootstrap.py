@@ -51,6 +51,7 @@ from acd.forecast import Forecaster
 from acd.http.app import build_app
 from acd.http.bearer import Bearers
 from acd.http.site import build_site
+from acd.kamailio.reader import KamailioReader, reader_for
 from acd.leadership import Leadership
 from acd.metrics import Metrics
 from acd.ports import CallControl, RecordSink
@@ -222,6 +223,7 @@ class Parts:
     editor: ConfigEditor | None = None
     leadership: Leadership | None = None  # the lease (with a database); run and wired by ``acd.service``
     watched: tuple[WatchedPbx, ...] = ()  # the other PBXs' links: watched, not routed yet (docs/pbxs.md)
+    kamailio: KamailioReader | None = None  # [kamailio]: reachability and the dispatcher's view (docs/pbxs.md)
 
 
 def instance_name(settings: Settings) -> str:
@@ -474,4 +476,5 @@ async def build(
         editor=editor,
         leadership=leadership,
         watched=watched_pbxs(settings, metrics) if link is not None else (),
+        kamailio=reader_for(settings.kamailio, translator, runtime, metrics),
     )

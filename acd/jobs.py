@@ -174,6 +174,8 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
     jobs["acd-gauges"] = gauges(parts)
     for pbx in parts.watched:  # the PBXs not routed yet: their links' state only
         jobs[f"acd-watch-{pbx.name}"] = watch(pbx, parts.metrics.ami_connected)
+    if parts.kamailio is not None:  # [kamailio]: agents' reachability from its location table
+        jobs["acd-kamailio"] = parts.kamailio.run()
     if parts.link is not None and parts.ami is not None:
         jobs["acd-announcements"] = announcements(parts, parts.link, parts.ami)
     if parts.database is not None:

@@ -364,6 +364,13 @@ class Metrics:
         )
         for reason in AMI_REFUSED_REASONS:
             self.ami_refused.labels(reason)
+        # [kamailio] (docs/pbxs.md): its series exist (at 0) once a reader is made, not without Kamailio
+        self.kamailio_reads_failed = Counter(
+            "acd_kamailio_reads_failed",
+            "Reads of Kamailio's location table or dispatcher that failed; the last view stays (docs/pbxs.md)",
+            ["read", "reason"],
+            registry=r,
+        )
         self._queues: set[str] = set()
         self.set_queues(queues)
         for state in AGENT_STATES:
