@@ -23,7 +23,7 @@ def _request(user: str, registrar: str, local: str, call_id: str, cseq: int, exp
         f"To: <sip:{user}@{registrar}>",
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} REGISTER",
-        f"Contact: <sip:{user}@{local}>",
+        "Contact: *" if expires == 0 else f"Contact: <sip:{user}@{local}>",  # 0: every contact of the AoR
         f"Expires: {expires}",
     ]
     if auth:
@@ -34,7 +34,7 @@ def _request(user: str, registrar: str, local: str, call_id: str, cseq: int, exp
 
 def register(user: str, password: str, registrar: str, expires: int = 60, timeout: float = 3.0) -> int:
     """REGISTER ``user`` at ``registrar`` ("host:port") for ``expires`` seconds (0: unregister, every
-    contact of this client's address); the final status code."""
+    contact of the AoR: ``Contact: *``); the final status code."""
     host, _, port = registrar.rpartition(":")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
