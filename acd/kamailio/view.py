@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from acd.dialling import is_endpoint
-
 __all__ = ["KamailioView", "Malformed", "PbxDispatch", "dispatcher", "location"]
 
 LOCATION_TABLE = "location"
@@ -33,6 +31,9 @@ MAX_TEXT = 512  # any string the ACD keeps or compares
 _FLAGS = re.compile(r"[AIDT][PX]")
 _PBX_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")  # as acd.toml's [[pbx]] name (docs/pbxs.md)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# an AoR: [sip:]user[@domain], the user an endpoint name (as acd.dialling.is_endpoint: a letter or a
+# digit, then letters, digits, _ . -; 2 to 64 in all)
+_AOR = re.compile(r"(?:sip:)?([A-Za-z0-9][A-Za-z0-9_.-]{1,63})(?:@.*)?", re.DOTALL)
 
 
 class Malformed(Exception):
@@ -84,7 +85,9 @@ def location(result: Any) -> frozenset[str]:
         if name != LOCATION_TABLE:
             continue
         for aor in aors:
-            endpoint = _aor_entry(aor)
+            # the brief form inline (thousands of AoRs every 2 s, on the routing loop); the rest checked
+            brief = aor.get("AoR") if type(aor) is dict and "Info" not in aor else None
+            endpoint = _endpoint(brief) if type(brief) is str else _aor_entry(aor)
             if endpoint is not None:
                 found.add(endpoint)
     return frozenset(found)
@@ -127,8 +130,8 @@ def _endpoint(aor: str) -> str | None:
     registrar keeps it by default (usrloc ``case_sensitive`` 0); None when that is no
     endpoint name the ACD could have configured (so also for any odd or hostile text: it is left out, and
     the rest of the dump still counts)."""
-    user = aor[:MAX_TEXT].removeprefix("sip:").partition("@")[0].lower()
-    return user if is_endpoint(user) else None
+    found = _AOR.fullmatch(aor) if len(aor) <= MAX_TEXT else None
+    return found.group(1).lower() if found is not None else None
 
 
 def dispatcher(result: Any) -> tuple[PbxDispatch, ...]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from acd.dialling import is_endpoint
 from acd.kamailio.view import MAX_AORS, MAX_CONTACTS, MAX_TARGETS, KamailioView, Malformed, dispatcher, location
 
 
@@ -65,6 +66,17 @@ def test_an_empty_table_is_nobody_and_other_tables_do_not_count() -> None:
 )
 def test_an_aor_that_names_no_endpoint_is_left_out_and_the_rest_counts(aor: str) -> None:
     assert location(full((aor, [contact(60)]), ("agent9", [contact(60)]))) == {"agent9"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["agent1", "Agent_2.x-y", "a", "ab", "_agent", "-x", "a" * 64, "a" * 65, "7", "77", "agent1 ", "agënt", "a\nb"],
+)
+def test_an_aor_names_an_endpoint_exactly_when_the_acd_could_configure_it(name: str) -> None:
+    expected = {name.lower()} if is_endpoint(name) else set()
+    assert location(brief(name)) == expected
+    assert location(brief(f"sip:{name}@acd.example")) == expected
+    assert location(full((name, [contact(60)]))) == expected
 
 
 @pytest.mark.parametrize(
