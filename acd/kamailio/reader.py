@@ -23,16 +23,15 @@ from prometheus_client import Counter
 
 from acd.ami.translate import Translator
 from acd.core.events import Event
-from acd.kamailio.rpc import FAILURES, KamailioRpc, RpcFailed
+from acd.kamailio.rpc import KamailioRpc, RpcFailed
 from acd.kamailio.view import KamailioView, Malformed, dispatcher, location
 from acd.log_throttle import LogThrottle
 from acd.metrics import Metrics
 from acd.settings import KamailioSettings
 
-__all__ = ["READS", "KamailioReader", "reader_for"]
+__all__ = ["KamailioReader", "reader_for"]
 
 log = logging.getLogger("acd")
-READS = ("location", "dispatcher")  # the read label of acd_kamailio_reads_failed_total
 
 
 class Writer(Protocol):
@@ -69,9 +68,6 @@ class KamailioReader:
         self.view = KamailioView()
         self._clock = clock
         self._quiet = LogThrottle(log)
-        for what in READS:  # every series from the start, at 0
-            for reason in FAILURES:
-                failed.labels(what, reason)
 
     async def run(self) -> None:
         """Read now, then every ``interval`` seconds, until cancelled."""
