@@ -34,6 +34,9 @@ AcdCallbackResult          agent stage: as AcdDialResult; caller stage: Callback
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
 =========================  ==================================================================
 
+Behind Kamailio, an agent's contacts come from Kamailio's location table instead (``registrations``,
+fed by ``acd.kamailio``), and ``ContactStatus`` is ignored (``acd.ami.phone_presence``).
+
 Both ``DialEnd`` (Asterisk's own, also raised when a Redirect cancels the Dial) and the
 dialplan's ``AcdDialResult`` settle a ringing offer; whichever comes first wins and the other is
 ignored, because settling clears the leg's offer.
@@ -246,6 +249,18 @@ class Translator:
         return reconcile(
             self.book, self.presence, self.roster, self.engaged, result, pbx=pbx, presence=pbx == self.presence_pbx
         )
+
+    def registrations(self, endpoints: frozenset[str]) -> list[Event]:
+        """Kamailio's location table, whole (``acd.kamailio``): every configured agent registered or not;
+        the reachability changes. Only while the presence follows the registrar."""
+        out: list[Event] = []
+        for agent in self.roster.agent_ids:
+            endpoint = self.roster.endpoint_of[agent]
+            # the registrar keeps AoRs in lowercase (acd.kamailio.view)
+            change = self.presence.registered(agent, endpoint.lower() in endpoints, self.engaged(endpoint))
+            if change is not None:
+                out.append(change)
+        return out
 
     # -- calls -------------------------------------------------------------------------------
     def _user_event(self, msg: Mapping[str, str]) -> list[Event]:

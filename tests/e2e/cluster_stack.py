@@ -163,7 +163,8 @@ def start_kamailio(folder: Path, secrets: dict[str, str]) -> Kamailio:
         raise StackError("kamailio is not installed (make kamailio: Debian's kamailio package)")
     db = write_agents_table(folder, secrets)
     dispatcher = folder / "dispatcher.list"
-    dispatcher.write_text("".join(f"1 {uri}\n" for uri in PBX_URIS.values()))
+    # duid: the PBX's name, by which the ACD reads its dispatcher state (docs/pbxs.md)
+    dispatcher.write_text("".join(f"1 {uri} 0 0 duid={name}\n" for name, uri in PBX_URIS.items()))
     log = folder / "kamailio.log"
     defines = {
         "LISTEN": f"udp:{KAMAILIO_ADDRESS}",
