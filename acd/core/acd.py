@@ -17,7 +17,7 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from acd.core import agent_handlers, call_handlers, callbacks, events, scheduled_callbacks
+from acd.core import agent_handlers, call_handlers, callbacks, claims, events, scheduled_callbacks
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
@@ -49,6 +49,7 @@ class Acd:
         self._apply(event, now)
         if not self._held:
             floor.dispatch(now)
+            claims.publish(floor, now)
         scheduled_callbacks.settle_told(floor)
         out, floor.out = floor.out, []
         return out
@@ -67,6 +68,7 @@ class Acd:
                 callbacks.queue_gone(floor, event, now)
             case events.ResyncStarted():
                 self._held = True
+                claims.withdraw_all(floor)
             case events.ResyncFinished():
                 self._held = False
                 call_handlers.resync_finished(floor, now)  # the entry rules, now the agents are known

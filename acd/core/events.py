@@ -54,6 +54,10 @@ class CallArrived:
     # judged it by the entry rules, so the estimated-wait limit is not applied again after the resync
     # (docs/kpis.md, "Estimated-wait diversion")
     judged: bool = False
+    # the offer the dialplan claimed for this caller as it entered ([routing] claim_on_pbx, acd.core.claims):
+    # the one published for the queue, already ringing ``claimed_agent``; empty: no claim
+    claimed_offer: str = ""
+    claimed_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
