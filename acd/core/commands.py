@@ -244,8 +244,6 @@ ControlCommand = (
     | FinishConsult
     | OfferCallback
     | RefuseCallbackTime
-    | PublishNext
-    | WithdrawNext
 )
 """The commands that move a caller (or join a supervisor to one): what call control
 (``acd.ports.CallControl``) carries out."""

@@ -86,7 +86,10 @@ def targets(step: Step) -> list[tuple[str, str, str]]:
             exten, where = parts
         else:
             (where,) = parts
-        # a jump to the extension a variable names: acd-connect's to the agent's (checked as an endpoint name)
+        # a jump to the extension a variable names: acd-connect's to the agent's (checked as an endpoint name),
+        # or a claim's to its target (acd-enqueue, docs/dialplan.md "Claims")
+        if exten == "${ACD_CLAIM}":
+            exten = "~agent1~" + "0" * 32 + "~15~~0"
         out.append((context, "agent1" if exten.startswith("${") else exten, where))
     return out
 
