@@ -167,6 +167,7 @@ def run_isolated(args: argparse.Namespace) -> int:
     options += ["--json", str(args.json.absolute())] if args.json else []
     options += ["--only", args.only] if args.only else []
     options += ["--no-breakdown"] if args.no_breakdown else []
+    options += ["--claim"] if args.claim else []
     return run_in_namespace(args, "bench.bench_vs_app_queue", options, args.time_limit + 120)
 
 

@@ -52,6 +52,7 @@ def run_inside(args: argparse.Namespace) -> int:
             paths.state / "acd",
             read_secrets(paths.secrets)["ACD_AMI_SECRET"],
             shlex.split(args.acd_command) if args.acd_command else [sys.executable, "-m", "acd"],
+            claim=args.claim,
         )
         acd.start(START_WITHIN)
         ensure_ready(acd)
@@ -114,6 +115,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-breakdown",
         action="store_true",
         help="listener without the dialplan class: end-to-end figures only (a control for its load)",
+    )
+    parser.add_argument(
+        "--claim",
+        action="store_true",
+        help="the ACD with [routing] claim_on_pbx = true: the next agent claimed by the dialplan (docs/dialplan.md)",
     )
     parser.add_argument("--json", type=Path, help="also write every sample and its PBX events to this file")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)

@@ -1,0 +1,191 @@
+"""Claims on the real PBX (docs/dialplan.md, "Claims"): the dialplan takes a queue's published offer as a
+caller enters and rings its agent with no round trip to the ACD. Played here by AMI as the ACD writes it
+(the globals ``ACD_NEXT_<queue>`` and ``ACD_CLAIM_HOLD``, a Redirect for any other offer), so each race
+is exact: two callers entering at once (one claims, the other is told to the ACD with no claim), an
+offer the ACD makes elsewhere to an agent a caller claimed (it rings nobody: the agent rings once), a
+withdrawal that lands first (no claim), a caller with another priority (never claims) and an old
+leader's publication (fenced: rings nobody, the caller is told to the ACD with no claim).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from e2e_stack import heartbeat, holding, user_event
+
+from acd.ami.offer_target import offer_target
+from phonefarm import AmiClient, AmiError, AmiEvent, Farm
+
+HOLD = "20"  # ACD_CLAIM_HOLD: seconds a mark holds (the ring timeout and a margin)
+
+
+def target(agent: str, offer_id: str, epoch: int | None = None) -> str:
+    found = offer_target(agent, offer_id, 15, epoch, False)
+    assert found is not None
+    return found
+
+
+async def setglobal(pbx: AmiClient, variable: str, value: str) -> None:
+    await pbx.action({"Action": "Setvar", "Variable": variable, "Value": value})
+
+
+async def getglobal(pbx: AmiClient, variable: str) -> str:
+    reply = await pbx.action({"Action": "Getvar", "Variable": variable})
+    return reply[0].get("Value", "") or ""
+
+
+@asynccontextmanager
+async def claims_on(pbx: AmiClient, agents: tuple[str, ...], queues: tuple[str, ...]) -> AsyncIterator[None]:
+    """ACD_CLAIM_HOLD set as a publishing ACD sets it; everything of the claims cleared afterwards."""
+    await setglobal(pbx, "ACD_CLAIM_HOLD", HOLD)
+    try:
+        yield
+    finally:
+        for variable in ("ACD_CLAIM_HOLD", *(f"ACD_NEXT_{q}" for q in queues), *(f"ACD_CLAIMED_{a}" for a in agents)):
+            await setglobal(pbx, variable, "")
+
+
+async def hang_up(pbx: AmiClient, *channels: str) -> None:
+    for channel in channels:
+        with contextlib.suppress(AmiError):  # gone already
+            await pbx.action({"Action": "Hangup", "Channel": channel})
+
+
+def rings(farm: Farm, since: int) -> list[str]:
+    return [e.get("FarmAgent", "") for e in farm.ami.events(since) if e.get("UserEvent") == "FarmAgentRinging"]
+
+
+async def enqueued(pbx: AmiClient, number: str, since: int) -> AmiEvent:
+    return await pbx.wait_event(user_event("AcdEnqueue", AcdCaller=number), 20, since)
+
+
+async def test_a_caller_claims_the_published_offer_and_rings_its_agent_at_once(pbx_ami: AmiClient, farm: Farm) -> None:
+    """A caller of queue support with the default priority takes the published offer: the AcdEnqueue names
+    it, the agent rings for that offer with no Redirect, the publication is gone and the agent is marked.
+    A second caller a moment later finds nothing published: no claim, holding as before."""
+    await farm.set_agent("agent3", "noanswer")
+    offer_id = str(uuid.uuid4())
+    published = target("agent3", offer_id)
+    async with heartbeat(pbx_ami), claims_on(pbx_ami, ("agent3",), ("support",)):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        await setglobal(pbx_ami, "ACD_NEXT_support", published)
+        await farm.place_call("300", 30, caller_id="5551401")
+        enqueue = await enqueued(pbx_ami, "5551401", mark)
+        assert enqueue["AcdClaim"] == published
+        ringing = await pbx_ami.wait_event(user_event("AcdRinging", AcdOffer=offer_id), 10, mark)
+        assert ringing["AcdAgent"] == "agent3" and ringing["Channel"] == enqueue["Channel"]
+        await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent3")
+        assert await getglobal(pbx_ami, "ACD_NEXT_support") == ""
+        assert (await getglobal(pbx_ami, "ACD_CLAIMED_agent3")).endswith("~" + published)
+        assert not [e for e in pbx_ami.events(mark) if e.get("Event") == "Redirect"]
+
+        since = pbx_ami.mark()
+        await farm.place_call("300", 30, caller_id="5551402")
+        second = await enqueued(pbx_ami, "5551402", since)
+        assert not second.get("AcdClaim")
+        await holding(pbx_ami, second["Channel"], since)
+        assert rings(farm, farm_mark) == ["agent3"]
+        await hang_up(pbx_ami, enqueue["Channel"], second["Channel"])
+
+
+async def test_two_callers_entering_at_once_one_claims_and_the_other_does_not(pbx_ami: AmiClient, farm: Farm) -> None:
+    """The claim is a read-and-clear under a lock: of two callers entering together exactly one claims."""
+    await farm.set_agent("agent3", "noanswer")
+    offer_id = str(uuid.uuid4())
+    published = target("agent3", offer_id)
+    async with heartbeat(pbx_ami), claims_on(pbx_ami, ("agent3",), ("support",)):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        await setglobal(pbx_ami, "ACD_NEXT_support", published)
+        await asyncio.gather(
+            farm.place_call("300", 30, caller_id="5551411"), farm.place_call("300", 30, caller_id="5551412")
+        )
+        both = [await enqueued(pbx_ami, n, mark) for n in ("5551411", "5551412")]
+        assert sorted(bool(e.get("AcdClaim")) for e in both) == [False, True], both
+        await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent3")
+        await asyncio.sleep(0.5)  # a second ring would show by now
+        assert rings(farm, farm_mark) == ["agent3"]
+        assert len([e for e in pbx_ami.events(mark) if user_event("AcdRinging", AcdOffer=offer_id)(e)]) == 1
+        await hang_up(pbx_ami, *(e["Channel"] for e in both))
+
+
+async def test_an_offer_to_a_claimed_agent_rings_nobody_and_one_withdrawn_first_is_not_claimed(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """The ACD offers agent3 to a caller of another queue (a Redirect) while a support caller claims it:
+    the claim took the agent's mark first, so the Redirect's offer rings nobody and says so
+    (AcdConnectRefused with its offer); agent3 rings once. Then a withdrawal that lands before a caller
+    enters: no claim, the caller holds and is told to the ACD."""
+    await farm.set_agent("agent3", "noanswer")
+    claimed_offer, other_offer = str(uuid.uuid4()), str(uuid.uuid4())
+    async with heartbeat(pbx_ami), claims_on(pbx_ami, ("agent3",), ("support", "billing")):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        await farm.place_call("200", 30, caller_id="5551421")  # billing: the ACD's own caller
+        billing = await enqueued(pbx_ami, "5551421", mark)
+        await holding(pbx_ami, billing["Channel"], mark)
+        await setglobal(pbx_ami, "ACD_NEXT_support", target("agent3", claimed_offer))
+        await farm.place_call("300", 30, caller_id="5551422")
+        claimed = await enqueued(pbx_ami, "5551422", mark)
+        assert claimed.get("AcdClaim")
+        since = pbx_ami.mark()
+        await pbx_ami.action(
+            {
+                "Action": "Redirect",
+                "Channel": billing["Channel"],
+                "Context": "acd-connect",
+                "Exten": target("agent3", other_offer),
+                "Priority": "1",
+            }
+        )
+        await pbx_ami.wait_event(user_event("AcdConnectRefused", AcdOffer=other_offer), 10, since)
+        await holding(pbx_ami, billing["Channel"], since)
+        await asyncio.sleep(0.5)
+        assert rings(farm, farm_mark) == ["agent3"]
+        assert not [e for e in pbx_ami.events(since) if user_event("AcdRinging", AcdOffer=other_offer)(e)]
+        await hang_up(pbx_ami, claimed["Channel"])
+
+        # the claimed ring is over (its caller gone): the mark went with it, and a withdrawal that lands
+        # before the next caller leaves nothing to claim
+        await pbx_ami.wait_event(user_event("AcdDialResult", AcdOffer=claimed_offer), 10, since)
+        assert await getglobal(pbx_ami, "ACD_CLAIMED_agent3") == ""
+        await setglobal(pbx_ami, "ACD_NEXT_support", target("agent3", str(uuid.uuid4())))
+        await setglobal(pbx_ami, "ACD_NEXT_support", "")  # withdrawn
+        since, farm_since = pbx_ami.mark(), farm.mark()
+        await farm.place_call("300", 30, caller_id="5551423")
+        late = await enqueued(pbx_ami, "5551423", since)
+        assert not late.get("AcdClaim")
+        await holding(pbx_ami, late["Channel"], since)
+        assert rings(farm, farm_since) == []
+        await hang_up(pbx_ami, billing["Channel"], late["Channel"])
+
+
+async def test_a_caller_of_another_priority_never_claims_and_an_old_leaders_publication_rings_nobody(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """A billing caller of priority 9 (extension 201) leaves billing's publication where it is; a
+    publication of epoch 7 while epoch 8 is in force is claimed but fenced in acd-connect: nobody rings,
+    the caller is told to the ACD with no claim and holds, and the agent's mark is gone."""
+    await farm.set_agent("agent3", "noanswer")
+    published = target("agent3", str(uuid.uuid4()))
+    async with heartbeat(pbx_ami, term="8"), claims_on(pbx_ami, ("agent3",), ("billing", "support")):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        await setglobal(pbx_ami, "ACD_NEXT_billing", published)
+        await farm.place_call("201", 30, caller_id="5551431")
+        vip = await enqueued(pbx_ami, "5551431", mark)
+        assert vip["AcdPriority"] == "9" and not vip.get("AcdClaim")
+        await holding(pbx_ami, vip["Channel"], mark)
+        assert await getglobal(pbx_ami, "ACD_NEXT_billing") == published
+
+        since = pbx_ami.mark()
+        await setglobal(pbx_ami, "ACD_NEXT_support", target("agent3", str(uuid.uuid4()), epoch=7))
+        await farm.place_call("300", 30, caller_id="5551432")
+        stale = await enqueued(pbx_ami, "5551432", since)
+        assert not stale.get("AcdClaim")
+        await holding(pbx_ami, stale["Channel"], since)
+        assert not [e for e in pbx_ami.events(since) if e.get("Event") == "DialBegin"]
+        assert await getglobal(pbx_ami, "ACD_CLAIMED_agent3") == ""
+        assert rings(farm, farm_mark) == []
+        await hang_up(pbx_ami, vip["Channel"], stale["Channel"])
