@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from core_builders import agent, config, queue
+
 from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, Command, PublishNext, RingAgent, WithdrawNext
 from acd.core.events import (
@@ -23,7 +25,6 @@ from acd.core.events import (
     ResyncStarted,
 )
 from acd.core.states import AgentState, CallState
-from tests.unit.core_builders import agent, config, queue
 
 ON = config([queue("q")], [agent("a1"), agent("a2")], claim_on_pbx=True)
 
@@ -132,13 +133,13 @@ def test_a_config_change_that_turns_claims_off_withdraws_every_publication() -> 
 
 
 def test_a_caller_with_other_requirements_never_stands_on_a_claim() -> None:
-    for arrival in (
-        lambda offer: _claim("c1", "q", "a1", offer, priority=9),
-        lambda offer: dataclasses.replace(_claim("c1", "q", "a1", offer), customer=Customer("x", "X", "vip")),
-    ):
+    for vip in (False, True):
         acd = Acd(dataclasses.replace(ON, agents=(agent("a1"),)))
         offer = _offer(acd.handle(AgentLoggedIn("a1"), 0.0), "q")
-        out = acd.handle(arrival(offer), 1.0)
+        arrival = _claim("c1", "q", "a1", offer, priority=5 if vip else 9)
+        if vip:
+            arrival = dataclasses.replace(arrival, customer=Customer("x", "X", "vip"))
+        out = acd.handle(arrival, 1.0)
         assert isinstance(out[0], CancelOffer)
         assert [c.agent_id for c in out if isinstance(c, RingAgent)] == ["a1"]  # the normal path
 
