@@ -4,7 +4,8 @@ caller enters and rings its agent with no round trip to the ACD. Played here by 
 is exact: two callers entering at once (one claims, the other is told to the ACD with no claim), an
 offer the ACD makes elsewhere to an agent a caller claimed (it rings nobody: the agent rings once), a
 withdrawal that lands first (no claim), a caller with another priority (never claims) and an old
-leader's publication (fenced: rings nobody, the caller is told to the ACD with no claim).
+leader's publication (fenced: rings nobody, the caller is told to the ACD with no claim). Last, the
+whole loop with an ACD that publishes, and a withdrawal (a pause) that loses to a claim.
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from e2e_stack import heartbeat, holding, user_event
+import pytest
+from acd_process import e2e_acd, eventually, login
+from conftest import reset_phones
+from e2e_stack import PbxStack, heartbeat, holding, user_event
 
+from acd.ami.identity import call_id_for
 from acd.ami.offer_target import offer_target
+from acd.records.startup.embedded import EmbeddedPostgres
 from phonefarm import AmiClient, AmiError, AmiEvent, Farm
+from phonefarm.acd_process import AcdProcess
 
 HOLD = "20"  # ACD_CLAIM_HOLD: seconds a mark holds (the ring timeout and a margin)
 
@@ -189,3 +198,89 @@ async def test_a_caller_of_another_priority_never_claims_and_an_old_leaders_publ
         assert await getglobal(pbx_ami, "ACD_CLAIMED_agent3") == ""
         assert rings(farm, farm_mark) == []
         await hang_up(pbx_ami, vip["Channel"], stale["Channel"])
+
+
+@pytest.fixture
+async def claiming_acd(
+    pbx_stack: PbxStack, tmp_path: Path, pbx_ami: AmiClient, farm: Farm
+) -> AsyncIterator[AcdProcess]:
+    """A fresh ACD with ``[routing] claim_on_pbx = true``; its globals cleared afterwards."""
+    info = pbx_stack.pbx
+    service = e2e_acd(tmp_path, {"ACD_AMI_SECRET": info.secret}, info.port, info.user, claim=True)
+    service.start()
+    try:
+        await reset_phones(farm)
+        yield service
+    finally:
+        code = service.stop()
+        log_tail = service.tail()
+        EmbeddedPostgres(tmp_path / "pg").stop()
+        for variable in ("ACD_CLAIM_HOLD", "ACD_NEXT_support", "ACD_NEXT_billing", "ACD_CLAIMED_agent5"):
+            await setglobal(pbx_ami, variable, "")
+        await reset_phones(farm)
+        assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"
+
+
+async def test_the_acd_publishes_stands_by_a_claim_and_cancels_one_it_withdrew(
+    claiming_acd: AcdProcess, pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """The whole loop with the ACD: agent5 logged in is published for support; a caller claims it and is
+    rung with no Redirect, answered, recorded with the published offer (one offer). Then the race of a
+    withdrawal that loses: agent5 paused, its publication put back as if the ACD's clear were still on
+    its way; a caller claims it, agent5 rings once, and the ACD, which no longer stands by it, cancels
+    it: the caller holds, no offer is recorded, agent5 stays paused."""
+    acd = claiming_acd
+    await farm.set_agent("agent5", "answer", delay=0.5, talk=1)
+    await login(acd, "agent5")
+
+    async def published() -> str:
+        value = await getglobal(pbx_ami, "ACD_NEXT_support")
+        return value if value.startswith("~agent5~") else ""
+
+    publication = await eventually(published, 10, "agent5 published for support")
+    mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("300", 30, caller_id="5551441")
+    enqueue = await enqueued(pbx_ami, "5551441", mark)
+    assert enqueue["AcdClaim"] == publication
+    call_id = uuid.UUID(call_id_for(enqueue["Uniqueid"]))
+
+    async def closed() -> Any:
+        rows = await acd.rows("SELECT * FROM interactions WHERE id = $1 AND ended_at IS NOT NULL", call_id)
+        return rows[0] if rows else None
+
+    row = await eventually(closed, 20, "the claimed call's closed record")
+    assert (row["outcome"], row["agent_id"]) == ("answered", "agent5")
+    hexed = publication.split("~")[2]
+
+    async def offers() -> Any:
+        rows = await acd.rows("SELECT id, result FROM offers WHERE interaction_id = $1", call_id)
+        return [(o["id"].hex, o["result"]) for o in rows] if all(o["result"] for o in rows) else None
+
+    assert await eventually(offers, 10, "the claimed call's offers") == [(hexed, "answered")]
+    assert rings(farm, farm_mark) == ["agent5"]
+
+    # the withdrawal that loses
+    publication = await eventually(published, 10, "agent5 published again after the call")
+    await farm.set_agent("agent5", "noanswer")
+    code, body = acd.post("/api/v1/agents/agent5/pause", {"reason": "break"})
+    assert code == 200, body
+    await eventually(lambda: _empty(pbx_ami, "ACD_NEXT_support"), 10, "the publication withdrawn")
+    await setglobal(pbx_ami, "ACD_NEXT_support", publication)  # the clear not landed yet, as it were
+    mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("300", 30, caller_id="5551442")
+    late = await enqueued(pbx_ami, "5551442", mark)
+    assert late["AcdClaim"] == publication
+    await pbx_ami.wait_event(
+        lambda e: user_event("AcdDialResult", AcdStatus="CANCEL")(e) and e.get("Channel") == late["Channel"], 10, mark
+    )
+    await holding(pbx_ami, late["Channel"], mark)
+    await asyncio.sleep(0.5)
+    assert rings(farm, farm_mark) == ["agent5"]  # once, cancelled, never again
+    assert acd.agent_state("agent5") == "paused"
+    late_id = uuid.UUID(call_id_for(late["Uniqueid"]))
+    assert await acd.rows("SELECT id FROM offers WHERE interaction_id = $1", late_id) == []
+    await hang_up(pbx_ami, late["Channel"])
+
+
+async def _empty(pbx: AmiClient, variable: str) -> bool:
+    return await getglobal(pbx, variable) == ""
