@@ -95,7 +95,16 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
 def break_down(rec: Recorder, phase: Phase) -> None:
     rows: dict[str, list[float]] = {}
     order: list[str] = []
+    before_start = "acd-enqueue,s,1 runs -> AcdEnqueue (before (a)'s start)"
     for sample in phase.samples:
+        if phase.system == "acd" and phase.metric == "idle":
+            # a claim (docs/dialplan.md, "Claims") raises AcdEnqueue only as it dials: what it spends before
+            entry = rec.first_mark("enqueue_entry", sample.number, sample.start - 1.0, sample.start)
+            if entry is not None:
+                if before_start not in rows:
+                    rows[before_start] = []
+                    order.append(before_start)
+                rows[before_start].append((sample.start - entry) * 1000.0)
         points = checkpoints(rec, phase, sample)
         if any(ts is None for _, ts in points):
             continue
