@@ -118,7 +118,9 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
-    claimed = claims.claimed_agent(floor, e)  # a claim not stood by is cancelled before any other move
+    claimed, displaced = claims.claimed_agent(floor, e)  # a claim not stood by is cancelled before any move
+    if displaced:  # the claim took the agent's mark first: that offer's Redirect rings nobody
+        offer_missed(floor, displaced, "failed", now, "CallArrived", cooldown=False)
     if e.callback:  # a pending callback loaded back after a restart: waits in its place (acd.core.callbacks)
         if callbacks.restored(floor, call, e.callback, now):
             floor.add_call(call, now)

@@ -24,8 +24,10 @@ from acd.core.commands import CancelOffer, PublishNext, WithdrawNext
 from acd.core.events import CallArrived
 from acd.core.floor import Floor
 from acd.core.ids import NAMESPACE
+from acd.core.states import AgentState
 
 DEFAULT_PRIORITY = 5  # the dialplan's priority when acd-enqueue is given none: the only one that claims
+WITHDRAWN_KEPT = 1000  # publications taken back, remembered for a claim that won its race with the withdrawal
 
 
 def claim_offer_id(queue: str, agent_id: str, now: float, step: int) -> str:
@@ -52,7 +54,7 @@ def publish(floor: Floor, now: float) -> None:
         if name not in wanted or wanted[name].agent_id != agent_id
     ]
     for name in changed:
-        del floor.published[name]
+        remember_withdrawn(floor, *floor.published.pop(name))
         floor.emit(WithdrawNext(name))
     for name, agent in wanted.items():
         if name in floor.published:
@@ -69,6 +71,7 @@ def withdraw_all(floor: Floor) -> None:
     for name in sorted(floor.published):
         floor.emit(WithdrawNext(name))
     floor.published.clear()
+    floor.withdrawn.clear()  # the core no longer knows who is free: a claim of any of them is cancelled
 
 
 def _next_agent(floor: Floor, queue: str, taken: set[str], now: float) -> Agent | None:
@@ -83,27 +86,48 @@ def _next_agent(floor: Floor, queue: str, taken: set[str], now: float) -> Agent 
     return None
 
 
-def claimed_agent(floor: Floor, e: CallArrived) -> Agent | None:
-    """The agent of ``e``'s claim when the core stands by it; otherwise None, and a claim there was is
-    cancelled (emitted before anything else the arrival moves the caller with)."""
+def claimed_agent(floor: Floor, e: CallArrived) -> tuple[Agent | None, str]:
+    """The agent of ``e``'s claim when the core stands by it, and the offer of that agent the claim
+    displaced (empty: none). Otherwise (None, ""), and a claim there was is cancelled (emitted before
+    anything else the arrival moves the caller with).
+
+    A claim of an offer the core withdrew because it offered the agent to another caller by Redirect
+    came first on the PBX: it took the agent's mark, so that Redirect rings nobody. The claim stands,
+    and that offer is to be ended as one that never started (the other caller is routed again at once).
+    A callback's ring is not marked: then the claim is cancelled."""
     if not e.claimed_offer:
-        return None
+        return None, ""
     published = floor.published.pop(e.queue, None)
-    if published is not None and published != (e.claimed_agent, e.claimed_offer):
+    claim = (e.claimed_agent, e.claimed_offer)
+    if published is not None and published != claim:
         # a newer publication than the one claimed: the dialplan's clear may have taken it (it landed
         # within the claim) or not; it is taken back, and the next pass publishes afresh
+        remember_withdrawn(floor, *published)
         floor.emit(WithdrawNext(e.queue))
     agent = floor.agents.get(e.claimed_agent)
-    if (
+    fits = (
         floor.config.policy.claim_on_pbx
-        and published == (e.claimed_agent, e.claimed_offer)
         and e.priority == DEFAULT_PRIORITY
         and e.customer is None
         and not e.callback
         and not e.directed_to
         and agent is not None
-        and agent.routable
-    ):
-        return agent
+    )
+    if fits and agent is not None and published == claim and agent.routable:
+        return agent, ""
+    if fits and agent is not None and floor.withdrawn.get(e.claimed_offer) == e.claimed_agent:
+        displaced = agent.offer_id if agent.state is AgentState.RESERVED else None
+        if displaced is not None and displaced in floor.offers:
+            taken = floor.calls.get(floor.offers[displaced].interaction_id)
+            if taken is not None and not taken.callback:
+                del floor.withdrawn[e.claimed_offer]
+                return agent, displaced
     floor.emit(CancelOffer(e.claimed_offer, e.call_id, e.claimed_agent))
-    return None
+    return None, ""
+
+
+def remember_withdrawn(floor: Floor, agent_id: str, offer_id: str) -> None:
+    """A publication taken back: a claim of it may still come (it won the race with the withdrawal)."""
+    floor.withdrawn[offer_id] = agent_id
+    while len(floor.withdrawn) > WITHDRAWN_KEPT:
+        del floor.withdrawn[next(iter(floor.withdrawn))]

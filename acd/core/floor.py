@@ -81,6 +81,7 @@ class Floor:
         self.intervals = 0  # counts agent-state intervals; part of each interval id
         # queue -> (agent id, offer id) published on the PBX for a caller to claim (acd.core.claims)
         self.published: dict[str, tuple[str, str]] = {}
+        self.withdrawn: dict[str, str] = {}  # offer id -> agent id of publications taken back, oldest first
         self.dirty_agents: dict[str, None] = {}  # insertion-ordered sets, sorted before use
         self.dirty_calls: dict[str, None] = {}
         self.out: list[Command] = []

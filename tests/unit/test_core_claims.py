@@ -101,7 +101,10 @@ def test_a_logout_that_loses_cancels_the_ring() -> None:
     assert acd.call_state("c1") is CallState.WAITING
 
 
-def test_another_queues_offer_takes_the_agent_and_a_late_claim_is_cancelled() -> None:
+def test_a_claim_that_beat_another_queues_offer_stands_and_that_offer_never_started() -> None:
+    """The core offered a1 to a q2 caller by Redirect (withdrawing q1's publication) while a q1 caller
+    claimed it: on the PBX the claim took a1's mark first, so the Redirect rings nobody. The claim
+    stands; the q2 caller's offer ends as never started (no cool-down) and they wait for the next agent."""
     cfg = config([queue("q1"), queue("q2")], [agent("a1")], claim_on_pbx=True)
     acd = Acd(cfg)
     out = acd.handle(AgentLoggedIn("a1"), 0.0)
@@ -112,9 +115,13 @@ def test_another_queues_offer_takes_the_agent_and_a_late_claim_is_cancelled() ->
     assert [r.agent_id for r in rings] == ["a1"]
     assert [c.queue for c in out if isinstance(c, WithdrawNext)] == ["q1"]
     out = acd.handle(_claim("c1", "q1", "a1", offer), 1.001)  # claimed before the withdrawal landed
+    assert not [c for c in out if isinstance(c, CancelOffer | RingAgent)]
+    assert acd.call_state("c1") is CallState.RINGING
+    assert acd.call_state("c2") is CallState.WAITING
+    assert acd.agent_state("a1") is AgentState.RESERVED
+    # the same withdrawn offer claimed again (never by the dialplan: the mark is a1's) is cancelled
+    out = acd.handle(_claim("c3", "q1", "a1", offer), 1.002)
     assert [c.offer_id for c in out if isinstance(c, CancelOffer)] == [offer]
-    assert acd.call_state("c1") is CallState.WAITING
-    assert acd.call_state("c2") is CallState.RINGING  # the core's offer stands (the PBX's mark decides)
 
 
 def test_a_config_change_that_turns_claims_off_withdraws_every_publication() -> None:
