@@ -87,8 +87,12 @@ class Recorder:
                 self.mark("setvar_offer", number, ts)
             elif event.get("Variable") == "ACD_RING_TIMEOUT":
                 self.mark("setvar_ring_timeout", number, ts)
-        elif kind == "Newexten" and event.get("Context") == "acd-enqueue" and event.get("Priority") == "1":
-            self.mark("enqueue_entry", number, ts)  # the caller enters acd-enqueue (before AcdEnqueue)
+        elif (
+            kind == "Newexten"
+            and event.get("Context") == "acd-enqueue"
+            and "hangup_handler_push" in event.get("AppData", "")
+        ):
+            self.mark("enqueue_entry", number, ts)  # acd-enqueue past its Answer(), before its AcdEnqueue
         elif kind == "Newexten" and event.get("Context") == "acd-connect":
             if event.get("Priority") == "1":
                 self.mark("acd_connect", number, ts)

@@ -95,7 +95,7 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
 def break_down(rec: Recorder, phase: Phase) -> None:
     rows: dict[str, list[float]] = {}
     order: list[str] = []
-    before_start = "acd-enqueue,s,1 runs -> AcdEnqueue (before (a)'s start)"
+    before_start = "acd-enqueue answered -> AcdEnqueue (before (a)'s start)"
     for sample in phase.samples:
         if phase.system == "acd" and phase.metric == "idle":
             # a claim (docs/dialplan.md, "Claims") raises AcdEnqueue only as it dials: what it spends before
