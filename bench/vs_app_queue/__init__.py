@@ -45,10 +45,11 @@ Benchmark-only configuration, written into the root copy only (nothing in the re
   drops the dialplan class (no Newexten/VarSet to format for it): a control for the listener's own load.
 
 The ACD runs with one queue ``bench`` (wrapup 0, ring timeout 15 s) whose agents are the same four
-endpoints agent11..agent14; they log in over the HTTP API. ``--claim`` runs it with ``[routing]
-claim_on_pbx = true`` (docs/dialplan.md, "Claims"): a caller then claims the published agent in
-acd-enqueue and ``AcdEnqueue`` is raised by acd-connect just before the ``Dial``, so (a) leaves out the
-claim's own steps; the breakdown prints the time from past acd-enqueue's ``Answer()`` to ``AcdEnqueue``. Both systems run side by side all the time
+endpoints agent11..agent14; they log in over the HTTP API.
+``--claim`` runs it with ``[routing] claim_on_pbx = true`` (docs/dialplan.md, "Claims"): a caller
+then claims the published agent in acd-enqueue and ``AcdEnqueue`` is raised by acd-connect just
+before the ``Dial``, so (a) leaves out the claim's own steps; the breakdown prints the time from
+past acd-enqueue's ``Answer()`` to ``AcdEnqueue``. Both systems run side by side all the time
 (the ACD stays connected during the app_queue phases, so the PBX carries the same AMI load in all of
 them); each phase sends callers to one system only: 900 or 901.
 

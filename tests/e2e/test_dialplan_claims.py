@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from acd_process import e2e_acd, eventually, login
-from conftest import reset_phones
 from e2e_stack import PbxStack, heartbeat, holding, user_event
 
 from acd.ami.identity import call_id_for
@@ -209,7 +208,7 @@ async def claiming_acd(
     service = e2e_acd(tmp_path, {"ACD_AMI_SECRET": info.secret}, info.port, info.user, claim=True)
     service.start()
     try:
-        await reset_phones(farm)
+        await farm.set_agent("agent5", "answer", delay=1, talk=3)
         yield service
     finally:
         code = service.stop()
@@ -217,7 +216,7 @@ async def claiming_acd(
         EmbeddedPostgres(tmp_path / "pg").stop()
         for variable in ("ACD_CLAIM_HOLD", "ACD_NEXT_support", "ACD_NEXT_billing", "ACD_CLAIMED_agent5"):
             await setglobal(pbx_ami, variable, "")
-        await reset_phones(farm)
+        await farm.set_agent("agent5", "answer", delay=1, talk=3)
         assert code == 0, f"acd exited with {code} on SIGTERM:\n{log_tail}"
 
 
