@@ -129,6 +129,7 @@ class AmiCallControl:
         self.confirmations = Confirmations(confirm_within)
         self._overflow_attempts = overflow_attempts
         self.on_ring_lost = on_ring_lost
+        self._marking = False  # claims on (a publication sent): offers go through acd-connect-mark
         self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
         self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
         self._tasks: set[asyncio.Task[None]] = set()
@@ -281,7 +282,9 @@ class AmiCallControl:
         seconds = max(1, math.ceil(ring_timeout))
         target = offer_target(exten, offer_id, seconds, self.epoch, record)
         if target is not None:  # the whole offer in the Redirect's extension: one action
-            return self._write(key, _redirect(channel, CONNECT_CONTEXT, target))
+            # claims on: through acd-connect-mark, which takes the agent's mark first (docs/dialplan.md)
+            context = MARK_CONTEXT if self._marking else CONNECT_CONTEXT
+            return self._write(key, _redirect(channel, context, target))
         # with a lease, the offer carries its epoch: acd-connect refuses it unless it is ACD_EPOCH's
         fence = () if self.epoch is None else (_setvar(channel, OFFER_EPOCH_VARIABLE, str(self.epoch)),)
         return self._write(
@@ -368,6 +371,7 @@ class AmiCallControl:
         value = ""
         actions: list[dict[str, str]] = []
         if isinstance(command, PublishNext):
+            self._marking = True  # from now on every offer takes its agent's mark
             seconds = max(1, math.ceil(command.ring_timeout_seconds))
             try:
                 exten = dialable_endpoint(command.endpoint)
@@ -742,6 +746,7 @@ def _global(variable: str, value: str) -> dict[str, str]:
 NEXT_VARIABLE_PREFIX = "ACD_NEXT_"  # the PBX global of a queue's published offer (docs/dialplan.md, "Claims")
 CLAIM_HOLD_VARIABLE = "ACD_CLAIM_HOLD"  # seconds an agent's mark holds; set: every offer takes a mark
 CLAIM_HOLD_MARGIN_SECONDS = 5
+MARK_CONTEXT = "acd-connect-mark"  # claims on: an offer's Redirect takes its agent's mark there first
 
 
 # a command on a call just answered waits this long at most for the caller's bridge peer (see _bridge_peer)

@@ -143,7 +143,7 @@ async def test_an_offer_to_a_claimed_agent_rings_nobody_and_one_withdrawn_first_
             {
                 "Action": "Redirect",
                 "Channel": billing["Channel"],
-                "Context": "acd-connect",
+                "Context": "acd-connect-mark",  # where the ACD sends its offers while claims are on
                 "Exten": target("agent3", other_offer),
                 "Priority": "1",
             }
@@ -274,7 +274,8 @@ async def test_the_acd_publishes_stands_by_a_claim_and_cancels_one_it_withdrew(
     )
     await holding(pbx_ami, late["Channel"], mark)
     await asyncio.sleep(0.5)
-    assert rings(farm, farm_mark) == ["agent5"]  # once, cancelled, never again
+    # at most once (the cancel may reach the Dial before its INVITE reaches the phone), never again
+    assert rings(farm, farm_mark) in ([], ["agent5"])
     assert acd.agent_state("agent5") == "paused"
     late_id = uuid.UUID(call_id_for(late["Uniqueid"]))
     assert await acd.rows("SELECT id FROM offers WHERE interaction_id = $1", late_id) == []

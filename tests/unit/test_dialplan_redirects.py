@@ -22,6 +22,7 @@ REDIRECTED = (
     "acd-hold",
     "acd-announce",
     "acd-connect",
+    "acd-connect-mark",
     "acd-overflow",
     "acd-transfer",
     "acd-callback-offer",  # a caller offered a callback may be rung meanwhile
@@ -88,7 +89,7 @@ def targets(step: Step) -> list[tuple[str, str, str]]:
             (where,) = parts
         # a jump to the extension a variable names: acd-connect's to the agent's (checked as an endpoint name),
         # or a claim's to its target (acd-enqueue, docs/dialplan.md "Claims")
-        if exten == "${ACD_CLAIM}":
+        if exten == "${ACD_CLAIM}" or (exten == "${EXTEN}" and step.exten.startswith("_~")):
             exten = "~agent1~" + "0" * 32 + "~15~~0"
         out.append((context, "agent1" if exten.startswith("${") else exten, where))
     return out
