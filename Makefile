@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PBX := deploy/asterisk/pbx.sh
 
-.PHONY: all install asterisk prometheus chromium sox iproute2 run test test-unit lint fuzz bench clean
+.PHONY: all install asterisk prometheus chromium sox iproute2 kamailio run test test-unit lint fuzz bench clean
 
 all: lint test
 
@@ -43,16 +43,25 @@ iproute2:
 	@command -v ip >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2; }
 
+# Debian's Kamailio (its base package holds every module deploy/kamailio/kamailio.cfg loads), the SIP
+# proxy in front of several PBXs, for the end-to-end tests of two PBXs behind it (docs/kamailio.md).
+# Debian's package starts a kamailio service of its own (SIP on port 5060 of every address, where the
+# PBX listens): it is stopped and disabled; the tests start their own Kamailio.
+kamailio:
+	@command -v kamailio >/dev/null || test -x /usr/sbin/kamailio || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio; }
+	@! systemctl is-active --quiet kamailio 2>/dev/null || systemctl disable --now kamailio
+
 # sox, for the end-to-end tests that measure call recordings (length, the caller's tone).
 sox:
 	@command -v sox >/dev/null && command -v soxi >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sox; }
 
 # Every test: unit, simulation, PostgreSQL, Prometheus, the real-Asterisk end-to-end tests and the short
-# soak, in three lanes side by side, the second on a second PBX in a network namespace (tests/lanes.py).
-# A lane that collected no test fails.
-test: install asterisk prometheus chromium sox iproute2
-	$(PY) tests/lanes.py
+# soak, in three lanes side by side, the second and third each on a PBX of its own in a network namespace
+# (tests/lanes.py). A lane that collected no test fails. Each lane lists its slowest tests, for balancing.
+test: install asterisk prometheus chromium sox iproute2 kamailio
+	$(PY) tests/lanes.py --durations=15
 
 test-unit: install
 	$(PY) -m pytest -ra tests/unit tests/sim

@@ -35,6 +35,7 @@ from acd.ami.pump import Pump, TokenKeeper
 from acd.ami.settings import LinkSettings
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
+from acd.ami.watched import WatchedPbx
 from acd.callback_names import FOLDER as NAMES_FOLDER
 from acd.callback_names import CallbackNames
 from acd.config_changes import ConfigEditor, routing_in_force
@@ -63,7 +64,7 @@ from acd.records.stores.scheduled_callbacks import CALLER, CALLER_KEYED
 from acd.routing_document import document_of
 from acd.runtime import Runtime
 from acd.settings import AmiSettings as AmiConfig
-from acd.settings import DatabaseSettings, HttpSettings, Settings
+from acd.settings import DatabaseSettings, HttpSettings, PbxSettings, Settings
 from acd.stimulus import StimulusLog
 from acd.wallboard.today import ServiceLevelToday
 
@@ -220,6 +221,7 @@ class Parts:
     audit: AuditLog | None = None
     editor: ConfigEditor | None = None
     leadership: Leadership | None = None  # the lease (with a database); run and wired by ``acd.service``
+    watched: tuple[WatchedPbx, ...] = ()  # the other PBXs' links: watched, not routed yet (docs/pbxs.md)
 
 
 def instance_name(settings: Settings) -> str:
@@ -248,18 +250,28 @@ def settings_for(
     return Settings(ami or AmiConfig(), http or HttpSettings(), database or DatabaseSettings(), routing, "code")
 
 
-def ami_link(settings: Settings) -> AmiLink:
+def ami_link(settings: Settings, pbx: PbxSettings | None = None) -> AmiLink:
+    """The AMI link to ``pbx`` (default: the first PBX, ``[ami]``'s); a PBX not routed yet gets no events."""
     a = settings.ami
     return AmiLink(
         LinkSettings(
-            host=a.host,
-            port=a.port,
-            username=a.user,
-            secret=a.secret,
+            host=a.host if pbx is None else pbx.host,
+            port=a.port if pbx is None else pbx.port,
+            username=a.user if pbx is None else pbx.user,
+            secret=a.secret if pbx is None else pbx.secret,
+            events="on" if pbx is None else "off",
             ping_interval=a.ping_interval,
             ping_timeout=a.ping_timeout,
         )
     )
+
+
+def watched_pbxs(settings: Settings, metrics: Metrics) -> tuple[WatchedPbx, ...]:
+    """The PBXs after the first: linked (their ``acd_ami_connected``), not routed yet (docs/pbxs.md, "Steps")."""
+    watched = tuple(WatchedPbx(p.name, ami_link(settings, p)) for p in settings.all_pbxs()[1:])
+    for pbx in watched:
+        metrics.ami_connected.labels(pbx=pbx.name).set(0)
+    return watched
 
 
 async def build(
@@ -390,7 +402,10 @@ async def build(
         probe = DatabaseProbe(database.pool("probe"))
     status = Status(runtime, link_up=lambda: True, outbox=outbox, probe=probe)  # a fake control is always there
     if link is not None and ami is not None and keeper is not None:
-        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers)
+        # calls are routed from the first PBX only, for now (docs/pbxs.md, "Steps")
+        first = settings.all_pbxs()[0].name
+        pump = Pump(link, ami, translator, runtime, metrics, keeper, customers, pbx=first)
+        metrics.ami_connected.labels(pbx=first).set(0)  # a series from the start, down until connected
         monitor_control = ami
 
         def monitor_by_phone(event: MonitorRequested) -> None:
@@ -458,4 +473,5 @@ async def build(
         audit=audit,
         editor=editor,
         leadership=leadership,
+        watched=watched_pbxs(settings, metrics) if link is not None else (),
     )

@@ -59,8 +59,10 @@ def _run(args: argparse.Namespace) -> int:
             cluster=dataclasses.replace(cluster, instance=args.instance or cluster.instance),
             http=dataclasses.replace(http, port=http.port if args.http_port is None else args.http_port),
         )
-    if not settings.ami.secret:
-        print("acd: ACD_AMI_SECRET is not set: the AMI password comes from the environment", file=sys.stderr)
+    unset = sorted({p.secret_env for p in settings.all_pbxs() if not p.secret})
+    if unset:
+        verb = "is" if len(unset) == 1 else "are"
+        print(f"acd: {', '.join(unset)} {verb} not set: the AMI passwords come from the environment", file=sys.stderr)
         return 2
     from acd.service import serve
 

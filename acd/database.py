@@ -52,6 +52,8 @@ POOLS: Mapping[str, PoolSpec] = {
     "customers": PoolSpec(size=4, overflow=4, pre_ping=True, connect_timeout=5.0, command_timeout=5.0),
     # acd_objective_*: each objective's attainment, by the reports' SQL, every 30 s (acd.jobs.objectives)
     "objectives": PoolSpec(size=1, overflow=0, pre_ping=True, connect_timeout=5.0, command_timeout=20.0),
+    # the offers a stopped process left open, closed by the leader (acd.jobs.orphan_offers): one UPDATE now and then
+    "orphan-offers": PoolSpec(size=1, overflow=0, pre_ping=True, connect_timeout=5.0, command_timeout=20.0),
     # the daily masking of old caller numbers (acd.records.retention)
     "retention": PoolSpec(size=1, connect_timeout=10),
     # the leadership lease (acd.leadership): one statement every renew period, never behind anything else,
@@ -91,7 +93,10 @@ class Database:
         ``CLOSE_SECONDS`` (PostgreSQL gone silent: each close waits for an answer) is dropped without
         them, and the process's exit closes their sockets."""
         engines, self._engines = dict(self._engines), {}
-        await asyncio.gather(*(_dispose(name, engine) for name, engine in engines.items()))
+        results = await asyncio.gather(*(_dispose(name, e) for name, e in engines.items()), return_exceptions=True)
+        for name, result in zip(engines, results, strict=True):
+            if isinstance(result, Exception):
+                log.warning("database: the %s pool could not be closed: %r", name, result)
 
 
 async def _dispose(name: str, engine: AsyncEngine) -> None:

@@ -20,12 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.ami.control import AmiCallControl
 from acd.ami.link import AmiLink
 from acd.ami.pump import TokenKeeper
+from acd.ami.watched import watch
 from acd.announce import Announcer
 from acd.bootstrap import Parts
 from acd.callback_names import FOLDER as NAMES_FOLDER
 from acd.callback_names import CallbackNames
 from acd.metrics import ObjectiveFigures
 from acd.records.objectives import standings
+from acd.records.orphan_offers import close_orphan_offers
 from acd.records.retention import apply_retention, delete_recordings
 from acd.records.stores.customers import CustomerDirectory
 from acd.settings import DatabaseSettings, RecordingSettings
@@ -35,6 +37,10 @@ GAUGES_EVERY_SECONDS = 1.0  # forecasts, outbox backlog and malformed AMI counts
 ANNOUNCE_EVERY_SECONDS = 5.0  # how fresh ACD_POSITION/ACD_EWT are; holding announces them every 30 s
 CUSTOMER_RELOAD_SECONDS = 30.0  # within the directory's 60 s cache: the in-memory copy never expires
 RETENTION_EVERY_SECONDS = 86400.0
+# offers a stopped process left open (acd.records.orphan_offers): soon after a start or takeover, once the
+# first resync's records are written (a few runs: they may still be on their way), then now and then
+ORPHAN_OFFERS_FIRST_RUNS = (2.0, 3.0, 5.0)  # the waits before each of the first runs
+ORPHAN_OFFERS_EVERY_SECONDS = 60.0
 OBJECTIVES_EVERY_SECONDS = 30.0  # acd_objective_*: a query per objective, so not every second ([objectives] refresh)
 
 
@@ -94,6 +100,24 @@ async def objectives(parts: Parts, engine: AsyncEngine, every: float = OBJECTIVE
         await asyncio.sleep(every)
 
 
+async def orphan_offers(parts: Parts, engine: AsyncEngine) -> None:
+    """Close the offers an older term left open (``acd.records.orphan_offers``); a failure (PostgreSQL
+    away) tries again on the next turn."""
+    waits = iter(ORPHAN_OFFERS_FIRST_RUNS)
+    while True:
+        await asyncio.sleep(next(waits, ORPHAN_OFFERS_EVERY_SECONDS))
+        epoch = parts.leadership.epoch if parts.leadership is not None else 0
+        if epoch <= 0:
+            continue
+        try:
+            closed = await close_orphan_offers(engine, epoch, parts.core.config.policy.ring_timeout_seconds)
+        except Exception as exc:
+            log.warning("offers left open: not closed (%s); trying again later", exc)
+            continue
+        if closed:
+            log.warning("offers a stopped process left open, closed: %s", closed)
+
+
 async def announcements(parts: Parts, link: AmiLink, control: AmiCallControl) -> None:
     """Each holding caller's position and expected wait, for the dialplan to announce."""
     runtime = parts.runtime
@@ -148,6 +172,8 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
     if parts.link is not None and parts.ami is not None and parts.keeper is not None:
         jobs["acd-heartbeat"] = heartbeat(parts.link, parts.ami, parts.keeper, parts.settings.ami.heartbeat_interval)
     jobs["acd-gauges"] = gauges(parts)
+    for pbx in parts.watched:  # the PBXs not routed yet: their links' state only
+        jobs[f"acd-watch-{pbx.name}"] = watch(pbx, parts.metrics.ami_connected)
     if parts.link is not None and parts.ami is not None:
         jobs["acd-announcements"] = announcements(parts, parts.link, parts.ami)
     if parts.database is not None:
@@ -158,6 +184,8 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
         jobs["acd-objectives"] = objectives(
             parts, parts.database.pool("objectives"), parts.settings.objectives_refresh_seconds
         )
+    if parts.database is not None and parts.leadership is not None:
+        jobs["acd-orphan-offers"] = orphan_offers(parts, parts.database.pool("orphan-offers"))
     if parts.customers is not None:
         jobs["acd-customers"] = customer_reload(parts.customers)
     return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

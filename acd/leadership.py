@@ -8,7 +8,8 @@ round trip. The decisions (may this process route now? when to try again? step d
 ``acd.core.lease``'s, from the monotonic times this adapter hands it.
 
 ``run`` loops for the life of the process: a standby tries to take the lease every ``renew``
-seconds; a leader renews every ``renew`` seconds, and steps down (``on_step_down``) at its deadline
+seconds, or right when the leader's lease lapses if that comes sooner (``standby_wait``); a leader
+renews every ``renew`` seconds, and steps down (``on_step_down``) at its deadline
 when no renewal came back in time and its last good renewal saw a standby able to take over; a leader
 that was alone routes on through the outage and takes its lease back when PostgreSQL answers, or steps
 down at once if the lease was taken meanwhile.
@@ -26,16 +27,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd import __version__
 from acd.core.lease import Lease, LeaseTimes
+
+_T = TypeVar("_T")
+# how long a stopped elector waits for its cancelled renewal to end (bounded: a silent socket can hold it)
+CANCELLED_WORK_SECONDS = 2.0
+NO_RENEWAL = "no renewal succeeded in time"  # a step-down's reason when PostgreSQL did not answer
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +54,14 @@ LISTEN_PING_TIMEOUT = 2.0  # a ping not answered within this: the connection is 
 LISTEN_RETRY = 1.0  # seconds between two attempts to listen again
 LISTEN_WARN_EVERY = 60.0  # seconds: at most one warning this often while the listening stays lost
 PRUNE_LOCK_TIMEOUT_MS = 100  # a prune gives up rather than wait (its next turn tries again)
+LAPSE_SLACK = 0.01  # seconds: a standby tries this long after the lease lapses (never busy-looping before)
 
 # Every attempt writes this process's heartbeat in ``members`` in the same statement (docs/standby.md,
 # "Members"): its role after the attempt, ``last_seen`` on the database's clock, ``started_at`` (reset by
 # the first heartbeat of a process) and its version. ``company``: whether another member was seen live
 # (its heartbeat within one lease), read in the same round trip: a leader that saw none is alone.
+# ``lapses_in``: seconds until the lease row (as it was before this statement) lapses on the database's
+# clock; a standby that did not win sleeps until then, not a whole period (docs/standby.md, "Margins").
 _HEARTBEAT = """
     member AS (
       INSERT INTO members AS m (instance, role, last_seen, started_at, version)
@@ -65,7 +74,8 @@ _HEARTBEAT = """
     SELECT (SELECT epoch FROM lease) AS epoch,
            EXISTS (SELECT 1 FROM members
                     WHERE instance <> :me AND last_seen > now() - make_interval(secs => :lease)) AS company,
-           (SELECT count(*) FROM member) AS beats
+           (SELECT count(*) FROM member) AS beats,
+           (SELECT extract(epoch FROM expires_at - now()) FROM leases WHERE name = :name) AS lapses_in
 """
 _ACQUIRE = text(
     """
@@ -142,6 +152,15 @@ _MEMBERS = text(
       FROM members ORDER BY instance
     """
 )
+
+
+def standby_wait(period: float, lapses_in: float | None) -> float:
+    """How long a standby sleeps before its next attempt: one period, or less when the leader's lease lapses
+    sooner (by the database's clock at the last attempt), so that it tries right then, not up to a period
+    later. Only when it tries again matters: the statement still takes the lease only once it has lapsed."""
+    if lapses_in is None:
+        return period
+    return min(period, max(LAPSE_SLACK, lapses_in + LAPSE_SLACK))
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +244,12 @@ class Leadership:
         self._unheard_since: float | None = None  # monotonic moment it was lost, while it is
         self._warned_unheard = -LISTEN_WARN_EVERY
         self.won_at: float | None = None  # monotonic moment this process last won the lease (measured handovers)
+        self.stepped_down_because: str | None = None  # why this process stepped down (None: it did not)
         self.forget_after = max(forget_after, times.lease)  # never a member that may still be live
         self.prune_every = prune_every
         self._next_prune = 0.0  # by the monotonic clock: the leader's first prune comes with its first turn
+        # a standby's last attempt: seconds until the leader's lease lapses, on the database's clock (None: unknown)
+        self._lapses_in: float | None = None
 
     @property
     def times(self) -> LeaseTimes:
@@ -265,6 +287,7 @@ class Leadership:
         self.joined = True
         epoch = row.epoch
         if epoch is None:
+            self._lapses_in = None if row.lapses_in is None else float(row.lapses_in)
             return False
         self.lease.won(int(epoch), sent, alone=not row.company)
         if not self.lease.confirmed(self.clock()):  # too late to use: never led; the next period takes it again
@@ -292,8 +315,7 @@ class Leadership:
             "lapsed": self.lease.may_renew_lapsed(),
         } | self._member()
         try:
-            async with asyncio.timeout(self.lease.budget(sent)), self.engine.begin() as conn:
-                row = (await conn.execute(_RENEW, params)).one()
+            row = await _within(self.lease.budget(sent), self._renewal(params))
         except Exception as exc:  # PostgreSQL slow or away: the deadline decides (or nothing, when alone)
             log.warning("lease: renewal failed: %s: %s", type(exc).__name__, exc)
             return self.may_act()
@@ -306,6 +328,10 @@ class Leadership:
         self.lease.renewed(sent, alone=not row.company)
         return self.may_act()
 
+    async def _renewal(self, params: dict[str, object]) -> Any:
+        async with self.engine.begin() as conn:
+            return (await conn.execute(_RENEW, params)).one()
+
     def may_fence(self) -> bool:
         """Whether this process may write its epoch to the PBX now: its lease is confirmed by its own clock
         (a leader alone routing through an outage does not: a newer term may exist by then)."""
@@ -317,10 +343,11 @@ class Leadership:
     def check(self) -> None:
         """Step down if the deadline has come (called on every turn of ``run``)."""
         if self.lease.overdue(self.clock()):
-            self._step_down("no renewal succeeded in time")
+            self._step_down(NO_RENEWAL)
 
     def _step_down(self, why: str) -> None:
         epoch = self.epoch
+        self.stepped_down_because = why
         self.lease.lost()
         self.leading_now.clear()
         self.retired = True
@@ -344,6 +371,8 @@ class Leadership:
                     await self.prune()
             wait = self.lease.wait(self.clock())
             if self.lease.term is None and not self.retired:
+                wait = standby_wait(wait, self._lapses_in)
+                self._lapses_in = None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
             else:
@@ -504,3 +533,28 @@ class Leadership:
             log.warning("lease: could not release: %s", exc)
             return False
         return True
+
+
+async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
+    """``work``'s result, or TimeoutError once ``seconds`` have passed, whatever the work does then: a
+    query cancelled on a silent socket can take its driver seconds more to give up (the connection's
+    cleanup waits on the same socket), and the lease's deadline must not wait for it. The work left
+    behind is cancelled and ends on its own; its failure is read so that it is not reported."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:  # the elector stopped (a stop, a handover): the work must not outlive it,
+        task.cancel()  # or a renewal would land after the release that follows and extend the lease again
+        await asyncio.wait({task}, timeout=CANCELLED_WORK_SECONDS)
+        task.add_done_callback(_read_failure)
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    task.add_done_callback(_read_failure)
+    raise TimeoutError(f"no answer within {seconds:.2f} s")
+
+
+def _read_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # read, so that asyncio does not report it as never retrieved

@@ -325,7 +325,8 @@ class Metrics:
             q,
             registry=r,
         )
-        self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link is up", registry=r)
+        # one series per PBX the ACD links to (docs/pbxs.md): its name from acd.toml
+        self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link to the PBX is up", ["pbx"], registry=r)
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
         # the leadership lease (docs/standby.md): 1 while this process leads, its epoch, its terms won
         self.leader = Gauge("acd_leader", "1 while this ACD process leads (routes calls)", ["instance"], registry=r)

@@ -213,14 +213,19 @@ class Runtime:
 
     def _handle(self, event: Event, *, refuse: bool) -> list[Command]:
         """Feed one event to the core; with ``refuse``, raise its refusal instead of only logging it."""
-        if isinstance(event, CallArrived):
-            self._arrived.setdefault(event.call_id, None)
+        # a call seen arriving here for the first time; forgotten again if the core refuses it, since no
+        # record will ever close it (a refused duplicate of a known call leaves that call as it was)
+        arriving = event.call_id if isinstance(event, CallArrived) and event.call_id not in self._arrived else None
+        if arriving is not None:
+            self._arrived[arriving] = None
         now = self._clock()
         self.stimuli.record(event, now)
         started = time.perf_counter()
         try:
             commands = self.core.handle(event, now)
         except AcdError as exc:
+            if arriving is not None:
+                self._arrived.pop(arriving, None)
             self.refused += 1
             self._metrics.refused_events.labels(type(exc).__name__).inc()
             self._quiet.warning(type(exc).__name__, "refused %s: %s", type(event).__name__, exc)
@@ -228,6 +233,8 @@ class Runtime:
                 raise
             return []
         except Exception as exc:  # a bug must not stop routing for everyone; it is logged with its trace
+            if arriving is not None:
+                self._arrived.pop(arriving, None)
             self.refused += 1
             self._metrics.refused_events.labels("internal").inc()
             self._quiet.log(logging.ERROR, "internal", "the core failed on %r", event, exc_info=exc)

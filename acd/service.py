@@ -27,7 +27,7 @@ from aiohttp import web
 from acd import jobs, stopping
 from acd.bootstrap import Parts, build
 from acd.database import Database
-from acd.leadership import Leadership
+from acd.leadership import NO_RENEWAL, Leadership
 from acd.records.startup.embedded import EmbeddedPostgres
 from acd.records.startup.migrate import SchemaTooNew, check_not_newer, upgrade_head
 from acd.records.startup.sync_config import sync_config
@@ -106,7 +106,9 @@ class Service:
             loop.add_signal_handler(sig, self._stopping.set)
         loop.add_signal_handler(signal.SIGUSR1, self.hand_over)
         async with contextlib.AsyncExitStack() as stack:  # unwinds whatever started, in reverse
-            stack.push_async_callback(stopping.bounded("the embedded PostgreSQL", self._stop_embedded))
+            stack.push_async_callback(
+                stopping.bounded("the embedded PostgreSQL", self._stop_embedded, stopping.EMBEDDED_STOP_SECONDS)
+            )
             self.parts = parts = await self._prepare(stack)
             # built with a database and no fakes: every part is there
             assert parts.database is not None and parts.outbox is not None and parts.customers is not None
@@ -139,6 +141,7 @@ class Service:
                     return
                 runtime.standing_by = False
             # Leading: start as after a restart today (the agents' states from the records, then a resync)
+            reading = time.monotonic()
             # The wallboard's service level today: the day so far from the records, then live.
             await seed_today(
                 database.pool("probe"), runtime.today, runtime.now(), parts.core.config.policy.short_abandon_seconds
@@ -152,13 +155,19 @@ class Service:
             )
             parts.pump.left_open, parts.pump.left_segments = list(left.records), dict(left.segments)
             await database.release("startup")  # read once; no connection kept for the life of the service
+            # each step of a takeover timed (docs/standby.md, "Margins"): here the records, then the AMI link's
+            log.info("start: the records read in %.0f ms", (time.monotonic() - reading) * 1000)
             if not http_started:
                 await self._serve_http(stack, parts)
             stack.push_async_callback(stopping.bounded("the AMI link", link.close))
+            for pbx in parts.watched:  # the other PBXs: linked, not routed yet (docs/pbxs.md, "Steps")
+                stack.push_async_callback(stopping.bounded(f"the AMI link to {pbx.name}", pbx.link.close))
             writer = asyncio.create_task(runtime.run(), name="acd-writer")
             writer.add_done_callback(lambda _: self._stopping.set())  # a dead writer must not go unnoticed
             tasks = [asyncio.create_task(parts.pump.run(), name="acd-ami-pump"), *jobs.start(parts)]
             link.start()
+            for pbx in parts.watched:
+                pbx.link.start()
             await self._stopping.wait()
             if writer.done():
                 self.failed = True
@@ -169,6 +178,9 @@ class Service:
             await stopping.cancelled(tasks)
             runtime.drain()
             await stopping.awaited("the routing writer", writer)
+            if writer.done() and not writer.cancelled() and (failure := writer.exception()) is not None:
+                self.failed = True
+                log.critical("the routing writer failed while draining: %r", failure)
             if self.handing_over:  # the rest of the stop goes on after the standby took over
                 await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
@@ -303,6 +315,8 @@ class Service:
 
         def lead(epoch: int) -> None:
             ami.epoch = epoch
+            if parts.outbox is not None:  # every record from now on is this term's (docs/standby.md)
+                parts.outbox.epoch = epoch
             metrics.leader.labels(me).set(1)
             metrics.epoch.set(epoch)
             metrics.takeovers.inc()
@@ -338,10 +352,13 @@ class Service:
         await leadership.release()
 
     async def _stop_outbox(self) -> None:
-        """The last flush: the usual wait, or a short one after a step-down (PostgreSQL is likely what was
-        lost, and what is not committed stays journaled: the next start, as a standby, drains it at once)."""
+        """The last flush: the usual wait, or a short one after a step-down for want of PostgreSQL's answer
+        (what is not committed stays journaled: the next start, as a standby, drains it at once). A step-down
+        because another took the lease (PostgreSQL answering) flushes as usual."""
         assert self.parts is not None and self.parts.outbox is not None
-        await self.parts.outbox.stop(STEPPED_DOWN_FLUSH_SECONDS if self.stepped_down else STOP_FLUSH_SECONDS)
+        leadership = self.parts.leadership
+        unanswered = leadership is not None and leadership.stepped_down_because == NO_RENEWAL
+        await self.parts.outbox.stop(STEPPED_DOWN_FLUSH_SECONDS if unanswered else STOP_FLUSH_SECONDS)
 
     async def _stop_embedded(self) -> None:
         if self.embedded is not None:

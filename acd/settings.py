@@ -81,6 +81,32 @@ class AmiSettings:
     originate_secret: str = field(default="", repr=False)
 
 
+PBX_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+"""A PBX's name: it reaches the PBX (its calls' ids, its ``systemname``), Kamailio and the metrics'
+``pbx`` label, so lowercase letters, digits and '-', starting with a letter (docs/pbxs.md)."""
+
+SINGLE_PBX = "pbx"
+"""The name of the one PBX an ``[ami]`` table without ``[[pbx]]`` describes."""
+
+SECRET_ENV = re.compile(r"ACD_[A-Z0-9_]{1,60}")
+
+
+@dataclass(frozen=True, slots=True)
+class PbxSettings:
+    """One Asterisk the ACD talks to over AMI (a ``[[pbx]]`` table, or ``[ami]`` alone: one named "pbx").
+
+    ``secret_env`` names the environment variable holding this PBX's AMI password; ``secret`` is its
+    value, read at start. The link's timings and the heartbeat are ``[ami]``'s, the same for every PBX.
+    """
+
+    name: str = SINGLE_PBX
+    host: str = "127.0.0.1"
+    port: int = 5038
+    user: str = "acd"
+    secret_env: str = "ACD_AMI_SECRET"
+    secret: str = field(default="", repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class SupervisorPhone:
     """A supervisor's phone: the PJSIP endpoint the PBX rings to join them to a conversation
@@ -144,9 +170,9 @@ class ClusterSettings:
     """The leadership lease (docs/standby.md): the ACD processes sharing one database elect one leader."""
 
     instance: str = ""  # this process's name in the lease; empty: "<host name>:<http port>"
-    lease: float = 3.0  # seconds one renewal holds the lease (the database's clock)
-    renew: float = 0.5  # seconds between two renewals (or a standby's two attempts)
-    margin: float = 1.0  # the leader stops routing this long before its lease could lapse
+    lease: float = 2.0  # seconds one renewal holds the lease (the database's clock)
+    renew: float = 0.25  # seconds between two renewals (or a standby's two attempts)
+    margin: float = 0.5  # the leader stops routing this long before its lease could lapse
 
 
 INSTANCE = re.compile(r"[-_.:0-9A-Za-z]{1,200}")
@@ -165,6 +191,16 @@ class Settings:
     objectives_zone: str = "UTC"  # [objectives] zone: the periods' days, weeks and months
     objectives_refresh_seconds: float = 30.0  # [objectives] refresh: how often acd_objective_* are computed
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    pbxs: tuple[PbxSettings, ...] = ()  # the [[pbx]] tables; empty: the one PBX of [ami]
+
+    def all_pbxs(self) -> tuple[PbxSettings, ...]:
+        """Every PBX, in the file's order: the ``[[pbx]]`` tables, or the one ``[ami]`` names ("pbx").
+
+        Calls are routed from the first only, for now (docs/pbxs.md, "Steps")."""
+        if self.pbxs:
+            return self.pbxs
+        a = self.ami
+        return (PbxSettings(SINGLE_PBX, a.host, a.port, a.user, "ACD_AMI_SECRET", a.secret),)
 
     def supervisor_phone(self, endpoint: str) -> SupervisorPhone | None:
         return next((p for p in self.supervisors if p.endpoint == endpoint), None)
@@ -172,6 +208,7 @@ class Settings:
 
 _TOP_KEYS = {
     "ami",
+    "pbx",
     "http",
     "database",
     "routing",
@@ -689,11 +726,13 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     secret = env.get("ACD_AMI_SECRET", "")
     if "secret" in ami_t:
         r.problem("ami.secret", "secrets do not belong in the file: set ACD_AMI_SECRET in the environment")
+    pbxs = _pbxs(r, data, ami_t, env)
+    first = pbxs[0] if pbxs else None
     ami = AmiSettings(
-        host=r.string(ami_t, "host", "ami", "127.0.0.1"),
-        port=r.integer(ami_t, "port", "ami", 5038, low=1, high=65535),
-        user=r.string(ami_t, "user", "ami", "acd"),
-        secret=secret,
+        host=first.host if first else r.string(ami_t, "host", "ami", "127.0.0.1"),
+        port=first.port if first else r.integer(ami_t, "port", "ami", 5038, low=1, high=65535),
+        user=first.user if first else r.string(ami_t, "user", "ami", "acd"),
+        secret=first.secret if first else secret,
         ping_interval=r.number(ami_t, "ping_interval", "ami", 2.0, low=0.1, high=60),
         ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1, high=60),
         # the dialplan sends callers to the fallback when ACD_HEARTBEAT is older than 15 s
@@ -798,6 +837,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         objectives_zone=objectives_zone,
         objectives_refresh_seconds=objectives_refresh,
         ami=ami,
+        pbxs=pbxs,
         http=http,
         database=database,
         routing=routing,
@@ -806,6 +846,62 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         recordings=recordings,
         supervisors=supervisors,
     )
+
+
+PBX_KEYS = {"name", "host", "port", "user", "secret_env"}
+_PER_PBX = ("host", "port", "user")  # [ami] keys a [[pbx]] table says instead
+
+
+def _pbxs(
+    r: _Reader, data: Mapping[str, Any], ami_t: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[PbxSettings, ...]:
+    """``[[pbx]]``: the PBXs, each with its name, AMI address, user and the variable of its secret.
+
+    None: ``[ami]`` describes the one PBX (``Settings.all_pbxs``). With some, ``[ami]`` keeps only what
+    every link shares (timings, heartbeat, the monitor's user), so an address is never said twice."""
+    raw = data.get("pbx")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, Mapping) for t in raw):
+        r.problem("pbx", 'must be an array of tables, e.g. [[pbx]] name = "pbx1" host = "10.0.0.11"')
+        return ()
+    for key in _PER_PBX:
+        if key in ami_t:
+            r.problem(f"ami.{key}", "with [[pbx]] tables each PBX says its own; remove it from [ami]")
+    found: list[PbxSettings] = []
+    names: dict[str, int] = {}
+    addresses: dict[tuple[str, int], str] = {}
+    for i, table in enumerate(cast(list[Mapping[str, Any]], raw)):
+        where = f"pbx[{i}]"
+        r.unknown(table, PBX_KEYS, where)
+        if "secret" in table:
+            r.problem(f"{where}.secret", "secrets do not belong in the file: name their variable in secret_env")
+        name = table.get("name")
+        if not isinstance(name, str) or not PBX_NAME.fullmatch(name):
+            r.problem(
+                f"{where}.name",
+                f"{_shown(name)} must be 1 to 32 lowercase letters, digits or '-', starting with a letter",
+            )
+            name = ""
+        elif name in names:
+            r.problem(f"{where}.name", f"PBX {name!r} is already pbx[{names[name]}]")
+        else:
+            names[name] = i
+        host = r.string(table, "host", where, "127.0.0.1")
+        if not HOST_NAME.fullmatch(host):
+            r.problem(f"{where}.host", f"{_shown(host)} is not a host name or address")
+        port = r.integer(table, "port", where, 5038, low=1, high=65535)
+        other = addresses.get((host, port))
+        if other is not None:
+            r.problem(f"{where}.host", f"{host}:{port} is already the address of PBX {other!r}")
+        addresses[(host, port)] = name
+        secret_env = r.string(table, "secret_env", where, "ACD_AMI_SECRET", max_length=64)
+        if not SECRET_ENV.fullmatch(secret_env):
+            r.problem(f"{where}.secret_env", f"{_shown(secret_env)} must be a variable name like ACD_AMI_SECRET_PBX2")
+            secret_env = "ACD_AMI_SECRET"
+        user = r.string(table, "user", where, "acd")
+        found.append(PbxSettings(name, host, port, user, secret_env, env.get(secret_env, "")))
+    return tuple(found)
 
 
 def _cluster(r: _Reader, table: Mapping[str, Any]) -> ClusterSettings:
@@ -817,9 +913,9 @@ def _cluster(r: _Reader, table: Mapping[str, Any]) -> ClusterSettings:
         instance = ""
     found = ClusterSettings(
         instance=instance,
-        lease=r.number(table, "lease", "cluster", 3.0, low=0.5, high=60),
-        renew=r.number(table, "renew", "cluster", 0.5, low=0.05, high=10),
-        margin=r.number(table, "margin", "cluster", 1.0, low=0.1, high=30),
+        lease=r.number(table, "lease", "cluster", 2.0, low=0.5, high=60),
+        renew=r.number(table, "renew", "cluster", 0.25, low=0.05, high=10),
+        margin=r.number(table, "margin", "cluster", 0.5, low=0.1, high=30),
     )
     if found.margin >= found.lease or found.renew * 2 > found.lease - found.margin:
         r.problem("cluster", "lease - margin must be positive and allow at least two renewals (renew)")

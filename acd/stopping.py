@@ -22,6 +22,8 @@ STOP_GRACE_SECONDS = 5.0
 # how long one step of a stop (the writer's drain, the outbox's last flush, the AMI link's close...) may
 # take: the longest legitimate one is the outbox's flush, bounded at 5 s by itself
 STEP_SECONDS = 10.0
+# the embedded PostgreSQL's own stop waits up to 60 s for its server (pg_ctl -t 60)
+EMBEDDED_STOP_SECONDS = 70.0
 # a step that took this long is named in the log (a stop is a few hundred milliseconds when all is well)
 SLOW_STEP_SECONDS = 1.0
 
@@ -53,9 +55,13 @@ async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
     if not tasks:
         return
     began = time.monotonic()
+    ended: dict[str, float] = {}
+    for task in tasks:
+        task.add_done_callback(lambda t: ended.setdefault(t.get_name(), time.monotonic() - began))
     _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-    if not pending and (took := time.monotonic() - began) >= SLOW_STEP_SECONDS:
-        log.warning("stopping: the cancelled jobs took %.1f s to end", took)
+    slow = sorted((took, name) for name, took in ended.items() if took >= SLOW_STEP_SECONDS)
+    if slow:
+        log.warning("stopping: slow to end once cancelled: %s", ", ".join(f"{n} {t:.1f} s" for t, n in slow))
     for task in pending:
         log.error(
             "stopping: job %s did not end within %g s of its cancel; left behind at:%s",
@@ -85,9 +91,12 @@ async def awaited(name: str, task: asyncio.Task[None]) -> None:
     )
 
 
-def bounded(name: str, step: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-    """``step`` as a stop callback that ends within ``STEP_SECONDS``: a step still running then is logged
-    (its stack and every other task's), cancelled and left; a step that fails raises as it would have."""
+def bounded(
+    name: str, step: Callable[[], Awaitable[object]], limit: float | None = None
+) -> Callable[[], Awaitable[None]]:
+    """``step`` as a stop callback that ends within ``limit`` (``STEP_SECONDS`` by default): a step still
+    running then is logged (its stack and every other task's), cancelled and left; a step that fails
+    raises as it would have."""
 
     async def run() -> None:
         async def whole() -> None:
@@ -95,7 +104,8 @@ def bounded(name: str, step: Callable[[], Awaitable[object]]) -> Callable[[], Aw
 
         task = asyncio.create_task(whole(), name=f"acd-stop:{name}")
         began = time.monotonic()
-        done, _ = await asyncio.wait({task}, timeout=STEP_SECONDS)
+        bound = STEP_SECONDS if limit is None else limit
+        done, _ = await asyncio.wait({task}, timeout=bound)
         if done:
             took = time.monotonic() - began
             if took >= SLOW_STEP_SECONDS:
@@ -105,7 +115,7 @@ def bounded(name: str, step: Callable[[], Awaitable[object]]) -> Callable[[], Aw
         log.error(
             "stopping: %s did not end within %g s; left behind at:%s\nother tasks:%s",
             name,
-            STEP_SECONDS,
+            bound,
             _stack(task),
             _others({task}),
         )

@@ -159,6 +159,7 @@ async def replay(
     store = TimedStore(PostgresRecordStore(engine))
     box = Outbox(journal / name, store)
     await box.start()
+    box.epoch = 1  # as a leader's: its records carry its term, and the store reconciles them by it
     appended_at: list[float] = []
     freeze_at: float | None = None
     thaw_at: float | None = None
@@ -219,7 +220,7 @@ async def replay(
 class Unreachable:
     """A record store whose database never answers: the host was cut off from PostgreSQL."""
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         raise DatabaseUnavailable("cut off")
 
 

@@ -43,8 +43,8 @@ class TimedStore:
     commits: list[Commit] = field(default_factory=list)
     written: int = 0
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
-        rejections = await self.inner.write(records)  # raises when nothing of the batch was committed
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
+        rejections = await self.inner.write(records, epochs)  # raises when nothing of the batch was committed
         self.written += len(records)
         self.commits.append(Commit(self.clock(), self.written))
         return rejections

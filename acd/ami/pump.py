@@ -104,6 +104,8 @@ class Pump:
     customers: Directory | None = None
     # a supervisor's phone asking to monitor a call (feature code): answered and audited by its owner
     on_monitor: Callable[[MonitorRequested], None] | None = None
+    # the PBX at the link's other end: acd_ami_connected's pbx label (docs/pbxs.md)
+    pbx: str = "pbx"
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
@@ -116,7 +118,7 @@ class Pump:
                 continue
             if isinstance(item, LinkDown):
                 self.keeper.lost()
-                self.metrics.ami_connected.set(0)
+                self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
                 self.control.link_down()
                 continue
             self.metrics.ami_events.inc()
@@ -128,16 +130,19 @@ class Pump:
                 self.runtime.deliver(await self.with_customer(event))
 
     async def _connected(self) -> None:
-        self.metrics.ami_connected.set(1)
+        began = time.monotonic()
+        self.metrics.ami_connected.labels(pbx=self.pbx).set(1)
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
             await self.control.heartbeat(int(time.time()))
         # before the resync: a caller it finds raises events with this token from now on
         await self.keeper.put_in_force()
+        fenced = time.monotonic()
         try:
             picture = await resync(self.link)
         except Exception as exc:  # a failed resync is retried on the next connect
             log.error("resync failed: %s", exc)
             return
+        resynced = time.monotonic()
         found = self.translator.reconcile(picture)
         left, self.left_open = self.left_open, []
         segments, self.left_segments = self.left_segments, {}
@@ -151,6 +156,13 @@ class Pump:
         for event in loaded:
             self.runtime.submit(event)
         self.runtime.submit(ResyncFinished())
+        log.info(  # a takeover's steps, timed (docs/standby.md, "Margins")
+            "resync: %d found; heartbeat and token %.0f ms, resync %.0f ms, handed to the core %.0f ms",
+            len(loaded),
+            (fenced - began) * 1000,
+            (resynced - fenced) * 1000,
+            (time.monotonic() - resynced) * 1000,
+        )
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.

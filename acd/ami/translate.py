@@ -25,6 +25,7 @@ UserEvent AcdMonitor       MonitorRequested (a supervisor's phone: *56/*57/*58<n
 UserEvent AcdCallback      CallbackAccepted (the caller took a callback; their Hangup: CallbackCallerGone)
 AcdClosedCallback          ClosedCallbackAccepted (a closed queue's caller took one for its opening)
 AcdCallbackAt              CallbackTimeAsked (a holding caller keyed a time to be called back at)
+AcdClosedCallbackAt        ClosedCallbackAccepted with a time (a closed queue's caller keyed one)
 AcdCallbackAtKept          CallbackTimeKept (told that time is kept: their stay ends, their Hangup is silent)
 AcdCallbackAtNotKept       CallbackTimeNotKept (not told in time: back to holding, the callback closed)
 AcdClosedCallbackNotKept   ClosedCallbackNotKept (not told in time that it is kept: a message instead)
@@ -183,6 +184,7 @@ class Translator:
             "AcdCallback": self._callback,
             "AcdClosedCallback": self._closed_callback,
             "AcdCallbackAt": self._callback_at,
+            "AcdClosedCallbackAt": self._closed_callback_at,
             "AcdCallbackAtKept": self._callback_at_kept,
             "AcdCallbackAtNotKept": self._callback_at_not_kept,
             "AcdClosedCallbackNotKept": self._closed_callback_not_kept,
@@ -503,15 +505,23 @@ class Translator:
             raise Refused("state", "AcdClosedCallback for a caller who did not meet a closed treatment")
         return [ClosedCallbackAccepted(leg.call_id, closed_callback_id(leg.call_id), number)]
 
+    def _closed_callback_at(self, msg: Mapping[str, str]) -> list[Event]:
+        """A caller of a closed queue keyed a time (``AcdTime``, HHMM: the dialplan checked its shape,
+        the core checks it against the queue's hours and holidays) to be called back at ``AcdNumber``.
+        Raised on their own channel (Uniqueid and Channel both the closed caller's leg)."""
+        number, at = _number_and_time(msg)
+        leg = self.book.get(fields.uniqueid(msg))
+        if leg is None or leg.phase is not Phase.LEFT:
+            raise Refused("state", "AcdClosedCallbackAt for a caller who did not meet a closed treatment")
+        if leg.channel != fields.channel(msg):
+            raise Refused("channel", f"AcdClosedCallbackAt from {fields.shown(fields.channel(msg))}, not the caller's")
+        return [ClosedCallbackAccepted(leg.call_id, closed_callback_id(leg.call_id), number, at)]
+
     def _callback_at(self, msg: Mapping[str, str]) -> list[Event]:
         """A holding caller keyed a time (``AcdTime``, HHMM: the dialplan checked its shape, the core
         checks it against the day and the queue's hours) to be called back at ``AcdNumber``. They
         are still holding, until the dialplan says whether they were told it is kept (below)."""
-        number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
-        if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
-            raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
-        if len(at) != 4 or not at.isascii() or not at.isdigit():
-            raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+        number, at = _number_and_time(msg)
         leg = self.book.get(fields.uniqueid(msg))
         if leg is None or leg.phase is not Phase.WAITING:
             raise Refused("state", "AcdCallbackAt for a caller not holding")
@@ -702,3 +712,13 @@ class Translator:
             return []
         change = self.presence.device(agent, need(msg, "State"), self.engaged(endpoint))
         return [change] if change is not None else []
+
+
+def _number_and_time(msg: Mapping[str, str]) -> tuple[str, str]:
+    """A keyed callback's ``AcdNumber`` (1 to 32 ASCII digits) and ``AcdTime`` (HHMM), or Refused."""
+    number, at = msg.get("AcdNumber", ""), msg.get("AcdTime", "")
+    if not number.isascii() or not number.isdigit() or len(number) > CALLBACK_NUMBER_MAX:
+        raise Refused("number", f"AcdNumber {fields.shown(number)} is not 1 to 32 digits")
+    if len(at) != 4 or not at.isascii() or not at.isdigit():
+        raise Refused("field", f"AcdTime {fields.shown(at)} is not HHMM")
+    return number, at

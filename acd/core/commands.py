@@ -186,7 +186,8 @@ class KeepScheduledCallback:
 class RefuseCallbackTime:
     """Tell a holding caller that the time they keyed for a callback is not taken (``ACD_CB_KEPT=0``
     on their channel, docs/dialplan.md "Callbacks at a time"): ``reason`` is ``malformed``, ``past``
-    (today's is over), ``closed`` (the queue is closed then) or ``number`` (not a number it may call)."""
+    (a time the clocks skip that day), ``closed`` (the queue is closed then) or ``number`` (not a number
+    it may call). Also a closed queue's caller who keyed a time (``ClosedCallbackAccepted``)."""
 
     call_id: str
     reason: str

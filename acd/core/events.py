@@ -469,17 +469,22 @@ class ClosedCallbackAccepted:
     """A caller of a closed queue whose closed treatment is ``callback`` accepted to be called back
     when it opens (docs/dialplan.md, "Closed queues"), at ``number`` (the number they called from,
     or one they keyed in that the admin's patterns allow). The core schedules callback ``callback_id``
-    for the queue's next opening (``KeepScheduledCallback``: the shell keeps it in PostgreSQL)."""
+    for the queue's next opening (``KeepScheduledCallback``: the shell keeps it in PostgreSQL), or at
+    ``time`` when they keyed one (``AcdClosedCallbackAt``: ``HHMM``, 24 h, in the queue's zone, today or
+    tomorrow when today's is over; the core checks it against the hours and holidays, and a time
+    refused is told to them, ``RefuseCallbackTime``, docs/dialplan.md "Callbacks at a time")."""
 
     call_id: str
     callback_id: str
     number: str
+    time: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CallbackTimeAsked:
     """A holding caller asked to be called back at a time they keyed (docs/dialplan.md, "Callbacks at
-    a time"): ``time`` as keyed, ``HHMM`` (24 h, today, in the queue's zone; the core checks it), at
+    a time"): ``time`` as keyed, ``HHMM`` (24 h, in the queue's zone: today's, or tomorrow's when today's is over;
+    the core checks it), at
     ``number`` (the number they called from, or one they keyed in that the admin's patterns allow).
     Taken: callback ``callback_id`` is scheduled at that time (``KeepScheduledCallback``) and their stay
     ends once the dialplan says they were told (``CallbackTimeKept``); refused: they are told so

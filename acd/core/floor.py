@@ -340,8 +340,12 @@ class Floor:
         self.close_call(call)
 
     def close_call(self, call: Call) -> None:
+        """The call leaves the open calls; it stays among the last ``CLOSED_KEPT`` closed ones, whole
+        (the same object a wrap-up still adds to), for its late events. Its re-offer cooldowns go: an
+        ended call is never offered again."""
         self.calls.pop(call.call_id, None)
         self.queue_consults.pop(call.call_id, None)
+        call.cooldowns.clear()
         self.closed[call.call_id] = call
         while len(self.closed) > CLOSED_KEPT:
             self.closed.popitem(last=False)

@@ -151,6 +151,34 @@ def today_at(zone: Zone, now: float, second: int) -> float | None:
     return None
 
 
+JUST_PASSED_SECONDS = 900
+"""A keyed time this recently past today is no time for tomorrow: the caller meant now-ish, and the
+prompts after the keys (the number read back, its confirmation) took the minute it was. Refused, so they
+key again; one further back is tomorrow's."""
+
+
+def today_or_tomorrow_at(zone: Zone, now: float, second: int) -> float | None:
+    """The next epoch time ``zone``'s clocks show as ``second`` since midnight: today's when it is still
+    to come, else tomorrow's (DST-correct, as ``today_at``); None for a time the clocks skip that day, and
+    for one past today by less than ``JUST_PASSED_SECONDS``. On the night the clocks go back, a time of
+    the repeated hour still to come (its second showing) is today's."""
+    at = today_at(zone, now, second)
+    if at is not None and at > now:
+        return at
+    if at is not None:
+        for other in (at + 3600, at - 3600):  # the repeated hour's other showing
+            shown = zone.local(other)
+            if other > now and shown.second == second and shown.date == zone.local(at).date:
+                return other
+        if now - at < JUST_PASSED_SECONDS:
+            return None
+    local = zone.local(now)
+    if at is None and second > local.second:
+        return None  # still to come today, but the clocks skip it: not tomorrow's instead
+    # noon tomorrow, local: its date is tomorrow's whatever the offset does overnight
+    return today_at(zone, now - local.second + 86400 + 43200, second)
+
+
 def _day_number(iso: str) -> int:
     """Days since 1970-01-01 of an ISO date (the proleptic Gregorian calendar; no datetime in the core)."""
     y, m, d = int(iso[0:4]), int(iso[5:7]), int(iso[8:10])

@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 class LeaseTimes:
     """The lease's figures, in seconds (docs/standby.md, "Margins")."""
 
-    lease: float = 3.0  # how long one renewal holds the row, on the database's clock
-    renew: float = 0.5  # the leader renews this often; a standby tries to take the lease this often
-    margin: float = 1.0  # the leader stops routing this long before its lease could lapse
+    lease: float = 2.0  # how long one renewal holds the row, on the database's clock
+    renew: float = 0.25  # the leader renews this often; a standby tries to take the lease this often
+    margin: float = 0.5  # the leader stops routing this long before its lease could lapse
 
     def problems(self) -> list[str]:
         out = []

@@ -16,12 +16,15 @@ not yet entered again, and a time already past enters at once.
 A caller of a closed queue whose closed treatment is ``callback`` may take one for the queue's next
 opening (``closed_accepted``): the time comes from the opening hours here, and the shell keeps the row
 (``KeepScheduledCallback``). The number they called from needs no pattern (the dialplan marked it as
-one that took a callback, as for a holding caller's); one they keyed in does.
+one that took a callback, as for a holding caller's); one they keyed in does. They may key a time
+instead (``HHMM``, as a holding caller's below), taken only when the queue is open then (its week
+and holidays); a time refused is told to them (``RefuseCallbackTime``) and they may key another.
 
 A holding caller may ask for one at a time (``time_asked``, docs/dialplan.md "Callbacks at a time"):
-they key ``HHMM``, checked here against today in the queue's zone (UTC for a queue without opening
-hours) and its opening hours. A time taken schedules the callback as for a closed queue's caller; one
-refused is told to them (``RefuseCallbackTime``) and they keep holding.
+they key ``HHMM``, in the queue's zone (UTC for a queue without opening hours): today's, or tomorrow's
+when today's is over (``today_or_tomorrow_at``), checked against its opening hours and holidays.
+A time taken schedules the callback as for a closed queue's caller; one refused is told to them
+(``RefuseCallbackTime``) and they keep holding.
 
 A time taken does not end their stay yet: the caller is told it is kept only once its row is written
 (``ACD_CB_KEPT``), and the dialplan gives up after 5 s. Until it says which (``telling``), the caller
@@ -50,7 +53,7 @@ from acd.core.events import (
     ScheduledCallbackCancelled,
 )
 from acd.core.floor import Floor
-from acd.core.hours import CALLBACK_TARGET, UTC, clock_time, today_at
+from acd.core.hours import CALLBACK_TARGET, UTC, clock_time, today_or_tomorrow_at
 from acd.core.states import CallInput, CallState, check_call
 from acd.core.timers import TimerKey, scheduled_timer
 
@@ -106,10 +109,27 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
         raise InvalidValue("ClosedCallbackAccepted", "call_id", "not a caller of a queue closed with callback")
     if call.record.end_reason != "closed":
         raise InvalidValue("ClosedCallbackAccepted", "call_id", "not a caller who met the closed treatment")
-    at = hours.next_opening(now)
+    own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
+    if e.time:
+        second = clock_time(e.time)
+        keyed = None if second is None else today_or_tomorrow_at(hours.zone, now, second)
+        reason = ""
+        if second is None:
+            reason = "malformed"
+        elif keyed is None:
+            reason = "past"  # a time the clocks skip that day
+        elif not hours.is_open(keyed):
+            reason = "closed"
+        elif not own and not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):
+            reason = "number"
+        if reason or keyed is None:
+            floor.emit(RefuseCallbackTime(e.call_id, reason or "past"))
+            return
+        at: float | None = keyed
+    else:
+        at = hours.next_opening(now)
     if at is None:
         raise InvalidValue("ClosedCallbackAccepted", "call_id", "the queue does not open within a year")
-    own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
     scheduled(floor, CallbackScheduled(e.callback_id, queue.name, e.number, at, own=own), now)
     floor.out.append(
         KeepScheduledCallback(e.callback_id, queue.name, e.number, at, call_id=e.call_id, zone=hours.zone_name, own=own)
@@ -117,8 +137,9 @@ def closed_accepted(floor: Floor, e: ClosedCallbackAccepted, now: float) -> None
 
 
 def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
-    """A holding caller keyed a time to be called back at: taken when it is well formed, later today in
-    the queue's zone, when the queue is open, and the number one it may call; else refused, and they
+    """A holding caller keyed a time to be called back at: taken when it is well formed (today's in the
+    queue's zone, or tomorrow's when today's is over; not one the clocks skip), when the queue is open
+    then, and the number one it may call; else refused, and they
     keep holding (a caller no longer holding is refused outright: they are not in the ACD's hands).
     Taken, they still hold in their place until the dialplan says they were told (``time_kept``)."""
     call = floor.calls.get(e.call_id)
@@ -132,13 +153,13 @@ def time_asked(floor: Floor, e: CallbackTimeAsked, now: float) -> None:
     queue, hours = call.queue, call.queue.hours
     zone = UTC if hours is None else hours.zone
     second = clock_time(e.time)
-    at = None if second is None else today_at(zone, now, second)
+    at = None if second is None else today_or_tomorrow_at(zone, now, second)
     own = e.number == digits_of(call.record.caller) and transfer_numbers.is_number(e.number)
     reason = ""
     if second is None:
         reason = "malformed"
     elif at is None or at <= now:
-        reason = "past"
+        reason = "past"  # a time the clocks skip that day
     elif hours is not None and not hours.is_open(at):
         reason = "closed"
     elif not own and not transfer_numbers.allowed(e.number, floor.config.policy.callback_numbers):

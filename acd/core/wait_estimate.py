@@ -63,19 +63,30 @@ class HandleTimes:
         self._sums: dict[str, float] = {}
 
     def observe(self, queue: str, at: float, seconds: float) -> None:
+        """One handled call ending ``at``; those older than the window go now, not only when the AHT is
+        read, so a queue whose estimate nobody reads does not keep every handle time of the day."""
         handles = self._handles.setdefault(queue, deque())
         handles.append((at, seconds))
         self._sums[queue] = self._sums.get(queue, 0.0) + seconds
+        self._forget(queue, handles, at)
 
     def aht(self, queue: str, now: float) -> float | None:
         """Mean handle seconds over (now - window, now]; None without a handled call in it."""
         handles = self._handles.get(queue)
         if not handles:
             return None
+        self._forget(queue, handles, now)
+        if not handles:
+            return None
+        return self._sums[queue] / len(handles)
+
+    def kept(self, queue: str) -> int:
+        """How many handle times of ``queue`` are held (the window's, plus any not yet pruned)."""
+        return len(self._handles.get(queue, ()))
+
+    def _forget(self, queue: str, handles: deque[tuple[float, float]], now: float) -> None:
         edge = now - self._window
         while handles and handles[0][0] <= edge:
             self._sums[queue] -= handles.popleft()[1]
         if not handles:
             self._sums[queue] = 0.0
-            return None
-        return self._sums[queue] / len(handles)

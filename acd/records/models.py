@@ -44,7 +44,7 @@ NAMING = {
 }
 
 OUTCOMES = ("answered", "abandoned", "overflowed", "failed", "moved")  # moved: left for another queue
-OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled")
+OFFER_RESULTS = ("answered", "rejected", "unanswered", "failed", "cancelled", "fenced")  # fenced: an old term's ring
 SEGMENT_KINDS = ("talk", "consult")
 TRANSFER_KINDS = ("blind", "attended")
 AGENT_STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
@@ -191,6 +191,19 @@ class Lease(Base):
     expires_at: Mapped[datetime] = mapped_column(TZ)  # lapsed once the database's now() reaches it
 
 
+class LeaseTerm(Base):
+    """Every term of a lease: its epoch and when it began, on the database's clock (docs/standby.md,
+    "Records reconciled by epoch"). Written by a trigger on ``leases`` whenever its epoch changes, so
+    the records can tell what an old leader wrote after a newer term began."""
+
+    __tablename__ = "lease_terms"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    began_at: Mapped[datetime] = mapped_column(TZ)
+
+
 class Member(Base):
     """One ACD process sharing the database (docs/standby.md, "Members"): its heartbeat, written with each
     of its lease attempts or renewals; a leader that sees no other live member routes on through an outage."""
@@ -265,6 +278,8 @@ class Interaction(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # the leadership term that wrote this version (docs/standby.md, "Records reconciled by epoch"): 0 before 0033
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     uniqueid: Mapped[str] = mapped_column(Text, server_default=text("''"))
     linkedid: Mapped[str] = mapped_column(Text, server_default=text("''"))
     caller: Mapped[str] = mapped_column(Text)
@@ -300,10 +315,13 @@ class Offer(Base):
         *_non_negative("ring_seconds"),
         Index("ix_offers_interaction_id", "interaction_id"),
         Index("ix_offers_agent_id_offered_at", "agent_id", "offered_at"),
+        Index("ix_offers_open", "offered_at", postgresql_where=text("ended_at IS NULL")),  # rings left open
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # the leadership term that wrote this version (docs/standby.md, "Records reconciled by epoch"): 0 before 0033
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
     offered_at: Mapped[datetime] = mapped_column(TZ)
@@ -327,6 +345,8 @@ class Segment(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # the leadership term that wrote this version (docs/standby.md, "Records reconciled by epoch"): 0 before 0033
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
     stay_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     kind: Mapped[str] = mapped_column(Text)
@@ -350,6 +370,8 @@ class AgentState(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # the leadership term that wrote this version (docs/standby.md, "Records reconciled by epoch"): 0 before 0033
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
     state: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, server_default=text("''"))
@@ -372,6 +394,8 @@ class Recording(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # the leadership term that wrote this version (docs/standby.md, "Records reconciled by epoch"): 0 before 0033
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     file: Mapped[str] = mapped_column(Text)  # the name in the recordings directory: <agent leg Uniqueid>.wav
     started_at: Mapped[datetime] = mapped_column(TZ)
     seconds: Mapped[float] = mapped_column(Double)
@@ -392,6 +416,8 @@ class RecordingPause(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # the leadership term that wrote this version (docs/standby.md, "Records reconciled by epoch"): 0 before 0033
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
     start_offset: Mapped[float] = mapped_column(Double)
     end_offset: Mapped[float] = mapped_column(Double)

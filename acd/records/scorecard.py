@@ -37,13 +37,15 @@ GROUP BY agent_id
 """.replace("{agents}", AGENTS_FILTER)
 )
 
+# a fenced offer (an old leader's ring the PBX refused, docs/standby.md) rang nobody: no offer to the agent
 _OFFERS_SQL = text(
     """
 SELECT agent_id AS agent, count(*) AS offers,
        count(*) FILTER (WHERE result = 'unanswered') AS missed,
        count(*) FILTER (WHERE result = 'rejected') AS rejected,
        count(*) FILTER (WHERE result = 'failed') AS failed
-FROM offers WHERE offered_at >= :start AND offered_at < :end AND {agents}
+FROM offers
+WHERE offered_at >= :start AND offered_at < :end AND result IS DISTINCT FROM 'fenced' AND {agents}
 GROUP BY agent_id
 """.replace("{agents}", AGENTS_FILTER)
 )

@@ -4,15 +4,19 @@
 # Debian stable ships no asterisk package and CI has no container engine, so Asterisk runs in a
 # Debian sid root made by debootstrap, chrooted, on loopback only. Both instances run from one root:
 # the PBX with /etc/asterisk, the farm with /etc/asterisk-farm (its own run/db/spool/log dirs).
+# A third, pbx2, is a second PBX behind Kamailio (deploy/kamailio/, docs/kamailio.md), with
+# /etc/asterisk-pbx2: same dialplan, SIP 5062, AMI 5040, and its agents rung through Kamailio.
+# It is started only when asked for (start pbx2); stop all stops it too.
 #
 #   pbx.sh build                 make the sid root (cached; rebuilt only when missing or made by another recipe)
 #   pbx.sh fresh                 is the root up to date? (exit 0, or 1 with the reason; changes nothing)
 #   pbx.sh key                   the cache key of the root this script makes
 #   pbx.sh install               put the project's PBX and farm configuration into the root (secrets made once)
-#   pbx.sh start [pbx|farm|all]  start in the background; wait until booted (and the agents registered)
-#   pbx.sh stop  [pbx|farm|all]  stop; afterwards nothing of ours runs and nothing is mounted
+#   pbx.sh start [pbx|farm|pbx2|all]  start in the background; wait until booted (and the agents
+#                                registered); all = pbx and farm
+#   pbx.sh stop  [pbx|farm|pbx2|all]  stop; after "all" nothing of ours runs and nothing is mounted
 #   pbx.sh status                what runs, registered agents
-#   pbx.sh rx <pbx|farm> "<cli>" run an Asterisk CLI command
+#   pbx.sh rx <pbx|farm|pbx2> "<cli>" run an Asterisk CLI command
 #   pbx.sh env                   export lines: secrets and AMI connection settings
 #   pbx.sh up                    build + install + start all
 #
@@ -24,6 +28,7 @@
 #   ACD_SUPERVISORS    number of supervisors' phones supervisor1..N (default 2; used by install)
 #   ACD_DEBIAN_MIRROR  debootstrap mirror         (default: debootstrap's own)
 #   ACD_START_TIMEOUT  seconds to wait for boot/registration (default 90)
+#   ACD_KAMAILIO       address:port of the Kamailio pbx2 rings agents through (default 127.0.0.1:5080)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,6 +48,8 @@ SUITE=sid
 PACKAGES=asterisk,asterisk-modules,asterisk-moh-opsound-wav,asterisk-core-sounds-en-wav
 MARKER=$ROOT/.acd-root-built
 FARM_CONF=/etc/asterisk-farm/asterisk.conf   # path inside the root
+PBX2_CONF=/etc/asterisk-pbx2/asterisk.conf   # path inside the root
+KAMAILIO=${ACD_KAMAILIO:-127.0.0.1:5080}
 
 log() { printf '%s pbx.sh: %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -56,7 +63,8 @@ inst_conf_args() { # asterisk CLI args selecting the instance
     case $1 in
         pbx) ;;
         farm) printf '%s\n' -C "$FARM_CONF" ;;
-        *) die "unknown instance '$1' (pbx|farm)" ;;
+        pbx2) printf '%s\n' -C "$PBX2_CONF" ;;
+        *) die "unknown instance '$1' (pbx|farm|pbx2)" ;;
     esac
 }
 
@@ -294,24 +302,69 @@ cmd_install() {
     render "$farmsrc/manager.conf.in" "$farm/manager.conf"
     render_pjsip "$farmsrc/pjsip.conf.in" "$farmsrc/pjsip-agent.conf.in" "$farm/pjsip.conf"
     render_supervisors "$farmsrc/pjsip-supervisor.conf.in" "$farm/pjsip.conf"
+    rm -f "$farm/pjsip-kamailio.conf" # the e2e harness's, while its Kamailio runs (docs/kamailio.md); never a leftover
     echo "$AGENTS" >"$farm/acd-agents"
     echo "$SUPERVISORS" >"$farm/acd-supervisors"
     mkdir -p "$ROOT/var/spool/asterisk-farm/supervisor" # what the farm's supervisors' phones heard
 
     rm -f "$etc/users.conf" # stock file; pbx_config warns that it is deprecated
 
+    install_pbx2
+
+
     # files under the root arrive owned by odd uids; astdb then fails to open
     chroot "$ROOT" chown -R root:root /var/lib/asterisk /var/spool/asterisk /var/log/asterisk /etc/asterisk \
-        /var/lib/asterisk-farm /var/spool/asterisk-farm /var/log/asterisk-farm /etc/asterisk-farm
+        /var/lib/asterisk-farm /var/spool/asterisk-farm /var/log/asterisk-farm /etc/asterisk-farm \
+        /var/lib/asterisk-pbx2 /var/spool/asterisk-pbx2 /var/log/asterisk-pbx2 /etc/asterisk-pbx2
 
     local inst
-    for inst in pbx farm; do # a running instance picks up the new configuration
+    for inst in pbx farm pbx2; do # a running instance picks up the new configuration
         if inst_pid "$inst" >/dev/null; then
             log "install: reloading the running $inst"
             rx "$inst" "core reload" >/dev/null || log "install: reload of $inst failed"
         fi
     done
     log "install: $AGENTS agents, secrets in $SECRETS ($(took "$t0"))"
+}
+
+# pbx2: the PBX's own configuration (dialplan included), with three differences: it listens on SIP
+# 5062, AMI 5040 and RTP 20000-24999 (the PBX has 5060, 5038, 10000-14999; the farm 15000-19999), its
+# directories are its own, and its agents do not register with it: each agent's contact is
+# sip:agentN@$KAMAILIO, so Dial(PJSIP/agentN) rings the phone wherever Kamailio has it registered.
+# No qualify of those contacts: Kamailio knows whether a phone is there (an unregistered agent's
+# INVITE gets 480), and a contact the PBX found unreachable would not be dialled at all.
+install_pbx2() {
+    local etc=$ROOT/etc/asterisk pbx2=$ROOT/etc/asterisk-pbx2 f
+    mkdir -p "$pbx2" "$ROOT/var/run/asterisk-pbx2" "$ROOT/var/lib/asterisk-pbx2" \
+        "$ROOT/var/spool/asterisk-pbx2" "$ROOT/var/log/asterisk-pbx2"
+    for f in modules.conf logger.conf musiconhold.conf features.conf extensions.conf indications.conf ccss.conf \
+        pjproject.conf sorcery.conf stasis.conf udptl.conf acl.conf cdr.conf cel.conf; do
+        [ -f "$etc/$f" ] && install -m 644 "$etc/$f" "$pbx2/$f"
+    done
+    rm -rf "$pbx2/acd"
+    cp -r "$etc/acd" "$pbx2/acd"
+    {
+        echo "; asterisk.conf for pbx2 (written by pbx.sh install): the PBX's, with directories of its own"
+        printf '[directories]\nastetcdir => /etc/asterisk-pbx2\nastvarlibdir => /var/lib/asterisk-pbx2\n'
+        printf 'astdbdir => /var/lib/asterisk-pbx2\nastkeydir => /var/lib/asterisk-pbx2\n'
+        printf 'astspooldir => /var/spool/asterisk-pbx2\nastrundir => /var/run/asterisk-pbx2\n'
+        printf 'astlogdir => /var/log/asterisk-pbx2\nastdatadir => /usr/share/asterisk\n\n'
+        cat "$etc/asterisk.conf"
+    } >"$pbx2/asterisk.conf"
+    sed -e 's/^rtpstart = .*/rtpstart = 20000/' -e 's/^rtpend = .*/rtpend = 24999/' "$etc/rtp.conf" >"$pbx2/rtp.conf"
+    sed -e 's/^port = 5038$/port = 5040/' "$etc/manager.conf" >"$pbx2/manager.conf.new"
+    sed -e 's/^bind = 127\.0\.0\.1:5060$/bind = 127.0.0.1:5062/' -e 's/^user_agent = acd-pbx$/user_agent = acd-pbx2/' \
+        "$etc/pjsip.conf" | awk -v kam="$KAMAILIO" '
+            /^\[/ { name = substr($1, 2, index($1, "]") - 2) }
+            name ~ /^(agent|supervisor)[0-9]+$/ && $0 ~ /^type = aor$/ { print; print "contact = sip:" name "@" kam; next }
+            name ~ /^(agent|supervisor)[0-9]+$/ && $0 ~ /^qualify_frequency/ { next }
+            { print }' >"$pbx2/pjsip.conf.new"
+    grep -q '^port = 5040$' "$pbx2/manager.conf.new" || die "install: pbx2's AMI port was not set"
+    grep -q '^bind = 127.0.0.1:5062$' "$pbx2/pjsip.conf.new" || die "install: pbx2's SIP port was not set"
+    grep -q "^contact = sip:agent1@$KAMAILIO\$" "$pbx2/pjsip.conf.new" || die "install: pbx2's agents were not sent to Kamailio"
+    chmod 600 "$pbx2/manager.conf.new" "$pbx2/pjsip.conf.new"
+    mv "$pbx2/manager.conf.new" "$pbx2/manager.conf"
+    mv "$pbx2/pjsip.conf.new" "$pbx2/pjsip.conf"
 }
 
 # ---------------------------------------------------------------- start / stop
@@ -335,7 +388,8 @@ boot_one() { # start the instance unless it runs, and wait until fully booted; 1
         log "start: $inst already runs (pid $pid)"
     else
         [ -f "$MARKER" ] || die "start: no root in $ROOT; run '$0 build' first"
-        [ -d "$ROOT/etc/asterisk/acd" ] && [ -f "$ROOT/etc/asterisk-farm/pjsip.conf" ] ||
+        [ -d "$ROOT/etc/asterisk/acd" ] && [ -f "$ROOT/etc/asterisk-farm/pjsip.conf" ] &&
+            [ -f "$ROOT/etc/asterisk-pbx2/pjsip.conf" ] ||
             die "start: configuration missing; run '$0 install' first"
         mkdir -p "$RUN"
         mapfile -t args < <(inst_conf_args "$inst")
@@ -417,8 +471,9 @@ cmd_start() {
     case ${1:-all} in
         pbx) start_one pbx ;;
         farm) start_one farm ;;
+        pbx2) start_one pbx2 ;;
         all) local t0; t0=$(now_ms); start_one pbx; start_one farm; log "start: all up ($(took "$t0"))" ;;
-        *) die "start [pbx|farm|all]" ;;
+        *) die "start [pbx|farm|pbx2|all]" ;;
     esac
 }
 
@@ -428,10 +483,12 @@ cmd_stop() {
     case ${1:-all} in
         pbx) stop_one pbx ;;
         farm) stop_one farm ;;
+        pbx2) stop_one pbx2 ;;
         all)
             stop_one farm & local farm_job=$!
             stop_one pbx & local pbx_job=$!
-            wait "$farm_job" || true; wait "$pbx_job" || true
+            stop_one pbx2 & local pbx2_job=$!
+            wait "$farm_job" || true; wait "$pbx_job" || true; wait "$pbx2_job" || true
             # anything else still living in our root (e.g. a stray remote console) is ours too
             for p in $(root_pids); do log "stop: killing leftover pid $p in $ROOT"; kill -KILL "$p" 2>/dev/null || true; done
             for m in $(our_mounts | sort -r); do log "stop: unmounting $m"; umount "$m" || umount -l "$m"; done
@@ -440,7 +497,7 @@ cmd_stop() {
             [ -z "$(our_mounts)" ] || die "stop: still mounted under $ROOT: $(our_mounts | tr '\n' ' ')"
             log "stop: all stopped, nothing mounted ($(took "$t0"))"
             ;;
-        *) die "stop [pbx|farm|all]" ;;
+        *) die "stop [pbx|farm|pbx2|all]" ;;
     esac
 }
 
@@ -454,6 +511,7 @@ cmd_status() {
             echo "$inst: stopped"; rc=1
         fi
     done
+    if pid=$(inst_pid pbx2); then echo "pbx2: running (pid $pid)"; fi
     if inst_pid pbx >/dev/null && inst_pid farm >/dev/null; then echo "agents registered: $(registered_agents) of $(agents_installed)"; fi
     local mounts; mounts=$(our_mounts)
     [ -z "$mounts" ] || echo "mounted: $mounts"
@@ -486,7 +544,7 @@ main() {
         stop) cmd_stop "$@" ;;
         status) cmd_status ;;
         rx)
-            [ $# -ge 2 ] || die "rx <pbx|farm> \"<cli command>\""
+            [ $# -ge 2 ] || die "rx <pbx|farm|pbx2> \"<cli command>\""
             need_root; local inst=$1; shift; rx "$inst" "$@" ;;
         env) cmd_env ;;
         up) cmd_build; cmd_install; cmd_start all ;;

@@ -320,16 +320,27 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
     live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
 ) -> None:
     """billing offers callbacks; the caller presses 2 and keys a time (HHMM, in the queue's zone): one
-    malformed ("2460": refused by the dialplan), one past ("0000": refused by the ACD), then "2359":
+    malformed ("2460": refused by the dialplan), one over today ("0000": tomorrow's, a holiday: refused
+    by the ACD), then "2359":
     confirmed, kept in PostgreSQL for 23:59 today in the queue's zone, their stay closed overflowed
     (end reason scheduled_callback, not an abandon), and they hear that time before the thanks. The
     zone is one where it is not yet 23:00 (the clock is the config's, never waited for)."""
     acd = live_acd
     admin = await _admin(acd)
-    zone = next(z for z in ("Europe/Berlin", "America/New_York", "Asia/Tokyo") if datetime.now(ZoneInfo(z)).hour < 23)
+    # not yet 23:00 (23:59 is to come), and not in the first minutes of the day (0000 just past is refused as
+    # past, not taken for tomorrow)
+    zone = next(
+        z
+        for z in ("Europe/Berlin", "America/New_York", "Asia/Tokyo")
+        if datetime.now(ZoneInfo(z)).hour < 23
+        and datetime.now(ZoneInfo(z)).hour * 60 + datetime.now(ZoneInfo(z)).minute > 20
+    )
     week = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    _patch(acd, admin, "billing", {"callback_after": 1, "hours": {"zone": zone, **week, "closed": "voicemail"}})
-    due = datetime.combine(datetime.now(ZoneInfo(zone)).date(), dt_time(23, 59), ZoneInfo(zone))
+    today = datetime.now(ZoneInfo(zone)).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    hours = {"zone": zone, **week, "holidays": [tomorrow], "closed": "voicemail"}
+    _patch(acd, admin, "billing", {"callback_after": 1, "hours": hours})
+    due = datetime.combine(today, dt_time(23, 59), ZoneInfo(zone))
 
     number = f"64{time.time_ns() % 10**9:09d}"
     since = PBX_LOG.stat().st_size
@@ -355,7 +366,7 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
     await farm.send_dtmf(channel, "1")
     asked = await pbx_ami.wait_event(user_event("AcdCallbackAt", Uniqueid=uniqueid), 15, pbx_mark)
     assert asked["AcdTime"] == "0000"
-    pbx_mark = pbx_ami.mark()  # refused by the ACD (today's 00:00 is over): keyed again, sent at once
+    pbx_mark = pbx_ami.mark()  # refused by the ACD (tomorrow's 00:00: a holiday): keyed again, sent at once
     await key("2359")
     await pbx_ami.wait_event(user_event("AcdCallbackAt", Uniqueid=uniqueid, AcdTime="2359"), 15, pbx_mark)
 
@@ -389,6 +400,75 @@ async def test_a_holding_caller_keys_a_time_and_the_callback_is_kept_for_then_in
     assert [(c["status"], c["number"]) for c in reply["callbacks"] if c["id"] == str(row["id"])] == [
         ("pending", number)
     ]
+
+
+async def test_a_caller_while_closed_keys_a_time_refused_on_the_holiday_then_kept_for_tomorrow(
+    live_acd: AcdProcess, farm: Farm, pbx_ami: AmiClient
+) -> None:
+    """closed = "callback", today a holiday in the queue's zone: the caller presses 2 and keys a time
+    (HHMM). "2359" (later today: the holiday) is refused by the ACD, keyed again and sent at once;
+    "0100" (today's is over: tomorrow's, open) is kept in PostgreSQL for 01:00 tomorrow in the queue's
+    zone (DST-correct, computed here with zoneinfo), and the caller hears that time before the thanks,
+    never sent to voicemail. The zone is one where it is between 02:00 and 23:00 now."""
+    acd = live_acd
+    admin = await _admin(acd)
+    zone = next(
+        z
+        for z in ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
+        if 2 <= datetime.now(ZoneInfo(z)).hour < 23
+    )
+    today = datetime.now(ZoneInfo(zone)).date()
+    week = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    hours = {"zone": zone, **week, "holidays": [today.isoformat()], "closed": "callback", "announcement": "beep"}
+    _patch(acd, admin, "billing", {"hours": hours})
+    due = datetime.combine(today + timedelta(days=1), dt_time(1, 0), ZoneInfo(zone))
+
+    number = f"64{time.time_ns() % 10**9:09d}"
+    since = PBX_LOG.stat().st_size
+    pbx_mark, farm_mark = pbx_ami.mark(), farm.mark()
+    await farm.place_call("200", patience_seconds=60, caller_id=number)
+    channel = (await farm.wait_user_event("FarmCallerAnswered", 15, farm_mark, FarmCaller=number))["Channel"]
+    offered = await pbx_ami.wait_event(user_event("AcdCallbackOffered", CallerIDNum=number), 20, pbx_mark)
+    uniqueid = offered["Uniqueid"]
+
+    async def key(digits: str, since_mark: int) -> None:
+        await pbx_ami.wait_event(user_event("AcdCallbackTime", Uniqueid=uniqueid), 15, since_mark)
+        await farm.send_dtmf(channel, digits)
+
+    await farm.send_dtmf(channel, "2")
+    await key("2359", pbx_mark)
+    await pbx_ami.wait_event(user_event("AcdCallbackConfirm", Uniqueid=uniqueid, AcdNumber=number), 30, pbx_mark)
+    await farm.send_dtmf(channel, "1")
+    asked = await pbx_ami.wait_event(user_event("AcdClosedCallbackAt", Uniqueid=uniqueid), 15, pbx_mark)
+    assert (asked["AcdTime"], asked["AcdNumber"]) == ("2359", number)
+    pbx_mark = pbx_ami.mark()  # refused by the ACD (today is a holiday): keyed again, sent at once
+    await key("0100", pbx_mark)
+    await pbx_ami.wait_event(user_event("AcdClosedCallbackAt", Uniqueid=uniqueid, AcdTime="0100"), 15, pbx_mark)
+
+    async def kept() -> list[Any] | None:
+        rows = await acd.rows("SELECT * FROM scheduled_callbacks WHERE number = $1", number)
+        return rows or None
+
+    (row,) = await eventually(kept, 10, "the scheduled callback's row")
+    assert (row["queue"], row["at"], row["created_by"], row["cancelled_at"]) == ("billing", due, "caller", None)
+    assert str(row["id"]) == closed_callback_id(call_id_for(uniqueid))
+    on = b"<" + offered["Channel"].encode() + b"> Playing "
+    played = b""
+
+    def thanked() -> bool:
+        nonlocal played
+        played = log_since(since)
+        return on + b"'auth-thankyou" in played
+
+    await eventually(thanked, 20, "the caller thanked for the callback")
+    assert told_when(played, offered["Channel"]) == [
+        ("Playback", "vm-tocallback"),
+        ("SayUnixTime", f"{int(due.timestamp())},{zone},Q 'digits/at' IMp"),
+    ]
+    assert on + b"'vm-nobodyavail" not in played
+    assert not [e for e in pbx_ami.events(pbx_mark) if user_event("AcdClosedCallbackNotKept")(e)]
+    (closed,) = await _rows(acd, uniqueid, 1)
+    assert (closed["queue"], closed["outcome"], closed["end_reason"]) == ("billing", "overflowed", "closed")
 
 
 async def test_a_caller_while_closed_who_does_not_take_the_callback_is_left_to_voicemail(

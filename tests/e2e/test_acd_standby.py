@@ -52,32 +52,44 @@ async def start_pair(a: AcdProcess, b: AcdProcess) -> None:
 async def test_kill_9_of_the_leader_the_standby_takes_over_and_rings_the_next_agent(
     pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
 ) -> None:
+    """Issue's first point: a caller waits and a call is in progress at the kill; agent1's call ends and its
+    wrap-up (1 s) runs out while nobody leads, so the next ring waits on the takeover alone: within 3 s."""
     a, b = pair(pbx_stack, tmp_path)
     try:
         await start_pair(a, b)
-        await farm.set_agent("agent1", "answer", delay=1, talk=3)
+        await farm.set_agent("agent1", "answer", delay=0.2, talk=0.5)
         await login(a, "agent1")
+        farm_mark, mark = farm.mark(), pbx_ami.mark()
+        rings: list[tuple[str, float]] = []  # each AcdRinging (its caller's channel), stamped as it arrives
+        unlisten = pbx_ami.listen(
+            lambda e: rings.append((e.get("Channel", ""), time.monotonic())) if user_event("AcdRinging")(e) else None
+        )
         first = await enqueue_caller(farm, pbx_ami, "200", patience=60)
-        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15)
-        second = await enqueue_caller(farm, pbx_ami, "200", patience=60)  # waits: agent1 is talking
-        mark = pbx_ami.mark()
+        second = await enqueue_caller(farm, pbx_ami, "200", patience=60)  # waits: agent1 is rung for the first
+        await pbx_ami.wait_event(user_event("AcdAnswered", AcdAgent="agent1"), 15, mark)
         killed = time.monotonic()
-        a.stop(signal.SIGKILL)
+        a.stop(signal.SIGKILL)  # a call in progress (0.5 s left), a caller waiting
 
-        await eventually(lambda: b.readiness().get("ready") is True, 15, "the standby leads")
+        await eventually(lambda: b.readiness().get("ready") is True, 15, "the standby leads", every=0.05)
         leading = time.monotonic() - killed
         ring = await pbx_ami.wait_event(
             lambda e: user_event("AcdRinging")(e) and e.get("Channel") == second["Channel"], 20, mark
         )
-        rang = time.monotonic() - killed
-        print(f"\ntakeover: standby leading {leading:.2f} s after the kill, rang agent1 {rang:.2f} s after it")
+        unlisten()
+        assert [channel for channel, _ in rings] == [first["Channel"], second["Channel"]]
+        rang = rings[1][1] - killed
+        gap = rings[1][1] - rings[0][1]  # the old leader's last ring (the first caller's), the new one's first
+        print(
+            f"\ntakeover: standby leading {leading:.2f} s after the kill, rang agent1 {rang:.2f} s after it"
+            f" ({gap:.2f} s after the old leader's last ring)"
+        )
         assert ring["AcdAgent"] == "agent1"
         assert (b.metric("acd_epoch"), b.metric("acd_takeovers_total")) == (2.0, 1.0)
         epoch = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})
         assert epoch[0].get("Value") == "2"
-        assert leading < 3.0 + 0.5 + 6.0  # the lease, a renew period, and a start as after a restart
+        assert rang < 3.0 and gap < 3.0  # the issue's bound: the next agent rung within 3 s of the kill
 
-        # both callers answered, each once, in their order, by agent1
+        # both callers answered, each once, in their order, by agent1; each call recorded once
         ids = [uuid.UUID(call_id_for(e["Uniqueid"])) for e in (first, second)]
 
         async def answered() -> list[str] | None:
@@ -90,11 +102,51 @@ async def test_kill_9_of_the_leader_the_standby_takes_over_and_rings_the_next_ag
 
         order = await eventually(answered, 20, "both callers answered", every=0.5)
         assert order == [first["Uniqueid"], second["Uniqueid"]]
+        # the killed process comes back as the standby (its supervisor starts it): its journal drains
+        await asyncio.to_thread(a.start, standby=True)
+        await expect_recorded_once(a, ids)
+        rang_farm = [e for e in farm.ami.events(farm_mark) if e.get("UserEvent") == "FarmAgentRinging"]
+        assert len(rang_farm) == 2  # one ring per caller: none lost, none twice
     finally:
         with_code = b.stop()
         a.stop(signal.SIGKILL)
         EmbeddedPostgres(tmp_path / "a" / "pg").stop()
         assert with_code == 0, b.tail()
+
+
+async def offer_counts(acd: AcdProcess, ids: list[uuid.UUID]) -> list[tuple[int, int]]:
+    """Each call's offers and answered offers in the records (an interaction's id derives from its uniqueid:
+    counting interactions would always say 1)."""
+    rows = await acd.rows(
+        "SELECT i.id, count(o.id) AS offers, count(o.id) FILTER (WHERE o.result = 'answered') AS answered"
+        " FROM interactions i LEFT JOIN offers o ON o.interaction_id = i.id"
+        " WHERE i.id = ANY($1::uuid[]) GROUP BY i.id ORDER BY array_position($1::uuid[], i.id)",
+        ids,
+    )
+    return [(r["offers"], r["answered"]) for r in rows]
+
+
+async def expect_recorded_once(acd: AcdProcess, ids: list[uuid.UUID]) -> None:
+    """Every call recorded once: one interaction answered by agent1, one offer each, answered. The call in
+    progress at the kill was answered a moment before it: when the old leader died before its journal held
+    the answer, its offer was left open, and the new leader closes it from the interaction soon after it
+    took over (docs/records.md, "Offers a stopped process left open"); an offer still open here fails."""
+
+    async def settled() -> list[tuple[int, int]] | None:
+        rows = await acd.rows(
+            "SELECT id FROM interactions WHERE id = ANY($1::uuid[]) AND answered_at IS NOT NULL"
+            " AND agent_id = 'agent1'",
+            ids,
+        )
+        counts = await offer_counts(acd, ids)
+        done = len(rows) == len(ids) and len(counts) == len(ids) and all(answered for _, answered in counts)
+        return counts if done else None
+
+    try:
+        counts = await eventually(settled, 15, "the calls answered and each offer answered", every=0.5)
+    except AssertionError:
+        raise AssertionError(f"offers (made, answered) per call: {await offer_counts(acd, ids)}") from None
+    assert counts == [(1, 1)] * len(ids), counts
 
 
 async def test_a_leader_frozen_longer_than_its_lease_wakes_up_fenced_rings_nobody_and_stops(
@@ -249,7 +301,7 @@ async def test_a_callback_rung_under_an_older_epoch_rings_no_agent_and_keeps_its
         callback_id = reply["callback"]["id"]
         farm_mark, mark = farm.mark(), pbx_ami.mark()
         cut.blackhole()
-        await asyncio.sleep(3.5)  # past the leader's deadline (lease 3 s - margin 1 s): no more ACD_EPOCH
+        await asyncio.sleep(3.5)  # well past the leader's deadline (lease 2 s - margin 0.5 s): no more ACD_EPOCH
         await pbx_ami.action({"Action": "Setvar", "Variable": "ACD_EPOCH", "Value": "2"})  # the newer term's
         await asyncio.sleep(1.5)
         epoch = await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_EPOCH"})

@@ -134,7 +134,7 @@ class LiveAcd:
         self.runtime.handle_now(AgentLoggedIn("nobody"))  # refused: acd_refused_events_total{error="UnknownAgent"}
         self.metrics.export_ami_malformed(wire=1, translate=0)
         self.metrics.redirects_lost.labels("ring").inc()
-        self.metrics.ami_connected.set(1)
+        self.metrics.ami_connected.labels(pbx="pbx").set(1)
         # no PostgreSQL here: an objective's figures (acd.records.objectives computes them from the records,
         # tests/integration/test_objectives.py) are set by hand, at risk as the alert expects
         self.metrics.objectives.figures = {

@@ -81,6 +81,7 @@ async def engine(api_pg: EmbeddedPostgres) -> AsyncIterator[AsyncEngine]:  # noq
     async with eng.begin() as conn:
         await conn.execute(text("DELETE FROM config_revisions"))
         await conn.execute(text("DELETE FROM leases"))
+        await conn.execute(text("DELETE FROM lease_terms"))
         await conn.execute(text("DELETE FROM members"))
     yield eng
     await eng.dispose()

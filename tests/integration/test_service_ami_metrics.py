@@ -107,3 +107,13 @@ def test_the_counter_follows_running_totals_and_survives_a_new_adapter() -> None
     metrics.export_ami_malformed(wire=1, translate=1)  # a new link counts from 0 again: its 1 is new
     metrics.export_ami_malformed(wire=3, translate=1)
     assert value("acd_ami_malformed_total", {"reason": "wire"}) == 2 + 3
+
+
+async def test_the_link_is_up_under_its_pbx_name(service: Parts) -> None:
+    """``[ami]`` alone is one PBX named "pbx": acd_ami_connected carries it as its pbx label."""
+    value = service.metrics.registry.get_sample_value
+    deadline = time.monotonic() + 5.0
+    while value("acd_ami_connected", {"pbx": "pbx"}) != 1.0:
+        assert time.monotonic() < deadline, value("acd_ami_connected", {"pbx": "pbx"})
+        await asyncio.sleep(0.05)
+    assert value("acd_ami_connected", {}) is None  # no unlabelled series beside it

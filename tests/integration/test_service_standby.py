@@ -30,7 +30,7 @@ from phonefarm.ports import free_port
 
 pytestmark = pytest.mark.pg
 
-FAST = ClusterSettings(lease=1.2, renew=0.2, margin=0.4)
+FAST = ClusterSettings(lease=2.0, renew=0.25, margin=0.5)  # the defaults: a loaded machine can stall 0.8 s
 
 
 @dataclasses.dataclass
@@ -47,6 +47,7 @@ async def engine(api_pg: EmbeddedPostgres) -> AsyncIterator[AsyncEngine]:  # noq
     async with eng.begin() as conn:
         await conn.execute(text("DELETE FROM config_revisions"))
         await conn.execute(text("DELETE FROM leases"))
+        await conn.execute(text("DELETE FROM lease_terms"))
     yield eng
     await eng.dispose()
 
@@ -163,6 +164,21 @@ async def test_one_leads_the_other_stands_by_and_takes_over_with_the_next_epoch(
             series = await response.text()
         for line in ('acd_leader{instance="b"} 1.0', "acd_epoch 2.0", "acd_takeovers_total 1.0"):
             assert f"\n{line}\n" in series, line
+        # b's records are its term's (docs/standby.md, "Records reconciled by epoch")
+        assert b.service.parts is not None and b.service.parts.outbox is not None
+        assert b.service.parts.outbox.epoch == 2
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {bearer}"}) as session,
+            session.post(f"{b.base}/api/v1/agents/a1/login") as response,
+        ):
+            assert response.status < 300, await response.text()
+
+        async def logged_in_under_epoch_2() -> bool:
+            async with engine.connect() as conn:
+                found = await conn.execute(text("SELECT epoch FROM agent_states WHERE agent_id = 'a1'"))
+                return 2 in {epoch for (epoch,) in found}
+
+        await _until(logged_in_under_epoch_2, 5, "b's agent state written under epoch 2")
     finally:
         if not a.task.done():
             await _stop(a)
@@ -364,6 +380,7 @@ async def test_acd_handover_is_no_success_when_the_same_instance_takes_the_lease
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM members"))
             await conn.execute(text("DELETE FROM leases"))
+            await conn.execute(text("DELETE FROM lease_terms"))
     async with engine.connect() as conn:
         last = (
             await conn.execute(

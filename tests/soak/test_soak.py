@@ -29,6 +29,7 @@ def test_five_minutes_without_drift() -> None:
         check=False,
     )
     shown = f"stdout:\n{done.stdout}\nstderr (tail):\n{done.stderr[-4000:]}"
+    print(done.stdout)  # the checks' figures, shown by ``pytest -rP`` when it passes
     assert done.returncode == 0, shown
     lines = done.stdout.splitlines()
     for name in CHECKS:

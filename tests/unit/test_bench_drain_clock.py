@@ -37,7 +37,7 @@ class Flaky:
     def __init__(self) -> None:
         self.fail = True
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         if self.fail:
             raise DatabaseUnavailable("down")
         return []

@@ -63,6 +63,7 @@ def test_core_imports_only_itself_and_the_standard_library() -> None:
                 "collections",
                 "dataclasses",
                 "enum",
+                "heapq",
                 "math",
                 "typing",
                 "uuid",

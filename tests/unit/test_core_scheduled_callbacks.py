@@ -221,8 +221,7 @@ def test_a_time_past_closed_malformed_or_for_a_number_not_allowed_is_refused_and
     now = _berlin(6, 10, 0)
     acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now), now)
     for time, number, reason in (
-        ("0930", "49301234", "past"),  # today's 09:30 is over (no "tomorrow" from HHMM)
-        ("1000", "49301234", "past"),  # now is not later
+        ("0730", "49301234", "closed"),  # today's 07:30 is over: tomorrow's, before opening
         ("1830", "49301234", "closed"),  # after closing
         ("2400", "49301234", "malformed"),
         ("1260", "49301234", "malformed"),
@@ -239,6 +238,22 @@ def test_a_time_past_closed_malformed_or_for_a_number_not_allowed_is_refused_and
     acd.handle(CallbackTimeKept("c1", CB), now)
     with pytest.raises(UnknownCall):  # no longer holding
         acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1500"), now)
+
+
+def test_a_time_already_over_today_is_tomorrows_and_refused_when_tomorrow_is_a_holiday() -> None:
+    acd = Acd(_berlin_queue())
+    now = _berlin(6, 10, 0)  # Monday 6 July 2026, 10:00
+    acd.handle(CallArrived("c1", "billing", 5, caller="+49301234", enqueued_at=now), now)
+    out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "1000"), now)  # just now: meant now, not tomorrow
+    assert out == [RefuseCallbackTime("c1", "past")]
+    out = acd.handle(CallbackTimeAsked("c1", CB, "49301234", "0930"), now)  # half an hour ago: tomorrow's
+    kept = [c for c in out if isinstance(c, KeepScheduledCallback)]
+    assert [k.at for k in kept] == [_berlin(7, 9, 30)]
+    christmas_eve = datetime(2026, 12, 23, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()  # a Wednesday
+    acd = Acd(_berlin_queue())
+    acd.handle(CallArrived("c2", "billing", 5, caller="+49301234", enqueued_at=christmas_eve), christmas_eve)
+    out = acd.handle(CallbackTimeAsked("c2", CB, "49301234", "0930"), christmas_eve)  # the 24th: a holiday
+    assert out == [RefuseCallbackTime("c2", "closed")]
 
 
 def test_a_queue_without_opening_hours_takes_the_time_in_utc() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from acd.core.lease import Lease, LeaseTimes
+from acd.leadership import LAPSE_SLACK, standby_wait
 
 TIMES = LeaseTimes(lease=3.0, renew=0.5, margin=1.0)
 
@@ -104,3 +105,17 @@ def test_what_the_latest_good_renewal_saw_decides_and_a_late_older_answer_change
     assert lease.term is not None and lease.term.alone and lease.deadline() == 13.0
     lease.renewed(sent=100.0, alone=False)  # PostgreSQL is back and a standby too: the deadline rules again
     assert lease.confirmed(101.0) and lease.overdue(102.0)
+
+
+def test_a_standby_sleeps_until_the_lease_lapses_when_that_comes_before_its_next_period() -> None:
+    assert standby_wait(0.25, None) == 0.25  # nothing known: one period
+    assert standby_wait(0.25, 3.0) == 0.25  # a live lease: the heartbeat every period goes on
+    assert standby_wait(0.25, 0.1) == pytest.approx(0.1 + LAPSE_SLACK)  # right after it lapses
+    assert standby_wait(0.25, -5.0) == LAPSE_SLACK  # lapsed already (lost to a race): never a busy loop
+
+
+def test_the_defaults_take_over_within_3_s_and_let_the_leader_miss_several_renewals() -> None:
+    times = LeaseTimes()
+    assert not times.problems()
+    assert times.lease + 0.5 < 3.0  # the lease, then a start well under a second (docs/standby.md, "Margins")
+    assert times.step_down_after / times.renew >= 4  # a leader steps down only after several failed renewals

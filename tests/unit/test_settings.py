@@ -291,7 +291,8 @@ def test_a_queue_says_the_wait_so_far_only_when_asked(tmp_path: Path) -> None:
 
 def test_the_cluster_section_names_the_instance_and_the_lease_figures(tmp_path: Path) -> None:
     """[cluster] (docs/standby.md): left out, a lone process with the default margins."""
-    assert load(write(tmp_path, GOOD), env={}).cluster.lease == 3.0
+    defaults = load(write(tmp_path, GOOD), env={}).cluster
+    assert (defaults.lease, defaults.renew, defaults.margin) == (2.0, 0.25, 0.5)
     text = GOOD + '[cluster]\ninstance = "acd-a"\nlease = 6\nrenew = 1\nmargin = 2\n'
     cluster = load(write(tmp_path, text), env={}).cluster
     assert (cluster.instance, cluster.lease, cluster.renew, cluster.margin) == ("acd-a", 6.0, 1.0, 2.0)

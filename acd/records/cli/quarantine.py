@@ -71,34 +71,45 @@ def _list(entries: list[Entry]) -> int:
     return 0
 
 
-def _decode(entries: list[Entry]) -> tuple[list[Record], list[int], int]:
-    """The entries that are records now, their line numbers, and how many are still not records."""
+def _decode(entries: list[Entry]) -> tuple[list[Record], list[int], int, list[int]]:
+    """The entries that are records now, their line numbers, how many are still not records, and the term
+    each record was journaled under (kept: a replay is reconciled by epoch like the outbox's writes)."""
     records: list[Record] = []
     numbers: list[int] = []
+    epochs: list[int] = []
     refused = 0
     for e in entries:
         try:
-            records.append(codec.decode(e.line.encode("utf-8", errors="surrogatepass")))
+            record, epoch = codec.decode_stamped(e.line.encode("utf-8", errors="surrogatepass"))
+            records.append(record)
+            epochs.append(epoch)
             numbers.append(e.number)
         except codec.BadLine as exc:
             refused += 1
             print(f"{e.number}: still not a record: {exc.reason}")
-    return records, numbers, refused
+    return records, numbers, refused, epochs
 
 
 def _dry_run(entries: list[Entry]) -> int:
-    records, _, refused = _decode(entries)
+    records, _, refused, _ = _decode(entries)
     print(f"would replay {len(records)} records; {refused} entries are still not records")
     return 1 if refused else 0
 
 
 async def _replay(engine: AsyncEngine, entries: list[Entry]) -> int:
-    records, numbers, refused = _decode(entries)
-    rejections = await PostgresRecordStore(engine).write(records)
-    for r in rejections:
-        print(f"{numbers[r.index]}: still refused ({r.kind}): {r.reason}")
-    refused += len(rejections)
-    print(f"replayed {len(records) - len(rejections)} records; {refused} entries still refused")
+    records, numbers, refused, epochs = _decode(entries)
+    store = PostgresRecordStore(engine)
+    still = 0
+    # one write per term, oldest first: two terms' versions of one call meet in the upsert's guard, which
+    # applies the whole rule (docs/standby.md, "Records reconciled by epoch"), never in one batch's choice
+    for epoch in sorted(set(epochs)):
+        picked = [i for i, e in enumerate(epochs) if e == epoch]
+        rejections = await store.write([records[i] for i in picked], [epoch] * len(picked))
+        for r in rejections:
+            print(f"{numbers[picked[r.index]]}: still refused ({r.kind}): {r.reason}")
+        still += len(rejections)
+    refused += still
+    print(f"replayed {len(records) - still} records; {refused} entries still refused")
     return 1 if refused else 0
 
 

@@ -1,6 +1,9 @@
 """Journal line format: one record per line, JSON, with a type tag.
 
-    {"type": "interaction", "data": {"interaction_id": "…", "seq": 3, …}}\\n
+    {"type": "interaction", "epoch": 7, "data": {"interaction_id": "…", "seq": 3, …}}\\n
+
+``epoch`` is the leadership term of the process that journaled the line (docs/standby.md, "Records
+reconciled by epoch"); a line without it (journaled before epochs) is epoch 0.
 
 Decoding is strict, because a line that would reach Postgres half-understood is worse than one that
 is quarantined: an unknown type, a missing or unknown field, a wrong JSON type, an id that is not a
@@ -53,13 +56,19 @@ class BadLine(ValueError):
         self.reason = reason
 
 
-def encode(record: Record) -> bytes:
+def encode(record: Record, epoch: int = 0) -> bytes:
     tag = TYPE_TAGS[type(record)]
     data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    return json.dumps({"type": tag, "data": data}, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    line: dict[str, object] = {"type": tag, "data": data} if epoch == 0 else {"type": tag, "epoch": epoch, "data": data}
+    return json.dumps(line, separators=(",", ":"), allow_nan=False).encode() + b"\n"
 
 
 def decode(line: bytes) -> Record:
+    return decode_stamped(line)[0]
+
+
+def decode_stamped(line: bytes) -> tuple[Record, int]:
+    """The record of a journal line and the epoch it was journaled under (0 when the line has none)."""
     try:
         obj = json.loads(line, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -69,7 +78,10 @@ def decode(line: bytes) -> Record:
     cls = RECORD_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
     if cls is None:
         raise BadLine(f"unknown record type {obj.get('type')!r}")
-    return typing.cast(Record, _build(cls, obj["data"]))
+    epoch = obj.get("epoch", 0)
+    if type(epoch) is not int or epoch < 0:
+        raise BadLine(f"epoch: {epoch!r} is not a term's number")
+    return typing.cast(Record, _build(cls, obj["data"])), epoch
 
 
 def _no_constant(name: str) -> object:

@@ -8,8 +8,9 @@ commit. So:
 - Postgres down: appends go on; the drainer retries with exponential backoff; the backlog grows
   (``backlog``, exported as ``acd_outbox_backlog``) and drains when Postgres is back.
 - Process killed between journal write and upsert: the next ``start()`` replays from the cursor. A
-  batch committed to Postgres whose cursor move was lost is written again; ``seq`` and
-  ``ON CONFLICT ... WHERE seq < excluded.seq`` make that a no-op, so nothing arrives twice.
+  batch committed to Postgres whose cursor move was lost is written again; ``(epoch, seq)`` and
+  ``ON CONFLICT ... WHERE (epoch, seq) < (excluded.epoch, excluded.seq)`` make that a no-op, so nothing
+  arrives twice (``acd.records.pipeline.epochs``: each line carries its process's term).
 - A record that cannot be encoded (NaN or infinity in a float field), a line that cannot be decoded,
   or a record that Postgres refuses for its content goes to the quarantine file with a reason
   (``acd.records.pipeline.quarantine``), counted by kind; everything else goes on. ``append`` never raises
@@ -22,7 +23,6 @@ Durability of an appended record: see ``acd.records.pipeline.journal`` (group co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -40,6 +40,10 @@ from acd.records.pipeline.quarantine import Quarantine, Quarantined, QuarantineK
 from acd.records.pipeline.store import PostgresRecordStore, RecordStore
 
 log = logging.getLogger(__name__)
+
+
+# how long a stop waits for the outbox's cancelled tasks before it closes the journal anyway
+STOP_TASKS_SECONDS = 2.0
 
 
 class Outbox:
@@ -71,6 +75,10 @@ class Outbox:
         self._progress = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_error: str | None = None  # the drainer's latest failure, for /healthz
+        # the leadership term every record appended from now on is journaled under (set when this process
+        # leads, kept after it steps down: what it still writes is its term's; docs/standby.md, "Records
+        # reconciled by epoch"); 0 until it leads
+        self.epoch = 0
 
     @property
     def backlog(self) -> int:
@@ -114,7 +122,7 @@ class Outbox:
         if not self._running:
             raise OutboxClosed("the outbox is not running")
         try:
-            line = codec.encode(record)
+            line = codec.encode(record, self.epoch)
         except (ValueError, TypeError, OverflowError, KeyError) as exc:
             self._quarantine_unencodable(record, exc)
             return
@@ -123,7 +131,8 @@ class Outbox:
         self._wake.set()
 
     def _quarantine_unencodable(self, record: Record, exc: Exception) -> None:
-        entry = Quarantined(None, f"cannot journal {type(record).__name__}: {exc}", _rendering(record), "unencodable")
+        reason = f"cannot journal {type(record).__name__}: {exc}"
+        entry = Quarantined(None, reason, _rendering(record, self.epoch), "unencodable")
         try:
             self._quarantine.put([entry], sync=False)
         except OSError as error:  # the last word on it is the log, in full
@@ -157,9 +166,19 @@ class Outbox:
         self._running = False
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # bounded: a drain cancelled on a silent socket can linger, and the journal's close (its last fsync)
+        # must run all the same
+        if self._tasks:
+            done, lingering = await asyncio.wait(self._tasks, timeout=STOP_TASKS_SECONDS)
+            for task in done:
+                if not task.cancelled() and (failure := task.exception()) is not None:
+                    log.error("outbox: %s failed: %r", task.get_name(), failure)
+            for task in lingering:
+                log.warning(
+                    "outbox: %s still ending %g s after its cancel; the journal closes all the same",
+                    task.get_name(),
+                    STOP_TASKS_SECONDS,
+                )
         try:
             await asyncio.to_thread(self._journal.close)
         except JournalError as exc:  # shutting down: say so loudly, but let the rest stop too
@@ -228,7 +247,7 @@ class Outbox:
         refused: list[Quarantined] = []
         if batch.records:
             async with asyncio.timeout(self._write_timeout):
-                rejections = await self._store.write(batch.records)
+                rejections = await self._store.write(batch.records, batch.epochs)
             refused = [
                 Quarantined(
                     batch.entries[batch.positions[r.index]].end,
@@ -250,23 +269,31 @@ class Outbox:
         """Read and decode in a worker thread, off the routing loop."""
         entries = self._journal.read(start, stop, self._batch_size)
         records: list[Record] = []
+        epochs: list[int] = []
         positions: list[int] = []
         bad: list[Quarantined] = []
         for i, entry in enumerate(entries):
             try:
-                records.append(codec.decode(entry.line))
-                positions.append(i)
+                record, epoch = codec.decode_stamped(entry.line)
             except codec.BadLine as exc:
                 bad.append(Quarantined(entry.end, exc.reason, entry.line))
-        return _Batch(entries, records, positions, bad)
+                continue
+            records.append(record)
+            epochs.append(epoch)
+            positions.append(i)
+        return _Batch(entries, records, positions, bad, epochs)
 
 
-def _rendering(record: Record) -> bytes:
-    """What an operator can read, fix and append again: the journal line with NaN/Infinity kept."""
+def _rendering(record: Record, epoch: int = 0) -> bytes:
+    """What an operator can read, fix and append again: the journal line with NaN/Infinity kept (and its
+    term, so that a replay is reconciled as the line would have been)."""
     try:
         data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
         tag = codec.TYPE_TAGS.get(type(record), type(record).__name__)
-        return json.dumps({"type": tag, "data": data}, separators=(",", ":"), default=repr).encode()
+        line: dict[str, object] = (
+            {"type": tag, "data": data} if epoch == 0 else {"type": tag, "epoch": epoch, "data": data}
+        )
+        return json.dumps(line, separators=(",", ":"), default=repr).encode()
     except (ValueError, TypeError, OverflowError):
         return repr(record).encode("utf-8", errors="backslashreplace")
 
@@ -277,6 +304,7 @@ class _Batch:
     records: list[Record]  # the decodable ones, in order
     positions: list[int]  # records[i] came from entries[positions[i]]
     bad: list[Quarantined]  # the undecodable ones
+    epochs: list[int]  # the term each record was journaled under
 
     @property
     def after(self) -> int:

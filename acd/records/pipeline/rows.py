@@ -7,6 +7,7 @@ the later one is quarantined rather than allowed to rewrite history.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ class Row:
     seq: int
     values: dict[str, Any]
     identity: tuple[str, ...]  # column names that must not change for an id
+    epoch: int = 0  # the term that journaled it (acd.records.pipeline.epochs)
 
     @property
     def identity_values(self) -> tuple[Any, ...]:
@@ -62,7 +64,14 @@ def _at(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
-def to_row(record: Record) -> Row:
+def to_row(record: Record, epoch: int = 0) -> Row:
+    """The row of ``record``, journaled under the term ``epoch`` (0: unknown, a line from before epochs)."""
+    row = _row(record)
+    row.values["epoch"] = epoch
+    return dataclasses.replace(row, epoch=epoch)
+
+
+def _row(record: Record) -> Row:
     if isinstance(record, InteractionRecord):
         rid = uuid.UUID(record.interaction_id)
         return Row(

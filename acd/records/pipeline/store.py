@@ -1,8 +1,11 @@
 """Write a batch of records to Postgres with idempotent upserts, in one transaction.
 
-    INSERT ... ON CONFLICT (id) DO UPDATE SET ... WHERE table.seq < excluded.seq
+    INSERT ... ON CONFLICT (id) DO UPDATE SET ... WHERE (table.epoch, table.seq) < (excluded.epoch, excluded.seq)
 
-makes a replay harmless (same seq: no change) and an older snapshot arriving after a newer one a no-op.
+makes a replay harmless (same epoch and seq: no change) and an older snapshot arriving after a newer one
+a no-op; ``epoch`` is the leadership term that journaled the record, so an old leader's journal that
+drains late never overwrites a newer term's rows (``acd.records.pipeline.epochs``: the rule, with its
+exception for an interaction a newer term closed without seeing its end, and the fenced rings).
 
 What this adapter decides, so the outbox does not have to know SQL:
 - **Unknown queue or agent** (not in the config tables): created as a placeholder row
@@ -27,7 +30,7 @@ Rejections go back to the caller, which quarantines them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,8 +44,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from acd.core.record_types import Record
 from acd.records.errors import DatabaseUnavailable
 from acd.records.models import Agent, Queue
+from acd.records.pipeline.epochs import FENCED, LEASE, MISSES, NOT_TRACED, clipped_end, fenced, newer_term
 from acd.records.pipeline.quarantine import QuarantineKind
-from acd.records.pipeline.rows import WRITE_ORDER, Row, referenced_agents, referenced_queues, to_row
+from acd.records.pipeline.rows import (
+    AGENT_STATES,
+    OFFERS,
+    WRITE_ORDER,
+    Row,
+    referenced_agents,
+    referenced_queues,
+    to_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +67,9 @@ class Rejection:
 
 
 class RecordStore(Protocol):
-    async def write(self, records: Sequence[Record]) -> list[Rejection]: ...
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
+        """Write ``records``, each journaled under the term ``epochs[i]`` (None: all 0, unknown)."""
+        ...
 
 
 _TRANSIENT = (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
@@ -66,12 +80,12 @@ class PostgresRecordStore:
         self._engine = engine
         self._upserts = {table: _upsert(table, engine.dialect) for table in WRITE_ORDER}
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         rows: dict[int, Row] = {}
         unusable: list[Rejection] = []
         for index, record in enumerate(records):
             try:
-                rows[index] = to_row(record)
+                rows[index] = to_row(record, 0 if epochs is None else epochs[index])
             except (ValueError, OverflowError, OSError) as exc:  # fromtimestamp(nan), a bad UUID
                 unusable.append(Rejection(index, f"not a valid row: {exc}", "invalid_value"))
         try:
@@ -93,6 +107,7 @@ class PostgresRecordStore:
     ) -> list[Rejection]:
         if not apart:
             await _ensure_referenced(conn, [records[i] for i in rows])
+        await _fence(conn, rows.values())
         rejections = await _clashes(conn, rows)
         rejected = {r.index for r in rejections}
         for table in WRITE_ORDER:
@@ -185,8 +200,52 @@ def _upsert(table: Table, dialect: Dialect) -> TextClause:
     changes = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
     return text(
         f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT (id) DO UPDATE SET {changes} WHERE {table.name}.seq < excluded.seq"
+        f"ON CONFLICT (id) DO UPDATE SET {changes} WHERE {guard(table.name)}"
     )
+
+
+def guard(table: str) -> str:
+    """``acd.records.pipeline.epochs.replaces`` in SQL: ``table`` is the stored version, ``excluded`` the
+    incoming one. Rule 2 (a close seen over a close guessed) is for interactions alone, and its term
+    lookups run only for two closes of different terms (a CASE's branches are taken in order)."""
+    newer = f"({table}.epoch, {table}.seq) < (excluded.epoch, excluded.seq)"
+    if table != "interactions":
+        return newer
+    stored, incoming = _unseen(table), _unseen("excluded")
+    return (
+        f"CASE WHEN {table}.epoch = excluded.epoch THEN {table}.seq < excluded.seq"
+        f" WHEN {table}.ended_at IS NULL OR excluded.ended_at IS NULL THEN {table}.epoch < excluded.epoch"
+        f" WHEN {stored} <> {incoming} THEN {stored}"
+        f" ELSE {table}.epoch < excluded.epoch END"
+    )
+
+
+def _unseen(version: str) -> str:
+    """``acd.records.pipeline.epochs.ended_unseen`` of a closed version, its term's start from ``lease_terms``."""
+    began = f"(SELECT t.began_at FROM lease_terms t WHERE t.name = '{LEASE}' AND t.epoch = {version}.epoch)"
+    return f"({version}.end_reason = '{NOT_TRACED}' OR coalesce({version}.ended_at < {began}, false))"
+
+
+_TERMS = text("SELECT epoch, began_at FROM lease_terms WHERE name = :name AND epoch > :epoch")
+
+
+async def _fence(conn: AsyncConnection, rows: Iterable[Row]) -> None:
+    """Rules 3 and 4 (``acd.records.pipeline.epochs``): an old term's miss after a newer term began is
+    ``fenced``; its agent-state intervals end where the newer term began."""
+    offers = [row for row in rows if row.table is OFFERS and row.epoch > 0 and row.values["result"] in MISSES]
+    states = [row for row in rows if row.table is AGENT_STATES and row.epoch > 0]
+    if not offers and not states:
+        return
+    found = await conn.execute(_TERMS, {"name": LEASE, "epoch": min(row.epoch for row in offers + states)})
+    terms = [(int(epoch), began) for epoch, began in found]
+    if not terms:
+        return
+    for row in offers:
+        if fenced(row.values["result"], row.values["offered_at"], newer_term(row.epoch, terms)):
+            row.values["result"] = FENCED
+    for row in states:
+        values = row.values
+        values["ended_at"] = clipped_end(values["started_at"], values["ended_at"], newer_term(row.epoch, terms))
 
 
 def _columns(table: Table, rows: list[Row]) -> dict[str, list[Any]]:
@@ -194,10 +253,11 @@ def _columns(table: Table, rows: list[Row]) -> dict[str, list[Any]]:
 
 
 def _latest_per_id(indexed: Any) -> list[tuple[int, Row]]:
-    """One row per id (Postgres refuses to update a row twice in one statement): highest seq, first on a tie."""
+    """One row per id (Postgres refuses to update a row twice in one statement): highest (epoch, seq), first
+    on a tie."""
     best: dict[Any, tuple[int, Row]] = {}
     for index, row in indexed:
-        if row.id not in best or row.seq > best[row.id][1].seq:
+        if row.id not in best or (row.epoch, row.seq) > (best[row.id][1].epoch, best[row.id][1].seq):
             best[row.id] = (index, row)
     return list(best.values())
 

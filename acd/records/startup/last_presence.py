@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.core.events import AgentLoggedIn, AgentPaused, Event
 
+# the newest term's view of each agent first: an old leader's journal that drained late (docs/standby.md,
+# "Records reconciled by epoch") may hold later intervals, of agents it no longer held
 LAST_STATES = text(
     """
     SELECT DISTINCT ON (agent_id) agent_id, state, reason
     FROM agent_states
-    ORDER BY agent_id, started_at DESC, seq DESC
+    ORDER BY agent_id, epoch DESC, started_at DESC, seq DESC
     """
 )
 

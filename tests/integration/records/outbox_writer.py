@@ -24,7 +24,7 @@ from acd.records.pipeline.store import PostgresRecordStore, Rejection
 
 
 class Stuck:
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         await asyncio.Event().wait()
         return []
 
@@ -33,8 +33,8 @@ class StuckAfterCommit:
     def __init__(self, store: PostgresRecordStore) -> None:
         self.store = store
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
-        rejected = await self.store.write(records)
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
+        rejected = await self.store.write(records, epochs)
         print(f"upserted {len(records)}", flush=True)
         await asyncio.Event().wait()
         return rejected

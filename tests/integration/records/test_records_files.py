@@ -24,7 +24,7 @@ from acd.records.pipeline.store import Rejection
 
 
 class Accept:
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         return []
 
 

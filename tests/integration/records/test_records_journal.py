@@ -28,7 +28,7 @@ class Accept:
     def __init__(self) -> None:
         self.records: list[Record] = []
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         self.records += records
         return []
 
@@ -38,7 +38,7 @@ def segment_files(directory: Path) -> list[Path]:
 
 
 class Down:
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         raise DatabaseUnavailable("connection refused")
 
 

@@ -53,6 +53,26 @@ async def test_a_leader_that_stops_renewing_is_replaced_after_its_lease_with_a_b
     assert not a.may_act()
 
 
+async def test_a_standby_tries_right_when_the_lease_lapses_not_a_period_later(engine: AsyncEngine) -> None:
+    """Each failed attempt reads when the leader's lease lapses (the database's clock): the standby's next
+    attempt comes then, not up to one ``renew`` period after (docs/standby.md, "Margins")."""
+    slow = LeaseTimes(lease=1.0, renew=0.45, margin=0.1)  # attempts at 0.3, 0.75, then 1.2 by the period alone
+    a, b = Leadership(engine, "a", slow), Leadership(engine, "b", slow)
+    assert await a.try_acquire()
+    row = await read(engine)
+    assert row is not None
+    await asyncio.sleep(0.3)  # a renews no more
+    standby = asyncio.create_task(b.run())
+    try:
+        await asyncio.wait_for(b.leading_now.wait(), timeout=5)
+    finally:
+        standby.cancel()
+    taken = await read(engine)
+    assert taken is not None and taken.epoch == 2
+    late = (taken.acquired_at - row.expires_at).total_seconds()  # both on the database's clock
+    assert 0 <= late < 0.1, late
+
+
 async def test_a_leader_keeps_the_lease_while_it_renews(engine: AsyncEngine) -> None:
     a, b = Leadership(engine, "a", FAST), Leadership(engine, "b", FAST)
     leader = asyncio.create_task(a.run())

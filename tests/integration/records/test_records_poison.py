@@ -122,7 +122,7 @@ async def test_poisoned_records_go_to_quarantine_and_the_rest_arrive(engine: Asy
 class NeverAnswers:
     """PostgreSQL that takes the batch and never answers: everything stays journaled."""
 
-    async def write(self, records: Sequence[Record]) -> list[Rejection]:
+    async def write(self, records: Sequence[Record], epochs: Sequence[int] | None = None) -> list[Rejection]:
         await asyncio.Event().wait()
         return []
 
