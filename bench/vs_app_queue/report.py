@@ -34,13 +34,32 @@ def report(results: Results, calls: int) -> bool:
         print("ratios ACD / app_queue:")
         for metric in ("idle", "waiting"):
             a, q = figures("acd", metric), figures("app_queue", metric)
+            if not a or not q:
+                continue
             print(
                 f"  {by[('acd', metric)].label:<20} p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
                 f"p99 {percentile(a, 99) / percentile(q, 99):6.2f}x"
             )
+    entered = [p for p in phases if p.from_entry]
+    if entered:
+        print()
+        print("(a) from the dialplan's entry (past Answer(): acd-enqueue's next step / Queue() begins) to the INVITE,")
+        print("    so the ACD's steps before AcdEnqueue (a claim's) count too:")
+        for p in entered:
+            print(
+                f"  {p.system:<10} n={len(p.from_entry):<4} p50 {percentile(p.from_entry, 50):7.2f}  "
+                f"p99 {percentile(p.from_entry, 99):7.2f}"
+            )
+        if ("acd", "idle") in by and ("app_queue", "idle") in by:
+            a, q = by[("acd", "idle")].from_entry, by[("app_queue", "idle")].from_entry
+            if a and q:
+                print(
+                    f"  ratio ACD / app_queue: p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
+                    f"p99 {percentile(a, 99) / percentile(q, 99):6.2f}x"
+                )
     print()
     print("targets:")
-    if len({p.system for p in phases}) == 2:
+    if ("acd", "idle") in by and ("app_queue", "idle") in by:
         gap = percentile(figures("acd", "idle"), 50) - percentile(figures("app_queue", "idle"), 50)
         print(
             f"  (a) ACD p50 within {TARGET_IDLE_MS:g} ms of app_queue's: {gap:+.2f} ms -> "
@@ -62,6 +81,15 @@ def report(results: Results, calls: int) -> bool:
         print(f"  {p.system} {p.label} (n={len(p.breakdown[0][1])}):")
         for name, values in p.breakdown:
             print(f"    {name:<62} {percentile(values, 50):8.2f} {percentile(values, 99):8.2f}")
+    for p in phases:
+        if p.step_costs:
+            on, of = p.step_path_share
+            print(
+                f"  {p.system} {p.label}, each dialplan step of the caller from the entry "
+                f"(its Newexten to the next; the last to the INVITE), on the path of {on} of {of} samples:"
+            )
+            for name, values in p.step_costs:
+                print(f"    {name:<62} {percentile(values, 50):8.3f} {percentile(values, 99):8.3f}")
     outliers = [(p, sample, points) for p in phases for sample, points in p.outliers]
     if outliers:
         print()

@@ -56,7 +56,9 @@ def run_inside(args: argparse.Namespace) -> int:
         )
         acd.start(START_WITHIN)
         ensure_ready(acd)
-        results = asyncio.run(measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only))
+        results = asyncio.run(
+            measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only, args.metric)
+        )
         complete = report(results, args.calls)
         if args.json:
             args.json.write_text(json.dumps(results.dump, indent=1))
@@ -110,6 +112,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only",
         choices=("acd", "app_queue"),
         help="measure one system only (experiments; no ratios, no target for (a))",
+    )
+    parser.add_argument(
+        "--metric",
+        choices=("idle", "waiting"),
+        help="measure one load only: (a) idle or (b) waiting (experiments: about half the time)",
     )
     parser.add_argument(
         "--no-breakdown",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from bench.vs_app_queue.phases import Phase, Sample
 from bench.vs_app_queue.plan import AGENTS, INF
@@ -116,3 +116,29 @@ def break_down(rec: Recorder, phase: Phase) -> None:
                 order.append(name)
             rows[name].append((ts - before) * 1000.0)
     phase.breakdown = [(name, rows[name]) for name in order]
+
+
+def entry_and_steps(rec: Recorder, phase: Phase) -> None:
+    """(a) counted from the dialplan's entry, the same point for both systems: the step past the
+    ``Answer()`` (acd-enqueue's hangup handler; app_queue's ``Queue()``), so the ACD's own steps before
+    ``AcdEnqueue`` (a claim's) are in; and, for the ACD, what each of its dialplan steps costs (the
+    time from its Newexten to the next one's, the last to the INVITE) on the path most samples took."""
+    if phase.metric != "idle":
+        return
+    mark = "enqueue_entry" if phase.system == "acd" else "queue_entry"
+    paths: dict[tuple[str, ...], list[list[float]]] = defaultdict(list)
+    for sample in phase.samples:
+        entry = rec.first_mark(mark, sample.number, sample.start - 1.0, sample.start)
+        if entry is None:
+            continue
+        phase.from_entry.append((sample.end - entry) * 1000.0)
+        steps = [x for x in rec.steps.get(sample.number, []) if entry <= x.ts <= sample.end]
+        if phase.system == "acd" and steps:
+            ends = [x.ts for x in steps[1:]] + [sample.end]
+            paths[tuple(x.name for x in steps)].append([(e - x.ts) * 1000.0 for x, e in zip(steps, ends, strict=True)])
+    if not paths:
+        return
+    counts = Counter({path: len(costs) for path, costs in paths.items()})
+    path, count = counts.most_common(1)[0]
+    phase.step_path_share = (count, sum(counts.values()))
+    phase.step_costs = [(name, [costs[i] for costs in paths[path]]) for i, name in enumerate(path)]
