@@ -30,7 +30,7 @@ REDIRECTED = (
 )
 JUMPS = ("Goto", "GotoIf")
 # (one more slice of music only delays the next check)
-HARMLESS_TWICE = re.compile(r"^(NoOp|Set|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")
+HARMLESS_TWICE = re.compile(r"^(NoOp|Set|MSet|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")
 BLOCKING = ("MusicOnHold", "Dial", "Hangup")
 
 
