@@ -101,6 +101,8 @@ class Recorder:
                 self.channel.setdefault(event.get("AcdCaller", number), event.get("Channel", ""))
             elif name == "AcdDialResult":
                 self.mark("dial_result", number, ts)
+            elif name == "BenchEntry":
+                self.mark("entry", number, ts)  # past the Answer(), before Queue() / acd-enqueue
         elif kind == "QueueCallerJoin":
             self.join.setdefault(number, ts)
             self.channel.setdefault(number, event.get("Channel", ""))
@@ -109,8 +111,6 @@ class Recorder:
                 self.mark("setvar_offer", number, ts)
             elif event.get("Variable") == "ACD_RING_TIMEOUT":
                 self.mark("setvar_ring_timeout", number, ts)
-        elif kind == "Newexten" and event.get("Context") == "acd-inbound" and event.get("Application") == "Queue":
-            self.mark("queue_entry", number, ts)  # app_queue's Queue() begins, past the Answer() before it
         elif (
             kind == "Newexten"
             and event.get("Context") == "acd-enqueue"

@@ -43,8 +43,8 @@ def report(results: Results, calls: int) -> bool:
     entered = [p for p in phases if p.from_entry]
     if entered:
         print()
-        print("(a) from the dialplan's entry (past Answer(): acd-enqueue's next step / Queue() begins) to the INVITE,")
-        print("    so the ACD's steps before AcdEnqueue (a claim's) count too:")
+        print("(a) from the dialplan's entry (the bench's UserEvent BenchEntry, past Answer(), just before Queue() /")
+        print("    acd-enqueue) to the INVITE: each system's whole way, the ACD's steps before AcdEnqueue too:")
         for p in entered:
             print(
                 f"  {p.system:<10} n={len(p.from_entry):<4} p50 {percentile(p.from_entry, 50):7.2f}  "
@@ -86,7 +86,8 @@ def report(results: Results, calls: int) -> bool:
             on, of = p.step_path_share
             print(
                 f"  {p.system} {p.label}, each dialplan step of the caller from the entry "
-                f"(its Newexten to the next; the last to the INVITE), on the path of {on} of {of} samples:"
+                f"(its Newexten to the next, so its own run and the next step's arguments; the last to the INVITE), "
+                f"on the path of {on} of {of} samples:"
             )
             for name, values in p.step_costs:
                 print(f"    {name:<62} {percentile(values, 50):8.3f} {percentile(values, 99):8.3f}")

@@ -83,9 +83,11 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
         # the old form's Setvars land before its Redirect; an offer in one action (its Redirect carries it
         # all) has none, and acd-connect sets the same variables after it landed: not a step before it
         landed = None if at is None else rec.first_mark("acd_connect", sample.number, at, sample.end)
-        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number, optional=True, before=landed)
-        step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True, before=landed)
-        step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
+        dial = None if at is None else rec.first_mark("dial_app", sample.number, at, sample.end)
+        if dial is None or (landed is not None and landed < dial):  # a claim rings with no Redirect
+            step("Setvar ACD_OFFER applied", "setvar_offer", sample.number, optional=True, before=landed)
+            step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True, before=landed)
+            step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
         step("Dial() starts", "dial_app", sample.number)
     step("agent leg made (PBX Newchannel)", "pbx_agent_channel", sample.agent)
     points.append(("INVITE at the phone (farm)", sample.end if at is not None else None))
@@ -119,16 +121,16 @@ def break_down(rec: Recorder, phase: Phase) -> None:
 
 
 def entry_and_steps(rec: Recorder, phase: Phase) -> None:
-    """(a) counted from the dialplan's entry, the same point for both systems: the step past the
-    ``Answer()`` (acd-enqueue's hangup handler; app_queue's ``Queue()``), so the ACD's own steps before
-    ``AcdEnqueue`` (a claim's) are in; and, for the ACD, what each of its dialplan steps costs (the
-    time from its Newexten to the next one's, the last to the INVITE) on the path most samples took."""
+    """(a) counted from the dialplan's entry, the same point for both systems: the bench's ``BenchEntry``
+    UserEvent, past the ``Answer()`` and just before ``Queue()`` or acd-enqueue, so each system's whole
+    way to the ring is in (the ACD's steps before ``AcdEnqueue``, a claim's, too); and, for the ACD, what
+    each of its dialplan steps costs (the time from its Newexten to the next one's, the last to the
+    INVITE) on the path most samples took (the dialplan class only)."""
     if phase.metric != "idle":
         return
-    mark = "enqueue_entry" if phase.system == "acd" else "queue_entry"
     paths: dict[tuple[str, ...], list[list[float]]] = defaultdict(list)
     for sample in phase.samples:
-        entry = rec.first_mark(mark, sample.number, sample.start - 1.0, sample.start)
+        entry = rec.first_mark("entry", sample.number, sample.start - 1.0, sample.start)
         if entry is None:
             continue
         phase.from_entry.append((sample.end - entry) * 1000.0)
