@@ -4,8 +4,9 @@ caller enters and rings its agent with no round trip to the ACD. Played here by 
 is exact: two callers entering at once (one claims, the other is told to the ACD with no claim), an
 offer the ACD makes elsewhere to an agent a caller claimed (it rings nobody: the agent rings once), a
 withdrawal that lands first (no claim), a caller with another priority (never claims) and an old
-leader's publication (fenced: rings nobody, the caller is told to the ACD with no claim). Last, the
-whole loop with an ACD that publishes, and a withdrawal (a pause) that loses to a claim.
+leader's publication (fenced: rings nobody, the caller is told to the ACD with no claim), and the
+claims' lock held by another channel (no claim) and let go by a cancel. Last, the whole loop with an
+ACD that publishes, and a withdrawal (a pause) that loses to a claim.
 """
 
 from __future__ import annotations
@@ -197,6 +198,49 @@ async def test_a_caller_of_another_priority_never_claims_and_an_old_leaders_publ
         assert await getglobal(pbx_ami, "ACD_CLAIMED_agent3") == ""
         assert rings(farm, farm_mark) == []
         await hang_up(pbx_ami, vip["Channel"], stale["Channel"])
+
+
+async def test_a_held_claims_lock_keeps_a_claim_out_and_a_cancel_releases_a_stranded_one(
+    pbx_ami: AmiClient, farm: Farm
+) -> None:
+    """The claims' lock is the group held@acd-claim (docs/dialplan.md, "Claims"). Held by another channel
+    (a billing caller, joined to it by AMI as if a Redirect had stranded it inside acd-connect-mark), it
+    keeps a support caller from claiming: tried again for 10 ms, then told to the ACD with no claim, the
+    publication left and nobody marked. The holder sent to acd-hold,s,1 (a cancel) lets go of it, and the
+    next caller claims and rings the agent."""
+    await farm.set_agent("agent3", "noanswer")
+    published = target("agent3", str(uuid.uuid4()))
+    async with heartbeat(pbx_ami), claims_on(pbx_ami, ("agent3",), ("support", "billing")):
+        mark, farm_mark = pbx_ami.mark(), farm.mark()
+        await farm.place_call("200", 30, caller_id="5551451")
+        holder = await enqueued(pbx_ami, "5551451", mark)
+        await holding(pbx_ami, holder["Channel"], mark)
+        await pbx_ami.action(
+            {"Action": "Setvar", "Channel": holder["Channel"], "Variable": "GROUP(acd-claim)", "Value": "held"}
+        )
+        assert await getglobal(pbx_ami, "GROUP_COUNT(held@acd-claim)") == "1"
+        await setglobal(pbx_ami, "ACD_NEXT_support", published)
+        since = pbx_ami.mark()
+        await farm.place_call("300", 30, caller_id="5551452")
+        kept_out = await enqueued(pbx_ami, "5551452", since)
+        assert not kept_out.get("AcdClaim")
+        await holding(pbx_ami, kept_out["Channel"], since)
+        assert await getglobal(pbx_ami, "ACD_NEXT_support") == published
+        assert await getglobal(pbx_ami, "ACD_CLAIMED_agent3") == ""
+        assert rings(farm, farm_mark) == []
+
+        since = pbx_ami.mark()
+        await pbx_ami.action(
+            {"Action": "Redirect", "Channel": holder["Channel"], "Context": "acd-hold", "Exten": "s", "Priority": "1"}
+        )
+        await holding(pbx_ami, holder["Channel"], since)
+        assert await getglobal(pbx_ami, "GROUP_COUNT(held@acd-claim)") == "0"
+        await farm.place_call("300", 30, caller_id="5551453")
+        claimed = await enqueued(pbx_ami, "5551453", since)
+        assert claimed["AcdClaim"] == published
+        await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent3")
+        assert await getglobal(pbx_ami, "GROUP_COUNT(held@acd-claim)") == "0"
+        await hang_up(pbx_ami, holder["Channel"], kept_out["Channel"], claimed["Channel"])
 
 
 @pytest.fixture
