@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -206,8 +207,9 @@ async def test_a_held_claims_lock_keeps_a_claim_out_and_a_cancel_releases_a_stra
     """The claims' lock is the group held@acd-claim (docs/dialplan.md, "Claims"). Held by another channel
     (a billing caller, joined to it by AMI as if a Redirect had stranded it inside acd-connect-mark), it
     keeps a support caller from claiming: tried again for 10 ms, then told to the ACD with no claim, the
-    publication left and nobody marked. The holder sent to acd-hold,s,1 (a cancel) lets go of it, and the
-    next caller claims and rings the agent."""
+    publication left and nobody marked. The holder sent to acd-hold,s,1 (a cancel) lets go of it; a
+    caller who then finds the agent carrying a live mark of another ring does not claim either; with the
+    mark gone the next caller claims and rings the agent."""
     await farm.set_agent("agent3", "noanswer")
     published = target("agent3", str(uuid.uuid4()))
     async with heartbeat(pbx_ami), claims_on(pbx_ami, ("agent3",), ("support", "billing")):
@@ -235,12 +237,25 @@ async def test_a_held_claims_lock_keeps_a_claim_out_and_a_cancel_releases_a_stra
         )
         await holding(pbx_ami, holder["Channel"], since)
         assert await getglobal(pbx_ami, "GROUP_COUNT(held@acd-claim)") == "0"
+
+        # the lock free but agent3 carrying a live mark of another ring: still no claim
+        live = f"{int(time.time())}~~agent3~{uuid.uuid4().hex}~15~~0"
+        await setglobal(pbx_ami, "ACD_CLAIMED_agent3", live)
+        since = pbx_ami.mark()
+        await farm.place_call("300", 30, caller_id="5551454")
+        marked = await enqueued(pbx_ami, "5551454", since)
+        assert not marked.get("AcdClaim")
+        assert await getglobal(pbx_ami, "ACD_NEXT_support") == published
+        assert await getglobal(pbx_ami, "ACD_CLAIMED_agent3") == live
+        await setglobal(pbx_ami, "ACD_CLAIMED_agent3", "")
+
+        since = pbx_ami.mark()
         await farm.place_call("300", 30, caller_id="5551453")
         claimed = await enqueued(pbx_ami, "5551453", since)
         assert claimed["AcdClaim"] == published
         await farm.wait_user_event("FarmAgentRinging", 10, farm_mark, FarmAgent="agent3")
         assert await getglobal(pbx_ami, "GROUP_COUNT(held@acd-claim)") == "0"
-        await hang_up(pbx_ami, holder["Channel"], kept_out["Channel"], claimed["Channel"])
+        await hang_up(pbx_ami, holder["Channel"], kept_out["Channel"], marked["Channel"], claimed["Channel"])
 
 
 @pytest.fixture
