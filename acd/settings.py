@@ -803,7 +803,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     r.unknown(
         rt,
         {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "overflow_targets"}
-        | {"queue_choice", "service_level_window"},
+        | {"queue_choice", "service_level_window", "claim_on_pbx"},
         "routing",
     )
     # How an agent chooses between queues (docs/routing-core.md, "Choosing between queues").
@@ -824,8 +824,12 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         callback_numbers=_callback_numbers(r, r.table(data, "callbacks", "callbacks")),
         queue_choice=cast(QueueChoice, queue_choice),
         service_level_window_seconds=r.number(rt, "service_level_window", "routing", 900.0, low=60, high=DAY),
+        # the next agent of each queue published on the PBX, claimed by the dialplan (docs/dialplan.md, "Claims")
+        claim_on_pbx=r.boolean(rt, "claim_on_pbx", "routing", False),
     )
 
+    if policy.claim_on_pbx and len(pbxs) > 1:  # a claim's lock and marks live on one PBX (docs/dialplan.md)
+        r.problem("routing.claim_on_pbx", "claims work on one PBX: turn them off while [[pbx]] lists several")
     routing, skills = _routing(r, data, policy)
     supervisors = _supervisors(r, data.get("supervisors", []), {q.name for q in routing.queues})
 

@@ -33,11 +33,16 @@ musicclass = default
 
 BENCH_DIALPLAN = f"""\
 ; written by bench/bench_vs_app_queue.py (benchmark root only): the same trunk, two doors
+; BenchEntry: the same point for both, past the Answer() (which waits for the caller's first media):
+; (a) "from the entry" counts from it, the whole of each system's way to the ring
 [acd-inbound]
 exten => {APP_QUEUE_DID},1,Answer()
+ same => n,UserEvent(BenchEntry)
  same => n,Queue(bench)
  same => n,Hangup()
-exten => {ACD_DID},1,Gosub(acd-enqueue,s,1(bench,5))
+exten => {ACD_DID},1,Answer()
+ same => n,UserEvent(BenchEntry)
+ same => n,Gosub(acd-enqueue,s,1(bench,5))
 """
 
 BENCH_AMI_USER = """

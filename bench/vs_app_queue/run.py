@@ -52,10 +52,13 @@ def run_inside(args: argparse.Namespace) -> int:
             paths.state / "acd",
             read_secrets(paths.secrets)["ACD_AMI_SECRET"],
             shlex.split(args.acd_command) if args.acd_command else [sys.executable, "-m", "acd"],
+            claim=args.claim,
         )
         acd.start(START_WITHIN)
         ensure_ready(acd)
-        results = asyncio.run(measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only))
+        results = asyncio.run(
+            measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only, args.metric)
+        )
         complete = report(results, args.calls)
         if args.json:
             args.json.write_text(json.dumps(results.dump, indent=1))
@@ -111,9 +114,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure one system only (experiments; no ratios, no target for (a))",
     )
     parser.add_argument(
+        "--metric",
+        choices=("idle", "waiting"),
+        help="measure one load only: (a) idle or (b) waiting (experiments: about half the time)",
+    )
+    parser.add_argument(
         "--no-breakdown",
         action="store_true",
         help="listener without the dialplan class: end-to-end figures only (a control for its load)",
+    )
+    parser.add_argument(
+        "--claim",
+        action="store_true",
+        help="the ACD with [routing] claim_on_pbx = true: the next agent claimed by the dialplan (docs/dialplan.md)",
     )
     parser.add_argument("--json", type=Path, help="also write every sample and its PBX events to this file")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)

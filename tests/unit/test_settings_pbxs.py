@@ -99,3 +99,10 @@ def test_every_pbx_mistake_at_once(tmp_path: Path) -> None:
     text = '[[pbx]]\nname = "A"\n[[pbx]]\nname = "b"\nport = 70000\n'
     found = problems(tmp_path, text)
     assert any("pbx[0].name" in p for p in found) and any("pbx[1].port" in p for p in found)
+
+
+def test_claims_are_refused_with_several_pbxs_and_kept_with_one(tmp_path: Path) -> None:
+    found = problems(tmp_path, "[routing]\nclaim_on_pbx = true\n" + TWO)
+    assert any("routing.claim_on_pbx: claims work on one PBX" in p for p in found), found
+    one = load(write(tmp_path, "[routing]\nclaim_on_pbx = true\n"), env={"ACD_AMI_SECRET": "s"})
+    assert one.routing.policy.claim_on_pbx
