@@ -70,6 +70,7 @@ async def measure(
     warmup: int,
     deadline: float,
     only: str | None = None,
+    metric: str | None = None,
 ) -> Results:
     stack_secrets = read_secrets(paths.secrets)
     rec = Recorder()
@@ -86,7 +87,7 @@ async def measure(
         Phase("app_queue", "waiting", APP_QUEUE_DID, "83"),
         Phase("acd", "waiting", ACD_DID, "84"),
     ]
-    phases = [p for p in phases if only in (None, p.system)]
+    phases = [p for p in phases if only in (None, p.system) and metric in (None, p.metric)]
     # budget per phase, by how long each usually takes (app_queue's (b) turn-around is ~1 s)
     weights = {("app_queue", "idle"): 0.7, ("acd", "idle"): 0.7, ("app_queue", "waiting"): 1.6, ("acd", "waiting"): 1.0}
     try:

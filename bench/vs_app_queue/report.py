@@ -32,7 +32,7 @@ def report(results: Results, calls: int) -> bool:
     if len({p.system for p in phases}) == 2:
         print()
         print("ratios ACD / app_queue:")
-        for metric in ("idle", "waiting"):
+        for metric in sorted({p.metric for p in phases}):
             a, q = figures("acd", metric), figures("app_queue", metric)
             print(
                 f"  {by[('acd', metric)].label:<20} p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
@@ -40,7 +40,7 @@ def report(results: Results, calls: int) -> bool:
             )
     print()
     print("targets:")
-    if len({p.system for p in phases}) == 2:
+    if ("acd", "idle") in by and ("app_queue", "idle") in by:
         gap = percentile(figures("acd", "idle"), 50) - percentile(figures("app_queue", "idle"), 50)
         print(
             f"  (a) ACD p50 within {TARGET_IDLE_MS:g} ms of app_queue's: {gap:+.2f} ms -> "

@@ -55,7 +55,9 @@ def run_inside(args: argparse.Namespace) -> int:
         )
         acd.start(START_WITHIN)
         ensure_ready(acd)
-        results = asyncio.run(measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only))
+        results = asyncio.run(
+            measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only, args.metric)
+        )
         complete = report(results, args.calls)
         if args.json:
             args.json.write_text(json.dumps(results.dump, indent=1))
@@ -109,6 +111,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only",
         choices=("acd", "app_queue"),
         help="measure one system only (experiments; no ratios, no target for (a))",
+    )
+    parser.add_argument(
+        "--metric",
+        choices=("idle", "waiting"),
+        help="measure one metric only: (a) idle or (b) waiting (experiments; with --only acd, one phase)",
     )
     parser.add_argument(
         "--no-breakdown",
