@@ -4,8 +4,10 @@ Run, from the repo root: ``sudo .venv/bin/python -m bench.bench_vs_app_queue [--
 of ``make bench``; without root it prints SKIPPED and exits 0). About 5-6 minutes (``--time-limit``,
 default 600 s, bounds it). It copies the Asterisk root that ``deploy/asterisk/pbx.sh build`` makes (read-only) and needs
 nothing else. Exit code 0 when every phase got its samples (the targets are reported, not enforced).
-Other options: ``--only acd|app_queue`` (one system), ``--json FILE`` (every sample and the PBX events
-on its way), ``--acd-command CMD`` (run another ACD build, e.g. another checkout's
+Other options: ``--only acd|app_queue`` (one system), ``--metric idle|waiting`` (one load: with
+``--only acd``, one phase), ``--no-event-filter`` (the ACD's AMI user without its ``eventfilter``
+lines, a control for what they save), ``--json FILE`` (every sample and the PBX events on its way),
+``--acd-command CMD`` (run another ACD build, e.g. another checkout's
 ``.venv/bin/python -m acd``), ``--keep``, ``--no-netns`` (where nothing else uses the PBX ports).
 
 Isolation (why it never disturbs a running stack): other work on this machine (the e2e tests, ``make run``)
