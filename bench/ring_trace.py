@@ -70,10 +70,10 @@ def install(path: str) -> None:
         out.write(f"ring {time.time():.6f}\n")
         return ring(control, *args, **kwargs)
 
-    AmiSession.data_received = data_received  # type: ignore[method-assign]
-    AmiSession.submit = submit_  # type: ignore[method-assign]
-    Runtime.deliver = deliver_  # type: ignore[method-assign]
-    AmiCallControl.ring = ring_  # type: ignore[method-assign]
+    AmiSession.data_received = data_received  # type: ignore[method-assign,assignment]
+    AmiSession.submit = submit_  # type: ignore[method-assign,assignment]
+    Runtime.deliver = deliver_  # type: ignore[method-assign,assignment]
+    AmiCallControl.ring = ring_  # type: ignore[method-assign,assignment]
 
 
 def _after(times: list[float], at: float, until: float) -> float | None:
