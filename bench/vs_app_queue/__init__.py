@@ -71,7 +71,7 @@ Asterisks; both run on this host's clock):
 
 Each figure is p50 and p99 over ``--calls`` samples (default 200) per system, after ``--warmup``
 samples (default 10) are dropped. Targets printed against: (a) ACD p50 within 2 ms of app_queue's
-p50; (b) ACD p50 below 50 ms. Then, to show where the time goes, each path split at the PBX events
+p50; (b) ACD p50 at most 5 ms. Then, to show where the time goes, each path split at the PBX events
 between the two ends: AMI ``VarSet`` of the ACD's ``Setvar``s (only for an offer in the old form: one
 in a single ``Redirect`` has none), ``Newexten`` of acd-connect,1 (the ``Redirect`` landed) and of its ``Dial``,
 ``AcdDialResult`` (the ACD learns that a call ended), app_queue's ``QueueMemberStatus``, and the
