@@ -4,8 +4,10 @@ Run, from the repo root: ``sudo .venv/bin/python -m bench.bench_vs_app_queue [--
 of ``make bench``; without root it prints SKIPPED and exits 0). About 5-6 minutes (``--time-limit``,
 default 600 s, bounds it). It copies the Asterisk root that ``deploy/asterisk/pbx.sh build`` makes (read-only) and needs
 nothing else. Exit code 0 when every phase got its samples (the targets are reported, not enforced).
-Other options: ``--only acd|app_queue`` (one system), ``--metric idle|waiting`` (one load), ``--json FILE``
-(every sample and the PBX events on its way), ``--acd-command CMD`` (run another ACD build, e.g. another checkout's
+Other options: ``--only acd|app_queue`` (one system), ``--metric idle|waiting`` (one load: with
+``--only acd``, one phase), ``--no-event-filter`` (the ACD's AMI user without its ``eventfilter``
+lines, a control for what they save), ``--json FILE`` (every sample and the PBX events on its way),
+``--acd-command CMD`` (run another ACD build, e.g. another checkout's
 ``.venv/bin/python -m acd``), ``--keep``, ``--no-netns`` (where nothing else uses the PBX ports).
 
 Isolation (why it never disturbs a running stack): other work on this machine (the e2e tests, ``make run``)
@@ -84,7 +86,7 @@ dialplan class: not with ``--no-breakdown``).
 
 Each figure is p50 and p99 over ``--calls`` samples (default 200) per system, after ``--warmup``
 samples (default 10) are dropped. Targets printed against: (a) ACD p50 within 2 ms of app_queue's
-p50; (b) ACD p50 below 50 ms. Then, to show where the time goes, each path split at the PBX events
+p50; (b) ACD p50 at most 5 ms. Then, to show where the time goes, each path split at the PBX events
 between the two ends: AMI ``VarSet`` of the ACD's ``Setvar``s (only for an offer in the old form: one
 in a single ``Redirect`` has none), ``Newexten`` of acd-connect,1 (the ``Redirect`` landed) and of its ``Dial``,
 ``AcdDialResult`` (the ACD learns that a call ended), app_queue's ``QueueMemberStatus``, and the

@@ -169,6 +169,7 @@ def run_isolated(args: argparse.Namespace) -> int:
     options += ["--metric", args.metric] if args.metric else []
     options += ["--no-breakdown"] if args.no_breakdown else []
     options += ["--claim"] if args.claim else []
+    options += ["--no-event-filter"] if args.no_event_filter else []
     return run_in_namespace(args, "bench.bench_vs_app_queue", options, args.time_limit + 120)
 
 

@@ -32,7 +32,7 @@ def report(results: Results, calls: int) -> bool:
     if len({p.system for p in phases}) == 2:
         print()
         print("ratios ACD / app_queue:")
-        for metric in ("idle", "waiting"):
+        for metric in sorted({p.metric for p in phases}):
             a, q = figures("acd", metric), figures("app_queue", metric)
             if not a or not q:
                 continue
@@ -79,8 +79,8 @@ def report(results: Results, calls: int) -> bool:
     if ("acd", "waiting") in by:
         p50, p99 = percentile(figures("acd", "waiting"), 50), percentile(figures("acd", "waiting"), 99)
         print(
-            f"  (b) ACD p50 below {TARGET_WAITING_MS:g} ms: {p50:.2f} ms -> "
-            f"{'MET' if p50 < TARGET_WAITING_MS else 'MISSED'} (p99 {p99:.2f} ms)"
+            f"  (b) ACD p50 at most {TARGET_WAITING_MS:g} ms: {p50:.2f} ms -> "
+            f"{'MET' if p50 <= TARGET_WAITING_MS else 'MISSED'} (p99 {p99:.2f} ms)"
         )
     print(f"  reference, {REFERENCE}")
     print()

@@ -41,7 +41,9 @@ def run_inside(args: argparse.Namespace) -> int:
         pbx_sh(paths, "build", within=900)
         (paths.root / OURS).touch()  # a debootstrap (no root to copy) replaced the folder
         pbx_sh(paths, "install")
-        listener_secret = install_bench_config(paths.root, breakdown=not args.no_breakdown)
+        listener_secret = install_bench_config(
+            paths.root, breakdown=not args.no_breakdown, event_filter=not args.no_event_filter
+        )
         log("pbx.sh start all (waits for the farm's agents to register, up to ~10 s)")
         pbx_sh(paths, "start", "all", within=180)
         shown = pbx_sh(paths, "rx", "pbx", "queue show bench")
@@ -116,7 +118,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--metric",
         choices=("idle", "waiting"),
-        help="measure one load only: (a) idle or (b) waiting (experiments: about half the time)",
+        help="measure one metric only: (a) idle or (b) waiting (experiments; with --only acd, one phase)",
     )
     parser.add_argument(
         "--no-breakdown",
@@ -127,6 +129,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--claim",
         action="store_true",
         help="the ACD with [routing] claim_on_pbx = true: the next agent claimed by the dialplan (docs/dialplan.md)",
+    )
+    parser.add_argument(
+        "--no-event-filter",
+        action="store_true",
+        help="the ACD's AMI user without its eventfilter lines: every event of its read classes (a control)",
     )
     parser.add_argument("--json", type=Path, help="also write every sample and its PBX events to this file")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)

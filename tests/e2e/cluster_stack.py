@@ -273,7 +273,7 @@ def cluster(stack: PbxStack, agents: tuple[str, ...] = ("agent20",)) -> Iterator
             farm = stack.rx("farm", "pjsip show registrations")
             raise StackError(f"{exc}\nthe farm's registrations:\n{farm}\nkamailio's log:\n{alive.tail()}") from None
         wait_for(lambda: all(f.startswith("A") for f in alive.pbx_flags().values()), 10, "both PBXs up in Kamailio")
-        info = AmiInfo("127.0.0.1", PBX2_AMI_PORT, stack.pbx.user, stack.pbx.secret)
+        info = AmiInfo("127.0.0.1", PBX2_AMI_PORT, stack.pbx.user, stack.pbx.secret, stack.pbx.observer)
         yield Cluster(stack, kamailio, info, agents, {"kamailio": kamailio_s, "pbx2": pbx2_s})
     finally:
         problems = []
