@@ -51,6 +51,7 @@ from acd.forecast import Forecaster
 from acd.http.app import build_app
 from acd.http.bearer import Bearers
 from acd.http.site import build_site
+from acd.kamailio.reader import KamailioReader, reader_for
 from acd.leadership import Leadership
 from acd.metrics import Metrics
 from acd.ports import CallControl, RecordSink
@@ -223,6 +224,7 @@ class Parts:
     leadership: Leadership | None = None  # the lease (with a database); run and wired by ``acd.service``
     # every PBX's AMI side, the first PBX's first (its link, adapter, keeper and pump are the four above)
     pbxs: tuple[PbxParts, ...] = ()
+    kamailio: KamailioReader | None = None  # [kamailio]: reachability and the dispatcher's view (docs/pbxs.md)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -495,6 +497,10 @@ async def build(
         editor=editor,
         leadership=leadership,
         pbxs=tuple(pbx_parts),
+        # several PBXs: one the dispatcher marks inactive while its link is down is lost (docs/pbxs.md)
+        kamailio=reader_for(
+            settings.kamailio, translator, runtime, metrics, lose=runtime.pbx_lost if len(pbx_parts) > 1 else None
+        ),
     )
 
 

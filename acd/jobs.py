@@ -185,6 +185,8 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
         jobs[f"acd-heartbeat{suffix}"] = heartbeat(pbx.link, pbx.ami, pbx.keeper, every, pbx.pump)
         jobs[f"acd-announcements{suffix}"] = announcements(parts, pbx.link, pbx.ami, pbx.name if several else None)
     jobs["acd-gauges"] = gauges(parts)
+    if parts.kamailio is not None:  # [kamailio]: agents' reachability from its location table
+        jobs["acd-kamailio"] = parts.kamailio.run()
     if parts.database is not None:
         jobs["acd-retention"] = retention(
             parts.database.pool("retention"), parts.settings.database, parts.settings.recordings

@@ -27,6 +27,7 @@ from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLB
 from acd.core.objectives import STATUSES as OBJECTIVE_STATUSES
 from acd.core.otf import Verdict
 from acd.core.record_types import Outcome
+from acd.kamailio.rpc import FAILURES as KAMAILIO_FAILURES
 from acd.records.pipeline.quarantine import KINDS as QUARANTINE_KINDS
 
 BASE_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
@@ -42,6 +43,7 @@ AMI_MALFORMED_REASONS = ("wire", "translate", "oversize")
 
 AMI_REFUSED_REASONS = REASONS  # acd_ami_refused{reason}: why an AMI event was not believed
 REDIRECT_ACTIONS = ("ring", "overflow")  # acd.ami.control's kinds of watched Redirect
+KAMAILIO_READS = ("location", "dispatcher")  # acd_kamailio_reads_failed{read}: what was read (acd.kamailio)
 
 
 def refusal_kinds() -> tuple[str, ...]:
@@ -374,6 +376,17 @@ class Metrics:
             registry=r,
         )
         self.set_pbxs(pbxs)
+        # [kamailio] (docs/pbxs.md): every series from the start, at 0 (also without Kamailio: the alert's
+        # expression is the same for every deployment)
+        self.kamailio_reads_failed = Counter(
+            "acd_kamailio_reads_failed",
+            "Reads of Kamailio's location table or dispatcher that failed; the last view stays (docs/pbxs.md)",
+            ["read", "reason"],
+            registry=r,
+        )
+        for read in KAMAILIO_READS:
+            for reason in KAMAILIO_FAILURES:
+                self.kamailio_reads_failed.labels(read, reason)
         self._queues: set[str] = set()
         self.set_queues(queues)
         for state in AGENT_STATES:

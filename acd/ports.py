@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Protocol
 
-from acd.core.commands import ControlCommand, MetricUpdate
+from acd.core.commands import ControlCommand, MetricUpdate, PublishNext, WithdrawNext
 from acd.core.record_types import Record
 
 __all__ = ["CallControl", "ControlCommand", "MetricSink", "MockControl", "NotCarriedOut", "RecordSink"]
@@ -30,6 +30,10 @@ class CallControl(Protocol):
     """
 
     def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]: ...
+
+    def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:
+        """Write or clear a queue's published offer on the PBX (claims, docs/dialplan.md "Claims")."""
+        ...
 
 
 class NotCarriedOut(Exception):
@@ -71,6 +75,9 @@ class MockControl:
 
     def __init__(self, handler: Handler | None = None) -> None:
         self._handler = handler
+
+    def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:
+        return ACCEPTED
 
     def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
         if self._handler is None:

@@ -26,9 +26,11 @@ from acd.core.commands import (
     ControlCommand,
     KeepScheduledCallback,
     MetricUpdate,
+    PublishNext,
     RecordCommand,
     RingAgent,
     StartTimer,
+    WithdrawNext,
 )
 from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.errors import AcdError
@@ -69,7 +71,7 @@ class _Question:
 
 @dataclass(frozen=True, slots=True)
 class _ControlJob:
-    command: ControlCommand
+    command: ControlCommand | PublishNext | WithdrawNext
     replies: Awaitable[None]
 
 
@@ -298,6 +300,8 @@ class Runtime:
                 handle.cancel()
         elif isinstance(command, RecordCommand):
             self._record(command.record)
+        elif isinstance(command, PublishNext | WithdrawNext):
+            self._publish(command)
         elif isinstance(command, KeepScheduledCallback):
             if self.on_keep is not None:
                 self.on_keep(command)
@@ -318,6 +322,16 @@ class Runtime:
             now = self._clock()
             for sink in self._sinks:
                 sink.observe(command, now)
+
+    def _publish(self, command: PublishNext | WithdrawNext) -> None:
+        """A queue's published offer (claims, docs/dialplan.md "Claims"): written now; a failure is only
+        logged, as the PBX then holds an older publication or none, which a claim meets safely."""
+        try:
+            replies = self._control.publish(command)
+        except Exception as exc:
+            self._quiet.warning("control-publish", "publishing the next offer of %s failed: %s", command.queue, exc)
+            return
+        self._jobs.put_nowait(_ControlJob(command, replies))
 
     def _start_timer(self, command: StartTimer) -> None:
         old = self._timers.pop(command.key, None)
@@ -400,4 +414,9 @@ class Runtime:
         try:
             await job.replies
         except Exception as exc:
-            self._control_failed(job.command, exc)
+            if isinstance(job.command, PublishNext | WithdrawNext):
+                self._quiet.warning(
+                    "control-publish", "publishing the next offer of %s failed: %s", job.command.queue, exc
+                )
+            else:
+                self._control_failed(job.command, exc)

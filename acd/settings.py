@@ -183,6 +183,22 @@ class ClusterSettings:
 INSTANCE = re.compile(r"[-_.:0-9A-Za-z]{1,200}")
 
 
+KAMAILIO_CONTROL = "/run/kamailio/kamailio_rpc.sock"  # kamailio.cfg's RPC_SOCKET default
+
+
+@dataclass(frozen=True, slots=True)
+class KamailioSettings:
+    """``[kamailio]``: agent reachability and the PBXs' dispatcher state read from Kamailio (docs/pbxs.md,
+    "Agent reachability from Kamailio"). Absent: off, reachability is the PBX's."""
+
+    # Kamailio's jsonrpcs datagram socket (kamailio.cfg's RPC_SOCKET): a unix socket, so local only
+    control: str = KAMAILIO_CONTROL
+    interval: float = 2.0  # seconds between two reads (each read is the whole table)
+
+
+KAMAILIO_CONTROL_MAX = 107  # bytes: a unix socket's path (sun_path, with its NUL)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     ami: AmiSettings
@@ -197,6 +213,7 @@ class Settings:
     objectives_refresh_seconds: float = 30.0  # [objectives] refresh: how often acd_objective_* are computed
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     pbxs: tuple[PbxSettings, ...] = ()  # the [[pbx]] tables; empty: the one PBX of [ami]
+    kamailio: KamailioSettings | None = None  # [kamailio]; None: not configured, reachability is the PBX's
 
     def all_pbxs(self) -> tuple[PbxSettings, ...]:
         """Every PBX, in the file's order: the ``[[pbx]]`` tables, or the one ``[ami]`` names ("pbx").
@@ -226,6 +243,7 @@ _TOP_KEYS = {
     "supervisors",
     "objectives",
     "cluster",
+    "kamailio",
 }
 
 
@@ -795,7 +813,7 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     r.unknown(
         rt,
         {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "overflow_targets"}
-        | {"queue_choice", "service_level_window"},
+        | {"queue_choice", "service_level_window", "claim_on_pbx"},
         "routing",
     )
     # How an agent chooses between queues (docs/routing-core.md, "Choosing between queues").
@@ -816,8 +834,12 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         callback_numbers=_callback_numbers(r, r.table(data, "callbacks", "callbacks")),
         queue_choice=cast(QueueChoice, queue_choice),
         service_level_window_seconds=r.number(rt, "service_level_window", "routing", 900.0, low=60, high=DAY),
+        # the next agent of each queue published on the PBX, claimed by the dialplan (docs/dialplan.md, "Claims")
+        claim_on_pbx=r.boolean(rt, "claim_on_pbx", "routing", False),
     )
 
+    if policy.claim_on_pbx and len(pbxs) > 1:  # a claim's lock and marks live on one PBX (docs/dialplan.md)
+        r.problem("routing.claim_on_pbx", "claims work on one PBX: turn them off while [[pbx]] lists several")
     routing, skills = _routing(r, data, policy)
     supervisors = _supervisors(r, data.get("supervisors", []), {q.name for q in routing.queues})
 
@@ -837,10 +859,12 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
     objectives_refresh = r.number(objectives_t, "refresh", "objectives", 30.0, low=1.0, high=3600.0)
 
     cluster = _cluster(r, r.table(data, "cluster", "cluster"))
+    kamailio = _kamailio(r, r.table(data, "kamailio", "kamailio")) if "kamailio" in data else None
 
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(
+        kamailio=kamailio,
         cluster=cluster,
         objectives_zone=objectives_zone,
         objectives_refresh_seconds=objectives_refresh,
@@ -910,6 +934,22 @@ def _pbxs(
         user = r.string(table, "user", where, "acd")
         found.append(PbxSettings(name, host, port, user, secret_env, env.get(secret_env, "")))
     return tuple(found)
+
+
+def _kamailio(r: _Reader, table: Mapping[str, Any]) -> KamailioSettings:
+    """``[kamailio]``: where its control socket is (an absolute path: a unix socket, never a network
+    address, docs/security.md) and how often it is read."""
+    r.unknown(table, {"control", "interval"}, "kamailio")
+    control = r.string(table, "control", "kamailio", KAMAILIO_CONTROL)
+    if not control.startswith("/") or len(control.encode()) >= KAMAILIO_CONTROL_MAX:
+        r.problem(
+            "kamailio.control",
+            f"must be the absolute path of Kamailio's jsonrpcs datagram socket (a unix socket, shorter than "
+            f"{KAMAILIO_CONTROL_MAX} bytes), got {_shown(control)}",
+        )
+    # a read is two small datagrams; at most twice a second, at least once a minute
+    interval = r.number(table, "interval", "kamailio", 2.0, low=0.5, high=60)
+    return KamailioSettings(control, interval)
 
 
 def _cluster(r: _Reader, table: Mapping[str, Any]) -> ClusterSettings:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from acd.core.acd import Acd
-from acd.core.commands import ControlCommand, StartTimer
+from acd.core.commands import ControlCommand, PublishNext, StartTimer, WithdrawNext
 from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.events import Event
 from acd.core.floor import Floor
@@ -43,6 +43,11 @@ class _Done:
     """Call control that the PBX carried out at once (the simulator plays the PBX's answers)."""
 
     def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = _LOOP.create_future()
+        done.set_result(None)
+        return done
+
+    def publish(self, command: PublishNext | WithdrawNext) -> asyncio.Future[None]:
         done: asyncio.Future[None] = _LOOP.create_future()
         done.set_result(None)
         return done

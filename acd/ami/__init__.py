@@ -33,33 +33,20 @@ for tests).
 
 Event filter for the AMI user (manager.conf)
 --------------------------------------------
-The ACD reads six events: UserEvent (``Acd*`` only), Hangup, DialEnd, DeviceStateChange (PJSIP
-devices), ContactStatus, FullyBooted. Two layers keep the rest off the link, which costs Asterisk
-the formatting and the socket and costs us the parse:
+The ACD reads five events: UserEvent (``Acd*`` only), Hangup, DialEnd, DeviceStateChange (PJSIP
+devices) and ContactStatus. Two layers keep the rest off the link, which costs Asterisk the
+formatting and the socket and costs us the parse (a call's end brings about ten events, all read
+before the ``AcdDialResult`` behind them, on the way to the next caller's ring):
 
-- read classes (dialplan/pbx/manager.conf.in: ``read = system,call,user``) already drop the worst:
-  ``Newexten`` and ``VarSet`` (class ``dialplan``: every step of the holding loop, for every
-  waiting caller, every few seconds), ``RTCPSent``/``RTCPReceived`` (``reporting``: every few
-  seconds per media stream), ``Cdr``, ``Cel``, ``Agent*``;
-- the ``call`` class still carries a lot the ACD never decides on: ``Newchannel``, ``Newstate``,
-  ``NewCallerid``, ``NewConnectedLine``, ``DialBegin``, ``DialState``, ``Bridge*``,
-  ``MusicOnHoldStart``/``Stop``, ``HangupRequest``/``SoftHangupRequest``, ``Hold``/``Unhold``,
-  and ``system`` carries ``PeerStatus``/``Registry``. So keep an include list (with only include
-  filters, Asterisk drops every other event)::
+- the read classes (``read = system,call,user``) drop the dialplan class (``Newexten``, ``VarSet``:
+  every step of every waiting caller), ``reporting`` (RTCP), ``cdr``, ``agent``...;
+- the user's ``eventfilter`` lines in dialplan/pbx/manager.conf.in (Asterisk's advanced filters,
+  include only, so everything else is dropped for this user) let through those five alone; which and
+  why: docs/dialplan.md, "The events the ACD's AMI user receives".
 
-    eventfilter(action(include),name(UserEvent),header(UserEvent),method(starts_with)) = Acd
-    eventfilter(action(include),name(Hangup)) =
-    eventfilter(action(include),name(DialEnd)) =
-    eventfilter(action(include),name(DeviceStateChange),header(Device),method(starts_with)) = PJSIP/
-    eventfilter(action(include),name(ContactStatus)) =
-    eventfilter(action(include),name(FullyBooted)) =
-
-  or, on an Asterisk without advanced filters, the legacy regex form
-  ``eventfilter = Event: (UserEvent|Hangup|DialEnd|DeviceStateChange|ContactStatus|FullyBooted)``.
-
-Replies to the ACD's own list actions (CoreShowChannels, PJSIPShowContacts, DeviceStateList) are
-answers to actions, not broadcast events, and are not affected by these filters. Nothing breaks if
-a filtered event arrives anyway: the translator counts it as ignored.
+Replies to the ACD's own list actions (CoreShowChannels, DeviceStateList, DBGetTree) are answers to
+actions, not broadcast events, and no filter touches them. Nothing breaks on a PBX without the filter:
+the translator counts every other event as ignored.
 """
 
 from acd.ami.control import AmiCallControl

@@ -52,10 +52,12 @@ from acd.core.commands import (
     MonitorCall,
     OfferCallback,
     OverflowCall,
+    PublishNext,
     RefuseCallbackTime,
     RingAgent,
     TagCall,
     TransferCall,
+    WithdrawNext,
 )
 from acd.core.hours import CALLBACK_TARGET
 from acd.core.wait_said import is_said
@@ -127,6 +129,7 @@ class AmiCallControl:
         self.confirmations = Confirmations(confirm_within)
         self._overflow_attempts = overflow_attempts
         self.on_ring_lost = on_ring_lost
+        self._marking = False  # claims on (a publication sent): offers go through acd-connect-mark
         self.on_lost = on_lost  # called with "ring" or "overflow" for each lost Redirect (metrics)
         self.lost_redirects = 0  # Redirects Asterisk accepted that never landed
         self._tasks: set[asyncio.Task[None]] = set()
@@ -279,7 +282,9 @@ class AmiCallControl:
         seconds = max(1, math.ceil(ring_timeout))
         target = offer_target(exten, offer_id, seconds, self.epoch, record)
         if target is not None:  # the whole offer in the Redirect's extension: one action
-            return self._write(key, _redirect(channel, CONNECT_CONTEXT, target))
+            # claims on: through acd-connect-mark, which takes the agent's mark first (docs/dialplan.md)
+            context = MARK_CONTEXT if self._marking else CONNECT_CONTEXT
+            return self._write(key, _redirect(channel, context, target))
         # with a lease, the offer carries its epoch: acd-connect refuses it unless it is ACD_EPOCH's
         fence = () if self.epoch is None else (_setvar(channel, OFFER_EPOCH_VARIABLE, str(self.epoch)),)
         return self._write(
@@ -356,6 +361,26 @@ class AmiCallControl:
         log.warning("offer %s: the Redirect of %s into acd-connect was lost; routing again", offer_id[:8], channel)
         if self.on_ring_lost is not None:
             self.on_ring_lost(offer_id)
+
+    def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:
+        """Write (or clear) the offer a caller entering the queue claims on the PBX: the global
+        ``ACD_NEXT_<queue>``, an acd-connect target in the one form (docs/dialplan.md, "Claims"), this
+        leader's epoch in it. With a publication goes ``ACD_CLAIM_HOLD`` (how long an agent's mark
+        holds: the ring timeout and a margin), which turns the marking of every offer on. An offer the
+        one form cannot carry (a long endpoint name) is not published: nothing is there to claim."""
+        value = ""
+        actions: list[dict[str, str]] = []
+        if isinstance(command, PublishNext):
+            self._marking = True  # from now on every offer takes its agent's mark
+            seconds = max(1, math.ceil(command.ring_timeout_seconds))
+            try:
+                exten = dialable_endpoint(command.endpoint)
+            except NotDialable:
+                exten = ""
+            value = (exten and offer_target(exten, command.offer_id, seconds, self.epoch, command.record)) or ""
+            actions.append(_global(CLAIM_HOLD_VARIABLE, str(seconds + CLAIM_HOLD_MARGIN_SECONDS)))
+        actions.append(_global(NEXT_VARIABLE_PREFIX + command.queue, value))
+        return self._write(None, *actions)
 
     def cancel(self, channel: str) -> Awaitable[None]:
         """Stop ringing: send the caller back to holding (Dial ends with CANCEL). Written at once."""
@@ -712,6 +737,16 @@ def _busy(action: Mapping[str, str], error: BaseException) -> bool:
 
 def _setvar(channel: str, variable: str, value: str) -> dict[str, str]:
     return {"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value}
+
+
+def _global(variable: str, value: str) -> dict[str, str]:
+    return {"Action": "Setvar", "Variable": variable, "Value": value}
+
+
+NEXT_VARIABLE_PREFIX = "ACD_NEXT_"  # the PBX global of a queue's published offer (docs/dialplan.md, "Claims")
+CLAIM_HOLD_VARIABLE = "ACD_CLAIM_HOLD"  # seconds an agent's mark holds; set: every offer takes a mark
+CLAIM_HOLD_MARGIN_SECONDS = 5
+MARK_CONTEXT = "acd-connect-mark"  # claims on: an offer's Redirect takes its agent's mark there first
 
 
 # a command on a call just answered waits this long at most for the caller's bridge peer (see _bridge_peer)

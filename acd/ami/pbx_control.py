@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 
 from acd.ami.callers import CallerBook
 from acd.ami.control import AmiCallControl
-from acd.core.commands import ControlCommand
+from acd.core.commands import ControlCommand, PublishNext, WithdrawNext
 
 
 class PbxCallControl:
@@ -38,6 +38,11 @@ class PbxCallControl:
         """Carry out ``command`` on its call's PBX (``acd.ports.CallControl``); ``rest``: the same
         decision's other commands (a call's commands all go to one PBX)."""
         return self.of(command.call_id).send(command, rest)
+
+    def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:
+        """Claims (docs/dialplan.md, "Claims") work on one PBX: settings refuse them with several, so a
+        publication (a withdrawal, should one come) goes to the first."""
+        return self.first.publish(command)
 
     def channel_of(self, call_id: str) -> str | None:
         return self.book.channel_of(call_id)

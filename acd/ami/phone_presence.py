@@ -6,6 +6,11 @@ unavailable, idle or in use. An agent is reachable when neither source says othe
 ``busy_elsewhere`` when the device is in use but the ACD has no call on that agent (a personal
 call, or a call the ACD did not place). Only changes are reported, so a chatty qualify loop does
 not flood the core.
+
+Behind Kamailio (docs/pbxs.md, "Agent reachability from Kamailio") the PBX's contacts say nothing of
+the phone: once the presence ``follows_registrar``, contacts come from Kamailio's location table alone
+(``registered``), and the PBX's ``ContactStatus`` and contact lists are ignored. Device state still
+counts (a phone in use on a call through the PBX).
 """
 
 from __future__ import annotations
@@ -28,9 +33,31 @@ class Presence:
         self._contacts: dict[str, dict[str, bool]] = {}
         self._device: dict[str, str] = {}
         self._reported: dict[str, tuple[bool, bool]] = {}
+        # Kamailio's word per agent (registered or not) when it is the registrar; None: the PBX's contacts
+        self._registrar: dict[str, bool] | None = None
+
+    @property
+    def follows_registrar(self) -> bool:
+        return self._registrar is not None
+
+    def follow_registrar(self) -> None:
+        """From now on contacts are Kamailio's (``registered``); the PBX's contact news are ignored."""
+        if self._registrar is None:
+            self._registrar = {}
+            self._contacts.clear()
+
+    def registered(self, agent_id: str, has_contact: bool, engaged: bool) -> AgentReachability | None:
+        """Kamailio's location table says whether the agent's endpoint has a contact; the change, if any."""
+        if self._registrar is None:
+            raise RuntimeError("registered() without follow_registrar()")
+        self._registrar[agent_id] = has_contact
+        return self._report(agent_id, engaged)
 
     def contact(self, agent_id: str, uri: str, status: str, engaged: bool) -> AgentReachability | None:
-        """Apply one contact status. ``ValueError`` for a status this table does not know."""
+        """Apply one contact status. ``ValueError`` for a status this table does not know. Ignored
+        (None) while the presence follows the registrar."""
+        if self._registrar is not None:
+            return None
         contacts = self._contacts.setdefault(agent_id, {})
         if status in CONTACT_GONE:
             contacts.pop(uri, None)
@@ -50,9 +77,12 @@ class Presence:
         """Replace what is known of one agent with a snapshot (resync).
 
         ``contacts=[]``: no registration, unreachable. ``None``: contacts unknown (the AMI user may
-        not be allowed to list them), so device state alone decides.
+        not be allowed to list them), so device state alone decides. While the presence follows the
+        registrar, ``contacts`` is ignored (Kamailio's word stays).
         """
-        if contacts is None:
+        if self._registrar is not None:
+            pass
+        elif contacts is None:
             self._contacts.pop(agent_id, None)
         else:
             self._contacts[agent_id] = {
@@ -64,15 +94,21 @@ class Presence:
             self._device.pop(agent_id, None)
 
     def forget(self) -> None:
-        """Drop everything; the next snapshot is reported in full (after a reconnect)."""
+        """Drop what the PBX said; the next snapshot is reported in full (after a reconnect). Kamailio's
+        word is not the PBX's: it stays until Kamailio's next read."""
         self._contacts.clear()
         self._device.clear()
         self._reported.clear()
 
     def current(self, agent_id: str, engaged: bool) -> AgentReachability:
-        contacts = self._contacts.get(agent_id)
         state = self._device.get(agent_id)
-        reachable = (contacts is None or any(contacts.values())) and state not in DEVICE_DOWN
+        if self._registrar is not None:
+            registered = self._registrar.get(agent_id)  # None: Kamailio not read yet, device state decides
+            contact_up = registered is None or registered
+        else:
+            contacts = self._contacts.get(agent_id)
+            contact_up = contacts is None or any(contacts.values())
+        reachable = contact_up and state not in DEVICE_DOWN
         busy = reachable and state in DEVICE_BUSY and not engaged
         return AgentReachability(agent_id, reachable, busy)
 

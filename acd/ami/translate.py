@@ -8,7 +8,7 @@ docs/dialplan.md:
 =========================  ==================================================================
 AMI                        core event
 =========================  ==================================================================
-UserEvent AcdEnqueue       CallArrived (call_id = ``call_id_for(Uniqueid)``)
+UserEvent AcdEnqueue       CallArrived (``call_id_for(Uniqueid)``; AcdClaim: what it claimed, docs/dialplan.md)
 UserEvent AcdRinging       (none: the core already knows; the leg is marked ringing)
 UserEvent AcdAnswered      OfferAnswered
 AcdDialResult / DialEnd    NOANSWER → OfferUnanswered, BUSY → OfferRejected, CHANUNAVAIL /
@@ -33,6 +33,9 @@ AcdCallbackAnswered        OfferAnswered (the agent accepted a callback; the cal
 AcdCallbackResult          agent stage: as AcdDialResult; caller stage: CallbackEnded
 ContactStatus, DeviceStateChange of an agent's PJSIP endpoint → AgentReachability (on change)
 =========================  ==================================================================
+
+Behind Kamailio, an agent's contacts come from Kamailio's location table instead (``registrations``,
+fed by ``acd.kamailio``), and ``ContactStatus`` is ignored (``acd.ami.phone_presence``).
 
 Both ``DialEnd`` (Asterisk's own, also raised when a Redirect cancels the Dial) and the
 dialplan's ``AcdDialResult`` settle a ringing offer; whichever comes first wins and the other is
@@ -60,6 +63,7 @@ from acd.ami import fields
 from acd.ami.callers import DIAL_OUTCOMES, LIVE, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.fields import REASONS, Refused, need
 from acd.ami.identity import call_id_for, closed_callback_id
+from acd.ami.offer_target import parse_offer_target
 from acd.ami.phone_presence import Presence
 from acd.ami.reconcile import reconcile
 from acd.ami.resync import ResyncResult
@@ -253,6 +257,18 @@ class Translator:
             self.book, self.presence, self.roster, self.engaged, result, pbx=pbx, presence=pbx == self.presence_pbx
         )
 
+    def registrations(self, endpoints: frozenset[str]) -> list[Event]:
+        """Kamailio's location table, whole (``acd.kamailio``): every configured agent registered or not;
+        the reachability changes. Only while the presence follows the registrar."""
+        out: list[Event] = []
+        for agent in self.roster.agent_ids:
+            endpoint = self.roster.endpoint_of[agent]
+            # the registrar keeps AoRs in lowercase (acd.kamailio.view)
+            change = self.presence.registered(agent, endpoint.lower() in endpoints, self.engaged(endpoint))
+            if change is not None:
+                out.append(change)
+        return out
+
     # -- calls -------------------------------------------------------------------------------
     def _user_event(self, msg: Mapping[str, str]) -> list[Event]:
         handler = self._user_events.get(msg.get("UserEvent", ""))
@@ -282,6 +298,10 @@ class Translator:
         leg = self.book.get(uniqueid)
         if leg is not None and leg.phase is Phase.WAITING and (leg.queue, leg.priority) == (queue, priority):
             return []  # already known, e.g. seen by a resync that ran after this was raised
+        # a claim (docs/dialplan.md, "Claims"): the published target the dialplan claimed, ringing already;
+        # one not in the strict form, or of an agent not configured, is no claim the core could stand by
+        claim = parse_offer_target(msg.get("AcdClaim", ""))
+        claimed_agent = self.roster.agent_for(claim.endpoint) if claim is not None else None
         call = CallArrived(
             call_id=call_id_for(uniqueid),
             queue=queue,
@@ -292,6 +312,8 @@ class Translator:
             uniqueid=uniqueid,
             linkedid=linkedid,
             pbx=self.pbx,
+            claimed_offer=claim.offer_id if claim is not None and claimed_agent is not None else "",
+            claimed_agent=claimed_agent or "",
         )
         self.book.add(CallerLeg(call.call_id, uniqueid, call.channel, queue, priority, pbx=self.pbx))
         return [call]

@@ -18,7 +18,7 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from acd.core import agent_handlers, call_handlers, callbacks, events, pbx_loss, scheduled_callbacks
+from acd.core import agent_handlers, call_handlers, callbacks, claims, events, pbx_loss, scheduled_callbacks
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
@@ -50,6 +50,8 @@ class Acd:
         floor.out = []
         self._apply(event, now)
         floor.dispatch(now, frozenset(self._held))
+        if not self._held:
+            claims.publish(floor, now)
         scheduled_callbacks.settle_told(floor)
         out, floor.out = floor.out, []
         return out
@@ -74,6 +76,7 @@ class Acd:
                 callbacks.queue_gone(floor, event, now)
             case events.ResyncStarted():
                 self._held.add(event.pbx)
+                claims.withdraw_all(floor)
             case events.ResyncFinished():
                 self._held.discard(event.pbx)
                 floor.resync_over()

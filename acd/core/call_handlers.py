@@ -12,7 +12,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from acd.core import callbacks, metric_updates, transfer_numbers
+from acd.core import callbacks, claims, metric_updates, transfer_numbers
 from acd.core.agent import Agent
 from acd.core.commands import (
     CancelOffer,
@@ -118,6 +118,9 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
     queue = _new_call_queue(floor, e.call_id, e.queue, "CallArrived")
     call = Call.arrive(e, queue, now)
     call.level = level_at(queue, call.enqueued_at, now)
+    claimed, displaced = claims.claimed_agent(floor, e)  # a claim not stood by is cancelled before any move
+    if displaced:  # the claim took the agent's mark first: that offer's Redirect rings nobody
+        offer_missed(floor, displaced, "failed", now, "CallArrived", cooldown=False)
     if e.callback:  # a pending callback loaded back after a restart: waits in its place (acd.core.callbacks)
         if callbacks.restored(floor, call, e.callback, now):
             floor.add_call(call, now)
@@ -143,6 +146,9 @@ def call_arrived(floor: Floor, e: CallArrived, now: float, *, join_rule: bool = 
         _estimate_rule(floor, call, queue, now)
     elif not e.judged:
         floor.unjudged[call.call_id] = None  # judged once the resync is over (``resync_finished``)
+    if claimed is not None and call.state is CallState.WAITING:  # the PBX rings that agent already
+        floor.decide(call, claimed.agent_id, now)
+        floor.start_offer(call, claimed, now, claimed=e.claimed_offer)
 
 
 def _still_directed(floor: Floor, e: CallArrived, transferred_at: float, now: float) -> bool:

@@ -30,6 +30,28 @@ class RingAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishNext:
+    """Publish on the PBX the offer a caller entering ``queue`` with its defaults may claim there
+    (acd.core.claims, docs/dialplan.md "Claims"): ``agent_id`` rung for ``ring_timeout_seconds``
+    under ``offer_id``, replacing what the queue had published."""
+
+    queue: str
+    offer_id: str
+    agent_id: str
+    endpoint: str
+    ring_timeout_seconds: float
+    record: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawNext:
+    """Take back what ``queue`` published (its agent is no longer the next): no caller claims it after this
+    lands on the PBX; a caller who claimed it before is reported by their ``AcdEnqueue``."""
+
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class CancelOffer:
     """Stop ringing the agent (the caller hung up, or the offer timed out)."""
 
@@ -238,6 +260,8 @@ Command = (
     | FinishConsult
     | OfferCallback
     | RefuseCallbackTime
+    | PublishNext
+    | WithdrawNext
     | KeepScheduledCallback
     | CloseScheduledCallback
     | StartTimer

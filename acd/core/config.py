@@ -174,6 +174,9 @@ class RoutingPolicy:
     # deadline across queues ("deadline"); and the sliding window of its running service level
     queue_choice: QueueChoice = "service_level"
     service_level_window_seconds: float = 900.0
+    # the next agent of each queue published on the PBX for the dialplan to claim when a caller enters
+    # ([routing] claim_on_pbx; acd.core.claims, docs/dialplan.md "Claims"); off: every offer is a Redirect
+    claim_on_pbx: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,10 @@ class CallArrived:
     # the PBX the caller's channel is on (docs/pbxs.md): its commands go to that PBX's link, and a
     # resync of that PBX settles it; "pbx" is the one PBX of a deployment that configures one
     pbx: str = "pbx"
+    # the offer the dialplan claimed for this caller as it entered ([routing] claim_on_pbx, acd.core.claims):
+    # the one published for the queue, already ringing ``claimed_agent``; empty: no claim
+    claimed_offer: str = ""
+    claimed_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,9 @@ class Floor:
         self.decisions = DecisionLog()
         self.step = 0  # counts agent changes; explanations read agent history by it
         self.intervals = 0  # counts agent-state intervals; part of each interval id
+        # queue -> (agent id, offer id) published on the PBX for a caller to claim (acd.core.claims)
+        self.published: dict[str, tuple[str, str]] = {}
+        self.withdrawn: dict[str, str] = {}  # offer id -> agent id of publications taken back, oldest first
         self.dirty_agents: dict[str, None] = {}  # insertion-ordered sets, sorted before use
         self.dirty_calls: dict[str, None] = {}
         # changed while a PBX was being resynced (docs/pbxs.md, "Resync is scoped"): looked at again at
@@ -355,10 +358,12 @@ class Floor:
             self.closed.popitem(last=False)
 
     # -- offers -----------------------------------------------------------------------------
-    def start_offer(self, call: Call, agent: Agent, now: float) -> None:
+    def start_offer(self, call: Call, agent: Agent, now: float, claimed: str = "") -> None:
+        """Offer ``call`` to ``agent``; ``claimed``: the offer the dialplan claimed and rings already
+        (acd.core.claims), made under that id and with no ``RingAgent``."""
         self.leave_routing(call)
         call.attempts += 1
-        oid = offer_id(call.call_id, call.attempts, now)
+        oid = claimed or offer_id(call.call_id, call.attempts, now)
         record = OfferRecord(oid, call.call_id, agent.agent_id, now)
         self.offers[oid] = record
         step_call(call, CallInput.OFFER)
@@ -369,18 +374,19 @@ class Floor:
         timeout = self.config.policy.ring_timeout_seconds
         if call.callback:
             call.callback_offer = oid
-        self.emit(
-            RingAgent(
-                oid,
-                call.call_id,
-                agent.agent_id,
-                agent.config.endpoint,
-                timeout,
-                call.queue.record,
-                call.callback,
-                call.queue.name if call.callback else "",
+        if not claimed:
+            self.emit(
+                RingAgent(
+                    oid,
+                    call.call_id,
+                    agent.agent_id,
+                    agent.config.endpoint,
+                    timeout,
+                    call.queue.record,
+                    call.callback,
+                    call.queue.name if call.callback else "",
+                )
             )
-        )
         self.arm(ring_timer(oid), now + timeout)
         self.write(record)
 

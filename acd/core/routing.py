@@ -11,7 +11,7 @@ head among the few indexes the agent is eligible for. Neither scans all agents o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.eligibility import Match, max_level, queue_matches
@@ -99,6 +99,12 @@ class RoutingIndex:
         for key in self._ready.get((queue, 0), ()):
             return key[3]
         return None
+
+    def ready(self, queue: str) -> Iterator[str]:
+        """The routable agents of ``queue``'s lowest widening level, in the order a new arrival would
+        be offered them (``first_ready`` first): the agents a published claim may name (acd.core.claims)."""
+        for key in self._ready.get((queue, 0), ()):
+            yield key[3]
 
     def best_call(
         self,

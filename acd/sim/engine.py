@@ -16,6 +16,7 @@ so the same scenario and seed give the same figures.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 import random
@@ -24,15 +25,18 @@ from dataclasses import dataclass, field
 
 from acd.core.acd import Acd
 from acd.core.callbacks import digits_of
+from acd.core.claims import DEFAULT_PRIORITY
 from acd.core.commands import (
     CancelOffer,
     CancelTimer,
     Command,
     OfferCallback,
     OverflowCall,
+    PublishNext,
     RecordCommand,
     RingAgent,
     StartTimer,
+    WithdrawNext,
 )
 from acd.core.events import (
     AgentLoggedIn,
@@ -56,6 +60,7 @@ from acd.core.states import CallState
 from acd.core.timers import TimerKey
 from acd.sim.scenario import AgentGroup, Scenario, TalkTime, Traffic
 
+CLAIM_PRIORITY = DEFAULT_PRIORITY  # the dialplan claims for callers of the default priority only
 CALLBACK_OFFER_RECHECK = 5.0  # seconds: holding reads a callback offer that fell due while ringing once back
 Progress = Callable[[float, float], None]  # (virtual seconds done, horizon)
 # (virtual now, event, the core's commands for it): every step, before the commands are carried out.
@@ -94,6 +99,9 @@ class Simulation:
     def __init__(self, scenario: Scenario, progress: Progress | None = None, observer: Observer | None = None) -> None:
         self.scenario = scenario
         self.acd = Acd(scenario.routing_config())
+        # the offers published for the dialplan to claim (claims on), and how many callers claimed one
+        self._published: dict[str, PublishNext] = {}
+        self._claimed: list[str] = []  # the offer ids claimed
         self.recorded = Recorded()
         self.now = 0.0
         self.events_handled = 0
@@ -156,6 +164,11 @@ class Simulation:
                 next_report += step
         return self.recorded
 
+    @property
+    def claimed(self) -> list[str]:
+        """The offers callers claimed, in order (claims on, docs/dialplan.md "Claims")."""
+        return self._claimed
+
     # -- callers ----------------------------------------------------------------------------
     def _schedule_arrival(self, traffic: Traffic) -> None:
         when = self.now + self._arrival_rng[traffic.queue].expovariate(traffic.calls_per_minute / 60.0)
@@ -177,7 +190,17 @@ class Simulation:
         if traffic.callers > 0:
             caller = f"{traffic.queue}-caller-{self._number_rng[traffic.queue].randrange(traffic.callers):05d}"
             self._caller_of[call_id] = caller
-        self._deliver(CallArrived(call_id, traffic.queue, traffic.priority, caller=caller, customer=customer))
+        arrival = CallArrived(call_id, traffic.queue, traffic.priority, caller=caller, customer=customer)
+        claim = self._published.pop(traffic.queue, None) if traffic.priority == CLAIM_PRIORITY else None
+        if claim is not None:  # the dialplan claims the queue's publication and rings its agent at once
+            arrival = dataclasses.replace(arrival, claimed_offer=claim.offer_id, claimed_agent=claim.agent_id)
+            self._claimed.append(claim.offer_id)
+            self._ring(
+                RingAgent(
+                    claim.offer_id, call_id, claim.agent_id, claim.endpoint, claim.ring_timeout_seconds, claim.record
+                )
+            )
+        self._deliver(arrival)
         self._schedule_arrival(traffic)
 
     def _give_up(self, call_id: str) -> None:
@@ -260,6 +283,10 @@ class Simulation:
             self._ring(command)
         elif isinstance(command, CancelOffer):
             self._live_offers.discard(command.offer_id)
+        elif isinstance(command, PublishNext):  # the PBX's ACD_NEXT_<queue> (docs/dialplan.md, "Claims")
+            self._published[command.queue] = command
+        elif isinstance(command, WithdrawNext):
+            self._published.pop(command.queue, None)
         elif isinstance(command, StartTimer):
             key, token = command.key, self._seq + 1  # the seq _at is about to assign
             self._timers[key] = token

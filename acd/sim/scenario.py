@@ -190,7 +190,7 @@ def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
     _check(
         r,
         {"ring_timeout", "reoffer_cooldown", "max_consecutive_misses", "short_abandon", "queue_choice"}
-        | {"service_level_window"},
+        | {"service_level_window", "claim_on_pbx"},
         "routing",
     )
     choice = str(r.get("queue_choice", "service_level"))
@@ -203,6 +203,7 @@ def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
         short_abandon_seconds=float(r.get("short_abandon", 5.0)),
         queue_choice="deadline" if choice == "deadline" else "service_level",
         service_level_window_seconds=float(r.get("service_level_window", 900.0)),
+        claim_on_pbx=bool(r.get("claim_on_pbx", False)),
     )
     queues_t = data.get("queues", {})
     pairs = [_queue(name, q, frozenset(queues_t), start) for name, q in queues_t.items()]

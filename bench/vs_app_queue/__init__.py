@@ -4,8 +4,10 @@ Run, from the repo root: ``sudo .venv/bin/python -m bench.bench_vs_app_queue [--
 of ``make bench``; without root it prints SKIPPED and exits 0). About 5-6 minutes (``--time-limit``,
 default 600 s, bounds it). It copies the Asterisk root that ``deploy/asterisk/pbx.sh build`` makes (read-only) and needs
 nothing else. Exit code 0 when every phase got its samples (the targets are reported, not enforced).
-Other options: ``--only acd|app_queue`` (one system), ``--json FILE`` (every sample and the PBX events
-on its way), ``--acd-command CMD`` (run another ACD build, e.g. another checkout's
+Other options: ``--only acd|app_queue`` (one system), ``--metric idle|waiting`` (one load: with
+``--only acd``, one phase), ``--no-event-filter`` (the ACD's AMI user without its ``eventfilter``
+lines, a control for what they save), ``--json FILE`` (every sample and the PBX events on its way),
+``--acd-command CMD`` (run another ACD build, e.g. another checkout's
 ``.venv/bin/python -m acd``), ``--keep``, ``--no-netns`` (where nothing else uses the PBX ports).
 
 Isolation (why it never disturbs a running stack): other work on this machine (the e2e tests, ``make run``)
@@ -38,14 +40,23 @@ Benchmark-only configuration, written into the root copy only (nothing in the re
   (``RECHECK`` in app_queue.c), and after a round that rang nobody it waits ``retry`` s.
 - ``modules.conf``: ``load => app_queue.so`` (the PBX's explicit module list lacks it).
 - ``acd-bench.conf``, #included by ``extensions.conf``, adds to ``acd-inbound`` (the trunk's context):
-  ``900`` = ``Answer(), Queue(bench)`` (app_queue) and ``901`` = ``Gosub(acd-enqueue,s,1(bench,5))``
-  (the ACD's contract, docs/dialplan.md, exactly like the product's numbers 200..400).
+  ``900`` = ``Answer(), UserEvent(BenchEntry), Queue(bench)`` (app_queue) and ``901`` = ``Answer(),
+  UserEvent(BenchEntry), Gosub(acd-enqueue,s,1(bench,5))`` (the ACD's contract, docs/dialplan.md, like
+  the product's numbers 200..400; acd-enqueue's own ``Answer()`` then finds the caller answered).
+  ``BenchEntry`` is the same point on both ways, past the ``Answer()`` (which waits up to 0.5 s for the
+  caller's first media) and before either system's first step.
 - ``manager.conf``: a read-only AMI user ``bench`` (read=call,user,agent,dialplan; write none; random
   secret per run): the benchmark's second listener on the PBX, for timestamps only. ``--no-breakdown``
   drops the dialplan class (no Newexten/VarSet to format for it): a control for the listener's own load.
 
 The ACD runs with one queue ``bench`` (wrapup 0, ring timeout 15 s) whose agents are the same four
-endpoints agent11..agent14; they log in over the HTTP API. Both systems run side by side all the time
+endpoints agent11..agent14; they log in over the HTTP API.
+``--claim`` runs it with ``[routing] claim_on_pbx = true`` (docs/dialplan.md, "Claims"): a caller
+then claims the published agent in acd-enqueue and ``AcdEnqueue`` is raised by acd-connect just
+before the ``Dial``, so (a) leaves out the claim's own steps; the breakdown prints the time from
+past acd-enqueue's ``Answer()`` to ``AcdEnqueue``, and "(a) from the dialplan's entry" counts both
+systems from ``BenchEntry`` (above), which leaves nothing of either way out: that is the figure to
+compare with claims on. Both systems run side by side all the time
 (the ACD stays connected during the app_queue phases, so the PBX carries the same AMI load in all of
 them); each phase sends callers to one system only: 900 or 901.
 
@@ -67,9 +78,15 @@ Asterisks; both run on this host's clock):
   agents (answer after 0.2 s, talk 1 s); a sample counts only if some caller was waiting at that
   moment.
 
+(a) from the dialplan's entry: from ``BenchEntry`` (above) to the same INVITE, for both systems; and,
+for the ACD, the cost of each of its caller's dialplan steps from there (a step's Newexten to the next
+one's: the step's own run and the substitution of the next step's arguments, which happens before its
+Newexten; the last step, the ``Dial``, to the INVITE), on the path most samples took (needs the
+dialplan class: not with ``--no-breakdown``).
+
 Each figure is p50 and p99 over ``--calls`` samples (default 200) per system, after ``--warmup``
 samples (default 10) are dropped. Targets printed against: (a) ACD p50 within 2 ms of app_queue's
-p50; (b) ACD p50 below 50 ms. Then, to show where the time goes, each path split at the PBX events
+p50; (b) ACD p50 at most 5 ms. Then, to show where the time goes, each path split at the PBX events
 between the two ends: AMI ``VarSet`` of the ACD's ``Setvar``s (only for an offer in the old form: one
 in a single ``Redirect`` has none), ``Newexten`` of acd-connect,1 (the ``Redirect`` landed) and of its ``Dial``,
 ``AcdDialResult`` (the ACD learns that a call ended), app_queue's ``QueueMemberStatus``, and the

@@ -35,6 +35,7 @@ journal_dir = "{workdir}/journal"
 
 [routing]
 ring_timeout = 15
+claim_on_pbx = {claim}
 
 """
 QUEUE = queue_toml("bench", "{ bench = 1 }", sla_threshold=20, max_wait=600, wrapup=0)
@@ -42,18 +43,20 @@ QUEUE = queue_toml("bench", "{ bench = 1 }", sla_threshold=20, max_wait=600, wra
 START_WITHIN = 90.0  # seconds for the ACD to become healthy: embedded PostgreSQL, migrations, AMI login
 
 
-def acd_config(workdir: Path) -> Callable[[int], str]:
-    """The ACD's config file (ACD_CONFIG, its queue and the four agents) by the HTTP port it gets."""
+def acd_config(workdir: Path, claim: bool = False) -> Callable[[int], str]:
+    """The ACD's config file (ACD_CONFIG, its queue and the four agents) by the HTTP port it gets;
+    ``claim``: ``[routing] claim_on_pbx`` (docs/dialplan.md, "Claims")."""
 
     agents = agents_toml(dict.fromkeys(AGENTS, "{ bench = 1 }"))
-    return lambda http_port: ACD_CONFIG.format(http_port=http_port, workdir=workdir) + QUEUE + agents
+    flag = "true" if claim else "false"
+    return lambda http_port: ACD_CONFIG.format(http_port=http_port, workdir=workdir, claim=flag) + QUEUE + agents
 
 
-def bench_acd(workdir: Path, ami_secret: str, command: Sequence[str]) -> AcdProcess:
+def bench_acd(workdir: Path, ami_secret: str, command: Sequence[str], claim: bool = False) -> AcdProcess:
     """The ACD to start, in a session of its own, with ``command`` as the ACD (``start(START_WITHIN)``)."""
     return AcdProcess(
         workdir,
-        acd_config(workdir),
+        acd_config(workdir, claim),
         {"ACD_AMI_SECRET": ami_secret},
         command=command,
         token_label="bench",

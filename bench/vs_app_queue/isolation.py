@@ -166,7 +166,10 @@ def run_isolated(args: argparse.Namespace) -> int:
     options += ["--acd-command", args.acd_command] if args.acd_command else []
     options += ["--json", str(args.json.absolute())] if args.json else []
     options += ["--only", args.only] if args.only else []
+    options += ["--metric", args.metric] if args.metric else []
     options += ["--no-breakdown"] if args.no_breakdown else []
+    options += ["--claim"] if args.claim else []
+    options += ["--no-event-filter"] if args.no_event_filter else []
     return run_in_namespace(args, "bench.bench_vs_app_queue", options, args.time_limit + 120)
 
 

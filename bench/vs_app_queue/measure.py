@@ -17,7 +17,7 @@ from bench.vs_app_queue.pbx_config import read_secrets
 from bench.vs_app_queue.phases import Phase
 from bench.vs_app_queue.plan import ACD_DID, APP_QUEUE_DID, log
 from bench.vs_app_queue.recorder import Recorder
-from bench.vs_app_queue.samples import break_down, checkpoints, idle_samples, waiting_samples
+from bench.vs_app_queue.samples import break_down, checkpoints, entry_and_steps, idle_samples, waiting_samples
 from phonefarm import AmiClient, AmiError, Farm
 from phonefarm.acd_process import AcdProcess
 
@@ -70,6 +70,7 @@ async def measure(
     warmup: int,
     deadline: float,
     only: str | None = None,
+    metric: str | None = None,
 ) -> Results:
     stack_secrets = read_secrets(paths.secrets)
     rec = Recorder()
@@ -86,7 +87,7 @@ async def measure(
         Phase("app_queue", "waiting", APP_QUEUE_DID, "83"),
         Phase("acd", "waiting", ACD_DID, "84"),
     ]
-    phases = [p for p in phases if only in (None, p.system)]
+    phases = [p for p in phases if only in (None, p.system) and metric in (None, p.metric)]
     # budget per phase, by how long each usually takes (app_queue's (b) turn-around is ~1 s)
     weights = {("app_queue", "idle"): 0.7, ("acd", "idle"): 0.7, ("app_queue", "waiting"): 1.6, ("acd", "waiting"): 1.0}
     try:
@@ -112,6 +113,7 @@ async def measure(
             samples, phase.excluded = (idle_samples if phase.metric == "idle" else waiting_samples)(rec, phase, warmup)
             phase.samples = samples[:calls]
             break_down(rec, phase)
+            entry_and_steps(rec, phase)
             slow = max(5 * percentile([x.ms for x in phase.samples], 50), 50.0)
             phase.outliers = [
                 (x, checkpoints(rec, phase, x)) for x in sorted(phase.samples, key=lambda x: -x.ms)[:3] if x.ms > slow
@@ -136,6 +138,8 @@ async def measure(
                 "metric": p.metric,
                 "excluded": p.excluded,
                 "callers": len(p.numbers),
+                "from_entry_ms": p.from_entry,
+                "step_costs_ms": p.step_costs,
                 "samples": [
                     {
                         "number": s.number,

@@ -33,11 +33,16 @@ musicclass = default
 
 BENCH_DIALPLAN = f"""\
 ; written by bench/bench_vs_app_queue.py (benchmark root only): the same trunk, two doors
+; BenchEntry: the same point for both, past the Answer() (which waits for the caller's first media):
+; (a) "from the entry" counts from it, the whole of each system's way to the ring
 [acd-inbound]
 exten => {APP_QUEUE_DID},1,Answer()
+ same => n,UserEvent(BenchEntry)
  same => n,Queue(bench)
  same => n,Hangup()
-exten => {ACD_DID},1,Gosub(acd-enqueue,s,1(bench,5))
+exten => {ACD_DID},1,Answer()
+ same => n,UserEvent(BenchEntry)
+ same => n,Gosub(acd-enqueue,s,1(bench,5))
 """
 
 BENCH_AMI_USER = """
@@ -56,13 +61,19 @@ APP_QUEUE_SETTINGS = (
 )
 
 
-def install_bench_config(root: Path, breakdown: bool = True) -> str:
+def install_bench_config(root: Path, breakdown: bool = True, event_filter: bool = True) -> str:
     """Add the app_queue queue, numbers 900/901, app_queue.so and the listener user; returns its secret.
 
     Without ``breakdown`` the listener does not read the dialplan class (Newexten, VarSet): no split of
     the paths, and no extra manager events for the PBX to format (the ACD's path has more dialplan steps).
+    Without ``event_filter`` the ACD's user loses its ``eventfilter`` lines and gets every event of its
+    read classes (a control: what the filter saves).
     """
     etc = root / "etc" / "asterisk"
+    if not event_filter:
+        manager = etc / "manager.conf"
+        lines = manager.read_text().splitlines(keepends=True)
+        manager.write_text("".join(line for line in lines if not line.startswith("eventfilter")))
     secret = secrets.token_hex(16)
     members = "\n".join(f"member => PJSIP/{agent}" for agent in AGENTS)
     (etc / "queues.conf").write_text(QUEUES_CONF.format(members=members))

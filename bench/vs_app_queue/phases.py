@@ -19,6 +19,11 @@ class Phase:
     samples: list[Sample] = field(default_factory=list)
     excluded: int = 0
     breakdown: list[tuple[str, list[float]]] = field(default_factory=list)
+    # (a) from the dialplan's entry: ms from past the Answer() (acd-enqueue's next step, or Queue()) to the INVITE
+    from_entry: list[float] = field(default_factory=list)
+    # (a), ACD: each dialplan step of the caller from that entry to the INVITE, on the most common path
+    step_costs: list[tuple[str, list[float]]] = field(default_factory=list)
+    step_path_share: tuple[int, int] = (0, 0)  # samples on that path, samples with steps
     outliers: list[tuple[Sample, list[tuple[str, float | None]]]] = field(default_factory=list)
 
     @property

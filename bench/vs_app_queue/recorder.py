@@ -25,6 +25,23 @@ class Leg:
     number: str
 
 
+@dataclass(frozen=True)
+class Step:
+    """One dialplan step of a caller's channel as it began (a Newexten): where, and which application."""
+
+    ts: float
+    context: str
+    priority: str
+    application: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.context},{self.priority} {self.application}"
+
+
+CALLER_CONTEXTS = ("acd-enqueue", "acd-connect", "acd-connect-mark")
+
+
 @dataclass
 class Recorder:
     """Timestamps of the events that matter, from the PBX (listener ``bench``) and the farm."""
@@ -38,6 +55,8 @@ class Recorder:
     caller_gone: dict[str, float] = field(default_factory=dict)  # FarmCallerHangup
     failed_originates: set[str] = field(default_factory=set)  # farm call ids
     marks: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    # the caller's dialplan steps (Newexten) in the ACD's contexts, by caller number, in order
+    steps: dict[str, list[Step]] = field(default_factory=lambda: defaultdict(list))
     untimed: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -72,6 +91,9 @@ class Recorder:
         if ts is None:
             return
         number = event.get("CallerIDNum", "")
+        if kind == "Newexten" and event.get("Context") in CALLER_CONTEXTS:
+            step = Step(ts, event.get("Context", ""), event.get("Priority", ""), event.get("Application", ""))
+            self.steps[number].append(step)
         if kind == "UserEvent":
             name = event.get("UserEvent")
             if name == "AcdEnqueue":
@@ -79,6 +101,8 @@ class Recorder:
                 self.channel.setdefault(event.get("AcdCaller", number), event.get("Channel", ""))
             elif name == "AcdDialResult":
                 self.mark("dial_result", number, ts)
+            elif name == "BenchEntry":
+                self.mark("entry", number, ts)  # past the Answer(), before Queue() / acd-enqueue
         elif kind == "QueueCallerJoin":
             self.join.setdefault(number, ts)
             self.channel.setdefault(number, event.get("Channel", ""))
@@ -87,6 +111,14 @@ class Recorder:
                 self.mark("setvar_offer", number, ts)
             elif event.get("Variable") == "ACD_RING_TIMEOUT":
                 self.mark("setvar_ring_timeout", number, ts)
+        elif (
+            kind == "Newexten"
+            and event.get("Context") == "acd-enqueue"
+            and "hangup_handler_push" in event.get("AppData", "")
+        ):
+            self.mark("enqueue_entry", number, ts)  # acd-enqueue past its Answer(), before its AcdEnqueue
+        elif kind == "Newexten" and event.get("Context") == "acd-connect-mark" and event.get("Priority") == "1":
+            self.mark("acd_connect", number, ts)  # claims on: the Redirect lands here first (docs/dialplan.md)
         elif kind == "Newexten" and event.get("Context") == "acd-connect":
             if event.get("Priority") == "1":
                 self.mark("acd_connect", number, ts)

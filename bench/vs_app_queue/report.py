@@ -32,25 +32,55 @@ def report(results: Results, calls: int) -> bool:
     if len({p.system for p in phases}) == 2:
         print()
         print("ratios ACD / app_queue:")
-        for metric in ("idle", "waiting"):
+        for metric in sorted({p.metric for p in phases}):
             a, q = figures("acd", metric), figures("app_queue", metric)
+            if not a or not q:
+                continue
             print(
                 f"  {by[('acd', metric)].label:<20} p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
                 f"p99 {percentile(a, 99) / percentile(q, 99):6.2f}x"
             )
+    entered = [p for p in phases if p.from_entry]
+    if entered:
+        print()
+        print("(a) from the dialplan's entry (the bench's UserEvent BenchEntry, past Answer(), just before Queue() /")
+        print("    acd-enqueue) to the INVITE: each system's whole way, the ACD's steps before AcdEnqueue too:")
+        for p in entered:
+            print(
+                f"  {p.system:<10} n={len(p.from_entry):<4} p50 {percentile(p.from_entry, 50):7.2f}  "
+                f"p99 {percentile(p.from_entry, 99):7.2f}"
+            )
+        if ("acd", "idle") in by and ("app_queue", "idle") in by:
+            a, q = by[("acd", "idle")].from_entry, by[("app_queue", "idle")].from_entry
+            if a and q:
+                print(
+                    f"  ratio ACD / app_queue: p50 {percentile(a, 50) / percentile(q, 50):6.2f}x   "
+                    f"p99 {percentile(a, 99) / percentile(q, 99):6.2f}x"
+                )
     print()
     print("targets:")
-    if len({p.system for p in phases}) == 2:
+    if ("acd", "idle") in by and ("app_queue", "idle") in by:
         gap = percentile(figures("acd", "idle"), 50) - percentile(figures("app_queue", "idle"), 50)
         print(
             f"  (a) ACD p50 within {TARGET_IDLE_MS:g} ms of app_queue's: {gap:+.2f} ms -> "
             f"{'MET' if gap <= TARGET_IDLE_MS else 'MISSED'}"
         )
+        entry = [by[(x, "idle")].from_entry for x in ("acd", "app_queue")]
+        for name, (a, q) in (
+            ("from AcdEnqueue", (figures("acd", "idle"), figures("app_queue", "idle"))),
+            ("from the entry", entry),
+        ):
+            if a and q:
+                r50, r99 = percentile(a, 50) / percentile(q, 50), percentile(a, 99) / percentile(q, 99)
+                print(
+                    f"  (a) {name}: ACD p50 at most app_queue's and p99 no worse: ratios {r50:.2f} / {r99:.2f} -> "
+                    f"{'MET' if r50 <= 1.0 and r99 <= 1.0 else 'MISSED'}"
+                )
     if ("acd", "waiting") in by:
         p50, p99 = percentile(figures("acd", "waiting"), 50), percentile(figures("acd", "waiting"), 99)
         print(
-            f"  (b) ACD p50 below {TARGET_WAITING_MS:g} ms: {p50:.2f} ms -> "
-            f"{'MET' if p50 < TARGET_WAITING_MS else 'MISSED'} (p99 {p99:.2f} ms)"
+            f"  (b) ACD p50 at most {TARGET_WAITING_MS:g} ms: {p50:.2f} ms -> "
+            f"{'MET' if p50 <= TARGET_WAITING_MS else 'MISSED'} (p99 {p99:.2f} ms)"
         )
     print(f"  reference, {REFERENCE}")
     print()
@@ -62,6 +92,16 @@ def report(results: Results, calls: int) -> bool:
         print(f"  {p.system} {p.label} (n={len(p.breakdown[0][1])}):")
         for name, values in p.breakdown:
             print(f"    {name:<62} {percentile(values, 50):8.2f} {percentile(values, 99):8.2f}")
+    for p in phases:
+        if p.step_costs:
+            on, of = p.step_path_share
+            print(
+                f"  {p.system} {p.label}, each dialplan step of the caller from the entry "
+                f"(its Newexten to the next, so its own run and the next step's arguments; the last to the INVITE), "
+                f"on the path of {on} of {of} samples:"
+            )
+            for name, values in p.step_costs:
+                print(f"    {name:<62} {percentile(values, 50):8.3f} {percentile(values, 99):8.3f}")
     outliers = [(p, sample, points) for p in phases for sample, points in p.outliers]
     if outliers:
         print()

@@ -41,7 +41,9 @@ def run_inside(args: argparse.Namespace) -> int:
         pbx_sh(paths, "build", within=900)
         (paths.root / OURS).touch()  # a debootstrap (no root to copy) replaced the folder
         pbx_sh(paths, "install")
-        listener_secret = install_bench_config(paths.root, breakdown=not args.no_breakdown)
+        listener_secret = install_bench_config(
+            paths.root, breakdown=not args.no_breakdown, event_filter=not args.no_event_filter
+        )
         log("pbx.sh start all (waits for the farm's agents to register, up to ~10 s)")
         pbx_sh(paths, "start", "all", within=180)
         shown = pbx_sh(paths, "rx", "pbx", "queue show bench")
@@ -52,10 +54,13 @@ def run_inside(args: argparse.Namespace) -> int:
             paths.state / "acd",
             read_secrets(paths.secrets)["ACD_AMI_SECRET"],
             shlex.split(args.acd_command) if args.acd_command else [sys.executable, "-m", "acd"],
+            claim=args.claim,
         )
         acd.start(START_WITHIN)
         ensure_ready(acd)
-        results = asyncio.run(measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only))
+        results = asyncio.run(
+            measure(paths, listener_secret, acd, args.calls, args.warmup, deadline, args.only, args.metric)
+        )
         complete = report(results, args.calls)
         if args.json:
             args.json.write_text(json.dumps(results.dump, indent=1))
@@ -111,9 +116,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure one system only (experiments; no ratios, no target for (a))",
     )
     parser.add_argument(
+        "--metric",
+        choices=("idle", "waiting"),
+        help="measure one metric only: (a) idle or (b) waiting (experiments; with --only acd, one phase)",
+    )
+    parser.add_argument(
         "--no-breakdown",
         action="store_true",
         help="listener without the dialplan class: end-to-end figures only (a control for its load)",
+    )
+    parser.add_argument(
+        "--claim",
+        action="store_true",
+        help="the ACD with [routing] claim_on_pbx = true: the next agent claimed by the dialplan (docs/dialplan.md)",
+    )
+    parser.add_argument(
+        "--no-event-filter",
+        action="store_true",
+        help="the ACD's AMI user without its eventfilter lines: every event of its read classes (a control)",
     )
     parser.add_argument("--json", type=Path, help="also write every sample and its PBX events to this file")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)

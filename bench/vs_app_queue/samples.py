@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from bench.vs_app_queue.phases import Phase, Sample
 from bench.vs_app_queue.plan import AGENTS, INF
@@ -83,9 +83,11 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
         # the old form's Setvars land before its Redirect; an offer in one action (its Redirect carries it
         # all) has none, and acd-connect sets the same variables after it landed: not a step before it
         landed = None if at is None else rec.first_mark("acd_connect", sample.number, at, sample.end)
-        step("Setvar ACD_OFFER applied", "setvar_offer", sample.number, optional=True, before=landed)
-        step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True, before=landed)
-        step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
+        dial = None if at is None else rec.first_mark("dial_app", sample.number, at, sample.end)
+        if dial is None or (landed is not None and landed < dial):  # a claim rings with no Redirect
+            step("Setvar ACD_OFFER applied", "setvar_offer", sample.number, optional=True, before=landed)
+            step("Setvar ACD_RING_TIMEOUT applied", "setvar_ring_timeout", sample.number, optional=True, before=landed)
+            step("Redirect: acd-connect,1 runs", "acd_connect", sample.number)
         step("Dial() starts", "dial_app", sample.number)
     step("agent leg made (PBX Newchannel)", "pbx_agent_channel", sample.agent)
     points.append(("INVITE at the phone (farm)", sample.end if at is not None else None))
@@ -95,7 +97,16 @@ def checkpoints(rec: Recorder, phase: Phase, sample: Sample) -> list[tuple[str, 
 def break_down(rec: Recorder, phase: Phase) -> None:
     rows: dict[str, list[float]] = {}
     order: list[str] = []
+    before_start = "acd-enqueue answered -> AcdEnqueue (before (a)'s start)"
     for sample in phase.samples:
+        if phase.system == "acd" and phase.metric == "idle":
+            # a claim (docs/dialplan.md, "Claims") raises AcdEnqueue only as it dials: what it spends before
+            entry = rec.first_mark("enqueue_entry", sample.number, sample.start - 1.0, sample.start)
+            if entry is not None:
+                if before_start not in rows:
+                    rows[before_start] = []
+                    order.append(before_start)
+                rows[before_start].append((sample.start - entry) * 1000.0)
         points = checkpoints(rec, phase, sample)
         if any(ts is None for _, ts in points):
             continue
@@ -107,3 +118,29 @@ def break_down(rec: Recorder, phase: Phase) -> None:
                 order.append(name)
             rows[name].append((ts - before) * 1000.0)
     phase.breakdown = [(name, rows[name]) for name in order]
+
+
+def entry_and_steps(rec: Recorder, phase: Phase) -> None:
+    """(a) counted from the dialplan's entry, the same point for both systems: the bench's ``BenchEntry``
+    UserEvent, past the ``Answer()`` and just before ``Queue()`` or acd-enqueue, so each system's whole
+    way to the ring is in (the ACD's steps before ``AcdEnqueue``, a claim's, too); and, for the ACD, what
+    each of its dialplan steps costs (the time from its Newexten to the next one's, the last to the
+    INVITE) on the path most samples took (the dialplan class only)."""
+    if phase.metric != "idle":
+        return
+    paths: dict[tuple[str, ...], list[list[float]]] = defaultdict(list)
+    for sample in phase.samples:
+        entry = rec.first_mark("entry", sample.number, sample.start - 1.0, sample.start)
+        if entry is None:
+            continue
+        phase.from_entry.append((sample.end - entry) * 1000.0)
+        steps = [x for x in rec.steps.get(sample.number, []) if entry <= x.ts <= sample.end]
+        if phase.system == "acd" and steps:
+            ends = [x.ts for x in steps[1:]] + [sample.end]
+            paths[tuple(x.name for x in steps)].append([(e - x.ts) * 1000.0 for x, e in zip(steps, ends, strict=True)])
+    if not paths:
+        return
+    counts = Counter({path: len(costs) for path, costs in paths.items()})
+    path, count = counts.most_common(1)[0]
+    phase.step_path_share = (count, sum(counts.values()))
+    phase.step_costs = [(name, [costs[i] for costs in paths[path]]) for i, name in enumerate(path)]

@@ -231,6 +231,7 @@ ensure_secrets() {
     # supervisor monitoring: the AMI user that may only Originate into acd-monitor, and the phones
     ensure_secret ACD_AMI_ORIGINATE_SECRET
     for ((i = 1; i <= SUPERVISORS; i++)); do ensure_secret "ACD_SUPERVISOR${i}_SIP_SECRET"; done
+    ensure_secret ACD_AMI_OBSERVER_SECRET # this lab's test harness (add_observer)
 }
 
 secret() { sed -n "s/^$1=//p" "$SECRETS" | head -n1; }
@@ -243,6 +244,23 @@ render() { # render <template> <dest>: replace the @ACD_*@ placeholders; dest mo
         -e "s/@ACD_AMI_ORIGINATE_SECRET@/$(secret ACD_AMI_ORIGINATE_SECRET)/g" "$tmpl" >"$dest.new"
     chmod 600 "$dest.new"
     mv "$dest.new" "$dest"
+}
+
+add_observer() { # add_observer <manager.conf>: append this lab's AMI user for the test harness (never shipped)
+    cat >>"$1" <<EOF
+
+; --- appended by deploy/asterisk/pbx.sh install: this lab only, not part of the shipped file ---
+; The test harness's own user: the rights of [acd] (it stands in for the ACD in the dialplan's tests)
+; without [acd]'s eventfilter, since the tests also wait for events the ACD never reads (DialBegin,
+; Newchannel, MusicOnHoldStart, BlindTransfer, FullyBooted).
+[observer]
+secret = $(secret ACD_AMI_OBSERVER_SECRET)
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = system,call,user
+write = call,reporting,user
+writetimeout = 1000
+EOF
 }
 
 render_pjsip() { # render_pjsip <main template> <per-agent template> <dest>
@@ -278,6 +296,7 @@ cmd_install() {
         install -m 644 "$pbxsrc/$f" "$etc/$f"
     done
     render "$pbxsrc/manager.conf.in" "$etc/manager.conf"
+    add_observer "$etc/manager.conf"
     render_pjsip "$pbxsrc/pjsip.conf.in" "$pbxsrc/pjsip-agent.conf.in" "$etc/pjsip.conf"
     render_supervisors "$pbxsrc/pjsip-supervisor.conf.in" "$etc/pjsip.conf"
     rm -rf "$etc/acd.new"

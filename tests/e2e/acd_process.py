@@ -110,14 +110,15 @@ owner = "e2e"
 """
 
 
-def e2e_acd(workdir: Path, env: dict[str, str], ami_port: int, ami_user: str) -> AcdProcess:
-    """The e2e tests' ACD (CONFIG, AGENTS, OBJECTIVES) in ``workdir``, for the PBX's AMI; not started yet."""
+def e2e_acd(workdir: Path, env: dict[str, str], ami_port: int, ami_user: str, claim: bool = False) -> AcdProcess:
+    """The e2e tests' ACD (CONFIG, AGENTS, OBJECTIVES) in ``workdir``, for the PBX's AMI; not started yet;
+    ``claim``: with ``[routing] claim_on_pbx = true`` (docs/dialplan.md, "Claims")."""
 
     def config(http_port: int) -> str:
         text = CONFIG.format(
             ami_port=ami_port, ami_user=ami_user, http_port=http_port, data_dir=workdir, recordings=RECORDINGS_DIR
         )
-        return text + "\n" + QUEUES + agents_toml(AGENTS) + OBJECTIVES
+        return text + ("claim_on_pbx = true\n" if claim else "") + "\n" + QUEUES + agents_toml(AGENTS) + OBJECTIVES
 
     return AcdProcess(workdir, config, env)
 

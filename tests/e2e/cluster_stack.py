@@ -163,7 +163,8 @@ def start_kamailio(folder: Path, secrets: dict[str, str]) -> Kamailio:
         raise StackError("kamailio is not installed (make kamailio: Debian's kamailio package)")
     db = write_agents_table(folder, secrets)
     dispatcher = folder / "dispatcher.list"
-    dispatcher.write_text("".join(f"1 {uri}\n" for uri in PBX_URIS.values()))
+    # duid: the PBX's name, by which the ACD reads its dispatcher state (docs/pbxs.md)
+    dispatcher.write_text("".join(f"1 {uri} 0 0 duid={name}\n" for name, uri in PBX_URIS.items()))
     log = folder / "kamailio.log"
     defines = {
         "LISTEN": f"udp:{KAMAILIO_ADDRESS}",
@@ -272,7 +273,7 @@ def cluster(stack: PbxStack, agents: tuple[str, ...] = ("agent20",)) -> Iterator
             farm = stack.rx("farm", "pjsip show registrations")
             raise StackError(f"{exc}\nthe farm's registrations:\n{farm}\nkamailio's log:\n{alive.tail()}") from None
         wait_for(lambda: all(f.startswith("A") for f in alive.pbx_flags().values()), 10, "both PBXs up in Kamailio")
-        info = AmiInfo("127.0.0.1", PBX2_AMI_PORT, stack.pbx.user, stack.pbx.secret)
+        info = AmiInfo("127.0.0.1", PBX2_AMI_PORT, stack.pbx.user, stack.pbx.secret, stack.pbx.observer)
         yield Cluster(stack, kamailio, info, agents, {"kamailio": kamailio_s, "pbx2": pbx2_s})
     finally:
         problems = []

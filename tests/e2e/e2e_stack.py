@@ -29,12 +29,23 @@ RECORDINGS_DIR = ASTERISK_ROOT / "var/spool/asterisk/acd-recordings"
 
 @dataclass(frozen=True)
 class AmiInfo:
+    """An Asterisk's AMI: ``user`` is the one the ACD logs in as (``acd``); ``observer`` (user, secret), when
+    set, is the lab's own user for the tests' eyes (pbx.sh's ``add_observer``): the ACD's rights without
+    its eventfilter, so a test sees every event (DialBegin, Newchannel, ...) the ACD's user never gets."""
+
     host: str
     port: int
     user: str
     secret: str
+    observer: tuple[str, str] | None = None
 
     def client(self, name: str) -> AmiClient:
+        """The tests' client: the observer where there is one, else the user itself."""
+        user, secret = self.observer or (self.user, self.secret)
+        return AmiClient(self.host, self.port, user, secret, name=name)
+
+    def user_client(self, name: str) -> AmiClient:
+        """A client logged in as ``user`` itself: what the ACD sees and may do."""
         return AmiClient(self.host, self.port, self.user, self.secret, name=name)
 
 
@@ -87,11 +98,17 @@ def bring_up() -> PbxStack:
     secrets_file = Path(os.environ.get("ACD_SECRETS_FILE", "/var/lib/acd/secrets.env"))
     secrets = read_secrets(secrets_file)
     return PbxStack(
-        pbx=AmiInfo("127.0.0.1", 5038, "acd", secrets["ACD_AMI_SECRET"]),
+        pbx=AmiInfo("127.0.0.1", 5038, "acd", secrets["ACD_AMI_SECRET"], observer(secrets)),
         farm=AmiInfo("127.0.0.1", 5039, "farm", secrets["ACD_FARM_AMI_SECRET"]),
         agents=int(os.environ.get("ACD_FARM_AGENTS", "20")),
         secrets_file=secrets_file,
     )
+
+
+def observer(secrets: dict[str, str]) -> tuple[str, str] | None:
+    """The lab's observer user (pbx.sh ``add_observer``), if the secrets name one."""
+    secret = secrets.get("ACD_AMI_OBSERVER_SECRET")
+    return ("observer", secret) if secret else None
 
 
 def tear_down() -> str:

@@ -17,8 +17,15 @@ from collections import Counter
 
 from cluster_stack import PBX2_AMI_PORT, PROBE_BOUND, Cluster, cluster, process_cpu_seconds
 from e2e_stack import PbxStack, read_secrets, run_script
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 
+from acd.ami.translate import Translator
 from acd.ami.wire import FrameDecoder, encode_action
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
+from acd.core.events import AgentReachability, Event
+from acd.kamailio.reader import KamailioReader
+from acd.kamailio.rpc import KamailioRpc
 from phonefarm import AmiClient, Farm
 
 PBXS = ("pbx", "pbx2")
@@ -104,6 +111,31 @@ async def until_idle(ami: AmiClient, bound: float) -> tuple[float, list[str]]:
     return time.monotonic() - began, []
 
 
+class Events:
+    """The reader's events, kept (the one writer's place)."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def submit(self, event: Event) -> bool:
+        self.seen.append(event)
+        return True
+
+
+def acd_reader(group: Cluster) -> tuple[KamailioReader, Events]:
+    """The ACD's reader of Kamailio (acd.kamailio) on this Kamailio's control socket, for agents 19 and 20."""
+    config = RoutingConfig(
+        queues=(QueueConfig("q", (SkillRequirement("q"),)),),
+        agents=(AgentConfig("a19", "agent19", (("q", 1),)), AgentConfig("a20", AGENT, (("q", 1),))),
+    )
+    translator = Translator(config)
+    translator.presence.follow_registrar()
+    failed = PromCounter("acd_kamailio_reads_failed", "", ["read", "reason"], registry=CollectorRegistry())
+    events = Events()
+    rpc = KamailioRpc(str(group.kamailio.rpc_socket))
+    return KamailioReader(rpc, translator.registrations, events, failed), events
+
+
 def cpu_share(pids: list[int], seconds: float) -> dict[int, float]:
     """CPU of each of ``pids`` over ``seconds``, in percent of one core."""
     before = {p: process_cpu_seconds(p) for p in pids}
@@ -170,6 +202,12 @@ async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio
         # agent19 is registered with the PBX only: Kamailio does not know it, pbx2 cannot reach it
         assert "agent19" not in group.kamailio.registered()
         assert not await ring_from(stack, farm, PBX2_AMI_PORT, "PJSIP/agent19", "agent19")
+        # the ACD's reader sees the same: agent20 (the farm's phone, registered by Asterisk) reachable,
+        # agent19 not; both PBXs active by their names (the dispatcher list's duid)
+        reader, events = acd_reader(group)
+        await reader.read()
+        assert events.seen == [AgentReachability("a19", False), AgentReachability("a20", True)], events.seen
+        assert (reader.view.pbx_active("pbx"), reader.view.pbx_active("pbx2")) == (True, True), reader.view
 
         # pbx2 dies: Kamailio's OPTIONS probes take it out, then every new caller goes to the PBX
         os.kill(group.pbx2_pid(), signal.SIGKILL)
@@ -180,6 +218,8 @@ async def scenario(stack: PbxStack, pbx_ami: AmiClient, farm: Farm, via_kamailio
         out_after = time.monotonic() - killed
         print(f"pbx2 killed: out of Kamailio's dispatcher after {out_after:.2f} s (bound {PROBE_BOUND} s)")
         assert group.kamailio.pbx_flags()["pbx"].startswith("A")
+        await reader.read()  # and the ACD's reader has pbx2 out of the dispatcher, the PBX in
+        assert (reader.view.pbx_active("pbx"), reader.view.pbx_active("pbx2")) == (True, False), reader.view
         landed = await calls_landing(via_kamailio, {"pbx": pbx_ami}, 4)
         assert landed == {"pbx": 4}, landed
     finally:

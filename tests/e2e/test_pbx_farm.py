@@ -1,7 +1,8 @@
 """The PBX side of the dialplan contract (docs/dialplan.md), proven on a real Asterisk.
 
-No ACD runs here: each test plays the ACD's part by hand over AMI (as user ``acd``), with farm
-callers and farm agents' phones on the other side of real SIP.
+No ACD runs here: each test plays the ACD's part by hand over AMI (as the lab's user ``observer``, which
+has the rights of user ``acd`` without its eventfilter; as ``acd`` itself where its rights or its events
+are the point), with farm callers and farm agents' phones on the other side of real SIP.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from e2e_stack import PbxStack, enqueue_caller, hangup_of, heartbeat, holding, offer, set_heartbeat, user_event
@@ -19,7 +21,7 @@ from phonefarm import AmiClient, AmiError, Farm
 
 
 async def test_farm_agents_register_to_the_pbx(pbx_stack: PbxStack, pbx_ami: AmiClient) -> None:
-    # FullyBooted reaches the acd user after login only because it has read=system
+    # FullyBooted reaches the observer (the acd user's read classes) after login only because of read=system
     await pbx_ami.wait_event(lambda e: e.get("Event") == "FullyBooted", 5)
 
     expected = {f"agent{i}" for i in range(1, pbx_stack.agents + 1)}
@@ -211,7 +213,45 @@ async def test_agent_feature_codes(pbx_ami: AmiClient, farm: Farm, code: str, ac
     assert event.get("AcdReason") == reason
 
 
-async def test_acd_ami_user_has_what_the_acd_needs_and_no_more(pbx_ami: AmiClient) -> None:
+@pytest.fixture
+async def acd_user(pbx_stack: PbxStack) -> AsyncIterator[AmiClient]:
+    """Logged in as the ACD's own user ``acd``: its rights, and only the events its eventfilter lets through."""
+    client = pbx_stack.pbx.user_client("acd-user")
+    await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# what the shipped [acd] user's eventfilter lets through (dialplan/pbx/manager.conf.in)
+ACD_READS = {"UserEvent", "Hangup", "DialEnd", "DeviceStateChange", "ContactStatus"}
+
+
+async def test_the_acd_user_gets_only_the_events_the_acd_reads(
+    acd_user: AmiClient, pbx_ami: AmiClient, farm: Farm
+) -> None:
+    mine, seen = acd_user.mark(), pbx_ami.mark()
+    await pbx_ami.action({"Action": "UserEvent", "UserEvent": "AcdProbe"})
+    await pbx_ami.action({"Action": "UserEvent", "UserEvent": "OtherProbe"})
+    async with heartbeat(pbx_ami):  # a caller enters holding (hold music), then hangs up
+        enqueue = await enqueue_caller(farm, pbx_ami, "200")
+        await holding(pbx_ami, enqueue["Channel"], seen)
+        await farm.hangup_all()
+        await pbx_ami.wait_event(hangup_of(enqueue["Channel"]), 10, seen)
+    await acd_user.wait_event(hangup_of(enqueue["Channel"]), 5, mine)
+    await acd_user.wait_event(user_event("AcdEnqueue", Uniqueid=enqueue["Uniqueid"]), 5, mine)
+    await acd_user.wait_event(user_event("AcdProbe"), 5, mine)
+    observed = {e.get("Event") for e in pbx_ami.events(seen)}
+    assert {"Newchannel", "MusicOnHoldStart", "Hangup", "UserEvent"} <= observed, observed  # the PBX raised them
+    received = acd_user.events(mine)
+    assert {e.get("Event") for e in received} <= ACD_READS, {e.get("Event") for e in received} - ACD_READS
+    assert not [e for e in received if e.get("Event") == "UserEvent" and not e.get("UserEvent", "").startswith("Acd")]
+    assert all(e.get("Device", "").startswith("PJSIP/") for e in received if e.get("Event") == "DeviceStateChange")
+
+
+async def test_acd_ami_user_has_what_the_acd_needs_and_no_more(acd_user: AmiClient) -> None:
+    pbx_ami = acd_user
     await pbx_ami.action({"Action": "CoreShowChannels"})
     await pbx_ami.action({"Action": "Setvar", "Variable": "ACD_E2E_PROBE", "Value": "1"})
     assert (await pbx_ami.action({"Action": "Getvar", "Variable": "ACD_E2E_PROBE"}))[0]["Value"] == "1"

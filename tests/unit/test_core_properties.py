@@ -8,13 +8,15 @@ change nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 
 from core_builders import Driver, agent, config, fingerprint, queue, widen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acd.core.commands import RingAgent
+from acd.core.commands import PublishNext, RingAgent, WithdrawNext
+from acd.core.config import RoutingConfig
 from acd.core.errors import AcdError
 from acd.core.events import (
     AgentLoggedIn,
@@ -101,8 +103,11 @@ def fifo_key(call: Call) -> tuple[int, float, str]:
 
 
 class World:
-    def __init__(self) -> None:
-        self.d = Driver.of(CFG)
+    def __init__(self, cfg: RoutingConfig = CFG) -> None:
+        self.d = Driver.of(cfg)
+        # claims (docs/dialplan.md, "Claims"): what the PBX holds per queue, and every publication made
+        self.published: dict[str, PublishNext] = {}
+        self.ever_published: list[PublishNext] = []
         self.now = 0.0
         self.calls: list[str] = []
         self.last_offer: dict[str, str] = {}  # call id -> most recent offer id, open or not
@@ -148,6 +153,11 @@ class World:
     ) -> None:
         floor = self.d.acd._floor
         for c in out:
+            if isinstance(c, PublishNext):
+                self.published[c.queue] = c
+                self.ever_published.append(c)
+            elif isinstance(c, WithdrawNext):
+                self.published.pop(c.queue, None)
             if isinstance(c, RingAgent):
                 self.last_offer[c.call_id] = c.offer_id
                 now_in = floor.calls[c.call_id]
@@ -210,6 +220,17 @@ class World:
             call_id = f"c{len(self.calls)}"
             self.calls.append(call_id)
             event = CallArrived(call_id, QUEUES[j % len(QUEUES)], j % 3, pbx=PBXS[(j + i) % len(PBXS)])
+        elif op == "claim":  # the queue's publication as the PBX holds it, or (a race lost) an older one
+            call_id = f"c{len(self.calls)}"
+            self.calls.append(call_id)
+            name = QUEUES[j % len(QUEUES)]
+            held = self.published.pop(name, None)
+            if held is None or j % 3 == 0:
+                held = self.ever_published[i % len(self.ever_published)] if self.ever_published else None
+            event = CallArrived(call_id, name, 5)
+            if held is not None:
+                event = dataclasses.replace(event, claimed_offer=held.offer_id, claimed_agent=held.agent_id)
+                self.last_offer[call_id] = held.offer_id
         elif op in ON_CALL:
             event = ON_CALL[op](call_id)
         elif op in ON_OFFER:
@@ -272,3 +293,28 @@ def test_fifo_within_a_band_on_a_busy_floor(actions: list[tuple[str, int, int, f
     for op, i, j, dt in actions:
         w.advance(dt)
         w.act(op, i, j)
+
+
+claim_action = st.tuples(st.sampled_from([*OPS, "claim", "claim", "claim"]), st.integers(0, 30), st.integers(0, 9),
+                         st.floats(0.0, 12.0))  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(claim_action, max_size=80))
+def test_invariants_hold_with_claims_in_any_order(actions: list[tuple[str, int, int, float]]) -> None:
+    """Claims on (docs/dialplan.md, "Claims"): callers claim the queue's publication or an older one (a
+    withdrawal that lost, another queue's, an old leader's) among every other event; an agent still holds
+    at most one call, and every call ends once."""
+    w = World(dataclasses.replace(CFG, policy=dataclasses.replace(CFG.policy, claim_on_pbx=True)))
+    for op, i, j, dt in actions:
+        w.advance(dt)
+        w.act(op, i, j)
+    w.drain()
+    w.advance(1000.0)
+    records = w.d.interactions()
+    moved = {i for i, r in records.items() if r.outcome == "moved"}
+    assert set(records) - moved == set(w.calls)
+    for call_id in w.calls:
+        assert w.outcomes[call_id] == [records[call_id].outcome]
+    assert not w.d.acd._floor.calls
+    assert all(a.state is not AgentState.RESERVED for a in w.d.acd._floor.agents.values())

@@ -22,6 +22,7 @@ REDIRECTED = (
     "acd-hold",
     "acd-announce",
     "acd-connect",
+    "acd-connect-mark",
     "acd-overflow",
     "acd-transfer",
     "acd-callback-offer",  # a caller offered a callback may be rung meanwhile
@@ -29,7 +30,7 @@ REDIRECTED = (
 )
 JUMPS = ("Goto", "GotoIf")
 # (one more slice of music only delays the next check)
-HARMLESS_TWICE = re.compile(r"^(NoOp|Set|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")
+HARMLESS_TWICE = re.compile(r"^(NoOp|Set|MSet|Goto|GotoIf|MusicOnHold)\(|^ExecIf\([^?]*\?Set\(")
 BLOCKING = ("MusicOnHold", "Dial", "Hangup")
 
 
@@ -86,7 +87,10 @@ def targets(step: Step) -> list[tuple[str, str, str]]:
             exten, where = parts
         else:
             (where,) = parts
-        # a jump to the extension a variable names: acd-connect's to the agent's (checked as an endpoint name)
+        # a jump to the extension a variable names: acd-connect's to the agent's (checked as an endpoint name),
+        # or a claim's to its target (acd-enqueue, docs/dialplan.md "Claims")
+        if exten == "${ACD_CLAIM}" or (exten == "${EXTEN}" and step.exten.startswith("_~")):
+            exten = "~agent1~" + "0" * 32 + "~15~~0"
         out.append((context, "agent1" if exten.startswith("${") else exten, where))
     return out
 

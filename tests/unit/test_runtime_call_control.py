@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Sequence
 from doubles import ListSink, MockControl
 
 from acd.core.acd import Acd
-from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, RingAgent, TagCall
+from acd.core.commands import CancelOffer, ControlCommand, OverflowCall, PublishNext, RingAgent, TagCall, WithdrawNext
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, CallMoved, CallPriorityChanged, TimerFired
 from acd.core.record_types import OfferRecord, Record
@@ -121,6 +121,9 @@ async def test_each_command_goes_with_the_rest_of_its_decision() -> None:
         def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
             sent.append((type(command).__name__, [type(c).__name__ for c in rest]))
             return MockControl().send(command)
+
+        def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:
+            return MockControl().publish(command)
 
     runtime = Runtime(Acd(config), Control(), ListSink(), Metrics(config.queues), clock=lambda: 0.0)
     runtime.handle_now(AgentLoggedIn("a1"))

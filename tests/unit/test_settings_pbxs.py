@@ -111,3 +111,10 @@ def test_a_pbx_is_lost_after_its_link_stays_down_lost_after_past_the_heartbeat_f
         shorter = TWO.replace("ping_interval = 1.5", f"ping_interval = 1.5\nlost_after = {value}")
         found = problems(tmp_path, shorter)
         assert any("ami.lost_after: must be" in p for p in found), (value, found)
+
+
+def test_claims_are_refused_with_several_pbxs_and_kept_with_one(tmp_path: Path) -> None:
+    found = problems(tmp_path, "[routing]\nclaim_on_pbx = true\n" + TWO)
+    assert any("routing.claim_on_pbx: claims work on one PBX" in p for p in found), found
+    one = load(write(tmp_path, "[routing]\nclaim_on_pbx = true\n"), env={"ACD_AMI_SECRET": "s"})
+    assert one.routing.policy.claim_on_pbx
