@@ -427,7 +427,10 @@ async def build(
             pbx=pbx.name,
             check_name=len(sides) > 1,
             misconfigured_gauge=metrics.pbx_misconfigured,
+            # one PBX is never lost: a link down means its callers hold, and the resync settles them
+            lost_after=settings.ami.lost_after if len(sides) > 1 else None,
         )
+        runtime.pbx_losers[pbx.name] = pbx_pump.lose
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
         pbx_pump.on_monitor = _monitor_by_phone(lambda: runtime, pbx_ami, lambda: audit)
         pbx_parts.append(PbxParts(pbx.name, pbx_link, pbx_ami, pbx_keeper, pbx_pump))
@@ -494,7 +497,10 @@ async def build(
         editor=editor,
         leadership=leadership,
         pbxs=tuple(pbx_parts),
-        kamailio=reader_for(settings.kamailio, translator, runtime, metrics),
+        # several PBXs: one the dispatcher marks inactive while its link is down is lost (docs/pbxs.md)
+        kamailio=reader_for(
+            settings.kamailio, translator, runtime, metrics, lose=runtime.pbx_lost if len(pbx_parts) > 1 else None
+        ),
     )
 
 

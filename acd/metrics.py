@@ -23,7 +23,7 @@ from acd.ami.fields import REASONS
 from acd.core.commands import MetricUpdate
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.errors import AcdError
-from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES, SCHEDULED_CLOSED
+from acd.core.metric_updates import AGENT_STATE_SECONDS, CALLBACK_RESULTS, CALLBACK_TRIES, CALLS_LOST, SCHEDULED_CLOSED
 from acd.core.objectives import STATUSES as OBJECTIVE_STATUSES
 from acd.core.otf import Verdict
 from acd.core.record_types import Outcome
@@ -349,6 +349,9 @@ class Metrics:
         )
         # the AMI series are per PBX (docs/pbxs.md, "Metrics that gain a pbx label"); ``set_pbxs`` makes them
         self.ami_events = Counter("acd_ami_events", "AMI events received", ["pbx"], registry=r)
+        self.calls_lost = Counter(  # docs/pbxs.md, "A PBX dies"
+            "acd_calls_lost", "Calls closed pbx_lost: their PBX was lost", ["pbx"], registry=r
+        )
         self.ami_malformed = Counter(
             "acd_ami_malformed", "AMI messages logged and dropped", ["pbx", "reason"], registry=r
         )
@@ -502,6 +505,8 @@ class Metrics:
             self.callback_tries.labels(**labels).inc(update.value)
         elif update.kind == "inc" and update.name == SCHEDULED_CLOSED:
             self.scheduled_closed.labels(**labels).inc(update.value)
+        elif update.kind == "inc" and update.name == CALLS_LOST:
+            self.calls_lost.labels(**labels).inc(update.value)
         elif update.kind == "inc" and update.name == AGENT_STATE_SECONDS:
             self.per_agent.add_seconds(labels["agent"], labels["state"], update.value)
         elif update.kind == "observe" and update.name in self.histograms:
@@ -517,6 +522,7 @@ class Metrics:
         """The AMI series of each PBX (``[[pbx]]`` names, or "pbx" alone), every one from the start, at 0."""
         for name in names:
             self.ami_events.labels(name)
+            self.calls_lost.labels(name)
             for reason in AMI_REFUSED_REASONS:
                 self.ami_refused.labels(name, reason)
             for reason in AMI_MALFORMED_REASONS:

@@ -127,6 +127,8 @@ class Runtime:
         # where a callback the core scheduled itself is kept (PostgreSQL, set by the bootstrap)
         self.on_keep: Callable[[KeepScheduledCallback], None] | None = None
         self.on_close_scheduled: Callable[[CloseScheduledCallback], None] | None = None
+        # each PBX's "declare it lost" (``Pump.lose``, set by the bootstrap; docs/pbxs.md, "A PBX dies")
+        self.pbx_losers: dict[str, Callable[[], bool]] = {}
 
     # -- sources -------------------------------------------------------------------------------
     def submit(self, event: Event) -> bool:
@@ -135,6 +137,13 @@ class Runtime:
             return False
         self._inbox.put_nowait(event)
         return True
+
+    def pbx_lost(self, name: str) -> bool:
+        """Something outside the AMI link (Kamailio's dispatcher) says the PBX ``name`` is down: it is
+        lost if its AMI link is down too (docs/pbxs.md, "A PBX dies"). True when its calls are being
+        closed now; False for a PBX unknown, linked, or lost already."""
+        lose = self.pbx_losers.get(name)
+        return lose is not None and lose()
 
     def deliver(self, event: Event) -> bool:
         """Handle the event here and now when nothing is queued ahead of it; else queue it.

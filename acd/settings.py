@@ -76,6 +76,9 @@ class AmiSettings:
     ping_interval: float = 2.0
     ping_timeout: float = 3.0
     heartbeat_interval: float = 2.0
+    # with several PBXs: a PBX whose link stays down this long is lost, its calls closed pbx_lost
+    # (docs/pbxs.md, "A PBX dies"); past the dialplan's 15 s heartbeat fallback
+    lost_after: float = 30.0
     # the AMI user that may only Originate into acd-monitor (docs/security.md, "Supervisor monitoring")
     originate_user: str = "acd-monitor"
     originate_secret: str = field(default="", repr=False)
@@ -84,6 +87,8 @@ class AmiSettings:
 PBX_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 """A PBX's name: it reaches the PBX (its calls' ids, its ``systemname``), Kamailio and the metrics'
 ``pbx`` label, so lowercase letters, digits and '-', starting with a letter (docs/pbxs.md)."""
+
+LOST_AFTER_LOW = 16.0  # [ami] lost_after: past the dialplan's 15 s heartbeat fallback
 
 SINGLE_PBX = "pbx"
 """The name of the one PBX an ``[ami]`` table without ``[[pbx]]`` describes."""
@@ -739,7 +744,9 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
 
     ami_t = r.table(data, "ami", "ami")
     r.unknown(
-        ami_t, {"host", "port", "user", "ping_interval", "ping_timeout", "heartbeat_interval", "originate_user"}, "ami"
+        ami_t,
+        {"host", "port", "user", "ping_interval", "ping_timeout", "heartbeat_interval", "lost_after", "originate_user"},
+        "ami",
     )
     secret = env.get("ACD_AMI_SECRET", "")
     if "secret" in ami_t:
@@ -755,6 +762,9 @@ def parse(data: Mapping[str, Any], file: str, env: Mapping[str, str]) -> Setting
         ping_timeout=r.number(ami_t, "ping_timeout", "ami", 3.0, low=0.1, high=60),
         # the dialplan sends callers to the fallback when ACD_HEARTBEAT is older than 15 s
         heartbeat_interval=r.number(ami_t, "heartbeat_interval", "ami", 2.0, low=0.5, high=10),
+        # more than the heartbeat's 15 s fallback: a link that only broke has its callers settled by
+        # the dialplan and the resync first (docs/pbxs.md, "A PBX dies")
+        lost_after=r.number(ami_t, "lost_after", "ami", 30.0, low=LOST_AFTER_LOW, high=3600),
         originate_user=r.string(ami_t, "originate_user", "ami", "acd-monitor"),
         originate_secret=env.get("ACD_AMI_ORIGINATE_SECRET", ""),
     )

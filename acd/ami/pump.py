@@ -32,6 +32,7 @@ from acd.core.events import (
     Customer,
     Event,
     MonitorRequested,
+    PbxLost,
     ResyncFinished,
     ResyncStarted,
 )
@@ -111,6 +112,12 @@ class Pump:
     misconfigured_gauge: Gauge | None = None  # acd_pbx_misconfigured{pbx}
     # its SystemName is not its name: none of its calls is routed until a connect finds it right
     misconfigured: bool = dataclasses.field(default=False, init=False)
+    # several PBXs: a link down this long loses the PBX (docs/pbxs.md, "A PBX dies"); None: never
+    lost_after: float | None = None
+    # when the link went down (wall clock), None while it is up or before it first came up
+    down_at: float | None = dataclasses.field(default=None, init=False)
+    lost: bool = dataclasses.field(default=False, init=False)  # lost since the link went down
+    _lose_later: asyncio.TimerHandle | None = dataclasses.field(default=None, init=False)
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
@@ -119,12 +126,14 @@ class Pump:
     async def run(self) -> None:
         async for item in self.link.events():
             if isinstance(item, LinkUp):
+                self._up()
                 await self._connected()
                 continue
             if isinstance(item, LinkDown):
                 self.keeper.lost()
                 self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
                 self.control.link_down()
+                self._down()
                 continue
             self.metrics.ami_events.labels(pbx=self.pbx).inc()
             self.control.observe(item)
@@ -135,6 +144,34 @@ class Pump:
                     self.on_monitor(event)
                     continue
                 self.runtime.deliver(await self.with_customer(event))
+
+    def _down(self) -> None:
+        """The link went down: with several PBXs, the PBX is lost if it stays down ``lost_after``."""
+        if self.down_at is None:
+            self.down_at = time.time()
+        if self.lost_after is not None and self._lose_later is None:
+            self._lose_later = asyncio.get_running_loop().call_later(self.lost_after, self.lose)
+
+    def _up(self) -> None:
+        if self._lose_later is not None:
+            self._lose_later.cancel()
+            self._lose_later = None
+        self.down_at = None
+        self.lost = False
+
+    def lose(self) -> bool:
+        """Declare the PBX lost (docs/pbxs.md, "A PBX dies"): its link is down, and has stayed down
+        ``lost_after`` or Kamailio's dispatcher marks the PBX inactive. Its legs leave the book and the
+        core closes its calls as at the moment the link went down (``PbxLost``). Once per time the link
+        is down; False (nothing done) while the link is up or the PBX is lost already."""
+        self._lose_later = None
+        if self.down_at is None or self.lost:
+            return False
+        self.lost = True
+        log.error("PBX %s lost: its link has been down since %.3f; its calls close as pbx_lost", self.pbx, self.down_at)
+        self.translator.forget_pbx(self.pbx)
+        self.runtime.submit(PbxLost(self.pbx, self.down_at))
+        return True
 
     async def _connected(self) -> None:
         began = time.monotonic()

@@ -244,6 +244,12 @@ class Translator:
         agent = self.roster.agent_for(endpoint)
         return bool(agent and self._acd_has_call and self._acd_has_call(agent))
 
+    def forget_pbx(self, pbx: str) -> None:
+        """The PBX ``pbx`` is lost (docs/pbxs.md, "A PBX dies"): its legs go from the book, so that a
+        caller its next resync finds still holding is taken as a new stay, not as one known."""
+        for leg in [leg for leg in self.book if leg.pbx == pbx]:
+            self.book.remove(leg.uniqueid)
+
     def reconcile(self, result: ResyncResult, pbx: str = "pbx") -> list[Event]:
         """Diff a resync snapshot of ``pbx`` against what this translator believed of that PBX's calls;
         see ``acd.ami.reconcile``."""

@@ -18,7 +18,7 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
-from acd.core import agent_handlers, call_handlers, callbacks, claims, events, scheduled_callbacks
+from acd.core import agent_handlers, call_handlers, callbacks, claims, events, pbx_loss, scheduled_callbacks
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
 from acd.core.config import RoutingConfig
@@ -66,7 +66,8 @@ class Acd:
         floor = self._floor
         match event:
             case events.CallArrived():
-                call_handlers.call_arrived(floor, event, now, join_rule=event.pbx not in self._held)
+                arrival = pbx_loss.found_again(floor, event)  # a new stay of a call a lost PBX closed
+                call_handlers.call_arrived(floor, arrival, now, join_rule=event.pbx not in self._held)
             case events.CallInProgress():
                 call_handlers.take_over(floor, event, now)
             case events.CallLeftUnseen():
@@ -80,6 +81,8 @@ class Acd:
                 self._held.discard(event.pbx)
                 floor.resync_over()
                 call_handlers.resync_finished(floor, now, event.pbx)  # the entry rules, now the agents are known
+            case events.PbxLost():
+                pbx_loss.pbx_lost(floor, event, now)
             case events.CallerHungUp():
                 call_handlers.caller_hung_up(floor, event, now)
             case events.CallFellBack():

@@ -75,7 +75,7 @@ AUTO_PAUSE_REASON = "missed"
 EWT_LIMIT = "ewt_limit"  # the end reason of a caller diverted at entry by the estimated-wait limit
 
 
-def _talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
+def talk_end(call: Call, ended_at: float | None, now: float) -> float | None:
     """When a conversation reported as ended earlier really ended: within [answer, now], or None (now).
 
     The time comes from outside (the PBX's trace); a value that cannot be true is brought back to
@@ -279,6 +279,7 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
     resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments)
     call = Call.arrive(arrival, queue, now) if resumed is None else resumed
+    call.pbx = arrival.pbx  # the PBX the resync found the caller on
     call.waited_before = arrival.waited_before  # the channel's ACD_WAITED: a transfer from here carries it
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
     floor.calls[call.call_id] = call
@@ -304,7 +305,7 @@ def caller_hung_up(floor: Floor, e: CallerHungUp, now: float) -> None:
     call = call_of(floor, e.call_id, "CallerHungUp")
     check_call(call, CallInput.HANG_UP, "CallerHungUp")
     if call.state is CallState.CONNECTED:
-        _end_talk(floor, call, CallInput.HANG_UP, "caller_hangup", now, "CallerHungUp")
+        end_talk(floor, call, CallInput.HANG_UP, "caller_hangup", now, "CallerHungUp")
         return
     _leave(floor, call, CallInput.HANG_UP, "abandoned", "caller_hangup", now, "CallerHungUp")
 
@@ -321,7 +322,7 @@ def call_ended(floor: Floor, e: CallEnded, now: float) -> None:
     call = call_of(floor, e.call_id, "CallEnded")
     check_call(call, CallInput.END, "CallEnded")
     if call.state is CallState.CONNECTED:
-        _end_talk(floor, call, CallInput.END, e.reason, now, "CallEnded", _talk_end(call, e.ended_at, now))
+        end_talk(floor, call, CallInput.END, e.reason, now, "CallEnded", talk_end(call, e.ended_at, now))
     else:
         # The channel went away before an answer for a reason other than the caller hanging up.
         _leave(floor, call, CallInput.END, "failed", e.reason, now, "CallEnded")
@@ -366,7 +367,7 @@ def _cancel_ringing(floor: Floor, call: Call, now: float, event: str) -> None:
     floor.cancel_ringing(call, now)
 
 
-def _end_talk(
+def end_talk(
     floor: Floor, call: Call, how: CallInput, reason: str, now: float, event: str, ended_at: float | None = None
 ) -> None:
     """The conversation ended (``how``: END or HANG_UP, checked by the caller) at ``ended_at``
@@ -502,7 +503,7 @@ def transferred(floor: Floor, e: CallTransferred, now: float, *, join_rule: bool
     if call.record.agent_id != e.agent_id:
         raise InvalidTransition(call.call_id, f"talking to {call.record.agent_id}", "CallTransferred")
     agent = floor.agents[e.agent_id]
-    at = _talk_end(call, e.ended_at, now)
+    at = talk_end(call, e.ended_at, now)
     end = now if at is None else at
     what = _after_talk(agent, call.queue, end, now)
     check_agent(agent, what, "CallTransferred")
@@ -886,7 +887,7 @@ def handed_over(floor: Floor, e: CallHandedOver, now: float) -> None:
         target = _open_consult(floor, e.call_id, e.agent_id, e.target, e.number, take, "CallHandedOver")
     check_call(call, CallInput.HAND_OVER, "CallHandedOver")
     agent = floor.agents[e.agent_id]
-    at = _talk_end(call, e.ended_at, now)
+    at = talk_end(call, e.ended_at, now)
     end = now if at is None else at
     what = _after_talk(agent, call.queue, end, now)
     check_agent(agent, what, "CallHandedOver")

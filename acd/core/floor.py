@@ -328,15 +328,18 @@ class Floor:
             for agent in self.agents.values()
         )
 
-    def leave_queue(self, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float) -> None:
+    def leave_queue(
+        self, call: Call, what: CallInput, outcome: Outcome, reason: str, now: float, left_at: float | None = None
+    ) -> None:
         """The caller left without being answered (``what``, checked by the caller): abandoned, overflowed
-        or failed."""
-        probe = call.left_queue(now, outcome, reason)
+        or failed; at ``left_at`` when that was earlier than now (a lost PBX: docs/pbxs.md)."""
+        left = now if left_at is None else min(max(left_at, call.enqueued_at), now)
+        probe = call.left_queue(left, outcome, reason)
         # Ask kpis whether it is a short abandon, so the definition lives in one place.
         short = is_short_abandon(probe, self.config.policy.short_abandon_seconds)
         record = call.reclassify_short_abandon() if short else probe
         self.write(record)
-        wait = call.waited(now)
+        wait = call.waited(left)
         self.queue_exit(call.queue, outcome, wait, now, within_sla=False, short_abandon=short)
         self.leave_routing(call)
         self.disarm(call_timer(call.call_id))

@@ -88,6 +88,7 @@ class Call:
             customer_id=None if customer is None else customer.id,
             sla_threshold_seconds=queue.sla_threshold_seconds,
             first_arrived_at=enqueued_at if event.arrived_at is None else min(event.arrived_at, enqueued_at),
+            pbx=event.pbx,
         )
         return cls(
             event.call_id,
@@ -143,7 +144,7 @@ class Call:
         return self.enqueued_at if first is None else first
 
     def _update(self, **changes: Any) -> InteractionRecord:
-        self.record = dataclasses.replace(self.record, seq=self.record.seq + 1, **changes)
+        self.record = dataclasses.replace(self.record, seq=self.record.seq + 1, pbx=self.pbx, **changes)
         return self.record
 
     def answered(self, now: float, agent_id: str) -> InteractionRecord:
@@ -310,6 +311,7 @@ class Call:
             # a pending callback moved to another queue is still one there (and loaded back as one)
             end_reason="callback" if self.callback else "",
             first_arrived_at=old.arrived_at if old.first_arrived_at is None else old.first_arrived_at,
+            pbx=self.pbx,
         )
 
     def move_to(

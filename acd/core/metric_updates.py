@@ -26,6 +26,7 @@ CALLS_OVERFLOWED = "acd_calls_overflowed_total"
 CALLS_FAILED = "acd_calls_failed_total"
 CALLS_WAIT_BREACHED = "acd_calls_wait_breached_total"
 CALLS_HANDLE_BREACHED = "acd_calls_handle_breached_total"
+CALLS_LOST = "acd_calls_lost_total"  # closed pbx_lost, labelled by PBX (docs/pbxs.md, "A PBX dies")
 CALLS_MOVED = "acd_calls_moved_total"  # left for another queue: not offered here (docs/kpis.md, "Moved calls")
 CALLS_TRANSFERRED = (
     "acd_calls_transferred_total"  # an agent of this queue transferred the caller (docs/kpis.md, "Transfers")

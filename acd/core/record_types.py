@@ -45,6 +45,8 @@ class InteractionRecord:
     # when the caller first entered the ACD: ``arrived_at`` of the call's first stay, kept by every
     # later one (a transfer, an overflow into a queue, a move); None in records of older versions
     first_arrived_at: float | None = None
+    # the PBX the caller's channel is on (docs/pbxs.md; "pbx" with one PBX); None in older records
+    pbx: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ translator's presence (``acd.ami.phone_presence``), which takes contacts from Ka
 follows the registrar: the PBX's own contact news, which behind Kamailio say nothing of the phone, are
 ignored. A failed read changes nothing (the last view stays) and is counted
 (``acd_kamailio_reads_failed_total{read, reason}``). The dispatcher's view is kept for the runtime to
-read (``view``): whether a PBX whose link is down is also out of Kamailio's dispatcher.
+read (``view``), and each PBX it marks inactive is handed to ``lose`` (``Runtime.pbx_lost``), which
+loses that PBX if its AMI link is down too (docs/pbxs.md, "A PBX dies").
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class KamailioReader:
         *,
         interval: float = 2.0,
         clock: Callable[[], float] = time.time,
+        lose: Callable[[str], bool] | None = None,
     ) -> None:
         self.rpc = rpc
         self.apply = apply
@@ -66,6 +68,7 @@ class KamailioReader:
         self.failed = failed
         self.interval = interval
         self.view = KamailioView()
+        self.lose = lose  # several PBXs: a PBX the dispatcher marks inactive, lost if its link is down
         self._clock = clock
         self._quiet = LogThrottle(log)
 
@@ -85,6 +88,9 @@ class KamailioReader:
         pbxs = await self._read("dispatcher", "dispatcher.list", dispatcher)
         if pbxs is not None:
             self.view = dataclasses.replace(self.view, pbxs=pbxs, pbxs_at=self._clock())
+            for pbx in pbxs:
+                if self.lose is not None and not pbx.active and self.lose(pbx.name):
+                    log.error("PBX %s: inactive in Kamailio's dispatcher and its link down: lost", pbx.name)
 
     async def _read(self, what: str, method: str, parse: Callable[[Any], Any], *params: str) -> Any:
         """The parsed result of one call; None when it failed (counted, logged within bounds)."""
@@ -105,14 +111,19 @@ class KamailioReader:
 
 
 def reader_for(
-    settings: KamailioSettings | None, translator: Translator, writer: Writer, metrics: Metrics
+    settings: KamailioSettings | None,
+    translator: Translator,
+    writer: Writer,
+    metrics: Metrics,
+    lose: Callable[[str], bool] | None = None,
 ) -> KamailioReader | None:
     """The reader ``[kamailio]`` asks for, its presence switched to Kamailio's contacts; None without it
-    (a deployment without Kamailio keeps the PBX's reachability)."""
+    (a deployment without Kamailio keeps the PBX's reachability). ``lose``: what loses a PBX the
+    dispatcher marks inactive (several PBXs; docs/pbxs.md, "A PBX dies")."""
     if settings is None:
         return None
     translator.presence.follow_registrar()
     rpc = KamailioRpc(settings.control, timeout=min(1.0, settings.interval))
     return KamailioReader(
-        rpc, translator.registrations, writer, metrics.kamailio_reads_failed, interval=settings.interval
+        rpc, translator.registrations, writer, metrics.kamailio_reads_failed, interval=settings.interval, lose=lose
     )

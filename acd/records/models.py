@@ -303,6 +303,8 @@ class Interaction(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     # a callback's number keyed in by the caller instead of their own (docs/records.md, "Callbacks")
     callback_number: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    # the PBX the caller's channel was on (docs/pbxs.md, docs/records.md): null in rows written before 0035
+    pbx: Mapped[str | None] = mapped_column(Text)
 
 
 class Offer(Base):

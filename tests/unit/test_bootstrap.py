@@ -6,13 +6,16 @@ built but never started.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from doubles import ListSink, MockControl
 
 from acd.bootstrap import build, settings_for
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn
+from acd.core.events import AgentLoggedIn, PbxLost
 from acd.database import POOLS, Database
+from acd.settings import PbxSettings
 
 CONFIG = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),)),),
@@ -55,3 +58,29 @@ async def test_each_job_has_its_own_pool_made_once_and_disposed_by_close() -> No
     await database.close()
     assert database.pool("api") is not api  # a new pool after close: nothing is shared with a closed one
     await database.close()
+
+
+async def test_a_pbx_is_lost_only_with_several_pbxs() -> None:
+    """One PBX keeps today's behaviour: its link down, its callers hold and the resync settles them;
+    with several, each pump loses its PBX after ``[ami] lost_after`` (docs/pbxs.md, "A PBX dies"),
+    or when told (``Runtime.pbx_lost``) while its link is down, once per time it is down."""
+    one = await build(settings_for(CONFIG), records=ListSink())
+    assert [p.pump.lost_after for p in one.pbxs] == [None]
+    assert one.runtime.pbx_lost("pbx") is False  # never linked: nothing to lose
+    settings = settings_for(CONFIG)
+    two_pbxs = (PbxSettings("pbx1", port=5038, secret="s"), PbxSettings("pbx2", port=5039, secret="s"))
+    two = await build(dataclasses.replace(settings, pbxs=two_pbxs), records=ListSink())
+    assert [p.pump.lost_after for p in two.pbxs] == [30.0, 30.0]
+    assert sorted(two.runtime.pbx_losers) == ["pbx1", "pbx2"]
+    assert two.runtime.pbx_lost("pbx9") is False
+    pump = two.pbxs[1].pump
+    pump._down()  # its link went down
+    assert two.runtime.pbx_lost("pbx2") is True
+    assert two.runtime.pbx_lost("pbx2") is False  # lost already
+    queued = two.runtime._inbox.get_nowait()
+    assert isinstance(queued, PbxLost) and queued.pbx == "pbx2" and queued.at == pump.down_at
+    pump._up()  # back: lost again only after it goes down again
+    assert two.runtime.pbx_lost("pbx2") is False
+    for parts in (one, two):
+        for pbx in parts.pbxs:
+            await pbx.link.close()

@@ -34,6 +34,7 @@ from acd.core.events import (
     OfferFailed,
     OfferRejected,
     OfferUnanswered,
+    PbxLost,
     WrapUpDone,
 )
 from acd.core.interaction import Call
@@ -90,7 +91,9 @@ OPS = [
     "reach",
     "dispose",
     "move",
+    "lost",
 ]
+PBXS = ["pbx1", "pbx2"]
 action = st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(0, 9), st.floats(0.0, 12.0))
 
 
@@ -216,7 +219,7 @@ class World:
         if op == "arrive":
             call_id = f"c{len(self.calls)}"
             self.calls.append(call_id)
-            event = CallArrived(call_id, QUEUES[j % len(QUEUES)], j % 3)
+            event = CallArrived(call_id, QUEUES[j % len(QUEUES)], j % 3, pbx=PBXS[(j + i) % len(PBXS)])
         elif op == "claim":  # the queue's publication as the PBX holds it, or (a race lost) an older one
             call_id = f"c{len(self.calls)}"
             self.calls.append(call_id)
@@ -240,9 +243,16 @@ class World:
             event = AgentReachability(agent_id, reachable=j % 3 != 0, busy_elsewhere=j % 4 == 0)
         elif op == "move":
             event = CallMoved(call_id, QUEUES[j % len(QUEUES)])
+        elif op == "lost":
+            event = PbxLost(PBXS[j % len(PBXS)], self.now - j)
         else:
             event = DispositionSet(call_id, "code")
         self.apply(event)
+        if isinstance(event, PbxLost):  # none of its calls is left open; each closed pbx_lost
+            assert not [c for c in floor.calls.values() if c.pbx == event.pbx]
+            records = self.d.interactions()
+            lost = [r for cid, r in records.items() if cid in self.calls and r.end_reason == "pbx_lost"]
+            assert all(r.ended_at is not None and r.ended_at <= self.now for r in lost)
 
     def drain(self) -> None:
         """End everything: answered calls end, everyone else hangs up or overflows."""

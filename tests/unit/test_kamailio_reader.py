@@ -254,3 +254,21 @@ def test_no_socket_at_the_path_is_unanswered(tmp_path: Path) -> None:
     with pytest.raises(RpcFailed) as failed:
         asyncio.run(KamailioRpc(str(tmp_path / "none.sock"), timeout=0.3).call("ul.dump"))
     assert failed.value.reason == "unanswered"
+
+
+def test_a_pbx_the_dispatcher_marks_inactive_is_handed_to_lose() -> None:
+    """docs/pbxs.md, "A PBX dies": the runtime loses it if its link is down too (``Runtime.pbx_lost``)."""
+    r, _, rpc, _, _ = reader()
+    asked: list[str] = []
+
+    def lose(name: str) -> bool:
+        asked.append(name)
+        return True
+
+    r.lose = lose
+    rpc.answers = {"ul.dump": dump("agent1"), "dispatcher.list": pbxs("AP")}
+    read(r)
+    assert asked == []  # active: nothing to lose
+    rpc.answers["dispatcher.list"] = pbxs("IP")
+    read(r)
+    assert asked == ["pbx2"]

@@ -101,6 +101,18 @@ def test_every_pbx_mistake_at_once(tmp_path: Path) -> None:
     assert any("pbx[0].name" in p for p in found) and any("pbx[1].port" in p for p in found)
 
 
+def test_a_pbx_is_lost_after_its_link_stays_down_lost_after_past_the_heartbeat_fallback(tmp_path: Path) -> None:
+    env = {"ACD_AMI_SECRET": "one", "ACD_AMI_SECRET_PBX2": "two"}
+    assert load(write(tmp_path, TWO), env=env).ami.lost_after == 30.0
+    longer = TWO.replace("ping_interval = 1.5", "ping_interval = 1.5\nlost_after = 45")
+    assert load(write(tmp_path, longer), env=env).ami.lost_after == 45.0
+    # within the dialplan's 15 s heartbeat fallback a link that only broke would lose callers who hold
+    for value in ("15", "5", "-1", '"30"'):
+        shorter = TWO.replace("ping_interval = 1.5", f"ping_interval = 1.5\nlost_after = {value}")
+        found = problems(tmp_path, shorter)
+        assert any("ami.lost_after: must be" in p for p in found), (value, found)
+
+
 def test_claims_are_refused_with_several_pbxs_and_kept_with_one(tmp_path: Path) -> None:
     found = problems(tmp_path, "[routing]\nclaim_on_pbx = true\n" + TWO)
     assert any("routing.claim_on_pbx: claims work on one PBX" in p for p in found), found

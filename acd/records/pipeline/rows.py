@@ -102,6 +102,7 @@ def _row(record: Record) -> Row:
                 "disposition": record.disposition,
                 "notes": record.notes,
                 "callback_number": record.callback_number,
+                "pbx": record.pbx,
             },
             identity=("caller",),
         )

@@ -40,7 +40,7 @@ async def test_upgrade_head_from_a_url_is_idempotent(engine: AsyncEngine) -> Non
 
     await asyncio.to_thread(upgrade_head, engine.url.render_as_string(hide_password=False))
     async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() == "0034"
+        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() == "0035"
 
 
 async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:

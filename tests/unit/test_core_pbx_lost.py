@@ -1,0 +1,117 @@
+"""A lost PBX closes its calls and frees its agents (docs/pbxs.md, "A PBX dies").
+
+``PbxLost(pbx, at)``: every open call of that PBX closes at ``at`` with end reason ``pbx_lost``
+(failed when unanswered, never abandoned); an offer ringing for one of its callers fails with no miss;
+an agent talking to one of them goes to wrap-up. The other PBXs' calls are not touched. A later
+event of the lost PBX for a closed call is refused; a caller found again is a new stay.
+"""
+
+from __future__ import annotations
+
+import pytest
+from core_builders import Driver, agent, config, queue
+
+from acd.core.commands import CancelOffer, MetricUpdate, RingAgent
+from acd.core.errors import InvalidTransition, OfferClosed
+from acd.core.events import CallArrived, CallEnded, CallerHungUp, OfferAnswered, PbxLost
+from acd.core.pbx_loss import lost_stay_id
+from acd.core.states import AgentState, CallState
+
+CFG = config(
+    [queue("q", sla_threshold_seconds=20.0, max_wait_seconds=600.0, wrapup_seconds=10.0)],
+    [agent("a1"), agent("a2")],
+    max_consecutive_misses=1,
+)
+
+
+def _lost(d: Driver, pbx: str) -> float:
+    return sum(c.value for c in d.log if isinstance(c, MetricUpdate) and c.name == "acd_calls_lost_total"
+               and ("pbx", pbx) in c.labels)  # fmt: skip
+
+
+def test_a_waiting_caller_of_the_lost_pbx_closes_failed_at_the_loss_and_the_other_pbx_goes_on() -> None:
+    d = Driver.of(CFG)
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    d.send(CallArrived("c1", "q", 5, pbx="pbx1"), 101.0)
+    d.send(PbxLost("pbx2", 110.0), 140.0)
+    record = d.interactions()["c2"]
+    assert (record.outcome, record.end_reason, record.ended_at) == ("failed", "pbx_lost", 110.0)
+    assert record.wait_seconds == 10.0
+    assert d.acd.call_state("c2") is None
+    assert d.acd.call_state("c1") is CallState.WAITING
+    assert d.metric_total("acd_calls_failed_total") == 1.0
+    assert d.metric_total("acd_calls_abandoned_total") == 0.0
+    assert _lost(d, "pbx2") == 1.0 and _lost(d, "pbx1") == 0.0
+    d.login("a1", now=141.0)
+    assert d.agent_ringing("c1") == "a1"  # pbx1's caller is routed as ever
+
+
+def test_an_offer_ringing_for_a_caller_of_the_lost_pbx_fails_with_no_miss() -> None:
+    d = Driver.of(CFG)
+    d.login("a1")
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    assert d.agent_ringing("c2") == "a1"
+    out = d.send(PbxLost("pbx2", 102.0), 130.0)
+    assert not [c for c in out if isinstance(c, CancelOffer)]  # the leg was on the PBX that is gone
+    offer = d.offers()[-1]
+    assert (offer.result, offer.ended_at) == ("failed", 102.0)
+    floor = d.acd._floor
+    assert floor.agents["a1"].state is AgentState.READY  # not auto-paused (max_consecutive_misses=1)
+    assert floor.agents["a1"].misses == 0
+    out = d.send(CallArrived("c1", "q", 5, pbx="pbx1"), 131.0)
+    assert [c.agent_id for c in out if isinstance(c, RingAgent)] == ["a1"]
+
+
+def test_an_agent_talking_through_the_lost_pbx_is_released_to_wrap_up() -> None:
+    d = Driver.of(CFG)
+    d.login("a1")
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    d.answer("c2", 105.0)
+    d.send(PbxLost("pbx2", 120.0), 125.0)  # wrap-up runs from the loss: 10 s, to 130
+    record = d.interactions()["c2"]
+    assert (record.outcome, record.end_reason, record.ended_at, record.agent_id) == (
+        "answered",
+        "pbx_lost",
+        120.0,
+        "a1",
+    )
+    floor = d.acd._floor
+    assert floor.agents["a1"].state is AgentState.WRAP_UP
+    assert d.metric_total("acd_calls_answered_total") == 1.0 and d.metric_total("acd_calls_failed_total") == 0.0
+    assert _lost(d, "pbx2") == 1.0
+
+
+def test_a_late_event_of_the_lost_pbx_is_refused() -> None:
+    d = Driver.of(CFG)
+    d.login("a1")
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    offer = d.offer_of("c2").offer_id
+    d.send(PbxLost("pbx2", 101.0), 130.0)
+    with pytest.raises(InvalidTransition):
+        d.send(CallerHungUp("c2"), 131.0)
+    with pytest.raises(InvalidTransition):
+        d.send(CallEnded("c2"), 131.0)
+    with pytest.raises(OfferClosed):
+        d.send(OfferAnswered(offer), 131.0)
+    assert d.acd.call_state("c2") is None
+    assert d.interactions()["c2"].end_reason == "pbx_lost"
+
+
+def test_a_caller_found_again_is_a_new_stay_and_the_lost_one_keeps_pbx_lost() -> None:
+    d = Driver.of(CFG)
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    d.send(PbxLost("pbx2", 110.0), 140.0)
+    # the link comes back: the PBX lived, its resync finds the caller still holding
+    d.send(CallArrived("c2", "q", 5, enqueued_at=100.0, pbx="pbx2"), 150.0)
+    assert d.acd.call_state("c2") is CallState.WAITING
+    records = d.interactions()
+    first = records[lost_stay_id("c2", 110.0)]
+    assert (first.outcome, first.end_reason, first.ended_at) == ("failed", "pbx_lost", 110.0)
+    assert records["c2"].outcome is None and records["c2"].arrived_at == 110.0
+    d.login("a1", now=151.0)
+    d.answer("c2", 152.0)
+    d.end("c2", 160.0)
+    records = d.interactions()
+    assert records["c2"].outcome == "answered"
+    assert records[lost_stay_id("c2", 110.0)].end_reason == "pbx_lost"  # each stay once, the first kept
+    assert len(records) == 2
