@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.ami.control import AmiCallControl
 from acd.ami.link import AmiLink
-from acd.ami.pump import Pump, TokenKeeper
+from acd.ami.pump import Pump, TokenKeeper, first_resyncs
 from acd.announce import Announcer
 from acd.bootstrap import Parts
 from acd.callback_names import FOLDER as NAMES_FOLDER
@@ -179,6 +179,9 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
     """Every job the running service has, as tasks (the AMI ones need the AMI adapter, not a test's control)."""
     jobs: dict[str, Coroutine[Any, Any, None]] = {}
     several = len(parts.pbxs) > 1
+    # before any link is up: no call is matched until each PBX's first resync (docs/pbxs.md)
+    parts.core.hold_start(p.name for p in parts.pbxs)
+    jobs["acd-first-resyncs"] = first_resyncs([p.pump for p in parts.pbxs], parts.runtime)
     for pbx in parts.pbxs:  # each PBX's heartbeat and announcements (docs/pbxs.md, "Per PBX")
         suffix = f"-{pbx.name}" if several else ""
         every = parts.settings.ami.heartbeat_interval

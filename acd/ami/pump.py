@@ -111,6 +111,9 @@ class Pump:
     misconfigured_gauge: Gauge | None = None  # acd_pbx_misconfigured{pbx}
     # its SystemName is not its name: none of its calls is routed until a connect finds it right
     misconfigured: bool = dataclasses.field(default=False, init=False)
+    # this run's first resync handed to the core (``first_resyncs``); one under way meanwhile
+    resynced: bool = dataclasses.field(default=False, init=False)
+    resyncing: bool = dataclasses.field(default=False, init=False)
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
@@ -146,12 +149,19 @@ class Pump:
         # before the resync: a caller it finds raises events with this token from now on
         await self.keeper.put_in_force()
         fenced = time.monotonic()
+        self.resyncing = True
+        try:
+            await self._resync(began, fenced)
+        finally:
+            self.resyncing = False
+
+    async def _resync(self, began: float, fenced: float) -> None:
         try:
             picture = await resync(self.link)
         except Exception as exc:  # a failed resync is retried on the next connect
             log.error("resync failed: %s", exc)
             return
-        resynced = time.monotonic()
+        read_at = time.monotonic()
         found = self.translator.reconcile(picture, self.pbx)
         left, self.left_open = self.left_open, []
         segments, self.left_segments = self.left_segments, {}
@@ -165,13 +175,14 @@ class Pump:
         for event in loaded:
             self.runtime.submit(event)
         self.runtime.submit(ResyncFinished(self.pbx))
+        self.resynced = True
         log.info(  # a takeover's steps, timed (docs/standby.md, "Margins")
             "resync of %s: %d found; heartbeat and token %.0f ms, resync %.0f ms, handed to the core %.0f ms",
             self.pbx,
             len(loaded),
             (fenced - began) * 1000,
-            (resynced - fenced) * 1000,
-            (time.monotonic() - resynced) * 1000,
+            (read_at - fenced) * 1000,
+            (time.monotonic() - read_at) * 1000,
         )
 
     async def _named_right(self) -> bool:
@@ -209,6 +220,30 @@ class Pump:
             call = dataclasses.replace(event.call, customer=await self.customers.lookup(event.call.caller))
             return dataclasses.replace(event, call=call)
         return event
+
+
+FIRST_RESYNC_DEADLINE_SECONDS = 10.0  # a PBX whose link is not up by then no longer holds the others
+
+
+async def first_resyncs(pumps: Sequence[Pump], runtime: Writer, deadline: float | None = None) -> None:
+    """At a start or takeover the core matches nothing until every PBX's first resync has ended
+    (``Acd.hold_start``): an agent the records restore as ready may be talking on a PBX not read yet.
+    A PBX whose link is not up (or whose first resync is not under way) ``deadline`` seconds after the
+    start is released by a ``ResyncFinished`` of its own, so that it never blocks the others; its
+    resync, when its link comes, holds its own calls as any (docs/pbxs.md, "A start with several PBXs")."""
+    deadline = FIRST_RESYNC_DEADLINE_SECONDS if deadline is None else deadline
+    await asyncio.sleep(deadline)
+    waiting = [p for p in pumps if not p.resynced]
+    while waiting:
+        for pump in [p for p in waiting if not p.resyncing]:
+            if not pump.resynced:
+                log.warning(
+                    "PBX %s: no resync within %.0f s of the start; the other PBXs' calls are routed", pump.pbx, deadline
+                )
+                runtime.submit(ResyncFinished(pump.pbx))
+            waiting.remove(pump)
+        if waiting:  # under way: its own ResyncFinished releases it, unless it fails
+            await asyncio.sleep(0.5)
 
 
 def share_left(pumps: Sequence[Pump], records: Iterable[InteractionRecord], segments: Mapping[str, int]) -> None:

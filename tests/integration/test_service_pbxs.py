@@ -20,6 +20,7 @@ import pytest
 from doubles import NullSink
 
 from acd import jobs
+from acd.ami import pump as pump_module
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.identity import call_id_for
 from acd.ami.token import HEADER as TOKEN_HEADER
@@ -182,5 +183,30 @@ async def test_a_pbx_whose_system_name_is_not_its_name_is_not_routed(
         second.push(enqueue(parts, "pbx2-1765100000.1", 1, time.time()))
         await asyncio.sleep(0.2)
         assert parts.core.call_state(call_id_for("pbx2-1765100000.1")) is None
+    finally:
+        await stopped(parts, tasks)
+
+
+async def test_at_a_start_no_caller_is_routed_until_every_pbx_is_resynced_or_its_deadline_passed(
+    server: FakeAmiServer, second: FakeAmiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an agent restored ready may be talking on pbx2, whose link does not come up: pbx1's caller waits
+    # for pbx2's first resync, or for the deadline, past which pbx2 no longer holds pbx1
+    monkeypatch.setattr(pump_module, "FIRST_RESYNC_DEADLINE_SECONDS", 1.5)
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    server.contacts = list(REACHABLE)
+    second.silent = True
+    parts, tasks = await running(server, second)
+    started = time.monotonic()
+    try:
+        await server.wait_for("CoreShowChannels")
+        parts.runtime.submit(AgentLoggedIn("a1"))
+        server.push(enqueue(parts, "pbx1-1765100000.1", 1, time.time()))
+        caller = call_id_for("pbx1-1765100000.1")
+        await eventually(lambda: parts.core.call_state(caller) is CallState.WAITING, lambda: parts.core.snapshot(0))
+        await asyncio.sleep(0.3)
+        assert redirects(server) == [] and parts.core.call_state(caller) is CallState.WAITING
+        await eventually(lambda: len(redirects(server)) == 1, lambda: server.actions[-5:])
+        assert time.monotonic() - started >= 1.4
     finally:
         await stopped(parts, tasks)
