@@ -360,10 +360,11 @@ async def build(
             )
             sides.append((pbx, pbx_link, pbx_ami, TokenKeeper(pbx_ami, token)))
         _, link, ami, keeper = sides[0]
+        # the first PBX tells reachability, whatever its name (one [[pbx]] table named "pbx1" too)
+        translator.presence_pbx = pbxs[0].name
         if len(sides) > 1:  # several PBXs: every command to its call's PBX; Uniqueids must name theirs
             front = PbxCallControl({p.name: c for p, _, c, _ in sides}, translator.book)
             translator.pbx_checked = True
-            translator.presence_pbx = pbxs[0].name
         control = front if front is not None else ami
     outbox = None
     stimuli = StimulusLog(routing)  # a test's fake sink: a failure of the core dumps into the log

@@ -29,6 +29,7 @@ from acd.ami.translate import Translator
 from acd.core.events import (
     CallArrived,
     CallInProgress,
+    CallLeftUnseen,
     Customer,
     Event,
     MonitorRequested,
@@ -167,7 +168,7 @@ class Pump:
         segments, self.left_segments = self.left_segments, {}
         roster = self.translator.roster
         found = settle(left, picture, roster) + with_records(found, left, picture, roster)
-        found = with_segments(found, segments)
+        found = [_on(e, self.pbx) for e in with_segments(found, segments)]
         loaded = await asyncio.gather(*(self.with_customer(e) for e in found))
         # All at once, with nothing else of ours in between: the core loads the whole
         # picture, then routes it once, by priority (not the first caller loaded first).
@@ -220,6 +221,16 @@ class Pump:
             call = dataclasses.replace(event.call, customer=await self.customers.lookup(event.call.caller))
             return dataclasses.replace(event, call=call)
         return event
+
+
+def _on(event: Event, pbx: str) -> Event:
+    """A call the records gave back (a pending callback, a stay taken over from its record) on the PBX
+    whose resync settles it, not on the default "pbx": its commands go there, that PBX's resync holds it."""
+    if isinstance(event, CallArrived) and event.pbx != pbx:
+        return dataclasses.replace(event, pbx=pbx)
+    if isinstance(event, CallInProgress | CallLeftUnseen) and event.call.pbx != pbx:
+        return dataclasses.replace(event, call=dataclasses.replace(event.call, pbx=pbx))
+    return event
 
 
 FIRST_RESYNC_DEADLINE_SECONDS = 10.0  # a PBX whose link is not up by then no longer holds the others

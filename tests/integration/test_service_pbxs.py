@@ -26,8 +26,10 @@ from acd.ami.identity import call_id_for
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn
+from acd.core.events import AgentLoggedIn, AgentReachability, CallArrived, Event
+from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
+from acd.runtime import Runtime
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings
 
 ROUTING = RoutingConfig(
@@ -68,6 +70,52 @@ async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, 
     for pbx in parts.pbxs:
         pbx.link.start()
     return parts, tasks
+
+
+async def running_one(server: FakeAmiServer, recorded: list[Event]) -> tuple[Parts, list[asyncio.Task[None]]]:
+    """One ``[[pbx]]`` table, named "pbx1"; what its pump hands the runtime, in ``recorded``."""
+    pbxs = (PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),)
+    settings = Settings(
+        AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
+        HttpSettings(),
+        DatabaseSettings(),
+        ROUTING,
+        "test",
+        pbxs=pbxs,
+    )
+    parts = await build(settings, records=NullSink())
+    pump = parts.pbxs[0].pump
+    pump.runtime = Recorder(parts.runtime, recorded)
+    pump.left_open = [
+        InteractionRecord(  # a callback the previous run held (its caller hung up keeping their place)
+            interaction_id=call_id_for("pbx1-1765000000.3"),
+            seq=1,
+            queue="billing",
+            priority=5,
+            caller="5551234",
+            arrived_at=time.time() - 60.0,
+            uniqueid="pbx1-1765000000.3",
+            end_reason="callback",
+        )
+    ]
+    tasks = [asyncio.create_task(parts.runtime.run()), asyncio.create_task(pump.run()), *jobs.start(parts)]
+    parts.pbxs[0].link.start()
+    return parts, tasks
+
+
+class Recorder:
+    """The runtime, recording what a pump hands it."""
+
+    def __init__(self, runtime: Runtime, seen: list[Event]) -> None:
+        self.runtime, self.seen = runtime, seen
+
+    def deliver(self, event: Event) -> bool:
+        self.seen.append(event)
+        return self.runtime.deliver(event)
+
+    def submit(self, event: Event) -> bool:
+        self.seen.append(event)
+        return self.runtime.submit(event)
 
 
 async def stopped(parts: Parts, tasks: list[asyncio.Task[None]]) -> None:
@@ -208,5 +256,33 @@ async def test_at_a_start_no_caller_is_routed_until_every_pbx_is_resynced_or_its
         assert redirects(server) == [] and parts.core.call_state(caller) is CallState.WAITING
         await eventually(lambda: len(redirects(server)) == 1, lambda: server.actions[-5:])
         assert time.monotonic() - started >= 1.4
+    finally:
+        await stopped(parts, tasks)
+
+
+async def test_one_pbx_table_tells_reachability_and_names_its_calls(server: FakeAmiServer) -> None:
+    # a single [[pbx]] named "pbx1": its contacts and device states are the agents' reachability, and
+    # the calls the records give back (a pending callback) are on pbx1, held by its resync
+    server.system_name = "pbx1"
+    server.contacts = list(REACHABLE)
+    recorded: list[Event] = []
+    parts, tasks = await running_one(server, recorded)
+    try:
+        await server.wait_for("CoreShowChannels")
+        await eventually(lambda: any(isinstance(e, CallArrived) for e in recorded), lambda: recorded)
+        callbacks = [e for e in recorded if isinstance(e, CallArrived)]
+        assert [(e.callback, e.pbx) for e in callbacks] == [("5551234", "pbx1")]
+        assert any(isinstance(e, AgentReachability) for e in recorded)  # the resync's contacts
+        parts.runtime.submit(AgentLoggedIn("a2"))
+        removed = {
+            "Event": "ContactStatus",
+            "EndpointName": "agent2",
+            "URI": REACHABLE[1]["Uri"],
+            "ContactStatus": "Removed",
+        }
+        server.push(removed)
+        await eventually(
+            lambda: not parts.core.snapshot(0).agents["a2"].reachable, lambda: parts.core.snapshot(0).agents["a2"]
+        )
     finally:
         await stopped(parts, tasks)
