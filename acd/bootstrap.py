@@ -428,6 +428,7 @@ async def build(
             pbx=pbx.name,
             check_name=len(sides) > 1,
             misconfigured_gauge=metrics.pbx_misconfigured,
+            misnamed=front.misnamed if isinstance(front, PbxCallControl) else None,
         )
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
         pbx_pump.on_monitor = _monitor_by_phone(lambda: runtime, pbx_ami, lambda: audit)

@@ -47,9 +47,12 @@ async def heartbeat(
     link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float, pump: Pump | None = None
 ) -> None:
     """Tell the dialplan the ACD is alive (else holding gives up on it), and keep the event token in force;
-    not on a PBX whose calls are not routed (its ``SystemName`` wrong: ``pump.misconfigured``)."""
+    not on a PBX whose calls are not routed (its ``SystemName`` wrong or unread: ``pump.misconfigured``), whose
+    name is read again instead when it could not be read."""
     while True:
-        if link.connected and not (pump is not None and pump.misconfigured):
+        if pump is not None and pump.misconfigured:
+            await pump.recheck_name()  # one that could not be read: read again (docs/pbxs.md)
+        elif link.connected:
             with contextlib.suppress(Exception):
                 await control.heartbeat(int(time.time()))
             await keeper.keep()

@@ -110,8 +110,12 @@ class Pump:
     # several PBXs: the PBX's SystemName is checked on each connect (docs/pbxs.md)
     check_name: bool = False
     misconfigured_gauge: Gauge | None = None  # acd_pbx_misconfigured{pbx}
-    # its SystemName is not its name: none of its calls is routed until a connect finds it right
+    # the call control's set of such PBXs (``PbxCallControl.misnamed``): no command goes to this one meanwhile
+    misnamed: set[str] | None = None
+    # its SystemName is not its name, or could not be read: none of its calls is routed until a
+    # connect finds it right (``name_unread``: tried again at every heartbeat, ``recheck_name``)
     misconfigured: bool = dataclasses.field(default=False, init=False)
+    name_unread: bool = dataclasses.field(default=False, init=False)
     # this run's first resync handed to the core (``first_resyncs``); one under way meanwhile
     resynced: bool = dataclasses.field(default=False, init=False)
     resyncing: bool = dataclasses.field(default=False, init=False)
@@ -189,15 +193,15 @@ class Pump:
     async def _named_right(self) -> bool:
         """Whether the PBX's ``SystemName`` (``CoreSettings``) is its configured name: with several PBXs
         its Uniqueids must say which PBX made them (docs/pbxs.md, "Calls are identified by PBX and
-        channel"). While it is not (or cannot be read), none of its calls is routed."""
-        try:
-            reply = await self.link.send({"Action": "CoreSettings"})
-            name = reply.get("SystemName", "") if isinstance(reply, dict) else ""
-        except Exception as exc:
-            name = ""
-            log.error("PBX %s: its SystemName could not be read (%s); none of its calls is routed", self.pbx, exc)
+        channel"). While it is not, or cannot be read, none of its calls is routed and no command goes
+        to it; a name that could not be read is read again at every heartbeat (``recheck_name``), a
+        wrong one on the next connect (``systemname`` takes a restart of Asterisk)."""
+        name = await self._system_name()
+        self.name_unread = name is None
         self.misconfigured = name != self.pbx
-        if self.misconfigured and name:
+        if name is None:
+            log.error("PBX %s: its SystemName could not be read; none of its calls is routed until it is", self.pbx)
+        elif self.misconfigured:
             log.error(
                 "PBX %s: its SystemName is %r, not %r (asterisk.conf systemname); none of its calls is routed",
                 self.pbx,
@@ -206,7 +210,30 @@ class Pump:
             )
         if self.misconfigured_gauge is not None:
             self.misconfigured_gauge.labels(pbx=self.pbx).set(1 if self.misconfigured else 0)
+        if self.misnamed is not None:
+            if self.misconfigured:
+                self.misnamed.add(self.pbx)
+            else:
+                self.misnamed.discard(self.pbx)
         return not self.misconfigured
+
+    async def _system_name(self) -> str | None:
+        """The PBX's ``SystemName``; None when it could not be read."""
+        try:
+            reply = await self.link.send({"Action": "CoreSettings"})
+        except Exception as exc:
+            log.warning("PBX %s: CoreSettings failed: %s", self.pbx, exc)
+            return None
+        return reply.get("SystemName", "") if isinstance(reply, dict) else None
+
+    async def recheck_name(self) -> None:
+        """At a heartbeat, on a link that is up: a ``SystemName`` that could not be read is read again;
+        once it can be, the connect is done again (``AmiLink.again``), name check, token and resync."""
+        if not (self.check_name and self.name_unread and self.link.connected):
+            return
+        if await self._system_name() is not None:
+            self.name_unread = False
+            self.link.again()
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.

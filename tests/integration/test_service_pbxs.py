@@ -286,3 +286,33 @@ async def test_one_pbx_table_tells_reachability_and_names_its_calls(server: Fake
         )
     finally:
         await stopped(parts, tasks)
+
+
+async def test_a_pbx_renamed_wrong_gets_no_command_and_one_unread_is_read_again(
+    server: FakeAmiServer, second: FakeAmiServer, service: Parts
+) -> None:
+    # a caller of pbx2 waits; pbx2 comes back under another SystemName: no Redirect goes to it
+    await second.wait_for("CoreShowChannels")
+    second.push(enqueue(service, "pbx2-1765100000.1", 1, time.time()))
+    caller = call_id_for("pbx2-1765100000.1")
+    await eventually(lambda: service.core.call_state(caller) is CallState.WAITING, lambda: service.core.snapshot(0))
+    second.system_name = "pbx9"
+    second.drop_clients()
+    await second.wait_for("CoreSettings", 2, within=10.0)
+    await eventually(lambda: gauge(service, "acd_pbx_misconfigured", "pbx2") == 1.0, lambda: second.actions[-3:])
+    service.runtime.submit(AgentLoggedIn("a1"))
+    await asyncio.sleep(0.3)
+    assert redirects(second) == []
+    # pbx2's SystemName cannot be read, then can (the link stays up): read again at a heartbeat, resynced
+    resyncs, logins = second.count("CoreShowChannels"), second.logins
+    second.handlers["coresettings"] = lambda _: [{"Response": "Error", "Message": "Permission denied"}]
+    second.system_name = "pbx2"
+    second.drop_clients()
+    await eventually(lambda: second.logins == logins + 1, lambda: second.logins, within=10.0)
+    reads = second.count("CoreSettings")
+    await second.wait_for("CoreSettings", reads + 1)  # tried again at a heartbeat
+    assert gauge(service, "acd_pbx_misconfigured", "pbx2") == 1.0
+    del second.handlers["coresettings"]
+    await second.wait_for("CoreShowChannels", resyncs + 1)
+    await eventually(lambda: gauge(service, "acd_pbx_misconfigured", "pbx2") == 0.0, lambda: second.actions[-3:])
+    assert second.logins == logins + 1  # on the same connection
