@@ -277,7 +277,7 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
     check_agent(agent, AgentInput.TAKE_OVER, "CallInProgress")
     if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
-    resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments)
+    resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments, arrival.pbx)
     call = Call.arrive(arrival, queue, now) if resumed is None else resumed
     call.waited_before = arrival.waited_before  # the channel's ACD_WAITED: a transfer from here carries it
     step_call(call, CallInput.TAKE_OVER, "CallInProgress")
