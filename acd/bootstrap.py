@@ -180,6 +180,8 @@ async def answer_phone(
     entries = audit()
     if entries is not None:
         details = {"mode": event.mode, "supervisor_endpoint": event.supervisor_endpoint, "by": "feature_code"}
+        if event.pbx is not None:  # several PBXs: the phone's (a call on another is refused, docs/pbxs.md)
+            details["pbx"] = event.pbx
         change = Change(
             datetime.now(UTC),
             f"phone:{event.supervisor_endpoint}",

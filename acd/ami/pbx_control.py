@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 
 from acd.ami.callers import CallerBook
 from acd.ami.control import AmiCallControl
-from acd.core.commands import ControlCommand, PublishNext, WithdrawNext
+from acd.core.commands import ControlCommand, MonitorCall, PublishNext, WithdrawNext
 from acd.ports import NotCarriedOut
 
 
@@ -48,6 +48,12 @@ class PbxCallControl:
     def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
         """Carry out ``command`` on its call's PBX (``acd.ports.CallControl``); ``rest``: the same
         decision's other commands (a call's commands all go to one PBX)."""
+        if (
+            isinstance(command, MonitorCall)
+            and command.pbx is not None
+            and command.pbx != self.book.pbx_of(command.call_id)
+        ):
+            raise NotCarriedOut(f"the phone is on {command.pbx}, the call is not")  # one PBX's ChanSpy
         return self.of(command.call_id).send(command, rest)
 
     def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:

@@ -720,6 +720,7 @@ class Translator:
                 agent_id=agent,
                 queues=self.supervisors[supervisor],
                 supervisor_channel=channel,
+                pbx=self.pbx if self.pbx_checked else None,  # several PBXs: the call must be on this one
             )
         ]
 

@@ -643,8 +643,12 @@ def monitor(floor: Floor, e: MonitorRequested) -> None:
     agent = floor.agents.get(agent_id or "")
     if agent_id is None or agent is None:
         raise InvalidTransition(call.call_id, call.state.value, "MonitorRequested")
+    if e.pbx is not None and e.pbx != call.pbx:  # ChanSpy reaches only the channels of its own PBX
+        raise InvalidValue("MonitorRequested", "pbx", f"the phone is on {e.pbx}, the call on {call.pbx}")
     floor.emit(
-        MonitorCall(call.call_id, agent_id, agent.config.endpoint, e.supervisor_endpoint, e.mode, e.supervisor_channel)
+        MonitorCall(
+            call.call_id, agent_id, agent.config.endpoint, e.supervisor_endpoint, e.mode, e.supervisor_channel, e.pbx
+        )
     )
 
 

@@ -15,7 +15,7 @@ from acd.ami.pump import Pump, share_left
 from acd.ami.resync import ResyncResult
 from acd.ami.translate import Translator, call_id_for
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import CallArrived, CallerHungUp
+from acd.core.events import CallArrived, CallerHungUp, MonitorRequested
 from acd.core.record_types import InteractionRecord
 
 CONFIG = RoutingConfig(
@@ -103,3 +103,19 @@ class _Pump:
         self.pbx = pbx
         self.left_open: list[Any] = []
         self.left_segments: dict[str, int] = {}
+
+
+def test_a_supervisor_s_phone_names_the_pbx_it_asked_on() -> None:
+    t = Translator(CONFIG, clock=lambda: NOW, supervisors={"supervisor1": None})
+    t.pbx_checked = True
+    msg = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdMonitor",
+        "Channel": "PJSIP/supervisor1-0000000c",
+        "Uniqueid": "pbx2-1765100000.12",
+        "AcdMode": "listen",
+        "AcdAgentNumber": "1",
+        "AcdSupervisor": "supervisor1",
+    }
+    [asked] = t.translate(msg, "pbx2")
+    assert isinstance(asked, MonitorRequested) and asked.pbx == "pbx2"
