@@ -119,3 +119,37 @@ def test_a_supervisor_s_phone_names_the_pbx_it_asked_on() -> None:
     }
     [asked] = t.translate(msg, "pbx2")
     assert isinstance(asked, MonitorRequested) and asked.pbx == "pbx2"
+
+
+def test_an_offer_s_events_come_from_the_pbx_of_its_call() -> None:
+    t = several()
+    t.translate(enqueue("pbx1-1765100000.1", 1), "pbx1")
+    leg = t.book.get("pbx1-1765100000.1")
+    assert leg is not None
+    t.book.ring(leg, "offer-1", "agent1")
+    answered = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdAnswered",
+        "Channel": "PJSIP/agent1-00000001",
+        "Uniqueid": "pbx2-1765100000.5",
+        "AcdOffer": "offer-1",
+        "AcdAgent": "agent1",
+    }
+    assert t.translate(answered, "pbx2") == []  # pbx2 speaking for pbx1's offer
+    assert t.counters.refused["pbx"] == 1
+    result = {**answered, "UserEvent": "AcdDialResult", "AcdStatus": "NOANSWER"}
+    assert t.translate(result, "pbx2") == []
+    assert t.counters.refused["pbx"] == 2
+    assert t.translate({**answered, "Uniqueid": "pbx1-1765100000.5"}, "pbx1") != []
+
+
+def test_a_resync_drops_callers_whose_uniqueid_is_not_of_its_pbx() -> None:
+    t = several()
+    waiting = (
+        CallArrived(call_id_for("1765100000.7"), "billing", 5, uniqueid="1765100000.7"),
+        CallArrived(call_id_for("pbx2-1765100000.8"), "billing", 5, uniqueid="pbx2-1765100000.8"),
+    )
+    events = t.reconcile(ResyncResult(waiting=waiting, contacts=None), "pbx2")
+    arrived = [e for e in events if isinstance(e, CallArrived)]
+    assert [(e.uniqueid, e.pbx) for e in arrived] == [("pbx2-1765100000.8", "pbx2")]
+    assert t.book.get("1765100000.7") is None
