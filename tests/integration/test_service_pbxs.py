@@ -23,6 +23,7 @@ from acd import jobs
 from acd.ami import pump as pump_module
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.identity import call_id_for
+from acd.ami.offer_target import parse_offer_target
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -30,7 +31,7 @@ from acd.core.events import AgentLoggedIn, AgentReachability, CallArrived, Event
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
 from acd.runtime import Runtime
-from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings, SupervisorPhone
 
 ROUTING = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=600.0),),
@@ -50,7 +51,9 @@ async def second() -> AsyncIterator[FakeAmiServer]:
     await srv.stop()
 
 
-async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, list[asyncio.Task[None]]]:
+async def running(
+    server: FakeAmiServer, second: FakeAmiServer, supervisors: tuple[SupervisorPhone, ...] = ()
+) -> tuple[Parts, list[asyncio.Task[None]]]:
     pbxs = (
         PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
         PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
@@ -62,6 +65,7 @@ async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, 
         ROUTING,
         "test",
         pbxs=pbxs,
+        supervisors=supervisors,
     )
     parts = await build(settings, records=NullSink())
     tasks = [asyncio.create_task(parts.runtime.run())]
@@ -316,3 +320,54 @@ async def test_a_pbx_renamed_wrong_gets_no_command_and_one_unread_is_read_again(
     await second.wait_for("CoreShowChannels", resyncs + 1)
     await eventually(lambda: gauge(service, "acd_pbx_misconfigured", "pbx2") == 0.0, lambda: second.actions[-3:])
     assert second.logins == logins + 1  # on the same connection
+
+
+async def test_a_supervisor_s_phone_on_one_pbx_cannot_join_a_call_on_another(
+    server: FakeAmiServer, second: FakeAmiServer
+) -> None:
+    # ChanSpy on pbx2 cannot reach an agent's leg on pbx1: the phone hears "no service" on its own PBX,
+    # and nothing is sent to pbx1 for it
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    server.contacts = list(REACHABLE)
+    parts, tasks = await running(server, second, (SupervisorPhone("supervisor1"),))
+    try:
+        await server.wait_for("CoreShowChannels")
+        await second.wait_for("CoreShowChannels")
+        server.push(enqueue(parts, "pbx1-1765100000.1", 1, time.time()))
+        parts.runtime.submit(AgentLoggedIn("a1"))
+        await eventually(lambda: len(redirects(server)) == 1, lambda: server.actions[-5:])
+        target = parse_offer_target(redirects(server)[0]["Exten"])
+        assert target is not None
+        token = parts.translator.token.current if parts.translator.token else ""
+        answered = {
+            "Event": "UserEvent",
+            "UserEvent": "AcdAnswered",
+            "Channel": "PJSIP/agent1-00000002",
+            "Uniqueid": "pbx1-1765100000.2",
+            "Linkedid": "pbx1-1765100000.1",
+            "AcdOffer": target.offer_id,
+            "AcdAgent": "agent1",
+            TOKEN_HEADER: token,
+        }
+        server.push(answered)
+        caller = call_id_for("pbx1-1765100000.1")
+        await eventually(lambda: parts.core.call_state(caller) is CallState.CONNECTED, lambda: server.actions[-3:])
+        sent = len(server.actions)
+        ask = {
+            "Event": "UserEvent",
+            "UserEvent": "AcdMonitor",
+            "Channel": "PJSIP/supervisor1-0000000c",
+            "Uniqueid": "pbx2-1765100000.12",
+            "AcdMode": "listen",
+            "AcdAgentNumber": "1",
+            "AcdSupervisor": "supervisor1",
+            TOKEN_HEADER: token,
+        }
+        second.push(ask)
+        await eventually(lambda: len(redirects(second)) == 1, lambda: second.actions[-3:])
+        assert redirects(second)[0]["Context"] == "acd-monitor-ask"
+        assert redirects(second)[0]["Priority"] == "refused"
+        await asyncio.sleep(0.2)
+        assert [a for a in server.actions[sent:] if a.get("Action", "").lower() in ("redirect", "originate")] == []
+    finally:
+        await stopped(parts, tasks)
