@@ -180,6 +180,8 @@ async def answer_phone(
     entries = audit()
     if entries is not None:
         details = {"mode": event.mode, "supervisor_endpoint": event.supervisor_endpoint, "by": "feature_code"}
+        if event.pbx is not None:  # several PBXs: the phone's (a call on another is refused, docs/pbxs.md)
+            details["pbx"] = event.pbx
         change = Change(
             datetime.now(UTC),
             f"phone:{event.supervisor_endpoint}",
@@ -360,10 +362,11 @@ async def build(
             )
             sides.append((pbx, pbx_link, pbx_ami, TokenKeeper(pbx_ami, token)))
         _, link, ami, keeper = sides[0]
+        # the first PBX tells reachability, whatever its name (one [[pbx]] table named "pbx1" too)
+        translator.presence_pbx = pbxs[0].name
         if len(sides) > 1:  # several PBXs: every command to its call's PBX; Uniqueids must name theirs
             front = PbxCallControl({p.name: c for p, _, c, _ in sides}, translator.book)
             translator.pbx_checked = True
-            translator.presence_pbx = pbxs[0].name
         control = front if front is not None else ami
     outbox = None
     stimuli = StimulusLog(routing)  # a test's fake sink: a failure of the core dumps into the log
@@ -429,9 +432,11 @@ async def build(
             misconfigured_gauge=metrics.pbx_misconfigured,
             # one PBX is never lost: a link down means its callers hold, and the resync settles them
             lost_after=settings.ami.lost_after if len(sides) > 1 else None,
+            misnamed=front.misnamed if isinstance(front, PbxCallControl) else None,
         )
         runtime.pbx_losers[pbx.name] = pbx_pump.lose
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
+        metrics.pbx_misconfigured.labels(pbx=pbx.name).set(0)  # a series from the start (AcdPbxMisconfigured)
         pbx_pump.on_monitor = _monitor_by_phone(lambda: runtime, pbx_ami, lambda: audit)
         pbx_parts.append(PbxParts(pbx.name, pbx_link, pbx_ami, pbx_keeper, pbx_pump))
     if pbx_parts:

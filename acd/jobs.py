@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.ami.control import AmiCallControl
 from acd.ami.link import AmiLink
-from acd.ami.pump import Pump, TokenKeeper
+from acd.ami.pump import Pump, TokenKeeper, first_resyncs
 from acd.announce import Announcer
 from acd.bootstrap import Parts
 from acd.callback_names import FOLDER as NAMES_FOLDER
@@ -47,9 +47,12 @@ async def heartbeat(
     link: AmiLink, control: AmiCallControl, keeper: TokenKeeper, every: float, pump: Pump | None = None
 ) -> None:
     """Tell the dialplan the ACD is alive (else holding gives up on it), and keep the event token in force;
-    not on a PBX whose calls are not routed (its ``SystemName`` wrong: ``pump.misconfigured``)."""
+    not on a PBX whose calls are not routed (its ``SystemName`` wrong or unread: ``pump.misconfigured``), whose
+    name is read again instead when it could not be read."""
     while True:
-        if link.connected and not (pump is not None and pump.misconfigured):
+        if pump is not None and pump.misconfigured:
+            await pump.recheck_name()  # one that could not be read: read again (docs/pbxs.md)
+        elif link.connected:
             with contextlib.suppress(Exception):
                 await control.heartbeat(int(time.time()))
             await keeper.keep()
@@ -179,6 +182,9 @@ def start(parts: Parts) -> list[asyncio.Task[None]]:
     """Every job the running service has, as tasks (the AMI ones need the AMI adapter, not a test's control)."""
     jobs: dict[str, Coroutine[Any, Any, None]] = {}
     several = len(parts.pbxs) > 1
+    # before any link is up: no call is matched until each PBX's first resync (docs/pbxs.md)
+    parts.core.hold_start(p.name for p in parts.pbxs)
+    jobs["acd-first-resyncs"] = first_resyncs([p.pump for p in parts.pbxs], parts.runtime)
     for pbx in parts.pbxs:  # each PBX's heartbeat and announcements (docs/pbxs.md, "Per PBX")
         suffix = f"-{pbx.name}" if several else ""
         every = parts.settings.ami.heartbeat_interval

@@ -332,7 +332,10 @@ class Metrics:
         # one series per PBX the ACD links to (docs/pbxs.md): its name from acd.toml
         self.ami_connected = Gauge("acd_ami_connected", "1 while the AMI link to the PBX is up", ["pbx"], registry=r)
         self.pbx_misconfigured = Gauge(  # docs/pbxs.md: several PBXs, each's Uniqueids must name it
-            "acd_pbx_misconfigured", "1 while the PBX's SystemName is not its configured name", ["pbx"], registry=r
+            "acd_pbx_misconfigured",
+            "1 while the PBX's SystemName is not its configured name or could not be read",
+            ["pbx"],
+            registry=r,
         )
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
         # the leadership lease (docs/standby.md): 1 while this process leads, its epoch, its terms won

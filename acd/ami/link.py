@@ -270,6 +270,12 @@ class AmiLink:
         self._queue.put_nowait(LinkUp(self._generation, session.banner))
         log.info("AMI link up (generation %d, %s)", self._generation, session.banner or "no banner")
 
+    def again(self) -> None:
+        """Tell the reader the current connection is up once more (a ``LinkUp`` of the same generation):
+        it does again what it does on a connect (a PBX whose ``SystemName`` could not be read, now can)."""
+        if self._session is not None and self._session.logged_in:
+            self._queue.put_nowait(LinkUp(self._generation, self._session.banner))
+
     def _on_event(self, msg: Message) -> None:
         self.counters.events_received += 1
         self._queue.put_nowait(msg)

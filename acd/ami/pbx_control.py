@@ -4,8 +4,9 @@ A call is on one PBX for its whole life (docs/pbxs.md, "Calls are identified by 
 and the ``CallerBook`` the translator keeps knows which (``CallerBook.pbx_of``). ``PbxCallControl``
 is the runtime's one call control (``acd.ports.CallControl``) in front of one ``AmiCallControl`` per
 PBX: a command goes to the control of its call's PBX, and fails there as on any link that is down
-when that PBX's link is. A call the book does not hold (a pending callback, which has no caller
-channel) goes to the first PBX, as with one PBX. A deployment with one PBX uses its
+when that PBX's link is, or while its ``SystemName`` is not its name or could not be read (``misnamed``:
+its Uniqueids cannot be trusted to name it, docs/pbxs.md). A call the book does not hold (a pending
+callback, which has no caller channel) goes to the first PBX, as with one PBX. A deployment with one PBX uses its
 ``AmiCallControl`` directly, without this.
 """
 
@@ -15,7 +16,8 @@ from collections.abc import Awaitable, Mapping, Sequence
 
 from acd.ami.callers import CallerBook
 from acd.ami.control import AmiCallControl
-from acd.core.commands import ControlCommand, PublishNext, WithdrawNext
+from acd.core.commands import ControlCommand, MonitorCall, PublishNext, WithdrawNext
+from acd.ports import NotCarriedOut
 
 
 class PbxCallControl:
@@ -27,16 +29,31 @@ class PbxCallControl:
             raise ValueError("no PBX")
         self.controls = dict(controls)
         self.first = next(iter(self.controls.values()))
+        self.first_name = next(iter(self.controls))
         self.book = book
+        # the PBXs whose SystemName is wrong or unread (kept by their pumps): commands refused
+        self.misnamed: set[str] = set()
 
     def of(self, call_id: str) -> AmiCallControl:
-        """The call control of the call's PBX (the first PBX's when the book does not hold the call)."""
+        """The call control of the call's PBX (the first PBX's when the book does not hold the call);
+        refused (``NotCarriedOut``, as on a link that is down) while that PBX is ``misnamed``."""
         pbx = self.book.pbx_of(call_id)
-        return self.first if pbx is None else self.controls.get(pbx, self.first)
+        return self._usable(self.first_name if pbx is None or pbx not in self.controls else pbx)
+
+    def _usable(self, pbx: str) -> AmiCallControl:
+        if pbx in self.misnamed:
+            raise NotCarriedOut(f"ami: PBX {pbx}: its SystemName is not its name; not connected")
+        return self.controls[pbx]
 
     def send(self, command: ControlCommand, rest: Sequence[ControlCommand] = ()) -> Awaitable[None]:
         """Carry out ``command`` on its call's PBX (``acd.ports.CallControl``); ``rest``: the same
         decision's other commands (a call's commands all go to one PBX)."""
+        if (
+            isinstance(command, MonitorCall)
+            and command.pbx is not None
+            and command.pbx != self.book.pbx_of(command.call_id)
+        ):
+            raise NotCarriedOut(f"the phone is on {command.pbx}, the call is not")  # one PBX's ChanSpy
         return self.of(command.call_id).send(command, rest)
 
     def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:
@@ -55,7 +72,7 @@ class PbxCallControl:
 
     def _of_leg(self, channel: str) -> AmiCallControl:
         pbx = self.book.pbx_of_agent_leg(channel)
-        return self.first if pbx is None else self.controls.get(pbx, self.first)
+        return self._usable(self.first_name if pbx is None or pbx not in self.controls else pbx)
 
     async def keep_recording_pause(self, channel: str, paused_at: str) -> None:
         await self._of_leg(channel).keep_recording_pause(channel, paused_at)

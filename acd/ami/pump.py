@@ -29,6 +29,7 @@ from acd.ami.translate import Translator
 from acd.core.events import (
     CallArrived,
     CallInProgress,
+    CallLeftUnseen,
     Customer,
     Event,
     MonitorRequested,
@@ -110,7 +111,10 @@ class Pump:
     # several PBXs: the PBX's SystemName is checked on each connect (docs/pbxs.md)
     check_name: bool = False
     misconfigured_gauge: Gauge | None = None  # acd_pbx_misconfigured{pbx}
-    # its SystemName is not its name: none of its calls is routed until a connect finds it right
+    # the call control's set of such PBXs (``PbxCallControl.misnamed``): no command goes to this one meanwhile
+    misnamed: set[str] | None = None
+    # its SystemName is not its name, or could not be read: none of its calls is routed until a
+    # connect finds it right (``name_unread``: tried again at every heartbeat, ``recheck_name``)
     misconfigured: bool = dataclasses.field(default=False, init=False)
     # several PBXs: a link down this long loses the PBX (docs/pbxs.md, "A PBX dies"); None: never
     lost_after: float | None = None
@@ -118,6 +122,10 @@ class Pump:
     down_at: float | None = dataclasses.field(default=None, init=False)
     lost: bool = dataclasses.field(default=False, init=False)  # lost since the link went down
     _lose_later: asyncio.TimerHandle | None = dataclasses.field(default=None, init=False)
+    name_unread: bool = dataclasses.field(default=False, init=False)
+    # this run's first resync handed to the core (``first_resyncs``); one under way meanwhile
+    resynced: bool = dataclasses.field(default=False, init=False)
+    resyncing: bool = dataclasses.field(default=False, init=False)
     # open interactions of the previous run, until the first resync
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
@@ -183,18 +191,25 @@ class Pump:
         # before the resync: a caller it finds raises events with this token from now on
         await self.keeper.put_in_force()
         fenced = time.monotonic()
+        self.resyncing = True
+        try:
+            await self._resync(began, fenced)
+        finally:
+            self.resyncing = False
+
+    async def _resync(self, began: float, fenced: float) -> None:
         try:
             picture = await resync(self.link)
         except Exception as exc:  # a failed resync is retried on the next connect
             log.error("resync failed: %s", exc)
             return
-        resynced = time.monotonic()
+        read_at = time.monotonic()
         found = self.translator.reconcile(picture, self.pbx)
         left, self.left_open = self.left_open, []
         segments, self.left_segments = self.left_segments, {}
         roster = self.translator.roster
         found = settle(left, picture, roster) + with_records(found, left, picture, roster)
-        found = with_segments(found, segments)
+        found = [_on(e, self.pbx) for e in with_segments(found, segments)]
         loaded = await asyncio.gather(*(self.with_customer(e) for e in found))
         # All at once, with nothing else of ours in between: the core loads the whole
         # picture, then routes it once, by priority (not the first caller loaded first).
@@ -202,27 +217,28 @@ class Pump:
         for event in loaded:
             self.runtime.submit(event)
         self.runtime.submit(ResyncFinished(self.pbx))
+        self.resynced = True
         log.info(  # a takeover's steps, timed (docs/standby.md, "Margins")
             "resync of %s: %d found; heartbeat and token %.0f ms, resync %.0f ms, handed to the core %.0f ms",
             self.pbx,
             len(loaded),
             (fenced - began) * 1000,
-            (resynced - fenced) * 1000,
-            (time.monotonic() - resynced) * 1000,
+            (read_at - fenced) * 1000,
+            (time.monotonic() - read_at) * 1000,
         )
 
     async def _named_right(self) -> bool:
         """Whether the PBX's ``SystemName`` (``CoreSettings``) is its configured name: with several PBXs
         its Uniqueids must say which PBX made them (docs/pbxs.md, "Calls are identified by PBX and
-        channel"). While it is not (or cannot be read), none of its calls is routed."""
-        try:
-            reply = await self.link.send({"Action": "CoreSettings"})
-            name = reply.get("SystemName", "") if isinstance(reply, dict) else ""
-        except Exception as exc:
-            name = ""
-            log.error("PBX %s: its SystemName could not be read (%s); none of its calls is routed", self.pbx, exc)
+        channel"). While it is not, or cannot be read, none of its calls is routed and no command goes
+        to it; a name that could not be read is read again at every heartbeat (``recheck_name``), a
+        wrong one on the next connect (``systemname`` takes a restart of Asterisk)."""
+        name = await self._system_name()
+        self.name_unread = name is None
         self.misconfigured = name != self.pbx
-        if self.misconfigured and name:
+        if name is None:
+            log.error("PBX %s: its SystemName could not be read; none of its calls is routed until it is", self.pbx)
+        elif self.misconfigured:
             log.error(
                 "PBX %s: its SystemName is %r, not %r (asterisk.conf systemname); none of its calls is routed",
                 self.pbx,
@@ -231,7 +247,30 @@ class Pump:
             )
         if self.misconfigured_gauge is not None:
             self.misconfigured_gauge.labels(pbx=self.pbx).set(1 if self.misconfigured else 0)
+        if self.misnamed is not None:
+            if self.misconfigured:
+                self.misnamed.add(self.pbx)
+            else:
+                self.misnamed.discard(self.pbx)
         return not self.misconfigured
+
+    async def _system_name(self) -> str | None:
+        """The PBX's ``SystemName``; None when it could not be read."""
+        try:
+            reply = await self.link.send({"Action": "CoreSettings"})
+        except Exception as exc:
+            log.warning("PBX %s: CoreSettings failed: %s", self.pbx, exc)
+            return None
+        return reply.get("SystemName", "") if isinstance(reply, dict) else None
+
+    async def recheck_name(self) -> None:
+        """At a heartbeat, on a link that is up: a ``SystemName`` that could not be read is read again;
+        once it can be, the connect is done again (``AmiLink.again``), name check, token and resync."""
+        if not (self.check_name and self.name_unread and self.link.connected):
+            return
+        if await self._system_name() is not None:
+            self.name_unread = False
+            self.link.again()
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.
@@ -246,6 +285,40 @@ class Pump:
             call = dataclasses.replace(event.call, customer=await self.customers.lookup(event.call.caller))
             return dataclasses.replace(event, call=call)
         return event
+
+
+def _on(event: Event, pbx: str) -> Event:
+    """A call the records gave back (a pending callback, a stay taken over from its record) on the PBX
+    whose resync settles it, not on the default "pbx": its commands go there, that PBX's resync holds it."""
+    if isinstance(event, CallArrived) and event.pbx != pbx:
+        return dataclasses.replace(event, pbx=pbx)
+    if isinstance(event, CallInProgress | CallLeftUnseen) and event.call.pbx != pbx:
+        return dataclasses.replace(event, call=dataclasses.replace(event.call, pbx=pbx))
+    return event
+
+
+FIRST_RESYNC_DEADLINE_SECONDS = 10.0  # a PBX whose link is not up by then no longer holds the others
+
+
+async def first_resyncs(pumps: Sequence[Pump], runtime: Writer, deadline: float | None = None) -> None:
+    """At a start or takeover the core matches nothing until every PBX's first resync has ended
+    (``Acd.hold_start``): an agent the records restore as ready may be talking on a PBX not read yet.
+    A PBX whose link is not up (or whose first resync is not under way) ``deadline`` seconds after the
+    start is released by a ``ResyncFinished`` of its own, so that it never blocks the others; its
+    resync, when its link comes, holds its own calls as any (docs/pbxs.md, "A start with several PBXs")."""
+    deadline = FIRST_RESYNC_DEADLINE_SECONDS if deadline is None else deadline
+    await asyncio.sleep(deadline)
+    waiting = [p for p in pumps if not p.resynced]
+    while waiting:
+        for pump in [p for p in waiting if not p.resyncing]:
+            if not pump.resynced:
+                log.warning(
+                    "PBX %s: no resync within %.0f s of the start; the other PBXs' calls are routed", pump.pbx, deadline
+                )
+                runtime.submit(ResyncFinished(pump.pbx))
+            waiting.remove(pump)
+        if waiting:  # under way: its own ResyncFinished releases it, unless it fails
+            await asyncio.sleep(0.5)
 
 
 def share_left(pumps: Sequence[Pump], records: Iterable[InteractionRecord], segments: Mapping[str, int]) -> None:

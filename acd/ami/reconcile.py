@@ -51,10 +51,14 @@ def reconcile(
     *,
     pbx: str = "pbx",
     presence: bool = True,
+    checked: bool = False,
 ) -> list[Event]:
     """``result`` is the picture of ``pbx``: only that PBX's legs are settled by it (docs/pbxs.md,
-    "Resync is scoped"), and reachability is reported only from the PBX that tells it (``presence``)."""
+    "Resync is scoped"), and reachability is reported only from the PBX that tells it (``presence``).
+    ``checked`` (several PBXs): a caller whose ``Uniqueid`` is not ``<pbx>-...`` is not taken from it."""
     events: list[Event] = []
+    if checked:
+        result = _of_pbx_alone(result, pbx)
     present = result.present()
     result = _on(result, pbx)
     for leg in book:
@@ -91,6 +95,21 @@ def reconcile(
     # reported before the calls, so the core routes them with up-to-date agent reachability.
     reachability = _presence(presence_of, roster, engaged, result) if presence else []
     return events + reachability + calls
+
+
+def _of_pbx_alone(result: ResyncResult, pbx: str) -> ResyncResult:
+    """The picture without the callers whose ``Uniqueid`` does not name ``pbx`` (a PBX speaking for
+    another's call, or running without its ``systemname``): dropped, and logged."""
+    mine = f"{pbx}-"
+    waiting = tuple(c for c in result.waiting if c.uniqueid.startswith(mine))
+    ringing = tuple(o for o in result.ringing if o.call.uniqueid.startswith(mine))
+    connected = tuple(o for o in result.connected if o.call.uniqueid.startswith(mine))
+    dropped = len(result.waiting) + len(result.ringing) + len(result.connected)
+    dropped -= len(waiting) + len(ringing) + len(connected)
+    if not dropped:
+        return result
+    log.warning("resync of %s: %d callers whose Uniqueid is not of %s, not taken", pbx, dropped, pbx)
+    return dataclasses.replace(result, waiting=waiting, ringing=ringing, connected=connected)
 
 
 def _on(result: ResyncResult, pbx: str) -> ResyncResult:

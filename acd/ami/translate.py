@@ -205,8 +205,10 @@ class Translator:
 
     def translate(self, msg: Mapping[str, str], pbx: str = "pbx") -> list[Event]:
         """``pbx``: the PBX whose link ``msg`` came on (docs/pbxs.md). With ``pbx_checked`` (several PBXs),
-        a message whose ``Uniqueid`` is not ``<pbx>-...`` is refused (``pbx``): one PBX never speaks for
-        another's call. Reachability is read from ``presence_pbx``'s messages alone."""
+        a message whose ``Uniqueid`` is not ``<pbx>-...``, or whose ``AcdOffer`` is an offer to a caller of
+        another PBX (``AcdAnswered``, ``AcdDialResult``, ``AcdCallback*``, the consults' events), is refused
+        (``pbx``): one PBX never speaks for another's call. Reachability is read from ``presence_pbx``'s
+        messages alone."""
         handler = self._events.get(msg.get("Event", ""))
         if handler is None or (pbx != self.presence_pbx and handler in self._presence_handlers):
             self.counters.ignored += 1
@@ -215,6 +217,10 @@ class Translator:
         try:
             if self.pbx_checked and "Uniqueid" in msg and not msg["Uniqueid"].startswith(f"{pbx}-"):
                 raise Refused("pbx", f"Uniqueid {fields.shown(msg['Uniqueid'])} is not of {pbx}")
+            if self.pbx_checked and "AcdOffer" in msg:  # an offer's events come from its call's PBX
+                leg = self.book.by_offer(msg["AcdOffer"])
+                if leg is not None and leg.pbx != pbx:
+                    raise Refused("pbx", f"offer {fields.shown(msg['AcdOffer'])} is of a call on {leg.pbx}, not {pbx}")
             events = handler(msg)
         except Refused as exc:
             self._refuse(exc.reason, msg, str(exc))
@@ -254,7 +260,14 @@ class Translator:
         """Diff a resync snapshot of ``pbx`` against what this translator believed of that PBX's calls;
         see ``acd.ami.reconcile``."""
         return reconcile(
-            self.book, self.presence, self.roster, self.engaged, result, pbx=pbx, presence=pbx == self.presence_pbx
+            self.book,
+            self.presence,
+            self.roster,
+            self.engaged,
+            result,
+            pbx=pbx,
+            presence=pbx == self.presence_pbx,
+            checked=self.pbx_checked,
         )
 
     def registrations(self, endpoints: frozenset[str]) -> list[Event]:
@@ -726,6 +739,7 @@ class Translator:
                 agent_id=agent,
                 queues=self.supervisors[supervisor],
                 supervisor_channel=channel,
+                pbx=self.pbx if self.pbx_checked else None,  # several PBXs: the call must be on this one
             )
         ]
 

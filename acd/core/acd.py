@@ -18,6 +18,8 @@ late *answer* raises ``OfferClosed`` (see ``errors``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from acd.core import agent_handlers, call_handlers, callbacks, claims, events, pbx_loss, scheduled_callbacks
 from acd.core.bounds import check_event, check_now
 from acd.core.commands import Command
@@ -40,6 +42,15 @@ class Acd:
         self._floor.out.clear()
         # the PBXs between their ResyncStarted and ResyncFinished: their calls are loaded, not routed
         self._held: set[str] = set()
+        # the PBXs whose first resync is pending (``hold_start``): until each has ended, nothing is matched
+        self._starting: set[str] = set()
+
+    def hold_start(self, pbxs: Iterable[str]) -> None:
+        """At a start or takeover, before any PBX's link is up: the agents' states come from the records,
+        not from a PBX, so an agent restored ready may be talking on a PBX not resynced yet. Until each of
+        ``pbxs`` has its first ``ResyncFinished`` (sent by the runtime after a deadline for a PBX whose link
+        never comes up), no call of any PBX is matched (docs/pbxs.md, "A start with several PBXs")."""
+        self._starting.update(pbxs)
 
     # -- the door ---------------------------------------------------------------------------
     def handle(self, event: events.Event, now: float) -> list[Command]:
@@ -49,12 +60,18 @@ class Acd:
         floor = self._floor
         floor.out = []
         self._apply(event, now)
-        floor.dispatch(now, frozenset(self._held))
-        if not self._held:
+        floor.dispatch(now, self._holding())
+        if not self._held and not self._starting:
             claims.publish(floor, now)
         scheduled_callbacks.settle_told(floor)
         out, floor.out = floor.out, []
         return out
+
+    def _holding(self) -> frozenset[str]:
+        """The PBXs whose calls are not matched now: those being resynced, or every one at a start."""
+        if not self._starting:
+            return frozenset(self._held)
+        return frozenset(self._held | self._starting | {c.pbx for c in self._floor.calls.values()})
 
     def _holds(self, call_id: str) -> bool:
         """Whether a resync of the call's PBX is under way (its calls are loaded, not judged yet)."""
@@ -79,6 +96,7 @@ class Acd:
                 claims.withdraw_all(floor)
             case events.ResyncFinished():
                 self._held.discard(event.pbx)
+                self._starting.discard(event.pbx)
                 floor.resync_over()
                 call_handlers.resync_finished(floor, now, event.pbx)  # the entry rules, now the agents are known
             case events.PbxLost():

@@ -277,7 +277,7 @@ def take_over(floor: Floor, e: CallInProgress, now: float) -> None:
     check_agent(agent, AgentInput.TAKE_OVER, "CallInProgress")
     if e.record is not None and (e.record.interaction_id != arrival.call_id or e.record.queue != queue.name):
         raise InvalidTransition(arrival.call_id, "recorded elsewhere", "CallInProgress")
-    resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments)
+    resumed = None if e.record is None else Call.resume(e.record, queue, now, arrival.segments, arrival.pbx)
     call = Call.arrive(arrival, queue, now) if resumed is None else resumed
     call.pbx = arrival.pbx  # the PBX the resync found the caller on
     call.waited_before = arrival.waited_before  # the channel's ACD_WAITED: a transfer from here carries it
@@ -644,8 +644,12 @@ def monitor(floor: Floor, e: MonitorRequested) -> None:
     agent = floor.agents.get(agent_id or "")
     if agent_id is None or agent is None:
         raise InvalidTransition(call.call_id, call.state.value, "MonitorRequested")
+    if e.pbx is not None and e.pbx != call.pbx:  # ChanSpy reaches only the channels of its own PBX
+        raise InvalidValue("MonitorRequested", "pbx", f"the phone is on {e.pbx}, the call on {call.pbx}")
     floor.emit(
-        MonitorCall(call.call_id, agent_id, agent.config.endpoint, e.supervisor_endpoint, e.mode, e.supervisor_channel)
+        MonitorCall(
+            call.call_id, agent_id, agent.config.endpoint, e.supervisor_endpoint, e.mode, e.supervisor_channel, e.pbx
+        )
     )
 
 

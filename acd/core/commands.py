@@ -125,6 +125,7 @@ class MonitorCall:
     supervisor_endpoint: str
     mode: Literal["listen", "whisper", "barge"]
     supervisor_channel: str = ""
+    pbx: str | None = None  # the PBX of the phone that asked (``MonitorRequested.pbx``): the call's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,6 +357,8 @@ class MonitorRequested:
     agent_id: str | None = None
     queues: tuple[str, ...] | None = None  # sorted; a tuple, as every collection the core's events hold
     supervisor_channel: str = ""
+    # with several PBXs, the PBX the phone asked on: a phone joins only a call on its own PBX (docs/pbxs.md)
+    pbx: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,10 +103,12 @@ class Call:
         )
 
     @classmethod
-    def resume(cls, record: InteractionRecord, queue: QueueConfig, now: float, segments: int = 0) -> Call:
+    def resume(
+        cls, record: InteractionRecord, queue: QueueConfig, now: float, segments: int = 0, pbx: str = "pbx"
+    ) -> Call:
         """A call the previous run recorded, taken up again from its record (customer, priority,
-        disposition kept) and the number of its segments already written; its next snapshot's
-        ``seq`` is above every earlier one."""
+        disposition kept) and the number of its segments already written, on ``pbx`` (the PBX its
+        caller is on); its next snapshot's ``seq`` is above every earlier one."""
         seq = max(record.seq, first_seq(now))
         return cls(
             record.interaction_id,
@@ -115,6 +117,7 @@ class Call:
             record.arrived_at,
             dataclasses.replace(record, seq=seq),
             segments=max(0, segments),
+            pbx=pbx,
         )
 
     @property

@@ -135,6 +135,7 @@ class LiveAcd:
         self.metrics.export_ami_malformed(wire=1, translate=0)
         self.metrics.redirects_lost.labels("pbx", "ring").inc()
         self.metrics.ami_connected.labels(pbx="pbx").set(1)
+        self.metrics.pbx_misconfigured.labels(pbx="pbx").set(0)  # as the service sets it for each PBX
         # no PostgreSQL here: an objective's figures (acd.records.objectives computes them from the records,
         # tests/integration/test_objectives.py) are set by hand, at risk as the alert expects
         self.metrics.objectives.figures = {

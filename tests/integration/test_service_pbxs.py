@@ -20,14 +20,18 @@ import pytest
 from doubles import NullSink
 
 from acd import jobs
+from acd.ami import pump as pump_module
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.identity import call_id_for
+from acd.ami.offer_target import parse_offer_target
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import AgentLoggedIn
+from acd.core.events import AgentLoggedIn, AgentReachability, CallArrived, Event
+from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
-from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings
+from acd.runtime import Runtime
+from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings, SupervisorPhone
 
 ROUTING = RoutingConfig(
     queues=(QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=600.0),),
@@ -47,7 +51,9 @@ async def second() -> AsyncIterator[FakeAmiServer]:
     await srv.stop()
 
 
-async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, list[asyncio.Task[None]]]:
+async def running(
+    server: FakeAmiServer, second: FakeAmiServer, supervisors: tuple[SupervisorPhone, ...] = ()
+) -> tuple[Parts, list[asyncio.Task[None]]]:
     pbxs = (
         PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
         PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
@@ -59,6 +65,7 @@ async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, 
         ROUTING,
         "test",
         pbxs=pbxs,
+        supervisors=supervisors,
     )
     parts = await build(settings, records=NullSink())
     tasks = [asyncio.create_task(parts.runtime.run())]
@@ -67,6 +74,52 @@ async def running(server: FakeAmiServer, second: FakeAmiServer) -> tuple[Parts, 
     for pbx in parts.pbxs:
         pbx.link.start()
     return parts, tasks
+
+
+async def running_one(server: FakeAmiServer, recorded: list[Event]) -> tuple[Parts, list[asyncio.Task[None]]]:
+    """One ``[[pbx]]`` table, named "pbx1"; what its pump hands the runtime, in ``recorded``."""
+    pbxs = (PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),)
+    settings = Settings(
+        AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
+        HttpSettings(),
+        DatabaseSettings(),
+        ROUTING,
+        "test",
+        pbxs=pbxs,
+    )
+    parts = await build(settings, records=NullSink())
+    pump = parts.pbxs[0].pump
+    pump.runtime = Recorder(parts.runtime, recorded)
+    pump.left_open = [
+        InteractionRecord(  # a callback the previous run held (its caller hung up keeping their place)
+            interaction_id=call_id_for("pbx1-1765000000.3"),
+            seq=1,
+            queue="billing",
+            priority=5,
+            caller="5551234",
+            arrived_at=time.time() - 60.0,
+            uniqueid="pbx1-1765000000.3",
+            end_reason="callback",
+        )
+    ]
+    tasks = [asyncio.create_task(parts.runtime.run()), asyncio.create_task(pump.run()), *jobs.start(parts)]
+    parts.pbxs[0].link.start()
+    return parts, tasks
+
+
+class Recorder:
+    """The runtime, recording what a pump hands it."""
+
+    def __init__(self, runtime: Runtime, seen: list[Event]) -> None:
+        self.runtime, self.seen = runtime, seen
+
+    def deliver(self, event: Event) -> bool:
+        self.seen.append(event)
+        return self.runtime.deliver(event)
+
+    def submit(self, event: Event) -> bool:
+        self.seen.append(event)
+        return self.runtime.submit(event)
 
 
 async def stopped(parts: Parts, tasks: list[asyncio.Task[None]]) -> None:
@@ -182,5 +235,139 @@ async def test_a_pbx_whose_system_name_is_not_its_name_is_not_routed(
         second.push(enqueue(parts, "pbx2-1765100000.1", 1, time.time()))
         await asyncio.sleep(0.2)
         assert parts.core.call_state(call_id_for("pbx2-1765100000.1")) is None
+    finally:
+        await stopped(parts, tasks)
+
+
+async def test_at_a_start_no_caller_is_routed_until_every_pbx_is_resynced_or_its_deadline_passed(
+    server: FakeAmiServer, second: FakeAmiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an agent restored ready may be talking on pbx2, whose link does not come up: pbx1's caller waits
+    # for pbx2's first resync, or for the deadline, past which pbx2 no longer holds pbx1
+    monkeypatch.setattr(pump_module, "FIRST_RESYNC_DEADLINE_SECONDS", 1.5)
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    server.contacts = list(REACHABLE)
+    second.silent = True
+    parts, tasks = await running(server, second)
+    started = time.monotonic()
+    try:
+        await server.wait_for("CoreShowChannels")
+        parts.runtime.submit(AgentLoggedIn("a1"))
+        server.push(enqueue(parts, "pbx1-1765100000.1", 1, time.time()))
+        caller = call_id_for("pbx1-1765100000.1")
+        await eventually(lambda: parts.core.call_state(caller) is CallState.WAITING, lambda: parts.core.snapshot(0))
+        await asyncio.sleep(0.3)
+        assert redirects(server) == [] and parts.core.call_state(caller) is CallState.WAITING
+        await eventually(lambda: len(redirects(server)) == 1, lambda: server.actions[-5:])
+        assert time.monotonic() - started >= 1.4
+    finally:
+        await stopped(parts, tasks)
+
+
+async def test_one_pbx_table_tells_reachability_and_names_its_calls(server: FakeAmiServer) -> None:
+    # a single [[pbx]] named "pbx1": its contacts and device states are the agents' reachability, and
+    # the calls the records give back (a pending callback) are on pbx1, held by its resync
+    server.system_name = "pbx1"
+    server.contacts = list(REACHABLE)
+    recorded: list[Event] = []
+    parts, tasks = await running_one(server, recorded)
+    try:
+        await server.wait_for("CoreShowChannels")
+        await eventually(lambda: any(isinstance(e, CallArrived) for e in recorded), lambda: recorded)
+        callbacks = [e for e in recorded if isinstance(e, CallArrived)]
+        assert [(e.callback, e.pbx) for e in callbacks] == [("5551234", "pbx1")]
+        assert any(isinstance(e, AgentReachability) for e in recorded)  # the resync's contacts
+        parts.runtime.submit(AgentLoggedIn("a2"))
+        removed = {
+            "Event": "ContactStatus",
+            "EndpointName": "agent2",
+            "URI": REACHABLE[1]["Uri"],
+            "ContactStatus": "Removed",
+        }
+        server.push(removed)
+        await eventually(
+            lambda: not parts.core.snapshot(0).agents["a2"].reachable, lambda: parts.core.snapshot(0).agents["a2"]
+        )
+    finally:
+        await stopped(parts, tasks)
+
+
+async def test_a_pbx_renamed_wrong_gets_no_command_and_one_unread_is_read_again(
+    server: FakeAmiServer, second: FakeAmiServer, service: Parts
+) -> None:
+    # a caller of pbx2 waits; pbx2 comes back under another SystemName: no Redirect goes to it
+    await second.wait_for("CoreShowChannels")
+    second.push(enqueue(service, "pbx2-1765100000.1", 1, time.time()))
+    caller = call_id_for("pbx2-1765100000.1")
+    await eventually(lambda: service.core.call_state(caller) is CallState.WAITING, lambda: service.core.snapshot(0))
+    second.system_name = "pbx9"
+    second.drop_clients()
+    await second.wait_for("CoreSettings", 2, within=10.0)
+    await eventually(lambda: gauge(service, "acd_pbx_misconfigured", "pbx2") == 1.0, lambda: second.actions[-3:])
+    service.runtime.submit(AgentLoggedIn("a1"))
+    await asyncio.sleep(0.3)
+    assert redirects(second) == []
+    # pbx2's SystemName cannot be read, then can (the link stays up): read again at a heartbeat, resynced
+    resyncs, logins = second.count("CoreShowChannels"), second.logins
+    second.handlers["coresettings"] = lambda _: [{"Response": "Error", "Message": "Permission denied"}]
+    second.system_name = "pbx2"
+    second.drop_clients()
+    await eventually(lambda: second.logins == logins + 1, lambda: second.logins, within=10.0)
+    reads = second.count("CoreSettings")
+    await second.wait_for("CoreSettings", reads + 1)  # tried again at a heartbeat
+    assert gauge(service, "acd_pbx_misconfigured", "pbx2") == 1.0
+    del second.handlers["coresettings"]
+    await second.wait_for("CoreShowChannels", resyncs + 1)
+    await eventually(lambda: gauge(service, "acd_pbx_misconfigured", "pbx2") == 0.0, lambda: second.actions[-3:])
+    assert second.logins == logins + 1  # on the same connection
+
+
+async def test_a_supervisor_s_phone_on_one_pbx_cannot_join_a_call_on_another(
+    server: FakeAmiServer, second: FakeAmiServer
+) -> None:
+    # ChanSpy on pbx2 cannot reach an agent's leg on pbx1: the phone hears "no service" on its own PBX,
+    # and nothing is sent to pbx1 for it
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    server.contacts = list(REACHABLE)
+    parts, tasks = await running(server, second, (SupervisorPhone("supervisor1"),))
+    try:
+        await server.wait_for("CoreShowChannels")
+        await second.wait_for("CoreShowChannels")
+        server.push(enqueue(parts, "pbx1-1765100000.1", 1, time.time()))
+        parts.runtime.submit(AgentLoggedIn("a1"))
+        await eventually(lambda: len(redirects(server)) == 1, lambda: server.actions[-5:])
+        target = parse_offer_target(redirects(server)[0]["Exten"])
+        assert target is not None
+        token = parts.translator.token.current if parts.translator.token else ""
+        answered = {
+            "Event": "UserEvent",
+            "UserEvent": "AcdAnswered",
+            "Channel": "PJSIP/agent1-00000002",
+            "Uniqueid": "pbx1-1765100000.2",
+            "Linkedid": "pbx1-1765100000.1",
+            "AcdOffer": target.offer_id,
+            "AcdAgent": "agent1",
+            TOKEN_HEADER: token,
+        }
+        server.push(answered)
+        caller = call_id_for("pbx1-1765100000.1")
+        await eventually(lambda: parts.core.call_state(caller) is CallState.CONNECTED, lambda: server.actions[-3:])
+        sent = len(server.actions)
+        ask = {
+            "Event": "UserEvent",
+            "UserEvent": "AcdMonitor",
+            "Channel": "PJSIP/supervisor1-0000000c",
+            "Uniqueid": "pbx2-1765100000.12",
+            "AcdMode": "listen",
+            "AcdAgentNumber": "1",
+            "AcdSupervisor": "supervisor1",
+            TOKEN_HEADER: token,
+        }
+        second.push(ask)
+        await eventually(lambda: len(redirects(second)) == 1, lambda: second.actions[-3:])
+        assert redirects(second)[0]["Context"] == "acd-monitor-ask"
+        assert redirects(second)[0]["Priority"] == "refused"
+        await asyncio.sleep(0.2)
+        assert [a for a in server.actions[sent:] if a.get("Action", "").lower() in ("redirect", "originate")] == []
     finally:
         await stopped(parts, tasks)

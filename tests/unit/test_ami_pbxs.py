@@ -15,7 +15,7 @@ from acd.ami.pump import Pump, share_left
 from acd.ami.resync import ResyncResult
 from acd.ami.translate import Translator, call_id_for
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
-from acd.core.events import CallArrived, CallerHungUp
+from acd.core.events import CallArrived, CallerHungUp, MonitorRequested
 from acd.core.record_types import InteractionRecord
 
 CONFIG = RoutingConfig(
@@ -103,3 +103,53 @@ class _Pump:
         self.pbx = pbx
         self.left_open: list[Any] = []
         self.left_segments: dict[str, int] = {}
+
+
+def test_a_supervisor_s_phone_names_the_pbx_it_asked_on() -> None:
+    t = Translator(CONFIG, clock=lambda: NOW, supervisors={"supervisor1": None})
+    t.pbx_checked = True
+    msg = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdMonitor",
+        "Channel": "PJSIP/supervisor1-0000000c",
+        "Uniqueid": "pbx2-1765100000.12",
+        "AcdMode": "listen",
+        "AcdAgentNumber": "1",
+        "AcdSupervisor": "supervisor1",
+    }
+    [asked] = t.translate(msg, "pbx2")
+    assert isinstance(asked, MonitorRequested) and asked.pbx == "pbx2"
+
+
+def test_an_offer_s_events_come_from_the_pbx_of_its_call() -> None:
+    t = several()
+    t.translate(enqueue("pbx1-1765100000.1", 1), "pbx1")
+    leg = t.book.get("pbx1-1765100000.1")
+    assert leg is not None
+    t.book.ring(leg, "offer-1", "agent1")
+    answered = {
+        "Event": "UserEvent",
+        "UserEvent": "AcdAnswered",
+        "Channel": "PJSIP/agent1-00000001",
+        "Uniqueid": "pbx2-1765100000.5",
+        "AcdOffer": "offer-1",
+        "AcdAgent": "agent1",
+    }
+    assert t.translate(answered, "pbx2") == []  # pbx2 speaking for pbx1's offer
+    assert t.counters.refused["pbx"] == 1
+    result = {**answered, "UserEvent": "AcdDialResult", "AcdStatus": "NOANSWER"}
+    assert t.translate(result, "pbx2") == []
+    assert t.counters.refused["pbx"] == 2
+    assert t.translate({**answered, "Uniqueid": "pbx1-1765100000.5"}, "pbx1") != []
+
+
+def test_a_resync_drops_callers_whose_uniqueid_is_not_of_its_pbx() -> None:
+    t = several()
+    waiting = (
+        CallArrived(call_id_for("1765100000.7"), "billing", 5, uniqueid="1765100000.7"),
+        CallArrived(call_id_for("pbx2-1765100000.8"), "billing", 5, uniqueid="pbx2-1765100000.8"),
+    )
+    events = t.reconcile(ResyncResult(waiting=waiting, contacts=None), "pbx2")
+    arrived = [e for e in events if isinstance(e, CallArrived)]
+    assert [(e.uniqueid, e.pbx) for e in arrived] == [("pbx2-1765100000.8", "pbx2")]
+    assert t.book.get("1765100000.7") is None

@@ -66,3 +66,14 @@ def test_the_request_survives_a_stimulus_dump() -> None:
     """A core failure dumps the events that led to it (acd.stimulus): this one too, and reads back equal."""
     event = MonitorRequested("sup1", "barge", agent_id="a1", queues=("billing",), supervisor_channel="PJSIP/s-1")
     assert decode(json.loads(json.dumps(encode(event)))) == event
+
+
+def test_a_phone_joins_only_a_call_on_its_own_pbx() -> None:
+    # several PBXs: ChanSpy on the phone's PBX cannot reach the agent's leg on another (docs/pbxs.md)
+    d = talking()  # the call is on the one PBX, "pbx"
+    with pytest.raises(InvalidValue):
+        d.send(MonitorRequested("sup1", "listen", agent_id="a1", supervisor_channel="PJSIP/sup1-1", pbx="pbx2"), 3.0)
+    commands = d.send(
+        MonitorRequested("sup1", "listen", agent_id="a1", supervisor_channel="PJSIP/sup1-1", pbx="pbx"), 3.0
+    )
+    assert commands == [MonitorCall("c1", "a1", "PJSIP/a1", "sup1", "listen", "PJSIP/sup1-1", "pbx")]

@@ -15,7 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acd.core.commands import RingAgent
-from acd.core.events import AgentLoggedIn, CallArrived, CallerHungUp, ResyncFinished, ResyncStarted
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallerHungUp,
+    CallInProgress,
+    CallTransferred,
+    ResyncFinished,
+    ResyncStarted,
+)
+from acd.core.record_types import InteractionRecord
 from acd.core.states import AgentState, CallState
 
 CFG = config([queue("q", sla_threshold_seconds=20.0, max_wait_seconds=600.0)], [agent(f"a{i}") for i in range(1, 7)])
@@ -131,3 +140,48 @@ def test_while_b_resyncs_only_a_s_callers_are_rung_and_at_its_end_the_floor_is_m
         d.send(ResyncFinished("b"), now)
     # the resync over, no caller of either PBX waits while an agent is ready
     assert not _free_while_waiting(d, calls, agents)
+
+
+def test_at_a_start_no_caller_is_matched_until_every_pbx_s_first_resync_ends() -> None:
+    # the agents come back ready from the records; a1 is really talking on B, not resynced yet
+    d = Driver.of(CFG)
+    d.acd.hold_start(["a", "b"])
+    d.login("a1", now=1000.0)
+    d.send(ResyncStarted("a"), 1000.0)
+    d.send(CallArrived("a-wait", "q", 5, enqueued_at=990.0, pbx="a"), 1000.0)
+    assert _rings(d.send(ResyncFinished("a"), 1000.0)) == []  # B's first resync is pending
+    assert _rings(d.send(CallArrived("a-new", "q", 5, pbx="a"), 1001.0)) == []
+    d.send(ResyncStarted("b"), 1002.0)
+    d.send(CallInProgress(CallArrived("b-talk", "q", 5, enqueued_at=950.0, pbx="b"), "a1", 960.0), 1002.0)
+    d.send(ResyncFinished("b"), 1002.0)
+    assert d.acd.call_state("b-talk") is CallState.CONNECTED
+    assert d.acd.call_state("a-wait") is CallState.WAITING
+    d.login("a2", now=1003.0)
+    assert d.agent_ringing("a-wait") == "a2"
+
+
+def test_a_pbx_released_without_a_resync_lets_the_others_be_routed() -> None:
+    d = Driver.of(CFG)
+    d.acd.hold_start(["a", "b"])
+    d.login("a1", now=1000.0)
+    d.send(ResyncStarted("a"), 1000.0)
+    d.send(CallArrived("a-wait", "q", 5, pbx="a"), 1000.0)
+    assert _rings(d.send(ResyncFinished("a"), 1000.0)) == []
+    assert _rings(d.send(ResyncFinished("b"), 1010.0)) == ["a-wait"]  # B's deadline passed
+
+
+def test_a_call_taken_over_from_its_record_stays_on_its_pbx() -> None:
+    # resumed from the previous run's record, the call is still B's: transferred back into a queue
+    # during B's next resync, it waits for that resync's end
+    d = Driver.of(CFG)
+    d.login("a1", "a2", now=1000.0)
+    record = InteractionRecord(
+        "b-talk", 1, "q", 5, "5551234", 950.0, uniqueid="b-950.1", answered_at=960.0, agent_id="a1"
+    )
+    d.send(
+        CallInProgress(CallArrived("b-talk", "q", 5, enqueued_at=950.0, pbx="b"), "a1", 960.0, record=record), 1000.0
+    )
+    d.send(ResyncStarted("b"), 1001.0)
+    assert _rings(d.send(CallTransferred("b-talk", "a1", "q"), 1001.0)) == []
+    assert d.acd.call_state("b-talk") is CallState.WAITING
+    assert _rings(d.send(ResyncFinished("b"), 1002.0)) == ["b-talk"]

@@ -154,3 +154,14 @@ def test_template_variables_are_checkable_queries() -> None:
     assert (variable.promql, variable.label) == ("acd_sla_target_ratio", "queue")
     with pytest.raises(ValueError, match="label_values"):
         promql.variable_expression("v", "label_values(queue)")
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_a_series_per_pbx_is_told_apart_in_its_legend(path: Path) -> None:
+    # several PBXs (docs/pbxs.md): a query keeping the AMI series' pbx label draws one line per PBX,
+    # and a legend without {{pbx}} would name them all alike
+    for panel in promql.panels(promql.load_dashboard(path)):
+        for target in panel.get("targets", []):
+            expr, legend = target.get("expr", ""), target.get("legendFormat", "")
+            kept = "acd_ami_" in expr and not any(f in expr for f in ("sum(", "sum by", "count(", "max("))
+            assert not kept or "{{pbx}}" in legend, (panel.get("title"), expr, legend)
