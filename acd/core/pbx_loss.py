@@ -9,7 +9,8 @@ never run. ``PbxLost`` closes each open call of that PBX the way its own channel
   abandon: the caller did not choose to leave); the offer ringing for them fails with no miss and no
   cool-down for the agent, who is ready again;
 - a conversation ends at that moment (the call stays answered: it was counted so at its answer) and
-  the agent goes to wrap-up as after any call; a consult leg of that call ends with it.
+  the agent goes to wrap-up as after any call; a consult leg of that call ends with it, and so does
+  a consult that outlived its call there (the caller hung up, the two agents talked on).
 
 A pending callback has no channel on any PBX: it keeps its place. Each call so closed counts in
 ``acd_calls_lost_total{pbx}``.
@@ -56,6 +57,10 @@ def pbx_lost(floor: Floor, e: PbxLost, now: float) -> None:
             _fail_offer(floor, call, at, now)
             floor.leave_queue(call, CallInput.END, "failed", PBX_LOST, now, left_at=at)
         floor.out.append(MetricUpdate(CALLS_LOST, "inc", 1.0, (("pbx", e.pbx),)))
+    # a consult can outlive its call (the caller hung up, the two agents talked on): it ends too
+    outlived = sorted(i for i in floor.consults if i in floor.closed and floor.closed[i].pbx == e.pbx)
+    for call_id in outlived:
+        _end_consult(floor, floor.closed[call_id], at, now)
 
 
 def _fail_offer(floor: Floor, call: Call, at: float, now: float) -> None:

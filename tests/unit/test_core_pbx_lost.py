@@ -13,7 +13,7 @@ from core_builders import Driver, agent, config, queue
 
 from acd.core.commands import CancelOffer, MetricUpdate, RingAgent
 from acd.core.errors import InvalidTransition, OfferClosed
-from acd.core.events import CallArrived, CallEnded, CallerHungUp, OfferAnswered, PbxLost
+from acd.core.events import CallArrived, CallEnded, CallerHungUp, ConsultStarted, OfferAnswered, PbxLost
 from acd.core.pbx_loss import lost_stay_id
 from acd.core.states import AgentState, CallState
 
@@ -79,6 +79,21 @@ def test_an_agent_talking_through_the_lost_pbx_is_released_to_wrap_up() -> None:
     assert floor.agents["a1"].state is AgentState.WRAP_UP
     assert d.metric_total("acd_calls_answered_total") == 1.0 and d.metric_total("acd_calls_failed_total") == 0.0
     assert _lost(d, "pbx2") == 1.0
+
+
+def test_a_consult_that_outlived_its_caller_ends_with_the_lost_pbx() -> None:
+    d = Driver.of(CFG)
+    d.login("a1")
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    d.answer("c2", 105.0)
+    d.login("a2", now=106.0)
+    d.send(ConsultStarted("c2", "a1", "a2"), 107.0)
+    d.send(CallerHungUp("c2"), 110.0)  # the two agents talk on: the consult outlives its call
+    floor = d.acd._floor
+    assert floor.agents["a2"].state is AgentState.CONSULTING
+    d.send(PbxLost("pbx2", 120.0), 125.0)
+    assert floor.agents["a2"].state is AgentState.READY
+    assert "c2" not in floor.consults
 
 
 def test_a_late_event_of_the_lost_pbx_is_refused() -> None:
