@@ -114,6 +114,8 @@ class Pump:
     misconfigured: bool = dataclasses.field(default=False, init=False)
     # several PBXs: a link down this long loses the PBX (docs/pbxs.md, "A PBX dies"); None: never
     lost_after: float | None = None
+    # the first PBX: callbacks are dialled on it (acd/ami/pbx_control.py), and close with its loss
+    dials_callbacks: bool = False
     # when the link went down (wall clock), None while it is up or before it first came up
     down_at: float | None = dataclasses.field(default=None, init=False)
     lost: bool = dataclasses.field(default=False, init=False)  # lost since the link went down
@@ -177,7 +179,7 @@ class Pump:
         self._cancel_lose()  # whoever loses it first: this down-time's timer never fires in a later one
         if self.down_at is None or self.lost:
             return False
-        if not self.runtime.submit(PbxLost(self.pbx, self.down_at)):
+        if not self.runtime.submit(PbxLost(self.pbx, self.down_at, self.dials_callbacks)):
             return False
         self.lost = True
         log.error("PBX %s lost: its link has been down since %.3f; its calls close as pbx_lost", self.pbx, self.down_at)

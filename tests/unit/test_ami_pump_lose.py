@@ -84,3 +84,13 @@ async def test_a_loss_the_runtime_did_not_take_is_not_done() -> None:
     assert pump.lose()  # tried again: taken
     assert pump.lost
     pump._up()
+
+
+async def test_the_first_pbx_s_loss_says_callbacks_are_dialled_on_it() -> None:
+    runtime = _Runtime()
+    pump = _pump(runtime, 60.0)
+    pump.dials_callbacks = True
+    pump._down()
+    assert pump.lose()
+    assert [e.dials_callbacks for e in runtime.submitted if isinstance(e, PbxLost)] == [True]
+    pump._up()
