@@ -433,6 +433,7 @@ async def build(
             # one PBX is never lost: a link down means its callers hold, and the resync settles them
             lost_after=settings.ami.lost_after if len(sides) > 1 else None,
             misnamed=front.misnamed if isinstance(front, PbxCallControl) else None,
+            dials_callbacks=not pbx_parts,  # the first PBX (acd/ami/pbx_control.py)
         )
         runtime.pbx_losers[pbx.name] = pbx_pump.lose
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected

@@ -118,6 +118,8 @@ class Pump:
     misconfigured: bool = dataclasses.field(default=False, init=False)
     # several PBXs: a link down this long loses the PBX (docs/pbxs.md, "A PBX dies"); None: never
     lost_after: float | None = None
+    # the first PBX: callbacks are dialled on it (acd/ami/pbx_control.py), and close with its loss
+    dials_callbacks: bool = False
     # when the link went down (wall clock), None while it is up or before it first came up
     down_at: float | None = dataclasses.field(default=None, init=False)
     lost: bool = dataclasses.field(default=False, init=False)  # lost since the link went down
@@ -132,6 +134,12 @@ class Pump:
     left_segments: dict[str, int] = dataclasses.field(default_factory=dict, init=False)
 
     async def run(self) -> None:
+        try:
+            await self._pump()
+        finally:  # a pump that stops loses no PBX later
+            self._cancel_lose()
+
+    async def _pump(self) -> None:
         async for item in self.link.events():
             if isinstance(item, LinkUp):
                 self._up()
@@ -160,10 +168,13 @@ class Pump:
         if self.lost_after is not None and self._lose_later is None:
             self._lose_later = asyncio.get_running_loop().call_later(self.lost_after, self.lose)
 
-    def _up(self) -> None:
+    def _cancel_lose(self) -> None:
         if self._lose_later is not None:
             self._lose_later.cancel()
             self._lose_later = None
+
+    def _up(self) -> None:
+        self._cancel_lose()
         self.down_at = None
         self.lost = False
 
@@ -171,14 +182,16 @@ class Pump:
         """Declare the PBX lost (docs/pbxs.md, "A PBX dies"): its link is down, and has stayed down
         ``lost_after`` or Kamailio's dispatcher marks the PBX inactive. Its legs leave the book and the
         core closes its calls as at the moment the link went down (``PbxLost``). Once per time the link
-        is down; False (nothing done) while the link is up or the PBX is lost already."""
-        self._lose_later = None
+        is down; False (nothing done) while the link is up, the PBX is lost already, or the runtime did
+        not take the loss (it is stopping)."""
+        self._cancel_lose()  # whoever loses it first: this down-time's timer never fires in a later one
         if self.down_at is None or self.lost:
+            return False
+        if not self.runtime.submit(PbxLost(self.pbx, self.down_at, self.dials_callbacks)):
             return False
         self.lost = True
         log.error("PBX %s lost: its link has been down since %.3f; its calls close as pbx_lost", self.pbx, self.down_at)
         self.translator.forget_pbx(self.pbx)
-        self.runtime.submit(PbxLost(self.pbx, self.down_at))
         return True
 
     async def _connected(self) -> None:

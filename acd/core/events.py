@@ -131,15 +131,17 @@ class ResyncFinished:
 @dataclass(frozen=True, slots=True)
 class PbxLost:
     """The PBX ``pbx`` is lost (docs/pbxs.md, "A PBX dies"): its link went down at ``at`` and stayed
-    down (or Kamailio's dispatcher marks it inactive). Its channels died with it: every open call of
+    down (or Kamailio's dispatcher probed it dead). Its channels died with it: every open call of
     that PBX closes at ``at`` (clamped to what the call allows, never after now) with end reason
     ``pbx_lost``, failed when it was not answered; an offer ringing for one of its callers fails with no
     miss for the agent; an agent talking to one of its callers goes to wrap-up. Later events of that
     PBX for these calls are refused as late events; a resync that finds one of its callers again takes
-    them as a new stay."""
+    them as a new stay. ``dials_callbacks``: ``pbx`` is the PBX callbacks are dialled on (the first
+    one): a callback being dialled or talked to closes with it, and with no other PBX."""
 
     pbx: str
     at: float
+    dials_callbacks: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,12 @@ never run. ``PbxLost`` closes each open call of that PBX the way its own channel
   abandon: the caller did not choose to leave); the offer ringing for them fails with no miss and no
   cool-down for the agent, who is ready again;
 - a conversation ends at that moment (the call stays answered: it was counted so at its answer) and
-  the agent goes to wrap-up as after any call; a consult leg of that call ends with it.
+  the agent goes to wrap-up as after any call; a consult leg of that call ends with it, and so does
+  a consult that outlived its call there (the caller hung up, the two agents talked on).
 
-A pending callback has no channel on any PBX: it keeps its place. Each call so closed counts in
-``acd_calls_lost_total{pbx}``.
+A pending callback has no channel on any PBX: it keeps its place; one being dialled or talked to
+has its channels on the PBX callbacks are dialled on (the first), and closes with that one alone.
+Each call so closed counts in ``acd_calls_lost_total{pbx}``.
 
 A caller of the lost PBX who in fact still holds (only the link broke) is found by that PBX's next
 resync: a new stay of the same call (``found_again``). The stay the loss closed keeps ``pbx_lost``
@@ -37,17 +39,23 @@ from acd.core.states import AgentInput, AgentState, CallInput, CallState
 PBX_LOST = "pbx_lost"  # the end reason of a call closed by PbxLost, and of its failed offer
 
 
-def lost_calls(floor: Floor, pbx: str) -> list[Call]:
-    """The open calls a loss of ``pbx`` closes, in a fixed order: every one with a channel there."""
-    calls = (c for c in floor.calls.values() if c.pbx == pbx)
-    channelled = (c for c in calls if not (c.callback and c.state is not CallState.CONNECTED))
-    return sorted(channelled, key=lambda c: c.call_id)
+def lost_calls(floor: Floor, e: PbxLost) -> list[Call]:
+    """The open calls a loss of ``e.pbx`` closes, in a fixed order: every one with a channel there. A
+    callback's channel is not on its caller's first PBX (``call.pbx``) but on the PBX callbacks are
+    dialled on: one being dialled or talked to closes with that PBX only."""
+    return sorted((c for c in floor.calls.values() if _channelled(c, e)), key=lambda c: c.call_id)
+
+
+def _channelled(call: Call, e: PbxLost) -> bool:
+    if call.callback:
+        return e.dials_callbacks and call.state is CallState.CONNECTED
+    return call.pbx == e.pbx
 
 
 def pbx_lost(floor: Floor, e: PbxLost, now: float) -> None:
     """Close every open call of ``e.pbx`` at ``e.at`` (never later than now)."""
     at = min(e.at, now) if math.isfinite(e.at) else now
-    for call in lost_calls(floor, e.pbx):
+    for call in lost_calls(floor, e):
         _end_consult(floor, call, at, now)
         if call.state is CallState.CONNECTED:
             end = call_handlers.talk_end(call, at, now)
@@ -56,6 +64,10 @@ def pbx_lost(floor: Floor, e: PbxLost, now: float) -> None:
             _fail_offer(floor, call, at, now)
             floor.leave_queue(call, CallInput.END, "failed", PBX_LOST, now, left_at=at)
         floor.out.append(MetricUpdate(CALLS_LOST, "inc", 1.0, (("pbx", e.pbx),)))
+    # a consult can outlive its call (the caller hung up, the two agents talked on): it ends too
+    outlived = sorted(i for i in floor.consults if i in floor.closed and floor.closed[i].pbx == e.pbx)
+    for call_id in outlived:
+        _end_consult(floor, floor.closed[call_id], at, now)
 
 
 def _fail_offer(floor: Floor, call: Call, at: float, now: float) -> None:

@@ -68,7 +68,7 @@ class KamailioReader:
         self.failed = failed
         self.interval = interval
         self.view = KamailioView()
-        self.lose = lose  # several PBXs: a PBX the dispatcher marks inactive, lost if its link is down
+        self.lose = lose  # several PBXs: a PBX the dispatcher probed dead, lost if its link is down
         self._clock = clock
         self._quiet = LogThrottle(log)
 
@@ -89,8 +89,8 @@ class KamailioReader:
         if pbxs is not None:
             self.view = dataclasses.replace(self.view, pbxs=pbxs, pbxs_at=self._clock())
             for pbx in pbxs:
-                if self.lose is not None and not pbx.active and self.lose(pbx.name):
-                    log.error("PBX %s: inactive in Kamailio's dispatcher and its link down: lost", pbx.name)
+                if self.lose is not None and pbx.dead and self.lose(pbx.name):
+                    log.error("PBX %s: probed dead by Kamailio's dispatcher and its link down: lost", pbx.name)
 
     async def _read(self, what: str, method: str, parse: Callable[[Any], Any], *params: str) -> Any:
         """The parsed result of one call; None when it failed (counted, logged within bounds)."""

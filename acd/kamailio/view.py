@@ -48,6 +48,9 @@ class PbxDispatch:
     name: str  # its ``duid`` attribute: the PBX's name in acd.toml ("" when the list gives none)
     active: bool  # the dispatcher sends it new calls (state Active or Trying)
     probing: bool  # it is being probed with OPTIONS
+    # inactive because probes (or a failed call) found it dead (flags IP): a PBX disabled by hand (D,
+    # drained for maintenance) is not, it still carries its calls (docs/pbxs.md, "A PBX dies")
+    dead: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,7 @@ def dispatcher(result: Any) -> tuple[PbxDispatch, ...]:
             attrs = dest.get("ATTRS")
             duid = attrs.get("DUID") if isinstance(attrs, dict) else None
             name = duid if isinstance(duid, str) and _PBX_NAME.fullmatch(duid) else ""
-            out.append(PbxDispatch(uri, name, flags[0] in "AT", flags[1] == "P"))
+            out.append(PbxDispatch(uri, name, flags[0] in "AT", flags[1] == "P", flags == "IP"))
             if len(out) > MAX_TARGETS:
                 raise Malformed(f"more than {MAX_TARGETS} dispatcher destinations")
     return tuple(out)

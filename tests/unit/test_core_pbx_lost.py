@@ -11,9 +11,21 @@ from __future__ import annotations
 import pytest
 from core_builders import Driver, agent, config, queue
 
+from acd.core.acd import Acd
 from acd.core.commands import CancelOffer, MetricUpdate, RingAgent
+from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.errors import InvalidTransition, OfferClosed
-from acd.core.events import CallArrived, CallEnded, CallerHungUp, OfferAnswered, PbxLost
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    CallbackAccepted,
+    CallbackCallerGone,
+    CallEnded,
+    CallerHungUp,
+    ConsultStarted,
+    OfferAnswered,
+    PbxLost,
+)
 from acd.core.pbx_loss import lost_stay_id
 from acd.core.states import AgentState, CallState
 
@@ -81,6 +93,21 @@ def test_an_agent_talking_through_the_lost_pbx_is_released_to_wrap_up() -> None:
     assert _lost(d, "pbx2") == 1.0
 
 
+def test_a_consult_that_outlived_its_caller_ends_with_the_lost_pbx() -> None:
+    d = Driver.of(CFG)
+    d.login("a1")
+    d.send(CallArrived("c2", "q", 5, pbx="pbx2"), 100.0)
+    d.answer("c2", 105.0)
+    d.login("a2", now=106.0)
+    d.send(ConsultStarted("c2", "a1", "a2"), 107.0)
+    d.send(CallerHungUp("c2"), 110.0)  # the two agents talk on: the consult outlives its call
+    floor = d.acd._floor
+    assert floor.agents["a2"].state is AgentState.CONSULTING
+    d.send(PbxLost("pbx2", 120.0), 125.0)
+    assert floor.agents["a2"].state is AgentState.READY
+    assert "c2" not in floor.consults
+
+
 def test_a_late_event_of_the_lost_pbx_is_refused() -> None:
     d = Driver.of(CFG)
     d.login("a1")
@@ -115,3 +142,18 @@ def test_a_caller_found_again_is_a_new_stay_and_the_lost_one_keeps_pbx_lost() ->
     assert records["c2"].outcome == "answered"
     assert records[lost_stay_id("c2", 110.0)].end_reason == "pbx_lost"  # each stay once, the first kept
     assert len(records) == 2
+
+
+def test_a_callback_is_closed_with_the_pbx_it_is_dialled_on_not_the_caller_s_first_one() -> None:
+    q = QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=60.0, callback_after_seconds=10.0)
+    acd = Acd(RoutingConfig(queues=(q,), agents=(AgentConfig("a1", "agent1", (("billing", 3),)),)))
+    acd.handle(CallArrived("c2", "billing", 5, caller="555", pbx="pbx2"), 0.0)
+    acd.handle(CallbackAccepted("c2", "555"), 11.0)
+    acd.handle(CallbackCallerGone("c2"), 11.0)
+    [ring] = [c for c in acd.handle(AgentLoggedIn("a1"), 20.0) if isinstance(c, RingAgent)]
+    acd.handle(OfferAnswered(ring.offer_id), 21.0)  # the caller is dialled back, on the first PBX
+    assert acd.call_state("c2") is CallState.CONNECTED
+    acd.handle(PbxLost("pbx2", 22.0), 23.0)  # the caller's first PBX: the callback has no channel there
+    assert acd.call_state("c2") is CallState.CONNECTED
+    acd.handle(PbxLost("pbx1", 24.0, dials_callbacks=True), 25.0)  # the PBX it is dialled on
+    assert acd.call_state("c2") is None

@@ -269,6 +269,10 @@ def test_a_pbx_the_dispatcher_marks_inactive_is_handed_to_lose() -> None:
     rpc.answers = {"ul.dump": dump("agent1"), "dispatcher.list": pbxs("AP")}
     read(r)
     assert asked == []  # active: nothing to lose
+    for drained in ("DX", "DP"):  # disabled by hand for maintenance: it still carries live calls
+        rpc.answers["dispatcher.list"] = pbxs(drained)
+        read(r)
+        assert asked == []
     rpc.answers["dispatcher.list"] = pbxs("IP")
     read(r)
     assert asked == ["pbx2"]
