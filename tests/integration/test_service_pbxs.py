@@ -51,13 +51,10 @@ async def second() -> AsyncIterator[FakeAmiServer]:
     await srv.stop()
 
 
-async def running(
-    server: FakeAmiServer, second: FakeAmiServer, supervisors: tuple[SupervisorPhone, ...] = ()
-) -> tuple[Parts, list[asyncio.Task[None]]]:
-    pbxs = (
-        PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
-        PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
-    )
+async def build_with(
+    server: FakeAmiServer, pbxs: tuple[PbxSettings, ...], supervisors: tuple[SupervisorPhone, ...] = ()
+) -> Parts:
+    """The service's parts for ``pbxs``, the shared [ami] timings pointing at ``server``."""
     settings = Settings(
         AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
         HttpSettings(),
@@ -67,7 +64,17 @@ async def running(
         pbxs=pbxs,
         supervisors=supervisors,
     )
-    parts = await build(settings, records=NullSink())
+    return await build(settings, records=NullSink())
+
+
+async def running(
+    server: FakeAmiServer, second: FakeAmiServer, supervisors: tuple[SupervisorPhone, ...] = ()
+) -> tuple[Parts, list[asyncio.Task[None]]]:
+    pbxs = (
+        PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
+        PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
+    )
+    parts = await build_with(server, pbxs, supervisors)
     tasks = [asyncio.create_task(parts.runtime.run())]
     tasks += [asyncio.create_task(p.pump.run()) for p in parts.pbxs]
     tasks += jobs.start(parts)
@@ -79,15 +86,7 @@ async def running(
 async def running_one(server: FakeAmiServer, recorded: list[Event]) -> tuple[Parts, list[asyncio.Task[None]]]:
     """One ``[[pbx]]`` table, named "pbx1"; what its pump hands the runtime, in ``recorded``."""
     pbxs = (PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),)
-    settings = Settings(
-        AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
-        HttpSettings(),
-        DatabaseSettings(),
-        ROUTING,
-        "test",
-        pbxs=pbxs,
-    )
-    parts = await build(settings, records=NullSink())
+    parts = await build_with(server, pbxs)
     pump = parts.pbxs[0].pump
     pump.runtime = Recorder(parts.runtime, recorded)
     pump.left_open = [
