@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from acd_process import eventually, login
+from acd_process import eventually
 from cluster_stack import PBX2_AMI_PORT, PROBE_BOUND, Cluster, cluster
 from e2e_stack import PbxStack, run_script
 
@@ -180,8 +180,20 @@ async def scenario(
 ) -> None:
     began = time.monotonic()
     await farm.set_agent(AGENT, "answer", delay=0.3, talk=3)
-    await login(acd, AGENT)
-    print(f"\nagent ready after {time.monotonic() - began:.1f} s")
+    print(f"\nphone set after {time.monotonic() - began:.1f} s")
+    code, body = acd.post(f"/api/v1/agents/{AGENT}/login")
+    print(f"login answered after {time.monotonic() - began:.1f} s")
+    assert code == 200, body
+    states: list[str] = []
+
+    def ready() -> bool:
+        state = acd.agent_state(AGENT)
+        if not states or states[-1] != state:
+            states.append(state)
+        return state == "ready"
+
+    await eventually(ready, 20, f"{AGENT} ready after login", every=0.1)
+    print(f"agent ready after {time.monotonic() - began:.1f} s ({states})")
     callers = Callers(via_kamailio, {"pbx": pbx_ami, "pbx2": pbx2_ami})
     start = via_kamailio.ami.mark()
 
