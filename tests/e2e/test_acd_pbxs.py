@@ -299,6 +299,7 @@ async def scenario(
     for number in made:
         row = by_caller[number]
         assert row["pbx"] == callers.landed[number], (number, dict(row))
+        assert row["uniqueid"].startswith(f"{row['pbx']}-"), dict(row)  # each PBX's systemname (pbx.sh)
         if number in lost_callers:
             want = ("answered" if number == talker else "failed", "pbx_lost", "pbx2")
             assert (row["outcome"], row["end_reason"], row["pbx"]) == want, (number, dict(row))
@@ -316,7 +317,9 @@ async def scenario(
 
 async def rows_when(acd: AcdProcess, made: set[str]) -> list[dict[str, Any]] | None:
     """The records of the calls made, once each has ended."""
-    rows = await acd.rows("SELECT caller, pbx, outcome, end_reason, ended_at, wrapup_seconds FROM interactions")
+    rows = await acd.rows(
+        "SELECT caller, uniqueid, pbx, outcome, end_reason, ended_at, wrapup_seconds FROM interactions"
+    )
     if {r["caller"] for r in rows if r["ended_at"] is not None} >= made:
         return [dict(r) for r in rows]
     return None
