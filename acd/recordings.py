@@ -36,14 +36,20 @@ from acd.ports import RecordSink
 
 log = logging.getLogger(__name__)
 
-UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}")
+# a Uniqueid as Asterisk makes it: <epoch>.<sequence>, after "<systemname>-" when the PBX has one
+# (docs/pbxs.md, "Calls are identified by PBX and channel")
+UNIQUEID = re.compile(r"(?:[a-z][a-z0-9-]{0,31}-)?[0-9]{1,20}\.[0-9]{1,20}")
 FILE = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}\.wav")
 PAUSES = uuid.UUID("5b0f4c1e-2d7a-4c61-9a53-2a7c1f0e9b11")  # namespace of the pauses' ids
 
 
 def file_name(uniqueid: str) -> str | None:
-    """The recording's name for the agent leg's Uniqueid (as the dialplan makes it), or None if not one."""
-    return f"{uniqueid}.wav" if UNIQUEID.fullmatch(uniqueid) else None
+    """The recording's name for the agent leg's Uniqueid as the dialplan makes it (its digits and dots,
+    ``FILTER(.0-9)``: ``pbx-1765100000.17`` records into ``1765100000.17.wav``), or None if not one."""
+    if not UNIQUEID.fullmatch(uniqueid):
+        return None
+    name = "".join(c for c in uniqueid if c in "0123456789.") + ".wav"
+    return name if FILE.fullmatch(name) else None
 
 
 def wav_seconds(path: Path) -> float | None:

@@ -62,8 +62,11 @@ def test_the_length_comes_from_a_closed_wav_header(tmp_path: Path) -> None:
 
 def test_a_file_name_is_made_of_a_uniqueid_only() -> None:
     assert file_name(UNIQUEID) == f"{UNIQUEID}.wav"
-    for bad in ("", "../etc/passwd", "1.2/3", "1733550000", "1.2.wav"):
+    for bad in ("", "../etc/passwd", "1.2/3", "1733550000", "1.2.wav", "PBX-1.2", "pbx-", "-1.2", "pbx/x-1.2"):
         assert file_name(bad) is None
+    # a PBX with a systemname: the dialplan keeps the Uniqueid's digits and dots (FILTER(.0-9))
+    assert file_name(f"pbx-{UNIQUEID}") == f"{UNIQUEID}.wav"
+    assert file_name("pbx2-1765100000.17") == "21765100000.17.wav"
 
 
 async def test_a_recorded_call_gets_its_record_once_the_file_is_closed(tmp_path: Path) -> None:
