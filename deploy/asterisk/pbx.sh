@@ -346,9 +346,10 @@ cmd_install() {
     log "install: $AGENTS agents, secrets in $SECRETS ($(took "$t0"))"
 }
 
-# pbx2: the PBX's own configuration (dialplan included), with three differences: it listens on SIP
+# pbx2: the PBX's own configuration (dialplan included), with four differences: it listens on SIP
 # 5062, AMI 5040 and RTP 20000-24999 (the PBX has 5060, 5038, 10000-14999; the farm 15000-19999), its
-# directories are its own, and its agents do not register with it: each agent's contact is
+# directories are its own, its systemname is pbx2 (the PBX's is pbx: each names its calls' Uniqueids,
+# and the ACD checks it, docs/pbxs.md), and its agents do not register with it: each agent's contact is
 # sip:agentN@$KAMAILIO, so Dial(PJSIP/agentN) rings the phone wherever Kamailio has it registered.
 # No qualify of those contacts: Kamailio knows whether a phone is there (an unregistered agent's
 # INVITE gets 480), and a contact the PBX found unreachable would not be dialled at all.
@@ -368,8 +369,9 @@ install_pbx2() {
         printf 'astdbdir => /var/lib/asterisk-pbx2\nastkeydir => /var/lib/asterisk-pbx2\n'
         printf 'astspooldir => /var/spool/asterisk-pbx2\nastrundir => /var/run/asterisk-pbx2\n'
         printf 'astlogdir => /var/log/asterisk-pbx2\nastdatadir => /usr/share/asterisk\n\n'
-        cat "$etc/asterisk.conf"
+        sed -e 's/^systemname = pbx$/systemname = pbx2/' "$etc/asterisk.conf"
     } >"$pbx2/asterisk.conf"
+    grep -q '^systemname = pbx2$' "$pbx2/asterisk.conf" || die "install: pbx2's systemname was not set"
     sed -e 's/^rtpstart = .*/rtpstart = 20000/' -e 's/^rtpend = .*/rtpend = 24999/' "$etc/rtp.conf" >"$pbx2/rtp.conf"
     sed -e 's/^port = 5038$/port = 5040/' "$etc/manager.conf" >"$pbx2/manager.conf.new"
     sed -e 's/^bind = 127\.0\.0\.1:5060$/bind = 127.0.0.1:5062/' -e 's/^user_agent = acd-pbx$/user_agent = acd-pbx2/' \
