@@ -4,7 +4,7 @@ The script runs for a bounded time as a person runs it, then gets Ctrl-C (SIGINT
 group). While it runs, the demo's callers enter through Kamailio and the ACD has agents answer calls
 on both PBXs (the dialplan's ``AcdAnswered`` as an agent answers an offer, seen on each PBX's AMI);
 after it, nothing it started is left: the PBXs', the farm's and Kamailio's processes are gone, their
-ports free, the farm's registrations with Kamailio removed.
+ports free (and the ACD's and Prometheus's), the farm's registrations with Kamailio removed.
 
 The script stops every Asterisk of the root on its way out, the e2e session's PBX and farm too, so
 those are started again afterwards when they ran before.
@@ -113,13 +113,13 @@ def test_make_run_two_pbxs_spreads_calls_and_stops_everything(tmp_path: Path) ->
     run_script("build")
     run_script("install")  # this tree's dialplan, as `make run` installs it
     secret = read_secrets(SECRETS)["ACD_AMI_OBSERVER_SECRET"]
-    http_port = free_port()
+    http_port, prometheus_port = free_port(), free_port()
     env = {
         **os.environ,
         "ACD_PBXS": "2",
         "ACD_CONFIG": str(config(tmp_path, http_port)),
         "ACD_DEMO_CALLS_PER_MINUTE": "60",
-        "ACD_PROMETHEUS_ADDRESS": f"127.0.0.1:{free_port()}",
+        "ACD_PROMETHEUS_ADDRESS": f"127.0.0.1:{prometheus_port}",
         "PY": sys.executable,
     }
     log = tmp_path / "run.log"
@@ -161,7 +161,7 @@ def test_make_run_two_pbxs_spreads_calls_and_stops_everything(tmp_path: Path) ->
             assert not kamailio_lab.pid_file().exists()
             assert not FARM_KAMAILIO_CONF.exists()
             taken = [p for p in UDP_PORTS if not port_free(p, socket.SOCK_DGRAM)]
-            taken += [p for p in (*TCP_PORTS, http_port) if not port_free(p, socket.SOCK_STREAM)]
+            taken += [p for p in (*TCP_PORTS, http_port, prometheus_port) if not port_free(p, socket.SOCK_STREAM)]
             assert not taken, f"ports still held: {taken}"
         finally:
             if was_running:
