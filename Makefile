@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PBX := deploy/asterisk/pbx.sh
 
-.PHONY: all install asterisk prometheus chromium sox iproute2 kamailio run test test-unit lint fuzz bench clean
+.PHONY: all install asterisk prometheus chromium sox iproute2 kamailio run run-pbxs test test-unit lint fuzz bench clean
 
 all: lint test
 
@@ -25,8 +25,13 @@ asterisk:
 
 # The whole local stack until Ctrl-C: embedded PostgreSQL, the PBX, the phone farm with demo
 # traffic, the ACD service and a Prometheus scraping it. Everything it started is stopped on exit.
-run: install asterisk prometheus
-	bash deploy/local/run.sh
+# ACD_PBXS=2: also a second PBX and Kamailio in front of both (README, docs/kamailio.md).
+run: run-pbxs install asterisk prometheus $(if $(filter 2,$(ACD_PBXS)),kamailio)
+	ACD_PBXS=$(ACD_PBXS) bash deploy/local/run.sh
+
+# ACD_PBXS checked before anything is built or started (run.sh checks it too)
+run-pbxs:
+	@case "$(ACD_PBXS)" in "" | 1 | 2) ;; *) echo "make run: ACD_PBXS must be 1 (one PBX) or 2 (two PBXs behind Kamailio), not '$(ACD_PBXS)'" >&2; exit 2 ;; esac
 
 # Debian's Prometheus, for the test that scrapes the ACD and loads deploy/prometheus/rules.yml.
 prometheus:

@@ -3,7 +3,8 @@
 Arrivals are a Poisson process (exponential gaps) at ``calls_per_minute``; each call picks a number
 of the PBX (docs/dialplan.md) by weight, a patience, and for the IVR (100) a menu choice. The agents'
 phones get a plausible mix of behaviour from ``setup_demo_agents``. Randomness comes from one seeded
-``random.Random`` so a demo run can be replayed. ``python -m phonefarm.demo`` runs it until SIGTERM.
+``random.Random`` so a demo run can be replayed. ``python -m phonefarm.demo`` runs it until SIGTERM;
+with ``--trunk kamailio`` the callers enter through Kamailio, which spreads them over the PBXs.
 
 Only the phones of the agents the ACD's config file names take part (``demo_phones``): the farm has a
 phone for every agent it registers, and a login from a phone the ACD does not know is only a warning
@@ -110,7 +111,7 @@ def _farm_secret() -> str:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    farm = Farm(args.host, args.port, args.user, _farm_secret())
+    farm = Farm(args.host, args.port, args.user, _farm_secret(), trunk=args.trunk)
     await farm.connect()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -165,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("ACD_FARM_AMI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACD_FARM_AMI_PORT", "5039")))
     parser.add_argument("--user", default=os.environ.get("ACD_FARM_AMI_USER", "farm"))
+    parser.add_argument(
+        "--trunk",
+        choices=("acd", "kamailio"),
+        default="acd",
+        help="the farm's trunk the callers take: straight to the PBX, or through Kamailio (several PBXs)",
+    )
     args = parser.parse_args(argv)
     try:
         args.routing_agents = load(args.config).routing.agents
