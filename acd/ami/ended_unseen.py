@@ -65,8 +65,8 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
         if over is not None and over.answered_at is not None:
             agent = record.agent_id or roster.agent_for(over.endpoint)
             if agent is not None:
-                answered_at = record.answered_at if record.answered_at is not None else over.answered_at
-                events.append(CallInProgress(_arrival(record), agent, answered_at, record=record))
+                answered = record.answered_at if record.answered_at is not None else over.answered_at
+                events.append(CallInProgress(_arrival(record), agent, answered, record=record))
                 events.append(CallEnded(record.interaction_id, reason="hangup"))
                 continue
         if trace is None and _pending_callback(record):
