@@ -113,7 +113,7 @@ async def test_a_talk_that_began_and_ended_while_the_ami_link_was_down_is_answer
         assert 1.5 <= row["talk_seconds"] <= 3.5  # the farm talks 2 s: from the PBX's answer to its end
         await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 free again")
         row = (await closed() or [{}])[0]
-        assert row["wrapup_seconds"] == 1  # agent1 wrapped up from the traced end (billing's 1 s)
+        assert abs(row["wrapup_seconds"] - 1) < 0.2  # agent1 wrapped up from the traced end (billing's 1 s)
     finally:
         await asyncio.to_thread(acd.stop)
         await cut.stop()
