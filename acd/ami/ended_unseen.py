@@ -60,6 +60,15 @@ def settle(left_open: Iterable[InteractionRecord], result: ResyncResult, roster:
                 events.append(CallbackQueueGone(record))
             continue
         trace = result.ended_call(record.uniqueid)
+        # found in its h extension with its talk over, before (or without) a trace: answered, ends now
+        over = result.over_call(record.uniqueid) if trace is None else None
+        if over is not None and over.answered_at is not None:
+            agent = record.agent_id or roster.agent_for(over.endpoint)
+            if agent is not None:
+                answered = record.answered_at if record.answered_at is not None else over.answered_at
+                events.append(CallInProgress(_arrival(record), agent, answered, record=record))
+                events.append(CallEnded(record.interaction_id, reason="hangup"))
+                continue
         if trace is None and _pending_callback(record):
             # a pending callback: its caller hung up keeping their place; it waits again, in order
             events.extend(_callback(record))

@@ -14,6 +14,14 @@ call over, so the agent is on a call and the call's end closes its interaction; 
 (the caller's ``BRIDGEPEER``) and the recording's file (``SHARED(ACD_RECORDING)``) are known again, so
 its recording can be paused and is recorded when the call ends. Without that time
 (a channel answered under an older dialplan) the leg is only tracked, so its end is still reported.
+
+A leg we knew ringing whose talk began and ended while the link was down is no abandon: its
+``AcdDialResult ANSWER`` was raised while no ACD listened, and its ``Hangup`` alone would read as the
+caller hanging up in the ring. It is answered and ended (``OfferAnswered`` at the answer the PBX kept,
+``CallEnded`` at the traced end, else now) when the resync finds its channel with the talk over
+(``ResyncResult.over``: answered, out of its Dial, in its ``h`` extension), or finds it gone and
+the ``acd_ended`` trace of the endpoint it rang names its Uniqueid (docs/dialplan.md, "Ends the ACD
+did not see").
 """
 
 from __future__ import annotations
@@ -23,10 +31,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from acd.ami.callers import ON_HANGUP, CallerBook, CallerLeg, Phase
+from acd.ami.callers import ENGAGING, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.identity import closed_callback_id
 from acd.ami.phone_presence import Presence
-from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
+from acd.ami.resync import TRANSFER, EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.events import (
     CallArrived,
@@ -59,16 +67,25 @@ def reconcile(
     events: list[Event] = []
     if checked:
         result = _of_pbx_alone(result, pbx)
-    present = result.present()
+    # a caller whose talk is over is still there until its Hangup, which must find it ended
+    present = result.present() | {o.call.uniqueid for o in result.over}
     result = _on(result, pbx)
+    for o in result.over:
+        events.extend(_over(book, o, result))
     for leg in book:
         if leg.pbx != pbx:
             continue
         if leg.uniqueid not in present:
+            offer_id = leg.offer_id
+            talk = _talk_of(leg, result) if leg.phase is Phase.RINGING else None  # before remove clears them
             book.remove(leg.uniqueid)
             if leg.phase is Phase.WAITING and leg.uniqueid in result.told_kept:
                 # told their callback at a time is kept (its AcdCallbackAtKept lost): not an abandon
                 events.append(CallbackTimeKept(leg.call_id, closed_callback_id(leg.call_id)))
+                continue
+            if talk is not None:  # answered, talked and gone while the link was down: no abandon
+                events.append(OfferAnswered(offer_id, answered_at=talk.answered_at))
+                events.append(_ended(leg.call_id, talk))
                 continue
             meaning = ON_HANGUP[leg.phase]
             if meaning == "caller_hung_up":
@@ -104,12 +121,13 @@ def _of_pbx_alone(result: ResyncResult, pbx: str) -> ResyncResult:
     waiting = tuple(c for c in result.waiting if c.uniqueid.startswith(mine))
     ringing = tuple(o for o in result.ringing if o.call.uniqueid.startswith(mine))
     connected = tuple(o for o in result.connected if o.call.uniqueid.startswith(mine))
-    dropped = len(result.waiting) + len(result.ringing) + len(result.connected)
-    dropped -= len(waiting) + len(ringing) + len(connected)
+    over = tuple(o for o in result.over if o.call.uniqueid.startswith(mine))
+    dropped = len(result.waiting) + len(result.ringing) + len(result.connected) + len(result.over)
+    dropped -= len(waiting) + len(ringing) + len(connected) + len(over)
     if not dropped:
         return result
     log.warning("resync of %s: %d callers whose Uniqueid is not of %s, not taken", pbx, dropped, pbx)
-    return dataclasses.replace(result, waiting=waiting, ringing=ringing, connected=connected)
+    return dataclasses.replace(result, waiting=waiting, ringing=ringing, connected=connected, over=over)
 
 
 def _on(result: ResyncResult, pbx: str) -> ResyncResult:
@@ -122,6 +140,42 @@ def _on(result: ResyncResult, pbx: str) -> ResyncResult:
         ringing=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.ringing),
         connected=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.connected),
     )
+
+
+def _talk_of(leg: CallerLeg, result: ResyncResult) -> EndTrace | None:
+    """The trace of the talk a leg we knew ringing had while no ACD listened: ``acd_ended`` of the
+    endpoint its offer rang names its Uniqueid, written by acd-connect's h (a ``transfer`` trace is an
+    earlier stay's talk, ended by that transfer: this ring was never answered by it)."""
+    trace = result.ended_call(leg.uniqueid)
+    if trace is None or trace.endpoint != leg.endpoint or trace.ended_by == TRANSFER:
+        return None
+    return trace
+
+
+def _over(book: CallerBook, o: OfferedCaller, result: ResyncResult) -> list[Event]:
+    """A caller found with their talk over (``ResyncResult.over``): a leg we knew ringing under that offer,
+    or holding (its ``AcdRinging`` lost with the link: the ACD's offer is the one the channel was dialled
+    under), is answered (at the trace's answer, else the channel's ``SHARED(ACD_ANSWERED)``) and ended;
+    one we knew talking is ended; at the traced end when the PBX wrote it already, else now. The leg stays
+    in the book as ended, so its Hangup (and a late ``AcdDialResult``) says nothing more. A leg we did
+    not know, or no longer hold as the ACD's, is left to its Hangup."""
+    leg = book.get(o.call.uniqueid)
+    if leg is None or leg.phase not in (Phase.WAITING, *ENGAGING):
+        return []
+    if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
+        log.warning("resync: %s ended a talk under offer %s, not the one it rang", o.call.channel, o.offer_id[:8])
+        return []
+    events: list[Event] = []
+    if leg.phase is Phase.CONNECTED:
+        trace = result.ended_call(leg.uniqueid)
+    else:
+        book.ring(leg, o.offer_id, leg.endpoint or o.endpoint)
+        trace = _talk_of(leg, result)
+        events.append(OfferAnswered(o.offer_id, answered_at=o.answered_at if trace is None else trace.answered_at))
+    log.info("resync: %s talked and ended while the link was down", o.call.channel)
+    book.end(leg)
+    events.append(_ended(leg.call_id, trace))
+    return events
 
 
 def _ended(call_id: str, trace: EndTrace | None) -> CallEnded:
@@ -186,12 +240,14 @@ def _connected(book: CallerBook, roster: Roster, o: OfferedCaller) -> list[Event
     if leg.phase is Phase.CONNECTED and leg.offer_id == o.offer_id:
         return []
     events: list[Event] = []
+    # the ring we knew answered while the link was down: from the answer the channel kept
+    answered_at = o.answered_at if leg.phase is Phase.RINGING and leg.offer_id == o.offer_id else None
     if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
         events.append(OfferFailed(leg.offer_id, reason="lost"))
     endpoint = talking_endpoint(roster, o)
     book.ring(leg, o.offer_id, endpoint)
     _connect(book, leg, o, endpoint)
-    events.append(OfferAnswered(o.offer_id))
+    events.append(OfferAnswered(o.offer_id, answered_at=answered_at))
     return events
 
 

@@ -64,6 +64,11 @@ ENDED_FAMILY = "acd_ended"  # AstDB: the caller channel's h extension writes eac
 TRANSFER = "transfer"  # an EndTrace's last field when the talk ended by a transfer (acd-transfer)
 ENDED_BY = frozenset({"agent", "caller", TRANSFER})
 LEFT_FAMILY = "acd_left"  # AstDB: a caller's hangup handler writes how an unanswered caller left
+HANGUP_EXTEN = "h"  # a channel running its hangup extension: what it did is done, its Hangup follows
+DIALING_AGENT = "ACD_DIALING_AGENT"  # the endpoint acd-connect dialled last (read for a caller found in its h)
+
+
+Where = Literal["waiting", "ringing", "connected", "over"]
 
 
 class ActionPort(Protocol):
@@ -200,6 +205,9 @@ class ResyncResult:
     skipped: tuple[str, ...] = ()  # why a channel in an ACD context was left out
     ended: tuple[EndTrace, ...] = ()  # each agent endpoint's last finished conversation (AstDB)
     left: tuple[LeftTrace, ...] = ()  # the last unanswered callers who left (AstDB)
+    # callers in acd-connect whose talk is over (answered, out of their Dial, in no bridge): in their h
+    # extension or on the steps after a Dial that returned ANSWER; their Hangup follows (docs/dialplan.md)
+    over: tuple[OfferedCaller, ...] = ()
     told_kept: tuple[str, ...] = ()  # uniqueids of holding callers told their callback at a time is kept
 
     def ended_call(self, uniqueid: str) -> EndTrace | None:
@@ -210,12 +218,17 @@ class ResyncResult:
         """This caller channel as found talking, if it was."""
         return next((o for o in self.connected if o.call.uniqueid == uniqueid), None)
 
+    def over_call(self, uniqueid: str) -> OfferedCaller | None:
+        """This caller channel as found with its talk over, if it was."""
+        return next((o for o in self.over if o.call.uniqueid == uniqueid), None)
+
     def left_call(self, uniqueid: str) -> LeftTrace | None:
         """How this caller channel left unanswered, if the PBX kept it."""
         return next((t for t in self.left if t.uniqueid == uniqueid), None)
 
     def present(self) -> frozenset[str]:
-        """Uniqueids of every caller channel found in the ACD's contexts."""
+        """Uniqueids of every caller channel found in the ACD's contexts, but those whose talk is ``over``:
+        gone for what they will do, though their channel is still there for a moment."""
         offered = self.ringing + self.connected
         return frozenset({c.uniqueid for c in self.waiting} | {o.call.uniqueid for o in offered})
 
@@ -226,7 +239,7 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     ours = [c for c in channels if _role(c) is not None]
     gate = asyncio.Semaphore(_CONCURRENCY)
 
-    async def read(channel: Message) -> tuple[bool, CallArrived | OfferedCaller | ToldKept | str]:
+    async def read(channel: Message) -> tuple[Where, CallArrived | OfferedCaller | ToldKept | str]:
         async with gate:
             return await _read_caller(link, channel, timeout)
 
@@ -239,9 +252,11 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
     waiting: list[CallArrived] = []
     ringing: list[OfferedCaller] = []
     connected: list[OfferedCaller] = []
+    over: list[OfferedCaller] = []
     skipped: list[str] = []
     told_kept: list[str] = []
-    for bridged, found in callers:
+    offered = {"ringing": ringing, "connected": connected, "over": over}
+    for where, found in callers:
         if isinstance(found, str):
             skipped.append(found)
         elif isinstance(found, ToldKept):
@@ -250,7 +265,7 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
         elif isinstance(found, CallArrived):
             waiting.append(found)
         else:
-            (connected if bridged else ringing).append(found)
+            offered[where].append(found)
     return ResyncResult(
         waiting=tuple(sorted(waiting, key=lambda c: (c.enqueued_at or 0.0, c.uniqueid))),
         ringing=tuple(ringing),
@@ -267,6 +282,7 @@ async def resync(link: ActionPort, *, timeout: float = 10.0) -> ResyncResult:  #
         ended=_end_traces(traces),
         left=_left_traces(leavers),
         told_kept=tuple(told_kept),
+        over=tuple(over),
     )
 
 
@@ -326,14 +342,16 @@ async def _read_caller(
     link: ActionPort,
     row: Message,
     timeout: float,  # noqa: ASYNC109
-) -> tuple[bool, CallArrived | OfferedCaller | ToldKept | str]:
-    """(bridged, caller) or (False, reason it was skipped)."""
+) -> tuple[Where, CallArrived | OfferedCaller | ToldKept | str]:
+    """(where, caller) or ("waiting", reason it was skipped)."""
     channel = row.get("Channel", "")
     in_connect = _role(row) == "offer"
     bridged = bool(row.get("BridgeId"))
+    in_h = in_connect and row.get("Exten") == HANGUP_EXTEN
     names = ["ACD_QUEUE", "ACD_PRIORITY", "ACD_ENQUEUED", ARRIVED, WAITED, DIRECTED]
     names += [OFFER, ANSWERED, RECORDING, HANDED_OVER, CONSULT_RECORDING, CONSULT_RECORDING_AT] if in_connect else []
     names += [PEER] if in_connect and bridged else []
+    names += [DIALING_AGENT] if in_h else []
     in_menu = row.get("Context") in CALLBACK_MENUS
     names += [TOOK_CALLBACK, CLOSED_CALLER, KEYED_TIME] if in_menu else []
     try:
@@ -341,21 +359,21 @@ async def _read_caller(
             *(link.send({"Action": "Getvar", "Channel": channel, "Variable": n}, timeout) for n in names)
         )
     except AmiActionError as exc:  # hung up while we looked: its Hangup event follows
-        return False, f"{channel}: {exc.message}"
+        return "waiting", f"{channel}: {exc.message}"
     values = dict(zip(names, (r.get("Value", "") for r in replies), strict=True))
     if not values["ACD_QUEUE"]:
-        return False, f"{channel}: no ACD_QUEUE"
+        return "waiting", f"{channel}: no ACD_QUEUE"
     if in_menu and values[TOOK_CALLBACK] and values[KEYED_TIME] and not values[CLOSED_CALLER]:
-        return False, ToldKept(row.get("Uniqueid", ""), f"{channel}: told a callback at a time is kept")
+        return "waiting", ToldKept(row.get("Uniqueid", ""), f"{channel}: told a callback at a time is kept")
     if in_menu and values[TOOK_CALLBACK]:
-        return False, f"{channel}: took a callback"
+        return "waiting", f"{channel}: took a callback"
     if in_menu and values[CLOSED_CALLER]:
-        return False, f"{channel}: a closed queue's caller"
+        return "waiting", f"{channel}: a closed queue's caller"
     try:
         priority = int(values["ACD_PRIORITY"] or 0)
         enqueued_at = float(values["ACD_ENQUEUED"]) if values["ACD_ENQUEUED"] else None
     except ValueError:
-        return False, f"{channel}: bad ACD_PRIORITY/ACD_ENQUEUED"
+        return "waiting", f"{channel}: bad ACD_PRIORITY/ACD_ENQUEUED"
     arrived_at, waited_before = _wait_so_far(values[ARRIVED], values[WAITED])
     if arrived_at is not None and (
         enqueued_at is None or not enqueued_at - MAX_AGE_SECONDS < arrived_at <= enqueued_at
@@ -377,16 +395,22 @@ async def _read_caller(
         directed_to=values[DIRECTED] if fields.ENDPOINT.fullmatch(values[DIRECTED]) else "",
     )
     if not in_connect:
-        return False, call
+        return "waiting", call
     endpoint, offer_id = row.get("Exten", ""), values[OFFER]
+    if in_h:  # its offer's agent, as acd-connect dialled it (and keyed its acd_ended trace by)
+        endpoint = values[DIALING_AGENT] if fields.ENDPOINT.fullmatch(values[DIALING_AGENT]) else ""
     if endpoint.startswith(MARK):  # its offer's Redirect just landed (acd.ami.offer_target): the target says
         target = parse_offer_target(endpoint)  # which offer, ACD_OFFER may still be the last one's
         if target is None:  # refused by the dialplan: on its way back to holding
-            return False, f"{channel}: in {CONNECT_CONTEXT} at a malformed offer target"
+            return "waiting", f"{channel}: in {CONNECT_CONTEXT} at a malformed offer target"
         endpoint, offer_id = target.endpoint, target.offer_id
     if not offer_id:
-        return False, f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
+        return "waiting", f"{channel}: in {CONNECT_CONTEXT} without ACD_OFFER"
     answered_at, handed_over_at = _epoch(values[ANSWERED]), _epoch(values[HANDED_OVER])
+    # answered, and out of its Dial (in its h extension, or on the steps after a Dial that returned ANSWER)
+    # with no bridge: the talk is over, the AcdDialResult that says so may have been raised while no ACD
+    # listened (a caller a transfer took on has no ACD_ANSWERED: acd-transfer empties it)
+    over = not bridged and answered_at is not None and (in_h or row.get("Application") != "Dial")
     peer = values.get(PEER, "")
     talking_with = leg_endpoint(peer)
     agent_leg = peer if talking_with else ""
@@ -410,7 +434,7 @@ async def _read_caller(
         _epoch(values[CONSULT_RECORDING_AT]),
         paused_at,
     )
-    return bridged, offered
+    return "over" if over else "connected" if bridged else "ringing", offered
 
 
 def _epoch(value: str) -> float | None:

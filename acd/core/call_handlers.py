@@ -662,6 +662,16 @@ def _open_offer(floor: Floor, offer_id: str) -> OfferRecord | None:
     return record
 
 
+def answer_time(offer: OfferRecord, answered_at: float | None, now: float) -> float:
+    """When an answer reported late really happened: within [the offer, now], or now if not known.
+
+    The time comes from outside (the PBX's channel or trace); one that cannot be true is brought back
+    to the nearest possible one, as ``talk_end`` does for an end."""
+    if answered_at is None or not math.isfinite(answered_at):
+        return now
+    return min(max(answered_at, offer.offered_at), now)
+
+
 def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     offer = _open_offer(floor, e.offer_id)
     if offer is None:
@@ -670,6 +680,7 @@ def offer_answered(floor: Floor, e: OfferAnswered, now: float) -> None:
     agent = floor.agents[offer.agent_id]
     check_call(call, CallInput.ANSWER, "OfferAnswered")
     check_agent(agent, AgentInput.ANSWER, "OfferAnswered")
+    now = answer_time(offer, e.answered_at, now)  # an answer no ACD heard: its wait and talk from then
     floor.end_offer(offer.offer_id, "answered", now)
     record = call.answered(now, agent.agent_id)
     step_call(call, CallInput.ANSWER, "OfferAnswered")

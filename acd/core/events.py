@@ -161,7 +161,12 @@ class CallFellBack:
 
 @dataclass(frozen=True, slots=True)
 class OfferAnswered:
+    """The agent answered the offer: now, or at ``answered_at`` when the answer was earlier than the
+    event (an answer no ACD heard, read back from the PBX by a resync: ``SHARED(ACD_ANSWERED)`` or the
+    ``acd_ended`` trace). The wait ends and the talk starts then (docs/dialplan.md, "Ends the ACD did not see")."""
+
     offer_id: str
+    answered_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from acd.core import metric_updates
 from acd.core.agent import Agent
+from acd.core.closed_offers import ClosedOffers
 from acd.core.commands import CancelOffer, CancelTimer, Command, RecordCommand, RingAgent, StartTimer
 from acd.core.config import QueueConfig, RoutingConfig
 from acd.core.decisions import Decision, DecisionLog
@@ -64,7 +65,7 @@ class Floor:
         self.calls: dict[str, Call] = {}  # WAITING, RINGING, CONNECTED
         self.closed: OrderedDict[str, Call] = OrderedDict()
         self.offers: dict[str, OfferRecord] = {}  # open offers
-        self.closed_offers: OrderedDict[str, OfferResult] = OrderedDict()
+        self.closed_offers = ClosedOffers(CLOSED_KEPT)  # compact: 16 bytes an id (acd.core.closed_offers)
         self.index = RoutingIndex(config.queues)
         self.service_level = RunningServiceLevel(config.policy.service_level_window_seconds)
         self.handle_times = HandleTimes()  # the AHT of the estimated wait (acd.core.wait_estimate)
@@ -396,9 +397,7 @@ class Floor:
             record, seq=record.seq + 1, ended_at=now, result=result, ring_seconds=now - record.offered_at
         )
         self.write(closed)
-        self.closed_offers[oid] = result
-        while len(self.closed_offers) > CLOSED_KEPT:
-            self.closed_offers.popitem(last=False)
+        self.closed_offers.add(oid, result)
         self.disarm(ring_timer(oid))
         return closed
 

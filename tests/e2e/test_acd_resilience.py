@@ -74,6 +74,51 @@ async def test_ami_link_cut_mid_traffic_callers_still_answered_in_order(
         await cut.stop()
 
 
+async def test_a_talk_that_began_and_ended_while_the_ami_link_was_down_is_answered_not_abandoned(
+    pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
+) -> None:
+    """The link goes down just after agent1 starts ringing and stays down until agent1 has answered, talked
+    and the caller's channel is gone: its AcdDialResult ANSWER and its Hangup are lost. The resync reads the
+    talk from the h extension's acd_ended/agent1 (docs/dialplan.md, "Ends the ACD did not see"): the
+    call is answered with its talk and agent1 wraps up, where it used to be an abandon in the ring."""
+    cut = TcpCut(pbx_stack.pbx.host, pbx_stack.pbx.port)
+    await cut.start()
+    acd = make_acd(pbx_stack, tmp_path, cut.port)
+    await asyncio.to_thread(acd.start)  # the relay runs on this event loop: never block it
+    try:
+        await farm.set_agent("agent1", "answer", delay=1, talk=2)
+        assert acd.post("/api/v1/agents/agent1/login")[0] == 200
+        mark = pbx_ami.mark()
+        caller = await enqueue_caller(farm, pbx_ami, "200", patience=120)
+        await pbx_ami.wait_event(user_event("AcdRinging", AcdAgent="agent1"), 15, mark)
+        await asyncio.sleep(0.3)  # the ACD hears the ring start too (the answer is 1 s away)
+        cut.blackhole()  # no new connection, and the one up is cut: the ACD knows at once
+        cut.close_all()
+        await eventually(lambda: not acd.health()["ami_connected"], 5, "the ACD to see the link down")
+        uid = caller["Uniqueid"]
+        await pbx_ami.wait_event(lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == uid, 15, mark)
+        cut.restore()
+        await eventually(lambda: acd.health()["ami_connected"], 20, "the AMI link to come back")
+
+        async def closed() -> list[Any] | None:
+            rows = await acd.rows(
+                "SELECT outcome, end_reason, agent_id, talk_seconds, wrapup_seconds FROM interactions "
+                "WHERE id = $1 AND ended_at IS NOT NULL",
+                uuid.UUID(call_id_for(uid)),
+            )
+            return rows or None
+
+        row = (await eventually(closed, 10, "the call closed in the records"))[0]
+        assert (row["outcome"], row["end_reason"], row["agent_id"]) == ("answered", "hangup", "agent1")
+        assert 1.5 <= row["talk_seconds"] <= 3.5  # the farm talks 2 s: from the PBX's answer to its end
+        await eventually(lambda: acd.agent_state("agent1") == "ready", 10, "agent1 free again")
+        row = (await closed() or [{}])[0]
+        assert abs(row["wrapup_seconds"] - 1) < 0.2  # agent1 wrapped up from the traced end (billing's 1 s)
+    finally:
+        await asyncio.to_thread(acd.stop)
+        await cut.stop()
+
+
 async def test_acd_killed_with_callers_waiting_holds_them_and_answers_them_in_order_after_restart(
     pbx_stack: PbxStack, farm: Farm, pbx_ami: AmiClient, tmp_path: Path
 ) -> None:

@@ -422,3 +422,64 @@ async def test_a_caller_in_the_callback_menus_is_still_waiting(pbx: tuple[FakeAm
         CallbackTimeKept(call_id_for("1700.6"), closed_callback_id(call_id_for("1700.6")))
     ]
     assert t.translate({"Event": "Hangup", "Uniqueid": "1700.6"}) == []
+
+
+async def test_a_caller_whose_talk_ended_while_the_link_was_down_is_answered_and_ended_not_abandoned(
+    pbx: tuple[FakeAmiServer, AmiLink],
+) -> None:
+    """A caller the ACD knew ringing, answered and done while the link was down (its AcdDialResult ANSWER
+    lost): found in acd-connect's h extension, or on the steps after a Dial that returned ANSWER, its talk
+    is over. It is answered at the answer the PBX kept and ended at the traced end (now, without one),
+    and its Hangup says nothing more. Found gone, the trace of the endpoint it rang closes it the same way;
+    a trace of another agent, or of an earlier stay's transfer, does not."""
+    server, link = pbx
+    server.channels = [
+        chan(1, "acd-connect", "h", app="NoOp"),  # in its h extension
+        chan(2, "acd-connect", f"~agent2~{HEX_1}~15~4~0", app="UserEvent"),  # after the Dial: AcdDialResult ANSWER
+        chan(3, "acd-connect", "h", app="NoOp"),  # hung up while it rang: never answered
+    ]
+    for n in (1, 2, 3):
+        ch = f"PJSIP/trunk-0000000{n}"
+        server.variables.update({(ch, "ACD_QUEUE"): "billing", (ch, "ACD_PRIORITY"): "5", (ch, "ACD_ENQUEUED"): "950"})
+        server.variables[(ch, "ACD_OFFER")] = f"o{n}"
+        server.variables[(ch, "ACD_DIALING_AGENT")] = "agent1"
+    server.variables[("PJSIP/trunk-00000001", "SHARED(ACD_ANSWERED)")] = "960.5"
+    server.variables[("PJSIP/trunk-00000002", "SHARED(ACD_ANSWERED)")] = "961.25"
+    server.astdb = [
+        {"Key": "/acd_ended/agent1", "Val": "1700.1,960.5,963.75,agent"},
+        {"Key": "/acd_ended/agent2", "Val": "1700.5,970,975,caller"},  # 1700.5 is gone: closed from it
+        {"Key": "/acd_ended/agent3", "Val": "1700.6,970,975,caller"},  # of another agent than 1700.6 rang
+    ]
+    result = await resync(link)
+    assert [(o.call.uniqueid, o.offer_id, o.endpoint, o.answered_at) for o in result.over] == [
+        ("1700.1", "o1", "agent1", 960.5),
+        ("1700.2", OFFER_1, "agent2", 961.25),
+    ]
+    assert [o.call.uniqueid for o in result.ringing] == ["1700.3"]  # its Hangup tells the abandon
+    assert result.present() == {"1700.3"}  # a restarted ACD closes the other two from its records
+    # the six of any caller and six of acd-connect's, and ACD_DIALING_AGENT of the two in their h
+    assert server.count("Getvar") == 3 * 12 + 2
+
+    t = Translator(CONFIG)
+    for n, agent in ((1, "agent1"), (2, "agent2"), (3, "agent1"), (5, "agent2"), (6, "agent2")):
+        t.translate({"Event": "UserEvent", "UserEvent": "AcdEnqueue", "Uniqueid": f"1700.{n}",
+                     "Channel": f"PJSIP/trunk-0000000{n}", "AcdQueue": "billing", "AcdPriority": "5"})  # fmt: skip
+        offer = OFFER_1 if n == 2 else f"o{n}"
+        t.translate({"Event": "UserEvent", "UserEvent": "AcdRinging", "Uniqueid": f"1700.{n}", "AcdOffer": offer,
+                     "AcdAgent": agent})  # fmt: skip
+    events = [e for e in t.reconcile(result) if not isinstance(e, AgentReachability)]
+    assert events == [
+        OfferAnswered("o1", answered_at=960.5),
+        CallEnded(call_id_for("1700.1"), ended_at=963.75),
+        OfferAnswered(OFFER_1, answered_at=961.25),
+        CallEnded(call_id_for("1700.2")),  # no trace yet: now
+        OfferAnswered("o5", answered_at=970.0),
+        CallEnded(call_id_for("1700.5"), ended_at=975.0),
+        CallerHungUp(call_id_for("1700.6")),
+    ]
+    late = {"Event": "UserEvent", "UserEvent": "AcdDialResult", "Uniqueid": "1700.2", "Channel": "PJSIP/trunk-00000002",
+            "AcdOffer": OFFER_1, "AcdAgent": "agent2", "AcdStatus": "ANSWER"}  # fmt: skip
+    assert t.translate(late) == []
+    for n in (1, 2):  # a late AcdDialResult and the Hangup say nothing more
+        assert t.translate({"Event": "Hangup", "Uniqueid": f"1700.{n}"}) == []
+    assert t.translate({"Event": "Hangup", "Uniqueid": "1700.3"}) == [CallerHungUp(call_id_for("1700.3"))]

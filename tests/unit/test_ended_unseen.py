@@ -26,6 +26,7 @@ from acd.core.events import (
     CallInProgress,
     CallLeftUnseen,
     Event,
+    OfferAnswered,
     ResyncFinished,
     ResyncStarted,
     TimerFired,
@@ -261,3 +262,41 @@ def test_a_left_trace_is_read_only_when_it_is_one() -> None:
     assert LeftTrace.parse("900.4,1012.5,abandoned") == LeftTrace("900.4", 1012.5, "abandoned")
     for bad in ("", "900.4,1012.5", "900.4,x,abandoned", "900.4,nan,abandoned", "900.4,1012.5,left", ",1,abandoned"):
         assert LeftTrace.parse(bad) is None, bad
+
+
+def test_a_caller_found_in_its_h_extension_after_an_answer_is_answered_and_ends_not_left_open() -> None:
+    """Restarted while the previous run rang agent6 for it: the caller was answered, talked and is running
+    acd-connect's h extension when the resync looks, its trace not written yet. The talk is over: answered
+    at the channel's SHARED(ACD_ANSWERED), ended now (docs/dialplan.md, "Ends the ACD did not see")."""
+    ringing = left_open(2, 1_000_000_001, 1001.0, linkedid="")
+    call = CallArrived(ringing.interaction_id, "support", 5, uniqueid="1001.2")
+    over = OfferedCaller(call, "o2", "agent6", 1008.0)
+    events = settle([ringing], ResyncResult(over=(over,)), Roster(CONFIG))
+    assert [type(e).__name__ for e in events] == ["CallInProgress", "CallEnded"]
+    acd = _restarted()
+    closed = _records(_feed(acd, events, 1020.5))[-1]
+    assert (closed.outcome, closed.agent_id, closed.answered_at, closed.ended_at, closed.end_reason) == (
+        "answered",
+        "a6",
+        1008.0,
+        1020.5,
+        "hangup",
+    )
+    assert acd.agent_state("a6") is AgentState.WRAP_UP
+
+
+@pytest.mark.parametrize(("told", "expected"), [(1022.5, 1022.5), (900.0, 1021.0), (None, 1030.0), (1050.0, 1030.0)])
+def test_an_answer_reported_late_counts_from_when_it_was_within_the_offer_and_now(
+    told: float | None, expected: float
+) -> None:
+    """OfferAnswered with the answer the PBX kept (a resync's finding): the wait ends and the talk starts
+    then; a time before the offer or after now is brought to the nearest true one, none is now; one
+    that is no time (NaN, far ahead) is refused and the offer rings on."""
+    acd = _restarted()
+    rings = [c for c in acd.handle(CallArrived("c1", "support", 5), 1021.0) if isinstance(c, RingAgent)]
+    for impossible in (float("nan"), 2000.0):
+        with pytest.raises(InvalidValue):
+            acd.handle(OfferAnswered(rings[0].offer_id, answered_at=impossible), 1030.0)
+    answered = _records(acd.handle(OfferAnswered(rings[0].offer_id, answered_at=told), 1030.0))[-1]
+    assert (answered.answered_at, answered.wait_seconds) == (expected, expected - 1021.0)
+    assert acd.agent_state(rings[0].agent_id) is AgentState.ON_CALL
