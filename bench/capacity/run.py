@@ -100,23 +100,47 @@ class Stack:
                     f.unlink()
 
 
+class Listeners:
+    """The benchmark's read-only AMI user ``bench`` on each PBX, feeding the recorder; one dropped by its
+    PBX (a listener that falls behind is) is connected again before the next step."""
+
+    def __init__(self, secret: str, rec: Recorder, where: dict[str, str]) -> None:
+        self.secret, self.rec, self.where = secret, rec, where
+        self.clients: dict[str, AmiClient] = {}
+
+    async def ensure(self, pbxs: dict[str, int]) -> list[AmiClient]:
+        for name, port in pbxs.items():
+            client = self.clients.get(name)
+            if client is not None and client.lost is None:
+                continue
+            if client is not None:
+                log(f"connecting the listener on {name} again")
+                client.close()
+            client = AmiClient("127.0.0.1", port, "bench", self.secret, name=name, history=1000)
+            await client.connect()
+            client.listen(self.rec.on_pbx)
+            client.listen(entered(self.where, name))
+            self.clients[name] = client
+        return [self.clients[name] for name in pbxs]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
 async def measure(paths: Paths, stack: Stack, listener_secret: str, args: argparse.Namespace) -> list[Step]:
     deadline = time.monotonic() + args.time_limit - 60.0  # leave time for the orderly stop
-    rec, where = Recorder(), {}
-    pbx = AmiClient("127.0.0.1", 5038, "bench", listener_secret, name="pbx-listener", history=1000)
+    rec, where = Recorder(), dict[str, str]()
+    listeners = Listeners(listener_secret, rec, where)
     farm = Farm("127.0.0.1", 5039, "farm", stack.secrets["ACD_FARM_AMI_SECRET"])
-    pbx2: AmiClient | None = None
-    await pbx.connect()
     await farm.connect()
-    pbx.listen(rec.on_pbx)
-    pbx.listen(entered(where, "pbx"))
     farm.ami.listen(rec.on_farm)
     steps: list[Step] = []
     try:
         for agent in AGENTS:
             await farm.set_agent(agent, "answer", delay=ANSWER_DELAY, talk=TALK)
         for index, system in enumerate(s for s in SYSTEMS if s.key in args.systems):
-            instances: tuple[str, ...] = ("pbx", "farm")
+            pbxs = {"pbx": 5038}
             if system.key == "app_queue":
                 stack.stop_acd()
             elif system.key == "acd":
@@ -124,24 +148,24 @@ async def measure(paths: Paths, stack: Stack, listener_secret: str, args: argpar
             else:
                 await asyncio.to_thread(stack.stop_acd)
                 await asyncio.to_thread(stack.start_cluster)
-                pbx2 = AmiClient(
-                    "127.0.0.1", PBX2_AMI_PORT, "bench", listener_secret, name="pbx2-listener", history=1000
-                )
-                await pbx2.connect()
-                pbx2.listen(rec.on_pbx)
-                pbx2.listen(entered(where, "pbx2"))
+                pbxs["pbx2"] = PBX2_AMI_PORT
                 await asyncio.to_thread(stack.start_acd, True)
-                instances = ("pbx", "pbx2", "farm")
+            instances = (*pbxs, "farm")
             farm.trunk = system.trunk
-            driver = Driver(paths, farm, rec, instances, where)
             await quiesce(paths, farm, instances)
+            driver = Driver(paths, farm, rec, instances, where, await listeners.ensure(pbxs))
+            idle = await driver.idle()
+            shares = ", ".join(f"{part} {100 * share:.1f}" for part, share in idle.items() if share)
+            log(f"{system.title}: idle CPU, % of a core: {shares}")
             log(f"{system.title}: stepping up")
             for kind, loads in (("rate", args.rates), ("hold", args.holds)):
+                driver.listeners = await listeners.ensure(pbxs)
                 for n, load in enumerate(loads):
                     if time.monotonic() > deadline:
                         log(f"{system.title}: out of time before {kind} step {load:g}")
                         break
                     step = Step(system, kind, float(load), f"9{index}{1 if kind == 'rate' else 2}{n}")
+                    step.idle = idle
                     await driver.run(step, args.step_seconds)
                     steps.append(step)
                     print(f"{system.title}\n{step_line(step)}", flush=True)
@@ -149,9 +173,7 @@ async def measure(paths: Paths, stack: Stack, listener_secret: str, args: argpar
                         break
     finally:
         await farm.close()
-        pbx.close()
-        if pbx2 is not None:
-            pbx2.close()
+        listeners.close()
     return steps
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.capacity.cpu import cpu_seconds, spent
@@ -26,7 +27,7 @@ from bench.capacity.plan import (
 from bench.percentiles import percentile
 from bench.vs_app_queue.isolation import Paths, pbx_sh
 from bench.vs_app_queue.recorder import Recorder
-from phonefarm import AmiError, Farm
+from phonefarm import AmiClient, AmiError, Farm
 
 ACTIVE_CHANNELS = re.compile(r"^([0-9]+) active channels?$", re.MULTILINE)
 
@@ -40,6 +41,7 @@ class Step:
     placed: dict[str, float] = field(default_factory=dict)  # number -> wall clock when placed
     seconds: float = 0.0  # wall time of the step, its quiesce included
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by part over the step
+    idle: dict[str, float] = field(default_factory=dict)  # CPU seconds per second by part with no call up
     ring_ms: list[float] = field(default_factory=list)  # rate: queue entry -> INVITE at the phone
     setup_ms: list[float] = field(default_factory=list)  # hold: placed -> in the queue
     failed: int = 0  # rate: never rang a phone; hold: never in the queue, or gone before the end
@@ -49,6 +51,11 @@ class Step:
     @property
     def calls(self) -> int:
         return len(self.placed)
+
+    def per_caller_ms(self, part: str) -> float:
+        """CPU ms per caller of a part over the step, its idle CPU over the step's time taken out first."""
+        busy = self.cpu.get(part, 0.0) - self.idle.get(part, 0.0) * self.seconds
+        return 1000.0 * max(0.0, busy) / max(1, self.calls)
 
     @property
     def label(self) -> str:
@@ -75,8 +82,15 @@ async def quiesce(paths: Paths, farm: Farm, instances: tuple[str, ...], within: 
 
 class Driver:
     def __init__(
-        self, paths: Paths, farm: Farm, rec: Recorder, instances: tuple[str, ...], where: dict[str, str]
+        self,
+        paths: Paths,
+        farm: Farm,
+        rec: Recorder,
+        instances: tuple[str, ...],
+        where: dict[str, str],
+        listeners: list[AmiClient],
     ) -> None:
+        self.listeners = listeners  # the PBXs' events for the recorder: a step without all of them is void
         self.where = where  # caller number -> the PBX whose queue it entered
         self.paths = paths
         self.farm = farm
@@ -99,6 +113,13 @@ class Driver:
                 await asyncio.sleep(delay)
             await self._place(step, did, patience)
 
+    async def idle(self, seconds: float = 3.0) -> dict[str, float]:
+        """CPU seconds per second of each part with no call up: what a step's figures are net of."""
+        before, began = cpu_seconds(), time.monotonic()
+        await asyncio.sleep(seconds)
+        used = spent(before, cpu_seconds())
+        return {part: value / (time.monotonic() - began) for part, value in used.items()}
+
     async def run(self, step: Step, seconds: float) -> Step:
         before, began = cpu_seconds(), time.monotonic()
         if step.kind == "rate":
@@ -107,18 +128,26 @@ class Driver:
             await self._hold(step)
         await quiesce(self.paths, self.farm, self.instances)
         step.cpu = spent(before, cpu_seconds())
+        if dropped := [listener.name for listener in self.listeners if listener.lost is not None]:
+            step.failure = f"the benchmark's listener was dropped by {', '.join(dropped)} (it fell behind): void"
         for number in step.placed:
             if number in self.where:
                 step.on_pbx[self.where[number]] = step.on_pbx.get(self.where[number], 0) + 1
         step.seconds = time.monotonic() - began
         return step
 
+    async def _until(self, done: Callable[[], bool], deadline: float) -> None:
+        """Until ``done()`` holds or ``deadline``: checked at each farm event the recorder takes, and twice a second."""
+        while not done() and time.monotonic() < deadline:
+            self.rec.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.rec.changed.wait(), 0.5)
+
     async def _rate(self, step: Step, seconds: float) -> None:
         count = max(1, round(step.load * seconds))
         await self._pace(step, step.system.did, step.load, count, PATIENCE)
         deadline = time.monotonic() + GRACE
-        while time.monotonic() < deadline and not all(n in self.rec.caller_gone for n in step.placed):
-            await asyncio.sleep(0.2)
+        await self._until(lambda: all(n in self.rec.caller_gone for n in step.placed), deadline)
         for number in step.placed:
             joined, leg = self.rec.join.get(number), self.rec.first_invite.get(number)
             if joined is None or leg is None:
@@ -135,8 +164,7 @@ class Driver:
         count = int(step.load)
         await self._pace(step, step.system.hold_did, HOLD_RATE, count, 600)
         deadline = time.monotonic() + GRACE
-        while time.monotonic() < deadline and not all(n in self.rec.join for n in step.placed):
-            await asyncio.sleep(0.2)
+        await self._until(lambda: all(n in self.rec.join for n in step.placed), deadline)
         await asyncio.sleep(HOLD_SECONDS)
         held_until = time.time()
         for number, placed in step.placed.items():
