@@ -39,7 +39,9 @@ from /proc before and after the step (utime + stime, threads included): the PBX,
 ACD, its PostgreSQL, Kamailio and this driver. Each process's idle CPU (measured for 3 s before each
 set-up's first step, with no call up) times the step's length is taken out first, so the figure is
 what the calls cost. Then the highest load each set-up held, the cost per call of each part over its
-passing rate steps, and the ratios of (b) and (c) to (a) from the same run. The farm (callers and
+passing rate steps and over all of its steps together (the ACD writes its records in batches, so part
+of a busy step's work lands in a later one: a busy step's own figure for the ACD and PostgreSQL is too
+low, the total is not), and the ratios of (b) and (c) to (a) from the same run. The farm (callers and
 phones, one Asterisk) shares the machine: at the top steps it is as busy as the PBX, so a failing
 step says this machine ran out, not which part.
 

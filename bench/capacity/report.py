@@ -45,23 +45,6 @@ def cost(steps: Sequence[Step], system: str, kind: str, parts: Sequence[str]) ->
     return sum(s.per_caller_ms(p) * s.calls for s in chosen for p in parts) / calls if calls else None
 
 
-def marginal(steps: Sequence[Step], system: str, parts: Sequence[str]) -> float | None:
-    """CPU ms per call of ``parts`` from the passing rate steps by least squares, cpu = a * seconds + b * calls:
-    ``b``, what one more call costs, apart from what runs by the second while calls flow (timers, periodic
-    jobs, which a step's few seconds of idle reading before do not catch); None with fewer than 2 steps."""
-    chosen = [s for s in steps if s.system.key == system and s.kind == "rate" and not s.failure and s.calls]
-    if len(chosen) < 2:
-        return None
-    tt = sum(s.seconds**2 for s in chosen)
-    tn = sum(s.seconds * s.calls for s in chosen)
-    nn = sum(s.calls**2 for s in chosen)
-    used = [sum(s.cpu.get(p, 0.0) for p in parts) for s in chosen]
-    tc = sum(s.seconds * c for s, c in zip(chosen, used, strict=True))
-    nc = sum(s.calls * c for s, c in zip(chosen, used, strict=True))
-    det = tt * nn - tn * tn
-    return 1000.0 * (tt * nc - tn * tc) / det if det > 1e-9 else None
-
-
 def report(steps: Sequence[Step], rates_tried: Sequence[float], holds_tried: Sequence[int]) -> None:
     print("\n== capacity: every step (CPU ms per caller by process, from /proc, idle CPU taken out)")
     for system in SYSTEMS:
@@ -104,16 +87,6 @@ def report(steps: Sequence[Step], rates_tried: Sequence[float], holds_tried: Seq
             f"{name} {sum(s.per_caller_ms(p) * s.calls for s in mine for p in parts) / calls:.1f}"
             for name, parts in {**GROUPS, "farm": ("farm",)}.items()
             if calls and any(s.cpu.get(p) for s in mine for p in parts)
-        ]
-        if figures:
-            print(f"    {system.title}: {', '.join(figures)}")
-    print("  marginal (least squares over the passing rate steps: what one more call costs):")
-    for system in SYSTEMS:
-        figures = [
-            f"{name} {value:.1f}"
-            for name, parts in {**GROUPS, "farm": ("farm",)}.items()
-            if (value := marginal(steps, system.key, parts)) is not None
-            and any(s.cpu.get(p) for s in steps if s.system.key == system.key for p in parts)
         ]
         if figures:
             print(f"    {system.title}: {', '.join(figures)}")

@@ -85,9 +85,10 @@ def stop_stack(paths: Paths) -> None:
         with contextlib.suppress(EmbeddedPostgresError, OSError):
             EmbeddedPostgres(pg).stop()
     if ours(paths.root) and (paths.root / "etc" / "asterisk").is_dir():
+        outside = Paths(paths.root, paths.state, None, paths.farm_agents)
         try:
             pbx_sh(
-                paths if paths.netns and netns_exists(paths.netns) else Paths(paths.root, paths.state, None, paths.farm_agents),
+                paths if paths.netns and netns_exists(paths.netns) else outside,
                 "stop",
                 "all",
                 within=120,
