@@ -2,7 +2,7 @@
 
 Run, from the repo root: ``sudo .venv/bin/python -m bench.bench_capacity`` (also part of ``make bench``;
 without root it prints SKIPPED and exits 0). At most ``--time-limit`` s (default 600, stack start
-included; a step that would begin later is skipped and said so); about 8-9 minutes by default. Exit code
+included; a step that would begin later is skipped and said so); 6-9 minutes by default. Exit code
 0 when some step ran (the highest loads are reported, not enforced). It copies the Asterisk root that
 ``deploy/asterisk/pbx.sh build`` makes (read-only) and needs Kamailio (``make kamailio``) for (c).
 
