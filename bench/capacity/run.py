@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -94,10 +95,7 @@ class Stack:
         self.stop_acd()
         if self.kamailio is not None:
             self.kamailio.stop()
-        with contextlib.suppress(OSError):
-            for f in self.folder.rglob("*"):
-                if f.is_file() or f.is_socket():
-                    f.unlink()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class Listeners:
