@@ -33,6 +33,7 @@ class Paths:
     root: Path
     state: Path
     netns: str | None  # None: run in the current network namespace
+    farm_agents: str = FARM_AGENTS  # agents agent1..N that pbx.sh install gives the farm
 
     @property
     def secrets(self) -> Path:
@@ -44,7 +45,7 @@ class Paths:
             "ACD_ASTERISK_ROOT": str(self.root),
             "ACD_STATE_DIR": str(self.state),
             "ACD_SECRETS_FILE": str(self.secrets),
-            "ACD_FARM_AGENTS": FARM_AGENTS,
+            "ACD_FARM_AGENTS": self.farm_agents,
         }
 
     def in_netns(self, argv: list[str]) -> list[str]:
@@ -84,9 +85,10 @@ def stop_stack(paths: Paths) -> None:
         with contextlib.suppress(EmbeddedPostgresError, OSError):
             EmbeddedPostgres(pg).stop()
     if ours(paths.root) and (paths.root / "etc" / "asterisk").is_dir():
+        outside = Paths(paths.root, paths.state, None, paths.farm_agents)
         try:
             pbx_sh(
-                paths if paths.netns and netns_exists(paths.netns) else Paths(paths.root, paths.state, None),
+                paths if paths.netns and netns_exists(paths.netns) else outside,
                 "stop",
                 "all",
                 within=120,
@@ -173,7 +175,9 @@ def run_isolated(args: argparse.Namespace) -> int:
     return run_in_namespace(args, "bench.bench_vs_app_queue", options, args.time_limit + 120)
 
 
-def run_in_namespace(args: argparse.Namespace, module: str, options: list[str], within: float) -> int:
+def run_in_namespace(
+    args: argparse.Namespace, module: str, options: list[str], within: float, farm_agents: str = FARM_AGENTS
+) -> int:
     """Outside: namespace, root copy, state dir; ``python -m module --inside --root R --state-dir S options``
     inside, for at most ``within`` s; always clean up. ``args`` holds ``root``, ``state_dir``,
     ``source_root``, ``netns``, ``no_netns`` and ``keep`` (each run's command line has them); the
@@ -182,7 +186,7 @@ def run_in_namespace(args: argparse.Namespace, module: str, options: list[str], 
     if root.resolve() == source or root == SOURCE_ROOT or state in (Path("/var/lib/acd"), Path("/")):
         print(f"refusing to use {root} / {state}: those belong to the shared stack", file=sys.stderr)
         return 2
-    paths = Paths(root, state, None if args.no_netns else args.netns)
+    paths = Paths(root, state, None if args.no_netns else args.netns, farm_agents)
     state.parent.mkdir(parents=True, exist_ok=True)
     lock_dir = Path("/run/lock") if Path("/run/lock").is_dir() else state.parent
     with open(lock_dir / f"{state.name}.lock", "w") as lock:
