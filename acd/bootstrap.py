@@ -438,6 +438,7 @@ async def build(
         runtime.pbx_losers[pbx.name] = pbx_pump.lose
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
         metrics.pbx_misconfigured.labels(pbx=pbx.name).set(0)  # a series from the start (AcdPbxMisconfigured)
+        metrics.pbx_calls.labels(pbx=pbx.name).set(0)  # a series from the start
         pbx_pump.on_monitor = _monitor_by_phone(lambda: runtime, pbx_ami, lambda: audit)
         pbx_parts.append(PbxParts(pbx.name, pbx_link, pbx_ami, pbx_keeper, pbx_pump))
     if pbx_parts:

@@ -179,6 +179,7 @@ async def test_two_pbxs_are_routed_as_one_floor(server: FakeAmiServer, second: F
         assert srv.count("CoreSettings") == 1
     assert gauge(service, "acd_ami_connected", "pbx1") == gauge(service, "acd_ami_connected", "pbx2") == 1.0
     assert gauge(service, "acd_pbx_misconfigured", "pbx2") == 0.0
+    assert gauge(service, "acd_pbx_calls", "pbx1") == gauge(service, "acd_pbx_calls", "pbx2") == 0.0
 
     # a caller on pbx2 has waited longer than one on pbx1; one agent frees up: pbx2's caller is rung,
     # by a Redirect on pbx2's link; then pbx1's, on pbx1's link
@@ -188,6 +189,12 @@ async def test_two_pbxs_are_routed_as_one_floor(server: FakeAmiServer, second: F
     older, newer = call_id_for("pbx2-1765100000.1"), call_id_for("pbx1-1765100000.1")
     await eventually(lambda: service.core.call_state(newer) is CallState.WAITING, lambda: service.core.snapshot(0))
     assert service.core.call_state(older) is CallState.WAITING
+    second.push(enqueue(service, "pbx2-1765100000.2", 2, now - 1.0))  # open calls per PBX: 1 on pbx1, 2 on pbx2
+
+    def spread() -> tuple[float | None, float | None]:
+        return gauge(service, "acd_pbx_calls", "pbx1"), gauge(service, "acd_pbx_calls", "pbx2")
+
+    await eventually(lambda: spread() == (1.0, 2.0), spread)
     service.runtime.submit(AgentLoggedIn("a1"))
     await eventually(lambda: len(redirects(second)) == 1, lambda: second.actions[-5:])
     assert redirects(server) == []
@@ -370,3 +377,40 @@ async def test_a_supervisor_s_phone_on_one_pbx_cannot_join_a_call_on_another(
         assert [a for a in server.actions[sent:] if a.get("Action", "").lower() in ("redirect", "originate")] == []
     finally:
         await stopped(parts, tasks)
+
+
+async def test_an_agent_in_use_on_any_pbx_is_busy_elsewhere(
+    server: FakeAmiServer, second: FakeAmiServer, service: Parts
+) -> None:
+    # a direct call on agent1's phone through pbx2 (not the first PBX): busy elsewhere, whatever pbx1
+    # says; free again when pbx2 says so, or when pbx2's link goes down (its part no longer counts);
+    # pbx2's resync tells it too
+    await server.wait_for("DeviceStateList")
+    await second.wait_for("DeviceStateList")
+    await asyncio.sleep(0.3)  # both resyncs handed to the core
+
+    def free() -> bool:
+        return service.core.snapshot(0).agents["a1"].reachable
+
+    def state(pbx: FakeAmiServer, value: str) -> None:
+        pbx.push({"Event": "DeviceStateChange", "Device": "PJSIP/agent1", "State": value})
+
+    await eventually(free, lambda: service.core.snapshot(0).agents["a1"])
+    state(second, "INUSE")
+    await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
+    state(server, "NOT_INUSE")  # idle on pbx1 does not hide the call on pbx2
+    await asyncio.sleep(0.2)
+    assert not free()
+    state(second, "NOT_INUSE")
+    await eventually(free, lambda: service.core.snapshot(0).agents["a1"])
+
+    state(second, "INUSE")
+    await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
+    second.unanswered.add("login")  # pbx2's link goes down and stays down
+    second.drop_clients()
+    await eventually(free, lambda: service.core.snapshot(0).agents["a1"])
+
+    second.unanswered.clear()  # pbx2 back: its resync's device states count again
+    second.devices = [{"Device": "PJSIP/agent1", "State": "INUSE"}]
+    await second.wait_for("DeviceStateList", 2, within=10.0)
+    await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
