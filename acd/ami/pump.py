@@ -120,6 +120,9 @@ class Pump:
     lost_after: float | None = None
     # the first PBX: callbacks are dialled on it (acd/ami/pbx_control.py), and close with its loss
     dials_callbacks: bool = False
+    # several PBXs: the callbacks dialled through this PBX (``PbxCallControl.callbacks_on``), which
+    # close with its loss instead of ``dials_callbacks``'s "all, on the first PBX"
+    callbacks_on: Callable[[str], tuple[str, ...]] | None = None
     # when the link went down (wall clock), None while it is up or before it first came up
     down_at: float | None = dataclasses.field(default=None, init=False)
     lost: bool = dataclasses.field(default=False, init=False)  # lost since the link went down
@@ -196,7 +199,7 @@ class Pump:
         self._cancel_lose()  # whoever loses it first: this down-time's timer never fires in a later one
         if self.down_at is None or self.lost:
             return False
-        if not self.runtime.submit(PbxLost(self.pbx, self.down_at, self.dials_callbacks)):
+        if not self.runtime.submit(self._loss(self.down_at)):
             return False
         self.lost = True
         log.error("PBX %s lost: its link has been down since %.3f; its calls close as pbx_lost", self.pbx, self.down_at)
@@ -266,8 +269,12 @@ class Pump:
         if was_lost:  # closed already: never twice
             return
         at = down_at if down_at is not None else time.time()
-        if self.runtime.submit(PbxLost(self.pbx, at, self.dials_callbacks)):
+        if self.runtime.submit(self._loss(at)):
             self.translator.forget_pbx(self.pbx)
+
+    def _loss(self, at: float) -> PbxLost:
+        callbacks = None if self.callbacks_on is None else self.callbacks_on(self.pbx)
+        return PbxLost(self.pbx, at, self.dials_callbacks, callbacks)
 
     async def _start_time(self) -> str | None:
         """The PBX's start time, ``CoreStartupDate CoreStartupTime`` (``CoreStatus``); None when it

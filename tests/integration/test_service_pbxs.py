@@ -24,6 +24,7 @@ from acd.ami import pump as pump_module
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.identity import call_id_for
 from acd.ami.offer_target import parse_offer_target
+from acd.ami.pbx_control import PbxCallControl
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -52,11 +53,22 @@ async def second() -> AsyncIterator[FakeAmiServer]:
 
 
 async def build_with(
-    server: FakeAmiServer, pbxs: tuple[PbxSettings, ...], supervisors: tuple[SupervisorPhone, ...] = ()
+    server: FakeAmiServer,
+    pbxs: tuple[PbxSettings, ...],
+    supervisors: tuple[SupervisorPhone, ...] = (),
+    originate: tuple[str, str] = ("acd-monitor", ""),
 ) -> Parts:
-    """The service's parts for ``pbxs``, the shared [ami] timings pointing at ``server``."""
+    """The service's parts for ``pbxs``, the shared [ami] timings pointing at ``server``; ``originate``:
+    the originate-only user and its secret."""
     settings = Settings(
-        AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
+        AmiSettings(
+            port=server.port,
+            secret="secret",
+            ping_interval=30.0,
+            heartbeat_interval=0.5,
+            originate_user=originate[0],
+            originate_secret=originate[1],
+        ),
         HttpSettings(),
         DatabaseSettings(),
         ROUTING,
@@ -414,3 +426,51 @@ async def test_an_agent_in_use_on_any_pbx_is_busy_elsewhere(
     second.devices = [{"Device": "PJSIP/agent1", "State": "INUSE"}]
     await second.wait_for("DeviceStateList", 2, within=10.0)
     await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
+
+
+async def test_a_callback_is_dialled_through_the_first_pbx_whose_link_is_up(
+    server: FakeAmiServer, second: FakeAmiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pbx1's link does not come up: a pending callback (the previous run's, given back by pbx2's resync)
+    # is dialled through pbx2, not through pbx1; pbx2's loss closes it, pbx1's would not
+    monkeypatch.setattr(pump_module, "FIRST_RESYNC_DEADLINE_SECONDS", 0.5)
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    server.silent = True
+    pbxs = (
+        PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
+        PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
+    )
+    parts = await build_with(server, pbxs, originate=("acd", "other"))  # pbx2's fake takes it
+    callback = call_id_for("pbx2-1765000000.3")
+    parts.pbxs[1].pump.left_open = [
+        InteractionRecord(
+            interaction_id=callback,
+            seq=1,
+            queue="billing",
+            priority=5,
+            caller="5551234",
+            arrived_at=time.time() - 60.0,
+            uniqueid="pbx2-1765000000.3",
+            end_reason="callback",
+        )
+    ]
+    tasks = [asyncio.create_task(parts.runtime.run())]
+    tasks += [asyncio.create_task(p.pump.run()) for p in parts.pbxs]
+    tasks += jobs.start(parts)
+    for pbx in parts.pbxs:
+        pbx.link.start()
+    try:
+        await second.wait_for("CoreShowChannels")
+        await eventually(lambda: parts.core.call_state(callback) is CallState.WAITING, lambda: parts.core.snapshot(0))
+        parts.runtime.submit(AgentLoggedIn("a1"))
+        await second.wait_for("Originate", within=5.0)
+        assert server.count("Originate") == 0
+        assert (
+            second.actions[[a.get("Action") for a in second.actions].index("Originate")]["Channel"]
+            == "Local/agent1@acd-callback-agent"
+        )
+        front = parts.control
+        assert isinstance(front, PbxCallControl)
+        assert front.callbacks_on("pbx2") == (callback,) and front.callbacks_on("pbx1") == ()
+    finally:
+        await stopped(parts, tasks)
