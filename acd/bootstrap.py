@@ -365,7 +365,8 @@ async def build(
         # the first PBX tells reachability, whatever its name (one [[pbx]] table named "pbx1" too)
         translator.presence_pbx = pbxs[0].name
         if len(sides) > 1:  # several PBXs: every command to its call's PBX; Uniqueids must name theirs
-            front = PbxCallControl({p.name: c for p, _, c, _ in sides}, translator.book)
+            linked = {p.name: (lambda one=one: one.connected) for p, one, _, _ in sides}
+            front = PbxCallControl({p.name: c for p, _, c, _ in sides}, translator.book, linked)
             translator.pbx_checked = True
         control = front if front is not None else ami
     outbox = None
@@ -434,10 +435,12 @@ async def build(
             lost_after=settings.ami.lost_after if len(sides) > 1 else None,
             misnamed=front.misnamed if isinstance(front, PbxCallControl) else None,
             dials_callbacks=not pbx_parts,  # the first PBX (acd/ami/pbx_control.py)
+            callbacks_on=front.callbacks_on if isinstance(front, PbxCallControl) else None,
         )
         runtime.pbx_losers[pbx.name] = pbx_pump.lose
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
         metrics.pbx_misconfigured.labels(pbx=pbx.name).set(0)  # a series from the start (AcdPbxMisconfigured)
+        metrics.pbx_calls.labels(pbx=pbx.name).set(0)  # a series from the start
         pbx_pump.on_monitor = _monitor_by_phone(lambda: runtime, pbx_ami, lambda: audit)
         pbx_parts.append(PbxParts(pbx.name, pbx_link, pbx_ami, pbx_keeper, pbx_pump))
     if pbx_parts:

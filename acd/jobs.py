@@ -64,13 +64,15 @@ async def gauges(parts: Parts) -> None:
     runtime, metrics = parts.runtime, parts.metrics
     while True:
         now = runtime.now()
-        parts.forecaster.publish(metrics, parts.core.snapshot(now), parts.core.config, now)
+        snapshot = parts.core.snapshot(now)
+        parts.forecaster.publish(metrics, snapshot, parts.core.config, now)
         runtime.settle_otf(now)
         metrics.outbox_backlog.set(parts.outbox.backlog if parts.outbox else 0)
         for pbx in parts.pbxs:  # each PBX's link (running totals across reconnects) and refusals
             counters = pbx.link.counters
             translated = parts.translator.counters.malformed_on[pbx.name]
             metrics.export_ami_malformed(counters.malformed, translated, counters.oversize, pbx.name)
+            metrics.pbx_calls.labels(pbx=pbx.name).set(snapshot.pbx_calls.get(pbx.name, 0))
         await asyncio.sleep(GAUGES_EVERY_SECONDS)
 
 

@@ -337,6 +337,12 @@ class Metrics:
             ["pbx"],
             registry=r,
         )
+        self.pbx_calls = Gauge(  # docs/pbxs.md: the floor's spread over the PBXs, as the ACD sees it
+            "acd_pbx_calls",
+            "Open calls whose caller is on the PBX (waiting, ringing or talking; callbacks aside)",
+            ["pbx"],
+            registry=r,
+        )
         self.outbox_backlog = Gauge("acd_outbox_backlog", "Records journaled but not yet in PostgreSQL", registry=r)
         # the leadership lease (docs/standby.md): 1 while this process leads, its epoch, its terms won
         self.leader = Gauge("acd_leader", "1 while this ACD process leads (routes calls)", ["instance"], registry=r)

@@ -48,6 +48,8 @@ class FakeAmiServer:
         self.devices: list[dict[str, str]] = []
         self.astdb: list[dict[str, str]] = []  # DBGetTree rows: Key ("/family/key"), Val
         self.system_name = ""  # CoreSettings' SystemName (asterisk.conf systemname)
+        # CoreStatus' CoreStartupDate and CoreStartupTime: set another to play a restarted Asterisk
+        self.started = ("2026-12-01", "08:00:00")
         self.handlers: dict[str, Handler] = {}
         self._writers: list[asyncio.StreamWriter] = []
         self._handlers: set[asyncio.Task[None]] = set()
@@ -149,6 +151,9 @@ class FakeAmiServer:
             return out + format_message(done)
         if name == "coresettings":
             return _response(aid, "Success", AMIversion="9.0.0", AsteriskVersion="22.0.0", SystemName=self.system_name)
+        if name == "corestatus":
+            date, at = self.started
+            return _response(aid, "Success", CoreStartupDate=date, CoreStartupTime=at, CoreCurrentCalls="0")
         if name == "originate":
             return _response(aid, "Success", Message="Originate successfully queued")
         return _response(aid, "Success", Message=f"{action.get('Action')} accepted")

@@ -6,17 +6,20 @@ is the runtime's one call control (``acd.ports.CallControl``) in front of one ``
 PBX: a command goes to the control of its call's PBX, and fails there as on any link that is down
 when that PBX's link is, or while its ``SystemName`` is not its name or could not be read (``misnamed``:
 its Uniqueids cannot be trusted to name it, docs/pbxs.md). A call the book does not hold (a pending
-callback, which has no caller channel) goes to the first PBX, as with one PBX. A deployment with one PBX uses its
-``AmiCallControl`` directly, without this.
+callback, which has no caller channel) goes to the first PBX, as with one PBX, but for a callback's dial
+(``RingAgent.callback``): it goes through the first PBX whose link is up, and the callback's later
+commands follow it there (``callbacks_on`` tells a lost PBX's pump which callbacks it dialled). A
+deployment with one PBX uses its ``AmiCallControl`` directly, without this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from acd.ami.callers import CallerBook
 from acd.ami.control import AmiCallControl
-from acd.core.commands import ControlCommand, MonitorCall, PublishNext, WithdrawNext
+from acd.core.commands import ControlCommand, MonitorCall, PublishNext, RingAgent, WithdrawNext
 from acd.ports import NotCarriedOut
 
 
@@ -24,7 +27,14 @@ class PbxCallControl:
     """``controls``: each PBX's call control, by name, the first PBX first; ``book``: the one the
     translator keeps (shared by every control)."""
 
-    def __init__(self, controls: Mapping[str, AmiCallControl], book: CallerBook) -> None:
+    DIALLED_KEPT = 4096  # callbacks whose dialling PBX is remembered (the newest; a closed one is harmless)
+
+    def __init__(
+        self,
+        controls: Mapping[str, AmiCallControl],
+        book: CallerBook,
+        linked: Mapping[str, Callable[[], bool]] | None = None,
+    ) -> None:
         if not controls:
             raise ValueError("no PBX")
         self.controls = dict(controls)
@@ -33,12 +43,27 @@ class PbxCallControl:
         self.book = book
         # the PBXs whose SystemName is wrong or unread (kept by their pumps): commands refused
         self.misnamed: set[str] = set()
+        # whether each PBX's link is up (None: every PBX taken as up, callbacks on the first)
+        self.linked = dict(linked) if linked is not None else None
+        self._dialled: OrderedDict[str, str] = OrderedDict()  # a callback's call id -> the PBX dialling it
 
     def of(self, call_id: str) -> AmiCallControl:
         """The call control of the call's PBX (the first PBX's when the book does not hold the call);
         refused (``NotCarriedOut``, as on a link that is down) while that PBX is ``misnamed``."""
-        pbx = self.book.pbx_of(call_id)
+        pbx = self.book.pbx_of(call_id) or self._dialled.get(call_id)
         return self._usable(self.first_name if pbx is None or pbx not in self.controls else pbx)
+
+    def dialler(self) -> str:
+        """The PBX a callback is dialled through: the first whose link is up and whose name is right;
+        the first PBX when none is (the dial then fails there as on any link that is down)."""
+        for name in self.controls:
+            if name not in self.misnamed and (self.linked is None or self.linked[name]()):
+                return name
+        return self.first_name
+
+    def callbacks_on(self, pbx: str) -> tuple[str, ...]:
+        """The callbacks last dialled through ``pbx`` (for its ``PbxLost``)."""
+        return tuple(sorted(c for c, p in self._dialled.items() if p == pbx))
 
     def _usable(self, pbx: str) -> AmiCallControl:
         if pbx in self.misnamed:
@@ -54,6 +79,13 @@ class PbxCallControl:
             and command.pbx != self.book.pbx_of(command.call_id)
         ):
             raise NotCarriedOut(f"the phone is on {command.pbx}, the call is not")  # one PBX's ChanSpy
+        if isinstance(command, RingAgent) and command.callback and self.book.pbx_of(command.call_id) is None:
+            pbx = self.dialler()  # a callback has no caller channel: any PBX linked dials it
+            self._dialled[command.call_id] = pbx
+            self._dialled.move_to_end(command.call_id)
+            while len(self._dialled) > self.DIALLED_KEPT:
+                self._dialled.popitem(last=False)
+            return self._usable(pbx).send(command, rest)
         return self.of(command.call_id).send(command, rest)
 
     def publish(self, command: PublishNext | WithdrawNext) -> Awaitable[None]:

@@ -11,6 +11,11 @@ Behind Kamailio (docs/pbxs.md, "Agent reachability from Kamailio") the PBX's con
 the phone: once the presence ``follows_registrar``, contacts come from Kamailio's location table alone
 (``registered``), and the PBX's ``ContactStatus`` and contact lists are ignored. Device state still
 counts (a phone in use on a call through the PBX).
+
+With several PBXs (docs/pbxs.md, "Agent reachability from Kamailio") each PBX's device state is kept
+apart and combined: in use on any PBX is busy (a direct call through any of them); else idle on any
+is idle; unavailable only when every PBX that says something says so. A PBX whose link is down or
+that is lost drops its part (``drop``). Contacts stay the first PBX's (or Kamailio's).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class Presence:
 
     def __init__(self) -> None:
         self._contacts: dict[str, dict[str, bool]] = {}
-        self._device: dict[str, str] = {}
+        self._device: dict[str, dict[str, str]] = {}  # agent -> PBX -> its device state there
         self._reported: dict[str, tuple[bool, bool]] = {}
         # Kamailio's word per agent (registered or not) when it is the registrar; None: the PBX's contacts
         self._registrar: dict[str, bool] | None = None
@@ -67,13 +72,39 @@ class Presence:
             raise ValueError(f"unknown contact status {status!r}")
         return self._report(agent_id, engaged)
 
-    def device(self, agent_id: str, state: str, engaged: bool) -> AgentReachability | None:
+    def device(self, agent_id: str, state: str, engaged: bool, pbx: str = "pbx") -> AgentReachability | None:
+        """Apply one PBX's device state of the agent's endpoint."""
         if state not in DEVICE_DOWN | DEVICE_BUSY | DEVICE_IDLE:
             return None  # UNKNOWN and friends: no news
-        self._device[agent_id] = state
+        self._device.setdefault(agent_id, {})[pbx] = state
         return self._report(agent_id, engaged)
 
-    def load(self, agent_id: str, contacts: list[tuple[str, str]] | None, device_state: str | None) -> None:
+    def load_device(self, agent_id: str, device_state: str | None, pbx: str) -> None:
+        """Replace one PBX's device state of the agent with a snapshot (that PBX's resync)."""
+        if device_state is not None and device_state in DEVICE_DOWN | DEVICE_BUSY | DEVICE_IDLE:
+            self._device.setdefault(agent_id, {})[pbx] = device_state
+        else:
+            self._device.get(agent_id, {}).pop(pbx, None)
+
+    def drop(self, pbx: str, engaged: dict[str, bool]) -> list[AgentReachability]:
+        """``pbx``'s device states no longer count (its link is down, or it is lost); the changes."""
+        out: list[AgentReachability] = []
+        for agent_id, states in sorted(self._device.items()):
+            if states.pop(pbx, None) is None:
+                continue
+            change = self._report(agent_id, engaged.get(agent_id, False))
+            if change is not None:
+                out.append(change)
+        return out
+
+    def changes(self, agent_ids: list[str], engaged: dict[str, bool]) -> list[AgentReachability]:
+        """The agents whose reachability changed since last reported."""
+        out = [self._report(a, engaged.get(a, False)) for a in agent_ids]
+        return [r for r in out if r is not None]
+
+    def load(
+        self, agent_id: str, contacts: list[tuple[str, str]] | None, device_state: str | None, pbx: str = "pbx"
+    ) -> None:
         """Replace what is known of one agent with a snapshot (resync).
 
         ``contacts=[]``: no registration, unreachable. ``None``: contacts unknown (the AMI user may
@@ -88,20 +119,31 @@ class Presence:
             self._contacts[agent_id] = {
                 uri: status in CONTACT_UP for uri, status in contacts if status not in CONTACT_GONE
             }
-        if device_state is not None and device_state in DEVICE_DOWN | DEVICE_BUSY | DEVICE_IDLE:
-            self._device[agent_id] = device_state
-        else:
-            self._device.pop(agent_id, None)
+        self.load_device(agent_id, device_state, pbx)
 
-    def forget(self) -> None:
-        """Drop what the PBX said; the next snapshot is reported in full (after a reconnect). Kamailio's
-        word is not the PBX's: it stays until Kamailio's next read."""
+    def forget(self, pbx: str | None = None) -> None:
+        """Drop what the PBX that tells contacts said (``pbx``'s device states; None: every PBX's); the
+        next snapshot is reported in full (after a reconnect). Kamailio's word is not the PBX's: it
+        stays until Kamailio's next read."""
         self._contacts.clear()
-        self._device.clear()
+        if pbx is None:
+            self._device.clear()
+        else:
+            for states in self._device.values():
+                states.pop(pbx, None)
         self._reported.clear()
 
+    def device_state(self, agent_id: str) -> str | None:
+        """The agent's device state across PBXs: in use on any, else idle on any, else unavailable."""
+        states = self._device.get(agent_id, {}).values()
+        for kind in (DEVICE_BUSY, DEVICE_IDLE, DEVICE_DOWN):
+            for state in states:
+                if state in kind:
+                    return state
+        return None
+
     def current(self, agent_id: str, engaged: bool) -> AgentReachability:
-        state = self._device.get(agent_id)
+        state = self.device_state(agent_id)
         if self._registrar is not None:
             registered = self._registrar.get(agent_id)  # None: Kamailio not read yet, device state decides
             contact_up = registered is None or registered

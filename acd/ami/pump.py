@@ -120,9 +120,17 @@ class Pump:
     lost_after: float | None = None
     # the first PBX: callbacks are dialled on it (acd/ami/pbx_control.py), and close with its loss
     dials_callbacks: bool = False
+    # several PBXs: the callbacks dialled through this PBX (``PbxCallControl.callbacks_on``), which
+    # close with its loss instead of ``dials_callbacks``'s "all, on the first PBX"
+    callbacks_on: Callable[[str], tuple[str, ...]] | None = None
     # when the link went down (wall clock), None while it is up or before it first came up
     down_at: float | None = dataclasses.field(default=None, init=False)
     lost: bool = dataclasses.field(default=False, init=False)  # lost since the link went down
+    # several PBXs: the PBX's start time (CoreStatus) at its last connect; another at a connect means
+    # it restarted and its calls before are gone (docs/pbxs.md, "A PBX returns"); None: not read yet
+    started: str | None = dataclasses.field(default=None, init=False)
+    # the down time (and whether it was lost) a connect follows, for ``_restarted``
+    _was_down: tuple[float | None, bool] = dataclasses.field(default=(None, False), init=False)
     _lose_later: asyncio.TimerHandle | None = dataclasses.field(default=None, init=False)
     name_unread: bool = dataclasses.field(default=False, init=False)
     # this run's first resync handed to the core (``first_resyncs``); one under way meanwhile
@@ -150,6 +158,9 @@ class Pump:
                 self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
                 self.control.link_down()
                 self._down()
+                if self.lost_after is not None:  # several PBXs: its device states no longer count
+                    for change in self.translator.devices_gone(self.pbx):
+                        self.runtime.deliver(change)
                 continue
             self.metrics.ami_events.labels(pbx=self.pbx).inc()
             self.control.observe(item)
@@ -175,6 +186,7 @@ class Pump:
 
     def _up(self) -> None:
         self._cancel_lose()
+        self._was_down = (self.down_at, self.lost)
         self.down_at = None
         self.lost = False
 
@@ -187,7 +199,7 @@ class Pump:
         self._cancel_lose()  # whoever loses it first: this down-time's timer never fires in a later one
         if self.down_at is None or self.lost:
             return False
-        if not self.runtime.submit(PbxLost(self.pbx, self.down_at, self.dials_callbacks)):
+        if not self.runtime.submit(self._loss(self.down_at)):
             return False
         self.lost = True
         log.error("PBX %s lost: its link has been down since %.3f; its calls close as pbx_lost", self.pbx, self.down_at)
@@ -197,6 +209,8 @@ class Pump:
     async def _connected(self) -> None:
         began = time.monotonic()
         self.metrics.ami_connected.labels(pbx=self.pbx).set(1)
+        if self.lost_after is not None:  # several PBXs: a restarted PBX's calls are gone (docs/pbxs.md)
+            await self._restarted()
         if self.check_name and not await self._named_right():
             return
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
@@ -239,6 +253,40 @@ class Pump:
             (read_at - fenced) * 1000,
             (time.monotonic() - read_at) * 1000,
         )
+
+    async def _restarted(self) -> None:
+        """A PBX that restarted since its last connect (its start time, ``CoreStatus``, is another) took
+        every call it had with it: those not lost yet close as ``pbx_lost`` now, at the moment the link
+        went down, before its resync (docs/pbxs.md, "A PBX returns"). A link back to the same living
+        PBX, a start time that cannot be read, or this run's first connect: the resync settles its
+        calls by their traces, as ever."""
+        started = await self._start_time()
+        before, self.started = self.started, started if started is not None else self.started
+        if started is None or before is None or started == before:
+            return
+        down_at, was_lost = self._was_down
+        log.error("PBX %s restarted (started %s, before %s): its calls before are gone", self.pbx, started, before)
+        if was_lost:  # closed already: never twice
+            return
+        at = down_at if down_at is not None else time.time()
+        if self.runtime.submit(self._loss(at)):
+            self.translator.forget_pbx(self.pbx)
+
+    def _loss(self, at: float) -> PbxLost:
+        callbacks = None if self.callbacks_on is None else self.callbacks_on(self.pbx)
+        return PbxLost(self.pbx, at, self.dials_callbacks, callbacks)
+
+    async def _start_time(self) -> str | None:
+        """The PBX's start time, ``CoreStartupDate CoreStartupTime`` (``CoreStatus``); None when it
+        could not be read."""
+        try:
+            reply = await self.link.send({"Action": "CoreStatus"})
+        except Exception as exc:
+            log.warning("PBX %s: CoreStatus failed: %s", self.pbx, exc)
+            return None
+        if not isinstance(reply, dict) or not reply.get("CoreStartupDate") or not reply.get("CoreStartupTime"):
+            return None
+        return f"{reply['CoreStartupDate']} {reply['CoreStartupTime']}"
 
     async def _named_right(self) -> bool:
         """Whether the PBX's ``SystemName`` (``CoreSettings``) is its configured name: with several PBXs

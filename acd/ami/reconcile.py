@@ -110,7 +110,7 @@ def reconcile(
 
     # Presence after the legs are settled (an agent we ring is not "busy elsewhere"), but
     # reported before the calls, so the core routes them with up-to-date agent reachability.
-    reachability = _presence(presence_of, roster, engaged, result) if presence else []
+    reachability = _presence(presence_of, roster, engaged, result, pbx, contacts=presence)
     return events + reachability + calls
 
 
@@ -275,16 +275,31 @@ def talking_endpoint(roster: Roster, o: OfferedCaller) -> str:
     return o.endpoint
 
 
-def _presence(presence: Presence, roster: Roster, engaged: Callable[[str], bool], result: ResyncResult) -> list[Event]:
-    contacts: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
-    for c in result.contacts or ():
-        contacts[c.endpoint].append((c.uri, c.status))
+def _presence(
+    presence: Presence,
+    roster: Roster,
+    engaged: Callable[[str], bool],
+    result: ResyncResult,
+    pbx: str,
+    *,
+    contacts: bool,
+) -> list[Event]:
+    """The PBX's picture of the agents' phones. The PBX that tells contacts (``contacts``) replaces
+    them and its device states and reports every agent; another PBX replaces its own device states
+    alone and reports the changes (docs/pbxs.md: busy on any PBX is busy)."""
     devices = dict(result.devices)
-    presence.forget()
+    state = {a: engaged(roster.endpoint_of[a]) for a in roster.agent_ids}
+    if not contacts:
+        for agent in roster.agent_ids:
+            presence.load_device(agent, devices.get(roster.endpoint_of[agent]), pbx)
+        return list(presence.changes(roster.agent_ids, state))
+    listed: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    for c in result.contacts or ():
+        listed[c.endpoint].append((c.uri, c.status))
+    presence.forget(pbx)
     for agent in roster.agent_ids:
         endpoint = roster.endpoint_of[agent]
-        known = None if result.contacts is None else contacts.get(endpoint, [])
-        presence.load(agent, known, devices.get(endpoint))
-    state = {a: engaged(roster.endpoint_of[a]) for a in roster.agent_ids}
+        known = None if result.contacts is None else listed.get(endpoint, [])
+        presence.load(agent, known, devices.get(endpoint), pbx)
     reports: list[Event] = list(presence.report_all(roster.agent_ids, state))
     return reports

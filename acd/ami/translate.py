@@ -198,7 +198,8 @@ class Translator:
             "AcdCallbackAnswered": self._callback_answered,
             "AcdCallbackResult": self._callback_result,
         }
-        self._presence_handlers = (self._events["ContactStatus"], self._events["DeviceStateChange"])
+        # contacts are read from one PBX (``presence_pbx``); device states from each (docs/pbxs.md)
+        self._presence_handlers = (self._events["ContactStatus"],)
 
     def update_config(self, config: RoutingConfig) -> None:
         self.roster = Roster(config)
@@ -207,8 +208,8 @@ class Translator:
         """``pbx``: the PBX whose link ``msg`` came on (docs/pbxs.md). With ``pbx_checked`` (several PBXs),
         a message whose ``Uniqueid`` is not ``<pbx>-...``, or whose ``AcdOffer`` is an offer to a caller of
         another PBX (``AcdAnswered``, ``AcdDialResult``, ``AcdCallback*``, the consults' events), is refused
-        (``pbx``): one PBX never speaks for another's call. Reachability is read from ``presence_pbx``'s
-        messages alone."""
+        (``pbx``): one PBX never speaks for another's call. Contacts are read from ``presence_pbx``'s
+        messages alone, device states from every PBX's (busy on any is busy)."""
         handler = self._events.get(msg.get("Event", ""))
         if handler is None or (pbx != self.presence_pbx and handler in self._presence_handlers):
             self.counters.ignored += 1
@@ -255,6 +256,12 @@ class Translator:
         caller its next resync finds still holding is taken as a new stay, not as one known."""
         for leg in [leg for leg in self.book if leg.pbx == pbx]:
             self.book.remove(leg.uniqueid)
+
+    def devices_gone(self, pbx: str) -> list[Event]:
+        """``pbx``'s link is down (several PBXs): its device states no longer count; the reachability
+        changes (an agent busy only on that PBX is free again)."""
+        engaged = {a: self.engaged(self.roster.endpoint_of[a]) for a in self.roster.agent_ids}
+        return list(self.presence.drop(pbx, engaged))
 
     def reconcile(self, result: ResyncResult, pbx: str = "pbx") -> list[Event]:
         """Diff a resync snapshot of ``pbx`` against what this translator believed of that PBX's calls;
@@ -761,7 +768,7 @@ class Translator:
         agent = self.roster.agent_for(endpoint) if tech.upper() == "PJSIP" else None
         if agent is None:
             return []
-        change = self.presence.device(agent, need(msg, "State"), self.engaged(endpoint))
+        change = self.presence.device(agent, need(msg, "State"), self.engaged(endpoint), self.pbx)
         return [change] if change is not None else []
 
 

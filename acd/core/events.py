@@ -137,11 +137,14 @@ class PbxLost:
     miss for the agent; an agent talking to one of its callers goes to wrap-up. Later events of that
     PBX for these calls are refused as late events; a resync that finds one of its callers again takes
     them as a new stay. ``dials_callbacks``: ``pbx`` is the PBX callbacks are dialled on (the first
-    one): a callback being dialled or talked to closes with it, and with no other PBX."""
+    one): a callback being dialled or talked to closes with it, and with no other PBX. ``callbacks``,
+    when given, names instead the callbacks dialled through ``pbx`` (several PBXs: each callback is
+    dialled through the first PBX whose link is up): those close with it, no other."""
 
     pbx: str
     at: float
     dials_callbacks: bool = False
+    callbacks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

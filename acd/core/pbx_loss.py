@@ -13,7 +13,8 @@ never run. ``PbxLost`` closes each open call of that PBX the way its own channel
   a consult that outlived its call there (the caller hung up, the two agents talked on).
 
 A pending callback has no channel on any PBX: it keeps its place; one being dialled or talked to
-has its channels on the PBX callbacks are dialled on (the first), and closes with that one alone.
+has its channels on the PBX that dials it (``PbxLost.callbacks`` names them; without it, the first
+PBX's loss closes them all), and closes with that one alone.
 Each call so closed counts in ``acd_calls_lost_total{pbx}``.
 
 A caller of the lost PBX who in fact still holds (only the link broke) is found by that PBX's next
@@ -48,7 +49,8 @@ def lost_calls(floor: Floor, e: PbxLost) -> list[Call]:
 
 def _channelled(call: Call, e: PbxLost) -> bool:
     if call.callback:
-        return e.dials_callbacks and call.state is CallState.CONNECTED
+        dialled_there = e.dials_callbacks if e.callbacks is None else call.call_id in e.callbacks
+        return dialled_there and call.state is CallState.CONNECTED
     return call.pbx == e.pbx
 
 

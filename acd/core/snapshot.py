@@ -7,7 +7,7 @@ from here instead of the core emitting gauge updates on every event.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from acd.core.agent import Agent
 from acd.core.interaction import Call
@@ -52,6 +52,8 @@ class Snapshot:
     queues: Mapping[str, QueueView]
     agents_by_state: Mapping[AgentState, int]  # every state present, zero included
     agents: Mapping[str, AgentView]  # configured agents only
+    # open calls per PBX their caller came in on, callbacks aside (``acd_pbx_calls``, docs/pbxs.md)
+    pbx_calls: Mapping[str, int] = field(default_factory=dict)
 
     def waiting(self, queue: str) -> int:
         return self.queues[queue].waiting
@@ -66,7 +68,10 @@ def take(now: float, queue_names: Iterable[str], calls: Iterable[Call], agents: 
     ringing = dict.fromkeys(names, 0)
     oldest = dict.fromkeys(names, 0.0)
     callbacks = dict.fromkeys(names, 0)
+    pbx_calls: dict[str, int] = {}
     for call in calls:
+        if not call.callback:  # a callback's caller channel is gone; a dialled one is on the first PBX
+            pbx_calls[call.pbx] = pbx_calls.get(call.pbx, 0) + 1
         name = call.queue.name
         if name not in waiting or call.state not in (CallState.WAITING, CallState.RINGING):
             continue
@@ -89,4 +94,4 @@ def take(now: float, queue_names: Iterable[str], calls: Iterable[Call], agents: 
             agent.call_id,
         )
     queues = {n: QueueView(n, waiting[n], ringing[n], oldest[n], callbacks[n]) for n in names}
-    return Snapshot(now, queues, by_state, views)
+    return Snapshot(now, queues, by_state, views, pbx_calls)

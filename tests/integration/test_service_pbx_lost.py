@@ -190,3 +190,76 @@ async def test_a_lost_pbx_closes_its_calls_and_frees_its_agent_while_the_other_r
         await _stop(member)
         await pbx1.stop()
         await pbx2.stop()
+
+
+async def test_a_restarted_pbx_closes_its_calls_as_lost_and_a_living_one_keeps_them(
+    api_pg: EmbeddedPostgres,  # noqa: F811
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    # pbx2's link breaks and comes back well within lost_after. First to the same living Asterisk
+    # (same start time): its waiting caller is kept. Then to an Asterisk that restarted meanwhile
+    # (CoreStatus gives another start time): the caller is gone with it, closed pbx_lost (failed),
+    # not abandoned, and recorded once.
+    pbx1, pbx2 = FakeAmiServer(), FakeAmiServer(secret="other")
+    pbx1.system_name, pbx2.system_name = "pbx1", "pbx2"
+    port1, port2 = await pbx1.start(), await pbx2.start()
+    settings = _settings(api_pg, port1, tmp_path, "restart")
+    settings = dataclasses.replace(
+        settings,
+        ami=dataclasses.replace(settings.ami, lost_after=60.0),
+        pbxs=(
+            PbxSettings("pbx1", "127.0.0.1", port1, "acd", "ACD_AMI_SECRET", "secret"),
+            PbxSettings("pbx2", "127.0.0.1", port2, "acd", "ACD_AMI_SECRET_PBX2", "other"),
+        ),
+    )
+    member = await _start(settings)
+    try:
+        await _until(lambda: _is(member.base, 200), 10, "ready as leader")
+        await pbx2.wait_for("CoreShowChannels", within=10)
+        parts = member.service.parts
+        assert parts is not None
+        core = parts.core
+        waiting = _arrive(pbx2, member, "pbx2-1765200000.7", 7)  # no agent: waits on pbx2
+        await _until(_const(lambda: core.call_state(waiting) is CallState.WAITING), 5, "pbx2's caller waits")
+        pbx2.channels = [
+            {"Channel": "PJSIP/trunk-00000007", "Context": "acd-hold", "Exten": "s", "Application": "MusicOnHold",
+             "Uniqueid": "pbx2-1765200000.7", "Linkedid": "pbx2-1765200000.7", "CallerIDNum": "5550107",
+             "BridgeId": ""},
+        ]  # fmt: skip
+        for var, value in (("ACD_QUEUE", "billing"), ("ACD_PRIORITY", "5"), ("ACD_ENQUEUED", f"{time.time():.3f}")):
+            pbx2.variables[("PJSIP/trunk-00000007", var)] = value
+
+        # the link breaks, the same Asterisk answers again: its caller holds, and is kept
+        resyncs = pbx2.count("CoreShowChannels")
+        pbx2.drop_clients()
+        await pbx2.wait_for("CoreShowChannels", resyncs + 1, within=10)
+        await asyncio.sleep(0.3)
+        assert core.call_state(waiting) is CallState.WAITING
+
+        # the link breaks, Asterisk restarted meanwhile: the caller is gone with it, lost, not abandoned
+        pbx2.channels, pbx2.variables = [], {}
+        pbx2.started = ("2026-12-01", "08:05:00")
+        resyncs = pbx2.count("CoreShowChannels")
+        pbx2.drop_clients()
+        await pbx2.wait_for("CoreShowChannels", resyncs + 1, within=10)
+        await _until(_const(lambda: core.call_state(waiting) is None), 5, "the restarted PBX's caller closed")
+        assert parts.metrics.registry.get_sample_value("acd_calls_lost_total", {"pbx": "pbx2"}) == 1.0
+
+        async def rows() -> list[Any]:
+            async with engine.connect() as conn:
+                query = "SELECT id, outcome, end_reason, pbx FROM interactions WHERE uniqueid = 'pbx2-1765200000.7'"
+                return list((await conn.execute(text(query))).all())
+
+        async def closed() -> bool:
+            return any(r.outcome is not None for r in await rows())
+
+        await _until(closed, 10, "the lost caller recorded")
+        await asyncio.sleep(0.5)  # nothing else comes for it
+        assert [(str(r.id), r.outcome, r.end_reason, r.pbx) for r in await rows()] == [
+            (waiting, "failed", "pbx_lost", "pbx2")
+        ]
+    finally:
+        await _stop(member)
+        await pbx1.stop()
+        await pbx2.stop()

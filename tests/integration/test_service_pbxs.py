@@ -24,6 +24,7 @@ from acd.ami import pump as pump_module
 from acd.ami.fake_server import FakeAmiServer
 from acd.ami.identity import call_id_for
 from acd.ami.offer_target import parse_offer_target
+from acd.ami.pbx_control import PbxCallControl
 from acd.ami.token import HEADER as TOKEN_HEADER
 from acd.bootstrap import Parts, build
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
@@ -52,11 +53,22 @@ async def second() -> AsyncIterator[FakeAmiServer]:
 
 
 async def build_with(
-    server: FakeAmiServer, pbxs: tuple[PbxSettings, ...], supervisors: tuple[SupervisorPhone, ...] = ()
+    server: FakeAmiServer,
+    pbxs: tuple[PbxSettings, ...],
+    supervisors: tuple[SupervisorPhone, ...] = (),
+    originate: tuple[str, str] = ("acd-monitor", ""),
 ) -> Parts:
-    """The service's parts for ``pbxs``, the shared [ami] timings pointing at ``server``."""
+    """The service's parts for ``pbxs``, the shared [ami] timings pointing at ``server``; ``originate``:
+    the originate-only user and its secret."""
     settings = Settings(
-        AmiSettings(port=server.port, secret="secret", ping_interval=30.0, heartbeat_interval=0.5),
+        AmiSettings(
+            port=server.port,
+            secret="secret",
+            ping_interval=30.0,
+            heartbeat_interval=0.5,
+            originate_user=originate[0],
+            originate_secret=originate[1],
+        ),
         HttpSettings(),
         DatabaseSettings(),
         ROUTING,
@@ -179,6 +191,7 @@ async def test_two_pbxs_are_routed_as_one_floor(server: FakeAmiServer, second: F
         assert srv.count("CoreSettings") == 1
     assert gauge(service, "acd_ami_connected", "pbx1") == gauge(service, "acd_ami_connected", "pbx2") == 1.0
     assert gauge(service, "acd_pbx_misconfigured", "pbx2") == 0.0
+    assert gauge(service, "acd_pbx_calls", "pbx1") == gauge(service, "acd_pbx_calls", "pbx2") == 0.0
 
     # a caller on pbx2 has waited longer than one on pbx1; one agent frees up: pbx2's caller is rung,
     # by a Redirect on pbx2's link; then pbx1's, on pbx1's link
@@ -188,6 +201,12 @@ async def test_two_pbxs_are_routed_as_one_floor(server: FakeAmiServer, second: F
     older, newer = call_id_for("pbx2-1765100000.1"), call_id_for("pbx1-1765100000.1")
     await eventually(lambda: service.core.call_state(newer) is CallState.WAITING, lambda: service.core.snapshot(0))
     assert service.core.call_state(older) is CallState.WAITING
+    second.push(enqueue(service, "pbx2-1765100000.2", 2, now - 1.0))  # open calls per PBX: 1 on pbx1, 2 on pbx2
+
+    def spread() -> tuple[float | None, float | None]:
+        return gauge(service, "acd_pbx_calls", "pbx1"), gauge(service, "acd_pbx_calls", "pbx2")
+
+    await eventually(lambda: spread() == (1.0, 2.0), spread)
     service.runtime.submit(AgentLoggedIn("a1"))
     await eventually(lambda: len(redirects(second)) == 1, lambda: second.actions[-5:])
     assert redirects(server) == []
@@ -370,3 +389,90 @@ async def test_a_supervisor_s_phone_on_one_pbx_cannot_join_a_call_on_another(
         assert [a for a in server.actions[sent:] if a.get("Action", "").lower() in ("redirect", "originate")] == []
     finally:
         await stopped(parts, tasks)
+
+
+async def test_an_agent_in_use_on_any_pbx_is_busy_elsewhere(
+    server: FakeAmiServer, second: FakeAmiServer, service: Parts
+) -> None:
+    # a direct call on agent1's phone through pbx2 (not the first PBX): busy elsewhere, whatever pbx1
+    # says; free again when pbx2 says so, or when pbx2's link goes down (its part no longer counts);
+    # pbx2's resync tells it too
+    await server.wait_for("DeviceStateList")
+    await second.wait_for("DeviceStateList")
+    await asyncio.sleep(0.3)  # both resyncs handed to the core
+
+    def free() -> bool:
+        return service.core.snapshot(0).agents["a1"].reachable
+
+    def state(pbx: FakeAmiServer, value: str) -> None:
+        pbx.push({"Event": "DeviceStateChange", "Device": "PJSIP/agent1", "State": value})
+
+    await eventually(free, lambda: service.core.snapshot(0).agents["a1"])
+    state(second, "INUSE")
+    await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
+    state(server, "NOT_INUSE")  # idle on pbx1 does not hide the call on pbx2
+    await asyncio.sleep(0.2)
+    assert not free()
+    state(second, "NOT_INUSE")
+    await eventually(free, lambda: service.core.snapshot(0).agents["a1"])
+
+    state(second, "INUSE")
+    await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
+    port = second.port
+    await second.stop()  # pbx2's link goes down and stays down
+    await eventually(free, lambda: service.core.snapshot(0).agents["a1"])
+
+    second.devices = [{"Device": "PJSIP/agent1", "State": "INUSE"}]  # pbx2 back: its resync counts again
+    second._server = await asyncio.start_server(second._serve, "127.0.0.1", port)
+    await second.wait_for("DeviceStateList", 2, within=10.0)
+    await eventually(lambda: not free(), lambda: service.core.snapshot(0).agents["a1"])
+
+
+async def test_a_callback_is_dialled_through_the_first_pbx_whose_link_is_up(
+    server: FakeAmiServer, second: FakeAmiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pbx1's link does not come up: a pending callback (the previous run's, given back by pbx2's resync)
+    # is dialled through pbx2, not through pbx1; pbx2's loss closes it, pbx1's would not
+    monkeypatch.setattr(pump_module, "FIRST_RESYNC_DEADLINE_SECONDS", 0.5)
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    pbxs = (
+        PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
+        PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
+    )
+    async with asyncio.timeout(5):
+        parts = await build_with(server, pbxs, originate=("acd", "other"))  # pbx2's fake takes it
+    callback = call_id_for("pbx2-1765000000.3")
+    parts.pbxs[1].pump.left_open = [
+        InteractionRecord(
+            interaction_id=callback,
+            seq=1,
+            queue="billing",
+            priority=5,
+            caller="5551234",
+            arrived_at=time.time() - 60.0,
+            uniqueid="pbx2-1765000000.3",
+            end_reason="callback",
+        )
+    ]
+    await server.stop()  # pbx1 is down: its link never comes up
+    tasks = [asyncio.create_task(parts.runtime.run())]
+    tasks += [asyncio.create_task(p.pump.run()) for p in parts.pbxs]
+    tasks += jobs.start(parts)
+    for pbx in parts.pbxs:
+        pbx.link.start()
+    try:
+        await second.wait_for("CoreShowChannels")
+        await eventually(lambda: parts.core.call_state(callback) is CallState.WAITING, lambda: parts.core.snapshot(0))
+        parts.runtime.submit(AgentLoggedIn("a1"))
+        await second.wait_for("Originate", within=5.0)
+        assert server.count("Originate") == 0
+        assert (
+            second.actions[[a.get("Action") for a in second.actions].index("Originate")]["Channel"]
+            == "Local/agent1@acd-callback-agent"
+        )
+        front = parts.control
+        assert isinstance(front, PbxCallControl)
+        assert front.callbacks_on("pbx2") == (callback,) and front.callbacks_on("pbx1") == ()
+    finally:
+        async with asyncio.timeout(5):
+            await stopped(parts, tasks)

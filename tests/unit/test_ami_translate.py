@@ -135,6 +135,26 @@ def test_acd_has_call_callback_suppresses_busy_elsewhere() -> None:
     assert t2.translate(busy) == [AgentReachability("a2", True, True)]
 
 
+def test_device_state_of_every_pbx_counts_busy_on_any_and_a_pbx_down_drops_its_part() -> None:
+    # several PBXs (docs/pbxs.md): contacts from the first, device states from each, combined
+    t = Translator(CONFIG, clock=trace_clock)
+    t.presence_pbx = "pbx1"
+
+    def state(pbx: str, value: str) -> list[Event]:
+        return t.translate({"Event": "DeviceStateChange", "Device": "PJSIP/agent2", "State": value}, pbx)
+
+    assert state("pbx2", "INUSE") == [AgentReachability("a2", True, True)]
+    assert state("pbx1", "NOT_INUSE") == []  # idle on pbx1: still in use on pbx2
+    assert state("pbx1", "UNAVAILABLE") == []  # pbx2 reaches the phone
+    assert state("pbx2", "NOT_INUSE") == [AgentReachability("a2", True, False)]
+    assert state("pbx2", "UNAVAILABLE") == [AgentReachability("a2", False, False)]  # unavailable on every PBX
+    assert state("pbx2", "RINGINUSE") == [AgentReachability("a2", True, True)]
+    assert t.devices_gone("pbx2") == [AgentReachability("a2", False, False)]  # pbx1's word alone
+    assert t.devices_gone("pbx1") == [AgentReachability("a2", True, False)]  # nothing said: reachable
+    assert t.translate({"Event": "ContactStatus", "EndpointName": "agent2", "URI": "sip:x", "ContactStatus": "Removed"},
+                       "pbx2") == []  # fmt: skip
+
+
 def test_enqueue_seen_twice_is_reported_once_but_a_requeue_elsewhere_is_news() -> None:
     t = Translator(CONFIG, clock=trace_clock)
     enqueue = {

@@ -157,3 +157,18 @@ def test_a_callback_is_closed_with_the_pbx_it_is_dialled_on_not_the_caller_s_fir
     assert acd.call_state("c2") is CallState.CONNECTED
     acd.handle(PbxLost("pbx1", 24.0, dials_callbacks=True), 25.0)  # the PBX it is dialled on
     assert acd.call_state("c2") is None
+
+
+def test_a_callback_named_as_dialled_through_a_pbx_closes_with_that_one_alone() -> None:
+    # several PBXs: each callback is dialled through the first PBX whose link is up; the loss names them
+    q = QueueConfig("billing", (SkillRequirement("billing", 1),), max_wait_seconds=60.0, callback_after_seconds=10.0)
+    acd = Acd(RoutingConfig(queues=(q,), agents=(AgentConfig("a1", "agent1", (("billing", 3),)),)))
+    acd.handle(CallArrived("c2", "billing", 5, caller="555", pbx="pbx1"), 0.0)
+    acd.handle(CallbackAccepted("c2", "555"), 11.0)
+    acd.handle(CallbackCallerGone("c2"), 11.0)
+    [ring] = [c for c in acd.handle(AgentLoggedIn("a1"), 20.0) if isinstance(c, RingAgent)]
+    acd.handle(OfferAnswered(ring.offer_id), 21.0)  # dialled through pbx2 (pbx1's link was down)
+    acd.handle(PbxLost("pbx1", 22.0, dials_callbacks=True, callbacks=()), 23.0)  # the first, not dialling it
+    assert acd.call_state("c2") is CallState.CONNECTED
+    acd.handle(PbxLost("pbx2", 24.0, callbacks=("c2",)), 25.0)
+    assert acd.call_state("c2") is None
