@@ -34,7 +34,7 @@ from collections.abc import Callable
 from acd.ami.callers import ENGAGING, ON_HANGUP, CallerBook, CallerLeg, Phase
 from acd.ami.identity import closed_callback_id
 from acd.ami.phone_presence import Presence
-from acd.ami.resync import TRANSFER, EndTrace, OfferedCaller, ResyncResult
+from acd.ami.resync import EndTrace, OfferedCaller, ResyncResult
 from acd.ami.roster import Roster
 from acd.core.events import (
     CallArrived,
@@ -139,6 +139,7 @@ def _on(result: ResyncResult, pbx: str) -> ResyncResult:
         waiting=tuple(dataclasses.replace(c, pbx=pbx) for c in result.waiting),
         ringing=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.ringing),
         connected=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.connected),
+        over=tuple(dataclasses.replace(o, call=dataclasses.replace(o.call, pbx=pbx)) for o in result.over),
     )
 
 
@@ -146,10 +147,9 @@ def _talk_of(leg: CallerLeg, result: ResyncResult) -> EndTrace | None:
     """The trace of the talk a leg we knew ringing had while no ACD listened: ``acd_ended`` of the
     endpoint its offer rang names its Uniqueid, written by acd-connect's h (a ``transfer`` trace is an
     earlier stay's talk, ended by that transfer: this ring was never answered by it)."""
-    trace = result.ended_call(leg.uniqueid)
-    if trace is None or trace.endpoint != leg.endpoint or trace.ended_by == TRANSFER:
+    if not leg.endpoint:
         return None
-    return trace
+    return result.ended_call(leg.uniqueid, leg.endpoint, talk_only=True)
 
 
 def _over(book: CallerBook, o: OfferedCaller, result: ResyncResult) -> list[Event]:
@@ -162,12 +162,15 @@ def _over(book: CallerBook, o: OfferedCaller, result: ResyncResult) -> list[Even
     leg = book.get(o.call.uniqueid)
     if leg is None or leg.phase not in (Phase.WAITING, *ENGAGING):
         return []
-    if leg.phase is Phase.RINGING and leg.offer_id != o.offer_id:
-        log.warning("resync: %s ended a talk under offer %s, not the one it rang", o.call.channel, o.offer_id[:8])
+    if leg.phase in ENGAGING and leg.offer_id != o.offer_id:
+        log.warning("resync: %s ended a talk under offer %s, not the one we knew", o.call.channel, o.offer_id[:8])
         return []
     events: list[Event] = []
     if leg.phase is Phase.CONNECTED:
-        trace = result.ended_call(leg.uniqueid)
+        # the trace the offer's endpoint wrote (acd-connect's h keys it by the agent it dialled, also after
+        # an attended handover), never an earlier stay's transfer trace; none yet: it ends now
+        endpoint = o.endpoint or leg.endpoint
+        trace = result.ended_call(leg.uniqueid, endpoint, talk_only=True) if endpoint else None
     else:
         book.ring(leg, o.offer_id, leg.endpoint or o.endpoint)
         trace = _talk_of(leg, result)

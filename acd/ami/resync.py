@@ -210,9 +210,20 @@ class ResyncResult:
     over: tuple[OfferedCaller, ...] = ()
     told_kept: tuple[str, ...] = ()  # uniqueids of holding callers told their callback at a time is kept
 
-    def ended_call(self, uniqueid: str) -> EndTrace | None:
-        """The trace of the conversation of this caller channel, if the PBX left one."""
-        return next((t for t in self.ended if t.uniqueid == uniqueid), None)
+    def ended_call(self, uniqueid: str, endpoint: str | None = None, *, talk_only: bool = False) -> EndTrace | None:
+        """The trace of the conversation of this caller channel, if the PBX left one: the one ``endpoint``
+        wrote when given (each agent endpoint keeps its own: a caller transferred by one agent and talked
+        to by another has two), and not a ``transfer`` trace when ``talk_only`` (an earlier stay's)."""
+        return next(
+            (
+                t
+                for t in self.ended
+                if t.uniqueid == uniqueid
+                and (endpoint is None or t.endpoint == endpoint)
+                and not (talk_only and t.ended_by == TRANSFER)
+            ),
+            None,
+        )
 
     def connected_call(self, uniqueid: str) -> OfferedCaller | None:
         """This caller channel as found talking, if it was."""

@@ -11,6 +11,7 @@ that is not a UUID (a test's) is kept as it is.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from acd.core.record_types import OfferResult
@@ -34,14 +35,12 @@ class ClosedOffers:
 
     def __init__(self, kept: int) -> None:
         self._kept = kept
-        self._results: dict[bytes | str, OfferResult] = {}
+        self._results: OrderedDict[bytes | str, OfferResult] = OrderedDict()
 
     def add(self, offer_id: str, result: OfferResult) -> None:
-        key = _key(offer_id)
-        self._results.pop(key, None)  # closed again: it is the newest now
-        self._results[key] = result
+        self._results[_key(offer_id)] = result  # closed again: the new result, in its old place
         while len(self._results) > self._kept:
-            del self._results[next(iter(self._results))]
+            self._results.popitem(last=False)
 
     def __contains__(self, offer_id: object) -> bool:
         return isinstance(offer_id, str) and _key(offer_id) in self._results

@@ -13,11 +13,20 @@ def test_the_last_offers_are_kept_with_their_result_and_the_oldest_forgotten() -
     ids = [str(uuid.uuid4()) for _ in range(4)]
     for offer_id in ids[:3]:
         kept.add(offer_id, "unanswered")
-    kept.add(ids[0], "cancelled")  # closed again: the newest now
+    kept.add(ids[0], "cancelled")  # closed again: its result is the new one, its place the old one
     kept.add(ids[3], "answered")
-    assert ids[1] not in kept and len(kept) == 3
-    assert (kept[ids[0]], kept[ids[3]]) == ("cancelled", "answered")
-    assert list(kept.items()) == [(ids[2], "unanswered"), (ids[0], "cancelled"), (ids[3], "answered")]
+    assert ids[0] not in kept and len(kept) == 3
+    assert (kept[ids[1]], kept[ids[3]]) == ("unanswered", "answered")
+    assert list(kept.items()) == [(ids[1], "unanswered"), (ids[2], "unanswered"), (ids[3], "answered")]
+
+
+def test_a_closed_offer_read_again_keeps_its_place_and_its_new_result() -> None:
+    kept = ClosedOffers(3)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    for offer_id in ids:
+        kept.add(offer_id, "unanswered")
+    kept.add(ids[0], "answered")
+    assert list(kept.items()) == [(ids[0], "answered"), (ids[1], "unanswered"), (ids[2], "unanswered")]
 
 
 def test_an_id_that_is_not_a_canonical_uuid_is_kept_as_it_is_and_never_taken_for_one() -> None:

@@ -66,3 +66,14 @@ def test_nothing_of_the_target_is_used_before_its_characters_are_filtered() -> N
     uses = [s for s in ONE_ACTION if "${EXTEN" in s]
     assert re.findall(r"\$\{[^{}]*\$\{EXTEN[^}]*\}[^}]*\}", uses[0]) == ["${FILTER(-_.0-9A-Za-z~,${EXTEN:1})}"]
     assert all("${LEN(${EXTEN:1})}" in s and s.count("${EXTEN") == 1 for s in uses[1:]), uses
+
+
+def test_every_ring_clears_an_earlier_answer_before_its_dial() -> None:
+    """``SHARED(ACD_ANSWERED)`` is the answer of the offer that rings now, never an earlier one's (an answer
+    in the last moment of a ring the ACD cancelled sends the caller back to holding with it set): the h
+    extension would trace the next agent's ring as a talk, and a resync take it for one (docs/dialplan.md,
+    "Ends the ACD did not see")."""
+    for steps in (ONE_ACTION, OLD):
+        ring = ringing(steps)
+        dial = next(i for i, s in enumerate(ring) if s.startswith("Dial("))
+        assert any(re.match(r"MSet\(.*[(,]SHARED\(ACD_ANSWERED\)=[,)]", s) for s in ring[:dial]), ring[:dial]
