@@ -274,7 +274,7 @@ class Stamps:
                 marks.append((STEPS[-1], stamp()))
             return out
 
-        AmiSession.submit = submit_  # type: ignore[method-assign]
+        AmiSession.submit = submit_  # type: ignore[method-assign,assignment]
 
     def take(self) -> dict[str, list[float]]:
         """The spans of every complete caller since the last take, in µs."""
