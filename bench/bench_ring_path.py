@@ -18,7 +18,10 @@ control, built by ``acd.bootstrap.build``; records dropped) against a stand-in P
   offer written the moment an event's bytes arrive, with no parsing): what loopback TCP, the
   wake-ups of two event loops and the stand-in's own parsing cost. ``ACD - floor`` is the ACD's share.
 
-It also prints where the ACD's share goes, from one in-process run of the same event (no sockets):
+Inside the ACD process each caller is stamped at eight points (``Stamps``, wrappers the benchmark puts
+on the product's methods; the product carries no stamps): bytes in, parsed, taken up by the pump,
+translated, the core's decision begun and ended, the ring ordered, the ``Redirect`` written. It prints
+each stage's spread, cold and hot. It also prints each step timed alone, on the same event (no sockets):
 parsing the event (AmiLink's parser), translating it, the core's decision, and making and formatting
 the offer's one action. Figures are microseconds. Target (the ACD's share, cold, p50): <= 150 µs.
 
