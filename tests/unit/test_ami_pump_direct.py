@@ -90,3 +90,85 @@ async def test_a_caller_is_taken_in_the_read_and_one_that_needs_a_query_keeps_th
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert link.direct is None  # a pump that stops takes nothing any more
+
+
+class _Flaky(_Runtime):
+    """Fails on call ``bad``, as a bug in the handling would."""
+
+    def deliver(self, event: Event) -> bool:
+        assert isinstance(event, CallArrived)
+        if event.call_id == "bad":
+            raise RuntimeError("a bug")
+        return super().deliver(event)
+
+
+def _pump(link: AmiLink, runtime: _Runtime, customers: object) -> Pump:
+    return Pump(
+        link=link,
+        control=cast(Any, _Control()),
+        translator=cast(Any, _Translator()),
+        runtime=cast(Any, runtime),
+        metrics=cast(Any, _Metrics()),
+        keeper=cast(Any, None),
+        customers=cast(Any, customers),
+    )
+
+
+async def test_an_error_on_an_event_is_counted_and_the_pump_goes_on_in_the_read_and_in_its_task() -> None:
+    link = AmiLink(LinkSettings())
+    runtime = _Flaky()
+    pump = _pump(link, runtime, _Customers())
+    task = asyncio.create_task(pump.run())
+    await asyncio.sleep(0.01)
+    link._on_event(_message("bad", "555"))  # in the read
+    link._on_event(_message("a", "555"))
+    assert runtime.delivered == ["a"]
+    assert pump.failures == 1
+    link._on_event(_message("bad", "777"))  # in the pump's task (its customer takes a query)
+    link._on_event(_message("b", "555"))
+    await asyncio.sleep(0.1)
+    assert not task.done()  # the pump goes on
+    assert runtime.delivered == ["a", "b"]
+    assert pump.failures == 2
+    link._on_event(_message("c", "555"))
+    assert runtime.delivered == ["a", "b", "c"]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+class _NoKnown:
+    async def lookup(self, number: str) -> Customer | None:
+        return None
+
+
+class _KnownFails(_NoKnown):
+    def known(self, number: str) -> tuple[bool, Customer | None]:
+        raise RuntimeError("a bug")
+
+
+async def test_a_directory_without_known_or_whose_known_fails_loses_no_caller() -> None:
+    for customers in (_NoKnown(), _KnownFails()):
+        link = AmiLink(LinkSettings())
+        runtime = _Runtime()
+        pump = _pump(link, runtime, customers)
+        task = asyncio.create_task(pump.run())
+        await asyncio.sleep(0.01)
+        link._on_event(_message("a", "555"))
+        await asyncio.sleep(0.01)
+        assert runtime.delivered == ["a"]  # looked up in the pump's task instead
+        assert pump.failures == 0
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_stopped_pump_takes_nothing_in_the_read() -> None:
+    link = AmiLink(LinkSettings())
+    runtime = _Runtime()
+    pump = _pump(link, runtime, _Customers())
+    task = asyncio.create_task(pump.run())
+    await asyncio.sleep(0.01)
+    pump.stop()  # the service stops it before it cancels its task
+    link._on_event(_message("a", "555"))  # read before the cancel lands
+    assert runtime.delivered == []
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
