@@ -173,7 +173,15 @@ class AmiSession(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type h
         action_id = next((str(v) for k, v in action.items() if k.lower() == "actionid"), None)
         if action_id is None:
             action_id = Action.action_id_generator()
-        transport.write(_encode(action, action_id, getattr(self, "encoding", "ascii")))
+        try:
+            data = _encode(action, action_id, getattr(self, "encoding", "ascii"))
+        except UnicodeError as exc:  # a value the link's encoding cannot carry: refused, nothing written
+            name = str(action.get("Action", "?"))
+            raise AmiActionError(name, {"Response": "Error", "Message": f"cannot be encoded: {exc}"}) from exc
+        try:
+            transport.write(data)
+        except Exception as exc:  # a transport closed under us: the link is down for this action
+            raise AmiDisconnected(f"write failed: {exc!r}") from exc
         pending = Action({**action, "ActionID": action_id}, as_list=kind)
         self.responses[action_id] = pending
         return self._await_reply(pending, pending.future, timeout, as_list)
