@@ -233,6 +233,7 @@ class Runtime:
         try:
             commands = self.core.handle(event, now)
         except AcdError as exc:
+            self._metrics.decision_seconds.observe(time.perf_counter() - started)
             if arriving is not None:
                 self._arrived.pop(arriving, None)
             self.refused += 1
@@ -242,6 +243,7 @@ class Runtime:
                 raise
             return []
         except Exception as exc:  # a bug must not stop routing for everyone; it is logged with its trace
+            self._metrics.decision_seconds.observe(time.perf_counter() - started)
             if arriving is not None:
                 self._arrived.pop(arriving, None)
             self.refused += 1
@@ -251,15 +253,15 @@ class Runtime:
             if refuse:
                 raise CoreFailed(type(exc).__name__) from exc
             return []
-        finally:
-            self._metrics.decision_seconds.observe(time.perf_counter() - started)
-        self.handled += 1
-        self.changed.set()
-        # Call control first, so a ring is on the wire before records, metrics and logs are done;
-        # each with the rest of the decision's call control, which may make it needless.
+        decided = time.perf_counter()
+        # Call control first, so a ring is on the wire before records, metrics, logs and the wallboard's
+        # wake-up are done; each with the rest of the decision's call control, which may make it needless.
         control = [command for command in commands if isinstance(command, ControlCommand)]
         for index, order in enumerate(control):
             self._control_now(order, control[index + 1 :])
+        self._metrics.decision_seconds.observe(decided - started)
+        self.handled += 1
+        self.changed.set()
         if isinstance(event, CallArrived):
             log.info("call %s: queued in %s (priority %d)", event.call_id[:8], event.queue, event.priority)
         for command in commands:

@@ -170,6 +170,8 @@ class Service:
                 asyncio.create_task(p.pump.run(), name=f"acd-ami-pump-{p.name}" if several else "acd-ami-pump")
                 for p in parts.pbxs
             ]
+            for pump in pumps:  # a pump that ends by itself stops routing that PBX: it must not go unnoticed
+                pump.add_done_callback(self._pump_ended)
             tasks = [*pumps, *jobs.start(parts)]
             for pbx in parts.pbxs:
                 pbx.link.start()
@@ -178,6 +180,8 @@ class Service:
                 self.failed = True
                 log.critical("the routing writer stopped unexpectedly: %r", writer.exception())
             log.info("draining: no new routing; finishing current commands")
+            for pbx in parts.pbxs:  # nothing more taken inside a read, even one before the cancellation lands
+                pbx.pump.stop()
             for task in tasks:
                 task.cancel()
             await stopping.cancelled(tasks)
@@ -189,6 +193,14 @@ class Service:
             if self.handing_over:  # the rest of the stop goes on after the standby took over
                 await self._hand_over(parts, leadership, elector)
         log.info("stopped cleanly")
+
+    def _pump_ended(self, task: asyncio.Task[None]) -> None:
+        """A pump's task ended; unless the service cancelled it, its PBX is no longer routed: stop, failed."""
+        if task.cancelled() or self._stopping.is_set():
+            return
+        self.failed = True
+        log.critical("%s ended unexpectedly (%r): stopping", task.get_name(), task.exception())
+        self._stopping.set()
 
     def hand_over(self, request: int | None = None) -> None:
         """A planned handover (SIGUSR1, or ``acd handover`` through PostgreSQL: ``request`` is its ``audit_log``

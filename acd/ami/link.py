@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -49,7 +49,15 @@ class LinkDown:
     reason: str
 
 
-LinkItem = Message | LinkUp | LinkDown
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Work the reader began on a message inside the read (``AmiLink.direct``) and finishes in its own
+    task, in its turn: everything read after it waits behind it."""
+
+    work: Callable[[], Awaitable[None]]
+
+
+LinkItem = Message | LinkUp | LinkDown | Resume
 
 
 class _Closed:
@@ -69,6 +77,11 @@ class AmiLink:
         self._runner: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
         self._closing = False
+        # The reader's way to take an event inside the read itself, while it waits on an empty queue
+        # (the AMI pump: no hop through the queue and a loop turn before the ring is decided). It must
+        # not await; what it cannot finish it hands back with ``resume``, so the order holds.
+        self.direct: Callable[[Message], None] | None = None
+        self._waiting = False  # the reader is parked on the empty queue
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -117,7 +130,11 @@ class AmiLink:
     # -- the stream --------------------------------------------------------------------------
     async def next_event(self) -> LinkItem:
         """The next event or marker. Raises ``AmiDisconnected`` once the link is closed."""
-        item = await self._queue.get()
+        self._waiting = True
+        try:
+            item = await self._queue.get()
+        finally:
+            self._waiting = False
         if isinstance(item, _Closed):
             self._queue.put_nowait(item)  # every later reader sees the end too
             raise AmiDisconnected("link closed")
@@ -276,8 +293,20 @@ class AmiLink:
         if self._session is not None and self._session.logged_in:
             self._queue.put_nowait(LinkUp(self._generation, self._session.banner))
 
+    def resume(self, work: Callable[[], Awaitable[None]]) -> None:
+        """For ``direct``: the rest of a message's work, done by the reader's task before anything later."""
+        self._queue.put_nowait(Resume(work))
+
     def _on_event(self, msg: Message) -> None:
         self.counters.events_received += 1
+        direct = self.direct
+        if direct is not None and self._waiting and self._queue.empty():
+            # nothing is queued or under way ahead of it: taking it here keeps the arrival order
+            try:
+                direct(msg)
+            except Exception:  # the reader's bug must not take the connection down with it
+                log.exception("AMI event %s: the reader failed on it", msg.get("Event", "?"))
+            return
         self._queue.put_nowait(msg)
 
     def _on_lost(self, reason: str) -> None:

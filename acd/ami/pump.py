@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,10 +23,11 @@ from prometheus_client import Counter, Gauge
 
 from acd.ami.control import AmiCallControl
 from acd.ami.ended_unseen import settle, with_records, with_segments
-from acd.ami.link import AmiLink, LinkDown, LinkUp
+from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp, Resume
 from acd.ami.resync import resync
 from acd.ami.token import EventToken
 from acd.ami.translate import Translator
+from acd.ami.wire import Message
 from acd.core.events import (
     CallArrived,
     CallInProgress,
@@ -38,6 +40,7 @@ from acd.core.events import (
     ResyncStarted,
 )
 from acd.core.record_types import InteractionRecord
+from acd.log_throttle import LogThrottle
 
 log = logging.getLogger("acd")
 
@@ -54,6 +57,10 @@ class Directory(Protocol):
     """The caller directory (``acd.records.stores.customers.CustomerDirectory``)."""
 
     async def lookup(self, number: str) -> Customer | None: ...
+
+    def known(self, number: str) -> tuple[bool, Customer | None]:
+        """The customer when it is known without a query (held in memory): (True, it); else (False, None)."""
+        ...
 
 
 class PumpMetrics(Protocol):
@@ -140,37 +147,97 @@ class Pump:
     left_open: list[InteractionRecord] = dataclasses.field(default_factory=list, init=False)
     # with the number of segments the records hold for each of those calls (call id -> count)
     left_segments: dict[str, int] = dataclasses.field(default_factory=dict, init=False)
+    _seen: Counter | None = dataclasses.field(default=None, init=False)  # acd_ami_events{pbx}, once looked up
+    # events whose handling failed (a bug): each logged (throttled) and dropped, the pump goes on
+    failures: int = dataclasses.field(default=0, init=False)
+    _quiet: LogThrottle = dataclasses.field(default_factory=lambda: LogThrottle(log), init=False)
 
     async def run(self) -> None:
+        self.link.direct = self._take  # an event read while the pump waits is taken in the read itself
         try:
             await self._pump()
         finally:  # a pump that stops loses no PBX later
-            self._cancel_lose()
+            self.stop()
+
+    def stop(self) -> None:
+        """Take nothing more in the link's read: called before the pump's task is cancelled, so a read
+        that comes before the cancellation lands routes nothing."""
+        self.link.direct = None
+        self._cancel_lose()
+
+    def _failed(self, what: object, exc: Exception) -> None:
+        """One policy for both paths (in the read, in the pump's task): an event whose handling failed
+        is logged, counted and dropped; the pump goes on with the next."""
+        self.failures += 1
+        self._quiet.log(
+            logging.ERROR, type(exc).__name__, "AMI pump of %s: handling %r failed", self.pbx, what, exc_info=exc
+        )
+
+    def _take(self, msg: Message) -> None:
+        """One event, handled inside the link's read while the pump waits for the next: the core decides
+        and the ring is written in the same step, without a hop through the queue and a turn of the
+        loop. What needs a wait (a customer not held in memory) goes on in the pump's task, in turn."""
+        try:
+            self._take_now(msg)
+        except Exception as exc:
+            self._failed(msg.get("Event", "?"), exc)
+
+    def _take_now(self, msg: Message) -> None:
+        self._count()
+        self.control.observe(msg)
+        if self.misconfigured:
+            return
+        events = self.translator.translate(msg, self.pbx)
+        for index, event in enumerate(events):
+            if isinstance(event, MonitorRequested) and self.on_monitor is not None:
+                self.on_monitor(event)
+                continue
+            ready = self._with_customer_now(event)
+            if ready is None:
+                rest = events[index:]
+                self.link.resume(functools.partial(self._deliver, rest))
+                return
+            self.runtime.deliver(ready)
+
+    def _count(self) -> None:
+        seen = self._seen
+        if seen is None:  # looked up once: a label lookup costs more than the increment
+            seen = self._seen = self.metrics.ami_events.labels(pbx=self.pbx)
+        seen.inc()
+
+    async def _deliver(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, MonitorRequested) and self.on_monitor is not None:
+                self.on_monitor(event)
+                continue
+            self.runtime.deliver(await self.with_customer(event))
 
     async def _pump(self) -> None:
         async for item in self.link.events():
-            if isinstance(item, LinkUp):
-                self._up()
-                await self._connected()
-                continue
-            if isinstance(item, LinkDown):
-                self.keeper.lost()
-                self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
-                self.control.link_down()
-                self._down()
-                if self.lost_after is not None:  # several PBXs: its device states no longer count
-                    for change in self.translator.devices_gone(self.pbx):
-                        self.runtime.deliver(change)
-                continue
-            self.metrics.ami_events.labels(pbx=self.pbx).inc()
+            try:
+                await self._handle(item)
+            except Exception as exc:
+                self._failed(item.get("Event", "?") if isinstance(item, dict) else type(item).__name__, exc)
+
+    async def _handle(self, item: LinkItem) -> None:
+        if isinstance(item, Resume):
+            await item.work()
+        elif isinstance(item, LinkUp):
+            self._up()
+            await self._connected()
+        elif isinstance(item, LinkDown):
+            self.keeper.lost()
+            self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
+            self.control.link_down()
+            self._down()
+            if self.lost_after is not None:  # several PBXs: its device states no longer count
+                for change in self.translator.devices_gone(self.pbx):
+                    self.runtime.deliver(change)
+        else:
+            self._count()
             self.control.observe(item)
-            if self.misconfigured:  # not this PBX's calls to route (docs/pbxs.md)
-                continue
-            for event in self.translator.translate(item, self.pbx):
-                if isinstance(event, MonitorRequested) and self.on_monitor is not None:
-                    self.on_monitor(event)
-                    continue
-                self.runtime.deliver(await self.with_customer(event))
+            if not self.misconfigured:  # else not this PBX's calls to route (docs/pbxs.md)
+                await self._deliver(self.translator.translate(item, self.pbx))
 
     def _down(self) -> None:
         """The link went down: with several PBXs, the PBX is lost if it stays down ``lost_after``."""
@@ -332,6 +399,31 @@ class Pump:
         if await self._system_name() is not None:
             self.name_unread = False
             self.link.again()
+
+    def _with_customer_now(self, event: Event) -> Event | None:
+        """``with_customer`` without a wait: None when the customer is not held in memory (or the
+        directory cannot say so: no ``known``, or it failed), so the pump's task looks it up."""
+        if self.customers is None:
+            return event
+        if isinstance(event, CallArrived) and event.caller:
+            known, customer = self._known(event.caller)
+            return dataclasses.replace(event, customer=customer) if known else None
+        if isinstance(event, CallInProgress) and event.call.caller:
+            known, customer = self._known(event.call.caller)
+            return (
+                dataclasses.replace(event, call=dataclasses.replace(event.call, customer=customer)) if known else None
+            )
+        return event
+
+    def _known(self, number: str) -> tuple[bool, Customer | None]:
+        known = getattr(self.customers, "known", None)
+        if known is None:
+            return False, None
+        try:
+            return known(number)  # type: ignore[no-any-return]
+        except Exception as exc:
+            self._quiet.log(logging.WARNING, "known", "customer directory: known() failed: %r", exc)
+            return False, None
 
     async def with_customer(self, event: Event) -> Event:
         """A caller's customer, looked up by number: for a new caller and for one a resync found.

@@ -167,9 +167,24 @@ class AmiSession(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type h
         # as_list None lets panoramisk tell a list from its first reply (EventList: start), which
         # also resolves an Error reply at once; False ends a plain action at its Response, so an
         # Originate's OriginateResponse reaches the event stream instead of being swallowed.
-        pending = Action(dict(action), as_list=None if as_list else False)
-        future: asyncio.Future[Any] = self.send(pending, as_list=None if as_list else False)
-        return self._await_reply(pending, future, timeout, as_list)
+        kind = None if as_list else False
+        # The bytes go out first, then panoramisk's bookkeeping (its ``Action``, a case-insensitive dict,
+        # costs more than the write): the reply cannot be read before this returns to the event loop.
+        action_id = next((str(v) for k, v in action.items() if k.lower() == "actionid"), None)
+        if action_id is None:
+            action_id = Action.action_id_generator()
+        try:
+            data = _encode(action, action_id, getattr(self, "encoding", "ascii"))
+        except UnicodeError as exc:  # a value the link's encoding cannot carry: refused, nothing written
+            name = str(action.get("Action", "?"))
+            raise AmiActionError(name, {"Response": "Error", "Message": f"cannot be encoded: {exc}"}) from exc
+        try:
+            transport.write(data)
+        except Exception as exc:  # a transport closed under us: the link is down for this action
+            raise AmiDisconnected(f"write failed: {exc!r}") from exc
+        pending = Action({**action, "ActionID": action_id}, as_list=kind)
+        self.responses[action_id] = pending
+        return self._await_reply(pending, pending.future, timeout, as_list)
 
     async def request(
         self,
@@ -248,6 +263,21 @@ class AmiManager(Manager):  # type: ignore[misc]  # panoramisk has no type hints
     @property
     def session(self) -> AmiSession | None:
         return cast("AmiSession | None", self.protocol)
+
+
+def _encode(action: Mapping[str, ActionValue], action_id: str, encoding: str) -> bytes:
+    """An action's bytes as panoramisk writes them (``str(Action)``: headers sorted by name, a list value
+    repeated, a blank line at the end), with its ActionID."""
+    lines: list[str] = []
+    for key, value in sorted(
+        [*((k, v) for k, v in action.items() if k.lower() != "actionid"), ("ActionID", action_id)]
+    ):
+        if isinstance(value, list | tuple):
+            lines.extend(f"{key}: {item}" for item in value)
+        else:
+            lines.append(f"{key}: {value}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode(encoding)
 
 
 def _plain(message: Any) -> Message:

@@ -140,11 +140,16 @@ def check_action(action: Mapping[str, ActionValue]) -> None:
 
     A CR or LF inside a value would let one field smuggle extra headers (or a whole second
     action) onto the link, so it is refused here rather than trusted upstream; panoramisk writes
-    values as they are.
+    values as they are. A header named twice up to case (``Channel`` and ``channel``) is refused too:
+    Asterisk would read only one of them, and which one the writer does not say.
     """
+    names: set[str] = set()
     for key, value in action.items():
         if "\r" in key or "\n" in key or ":" in key:
             raise ValueError(f"AMI header name {key!r} carries a line break or colon")
+        if key.lower() in names:
+            raise ValueError(f"AMI header {key!r} named twice (up to case)")
+        names.add(key.lower())
         for item in [value] if isinstance(value, str | int | float) else list(value):
             text = str(item)
             if "\r" in text or "\n" in text:

@@ -16,7 +16,7 @@ from wiring import in_background
 
 from acd.ami.control import AmiCallControl
 from acd.ami.fake_server import FakeAmiServer
-from acd.ami.link import AmiLink, LinkDown, LinkUp
+from acd.ami.link import AmiLink, LinkDown
 
 CALLER = "PJSIP/trunk-00000001"
 OFFER = "5d0f6a1e-2b3c-5d4e-9f60-718293a4b5c6"  # an offer id as the core makes one: rung in one action
@@ -30,7 +30,7 @@ async def pumping(link: AmiLink, control: AmiCallControl) -> AsyncIterator[None]
         async for item in link.events():
             if isinstance(item, LinkDown):
                 control.link_down()
-            elif not isinstance(item, LinkUp):
+            elif isinstance(item, dict):
                 control.observe(item)
 
     async with in_background(pump()):

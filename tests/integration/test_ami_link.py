@@ -10,7 +10,7 @@ import pytest
 
 from acd.ami.errors import AmiActionError, AmiDisconnected, AmiTimeout
 from acd.ami.fake_server import FakeAmiServer
-from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp
+from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp, Resume
 from acd.ami.settings import LinkSettings
 from acd.ami.translate import Translator
 from acd.ami.wire import FrameDecoder
@@ -44,6 +44,40 @@ async def test_events_arrive_in_order_after_link_up(server: FakeAmiServer) -> No
     assert items[0] == LinkUp(1, "Asterisk Call Manager/9.0.0")
     assert [m["N"] for m in items[1:] if isinstance(m, dict)] == [str(i) for i in range(500)]
     assert link.counters.events_received == 500
+    await link.close()
+
+
+async def test_an_event_read_while_the_reader_waits_is_taken_in_the_read_and_order_holds(
+    server: FakeAmiServer,
+) -> None:
+    """``direct``: what comes while the reader waits on an empty queue is handed over inside the read (no
+    task, no hop through the queue); what the reader hands back (``resume``) goes first, and every event
+    read after it waits behind it in the queue."""
+    link = await open_link(server)
+    assert await take(link, 1) == [LinkUp(1, "Asterisk Call Manager/9.0.0")]
+    seen: list[str] = []
+    in_a_task: list[bool] = []
+
+    async def finish() -> None:
+        seen.append("1 finished")
+
+    def direct(msg: dict[str, str]) -> None:
+        in_a_task.append(asyncio.current_task() is not None)
+        seen.append(msg["N"])
+        if msg["N"] == "1":
+            link.resume(finish)
+
+    link.direct = direct
+    reader = asyncio.create_task(take(link, 3))  # parks on the empty queue
+    await asyncio.sleep(0.05)
+    server.push(*({"Event": "UserEvent", "UserEvent": "Seq", "N": str(i)} for i in range(4)))
+    items = await reader
+    assert seen == ["0", "1"] and in_a_task == [False, False]
+    assert isinstance(items[0], Resume)
+    assert [m["N"] for m in items[1:] if isinstance(m, dict)] == ["2", "3"]
+    await items[0].work()
+    assert seen == ["0", "1", "1 finished"]
+    assert link.counters.events_received == 4
     await link.close()
 
 

@@ -106,6 +106,20 @@ class CustomerDirectory:
         self.failures = 0  # lookups answered None because the directory could not tell
         self.queries = 0  # lookups that went to Postgres (the rest came from the cache)
 
+    def known(self, number: str) -> tuple[bool, Customer | None]:
+        """The answer ``lookup`` gives without a query, when it has one: (True, the customer or None);
+        (False, None) when only a query can tell. The AMI pump takes a caller's event in the read itself
+        when it can (acd.ami.pump), and only then."""
+        key = normalise_number(number)
+        if not key:
+            return True, None
+        if self._everyone is not None and self._everyone_until > self._clock():
+            return True, self._everyone.get(key)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > self._clock():
+            return True, cached[1]
+        return False, None
+
     async def lookup(self, number: str) -> Customer | None:
         """The customer for a caller number, or None: unknown, withheld, or the database failed."""
         key = normalise_number(number)
