@@ -54,6 +54,7 @@ from acd.http.site import build_site
 from acd.kamailio.reader import KamailioReader, reader_for
 from acd.leadership import Leadership
 from acd.metrics import Metrics
+from acd.pbx_board import PbxBoard
 from acd.ports import CallControl, RecordSink
 from acd.readiness import DatabaseProbe, Status
 from acd.recordings import Recorder
@@ -453,6 +454,10 @@ async def build(
         c = settings.cluster
         leadership = Leadership(database.pool("lease"), instance_name(settings), LeaseTimes(c.lease, c.renew, c.margin))
         metrics.leader.labels(leadership.instance).set(0)  # a standby until the service takes the lease
+    # several PBXs: one the dispatcher marks inactive while its link is down is lost (docs/pbxs.md)
+    kamailio = reader_for(
+        settings.kamailio, translator, runtime, metrics, lose=runtime.pbx_lost if len(pbx_parts) > 1 else None
+    )
     if database is None:
         site = build_app(runtime, metrics, status.health, ready=status.readiness)
     else:
@@ -481,6 +486,7 @@ async def build(
             supervisors=settings.supervisors,
             objectives_zone=settings.objectives_zone,
             leadership=leadership,
+            pbxs=PbxBoard([p.pump for p in pbx_parts], kamailio) if pbx_parts else None,
         )
     return Parts(
         settings,
@@ -506,10 +512,7 @@ async def build(
         editor=editor,
         leadership=leadership,
         pbxs=tuple(pbx_parts),
-        # several PBXs: one the dispatcher marks inactive while its link is down is lost (docs/pbxs.md)
-        kamailio=reader_for(
-            settings.kamailio, translator, runtime, metrics, lose=runtime.pbx_lost if len(pbx_parts) > 1 else None
-        ),
+        kamailio=kamailio,
     )
 
 

@@ -19,6 +19,7 @@ from acd.http.bearer import Bearers
 from acd.leadership import Leadership
 from acd.live_view import LiveView
 from acd.metrics import Metrics
+from acd.pbx_board import PbxBoard
 from acd.readiness import Readiness
 from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
@@ -59,4 +60,5 @@ SUPERVISORS: web.AppKey[tuple[SupervisorPhone, ...]] = web.AppKey("supervisors")
 OBJECTIVES_ZONE: web.AppKey[str] = web.AppKey("objectives_zone")  # the IANA zone of objectives' periods
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")  # the API's routes and who may call them
 LEADERSHIP = web.AppKey("leadership", Leadership)  # this process's side of the lease (absent: no lease)
+PBXS = web.AppKey("pbxs", PbxBoard)  # each PBX's state (absent: call control handed in)
 TOKEN = web.RequestKey("token", Token)  # who the request speaks for, set by the API's guard

@@ -20,6 +20,7 @@ from acd.http.v1 import PREFIX, build_api_v1
 from acd.http.wallboard import require_tokens
 from acd.leadership import Leadership
 from acd.metrics import Metrics
+from acd.pbx_board import PbxBoard
 from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
@@ -44,6 +45,7 @@ def build_site(
     supervisors: tuple[SupervisorPhone, ...] = (),
     objectives_zone: str = "UTC",
     leadership: Leadership | None = None,
+    pbxs: PbxBoard | None = None,
 ) -> web.Application:
     """``engine`` is the REST API's pool (tokens, audit, record searches); ``supervisors``: the
     supervisors' phones (``[[supervisors]]``) that calls may be monitored from."""
@@ -66,6 +68,7 @@ def build_site(
             supervisors,
             objectives_zone,
             leadership,
+            pbxs,
         ),
     )
     return app

@@ -51,6 +51,13 @@ class PbxDispatch:
     # inactive because probes (or a failed call) found it dead (flags IP): a PBX disabled by hand (D,
     # drained for maintenance) is not, it still carries its calls (docs/pbxs.md, "A PBX dies")
     dead: bool = False
+    trying: bool = False  # state Trying: probes failed lately but not enough to take it out yet
+
+    @property
+    def state(self) -> str:
+        """Its state for a reader: ``active``, ``probing`` (Trying: still sent new calls) or ``inactive``
+        (Inactive, or Disabled by hand)."""
+        return "probing" if self.trying else "active" if self.active else "inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,11 @@ class KamailioView:
     def pbx_active(self, name: str) -> bool | None:
         """Whether the dispatcher sends the PBX named ``name`` new calls; None: not in its list (or never read)."""
         found = [p.active for p in self.pbxs if p.name == name]
+        return found[0] if len(found) == 1 else None
+
+    def pbx_state(self, name: str) -> str | None:
+        """The dispatcher's state of the PBX named ``name`` (``PbxDispatch.state``); None as ``pbx_active``."""
+        found = [p.state for p in self.pbxs if p.name == name]
         return found[0] if len(found) == 1 else None
 
 
@@ -154,7 +166,7 @@ def dispatcher(result: Any) -> tuple[PbxDispatch, ...]:
             attrs = dest.get("ATTRS")
             duid = attrs.get("DUID") if isinstance(attrs, dict) else None
             name = duid if isinstance(duid, str) and _PBX_NAME.fullmatch(duid) else ""
-            out.append(PbxDispatch(uri, name, flags[0] in "AT", flags[1] == "P", flags == "IP"))
+            out.append(PbxDispatch(uri, name, flags[0] in "AT", flags[1] == "P", flags == "IP", flags[0] == "T"))
             if len(out) > MAX_TARGETS:
                 raise Malformed(f"more than {MAX_TARGETS} dispatcher destinations")
     return tuple(out)

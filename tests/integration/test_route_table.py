@@ -43,6 +43,7 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/openapi.json"): "/api/v1/openapi.json",
     ("GET", "/api/v1/status"): "/api/v1/status",
     ("GET", "/api/v1/cluster"): "/api/v1/cluster",
+    ("GET", "/api/v1/pbxs"): "/api/v1/pbxs",
     ("GET", "/api/v1/agents"): "/api/v1/agents",
     ("POST", "/api/v1/agents"): "/api/v1/agents",
     ("GET", "/api/v1/agents/{agent}"): "/api/v1/agents/a1",

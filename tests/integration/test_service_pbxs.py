@@ -17,7 +17,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from api_v1_harness import api_pg  # noqa: F401
 from doubles import NullSink
+from sqlalchemy import text
 
 from acd import jobs
 from acd.ami import pump as pump_module
@@ -31,6 +34,11 @@ from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequir
 from acd.core.events import AgentLoggedIn, AgentReachability, CallArrived, Event
 from acd.core.record_types import InteractionRecord
 from acd.core.states import CallState
+from acd.database import Database
+from acd.records.models import Base
+from acd.records.startup.embedded import EmbeddedPostgres
+from acd.records.startup.migrate import upgrade
+from acd.records.stores import tokens
 from acd.runtime import Runtime
 from acd.settings import AmiSettings, DatabaseSettings, HttpSettings, PbxSettings, Settings, SupervisorPhone
 
@@ -57,9 +65,10 @@ async def build_with(
     pbxs: tuple[PbxSettings, ...],
     supervisors: tuple[SupervisorPhone, ...] = (),
     originate: tuple[str, str] = ("acd-monitor", ""),
+    database: Database | None = None,
 ) -> Parts:
     """The service's parts for ``pbxs``, the shared [ami] timings pointing at ``server``; ``originate``:
-    the originate-only user and its secret."""
+    the originate-only user and its secret; ``database``: PostgreSQL, for the REST API."""
     settings = Settings(
         AmiSettings(
             port=server.port,
@@ -76,17 +85,20 @@ async def build_with(
         pbxs=pbxs,
         supervisors=supervisors,
     )
-    return await build(settings, records=NullSink())
+    return await build(settings, records=NullSink(), database=database)
 
 
 async def running(
-    server: FakeAmiServer, second: FakeAmiServer, supervisors: tuple[SupervisorPhone, ...] = ()
+    server: FakeAmiServer,
+    second: FakeAmiServer,
+    supervisors: tuple[SupervisorPhone, ...] = (),
+    database: Database | None = None,
 ) -> tuple[Parts, list[asyncio.Task[None]]]:
     pbxs = (
         PbxSettings("pbx1", "127.0.0.1", server.port, "acd", "ACD_AMI_SECRET", "secret"),
         PbxSettings("pbx2", "127.0.0.1", second.port, "acd", "ACD_AMI_SECRET_PBX2", "other"),
     )
-    parts = await build_with(server, pbxs, supervisors)
+    parts = await build_with(server, pbxs, supervisors, database=database)
     tasks = [asyncio.create_task(parts.runtime.run())]
     tasks += [asyncio.create_task(p.pump.run()) for p in parts.pbxs]
     tasks += jobs.start(parts)
@@ -476,3 +488,63 @@ async def test_a_callback_is_dialled_through_the_first_pbx_whose_link_is_up(
     finally:
         async with asyncio.timeout(5):
             await stopped(parts, tasks)
+
+
+@pytest.mark.pg
+async def test_the_list_of_pbxs_says_each_one_linked_lost_and_its_calls_to_staff_only(
+    server: FakeAmiServer,
+    second: FakeAmiServer,
+    api_pg: EmbeddedPostgres,  # noqa: F811
+) -> None:
+    """``GET /api/v1/pbxs`` (docs/pbxs.md, "The list of PBXs"): both PBXs linked, in the file's order,
+    with their open calls; pbx2's server stopped: not linked, then lost; an agent's token is refused."""
+    server.system_name, second.system_name = "pbx1", "pbx2"
+    database = Database(api_pg.url)
+    engine = database.pool("api")
+    await upgrade(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
+    bearer = {
+        "admin": (await tokens.issue(engine, "admin"))[1],
+        "supervisor": (await tokens.issue(engine, "supervisor", queues=("billing",)))[1],
+        "agent": (await tokens.issue(engine, "agent", agent_id="a1"))[1],
+    }
+    parts, tasks = await running(server, second, database=database)
+    try:
+        async with TestClient(TestServer(parts.site)) as client:
+
+            async def listed(who: str) -> tuple[int, object]:
+                response = await client.get("/api/v1/pbxs", headers={"Authorization": f"Bearer {bearer[who]}"})
+                return response.status, await response.json()
+
+            for srv in (server, second):
+                await srv.wait_for("CoreShowChannels")
+            second.push(enqueue(parts, "pbx2-1765100000.9", 9, time.time()))
+            await eventually(lambda: parts.core.snapshot(time.time()).pbx_calls.get("pbx2") == 1, lambda: "no call")
+            row = {"linked": True, "misconfigured": False, "lost": False}
+            expected = [{"name": "pbx1", **row, "calls": 0}, {"name": "pbx2", **row, "calls": 1}]
+            assert await listed("supervisor") == (200, {"pbxs": expected})  # no address, no secret
+            assert await listed("admin") == (200, {"pbxs": expected})
+            status, _ = await listed("agent")
+            assert status == 403
+
+            await second.stop()  # pbx2's link goes down; pbx1's stays up
+            down = parts.pbxs[1].link
+            await eventually(lambda: not down.connected, lambda: "pbx2 still linked")
+            status, body = await listed("supervisor")
+            assert status == 200 and isinstance(body, dict)
+            assert [(p["name"], p["linked"], p["lost"]) for p in body["pbxs"]] == [
+                ("pbx1", True, False),
+                ("pbx2", False, False),
+            ]
+            assert parts.runtime.pbx_lost("pbx2")  # as Kamailio's dispatcher would, before lost_after
+            await eventually(lambda: not parts.core.snapshot(time.time()).pbx_calls, lambda: "pbx2's call open")
+            status, body = await listed("admin")
+            assert isinstance(body, dict)
+            assert [(p["name"], p["linked"], p["lost"], p["calls"]) for p in body["pbxs"]] == [
+                ("pbx1", True, False, 0),
+                ("pbx2", False, True, 0),
+            ]
+    finally:
+        await stopped(parts, tasks)
+        await database.close()

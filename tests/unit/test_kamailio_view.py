@@ -172,6 +172,14 @@ def test_the_dispatchers_state_of_each_pbx_by_its_duid() -> None:
     assert view.pbx_active("pbx1") is True
     assert view.pbx_active("pbx2") is False
     assert view.pbx_active("pbx9") is None
+    # as GET /api/v1/pbxs shows it
+    assert [view.pbx_state(n) for n in ("pbx1", "pbx2", "pbx3", "pbx4", "pbx9")] == [
+        "active",
+        "inactive",
+        "probing",
+        "inactive",  # disabled by hand
+        None,
+    ]
 
 
 def test_an_empty_dispatcher_and_a_duid_that_is_no_pbx_name() -> None:
@@ -180,6 +188,7 @@ def test_an_empty_dispatcher_and_a_duid_that_is_no_pbx_name() -> None:
     assert [p.name for p in odd] == ["", ""]
     view = KamailioView(pbxs=dispatcher(targets(target("sip:a", "AP", "pbx1"), target("sip:b", "IP", "pbx1"))))
     assert view.pbx_active("pbx1") is None  # said twice: not one answer
+    assert view.pbx_state("pbx1") is None
 
 
 @pytest.mark.parametrize(

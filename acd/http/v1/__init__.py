@@ -22,6 +22,7 @@ from acd.http.keys import (
     LEADERSHIP,
     LIVE,
     OBJECTIVES_ZONE,
+    PBXS,
     RECORDER,
     RECORDINGS,
     RUNTIME,
@@ -33,6 +34,7 @@ from acd.http.v1.auth import guard
 from acd.http.v1.routes import ROUTES
 from acd.leadership import Leadership
 from acd.live_view import LiveView
+from acd.pbx_board import PbxBoard
 from acd.recordings import Recorder
 from acd.records.stores.audit import AuditLog
 from acd.records.stores.customers import CustomerDirectory
@@ -55,6 +57,7 @@ def build_api_v1(
     supervisors: tuple[SupervisorPhone, ...] = (),
     objectives_zone: str = "UTC",
     leadership: Leadership | None = None,
+    pbxs: PbxBoard | None = None,
 ) -> web.Application:
     """Mount with ``app.add_subapp(PREFIX, build_api_v1(...))``; the parent's client_max_size applies.
 
@@ -66,6 +69,7 @@ def build_api_v1(
     ``supervisors``: the supervisors' phones calls may be monitored from (``POST /calls/{id}/monitor``).
     ``objectives_zone``: the time zone of objectives' days, weeks and months (``[objectives] zone``).
     ``leadership``: this process's side of the lease, for ``GET /cluster`` (docs/standby.md).
+    ``pbxs``: each PBX's state, for ``GET /pbxs`` (docs/pbxs.md, "The list of PBXs").
     """
     api = web.Application(middlewares=[guard])
     api[RUNTIME] = runtime
@@ -83,6 +87,8 @@ def build_api_v1(
     api[RECORDINGS] = recordings or RecordingSettings()
     if leadership is not None:
         api[LEADERSHIP] = leadership
+    if pbxs is not None:
+        api[PBXS] = pbxs
     add_agent_stream(api)  # the agent desk's publisher
     TABLE.mount(api)
     return api

@@ -193,6 +193,43 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/pbxs": {
+            "get": {
+                "summary": "each PBX in the file's order: its link up, its SystemName wrong, lost, its open calls "
+                "and Kamailio's dispatcher state of it (supervisor, admin; docs/pbxs.md)",
+                "responses": {
+                    **ok(
+                        {
+                            "type": "object",
+                            "required": ["pbxs"],
+                            "properties": {
+                                "pbxs": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["name", "linked", "misconfigured", "lost", "calls"],
+                                        "properties": {
+                                            "name": {"type": "string"},
+                                            "linked": {"type": "boolean"},
+                                            "misconfigured": {"type": "boolean"},
+                                            "lost": {"type": "boolean"},
+                                            "calls": {"type": "integer", "minimum": 0},
+                                            # present with [kamailio]; null: not in the dispatcher's list
+                                            "dispatcher": {
+                                                "type": "string",
+                                                "enum": ["active", "inactive", "probing", None],
+                                                "nullable": True,
+                                            },
+                                        },
+                                    },
+                                }
+                            },
+                        }
+                    ),
+                    **_errors(401, 403),
+                },
+            }
+        },
         "/cluster": {
             "get": {
                 "summary": "who leads the ACD, under which epoch, each member's last heartbeat and this instance's "

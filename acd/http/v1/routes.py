@@ -22,6 +22,7 @@ from acd.http.v1 import (
     monitoring,
     objectives,
     openapi,
+    pbxs,
     queues,
     recordings,
     reports,
@@ -69,6 +70,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/status", live.status, EVERYONE | {WALLBOARD}),
     # who leads, under which epoch (docs/standby.md)
     Route("GET", "/cluster", cluster.cluster, STAFF, "the cluster's leadership is for supervisors and admins"),
+    # each PBX: linked, misconfigured, lost, its calls, Kamailio's dispatcher state (docs/pbxs.md)
+    Route("GET", "/pbxs", pbxs.pbxs, STAFF, "the state of the PBXs is for supervisors and admins"),
     Route(
         "GET",
         "/calls/{call}/explanation",
