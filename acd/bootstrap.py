@@ -443,7 +443,7 @@ async def build(
         )
         runtime.pbx_losers[pbx.name] = pbx_pump.lose
         if isinstance(front, PbxCallControl) and front.linked is not None:  # callbacks dialled on a ready PBX
-            front.linked[pbx.name] = lambda p=pbx_pump: p.ready and p.link.connected
+            front.linked[pbx.name] = _ready(pbx_pump)
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
         metrics.pbx_misconfigured.labels(pbx=pbx.name).set(0)  # a series from the start (AcdPbxMisconfigured)
         metrics.pbx_calls.labels(pbx=pbx.name).set(0)  # a series from the start
@@ -522,6 +522,11 @@ async def build(
 def _count_lost(metrics: Metrics, pbx: str) -> Callable[[str], None]:
     """``acd_ami_redirects_lost_total{pbx,action}`` of one PBX's call control."""
     return lambda action: metrics.redirects_lost.labels(pbx, action).inc()
+
+
+def _ready(pump: Pump) -> Callable[[], bool]:
+    """Whether a callback may be dialled through the pump's PBX: its link up, its connect checks done."""
+    return lambda: pump.ready and pump.link.connected
 
 
 def _monitor_by_phone(

@@ -21,8 +21,8 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 
 from acd.ami.control import AmiCallControl
-from acd.ami.fields import shown
 from acd.ami.ended_unseen import settle, with_records, with_segments
+from acd.ami.fields import shown
 from acd.ami.link import AmiLink, LinkDown, LinkUp
 from acd.ami.resync import resync
 from acd.ami.token import EventToken
@@ -281,7 +281,10 @@ class Pump:
             return
         down_at, was_lost = self._was_down
         log.error(
-            "PBX %s restarted (started %s, before %s): its calls before are gone", self.pbx, shown(started), shown(before)
+            "PBX %s restarted (started %s, before %s): its calls before are gone",
+            self.pbx,
+            shown(started),
+            shown(before),
         )
         if was_lost:  # closed already: never twice
             return

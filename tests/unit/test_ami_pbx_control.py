@@ -3,7 +3,7 @@ later commands and their loss follow it for as long as they are open, whatever t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from acd.ami.callers import CallerBook
@@ -23,6 +23,10 @@ class _Control:
         return self._done()
 
 
+def _flag(ready: dict[str, bool], name: str) -> Callable[[], bool]:
+    return lambda: ready[name]
+
+
 def _dial(call_id: str) -> RingAgent:
     return RingAgent("o-" + call_id, call_id, "a1", "PJSIP/agent1", 10.0, callback="5551234")
 
@@ -34,7 +38,7 @@ async def test_a_live_callback_is_never_forgotten_and_a_closed_one_is() -> None:
     front = PbxCallControl(
         {"pbx1": cast(Any, one), "pbx2": cast(Any, two)},
         CallerBook(),
-        {name: (lambda name=name: ready[name]) for name in ready},
+        {name: _flag(ready, name) for name in ready},
         open_call=lambda call_id: call_id in open_calls,
     )
     for n in range(5000):
@@ -51,7 +55,7 @@ async def test_a_callback_is_dialled_only_through_a_ready_pbx() -> None:
     front = PbxCallControl(
         {"pbx1": cast(Any, one), "pbx2": cast(Any, two)},
         CallerBook(),
-        {name: (lambda name=name: ready[name]) for name in ready},
+        {name: _flag(ready, name) for name in ready},
     )
     await front.send(_dial("cb1"))
     assert (one.sent, two.sent) == ([], ["cb1"])

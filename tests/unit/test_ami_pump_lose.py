@@ -120,7 +120,9 @@ def _started(date: str, clock: str) -> dict[str, str]:
 async def test_a_start_time_not_read_takes_a_new_baseline_and_no_restart() -> None:
     runtime = _Runtime()
     pump = _pump(runtime, 60.0)
-    link = _Replies(CoreStatus=[_started("2026-12-08", "01:00:00"), TimeoutError("no reply"), _started("2026-12-08", "02:00:00")])
+    link = _Replies(
+        CoreStatus=[_started("2026-12-08", "01:00:00"), TimeoutError("no reply"), _started("2026-12-08", "02:00:00")]
+    )
     pump.link = cast(Any, link)
     await pump._restarted()  # the first connect: the baseline
     await pump._restarted()  # unread: the old start time is not kept
