@@ -366,8 +366,12 @@ async def build(
         # the first PBX tells reachability, whatever its name (one [[pbx]] table named "pbx1" too)
         translator.presence_pbx = pbxs[0].name
         if len(sides) > 1:  # several PBXs: every command to its call's PBX; Uniqueids must name theirs
-            linked = {p.name: (lambda one=one: one.connected) for p, one, _, _ in sides}
-            front = PbxCallControl({p.name: c for p, _, c, _ in sides}, translator.book, linked)
+            front = PbxCallControl(
+                {p.name: c for p, _, c, _ in sides},
+                translator.book,
+                {p.name: (lambda: False) for p, _, _, _ in sides},  # each pump's readiness, below
+                open_call=lambda call_id: core.call_state(call_id) is not None,
+            )
             translator.pbx_checked = True
         control = front if front is not None else ami
     outbox = None
@@ -439,6 +443,8 @@ async def build(
             callbacks_on=front.callbacks_on if isinstance(front, PbxCallControl) else None,
         )
         runtime.pbx_losers[pbx.name] = pbx_pump.lose
+        if isinstance(front, PbxCallControl) and front.linked is not None:  # callbacks dialled on a ready PBX
+            front.linked[pbx.name] = _ready(pbx_pump)
         metrics.ami_connected.labels(pbx=pbx.name).set(0)  # a series from the start, down until connected
         metrics.pbx_misconfigured.labels(pbx=pbx.name).set(0)  # a series from the start (AcdPbxMisconfigured)
         metrics.pbx_calls.labels(pbx=pbx.name).set(0)  # a series from the start
@@ -519,6 +525,11 @@ async def build(
 def _count_lost(metrics: Metrics, pbx: str) -> Callable[[str], None]:
     """``acd_ami_redirects_lost_total{pbx,action}`` of one PBX's call control."""
     return lambda action: metrics.redirects_lost.labels(pbx, action).inc()
+
+
+def _ready(pump: Pump) -> Callable[[], bool]:
+    """Whether a callback may be dialled through the pump's PBX: its link up, its connect checks done."""
+    return lambda: pump.ready and pump.link.connected
 
 
 def _monitor_by_phone(

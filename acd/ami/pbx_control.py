@@ -14,7 +14,6 @@ deployment with one PBX uses its ``AmiCallControl`` directly, without this.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from acd.ami.callers import CallerBook
@@ -27,13 +26,12 @@ class PbxCallControl:
     """``controls``: each PBX's call control, by name, the first PBX first; ``book``: the one the
     translator keeps (shared by every control)."""
 
-    DIALLED_KEPT = 4096  # callbacks whose dialling PBX is remembered (the newest; a closed one is harmless)
-
     def __init__(
         self,
         controls: Mapping[str, AmiCallControl],
         book: CallerBook,
         linked: Mapping[str, Callable[[], bool]] | None = None,
+        open_call: Callable[[str], bool] | None = None,
     ) -> None:
         if not controls:
             raise ValueError("no PBX")
@@ -43,9 +41,19 @@ class PbxCallControl:
         self.book = book
         # the PBXs whose SystemName is wrong or unread (kept by their pumps): commands refused
         self.misnamed: set[str] = set()
-        # whether each PBX's link is up (None: every PBX taken as up, callbacks on the first)
+        # whether each PBX is ready for a dial: its link up and its pump's connect checks (name, start
+        # time) done (None: every PBX taken as ready, callbacks on the first)
         self.linked = dict(linked) if linked is not None else None
-        self._dialled: OrderedDict[str, str] = OrderedDict()  # a callback's call id -> the PBX dialling it
+        # whether a call is still open in the core: a callback's entry below leaves once it is not
+        # (a live one is never forgotten, whatever their number)
+        self.open_call = open_call
+        self._dialled: dict[str, str] = {}  # a callback's call id -> the PBX dialling it
+
+    def _prune(self) -> None:
+        """Forget the callbacks the core has closed (their later commands, if any, go to the first PBX)."""
+        if self.open_call is not None:
+            for call_id in [c for c in self._dialled if not self.open_call(c)]:
+                del self._dialled[call_id]
 
     def of(self, call_id: str) -> AmiCallControl:
         """The call control of the call's PBX (the first PBX's when the book does not hold the call);
@@ -54,7 +62,8 @@ class PbxCallControl:
         return self._usable(self.first_name if pbx is None or pbx not in self.controls else pbx)
 
     def dialler(self) -> str:
-        """The PBX a callback is dialled through: the first whose link is up and whose name is right;
+        """The PBX a callback is dialled through: the first that is ready (link up, connect checks done)
+        and whose name is right;
         the first PBX when none is (the dial then fails there as on any link that is down)."""
         for name in self.controls:
             if name not in self.misnamed and (self.linked is None or self.linked[name]()):
@@ -62,7 +71,8 @@ class PbxCallControl:
         return self.first_name
 
     def callbacks_on(self, pbx: str) -> tuple[str, ...]:
-        """The callbacks last dialled through ``pbx`` (for its ``PbxLost``)."""
+        """The callbacks last dialled through ``pbx`` and still open (for its ``PbxLost``)."""
+        self._prune()
         return tuple(sorted(c for c, p in self._dialled.items() if p == pbx))
 
     def _usable(self, pbx: str) -> AmiCallControl:
@@ -80,11 +90,9 @@ class PbxCallControl:
         ):
             raise NotCarriedOut(f"the phone is on {command.pbx}, the call is not")  # one PBX's ChanSpy
         if isinstance(command, RingAgent) and command.callback and self.book.pbx_of(command.call_id) is None:
-            pbx = self.dialler()  # a callback has no caller channel: any PBX linked dials it
+            pbx = self.dialler()  # a callback has no caller channel: any PBX ready dials it
+            self._prune()
             self._dialled[command.call_id] = pbx
-            self._dialled.move_to_end(command.call_id)
-            while len(self._dialled) > self.DIALLED_KEPT:
-                self._dialled.popitem(last=False)
             return self._usable(pbx).send(command, rest)
         return self.of(command.call_id).send(command, rest)
 

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 
 from acd.ami.control import AmiCallControl
 from acd.ami.ended_unseen import settle, with_records, with_segments
+from acd.ami.fields import shown
 from acd.ami.link import AmiLink, LinkDown, LinkItem, LinkUp, Resume
 from acd.ami.resync import resync
 from acd.ami.token import EventToken
@@ -43,6 +44,13 @@ from acd.core.record_types import InteractionRecord
 from acd.log_throttle import LogThrottle
 
 log = logging.getLogger("acd")
+
+START_FIELD_MAX = 32  # CoreStartupDate / CoreStartupTime: "2026-12-08", "03:52:27"
+
+
+def _start_field(value: str) -> bool:
+    """A CoreStatus start date or time as Asterisk writes it: short, printable, no spaces."""
+    return 0 < len(value) <= START_FIELD_MAX and value.isprintable() and " " not in value
 
 
 class Writer(Protocol):
@@ -136,6 +144,8 @@ class Pump:
     # several PBXs: the PBX's start time (CoreStatus) at its last connect; another at a connect means
     # it restarted and its calls before are gone (docs/pbxs.md, "A PBX returns"); None: not read yet
     started: str | None = dataclasses.field(default=None, init=False)
+    # its connect checks (name, start time) are done on the link that is up: callbacks may be dialled on it
+    ready: bool = dataclasses.field(default=False, init=False)
     # the down time (and whether it was lost) a connect follows, for ``_restarted``
     _was_down: tuple[float | None, bool] = dataclasses.field(default=(None, False), init=False)
     _lose_later: asyncio.TimerHandle | None = dataclasses.field(default=None, init=False)
@@ -226,6 +236,7 @@ class Pump:
             self._up()
             await self._connected()
         elif isinstance(item, LinkDown):
+            self.ready = False
             self.keeper.lost()
             self.metrics.ami_connected.labels(pbx=self.pbx).set(0)
             self.control.link_down()
@@ -253,7 +264,8 @@ class Pump:
 
     def _up(self) -> None:
         self._cancel_lose()
-        self._was_down = (self.down_at, self.lost)
+        if self.down_at is not None:  # a connect done again on a link that stayed up keeps the real down time
+            self._was_down = (self.down_at, self.lost)
         self.down_at = None
         self.lost = False
 
@@ -276,10 +288,13 @@ class Pump:
     async def _connected(self) -> None:
         began = time.monotonic()
         self.metrics.ami_connected.labels(pbx=self.pbx).set(1)
-        if self.lost_after is not None:  # several PBXs: a restarted PBX's calls are gone (docs/pbxs.md)
-            await self._restarted()
+        self.ready = False
         if self.check_name and not await self._named_right():
             return
+        # several PBXs: a restarted PBX's calls are gone (docs/pbxs.md); only once its name is right
+        if self.lost_after is not None:
+            await self._restarted()
+        self.ready = True
         with contextlib.suppress(Exception):  # at once: holding may be close to its limit
             await self.control.heartbeat(int(time.time()))
         # before the resync: a caller it finds raises events with this token from now on
@@ -328,11 +343,16 @@ class Pump:
         PBX, a start time that cannot be read, or this run's first connect: the resync settles its
         calls by their traces, as ever."""
         started = await self._start_time()
-        before, self.started = self.started, started if started is not None else self.started
+        before, self.started = self.started, started  # unread: the next read only takes a new baseline
         if started is None or before is None or started == before:
             return
         down_at, was_lost = self._was_down
-        log.error("PBX %s restarted (started %s, before %s): its calls before are gone", self.pbx, started, before)
+        log.error(
+            "PBX %s restarted (started %s, before %s): its calls before are gone",
+            self.pbx,
+            shown(started),
+            shown(before),
+        )
         if was_lost:  # closed already: never twice
             return
         at = down_at if down_at is not None else time.time()
@@ -351,9 +371,13 @@ class Pump:
         except Exception as exc:
             log.warning("PBX %s: CoreStatus failed: %s", self.pbx, exc)
             return None
-        if not isinstance(reply, dict) or not reply.get("CoreStartupDate") or not reply.get("CoreStartupTime"):
+        if not isinstance(reply, dict):
             return None
-        return f"{reply['CoreStartupDate']} {reply['CoreStartupTime']}"
+        date, clock = str(reply.get("CoreStartupDate", "")), str(reply.get("CoreStartupTime", ""))
+        if not (_start_field(date) and _start_field(clock)):
+            log.warning("PBX %s: CoreStatus start time %s %s unreadable", self.pbx, shown(date), shown(clock))
+            return None
+        return f"{date} {clock}"
 
     async def _named_right(self) -> bool:
         """Whether the PBX's ``SystemName`` (``CoreSettings``) is its configured name: with several PBXs

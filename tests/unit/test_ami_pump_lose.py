@@ -94,3 +94,88 @@ async def test_the_first_pbx_s_loss_says_callbacks_are_dialled_on_it() -> None:
     assert pump.lose()
     assert [e.dials_callbacks for e in runtime.submitted if isinstance(e, PbxLost)] == [True]
     pump._up()
+
+
+class _Replies:
+    """A link whose AMI actions answer from a script (CoreStatus, CoreSettings)."""
+
+    def __init__(self, **replies: Any) -> None:
+        self.replies = replies
+        self.sent: list[str] = []
+
+    async def send(self, action: dict[str, str]) -> Any:
+        self.sent.append(action["Action"])
+        reply = self.replies[action["Action"]]
+        if isinstance(reply, list):
+            reply = reply.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+def _started(date: str, clock: str) -> dict[str, str]:
+    return {"CoreStartupDate": date, "CoreStartupTime": clock}
+
+
+async def test_a_start_time_not_read_takes_a_new_baseline_and_no_restart() -> None:
+    runtime = _Runtime()
+    pump = _pump(runtime, 60.0)
+    link = _Replies(
+        CoreStatus=[_started("2026-12-08", "01:00:00"), TimeoutError("no reply"), _started("2026-12-08", "02:00:00")]
+    )
+    pump.link = cast(Any, link)
+    await pump._restarted()  # the first connect: the baseline
+    await pump._restarted()  # unread: the old start time is not kept
+    assert pump.started is None
+    await pump._restarted()  # a new baseline, not a restart
+    assert runtime.submitted == []
+    assert pump.started == "2026-12-08 02:00:00"
+
+
+async def test_a_malformed_start_time_is_unread() -> None:
+    runtime = _Runtime()
+    pump = _pump(runtime, 60.0)
+    pump.link = cast(Any, _Replies(CoreStatus=[_started("2026-12-08", "01:00:00"), _started("x" * 33, "01:00:00")]))
+    await pump._restarted()
+    await pump._restarted()
+    assert pump.started is None
+    assert runtime.submitted == []
+
+
+async def test_a_connect_done_again_keeps_the_real_down_time() -> None:
+    runtime = _Runtime()
+    pump = _pump(runtime, 60.0)
+    pump._down()
+    down = pump.down_at
+    pump._up()
+    pump._up()  # link.again(): a LinkUp with no LinkDown (recheck_name)
+    assert pump._was_down == (down, False)
+
+
+class _Gauge:
+    def labels(self, **_: str) -> _Gauge:
+        return self
+
+    def set(self, _: float) -> None:
+        pass
+
+
+class _Metrics:
+    ami_connected = _Gauge()
+
+
+async def test_a_misnamed_pbx_at_the_address_closes_nothing_and_records_no_start_time() -> None:
+    runtime = _Runtime()
+    pump = _pump(runtime, 60.0)
+    pump.metrics = cast(Any, _Metrics())
+    pump.check_name = True
+    pump.started = "2026-12-08 01:00:00"  # pbx2's, read before
+    link = _Replies(CoreStatus=_started("2026-12-08", "03:00:00"), CoreSettings={"SystemName": "other"})
+    pump.link = cast(Any, link)
+    pump._down()
+    pump._up()
+    await pump._connected()
+    assert runtime.submitted == []
+    assert pump.started == "2026-12-08 01:00:00"
+    assert "CoreStatus" not in link.sent
+    assert not pump.ready

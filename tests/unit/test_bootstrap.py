@@ -7,10 +7,12 @@ built but never started.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import pytest
 from doubles import ListSink, MockControl
 
+from acd.ami.pbx_control import PbxCallControl
 from acd.bootstrap import build, settings_for
 from acd.core.config import AgentConfig, QueueConfig, RoutingConfig, SkillRequirement
 from acd.core.events import AgentLoggedIn, PbxLost
@@ -81,6 +83,18 @@ async def test_a_pbx_is_lost_only_with_several_pbxs() -> None:
     assert isinstance(queued, PbxLost) and queued.pbx == "pbx2" and queued.at == pump.down_at
     pump._up()  # back: lost again only after it goes down again
     assert two.runtime.pbx_lost("pbx2") is False
+    # a callback is dialled through a PBX only once its pump's connect checks are done on a live link
+    front = two.control
+    assert isinstance(front, PbxCallControl) and front.linked is not None
+    session = type("Session", (), {"logged_in": True})()
+    for pbx in two.pbxs:
+        pbx.link._session = cast(Any, session)  # logged in, its name not checked yet
+    assert not front.linked["pbx2"]()
+    pump.ready = True
+    assert front.linked["pbx2"]()
+    assert front.dialler() == "pbx2"
+    for pbx in two.pbxs:
+        pbx.link._session = None
     for parts in (one, two):
         for pbx in parts.pbxs:
             await pbx.link.close()
