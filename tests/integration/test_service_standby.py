@@ -242,6 +242,11 @@ async def _standby_status_says_who_leads(a: Member, b: Member, admin: str, agent
     assert status["standby"]["instance"] is None  # host names are for supervisors and admins
     code, status = await _get(a.base, "/status", admin)
     assert code == 200 and status["role"] == "leader" and "standby" not in status
+    # the PBXs are the leader's to list: a standby links to none, and says so rather than "all unlinked"
+    code, body = await _get(b.base, "/pbxs", admin)
+    assert code == 503 and body["error_id"] == "standby", body
+    code, body = await _get(a.base, "/pbxs", admin)
+    assert code == 200 and isinstance(body["pbxs"], list), body
 
 
 async def _is(base: str, status: int) -> bool:

@@ -226,7 +226,7 @@ DOCUMENT: dict[str, Any] = {
                             },
                         }
                     ),
-                    **_errors(401, 403),
+                    **_errors(401, 403, 503),
                 },
             }
         },
