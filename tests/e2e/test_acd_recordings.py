@@ -33,6 +33,7 @@ from acd_process import acd_command, api, eventually, login
 from e2e_stack import RECORDINGS_DIR, user_event
 
 from acd.ami.identity import call_id_for
+from acd.recordings import file_name
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
@@ -162,7 +163,8 @@ async def test_a_recorded_call_holds_the_talk_and_the_callers_tone_and_only_staf
     row = await recording_row(acd, call_id)
 
     path = Path(RECORDINGS_DIR) / row["file"]
-    assert row["file"] != f"{uniqueid}.wav" and path.is_file()  # the agent leg's Uniqueid names it
+    # the agent leg's Uniqueid names it, not the caller's
+    assert row["file"] != file_name(uniqueid) and path.is_file()
     assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     measured = sox_seconds(path)
     assert abs(measured - row["seconds"]) < 0.05, (measured, row["seconds"])
@@ -388,7 +390,7 @@ async def test_the_consulted_agent_records_the_handed_over_call_and_pauses_it_fr
     second = await closed(acd, call_id)  # agent5's stay, ended when agent5's phone hung up
     assert second["agent_id"] == "agent5"
     row = await recording_row(acd, call_id)
-    assert row["file"] == f"{recording['Uniqueid']}.wav"
+    assert row["file"] == file_name(recording["Uniqueid"])  # the consulted leg's own file
     first = (await acd.rows("SELECT * FROM interactions WHERE uniqueid = $1 AND id <> $2", uniqueid, call_id))[0]
     assert (first["agent_id"], first["end_reason"]) == ("agent1", "transferred")
     first_row = await recording_row(acd, first["id"])

@@ -22,6 +22,7 @@ from acd_process import login as api_login
 from e2e_stack import RECORDINGS_DIR, user_event
 
 from acd.ami.identity import call_id_for
+from acd.recordings import file_name
 from phonefarm import AmiClient, Farm
 from phonefarm.acd_process import AcdProcess
 
@@ -276,7 +277,9 @@ async def test_attended_transfer_to_an_agent_from_the_phone_consult_then_back(
     assert acd.metric("acd_calls_transferred_total", queue="billing") == 0
     # docs/records.md, "Recordings": agent5's file of the consult is no stay's: deleted, not left without a row
     consulted = await pbx_ami.wait_event(user_event("AcdConsultRecording", AcdTarget="agent5"), 1, mark)
-    gone = Path(RECORDINGS_DIR) / f"{consulted['Uniqueid']}.wav"
+    named = file_name(consulted["Uniqueid"])
+    assert named is not None, consulted
+    gone = Path(RECORDINGS_DIR) / named
     await eventually(lambda: not gone.exists(), 20, "the consult's file deleted")
     rows = await eventually(
         lambda: acd.rows("SELECT file FROM recordings WHERE id = $1", call_id), 20, "agent1's stay recorded"
