@@ -24,14 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.capacity.plan import ACD_HOLD_DID, AGENTS, APP_QUEUE_HOLD_DID
-from bench.vs_app_queue.isolation import REPO, Paths, pbx_sh
+from bench.vs_app_queue.isolation import Paths, pbx_sh
 from bench.vs_app_queue.pbx_config import BENCH_AMI_USER, install_bench_config
 from phonefarm.acd_process import AcdProcess, agents_toml, queue_toml
+from phonefarm.kamailio import (
+    KAMAILIO_ADDRESS,
+    KAMAILIO_CFG,
+    PBX_AMI_PORTS,
+    PBX_URIS,
+    farm_registrations,
+    write_agents_table,
+)
 
-KAMAILIO_CFG = REPO / "deploy" / "kamailio" / "kamailio.cfg"
-KAMAILIO_ADDRESS = "127.0.0.1:5080"  # pbx.sh's default: where pbx2 sends its agents' calls
-PBX_URIS = {"pbx": "sip:127.0.0.1:5060", "pbx2": "sip:127.0.0.1:5062"}
-PBX2_AMI_PORT = 5040
+PBX2_AMI_PORT = PBX_AMI_PORTS["pbx2"]
 
 HOLD_DIALPLAN = f"""\
 ; written by bench/bench_capacity.py (benchmark root only): callers held in a queue no agent serves
@@ -227,14 +232,7 @@ def start_kamailio(folder: Path, secrets: dict[str, str]) -> Kamailio:
     if not Path(binary).exists():
         raise RuntimeError("kamailio is not installed (make kamailio)")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db = folder / "db"
-    db.mkdir(mode=0o700, exist_ok=True)
-    rows = ["key_name(string) key_type(int) value_type(int) key_value(string) expires(int)"]
-    for key, value in sorted(secrets.items()):
-        if key.endswith("_SIP_SECRET") and value.isalnum():
-            rows.append(f"{key.removeprefix('ACD_').removesuffix('_SIP_SECRET').lower()}:0:0:{value}:0")
-    (db / "agents").touch(mode=0o600)
-    (db / "agents").write_text("\n".join(rows) + "\n")
+    db = write_agents_table(folder, secrets)
     dispatcher = folder / "dispatcher.list"
     dispatcher.write_text("".join(f"1 {uri} 0 0 duid={name}\n" for name, uri in PBX_URIS.items()))
     defines = {
@@ -270,14 +268,7 @@ def start_kamailio(folder: Path, secrets: dict[str, str]) -> Kamailio:
 def register_farm_with_kamailio(paths: Paths, agents: tuple[str, ...]) -> None:
     """Every phone also registers with Kamailio (the farm's ``pjsip-kamailio.conf``, which its pjsip.conf
     includes); the farm rereads its pjsip.conf (touched: Asterisk rereads only a file whose time changed)."""
-    blocks = [f"; written by bench/bench_capacity.py while Kamailio runs at {KAMAILIO_ADDRESS}"]
-    for agent in agents:
-        blocks.append(
-            f"[{agent}-kam]\ntype = registration\ntransport = transport-udp\noutbound_auth = {agent}-auth\n"
-            f"server_uri = sip:{KAMAILIO_ADDRESS}\nclient_uri = sip:{agent}@{KAMAILIO_ADDRESS}\n"
-            f"contact_user = {agent}\nexpiration = 120\nretry_interval = 2\nmax_retries = 100000\n"
-        )
     farm = paths.root / "etc" / "asterisk-farm"
-    (farm / "pjsip-kamailio.conf").write_text("\n".join(blocks))
+    (farm / "pjsip-kamailio.conf").write_text(farm_registrations(agents))
     (farm / "pjsip.conf").touch()
     pbx_sh(paths, "rx", "farm", "module reload res_pjsip.so")
